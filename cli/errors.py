@@ -1,0 +1,22 @@
+"""Maps the ledger's exceptions to one line on stderr and the documented exit code."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import click
+import typer
+from typer.core import TyperGroup
+
+from ledger.errors import LedgerError
+
+
+class LedgerGroup(TyperGroup):
+    """A command group that turns any LedgerError into ``error: …`` and its exit code."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except LedgerError as error:
+            typer.echo(f"error: {error}", err=True)
+            raise typer.Exit(error.exit_code) from None

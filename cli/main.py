@@ -1,0 +1,283 @@
+"""The ``ledger`` command line: parse arguments, call one service, render the result."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+import typer
+
+from cli import render
+from cli.errors import LedgerGroup
+from ledger import services
+from ledger.store import DEFAULT_DB
+
+app = typer.Typer(
+    cls=LedgerGroup,
+    help="An event-sourced ledger of contradictory incident reports.",
+    no_args_is_help=True,
+    add_completion=False,
+    rich_markup_mode=None,
+)
+append_app = typer.Typer(
+    cls=LedgerGroup,
+    help="Import records from JSON Lines (--file), or append one claim from flags.",
+    invoke_without_command=True,
+    rich_markup_mode=None,
+)
+app.add_typer(append_app, name="append")
+
+JsonFlag = Annotated[bool, typer.Option("--json", help="Print JSON for machines.")]
+
+
+@app.callback()
+def main(
+    ctx: typer.Context,
+    db: Annotated[
+        str,
+        typer.Option(
+            "--db",
+            envvar="LEDGER_DB",
+            help="Ledger store: a SQLite file path or a postgresql:// URL.",
+        ),
+    ] = DEFAULT_DB,
+) -> None:
+    """An event-sourced ledger of contradictory incident reports."""
+    ctx.obj = db
+
+
+@app.command()
+def init(ctx: typer.Context) -> None:
+    """Create the store, its read model and a signing key."""
+    result = services.init(ctx.obj)
+    render.out.print(f"ledger ready at {result.store} (read model {result.views})")
+    verb = "created" if result.created_key else "kept"
+    render.out.print(f"signing key {verb} at {result.key_path}; verifier key:")
+    render.out.print(result.verifier_key)
+
+
+def _report_outcome(outcome: Any, as_json: bool) -> None:
+    if as_json:
+        render.print_json(
+            {"added": outcome.added, "unchanged": outcome.unchanged, "events": outcome.events}
+        )
+        return
+    parts = ", ".join(f"{count} {kind}" for kind, count in sorted(outcome.added.items()))
+    render.out.print(
+        f"added {outcome.added_total} record(s)" + (f" ({parts})" if parts else "")
+        + f"; {outcome.unchanged} already present"
+    )
+
+
+@append_app.callback()
+def append(
+    ctx: typer.Context,
+    file: Annotated[
+        str | None, typer.Option("--file", "-f", help="JSON Lines file to import, or - for stdin.")
+    ] = None,
+    as_json: JsonFlag = False,
+) -> None:
+    """Import records from a JSON Lines file (atomically), or use 'append claim'."""
+    if ctx.invoked_subcommand is not None:
+        if file is not None:
+            raise typer.BadParameter("use either --file or a subcommand, not both")
+        return
+    if file is None:
+        raise typer.BadParameter("give --file PATH (or -) or the 'claim' subcommand")
+    with render.progress_bar("projecting") as project_progress:
+        outcome = services.append_file(ctx.obj, file, project_progress=project_progress)
+    _report_outcome(outcome, as_json)
+
+
+def _claim_fields(
+    incident: str,
+    fact: str,
+    value: str,
+    report: str,
+    qualifier: str | None,
+    unit: str | None,
+    valid_time: str | None,
+    claimant: str | None,
+    via: list[str] | None,
+    quote: str | None,
+    translation: str | None,
+    credibility: int | None,
+    note: str | None,
+) -> dict[str, Any]:
+    return {
+        "incident": incident,
+        "fact": fact,
+        "value": services.parse_flag_value(value),
+        "qualifier": qualifier,
+        "unit": unit,
+        "valid_time": valid_time,
+        "report": report,
+        "claimant": claimant,
+        "via": via or None,
+        "quote": quote,
+        "translation": translation,
+        "credibility": credibility,
+        "note": note,
+    }
+
+
+Id = Annotated[str, typer.Option("--id", help="Your id for this record.")]
+Incident = Annotated[str, typer.Option("--incident", help="Incident id.")]
+Fact = Annotated[str, typer.Option("--fact", help="Dotted fact key, e.g. killed.security_forces.")]
+Value = Annotated[
+    str,
+    typer.Option(
+        "--value",
+        help='A whole number, a range {"min":a,"max":b}, true/false, an EDTF date, or text.',
+    ),
+]
+Report = Annotated[str, typer.Option("--report", help="Report id the claim appeared in.")]
+Qualifier = Annotated[
+    str | None,
+    typer.Option(
+        "--qualifier", help="exact, approx, at_least, more_than, at_most or less_than."
+    ),
+]
+Unit = Annotated[str | None, typer.Option("--unit", help="Unit, e.g. people.")]
+ValidTime = Annotated[str | None, typer.Option("--valid-time", help="EDTF: when it held.")]
+Claimant = Annotated[
+    str | None, typer.Option("--claimant", help="Source id of who asserted it (default: outlet).")
+]
+Via = Annotated[list[str] | None, typer.Option("--via", help="Relay source id (repeatable).")]
+Quote = Annotated[str | None, typer.Option("--quote", help="The original words.")]
+Translation = Annotated[str | None, typer.Option("--translation", help="English translation.")]
+Credibility = Annotated[int | None, typer.Option("--credibility", help="Admiralty 1–6.")]
+Note = Annotated[str | None, typer.Option("--note", help="Free-text note.")]
+
+
+@append_app.command("claim")
+def append_claim(
+    ctx: typer.Context,
+    id: Id,
+    incident: Incident,
+    fact: Fact,
+    value: Value,
+    report: Report,
+    qualifier: Qualifier = None,
+    unit: Unit = None,
+    valid_time: ValidTime = None,
+    claimant: Claimant = None,
+    via: Via = None,
+    quote: Quote = None,
+    translation: Translation = None,
+    credibility: Credibility = None,
+    note: Note = None,
+    as_json: JsonFlag = False,
+) -> None:
+    """Append one claim given as flags."""
+    fields = {"type": "claim", "id": id} | _claim_fields(
+        incident, fact, value, report, qualifier, unit, valid_time, claimant, via, quote,
+        translation, credibility, note,
+    )
+    _report_outcome(services.append_one(ctx.obj, fields), as_json)
+
+
+@app.command()
+def retract(
+    ctx: typer.Context,
+    id: Id,
+    claim: Annotated[str, typer.Option("--claim", help="Id of the claim withdrawn.")],
+    report: Annotated[str, typer.Option("--report", help="Report that withdraws it.")],
+    reason: Annotated[str | None, typer.Option("--reason", help="Why.")] = None,
+    as_json: JsonFlag = False,
+) -> None:
+    """Record that a report withdrew a claim."""
+    fields = {"type": "retraction", "id": id, "claim": claim, "report": report, "reason": reason}
+    _report_outcome(services.append_one(ctx.obj, fields), as_json)
+
+
+@app.command()
+def correct(
+    ctx: typer.Context,
+    id: Id,
+    claim: Annotated[str, typer.Option("--claim", help="Id of the claim this replaces.")],
+    incident: Incident,
+    fact: Fact,
+    value: Value,
+    report: Report,
+    qualifier: Qualifier = None,
+    unit: Unit = None,
+    valid_time: ValidTime = None,
+    claimant: Claimant = None,
+    via: Via = None,
+    quote: Quote = None,
+    translation: Translation = None,
+    credibility: Credibility = None,
+    note: Note = None,
+    as_json: JsonFlag = False,
+) -> None:
+    """Record a correction: a new claim that replaces an earlier one."""
+    fields = {"type": "correction", "id": id, "claim": claim} | _claim_fields(
+        incident, fact, value, report, qualifier, unit, valid_time, claimant, via, quote,
+        translation, credibility, note,
+    )
+    _report_outcome(services.append_one(ctx.obj, fields), as_json)
+
+
+@app.command()
+def replay(
+    ctx: typer.Context,
+    until: Annotated[
+        str | None, typer.Option("--until", help="Only events recorded by then (needs --out).")
+    ] = None,
+    out: Annotated[
+        str | None, typer.Option("--out", help="Build into this file instead of the live model.")
+    ] = None,
+    as_json: JsonFlag = False,
+) -> None:
+    """Rebuild the read model from the events."""
+    with render.progress_bar("replaying") as progress:
+        result = services.replay(ctx.obj, until=until, out=out, progress=progress)
+    if as_json:
+        render.print_json(result)
+    else:
+        render.out.print(f"replayed {result['events']} events into {result['views']}")
+
+
+@app.command()
+def state(
+    ctx: typer.Context,
+    incident: Annotated[str, typer.Argument(help="Incident id.")],
+    at: Annotated[
+        str | None,
+        typer.Option("--at", help="Known time: a date (end of that day, UTC) or a date-time."),
+    ] = None,
+    as_recorded: Annotated[
+        str | None, typer.Option("--as-recorded", help="What the ledger showed at this time.")
+    ] = None,
+    policy: Annotated[
+        str, typer.Option("--policy", help="range, conservative, latest or preferred.")
+    ] = "range",
+    as_json: JsonFlag = False,
+) -> None:
+    """What was understood about an incident at a point in time."""
+    result = services.current_state(
+        ctx.obj, incident, at=at, as_recorded=as_recorded, policy=policy
+    )
+    if as_json:
+        render.print_json(result)
+    else:
+        render.out.print(render.state_table(result))
+
+
+@app.command()
+def demo(
+    as_json: JsonFlag = False,
+) -> None:
+    """Load the Ghwayran sample into a temporary ledger and walk through its evolution."""
+    from cli.demo_view import show_walkthrough
+    from ledger.demo import walkthrough
+
+    result = walkthrough()
+    if as_json:
+        render.print_json(result)
+    else:
+        show_walkthrough(result)
+
+
+if __name__ == "__main__":
+    app()

@@ -1,0 +1,130 @@
+"""Terminal rendering: tables for people, JSON for machines, progress bars on a terminal."""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from typing import Any
+
+from rich.console import Console
+from rich.progress import BarColumn, Progress, TaskProgressColumn, TextColumn, TimeElapsedColumn
+from rich.table import Table
+from rich.text import Text
+
+out = Console(highlight=False, soft_wrap=False)
+err = Console(stderr=True, highlight=False)
+
+
+def print_json(data: Any) -> None:
+    """Machine output: UTF-8 JSON, Arabic as characters."""
+    sys.stdout.write(json.dumps(data, ensure_ascii=False, indent=2) + "\n")
+
+
+@contextmanager
+def progress_bar(description: str) -> Iterator[Callable[[int, int], None] | None]:
+    """A progress callback drawing a bar on stderr when it is a terminal, else None."""
+    if not err.is_terminal:
+        yield None
+        return
+    with Progress(
+        TextColumn("{task.description}"),
+        BarColumn(),
+        TaskProgressColumn(),
+        TimeElapsedColumn(),
+        console=err,
+        transient=True,
+    ) as bar:
+        task = bar.add_task(description, total=None)
+
+        def advance(done: int, total: int) -> None:
+            bar.update(task, completed=done, total=total)
+
+        yield advance
+
+
+def format_interval(interval: dict[str, Any] | None) -> str:
+    """``7``, ``20–∞``, ``11000–12000``, or dates."""
+    if interval is None:
+        return "—"
+    low, high = interval.get("min"), interval.get("max")
+    shown_low = "0" if low is None else _short(low)
+    shown_high = "∞" if high is None else _short(high)
+    return shown_low if low == high and low is not None else f"{shown_low}–{shown_high}"
+
+
+def _short(value: Any) -> str:
+    if isinstance(value, str) and len(value) >= 10 and value[4] == "-":
+        return value[:10] if value[10:] in ("T00:00:00Z", "T23:59:59.999999Z") else value
+    return str(value)
+
+
+_QUALIFIER_WORDS = {
+    "exact": "",
+    "approx": "about ",
+    "at_least": "at least ",
+    "more_than": "more than ",
+    "at_most": "at most ",
+    "less_than": "less than ",
+}
+
+
+def describe_claim_value(position: dict[str, Any]) -> str:
+    """A claimed value in words: ``at least 20``, ``11000–12000``, ``"sdf"``."""
+    value = position["value"]
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if isinstance(value, dict):
+        return f"{value['min']}–{value['max']}"
+    if isinstance(value, int):
+        return f"{_QUALIFIER_WORDS.get(position.get('qualifier') or 'exact', '')}{value}"
+    return str(value)
+
+
+def describe_value(fact: dict[str, Any]) -> str:
+    """The policy value of a fact, in words."""
+    value = fact.get("value")
+    if value is None:
+        return "—"
+    if isinstance(value, dict):
+        return format_interval(value)
+    if isinstance(value, list):
+        return " | ".join(str(v) for v in value)
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    return str(value)
+
+
+_STATUS_STYLE = {
+    "contested": "bold red",
+    "corroborated": "green",
+    "single": "yellow",
+    "withdrawn": "dim",
+}
+
+
+def state_table(result: dict[str, Any]) -> Table:
+    """The understanding of an incident as a table: one row per fact."""
+    recorded = result["recorded_at"]
+    title = f"{result['incident']} — known at {result['known_at']}"
+    if recorded:
+        title += f", as recorded by {recorded}"
+    table = Table(title=title, caption=f"policy: {result['policy']}", show_lines=True)
+    table.add_column("fact", no_wrap=True)
+    table.add_column("status")
+    table.add_column("value", no_wrap=True)
+    table.add_column("who says what")
+    for name, fact in result["facts"].items():
+        status = fact["status"]
+        lines = [
+            f"{p['claimant']}: {describe_claim_value(p)} ({p['published_at'][:10]}, {p['report']})"
+            for p in fact["positions"]
+        ]
+        table.add_row(
+            name,
+            Text(status, style=_STATUS_STYLE.get(status, "")),
+            describe_value(fact),
+            "\n".join(lines) or "no active claim",
+        )
+    return table

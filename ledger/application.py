@@ -1,0 +1,252 @@
+"""The write side: an eventsourcing Application whose use cases record records.
+
+Records arrive validated (``ledger.records``); this module checks what only
+the ledger can check — that every reference exists in the ledger or in the
+same batch, that an id is not reused for a different record, that a claim is
+corrected only once — and then saves the whole batch in one transaction.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from eventsourcing.application import AggregateNotFoundError, Application
+from eventsourcing.persistence import IntegrityError, OperationalError, PersistenceError
+
+from ledger.domain import AnyRecord, Claim, LedgerAggregate, aggregate_id_of, create_aggregate
+from ledger.errors import BadInputError, ConflictError, NotFoundError, StoreError
+from ledger.records import (
+    AssessmentRecord,
+    ClaimRecord,
+    CorrectionRecord,
+    IncidentRecord,
+    ReportRecord,
+    RetractionRecord,
+)
+from ledger.times import utc_now
+
+# Dependencies first, so that within one batch every reference points backwards
+# in ledger order and a read model can be built in one forward pass.
+_RECORD_ORDER = {
+    name: rank
+    for rank, name in enumerate(
+        ("incident", "source", "report", "claim", "correction", "retraction", "assessment")
+    )
+}
+
+
+@dataclass(frozen=True)
+class Entry:
+    """A record with where it came from (``line 12``), for error messages."""
+
+    where: str
+    record: AnyRecord
+
+
+@dataclass
+class Outcome:
+    """What an append did."""
+
+    added: dict[str, int] = field(default_factory=dict)
+    unchanged: int = 0
+    events: int = 0
+
+    @property
+    def added_total(self) -> int:
+        """How many records were new."""
+        return sum(self.added.values())
+
+
+class Ledger(Application[str]):
+    """The incident ledger's event-sourced application."""
+
+    name = "IncidentLedger"
+
+    def __init__(
+        self,
+        env: dict[str, str] | None = None,
+        clock: Callable[[], datetime] = utc_now,
+    ) -> None:
+        try:
+            super().__init__(env)
+        except PersistenceError as error:
+            raise StoreError(f"cannot open the event store: {error}") from None
+        self.clock = clock
+
+    def record(self, entries: Sequence[Entry]) -> Outcome:
+        """Record a batch of validated records atomically: all of it, or nothing.
+
+        A record identical to one already stored is skipped; a different record
+        under a used id is bad input.
+        """
+        batch = _Batch(self, {aggregate_id_of(entry.record) for entry in entries})
+        for entry in _in_dependency_order(entries):
+            batch.add(entry)
+        if batch.aggregates:
+            self._save_atomically(batch.aggregates.values())
+        return batch.outcome
+
+    def get_record(self, kind: str, record_id: str) -> AnyRecord:
+        """The stored record of a kind (``claim``, ``source`` …) and id."""
+        aggregate = self._find(f"{kind}:{record_id}")
+        if aggregate is None:
+            raise NotFoundError(f"no {kind} '{record_id}' in the ledger")
+        return aggregate.record
+
+    def _find(self, aggregate_id: str) -> LedgerAggregate | None:
+        try:
+            aggregate: LedgerAggregate = self.repository.get(aggregate_id)
+        except AggregateNotFoundError:
+            return None
+        except PersistenceError as error:
+            raise StoreError(f"cannot read the event store: {error}") from None
+        return aggregate
+
+    def _save_atomically(self, aggregates: Iterable[LedgerAggregate]) -> None:
+        try:
+            self.save(*aggregates)
+        except IntegrityError:
+            raise ConflictError(
+                "another writer recorded some of these records at the same time; "
+                "nothing was written — run the same command again"
+            ) from None
+        except OperationalError as error:
+            raise StoreError(f"cannot write to the event store: {error}") from None
+        except PersistenceError as error:
+            raise StoreError(f"cannot write to the event store: {error}") from None
+
+
+class _Batch:
+    """Checks one batch against itself and the store, building its aggregates."""
+
+    def __init__(self, ledger: Ledger, batch_ids: set[str]) -> None:
+        self.ledger = ledger
+        self.batch_ids = batch_ids
+        self.timestamp = ledger.clock()
+        self.aggregates: dict[str, LedgerAggregate] = {}
+        self.seen: dict[str, Entry] = {}
+        self.known: set[str] = set()
+        self.outcome = Outcome()
+
+    def add(self, entry: Entry) -> None:
+        record = entry.record
+        aggregate_id = aggregate_id_of(record)
+        if self._is_repeat(entry, aggregate_id):
+            return
+        for kind, ref, fieldname in _references(record):
+            self._require(entry, kind, ref, fieldname)
+        aggregate = create_aggregate(record, self.timestamp)
+        if isinstance(record, CorrectionRecord):
+            target = self._load_claim(entry, record.claim)
+            try:
+                target.supersede(record.id, self.timestamp)
+            except ConflictError as error:
+                raise ConflictError(f"{entry.where}: {error}") from None
+            self.aggregates[target.id] = target
+        self.aggregates[aggregate_id] = aggregate
+        self.seen[aggregate_id] = entry
+        self.outcome.added[record.type] = self.outcome.added.get(record.type, 0) + 1
+        self.outcome.events += 1 + isinstance(record, CorrectionRecord)
+
+    def _is_repeat(self, entry: Entry, aggregate_id: str) -> bool:
+        earlier = self.seen.get(aggregate_id)
+        stored = earlier.record if earlier else None
+        if stored is None:
+            found = self.ledger._find(aggregate_id)
+            stored = found.record if found else None
+        if stored is None:
+            return False
+        if stored == entry.record:
+            self.outcome.unchanged += 1
+            return True
+        where = f" ({earlier.where})" if earlier else " in the ledger"
+        raise BadInputError(
+            f"{entry.where}: id: '{entry.record.id}' is already used by a different "
+            f"{stored.type} record{where}"
+        )
+
+    def _require(self, entry: Entry, kind: str, ref: str, fieldname: str) -> None:
+        aggregate_id = f"{kind}:{ref}"
+        if aggregate_id in self.known or aggregate_id in self.batch_ids:
+            return
+        if self.ledger._find(aggregate_id) is None:
+            raise BadInputError(
+                f"{entry.where}: {fieldname}: no {kind} '{ref}' in the ledger or in this input"
+            )
+        self.known.add(aggregate_id)
+
+    def _load_claim(self, entry: Entry, claim_id: str) -> Claim:
+        aggregate_id = Claim.aggregate_id(claim_id)
+        pending = self.aggregates.get(aggregate_id)
+        if isinstance(pending, Claim):
+            return pending
+        found = self.ledger._find(aggregate_id)
+        if not isinstance(found, Claim):
+            raise BadInputError(
+                f"{entry.where}: claim: no claim '{claim_id}' in the ledger or in this input"
+            )
+        return found
+
+
+def _in_dependency_order(entries: Sequence[Entry]) -> list[Entry]:
+    """Entries sorted so that everything an entry refers to comes before it.
+
+    Record types have a fixed order; among corrections, a correction of a
+    correction follows the correction it replaces, wherever it stood in the file.
+    """
+    ordered = sorted(entries, key=lambda e: _RECORD_ORDER[e.record.type])
+    corrections = [e for e in ordered if isinstance(e.record, CorrectionRecord)]
+    if not corrections:
+        return ordered
+    pending_ids = {e.record.id for e in corrections}
+    placed: list[Entry] = []
+    waiting = corrections
+    while waiting:
+        ready = [e for e in waiting if e.record.claim not in pending_ids]  # type: ignore[union-attr]
+        if not ready:
+            first = waiting[0]
+            raise BadInputError(f"{first.where}: claim: corrections in this input form a cycle")
+        placed += ready
+        pending_ids -= {e.record.id for e in ready}
+        waiting = [e for e in waiting if e not in ready]
+    others = [e for e in ordered if not isinstance(e.record, CorrectionRecord)]
+    split = next(
+        (
+            i
+            for i, e in enumerate(others)
+            if _RECORD_ORDER[e.record.type] > _RECORD_ORDER["correction"]
+        ),
+        len(others),
+    )
+    return others[:split] + placed + others[split:]
+
+
+def _references(record: AnyRecord) -> list[tuple[str, str, str]]:
+    """(kind, id, field) for every reference a record makes."""
+    refs: list[tuple[str, str, str]] = []
+    match record:
+        case IncidentRecord(related=related) if related:
+            refs += [("incident", r.incident, "related.incident") for r in related]
+        case ReportRecord(source=source):
+            refs.append(("source", source, "source"))
+        case ClaimRecord() | CorrectionRecord():
+            refs.append(("incident", record.incident, "incident"))
+            refs.append(("report", record.report, "report"))
+            if record.claimant is not None:
+                refs.append(("source", record.claimant, "claimant"))
+            refs += [("source", relay, "via") for relay in record.via or ()]
+            if isinstance(record, CorrectionRecord):
+                refs.append(("claim", record.claim, "claim"))
+        case RetractionRecord(claim=claim, report=report):
+            refs += [("claim", claim, "claim"), ("report", report, "report")]
+        case AssessmentRecord(claim=claim):
+            refs.append(("claim", claim, "claim"))
+    return refs
+
+
+def describe(outcome: Outcome) -> dict[str, Any]:
+    """A JSON-friendly summary of an outcome."""
+    return {"added": outcome.added, "unchanged": outcome.unchanged, "events": outcome.events}

@@ -1,0 +1,293 @@
+"""The write-side domain: one small aggregate per record, past-tense events.
+
+Nothing grows with an incident: every incident, source, report, claim,
+retraction and assessment is its own aggregate, created by one event, so an
+append costs the same at ten events or ten million. The one aggregate that
+receives a second event is a claim being corrected (``Claim.Superseded``):
+that event is what makes two concurrent corrections of one claim collide in
+the event store instead of both succeeding.
+
+Every event class carries an explicit, versioned topic so that moving or
+renaming code never orphans stored events; a schema change bumps
+``class_version`` and adds an ``upcast_vN_vN+1`` static method, the
+library's own upcasting.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import TYPE_CHECKING, Any, ClassVar
+
+from eventsourcing.domain import BaseAggregate, CanInitAggregate, CanMutateAggregate
+
+from ledger.errors import ConflictError
+from ledger.records import (
+    AssessmentRecord,
+    ClaimRecord,
+    CorrectionRecord,
+    IncidentRecord,
+    ReportRecord,
+    RetractionRecord,
+    SourceRecord,
+)
+
+AnyRecord = (
+    IncidentRecord
+    | SourceRecord
+    | ReportRecord
+    | ClaimRecord
+    | CorrectionRecord
+    | RetractionRecord
+    | AssessmentRecord
+)
+
+TOPIC_PREFIX = "incident-ledger/v1/"
+
+
+@dataclass(frozen=True)
+class LedgerEvent(CanMutateAggregate[str]):
+    """Base of every ledger event: string aggregate ids, UTC timestamp = recorded time."""
+
+    originator_id: str
+    originator_version: int
+    timestamp: datetime
+
+    def apply(self, aggregate: Any) -> None:
+        """Events that change no aggregate state need no apply method."""
+
+
+@dataclass(frozen=True)
+class LedgerCreated(CanInitAggregate[str], LedgerEvent):
+    """Base of the events that create an aggregate."""
+
+    originator_topic: str
+
+
+class LedgerAggregate(BaseAggregate[str]):
+    """Base aggregate: holds the record it was created from."""
+
+    kind: ClassVar[str] = ""
+    if TYPE_CHECKING:  # set by the creation event; not annotations the metaclass would see
+        record: AnyRecord
+
+    class Event(LedgerEvent):
+        pass
+
+    @classmethod
+    def aggregate_id(cls, record_id: str) -> str:
+        """The event-store id of the aggregate for a user's record id."""
+        return f"{cls.kind}:{record_id}"
+
+
+@dataclass(frozen=True)
+class _Registered(LedgerCreated):
+    """Shared behaviour of creation events: rebuild the record they carry."""
+
+    record_type: ClassVar[type[Any]]
+
+    def to_record(self) -> AnyRecord:
+        """The record this event was created from."""
+        payload = {
+            key: value
+            for key, value in vars(self).items()
+            if key not in _EVENT_ENVELOPE and value is not None
+        }
+        record_id = self.originator_id.split(":", 1)[1]
+        record: AnyRecord = self.record_type.model_validate({"id": record_id, **payload})
+        return record
+
+    def apply(self, aggregate: Any) -> None:
+        aggregate.record = self.to_record()
+        aggregate.superseded_by = None
+
+
+_EVENT_ENVELOPE = frozenset(
+    {"originator_id", "originator_version", "timestamp", "originator_topic"}
+)
+
+
+class Incident(LedgerAggregate):
+    """An incident the ledger follows."""
+
+    TOPIC = TOPIC_PREFIX + "Incident"
+    kind = "incident"
+
+    class Event(LedgerAggregate.Event):
+        pass
+
+    @dataclass(frozen=True)
+    class Registered(Event, _Registered):
+        TOPIC = TOPIC_PREFIX + "Incident.Registered"
+        record_type = IncidentRecord
+        title: str
+        title_ar: str | None
+        place: str | None
+        related: list[dict[str, str]] | None
+
+
+class Source(LedgerAggregate):
+    """A source: outlet, monitor, armed group, government, agency …"""
+
+    TOPIC = TOPIC_PREFIX + "Source"
+    kind = "source"
+
+    class Event(LedgerAggregate.Event):
+        pass
+
+    @dataclass(frozen=True)
+    class Registered(Event, _Registered):
+        TOPIC = TOPIC_PREFIX + "Source.Registered"
+        record_type = SourceRecord
+        name: str
+        name_ar: str | None
+        kind: str
+        reliability: str | None
+
+
+class Report(LedgerAggregate):
+    """A published report."""
+
+    TOPIC = TOPIC_PREFIX + "Report"
+    kind = "report"
+
+    class Event(LedgerAggregate.Event):
+        pass
+
+    @dataclass(frozen=True)
+    class Registered(Event, _Registered):
+        TOPIC = TOPIC_PREFIX + "Report.Registered"
+        record_type = ReportRecord
+        source: str
+        published_at: str
+        url: str | None
+        title: str | None
+        language: str | None
+        author: str | None
+        sha256: str | None
+
+
+@dataclass(frozen=True)
+class _ClaimPayload(_Registered):
+    incident: str
+    fact: str
+    value: Any
+    qualifier: str | None
+    unit: str | None
+    valid_time: str | None
+    report: str
+    claimant: str | None
+    via: list[str] | None
+    quote: str | None
+    translation: str | None
+    credibility: int | None
+    note: str | None
+
+
+class Claim(LedgerAggregate):
+    """A claim, or a correction that replaces an earlier claim."""
+
+    TOPIC = TOPIC_PREFIX + "Claim"
+    kind = "claim"
+    if TYPE_CHECKING:
+        superseded_by: str | None
+
+    class Event(LedgerAggregate.Event):
+        pass
+
+    @dataclass(frozen=True)
+    class Recorded(Event, _ClaimPayload):
+        TOPIC = TOPIC_PREFIX + "Claim.Recorded"
+        record_type = ClaimRecord
+
+    @dataclass(frozen=True)
+    class RecordedAsCorrection(Event, _ClaimPayload):
+        TOPIC = TOPIC_PREFIX + "Claim.RecordedAsCorrection"
+        record_type = CorrectionRecord
+        claim: str
+
+    @dataclass(frozen=True)
+    class Superseded(Event):
+        TOPIC = TOPIC_PREFIX + "Claim.Superseded"
+        by: str
+
+        def apply(self, aggregate: Any) -> None:
+            aggregate.superseded_by = self.by
+
+    def supersede(self, correction_id: str, timestamp: datetime) -> None:
+        """Mark this claim as replaced by a correction; a claim is replaced once."""
+        if self.superseded_by is not None:
+            raise ConflictError(
+                f"claim '{self.record.id}' was already corrected by '{self.superseded_by}'; "
+                f"correct '{self.superseded_by}' instead"
+            )
+        self.trigger_event(self.Superseded, by=correction_id, timestamp=timestamp)
+
+
+class Retraction(LedgerAggregate):
+    """A report's withdrawal of a claim."""
+
+    TOPIC = TOPIC_PREFIX + "Retraction"
+    kind = "retraction"
+
+    class Event(LedgerAggregate.Event):
+        pass
+
+    @dataclass(frozen=True)
+    class Recorded(Event, _Registered):
+        TOPIC = TOPIC_PREFIX + "Retraction.Recorded"
+        record_type = RetractionRecord
+        claim: str
+        report: str
+        reason: str | None
+
+
+class Assessment(LedgerAggregate):
+    """A fact-checker's verdict on a claim."""
+
+    TOPIC = TOPIC_PREFIX + "Assessment"
+    kind = "assessment"
+
+    class Event(LedgerAggregate.Event):
+        pass
+
+    @dataclass(frozen=True)
+    class Recorded(Event, _Registered):
+        TOPIC = TOPIC_PREFIX + "Assessment.Recorded"
+        record_type = AssessmentRecord
+        claim: str
+        verdict: str
+        by: str
+        published_at: str
+        url: str | None
+        note: str | None
+
+
+AGGREGATE_FOR_RECORD: dict[str, tuple[type[LedgerAggregate], type[_Registered]]] = {
+    "incident": (Incident, Incident.Registered),
+    "source": (Source, Source.Registered),
+    "report": (Report, Report.Registered),
+    "claim": (Claim, Claim.Recorded),
+    "correction": (Claim, Claim.RecordedAsCorrection),
+    "retraction": (Retraction, Retraction.Recorded),
+    "assessment": (Assessment, Assessment.Recorded),
+}
+
+
+def aggregate_id_of(record: AnyRecord) -> str:
+    """The event-store id of the aggregate a record creates (corrections are claims)."""
+    aggregate_class, _ = AGGREGATE_FOR_RECORD[record.type]
+    return aggregate_class.aggregate_id(record.id)
+
+
+def create_aggregate(record: AnyRecord, timestamp: datetime) -> LedgerAggregate:
+    """Create the aggregate for a validated record, with its creation event pending."""
+    aggregate_class, event_class = AGGREGATE_FOR_RECORD[record.type]
+    payload = record.model_dump(mode="json", exclude={"type", "id"})
+    aggregate = aggregate_class._create(
+        event_class,
+        id=aggregate_class.aggregate_id(record.id),
+        timestamp=timestamp,
+        **payload,
+    )
+    return aggregate

@@ -1,0 +1,44 @@
+"""The one exception hierarchy of incident-ledger.
+
+Every error a user can cause or meet is a :class:`LedgerError`. Each class
+carries the process exit code the command line documents, so the CLI maps an
+error to one line and one code without knowing the cases.
+"""
+
+from __future__ import annotations
+
+
+class LedgerError(Exception):
+    """Base class: something the user should be told in one line."""
+
+    exit_code = 1
+
+
+class BadInputError(LedgerError):
+    """The input is malformed, inconsistent or refers to what does not exist in it."""
+
+    exit_code = 2
+
+
+class NotFoundError(LedgerError):
+    """A named incident, claim, source or report is not in the ledger."""
+
+    exit_code = 1
+
+
+class ConflictError(LedgerError):
+    """Another writer got there first (for example two corrections of one claim)."""
+
+    exit_code = 1
+
+
+class StoreError(LedgerError):
+    """The store cannot be opened, read or written (missing, read-only, full disk)."""
+
+    exit_code = 1
+
+
+class VerificationError(LedgerError):
+    """An integrity check failed."""
+
+    exit_code = 1

@@ -1,0 +1,281 @@
+"""RFC 9162 §2.1 Merkle tree hashing, proof generation and proof verification.
+
+Written by hand because the available Python packages use non-standard proof formats or are
+unmaintained.
+
+Leaf hash = SHA-256(0x00 ‖ data), node hash = SHA-256(0x01 ‖ left ‖ right), and the empty tree
+hashes to SHA-256(""). The storage-backed tree keeps only *complete* subtrees: node
+(level, index) is the hash of leaves [index·2^level, (index+1)·2^level). Any other subtree the
+RFC needs (a root, the right edge of a proof) is folded from the O(log n) complete subtrees that
+tile it, so roots and proofs cost O(log n) store reads at any size.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Iterable, Sequence
+from typing import Protocol
+
+HASH_SIZE = 32
+EMPTY_ROOT = hashlib.sha256(b"").digest()
+
+
+class ProofError(ValueError):
+    """A Merkle inclusion or consistency proof did not verify."""
+
+
+class NodeStore(Protocol):
+    """Persistent home of complete-subtree hashes, addressed by (level, index)."""
+
+    def get(self, level: int, index: int) -> bytes | None:
+        """Return the stored hash of node (level, index), or None if absent."""
+        ...
+
+    def put_many(self, items: Iterable[tuple[int, int, bytes]]) -> None:
+        """Store (level, index, hash) triples in one batch."""
+        ...
+
+
+class DictNodeStore:
+    """In-memory NodeStore, for tests and small trees."""
+
+    def __init__(self) -> None:
+        self.nodes: dict[tuple[int, int], bytes] = {}
+
+    def get(self, level: int, index: int) -> bytes | None:
+        """Return the stored hash of node (level, index), or None if absent."""
+        return self.nodes.get((level, index))
+
+    def put_many(self, items: Iterable[tuple[int, int, bytes]]) -> None:
+        """Store (level, index, hash) triples."""
+        for level, index, value in items:
+            self.nodes[(level, index)] = value
+
+
+def leaf_hash(data: bytes) -> bytes:
+    """Return the RFC 9162 hash of a leaf: SHA-256(0x00 ‖ data)."""
+    return hashlib.sha256(b"\x00" + data).digest()
+
+
+def node_hash(left: bytes, right: bytes) -> bytes:
+    """Return the RFC 9162 hash of an interior node: SHA-256(0x01 ‖ left ‖ right)."""
+    return hashlib.sha256(b"\x01" + left + right).digest()
+
+
+def root_from_leaf_hashes(hashes: Sequence[bytes]) -> bytes:
+    """Return the Merkle tree hash of a whole list of leaf hashes, iteratively."""
+    _check_leaf_hashes(hashes)
+    # Roots of the complete subtrees seen so far, largest first; after n leaves there is one
+    # per set bit of n, so each new leaf merges once per trailing zero bit of the new count.
+    stack: list[bytes] = []
+    for count, value in enumerate(hashes, start=1):
+        stack.append(value)
+        merges = count
+        while merges & 1 == 0:
+            right = stack.pop()
+            stack[-1] = node_hash(stack[-1], right)
+            merges >>= 1
+    return _fold_right(stack) if stack else EMPTY_ROOT
+
+
+def append_leaves(store: NodeStore, size: int, leaf_hashes: Sequence[bytes]) -> int:
+    """Append leaf hashes to a tree of `size` leaves held in `store`; return the new size.
+
+    Writes the new leaves and every complete subtree they complete in a single put_many
+    batch, reading at most one existing node per level.
+    """
+    if size < 0:
+        raise ValueError(f"tree size must be non-negative, got {size}")
+    _check_leaf_hashes(leaf_hashes)
+    new_size = size + len(leaf_hashes)
+    writes = [(0, size + i, value) for i, value in enumerate(leaf_hashes)]
+    level, level_hashes = 0, list(leaf_hashes)  # new nodes at `level`, from index size >> level
+    while size >> (level + 1) < new_size >> (level + 1):
+        first = size >> level
+        if first & 1:  # the left sibling of the first new node was completed by earlier appends
+            first -= 1
+            level_hashes.insert(0, _get(store, level, first))
+        level_hashes = [
+            node_hash(level_hashes[i], level_hashes[i + 1])
+            for i in range(0, len(level_hashes) - 1, 2)
+        ]
+        level += 1
+        writes.extend((level, (first >> 1) + i, value) for i, value in enumerate(level_hashes))
+    if writes:
+        store.put_many(writes)
+    return new_size
+
+
+def root_at(store: NodeStore, size: int) -> bytes:
+    """Return the root hash of the first `size` leaves of the tree in `store`."""
+    if size < 0:
+        raise ValueError(f"tree size must be non-negative, got {size}")
+    return _subtree_hash(store, 0, size) if size else EMPTY_ROOT
+
+
+def inclusion_proof(store: NodeStore, index: int, size: int) -> list[bytes]:
+    """Return the RFC 9162 §2.1.3.1 inclusion proof for leaf `index` in the tree of `size`."""
+    if not 0 <= index < size:
+        raise ValueError(f"leaf index {index} is not in a tree of size {size}")
+    # Walk PATH(m, D[lo:hi]) from the root down, collecting siblings, then return them leaf-first.
+    proof: list[bytes] = []
+    lo, hi = 0, size
+    while hi - lo > 1:
+        mid = lo + _largest_power_of_two_below(hi - lo)
+        if index < mid:
+            proof.append(_subtree_hash(store, mid, hi))
+            hi = mid
+        else:
+            proof.append(_subtree_hash(store, lo, mid))
+            lo = mid
+    proof.reverse()
+    return proof
+
+
+def consistency_proof(store: NodeStore, size1: int, size2: int) -> list[bytes]:
+    """Return the RFC 9162 §2.1.4.1 consistency proof from tree size `size1` to `size2`."""
+    if not 0 < size1 <= size2:
+        raise ValueError(f"need 0 < size1 <= size2, got size1={size1}, size2={size2}")
+    # Walk SUBPROOF(m, D[lo:hi], b) from the root down, then return the hashes bottom-up.
+    proof: list[bytes] = []
+    lo, hi, whole_old_tree = 0, size2, True
+    while hi != size1:
+        mid = lo + _largest_power_of_two_below(hi - lo)
+        if size1 <= mid:
+            proof.append(_subtree_hash(store, mid, hi))
+            hi = mid
+        else:
+            proof.append(_subtree_hash(store, lo, mid))
+            lo, whole_old_tree = mid, False
+    if not whole_old_tree:
+        proof.append(_subtree_hash(store, lo, hi))
+    proof.reverse()
+    return proof
+
+
+def verify_inclusion(
+    leaf_hash: bytes, index: int, size: int, proof: Sequence[bytes], root: bytes
+) -> None:
+    """Check an inclusion proof with the RFC 9162 §2.1.3.2 algorithm; raise ProofError if bad."""
+    if not 0 <= index < size:
+        raise ProofError(f"leaf index {index} is not in a tree of size {size}")
+    _check_proof_hashes(leaf_hash=leaf_hash, root=root, proof=proof)
+    fn, sn = index, size - 1
+    r = leaf_hash
+    for p in proof:
+        if sn == 0:
+            raise ProofError("inclusion proof is too long")
+        if fn & 1 or fn == sn:
+            r = node_hash(p, r)
+            while fn and not fn & 1:
+                fn >>= 1
+                sn >>= 1
+        else:
+            r = node_hash(r, p)
+        fn >>= 1
+        sn >>= 1
+    if sn != 0:
+        raise ProofError("inclusion proof is too short")
+    if r != root:
+        raise ProofError("inclusion proof does not lead to the root hash")
+
+
+def verify_consistency(
+    size1: int, size2: int, proof: Sequence[bytes], root1: bytes, root2: bytes
+) -> None:
+    """Check a consistency proof with the RFC 9162 §2.1.4.2 algorithm; raise ProofError if bad.
+
+    Consistency from an empty tree is rejected as meaningless. For equal sizes the proof
+    must be empty and the roots equal; as in transparency-dev/merkle, their length is not
+    checked in that case.
+    """
+    if not 0 <= size1 <= size2:
+        raise ProofError(f"need 0 <= size1 <= size2, got size1={size1}, size2={size2}")
+    if size1 == 0:
+        raise ProofError("consistency with an empty tree is meaningless")
+    if size1 == size2:
+        if proof:
+            raise ProofError("consistency proof between equal sizes must be empty")
+        if root1 != root2:
+            raise ProofError("roots differ for equal tree sizes")
+        return
+    _check_proof_hashes(root1=root1, root2=root2, proof=proof)
+    if not proof:
+        raise ProofError("consistency proof is empty")
+    path = list(proof)
+    if size1 & (size1 - 1) == 0:
+        path.insert(0, root1)
+    fn, sn = size1 - 1, size2 - 1
+    while fn & 1:
+        fn >>= 1
+        sn >>= 1
+    fr = sr = path[0]
+    for c in path[1:]:
+        if sn == 0:
+            raise ProofError("consistency proof is too long")
+        if fn & 1 or fn == sn:
+            fr = node_hash(c, fr)
+            sr = node_hash(c, sr)
+            while fn and not fn & 1:
+                fn >>= 1
+                sn >>= 1
+        else:
+            sr = node_hash(sr, c)
+        fn >>= 1
+        sn >>= 1
+    if sn != 0:
+        raise ProofError("consistency proof is too short")
+    if fr != root1:
+        raise ProofError("consistency proof does not lead to the first root hash")
+    if sr != root2:
+        raise ProofError("consistency proof does not lead to the second root hash")
+
+
+def _subtree_hash(store: NodeStore, start: int, end: int) -> bytes:
+    """Hash leaves [start, end), a node of an RFC 9162 tree, from its complete subtrees.
+
+    For such a node, start is a multiple of the largest power of two <= end - start, so the
+    set bits of the width, largest first, tile it with aligned complete subtrees.
+    """
+    width = end - start
+    parts: list[bytes] = []
+    for level in range(width.bit_length() - 1, -1, -1):
+        if width >> level & 1:
+            parts.append(_get(store, level, start >> level))
+            start += 1 << level
+    return _fold_right(parts)
+
+
+def _fold_right(hashes: Sequence[bytes]) -> bytes:
+    """Combine subtree hashes right to left, as the RFC's recursive split does."""
+    result = hashes[-1]
+    for value in reversed(hashes[:-1]):
+        result = node_hash(value, result)
+    return result
+
+
+def _get(store: NodeStore, level: int, index: int) -> bytes:
+    value = store.get(level, index)
+    if value is None:
+        raise LookupError(f"node store has no hash for level {level}, index {index}")
+    return value
+
+
+def _largest_power_of_two_below(n: int) -> int:
+    """Return the largest power of two strictly smaller than n (n >= 2)."""
+    return 1 << ((n - 1).bit_length() - 1)
+
+
+def _check_leaf_hashes(hashes: Sequence[bytes]) -> None:
+    for value in hashes:
+        if len(value) != HASH_SIZE:
+            raise ValueError(f"leaf hashes must be {HASH_SIZE} bytes, got {len(value)}")
+
+
+def _check_proof_hashes(proof: Sequence[bytes], **named: bytes) -> None:
+    for name, value in named.items():
+        if len(value) != HASH_SIZE:
+            raise ProofError(f"{name} must be {HASH_SIZE} bytes, got {len(value)}")
+    for value in proof:
+        if len(value) != HASH_SIZE:
+            raise ProofError(f"proof hashes must be {HASH_SIZE} bytes, got {len(value)}")

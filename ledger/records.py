@@ -1,0 +1,328 @@
+"""The records users import (SPEC "Import format"), validated by pydantic.
+
+Every record that enters the ledger passes through these models: unknown
+fields are refused, text is NFC-normalized, numbers must be JSON integers, and
+times and EDTF values are checked. A record is the user's statement; the
+domain turns it into an event without changing it.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from enum import StrEnum
+from typing import Annotated, Any, Literal, TypeVar
+
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
+
+from ledger.errors import BadInputError
+from ledger.times import is_date_only, parse_instant, to_key
+from ledger.values import MAX_SAFE_INTEGER, EDTFError, Qualifier, edtf_bounds
+
+T = TypeVar("T")
+
+_ID = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
+_FACT = re.compile(r"^[a-z][a-z0-9_]*(\.[a-z][a-z0-9_]*)*$")
+
+
+def _check_id(value: str) -> str:
+    if not _ID.match(value):
+        raise ValueError("must be 1 to 128 characters from A-Z a-z 0-9 . _ : -")
+    return value
+
+
+def _check_fact(value: str) -> str:
+    if len(value) > 128 or not _FACT.match(value):
+        raise ValueError("must be a dotted lowercase key such as killed.security_forces")
+    return value
+
+
+RecordId = Annotated[str, AfterValidator(_check_id)]
+FactKey = Annotated[str, AfterValidator(_check_fact)]
+Text = Annotated[str, StringConstraints(min_length=1, max_length=100_000)]
+Url = Annotated[str, StringConstraints(pattern=r"^https?://\S+$", max_length=4096)]
+Sha256 = Annotated[str, StringConstraints(pattern=r"^[0-9a-f]{64}$")]
+# Enums arrive as their string values from JSON and from command-line flags alike.
+Lax = Annotated[T, Field(strict=False)]
+Language = Annotated[str, StringConstraints(pattern=r"^[A-Za-z]{2,3}(-[A-Za-z0-9]{2,8})*$")]
+
+
+class SourceKind(StrEnum):
+    """What kind of voice a source is."""
+
+    OUTLET = "outlet"
+    MONITOR = "monitor"
+    ARMED_GROUP = "armed_group"
+    GOVERNMENT = "government"
+    AGENCY = "agency"
+    SOCIAL = "social"
+    OTHER = "other"
+
+
+class Reliability(StrEnum):
+    """The Admiralty (NATO) source-reliability grade."""
+
+    A = "A"
+    B = "B"
+    C = "C"
+    D = "D"
+    E = "E"
+    F = "F"
+
+
+class Verdict(StrEnum):
+    """A fact-check's rating of a claim."""
+
+    TRUE = "true"
+    MOSTLY_TRUE = "mostly_true"
+    MIXED = "mixed"
+    MISLEADING = "misleading"
+    FALSE = "false"
+    UNVERIFIABLE = "unverifiable"
+
+
+def _nfc(value: Any) -> Any:
+    if isinstance(value, str):
+        return unicodedata.normalize("NFC", value)
+    if isinstance(value, list):
+        return [_nfc(item) for item in value]
+    if isinstance(value, dict):
+        return {key: _nfc(item) for key, item in value.items()}
+    return value
+
+
+def _check_instant(value: str) -> str:
+    """Normalize a ``published_at``: a date stays a date, a date-time becomes UTC ``Z``."""
+    if is_date_only(value):
+        parse_instant(value)
+        return value.strip()
+    return to_key(parse_instant(value))[:26].rstrip("0").rstrip(".") + "Z"
+
+
+def _check_edtf(value: str) -> str:
+    try:
+        edtf_bounds(value)
+    except EDTFError as error:
+        raise ValueError(str(error)) from None
+    return value
+
+
+class RecordBase(BaseModel):
+    """Common configuration: strict types, no unknown fields, NFC text, immutable."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, strict=True)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _normalize_text(cls, data: Any) -> Any:
+        return _nfc(data)
+
+
+class RelatedIncident(RecordBase):
+    """A link from one incident to another (for example a simultaneous attack)."""
+
+    incident: RecordId
+    relation: Annotated[str, StringConstraints(min_length=1, max_length=64)]
+
+
+class IncidentRecord(RecordBase):
+    """An incident the ledger follows."""
+
+    type: Literal["incident"] = "incident"
+    id: RecordId
+    title: Text
+    title_ar: Text | None = None
+    place: Text | None = None
+    related: list[RelatedIncident] | None = None
+
+
+class SourceRecord(RecordBase):
+    """A voice: an outlet, a monitor, an armed group, a government …"""
+
+    type: Literal["source"] = "source"
+    id: RecordId
+    name: Text
+    name_ar: Text | None = None
+    kind: Lax[SourceKind]
+    reliability: Lax[Reliability] | None = None
+
+
+class ReportRecord(RecordBase):
+    """A published report: an article, a statement, a post."""
+
+    type: Literal["report"] = "report"
+    id: RecordId
+    source: RecordId
+    published_at: str
+    url: Url | None = None
+    title: Text | None = None
+    language: Language | None = None
+    author: Text | None = None
+    sha256: Sha256 | None = None
+
+    @field_validator("published_at")
+    @classmethod
+    def _instant(cls, value: str) -> str:
+        try:
+            return _check_instant(value)
+        except BadInputError as error:
+            raise ValueError(str(error)) from None
+
+
+class NumberRange(RecordBase):
+    """A claimed range of counts, ``{"min": a, "max": b}``."""
+
+    min: Annotated[int, Field(ge=0, le=MAX_SAFE_INTEGER)]
+    max: Annotated[int, Field(ge=0, le=MAX_SAFE_INTEGER)]
+
+    @model_validator(mode="after")
+    def _ordered(self) -> NumberRange:
+        if self.min > self.max:
+            raise ValueError("min must not exceed max")
+        return self
+
+
+ClaimValue = Annotated[int, Field(ge=0, le=MAX_SAFE_INTEGER)] | NumberRange | bool | Text
+
+
+class ClaimFields(RecordBase):
+    """The fields of a claim, shared by ``claim`` and ``correction`` records."""
+
+    incident: RecordId
+    fact: FactKey
+    value: ClaimValue
+    qualifier: Lax[Qualifier] | None = None
+    unit: Annotated[str, StringConstraints(min_length=1, max_length=64)] | None = None
+    valid_time: str | None = None
+    report: RecordId
+    claimant: RecordId | None = None
+    via: list[RecordId] | None = None
+    quote: Text | None = None
+    translation: Text | None = None
+    credibility: Annotated[int, Field(ge=1, le=6)] | None = None
+    note: Text | None = None
+
+    @field_validator("value", mode="before")
+    @classmethod
+    def _value_shape(cls, value: Any) -> Any:
+        if isinstance(value, float):
+            raise ValueError("numbers must be whole (no decimals)")
+        if isinstance(value, int) and not isinstance(value, bool) and value < 0:
+            raise ValueError("numbers must not be negative")
+        if isinstance(value, int) and value > MAX_SAFE_INTEGER:
+            raise ValueError("numbers must not exceed 2^53 - 1")
+        if isinstance(value, dict):
+            if set(value) != {"min", "max"}:
+                raise ValueError('a range is written {"min": a, "max": b}')
+            low, high = value["min"], value["max"]
+            if not all(isinstance(n, int) and not isinstance(n, bool) for n in (low, high)):
+                raise ValueError("range bounds must be whole numbers")
+            if not 0 <= low <= high <= MAX_SAFE_INTEGER:
+                raise ValueError("range bounds must satisfy 0 <= min <= max <= 2^53 - 1")
+        elif isinstance(value, str) and not value.strip():
+            raise ValueError("must not be empty")
+        elif not isinstance(value, int | str | bool):
+            raise ValueError(
+                'must be a whole number, {"min": a, "max": b}, an EDTF date, text or a boolean'
+            )
+        return value
+
+    @field_validator("valid_time")
+    @classmethod
+    def _valid_time(cls, value: str | None) -> str | None:
+        return None if value is None else _check_edtf(value)
+
+    @field_validator("qualifier")
+    @classmethod
+    def _qualifier_fits(cls, qualifier: Qualifier | None, info: ValidationInfo) -> Qualifier | None:
+        value = info.data.get("value")
+        is_number = isinstance(value, int) and not isinstance(value, bool)
+        if qualifier is not None and "value" in info.data and not is_number:
+            raise ValueError("a qualifier applies only to a single number")
+        if qualifier is Qualifier.LESS_THAN and value == 0:
+            raise ValueError("'less_than 0' is impossible for a count")
+        return qualifier
+
+    @field_validator("via")
+    @classmethod
+    def _distinct_relays(cls, via: list[str] | None) -> list[str] | None:
+        if via is not None and len(set(via)) != len(via):
+            raise ValueError("lists a source twice")
+        return via
+
+
+class ClaimRecord(ClaimFields):
+    """A claim: who said what about one fact of an incident, in which report."""
+
+    type: Literal["claim"] = "claim"
+    id: RecordId
+
+
+class CorrectionRecord(ClaimFields):
+    """A replacement for an earlier claim; the correction is itself a claim."""
+
+    type: Literal["correction"] = "correction"
+    id: RecordId
+    claim: RecordId
+
+
+class RetractionRecord(RecordBase):
+    """A report that withdraws a claim."""
+
+    type: Literal["retraction"] = "retraction"
+    id: RecordId
+    claim: RecordId
+    report: RecordId
+    reason: Text | None = None
+
+
+class AssessmentRecord(RecordBase):
+    """A fact-checker's verdict on a claim."""
+
+    type: Literal["assessment"] = "assessment"
+    id: RecordId
+    claim: RecordId
+    verdict: Lax[Verdict]
+    by: Text
+    published_at: str
+    url: Url | None = None
+    note: Text | None = None
+
+    @field_validator("published_at")
+    @classmethod
+    def _instant(cls, value: str) -> str:
+        try:
+            return _check_instant(value)
+        except BadInputError as error:
+            raise ValueError(str(error)) from None
+
+
+Record = Annotated[
+    IncidentRecord
+    | SourceRecord
+    | ReportRecord
+    | ClaimRecord
+    | CorrectionRecord
+    | RetractionRecord
+    | AssessmentRecord,
+    Field(discriminator="type"),
+]
+
+RECORD_TYPES: tuple[str, ...] = (
+    "incident",
+    "source",
+    "report",
+    "claim",
+    "correction",
+    "retraction",
+    "assessment",
+)

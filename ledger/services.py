@@ -1,0 +1,249 @@
+"""The use cases the command line calls: one function per command.
+
+Each function opens the ledger named by ``--db``, does one thing, brings the
+read model up to date and returns plain data for the CLI to render. The CLI
+holds no logic; these functions know nothing of terminals.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import Any, TextIO
+
+from ledger.application import Entry, Ledger, Outcome
+from ledger.errors import BadInputError, NotFoundError, StoreError
+from ledger.importing import read_entries, validate_record
+from ledger.store import StoreLocation, locate
+from ledger.times import parse_instant, utc_now
+from projections.projector import Projector
+from projections.understanding import Policy, state
+from projections.views import Views
+
+Progress = Callable[[int, int], None]
+
+
+@dataclass
+class Workspace:
+    """An opened ledger: the event store, its read model and their projector."""
+
+    location: StoreLocation
+    ledger: Ledger
+    views: Views
+    projector: Projector
+
+    def refresh(self, progress: Progress | None = None) -> int:
+        """Bring the read model up to date with the event store."""
+        return self.projector.catch_up(progress=progress)
+
+
+@contextmanager
+def open_workspace(
+    db: str | None,
+    *,
+    create: bool = False,
+    clock: Callable[[], datetime] = utc_now,
+    views_path: Path | None = None,
+) -> Iterator[Workspace]:
+    """Open the ledger at ``db``; it must exist unless ``create`` is true."""
+    location = locate(db)
+    if location.sqlite_path is not None and not create and not location.sqlite_path.exists():
+        raise NotFoundError(f"no ledger at {location.sqlite_path}: run 'ledger init' first")
+    if location.sqlite_path is not None and create:
+        parent = location.sqlite_path.parent
+        if not parent.exists():
+            raise BadInputError(f"directory {parent} does not exist")
+    ledger = Ledger(location.event_store_env(), clock=clock)
+    views = Views(views_path or location.views_path)
+    try:
+        views.ensure_schema()
+        yield Workspace(location, ledger, views, Projector(ledger, views))
+    finally:
+        views.close()
+        ledger.close()
+
+
+@dataclass(frozen=True)
+class InitResult:
+    """What ``init`` created."""
+
+    store: str
+    views: str
+    key_path: str
+    verifier_key: str
+    created_key: bool
+
+
+def init(db: str | None) -> InitResult:
+    """Create the event store, the read model and a signing key (kept if present)."""
+    with open_workspace(db, create=True) as ws:
+        created, verifier = _ensure_signing_key(ws.location.key_path)
+        return InitResult(
+            ws.location.url, str(ws.location.views_path), str(ws.location.key_path), verifier,
+            created,
+        )
+
+
+def _ensure_signing_key(path: Path) -> tuple[bool, str]:
+    """Create an Ed25519 signing key, readable by its owner only, unless one exists."""
+    from ledger.signednote import generate_signer, verifier_from_signer
+
+    if path.exists():
+        return False, verifier_from_signer(path.read_text(encoding="ascii").strip())
+    signer, verifier = generate_signer("incident-ledger")
+    try:
+        descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except OSError as error:
+        raise StoreError(f"cannot create the signing key {path}: {error.strerror}") from None
+    with os.fdopen(descriptor, "w", encoding="ascii") as handle:
+        handle.write(signer + "\n")
+    return True, verifier
+
+
+def append_file(
+    db: str | None,
+    file: str,
+    *,
+    read_progress: Callable[[int], None] | None = None,
+    project_progress: Progress | None = None,
+    stdin: TextIO | None = None,
+) -> Outcome:
+    """Import a JSON Lines file (``-`` for standard input) as one transaction."""
+    if file == "-":
+        entries = read_entries(stdin or sys.stdin, progress=read_progress)
+    else:
+        path = Path(file)
+        try:
+            with path.open(encoding="utf-8") as handle:
+                entries = read_entries(handle, progress=read_progress)
+        except FileNotFoundError:
+            raise NotFoundError(f"no such file: {file}") from None
+        except UnicodeDecodeError:
+            raise BadInputError(f"{file} is not UTF-8 text") from None
+        except IsADirectoryError:
+            raise BadInputError(f"{file} is a directory") from None
+    if not entries:
+        raise BadInputError("the input holds no records")
+    with open_workspace(db) as ws:
+        outcome = ws.ledger.record(entries)
+        ws.refresh(project_progress)
+        return outcome
+
+
+def append_one(db: str | None, fields: dict[str, Any]) -> Outcome:
+    """Record one record given as fields (``append claim``, ``retract``, ``correct``)."""
+    record = validate_record({k: v for k, v in fields.items() if v is not None}, "input")
+    with open_workspace(db) as ws:
+        outcome = ws.ledger.record([Entry("input", record)])
+        ws.refresh()
+        return outcome
+
+
+def replay(
+    db: str | None,
+    *,
+    until: str | None = None,
+    out: str | None = None,
+    progress: Progress | None = None,
+) -> dict[str, Any]:
+    """Rebuild the read model from the events (into ``out`` when given)."""
+    until_at = parse_instant(until, end_of_day=True) if until else None
+    if until_at is not None and out is None:
+        raise BadInputError(
+            "--until needs --out: the live read model always follows the whole ledger"
+        )
+    views_path = Path(out) if out else None
+    with open_workspace(db, views_path=views_path) as ws:
+        ws.views.reset()
+        applied = ws.projector.catch_up(until=until_at, progress=progress)
+        return {
+            "views": str(ws.views.path),
+            "events": applied,
+            "position": ws.views.position(),
+            "until": until,
+        }
+
+
+def current_state(
+    db: str | None,
+    incident: str,
+    *,
+    at: str | None = None,
+    as_recorded: str | None = None,
+    policy: str = "range",
+) -> dict[str, Any]:
+    """The understanding of an incident at a known time, optionally as recorded by R."""
+    known_at = parse_instant(at, end_of_day=True) if at else utc_now()
+    recorded_at = parse_instant(as_recorded, end_of_day=True) if as_recorded else None
+    try:
+        chosen = Policy(policy)
+    except ValueError:
+        raise BadInputError(
+            f"--policy must be one of {', '.join(p.value for p in Policy)}"
+        ) from None
+    with open_workspace(db) as ws:
+        ws.refresh()
+        return state(ws.views.connection, incident, known_at, recorded_at, chosen)
+
+
+def export_records(db: str | None) -> list[dict[str, Any]]:
+    """Every stored record, in ledger order, as it was imported (normalized)."""
+    with open_workspace(db) as ws:
+        return list(iter_records(ws.ledger))
+
+
+def iter_records(ledger: Ledger, page: int = 2_000) -> Iterator[dict[str, Any]]:
+    """Stream the records the events carry, in ledger order."""
+    position = 0
+    while True:
+        notifications = ledger.recorder.select_notifications(start=position + 1, limit=page)
+        if not notifications:
+            return
+        for notification in notifications:
+            event = ledger.mapper.to_domain_event(notification)
+            to_record = getattr(event, "to_record", None)
+            if to_record is not None:
+                yield to_record().model_dump(mode="json", exclude_none=True)
+        position = notifications[-1].id
+
+
+def sample_path() -> Path:
+    """The bundled Ghwayran sample (JSON Lines)."""
+    return Path(__file__).with_name("samples") / "ghwayran.jsonl"
+
+
+def validate_only(lines: Sequence[str]) -> int:
+    """Validate lines without writing; returns the number of records."""
+    return len(read_entries(lines))
+
+
+__all__ = [
+    "InitResult",
+    "Workspace",
+    "append_file",
+    "append_one",
+    "current_state",
+    "export_records",
+    "init",
+    "open_workspace",
+    "replay",
+    "sample_path",
+]
+
+
+def parse_flag_value(text: str) -> Any:
+    """A ``--value`` flag: a whole number, a JSON range or boolean, or else text."""
+    from ledger.importing import parse_json
+
+    stripped = text.strip()
+    if stripped.isdigit() or stripped in ("true", "false") or stripped.startswith("{"):
+        try:
+            return parse_json(stripped)
+        except ValueError as error:
+            raise BadInputError(f"--value: {error}") from None
+    return text

@@ -1,0 +1,72 @@
+"""Where a ledger lives: an embedded SQLite file, or PostgreSQL for teams.
+
+The ``--db`` value is either a file path (default ``./ledger.db``) or a
+``postgresql://user@host:port/dbname`` URL. The read model is always a local
+SQLite file: beside the store for SQLite (``ledger.db`` → ``ledger.views.db``),
+or named by ``LEDGER_VIEWS`` for PostgreSQL (default ``./ledger.views.db``).
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from urllib.parse import unquote, urlparse
+
+from ledger.errors import BadInputError
+
+DEFAULT_DB = "ledger.db"
+
+
+@dataclass(frozen=True)
+class StoreLocation:
+    """A parsed ``--db`` value."""
+
+    url: str
+    is_postgres: bool
+    sqlite_path: Path | None
+    views_path: Path
+    key_path: Path
+
+    def event_store_env(self) -> dict[str, str]:
+        """The eventsourcing environment that opens this store."""
+        env = {"ORIGINATOR_ID_TYPE": "text"}
+        if self.sqlite_path is not None:
+            env |= {
+                "PERSISTENCE_MODULE": "eventsourcing.sqlite",
+                "SQLITE_DBNAME": str(self.sqlite_path),
+                "SQLITE_LOCK_TIMEOUT": "30",
+            }
+            return env
+        parsed = urlparse(self.url)
+        env |= {
+            "PERSISTENCE_MODULE": "eventsourcing.postgres",
+            "POSTGRES_DBNAME": parsed.path.lstrip("/") or "ledger",
+            "POSTGRES_HOST": parsed.hostname or "127.0.0.1",
+            "POSTGRES_PORT": str(parsed.port or 5432),
+            "POSTGRES_USER": unquote(parsed.username or os.environ.get("PGUSER", "postgres")),
+            "POSTGRES_PASSWORD": unquote(parsed.password or os.environ.get("PGPASSWORD", "")),
+        }
+        return env
+
+
+def locate(db: str | None) -> StoreLocation:
+    """Parse a ``--db`` value into where the events, read model and key live."""
+    db = (db or DEFAULT_DB).strip()
+    if not db:
+        raise BadInputError("--db must not be empty")
+    if db.startswith(("postgresql://", "postgres://")):
+        views = Path(os.environ.get("LEDGER_VIEWS", "ledger.views.db"))
+        key = Path(os.environ.get("LEDGER_KEY", "ledger.key"))
+        return StoreLocation(db, True, None, views, key)
+    if "://" in db:
+        raise BadInputError(f"--db '{db}' is neither a file path nor a postgresql:// URL")
+    path = Path(db)
+    stem = path.with_suffix("") if path.suffix == ".db" else path
+    return StoreLocation(
+        db,
+        False,
+        path,
+        stem.with_name(stem.name + ".views.db"),
+        stem.with_name(stem.name + ".key"),
+    )

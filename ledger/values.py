@@ -1,0 +1,146 @@
+"""What a claimed value means: numbers and dates as intervals, status as text.
+
+SPEC "Understanding at a point in time": every number is an interval (exact n
+is [n, n], ``at_least`` n is [n, ∞) …), every EDTF date is the interval from its
+earliest to its latest instant, and status facts are compared as text.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+import time
+import unicodedata
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from enum import StrEnum
+from typing import Any
+
+import edtf
+
+from ledger.times import to_key
+
+MAX_SAFE_INTEGER = 2**53 - 1
+
+# A string value is read as a date only when it looks like one: EDTF also
+# accepts things like "X" (an unspecified digit), which as status text means
+# something else entirely.
+_DATE_LIKE = re.compile(r"^(\d|\[|\{|\.\.)")
+_LAST_MICROSECOND = timedelta(days=1) - timedelta(microseconds=1)
+
+
+class Qualifier(StrEnum):
+    """How a number relates to the truth, as the claimant put it."""
+
+    EXACT = "exact"
+    APPROX = "approx"
+    AT_LEAST = "at_least"
+    MORE_THAN = "more_than"
+    AT_MOST = "at_most"
+    LESS_THAN = "less_than"
+
+
+class ValueKind(StrEnum):
+    """The three shapes a claimed value can take."""
+
+    NUMBER = "number"
+    TIME = "time"
+    TEXT = "text"
+
+
+@dataclass(frozen=True)
+class Reading:
+    """A claimed value read as an interval (numbers, times) or as text.
+
+    ``low``/``high`` are ints for numbers and storage keys (UTC ISO strings) for
+    times; ``None`` is unbounded. ``text`` is the comparison form of a status.
+    """
+
+    kind: ValueKind
+    low: int | str | None = None
+    high: int | str | None = None
+    text: str | None = None
+    approximate: bool = False
+
+
+class EDTFError(ValueError):
+    """A string that is not a valid EDTF date or interval."""
+
+
+def edtf_bounds(expression: str) -> tuple[str | None, str | None]:
+    """The earliest and latest instant an EDTF expression admits, as storage keys.
+
+    Day-precision values cover whole days (``2023-03-04`` runs to its last
+    microsecond); a date-time is that instant; an open end is ``None``.
+    """
+    try:
+        parsed = edtf.parse_edtf(expression)
+    except Exception as error:  # the edtf package raises several unrelated types
+        raise EDTFError(f"'{expression}' is not a valid EDTF date or interval") from error
+    if isinstance(parsed, edtf.DateAndTime):
+        moment = datetime.fromisoformat(expression.replace("Z", "+00:00"))
+        if moment.tzinfo is None:
+            moment = moment.replace(tzinfo=UTC)
+        key = to_key(moment)
+        return key, key
+    return _bound(parsed, lower=True), _bound(parsed, lower=False)
+
+
+def _bound(parsed: Any, *, lower: bool) -> str | None:
+    try:
+        value = parsed.lower_strict() if lower else parsed.upper_strict()
+    except (TypeError, AttributeError):
+        return None
+    if value is None or (isinstance(value, float) and math.isinf(value)):
+        return None
+    day = datetime(*value[:3], tzinfo=UTC) if isinstance(value, time.struct_time) else None
+    if day is None:
+        return None
+    return to_key(day if lower else day + _LAST_MICROSECOND)
+
+
+def looks_like_date(value: str) -> bool:
+    """True when a string value should be read as an EDTF date rather than status text."""
+    if not _DATE_LIKE.match(value):
+        return False
+    try:
+        edtf_bounds(value)
+    except EDTFError:
+        return False
+    return True
+
+
+def status_text(value: str | bool) -> str:
+    """The comparison form of a status value: booleans as words, text case-folded."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return unicodedata.normalize("NFC", value).strip().casefold()
+
+
+def read_value(value: Any, qualifier: str | None) -> Reading:
+    """Interpret a validated claim value with its qualifier (SPEC interval rules)."""
+    if isinstance(value, bool):
+        return Reading(ValueKind.TEXT, text=status_text(value))
+    if isinstance(value, int):
+        n = value
+        match Qualifier(qualifier or Qualifier.EXACT):
+            case Qualifier.EXACT:
+                return Reading(ValueKind.NUMBER, n, n)
+            case Qualifier.APPROX:
+                return Reading(ValueKind.NUMBER, n, n, approximate=True)
+            case Qualifier.AT_LEAST:
+                return Reading(ValueKind.NUMBER, n, None)
+            case Qualifier.MORE_THAN:
+                return Reading(ValueKind.NUMBER, n + 1, None)
+            case Qualifier.AT_MOST:
+                return Reading(ValueKind.NUMBER, 0, n)
+            case Qualifier.LESS_THAN:
+                return Reading(ValueKind.NUMBER, 0, max(n - 1, 0))
+    if isinstance(value, dict):
+        return Reading(ValueKind.NUMBER, int(value["min"]), int(value["max"]))
+    if isinstance(value, str):
+        if looks_like_date(value):
+            low, high = edtf_bounds(value)
+            return Reading(ValueKind.TIME, low, high)
+        return Reading(ValueKind.TEXT, text=status_text(value))
+    raise TypeError(f"unexpected claim value {value!r}")

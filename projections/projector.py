@@ -1,0 +1,233 @@
+"""Keeps the read model current by pulling the ledger's notification log.
+
+The eventsourcing library's ProjectionRunner cannot follow a SQLite
+application, so this is the pull loop: read a page of notifications after the
+tracked position, apply each event, and write the rows and the new position in
+one transaction. A crash loses at most the page in flight, which is then
+re-read: projection resumes exactly.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from collections.abc import Callable
+from datetime import datetime
+from typing import Any
+
+from eventsourcing.persistence import PersistenceError
+
+from ledger.application import Ledger
+from ledger.domain import Assessment, Claim, Incident, Report, Retraction, Source
+from ledger.errors import StoreError
+from ledger.times import is_date_only, parse_instant, to_key
+from ledger.values import read_value
+from projections.views import Views
+
+PAGE_SIZE = 2_000
+
+Handler = Callable[["Projector", Any, int], None]
+
+
+class Projector:
+    """Applies ledger events to a read model."""
+
+    def __init__(self, ledger: Ledger, views: Views) -> None:
+        self.ledger = ledger
+        self.views = views
+        self.db: sqlite3.Connection = views.connection
+        self._report_cache: dict[str, tuple[str, str]] = {}
+
+    def catch_up(
+        self,
+        until: datetime | None = None,
+        progress: Callable[[int, int], None] | None = None,
+    ) -> int:
+        """Apply every event after the tracked position; returns how many were applied.
+
+        With ``until``, events recorded after that instant are passed over (for a
+        read model of the ledger as it stood then). ``progress(done, total)`` is
+        called after each page.
+        """
+        self.views.ensure_schema()
+        position = self.views.position()
+        try:
+            last = self.ledger.recorder.max_notification_id() or 0
+        except PersistenceError as error:
+            raise StoreError(f"cannot read the event store: {error}") from None
+        applied = 0
+        start = position
+        while position < last:
+            try:
+                page = self.ledger.recorder.select_notifications(
+                    start=position + 1, limit=PAGE_SIZE, stop=last
+                )
+            except PersistenceError as error:
+                raise StoreError(f"cannot read the event store: {error}") from None
+            if not page:
+                break
+            with self.views.transaction():
+                for notification in page:
+                    event = self.ledger.mapper.to_domain_event(notification)
+                    if until is None or event.timestamp <= until:
+                        self.apply(event, notification.id)
+                        applied += 1
+                position = page[-1].id
+                self.views.set_position(position)
+            if progress is not None:
+                progress(position - start, last - start)
+        return applied
+
+    def apply(self, event: Any, seq: int) -> None:
+        """Write the rows one event produces."""
+        handler = _HANDLERS.get(type(event))
+        if handler is not None:
+            handler(self, event, seq)
+
+    def published_at(self, report_id: str) -> tuple[str, str]:
+        """(published_at key, source id) of a report already in the read model."""
+        cached = self._report_cache.get(report_id)
+        if cached is None:
+            row = self.db.execute(
+                "SELECT published_at, source FROM reports WHERE id = ?", (report_id,)
+            ).fetchone()
+            cached = (row[0], row[1])
+            if len(self._report_cache) > 100_000:
+                self._report_cache.clear()
+            self._report_cache[report_id] = cached
+        return cached
+
+
+def _record_id(event: Any) -> str:
+    return str(event.originator_id).split(":", 1)[1]
+
+
+def _incident(p: Projector, e: Incident.Registered, seq: int) -> None:
+    incident = _record_id(e)
+    p.db.execute(
+        "INSERT INTO incidents VALUES (?, ?, ?, ?, ?, ?)",
+        (incident, e.title, e.title_ar, e.place, to_key(e.timestamp), seq),
+    )
+    for link in e.related or ():
+        p.db.execute(
+            "INSERT OR IGNORE INTO incident_relations VALUES (?, ?, ?, ?)",
+            (incident, link["incident"], link["relation"], seq),
+        )
+
+
+def _source(p: Projector, e: Source.Registered, seq: int) -> None:
+    p.db.execute(
+        "INSERT INTO sources VALUES (?, ?, ?, ?, ?, ?, ?)",
+        (_record_id(e), e.name, e.name_ar, e.kind, e.reliability, to_key(e.timestamp), seq),
+    )
+
+
+def _report(p: Projector, e: Report.Registered, seq: int) -> None:
+    published = to_key(parse_instant(e.published_at))
+    precision = "day" if is_date_only(e.published_at) else "instant"
+    p.db.execute(
+        "INSERT INTO reports VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        (
+            _record_id(e),
+            e.source,
+            published,
+            precision,
+            e.url,
+            e.title,
+            e.language,
+            e.author,
+            e.sha256,
+            to_key(e.timestamp),
+            seq,
+        ),
+    )
+
+
+def _claim(p: Projector, e: Any, seq: int) -> None:
+    claim_id = _record_id(e)
+    published, outlet = p.published_at(e.report)
+    reading = read_value(e.value, e.qualifier)
+    is_number = reading.kind == "number"
+    recorded = to_key(e.timestamp)
+    corrects = getattr(e, "claim", None)
+    p.db.execute(
+        "INSERT INTO claims VALUES "
+        "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        (
+            claim_id,
+            e.incident,
+            e.fact,
+            reading.kind.value,
+            json.dumps(e.value, ensure_ascii=False),
+            e.qualifier,
+            e.unit,
+            reading.low if is_number else None,
+            reading.high if is_number else None,
+            None if is_number else reading.low,
+            None if is_number else reading.high,
+            reading.text,
+            int(reading.approximate),
+            e.valid_time,
+            e.report,
+            outlet,
+            e.claimant or outlet,
+            json.dumps(e.via, ensure_ascii=False) if e.via else None,
+            e.quote,
+            e.translation,
+            e.credibility,
+            e.note,
+            corrects,
+            published,
+            recorded,
+            seq,
+        ),
+    )
+    if corrects is not None:
+        p.db.execute(
+            "INSERT INTO claim_ends VALUES (?, ?, 'corrected', ?, ?, ?, ?)",
+            (corrects, claim_id, e.report, published, recorded, seq),
+        )
+
+
+def _retraction(p: Projector, e: Retraction.Recorded, seq: int) -> None:
+    retraction_id = _record_id(e)
+    published, _ = p.published_at(e.report)
+    recorded = to_key(e.timestamp)
+    p.db.execute(
+        "INSERT INTO retractions VALUES (?, ?, ?, ?, ?, ?, ?)",
+        (retraction_id, e.claim, e.report, e.reason, published, recorded, seq),
+    )
+    p.db.execute(
+        "INSERT INTO claim_ends VALUES (?, ?, 'retracted', ?, ?, ?, ?)",
+        (e.claim, retraction_id, e.report, published, recorded, seq),
+    )
+
+
+def _assessment(p: Projector, e: Assessment.Recorded, seq: int) -> None:
+    p.db.execute(
+        "INSERT INTO assessments VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        (
+            _record_id(e),
+            e.claim,
+            e.verdict,
+            e.by,
+            to_key(parse_instant(e.published_at)),
+            e.url,
+            e.note,
+            to_key(e.timestamp),
+            seq,
+        ),
+    )
+
+
+_HANDLERS: dict[type, Handler] = {
+    Incident.Registered: _incident,
+    Source.Registered: _source,
+    Report.Registered: _report,
+    Claim.Recorded: _claim,
+    Claim.RecordedAsCorrection: _claim,
+    Retraction.Recorded: _retraction,
+    Assessment.Recorded: _assessment,
+    # Claim.Superseded carries nothing new for the read model: the correction's
+    # own event already ends the replaced claim, at the correction's known time.
+}

@@ -1,0 +1,256 @@
+"""Point-in-time understanding of an incident (SPEC "Understanding at a point in time").
+
+Answered by indexed queries on the read model, never by replaying the log:
+the claims recorded by R and published by T, minus those ended by a
+retraction or correction recorded by R and published by T; then, per fact,
+each claimant's most recently published active claim is its position.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from dataclasses import dataclass
+from datetime import datetime
+from enum import StrEnum
+from typing import Any
+
+from ledger.errors import NotFoundError
+from ledger.times import to_key
+
+END_OF_TIME = "9999-12-31T23:59:59.999999Z"
+
+
+class Policy(StrEnum):
+    """How one value is picked for a fact when sources disagree."""
+
+    RANGE = "range"
+    CONSERVATIVE = "conservative"
+    LATEST = "latest"
+    PREFERRED = "preferred"
+
+
+class Status(StrEnum):
+    """Where the sources stand on a fact."""
+
+    SINGLE = "single"
+    CORROBORATED = "corroborated"
+    CONTESTED = "contested"
+    WITHDRAWN = "withdrawn"
+
+
+_RELIABILITY_RANK = {grade: rank for rank, grade in enumerate("ABCDEF")}
+
+_POSITIONS = """
+WITH active AS (
+    SELECT c.* FROM claims c
+    WHERE c.incident = :incident
+      AND c.published_at <= :known AND c.recorded_at <= :recorded
+      AND NOT EXISTS (
+          SELECT 1 FROM claim_ends e
+          WHERE e.claim = c.id AND e.published_at <= :known AND e.recorded_at <= :recorded
+      )
+), ranked AS (
+    SELECT active.*, ROW_NUMBER() OVER (
+        PARTITION BY fact, claimant ORDER BY published_at DESC, seq DESC
+    ) AS rank
+    FROM active
+)
+SELECT ranked.*, s.reliability AS claimant_reliability, s.name AS claimant_name
+FROM ranked LEFT JOIN sources s ON s.id = ranked.claimant
+WHERE rank = 1
+ORDER BY fact, published_at, seq
+"""
+
+_FACTS_SEEN = """
+SELECT DISTINCT fact FROM claims
+WHERE incident = :incident AND published_at <= :known AND recorded_at <= :recorded
+"""
+
+
+@dataclass(frozen=True)
+class Position:
+    """One claimant's current claim on one fact."""
+
+    row: dict[str, Any]
+
+    @property
+    def kind(self) -> str:
+        return str(self.row["kind"])
+
+    @property
+    def low(self) -> int | str | None:
+        low: int | str | None = (
+            self.row["num_low"] if self.kind == "number" else self.row["time_low"]
+        )
+        return low
+
+    @property
+    def high(self) -> int | str | None:
+        high: int | str | None = (
+            self.row["num_high"] if self.kind == "number" else self.row["time_high"]
+        )
+        return high
+
+    @property
+    def order(self) -> tuple[str, int]:
+        return (str(self.row["published_at"]), int(self.row["seq"]))
+
+    def interval(self) -> dict[str, Any]:
+        return {"min": _shown(self.low), "max": _shown(self.high)}
+
+    def as_json(self) -> dict[str, Any]:
+        row = self.row
+        out: dict[str, Any] = {
+            "claim": row["id"],
+            "claimant": row["claimant"],
+            "value": json.loads(row["value"]),
+            "qualifier": row["qualifier"] or ("exact" if self.kind == "number" else None),
+            "report": row["report"],
+            "published_at": iso(row["published_at"]),
+            "recorded_at": iso(row["recorded_at"]),
+        }
+        if self.kind != "text":
+            out["interval"] = self.interval()
+        optional = {
+            "claimant_name": row["claimant_name"],
+            "reliability": row["claimant_reliability"],
+            "source": row["source"] if row["source"] != row["claimant"] else None,
+            "via": json.loads(row["via"]) if row["via"] else None,
+            "unit": row["unit"],
+            "valid_time": row["valid_time"],
+            "approximate": True if row["approximate"] else None,
+            "corrects": row["corrects"],
+            "quote": row["quote"],
+            "translation": row["translation"],
+        }
+        out.update({key: value for key, value in optional.items() if value is not None})
+        return out
+
+
+def iso(key: str | None) -> str | None:
+    """A stored instant as ISO 8601, without a zero fraction."""
+    if key is None:
+        return None
+    return key.replace(".000000Z", "Z")
+
+
+def _shown(bound: int | str | None) -> int | str | None:
+    return iso(bound) if isinstance(bound, str) else bound
+
+
+def state(
+    db: sqlite3.Connection,
+    incident: str,
+    known_at: datetime,
+    recorded_at: datetime | None = None,
+    policy: Policy = Policy.RANGE,
+) -> dict[str, Any]:
+    """The understanding of an incident at known time T as the ledger stood at R."""
+    if db.execute("SELECT 1 FROM incidents WHERE id = ?", (incident,)).fetchone() is None:
+        raise NotFoundError(f"no incident '{incident}' in the ledger")
+    params = {
+        "incident": incident,
+        "known": to_key(known_at),
+        "recorded": to_key(recorded_at) if recorded_at else END_OF_TIME,
+    }
+    cursor = db.execute(_POSITIONS, params)
+    columns = [d[0] for d in cursor.description]
+    by_fact: dict[str, list[Position]] = {}
+    for values in cursor:
+        row = dict(zip(columns, values, strict=True))
+        by_fact.setdefault(row["fact"], []).append(Position(row))
+    seen = [row[0] for row in db.execute(_FACTS_SEEN, params)]
+    facts = {
+        fact: understand(by_fact.get(fact, []), policy) for fact in sorted(set(seen) | by_fact.keys())
+    }
+    return {
+        "incident": incident,
+        "known_at": iso(params["known"]),
+        "recorded_at": iso(to_key(recorded_at)) if recorded_at else None,
+        "policy": policy.value,
+        "facts": facts,
+    }
+
+
+def understand(positions: list[Position], policy: Policy) -> dict[str, Any]:
+    """Status, range and policy value of one fact from its positions."""
+    if not positions:
+        return {"status": Status.WITHDRAWN.value, "value": None, "range": None, "positions": []}
+    kinds = {p.kind for p in positions}
+    kind = kinds.pop() if len(kinds) == 1 else "mixed"
+    if len(positions) == 1:
+        status = Status.SINGLE
+    elif _agree(positions, kind):
+        status = Status.CORROBORATED
+    else:
+        status = Status.CONTESTED
+    span = _range(positions) if kind in ("number", "time") else None
+    value, basis = _pick(positions, kind, span, policy)
+    fact: dict[str, Any] = {
+        "status": status.value,
+        "kind": kind,
+        "value": value,
+        "range": span,
+        "positions": [p.as_json() for p in positions],
+    }
+    if basis is not None:
+        fact["basis"] = basis
+    return fact
+
+
+def _agree(positions: list[Position], kind: str) -> bool:
+    """Do all positions share a common point (or, for text, the same text)?"""
+    if kind == "text":
+        return len({p.row["text_value"] for p in positions}) == 1
+    if kind == "mixed":
+        return False
+    lows = [p.low for p in positions if p.low is not None]
+    highs = [p.high for p in positions if p.high is not None]
+    if not lows or not highs:
+        return True
+    return max(lows) <= min(highs)  # type: ignore[type-var,operator]
+
+
+def _range(positions: list[Position]) -> dict[str, Any]:
+    lows = [p.low for p in positions]
+    highs = [p.high for p in positions]
+    low = None if any(v is None for v in lows) else min(lows)  # type: ignore[type-var]
+    high = None if any(v is None for v in highs) else max(highs)  # type: ignore[type-var]
+    return {"min": _shown(low), "max": _shown(high)}
+
+
+def _latest(positions: list[Position]) -> Position:
+    return max(positions, key=lambda p: p.order)
+
+
+def _preferred(positions: list[Position]) -> Position:
+    def rank(p: Position) -> tuple[int, tuple[str, int]]:
+        grade = p.row["claimant_reliability"]
+        # Best grade first (A), ungraded last; then the latest.
+        return (-_RELIABILITY_RANK.get(grade, len(_RELIABILITY_RANK)), p.order)
+
+    return max(positions, key=rank)
+
+
+def _value_of(position: Position) -> Any:
+    if position.kind == "text":
+        return json.loads(position.row["value"])
+    return position.interval()
+
+
+def _pick(
+    positions: list[Position], kind: str, span: dict[str, Any] | None, policy: Policy
+) -> tuple[Any, str | None]:
+    """The policy's value and, where one claim decided it, that claim's id."""
+    if policy is Policy.RANGE:
+        if span is not None:
+            return span, None
+        texts = sorted({json.dumps(json.loads(p.row["value"])) for p in positions})
+        values = [json.loads(t) for t in texts]
+        return (values[0] if len(values) == 1 else values), None
+    if policy is Policy.CONSERVATIVE and span is not None:
+        return span["min"], None
+    # latest, preferred, and conservative for text (which has no lower bound).
+    chosen = _preferred(positions) if policy is Policy.PREFERRED else _latest(positions)
+    return _value_of(chosen), str(chosen.row["id"])

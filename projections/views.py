@@ -1,0 +1,216 @@
+"""The read model: a plain SQLite database built with sqlite-utils.
+
+It is disposable — always rebuildable from the events — and documented so
+that Datasette and any SQLite client can open it as it is. Its ``tracking``
+row holds the position of the last event applied, written in the same
+transaction as the rows that event produced.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import sqlite_utils
+
+from ledger.errors import StoreError
+
+SCHEMA_VERSION = 1
+PROJECTION = "understanding"
+
+_TABLES: dict[str, tuple[dict[str, type], str | tuple[str, ...]]] = {
+    "incidents": (
+        {"id": str, "title": str, "title_ar": str, "place": str, "recorded_at": str, "seq": int},
+        "id",
+    ),
+    "incident_relations": (
+        {"incident": str, "related": str, "relation": str, "seq": int},
+        ("incident", "related", "relation"),
+    ),
+    "sources": (
+        {
+            "id": str,
+            "name": str,
+            "name_ar": str,
+            "kind": str,
+            "reliability": str,
+            "recorded_at": str,
+            "seq": int,
+        },
+        "id",
+    ),
+    "reports": (
+        {
+            "id": str,
+            "source": str,
+            "published_at": str,
+            "published_precision": str,
+            "url": str,
+            "title": str,
+            "language": str,
+            "author": str,
+            "sha256": str,
+            "recorded_at": str,
+            "seq": int,
+        },
+        "id",
+    ),
+    "claims": (
+        {
+            "id": str,
+            "incident": str,
+            "fact": str,
+            "kind": str,
+            "value": str,
+            "qualifier": str,
+            "unit": str,
+            "num_low": int,
+            "num_high": int,
+            "time_low": str,
+            "time_high": str,
+            "text_value": str,
+            "approximate": int,
+            "valid_time": str,
+            "report": str,
+            "source": str,
+            "claimant": str,
+            "via": str,
+            "quote": str,
+            "translation": str,
+            "credibility": int,
+            "note": str,
+            "corrects": str,
+            "published_at": str,
+            "recorded_at": str,
+            "seq": int,
+        },
+        "id",
+    ),
+    "claim_ends": (
+        {
+            "claim": str,
+            "ended_by": str,
+            "how": str,
+            "report": str,
+            "published_at": str,
+            "recorded_at": str,
+            "seq": int,
+        },
+        ("claim", "ended_by"),
+    ),
+    "retractions": (
+        {
+            "id": str,
+            "claim": str,
+            "report": str,
+            "reason": str,
+            "published_at": str,
+            "recorded_at": str,
+            "seq": int,
+        },
+        "id",
+    ),
+    "assessments": (
+        {
+            "id": str,
+            "claim": str,
+            "verdict": str,
+            "by": str,
+            "published_at": str,
+            "url": str,
+            "note": str,
+            "recorded_at": str,
+            "seq": int,
+        },
+        "id",
+    ),
+    "tracking": ({"projection": str, "position": int, "schema_version": int}, "projection"),
+}
+
+_INDEXES: list[tuple[str, list[str]]] = [
+    ("claims", ["incident", "published_at"]),
+    ("claims", ["incident", "fact", "claimant", "published_at"]),
+    ("claims", ["report"]),
+    ("claims", ["recorded_at"]),
+    ("claim_ends", ["claim", "published_at"]),
+    ("reports", ["source"]),
+    ("retractions", ["claim"]),
+    ("assessments", ["claim"]),
+]
+
+
+class Views:
+    """An open read-model database."""
+
+    def __init__(self, path: Path | str) -> None:
+        self.path = Path(path)
+        try:
+            connection = sqlite3.connect(str(self.path), isolation_level=None, timeout=30)
+            connection.execute("PRAGMA journal_mode=WAL")
+            connection.execute("PRAGMA synchronous=NORMAL")
+        except sqlite3.Error as error:
+            raise StoreError(f"cannot open the read model {self.path}: {error}") from None
+        self.connection = connection
+        self.db = sqlite_utils.Database(connection)
+
+    def close(self) -> None:
+        """Close the connection."""
+        self.connection.close()
+
+    @contextmanager
+    def transaction(self) -> Iterator[sqlite3.Connection]:
+        """One write transaction (``BEGIN IMMEDIATE``: one projector at a time)."""
+        self.connection.execute("BEGIN IMMEDIATE")
+        try:
+            yield self.connection
+        except BaseException:
+            self.connection.execute("ROLLBACK")
+            raise
+        self.connection.execute("COMMIT")
+
+    def ensure_schema(self) -> None:
+        """Create any missing table and index; a no-op on a current database."""
+        tables = set(self.db.table_names())
+        if _TABLES.keys() <= tables:
+            return
+        with self.transaction():
+            for name, (columns, pk) in _TABLES.items():
+                if name not in tables:
+                    self.db.create_table(name, columns, pk=pk)
+            for table, columns in _INDEXES:
+                self.db[table].create_index(columns, if_not_exists=True)
+            self.connection.execute(
+                "INSERT OR IGNORE INTO tracking VALUES (?, 0, ?)", (PROJECTION, SCHEMA_VERSION)
+            )
+
+    def reset(self) -> None:
+        """Drop every table and recreate the empty schema, position 0 (for a rebuild)."""
+        with self.transaction():
+            for name in _TABLES:
+                self.connection.execute(f"DROP TABLE IF EXISTS [{name}]")
+        self.ensure_schema()
+
+    def position(self) -> int:
+        """The notification id of the last event applied (0 when none)."""
+        row = self.connection.execute(
+            "SELECT position FROM tracking WHERE projection = ?", (PROJECTION,)
+        ).fetchone()
+        return int(row[0]) if row else 0
+
+    def set_position(self, position: int) -> None:
+        """Record the position; call inside the transaction that applied the events."""
+        self.connection.execute(
+            "UPDATE tracking SET position = ? WHERE projection = ?", (position, PROJECTION)
+        )
+
+    def dump(self) -> dict[str, list[tuple[object, ...]]]:
+        """Every row of every projected table, sorted (for comparing two read models)."""
+        return {
+            name: sorted(
+                tuple(row) for row in self.connection.execute(f"SELECT * FROM [{name}]")
+            )
+            for name in _TABLES
+            if name != "tracking"
+        }
