@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from typing import Any
 
-import click
 import typer
 from typer.core import TyperGroup
 
@@ -14,7 +13,7 @@ from ledger.errors import LedgerError
 class LedgerGroup(TyperGroup):
     """A command group that turns any LedgerError into ``error: …`` and its exit code."""
 
-    def invoke(self, ctx: click.Context) -> Any:
+    def invoke(self, ctx: Any) -> Any:  # typer types it with its vendored click Context
         try:
             return super().invoke(ctx)
         except LedgerError as error:

@@ -63,7 +63,8 @@ def _report_outcome(outcome: Any, as_json: bool) -> None:
         return
     parts = ", ".join(f"{count} {kind}" for kind, count in sorted(outcome.added.items()))
     render.out.print(
-        f"added {outcome.added_total} record(s)" + (f" ({parts})" if parts else "")
+        f"added {outcome.added_total} record(s)"
+        + (f" ({parts})" if parts else "")
         + f"; {outcome.unchanged} already present"
     )
 
@@ -83,8 +84,8 @@ def append(
         return
     if file is None:
         raise typer.BadParameter("give --file PATH (or -) or the 'claim' subcommand")
-    with render.progress_bar("projecting") as project_progress:
-        outcome = services.append_file(ctx.obj, file, project_progress=project_progress)
+    with render.phase_bars() as progress:
+        outcome = services.append_file(ctx.obj, file, progress=progress)
     _report_outcome(outcome, as_json)
 
 
@@ -133,9 +134,7 @@ Value = Annotated[
 Report = Annotated[str, typer.Option("--report", help="Report id the claim appeared in.")]
 Qualifier = Annotated[
     str | None,
-    typer.Option(
-        "--qualifier", help="exact, approx, at_least, more_than, at_most or less_than."
-    ),
+    typer.Option("--qualifier", help="exact, approx, at_least, more_than, at_most or less_than."),
 ]
 Unit = Annotated[str | None, typer.Option("--unit", help="Unit, e.g. people.")]
 ValidTime = Annotated[str | None, typer.Option("--valid-time", help="EDTF: when it held.")]
@@ -170,8 +169,19 @@ def append_claim(
 ) -> None:
     """Append one claim given as flags."""
     fields = {"type": "claim", "id": id} | _claim_fields(
-        incident, fact, value, report, qualifier, unit, valid_time, claimant, via, quote,
-        translation, credibility, note,
+        incident,
+        fact,
+        value,
+        report,
+        qualifier,
+        unit,
+        valid_time,
+        claimant,
+        via,
+        quote,
+        translation,
+        credibility,
+        note,
     )
     _report_outcome(services.append_one(ctx.obj, fields), as_json)
 
@@ -212,8 +222,19 @@ def correct(
 ) -> None:
     """Record a correction: a new claim that replaces an earlier one."""
     fields = {"type": "correction", "id": id, "claim": claim} | _claim_fields(
-        incident, fact, value, report, qualifier, unit, valid_time, claimant, via, quote,
-        translation, credibility, note,
+        incident,
+        fact,
+        value,
+        report,
+        qualifier,
+        unit,
+        valid_time,
+        claimant,
+        via,
+        quote,
+        translation,
+        credibility,
+        note,
     )
     _report_outcome(services.append_one(ctx.obj, fields), as_json)
 

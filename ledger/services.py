@@ -26,6 +26,8 @@ from projections.understanding import Policy, state
 from projections.views import Views
 
 Progress = Callable[[int, int], None]
+PhaseProgress = Callable[[str, int, int], None]
+"""Reports (phase, done, total) — phases: validating (bytes), projecting (events)."""
 
 
 @dataclass
@@ -84,7 +86,10 @@ def init(db: str | None) -> InitResult:
     with open_workspace(db, create=True) as ws:
         created, verifier = _ensure_signing_key(ws.location.key_path)
         return InitResult(
-            ws.location.url, str(ws.location.views_path), str(ws.location.key_path), verifier,
+            ws.location.url,
+            str(ws.location.views_path),
+            str(ws.location.key_path),
+            verifier,
             created,
         )
 
@@ -109,18 +114,17 @@ def append_file(
     db: str | None,
     file: str,
     *,
-    read_progress: Callable[[int], None] | None = None,
-    project_progress: Progress | None = None,
+    progress: PhaseProgress | None = None,
     stdin: TextIO | None = None,
 ) -> Outcome:
     """Import a JSON Lines file (``-`` for standard input) as one transaction."""
     if file == "-":
-        entries = read_entries(stdin or sys.stdin, progress=read_progress)
+        entries = read_entries(stdin or sys.stdin)
     else:
         path = Path(file)
         try:
             with path.open(encoding="utf-8") as handle:
-                entries = read_entries(handle, progress=read_progress)
+                entries = read_entries(handle, progress=_byte_counter(path, progress))
         except FileNotFoundError:
             raise NotFoundError(f"no such file: {file}") from None
         except UnicodeDecodeError:
@@ -131,8 +135,22 @@ def append_file(
         raise BadInputError("the input holds no records")
     with open_workspace(db) as ws:
         outcome = ws.ledger.record(entries)
-        ws.refresh(project_progress)
+        ws.refresh(None if progress is None else lambda d, t: progress("projecting", d, t))
         return outcome
+
+
+def _byte_counter(path: Path, progress: PhaseProgress | None) -> Callable[[int], None] | None:
+    if progress is None:
+        return None
+    total = path.stat().st_size
+    done = [0]
+
+    def advance(size: int) -> None:
+        done[0] += size
+        if done[0] % 65_536 < size or done[0] >= total:
+            progress("validating", min(done[0], total), total)
+
+    return advance
 
 
 def append_one(db: str | None, fields: dict[str, Any]) -> Outcome:

@@ -14,6 +14,7 @@ import unicodedata
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from enum import StrEnum
+from functools import lru_cache
 from typing import Any
 
 import edtf
@@ -67,12 +68,16 @@ class EDTFError(ValueError):
     """A string that is not a valid EDTF date or interval."""
 
 
+@lru_cache(maxsize=65_536)
 def edtf_bounds(expression: str) -> tuple[str | None, str | None]:
     """The earliest and latest instant an EDTF expression admits, as storage keys.
 
     Day-precision values cover whole days (``2023-03-04`` runs to its last
     microsecond); a date-time is that instant; an open end is ``None``.
     """
+    simple = _simple_bounds(expression)
+    if simple is not None:
+        return simple
     try:
         parsed = edtf.parse_edtf(expression)
     except Exception as error:  # the edtf package raises several unrelated types
@@ -84,6 +89,46 @@ def edtf_bounds(expression: str) -> tuple[str | None, str | None]:
         key = to_key(moment)
         return key, key
     return _bound(parsed, lower=True), _bound(parsed, lower=False)
+
+
+_PLAIN = re.compile(r"^(\d{4})(?:-(\d{2})(?:-(\d{2}))?)?$")
+
+
+def _simple_bounds(expression: str) -> tuple[str, str] | None:
+    """Bounds of a plain ``YYYY``, ``YYYY-MM`` or ``YYYY-MM-DD`` (or ``A/B`` of two).
+
+    The edtf package's parser takes milliseconds per value; these plain forms are
+    most of what reports contain, so they are read directly. Anything else goes to
+    the package, and a test checks that both readings agree on the plain forms.
+    """
+    if "/" in expression:
+        start, _, end = expression.partition("/")
+        first, last = _plain_day_range(start), _plain_day_range(end)
+        if first is None or last is None or first[0] > last[0]:
+            return None
+        return to_key(first[0]), to_key(last[1])
+    days = _plain_day_range(expression)
+    return None if days is None else (to_key(days[0]), to_key(days[1]))
+
+
+def _plain_day_range(text: str) -> tuple[datetime, datetime] | None:
+    match = _PLAIN.match(text)
+    if match is None:
+        return None
+    year, month, day = match.groups()
+    try:
+        if day is not None:
+            first = datetime(int(year), int(month), int(day), tzinfo=UTC)
+            last = first
+        elif month is not None:
+            first = datetime(int(year), int(month), 1, tzinfo=UTC)
+            last = (first + timedelta(days=32)).replace(day=1) - timedelta(days=1)
+        else:
+            first = datetime(int(year), 1, 1, tzinfo=UTC)
+            last = datetime(int(year), 12, 31, tzinfo=UTC)
+    except ValueError:
+        return None
+    return first, last + _LAST_MICROSECOND
 
 
 def _bound(parsed: Any, *, lower: bool) -> str | None:

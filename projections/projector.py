@@ -42,17 +42,20 @@ class Projector:
         self,
         until: datetime | None = None,
         progress: Callable[[int, int], None] | None = None,
+        up_to: int | None = None,
     ) -> int:
         """Apply every event after the tracked position; returns how many were applied.
 
         With ``until``, events recorded after that instant are passed over (for a
         read model of the ledger as it stood then). ``progress(done, total)`` is
-        called after each page.
+        called after each page. ``up_to`` stops at that ledger position.
         """
         self.views.ensure_schema()
         position = self.views.position()
         try:
             last = self.ledger.recorder.max_notification_id() or 0
+            if up_to is not None:
+                last = min(last, up_to)
         except PersistenceError as error:
             raise StoreError(f"cannot read the event store: {error}") from None
         applied = 0
@@ -68,7 +71,7 @@ class Projector:
                 break
             with self.views.transaction():
                 for notification in page:
-                    event = self.ledger.mapper.to_domain_event(notification)
+                    event: Any = self.ledger.mapper.to_domain_event(notification)
                     if until is None or event.timestamp <= until:
                         self.apply(event, notification.id)
                         applied += 1

@@ -162,7 +162,8 @@ def state(
         by_fact.setdefault(row["fact"], []).append(Position(row))
     seen = [row[0] for row in db.execute(_FACTS_SEEN, params)]
     facts = {
-        fact: understand(by_fact.get(fact, []), policy) for fact in sorted(set(seen) | by_fact.keys())
+        fact: understand(by_fact.get(fact, []), policy)
+        for fact in sorted(set(seen) | by_fact.keys())
     }
     return {
         "incident": incident,
@@ -209,7 +210,7 @@ def _agree(positions: list[Position], kind: str) -> bool:
     highs = [p.high for p in positions if p.high is not None]
     if not lows or not highs:
         return True
-    return max(lows) <= min(highs)  # type: ignore[type-var,operator]
+    return max(lows) <= min(highs)  # type: ignore[operator]
 
 
 def _range(positions: list[Position]) -> dict[str, Any]:

@@ -179,8 +179,8 @@ class Views:
             for name, (columns, pk) in _TABLES.items():
                 if name not in tables:
                     self.db.create_table(name, columns, pk=pk)
-            for table, columns in _INDEXES:
-                self.db[table].create_index(columns, if_not_exists=True)
+            for table, indexed in _INDEXES:
+                self.db.table(table).create_index(indexed, if_not_exists=True)
             self.connection.execute(
                 "INSERT OR IGNORE INTO tracking VALUES (?, 0, ?)", (PROJECTION, SCHEMA_VERSION)
             )
@@ -208,9 +208,7 @@ class Views:
     def dump(self) -> dict[str, list[tuple[object, ...]]]:
         """Every row of every projected table, sorted (for comparing two read models)."""
         return {
-            name: sorted(
-                tuple(row) for row in self.connection.execute(f"SELECT * FROM [{name}]")
-            )
+            name: sorted(tuple(row) for row in self.connection.execute(f"SELECT * FROM [{name}]"))
             for name in _TABLES
             if name != "tracking"
         }

@@ -147,7 +147,9 @@ def _understand(
         if numeric:
             value: Any = span
         else:
-            distinct = sorted({repr(_plain(r.value)): _plain(r.value) for _, _, _, r in positions}.items())
+            distinct = sorted(
+                {repr(_plain(r.value)): _plain(r.value) for _, _, _, r in positions}.items()
+            )
             values = [v for _, v in distinct]
             value = values[0] if len(values) == 1 else sorted(values, key=repr)
     elif policy == "conservative" and numeric:

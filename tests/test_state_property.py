@@ -28,9 +28,7 @@ qualifiers = st.sampled_from([None, "approx", "at_least", "more_than", "at_most"
 numbers = st.integers(min_value=1, max_value=5)  # small, so bounds often touch
 values = st.one_of(
     st.tuples(numbers, qualifiers).map(lambda t: {"value": t[0], "qualifier": t[1]}),
-    st.tuples(numbers, numbers).map(
-        lambda t: {"value": {"min": min(t), "max": max(t)}}
-    ),
+    st.tuples(numbers, numbers).map(lambda t: {"value": {"min": min(t), "max": max(t)}}),
     st.sampled_from(["sdf", "SDF", "isis", True]).map(lambda v: {"value": v}),
 )
 published = st.one_of(
@@ -41,25 +39,35 @@ published = st.one_of(
 )
 operations = st.lists(
     st.one_of(
-        st.tuples(st.just("claim"), st.sampled_from(FACTS), values, st.integers(0, 5),
-                  st.sampled_from([None, *SOURCES])),
+        st.tuples(
+            st.just("claim"),
+            st.sampled_from(FACTS),
+            values,
+            st.integers(0, 5),
+            st.sampled_from([None, *SOURCES]),
+        ),
         st.tuples(st.just("retract"), st.integers(0, 50), st.integers(0, 5)),
-        st.tuples(st.just("correct"), st.integers(0, 50), values, st.integers(0, 5),
-                  st.sampled_from([None, *SOURCES])),
+        st.tuples(
+            st.just("correct"),
+            st.integers(0, 50),
+            values,
+            st.integers(0, 5),
+            st.sampled_from([None, *SOURCES]),
+        ),
     ),
     min_size=1,
     max_size=25,
 )
 
 
-def build(workdir: Path, reports: list[str], grades: list[str | None], ops: list[Any],
-          gaps: list[int]) -> tuple[Ledger, list[datetime]]:
+def build(
+    workdir: Path, reports: list[str], grades: list[str | None], ops: list[Any], gaps: list[int]
+) -> tuple[Ledger, list[datetime]]:
     now = [datetime(2022, 2, 1, tzinfo=UTC)]
     ledger = Ledger(locate(str(workdir / "l.db")).event_store_env(), clock=lambda: now[0])
     setup = [{"type": "incident", "id": "i", "title": "I"}]
     setup += [
-        {"type": "source", "id": s, "name": s, "kind": "outlet"}
-        | ({"reliability": g} if g else {})
+        {"type": "source", "id": s, "name": s, "kind": "outlet"} | ({"reliability": g} if g else {})
         for s, g in zip(SOURCES, grades, strict=True)
     ]
     setup += [
@@ -74,20 +82,36 @@ def build(workdir: Path, reports: list[str], grades: list[str | None], ops: list
         record: dict[str, Any]
         if op[0] == "claim":
             _, fact, value, report, claimant = op
-            record = {"type": "claim", "id": f"c{number}", "incident": "i", "fact": fact,
-                      "report": f"r{report}", "claimant": claimant} | value
+            record = {
+                "type": "claim",
+                "id": f"c{number}",
+                "incident": "i",
+                "fact": fact,
+                "report": f"r{report}",
+                "claimant": claimant,
+            } | value
         elif not claims:
             continue
         elif op[0] == "retract":
             _, target, report = op
-            record = {"type": "retraction", "id": f"x{number}",
-                      "claim": claims[target % len(claims)], "report": f"r{report}"}
+            record = {
+                "type": "retraction",
+                "id": f"x{number}",
+                "claim": claims[target % len(claims)],
+                "report": f"r{report}",
+            }
         else:
             _, target, value, report, claimant = op
             fact = FACTS[target % 2]
-            record = {"type": "correction", "id": f"c{number}", "incident": "i", "fact": fact,
-                      "claim": claims[target % len(claims)], "report": f"r{report}",
-                      "claimant": claimant} | value
+            record = {
+                "type": "correction",
+                "id": f"c{number}",
+                "incident": "i",
+                "fact": fact,
+                "claim": claims[target % len(claims)],
+                "report": f"r{report}",
+                "claimant": claimant,
+            } | value
         clean = {k: v for k, v in record.items() if v is not None}
         try:
             ledger.record([Entry(f"op {number}", validate_record(clean, "op"))])
@@ -107,7 +131,8 @@ def comparable(fact: dict[str, Any]) -> dict[str, Any]:
         "status": fact["status"],
         "range": fact["range"],
         "value": value,
-        "claims": sorted(p["claim"] for p in fact["positions"]) if "positions" in fact
+        "claims": sorted(p["claim"] for p in fact["positions"])
+        if "positions" in fact
         else fact["claims"],
     }
 
@@ -119,13 +144,20 @@ def comparable(fact: dict[str, Any]) -> dict[str, Any]:
     ops=operations,
     gaps=st.lists(st.integers(1, 48), min_size=1, max_size=5),
     queries=st.lists(
-        st.tuples(published, st.integers(0, 30),
-                  st.sampled_from(["range", "conservative", "latest", "preferred"])),
-        min_size=1, max_size=6,
+        st.tuples(
+            published,
+            st.integers(0, 30),
+            st.sampled_from(["range", "conservative", "latest", "preferred"]),
+        ),
+        min_size=1,
+        max_size=6,
     ),
 )
 def test_indexed_state_equals_naive_fold(
-    reports: list[str], grades: list[str | None], ops: list[Any], gaps: list[int],
+    reports: list[str],
+    grades: list[str | None],
+    ops: list[Any],
+    gaps: list[int],
     queries: list[tuple[str, int, str]],
 ) -> None:
     with tempfile.TemporaryDirectory() as workdir:

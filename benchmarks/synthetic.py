@@ -1,0 +1,122 @@
+"""A deterministic synthetic ledger in the import format, for benchmarks.
+
+    python -m benchmarks.synthetic 100000 > claims.jsonl
+
+Many incidents, sources and reports; claims of every value kind (counts with
+every qualifier, ranges, EDTF dates, status text, booleans); about 2% of claims
+retracted and 2% corrected. The same count always gives the same file.
+"""
+
+from __future__ import annotations
+
+import json
+import random
+import sys
+from collections.abc import Iterator
+from typing import Any
+
+FACTS_NUMBER = [
+    "killed.security_forces",
+    "killed.isis",
+    "killed.civilians",
+    "escaped",
+    "recaptured",
+    "injured",
+    "displaced",
+]
+QUALIFIERS = [None, None, None, "approx", "at_least", "more_than", "at_most", "less_than"]
+KINDS = ["outlet", "monitor", "armed_group", "government", "agency", "social", "other"]
+
+
+def records(claims: int, seed: int = 7) -> Iterator[dict[str, Any]]:
+    """Yield incidents, sources, reports, then claims, retractions and corrections."""
+    rng = random.Random(seed)
+    incidents = max(10, claims // 500)
+    sources = max(20, claims // 2_000)
+    reports = max(50, claims // 20)
+    for i in range(incidents):
+        yield {
+            "type": "incident",
+            "id": f"inc-{i}",
+            "title": f"Incident {i}",
+            "place": f"Place {i % 97}",
+        }
+    for s in range(sources):
+        yield {
+            "type": "source",
+            "id": f"src-{s}",
+            "name": f"Source {s}",
+            "kind": KINDS[s % len(KINDS)],
+            "reliability": "ABCDEF"[s % 6],
+        }
+    for r in range(reports):
+        day = 1 + r % 28
+        hour = rng.randrange(24)
+        yield {
+            "type": "report",
+            "id": f"rep-{r}",
+            "source": f"src-{rng.randrange(sources)}",
+            "published_at": f"2022-{1 + r % 12:02d}-{day:02d}T{hour:02d}:{r % 60:02d}:00Z",
+            "language": "ar" if r % 2 else "en",
+        }
+    written: list[int] = []
+    for c in range(claims):
+        roll = rng.random()
+        report = f"rep-{rng.randrange(reports)}"
+        if written and roll < 0.02:
+            yield {
+                "type": "retraction",
+                "id": f"ret-{c}",
+                "claim": f"clm-{rng.choice(written)}",
+                "report": report,
+            }
+            continue
+        record: dict[str, Any] = {
+            "type": "claim",
+            "id": f"clm-{c}",
+            "incident": f"inc-{rng.randrange(incidents)}",
+            "report": report,
+        }
+        kind = rng.random()
+        if kind < 0.7:
+            record["fact"] = rng.choice(FACTS_NUMBER)
+            record["value"] = rng.randrange(1, 500)
+            qualifier = rng.choice(QUALIFIERS)
+            if qualifier:
+                record["qualifier"] = qualifier
+        elif kind < 0.8:
+            low = rng.randrange(1, 400)
+            record["fact"] = "detained"
+            record["value"] = {"min": low, "max": low + rng.randrange(0, 100)}
+        elif kind < 0.9:
+            record["fact"] = "attack.started"
+            record["value"] = f"2022-01-{rng.randrange(10, 28)}"
+        else:
+            record["fact"] = rng.choice(["control", "curfew.full", "escape.foiled"])
+            record["value"] = rng.choice(["sdf", "isis", "lifted", True, False])
+        if rng.random() < 0.5:
+            record["claimant"] = f"src-{rng.randrange(sources)}"
+        if rng.random() < 0.2:
+            record["quote"] = "قالت المصادر إن عدد القتلى ارتفع"
+        if written and roll > 0.98:
+            record = {
+                **record,
+                "type": "correction",
+                "id": f"cor-{c}",
+                "claim": f"clm-{written.pop(rng.randrange(len(written)))}",
+            }
+        else:
+            written.append(c)
+        yield record
+
+
+def main(argv: list[str]) -> int:
+    count = int(argv[0]) if argv else 10_000
+    out = sys.stdout
+    for record in records(count):
+        out.write(json.dumps(record, ensure_ascii=False) + "\n")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

@@ -1,0 +1,402 @@
+"""The command line through typer's CliRunner: exit codes and exact messages."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+from typer.testing import CliRunner
+
+from cli.main import app
+
+runner = CliRunner()
+
+SETUP = [
+    {"type": "incident", "id": "g", "title": "Ghwayran"},
+    {"type": "source", "id": "sohr", "name": "SOHR", "kind": "monitor", "reliability": "C"},
+    {"type": "source", "id": "outlet", "name": "Outlet", "kind": "outlet"},
+    {"type": "report", "id": "r1", "source": "outlet", "published_at": "2022-01-21"},
+    {
+        "type": "claim",
+        "id": "c1",
+        "incident": "g",
+        "fact": "killed.security_forces",
+        "value": 20,
+        "qualifier": "at_least",
+        "report": "r1",
+        "claimant": "sohr",
+        "quote": "ما لا يقل عن 20",
+    },
+    {
+        "type": "claim",
+        "id": "c2",
+        "incident": "g",
+        "fact": "killed.security_forces",
+        "value": 7,
+        "report": "r1",
+    },
+]
+
+
+def jsonl(records: list[dict[str, object]]) -> str:
+    return "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in records)
+
+
+def ledger(db: str, *args: str, stdin: str | None = None) -> tuple[int, str, str]:
+    result = runner.invoke(app, ["--db", db, *args], input=stdin)
+    return result.exit_code, result.stdout, result.stderr
+
+
+@pytest.fixture
+def db(tmp_path: Path) -> str:
+    path = str(tmp_path / "ledger.db")
+    code, out, _ = ledger(path, "init")
+    assert code == 0, out
+    return path
+
+
+def test_init_prints_verifier_key_and_keeps_existing_key(tmp_path: Path) -> None:
+    path = str(tmp_path / "ledger.db")
+    code, out, _ = ledger(path, "init")
+    assert code == 0
+    assert "signing key created at" in out
+    key_file = tmp_path / "ledger.key"
+    assert key_file.stat().st_mode & 0o777 == 0o600
+    verifier = out.strip().splitlines()[-1]
+    assert verifier.startswith("incident-ledger+")
+    code, again, _ = ledger(path, "init")
+    assert code == 0
+    assert "signing key kept at" in again
+    assert again.strip().splitlines()[-1] == verifier
+
+
+def test_commands_need_an_initialised_ledger(tmp_path: Path) -> None:
+    path = str(tmp_path / "none.db")
+    code, _, err = ledger(path, "state", "g")
+    assert code == 1
+    assert err == f"error: no ledger at {path}: run 'ledger init' first\n"
+
+
+def test_append_file_then_state_json(db: str, tmp_path: Path) -> None:
+    source = tmp_path / "in.jsonl"
+    source.write_text(jsonl(SETUP), encoding="utf-8")
+    code, out, _ = ledger(db, "append", "--file", str(source))
+    assert code == 0
+    assert out.replace("\n", "") == (
+        "added 6 record(s) (2 claim, 1 incident, 1 report, 2 source); 0 already present"
+    )
+    code, out, _ = ledger(db, "state", "g", "--at", "2022-01-21", "--json")
+    assert code == 0
+    result = json.loads(out)
+    assert result["known_at"] == "2022-01-21T23:59:59.999999Z"
+    assert result["recorded_at"] is None
+    assert result["policy"] == "range"
+    fact = result["facts"]["killed.security_forces"]
+    assert fact["status"] == "contested"
+    assert fact["value"] == {"min": 7, "max": None}
+    assert fact["range"] == {"min": 7, "max": None}
+    sohr = next(p for p in fact["positions"] if p["claimant"] == "sohr")
+    assert sohr["value"] == 20 and sohr["qualifier"] == "at_least"
+    assert sohr["report"] == "r1" and sohr["published_at"] == "2022-01-21T00:00:00Z"
+    assert sohr["quote"] == "ما لا يقل عن 20"
+
+
+def test_state_before_publication_is_empty(db: str) -> None:
+    ledger(db, "append", "--file", "-", stdin=jsonl(SETUP))
+    code, out, _ = ledger(db, "state", "g", "--at", "2022-01-20", "--json")
+    assert code == 0
+    assert json.loads(out)["facts"] == {}
+
+
+def test_reimport_is_a_no_op(db: str) -> None:
+    ledger(db, "append", "--file", "-", stdin=jsonl(SETUP))
+    code, out, _ = ledger(db, "append", "--file", "-", stdin=jsonl(SETUP))
+    assert code == 0
+    assert out == "added 0 record(s); 6 already present\n"
+
+
+def test_different_record_under_used_id_is_bad_input(db: str) -> None:
+    ledger(db, "append", "--file", "-", stdin=jsonl(SETUP))
+    changed = dict(SETUP[5], value=8)
+    code, _, err = ledger(db, "append", "--file", "-", stdin=jsonl([changed]))
+    assert code == 2
+    assert err == (
+        "error: line 1: id: 'c2' is already used by a different claim record in the ledger\n"
+    )
+
+
+@pytest.mark.parametrize(
+    ("line", "message"),
+    [
+        (
+            '{"type":"claim","id":"c9","incident":"g","fact":"x","value":1.5,"report":"r1"}',
+            "line 7: invalid JSON: decimal numbers are not accepted (1.5); "
+            "counts are whole numbers",
+        ),
+        ('{"type":"claim","id":"c9","id":"c8"}', "line 7: invalid JSON: duplicate key 'id'"),
+        (
+            '{"type":"claim","id":"c9","incident":"g","fact":"x","value":NaN,"report":"r1"}',
+            "line 7: invalid JSON: NaN is not a number",
+        ),
+        (
+            '{"type":"claim","id":"c9","incident":"g","fact":"Killed","value":1,"report":"r1"}',
+            "line 7: fact: must be a dotted lowercase key such as killed.security_forces",
+        ),
+        (
+            '{"type":"claim","id":"c9","incident":"g","fact":"x","value":-3,"report":"r1"}',
+            "line 7: value: numbers must not be negative",
+        ),
+        (
+            '{"type":"claim","id":"c9","incident":"g","fact":"x","value":9007199254740993,'
+            '"report":"r1"}',
+            "line 7: value: numbers must not exceed 2^53 - 1",
+        ),
+        (
+            '{"type":"claim","id":"c9","incident":"nope","fact":"x","value":1,"report":"r1"}',
+            "line 7: incident: no incident 'nope' in the ledger or in this input",
+        ),
+        (
+            '{"type":"claim","id":"c9","incident":"g","fact":"x","value":1,"report":"r1",'
+            '"claimant":"afp"}',
+            "line 7: claimant: no source 'afp' in the ledger or in this input",
+        ),
+        (
+            '{"type":"claim","id":"c9","incident":"g","fact":"x","value":1}',
+            "line 7: report: is required",
+        ),
+        (
+            '{"type":"rumour","id":"c9"}',
+            "line 7: type: must be one of incident, source, report, claim, correction, "
+            "retraction, assessment (got 'rumour')",
+        ),
+        (
+            '{"type":"report","id":"r9","source":"outlet","published_at":"2022-01-21T10:00"}',
+            "line 7: published_at: '2022-01-21T10:00' is not a date (YYYY-MM-DD) or a date-time "
+            "with a UTC offset (YYYY-MM-DDTHH:MM:SSZ)",
+        ),
+        (
+            '{"type":"claim","id":"c9","incident":"g","fact":"x","value":"sdf","qualifier":"approx",'
+            '"report":"r1"}',
+            "line 7: qualifier: a qualifier applies only to a single number",
+        ),
+        (
+            '{"type":"claim","id":"c9","incident":"g","fact":"x","value":1,"report":"r1",'
+            '"valid_time":"last week"}',
+            "line 7: valid_time: 'last week' is not a valid EDTF date or interval",
+        ),
+        (
+            '{"type":"claim","id":"c 9","incident":"g","fact":"x","value":1,"report":"r1"}',
+            "line 7: id: must be 1 to 128 characters from A-Z a-z 0-9 . _ : -",
+        ),
+        (
+            '{"type":"retraction","id":"x1","claim":"c404","report":"r1"}',
+            "line 7: claim: no claim 'c404' in the ledger or in this input",
+        ),
+        ("not json", "line 7: invalid JSON: Expecting value"),
+    ],
+)
+def test_bad_line_names_line_and_field_and_writes_nothing(db: str, line: str, message: str) -> None:
+    code, _, err = ledger(db, "append", "--file", "-", stdin=jsonl(SETUP) + line + "\n")
+    assert (code, err) == (2, f"error: {message}\n")
+    code, _, err = ledger(db, "state", "g")
+    assert (code, err) == (1, "error: no incident 'g' in the ledger\n")
+
+
+def test_append_claim_retract_and_correct_from_flags(db: str) -> None:
+    ledger(db, "append", "--file", "-", stdin=jsonl(SETUP))
+    code, out, err = ledger(
+        db,
+        "append",
+        "claim",
+        "--id",
+        "c3",
+        "--incident",
+        "g",
+        "--fact",
+        "escaped",
+        "--value",
+        "150",
+        "--qualifier",
+        "more_than",
+        "--report",
+        "r1",
+        "--claimant",
+        "sohr",
+    )
+    assert (code, err) == (0, "")
+    assert out == "added 1 record(s) (1 claim); 0 already present\n"
+    code, out, _ = ledger(
+        db,
+        "correct",
+        "--id",
+        "c2b",
+        "--claim",
+        "c2",
+        "--incident",
+        "g",
+        "--fact",
+        "killed.security_forces",
+        "--value",
+        "9",
+        "--report",
+        "r1",
+    )
+    assert (code, out) == (0, "added 1 record(s) (1 correction); 0 already present\n")
+    code, _, err = ledger(
+        db,
+        "correct",
+        "--id",
+        "c2c",
+        "--claim",
+        "c2",
+        "--incident",
+        "g",
+        "--fact",
+        "killed.security_forces",
+        "--value",
+        "10",
+        "--report",
+        "r1",
+    )
+    assert (code, err) == (
+        1,
+        "error: input: claim 'c2' was already corrected by 'c2b'; correct 'c2b' instead\n",
+    )
+    code, out, _ = ledger(db, "retract", "--id", "x1", "--claim", "c3", "--report", "r1")
+    assert code == 0
+    state = json.loads(ledger(db, "state", "g", "--at", "2022-01-21", "--json")[1])
+    assert state["facts"]["escaped"]["status"] == "withdrawn"
+    positions = state["facts"]["killed.security_forces"]["positions"]
+    assert sorted(p["claim"] for p in positions) == ["c1", "c2b"]
+
+
+def test_flag_value_must_be_valid(db: str) -> None:
+    ledger(db, "append", "--file", "-", stdin=jsonl(SETUP))
+    code, _, err = ledger(
+        db,
+        "append",
+        "claim",
+        "--id",
+        "c3",
+        "--incident",
+        "g",
+        "--fact",
+        "escaped",
+        "--value",
+        "{bad",
+        "--report",
+        "r1",
+    )
+    assert code == 2
+    assert err.startswith("error: --value: ")
+
+
+def test_as_recorded_shows_what_the_ledger_showed(db: str, tmp_path: Path) -> None:
+    ledger(db, "append", "--file", "-", stdin=jsonl(SETUP))
+    code, out, _ = ledger(
+        db, "state", "g", "--at", "2022-02-01", "--as-recorded", "2000-01-01", "--json"
+    )
+    assert code == 0
+    assert json.loads(out)["facts"] == {}
+    assert json.loads(out)["recorded_at"] == "2000-01-01T23:59:59.999999Z"
+
+
+def test_policies(db: str) -> None:
+    ledger(db, "append", "--file", "-", stdin=jsonl(SETUP))
+    values = {}
+    for policy in ("range", "conservative", "latest", "preferred"):
+        out = ledger(db, "state", "g", "--policy", policy, "--json")[1]
+        values[policy] = json.loads(out)["facts"]["killed.security_forces"]["value"]
+    assert values == {
+        "range": {"min": 7, "max": None},
+        "conservative": 7,
+        "latest": {"min": 7, "max": 7},  # same report: the later-recorded claim
+        "preferred": {"min": 20, "max": None},  # SOHR is rated C, the outlet unrated
+    }
+    code, _, err = ledger(db, "state", "g", "--policy", "loudest")
+    assert (code, err) == (
+        2,
+        "error: --policy must be one of range, conservative, latest, preferred\n",
+    )
+
+
+def test_bad_dates_and_unknown_incident(db: str) -> None:
+    ledger(db, "append", "--file", "-", stdin=jsonl(SETUP))
+    code, _, err = ledger(db, "state", "g", "--at", "21/01/2022")
+    assert code == 2
+    assert err == (
+        "error: '21/01/2022' is not a date (YYYY-MM-DD) or a date-time with a UTC offset "
+        "(YYYY-MM-DDTHH:MM:SSZ)\n"
+    )
+    assert ledger(db, "state", "nowhere")[0] == 1
+
+
+def test_missing_file_and_empty_input(db: str, tmp_path: Path) -> None:
+    missing = str(tmp_path / "missing.jsonl")
+    assert ledger(db, "append", "--file", missing)[1:] == ("", f"error: no such file: {missing}\n")
+    assert ledger(db, "append", "--file", "-", stdin="\n\n")[2] == (
+        "error: the input holds no records\n"
+    )
+
+
+def test_replay_rebuilds_the_same_read_model(db: str, tmp_path: Path) -> None:
+    ledger(db, "append", "--file", "-", stdin=jsonl(SETUP))
+    before = ledger(db, "state", "g", "--at", "2022-02-01", "--json")[1]
+    code, out, _ = ledger(db, "replay")
+    assert code == 0
+    assert out.startswith("replayed 6 events into ")
+    assert ledger(db, "state", "g", "--at", "2022-02-01", "--json")[1] == before
+    code, _, err = ledger(db, "replay", "--until", "2022-01-01")
+    assert (code, err) == (
+        2,
+        "error: --until needs --out: the live read model always follows the whole ledger\n",
+    )
+    snapshot = str(tmp_path / "then.db")
+    code, out, _ = ledger(db, "replay", "--until", "2000-01-01", "--out", snapshot, "--json")
+    assert code == 0 and json.loads(out)["events"] == 0
+
+
+def test_human_state_table(db: str) -> None:
+    ledger(db, "append", "--file", "-", stdin=jsonl(SETUP))
+    code, out, _ = ledger(db, "state", "g", "--at", "2022-01-21")
+    assert code == 0
+    assert "killed.security_forces" in out
+    assert "contested" in out
+    assert "sohr: at least 20" in out
+
+
+def _commands(group: Any, prefix: tuple[str, ...] = ()) -> list[tuple[str, ...]]:
+    found: list[tuple[str, ...]] = []
+    for name, command in group.commands.items():
+        found.append((*prefix, name))
+        if hasattr(command, "commands"):
+            found += _commands(command, (*prefix, name))
+    return found
+
+
+def test_every_command_has_help() -> None:
+    import typer.main
+
+    root = typer.main.get_command(app)
+    assert hasattr(root, "commands")
+    commands = _commands(root)
+    assert {
+        ("init",),
+        ("append",),
+        ("append", "claim"),
+        ("retract",),
+        ("correct",),
+        ("replay",),
+        ("state",),
+        ("demo",),
+    } <= set(commands)
+    for path in commands:
+        result = runner.invoke(app, [*path, "--help"])
+        assert result.exit_code == 0, path
+        assert "Usage:" in result.stdout
+        command = root
+        for name in path:
+            command = command.commands[name]  # type: ignore[attr-defined]
+        assert command.help, f"{' '.join(path)} has no help text"

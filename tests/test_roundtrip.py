@@ -1,0 +1,169 @@
+"""Round trip: every record type → events → the same records, in ledger order."""
+
+from __future__ import annotations
+
+import tempfile
+import unicodedata
+from pathlib import Path
+from typing import Any
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from ledger.application import Entry, Ledger
+from ledger.domain import AGGREGATE_FOR_RECORD, TOPIC_PREFIX
+from ledger.importing import read_entries, validate_record
+from ledger.services import iter_records, sample_path
+from ledger.store import locate
+
+ids = st.from_regex(r"[A-Za-z0-9._:-]{1,12}", fullmatch=True)
+texts = st.one_of(
+    st.text(min_size=1, max_size=30).filter(lambda t: t.strip() == t and t),
+    st.sampled_from(["ما لا يقل عن 20", "قوات سوريا الديمقراطية", "e\u0301te\u0301", "٣٥٠٠"]),
+)
+maybe = lambda strategy: st.one_of(st.none(), strategy)  # noqa: E731
+
+
+def _drop_none(record: dict[str, Any]) -> dict[str, Any]:
+    return {k: v for k, v in record.items() if v is not None}
+
+
+claim_fields = st.fixed_dictionaries(
+    {
+        "incident": st.just("inc"),
+        "fact": st.sampled_from(["killed.security_forces", "escaped", "control", "curfew"]),
+        "report": st.just("rep"),
+    },
+    optional={
+        "unit": st.sampled_from(["people", "missiles"]),
+        "valid_time": st.sampled_from(["2022-01-21", "[2022-01-24,2022-01-31]", "2022-02-01/.."]),
+        "claimant": st.just("src"),
+        "via": st.just(["afp"]),
+        "quote": texts,
+        "translation": texts,
+        "credibility": st.integers(1, 6),
+        "note": texts,
+    },
+).flatmap(
+    lambda fields: st.one_of(
+        st.tuples(
+            st.integers(1, 2**53 - 1),
+            maybe(
+                st.sampled_from(
+                    ["exact", "approx", "at_least", "more_than", "at_most", "less_than"]
+                )
+            ),
+        ).map(lambda t: fields | {"value": t[0]} | ({"qualifier": t[1]} if t[1] else {})),
+        st.tuples(st.integers(0, 100), st.integers(0, 100)).map(
+            lambda t: fields | {"value": {"min": min(t), "max": max(t)}}
+        ),
+        st.sampled_from(["sdf", "2022-01-20", True, False]).map(lambda v: fields | {"value": v}),
+    )
+)
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    incident_extra=st.fixed_dictionaries(
+        {},
+        optional={
+            "title_ar": texts,
+            "place": texts,
+            "related": st.just([{"incident": "other", "relation": "simultaneous"}]),
+        },
+    ),
+    source_extra=st.fixed_dictionaries(
+        {}, optional={"name_ar": texts, "reliability": st.sampled_from(list("ABCDEF"))}
+    ),
+    report_extra=st.fixed_dictionaries(
+        {},
+        optional={
+            "url": st.just("https://example.org/a?b=1"),
+            "title": texts,
+            "language": st.sampled_from(["ar", "en", "en-GB"]),
+            "author": texts,
+            "sha256": st.just("ab" * 32),
+        },
+    ),
+    published=st.sampled_from(["2022-01-21", "2022-01-21T10:00:00Z", "2022-01-21T10:00:00.5Z"]),
+    claim=claim_fields,
+    correction=claim_fields,
+    reason=maybe(texts),
+    assessment_extra=st.fixed_dictionaries(
+        {}, optional={"url": st.just("https://factcheck.example/x"), "note": texts}
+    ),
+    claim_id=ids,
+)
+def test_every_record_type_survives_events(
+    incident_extra: dict[str, Any],
+    source_extra: dict[str, Any],
+    report_extra: dict[str, Any],
+    published: str,
+    claim: dict[str, Any],
+    correction: dict[str, Any],
+    reason: str | None,
+    assessment_extra: dict[str, Any],
+    claim_id: str,
+) -> None:
+    records = [
+        {"type": "incident", "id": "other", "title": "Other"},
+        {"type": "incident", "id": "inc", "title": "Incident"} | incident_extra,
+        {"type": "source", "id": "afp", "name": "AFP", "kind": "agency"},
+        {"type": "source", "id": "src", "name": "Source", "kind": "monitor"} | source_extra,
+        {"type": "report", "id": "rep", "source": "src", "published_at": published} | report_extra,
+        {"type": "claim", "id": claim_id} | claim,
+        {"type": "correction", "id": claim_id + "-fix", "claim": claim_id} | correction,
+        _drop_none(
+            {
+                "type": "retraction",
+                "id": "ret",
+                "claim": claim_id + "-fix",
+                "report": "rep",
+                "reason": reason,
+            }
+        ),
+        {
+            "type": "assessment",
+            "id": "as",
+            "claim": claim_id,
+            "verdict": "mixed",
+            "by": "Desk",
+            "published_at": "2022-02-02",
+        }
+        | assessment_extra,
+    ]
+    validated = [validate_record(r, "t") for r in records]
+    with tempfile.TemporaryDirectory() as workdir:
+        ledger = Ledger(locate(str(Path(workdir) / "l.db")).event_store_env())
+        try:
+            ledger.record([Entry("t", r) for r in validated])
+            back = list(iter_records(ledger))
+        finally:
+            ledger.close()
+    assert back == [r.model_dump(mode="json", exclude_none=True) for r in validated]
+    for original, stored in zip(records, back, strict=True):
+        for key, value in original.items():
+            if isinstance(value, str):
+                assert stored[key] == unicodedata.normalize("NFC", value)
+
+
+def test_sample_round_trips_exactly(tmp_path: Path) -> None:
+    lines = sample_path().read_text(encoding="utf-8").splitlines()
+    entries = read_entries(lines)
+    ledger = Ledger(locate(str(tmp_path / "l.db")).event_store_env())
+    try:
+        ledger.record(entries)
+        back = list(iter_records(ledger))
+    finally:
+        ledger.close()
+    assert back == [e.record.model_dump(mode="json", exclude_none=True) for e in entries]
+
+
+def test_every_event_class_has_an_explicit_versioned_topic() -> None:
+    from ledger.domain import Claim
+
+    classes = {event for _, event in AGGREGATE_FOR_RECORD.values()} | {Claim.Superseded}
+    for event_class in classes:
+        topic = event_class.__dict__["TOPIC"]
+        assert topic.startswith(TOPIC_PREFIX), event_class
+        assert event_class.__module__ not in topic

@@ -1,0 +1,88 @@
+"""Claimed values as intervals, EDTF bounds, and time conventions."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime
+
+import edtf
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from ledger.errors import BadInputError
+from ledger.times import parse_instant
+from ledger.values import ValueKind, _bound, edtf_bounds, read_value
+
+
+@pytest.mark.parametrize(
+    ("expression", "low", "high"),
+    [
+        ("2023-03-04", "2023-03-04T00:00:00.000000Z", "2023-03-04T23:59:59.999999Z"),
+        ("2023-03-04/2023-03-05", "2023-03-04T00:00:00.000000Z", "2023-03-05T23:59:59.999999Z"),
+        ("[2022-01-24,2022-01-31]", "2022-01-24T00:00:00.000000Z", "2022-01-31T23:59:59.999999Z"),
+        ("2022-02-01/..", "2022-02-01T00:00:00.000000Z", None),
+        ("2022-01", "2022-01-01T00:00:00.000000Z", "2022-01-31T23:59:59.999999Z"),
+        ("2022-01-20T21:00:00+03:00", "2022-01-20T18:00:00.000000Z", "2022-01-20T18:00:00.000000Z"),
+        ("2022-01-20?", "2022-01-20T00:00:00.000000Z", "2022-01-20T23:59:59.999999Z"),
+    ],
+)
+def test_edtf_bounds(expression: str, low: str, high: str | None) -> None:
+    assert edtf_bounds(expression) == (low, high)
+
+
+@given(
+    st.dates(min_value=date(1900, 1, 1), max_value=date(2100, 12, 31)),
+    st.integers(0, 40),
+    st.sampled_from(["day", "month", "year"]),
+)
+def test_fast_path_agrees_with_the_edtf_package(start: date, span: int, precision: str) -> None:
+    def text(d: date) -> str:
+        return {"day": d.isoformat(), "month": d.isoformat()[:7], "year": d.isoformat()[:4]}[
+            precision
+        ]
+
+    end = date.fromordinal(min(start.toordinal() + span * 31, date(2100, 12, 31).toordinal()))
+    for expression in (text(start), f"{text(start)}/{text(end)}"):
+        parsed = edtf.parse_edtf(expression)
+        assert edtf_bounds(expression) == (
+            _bound(parsed, lower=True),
+            _bound(parsed, lower=False),
+        ), expression
+
+
+@pytest.mark.parametrize(
+    ("value", "qualifier", "low", "high"),
+    [
+        (20, None, 20, 20),
+        (20, "approx", 20, 20),
+        (20, "at_least", 20, None),
+        (120, "more_than", 121, None),
+        (50, "at_most", 0, 50),
+        (50, "less_than", 0, 49),
+        ({"min": 11000, "max": 12000}, None, 11000, 12000),
+    ],
+)
+def test_numbers_are_intervals(
+    value: object, qualifier: str | None, low: int, high: int | None
+) -> None:
+    reading = read_value(value, qualifier)
+    assert (reading.kind, reading.low, reading.high) == (ValueKind.NUMBER, low, high)
+    assert reading.approximate is (qualifier == "approx")
+
+
+def test_status_text_compares_case_folded_and_booleans_as_words() -> None:
+    assert read_value("SDF", None).text == read_value("sdf", None).text
+    assert read_value(True, None).text == "true"
+    assert read_value("18:00-06:00", None).kind == ValueKind.TEXT
+
+
+def test_instants_dates_start_the_day_for_reports_and_end_it_for_queries() -> None:
+    assert parse_instant("2022-01-21") == datetime(2022, 1, 21, tzinfo=UTC)
+    assert parse_instant("2022-01-21", end_of_day=True) == datetime(
+        2022, 1, 21, 23, 59, 59, 999999, tzinfo=UTC
+    )
+    assert parse_instant("2022-01-21T02:00:00+03:00") == datetime(2022, 1, 20, 23, tzinfo=UTC)
+    with pytest.raises(BadInputError):
+        parse_instant("2022-01-21T02:00:00")
+    with pytest.raises(BadInputError):
+        parse_instant("2022-02-30")
