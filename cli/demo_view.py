@@ -108,14 +108,18 @@ def _show_changes(changes: list[dict[str, Any]]) -> None:
         if c["change"] == "status":
             out.print(f"  • {c['fact']}: {c['from']} → {c['to']}")
         elif c["change"] == "revised":
-            out.print(
-                f"  • {c['fact']}: {c['claimant']} revised {describe_claim_value(c['from'])}"
-                f" → {describe_claim_value(c['to'])} ({c['to']['report']}); the earlier "
-                "figure is history, not disagreement"
-            )
+            old, new = describe_claim_value(c["from"]), describe_claim_value(c["to"])
+            if old == new:
+                out.print(f"  • {c['fact']}: {c['claimant']} restated {new} ({c['to']['report']})")
+            else:
+                out.print(
+                    f"  • {c['fact']}: {c['claimant']}'s {old} ({c['from']['report']}) was "
+                    f"superseded by its {new} ({c['to']['report']}): history, not disagreement"
+                )
         else:
             out.print(
-                f"  • {c['fact']}: {c['claimant']}'s claim {c['position']['claim']} was withdrawn"
+                f"  • {c['fact']}: {c['claimant']}'s claim {c['position']['claim']} was "
+                "withdrawn (retracted or corrected)"
             )
 
 

@@ -80,6 +80,8 @@ def format_interval(interval: dict[str, Any] | None) -> str:
     if interval is None:
         return "—"
     low, high = interval.get("min"), interval.get("max")
+    if isinstance(low, str) and isinstance(high, str) and low[:10] == high[:10]:
+        return _short(low) if high.endswith("T23:59:59.999999Z") else f"{low}–{high}"
     shown_low = "0" if low is None else _short(low)
     shown_high = "∞" if high is None else _short(high)
     return shown_low if low == high and low is not None else f"{shown_low}–{shown_high}"

@@ -17,8 +17,6 @@ from enum import StrEnum
 from functools import lru_cache
 from typing import Any
 
-import edtf
-
 from ledger.times import to_key
 
 MAX_SAFE_INTEGER = 2**53 - 1
@@ -78,6 +76,8 @@ def edtf_bounds(expression: str) -> tuple[str | None, str | None]:
     simple = _simple_bounds(expression)
     if simple is not None:
         return simple
+    import edtf  # imported on first use: it costs ~50 ms, and plain dates never need it
+
     try:
         parsed = edtf.parse_edtf(expression)
     except Exception as error:  # the edtf package raises several unrelated types
