@@ -52,7 +52,7 @@ def init(ctx: typer.Context) -> None:
     render.out.print(f"ledger ready at {result.store} (read model {result.views})")
     verb = "created" if result.created_key else "kept"
     render.out.print(f"signing key {verb} at {result.key_path}; verifier key:")
-    render.out.print(result.verifier_key)
+    render.raw(result.verifier_key + "\n")
 
 
 def _report_outcome(outcome: Any, as_json: bool) -> None:
@@ -283,6 +283,103 @@ def state(
         render.print_json(result)
     else:
         render.out.print(render.state_table(result))
+
+
+@app.command()
+def checkpoint(ctx: typer.Context, as_json: JsonFlag = False) -> None:
+    """Sign the log's current size and root as a C2SP checkpoint."""
+    result = services.checkpoint(ctx.obj)
+    if as_json:
+        render.print_json(result)
+    else:
+        render.raw(result["note"])
+
+
+@app.command()
+def verify(
+    ctx: typer.Context,
+    export: Annotated[
+        str | None, typer.Option("--export", help="Verify this exported bundle folder offline.")
+    ] = None,
+    key: Annotated[
+        str | None,
+        typer.Option("--key", help="Verifier key (text or file) to trust; default: the bundle's."),
+    ] = None,
+    prev: Annotated[
+        str | None,
+        typer.Option("--prev", help="An earlier checkpoint file the export must extend."),
+    ] = None,
+    as_json: JsonFlag = False,
+) -> None:
+    """Recompute every leaf, the root and every checkpoint; exit 1 at the first bad entry."""
+    if export is None and (key or prev):
+        raise typer.BadParameter("--key and --prev go with --export")
+    if export is not None:
+        result = services.verify_export(export, key, prev)
+    else:
+        result = services.verify(ctx.obj)
+    if as_json:
+        render.print_json(result)
+    elif export is not None:
+        extends = f"; extends checkpoint {result['extends']}" if "extends" in result else ""
+        render.out.print(
+            f"ok: {result['entries']} entries verified against checkpoint "
+            f"{result['checkpoint']['size']} (key {result['key']}){extends}"
+        )
+    else:
+        render.out.print(
+            f"ok: {result['events']} events, root {result['root']}, "
+            f"{result['checkpoints']} checkpoint(s) verified"
+        )
+
+
+prove_app = typer.Typer(
+    cls=LedgerGroup, help="Print proofs a third party can check.", rich_markup_mode=None
+)
+app.add_typer(prove_app, name="prove")
+
+
+@prove_app.command("inclusion")
+def prove_inclusion(
+    ctx: typer.Context,
+    record: Annotated[str, typer.Argument(help="Record id, or kind:id (claim:c1).")],
+    version: Annotated[int, typer.Option("--version", help="Event version (1 = created).")] = 1,
+) -> None:
+    """Inclusion proof of a record's event in the signed log (JSON)."""
+    render.print_json(services.prove_inclusion(ctx.obj, record, version))
+
+
+@prove_app.command("consistency")
+def prove_consistency(
+    ctx: typer.Context,
+    size1: Annotated[int, typer.Argument(help="Earlier tree size M.")],
+    size2: Annotated[int | None, typer.Argument(help="Later tree size N (default: now).")] = None,
+) -> None:
+    """Consistency proof between tree sizes M and N (JSON)."""
+    render.print_json(services.prove_consistency(ctx.obj, size1, size2))
+
+
+@app.command()
+def export(
+    ctx: typer.Context,
+    fmt: Annotated[
+        str,
+        typer.Option("--format", help="jsonl (verifiable bundle), csv, prov, claimreview, html."),
+    ],
+    out: Annotated[
+        str | None, typer.Option("--out", help="Output file (a folder for jsonl); default stdout.")
+    ] = None,
+    incident: Annotated[str | None, typer.Option("--incident", help="Only this incident.")] = None,
+    at: Annotated[str | None, typer.Option("--at", help="Only what was known by then.")] = None,
+) -> None:
+    """Audit exports; each carries a fresh signed checkpoint."""
+    result = services.export(ctx.obj, fmt, out=out, incident=incident, at=at)
+    if "document" in result:
+        render.raw(result["document"])
+    elif fmt == "jsonl":
+        render.out.print(f"wrote {result['entries']} entries to {result['path']}/")
+    else:
+        render.out.print(f"wrote {result['bytes']} bytes to {result['path']}")
 
 
 @app.command()

@@ -24,6 +24,11 @@ out = Console(highlight=False, soft_wrap=False)
 err = Console(stderr=True, highlight=False)
 
 
+def raw(text: str) -> None:
+    """Text that must reach stdout byte for byte (keys, signed notes): never wrapped."""
+    sys.stdout.write(text)
+
+
 def print_json(data: Any) -> None:
     """Machine output: UTF-8 JSON, Arabic as characters."""
     sys.stdout.write(json.dumps(data, ensure_ascii=False, indent=2) + "\n")

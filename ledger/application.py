@@ -13,11 +13,14 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from eventsourcing.application import AggregateNotFoundError, Application
+from eventsourcing.application import AggregateNotFoundError, Application, ProcessingEvent
 from eventsourcing.persistence import IntegrityError, OperationalError, PersistenceError
 
 from ledger.domain import AnyRecord, Claim, LedgerAggregate, aggregate_id_of, create_aggregate
 from ledger.errors import BadInputError, ConflictError, NotFoundError, StoreError
+from ledger.leaves import leaf_bytes
+from ledger.merkle import leaf_hash
+from ledger.recorders import SQLiteLedgerRecorder
 from ledger.records import (
     AssessmentRecord,
     ClaimRecord,
@@ -75,6 +78,21 @@ class Ledger(Application[str]):
         except PersistenceError as error:
             raise StoreError(f"cannot open the event store: {error}") from None
         self.clock = clock
+
+    def _record(self, processing_event: ProcessingEvent[str]) -> list[Any]:
+        # Each event's Merkle leaf travels with it into the recorder, which appends
+        # it to the tree in the same transaction as the event (ledger.recorders).
+        processing_event.saved_kwargs["merkle_leaves"] = [
+            leaf_hash(leaf_bytes(event)) for event in processing_event.events
+        ]
+        return super()._record(processing_event)
+
+    @property
+    def audit(self) -> SQLiteLedgerRecorder:
+        """The recorder, which also holds the Merkle log and checkpoints."""
+        if not isinstance(self.recorder, SQLiteLedgerRecorder):
+            raise StoreError("this store keeps no Merkle log")
+        return self.recorder
 
     def record(self, entries: Sequence[Entry]) -> Outcome:
         """Record a batch of validated records atomically: all of it, or nothing.

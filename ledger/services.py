@@ -8,6 +8,7 @@ holds no logic; these functions know nothing of terminals.
 from __future__ import annotations
 
 import os
+import secrets
 import sys
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
@@ -100,7 +101,8 @@ def _ensure_signing_key(path: Path) -> tuple[bool, str]:
 
     if path.exists():
         return False, verifier_from_signer(path.read_text(encoding="ascii").strip())
-    signer, verifier = generate_signer("incident-ledger")
+    # The key name is the log's origin in its checkpoints: unique per ledger.
+    signer, verifier = generate_signer(f"incident-ledger/{secrets.token_hex(4)}")
     try:
         descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     except OSError as error:
@@ -238,6 +240,139 @@ def sample_path() -> Path:
 def validate_only(lines: Sequence[str]) -> int:
     """Validate lines without writing; returns the number of records."""
     return len(read_entries(lines))
+
+
+@dataclass(frozen=True)
+class SigningKey:
+    """The ledger's Ed25519 key: signer (secret), verifier (public) and origin (its name)."""
+
+    signer: str
+    verifier: str
+    origin: str
+
+
+def signing_key(location: StoreLocation) -> SigningKey:
+    """Read the ledger's signing key file."""
+    from ledger.signednote import NoteError, verifier_from_signer
+
+    try:
+        signer = location.key_path.read_text(encoding="ascii").strip()
+    except FileNotFoundError:
+        raise NotFoundError(
+            f"no signing key at {location.key_path}: run 'ledger init' first"
+        ) from None
+    except OSError as error:
+        raise StoreError(f"cannot read the signing key {location.key_path}: {error}") from None
+    try:
+        verifier = verifier_from_signer(signer)
+    except NoteError as error:
+        raise StoreError(f"the signing key {location.key_path} is unusable: {error}") from None
+    return SigningKey(signer, verifier, verifier.split("+", 1)[0])
+
+
+def checkpoint(db: str | None) -> dict[str, Any]:
+    """Sign the log's current size and root (consistent with the previous checkpoint)."""
+    from ledger.audit import make_checkpoint
+
+    with open_workspace(db) as ws:
+        key = signing_key(ws.location)
+        return make_checkpoint(ws.ledger, key.signer, key.origin, key.verifier).as_json()
+
+
+def verify(db: str | None) -> dict[str, Any]:
+    """Recompute every leaf, the root and every checkpoint of the stored ledger."""
+    from ledger.audit import verify_ledger
+
+    with open_workspace(db) as ws:
+        return verify_ledger(ws.ledger, signing_key(ws.location).verifier)
+
+
+def verify_export(path: str, key: str | None = None, prev: str | None = None) -> dict[str, Any]:
+    """Verify an exported bundle offline (no ledger needed)."""
+    from ledger.audit import verify_bundle
+
+    return verify_bundle(Path(path), key, prev)
+
+
+_KINDS = ("claim", "report", "source", "incident", "retraction", "assessment")
+
+
+def prove_inclusion(db: str | None, record: str, version: int = 1) -> dict[str, Any]:
+    """Inclusion proof of a record's event (``kind:id`` or a bare id)."""
+    from ledger.audit import prove_inclusion as prove
+
+    with open_workspace(db) as ws:
+        verifier = signing_key(ws.location).verifier
+        kind, _, bare = record.partition(":")
+        candidates = [record] if kind in _KINDS and bare else [f"{k}:{record}" for k in _KINDS]
+        found = [c for c in candidates if ws.ledger.recorder.select_events(c, limit=1)]
+        if not found:
+            raise NotFoundError(f"no record '{record}' in the ledger")
+        if len(found) > 1:
+            raise BadInputError(
+                f"'{record}' names several records ({', '.join(found)}): give kind:id"
+            )
+        return prove(ws.ledger, found[0], version, verifier)
+
+
+def prove_consistency(db: str | None, size1: int, size2: int | None = None) -> dict[str, Any]:
+    """Consistency proof between two sizes of the log."""
+    from ledger.audit import prove_consistency as prove
+
+    with open_workspace(db) as ws:
+        return prove(ws.ledger, size1, size2)
+
+
+EXPORT_FORMATS = ("jsonl", "csv", "prov", "claimreview", "html")
+
+
+def export(
+    db: str | None,
+    fmt: str,
+    *,
+    out: str | None,
+    incident: str | None = None,
+    at: str | None = None,
+) -> dict[str, Any]:
+    """Export in one of EXPORT_FORMATS; ``jsonl`` writes a verifiable bundle folder."""
+    from ledger.audit import make_checkpoint, write_bundle
+    from projections.selection import aggregate_ids
+
+    if fmt not in EXPORT_FORMATS:
+        raise BadInputError(f"--format must be one of {', '.join(EXPORT_FORMATS)}")
+    known_at = parse_instant(at, end_of_day=True) if at else None
+    with open_workspace(db) as ws:
+        ws.refresh()
+        key = signing_key(ws.location)
+        signed = make_checkpoint(ws.ledger, key.signer, key.origin, key.verifier)
+        if fmt == "jsonl":
+            if out is None:
+                raise BadInputError("--format jsonl writes a folder: give --out DIR")
+            selected = (
+                aggregate_ids(ws.views.connection, incident, known_at)
+                if incident is not None or known_at is not None
+                else None
+            )
+            return write_bundle(ws.ledger, Path(out), signed, key.verifier, selected)
+        document = _render_export(fmt, ws, incident, known_at, signed.note)
+    if out is None:
+        return {"document": document}
+    Path(out).write_text(document, encoding="utf-8")
+    return {"path": out, "bytes": len(document.encode("utf-8"))}
+
+
+def _render_export(
+    fmt: str, ws: Workspace, incident: str | None, at: datetime | None, note: str
+) -> str:
+    from projections import exports
+
+    exporter = {
+        "csv": exports.export_csv,
+        "prov": exports.export_prov,
+        "claimreview": exports.export_claimreview,
+        "html": exports.export_html,
+    }[fmt]
+    return exporter(ws.views.connection, incident=incident, at=at, checkpoint=note)
 
 
 __all__ = [

@@ -65,7 +65,7 @@ def test_init_prints_verifier_key_and_keeps_existing_key(tmp_path: Path) -> None
     key_file = tmp_path / "ledger.key"
     assert key_file.stat().st_mode & 0o777 == 0o600
     verifier = out.strip().splitlines()[-1]
-    assert verifier.startswith("incident-ledger+")
+    assert verifier.startswith("incident-ledger/")
     code, again, _ = ledger(path, "init")
     assert code == 0
     assert "signing key kept at" in again

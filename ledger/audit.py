@@ -1,0 +1,542 @@
+"""The audit trail: signed checkpoints, full verification, proofs, verifiable bundles.
+
+The log is an RFC 9162 Merkle tree over the events' export lines (see
+``ledger.leaves``), kept by the recorder in the same transaction as the events.
+Checkpoints are C2SP signed notes (Ed25519) over the tlog-checkpoint body;
+each new one must be consistent with the previous one.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from ledger.application import Ledger
+from ledger.errors import BadInputError, NotFoundError, VerificationError
+from ledger.leaves import event_line, leaf_bytes
+from ledger.merkle import (
+    EMPTY_ROOT,
+    ProofError,
+    consistency_proof,
+    inclusion_proof,
+    leaf_hash,
+    node_hash,
+    root_at,
+    verify_consistency,
+    verify_inclusion,
+)
+from ledger.recorders import CursorNodeStore
+from ledger.signednote import (
+    CheckpointError,
+    NoteError,
+    format_checkpoint,
+    open_note,
+    parse_checkpoint,
+    sign_note,
+)
+from ledger.times import to_key, utc_now
+
+PAGE = 2_000
+
+
+def b64(data: bytes) -> str:
+    """Standard base64, as in checkpoints and proofs."""
+    return base64.b64encode(data).decode("ascii")
+
+
+def unb64(text: str, what: str) -> bytes:
+    """Strict base64 decoding with a clear error."""
+    try:
+        return base64.b64decode(text, validate=True)
+    except (ValueError, TypeError):
+        raise VerificationError(f"{what} is not valid base64") from None
+
+
+@dataclass(frozen=True)
+class Checkpoint:
+    """A signed statement of the log's size and root."""
+
+    origin: str
+    size: int
+    root: bytes
+    note: str
+
+    def as_json(self) -> dict[str, Any]:
+        """JSON form for the CLI."""
+        return {"origin": self.origin, "size": self.size, "root": b64(self.root), "note": self.note}
+
+
+def open_checkpoint(
+    note: str, verifier_keys: Sequence[str], what: str = "checkpoint"
+) -> Checkpoint:
+    """Check a signed checkpoint's signature and parse its body."""
+    try:
+        text, _ = open_note(note, verifier_keys)
+        origin, size, root = parse_checkpoint(text)
+    except (NoteError, CheckpointError) as error:
+        raise VerificationError(f"{what}: {error}") from None
+    return Checkpoint(origin, size, root, note)
+
+
+class Frontier:
+    """The right edge of a Merkle tree being rebuilt leaf by leaf: O(log n) hashes."""
+
+    def __init__(self) -> None:
+        self.size = 0
+        self.stack: list[tuple[int, bytes]] = []
+
+    def push(self, leaf: bytes) -> None:
+        """Append one leaf hash."""
+        level, digest = 0, leaf
+        while self.stack and self.stack[-1][0] == level:
+            _, left = self.stack.pop()
+            digest = node_hash(left, digest)
+            level += 1
+        self.stack.append((level, digest))
+        self.size += 1
+
+    def root(self) -> bytes:
+        """The RFC 9162 root of the leaves pushed so far."""
+        if not self.stack:
+            return EMPTY_ROOT
+        digest = self.stack[-1][1]
+        for _, left in reversed(self.stack[:-1]):
+            digest = node_hash(left, digest)
+        return digest
+
+
+def make_checkpoint(ledger: Ledger, signer_key: str, origin: str, verifier: str) -> Checkpoint:
+    """Sign the log's current size and root; it must extend the previous checkpoint."""
+    recorder = ledger.audit
+    with recorder.reading() as c:
+        size = recorder.tree_size(c)
+        store = CursorNodeStore(c)
+        root = root_at(store, size)
+        stored = recorder.checkpoints(c)
+        previous = open_checkpoint(stored[-1][1], [verifier]) if stored else None
+        if previous is not None:
+            if previous.size > size:
+                raise VerificationError(
+                    f"the log holds {size} entries but checkpoint {previous.size} was signed: "
+                    "the log was truncated"
+                )
+            if previous.size == size:
+                if previous.root != root:
+                    raise VerificationError(f"checkpoint {size} does not match the log's root")
+                return previous
+            try:
+                proof = consistency_proof(store, previous.size, size) if previous.size else []
+                if previous.size:
+                    verify_consistency(previous.size, size, proof, previous.root, root)
+            except ProofError as error:
+                raise VerificationError(
+                    f"the log is not consistent with checkpoint {previous.size}: {error}"
+                ) from None
+    note = sign_note(format_checkpoint(origin, size, root), signer_key)
+    recorder.add_checkpoint(size, note, to_key(utc_now()))
+    return Checkpoint(origin, size, root, note)
+
+
+def _events_in_leaf_order(ledger: Ledger, c: Any) -> Iterator[tuple[int, Any, Any]]:
+    """(leaf index, notification, decoded event or the decoding error) in ledger order.
+
+    Walks the notification log and the leaf table side by side, so an event
+    deleted, inserted or moved shows up at the first index where they part.
+    """
+    recorder = ledger.audit
+    position, index = 0, 0
+    while True:
+        notifications = recorder.select_notifications(start=position + 1, limit=PAGE)
+        leaves = recorder.leaf_notifications(c, index, PAGE)
+        if not notifications and not leaves:
+            return
+        for offset in range(max(len(notifications), len(leaves))):
+            notification = notifications[offset] if offset < len(notifications) else None
+            leaf = leaves[offset] if offset < len(leaves) else None
+            if notification is None:
+                raise VerificationError(
+                    f"entry {index}: the event this leaf records (notification {leaf[1]}) "  # type: ignore[index]
+                    "is missing from the store"
+                )
+            if leaf is None or leaf[1] != notification.id:
+                expected = f"notification {leaf[1]}" if leaf else "no leaf"
+                raise VerificationError(
+                    f"entry {index} ({notification.originator_id}): the stored event order "
+                    f"does not match the Merkle log (leaf holds {expected}, store has "
+                    f"notification {notification.id}): an event was deleted, inserted or moved"
+                )
+            try:
+                event: Any = ledger.mapper.to_domain_event(notification)
+            except Exception as error:  # any decoding failure is tampering to report
+                raise VerificationError(
+                    f"entry {index} ({notification.originator_id}): the stored event cannot be "
+                    f"decoded ({type(error).__name__})"
+                ) from None
+            yield index, notification, event
+            index += 1
+        if not notifications:
+            return
+        position = notifications[-1].id
+
+
+def verify_ledger(ledger: Ledger, verifier: str) -> dict[str, Any]:
+    """Recompute every leaf and the root from the stored events; check every checkpoint.
+
+    Raises VerificationError naming the first bad entry (index and id).
+    """
+    recorder = ledger.audit
+    frontier = Frontier()
+    with recorder.reading() as c:
+        store = CursorNodeStore(c)
+        checkpoints = [
+            (size, open_checkpoint(note, [verifier], f"checkpoint {size}"))
+            for size, note in recorder.checkpoints(c)
+        ]
+        roots_wanted = {size for size, _ in checkpoints}
+        roots: dict[int, bytes] = {0: EMPTY_ROOT} if 0 in roots_wanted else {}
+        for index, notification, event in _events_in_leaf_order(ledger, c):
+            digest = leaf_hash(leaf_bytes(event))
+            if store.get(0, index) != digest:
+                raise VerificationError(
+                    f"entry {index} ({notification.originator_id}): the event does not match "
+                    "its Merkle leaf (edited after it was recorded)"
+                )
+            frontier.push(digest)
+            if frontier.size in roots_wanted:
+                roots[frontier.size] = frontier.root()
+        size = recorder.tree_size(c)
+        if frontier.size != size:
+            raise VerificationError(
+                f"entry {frontier.size}: the Merkle log has {size} leaves but the store "
+                f"{frontier.size} events"
+            )
+        if root_at(store, size) != frontier.root():
+            raise VerificationError(
+                "the stored Merkle tree nodes do not match the leaves (a tree node was edited)"
+            )
+    for checkpoint_size, checkpoint in checkpoints:
+        if checkpoint.size != checkpoint_size:
+            raise VerificationError(
+                f"checkpoint {checkpoint_size}: its note says {checkpoint.size}"
+            )
+        if checkpoint_size > size:
+            raise VerificationError(
+                f"checkpoint {checkpoint_size}: signed for more entries than the log holds "
+                f"({size}): the log was rolled back or truncated"
+            )
+        if roots.get(checkpoint_size) != checkpoint.root:
+            raise VerificationError(
+                f"checkpoint {checkpoint_size}: the signed root does not match the events: "
+                f"some entry below {checkpoint_size} was rewritten"
+            )
+    return {
+        "events": frontier.size,
+        "tree_size": size,
+        "root": b64(frontier.root()),
+        "checkpoints": len(checkpoints),
+    }
+
+
+def _latest_checkpoint(ledger: Ledger, c: Any, verifier: str, at_least: int) -> Checkpoint | None:
+    for size, note in reversed(ledger.audit.checkpoints(c)):
+        if size >= at_least:
+            return open_checkpoint(note, [verifier])
+    return None
+
+
+def prove_inclusion(
+    ledger: Ledger, aggregate_id: str, version: int, verifier: str
+) -> dict[str, Any]:
+    """An inclusion proof for one event, against the latest checkpoint covering it."""
+    recorder = ledger.audit
+    with recorder.reading() as c:
+        index = recorder.leaf_index(c, aggregate_id, version)
+        if index is None:
+            raise NotFoundError(f"no event {aggregate_id} version {version} in the log")
+        checkpoint = _latest_checkpoint(ledger, c, verifier, index + 1)
+        size = checkpoint.size if checkpoint else recorder.tree_size(c)
+        store = CursorNodeStore(c)
+        proof = inclusion_proof(store, index, size)
+        root = root_at(store, size)
+        leaf = store.get(0, index)
+    event = _event_at(ledger, aggregate_id, version)
+    return {
+        "index": index,
+        "tree_size": size,
+        "leaf": leaf_bytes(event).decode("utf-8"),
+        "leaf_hash": b64(leaf or b""),
+        "proof": [b64(h) for h in proof],
+        "root": b64(root),
+        "checkpoint": checkpoint.note if checkpoint else None,
+    }
+
+
+def _event_at(ledger: Ledger, aggregate_id: str, version: int) -> Any:
+    stored = ledger.recorder.select_events(aggregate_id, gt=version - 1, lte=version)
+    if not stored:
+        raise NotFoundError(f"no event {aggregate_id} version {version} in the log")
+    return ledger.mapper.to_domain_event(stored[0])
+
+
+def prove_consistency(ledger: Ledger, size1: int, size2: int | None) -> dict[str, Any]:
+    """A consistency proof between two tree sizes (``size2`` defaults to the current size)."""
+    recorder = ledger.audit
+    with recorder.reading() as c:
+        size = recorder.tree_size(c)
+        size2 = size if size2 is None else size2
+        if not 0 < size1 <= size2 <= size:
+            raise BadInputError(
+                f"sizes must satisfy 0 < M <= N <= {size} (the log's size); got {size1} {size2}"
+            )
+        store = CursorNodeStore(c)
+        proof = consistency_proof(store, size1, size2)
+        return {
+            "size1": size1,
+            "size2": size2,
+            "root1": b64(root_at(store, size1)),
+            "root2": b64(root_at(store, size2)),
+            "proof": [b64(h) for h in proof],
+        }
+
+
+# --- verifiable export bundles -------------------------------------------------------------
+
+LEAVES_FILE = "leaves.jsonl"
+PROOFS_FILE = "proofs.jsonl"
+HASHES_FILE = "leaf-hashes.txt"
+CHECKPOINT_FILE = "checkpoint"
+KEY_FILE = "key.pub"
+CONSISTENCY_FILE = "consistency.json"
+
+
+def write_bundle(
+    ledger: Ledger,
+    out: Path,
+    checkpoint: Checkpoint,
+    verifier: str,
+    selected: set[str] | None,
+) -> dict[str, Any]:
+    """Write the verifiable JSONL bundle folder for the log at ``checkpoint``.
+
+    ``selected`` limits it to the events of those aggregate ids, each with an
+    inclusion proof; without it every leaf is written and the root can be
+    recomputed directly.
+    """
+    if out.exists() and any(out.iterdir()):
+        raise BadInputError(f"{out} exists and is not empty")
+    out.mkdir(parents=True, exist_ok=True)
+    recorder = ledger.audit
+    written = 0
+    with recorder.reading() as c:
+        store = CursorNodeStore(c)
+        earlier = [size for size, _ in recorder.checkpoints(c) if 0 < size < checkpoint.size]
+        with (
+            (out / LEAVES_FILE).open("wb") as leaves,
+            _maybe_open(out / PROOFS_FILE, selected is not None) as proofs,
+            _maybe_open(out / HASHES_FILE, selected is None) as hashes,
+        ):
+            for index, notification, event in _events_in_leaf_order(ledger, c):
+                if index >= checkpoint.size:
+                    break
+                if selected is not None and str(notification.originator_id) not in selected:
+                    continue
+                line = leaf_bytes(event)
+                leaves.write(line + b"\n")
+                if hashes is not None:
+                    hashes.write(b64(leaf_hash(line)) + "\n")
+                if proofs is not None:
+                    proof = inclusion_proof(store, index, checkpoint.size)
+                    record = {"index": index, "proof": [b64(h) for h in proof]}
+                    proofs.write(json.dumps(record) + "\n")
+                written += 1
+        consistency = {
+            str(size): [b64(h) for h in consistency_proof(store, size, checkpoint.size)]
+            for size in earlier
+        }
+    (out / CHECKPOINT_FILE).write_text(checkpoint.note, encoding="utf-8")
+    (out / KEY_FILE).write_text(verifier + "\n", encoding="ascii")
+    (out / CONSISTENCY_FILE).write_text(json.dumps(consistency, indent=1) + "\n", "utf-8")
+    return {"path": str(out), "entries": written, "checkpoint": checkpoint.as_json()}
+
+
+class _maybe_open:
+    """Open a text file for writing, or stand in as None."""
+
+    def __init__(self, path: Path, wanted: bool) -> None:
+        self.handle = path.open("w", encoding="utf-8") if wanted else None
+
+    def __enter__(self) -> Any:
+        return self.handle
+
+    def __exit__(self, *exc: object) -> None:
+        if self.handle is not None:
+            self.handle.close()
+
+
+def verify_bundle(path: Path, key: str | None, prev: str | None) -> dict[str, Any]:
+    """Verify an export bundle offline: leaves, root or proofs, signature, and ``--prev``."""
+    if not (path / LEAVES_FILE).is_file() or not (path / CHECKPOINT_FILE).is_file():
+        raise NotFoundError(
+            f"{path} is not an export bundle (no {LEAVES_FILE} or {CHECKPOINT_FILE})"
+        )
+    verifier = _read_key(key) if key else (path / KEY_FILE).read_text("ascii").strip()
+    checkpoint = open_checkpoint((path / CHECKPOINT_FILE).read_text("utf-8"), [verifier])
+    lines = (path / LEAVES_FILE).read_bytes().split(b"\n")
+    if lines and lines[-1] == b"":
+        lines.pop()
+    proofs_path = path / PROOFS_FILE
+    if proofs_path.exists():
+        _verify_selected(lines, proofs_path, checkpoint)
+    else:
+        _verify_full(path, lines, checkpoint)
+    result: dict[str, Any] = {
+        "entries": len(lines),
+        "checkpoint": checkpoint.as_json(),
+        "key": "given" if key else "taken from the bundle",
+    }
+    if prev is not None:
+        previous = open_checkpoint(_read_text(prev), [verifier], "--prev checkpoint")
+        _verify_extends(path, lines, proofs_path.exists(), previous, checkpoint)
+        result["extends"] = previous.size
+    return result
+
+
+def _read_key(key: str) -> str:
+    candidate = Path(key)
+    text = key.strip()
+    if "+" not in key or candidate.is_file():
+        try:
+            text = candidate.read_text("ascii").strip()
+        except (OSError, UnicodeDecodeError):
+            raise NotFoundError(f"no key file {key}") from None
+    if text.startswith("PRIVATE+KEY+"):
+        # Never echo a secret key back in an error message.
+        raise BadInputError("--key must be the verifier (public) key, not the signing key")
+    return text
+
+
+def _read_text(path_or_text: str) -> str:
+    try:
+        return Path(path_or_text).read_text("utf-8")
+    except OSError:
+        raise NotFoundError(f"no checkpoint file {path_or_text}") from None
+
+
+def _entry_id(line: bytes) -> str:
+    try:
+        return str(json.loads(line).get("id", "?"))
+    except (ValueError, AttributeError):
+        return "?"
+
+
+def _verify_full(path: Path, lines: list[bytes], checkpoint: Checkpoint) -> None:
+    computed = [leaf_hash(line) for line in lines]
+    frontier = Frontier()
+    for digest in computed:
+        frontier.push(digest)
+    if frontier.size == checkpoint.size and frontier.root() == checkpoint.root:
+        return
+    first = _first_bad_entry(path, computed, checkpoint)
+    if first is None:
+        raise VerificationError(
+            f"the {len(lines)} entries do not hash to the signed root of {checkpoint.size}, and "
+            f"the bundle's {HASHES_FILE} is not authentic either, so no entry can be named"
+        )
+    shown = _entry_id(lines[first]) if first < len(lines) else "missing"
+    raise VerificationError(
+        f"entry {first} ({shown}): does not match the signed log (edited, inserted, removed "
+        "or reordered)"
+    )
+
+
+def _first_bad_entry(path: Path, computed: list[bytes], checkpoint: Checkpoint) -> int | None:
+    """Locate the first bad entry using the bundle's leaf hashes, once they are authenticated.
+
+    The hashes are trusted only if they fold to the signed root; then the first
+    line whose own hash differs from its authenticated hash is the culprit.
+    """
+    try:
+        listed = [unb64(h, HASHES_FILE) for h in (path / HASHES_FILE).read_text("ascii").split()]
+    except (OSError, VerificationError):
+        return None
+    frontier = Frontier()
+    for digest in listed:
+        frontier.push(digest)
+    if frontier.size != checkpoint.size or frontier.root() != checkpoint.root:
+        return None
+    for index, digest in enumerate(listed):
+        if index >= len(computed) or computed[index] != digest:
+            return index
+    return len(listed) if len(computed) > len(listed) else None
+
+
+def _verify_selected(lines: list[bytes], proofs_path: Path, checkpoint: Checkpoint) -> None:
+    proofs = proofs_path.read_text("utf-8").splitlines()
+    if len(proofs) != len(lines):
+        raise VerificationError(
+            f"the export holds {len(lines)} entries but {len(proofs)} inclusion proofs"
+        )
+    previous = -1
+    for position, (line, raw) in enumerate(zip(lines, proofs, strict=True)):
+        record = json.loads(raw)
+        index = int(record["index"])
+        if index <= previous:
+            raise VerificationError(f"entry {index}: entries are out of ledger order")
+        previous = index
+        proof = [unb64(h, f"proof of entry {index}") for h in record["proof"]]
+        try:
+            verify_inclusion(leaf_hash(line), index, checkpoint.size, proof, checkpoint.root)
+        except ProofError as error:
+            raise VerificationError(
+                f"entry {index} ({_entry_id(line)}): not in the signed log ({error})"
+            ) from None
+        del position
+
+
+def _verify_extends(
+    path: Path, lines: list[bytes], selected: bool, previous: Checkpoint, current: Checkpoint
+) -> None:
+    if previous.origin != current.origin:
+        raise VerificationError(
+            f"--prev is a checkpoint of another log ({previous.origin}, not {current.origin})"
+        )
+    if previous.size > current.size:
+        raise VerificationError(
+            f"the export's checkpoint ({current.size}) is older than --prev ({previous.size}): "
+            "a rollback"
+        )
+    if previous.size == current.size:
+        if previous.root != current.root:
+            raise VerificationError(
+                f"a fork: two different logs of size {current.size} are signed with this key"
+            )
+        return
+    if not selected:
+        frontier = Frontier()
+        for line in lines[: previous.size]:
+            frontier.push(leaf_hash(line))
+        if frontier.root() != previous.root:
+            raise VerificationError(
+                f"the export does not extend --prev: its first {previous.size} entries hash to "
+                "a different root (history was rewritten)"
+            )
+        return
+    proofs = json.loads((path / CONSISTENCY_FILE).read_text("utf-8"))
+    if str(previous.size) not in proofs:
+        raise VerificationError(f"the export holds no consistency proof from size {previous.size}")
+    proof = [unb64(h, "consistency proof") for h in proofs[str(previous.size)]]
+    try:
+        verify_consistency(previous.size, current.size, proof, previous.root, current.root)
+    except ProofError as error:
+        raise VerificationError(f"the export does not extend --prev: {error}") from None
+
+
+def export_lines(ledger: Ledger) -> Iterator[dict[str, Any]]:
+    """Every event as its export line, in ledger order (for inspection and tests)."""
+    with ledger.audit.reading() as c:
+        for _, _, event in _events_in_leaf_order(ledger, c):
+            yield event_line(event)
