@@ -89,15 +89,18 @@ class Frontier:
         self.size = 0
         self.stack: list[tuple[int, bytes]] = []
 
-    def push(self, leaf: bytes) -> None:
-        """Append one leaf hash."""
+    def push(self, leaf: bytes) -> list[tuple[int, int, bytes]]:
+        """Append one leaf hash; returns the complete subtrees (level, index, hash) it closed."""
+        closed: list[tuple[int, int, bytes]] = []
         level, digest = 0, leaf
         while self.stack and self.stack[-1][0] == level:
             _, left = self.stack.pop()
             digest = node_hash(left, digest)
             level += 1
+            closed.append((level, self.size >> level, digest))
         self.stack.append((level, digest))
         self.size += 1
+        return closed
 
     def root(self) -> bytes:
         """The RFC 9162 root of the leaves pushed so far."""
@@ -205,7 +208,12 @@ def verify_ledger(ledger: Ledger, verifier: str) -> dict[str, Any]:
                     f"entry {index} ({notification.originator_id}): the event does not match "
                     "its Merkle leaf (edited after it was recorded)"
                 )
-            frontier.push(digest)
+            for level, node, expected in frontier.push(digest):
+                if store.get(level, node) != expected:
+                    raise VerificationError(
+                        f"entry {index} ({notification.originator_id}): the stored Merkle tree "
+                        f"node (level {level}, index {node}) above it was edited"
+                    )
             if frontier.size in roots_wanted:
                 roots[frontier.size] = frontier.root()
         size = recorder.tree_size(c)

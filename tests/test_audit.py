@@ -1,0 +1,465 @@
+"""The audit trail: checkpoints, verify, proofs, bundles, and a tamper matrix."""
+
+from __future__ import annotations
+
+import base64
+import json
+import shutil
+import sqlite3
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+from typer.testing import CliRunner
+
+from cli.main import app
+from ledger import services
+from ledger.leaves import leaf_bytes
+from ledger.merkle import append_leaves, leaf_hash, verify_consistency, verify_inclusion
+from ledger.recorders import CursorNodeStore
+from ledger.signednote import generate_signer
+
+runner = CliRunner()
+README = Path(__file__).resolve().parents[1] / "README.md"
+
+
+def cli(db: str, *args: str) -> tuple[int, str, str]:
+    result = runner.invoke(app, ["--db", db, *args])
+    return result.exit_code, result.stdout, result.stderr
+
+
+@pytest.fixture
+def db(tmp_path: Path) -> str:
+    path = str(tmp_path / "ledger.db")
+    services.init(path)
+    services.append_file(path, str(services.sample_path()))
+    return path
+
+
+def events_db(db: str) -> sqlite3.Connection:
+    return sqlite3.connect(db, isolation_level=None)
+
+
+def verifier_of(db: str) -> str:
+    return services.signing_key(services.locate(db)).verifier
+
+
+def test_verify_passes_and_checkpoints_chain(db: str, tmp_path: Path) -> None:
+    first = services.checkpoint(db)
+    assert first["size"] == 82
+    assert first["note"].startswith(f"{first['origin']}\n82\n{first['root']}\n\n— ")
+    assert services.checkpoint(db) == first  # same size: the same checkpoint
+    extra = tmp_path / "more.jsonl"
+    extra.write_text(
+        '{"type":"report","id":"r-x","source":"sohr","published_at":"2022-02-02"}\n'
+        '{"type":"claim","id":"c-x","incident":"ghwayran-2022","fact":"escaped","value":5,'
+        '"report":"r-x"}\n',
+        encoding="utf-8",
+    )
+    services.append_file(db, str(extra))
+    second = services.checkpoint(db)
+    assert second["size"] == 84
+    code, out, _ = cli(db, "verify")
+    assert code == 0
+    assert out.startswith("ok: 84 events, root ")
+    assert out.strip().endswith("2 checkpoint(s) verified")
+
+
+def test_inclusion_and_consistency_proofs_check_out_for_a_third_party(db: str) -> None:
+    services.checkpoint(db)
+    code, out, _ = cli(db, "prove", "inclusion", "c-000-sohr-killed-sf")
+    assert code == 0
+    proof = json.loads(out)
+    verify_inclusion(
+        leaf_hash(proof["leaf"].encode("utf-8")),
+        proof["index"],
+        proof["tree_size"],
+        [base64.b64decode(h) for h in proof["proof"]],
+        base64.b64decode(proof["root"]),
+    )
+    assert proof["checkpoint"].split("\n")[2] == proof["root"]
+    code, out, _ = cli(db, "prove", "consistency", "10", "82")
+    assert code == 0
+    c = json.loads(out)
+    verify_consistency(
+        10,
+        82,
+        [base64.b64decode(h) for h in c["proof"]],
+        base64.b64decode(c["root1"]),
+        base64.b64decode(c["root2"]),
+    )
+    assert cli(db, "prove", "inclusion", "nope")[2] == "error: no record 'nope' in the ledger\n"
+    assert cli(db, "prove", "consistency", "0", "5")[0] == 2
+
+
+# --- the stored ledger, tampered -------------------------------------------------------------
+
+
+def rebuild_tree(db: str) -> None:
+    """What an attacker with write access does to hide an edit: recompute the whole log."""
+    from ledger.application import Ledger
+    from ledger.store import locate
+
+    ledger = Ledger(locate(db).event_store_env())
+    try:
+        events = []
+        for n in ledger.recorder.select_notifications(start=1, limit=10**6):
+            events.append((n.id, leaf_hash(leaf_bytes(ledger.mapper.to_domain_event(n)))))
+    finally:
+        ledger.close()
+    conn = events_db(db)
+    conn.execute("BEGIN")
+    conn.execute("DELETE FROM merkle_nodes")
+    conn.execute("DELETE FROM merkle_leaves")
+    append_leaves(CursorNodeStore(conn.cursor()), 0, [h for _, h in events])
+    conn.executemany(
+        "INSERT INTO merkle_leaves VALUES (?, ?)", [(i, n) for i, (n, _) in enumerate(events)]
+    )
+    conn.execute("COMMIT")
+    conn.close()
+
+
+def rewrite_event(db: str, rowid: int, old: str, new: str) -> None:
+    conn = events_db(db)
+    state = conn.execute("SELECT state FROM stored_events WHERE rowid = ?", (rowid,)).fetchone()[0]
+    assert old.encode() in state
+    conn.execute(
+        "UPDATE stored_events SET state = ? WHERE rowid = ?",
+        (state.replace(old.encode(), new.encode(), 1), rowid),
+    )
+    conn.close()
+
+
+def originator(db: str, rowid: int) -> str:
+    conn = events_db(db)
+    row = conn.execute("SELECT originator_id FROM stored_events WHERE rowid = ?", (rowid,))
+    value = str(row.fetchone()[0])
+    conn.close()
+    return value
+
+
+def test_flipped_byte_names_the_entry(db: str) -> None:
+    rowid = 30
+    conn = events_db(db)
+    state = bytearray(
+        conn.execute("SELECT state FROM stored_events WHERE rowid = ?", (rowid,)).fetchone()[0]
+    )
+    position = state.index(b'"fact"') + 3
+    state[position] ^= 0x01
+    conn.execute("UPDATE stored_events SET state = ? WHERE rowid = ?", (bytes(state), rowid))
+    conn.close()
+    code, _, err = cli(db, "verify")
+    assert code == 1
+    assert err == (
+        f"error: entry 29 ({originator(db, rowid)}): the event does not match its Merkle leaf "
+        "(edited after it was recorded)\n"
+    )
+
+
+def test_unreadable_event_names_the_entry(db: str) -> None:
+    conn = events_db(db)
+    conn.execute("UPDATE stored_events SET state = X'7B7B' WHERE rowid = 12")
+    conn.close()
+    code, _, err = cli(db, "verify")
+    assert code == 1
+    assert err.startswith(f"error: entry 11 ({originator(db, 12)}): the stored event cannot be")
+
+
+def test_deleted_event_names_the_entry(db: str) -> None:
+    victim = originator(db, 40)
+    conn = events_db(db)
+    conn.execute("DELETE FROM stored_events WHERE rowid = 40")
+    conn.close()
+    code, _, err = cli(db, "verify")
+    assert code == 1
+    assert err.startswith("error: entry 39 (")
+    assert "an event was deleted, inserted or moved" in err
+    assert victim not in err  # it is gone; the entry is named by index and its successor
+
+
+def test_inserted_event_names_the_entry(db: str) -> None:
+    conn = events_db(db)
+    conn.execute(
+        "INSERT INTO stored_events (originator_id, originator_version, topic, state) "
+        "SELECT 'claim:forged', 1, topic, state FROM stored_events WHERE rowid = 30"
+    )
+    conn.close()
+    code, _, err = cli(db, "verify")
+    assert code == 1
+    assert err.startswith("error: entry 82 (claim:forged): ")
+
+
+def test_reordered_events_name_the_first_moved_entry(db: str) -> None:
+    conn = events_db(db)
+    a = conn.execute("SELECT * FROM stored_events WHERE rowid = 50").fetchone()
+    b = conn.execute("SELECT * FROM stored_events WHERE rowid = 51").fetchone()
+    conn.execute("BEGIN")
+    conn.execute("DELETE FROM stored_events WHERE rowid IN (50, 51)")
+    conn.execute(
+        "INSERT INTO stored_events (rowid, originator_id, originator_version, topic, "
+        "state) VALUES (50, ?, ?, ?, ?)",
+        b,
+    )
+    conn.execute(
+        "INSERT INTO stored_events (rowid, originator_id, originator_version, topic, "
+        "state) VALUES (51, ?, ?, ?, ?)",
+        a,
+    )
+    conn.execute("COMMIT")
+    conn.close()
+    code, _, err = cli(db, "verify")
+    assert code == 1
+    assert err.startswith(f"error: entry 49 ({b[0]}): the event does not match its Merkle leaf")
+
+
+def test_edited_tree_node_is_detected(db: str) -> None:
+    conn = events_db(db)
+    conn.execute("UPDATE merkle_nodes SET hash = zeroblob(32) WHERE level = 3 AND idx = 2")
+    conn.close()
+    code, _, err = cli(db, "verify")
+    assert (code, err) == (
+        1,
+        "error: entry 23 (claim:c-000-sohr-killed-sf-20): the stored Merkle tree node "
+        "(level 3, index 2) above it was edited\n",
+    )
+
+
+def test_rewritten_history_with_a_rebuilt_tree_fails_the_kept_checkpoint(db: str) -> None:
+    services.checkpoint(db)
+    rewrite_event(db, 23, '"value":20', '"value":2')
+    rebuild_tree(db)
+    code, _, err = cli(db, "verify")
+    assert code == 1
+    assert err == (
+        "error: checkpoint 82: the signed root does not match the events: some entry below 82 "
+        "was rewritten\n"
+    )
+
+
+def test_truncation_is_caught_by_the_kept_checkpoint(db: str) -> None:
+    services.checkpoint(db)
+    conn = events_db(db)
+    conn.execute("DELETE FROM stored_events WHERE rowid > 70")
+    conn.close()
+    rebuild_tree(db)
+    code, _, err = cli(db, "verify")
+    assert code == 1
+    assert err == (
+        "error: checkpoint 82: signed for more entries than the log holds (70): the log was "
+        "rolled back or truncated\n"
+    )
+
+
+def test_truncation_then_resigning_is_caught_by_an_earlier_checkpoint(
+    db: str, tmp_path: Path
+) -> None:
+    published = tmp_path / "published-checkpoint"
+    published.write_text(services.checkpoint(db)["note"], encoding="utf-8")
+    conn = events_db(db)
+    conn.execute("DELETE FROM stored_events WHERE rowid > 70")
+    conn.execute("DELETE FROM checkpoints")
+    conn.close()
+    rebuild_tree(db)
+    assert cli(db, "verify")[0] == 0  # the attacker holds the key: alone, the ledger looks fine
+    bundle = tmp_path / "bundle"
+    assert cli(db, "export", "--format", "jsonl", "--out", str(bundle))[0] == 0
+    code, _, err = cli(
+        db, "verify", "--export", str(bundle), "--key", verifier_of(db), "--prev", str(published)
+    )
+    assert (code, err) == (
+        1,
+        "error: the export's checkpoint (70) is older than --prev (82): a rollback\n",
+    )
+
+
+def test_fork_of_equal_size_is_caught_by_an_earlier_checkpoint(db: str, tmp_path: Path) -> None:
+    published = tmp_path / "published-checkpoint"
+    published.write_text(services.checkpoint(db)["note"], encoding="utf-8")
+    rewrite_event(db, 23, '"value":20', '"value":2')
+    conn = events_db(db)
+    conn.execute("DELETE FROM checkpoints")
+    conn.close()
+    rebuild_tree(db)
+    bundle = tmp_path / "bundle"
+    assert cli(db, "export", "--format", "jsonl", "--out", str(bundle))[0] == 0
+    code, _, err = cli(
+        db, "verify", "--export", str(bundle), "--key", verifier_of(db), "--prev", str(published)
+    )
+    assert (code, err) == (
+        1,
+        "error: a fork: two different logs of size 82 are signed with this key\n",
+    )
+
+
+# --- exports, tampered -----------------------------------------------------------------------
+
+
+@pytest.fixture
+def bundle(db: str, tmp_path: Path) -> Path:
+    out = tmp_path / "bundle"
+    code, stdout, _ = cli(db, "export", "--format", "jsonl", "--out", str(out))
+    assert (code, stdout) == (0, f"wrote 82 entries to {out}/\n")
+    return out
+
+
+def verify_bundle(path: Path, *extra: str) -> tuple[int, str]:
+    result = runner.invoke(app, ["verify", "--export", str(path), *extra])
+    return result.exit_code, result.stdout + result.stderr
+
+
+def edit_lines(path: Path, edit: Any) -> None:
+    lines = (path / "leaves.jsonl").read_bytes().split(b"\n")[:-1]
+    lines = edit(lines)
+    (path / "leaves.jsonl").write_bytes(b"".join(line + b"\n" for line in lines))
+
+
+def test_export_verifies_and_extends_an_earlier_checkpoint(
+    db: str, bundle: Path, tmp_path: Path
+) -> None:
+    code, out = verify_bundle(bundle, "--key", verifier_of(db))
+    assert (code, out) == (0, "ok: 82 entries verified against checkpoint 82 (key given)\n")
+    earlier = tmp_path / "earlier"
+    earlier.write_text((bundle / "checkpoint").read_text("utf-8"), encoding="utf-8")
+    more = tmp_path / "more.jsonl"
+    more.write_text(
+        '{"type":"report","id":"r-x","source":"sohr","published_at":"2022-02-02"}\n',
+        encoding="utf-8",
+    )
+    services.append_file(db, str(more))
+    later = tmp_path / "later"
+    cli(db, "export", "--format", "jsonl", "--out", str(later))
+    code, out = verify_bundle(later, "--key", verifier_of(db), "--prev", str(earlier))
+    assert code == 0
+    assert out.endswith("; extends checkpoint 82\n")
+    partial = tmp_path / "partial"
+    cli(db, "export", "--format", "jsonl", "--out", str(partial), "--incident", "diyala-2022")
+    code, out = verify_bundle(partial, "--key", verifier_of(db), "--prev", str(earlier))
+    assert code == 0, out
+
+
+@pytest.mark.parametrize(
+    ("name", "edit", "entry"),
+    [
+        (
+            "flipped byte",
+            lambda ls: [*ls[:30], ls[30].replace(b'"id":"', b'"id":"X'), *ls[31:]],
+            30,
+        ),
+        ("deleted line", lambda ls: ls[:40] + ls[41:], 40),
+        ("inserted line", lambda ls: [*ls[:10], ls[20], *ls[10:]], 10),
+        ("reordered lines", lambda ls: [*ls[:5], ls[6], ls[5], *ls[7:]], 5),
+        ("truncated", lambda ls: ls[:70], 70),
+    ],
+)
+def test_tampered_export_names_the_first_bad_entry(
+    bundle: Path, name: str, edit: Any, entry: int
+) -> None:
+    edit_lines(bundle, edit)
+    code, out = verify_bundle(bundle)
+    assert code == 1, name
+    assert out.startswith(f"error: entry {entry} ("), (name, out)
+
+
+def test_tampered_partial_export_names_the_entry(db: str, tmp_path: Path) -> None:
+    partial = tmp_path / "partial"
+    cli(db, "export", "--format", "jsonl", "--out", str(partial), "--incident", "diyala-2022")
+    edit_lines(partial, lambda ls: [ls[0], ls[1].replace(b'"id":"', b'"id":"X'), *ls[2:]])
+    code, out = verify_bundle(partial)
+    index = json.loads((partial / "proofs.jsonl").read_text().splitlines()[1])["index"]
+    assert code == 1
+    assert out.startswith(f"error: entry {index} (")
+    assert "not in the signed log" in out
+
+
+def test_truncated_and_resigned_export_fails_against_the_published_checkpoint(
+    db: str, bundle: Path, tmp_path: Path
+) -> None:
+    published = tmp_path / "published"
+    published.write_text((bundle / "checkpoint").read_text("utf-8"), encoding="utf-8")
+    from ledger.audit import Frontier, b64
+    from ledger.signednote import format_checkpoint, sign_note
+
+    edit_lines(bundle, lambda ls: ls[:60])
+    frontier = Frontier()
+    for line in (bundle / "leaves.jsonl").read_bytes().split(b"\n")[:-1]:
+        frontier.push(leaf_hash(line))
+    key = services.signing_key(services.locate(db))
+    (bundle / "checkpoint").write_text(
+        sign_note(format_checkpoint(key.origin, 60, frontier.root()), key.signer), "utf-8"
+    )
+    (bundle / "leaf-hashes.txt").write_text(
+        "".join(
+            b64(leaf_hash(line)) + "\n"
+            for line in (bundle / "leaves.jsonl").read_bytes().split(b"\n")[:-1]
+        )
+    )
+    assert verify_bundle(bundle, "--key", key.verifier)[0] == 0
+    code, out = verify_bundle(bundle, "--key", key.verifier, "--prev", str(published))
+    assert (code, out) == (
+        1,
+        "error: the export's checkpoint (60) is older than --prev (82): a rollback\n",
+    )
+
+
+def test_wrong_key_is_refused(bundle: Path) -> None:
+    _, other = generate_signer("incident-ledger/someone-else")
+    code, out = verify_bundle(bundle, "--key", other)
+    assert code == 1
+    assert out.startswith("error: checkpoint: ")
+
+
+def test_signing_key_is_never_accepted_or_echoed_as_key(db: str, bundle: Path) -> None:
+    key_file = str(Path(db).with_suffix(".key"))
+    code, out = verify_bundle(bundle, "--key", key_file)
+    assert (code, out) == (
+        2,
+        "error: --key must be the verifier (public) key, not the signing key\n",
+    )
+
+
+def _readme_recipe() -> str:
+    text = README.read_text(encoding="utf-8")
+    section = text[text.index("### Verify an export yourself") :]
+    start = section.index("```python\n") + len("```python\n")
+    return section[start : section.index("\n```\n", start)] + "\n"
+
+
+def test_readme_recipe_verifies_a_real_export(db: str, bundle: Path, tmp_path: Path) -> None:
+    recipe = tmp_path / "check.py"
+    recipe.write_text(_readme_recipe(), encoding="utf-8")
+    assert len(_readme_recipe().splitlines()) <= 35
+    imports = {
+        line.split()[1]
+        for line in _readme_recipe().splitlines()
+        if line.startswith(("import ", "from "))
+    }
+    assert imports <= {"base64,", "pathlib", "cryptography.hazmat.primitives.asymmetric.ed25519"}
+    ok = subprocess.run(
+        [sys.executable, str(recipe), str(bundle), verifier_of(db)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert ok.returncode == 0, ok.stderr
+    assert ok.stdout.startswith("OK: 82 entries match root ")
+    tampered = tmp_path / "tampered"
+    shutil.copytree(bundle, tampered)
+    edit_lines(tampered, lambda ls: [*ls[:3], ls[3].replace(b'"name":"', b'"name":"X'), *ls[4:]])
+    bad = subprocess.run(
+        [sys.executable, str(recipe), str(tampered), verifier_of(db)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert bad.returncode == 1
+    assert "FAIL: the entries do not match the signed checkpoint" in bad.stderr
+    _, other = generate_signer("incident-ledger/someone-else")
+    forged = subprocess.run(
+        [sys.executable, str(recipe), str(bundle), other],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert forged.returncode == 1
