@@ -240,6 +240,26 @@ def correct(
 
 
 @app.command()
+def rate(
+    ctx: typer.Context,
+    source: Annotated[str, typer.Argument(help="Source id.")],
+    grade: Annotated[str, typer.Argument(help="Admiralty reliability grade, A (best) to F.")],
+    reason: Annotated[str, typer.Option("--reason", help="Why the grade changes (required).")],
+    effective_from: Annotated[
+        str | None,
+        typer.Option("--from", help="In force for known times from this date (default: always)."),
+    ] = None,
+    as_json: JsonFlag = False,
+) -> None:
+    """Re-grade a source; the change is an event with its reason."""
+    result = services.rate(ctx.obj, source, grade, reason=reason, effective_from=effective_from)
+    if as_json:
+        render.print_json(result)
+    else:
+        render.out.print(f"{result['source']} is now rated {result['reliability']}")
+
+
+@app.command()
 def replay(
     ctx: typer.Context,
     until: Annotated[

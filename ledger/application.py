@@ -16,7 +16,14 @@ from typing import Any
 from eventsourcing.application import AggregateNotFoundError, Application, ProcessingEvent
 from eventsourcing.persistence import IntegrityError, OperationalError, PersistenceError
 
-from ledger.domain import AnyRecord, Claim, LedgerAggregate, aggregate_id_of, create_aggregate
+from ledger.domain import (
+    AnyRecord,
+    Claim,
+    LedgerAggregate,
+    Source,
+    aggregate_id_of,
+    create_aggregate,
+)
 from ledger.errors import BadInputError, ConflictError, NotFoundError, StoreError
 from ledger.leaves import leaf_bytes
 from ledger.merkle import leaf_hash
@@ -106,6 +113,16 @@ class Ledger(Application[str]):
         if batch.aggregates:
             self._save_atomically(batch.aggregates.values())
         return batch.outcome
+
+    def rate_source(
+        self, source_id: str, reliability: str, reason: str, effective_from: str | None
+    ) -> None:
+        """Record a new Admiralty grade for a source; ratings change only through events."""
+        source = self._find(Source.aggregate_id(source_id))
+        if not isinstance(source, Source):
+            raise NotFoundError(f"no source '{source_id}' in the ledger")
+        source.rate(reliability, reason, effective_from, self.clock())
+        self._save_atomically([source])
 
     def get_record(self, kind: str, record_id: str) -> AnyRecord:
         """The stored record of a kind (``claim``, ``source`` …) and id."""

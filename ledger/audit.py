@@ -29,7 +29,7 @@ from ledger.merkle import (
     verify_consistency,
     verify_inclusion,
 )
-from ledger.recorders import CursorNodeStore
+from ledger.recorders import LogView
 from ledger.signednote import (
     CheckpointError,
     NoteError,
@@ -115,11 +115,11 @@ class Frontier:
 def make_checkpoint(ledger: Ledger, signer_key: str, origin: str, verifier: str) -> Checkpoint:
     """Sign the log's current size and root; it must extend the previous checkpoint."""
     recorder = ledger.audit
-    with recorder.reading() as c:
-        size = recorder.tree_size(c)
-        store = CursorNodeStore(c)
+    with recorder.reading() as view:
+        size = view.size()
+        store = view.nodes
         root = root_at(store, size)
-        stored = recorder.checkpoints(c)
+        stored = view.checkpoints()
         previous = open_checkpoint(stored[-1][1], [verifier]) if stored else None
         if previous is not None:
             if previous.size > size:
@@ -144,17 +144,16 @@ def make_checkpoint(ledger: Ledger, signer_key: str, origin: str, verifier: str)
     return Checkpoint(origin, size, root, note)
 
 
-def _events_in_leaf_order(ledger: Ledger, c: Any) -> Iterator[tuple[int, Any, Any]]:
+def _events_in_leaf_order(ledger: Ledger, view: LogView) -> Iterator[tuple[int, Any, Any]]:
     """(leaf index, notification, decoded event or the decoding error) in ledger order.
 
     Walks the notification log and the leaf table side by side, so an event
     deleted, inserted or moved shows up at the first index where they part.
     """
-    recorder = ledger.audit
     position, index = 0, 0
     while True:
-        notifications = recorder.select_notifications(start=position + 1, limit=PAGE)
-        leaves = recorder.leaf_notifications(c, index, PAGE)
+        notifications = view.notifications(position, PAGE)
+        leaves = view.leaf_notifications(index, PAGE)
         if not notifications and not leaves:
             return
         for offset in range(max(len(notifications), len(leaves))):
@@ -193,15 +192,15 @@ def verify_ledger(ledger: Ledger, verifier: str) -> dict[str, Any]:
     """
     recorder = ledger.audit
     frontier = Frontier()
-    with recorder.reading() as c:
-        store = CursorNodeStore(c)
+    with recorder.reading() as view:
+        store = view.nodes
         checkpoints = [
             (size, open_checkpoint(note, [verifier], f"checkpoint {size}"))
-            for size, note in recorder.checkpoints(c)
+            for size, note in view.checkpoints()
         ]
         roots_wanted = {size for size, _ in checkpoints}
         roots: dict[int, bytes] = {0: EMPTY_ROOT} if 0 in roots_wanted else {}
-        for index, notification, event in _events_in_leaf_order(ledger, c):
+        for index, notification, event in _events_in_leaf_order(ledger, view):
             digest = leaf_hash(leaf_bytes(event))
             if store.get(0, index) != digest:
                 raise VerificationError(
@@ -216,7 +215,7 @@ def verify_ledger(ledger: Ledger, verifier: str) -> dict[str, Any]:
                     )
             if frontier.size in roots_wanted:
                 roots[frontier.size] = frontier.root()
-        size = recorder.tree_size(c)
+        size = view.size()
         if frontier.size != size:
             raise VerificationError(
                 f"entry {frontier.size}: the Merkle log has {size} leaves but the store "
@@ -249,8 +248,8 @@ def verify_ledger(ledger: Ledger, verifier: str) -> dict[str, Any]:
     }
 
 
-def _latest_checkpoint(ledger: Ledger, c: Any, verifier: str, at_least: int) -> Checkpoint | None:
-    for size, note in reversed(ledger.audit.checkpoints(c)):
+def _latest_checkpoint(view: LogView, verifier: str, at_least: int) -> Checkpoint | None:
+    for size, note in reversed(view.checkpoints()):
         if size >= at_least:
             return open_checkpoint(note, [verifier])
     return None
@@ -261,13 +260,13 @@ def prove_inclusion(
 ) -> dict[str, Any]:
     """An inclusion proof for one event, against the latest checkpoint covering it."""
     recorder = ledger.audit
-    with recorder.reading() as c:
-        index = recorder.leaf_index(c, aggregate_id, version)
+    with recorder.reading() as view:
+        index = view.leaf_index(aggregate_id, version)
         if index is None:
             raise NotFoundError(f"no event {aggregate_id} version {version} in the log")
-        checkpoint = _latest_checkpoint(ledger, c, verifier, index + 1)
-        size = checkpoint.size if checkpoint else recorder.tree_size(c)
-        store = CursorNodeStore(c)
+        checkpoint = _latest_checkpoint(view, verifier, index + 1)
+        size = checkpoint.size if checkpoint else view.size()
+        store = view.nodes
         proof = inclusion_proof(store, index, size)
         root = root_at(store, size)
         leaf = store.get(0, index)
@@ -293,14 +292,14 @@ def _event_at(ledger: Ledger, aggregate_id: str, version: int) -> Any:
 def prove_consistency(ledger: Ledger, size1: int, size2: int | None) -> dict[str, Any]:
     """A consistency proof between two tree sizes (``size2`` defaults to the current size)."""
     recorder = ledger.audit
-    with recorder.reading() as c:
-        size = recorder.tree_size(c)
+    with recorder.reading() as view:
+        size = view.size()
         size2 = size if size2 is None else size2
         if not 0 < size1 <= size2 <= size:
             raise BadInputError(
                 f"sizes must satisfy 0 < M <= N <= {size} (the log's size); got {size1} {size2}"
             )
-        store = CursorNodeStore(c)
+        store = view.nodes
         proof = consistency_proof(store, size1, size2)
         return {
             "size1": size1,
@@ -339,15 +338,15 @@ def write_bundle(
     out.mkdir(parents=True, exist_ok=True)
     recorder = ledger.audit
     written = 0
-    with recorder.reading() as c:
-        store = CursorNodeStore(c)
-        earlier = [size for size, _ in recorder.checkpoints(c) if 0 < size < checkpoint.size]
+    with recorder.reading() as view:
+        store = view.nodes
+        earlier = [size for size, _ in view.checkpoints() if 0 < size < checkpoint.size]
         with (
             (out / LEAVES_FILE).open("wb") as leaves,
             _maybe_open(out / PROOFS_FILE, selected is not None) as proofs,
             _maybe_open(out / HASHES_FILE, selected is None) as hashes,
         ):
-            for index, notification, event in _events_in_leaf_order(ledger, c):
+            for index, notification, event in _events_in_leaf_order(ledger, view):
                 if index >= checkpoint.size:
                     break
                 if selected is not None and str(notification.originator_id) not in selected:
@@ -545,6 +544,6 @@ def _verify_extends(
 
 def export_lines(ledger: Ledger) -> Iterator[dict[str, Any]]:
     """Every event as its export line, in ledger order (for inspection and tests)."""
-    with ledger.audit.reading() as c:
-        for _, _, event in _events_in_leaf_order(ledger, c):
+    with ledger.audit.reading() as view:
+        for _, _, event in _events_in_leaf_order(ledger, view):
             yield event_line(event)

@@ -144,6 +144,28 @@ class Source(LedgerAggregate):
         kind: str
         reliability: str | None
 
+    @dataclass(frozen=True)
+    class Rated(Event):
+        """The ledger's own re-grading of a source, with its reason."""
+
+        TOPIC = TOPIC_PREFIX + "Source.Rated"
+        reliability: str
+        reason: str
+        effective_from: str | None
+
+        def apply(self, aggregate: Any) -> None:
+            aggregate.reliability = self.reliability
+
+    def rate(self, reliability: str, reason: str, effective_from: str | None, at: datetime) -> None:
+        """Re-grade the source (Admiralty A–F) for a stated reason."""
+        self.trigger_event(
+            self.Rated,
+            reliability=reliability,
+            reason=reason,
+            effective_from=effective_from,
+            timestamp=at,
+        )
+
 
 class Report(LedgerAggregate):
     """A published report."""

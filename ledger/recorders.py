@@ -15,7 +15,7 @@ from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any
 
-from eventsourcing.persistence import ProgrammingError, StoredEvent
+from eventsourcing.persistence import Notification, ProgrammingError, StoredEvent
 from eventsourcing.sqlite import SQLiteApplicationRecorder, SQLiteCursor, SQLiteDatastore
 
 from ledger.merkle import append_leaves
@@ -24,20 +24,24 @@ from ledger.merkle import append_leaves
 class CursorNodeStore:
     """The Merkle node table seen through one open cursor (one transaction)."""
 
-    def __init__(self, cursor: Any) -> None:
+    def __init__(self, cursor: Any, placeholder: str = "?") -> None:
         self.cursor = cursor
+        self.select = (
+            f"SELECT hash FROM merkle_nodes WHERE level = {placeholder} AND idx = {placeholder}"
+        )
+        self.insert = (
+            f"INSERT INTO merkle_nodes VALUES ({placeholder}, {placeholder}, {placeholder})"
+        )
 
     def get(self, level: int, index: int) -> bytes | None:
         """One complete-subtree hash, or None."""
-        self.cursor.execute(
-            "SELECT hash FROM merkle_nodes WHERE level = ? AND idx = ?", (level, index)
-        )
+        self.cursor.execute(self.select, (level, index))
         row = self.cursor.fetchone()
         return None if row is None else bytes(row[0])
 
     def put_many(self, items: Iterable[tuple[int, int, bytes]]) -> None:
         """Insert complete-subtree hashes (never replaced: the log only grows)."""
-        self.cursor.executemany("INSERT INTO merkle_nodes VALUES (?, ?, ?)", list(items))
+        self.cursor.executemany(self.insert, list(items))
 
 
 class SQLiteLedgerRecorder(SQLiteApplicationRecorder):
@@ -79,51 +83,10 @@ class SQLiteLedgerRecorder(SQLiteApplicationRecorder):
         return int(c.fetchone()[0])
 
     @contextmanager
-    def reading(self) -> Iterator[Any]:
-        """A read transaction: one consistent view of events, tree and checkpoints."""
+    def reading(self) -> Iterator[LogView]:
+        """One read transaction: a consistent view of events, tree and checkpoints."""
         with self.datastore.transaction(commit=False) as c:
-            yield c
-
-    def tree_size(self, c: Any) -> int:
-        """How many leaves the log holds."""
-        return self._size(c)
-
-    def leaf_index(self, c: Any, originator_id: str, version: int) -> int | None:
-        """The leaf index of one stored event, or None."""
-        c.execute(
-            f"SELECT l.idx FROM merkle_leaves l JOIN {self.events_table_name} e "
-            "ON e.rowid = l.notification_id WHERE e.originator_id = ? AND e.originator_version = ?",
-            (originator_id, version),
-        )
-        row = c.fetchone()
-        return None if row is None else int(row[0])
-
-    def aggregate_events(self, c: Any, originator_ids: Sequence[str]) -> list[tuple[int, int]]:
-        """(leaf index, notification id) of every event of the given aggregates."""
-        found: list[tuple[int, int]] = []
-        for start in range(0, len(originator_ids), 500):
-            chunk = list(originator_ids[start : start + 500])
-            c.execute(
-                f"SELECT l.idx, l.notification_id FROM merkle_leaves l JOIN "
-                f"{self.events_table_name} e ON e.rowid = l.notification_id "
-                f"WHERE e.originator_id IN ({','.join('?' * len(chunk))})",
-                chunk,
-            )
-            found += [(int(r[0]), int(r[1])) for r in c.fetchall()]
-        return sorted(found)
-
-    def leaf_notifications(self, c: Any, start: int, limit: int) -> list[tuple[int, int]]:
-        """(leaf index, notification id) pairs in leaf order."""
-        c.execute(
-            "SELECT idx, notification_id FROM merkle_leaves WHERE idx >= ? ORDER BY idx LIMIT ?",
-            (start, limit),
-        )
-        return [(int(r[0]), int(r[1])) for r in c.fetchall()]
-
-    def checkpoints(self, c: Any) -> list[tuple[int, str]]:
-        """Every stored checkpoint (size, signed note), oldest first."""
-        c.execute("SELECT size, note FROM checkpoints ORDER BY size")
-        return [(int(r[0]), str(r[1])) for r in c.fetchall()]
+            yield LogView(c, "?", self.events_table_name, "rowid", self.convert_originator_id)
 
     def add_checkpoint(self, size: int, note: str, created_at: str) -> None:
         """Store a signed checkpoint (one per tree size)."""
@@ -131,6 +94,81 @@ class SQLiteLedgerRecorder(SQLiteApplicationRecorder):
             c.execute(
                 "INSERT OR IGNORE INTO checkpoints VALUES (?, ?, ?)", (size, note, created_at)
             )
+
+
+class LogView:
+    """Events, Merkle log and checkpoints as seen by one read transaction.
+
+    Everything ``verify``, ``prove`` and exports read goes through one view, so
+    a concurrent writer can never make the events and the tree disagree mid-read.
+    """
+
+    def __init__(
+        self,
+        cursor: Any,
+        placeholder: str,
+        events_table: str,
+        notification_column: str,
+        convert_id: Any,
+    ) -> None:
+        self.cursor = cursor
+        self.p = placeholder
+        self.events_table = events_table
+        self.notification_column = notification_column
+        self.convert_id = convert_id
+        self.nodes = CursorNodeStore(cursor, placeholder)
+
+    def _rows(self, sql: str, params: Sequence[Any] = ()) -> list[Any]:
+        self.cursor.execute(sql.replace("?", self.p), tuple(params))
+        return list(self.cursor.fetchall())
+
+    def size(self) -> int:
+        """How many leaves the log holds."""
+        return int(self._rows("SELECT COALESCE(MAX(idx) + 1, 0) FROM merkle_leaves")[0][0])
+
+    def notifications(self, after: int, limit: int) -> list[Notification]:
+        """Stored events after a notification id, in ledger order."""
+        n = self.notification_column
+        rows = self._rows(
+            f"SELECT {n}, originator_id, originator_version, topic, state "
+            f"FROM {self.events_table} WHERE {n} > ? ORDER BY {n} LIMIT ?",
+            (after, limit),
+        )
+        return [
+            Notification(
+                id=int(row[0]),
+                originator_id=self.convert_id(row[1]),
+                originator_version=int(row[2]),
+                topic=str(row[3]),
+                state=bytes(row[4]),
+            )
+            for row in rows
+        ]
+
+    def leaf_notifications(self, start: int, limit: int) -> list[tuple[int, int]]:
+        """(leaf index, notification id) pairs in leaf order from ``start``."""
+        rows = self._rows(
+            "SELECT idx, notification_id FROM merkle_leaves WHERE idx >= ? ORDER BY idx LIMIT ?",
+            (start, limit),
+        )
+        return [(int(r[0]), int(r[1])) for r in rows]
+
+    def leaf_index(self, originator_id: str, version: int) -> int | None:
+        """The leaf index of one stored event, or None."""
+        rows = self._rows(
+            f"SELECT l.idx FROM merkle_leaves l JOIN {self.events_table} e "
+            f"ON e.{self.notification_column} = l.notification_id "
+            "WHERE e.originator_id = ? AND e.originator_version = ?",
+            (originator_id, version),
+        )
+        return int(rows[0][0]) if rows else None
+
+    def checkpoints(self) -> list[tuple[int, str]]:
+        """Every stored checkpoint (size, signed note), oldest first."""
+        return [
+            (int(r[0]), str(r[1]))
+            for r in self._rows("SELECT size, note FROM checkpoints ORDER BY size")
+        ]
 
 
 LEDGER_RECORDER_TOPIC = "ledger.recorders:SQLiteLedgerRecorder"

@@ -164,6 +164,28 @@ def append_one(db: str | None, fields: dict[str, Any]) -> Outcome:
         return outcome
 
 
+def rate(
+    db: str | None, source: str, grade: str, *, reason: str, effective_from: str | None = None
+) -> dict[str, Any]:
+    """Re-grade a source (Admiralty A–F); in force for known times from ``effective_from``."""
+    grade = grade.strip().upper()
+    if grade not in ("A", "B", "C", "D", "E", "F"):
+        raise BadInputError("the grade must be an Admiralty letter A to F")
+    if not reason.strip():
+        raise BadInputError("--reason must say why the grade changes")
+    if effective_from is not None:
+        parse_instant(effective_from)
+    with open_workspace(db) as ws:
+        ws.ledger.rate_source(source, grade, reason.strip(), effective_from)
+        ws.refresh()
+    return {
+        "source": source,
+        "reliability": grade,
+        "reason": reason.strip(),
+        "effective_from": effective_from,
+    }
+
+
 def replay(
     db: str | None,
     *,

@@ -21,7 +21,8 @@ from ledger.application import Ledger
 from ledger.domain import Assessment, Claim, Incident, Report, Retraction, Source
 from ledger.errors import StoreError
 from ledger.times import is_date_only, parse_instant, to_key
-from ledger.values import read_value
+from ledger.values import edtf_bounds, read_value
+from projections.arabic import normalize
 from projections.views import Views
 
 PAGE_SIZE = 2_000
@@ -111,6 +112,7 @@ def _incident(p: Projector, e: Incident.Registered, seq: int) -> None:
         "INSERT INTO incidents VALUES (?, ?, ?, ?, ?, ?)",
         (incident, e.title, e.title_ar, e.place, to_key(e.timestamp), seq),
     )
+    _index(p, "incident", incident, incident, seq, title=e.title, title_ar=e.title_ar)
     for link in e.related or ():
         p.db.execute(
             "INSERT OR IGNORE INTO incident_relations VALUES (?, ?, ?, ?)",
@@ -119,19 +121,49 @@ def _incident(p: Projector, e: Incident.Registered, seq: int) -> None:
 
 
 def _source(p: Projector, e: Source.Registered, seq: int) -> None:
+    source = _record_id(e)
+    recorded = to_key(e.timestamp)
     p.db.execute(
         "INSERT INTO sources VALUES (?, ?, ?, ?, ?, ?, ?)",
-        (_record_id(e), e.name, e.name_ar, e.kind, e.reliability, to_key(e.timestamp), seq),
+        (source, e.name, e.name_ar, e.kind, e.reliability, recorded, seq),
     )
+    if e.reliability is not None:
+        p.db.execute(
+            "INSERT INTO source_ratings VALUES (?, ?, ?, NULL, ?, ?)",
+            (source, e.reliability, "initial grade", recorded, seq),
+        )
+
+
+def _source_rated(p: Projector, e: Source.Rated, seq: int) -> None:
+    source = _record_id(e)
+    effective = to_key(parse_instant(e.effective_from)) if e.effective_from else None
+    p.db.execute(
+        "INSERT INTO source_ratings VALUES (?, ?, ?, ?, ?, ?)",
+        (source, e.reliability, e.reason, effective, to_key(e.timestamp), seq),
+    )
+    p.db.execute("UPDATE sources SET reliability = ? WHERE id = ?", (e.reliability, source))
+
+
+def _index(p: Projector, kind: str, ref: str, incident: str | None, seq: int, **texts: Any) -> None:
+    """Add a record's searchable texts to the full-text index (normalized; original kept)."""
+    for field, text in texts.items():
+        if text:
+            p.db.execute(
+                "INSERT INTO search_index (rowid, body, original, kind, ref, incident, field) "
+                "VALUES (NULL, ?, ?, ?, ?, ?, ?)",
+                (normalize(text), text, kind, ref, incident, field),
+            )
 
 
 def _report(p: Projector, e: Report.Registered, seq: int) -> None:
+    report_id = _record_id(e)
+    _index(p, "report", report_id, None, seq, title=e.title)
     published = to_key(parse_instant(e.published_at))
     precision = "day" if is_date_only(e.published_at) else "instant"
     p.db.execute(
         "INSERT INTO reports VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
         (
-            _record_id(e),
+            report_id,
             e.source,
             published,
             precision,
@@ -153,9 +185,13 @@ def _claim(p: Projector, e: Any, seq: int) -> None:
     is_number = reading.kind == "number"
     recorded = to_key(e.timestamp)
     corrects = getattr(e, "claim", None)
+    valid_from, valid_to = edtf_bounds(e.valid_time) if e.valid_time else (None, None)
+    _index(
+        p, "claim", claim_id, e.incident, seq, quote=e.quote, translation=e.translation, note=e.note
+    )
     p.db.execute(
         "INSERT INTO claims VALUES "
-        "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
         (
             claim_id,
             e.incident,
@@ -171,6 +207,8 @@ def _claim(p: Projector, e: Any, seq: int) -> None:
             reading.text,
             int(reading.approximate),
             e.valid_time,
+            valid_from,
+            valid_to,
             e.report,
             outlet,
             e.claimant or outlet,
@@ -226,6 +264,7 @@ def _assessment(p: Projector, e: Assessment.Recorded, seq: int) -> None:
 _HANDLERS: dict[type, Handler] = {
     Incident.Registered: _incident,
     Source.Registered: _source,
+    Source.Rated: _source_rated,
     Report.Registered: _report,
     Claim.Recorded: _claim,
     Claim.RecordedAsCorrection: _claim,

@@ -56,7 +56,15 @@ WITH active AS (
     ) AS rank
     FROM active
 )
-SELECT ranked.*, s.reliability AS claimant_reliability, s.name AS claimant_name
+SELECT ranked.*, s.name AS claimant_name, (
+    -- the claimant's grade in force at (T, R): the latest rating effective by T and
+    -- recorded by R; the grade given at registration is effective from the start
+    SELECT r.reliability FROM source_ratings r
+    WHERE r.source = ranked.claimant
+      AND (r.effective_from IS NULL OR r.effective_from <= :known)
+      AND r.recorded_at <= :recorded
+    ORDER BY COALESCE(r.effective_from, '') DESC, r.seq DESC LIMIT 1
+) AS claimant_reliability
 FROM ranked LEFT JOIN sources s ON s.id = ranked.claimant
 WHERE rank = 1
 ORDER BY fact, published_at, seq

@@ -17,7 +17,7 @@ import sqlite_utils
 
 from ledger.errors import StoreError
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 PROJECTION = "understanding"
 
 _TABLES: dict[str, tuple[dict[str, type], str | tuple[str, ...]]] = {
@@ -73,6 +73,8 @@ _TABLES: dict[str, tuple[dict[str, type], str | tuple[str, ...]]] = {
             "text_value": str,
             "approximate": int,
             "valid_time": str,
+            "valid_from": str,
+            "valid_to": str,
             "report": str,
             "source": str,
             "claimant": str,
@@ -126,14 +128,35 @@ _TABLES: dict[str, tuple[dict[str, type], str | tuple[str, ...]]] = {
         },
         "id",
     ),
+    "source_ratings": (
+        {
+            "source": str,
+            "reliability": str,
+            "reason": str,
+            "effective_from": str,
+            "recorded_at": str,
+            "seq": int,
+        },
+        ("source", "seq"),
+    ),
     "tracking": ({"projection": str, "position": int, "schema_version": int}, "projection"),
 }
+
+# Full-text search over quotes, translations, notes and titles, in normalized form
+# (projections.arabic); the original text is kept beside it for display.
+_SEARCH_TABLE = (
+    "CREATE VIRTUAL TABLE IF NOT EXISTS search_index USING fts5("
+    "body, original UNINDEXED, kind UNINDEXED, ref UNINDEXED, incident UNINDEXED, "
+    "field UNINDEXED, tokenize = 'unicode61 remove_diacritics 2')"
+)
 
 _INDEXES: list[tuple[str, list[str]]] = [
     ("claims", ["incident", "published_at"]),
     ("claims", ["incident", "fact", "claimant", "published_at"]),
     ("claims", ["report"]),
     ("claims", ["recorded_at"]),
+    ("claims", ["incident", "valid_from"]),
+    ("source_ratings", ["source", "effective_from"]),
     ("claim_ends", ["claim", "published_at"]),
     ("reports", ["source"]),
     ("retractions", ["claim"]),
@@ -173,22 +196,35 @@ class Views:
     def ensure_schema(self) -> None:
         """Create any missing table and index; a no-op on a current database."""
         tables = set(self.db.table_names())
-        if _TABLES.keys() <= tables:
+        if _TABLES.keys() | {"search_index"} <= tables and self._schema_version() == SCHEMA_VERSION:
             return
+        if "tracking" in tables and self._schema_version() != SCHEMA_VERSION:
+            # An older layout: the read model is disposable, so rebuild it from the events.
+            with self.transaction():
+                for name in (*_TABLES, "search_index"):
+                    self.connection.execute(f"DROP TABLE IF EXISTS [{name}]")
+            tables = set()
         with self.transaction():
             for name, (columns, pk) in _TABLES.items():
                 if name not in tables:
                     self.db.create_table(name, columns, pk=pk)
+            self.connection.execute(_SEARCH_TABLE)
             for table, indexed in _INDEXES:
                 self.db.table(table).create_index(indexed, if_not_exists=True)
             self.connection.execute(
                 "INSERT OR IGNORE INTO tracking VALUES (?, 0, ?)", (PROJECTION, SCHEMA_VERSION)
             )
 
+    def _schema_version(self) -> int | None:
+        row = self.connection.execute(
+            "SELECT schema_version FROM tracking WHERE projection = ?", (PROJECTION,)
+        ).fetchone()
+        return None if row is None else int(row[0])
+
     def reset(self) -> None:
         """Drop every table and recreate the empty schema, position 0 (for a rebuild)."""
         with self.transaction():
-            for name in _TABLES:
+            for name in (*_TABLES, "search_index"):
                 self.connection.execute(f"DROP TABLE IF EXISTS [{name}]")
         self.ensure_schema()
 
@@ -209,6 +245,6 @@ class Views:
         """Every row of every projected table, sorted (for comparing two read models)."""
         return {
             name: sorted(tuple(row) for row in self.connection.execute(f"SELECT * FROM [{name}]"))
-            for name in _TABLES
+            for name in (*_TABLES, "search_index")
             if name != "tracking"
         }

@@ -400,3 +400,29 @@ def test_every_command_has_help() -> None:
         for name in path:
             command = command.commands[name]  # type: ignore[attr-defined]
         assert command.help, f"{' '.join(path)} has no help text"
+
+
+def test_rate_changes_preferred_from_its_effective_date(db: str) -> None:
+    ledger(db, "append", "--file", "-", stdin=jsonl(SETUP))
+    code, out, _ = ledger(
+        db, "rate", "outlet", "a", "--reason", "verified track record", "--from", "2022-01-21"
+    )
+    assert (code, out) == (0, "outlet is now rated A\n")
+
+    def preferred(at: str) -> object:
+        result = ledger(db, "state", "g", "--at", at, "--policy", "preferred", "--json")[1]
+        return json.loads(result)["facts"]["killed.security_forces"]["basis"]
+
+    assert preferred("2022-01-21") == "c2"  # the outlet, now A, outranks SOHR (C)
+    code, _, _ = ledger(
+        db, "rate", "outlet", "E", "--reason", "fabricated figures", "--from", "2022-01-22"
+    )
+    assert preferred("2022-01-21") == "c2"
+    assert preferred("2022-01-22") == "c1"  # from the 22nd the outlet is E: SOHR wins
+    assert ledger(db, "rate", "outlet", "G", "--reason", "x")[1:] == (
+        "",
+        "error: the grade must be an Admiralty letter A to F\n",
+    )
+    assert ledger(db, "rate", "nobody", "B", "--reason", "x")[2] == (
+        "error: no source 'nobody' in the ledger\n"
+    )

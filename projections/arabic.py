@@ -1,0 +1,35 @@
+"""Text normalization for search, applied alike to the index and to queries.
+
+Arabic is written with optional diacritics (tashkeel), decorative tatweel,
+several alef and yeh forms, and two sets of digits; a reader searching for
+"غويران" must find "غُوَيران". SQLite's unicode61 tokenizer folds Latin
+diacritics but knows none of this, so it is done here, explicitly.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+
+# Harakat, tanwin, shadda, sukun, the Quranic marks and the superscript alef.
+_TASHKEEL = re.compile("[\u0610-\u061a\u064b-\u065f\u0670\u06d6-\u06dc\u06df-\u06e8\u06ea-\u06ed]")
+_TATWEEL = "\u0640"
+_FOLD = str.maketrans(
+    {
+        "\u0623": "\u0627",  # أ → ا
+        "\u0625": "\u0627",  # إ → ا
+        "\u0622": "\u0627",  # آ → ا
+        "\u0671": "\u0627",  # ٱ → ا
+        "\u0649": "\u064a",  # ى → ي
+        "\u0629": "\u0647",  # ة → ه
+        **{chr(0x0660 + d): str(d) for d in range(10)},  # ٠–٩
+        **{chr(0x06F0 + d): str(d) for d in range(10)},  # ۰–۹ (Persian forms)
+    }
+)
+
+
+def normalize(text: str) -> str:
+    """The search form of a text: NFC, tashkeel and tatweel removed, letters and digits folded."""
+    text = unicodedata.normalize("NFC", text)
+    text = _TASHKEEL.sub("", text).replace(_TATWEEL, "")
+    return text.translate(_FOLD)
