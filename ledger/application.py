@@ -14,7 +14,12 @@ from datetime import datetime
 from typing import Any
 
 from eventsourcing.application import AggregateNotFoundError, Application, ProcessingEvent
-from eventsourcing.persistence import IntegrityError, OperationalError, PersistenceError
+from eventsourcing.persistence import (
+    InfrastructureFactoryError,
+    IntegrityError,
+    OperationalError,
+    PersistenceError,
+)
 
 from ledger.domain import (
     AnyRecord,
@@ -27,7 +32,7 @@ from ledger.domain import (
 from ledger.errors import BadInputError, ConflictError, NotFoundError, StoreError
 from ledger.leaves import leaf_bytes
 from ledger.merkle import leaf_hash
-from ledger.recorders import SQLiteLedgerRecorder
+from ledger.recorders import AuditRecorder
 from ledger.records import (
     AssessmentRecord,
     ClaimRecord,
@@ -84,6 +89,10 @@ class Ledger(Application[str]):
             super().__init__(env)
         except PersistenceError as error:
             raise StoreError(f"cannot open the event store: {error}") from None
+        except InfrastructureFactoryError:
+            raise StoreError(
+                "PostgreSQL support is not installed: pip install 'incident-ledger[postgres]'"
+            ) from None
         self.clock = clock
 
     def _record(self, processing_event: ProcessingEvent[str]) -> list[Any]:
@@ -95,9 +104,9 @@ class Ledger(Application[str]):
         return super()._record(processing_event)
 
     @property
-    def audit(self) -> SQLiteLedgerRecorder:
+    def audit(self) -> AuditRecorder:
         """The recorder, which also holds the Merkle log and checkpoints."""
-        if not isinstance(self.recorder, SQLiteLedgerRecorder):
+        if not isinstance(self.recorder, AuditRecorder):
             raise StoreError("this store keeps no Merkle log")
         return self.recorder
 

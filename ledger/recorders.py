@@ -11,9 +11,9 @@ by the store's write lock — extend one tree in one order.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Sequence
-from contextlib import contextmanager
-from typing import Any
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from contextlib import AbstractContextManager, contextmanager
+from typing import Any, Protocol, runtime_checkable
 
 from eventsourcing.persistence import Notification, ProgrammingError, StoredEvent
 from eventsourcing.sqlite import SQLiteApplicationRecorder, SQLiteCursor, SQLiteDatastore
@@ -24,14 +24,11 @@ from ledger.merkle import append_leaves
 class CursorNodeStore:
     """The Merkle node table seen through one open cursor (one transaction)."""
 
-    def __init__(self, cursor: Any, placeholder: str = "?") -> None:
+    def __init__(self, cursor: Any, placeholder: str = "?", prefix: str = "") -> None:
         self.cursor = cursor
-        self.select = (
-            f"SELECT hash FROM merkle_nodes WHERE level = {placeholder} AND idx = {placeholder}"
-        )
-        self.insert = (
-            f"INSERT INTO merkle_nodes VALUES ({placeholder}, {placeholder}, {placeholder})"
-        )
+        p = placeholder
+        self.select = f"SELECT hash FROM {prefix}merkle_nodes WHERE level = {p} AND idx = {p}"
+        self.insert = f"INSERT INTO {prefix}merkle_nodes VALUES ({p}, {p}, {p})"
 
     def get(self, level: int, index: int) -> bytes | None:
         """One complete-subtree hash, or None."""
@@ -42,6 +39,47 @@ class CursorNodeStore:
     def put_many(self, items: Iterable[tuple[int, int, bytes]]) -> None:
         """Insert complete-subtree hashes (never replaced: the log only grows)."""
         self.cursor.executemany(self.insert, list(items))
+
+
+@runtime_checkable
+class AuditRecorder(Protocol):
+    """What the audit trail needs of a recorder, on either backend."""
+
+    def reading(self) -> AbstractContextManager[LogView]:
+        """One consistent read transaction over events, tree and checkpoints."""
+        ...
+
+    def add_checkpoint(self, size: int, note: str, created_at: str) -> None:
+        """Store a signed checkpoint."""
+        ...
+
+    def select_events(self, originator_id: Any, **kwargs: Any) -> Sequence[StoredEvent]:
+        """The library's own event selection."""
+        ...
+
+
+LeafFunction = Callable[[StoredEvent], bytes]
+
+
+def leaf_hashes(
+    recorder: Any, stored_events: Sequence[StoredEvent], kwargs: Any
+) -> Sequence[bytes]:
+    """The Merkle leaf hash of each event being inserted.
+
+    The application passes them in (``merkle_leaves``), computed from the domain
+    events it saves. A writer that does not must give the recorder a ``leaf_of``
+    function; without either, inserting is refused rather than logging events
+    the audit trail could not verify.
+    """
+    leaves: Sequence[bytes] | None = kwargs.get("merkle_leaves")
+    if leaves is None:
+        leaf_of: LeafFunction | None = getattr(recorder, "leaf_of", None)
+        if leaf_of is None:
+            raise ProgrammingError("every stored event needs its Merkle leaf hash")
+        leaves = [leaf_of(event) for event in stored_events]
+    if len(leaves) != len(stored_events):
+        raise ProgrammingError("one Merkle leaf hash is needed per stored event")
+    return leaves
 
 
 class SQLiteLedgerRecorder(SQLiteApplicationRecorder):
@@ -66,9 +104,9 @@ class SQLiteLedgerRecorder(SQLiteApplicationRecorder):
         self, c: SQLiteCursor, stored_events: Sequence[StoredEvent], **kwargs: Any
     ) -> Sequence[int] | None:
         notification_ids = super()._insert_events(c, stored_events, **kwargs)
-        leaves: Sequence[bytes] | None = kwargs.get("merkle_leaves")
-        if leaves is None or notification_ids is None or len(leaves) != len(stored_events):
-            raise ProgrammingError("every stored event needs its Merkle leaf hash")
+        leaves = leaf_hashes(self, stored_events, kwargs)
+        if notification_ids is None:
+            raise ProgrammingError("the events table returned no notification ids")
         size = self._size(c)
         append_leaves(CursorNodeStore(c), size, leaves)
         c.executemany(
@@ -86,7 +124,7 @@ class SQLiteLedgerRecorder(SQLiteApplicationRecorder):
     def reading(self) -> Iterator[LogView]:
         """One read transaction: a consistent view of events, tree and checkpoints."""
         with self.datastore.transaction(commit=False) as c:
-            yield LogView(c, "?", self.events_table_name, "rowid", self.convert_originator_id)
+            yield LogView(c, "?", "", self.events_table_name, "rowid", self.convert_originator_id)
 
     def add_checkpoint(self, size: int, note: str, created_at: str) -> None:
         """Store a signed checkpoint (one per tree size)."""
@@ -107,18 +145,23 @@ class LogView:
         self,
         cursor: Any,
         placeholder: str,
+        prefix: str,
         events_table: str,
         notification_column: str,
         convert_id: Any,
     ) -> None:
         self.cursor = cursor
         self.p = placeholder
-        self.events_table = events_table
+        self.prefix = prefix
+        self.events_table = prefix + events_table
         self.notification_column = notification_column
         self.convert_id = convert_id
-        self.nodes = CursorNodeStore(cursor, placeholder)
+        self.nodes = CursorNodeStore(cursor, placeholder, prefix)
 
     def _rows(self, sql: str, params: Sequence[Any] = ()) -> list[Any]:
+        sql = sql.replace("merkle_", self.prefix + "merkle_").replace(
+            "FROM checkpoints", f"FROM {self.prefix}checkpoints"
+        )
         self.cursor.execute(sql.replace("?", self.p), tuple(params))
         return list(self.cursor.fetchall())
 
@@ -169,6 +212,3 @@ class LogView:
             (int(r[0]), str(r[1]))
             for r in self._rows("SELECT size, note FROM checkpoints ORDER BY size")
         ]
-
-
-LEDGER_RECORDER_TOPIC = "ledger.recorders:SQLiteLedgerRecorder"

@@ -87,7 +87,7 @@ def init(db: str | None) -> InitResult:
     with open_workspace(db, create=True) as ws:
         created, verifier = _ensure_signing_key(ws.location.key_path)
         return InitResult(
-            ws.location.url,
+            ws.location.shown,
             str(ws.location.views_path),
             str(ws.location.key_path),
             verifier,

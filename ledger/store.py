@@ -3,7 +3,10 @@
 The ``--db`` value is either a file path (default ``./ledger.db``) or a
 ``postgresql://user@host:port/dbname`` URL. The read model is always a local
 SQLite file: beside the store for SQLite (``ledger.db`` → ``ledger.views.db``),
-or named by ``LEDGER_VIEWS`` for PostgreSQL (default ``./ledger.views.db``).
+or named by ``LEDGER_VIEWS`` for PostgreSQL (default ``./ledger.views.db``), as is
+the signing key (``LEDGER_KEY``, default ``./ledger.key``). A PostgreSQL URL may
+name a schema, ``postgresql://user@host:5432/db?schema=desk``; the password comes
+from the URL, ``PGPASSWORD`` or the pgpass file, and is never printed.
 """
 
 from __future__ import annotations
@@ -11,7 +14,7 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass
 from pathlib import Path
-from urllib.parse import unquote, urlparse
+from urllib.parse import parse_qs, unquote, urlparse
 
 from ledger.errors import BadInputError
 
@@ -28,6 +31,15 @@ class StoreLocation:
     views_path: Path
     key_path: Path
 
+    @property
+    def shown(self) -> str:
+        """The location as it may be printed: any password in a URL is masked."""
+        parsed = urlparse(self.url)
+        if not self.is_postgres or parsed.password is None:
+            return self.url
+        netloc = parsed.netloc.replace(f":{parsed.password}@", ":***@", 1)
+        return parsed._replace(netloc=netloc).geturl()
+
     def event_store_env(self) -> dict[str, str]:
         """The eventsourcing environment that opens this store."""
         env = {"ORIGINATOR_ID_TYPE": "text"}
@@ -40,8 +52,14 @@ class StoreLocation:
             }
             return env
         parsed = urlparse(self.url)
+        schema = parse_qs(parsed.query).get("schema", [""])[0]
         env |= {
             "PERSISTENCE_MODULE": "eventsourcing.postgres",
+            "APPLICATION_RECORDER_TOPIC": "ledger.recorders_postgres:PostgresLedgerRecorder",
+            "POSTGRES_SCHEMA": schema,
+            "POSTGRES_LOCK_TIMEOUT": "30",
+            "POSTGRES_POOL_SIZE": "2",
+            "POSTGRES_CONNECT_TIMEOUT": "5",
             "POSTGRES_DBNAME": parsed.path.lstrip("/") or "ledger",
             "POSTGRES_HOST": parsed.hostname or "127.0.0.1",
             "POSTGRES_PORT": str(parsed.port or 5432),

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import uuid
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -56,3 +58,37 @@ def views(db_path: str) -> Iterator[Views]:
 @pytest.fixture
 def projector(ledger: Ledger, views: Views) -> Projector:
     return Projector(ledger, views)
+
+
+POSTGRES_URL = os.environ.get("LEDGER_TEST_POSTGRES")
+NO_POSTGRES = (
+    "PostgreSQL half skipped: set LEDGER_TEST_POSTGRES=postgresql://user@127.0.0.1:PORT/db "
+    "(.ci/run starts a throwaway cluster and sets it)"
+)
+
+
+@pytest.fixture(params=["sqlite", "postgres"])
+def store_url(
+    request: pytest.FixtureRequest, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> Iterator[str]:
+    """A fresh, empty ledger location on each backend (a SQLite file; a PostgreSQL schema)."""
+    if request.param == "sqlite":
+        yield str(tmp_path / "ledger.db")
+        return
+    if not POSTGRES_URL:
+        if os.environ.get("CI"):
+            pytest.fail("CI must run the PostgreSQL half: LEDGER_TEST_POSTGRES is not set")
+        pytest.skip(NO_POSTGRES)
+    schema = f"t_{uuid.uuid4().hex[:12]}"
+    monkeypatch.setenv("LEDGER_VIEWS", str(tmp_path / "ledger.views.db"))
+    monkeypatch.setenv("LEDGER_KEY", str(tmp_path / "ledger.key"))
+    yield f"{POSTGRES_URL}?schema={schema}"
+    drop_schema(schema)
+
+
+def drop_schema(schema: str) -> None:
+    import psycopg
+
+    assert POSTGRES_URL is not None
+    with psycopg.connect(POSTGRES_URL, autocommit=True) as conn:
+        conn.execute(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE')

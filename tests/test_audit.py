@@ -31,7 +31,16 @@ def cli(db: str, *args: str) -> tuple[int, str, str]:
 
 
 @pytest.fixture
-def db(tmp_path: Path) -> str:
+def db(store_url: str) -> str:
+    """The sample ledger, on each backend."""
+    services.init(store_url)
+    services.append_file(store_url, str(services.sample_path()))
+    return store_url
+
+
+@pytest.fixture
+def sdb(tmp_path: Path) -> str:
+    """The sample ledger in SQLite, for tampering with the file directly."""
     path = str(tmp_path / "ledger.db")
     services.init(path)
     services.append_file(path, str(services.sample_path()))
@@ -140,9 +149,9 @@ def originator(db: str, rowid: int) -> str:
     return value
 
 
-def test_flipped_byte_names_the_entry(db: str) -> None:
+def test_flipped_byte_names_the_entry(sdb: str) -> None:
     rowid = 30
-    conn = events_db(db)
+    conn = events_db(sdb)
     state = bytearray(
         conn.execute("SELECT state FROM stored_events WHERE rowid = ?", (rowid,)).fetchone()[0]
     )
@@ -150,49 +159,49 @@ def test_flipped_byte_names_the_entry(db: str) -> None:
     state[position] ^= 0x01
     conn.execute("UPDATE stored_events SET state = ? WHERE rowid = ?", (bytes(state), rowid))
     conn.close()
-    code, _, err = cli(db, "verify")
+    code, _, err = cli(sdb, "verify")
     assert code == 1
     assert err == (
-        f"error: entry 29 ({originator(db, rowid)}): the event does not match its Merkle leaf "
+        f"error: entry 29 ({originator(sdb, rowid)}): the event does not match its Merkle leaf "
         "(edited after it was recorded)\n"
     )
 
 
-def test_unreadable_event_names_the_entry(db: str) -> None:
-    conn = events_db(db)
+def test_unreadable_event_names_the_entry(sdb: str) -> None:
+    conn = events_db(sdb)
     conn.execute("UPDATE stored_events SET state = X'7B7B' WHERE rowid = 12")
     conn.close()
-    code, _, err = cli(db, "verify")
+    code, _, err = cli(sdb, "verify")
     assert code == 1
-    assert err.startswith(f"error: entry 11 ({originator(db, 12)}): the stored event cannot be")
+    assert err.startswith(f"error: entry 11 ({originator(sdb, 12)}): the stored event cannot be")
 
 
-def test_deleted_event_names_the_entry(db: str) -> None:
-    victim = originator(db, 40)
-    conn = events_db(db)
+def test_deleted_event_names_the_entry(sdb: str) -> None:
+    victim = originator(sdb, 40)
+    conn = events_db(sdb)
     conn.execute("DELETE FROM stored_events WHERE rowid = 40")
     conn.close()
-    code, _, err = cli(db, "verify")
+    code, _, err = cli(sdb, "verify")
     assert code == 1
     assert err.startswith("error: entry 39 (")
     assert "an event was deleted, inserted or moved" in err
     assert victim not in err  # it is gone; the entry is named by index and its successor
 
 
-def test_inserted_event_names_the_entry(db: str) -> None:
-    conn = events_db(db)
+def test_inserted_event_names_the_entry(sdb: str) -> None:
+    conn = events_db(sdb)
     conn.execute(
         "INSERT INTO stored_events (originator_id, originator_version, topic, state) "
         "SELECT 'claim:forged', 1, topic, state FROM stored_events WHERE rowid = 30"
     )
     conn.close()
-    code, _, err = cli(db, "verify")
+    code, _, err = cli(sdb, "verify")
     assert code == 1
     assert err.startswith("error: entry 82 (claim:forged): ")
 
 
-def test_reordered_events_name_the_first_moved_entry(db: str) -> None:
-    conn = events_db(db)
+def test_reordered_events_name_the_first_moved_entry(sdb: str) -> None:
+    conn = events_db(sdb)
     a = conn.execute("SELECT * FROM stored_events WHERE rowid = 50").fetchone()
     b = conn.execute("SELECT * FROM stored_events WHERE rowid = 51").fetchone()
     conn.execute("BEGIN")
@@ -209,16 +218,16 @@ def test_reordered_events_name_the_first_moved_entry(db: str) -> None:
     )
     conn.execute("COMMIT")
     conn.close()
-    code, _, err = cli(db, "verify")
+    code, _, err = cli(sdb, "verify")
     assert code == 1
     assert err.startswith(f"error: entry 49 ({b[0]}): the event does not match its Merkle leaf")
 
 
-def test_edited_tree_node_is_detected(db: str) -> None:
-    conn = events_db(db)
+def test_edited_tree_node_is_detected(sdb: str) -> None:
+    conn = events_db(sdb)
     conn.execute("UPDATE merkle_nodes SET hash = zeroblob(32) WHERE level = 3 AND idx = 2")
     conn.close()
-    code, _, err = cli(db, "verify")
+    code, _, err = cli(sdb, "verify")
     assert (code, err) == (
         1,
         "error: entry 23 (claim:c-000-sohr-killed-sf-20): the stored Merkle tree node "
@@ -226,11 +235,11 @@ def test_edited_tree_node_is_detected(db: str) -> None:
     )
 
 
-def test_rewritten_history_with_a_rebuilt_tree_fails_the_kept_checkpoint(db: str) -> None:
-    services.checkpoint(db)
-    rewrite_event(db, 23, '"value":20', '"value":2')
-    rebuild_tree(db)
-    code, _, err = cli(db, "verify")
+def test_rewritten_history_with_a_rebuilt_tree_fails_the_kept_checkpoint(sdb: str) -> None:
+    services.checkpoint(sdb)
+    rewrite_event(sdb, 23, '"value":20', '"value":2')
+    rebuild_tree(sdb)
+    code, _, err = cli(sdb, "verify")
     assert code == 1
     assert err == (
         "error: checkpoint 82: the signed root does not match the events: some entry below 82 "
@@ -238,13 +247,13 @@ def test_rewritten_history_with_a_rebuilt_tree_fails_the_kept_checkpoint(db: str
     )
 
 
-def test_truncation_is_caught_by_the_kept_checkpoint(db: str) -> None:
-    services.checkpoint(db)
-    conn = events_db(db)
+def test_truncation_is_caught_by_the_kept_checkpoint(sdb: str) -> None:
+    services.checkpoint(sdb)
+    conn = events_db(sdb)
     conn.execute("DELETE FROM stored_events WHERE rowid > 70")
     conn.close()
-    rebuild_tree(db)
-    code, _, err = cli(db, "verify")
+    rebuild_tree(sdb)
+    code, _, err = cli(sdb, "verify")
     assert code == 1
     assert err == (
         "error: checkpoint 82: signed for more entries than the log holds (70): the log was "
@@ -253,20 +262,20 @@ def test_truncation_is_caught_by_the_kept_checkpoint(db: str) -> None:
 
 
 def test_truncation_then_resigning_is_caught_by_an_earlier_checkpoint(
-    db: str, tmp_path: Path
+    sdb: str, tmp_path: Path
 ) -> None:
     published = tmp_path / "published-checkpoint"
-    published.write_text(services.checkpoint(db)["note"], encoding="utf-8")
-    conn = events_db(db)
+    published.write_text(services.checkpoint(sdb)["note"], encoding="utf-8")
+    conn = events_db(sdb)
     conn.execute("DELETE FROM stored_events WHERE rowid > 70")
     conn.execute("DELETE FROM checkpoints")
     conn.close()
-    rebuild_tree(db)
-    assert cli(db, "verify")[0] == 0  # the attacker holds the key: alone, the ledger looks fine
+    rebuild_tree(sdb)
+    assert cli(sdb, "verify")[0] == 0  # the attacker holds the key: alone, the ledger looks fine
     bundle = tmp_path / "bundle"
-    assert cli(db, "export", "--format", "jsonl", "--out", str(bundle))[0] == 0
+    assert cli(sdb, "export", "--format", "jsonl", "--out", str(bundle))[0] == 0
     code, _, err = cli(
-        db, "verify", "--export", str(bundle), "--key", verifier_of(db), "--prev", str(published)
+        sdb, "verify", "--export", str(bundle), "--key", verifier_of(sdb), "--prev", str(published)
     )
     assert (code, err) == (
         1,
@@ -274,18 +283,18 @@ def test_truncation_then_resigning_is_caught_by_an_earlier_checkpoint(
     )
 
 
-def test_fork_of_equal_size_is_caught_by_an_earlier_checkpoint(db: str, tmp_path: Path) -> None:
+def test_fork_of_equal_size_is_caught_by_an_earlier_checkpoint(sdb: str, tmp_path: Path) -> None:
     published = tmp_path / "published-checkpoint"
-    published.write_text(services.checkpoint(db)["note"], encoding="utf-8")
-    rewrite_event(db, 23, '"value":20', '"value":2')
-    conn = events_db(db)
+    published.write_text(services.checkpoint(sdb)["note"], encoding="utf-8")
+    rewrite_event(sdb, 23, '"value":20', '"value":2')
+    conn = events_db(sdb)
     conn.execute("DELETE FROM checkpoints")
     conn.close()
-    rebuild_tree(db)
+    rebuild_tree(sdb)
     bundle = tmp_path / "bundle"
-    assert cli(db, "export", "--format", "jsonl", "--out", str(bundle))[0] == 0
+    assert cli(sdb, "export", "--format", "jsonl", "--out", str(bundle))[0] == 0
     code, _, err = cli(
-        db, "verify", "--export", str(bundle), "--key", verifier_of(db), "--prev", str(published)
+        sdb, "verify", "--export", str(bundle), "--key", verifier_of(sdb), "--prev", str(published)
     )
     assert (code, err) == (
         1,
@@ -411,7 +420,7 @@ def test_wrong_key_is_refused(bundle: Path) -> None:
 
 
 def test_signing_key_is_never_accepted_or_echoed_as_key(db: str, bundle: Path) -> None:
-    key_file = str(Path(db).with_suffix(".key"))
+    key_file = str(services.locate(db).key_path)
     code, out = verify_bundle(bundle, "--key", key_file)
     assert (code, out) == (
         2,
@@ -463,3 +472,45 @@ def test_readme_recipe_verifies_a_real_export(db: str, bundle: Path, tmp_path: P
         timeout=60,
     )
     assert forged.returncode == 1
+
+
+# --- the PostgreSQL store, tampered ------------------------------------------------------------
+
+PG_TAMPERING = {
+    "flipped byte": (
+        "UPDATE {s}.incidentledger_events "
+        "SET state = overlay(state placing '\\x58'::bytea from 30 for 1) WHERE notification_id = (SELECT notification_id FROM {s}.incidentledger_events "
+        "ORDER BY notification_id OFFSET 29 LIMIT 1)",
+        "error: entry 29 (",
+    ),
+    "deleted event": (
+        "DELETE FROM {s}.incidentledger_events WHERE notification_id = "
+        "(SELECT notification_id FROM {s}.incidentledger_events ORDER BY notification_id OFFSET 39 LIMIT 1)",
+        "error: entry 39 (",
+    ),
+    "inserted event": (
+        "INSERT INTO {s}.incidentledger_events (originator_id, originator_version, topic, state) "
+        "SELECT 'claim:forged', 1, topic, state FROM {s}.incidentledger_events "
+        "ORDER BY notification_id OFFSET 29 LIMIT 1",
+        "error: entry 82 (claim:forged): ",
+    ),
+    "edited tree node": (
+        "UPDATE {s}.merkle_nodes SET hash = '\\x00'::bytea WHERE level = 3 AND idx = 2",
+        "error: entry 23 (",
+    ),
+}
+
+
+@pytest.mark.parametrize("case", sorted(PG_TAMPERING))
+def test_tampered_postgres_store_names_the_entry(db: str, case: str) -> None:
+    if not db.startswith("postgresql://"):
+        pytest.skip("PostgreSQL-only case (the SQLite store has its own above)")
+    import psycopg
+
+    url, _, query = db.partition("?schema=")
+    statement, expected = PG_TAMPERING[case]
+    with psycopg.connect(url, autocommit=True) as conn:
+        conn.execute(statement.format(s=f'"{query}"'))  # type: ignore[arg-type]
+    code, _, err = cli(db, "verify")
+    assert code == 1, case
+    assert err.startswith(expected), (case, err)

@@ -50,11 +50,11 @@ def ledger(db: str, *args: str, stdin: str | None = None) -> tuple[int, str, str
 
 
 @pytest.fixture
-def db(tmp_path: Path) -> str:
-    path = str(tmp_path / "ledger.db")
-    code, out, _ = ledger(path, "init")
+def db(store_url: str) -> str:
+    """An initialised, empty ledger on each backend (SQLite file, PostgreSQL schema)."""
+    code, out, _ = ledger(store_url, "init")
     assert code == 0, out
-    return path
+    return store_url
 
 
 def test_init_prints_verifier_key_and_keeps_existing_key(tmp_path: Path) -> None:

@@ -1,0 +1,98 @@
+"""The PostgreSQL recorder: events, their Merkle log and checkpoints in one database.
+
+Loaded by topic only when ``--db`` is a ``postgresql://`` URL, so that psycopg
+stays an optional dependency (``pip install 'incident-ledger[postgres]'``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from typing import Any
+
+from eventsourcing.persistence import ProgrammingError, StoredEvent
+from eventsourcing.postgres import PostgresApplicationRecorder, PostgresDatastore
+from psycopg.rows import tuple_row
+from psycopg.sql import SQL, Identifier
+
+from ledger.merkle import append_leaves
+from ledger.recorders import CursorNodeStore, LogView, leaf_hashes
+
+
+class PostgresLedgerRecorder(PostgresApplicationRecorder):
+    """PostgreSQL events plus their Merkle log and checkpoints, in one database.
+
+    The library serializes writers with an EXCLUSIVE lock on the events table
+    inside the insert transaction; the leaves are appended after the inserts, in
+    that same locked transaction, so the tree order is the commit order.
+    """
+
+    def __init__(
+        self, datastore: PostgresDatastore, *, events_table_name: str = "stored_events"
+    ) -> None:
+        super().__init__(datastore, events_table_name=events_table_name)
+        schema = Identifier(datastore.schema)
+        self.prefix = f'"{datastore.schema}".'
+        self.sql_create_statements += [
+            SQL(
+                "CREATE TABLE IF NOT EXISTS {0}.merkle_nodes (level integer NOT NULL, "
+                "idx bigint NOT NULL, hash bytea NOT NULL, PRIMARY KEY (level, idx))"
+            ).format(schema),
+            SQL(
+                "CREATE TABLE IF NOT EXISTS {0}.merkle_leaves (idx bigint PRIMARY KEY, "
+                "notification_id bigint NOT NULL UNIQUE)"
+            ).format(schema),
+            SQL(
+                "CREATE TABLE IF NOT EXISTS {0}.checkpoints (size bigint PRIMARY KEY, "
+                "note text NOT NULL, created_at text NOT NULL)"
+            ).format(schema),
+        ]
+
+    def create_table(self) -> None:
+        """Create the schema first: the library creates its types in it before its tables."""
+        with self.datastore.transaction(commit=True) as curs:
+            curs.execute(
+                SQL("CREATE SCHEMA IF NOT EXISTS {0}").format(Identifier(self.datastore.schema))
+            )
+        super().create_table()
+
+    def _fetch_ids_after_insert_events(
+        self, curs: Any, stored_events: Sequence[StoredEvent], **kwargs: Any
+    ) -> Sequence[int] | None:
+        notification_ids = super()._fetch_ids_after_insert_events(curs, stored_events, **kwargs)
+        leaves = leaf_hashes(self, stored_events, kwargs)
+        if notification_ids is None:
+            raise ProgrammingError("the events table returned no notification ids")
+        cursor = curs.connection.cursor(row_factory=tuple_row)
+        cursor.execute(f"SELECT COALESCE(MAX(idx) + 1, 0) FROM {self.prefix}merkle_leaves")
+        size = int(cursor.fetchone()[0])
+        append_leaves(CursorNodeStore(cursor, "%s", self.prefix), size, leaves)
+        cursor.executemany(
+            f"INSERT INTO {self.prefix}merkle_leaves VALUES (%s, %s)",
+            [(size + i, n) for i, n in enumerate(notification_ids)],
+        )
+        return notification_ids
+
+    @contextmanager
+    def reading(self) -> Iterator[LogView]:
+        """One repeatable-read transaction: a consistent view of events, tree and checkpoints."""
+        with self.datastore.get_connection() as conn, conn.transaction():
+            conn.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ")
+            with conn.cursor(row_factory=tuple_row) as c:
+                yield LogView(
+                    c,
+                    "%s",
+                    self.prefix,
+                    self.events_table_name,
+                    "notification_id",
+                    lambda value: value,
+                )
+
+    def add_checkpoint(self, size: int, note: str, created_at: str) -> None:
+        """Store a signed checkpoint (one per tree size)."""
+        with self.datastore.transaction(commit=True) as c:
+            c.execute(
+                f"INSERT INTO {self.prefix}checkpoints VALUES (%s, %s, %s) "
+                "ON CONFLICT (size) DO NOTHING",
+                (size, note, created_at),
+            )

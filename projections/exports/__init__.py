@@ -1,0 +1,18 @@
+"""Audit exports of the read model: CSV, W3C PROV-JSON, schema.org ClaimReview and HTML.
+
+Every exporter takes ``(db, *, incident, at, checkpoint=None)`` and returns the
+document as text. ``incident=None`` exports every incident; ``at`` is an aware
+datetime (``None`` means now). They all select the same records: the claims of
+the incident(s) whose report was published by ``at``, and the retractions,
+corrections and assessments of those claims published by ``at``. An unknown
+incident raises :class:`ledger.errors.NotFoundError`.
+"""
+
+from __future__ import annotations
+
+from projections.exports.claimreview_export import RATINGS, export_claimreview
+from projections.exports.csv_export import export_csv
+from projections.exports.html_export import export_html
+from projections.exports.prov_export import export_prov
+
+__all__ = ["RATINGS", "export_claimreview", "export_csv", "export_html", "export_prov"]

@@ -1,0 +1,257 @@
+"""What every export reads: the selection of records known at a point in time.
+
+The rule, the same for every format: the claims of the incident(s) whose
+report was published by ``at``; the retractions, corrections and assessments
+published by ``at`` of those claims; and the reports, sources and incidents
+they refer to. Statuses come from :func:`projections.understanding.state`, so
+the exports never restate the understanding rules.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from ledger.errors import NotFoundError
+from ledger.times import to_key, utc_now
+from projections.understanding import iso, state
+
+Row = dict[str, Any]
+
+CLAIM_STATUSES = ("active", "retracted", "corrected", "superseded")
+
+_INCIDENT_FILTER = "AND c.incident = :incident"
+
+_CLAIMS = """
+SELECT c.* FROM claims c
+WHERE c.published_at <= :known {incident_filter}
+ORDER BY c.seq
+"""
+
+# The first end known by ``at`` decides a claim's status; later ones are history.
+_ENDS = """
+SELECT e.* FROM claim_ends e JOIN claims c ON c.id = e.claim
+WHERE e.published_at <= :known AND c.published_at <= :known {incident_filter}
+ORDER BY e.published_at, e.seq
+"""
+
+_RETRACTIONS = """
+SELECT r.* FROM retractions r JOIN claims c ON c.id = r.claim
+WHERE r.published_at <= :known AND c.published_at <= :known {incident_filter}
+ORDER BY r.seq
+"""
+
+_ASSESSMENTS = """
+SELECT a.* FROM assessments a JOIN claims c ON c.id = a.claim
+WHERE a.published_at <= :known AND c.published_at <= :known {incident_filter}
+ORDER BY a.seq
+"""
+
+# A source's grade in force at T, as projections.understanding reads it: the latest
+# rating effective by T; the grade given at registration holds from the start.
+_GRADES = """
+SELECT s.id, (
+    SELECT r.reliability FROM source_ratings r
+    WHERE r.source = s.id AND (r.effective_from IS NULL OR r.effective_from <= :known)
+    ORDER BY COALESCE(r.effective_from, '') DESC, r.seq DESC LIMIT 1
+) FROM sources s WHERE s.id IN (SELECT value FROM json_each(:ids))
+"""
+
+_QUALIFIER_WORDS = {
+    "approx": "about",
+    "at_least": "at least",
+    "more_than": "more than",
+    "at_most": "at most",
+    "less_than": "less than",
+}
+
+
+@dataclass
+class Selection:
+    """The records an export shows, as plain rows keyed by column name.
+
+    A source row's ``reliability`` is the grade in force at ``at``.
+    """
+
+    at: datetime
+    known: str
+    incidents: list[Row]
+    claims: list[Row]
+    ends: dict[str, Row]
+    retractions: list[Row]
+    assessments: list[Row]
+    reports: dict[str, Row]
+    sources: dict[str, Row]
+    states: dict[str, dict[str, Any]]
+    relations: list[Row] = field(default_factory=list)
+    claim_ids: set[str] = field(init=False, default_factory=set)
+    _positions: set[str] = field(init=False, default_factory=set)
+
+    def __post_init__(self) -> None:
+        self.claim_ids = {claim["id"] for claim in self.claims}
+        self._positions = {
+            position["claim"]
+            for understanding in self.states.values()
+            for fact in understanding["facts"].values()
+            for position in fact["positions"]
+        }
+
+    def claim_status(self, claim: Row) -> str:
+        """active, retracted, corrected or superseded at ``at``.
+
+        Superseded: not ended, but a later claim of the same claimant on the
+        same fact is the position (as :func:`state` decides positions).
+        """
+        end = self.ends.get(claim["id"])
+        if end is not None:
+            return str(end["how"])
+        return "active" if claim["id"] in self._positions else "superseded"
+
+    def fact_status(self, claim: Row) -> str:
+        """The status at ``at`` of the fact the claim is about (from :func:`state`)."""
+        fact = self.states[claim["incident"]]["facts"].get(claim["fact"])
+        return str(fact["status"]) if fact else ""
+
+    def source_name(self, source_id: str | None) -> str:
+        """A source's display name (its id when unknown)."""
+        if source_id is None:
+            return ""
+        source = self.sources.get(source_id)
+        return str(source["name"]) if source else source_id
+
+
+def select(db: sqlite3.Connection, incident: str | None, at: datetime | None) -> Selection:
+    """Read everything known at ``at`` (now when None) about one incident or all of them.
+
+    Raises NotFoundError for an unknown incident and ValueError for a naive ``at``.
+    """
+    moment = at if at is not None else utc_now()
+    known = to_key(moment)
+    incidents = _incidents(db, incident)
+    params = {"known": known, "incident": incident}
+    incident_filter = _INCIDENT_FILTER if incident is not None else ""
+    claims = _rows(db, _CLAIMS.format(incident_filter=incident_filter), params)
+    ends: dict[str, Row] = {}
+    for end in _rows(db, _ENDS.format(incident_filter=incident_filter), params):
+        ends.setdefault(end["claim"], end)
+    retractions = _rows(db, _RETRACTIONS.format(incident_filter=incident_filter), params)
+    assessments = _rows(db, _ASSESSMENTS.format(incident_filter=incident_filter), params)
+    report_ids = {c["report"] for c in claims} | {r["report"] for r in retractions}
+    reports = _by_id(db, "reports", report_ids)
+    source_ids = {r["source"] for r in reports.values()}
+    for claim in claims:
+        source_ids.add(claim["claimant"])
+        source_ids.update(via_ids(claim))
+    return Selection(
+        at=moment,
+        known=known,
+        incidents=incidents,
+        claims=claims,
+        ends=ends,
+        retractions=retractions,
+        assessments=assessments,
+        reports=reports,
+        sources=_sources(db, source_ids, known),
+        states={row["id"]: state(db, row["id"], moment) for row in incidents},
+        relations=_relations(db, [row["id"] for row in incidents]),
+    )
+
+
+def _incidents(db: sqlite3.Connection, incident: str | None) -> list[Row]:
+    if incident is None:
+        return _rows(db, "SELECT * FROM incidents ORDER BY seq", {})
+    rows = _rows(db, "SELECT * FROM incidents WHERE id = :id", {"id": incident})
+    if not rows:
+        raise NotFoundError(f"no incident '{incident}' in the ledger")
+    return rows
+
+
+def _relations(db: sqlite3.Connection, incidents: list[str]) -> list[Row]:
+    return _rows(
+        db,
+        "SELECT * FROM incident_relations WHERE incident IN (SELECT value FROM json_each(:ids))"
+        " ORDER BY seq",
+        {"ids": json.dumps(incidents)},
+    )
+
+
+def _sources(db: sqlite3.Connection, ids: set[str], known: str) -> dict[str, Row]:
+    sources = _by_id(db, "sources", ids)
+    params = {"known": known, "ids": json.dumps(sorted(ids))}
+    for source_id, grade in db.execute(_GRADES, params):
+        sources[source_id]["reliability"] = grade
+    return sources
+
+
+def _rows(db: sqlite3.Connection, sql: str, params: dict[str, Any]) -> list[Row]:
+    cursor = db.execute(sql, params)
+    columns = [d[0] for d in cursor.description]
+    return [dict(zip(columns, values, strict=True)) for values in cursor]
+
+
+def _by_id(db: sqlite3.Connection, table: str, ids: Iterable[str]) -> dict[str, Row]:
+    # json_each keeps the query to one parameter however many ids there are.
+    rows = _rows(
+        db,
+        f"SELECT * FROM [{table}] WHERE id IN (SELECT value FROM json_each(:ids)) ORDER BY seq",
+        {"ids": json.dumps(sorted(ids))},
+    )
+    return {row["id"]: row for row in rows}
+
+
+def via_ids(claim: Row) -> list[str]:
+    """The relays of a claim, in the order given."""
+    return list(json.loads(claim["via"])) if claim["via"] else []
+
+
+def claimed_value(claim: Row) -> Any:
+    """The value as claimed (an int, a {"min", "max"} range, a bool or a string)."""
+    return json.loads(claim["value"])
+
+
+def value_text(claim: Row) -> str:
+    """The claimed value as CSV text: numbers and strings plain, ranges and booleans JSON."""
+    value = claimed_value(claim)
+    if isinstance(value, str):
+        return value
+    if isinstance(value, bool | dict):
+        return json.dumps(value, ensure_ascii=False)
+    return str(value)
+
+
+def bounds(claim: Row) -> tuple[int | str | None, int | str | None]:
+    """The claim's interval (numbers as ints, times as ISO text); (None, None) for text."""
+    if claim["kind"] == "number":
+        return claim["num_low"], claim["num_high"]
+    if claim["kind"] == "time":
+        return iso(claim["time_low"]), iso(claim["time_high"])
+    return None, None
+
+
+def describe_value(claim: Row, *, unit: bool = True) -> str:
+    """A human reading of a claimed value: "at least 20 people", "2022-01-20", "true"."""
+    value = claimed_value(claim)
+    if isinstance(value, dict):
+        text = f"{value['min']}–{value['max']}"
+    elif isinstance(value, bool):
+        text = "true" if value else "false"
+    elif isinstance(value, int):
+        word = _QUALIFIER_WORDS.get(claim["qualifier"] or "")
+        text = f"{word} {value}" if word else str(value)
+    else:
+        text = str(value)
+    if unit and claim["unit"] and claim["kind"] == "number":
+        text = f"{text} {claim['unit']}"
+    return text
+
+
+def published_date(key: str, precision: str | None = None) -> str:
+    """An instant as ISO 8601: a bare date when it was given as one (or is midnight)."""
+    text = iso(key) or ""
+    if precision == "day" or (precision is None and key.endswith("T00:00:00.000000Z")):
+        return key[:10]
+    return text

@@ -1,0 +1,235 @@
+"""HTML export: a self-contained, offline report of the understanding at ``at``.
+
+One HTML5 file with inline CSS and inline SVG charts; no script and no
+external resource, under a restrictive Content-Security-Policy. The template
+(:data:`projections.exports.html_template.REPORT_TEMPLATE`) is rendered with
+autoescaping on, and this module hands it only plain text and numbers: CSS
+classes, ``lang``/``dir`` and colours come from fixed tables, never from the data.
+Arabic text (detected by script) is set in elements with ``lang="ar" dir="rtl"``.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import sqlite3
+from collections import Counter
+from datetime import datetime
+from functools import lru_cache
+from typing import Any
+
+import jinja2
+
+from projections.exports.charts import charts
+from projections.exports.common import (
+    Row,
+    Selection,
+    describe_value,
+    published_date,
+    select,
+    via_ids,
+)
+from projections.exports.html_template import CONTENT_SECURITY_POLICY, REPORT_TEMPLATE
+from projections.understanding import iso
+
+_ARABIC = re.compile("[\u0600-\u06ff\u0750-\u077f\u08a0-\u08ff\ufb50-\ufdff\ufe70-\ufeff]")
+_STATUS_CLASSES = {
+    status: f"status-{status}" for status in ("single", "corroborated", "contested", "withdrawn")
+}
+_CLAIM_CLASSES = {status: status for status in ("active", "retracted", "corrected", "superseded")}
+
+
+def export_html(
+    db: sqlite3.Connection,
+    *,
+    incident: str | None,
+    at: datetime | None,
+    checkpoint: str | None = None,
+) -> str:
+    """The understanding known at ``at`` as one self-contained HTML5 page."""
+    selection = select(db, incident, at)
+    incidents = [_incident(db, selection, row) for row in selection.incidents]
+    title = selection.incidents[0]["title"] if incident is not None else "all incidents"
+    return _template().render(
+        csp=CONTENT_SECURITY_POLICY,
+        title=title,
+        known_at=iso(selection.known),
+        incidents=incidents,
+        sources=_sources(selection),
+        reports=[_report(selection, row) for row in selection.reports.values()],
+        assessments=[_assessment(row) for row in selection.assessments],
+        checkpoint=checkpoint,
+    )
+
+
+@lru_cache(maxsize=1)
+def _template() -> jinja2.Template:
+    environment = jinja2.Environment(
+        autoescape=True, undefined=jinja2.StrictUndefined, keep_trailing_newline=True
+    )
+    environment.tests["arabic"] = is_arabic
+    return environment.from_string(REPORT_TEMPLATE)
+
+
+def is_arabic(text: object) -> bool:
+    """True when the text contains Arabic script."""
+    return isinstance(text, str) and _ARABIC.search(text) is not None
+
+
+def _incident(db: sqlite3.Connection, selection: Selection, row: Row) -> dict[str, Any]:
+    claims = [claim for claim in selection.claims if claim["incident"] == row["id"]]
+    by_id = {claim["id"]: claim for claim in claims}
+    described = {claim["id"]: describe_value(claim) for claim in claims}
+    understanding = selection.states[row["id"]]
+    return {
+        "id": row["id"],
+        "title": row["title"],
+        "title_ar": row["title_ar"],
+        "place": row["place"],
+        "related": [r for r in selection.relations if r["incident"] == row["id"]],
+        "facts": [
+            _fact(selection, by_id, name, fact) for name, fact in understanding["facts"].items()
+        ],
+        "charts": charts(
+            db,
+            row["id"],
+            _breakpoints(selection, claims),
+            selection.at,
+            _numeric_units(claims),
+            described,
+        ),
+        "claims": [_claim(selection, claim) for claim in claims],
+    }
+
+
+def _breakpoints(selection: Selection, claims: list[Row]) -> list[str]:
+    """Every instant at which something about these claims became known."""
+    ids = {claim["id"] for claim in claims}
+    moments = {claim["published_at"] for claim in claims}
+    moments |= {end["published_at"] for claim_id, end in selection.ends.items() if claim_id in ids}
+    return sorted(moments)
+
+
+def _numeric_units(claims: list[Row]) -> dict[str, str]:
+    units: dict[str, str] = {}
+    for claim in claims:
+        if claim["kind"] == "number":
+            units.setdefault(claim["fact"], "")
+            units[claim["fact"]] = units[claim["fact"]] or claim["unit"] or ""
+    return units
+
+
+def _fact(
+    selection: Selection, by_id: dict[str, Row], name: str, fact: dict[str, Any]
+) -> dict[str, Any]:
+    status = str(fact["status"])
+    return {
+        "fact": name,
+        "status": status,
+        "status_class": _STATUS_CLASSES.get(status, ""),
+        "row_class": "contested" if status == "contested" else "",
+        "value": _fact_value(fact),
+        "positions": [
+            _position(selection, by_id[position["claim"]]) for position in fact["positions"]
+        ],
+    }
+
+
+def _fact_value(fact: dict[str, Any]) -> str:
+    value = fact["value"]
+    if value is None:
+        return "—"
+    if fact.get("kind") in ("number", "time") and isinstance(value, dict):
+        return _interval_text(value["min"], value["max"])
+    if isinstance(value, list):
+        return " / ".join(_scalar_text(item) for item in value)
+    return _scalar_text(value)
+
+
+def _interval_text(low: int | str | None, high: int | str | None) -> str:
+    if isinstance(low, str) or isinstance(high, str):
+        first = _day(low, start=True) if isinstance(low, str) else "…"
+        last = _day(high, start=False) if isinstance(high, str) else "…"
+        return first if first == last else f"{first} – {last}"
+    if high is None:
+        return f"{low} or more"
+    return str(low) if low == high else f"{low}–{high}"
+
+
+def _day(moment: str, *, start: bool) -> str:
+    """An interval bound as a date when it falls on the day's first or last instant."""
+    boundary = "T00:00:00Z" if start else "T23:59:59.999999Z"
+    return moment[:10] if moment.endswith(boundary) else moment
+
+
+def _scalar_text(value: Any) -> str:
+    if isinstance(value, str):
+        return value
+    return json.dumps(value, ensure_ascii=False)  # true/false, and ranges on a mixed fact
+
+
+def _position(selection: Selection, claim: Row) -> dict[str, Any]:
+    return {
+        "claim": claim["id"],
+        "claimant": selection.source_name(claim["claimant"]),
+        "value": describe_value(claim),
+        "via": ", ".join(selection.source_name(relay) for relay in via_ids(claim)),
+        "outlet": selection.source_name(claim["source"]),
+        "published": published_date(claim["published_at"], _precision(selection, claim)),
+        "quote": claim["quote"],
+        "translation": claim["translation"],
+    }
+
+
+def _precision(selection: Selection, claim: Row) -> str | None:
+    report = selection.reports.get(claim["report"])
+    return report["published_precision"] if report else None
+
+
+def _claim(selection: Selection, claim: Row) -> dict[str, Any]:
+    status = selection.claim_status(claim)
+    end = selection.ends.get(claim["id"])
+    return {
+        **_position(selection, claim),
+        "id": claim["id"],
+        "fact": claim["fact"],
+        "status": f"{status} by {end['ended_by']}" if end else status,
+        "status_class": _CLAIM_CLASSES.get(status, ""),
+    }
+
+
+def _sources(selection: Selection) -> list[dict[str, Any]]:
+    made = Counter(claim["claimant"] for claim in selection.claims)
+    return [
+        {
+            "id": row["id"],
+            "name": row["name"],
+            "name_ar": row["name_ar"],
+            "kind": row["kind"],
+            "grade": row["reliability"] or "ungraded",
+            "claims": made[row["id"]],
+        }
+        for row in sorted(selection.sources.values(), key=lambda row: str(row["name"]).lower())
+    ]
+
+
+def _report(selection: Selection, row: Row) -> dict[str, Any]:
+    return {
+        "id": row["id"],
+        "outlet": selection.source_name(row["source"]),
+        "published": published_date(row["published_at"], row["published_precision"]),
+        "title": row["title"],
+        "url": row["url"],
+        "sha256": row["sha256"],
+    }
+
+
+def _assessment(row: Row) -> dict[str, Any]:
+    return {
+        "claim": row["claim"],
+        "verdict": row["verdict"],
+        "by": row["by"],
+        "published": published_date(row["published_at"]),
+        "url": row["url"],
+        "note": row["note"],
+    }

@@ -1,0 +1,292 @@
+"""The Jinja2 template of the HTML report, kept in code so no package data is needed.
+
+Rendered with autoescaping on. Data from the ledger appears only as escaped text
+content: never in a ``<style>``, a URL, or an attribute (``lang``/``dir`` and the
+CSS classes come from fixed tables in ``html_export``). No script, no external
+resource; the Content-Security-Policy forbids both anyway.
+"""
+
+from __future__ import annotations
+
+from typing import Final
+
+CONTENT_SECURITY_POLICY: Final = "default-src 'none'; style-src 'unsafe-inline'; img-src data:"
+
+REPORT_TEMPLATE: Final = """\
+{%- macro bidi(text, tag="span") -%}
+{%- if text is arabic -%}
+<{{ tag }} lang="ar" dir="rtl">{{ text }}</{{ tag }}>
+{%- else -%}
+<{{ tag }} dir="auto">{{ text }}</{{ tag }}>
+{%- endif -%}
+{%- endmacro -%}
+<!DOCTYPE html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<meta http-equiv="Content-Security-Policy" content="{{ csp }}">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<title>Incident ledger report: {{ title }}</title>
+<style>
+body { font: 15px/1.45 system-ui, "Noto Sans", "Noto Naskh Arabic", sans-serif;
+       margin: 0 auto; max-width: 1100px; padding: 1rem 1.5rem; color: #1b1b1b; }
+h1 { font-size: 1.6rem; margin-bottom: .2rem; }
+h2 { border-bottom: 2px solid #1b1b1b; margin-top: 2.5rem; }
+h3 { margin-top: 1.8rem; }
+table { border-collapse: collapse; width: 100%; margin: .5rem 0 1rem; }
+th, td { border: 1px solid #c8c8c8; padding: .3rem .45rem; text-align: start;
+         vertical-align: top; overflow-wrap: anywhere; }
+th { background: #f0f0f0; }
+tr.contested td { background: #fff3e0; }
+.status { font-weight: 600; white-space: nowrap; }
+.status-contested { color: #a33b00; }
+.status-corroborated { color: #00663d; }
+.status-withdrawn { color: #6b6b6b; text-decoration: line-through; }
+.claim-retracted, .claim-corrected, .claim-superseded { color: #6b6b6b; }
+.muted { color: #5c5c5c; }
+ul.positions { margin: 0; padding-inline-start: 1.1rem; }
+[lang="ar"] { font-size: 1.08em; }
+blockquote { margin: .3rem 0; padding: .3rem .6rem; border-inline-start: 4px solid #c77800;
+             background: #fafafa; }
+article.contested { border: 2px solid #c77800; border-radius: 6px; padding: .4rem 1rem;
+                    margin: .8rem 0; }
+figure { margin: 1rem 0 2rem; }
+figcaption { font-weight: 600; margin-bottom: .3rem; }
+svg { max-width: 100%; height: auto; font: 12px system-ui, sans-serif; }
+svg .axis { stroke: #333; }
+svg .grid { stroke: #e3e3e3; }
+svg .band { fill: #9ecae1; fill-opacity: .35; }
+svg .band.open { fill-opacity: .15; }
+svg .step { fill: none; }
+svg .whisker { stroke-width: 1.5; }
+svg .open { stroke-dasharray: 4 3; }
+pre { background: #f6f6f6; padding: .6rem; overflow-x: auto; white-space: pre-wrap; }
+code { font-size: .9em; word-break: break-all; }
+</style>
+</head>
+<body>
+<header>
+<h1>Incident ledger report</h1>
+<p>Understanding as known at <strong>{{ known_at }}</strong> (claims from reports published by
+then; retractions, corrections and assessments likewise).</p>
+</header>
+{% for incident in incidents %}
+<section class="incident">
+<h2>{{ incident.title }}</h2>
+{% if incident.title_ar %}<p>{{ bidi(incident.title_ar) }}</p>{% endif %}
+<dl>
+<dt>Incident</dt><dd><code>{{ incident.id }}</code></dd>
+{% if incident.place %}<dt>Place</dt><dd>{{ bidi(incident.place) }}</dd>{% endif %}
+{% for relation in incident.related %}
+<dt>Related</dt><dd>{{ relation.relation }}: <code>{{ relation.related }}</code></dd>
+{% endfor %}
+<dt>Claims known</dt><dd>{{ incident.claims|length }}</dd>
+</dl>
+
+<h3>State at {{ known_at }}</h3>
+{% if incident.facts %}
+<table class="state">
+<thead><tr><th>Fact</th><th>Status</th><th>Value</th><th>Who says what</th></tr></thead>
+<tbody>
+{% for fact in incident.facts %}
+<tr class="{{ fact.row_class }}">
+<td><code>{{ fact.fact }}</code></td>
+<td class="status {{ fact.status_class }}">{{ fact.status }}</td>
+<td>{{ fact.value }}</td>
+<td>{% if not fact.positions %}<span class="muted">no active claim: every claim was
+retracted or corrected</span>{% endif %}<ul class="positions">
+{% for position in fact.positions %}
+<li><strong>{{ position.claimant }}</strong>: {{ position.value }}
+{%- if position.via %} <span class="muted">(via {{ position.via }})</span>{% endif %}
+<span class="muted">· {{ position.outlet }}, {{ position.published }}</span></li>
+{% endfor %}
+</ul></td>
+</tr>
+{% endfor %}
+</tbody>
+</table>
+{% else %}
+<p class="muted">No claims were known at this time.</p>
+{% endif %}
+
+<h3>Contested facts</h3>
+{% for fact in incident.facts if fact.status == "contested" %}
+<article class="contested">
+<h4><code>{{ fact.fact }}</code>: {{ fact.value }}</h4>
+<ul>
+{% for position in fact.positions %}
+<li><strong>{{ position.claimant }}</strong> says {{ position.value }}
+<span class="muted">({{ position.outlet }}, {{ position.published }}
+{%- if position.via %}, via {{ position.via }}{% endif %}; claim
+<code>{{ position.claim }}</code>)</span>
+{% if position.quote %}{{ bidi(position.quote, "blockquote") }}{% endif %}
+{% if position.translation %}<p class="muted">{{ position.translation }}</p>{% endif %}
+</li>
+{% endfor %}
+</ul>
+</article>
+{% else %}
+<p class="muted">No fact is contested at this time.</p>
+{% endfor %}
+
+<h3>Numeric facts over known time</h3>
+<p class="muted">One chart per numeric fact: each claimant's position from the moment it was
+published, recomputed whenever a claim, retraction or correction became known. A line is the
+lower bound of a claimant's position (earlier claimants are drawn wider, so lines that agree
+stay visible); the whisker at each new claim reaches its upper bound, dashed to the top when
+the claim is open-ended ("at least", "more than"); the shaded band is the range of all
+positions.</p>
+{% for chart in incident.charts %}
+<figure>
+<figcaption><code>{{ chart.fact }}</code>{% if chart.unit %} ({{ chart.unit }}){% endif %}
+</figcaption>
+<svg viewBox="0 0 {{ chart.width }} {{ chart.height }}"
+ width="{{ chart.width }}" height="{{ chart.height }}" role="img">
+{% for tick in chart.y_ticks %}
+<line class="grid" x1="{{ chart.left }}" x2="{{ chart.right }}" y1="{{ tick.at }}"
+ y2="{{ tick.at }}"/>
+<text x="{{ chart.left - 6 }}" y="{{ tick.at + 4 }}" text-anchor="end">{{ tick.label }}</text>
+{% endfor %}
+{% for rect in chart.band %}
+<rect class="band{{ ' open' if rect.open }}" x="{{ rect.x }}" y="{{ rect.y }}"
+ width="{{ rect.width }}" height="{{ rect.height }}"/>
+{% endfor %}
+<line class="axis" x1="{{ chart.left }}" x2="{{ chart.right }}" y1="{{ chart.bottom }}"
+ y2="{{ chart.bottom }}"/>
+<line class="axis" x1="{{ chart.left }}" x2="{{ chart.left }}" y1="{{ chart.top }}"
+ y2="{{ chart.bottom }}"/>
+{% for tick in chart.x_ticks %}
+<line class="axis" x1="{{ tick.at }}" x2="{{ tick.at }}" y1="{{ chart.bottom }}"
+ y2="{{ chart.bottom + 5 }}"/>
+<text x="{{ tick.at }}" y="{{ chart.bottom + 18 }}" text-anchor="middle">{{ tick.label }}</text>
+{% endfor %}
+<text x="{{ (chart.left + chart.right) / 2 }}" y="{{ chart.bottom + 34 }}"
+ text-anchor="middle">{{ chart.x_title }}</text>
+<text transform="translate(14 {{ (chart.top + chart.bottom) / 2 }}) rotate(-90)"
+ text-anchor="middle">{{ chart.unit }}</text>
+{% for series in chart.series %}
+<g stroke="{{ series.colour }}" fill="{{ series.colour }}">
+{% for line in series.steps %}
+<line class="step" x1="{{ line.x1 }}" y1="{{ line.y1 }}" x2="{{ line.x2 }}" y2="{{ line.y2 }}"
+ stroke-width="{{ series.stroke }}"/>
+{% endfor %}
+{% for line in series.whiskers %}
+<line class="whisker{{ ' open' if line.open }}" x1="{{ line.x1 }}" y1="{{ line.y1 }}"
+ x2="{{ line.x2 }}" y2="{{ line.y2 }}"/>
+{% endfor %}
+{% for marker in series.markers %}
+<circle cx="{{ marker.x }}" cy="{{ marker.y }}" r="4"><title>{{ marker.label }}</title></circle>
+{% endfor %}
+<line class="step" x1="{{ chart.left }}" x2="{{ chart.left + 24 }}" y1="{{ series.legend_y - 4 }}"
+ y2="{{ series.legend_y - 4 }}" stroke-width="{{ series.stroke }}"/>
+</g>
+<text x="{{ chart.left + 32 }}" y="{{ series.legend_y }}">{{ series.name }}</text>
+{% endfor %}
+<rect class="band" x="{{ chart.left }}" y="{{ chart.band_legend_y - 10 }}" width="24"
+ height="12"/>
+<text x="{{ chart.left + 32 }}" y="{{ chart.band_legend_y }}">range of all positions
+(min–max; paler where open-ended)</text>
+</svg>
+</figure>
+{% else %}
+<p class="muted">No numeric facts.</p>
+{% endfor %}
+
+<h3>Claims known at {{ known_at }}</h3>
+<table class="claims">
+<thead><tr><th>Claim</th><th>Fact</th><th>Claimant</th><th>Value</th><th>Status</th>
+<th>Published</th><th>Quote</th></tr></thead>
+<tbody>
+{% for claim in incident.claims %}
+<tr class="claim-{{ claim.status_class }}">
+<td><code>{{ claim.id }}</code></td>
+<td><code>{{ claim.fact }}</code></td>
+<td>{{ claim.claimant }}{% if claim.via %} <span class="muted">via {{ claim.via }}</span>
+{%- endif %}</td>
+<td>{{ claim.value }}</td>
+<td>{{ claim.status }}</td>
+<td>{{ claim.published }}</td>
+<td>{% if claim.quote %}{{ bidi(claim.quote, "div") }}{% endif %}
+{% if claim.translation %}<div class="muted">{{ claim.translation }}</div>{% endif %}</td>
+</tr>
+{% endfor %}
+</tbody>
+</table>
+</section>
+{% endfor %}
+
+<section>
+<h2>Sources</h2>
+<table class="sources">
+<thead><tr><th>Source</th><th>Arabic name</th><th>Kind</th><th>Grade</th>
+<th>Claims made</th></tr></thead>
+<tbody>
+{% for source in sources %}
+<tr>
+<td>{{ source.name }} <span class="muted">(<code>{{ source.id }}</code>)</span></td>
+<td>{% if source.name_ar %}{{ bidi(source.name_ar) }}{% endif %}</td>
+<td>{{ source.kind }}</td>
+<td>{{ source.grade }}</td>
+<td>{{ source.claims }}</td>
+</tr>
+{% endfor %}
+</tbody>
+</table>
+<p class="muted">Grade: Admiralty source reliability, A (reliable) to F (cannot be judged);
+"claims made" counts the claims known at this time with the source as claimant.</p>
+</section>
+
+<section>
+<h2>Reports</h2>
+<table class="reports">
+<thead><tr><th>Report</th><th>Outlet</th><th>Published</th><th>Title</th><th>Address</th>
+<th>SHA-256</th></tr></thead>
+<tbody>
+{% for report in reports %}
+<tr>
+<td><code>{{ report.id }}</code></td>
+<td>{{ report.outlet }}</td>
+<td>{{ report.published }}</td>
+<td>{% if report.title %}{{ bidi(report.title) }}{% endif %}</td>
+<td>{% if report.url %}<code>{{ report.url }}</code>{% endif %}</td>
+<td>{% if report.sha256 %}<code>{{ report.sha256 }}</code>{% endif %}</td>
+</tr>
+{% endfor %}
+</tbody>
+</table>
+</section>
+
+{% if assessments %}
+<section>
+<h2>Assessments</h2>
+<table class="assessments">
+<thead><tr><th>Claim</th><th>Verdict</th><th>By</th><th>Published</th><th>Address</th>
+<th>Note</th></tr></thead>
+<tbody>
+{% for assessment in assessments %}
+<tr>
+<td><code>{{ assessment.claim }}</code></td>
+<td>{{ assessment.verdict }}</td>
+<td>{{ assessment.by }}</td>
+<td>{{ assessment.published }}</td>
+<td>{% if assessment.url %}<code>{{ assessment.url }}</code>{% endif %}</td>
+<td>{% if assessment.note %}{{ bidi(assessment.note) }}{% endif %}</td>
+</tr>
+{% endfor %}
+</tbody>
+</table>
+</section>
+{% endif %}
+
+<section>
+<h2>Checkpoint</h2>
+{% if checkpoint %}
+<p>The signed tree head this export was made against:</p>
+<pre>{{ checkpoint }}</pre>
+{% else %}
+<p class="muted">No checkpoint was supplied with this export.</p>
+{% endif %}
+</section>
+</body>
+</html>
+"""
