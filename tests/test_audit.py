@@ -479,13 +479,15 @@ def test_readme_recipe_verifies_a_real_export(db: str, bundle: Path, tmp_path: P
 PG_TAMPERING = {
     "flipped byte": (
         "UPDATE {s}.incidentledger_events "
-        "SET state = overlay(state placing '\\x58'::bytea from 30 for 1) WHERE notification_id = (SELECT notification_id FROM {s}.incidentledger_events "
+        "SET state = overlay(state placing '\\x58'::bytea from 30 for 1) "
+        "WHERE notification_id = (SELECT notification_id FROM {s}.incidentledger_events "
         "ORDER BY notification_id OFFSET 29 LIMIT 1)",
         "error: entry 29 (",
     ),
     "deleted event": (
         "DELETE FROM {s}.incidentledger_events WHERE notification_id = "
-        "(SELECT notification_id FROM {s}.incidentledger_events ORDER BY notification_id OFFSET 39 LIMIT 1)",
+        "(SELECT notification_id FROM {s}.incidentledger_events "
+        "ORDER BY notification_id OFFSET 39 LIMIT 1)",
         "error: entry 39 (",
     ),
     "inserted event": (
