@@ -8,6 +8,8 @@ import typer
 
 from cli import render
 from cli.errors import LedgerGroup
+from cli.lookup import register as register_lookup
+from cli.web import register as register_web
 from ledger import services
 from ledger.store import DEFAULT_DB
 
@@ -417,6 +419,10 @@ def demo(
     else:
         show_walkthrough(result)
 
+
+# Commands that live in their own modules (the reading side and the web front).
+register_lookup(app)
+register_web(app)
 
 if __name__ == "__main__":
     app()

@@ -61,7 +61,7 @@ def open_workspace(
         parent = location.sqlite_path.parent
         if not parent.exists():
             raise BadInputError(f"directory {parent} does not exist")
-    ledger = Ledger(location.event_store_env(), clock=clock)
+    ledger = Ledger(location.event_store_env(create=create), clock=clock)
     views = Views(views_path or location.views_path)
     try:
         views.ensure_schema()

@@ -40,9 +40,13 @@ class StoreLocation:
         netloc = parsed.netloc.replace(f":{parsed.password}@", ":***@", 1)
         return parsed._replace(netloc=netloc).geturl()
 
-    def event_store_env(self) -> dict[str, str]:
-        """The eventsourcing environment that opens this store."""
-        env = {"ORIGINATOR_ID_TYPE": "text"}
+    def event_store_env(self, *, create: bool = True) -> dict[str, str]:
+        """The eventsourcing environment that opens this store.
+
+        Tables are created only when asked (``ledger init``): many writers opening
+        a PostgreSQL store at once must not all run its DDL concurrently.
+        """
+        env = {"ORIGINATOR_ID_TYPE": "text", "CREATE_TABLE": "y" if create else "n"}
         if self.sqlite_path is not None:
             env |= {
                 "PERSISTENCE_MODULE": "eventsourcing.sqlite",

@@ -51,6 +51,19 @@ class Projector:
         read model of the ledger as it stood then). ``progress(done, total)`` is
         called after each page. ``up_to`` stops at that ledger position.
         """
+        try:
+            return self._catch_up(until, progress, up_to)
+        except sqlite3.Error as error:
+            # A full disk or a read-only file: the page in flight was rolled back,
+            # so the read model still holds exactly the position it records.
+            raise StoreError(f"cannot update the read model {self.views.path}: {error}") from None
+
+    def _catch_up(
+        self,
+        until: datetime | None,
+        progress: Callable[[int, int], None] | None,
+        up_to: int | None,
+    ) -> int:
         self.views.ensure_schema()
         position = self.views.position()
         try:
@@ -62,25 +75,33 @@ class Projector:
         applied = 0
         start = position
         while position < last:
-            try:
-                page = self.ledger.recorder.select_notifications(
-                    start=position + 1, limit=PAGE_SIZE, stop=last
-                )
-            except PersistenceError as error:
-                raise StoreError(f"cannot read the event store: {error}") from None
-            if not page:
-                break
             with self.views.transaction():
+                # Re-read the position under the write lock: another process may have
+                # projected these events since, and each must be applied exactly once.
+                position = self.views.position()
+                if position >= last:
+                    break
+                page = self._page(position, last)
                 for notification in page:
                     event: Any = self.ledger.mapper.to_domain_event(notification)
                     if until is None or event.timestamp <= until:
                         self.apply(event, notification.id)
                         applied += 1
-                position = page[-1].id
+                position = page[-1].id if page else last
                 self.views.set_position(position)
             if progress is not None:
                 progress(position - start, last - start)
         return applied
+
+    def _page(self, position: int, last: int) -> list[Any]:
+        try:
+            return list(
+                self.ledger.recorder.select_notifications(
+                    start=position + 1, limit=PAGE_SIZE, stop=last
+                )
+            )
+        except PersistenceError as error:
+            raise StoreError(f"cannot read the event store: {error}") from None
 
     def apply(self, event: Any, seq: int) -> None:
         """Write the rows one event produces."""

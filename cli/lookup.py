@@ -1,0 +1,162 @@
+"""``ledger search`` and ``ledger sources``: the read side's lookups, as tables or JSON."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+import typer
+from rich import box
+from rich.table import Table
+from rich.text import Text
+
+from cli import render
+from ledger import lookup
+from projections.search import DEFAULT_LIMIT
+
+WIDE = 120  # console columns from which names and kinds get their own columns
+
+JsonFlag = Annotated[bool, typer.Option("--json", help="Print JSON for machines.")]
+
+
+def search(
+    ctx: typer.Context,
+    query: Annotated[
+        str,
+        typer.Argument(
+            help='Words and "quoted phrases"; Arabic with or without diacritics, any digits.'
+        ),
+    ],
+    incident: Annotated[
+        str | None, typer.Option("--incident", help="Only hits about this incident.")
+    ] = None,
+    limit: Annotated[
+        int, typer.Option("--limit", help="At most this many hits (best first).")
+    ] = DEFAULT_LIMIT,
+    as_json: JsonFlag = False,
+) -> None:
+    """Full-text search of quotes, translations, notes and titles; exact phrases rank first."""
+    result = lookup.search(ctx.obj, query, incident=incident, limit=limit)
+    if as_json:
+        render.print_json(result)
+    elif not result["hits"]:
+        render.out.print(Text(f"no matches for {query}"))
+    else:
+        render.out.print(search_table(result))
+
+
+def sources(ctx: typer.Context, as_json: JsonFlag = False) -> None:
+    """Sources with their Admiralty grade, rating history and track record."""
+    records = lookup.sources(ctx.obj)
+    if as_json:
+        render.print_json(records)
+    elif not records:
+        render.out.print("no sources in the ledger")
+    else:
+        render.out.print(sources_table(records, wide=render.out.width >= WIDE))
+        render.out.print(ratings_table(records))
+
+
+def register(app: typer.Typer) -> None:
+    """Add ``search`` and ``sources`` to the ``ledger`` command line."""
+    app.command("search")(search)
+    app.command("sources")(sources)
+
+
+def highlighted(original: str, spans: list[list[int]]) -> Text:
+    """The original text with its matched spans in bold."""
+    text = Text(original)
+    for start, end in spans:
+        text.stylize("bold", start, end)
+    return text
+
+
+def _where(hit: dict[str, Any]) -> str:
+    lines = [f"{hit['kind']} {hit['ref']}", hit["field"]]
+    if hit["kind"] == "claim":
+        lines += [hit["fact"], f"{hit['claimant']} in {hit['report']}"]
+    if hit["incident"] and hit["kind"] != "incident":
+        lines.append(hit["incident"])
+    return "\n".join(lines)
+
+
+def search_table(result: dict[str, Any]) -> Table:
+    """Search hits, best first: where each was found and its text, matches in bold."""
+    hits = result["hits"]
+    table = Table(
+        title=Text(f"{len(hits)} hit(s) for: {result['query']}"),
+        caption="exact phrase first, then by relevance (bm25)",
+        show_lines=True,
+    )
+    table.add_column("#", justify="right")
+    table.add_column("found in", no_wrap=True)
+    table.add_column("text")
+    phrased = len(result["terms"]) > 1
+    for hit in hits:
+        where = _where(hit) + ("\nexact phrase" if phrased and hit["exact_phrase"] else "")
+        table.add_row(
+            str(hit["rank"]),
+            Text(where),
+            highlighted(hit["original"], hit["highlights"]),
+        )
+    return table
+
+
+def sources_table(records: list[dict[str, Any]], *, wide: bool = True) -> Table:
+    """One row per source: grade and track record; narrow tables fold names into one column."""
+    table = Table(
+        title="sources and their track record",
+        caption="retracted, corrected: of claims made; contested, first: of facts taken",
+        box=box.SIMPLE_HEAD,
+        padding=(0, 1, 0, 0),
+    )
+    table.add_column("source", no_wrap=wide, overflow="fold")
+    if wide:
+        table.add_column("name")
+        table.add_column("kind")
+    table.add_column("grade", justify="center")
+    for name in ("claims", "retracted", "corrected", "contested", "first", "reports"):
+        table.add_column(name, justify="right", no_wrap=True)
+    for record in records:
+        names = [record["name"], record["name_ar"]]
+        described = (
+            [record["id"], Text("\n".join(n for n in names if n)), record["kind"]]
+            if wide
+            else [Text("\n".join(n for n in (record["id"], *names, record["kind"]) if n))]
+        )
+        table.add_row(
+            *described,
+            record["reliability"] or "—",
+            str(record["claims_made"]),
+            f"{record['retracted']}/{record['claims_made']}",
+            f"{record['corrected']}/{record['claims_made']}",
+            f"{record['contested']}/{record['positions']}",
+            f"{record['first_to_report']}/{record['positions']}",
+            str(record["reports_published"]),
+        )
+    return table
+
+
+def _date(key: str | None) -> str:
+    if key is None:
+        return "always"
+    return key[:10] if key.endswith("T00:00:00Z") else key
+
+
+def ratings_table(records: list[dict[str, Any]]) -> Table:
+    """Every grade each source has had, in the order recorded."""
+    table = Table(title="rating history", box=box.SIMPLE_HEAD)
+    table.add_column("source", overflow="fold")
+    table.add_column("grade", justify="center")
+    table.add_column("in force from", no_wrap=True)
+    table.add_column("recorded", no_wrap=True)
+    table.add_column("reason")
+    for record in records:
+        for rating in record["ratings"]:
+            table.add_row(
+                record["id"],
+                rating["grade"],
+                _date(rating["effective_from"]),
+                rating["recorded_at"][:19] + "Z",
+                Text(rating["reason"]),
+            )
+    return table

@@ -1,0 +1,611 @@
+"""Datasette metadata for the read model: descriptions, labels, hidden internals, canned queries.
+
+``build_metadata(name)`` returns the document ``datasette --metadata`` reads
+for the read model served under the database name ``name``. Every table and
+every column of ``projections.views`` is described here (a test checks that
+none is missing), and the canned queries answer the product's questions in
+SQL alone: ``state_at`` computes positions and statuses exactly as
+``projections.understanding.state`` does (a test checks that too).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from projections.arabic import normalize
+
+TITLE = "incident-ledger"
+SOURCE = "incident-ledger event store"
+LICENSE = (
+    "Quoted article text remains the copyright of its publishers and is quoted for verification; "
+    "the records are the ledger's editors'."
+)
+DESCRIPTION = (
+    "The read model of an incident ledger: every reported fact about an incident as a claim with "
+    "its source, its report and its three times. Known time is when a report was published, "
+    "recorded time is when the ledger stored the event, valid time is when the fact held. All "
+    "instants are fixed-width UTC ISO keys such as 2022-01-21T00:00:00.000000Z, so they sort and "
+    "compare as text. The tables are a projection of the append-only event store and are rebuilt "
+    "from it at will; nothing here is edited by hand. Start with the canned queries: state_at "
+    "(what was understood about an incident at a date), contested_facts, fact_history, "
+    "claims_by_source and search."
+)
+
+# Reused column descriptions.
+_KEY = "fixed-width UTC ISO key (YYYY-MM-DDTHH:MM:SS.ffffffZ), sorts as text"
+_RECORDED = f"Recorded time: when the ledger stored the event, assigned by the ledger; {_KEY}."
+_SEQ = (
+    "Ledger position (notification id) of the event that wrote this row: the order in which "
+    "the ledger recorded it."
+)
+_PUBLISHED = (
+    f"Known time: when the report was published; {_KEY}. A report published as a bare date "
+    "is stored as the start of that UTC day."
+)
+
+_TABLES: dict[str, dict[str, Any]] = {
+    "incidents": {
+        "description": "The incidents the ledger follows; every claim belongs to one.",
+        "label_column": "title",
+        "sort": "id",
+        "columns": {
+            "id": "The incident's id, chosen by the editor (e.g. ghwayran-2022).",
+            "title": "Title in English (or the editor's working language).",
+            "title_ar": "Title in Arabic; NULL when none was given.",
+            "place": "Where it happened, as free text; NULL when not given.",
+            "recorded_at": _RECORDED,
+            "seq": _SEQ,
+        },
+    },
+    "incident_relations": {
+        "description": "Links between incidents, as declared on the incident (e.g. simultaneous).",
+        "sort": "incident",
+        "columns": {
+            "incident": "The incident that declares the link (incidents.id).",
+            "related": "The incident it points to (incidents.id).",
+            "relation": "How they are related, as free text (e.g. simultaneous, part_of).",
+            "seq": _SEQ,
+        },
+    },
+    "sources": {
+        "description": (
+            "Who speaks: outlets that publish reports and the claimants they quote (monitors, "
+            "armed groups, governments, agencies). One row per source, with its current grade."
+        ),
+        "label_column": "name",
+        "sort": "id",
+        "facets": ["kind", "reliability"],
+        "columns": {
+            "id": "The source's id, chosen by the editor (e.g. sohr, sdf, afp).",
+            "name": "Name in English.",
+            "name_ar": "Name in Arabic; NULL when none was given.",
+            "kind": "outlet, monitor, armed_group, government, agency, social or other.",
+            "reliability": (
+                "Current Admiralty reliability grade: A completely reliable … E unreliable, F "
+                "cannot be judged; NULL ungraded. The history, with effective dates, is in "
+                "source_ratings."
+            ),
+            "recorded_at": _RECORDED,
+            "seq": _SEQ,
+        },
+    },
+    "source_ratings": {
+        "description": (
+            "Every grade a source was given, in order: the grade at registration and each "
+            "re-grading. The grade in force at known time T is the latest one effective by T."
+        ),
+        "sort_desc": "seq",
+        "facets": ["source"],
+        "columns": {
+            "source": "The source graded (sources.id).",
+            "reliability": "Admiralty grade A–F.",
+            "reason": "Why it was given ('initial grade' for the grade given at registration).",
+            "effective_from": (
+                f"Known time from which the grade applies; {_KEY}. NULL = always (the grade "
+                "given at registration applies from the beginning)."
+            ),
+            "recorded_at": _RECORDED,
+            "seq": _SEQ,
+        },
+    },
+    "reports": {
+        "description": "Published articles, statements and posts; every claim appears in one.",
+        "sort": "published_at",
+        "facets": ["source", "language"],
+        "columns": {
+            "id": "The report's id, chosen by the editor (e.g. report-001).",
+            "source": "The outlet that published it (sources.id).",
+            "published_at": _PUBLISHED,
+            "published_precision": (
+                "day when published_at was given as a bare date, instant when as a date-time "
+                "with an offset."
+            ),
+            "url": "Where it was published; NULL when not given.",
+            "title": "Headline as published; NULL when none.",
+            "language": "Language code (e.g. ar, en); NULL when not given.",
+            "author": "Byline; NULL when not given.",
+            "sha256": "Hex SHA-256 of the article text as archived by the editor; NULL if none.",
+            "recorded_at": _RECORDED,
+            "seq": _SEQ,
+        },
+    },
+    "claims": {
+        "description": (
+            "Every reported fact: who claimed what, in which report, when. Values are stored as "
+            "reported (value) and as intervals for comparison (num_low/num_high for numbers, "
+            "time_low/time_high for dates; NULL = unbounded) or as text (text_value). A claim "
+            "stops counting from the known time of a retraction or correction (claim_ends)."
+        ),
+        "sort": "published_at",
+        "facets": ["incident", "fact", "claimant", "kind"],
+        "columns": {
+            "id": "The claim's id, chosen by the editor (e.g. c-000-sohr-killed-sf).",
+            "incident": "The incident it is about (incidents.id).",
+            "fact": "Dotted lowercase fact key, e.g. killed.security_forces, escaped, control.",
+            "kind": (
+                "How the value is compared: number (an interval of integers), time (an "
+                "interval of instants, from EDTF) or text (a status, compared case-insensitively)."
+            ),
+            "value": (
+                'The value as reported, as JSON: an integer, {"min": a, "max": b}, an EDTF string '
+                "for time facts, or a string or boolean for status facts."
+            ),
+            "qualifier": (
+                "How a number relates to the truth: exact, approx, at_least, more_than, at_most, "
+                "less_than. NULL means exact for numbers and is always NULL for time and text."
+            ),
+            "unit": "Unit of a number (e.g. people); NULL when not given.",
+            "num_low": (
+                "Numbers: lower bound of the interval the claim admits (more_than 120 → 121, "
+                "at_most n → 0). NULL when the claim is not a number."
+            ),
+            "num_high": (
+                "Numbers: upper bound of the interval (less_than 10 → 9). NULL = unbounded "
+                "(at_least, more_than) or not a number."
+            ),
+            "time_low": (
+                f"Time facts: earliest instant the EDTF value admits; {_KEY}. NULL = open start "
+                "or not a time."
+            ),
+            "time_high": (
+                f"Time facts: latest instant the EDTF value admits (a day runs to "
+                f"23:59:59.999999); {_KEY}. NULL = open end or not a time."
+            ),
+            "text_value": (
+                "Status facts: the comparison form of the text (NFC, trimmed, case-folded; "
+                "booleans as true/false). NULL for numbers and times."
+            ),
+            "approximate": "1 when the number was qualified as approx (its interval is [n, n]).",
+            "valid_time": "Valid time: when the fact held in the world, as EDTF; NULL if unstated.",
+            "valid_from": f"Earliest instant of valid_time; {_KEY}. NULL = unbounded or unstated.",
+            "valid_to": f"Latest instant of valid_time; {_KEY}. NULL = unbounded or unstated.",
+            "report": "The report the claim appeared in (reports.id).",
+            "source": "The outlet: the source of that report (sources.id).",
+            "claimant": (
+                "Who asserted it (sources.id); the outlet itself when the report speaks for "
+                "itself. Positions and agreement are counted per claimant."
+            ),
+            "via": 'Relays named between claimant and outlet, as a JSON array (e.g. ["afp"]).',
+            "quote": "The claim's words copied exactly from the report (often Arabic).",
+            "translation": "English translation of the quote.",
+            "credibility": "Admiralty credibility of the information, 1–6; NULL when not graded.",
+            "note": "The editor's note (encoding decisions, ambiguities).",
+            "corrects": (
+                "For a correction: the id of the claim it replaces (ended in claim_ends from this "
+                "claim's known time). NULL for an original claim."
+            ),
+            "published_at": (
+                f"Known time: the published_at of its report, copied for indexing; {_KEY}."
+            ),
+            "recorded_at": _RECORDED,
+            "seq": _SEQ,
+        },
+    },
+    "claim_ends": {
+        "description": (
+            "When and why a claim stopped counting: one row per retraction or correction of a "
+            "claim. From published_at on, the claim is no longer anyone's position."
+        ),
+        "sort": "published_at",
+        "facets": ["how"],
+        "columns": {
+            "claim": "The claim ended (claims.id).",
+            "ended_by": "The retraction (retractions.id) or the correcting claim (claims.id).",
+            "how": "retracted or corrected.",
+            "report": "The report that withdrew or corrected it (reports.id).",
+            "published_at": f"Known time from which the claim no longer counts; {_KEY}.",
+            "recorded_at": _RECORDED,
+            "seq": _SEQ,
+        },
+    },
+    "retractions": {
+        "description": "Withdrawals of claims, each published in a report.",
+        "sort": "published_at",
+        "columns": {
+            "id": "The retraction's id, chosen by the editor.",
+            "claim": "The claim withdrawn (claims.id).",
+            "report": "The report that withdraws it (reports.id).",
+            "reason": "Why, as given; NULL when not given.",
+            "published_at": _PUBLISHED,
+            "recorded_at": _RECORDED,
+            "seq": _SEQ,
+        },
+    },
+    "assessments": {
+        "description": "Fact-checkers' verdicts on claims.",
+        "sort": "published_at",
+        "facets": ["verdict"],
+        "columns": {
+            "id": "The assessment's id, chosen by the editor.",
+            "claim": "The claim assessed (claims.id).",
+            "verdict": "true, mostly_true, mixed, misleading, false or unverifiable.",
+            "by": "Who assessed it (a fact-checker or desk, as free text).",
+            "published_at": f"When the assessment was published; {_KEY}.",
+            "url": "Where it was published; NULL when not given.",
+            "note": "Free-text note; NULL when none.",
+            "recorded_at": _RECORDED,
+            "seq": _SEQ,
+        },
+    },
+    "tracking": {
+        "description": (
+            "Internal: how far the read model has followed the event store. Written in the same "
+            "transaction as the rows, so the projection resumes exactly after a crash."
+        ),
+        "hidden": True,
+        "columns": {
+            "projection": "Name of the projection (understanding).",
+            "position": "Ledger position of the last event applied.",
+            "schema_version": "Layout version; an older layout is rebuilt from the events.",
+        },
+    },
+    "search_index": {
+        "description": (
+            "Full-text index (SQLite FTS5) of titles, quotes, translations and notes, in "
+            "normalized form: NFC, Arabic diacritics (tashkeel) and tatweel removed, alef, yeh "
+            "and teh marbuta forms and Arabic-Indic digits folded. Use the search query, which "
+            "folds your words the same way."
+        ),
+        "hidden": True,
+        "columns": {
+            "body": "The normalized text that is indexed (projections.arabic.normalize).",
+            "original": "The text as recorded, for display.",
+            "kind": "What the text belongs to: incident, report or claim.",
+            "ref": "The id of that incident, report or claim.",
+            "incident": "The incident (for claims and incidents); NULL for reports.",
+            "field": "Which field: title, title_ar, quote, translation or note.",
+        },
+    },
+}
+
+# SQLite's own storage for the FTS5 table: hidden, described for completeness.
+_FTS_SHADOWS: dict[str, dict[str, str]] = {
+    "search_index_data": {"id": "FTS5 record id.", "block": "FTS5 index b-tree block."},
+    "search_index_idx": {
+        "segid": "FTS5 segment id.",
+        "term": "FTS5 term prefix.",
+        "pgno": "FTS5 page number.",
+    },
+    "search_index_content": {
+        "id": "Row id of the search_index row.",
+        **{f"c{n}": f"Stored copy of search_index column {n}." for n in range(6)},
+    },
+    "search_index_docsize": {"id": "Row id of the search_index row.", "sz": "Token counts."},
+    "search_index_config": {"k": "FTS5 configuration key.", "v": "Its value."},
+}
+
+
+def table_metadata() -> dict[str, dict[str, Any]]:
+    """Per-table metadata: description, columns, labels, sort order, facets, hidden flags."""
+    tables = {name: dict(meta) for name, meta in _TABLES.items()}
+    for name, columns in _FTS_SHADOWS.items():
+        tables[name] = {
+            "description": "Internal storage of the search_index full-text table (SQLite FTS5).",
+            "hidden": True,
+            "columns": columns,
+        }
+    return tables
+
+
+# --- canned queries ---------------------------------------------------------------------------
+
+_DATE = "[0-9][0-9][0-9][0-9]-[0-9][0-9]-[0-9][0-9]"
+_FULL_KEY = _DATE + "T[0-9][0-9]:[0-9][0-9]:[0-9][0-9].[0-9][0-9][0-9][0-9][0-9][0-9]Z"
+
+# :at → the stored key of the query instant. A date is the end of that UTC day (inclusive),
+# a full key is taken as it is, a date-time must carry Z or an offset (never a guessed zone),
+# blank is now. Anything else gives NULL, which matches nothing.
+_KNOWN = f"""known AS (
+    SELECT CASE
+        WHEN at = '' THEN strftime('%Y-%m-%dT%H:%M:%f', 'now') || '000Z'
+        WHEN at GLOB '{_DATE}' THEN
+            CASE WHEN date(at, '+0 days') = at THEN at || 'T23:59:59.999999Z' END
+        WHEN at GLOB '{_FULL_KEY}' THEN at
+        WHEN substr(at, 11) GLOB 'T*[Z+-]*' THEN strftime('%Y-%m-%dT%H:%M:%f', at) || '000Z'
+    END AS at_key
+    FROM (SELECT trim(COALESCE(:at, '')) AS at)
+)"""
+
+# Positions and statuses (SPEC "Understanding at a point in time"), as in
+# projections.understanding: the claims published by T and not ended by T; per
+# (fact, claimant) the most recent one; per fact, single / corroborated (a common
+# point, or one text) / contested. Window aggregates over the fact give the
+# intersection test: the largest lower bound against the smallest upper bound,
+# NULL bounds being unbounded (MAX and MIN skip them).
+_STATE_CTES = f"""WITH {_KNOWN},
+active AS (
+    SELECT c.* FROM claims AS c, known
+    WHERE c.incident = :incident AND c.published_at <= known.at_key
+      AND NOT EXISTS (
+          SELECT 1 FROM claim_ends AS e
+          WHERE e.claim = c.id AND e.published_at <= known.at_key
+      )
+),
+ranked AS (
+    SELECT active.*, ROW_NUMBER() OVER (
+        PARTITION BY fact, claimant ORDER BY published_at DESC, seq DESC
+    ) AS recency
+    FROM active
+),
+positions AS (
+    SELECT ranked.*,
+        COUNT(*) OVER per_fact AS claimants,
+        MIN(kind) OVER per_fact AS kind_min,
+        MAX(kind) OVER per_fact AS kind_max,
+        MAX(num_low) OVER per_fact AS num_low_max,
+        MIN(num_high) OVER per_fact AS num_high_min,
+        MAX(time_low) OVER per_fact AS time_low_max,
+        MIN(time_high) OVER per_fact AS time_high_min,
+        COUNT(text_value) OVER per_fact AS texts,
+        MIN(text_value) OVER per_fact AS text_min,
+        MAX(text_value) OVER per_fact AS text_max
+    FROM ranked
+    WHERE recency = 1
+    WINDOW per_fact AS (PARTITION BY fact)
+),
+judged AS (
+    SELECT positions.*, CASE
+        WHEN claimants = 1 THEN 'single'
+        WHEN kind_min <> kind_max THEN 'contested'
+        WHEN kind_min = 'text' THEN
+            CASE WHEN texts = 0 OR (texts = claimants AND text_min = text_max)
+                 THEN 'corroborated' ELSE 'contested' END
+        WHEN kind_min = 'number' THEN
+            CASE WHEN num_low_max IS NULL OR num_high_min IS NULL OR num_low_max <= num_high_min
+                 THEN 'corroborated' ELSE 'contested' END
+        ELSE
+            CASE WHEN time_low_max IS NULL OR time_high_min IS NULL OR time_low_max <= time_high_min
+                 THEN 'corroborated' ELSE 'contested' END
+    END AS status
+    FROM positions
+)"""
+
+_STATE_AT = f"""{_STATE_CTES},
+seen AS (
+    SELECT DISTINCT c.fact FROM claims AS c, known
+    WHERE c.incident = :incident AND c.published_at <= known.at_key
+),
+answer AS (
+    SELECT j.fact, j.status, j.claimant, s.name AS claimant_name, j.value,
+        COALESCE(j.qualifier, CASE j.kind WHEN 'number' THEN 'exact' END) AS qualifier,
+        CASE j.kind WHEN 'number' THEN j.num_low WHEN 'time' THEN j.time_low END AS interval_min,
+        CASE j.kind WHEN 'number' THEN j.num_high WHEN 'time' THEN j.time_high END AS interval_max,
+        j.report, j.source AS outlet, j.via, j.published_at, j.id AS claim,
+        j.quote, j.translation, j.seq
+    FROM judged AS j LEFT JOIN sources AS s ON s.id = j.claimant
+    UNION ALL
+    SELECT seen.fact, 'withdrawn', NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL,
+        NULL, NULL, NULL, NULL, NULL
+    FROM seen WHERE seen.fact NOT IN (SELECT fact FROM positions)
+)
+SELECT fact, status, claimant, claimant_name, value, qualifier, interval_min, interval_max,
+    report, outlet, via, published_at, claim, quote, translation,
+    (SELECT at_key FROM known) AS known_at
+FROM answer
+ORDER BY fact, published_at, seq"""
+
+# A position's value in words: "sohr: at_least 20", "sdf: sdf", "misryoum: 2022-01-20".
+_POSITION_TEXT = (
+    "claimant || ': ' || COALESCE(qualifier || ' ', '') || "
+    "CASE WHEN json_valid(value) AND json_type(value) = 'text' "
+    "THEN json_extract(value, '$') ELSE value END"
+)
+
+_CONTESTED_FACTS = f"""{_STATE_CTES}
+SELECT fact,
+    COUNT(*) AS claimants,
+    CASE WHEN MIN(kind) = MAX(kind) THEN MIN(kind) ELSE 'mixed' END AS kind,
+    CASE
+        WHEN MIN(kind) <> MAX(kind) THEN NULL
+        WHEN MIN(kind) = 'number' AND COUNT(num_low) = COUNT(*) THEN MIN(num_low)
+        WHEN MIN(kind) = 'time' AND COUNT(time_low) = COUNT(*) THEN MIN(time_low)
+    END AS range_min,
+    CASE
+        WHEN MIN(kind) <> MAX(kind) THEN NULL
+        WHEN MIN(kind) = 'number' AND COUNT(num_high) = COUNT(*) THEN MAX(num_high)
+        WHEN MIN(kind) = 'time' AND COUNT(time_high) = COUNT(*) THEN MAX(time_high)
+    END AS range_max,
+    group_concat({_POSITION_TEXT}, '; ') AS positions,
+    group_concat(id, ' ') AS claims,
+    MAX(published_at) AS last_published_at,
+    (SELECT at_key FROM known) AS known_at
+FROM (SELECT * FROM judged WHERE status = 'contested' ORDER BY fact, published_at, seq)
+GROUP BY fact
+ORDER BY fact"""
+
+# The first end of a claim (a claim is corrected at most once, but may also be retracted).
+_FIRST_END = """LEFT JOIN claim_ends AS e ON e.rowid = (
+    SELECT e2.rowid FROM claim_ends AS e2 WHERE e2.claim = c.id
+    ORDER BY e2.published_at, e2.seq LIMIT 1
+)"""
+
+_CLAIMS_BY_SOURCE = f"""SELECT c.id AS claim, c.incident, c.fact, c.value, c.qualifier,
+    CASE
+        WHEN c.claimant = :source THEN 'claimant'
+        WHEN c.source = :source THEN 'outlet'
+        ELSE 'relay'
+    END AS role,
+    c.claimant, c.source AS outlet, c.via, c.report, c.published_at,
+    COALESCE(e.how, 'active') AS status, e.ended_by, e.report AS ended_in,
+    e.published_at AS ended_at,
+    (SELECT group_concat(a.verdict || ' (' || a.by || ')', '; ')
+     FROM assessments AS a WHERE a.claim = c.id) AS assessments,
+    c.quote, c.translation
+FROM claims AS c
+{_FIRST_END}
+WHERE c.claimant = :source OR c.source = :source
+   OR EXISTS (SELECT 1 FROM json_each(c.via) WHERE json_each.value = :source)
+ORDER BY c.published_at, c.seq"""
+
+_FACT_HISTORY = f"""SELECT c.published_at, c.id AS claim, c.claimant, c.value, c.qualifier,
+    CASE c.kind WHEN 'number' THEN c.num_low WHEN 'time' THEN c.time_low END AS interval_min,
+    CASE c.kind WHEN 'number' THEN c.num_high WHEN 'time' THEN c.time_high END AS interval_max,
+    c.report, c.source AS outlet, c.via, c.corrects,
+    e.how AS ended_how, e.ended_by, e.report AS ended_in, e.published_at AS ended_at,
+    c.recorded_at, c.quote, c.translation
+FROM claims AS c
+{_FIRST_END}
+WHERE c.incident = :incident AND c.fact = :fact
+ORDER BY c.published_at, c.seq"""
+
+
+def _search_folds() -> list[tuple[str, str]]:
+    """The single-character rewrites projections.arabic.normalize makes in the Arabic block."""
+    folds = []
+    for code in range(0x0600, 0x0700):
+        character = chr(code)
+        folded = normalize(character)
+        if folded != character:
+            folds.append((character, folded))
+    return folds
+
+
+def _sql_text(text: str) -> str:
+    if text.isascii():
+        return "'" + text.replace("'", "''") + "'"
+    return " || ".join(f"char(0x{ord(c):04X})" for c in text)
+
+
+def fold_rows() -> str:
+    """SQL ``VALUES`` rows ``(step, character, replacement)``: the folds of the search form.
+
+    Diacritics and tatweel are removed, alef, yeh and teh marbuta forms and
+    Arabic-Indic digits folded, one character per row. The rewrites are derived
+    from ``projections.arabic.normalize`` itself, so the two cannot drift apart
+    (NFC composition, which SQL cannot do, is the only step left out).
+    """
+    return ",\n        ".join(
+        f"({step}, char(0x{ord(character):04X}), {_sql_text(folded)})"
+        for step, (character, folded) in enumerate(_search_folds(), start=1)
+    )
+
+
+# Each word becomes a quoted FTS5 term (all must match), as Datasette's own search does, so
+# that punctuation in a query is never read as FTS5 syntax. Runs of spaces leave empty terms,
+# which FTS5 ignores; a blank query matches nothing. The folds are applied one per step of a
+# recursive CTE (nesting ~80 replace() calls would overflow SQLite's parser stack).
+_SEARCH = f"""WITH RECURSIVE folds(step, character, replacement) AS (
+    VALUES
+        {fold_rows()}
+),
+folded(step, terms) AS (
+    SELECT 0, '"' || replace(trim(replace(replace(replace(
+        COALESCE(:q, ''), '"', ' '), char(9), ' '), char(10), ' ')), ' ', '" "') || '"'
+    UNION ALL
+    SELECT folded.step + 1, replace(folded.terms, folds.character, folds.replacement)
+    FROM folded JOIN folds ON folds.step = folded.step + 1
+)
+SELECT search_index.kind, search_index.ref, search_index.incident, claims.fact,
+    claims.claimant, search_index.field, search_index.original,
+    snippet(search_index, 0, '[', ']', '…', 16) AS matched
+FROM search_index
+LEFT JOIN claims ON search_index.kind = 'claim' AND claims.id = search_index.ref
+WHERE search_index MATCH (SELECT terms FROM folded ORDER BY step DESC LIMIT 1)
+ORDER BY rank"""
+
+
+def canned_queries() -> dict[str, dict[str, Any]]:
+    """Datasette canned queries over the read model, keyed by their URL name."""
+    return {
+        "state_at": {
+            "title": "State of an incident at a date",
+            "description": (
+                "What was understood about an incident at known time T: one row per (fact, "
+                "claimant) position — that claimant's most recently published claim among those "
+                "published by T and not retracted or corrected by T — with the fact's status: "
+                "single (one claimant), corroborated (all positions share a common point, or the "
+                "same text), contested (no common point, or different texts) or withdrawn (claims "
+                "existed, none is active; one row with no position). incident: an incident id "
+                "(e.g. ghwayran-2022). at: a date YYYY-MM-DD meaning the end of that UTC day "
+                "(inclusive), a date-time with Z or an offset, or a full key; blank = now. "
+                "interval_min/interval_max are the interval the claim admits (NULL = unbounded; "
+                "empty for text). Same answer as `ledger state INCIDENT --at T`."
+            ),
+            "sql": _STATE_AT,
+            "params": ["incident", "at"],
+        },
+        "contested_facts": {
+            "title": "Contested facts of an incident at a date",
+            "description": (
+                "The facts whose current positions have no common point (or differ in text) at "
+                "known time T, one row per fact: how many claimants, the range of their "
+                "intervals (NULL = unbounded), each position in words and the claim ids. "
+                "Parameters as in state_at."
+            ),
+            "sql": _CONTESTED_FACTS,
+            "params": ["incident", "at"],
+        },
+        "claims_by_source": {
+            "title": "Claims by a source",
+            "description": (
+                "Every claim a source made, published or relayed (source: a source id such as "
+                "sohr), in known-time order, with its report, its role (claimant, outlet or "
+                "relay) and its status as the ledger stands now: active, retracted or corrected "
+                "(with what ended it and when), plus any fact-checkers' verdicts."
+            ),
+            "sql": _CLAIMS_BY_SOURCE,
+            "params": ["source"],
+        },
+        "fact_history": {
+            "title": "History of a fact",
+            "description": (
+                "Every claim on one fact of an incident (e.g. incident ghwayran-2022, fact "
+                "killed.security_forces) in the order the world learnt them (published_at), "
+                "with its interval (NULL = unbounded) and, if it was retracted or corrected, "
+                "how, by what and from when. A toll that rises is history, not disagreement."
+            ),
+            "sql": _FACT_HISTORY,
+            "params": ["incident", "fact"],
+        },
+        "search": {
+            "title": "Search quotes, translations, notes and titles",
+            "description": (
+                "Full-text search, Arabic and English (q: one or more words; every word must "
+                "match). The index holds normalized text; this query folds your words the same "
+                "way (diacritics, tatweel, alef/yeh/teh marbuta forms, Arabic-Indic digits), "
+                "and the command line (ledger search) normalizes for you completely. matched "
+                "shows the normalized text with the hits in [brackets]; original is the text as "
+                "recorded."
+            ),
+            "sql": _SEARCH,
+            "params": ["q"],
+            "hide_sql": True,
+        },
+    }
+
+
+def build_metadata(database: str) -> dict[str, Any]:
+    """The Datasette metadata document for the read model served as ``database``."""
+    return {
+        "title": TITLE,
+        "description": DESCRIPTION,
+        "license": LICENSE,
+        "source": SOURCE,
+        "databases": {
+            database: {
+                "description": DESCRIPTION,
+                "tables": table_metadata(),
+                "queries": canned_queries(),
+            }
+        },
+    }

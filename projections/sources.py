@@ -1,0 +1,148 @@
+"""Sources with their Admiralty grades and a track record computed from the read model.
+
+For each source: ``id``, ``name``, ``name_ar``, ``kind``, ``reliability`` (its
+current grade, ``null`` if never graded) and ``ratings``, its grade history in
+ledger order (``grade``, ``reason``, ``effective_from`` — ``null`` means
+always — and ``recorded_at``). Then its track record, over every claim in the
+ledger whatever its known time (a "claim of S" is a claim whose resolved
+claimant is S — the outlet when the claim names no claimant; relays in ``via``
+are not claimants; a correction is itself a claim of its claimant):
+
+``claims_made``
+    The number of claims of S.
+``retracted`` / ``retracted_share``
+    Claims of S that a retraction ended, and that over ``claims_made``.
+``corrected`` / ``corrected_share``
+    Claims of S that a correction replaced, and that over ``claims_made``.
+``positions``
+    The (incident, fact) pairs S has at least one claim on, active or not.
+``contested`` / ``contested_share``
+    Of those pairs, the ones whose fact is ``contested`` in the incident's
+    current state (:func:`projections.understanding.state` known at the latest
+    ``published_at`` in the ledger, as recorded now), and that over ``positions``.
+``first_to_report`` / ``first_share``
+    Of those pairs, the ones where S's earliest claim has the earliest
+    ``published_at`` of every claim on that fact by any claimant (retracted and
+    corrected claims included: who spoke first does not change later; a tie
+    counts for each tied source), and that over ``positions``.
+``reports_published``
+    Reports whose source (outlet) is S.
+
+Shares are rounded to four decimals and are ``null`` when their denominator is
+0. Sources are listed by ``claims_made`` (most first), then id.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections import defaultdict
+from typing import Any
+
+from ledger.times import from_key
+from projections.understanding import Status, iso, state
+
+_SOURCES = """
+SELECT s.id, s.name, s.name_ar, s.kind, s.reliability,
+    (SELECT COUNT(*) FROM claims c WHERE c.claimant = s.id) AS claims_made,
+    (SELECT COUNT(DISTINCT c.id) FROM claims c JOIN claim_ends e ON e.claim = c.id
+     WHERE c.claimant = s.id AND e.how = 'retracted') AS retracted,
+    (SELECT COUNT(DISTINCT c.id) FROM claims c JOIN claim_ends e ON e.claim = c.id
+     WHERE c.claimant = s.id AND e.how = 'corrected') AS corrected,
+    (SELECT COUNT(*) FROM reports r WHERE r.source = s.id) AS reports_published
+FROM sources s
+ORDER BY claims_made DESC, s.id
+"""
+
+_RATINGS = """
+SELECT source, reliability, reason, effective_from, recorded_at FROM source_ratings
+ORDER BY source, seq
+"""
+
+# Each claimant's earliest claim per (incident, fact), beside the earliest of anyone's.
+_FIRSTS = """
+SELECT mine.claimant, mine.incident, mine.fact, mine.first = everyone.first AS was_first
+FROM (SELECT claimant, incident, fact, MIN(published_at) AS first
+      FROM claims GROUP BY claimant, incident, fact) AS mine
+JOIN (SELECT incident, fact, MIN(published_at) AS first
+      FROM claims GROUP BY incident, fact) AS everyone
+  ON everyone.incident = mine.incident AND everyone.fact = mine.fact
+"""
+
+
+def source_records(db: sqlite3.Connection) -> list[dict[str, Any]]:
+    """Every source with its grade, rating history and track record (see the module doc)."""
+    ratings = _ratings(db)
+    contested = _contested_facts(db)
+    positions: dict[str, int] = defaultdict(int)
+    contested_positions: dict[str, int] = defaultdict(int)
+    firsts: dict[str, int] = defaultdict(int)
+    for claimant, incident, fact, was_first in db.execute(_FIRSTS):
+        positions[claimant] += 1
+        contested_positions[claimant] += (incident, fact) in contested
+        firsts[claimant] += bool(was_first)
+    cursor = db.execute(_SOURCES)
+    columns = [d[0] for d in cursor.description]
+    records = []
+    for values in cursor:
+        row = dict(zip(columns, values, strict=True))
+        source = row["id"]
+        made = row["claims_made"]
+        taken = positions[source]
+        records.append(
+            {
+                "id": source,
+                "name": row["name"],
+                "name_ar": row["name_ar"],
+                "kind": row["kind"],
+                "reliability": row["reliability"],
+                "ratings": ratings.get(source, []),
+                "claims_made": made,
+                "retracted": row["retracted"],
+                "retracted_share": share(row["retracted"], made),
+                "corrected": row["corrected"],
+                "corrected_share": share(row["corrected"], made),
+                "positions": taken,
+                "contested": contested_positions[source],
+                "contested_share": share(contested_positions[source], taken),
+                "first_to_report": firsts[source],
+                "first_share": share(firsts[source], taken),
+                "reports_published": row["reports_published"],
+            }
+        )
+    return records
+
+
+def share(part: int, whole: int) -> float | None:
+    """``part / whole`` to four decimals; ``None`` when there is nothing to divide."""
+    return round(part / whole, 4) if whole else None
+
+
+def _ratings(db: sqlite3.Connection) -> dict[str, list[dict[str, Any]]]:
+    history: dict[str, list[dict[str, Any]]] = defaultdict(list)
+    for source, grade, reason, effective_from, recorded_at in db.execute(_RATINGS):
+        history[source].append(
+            {
+                "grade": grade,
+                "reason": reason,
+                "effective_from": iso(effective_from),
+                "recorded_at": iso(recorded_at),
+            }
+        )
+    return history
+
+
+def _contested_facts(db: sqlite3.Connection) -> set[tuple[str, str]]:
+    """(incident, fact) pairs contested in each incident's current state."""
+    latest = db.execute("SELECT MAX(published_at) FROM reports").fetchone()[0]
+    if latest is None:
+        return set()
+    known_at = from_key(latest)
+    contested: set[tuple[str, str]] = set()
+    for (incident,) in db.execute("SELECT id FROM incidents ORDER BY id").fetchall():
+        facts = state(db, incident, known_at)["facts"]
+        contested |= {
+            (incident, fact)
+            for fact, view in facts.items()
+            if view["status"] == Status.CONTESTED.value
+        }
+    return contested
