@@ -1,9 +1,8 @@
-"""Teams and failures: concurrent writers, a correction race, crashes, full disks, read-only stores."""
+"""Teams and failures: concurrent writers, a correction race, crashes, full disk, read-only store."""
 
 from __future__ import annotations
 
 import json
-import os
 import random
 import resource
 import signal
@@ -267,7 +266,7 @@ def test_full_disk_gives_one_clear_error_and_no_corruption(tmp_path: Path) -> No
     process = ledger_cli(
         db, "append", "--file", source, preexec_fn=_limit_file_size(size + 64 * 1024)
     )
-    out, err = process.communicate(timeout=120)
+    _, err = process.communicate(timeout=120)
     assert process.returncode == 1
     assert err.startswith("error: cannot write to the event store: ")  # "disk I/O error"
     assert len(err.strip().splitlines()) == 1
