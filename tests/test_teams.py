@@ -1,4 +1,4 @@
-"""Teams and failures: concurrent writers, a correction race, crashes, full disk, read-only store."""
+"""Teams and failures: concurrent writers, a correction race, crashes, full disk, read-only."""
 
 from __future__ import annotations
 
