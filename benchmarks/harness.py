@@ -1,0 +1,639 @@
+"""Benchmark harness: the performance figures of incident-ledger beside raw baselines.
+
+    .venv/bin/python -m benchmarks.harness [--sizes 10000,100000,1000000] [--out FILE.md]
+    .venv/bin/python -m benchmarks.harness --profile      # cProfile of the 100k import/rebuild
+
+Run from the repository root. For each size (default 10k and 100k; ask for 1M
+explicitly, it takes long) the harness writes the synthetic ledger of
+``benchmarks.synthetic`` into a temporary directory, imports it with the real
+``ledger`` command and measures import, single appends, a full rebuild,
+point-in-time ``state`` queries, ``verify`` and peak memory, then the cold
+start of ``ledger state`` on the Ghwayran sample. It prints one Markdown table
+per run, with each figure, a baseline measured in the same run, their ratio and
+the target (✓/✗), and appends it to ``--out`` when given. Not part of the
+default test run (``tests/test_benchmarks_smoke.py`` runs it on a tiny size).
+"""
+
+from __future__ import annotations
+
+import argparse
+import cProfile
+import io
+import json
+import pstats
+import random
+import statistics
+import sys
+import sysconfig
+import tempfile
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from benchmarks import synthetic
+from benchmarks.baselines import import_baseline, rebuild_baseline, verify_baseline
+from benchmarks.measure import (
+    ledger_command,
+    load_average,
+    machine,
+    percentile,
+    run_measured,
+    run_quiet,
+    wall_seconds,
+)
+from ledger import services
+from ledger.audit import b64
+from ledger.times import from_key
+from projections.understanding import state
+
+DEFAULT_SIZES = (10_000, 100_000)
+REFERENCE_SIZE = 10_000
+WARM_UP_QUERIES = 5
+MB = 1_000_000
+
+# The targets of the performance issue.
+IMPORT_RATE = 30_000
+IMPORT_RATIO = 0.35
+REBUILD_RATE = 100_000
+STATE_P50_MS = 10.0
+STATE_GROWTH = 2.0
+VERIFY_RATE = 200_000
+PEAK_RSS_MB = 300.0
+COLD_START_MS = 250.0
+
+ROWS = (
+    "bulk import",
+    "append claim p50",
+    "append claim p99",
+    "rebuild",
+    "state --at p50",
+    "state --at p99",
+    "verify",
+    "peak RSS import",
+    "peak RSS rebuild",
+    "cold start state",
+)
+"""Every measure the table carries (one row per size; cold start once per run)."""
+
+
+@dataclass(frozen=True)
+class Options:
+    """How much sampling a run does."""
+
+    samples: int = 200
+    cold_runs: int = 7
+    seed: int = 7
+
+
+@dataclass
+class SizeFigures:
+    """Everything measured at one synthetic size."""
+
+    size: int
+    records: int = 0
+    claims: int = 0
+    events: int = 0
+    store_bytes: int = 0
+    import_seconds: float = 0.0
+    import_rss: int = 0
+    import_baseline_seconds: float = 0.0
+    rebuild_events: int = 0
+    rebuild_seconds: float = 0.0
+    rebuild_rss: int = 0
+    rebuild_baseline_events: int = 0
+    rebuild_baseline_seconds: float = 0.0
+    state_ms: list[float] = field(default_factory=list)
+    verify_events: int = 0
+    verify_seconds: float = 0.0
+    verify_baseline_leaves: int = 0
+    verify_baseline_seconds: float = 0.0
+    roots_match: bool = False
+    append_ms: list[float] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class Row:
+    """One line of the table."""
+
+    size: str
+    measure: str
+    ours: str
+    baseline: str
+    ratio: float | None
+    target: str
+    met: bool | None
+
+
+Log = Callable[[str], None]
+
+
+def _log(message: str) -> None:
+    print(message, file=sys.stderr, flush=True)
+
+
+# --- measuring one size --------------------------------------------------------------------
+
+
+def generate(size: int, path: Path) -> tuple[int, int]:
+    """Write the synthetic ledger of ``size`` claims; return (records, claims + corrections)."""
+    records = claims = 0
+    with path.open("w", encoding="utf-8") as out:
+        for record in synthetic.records(size):
+            out.write(json.dumps(record, ensure_ascii=False) + "\n")
+            records += 1
+            claims += record["type"] in ("claim", "correction")
+    return records, claims
+
+
+def _read_model_facts(db: str) -> tuple[list[str], list[str], datetime, datetime]:
+    """Incident ids, report ids and the published range, from the read model."""
+    with services.open_workspace(db) as ws:
+        ws.refresh()
+        connection = ws.views.connection
+        incidents = [r[0] for r in connection.execute("SELECT id FROM incidents ORDER BY id")]
+        reports = [r[0] for r in connection.execute("SELECT id FROM reports ORDER BY id")]
+        low, high = connection.execute(
+            "SELECT MIN(published_at), MAX(published_at) FROM reports"
+        ).fetchone()
+    return incidents, reports, from_key(low), from_key(high)
+
+
+def state_latencies(db: str, samples: int, seed: int) -> list[float]:
+    """Milliseconds of ``state`` at random (incident, T), in-process on one open read model."""
+    incidents, _, low, high = _read_model_facts(db)
+    rng = random.Random(seed)
+    span = high - low
+    timings: list[float] = []
+    with services.open_workspace(db) as ws:
+        connection = ws.views.connection
+        for index in range(WARM_UP_QUERIES + samples):
+            incident = rng.choice(incidents)
+            known_at = low + span * rng.random()
+            start = time.perf_counter()
+            state(connection, incident, known_at)
+            elapsed = time.perf_counter() - start
+            if index >= WARM_UP_QUERIES:
+                timings.append(elapsed * 1000)
+    return timings
+
+
+def append_latencies(db: str, samples: int, seed: int) -> list[float]:
+    """Milliseconds of ``services.append_one`` of a new claim, ``samples`` times, in-process."""
+    incidents, reports, _, _ = _read_model_facts(db)
+    rng = random.Random(seed)
+    timings: list[float] = []
+    for index in range(samples):
+        fields: dict[str, Any] = {
+            "type": "claim",
+            "id": f"bench-{index}",
+            "incident": rng.choice(incidents),
+            "fact": rng.choice(synthetic.FACTS_NUMBER),
+            "value": rng.randrange(1, 500),
+            "report": rng.choice(reports),
+        }
+        start = time.perf_counter()
+        services.append_one(db, fields)
+        timings.append((time.perf_counter() - start) * 1000)
+    return timings
+
+
+def measure_size(size: int, options: Options, log: Log = _log) -> SizeFigures:
+    """Run every measure on a fresh synthetic ledger of ``size`` claims."""
+    ledger = ledger_command()
+    figures = SizeFigures(size)
+    with tempfile.TemporaryDirectory(prefix=f"ledger-bench-{size}-") as scratch:
+        work = Path(scratch)
+        jsonl = work / "claims.jsonl"
+        db = str(work / "ledger.db")
+        log(f"[{size}] generating the synthetic file")
+        figures.records, figures.claims = generate(size, jsonl)
+        run_quiet([*ledger, "--db", db, "init"], work)
+
+        log(f"[{size}] import: ledger append --file")
+        imported = run_measured([*ledger, "--db", db, "append", "--file", str(jsonl)], work)
+        figures.import_seconds, figures.import_rss = imported.seconds, imported.peak_rss_bytes
+        figures.import_baseline_seconds = import_baseline(jsonl, work / "baseline.db")
+
+        log(f"[{size}] rebuild: ledger replay")
+        rebuilt = run_measured([*ledger, "--db", db, "replay", "--json"], work)
+        figures.rebuild_events = int(rebuilt.json()["events"])
+        figures.rebuild_seconds, figures.rebuild_rss = rebuilt.seconds, rebuilt.peak_rss_bytes
+        figures.rebuild_baseline_events, figures.rebuild_baseline_seconds = rebuild_baseline(
+            Path(db)
+        )
+        figures.events = figures.rebuild_baseline_events
+        figures.store_bytes = Path(db).stat().st_size
+
+        log(f"[{size}] state --at: {options.samples} queries")
+        figures.state_ms = state_latencies(db, options.samples, options.seed)
+
+        log(f"[{size}] verify")
+        verified = run_measured([*ledger, "--db", db, "verify", "--json"], work)
+        figures.verify_events = int(verified.json()["events"])
+        figures.verify_seconds = verified.seconds
+        bundle = work / "bundle"
+        run_quiet([*ledger, "--db", db, "export", "--format", "jsonl", "--out", str(bundle)], work)
+        leaves, seconds, root = verify_baseline(bundle / "leaves.jsonl")
+        figures.verify_baseline_leaves, figures.verify_baseline_seconds = leaves, seconds
+        figures.roots_match = b64(root) == verified.json()["root"]
+
+        log(f"[{size}] append claim: {options.samples} appends")
+        figures.append_ms = append_latencies(db, options.samples, options.seed)
+    return figures
+
+
+def cold_start(options: Options, log: Log = _log) -> tuple[list[float], list[float]]:
+    """Wall ms of ``ledger state`` on the sample and of ``python -c pass``, alternated."""
+    ledger = ledger_command()
+    with tempfile.TemporaryDirectory(prefix="ledger-bench-sample-") as scratch:
+        work = Path(scratch)
+        db = str(work / "sample.db")
+        run_quiet([*ledger, "--db", db, "init"], work)
+        run_quiet([*ledger, "--db", db, "append", "--file", str(services.sample_path())], work)
+        ours = [*ledger, "--db", db, "state", "ghwayran-2022", "--at", "2022-01-23"]
+        bare = [sys.executable, "-c", "pass"]
+        log(f"[sample] cold start: {options.cold_runs} runs each")
+        wall_seconds(ours, work)  # warm-up runs fill the page cache; not counted
+        wall_seconds(bare, work)
+        state_ms: list[float] = []
+        pass_ms: list[float] = []
+        for _ in range(options.cold_runs):
+            state_ms.append(wall_seconds(ours, work) * 1000)
+            pass_ms.append(wall_seconds(bare, work) * 1000)
+    return state_ms, pass_ms
+
+
+# --- the table -------------------------------------------------------------------------------
+
+
+def _size_label(size: int) -> str:
+    if size % 1_000_000 == 0:
+        return f"{size // 1_000_000}M"
+    if size % 1_000 == 0:
+        return f"{size // 1_000}k"
+    return str(size)
+
+
+def _rate(count: int, seconds: float) -> float:
+    return count / seconds if seconds > 0 else float("inf")
+
+
+def _per_s(value: float, unit: str) -> str:
+    return f"{value:,.0f} {unit}/s"
+
+
+def _ms(value: float) -> str:
+    return f"{value:,.2f} ms"
+
+
+def _mb(value: int) -> str:
+    return f"{value / MB:,.1f} MB"
+
+
+def size_rows(figures: SizeFigures, reference_p50: float, reference: str) -> list[Row]:
+    """The table rows of one size."""
+    label = _size_label(figures.size)
+    ours_import = _rate(figures.claims, figures.import_seconds)
+    base_import = _rate(figures.claims, figures.import_baseline_seconds)
+    ours_rebuild = _rate(figures.rebuild_events, figures.rebuild_seconds)
+    base_rebuild = _rate(figures.rebuild_baseline_events, figures.rebuild_baseline_seconds)
+    ours_verify = _rate(figures.verify_events, figures.verify_seconds)
+    base_verify = _rate(figures.verify_baseline_leaves, figures.verify_baseline_seconds)
+    state_p50 = percentile(figures.state_ms, 0.5)
+    import_ratio = ours_import / base_import
+    state_ratio = state_p50 / reference_p50 if reference_p50 > 0 else None
+    return [
+        Row(
+            label,
+            "bulk import",
+            _per_s(ours_import, "claims"),
+            _per_s(base_import, "claims") + " (sqlite3 executemany)",
+            import_ratio,
+            f"≥ {IMPORT_RATE:,}/s and ≥ {IMPORT_RATIO}× baseline",
+            ours_import >= IMPORT_RATE and import_ratio >= IMPORT_RATIO,
+        ),
+        Row(
+            label,
+            "append claim p50",
+            _ms(percentile(figures.append_ms, 0.5)),
+            "—",
+            None,
+            "—",
+            None,
+        ),
+        Row(
+            label,
+            "append claim p99",
+            _ms(percentile(figures.append_ms, 0.99)),
+            "—",
+            None,
+            "—",
+            None,
+        ),
+        Row(
+            label,
+            "rebuild",
+            _per_s(ours_rebuild, "events"),
+            _per_s(base_rebuild, "events") + " (SELECT + json.loads)",
+            ours_rebuild / base_rebuild,
+            f"≥ {REBUILD_RATE:,}/s",
+            ours_rebuild >= REBUILD_RATE,
+        ),
+        Row(
+            label,
+            "state --at p50",
+            _ms(state_p50),
+            f"{_ms(reference_p50)} (p50 at {reference})",
+            state_ratio,
+            f"≤ {STATE_P50_MS:g} ms and ≤ {STATE_GROWTH:g}× p50 at {reference}",
+            state_p50 <= STATE_P50_MS and state_p50 <= STATE_GROWTH * reference_p50,
+        ),
+        Row(
+            label,
+            "state --at p99",
+            _ms(percentile(figures.state_ms, 0.99)),
+            "—",
+            None,
+            "—",
+            None,
+        ),
+        Row(
+            label,
+            "verify",
+            _per_s(ours_verify, "events"),
+            _per_s(base_verify, "events") + " (hashlib.sha256)",
+            ours_verify / base_verify,
+            f"≥ {VERIFY_RATE:,}/s",
+            ours_verify >= VERIFY_RATE,
+        ),
+        Row(
+            label,
+            "peak RSS import",
+            _mb(figures.import_rss),
+            "—",
+            None,
+            f"≤ {PEAK_RSS_MB:g} MB",
+            figures.import_rss <= PEAK_RSS_MB * MB,
+        ),
+        Row(
+            label,
+            "peak RSS rebuild",
+            _mb(figures.rebuild_rss),
+            "—",
+            None,
+            f"≤ {PEAK_RSS_MB:g} MB",
+            figures.rebuild_rss <= PEAK_RSS_MB * MB,
+        ),
+    ]
+
+
+def cold_row(state_ms: list[float], pass_ms: list[float]) -> Row:
+    """The cold-start row (once per run)."""
+    ours, bare = statistics.median(state_ms), statistics.median(pass_ms)
+    return Row(
+        "sample",
+        "cold start state",
+        f"{ours:,.0f} ms",
+        f"{bare:,.0f} ms (python -c pass)",
+        ours / bare if bare > 0 else None,
+        f"≤ {COLD_START_MS:g} ms",
+        ours <= COLD_START_MS,
+    )
+
+
+def _met(met: bool | None) -> str:
+    return "—" if met is None else ("✓" if met else "✗")
+
+
+def render_table(rows: Sequence[Row]) -> str:
+    """The Markdown table."""
+    lines = [
+        "| Size | Measure | Ours | Baseline | Ours/baseline | Target | Met |",
+        "|---|---|---:|---:|---:|---|:---:|",
+    ]
+    for row in rows:
+        ratio = "—" if row.ratio is None else f"{row.ratio:.3g}×"
+        lines.append(
+            f"| {row.size} | {row.measure} | {row.ours} | {row.baseline} | {ratio} "
+            f"| {row.target} | {_met(row.met)} |"
+        )
+    return "\n".join(lines)
+
+
+def _notes(all_figures: Sequence[SizeFigures], options: Options) -> list[str]:
+    notes = [
+        "Ours/baseline = our figure divided by the baseline's: for rates, the fraction of the "
+        "baseline's speed we reach; for times, how many times longer we take.",
+        "bulk import: `ledger --db X append --file F` as a subprocess, wall time around it "
+        "(interpreter start, validation, events, Merkle leaves, and the read-model catch-up "
+        "that `append` does before it returns); claims = claim + correction records. "
+        "Baseline: read + `json.loads` each line and one `executemany` of every record "
+        "(`type:id`, 1, type, JSON line) into a fresh WAL SQLite file shaped like "
+        "`stored_events` (same primary key), one transaction.",
+        f"append claim: in-process `ledger.services.append_one(db, fields)` — {options.samples} "
+        "new claims on random incidents and reports into the loaded ledger, after the other "
+        "measures; each call opens the workspace, validates, records one event with its Merkle "
+        "leaf and refreshes the read model. No baseline.",
+        "rebuild: `ledger --db X replay --json` as a subprocess (interpreter start included). "
+        "Baseline: `SELECT` of every `stored_events` row in ledger order + `json.loads` of "
+        "each `state`.",
+        f"state --at: in-process `projections.understanding.state` on one open read model, "
+        f"{options.samples} queries after {WARM_UP_QUERIES} warm-up ones; random incident and T "
+        f"uniform between the earliest and latest report `published_at` (seed {options.seed}). "
+        f"Baseline column: the p50 at the reference size.",
+        "verify: `ledger --db X verify --json` as a subprocess. Baseline: `hashlib.sha256` of "
+        "every leaf line of the `ledger export --format jsonl` bundle (RFC 9162 leaf prefix) "
+        "folded into the tree root; roots equal to verify's: "
+        + ", ".join(
+            f"{_size_label(f.size)} {'yes' if f.roots_match else 'NO'}" for f in all_figures
+        )
+        + ".",
+        "peak RSS: each measured command runs as the only child of a fresh `python -c` wrapper "
+        "that reads `resource.getrusage(RUSAGE_CHILDREN).ru_maxrss` after it exits (a "
+        "maximum over children, so a fresh wrapper per command isolates it); MB = 10^6 bytes.",
+        f"cold start: `ledger --db SAMPLE state ghwayran-2022 --at 2022-01-23` on the Ghwayran "
+        f"sample vs `python -c pass`, median of {options.cold_runs} alternated runs after one "
+        "warm-up run of each.",
+    ]
+    for figures in all_figures:
+        notes.append(
+            f"{_size_label(figures.size)}: {figures.records:,} records, {figures.claims:,} "
+            f"claims, {figures.events:,} events; event store {_mb(figures.store_bytes)}."
+        )
+    return notes
+
+
+def render_run(
+    info: dict[str, str],
+    all_figures: Sequence[SizeFigures],
+    cold: tuple[list[float], list[float]],
+    options: Options,
+) -> str:
+    """The whole Markdown report of one run."""
+    reference = next((f for f in all_figures if f.size == REFERENCE_SIZE), all_figures[0])
+    reference_p50 = percentile(reference.state_ms, 0.5)
+    rows: list[Row] = []
+    for figures in all_figures:
+        rows.extend(size_rows(figures, reference_p50, _size_label(reference.size)))
+    rows.append(cold_row(*cold))
+    parts = [
+        f"## incident-ledger benchmarks — {info['date']}",
+        "",
+        f"Machine: {info['platform']}; CPUs: {info['cpu']}; Python: {info['python']}",
+        "",
+        f"Load average (1/5/15 min) at the start: {info['load']}; at the end: "
+        f"{info.get('load_end', 'n/a')}",
+        "",
+        render_table(rows),
+        "",
+        *(f"- {note}" for note in _notes(all_figures, options)),
+        "",
+    ]
+    return "\n".join(parts)
+
+
+# --- profiling -------------------------------------------------------------------------------
+
+
+def _short_paths(text: str) -> str:
+    paths = sysconfig.get_paths()
+    # Longest first: site-packages lies inside the checkout's .venv.
+    for prefix, short in (
+        (paths["purelib"], "site-packages"),
+        (str(Path(__file__).resolve().parent.parent), ""),
+        (paths["stdlib"], "stdlib"),
+    ):
+        text = text.replace(prefix + "/", short + "/" if short else "")
+    return text
+
+
+def _profiled(title: str, call: Callable[[], object], top: int) -> str:
+    profile = cProfile.Profile()
+    start = time.perf_counter()
+    profile.runcall(call)
+    seconds = time.perf_counter() - start
+    buffer = io.StringIO()
+    pstats.Stats(profile, stream=buffer).sort_stats("cumulative").print_stats(top)
+    body = _short_paths(buffer.getvalue().strip("\n"))
+    return (
+        f"### cProfile: {title} — top {top} by cumulative time ({seconds:.1f} s under the "
+        f"profiler)\n\n```\n{body}\n```\n"
+    )
+
+
+def profile_run(size: int, top: int = 25, log: Log = _log) -> str:
+    """Profile the import and the rebuild of ``size`` synthetic claims (in-process)."""
+    with tempfile.TemporaryDirectory(prefix=f"ledger-profile-{size}-") as scratch:
+        work = Path(scratch)
+        jsonl = work / "claims.jsonl"
+        db = str(work / "ledger.db")
+        generate(size, jsonl)
+        services.init(db)
+        label = _size_label(size)
+        log(f"[{size}] profiling the import")
+        imported = _profiled(
+            f"import of {label} (services.append_file)",
+            lambda: services.append_file(db, str(jsonl)),
+            top,
+        )
+        log(f"[{size}] profiling the rebuild")
+        rebuilt = _profiled(
+            f"rebuild of {label} (services.replay)", lambda: services.replay(db), top
+        )
+    return f"## incident-ledger profile\n\n{imported}\n{rebuilt}"
+
+
+# --- command line ----------------------------------------------------------------------------
+
+
+def parse_size(text: str) -> int:
+    """A size such as ``100000``, ``100_000``, ``100k`` or ``1M``."""
+    cleaned = text.strip().replace("_", "").replace(",", "")
+    factor = 1
+    if cleaned[-1:] in ("k", "K"):
+        factor, cleaned = 1_000, cleaned[:-1]
+    elif cleaned[-1:] in ("m", "M"):
+        factor, cleaned = 1_000_000, cleaned[:-1]
+    if not cleaned.isdigit() or int(cleaned) * factor <= 0:
+        raise argparse.ArgumentTypeError(f"'{text}' is not a positive number of claims")
+    return int(cleaned) * factor
+
+
+def parse_sizes(text: str) -> list[int]:
+    """A comma-separated list of sizes."""
+    return [parse_size(part) for part in text.split(",") if part.strip()]
+
+
+def _arguments(argv: Sequence[str]) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(
+        prog="python -m benchmarks.harness",
+        description="Measure incident-ledger against raw baselines on synthetic ledgers.",
+    )
+    parser.add_argument(
+        "--sizes",
+        type=parse_sizes,
+        default=list(DEFAULT_SIZES),
+        help="comma-separated claim counts (default 10000,100000; 1M only when asked). "
+        "10000 is added as the state reference when a larger size is asked without it.",
+    )
+    parser.add_argument("--out", type=Path, help="also append the Markdown report to this file")
+    parser.add_argument(
+        "--samples", type=int, default=200, help="appends and state queries per size (200)"
+    )
+    parser.add_argument(
+        "--cold-runs", type=int, default=7, help="runs of each cold-start command (7)"
+    )
+    parser.add_argument("--seed", type=int, default=7, help="seed of the random queries (7)")
+    parser.add_argument(
+        "--profile",
+        action="store_true",
+        help="instead of the table, profile the import and rebuild with cProfile",
+    )
+    parser.add_argument(
+        "--profile-size",
+        type=parse_size,
+        default=100_000,
+        help="claims for --profile (100000)",
+    )
+    arguments = parser.parse_args(list(argv))
+    if arguments.samples < 1 or arguments.cold_runs < 1:
+        parser.error("--samples and --cold-runs must be at least 1")
+    if not arguments.sizes:
+        parser.error("--sizes needs at least one size")
+    return arguments
+
+
+def _with_reference(sizes: Sequence[int]) -> list[int]:
+    chosen = sorted(set(sizes))
+    if REFERENCE_SIZE not in chosen and chosen[-1] > REFERENCE_SIZE:
+        chosen.insert(0, REFERENCE_SIZE)
+    return chosen
+
+
+def _emit(text: str, out: Path | None) -> None:
+    print(text)
+    if out is not None:
+        with out.open("a", encoding="utf-8") as handle:
+            handle.write(text + "\n")
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the benchmarks (or the profile) and print the Markdown report."""
+    arguments = _arguments(sys.argv[1:] if argv is None else argv)
+    if arguments.profile:
+        _emit(profile_run(arguments.profile_size), arguments.out)
+        return 0
+    options = Options(arguments.samples, arguments.cold_runs, arguments.seed)
+    info = machine()
+    all_figures = [measure_size(size, options) for size in _with_reference(arguments.sizes)]
+    cold = cold_start(options)
+    info["load_end"] = load_average()
+    _emit(render_run(info, all_figures, cold, options), arguments.out)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,172 @@
+"""Measuring tools for the benchmark harness: timed subprocesses, percentiles, the machine.
+
+Only the standard library: ``time.perf_counter`` for wall time and
+``resource.getrusage`` for peak memory.
+
+Peak RSS of a command: ``getrusage(RUSAGE_CHILDREN).ru_maxrss`` is the largest
+peak of *any* child a process has waited for, so it can only grow over a run
+and a harness that launched a big child first could never see a smaller one.
+Each measured command therefore runs under a fresh ``python -c`` wrapper
+(:data:`WRAPPER`) whose only child is that command: the wrapper's
+RUSAGE_CHILDREN maximum, read after the child exits, is exactly the
+command's peak. The wrapper also takes the wall time around the child with
+``time.perf_counter``, so the interpreter start of the wrapper itself is not
+counted (the start of the measured command is).
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import platform
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+WRAPPER = """\
+import json, resource, subprocess, sys, time
+report, argv = sys.argv[1], sys.argv[2:]
+before = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+start = time.perf_counter()
+code = subprocess.call(argv)
+seconds = time.perf_counter() - start
+after = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+with open(report, "w") as handle:
+    json.dump({"seconds": seconds, "code": code, "maxrss": after, "before": before}, handle)
+"""
+
+_CLEARED_ENV = ("LEDGER_DB", "LEDGER_VIEWS", "LEDGER_KEY")
+
+
+@dataclass(frozen=True)
+class Measured:
+    """One command run under the wrapper: wall time, peak RSS and its output."""
+
+    seconds: float
+    peak_rss_bytes: int
+    stdout: str
+    stderr: str
+
+    def json(self) -> Any:
+        """The command's standard output parsed as JSON (commands run with ``--json``)."""
+        return json.loads(self.stdout)
+
+
+class CommandFailed(RuntimeError):
+    """A benchmarked command exited with a non-zero status."""
+
+
+def ledger_command() -> list[str]:
+    """The project's own ``ledger`` console script, beside this interpreter."""
+    script = Path(sys.executable).with_name("ledger")
+    if script.exists():
+        return [str(script)]
+    return [sys.executable, "-m", "cli.main"]
+
+
+def child_env() -> dict[str, str]:
+    """This environment without the variables that would redirect a ledger command."""
+    return {k: v for k, v in os.environ.items() if k not in _CLEARED_ENV}
+
+
+def _rss_bytes(maxrss: int) -> int:
+    # ru_maxrss is in kilobytes on Linux and in bytes on macOS.
+    return maxrss if sys.platform == "darwin" else maxrss * 1024
+
+
+def run_measured(argv: Sequence[str], cwd: Path) -> Measured:
+    """Run ``argv`` under the fresh wrapper; raise CommandFailed on a non-zero exit."""
+    with tempfile.TemporaryDirectory() as scratch:
+        report = Path(scratch) / "measure.json"
+        done = subprocess.run(
+            [sys.executable, "-c", WRAPPER, str(report), *argv],
+            cwd=cwd,
+            env=child_env(),
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+        if not report.exists():
+            raise CommandFailed(f"the measuring wrapper failed: {done.stderr.strip()}")
+        result = json.loads(report.read_text())
+    if result["code"] != 0:
+        raise CommandFailed(
+            f"{' '.join(argv)} exited with {result['code']}: {done.stderr.strip()[-2000:]}"
+        )
+    return Measured(
+        float(result["seconds"]), _rss_bytes(int(result["maxrss"])), done.stdout, done.stderr
+    )
+
+
+def run_quiet(argv: Sequence[str], cwd: Path) -> str:
+    """Run a set-up command (not measured); return its standard output."""
+    done = subprocess.run(
+        list(argv), cwd=cwd, env=child_env(), capture_output=True, text=True, check=False
+    )
+    if done.returncode != 0:
+        raise CommandFailed(
+            f"{' '.join(argv)} exited with {done.returncode}: {done.stderr.strip()[-2000:]}"
+        )
+    return done.stdout
+
+
+def wall_seconds(argv: Sequence[str], cwd: Path) -> float:
+    """Wall time of one run of ``argv`` (output discarded), timed around the subprocess."""
+    start = time.perf_counter()
+    done = subprocess.run(
+        list(argv),
+        cwd=cwd,
+        env=child_env(),
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        check=False,
+    )
+    seconds = time.perf_counter() - start
+    if done.returncode != 0:
+        raise CommandFailed(f"{' '.join(argv)} exited with {done.returncode}")
+    return seconds
+
+
+def percentile(values: Sequence[float], fraction: float) -> float:
+    """Nearest-rank percentile (``fraction`` 0.5 = median, 0.99 = p99) of a non-empty list."""
+    if not values:
+        raise ValueError("no values")
+    ordered = sorted(values)
+    rank = max(1, math.ceil(fraction * len(ordered)))
+    return ordered[rank - 1]
+
+
+def _cpu_model() -> str:
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or platform.machine()
+
+
+def load_average() -> str:
+    """The 1, 5 and 15 minute load averages (the machine may be shared), or "n/a"."""
+    try:
+        return " / ".join(f"{load:.2f}" for load in os.getloadavg())
+    except (AttributeError, OSError):
+        return "n/a"
+
+
+def machine() -> dict[str, str]:
+    """Where and when the figures were taken (and how busy the machine was at the start)."""
+    return {
+        "load": load_average(),
+        "date": datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
+        "platform": platform.platform(),
+        "cpu": f"{os.cpu_count()} × {_cpu_model()}",
+        "python": f"{platform.python_implementation()} {platform.python_version()}",
+    }

@@ -1,0 +1,88 @@
+"""Aggregate append throughput with concurrent writers, on SQLite or PostgreSQL.
+
+    python -m benchmarks.writers --db ledger.db --writers 4 --batches 20 --batch 500
+    python -m benchmarks.writers --db 'postgresql://user@127.0.0.1:5432/db?schema=bench' ...
+
+Each writer is a separate process appending its own JSON Lines batches through
+the same service the CLI uses; the figure is all claims over the wall time from
+the first start to the last finish. The ledger must be empty or absent.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+WRITER = """
+import sys
+from ledger import services
+for name in sys.argv[2:]:
+    services.append_file(sys.argv[1], name)
+"""
+
+SETUP = [
+    {"type": "incident", "id": "bench", "title": "Benchmark incident"},
+    {"type": "source", "id": "bench-src", "name": "Bench", "kind": "outlet"},
+    {"type": "report", "id": "bench-r", "source": "bench-src", "published_at": "2022-01-21"},
+]
+
+
+def write(path: Path, records: list[dict[str, object]]) -> str:
+    path.write_text("".join(json.dumps(r) + "\n" for r in records), encoding="utf-8")
+    return str(path)
+
+
+def main(argv: list[str]) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--db", required=True)
+    parser.add_argument("--writers", type=int, default=4)
+    parser.add_argument("--batches", type=int, default=20)
+    parser.add_argument("--batch", type=int, default=500)
+    args = parser.parse_args(argv)
+    from ledger import services
+
+    with tempfile.TemporaryDirectory() as workdir:
+        folder = Path(workdir)
+        services.init(args.db)
+        services.append_file(args.db, write(folder / "setup.jsonl", list(SETUP)))
+        plans = []
+        for w in range(args.writers):
+            files = []
+            for b in range(args.batches):
+                records: list[dict[str, object]] = [
+                    {
+                        "type": "claim",
+                        "id": f"w{w}-b{b}-{n}",
+                        "incident": "bench",
+                        "fact": "killed.total",
+                        "value": n,
+                        "report": "bench-r",
+                    }
+                    for n in range(args.batch)
+                ]
+                files.append(write(folder / f"w{w}-{b}.jsonl", records))
+            plans.append(files)
+        started = time.perf_counter()
+        processes = [
+            subprocess.Popen([sys.executable, "-c", WRITER, args.db, *files]) for files in plans
+        ]
+        codes = [p.wait() for p in processes]
+        elapsed = time.perf_counter() - started
+    total = args.writers * args.batches * args.batch
+    backend = "postgresql" if args.db.startswith("postgres") else "sqlite"
+    print(
+        f"{backend}: {args.writers} writer(s), {total} claims in {elapsed:.2f} s = "
+        f"{total / elapsed:,.0f} claims/s (exit codes {codes})"
+    )
+    verified = services.verify(args.db)
+    print(f"verify: {verified['events']} events, tree size {verified['tree_size']}")
+    return 0 if not any(codes) else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
