@@ -17,7 +17,7 @@ from typing import Any
 
 from ledger.application import Ledger
 from ledger.errors import BadInputError, NotFoundError, VerificationError
-from ledger.leaves import event_line, leaf_bytes
+from ledger.leaves import event_line, leaf_bytes, leaf_bytes_from_stored
 from ledger.merkle import (
     EMPTY_ROOT,
     ProofError,
@@ -144,11 +144,15 @@ def make_checkpoint(ledger: Ledger, signer_key: str, origin: str, verifier: str)
     return Checkpoint(origin, size, root, note)
 
 
-def _events_in_leaf_order(ledger: Ledger, view: LogView) -> Iterator[tuple[int, Any, Any]]:
-    """(leaf index, notification, decoded event or the decoding error) in ledger order.
+def _events_in_leaf_order(
+    ledger: Ledger, view: LogView, *, decode: bool = True
+) -> Iterator[tuple[int, Any, Any]]:
+    """(leaf index, notification, decoded event) in ledger order.
 
     Walks the notification log and the leaf table side by side, so an event
     deleted, inserted or moved shows up at the first index where they part.
+    With ``decode=False`` the event slot holds the leaf bytes instead, read from
+    the stored JSON where possible (``leaves.leaf_bytes_from_stored``).
     """
     position, index = 0, 0
     while True:
@@ -171,18 +175,66 @@ def _events_in_leaf_order(ledger: Ledger, view: LogView) -> Iterator[tuple[int, 
                     f"does not match the Merkle log (leaf holds {expected}, store has "
                     f"notification {notification.id}): an event was deleted, inserted or moved"
                 )
-            try:
-                event: Any = ledger.mapper.to_domain_event(notification)
-            except Exception as error:  # any decoding failure is tampering to report
-                raise VerificationError(
-                    f"entry {index} ({notification.originator_id}): the stored event cannot be "
-                    f"decoded ({type(error).__name__})"
-                ) from None
-            yield index, notification, event
+            yield index, notification, _decoded(ledger, notification, index, decode)
             index += 1
         if not notifications:
             return
         position = notifications[-1].id
+
+
+def _decoded(ledger: Ledger, notification: Any, index: int, decode: bool) -> Any:
+    try:
+        if not decode:
+            try:
+                return leaf_bytes_from_stored(
+                    notification.topic,
+                    notification.originator_id,
+                    notification.originator_version,
+                    notification.state,
+                )
+            except LookupError:
+                return leaf_bytes(ledger.mapper.to_domain_event(notification))
+        return ledger.mapper.to_domain_event(notification)
+    except Exception as error:  # any decoding failure is tampering to report
+        raise VerificationError(
+            f"entry {index} ({notification.originator_id}): the stored event cannot be "
+            f"decoded ({type(error).__name__})"
+        ) from None
+
+
+class _NodeCheck:
+    """Compares recomputed tree nodes with the stored ones, a page at a time."""
+
+    def __init__(self, view: LogView) -> None:
+        self.view = view
+        self.pending: list[tuple[int, str, int, int, bytes]] = []
+
+    def expect(self, index: int, entry: str, level: int, node: int, digest: bytes) -> None:
+        self.pending.append((index, entry, level, node, digest))
+        if len(self.pending) >= 2 * PAGE:
+            self.flush()
+
+    def flush(self) -> None:
+        by_level: dict[int, list[int]] = {}
+        for _, _, level, node, _ in self.pending:
+            by_level.setdefault(level, []).append(node)
+        stored = {
+            level: self.view.node_range(level, min(nodes), max(nodes))
+            for level, nodes in by_level.items()
+        }
+        for index, entry, level, node, digest in self.pending:
+            if stored[level].get(node) == digest:
+                continue
+            if level == 0:
+                raise VerificationError(
+                    f"entry {index} ({entry}): the event does not match its Merkle leaf "
+                    "(edited after it was recorded)"
+                )
+            raise VerificationError(
+                f"entry {index} ({entry}): the stored Merkle tree node (level {level}, "
+                f"index {node}) above it was edited"
+            )
+        self.pending.clear()
 
 
 def verify_ledger(ledger: Ledger, verifier: str) -> dict[str, Any]:
@@ -200,21 +252,16 @@ def verify_ledger(ledger: Ledger, verifier: str) -> dict[str, Any]:
         ]
         roots_wanted = {size for size, _ in checkpoints}
         roots: dict[int, bytes] = {0: EMPTY_ROOT} if 0 in roots_wanted else {}
-        for index, notification, event in _events_in_leaf_order(ledger, view):
-            digest = leaf_hash(leaf_bytes(event))
-            if store.get(0, index) != digest:
-                raise VerificationError(
-                    f"entry {index} ({notification.originator_id}): the event does not match "
-                    "its Merkle leaf (edited after it was recorded)"
-                )
+        nodes = _NodeCheck(view)
+        for index, notification, line in _events_in_leaf_order(ledger, view, decode=False):
+            digest = leaf_hash(line)
+            entry = str(notification.originator_id)
+            nodes.expect(index, entry, 0, index, digest)
             for level, node, expected in frontier.push(digest):
-                if store.get(level, node) != expected:
-                    raise VerificationError(
-                        f"entry {index} ({notification.originator_id}): the stored Merkle tree "
-                        f"node (level {level}, index {node}) above it was edited"
-                    )
+                nodes.expect(index, entry, level, node, expected)
             if frontier.size in roots_wanted:
                 roots[frontier.size] = frontier.root()
+        nodes.flush()
         size = view.size()
         if frontier.size != size:
             raise VerificationError(

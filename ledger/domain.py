@@ -20,6 +20,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from eventsourcing.domain import BaseAggregate, CanInitAggregate, CanMutateAggregate
+from eventsourcing.utils import get_topic
 
 from ledger.errors import ConflictError
 from ledger.records import (
@@ -300,6 +301,19 @@ def aggregate_id_of(record: AnyRecord) -> str:
     """The event-store id of the aggregate a record creates (corrections are claims)."""
     aggregate_class, _ = AGGREGATE_FOR_RECORD[record.type]
     return aggregate_class.aggregate_id(record.id)
+
+
+def creation_event(record: AnyRecord, timestamp: datetime) -> Any:
+    """The event that creates a record's aggregate, built without building the aggregate."""
+    aggregate_class, event_class = AGGREGATE_FOR_RECORD[record.type]
+    payload = record.model_dump(mode="json", exclude={"type", "id"})
+    return event_class(
+        originator_id=aggregate_class.aggregate_id(record.id),
+        originator_version=aggregate_class.INITIAL_VERSION,
+        timestamp=timestamp,
+        originator_topic=get_topic(aggregate_class),
+        **payload,
+    )
 
 
 def create_aggregate(record: AnyRecord, timestamp: datetime) -> LedgerAggregate:

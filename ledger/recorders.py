@@ -206,6 +206,27 @@ class LogView:
         )
         return int(rows[0][0]) if rows else None
 
+    def node_range(self, level: int, first: int, last: int) -> dict[int, bytes]:
+        """Stored complete-subtree hashes of one level, indexes ``first`` to ``last``."""
+        rows = self._rows(
+            "SELECT idx, hash FROM merkle_nodes WHERE level = ? AND idx >= ? AND idx <= ?",
+            (level, first, last),
+        )
+        return {int(r[0]): bytes(r[1]) for r in rows}
+
+    def existing(self, originator_ids: Sequence[str]) -> set[str]:
+        """Which of these aggregates have a creation event in the store."""
+        found: set[str] = set()
+        for start in range(0, len(originator_ids), 500):
+            chunk = list(originator_ids[start : start + 500])
+            rows = self._rows(
+                f"SELECT originator_id FROM {self.events_table} WHERE originator_version = 1 "
+                f"AND originator_id IN ({','.join('?' * len(chunk))})",
+                chunk,
+            )
+            found.update(str(row[0]) for row in rows)
+        return found
+
     def checkpoints(self) -> list[tuple[int, str]]:
         """Every stored checkpoint (size, signed note), oldest first."""
         return [

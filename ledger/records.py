@@ -91,12 +91,22 @@ class Verdict(StrEnum):
 
 
 def _nfc(value: Any) -> Any:
-    if isinstance(value, str):
-        return unicodedata.normalize("NFC", value)
-    if isinstance(value, list):
-        return [_nfc(item) for item in value]
-    if isinstance(value, dict):
+    if type(value) is str:
+        if value.isascii():  # most ids, keys and English text: nothing to normalize
+            return value
+        try:
+            value.encode("utf-8")
+        except UnicodeEncodeError:
+            raise ValueError("text must be valid Unicode (it holds a lone surrogate)") from None
+        return (
+            value
+            if unicodedata.is_normalized("NFC", value)
+            else unicodedata.normalize("NFC", value)
+        )
+    if type(value) is dict:
         return {key: _nfc(item) for key, item in value.items()}
+    if type(value) is list:
+        return [_nfc(item) for item in value]
     return value
 
 

@@ -201,8 +201,9 @@ def replay(
         )
     views_path = Path(out) if out else None
     with open_workspace(db, views_path=views_path) as ws:
-        ws.views.reset()
+        ws.views.reset(bulk=True)
         applied = ws.projector.catch_up(until=until_at, progress=progress)
+        ws.views.finish_bulk()
         return {
             "views": str(ws.views.path),
             "events": applied,

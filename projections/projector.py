@@ -25,7 +25,7 @@ from ledger.values import edtf_bounds, read_value
 from projections.arabic import normalize
 from projections.views import Views
 
-PAGE_SIZE = 2_000
+PAGE_SIZE = 5_000
 
 Handler = Callable[["Projector", Any, int], None]
 
@@ -38,6 +38,7 @@ class Projector:
         self.views = views
         self.db: sqlite3.Connection = views.connection
         self._report_cache: dict[str, tuple[str, str]] = {}
+        self._pending: dict[str, list[tuple[Any, ...]]] = {}
 
     def catch_up(
         self,
@@ -57,6 +58,10 @@ class Projector:
             # A full disk or a read-only file: the page in flight was rolled back,
             # so the read model still holds exactly the position it records.
             raise StoreError(f"cannot update the read model {self.views.path}: {error}") from None
+
+    def _discard_pending(self) -> None:
+        self._pending.clear()
+        self._report_cache.clear()
 
     def _catch_up(
         self,
@@ -82,11 +87,16 @@ class Projector:
                 if position >= last:
                     break
                 page = self._page(position, last)
-                for notification in page:
-                    event: Any = self.ledger.mapper.to_domain_event(notification)
-                    if until is None or event.timestamp <= until:
-                        self.apply(event, notification.id)
-                        applied += 1
+                try:
+                    for notification in page:
+                        event: Any = self.ledger.mapper.to_domain_event(notification)
+                        if until is None or event.timestamp <= until:
+                            self.apply(event, notification.id)
+                            applied += 1
+                    self.flush()
+                except BaseException:
+                    self._discard_pending()  # the transaction rolls back: so do the queued rows
+                    raise
                 position = page[-1].id if page else last
                 self.views.set_position(position)
             if progress is not None:
@@ -109,16 +119,30 @@ class Projector:
         if handler is not None:
             handler(self, event, seq)
 
+    def write(self, statement: str, row: tuple[Any, ...]) -> None:
+        """Queue a row; rows are written per statement with executemany at the page's end."""
+        self._pending.setdefault(statement, []).append(row)
+
+    def flush(self) -> None:
+        """Write the queued rows, statements in the order first used (inserts before updates)."""
+        for statement, rows in self._pending.items():
+            self.db.executemany(statement, rows)
+        self._pending.clear()
+        if len(self._report_cache) > 100_000:
+            self._report_cache.clear()
+
+    def remember_report(self, report_id: str, published: str, source: str) -> None:
+        """Make a report's time and outlet known to claims in the same page."""
+        self._report_cache[report_id] = (published, source)
+
     def published_at(self, report_id: str) -> tuple[str, str]:
-        """(published_at key, source id) of a report already in the read model."""
+        """(published_at key, source id) of a report in the read model or the current page."""
         cached = self._report_cache.get(report_id)
         if cached is None:
             row = self.db.execute(
                 "SELECT published_at, source FROM reports WHERE id = ?", (report_id,)
             ).fetchone()
             cached = (row[0], row[1])
-            if len(self._report_cache) > 100_000:
-                self._report_cache.clear()
             self._report_cache[report_id] = cached
         return cached
 
@@ -129,13 +153,13 @@ def _record_id(event: Any) -> str:
 
 def _incident(p: Projector, e: Incident.Registered, seq: int) -> None:
     incident = _record_id(e)
-    p.db.execute(
+    p.write(
         "INSERT INTO incidents VALUES (?, ?, ?, ?, ?, ?)",
         (incident, e.title, e.title_ar, e.place, to_key(e.timestamp), seq),
     )
     _index(p, "incident", incident, incident, seq, title=e.title, title_ar=e.title_ar)
     for link in e.related or ():
-        p.db.execute(
+        p.write(
             "INSERT OR IGNORE INTO incident_relations VALUES (?, ?, ?, ?)",
             (incident, link["incident"], link["relation"], seq),
         )
@@ -144,12 +168,12 @@ def _incident(p: Projector, e: Incident.Registered, seq: int) -> None:
 def _source(p: Projector, e: Source.Registered, seq: int) -> None:
     source = _record_id(e)
     recorded = to_key(e.timestamp)
-    p.db.execute(
+    p.write(
         "INSERT INTO sources VALUES (?, ?, ?, ?, ?, ?, ?)",
         (source, e.name, e.name_ar, e.kind, e.reliability, recorded, seq),
     )
     if e.reliability is not None:
-        p.db.execute(
+        p.write(
             "INSERT INTO source_ratings VALUES (?, ?, ?, NULL, ?, ?)",
             (source, e.reliability, "initial grade", recorded, seq),
         )
@@ -158,18 +182,18 @@ def _source(p: Projector, e: Source.Registered, seq: int) -> None:
 def _source_rated(p: Projector, e: Source.Rated, seq: int) -> None:
     source = _record_id(e)
     effective = to_key(parse_instant(e.effective_from)) if e.effective_from else None
-    p.db.execute(
+    p.write(
         "INSERT INTO source_ratings VALUES (?, ?, ?, ?, ?, ?)",
         (source, e.reliability, e.reason, effective, to_key(e.timestamp), seq),
     )
-    p.db.execute("UPDATE sources SET reliability = ? WHERE id = ?", (e.reliability, source))
+    p.write("UPDATE sources SET reliability = ? WHERE id = ?", (e.reliability, source))
 
 
 def _index(p: Projector, kind: str, ref: str, incident: str | None, seq: int, **texts: Any) -> None:
     """Add a record's searchable texts to the full-text index (normalized; original kept)."""
     for field, text in texts.items():
         if text:
-            p.db.execute(
+            p.write(
                 "INSERT INTO search_index (rowid, body, original, kind, ref, incident, field) "
                 "VALUES (NULL, ?, ?, ?, ?, ?, ?)",
                 (normalize(text), text, kind, ref, incident, field),
@@ -181,7 +205,8 @@ def _report(p: Projector, e: Report.Registered, seq: int) -> None:
     _index(p, "report", report_id, None, seq, title=e.title)
     published = to_key(parse_instant(e.published_at))
     precision = "day" if is_date_only(e.published_at) else "instant"
-    p.db.execute(
+    p.remember_report(report_id, published, e.source)
+    p.write(
         "INSERT INTO reports VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
         (
             report_id,
@@ -210,7 +235,7 @@ def _claim(p: Projector, e: Any, seq: int) -> None:
     _index(
         p, "claim", claim_id, e.incident, seq, quote=e.quote, translation=e.translation, note=e.note
     )
-    p.db.execute(
+    p.write(
         "INSERT INTO claims VALUES "
         "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
         (
@@ -245,7 +270,7 @@ def _claim(p: Projector, e: Any, seq: int) -> None:
         ),
     )
     if corrects is not None:
-        p.db.execute(
+        p.write(
             "INSERT INTO claim_ends VALUES (?, ?, 'corrected', ?, ?, ?, ?)",
             (corrects, claim_id, e.report, published, recorded, seq),
         )
@@ -255,18 +280,18 @@ def _retraction(p: Projector, e: Retraction.Recorded, seq: int) -> None:
     retraction_id = _record_id(e)
     published, _ = p.published_at(e.report)
     recorded = to_key(e.timestamp)
-    p.db.execute(
+    p.write(
         "INSERT INTO retractions VALUES (?, ?, ?, ?, ?, ?, ?)",
         (retraction_id, e.claim, e.report, e.reason, published, recorded, seq),
     )
-    p.db.execute(
+    p.write(
         "INSERT INTO claim_ends VALUES (?, ?, 'retracted', ?, ?, ?, ?)",
         (e.claim, retraction_id, e.report, published, recorded, seq),
     )
 
 
 def _assessment(p: Projector, e: Assessment.Recorded, seq: int) -> None:
-    p.db.execute(
+    p.write(
         "INSERT INTO assessments VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
         (
             _record_id(e),

@@ -177,6 +177,7 @@ class Views:
             raise StoreError(f"cannot open the read model {self.path}: {error}") from None
         self.connection = connection
         self.db = sqlite_utils.Database(connection)
+        self._bulk = False
 
     def close(self) -> None:
         """Close the connection."""
@@ -196,7 +197,11 @@ class Views:
     def ensure_schema(self) -> None:
         """Create any missing table and index; a no-op on a current database."""
         tables = set(self.db.table_names())
-        if _TABLES.keys() | {"search_index"} <= tables and self._schema_version() == SCHEMA_VERSION:
+        if (
+            _TABLES.keys() | {"search_index"} <= tables
+            and self._schema_version() == SCHEMA_VERSION
+            and self._index_count() >= len(_INDEXES)
+        ):
             return
         if "tracking" in tables and self._schema_version() != SCHEMA_VERSION:
             # An older layout: the read model is disposable, so rebuild it from the events.
@@ -209,11 +214,21 @@ class Views:
                 if name not in tables:
                     self.db.create_table(name, columns, pk=pk)
             self.connection.execute(_SEARCH_TABLE)
-            for table, indexed in _INDEXES:
-                self.db.table(table).create_index(indexed, if_not_exists=True)
+            if not self._bulk:
+                self._create_indexes()
             self.connection.execute(
                 "INSERT OR IGNORE INTO tracking VALUES (?, 0, ?)", (PROJECTION, SCHEMA_VERSION)
             )
+
+    def _create_indexes(self) -> None:
+        for table, indexed in _INDEXES:
+            self.db.table(table).create_index(indexed, if_not_exists=True)
+
+    def _index_count(self) -> int:
+        row = self.connection.execute(
+            "SELECT COUNT(*) FROM sqlite_master WHERE type = 'index' AND name LIKE 'idx_%'"
+        ).fetchone()
+        return int(row[0])
 
     def _schema_version(self) -> int | None:
         row = self.connection.execute(
@@ -221,12 +236,28 @@ class Views:
         ).fetchone()
         return None if row is None else int(row[0])
 
-    def reset(self) -> None:
-        """Drop every table and recreate the empty schema, position 0 (for a rebuild)."""
+    def reset(self, *, bulk: bool = False) -> None:
+        """Drop every table and recreate the empty schema, position 0 (for a rebuild).
+
+        With ``bulk``, secondary indexes are built once at the end (``finish_bulk``)
+        instead of row by row, and commits skip fsync: a rebuild is disposable, and
+        a process killed mid-way leaves a consistent, resumable read model (the
+        indexes are recreated by the next ``ensure_schema``).
+        """
         with self.transaction():
             for name in (*_TABLES, "search_index"):
                 self.connection.execute(f"DROP TABLE IF EXISTS [{name}]")
+        self._bulk = bulk
+        if bulk:
+            self.connection.execute("PRAGMA synchronous=OFF")
         self.ensure_schema()
+
+    def finish_bulk(self) -> None:
+        """End a bulk rebuild: build the secondary indexes, restore durable commits."""
+        with self.transaction():
+            self._create_indexes()
+        self._bulk = False
+        self.connection.execute("PRAGMA synchronous=NORMAL")
 
     def position(self) -> int:
         """The notification id of the last event applied (0 when none)."""

@@ -1,0 +1,143 @@
+"""What changed in the understanding of an incident between two known times.
+
+``before`` and ``after`` are :func:`state` at T1 and T2 (as recorded by R);
+a fact is listed when its status, range or positions differ. The claims,
+retractions and corrections published in (T1, T2] are listed with the report
+that carried each.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from datetime import datetime
+from typing import Any
+
+from ledger.errors import BadInputError
+from ledger.times import to_key
+from projections.story import (
+    changed_parts,
+    fact_changes,
+    recorded_key,
+    report_refs,
+    value_words,
+)
+from projections.understanding import iso, state
+
+_NEW_CLAIMS = """
+SELECT c.id, c.fact, c.kind, c.value, c.qualifier, c.unit, c.claimant, s.name, c.corrects,
+       c.report, c.published_at
+FROM claims c LEFT JOIN sources s ON s.id = c.claimant
+WHERE c.incident = :incident AND c.published_at > :start AND c.published_at <= :end
+  AND c.recorded_at <= :recorded
+ORDER BY c.published_at, c.seq
+"""
+
+_RETRACTIONS = """
+SELECT x.id, x.claim, c.fact, c.claimant, x.reason, x.report, x.published_at
+FROM retractions x JOIN claims c ON c.id = x.claim
+WHERE c.incident = :incident AND x.published_at > :start AND x.published_at <= :end
+  AND x.recorded_at <= :recorded
+ORDER BY x.published_at, x.seq
+"""
+
+_FACT_REPORTS = """
+SELECT c.fact, c.report FROM claims c
+WHERE c.incident = :incident AND c.published_at > :start AND c.published_at <= :end
+  AND c.recorded_at <= :recorded
+UNION
+SELECT c.fact, e.report FROM claim_ends e JOIN claims c ON c.id = e.claim
+WHERE c.incident = :incident AND e.published_at > :start AND e.published_at <= :end
+  AND e.recorded_at <= :recorded
+"""
+
+
+def diff(
+    db: sqlite3.Connection,
+    incident: str,
+    from_at: datetime,
+    to_at: datetime,
+    recorded_at: datetime | None = None,
+) -> dict[str, Any]:
+    """Facts that changed between known times T1 < T2, and what was published in (T1, T2]."""
+    if from_at >= to_at:
+        raise BadInputError("the from time must be earlier than the to time")
+    before = state(db, incident, from_at, recorded_at)["facts"]
+    after = state(db, incident, to_at, recorded_at)["facts"]
+    params = {
+        "incident": incident,
+        "start": to_key(from_at),
+        "end": to_key(to_at),
+        "recorded": recorded_key(recorded_at),
+    }
+    fact_reports: dict[str, set[str]] = {}
+    for fact, report in db.execute(_FACT_REPORTS, params):
+        fact_reports.setdefault(fact, set()).add(report)
+    facts = []
+    for fact in sorted(before.keys() | after.keys()):
+        parts = changed_parts(before.get(fact), after.get(fact))
+        if parts:
+            facts.append(
+                {
+                    "fact": fact,
+                    "changed": parts,
+                    "changes": fact_changes(before.get(fact), after.get(fact)),
+                    "reports": report_refs(db, fact_reports.get(fact, set())),
+                    "before": before.get(fact),
+                    "after": after.get(fact),
+                }
+            )
+    claims, corrections = _published_claims(db, params)
+    return {
+        "incident": incident,
+        "from": iso(params["start"]),
+        "to": iso(params["end"]),
+        "recorded_at": iso(to_key(recorded_at)) if recorded_at else None,
+        "facts": facts,
+        "new_claims": claims,
+        "retractions": _retractions(db, params),
+        "corrections": corrections,
+    }
+
+
+def _published_claims(
+    db: sqlite3.Connection, params: dict[str, str]
+) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    rows = db.execute(_NEW_CLAIMS, params).fetchall()
+    reports = {r["id"]: r for r in report_refs(db, (row[9] for row in rows))}
+    claims: list[dict[str, Any]] = []
+    corrections: list[dict[str, Any]] = []
+    for claim, fact, kind, value, qualifier, unit, claimant, name, corrects, report, _ in rows:
+        parsed = json.loads(value)
+        item: dict[str, Any] = {
+            "claim": claim,
+            "fact": fact,
+            "value": parsed,
+            "qualifier": qualifier,
+            "value_words": value_words(parsed, qualifier, kind),
+            "unit": unit,
+            "claimant": claimant,
+            "claimant_name": name,
+            "report": reports[report],
+        }
+        if corrects is None:
+            claims.append(item)
+        else:
+            corrections.append({"corrects": corrects} | item)
+    return claims, corrections
+
+
+def _retractions(db: sqlite3.Connection, params: dict[str, str]) -> list[dict[str, Any]]:
+    rows = db.execute(_RETRACTIONS, params).fetchall()
+    reports = {r["id"]: r for r in report_refs(db, (row[5] for row in rows))}
+    return [
+        {
+            "id": retraction,
+            "claim": claim,
+            "fact": fact,
+            "claimant": claimant,
+            "reason": reason,
+            "report": reports[report],
+        }
+        for retraction, claim, fact, claimant, reason, report, _ in rows
+    ]

@@ -1,0 +1,110 @@
+"""One fact's understanding over known time, as a step function.
+
+The understanding can only change when something about the fact becomes
+known: a claim of it is published, or a retraction or correction of one of
+those claims is. At each such instant the fact is recomputed with
+:func:`state` (the rules live there, not here) and a step is emitted only
+when its positions, status or range changed, with the reports published at
+that instant and what changed.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections import Counter
+from datetime import datetime
+from typing import Any
+
+from ledger.errors import NotFoundError
+from ledger.times import from_key, to_key
+from projections.story import changed_parts, fact_changes, recorded_key, report_refs
+from projections.understanding import iso, state
+
+_CLAIMS = """
+SELECT published_at, report, kind, unit FROM claims
+WHERE incident = :incident AND fact = :fact AND recorded_at <= :recorded
+"""
+
+_ENDS = """
+SELECT e.published_at, e.report FROM claim_ends e JOIN claims c ON c.id = e.claim
+WHERE c.incident = :incident AND c.fact = :fact AND e.recorded_at <= :recorded
+"""
+
+
+def history(
+    db: sqlite3.Connection,
+    incident: str,
+    fact: str,
+    recorded_at: datetime | None = None,
+) -> dict[str, Any]:
+    """Every change in the understanding of ``fact``, in known-time order, as recorded by R."""
+    if db.execute("SELECT 1 FROM incidents WHERE id = ?", (incident,)).fetchone() is None:
+        raise NotFoundError(f"no incident '{incident}' in the ledger")
+    params = {"incident": incident, "fact": fact, "recorded": recorded_key(recorded_at)}
+    claims = db.execute(_CLAIMS, params).fetchall()
+    if not claims:
+        raise NotFoundError(_no_claims(db, incident, fact, recorded_at))
+    reports_at: dict[str, set[str]] = {}
+    for published, report, *_ in claims + db.execute(_ENDS, params).fetchall():
+        reports_at.setdefault(published, set()).add(report)
+    steps: list[dict[str, Any]] = []
+    previous: dict[str, Any] | None = None
+    for instant in sorted(reports_at):
+        current = state(db, incident, from_key(instant), recorded_at)["facts"].get(fact)
+        parts = changed_parts(previous, current)
+        if not parts or current is None:
+            continue
+        steps.append(_step(db, instant, reports_at[instant], previous, current, parts))
+        previous = current
+    kinds = {row[2] for row in claims}
+    units = Counter(row[3] for row in claims if row[3])
+    return {
+        "incident": incident,
+        "fact": fact,
+        "kind": kinds.pop() if len(kinds) == 1 else "mixed",
+        "unit": units.most_common(1)[0][0] if units else None,
+        "recorded_at": iso(to_key(recorded_at)) if recorded_at else None,
+        "steps": steps,
+    }
+
+
+def _no_claims(
+    db: sqlite3.Connection, incident: str, fact: str, recorded_at: datetime | None
+) -> str:
+    message = f"no claims of '{fact}' in incident '{incident}'"
+    if recorded_at is None:
+        return message
+    exists = db.execute(
+        "SELECT 1 FROM claims WHERE incident = ? AND fact = ? LIMIT 1", (incident, fact)
+    ).fetchone()
+    return f"{message} recorded by {iso(to_key(recorded_at))}" if exists else message
+
+
+def _step(
+    db: sqlite3.Connection,
+    instant: str,
+    reports: set[str],
+    previous: dict[str, Any] | None,
+    current: dict[str, Any],
+    parts: list[str],
+) -> dict[str, Any]:
+    return {
+        "at": iso(instant),
+        "reports": report_refs(db, reports),
+        "status": current["status"],
+        "kind": current.get("kind"),
+        "value": current["value"],
+        "range": current["range"],
+        "positions": current["positions"],
+        "changed": parts,
+        "changes": fact_changes(previous, current),
+    }
+
+
+def step_at(steps: list[dict[str, Any]], known_at: datetime) -> dict[str, Any] | None:
+    """The step in force at a known time: the last one at or before it (None before the first)."""
+    chosen: dict[str, Any] | None = None
+    for step in steps:
+        if datetime.fromisoformat(step["at"].replace("Z", "+00:00")) <= known_at:
+            chosen = step
+    return chosen
