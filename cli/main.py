@@ -9,6 +9,7 @@ import typer
 from cli import render
 from cli.errors import LedgerGroup
 from cli.lookup import register as register_lookup
+from cli.story import register as register_story
 from cli.web import register as register_web
 from ledger import services
 from ledger.store import DEFAULT_DB
@@ -421,6 +422,7 @@ def demo(
 
 
 # Commands that live in their own modules (the reading side and the web front).
+register_story(app)
 register_lookup(app)
 register_web(app)
 

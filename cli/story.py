@@ -1,0 +1,281 @@
+"""Reading the story: ``ledger timeline``, ``ledger history`` and ``ledger diff``."""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Annotated, Any
+
+import typer
+from rich import box
+from rich.table import Table
+from rich.text import Text
+
+from cli import render
+from ledger import reading
+from projections.story import change_words, interval_words, position_words
+
+_STATUS_STYLE = {
+    "contested": "bold red",
+    "corroborated": "green",
+    "single": "yellow",
+    "withdrawn": "dim",
+}
+
+Incident = Annotated[str, typer.Argument(help="Incident id.")]
+JsonFlag = Annotated[bool, typer.Option("--json", help="Print JSON for machines.")]
+AsRecorded = Annotated[
+    str | None,
+    typer.Option("--as-recorded", help="What the ledger showed at this time (date or date-time)."),
+]
+
+
+def register(app: typer.Typer) -> None:
+    """Add ``timeline``, ``history`` and ``diff`` to the ``ledger`` command line."""
+    app.command("timeline")(timeline)
+    app.command("history")(history)
+    app.command("diff")(diff)
+
+
+def timeline(
+    ctx: typer.Context,
+    incident: Incident,
+    at: Annotated[
+        str | None,
+        typer.Option("--at", help="Known time: a date (end of that day, UTC) or a date-time."),
+    ] = None,
+    as_json: JsonFlag = False,
+) -> None:
+    """Dated facts and claims in world-time order, as known at a point in time."""
+    result = reading.timeline(ctx.obj, incident, at=at)
+    if as_json:
+        render.print_json(result)
+        return
+    if not result["entries"]:
+        render.out.print(f"no dated claims of {incident} known at {result['known_at']}")
+    else:
+        render.out.print(timeline_table(result))
+    render.out.print(_timeline_note(result))
+
+
+def history(
+    ctx: typer.Context,
+    incident: Incident,
+    fact: Annotated[str, typer.Argument(help="Fact key, e.g. killed.security_forces.")],
+    as_recorded: AsRecorded = None,
+    chart: Annotated[
+        str | None,
+        typer.Option(
+            "--chart", help="Also draw the history (numbers only) to FILE.svg or FILE.png."
+        ),
+    ] = None,
+    as_json: JsonFlag = False,
+) -> None:
+    """How the understanding of one fact changed over known time, step by step."""
+    result = reading.fact_history(ctx.obj, incident, fact, as_recorded=as_recorded, chart=chart)
+    if as_json:
+        render.print_json(result)
+        return
+    render.out.print(history_table(result))
+    if "chart" in result:
+        render.out.print(f"chart written to {result['chart']['path']}")
+
+
+def diff(
+    ctx: typer.Context,
+    incident: Incident,
+    from_at: Annotated[
+        str, typer.Option("--from", help="Earlier known time T1 (a date means its end, UTC).")
+    ],
+    to_at: Annotated[str, typer.Option("--to", help="Later known time T2.")],
+    as_recorded: AsRecorded = None,
+    as_json: JsonFlag = False,
+) -> None:
+    """What changed in the understanding between two known times, and what caused it."""
+    result = reading.belief_diff(
+        ctx.obj, incident, from_at=from_at, to_at=to_at, as_recorded=as_recorded
+    )
+    if as_json:
+        render.print_json(result)
+        return
+    show_diff(result)
+
+
+# --- rendering ----------------------------------------------------------------------
+
+
+def when(iso: str | None) -> str:
+    """``2022-01-21T00:00:00Z`` → ``21 Jan 2022``; a time of day is kept when there is one."""
+    if iso is None:
+        return "—"
+    day = date.fromisoformat(iso[:10])
+    text = f"{day.day} {day:%b %Y}"
+    if len(iso) == 10 or iso[10:].startswith("T00:00:00"):
+        return text
+    return f"{text} {iso[11:16]} UTC"
+
+
+def _status(status: str | None) -> Text:
+    return Text(status or "", style=_STATUS_STYLE.get(status or "", ""))
+
+
+def timeline_table(result: dict[str, Any]) -> Table:
+    """The timeline grouped by day: a heading row per day, then one row per claim.
+
+    A time-valued claim's value is its ``when``; its ``claimed`` cell shows the
+    fact's status instead, so a disputed date reads as contested.
+    """
+    table = Table(
+        title=f"{result['incident']} — timeline as known at {result['known_at']}",
+        box=box.SIMPLE_HEAD,
+        pad_edge=False,
+    )
+    table.add_column("when")
+    table.add_column("fact", no_wrap=True)
+    table.add_column("claimed")
+    table.add_column("who, where")
+    day = None
+    for entry in result["entries"]:
+        if entry["when"]["day"] != day:
+            day = entry["when"]["day"]
+            table.add_row(Text(f"{date.fromisoformat(day):%a} {when(day)}", style="bold"))
+        via = f" via {', '.join(entry['via'])}" if entry["via"] else ""
+        mark = "" if entry["position"] else " *"
+        if "status" in entry:
+            claimed = _status(entry["status"])
+            claimed.append(f" date{mark}", style="")
+        else:
+            claimed = Text(entry["value_words"] + mark)
+        table.add_row(
+            entry["when"]["words"],
+            entry["fact"],
+            claimed,
+            f"{entry['claimant']}{via}\n{entry['report']}, {_short(entry['published_at'])}",
+        )
+    return table
+
+
+def _short(iso: str) -> str:
+    """``2022-01-21T00:00:00Z`` → ``21 Jan``."""
+    day = date.fromisoformat(iso[:10])
+    return f"{day.day} {day:%b}"
+
+
+def _timeline_note(result: dict[str, Any]) -> str:
+    excluded = result["excluded_inactive"]
+    notes = [f"{result['undated']['count']} undated claim(s) left out"]
+    notes.append(f"{len(excluded)} claim(s) excluded as retracted or corrected")
+    if any(not entry["position"] for entry in result["entries"]):
+        notes.append("* not the claimant's current position")
+    return "; ".join(notes)
+
+
+def _fact_value(fact: dict[str, Any] | None) -> str:
+    if fact is None:
+        return "—"
+    if fact.get("range") is not None:
+        return interval_words(fact["range"])
+    value = fact.get("value")
+    if isinstance(value, list):
+        return " | ".join(_text(v) for v in value)
+    return _text(value)
+
+
+def _text(value: Any) -> str:
+    if value is None:
+        return "—"
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    return str(value)
+
+
+def _positions(fact: dict[str, Any] | None) -> str:
+    if fact is None or not fact["positions"]:
+        return "no active claim"
+    return "\n".join(
+        f"{p['claimant']}: {position_words(p)} ({p['report']})" for p in fact["positions"]
+    )
+
+
+def history_table(result: dict[str, Any]) -> Table:
+    """One row per step: when, which reports, status, range, positions and what changed."""
+    title = f"{result['fact']} in {result['incident']} — history by known time"
+    if result["recorded_at"]:
+        title += f", as recorded by {result['recorded_at']}"
+    table = Table(title=title, show_lines=True)
+    for name in ("known at", "reports", "status", "range", "who says what", "what changed"):
+        table.add_column(name)
+    for step in result["steps"]:
+        reports = "\n".join(f"{r['id']} ({r['outlet']})" for r in step["reports"])
+        table.add_row(
+            when(step["at"]),
+            reports,
+            _status(step["status"]),
+            _fact_value(step),
+            _positions(step),
+            "\n".join(change_words(c) for c in step["changes"]),
+        )
+    return table
+
+
+def show_diff(result: dict[str, Any]) -> None:
+    """The changed facts, then the claims, retractions and corrections that came out."""
+    span = f"{result['from']} and {result['to']}"
+    if result["recorded_at"]:
+        span += f" (as recorded by {result['recorded_at']})"
+    if not result["facts"]:
+        render.out.print(f"no fact of {result['incident']} changed between {span}")
+    else:
+        table = Table(title=f"{result['incident']} — what changed between {span}", show_lines=True)
+        for name in ("fact", "before", "after", "what changed", "reports"):
+            table.add_column(name, no_wrap=name == "fact")
+        for fact in result["facts"]:
+            table.add_row(
+                fact["fact"],
+                _summary(fact["before"]),
+                _summary(fact["after"]),
+                "\n".join(change_words(c) for c in fact["changes"]),
+                "\n".join(_report(r) for r in fact["reports"]),
+            )
+        render.out.print(table)
+    _published_table("new claims", result["new_claims"], corrections=False)
+    _published_table("corrections", result["corrections"], corrections=True)
+    _retractions_table(result["retractions"])
+
+
+def _summary(fact: dict[str, Any] | None) -> Text:
+    if fact is None:
+        return Text("not yet claimed", style="dim")
+    text = _status(fact["status"])
+    text.append(f"\n{_fact_value(fact)}", style="")
+    return text
+
+
+def _report(report: dict[str, Any]) -> str:
+    return f"{report['id']} ({report['outlet']}, {when(report['published_at'])})"
+
+
+def _published_table(title: str, items: list[dict[str, Any]], *, corrections: bool) -> None:
+    if not items:
+        return
+    table = Table(title=title)
+    for name in ("report", "fact", "claimant", "value", "claim"):
+        table.add_column(name)
+    for item in items:
+        claim = item["claim"] + (f"\n(corrects {item['corrects']})" if corrections else "")
+        table.add_row(
+            _report(item["report"]), item["fact"], item["claimant"], item["value_words"], claim
+        )
+    render.out.print(table)
+
+
+def _retractions_table(items: list[dict[str, Any]]) -> None:
+    if not items:
+        return
+    table = Table(title="retractions")
+    for name in ("report", "claim", "fact", "claimant", "reason"):
+        table.add_column(name)
+    for item in items:
+        table.add_row(
+            _report(item["report"]), item["claim"], item["fact"], item["claimant"], item["reason"]
+        )
+    render.out.print(table)
