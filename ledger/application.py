@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from eventsourcing.application import AggregateNotFoundError, Application, ProcessingEvent
 from eventsourcing.persistence import (
@@ -21,8 +21,10 @@ from eventsourcing.persistence import (
     PersistenceError,
 )
 
+if TYPE_CHECKING:
+    from ledger.records import AnyRecord
+
 from ledger.domain import (
-    AnyRecord,
     Claim,
     LedgerAggregate,
     Source,
@@ -33,14 +35,6 @@ from ledger.errors import BadInputError, ConflictError, NotFoundError, StoreErro
 from ledger.leaves import leaf_bytes
 from ledger.merkle import leaf_hash
 from ledger.recorders import AuditRecorder
-from ledger.records import (
-    AssessmentRecord,
-    ClaimRecord,
-    CorrectionRecord,
-    IncidentRecord,
-    ReportRecord,
-    RetractionRecord,
-)
 from ledger.times import utc_now
 
 # Dependencies first, so that within one batch every reference points backwards
@@ -216,7 +210,7 @@ class _Batch:
         event = creation_event(record, self.timestamp)
         self.events.append(event)
         self.created[aggregate_id] = event
-        if isinstance(record, CorrectionRecord):
+        if record.type == "correction":
             target = self._load_claim(entry, record.claim)
             try:
                 target.supersede(record.id, self.timestamp)
@@ -226,7 +220,7 @@ class _Batch:
             self.events.extend(target.collect_events())
         self.seen[aggregate_id] = entry
         self.outcome.added[record.type] = self.outcome.added.get(record.type, 0) + 1
-        self.outcome.events += 1 + isinstance(record, CorrectionRecord)
+        self.outcome.events += 2 if record.type == "correction" else 1
 
     def _is_repeat(self, entry: Entry, aggregate_id: str) -> bool:
         earlier = self.seen.get(aggregate_id)
@@ -272,7 +266,7 @@ def _in_dependency_order(entries: Sequence[Entry]) -> list[Entry]:
     correction follows the correction it replaces, wherever it stood in the file.
     """
     ordered = sorted(entries, key=lambda e: _RECORD_ORDER[e.record.type])
-    corrections = [e for e in ordered if isinstance(e.record, CorrectionRecord)]
+    corrections = [e for e in ordered if e.record.type == "correction"]
     if not corrections:
         return ordered
     pending_ids = {e.record.id for e in corrections}
@@ -286,7 +280,7 @@ def _in_dependency_order(entries: Sequence[Entry]) -> list[Entry]:
         placed += ready
         pending_ids -= {e.record.id for e in ready}
         waiting = [e for e in waiting if e not in ready]
-    others = [e for e in ordered if not isinstance(e.record, CorrectionRecord)]
+    others = [e for e in ordered if e.record.type != "correction"]
     split = next(
         (
             i
@@ -298,26 +292,25 @@ def _in_dependency_order(entries: Sequence[Entry]) -> list[Entry]:
     return others[:split] + placed + others[split:]
 
 
-def _references(record: AnyRecord) -> list[tuple[str, str, str]]:
+def _references(record: Any) -> list[tuple[str, str, str]]:
     """(kind, id, field) for every reference a record makes."""
+    kind = record.type
     refs: list[tuple[str, str, str]] = []
-    match record:
-        case IncidentRecord(related=related) if related:
-            refs += [("incident", r.incident, "related.incident") for r in related]
-        case ReportRecord(source=source):
-            refs.append(("source", source, "source"))
-        case ClaimRecord() | CorrectionRecord():
-            refs.append(("incident", record.incident, "incident"))
-            refs.append(("report", record.report, "report"))
-            if record.claimant is not None:
-                refs.append(("source", record.claimant, "claimant"))
-            refs += [("source", relay, "via") for relay in record.via or ()]
-            if isinstance(record, CorrectionRecord):
-                refs.append(("claim", record.claim, "claim"))
-        case RetractionRecord(claim=claim, report=report):
-            refs += [("claim", claim, "claim"), ("report", report, "report")]
-        case AssessmentRecord(claim=claim):
-            refs.append(("claim", claim, "claim"))
+    if kind == "incident":
+        refs += [("incident", r.incident, "related.incident") for r in record.related or ()]
+    elif kind == "report":
+        refs.append(("source", record.source, "source"))
+    elif kind in ("claim", "correction"):
+        refs += [("incident", record.incident, "incident"), ("report", record.report, "report")]
+        if record.claimant is not None:
+            refs.append(("source", record.claimant, "claimant"))
+        refs += [("source", relay, "via") for relay in record.via or ()]
+        if kind == "correction":
+            refs.append(("claim", record.claim, "claim"))
+    elif kind == "retraction":
+        refs += [("claim", record.claim, "claim"), ("report", record.report, "report")]
+    elif kind == "assessment":
+        refs.append(("claim", record.claim, "claim"))
     return refs
 
 

@@ -23,25 +23,10 @@ from eventsourcing.domain import BaseAggregate, CanInitAggregate, CanMutateAggre
 from eventsourcing.utils import get_topic
 
 from ledger.errors import ConflictError
-from ledger.records import (
-    AssessmentRecord,
-    ClaimRecord,
-    CorrectionRecord,
-    IncidentRecord,
-    ReportRecord,
-    RetractionRecord,
-    SourceRecord,
-)
 
-AnyRecord = (
-    IncidentRecord
-    | SourceRecord
-    | ReportRecord
-    | ClaimRecord
-    | CorrectionRecord
-    | RetractionRecord
-    | AssessmentRecord
-)
+if TYPE_CHECKING:
+    from ledger.records import AnyRecord
+
 
 TOPIC_PREFIX = "incident-ledger/v1/"
 
@@ -85,7 +70,7 @@ class LedgerAggregate(BaseAggregate[str]):
 class _Registered(LedgerCreated):
     """Shared behaviour of creation events: rebuild the record they carry."""
 
-    record_type: ClassVar[type[Any]]
+    record_type: ClassVar[str]
 
     def to_record(self) -> AnyRecord:
         """The record this event was created from."""
@@ -95,7 +80,11 @@ class _Registered(LedgerCreated):
             if key not in _EVENT_ENVELOPE and value is not None
         }
         record_id = self.originator_id.split(":", 1)[1]
-        record: AnyRecord = self.record_type.model_validate({"id": record_id, **payload})
+        # The pydantic models load on first use: reading the ledger never needs them.
+        from ledger import records
+
+        model = getattr(records, self.record_type)
+        record: AnyRecord = model.model_validate({"id": record_id, **payload})
         return record
 
     def apply(self, aggregate: Any) -> None:
@@ -120,7 +109,7 @@ class Incident(LedgerAggregate):
     @dataclass(frozen=True)
     class Registered(Event, _Registered):
         TOPIC = TOPIC_PREFIX + "Incident.Registered"
-        record_type = IncidentRecord
+        record_type = "IncidentRecord"
         title: str
         title_ar: str | None
         place: str | None
@@ -139,7 +128,7 @@ class Source(LedgerAggregate):
     @dataclass(frozen=True)
     class Registered(Event, _Registered):
         TOPIC = TOPIC_PREFIX + "Source.Registered"
-        record_type = SourceRecord
+        record_type = "SourceRecord"
         name: str
         name_ar: str | None
         kind: str
@@ -180,7 +169,7 @@ class Report(LedgerAggregate):
     @dataclass(frozen=True)
     class Registered(Event, _Registered):
         TOPIC = TOPIC_PREFIX + "Report.Registered"
-        record_type = ReportRecord
+        record_type = "ReportRecord"
         source: str
         published_at: str
         url: str | None
@@ -221,12 +210,12 @@ class Claim(LedgerAggregate):
     @dataclass(frozen=True)
     class Recorded(Event, _ClaimPayload):
         TOPIC = TOPIC_PREFIX + "Claim.Recorded"
-        record_type = ClaimRecord
+        record_type = "ClaimRecord"
 
     @dataclass(frozen=True)
     class RecordedAsCorrection(Event, _ClaimPayload):
         TOPIC = TOPIC_PREFIX + "Claim.RecordedAsCorrection"
-        record_type = CorrectionRecord
+        record_type = "CorrectionRecord"
         claim: str
 
     @dataclass(frozen=True)
@@ -259,7 +248,7 @@ class Retraction(LedgerAggregate):
     @dataclass(frozen=True)
     class Recorded(Event, _Registered):
         TOPIC = TOPIC_PREFIX + "Retraction.Recorded"
-        record_type = RetractionRecord
+        record_type = "RetractionRecord"
         claim: str
         report: str
         reason: str | None
@@ -277,7 +266,7 @@ class Assessment(LedgerAggregate):
     @dataclass(frozen=True)
     class Recorded(Event, _Registered):
         TOPIC = TOPIC_PREFIX + "Assessment.Recorded"
-        record_type = AssessmentRecord
+        record_type = "AssessmentRecord"
         claim: str
         verdict: str
         by: str

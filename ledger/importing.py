@@ -14,9 +14,8 @@ from typing import Any
 from pydantic import TypeAdapter, ValidationError
 
 from ledger.application import Entry
-from ledger.domain import AnyRecord
 from ledger.errors import BadInputError
-from ledger.records import RECORD_TYPES, Record
+from ledger.records import RECORD_TYPES, AnyRecord, Record
 
 _RECORD = TypeAdapter[AnyRecord](Record)
 

@@ -316,6 +316,16 @@ class AssessmentRecord(RecordBase):
             raise ValueError(str(error)) from None
 
 
+AnyRecord = (
+    IncidentRecord
+    | SourceRecord
+    | ReportRecord
+    | ClaimRecord
+    | CorrectionRecord
+    | RetractionRecord
+    | AssessmentRecord
+)
+
 Record = Annotated[
     IncidentRecord
     | SourceRecord

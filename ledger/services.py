@@ -19,7 +19,6 @@ from typing import Any, TextIO
 
 from ledger.application import Entry, Ledger, Outcome
 from ledger.errors import BadInputError, NotFoundError, StoreError
-from ledger.importing import read_entries, validate_record
 from ledger.store import StoreLocation, locate
 from ledger.times import parse_instant, utc_now
 from projections.projector import Projector
@@ -120,6 +119,8 @@ def append_file(
     stdin: TextIO | None = None,
 ) -> Outcome:
     """Import a JSON Lines file (``-`` for standard input) as one transaction."""
+    from ledger.importing import read_entries  # pydantic models load only to write
+
     if file == "-":
         entries = read_entries(stdin or sys.stdin)
     else:
@@ -157,6 +158,8 @@ def _byte_counter(path: Path, progress: PhaseProgress | None) -> Callable[[int],
 
 def append_one(db: str | None, fields: dict[str, Any]) -> Outcome:
     """Record one record given as fields (``append claim``, ``retract``, ``correct``)."""
+    from ledger.importing import validate_record
+
     record = validate_record({k: v for k, v in fields.items() if v is not None}, "input")
     with open_workspace(db) as ws:
         outcome = ws.ledger.record([Entry("input", record)])
@@ -262,6 +265,8 @@ def sample_path() -> Path:
 
 def validate_only(lines: Sequence[str]) -> int:
     """Validate lines without writing; returns the number of records."""
+    from ledger.importing import read_entries
+
     return len(read_entries(lines))
 
 

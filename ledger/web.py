@@ -29,8 +29,6 @@ import sys
 import tempfile
 import threading
 import time
-import urllib.error
-import urllib.request
 import webbrowser
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -204,9 +202,11 @@ def wait_until_ready(
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline and process.poll() is None:
         try:
+            import urllib.request  # here: it loads ssl, which other commands never need
+
             with urllib.request.urlopen(f"{plan.base_url}/-/versions.json", timeout=1):
                 return True
-        except (urllib.error.URLError, OSError):
+        except OSError:  # urllib's URLError is an OSError
             time.sleep(0.1)
     return False
 

@@ -12,8 +12,7 @@ import sqlite3
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-
-import sqlite_utils
+from typing import Any
 
 from ledger.errors import StoreError
 
@@ -176,7 +175,7 @@ class Views:
         except sqlite3.Error as error:
             raise StoreError(f"cannot open the read model {self.path}: {error}") from None
         self.connection = connection
-        self.db = sqlite_utils.Database(connection)
+        self._db: Any = None
         self._bulk = False
 
     def close(self) -> None:
@@ -196,7 +195,10 @@ class Views:
 
     def ensure_schema(self) -> None:
         """Create any missing table and index; a no-op on a current database."""
-        tables = set(self.db.table_names())
+        tables = {
+            row[0]
+            for row in self.connection.execute("SELECT name FROM sqlite_master WHERE type='table'")
+        }
         if (
             _TABLES.keys() | {"search_index"} <= tables
             and self._schema_version() == SCHEMA_VERSION
@@ -219,6 +221,19 @@ class Views:
             self.connection.execute(
                 "INSERT OR IGNORE INTO tracking VALUES (?, 0, ?)", (PROJECTION, SCHEMA_VERSION)
             )
+
+    @property
+    def db(self) -> Any:
+        """The sqlite-utils view of the database, for creating tables and indexes.
+
+        Imported on first use: sqlite-utils pulls in numpy when it is installed,
+        a fifth of a second that a read-only command never needs.
+        """
+        if self._db is None:
+            import sqlite_utils
+
+            self._db = sqlite_utils.Database(self.connection)
+        return self._db
 
     def _create_indexes(self) -> None:
         for table, indexed in _INDEXES:
