@@ -86,3 +86,43 @@ def test_instants_dates_start_the_day_for_reports_and_end_it_for_queries() -> No
         parse_instant("2022-01-21T02:00:00")
     with pytest.raises(BadInputError):
         parse_instant("2022-02-30")
+
+
+def _sample_times() -> list[tuple[str, str]]:
+    import json as _json
+
+    from ledger.services import sample_path
+
+    found = []
+    for line in sample_path().read_text(encoding="utf-8").splitlines():
+        record = _json.loads(line)
+        if record["type"] != "claim":
+            continue
+        if "valid_time" in record:
+            found.append((record["id"], record["valid_time"]))
+        if record["fact"] == "attack.started":
+            found.append((record["id"], record["value"]))
+    return found
+
+
+@pytest.mark.parametrize(("claim", "expression"), _sample_times())
+def test_every_sample_time_has_ordered_bounds_and_words(claim: str, expression: str) -> None:
+    from projections.timewords import describe
+
+    low, high = edtf_bounds(expression)
+    assert low is not None, claim
+    assert high is None or low <= high, claim
+    assert low.startswith("2022-01") or low.startswith("2022-02"), claim
+    assert describe(expression), claim
+
+
+def test_sample_time_words_for_the_ambiguous_dates() -> None:
+    from projections.timewords import describe
+
+    assert describe("[2022-01-20,2022-01-21]") == "20 or 21 Jan 2022"
+    assert describe("[2022-01-24,2022-01-31]") == "24 or 31 Jan 2022"
+    assert describe("2022-02-01/..") == "from 1 Feb 2022"
+    assert edtf_bounds("[2022-01-24,2022-01-31]") == (
+        "2022-01-24T00:00:00.000000Z",
+        "2022-01-31T23:59:59.999999Z",
+    )
