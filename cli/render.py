@@ -20,6 +20,8 @@ from rich.progress import (
 from rich.table import Table
 from rich.text import Text
 
+from projections.story import position_words
+
 out = Console(highlight=False, soft_wrap=True)
 err = Console(stderr=True, highlight=False)
 
@@ -98,26 +100,9 @@ def _short(value: Any) -> str:
     return str(value)
 
 
-_QUALIFIER_WORDS = {
-    "exact": "",
-    "approx": "about ",
-    "at_least": "at least ",
-    "more_than": "more than ",
-    "at_most": "at most ",
-    "less_than": "less than ",
-}
-
-
 def describe_claim_value(position: dict[str, Any]) -> str:
-    """A claimed value in words: ``at least 20``, ``11000–12000``, ``"sdf"``."""
-    value = position["value"]
-    if isinstance(value, bool):
-        return "yes" if value else "no"
-    if isinstance(value, dict):
-        return f"{value['min']}–{value['max']}"
-    if isinstance(value, int):
-        return f"{_QUALIFIER_WORDS.get(position.get('qualifier') or 'exact', '')}{value}"
-    return str(value)
+    """A claimed value in words: ``at least 20``, ``11000–12000``, ``20 or 21 Jan 2022``."""
+    return position_words(position)
 
 
 def describe_value(fact: dict[str, Any]) -> str:
