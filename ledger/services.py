@@ -204,9 +204,8 @@ def replay(
         )
     views_path = Path(out) if out else None
     with open_workspace(db, views_path=views_path) as ws:
-        ws.views.reset(bulk=True)
+        ws.views.reset()
         applied = ws.projector.catch_up(until=until_at, progress=progress)
-        ws.views.finish_bulk()
         return {
             "views": str(ws.views.path),
             "events": applied,

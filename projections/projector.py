@@ -26,6 +26,7 @@ from projections.arabic import normalize
 from projections.views import Views
 
 PAGE_SIZE = 5_000
+BULK_BACKLOG = 20_000
 
 Handler = Callable[["Projector", Any, int], None]
 
@@ -77,6 +78,23 @@ class Projector:
                 last = min(last, up_to)
         except PersistenceError as error:
             raise StoreError(f"cannot read the event store: {error}") from None
+        bulk = last - position >= BULK_BACKLOG and last - position > position
+        if bulk:
+            # A backlog larger than the model itself (a first import, a rebuild):
+            # cheaper to build the indexes once afterwards than row by row.
+            self.views.begin_bulk()
+        applied = self._apply_pages(position, last, until, progress)
+        if bulk:
+            self.views.finish_bulk()
+        return applied
+
+    def _apply_pages(
+        self,
+        position: int,
+        last: int,
+        until: datetime | None,
+        progress: Callable[[int, int], None] | None,
+    ) -> int:
         applied = 0
         start = position
         while position < last:

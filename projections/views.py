@@ -251,21 +251,32 @@ class Views:
         ).fetchone()
         return None if row is None else int(row[0])
 
-    def reset(self, *, bulk: bool = False) -> None:
-        """Drop every table and recreate the empty schema, position 0 (for a rebuild).
-
-        With ``bulk``, secondary indexes are built once at the end (``finish_bulk``)
-        instead of row by row, and commits skip fsync: a rebuild is disposable, and
-        a process killed mid-way leaves a consistent, resumable read model (the
-        indexes are recreated by the next ``ensure_schema``).
-        """
+    def reset(self) -> None:
+        """Drop every table and recreate the empty schema, position 0 (for a rebuild)."""
         with self.transaction():
             for name in (*_TABLES, "search_index"):
                 self.connection.execute(f"DROP TABLE IF EXISTS [{name}]")
-        self._bulk = bulk
-        if bulk:
-            self.connection.execute("PRAGMA synchronous=OFF")
         self.ensure_schema()
+
+    def begin_bulk(self) -> None:
+        """Drop the secondary indexes and skip fsync while a large backlog is applied.
+
+        Rows then go in at append speed and each index is built once, sorted, in
+        ``finish_bulk``. If the process dies first, the next ``ensure_schema``
+        sees the indexes missing and builds them; the rows and the tracked
+        position are consistent either way.
+        """
+        with self.transaction():
+            names = [
+                row[0]
+                for row in self.connection.execute(
+                    "SELECT name FROM sqlite_master WHERE type = 'index' AND name LIKE 'idx_%'"
+                )
+            ]
+            for name in names:
+                self.connection.execute(f"DROP INDEX IF EXISTS [{name}]")
+        self._bulk = True
+        self.connection.execute("PRAGMA synchronous=OFF")
 
     def finish_bulk(self) -> None:
         """End a bulk rebuild: build the secondary indexes, restore durable commits."""
