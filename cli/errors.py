@@ -17,5 +17,9 @@ class LedgerGroup(TyperGroup):
         try:
             return super().invoke(ctx)
         except LedgerError as error:
-            typer.echo(f"error: {error}", err=True)
+            # One line: a database driver's message may carry a SQL excerpt below it.
+            first = (
+                str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
+            )
+            typer.echo(f"error: {first}", err=True)
             raise typer.Exit(error.exit_code) from None

@@ -426,3 +426,11 @@ def test_rate_changes_preferred_from_its_effective_date(db: str) -> None:
     assert ledger(db, "rate", "nobody", "B", "--reason", "x")[2] == (
         "error: no source 'nobody' in the ledger\n"
     )
+
+
+def test_an_uninitialised_store_says_so_on_each_backend(store_url: str) -> None:
+    code, _, err = ledger(store_url, "state", "g")
+    assert code == 1
+    assert err.startswith("error: no ledger at ")
+    assert err.endswith(": run 'ledger init' first\n")
+    assert len(err.splitlines()) == 1
