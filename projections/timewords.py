@@ -14,6 +14,7 @@ from __future__ import annotations
 import calendar
 import contextlib
 import io
+import re
 import time
 from dataclasses import dataclass, replace
 from functools import lru_cache
@@ -79,6 +80,62 @@ def describe(expression: str) -> str:
 
 @lru_cache(maxsize=4_096)
 def _describe(expression: str) -> str:
+    plain = _describe_plain(expression)
+    return plain if plain is not None else _describe_parsed(expression)
+
+
+_PLAIN = re.compile(r"^(\d{4})(?:-(\d{2})(?:-(\d{2}))?)?$")
+
+
+def _plain_point(text: str) -> _Point | None:
+    """A bare ``YYYY``, ``YYYY-MM`` or ``YYYY-MM-DD`` (valid on the calendar), else None."""
+    match = _PLAIN.match(text)
+    if match is None:
+        return None
+    year, month, day = (int(part) if part else None for part in match.groups())
+    if month is not None and not 1 <= month <= 12:
+        return None
+    if day is not None and not 1 <= day <= calendar.monthrange(year or 1, month or 1)[1]:
+        return None
+    return _Point(year or 0, month, day)
+
+
+def _describe_plain(expression: str) -> str | None:
+    """Words for the plain forms reports mostly use, without the EDTF parser.
+
+    The ``edtf`` package's parser takes milliseconds a value, which a table of
+    dates multiplies into a slow command. Plain dates, ranges of them, open
+    ranges and sets of plain dates are read here and worded by the same
+    functions as parsed ones; a test checks both paths give the same words.
+    Anything else returns None.
+    """
+    point = _plain_point(expression)
+    if point is not None:
+        return _full(point)
+    if "/" in expression:
+        start, _, end = expression.partition("/")
+        low, high = _plain_point(start), _plain_point(end)
+        if low is not None and end == "..":
+            return f"from {_full(low)}"
+        if high is not None and start == "..":
+            return f"until {_full(high)}"
+        if low is None or high is None or _sort_key(low) > _sort_key(high):
+            return None
+        return _range_words(low, high)
+    if len(expression) > 2 and expression[0] + expression[-1] in ("[]", "{}"):
+        members = [_plain_point(m) for m in expression[1:-1].split(",")]
+        if any(m is None for m in members) or len(members) < 2:
+            return None
+        items = [_Item(m, m) for m in members if m is not None]
+        return _compact(items, "or" if expression[0] == "[" else "and")
+    return None
+
+
+def _sort_key(point: _Point) -> tuple[int, int, int]:
+    return (point.year, point.month or 1, point.day or 1)
+
+
+def _describe_parsed(expression: str) -> str:
     import edtf  # ~50 ms to import; only the read side's wording needs it
 
     try:

@@ -126,3 +126,28 @@ def test_sample_time_words_for_the_ambiguous_dates() -> None:
         "2022-01-24T00:00:00.000000Z",
         "2022-01-31T23:59:59.999999Z",
     )
+
+
+plain_dates = st.dates(min_value=date(1990, 1, 1), max_value=date(2030, 12, 31)).flatmap(
+    lambda d: st.sampled_from([d.isoformat(), d.isoformat()[:7], d.isoformat()[:4]])
+)
+
+
+@given(
+    st.lists(plain_dates, min_size=1, max_size=4),
+    st.sampled_from(["one", "range", "open", "or", "and"]),
+)
+def test_plain_time_words_match_the_parsed_words(dates: list[str], form: str) -> None:
+    from projections.timewords import _describe_parsed, _describe_plain
+
+    first, last = sorted(dates)[0], sorted(dates)[-1]
+    expression = {
+        "one": first,
+        "range": f"{first}/{last}" if len(first) == len(last) else first,
+        "open": f"{first}/..",
+        "or": "[" + ",".join(sorted(set(dates))) + "]",
+        "and": "{" + ",".join(sorted(set(dates))) + "}",
+    }[form]
+    fast = _describe_plain(expression)
+    if fast is not None:
+        assert fast == _describe_parsed(expression), expression
