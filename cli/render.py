@@ -62,24 +62,12 @@ def phase_bars() -> Iterator[Callable[[str, int, int], None] | None]:
 
 @contextmanager
 def progress_bar(description: str) -> Iterator[Callable[[int, int], None] | None]:
-    """A progress callback drawing a bar on stderr when it is a terminal, else None."""
-    if not err.is_terminal:
-        yield None
-        return
-    with Progress(
-        TextColumn("{task.description}"),
-        BarColumn(),
-        TaskProgressColumn(),
-        TimeElapsedColumn(),
-        console=err,
-        transient=True,
-    ) as bar:
-        task = bar.add_task(description, total=None)
-
-        def advance(done: int, total: int) -> None:
-            bar.update(task, completed=done, total=total)
-
-        yield advance
+    """A progress callback drawing one bar on stderr when it is a terminal, else None."""
+    with phase_bars() as phases:
+        if phases is None:
+            yield None
+        else:
+            yield lambda done, total: phases(description, done, total)
 
 
 def format_interval(interval: dict[str, Any] | None) -> str:

@@ -326,16 +326,7 @@ AnyRecord = (
     | AssessmentRecord
 )
 
-Record = Annotated[
-    IncidentRecord
-    | SourceRecord
-    | ReportRecord
-    | ClaimRecord
-    | CorrectionRecord
-    | RetractionRecord
-    | AssessmentRecord,
-    Field(discriminator="type"),
-]
+Record = Annotated[AnyRecord, Field(discriminator="type")]
 
 RECORD_TYPES: tuple[str, ...] = (
     "incident",
