@@ -9,18 +9,8 @@ from contextlib import contextmanager
 from typing import Any
 
 from rich.console import Console
-from rich.progress import (
-    BarColumn,
-    Progress,
-    TaskID,
-    TaskProgressColumn,
-    TextColumn,
-    TimeElapsedColumn,
-)
 from rich.table import Table
 from rich.text import Text
-
-from projections.story import position_words
 
 out = Console(highlight=False, soft_wrap=True)
 err = Console(stderr=True, highlight=False)
@@ -42,6 +32,16 @@ def phase_bars() -> Iterator[Callable[[str, int, int], None] | None]:
     if not err.is_terminal:
         yield None
         return
+    # Imported here: a command whose output is not a terminal never draws a bar.
+    from rich.progress import (
+        BarColumn,
+        Progress,
+        TaskID,
+        TaskProgressColumn,
+        TextColumn,
+        TimeElapsedColumn,
+    )
+
     with Progress(
         TextColumn("{task.description}"),
         BarColumn(),
@@ -90,6 +90,8 @@ def _short(value: Any) -> str:
 
 def describe_claim_value(position: dict[str, Any]) -> str:
     """A claimed value in words: ``at least 20``, ``11000–12000``, ``20 or 21 Jan 2022``."""
+    from projections.story import position_words
+
     return position_words(position)
 
 
