@@ -312,8 +312,3 @@ def _references(record: Any) -> list[tuple[str, str, str]]:
     elif kind == "assessment":
         refs.append(("claim", record.claim, "claim"))
     return refs
-
-
-def describe(outcome: Outcome) -> dict[str, Any]:
-    """A JSON-friendly summary of an outcome."""
-    return {"added": outcome.added, "unchanged": outcome.unchanged, "events": outcome.events}

@@ -17,7 +17,7 @@ from typing import Any
 
 from ledger.application import Ledger
 from ledger.errors import BadInputError, NotFoundError, VerificationError
-from ledger.leaves import event_line, leaf_bytes, leaf_bytes_from_stored
+from ledger.leaves import leaf_bytes, leaf_bytes_from_stored
 from ledger.merkle import (
     EMPTY_ROOT,
     ProofError,
@@ -587,10 +587,3 @@ def _verify_extends(
         verify_consistency(previous.size, current.size, proof, previous.root, current.root)
     except ProofError as error:
         raise VerificationError(f"the export does not extend --prev: {error}") from None
-
-
-def export_lines(ledger: Ledger) -> Iterator[dict[str, Any]]:
-    """Every event as its export line, in ledger order (for inspection and tests)."""
-    with ledger.audit.reading() as view:
-        for _, _, event in _events_in_leaf_order(ledger, view):
-            yield event_line(event)

@@ -303,16 +303,3 @@ def creation_event(record: AnyRecord, timestamp: datetime) -> Any:
         originator_topic=get_topic(aggregate_class),
         **payload,
     )
-
-
-def create_aggregate(record: AnyRecord, timestamp: datetime) -> LedgerAggregate:
-    """Create the aggregate for a validated record, with its creation event pending."""
-    aggregate_class, event_class = AGGREGATE_FOR_RECORD[record.type]
-    payload = record.model_dump(mode="json", exclude={"type", "id"})
-    aggregate = aggregate_class._create(
-        event_class,
-        id=aggregate_class.aggregate_id(record.id),
-        timestamp=timestamp,
-        **payload,
-    )
-    return aggregate

@@ -10,7 +10,7 @@ from __future__ import annotations
 import os
 import secrets
 import sys
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
@@ -274,13 +274,6 @@ def iter_records(ledger: Ledger, page: int = 2_000) -> Iterator[dict[str, Any]]:
 def sample_path() -> Path:
     """The bundled Ghwayran sample (JSON Lines)."""
     return Path(__file__).with_name("samples") / "ghwayran.jsonl"
-
-
-def validate_only(lines: Sequence[str]) -> int:
-    """Validate lines without writing; returns the number of records."""
-    from ledger.importing import read_entries
-
-    return len(read_entries(lines))
 
 
 @dataclass(frozen=True)
