@@ -61,14 +61,16 @@ def open_workspace(
         if not parent.exists():
             raise BadInputError(f"directory {parent} does not exist")
     ledger = Ledger(location.event_store_env(create=create), clock=clock)
-    if location.is_postgres and not create:
-        _require_initialised(ledger, location)
-    views = Views(views_path or location.views_path)
     try:
-        views.ensure_schema()
-        yield Workspace(location, ledger, views, Projector(ledger, views))
+        if location.is_postgres and not create:
+            _require_initialised(ledger, location)
+        views = Views(views_path or location.views_path)
+        try:
+            views.ensure_schema()
+            yield Workspace(location, ledger, views, Projector(ledger, views))
+        finally:
+            views.close()
     finally:
-        views.close()
         ledger.close()
 
 
@@ -78,7 +80,6 @@ def _require_initialised(ledger: Ledger, location: StoreLocation) -> None:
     try:
         ledger.recorder.max_notification_id()
     except PersistenceError as error:
-        ledger.close()
         if "does not exist" in str(error):
             raise NotFoundError(f"no ledger at {location.shown}: run 'ledger init' first") from None
         raise StoreError(f"cannot read the event store: {error}") from None
