@@ -34,7 +34,8 @@ def show_walkthrough(walk: dict[str, Any]) -> None:
             f"{len(walk['reports'])} Arabic articles. Every answer below is a point-in-time "
             "query: `ledger state ghwayran-2022 --at DATE`.",
             title="incident-ledger demo",
-        )
+        ),
+        soft_wrap=False,  # the panel's text wraps inside its frame
     )
     for step in walk["steps"]:
         _show_step(step)
