@@ -93,36 +93,29 @@ def append(
     _report_outcome(outcome, as_json)
 
 
-def _claim_fields(
-    incident: str,
-    fact: str,
-    value: str,
-    report: str,
-    qualifier: str | None,
-    unit: str | None,
-    valid_time: str | None,
-    claimant: str | None,
-    via: list[str] | None,
-    quote: str | None,
-    translation: str | None,
-    credibility: int | None,
-    note: str | None,
-) -> dict[str, Any]:
-    return {
-        "incident": incident,
-        "fact": fact,
-        "value": services.parse_flag_value(value),
-        "qualifier": qualifier,
-        "unit": unit,
-        "valid_time": valid_time,
-        "report": report,
-        "claimant": claimant,
-        "via": via or None,
-        "quote": quote,
-        "translation": translation,
-        "credibility": credibility,
-        "note": note,
-    }
+_CLAIM_FLAGS = (
+    "incident",
+    "fact",
+    "value",
+    "report",
+    "qualifier",
+    "unit",
+    "valid_time",
+    "claimant",
+    "via",
+    "quote",
+    "translation",
+    "credibility",
+    "note",
+)
+
+
+def _claim_fields(flags: dict[str, Any]) -> dict[str, Any]:
+    """The claim fields among a command's parameters (``value`` parsed, empty ``via`` dropped)."""
+    fields = {name: flags[name] for name in _CLAIM_FLAGS}
+    fields["value"] = services.parse_flag_value(fields["value"])
+    fields["via"] = fields["via"] or None
+    return fields
 
 
 Id = Annotated[str, typer.Option("--id", help="Your id for this record.")]
@@ -172,21 +165,7 @@ def append_claim(
     as_json: JsonFlag = False,
 ) -> None:
     """Append one claim given as flags."""
-    fields = {"type": "claim", "id": id} | _claim_fields(
-        incident,
-        fact,
-        value,
-        report,
-        qualifier,
-        unit,
-        valid_time,
-        claimant,
-        via,
-        quote,
-        translation,
-        credibility,
-        note,
-    )
+    fields = {"type": "claim", "id": id} | _claim_fields(locals())
     _report_outcome(services.append_one(ctx.obj, fields), as_json)
 
 
@@ -225,21 +204,7 @@ def correct(
     as_json: JsonFlag = False,
 ) -> None:
     """Record a correction: a new claim that replaces an earlier one."""
-    fields = {"type": "correction", "id": id, "claim": claim} | _claim_fields(
-        incident,
-        fact,
-        value,
-        report,
-        qualifier,
-        unit,
-        valid_time,
-        claimant,
-        via,
-        quote,
-        translation,
-        credibility,
-        note,
-    )
+    fields = {"type": "correction", "id": id, "claim": claim} | _claim_fields(locals())
     _report_outcome(services.append_one(ctx.obj, fields), as_json)
 
 

@@ -41,6 +41,24 @@ class Status(StrEnum):
 
 _RELIABILITY_RANK = {grade: rank for rank, grade in enumerate("ABCDEF")}
 
+
+def grade_in_force(source: str) -> str:
+    """SQL for a source's Admiralty grade in force at known time :known as recorded by :recorded.
+
+    The latest rating effective by T and recorded by R; the grade given at
+    registration is effective from the start. ``source`` is the SQL naming the
+    source id. Shared by the understanding and the exports, so the rule is
+    written once.
+    """
+    return f"""(
+    SELECT r.reliability FROM source_ratings r
+    WHERE r.source = {source}
+      AND (r.effective_from IS NULL OR r.effective_from <= :known)
+      AND r.recorded_at <= :recorded
+    ORDER BY COALESCE(r.effective_from, '') DESC, r.seq DESC LIMIT 1
+)"""
+
+
 _POSITIONS = """
 WITH active AS (
     SELECT c.* FROM claims c
@@ -56,19 +74,11 @@ WITH active AS (
     ) AS rank
     FROM active
 )
-SELECT ranked.*, s.name AS claimant_name, (
-    -- the claimant's grade in force at (T, R): the latest rating effective by T and
-    -- recorded by R; the grade given at registration is effective from the start
-    SELECT r.reliability FROM source_ratings r
-    WHERE r.source = ranked.claimant
-      AND (r.effective_from IS NULL OR r.effective_from <= :known)
-      AND r.recorded_at <= :recorded
-    ORDER BY COALESCE(r.effective_from, '') DESC, r.seq DESC LIMIT 1
-) AS claimant_reliability
+SELECT ranked.*, s.name AS claimant_name, {grade} AS claimant_reliability
 FROM ranked LEFT JOIN sources s ON s.id = ranked.claimant
 WHERE rank = 1
 ORDER BY fact, published_at, seq
-"""
+""".replace("{grade}", grade_in_force("ranked.claimant"))
 
 _FACTS_SEEN = """
 SELECT DISTINCT fact FROM claims

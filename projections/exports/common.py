@@ -18,7 +18,8 @@ from typing import Any
 
 from ledger.errors import NotFoundError
 from ledger.times import to_key, utc_now
-from projections.understanding import iso, state
+from projections.story import value_words
+from projections.understanding import END_OF_TIME, grade_in_force, iso, state
 
 Row = dict[str, Any]
 
@@ -51,23 +52,11 @@ WHERE a.published_at <= :known AND c.published_at <= :known {incident_filter}
 ORDER BY a.seq
 """
 
-# A source's grade in force at T, as projections.understanding reads it: the latest
-# rating effective by T; the grade given at registration holds from the start.
-_GRADES = """
-SELECT s.id, (
-    SELECT r.reliability FROM source_ratings r
-    WHERE r.source = s.id AND (r.effective_from IS NULL OR r.effective_from <= :known)
-    ORDER BY COALESCE(r.effective_from, '') DESC, r.seq DESC LIMIT 1
-) FROM sources s WHERE s.id IN (SELECT value FROM json_each(:ids))
+# Each source's grade in force at T, by the same rule as the understanding
+_GRADES = f"""
+SELECT s.id, {grade_in_force("s.id")}
+FROM sources s WHERE s.id IN (SELECT value FROM json_each(:ids))
 """
-
-_QUALIFIER_WORDS = {
-    "approx": "about",
-    "at_least": "at least",
-    "more_than": "more than",
-    "at_most": "at most",
-    "less_than": "less than",
-}
 
 
 @dataclass
@@ -181,7 +170,7 @@ def _relations(db: sqlite3.Connection, incidents: list[str]) -> list[Row]:
 
 def _sources(db: sqlite3.Connection, ids: set[str], known: str) -> dict[str, Row]:
     sources = _by_id(db, "sources", ids)
-    params = {"known": known, "ids": json.dumps(sorted(ids))}
+    params = {"known": known, "recorded": END_OF_TIME, "ids": json.dumps(sorted(ids))}
     for source_id, grade in db.execute(_GRADES, params):
         sources[source_id]["reliability"] = grade
     return sources
@@ -240,8 +229,7 @@ def describe_value(claim: Row, *, unit: bool = True) -> str:
     elif isinstance(value, bool):
         text = "true" if value else "false"
     elif isinstance(value, int):
-        word = _QUALIFIER_WORDS.get(claim["qualifier"] or "")
-        text = f"{word} {value}" if word else str(value)
+        text = value_words(value, claim["qualifier"], "number")
     else:
         text = str(value)
     if unit and claim["unit"] and claim["kind"] == "number":
