@@ -190,8 +190,10 @@ class _Batch:
         self.ledger = ledger
         self.timestamp = ledger.clock()
         self.batch_ids = {aggregate_id_of(entry.record) for entry in entries}
+        # Each entry's references, worked out once: for the store query and the checks.
+        self.references = {id(entry): _references(entry.record) for entry in entries}
         referenced = {
-            f"{kind}:{ref}" for entry in entries for kind, ref, _ in _references(entry.record)
+            f"{kind}:{ref}" for refs in self.references.values() for kind, ref, _ in refs
         }
         self.stored = ledger.existing(self.batch_ids | referenced)
         self.events: list[Any] = []
@@ -205,7 +207,7 @@ class _Batch:
         aggregate_id = aggregate_id_of(record)
         if self._is_repeat(entry, aggregate_id):
             return
-        for kind, ref, fieldname in _references(record):
+        for kind, ref, fieldname in self.references[id(entry)]:
             self._require(entry, kind, ref, fieldname)
         event = creation_event(record, self.timestamp)
         self.events.append(event)
