@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from ledger.services import open_workspace
+from ledger.services import read_model
 from projections.search import DEFAULT_LIMIT, prepare
 from projections.search import search as search_index
 from projections.sources import source_records
@@ -23,9 +23,8 @@ def search(
     :func:`projections.search.search` for the hits and their ranking.
     """
     prepare(query, limit)  # bad input is reported before the ledger is opened
-    with open_workspace(db) as ws:
-        ws.refresh()
-        return search_index(ws.views.connection, query, incident=incident, limit=limit)
+    with read_model(db) as conn:
+        return search_index(conn, query, incident=incident, limit=limit)
 
 
 def sources(db: str | None) -> list[dict[str, Any]]:
@@ -33,6 +32,5 @@ def sources(db: str | None) -> list[dict[str, Any]]:
 
     See :mod:`projections.sources` for the exact definitions.
     """
-    with open_workspace(db) as ws:
-        ws.refresh()
-        return source_records(ws.views.connection)
+    with read_model(db) as conn:
+        return source_records(conn)

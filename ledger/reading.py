@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from ledger.errors import BadInputError, StoreError
-from ledger.services import open_workspace
+from ledger.services import query_instant, read_model
 from ledger.times import parse_instant, utc_now
 
 
@@ -18,10 +18,9 @@ def timeline(db: str | None, incident: str, *, at: str | None = None) -> dict[st
     """Dated, active claims in world-time order, as known at ``at`` (default: now)."""
     from projections.timeline import timeline as build
 
-    known_at = parse_instant(at, end_of_day=True) if at else utc_now()
-    with open_workspace(db) as ws:
-        ws.refresh()
-        return build(ws.views.connection, incident, known_at)
+    known_at = query_instant(at) or utc_now()
+    with read_model(db) as conn:
+        return build(conn, incident, known_at)
 
 
 def fact_history(
@@ -41,10 +40,9 @@ def fact_history(
         parent = Path(chart).parent
         if not parent.is_dir():
             raise BadInputError(f"directory {parent} does not exist")
-    recorded_at = parse_instant(as_recorded, end_of_day=True) if as_recorded else None
-    with open_workspace(db) as ws:
-        ws.refresh()
-        result = history(ws.views.connection, incident, fact, recorded_at)
+    recorded_at = query_instant(as_recorded)
+    with read_model(db) as conn:
+        result = history(conn, incident, fact, recorded_at)
     if chart is not None:
         check_chartable(result)
         result["chart"] = _draw(result, chart)
@@ -76,7 +74,6 @@ def belief_diff(
     end = parse_instant(to_at, end_of_day=True)
     if start >= end:
         raise BadInputError(f"--from ({from_at}) must be earlier than --to ({to_at})")
-    recorded_at = parse_instant(as_recorded, end_of_day=True) if as_recorded else None
-    with open_workspace(db) as ws:
-        ws.refresh()
-        return diff(ws.views.connection, incident, start, end, recorded_at)
+    recorded_at = query_instant(as_recorded)
+    with read_model(db) as conn:
+        return diff(conn, incident, start, end, recorded_at)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import secrets
+import sqlite3
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -83,6 +84,19 @@ def _require_initialised(ledger: Ledger, location: StoreLocation) -> None:
         if "does not exist" in str(error):
             raise NotFoundError(f"no ledger at {location.shown}: run 'ledger init' first") from None
         raise StoreError(f"cannot read the event store: {error}") from None
+
+
+@contextmanager
+def read_model(db: str | None) -> Iterator[sqlite3.Connection]:
+    """The read model of the ledger at ``db``, caught up with its events, for queries."""
+    with open_workspace(db) as ws:
+        ws.refresh()
+        yield ws.views.connection
+
+
+def query_instant(text: str | None) -> datetime | None:
+    """A query time from the command line: a date means the end of that UTC day."""
+    return parse_instant(text, end_of_day=True) if text else None
 
 
 @dataclass(frozen=True)
@@ -212,7 +226,7 @@ def replay(
     progress: Progress | None = None,
 ) -> dict[str, Any]:
     """Rebuild the read model from the events (into ``out`` when given)."""
-    until_at = parse_instant(until, end_of_day=True) if until else None
+    until_at = query_instant(until)
     if until_at is not None and out is None:
         raise BadInputError(
             "--until needs --out: the live read model always follows the whole ledger"
@@ -238,17 +252,16 @@ def current_state(
     policy: str = "range",
 ) -> dict[str, Any]:
     """The understanding of an incident at a known time, optionally as recorded by R."""
-    known_at = parse_instant(at, end_of_day=True) if at else utc_now()
-    recorded_at = parse_instant(as_recorded, end_of_day=True) if as_recorded else None
+    known_at = query_instant(at) or utc_now()
+    recorded_at = query_instant(as_recorded)
     try:
         chosen = Policy(policy)
     except ValueError:
         raise BadInputError(
             f"--policy must be one of {', '.join(p.value for p in Policy)}"
         ) from None
-    with open_workspace(db) as ws:
-        ws.refresh()
-        return state(ws.views.connection, incident, known_at, recorded_at, chosen)
+    with read_model(db) as conn:
+        return state(conn, incident, known_at, recorded_at, chosen)
 
 
 def export_records(db: str | None) -> list[dict[str, Any]]:
@@ -375,7 +388,7 @@ def export(
 
     if fmt not in EXPORT_FORMATS:
         raise BadInputError(f"--format must be one of {', '.join(EXPORT_FORMATS)}")
-    known_at = parse_instant(at, end_of_day=True) if at else None
+    known_at = query_instant(at)
     with open_workspace(db) as ws:
         ws.refresh()
         key = signing_key(ws.location)
