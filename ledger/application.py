@@ -13,11 +13,11 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from eventsourcing.application import AggregateNotFoundError, Application, ProcessingEvent
+from eventsourcing.application import AggregateNotFoundError, Application
 from eventsourcing.persistence import (
     InfrastructureFactoryError,
     IntegrityError,
-    OperationalError,
+    Mapper,
     PersistenceError,
 )
 
@@ -32,7 +32,7 @@ from ledger.domain import (
     creation_event,
 )
 from ledger.errors import BadInputError, ConflictError, NotFoundError, StoreError
-from ledger.leaves import leaf_bytes
+from ledger.mapper import LeafMapper
 from ledger.merkle import leaf_hash
 from ledger.recorders import AuditRecorder
 from ledger.times import utc_now
@@ -89,13 +89,16 @@ class Ledger(Application[str]):
             ) from None
         self.clock = clock
 
-    def _record(self, processing_event: ProcessingEvent[str]) -> list[Any]:
-        # Each event's Merkle leaf travels with it into the recorder, which appends
-        # it to the tree in the same transaction as the event (ledger.recorders).
-        processing_event.saved_kwargs["merkle_leaves"] = [
-            leaf_hash(leaf_bytes(event)) for event in processing_event.events
-        ]
-        return super()._record(processing_event)
+    def construct_mapper(self) -> Mapper[str]:
+        """Events are stored as their Merkle leaves (``ledger.mapper``)."""
+        return self.factory.mapper(transcoder=self.construct_transcoder(), mapper_class=LeafMapper)
+
+    @property
+    def leaf_mapper(self) -> LeafMapper:
+        """The mapper, which stores each event as its Merkle leaf."""
+        if not isinstance(self.mapper, LeafMapper):
+            raise StoreError("this ledger does not store events as Merkle leaves")
+        return self.mapper
 
     @property
     def audit(self) -> AuditRecorder:
@@ -156,26 +159,24 @@ class Ledger(Application[str]):
         self._save_events(events)
 
     def _save_events(self, events: list[Any]) -> None:
-        """Store events in one transaction, translating the store's failures.
+        """Store events and their Merkle leaves in one transaction, translating failures.
 
-        Application.save() would first collect events from aggregates, checking
-        each object against runtime protocols — a seventh of a bulk import. Events
-        built directly are handed to the same recording path instead.
+        The stored form of an event is its leaf (``ledger.mapper``), so its leaf hash
+        is taken from the very bytes stored. Nothing follows this application by
+        push (the read model pulls), so the library's recordings are not built.
         """
-        processing_event: ProcessingEvent[str] = ProcessingEvent()
-        processing_event.events.extend(events)
+        encoded = [self.leaf_mapper.stored_with_leaf(event) for event in events]
+        stored_events = [stored for stored, _ in encoded]
+        leaves = [leaf_hash(leaf) for _, leaf in encoded]
         try:
-            recordings = self._record(processing_event)
+            self.recorder.insert_events(stored_events, merkle_leaves=leaves)
         except IntegrityError:
             raise ConflictError(
                 "another writer recorded some of these records at the same time; "
                 "nothing was written — run the same command again"
             ) from None
-        except OperationalError as error:
-            raise StoreError(f"cannot write to the event store: {error}") from None
         except PersistenceError as error:
             raise StoreError(f"cannot write to the event store: {error}") from None
-        self._notify(recordings)
 
 
 class _Batch:
@@ -192,9 +193,7 @@ class _Batch:
         self.batch_ids = {aggregate_id_of(entry.record) for entry in entries}
         # Each entry's references, worked out once: for the store query and the checks.
         self.references = {id(entry): _references(entry.record) for entry in entries}
-        referenced = {
-            f"{kind}:{ref}" for refs in self.references.values() for kind, ref, _ in refs
-        }
+        referenced = {f"{kind}:{ref}" for refs in self.references.values() for kind, ref, _ in refs}
         self.stored = ledger.existing(self.batch_ids | referenced)
         self.events: list[Any] = []
         self.created: dict[str, Any] = {}
@@ -271,17 +270,7 @@ def _in_dependency_order(entries: Sequence[Entry]) -> list[Entry]:
     corrections = [e for e in ordered if e.record.type == "correction"]
     if not corrections:
         return ordered
-    pending_ids = {e.record.id for e in corrections}
-    placed: list[Entry] = []
-    waiting = corrections
-    while waiting:
-        ready = [e for e in waiting if e.record.claim not in pending_ids]  # type: ignore[union-attr]
-        if not ready:
-            first = waiting[0]
-            raise BadInputError(f"{first.where}: claim: corrections in this input form a cycle")
-        placed += ready
-        pending_ids -= {e.record.id for e in ready}
-        waiting = [e for e in waiting if e not in ready]
+    placed = _corrections_in_order(corrections)
     others = [e for e in ordered if e.record.type != "correction"]
     split = next(
         (
@@ -292,6 +281,29 @@ def _in_dependency_order(entries: Sequence[Entry]) -> list[Entry]:
         len(others),
     )
     return others[:split] + placed + others[split:]
+
+
+def _corrections_in_order(corrections: list[Entry]) -> list[Entry]:
+    """Corrections ordered so that each follows the in-input correction it replaces.
+
+    Kahn's algorithm: linear in the number of corrections, stable in file order.
+    """
+    by_id = {entry.record.id: entry for entry in corrections}
+    followers: dict[str, list[Entry]] = {}
+    placed: list[Entry] = []
+    for entry in corrections:
+        target = entry.record.claim  # type: ignore[union-attr]
+        if target in by_id:
+            followers.setdefault(target, []).append(entry)
+        else:
+            placed.append(entry)
+    for entry in placed:  # the list grows as corrections become ready
+        placed.extend(followers.pop(entry.record.id, ()))
+    if len(placed) < len(corrections):
+        placed_ids = {id(entry) for entry in placed}
+        first = next(entry for entry in corrections if id(entry) not in placed_ids)
+        raise BadInputError(f"{first.where}: claim: corrections in this input form a cycle")
+    return placed
 
 
 def _references(record: Any) -> list[tuple[str, str, str]]:

@@ -15,9 +15,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from eventsourcing.persistence import MapperDeserialisationError
+
 from ledger.application import Ledger
 from ledger.errors import BadInputError, NotFoundError, VerificationError
-from ledger.leaves import leaf_bytes, leaf_bytes_from_stored
+from ledger.leaves import leaf_bytes
 from ledger.merkle import (
     EMPTY_ROOT,
     ProofError,
@@ -151,8 +153,8 @@ def _events_in_leaf_order(
 
     Walks the notification log and the leaf table side by side, so an event
     deleted, inserted or moved shows up at the first index where they part.
-    With ``decode=False`` the event slot holds the leaf bytes instead, read from
-    the stored JSON where possible (``leaves.leaf_bytes_from_stored``).
+    With ``decode=False`` the event slot holds the leaf bytes instead: the stored
+    bytes themselves, once their id, version and topic are checked.
     """
     position, index = 0, 0
     while True:
@@ -185,16 +187,13 @@ def _events_in_leaf_order(
 def _decoded(ledger: Ledger, notification: Any, index: int, decode: bool) -> Any:
     try:
         if not decode:
-            try:
-                return leaf_bytes_from_stored(
-                    notification.topic,
-                    notification.originator_id,
-                    notification.originator_version,
-                    notification.state,
-                )
-            except LookupError:
-                return leaf_bytes(ledger.mapper.to_domain_event(notification))
+            return ledger.leaf_mapper.leaf_of(notification)
         return ledger.mapper.to_domain_event(notification)
+    except MapperDeserialisationError:
+        raise VerificationError(
+            f"entry {index} ({notification.originator_id}): the stored event is not a "
+            "recorded event of this id, version and topic (edited after it was recorded)"
+        ) from None
     except Exception as error:  # any decoding failure is tampering to report
         raise VerificationError(
             f"entry {index} ({notification.originator_id}): the stored event cannot be "
@@ -393,12 +392,12 @@ def write_bundle(
             _maybe_open(out / PROOFS_FILE, selected is not None) as proofs,
             _maybe_open(out / HASHES_FILE, selected is None) as hashes,
         ):
-            for index, notification, event in _events_in_leaf_order(ledger, view):
+            events = _events_in_leaf_order(ledger, view, decode=False)
+            for index, notification, line in events:
                 if index >= checkpoint.size:
                     break
                 if selected is not None and str(notification.originator_id) not in selected:
                     continue
-                line = leaf_bytes(event)
                 leaves.write(line + b"\n")
                 if hashes is not None:
                     hashes.write(b64(leaf_hash(line)) + "\n")

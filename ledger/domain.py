@@ -48,6 +48,8 @@ class LedgerCreated(CanInitAggregate[str], LedgerEvent):
     """Base of the events that create an aggregate."""
 
     originator_topic: str
+    aggregate_topic: ClassVar[str]
+    """The topic of the aggregate class it creates (stored events leave it out)."""
 
 
 class LedgerAggregate(BaseAggregate[str]):
@@ -286,6 +288,10 @@ AGGREGATE_FOR_RECORD: dict[str, tuple[type[LedgerAggregate], type[_Registered]]]
 }
 
 
+for _aggregate_class, _event_class in AGGREGATE_FOR_RECORD.values():
+    _event_class.aggregate_topic = get_topic(_aggregate_class)
+
+
 def aggregate_id_of(record: AnyRecord) -> str:
     """The event-store id of the aggregate a record creates (corrections are claims)."""
     aggregate_class, _ = AGGREGATE_FOR_RECORD[record.type]
@@ -300,6 +306,6 @@ def creation_event(record: AnyRecord, timestamp: datetime) -> Any:
         originator_id=aggregate_class.aggregate_id(record.id),
         originator_version=aggregate_class.INITIAL_VERSION,
         timestamp=timestamp,
-        originator_topic=get_topic(aggregate_class),
+        originator_topic=event_class.aggregate_topic,
         **payload,
     )

@@ -2,9 +2,10 @@
 
 A leaf is the RFC 8785 canonical JSON of an event as exported — topic, aggregate
 id and version, recorded time, and the event's own fields (absent optional
-fields left out). It is computed from the domain event object, both when the
-event is first stored and when ``verify`` recomputes it from the stored event,
-so the two must agree byte for byte.
+fields left out; ``class_version`` at the top when above 1). It is also exactly
+what the event store holds for the event (``ledger.mapper``), so ``verify``
+hashes stored bytes, an export copies them, and one JSON encoding per event
+serves storage and audit alike.
 """
 
 from __future__ import annotations
@@ -18,6 +19,20 @@ from eventsourcing.utils import get_topic
 _ENVELOPE = frozenset({"originator_id", "originator_version", "timestamp", "originator_topic"})
 
 
+def recorded_key(timestamp: datetime) -> str:
+    """An event's recorded time as the leaf writes it (UTC, microseconds, ``Z``)."""
+    global _last_stamp
+    last = _last_stamp
+    if timestamp is last[0]:  # a batch shares one timestamp: format it once
+        return last[1]
+    key = timestamp.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    _last_stamp = (timestamp, key)
+    return key
+
+
+_last_stamp: tuple[datetime | None, str] = (None, "")
+
+
 def event_line(event: Any) -> dict[str, Any]:
     """The JSON object an event is exported as."""
     data = {
@@ -25,13 +40,17 @@ def event_line(event: Any) -> dict[str, Any]:
         for key, value in vars(event).items()
         if key not in _ENVELOPE and value is not None
     }
-    return {
+    line = {
         "topic": get_topic(type(event)),
         "id": str(event.originator_id),
         "version": int(event.originator_version),
-        "recorded_at": event.timestamp.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ"),
+        "recorded_at": recorded_key(event.timestamp),
         "data": data,
     }
+    class_version = getattr(type(event), "class_version", 1)
+    if class_version > 1:
+        line["class_version"] = class_version
+    return line
 
 
 def canonical_json(value: Any) -> bytes:
@@ -52,47 +71,6 @@ def canonical_json(value: Any) -> bytes:
 _ENCODER = json.JSONEncoder(
     sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False
 )
-
-
-def leaf_bytes_from_stored(topic: str, originator_id: str, version: int, state: bytes) -> bytes:
-    """The leaf of a stored event, read straight from its stored JSON.
-
-    Equal to ``leaf_bytes`` of the decoded event for every event class at
-    ``class_version`` 1 whose fields are plain JSON (all of them today): the
-    library's transcoder only wraps the timestamp. Anything else — an upcast
-    class, another wrapped type — raises ``LookupError`` so the caller decodes
-    the event the slow way. ``verify`` uses it to skip building event objects.
-    """
-    fields = json.loads(state)
-    if not isinstance(fields, dict) or "class_version" in fields:
-        raise LookupError("not a plain version-1 event")
-    stamp = fields.pop("timestamp", None)
-    fields.pop("originator_topic", None)
-    if not isinstance(stamp, dict) or stamp.get("_type_") != "datetime_iso":
-        raise LookupError("no plain timestamp")
-    data = {}
-    for key, value in fields.items():
-        if isinstance(value, dict) and "_type_" in value:
-            raise LookupError("a wrapped value")
-        if value is not None:
-            data[key] = value
-    return canonical_json(
-        {
-            "topic": topic,
-            "id": str(originator_id),
-            "version": int(version),
-            "recorded_at": _utc_key(stamp["_data_"]),
-            "data": data,
-        }
-    )
-
-
-def _utc_key(iso: str) -> str:
-    # The ledger stores UTC timestamps with microseconds ("…T05:12:18.516051+00:00"):
-    # rewrite those directly; parse anything else.
-    if len(iso) == 32 and iso.endswith("+00:00") and iso[19] == ".":
-        return iso[:26] + "Z"
-    return datetime.fromisoformat(iso).astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
 
 def leaf_bytes(event: Any) -> bytes:

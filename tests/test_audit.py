@@ -173,7 +173,10 @@ def test_unreadable_event_names_the_entry(sdb: str) -> None:
     conn.close()
     code, _, err = cli(sdb, "verify")
     assert code == 1
-    assert err.startswith(f"error: entry 11 ({originator(sdb, 12)}): the stored event cannot be")
+    assert err == (
+        f"error: entry 11 ({originator(sdb, 12)}): the stored event is not a recorded event "
+        "of this id, version and topic (edited after it was recorded)\n"
+    )
 
 
 def test_deleted_event_names_the_entry(sdb: str) -> None:
