@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 from eventsourcing.application import AggregateNotFoundError, Application
 from eventsourcing.persistence import (
@@ -29,22 +29,19 @@ from ledger.domain import (
     LedgerAggregate,
     Source,
     aggregate_id_of,
-    creation_event,
+    creation_event_of,
 )
 from ledger.errors import BadInputError, ConflictError, NotFoundError, StoreError
 from ledger.mapper import LeafMapper
 from ledger.merkle import leaf_hash
-from ledger.recorders import AuditRecorder
+from ledger.recorders import Appender, AuditRecorder, LogView
+from ledger.spool import Spool, Spooled
 from ledger.times import utc_now
 
-# Dependencies first, so that within one batch every reference points backwards
-# in ledger order and a read model can be built in one forward pass.
-_RECORD_ORDER = {
-    name: rank
-    for rank, name in enumerate(
-        ("incident", "source", "report", "claim", "correction", "retraction", "assessment")
-    )
-}
+PAGE = 2_000
+"""Records checked and appended at a time within an import's one transaction."""
+KNOWN_LIMIT = 200_000
+"""Ids remembered as existing before the memo is dropped (memory stays bounded)."""
 
 
 @dataclass(frozen=True)
@@ -113,20 +110,70 @@ class Ledger(Application[str]):
         A record identical to one already stored is skipped; a different record
         under a used id is bad input.
         """
-        batch = _Batch(self, entries)
-        for entry in _in_dependency_order(entries):
-            batch.add(entry)
-        if batch.events:
-            self._save_events(batch.events)
-        return batch.outcome
+        with Spool(in_memory=True) as spool:
+            for entry in entries:
+                record = entry.record
+                spool.add(
+                    entry.where,
+                    record.type,
+                    record.id,
+                    aggregate_id_of(record),
+                    record.model_dump_json(exclude={"type", "id"}),
+                )
+            return self.record_spooled(spool)
 
-    def existing(self, aggregate_ids: Iterable[str]) -> set[str]:
-        """Which of these aggregates exist in the store (one query per 500 ids)."""
+    def record_spooled(
+        self, spool: Spool, progress: Callable[[int, int], None] | None = None
+    ) -> Outcome:
+        """Record every record of a spool in dependency order, in one transaction.
+
+        Records are checked and stored a page at a time inside that transaction,
+        so memory holds one page whatever the input's size. ``progress(done,
+        total)`` is called after each page.
+        """
         try:
-            with self.audit.reading() as view:
-                return view.existing(sorted(set(aggregate_ids)))
+            with self.audit.appending() as appender:
+                batch = _Batch(self, spool, appender)
+                page: list[Spooled] = []
+                for spooled in spool.in_order():
+                    page.append(spooled)
+                    if len(page) >= PAGE:
+                        batch.add_page(page)
+                        page = []
+                        if progress is not None:
+                            progress(batch.done, spool.count)
+                batch.add_page(page)
+                if progress is not None:
+                    progress(batch.done, spool.count)
+                return batch.outcome
+        except IntegrityError:
+            raise ConflictError(
+                "another writer recorded some of these records at the same time; "
+                "nothing was written — run the same command again"
+            ) from None
         except PersistenceError as error:
-            raise StoreError(f"cannot read the event store: {error}") from None
+            raise StoreError(f"cannot write to the event store: {error}") from None
+
+    def existing_in(self, view: LogView, aggregate_ids: Iterable[str]) -> set[str]:
+        """Which of these aggregates exist, as a view sees the store (one query per 500)."""
+        return view.existing(sorted(set(aggregate_ids)))
+
+    def load(self, view: LogView, aggregate_id: str) -> LedgerAggregate | None:
+        """An aggregate as a view sees the store, or None."""
+        aggregate: Any = None
+        for stored in view.events_of(aggregate_id):
+            event: Any = self.mapper.to_domain_event(stored)
+            aggregate = event.mutate(aggregate)
+        return cast(LedgerAggregate | None, aggregate)
+
+    def append_events(self, appender: Appender, events: Sequence[Any]) -> None:
+        """Append events and their Merkle leaves within an open write transaction.
+
+        The stored form of an event is its leaf (``ledger.mapper``), so its leaf hash
+        is taken from the very bytes stored.
+        """
+        encoded = [self.leaf_mapper.stored_with_leaf(event) for event in events]
+        appender.append([stored for stored, _ in encoded], [leaf_hash(leaf) for _, leaf in encoded])
 
     def rate_source(
         self, source_id: str, reliability: str, reason: str, effective_from: str | None
@@ -156,23 +203,12 @@ class Ledger(Application[str]):
 
     def _save_atomically(self, aggregates: Iterable[LedgerAggregate]) -> None:
         events = [event for aggregate in aggregates for event in aggregate.collect_events()]
-        self._save_events(events)
-
-    def _save_events(self, events: list[Any]) -> None:
-        """Store events and their Merkle leaves in one transaction, translating failures.
-
-        The stored form of an event is its leaf (``ledger.mapper``), so its leaf hash
-        is taken from the very bytes stored. Nothing follows this application by
-        push (the read model pulls), so the library's recordings are not built.
-        """
-        encoded = [self.leaf_mapper.stored_with_leaf(event) for event in events]
-        stored_events = [stored for stored, _ in encoded]
-        leaves = [leaf_hash(leaf) for _, leaf in encoded]
         try:
-            self.recorder.insert_events(stored_events, merkle_leaves=leaves)
+            with self.audit.appending() as appender:
+                self.append_events(appender, events)
         except IntegrityError:
             raise ConflictError(
-                "another writer recorded some of these records at the same time; "
+                "another writer changed this record at the same time; "
                 "nothing was written — run the same command again"
             ) from None
         except PersistenceError as error:
@@ -180,149 +216,135 @@ class Ledger(Application[str]):
 
 
 class _Batch:
-    """Checks one batch against itself and the store, building its events.
+    """Checks spooled records against the input and the store, a page at a time.
 
-    The store is asked once, up front, which of the batch's ids and references
-    already exist; new records become creation events directly (no aggregate is
-    loaded or built), so a batch costs the same whatever the ledger's size.
+    For each page the store is asked once which of its ids and references exist;
+    new records become creation events directly (no aggregate is loaded or
+    built), so a page costs the same whatever the ledger's size.
     """
 
-    def __init__(self, ledger: Ledger, entries: Sequence[Entry]) -> None:
+    def __init__(self, ledger: Ledger, spool: Spool, appender: Appender) -> None:
         self.ledger = ledger
+        self.spool = spool
+        self.appender = appender
         self.timestamp = ledger.clock()
-        self.batch_ids = {aggregate_id_of(entry.record) for entry in entries}
-        # Each entry's references, worked out once: for the store query and the checks.
-        self.references = {id(entry): _references(entry.record) for entry in entries}
-        referenced = {f"{kind}:{ref}" for refs in self.references.values() for kind, ref, _ in refs}
-        self.stored = ledger.existing(self.batch_ids | referenced)
-        self.events: list[Any] = []
-        self.created: dict[str, Any] = {}
+        self.known: set[str] = set()
         self.claims: dict[str, Claim] = {}
-        self.seen: dict[str, Entry] = {}
         self.outcome = Outcome()
+        self.done = 0
 
-    def add(self, entry: Entry) -> None:
-        record = entry.record
-        aggregate_id = aggregate_id_of(record)
-        if self._is_repeat(entry, aggregate_id):
+    def add_page(self, page: list[Spooled]) -> None:
+        """Check a page of records, then append their events."""
+        if not page:
             return
-        for kind, ref, fieldname in self.references[id(entry)]:
-            self._require(entry, kind, ref, fieldname)
-        event = creation_event(record, self.timestamp)
-        self.events.append(event)
-        self.created[aggregate_id] = event
-        if record.type == "correction":
-            target = self._load_claim(entry, record.claim)
-            try:
-                target.supersede(record.id, self.timestamp)
-            except ConflictError as error:
-                raise ConflictError(f"{entry.where}: {error}") from None
-            self.claims[target.id] = target
-            self.events.extend(target.collect_events())
-        self.seen[aggregate_id] = entry
-        self.outcome.added[record.type] = self.outcome.added.get(record.type, 0) + 1
-        self.outcome.events += 2 if record.type == "correction" else 1
+        references = [_references(s.kind, s.fields) for s in page]
+        wanted = {s.aggregate_id for s in page}
+        wanted.update(f"{kind}:{ref}" for refs in references for kind, ref, _ in refs)
+        stored = self.ledger.existing_in(self.appender.view, wanted - self.known)
+        self.known.update(stored)
+        events: list[Any] = []
+        for spooled, refs in zip(page, references, strict=True):
+            self.done += 1
+            if self._is_repeat(spooled, stored):
+                continue
+            for kind, ref, fieldname in refs:
+                self._require(spooled, kind, ref, fieldname)
+            events.append(
+                creation_event_of(spooled.kind, spooled.record_id, spooled.fields, self.timestamp)
+            )
+            if spooled.kind == "correction":
+                target = self._load_claim(spooled, str(spooled.fields["claim"]))
+                try:
+                    target.supersede(spooled.record_id, self.timestamp)
+                except ConflictError as error:
+                    raise ConflictError(f"{spooled.where}: {error}") from None
+                self.claims[target.id] = target
+                events.extend(target.collect_events())
+            self.outcome.added[spooled.kind] = self.outcome.added.get(spooled.kind, 0) + 1
+        if len(self.known) > KNOWN_LIMIT:
+            self.known.clear()
+        if events:
+            self.ledger.append_events(self.appender, events)
+            self.outcome.events += len(events)
 
-    def _is_repeat(self, entry: Entry, aggregate_id: str) -> bool:
-        earlier = self.seen.get(aggregate_id)
-        stored = earlier.record if earlier else None
-        if stored is None and aggregate_id in self.stored:
-            found = self.ledger._find(aggregate_id)
-            stored = found.record if found else None
-        if stored is None:
+    def _is_repeat(self, spooled: Spooled, stored: set[str]) -> bool:
+        aggregate_id = spooled.aggregate_id
+        earlier = None
+        if aggregate_id in self.spool.repeated:
+            first = self.spool.first(aggregate_id)
+            if first is not None and first.seq != spooled.seq:
+                earlier = first
+        if earlier is not None:
+            same = earlier.kind == spooled.kind and earlier.fields == spooled.fields
+            where = f" ({earlier.where})"
+            other = earlier.kind
+        elif aggregate_id in stored:
+            found = self.ledger.load(self.appender.view, aggregate_id)
+            record = found.record if found is not None else None
+            if record is None:
+                return False
+            same = record.type == spooled.kind and spooled.fields == record.model_dump(
+                mode="json", exclude={"type", "id"}
+            )
+            where = " in the ledger"
+            other = record.type
+        else:
             return False
-        if stored == entry.record:
+        if same:
             self.outcome.unchanged += 1
             return True
-        where = f" ({earlier.where})" if earlier else " in the ledger"
         raise BadInputError(
-            f"{entry.where}: id: '{entry.record.id}' is already used by a different "
-            f"{stored.type} record{where}"
+            f"{spooled.where}: id: '{spooled.record_id}' is already used by a different "
+            f"{other} record{where}"
         )
 
-    def _require(self, entry: Entry, kind: str, ref: str, fieldname: str) -> None:
+    def _require(self, spooled: Spooled, kind: str, ref: str, fieldname: str) -> None:
         aggregate_id = f"{kind}:{ref}"
-        if aggregate_id not in self.stored and aggregate_id not in self.batch_ids:
+        if aggregate_id in self.known:
+            return
+        if not self.spool.holds(aggregate_id):
             raise BadInputError(
-                f"{entry.where}: {fieldname}: no {kind} '{ref}' in the ledger or in this input"
+                f"{spooled.where}: {fieldname}: no {kind} '{ref}' in the ledger or in this input"
             )
+        self.known.add(aggregate_id)
 
-    def _load_claim(self, entry: Entry, claim_id: str) -> Claim:
+    def _load_claim(self, spooled: Spooled, claim_id: str) -> Claim:
         aggregate_id = Claim.aggregate_id(claim_id)
         if aggregate_id in self.claims:
             return self.claims[aggregate_id]
-        created = self.created.get(aggregate_id)
-        found = created.mutate(None) if created is not None else self.ledger._find(aggregate_id)
+        found = self.ledger.load(self.appender.view, aggregate_id)
+        if found is None:
+            # Not stored before this import: created by it, from its first record.
+            first = self.spool.first(aggregate_id)
+            if first is not None and first.kind in ("claim", "correction"):
+                event = creation_event_of(first.kind, first.record_id, first.fields, self.timestamp)
+                found = event.mutate(None)
         if not isinstance(found, Claim):
             raise BadInputError(
-                f"{entry.where}: claim: no claim '{claim_id}' in the ledger or in this input"
+                f"{spooled.where}: claim: no claim '{claim_id}' in the ledger or in this input"
             )
         return found
 
 
-def _in_dependency_order(entries: Sequence[Entry]) -> list[Entry]:
-    """Entries sorted so that everything an entry refers to comes before it.
-
-    Record types have a fixed order; among corrections, a correction of a
-    correction follows the correction it replaces, wherever it stood in the file.
-    """
-    ordered = sorted(entries, key=lambda e: _RECORD_ORDER[e.record.type])
-    corrections = [e for e in ordered if e.record.type == "correction"]
-    if not corrections:
-        return ordered
-    placed = _corrections_in_order(corrections)
-    others = [e for e in ordered if e.record.type != "correction"]
-    split = next(
-        (
-            i
-            for i, e in enumerate(others)
-            if _RECORD_ORDER[e.record.type] > _RECORD_ORDER["correction"]
-        ),
-        len(others),
-    )
-    return others[:split] + placed + others[split:]
-
-
-def _corrections_in_order(corrections: list[Entry]) -> list[Entry]:
-    """Corrections ordered so that each follows the in-input correction it replaces.
-
-    Kahn's algorithm: linear in the number of corrections, stable in file order.
-    """
-    by_id = {entry.record.id: entry for entry in corrections}
-    followers: dict[str, list[Entry]] = {}
-    placed: list[Entry] = []
-    for entry in corrections:
-        target = entry.record.claim  # type: ignore[union-attr]
-        if target in by_id:
-            followers.setdefault(target, []).append(entry)
-        else:
-            placed.append(entry)
-    for entry in placed:  # the list grows as corrections become ready
-        placed.extend(followers.pop(entry.record.id, ()))
-    if len(placed) < len(corrections):
-        placed_ids = {id(entry) for entry in placed}
-        first = next(entry for entry in corrections if id(entry) not in placed_ids)
-        raise BadInputError(f"{first.where}: claim: corrections in this input form a cycle")
-    return placed
-
-
-def _references(record: Any) -> list[tuple[str, str, str]]:
-    """(kind, id, field) for every reference a record makes."""
-    kind = record.type
+def _references(kind: str, fields: dict[str, Any]) -> list[tuple[str, str, str]]:
+    """(kind, id, field) for every reference a record of this kind makes."""
     refs: list[tuple[str, str, str]] = []
     if kind == "incident":
-        refs += [("incident", r.incident, "related.incident") for r in record.related or ()]
+        refs += [("incident", r["incident"], "related.incident") for r in fields["related"] or ()]
     elif kind == "report":
-        refs.append(("source", record.source, "source"))
+        refs.append(("source", fields["source"], "source"))
     elif kind in ("claim", "correction"):
-        refs += [("incident", record.incident, "incident"), ("report", record.report, "report")]
-        if record.claimant is not None:
-            refs.append(("source", record.claimant, "claimant"))
-        refs += [("source", relay, "via") for relay in record.via or ()]
+        refs += [
+            ("incident", fields["incident"], "incident"),
+            ("report", fields["report"], "report"),
+        ]
+        if fields["claimant"] is not None:
+            refs.append(("source", fields["claimant"], "claimant"))
+        refs += [("source", relay, "via") for relay in fields["via"] or ()]
         if kind == "correction":
-            refs.append(("claim", record.claim, "claim"))
+            refs.append(("claim", fields["claim"], "claim"))
     elif kind == "retraction":
-        refs += [("claim", record.claim, "claim"), ("report", record.report, "report")]
+        refs += [("claim", fields["claim"], "claim"), ("report", fields["report"], "report")]
     elif kind == "assessment":
-        refs.append(("claim", record.claim, "claim"))
+        refs.append(("claim", fields["claim"], "claim"))
     return refs

@@ -294,18 +294,29 @@ for _aggregate_class, _event_class in AGGREGATE_FOR_RECORD.values():
 
 def aggregate_id_of(record: AnyRecord) -> str:
     """The event-store id of the aggregate a record creates (corrections are claims)."""
-    aggregate_class, _ = AGGREGATE_FOR_RECORD[record.type]
-    return aggregate_class.aggregate_id(record.id)
+    return aggregate_id_for(record.type, record.id)
+
+
+def aggregate_id_for(kind: str, record_id: str) -> str:
+    """The event-store id of the aggregate a record of this kind and id creates."""
+    return f"{AGGREGATE_FOR_RECORD[kind][0].kind}:{record_id}"
 
 
 def creation_event(record: AnyRecord, timestamp: datetime) -> Any:
     """The event that creates a record's aggregate, built without building the aggregate."""
-    aggregate_class, event_class = AGGREGATE_FOR_RECORD[record.type]
-    payload = record.model_dump(mode="json", exclude={"type", "id"})
+    fields = record.model_dump(mode="json", exclude={"type", "id"})
+    return creation_event_of(record.type, record.id, fields, timestamp)
+
+
+def creation_event_of(
+    kind: str, record_id: str, fields: dict[str, Any], timestamp: datetime
+) -> Any:
+    """The creation event of a record given as its kind, id and validated JSON fields."""
+    aggregate_class, event_class = AGGREGATE_FOR_RECORD[kind]
     return event_class(
-        originator_id=aggregate_class.aggregate_id(record.id),
+        originator_id=aggregate_class.aggregate_id(record_id),
         originator_version=aggregate_class.INITIAL_VERSION,
         timestamp=timestamp,
         originator_topic=event_class.aggregate_topic,
-        **payload,
+        **fields,
     )

@@ -14,8 +14,10 @@ from typing import Any
 from pydantic import TypeAdapter, ValidationError
 
 from ledger.application import Entry
+from ledger.domain import aggregate_id_for
 from ledger.errors import BadInputError
 from ledger.records import RECORD_TYPES, AnyRecord, Record
+from ledger.spool import Spool
 
 _RECORD = TypeAdapter[AnyRecord](Record)
 
@@ -84,6 +86,38 @@ def _first_problem(error: ValidationError) -> str:
         message = "is not a field of this record type"
     more = f" (and {len(problems) - 1} more problem{'s' if len(problems) > 2 else ''})"
     return f"{fieldname}: {message}" + (more if len(problems) > 1 else "")
+
+
+def spool_lines(
+    lines: Iterable[str],
+    spool: Spool,
+    label: str = "line",
+    progress: Callable[[int], None] | None = None,
+) -> None:
+    """Validate every line of a JSON Lines input into a spool; blank lines are skipped.
+
+    The first bad line raises ``BadInputError``; the caller records nothing then.
+    """
+    for number, line in _numbered(lines):
+        where = f"{label} {number}"
+        try:
+            data = parse_json(line)
+        except (_JSONError, json.JSONDecodeError) as error:
+            message = error.msg if isinstance(error, json.JSONDecodeError) else str(error)
+            raise BadInputError(f"{where}: invalid JSON: {message}") from None
+        record = validate_record(data, where)
+        spool.add(
+            where,
+            record.type,
+            record.id,
+            aggregate_id_for(record.type, record.id),
+            record.model_dump_json(exclude=_ENVELOPE),
+        )
+        if progress is not None:
+            progress(len(line) + 1)
+
+
+_ENVELOPE = {"type", "id"}
 
 
 def read_entries(

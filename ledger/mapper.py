@@ -121,4 +121,7 @@ def check_envelope(leaf: bytes, originator_id: str, version: int, topic: str) ->
 
 
 def _json(text: str) -> bytes:
+    # Ids and topics seldom hold a character JSON escapes: skip the encoder for those.
+    if text.isprintable() and '"' not in text and "\\" not in text:
+        return b'"' + text.encode("utf-8") + b'"'
     return json.dumps(text, ensure_ascii=False).encode("utf-8")

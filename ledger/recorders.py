@@ -13,7 +13,9 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import AbstractContextManager, contextmanager
+from dataclasses import dataclass
 from typing import Any, Protocol, runtime_checkable
+from uuid import UUID
 
 from eventsourcing.persistence import Notification, ProgrammingError, StoredEvent
 from eventsourcing.sqlite import SQLiteApplicationRecorder, SQLiteCursor, SQLiteDatastore
@@ -57,8 +59,24 @@ class AuditRecorder(Protocol):
         """The library's own event selection."""
         ...
 
+    def appending(self) -> AbstractContextManager[Appender]:
+        """One write transaction holding the store's write lock from its start."""
+        ...
+
 
 LeafFunction = Callable[[StoredEvent], bytes]
+
+
+@dataclass(frozen=True)
+class Appender:
+    """One open write transaction: a view of what it sees, and a way to add events.
+
+    ``append`` may be called many times; everything commits together when the
+    ``appending()`` block ends, or nothing does if it raises.
+    """
+
+    view: LogView
+    append: Callable[[Sequence[StoredEvent], Sequence[bytes]], None]
 
 
 def leaf_hashes(
@@ -103,10 +121,8 @@ class SQLiteLedgerRecorder(SQLiteApplicationRecorder):
     def _insert_events(
         self, c: SQLiteCursor, stored_events: Sequence[StoredEvent], **kwargs: Any
     ) -> Sequence[int] | None:
-        notification_ids = super()._insert_events(c, stored_events, **kwargs)
         leaves = leaf_hashes(self, stored_events, kwargs)
-        if notification_ids is None:
-            raise ProgrammingError("the events table returned no notification ids")
+        notification_ids = self._insert_rows(c, stored_events)
         size = self._size(c)
         append_leaves(CursorNodeStore(c), size, leaves)
         c.executemany(
@@ -114,6 +130,46 @@ class SQLiteLedgerRecorder(SQLiteApplicationRecorder):
             [(size + i, n) for i, n in enumerate(notification_ids)],
         )
         return notification_ids
+
+    def _insert_rows(self, c: SQLiteCursor, stored_events: Sequence[StoredEvent]) -> list[int]:
+        # One executemany instead of the library's statement per event with RETURNING.
+        # In a rowid table each insert takes the largest rowid plus one, and the
+        # write lock is held, so the new notification ids are the next consecutive
+        # ones; the count is checked afterwards all the same.
+        table = self.events_table_name
+        c.execute(f"SELECT COALESCE(MAX(rowid), 0) FROM {table}")
+        last = int(c.fetchone()[0])
+        c.executemany(
+            f"INSERT INTO {table} (originator_id, originator_version, topic, state) "
+            "VALUES (?, ?, ?, ?)",
+            [
+                (_stored_id(s.originator_id), s.originator_version, s.topic, s.state)
+                for s in stored_events
+            ],
+        )
+        c.execute(f"SELECT COALESCE(MAX(rowid), 0) FROM {table}")
+        if int(c.fetchone()[0]) != last + len(stored_events):
+            raise ProgrammingError("the events table gave non-consecutive notification ids")
+        return list(range(last + 1, last + 1 + len(stored_events)))
+
+    @contextmanager
+    def appending(self) -> Iterator[Appender]:
+        """One write transaction for a large import, holding the write lock from the start.
+
+        Reads made through its view see the store as this transaction does, so
+        checks made before a page of events is appended cannot be overtaken by
+        another writer.
+        """
+        with self.datastore.transaction(commit=True) as c:
+            # The library opens a deferred transaction; take the write lock now.
+            c.execute("ROLLBACK")
+            c.execute("BEGIN IMMEDIATE")
+            view = LogView(c, "?", "", self.events_table_name, "rowid", self.convert_originator_id)
+
+            def append(stored_events: Sequence[StoredEvent], leaves: Sequence[bytes]) -> None:
+                self._insert_events(c, stored_events, merkle_leaves=leaves)
+
+            yield Appender(view, append)
 
     @staticmethod
     def _size(c: Any) -> int:
@@ -132,6 +188,11 @@ class SQLiteLedgerRecorder(SQLiteApplicationRecorder):
             c.execute(
                 "INSERT OR IGNORE INTO checkpoints VALUES (?, ?, ?)", (size, note, created_at)
             )
+
+
+def _stored_id(originator_id: Any) -> Any:
+    # As the library stores them: UUIDs as hex text, string ids as they are.
+    return originator_id.hex if isinstance(originator_id, UUID) else originator_id
 
 
 class LogView:
@@ -226,6 +287,23 @@ class LogView:
             )
             found.update(str(row[0]) for row in rows)
         return found
+
+    def events_of(self, originator_id: str) -> list[StoredEvent]:
+        """Every stored event of one aggregate, oldest first."""
+        rows = self._rows(
+            f"SELECT originator_version, topic, state FROM {self.events_table} "
+            "WHERE originator_id = ? ORDER BY originator_version",
+            (originator_id,),
+        )
+        return [
+            StoredEvent(
+                originator_id=originator_id,
+                originator_version=int(row[0]),
+                topic=str(row[1]),
+                state=bytes(row[2]),
+            )
+            for row in rows
+        ]
 
     def checkpoints(self) -> list[tuple[int, str]]:
         """Every stored checkpoint (size, signed note), oldest first."""

@@ -16,7 +16,7 @@ from psycopg.rows import tuple_row
 from psycopg.sql import SQL, Identifier
 
 from ledger.merkle import append_leaves
-from ledger.recorders import CursorNodeStore, LogView, leaf_hashes
+from ledger.recorders import Appender, CursorNodeStore, LogView, leaf_hashes
 
 
 class PostgresLedgerRecorder(PostgresApplicationRecorder):
@@ -72,6 +72,26 @@ class PostgresLedgerRecorder(PostgresApplicationRecorder):
             [(size + i, n) for i, n in enumerate(notification_ids)],
         )
         return notification_ids
+
+    @contextmanager
+    def appending(self) -> Iterator[Appender]:
+        """One write transaction for a large import, holding the table lock from the start."""
+        with self.datastore.transaction(commit=True) as curs:
+            self._lock_table(curs)
+            view = LogView(
+                curs.connection.cursor(row_factory=tuple_row),
+                "%s",
+                self.prefix,
+                self.events_table_name,
+                "notification_id",
+                lambda value: value,
+            )
+
+            def append(stored_events: Sequence[StoredEvent], leaves: Sequence[bytes]) -> None:
+                self._insert_stored_events(curs, stored_events)
+                self._fetch_ids_after_insert_events(curs, stored_events, merkle_leaves=leaves)
+
+            yield Appender(view, append)
 
     @contextmanager
     def reading(self) -> Iterator[LogView]:

@@ -28,7 +28,8 @@ from projections.views import Views
 
 Progress = Callable[[int, int], None]
 PhaseProgress = Callable[[str, int, int], None]
-"""Reports (phase, done, total) — phases: validating (bytes), projecting (events)."""
+"""Reports (phase, done, total) — phases: validating (bytes), recording (records),
+projecting (events)."""
 
 
 @dataclass
@@ -147,28 +148,47 @@ def append_file(
     progress: PhaseProgress | None = None,
     stdin: TextIO | None = None,
 ) -> Outcome:
-    """Import a JSON Lines file (``-`` for standard input) as one transaction."""
-    from ledger.importing import read_entries  # pydantic models load only to write
+    """Import a JSON Lines file (``-`` for standard input) as one transaction.
 
-    if file == "-":
-        entries = read_entries(stdin or sys.stdin)
-    else:
-        path = Path(file)
-        try:
-            with path.open(encoding="utf-8") as handle:
-                entries = read_entries(handle, progress=_byte_counter(path, progress))
-        except FileNotFoundError:
-            raise NotFoundError(f"no such file: {file}") from None
-        except UnicodeDecodeError:
-            raise BadInputError(f"{file} is not UTF-8 text") from None
-        except IsADirectoryError:
-            raise BadInputError(f"{file} is a directory") from None
-    if not entries:
-        raise BadInputError("the input holds no records")
-    with open_workspace(db) as ws:
-        outcome = ws.ledger.record(entries)
-        ws.refresh(None if progress is None else lambda d, t: progress("projecting", d, t))
-        return outcome
+    Two passes: every line is validated into a scratch spool first (a bad line
+    stops the import before anything is written), then the spool is recorded in
+    dependency order, a page at a time, inside one transaction.
+    """
+    from ledger.importing import spool_lines  # pydantic models load only to write
+    from ledger.spool import Spool
+
+    path = None if file == "-" else Path(file)
+    with Spool(in_memory=path is not None and _small(path)) as spool:
+        if path is None:
+            spool_lines(stdin or sys.stdin, spool)
+        else:
+            try:
+                with path.open(encoding="utf-8") as handle:
+                    spool_lines(handle, spool, progress=_byte_counter(path, progress))
+            except FileNotFoundError:
+                raise NotFoundError(f"no such file: {file}") from None
+            except UnicodeDecodeError:
+                raise BadInputError(f"{file} is not UTF-8 text") from None
+            except IsADirectoryError:
+                raise BadInputError(f"{file} is a directory") from None
+        if not spool.count:
+            raise BadInputError("the input holds no records")
+        with open_workspace(db) as ws:
+            recording = None if progress is None else lambda d, t: progress("recording", d, t)
+            outcome = ws.ledger.record_spooled(spool, recording)
+            ws.refresh(None if progress is None else lambda d, t: progress("projecting", d, t))
+            return outcome
+
+
+SMALL_INPUT = 8_000_000
+"""Inputs up to this many bytes are spooled in memory; larger ones in a scratch file."""
+
+
+def _small(path: Path) -> bool:
+    try:
+        return path.stat().st_size <= SMALL_INPUT
+    except OSError:
+        return False  # reported when the file is opened
 
 
 def _byte_counter(path: Path, progress: PhaseProgress | None) -> Callable[[int], None] | None:

@@ -147,30 +147,50 @@ def test_two_writers_correcting_one_claim_one_wins(db: str, tmp_path: Path) -> N
         }
         return Entry("input", validate_record(record, "input"))
 
-    # The second writer reads the claim, then the first commits its correction
-    # before the second saves: exactly the interleaving of two desks at once.
+    # The second writer has read the claim when the first tries to save its own
+    # correction: exactly the interleaving of two desks at once. An import holds
+    # the store's write lock from its first read, so the first waits, then finds
+    # the claim corrected and is told so; nothing is half-written.
+    import threading
+    import time
+
     from ledger import application
 
     original = application._Batch._load_claim
+    outcome: dict[str, BaseException | None] = {}
 
-    def interleaved(batch: Any, entry: Entry, claim_id: str) -> Any:
-        claim = original(batch, entry, claim_id)
-        if batch.ledger is second:
+    def first_writer() -> None:
+        try:
             first.record([correction("fix-a", 5)])
+            outcome["first"] = None
+        except BaseException as error:  # reported below
+            outcome["first"] = error
+
+    racer = threading.Thread(target=first_writer)
+
+    def interleaved(batch: Any, spooled: Any, claim_id: str) -> Any:
+        claim = original(batch, spooled, claim_id)
+        if batch.ledger is second and not racer.is_alive():
+            racer.start()
+            time.sleep(1.0)  # the first writer is now waiting for the lock
         return claim
 
     application._Batch._load_claim = interleaved  # type: ignore[method-assign]
     try:
-        with pytest.raises(ConflictError) as raised:
-            second.record([correction("fix-b", 6)])
+        second.record([correction("fix-b", 6)])
+        racer.join(timeout=60)
     finally:
         application._Batch._load_claim = original  # type: ignore[method-assign]
         first.close()
         second.close()
-    assert "another writer" in str(raised.value), str(raised.value)
+    lost = outcome["first"]
+    assert isinstance(lost, ConflictError), lost
+    assert str(lost) == (
+        "input: claim 'c-0' was already corrected by 'fix-b'; correct 'fix-b' instead"
+    )
     counts = stored_ids(db)
-    assert counts["correction:fix-a"] == 1
-    assert "correction:fix-b" not in counts  # nothing half-written
+    assert counts["correction:fix-b"] == 1
+    assert "correction:fix-a" not in counts  # nothing half-written
     assert services.verify(db)["events"] == len(SETUP) + 3  # claim, correction, superseded
     process = ledger_cli(
         db,
@@ -191,7 +211,7 @@ def test_two_writers_correcting_one_claim_one_wins(db: str, tmp_path: Path) -> N
     _, err = process.communicate(timeout=60)
     assert (process.returncode, err) == (
         1,
-        "error: input: claim 'c-0' was already corrected by 'fix-a'; correct 'fix-a' instead\n",
+        "error: input: claim 'c-0' was already corrected by 'fix-b'; correct 'fix-b' instead\n",
     )
 
 

@@ -1,0 +1,207 @@
+"""The spool: validated records waiting to be recorded, kept on disk, not in memory.
+
+An import validates every line first (nothing is written if one is bad), then
+records everything in dependency order in one transaction. Between the two,
+the records wait here: a scratch SQLite database holding each record's
+normalized fields as JSON, with its line, kind and id. It answers what the
+recording pass needs — the records in dependency order, whether an id is in
+this input, the first record under a repeated id — with indexed queries, so an
+import of a million records holds a page of them in memory at a time.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import tempfile
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from ledger.errors import BadInputError, StoreError
+
+RANKS = {
+    name: rank
+    for rank, name in enumerate(
+        ("incident", "source", "report", "claim", "correction", "retraction", "assessment")
+    )
+}
+"""Dependency order: within one input every reference points to a lower rank
+(corrections among themselves are ordered when read, ``Spool.corrections``)."""
+
+_SCHEMA = (
+    "CREATE TABLE spooled ("
+    "seq INTEGER PRIMARY KEY, rank INTEGER NOT NULL, line TEXT NOT NULL, "
+    "kind TEXT NOT NULL, record_id TEXT NOT NULL, aggregate_id TEXT NOT NULL, "
+    "fields TEXT NOT NULL)"
+)
+_INDEXES = (
+    "CREATE INDEX spooled_order ON spooled (rank, seq)",
+    "CREATE INDEX spooled_ids ON spooled (aggregate_id, seq)",
+)
+PAGE = 2_000
+
+
+@dataclass(frozen=True)
+class Spooled:
+    """One validated record: its place in the input, kind, id and fields."""
+
+    seq: int
+    where: str
+    kind: str
+    record_id: str
+    aggregate_id: str
+    fields: dict[str, Any]
+
+    @property
+    def target(self) -> str | None:
+        """The claim a correction replaces (None for other kinds)."""
+        claim = self.fields.get("claim") if self.kind == "correction" else None
+        return None if claim is None else str(claim)
+
+
+class Spool:
+    """A scratch database of validated records; a temporary file unless ``in_memory``."""
+
+    def __init__(self, in_memory: bool = False) -> None:
+        self._directory: tempfile.TemporaryDirectory[str] | None = None
+        try:
+            if in_memory:
+                path = ":memory:"
+            else:
+                self._directory = tempfile.TemporaryDirectory(prefix="ledger-import-")
+                path = str(Path(self._directory.name) / "spool.db")
+            self.db = sqlite3.connect(path, isolation_level=None)
+            self.db.execute("PRAGMA journal_mode=OFF")
+            self.db.execute("PRAGMA synchronous=OFF")
+            self.db.execute(_SCHEMA)
+            self.db.execute("BEGIN")
+        except sqlite3.Error as error:
+            self.close()
+            raise StoreError(f"cannot create the import's scratch file: {error}") from None
+        self._pending: list[tuple[Any, ...]] = []
+        self.count = 0
+        self._sealed = False
+        self.repeated: set[str] = set()
+        """Aggregate ids that more than one record of this input uses (known once sealed)."""
+
+    def add(self, where: str, kind: str, record_id: str, aggregate_id: str, fields: str) -> None:
+        """Spool one validated record (``fields``: its normalized fields as JSON)."""
+        self._pending.append((RANKS[kind], where, kind, record_id, aggregate_id, fields))
+        self.count += 1
+        if len(self._pending) >= PAGE:
+            self._flush()
+
+    def _flush(self) -> None:
+        try:
+            self.db.executemany(
+                "INSERT INTO spooled (rank, line, kind, record_id, aggregate_id, fields) "
+                "VALUES (?, ?, ?, ?, ?, ?)",
+                self._pending,
+            )
+        except sqlite3.Error as error:
+            raise StoreError(f"cannot write the import's scratch file: {error}") from None
+        self._pending.clear()
+
+    def seal(self) -> None:
+        """Finish spooling: write what is pending and index it for the recording pass."""
+        if self._sealed:
+            return
+        self._flush()
+        try:
+            for statement in _INDEXES:
+                self.db.execute(statement)
+            self.db.execute("COMMIT")
+            self.repeated = {
+                row[0]
+                for row in self.db.execute(
+                    "SELECT aggregate_id FROM spooled GROUP BY aggregate_id HAVING COUNT(*) > 1"
+                )
+            }
+        except sqlite3.Error as error:
+            raise StoreError(f"cannot write the import's scratch file: {error}") from None
+        self._sealed = True
+
+    def in_order(self) -> Iterator[Spooled]:
+        """Every record in dependency order: by kind, corrections ordered among themselves."""
+        self.seal()
+        for rank in sorted(set(RANKS.values())):
+            if rank == RANKS["correction"]:
+                yield from self.corrections()
+                continue
+            last = -1
+            while True:
+                rows = self.db.execute(
+                    "SELECT seq, line, kind, record_id, aggregate_id, fields FROM spooled "
+                    "WHERE rank = ? AND seq > ? ORDER BY seq LIMIT ?",
+                    (rank, last, PAGE),
+                ).fetchall()
+                if not rows:
+                    break
+                last = rows[-1][0]
+                for row in rows:
+                    yield _spooled(row)
+
+    def corrections(self) -> list[Spooled]:
+        """The corrections, each after the in-input correction it replaces (Kahn's order)."""
+        self.seal()
+        rows = self.db.execute(
+            "SELECT seq, line, kind, record_id, aggregate_id, fields FROM spooled "
+            "WHERE rank = ? ORDER BY seq",
+            (RANKS["correction"],),
+        ).fetchall()
+        corrections = [_spooled(row) for row in rows]
+        ids = {entry.record_id for entry in corrections}
+        followers: dict[str, list[Spooled]] = {}
+        placed: list[Spooled] = []
+        for entry in corrections:
+            target = entry.target
+            if target in ids:
+                followers.setdefault(str(target), []).append(entry)
+            else:
+                placed.append(entry)
+        for entry in placed:  # the list grows as corrections become ready
+            placed.extend(followers.pop(entry.record_id, ()))
+        if len(placed) < len(corrections):
+            ready = {id(entry) for entry in placed}
+            first = next(entry for entry in corrections if id(entry) not in ready)
+            raise BadInputError(f"{first.where}: claim: corrections in this input form a cycle")
+        return placed
+
+    def holds(self, aggregate_id: str) -> bool:
+        """Whether this input has a record under that aggregate id."""
+        self.seal()
+        row = self.db.execute(
+            "SELECT 1 FROM spooled WHERE aggregate_id = ? LIMIT 1", (aggregate_id,)
+        ).fetchone()
+        return row is not None
+
+    def first(self, aggregate_id: str) -> Spooled | None:
+        """The first record of this input under an aggregate id, or None."""
+        self.seal()
+        row = self.db.execute(
+            "SELECT seq, line, kind, record_id, aggregate_id, fields FROM spooled "
+            "WHERE aggregate_id = ? ORDER BY seq LIMIT 1",
+            (aggregate_id,),
+        ).fetchone()
+        return None if row is None else _spooled(row)
+
+    def close(self) -> None:
+        """Drop the scratch database."""
+        db = getattr(self, "db", None)
+        if db is not None:
+            db.close()
+        if self._directory is not None:
+            self._directory.cleanup()
+            self._directory = None
+
+    def __enter__(self) -> Spool:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+def _spooled(row: tuple[Any, ...]) -> Spooled:
+    return Spooled(row[0], row[1], row[2], row[3], row[4], json.loads(row[5]))
