@@ -19,6 +19,7 @@ from eventsourcing.persistence import (
     IntegrityError,
     Mapper,
     PersistenceError,
+    StoredEvent,
 )
 
 if TYPE_CHECKING:
@@ -28,10 +29,12 @@ from ledger.domain import (
     Claim,
     LedgerAggregate,
     Source,
-    aggregate_id_of,
+    creation_data,
     creation_event_of,
+    creation_leaf,
 )
 from ledger.errors import BadInputError, ConflictError, NotFoundError, StoreError
+from ledger.leaves import recorded_key
 from ledger.mapper import LeafMapper
 from ledger.merkle import leaf_hash
 from ledger.recorders import Appender, AuditRecorder, LogView
@@ -112,14 +115,7 @@ class Ledger(Application[str]):
         """
         with Spool(in_memory=True) as spool:
             for entry in entries:
-                record = entry.record
-                spool.add(
-                    entry.where,
-                    record.type,
-                    record.id,
-                    aggregate_id_of(record),
-                    record.model_dump_json(exclude={"type", "id"}),
-                )
+                spool.add(entry.where, entry.record)
             return self.record_spooled(spool)
 
     def record_spooled(
@@ -228,6 +224,7 @@ class _Batch:
         self.spool = spool
         self.appender = appender
         self.timestamp = ledger.clock()
+        self.recorded = recorded_key(self.timestamp)
         self.known: set[str] = set()
         self.claims: dict[str, Claim] = {}
         self.outcome = Outcome()
@@ -237,34 +234,37 @@ class _Batch:
         """Check a page of records, then append their events."""
         if not page:
             return
-        references = [_references(s.kind, s.fields) for s in page]
         wanted = {s.aggregate_id for s in page}
-        wanted.update(f"{kind}:{ref}" for refs in references for kind, ref, _ in refs)
+        wanted.update(f"{kind}:{ref}" for s in page for kind, ref, _ in s.refs)
         stored = self.ledger.existing_in(self.appender.view, wanted - self.known)
         self.known.update(stored)
-        events: list[Any] = []
-        for spooled, refs in zip(page, references, strict=True):
+        mapper = self.ledger.leaf_mapper
+        events: list[tuple[StoredEvent, bytes]] = []
+        for spooled in page:
             self.done += 1
             if self._is_repeat(spooled, stored):
                 continue
-            for kind, ref, fieldname in refs:
+            for kind, ref, fieldname in spooled.refs:
                 self._require(spooled, kind, ref, fieldname)
-            events.append(
-                creation_event_of(spooled.kind, spooled.record_id, spooled.fields, self.timestamp)
+            aggregate_id, topic, leaf = creation_leaf(
+                spooled.kind, spooled.record_id, spooled.data, self.recorded
             )
+            events.append((mapper.stored_from_leaf(aggregate_id, 1, topic, leaf), leaf))
             if spooled.kind == "correction":
-                target = self._load_claim(spooled, str(spooled.fields["claim"]))
+                target = self._load_claim(spooled, str(spooled.target))
                 try:
                     target.supersede(spooled.record_id, self.timestamp)
                 except ConflictError as error:
                     raise ConflictError(f"{spooled.where}: {error}") from None
                 self.claims[target.id] = target
-                events.extend(target.collect_events())
+                events.extend(mapper.stored_with_leaf(e) for e in target.collect_events())
             self.outcome.added[spooled.kind] = self.outcome.added.get(spooled.kind, 0) + 1
         if len(self.known) > KNOWN_LIMIT:
             self.known.clear()
         if events:
-            self.ledger.append_events(self.appender, events)
+            self.appender.append(
+                [stored for stored, _ in events], [leaf_hash(leaf) for _, leaf in events]
+            )
             self.outcome.events += len(events)
 
     def _is_repeat(self, spooled: Spooled, stored: set[str]) -> bool:
@@ -275,7 +275,7 @@ class _Batch:
             if first is not None and first.seq != spooled.seq:
                 earlier = first
         if earlier is not None:
-            same = earlier.kind == spooled.kind and earlier.fields == spooled.fields
+            same = earlier.kind == spooled.kind and earlier.data == spooled.data
             where = f" ({earlier.where})"
             other = earlier.kind
         elif aggregate_id in stored:
@@ -283,9 +283,8 @@ class _Batch:
             record = found.record if found is not None else None
             if record is None:
                 return False
-            same = record.type == spooled.kind and spooled.fields == record.model_dump(
-                mode="json", exclude={"type", "id"}
-            )
+            fields = record.model_dump(mode="json", exclude={"type", "id"})
+            same = record.type == spooled.kind and creation_data(fields) == spooled.data
             where = " in the ledger"
             other = record.type
         else:
@@ -324,27 +323,3 @@ class _Batch:
                 f"{spooled.where}: claim: no claim '{claim_id}' in the ledger or in this input"
             )
         return found
-
-
-def _references(kind: str, fields: dict[str, Any]) -> list[tuple[str, str, str]]:
-    """(kind, id, field) for every reference a record of this kind makes."""
-    refs: list[tuple[str, str, str]] = []
-    if kind == "incident":
-        refs += [("incident", r["incident"], "related.incident") for r in fields["related"] or ()]
-    elif kind == "report":
-        refs.append(("source", fields["source"], "source"))
-    elif kind in ("claim", "correction"):
-        refs += [
-            ("incident", fields["incident"], "incident"),
-            ("report", fields["report"], "report"),
-        ]
-        if fields["claimant"] is not None:
-            refs.append(("source", fields["claimant"], "claimant"))
-        refs += [("source", relay, "via") for relay in fields["via"] or ()]
-        if kind == "correction":
-            refs.append(("claim", fields["claim"], "claim"))
-    elif kind == "retraction":
-        refs += [("claim", fields["claim"], "claim"), ("report", fields["report"], "report")]
-    elif kind == "assessment":
-        refs.append(("claim", fields["claim"], "claim"))
-    return refs

@@ -16,6 +16,7 @@ library's own upcasting.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from dataclasses import fields as dataclass_fields
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, ClassVar
 
@@ -23,6 +24,7 @@ from eventsourcing.domain import BaseAggregate, CanInitAggregate, CanMutateAggre
 from eventsourcing.utils import get_topic
 
 from ledger.errors import ConflictError
+from ledger.leaves import canonical_json_text, leaf_from_parts
 
 if TYPE_CHECKING:
     from ledger.records import AnyRecord
@@ -291,6 +293,13 @@ AGGREGATE_FOR_RECORD: dict[str, tuple[type[LedgerAggregate], type[_Registered]]]
 for _aggregate_class, _event_class in AGGREGATE_FOR_RECORD.values():
     _event_class.aggregate_topic = get_topic(_aggregate_class)
 
+_OPTIONAL_FIELDS: dict[type, dict[str, None]] = {
+    event_class: {
+        f.name: None for f in dataclass_fields(event_class) if f.name not in _EVENT_ENVELOPE
+    }
+    for _, event_class in AGGREGATE_FOR_RECORD.values()
+}
+
 
 def aggregate_id_of(record: AnyRecord) -> str:
     """The event-store id of the aggregate a record creates (corrections are claims)."""
@@ -318,5 +327,59 @@ def creation_event_of(
         originator_version=aggregate_class.INITIAL_VERSION,
         timestamp=timestamp,
         originator_topic=event_class.aggregate_topic,
-        **fields,
+        **{**_OPTIONAL_FIELDS[event_class], **fields},  # fields left out are None
     )
+
+
+def creation_data(fields: dict[str, Any]) -> str:
+    """A record's JSON fields (``model_dump(mode="json")`` without type and id) as its
+    creation event's leaf carries them: canonical JSON, fields that are None left out."""
+    return canonical_json_text({key: value for key, value in fields.items() if value is not None})
+
+
+def references(kind: str, fields: dict[str, Any]) -> list[tuple[str, str, str]]:
+    """(kind, id, field) for every reference a record of this kind makes."""
+    get = fields.get
+    refs: list[tuple[str, str, str]] = []
+    if kind == "incident":
+        refs += [("incident", r["incident"], "related.incident") for r in get("related") or ()]
+    elif kind == "report":
+        refs.append(("source", fields["source"], "source"))
+    elif kind in ("claim", "correction"):
+        refs.append(("incident", fields["incident"], "incident"))
+        refs.append(("report", fields["report"], "report"))
+        if get("claimant") is not None:
+            refs.append(("source", fields["claimant"], "claimant"))
+        refs += [("source", relay, "via") for relay in get("via") or ()]
+        if kind == "correction":
+            refs.append(("claim", fields["claim"], "claim"))
+    elif kind == "retraction":
+        refs.append(("claim", fields["claim"], "claim"))
+        refs.append(("report", fields["report"], "report"))
+    elif kind == "assessment":
+        refs.append(("claim", fields["claim"], "claim"))
+    return refs
+
+
+def creation_leaf(
+    kind: str, record_id: str, data_json: str, recorded: str
+) -> tuple[str, str, bytes]:
+    """(aggregate id, topic, leaf) of the creation event of a record, from ``creation_data``.
+
+    The leaf is byte for byte ``leaf_bytes(creation_event(record, timestamp))``.
+    """
+    aggregate_class, event_class = AGGREGATE_FOR_RECORD[kind]
+    aggregate_id = f"{aggregate_class.kind}:{record_id}"
+    topic = _EVENT_TOPICS[event_class]
+    version = aggregate_class.INITIAL_VERSION
+    class_version = getattr(event_class, "class_version", 1)
+    return (
+        aggregate_id,
+        topic,
+        leaf_from_parts(topic, aggregate_id, version, recorded, data_json, class_version),
+    )
+
+
+_EVENT_TOPICS = {
+    event_class: get_topic(event_class) for _, event_class in AGGREGATE_FOR_RECORD.values()
+}

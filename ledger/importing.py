@@ -8,13 +8,13 @@ import with one message naming the line and the field; nothing is written.
 from __future__ import annotations
 
 import json
+import unicodedata
 from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 
 from pydantic import TypeAdapter, ValidationError
 
 from ledger.application import Entry
-from ledger.domain import aggregate_id_for
 from ledger.errors import BadInputError
 from ledger.records import RECORD_TYPES, AnyRecord, Record
 from ledger.spool import Spool
@@ -45,18 +45,24 @@ def _no_constants(text: str) -> Any:
     raise _JSONError(f"{text} is not a number")
 
 
+_DECODER = json.JSONDecoder(
+    object_pairs_hook=_no_duplicate_keys,
+    parse_float=_no_decimals,
+    parse_constant=_no_constants,
+)
+
+
 def parse_json(text: str) -> Any:
     """Parse one JSON document strictly (no duplicate keys, no floats, no NaN)."""
-    return json.loads(
-        text,
-        object_pairs_hook=_no_duplicate_keys,
-        parse_float=_no_decimals,
-        parse_constant=_no_constants,
-    )
+    return _DECODER.decode(text)
 
 
-def validate_record(data: Any, where: str) -> AnyRecord:
-    """Validate one decoded JSON object as a record, or raise a one-line error."""
+def validate_record(data: Any, where: str, *, normalized: bool = False) -> AnyRecord:
+    """Validate one decoded JSON object as a record, or raise a one-line error.
+
+    ``normalized`` says every string in ``data`` is already valid NFC text
+    (``normalized_line``), sparing the models a walk over every value.
+    """
     if not isinstance(data, dict):
         raise BadInputError(f"{where}: expected a JSON object")
     kind = data.get("type")
@@ -65,7 +71,7 @@ def validate_record(data: Any, where: str) -> AnyRecord:
             f"{where}: type: must be one of {', '.join(RECORD_TYPES)} (got {kind!r})"
         )
     try:
-        return _RECORD.validate_python(data)
+        return _RECORD.validate_python(data, context=_NORMALIZED if normalized else None)
     except ValidationError as error:
         raise BadInputError(f"{where}: {_first_problem(error)}") from None
 
@@ -100,24 +106,34 @@ def spool_lines(
     """
     for number, line in _numbered(lines):
         where = f"{label} {number}"
+        normalized = normalized_line(line)
         try:
-            data = parse_json(line)
+            data = parse_json(line if normalized is None else normalized)
         except (_JSONError, json.JSONDecodeError) as error:
             message = error.msg if isinstance(error, json.JSONDecodeError) else str(error)
             raise BadInputError(f"{where}: invalid JSON: {message}") from None
-        record = validate_record(data, where)
-        spool.add(
-            where,
-            record.type,
-            record.id,
-            aggregate_id_for(record.type, record.id),
-            record.model_dump_json(exclude=_ENVELOPE),
-        )
+        spool.add(where, validate_record(data, where, normalized=normalized is not None))
         if progress is not None:
             progress(len(line) + 1)
 
 
-_ENVELOPE = {"type", "id"}
+_NORMALIZED = {"normalized": True}
+
+
+def normalized_line(line: str) -> str | None:
+    """The line in NFC, when that makes every string it holds NFC; else None.
+
+    NFC works character by character except around combining sequences, and a
+    JSON string begins and ends with a quote, which never combines with what
+    is beside it; so normalizing the whole line normalizes each string in it.
+    Escapes (``\\u0301``, a lone ``\\ud800``) only become characters once
+    parsed: a line holding one is left to the models to check string by string.
+    """
+    if "\\u" in line:
+        return None
+    if line.isascii() or unicodedata.is_normalized("NFC", line):
+        return line
+    return unicodedata.normalize("NFC", line)
 
 
 def read_entries(

@@ -68,6 +68,11 @@ def canonical_json(value: Any) -> bytes:
     return _ENCODER.encode(value).encode("utf-8")
 
 
+def canonical_json_text(value: Any) -> str:
+    """``canonical_json`` as text."""
+    return _ENCODER.encode(value)
+
+
 _ENCODER = json.JSONEncoder(
     sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False
 )
@@ -76,3 +81,29 @@ _ENCODER = json.JSONEncoder(
 def leaf_bytes(event: Any) -> bytes:
     """The Merkle leaf of an event: its export line as RFC 8785 canonical JSON."""
     return canonical_json(event_line(event))
+
+
+def leaf_from_parts(
+    topic: str,
+    aggregate_id: str,
+    version: int,
+    recorded: str,
+    data_json: str,
+    class_version: int = 1,
+) -> bytes:
+    """The leaf of an event given its parts, ``data_json`` already canonical JSON.
+
+    Equal to ``leaf_bytes`` of the event object (the key order is the canonical
+    one: class_version, data, id, recorded_at, topic, version). Bulk import uses
+    it to store creation events without building them one by one; a test checks
+    the two agree for every kind of record.
+    """
+    head = f'{{"class_version":{class_version},"data":' if class_version > 1 else '{"data":'
+    text = (
+        f"{head}{data_json},"
+        f'"id":{_ENCODER.encode(aggregate_id)},'
+        f'"recorded_at":"{recorded}",'
+        f'"topic":{_ENCODER.encode(topic)},'
+        f'"version":{version}}}'
+    )
+    return text.encode("utf-8")

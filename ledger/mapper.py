@@ -36,18 +36,30 @@ class LeafMapper(Mapper[str]):
 
     def stored_with_leaf(self, domain_event: DomainEventProtocol[str]) -> tuple[StoredEvent, bytes]:
         """The stored form of an event and its leaf bytes, encoded once."""
-        leaf = state = leaf_bytes(domain_event)
+        leaf = leaf_bytes(domain_event)
+        stored = self.stored_from_leaf(
+            str(domain_event.originator_id),
+            domain_event.originator_version,
+            get_topic(type(domain_event)),
+            leaf,
+        )
+        return stored, leaf
+
+    def stored_from_leaf(
+        self, originator_id: str, version: int, topic: str, leaf: bytes
+    ) -> StoredEvent:
+        """The stored form of an event given as its leaf (``leaves.leaf_from_parts``)."""
+        state = leaf
         if self.compressor:
             state = self.compressor.compress(state)
         if self.cipher:
             state = self.cipher.encrypt(state)
-        stored = StoredEvent(
-            originator_id=domain_event.originator_id,
-            originator_version=domain_event.originator_version,
-            topic=get_topic(type(domain_event)),
+        return StoredEvent(
+            originator_id=originator_id,
+            originator_version=version,
+            topic=topic,
             state=state,
         )
-        return stored, leaf
 
     def leaf_of(self, stored_event: StoredEvent) -> bytes:
         """The leaf bytes of a stored event, after checking they name the same event.

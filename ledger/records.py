@@ -133,7 +133,9 @@ class RecordBase(BaseModel):
 
     @model_validator(mode="before")
     @classmethod
-    def _normalize_text(cls, data: Any) -> Any:
+    def _normalize_text(cls, data: Any, info: ValidationInfo) -> Any:
+        if info.context and info.context.get("normalized"):
+            return data  # the importer normalized the whole line (importing.normalized_line)
         return _nfc(data)
 
 

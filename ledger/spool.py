@@ -17,9 +17,13 @@ import tempfile
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
+from ledger.domain import aggregate_id_for, creation_data, references
 from ledger.errors import BadInputError, StoreError
+
+if TYPE_CHECKING:
+    from ledger.records import AnyRecord
 
 RANKS = {
     name: rank
@@ -34,8 +38,9 @@ _SCHEMA = (
     "CREATE TABLE spooled ("
     "seq INTEGER PRIMARY KEY, rank INTEGER NOT NULL, line TEXT NOT NULL, "
     "kind TEXT NOT NULL, record_id TEXT NOT NULL, aggregate_id TEXT NOT NULL, "
-    "fields TEXT NOT NULL)"
+    "data TEXT NOT NULL, refs TEXT NOT NULL)"
 )
+_COLUMNS = "seq, line, kind, record_id, aggregate_id, data, refs"
 _INDEXES = (
     "CREATE INDEX spooled_order ON spooled (rank, seq)",
     "CREATE INDEX spooled_ids ON spooled (aggregate_id, seq)",
@@ -45,20 +50,31 @@ PAGE = 2_000
 
 @dataclass(frozen=True)
 class Spooled:
-    """One validated record: its place in the input, kind, id and fields."""
+    """One validated record: its place in the input, kind, id, fields and references.
+
+    ``data`` is the canonical JSON its creation event's leaf carries
+    (``domain.creation_data``); ``refs`` its references as (kind, id, field).
+    """
 
     seq: int
     where: str
     kind: str
     record_id: str
     aggregate_id: str
-    fields: dict[str, Any]
+    data: str
+    refs: list[tuple[str, str, str]]
+
+    @property
+    def fields(self) -> dict[str, Any]:
+        """The record's fields (those it leaves out are None)."""
+        return dict(json.loads(self.data))
 
     @property
     def target(self) -> str | None:
         """The claim a correction replaces (None for other kinds)."""
-        claim = self.fields.get("claim") if self.kind == "correction" else None
-        return None if claim is None else str(claim)
+        if self.kind != "correction":
+            return None
+        return next(ref for kind, ref, field in self.refs if field == "claim")
 
 
 class Spool:
@@ -86,9 +102,21 @@ class Spool:
         self.repeated: set[str] = set()
         """Aggregate ids that more than one record of this input uses (known once sealed)."""
 
-    def add(self, where: str, kind: str, record_id: str, aggregate_id: str, fields: str) -> None:
-        """Spool one validated record (``fields``: its normalized fields as JSON)."""
-        self._pending.append((RANKS[kind], where, kind, record_id, aggregate_id, fields))
+    def add(self, where: str, record: AnyRecord) -> None:
+        """Spool one validated record."""
+        fields = record.model_dump(mode="json", exclude=_ENVELOPE)
+        refs = references(record.type, fields)
+        self._pending.append(
+            (
+                RANKS[record.type],
+                where,
+                record.type,
+                record.id,
+                aggregate_id_for(record.type, record.id),
+                creation_data(fields),
+                _REFS.encode(refs),
+            )
+        )
         self.count += 1
         if len(self._pending) >= PAGE:
             self._flush()
@@ -96,8 +124,8 @@ class Spool:
     def _flush(self) -> None:
         try:
             self.db.executemany(
-                "INSERT INTO spooled (rank, line, kind, record_id, aggregate_id, fields) "
-                "VALUES (?, ?, ?, ?, ?, ?)",
+                "INSERT INTO spooled (rank, line, kind, record_id, aggregate_id, data, refs) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?)",
                 self._pending,
             )
         except sqlite3.Error as error:
@@ -133,7 +161,7 @@ class Spool:
             last = -1
             while True:
                 rows = self.db.execute(
-                    "SELECT seq, line, kind, record_id, aggregate_id, fields FROM spooled "
+                    f"SELECT {_COLUMNS} FROM spooled "
                     "WHERE rank = ? AND seq > ? ORDER BY seq LIMIT ?",
                     (rank, last, PAGE),
                 ).fetchall()
@@ -147,8 +175,7 @@ class Spool:
         """The corrections, each after the in-input correction it replaces (Kahn's order)."""
         self.seal()
         rows = self.db.execute(
-            "SELECT seq, line, kind, record_id, aggregate_id, fields FROM spooled "
-            "WHERE rank = ? ORDER BY seq",
+            f"SELECT {_COLUMNS} FROM spooled WHERE rank = ? ORDER BY seq",
             (RANKS["correction"],),
         ).fetchall()
         corrections = [_spooled(row) for row in rows]
@@ -181,8 +208,7 @@ class Spool:
         """The first record of this input under an aggregate id, or None."""
         self.seal()
         row = self.db.execute(
-            "SELECT seq, line, kind, record_id, aggregate_id, fields FROM spooled "
-            "WHERE aggregate_id = ? ORDER BY seq LIMIT 1",
+            f"SELECT {_COLUMNS} FROM spooled WHERE aggregate_id = ? ORDER BY seq LIMIT 1",
             (aggregate_id,),
         ).fetchone()
         return None if row is None else _spooled(row)
@@ -204,4 +230,9 @@ class Spool:
 
 
 def _spooled(row: tuple[Any, ...]) -> Spooled:
-    return Spooled(row[0], row[1], row[2], row[3], row[4], json.loads(row[5]))
+    refs = [(kind, ref, field) for kind, ref, field in json.loads(row[6])]
+    return Spooled(row[0], row[1], row[2], row[3], row[4], row[5], refs)
+
+
+_ENVELOPE = {"type", "id"}
+_REFS = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"))

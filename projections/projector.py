@@ -285,6 +285,8 @@ def _claim(p: Projector, e: Fields, seq: int) -> None:
     report = d["report"]
     published, outlet = p.published_at(report)
     value, qualifier, valid_time, via = d["value"], get("qualifier"), get("valid_time"), get("via")
+    if type(value) is dict:  # a range: leaves sort keys, people read low to high
+        value = {"min": value["min"], "max": value["max"]}
     reading = read_value(value, qualifier)
     is_number = reading.kind == "number"
     corrects = get("claim")

@@ -103,3 +103,62 @@ def test_a_row_whose_columns_disagree_with_its_leaf_is_refused() -> None:
     ):
         with pytest.raises(MapperDeserialisationError):
             check_envelope(leaf, *wrong)
+
+
+def test_bulk_leaves_equal_the_leaves_of_the_events_they_stand_for() -> None:
+    """Import writes creation leaves from their parts; they must be the events' own leaves."""
+    import json
+    from datetime import UTC, datetime
+
+    from eventsourcing.utils import get_topic
+
+    from ledger import services
+    from ledger.domain import creation_data, creation_event, creation_leaf
+    from ledger.importing import validate_record
+    from ledger.leaves import leaf_bytes, recorded_key
+
+    at = datetime(2022, 1, 20, 19, 0, 0, 123456, tzinfo=UTC)
+    lines = services.sample_path().read_text(encoding="utf-8").splitlines()
+    extra = [
+        {"type": "incident", "id": "x", "title": "T",
+         "related": [{"incident": "y", "relation": "r"}]},
+        {"type": "correction", "id": "k", "claim": "c", "incident": "x", "fact": "f",
+         "value": {"min": 1, "max": 3}, "report": "r", "via": ["a", "b"], "quote": "ما لا يقل"},
+        {"type": "assessment", "id": "a", "claim": "c", "verdict": "false", "by": "desk",
+         "published_at": "2022-01-21"},
+    ]  # fmt: skip
+    records = [validate_record(json.loads(line), "t") for line in lines if line.strip()]
+    records += [validate_record(record, "t") for record in extra]
+    kinds = set()
+    for record in records:
+        fields = record.model_dump(mode="json", exclude={"type", "id"})
+        aggregate_id, topic, leaf = creation_leaf(
+            record.type, record.id, creation_data(fields), recorded_key(at)
+        )
+        event = creation_event(record, at)
+        assert leaf == leaf_bytes(event)
+        assert (aggregate_id, topic) == (event.originator_id, get_topic(type(event)))
+        kinds.add(record.type)
+    assert kinds >= {"incident", "source", "report", "claim", "correction", "assessment"}
+
+
+@settings(max_examples=300)
+@given(
+    st.text(alphabet=st.sampled_from('ae\u0301\u0327\u0308\u064b\u0651عاﻻ"\\ u0301'), max_size=12)
+)
+def test_whole_line_nfc_equals_per_string_nfc(text: str) -> None:
+    """Normalizing an import line at once gives the strings per-string NFC would."""
+    import json
+    import unicodedata
+
+    from ledger.importing import normalized_line
+
+    line = json.dumps({"quote": text, "note": "x" + text}, ensure_ascii=False)
+    whole = normalized_line(line)
+    if whole is None:
+        return  # an escape: the models normalize string by string
+    parsed = json.loads(whole)
+    assert parsed == {
+        "quote": unicodedata.normalize("NFC", text),
+        "note": unicodedata.normalize("NFC", "x" + text),
+    }
