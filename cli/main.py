@@ -80,6 +80,14 @@ def append(
         str | None, typer.Option("--file", "-f", help="JSON Lines file to import, or - for stdin.")
     ] = None,
     as_json: JsonFlag = False,
+    project: Annotated[
+        bool,
+        typer.Option(
+            "--project/--defer-projection",
+            help="Bring the read model up to date now (default), or leave it to the next "
+            "read: quicker when loading several large files in a row.",
+        ),
+    ] = True,
 ) -> None:
     """Import records from a JSON Lines file (atomically), or use 'append claim'."""
     if ctx.invoked_subcommand is not None:
@@ -89,7 +97,7 @@ def append(
     if file is None:
         raise typer.BadParameter("give --file PATH (or -) or the 'claim' subcommand")
     with render.phase_bars() as progress:
-        outcome = services.append_file(ctx.obj, file, progress=progress)
+        outcome = services.append_file(ctx.obj, file, progress=progress, project=project)
     _report_outcome(outcome, as_json)
 
 

@@ -147,8 +147,12 @@ def append_file(
     *,
     progress: PhaseProgress | None = None,
     stdin: TextIO | None = None,
+    project: bool = True,
 ) -> Outcome:
     """Import a JSON Lines file (``-`` for standard input) as one transaction.
+
+    With ``project=False`` the read model is left behind: every read command
+    brings it up to date first, so answers are the same, only later.
 
     Two passes: every line is validated into a scratch spool first (a bad line
     stops the import before anything is written), then the spool is recorded in
@@ -176,7 +180,8 @@ def append_file(
         with open_workspace(db) as ws:
             recording = None if progress is None else lambda d, t: progress("recording", d, t)
             outcome = ws.ledger.record_spooled(spool, recording)
-            ws.refresh(None if progress is None else lambda d, t: progress("projecting", d, t))
+            if project:
+                ws.refresh(None if progress is None else lambda d, t: progress("projecting", d, t))
             return outcome
 
 

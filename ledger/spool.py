@@ -114,7 +114,7 @@ class Spool:
                 record.id,
                 aggregate_id_for(record.type, record.id),
                 creation_data(fields),
-                _REFS.encode(refs),
+                ";".join(f"{kind} {ref} {field}" for kind, ref, field in refs),
             )
         )
         self.count += 1
@@ -230,9 +230,14 @@ class Spool:
 
 
 def _spooled(row: tuple[Any, ...]) -> Spooled:
-    refs = [(kind, ref, field) for kind, ref, field in json.loads(row[6])]
+    # References are stored as "kind id field;…": ids never hold a space or a semicolon.
+    refs = [_ref(text.split(" ")) for text in row[6].split(";")] if row[6] else []
     return Spooled(row[0], row[1], row[2], row[3], row[4], row[5], refs)
 
 
+def _ref(parts: list[str]) -> tuple[str, str, str]:
+    kind, ref, field = parts
+    return kind, ref, field
+
+
 _ENVELOPE = {"type", "id"}
-_REFS = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"))

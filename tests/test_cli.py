@@ -103,6 +103,20 @@ def test_append_file_then_state_json(db: str, tmp_path: Path) -> None:
     assert sohr["quote"] == "ما لا يقل عن 20"
 
 
+def test_deferred_projection_answers_the_same_on_the_next_read(db: str, tmp_path: Path) -> None:
+    source = tmp_path / "in.jsonl"
+    source.write_text(jsonl(SETUP), encoding="utf-8")
+    code, _, _ = ledger(db, "append", "--file", str(source), "--defer-projection")
+    assert code == 0
+    from ledger import services
+
+    with services.open_workspace(db) as ws:
+        assert ws.views.position() == 0  # nothing projected yet
+    code, out, _ = ledger(db, "state", "g", "--at", "2022-01-21", "--json")
+    assert code == 0
+    assert json.loads(out)["facts"]["killed.security_forces"]["status"] == "contested"
+
+
 def test_state_before_publication_is_empty(db: str) -> None:
     ledger(db, "append", "--file", "-", stdin=jsonl(SETUP))
     code, out, _ = ledger(db, "state", "g", "--at", "2022-01-20", "--json")
