@@ -226,7 +226,8 @@ class _Batch:
         self.timestamp = ledger.clock()
         self.recorded = recorded_key(self.timestamp)
         self.known: set[str] = set()
-        self.claims: dict[str, Claim] = {}
+        self.corrected: dict[str, str] = {}
+        """Claims this import has corrected so far, and the correction that replaced each."""
         self.outcome = Outcome()
         self.done = 0
 
@@ -256,7 +257,7 @@ class _Batch:
                     target.supersede(spooled.record_id, self.timestamp)
                 except ConflictError as error:
                     raise ConflictError(f"{spooled.where}: {error}") from None
-                self.claims[target.id] = target
+                self.corrected[target.id] = spooled.record_id
                 events.extend(mapper.stored_with_leaf(e) for e in target.collect_events())
             self.outcome.added[spooled.kind] = self.outcome.added.get(spooled.kind, 0) + 1
         if len(self.known) > KNOWN_LIMIT:
@@ -309,8 +310,12 @@ class _Batch:
 
     def _load_claim(self, spooled: Spooled, claim_id: str) -> Claim:
         aggregate_id = Claim.aggregate_id(claim_id)
-        if aggregate_id in self.claims:
-            return self.claims[aggregate_id]
+        if aggregate_id in self.corrected:
+            by = self.corrected[aggregate_id]
+            raise ConflictError(
+                f"{spooled.where}: claim '{claim_id}' was already corrected by '{by}'; "
+                f"correct '{by}' instead"
+            )
         found = self.ledger.load(self.appender.view, aggregate_id)
         if found is None:
             # Not stored before this import: created by it, from its first record.

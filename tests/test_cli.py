@@ -117,6 +117,17 @@ def test_deferred_projection_answers_the_same_on_the_next_read(db: str, tmp_path
     assert json.loads(out)["facts"]["killed.security_forces"]["status"] == "contested"
 
 
+def test_two_corrections_of_one_claim_in_one_file_are_refused(db: str) -> None:
+    fix = {"type": "correction", "claim": "c2", "incident": "g", "fact": "killed.security_forces",
+           "report": "r1"}  # fmt: skip
+    records = [*SETUP, {**fix, "id": "k1", "value": 8}, {**fix, "id": "k2", "value": 9}]
+    code, _, err = ledger(db, "append", "--file", "-", stdin=jsonl(records))
+    assert code == 1
+    assert err == "error: line 8: claim 'c2' was already corrected by 'k1'; correct 'k1' instead\n"
+    code, _, err = ledger(db, "state", "g", "--json")
+    assert (code, "'g'" in err) == (1, True)  # nothing was written: not even the incident
+
+
 def test_state_before_publication_is_empty(db: str) -> None:
     ledger(db, "append", "--file", "-", stdin=jsonl(SETUP))
     code, out, _ = ledger(db, "state", "g", "--at", "2022-01-20", "--json")
