@@ -8,7 +8,8 @@ corrected only once — and then saves the whole batch in one transaction.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, cast
@@ -127,32 +128,36 @@ class Ledger(Application[str]):
         so memory holds one page whatever the input's size. ``progress(done,
         total)`` is called after each page.
         """
+        with self._writing(
+            "another writer recorded some of these records at the same time"
+        ) as appender:
+            batch = _Batch(self, spool, appender)
+            page: list[Spooled] = []
+            for spooled in spool.in_order():
+                page.append(spooled)
+                if len(page) >= PAGE:
+                    batch.add_page(page)
+                    page = []
+                    if progress is not None:
+                        progress(batch.done, spool.count)
+            batch.add_page(page)
+            if progress is not None:
+                progress(batch.done, spool.count)
+            return batch.outcome
+
+    @contextmanager
+    def _writing(self, conflict: str) -> Iterator[Appender]:
+        """One write transaction, with the store's failures translated (``conflict``: what
+        to say when another writer got there first)."""
         try:
             with self.audit.appending() as appender:
-                batch = _Batch(self, spool, appender)
-                page: list[Spooled] = []
-                for spooled in spool.in_order():
-                    page.append(spooled)
-                    if len(page) >= PAGE:
-                        batch.add_page(page)
-                        page = []
-                        if progress is not None:
-                            progress(batch.done, spool.count)
-                batch.add_page(page)
-                if progress is not None:
-                    progress(batch.done, spool.count)
-                return batch.outcome
+                yield appender
         except IntegrityError:
             raise ConflictError(
-                "another writer recorded some of these records at the same time; "
-                "nothing was written — run the same command again"
+                f"{conflict}; nothing was written — run the same command again"
             ) from None
         except PersistenceError as error:
             raise StoreError(f"cannot write to the event store: {error}") from None
-
-    def existing_in(self, view: LogView, aggregate_ids: Iterable[str]) -> set[str]:
-        """Which of these aggregates exist, as a view sees the store (one query per 500)."""
-        return view.existing(sorted(set(aggregate_ids)))
 
     def load(self, view: LogView, aggregate_id: str) -> LedgerAggregate | None:
         """An aggregate as a view sees the store, or None."""
@@ -199,16 +204,8 @@ class Ledger(Application[str]):
 
     def _save_atomically(self, aggregates: Iterable[LedgerAggregate]) -> None:
         events = [event for aggregate in aggregates for event in aggregate.collect_events()]
-        try:
-            with self.audit.appending() as appender:
-                self.append_events(appender, events)
-        except IntegrityError:
-            raise ConflictError(
-                "another writer changed this record at the same time; "
-                "nothing was written — run the same command again"
-            ) from None
-        except PersistenceError as error:
-            raise StoreError(f"cannot write to the event store: {error}") from None
+        with self._writing("another writer changed this record at the same time") as appender:
+            self.append_events(appender, events)
 
 
 class _Batch:
@@ -237,7 +234,7 @@ class _Batch:
             return
         wanted = {s.aggregate_id for s in page}
         wanted.update(f"{kind}:{ref}" for s in page for kind, ref, _ in s.refs)
-        stored = self.ledger.existing_in(self.appender.view, wanted - self.known)
+        stored = self.appender.view.existing(sorted(wanted - self.known))
         self.known.update(stored)
         mapper = self.ledger.leaf_mapper
         events: list[tuple[StoredEvent, bytes]] = []

@@ -16,7 +16,6 @@ library's own upcasting.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from dataclasses import fields as dataclass_fields
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, ClassVar
 
@@ -24,7 +23,7 @@ from eventsourcing.domain import BaseAggregate, CanInitAggregate, CanMutateAggre
 from eventsourcing.utils import get_topic
 
 from ledger.errors import ConflictError
-from ledger.leaves import canonical_json_text, leaf_from_parts
+from ledger.leaves import ENVELOPE, absent_fields, canonical_json_text, leaf_from_parts
 
 if TYPE_CHECKING:
     from ledger.records import AnyRecord
@@ -81,7 +80,7 @@ class _Registered(LedgerCreated):
         payload = {
             key: value
             for key, value in vars(self).items()
-            if key not in _EVENT_ENVELOPE and value is not None
+            if key not in ENVELOPE and value is not None
         }
         record_id = self.originator_id.split(":", 1)[1]
         # The pydantic models load on first use: reading the ledger never needs them.
@@ -94,11 +93,6 @@ class _Registered(LedgerCreated):
     def apply(self, aggregate: Any) -> None:
         aggregate.record = self.to_record()
         aggregate.superseded_by = None
-
-
-_EVENT_ENVELOPE = frozenset(
-    {"originator_id", "originator_version", "timestamp", "originator_topic"}
-)
 
 
 class Incident(LedgerAggregate):
@@ -293,13 +287,6 @@ AGGREGATE_FOR_RECORD: dict[str, tuple[type[LedgerAggregate], type[_Registered]]]
 for _aggregate_class, _event_class in AGGREGATE_FOR_RECORD.values():
     _event_class.aggregate_topic = get_topic(_aggregate_class)
 
-_OPTIONAL_FIELDS: dict[type, dict[str, None]] = {
-    event_class: {
-        f.name: None for f in dataclass_fields(event_class) if f.name not in _EVENT_ENVELOPE
-    }
-    for _, event_class in AGGREGATE_FOR_RECORD.values()
-}
-
 
 def aggregate_id_of(record: AnyRecord) -> str:
     """The event-store id of the aggregate a record creates (corrections are claims)."""
@@ -327,7 +314,7 @@ def creation_event_of(
         originator_version=aggregate_class.INITIAL_VERSION,
         timestamp=timestamp,
         originator_topic=event_class.aggregate_topic,
-        **{**_OPTIONAL_FIELDS[event_class], **fields},  # fields left out are None
+        **{**absent_fields(event_class), **fields},  # fields left out are None
     )
 
 
@@ -370,7 +357,7 @@ def creation_leaf(
     """
     aggregate_class, event_class = AGGREGATE_FOR_RECORD[kind]
     aggregate_id = f"{aggregate_class.kind}:{record_id}"
-    topic = _EVENT_TOPICS[event_class]
+    topic = get_topic(event_class)
     version = aggregate_class.INITIAL_VERSION
     class_version = getattr(event_class, "class_version", 1)
     return (
@@ -378,8 +365,3 @@ def creation_leaf(
         topic,
         leaf_from_parts(topic, aggregate_id, version, recorded, data_json, class_version),
     )
-
-
-_EVENT_TOPICS = {
-    event_class: get_topic(event_class) for _, event_class in AGGREGATE_FOR_RECORD.values()
-}

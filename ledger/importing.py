@@ -94,15 +94,14 @@ def _first_problem(error: ValidationError) -> str:
     return f"{fieldname}: {message}" + (more if len(problems) > 1 else "")
 
 
-def spool_lines(
+def read_records(
     lines: Iterable[str],
-    spool: Spool,
     label: str = "line",
     progress: Callable[[int], None] | None = None,
-) -> None:
-    """Validate every line of a JSON Lines input into a spool; blank lines are skipped.
+) -> Iterator[tuple[str, AnyRecord]]:
+    """(``line N``, record) for every line of a JSON Lines input; blank lines are skipped.
 
-    The first bad line raises ``BadInputError``; the caller records nothing then.
+    The first bad line raises ``BadInputError`` naming the line and the field.
     """
     for number, line in _numbered(lines):
         where = f"{label} {number}"
@@ -112,9 +111,20 @@ def spool_lines(
         except (_JSONError, json.JSONDecodeError) as error:
             message = error.msg if isinstance(error, json.JSONDecodeError) else str(error)
             raise BadInputError(f"{where}: invalid JSON: {message}") from None
-        spool.add(where, validate_record(data, where, normalized=normalized is not None))
+        yield where, validate_record(data, where, normalized=normalized is not None)
         if progress is not None:
             progress(len(line) + 1)
+
+
+def spool_lines(
+    lines: Iterable[str],
+    spool: Spool,
+    label: str = "line",
+    progress: Callable[[int], None] | None = None,
+) -> None:
+    """Validate every line of a JSON Lines input into a spool; the caller records it."""
+    for where, record in read_records(lines, label, progress):
+        spool.add(where, record)
 
 
 _NORMALIZED = {"normalized": True}
@@ -136,24 +146,9 @@ def normalized_line(line: str) -> str | None:
     return unicodedata.normalize("NFC", line)
 
 
-def read_entries(
-    lines: Iterable[str],
-    label: str = "line",
-    progress: Callable[[int], None] | None = None,
-) -> list[Entry]:
-    """Validate every line of a JSON Lines input; blank lines are skipped."""
-    entries: list[Entry] = []
-    for number, line in _numbered(lines):
-        where = f"{label} {number}"
-        try:
-            data = parse_json(line)
-        except (_JSONError, json.JSONDecodeError) as error:
-            message = error.msg if isinstance(error, json.JSONDecodeError) else str(error)
-            raise BadInputError(f"{where}: invalid JSON: {message}") from None
-        entries.append(Entry(where, validate_record(data, where)))
-        if progress is not None:
-            progress(len(line) + 1)
-    return entries
+def read_entries(lines: Iterable[str], label: str = "line") -> list[Entry]:
+    """Validate every line of a JSON Lines input into entries held in memory."""
+    return [Entry(where, record) for where, record in read_records(lines, label)]
 
 
 def _numbered(lines: Iterable[str]) -> Iterator[tuple[int, str]]:

@@ -11,12 +11,26 @@ serves storage and audit alike.
 from __future__ import annotations
 
 import json
+from dataclasses import fields
 from datetime import UTC, datetime
 from typing import Any
 
 from eventsourcing.utils import get_topic
 
-_ENVELOPE = frozenset({"originator_id", "originator_version", "timestamp", "originator_topic"})
+ENVELOPE = frozenset({"originator_id", "originator_version", "timestamp", "originator_topic"})
+"""Event attributes the leaf carries outside ``data`` (or, for the topic, not at all)."""
+
+
+def absent_fields(event_class: type) -> dict[str, None]:
+    """Every data field of an event class, as None: a leaf leaves out fields that are None."""
+    absent = _ABSENT.get(event_class)
+    if absent is None:
+        absent = {f.name: None for f in fields(event_class) if f.name not in ENVELOPE}
+        _ABSENT[event_class] = absent
+    return absent
+
+
+_ABSENT: dict[type, dict[str, None]] = {}
 
 
 def recorded_key(timestamp: datetime) -> str:
@@ -38,7 +52,7 @@ def event_line(event: Any) -> dict[str, Any]:
     data = {
         key: value
         for key, value in vars(event).items()
-        if key not in _ENVELOPE and value is not None
+        if key not in ENVELOPE and value is not None
     }
     line = {
         "topic": get_topic(type(event)),

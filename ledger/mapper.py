@@ -13,16 +13,14 @@ upcasting runs as usual (``class_version`` travels in the leaf).
 from __future__ import annotations
 
 import json
-from dataclasses import fields
 from datetime import datetime
-from functools import cache
 from typing import Any
 
 from eventsourcing.domain import DomainEventProtocol
 from eventsourcing.persistence import Mapper, MapperDeserialisationError, StoredEvent
 from eventsourcing.utils import get_topic, resolve_topic
 
-from ledger.leaves import leaf_bytes
+from ledger.leaves import absent_fields, leaf_bytes
 
 _STAMP_LENGTH = len('2022-01-20T19:00:00.000000Z"')
 
@@ -97,7 +95,7 @@ class LeafMapper(Mapper[str]):
         while from_version < class_version:
             getattr(cls, f"upcast_v{from_version}_v{from_version + 1}")(event_state)
             from_version += 1
-        state: dict[str, Any] = dict(_absent_fields(cls))
+        state: dict[str, Any] = dict(absent_fields(cls))
         state.update(event_state)
         state["originator_id"] = stored_event.originator_id
         state["originator_version"] = stored_event.originator_version
@@ -108,13 +106,6 @@ class LeafMapper(Mapper[str]):
         domain_event: DomainEventProtocol[str] = object.__new__(cls)
         object.__setattr__(domain_event, "__dict__", state)
         return domain_event
-
-
-@cache
-def _absent_fields(cls: type) -> dict[str, None]:
-    # A leaf leaves out fields whose value is None; the event object has them all.
-    envelope = {"originator_id", "originator_version", "timestamp", "originator_topic"}
-    return {f.name: None for f in fields(cls) if f.name not in envelope}
 
 
 def check_envelope(leaf: bytes, originator_id: str, version: int, topic: str) -> None:

@@ -164,7 +164,7 @@ class SQLiteLedgerRecorder(SQLiteApplicationRecorder):
             # The library opens a deferred transaction; take the write lock now.
             c.execute("ROLLBACK")
             c.execute("BEGIN IMMEDIATE")
-            view = LogView(c, "?", "", self.events_table_name, "rowid", self.convert_originator_id)
+            view = self._view(c)
 
             def append(stored_events: Sequence[StoredEvent], leaves: Sequence[bytes]) -> None:
                 self._insert_events(c, stored_events, merkle_leaves=leaves)
@@ -180,7 +180,11 @@ class SQLiteLedgerRecorder(SQLiteApplicationRecorder):
     def reading(self) -> Iterator[LogView]:
         """One read transaction: a consistent view of events, tree and checkpoints."""
         with self.datastore.transaction(commit=False) as c:
-            yield LogView(c, "?", "", self.events_table_name, "rowid", self.convert_originator_id)
+            yield self._view(c)
+
+    def _view(self, c: Any) -> LogView:
+        """The log as one cursor (one transaction) sees it."""
+        return LogView(c, "?", "", self.events_table_name, "rowid", self.convert_originator_id)
 
     def add_checkpoint(self, size: int, note: str, created_at: str) -> None:
         """Store a signed checkpoint (one per tree size)."""

@@ -78,14 +78,7 @@ class PostgresLedgerRecorder(PostgresApplicationRecorder):
         """One write transaction for a large import, holding the table lock from the start."""
         with self.datastore.transaction(commit=True) as curs:
             self._lock_table(curs)
-            view = LogView(
-                curs.connection.cursor(row_factory=tuple_row),
-                "%s",
-                self.prefix,
-                self.events_table_name,
-                "notification_id",
-                lambda value: value,
-            )
+            view = self._view(curs.connection.cursor(row_factory=tuple_row))
 
             def append(stored_events: Sequence[StoredEvent], leaves: Sequence[bytes]) -> None:
                 self._insert_stored_events(curs, stored_events)
@@ -99,14 +92,13 @@ class PostgresLedgerRecorder(PostgresApplicationRecorder):
         with self.datastore.get_connection() as conn, conn.transaction():
             conn.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ")
             with conn.cursor(row_factory=tuple_row) as c:
-                yield LogView(
-                    c,
-                    "%s",
-                    self.prefix,
-                    self.events_table_name,
-                    "notification_id",
-                    lambda value: value,
-                )
+                yield self._view(c)
+
+    def _view(self, cursor: Any) -> LogView:
+        """The log as one cursor (one transaction, tuple rows) sees it."""
+        return LogView(
+            cursor, "%s", self.prefix, self.events_table_name, "notification_id", lambda v: v
+        )
 
     def add_checkpoint(self, size: int, note: str, created_at: str) -> None:
         """Store a signed checkpoint (one per tree size)."""

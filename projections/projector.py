@@ -22,6 +22,7 @@ from ledger.application import Ledger
 from ledger.domain import Assessment, Claim, Incident, Report, Retraction, Source
 from ledger.errors import StoreError
 from ledger.leaves import event_line
+from ledger.mapper import LeafMapper
 from ledger.times import is_date_only, parse_instant, to_key
 from ledger.values import edtf_bounds, read_value
 from projections.arabic import normalize
@@ -100,6 +101,7 @@ class Projector:
         applied = 0
         start = position
         until_key = None if until is None else to_key(until)
+        mapper = self.ledger.leaf_mapper
         while position < last:
             with self.views.transaction():
                 # Re-read the position under the write lock: another process may have
@@ -110,7 +112,7 @@ class Projector:
                 page = self._page(position, last)
                 try:
                     for notification in page:
-                        fields = Fields.of(self.ledger, notification)
+                        fields = Fields.of(mapper, notification)
                         if until_key is None or fields.recorded <= until_key:
                             self.apply(fields, notification.id)
                             applied += 1
@@ -185,16 +187,17 @@ class Fields:
         self.data = data
 
     @classmethod
-    def of(cls, ledger: Ledger, notification: Any) -> Fields:
+    def of(cls, mapper: LeafMapper, notification: Any) -> Fields:
         """The fields of a stored event."""
         try:
-            line = json.loads(ledger.leaf_mapper.leaf_of(notification))
+            if notification.topic in _UPCAST_TOPICS:
+                line = event_line(mapper.to_domain_event(notification))
+            else:
+                line = json.loads(mapper.leaf_of(notification))
         except Exception as error:
             raise StoreError(
                 f"cannot read event {notification.id} of the event store: {error}"
             ) from None
-        if notification.topic in _UPCAST_TOPICS:
-            line = event_line(ledger.mapper.to_domain_event(notification))
         record_id = str(notification.originator_id).split(":", 1)[1]
         return cls(notification.topic, record_id, line["recorded_at"], line["data"])
 
