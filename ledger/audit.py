@@ -21,12 +21,11 @@ from ledger.application import Ledger
 from ledger.errors import BadInputError, NotFoundError, VerificationError
 from ledger.leaves import leaf_bytes
 from ledger.merkle import (
-    EMPTY_ROOT,
+    Frontier,
     ProofError,
     consistency_proof,
     inclusion_proof,
     leaf_hash,
-    node_hash,
     root_at,
     verify_consistency,
     verify_inclusion,
@@ -82,36 +81,6 @@ def open_checkpoint(
     except (NoteError, CheckpointError) as error:
         raise VerificationError(f"{what}: {error}") from None
     return Checkpoint(origin, size, root, note)
-
-
-class Frontier:
-    """The right edge of a Merkle tree being rebuilt leaf by leaf: O(log n) hashes."""
-
-    def __init__(self) -> None:
-        self.size = 0
-        self.stack: list[tuple[int, bytes]] = []
-
-    def push(self, leaf: bytes) -> list[tuple[int, int, bytes]]:
-        """Append one leaf hash; returns the complete subtrees (level, index, hash) it closed."""
-        closed: list[tuple[int, int, bytes]] = []
-        level, digest = 0, leaf
-        while self.stack and self.stack[-1][0] == level:
-            _, left = self.stack.pop()
-            digest = node_hash(left, digest)
-            level += 1
-            closed.append((level, self.size >> level, digest))
-        self.stack.append((level, digest))
-        self.size += 1
-        return closed
-
-    def root(self) -> bytes:
-        """The RFC 9162 root of the leaves pushed so far."""
-        if not self.stack:
-            return EMPTY_ROOT
-        digest = self.stack[-1][1]
-        for _, left in reversed(self.stack[:-1]):
-            digest = node_hash(left, digest)
-        return digest
 
 
 def make_checkpoint(ledger: Ledger, signer_key: str, origin: str, verifier: str) -> Checkpoint:
@@ -199,99 +168,6 @@ def _decoded(ledger: Ledger, notification: Any, index: int, decode: bool) -> Any
             f"entry {index} ({notification.originator_id}): the stored event cannot be "
             f"decoded ({type(error).__name__})"
         ) from None
-
-
-class _NodeCheck:
-    """Compares recomputed tree nodes with the stored ones, a page at a time."""
-
-    def __init__(self, view: LogView) -> None:
-        self.view = view
-        self.pending: list[tuple[int, str, int, int, bytes]] = []
-
-    def expect(self, index: int, entry: str, level: int, node: int, digest: bytes) -> None:
-        self.pending.append((index, entry, level, node, digest))
-        if len(self.pending) >= 2 * PAGE:
-            self.flush()
-
-    def flush(self) -> None:
-        by_level: dict[int, list[int]] = {}
-        for _, _, level, node, _ in self.pending:
-            by_level.setdefault(level, []).append(node)
-        stored = {
-            level: self.view.node_range(level, min(nodes), max(nodes))
-            for level, nodes in by_level.items()
-        }
-        for index, entry, level, node, digest in self.pending:
-            if stored[level].get(node) == digest:
-                continue
-            if level == 0:
-                raise VerificationError(
-                    f"entry {index} ({entry}): the event does not match its Merkle leaf "
-                    "(edited after it was recorded)"
-                )
-            raise VerificationError(
-                f"entry {index} ({entry}): the stored Merkle tree node (level {level}, "
-                f"index {node}) above it was edited"
-            )
-        self.pending.clear()
-
-
-def verify_ledger(ledger: Ledger, verifier: str) -> dict[str, Any]:
-    """Recompute every leaf and the root from the stored events; check every checkpoint.
-
-    Raises VerificationError naming the first bad entry (index and id).
-    """
-    recorder = ledger.audit
-    frontier = Frontier()
-    with recorder.reading() as view:
-        store = view.nodes
-        checkpoints = [
-            (size, open_checkpoint(note, [verifier], f"checkpoint {size}"))
-            for size, note in view.checkpoints()
-        ]
-        roots_wanted = {size for size, _ in checkpoints}
-        roots: dict[int, bytes] = {0: EMPTY_ROOT} if 0 in roots_wanted else {}
-        nodes = _NodeCheck(view)
-        for index, notification, line in _events_in_leaf_order(ledger, view, decode=False):
-            digest = leaf_hash(line)
-            entry = str(notification.originator_id)
-            nodes.expect(index, entry, 0, index, digest)
-            for level, node, expected in frontier.push(digest):
-                nodes.expect(index, entry, level, node, expected)
-            if frontier.size in roots_wanted:
-                roots[frontier.size] = frontier.root()
-        nodes.flush()
-        size = view.size()
-        if frontier.size != size:
-            raise VerificationError(
-                f"entry {frontier.size}: the Merkle log has {size} leaves but the store "
-                f"{frontier.size} events"
-            )
-        if root_at(store, size) != frontier.root():
-            raise VerificationError(
-                "the stored Merkle tree nodes do not match the leaves (a tree node was edited)"
-            )
-    for checkpoint_size, checkpoint in checkpoints:
-        if checkpoint.size != checkpoint_size:
-            raise VerificationError(
-                f"checkpoint {checkpoint_size}: its note says {checkpoint.size}"
-            )
-        if checkpoint_size > size:
-            raise VerificationError(
-                f"checkpoint {checkpoint_size}: signed for more entries than the log holds "
-                f"({size}): the log was rolled back or truncated"
-            )
-        if roots.get(checkpoint_size) != checkpoint.root:
-            raise VerificationError(
-                f"checkpoint {checkpoint_size}: the signed root does not match the events: "
-                f"some entry below {checkpoint_size} was rewritten"
-            )
-    return {
-        "events": frontier.size,
-        "tree_size": size,
-        "root": b64(frontier.root()),
-        "checkpoints": len(checkpoints),
-    }
 
 
 def _latest_checkpoint(view: LogView, verifier: str, at_least: int) -> Checkpoint | None:

@@ -13,6 +13,7 @@ upcasting runs as usual (``class_version`` travels in the leaf).
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
@@ -65,17 +66,42 @@ class LeafMapper(Mapper[str]):
         A stored event whose columns (id, version, topic) say something other than
         its leaf raises ``MapperDeserialisationError``: a row edited in place.
         """
-        state = stored_event.state
-        if self.cipher:
-            state = self.cipher.decrypt(state)
-        if self.compressor:
-            state = self.compressor.decompress(state)
+        state = self._plain(stored_event.state)
         check_envelope(
             state,
             str(stored_event.originator_id),
             stored_event.originator_version,
             stored_event.topic,
         )
+        return state
+
+    def leaves_of_rows(self, rows: Sequence[tuple[Any, str, int, str, Any]]) -> list[bytes] | None:
+        """The leaves of stored (id, originator id, version, topic, state) rows, in bulk.
+
+        None if any row's leaf names another event than its columns (then
+        ``leaf_of`` row by row says which). The per-row check is inlined: this is
+        the inner loop of ``verify``.
+        """
+        states = [row[4] for row in rows]
+        if self.cipher or self.compressor:
+            states = [self._plain(state) for state in states]
+        tails: dict[str, bytes] = {}
+        for (_, originator_id, version, topic, _), leaf in zip(rows, states, strict=True):
+            topic_tail = tails.get(topic)
+            if topic_tail is None:
+                topic_tail = tails[topic] = b',"topic":%s,"version":' % _json(topic)
+            tail = b"%s%d}" % (topic_tail, version)
+            head = b',"id":%s,"recorded_at":"' % _json(originator_id)
+            end = len(leaf) - len(tail) - _STAMP_LENGTH
+            if not leaf.endswith(tail) or leaf[end - len(head) : end] != head:
+                return None
+        return states
+
+    def _plain(self, state: bytes) -> bytes:
+        if self.cipher:
+            state = self.cipher.decrypt(state)
+        if self.compressor:
+            state = self.compressor.decompress(state)
         return state
 
     def to_domain_event(self, stored_event: StoredEvent) -> DomainEventProtocol[str]:

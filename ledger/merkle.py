@@ -18,6 +18,7 @@ from typing import Protocol
 
 HASH_SIZE = 32
 EMPTY_ROOT = hashlib.sha256(b"").digest()
+_sha256 = hashlib.sha256
 
 
 class ProofError(ValueError):
@@ -76,6 +77,68 @@ def root_from_leaf_hashes(hashes: Sequence[bytes]) -> bytes:
             stack[-1] = node_hash(stack[-1], right)
             merges >>= 1
     return _fold_right(stack) if stack else EMPTY_ROOT
+
+
+def complete_levels(leaf_hashes: Sequence[bytes]) -> list[list[bytes]]:
+    """Every complete subtree over a run of leaf hashes, level by level.
+
+    ``levels[l][i]`` hashes leaves ``[i·2^l, (i+1)·2^l)`` of the run. When the run starts at
+    a multiple of a power of two at least its length, these are nodes of the whole tree:
+    node ``(l, start >> l + i)``. Each level is one pass over the one below, so a page of
+    leaves costs a list comprehension per level rather than a frontier push per leaf.
+    """
+    levels = [list(leaf_hashes)]
+    below = levels[0]
+    while len(below) > 1:
+        below = [
+            _sha256(b"\x01" + a + b).digest() for a, b in zip(below[::2], below[1::2], strict=False)
+        ]
+        levels.append(below)
+    return levels
+
+
+class Frontier:
+    """The right edge of a Merkle tree built leaf by leaf (or subtree by subtree): O(log n).
+
+    Holds the roots of the complete subtrees that tile the leaves so far, largest first,
+    like the bits of a binary counter.
+    """
+
+    def __init__(self, size: int = 0, stack: Sequence[tuple[int, bytes]] = ()) -> None:
+        self.size = size
+        self.stack: list[tuple[int, bytes]] = list(stack)
+
+    def copy(self) -> Frontier:
+        """An independent frontier in the same state."""
+        return Frontier(self.size, self.stack)
+
+    def push(self, digest: bytes, level: int = 0) -> list[tuple[int, int, bytes]]:
+        """Append a leaf hash, or the root of a complete subtree of ``2^level`` leaves.
+
+        The subtree must start at a multiple of its width (the size so far must be one).
+        Returns the complete subtrees (level, index, hash) it closed above ``level``.
+        """
+        if self.size % (1 << level):
+            raise ValueError(f"a subtree of level {level} cannot start at leaf {self.size}")
+        width = 1 << level
+        closed: list[tuple[int, int, bytes]] = []
+        while self.stack and self.stack[-1][0] == level:
+            _, left = self.stack.pop()
+            digest = node_hash(left, digest)
+            level += 1
+            closed.append((level, self.size >> level, digest))
+        self.stack.append((level, digest))
+        self.size += width
+        return closed
+
+    def root(self) -> bytes:
+        """The RFC 9162 root of the leaves pushed so far."""
+        if not self.stack:
+            return EMPTY_ROOT
+        digest = self.stack[-1][1]
+        for _, left in reversed(self.stack[:-1]):
+            digest = node_hash(left, digest)
+        return digest
 
 
 def append_leaves(store: NodeStore, size: int, leaf_hashes: Sequence[bytes]) -> int:

@@ -222,6 +222,15 @@ class LogView:
         self.notification_column = notification_column
         self.convert_id = convert_id
         self.nodes = CursorNodeStore(cursor, placeholder, prefix)
+        p = placeholder
+        self._node_hashes_sql = (
+            f"SELECT hash FROM {prefix}merkle_nodes WHERE level = {p} AND idx >= {p} "
+            f"AND idx < {p} ORDER BY idx"
+        )
+        self._leaf_ids_sql = (
+            f"SELECT notification_id FROM {prefix}merkle_leaves WHERE idx >= {p} AND idx < {p} "
+            "ORDER BY idx"
+        )
 
     def _rows(self, sql: str, params: Sequence[Any] = ()) -> list[Any]:
         sql = sql.replace("merkle_", self.prefix + "merkle_").replace(
@@ -253,6 +262,19 @@ class LogView:
             for row in rows
         ]
 
+    def event_rows(self, after: int, limit: int) -> list[tuple[int, str, int, str, bytes]]:
+        """Like ``notifications`` but as plain (id, originator id, version, topic, state) rows."""
+        n = self.notification_column
+        rows = self._rows(
+            f"SELECT {n}, originator_id, originator_version, topic, state "
+            f"FROM {self.events_table} WHERE {n} > ? ORDER BY {n} LIMIT ?",
+            (after, limit),
+        )
+        if rows and type(rows[0][1]) is not str:  # a driver's own id type, e.g. UUID
+            convert = self.convert_id
+            return [(r[0], str(convert(r[1])), r[2], r[3], r[4]) for r in rows]
+        return rows
+
     def leaf_notifications(self, start: int, limit: int) -> list[tuple[int, int]]:
         """(leaf index, notification id) pairs in leaf order from ``start``."""
         rows = self._rows(
@@ -278,6 +300,21 @@ class LogView:
             (level, first, last),
         )
         return {int(r[0]): bytes(r[1]) for r in rows}
+
+    def node_hashes(self, level: int, first: int, count: int) -> list[Any]:
+        """Stored hashes of ``count`` consecutive nodes of one level from ``first``, in order.
+
+        A missing node makes the list shorter; callers compare it with what they expect.
+        Left as the driver returns them (bytes, or a buffer equal to them): this is read
+        for every node by ``verify``.
+        """
+        self.cursor.execute(self._node_hashes_sql, (level, first, first + count))
+        return [row[0] for row in self.cursor.fetchall()]
+
+    def leaf_notification_ids(self, start: int, count: int) -> list[int]:
+        """The notification ids of leaves ``start`` to ``start + count - 1``, in leaf order."""
+        self.cursor.execute(self._leaf_ids_sql, (start, start + count))
+        return [row[0] for row in self.cursor.fetchall()]
 
     def existing(self, originator_ids: Sequence[str]) -> set[str]:
         """Which of these aggregates have a creation event in the store."""

@@ -354,7 +354,7 @@ def checkpoint(db: str | None) -> dict[str, Any]:
 
 def verify(db: str | None) -> dict[str, Any]:
     """Recompute every leaf, the root and every checkpoint of the stored ledger."""
-    from ledger.audit import verify_ledger
+    from ledger.log_check import verify_ledger
 
     with open_workspace(db) as ws:
         return verify_ledger(ws.ledger, signing_key(ws.location).verifier)

@@ -15,7 +15,7 @@ import pytest
 from typer.testing import CliRunner
 
 from cli.main import app
-from ledger import services
+from ledger import log_check, services
 from ledger.leaves import leaf_bytes
 from ledger.merkle import append_leaves, leaf_hash, verify_consistency, verify_inclusion
 from ledger.recorders import CursorNodeStore
@@ -38,9 +38,14 @@ def db(store_url: str) -> str:
     return store_url
 
 
-@pytest.fixture
-def sdb(tmp_path: Path) -> str:
-    """The sample ledger in SQLite, for tampering with the file directly."""
+@pytest.fixture(params=[log_check.PAGE, 8], ids=["one page", "pages of 8"])
+def sdb(tmp_path: Path, request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str:
+    """The sample ledger in SQLite, for tampering with the file directly.
+
+    Verified in one page and in pages of 8 entries, so a bad entry is found and named
+    the same way wherever it falls among verify's pages.
+    """
+    monkeypatch.setattr(log_check, "PAGE", request.param)
     path = str(tmp_path / "ledger.db")
     services.init(path)
     services.append_file(path, str(services.sample_path()))

@@ -17,8 +17,10 @@ from hypothesis import strategies as st
 from ledger.merkle import (
     EMPTY_ROOT,
     DictNodeStore,
+    Frontier,
     ProofError,
     append_leaves,
+    complete_levels,
     consistency_proof,
     inclusion_proof,
     leaf_hash,
@@ -205,6 +207,40 @@ def test_uneven_batches_store_the_same_nodes(batches: list[int]) -> None:
         assert root_at(batched, size) == _mth(0, size)
     assert size == total
     assert batched.nodes == one_by_one.nodes
+
+
+@given(st.integers(min_value=0, max_value=MAX_SIZE), st.sampled_from([1, 2, 4, 8, 16, 32]))
+def test_pages_of_subtrees_build_the_tree_leaf_pushes_build(size: int, page: int) -> None:
+    """verify's page-wise hashing: each aligned page's levels are the stored nodes, and
+    pushing each page's tiling subtrees gives the frontier a push per leaf gives."""
+    stored = DictNodeStore()
+    append_leaves(stored, 0, LEAVES[:size])
+    by_leaf, by_page = Frontier(), Frontier()
+    closed_by_leaf: list[tuple[int, int, bytes]] = []
+    for value in LEAVES[:size]:
+        closed_by_leaf.extend(by_leaf.push(value))
+    closed_by_page: list[tuple[int, int, bytes]] = []
+    for start in range(0, size, page):
+        levels = complete_levels(LEAVES[start : min(start + page, size)])
+        for level, hashes in enumerate(levels):
+            assert hashes == [
+                stored.nodes[(level, (start >> level) + i)] for i in range(len(hashes))
+            ]
+            closed_by_page.extend((level, (start >> level) + i, h) for i, h in enumerate(hashes))
+        for level in range(len(levels) - 1, -1, -1):
+            if len(levels[level]) % 2:
+                closed_by_page.extend(by_page.push(levels[level][-1], level))
+    assert (by_page.size, by_page.stack) == (by_leaf.size, by_leaf.stack)
+    assert by_page.root() == _mth(0, size)
+    assert {n for n in closed_by_leaf} <= set(closed_by_page)
+    assert set(closed_by_page) == {(lv, i, h) for (lv, i), h in stored.nodes.items()}
+
+
+def test_frontier_refuses_a_subtree_that_does_not_start_at_its_width() -> None:
+    frontier = Frontier()
+    frontier.push(LEAVES[0])
+    with pytest.raises(ValueError, match="a subtree of level 1 cannot start at leaf 1"):
+        frontier.push(node_hash(LEAVES[1], LEAVES[2]), 1)
 
 
 # ---------------------------------------------------------------------------------------------

@@ -1,0 +1,192 @@
+"""Full verification of the stored log against its Merkle tree and signed checkpoints.
+
+The log is checked a page at a time. A page holds ``PAGE`` leaves (a power of
+two) and starts at a multiple of it, so its leaves are complete subtrees of the
+whole tree: the page is hashed level by level, one list comprehension a level,
+and each level is compared with the stored nodes in one range read. Only a page
+that disagrees is walked again entry by entry, which names the first bad entry
+(order, envelope, leaf, then each tree node the entry closes) exactly as a
+leaf-by-leaf check would.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from typing import Any
+
+from ledger.application import Ledger
+from ledger.audit import b64, open_checkpoint
+from ledger.errors import VerificationError
+from ledger.mapper import LeafMapper
+from ledger.merkle import Frontier, complete_levels, leaf_hash, root_at
+from ledger.recorders import LogView
+
+PAGE = 4096
+
+_Row = tuple[int, str, int, str, Any]
+
+
+def verify_ledger(ledger: Ledger, verifier: str) -> dict[str, Any]:
+    """Recompute every leaf and tree node from the stored events; check every checkpoint.
+
+    Raises VerificationError naming the first bad entry (index and id).
+    """
+    mapper = ledger.leaf_mapper
+    frontier = Frontier()
+    with ledger.audit.reading() as view:
+        checkpoints = [
+            (size, open_checkpoint(note, [verifier], f"checkpoint {size}"))
+            for size, note in view.checkpoints()
+        ]
+        after = 0
+        while True:
+            start = frontier.size
+            rows = view.event_rows(after, PAGE)
+            leaf_ids = view.leaf_notification_ids(start, PAGE)
+            if not rows and not leaf_ids:
+                break
+            before = frontier.copy()
+            if not _page_holds(view, mapper, frontier, rows, leaf_ids):
+                leaves = view.leaf_notifications(start, PAGE)
+                _name_first_bad_entry(view, mapper, before, rows, leaves)
+            if len(rows) < PAGE:
+                break
+            after = rows[-1][0]
+        size = view.size()
+        if frontier.size != size:
+            raise VerificationError(
+                f"entry {frontier.size}: the Merkle log has {size} leaves but the store "
+                f"{frontier.size} events"
+            )
+        root = frontier.root()
+        if root_at(view.nodes, size) != root:
+            raise VerificationError(
+                "the stored Merkle tree nodes do not match the leaves (a tree node was edited)"
+            )
+        # Every stored node of a complete subtree has now been checked, so the stored
+        # tree gives each checkpoint's root in O(log n) reads.
+        roots = {s: root_at(view.nodes, s) for s, _ in checkpoints if s <= size}
+    for checkpoint_size, checkpoint in checkpoints:
+        if checkpoint.size != checkpoint_size:
+            raise VerificationError(
+                f"checkpoint {checkpoint_size}: its note says {checkpoint.size}"
+            )
+        if checkpoint_size > size:
+            raise VerificationError(
+                f"checkpoint {checkpoint_size}: signed for more entries than the log holds "
+                f"({size}): the log was rolled back or truncated"
+            )
+        if roots[checkpoint_size] != checkpoint.root:
+            raise VerificationError(
+                f"checkpoint {checkpoint_size}: the signed root does not match the events: "
+                f"some entry below {checkpoint_size} was rewritten"
+            )
+    return {
+        "events": frontier.size,
+        "tree_size": size,
+        "root": b64(root),
+        "checkpoints": len(checkpoints),
+    }
+
+
+def _page_holds(
+    view: LogView,
+    mapper: LeafMapper,
+    frontier: Frontier,
+    rows: list[_Row],
+    leaf_ids: list[int],
+) -> bool:
+    """Check one page in bulk and extend the frontier by it; False at any disagreement.
+
+    A leaf missing from the page's index range makes it shorter than the events; one
+    past the log's end is caught by the size check after the last page.
+    """
+    start = frontier.size
+    if len(rows) != len(leaf_ids) or [row[0] for row in rows] != leaf_ids:
+        return False
+    try:
+        lines = mapper.leaves_of_rows(rows)
+        if lines is None:
+            return False
+        sha256 = hashlib.sha256
+        levels = complete_levels([sha256(b"\x00" + line).digest() for line in lines])
+    except (TypeError, ValueError):  # a tampered row of the wrong type
+        return False
+    for level, hashes in enumerate(levels):
+        if view.node_hashes(level, start >> level, len(hashes)) != hashes:
+            return False
+    # The page is tiled by the last node of each level of odd length, largest first.
+    for level in range(len(levels) - 1, -1, -1):
+        if len(levels[level]) % 2:
+            for above, node, digest in frontier.push(levels[level][-1], level):
+                if view.nodes.get(above, node) != digest:
+                    return False
+    return True
+
+
+def _name_first_bad_entry(
+    view: LogView,
+    mapper: LeafMapper,
+    frontier: Frontier,
+    rows: list[_Row],
+    leaves: list[tuple[int, int]],
+) -> None:
+    """Walk a page that failed the bulk check entry by entry and raise for the first bad one."""
+    start = frontier.size
+    stored: dict[int, dict[int, bytes]] = {}
+
+    def stored_node(level: int, node: int) -> bytes | None:
+        if level not in stored:
+            first = start >> level
+            stored[level] = view.node_range(level, first, first + (PAGE >> level))
+        return stored[level].get(node)
+
+    for offset in range(max(len(rows), len(leaves))):
+        index = start + offset
+        row = rows[offset] if offset < len(rows) else None
+        leaf = leaves[offset] if offset < len(leaves) else None
+        if row is None:
+            raise VerificationError(
+                f"entry {index}: the event this leaf records (notification {leaf[1]}) "  # type: ignore[index]
+                "is missing from the store"
+            )
+        entry = row[1]
+        if leaf is None or leaf[1] != row[0]:
+            expected = f"notification {leaf[1]}" if leaf else "no leaf"
+            raise VerificationError(
+                f"entry {index} ({entry}): the stored event order does not match the Merkle "
+                f"log (leaf holds {expected}, store has notification {row[0]}): an event was "
+                "deleted, inserted or moved"
+            )
+        if leaf[0] != index:
+            raise VerificationError(
+                f"entry {index} ({entry}): the Merkle log has no leaf at this index (the next "
+                f"is {leaf[0]}): a leaf was deleted"
+            )
+        try:
+            lines = mapper.leaves_of_rows([row])
+        except Exception as error:  # any failure to read the row is tampering to report
+            raise VerificationError(
+                f"entry {index} ({entry}): the stored event cannot be decoded "
+                f"({type(error).__name__})"
+            ) from None
+        if lines is None:
+            raise VerificationError(
+                f"entry {index} ({entry}): the stored event is not a recorded event of this "
+                "id, version and topic (edited after it was recorded)"
+            )
+        digest = leaf_hash(lines[0])
+        if stored_node(0, index) != digest:
+            raise VerificationError(
+                f"entry {index} ({entry}): the event does not match its Merkle leaf "
+                "(edited after it was recorded)"
+            )
+        for level, node, closed in frontier.push(digest):
+            if stored_node(level, node) != closed:
+                raise VerificationError(
+                    f"entry {index} ({entry}): the stored Merkle tree node (level {level}, "
+                    f"index {node}) above it was edited"
+                )
+    raise VerificationError(  # the bulk check and this walk disagree: report, never pass
+        f"entries {start} to {start + len(rows) - 1}: the page does not verify"
+    )
