@@ -17,6 +17,7 @@ from typing import Any
 from ledger.application import Ledger
 from ledger.audit import b64, open_checkpoint
 from ledger.errors import VerificationError
+from ledger.gcpause import gc_paused
 from ledger.mapper import LeafMapper
 from ledger.merkle import Frontier, complete_levels, leaf_hash, root_at
 from ledger.recorders import LogView
@@ -33,7 +34,7 @@ def verify_ledger(ledger: Ledger, verifier: str) -> dict[str, Any]:
     """
     mapper = ledger.leaf_mapper
     frontier = Frontier()
-    with ledger.audit.reading() as view:
+    with gc_paused(), ledger.audit.reading() as view:
         checkpoints = [
             (size, open_checkpoint(note, [verifier], f"checkpoint {size}"))
             for size, note in view.checkpoints()

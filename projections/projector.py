@@ -21,6 +21,7 @@ from eventsourcing.utils import resolve_topic
 from ledger.application import Ledger
 from ledger.domain import Assessment, Claim, Incident, Report, Retraction, Source
 from ledger.errors import StoreError
+from ledger.gcpause import gc_paused
 from ledger.leaves import event_line
 from ledger.mapper import LeafMapper
 from ledger.times import is_date_only, parse_instant, to_key
@@ -57,7 +58,8 @@ class Projector:
         called after each page. ``up_to`` stops at that ledger position.
         """
         try:
-            return self._catch_up(until, progress, up_to)
+            with gc_paused():
+                return self._catch_up(until, progress, up_to)
         except sqlite3.Error as error:
             # A full disk or a read-only file: the page in flight was rolled back,
             # so the read model still holds exactly the position it records.
