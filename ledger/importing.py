@@ -98,12 +98,14 @@ def read_records(
     lines: Iterable[str],
     label: str = "line",
     progress: Callable[[int], None] | None = None,
+    first_line: int = 1,
 ) -> Iterator[tuple[str, AnyRecord]]:
     """(``line N``, record) for every line of a JSON Lines input; blank lines are skipped.
 
     The first bad line raises ``BadInputError`` naming the line and the field.
+    ``first_line`` is the number of the first line given (for part of a file).
     """
-    for number, line in _numbered(lines):
+    for number, line in _numbered(lines, first_line):
         where = f"{label} {number}"
         normalized = normalized_line(line)
         try:
@@ -121,9 +123,10 @@ def spool_lines(
     spool: Spool,
     label: str = "line",
     progress: Callable[[int], None] | None = None,
+    first_line: int = 1,
 ) -> None:
     """Validate every line of a JSON Lines input into a spool; the caller records it."""
-    for where, record in read_records(lines, label, progress):
+    for where, record in read_records(lines, label, progress, first_line):
         spool.add(where, record)
 
 
@@ -151,8 +154,8 @@ def read_entries(lines: Iterable[str], label: str = "line") -> list[Entry]:
     return [Entry(where, record) for where, record in read_records(lines, label)]
 
 
-def _numbered(lines: Iterable[str]) -> Iterator[tuple[int, str]]:
-    for number, line in enumerate(lines, start=1):
+def _numbered(lines: Iterable[str], first_line: int = 1) -> Iterator[tuple[int, str]]:
+    for number, line in enumerate(lines, start=first_line):
         stripped = line.strip()
         if stripped:
             yield number, stripped

@@ -158,7 +158,8 @@ def append_file(
     stops the import before anything is written), then the spool is recorded in
     dependency order, a page at a time, inside one transaction.
     """
-    from ledger.importing import spool_lines  # pydantic models load only to write
+    from ledger.halves import spool_file  # pydantic models load only to write
+    from ledger.importing import spool_lines
     from ledger.spool import Spool
 
     path = None if file == "-" else Path(file)
@@ -167,8 +168,7 @@ def append_file(
             spool_lines(stdin or sys.stdin, spool)
         else:
             try:
-                with path.open(encoding="utf-8") as handle:
-                    spool_lines(handle, spool, progress=_byte_counter(path, progress))
+                spool_file(path, spool, progress=_byte_counter(path, progress))
             except FileNotFoundError:
                 raise NotFoundError(f"no such file: {file}") from None
             except UnicodeDecodeError:

@@ -80,15 +80,16 @@ class Spooled:
 class Spool:
     """A scratch database of validated records; a temporary file unless ``in_memory``."""
 
-    def __init__(self, in_memory: bool = False) -> None:
+    def __init__(self, in_memory: bool = False, path: Path | None = None) -> None:
+        """A spool in memory, in a temporary file, or (``path``) in a file the caller owns."""
         self._directory: tempfile.TemporaryDirectory[str] | None = None
         try:
             if in_memory:
-                path = ":memory:"
-            else:
+                path = Path(":memory:")
+            elif path is None:
                 self._directory = tempfile.TemporaryDirectory(prefix="ledger-import-")
-                path = str(Path(self._directory.name) / "spool.db")
-            self.db = sqlite3.connect(path, isolation_level=None)
+                path = Path(self._directory.name) / "spool.db"
+            self.db = sqlite3.connect(str(path), isolation_level=None)
             self.db.execute("PRAGMA journal_mode=OFF")
             self.db.execute("PRAGMA synchronous=OFF")
             self.db.execute(_SCHEMA)
@@ -131,6 +132,32 @@ class Spool:
         except sqlite3.Error as error:
             raise StoreError(f"cannot write the import's scratch file: {error}") from None
         self._pending.clear()
+
+    def commit(self) -> None:
+        """Write what is pending and commit, unindexed: a spool to be merged into another."""
+        self._flush()
+        try:
+            self.db.execute("COMMIT")
+        except sqlite3.Error as error:
+            raise StoreError(f"cannot write the import's scratch file: {error}") from None
+        self._sealed = True
+
+    def append_spool(self, other: Path, count: int) -> None:
+        """Append every record of another (committed) spool file after this one's."""
+        self._flush()
+        try:
+            self.db.execute("COMMIT")
+            self.db.execute("ATTACH DATABASE ? AS other", (str(other),))
+            self.db.execute(
+                "INSERT INTO spooled (rank, line, kind, record_id, aggregate_id, data, refs) "
+                "SELECT rank, line, kind, record_id, aggregate_id, data, refs "
+                "FROM other.spooled ORDER BY seq"
+            )
+            self.db.execute("DETACH DATABASE other")
+            self.db.execute("BEGIN")
+        except sqlite3.Error as error:
+            raise StoreError(f"cannot write the import's scratch file: {error}") from None
+        self.count += count
 
     def seal(self) -> None:
         """Finish spooling: write what is pending and index it for the recording pass."""
