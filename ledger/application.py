@@ -243,7 +243,8 @@ class _Batch:
             if self._is_repeat(spooled, stored):
                 continue
             for kind, ref, fieldname in spooled.refs:
-                self._require(spooled, kind, ref, fieldname)
+                if f"{kind}:{ref}" not in self.known:
+                    self._require(spooled, kind, ref, fieldname)
             aggregate_id, topic, leaf = creation_leaf(
                 spooled.kind, spooled.record_id, spooled.data, self.recorded
             )
@@ -297,8 +298,6 @@ class _Batch:
 
     def _require(self, spooled: Spooled, kind: str, ref: str, fieldname: str) -> None:
         aggregate_id = f"{kind}:{ref}"
-        if aggregate_id in self.known:
-            return
         if not self.spool.holds(aggregate_id):
             raise BadInputError(
                 f"{spooled.where}: {fieldname}: no {kind} '{ref}' in the ledger or in this input"

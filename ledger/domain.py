@@ -23,7 +23,7 @@ from eventsourcing.domain import BaseAggregate, CanInitAggregate, CanMutateAggre
 from eventsourcing.utils import get_topic
 
 from ledger.errors import ConflictError
-from ledger.leaves import ENVELOPE, absent_fields, canonical_json_text, leaf_from_parts
+from ledger.leaves import ENVELOPE, absent_fields, canonical_json_text, framed_leaf, leaf_frame
 
 if TYPE_CHECKING:
     from ledger.records import AnyRecord
@@ -355,13 +355,16 @@ def creation_leaf(
 
     The leaf is byte for byte ``leaf_bytes(creation_event(record, timestamp))``.
     """
-    aggregate_class, event_class = AGGREGATE_FOR_RECORD[kind]
-    aggregate_id = f"{aggregate_class.kind}:{record_id}"
-    topic = get_topic(event_class)
-    version = aggregate_class.INITIAL_VERSION
-    class_version = getattr(event_class, "class_version", 1)
-    return (
-        aggregate_id,
-        topic,
-        leaf_from_parts(topic, aggregate_id, version, recorded, data_json, class_version),
-    )
+    shape = _CREATION_SHAPES.get(kind)
+    if shape is None:
+        aggregate_class, event_class = AGGREGATE_FOR_RECORD[kind]
+        topic = get_topic(event_class)
+        class_version = getattr(event_class, "class_version", 1)
+        head, tail = leaf_frame(topic, aggregate_class.INITIAL_VERSION, class_version)
+        shape = _CREATION_SHAPES[kind] = (f"{aggregate_class.kind}:", topic, head, tail)
+    prefix, topic, head, tail = shape
+    aggregate_id = prefix + record_id
+    return aggregate_id, topic, framed_leaf(head, tail, aggregate_id, recorded, data_json)
+
+
+_CREATION_SHAPES: dict[str, tuple[str, str, str, str]] = {}

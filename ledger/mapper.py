@@ -47,7 +47,7 @@ class LeafMapper(Mapper[str]):
     def stored_from_leaf(
         self, originator_id: str, version: int, topic: str, leaf: bytes
     ) -> StoredEvent:
-        """The stored form of an event given as its leaf (``leaves.leaf_from_parts``)."""
+        """The stored form of an event given as its leaf (``leaves.framed_leaf``)."""
         state = leaf
         if self.compressor:
             state = self.compressor.compress(state)

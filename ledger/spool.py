@@ -15,9 +15,8 @@ import json
 import sqlite3
 import tempfile
 from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from ledger.domain import aggregate_id_for, creation_data, references
 from ledger.errors import BadInputError, StoreError
@@ -48,8 +47,7 @@ _INDEXES = (
 PAGE = 2_000
 
 
-@dataclass(frozen=True)
-class Spooled:
+class Spooled(NamedTuple):
     """One validated record: its place in the input, kind, id, fields and references.
 
     ``data`` is the canonical JSON its creation event's leaf carries
@@ -258,13 +256,8 @@ class Spool:
 
 def _spooled(row: tuple[Any, ...]) -> Spooled:
     # References are stored as "kind id field;…": ids never hold a space or a semicolon.
-    refs = [_ref(text.split(" ")) for text in row[6].split(";")] if row[6] else []
+    refs = [tuple(text.split(" ")) for text in row[6].split(";")] if row[6] else []
     return Spooled(row[0], row[1], row[2], row[3], row[4], row[5], refs)
-
-
-def _ref(parts: list[str]) -> tuple[str, str, str]:
-    kind, ref, field = parts
-    return kind, ref, field
 
 
 _ENVELOPE = {"type", "id"}

@@ -105,6 +105,25 @@ def test_a_row_whose_columns_disagree_with_its_leaf_is_refused() -> None:
             check_envelope(leaf, *wrong)
 
 
+@settings(max_examples=300)
+@given(texts, st.sampled_from(["incident", "claim", "correction"]))
+def test_a_framed_leaf_quotes_any_id_as_the_encoder_does(record_id: str, kind: str) -> None:
+    from ledger.leaves import framed_leaf, leaf_frame
+
+    head, tail = leaf_frame("ledger.domain:Claim.Created", 1)
+    data = canonical_json({"fact": "killed"}).decode()
+    leaf = framed_leaf(head, tail, f"{kind}:{record_id}", "2022-01-20T19:00:00.000000Z", data)
+    assert leaf == canonical_json(
+        {
+            "data": {"fact": "killed"},
+            "id": f"{kind}:{record_id}",
+            "recorded_at": "2022-01-20T19:00:00.000000Z",
+            "topic": "ledger.domain:Claim.Created",
+            "version": 1,
+        }
+    )
+
+
 def test_bulk_leaves_equal_the_leaves_of_the_events_they_stand_for() -> None:
     """Import writes creation leaves from their parts; they must be the events' own leaves."""
     import json
