@@ -20,11 +20,9 @@ from ledger.errors import VerificationError
 from ledger.gcpause import gc_paused
 from ledger.mapper import LeafMapper
 from ledger.merkle import Frontier, complete_levels, leaf_hash, root_at
-from ledger.recorders import LogView
+from ledger.recorders import EventRow, LogView
 
 PAGE = 4096
-
-_Row = tuple[int, str, int, str, Any]
 
 
 def verify_ledger(ledger: Ledger, verifier: str) -> dict[str, Any]:
@@ -94,7 +92,7 @@ def _page_holds(
     view: LogView,
     mapper: LeafMapper,
     frontier: Frontier,
-    rows: list[_Row],
+    rows: list[EventRow],
     leaf_ids: list[int],
 ) -> bool:
     """Check one page in bulk and extend the frontier by it; False at any disagreement.
@@ -129,7 +127,7 @@ def _name_first_bad_entry(
     view: LogView,
     mapper: LeafMapper,
     frontier: Frontier,
-    rows: list[_Row],
+    rows: list[EventRow],
     leaves: list[tuple[int, int]],
 ) -> None:
     """Walk a page that failed the bulk check entry by entry and raise for the first bad one."""

@@ -66,7 +66,7 @@ class LeafMapper(Mapper[str]):
         A stored event whose columns (id, version, topic) say something other than
         its leaf raises ``MapperDeserialisationError``: a row edited in place.
         """
-        state = self._plain(stored_event.state)
+        state = self.plain(stored_event.state)
         check_envelope(
             state,
             str(stored_event.originator_id),
@@ -84,7 +84,7 @@ class LeafMapper(Mapper[str]):
         """
         states = [row[4] for row in rows]
         if self.cipher or self.compressor:
-            states = [self._plain(state) for state in states]
+            states = [self.plain(state) for state in states]
         tails: dict[str, bytes] = {}
         for (_, originator_id, version, topic, _), leaf in zip(rows, states, strict=True):
             topic_tail = tails.get(topic)
@@ -97,7 +97,8 @@ class LeafMapper(Mapper[str]):
                 return None
         return states
 
-    def _plain(self, state: bytes) -> bytes:
+    def plain(self, state: bytes) -> bytes:
+        """Stored bytes as the leaf: decrypted and decompressed when those are configured."""
         if self.cipher:
             state = self.cipher.decrypt(state)
         if self.compressor:

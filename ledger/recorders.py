@@ -64,6 +64,9 @@ class AuditRecorder(Protocol):
         ...
 
 
+EventRow = tuple[int, str, int, str, bytes]
+"""A stored event as read in bulk: notification id, originator id, version, topic, state."""
+
 IMPORT_CACHE_KIB = -65_536
 """SQLite page cache of a write transaction, in KiB (negative: a size, not a page count)."""
 DEFAULT_CACHE_KIB = -2_000
@@ -273,13 +276,15 @@ class LogView:
             for row in rows
         ]
 
-    def event_rows(self, after: int, limit: int) -> list[tuple[int, str, int, str, bytes]]:
-        """Like ``notifications`` but as plain (id, originator id, version, topic, state) rows."""
+    def event_rows(self, after: int, limit: int, stop: int | None = None) -> list[EventRow]:
+        """Like ``notifications`` but as plain (id, originator id, version, topic, state)
+        rows, up to notification id ``stop`` if given."""
         n = self.notification_column
+        bound = "" if stop is None else f"AND {n} <= ? "
         rows = self._rows(
             f"SELECT {n}, originator_id, originator_version, topic, state "
-            f"FROM {self.events_table} WHERE {n} > ? ORDER BY {n} LIMIT ?",
-            (after, limit),
+            f"FROM {self.events_table} WHERE {n} > ? {bound}ORDER BY {n} LIMIT ?",
+            (after, limit) if stop is None else (after, stop, limit),
         )
         if rows and type(rows[0][1]) is not str:  # a driver's own id type, e.g. UUID
             convert = self.convert_id

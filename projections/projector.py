@@ -15,7 +15,7 @@ from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
-from eventsourcing.persistence import PersistenceError
+from eventsourcing.persistence import PersistenceError, StoredEvent
 from eventsourcing.utils import resolve_topic
 
 from ledger.application import Ledger
@@ -24,6 +24,7 @@ from ledger.errors import StoreError
 from ledger.gcpause import gc_paused
 from ledger.leaves import event_line
 from ledger.mapper import LeafMapper
+from ledger.recorders import EventRow
 from ledger.times import is_date_only, parse_instant, to_key
 from ledger.values import edtf_bounds, read_value
 from projections.arabic import normalize
@@ -113,28 +114,25 @@ class Projector:
                     break
                 page = self._page(position, last)
                 try:
-                    for notification in page:
-                        fields = Fields.of(mapper, notification)
+                    for row in page:
+                        fields = Fields.of(mapper, row)
                         if until_key is None or fields.recorded <= until_key:
-                            self.apply(fields, notification.id)
+                            self.apply(fields, row[0])
                             applied += 1
                     self.flush()
                 except BaseException:
                     self._discard_pending()  # the transaction rolls back: so do the queued rows
                     raise
-                position = page[-1].id if page else last
+                position = page[-1][0] if page else last
                 self.views.set_position(position)
             if progress is not None:
                 progress(position - start, last - start)
         return applied
 
-    def _page(self, position: int, last: int) -> list[Any]:
+    def _page(self, position: int, last: int) -> list[EventRow]:
         try:
-            return list(
-                self.ledger.recorder.select_notifications(
-                    start=position + 1, limit=PAGE_SIZE, stop=last
-                )
-            )
+            with self.ledger.audit.reading() as view:
+                return view.event_rows(position, PAGE_SIZE, stop=last)
         except PersistenceError as error:
             raise StoreError(f"cannot read the event store: {error}") from None
 
@@ -189,21 +187,28 @@ class Fields:
         self.data = data
 
     @classmethod
-    def of(cls, mapper: LeafMapper, notification: Any) -> Fields:
-        """The fields of a stored event."""
+    def of(cls, mapper: LeafMapper, row: EventRow) -> Fields:
+        """The fields of a stored event (an ``event_rows`` row), as its leaf holds them.
+
+        Topic and id come from the leaf too, not from the row's columns: the leaf
+        is what the Merkle log hashes, so the read model shows what ``verify``
+        vouches for (a row whose columns were edited is ``verify``'s to report).
+        """
+        notification_id, originator_id, version, topic, state = row
         try:
-            if notification.topic in _UPCAST_TOPICS:
-                line = event_line(mapper.to_domain_event(notification))
-            else:
-                line = json.loads(mapper.leaf_of(notification))
+            line = _decode(mapper.plain(state).decode("utf-8"))
+            if line["topic"] in _UPCAST_TOPICS:
+                stored = StoredEvent(originator_id, version, topic, state)
+                line = event_line(mapper.to_domain_event(stored))
+            record_id = line["id"].split(":", 1)[1]
+            return cls(line["topic"], record_id, line["recorded_at"], line["data"])
         except Exception as error:
             raise StoreError(
-                f"cannot read event {notification.id} of the event store: {error}"
+                f"cannot read event {notification_id} of the event store: {error}"
             ) from None
-        record_id = str(notification.originator_id).split(":", 1)[1]
-        return cls(notification.topic, record_id, line["recorded_at"], line["data"])
 
 
+_decode = json.JSONDecoder().decode
 _dumps = json.JSONEncoder(ensure_ascii=False).encode
 
 
