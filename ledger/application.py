@@ -33,6 +33,7 @@ from ledger.domain import (
     creation_data,
     creation_event_of,
     creation_leaf,
+    is_creation_of,
 )
 from ledger.errors import BadInputError, ConflictError, NotFoundError, StoreError
 from ledger.leaves import recorded_key
@@ -227,6 +228,8 @@ class _Batch:
         """Claims this import has corrected so far, and the correction that replaced each."""
         self.outcome = Outcome()
         self.done = 0
+        self.stored_creations: dict[str, tuple[str, bytes]] = {}
+        """The page's records already in the store: aggregate id → creation (topic, state)."""
 
     def add_page(self, page: list[Spooled]) -> None:
         """Check a page of records, then append their events."""
@@ -236,6 +239,8 @@ class _Batch:
         wanted.update(f"{kind}:{ref}" for s in page for kind, ref, _ in s.refs)
         stored = self.appender.view.existing(sorted(wanted - self.known))
         self.known.update(stored)
+        present = [s.aggregate_id for s in page if s.aggregate_id in stored]
+        self.stored_creations = self.appender.view.creation_states(present) if present else {}
         mapper = self.ledger.leaf_mapper
         events: list[tuple[StoredEvent, bytes]] = []
         for spooled in page:
@@ -277,6 +282,9 @@ class _Batch:
             same = earlier.kind == spooled.kind and earlier.data == spooled.data
             where = f" ({earlier.where})"
             other = earlier.kind
+        elif aggregate_id in stored and self._stored_as(spooled):
+            self.outcome.unchanged += 1
+            return True
         elif aggregate_id in stored:
             found = self.ledger.load(self.appender.view, aggregate_id)
             record = found.record if found is not None else None
@@ -295,6 +303,16 @@ class _Batch:
             f"{spooled.where}: id: '{spooled.record_id}' is already used by a different "
             f"{other} record{where}"
         )
+
+    def _stored_as(self, spooled: Spooled) -> bool:
+        """Whether the store's creation event of this id records exactly this record
+        (one comparison of leaves; False sends the caller the slow, exact way)."""
+        found = self.stored_creations.get(spooled.aggregate_id)
+        if found is None:
+            return False
+        topic, state = found
+        leaf = self.ledger.leaf_mapper.plain(state)
+        return is_creation_of(spooled.kind, spooled.record_id, spooled.data, topic, leaf)
 
     def _require(self, spooled: Spooled, kind: str, ref: str, fieldname: str) -> None:
         aggregate_id = f"{kind}:{ref}"

@@ -368,3 +368,23 @@ def creation_leaf(
 
 
 _CREATION_SHAPES: dict[str, tuple[str, str, str, str]] = {}
+
+_RECORDED_AT = b',"recorded_at":"'
+_STAMP = len("2022-01-20T19:00:00.000000Z")
+
+
+def is_creation_of(kind: str, record_id: str, data_json: str, topic: str, leaf: bytes) -> bool:
+    """Whether a stored creation event (its topic and leaf) records exactly this record.
+
+    True only for the very leaf ``creation_leaf`` would write, at the stored event's
+    recorded time; anything else (an older class version, say) is for the caller to
+    compare the slow way.
+    """
+    at = leaf.rfind(_RECORDED_AT)
+    if at < 0:
+        return False
+    recorded = leaf[at + len(_RECORDED_AT) : at + len(_RECORDED_AT) + _STAMP].decode(
+        "ascii", "replace"
+    )
+    _, expected_topic, expected = creation_leaf(kind, record_id, data_json, recorded)
+    return topic == expected_topic and leaf == expected

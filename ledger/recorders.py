@@ -345,6 +345,19 @@ class LogView:
             found.update(str(row[0]) for row in rows)
         return found
 
+    def creation_states(self, originator_ids: Sequence[str]) -> dict[str, tuple[str, bytes]]:
+        """The stored creation events (version 1) of these aggregates: id → (topic, state)."""
+        found: dict[str, tuple[str, bytes]] = {}
+        for start in range(0, len(originator_ids), 500):
+            chunk = list(originator_ids[start : start + 500])
+            rows = self._rows(
+                f"SELECT originator_id, topic, state FROM {self.events_table} "
+                f"WHERE originator_version = 1 AND originator_id IN ({','.join('?' * len(chunk))})",
+                chunk,
+            )
+            found.update((str(row[0]), (str(row[1]), bytes(row[2]))) for row in rows)
+        return found
+
     def events_of(self, originator_id: str) -> list[StoredEvent]:
         """Every stored event of one aggregate, oldest first."""
         rows = self._rows(

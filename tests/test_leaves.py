@@ -181,3 +181,30 @@ def test_whole_line_nfc_equals_per_string_nfc(text: str) -> None:
         "quote": unicodedata.normalize("NFC", text),
         "note": unicodedata.normalize("NFC", "x" + text),
     }
+
+
+def test_a_stored_creation_is_recognised_as_its_record_and_only_it(tmp_path: object) -> None:
+    """Re-import compares a record with its stored creation leaf in one comparison."""
+    import json
+    from pathlib import Path
+
+    from ledger import services
+    from ledger.domain import aggregate_id_for, creation_data, is_creation_of
+    from ledger.importing import validate_record
+
+    db = str(Path(str(tmp_path)) / "l.db")
+    services.init(db)
+    services.append_file(db, str(services.sample_path()))
+    with services.open_workspace(db) as ws, ws.ledger.audit.reading() as view:
+        lines = services.sample_path().read_text(encoding="utf-8").splitlines()
+        records = [validate_record(json.loads(line), "t") for line in lines if line.strip()]
+        ids = [aggregate_id_for(r.type, r.id) for r in records]
+        stored = view.creation_states(ids)
+        assert len(stored) == len(records)
+        for record, aggregate_id in zip(records, ids, strict=True):
+            data = creation_data(record.model_dump(mode="json", exclude={"type", "id"}))
+            topic, leaf = stored[aggregate_id]
+            assert is_creation_of(record.type, record.id, data, topic, leaf)
+            changed = data.replace('"', "'", 1) if data != "{}" else '{"x":1}'
+            assert not is_creation_of(record.type, record.id, changed, topic, leaf)
+            assert not is_creation_of(record.type, record.id + "x", data, topic, leaf)
