@@ -68,7 +68,7 @@ def ledger_command() -> list[str]:
     script = Path(sys.executable).with_name("ledger")
     if script.exists():
         return [str(script)]
-    return [sys.executable, "-m", "cli.main"]
+    return [sys.executable, "-m", "cli"]
 
 
 def child_env() -> dict[str, str]:
