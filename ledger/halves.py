@@ -15,14 +15,12 @@ the file is validated in one pass as before.
 from __future__ import annotations
 
 import io
-import multiprocessing
-import os
 import tempfile
 from collections.abc import Callable, Iterator
-from multiprocessing.connection import Connection
 from pathlib import Path
 
 from ledger.errors import BadInputError, StoreError
+from ledger.forking import Helper, two_cores
 from ledger.importing import spool_lines
 from ledger.spool import Spool
 
@@ -38,35 +36,20 @@ def spool_file(path: Path, spool: Spool, progress: Callable[[int], None] | None 
     Raises what one pass would: ``BadInputError`` for the first bad line,
     ``UnicodeDecodeError`` for text that is not UTF-8.
     """
-    split = _split_point(path) if _two_cores() else None
+    split = _split_point(path) if two_cores() else None
     if split is None:
         with path.open(encoding="utf-8") as handle:
             spool_lines(handle, spool, progress=progress)
         return
     offset, first_line = split
-    context = multiprocessing.get_context("fork")
     with tempfile.TemporaryDirectory(prefix="ledger-import-") as scratch:
         half = Path(scratch) / "second-half.db"
-        receiver, sender = context.Pipe(duplex=False)
-        child = context.Process(
-            target=_validate_second_half,
-            args=(path, offset, first_line, half, sender),
-            daemon=True,
-        )
-        child.start()
-        sender.close()
-        try:
+        with Helper(_validate_second_half, path, offset, first_line, half) as helper:
             scaled = _scaled(progress, path.stat().st_size / offset)
-            spool_lines(_first_half(path, offset), spool, progress=scaled)
-            try:
-                outcome: tuple[str, str, int] = receiver.recv()
-            except EOFError:
-                raise StoreError("the import's second validating process stopped") from None
-        finally:
-            if child.is_alive():
-                child.terminate()  # only when this half failed: its error comes first
-            child.join()
-            receiver.close()
+            spool_lines(_first_half(path, offset), spool, progress=scaled)  # its error wins
+            done, outcome = helper.result()
+        if not done:
+            raise StoreError("the import's second validating process stopped")
         kind, message, count = outcome
         if kind == "input":
             raise BadInputError(message)
@@ -75,16 +58,6 @@ def spool_file(path: Path, spool: Spool, progress: Callable[[int], None] | None 
         if kind != "ok":
             raise StoreError(message)
         spool.append_spool(half, count)
-
-
-def _two_cores() -> bool:
-    if "fork" not in multiprocessing.get_all_start_methods():
-        return False
-    try:
-        cores = len(os.sched_getaffinity(0))
-    except AttributeError:  # not on every platform
-        cores = os.cpu_count() or 1
-    return cores >= 2
 
 
 def _split_point(path: Path) -> tuple[int, int] | None:
@@ -123,9 +96,9 @@ def _first_half(path: Path, end: int) -> Iterator[str]:
 
 
 def _validate_second_half(
-    path: Path, offset: int, first_line: int, half: Path, sender: Connection
-) -> None:
-    """The child's work: validate from ``offset`` into its own spool; report how it went."""
+    path: Path, offset: int, first_line: int, half: Path
+) -> tuple[str, str, int]:
+    """The helper's work: validate from ``offset`` into its own spool; say how it went."""
     try:
         with path.open("rb") as raw:
             raw.seek(offset)
@@ -133,17 +106,14 @@ def _validate_second_half(
             spool = Spool(path=half)
             spool_lines(handle, spool, first_line=first_line)
             spool.commit()
-            count = spool.count
             spool.close()
-        sender.send(("ok", "", count))
+        return ("ok", "", spool.count)
     except BadInputError as error:
-        sender.send(("input", str(error), 0))
+        return ("input", str(error), 0)
     except UnicodeDecodeError as error:
-        sender.send(("encoding", str(error), 0))
+        return ("encoding", str(error), 0)
     except Exception as error:  # reported by the parent, which owns the terminal
-        sender.send(("error", f"cannot validate the import: {error}", 0))
-    finally:
-        sender.close()
+        return ("error", f"cannot validate the import: {error}", 0)
 
 
 def _scaled(progress: Callable[[int], None] | None, factor: float) -> Callable[[int], None] | None:

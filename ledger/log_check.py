@@ -7,6 +7,12 @@ and each level is compared with the stored nodes in one range read. Only a page
 that disagrees is walked again entry by entry, which names the first bad entry
 (order, envelope, leaf, then each tree node the entry closes) exactly as a
 leaf-by-leaf check would.
+
+On a large SQLite log a forked helper checks the middle pages while this
+process checks the first ones; this process then takes the helper's pages in
+order up to the first it did not vouch for, and checks the rest itself,
+ending with the last page, where the log's end is. The first bad entry is
+still named by this process, by the same walk.
 """
 
 from __future__ import annotations
@@ -17,6 +23,7 @@ from typing import Any
 from ledger.application import Ledger
 from ledger.audit import b64, open_checkpoint
 from ledger.errors import VerificationError
+from ledger.forking import Helper, two_cores
 from ledger.gcpause import gc_paused
 from ledger.mapper import LeafMapper
 from ledger.merkle import Frontier, complete_levels, leaf_hash, root_at
@@ -37,20 +44,12 @@ def verify_ledger(ledger: Ledger, verifier: str) -> dict[str, Any]:
             (size, open_checkpoint(note, [verifier], f"checkpoint {size}"))
             for size, note in view.checkpoints()
         ]
-        after = 0
-        while True:
-            start = frontier.size
-            rows = view.event_rows(after, PAGE)
-            leaf_ids = view.leaf_notification_ids(start, PAGE)
-            if not rows and not leaf_ids:
-                break
-            before = frontier.copy()
-            if not _page_holds(view, mapper, frontier, rows, leaf_ids):
-                leaves = view.leaf_notifications(start, PAGE)
-                _name_first_bad_entry(view, mapper, before, rows, leaves)
-            if len(rows) < PAGE:
-                break
-            after = rows[-1][0]
+        helper, first = _helper_for(ledger, view.size())
+        try:
+            _check_pages_in_order(view, mapper, frontier, helper, first)
+        finally:
+            if helper is not None:
+                helper.stop()
         size = view.size()
         if frontier.size != size:
             raise VerificationError(
@@ -88,39 +87,135 @@ def verify_ledger(ledger: Ledger, verifier: str) -> dict[str, Any]:
     }
 
 
-def _page_holds(
-    view: LogView,
-    mapper: LeafMapper,
-    frontier: Frontier,
-    rows: list[EventRow],
-    leaf_ids: list[int],
-) -> bool:
-    """Check one page in bulk and extend the frontier by it; False at any disagreement.
+def _check_pages_in_order(
+    view: LogView, mapper: LeafMapper, frontier: Frontier, helper: Helper | None, first: int
+) -> None:
+    """Check every page in ledger order, extending the frontier; raise at the first bad entry.
 
-    A leaf missing from the page's index range makes it shorter than the events; one
-    past the log's end is caught by the size check after the last page.
+    The helper's pages, from page ``first``, are taken as it vouches for them.
     """
-    start = frontier.size
+    after = 0
+    while True:
+        if helper is not None and frontier.size == first * PAGE:
+            after = _take_helper_pages(view, frontier, helper, after)
+            helper = None
+        start = frontier.size
+        rows = view.event_rows(after, PAGE)
+        leaf_ids = view.leaf_notification_ids(start, PAGE)
+        if not rows and not leaf_ids:
+            return
+        before = frontier.copy()
+        tiles = _page_tiles(view, mapper, start, rows, leaf_ids)
+        if tiles is None or not _push_tiles(view, frontier, tiles):
+            leaves = view.leaf_notifications(start, PAGE)
+            _name_first_bad_entry(view, mapper, before, rows, leaves)
+        if len(rows) < PAGE:
+            return
+        after = rows[-1][0]
+
+
+def _page_tiles(
+    view: LogView, mapper: LeafMapper, start: int, rows: list[EventRow], leaf_ids: list[int]
+) -> list[tuple[int, bytes]] | None:
+    """Check the page of leaves from ``start`` in bulk; None at any disagreement.
+
+    Returns the complete subtrees that tile the page, largest first, as (level,
+    hash): one, for a full page. A leaf missing from the page's index range makes
+    it shorter than the events; one past the log's end is caught by the size
+    check after the last page.
+    """
     if len(rows) != len(leaf_ids) or [row[0] for row in rows] != leaf_ids:
-        return False
+        return None
     try:
         lines = mapper.leaves_of_rows(rows)
         if lines is None:
-            return False
+            return None
         sha256 = hashlib.sha256
         levels = complete_levels([sha256(b"\x00" + line).digest() for line in lines])
     except (TypeError, ValueError):  # a tampered row of the wrong type
-        return False
+        return None
     for level, hashes in enumerate(levels):
         if view.node_hashes(level, start >> level, len(hashes)) != hashes:
-            return False
-    # The page is tiled by the last node of each level of odd length, largest first.
-    for level in range(len(levels) - 1, -1, -1):
-        if len(levels[level]) % 2:
-            for above, node, digest in frontier.push(levels[level][-1], level):
-                if view.nodes.get(above, node) != digest:
-                    return False
+            return None
+    # The page is tiled by the last node of each level of odd length.
+    return [
+        (level, levels[level][-1])
+        for level in range(len(levels) - 1, -1, -1)
+        if len(levels[level]) % 2
+    ]
+
+
+def _push_tiles(view: LogView, frontier: Frontier, tiles: list[tuple[int, bytes]]) -> bool:
+    """Extend the frontier by a page's tiles; False if a node they close is not the stored one."""
+    for level, digest in tiles:
+        for above, node, closed in frontier.push(digest, level):
+            if view.nodes.get(above, node) != closed:
+                return False
     return True
+
+
+# --- the second core ------------------------------------------------------------------------
+
+PARALLEL_MIN_PAGES = 8
+"""Logs of fewer pages are verified in one process: a fork would not pay for itself."""
+
+
+def _helper_for(ledger: Ledger, size: int) -> tuple[Helper | None, int]:
+    """A helper checking the middle pages [first, last) of a large SQLite log, if one pays.
+
+    This process checks the pages before ``first`` meanwhile, then the last page
+    itself, where the log's end is checked.
+    """
+    pages = -(-size // PAGE)
+    dbname = ledger.env.get("SQLITE_DBNAME", "")
+    if pages < PARALLEL_MIN_PAGES or not dbname or ":memory:" in dbname or not two_cores():
+        return None, 0
+    first, last = pages // 2, pages - 1
+    return Helper(_check_pages, dict(ledger.env), first, last), first
+
+
+def _check_pages(env: dict[str, str], first: int, last: int) -> list[tuple[list[Any], int]]:
+    """The helper's work: check pages [first, last) in bulk, stopping at the first bad one.
+
+    Returns each good page's tiles and last notification id. It opens the store
+    afresh: a connection must not cross a fork.
+    """
+    checked: list[tuple[list[Any], int]] = []
+    ledger = Ledger(env)
+    try:
+        with gc_paused(), ledger.audit.reading() as view:
+            before = view.leaf_notification_ids(first * PAGE - 1, 1)
+            if not before:
+                return checked
+            after = before[0]
+            for page in range(first, last):
+                start = page * PAGE
+                rows = view.event_rows(after, PAGE)
+                leaf_ids = view.leaf_notification_ids(start, PAGE)
+                tiles = _page_tiles(view, ledger.leaf_mapper, start, rows, leaf_ids)
+                if tiles is None or len(rows) < PAGE:
+                    break
+                after = rows[-1][0]
+                checked.append((tiles, after))
+    finally:
+        ledger.close()
+    return checked
+
+
+def _take_helper_pages(view: LogView, frontier: Frontier, helper: Helper, after: int) -> int:
+    """Extend the frontier by the pages the helper found good; returns the new ``after``.
+
+    From the first page it did not vouch for, this process goes on itself (and
+    names the bad entry there, if there is one).
+    """
+    done, checked = helper.result()
+    for tiles, last_id in checked if done else []:
+        before = frontier.copy()
+        if not _push_tiles(view, frontier, tiles):
+            frontier.size, frontier.stack = before.size, before.stack
+            break
+        after = last_id
+    return after
 
 
 def _name_first_bad_entry(

@@ -38,14 +38,20 @@ def db(store_url: str) -> str:
     return store_url
 
 
-@pytest.fixture(params=[log_check.PAGE, 8], ids=["one page", "pages of 8"])
+@pytest.fixture(
+    params=[(log_check.PAGE, 10**9), (8, 10**9), (8, 2)],
+    ids=["one page", "pages of 8", "pages of 8, half to a helper"],
+)
 def sdb(tmp_path: Path, request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str:
     """The sample ledger in SQLite, for tampering with the file directly.
 
-    Verified in one page and in pages of 8 entries, so a bad entry is found and named
-    the same way wherever it falls among verify's pages.
+    Verified in one page, in pages of 8 entries, and in pages of 8 with the middle
+    pages checked by a forked helper, so a bad entry is found and named the same
+    way wherever it falls.
     """
-    monkeypatch.setattr(log_check, "PAGE", request.param)
+    page, parallel_min_pages = request.param
+    monkeypatch.setattr(log_check, "PAGE", page)
+    monkeypatch.setattr(log_check, "PARALLEL_MIN_PAGES", parallel_min_pages)
     path = str(tmp_path / "ledger.db")
     services.init(path)
     services.append_file(path, str(services.sample_path()))
@@ -524,3 +530,32 @@ def test_tampered_postgres_store_names_the_entry(db: str, case: str) -> None:
     code, _, err = cli(db, "verify")
     assert code == 1, case
     assert err.startswith(expected), (case, err)
+
+
+def test_a_helper_checks_the_middle_pages_and_verify_answers_the_same(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    sdb = str(tmp_path / "ledger.db")
+    services.init(sdb)
+    services.append_file(sdb, str(services.sample_path()))
+    monkeypatch.setattr(log_check, "PAGE", 8)
+    monkeypatch.setattr(log_check, "PARALLEL_MIN_PAGES", 10**9)
+    alone = services.verify(sdb)
+    started: list[object] = []
+
+    class CountedHelper(log_check.Helper):
+        def __init__(self, *args: Any) -> None:
+            started.append(args)
+            super().__init__(*args)
+
+    monkeypatch.setattr(log_check, "Helper", CountedHelper)
+    monkeypatch.setattr(log_check, "PARALLEL_MIN_PAGES", 2)
+    assert services.verify(sdb) == alone
+    assert len(started) == 1
+
+    def dies(*args: Any) -> None:
+        raise RuntimeError("the helper fell over")
+
+    monkeypatch.setattr(log_check, "_check_pages", dies)
+    assert services.verify(sdb) == alone  # its pages are then checked here
+    assert len(started) == 2

@@ -1,0 +1,69 @@
+"""A forked helper process: the second core for work that splits in two.
+
+Import validation and ``verify`` each hand half of their work to one helper,
+forked so that it starts at once with everything already loaded, and take its
+answer back through a pipe. Where fork is missing or there is one core, the
+callers do all the work themselves; a helper that dies is not an error either,
+since its caller can always do the work itself.
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import os
+from collections.abc import Callable
+from multiprocessing.connection import Connection
+from typing import Any
+
+
+def two_cores() -> bool:
+    """Whether a forked helper can run beside this process."""
+    if "fork" not in multiprocessing.get_all_start_methods():
+        return False
+    try:
+        cores = len(os.sched_getaffinity(0))
+    except AttributeError:  # not on every platform
+        cores = os.cpu_count() or 1
+    return cores >= 2
+
+
+class Helper:
+    """One forked process running ``work(*args)``; its return value comes back by pipe."""
+
+    def __init__(self, work: Callable[..., Any], *args: Any) -> None:
+        context = multiprocessing.get_context("fork")
+        self._receiver, sender = context.Pipe(duplex=False)
+        self._process = context.Process(target=_serve, args=(work, args, sender), daemon=True)
+        self._process.start()
+        sender.close()
+
+    def result(self) -> tuple[bool, Any]:
+        """Wait for the helper: (True, its return value), or (False, None) if it died."""
+        try:
+            answer: Any = self._receiver.recv()
+        except EOFError:
+            answer = (False, None)
+        self.stop()
+        return answer  # type: ignore[no-any-return]
+
+    def stop(self) -> None:
+        """End the helper if it still runs (its work is no longer wanted) and reap it."""
+        if self._process.is_alive():
+            self._process.terminate()
+        self._process.join()
+        self._receiver.close()
+
+    def __enter__(self) -> Helper:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+
+def _serve(work: Callable[..., Any], args: tuple[Any, ...], sender: Connection) -> None:
+    try:
+        sender.send((True, work(*args)))
+    except BaseException:  # the caller does the work itself
+        sender.send((False, None))
+    finally:
+        sender.close()
