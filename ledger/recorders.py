@@ -358,6 +358,17 @@ class LogView:
             found.update((str(row[0]), (str(row[1]), bytes(row[2]))) for row in rows)
         return found
 
+    def creations_between(self, low: str, high: str) -> list[tuple[str, str, bytes]]:
+        """(id, topic, state) of every stored creation event whose aggregate id is at least
+        ``low`` and below ``high`` in the store's order of ids (bytewise in SQLite), such
+        as every report: ``("report:", "report;")``."""
+        rows = self._rows(
+            f"SELECT originator_id, topic, state FROM {self.events_table} "
+            "WHERE originator_id >= ? AND originator_id < ? AND originator_version = 1",
+            (low, high),
+        )
+        return [(str(row[0]), str(row[1]), bytes(row[2])) for row in rows]
+
     def events_of(self, originator_id: str) -> list[StoredEvent]:
         """Every stored event of one aggregate, oldest first."""
         rows = self._rows(

@@ -11,8 +11,10 @@ from __future__ import annotations
 
 import json
 import sqlite3
+import tempfile
 from collections.abc import Callable
 from datetime import datetime
+from pathlib import Path
 from typing import Any
 
 from eventsourcing.persistence import PersistenceError, StoredEvent
@@ -21,6 +23,7 @@ from eventsourcing.utils import resolve_topic
 from ledger.application import Ledger
 from ledger.domain import Assessment, Claim, Incident, Report, Retraction, Source
 from ledger.errors import StoreError
+from ledger.forking import Helper, two_cores
 from ledger.gcpause import gc_paused
 from ledger.leaves import event_line
 from ledger.mapper import LeafMapper
@@ -32,6 +35,8 @@ from projections.views import Views
 
 PAGE_SIZE = 5_000
 BULK_BACKLOG = 20_000
+PARALLEL_BACKLOG = 40_000
+"""A bulk backlog at least this long is split with a forked helper (SQLite stores only)."""
 
 Handler = Callable[["Projector", "Fields", int], None]
 
@@ -44,6 +49,7 @@ class Projector:
         self.views = views
         self.db: sqlite3.Connection = views.connection
         self._report_cache: dict[str, tuple[str, str]] = {}
+        self._stored_reports: dict[str, tuple[str, str]] | None = None
         self._pending: dict[str, list[tuple[Any, ...]]] = {}
 
     def catch_up(
@@ -89,7 +95,10 @@ class Projector:
             # A backlog larger than the model itself (a first import, a rebuild):
             # cheaper to build the indexes once afterwards than row by row.
             self.views.begin_bulk()
-        applied = self._apply_pages(position, last, until, progress)
+        if bulk and self._can_split(last - position):
+            applied = self._apply_in_two(position, last, until, progress)
+        else:
+            applied = self._apply_pages(position, last, until, progress)
         if bulk:
             self.views.finish_bulk()
         return applied
@@ -129,6 +138,51 @@ class Projector:
                 progress(position - start, last - start)
         return applied
 
+    def _can_split(self, backlog: int) -> bool:
+        dbname = self.ledger.env.get("SQLITE_DBNAME", "")
+        return (
+            backlog >= PARALLEL_BACKLOG
+            and bool(dbname)
+            and ":memory:" not in dbname
+            and ":memory:" not in str(self.views.path)
+            and two_cores()
+        )
+
+    def _apply_in_two(
+        self,
+        position: int,
+        last: int,
+        until: datetime | None,
+        progress: Callable[[int, int], None] | None,
+    ) -> int:
+        """Apply a long backlog on two cores.
+
+        A forked helper projects the second half into a shard file while this
+        process applies the first half here; the shard is then absorbed in one
+        transaction (``Views.absorb``). Should the helper fail, this process
+        applies the second half itself, so an unreadable event is reported the
+        usual way.
+        """
+        middle = position + (last - position) // 2
+        total = last - position
+
+        def halved(done: int, _: int) -> None:
+            if progress is not None:  # the helper keeps pace with this half
+                progress(min(2 * done, total), total)
+
+        with tempfile.TemporaryDirectory(prefix="ledger-rebuild-") as scratch:
+            shard = Path(scratch) / "shard.db"
+            env = dict(self.ledger.env)
+            with Helper(_project_shard, env, shard, middle, last, until) as helper:
+                applied = self._apply_pages(position, middle, until, halved)
+                done, shard_applied = helper.result()
+            if not done:
+                return applied + self._apply_pages(middle, last, until, progress)
+            self.views.absorb(shard, last)
+        if progress is not None:
+            progress(total, total)
+        return applied + int(shard_applied)
+
     def _page(self, position: int, last: int) -> list[EventRow]:
         try:
             with self.ledger.audit.reading() as view:
@@ -165,9 +219,46 @@ class Projector:
             row = self.db.execute(
                 "SELECT published_at, source FROM reports WHERE id = ?", (report_id,)
             ).fetchone()
-            cached = (row[0], row[1])
+            cached = (row[0], row[1]) if row is not None else self._report_in_store(report_id)
             self._report_cache[report_id] = cached
         return cached
+
+    def _report_in_store(self, report_id: str) -> tuple[str, str]:
+        """(published_at key, source id) of a report this read model has not seen: a shard's
+        claims cite reports of the first half. The first miss reads every report stored."""
+        if self._stored_reports is None:
+            self._stored_reports = {}
+            mapper = self.ledger.leaf_mapper
+            with self.ledger.audit.reading() as view:
+                found = view.creations_between(Report.aggregate_id(""), Report.kind + ";")
+            for aggregate_id, topic, state in found:
+                data = Fields.of(mapper, (0, aggregate_id, 1, topic, state)).data
+                published = to_key(parse_instant(data["published_at"]))
+                self._stored_reports[aggregate_id.split(":", 1)[1]] = (published, data["source"])
+        stored = self._stored_reports.get(report_id)
+        if stored is None:
+            raise StoreError(f"the event store holds no report '{report_id}'")
+        return stored
+
+
+def _project_shard(
+    env: dict[str, str], shard: Path, position: int, last: int, until: datetime | None
+) -> int:
+    """A helper's work: project events (position, last] into a fresh shard read model.
+
+    It opens the store afresh: a connection must not cross a fork.
+    """
+    ledger = Ledger(env)
+    views = Views(shard)
+    try:
+        views.begin_bulk()
+        views.ensure_schema()
+        with views.transaction():
+            views.set_position(position)
+        return Projector(ledger, views)._apply_pages(position, last, until, None)
+    finally:
+        views.close()
+        ledger.close()
 
 
 class Fields:

@@ -149,6 +149,8 @@ _SEARCH_TABLE = (
     "field UNINDEXED, tokenize = 'unicode61 remove_diacritics 2')"
 )
 
+_SEARCH_COLUMNS = "body, original, kind, ref, incident, field"
+
 _INDEXES: list[tuple[str, list[str]]] = [
     ("claims", ["incident", "published_at"]),
     ("claims", ["incident", "fact", "claimant", "published_at"]),
@@ -297,6 +299,38 @@ class Views:
         self.connection.execute(
             "UPDATE tracking SET position = ? WHERE projection = ?", (position, PROJECTION)
         )
+
+    def absorb(self, shard: Path, position: int) -> None:
+        """Append every row of a shard and take its position, in one transaction.
+
+        A shard is a read model of the events that follow this one's position, up
+        to ``position`` (a rebuild's second half, built by a helper process).
+        Sources it rated take their latest grade, as applying those ratings here in
+        order would have left them.
+        """
+        self.connection.execute("ATTACH DATABASE ? AS shard", (str(shard),))
+        try:
+            with self.transaction():
+                for name in _TABLES:
+                    if name == "tracking":
+                        continue
+                    verb = "INSERT OR IGNORE" if name == "incident_relations" else "INSERT"
+                    self.connection.execute(
+                        f"{verb} INTO main.[{name}] SELECT * FROM shard.[{name}]"
+                    )
+                self.connection.execute(
+                    f"INSERT INTO main.search_index ({_SEARCH_COLUMNS}) "
+                    f"SELECT {_SEARCH_COLUMNS} FROM shard.search_index ORDER BY rowid"
+                )
+                self.connection.execute(
+                    "UPDATE main.sources SET reliability = ("
+                    "  SELECT r.reliability FROM main.source_ratings r WHERE r.source = sources.id"
+                    "  ORDER BY r.seq DESC LIMIT 1"
+                    ") WHERE id IN (SELECT source FROM shard.source_ratings)"
+                )
+                self.set_position(position)
+        finally:
+            self.connection.execute("DETACH DATABASE shard")
 
     def dump(self) -> dict[str, list[tuple[object, ...]]]:
         """Every row of every projected table, sorted (for comparing two read models)."""

@@ -7,6 +7,7 @@ the incremental model compared against a fresh rebuild after every step.
 
 from __future__ import annotations
 
+import json
 import shutil
 import tempfile
 from pathlib import Path
@@ -198,3 +199,59 @@ ProjectionAgreement.TestCase.settings = settings(
     max_examples=40, stateful_step_count=15, deadline=None
 )
 TestProjectionAgreement = ProjectionAgreement.TestCase
+
+
+def test_a_rebuild_split_with_a_helper_equals_one_in_a_single_process(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The second half projected by a forked helper into a shard, then absorbed, gives the
+    very read model one process gives: claims citing reports of the first half, corrections
+    and retractions across the halves, sources re-graded in either half."""
+    from benchmarks.synthetic import records
+    from ledger import services
+
+    db = str(tmp_path / "l.db")
+    services.init(db)
+    first, second = tmp_path / "first.jsonl", tmp_path / "second.jsonl"
+    lines = [json.dumps(record) for record in records(600)]
+    first.write_text("\n".join(lines[: len(lines) // 2]) + "\n", encoding="utf-8")
+    second.write_text("\n".join(lines[len(lines) // 2 :]) + "\n", encoding="utf-8")
+    services.append_file(db, str(first), project=False)
+    services.rate(db, "src-0", "E", reason="first-half grade")
+    services.rate(db, "src-1", "B", reason="graded once")
+    services.append_file(db, str(second), project=False)
+    services.rate(db, "src-0", "C", reason="second-half grade")
+    services.rate(db, "src-2", "F", reason="graded late")
+    monkeypatch.setattr(projector_module, "BULK_BACKLOG", 0)
+    monkeypatch.setattr(projector_module, "PAGE_SIZE", 50)
+
+    def rebuilt(name: str) -> dict[str, list[tuple[object, ...]]]:
+        services.replay(db, out=str(tmp_path / name))
+        views = Views(tmp_path / name)
+        try:
+            return views.dump() | {"position": [(views.position(),)]}
+        finally:
+            views.close()
+
+    monkeypatch.setattr(projector_module, "PARALLEL_BACKLOG", 10**9)
+    alone = rebuilt("alone.db")
+    started: list[object] = []
+
+    class CountedHelper(projector_module.Helper):
+        def __init__(self, *args: Any) -> None:
+            started.append(args)
+            super().__init__(*args)
+
+    monkeypatch.setattr(projector_module, "Helper", CountedHelper)
+    monkeypatch.setattr(projector_module, "PARALLEL_BACKLOG", 2)
+    assert rebuilt("split.db") == alone
+    assert len(started) == 1
+    sources = dict((row[0], row[4]) for row in alone["sources"])
+    assert (sources["src-0"], sources["src-1"], sources["src-2"]) == ("C", "B", "F")
+
+    def dies(*args: Any) -> int:
+        raise RuntimeError("the helper fell over")
+
+    monkeypatch.setattr(projector_module, "_project_shard", dies)
+    assert rebuilt("fallback.db") == alone  # the second half is then applied here
+    assert len(started) == 2
