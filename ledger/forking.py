@@ -9,15 +9,21 @@ since its caller can always do the work itself.
 
 from __future__ import annotations
 
-import multiprocessing
 import os
 from collections.abc import Callable
-from multiprocessing.connection import Connection
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from multiprocessing.connection import Connection
+
+# multiprocessing is imported where a helper is wanted: loading it costs every
+# command a few milliseconds of start-up, and most never fork.
 
 
 def two_cores() -> bool:
     """Whether a forked helper can run beside this process."""
+    import multiprocessing
+
     if "fork" not in multiprocessing.get_all_start_methods():
         return False
     try:
@@ -31,6 +37,8 @@ class Helper:
     """One forked process running ``work(*args)``; its return value comes back by pipe."""
 
     def __init__(self, work: Callable[..., Any], *args: Any) -> None:
+        import multiprocessing
+
         context = multiprocessing.get_context("fork")
         self._receiver, sender = context.Pipe(duplex=False)
         self._process = context.Process(target=_serve, args=(work, args, sender), daemon=True)
