@@ -134,23 +134,37 @@ def _events_in_leaf_order(
         for offset in range(max(len(notifications), len(leaves))):
             notification = notifications[offset] if offset < len(notifications) else None
             leaf = leaves[offset] if offset < len(leaves) else None
-            if notification is None:
-                raise VerificationError(
-                    f"entry {index}: the event this leaf records (notification {leaf[1]}) "  # type: ignore[index]
-                    "is missing from the store"
+            if notification is None or leaf is None or leaf[1] != notification.id:
+                event = (
+                    None if notification is None else (notification.id, notification.originator_id)
                 )
-            if leaf is None or leaf[1] != notification.id:
-                expected = f"notification {leaf[1]}" if leaf else "no leaf"
-                raise VerificationError(
-                    f"entry {index} ({notification.originator_id}): the stored event order "
-                    f"does not match the Merkle log (leaf holds {expected}, store has "
-                    f"notification {notification.id}): an event was deleted, inserted or moved"
-                )
+                raise order_error(index, event, leaf)
             yield index, notification, _decoded(ledger, notification, index, decode)
             index += 1
         if not notifications:
             return
         position = notifications[-1].id
+
+
+def order_error(
+    index: int, event: tuple[int, Any] | None, leaf: tuple[int, int] | None
+) -> VerificationError:
+    """The error for entry ``index`` when the store's event there (notification id,
+    aggregate id) is not the one the log's leaf (index, notification id) records."""
+    if event is None:
+        held = leaf[1] if leaf is not None else "none"
+        return VerificationError(
+            f"entry {index}: the event this leaf records (notification {held}) "
+            "is missing from the store"
+        )
+    if leaf is None or leaf[1] != event[0]:
+        expected = f"notification {leaf[1]}" if leaf else "no leaf"
+        return VerificationError(
+            f"entry {index} ({event[1]}): the stored event order does not match the Merkle "
+            f"log (leaf holds {expected}, store has notification {event[0]}): an event was "
+            "deleted, inserted or moved"
+        )
+    return VerificationError(f"entry {index}: the stored event order does not match the log")
 
 
 def _decoded(ledger: Ledger, notification: Any, index: int, decode: bool) -> Any:

@@ -21,7 +21,7 @@ import hashlib
 from typing import Any
 
 from ledger.application import Ledger
-from ledger.audit import b64, open_checkpoint
+from ledger.audit import b64, open_checkpoint, order_error
 from ledger.errors import VerificationError
 from ledger.forking import Helper, two_cores
 from ledger.gcpause import gc_paused
@@ -239,19 +239,9 @@ def _name_first_bad_entry(
         index = start + offset
         row = rows[offset] if offset < len(rows) else None
         leaf = leaves[offset] if offset < len(leaves) else None
-        if row is None:
-            raise VerificationError(
-                f"entry {index}: the event this leaf records (notification {leaf[1]}) "  # type: ignore[index]
-                "is missing from the store"
-            )
+        if row is None or leaf is None or leaf[1] != row[0]:
+            raise order_error(index, None if row is None else (row[0], row[1]), leaf)
         entry = row[1]
-        if leaf is None or leaf[1] != row[0]:
-            expected = f"notification {leaf[1]}" if leaf else "no leaf"
-            raise VerificationError(
-                f"entry {index} ({entry}): the stored event order does not match the Merkle "
-                f"log (leaf holds {expected}, store has notification {row[0]}): an event was "
-                "deleted, inserted or moved"
-            )
         if leaf[0] != index:
             raise VerificationError(
                 f"entry {index} ({entry}): the Merkle log has no leaf at this index (the next "

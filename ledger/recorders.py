@@ -334,29 +334,22 @@ class LogView:
 
     def existing(self, originator_ids: Sequence[str]) -> set[str]:
         """Which of these aggregates have a creation event in the store."""
-        found: set[str] = set()
-        for start in range(0, len(originator_ids), 500):
-            chunk = list(originator_ids[start : start + 500])
-            rows = self._rows(
-                f"SELECT originator_id FROM {self.events_table} WHERE originator_version = 1 "
-                f"AND originator_id IN ({','.join('?' * len(chunk))})",
-                chunk,
-            )
-            found.update(str(row[0]) for row in rows)
-        return found
+        return {str(row[0]) for row in self._creation_rows("originator_id", originator_ids)}
 
     def creation_states(self, originator_ids: Sequence[str]) -> dict[str, tuple[str, bytes]]:
         """The stored creation events (version 1) of these aggregates: id → (topic, state)."""
-        found: dict[str, tuple[str, bytes]] = {}
+        rows = self._creation_rows("originator_id, topic, state", originator_ids)
+        return {str(row[0]): (str(row[1]), bytes(row[2])) for row in rows}
+
+    def _creation_rows(self, columns: str, originator_ids: Sequence[str]) -> Iterator[Any]:
+        """Columns of the creation events of these aggregates, asking 500 ids at a time."""
         for start in range(0, len(originator_ids), 500):
             chunk = list(originator_ids[start : start + 500])
-            rows = self._rows(
-                f"SELECT originator_id, topic, state FROM {self.events_table} "
-                f"WHERE originator_version = 1 AND originator_id IN ({','.join('?' * len(chunk))})",
+            yield from self._rows(
+                f"SELECT {columns} FROM {self.events_table} WHERE originator_version = 1 "
+                f"AND originator_id IN ({','.join('?' * len(chunk))})",
                 chunk,
             )
-            found.update((str(row[0]), (str(row[1]), bytes(row[2]))) for row in rows)
-        return found
 
     def creations_between(self, low: str, high: str) -> list[tuple[str, str, bytes]]:
         """(id, topic, state) of every stored creation event whose aggregate id is at least

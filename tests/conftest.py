@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import os
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -92,3 +93,21 @@ def drop_schema(schema: str) -> None:
     assert POSTGRES_URL is not None
     with psycopg.connect(POSTGRES_URL, autocommit=True) as conn:
         conn.execute(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE')
+
+
+@pytest.fixture
+def started_helpers(monkeypatch: pytest.MonkeyPatch) -> Callable[[Any], list[tuple[Any, ...]]]:
+    """``started = started_helpers(module)``: the forked helpers that module starts, counted."""
+
+    def count(module: Any) -> list[tuple[Any, ...]]:
+        started: list[tuple[Any, ...]] = []
+
+        class CountedHelper(module.Helper):  # type: ignore[name-defined,misc]
+            def __init__(self, *args: Any) -> None:
+                started.append(args)
+                super().__init__(*args)
+
+        monkeypatch.setattr(module, "Helper", CountedHelper)
+        return started
+
+    return count

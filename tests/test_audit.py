@@ -533,7 +533,7 @@ def test_tampered_postgres_store_names_the_entry(db: str, case: str) -> None:
 
 
 def test_a_helper_checks_the_middle_pages_and_verify_answers_the_same(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, started_helpers: Any
 ) -> None:
     sdb = str(tmp_path / "ledger.db")
     services.init(sdb)
@@ -541,14 +541,7 @@ def test_a_helper_checks_the_middle_pages_and_verify_answers_the_same(
     monkeypatch.setattr(log_check, "PAGE", 8)
     monkeypatch.setattr(log_check, "PARALLEL_MIN_PAGES", 10**9)
     alone = services.verify(sdb)
-    started: list[object] = []
-
-    class CountedHelper(log_check.Helper):
-        def __init__(self, *args: Any) -> None:
-            started.append(args)
-            super().__init__(*args)
-
-    monkeypatch.setattr(log_check, "Helper", CountedHelper)
+    started = started_helpers(log_check)
     monkeypatch.setattr(log_check, "PARALLEL_MIN_PAGES", 2)
     assert services.verify(sdb) == alone
     assert len(started) == 1

@@ -202,7 +202,7 @@ TestProjectionAgreement = ProjectionAgreement.TestCase
 
 
 def test_a_rebuild_split_with_a_helper_equals_one_in_a_single_process(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, started_helpers: Any
 ) -> None:
     """The second half projected by a forked helper into a shard, then absorbed, gives the
     very read model one process gives: claims citing reports of the first half, corrections
@@ -235,14 +235,7 @@ def test_a_rebuild_split_with_a_helper_equals_one_in_a_single_process(
 
     monkeypatch.setattr(projector_module, "PARALLEL_BACKLOG", 10**9)
     alone = rebuilt("alone.db")
-    started: list[object] = []
-
-    class CountedHelper(projector_module.Helper):
-        def __init__(self, *args: Any) -> None:
-            started.append(args)
-            super().__init__(*args)
-
-    monkeypatch.setattr(projector_module, "Helper", CountedHelper)
+    started = started_helpers(projector_module)
     monkeypatch.setattr(projector_module, "PARALLEL_BACKLOG", 2)
     assert rebuilt("split.db") == alone
     assert len(started) == 1
