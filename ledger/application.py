@@ -236,7 +236,8 @@ class _Batch:
         if not page:
             return
         wanted = {s.aggregate_id for s in page}
-        wanted.update(f"{kind}:{ref}" for s in page for kind, ref, _ in s.refs)
+        for spooled in page:
+            wanted.update(spooled.ref_ids)
         stored = self.appender.view.existing(sorted(wanted - self.known))
         self.known.update(stored)
         present = [s.aggregate_id for s in page if s.aggregate_id in stored]
@@ -247,9 +248,10 @@ class _Batch:
             self.done += 1
             if self._is_repeat(spooled, stored):
                 continue
-            for kind, ref, fieldname in spooled.refs:
-                if f"{kind}:{ref}" not in self.known:
-                    self._require(spooled, kind, ref, fieldname)
+            if not self.known.issuperset(spooled.ref_ids):
+                for kind, ref, fieldname in spooled.refs:
+                    if f"{kind}:{ref}" not in self.known:
+                        self._require(spooled, kind, ref, fieldname)
             aggregate_id, topic, leaf = creation_leaf(
                 spooled.kind, spooled.record_id, spooled.data, self.recorded
             )

@@ -37,9 +37,10 @@ _SCHEMA = (
     "CREATE TABLE spooled ("
     "seq INTEGER PRIMARY KEY, rank INTEGER NOT NULL, line TEXT NOT NULL, "
     "kind TEXT NOT NULL, record_id TEXT NOT NULL, aggregate_id TEXT NOT NULL, "
-    "data TEXT NOT NULL, refs TEXT NOT NULL)"
+    "data TEXT NOT NULL, ref_ids TEXT NOT NULL, ref_fields TEXT NOT NULL)"
 )
-_COLUMNS = "seq, line, kind, record_id, aggregate_id, data, refs"
+_COLUMNS = "seq, line, kind, record_id, aggregate_id, data, ref_ids, ref_fields"
+_WRITTEN = "rank, line, kind, record_id, aggregate_id, data, ref_ids, ref_fields"
 _INDEXES = (
     "CREATE INDEX spooled_order ON spooled (rank, seq)",
     "CREATE INDEX spooled_ids ON spooled (aggregate_id, seq)",
@@ -51,7 +52,10 @@ class Spooled(NamedTuple):
     """One validated record: its place in the input, kind, id, fields and references.
 
     ``data`` is the canonical JSON its creation event's leaf carries
-    (``domain.creation_data``); ``refs`` its references as (kind, id, field).
+    (``domain.creation_data``); ``ref_ids`` the aggregate ids it references, each
+    under the field in the same place of ``ref_fields`` (``;``-separated): recording
+    checks a record's references with one set operation and reads the fields only
+    to name a missing one.
     """
 
     seq: int
@@ -60,7 +64,17 @@ class Spooled(NamedTuple):
     record_id: str
     aggregate_id: str
     data: str
-    refs: list[tuple[str, str, str]]
+    ref_ids: list[str]
+    ref_fields: str
+
+    @property
+    def refs(self) -> list[tuple[str, str, str]]:
+        """Its references as (kind, id, field)."""
+        refs = []
+        for aggregate_id, field in zip(self.ref_ids, self.ref_fields.split(";"), strict=False):
+            kind, _, ref = aggregate_id.partition(":")
+            refs.append((kind, ref, field))
+        return refs
 
     @property
     def fields(self) -> dict[str, Any]:
@@ -113,7 +127,8 @@ class Spool:
                 record.id,
                 aggregate_id_for(record.type, record.id),
                 creation_data(fields),
-                ";".join(f"{kind} {ref} {field}" for kind, ref, field in refs),
+                ";".join(f"{kind}:{ref}" for kind, ref, _ in refs),
+                ";".join(field for _, _, field in refs),
             )
         )
         self.count += 1
@@ -123,8 +138,7 @@ class Spool:
     def _flush(self) -> None:
         try:
             self.db.executemany(
-                "INSERT INTO spooled (rank, line, kind, record_id, aggregate_id, data, refs) "
-                "VALUES (?, ?, ?, ?, ?, ?, ?)",
+                f"INSERT INTO spooled ({_WRITTEN}) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
                 self._pending,
             )
         except sqlite3.Error as error:
@@ -147,9 +161,8 @@ class Spool:
             self.db.execute("COMMIT")
             self.db.execute("ATTACH DATABASE ? AS other", (str(other),))
             self.db.execute(
-                "INSERT INTO spooled (rank, line, kind, record_id, aggregate_id, data, refs) "
-                "SELECT rank, line, kind, record_id, aggregate_id, data, refs "
-                "FROM other.spooled ORDER BY seq"
+                f"INSERT INTO spooled ({_WRITTEN}) "
+                f"SELECT {_WRITTEN} FROM other.spooled ORDER BY seq"
             )
             self.db.execute("DETACH DATABASE other")
             self.db.execute("BEGIN")
@@ -255,9 +268,9 @@ class Spool:
 
 
 def _spooled(row: tuple[Any, ...]) -> Spooled:
-    # References are stored as "kind id field;…": ids never hold a space or a semicolon.
-    refs = [tuple(text.split(" ")) for text in row[6].split(";")] if row[6] else []
-    return Spooled(row[0], row[1], row[2], row[3], row[4], row[5], refs)
+    # References are stored as "kind:id;…" and "field;…": ids never hold a semicolon.
+    ref_ids = row[6].split(";") if row[6] else []
+    return Spooled(row[0], row[1], row[2], row[3], row[4], row[5], ref_ids, row[7])
 
 
 _ENVELOPE = {"type", "id"}

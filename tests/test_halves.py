@@ -30,7 +30,7 @@ def rows(spool: Spool) -> list[tuple[object, ...]]:
     spool.seal()
     return list(
         spool.db.execute(
-            "SELECT seq, rank, line, kind, record_id, aggregate_id, data, refs "
+            "SELECT seq, rank, line, kind, record_id, aggregate_id, data, ref_ids, ref_fields "
             "FROM spooled ORDER BY seq"
         )
     )
