@@ -88,6 +88,7 @@ class Options:
     samples: int = 200
     cold_runs: int = 7
     seed: int = 7
+    repeats: int = 3
 
 
 @dataclass
@@ -214,14 +215,22 @@ def measure_size(size: int, options: Options, log: Log = _log) -> SizeFigures:
         db = str(work / "ledger.db")
         log(f"[{size}] generating the synthetic file")
         figures.records, figures.claims = generate(size, jsonl)
-        run_quiet([*ledger, "--db", db, "init"], work)
-
-        log(f"[{size}] import: ledger append --file --defer-projection")
-        imported = run_measured(
-            [*ledger, "--db", db, "append", "--file", str(jsonl), "--defer-projection"], work
-        )
-        figures.import_seconds, figures.import_rss = imported.seconds, imported.peak_rss_bytes
-        figures.import_baseline_seconds = import_baseline(jsonl, work / "baseline.db")
+        log(f"[{size}] import: ledger append --file --defer-projection, {options.repeats} runs")
+        imports, baselines = [], []
+        for run in range(options.repeats):
+            _remove_store(db)  # each run imports into a fresh store; the last one stays
+            run_quiet([*ledger, "--db", db, "init"], work)
+            imports.append(
+                run_measured(
+                    [*ledger, "--db", db, "append", "--file", str(jsonl), "--defer-projection"],
+                    work,
+                )
+            )
+            baselines.append(import_baseline(jsonl, work / f"baseline-{run}.db"))
+            _remove_store(str(work / f"baseline-{run}.db"))
+        figures.import_seconds = statistics.median(m.seconds for m in imports)
+        figures.import_rss = int(statistics.median(m.peak_rss_bytes for m in imports))
+        figures.import_baseline_seconds = statistics.median(baselines)
 
         log(f"[{size}] import with the read model: ledger append --file")
         projected_db = str(work / "projected.db")
@@ -231,35 +240,51 @@ def measure_size(size: int, options: Options, log: Log = _log) -> SizeFigures:
         )
         figures.import_projected_seconds = projected.seconds
         figures.import_projected_rss = projected.peak_rss_bytes
-        for suffix in ("", ".views.db", ".key", "-wal", "-shm"):
-            Path(projected_db + suffix).unlink(missing_ok=True)
+        _remove_store(projected_db)
 
-        log(f"[{size}] rebuild: ledger replay")
-        rebuilt = run_measured([*ledger, "--db", db, "replay", "--json"], work)
-        figures.rebuild_events = int(rebuilt.json()["events"])
-        figures.rebuild_seconds, figures.rebuild_rss = rebuilt.seconds, rebuilt.peak_rss_bytes
-        figures.rebuild_baseline_events, figures.rebuild_baseline_seconds = rebuild_baseline(
-            Path(db)
-        )
+        log(f"[{size}] rebuild: ledger replay, {options.repeats} runs")
+        rebuilds = [
+            run_measured([*ledger, "--db", db, "replay", "--json"], work)
+            for _ in range(options.repeats)
+        ]
+        figures.rebuild_events = int(rebuilds[0].json()["events"])
+        figures.rebuild_seconds = statistics.median(m.seconds for m in rebuilds)
+        figures.rebuild_rss = int(statistics.median(m.peak_rss_bytes for m in rebuilds))
+        rebuild_baselines = [rebuild_baseline(Path(db)) for _ in range(options.repeats)]
+        figures.rebuild_baseline_events = rebuild_baselines[0][0]
+        figures.rebuild_baseline_seconds = statistics.median(s for _, s in rebuild_baselines)
         figures.events = figures.rebuild_baseline_events
         figures.store_bytes = Path(db).stat().st_size
 
         log(f"[{size}] state --at: {options.samples} queries")
         figures.state_ms = state_latencies(db, options.samples, options.seed)
 
-        log(f"[{size}] verify")
-        verified = run_measured([*ledger, "--db", db, "verify", "--json"], work)
+        log(f"[{size}] verify, {options.repeats} runs")
+        verifies = [
+            run_measured([*ledger, "--db", db, "verify", "--json"], work)
+            for _ in range(options.repeats)
+        ]
+        verified = verifies[0]
         figures.verify_events = int(verified.json()["events"])
-        figures.verify_seconds = verified.seconds
+        figures.verify_seconds = statistics.median(m.seconds for m in verifies)
         bundle = work / "bundle"
         run_quiet([*ledger, "--db", db, "export", "--format", "jsonl", "--out", str(bundle)], work)
-        leaves, seconds, root = verify_baseline(bundle / "leaves.jsonl")
-        figures.verify_baseline_leaves, figures.verify_baseline_seconds = leaves, seconds
+        verify_baselines = [
+            verify_baseline(bundle / "leaves.jsonl") for _ in range(options.repeats)
+        ]
+        leaves, _, root = verify_baselines[0]
+        figures.verify_baseline_leaves = leaves
+        figures.verify_baseline_seconds = statistics.median(s for _, s, _ in verify_baselines)
         figures.roots_match = b64(root) == verified.json()["root"]
 
         log(f"[{size}] append claim: {options.samples} appends")
         figures.append_ms = append_latencies(db, options.samples, options.seed)
     return figures
+
+
+def _remove_store(db: str) -> None:
+    for suffix in ("", ".views.db", ".key", "-wal", "-shm"):
+        Path(db + suffix).unlink(missing_ok=True)
 
 
 def cold_start(options: Options, log: Log = _log) -> tuple[list[float], list[float]]:
@@ -462,6 +487,8 @@ def _notes(all_figures: Sequence[SizeFigures], options: Options) -> list[str]:
     notes = [
         "Ours/baseline = our figure divided by the baseline's: for rates, the fraction of the "
         "baseline's speed we reach; for times, how many times longer we take.",
+        f"bulk import, rebuild and verify, their baselines and their peak RSS: the median of "
+        f"{options.repeats} runs (each import into a fresh store); import + read model: one run.",
         "bulk import: `ledger --db X append --file F --defer-projection` as a subprocess, wall "
         "time around it (interpreter start, strict JSON, validation, the spool, events and "
         "their Merkle leaves, committed); claims = claim + correction records. "
@@ -627,6 +654,12 @@ def _arguments(argv: Sequence[str]) -> argparse.Namespace:
     )
     parser.add_argument("--seed", type=int, default=7, help="seed of the random queries (7)")
     parser.add_argument(
+        "--repeats",
+        type=int,
+        default=3,
+        help="runs of each import, rebuild and verify and of their baselines; medians (3)",
+    )
+    parser.add_argument(
         "--profile",
         action="store_true",
         help="instead of the table, profile the import and rebuild with cProfile",
@@ -638,8 +671,8 @@ def _arguments(argv: Sequence[str]) -> argparse.Namespace:
         help="claims for --profile (100000)",
     )
     arguments = parser.parse_args(list(argv))
-    if arguments.samples < 1 or arguments.cold_runs < 1:
-        parser.error("--samples and --cold-runs must be at least 1")
+    if arguments.samples < 1 or arguments.cold_runs < 1 or arguments.repeats < 1:
+        parser.error("--samples, --cold-runs and --repeats must be at least 1")
     if not arguments.sizes:
         parser.error("--sizes needs at least one size")
     return arguments
@@ -665,7 +698,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     if arguments.profile:
         _emit(profile_run(arguments.profile_size), arguments.out)
         return 0
-    options = Options(arguments.samples, arguments.cold_runs, arguments.seed)
+    options = Options(arguments.samples, arguments.cold_runs, arguments.seed, arguments.repeats)
     info = machine()
     # Cold start first: after a large size the kernel is still writing back gigabytes of
     # the benchmark's own files, which a user starting ``ledger state`` would not face.
