@@ -7,7 +7,8 @@ into a spool file of its own while this process validates the first half into
 the import's spool, and the child's rows are then appended in one
 ``INSERT … SELECT``. Line numbers are the file's, and the first bad line of the
 file is still the one reported: an error in the first half wins over one in
-the second. Where fork is unavailable, on one core, for small files, and for
+the second. Should the helper fail, this process validates the second half
+itself. Where fork is unavailable, on one core, for small files, and for
 files with carriage returns (whose line breaks text mode counts differently),
 the file is validated in one pass as before.
 """
@@ -19,7 +20,7 @@ import tempfile
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
-from ledger.errors import BadInputError, StoreError
+from ledger.errors import BadInputError
 from ledger.forking import Helper, two_cores
 from ledger.importing import spool_lines
 from ledger.spool import Spool
@@ -48,16 +49,16 @@ def spool_file(path: Path, spool: Spool, progress: Callable[[int], None] | None 
             scaled = _scaled(progress, path.stat().st_size / offset)
             spool_lines(_first_half(path, offset), spool, progress=scaled)  # its error wins
             done, outcome = helper.result()
-        if not done:
-            raise StoreError("the import's second validating process stopped")
-        kind, message, count = outcome
+        kind, message, count = outcome if done else ("stopped", "", 0)
         if kind == "input":
             raise BadInputError(message)
         if kind == "encoding":
             raise UnicodeDecodeError("utf-8", b"", 0, 1, message)
-        if kind != "ok":
-            raise StoreError(message)
-        spool.append_spool(half, count)
+        if kind == "ok":
+            spool.append_spool(half, count)
+            return
+    # The helper stopped or failed unexpectedly: validate the second half here.
+    spool_lines(_second_half(path, offset), spool, first_line=first_line)
 
 
 def _split_point(path: Path) -> tuple[int, int] | None:
@@ -95,24 +96,28 @@ def _first_half(path: Path, end: int) -> Iterator[str]:
             yield raw.decode("utf-8")
 
 
+def _second_half(path: Path, offset: int) -> Iterator[str]:
+    """The lines from byte ``offset`` on, decoded as a text file's are."""
+    with path.open("rb") as raw:
+        raw.seek(offset)
+        yield from io.TextIOWrapper(raw, encoding="utf-8")
+
+
 def _validate_second_half(
     path: Path, offset: int, first_line: int, half: Path
 ) -> tuple[str, str, int]:
     """The helper's work: validate from ``offset`` into its own spool; say how it went."""
     try:
-        with path.open("rb") as raw:
-            raw.seek(offset)
-            handle = io.TextIOWrapper(raw, encoding="utf-8")
-            spool = Spool(path=half)
-            spool_lines(handle, spool, first_line=first_line)
-            spool.commit()
-            spool.close()
+        spool = Spool(path=half)
+        spool_lines(_second_half(path, offset), spool, first_line=first_line)
+        spool.commit()
+        spool.close()
         return ("ok", "", spool.count)
     except BadInputError as error:
         return ("input", str(error), 0)
     except UnicodeDecodeError as error:
         return ("encoding", str(error), 0)
-    except Exception as error:  # reported by the parent, which owns the terminal
+    except Exception as error:  # the parent then validates this half itself
         return ("error", f"cannot validate the import: {error}", 0)
 
 

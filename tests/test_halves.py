@@ -90,6 +90,24 @@ def test_text_that_is_not_utf8_in_the_second_half_says_so(tmp_path: Path) -> Non
     assert (result.exit_code, result.stderr) == (2, f"error: {path} is not UTF-8 text\n")
 
 
+def test_when_the_helper_fails_this_process_validates_the_second_half(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def fails(*args: object) -> None:
+        raise RuntimeError("the helper fell over")
+
+    monkeypatch.setattr(halves, "_validate_second_half", fails)
+    path = write(tmp_path, SAMPLE)
+    with Spool(in_memory=True) as split, one_pass(path) as single:
+        spool_file(path, split)
+        assert rows(split) == rows(single)
+    lines = list(SAMPLE)
+    lines[74] = "{not json"
+    path = write(tmp_path, lines)
+    with Spool(in_memory=True) as spool, pytest.raises(BadInputError, match=r"^line 75: "):
+        spool_file(path, spool)
+
+
 def test_carriage_returns_are_validated_in_one_pass(tmp_path: Path) -> None:
     path = write(tmp_path, SAMPLE, newline="\r\n")
     assert halves._split_point(path) is None
