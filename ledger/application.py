@@ -39,12 +39,12 @@ from ledger.errors import BadInputError, ConflictError, NotFoundError, StoreErro
 from ledger.leaves import recorded_key
 from ledger.mapper import LeafMapper
 from ledger.merkle import leaf_hash
+from ledger.preparing import PreparedPage
+from ledger.preparing import pages as prepared_pages
 from ledger.recorders import Appender, AuditRecorder, LogView
 from ledger.spool import Spool, Spooled
 from ledger.times import utc_now
 
-PAGE = 2_000
-"""Records checked and appended at a time within an import's one transaction."""
 KNOWN_LIMIT = 200_000
 """Ids remembered as existing before the memo is dropped (memory stays bounded)."""
 
@@ -133,17 +133,10 @@ class Ledger(Application[str]):
             "another writer recorded some of these records at the same time"
         ) as appender:
             batch = _Batch(self, spool, appender)
-            page: list[Spooled] = []
-            for spooled in spool.in_order():
-                page.append(spooled)
-                if len(page) >= PAGE:
-                    batch.add_page(page)
-                    page = []
-                    if progress is not None:
-                        progress(batch.done, spool.count)
-            batch.add_page(page)
-            if progress is not None:
-                progress(batch.done, spool.count)
+            for page in prepared_pages(spool, batch.recorded):
+                batch.add_page(page)
+                if progress is not None:
+                    progress(batch.done, spool.count)
             return batch.outcome
 
     @contextmanager
@@ -231,47 +224,93 @@ class _Batch:
         self.stored_creations: dict[str, tuple[str, bytes]] = {}
         """The page's records already in the store: aggregate id → creation (topic, state)."""
 
-    def add_page(self, page: list[Spooled]) -> None:
+    def add_page(self, page: list[Spooled] | PreparedPage) -> None:
         """Check a page of records, then append their events."""
-        if not page:
+        if not len(page):
             return
-        wanted = {s.aggregate_id for s in page}
-        for spooled in page:
-            wanted.update(spooled.ref_ids)
+        if isinstance(page, PreparedPage):
+            ids, ref_lists = page.aggregate_ids, [r.split(";") if r else [] for r in page.ref_ids]
+        else:
+            ids, ref_lists = [s.aggregate_id for s in page], [s.ref_ids for s in page]
+        wanted = set(ids)
+        for ref_ids in ref_lists:
+            wanted.update(ref_ids)
         stored = self.appender.view.existing(sorted(wanted - self.known))
         self.known.update(stored)
-        present = [s.aggregate_id for s in page if s.aggregate_id in stored]
+        present = [aggregate_id for aggregate_id in ids if aggregate_id in stored]
         self.stored_creations = self.appender.view.creation_states(present) if present else {}
-        mapper = self.ledger.leaf_mapper
-        events: list[tuple[StoredEvent, bytes]] = []
-        for spooled in page:
-            self.done += 1
-            if self._is_repeat(spooled, stored):
-                continue
-            if not self.known.issuperset(spooled.ref_ids):
-                for kind, ref, fieldname in spooled.refs:
-                    if f"{kind}:{ref}" not in self.known:
-                        self._require(spooled, kind, ref, fieldname)
-            aggregate_id, topic, leaf = creation_leaf(
-                spooled.kind, spooled.record_id, spooled.data, self.recorded
-            )
-            events.append((mapper.stored_from_leaf(aggregate_id, 1, topic, leaf), leaf))
-            if spooled.kind == "correction":
-                target = self._load_claim(spooled, str(spooled.target))
-                try:
-                    target.supersede(spooled.record_id, self.timestamp)
-                except ConflictError as error:
-                    raise ConflictError(f"{spooled.where}: {error}") from None
-                self.corrected[target.id] = spooled.record_id
-                events.extend(mapper.stored_with_leaf(e) for e in target.collect_events())
-            self.outcome.added[spooled.kind] = self.outcome.added.get(spooled.kind, 0) + 1
+        events: list[StoredEvent] = []
+        digests: list[bytes] = []
+        if isinstance(page, PreparedPage):
+            self._add_prepared(page, ref_lists, stored, events, digests)
+        else:
+            for spooled in page:
+                self._add(spooled, stored, events, digests)
         if len(self.known) > KNOWN_LIMIT:
             self.known.clear()
         if events:
-            self.appender.append(
-                [stored for stored, _ in events], [leaf_hash(leaf) for _, leaf in events]
-            )
+            self.appender.append(events, digests)
             self.outcome.events += len(events)
+
+    def _add_prepared(
+        self,
+        page: PreparedPage,
+        ref_lists: list[list[str]],
+        stored: set[str],
+        events: list[StoredEvent],
+        digests: list[bytes],
+    ) -> None:
+        """A prepared page: new records with known references go in from the columns; any
+        other record is read from the spool and goes the usual way (``_add``)."""
+        stored_from_leaf = self.ledger.leaf_mapper.stored_from_leaf
+        repeated, known, added = self.spool.repeated, self.known, self.outcome.added
+        leaves, ends, all_digests = page.leaves, page.ends, page.digests
+        start = 0
+        for i, aggregate_id in enumerate(page.aggregate_ids):
+            kind, end = page.kinds[i], ends[i]
+            if (
+                aggregate_id in stored
+                or aggregate_id in repeated
+                or kind == "correction"
+                or not known.issuperset(ref_lists[i])
+            ):
+                self._add(self.spool.get(page.seqs[i]), stored, events, digests)
+            else:
+                self.done += 1
+                events.append(stored_from_leaf(aggregate_id, 1, page.topics[i], leaves[start:end]))
+                digests.append(all_digests[32 * i : 32 * i + 32])
+                added[kind] = added.get(kind, 0) + 1
+            start = end
+
+    def _add(
+        self, spooled: Spooled, stored: set[str], events: list[StoredEvent], digests: list[bytes]
+    ) -> None:
+        """Check one record against the input and the store; queue its events."""
+        self.done += 1
+        if self._is_repeat(spooled, stored):
+            return
+        if not self.known.issuperset(spooled.ref_ids):
+            for kind, ref, fieldname in spooled.refs:
+                if f"{kind}:{ref}" not in self.known:
+                    self._require(spooled, kind, ref, fieldname)
+        mapper = self.ledger.leaf_mapper
+        aggregate_id, topic, leaf = creation_leaf(
+            spooled.kind, spooled.record_id, spooled.data, self.recorded
+        )
+        events.append(mapper.stored_from_leaf(aggregate_id, 1, topic, leaf))
+        digests.append(leaf_hash(leaf))
+        if spooled.kind == "correction":
+            target = self._load_claim(spooled, str(spooled.target))
+            try:
+                target.supersede(spooled.record_id, self.timestamp)
+            except ConflictError as error:
+                raise ConflictError(f"{spooled.where}: {error}") from None
+            self.corrected[target.id] = spooled.record_id
+            for event in target.collect_events():
+                stored_event, event_leaf = mapper.stored_with_leaf(event)
+                events.append(stored_event)
+                digests.append(leaf_hash(event_leaf))
+        self.outcome.added[spooled.kind] = self.outcome.added.get(spooled.kind, 0) + 1
 
     def _is_repeat(self, spooled: Spooled, stored: set[str]) -> bool:
         aggregate_id = spooled.aggregate_id

@@ -9,8 +9,9 @@ since its caller can always do the work itself.
 
 from __future__ import annotations
 
+import contextlib
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
@@ -66,6 +67,61 @@ class Helper:
 
     def __exit__(self, *exc: object) -> None:
         self.stop()
+
+
+class Producer:
+    """A forked process whose work yields items; they arrive here through a pipe as made.
+
+    The pipe's buffer keeps the producer a little ahead and no further. Iterating
+    stops at the end of the work or when the producer fails or dies: ``complete``
+    then says which, and the caller carries on without it.
+    """
+
+    def __init__(self, work: Callable[..., Iterator[Any]], *args: Any) -> None:
+        import multiprocessing
+
+        context = multiprocessing.get_context("fork")
+        self._receiver, sender = context.Pipe(duplex=False)
+        self._process = context.Process(target=_produce, args=(work, args, sender), daemon=True)
+        self._process.start()
+        sender.close()
+        self.complete = False
+
+    def __iter__(self) -> Iterator[Any]:
+        while True:
+            try:
+                kind, item = self._receiver.recv()
+            except EOFError:
+                return
+            if kind != "item":
+                self.complete = kind == "end"
+                return
+            yield item
+
+    def stop(self) -> None:
+        """End the producer if it still runs and reap it."""
+        if self._process.is_alive():
+            self._process.terminate()
+        self._process.join()
+        self._receiver.close()
+
+    def __enter__(self) -> Producer:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+
+def _produce(work: Callable[..., Iterator[Any]], args: tuple[Any, ...], sender: Connection) -> None:
+    try:
+        for item in work(*args):
+            sender.send(("item", item))
+        sender.send(("end", None))
+    except BaseException:  # the caller carries on without this process
+        with contextlib.suppress(OSError):
+            sender.send(("failed", None))
+    finally:
+        sender.close()
 
 
 def _serve(work: Callable[..., Any], args: tuple[Any, ...], sender: Connection) -> None:

@@ -46,6 +46,7 @@ _INDEXES = (
     "CREATE INDEX spooled_ids ON spooled (aggregate_id, seq)",
 )
 PAGE = 2_000
+"""Records written, read, checked and appended at a time."""
 
 
 class Spooled(NamedTuple):
@@ -92,26 +93,34 @@ class Spooled(NamedTuple):
 class Spool:
     """A scratch database of validated records; a temporary file unless ``in_memory``."""
 
-    def __init__(self, in_memory: bool = False, path: Path | None = None) -> None:
-        """A spool in memory, in a temporary file, or (``path``) in a file the caller owns."""
+    def __init__(
+        self, in_memory: bool = False, path: Path | None = None, *, sealed: bool = False
+    ) -> None:
+        """A spool in memory, in a temporary file, or (``path``) in a file the caller owns;
+        with ``sealed``, that file already sealed, opened again to be read (by a helper)."""
         self._directory: tempfile.TemporaryDirectory[str] | None = None
+        self.path: Path | None = None
+        """The spool's file (None in memory)."""
         try:
             if in_memory:
-                path = Path(":memory:")
-            elif path is None:
-                self._directory = tempfile.TemporaryDirectory(prefix="ledger-import-")
-                path = Path(self._directory.name) / "spool.db"
-            self.db = sqlite3.connect(str(path), isolation_level=None)
-            self.db.execute("PRAGMA journal_mode=OFF")
-            self.db.execute("PRAGMA synchronous=OFF")
-            self.db.execute(_SCHEMA)
-            self.db.execute("BEGIN")
+                self.db = sqlite3.connect(":memory:", isolation_level=None)
+            else:
+                if path is None:
+                    self._directory = tempfile.TemporaryDirectory(prefix="ledger-import-")
+                    path = Path(self._directory.name) / "spool.db"
+                self.path = path
+                self.db = sqlite3.connect(str(path), isolation_level=None)
+            if not sealed:
+                self.db.execute("PRAGMA journal_mode=OFF")
+                self.db.execute("PRAGMA synchronous=OFF")
+                self.db.execute(_SCHEMA)
+                self.db.execute("BEGIN")
         except sqlite3.Error as error:
             self.close()
             raise StoreError(f"cannot create the import's scratch file: {error}") from None
         self._pending: list[tuple[Any, ...]] = []
         self.count = 0
-        self._sealed = False
+        self._sealed = sealed
         self.repeated: set[str] = set()
         """Aggregate ids that more than one record of this input uses (known once sealed)."""
 
@@ -241,6 +250,12 @@ class Spool:
             "SELECT 1 FROM spooled WHERE aggregate_id = ? LIMIT 1", (aggregate_id,)
         ).fetchone()
         return row is not None
+
+    def get(self, seq: int) -> Spooled:
+        """The record spooled as number ``seq``."""
+        self.seal()
+        row = self.db.execute(f"SELECT {_COLUMNS} FROM spooled WHERE seq = ?", (seq,)).fetchone()
+        return _spooled(row)
 
     def first(self, aggregate_id: str) -> Spooled | None:
         """The first record of this input under an aggregate id, or None."""

@@ -96,18 +96,21 @@ def drop_schema(schema: str) -> None:
 
 
 @pytest.fixture
-def started_helpers(monkeypatch: pytest.MonkeyPatch) -> Callable[[Any], list[tuple[Any, ...]]]:
-    """``started = started_helpers(module)``: the forked helpers that module starts, counted."""
+def started_helpers(
+    monkeypatch: pytest.MonkeyPatch,
+) -> Callable[..., list[tuple[Any, ...]]]:
+    """``started = started_helpers(module)``: the forked helpers that module starts, counted
+    (``started_helpers(module, "Producer")`` for its producers)."""
 
-    def count(module: Any) -> list[tuple[Any, ...]]:
+    def count(module: Any, name: str = "Helper") -> list[tuple[Any, ...]]:
         started: list[tuple[Any, ...]] = []
 
-        class CountedHelper(module.Helper):  # type: ignore[name-defined,misc]
+        class Counted(getattr(module, name)):  # type: ignore[misc]
             def __init__(self, *args: Any) -> None:
                 started.append(args)
                 super().__init__(*args)
 
-        monkeypatch.setattr(module, "Helper", CountedHelper)
+        monkeypatch.setattr(module, name, Counted)
         return started
 
     return count

@@ -1,0 +1,110 @@
+"""Recording's per-record work, done ahead on the second core.
+
+Recording a large import spends much of its time on each record before the
+store is involved: reading it back from the spool, building its creation
+event's leaf, hashing the leaf. A forked helper does that for the pages ahead,
+reading the sealed spool file in the same dependency order, and sends each page
+as flat columns (ids, kinds, references, the leaves joined into one bytes
+object and their hashes into another), which cost little to pass through a
+pipe. This process checks each page against the store and writes it; a record
+that needs more than the columns (a repeated id, a correction, a reference not
+yet known) is read from the spool and handled the usual way. Should the helper
+stop, this process goes on from the first record it did not receive.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import itertools
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+from ledger.domain import creation_leaf
+from ledger.forking import Producer, two_cores
+from ledger.spool import PAGE, Spool, Spooled
+
+PREPARE_MIN_RECORDS = 20_000
+"""Smaller imports are recorded in one process: a fork would not pay for itself."""
+
+
+@dataclass(frozen=True)
+class PreparedPage:
+    """A page of spooled records as columns, with their creation events' leaves made."""
+
+    seqs: list[int]
+    kinds: list[str]
+    aggregate_ids: list[str]
+    ref_ids: list[str]
+    """Each record's referenced aggregate ids, ``;``-joined (empty for none)."""
+    topics: list[str]
+    leaves: bytes
+    """Every record's creation leaf, one after another; record i's ends at ``ends[i]``."""
+    ends: list[int]
+    digests: bytes
+    """The leaves' Merkle leaf hashes, 32 bytes each."""
+
+    def __len__(self) -> int:
+        return len(self.seqs)
+
+
+def pages(spool: Spool, recorded: str) -> Iterator[list[Spooled] | PreparedPage]:
+    """The spool's records in dependency order, a page at a time.
+
+    Pages come prepared (creation leaves recorded at ``recorded``) when a helper
+    made them, otherwise as spooled records.
+    """
+    spool.seal()
+    if spool.path is None or spool.count < PREPARE_MIN_RECORDS or not two_cores():
+        yield from _paged(spool.in_order())
+        return
+    received = 0
+    with Producer(_prepared_pages, spool.path, recorded) as helper:
+        for page in helper:
+            received += len(page)
+            yield page
+        complete = helper.complete
+    if not complete:
+        yield from _paged(itertools.islice(spool.in_order(), received, None))
+
+
+def _prepared_pages(path: Path, recorded: str) -> Iterator[PreparedPage]:
+    """The helper's work: every page of the spool as columns, leaves and hashes made."""
+    spool = Spool(path=path, sealed=True)
+    sha256 = hashlib.sha256
+    try:
+        for page in _paged(spool.in_order()):
+            topics, leaves, ends, digests = [], [], [], []
+            end = 0
+            for spooled in page:
+                _, topic, leaf = creation_leaf(
+                    spooled.kind, spooled.record_id, spooled.data, recorded
+                )
+                topics.append(topic)
+                leaves.append(leaf)
+                end += len(leaf)
+                ends.append(end)
+                digests.append(sha256(b"\x00" + leaf).digest())
+            yield PreparedPage(
+                seqs=[s.seq for s in page],
+                kinds=[s.kind for s in page],
+                aggregate_ids=[s.aggregate_id for s in page],
+                ref_ids=[";".join(s.ref_ids) for s in page],
+                topics=topics,
+                leaves=b"".join(leaves),
+                ends=ends,
+                digests=b"".join(digests),
+            )
+    finally:
+        spool.close()
+
+
+def _paged(records: Iterable[Spooled]) -> Iterator[list[Spooled]]:
+    page: list[Spooled] = []
+    for spooled in records:
+        page.append(spooled)
+        if len(page) >= PAGE:
+            yield page
+            page = []
+    if page:
+        yield page
