@@ -34,17 +34,37 @@ def two_cores() -> bool:
     return cores >= 2
 
 
-class Helper:
-    """One forked process running ``work(*args)``; its return value comes back by pipe."""
+class _Forked:
+    """A forked process running ``target(work, args, sender)``, with the pipe's other end."""
 
-    def __init__(self, work: Callable[..., Any], *args: Any) -> None:
+    def __init__(self, target: Callable[..., None], work: Callable[..., Any], args: Any) -> None:
         import multiprocessing
 
         context = multiprocessing.get_context("fork")
         self._receiver, sender = context.Pipe(duplex=False)
-        self._process = context.Process(target=_serve, args=(work, args, sender), daemon=True)
+        self._process = context.Process(target=target, args=(work, args, sender), daemon=True)
         self._process.start()
         sender.close()
+
+    def stop(self) -> None:
+        """End the process if it still runs (its work is no longer wanted) and reap it."""
+        if self._process.is_alive():
+            self._process.terminate()
+        self._process.join()
+        self._receiver.close()
+
+    def __enter__(self) -> Any:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+
+class Helper(_Forked):
+    """One forked process running ``work(*args)``; its return value comes back by pipe."""
+
+    def __init__(self, work: Callable[..., Any], *args: Any) -> None:
+        super().__init__(_serve, work, args)
 
     def result(self) -> tuple[bool, Any]:
         """Wait for the helper: (True, its return value), or (False, None) if it died."""
@@ -55,21 +75,8 @@ class Helper:
         self.stop()
         return answer  # type: ignore[no-any-return]
 
-    def stop(self) -> None:
-        """End the helper if it still runs (its work is no longer wanted) and reap it."""
-        if self._process.is_alive():
-            self._process.terminate()
-        self._process.join()
-        self._receiver.close()
 
-    def __enter__(self) -> Helper:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.stop()
-
-
-class Producer:
+class Producer(_Forked):
     """A forked process whose work yields items; they arrive here through a pipe as made.
 
     The pipe's buffer keeps the producer a little ahead and no further. Iterating
@@ -78,13 +85,7 @@ class Producer:
     """
 
     def __init__(self, work: Callable[..., Iterator[Any]], *args: Any) -> None:
-        import multiprocessing
-
-        context = multiprocessing.get_context("fork")
-        self._receiver, sender = context.Pipe(duplex=False)
-        self._process = context.Process(target=_produce, args=(work, args, sender), daemon=True)
-        self._process.start()
-        sender.close()
+        super().__init__(_produce, work, args)
         self.complete = False
 
     def __iter__(self) -> Iterator[Any]:
@@ -97,19 +98,6 @@ class Producer:
                 self.complete = kind == "end"
                 return
             yield item
-
-    def stop(self) -> None:
-        """End the producer if it still runs and reap it."""
-        if self._process.is_alive():
-            self._process.terminate()
-        self._process.join()
-        self._receiver.close()
-
-    def __enter__(self) -> Producer:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.stop()
 
 
 def _produce(work: Callable[..., Iterator[Any]], args: tuple[Any, ...], sender: Connection) -> None:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import sqlite3
 from pathlib import Path
 
 import pytest
@@ -15,6 +14,7 @@ from ledger.errors import BadInputError
 from ledger.halves import spool_file
 from ledger.importing import spool_lines
 from ledger.spool import Spool
+from tests.events import stored_events
 
 runner = CliRunner()
 SAMPLE = services.sample_path().read_text("utf-8").splitlines()
@@ -130,20 +130,4 @@ def test_a_split_import_records_what_one_pass_records(
     single = runner.invoke(app, ["--db", single_db, "append", "--file", str(path)])
     assert (split.exit_code, split.stdout) == (single.exit_code, single.stdout)
     assert split.stdout.startswith(f"added {len(SAMPLE)} record(s)")
-    assert stored(split_db) == stored(single_db)
-
-
-def stored(db: str) -> list[tuple[object, ...]]:
-    """Every stored event in order, without the time it was recorded."""
-    with sqlite3.connect(db) as conn:
-        found = conn.execute(
-            "SELECT originator_id, originator_version, topic, state FROM stored_events "
-            "ORDER BY rowid"
-        ).fetchall()
-    conn.close()
-    events = []
-    for originator_id, version, topic, state in found:
-        leaf = json.loads(state)
-        del leaf["recorded_at"]
-        events.append((originator_id, version, topic, leaf))
-    return events
+    assert stored_events(split_db) == stored_events(single_db)

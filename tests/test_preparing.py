@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import sqlite3
 from pathlib import Path
 from typing import Any
 
@@ -12,6 +11,7 @@ from typer.testing import CliRunner
 
 from cli.main import app
 from ledger import preparing, services
+from tests.events import stored_events
 
 runner = CliRunner()
 
@@ -58,24 +58,6 @@ STEPS: dict[str, list[list[dict[str, Any]]]] = {
 }
 
 
-def stored(db: str) -> list[tuple[Any, ...]]:
-    """Every stored event in order, without the time it was recorded."""
-    conn = sqlite3.connect(db)
-    try:
-        rows = conn.execute(
-            "SELECT originator_id, originator_version, topic, state FROM stored_events "
-            "ORDER BY rowid"
-        ).fetchall()
-    finally:
-        conn.close()
-    events = []
-    for originator_id, version, topic, state in rows:
-        leaf = json.loads(state)
-        del leaf["recorded_at"]
-        events.append((originator_id, version, topic, leaf))
-    return events
-
-
 def run(db: str, records: list[dict[str, Any]]) -> tuple[int, str, str]:
     text = "".join(json.dumps(record) + "\n" for record in records)
     result = runner.invoke(app, ["--db", db, "append", "--file", "-"], input=text)
@@ -94,7 +76,7 @@ def test_prepared_pages_record_what_one_process_records(
         db = str(tmp_path / f"{way}.db")
         services.init(db)
         outcomes[way] = [run(db, records) for records in STEPS[scenario]]
-        events[way] = stored(db)
+        events[way] = stored_events(db)
     assert outcomes["prepared"] == outcomes["alone"]
     assert events["prepared"] == events["alone"]
     assert len(producers) == len(STEPS[scenario])
@@ -119,4 +101,4 @@ def test_when_the_helper_stops_this_process_records_the_rest(
     assert run(helped, [*BASE, *CORRECTIONS])[0] == 0
     monkeypatch.setattr(preparing, "PREPARE_MIN_RECORDS", 10**9)
     assert run(alone, [*BASE, *CORRECTIONS])[0] == 0
-    assert stored(helped) == stored(alone)
+    assert stored_events(helped) == stored_events(alone)
