@@ -111,6 +111,8 @@ class SizeFigures:
     rebuild_baseline_events: int = 0
     rebuild_baseline_seconds: float = 0.0
     state_ms: list[float] = field(default_factory=list)
+    reference_state_ms: list[float] = field(default_factory=list)
+    """The reference size's state latencies, measured right after this size's own."""
     verify_events: int = 0
     verify_seconds: float = 0.0
     verify_baseline_leaves: int = 0
@@ -205,8 +207,15 @@ def append_latencies(db: str, samples: int, seed: int) -> list[float]:
     return timings
 
 
-def measure_size(size: int, options: Options, log: Log = _log) -> SizeFigures:
-    """Run every measure on a fresh synthetic ledger of ``size`` claims."""
+def measure_size(
+    size: int, options: Options, reference_db: str | None = None, log: Log = _log
+) -> SizeFigures:
+    """Run every measure on a fresh synthetic ledger of ``size`` claims.
+
+    ``reference_db``: the reference size's ledger, whose ``state`` latencies are
+    measured again right after this size's, so the two are compared under the
+    same load.
+    """
     ledger = ledger_command()
     figures = SizeFigures(size)
     with tempfile.TemporaryDirectory(prefix=f"ledger-bench-{size}-") as scratch:
@@ -258,6 +267,10 @@ def measure_size(size: int, options: Options, log: Log = _log) -> SizeFigures:
 
         log(f"[{size}] state --at: {options.samples} queries")
         figures.state_ms = state_latencies(db, options.samples, options.seed)
+        if reference_db is not None:
+            figures.reference_state_ms = state_latencies(
+                reference_db, options.samples, options.seed
+            )
 
         log(f"[{size}] verify, {options.repeats} runs")
         verifies = [
@@ -280,6 +293,18 @@ def measure_size(size: int, options: Options, log: Log = _log) -> SizeFigures:
         log(f"[{size}] append claim: {options.samples} appends")
         figures.append_ms = append_latencies(db, options.samples, options.seed)
     return figures
+
+
+def reference_ledger(work: Path, log: Log = _log) -> str:
+    """A ledger of the reference size with its read model, kept for the whole run."""
+    log(f"[reference] a {_size_label(REFERENCE_SIZE)} ledger for state latencies beside each size")
+    ledger = ledger_command()
+    jsonl = work / "claims.jsonl"
+    db = str(work / "reference.db")
+    generate(REFERENCE_SIZE, jsonl)
+    run_quiet([*ledger, "--db", db, "init"], work)
+    run_quiet([*ledger, "--db", db, "append", "--file", str(jsonl)], work)
+    return db
 
 
 def _remove_store(db: str) -> None:
@@ -508,7 +533,8 @@ def _notes(all_figures: Sequence[SizeFigures], options: Options) -> list[str]:
         f"state --at: in-process `projections.understanding.state` on one open read model, "
         f"{options.samples} queries after {WARM_UP_QUERIES} warm-up ones; random incident and T "
         f"uniform between the earliest and latest report `published_at` (seed {options.seed}). "
-        f"Baseline column: the p50 at the reference size.",
+        "Baseline column: the p50 of queries drawn the same way on a reference-size ledger, "
+        "measured right after each size's own, so both are taken under the same load.",
         "verify: `ledger --db X verify --json` as a subprocess. Baseline: `hashlib.sha256` of "
         "every leaf line of the `ledger export --format jsonl` bundle (RFC 9162 leaf prefix) "
         "folded into the tree root; roots equal to verify's: "
@@ -540,9 +566,10 @@ def render_run(
 ) -> str:
     """The whole Markdown report of one run."""
     reference = next((f for f in all_figures if f.size == REFERENCE_SIZE), all_figures[0])
-    reference_p50 = percentile(reference.state_ms, 0.5)
     rows: list[Row] = []
     for figures in all_figures:
+        beside = figures.reference_state_ms or reference.state_ms
+        reference_p50 = percentile(beside, 0.5)
         rows.extend(size_rows(figures, reference_p50, _size_label(reference.size)))
     rows.append(cold_row(*cold))
     parts = [
@@ -703,7 +730,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     # Cold start first: after a large size the kernel is still writing back gigabytes of
     # the benchmark's own files, which a user starting ``ledger state`` would not face.
     cold = cold_start(options)
-    all_figures = [measure_size(size, options) for size in _with_reference(arguments.sizes)]
+    sizes = _with_reference(arguments.sizes)
+    with tempfile.TemporaryDirectory(prefix="ledger-bench-reference-") as scratch:
+        reference_db = reference_ledger(Path(scratch)) if sizes[-1] > REFERENCE_SIZE else None
+        all_figures = [measure_size(size, options, reference_db) for size in sizes]
     info["load_end"] = load_average()
     _emit(render_run(info, all_figures, cold, options), arguments.out)
     return 0
