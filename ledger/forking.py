@@ -22,10 +22,16 @@ if TYPE_CHECKING:
 
 
 def two_cores() -> bool:
-    """Whether a forked helper can run beside this process."""
-    import multiprocessing
+    """Whether a forked helper can run beside this process.
 
-    if "fork" not in multiprocessing.get_all_start_methods():
+    Only a single-threaded process forks: a lock another thread holds at the fork
+    (a database driver's connection pool keeps one such thread) would stay held
+    in the child for ever.
+    """
+    import multiprocessing
+    import threading
+
+    if threading.active_count() > 1 or "fork" not in multiprocessing.get_all_start_methods():
         return False
     try:
         cores = len(os.sched_getaffinity(0))
