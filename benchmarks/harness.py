@@ -391,24 +391,8 @@ def size_rows(figures: SizeFigures, reference_p50: float, reference: str) -> lis
             "—",
             None,
         ),
-        Row(
-            label,
-            "append claim p50",
-            _ms(percentile(figures.append_ms, 0.5)),
-            "—",
-            None,
-            "—",
-            None,
-        ),
-        Row(
-            label,
-            "append claim p99",
-            _ms(percentile(figures.append_ms, 0.99)),
-            "—",
-            None,
-            "—",
-            None,
-        ),
+        _shown(label, "append claim p50", _ms(percentile(figures.append_ms, 0.5))),
+        _shown(label, "append claim p99", _ms(percentile(figures.append_ms, 0.99))),
         Row(
             label,
             "rebuild",
@@ -427,15 +411,7 @@ def size_rows(figures: SizeFigures, reference_p50: float, reference: str) -> lis
             f"≤ {STATE_P50_MS:g} ms and ≤ {STATE_GROWTH:g}× p50 at {reference}",
             state_p50 <= STATE_P50_MS and state_p50 <= STATE_GROWTH * reference_p50,
         ),
-        Row(
-            label,
-            "state --at p99",
-            _ms(percentile(figures.state_ms, 0.99)),
-            "—",
-            None,
-            "—",
-            None,
-        ),
+        _shown(label, "state --at p99", _ms(percentile(figures.state_ms, 0.99))),
         Row(
             label,
             "verify",
@@ -445,34 +421,21 @@ def size_rows(figures: SizeFigures, reference_p50: float, reference: str) -> lis
             f"≥ {VERIFY_RATE:,}/s",
             ours_verify >= VERIFY_RATE,
         ),
-        Row(
-            label,
-            "peak RSS import",
-            _mb(figures.import_rss),
-            "—",
-            None,
-            f"≤ {PEAK_RSS_MB:g} MB",
-            figures.import_rss <= PEAK_RSS_MB * MB,
-        ),
-        Row(
-            label,
-            "peak RSS import + read model",
-            _mb(figures.import_projected_rss),
-            "—",
-            None,
-            f"≤ {PEAK_RSS_MB:g} MB",
-            figures.import_projected_rss <= PEAK_RSS_MB * MB,
-        ),
-        Row(
-            label,
-            "peak RSS rebuild",
-            _mb(figures.rebuild_rss),
-            "—",
-            None,
-            f"≤ {PEAK_RSS_MB:g} MB",
-            figures.rebuild_rss <= PEAK_RSS_MB * MB,
-        ),
+        _peak_rss(label, "peak RSS import", figures.import_rss),
+        _peak_rss(label, "peak RSS import + read model", figures.import_projected_rss),
+        _peak_rss(label, "peak RSS rebuild", figures.rebuild_rss),
     ]
+
+
+def _shown(label: str, measure: str, value: str) -> Row:
+    """A row with a figure alone: no baseline, no target."""
+    return Row(label, measure, value, "—", None, "—", None)
+
+
+def _peak_rss(label: str, measure: str, rss: int) -> Row:
+    return Row(
+        label, measure, _mb(rss), "—", None, f"≤ {PEAK_RSS_MB:g} MB", rss <= PEAK_RSS_MB * MB
+    )
 
 
 def cold_row(state_ms: list[float], pass_ms: list[float]) -> Row:

@@ -103,6 +103,12 @@ class Ledger(Application[str]):
         return self.mapper
 
     @property
+    def in_sqlite_file(self) -> bool:
+        """Whether the events live in a SQLite file, which a forked helper can open afresh."""
+        name = self.env.get("SQLITE_DBNAME", "")
+        return bool(name) and ":memory:" not in name
+
+    @property
     def audit(self) -> AuditRecorder:
         """The recorder, which also holds the Merkle log and checkpoints."""
         if not isinstance(self.recorder, AuditRecorder):

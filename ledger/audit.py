@@ -115,15 +115,12 @@ def make_checkpoint(ledger: Ledger, signer_key: str, origin: str, verifier: str)
     return Checkpoint(origin, size, root, note)
 
 
-def _events_in_leaf_order(
-    ledger: Ledger, view: LogView, *, decode: bool = True
-) -> Iterator[tuple[int, Any, Any]]:
-    """(leaf index, notification, decoded event) in ledger order.
+def _leaves_in_ledger_order(ledger: Ledger, view: LogView) -> Iterator[tuple[int, Any, bytes]]:
+    """(leaf index, notification, leaf bytes) in ledger order.
 
     Walks the notification log and the leaf table side by side, so an event
-    deleted, inserted or moved shows up at the first index where they part.
-    With ``decode=False`` the event slot holds the leaf bytes instead: the stored
-    bytes themselves, once their id, version and topic are checked.
+    deleted, inserted or moved shows up at the first index where they part. The
+    leaf is the stored bytes themselves, once their id, version and topic are checked.
     """
     position, index = 0, 0
     while True:
@@ -139,7 +136,7 @@ def _events_in_leaf_order(
                     None if notification is None else (notification.id, notification.originator_id)
                 )
                 raise order_error(index, event, leaf)
-            yield index, notification, _decoded(ledger, notification, index, decode)
+            yield index, notification, _leaf(ledger, notification, index)
             index += 1
         if not notifications:
             return
@@ -167,11 +164,9 @@ def order_error(
     return VerificationError(f"entry {index}: the stored event order does not match the log")
 
 
-def _decoded(ledger: Ledger, notification: Any, index: int, decode: bool) -> Any:
+def _leaf(ledger: Ledger, notification: Any, index: int) -> bytes:
     try:
-        if not decode:
-            return ledger.leaf_mapper.leaf_of(notification)
-        return ledger.mapper.to_domain_event(notification)
+        return ledger.leaf_mapper.leaf_of(notification)
     except MapperDeserialisationError:
         raise VerificationError(
             f"entry {index} ({notification.originator_id}): the stored event is not a "
@@ -282,7 +277,7 @@ def write_bundle(
             _maybe_open(out / PROOFS_FILE, selected is not None) as proofs,
             _maybe_open(out / HASHES_FILE, selected is None) as hashes,
         ):
-            events = _events_in_leaf_order(ledger, view, decode=False)
+            events = _leaves_in_ledger_order(ledger, view)
             for index, notification, line in events:
                 if index >= checkpoint.size:
                     break

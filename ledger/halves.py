@@ -73,7 +73,7 @@ def _split_point(path: Path) -> tuple[int, int] | None:
     with path.open("rb") as handle:
         while handle.tell() < size // 2:
             chunk = handle.read(min(_CHUNK, size // 2 - handle.tell()))
-            if b"\r" in chunk:
+            if not chunk or b"\r" in chunk:  # shrunk since measured, or carriage returns
                 return None
             lines_before += chunk.count(b"\n")
         rest = handle.read(_CHUNK)

@@ -167,8 +167,7 @@ def _helper_for(ledger: Ledger, size: int) -> tuple[Helper | None, int]:
     itself, where the log's end is checked.
     """
     pages = -(-size // PAGE)
-    dbname = ledger.env.get("SQLITE_DBNAME", "")
-    if pages < PARALLEL_MIN_PAGES or not dbname or ":memory:" in dbname or not two_cores():
+    if pages < PARALLEL_MIN_PAGES or not ledger.in_sqlite_file or not two_cores():
         return None, 0
     first, last = pages // 2, pages - 1
     return Helper(_check_pages, dict(ledger.env), first, last), first

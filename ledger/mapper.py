@@ -79,8 +79,8 @@ class LeafMapper(Mapper[str]):
         """The leaves of stored (id, originator id, version, topic, state) rows, in bulk.
 
         None if any row's leaf names another event than its columns (then
-        ``leaf_of`` row by row says which). The per-row check is inlined: this is
-        the inner loop of ``verify``.
+        ``leaf_of`` row by row says which). This is the inner loop of ``verify``,
+        so each topic's part of the envelope is encoded once.
         """
         states = [row[4] for row in rows]
         if self.cipher or self.compressor:
@@ -89,11 +89,8 @@ class LeafMapper(Mapper[str]):
         for (_, originator_id, version, topic, _), leaf in zip(rows, states, strict=True):
             topic_tail = tails.get(topic)
             if topic_tail is None:
-                topic_tail = tails[topic] = b',"topic":%s,"version":' % _json(topic)
-            tail = b"%s%d}" % (topic_tail, version)
-            head = b',"id":%s,"recorded_at":"' % _json(originator_id)
-            end = len(leaf) - len(tail) - _STAMP_LENGTH
-            if not leaf.endswith(tail) or leaf[end - len(head) : end] != head:
+                topic_tail = tails[topic] = _topic_tail(topic)
+            if not _names(leaf, originator_id, version, topic_tail):
                 return None
         return states
 
@@ -141,13 +138,22 @@ def check_envelope(leaf: bytes, originator_id: str, version: int, topic: str) ->
     Canonical JSON sorts keys, so a leaf ends ``,"id":…,"recorded_at":"…","topic":…,
     "version":N}``: comparing that tail is enough, without decoding the leaf.
     """
-    tail = b',"topic":%s,"version":%d}' % (_json(topic), version)
-    head = b',"id":%s,"recorded_at":"' % _json(originator_id)
-    at = len(leaf) - len(tail) - _STAMP_LENGTH - len(head)
-    if not leaf.endswith(tail) or leaf[at : at + len(head)] != head:
+    if not _names(leaf, originator_id, version, _topic_tail(topic)):
         raise MapperDeserialisationError(
             f"the stored event {originator_id!r} version {version} does not hold that event"
         )
+
+
+def _topic_tail(topic: str) -> bytes:
+    return b',"topic":%s,"version":' % _json(topic)
+
+
+def _names(leaf: bytes, originator_id: str, version: int, topic_tail: bytes) -> bool:
+    """Whether a leaf's envelope is this id and version and the topic of ``topic_tail``."""
+    tail = b"%s%d}" % (topic_tail, version)
+    head = b',"id":%s,"recorded_at":"' % _json(originator_id)
+    end = len(leaf) - len(tail) - _STAMP_LENGTH
+    return leaf.endswith(tail) and leaf[end - len(head) : end] == head
 
 
 def _json(text: str) -> bytes:

@@ -139,11 +139,9 @@ class Projector:
         return applied
 
     def _can_split(self, backlog: int) -> bool:
-        dbname = self.ledger.env.get("SQLITE_DBNAME", "")
         return (
             backlog >= PARALLEL_BACKLOG
-            and bool(dbname)
-            and ":memory:" not in dbname
+            and self.ledger.in_sqlite_file
             and ":memory:" not in str(self.views.path)
             and two_cores()
         )
