@@ -184,7 +184,10 @@ def read_value(value: Any, qualifier: str | None) -> Reading:
             case Qualifier.LESS_THAN:
                 return Reading(ValueKind.NUMBER, 0, max(n - 1, 0))
     if isinstance(value, dict):
-        return Reading(ValueKind.NUMBER, int(value["min"]), int(value["max"]))
+        low, high = value["min"], value["max"]
+        if type(low) is not int or type(high) is not int:
+            raise TypeError(f"unexpected claim value {value!r}")
+        return Reading(ValueKind.NUMBER, low, high)
     if isinstance(value, str):
         if looks_like_date(value):
             low, high = edtf_bounds(value)

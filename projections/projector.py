@@ -45,6 +45,8 @@ events (a fork, a fresh store connection, one read of the reports cited across
 the split): at an even split this process waited 5–10% of its own time for it."""
 
 Handler = Callable[["Projector", "Fields", int], None]
+_UNREADABLE = (KeyError, TypeError, ValueError, AttributeError, IndexError)
+"""What a handler meets in a leaf that lacks a field or holds one of the wrong type."""
 
 
 class Projector:
@@ -135,7 +137,12 @@ class Projector:
                         if until_key is None or fields.recorded <= until_key:
                             handler = handlers.get(fields.topic)  # self.apply, inlined
                             if handler is not None:
-                                handler(self, fields, row[0])
+                                try:
+                                    handler(self, fields, row[0])
+                                except _UNREADABLE as error:
+                                    raise StoreError(
+                                        f"cannot read event {row[0]} of the event store: {error}"
+                                    ) from None
                             applied += 1
                     self.flush()
                 except BaseException:
@@ -307,8 +314,11 @@ class Fields:
 
 def _decode(leaf: bytes) -> Any:
     """A leaf's JSON. orjson reads a leaf in a third of the standard module's time,
-    the largest single cost of a rebuild in Python; a leaf it refuses (an integer
-    beyond 64 bits) goes to the standard module, which reads any JSON."""
+    the largest single cost of a rebuild in Python. A leaf it refuses (a lone
+    surrogate escape, say) goes to the standard module. orjson reads an integer
+    beyond 64 bits as a float; a recorded leaf holds none (counts are at most
+    2**53 - 1, decimals are refused on import), and a claim value that is not an
+    integer stops the rebuild at that event rather than being read as a number."""
     try:
         return orjson.loads(leaf)
     except orjson.JSONDecodeError:

@@ -8,12 +8,14 @@ from __future__ import annotations
 
 import json
 import sqlite3
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 from ledger import services
+from ledger.errors import StoreError
 
 SETUP = [
     {"type": "incident", "id": "i", "title": "I"},
@@ -165,3 +167,50 @@ def test_a_claim_row_holds_its_fields_and_null_elsewhere(
     assert isinstance(row.pop("seq"), int)
     assert row.pop("recorded_at").endswith("Z")
     assert row == NULLS | BASE | {"id": record["id"], "fact": record["fact"]} | expected
+
+
+def test_a_leaf_orjson_refuses_is_read_by_the_standard_module() -> None:
+    from projections.projector import _decode
+
+    leaf = b'{"data":{"note":"\\ud800"},"id":"x:y"}'
+    assert _decode(leaf) == json.loads(leaf) == {"data": {"note": "\ud800"}, "id": "x:y"}
+
+
+@pytest.mark.parametrize(
+    "edit",
+    [
+        lambda leaf: b"\xff\xfe not JSON",
+        lambda leaf: b"{{",
+        lambda leaf: b'{"topic": 1}',
+        lambda leaf: leaf.replace(b'"value":7', b'"value":7.5'),
+        lambda leaf: leaf.replace(b'"value":7', b'"value":{"max":1e30,"min":1}'),
+        lambda leaf: leaf.replace(b'"value":7', b'"value":{"max":99999999999999999999,"min":1}'),
+        lambda leaf: leaf.replace(b'"report":"r",', b""),
+    ],
+    ids=[
+        "bad UTF-8",
+        "bad JSON",
+        "fields",
+        "decimal",
+        "float bound",
+        "integer beyond 64 bits",
+        "claim without its report",
+    ],
+)
+def test_an_unreadable_stored_event_stops_the_rebuild_with_its_position(
+    tmp_path: Path, edit: Callable[[bytes], bytes]
+) -> None:
+    db = str(tmp_path / "l.db")
+    services.init(db)
+    path = tmp_path / "records.jsonl"
+    records = [*SETUP, {"type": "claim", "incident": "i", "report": "r", **CASES[0][0]}]
+    path.write_text("".join(json.dumps(r) + "\n" for r in records), "utf-8")
+    services.append_file(db, str(path), project=False)
+    connection = sqlite3.connect(db, isolation_level=None)
+    (leaf,) = connection.execute("SELECT state FROM stored_events WHERE rowid = 6").fetchone()
+    assert b'"value":7' in leaf and b'"report":"r",' in leaf
+    connection.execute("UPDATE stored_events SET state = ? WHERE rowid = 6", (edit(leaf),))
+    connection.close()
+    with pytest.raises(StoreError) as raised:
+        services.replay(db)
+    assert str(raised.value).startswith("cannot read event 6 of the event store: ")
