@@ -186,7 +186,8 @@ class Projector:
         with tempfile.TemporaryDirectory(prefix="ledger-rebuild-") as scratch:
             shard = Path(scratch) / "shard.db"
             env = dict(self.ledger.env)
-            with Helper(_project_shard, env, shard, middle, last, until) as helper:
+            tables = self.views.table_statements()
+            with Helper(_project_shard, env, shard, middle, last, until, tables) as helper:
                 applied = self._apply_pages(position, middle, until, halved)
                 done, shard_applied = helper.result()
             if not done:
@@ -255,9 +256,15 @@ class Projector:
 
 
 def _project_shard(
-    env: dict[str, str], shard: Path, position: int, last: int, until: datetime | None
+    env: dict[str, str],
+    shard: Path,
+    position: int,
+    last: int,
+    until: datetime | None,
+    tables: list[str] | None,
 ) -> int:
-    """A helper's work: project events (position, last] into a fresh shard read model.
+    """A helper's work: project events (position, last] into a fresh shard read model,
+    its tables created from ``tables`` (the model's own statements) when given.
 
     It opens the store afresh: a connection must not cross a fork.
     """
@@ -265,7 +272,10 @@ def _project_shard(
     views = Views(shard)
     try:
         views.begin_bulk()
-        views.ensure_schema()
+        if tables is None:
+            views.ensure_schema()
+        else:
+            views.create(tables, [])
         with views.transaction():
             views.set_position(position)
         return Projector(ledger, views)._apply_pages(position, last, until, None)

@@ -1,0 +1,71 @@
+"""The read model's schema: a rebuild recreates exactly what sqlite-utils first wrote."""
+
+from __future__ import annotations
+
+import sqlite3
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+import projections.projector as projector_module
+from ledger import services
+from projections.views import Views
+
+
+def schema(path: Path) -> list[tuple[str, str, str]]:
+    connection = sqlite3.connect(path)
+    try:
+        return sorted(connection.execute("SELECT type, name, sql FROM sqlite_master").fetchall())
+    finally:
+        connection.close()
+
+
+@pytest.fixture
+def fresh(tmp_path: Path) -> list[tuple[str, str, str]]:
+    views = Views(tmp_path / "fresh.db")
+    views.ensure_schema()
+    views.close()
+    return schema(tmp_path / "fresh.db")
+
+
+@pytest.mark.parametrize("bulk", [False, True], ids=["row by row", "bulk, split with a helper"])
+def test_a_rebuild_recreates_the_schema_as_first_written(
+    tmp_path: Path,
+    fresh: list[tuple[str, str, str]],
+    bulk: bool,
+    monkeypatch: pytest.MonkeyPatch,
+    started_helpers: Any,
+) -> None:
+    db = str(tmp_path / "l.db")
+    services.init(db)
+    services.append_file(db, str(services.sample_path()))
+    started = started_helpers(projector_module)
+    if bulk:
+        monkeypatch.setattr(projector_module, "BULK_BACKLOG", 0)
+        monkeypatch.setattr(projector_module, "PARALLEL_BACKLOG", 2)
+    views_path = tmp_path / "l.views.db"
+    assert schema(views_path) == fresh
+    before = Views(views_path)
+    rows = before.dump()
+    before.close()
+    services.replay(db)
+    assert schema(views_path) == fresh
+    after = Views(views_path)
+    assert after.dump() == rows
+    after.close()
+    assert len(started) == (1 if bulk else 0)
+
+
+def test_a_model_missing_an_index_is_rebuilt_with_every_index(
+    tmp_path: Path, fresh: list[tuple[str, str, str]]
+) -> None:
+    db = str(tmp_path / "l.db")
+    services.init(db)
+    services.append_file(db, str(services.sample_path()))
+    views_path = tmp_path / "l.views.db"
+    connection = sqlite3.connect(views_path)
+    connection.execute("DROP INDEX idx_claims_report")
+    connection.close()
+    services.replay(db)
+    assert schema(views_path) == fresh
