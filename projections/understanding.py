@@ -14,6 +14,8 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
+import orjson
+
 from ledger.errors import NotFoundError
 from ledger.times import to_key
 
@@ -113,7 +115,7 @@ class Position:
         out: dict[str, Any] = {
             "claim": row["id"],
             "claimant": row["claimant"],
-            "value": json.loads(row["value"]),
+            "value": orjson.loads(row["value"]),
             "qualifier": row["qualifier"] or ("exact" if self.kind == "number" else None),
             "report": row["report"],
             "published_at": iso(row["published_at"]),
@@ -131,7 +133,7 @@ class Position:
         if row["source"] is not None and row["source"] != row["claimant"]:
             out["source"] = row["source"]
         if row["via"]:
-            out["via"] = json.loads(row["via"])
+            out["via"] = orjson.loads(row["via"])
         for key in ("unit", "valid_time"):
             if row[key] is not None:
                 out[key] = row[key]
@@ -251,7 +253,7 @@ def _preferred(positions: list[Position]) -> Position:
 
 def _value_of(position: Position) -> Any:
     if position.kind == "text":
-        return json.loads(position.row["value"])
+        return orjson.loads(position.row["value"])
     return position.interval()
 
 
