@@ -25,7 +25,7 @@ for name in sys.argv[2:]:
     services.append_file(sys.argv[1], name)
 """
 
-SETUP = [
+SETUP: list[dict[str, object]] = [
     {"type": "incident", "id": "bench", "title": "Benchmark incident"},
     {"type": "source", "id": "bench-src", "name": "Bench", "kind": "outlet"},
     {"type": "report", "id": "bench-r", "source": "bench-src", "published_at": "2022-01-21"},
@@ -49,7 +49,7 @@ def main(argv: list[str]) -> int:
     with tempfile.TemporaryDirectory() as workdir:
         folder = Path(workdir)
         services.init(args.db)
-        services.append_file(args.db, write(folder / "setup.jsonl", list(SETUP)))
+        services.append_file(args.db, write(folder / "setup.jsonl", SETUP))
         plans = []
         for w in range(args.writers):
             files = []
