@@ -154,10 +154,10 @@ _SEARCH_TABLE = (
 
 _SEARCH_COLUMNS = "body, original, kind, ref, incident, field"
 
-# Each index serves a query in projections/ or Datasette's report pages (claims
-# citing a report); EXPLAIN QUERY PLAN of every query chose none of the former
-# claims(recorded_at) and claims(incident, valid_from), so they went: at a
-# million claims each cost a rebuild about a third of a second.
+# Each index serves a query in projections/, except claims(report), kept for
+# filtering claims by report in Datasette. EXPLAIN QUERY PLAN of every query chose
+# none of the former claims(recorded_at) and claims(incident, valid_from), so they
+# went: at a million claims each cost a rebuild about a third of a second.
 #
 # A claim's id is a unique index rather than the primary key: a primary key is
 # kept up to date row by row during a rebuild, and absorbing a helper's half of
