@@ -23,7 +23,14 @@ from eventsourcing.domain import BaseAggregate, CanInitAggregate, CanMutateAggre
 from eventsourcing.utils import get_topic
 
 from ledger.errors import ConflictError
-from ledger.leaves import ENVELOPE, absent_fields, canonical_json_text, framed_leaf, leaf_frame
+from ledger.leaves import (
+    ENVELOPE,
+    STAMP_LENGTH,
+    absent_fields,
+    canonical_json_text,
+    framed_leaf,
+    leaf_frame,
+)
 
 if TYPE_CHECKING:
     from ledger.records import AnyRecord
@@ -370,7 +377,6 @@ def creation_leaf(
 _CREATION_SHAPES: dict[str, tuple[str, str, str, str]] = {}
 
 _RECORDED_AT = b',"recorded_at":"'
-_STAMP = len("2022-01-20T19:00:00.000000Z")
 
 
 def is_creation_of(kind: str, record_id: str, data_json: str, topic: str, leaf: bytes) -> bool:
@@ -383,7 +389,7 @@ def is_creation_of(kind: str, record_id: str, data_json: str, topic: str, leaf: 
     at = leaf.rfind(_RECORDED_AT)
     if at < 0:
         return False
-    recorded = leaf[at + len(_RECORDED_AT) : at + len(_RECORDED_AT) + _STAMP].decode(
+    recorded = leaf[at + len(_RECORDED_AT) : at + len(_RECORDED_AT) + STAMP_LENGTH].decode(
         "ascii", "replace"
     )
     _, expected_topic, expected = creation_leaf(kind, record_id, data_json, recorded)

@@ -4,8 +4,8 @@ Verify, rebuild and import allocate millions of short-lived tuples, bytes and
 dicts that never form reference cycles, so reference counting frees them all.
 The cyclic collector still runs every few hundred allocations and, once the
 CLI's libraries are loaded, walks a large heap each time: measured, a third of
-``verify`` and a tenth of a rebuild. Pausing it for the loop (and collecting
-once after) removes that cost without letting garbage build up.
+``verify`` and a tenth of a rebuild. Pausing it for the loop removes that cost;
+what the loop frees, reference counting frees as it goes.
 """
 
 from __future__ import annotations

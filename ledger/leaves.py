@@ -33,6 +33,10 @@ def absent_fields(event_class: type) -> dict[str, None]:
 _ABSENT: dict[type, dict[str, None]] = {}
 
 
+STAMP_LENGTH = len("2022-01-20T19:00:00.000000Z")
+"""Characters of a recorded time as the leaf writes it (``recorded_key``)."""
+
+
 def recorded_key(timestamp: datetime) -> str:
     """An event's recorded time as the leaf writes it (UTC, microseconds, ``Z``)."""
     global _last_stamp
@@ -115,8 +119,13 @@ def leaf_frame(topic: str, version: int, class_version: int = 1) -> tuple[str, s
 def framed_leaf(head: str, tail: str, aggregate_id: str, recorded: str, data_json: str) -> bytes:
     """The leaf of an event from its frame (``leaf_frame``), id, recorded time and
     ``data_json``, the canonical JSON of its fields."""
-    if aggregate_id.isprintable() and '"' not in aggregate_id and "\\" not in aggregate_id:
-        quoted = f'"{aggregate_id}"'  # what the encoder gives for such a string
-    else:
-        quoted = _ENCODER.encode(aggregate_id)
+    quoted = json_string(aggregate_id)
     return f'{head}{data_json},"id":{quoted},"recorded_at":"{recorded}{tail}'.encode()
+
+
+def json_string(text: str) -> str:
+    """A string as canonical JSON. Ids and topics seldom hold a character JSON escapes,
+    so those are quoted without the encoder (what it would give them)."""
+    if text.isprintable() and '"' not in text and "\\" not in text:
+        return f'"{text}"'
+    return _ENCODER.encode(text)

@@ -21,9 +21,9 @@ from eventsourcing.domain import DomainEventProtocol
 from eventsourcing.persistence import Mapper, MapperDeserialisationError, StoredEvent
 from eventsourcing.utils import get_topic, resolve_topic
 
-from ledger.leaves import absent_fields, leaf_bytes
+from ledger.leaves import STAMP_LENGTH, absent_fields, json_string, leaf_bytes
 
-_STAMP_LENGTH = len('2022-01-20T19:00:00.000000Z"')
+_STAMP_LENGTH = STAMP_LENGTH + len('"')
 
 
 class LeafMapper(Mapper[str]):
@@ -157,7 +157,4 @@ def _names(leaf: bytes, originator_id: str, version: int, topic_tail: bytes) -> 
 
 
 def _json(text: str) -> bytes:
-    # Ids and topics seldom hold a character JSON escapes: skip the encoder for those.
-    if text.isprintable() and '"' not in text and "\\" not in text:
-        return b'"' + text.encode("utf-8") + b'"'
-    return json.dumps(text, ensure_ascii=False).encode("utf-8")
+    return json_string(text).encode("utf-8")

@@ -268,9 +268,11 @@ class Views:
         A rebuild recreates the schema from them, and a helper its shard, without
         loading sqlite-utils again: that import was 70 ms of every ``ledger replay``.
         """
-        return self._statements("table", list(_TABLES))
+        tables = self._statements("table", list(_TABLES))
+        return tables if tables is not None and self._schema_version() == SCHEMA_VERSION else None
 
     def _index_statements(self) -> list[str] | None:
+        """The CREATE statements of the model's indexes, when it has every one (else None)."""
         return self._statements("index", _INDEX_NAMES)
 
     def _statements(self, kind: str, names: list[str]) -> list[str] | None:
@@ -279,15 +281,9 @@ class Views:
                 "SELECT name, sql FROM sqlite_master WHERE type = ? AND sql IS NOT NULL", (kind,)
             ).fetchall()
         )
-        if not all(name in found for name in names) or not self._is_current():
+        if not all(name in found for name in names):
             return None
         return [found[name] for name in names]
-
-    def _is_current(self) -> bool:
-        tracked = self.connection.execute(
-            "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'tracking'"
-        ).fetchone()
-        return tracked is not None and self._schema_version() == SCHEMA_VERSION
 
     def create(self, tables: list[str], indexes: list[str] | None = None) -> None:
         """Create an empty schema, position 0, from the statements of ``table_statements``
