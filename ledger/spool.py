@@ -126,7 +126,8 @@ class Spool:
 
     def add(self, where: str, record: AnyRecord) -> None:
         """Spool one validated record."""
-        fields = record.model_dump(mode="json", exclude=_ENVELOPE)
+        # Fields that are None are left out here: the leaf leaves them out too.
+        fields = record.model_dump(mode="json", exclude=_ENVELOPE, exclude_none=True)
         refs = references(record.type, fields)
         self._pending.append(
             (

@@ -208,3 +208,20 @@ def test_a_stored_creation_is_recognised_as_its_record_and_only_it(tmp_path: obj
             changed = data.replace('"', "'", 1) if data != "{}" else '{"x":1}'
             assert not is_creation_of(record.type, record.id, changed, topic, leaf)
             assert not is_creation_of(record.type, record.id + "x", data, topic, leaf)
+
+
+def test_values_the_fast_encoder_refuses_are_encoded_as_before() -> None:
+    """orjson refuses integers beyond 64 bits and lone surrogates; the standard
+    encoder then gives what it always gave (text for the one, an error for the other)."""
+    import json
+
+    import pytest
+
+    from ledger.leaves import canonical_json_text
+
+    big = {"b": 2**70, "a": "x"}
+    assert canonical_json(big) == b'{"a":"x","b":1180591620717411303424}'
+    assert canonical_json_text(big) == json.dumps(big, sort_keys=True, separators=(",", ":"))
+    assert canonical_json_text({"t": "\ud800"}) == '{"t":"\ud800"}'
+    with pytest.raises(UnicodeEncodeError):
+        canonical_json({"t": "\ud800"})
