@@ -8,10 +8,12 @@ corrected only once — and then saves the whole batch in one transaction.
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
+from itertools import chain
 from typing import TYPE_CHECKING, Any, cast
 
 from eventsourcing.application import AggregateNotFoundError, Application
@@ -235,20 +237,24 @@ class _Batch:
         if not len(page):
             return
         if isinstance(page, PreparedPage):
-            ids, ref_lists = page.aggregate_ids, [r.split(";") if r else [] for r in page.ref_ids]
+            ids = page.aggregate_ids
+            refs = set(";".join(page.ref_ids).split(";"))
+            refs.discard("")
         else:
-            ids, ref_lists = [s.aggregate_id for s in page], [s.ref_ids for s in page]
-        wanted = set(ids)
-        for ref_ids in ref_lists:
-            wanted.update(ref_ids)
-        stored = self.appender.view.existing(sorted(wanted - self.known))
+            ids = [s.aggregate_id for s in page]
+            refs = set(chain.from_iterable(s.ref_ids for s in page))
+        stored = self.appender.view.existing(sorted(refs.union(ids) - self.known))
         self.known.update(stored)
         present = [aggregate_id for aggregate_id in ids if aggregate_id in stored]
         self.stored_creations = self.appender.view.creation_states(present) if present else {}
         events: list[StoredEvent] = []
         digests: list[bytes] = []
         if isinstance(page, PreparedPage):
-            self._add_prepared(page, ref_lists, stored, events, digests)
+            if not present and self._all_new(page, refs):
+                self._add_columns(page, events, digests)
+            else:
+                ref_lists = [r.split(";") if r else [] for r in page.ref_ids]
+                self._add_prepared(page, ref_lists, stored, events, digests)
         else:
             for spooled in page:
                 self._add(spooled, stored, events, digests)
@@ -258,6 +264,31 @@ class _Batch:
             self.appender.append(events, digests)
             self.outcome.events += len(events)
 
+    def _all_new(self, page: PreparedPage, refs: set[str]) -> bool:
+        """Whether every record of a page (none of them in the store) goes in from its
+        columns: none is a correction, none has an id used twice in this input, and
+        everything they reference is in the store."""
+        return (
+            "correction" not in page.kinds
+            and self.spool.repeated.isdisjoint(page.aggregate_ids)
+            and self.known.issuperset(refs)
+        )
+
+    def _add_columns(
+        self, page: PreparedPage, events: list[StoredEvent], digests: list[bytes]
+    ) -> None:
+        """A page that ``_all_new`` passed: its creation events, straight from the columns."""
+        leaves, ends, hashes = page.leaves, page.ends, page.digests
+        states = [leaves[start:end] for start, end in zip([0, *ends], ends, strict=False)]
+        events += self.ledger.leaf_mapper.creations_from_leaves(
+            page.aggregate_ids, page.topics, states
+        )
+        digests += [hashes[i : i + 32] for i in range(0, len(hashes), 32)]
+        self.done += len(page)
+        added = self.outcome.added
+        for kind, count in Counter(page.kinds).items():
+            added[kind] = added.get(kind, 0) + count
+
     def _add_prepared(
         self,
         page: PreparedPage,
@@ -266,22 +297,20 @@ class _Batch:
         events: list[StoredEvent],
         digests: list[bytes],
     ) -> None:
-        """A prepared page: new records with known references go in from the columns; any
-        other record is read from the spool and goes the usual way (``_add``)."""
+        """A prepared page: new records go in from the columns (a reference the store
+        lacks must be in this input); a record already stored, used twice or correcting
+        a claim is read from the spool and goes the usual way (``_add``)."""
         stored_from_leaf = self.ledger.leaf_mapper.stored_from_leaf
         repeated, known, added = self.spool.repeated, self.known, self.outcome.added
         leaves, ends, all_digests = page.leaves, page.ends, page.digests
         start = 0
         for i, aggregate_id in enumerate(page.aggregate_ids):
             kind, end = page.kinds[i], ends[i]
-            if (
-                aggregate_id in stored
-                or aggregate_id in repeated
-                or kind == "correction"
-                or not known.issuperset(ref_lists[i])
-            ):
+            if aggregate_id in stored or aggregate_id in repeated or kind == "correction":
                 self._add(self.spool.get(page.seqs[i]), stored, events, digests)
             else:
+                if not known.issuperset(ref_lists[i]):
+                    self._require_in_input(page.seqs[i], ref_lists[i])
                 self.done += 1
                 events.append(stored_from_leaf(aggregate_id, 1, page.topics[i], leaves[start:end]))
                 digests.append(all_digests[32 * i : 32 * i + 32])
@@ -360,6 +389,19 @@ class _Batch:
         topic, state = found
         leaf = self.ledger.leaf_mapper.plain(state)
         return is_creation_of(spooled.kind, spooled.record_id, spooled.data, topic, leaf)
+
+    def _require_in_input(self, seq: int, ref_ids: list[str]) -> None:
+        """Check the references of spooled record ``seq`` that the store does not hold:
+        each must be in this input (``_require``, which names the first missing one)."""
+        for aggregate_id in ref_ids:
+            if aggregate_id in self.known:
+                continue
+            if not self.spool.holds(aggregate_id):
+                spooled = self.spool.get(seq)
+                for kind, ref, fieldname in spooled.refs:
+                    if f"{kind}:{ref}" == aggregate_id:
+                        self._require(spooled, kind, ref, fieldname)
+            self.known.add(aggregate_id)
 
     def _require(self, spooled: Spooled, kind: str, ref: str, fieldname: str) -> None:
         aggregate_id = f"{kind}:{ref}"

@@ -15,6 +15,7 @@ from __future__ import annotations
 import json
 from collections.abc import Sequence
 from datetime import datetime
+from itertools import repeat
 from typing import Any
 
 from eventsourcing.domain import DomainEventProtocol
@@ -59,6 +60,17 @@ class LeafMapper(Mapper[str]):
             topic=topic,
             state=state,
         )
+
+    def creations_from_leaves(
+        self, originator_ids: Sequence[str], topics: Sequence[str], leaves: Sequence[bytes]
+    ) -> list[StoredEvent]:
+        """The stored forms of creation events (version 1) given as their leaves."""
+        if self.compressor or self.cipher:
+            return [
+                self.stored_from_leaf(originator_id, 1, topic, leaf)
+                for originator_id, topic, leaf in zip(originator_ids, topics, leaves, strict=True)
+            ]
+        return list(map(StoredEvent, originator_ids, repeat(1), topics, leaves))
 
     def leaf_of(self, stored_event: StoredEvent) -> bytes:
         """The leaf bytes of a stored event, after checking they name the same event.

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Iterable, Sequence
+from itertools import repeat
 from typing import Protocol
 
 HASH_SIZE = 32
@@ -151,19 +152,19 @@ def append_leaves(store: NodeStore, size: int, leaf_hashes: Sequence[bytes]) -> 
         raise ValueError(f"tree size must be non-negative, got {size}")
     _check_leaf_hashes(leaf_hashes)
     new_size = size + len(leaf_hashes)
-    writes = [(0, size + i, value) for i, value in enumerate(leaf_hashes)]
+    writes = list(zip(repeat(0), range(size, new_size), leaf_hashes, strict=False))
     level, level_hashes = 0, list(leaf_hashes)  # new nodes at `level`, from index size >> level
+    sha256 = hashlib.sha256  # node_hash, inline: this loop runs once per node
     while size >> (level + 1) < new_size >> (level + 1):
         first = size >> level
         if first & 1:  # the left sibling of the first new node was completed by earlier appends
             first -= 1
             level_hashes.insert(0, _get(store, level, first))
-        level_hashes = [
-            node_hash(level_hashes[i], level_hashes[i + 1])
-            for i in range(0, len(level_hashes) - 1, 2)
-        ]
+        pairs = zip(level_hashes[0::2], level_hashes[1::2], strict=False)  # an odd last one waits
+        level_hashes = [sha256(b"\x01" + left + right).digest() for left, right in pairs]
         level += 1
-        writes.extend((level, (first >> 1) + i, value) for i, value in enumerate(level_hashes))
+        indexes = range(first >> 1, (first >> 1) + len(level_hashes))
+        writes += zip(repeat(level), indexes, level_hashes, strict=False)
     if writes:
         store.put_many(writes)
     return new_size
@@ -330,9 +331,9 @@ def _largest_power_of_two_below(n: int) -> int:
 
 
 def _check_leaf_hashes(hashes: Sequence[bytes]) -> None:
-    for value in hashes:
-        if len(value) != HASH_SIZE:
-            raise ValueError(f"leaf hashes must be {HASH_SIZE} bytes, got {len(value)}")
+    for length in set(map(len, hashes)):  # the lengths seen, in one pass at C speed
+        if length != HASH_SIZE:
+            raise ValueError(f"leaf hashes must be {HASH_SIZE} bytes, got {length}")
 
 
 def _check_proof_hashes(proof: Sequence[bytes], **named: bytes) -> None:

@@ -135,7 +135,7 @@ class SQLiteLedgerRecorder(SQLiteApplicationRecorder):
         append_leaves(CursorNodeStore(c), size, leaves)
         c.executemany(
             "INSERT INTO merkle_leaves VALUES (?, ?)",
-            [(size + i, n) for i, n in enumerate(notification_ids)],
+            zip(range(size, size + len(notification_ids)), notification_ids, strict=True),
         )
         return notification_ids
 

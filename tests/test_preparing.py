@@ -10,7 +10,7 @@ import pytest
 from typer.testing import CliRunner
 
 from cli.main import app
-from ledger import preparing, services
+from ledger import application, preparing, services
 from tests.events import stored_events
 
 runner = CliRunner()
@@ -46,7 +46,17 @@ SECOND_CORRECTION = {
     "value": 5, "report": "r1",
 }  # fmt: skip
 
+MORE_CLAIMS: list[dict[str, Any]] = [
+    {"type": "claim", "id": f"m{n}", "incident": "g", "fact": "escaped", "value": n,
+     "report": f"r{1 + n % 2}", "claimant": "sdf"}
+    for n in range(8)
+]  # fmt: skip
+
 STEPS: dict[str, list[list[dict[str, Any]]]] = {
+    "pages of claims whose references are all stored": [
+        [*BASE, *MORE_CLAIMS, *CORRECTIONS],
+        [*MORE_CLAIMS[:3], MISSING_REPORT, *MORE_CLAIMS[3:]],
+    ],
     "fresh, again, then references to stored records": [[*BASE, *CORRECTIONS], BASE, LATER],
     "an in-file repeat, then a conflicting one": [
         [*BASE, BASE[5]],
@@ -64,13 +74,21 @@ def run(db: str, records: list[dict[str, Any]]) -> tuple[int, str, str]:
     return result.exit_code, result.stdout, result.stderr
 
 
+@pytest.mark.parametrize("page", [preparing.PAGE, 2])
 @pytest.mark.parametrize("scenario", sorted(STEPS))
 def test_prepared_pages_record_what_one_process_records(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, started_helpers: Any, scenario: str
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    started_helpers: Any,
+    scenario: str,
+    page: int,
 ) -> None:
+    """The same outcomes and events, whether records go in one by one or, a page whose
+    records are all new and reference stored records, from the page's columns."""
     outcomes: dict[str, list[tuple[int, str, str]]] = {}
     events: dict[str, list[tuple[Any, ...]]] = {}
     producers = started_helpers(preparing, "Producer")
+    monkeypatch.setattr(preparing, "PAGE", page)
     for way, minimum in (("prepared", 0), ("alone", 10**9)):
         monkeypatch.setattr(preparing, "PREPARE_MIN_RECORDS", minimum)
         db = str(tmp_path / f"{way}.db")
@@ -80,6 +98,28 @@ def test_prepared_pages_record_what_one_process_records(
     assert outcomes["prepared"] == outcomes["alone"]
     assert events["prepared"] == events["alone"]
     assert len(producers) == len(STEPS[scenario])
+
+
+def test_small_pages_of_stored_references_go_in_from_their_columns(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The scenario above does take the whole-page way (else it would test nothing new)."""
+    whole_pages: list[int] = []
+    add_columns = application._Batch._add_columns
+
+    def counted(batch: Any, page: Any, *args: Any) -> None:
+        whole_pages.append(len(page))
+        add_columns(batch, page, *args)
+
+    monkeypatch.setattr(application._Batch, "_add_columns", counted)
+    monkeypatch.setattr(preparing, "PAGE", 2)
+    monkeypatch.setattr(preparing, "PREPARE_MIN_RECORDS", 0)
+    db = str(tmp_path / "ledger.db")
+    services.init(db)
+    code, _, _ = run(db, [*BASE, *MORE_CLAIMS])
+    assert code == 0
+    # In pages of two, in dependency order, no record references one of its own page.
+    assert sum(whole_pages) == len(BASE) + len(MORE_CLAIMS)
 
 
 def test_when_the_helper_stops_this_process_records_the_rest(
