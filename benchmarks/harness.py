@@ -36,6 +36,7 @@ from typing import Any
 from benchmarks import synthetic
 from benchmarks.baselines import import_baseline, rebuild_baseline, verify_baseline
 from benchmarks.measure import (
+    compile_project,
     ledger_command,
     load_average,
     machine,
@@ -508,6 +509,9 @@ def _notes(all_figures: Sequence[SizeFigures], options: Options) -> list[str]:
         "peak RSS: each measured command runs as the only child of a fresh `python -c` wrapper "
         "that reads `resource.getrusage(RUSAGE_CHILDREN).ru_maxrss` after it exits (a "
         "maximum over children, so a fresh wrapper per command isolates it); MB = 10^6 bytes.",
+        "Every command runs with the project's modules compiled to bytecode first "
+        "(`compileall`), as an installed package has them; a Python that may not write "
+        "bytecode would otherwise compile them again at every start.",
         f"cold start: `ledger --db SAMPLE state ghwayran-2022 --at 2022-01-23` on the Ghwayran "
         f"sample vs `python -c pass`, median of {options.cold_runs} alternated runs after one "
         "warm-up run of each, measured before the sizes (not while the kernel writes back "
@@ -690,6 +694,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 0
     options = Options(arguments.samples, arguments.cold_runs, arguments.seed, arguments.repeats)
     info = machine()
+    compile_project()
     # Cold start first: after a large size the kernel is still writing back gigabytes of
     # the benchmark's own files, which a user starting ``ledger state`` would not face.
     cold = cold_start(options)

@@ -71,6 +71,24 @@ def ledger_command() -> list[str]:
     return [sys.executable, "-m", "cli"]
 
 
+PACKAGES = ("ledger", "projections", "cli")
+
+
+def compile_project() -> None:
+    """Compile the project's modules to bytecode, as pip does when it installs a package.
+
+    An interpreter that may not write bytecode (``PYTHONDONTWRITEBYTECODE``) would
+    otherwise compile every module of the project again at each command's start,
+    which no installed copy does; the library's own modules were compiled at install.
+    """
+    import compileall
+    import importlib
+
+    for name in PACKAGES:
+        package = importlib.import_module(name)
+        compileall.compile_dir(str(Path(package.__path__[0])), quiet=1)
+
+
 def child_env() -> dict[str, str]:
     """This environment without the variables that would redirect a ledger command."""
     return {k: v for k, v in os.environ.items() if k not in _CLEARED_ENV}
