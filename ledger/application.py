@@ -310,7 +310,7 @@ class _Batch:
                 self._add(self.spool.get(page.seqs[i]), stored, events, digests)
             else:
                 if not known.issuperset(ref_lists[i]):
-                    self._require_in_input(page.seqs[i], ref_lists[i])
+                    self._require_in_input(ref_lists[i], page.seqs[i])
                 self.done += 1
                 events.append(stored_from_leaf(aggregate_id, 1, page.topics[i], leaves[start:end]))
                 digests.append(all_digests[32 * i : 32 * i + 32])
@@ -325,9 +325,7 @@ class _Batch:
         if self._is_repeat(spooled, stored):
             return
         if not self.known.issuperset(spooled.ref_ids):
-            for kind, ref, fieldname in spooled.refs:
-                if f"{kind}:{ref}" not in self.known:
-                    self._require(spooled, kind, ref, fieldname)
+            self._require_in_input(spooled.ref_ids, spooled)
         mapper = self.ledger.leaf_mapper
         aggregate_id, topic, leaf = creation_leaf(
             spooled.kind, spooled.record_id, spooled.data, self.recorded
@@ -390,26 +388,21 @@ class _Batch:
         leaf = self.ledger.leaf_mapper.plain(state)
         return is_creation_of(spooled.kind, spooled.record_id, spooled.data, topic, leaf)
 
-    def _require_in_input(self, seq: int, ref_ids: list[str]) -> None:
-        """Check the references of spooled record ``seq`` that the store does not hold:
-        each must be in this input (``_require``, which names the first missing one)."""
+    def _require_in_input(self, ref_ids: list[str], spooled: Spooled | int) -> None:
+        """Check a record's references the store does not hold: each must be in this
+        input, else bad input naming the first missing one. ``spooled`` is the record,
+        or its number in the spool, read only to name a missing reference."""
         for aggregate_id in ref_ids:
             if aggregate_id in self.known:
                 continue
             if not self.spool.holds(aggregate_id):
-                spooled = self.spool.get(seq)
-                for kind, ref, fieldname in spooled.refs:
-                    if f"{kind}:{ref}" == aggregate_id:
-                        self._require(spooled, kind, ref, fieldname)
+                record = self.spool.get(spooled) if isinstance(spooled, int) else spooled
+                fieldname = record.ref_fields.split(";")[record.ref_ids.index(aggregate_id)]
+                kind, _, ref = aggregate_id.partition(":")
+                raise BadInputError(
+                    f"{record.where}: {fieldname}: no {kind} '{ref}' in the ledger or in this input"
+                )
             self.known.add(aggregate_id)
-
-    def _require(self, spooled: Spooled, kind: str, ref: str, fieldname: str) -> None:
-        aggregate_id = f"{kind}:{ref}"
-        if not self.spool.holds(aggregate_id):
-            raise BadInputError(
-                f"{spooled.where}: {fieldname}: no {kind} '{ref}' in the ledger or in this input"
-            )
-        self.known.add(aggregate_id)
 
     def _load_claim(self, spooled: Spooled, claim_id: str) -> Claim:
         aggregate_id = Claim.aggregate_id(claim_id)
