@@ -16,7 +16,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
-from typing import Any, TextIO
+from typing import TYPE_CHECKING, Any, TextIO
 
 from ledger.application import Entry, Ledger, Outcome
 from ledger.errors import BadInputError, NotFoundError, StoreError
@@ -26,10 +26,13 @@ from projections.projector import Projector
 from projections.understanding import Policy, state
 from projections.views import Views
 
+if TYPE_CHECKING:
+    from ledger.streaming import ValidatedPage
+
 Progress = Callable[[int, int], None]
 PhaseProgress = Callable[[str, int, int], None]
-"""Reports (phase, done, total) — phases: validating (bytes), recording (records),
-projecting (events)."""
+"""Reports (phase, done, total) — phases: importing (bytes), recording (records that
+waited for references later in the input), projecting (events)."""
 
 
 @dataclass
@@ -154,60 +157,45 @@ def append_file(
     With ``project=False`` the read model is left behind: every read command
     brings it up to date first, so answers are the same, only later.
 
-    Two passes: every line is validated into a scratch spool first (a bad line
-    stops the import before anything is written), then the spool is recorded in
-    dependency order, a page at a time, inside one transaction.
+    Each page of lines is recorded as soon as it is validated, in file order
+    (``Ledger.record_input``); a bad line anywhere rolls everything back.
     """
-    from ledger.halves import spool_file  # pydantic models load only to write
-    from ledger.importing import spool_lines
-    from ledger.spool import Spool
+    from ledger.streaming import file_pages, first_line_of, line_pages  # models load to write
 
     path = None if file == "-" else Path(file)
-    with Spool(in_memory=path is not None and _small(path)) as spool:
-        if path is None:
-            spool_lines(stdin or sys.stdin, spool)
-        else:
-            try:
-                spool_file(path, spool, progress=_byte_counter(path, progress))
-            except FileNotFoundError:
-                raise NotFoundError(f"no such file: {file}") from None
-            except UnicodeDecodeError:
-                raise BadInputError(f"{file} is not UTF-8 text") from None
-            except IsADirectoryError:
-                raise BadInputError(f"{file} is a directory") from None
-        if not spool.count:
+    size = 0 if path is None else _input_size(path, file)
+    lines = stdin or sys.stdin
+
+    def pages(recorded: str) -> Iterator[ValidatedPage]:
+        return line_pages(lines, recorded) if path is None else file_pages(path, recorded)
+
+    def where_first(aggregate_id: str) -> str | None:
+        return None if path is None else first_line_of(path, aggregate_id)
+
+    with open_workspace(db) as ws:
+        try:
+            outcome = ws.ledger.record_input(
+                pages, locate=where_first, progress=progress, size=size
+            )
+        except UnicodeDecodeError:
+            name = "the input" if path is None else file
+            raise BadInputError(f"{name} is not UTF-8 text") from None
+        if not outcome.added_total and not outcome.unchanged:
             raise BadInputError("the input holds no records")
-        with open_workspace(db) as ws:
-            recording = None if progress is None else lambda d, t: progress("recording", d, t)
-            outcome = ws.ledger.record_spooled(spool, recording)
-            if project:
-                ws.refresh(None if progress is None else lambda d, t: progress("projecting", d, t))
-            return outcome
+        if project:
+            ws.refresh(None if progress is None else lambda d, t: progress("projecting", d, t))
+        return outcome
 
 
-SMALL_INPUT = 8_000_000
-"""Inputs up to this many bytes are spooled in memory; larger ones in a scratch file."""
-
-
-def _small(path: Path) -> bool:
+def _input_size(path: Path, file: str) -> int:
+    """The size of an input file, or the error that it cannot be read."""
     try:
-        return path.stat().st_size <= SMALL_INPUT
-    except OSError:
-        return False  # reported when the file is opened
-
-
-def _byte_counter(path: Path, progress: PhaseProgress | None) -> Callable[[int], None] | None:
-    if progress is None:
-        return None
-    total = path.stat().st_size
-    done = [0]
-
-    def advance(size: int) -> None:
-        done[0] += size
-        if done[0] % 65_536 < size or done[0] >= total:
-            progress("validating", min(done[0], total), total)
-
-    return advance
+        with path.open("rb") as handle:
+            return os.fstat(handle.fileno()).st_size
+    except FileNotFoundError:
+        raise NotFoundError(f"no such file: {file}") from None
+    except IsADirectoryError:
+        raise BadInputError(f"{file} is a directory") from None
 
 
 def append_one(db: str | None, fields: dict[str, Any]) -> Outcome:

@@ -126,21 +126,11 @@ class Spool:
 
     def add(self, where: str, record: AnyRecord) -> None:
         """Spool one validated record."""
-        # Fields that are None are left out here: the leaf leaves them out too.
-        fields = record.model_dump(mode="json", exclude=_ENVELOPE, exclude_none=True)
-        refs = references(record.type, fields)
-        self._pending.append(
-            (
-                RANKS[record.type],
-                where,
-                record.type,
-                record.id,
-                aggregate_id_for(record.type, record.id),
-                creation_data(fields),
-                ";".join(f"{kind}:{ref}" for kind, ref, _ in refs),
-                ";".join(field for _, _, field in refs),
-            )
-        )
+        self.add_row(spool_row(where, record))
+
+    def add_row(self, row: tuple[Any, ...]) -> None:
+        """Spool one record given as its ``spool_row``."""
+        self._pending.append(row)
         self.count += 1
         if len(self._pending) >= PAGE:
             self._flush()
@@ -281,6 +271,24 @@ class Spool:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+
+def spool_row(where: str, record: AnyRecord) -> tuple[Any, ...]:
+    """A validated record as the spool keeps it: (rank, where, kind, id, aggregate id,
+    canonical data, ``;``-joined referenced aggregate ids, ``;``-joined their fields)."""
+    # Fields that are None are left out here: the leaf leaves them out too.
+    fields = record.model_dump(mode="json", exclude=_ENVELOPE, exclude_none=True)
+    refs = references(record.type, fields)
+    return (
+        RANKS[record.type],
+        where,
+        record.type,
+        record.id,
+        aggregate_id_for(record.type, record.id),
+        creation_data(fields),
+        ";".join(f"{kind}:{ref}" for kind, ref, _ in refs),
+        ";".join(field for _, _, field in refs),
+    )
 
 
 def _spooled(row: tuple[Any, ...]) -> Spooled:

@@ -1,4 +1,5 @@
-"""Imports recorded from pages a helper prepared equal imports recorded in one process."""
+"""Every way an import's records go in gives the same events: from a page's columns or
+record by record, now or after waiting for a reference, with a helper or without."""
 
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ import pytest
 from typer.testing import CliRunner
 
 from cli.main import app
-from ledger import application, preparing, services
+from ledger import preparing, recording, services, streaming
 from tests.events import stored_events
 
 runner = CliRunner()
@@ -74,52 +75,79 @@ def run(db: str, records: list[dict[str, Any]]) -> tuple[int, str, str]:
     return result.exit_code, result.stdout, result.stderr
 
 
-@pytest.mark.parametrize("page", [preparing.PAGE, 2])
+WAYS = ("as they come", "record by record", "waiting records prepared by a helper")
+
+
+def _take(way: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(preparing, "PREPARE_MIN_RECORDS", 0 if "helper" in way else 10**9)
+    all_new = recording.Stream._all_new
+    if way == "record by record":
+        monkeypatch.setattr(recording.Stream, "_all_new", lambda *args: False)
+    else:
+        monkeypatch.setattr(recording.Stream, "_all_new", all_new)
+
+
+@pytest.mark.parametrize("page", [streaming.PAGE, 2])
 @pytest.mark.parametrize("scenario", sorted(STEPS))
-def test_prepared_pages_record_what_one_process_records(
-    tmp_path: Path,
-    monkeypatch: pytest.MonkeyPatch,
-    started_helpers: Any,
-    scenario: str,
-    page: int,
+def test_every_way_of_recording_records_the_same(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, scenario: str, page: int
 ) -> None:
-    """The same outcomes and events, whether records go in one by one or, a page whose
-    records are all new and reference stored records, from the page's columns."""
+    """The same outcomes and events whether a page goes in from its columns or record by
+    record, in pages of any size, and whether records that wait for references later
+    in the input are prepared by a helper or not."""
     outcomes: dict[str, list[tuple[int, str, str]]] = {}
     events: dict[str, list[tuple[Any, ...]]] = {}
-    producers = started_helpers(preparing, "Producer")
+    monkeypatch.setattr(streaming, "PAGE", page)
     monkeypatch.setattr(preparing, "PAGE", page)
-    for way, minimum in (("prepared", 0), ("alone", 10**9)):
-        monkeypatch.setattr(preparing, "PREPARE_MIN_RECORDS", minimum)
-        db = str(tmp_path / f"{way}.db")
+    for way in WAYS:
+        _take(way, monkeypatch)
+        db = str(tmp_path / f"{WAYS.index(way)}.db")
         services.init(db)
         outcomes[way] = [run(db, records) for records in STEPS[scenario]]
         events[way] = stored_events(db)
-    assert outcomes["prepared"] == outcomes["alone"]
-    assert events["prepared"] == events["alone"]
-    assert len(producers) == len(STEPS[scenario])
+    for way in WAYS[1:]:
+        assert outcomes[way] == outcomes[WAYS[0]]
+        assert events[way] == events[WAYS[0]]
 
 
-def test_small_pages_of_stored_references_go_in_from_their_columns(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    """The scenario above does take the whole-page way (else it would test nothing new)."""
+def test_pages_go_in_from_their_columns(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The scenarios above do take the whole-page way (else they would test nothing new),
+    corrections and references to earlier records of the same page included."""
     whole_pages: list[int] = []
-    add_columns = application._Batch._add_columns
+    all_new = recording.Stream._all_new
 
-    def counted(batch: Any, page: Any, *args: Any) -> None:
-        whole_pages.append(len(page))
-        add_columns(batch, page, *args)
+    def counted(stream: Any, page: Any, *args: Any) -> bool:
+        whole = bool(all_new(stream, page, *args))
+        if whole:
+            whole_pages.append(len(page))
+        return whole
 
-    monkeypatch.setattr(application._Batch, "_add_columns", counted)
-    monkeypatch.setattr(preparing, "PAGE", 2)
-    monkeypatch.setattr(preparing, "PREPARE_MIN_RECORDS", 0)
+    monkeypatch.setattr(recording.Stream, "_all_new", counted)
     db = str(tmp_path / "ledger.db")
     services.init(db)
-    code, _, _ = run(db, [*BASE, *MORE_CLAIMS])
+    code, _, _ = run(db, [*BASE, *MORE_CLAIMS, CORRECTIONS[1]])
     assert code == 0
-    # In pages of two, in dependency order, no record references one of its own page.
-    assert sum(whole_pages) == len(BASE) + len(MORE_CLAIMS)
+    assert whole_pages == [len(BASE) + len(MORE_CLAIMS) + 1]
+
+
+def test_records_wait_for_references_later_in_the_input(
+    tmp_path: Path, started_helpers: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """File order, but a record whose references come later goes in after the whole
+    input, with every later record under its id; a helper prepares them when many."""
+    monkeypatch.setattr(preparing, "PREPARE_MIN_RECORDS", 0)
+    producers = started_helpers(preparing, "Producer")
+    db = str(tmp_path / "ledger.db")
+    services.init(db)
+    assert run(db, [*BASE, *CORRECTIONS, CORRECTIONS[0]]) == (
+        0,
+        "added 10 record(s) (2 claim, 2 correction, 1 incident, 2 report, 1 retraction, "
+        "2 source); 1 already present\n",
+        "",
+    )
+    order = [event[0] for event in stored_events(db) if event[1] == 1]
+    assert order[-3:] == ["claim:k1", "retraction:x1", "claim:k2"]
+    assert len(producers) == 1
 
 
 def test_when_the_helper_stops_this_process_records_the_rest(
@@ -132,13 +160,14 @@ def test_when_the_helper_stops_this_process_records_the_rest(
         yield next(pages)
         raise RuntimeError("the helper fell over")
 
-    monkeypatch.setattr(preparing, "PAGE", 3)
+    monkeypatch.setattr(preparing, "PAGE", 1)
     monkeypatch.setattr(preparing, "PREPARE_MIN_RECORDS", 0)
     alone, helped = str(tmp_path / "alone.db"), str(tmp_path / "helped.db")
     services.init(alone)
     services.init(helped)
+    waiting = [*CORRECTIONS, *BASE]  # all wait but the incident and the sources
     monkeypatch.setattr(preparing, "_prepared_pages", stops_after_one_page)
-    assert run(helped, [*BASE, *CORRECTIONS])[0] == 0
+    assert run(helped, waiting)[0] == 0
     monkeypatch.setattr(preparing, "PREPARE_MIN_RECORDS", 10**9)
-    assert run(alone, [*BASE, *CORRECTIONS])[0] == 0
+    assert run(alone, waiting)[0] == 0
     assert stored_events(helped) == stored_events(alone)

@@ -154,9 +154,9 @@ def test_two_writers_correcting_one_claim_one_wins(db: str, tmp_path: Path) -> N
     import threading
     import time
 
-    from ledger import application
+    from ledger import recording
 
-    original = application._Batch._load_claim
+    original = recording._Recording._load_claim
     outcome: dict[str, BaseException | None] = {}
 
     def first_writer() -> None:
@@ -175,12 +175,12 @@ def test_two_writers_correcting_one_claim_one_wins(db: str, tmp_path: Path) -> N
             time.sleep(1.0)  # the first writer is now waiting for the lock
         return claim
 
-    application._Batch._load_claim = interleaved  # type: ignore[method-assign]
+    recording._Recording._load_claim = interleaved  # type: ignore[method-assign]
     try:
         second.record([correction("fix-b", 6)])
         racer.join(timeout=60)
     finally:
-        application._Batch._load_claim = original  # type: ignore[method-assign]
+        recording._Recording._load_claim = original  # type: ignore[method-assign]
         first.close()
         second.close()
     lost = outcome["first"]

@@ -1,0 +1,490 @@
+"""Recording an import's records: checks against the input and the store, then events.
+
+Records arrive validated (``ledger.records``); this module checks what only
+the ledger can check — that every reference exists in the ledger or in the
+same input, that an id is not reused for a different record, that a claim is
+corrected only once — and turns them into events a page at a time, inside the
+import's one write transaction (``Ledger.record_input``, ``Ledger.record_spooled``).
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from datetime import datetime
+from itertools import chain
+from typing import TYPE_CHECKING
+
+from eventsourcing.persistence import StoredEvent
+
+from ledger.domain import (
+    Claim,
+    creation_data,
+    creation_event_of,
+    creation_leaf,
+    is_creation_of,
+)
+from ledger.errors import BadInputError, ConflictError
+from ledger.leaves import recorded_key
+from ledger.merkle import leaf_hash
+from ledger.preparing import PreparedPage
+from ledger.preparing import pages as prepared_pages
+from ledger.recorders import Appender
+from ledger.spool import Spool, Spooled
+
+if TYPE_CHECKING:
+    from ledger.application import Ledger
+    from ledger.streaming import ValidatedPage
+
+KNOWN_LIMIT = 200_000
+"""Ids remembered as existing before the memo is dropped (memory stays bounded)."""
+
+
+@dataclass
+class Outcome:
+    """What an append did."""
+
+    added: dict[str, int] = field(default_factory=dict)
+    unchanged: int = 0
+    events: int = 0
+
+    @property
+    def added_total(self) -> int:
+        """How many records were new."""
+        return sum(self.added.values())
+
+
+class _Recording:
+    """What recording spooled records and streamed pages share: the import's time, what
+    it knows exists, the claims it corrected, and how a correction replaces its claim."""
+
+    def __init__(self, ledger: Ledger, appender: Appender, timestamp: datetime) -> None:
+        self.ledger = ledger
+        self.appender = appender
+        self.timestamp = timestamp
+        self.recorded = recorded_key(timestamp)
+        self.known: set[str] = set()
+        """Aggregate ids known to be in the store (or appended by this import)."""
+        self.corrected: dict[str, str] = {}
+        """Claims this import has corrected so far, and the correction that replaced each."""
+        self.outcome = Outcome()
+
+    def _in_input(self, aggregate_id: str) -> Spooled | None:
+        """The record of this input under an aggregate id not yet in the store, if any."""
+        raise NotImplementedError
+
+    def _supersede(self, spooled: Spooled, events: list[StoredEvent], digests: list[bytes]) -> None:
+        """Queue the event by which a correction's claim is replaced."""
+        target = self._load_claim(spooled, str(spooled.target))
+        try:
+            target.supersede(spooled.record_id, self.timestamp)
+        except ConflictError as error:
+            raise ConflictError(f"{spooled.where}: {error}") from None
+        self.corrected[target.id] = spooled.record_id
+        mapper = self.ledger.leaf_mapper
+        for event in target.collect_events():
+            stored_event, event_leaf = mapper.stored_with_leaf(event)
+            events.append(stored_event)
+            digests.append(leaf_hash(event_leaf))
+
+    def _load_claim(self, spooled: Spooled, claim_id: str) -> Claim:
+        aggregate_id = Claim.aggregate_id(claim_id)
+        if aggregate_id in self.corrected:
+            by = self.corrected[aggregate_id]
+            raise ConflictError(
+                f"{spooled.where}: claim '{claim_id}' was already corrected by '{by}'; "
+                f"correct '{by}' instead"
+            )
+        found = self.ledger.load(self.appender.view, aggregate_id)
+        if found is None:
+            # Not stored before this page: created by this input, from its first record.
+            first = self._in_input(aggregate_id)
+            if first is not None and first.kind in ("claim", "correction"):
+                event = creation_event_of(first.kind, first.record_id, first.fields, self.timestamp)
+                found = event.mutate(None)
+        if not isinstance(found, Claim):
+            raise BadInputError(
+                f"{spooled.where}: claim: no claim '{claim_id}' in the ledger or in this input"
+            )
+        return found
+
+    def _stored_as(self, spooled: Spooled, found: tuple[str, bytes] | None) -> bool:
+        """Whether the store's creation event (topic, state) of this id records exactly
+        this record (one comparison of leaves; False sends the caller the slow, exact way)."""
+        if found is None:
+            return False
+        topic, state = found
+        leaf = self.ledger.leaf_mapper.plain(state)
+        return is_creation_of(spooled.kind, spooled.record_id, spooled.data, topic, leaf)
+
+    def _stored_record_as(self, spooled: Spooled) -> tuple[bool, str] | None:
+        """(whether the stored record under this id is this record, the stored kind),
+        loading it the slow, exact way; None if the store has none."""
+        found = self.ledger.load(self.appender.view, spooled.aggregate_id)
+        record = found.record if found is not None else None
+        if record is None:
+            return None
+        fields = record.model_dump(mode="json", exclude={"type", "id"})
+        same = record.type == spooled.kind and creation_data(fields) == spooled.data
+        return same, record.type
+
+    def _count(self, kind: str) -> None:
+        self.outcome.added[kind] = self.outcome.added.get(kind, 0) + 1
+
+
+def _column_events(ledger: Ledger, page: PreparedPage) -> tuple[list[StoredEvent], list[bytes]]:
+    """The creation events of every record of a page, straight from its columns."""
+    leaves, ends, hashes = page.leaves, page.ends, page.digests
+    states = [leaves[start:end] for start, end in zip([0, *ends], ends, strict=False)]
+    events = ledger.leaf_mapper.creations_from_leaves(page.aggregate_ids, page.topics, states)
+    return events, [hashes[i : i + 32] for i in range(0, len(hashes), 32)]
+
+
+class Batch(_Recording):
+    """Checks spooled records against the input and the store, a page at a time, in
+    dependency order (``Spool.in_order``).
+
+    For each page the store is asked once which of its ids and references exist;
+    new records become creation events directly (no aggregate is loaded or
+    built), so a page costs the same whatever the ledger's size.
+    """
+
+    def __init__(
+        self, ledger: Ledger, spool: Spool, appender: Appender, timestamp: datetime
+    ) -> None:
+        super().__init__(ledger, appender, timestamp)
+        self.spool = spool
+        self.done = 0
+        self.stored_creations: dict[str, tuple[str, bytes]] = {}
+        """The page's records already in the store: aggregate id → creation (topic, state)."""
+
+    def record(self, progress: Callable[[int, int], None] | None = None) -> Outcome:
+        """Record every record of the spool; ``progress(done, total)`` after each page."""
+        for page in prepared_pages(self.spool, self.recorded):
+            self.add_page(page)
+            if progress is not None:
+                progress(self.done, self.spool.count)
+        return self.outcome
+
+    def add_page(self, page: list[Spooled] | PreparedPage) -> None:
+        """Check a page of records, then append their events."""
+        if not len(page):
+            return
+        if isinstance(page, PreparedPage):
+            ids = page.aggregate_ids
+            refs = set(";".join(page.ref_ids).split(";"))
+            refs.discard("")
+        else:
+            ids = [s.aggregate_id for s in page]
+            refs = set(chain.from_iterable(s.ref_ids for s in page))
+        stored = self.appender.view.existing(sorted(refs.union(ids) - self.known))
+        self.known.update(stored)
+        present = [aggregate_id for aggregate_id in ids if aggregate_id in stored]
+        self.stored_creations = self.appender.view.creation_states(present) if present else {}
+        events: list[StoredEvent] = []
+        digests: list[bytes] = []
+        if isinstance(page, PreparedPage):
+            if not present and self._all_new(page, refs):
+                events, digests = _column_events(self.ledger, page)
+                self.done += len(page)
+                _count_kinds(self.outcome, page.kinds)
+            else:
+                ref_lists = [r.split(";") if r else [] for r in page.ref_ids]
+                self._add_prepared(page, ref_lists, stored, events, digests)
+        else:
+            for spooled in page:
+                self._add(spooled, stored, events, digests)
+        _append(self, events, digests)
+
+    def _all_new(self, page: PreparedPage, refs: set[str]) -> bool:
+        """Whether every record of a page (none of them in the store) goes in from its
+        columns: none is a correction, none has an id used twice in this input, and
+        everything they reference is in the store."""
+        return (
+            "correction" not in page.kinds
+            and self.spool.repeated.isdisjoint(page.aggregate_ids)
+            and self.known.issuperset(refs)
+        )
+
+    def _add_prepared(
+        self,
+        page: PreparedPage,
+        ref_lists: list[list[str]],
+        stored: set[str],
+        events: list[StoredEvent],
+        digests: list[bytes],
+    ) -> None:
+        """A prepared page: new records go in from the columns (a reference the store
+        lacks must be in this input); a record already stored, used twice or correcting
+        a claim is read from the spool and goes the usual way (``_add``)."""
+        stored_from_leaf = self.ledger.leaf_mapper.stored_from_leaf
+        repeated, known = self.spool.repeated, self.known
+        leaves, ends, all_digests = page.leaves, page.ends, page.digests
+        start = 0
+        for i, aggregate_id in enumerate(page.aggregate_ids):
+            kind, end = page.kinds[i], ends[i]
+            if aggregate_id in stored or aggregate_id in repeated or kind == "correction":
+                self._add(self.spool.get(page.seqs[i]), stored, events, digests)
+            else:
+                if not known.issuperset(ref_lists[i]):
+                    self._require_in_input(ref_lists[i], page.seqs[i])
+                self.done += 1
+                events.append(stored_from_leaf(aggregate_id, 1, page.topics[i], leaves[start:end]))
+                digests.append(all_digests[32 * i : 32 * i + 32])
+                self._count(kind)
+            start = end
+
+    def _add(
+        self, spooled: Spooled, stored: set[str], events: list[StoredEvent], digests: list[bytes]
+    ) -> None:
+        """Check one record against the input and the store; queue its events."""
+        self.done += 1
+        if self._is_repeat(spooled, stored):
+            return
+        if not self.known.issuperset(spooled.ref_ids):
+            self._require_in_input(spooled.ref_ids, spooled)
+        aggregate_id, topic, leaf = creation_leaf(
+            spooled.kind, spooled.record_id, spooled.data, self.recorded
+        )
+        events.append(self.ledger.leaf_mapper.stored_from_leaf(aggregate_id, 1, topic, leaf))
+        digests.append(leaf_hash(leaf))
+        if spooled.kind == "correction":
+            self._supersede(spooled, events, digests)
+        self._count(spooled.kind)
+
+    def _is_repeat(self, spooled: Spooled, stored: set[str]) -> bool:
+        aggregate_id = spooled.aggregate_id
+        earlier = None
+        if aggregate_id in self.spool.repeated:
+            first = self.spool.first(aggregate_id)
+            if first is not None and first.seq != spooled.seq:
+                earlier = first
+        if earlier is not None:
+            same = earlier.kind == spooled.kind and earlier.data == spooled.data
+            other, where = earlier.kind, f" ({earlier.where})"
+        elif aggregate_id not in stored:
+            return False
+        elif self._stored_as(spooled, self.stored_creations.get(aggregate_id)):
+            self.outcome.unchanged += 1
+            return True
+        else:
+            compared = self._stored_record_as(spooled)
+            if compared is None:
+                return False
+            (same, other), where = compared, " in the ledger"
+        if same:
+            self.outcome.unchanged += 1
+            return True
+        raise _reused(spooled, other, where)
+
+    def _require_in_input(self, ref_ids: list[str], spooled: Spooled | int) -> None:
+        """Check a record's references the store does not hold: each must be in this
+        input, else bad input naming the first missing one. ``spooled`` is the record,
+        or its number in the spool, read only to name a missing reference."""
+        for aggregate_id in ref_ids:
+            if aggregate_id in self.known:
+                continue
+            if not self.spool.holds(aggregate_id):
+                record = self.spool.get(spooled) if isinstance(spooled, int) else spooled
+                fieldname = record.ref_fields.split(";")[record.ref_ids.index(aggregate_id)]
+                kind, _, ref = aggregate_id.partition(":")
+                raise BadInputError(
+                    f"{record.where}: {fieldname}: no {kind} '{ref}' in the ledger or in this input"
+                )
+            self.known.add(aggregate_id)
+
+    def _in_input(self, aggregate_id: str) -> Spooled | None:
+        return self.spool.first(aggregate_id)
+
+
+class Stream(_Recording):
+    """Records an input's validated pages in file order as they arrive.
+
+    Each page is checked against the store once, as a spooled page is (``Batch``).
+    A record whose references are not recorded yet waits in a spool, and so does
+    every later record under its id; ``finish`` records those in dependency order.
+    A record the ledger refuses stops the recording, but not the validation: a
+    bad line later in the input is the error reported, as it would be had every
+    line been validated first.
+    """
+
+    def __init__(
+        self,
+        ledger: Ledger,
+        appender: Appender,
+        locate: Callable[[str], str | None] | None = None,
+    ) -> None:
+        super().__init__(ledger, appender, ledger.clock())
+        self.locate = locate
+        self.waiting = Spool()
+        self.waiting_ids: set[str] = set()
+        self.failure: BadInputError | ConflictError | None = None
+        self._page: ValidatedPage | None = None
+        self._in_page: dict[str, int] = {}
+        self._this_import = f',"recorded_at":"{self.recorded}"'.encode()
+
+    def add_page(self, page: ValidatedPage) -> None:
+        """Check a page of records, then append their events (unless recording stopped)."""
+        if self.failure is not None or not len(page):
+            return
+        try:
+            self._add_page(page)
+        except (BadInputError, ConflictError) as error:
+            self.failure = error
+        finally:
+            self._page, self._in_page = None, {}
+
+    def finish(self, progress: Callable[[int, int], None] | None = None) -> Outcome:
+        """Record the records that waited, or raise why recording stopped."""
+        if self.failure is not None:
+            raise self.failure
+        if self.waiting.count:
+            batch = Batch(self.ledger, self.waiting, self.appender, self.timestamp)
+            batch.known, batch.corrected, batch.outcome = self.known, self.corrected, self.outcome
+            batch.record(progress)
+        return self.outcome
+
+    def close(self) -> None:
+        """Drop the spool of waiting records."""
+        self.waiting.close()
+
+    def _add_page(self, page: ValidatedPage) -> None:
+        ids = page.aggregate_ids
+        ref_lists = [r.split(";") if r else [] for r in page.ref_ids]
+        refs = set(chain.from_iterable(ref_lists))
+        view, known = self.appender.view, self.known
+        known.update(view.existing(sorted(refs.union(ids) - known)))
+        present = [aggregate_id for aggregate_id in ids if aggregate_id in known]
+        events: list[StoredEvent] = []
+        digests: list[bytes] = []
+        if self._all_new(page, ref_lists, present):
+            events, digests = _column_events(self.ledger, page)
+            known.update(ids)
+            _count_kinds(self.outcome, page.kinds)
+            if "correction" in page.kinds:
+                events, digests = self._with_supersedes(page, events, digests)
+        else:
+            creations = view.creation_states(present) if present else {}
+            self._add_records(page, ref_lists, creations, events, digests)
+        _append(self, events, digests)
+
+    def _all_new(self, page: ValidatedPage, ref_lists: list[list[str]], present: list[str]) -> bool:
+        """Whether every record of a page goes in from its columns: none is under an id
+        already recorded, waiting, or used twice in the page, and each references only
+        what is recorded or comes earlier in the page."""
+        ids = page.aggregate_ids
+        if present or len(set(ids)) != len(ids) or not self.waiting_ids.isdisjoint(ids):
+            return False
+        known = self.known
+        later = [i for i, refs in enumerate(ref_lists) if not known.issuperset(refs)]
+        if not later:
+            return True
+        position = {aggregate_id: i for i, aggregate_id in enumerate(ids)}
+        return all(
+            position.get(ref, i) < i for i in later for ref in ref_lists[i] if ref not in known
+        )
+
+    def _with_supersedes(
+        self, page: ValidatedPage, events: list[StoredEvent], digests: list[bytes]
+    ) -> tuple[list[StoredEvent], list[bytes]]:
+        """A page's creation events with, after each correction's, the event by which
+        the claim it corrects is replaced."""
+        self._page = page
+        self._in_page = {aggregate_id: i for i, aggregate_id in enumerate(page.aggregate_ids)}
+        merged: list[StoredEvent] = []
+        merged_digests: list[bytes] = []
+        start = 0
+        for i in [i for i, kind in enumerate(page.kinds) if kind == "correction"]:
+            merged += events[start : i + 1]
+            merged_digests += digests[start : i + 1]
+            self._supersede(page.spooled(i), merged, merged_digests)
+            start = i + 1
+        return merged + events[start:], merged_digests + digests[start:]
+
+    def _add_records(
+        self,
+        page: ValidatedPage,
+        ref_lists: list[list[str]],
+        creations: dict[str, tuple[str, bytes]],
+        events: list[StoredEvent],
+        digests: list[bytes],
+    ) -> None:
+        """A page record by record: each new one goes in from the columns unless it must
+        wait; one under an id already recorded must be that very record."""
+        stored_from_leaf = self.ledger.leaf_mapper.stored_from_leaf
+        known, waiting, in_page = self.known, self.waiting_ids, self._in_page
+        self._page = page
+        leaves, ends, all_digests = page.leaves, page.ends, page.digests
+        start = 0
+        for i, aggregate_id in enumerate(page.aggregate_ids):
+            end = ends[i]
+            if aggregate_id in waiting:
+                self._wait(page, i)
+            elif aggregate_id in known:
+                self._repeat(page, i, creations.get(aggregate_id))
+            elif not known.issuperset(ref_lists[i]):
+                self._wait(page, i)
+            else:
+                kind = page.kinds[i]
+                events.append(stored_from_leaf(aggregate_id, 1, page.topics[i], leaves[start:end]))
+                digests.append(all_digests[32 * i : 32 * i + 32])
+                if kind == "correction":
+                    self._supersede(page.spooled(i), events, digests)
+                known.add(aggregate_id)
+                in_page[aggregate_id] = i
+                self._count(kind)
+            start = end
+
+    def _wait(self, page: ValidatedPage, i: int) -> None:
+        self.waiting.add_row(page.row(i))
+        self.waiting_ids.add(page.aggregate_ids[i])
+
+    def _repeat(self, page: ValidatedPage, i: int, found: tuple[str, bytes] | None) -> None:
+        """A record under an id already recorded: unchanged if it is the same record,
+        else bad input naming where the other one is."""
+        spooled = page.spooled(i)
+        earlier = self._in_page.get(spooled.aggregate_id)
+        if earlier is not None:
+            same = page.kinds[earlier] == spooled.kind and page.datas[earlier] == spooled.data
+            other, where = page.kinds[earlier], f" ({page.wheres[earlier]})"
+        elif self._stored_as(spooled, found):
+            same, other, where = True, spooled.kind, ""
+        else:
+            compared = self._stored_record_as(spooled)
+            if compared is None:  # not stored after all: the memo of ids was wrong
+                raise ConflictError(f"{spooled.where}: the store changed during the import")
+            same, other = compared
+            where = " in the ledger"
+            if found is not None and self._this_import in self.ledger.leaf_mapper.plain(found[1]):
+                earlier_where = self.locate(spooled.aggregate_id) if self.locate else None
+                where = f" ({earlier_where or 'earlier in this input'})"
+        if not same:
+            raise _reused(spooled, other, where)
+        self.outcome.unchanged += 1
+
+    def _in_input(self, aggregate_id: str) -> Spooled | None:
+        j = self._in_page.get(aggregate_id)
+        return None if j is None or self._page is None else self._page.spooled(j)
+
+
+def _reused(spooled: Spooled, other: str, where: str) -> BadInputError:
+    return BadInputError(
+        f"{spooled.where}: id: '{spooled.record_id}' is already used by a different "
+        f"{other} record{where}"
+    )
+
+
+def _count_kinds(outcome: Outcome, kinds: Iterable[str]) -> None:
+    added = outcome.added
+    for kind, count in Counter(kinds).items():
+        added[kind] = added.get(kind, 0) + count
+
+
+def _append(recording: _Recording, events: list[StoredEvent], digests: list[bytes]) -> None:
+    """Append a page's events; forget the ids known once they are too many to keep."""
+    if len(recording.known) > KNOWN_LIMIT:
+        recording.known.clear()
+    if events:
+        recording.appender.append(events, digests)
+        recording.outcome.events += len(events)

@@ -1,0 +1,268 @@
+"""An input's records validated a page at a time, in file order, on one core or two.
+
+An import records each page as soon as it is validated (``Ledger.record_input``),
+so validation and recording overlap. Each page comes with its records' creation
+leaves made and hashed, as flat columns that cost little to pass through a pipe.
+
+A large file is cut into chunks of about ``CHUNK_BYTES`` ending at line breaks,
+one page each. Two forked helpers validate alternate chunks — the even ones and
+the odd ones — while this process records; it takes the pages in chunk order,
+so they arrive in file order. Each helper reads the whole file and counts the
+lines of the chunks it skips, so line numbers are the file's, and the first bad
+line of the file is the one reported: every chunk before it was good. Should a
+helper stop, this process validates the rest of the file itself. Where fork is
+unavailable, on one core, for small files and for standard input, the lines are
+validated here, a page at a time.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, NoReturn
+
+import orjson
+
+from ledger.domain import aggregate_id_for, creation_leaf
+from ledger.errors import BadInputError
+from ledger.forking import Producer, two_cores
+from ledger.importing import read_records
+from ledger.preparing import PreparedPage
+from ledger.spool import PAGE, Spooled, spool_row
+
+SPLIT_MIN_BYTES = 4_000_000
+"""Files smaller than this are validated in this process: helpers would not pay for themselves."""
+
+CHUNK_BYTES = 262_144
+"""About this many bytes of input make a page when helpers validate: some 1,600 records."""
+
+
+@dataclass(frozen=True)
+class ValidatedPage(PreparedPage):
+    """A page of an input's validated records in file order: the columns of a prepared
+    page (``seqs`` are the records' places in the page), with what the spool would keep."""
+
+    wheres: list[str]
+    record_ids: list[str]
+    datas: list[str]
+    """Each record's canonical creation data (``domain.creation_data``)."""
+    ref_fields: list[str]
+    ranks: list[int]
+    size: int
+    """Bytes of input the page covers."""
+
+    def spooled(self, i: int) -> Spooled:
+        """Record ``i`` as the spool would give it back."""
+        ref_ids = self.ref_ids[i]
+        return Spooled(
+            i,
+            self.wheres[i],
+            self.kinds[i],
+            self.record_ids[i],
+            self.aggregate_ids[i],
+            self.datas[i],
+            ref_ids.split(";") if ref_ids else [],
+            self.ref_fields[i],
+        )
+
+    def row(self, i: int) -> tuple[Any, ...]:
+        """Record ``i`` as a spool row (``spool.spool_row``)."""
+        return (
+            self.ranks[i],
+            self.wheres[i],
+            self.kinds[i],
+            self.record_ids[i],
+            self.aggregate_ids[i],
+            self.datas[i],
+            self.ref_ids[i],
+            self.ref_fields[i],
+        )
+
+
+@dataclass(frozen=True)
+class Problem:
+    """Why a helper stopped early: bad input (``input``) or text not UTF-8 (``encoding``)."""
+
+    kind: str
+    message: str
+
+    def raise_it(self) -> NoReturn:
+        """Raise what validating in this process would have raised."""
+        if self.kind == "encoding":
+            raise UnicodeDecodeError("utf-8", b"", 0, 1, self.message)
+        raise BadInputError(self.message)
+
+
+def line_pages(lines: Iterable[str], recorded: str) -> Iterator[ValidatedPage]:
+    """Validate lines here, a page of ``PAGE`` records at a time, leaves made at ``recorded``."""
+    columns = _Columns(recorded)
+    for where, record in read_records(lines, progress=columns.advance):
+        columns.add(spool_row(where, record))
+        if len(columns.ranks) >= PAGE:
+            yield columns.page()
+            columns = _Columns(recorded)
+    if columns.ranks or columns.size:
+        yield columns.page()
+
+
+def file_pages(path: Path, recorded: str) -> Iterator[ValidatedPage]:
+    """Validate a JSON Lines file a page at a time in file order, on two cores when it pays.
+
+    Raises what ``line_pages`` over the file would: ``BadInputError`` for the first
+    bad line, ``UnicodeDecodeError`` for text that is not UTF-8.
+    """
+    if path.stat().st_size < SPLIT_MIN_BYTES or not two_cores():
+        with path.open(encoding="utf-8") as handle:
+            yield from line_pages(handle, recorded)
+        return
+    chunk = 0
+    with (
+        Producer(_chunk_pages, path, recorded, 0, 2) as even,
+        Producer(_chunk_pages, path, recorded, 1, 2) as odd,
+    ):
+        helpers = (even, odd)
+        streams = [iter(even), iter(odd)]
+        while True:
+            item = next(streams[chunk % 2], None)
+            if item is None:
+                if helpers[chunk % 2].complete:
+                    return  # the file has no chunk of this number
+                break
+            if isinstance(item, Problem):
+                item.raise_it()
+            yield item
+            chunk += 1
+    # A helper stopped: validate from the chunk it did not send, here.
+    for item in _chunk_pages(path, recorded, chunk, 1):
+        if isinstance(item, Problem):
+            item.raise_it()
+        yield item
+
+
+def first_line_of(path: Path, aggregate_id: str) -> str | None:
+    """Where a file first holds a record under an aggregate id (``line 12``), for messages."""
+    with path.open(encoding="utf-8", errors="replace") as handle:
+        for number, line in enumerate(handle, start=1):
+            try:
+                data = orjson.loads(line)
+                kind, record_id = data["type"], data["id"]
+                if aggregate_id_for(kind, record_id) == aggregate_id:
+                    return f"line {number}"
+            except (orjson.JSONDecodeError, TypeError, KeyError):
+                continue
+    return None
+
+
+def _chunk_pages(
+    path: Path, recorded: str, first: int, step: int
+) -> Iterator[ValidatedPage | Problem]:
+    """Chunks ``first``, ``first + step`` … of a file as pages (one each, maybe empty),
+    or the problem that stopped them."""
+    line = 1
+    for number, chunk in enumerate(_chunks(path)):
+        if number >= first and (number - first) % step == 0:
+            columns = _Columns(recorded, len(chunk))
+            try:
+                for where, record in read_records(_lines(chunk), first_line=line):
+                    columns.add(spool_row(where, record))
+            except BadInputError as error:
+                yield Problem("input", str(error))
+                return
+            except UnicodeDecodeError as error:
+                yield Problem("encoding", str(error))
+                return
+            yield columns.page()
+        line += _line_count(chunk)
+
+
+def _chunks(path: Path) -> Iterator[bytes]:
+    """The file in pieces of about ``CHUNK_BYTES``, each ending at a line break (but the last)."""
+    with path.open("rb") as handle:
+        while chunk := handle.read(CHUNK_BYTES):
+            if not chunk.endswith(b"\n"):
+                chunk += handle.readline()
+            yield chunk
+
+
+def _lines(chunk: bytes) -> Iterator[str]:
+    # As a file opened in text mode gives them: "\r" and "\r\n" end lines too. A chunk
+    # ends just after a "\n", so no "\r\n" is ever cut in two.
+    if b"\r" in chunk:
+        yield from io.TextIOWrapper(io.BytesIO(chunk), encoding="utf-8")
+        return
+    lines = chunk.decode("utf-8").split("\n")
+    if chunk.endswith(b"\n"):
+        lines.pop()
+    yield from lines
+
+
+def _line_count(chunk: bytes) -> int:
+    if b"\r" in chunk:
+        text = io.TextIOWrapper(io.BytesIO(chunk), encoding="utf-8", errors="replace")
+        return sum(1 for _ in text)
+    return chunk.count(b"\n") + (not chunk.endswith(b"\n"))
+
+
+class _Columns:
+    """A page being built: spool rows in, columns with leaves and hashes out."""
+
+    def __init__(self, recorded: str, size: int = 0) -> None:
+        self.recorded = recorded
+        self.size = size
+        self.ranks: list[int] = []
+        self.wheres: list[str] = []
+        self.kinds: list[str] = []
+        self.record_ids: list[str] = []
+        self.aggregate_ids: list[str] = []
+        self.datas: list[str] = []
+        self.ref_ids: list[str] = []
+        self.ref_fields: list[str] = []
+        self.topics: list[str] = []
+        self.leaves: list[bytes] = []
+        self.ends: list[int] = []
+        self.digests: list[bytes] = []
+        self.end = 0
+
+    def advance(self, size: int) -> None:
+        """Count input bytes read (``read_records``' progress)."""
+        self.size += size
+
+    def add(self, row: tuple[Any, ...]) -> None:
+        """Add one record given as its spool row, making its creation leaf."""
+        rank, where, kind, record_id, aggregate_id, data, ref_ids, ref_fields = row
+        _, topic, leaf = creation_leaf(kind, record_id, data, self.recorded)
+        self.ranks.append(rank)
+        self.wheres.append(where)
+        self.kinds.append(kind)
+        self.record_ids.append(record_id)
+        self.aggregate_ids.append(aggregate_id)
+        self.datas.append(data)
+        self.ref_ids.append(ref_ids)
+        self.ref_fields.append(ref_fields)
+        self.topics.append(topic)
+        self.leaves.append(leaf)
+        self.end += len(leaf)
+        self.ends.append(self.end)
+        self.digests.append(hashlib.sha256(b"\x00" + leaf).digest())
+
+    def page(self) -> ValidatedPage:
+        """The page built so far."""
+        return ValidatedPage(
+            seqs=list(range(len(self.ranks))),
+            kinds=self.kinds,
+            aggregate_ids=self.aggregate_ids,
+            ref_ids=self.ref_ids,
+            topics=self.topics,
+            leaves=b"".join(self.leaves),
+            ends=self.ends,
+            digests=b"".join(self.digests),
+            wheres=self.wheres,
+            record_ids=self.record_ids,
+            datas=self.datas,
+            ref_fields=self.ref_fields,
+            ranks=self.ranks,
+            size=self.size,
+        )

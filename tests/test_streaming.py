@@ -1,0 +1,165 @@
+"""A large file validated in chunks by two helpers equals one pass: pages, errors and
+line numbers too."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from typer.testing import CliRunner
+
+from cli.main import app
+from ledger import services, streaming
+from ledger.errors import BadInputError
+from ledger.streaming import file_pages, line_pages
+from tests.events import stored_events
+
+runner = CliRunner()
+SAMPLE = services.sample_path().read_text("utf-8").splitlines()
+RECORDED = "2026-01-01T00:00:00.000000Z"
+
+
+@pytest.fixture(autouse=True)
+def chunk_everything(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Hand every file to the helpers, in chunks of a few records (the real sizes are
+    megabytes and hundreds of kilobytes)."""
+    monkeypatch.setattr(streaming, "SPLIT_MIN_BYTES", 0)
+    monkeypatch.setattr(streaming, "CHUNK_BYTES", 4_000)
+
+
+def write(tmp_path: Path, lines: list[str], newline: str = "\n") -> Path:
+    path = tmp_path / "input.jsonl"
+    path.write_bytes((newline.join(lines) + newline).encode("utf-8"))
+    return path
+
+
+def records(pages: Iterator[streaming.ValidatedPage]) -> list[tuple[Any, ...]]:
+    """Every record of the pages as its spool row, leaf and hash."""
+    rows = []
+    for page in pages:
+        start = 0
+        for i, end in enumerate(page.ends):
+            leaf, digest = page.leaves[start:end], page.digests[32 * i : 32 * i + 32]
+            rows.append((*page.row(i), page.topics[i], leaf, digest))
+            start = end
+    return rows
+
+
+def one_pass(path: Path) -> list[tuple[Any, ...]]:
+    with path.open(encoding="utf-8") as handle:
+        return records(line_pages(handle, RECORDED))
+
+
+def test_the_sample_in_chunks_gives_the_records_of_one_pass(
+    tmp_path: Path, started_helpers: Any
+) -> None:
+    helpers = started_helpers(streaming, "Producer")
+    path = write(tmp_path, [*SAMPLE[:40], "", *SAMPLE[40:]])  # a blank line: numbering holds
+    chunked = records(file_pages(path, RECORDED))
+    assert len(chunked) == len(SAMPLE)
+    assert chunked == one_pass(path)
+    assert len(helpers) == 2
+    assert len(list(streaming._chunks(path))) > 4
+
+
+@pytest.mark.parametrize("bad", [5, 75], ids=["first chunk", "a later chunk"])
+def test_a_bad_line_is_named_by_its_line_in_the_file(tmp_path: Path, bad: int) -> None:
+    lines = list(SAMPLE)
+    record = json.loads(lines[bad - 1])
+    record["surprise"] = 1
+    lines[bad - 1] = json.dumps(record, ensure_ascii=False)
+    path = write(tmp_path, lines)
+    with pytest.raises(BadInputError) as raised:
+        list(file_pages(path, RECORDED))
+    assert str(raised.value) == f"line {bad}: surprise: is not a field of this record type"
+
+
+def test_with_bad_lines_in_both_helpers_chunks_the_first_is_reported(tmp_path: Path) -> None:
+    lines = list(SAMPLE)
+    lines[79] = "{not json either"
+    lines[9] = "{not json"
+    path = write(tmp_path, lines)
+    with pytest.raises(BadInputError, match=r"^line 10: "):
+        list(file_pages(path, RECORDED))
+
+
+def test_text_that_is_not_utf8_in_a_later_chunk_says_so(tmp_path: Path) -> None:
+    path = write(tmp_path, SAMPLE)
+    data = bytearray(path.read_bytes())
+    data[len(data) - 20] = 0xFF
+    path.write_bytes(bytes(data))
+    db = str(tmp_path / "l.db")
+    services.init(db)
+    result = runner.invoke(app, ["--db", db, "append", "--file", str(path)])
+    assert (result.exit_code, result.stderr) == (2, f"error: {path} is not UTF-8 text\n")
+    assert stored_events(db) == []
+
+
+def test_when_a_helper_fails_this_process_validates_the_rest(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    original = streaming._chunk_pages
+
+    def odd_one_fails(path: Path, recorded: str, first: int, step: int) -> Any:
+        pages = original(path, recorded, first, step)
+        if (first, step) == (1, 2):
+            yield next(pages)
+            raise RuntimeError("the helper fell over")
+        yield from pages
+
+    monkeypatch.setattr(streaming, "_chunk_pages", odd_one_fails)
+    path = write(tmp_path, SAMPLE)
+    assert records(file_pages(path, RECORDED)) == one_pass(path)
+    lines = list(SAMPLE)
+    lines[74] = "{not json"
+    path = write(tmp_path, lines)
+    with pytest.raises(BadInputError, match=r"^line 75: "):
+        list(file_pages(path, RECORDED))
+
+
+def test_carriage_returns_end_lines_as_in_one_pass(tmp_path: Path) -> None:
+    path = write(tmp_path, SAMPLE, newline="\r\n")
+    assert records(file_pages(path, RECORDED)) == one_pass(path)
+    lines = list(SAMPLE)
+    lines[70] = "{not json"
+    path = write(tmp_path, lines, newline="\r\n")
+    with pytest.raises(BadInputError, match=r"^line 71: "):
+        list(file_pages(path, RECORDED))
+
+
+def test_a_chunked_import_records_what_one_pass_records(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    path = write(tmp_path, SAMPLE)
+    chunked_db, single_db = str(tmp_path / "chunked.db"), str(tmp_path / "single.db")
+    services.init(chunked_db)
+    services.init(single_db)
+    chunked = runner.invoke(app, ["--db", chunked_db, "append", "--file", str(path)])
+    monkeypatch.setattr(streaming, "SPLIT_MIN_BYTES", 10**12)
+    single = runner.invoke(app, ["--db", single_db, "append", "--file", str(path)])
+    assert (chunked.exit_code, chunked.stdout) == (single.exit_code, single.stdout)
+    assert chunked.stdout.startswith(f"added {len(SAMPLE)} record(s)")
+    assert stored_events(chunked_db) == stored_events(single_db)
+
+
+def test_a_record_the_ledger_refuses_waits_for_every_line_to_be_validated(
+    tmp_path: Path,
+) -> None:
+    """An id reused early and a bad line late: the bad line is what is reported."""
+    lines = [*SAMPLE, SAMPLE[23].replace('"value": 20', '"value": 21')]
+    db = str(tmp_path / "l.db")
+    services.init(db)
+    refused = runner.invoke(app, ["--db", db, "append", "--file", str(write(tmp_path, lines))])
+    assert refused.exit_code == 2
+    assert refused.stderr == (
+        f"error: line {len(lines)}: id: 'c-000-sohr-killed-sf-20' is already used by a "
+        "different claim record (line 24)\n"
+    )
+    lines.append("{not json")
+    bad = runner.invoke(app, ["--db", db, "append", "--file", str(write(tmp_path, lines))])
+    assert bad.exit_code == 2
+    assert bad.stderr.startswith(f"error: line {len(lines)}: invalid JSON")
+    assert stored_events(db) == []
