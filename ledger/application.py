@@ -132,8 +132,8 @@ class Ledger(Application[str]):
         refuses — but only once every line is validated, since a bad line is
         reported first. Either way nothing is written. ``locate(aggregate_id)``
         says where the input first holds an id (``line 12``), for messages.
-        ``progress(phase, done, total)``: ``importing`` by bytes of ``size``, then
-        ``recording`` the records that waited.
+        ``progress(phase, done, total)``: ``importing`` by bytes of ``size`` (if
+        known), then ``recording`` the records that waited.
         """
         with self._writing(
             "another writer recorded some of these records at the same time"
@@ -144,7 +144,7 @@ class Ledger(Application[str]):
                 for page in pages(stream.recorded):
                     stream.add_page(page)
                     done += page.size
-                    if progress is not None:
+                    if progress is not None and size:
                         progress("importing", min(done, size), size)
                 recording = None if progress is None else lambda d, t: progress("recording", d, t)
                 return stream.finish(recording)

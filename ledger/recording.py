@@ -341,7 +341,7 @@ class Stream(_Recording):
             raise self.failure
         if self.waiting.count:
             batch = Batch(self.ledger, self.waiting, self.appender, self.timestamp)
-            batch.known, batch.corrected, batch.outcome = self.known, self.corrected, self.outcome
+            batch.corrected, batch.outcome = self.corrected, self.outcome
             batch.record(progress)
         return self.outcome
 
