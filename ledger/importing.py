@@ -19,7 +19,6 @@ from pydantic import TypeAdapter, ValidationError
 from ledger.application import Entry
 from ledger.errors import BadInputError
 from ledger.records import PATTERN_RULES, RECORD_TYPES, AnyRecord, Record
-from ledger.spool import Spool
 
 _RECORD = TypeAdapter[AnyRecord](Record)
 
@@ -165,18 +164,6 @@ def read_records(
         yield where, validate_record(data, where, normalized=normalized is not None)
         if progress is not None:
             progress(len(line) + 1)
-
-
-def spool_lines(
-    lines: Iterable[str],
-    spool: Spool,
-    label: str = "line",
-    progress: Callable[[int], None] | None = None,
-    first_line: int = 1,
-) -> None:
-    """Validate every line of a JSON Lines input into a spool; the caller records it."""
-    for where, record in read_records(lines, label, progress, first_line):
-        spool.add(where, record)
 
 
 _NORMALIZED = {"normalized": True}

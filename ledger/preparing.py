@@ -1,6 +1,7 @@
 """Recording's per-record work, done ahead on the second core.
 
-Recording a large import spends much of its time on each record before the
+Recording many spooled records (an import's records that waited for a
+reference further down the input) spends much of its time on each before the
 store is involved: reading it back from the spool, building its creation
 event's leaf, hashing the leaf. A forked helper does that for the pages ahead,
 reading the sealed spool file in the same dependency order, and sends each page

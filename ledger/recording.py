@@ -317,7 +317,8 @@ class Stream(_Recording):
     ) -> None:
         super().__init__(ledger, appender, ledger.clock())
         self.locate = locate
-        self.waiting = Spool()
+        self.waiting: Spool | None = None
+        """The records that wait, in a scratch spool made when the first one does."""
         self.waiting_ids: set[str] = set()
         self.failure: BadInputError | ConflictError | None = None
         self._page: ValidatedPage | None = None
@@ -339,7 +340,7 @@ class Stream(_Recording):
         """Record the records that waited, or raise why recording stopped."""
         if self.failure is not None:
             raise self.failure
-        if self.waiting.count:
+        if self.waiting is not None:
             batch = Batch(self.ledger, self.waiting, self.appender, self.timestamp)
             batch.corrected, batch.outcome = self.corrected, self.outcome
             batch.record(progress)
@@ -347,7 +348,8 @@ class Stream(_Recording):
 
     def close(self) -> None:
         """Drop the spool of waiting records."""
-        self.waiting.close()
+        if self.waiting is not None:
+            self.waiting.close()
 
     def _add_page(self, page: ValidatedPage) -> None:
         ids = page.aggregate_ids
@@ -437,6 +439,8 @@ class Stream(_Recording):
             start = end
 
     def _wait(self, page: ValidatedPage, i: int) -> None:
+        if self.waiting is None:
+            self.waiting = Spool()
         self.waiting.add_row(page.row(i))
         self.waiting_ids.add(page.aggregate_ids[i])
 

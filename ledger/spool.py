@@ -1,10 +1,10 @@
 """The spool: validated records waiting to be recorded, kept on disk, not in memory.
 
-An import validates every line first (nothing is written if one is bad), then
-records everything in dependency order in one transaction. Between the two,
-the records wait here: a scratch SQLite database holding each record's
-normalized fields as JSON, with its line, kind and id. It answers what the
-recording pass needs — the records in dependency order, whether an id is in
+Records that cannot be recorded yet wait here — those of an import that
+reference a record further down the input (``recording.Stream``), and a batch
+given whole (``Ledger.record``): a scratch SQLite database holding each
+record's normalized fields as JSON, with its line, kind and id. It answers
+what recording them needs — the records in dependency order, whether an id is in
 this input, the first record under a repeated id — with indexed queries, so an
 import of a million records holds a page of them in memory at a time.
 """

@@ -98,12 +98,19 @@ class Problem:
 
 def line_pages(lines: Iterable[str], recorded: str) -> Iterator[ValidatedPage]:
     """Validate lines here, a page of ``PAGE`` records at a time, leaves made at ``recorded``."""
-    columns = _Columns(recorded)
-    for where, record in read_records(lines, progress=columns.advance):
+    read = [0]  # bytes of input read so far
+
+    def advance(size: int) -> None:
+        read[0] += size
+
+    columns, paged = _Columns(recorded), 0
+    for where, record in read_records(lines, progress=advance):
         columns.add(spool_row(where, record))
         if len(columns.ranks) >= PAGE:
+            columns.size, paged = read[0] - paged, read[0]
             yield columns.page()
             columns = _Columns(recorded)
+    columns.size = read[0] - paged
     if columns.ranks or columns.size:
         yield columns.page()
 
@@ -225,10 +232,6 @@ class _Columns:
         self.ends: list[int] = []
         self.digests: list[bytes] = []
         self.end = 0
-
-    def advance(self, size: int) -> None:
-        """Count input bytes read (``read_records``' progress)."""
-        self.size += size
 
     def add(self, row: tuple[Any, ...]) -> None:
         """Add one record given as its spool row, making its creation leaf."""

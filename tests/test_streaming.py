@@ -163,3 +163,15 @@ def test_a_record_the_ledger_refuses_waits_for_every_line_to_be_validated(
     assert bad.exit_code == 2
     assert bad.stderr.startswith(f"error: line {len(lines)}: invalid JSON")
     assert stored_events(db) == []
+
+
+def test_pages_validated_here_each_say_how_much_input_they_cover(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Each page reports the input read since the one before (the progress bar's steps)."""
+    monkeypatch.setattr(streaming, "PAGE", 10)
+    lines = [*SAMPLE[:40], "", *SAMPLE[40:]]
+    sizes = [page.size for page in line_pages(lines, RECORDED)]
+    assert len(sizes) == -(-len(SAMPLE) // 10)
+    assert all(sizes)
+    assert sum(sizes) == sum(len(line) + 1 for line in lines if line)
