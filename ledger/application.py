@@ -179,8 +179,8 @@ class Ledger(Application[str]):
         The stored form of an event is its leaf (``ledger.mapper``), so its leaf hash
         is taken from the very bytes stored.
         """
-        encoded = [self.leaf_mapper.stored_with_leaf(event) for event in events]
-        appender.append([stored for stored, _ in encoded], [leaf_hash(leaf) for _, leaf in encoded])
+        encoded = [self.leaf_mapper.row_with_leaf(event) for event in events]
+        appender.append([row for row, _ in encoded], [leaf_hash(leaf) for _, leaf in encoded])
 
     def rate_source(
         self, source_id: str, reliability: str, reason: str, effective_from: str | None

@@ -23,6 +23,7 @@ from eventsourcing.persistence import Mapper, MapperDeserialisationError, Stored
 from eventsourcing.utils import get_topic, resolve_topic
 
 from ledger.leaves import STAMP_LENGTH, absent_fields, json_string, leaf_bytes
+from ledger.recorders import NewRow
 
 _STAMP_LENGTH = STAMP_LENGTH + len('"')
 
@@ -32,45 +33,38 @@ class LeafMapper(Mapper[str]):
 
     def to_stored_event(self, domain_event: DomainEventProtocol[str]) -> StoredEvent:
         """The stored form of an event: its leaf (compressed and encrypted if configured)."""
-        return self.stored_with_leaf(domain_event)[0]
+        return StoredEvent(*self.row_with_leaf(domain_event)[0])
 
-    def stored_with_leaf(self, domain_event: DomainEventProtocol[str]) -> tuple[StoredEvent, bytes]:
-        """The stored form of an event and its leaf bytes, encoded once."""
+    def row_with_leaf(self, domain_event: DomainEventProtocol[str]) -> tuple[NewRow, bytes]:
+        """The stored row of an event and its leaf bytes, encoded once."""
         leaf = leaf_bytes(domain_event)
-        stored = self.stored_from_leaf(
+        row = self.row_from_leaf(
             str(domain_event.originator_id),
             domain_event.originator_version,
             get_topic(type(domain_event)),
             leaf,
         )
-        return stored, leaf
+        return row, leaf
 
-    def stored_from_leaf(
-        self, originator_id: str, version: int, topic: str, leaf: bytes
-    ) -> StoredEvent:
-        """The stored form of an event given as its leaf (``leaves.framed_leaf``)."""
+    def row_from_leaf(self, originator_id: str, version: int, topic: str, leaf: bytes) -> NewRow:
+        """The stored row of an event given as its leaf (``leaves.framed_leaf``)."""
         state = leaf
         if self.compressor:
             state = self.compressor.compress(state)
         if self.cipher:
             state = self.cipher.encrypt(state)
-        return StoredEvent(
-            originator_id=originator_id,
-            originator_version=version,
-            topic=topic,
-            state=state,
-        )
+        return originator_id, version, topic, state
 
     def creations_from_leaves(
         self, originator_ids: Sequence[str], topics: Sequence[str], leaves: Sequence[bytes]
-    ) -> list[StoredEvent]:
-        """The stored forms of creation events (version 1) given as their leaves."""
+    ) -> list[NewRow]:
+        """The stored rows of creation events (version 1) given as their leaves."""
         if self.compressor or self.cipher:
             return [
-                self.stored_from_leaf(originator_id, 1, topic, leaf)
+                self.row_from_leaf(originator_id, 1, topic, leaf)
                 for originator_id, topic, leaf in zip(originator_ids, topics, leaves, strict=True)
             ]
-        return list(map(StoredEvent, originator_ids, repeat(1), topics, leaves))
+        return list(zip(originator_ids, repeat(1), topics, leaves))
 
     def leaf_of(self, stored_event: StoredEvent) -> bytes:
         """The leaf bytes of a stored event, after checking they name the same event.

@@ -16,7 +16,7 @@ from psycopg.rows import tuple_row
 from psycopg.sql import SQL, Identifier
 
 from ledger.merkle import append_leaves
-from ledger.recorders import Appender, CursorNodeStore, LogView, leaf_hashes
+from ledger.recorders import Appender, CursorNodeStore, LogView, NewRow, leaf_hashes
 
 
 class PostgresLedgerRecorder(PostgresApplicationRecorder):
@@ -80,7 +80,8 @@ class PostgresLedgerRecorder(PostgresApplicationRecorder):
             self._lock_table(curs)
             view = self._view(curs.connection.cursor(row_factory=tuple_row))
 
-            def append(stored_events: Sequence[StoredEvent], leaves: Sequence[bytes]) -> None:
+            def append(rows: Sequence[NewRow], leaves: Sequence[bytes]) -> None:
+                stored_events = [StoredEvent(*row) for row in rows]
                 self._insert_stored_events(curs, stored_events)
                 self._fetch_ids_after_insert_events(curs, stored_events, merkle_leaves=leaves)
 

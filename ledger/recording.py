@@ -16,8 +16,6 @@ from datetime import datetime
 from itertools import chain
 from typing import TYPE_CHECKING
 
-from eventsourcing.persistence import StoredEvent
-
 from ledger.domain import (
     Claim,
     creation_data,
@@ -30,7 +28,7 @@ from ledger.leaves import recorded_key
 from ledger.merkle import leaf_hash
 from ledger.preparing import PreparedPage
 from ledger.preparing import pages as prepared_pages
-from ledger.recorders import Appender
+from ledger.recorders import Appender, NewRow
 from ledger.spool import Spool, Spooled
 
 if TYPE_CHECKING:
@@ -74,7 +72,7 @@ class _Recording:
         """The record of this input under an aggregate id not yet in the store, if any."""
         raise NotImplementedError
 
-    def _supersede(self, spooled: Spooled, events: list[StoredEvent], digests: list[bytes]) -> None:
+    def _supersede(self, spooled: Spooled, events: list[NewRow], digests: list[bytes]) -> None:
         """Queue the event by which a correction's claim is replaced."""
         target = self._load_claim(spooled, str(spooled.target))
         try:
@@ -84,8 +82,8 @@ class _Recording:
         self.corrected[target.id] = spooled.record_id
         mapper = self.ledger.leaf_mapper
         for event in target.collect_events():
-            stored_event, event_leaf = mapper.stored_with_leaf(event)
-            events.append(stored_event)
+            row, event_leaf = mapper.row_with_leaf(event)
+            events.append(row)
             digests.append(leaf_hash(event_leaf))
 
     def _load_claim(self, spooled: Spooled, claim_id: str) -> Claim:
@@ -133,7 +131,7 @@ class _Recording:
         self.outcome.added[kind] = self.outcome.added.get(kind, 0) + 1
 
 
-def _column_events(ledger: Ledger, page: PreparedPage) -> tuple[list[StoredEvent], list[bytes]]:
+def _column_events(ledger: Ledger, page: PreparedPage) -> tuple[list[NewRow], list[bytes]]:
     """The creation events of every record of a page, straight from its columns."""
     leaves, ends, hashes = page.leaves, page.ends, page.digests
     states = [leaves[start:end] for start, end in zip([0, *ends], ends, strict=False)]
@@ -182,7 +180,7 @@ class Batch(_Recording):
         self.known.update(stored)
         present = [aggregate_id for aggregate_id in ids if aggregate_id in stored]
         self.stored_creations = self.appender.view.creation_states(present) if present else {}
-        events: list[StoredEvent] = []
+        events: list[NewRow] = []
         digests: list[bytes] = []
         if isinstance(page, PreparedPage):
             if not present and self._all_new(page, refs):
@@ -212,13 +210,13 @@ class Batch(_Recording):
         page: PreparedPage,
         ref_lists: list[list[str]],
         stored: set[str],
-        events: list[StoredEvent],
+        events: list[NewRow],
         digests: list[bytes],
     ) -> None:
         """A prepared page: new records go in from the columns (a reference the store
         lacks must be in this input); a record already stored, used twice or correcting
         a claim is read from the spool and goes the usual way (``_add``)."""
-        stored_from_leaf = self.ledger.leaf_mapper.stored_from_leaf
+        row_from_leaf = self.ledger.leaf_mapper.row_from_leaf
         repeated, known = self.spool.repeated, self.known
         leaves, ends, all_digests = page.leaves, page.ends, page.digests
         start = 0
@@ -230,13 +228,13 @@ class Batch(_Recording):
                 if not known.issuperset(ref_lists[i]):
                     self._require_in_input(ref_lists[i], page.seqs[i])
                 self.done += 1
-                events.append(stored_from_leaf(aggregate_id, 1, page.topics[i], leaves[start:end]))
+                events.append(row_from_leaf(aggregate_id, 1, page.topics[i], leaves[start:end]))
                 digests.append(all_digests[32 * i : 32 * i + 32])
                 self._count(kind)
             start = end
 
     def _add(
-        self, spooled: Spooled, stored: set[str], events: list[StoredEvent], digests: list[bytes]
+        self, spooled: Spooled, stored: set[str], events: list[NewRow], digests: list[bytes]
     ) -> None:
         """Check one record against the input and the store; queue its events."""
         self.done += 1
@@ -247,7 +245,7 @@ class Batch(_Recording):
         aggregate_id, topic, leaf = creation_leaf(
             spooled.kind, spooled.record_id, spooled.data, self.recorded
         )
-        events.append(self.ledger.leaf_mapper.stored_from_leaf(aggregate_id, 1, topic, leaf))
+        events.append(self.ledger.leaf_mapper.row_from_leaf(aggregate_id, 1, topic, leaf))
         digests.append(leaf_hash(leaf))
         if spooled.kind == "correction":
             self._supersede(spooled, events, digests)
@@ -358,7 +356,7 @@ class Stream(_Recording):
         view, known = self.appender.view, self.known
         known.update(view.existing(sorted(refs.union(ids) - known)))
         present = [aggregate_id for aggregate_id in ids if aggregate_id in known]
-        events: list[StoredEvent] = []
+        events: list[NewRow] = []
         digests: list[bytes] = []
         if self._all_new(page, ref_lists, present):
             events, digests = _column_events(self.ledger, page)
@@ -388,13 +386,13 @@ class Stream(_Recording):
         )
 
     def _with_supersedes(
-        self, page: ValidatedPage, events: list[StoredEvent], digests: list[bytes]
-    ) -> tuple[list[StoredEvent], list[bytes]]:
+        self, page: ValidatedPage, events: list[NewRow], digests: list[bytes]
+    ) -> tuple[list[NewRow], list[bytes]]:
         """A page's creation events with, after each correction's, the event by which
         the claim it corrects is replaced."""
         self._page = page
         self._in_page = {aggregate_id: i for i, aggregate_id in enumerate(page.aggregate_ids)}
-        merged: list[StoredEvent] = []
+        merged: list[NewRow] = []
         merged_digests: list[bytes] = []
         start = 0
         for i in [i for i, kind in enumerate(page.kinds) if kind == "correction"]:
@@ -409,12 +407,12 @@ class Stream(_Recording):
         page: ValidatedPage,
         ref_lists: list[list[str]],
         creations: dict[str, tuple[str, bytes]],
-        events: list[StoredEvent],
+        events: list[NewRow],
         digests: list[bytes],
     ) -> None:
         """A page record by record: each new one goes in from the columns unless it must
         wait; one under an id already recorded must be that very record."""
-        stored_from_leaf = self.ledger.leaf_mapper.stored_from_leaf
+        row_from_leaf = self.ledger.leaf_mapper.row_from_leaf
         known, waiting, in_page = self.known, self.waiting_ids, self._in_page
         self._page = page
         leaves, ends, all_digests = page.leaves, page.ends, page.digests
@@ -429,7 +427,7 @@ class Stream(_Recording):
                 self._wait(page, i)
             else:
                 kind = page.kinds[i]
-                events.append(stored_from_leaf(aggregate_id, 1, page.topics[i], leaves[start:end]))
+                events.append(row_from_leaf(aggregate_id, 1, page.topics[i], leaves[start:end]))
                 digests.append(all_digests[32 * i : 32 * i + 32])
                 if kind == "correction":
                     self._supersede(page.spooled(i), events, digests)
@@ -485,7 +483,7 @@ def _count_kinds(outcome: Outcome, kinds: Iterable[str]) -> None:
         added[kind] = added.get(kind, 0) + count
 
 
-def _append(recording: _Recording, events: list[StoredEvent], digests: list[bytes]) -> None:
+def _append(recording: _Recording, events: list[NewRow], digests: list[bytes]) -> None:
     """Append a page's events; forget the ids known once they are too many to keep."""
     if len(recording.known) > KNOWN_LIMIT:
         recording.known.clear()
