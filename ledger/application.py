@@ -19,6 +19,7 @@ from eventsourcing.persistence import (
     IntegrityError,
     Mapper,
     PersistenceError,
+    StoredEvent,
 )
 
 if TYPE_CHECKING:
@@ -167,8 +168,12 @@ class Ledger(Application[str]):
 
     def load(self, view: LogView, aggregate_id: str) -> LedgerAggregate | None:
         """An aggregate as a view sees the store, or None."""
+        return self.aggregate_of(view.events_of(aggregate_id))
+
+    def aggregate_of(self, stored_events: Iterable[StoredEvent]) -> LedgerAggregate | None:
+        """The aggregate made by these stored events (oldest first), or None if none."""
         aggregate: Any = None
-        for stored in view.events_of(aggregate_id):
+        for stored in stored_events:
             event: Any = self.mapper.to_domain_event(stored)
             aggregate = event.mutate(aggregate)
         return cast(LedgerAggregate | None, aggregate)

@@ -393,6 +393,25 @@ class LogView:
             for row in rows
         ]
 
+    def events_of_each(self, originator_ids: Sequence[str]) -> dict[str, list[StoredEvent]]:
+        """Every stored event of each of these aggregates, oldest first (one query per
+        500 ids); an aggregate the store lacks is left out."""
+        found: dict[str, list[StoredEvent]] = {}
+        for start in range(0, len(originator_ids), 500):
+            chunk = list(originator_ids[start : start + 500])
+            rows = self._rows(
+                f"SELECT originator_id, originator_version, topic, state "
+                f"FROM {self.events_table} WHERE originator_id IN ({','.join('?' * len(chunk))}) "
+                "ORDER BY originator_id, originator_version",
+                chunk,
+            )
+            for row in rows:
+                originator_id = str(row[0])
+                found.setdefault(originator_id, []).append(
+                    StoredEvent(originator_id, int(row[1]), str(row[2]), bytes(row[3]))
+                )
+        return found
+
     def checkpoints(self) -> list[tuple[int, str]]:
         """Every stored checkpoint (size, signed note), oldest first."""
         return [

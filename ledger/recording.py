@@ -10,11 +10,13 @@ import's one write transaction (``Ledger.record_input``, ``Ledger.record_spooled
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from itertools import chain
 from typing import TYPE_CHECKING
+
+from eventsourcing.persistence import StoredEvent
 
 from ledger.domain import (
     Claim,
@@ -67,6 +69,26 @@ class _Recording:
         self.corrected: dict[str, str] = {}
         """Claims this import has corrected so far, and the correction that replaced each."""
         self.outcome = Outcome()
+        self.page_claims: dict[str, list[StoredEvent]] = {}
+        """The stored events of the claims the page's corrections reference, read for the
+        page in one query (the store does not change while a page is checked); an id
+        asked for that the store lacks maps to an empty list."""
+
+    def _read_corrected_claims(self, kinds: Sequence[str], ref_lists: Sequence[list[str]]) -> None:
+        """Read, in one query, the stored events of the claims a page's corrections
+        reference (``page_claims``), rather than one query per correction."""
+        claim_ids = {
+            ref
+            for kind, refs in zip(kinds, ref_lists, strict=True)
+            if kind == "correction"
+            for ref in refs
+            if ref.startswith("claim:")
+        }
+        if not claim_ids:
+            self.page_claims = {}
+            return
+        found = self.appender.view.events_of_each(sorted(claim_ids))
+        self.page_claims = {claim_id: found.get(claim_id, []) for claim_id in claim_ids}
 
     def _in_input(self, aggregate_id: str) -> Spooled | None:
         """The record of this input under an aggregate id not yet in the store, if any."""
@@ -94,7 +116,11 @@ class _Recording:
                 f"{spooled.where}: claim '{claim_id}' was already corrected by '{by}'; "
                 f"correct '{by}' instead"
             )
-        found = self.ledger.load(self.appender.view, aggregate_id)
+        stored = self.page_claims.pop(aggregate_id, None)
+        if stored is None:
+            found = self.ledger.load(self.appender.view, aggregate_id)
+        else:
+            found = self.ledger.aggregate_of(stored)
         if found is None:
             # Not stored before this page: created by this input, from its first record.
             first = self._in_input(aggregate_id)
@@ -170,16 +196,17 @@ class Batch(_Recording):
         if not len(page):
             return
         if isinstance(page, PreparedPage):
-            ids = page.aggregate_ids
-            refs = set(";".join(page.ref_ids).split(";"))
-            refs.discard("")
+            ids, kinds = page.aggregate_ids, page.kinds
+            ref_lists = [r.split(";") if r else [] for r in page.ref_ids]
         else:
-            ids = [s.aggregate_id for s in page]
-            refs = set(chain.from_iterable(s.ref_ids for s in page))
+            ids, kinds = [s.aggregate_id for s in page], [s.kind for s in page]
+            ref_lists = [s.ref_ids for s in page]
+        refs = set(chain.from_iterable(ref_lists))
         stored = self.appender.view.existing(sorted(refs.union(ids) - self.known))
         self.known.update(stored)
         present = [aggregate_id for aggregate_id in ids if aggregate_id in stored]
         self.stored_creations = self.appender.view.creation_states(present) if present else {}
+        self._read_corrected_claims(kinds, ref_lists)
         events: list[NewRow] = []
         digests: list[bytes] = []
         if isinstance(page, PreparedPage):
@@ -188,7 +215,6 @@ class Batch(_Recording):
                 self.done += len(page)
                 _count_kinds(self.outcome, page.kinds)
             else:
-                ref_lists = [r.split(";") if r else [] for r in page.ref_ids]
                 self._add_prepared(page, ref_lists, stored, events, digests)
         else:
             for spooled in page:
@@ -356,6 +382,7 @@ class Stream(_Recording):
         view, known = self.appender.view, self.known
         known.update(view.existing(sorted(refs.union(ids) - known)))
         present = [aggregate_id for aggregate_id in ids if aggregate_id in known]
+        self._read_corrected_claims(page.kinds, ref_lists)
         events: list[NewRow] = []
         digests: list[bytes] = []
         if self._all_new(page, ref_lists, present):

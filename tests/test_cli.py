@@ -117,6 +117,28 @@ def test_deferred_projection_answers_the_same_on_the_next_read(db: str, tmp_path
     assert json.loads(out)["facts"]["killed.security_forces"]["status"] == "contested"
 
 
+def test_a_file_correcting_stored_claims_replaces_each_once(db: str) -> None:
+    assert ledger(db, "append", "--file", "-", stdin=jsonl(SETUP))[0] == 0
+    fix = {"type": "correction", "incident": "g", "fact": "killed.security_forces",
+           "report": "r1"}  # fmt: skip
+    first = [{**fix, "id": "k1", "claim": "c1", "value": 21, "claimant": "sohr"},
+             {**fix, "id": "k2", "claim": "c2", "value": 8}]  # fmt: skip
+    assert ledger(db, "append", "--file", "-", stdin=jsonl(first))[0] == 0
+    again = jsonl([{**fix, "id": "k3", "claim": "c2", "value": 9}])
+    code, _, err = ledger(db, "append", "--file", "-", stdin=again)
+    assert (code, err) == (
+        1,
+        "error: line 1: claim 'c2' was already corrected by 'k2'; correct 'k2' instead\n",
+    )
+    code, out, _ = ledger(db, "state", "g", "--json")
+    assert code == 0
+    positions = json.loads(out)["facts"]["killed.security_forces"]["positions"]
+    assert sorted((p["claim"], p["corrects"], p["value"]) for p in positions) == [
+        ("k1", "c1", 21),
+        ("k2", "c2", 8),
+    ]
+
+
 def test_two_corrections_of_one_claim_in_one_file_are_refused(db: str) -> None:
     fix = {"type": "correction", "claim": "c2", "incident": "g", "fact": "killed.security_forces",
            "report": "r1"}  # fmt: skip
