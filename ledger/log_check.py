@@ -3,7 +3,8 @@
 The log is checked a page at a time. A page holds ``PAGE`` leaves (a power of
 two) and starts at a multiple of it, so its leaves are complete subtrees of the
 whole tree: the page is hashed level by level, one list comprehension a level,
-and each level is compared with the stored nodes in one range read. Only a page
+and each stored level (``merkle.TILE_HEIGHT``) is compared with the stored nodes
+in one range read. Only a page
 that disagrees is walked again entry by entry, which names the first bad entry
 (order, envelope, leaf, then each tree node the entry closes) exactly as a
 leaf-by-leaf check would.
@@ -26,7 +27,14 @@ from ledger.errors import VerificationError
 from ledger.forking import Helper, two_cores
 from ledger.gcpause import gc_paused
 from ledger.mapper import LeafMapper
-from ledger.merkle import Frontier, complete_levels, leaf_hash, root_at
+from ledger.merkle import (
+    TILE_HEIGHT,
+    Frontier,
+    complete_levels,
+    is_stored_level,
+    leaf_hash,
+    root_at,
+)
 from ledger.recorders import EventRow, LogView
 
 PAGE = 4096
@@ -134,7 +142,8 @@ def _page_tiles(
         levels = complete_levels([sha256(b"\x00" + line).digest() for line in lines])
     except (TypeError, ValueError):  # a tampered row of the wrong type
         return None
-    for level, hashes in enumerate(levels):
+    for level in range(0, len(levels), TILE_HEIGHT):  # the stored levels
+        hashes = levels[level]
         if view.node_hashes(level, start >> level, len(hashes)) != hashes:
             return None
     # The page is tiled by the last node of each level of odd length.
@@ -149,7 +158,7 @@ def _push_tiles(view: LogView, frontier: Frontier, tiles: list[tuple[int, bytes]
     """Extend the frontier by a page's tiles; False if a node they close is not the stored one."""
     for level, digest in tiles:
         for above, node, closed in frontier.push(digest, level):
-            if view.nodes.get(above, node) != closed:
+            if is_stored_level(above) and view.nodes.get(above, node) != closed:
                 return False
     return True
 
@@ -265,7 +274,7 @@ def _name_first_bad_entry(
                 "(edited after it was recorded)"
             )
         for level, node, closed in frontier.push(digest):
-            if stored_node(level, node) != closed:
+            if is_stored_level(level) and stored_node(level, node) != closed:
                 raise VerificationError(
                     f"entry {index} ({entry}): the stored Merkle tree node (level {level}, "
                     f"index {node}) above it was edited"

@@ -30,6 +30,10 @@ class CursorNodeStore:
         self.cursor = cursor
         p = placeholder
         self.select = f"SELECT hash FROM {prefix}merkle_nodes WHERE level = {p} AND idx = {p}"
+        self.select_run = (
+            f"SELECT hash FROM {prefix}merkle_nodes WHERE level = {p} AND idx >= {p} "
+            f"AND idx < {p} ORDER BY idx"
+        )
         self.insert = f"INSERT INTO {prefix}merkle_nodes VALUES ({p}, {p}, {p})"
 
     def get(self, level: int, index: int) -> bytes | None:
@@ -37,6 +41,12 @@ class CursorNodeStore:
         self.cursor.execute(self.select, (level, index))
         row = self.cursor.fetchone()
         return None if row is None else bytes(row[0])
+
+    def run(self, level: int, first: int, count: int) -> list[bytes]:
+        """Stored hashes of consecutive nodes of one level, in order (shorter if one is missing:
+        indexes are not checked, callers compare the length)."""
+        self.cursor.execute(self.select_run, (level, first, first + count))
+        return [bytes(row[0]) for row in self.cursor.fetchall()]
 
     def put_many(self, items: Iterable[tuple[int, int, bytes]]) -> None:
         """Insert complete-subtree hashes (never replaced: the log only grows)."""

@@ -237,16 +237,41 @@ def test_reordered_events_name_the_first_moved_entry(sdb: str) -> None:
     assert err.startswith(f"error: entry 49 ({b[0]}): the event does not match its Merkle leaf")
 
 
-def test_edited_tree_node_is_detected(sdb: str) -> None:
+def more_claims(db: str, tmp_path: Path, count: int) -> None:
+    """Append ``count`` claims to the sample ledger, so that its tree has stored nodes
+    above the leaves (levels 8, 16, …: one per 256 leaves at level 8)."""
+    claims = tmp_path / "more.jsonl"
+    claim = {"type": "claim", "incident": "ghwayran-2022", "fact": "escaped",
+             "report": "report-000", "claimant": "sohr"}  # fmt: skip
+    claims.write_text(
+        "".join(json.dumps({**claim, "id": f"more-{i}", "value": i}) + "\n" for i in range(count))
+    )
+    services.append_file(db, str(claims))
+
+
+def test_edited_tree_node_is_detected(sdb: str, tmp_path: Path) -> None:
+    more_claims(sdb, tmp_path, 200)
     conn = events_db(sdb)
-    conn.execute("UPDATE merkle_nodes SET hash = zeroblob(32) WHERE level = 3 AND idx = 2")
+    conn.execute("UPDATE merkle_nodes SET hash = zeroblob(32) WHERE level = 8 AND idx = 0")
     conn.close()
     code, _, err = cli(sdb, "verify")
     assert (code, err) == (
         1,
-        "error: entry 23 (claim:c-000-sohr-killed-sf-20): the stored Merkle tree node "
-        "(level 3, index 2) above it was edited\n",
+        "error: entry 255 (claim:more-173): the stored Merkle tree node (level 8, index 0) "
+        "above it was edited\n",
     )
+
+
+def test_only_the_tile_levels_of_the_tree_are_read(sdb: str, tmp_path: Path) -> None:
+    """Levels between the stored ones (a store written before only levels 0, 8, 16, … were
+    kept holds them all) are derived, never read: an edit there changes nothing."""
+    more_claims(sdb, tmp_path, 200)
+    before = cli(sdb, "verify", "--json")
+    conn = events_db(sdb)
+    conn.execute("INSERT INTO merkle_nodes VALUES (3, 2, zeroblob(32))")
+    conn.close()
+    assert cli(sdb, "verify", "--json") == before
+    assert before[0] == 0
 
 
 def test_rewritten_history_with_a_rebuilt_tree_fails_the_kept_checkpoint(sdb: str) -> None:
@@ -510,18 +535,25 @@ PG_TAMPERING = {
         "ORDER BY notification_id OFFSET 29 LIMIT 1",
         "error: entry 82 (claim:forged): ",
     ),
-    "edited tree node": (
-        "UPDATE {s}.merkle_nodes SET hash = '\\x00'::bytea WHERE level = 3 AND idx = 2",
+    "edited leaf hash": (
+        "UPDATE {s}.merkle_nodes SET hash = '\\x00'::bytea WHERE level = 0 AND idx = 23",
         "error: entry 23 (",
+    ),
+    "edited tree node": (  # the test appends claims first: level 8 needs 256 leaves
+        "UPDATE {s}.merkle_nodes SET hash = '\\x00'::bytea WHERE level = 8 AND idx = 0",
+        "error: entry 255 (claim:more-173): the stored Merkle tree node (level 8, index 0)",
     ),
 }
 
 
 @pytest.mark.parametrize("case", sorted(PG_TAMPERING))
-def test_tampered_postgres_store_names_the_entry(db: str, case: str) -> None:
+def test_tampered_postgres_store_names_the_entry(db: str, case: str, tmp_path: Path) -> None:
     if not db.startswith("postgresql://"):
         pytest.skip("PostgreSQL-only case (the SQLite store has its own above)")
     import psycopg
+
+    if case == "edited tree node":
+        more_claims(db, tmp_path, 200)
 
     url, _, query = db.partition("?schema=")
     statement, expected = PG_TAMPERING[case]
