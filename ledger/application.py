@@ -58,6 +58,8 @@ class Ledger(Application[str]):
     ) -> None:
         try:
             super().__init__(env)
+            if isinstance(self.recorder, AuditRecorder):
+                self.recorder.upgrade()
         except PersistenceError as error:
             raise StoreError(f"cannot open the event store: {error}") from None
         except InfrastructureFactoryError:

@@ -73,6 +73,10 @@ class AuditRecorder(Protocol):
         """One write transaction holding the store's write lock from its start."""
         ...
 
+    def upgrade(self) -> None:
+        """Bring a store written by an earlier version to this version's format."""
+        ...
+
 
 EventRow = tuple[int, str, int, str, bytes]
 """A stored event as read in bulk: notification id, originator id, version, topic, state."""
@@ -138,11 +142,31 @@ class SQLiteLedgerRecorder(SQLiteApplicationRecorder):
             "CREATE TABLE IF NOT EXISTS merkle_nodes ("
             "level INTEGER NOT NULL, idx INTEGER NOT NULL, hash BLOB NOT NULL, "
             "PRIMARY KEY (level, idx)) WITHOUT ROWID",
-            "CREATE TABLE IF NOT EXISTS merkle_leaves ("
-            "idx INTEGER PRIMARY KEY, notification_id INTEGER NOT NULL UNIQUE)",
             "CREATE TABLE IF NOT EXISTS checkpoints ("
             "size INTEGER PRIMARY KEY, note TEXT NOT NULL, created_at TEXT NOT NULL)",
         ]
+
+    def upgrade(self) -> None:
+        """Drop the leaf table a store written by an earlier version has.
+
+        Leaf ``i`` is the event of notification id ``i + 1`` (``SQLiteLogView``), which
+        that table only repeated, at the cost of two more index entries per event. It is
+        dropped once it is checked to say exactly that. Costs one query when there is none.
+        """
+        with self.datastore.transaction(commit=True) as c:
+            if not _has_leaf_table(c):
+                return
+            c.execute("ROLLBACK")
+            c.execute("BEGIN IMMEDIATE")
+            if not _has_leaf_table(c):  # another process upgraded it meanwhile
+                return
+            c.execute("SELECT COUNT(*) FROM merkle_leaves WHERE notification_id != idx + 1")
+            if c.fetchone()[0]:
+                raise ProgrammingError(
+                    "this ledger's Merkle leaf table (written by an earlier version) does not "
+                    "follow its events: it was tampered with; verify it with that version"
+                )
+            c.execute("DROP TABLE merkle_leaves")
 
     def _insert_events(
         self, c: SQLiteCursor, stored_events: Sequence[StoredEvent], **kwargs: Any
@@ -175,14 +199,14 @@ class SQLiteLedgerRecorder(SQLiteApplicationRecorder):
         c.execute(f"SELECT COALESCE(MAX(rowid), 0) FROM {table}")
         if int(c.fetchone()[0]) != last + len(rows):
             raise ProgrammingError("the events table gave non-consecutive notification ids")
-        notification_ids = list(range(last + 1, last + 1 + len(rows)))
         size = self._size(c)
+        if size != last:  # leaf i must be the event of notification id i + 1
+            raise ProgrammingError(
+                f"the Merkle log has {size} leaves but the events table {last} events; "
+                "run verify to find where they part"
+            )
         append_leaves(CursorNodeStore(c), size, leaves)
-        c.executemany(
-            "INSERT INTO merkle_leaves VALUES (?, ?)",
-            zip(range(size, size + len(notification_ids)), notification_ids, strict=True),
-        )
-        return notification_ids
+        return list(range(last + 1, last + 1 + len(rows)))
 
     @contextmanager
     def appending(self) -> Iterator[Appender]:
@@ -211,7 +235,7 @@ class SQLiteLedgerRecorder(SQLiteApplicationRecorder):
 
     @staticmethod
     def _size(c: Any) -> int:
-        c.execute("SELECT COALESCE(MAX(idx) + 1, 0) FROM merkle_leaves")
+        c.execute(SQLiteLogView.SIZE)
         return int(c.fetchone()[0])
 
     @contextmanager
@@ -222,7 +246,9 @@ class SQLiteLedgerRecorder(SQLiteApplicationRecorder):
 
     def _view(self, c: Any) -> LogView:
         """The log as one cursor (one transaction) sees it."""
-        return LogView(c, "?", "", self.events_table_name, "rowid", self.convert_originator_id)
+        return SQLiteLogView(
+            c, "?", "", self.events_table_name, "rowid", self.convert_originator_id
+        )
 
     def add_checkpoint(self, size: int, note: str, created_at: str) -> None:
         """Store a signed checkpoint (one per tree size)."""
@@ -230,6 +256,11 @@ class SQLiteLedgerRecorder(SQLiteApplicationRecorder):
             c.execute(
                 "INSERT OR IGNORE INTO checkpoints VALUES (?, ?, ?)", (size, note, created_at)
             )
+
+
+def _has_leaf_table(c: Any) -> bool:
+    c.execute("SELECT COUNT(*) FROM sqlite_master WHERE type = 'table' AND name = 'merkle_leaves'")
+    return bool(c.fetchone()[0])
 
 
 def _stored_id(originator_id: Any) -> Any:
@@ -428,3 +459,47 @@ class LogView:
             (int(r[0]), str(r[1]))
             for r in self._rows("SELECT size, note FROM checkpoints ORDER BY size")
         ]
+
+
+class SQLiteLogView(LogView):
+    """The log in SQLite, where leaf ``i`` is the event of notification id ``i + 1``.
+
+    Every append checks that the log and the events table are the same length
+    before it adds to both in one transaction, and SQLite gives a rowid table's
+    new rows the next rowids, so the pairing needs no table of its own (PostgreSQL
+    keeps one: its sequences skip the numbers of rolled-back inserts). The leaves
+    are the level-0 nodes of the tree; a deleted one leaves a gap in their indexes.
+    """
+
+    SIZE = "SELECT COALESCE(MAX(idx) + 1, 0) FROM merkle_nodes WHERE level = 0"
+
+    def size(self) -> int:
+        """How many leaves the log holds."""
+        return int(self._rows(self.SIZE)[0][0])
+
+    def leaf_notifications(self, start: int, limit: int) -> list[tuple[int, int]]:
+        """(leaf index, notification id) pairs in leaf order from ``start``."""
+        rows = self._rows(
+            "SELECT idx FROM merkle_nodes WHERE level = 0 AND idx >= ? ORDER BY idx LIMIT ?",
+            (start, limit),
+        )
+        return [(int(r[0]), int(r[0]) + 1) for r in rows]
+
+    def leaf_index(self, originator_id: str, version: int) -> int | None:
+        """The leaf index of one stored event, or None."""
+        rows = self._rows(
+            f"SELECT n.idx FROM {self.events_table} e JOIN merkle_nodes n "
+            "ON n.level = 0 AND n.idx = e.rowid - 1 "
+            "WHERE e.originator_id = ? AND e.originator_version = ?",
+            (originator_id, version),
+        )
+        return int(rows[0][0]) if rows else None
+
+    def leaf_notification_ids(self, start: int, count: int) -> list[int]:
+        """The notification ids of leaves ``start`` to ``start + count - 1``, in leaf order."""
+        self.cursor.execute(
+            "SELECT idx + 1 FROM merkle_nodes WHERE level = 0 AND idx >= ? AND idx < ? "
+            "ORDER BY idx",
+            (start, start + count),
+        )
+        return [row[0] for row in self.cursor.fetchall()]

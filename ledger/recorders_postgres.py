@@ -56,6 +56,9 @@ class PostgresLedgerRecorder(PostgresApplicationRecorder):
             )
         super().create_table()
 
+    def upgrade(self) -> None:
+        """Nothing to bring up to date: the format has not changed in PostgreSQL."""
+
     def _fetch_ids_after_insert_events(
         self, curs: Any, stored_events: Sequence[StoredEvent], **kwargs: Any
     ) -> Sequence[int] | None:

@@ -132,11 +132,7 @@ def rebuild_tree(db: str) -> None:
     conn = events_db(db)
     conn.execute("BEGIN")
     conn.execute("DELETE FROM merkle_nodes")
-    conn.execute("DELETE FROM merkle_leaves")
     append_leaves(CursorNodeStore(conn.cursor()), 0, [h for _, h in events])
-    conn.executemany(
-        "INSERT INTO merkle_leaves VALUES (?, ?)", [(i, n) for i, (n, _) in enumerate(events)]
-    )
     conn.execute("COMMIT")
     conn.close()
 
@@ -235,6 +231,63 @@ def test_reordered_events_name_the_first_moved_entry(sdb: str) -> None:
     code, _, err = cli(sdb, "verify")
     assert code == 1
     assert err.startswith(f"error: entry 49 ({b[0]}): the event does not match its Merkle leaf")
+
+
+def write_leaf_table(db: str, shift: int = 0) -> None:
+    """Give the store the leaf table an earlier version kept: leaf index → notification id
+    (``shift`` makes it point elsewhere, as a tampered one would)."""
+    conn = events_db(db)
+    conn.execute(
+        "CREATE TABLE merkle_leaves (idx INTEGER PRIMARY KEY, notification_id INTEGER NOT NULL "
+        "UNIQUE)"
+    )
+    conn.execute(
+        "INSERT INTO merkle_leaves SELECT rowid - 1, rowid + ? FROM stored_events", (shift,)
+    )
+    conn.close()
+
+
+def has_leaf_table(db: str) -> bool:
+    conn = events_db(db)
+    found = conn.execute("SELECT name FROM sqlite_master WHERE name = 'merkle_leaves'")
+    answer = found.fetchone() is not None
+    conn.close()
+    return answer
+
+
+def test_a_store_with_the_earlier_leaf_table_is_upgraded_on_open(sdb: str) -> None:
+    before = cli(sdb, "verify", "--json")
+    write_leaf_table(sdb)
+    assert cli(sdb, "verify", "--json") == before
+    assert not has_leaf_table(sdb)
+    assert before[0] == 0
+
+
+def test_an_earlier_leaf_table_that_does_not_follow_the_events_is_refused(sdb: str) -> None:
+    write_leaf_table(sdb, shift=1)
+    code, _, err = cli(sdb, "verify")
+    assert (code, err) == (
+        1,
+        "error: cannot open the event store: this ledger's Merkle leaf table (written by an "
+        "earlier version) does not follow its events: it was tampered with; verify it with "
+        "that version\n",
+    )
+    assert has_leaf_table(sdb)
+
+
+def test_an_append_is_refused_when_the_log_and_the_events_differ_in_length(sdb: str) -> None:
+    conn = events_db(sdb)
+    conn.execute(
+        "INSERT INTO stored_events (originator_id, originator_version, topic, state) "
+        "SELECT 'claim:forged', 1, topic, state FROM stored_events WHERE rowid = 30"
+    )
+    conn.close()
+    code, _, err = cli(sdb, "rate", "sohr", "B", "--reason", "checked")
+    assert (code, err) == (
+        1,
+        "error: cannot write to the event store: the Merkle log has 82 leaves but the events "
+        "table 83 events; run verify to find where they part\n",
+    )
 
 
 def more_claims(db: str, tmp_path: Path, count: int) -> None:
