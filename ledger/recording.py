@@ -66,6 +66,9 @@ class _Recording:
         self.recorded = recorded_key(timestamp)
         self.known: set[str] = set()
         """Aggregate ids known to be in the store (or appended by this import)."""
+        self.known_is_all = False
+        """Whether ``known`` holds every id in the store, so that the store need not be
+        asked: true while it holds all an import recorded into a store that was empty."""
         self.corrected: dict[str, str] = {}
         """Claims this import has corrected so far, and the correction that replaced each."""
         self.outcome = Outcome()
@@ -74,14 +77,15 @@ class _Recording:
         page in one query (the store does not change while a page is checked); an id
         asked for that the store lacks maps to an empty list."""
 
-    def _read_corrected_claims(self, kinds: Sequence[str], ref_lists: Sequence[list[str]]) -> None:
+    def _read_corrected_claims(self, kinds: Sequence[str], ref_ids: Sequence[str]) -> None:
         """Read, in one query, the stored events of the claims a page's corrections
-        reference (``page_claims``), rather than one query per correction."""
+        reference (``page_claims``), rather than one query per correction. ``ref_ids``:
+        each record's references, ``;``-joined."""
         claim_ids = {
             ref
-            for kind, refs in zip(kinds, ref_lists, strict=True)
+            for kind, refs in zip(kinds, ref_ids, strict=True)
             if kind == "correction"
-            for ref in refs
+            for ref in refs.split(";")
             if ref.startswith("claim:")
         }
         if not claim_ids:
@@ -197,16 +201,17 @@ class Batch(_Recording):
             return
         if isinstance(page, PreparedPage):
             ids, kinds = page.aggregate_ids, page.kinds
-            ref_lists = [r.split(";") if r else [] for r in page.ref_ids]
+            ref_lists = _split(page.ref_ids)
+            self._read_corrected_claims(kinds, page.ref_ids)
         else:
             ids, kinds = [s.aggregate_id for s in page], [s.kind for s in page]
             ref_lists = [s.ref_ids for s in page]
+            self._read_corrected_claims(kinds, [";".join(refs) for refs in ref_lists])
         refs = set(chain.from_iterable(ref_lists))
         stored = self.appender.view.existing(sorted(refs.union(ids) - self.known))
         self.known.update(stored)
         present = [aggregate_id for aggregate_id in ids if aggregate_id in stored]
         self.stored_creations = self.appender.view.creation_states(present) if present else {}
-        self._read_corrected_claims(kinds, ref_lists)
         events: list[NewRow] = []
         digests: list[bytes] = []
         if isinstance(page, PreparedPage):
@@ -348,6 +353,7 @@ class Stream(_Recording):
         self._page: ValidatedPage | None = None
         self._in_page: dict[str, int] = {}
         self._this_import = f',"recorded_at":"{self.recorded}"'.encode()
+        self.known_is_all = appender.view.size() == 0
 
     def add_page(self, page: ValidatedPage) -> None:
         """Check a page of records, then append their events (unless recording stopped)."""
@@ -377,15 +383,16 @@ class Stream(_Recording):
 
     def _add_page(self, page: ValidatedPage) -> None:
         ids = page.aggregate_ids
-        ref_lists = [r.split(";") if r else [] for r in page.ref_ids]
-        refs = set(chain.from_iterable(ref_lists))
+        refs = set(";".join(page.ref_ids).split(";"))
+        refs.discard("")
         view, known = self.appender.view, self.known
-        known.update(view.existing(sorted(refs.union(ids) - known)))
-        present = [aggregate_id for aggregate_id in ids if aggregate_id in known]
-        self._read_corrected_claims(page.kinds, ref_lists)
+        if not self.known_is_all:
+            known.update(view.existing(sorted(refs.union(ids) - known)))
+        present = [] if known.isdisjoint(ids) else [i for i in ids if i in known]
+        self._read_corrected_claims(page.kinds, page.ref_ids)
         events: list[NewRow] = []
         digests: list[bytes] = []
-        if self._all_new(page, ref_lists, present):
+        if self._all_new(page, refs, present):
             events, digests = _column_events(self.ledger, page)
             known.update(ids)
             _count_kinds(self.outcome, page.kinds)
@@ -393,20 +400,21 @@ class Stream(_Recording):
                 events, digests = self._with_supersedes(page, events, digests)
         else:
             creations = view.creation_states(present) if present else {}
-            self._add_records(page, ref_lists, creations, events, digests)
+            self._add_records(page, _split(page.ref_ids), creations, events, digests)
         _append(self, events, digests)
 
-    def _all_new(self, page: ValidatedPage, ref_lists: list[list[str]], present: list[str]) -> bool:
+    def _all_new(self, page: ValidatedPage, refs: set[str], present: list[str]) -> bool:
         """Whether every record of a page goes in from its columns: none is under an id
         already recorded, waiting, or used twice in the page, and each references only
-        what is recorded or comes earlier in the page."""
+        what is recorded or comes earlier in the page (``refs``: all they reference)."""
         ids = page.aggregate_ids
         if present or len(set(ids)) != len(ids) or not self.waiting_ids.isdisjoint(ids):
             return False
         known = self.known
-        later = [i for i, refs in enumerate(ref_lists) if not known.issuperset(refs)]
-        if not later:
+        if known.issuperset(refs):
             return True
+        ref_lists = _split(page.ref_ids)
+        later = [i for i, refs in enumerate(ref_lists) if not known.issuperset(refs)]
         position = {aggregate_id: i for i, aggregate_id in enumerate(ids)}
         return all(
             position.get(ref, i) < i for i in later for ref in ref_lists[i] if ref not in known
@@ -497,6 +505,11 @@ class Stream(_Recording):
         return None if j is None or self._page is None else self._page.spooled(j)
 
 
+def _split(ref_ids: list[str]) -> list[list[str]]:
+    """Each record's ``;``-joined references as a list."""
+    return [r.split(";") if r else [] for r in ref_ids]
+
+
 def _reused(spooled: Spooled, other: str, where: str) -> BadInputError:
     return BadInputError(
         f"{spooled.where}: id: '{spooled.record_id}' is already used by a different "
@@ -514,6 +527,7 @@ def _append(recording: _Recording, events: list[NewRow], digests: list[bytes]) -
     """Append a page's events; forget the ids known once they are too many to keep."""
     if len(recording.known) > KNOWN_LIMIT:
         recording.known.clear()
+        recording.known_is_all = False
     if events:
         recording.appender.append(events, digests)
         recording.outcome.events += len(events)

@@ -75,11 +75,18 @@ def run(db: str, records: list[dict[str, Any]]) -> tuple[int, str, str]:
     return result.exit_code, result.stdout, result.stderr
 
 
-WAYS = ("as they come", "record by record", "waiting records prepared by a helper")
+WAYS = (
+    "as they come",
+    "record by record",
+    "waiting records prepared by a helper",
+    "asking the store, the ids known forgotten after each page",
+)
+KNOWN_LIMIT = recording.KNOWN_LIMIT
 
 
 def _take(way: str, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(preparing, "PREPARE_MIN_RECORDS", 0 if "helper" in way else 10**9)
+    monkeypatch.setattr(recording, "KNOWN_LIMIT", 0 if "forgotten" in way else KNOWN_LIMIT)
     all_new = recording.Stream._all_new
     if way == "record by record":
         monkeypatch.setattr(recording.Stream, "_all_new", lambda *args: False)
@@ -93,8 +100,9 @@ def test_every_way_of_recording_records_the_same(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, scenario: str, page: int
 ) -> None:
     """The same outcomes and events whether a page goes in from its columns or record by
-    record, in pages of any size, and whether records that wait for references later
-    in the input are prepared by a helper or not."""
+    record, in pages of any size, whether records that wait for references later in the
+    input are prepared by a helper or not, and whether the import knows every id it
+    recorded into an empty store or asks the store."""
     outcomes: dict[str, list[tuple[int, str, str]]] = {}
     events: dict[str, list[tuple[Any, ...]]] = {}
     monkeypatch.setattr(streaming, "PAGE", page)
