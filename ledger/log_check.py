@@ -253,7 +253,7 @@ def _name_first_bad_entry(
         if leaf[0] != index:
             raise VerificationError(
                 f"entry {index} ({entry}): the Merkle log has no leaf at this index (the next "
-                f"is {leaf[0]}): a leaf was deleted"
+                f"is {leaf[0]}): a leaf or its event was deleted"
             )
         try:
             lines = mapper.leaves_of_rows([row])

@@ -1,26 +1,23 @@
-"""Event-store recorders that keep the Merkle log in the same transaction as the events.
+"""What the event-store recorders that keep the Merkle log share, on either backend.
 
-The library's SQLite application recorder is extended, the way its own
-``searchabletimestamps`` example extends it: the application passes each
-event's leaf hash through ``save()`` keyword arguments, and ``_insert_events``
-appends them to an RFC 9162 tree of complete-subtree hashes inside the very
-transaction that inserts the events. A crash can therefore never leave events
-without leaves or leaves without events, and concurrent writers — serialized
-by the store's write lock — extend one tree in one order.
+The library's application recorders are extended (``recorders_sqlite``,
+``recorders_postgres``), the way its own ``searchabletimestamps`` example
+extends them: the application passes each event's leaf hash through ``save()``
+keyword arguments, and the recorder appends them to an RFC 9162 tree of
+complete-subtree hashes inside the very transaction that inserts the events. A
+crash can therefore never leave events without leaves or leaves without
+events, and concurrent writers — serialized by the store's write lock — extend
+one tree in one order.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from contextlib import AbstractContextManager, contextmanager
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from typing import Any, Protocol, runtime_checkable
-from uuid import UUID
 
 from eventsourcing.persistence import Notification, ProgrammingError, StoredEvent
-from eventsourcing.sqlite import SQLiteApplicationRecorder, SQLiteCursor, SQLiteDatastore
-
-from ledger.merkle import append_leaves
 
 
 class CursorNodeStore:
@@ -81,11 +78,6 @@ class AuditRecorder(Protocol):
 EventRow = tuple[int, str, int, str, bytes]
 """A stored event as read in bulk: notification id, originator id, version, topic, state."""
 
-IMPORT_CACHE_KIB = -65_536
-"""SQLite page cache of a write transaction, in KiB (negative: a size, not a page count)."""
-DEFAULT_CACHE_KIB = -2_000
-"""SQLite's default page cache."""
-
 LeafFunction = Callable[[StoredEvent], bytes]
 
 NewRow = tuple[str, int, str, bytes]
@@ -128,144 +120,6 @@ def leaf_hashes(
     if len(leaves) != len(stored_events):
         raise ProgrammingError("one Merkle leaf hash is needed per stored event")
     return leaves
-
-
-class SQLiteLedgerRecorder(SQLiteApplicationRecorder):
-    """SQLite events plus their Merkle log and signed checkpoints, in one database."""
-
-    def __init__(self, datastore: SQLiteDatastore, events_table_name: str = "stored_events"):
-        super().__init__(datastore, events_table_name)
-
-    def construct_create_table_statements(self) -> list[str]:
-        return [
-            *super().construct_create_table_statements(),
-            "CREATE TABLE IF NOT EXISTS merkle_nodes ("
-            "level INTEGER NOT NULL, idx INTEGER NOT NULL, hash BLOB NOT NULL, "
-            "PRIMARY KEY (level, idx)) WITHOUT ROWID",
-            "CREATE TABLE IF NOT EXISTS checkpoints ("
-            "size INTEGER PRIMARY KEY, note TEXT NOT NULL, created_at TEXT NOT NULL)",
-        ]
-
-    def upgrade(self) -> None:
-        """Drop the leaf table a store written by an earlier version has.
-
-        Leaf ``i`` is the event of notification id ``i + 1`` (``SQLiteLogView``), which
-        that table only repeated, at the cost of two more index entries per event. It is
-        dropped once it is checked to say exactly that. Costs one query when there is none.
-        """
-        with self.datastore.transaction(commit=True) as c:
-            if not _has_leaf_table(c):
-                return
-            c.execute("ROLLBACK")
-            c.execute("BEGIN IMMEDIATE")
-            if not _has_leaf_table(c):  # another process upgraded it meanwhile
-                return
-            c.execute("SELECT COUNT(*) FROM merkle_leaves WHERE notification_id != idx + 1")
-            if c.fetchone()[0]:
-                raise ProgrammingError(
-                    "this ledger's Merkle leaf table (written by an earlier version) does not "
-                    "follow its events: it was tampered with; verify it with that version"
-                )
-            c.execute("DROP TABLE merkle_leaves")
-
-    def _insert_events(
-        self, c: SQLiteCursor, stored_events: Sequence[StoredEvent], **kwargs: Any
-    ) -> Sequence[int] | None:
-        leaves = leaf_hashes(self, stored_events, kwargs)
-        rows = [
-            (_stored_id(s.originator_id), s.originator_version, s.topic, s.state)
-            for s in stored_events
-        ]
-        return self._insert_rows(c, rows, leaves)
-
-    def _insert_rows(
-        self, c: SQLiteCursor, rows: Sequence[NewRow], leaves: Sequence[bytes]
-    ) -> list[int]:
-        """Insert events and append their leaves to the tree; their notification ids."""
-        if len(leaves) != len(rows):
-            raise ProgrammingError("one Merkle leaf hash is needed per stored event")
-        # One executemany instead of the library's statement per event with RETURNING.
-        # In a rowid table each insert takes the largest rowid plus one, and the
-        # write lock is held, so the new notification ids are the next consecutive
-        # ones; the count is checked afterwards all the same.
-        table = self.events_table_name
-        c.execute(f"SELECT COALESCE(MAX(rowid), 0) FROM {table}")
-        last = int(c.fetchone()[0])
-        c.executemany(
-            f"INSERT INTO {table} (originator_id, originator_version, topic, state) "
-            "VALUES (?, ?, ?, ?)",
-            rows,
-        )
-        c.execute(f"SELECT COALESCE(MAX(rowid), 0) FROM {table}")
-        if int(c.fetchone()[0]) != last + len(rows):
-            raise ProgrammingError("the events table gave non-consecutive notification ids")
-        size = self._size(c)
-        if size != last:  # leaf i must be the event of notification id i + 1
-            raise ProgrammingError(
-                f"the Merkle log has {size} leaves but the events table {last} events; "
-                "run verify to find where they part"
-            )
-        append_leaves(CursorNodeStore(c), size, leaves)
-        return list(range(last + 1, last + 1 + len(rows)))
-
-    @contextmanager
-    def appending(self) -> Iterator[Appender]:
-        """One write transaction for a large import, holding the write lock from the start.
-
-        Reads made through its view see the store as this transaction does, so
-        checks made before a page of events is appended cannot be overtaken by
-        another writer.
-        """
-        with self.datastore.transaction(commit=True) as c:
-            # The library opens a deferred transaction; take the write lock now.
-            c.execute("ROLLBACK")
-            c.execute("BEGIN IMMEDIATE")
-            view = self._view(c)
-
-            def append(rows: Sequence[NewRow], leaves: Sequence[bytes]) -> None:
-                self._insert_rows(c, rows, leaves)
-
-            # A large import touches the id index all over: give its pages room while
-            # it runs (measured: 5% faster at 100k), then the connection's usual cache.
-            c.execute(f"PRAGMA cache_size={IMPORT_CACHE_KIB}")
-            try:
-                yield Appender(view, append)
-            finally:
-                c.execute(f"PRAGMA cache_size={DEFAULT_CACHE_KIB}")
-
-    @staticmethod
-    def _size(c: Any) -> int:
-        c.execute(SQLiteLogView.SIZE)
-        return int(c.fetchone()[0])
-
-    @contextmanager
-    def reading(self) -> Iterator[LogView]:
-        """One read transaction: a consistent view of events, tree and checkpoints."""
-        with self.datastore.transaction(commit=False) as c:
-            yield self._view(c)
-
-    def _view(self, c: Any) -> LogView:
-        """The log as one cursor (one transaction) sees it."""
-        return SQLiteLogView(
-            c, "?", "", self.events_table_name, "rowid", self.convert_originator_id
-        )
-
-    def add_checkpoint(self, size: int, note: str, created_at: str) -> None:
-        """Store a signed checkpoint (one per tree size)."""
-        with self.datastore.transaction(commit=True) as c:
-            c.execute(
-                "INSERT OR IGNORE INTO checkpoints VALUES (?, ?, ?)", (size, note, created_at)
-            )
-
-
-def _has_leaf_table(c: Any) -> bool:
-    c.execute("SELECT COUNT(*) FROM sqlite_master WHERE type = 'table' AND name = 'merkle_leaves'")
-    return bool(c.fetchone()[0])
-
-
-def _stored_id(originator_id: Any) -> Any:
-    # As the library stores them: UUIDs as hex text, string ids as they are.
-    return originator_id.hex if isinstance(originator_id, UUID) else originator_id
 
 
 class LogView:
@@ -459,47 +313,3 @@ class LogView:
             (int(r[0]), str(r[1]))
             for r in self._rows("SELECT size, note FROM checkpoints ORDER BY size")
         ]
-
-
-class SQLiteLogView(LogView):
-    """The log in SQLite, where leaf ``i`` is the event of notification id ``i + 1``.
-
-    Every append checks that the log and the events table are the same length
-    before it adds to both in one transaction, and SQLite gives a rowid table's
-    new rows the next rowids, so the pairing needs no table of its own (PostgreSQL
-    keeps one: its sequences skip the numbers of rolled-back inserts). The leaves
-    are the level-0 nodes of the tree; a deleted one leaves a gap in their indexes.
-    """
-
-    SIZE = "SELECT COALESCE(MAX(idx) + 1, 0) FROM merkle_nodes WHERE level = 0"
-
-    def size(self) -> int:
-        """How many leaves the log holds."""
-        return int(self._rows(self.SIZE)[0][0])
-
-    def leaf_notifications(self, start: int, limit: int) -> list[tuple[int, int]]:
-        """(leaf index, notification id) pairs in leaf order from ``start``."""
-        rows = self._rows(
-            "SELECT idx FROM merkle_nodes WHERE level = 0 AND idx >= ? ORDER BY idx LIMIT ?",
-            (start, limit),
-        )
-        return [(int(r[0]), int(r[0]) + 1) for r in rows]
-
-    def leaf_index(self, originator_id: str, version: int) -> int | None:
-        """The leaf index of one stored event, or None."""
-        rows = self._rows(
-            f"SELECT n.idx FROM {self.events_table} e JOIN merkle_nodes n "
-            "ON n.level = 0 AND n.idx = e.rowid - 1 "
-            "WHERE e.originator_id = ? AND e.originator_version = ?",
-            (originator_id, version),
-        )
-        return int(rows[0][0]) if rows else None
-
-    def leaf_notification_ids(self, start: int, count: int) -> list[int]:
-        """The notification ids of leaves ``start`` to ``start + count - 1``, in leaf order."""
-        self.cursor.execute(
-            "SELECT idx + 1 FROM merkle_nodes WHERE level = 0 AND idx >= ? AND idx < ? "
-            "ORDER BY idx",
-            (start, start + count),
-        )
-        return [row[0] for row in self.cursor.fetchall()]

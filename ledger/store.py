@@ -50,7 +50,7 @@ class StoreLocation:
         if self.sqlite_path is not None:
             env |= {
                 "PERSISTENCE_MODULE": "eventsourcing.sqlite",
-                "APPLICATION_RECORDER_TOPIC": "ledger.recorders:SQLiteLedgerRecorder",
+                "APPLICATION_RECORDER_TOPIC": "ledger.recorders_sqlite:SQLiteLedgerRecorder",
                 "SQLITE_DBNAME": str(self.sqlite_path),
                 "SQLITE_LOCK_TIMEOUT": "30",
             }

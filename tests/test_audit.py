@@ -18,7 +18,7 @@ from cli.main import app
 from ledger import log_check, services
 from ledger.leaves import leaf_bytes
 from ledger.merkle import append_leaves, leaf_hash, verify_consistency, verify_inclusion
-from ledger.recorders import CursorNodeStore
+from ledger.recorders_sqlite import SQLiteNodeStore
 from ledger.signednote import generate_signer
 
 runner = CliRunner()
@@ -132,7 +132,10 @@ def rebuild_tree(db: str) -> None:
     conn = events_db(db)
     conn.execute("BEGIN")
     conn.execute("DELETE FROM merkle_nodes")
-    append_leaves(CursorNodeStore(conn.cursor()), 0, [h for _, h in events])
+    conn.executemany(
+        "UPDATE stored_events SET leaf_hash = ? WHERE rowid = ?", [(h, n) for n, h in events]
+    )
+    append_leaves(SQLiteNodeStore(conn.cursor(), "stored_events"), 0, [h for _, h in events])
     conn.execute("COMMIT")
     conn.close()
 
@@ -193,8 +196,11 @@ def test_deleted_event_names_the_entry(sdb: str) -> None:
     conn.close()
     code, _, err = cli(sdb, "verify")
     assert code == 1
-    assert err.startswith("error: entry 39 (")
-    assert "an event was deleted, inserted or moved" in err
+    # In SQLite an event holds its leaf hash: deleting one deletes the other.
+    assert err == (
+        f"error: entry 39 ({originator(sdb, 41)}): the Merkle log has no leaf at this index "
+        "(the next is 40): a leaf or its event was deleted\n"
+    )
     assert victim not in err  # it is gone; the entry is named by index and its successor
 
 
@@ -212,19 +218,24 @@ def test_inserted_event_names_the_entry(sdb: str) -> None:
 
 def test_reordered_events_name_the_first_moved_entry(sdb: str) -> None:
     conn = events_db(sdb)
-    a = conn.execute("SELECT * FROM stored_events WHERE rowid = 50").fetchone()
-    b = conn.execute("SELECT * FROM stored_events WHERE rowid = 51").fetchone()
+    columns = "originator_id, originator_version, topic, state"  # not the leaf hashes
+    a = conn.execute(f"SELECT {columns} FROM stored_events WHERE rowid = 50").fetchone()
+    b = conn.execute(f"SELECT {columns} FROM stored_events WHERE rowid = 51").fetchone()
+    leaf_50, leaf_51 = (
+        conn.execute("SELECT leaf_hash FROM stored_events WHERE rowid = ?", (n,)).fetchone()[0]
+        for n in (50, 51)
+    )
     conn.execute("BEGIN")
     conn.execute("DELETE FROM stored_events WHERE rowid IN (50, 51)")
     conn.execute(
         "INSERT INTO stored_events (rowid, originator_id, originator_version, topic, "
-        "state) VALUES (50, ?, ?, ?, ?)",
-        b,
+        "state, leaf_hash) VALUES (50, ?, ?, ?, ?, ?)",
+        (*b, leaf_50),
     )
     conn.execute(
         "INSERT INTO stored_events (rowid, originator_id, originator_version, topic, "
-        "state) VALUES (51, ?, ?, ?, ?)",
-        a,
+        "state, leaf_hash) VALUES (51, ?, ?, ?, ?, ?)",
+        (*a, leaf_51),
     )
     conn.execute("COMMIT")
     conn.close()
@@ -233,10 +244,15 @@ def test_reordered_events_name_the_first_moved_entry(sdb: str) -> None:
     assert err.startswith(f"error: entry 49 ({b[0]}): the event does not match its Merkle leaf")
 
 
-def write_leaf_table(db: str, shift: int = 0) -> None:
-    """Give the store the leaf table an earlier version kept: leaf index → notification id
-    (``shift`` makes it point elsewhere, as a tampered one would)."""
+def write_earlier_format(db: str, shift: int = 0) -> None:
+    """Give the store the layout an earlier version wrote: leaf hashes as level-0 tree nodes,
+    every level of the tree (here a made-up level 3 node) and a table pairing leaf indexes
+    with notification ids (``shift`` makes it point elsewhere, as a tampered one would)."""
     conn = events_db(db)
+    conn.execute("BEGIN")
+    conn.execute("INSERT INTO merkle_nodes SELECT 0, rowid - 1, leaf_hash FROM stored_events")
+    conn.execute("INSERT INTO merkle_nodes VALUES (3, 2, zeroblob(32))")
+    conn.execute("ALTER TABLE stored_events DROP COLUMN leaf_hash")
     conn.execute(
         "CREATE TABLE merkle_leaves (idx INTEGER PRIMARY KEY, notification_id INTEGER NOT NULL "
         "UNIQUE)"
@@ -244,6 +260,7 @@ def write_leaf_table(db: str, shift: int = 0) -> None:
     conn.execute(
         "INSERT INTO merkle_leaves SELECT rowid - 1, rowid + ? FROM stored_events", (shift,)
     )
+    conn.execute("COMMIT")
     conn.close()
 
 
@@ -255,16 +272,20 @@ def has_leaf_table(db: str) -> bool:
     return answer
 
 
-def test_a_store_with_the_earlier_leaf_table_is_upgraded_on_open(sdb: str) -> None:
+def test_a_store_in_the_earlier_layout_is_upgraded_on_open(sdb: str) -> None:
     before = cli(sdb, "verify", "--json")
-    write_leaf_table(sdb)
+    write_earlier_format(sdb)
     assert cli(sdb, "verify", "--json") == before
     assert not has_leaf_table(sdb)
+    conn = events_db(sdb)
+    assert conn.execute("SELECT DISTINCT level FROM merkle_nodes").fetchall() == []
+    assert conn.execute("SELECT COUNT(leaf_hash) FROM stored_events").fetchone() == (82,)
+    conn.close()
     assert before[0] == 0
 
 
 def test_an_earlier_leaf_table_that_does_not_follow_the_events_is_refused(sdb: str) -> None:
-    write_leaf_table(sdb, shift=1)
+    write_earlier_format(sdb, shift=1)
     code, _, err = cli(sdb, "verify")
     assert (code, err) == (
         1,

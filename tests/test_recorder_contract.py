@@ -20,7 +20,7 @@ from eventsourcing.sqlite import SQLiteDatastore
 from eventsourcing.tests.persistence import ApplicationRecorderTestCase
 
 from ledger.merkle import leaf_hash
-from ledger.recorders import SQLiteLedgerRecorder
+from ledger.recorders_sqlite import SQLiteLedgerRecorder
 
 
 def leaf_of(event: StoredEvent) -> bytes:
