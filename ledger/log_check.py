@@ -108,12 +108,11 @@ def _check_pages_in_order(
             after = _take_helper_pages(view, frontier, helper, after)
             helper = None
         start = frontier.size
-        rows = view.event_rows(after, PAGE)
-        leaf_ids = view.leaf_notification_ids(start, PAGE)
+        rows, leaf_ids, leaf_hashes = view.page(after, start, PAGE)
         if not rows and not leaf_ids:
             return
         before = frontier.copy()
-        tiles = _page_tiles(view, mapper, start, rows, leaf_ids)
+        tiles = _page_tiles(view, mapper, start, rows, leaf_ids, leaf_hashes)
         if tiles is None or not _push_tiles(view, frontier, tiles):
             leaves = view.leaf_notifications(start, PAGE)
             _name_first_bad_entry(view, mapper, before, rows, leaves)
@@ -123,7 +122,12 @@ def _check_pages_in_order(
 
 
 def _page_tiles(
-    view: LogView, mapper: LeafMapper, start: int, rows: list[EventRow], leaf_ids: list[int]
+    view: LogView,
+    mapper: LeafMapper,
+    start: int,
+    rows: list[EventRow],
+    leaf_ids: list[int],
+    leaf_hashes: list[Any],
 ) -> list[tuple[int, bytes]] | None:
     """Check the page of leaves from ``start`` in bulk; None at any disagreement.
 
@@ -142,7 +146,9 @@ def _page_tiles(
         levels = complete_levels([sha256(b"\x00" + line).digest() for line in lines])
     except (TypeError, ValueError):  # a tampered row of the wrong type
         return None
-    for level in range(0, len(levels), TILE_HEIGHT):  # the stored levels
+    if leaf_hashes != levels[0]:
+        return None
+    for level in range(TILE_HEIGHT, len(levels), TILE_HEIGHT):  # the stored levels above
         hashes = levels[level]
         if view.node_hashes(level, start >> level, len(hashes)) != hashes:
             return None
@@ -198,9 +204,8 @@ def _check_pages(env: dict[str, str], first: int, last: int) -> list[tuple[list[
             after = before[0]
             for page in range(first, last):
                 start = page * PAGE
-                rows = view.event_rows(after, PAGE)
-                leaf_ids = view.leaf_notification_ids(start, PAGE)
-                tiles = _page_tiles(view, ledger.leaf_mapper, start, rows, leaf_ids)
+                rows, leaf_ids, leaf_hashes = view.page(after, start, PAGE)
+                tiles = _page_tiles(view, ledger.leaf_mapper, start, rows, leaf_ids, leaf_hashes)
                 if tiles is None or len(rows) < PAGE:
                     break
                 after = rows[-1][0]

@@ -200,6 +200,18 @@ class LogView:
             return [(r[0], str(convert(r[1])), r[2], r[3], r[4]) for r in rows]
         return rows
 
+    def page(
+        self, after: int, start: int, count: int
+    ) -> tuple[list[EventRow], list[int], list[Any]]:
+        """What ``verify`` checks of a page, read together: ``event_rows(after, count)``,
+        ``leaf_notification_ids(start, count)`` and the leaf hashes ``node_hashes(0, start,
+        count)``."""
+        return (
+            self.event_rows(after, count),
+            self.leaf_notification_ids(start, count),
+            self.node_hashes(0, start, count),
+        )
+
     def leaf_notifications(self, start: int, limit: int) -> list[tuple[int, int]]:
         """(leaf index, notification id) pairs in leaf order from ``start``."""
         rows = self._rows(

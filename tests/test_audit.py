@@ -204,6 +204,15 @@ def test_deleted_event_names_the_entry(sdb: str) -> None:
     assert victim not in err  # it is gone; the entry is named by index and its successor
 
 
+def test_erased_leaf_hash_names_the_entry(sdb: str) -> None:
+    conn = events_db(sdb)
+    conn.execute("UPDATE stored_events SET leaf_hash = NULL WHERE rowid = 30")
+    conn.close()
+    code, _, err = cli(sdb, "verify")
+    assert code == 1
+    assert err.startswith(f"error: entry 29 ({originator(sdb, 30)}): ")
+
+
 def test_inserted_event_names_the_entry(sdb: str) -> None:
     conn = events_db(sdb)
     conn.execute(
