@@ -48,6 +48,7 @@ class _Forked:
 
         context = multiprocessing.get_context("fork")
         self._receiver, sender = context.Pipe(duplex=False)
+        _widen(self._receiver)
         self._process = context.Process(target=target, args=(work, args, sender), daemon=True)
         self._process.start()
         sender.close()
@@ -64,6 +65,19 @@ class _Forked:
 
     def __exit__(self, *exc: object) -> None:
         self.stop()
+
+
+PIPE_BYTES = 1 << 20
+"""How much a helper may have sent ahead of what this process has read: Linux's largest
+pipe for an unprivileged process, where its default is 64 KiB."""
+
+
+def _widen(connection: Connection) -> None:
+    """Give the pipe ``PIPE_BYTES`` of buffer where the platform can (Linux)."""
+    with contextlib.suppress(ImportError, AttributeError, OSError):
+        import fcntl
+
+        fcntl.fcntl(connection.fileno(), fcntl.F_SETPIPE_SZ, PIPE_BYTES)
 
 
 class Helper(_Forked):
@@ -85,7 +99,7 @@ class Helper(_Forked):
 class Producer(_Forked):
     """A forked process whose work yields items; they arrive here through a pipe as made.
 
-    The pipe's buffer keeps the producer a little ahead and no further. Iterating
+    The pipe's buffer (``PIPE_BYTES``) keeps the producer a little ahead and no further. Iterating
     stops at the end of the work or when the producer fails or dies: ``complete``
     then says which, and the caller carries on without it.
     """

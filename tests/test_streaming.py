@@ -12,7 +12,7 @@ import pytest
 from typer.testing import CliRunner
 
 from cli.main import app
-from ledger import services, streaming
+from ledger import forking, services, streaming
 from ledger.errors import BadInputError
 from ledger.streaming import file_pages, line_pages
 from tests.events import stored_events
@@ -175,3 +175,19 @@ def test_pages_validated_here_each_say_how_much_input_they_cover(
     assert len(sizes) == -(-len(SAMPLE) // 10)
     assert all(sizes)
     assert sum(sizes) == sum(len(line) + 1 for line in lines if line)
+
+
+def _count_up(limit: int) -> Iterator[int]:
+    yield from range(limit)
+
+
+def test_a_helper_may_send_a_page_ahead() -> None:
+    """The helpers' pipes hold a whole page (about 0.9 MB pickled for 256 KB of input),
+    so a helper goes on validating while this process records, where Linux allows it."""
+    fcntl = pytest.importorskip("fcntl")
+    if not hasattr(fcntl, "F_GETPIPE_SZ"):
+        pytest.skip("pipe sizes are fixed on this platform")
+    with forking.Producer(_count_up, 3) as producer:
+        size = fcntl.fcntl(producer._receiver.fileno(), fcntl.F_GETPIPE_SZ)
+        assert list(producer) == [0, 1, 2]
+    assert size == forking.PIPE_BYTES
