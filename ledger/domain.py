@@ -331,28 +331,41 @@ def creation_data(fields: dict[str, Any]) -> str:
     return canonical_json_text({key: value for key, value in fields.items() if value is not None})
 
 
-def references(kind: str, fields: dict[str, Any]) -> list[tuple[str, str, str]]:
-    """(kind, id, field) for every reference a record of this kind makes."""
+def reference_columns(kind: str, fields: dict[str, Any]) -> tuple[str, str]:
+    """The aggregate ids a record of this kind references, and the field naming each, each
+    ``;``-joined in the same order (ids never hold a semicolon), as the spool keeps them.
+
+    Built as two strings directly: this runs for every record an import validates.
+    """
     get = fields.get
-    refs: list[tuple[str, str, str]] = []
-    if kind == "incident":
-        refs += [("incident", r["incident"], "related.incident") for r in get("related") or ()]
-    elif kind == "report":
-        refs.append(("source", fields["source"], "source"))
-    elif kind in ("claim", "correction"):
-        refs.append(("incident", fields["incident"], "incident"))
-        refs.append(("report", fields["report"], "report"))
-        if get("claimant") is not None:
-            refs.append(("source", fields["claimant"], "claimant"))
-        refs += [("source", relay, "via") for relay in get("via") or ()]
+    if kind in ("claim", "correction"):
+        ids = f"incident:{fields['incident']};report:{fields['report']}"
+        names = "incident;report"
+        claimant = get("claimant")
+        if claimant is not None:
+            ids += f";source:{claimant}"
+            names += ";claimant"
+        via = get("via")
+        if via:
+            ids += "".join([f";source:{relay}" for relay in via])
+            names += ";via" * len(via)
         if kind == "correction":
-            refs.append(("claim", fields["claim"], "claim"))
-    elif kind == "retraction":
-        refs.append(("claim", fields["claim"], "claim"))
-        refs.append(("report", fields["report"], "report"))
-    elif kind == "assessment":
-        refs.append(("claim", fields["claim"], "claim"))
-    return refs
+            ids += f";claim:{fields['claim']}"
+            names += ";claim"
+        return ids, names
+    if kind == "report":
+        return f"source:{fields['source']}", "source"
+    if kind == "incident":
+        related = get("related") or ()
+        return (
+            ";".join([f"incident:{r['incident']}" for r in related]),
+            ";".join(["related.incident"] * len(related)),
+        )
+    if kind == "retraction":
+        return f"claim:{fields['claim']};report:{fields['report']}", "claim;report"
+    if kind == "assessment":
+        return f"claim:{fields['claim']}", "claim"
+    return "", ""
 
 
 def creation_leaf(

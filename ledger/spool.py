@@ -18,7 +18,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, NamedTuple
 
-from ledger.domain import aggregate_id_for, creation_data, references
+from ledger.domain import aggregate_id_for, creation_data, reference_columns
 from ledger.errors import BadInputError, StoreError
 
 if TYPE_CHECKING:
@@ -53,7 +53,7 @@ class Spooled(NamedTuple):
     """One validated record: its place in the input, kind, id, fields and references.
 
     ``data`` is the canonical JSON its creation event's leaf carries
-    (``domain.creation_data``); ``ref_ids`` the aggregate ids it references, each
+    (``domain.creation_data``); ``ref_ids`` the aggregate ids it reference_columns, each
     under the field in the same place of ``ref_fields`` (``;``-separated): recording
     checks a record's references with one set operation and reads the fields only
     to name a missing one.
@@ -276,9 +276,12 @@ class Spool:
 def spool_row(where: str, record: AnyRecord) -> tuple[Any, ...]:
     """A validated record as the spool keeps it: (rank, where, kind, id, aggregate id,
     canonical data, ``;``-joined referenced aggregate ids, ``;``-joined their fields)."""
-    # Fields that are None are left out here: the leaf leaves them out too.
-    fields = record.model_dump(mode="json", exclude=_ENVELOPE, exclude_none=True)
-    refs = references(record.type, fields)
+    # Fields that are None are left out here: the leaf leaves them out too. This is
+    # model_dump(mode="json", …) without its Python wrapper: a quarter less per record.
+    fields = record.__pydantic_serializer__.to_python(
+        record, mode="json", exclude=_ENVELOPE, exclude_none=True
+    )
+    ref_ids, ref_fields = reference_columns(record.type, fields)
     return (
         RANKS[record.type],
         where,
@@ -286,8 +289,8 @@ def spool_row(where: str, record: AnyRecord) -> tuple[Any, ...]:
         record.id,
         aggregate_id_for(record.type, record.id),
         creation_data(fields),
-        ";".join(f"{kind}:{ref}" for kind, ref, _ in refs),
-        ";".join(field for _, _, field in refs),
+        ref_ids,
+        ref_fields,
     )
 
 

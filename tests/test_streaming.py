@@ -191,3 +191,42 @@ def test_a_helper_may_send_a_page_ahead() -> None:
         size = fcntl.fcntl(producer._receiver.fileno(), fcntl.F_GETPIPE_SZ)
         assert list(producer) == [0, 1, 2]
     assert size == forking.PIPE_BYTES
+
+
+CLAIM = {"type": "claim", "id": "c", "incident": "g", "fact": "killed", "value": 7, "report": "r"}
+REFERENCES = [
+    (CLAIM, "incident:g;report:r", "incident;report"),
+    (
+        {**CLAIM, "claimant": "sohr", "via": ["afp", "ap"]},
+        "incident:g;report:r;source:sohr;source:afp;source:ap",
+        "incident;report;claimant;via;via",
+    ),
+    ({**CLAIM, "type": "correction", "claim": "c0"}, "incident:g;report:r;claim:c0",
+     "incident;report;claim"),
+    ({"type": "report", "id": "r", "source": "s", "published_at": "2022-01-21"}, "source:s",
+     "source"),
+    ({"type": "incident", "id": "g", "title": "G"}, "", ""),
+    (
+        {"type": "incident", "id": "g", "title": "G", "related": [
+            {"incident": "d", "relation": "simultaneous"},
+            {"incident": "e", "relation": "same_actor"},
+        ]},
+        "incident:d;incident:e",
+        "related.incident;related.incident",
+    ),
+    ({"type": "retraction", "id": "x", "claim": "c", "report": "r"}, "claim:c;report:r",
+     "claim;report"),
+    ({"type": "assessment", "id": "a", "claim": "c", "verdict": "false", "by": "desk",
+      "published_at": "2022-02-01"}, "claim:c", "claim"),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(("record", "ref_ids", "ref_fields"), REFERENCES)
+def test_a_spool_row_names_every_reference_and_its_field(
+    record: dict[str, Any], ref_ids: str, ref_fields: str
+) -> None:
+    from ledger.importing import validate_record
+    from ledger.spool import spool_row
+
+    row = spool_row("line 1", validate_record(record, "line 1"))
+    assert (row[6], row[7]) == (ref_ids, ref_fields)
