@@ -99,9 +99,9 @@ class Helper(_Forked):
 class Producer(_Forked):
     """A forked process whose work yields items; they arrive here through a pipe as made.
 
-    The pipe's buffer (``PIPE_BYTES``) keeps the producer a little ahead and no further. Iterating
-    stops at the end of the work or when the producer fails or dies: ``complete``
-    then says which, and the caller carries on without it.
+    The pipe's buffer (``PIPE_BYTES``) keeps the producer a little ahead and no
+    further. Iterating stops at the end of the work or when the producer fails or
+    dies: ``complete`` then says which, and the caller carries on without it.
     """
 
     def __init__(self, work: Callable[..., Iterator[Any]], *args: Any) -> None:

@@ -3,11 +3,10 @@
 The log is checked a page at a time. A page holds ``PAGE`` leaves (a power of
 two) and starts at a multiple of it, so its leaves are complete subtrees of the
 whole tree: the page is hashed level by level, one list comprehension a level,
-and each stored level (``merkle.TILE_HEIGHT``) is compared with the stored nodes
-in one range read. Only a page
-that disagrees is walked again entry by entry, which names the first bad entry
-(order, envelope, leaf, then each tree node the entry closes) exactly as a
-leaf-by-leaf check would.
+and each stored level (``merkle.TILE_HEIGHT``) is compared with the stored
+nodes in one range read. Only a page that disagrees is walked again entry by
+entry, which names the first bad entry (order, envelope, leaf, then each stored
+tree node the entry closes) exactly as a leaf-by-leaf check would.
 
 On a large SQLite log a forked helper checks the middle pages while this
 process checks the first ones; this process then takes the helper's pages in

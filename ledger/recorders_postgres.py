@@ -57,7 +57,8 @@ class PostgresLedgerRecorder(PostgresApplicationRecorder):
         super().create_table()
 
     def upgrade(self) -> None:
-        """Nothing to bring up to date: the format has not changed in PostgreSQL."""
+        """Nothing to do: PostgreSQL keeps its tables. A store written by an earlier version
+        also holds the tree levels no longer written (``merkle.TILE_HEIGHT``), never read."""
 
     def _fetch_ids_after_insert_events(
         self, curs: Any, stored_events: Sequence[StoredEvent], **kwargs: Any

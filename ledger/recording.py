@@ -414,7 +414,7 @@ class Stream(_Recording):
         if known.issuperset(refs):
             return True
         ref_lists = _split(page.ref_ids)
-        later = [i for i, refs in enumerate(ref_lists) if not known.issuperset(refs)]
+        later = [i for i, made in enumerate(ref_lists) if not known.issuperset(made)]
         position = {aggregate_id: i for i, aggregate_id in enumerate(ids)}
         return all(
             position.get(ref, i) < i for i in later for ref in ref_lists[i] if ref not in known
