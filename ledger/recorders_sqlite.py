@@ -17,7 +17,7 @@ from contextlib import contextmanager
 from typing import Any
 from uuid import UUID
 
-from eventsourcing.persistence import ProgrammingError, StoredEvent
+from eventsourcing.persistence import OperationalError, ProgrammingError, StoredEvent
 from eventsourcing.sqlite import SQLiteApplicationRecorder, SQLiteCursor, SQLiteDatastore
 
 from ledger.merkle import TILE_HEIGHT, append_leaves
@@ -60,9 +60,19 @@ class SQLiteLedgerRecorder(SQLiteApplicationRecorder):
         events, and the rows no longer read are dropped, in one transaction. Costs
         one query when there is nothing to do.
         """
-        with self.datastore.transaction(commit=True) as c:
+        with self.datastore.transaction(commit=False) as c:
             if self._is_current(c):
                 return
+        try:
+            self._upgrade()
+        except OperationalError as error:
+            raise OperationalError(
+                "this ledger was written by an earlier version and is upgraded when first "
+                f"opened, which needs write access ({error})"
+            ) from None
+
+    def _upgrade(self) -> None:
+        with self.datastore.transaction(commit=True) as c:
             c.execute("ROLLBACK")
             c.execute("BEGIN IMMEDIATE")
             if self._is_current(c):  # another process upgraded it meanwhile

@@ -305,6 +305,26 @@ def test_an_earlier_leaf_table_that_does_not_follow_the_events_is_refused(sdb: s
     assert has_leaf_table(sdb)
 
 
+def test_a_read_only_store_in_the_earlier_layout_says_it_needs_writing_once(
+    sdb: str, tmp_path: Path
+) -> None:
+    write_earlier_format(sdb)
+    files = sorted(str(p) for p in tmp_path.glob("ledger.db*"))
+    locked = subprocess.run(["chattr", "+i", *files], capture_output=True, text=True)
+    if locked.returncode != 0:
+        pytest.skip(f"cannot make the store immutable here: {locked.stderr.strip()}")
+    try:
+        code, _, err = cli(sdb, "verify")
+    finally:
+        subprocess.run(["chattr", "-i", *files], check=True)
+    assert code == 1
+    assert err.startswith(
+        "error: cannot open the event store: this ledger was written by an earlier version and "
+        "is upgraded when first opened, which needs write access ("
+    )
+    assert cli(sdb, "verify")[0] == 0  # writable again: upgraded, and it verifies
+
+
 def test_an_append_is_refused_when_the_log_and_the_events_differ_in_length(sdb: str) -> None:
     conn = events_db(sdb)
     conn.execute(
