@@ -106,12 +106,12 @@ def line_pages(lines: Iterable[str], recorded: str) -> Iterator[ValidatedPage]:
     columns, paged = _Columns(recorded), 0
     for where, record in read_records(lines, progress=advance):
         columns.add(spool_row(where, record))
-        if len(columns.ranks) >= PAGE:
+        if len(columns.rows) >= PAGE:
             columns.size, paged = read[0] - paged, read[0]
             yield columns.page()
             columns = _Columns(recorded)
     columns.size = read[0] - paged
-    if columns.ranks or columns.size:
+    if columns.rows or columns.size:
         yield columns.page()
 
 
@@ -219,14 +219,7 @@ class _Columns:
     def __init__(self, recorded: str, size: int = 0) -> None:
         self.recorded = recorded
         self.size = size
-        self.ranks: list[int] = []
-        self.wheres: list[str] = []
-        self.kinds: list[str] = []
-        self.record_ids: list[str] = []
-        self.aggregate_ids: list[str] = []
-        self.datas: list[str] = []
-        self.ref_ids: list[str] = []
-        self.ref_fields: list[str] = []
+        self.rows: list[tuple[Any, ...]] = []
         self.topics: list[str] = []
         self.leaves: list[bytes] = []
         self.ends: list[int] = []
@@ -235,16 +228,8 @@ class _Columns:
 
     def add(self, row: tuple[Any, ...]) -> None:
         """Add one record given as its spool row, making its creation leaf."""
-        rank, where, kind, record_id, aggregate_id, data, ref_ids, ref_fields = row
-        _, topic, leaf = creation_leaf(kind, record_id, data, self.recorded)
-        self.ranks.append(rank)
-        self.wheres.append(where)
-        self.kinds.append(kind)
-        self.record_ids.append(record_id)
-        self.aggregate_ids.append(aggregate_id)
-        self.datas.append(data)
-        self.ref_ids.append(ref_ids)
-        self.ref_fields.append(ref_fields)
+        _, topic, leaf = creation_leaf(row[2], row[3], row[5], self.recorded)
+        self.rows.append(row)
         self.topics.append(topic)
         self.leaves.append(leaf)
         self.end += len(leaf)
@@ -253,19 +238,23 @@ class _Columns:
 
     def page(self) -> ValidatedPage:
         """The page built so far."""
+        columns: list[Any] = [list(column) for column in zip(*self.rows, strict=True)]
+        ranks, wheres, kinds, record_ids, aggregate_ids, datas, ref_ids, ref_fields = columns or [
+            [] for _ in range(8)
+        ]
         return ValidatedPage(
-            seqs=list(range(len(self.ranks))),
-            kinds=self.kinds,
-            aggregate_ids=self.aggregate_ids,
-            ref_ids=self.ref_ids,
+            seqs=list(range(len(self.rows))),
+            kinds=kinds,
+            aggregate_ids=aggregate_ids,
+            ref_ids=ref_ids,
             topics=self.topics,
             leaves=b"".join(self.leaves),
             ends=self.ends,
             digests=b"".join(self.digests),
-            wheres=self.wheres,
-            record_ids=self.record_ids,
-            datas=self.datas,
-            ref_fields=self.ref_fields,
-            ranks=self.ranks,
+            wheres=wheres,
+            record_ids=record_ids,
+            datas=datas,
+            ref_fields=ref_fields,
+            ranks=ranks,
             size=self.size,
         )
