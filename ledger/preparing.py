@@ -19,6 +19,7 @@ import hashlib
 import itertools
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
+from functools import cached_property
 from pathlib import Path
 
 from ledger.domain import creation_leaf
@@ -47,6 +48,11 @@ class PreparedPage:
 
     def __len__(self) -> int:
         return len(self.seqs)
+
+    @cached_property
+    def ref_lists(self) -> list[list[str]]:
+        """Each record's referenced aggregate ids as a list (split once, when needed)."""
+        return [r.split(";") if r else [] for r in self.ref_ids]
 
 
 def pages(spool: Spool, recorded: str) -> Iterator[list[Spooled] | PreparedPage]:

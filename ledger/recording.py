@@ -77,15 +77,14 @@ class _Recording:
         page in one query (the store does not change while a page is checked); an id
         asked for that the store lacks maps to an empty list."""
 
-    def _read_corrected_claims(self, kinds: Sequence[str], ref_ids: Sequence[str]) -> None:
+    def _read_corrected_claims(self, kinds: Sequence[str], ref_lists: Sequence[list[str]]) -> None:
         """Read, in one query, the stored events of the claims a page's corrections
-        reference (``page_claims``), rather than one query per correction. ``ref_ids``:
-        each record's references, ``;``-joined."""
+        reference (``page_claims``), rather than one query per correction."""
         claim_ids = {
             ref
-            for kind, refs in zip(kinds, ref_ids, strict=True)
+            for kind, refs in zip(kinds, ref_lists, strict=True)
             if kind == "correction"
-            for ref in refs.split(";")
+            for ref in refs
             if ref.startswith("claim:")
         }
         if not claim_ids:
@@ -200,13 +199,11 @@ class Batch(_Recording):
         if not len(page):
             return
         if isinstance(page, PreparedPage):
-            ids, kinds = page.aggregate_ids, page.kinds
-            ref_lists = _split(page.ref_ids)
-            self._read_corrected_claims(kinds, page.ref_ids)
+            ids, kinds, ref_lists = page.aggregate_ids, page.kinds, page.ref_lists
         else:
             ids, kinds = [s.aggregate_id for s in page], [s.kind for s in page]
             ref_lists = [s.ref_ids for s in page]
-            self._read_corrected_claims(kinds, [";".join(refs) for refs in ref_lists])
+        self._read_corrected_claims(kinds, ref_lists)
         refs = set(chain.from_iterable(ref_lists))
         stored = self.appender.view.existing(sorted(refs.union(ids) - self.known))
         self.known.update(stored)
@@ -220,7 +217,7 @@ class Batch(_Recording):
                 self.done += len(page)
                 _count_kinds(self.outcome, page.kinds)
             else:
-                self._add_prepared(page, ref_lists, stored, events, digests)
+                self._add_prepared(page, stored, events, digests)
         else:
             for spooled in page:
                 self._add(spooled, stored, events, digests)
@@ -237,18 +234,13 @@ class Batch(_Recording):
         )
 
     def _add_prepared(
-        self,
-        page: PreparedPage,
-        ref_lists: list[list[str]],
-        stored: set[str],
-        events: list[NewRow],
-        digests: list[bytes],
+        self, page: PreparedPage, stored: set[str], events: list[NewRow], digests: list[bytes]
     ) -> None:
         """A prepared page: new records go in from the columns (a reference the store
         lacks must be in this input); a record already stored, used twice or correcting
         a claim is read from the spool and goes the usual way (``_add``)."""
         row_from_leaf = self.ledger.leaf_mapper.row_from_leaf
-        repeated, known = self.spool.repeated, self.known
+        repeated, known, ref_lists = self.spool.repeated, self.known, page.ref_lists
         leaves, ends, all_digests = page.leaves, page.ends, page.digests
         start = 0
         for i, aggregate_id in enumerate(page.aggregate_ids):
@@ -389,7 +381,9 @@ class Stream(_Recording):
         if not self.known_is_all:
             known.update(view.existing(sorted(refs.union(ids) - known)))
         present = [] if known.isdisjoint(ids) else [i for i in ids if i in known]
-        self._read_corrected_claims(page.kinds, page.ref_ids)
+        self.page_claims = {}
+        if "correction" in page.kinds:  # else its references need not be split for this
+            self._read_corrected_claims(page.kinds, page.ref_lists)
         events: list[NewRow] = []
         digests: list[bytes] = []
         if self._all_new(page, refs, present):
@@ -400,7 +394,7 @@ class Stream(_Recording):
                 events, digests = self._with_supersedes(page, events, digests)
         else:
             creations = view.creation_states(present) if present else {}
-            self._add_records(page, _split(page.ref_ids), creations, events, digests)
+            self._add_records(page, creations, events, digests)
         _append(self, events, digests)
 
     def _all_new(self, page: ValidatedPage, refs: set[str], present: list[str]) -> bool:
@@ -413,7 +407,7 @@ class Stream(_Recording):
         known = self.known
         if known.issuperset(refs):
             return True
-        ref_lists = _split(page.ref_ids)
+        ref_lists = page.ref_lists
         later = [i for i, made in enumerate(ref_lists) if not known.issuperset(made)]
         position = {aggregate_id: i for i, aggregate_id in enumerate(ids)}
         return all(
@@ -440,7 +434,6 @@ class Stream(_Recording):
     def _add_records(
         self,
         page: ValidatedPage,
-        ref_lists: list[list[str]],
         creations: dict[str, tuple[str, bytes]],
         events: list[NewRow],
         digests: list[bytes],
@@ -448,7 +441,12 @@ class Stream(_Recording):
         """A page record by record: each new one goes in from the columns unless it must
         wait; one under an id already recorded must be that very record."""
         row_from_leaf = self.ledger.leaf_mapper.row_from_leaf
-        known, waiting, in_page = self.known, self.waiting_ids, self._in_page
+        known, waiting, in_page, ref_lists = (
+            self.known,
+            self.waiting_ids,
+            self._in_page,
+            page.ref_lists,
+        )
         self._page = page
         leaves, ends, all_digests = page.leaves, page.ends, page.digests
         start = 0
@@ -503,11 +501,6 @@ class Stream(_Recording):
     def _in_input(self, aggregate_id: str) -> Spooled | None:
         j = self._in_page.get(aggregate_id)
         return None if j is None or self._page is None else self._page.spooled(j)
-
-
-def _split(ref_ids: list[str]) -> list[list[str]]:
-    """Each record's ``;``-joined references as a list."""
-    return [r.split(";") if r else [] for r in ref_ids]
 
 
 def _reused(spooled: Spooled, other: str, where: str) -> BadInputError:
