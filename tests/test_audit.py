@@ -20,6 +20,7 @@ from ledger.leaves import leaf_bytes
 from ledger.merkle import append_leaves, leaf_hash, verify_consistency, verify_inclusion
 from ledger.recorders_sqlite import SQLiteNodeStore
 from ledger.signednote import generate_signer
+from tests.events import immutable
 
 runner = CliRunner()
 README = Path(__file__).resolve().parents[1] / "README.md"
@@ -140,6 +141,16 @@ def rebuild_tree(db: str) -> None:
     conn.close()
 
 
+def forge_event(db: str) -> None:
+    """Insert an event behind the ledger's back (no leaf): a copy of row 30 as claim 'forged'."""
+    conn = events_db(db)
+    conn.execute(
+        "INSERT INTO stored_events (originator_id, originator_version, topic, state) "
+        "SELECT 'claim:forged', 1, topic, state FROM stored_events WHERE rowid = 30"
+    )
+    conn.close()
+
+
 def rewrite_event(db: str, rowid: int, old: str, new: str) -> None:
     conn = events_db(db)
     state = conn.execute("SELECT state FROM stored_events WHERE rowid = ?", (rowid,)).fetchone()[0]
@@ -214,12 +225,7 @@ def test_erased_leaf_hash_names_the_entry(sdb: str) -> None:
 
 
 def test_inserted_event_names_the_entry(sdb: str) -> None:
-    conn = events_db(sdb)
-    conn.execute(
-        "INSERT INTO stored_events (originator_id, originator_version, topic, state) "
-        "SELECT 'claim:forged', 1, topic, state FROM stored_events WHERE rowid = 30"
-    )
-    conn.close()
+    forge_event(sdb)
     code, _, err = cli(sdb, "verify")
     assert code == 1
     assert err.startswith("error: entry 82 (claim:forged): ")
@@ -305,18 +311,10 @@ def test_an_earlier_leaf_table_that_does_not_follow_the_events_is_refused(sdb: s
     assert has_leaf_table(sdb)
 
 
-def test_a_read_only_store_in_the_earlier_layout_says_it_needs_writing_once(
-    sdb: str, tmp_path: Path
-) -> None:
+def test_a_read_only_store_in_the_earlier_layout_says_it_needs_writing_once(sdb: str) -> None:
     write_earlier_format(sdb)
-    files = sorted(str(p) for p in tmp_path.glob("ledger.db*"))
-    locked = subprocess.run(["chattr", "+i", *files], capture_output=True, text=True)
-    if locked.returncode != 0:
-        pytest.skip(f"cannot make the store immutable here: {locked.stderr.strip()}")
-    try:
+    with immutable(sdb):
         code, _, err = cli(sdb, "verify")
-    finally:
-        subprocess.run(["chattr", "-i", *files], check=True)
     assert code == 1
     assert err.startswith(
         "error: cannot open the event store: this ledger was written by an earlier version and "
@@ -326,12 +324,7 @@ def test_a_read_only_store_in_the_earlier_layout_says_it_needs_writing_once(
 
 
 def test_an_append_is_refused_when_the_log_and_the_events_differ_in_length(sdb: str) -> None:
-    conn = events_db(sdb)
-    conn.execute(
-        "INSERT INTO stored_events (originator_id, originator_version, topic, state) "
-        "SELECT 'claim:forged', 1, topic, state FROM stored_events WHERE rowid = 30"
-    )
-    conn.close()
+    forge_event(sdb)
     code, _, err = cli(sdb, "rate", "sohr", "B", "--reason", "checked")
     assert (code, err) == (
         1,

@@ -21,6 +21,7 @@ from ledger.errors import ConflictError
 from ledger.importing import validate_record
 from ledger.store import locate
 from projections.views import Views
+from tests.events import immutable
 
 ROOT = Path(__file__).resolve().parents[1]
 SETUP = [
@@ -301,15 +302,9 @@ def test_read_only_store_gives_one_clear_error_and_no_corruption(tmp_path: Path)
     services.init(db)
     services.append_file(db, write_jsonl(tmp_path / "setup.jsonl", SETUP))
     source = write_jsonl(tmp_path / "more.jsonl", claims("more", 10))
-    files = sorted(str(p) for p in tmp_path.glob("ledger.db*"))
-    locked = subprocess.run(["chattr", "+i", *files], capture_output=True, text=True)
-    if locked.returncode != 0:
-        pytest.skip(f"cannot make the store immutable here: {locked.stderr.strip()}")
-    try:
+    with immutable(db):
         process = ledger_cli(db, "append", "--file", source)
         _, err = process.communicate(timeout=60)
-    finally:
-        subprocess.run(["chattr", "-i", *files], check=True)
     assert process.returncode == 1
     assert err.startswith("error: cannot ")
     assert len(err.strip().splitlines()) == 1
