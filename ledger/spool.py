@@ -53,7 +53,7 @@ class Spooled(NamedTuple):
     """One validated record: its place in the input, kind, id, fields and references.
 
     ``data`` is the canonical JSON its creation event's leaf carries
-    (``domain.creation_data``); ``ref_ids`` the aggregate ids it reference_columns, each
+    (``domain.creation_data``); ``ref_ids`` the aggregate ids it references, each
     under the field in the same place of ``ref_fields`` (``;``-separated): recording
     checks a record's references with one set operation and reads the fields only
     to name a missing one.
