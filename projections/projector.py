@@ -44,7 +44,8 @@ FIRST_SHARE = 0.52
 events (a fork, a fresh store connection, one read of the reports cited across
 the split): at an even split this process waited 5–10% of its own time for it."""
 
-Handler = Callable[["Projector", "Fields", int], None]
+Handler = Callable[["Projector", dict[str, Any], int], None]
+"""Writes the rows of one event, given as its leaf line (``leaf_line``) and its position."""
 _UNREADABLE = (KeyError, TypeError, ValueError, AttributeError, IndexError)
 """What a handler meets in a leaf that lacks a field or holds one of the wrong type."""
 
@@ -122,7 +123,9 @@ class Projector:
         start = position
         until_key = None if until is None else to_key(until)
         mapper = self.ledger.leaf_mapper
-        read, handlers = Fields.of, _HANDLERS
+        # A leaf is stored as it is unless a cipher or compressor is configured.
+        plain = mapper.plain if mapper.cipher or mapper.compressor else None
+        handlers = _HANDLERS
         while position < last:
             with self.views.transaction():
                 # Re-read the position under the write lock: another process may have
@@ -133,16 +136,26 @@ class Projector:
                 page = self._page(position, last)
                 try:
                     for row in page:
-                        fields = read(mapper, row)
-                        if until_key is None or fields.recorded <= until_key:
-                            handler = handlers.get(fields.topic)  # self.apply, inlined
+                        seq = row[0]
+                        try:  # leaf_line, inlined for the common case
+                            line = _decode(row[4] if plain is None else plain(row[4]))
+                            topic = line["topic"]
+                            if topic in _UPCAST_TOPICS:
+                                line = leaf_line(mapper, row)
+                                topic = line["topic"]
+                            recorded, _ = line["recorded_at"], line["id"]  # every leaf has both
+                            known = until_key is None or recorded <= until_key
+                        except StoreError:
+                            raise
+                        except Exception as error:
+                            raise _unreadable(seq, error) from None
+                        if known:
+                            handler = handlers.get(topic)  # self.apply, inlined
                             if handler is not None:
                                 try:
-                                    handler(self, fields, row[0])
+                                    handler(self, line, seq)
                                 except _UNREADABLE as error:
-                                    raise StoreError(
-                                        f"cannot read event {row[0]} of the event store: {error}"
-                                    ) from None
+                                    raise _unreadable(seq, error) from None
                             applied += 1
                     self.flush()
                 except BaseException:
@@ -204,15 +217,18 @@ class Projector:
         except PersistenceError as error:
             raise StoreError(f"cannot read the event store: {error}") from None
 
-    def apply(self, event: Fields, seq: int) -> None:
-        """Write the rows one event produces."""
-        handler = _HANDLERS.get(event.topic)
+    def apply(self, line: dict[str, Any], seq: int) -> None:
+        """Write the rows one event produces, given as its leaf line (``leaf_line``)."""
+        handler = _HANDLERS.get(line["topic"])
         if handler is not None:
-            handler(self, event, seq)
+            handler(self, line, seq)
 
     def write(self, statement: str, row: tuple[Any, ...]) -> None:
         """Queue a row; rows are written per statement with executemany at the page's end."""
-        self._pending.setdefault(statement, []).append(row)
+        rows = self._pending.get(statement)
+        if rows is None:
+            rows = self._pending[statement] = []
+        rows.append(row)
 
     def flush(self) -> None:
         """Write the queued rows, statements in the order first used (inserts before updates)."""
@@ -246,7 +262,7 @@ class Projector:
             with self.ledger.audit.reading() as view:
                 found = view.creations_between(Report.aggregate_id(""), Report.kind + ";")
             for aggregate_id, topic, state in found:
-                data = Fields.of(mapper, (0, aggregate_id, 1, topic, state)).data
+                data = leaf_line(mapper, (0, aggregate_id, 1, topic, state))["data"]
                 published = to_key(parse_instant(data["published_at"]))
                 self._stored_reports[aggregate_id.split(":", 1)[1]] = (published, data["source"])
         stored = self._stored_reports.get(report_id)
@@ -271,6 +287,7 @@ def _project_shard(
     ledger = Ledger(env)
     views = Views(shard)
     try:
+        views.make_scratch()
         views.begin_bulk()
         if tables is None:
             views.ensure_schema()
@@ -284,42 +301,35 @@ def _project_shard(
         ledger.close()
 
 
-class Fields:
-    """One event as the read model needs it: topic, record id, recorded-time key and fields.
+def leaf_line(mapper: LeafMapper, row: EventRow) -> dict[str, Any]:
+    """A stored event (an ``event_rows`` row) as its leaf holds it: topic, id,
+    recorded time and ``data``, the fields the read model needs.
 
     Read straight from the stored leaf (``ledger.mapper``): no event object is
-    built. An event of an older class version goes through the library's
-    mapper, so that its upcasting runs first.
+    built, except for an event of an older class version, which goes through the
+    library's mapper so that its upcasting runs first. Topic and id come from the
+    leaf too, not from the row's columns: the leaf is what the Merkle log hashes,
+    so the read model shows what ``verify`` vouches for (a row whose columns were
+    edited is ``verify``'s to report).
     """
+    notification_id, originator_id, version, topic, state = row
+    try:
+        line: dict[str, Any] = _decode(mapper.plain(state))
+        if line["topic"] in _UPCAST_TOPICS:
+            stored = StoredEvent(originator_id, version, topic, state)
+            line = event_line(mapper.to_domain_event(stored))
+        return line
+    except Exception as error:
+        raise _unreadable(notification_id, error) from None
 
-    __slots__ = ("data", "record_id", "recorded", "topic")
 
-    def __init__(self, topic: str, record_id: str, recorded: str, data: dict[str, Any]) -> None:
-        self.topic = topic
-        self.record_id = record_id
-        self.recorded = recorded
-        self.data = data
+def _unreadable(notification_id: int, error: Exception) -> StoreError:
+    return StoreError(f"cannot read event {notification_id} of the event store: {error}")
 
-    @classmethod
-    def of(cls, mapper: LeafMapper, row: EventRow) -> Fields:
-        """The fields of a stored event (an ``event_rows`` row), as its leaf holds them.
 
-        Topic and id come from the leaf too, not from the row's columns: the leaf
-        is what the Merkle log hashes, so the read model shows what ``verify``
-        vouches for (a row whose columns were edited is ``verify``'s to report).
-        """
-        notification_id, originator_id, version, topic, state = row
-        try:
-            line = _decode(mapper.plain(state))
-            if line["topic"] in _UPCAST_TOPICS:
-                stored = StoredEvent(originator_id, version, topic, state)
-                line = event_line(mapper.to_domain_event(stored))
-            record_id = line["id"].split(":", 1)[1]
-            return cls(line["topic"], record_id, line["recorded_at"], line["data"])
-        except Exception as error:
-            raise StoreError(
-                f"cannot read event {notification_id} of the event store: {error}"
-            ) from None
+def _record_id(line: dict[str, Any]) -> str:
+    """The record's own id: the aggregate id without its kind prefix."""
+    return str(line["id"].split(":", 1)[1])
 
 
 def _decode(leaf: bytes) -> Any:
@@ -339,14 +349,16 @@ _KIND_NAMES = {kind: kind.value for kind in ValueKind}
 _dumps = json.JSONEncoder(ensure_ascii=False).encode
 
 
-def _incident(p: Projector, e: Fields, seq: int) -> None:
-    d = e.data
-    incident = e.record_id
+def _incident(p: Projector, line: dict[str, Any], seq: int) -> None:
+    d = line["data"]
+    incident = _record_id(line)
     p.write(
         "INSERT INTO incidents VALUES (?, ?, ?, ?, ?, ?)",
-        (incident, d["title"], d.get("title_ar"), d.get("place"), e.recorded, seq),
+        (incident, d["title"], d.get("title_ar"), d.get("place"), line["recorded_at"], seq),
     )
-    _index(p, "incident", incident, incident, seq, title=d["title"], title_ar=d.get("title_ar"))
+    _index(
+        p, "incident", incident, incident, (("title", d["title"]), ("title_ar", d.get("title_ar")))
+    )
     for link in d.get("related") or ():
         p.write(
             "INSERT OR IGNORE INTO incident_relations VALUES (?, ?, ?, ?)",
@@ -354,46 +366,57 @@ def _incident(p: Projector, e: Fields, seq: int) -> None:
         )
 
 
-def _source(p: Projector, e: Fields, seq: int) -> None:
-    d = e.data
+def _source(p: Projector, line: dict[str, Any], seq: int) -> None:
+    d = line["data"]
+    source, recorded = _record_id(line), line["recorded_at"]
     reliability = d.get("reliability")
     p.write(
         "INSERT INTO sources VALUES (?, ?, ?, ?, ?, ?, ?)",
-        (e.record_id, d["name"], d.get("name_ar"), d["kind"], reliability, e.recorded, seq),
+        (source, d["name"], d.get("name_ar"), d["kind"], reliability, recorded, seq),
     )
     if reliability is not None:
         p.write(
             "INSERT INTO source_ratings VALUES (?, ?, ?, NULL, ?, ?)",
-            (e.record_id, reliability, "initial grade", e.recorded, seq),
+            (source, reliability, "initial grade", recorded, seq),
         )
 
 
-def _source_rated(p: Projector, e: Fields, seq: int) -> None:
-    d = e.data
+def _source_rated(p: Projector, line: dict[str, Any], seq: int) -> None:
+    d = line["data"]
+    source = _record_id(line)
     effective_from = d.get("effective_from")
     effective = to_key(parse_instant(effective_from)) if effective_from else None
     p.write(
         "INSERT INTO source_ratings VALUES (?, ?, ?, ?, ?, ?)",
-        (e.record_id, d["reliability"], d["reason"], effective, e.recorded, seq),
+        (source, d["reliability"], d["reason"], effective, line["recorded_at"], seq),
     )
-    p.write("UPDATE sources SET reliability = ? WHERE id = ?", (d["reliability"], e.record_id))
+    p.write("UPDATE sources SET reliability = ? WHERE id = ?", (d["reliability"], source))
 
 
-def _index(p: Projector, kind: str, ref: str, incident: str | None, seq: int, **texts: Any) -> None:
-    """Add a record's searchable texts to the full-text index (normalized; original kept)."""
-    for field, text in texts.items():
+_SEARCH_INSERT = (
+    "INSERT INTO search_index (rowid, body, original, kind, ref, incident, field) "
+    "VALUES (NULL, ?, ?, ?, ?, ?, ?)"
+)
+
+
+def _index(
+    p: Projector,
+    kind: str,
+    ref: str,
+    incident: str | None,
+    texts: tuple[tuple[str, str | None], ...],
+) -> None:
+    """Add a record's searchable texts, (field, text) pairs, to the full-text index
+    (normalized; original kept)."""
+    for field, text in texts:
         if text:
-            p.write(
-                "INSERT INTO search_index (rowid, body, original, kind, ref, incident, field) "
-                "VALUES (NULL, ?, ?, ?, ?, ?, ?)",
-                (normalize(text), text, kind, ref, incident, field),
-            )
+            p.write(_SEARCH_INSERT, (normalize(text), text, kind, ref, incident, field))
 
 
-def _report(p: Projector, e: Fields, seq: int) -> None:
-    d = e.data
-    report_id = e.record_id
-    _index(p, "report", report_id, None, seq, title=d.get("title"))
+def _report(p: Projector, line: dict[str, Any], seq: int) -> None:
+    d = line["data"]
+    report_id = _record_id(line)
+    _index(p, "report", report_id, None, (("title", d.get("title")),))
     published = to_key(parse_instant(d["published_at"]))
     precision = "day" if is_date_only(d["published_at"]) else "instant"
     p.remember_report(report_id, published, d["source"])
@@ -409,44 +432,60 @@ def _report(p: Projector, e: Fields, seq: int) -> None:
             d.get("language"),
             d.get("author"),
             d.get("sha256"),
-            e.recorded,
+            line["recorded_at"],
             seq,
         ),
     )
 
 
-def _claim(p: Projector, e: Fields, seq: int) -> None:
-    d = e.data
+_NUMBER = ValueKind.NUMBER
+_NUMBER_NAME = ValueKind.NUMBER.value
+
+
+def _claim(p: Projector, line: dict[str, Any], seq: int) -> None:
+    d = line["data"]
     get = d.get
-    claim_id = e.record_id
+    claim_id = _record_id(line)
     report = d["report"]
-    published, outlet = p.published_at(report)
-    value, qualifier, valid_time, via = d["value"], get("qualifier"), get("valid_time"), get("via")
-    if type(value) is dict:  # a range: leaves sort keys, people read low to high
-        value = {"min": value["min"], "max": value["max"]}
-    reading = read_value(value, qualifier)
-    corrects = get("claim")
-    valid_from, valid_to = edtf_bounds(valid_time) if valid_time else (None, None)
-    quote, translation, note = get("quote"), get("translation"), get("note")
-    if quote or translation or note:
-        texts = {"quote": quote, "translation": translation, "note": note}
-        _index(p, "claim", claim_id, d["incident"], seq, **texts)
-    kind = reading.kind
+    known = p._report_cache.get(report) or p.published_at(report)  # p.published_at, inlined
+    published, outlet = known
+    value, qualifier, claimant = d["value"], get("qualifier"), get("claimant")
+    reading: tuple[Any, ...]
+    if type(value) is int and (qualifier is None or qualifier == "exact"):
+        # Most claims are an exact count: read_value's answer, without the call.
+        kind, stored, approximate, reading = _NUMBER, str(value), 0, (value, value)
+    else:
+        if type(value) is dict:  # a range: leaves sort keys, people read low to high
+            value = {"min": value["min"], "max": value["max"]}
+        read = read_value(value, qualifier)
+        kind, approximate = read.kind, int(read.approximate)
+        stored = str(value) if type(value) is int else _dumps(value)
+        reading = (read.text,) if kind is ValueKind.TEXT else read[1:3]
     row = (
         claim_id,
         d["incident"],
         d["fact"],
         _KIND_NAMES[kind],
-        str(value) if type(value) is int else _dumps(value),
+        stored,
         qualifier,
-        int(reading.approximate),
+        approximate,
         report,
         outlet,
-        get("claimant") or outlet,
+        claimant or outlet,
         published,
-        e.recorded,
+        line["recorded_at"],
         seq,
-    ) + ((reading.text,) if kind is ValueKind.TEXT else reading[1:3])
+        *reading,
+    )
+    if len(d) == _CLAIM_REQUIRED + (claimant is not None) + (qualifier is not None):
+        p.write(_PLAIN_CLAIM_INSERTS[kind], row)  # no optional field: the leaf leaves them out
+        return
+    valid_time, via, corrects = get("valid_time"), get("via"), get("claim")
+    valid_from, valid_to = edtf_bounds(valid_time) if valid_time else (None, None)
+    quote, translation, note = get("quote"), get("translation"), get("note")
+    if quote or translation or note:
+        texts = (("quote", quote), ("translation", translation), ("note", note))
+        _index(p, "claim", claim_id, d["incident"], texts)
     optional = (
         get("unit"),
         valid_time,
@@ -466,9 +505,12 @@ def _claim(p: Projector, e: Fields, seq: int) -> None:
     if corrects is not None:
         p.write(
             "INSERT INTO claim_ends VALUES (?, ?, 'corrected', ?, ?, ?, ?)",
-            (corrects, claim_id, report, published, e.recorded, seq),
+            (corrects, claim_id, report, published, line["recorded_at"], seq),
         )
 
+
+_CLAIM_REQUIRED = 4
+"""The fields every claim's leaf holds: incident, report, fact and value."""
 
 # A claim row names only the columns it fills: most claims leave half of the
 # 28 empty, and binding the NULLs was nearly half the cost of their inserts.
@@ -517,32 +559,33 @@ _PLAIN_CLAIM_INSERTS = {
 }
 
 
-def _retraction(p: Projector, e: Fields, seq: int) -> None:
-    d = e.data
+def _retraction(p: Projector, line: dict[str, Any], seq: int) -> None:
+    d = line["data"]
+    retraction, recorded = _record_id(line), line["recorded_at"]
     published, _ = p.published_at(d["report"])
     p.write(
         "INSERT INTO retractions VALUES (?, ?, ?, ?, ?, ?, ?)",
-        (e.record_id, d["claim"], d["report"], d.get("reason"), published, e.recorded, seq),
+        (retraction, d["claim"], d["report"], d.get("reason"), published, recorded, seq),
     )
     p.write(
         "INSERT INTO claim_ends VALUES (?, ?, 'retracted', ?, ?, ?, ?)",
-        (d["claim"], e.record_id, d["report"], published, e.recorded, seq),
+        (d["claim"], retraction, d["report"], published, recorded, seq),
     )
 
 
-def _assessment(p: Projector, e: Fields, seq: int) -> None:
-    d = e.data
+def _assessment(p: Projector, line: dict[str, Any], seq: int) -> None:
+    d = line["data"]
     p.write(
         "INSERT INTO assessments VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
         (
-            e.record_id,
+            _record_id(line),
             d["claim"],
             d["verdict"],
             d["by"],
             to_key(parse_instant(d["published_at"])),
             d.get("url"),
             d.get("note"),
-            e.recorded,
+            line["recorded_at"],
             seq,
         ),
     )

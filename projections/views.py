@@ -198,6 +198,12 @@ class Views:
         self._bulk = False
         self._bulk_indexes: list[str] | None = None
 
+    def make_scratch(self) -> None:
+        """Keep no journal: for a model that is discarded if anything fails before it
+        is complete (a rebuild's shard). It is then written once, not to a WAL and
+        again to the file."""
+        self.connection.execute("PRAGMA journal_mode=OFF")
+
     def close(self) -> None:
         """Close the connection."""
         self.connection.close()
