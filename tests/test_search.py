@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import json
+import re
 import sqlite3
+import unicodedata
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -18,6 +20,7 @@ from cli.lookup import highlighted, register
 from cli.main import app
 from ledger import services
 from ledger.errors import BadInputError, NotFoundError
+from projections.arabic import normalize
 from projections.search import parse_query, search
 
 if "search" not in {command.name for command in app.registered_commands}:
@@ -100,6 +103,42 @@ def found(conn: sqlite3.Connection, query: str) -> set[str]:
 
 
 # --- the query parser -----------------------------------------------------------------
+
+
+_REFERENCE_MARKS = re.compile(
+    "[\u0610-\u061a\u064b-\u065f\u0670\u06d6-\u06dc\u06df-\u06e8\u06ea-\u06ed\u0640]"
+)
+_REFERENCE_FOLDS = str.maketrans(
+    {
+        **dict.fromkeys("\u0623\u0625\u0622\u0671", "\u0627"),
+        "\u0649": "\u064a",
+        "\u0629": "\u0647",
+        **{chr(0x0660 + d): str(d) for d in range(10)},
+        **{chr(0x06F0 + d): str(d) for d in range(10)},
+    }
+)
+
+
+def reference_normalize(text: str) -> str:
+    """The search form as the module documents it, written the plain way: NFC, then
+    tashkeel and tatweel removed, then alef, yeh, teh marbuta and digits folded."""
+    nfc = unicodedata.normalize("NFC", text)
+    return _REFERENCE_MARKS.sub("", nfc).translate(_REFERENCE_FOLDS)
+
+
+@settings(max_examples=500, deadline=None)
+@given(
+    st.text(
+        alphabet=st.sampled_from(
+            [chr(c) for c in range(0x0600, 0x0700)]
+            + [chr(c) for c in range(0x06F0, 0x06FA)]
+            + list("aé 1\u0301")
+        ),
+        max_size=30,
+    )
+)
+def test_normalize_equals_its_plain_definition(text: str) -> None:
+    assert normalize(text) == reference_normalize(text)
 
 
 def test_query_is_normalized_and_cut_into_words_and_phrases() -> None:
