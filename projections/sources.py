@@ -41,15 +41,30 @@ from typing import Any
 from ledger.times import from_key
 from projections.understanding import Status, iso, state
 
+# Each count is one grouped pass over its table, joined to the sources: a count per
+# source as a correlated subquery scanned every claim once per source (45 s for
+# 500 sources at a million claims).
 _SOURCES = """
+WITH made AS (
+    SELECT claimant, COUNT(*) AS claims FROM claims GROUP BY claimant
+), ended AS (
+    SELECT c.claimant,
+        COUNT(DISTINCT CASE WHEN e.how = 'retracted' THEN c.id END) AS retracted,
+        COUNT(DISTINCT CASE WHEN e.how = 'corrected' THEN c.id END) AS corrected
+    FROM claim_ends e JOIN claims c ON c.id = e.claim
+    GROUP BY c.claimant
+), published AS (
+    SELECT source, COUNT(*) AS reports FROM reports GROUP BY source
+)
 SELECT s.id, s.name, s.name_ar, s.kind, s.reliability,
-    (SELECT COUNT(*) FROM claims c WHERE c.claimant = s.id) AS claims_made,
-    (SELECT COUNT(DISTINCT c.id) FROM claims c JOIN claim_ends e ON e.claim = c.id
-     WHERE c.claimant = s.id AND e.how = 'retracted') AS retracted,
-    (SELECT COUNT(DISTINCT c.id) FROM claims c JOIN claim_ends e ON e.claim = c.id
-     WHERE c.claimant = s.id AND e.how = 'corrected') AS corrected,
-    (SELECT COUNT(*) FROM reports r WHERE r.source = s.id) AS reports_published
+    COALESCE(made.claims, 0) AS claims_made,
+    COALESCE(ended.retracted, 0) AS retracted,
+    COALESCE(ended.corrected, 0) AS corrected,
+    COALESCE(published.reports, 0) AS reports_published
 FROM sources s
+LEFT JOIN made ON made.claimant = s.id
+LEFT JOIN ended ON ended.claimant = s.id
+LEFT JOIN published ON published.source = s.id
 ORDER BY claims_made DESC, s.id
 """
 

@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 from typer.testing import CliRunner
 
+from benchmarks import synthetic
 from cli.lookup import register
 from cli.main import app
 from ledger import lookup, services
@@ -140,6 +141,33 @@ def test_track_record_matches_the_hand_count(db: str) -> None:
     records = lookup.sources(db)
     assert [r["id"] for r in records] == ["mon", "army", "paper"]  # by claims made
     assert {r["id"]: track(r) for r in records} == EXPECTED
+
+
+_COUNTS_ONE_SOURCE_AT_A_TIME = """
+SELECT s.id,
+    (SELECT COUNT(*) FROM claims c WHERE c.claimant = s.id),
+    (SELECT COUNT(DISTINCT c.id) FROM claims c JOIN claim_ends e ON e.claim = c.id
+     WHERE c.claimant = s.id AND e.how = 'retracted'),
+    (SELECT COUNT(DISTINCT c.id) FROM claims c JOIN claim_ends e ON e.claim = c.id
+     WHERE c.claimant = s.id AND e.how = 'corrected'),
+    (SELECT COUNT(*) FROM reports r WHERE r.source = s.id)
+FROM sources s ORDER BY s.id
+"""
+
+
+def test_counts_equal_their_definition_on_a_synthetic_ledger(tmp_path: Path) -> None:
+    """The grouped counts against the definition written one source at a time, on a
+    ledger with retractions, corrections (some corrected again) and quiet sources."""
+    path = str(tmp_path / "synthetic.db")
+    services.init(path)
+    services.append_file(path, write_jsonl(tmp_path / "s.jsonl", list(synthetic.records(3_000))))
+    records = {r["id"]: r for r in lookup.sources(path)}
+    with services.open_workspace(path) as ws:
+        expected = ws.views.connection.execute(_COUNTS_ONE_SOURCE_AT_A_TIME).fetchall()
+    names = ("claims_made", "retracted", "corrected", "reports_published")
+    assert [(s, *(records[s][n] for n in names)) for s, *_ in expected] == expected
+    assert sum(r["retracted"] for r in records.values()) > 0
+    assert sum(r["corrected"] for r in records.values()) > 0
 
 
 def test_identity_and_initial_grades(db: str) -> None:
