@@ -5,6 +5,15 @@
 Many incidents, sources and reports; claims of every value kind (counts with
 every qualifier, ranges, EDTF dates, status text, booleans); about 2% of claims
 retracted and 2% corrected. The same count always gives the same file.
+
+Each incident is covered as a real one is: by its own reports (about 25), from a
+pool of ten outlets, with claims attributed to those outlets or to ten other
+sources. So an incident has about twenty claimants whatever the ledger's size,
+and a larger ledger has more incidents, not larger ones: a point-in-time answer
+weighs the same at every size, and its latency shows what the ledger's growth
+costs. (Before, every claim drew its report and claimant from the whole ledger:
+an incident at a million claims had 500 possible claimants, one at 10,000 had
+20, and ``state`` answers at 1M held 1.8 times the positions.)
 """
 
 from __future__ import annotations
@@ -28,6 +37,15 @@ QUALIFIERS = [None, None, None, "approx", "at_least", "more_than", "at_most", "l
 KINDS = ["outlet", "monitor", "armed_group", "government", "agency", "social", "other"]
 
 
+POOL = 10
+"""Outlets publishing an incident's reports, and other sources its claims name."""
+
+
+def _covering(incident: int, member: int, sources: int) -> str:
+    """Member ``member`` (< 2 * POOL) of the sources covering an incident: outlets first."""
+    return f"src-{(incident * 2 * POOL + member) % sources}"
+
+
 def records(claims: int, seed: int = 7) -> Iterator[dict[str, Any]]:
     """Yield incidents, sources, reports, then claims, retractions and corrections."""
     rng = random.Random(seed)
@@ -49,20 +67,22 @@ def records(claims: int, seed: int = 7) -> Iterator[dict[str, Any]]:
             "kind": KINDS[s % len(KINDS)],
             "reliability": "ABCDEF"[s % 6],
         }
+    per_incident = reports // incidents
     for r in range(reports):
         day = 1 + r % 28
         hour = rng.randrange(24)
         yield {
             "type": "report",
             "id": f"rep-{r}",
-            "source": f"src-{rng.randrange(sources)}",
+            "source": _covering(r // per_incident, rng.randrange(POOL), sources),
             "published_at": f"2022-{1 + r % 12:02d}-{day:02d}T{hour:02d}:{r % 60:02d}:00Z",
             "language": "ar" if r % 2 else "en",
         }
     written: list[int] = []
     for c in range(claims):
         roll = rng.random()
-        report = f"rep-{rng.randrange(reports)}"
+        incident = rng.randrange(incidents)
+        report = f"rep-{(incident * per_incident + rng.randrange(per_incident)) % reports}"
         if written and roll < 0.02:
             yield {
                 "type": "retraction",
@@ -74,7 +94,7 @@ def records(claims: int, seed: int = 7) -> Iterator[dict[str, Any]]:
         record: dict[str, Any] = {
             "type": "claim",
             "id": f"clm-{c}",
-            "incident": f"inc-{rng.randrange(incidents)}",
+            "incident": f"inc-{incident}",
             "report": report,
         }
         kind = rng.random()
@@ -95,7 +115,7 @@ def records(claims: int, seed: int = 7) -> Iterator[dict[str, Any]]:
             record["fact"] = rng.choice(["control", "curfew.full", "escape.foiled"])
             record["value"] = rng.choice(["sdf", "isis", "lifted", True, False])
         if rng.random() < 0.5:
-            record["claimant"] = f"src-{rng.randrange(sources)}"
+            record["claimant"] = _covering(incident, POOL + rng.randrange(POOL), sources)
         if rng.random() < 0.2:
             record["quote"] = "قالت المصادر إن عدد القتلى ارتفع"
         if written and roll > 0.98:
