@@ -170,13 +170,13 @@ def _read_model_facts(db: str) -> tuple[list[str], list[str], datetime, datetime
 
 
 def state_latencies(db: str, samples: int, seed: int) -> list[float]:
-    """Milliseconds of ``state`` at random (incident, T), in-process on one open read model."""
+    """Milliseconds of ``state`` at random (incident, T), in-process on one read model
+    opened as ``ledger state`` opens it (``services.read_model``)."""
     incidents, _, low, high = _read_model_facts(db)
     rng = random.Random(seed)
     span = high - low
     timings: list[float] = []
-    with services.open_workspace(db) as ws:
-        connection = ws.views.connection
+    with services.read_model(db) as connection:
         for index in range(WARM_UP_QUERIES + samples):
             incident = rng.choice(incidents)
             known_at = low + span * rng.random()
@@ -494,7 +494,8 @@ def _notes(all_figures: Sequence[SizeFigures], options: Options) -> list[str]:
         "rebuild: `ledger --db X replay --json` as a subprocess (interpreter start included). "
         "Baseline: `SELECT` of every `stored_events` row in ledger order + `json.loads` of "
         "each `state`.",
-        f"state --at: in-process `projections.understanding.state` on one open read model, "
+        "state --at: in-process `projections.understanding.state` on one read model, opened "
+        "as `ledger state` opens it (memory-mapped), "
         f"{options.samples} queries after {WARM_UP_QUERIES} warm-up ones; random incident and T "
         f"uniform between the earliest and latest report `published_at` (seed {options.seed}). "
         "Baseline column: the p50 of queries drawn the same way on a reference-size ledger, "

@@ -95,6 +95,7 @@ def read_model(db: str | None) -> Iterator[sqlite3.Connection]:
     """The read model of the ledger at ``db``, caught up with its events, for queries."""
     with open_workspace(db) as ws:
         ws.refresh()
+        ws.views.map_for_queries()
         yield ws.views.connection
 
 

@@ -21,6 +21,8 @@ SCHEMA_VERSION = 3
 SORT_THREADS = min(os.cpu_count() or 1, 8)
 """Worker threads SQLite may use to sort while building the indexes (its own cap is 8)."""
 PROJECTION = "understanding"
+QUERY_MMAP_BYTES = 1 << 30
+"""How much of the model a query connection maps into memory (``Views.map_for_queries``)."""
 
 _TABLES: dict[str, tuple[dict[str, type], str | tuple[str, ...] | None]] = {
     "incidents": (
@@ -197,6 +199,17 @@ class Views:
         self._db: Any = None
         self._bulk = False
         self._bulk_indexes: list[str] | None = None
+
+    def map_for_queries(self) -> None:
+        """Read pages in place from a memory map from now on (up to ``QUERY_MMAP_BYTES``).
+
+        A point-in-time answer reads a few hundred claims scattered over the model;
+        mapped, each page is read without a system call and a copy, 12% off ``state``
+        at a million claims. Only for a connection that has finished writing: mapped
+        pages count in the process's resident memory, and a rebuild's index build
+        reads the whole model.
+        """
+        self.connection.execute(f"PRAGMA mmap_size={QUERY_MMAP_BYTES}")
 
     def make_scratch(self) -> None:
         """Keep no journal: for a model that is discarded if anything fails before it

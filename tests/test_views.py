@@ -10,7 +10,7 @@ import pytest
 
 import projections.projector as projector_module
 from ledger import services
-from projections.views import Views
+from projections.views import QUERY_MMAP_BYTES, Views
 
 
 def schema(path: Path) -> list[tuple[str, str, str]]:
@@ -69,3 +69,13 @@ def test_a_model_missing_an_index_is_rebuilt_with_every_index(
     connection.close()
     services.replay(db)
     assert schema(views_path) == fresh
+
+
+def test_queries_read_a_memory_map_and_projection_does_not(tmp_path: Path) -> None:
+    """Mapped pages count in resident memory: only a connection done writing maps the model."""
+    db = str(tmp_path / "l.db")
+    services.init(db)
+    with services.open_workspace(db) as ws:
+        assert ws.views.connection.execute("PRAGMA mmap_size").fetchone()[0] == 0
+    with services.read_model(db) as connection:
+        assert connection.execute("PRAGMA mmap_size").fetchone()[0] == QUERY_MMAP_BYTES
