@@ -143,7 +143,9 @@ class Projector:
                             if topic in _UPCAST_TOPICS:
                                 line = leaf_line(mapper, row)
                                 topic = line["topic"]
-                            recorded, _ = line["recorded_at"], line["id"]  # every leaf has both
+                            # A leaf without a recorded time or an id is unreadable,
+                            # whether or not the read model has a use for its topic.
+                            recorded, _ = line["recorded_at"], line["id"]
                             known = until_key is None or recorded <= until_key
                         except StoreError:
                             raise
@@ -439,7 +441,6 @@ def _report(p: Projector, line: dict[str, Any], seq: int) -> None:
 
 
 _NUMBER = ValueKind.NUMBER
-_NUMBER_NAME = ValueKind.NUMBER.value
 
 
 def _claim(p: Projector, line: dict[str, Any], seq: int) -> None:
