@@ -10,7 +10,7 @@ import pytest
 
 import projections.projector as projector_module
 from ledger import services
-from projections.views import QUERY_MMAP_BYTES, Views
+from projections.views import QUERY_MMAP_BYTES, SCHEMA_VERSION, Views
 
 
 def schema(path: Path) -> list[tuple[str, str, str]]:
@@ -69,6 +69,32 @@ def test_a_model_missing_an_index_is_rebuilt_with_every_index(
     connection.close()
     services.replay(db)
     assert schema(views_path) == fresh
+
+
+def test_a_model_of_an_earlier_schema_is_rebuilt_when_first_opened(
+    tmp_path: Path, fresh: list[tuple[str, str, str]]
+) -> None:
+    """Schema 3 had a claims(incident, published_at) index; opening such a model rebuilds it
+    from the events, in the current layout, with the same rows."""
+    db = str(tmp_path / "l.db")
+    services.init(db)
+    services.append_file(db, str(services.sample_path()))
+    views_path = tmp_path / "l.views.db"
+    current = Views(views_path)
+    rows = current.dump()
+    current.close()
+    connection = sqlite3.connect(views_path, isolation_level=None)
+    connection.execute(
+        "CREATE INDEX idx_claims_incident_published_at ON claims (incident, published_at)"
+    )
+    connection.execute("UPDATE tracking SET schema_version = 3")
+    connection.close()
+    with services.read_model(db) as opened:
+        assert opened.execute("SELECT schema_version FROM tracking").fetchone() == (SCHEMA_VERSION,)
+    assert schema(views_path) == fresh
+    rebuilt = Views(views_path)
+    assert rebuilt.dump() == rows
+    rebuilt.close()
 
 
 def test_queries_read_a_memory_map_and_projection_does_not(tmp_path: Path) -> None:
