@@ -159,6 +159,20 @@ class _Recording:
     def _count(self, kind: str) -> None:
         self.outcome.added[kind] = self.outcome.added.get(kind, 0) + 1
 
+    def _count_all(self, kinds: Iterable[str]) -> None:
+        added = self.outcome.added
+        for kind, count in Counter(kinds).items():
+            added[kind] = added.get(kind, 0) + count
+
+    def _append(self, events: list[NewRow], digests: list[bytes]) -> None:
+        """Append a page's events; forget the ids known once they are too many to keep."""
+        if len(self.known) > KNOWN_LIMIT:
+            self.known.clear()
+            self.known_is_all = False
+        if events:
+            self.appender.append(events, digests)
+            self.outcome.events += len(events)
+
 
 def _column_events(ledger: Ledger, page: PreparedPage) -> tuple[list[NewRow], list[bytes]]:
     """The creation events of every record of a page, straight from its columns."""
@@ -215,13 +229,13 @@ class Batch(_Recording):
             if not present and self._all_new(page, refs):
                 events, digests = _column_events(self.ledger, page)
                 self.done += len(page)
-                _count_kinds(self.outcome, page.kinds)
+                self._count_all(page.kinds)
             else:
                 self._add_prepared(page, stored, events, digests)
         else:
             for spooled in page:
                 self._add(spooled, stored, events, digests)
-        _append(self, events, digests)
+        self._append(events, digests)
 
     def _all_new(self, page: PreparedPage, refs: set[str]) -> bool:
         """Whether every record of a page (none of them in the store) goes in from its
@@ -389,13 +403,13 @@ class Stream(_Recording):
         if self._all_new(page, refs, present):
             events, digests = _column_events(self.ledger, page)
             known.update(ids)
-            _count_kinds(self.outcome, page.kinds)
+            self._count_all(page.kinds)
             if "correction" in page.kinds:
                 events, digests = self._with_supersedes(page, events, digests)
         else:
             creations = view.creation_states(present) if present else {}
             self._add_records(page, creations, events, digests)
-        _append(self, events, digests)
+        self._append(events, digests)
 
     def _all_new(self, page: ValidatedPage, refs: set[str], present: list[str]) -> bool:
         """Whether every record of a page goes in from its columns: none is under an id
@@ -508,19 +522,3 @@ def _reused(spooled: Spooled, other: str, where: str) -> BadInputError:
         f"{spooled.where}: id: '{spooled.record_id}' is already used by a different "
         f"{other} record{where}"
     )
-
-
-def _count_kinds(outcome: Outcome, kinds: Iterable[str]) -> None:
-    added = outcome.added
-    for kind, count in Counter(kinds).items():
-        added[kind] = added.get(kind, 0) + count
-
-
-def _append(recording: _Recording, events: list[NewRow], digests: list[bytes]) -> None:
-    """Append a page's events; forget the ids known once they are too many to keep."""
-    if len(recording.known) > KNOWN_LIMIT:
-        recording.known.clear()
-        recording.known_is_all = False
-    if events:
-        recording.appender.append(events, digests)
-        recording.outcome.events += len(events)

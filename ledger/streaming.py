@@ -17,7 +17,6 @@ validated here, a page at a time.
 
 from __future__ import annotations
 
-import hashlib
 import io
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
@@ -30,6 +29,7 @@ from ledger.domain import aggregate_id_for, creation_leaf
 from ledger.errors import BadInputError
 from ledger.forking import Producer, two_cores
 from ledger.importing import read_records
+from ledger.merkle import leaf_hash
 from ledger.preparing import PreparedPage
 from ledger.spool import PAGE, Spooled, spool_row
 
@@ -234,7 +234,7 @@ class _Columns:
         self.leaves.append(leaf)
         self.end += len(leaf)
         self.ends.append(self.end)
-        self.digests.append(hashlib.sha256(b"\x00" + leaf).digest())
+        self.digests.append(leaf_hash(leaf))
 
     def page(self) -> ValidatedPage:
         """The page built so far."""
