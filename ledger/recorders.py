@@ -146,10 +146,6 @@ class LogView:
         self.convert_id = convert_id
         self.nodes = CursorNodeStore(cursor, placeholder, prefix)
         p = placeholder
-        self._node_hashes_sql = (
-            f"SELECT hash FROM {prefix}merkle_nodes WHERE level = {p} AND idx >= {p} "
-            f"AND idx < {p} ORDER BY idx"
-        )
         self._leaf_ids_sql = (
             f"SELECT notification_id FROM {prefix}merkle_leaves WHERE idx >= {p} AND idx < {p} "
             "ORDER BY idx"
@@ -202,7 +198,7 @@ class LogView:
 
     def page(
         self, after: int, start: int, count: int
-    ) -> tuple[list[EventRow], list[int], list[Any]]:
+    ) -> tuple[list[EventRow], list[int], list[bytes]]:
         """What ``verify`` checks of a page, read together: ``event_rows(after, count)``,
         ``leaf_notification_ids(start, count)`` and the leaf hashes ``node_hashes(0, start,
         count)``."""
@@ -238,15 +234,12 @@ class LogView:
         )
         return {int(r[0]): bytes(r[1]) for r in rows}
 
-    def node_hashes(self, level: int, first: int, count: int) -> list[Any]:
+    def node_hashes(self, level: int, first: int, count: int) -> list[bytes]:
         """Stored hashes of ``count`` consecutive nodes of one level from ``first``, in order.
 
         A missing node makes the list shorter; callers compare it with what they expect.
-        Left as the driver returns them (bytes, or a buffer equal to them): this is read
-        for every node by ``verify``.
         """
-        self.cursor.execute(self._node_hashes_sql, (level, first, first + count))
-        return [row[0] for row in self.cursor.fetchall()]
+        return self.nodes.run(level, first, count)
 
     def leaf_notification_ids(self, start: int, count: int) -> list[int]:
         """The notification ids of leaves ``start`` to ``start + count - 1``, in leaf order."""

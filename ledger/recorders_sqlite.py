@@ -294,12 +294,6 @@ class SQLiteLogView(LogView):
         )
         return {int(r[0]): bytes(r[1]) for r in rows}
 
-    def node_hashes(self, level: int, first: int, count: int) -> list[Any]:
-        """Stored hashes of ``count`` consecutive nodes of one level from ``first``, in order."""
-        if level:
-            return super().node_hashes(level, first, count)
-        return self.nodes.run(0, first, count)
-
 
 def _up_to_a_gap(rows: list[Any], first: int) -> list[bytes]:
     """The leaf hashes of (rowid, leaf hash) rows from leaf ``first`` on, up to the first
