@@ -45,10 +45,11 @@ from benchmarks.measure import (
     run_quiet,
     wall_seconds,
 )
-from ledger import services
-from ledger.audit import b64
-from ledger.times import from_key
-from projections.understanding import state
+from incident_ledger.ledger import samples
+from incident_ledger.ledger.audit import b64
+from incident_ledger.ledger.times import from_key
+from incident_ledger.projections.understanding import state
+from incident_ledger.usecases import workspace, writing
 
 DEFAULT_SIZES = (10_000, 100_000)
 REFERENCE_SIZE = 10_000
@@ -158,7 +159,7 @@ def generate(size: int, path: Path) -> tuple[int, int]:
 
 def _read_model_facts(db: str) -> tuple[list[str], list[str], datetime, datetime]:
     """Incident ids, report ids and the published range, from the read model."""
-    with services.open_workspace(db) as ws:
+    with workspace.open_workspace(db) as ws:
         ws.refresh()
         connection = ws.views.connection
         incidents = [r[0] for r in connection.execute("SELECT id FROM incidents ORDER BY id")]
@@ -171,12 +172,12 @@ def _read_model_facts(db: str) -> tuple[list[str], list[str], datetime, datetime
 
 def state_latencies(db: str, samples: int, seed: int) -> list[float]:
     """Milliseconds of ``state`` at random (incident, T), in-process on one read model
-    opened as ``ledger state`` opens it (``services.read_model``)."""
+    opened as ``ledger state`` opens it (``workspace.read_model``)."""
     incidents, _, low, high = _read_model_facts(db)
     rng = random.Random(seed)
     span = high - low
     timings: list[float] = []
-    with services.read_model(db) as connection:
+    with workspace.read_model(db) as connection:
         for index in range(WARM_UP_QUERIES + samples):
             incident = rng.choice(incidents)
             known_at = low + span * rng.random()
@@ -189,7 +190,7 @@ def state_latencies(db: str, samples: int, seed: int) -> list[float]:
 
 
 def append_latencies(db: str, samples: int, seed: int) -> list[float]:
-    """Milliseconds of ``services.append_one`` of a new claim, ``samples`` times, in-process."""
+    """Milliseconds of ``writing.append_one`` of a new claim, ``samples`` times, in-process."""
     incidents, reports, _, _ = _read_model_facts(db)
     rng = random.Random(seed)
     timings: list[float] = []
@@ -203,7 +204,7 @@ def append_latencies(db: str, samples: int, seed: int) -> list[float]:
             "report": rng.choice(reports),
         }
         start = time.perf_counter()
-        services.append_one(db, fields)
+        writing.append_one(db, fields)
         timings.append((time.perf_counter() - start) * 1000)
     return timings
 
@@ -320,7 +321,7 @@ def cold_start(options: Options, log: Log = _log) -> tuple[list[float], list[flo
         work = Path(scratch)
         db = str(work / "sample.db")
         run_quiet([*ledger, "--db", db, "init"], work)
-        run_quiet([*ledger, "--db", db, "append", "--file", str(services.sample_path())], work)
+        run_quiet([*ledger, "--db", db, "append", "--file", str(samples.GHWAYRAN)], work)
         ours = [*ledger, "--db", db, "state", "ghwayran-2022", "--at", "2022-01-23"]
         bare = [sys.executable, "-c", "pass"]
         log(f"[sample] cold start: {options.cold_runs} runs each")
@@ -487,7 +488,7 @@ def _notes(all_figures: Sequence[SizeFigures], options: Options) -> list[str]:
         "Baseline: read + `json.loads` each line and one `executemany` of every record "
         "(`type:id`, 1, type, JSON line) into a fresh WAL SQLite file shaped like "
         "`stored_events` (same primary key), one transaction.",
-        f"append claim: in-process `ledger.services.append_one(db, fields)` — {options.samples} "
+        f"append claim: in-process `ledger.writing.append_one(db, fields)` — {options.samples} "
         "new claims on random incidents and reports into the loaded ledger, after the other "
         "measures; each call opens the workspace, validates, records one event with its Merkle "
         "leaf and refreshes the read model. No baseline.",
@@ -592,18 +593,16 @@ def profile_run(size: int, top: int = 25, log: Log = _log) -> str:
         jsonl = work / "claims.jsonl"
         db = str(work / "ledger.db")
         generate(size, jsonl)
-        services.init(db)
+        writing.init(db)
         label = _size_label(size)
         log(f"[{size}] profiling the import")
         imported = _profiled(
-            f"import of {label} (services.append_file)",
-            lambda: services.append_file(db, str(jsonl)),
+            f"import of {label} (writing.append_file)",
+            lambda: writing.append_file(db, str(jsonl)),
             top,
         )
         log(f"[{size}] profiling the rebuild")
-        rebuilt = _profiled(
-            f"rebuild of {label} (services.replay)", lambda: services.replay(db), top
-        )
+        rebuilt = _profiled(f"rebuild of {label} (writing.replay)", lambda: writing.replay(db), top)
     return f"## incident-ledger profile\n\n{imported}\n{rebuilt}"
 
 

@@ -20,9 +20,10 @@ from pathlib import Path
 
 WRITER = """
 import sys
-from ledger import services
+from incident_ledger.usecases import auditing
+from incident_ledger.usecases import writing
 for name in sys.argv[2:]:
-    services.append_file(sys.argv[1], name)
+    writing.append_file(sys.argv[1], name)
 """
 
 SETUP: list[dict[str, object]] = [
@@ -44,12 +45,12 @@ def main(argv: list[str]) -> int:
     parser.add_argument("--batches", type=int, default=20)
     parser.add_argument("--batch", type=int, default=500)
     args = parser.parse_args(argv)
-    from ledger import services
+    from incident_ledger.usecases import auditing, writing
 
     with tempfile.TemporaryDirectory() as workdir:
         folder = Path(workdir)
-        services.init(args.db)
-        services.append_file(args.db, write(folder / "setup.jsonl", SETUP))
+        writing.init(args.db)
+        writing.append_file(args.db, write(folder / "setup.jsonl", SETUP))
         plans = []
         for w in range(args.writers):
             files = []
@@ -79,7 +80,7 @@ def main(argv: list[str]) -> int:
         f"{backend}: {args.writers} writer(s), {total} claims in {elapsed:.2f} s = "
         f"{total / elapsed:,.0f} claims/s (exit codes {codes})"
     )
-    verified = services.verify(args.db)
+    verified = auditing.verify(args.db)
     print(f"verify: {verified['events']} events, tree size {verified['tree_size']}")
     return 0 if not any(codes) else 1
 

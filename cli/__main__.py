@@ -1,5 +1,5 @@
 """``python -m cli``: the ``ledger`` command."""
 
-from cli.entry import run
+from incident_ledger.cli.entry import run
 
 run()

@@ -10,7 +10,7 @@ from rich.rule import Rule
 from rich.table import Table
 from rich.text import Text
 
-from cli.render import describe_claim_value, describe_value, out
+from incident_ledger.cli.render import describe_claim_value, describe_value, out
 
 _STATUS_STYLE = {
     "contested": "bold red",

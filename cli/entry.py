@@ -17,7 +17,7 @@ def run() -> None:
     """Load the CLI with the cyclic collector paused, then run the command."""
     gc.disable()
     try:
-        from cli.main import app
+        from incident_ledger.cli.main import app
     finally:
         gc.freeze()
         gc.enable()

@@ -6,13 +6,13 @@ from typing import Annotated, Any
 
 import typer
 
-from cli import render
-from cli.errors import LedgerGroup
-from cli.lookup import register as register_lookup
-from cli.story import register as register_story
-from cli.web import register as register_web
-from ledger import services
-from ledger.store import DEFAULT_DB
+from incident_ledger.cli import render
+from incident_ledger.cli.failures import LedgerGroup
+from incident_ledger.cli.lookup_commands import register as register_lookup
+from incident_ledger.cli.serve_command import register as register_web
+from incident_ledger.cli.story_commands import register as register_story
+from incident_ledger.ledger.stores.location import DEFAULT_DB
+from incident_ledger.usecases import auditing, reading, writing
 
 app = typer.Typer(
     cls=LedgerGroup,
@@ -52,7 +52,7 @@ def main(
 @app.command()
 def init(ctx: typer.Context) -> None:
     """Create the store, its read model and a signing key."""
-    result = services.init(ctx.obj)
+    result = writing.init(ctx.obj)
     render.out.print(f"ledger ready at {result.store} (read model {result.views})")
     verb = "created" if result.created_key else "kept"
     render.out.print(f"signing key {verb} at {result.key_path}; verifier key:")
@@ -97,7 +97,7 @@ def append(
     if file is None:
         raise typer.BadParameter("give --file PATH (or -) or the 'claim' subcommand")
     with render.phase_bars() as progress:
-        outcome = services.append_file(ctx.obj, file, progress=progress, project=project)
+        outcome = writing.append_file(ctx.obj, file, progress=progress, project=project)
     _report_outcome(outcome, as_json)
 
 
@@ -121,7 +121,7 @@ _CLAIM_FLAGS = (
 def _claim_fields(flags: dict[str, Any]) -> dict[str, Any]:
     """The claim fields among a command's parameters (``value`` parsed, empty ``via`` dropped)."""
     fields = {name: flags[name] for name in _CLAIM_FLAGS}
-    fields["value"] = services.parse_flag_value(fields["value"])
+    fields["value"] = writing.parse_flag_value(fields["value"])
     fields["via"] = fields["via"] or None
     return fields
 
@@ -174,7 +174,7 @@ def append_claim(
 ) -> None:
     """Append one claim given as flags."""
     fields = {"type": "claim", "id": id} | _claim_fields(locals())
-    _report_outcome(services.append_one(ctx.obj, fields), as_json)
+    _report_outcome(writing.append_one(ctx.obj, fields), as_json)
 
 
 @app.command()
@@ -188,7 +188,7 @@ def retract(
 ) -> None:
     """Record that a report withdrew a claim."""
     fields = {"type": "retraction", "id": id, "claim": claim, "report": report, "reason": reason}
-    _report_outcome(services.append_one(ctx.obj, fields), as_json)
+    _report_outcome(writing.append_one(ctx.obj, fields), as_json)
 
 
 @app.command()
@@ -213,7 +213,7 @@ def correct(
 ) -> None:
     """Record a correction: a new claim that replaces an earlier one."""
     fields = {"type": "correction", "id": id, "claim": claim} | _claim_fields(locals())
-    _report_outcome(services.append_one(ctx.obj, fields), as_json)
+    _report_outcome(writing.append_one(ctx.obj, fields), as_json)
 
 
 @app.command()
@@ -229,7 +229,7 @@ def rate(
     as_json: JsonFlag = False,
 ) -> None:
     """Re-grade a source; the change is an event with its reason."""
-    result = services.rate(ctx.obj, source, grade, reason=reason, effective_from=effective_from)
+    result = writing.rate(ctx.obj, source, grade, reason=reason, effective_from=effective_from)
     if as_json:
         render.print_json(result)
     else:
@@ -249,7 +249,7 @@ def replay(
 ) -> None:
     """Rebuild the read model from the events."""
     with render.progress_bar("replaying") as progress:
-        result = services.replay(ctx.obj, until=until, out=out, progress=progress)
+        result = writing.replay(ctx.obj, until=until, out=out, progress=progress)
     if as_json:
         render.print_json(result)
     else:
@@ -273,9 +273,7 @@ def state(
     as_json: JsonFlag = False,
 ) -> None:
     """What was understood about an incident at a point in time."""
-    result = services.current_state(
-        ctx.obj, incident, at=at, as_recorded=as_recorded, policy=policy
-    )
+    result = reading.current_state(ctx.obj, incident, at=at, as_recorded=as_recorded, policy=policy)
     if as_json:
         render.print_json(result)
     else:
@@ -285,7 +283,7 @@ def state(
 @app.command()
 def checkpoint(ctx: typer.Context, as_json: JsonFlag = False) -> None:
     """Sign the log's current size and root as a C2SP checkpoint."""
-    result = services.checkpoint(ctx.obj)
+    result = auditing.checkpoint(ctx.obj)
     if as_json:
         render.print_json(result)
     else:
@@ -312,9 +310,9 @@ def verify(
     if export is None and (key or prev):
         raise typer.BadParameter("--key and --prev go with --export")
     if export is not None:
-        result = services.verify_export(export, key, prev)
+        result = auditing.verify_export(export, key, prev)
     else:
-        result = services.verify(ctx.obj)
+        result = auditing.verify(ctx.obj)
     if as_json:
         render.print_json(result)
     elif export is not None:
@@ -343,7 +341,7 @@ def prove_inclusion(
     version: Annotated[int, typer.Option("--version", help="Event version (1 = created).")] = 1,
 ) -> None:
     """Inclusion proof of a record's event in the signed log (JSON)."""
-    render.print_json(services.prove_inclusion(ctx.obj, record, version))
+    render.print_json(auditing.prove_inclusion(ctx.obj, record, version))
 
 
 @prove_app.command("consistency")
@@ -353,7 +351,7 @@ def prove_consistency(
     size2: Annotated[int | None, typer.Argument(help="Later tree size N (default: now).")] = None,
 ) -> None:
     """Consistency proof between tree sizes M and N (JSON)."""
-    render.print_json(services.prove_consistency(ctx.obj, size1, size2))
+    render.print_json(auditing.prove_consistency(ctx.obj, size1, size2))
 
 
 @app.command()
@@ -370,7 +368,7 @@ def export(
     at: Annotated[str | None, typer.Option("--at", help="Only what was known by then.")] = None,
 ) -> None:
     """Audit exports; each carries a fresh signed checkpoint."""
-    result = services.export(ctx.obj, fmt, out=out, incident=incident, at=at)
+    result = auditing.export(ctx.obj, fmt, out=out, incident=incident, at=at)
     if "document" in result:
         render.raw(result["document"])
     elif fmt == "jsonl":
@@ -384,8 +382,8 @@ def demo(
     as_json: JsonFlag = False,
 ) -> None:
     """Load the Ghwayran sample into a temporary ledger and walk through its evolution."""
-    from cli.demo_view import show_walkthrough
-    from ledger.demo import walkthrough
+    from incident_ledger.cli.demo_view import show_walkthrough
+    from incident_ledger.usecases.demo import walkthrough
 
     result = walkthrough()
     if as_json:

@@ -1,15 +1,14 @@
-"""The write side: an eventsourcing Application whose use cases record records.
+"""The event store as an eventsourcing Application, with its Merkle log.
 
-Records arrive validated (``ledger.records``); ``ledger.recording`` checks
-what only the ledger can check and turns them into events, which this module
-saves — a whole input in one transaction.
+It saves events and their leaves in one transaction (``writing``), loads
+aggregates, and re-grades sources. Imports drive it from ``ledger.imports``,
+which checks records and turns them into events.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, cast
 
@@ -23,27 +22,16 @@ from eventsourcing.persistence import (
 )
 
 if TYPE_CHECKING:
-    from ledger.records import AnyRecord
-    from ledger.streaming import ValidatedPage
+    from incident_ledger.ledger.records import AnyRecord
 
-from ledger.domain import LedgerAggregate, Source
-from ledger.errors import ConflictError, NotFoundError, StoreError
-from ledger.mapper import LeafMapper
-from ledger.merkle import leaf_hash
-from ledger.recorders import Appender, AuditRecorder, LogView
-from ledger.recording import Batch, Outcome, Stream
-from ledger.spool import Spool
-from ledger.times import utc_now
+from incident_ledger.ledger.domain import LedgerAggregate, Source
+from incident_ledger.ledger.errors import ConflictError, NotFoundError, StoreError
+from incident_ledger.ledger.mapper import LeafMapper
+from incident_ledger.ledger.merkle import leaf_hash
+from incident_ledger.ledger.stores.recorder import Appender, AuditRecorder, LogView
+from incident_ledger.ledger.times import utc_now
 
-__all__ = ["Entry", "Ledger", "Outcome"]
-
-
-@dataclass(frozen=True)
-class Entry:
-    """A record with where it came from (``line 12``), for error messages."""
-
-    where: str
-    record: AnyRecord
+__all__ = ["Ledger"]
 
 
 class Ledger(Application[str]):
@@ -92,70 +80,8 @@ class Ledger(Application[str]):
             raise StoreError("this store keeps no Merkle log")
         return self.recorder
 
-    def record(self, entries: Sequence[Entry]) -> Outcome:
-        """Record a batch of validated records atomically: all of it, or nothing.
-
-        A record identical to one already stored is skipped; a different record
-        under a used id is bad input.
-        """
-        with Spool(in_memory=True) as spool:
-            for entry in entries:
-                spool.add(entry.where, entry.record)
-            return self.record_spooled(spool)
-
-    def record_spooled(
-        self, spool: Spool, progress: Callable[[int, int], None] | None = None
-    ) -> Outcome:
-        """Record every record of a spool in dependency order, in one transaction.
-
-        Records are checked and stored a page at a time inside that transaction,
-        so memory holds one page whatever the input's size. ``progress(done,
-        total)`` is called after each page.
-        """
-        with self._writing(
-            "another writer recorded some of these records at the same time"
-        ) as appender:
-            return Batch(self, spool, appender, self.clock()).record(progress)
-
-    def record_input(
-        self,
-        pages: Callable[[str], Iterable[ValidatedPage]],
-        *,
-        locate: Callable[[str], str | None] | None = None,
-        progress: Callable[[str, int, int], None] | None = None,
-        size: int = 0,
-    ) -> Outcome:
-        """Record an input's records in one transaction, each page as it is validated.
-
-        ``pages(recorded)`` validates the input a page at a time in file order,
-        making creation leaves recorded at ``recorded``. Records go into the log
-        in file order; one whose references come later in the input waits, and
-        all that wait go in at the end in dependency order. A bad line anywhere
-        (raised by ``pages``) stops the import, and so does a record the ledger
-        refuses — but only once every line is validated, since a bad line is
-        reported first. Either way nothing is written. ``locate(aggregate_id)``
-        says where the input first holds an id (``line 12``), for messages.
-        ``progress(phase, done, total)``: ``importing`` by bytes of ``size`` (if
-        known), then ``recording`` the records that waited.
-        """
-        with self._writing(
-            "another writer recorded some of these records at the same time"
-        ) as appender:
-            stream = Stream(self, appender, locate)
-            try:
-                done = 0
-                for page in pages(stream.recorded):
-                    stream.add_page(page)
-                    done += page.size
-                    if progress is not None and size:
-                        progress("importing", min(done, size), size)
-                recording = None if progress is None else lambda d, t: progress("recording", d, t)
-                return stream.finish(recording)
-            finally:
-                stream.close()
-
     @contextmanager
-    def _writing(self, conflict: str) -> Iterator[Appender]:
+    def writing(self, conflict: str) -> Iterator[Appender]:
         """One write transaction, with the store's failures translated (``conflict``: what
         to say when another writer got there first)."""
         try:
@@ -217,5 +143,5 @@ class Ledger(Application[str]):
 
     def _save_atomically(self, aggregates: Iterable[LedgerAggregate]) -> None:
         events = [event for aggregate in aggregates for event in aggregate.collect_events()]
-        with self._writing("another writer changed this record at the same time") as appender:
+        with self.writing("another writer changed this record at the same time") as appender:
             self.append_events(appender, events)

@@ -17,10 +17,10 @@ from typing import Any
 
 from eventsourcing.persistence import MapperDeserialisationError
 
-from ledger.application import Ledger
-from ledger.errors import BadInputError, NotFoundError, VerificationError
-from ledger.leaves import leaf_bytes
-from ledger.merkle import (
+from incident_ledger.ledger.application import Ledger
+from incident_ledger.ledger.errors import BadInputError, NotFoundError, VerificationError
+from incident_ledger.ledger.leaves import leaf_bytes
+from incident_ledger.ledger.merkle import (
     Frontier,
     ProofError,
     consistency_proof,
@@ -30,8 +30,7 @@ from ledger.merkle import (
     verify_consistency,
     verify_inclusion,
 )
-from ledger.recorders import LogView
-from ledger.signednote import (
+from incident_ledger.ledger.signednote import (
     CheckpointError,
     NoteError,
     format_checkpoint,
@@ -39,7 +38,8 @@ from ledger.signednote import (
     parse_checkpoint,
     sign_note,
 )
-from ledger.times import to_key, utc_now
+from incident_ledger.ledger.stores.recorder import LogView
+from incident_ledger.ledger.times import to_key, utc_now
 
 PAGE = 2_000
 

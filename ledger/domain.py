@@ -22,8 +22,8 @@ from typing import TYPE_CHECKING, Any, ClassVar
 from eventsourcing.domain import BaseAggregate, CanInitAggregate, CanMutateAggregate
 from eventsourcing.utils import get_topic
 
-from ledger.errors import ConflictError
-from ledger.leaves import (
+from incident_ledger.ledger.errors import ConflictError
+from incident_ledger.ledger.leaves import (
     ENVELOPE,
     STAMP_LENGTH,
     absent_fields,
@@ -33,7 +33,7 @@ from ledger.leaves import (
 )
 
 if TYPE_CHECKING:
-    from ledger.records import AnyRecord
+    from incident_ledger.ledger.records import AnyRecord
 
 
 TOPIC_PREFIX = "incident-ledger/v1/"
@@ -91,7 +91,7 @@ class _Registered(LedgerCreated):
         }
         record_id = self.originator_id.split(":", 1)[1]
         # The pydantic models load on first use: reading the ledger never needs them.
-        from ledger import records
+        from incident_ledger.ledger import records
 
         model = getattr(records, self.record_type)
         record: AnyRecord = model.model_validate({"id": record_id, **payload})

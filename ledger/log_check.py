@@ -20,13 +20,13 @@ from __future__ import annotations
 import hashlib
 from typing import Any
 
-from ledger.application import Ledger
-from ledger.audit import b64, open_checkpoint, order_error
-from ledger.errors import VerificationError
-from ledger.forking import Helper, two_cores
-from ledger.gcpause import gc_paused
-from ledger.mapper import LeafMapper
-from ledger.merkle import (
+from incident_ledger.ledger.application import Ledger
+from incident_ledger.ledger.audit import b64, open_checkpoint, order_error
+from incident_ledger.ledger.errors import VerificationError
+from incident_ledger.ledger.forking import Helper, two_cores
+from incident_ledger.ledger.gcpause import gc_paused
+from incident_ledger.ledger.mapper import LeafMapper
+from incident_ledger.ledger.merkle import (
     TILE_HEIGHT,
     Frontier,
     complete_levels,
@@ -34,7 +34,7 @@ from ledger.merkle import (
     leaf_hash,
     root_at,
 )
-from ledger.recorders import EventRow, LogView
+from incident_ledger.ledger.stores.recorder import EventRow, LogView
 
 PAGE = 4096
 

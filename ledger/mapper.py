@@ -22,8 +22,8 @@ from eventsourcing.domain import DomainEventProtocol
 from eventsourcing.persistence import Mapper, MapperDeserialisationError, StoredEvent
 from eventsourcing.utils import get_topic, resolve_topic
 
-from ledger.leaves import STAMP_LENGTH, absent_fields, json_string, leaf_bytes
-from ledger.recorders import NewRow
+from incident_ledger.ledger.leaves import STAMP_LENGTH, absent_fields, json_string, leaf_bytes
+from incident_ledger.ledger.stores.recorder import NewRow
 
 _STAMP_LENGTH = STAMP_LENGTH + len('"')
 

@@ -24,9 +24,9 @@ from pydantic import (
     model_validator,
 )
 
-from ledger.errors import BadInputError
-from ledger.times import is_date_only, parse_instant, to_key
-from ledger.values import MAX_SAFE_INTEGER, EDTFError, Qualifier, edtf_bounds
+from incident_ledger.ledger.errors import BadInputError
+from incident_ledger.ledger.times import is_date_only, parse_instant, to_key
+from incident_ledger.ledger.values import MAX_SAFE_INTEGER, EDTFError, Qualifier, edtf_bounds
 
 T = TypeVar("T")
 

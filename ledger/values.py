@@ -16,7 +16,7 @@ from enum import StrEnum
 from functools import lru_cache
 from typing import Any, NamedTuple
 
-from ledger.times import to_key
+from incident_ledger.ledger.times import to_key
 
 MAX_SAFE_INTEGER = 2**53 - 1
 

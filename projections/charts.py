@@ -16,7 +16,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from ledger.errors import BadInputError
+from incident_ledger.ledger.errors import BadInputError
 
 FORMATS = {".svg": "svg", ".png": "png"}
 # Okabe–Ito: distinguishable with the common colour-vision deficiencies.

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from projections.arabic import normalize
+from incident_ledger.projections.arabic import normalize
 
 TITLE = "incident-ledger"
 SOURCE = "incident-ledger event store"

@@ -13,16 +13,16 @@ import sqlite3
 from datetime import datetime
 from typing import Any
 
-from ledger.errors import BadInputError
-from ledger.times import to_key
-from projections.story import (
+from incident_ledger.ledger.errors import BadInputError
+from incident_ledger.ledger.times import to_key
+from incident_ledger.projections.story import (
     changed_parts,
     fact_changes,
     recorded_key,
     report_refs,
     value_words,
 )
-from projections.understanding import iso, state
+from incident_ledger.projections.understanding import iso, state
 
 _NEW_CLAIMS = """
 SELECT c.id, c.fact, c.kind, c.value, c.qualifier, c.unit, c.claimant, s.name, c.corrects,

@@ -15,10 +15,10 @@ from collections import Counter
 from datetime import datetime
 from typing import Any
 
-from ledger.errors import NotFoundError
-from ledger.times import from_key, to_key
-from projections.story import changed_parts, fact_changes, recorded_key, report_refs
-from projections.understanding import iso, state
+from incident_ledger.ledger.errors import NotFoundError
+from incident_ledger.ledger.times import from_key, to_key
+from incident_ledger.projections.story import changed_parts, fact_changes, recorded_key, report_refs
+from incident_ledger.projections.understanding import iso, state
 
 _CLAIMS = """
 SELECT published_at, report, kind, unit FROM claims

@@ -22,18 +22,18 @@ import orjson
 from eventsourcing.persistence import PersistenceError, StoredEvent
 from eventsourcing.utils import resolve_topic
 
-from ledger.application import Ledger
-from ledger.domain import Assessment, Claim, Incident, Report, Retraction, Source
-from ledger.errors import StoreError
-from ledger.forking import Helper, two_cores
-from ledger.gcpause import gc_paused
-from ledger.leaves import event_line
-from ledger.mapper import LeafMapper
-from ledger.recorders import EventRow
-from ledger.times import is_date_only, parse_instant, to_key
-from ledger.values import ValueKind, edtf_bounds, read_value
-from projections.arabic import normalize
-from projections.views import Views
+from incident_ledger.ledger.application import Ledger
+from incident_ledger.ledger.domain import Assessment, Claim, Incident, Report, Retraction, Source
+from incident_ledger.ledger.errors import StoreError
+from incident_ledger.ledger.forking import Helper, two_cores
+from incident_ledger.ledger.gcpause import gc_paused
+from incident_ledger.ledger.leaves import event_line
+from incident_ledger.ledger.mapper import LeafMapper
+from incident_ledger.ledger.stores.recorder import EventRow
+from incident_ledger.ledger.times import is_date_only, parse_instant, to_key
+from incident_ledger.ledger.values import ValueKind, edtf_bounds, read_value
+from incident_ledger.projections.arabic import normalize
+from incident_ledger.projections.views import Views
 
 PAGE_SIZE = 5_000
 BULK_BACKLOG = 20_000

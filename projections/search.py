@@ -30,8 +30,8 @@ import unicodedata
 from dataclasses import dataclass
 from typing import Any
 
-from ledger.errors import BadInputError, NotFoundError
-from projections.arabic import normalize
+from incident_ledger.ledger.errors import BadInputError, NotFoundError
+from incident_ledger.projections.arabic import normalize
 
 DEFAULT_LIMIT = 20
 SNIPPET_TOKENS = 16

@@ -6,9 +6,9 @@ import json
 import sqlite3
 from datetime import datetime
 
-from ledger.errors import NotFoundError
-from ledger.times import to_key
-from projections.understanding import END_OF_TIME
+from incident_ledger.ledger.errors import NotFoundError
+from incident_ledger.ledger.times import to_key
+from incident_ledger.projections.understanding import END_OF_TIME
 
 
 def aggregate_ids(db: sqlite3.Connection, incident: str | None, at: datetime | None) -> set[str]:

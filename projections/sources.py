@@ -38,8 +38,8 @@ import sqlite3
 from collections import defaultdict
 from typing import Any
 
-from ledger.times import from_key
-from projections.understanding import Status, iso, state
+from incident_ledger.ledger.times import from_key
+from incident_ledger.projections.understanding import Status, iso, state
 
 # Each count is one grouped pass over its table, joined to the sources: a count per
 # source as a correlated subquery scanned every claim once per source (45 s for

@@ -15,9 +15,9 @@ from collections.abc import Iterable
 from datetime import datetime
 from typing import Any
 
-from ledger.times import to_key
-from projections.timewords import describe
-from projections.understanding import END_OF_TIME, iso
+from incident_ledger.ledger.times import to_key
+from incident_ledger.projections.timewords import describe
+from incident_ledger.projections.understanding import END_OF_TIME, iso
 
 _QUALIFIER_WORDS = {
     "exact": "",

@@ -16,11 +16,11 @@ import sqlite3
 from datetime import datetime
 from typing import Any
 
-from ledger.times import to_key
-from ledger.values import EDTFError
-from projections.story import recorded_key, value_words
-from projections.timewords import describe
-from projections.understanding import iso, state
+from incident_ledger.ledger.times import to_key
+from incident_ledger.ledger.values import EDTFError
+from incident_ledger.projections.story import recorded_key, value_words
+from incident_ledger.projections.timewords import describe
+from incident_ledger.projections.understanding import iso, state
 
 _KNOWN_CLAIMS = """
 SELECT c.id, c.fact, c.kind, c.value, c.qualifier, c.unit, c.time_low, c.time_high,

@@ -16,8 +16,8 @@ from typing import Any
 
 import orjson
 
-from ledger.errors import NotFoundError
-from ledger.times import to_key
+from incident_ledger.ledger.errors import NotFoundError
+from incident_ledger.ledger.times import to_key
 
 END_OF_TIME = "9999-12-31T23:59:59.999999Z"
 

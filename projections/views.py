@@ -15,7 +15,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from ledger.errors import StoreError
+from incident_ledger.ledger.errors import StoreError
 
 SCHEMA_VERSION = 4
 SORT_THREADS = min(os.cpu_count() or 1, 8)

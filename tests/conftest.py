@@ -11,10 +11,10 @@ from typing import Any
 
 import pytest
 
-from ledger.application import Ledger
-from ledger.store import locate
-from projections.projector import Projector
-from projections.views import Views
+from incident_ledger.ledger.application import Ledger
+from incident_ledger.ledger.stores.location import locate
+from incident_ledger.projections.projector import Projector
+from incident_ledger.projections.views import Views
 
 
 class Clock:

@@ -11,7 +11,7 @@ import math
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
-from ledger.application import Ledger
+from incident_ledger.ledger.application import Ledger
 
 INF = math.inf
 

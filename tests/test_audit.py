@@ -14,12 +14,19 @@ from typing import Any
 import pytest
 from typer.testing import CliRunner
 
-from cli.main import app
-from ledger import log_check, services
-from ledger.leaves import leaf_bytes
-from ledger.merkle import append_leaves, leaf_hash, verify_consistency, verify_inclusion
-from ledger.recorders_sqlite import SQLiteNodeStore
-from ledger.signednote import generate_signer
+from incident_ledger.cli.main import app
+from incident_ledger.ledger import log_check, samples
+from incident_ledger.ledger.leaves import leaf_bytes
+from incident_ledger.ledger.merkle import (
+    append_leaves,
+    leaf_hash,
+    verify_consistency,
+    verify_inclusion,
+)
+from incident_ledger.ledger.signednote import generate_signer
+from incident_ledger.ledger.stores import location
+from incident_ledger.ledger.stores.sqlite import SQLiteNodeStore
+from incident_ledger.usecases import auditing, workspace, writing
 from tests.events import immutable
 
 runner = CliRunner()
@@ -34,8 +41,8 @@ def cli(db: str, *args: str) -> tuple[int, str, str]:
 @pytest.fixture
 def db(store_url: str) -> str:
     """The sample ledger, on each backend."""
-    services.init(store_url)
-    services.append_file(store_url, str(services.sample_path()))
+    writing.init(store_url)
+    writing.append_file(store_url, str(samples.GHWAYRAN))
     return store_url
 
 
@@ -54,8 +61,8 @@ def sdb(tmp_path: Path, request: pytest.FixtureRequest, monkeypatch: pytest.Monk
     monkeypatch.setattr(log_check, "PAGE", page)
     monkeypatch.setattr(log_check, "PARALLEL_MIN_PAGES", parallel_min_pages)
     path = str(tmp_path / "ledger.db")
-    services.init(path)
-    services.append_file(path, str(services.sample_path()))
+    writing.init(path)
+    writing.append_file(path, str(samples.GHWAYRAN))
     return path
 
 
@@ -64,14 +71,14 @@ def events_db(db: str) -> sqlite3.Connection:
 
 
 def verifier_of(db: str) -> str:
-    return services.signing_key(services.locate(db)).verifier
+    return workspace.signing_key(location.locate(db)).verifier
 
 
 def test_verify_passes_and_checkpoints_chain(db: str, tmp_path: Path) -> None:
-    first = services.checkpoint(db)
+    first = auditing.checkpoint(db)
     assert first["size"] == 82
     assert first["note"].startswith(f"{first['origin']}\n82\n{first['root']}\n\n— ")
-    assert services.checkpoint(db) == first  # same size: the same checkpoint
+    assert auditing.checkpoint(db) == first  # same size: the same checkpoint
     extra = tmp_path / "more.jsonl"
     extra.write_text(
         '{"type":"report","id":"r-x","source":"sohr","published_at":"2022-02-02"}\n'
@@ -79,8 +86,8 @@ def test_verify_passes_and_checkpoints_chain(db: str, tmp_path: Path) -> None:
         '"report":"r-x"}\n',
         encoding="utf-8",
     )
-    services.append_file(db, str(extra))
-    second = services.checkpoint(db)
+    writing.append_file(db, str(extra))
+    second = auditing.checkpoint(db)
     assert second["size"] == 84
     code, out, _ = cli(db, "verify")
     assert code == 0
@@ -89,7 +96,7 @@ def test_verify_passes_and_checkpoints_chain(db: str, tmp_path: Path) -> None:
 
 
 def test_inclusion_and_consistency_proofs_check_out_for_a_third_party(db: str) -> None:
-    services.checkpoint(db)
+    auditing.checkpoint(db)
     code, out, _ = cli(db, "prove", "inclusion", "c-000-sohr-killed-sf")
     assert code == 0
     proof = json.loads(out)
@@ -120,8 +127,8 @@ def test_inclusion_and_consistency_proofs_check_out_for_a_third_party(db: str) -
 
 def rebuild_tree(db: str) -> None:
     """What an attacker with write access does to hide an edit: recompute the whole log."""
-    from ledger.application import Ledger
-    from ledger.store import locate
+    from incident_ledger.ledger.application import Ledger
+    from incident_ledger.ledger.stores.location import locate
 
     ledger = Ledger(locate(db).event_store_env())
     try:
@@ -342,7 +349,7 @@ def more_claims(db: str, tmp_path: Path, count: int) -> None:
     claims.write_text(
         "".join(json.dumps({**claim, "id": f"more-{i}", "value": i}) + "\n" for i in range(count))
     )
-    services.append_file(db, str(claims))
+    writing.append_file(db, str(claims))
 
 
 def test_edited_tree_node_is_detected(sdb: str, tmp_path: Path) -> None:
@@ -371,7 +378,7 @@ def test_only_the_tile_levels_of_the_tree_are_read(sdb: str, tmp_path: Path) -> 
 
 
 def test_rewritten_history_with_a_rebuilt_tree_fails_the_kept_checkpoint(sdb: str) -> None:
-    services.checkpoint(sdb)
+    auditing.checkpoint(sdb)
     rewrite_event(sdb, 23, '"value":20', '"value":2')
     rebuild_tree(sdb)
     code, _, err = cli(sdb, "verify")
@@ -383,7 +390,7 @@ def test_rewritten_history_with_a_rebuilt_tree_fails_the_kept_checkpoint(sdb: st
 
 
 def test_truncation_is_caught_by_the_kept_checkpoint(sdb: str) -> None:
-    services.checkpoint(sdb)
+    auditing.checkpoint(sdb)
     conn = events_db(sdb)
     conn.execute("DELETE FROM stored_events WHERE rowid > 70")
     conn.close()
@@ -400,7 +407,7 @@ def test_truncation_then_resigning_is_caught_by_an_earlier_checkpoint(
     sdb: str, tmp_path: Path
 ) -> None:
     published = tmp_path / "published-checkpoint"
-    published.write_text(services.checkpoint(sdb)["note"], encoding="utf-8")
+    published.write_text(auditing.checkpoint(sdb)["note"], encoding="utf-8")
     conn = events_db(sdb)
     conn.execute("DELETE FROM stored_events WHERE rowid > 70")
     conn.execute("DELETE FROM checkpoints")
@@ -420,7 +427,7 @@ def test_truncation_then_resigning_is_caught_by_an_earlier_checkpoint(
 
 def test_fork_of_equal_size_is_caught_by_an_earlier_checkpoint(sdb: str, tmp_path: Path) -> None:
     published = tmp_path / "published-checkpoint"
-    published.write_text(services.checkpoint(sdb)["note"], encoding="utf-8")
+    published.write_text(auditing.checkpoint(sdb)["note"], encoding="utf-8")
     rewrite_event(sdb, 23, '"value":20', '"value":2')
     conn = events_db(sdb)
     conn.execute("DELETE FROM checkpoints")
@@ -471,7 +478,7 @@ def test_export_verifies_and_extends_an_earlier_checkpoint(
         '{"type":"report","id":"r-x","source":"sohr","published_at":"2022-02-02"}\n',
         encoding="utf-8",
     )
-    services.append_file(db, str(more))
+    writing.append_file(db, str(more))
     later = tmp_path / "later"
     cli(db, "export", "--format", "jsonl", "--out", str(later))
     code, out = verify_bundle(later, "--key", verifier_of(db), "--prev", str(earlier))
@@ -522,14 +529,14 @@ def test_truncated_and_resigned_export_fails_against_the_published_checkpoint(
 ) -> None:
     published = tmp_path / "published"
     published.write_text((bundle / "checkpoint").read_text("utf-8"), encoding="utf-8")
-    from ledger.audit import Frontier, b64
-    from ledger.signednote import format_checkpoint, sign_note
+    from incident_ledger.ledger.audit import Frontier, b64
+    from incident_ledger.ledger.signednote import format_checkpoint, sign_note
 
     edit_lines(bundle, lambda ls: ls[:60])
     frontier = Frontier()
     for line in (bundle / "leaves.jsonl").read_bytes().split(b"\n")[:-1]:
         frontier.push(leaf_hash(line))
-    key = services.signing_key(services.locate(db))
+    key = workspace.signing_key(location.locate(db))
     (bundle / "checkpoint").write_text(
         sign_note(format_checkpoint(key.origin, 60, frontier.root()), key.signer), "utf-8"
     )
@@ -555,7 +562,7 @@ def test_wrong_key_is_refused(bundle: Path) -> None:
 
 
 def test_signing_key_is_never_accepted_or_echoed_as_key(db: str, bundle: Path) -> None:
-    key_file = str(services.locate(db).key_path)
+    key_file = str(location.locate(db).key_path)
     code, out = verify_bundle(bundle, "--key", key_file)
     assert (code, out) == (
         2,
@@ -664,19 +671,19 @@ def test_a_helper_checks_the_middle_pages_and_verify_answers_the_same(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, started_helpers: Any
 ) -> None:
     sdb = str(tmp_path / "ledger.db")
-    services.init(sdb)
-    services.append_file(sdb, str(services.sample_path()))
+    writing.init(sdb)
+    writing.append_file(sdb, str(samples.GHWAYRAN))
     monkeypatch.setattr(log_check, "PAGE", 8)
     monkeypatch.setattr(log_check, "PARALLEL_MIN_PAGES", 10**9)
-    alone = services.verify(sdb)
+    alone = auditing.verify(sdb)
     started = started_helpers(log_check)
     monkeypatch.setattr(log_check, "PARALLEL_MIN_PAGES", 2)
-    assert services.verify(sdb) == alone
+    assert auditing.verify(sdb) == alone
     assert len(started) == 1
 
     def dies(*args: Any) -> None:
         raise RuntimeError("the helper fell over")
 
     monkeypatch.setattr(log_check, "_check_pages", dies)
-    assert services.verify(sdb) == alone  # its pages are then checked here
+    assert auditing.verify(sdb) == alone  # its pages are then checked here
     assert len(started) == 2

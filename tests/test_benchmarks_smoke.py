@@ -70,8 +70,8 @@ def test_profile_prints_the_top_functions(tmp_path: Path) -> None:
     assert done.returncode == 0, done.stderr
     sections = done.stdout.split("### cProfile: ")[1:]
     assert [section.split(" —")[0] for section in sections] == [
-        "import of 200 (services.append_file)",
-        "rebuild of 200 (services.replay)",
+        "import of 200 (writing.append_file)",
+        "rebuild of 200 (writing.replay)",
     ]
     for section in sections:
         assert "cumulative" in section and "ncalls" in section

@@ -14,8 +14,8 @@ from typing import Any
 
 import pytest
 
-from ledger import services
-from ledger.errors import StoreError
+from incident_ledger.ledger.errors import StoreError
+from incident_ledger.usecases import writing
 
 SETUP = [
     {"type": "incident", "id": "i", "title": "I"},
@@ -144,13 +144,13 @@ CASES: list[tuple[dict[str, Any], dict[str, Any]]] = [
 def claims(tmp_path_factory: pytest.TempPathFactory) -> dict[str, dict[str, Any]]:
     workdir: Path = tmp_path_factory.mktemp("rows")
     db = str(workdir / "l.db")
-    services.init(db)
+    writing.init(db)
     records = [*SETUP]
     for record, _ in CASES:
         records.append({"type": "claim", "incident": "i", "report": "r", **record})
     path = workdir / "records.jsonl"
     path.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in records), "utf-8")
-    services.append_file(db, str(path))
+    writing.append_file(db, str(path))
     connection = sqlite3.connect(workdir / "l.views.db")
     connection.row_factory = sqlite3.Row
     try:
@@ -170,7 +170,7 @@ def test_a_claim_row_holds_its_fields_and_null_elsewhere(
 
 
 def test_a_leaf_orjson_refuses_is_read_by_the_standard_module() -> None:
-    from projections.projector import _decode
+    from incident_ledger.projections.projector import _decode
 
     leaf = b'{"data":{"note":"\\ud800"},"id":"x:y"}'
     assert _decode(leaf) == json.loads(leaf) == {"data": {"note": "\ud800"}, "id": "x:y"}
@@ -201,16 +201,16 @@ def test_an_unreadable_stored_event_stops_the_rebuild_with_its_position(
     tmp_path: Path, edit: Callable[[bytes], bytes]
 ) -> None:
     db = str(tmp_path / "l.db")
-    services.init(db)
+    writing.init(db)
     path = tmp_path / "records.jsonl"
     records = [*SETUP, {"type": "claim", "incident": "i", "report": "r", **CASES[0][0]}]
     path.write_text("".join(json.dumps(r) + "\n" for r in records), "utf-8")
-    services.append_file(db, str(path), project=False)
+    writing.append_file(db, str(path), project=False)
     connection = sqlite3.connect(db, isolation_level=None)
     (leaf,) = connection.execute("SELECT state FROM stored_events WHERE rowid = 6").fetchone()
     assert b'"value":7' in leaf and b'"report":"r",' in leaf
     connection.execute("UPDATE stored_events SET state = ? WHERE rowid = 6", (edit(leaf),))
     connection.close()
     with pytest.raises(StoreError) as raised:
-        services.replay(db)
+        writing.replay(db)
     assert str(raised.value).startswith("cannot read event 6 of the event store: ")

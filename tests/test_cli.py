@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 from typer.testing import CliRunner
 
-from cli.main import app
+from incident_ledger.cli.main import app
 
 runner = CliRunner()
 
@@ -108,9 +108,9 @@ def test_deferred_projection_answers_the_same_on_the_next_read(db: str, tmp_path
     source.write_text(jsonl(SETUP), encoding="utf-8")
     code, _, _ = ledger(db, "append", "--file", str(source), "--defer-projection")
     assert code == 0
-    from ledger import services
+    from incident_ledger.usecases import workspace
 
-    with services.open_workspace(db) as ws:
+    with workspace.open_workspace(db) as ws:
         assert ws.views.position() == 0  # nothing projected yet
     code, out, _ = ledger(db, "state", "g", "--at", "2022-01-21", "--json")
     assert code == 0

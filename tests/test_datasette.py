@@ -24,19 +24,23 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from typer.testing import CliRunner
 
-from cli.main import app
-from cli.web import register
-from ledger import services, web
-from ledger.application import Entry, Ledger
-from ledger.errors import BadInputError, ConflictError
-from ledger.importing import validate_record
-from ledger.store import locate
-from ledger.times import parse_instant, to_key
-from projections.arabic import normalize
-from projections.datasette_metadata import build_metadata, canned_queries, fold_rows
-from projections.projector import Projector
-from projections.understanding import state
-from projections.views import Views
+from incident_ledger.cli.main import app
+from incident_ledger.cli.serve_command import register
+from incident_ledger.ledger import samples
+from incident_ledger.ledger.application import Ledger
+from incident_ledger.ledger.errors import BadInputError, ConflictError
+from incident_ledger.ledger.imports import importer
+from incident_ledger.ledger.imports.importer import Entry
+from incident_ledger.ledger.imports.parsing import validate_record
+from incident_ledger.ledger.stores.location import locate
+from incident_ledger.ledger.times import parse_instant, to_key
+from incident_ledger.projections.arabic import normalize
+from incident_ledger.projections.datasette_metadata import build_metadata, canned_queries, fold_rows
+from incident_ledger.projections.projector import Projector
+from incident_ledger.projections.understanding import state
+from incident_ledger.projections.views import Views
+from incident_ledger.usecases import serving as web
+from incident_ledger.usecases import workspace, writing
 
 if "serve" not in {command.name for command in app.registered_commands}:
     register(app)
@@ -92,19 +96,19 @@ REVISIONS: list[dict[str, Any]] = [
 
 def build_sample(directory: Path, extra: list[dict[str, Any]] | None = None) -> str:
     db = str(directory / "ledger.db")
-    services.init(db)
-    services.append_file(db, str(services.sample_path()))
+    writing.init(db)
+    writing.append_file(db, str(samples.GHWAYRAN))
     if extra:
         path = directory / "extra.jsonl"
         path.write_text("".join(json.dumps(r) + "\n" for r in extra), encoding="utf-8")
-        services.append_file(db, str(path))
+        writing.append_file(db, str(path))
     return db
 
 
 @pytest.fixture(scope="module")
 def sample(tmp_path_factory: pytest.TempPathFactory) -> Iterator[sqlite3.Connection]:
     db = build_sample(tmp_path_factory.mktemp("sample"))
-    with services.open_workspace(db) as ws:
+    with workspace.open_workspace(db) as ws:
         ws.refresh()
         yield ws.views.connection
 
@@ -112,7 +116,7 @@ def sample(tmp_path_factory: pytest.TempPathFactory) -> Iterator[sqlite3.Connect
 @pytest.fixture(scope="module")
 def revised(tmp_path_factory: pytest.TempPathFactory) -> Iterator[sqlite3.Connection]:
     db = build_sample(tmp_path_factory.mktemp("revised"), REVISIONS)
-    with services.open_workspace(db) as ws:
+    with workspace.open_workspace(db) as ws:
         ws.refresh()
         yield ws.views.connection
 
@@ -416,7 +420,7 @@ def test_state_at_equals_understanding_on_random_ledgers(
         try:
             for number, record in enumerate(_records(reports, ops)):
                 try:
-                    ledger.record([Entry(f"op {number}", validate_record(record, "op"))])
+                    importer.record(ledger, [Entry(f"op {number}", validate_record(record, "op"))])
                 except (ConflictError, BadInputError):
                     continue  # a second correction of one claim, or a correction of a retraction
             Projector(ledger, views).catch_up()
@@ -709,8 +713,8 @@ def test_serve_answers_canned_queries_over_http(tmp_path: Path) -> None:
     port = free_port()
     base = f"http://127.0.0.1:{port}"
     script = (
-        "from cli.main import app\n"
-        "from cli.web import register\n"
+        "from incident_ledger.cli.main import app\n"
+        "from incident_ledger.cli.serve_command import register\n"
         "if 'serve' not in {c.name for c in app.registered_commands}: register(app)\n"
         "app()\n"
     )
@@ -749,7 +753,7 @@ def test_serve_answers_canned_queries_over_http(tmp_path: Path) -> None:
         assert "<dt>num_high</dt>" in page
 
         # Plain (mutable) mode: what the ledger records meanwhile shows on the next request.
-        services.append_one(
+        writing.append_one(
             db,
             {
                 "type": "claim",

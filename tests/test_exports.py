@@ -17,15 +17,16 @@ from typing import Any
 import prov.model as pm
 import pytest
 
-from ledger import services
-from ledger.errors import NotFoundError
-from projections.exports import (
+from incident_ledger.ledger import samples
+from incident_ledger.ledger.errors import NotFoundError
+from incident_ledger.projections.exports import (
     RATINGS,
     export_claimreview,
     export_csv,
     export_html,
     export_prov,
 )
+from incident_ledger.usecases import workspace, writing
 
 Exporter = Callable[..., str]
 
@@ -136,15 +137,15 @@ FIXTURE: list[dict[str, Any]] = [
 
 def open_ledger(tmp: Path, lines: Path) -> Iterator[Any]:
     db = str(tmp / "ledger.db")
-    services.init(db)
-    services.append_file(db, str(lines))
-    with services.open_workspace(db) as ws:
+    writing.init(db)
+    writing.append_file(db, str(lines))
+    with workspace.open_workspace(db) as ws:
         yield ws.views.connection
 
 
 @pytest.fixture(scope="module")
 def sample(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
-    yield from open_ledger(tmp_path_factory.mktemp("sample"), services.sample_path())
+    yield from open_ledger(tmp_path_factory.mktemp("sample"), samples.GHWAYRAN)
 
 
 @pytest.fixture(scope="module")
@@ -158,7 +159,7 @@ def fixture(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
 
 
 def sample_records() -> list[dict[str, Any]]:
-    text = services.sample_path().read_text(encoding="utf-8")
+    text = samples.GHWAYRAN.read_text(encoding="utf-8")
     return [json.loads(line) for line in text.splitlines() if line.strip()]
 
 
@@ -525,10 +526,10 @@ def test_source_grade_is_the_one_in_force_at_the_known_time(tmp_path: Path) -> N
         "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in FIXTURE), encoding="utf-8"
     )
     db = str(tmp_path / "ledger.db")
-    services.init(db)
-    services.append_file(db, str(lines))
-    services.rate(db, "sohr", "A", reason="track record", effective_from="2022-01-25")
-    with services.open_workspace(db) as ws:
+    writing.init(db)
+    writing.append_file(db, str(lines))
+    writing.rate(db, "sohr", "A", reason="track record", effective_from="2022-01-25")
+    with workspace.open_workspace(db) as ws:
         for day, grade in (("2022-01-22", "C"), ("2022-01-26", "A")):
             text = export_prov(ws.views.connection, incident="g", at=day_end(day))
             sohr = reload(text).get_record("ledger:source-sohr")[0]

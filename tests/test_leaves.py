@@ -6,7 +6,7 @@ import rfc8785
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from ledger.leaves import canonical_json
+from incident_ledger.ledger.leaves import canonical_json
 
 keys = st.text(alphabet=st.characters(min_codepoint=0x20, max_codepoint=0x7E), max_size=12)
 texts = st.text(
@@ -39,15 +39,16 @@ def test_stored_bytes_are_the_leaf_of_the_decoded_event(tmp_path: object) -> Non
     """Every kind of event round-trips: stored bytes → event object → the same leaf."""
     from pathlib import Path
 
-    from ledger import services
-    from ledger.application import Ledger
-    from ledger.leaves import leaf_bytes
-    from ledger.store import locate
+    from incident_ledger.ledger import samples
+    from incident_ledger.ledger.application import Ledger
+    from incident_ledger.ledger.leaves import leaf_bytes
+    from incident_ledger.ledger.stores.location import locate
+    from incident_ledger.usecases import writing
 
     db = str(Path(str(tmp_path)) / "ledger.db")
-    services.init(db)
-    services.append_file(db, str(services.sample_path()))
-    services.append_one(
+    writing.init(db)
+    writing.append_file(db, str(samples.GHWAYRAN))
+    writing.append_one(
         db,
         {
             "type": "correction",
@@ -59,7 +60,7 @@ def test_stored_bytes_are_the_leaf_of_the_decoded_event(tmp_path: object) -> Non
             "report": "report-002",
         },
     )
-    services.rate(db, "sohr", "B", reason="track record", effective_from="2022-01-22")
+    writing.rate(db, "sohr", "B", reason="track record", effective_from="2022-01-22")
     ledger = Ledger(locate(db).event_store_env(create=False))
     try:
         notifications = ledger.recorder.select_notifications(start=1, limit=10_000)
@@ -83,7 +84,7 @@ def test_a_row_whose_columns_disagree_with_its_leaf_is_refused() -> None:
     import pytest
     from eventsourcing.persistence import MapperDeserialisationError
 
-    from ledger.mapper import check_envelope
+    from incident_ledger.ledger.mapper import check_envelope
 
     leaf = canonical_json(
         {
@@ -108,7 +109,7 @@ def test_a_row_whose_columns_disagree_with_its_leaf_is_refused() -> None:
 @settings(max_examples=300)
 @given(texts, st.sampled_from(["incident", "claim", "correction"]))
 def test_a_framed_leaf_quotes_any_id_as_the_encoder_does(record_id: str, kind: str) -> None:
-    from ledger.leaves import framed_leaf, leaf_frame
+    from incident_ledger.ledger.leaves import framed_leaf, leaf_frame
 
     head, tail = leaf_frame("ledger.domain:Claim.Created", 1)
     data = canonical_json({"fact": "killed"}).decode()
@@ -131,13 +132,13 @@ def test_bulk_leaves_equal_the_leaves_of_the_events_they_stand_for() -> None:
 
     from eventsourcing.utils import get_topic
 
-    from ledger import services
-    from ledger.domain import creation_data, creation_event, creation_leaf
-    from ledger.importing import validate_record
-    from ledger.leaves import leaf_bytes, recorded_key
+    from incident_ledger.ledger import samples
+    from incident_ledger.ledger.domain import creation_data, creation_event, creation_leaf
+    from incident_ledger.ledger.imports.parsing import validate_record
+    from incident_ledger.ledger.leaves import leaf_bytes, recorded_key
 
     at = datetime(2022, 1, 20, 19, 0, 0, 123456, tzinfo=UTC)
-    lines = services.sample_path().read_text(encoding="utf-8").splitlines()
+    lines = samples.GHWAYRAN.read_text(encoding="utf-8").splitlines()
     extra = [
         {"type": "incident", "id": "x", "title": "T",
          "related": [{"incident": "y", "relation": "r"}]},
@@ -170,7 +171,7 @@ def test_whole_line_nfc_equals_per_string_nfc(text: str) -> None:
     import json
     import unicodedata
 
-    from ledger.importing import normalized_line
+    from incident_ledger.ledger.imports.parsing import normalized_line
 
     line = json.dumps({"quote": text, "note": "x" + text}, ensure_ascii=False)
     whole = normalized_line(line)
@@ -188,15 +189,16 @@ def test_a_stored_creation_is_recognised_as_its_record_and_only_it(tmp_path: obj
     import json
     from pathlib import Path
 
-    from ledger import services
-    from ledger.domain import aggregate_id_for, creation_data, is_creation_of
-    from ledger.importing import validate_record
+    from incident_ledger.ledger import samples
+    from incident_ledger.ledger.domain import aggregate_id_for, creation_data, is_creation_of
+    from incident_ledger.ledger.imports.parsing import validate_record
+    from incident_ledger.usecases import workspace, writing
 
     db = str(Path(str(tmp_path)) / "l.db")
-    services.init(db)
-    services.append_file(db, str(services.sample_path()))
-    with services.open_workspace(db) as ws, ws.ledger.audit.reading() as view:
-        lines = services.sample_path().read_text(encoding="utf-8").splitlines()
+    writing.init(db)
+    writing.append_file(db, str(samples.GHWAYRAN))
+    with workspace.open_workspace(db) as ws, ws.ledger.audit.reading() as view:
+        lines = samples.GHWAYRAN.read_text(encoding="utf-8").splitlines()
         records = [validate_record(json.loads(line), "t") for line in lines if line.strip()]
         ids = [aggregate_id_for(r.type, r.id) for r in records]
         stored = view.creation_states(ids)
@@ -217,7 +219,7 @@ def test_values_the_fast_encoder_refuses_are_encoded_as_before() -> None:
 
     import pytest
 
-    from ledger.leaves import canonical_json_text
+    from incident_ledger.ledger.leaves import canonical_json_text
 
     big = {"b": 2**70, "a": "x"}
     assert canonical_json(big) == b'{"a":"x","b":1180591620717411303424}'

@@ -14,7 +14,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from ledger.merkle import (
+from incident_ledger.ledger.merkle import (
     EMPTY_ROOT,
     DictNodeStore,
     Frontier,

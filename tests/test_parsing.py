@@ -10,8 +10,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from ledger import importing
-from ledger.importing import parse_json
+from incident_ledger.ledger.imports import parsing as importing
+from incident_ledger.ledger.imports.parsing import parse_json
 
 keys = st.sampled_from(["a", "b", "id", "type", 'q"', "", "é", ":"])
 scalars = st.one_of(
@@ -103,8 +103,8 @@ def test_ids_and_fact_keys_match_their_pattern_to_the_end(
     fields: dict[str, str], message: str
 ) -> None:
     """A pattern's ``$`` must not let a trailing newline through (Python's ``re`` would)."""
-    from ledger.errors import BadInputError
-    from ledger.importing import validate_record
+    from incident_ledger.ledger.errors import BadInputError
+    from incident_ledger.ledger.imports.parsing import validate_record
 
     claim = {"type": "claim", "id": "c-1", "incident": "inc-1", "report": "r-1"}
     claim |= {"fact": "killed", "value": 3} | fields

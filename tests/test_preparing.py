@@ -10,8 +10,9 @@ from typing import Any
 import pytest
 from typer.testing import CliRunner
 
-from cli.main import app
-from ledger import preparing, recording, services, streaming
+from incident_ledger.cli.main import app
+from incident_ledger.ledger.imports import preparing, recording, streaming
+from incident_ledger.usecases import writing
 from tests.events import stored_events
 
 runner = CliRunner()
@@ -110,7 +111,7 @@ def test_every_way_of_recording_records_the_same(
     for way in WAYS:
         _take(way, monkeypatch)
         db = str(tmp_path / f"{WAYS.index(way)}.db")
-        services.init(db)
+        writing.init(db)
         outcomes[way] = [run(db, records) for records in STEPS[scenario]]
         events[way] = stored_events(db)
     for way in WAYS[1:]:
@@ -132,7 +133,7 @@ def test_pages_go_in_from_their_columns(tmp_path: Path, monkeypatch: pytest.Monk
 
     monkeypatch.setattr(recording.Stream, "_all_new", counted)
     db = str(tmp_path / "ledger.db")
-    services.init(db)
+    writing.init(db)
     code, _, _ = run(db, [*BASE, *MORE_CLAIMS, CORRECTIONS[1]])
     assert code == 0
     assert whole_pages == [len(BASE) + len(MORE_CLAIMS) + 1]
@@ -146,7 +147,7 @@ def test_records_wait_for_references_later_in_the_input(
     monkeypatch.setattr(preparing, "PREPARE_MIN_RECORDS", 0)
     producers = started_helpers(preparing, "Producer")
     db = str(tmp_path / "ledger.db")
-    services.init(db)
+    writing.init(db)
     assert run(db, [*BASE, *CORRECTIONS, CORRECTIONS[0]]) == (
         0,
         "added 10 record(s) (2 claim, 2 correction, 1 incident, 2 report, 1 retraction, "
@@ -171,8 +172,8 @@ def test_when_the_helper_stops_this_process_records_the_rest(
     monkeypatch.setattr(preparing, "PAGE", 1)
     monkeypatch.setattr(preparing, "PREPARE_MIN_RECORDS", 0)
     alone, helped = str(tmp_path / "alone.db"), str(tmp_path / "helped.db")
-    services.init(alone)
-    services.init(helped)
+    writing.init(alone)
+    writing.init(helped)
     waiting = [*CORRECTIONS, *BASE]  # all wait but the incident and the sources
     monkeypatch.setattr(preparing, "_prepared_pages", stops_after_one_page)
     assert run(helped, waiting)[0] == 0

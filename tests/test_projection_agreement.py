@@ -18,13 +18,15 @@ from hypothesis import settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, invariant, precondition, rule
 
-import projections.projector as projector_module
-from ledger.application import Entry, Ledger
-from ledger.errors import ConflictError
-from ledger.importing import validate_record
-from ledger.store import locate
-from projections.projector import Projector
-from projections.views import Views
+import incident_ledger.projections.projector as projector_module
+from incident_ledger.ledger.application import Ledger
+from incident_ledger.ledger.errors import ConflictError
+from incident_ledger.ledger.imports import importer
+from incident_ledger.ledger.imports.importer import Entry
+from incident_ledger.ledger.imports.parsing import validate_record
+from incident_ledger.ledger.stores.location import locate
+from incident_ledger.projections.projector import Projector
+from incident_ledger.projections.views import Views
 
 SOURCES = ["s0", "s1", "s2"]
 values = st.one_of(
@@ -71,7 +73,7 @@ class ProjectionAgreement(RuleBasedStateMachine):
             for r in records
         ]
         try:
-            self.ledger.record(entries)
+            importer.record(self.ledger, entries)
         except ConflictError:
             return False
         return True
@@ -208,25 +210,25 @@ def test_a_rebuild_split_with_a_helper_equals_one_in_a_single_process(
     very read model one process gives: claims citing reports of the first half, corrections
     and retractions across the halves, sources re-graded in either half."""
     from benchmarks.synthetic import records
-    from ledger import services
+    from incident_ledger.usecases import writing
 
     db = str(tmp_path / "l.db")
-    services.init(db)
+    writing.init(db)
     first, second = tmp_path / "first.jsonl", tmp_path / "second.jsonl"
     lines = [json.dumps(record) for record in records(600)]
     first.write_text("\n".join(lines[: len(lines) // 2]) + "\n", encoding="utf-8")
     second.write_text("\n".join(lines[len(lines) // 2 :]) + "\n", encoding="utf-8")
-    services.append_file(db, str(first), project=False)
-    services.rate(db, "src-0", "E", reason="first-half grade")
-    services.rate(db, "src-1", "B", reason="graded once")
-    services.append_file(db, str(second), project=False)
-    services.rate(db, "src-0", "C", reason="second-half grade")
-    services.rate(db, "src-2", "F", reason="graded late")
+    writing.append_file(db, str(first), project=False)
+    writing.rate(db, "src-0", "E", reason="first-half grade")
+    writing.rate(db, "src-1", "B", reason="graded once")
+    writing.append_file(db, str(second), project=False)
+    writing.rate(db, "src-0", "C", reason="second-half grade")
+    writing.rate(db, "src-2", "F", reason="graded late")
     monkeypatch.setattr(projector_module, "BULK_BACKLOG", 0)
     monkeypatch.setattr(projector_module, "PAGE_SIZE", 50)
 
     def rebuilt(name: str) -> dict[str, list[tuple[object, ...]]]:
-        services.replay(db, out=str(tmp_path / name))
+        writing.replay(db, out=str(tmp_path / name))
         views = Views(tmp_path / name)
         try:
             return views.dump() | {"position": [(views.position(),)]}

@@ -19,8 +19,8 @@ from eventsourcing.persistence import StoredEvent
 from eventsourcing.sqlite import SQLiteDatastore
 from eventsourcing.tests.persistence import ApplicationRecorderTestCase
 
-from ledger.merkle import leaf_hash
-from ledger.recorders_sqlite import SQLiteLedgerRecorder
+from incident_ledger.ledger.merkle import leaf_hash
+from incident_ledger.ledger.stores.sqlite import SQLiteLedgerRecorder
 
 
 def leaf_of(event: StoredEvent) -> bytes:
@@ -52,7 +52,7 @@ class TestSQLiteLedgerRecorderContract(ApplicationRecorderTestCase[SQLiteLedgerR
         return directory
 
     def test_merkle_log_follows_the_inserts(self) -> None:
-        from ledger.merkle import root_at, root_from_leaf_hashes
+        from incident_ledger.ledger.merkle import root_at, root_from_leaf_hashes
 
         recorder = self.create_recorder()
         events = [
@@ -106,7 +106,7 @@ class TestPostgresLedgerRecorderContract(ApplicationRecorderTestCase[Any]):
             conn.execute(f'DROP SCHEMA IF EXISTS "{self.schema}" CASCADE')  # type: ignore[arg-type]
 
     def create_recorder(self) -> Any:
-        from ledger.recorders_postgres import PostgresLedgerRecorder
+        from incident_ledger.ledger.stores.postgres import PostgresLedgerRecorder
 
         recorder = PostgresLedgerRecorder(self.datastore)
         recorder.leaf_of = leaf_of

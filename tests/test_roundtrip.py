@@ -10,11 +10,14 @@ from typing import Any
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from ledger.application import Entry, Ledger
-from ledger.domain import AGGREGATE_FOR_RECORD, TOPIC_PREFIX
-from ledger.importing import read_entries, validate_record
-from ledger.services import iter_records, sample_path
-from ledger.store import locate
+from incident_ledger.ledger.application import Ledger
+from incident_ledger.ledger.domain import AGGREGATE_FOR_RECORD, TOPIC_PREFIX
+from incident_ledger.ledger.imports import importer
+from incident_ledger.ledger.imports.importer import Entry, read_entries
+from incident_ledger.ledger.imports.parsing import validate_record
+from incident_ledger.ledger.samples import GHWAYRAN
+from incident_ledger.ledger.stores.location import locate
+from incident_ledger.usecases.auditing import iter_records
 
 ids = st.from_regex(r"[A-Za-z0-9._:-]{1,12}", fullmatch=True)
 texts = st.one_of(
@@ -136,7 +139,7 @@ def test_every_record_type_survives_events(
     with tempfile.TemporaryDirectory() as workdir:
         ledger = Ledger(locate(str(Path(workdir) / "l.db")).event_store_env())
         try:
-            ledger.record([Entry("t", r) for r in validated])
+            importer.record(ledger, [Entry("t", r) for r in validated])
             back = list(iter_records(ledger))
         finally:
             ledger.close()
@@ -148,11 +151,11 @@ def test_every_record_type_survives_events(
 
 
 def test_sample_round_trips_exactly(tmp_path: Path) -> None:
-    lines = sample_path().read_text(encoding="utf-8").splitlines()
+    lines = GHWAYRAN.read_text(encoding="utf-8").splitlines()
     entries = read_entries(lines)
     ledger = Ledger(locate(str(tmp_path / "l.db")).event_store_env())
     try:
-        ledger.record(entries)
+        importer.record(ledger, entries)
         back = list(iter_records(ledger))
     finally:
         ledger.close()
@@ -160,7 +163,7 @@ def test_sample_round_trips_exactly(tmp_path: Path) -> None:
 
 
 def test_every_event_class_has_an_explicit_versioned_topic() -> None:
-    from ledger.domain import Claim
+    from incident_ledger.ledger.domain import Claim
 
     classes = {event for _, event in AGGREGATE_FOR_RECORD.values()} | {Claim.Superseded}
     for event_class in classes:

@@ -9,8 +9,9 @@ from typing import Any
 
 import pytest
 
-from ledger import services
-from ledger.demo import walkthrough
+from incident_ledger.ledger import samples
+from incident_ledger.usecases import reading, writing
+from incident_ledger.usecases.demo import walkthrough
 
 SEEDS = Path(__file__).resolve().parents[2] / "shared" / "seeds"
 
@@ -18,13 +19,13 @@ SEEDS = Path(__file__).resolve().parents[2] / "shared" / "seeds"
 @pytest.fixture(scope="module")
 def sample_db(tmp_path_factory: pytest.TempPathFactory) -> str:
     db = str(tmp_path_factory.mktemp("sample") / "ledger.db")
-    services.init(db)
-    services.append_file(db, str(services.sample_path()))
+    writing.init(db)
+    writing.append_file(db, str(samples.GHWAYRAN))
     return db
 
 
 def facts_at(db: str, day: str, incident: str = "ghwayran-2022") -> dict[str, Any]:
-    facts: dict[str, Any] = services.current_state(db, incident, at=day)["facts"]
+    facts: dict[str, Any] = reading.current_state(db, incident, at=day)["facts"]
     return facts
 
 
@@ -85,7 +86,7 @@ def test_sample_reports_match_the_seed_articles() -> None:
     if not SEEDS.is_dir():
         pytest.skip(f"seed articles not found at {SEEDS}")
     by_hash = {hashlib.sha256(p.read_bytes()).hexdigest(): p for p in SEEDS.glob("*.txt")}
-    records = [json.loads(line) for line in services.sample_path().open(encoding="utf-8")]
+    records = [json.loads(line) for line in samples.GHWAYRAN.open(encoding="utf-8")]
     reports = {r["id"]: r for r in records if r["type"] == "report"}
     assert len(reports) == 5
     assert {r["sha256"] for r in reports.values()} == set(by_hash)
@@ -116,7 +117,7 @@ def test_demo_walks_through_four_dates() -> None:
 def test_demo_command_prints_the_walkthrough() -> None:
     from typer.testing import CliRunner
 
-    from cli.main import app
+    from incident_ledger.cli.main import app
 
     result = CliRunner().invoke(app, ["demo"])
     assert result.exit_code == 0, result.output

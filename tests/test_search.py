@@ -16,12 +16,13 @@ from hypothesis import strategies as st
 from rich.text import Span
 from typer.testing import CliRunner
 
-from cli.lookup import highlighted, register
-from cli.main import app
-from ledger import services
-from ledger.errors import BadInputError, NotFoundError
-from projections.arabic import normalize
-from projections.search import parse_query, search
+from incident_ledger.cli.lookup_commands import highlighted, register
+from incident_ledger.cli.main import app
+from incident_ledger.ledger import samples
+from incident_ledger.ledger.errors import BadInputError, NotFoundError
+from incident_ledger.projections.arabic import normalize
+from incident_ledger.projections.search import parse_query, search
+from incident_ledger.usecases import workspace, writing
 
 if "search" not in {command.name for command in app.registered_commands}:
     register(app)
@@ -77,19 +78,19 @@ FIXTURE = [
 def db(tmp_path_factory: pytest.TempPathFactory) -> str:
     folder = tmp_path_factory.mktemp("search")
     path = str(folder / "ledger.db")
-    services.init(path)
-    services.append_file(path, str(services.sample_path()))
+    writing.init(path)
+    writing.append_file(path, str(samples.GHWAYRAN))
     extra = folder / "fixture.jsonl"
     extra.write_text(
         "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in FIXTURE), encoding="utf-8"
     )
-    services.append_file(path, str(extra))
+    writing.append_file(path, str(extra))
     return path
 
 
 @pytest.fixture(scope="module")
 def conn(db: str) -> Iterator[sqlite3.Connection]:
-    with services.open_workspace(db) as ws:
+    with workspace.open_workspace(db) as ws:
         ws.refresh()
         yield ws.views.connection
 

@@ -12,7 +12,7 @@ from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from ledger.signednote import (
+from incident_ledger.ledger.signednote import (
     CheckpointError,
     NoteError,
     format_checkpoint,

@@ -11,10 +11,10 @@ import pytest
 from typer.testing import CliRunner
 
 from benchmarks import synthetic
-from cli.lookup import register
-from cli.main import app
-from ledger import lookup, services
-from projections.sources import share
+from incident_ledger.cli.lookup_commands import register
+from incident_ledger.cli.main import app
+from incident_ledger.projections.sources import share
+from incident_ledger.usecases import reading, workspace, writing
 
 if "sources" not in {command.name for command in app.registered_commands}:
     register(app)
@@ -128,8 +128,8 @@ def ledger(db: str, *args: str) -> tuple[int, str, str]:
 @pytest.fixture
 def db(tmp_path: Path) -> str:
     path = str(tmp_path / "ledger.db")
-    services.init(path)
-    services.append_file(path, write_jsonl(tmp_path / "ledger.jsonl", LEDGER))
+    writing.init(path)
+    writing.append_file(path, write_jsonl(tmp_path / "ledger.jsonl", LEDGER))
     return path
 
 
@@ -138,7 +138,7 @@ def track(record: dict[str, Any]) -> dict[str, Any]:
 
 
 def test_track_record_matches_the_hand_count(db: str) -> None:
-    records = lookup.sources(db)
+    records = reading.sources(db)
     assert [r["id"] for r in records] == ["mon", "army", "paper"]  # by claims made
     assert {r["id"]: track(r) for r in records} == EXPECTED
 
@@ -159,10 +159,10 @@ def test_counts_equal_their_definition_on_a_synthetic_ledger(tmp_path: Path) -> 
     """The grouped counts against the definition written one source at a time, on a
     ledger with retractions, corrections (some corrected again) and quiet sources."""
     path = str(tmp_path / "synthetic.db")
-    services.init(path)
-    services.append_file(path, write_jsonl(tmp_path / "s.jsonl", list(synthetic.records(3_000))))
-    records = {r["id"]: r for r in lookup.sources(path)}
-    with services.open_workspace(path) as ws:
+    writing.init(path)
+    writing.append_file(path, write_jsonl(tmp_path / "s.jsonl", list(synthetic.records(3_000))))
+    records = {r["id"]: r for r in reading.sources(path)}
+    with workspace.open_workspace(path) as ws:
         expected = ws.views.connection.execute(_COUNTS_ONE_SOURCE_AT_A_TIME).fetchall()
     names = ("claims_made", "retracted", "corrected", "reports_published")
     assert [(s, *(records[s][n] for n in names)) for s, *_ in expected] == expected
@@ -171,7 +171,7 @@ def test_counts_equal_their_definition_on_a_synthetic_ledger(tmp_path: Path) -> 
 
 
 def test_identity_and_initial_grades(db: str) -> None:
-    records = {r["id"]: r for r in lookup.sources(db)}
+    records = {r["id"]: r for r in reading.sources(db)}
     assert {k: records["mon"][k] for k in ("name", "name_ar", "kind", "reliability")} == {
         "name": "Monitor",
         "name_ar": "المرصد",
@@ -219,8 +219,8 @@ def test_sources_with_no_claims_have_no_shares_and_ties_sort_by_id(db: str, tmp_
         {"type": "source", "id": id, "name": id.upper(), "kind": "agency"}
         for id in ("wire2", "wire1")
     ]
-    services.append_file(db, write_jsonl(tmp_path / "wires.jsonl", wires))
-    records = lookup.sources(db)
+    writing.append_file(db, write_jsonl(tmp_path / "wires.jsonl", wires))
+    records = reading.sources(db)
     assert [r["id"] for r in records] == ["mon", "army", "paper", "wire1", "wire2"]
     assert track(records[-1]) == {
         "claims_made": 0,
@@ -246,8 +246,8 @@ def test_contested_follows_the_current_state(db: str, tmp_path: Path) -> None:
         claim("p1b", "killed", 20, "r4", qualifier="at_least")
         | {"type": "correction", "claim": "p1"},
     ]
-    services.append_file(db, write_jsonl(tmp_path / "later.jsonl", later))
-    records = {r["id"]: r for r in lookup.sources(db)}
+    writing.append_file(db, write_jsonl(tmp_path / "later.jsonl", later))
+    records = {r["id"]: r for r in reading.sources(db)}
     assert [records[s]["contested"] for s in ("mon", "army", "paper")] == [0, 0, 0]
     assert (records["army"]["retracted"], records["army"]["retracted_share"]) == (1, 0.5)
     assert (records["paper"]["claims_made"], records["paper"]["corrected_share"]) == (2, 0.5)
@@ -301,7 +301,7 @@ def test_cli_table(db: str) -> None:
 
 def test_cli_empty_ledger_and_missing_ledger(tmp_path: Path) -> None:
     path = str(tmp_path / "empty.db")
-    services.init(path)
+    writing.init(path)
     assert ledger(path, "sources") == (0, "no sources in the ledger\n", "")
     assert ledger(path, "sources", "--json") == (0, "[]\n", "")
     missing = str(tmp_path / "none.db")

@@ -11,14 +11,16 @@ from typing import Any
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from ledger.application import Entry, Ledger
-from ledger.errors import ConflictError
-from ledger.importing import validate_record
-from ledger.store import locate
-from ledger.times import parse_instant
-from projections.projector import Projector
-from projections.understanding import Policy, state
-from projections.views import Views
+from incident_ledger.ledger.application import Ledger
+from incident_ledger.ledger.errors import ConflictError
+from incident_ledger.ledger.imports import importer
+from incident_ledger.ledger.imports.importer import Entry
+from incident_ledger.ledger.imports.parsing import validate_record
+from incident_ledger.ledger.stores.location import locate
+from incident_ledger.ledger.times import parse_instant
+from incident_ledger.projections.projector import Projector
+from incident_ledger.projections.understanding import Policy, state
+from incident_ledger.projections.views import Views
 from tests.naive import events_of, naive_state, query_instant
 
 SOURCES = ["s0", "s1", "s2", "s3"]
@@ -74,7 +76,7 @@ def build(
         {"type": "report", "id": f"r{n}", "source": SOURCES[n % 4], "published_at": p}
         for n, p in enumerate(reports)
     ]
-    ledger.record([Entry("setup", validate_record(r, "setup")) for r in setup])
+    importer.record(ledger, [Entry("setup", validate_record(r, "setup")) for r in setup])
     recorded = [now[0]]
     claims: list[str] = []
     for number, (op, gap) in enumerate(zip(ops, gaps * 30, strict=False)):
@@ -114,7 +116,7 @@ def build(
             } | value
         clean = {k: v for k, v in record.items() if v is not None}
         try:
-            ledger.record([Entry(f"op {number}", validate_record(clean, "op"))])
+            importer.record(ledger, [Entry(f"op {number}", validate_record(clean, "op"))])
         except ConflictError:
             continue
         recorded.append(now[0])

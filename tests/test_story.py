@@ -17,22 +17,25 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from typer.testing import CliRunner
 
-from cli import render
-from cli.main import app
-from cli.story import register
-from ledger import reading, services
-from ledger.application import Entry, Ledger
-from ledger.errors import BadInputError, ConflictError, NotFoundError
-from ledger.importing import validate_record
-from ledger.store import locate
-from ledger.times import parse_instant
-from ledger.values import EDTFError
-from projections.diff import diff
-from projections.history import history, step_at
-from projections.projector import Projector
-from projections.timewords import describe
-from projections.understanding import state
-from projections.views import Views
+from incident_ledger.cli import render
+from incident_ledger.cli.main import app
+from incident_ledger.cli.story_commands import register
+from incident_ledger.ledger import samples
+from incident_ledger.ledger.application import Ledger
+from incident_ledger.ledger.errors import BadInputError, ConflictError, NotFoundError
+from incident_ledger.ledger.imports import importer
+from incident_ledger.ledger.imports.importer import Entry
+from incident_ledger.ledger.imports.parsing import validate_record
+from incident_ledger.ledger.stores.location import locate
+from incident_ledger.ledger.times import parse_instant
+from incident_ledger.ledger.values import EDTFError
+from incident_ledger.projections.diff import diff
+from incident_ledger.projections.history import history, step_at
+from incident_ledger.projections.projector import Projector
+from incident_ledger.projections.timewords import describe
+from incident_ledger.projections.understanding import state
+from incident_ledger.projections.views import Views
+from incident_ledger.usecases import reading, workspace, writing
 
 if not {"timeline", "history", "diff"} & {c.name for c in app.registered_commands}:
     register(app)
@@ -116,14 +119,14 @@ def test_words_refuse_what_is_not_edtf(text: str) -> None:
 @pytest.fixture(scope="module")
 def sample(tmp_path_factory: pytest.TempPathFactory) -> str:
     db = str(tmp_path_factory.mktemp("sample") / "ledger.db")
-    services.init(db)
-    services.append_file(db, str(services.sample_path()))
+    writing.init(db)
+    writing.append_file(db, str(samples.GHWAYRAN))
     return db
 
 
 def test_sample_timeline_shows_every_claimed_start_date_with_the_state_status(sample: str) -> None:
     result = reading.timeline(sample, SAMPLE, at="2022-02-01")
-    facts = services.current_state(sample, SAMPLE, at="2022-02-01")["facts"]
+    facts = reading.current_state(sample, SAMPLE, at="2022-02-01")["facts"]
     started = [e for e in result["entries"] if e["fact"] == "attack.started"]
     assert [(e["claimant"], e["when"]["words"], e["position"]) for e in started] == [
         ("misryoum", "20 Jan 2022", True),
@@ -261,9 +264,7 @@ def test_sample_diff_from_21_jan_to_1_feb(sample: str) -> None:
     assert killed["changed"] == ["range", "positions"]
     assert (
         killed["after"]
-        == services.current_state(sample, SAMPLE, at="2022-02-01")["facts"][
-            "killed.security_forces"
-        ]
+        == reading.current_state(sample, SAMPLE, at="2022-02-01")["facts"]["killed.security_forces"]
     )
     assert len(result["new_claims"]) == 31
     assert {c["report"]["id"] for c in result["new_claims"]} == {
@@ -312,7 +313,7 @@ def test_png_chart_has_the_png_signature(sample: str, tmp_path: Path) -> None:
 def test_timeline_and_diff_do_not_import_matplotlib(sample: str) -> None:
     script = (
         "import sys\n"
-        "from ledger import reading\n"
+        "from incident_ledger.usecases import reading\n"
         f"reading.timeline({sample!r}, {SAMPLE!r}, at='2022-02-01')\n"
         f"reading.belief_diff({sample!r}, {SAMPLE!r}, from_at='2022-01-21', to_at='2022-02-01')\n"
         f"reading.fact_history({sample!r}, {SAMPLE!r}, 'escaped')\n"
@@ -713,7 +714,7 @@ def test_diff_needs_both_times(small: str) -> None:
 
 
 def test_projection_refuses_reversed_times(small: str) -> None:
-    with services.open_workspace(small) as ws:
+    with workspace.open_workspace(small) as ws:
         at = parse_instant("2022-01-21", end_of_day=True)
         with pytest.raises(BadInputError, match="the from time must be earlier than the to time"):
             diff(ws.views.connection, "g", at, at)
@@ -821,7 +822,7 @@ def _build(workdir: Path, reports: list[str], ops: list[Any], gaps: list[int]) -
             }
             for n, p in enumerate(reports)
         ]
-        ledger.record([Entry("setup", validate_record(r, "setup")) for r in setup])
+        importer.record(ledger, [Entry("setup", validate_record(r, "setup")) for r in setup])
         recorded = [now[0]]
         claims: list[str] = []
         for number, op in enumerate(ops):
@@ -831,7 +832,7 @@ def _build(workdir: Path, reports: list[str], ops: list[Any], gaps: list[int]) -
                 continue
             clean = {k: v for k, v in record.items() if v is not None}
             try:
-                ledger.record([Entry("op", validate_record(clean, "op"))])
+                importer.record(ledger, [Entry("op", validate_record(clean, "op"))])
             except ConflictError:  # a claim corrected twice
                 continue
             recorded.append(now[0])

@@ -11,14 +11,16 @@ from typing import Any
 import pytest
 from typer.testing import CliRunner
 
-from cli.main import app
-from ledger import forking, services, streaming
-from ledger.errors import BadInputError
-from ledger.streaming import file_pages, line_pages
+from incident_ledger.cli.main import app
+from incident_ledger.ledger import forking, samples
+from incident_ledger.ledger.errors import BadInputError
+from incident_ledger.ledger.imports import streaming
+from incident_ledger.ledger.imports.streaming import file_pages, line_pages
+from incident_ledger.usecases import writing
 from tests.events import stored_events
 
 runner = CliRunner()
-SAMPLE = services.sample_path().read_text("utf-8").splitlines()
+SAMPLE = samples.GHWAYRAN.read_text("utf-8").splitlines()
 RECORDED = "2026-01-01T00:00:00.000000Z"
 
 
@@ -92,7 +94,7 @@ def test_text_that_is_not_utf8_in_a_later_chunk_says_so(tmp_path: Path) -> None:
     data[len(data) - 20] = 0xFF
     path.write_bytes(bytes(data))
     db = str(tmp_path / "l.db")
-    services.init(db)
+    writing.init(db)
     result = runner.invoke(app, ["--db", db, "append", "--file", str(path)])
     assert (result.exit_code, result.stderr) == (2, f"error: {path} is not UTF-8 text\n")
     assert stored_events(db) == []
@@ -135,8 +137,8 @@ def test_a_chunked_import_records_what_one_pass_records(
 ) -> None:
     path = write(tmp_path, SAMPLE)
     chunked_db, single_db = str(tmp_path / "chunked.db"), str(tmp_path / "single.db")
-    services.init(chunked_db)
-    services.init(single_db)
+    writing.init(chunked_db)
+    writing.init(single_db)
     chunked = runner.invoke(app, ["--db", chunked_db, "append", "--file", str(path)])
     monkeypatch.setattr(streaming, "SPLIT_MIN_BYTES", 10**12)
     single = runner.invoke(app, ["--db", single_db, "append", "--file", str(path)])
@@ -151,7 +153,7 @@ def test_a_record_the_ledger_refuses_waits_for_every_line_to_be_validated(
     """An id reused early and a bad line late: the bad line is what is reported."""
     lines = [*SAMPLE, SAMPLE[23].replace('"value": 20', '"value": 21')]
     db = str(tmp_path / "l.db")
-    services.init(db)
+    writing.init(db)
     refused = runner.invoke(app, ["--db", db, "append", "--file", str(write(tmp_path, lines))])
     assert refused.exit_code == 2
     assert refused.stderr == (
@@ -225,8 +227,8 @@ REFERENCES = [
 def test_a_spool_row_names_every_reference_and_its_field(
     record: dict[str, Any], ref_ids: str, ref_fields: str
 ) -> None:
-    from ledger.importing import validate_record
-    from ledger.spool import spool_row
+    from incident_ledger.ledger.imports.parsing import validate_record
+    from incident_ledger.ledger.imports.spool import spool_row
 
     row = spool_row("line 1", validate_record(record, "line 1"))
     assert (row[6], row[7]) == (ref_ids, ref_fields)

@@ -15,12 +15,14 @@ from typing import Any
 
 import pytest
 
-from ledger import services
-from ledger.application import Entry, Ledger
-from ledger.errors import ConflictError
-from ledger.importing import validate_record
-from ledger.store import locate
-from projections.views import Views
+from incident_ledger.ledger.application import Ledger
+from incident_ledger.ledger.errors import ConflictError
+from incident_ledger.ledger.imports import importer
+from incident_ledger.ledger.imports.importer import Entry
+from incident_ledger.ledger.imports.parsing import validate_record
+from incident_ledger.ledger.stores.location import locate
+from incident_ledger.projections.views import Views
+from incident_ledger.usecases import auditing, writing
 from tests.events import immutable
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -53,7 +55,7 @@ def write_jsonl(path: Path, records: list[dict[str, Any]]) -> str:
 
 def ledger_cli(db: str, *args: str, **kwargs: Any) -> subprocess.Popen[str]:
     return subprocess.Popen(
-        [sys.executable, "-m", "cli.main", "--db", db, *args],
+        [sys.executable, "-m", "incident_ledger.cli.main", "--db", db, *args],
         cwd=ROOT,
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
@@ -63,7 +65,7 @@ def ledger_cli(db: str, *args: str, **kwargs: Any) -> subprocess.Popen[str]:
 
 
 def stored_ids(db: str) -> Counter[str]:
-    return Counter(f"{r['type']}:{r['id']}" for r in services.export_records(db))
+    return Counter(f"{r['type']}:{r['id']}" for r in auditing.export_records(db))
 
 
 def copies_in_store(db: str, records: list[dict[str, Any]]) -> list[int]:
@@ -77,21 +79,22 @@ def copies_in_store(db: str, records: list[dict[str, Any]]) -> list[int]:
 
 @pytest.fixture
 def db(store_url: str, tmp_path: Path) -> str:
-    services.init(store_url)
-    services.append_file(store_url, write_jsonl(tmp_path / "setup.jsonl", SETUP))
+    writing.init(store_url)
+    writing.append_file(store_url, write_jsonl(tmp_path / "setup.jsonl", SETUP))
     return store_url
 
 
 WRITER = """
 import sys
 from pathlib import Path
-from ledger import services
-from ledger.errors import ConflictError
+from incident_ledger.usecases import auditing
+from incident_ledger.usecases import writing
+from incident_ledger.ledger.errors import ConflictError
 db, files = sys.argv[1], sys.argv[2:]
 for name in files:
     while True:  # what a user does on a conflict: run the same command again
         try:
-            services.append_file(db, name)
+            writing.append_file(db, name)
             break
         except ConflictError:
             continue
@@ -126,13 +129,13 @@ def test_concurrent_writers_lose_and_duplicate_nothing(db: str, tmp_path: Path) 
     } | {f"claim:shared-{n}" for n in range(30)}
     assert expected <= set(counts)
     assert max(counts.values()) == 1
-    result = services.verify(db)
+    result = auditing.verify(db)
     assert result["events"] == len(SETUP) + len(expected)
     assert result["tree_size"] == result["events"]  # one gapless order, every event a leaf
 
 
 def test_two_writers_correcting_one_claim_one_wins(db: str, tmp_path: Path) -> None:
-    services.append_file(db, write_jsonl(tmp_path / "c.jsonl", claims("c", 1)))
+    writing.append_file(db, write_jsonl(tmp_path / "c.jsonl", claims("c", 1)))
     env = locate(db).event_store_env()
     first, second = Ledger(env), Ledger(env)
 
@@ -155,14 +158,14 @@ def test_two_writers_correcting_one_claim_one_wins(db: str, tmp_path: Path) -> N
     import threading
     import time
 
-    from ledger import recording
+    from incident_ledger.ledger.imports import recording
 
     original = recording._Recording._load_claim
     outcome: dict[str, BaseException | None] = {}
 
     def first_writer() -> None:
         try:
-            first.record([correction("fix-a", 5)])
+            importer.record(first, [correction("fix-a", 5)])
             outcome["first"] = None
         except BaseException as error:  # reported below
             outcome["first"] = error
@@ -178,7 +181,7 @@ def test_two_writers_correcting_one_claim_one_wins(db: str, tmp_path: Path) -> N
 
     recording._Recording._load_claim = interleaved  # type: ignore[method-assign]
     try:
-        second.record([correction("fix-b", 6)])
+        importer.record(second, [correction("fix-b", 6)])
         racer.join(timeout=60)
     finally:
         recording._Recording._load_claim = original  # type: ignore[method-assign]
@@ -192,7 +195,7 @@ def test_two_writers_correcting_one_claim_one_wins(db: str, tmp_path: Path) -> N
     counts = stored_ids(db)
     assert counts["correction:fix-b"] == 1
     assert "correction:fix-a" not in counts  # nothing half-written
-    assert services.verify(db)["events"] == len(SETUP) + 3  # claim, correction, superseded
+    assert auditing.verify(db)["events"] == len(SETUP) + 3  # claim, correction, superseded
     process = ledger_cli(
         db,
         "correct",
@@ -227,7 +230,7 @@ def test_kill_9_during_bulk_import(db: str, tmp_path: Path) -> None:
         process.send_signal(signal.SIGKILL)
         process.communicate(timeout=60)
         tally["trials"] += 1
-        verified = services.verify(db)  # raises on any inconsistency
+        verified = auditing.verify(db)  # raises on any inconsistency
         tally["verify failures"] += 0 if verified else 1
         copies = copies_in_store(db, records)
         present = sum(copies)
@@ -238,13 +241,13 @@ def test_kill_9_during_bulk_import(db: str, tmp_path: Path) -> None:
         _, err = rerun.communicate(timeout=120)
         assert rerun.returncode == 0, err
         tally["lost"] += sum(1 for n in copies_in_store(db, records) if n == 0)
-    services.verify(db)
+    auditing.verify(db)
     print("crash trials:", dict(tally))
     assert tally["lost"] == tally["duplicated"] == tally["verify failures"] == 0
 
 
 def test_kill_9_during_replay_resumes_to_a_full_rebuild(db: str, tmp_path: Path) -> None:
-    services.append_file(db, write_jsonl(tmp_path / "big.jsonl", claims("big", 6000)))
+    writing.append_file(db, write_jsonl(tmp_path / "big.jsonl", claims("big", 6000)))
     location = locate(db)
     rng = random.Random(7)
     for _ in range(3):
@@ -259,7 +262,7 @@ def test_kill_9_during_replay_resumes_to_a_full_rebuild(db: str, tmp_path: Path)
         assert [p["claim"] for p in positions] == ["big-5999"]  # sohr's latest claim
         rebuilt = tmp_path / "rebuilt.views.db"
         rebuilt.unlink(missing_ok=True)
-        services.replay(db, out=str(rebuilt))
+        writing.replay(db, out=str(rebuilt))
         live, fresh = Views(location.views_path), Views(rebuilt)
         try:
             assert live.dump() == fresh.dump()
@@ -279,8 +282,8 @@ def _limit_file_size(limit: int) -> Any:
 
 def test_full_disk_gives_one_clear_error_and_no_corruption(tmp_path: Path) -> None:
     db = str(tmp_path / "ledger.db")
-    services.init(db)
-    services.append_file(db, write_jsonl(tmp_path / "setup.jsonl", SETUP))
+    writing.init(db)
+    writing.append_file(db, write_jsonl(tmp_path / "setup.jsonl", SETUP))
     before = stored_ids(db)
     size = max(p.stat().st_size for p in tmp_path.glob("ledger.db*"))
     source = write_jsonl(tmp_path / "big.jsonl", claims("big", 4000))
@@ -292,15 +295,15 @@ def test_full_disk_gives_one_clear_error_and_no_corruption(tmp_path: Path) -> No
     assert err.startswith("error: cannot write to the event store: ")  # "disk I/O error"
     assert len(err.strip().splitlines()) == 1
     assert stored_ids(db) == before
-    services.verify(db)
-    services.append_file(db, source)  # with room again, the same import completes
+    auditing.verify(db)
+    writing.append_file(db, source)  # with room again, the same import completes
     assert sum(1 for key in stored_ids(db) if key.startswith("claim:big-")) == 4000
 
 
 def test_read_only_store_gives_one_clear_error_and_no_corruption(tmp_path: Path) -> None:
     db = str(tmp_path / "ledger.db")
-    services.init(db)
-    services.append_file(db, write_jsonl(tmp_path / "setup.jsonl", SETUP))
+    writing.init(db)
+    writing.append_file(db, write_jsonl(tmp_path / "setup.jsonl", SETUP))
     source = write_jsonl(tmp_path / "more.jsonl", claims("more", 10))
     with immutable(db):
         process = ledger_cli(db, "append", "--file", source)
@@ -308,5 +311,5 @@ def test_read_only_store_gives_one_clear_error_and_no_corruption(tmp_path: Path)
     assert process.returncode == 1
     assert err.startswith("error: cannot ")
     assert len(err.strip().splitlines()) == 1
-    services.verify(db)
+    auditing.verify(db)
     assert not any(key.startswith("claim:more-") for key in stored_ids(db))

@@ -9,9 +9,9 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from ledger.errors import BadInputError
-from ledger.times import parse_instant
-from ledger.values import ValueKind, _bound, edtf_bounds, read_value
+from incident_ledger.ledger.errors import BadInputError
+from incident_ledger.ledger.times import parse_instant
+from incident_ledger.ledger.values import ValueKind, _bound, edtf_bounds, read_value
 
 
 @pytest.mark.parametrize(
@@ -91,10 +91,10 @@ def test_instants_dates_start_the_day_for_reports_and_end_it_for_queries() -> No
 def _sample_times() -> list[tuple[str, str]]:
     import json as _json
 
-    from ledger.services import sample_path
+    from incident_ledger.ledger.samples import GHWAYRAN
 
     found = []
-    for line in sample_path().read_text(encoding="utf-8").splitlines():
+    for line in GHWAYRAN.read_text(encoding="utf-8").splitlines():
         record = _json.loads(line)
         if record["type"] != "claim":
             continue
@@ -107,7 +107,7 @@ def _sample_times() -> list[tuple[str, str]]:
 
 @pytest.mark.parametrize(("claim", "expression"), _sample_times())
 def test_every_sample_time_has_ordered_bounds_and_words(claim: str, expression: str) -> None:
-    from projections.timewords import describe
+    from incident_ledger.projections.timewords import describe
 
     low, high = edtf_bounds(expression)
     assert low is not None, claim
@@ -117,7 +117,7 @@ def test_every_sample_time_has_ordered_bounds_and_words(claim: str, expression: 
 
 
 def test_sample_time_words_for_the_ambiguous_dates() -> None:
-    from projections.timewords import describe
+    from incident_ledger.projections.timewords import describe
 
     assert describe("[2022-01-20,2022-01-21]") == "20 or 21 Jan 2022"
     assert describe("[2022-01-24,2022-01-31]") == "24 or 31 Jan 2022"
@@ -138,7 +138,7 @@ plain_dates = st.dates(min_value=date(1990, 1, 1), max_value=date(2030, 12, 31))
     st.sampled_from(["one", "range", "open", "or", "and"]),
 )
 def test_plain_time_words_match_the_parsed_words(dates: list[str], form: str) -> None:
-    from projections.timewords import _describe_parsed, _describe_plain
+    from incident_ledger.projections.timewords import _describe_parsed, _describe_plain
 
     first, last = sorted(dates)[0], sorted(dates)[-1]
     expression = {

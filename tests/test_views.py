@@ -8,9 +8,10 @@ from typing import Any
 
 import pytest
 
-import projections.projector as projector_module
-from ledger import services
-from projections.views import QUERY_MMAP_BYTES, SCHEMA_VERSION, Views
+import incident_ledger.projections.projector as projector_module
+from incident_ledger.ledger import samples
+from incident_ledger.projections.views import QUERY_MMAP_BYTES, SCHEMA_VERSION, Views
+from incident_ledger.usecases import workspace, writing
 
 
 def schema(path: Path) -> list[tuple[str, str, str]]:
@@ -38,8 +39,8 @@ def test_a_rebuild_recreates_the_schema_as_first_written(
     started_helpers: Any,
 ) -> None:
     db = str(tmp_path / "l.db")
-    services.init(db)
-    services.append_file(db, str(services.sample_path()))
+    writing.init(db)
+    writing.append_file(db, str(samples.GHWAYRAN))
     started = started_helpers(projector_module)
     if bulk:
         monkeypatch.setattr(projector_module, "BULK_BACKLOG", 0)
@@ -49,7 +50,7 @@ def test_a_rebuild_recreates_the_schema_as_first_written(
     before = Views(views_path)
     rows = before.dump()
     before.close()
-    services.replay(db)
+    writing.replay(db)
     assert schema(views_path) == fresh
     after = Views(views_path)
     assert after.dump() == rows
@@ -61,13 +62,13 @@ def test_a_model_missing_an_index_is_rebuilt_with_every_index(
     tmp_path: Path, fresh: list[tuple[str, str, str]]
 ) -> None:
     db = str(tmp_path / "l.db")
-    services.init(db)
-    services.append_file(db, str(services.sample_path()))
+    writing.init(db)
+    writing.append_file(db, str(samples.GHWAYRAN))
     views_path = tmp_path / "l.views.db"
     connection = sqlite3.connect(views_path)
     connection.execute("DROP INDEX idx_claims_report")
     connection.close()
-    services.replay(db)
+    writing.replay(db)
     assert schema(views_path) == fresh
 
 
@@ -77,8 +78,8 @@ def test_a_model_of_an_earlier_schema_is_rebuilt_when_first_opened(
     """Schema 3 had a claims(incident, published_at) index; opening such a model rebuilds it
     from the events, in the current layout, with the same rows."""
     db = str(tmp_path / "l.db")
-    services.init(db)
-    services.append_file(db, str(services.sample_path()))
+    writing.init(db)
+    writing.append_file(db, str(samples.GHWAYRAN))
     views_path = tmp_path / "l.views.db"
     current = Views(views_path)
     rows = current.dump()
@@ -89,7 +90,7 @@ def test_a_model_of_an_earlier_schema_is_rebuilt_when_first_opened(
     )
     connection.execute("UPDATE tracking SET schema_version = 3")
     connection.close()
-    with services.read_model(db) as opened:
+    with workspace.read_model(db) as opened:
         assert opened.execute("SELECT schema_version FROM tracking").fetchone() == (SCHEMA_VERSION,)
     assert schema(views_path) == fresh
     rebuilt = Views(views_path)
@@ -100,8 +101,8 @@ def test_a_model_of_an_earlier_schema_is_rebuilt_when_first_opened(
 def test_queries_read_a_memory_map_and_projection_does_not(tmp_path: Path) -> None:
     """Mapped pages count in resident memory: only a connection done writing maps the model."""
     db = str(tmp_path / "l.db")
-    services.init(db)
-    with services.open_workspace(db) as ws:
+    writing.init(db)
+    with workspace.open_workspace(db) as ws:
         assert ws.views.connection.execute("PRAGMA mmap_size").fetchone()[0] == 0
-    with services.read_model(db) as connection:
+    with workspace.read_model(db) as connection:
         assert connection.execute("PRAGMA mmap_size").fetchone()[0] == QUERY_MMAP_BYTES

@@ -10,9 +10,9 @@ incident raises :class:`ledger.errors.NotFoundError`.
 
 from __future__ import annotations
 
-from projections.exports.claimreview_export import RATINGS, export_claimreview
-from projections.exports.csv_export import export_csv
-from projections.exports.html_export import export_html
-from projections.exports.prov_export import export_prov
+from incident_ledger.projections.exports.claimreview_export import RATINGS, export_claimreview
+from incident_ledger.projections.exports.csv_export import export_csv
+from incident_ledger.projections.exports.html_export import export_html
+from incident_ledger.projections.exports.prov_export import export_prov
 
 __all__ = ["RATINGS", "export_claimreview", "export_csv", "export_html", "export_prov"]

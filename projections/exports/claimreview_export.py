@@ -35,7 +35,13 @@ import sqlite3
 from datetime import datetime
 from typing import Any, Final
 
-from projections.exports.common import Row, Selection, describe_value, published_date, select
+from incident_ledger.projections.exports.common import (
+    Row,
+    Selection,
+    describe_value,
+    published_date,
+    select,
+)
 
 BEST_RATING: Final = 5
 WORST_RATING: Final = 1

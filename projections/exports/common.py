@@ -16,10 +16,10 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from ledger.errors import NotFoundError
-from ledger.times import to_key, utc_now
-from projections.story import value_words
-from projections.understanding import END_OF_TIME, grade_in_force, iso, state
+from incident_ledger.ledger.errors import NotFoundError
+from incident_ledger.ledger.times import to_key, utc_now
+from incident_ledger.projections.story import value_words
+from incident_ledger.projections.understanding import END_OF_TIME, grade_in_force, iso, state
 
 Row = dict[str, Any]
 

@@ -13,7 +13,7 @@ import io
 import sqlite3
 from datetime import datetime
 
-from projections.exports.common import (
+from incident_ledger.projections.exports.common import (
     Row,
     Selection,
     bounds,
@@ -21,7 +21,7 @@ from projections.exports.common import (
     value_text,
     via_ids,
 )
-from projections.understanding import iso
+from incident_ledger.projections.understanding import iso
 
 COLUMNS = (
     "claim",

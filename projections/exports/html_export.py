@@ -20,8 +20,7 @@ from typing import Any
 
 import jinja2
 
-from projections.exports.charts import charts
-from projections.exports.common import (
+from incident_ledger.projections.exports.common import (
     Row,
     Selection,
     describe_value,
@@ -29,8 +28,12 @@ from projections.exports.common import (
     select,
     via_ids,
 )
-from projections.exports.html_template import CONTENT_SECURITY_POLICY, REPORT_TEMPLATE
-from projections.understanding import iso
+from incident_ledger.projections.exports.html_template import (
+    CONTENT_SECURITY_POLICY,
+    REPORT_TEMPLATE,
+)
+from incident_ledger.projections.exports.report_charts import charts
+from incident_ledger.projections.understanding import iso
 
 _ARABIC = re.compile("[\u0600-\u06ff\u0750-\u077f\u08a0-\u08ff\ufb50-\ufdff\ufe70-\ufeff]")
 _STATUS_CLASSES = {

@@ -48,8 +48,8 @@ from urllib.parse import quote
 from prov.constants import PROV_ROLE, PROV_TYPE, XSD_ANYURI
 from prov.model import PROV, Literal, Namespace, ProvDocument
 
-from ledger.times import from_key
-from projections.exports.common import Row, Selection, select, value_text, via_ids
+from incident_ledger.ledger.times import from_key
+from incident_ledger.projections.exports.common import Row, Selection, select, value_text, via_ids
 
 LEDGER = Namespace("ledger", "https://incident-ledger.example/ns#")
 SCHEMA = Namespace("schema", "https://schema.org/")

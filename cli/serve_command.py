@@ -7,8 +7,8 @@ from typing import Annotated
 
 import typer
 
-from cli import render
-from ledger import web
+from incident_ledger.cli import render
+from incident_ledger.usecases import serving as web
 
 Port = Annotated[
     int,

@@ -22,9 +22,9 @@ from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
 
-from ledger.domain import creation_leaf
-from ledger.forking import Producer, two_cores
-from ledger.spool import PAGE, Spool, Spooled
+from incident_ledger.ledger.domain import creation_leaf
+from incident_ledger.ledger.forking import Producer, two_cores
+from incident_ledger.ledger.imports.spool import PAGE, Spool, Spooled
 
 PREPARE_MIN_RECORDS = 20_000
 """Smaller imports are recorded in one process: a fork would not pay for itself."""

@@ -25,13 +25,13 @@ from typing import Any, NoReturn
 
 import orjson
 
-from ledger.domain import aggregate_id_for, creation_leaf
-from ledger.errors import BadInputError
-from ledger.forking import Producer, two_cores
-from ledger.importing import read_records
-from ledger.merkle import leaf_hash
-from ledger.preparing import PreparedPage
-from ledger.spool import PAGE, Spooled, spool_row
+from incident_ledger.ledger.domain import aggregate_id_for, creation_leaf
+from incident_ledger.ledger.errors import BadInputError
+from incident_ledger.ledger.forking import Producer, two_cores
+from incident_ledger.ledger.imports.parsing import read_records
+from incident_ledger.ledger.imports.preparing import PreparedPage
+from incident_ledger.ledger.imports.spool import PAGE, Spooled, spool_row
+from incident_ledger.ledger.merkle import leaf_hash
 
 SPLIT_MIN_BYTES = 4_000_000
 """Files smaller than this are validated in this process: helpers would not pay for themselves."""

@@ -11,7 +11,8 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
-from ledger import services
+from incident_ledger.ledger import samples
+from incident_ledger.usecases import reading, workspace, writing
 
 INCIDENT = "ghwayran-2022"
 RELATED = "diyala-2022"
@@ -22,9 +23,9 @@ def walkthrough(dates: tuple[str, ...] = DATES) -> dict[str, Any]:
     """Build the sample ledger in a temporary directory and narrate its evolution."""
     with tempfile.TemporaryDirectory(prefix="incident-ledger-demo-") as workdir:
         db = str(Path(workdir) / "ledger.db")
-        services.init(db)
-        outcome = services.append_file(db, str(services.sample_path()))
-        with services.open_workspace(db) as ws:
+        writing.init(db)
+        outcome = writing.append_file(db, str(samples.GHWAYRAN))
+        with workspace.open_workspace(db) as ws:
             reports = _reports(ws.views.connection)
             title = ws.views.connection.execute(
                 "SELECT title, title_ar, place FROM incidents WHERE id = ?", (INCIDENT,)
@@ -33,10 +34,10 @@ def walkthrough(dates: tuple[str, ...] = DATES) -> dict[str, Any]:
         previous: dict[str, Any] | None = None
         previous_date: str | None = None
         for day in dates:
-            current = services.current_state(db, INCIDENT, at=day)
+            current = reading.current_state(db, INCIDENT, at=day)
             steps.append(_step(day, previous_date, current, previous, reports))
             previous, previous_date = current, day
-        related = services.current_state(db, RELATED, at=dates[-1])
+        related = reading.current_state(db, RELATED, at=dates[-1])
     return {
         "incident": INCIDENT,
         "title": title[0],

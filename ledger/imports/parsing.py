@@ -16,9 +16,8 @@ from typing import Any
 import orjson
 from pydantic import TypeAdapter, ValidationError
 
-from ledger.application import Entry
-from ledger.errors import BadInputError
-from ledger.records import PATTERN_RULES, RECORD_TYPES, AnyRecord, Record
+from incident_ledger.ledger.errors import BadInputError
+from incident_ledger.ledger.records import PATTERN_RULES, RECORD_TYPES, AnyRecord, Record
 
 _RECORD = TypeAdapter[AnyRecord](Record)
 
@@ -183,11 +182,6 @@ def normalized_line(line: str) -> str | None:
     if line.isascii() or unicodedata.is_normalized("NFC", line):
         return line
     return unicodedata.normalize("NFC", line)
-
-
-def read_entries(lines: Iterable[str], label: str = "line") -> list[Entry]:
-    """Validate every line of a JSON Lines input into entries held in memory."""
-    return [Entry(where, record) for where, record in read_records(lines, label)]
 
 
 def _numbered(lines: Iterable[str], first_line: int = 1) -> Iterator[tuple[int, str]]:

@@ -18,8 +18,8 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from ledger.times import from_key
-from projections.understanding import state
+from incident_ledger.ledger.times import from_key
+from incident_ledger.projections.understanding import state
 
 Scale = Callable[[int], float]
 

@@ -9,9 +9,9 @@ from rich import box
 from rich.table import Table
 from rich.text import Text
 
-from cli import render
-from ledger import lookup
-from projections.search import DEFAULT_LIMIT
+from incident_ledger.cli import render
+from incident_ledger.projections.search import DEFAULT_LIMIT
+from incident_ledger.usecases import reading
 
 WIDE = 120  # console columns from which names and kinds get their own columns
 
@@ -35,7 +35,7 @@ def search(
     as_json: JsonFlag = False,
 ) -> None:
     """Full-text search of quotes, translations, notes and titles; exact phrases rank first."""
-    result = lookup.search(ctx.obj, query, incident=incident, limit=limit)
+    result = reading.search(ctx.obj, query, incident=incident, limit=limit)
     if as_json:
         render.print_json(result)
     elif not result["hits"]:
@@ -46,7 +46,7 @@ def search(
 
 def sources(ctx: typer.Context, as_json: JsonFlag = False) -> None:
     """Sources with their Admiralty grade, rating history and track record."""
-    records = lookup.sources(ctx.obj)
+    records = reading.sources(ctx.obj)
     if as_json:
         render.print_json(records)
     elif not records:

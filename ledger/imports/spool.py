@@ -18,11 +18,11 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, NamedTuple
 
-from ledger.domain import aggregate_id_for, creation_data, reference_columns
-from ledger.errors import BadInputError, StoreError
+from incident_ledger.ledger.domain import aggregate_id_for, creation_data, reference_columns
+from incident_ledger.ledger.errors import BadInputError, StoreError
 
 if TYPE_CHECKING:
-    from ledger.records import AnyRecord
+    from incident_ledger.ledger.records import AnyRecord
 
 RANKS = {
     name: rank

@@ -15,8 +15,14 @@ from eventsourcing.postgres import PostgresApplicationRecorder, PostgresDatastor
 from psycopg.rows import tuple_row
 from psycopg.sql import SQL, Identifier
 
-from ledger.merkle import append_leaves
-from ledger.recorders import Appender, CursorNodeStore, LogView, NewRow, leaf_hashes
+from incident_ledger.ledger.merkle import append_leaves
+from incident_ledger.ledger.stores.recorder import (
+    Appender,
+    CursorNodeStore,
+    LogView,
+    NewRow,
+    leaf_hashes,
+)
 
 
 class PostgresLedgerRecorder(PostgresApplicationRecorder):

@@ -10,7 +10,7 @@ from rich import box
 from rich.table import Table
 from rich.text import Text
 
-from cli import render
+from incident_ledger.cli import render
 
 _STATUS_STYLE = {
     "contested": "bold red",
@@ -44,7 +44,9 @@ def timeline(
     as_json: JsonFlag = False,
 ) -> None:
     """Dated facts and claims in world-time order, as known at a point in time."""
-    from ledger import reading  # loaded by the commands that read: a faster start for the rest
+    from incident_ledger.usecases import (
+        reading,  # loaded by the commands that read: a faster start for the rest
+    )
 
     result = reading.timeline(ctx.obj, incident, at=at)
     if as_json:
@@ -71,7 +73,7 @@ def history(
     as_json: JsonFlag = False,
 ) -> None:
     """How the understanding of one fact changed over known time, step by step."""
-    from ledger import reading
+    from incident_ledger.usecases import reading
 
     result = reading.fact_history(ctx.obj, incident, fact, as_recorded=as_recorded, chart=chart)
     if as_json:
@@ -93,7 +95,7 @@ def diff(
     as_json: JsonFlag = False,
 ) -> None:
     """What changed in the understanding between two known times, and what caused it."""
-    from ledger import reading
+    from incident_ledger.usecases import reading
 
     result = reading.belief_diff(
         ctx.obj, incident, from_at=from_at, to_at=to_at, as_recorded=as_recorded
@@ -174,7 +176,7 @@ def _timeline_note(result: dict[str, Any]) -> str:
 
 
 def _fact_value(fact: dict[str, Any] | None) -> str:
-    from projections.story import interval_words
+    from incident_ledger.projections.story import interval_words
 
     if fact is None:
         return "—"
@@ -195,7 +197,7 @@ def _text(value: Any) -> str:
 
 
 def _positions(fact: dict[str, Any] | None) -> str:
-    from projections.story import position_words
+    from incident_ledger.projections.story import position_words
 
     if fact is None or not fact["positions"]:
         return "no active claim"
@@ -206,7 +208,7 @@ def _positions(fact: dict[str, Any] | None) -> str:
 
 def history_table(result: dict[str, Any]) -> Table:
     """One row per step: when, which reports, status, range, positions and what changed."""
-    from projections.story import change_words
+    from incident_ledger.projections.story import change_words
 
     title = f"{result['fact']} in {result['incident']} — history by known time"
     if result["recorded_at"]:
@@ -229,7 +231,7 @@ def history_table(result: dict[str, Any]) -> Table:
 
 def show_diff(result: dict[str, Any]) -> None:
     """The changed facts, then the claims, retractions and corrections that came out."""
-    from projections.story import change_words
+    from incident_ledger.projections.story import change_words
 
     span = f"{result['from']} and {result['to']}"
     if result["recorded_at"]:

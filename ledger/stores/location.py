@@ -16,9 +16,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import parse_qs, unquote, urlparse
 
-from ledger.errors import BadInputError
+from incident_ledger.ledger.errors import BadInputError
 
 DEFAULT_DB = "ledger.db"
+_RECORDERS = "incident_ledger.ledger.stores."
+"""Where the recorders live, as the library resolves their topics."""
 
 
 @dataclass(frozen=True)
@@ -50,7 +52,7 @@ class StoreLocation:
         if self.sqlite_path is not None:
             env |= {
                 "PERSISTENCE_MODULE": "eventsourcing.sqlite",
-                "APPLICATION_RECORDER_TOPIC": "ledger.recorders_sqlite:SQLiteLedgerRecorder",
+                "APPLICATION_RECORDER_TOPIC": _RECORDERS + "sqlite:SQLiteLedgerRecorder",
                 "SQLITE_DBNAME": str(self.sqlite_path),
                 "SQLITE_LOCK_TIMEOUT": "30",
             }
@@ -59,7 +61,7 @@ class StoreLocation:
         schema = parse_qs(parsed.query).get("schema", [""])[0]
         env |= {
             "PERSISTENCE_MODULE": "eventsourcing.postgres",
-            "APPLICATION_RECORDER_TOPIC": "ledger.recorders_postgres:PostgresLedgerRecorder",
+            "APPLICATION_RECORDER_TOPIC": _RECORDERS + "postgres:PostgresLedgerRecorder",
             "POSTGRES_SCHEMA": schema,
             "POSTGRES_LOCK_TIMEOUT": "30",
             "POSTGRES_POOL_SIZE": "2",

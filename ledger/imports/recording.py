@@ -18,24 +18,24 @@ from typing import TYPE_CHECKING
 
 from eventsourcing.persistence import StoredEvent
 
-from ledger.domain import (
+from incident_ledger.ledger.domain import (
     Claim,
     creation_data,
     creation_event_of,
     creation_leaf,
     is_creation_of,
 )
-from ledger.errors import BadInputError, ConflictError
-from ledger.leaves import recorded_key
-from ledger.merkle import leaf_hash
-from ledger.preparing import PreparedPage
-from ledger.preparing import pages as prepared_pages
-from ledger.recorders import Appender, NewRow
-from ledger.spool import Spool, Spooled
+from incident_ledger.ledger.errors import BadInputError, ConflictError
+from incident_ledger.ledger.imports.preparing import PreparedPage
+from incident_ledger.ledger.imports.preparing import pages as prepared_pages
+from incident_ledger.ledger.imports.spool import Spool, Spooled
+from incident_ledger.ledger.leaves import recorded_key
+from incident_ledger.ledger.merkle import leaf_hash
+from incident_ledger.ledger.stores.recorder import Appender, NewRow
 
 if TYPE_CHECKING:
-    from ledger.application import Ledger
-    from ledger.streaming import ValidatedPage
+    from incident_ledger.ledger.application import Ledger
+    from incident_ledger.ledger.imports.streaming import ValidatedPage
 
 KNOWN_LIMIT = 200_000
 """Ids remembered as existing before the memo is dropped (memory stays bounded)."""

@@ -37,9 +37,9 @@ from types import FrameType
 from typing import Any
 from urllib.parse import urlencode
 
-from ledger.errors import BadInputError, LedgerError
-from ledger.services import open_workspace
-from projections.datasette_metadata import build_metadata, canned_queries
+from incident_ledger.ledger.errors import BadInputError, LedgerError
+from incident_ledger.projections.datasette_metadata import build_metadata, canned_queries
+from incident_ledger.usecases.workspace import open_workspace
 
 DEFAULT_HOST = "127.0.0.1"
 DEFAULT_PORT = 8001

@@ -20,8 +20,15 @@ from uuid import UUID
 from eventsourcing.persistence import OperationalError, ProgrammingError, StoredEvent
 from eventsourcing.sqlite import SQLiteApplicationRecorder, SQLiteCursor, SQLiteDatastore
 
-from ledger.merkle import TILE_HEIGHT, append_leaves
-from ledger.recorders import Appender, CursorNodeStore, EventRow, LogView, NewRow, leaf_hashes
+from incident_ledger.ledger.merkle import TILE_HEIGHT, append_leaves
+from incident_ledger.ledger.stores.recorder import (
+    Appender,
+    CursorNodeStore,
+    EventRow,
+    LogView,
+    NewRow,
+    leaf_hashes,
+)
 
 IMPORT_CACHE_KIB = -65_536
 """SQLite page cache of a write transaction, in KiB (negative: a size, not a page count)."""

@@ -7,7 +7,7 @@ from typing import Any
 import typer
 from typer.core import TyperGroup
 
-from ledger.errors import LedgerError
+from incident_ledger.ledger.errors import LedgerError
 
 
 class LedgerGroup(TyperGroup):

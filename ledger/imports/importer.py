@@ -1,0 +1,98 @@
+"""Importing records into the ledger: one transaction per input, all or nothing.
+
+Records arrive validated (``ledger.records``, parsed by ``imports.parsing`` and
+paged by ``imports.streaming``); ``imports.recording`` checks what only the
+ledger can check and turns them into events, which ``Ledger.writing`` saves.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
+
+from incident_ledger.ledger.application import Ledger
+from incident_ledger.ledger.imports.parsing import read_records
+from incident_ledger.ledger.imports.recording import Batch, Outcome, Stream
+from incident_ledger.ledger.imports.spool import Spool
+from incident_ledger.ledger.imports.streaming import ValidatedPage
+from incident_ledger.ledger.records import AnyRecord
+
+__all__ = ["Entry", "Outcome", "record", "record_input", "record_spooled"]
+
+
+@dataclass(frozen=True)
+class Entry:
+    """A record with where it came from (``line 12``), for error messages."""
+
+    where: str
+    record: AnyRecord
+
+
+def record(ledger: Ledger, entries: Sequence[Entry]) -> Outcome:
+    """Record a batch of validated records atomically: all of it, or nothing.
+
+    A record identical to one already stored is skipped; a different record
+    under a used id is bad input.
+    """
+    with Spool(in_memory=True) as spool:
+        for entry in entries:
+            spool.add(entry.where, entry.record)
+        return record_spooled(ledger, spool)
+
+
+def record_spooled(
+    ledger: Ledger, spool: Spool, progress: Callable[[int, int], None] | None = None
+) -> Outcome:
+    """Record every record of a spool in dependency order, in one transaction.
+
+    Records are checked and stored a page at a time inside that transaction,
+    so memory holds one page whatever the input's size. ``progress(done,
+    total)`` is called after each page.
+    """
+    with ledger.writing(
+        "another writer recorded some of these records at the same time"
+    ) as appender:
+        return Batch(ledger, spool, appender, ledger.clock()).record(progress)
+
+
+def record_input(
+    ledger: Ledger,
+    pages: Callable[[str], Iterable[ValidatedPage]],
+    *,
+    locate: Callable[[str], str | None] | None = None,
+    progress: Callable[[str, int, int], None] | None = None,
+    size: int = 0,
+) -> Outcome:
+    """Record an input's records in one transaction, each page as it is validated.
+
+    ``pages(recorded)`` validates the input a page at a time in file order,
+    making creation leaves recorded at ``recorded``. Records go into the log
+    in file order; one whose references come later in the input waits, and
+    all that wait go in at the end in dependency order. A bad line anywhere
+    (raised by ``pages``) stops the import, and so does a record the ledger
+    refuses — but only once every line is validated, since a bad line is
+    reported first. Either way nothing is written. ``locate(aggregate_id)``
+    says where the input first holds an id (``line 12``), for messages.
+    ``progress(phase, done, total)``: ``importing`` by bytes of ``size`` (if
+    known), then ``recording`` the records that waited.
+    """
+    with ledger.writing(
+        "another writer recorded some of these records at the same time"
+    ) as appender:
+        stream = Stream(ledger, appender, locate)
+        try:
+            done = 0
+            for page in pages(stream.recorded):
+                stream.add_page(page)
+                done += page.size
+                if progress is not None and size:
+                    progress("importing", min(done, size), size)
+            recording = None if progress is None else lambda d, t: progress("recording", d, t)
+            return stream.finish(recording)
+        finally:
+            stream.close()
+
+
+def read_entries(lines: Iterable[str], label: str = "line") -> list[Entry]:
+    """Validate every line of a JSON Lines input into entries held in memory."""
+    return [Entry(where, record) for where, record in read_records(lines, label)]

@@ -1,0 +1,126 @@
+"""The use cases that read: state, timeline, history, diff, search and sources.
+
+Each function opens the ledger, brings the read model up to date, asks one
+projection and returns plain data for the CLI to render.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from incident_ledger.ledger.errors import BadInputError, StoreError
+from incident_ledger.ledger.times import parse_instant, utc_now
+from incident_ledger.projections.search import DEFAULT_LIMIT, prepare
+from incident_ledger.projections.search import search as search_index
+from incident_ledger.projections.sources import source_records
+from incident_ledger.projections.understanding import Policy, state
+from incident_ledger.usecases.workspace import query_instant, read_model
+
+
+def current_state(
+    db: str | None,
+    incident: str,
+    *,
+    at: str | None = None,
+    as_recorded: str | None = None,
+    policy: str = "range",
+) -> dict[str, Any]:
+    """The understanding of an incident at a known time, optionally as recorded by R."""
+    known_at = query_instant(at) or utc_now()
+    recorded_at = query_instant(as_recorded)
+    try:
+        chosen = Policy(policy)
+    except ValueError:
+        raise BadInputError(
+            f"--policy must be one of {', '.join(p.value for p in Policy)}"
+        ) from None
+    with read_model(db) as conn:
+        return state(conn, incident, known_at, recorded_at, chosen)
+
+
+def timeline(db: str | None, incident: str, *, at: str | None = None) -> dict[str, Any]:
+    """Dated, active claims in world-time order, as known at ``at`` (default: now)."""
+    from incident_ledger.projections.timeline import timeline as build
+
+    known_at = query_instant(at) or utc_now()
+    with read_model(db) as conn:
+        return build(conn, incident, known_at)
+
+
+def fact_history(
+    db: str | None,
+    incident: str,
+    fact: str,
+    *,
+    as_recorded: str | None = None,
+    chart: str | None = None,
+) -> dict[str, Any]:
+    """One fact's understanding over known time; with ``chart``, also draw it (SVG/PNG)."""
+    from incident_ledger.projections.charts import chart_format, check_chartable
+    from incident_ledger.projections.history import history
+
+    if chart is not None:
+        chart_format(chart)
+        parent = Path(chart).parent
+        if not parent.is_dir():
+            raise BadInputError(f"directory {parent} does not exist")
+    recorded_at = query_instant(as_recorded)
+    with read_model(db) as conn:
+        result = history(conn, incident, fact, recorded_at)
+    if chart is not None:
+        check_chartable(result)
+        result["chart"] = _draw(result, chart)
+    return result
+
+
+def _draw(result: dict[str, Any], chart: str) -> dict[str, str]:
+    from incident_ledger.projections.charts import draw_history
+
+    try:
+        fmt = draw_history(result, chart)
+    except OSError as error:
+        raise StoreError(f"cannot write the chart {chart}: {error.strerror or error}") from None
+    return {"path": chart, "format": fmt}
+
+
+def belief_diff(
+    db: str | None,
+    incident: str,
+    *,
+    from_at: str,
+    to_at: str,
+    as_recorded: str | None = None,
+) -> dict[str, Any]:
+    """What changed in the understanding between two known times T1 < T2."""
+    from incident_ledger.projections.diff import diff
+
+    start = parse_instant(from_at, end_of_day=True)
+    end = parse_instant(to_at, end_of_day=True)
+    if start >= end:
+        raise BadInputError(f"--from ({from_at}) must be earlier than --to ({to_at})")
+    recorded_at = query_instant(as_recorded)
+    with read_model(db) as conn:
+        return diff(conn, incident, start, end, recorded_at)
+
+
+def search(
+    db: str | None, query: str, *, incident: str | None = None, limit: int = DEFAULT_LIMIT
+) -> dict[str, Any]:
+    """Arabic-aware full-text search of quotes, translations, notes and titles.
+
+    Returns ``{"query", "terms", "incident", "hits"}``; see
+    :func:`projections.search.search` for the hits and their ranking.
+    """
+    prepare(query, limit)  # bad input is reported before the ledger is opened
+    with read_model(db) as conn:
+        return search_index(conn, query, incident=incident, limit=limit)
+
+
+def sources(db: str | None) -> list[dict[str, Any]]:
+    """Every source with its grade, rating history and track record.
+
+    See :mod:`projections.sources` for the exact definitions.
+    """
+    with read_model(db) as conn:
+        return source_records(conn)

@@ -1,0 +1,126 @@
+"""An opened ledger: its event store, its read model bound to it, and its key.
+
+Every use case opens the ledger named by ``--db`` through ``open_workspace``
+and, to read, brings the read model up to date (``read_model``).
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from incident_ledger.ledger.application import Ledger
+from incident_ledger.ledger.errors import BadInputError, NotFoundError, StoreError
+from incident_ledger.ledger.stores.location import StoreLocation, locate
+from incident_ledger.ledger.times import parse_instant, utc_now
+from incident_ledger.projections.projector import Projector
+from incident_ledger.projections.views import Views
+
+if TYPE_CHECKING:
+    pass
+
+
+Progress = Callable[[int, int], None]
+"""Reports (done, total)."""
+
+
+@dataclass
+class Workspace:
+    """An opened ledger: the event store, its read model and their projector."""
+
+    location: StoreLocation
+    ledger: Ledger
+    views: Views
+    projector: Projector
+
+    def refresh(self, progress: Progress | None = None) -> int:
+        """Bring the read model up to date with the event store."""
+        return self.projector.catch_up(progress=progress)
+
+
+@contextmanager
+def open_workspace(
+    db: str | None,
+    *,
+    create: bool = False,
+    clock: Callable[[], datetime] = utc_now,
+    views_path: Path | None = None,
+) -> Iterator[Workspace]:
+    """Open the ledger at ``db``; it must exist unless ``create`` is true."""
+    location = locate(db)
+    if location.sqlite_path is not None and not create and not location.sqlite_path.exists():
+        raise NotFoundError(f"no ledger at {location.sqlite_path}: run 'ledger init' first")
+    if location.sqlite_path is not None and create:
+        parent = location.sqlite_path.parent
+        if not parent.exists():
+            raise BadInputError(f"directory {parent} does not exist")
+    ledger = Ledger(location.event_store_env(create=create), clock=clock)
+    try:
+        if location.is_postgres and not create:
+            _require_initialised(ledger, location)
+        views = Views(views_path or location.views_path)
+        try:
+            views.ensure_schema()
+            yield Workspace(location, ledger, views, Projector(ledger, views))
+        finally:
+            views.close()
+    finally:
+        ledger.close()
+
+
+def _require_initialised(ledger: Ledger, location: StoreLocation) -> None:
+    from eventsourcing.persistence import PersistenceError
+
+    try:
+        ledger.recorder.max_notification_id()
+    except PersistenceError as error:
+        if "does not exist" in str(error):
+            raise NotFoundError(f"no ledger at {location.shown}: run 'ledger init' first") from None
+        raise StoreError(f"cannot read the event store: {error}") from None
+
+
+@contextmanager
+def read_model(db: str | None) -> Iterator[sqlite3.Connection]:
+    """The read model of the ledger at ``db``, caught up with its events, for queries."""
+    with open_workspace(db) as ws:
+        ws.refresh()
+        ws.views.map_for_queries()
+        yield ws.views.connection
+
+
+def query_instant(text: str | None) -> datetime | None:
+    """A query time from the command line: a date means the end of that UTC day."""
+    return parse_instant(text, end_of_day=True) if text else None
+
+
+@dataclass(frozen=True)
+class SigningKey:
+    """The ledger's Ed25519 key: signer (secret), verifier (public) and origin (its name)."""
+
+    signer: str
+    verifier: str
+    origin: str
+
+
+def signing_key(location: StoreLocation) -> SigningKey:
+    """Read the ledger's signing key file."""
+    from incident_ledger.ledger.signednote import NoteError, verifier_from_signer
+
+    try:
+        signer = location.key_path.read_text(encoding="ascii").strip()
+    except FileNotFoundError:
+        raise NotFoundError(
+            f"no signing key at {location.key_path}: run 'ledger init' first"
+        ) from None
+    except OSError as error:
+        raise StoreError(f"cannot read the signing key {location.key_path}: {error}") from None
+    try:
+        verifier = verifier_from_signer(signer)
+    except NoteError as error:
+        raise StoreError(f"the signing key {location.key_path} is unusable: {error}") from None
+    return SigningKey(signer, verifier, verifier.split("+", 1)[0])

@@ -1,0 +1,194 @@
+"""The use cases that write: create a ledger, import, append one record, re-grade a
+source, rebuild the read model.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+import sys
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, TextIO
+
+from incident_ledger.ledger.errors import BadInputError, NotFoundError, StoreError
+from incident_ledger.ledger.times import parse_instant
+from incident_ledger.usecases.workspace import Progress, open_workspace, query_instant
+
+if TYPE_CHECKING:
+    from incident_ledger.ledger.imports.importer import Outcome
+    from incident_ledger.ledger.imports.streaming import ValidatedPage
+
+PhaseProgress = Callable[[str, int, int], None]
+"""Reports (phase, done, total) — phases: importing (bytes), recording (records that
+waited for references later in the input), projecting (events)."""
+
+
+@dataclass(frozen=True)
+class InitResult:
+    """What ``init`` created."""
+
+    store: str
+    views: str
+    key_path: str
+    verifier_key: str
+    created_key: bool
+
+
+def init(db: str | None) -> InitResult:
+    """Create the event store, the read model and a signing key (kept if present)."""
+    with open_workspace(db, create=True) as ws:
+        created, verifier = _ensure_signing_key(ws.location.key_path)
+        return InitResult(
+            ws.location.shown,
+            str(ws.location.views_path),
+            str(ws.location.key_path),
+            verifier,
+            created,
+        )
+
+
+def _ensure_signing_key(path: Path) -> tuple[bool, str]:
+    """Create an Ed25519 signing key, readable by its owner only, unless one exists."""
+    from incident_ledger.ledger.signednote import generate_signer, verifier_from_signer
+
+    if path.exists():
+        return False, verifier_from_signer(path.read_text(encoding="ascii").strip())
+    # The key name is the log's origin in its checkpoints: unique per ledger.
+    signer, verifier = generate_signer(f"incident-ledger/{secrets.token_hex(4)}")
+    try:
+        descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except OSError as error:
+        raise StoreError(f"cannot create the signing key {path}: {error.strerror}") from None
+    with os.fdopen(descriptor, "w", encoding="ascii") as handle:
+        handle.write(signer + "\n")
+    return True, verifier
+
+
+def append_file(
+    db: str | None,
+    file: str,
+    *,
+    progress: PhaseProgress | None = None,
+    stdin: TextIO | None = None,
+    project: bool = True,
+) -> Outcome:
+    """Import a JSON Lines file (``-`` for standard input) as one transaction.
+
+    With ``project=False`` the read model is left behind: every read command
+    brings it up to date first, so answers are the same, only later.
+
+    Each page of lines is recorded as soon as it is validated, in file order
+    (``Ledger.record_input``); a bad line anywhere rolls everything back.
+    """
+    # The models load only to write: reading never needs them.
+    from incident_ledger.ledger.imports.importer import record_input
+    from incident_ledger.ledger.imports.streaming import file_pages, first_line_of, line_pages
+
+    path = None if file == "-" else Path(file)
+    size = 0 if path is None else _input_size(path, file)
+    lines = stdin or sys.stdin
+
+    def pages(recorded: str) -> Iterator[ValidatedPage]:
+        return line_pages(lines, recorded) if path is None else file_pages(path, recorded)
+
+    def where_first(aggregate_id: str) -> str | None:
+        return None if path is None else first_line_of(path, aggregate_id)
+
+    with open_workspace(db) as ws:
+        try:
+            outcome = record_input(
+                ws.ledger, pages, locate=where_first, progress=progress, size=size
+            )
+        except UnicodeDecodeError:
+            name = "the input" if path is None else file
+            raise BadInputError(f"{name} is not UTF-8 text") from None
+        if not outcome.added_total and not outcome.unchanged:
+            raise BadInputError("the input holds no records")
+        if project:
+            ws.refresh(None if progress is None else lambda d, t: progress("projecting", d, t))
+        return outcome
+
+
+def _input_size(path: Path, file: str) -> int:
+    """The size of an input file, or the error that it cannot be read."""
+    try:
+        with path.open("rb") as handle:
+            return os.fstat(handle.fileno()).st_size
+    except FileNotFoundError:
+        raise NotFoundError(f"no such file: {file}") from None
+    except IsADirectoryError:
+        raise BadInputError(f"{file} is a directory") from None
+
+
+def append_one(db: str | None, fields: dict[str, Any]) -> Outcome:
+    """Record one record given as fields (``append claim``, ``retract``, ``correct``)."""
+    from incident_ledger.ledger.imports.importer import Entry, record
+    from incident_ledger.ledger.imports.parsing import validate_record
+
+    validated = validate_record({k: v for k, v in fields.items() if v is not None}, "input")
+    with open_workspace(db) as ws:
+        outcome = record(ws.ledger, [Entry("input", validated)])
+        ws.refresh()
+        return outcome
+
+
+def rate(
+    db: str | None, source: str, grade: str, *, reason: str, effective_from: str | None = None
+) -> dict[str, Any]:
+    """Re-grade a source (Admiralty A–F); in force for known times from ``effective_from``."""
+    grade = grade.strip().upper()
+    if grade not in ("A", "B", "C", "D", "E", "F"):
+        raise BadInputError("the grade must be an Admiralty letter A to F")
+    if not reason.strip():
+        raise BadInputError("--reason must say why the grade changes")
+    if effective_from is not None:
+        parse_instant(effective_from)
+    with open_workspace(db) as ws:
+        ws.ledger.rate_source(source, grade, reason.strip(), effective_from)
+        ws.refresh()
+    return {
+        "source": source,
+        "reliability": grade,
+        "reason": reason.strip(),
+        "effective_from": effective_from,
+    }
+
+
+def replay(
+    db: str | None,
+    *,
+    until: str | None = None,
+    out: str | None = None,
+    progress: Progress | None = None,
+) -> dict[str, Any]:
+    """Rebuild the read model from the events (into ``out`` when given)."""
+    until_at = query_instant(until)
+    if until_at is not None and out is None:
+        raise BadInputError(
+            "--until needs --out: the live read model always follows the whole ledger"
+        )
+    views_path = Path(out) if out else None
+    with open_workspace(db, views_path=views_path) as ws:
+        ws.views.reset()
+        applied = ws.projector.catch_up(until=until_at, progress=progress)
+        return {
+            "views": str(ws.views.path),
+            "events": applied,
+            "position": ws.views.position(),
+            "until": until,
+        }
+
+
+def parse_flag_value(text: str) -> Any:
+    """A ``--value`` flag: a whole number, a JSON range or boolean, or else text."""
+    from incident_ledger.ledger.imports.parsing import parse_json
+
+    stripped = text.strip()
+    if stripped.isdigit() or stripped in ("true", "false") or stripped.startswith("{"):
+        try:
+            return parse_json(stripped)
+        except ValueError as error:
+            raise BadInputError(f"--value: {error}") from None
+    return text
