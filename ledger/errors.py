@@ -42,3 +42,12 @@ class VerificationError(LedgerError):
     """An integrity check failed."""
 
     exit_code = 1
+
+
+def shown(text: str, limit: int = 80) -> str:
+    """A user's text quoted for a one-line message: control and format characters
+    escaped (a newline would cut the line), long text cut short."""
+    escaped = text if text.isprintable() else text.encode("unicode_escape").decode("ascii")
+    if len(escaped) > limit:
+        escaped = escaped[: limit - 1] + "…"
+    return f"'{escaped}'"

@@ -7,23 +7,28 @@ earliest to its latest instant, and status facts are compared as text.
 
 from __future__ import annotations
 
+import contextlib
+import io
 import math
 import re
 import time
 import unicodedata
 from datetime import UTC, datetime, timedelta
+from decimal import Decimal
 from enum import StrEnum
 from functools import lru_cache
 from typing import Any, NamedTuple
 
+from incident_ledger.ledger.errors import shown
 from incident_ledger.ledger.times import to_key
 
 MAX_SAFE_INTEGER = 2**53 - 1
 
 # A string value is read as a date only when it looks like one: EDTF also
 # accepts things like "X" (an unspecified digit), which as status text means
-# something else entirely.
-_DATE_LIKE = re.compile(r"^(\d|\[|\{|\.\.)")
+# something else entirely. "\d" is any script's digit, and a sign before one
+# starts a number (EDTF's negative years are outside what the ledger holds).
+_DATE_LIKE = re.compile(r"^([+-]?\d|\[|\{|\.\.)")
 _LAST_MICROSECOND = timedelta(days=1) - timedelta(microseconds=1)
 
 
@@ -62,8 +67,19 @@ class Reading(NamedTuple):
     approximate: bool = False
 
 
-class EDTFError(ValueError):
-    """A string that is not a valid EDTF date or interval."""
+class ValueProblem(ValueError):
+    """A value the ledger cannot read, with the reason in words for the user."""
+
+
+class EDTFError(ValueProblem):
+    """A string that is not a valid EDTF date or interval the ledger can hold."""
+
+    def __init__(self, expression: str, reason: str | None = None) -> None:
+        detail = f" ({reason})" if reason else ""
+        super().__init__(f"{shown(expression)} is not a valid EDTF date or interval{detail}")
+        self.reason = reason
+        """Why, when the expression is EDTF in form (a date not on the calendar, a year
+        out of range); None when it is not EDTF at all."""
 
 
 @lru_cache(maxsize=65_536)
@@ -72,16 +88,34 @@ def edtf_bounds(expression: str) -> tuple[str | None, str | None]:
 
     Day-precision values cover whole days (``2023-03-04`` runs to its last
     microsecond); a date-time is that instant; an open end is ``None``.
+    Raises ``EDTFError`` for anything else: text that is not EDTF, a date not on
+    the calendar, an instant outside the years 0001–9999 in UTC, an interval that
+    ends before it starts. The projector reads every stored value with this very
+    function, and the records are checked with it before they are stored.
     """
     simple = _simple_bounds(expression)
     if simple is not None:
         return simple
+    try:
+        low, high = _parsed_bounds(expression)
+    except EDTFError:
+        raise
+    except (ValueError, OverflowError, TypeError, IndexError) as error:
+        raise EDTFError(expression, _reason(error)) from None
+    if low is not None and high is not None and low > high:
+        raise EDTFError(expression, "it ends before it starts")
+    return low, high
+
+
+def _parsed_bounds(expression: str) -> tuple[str | None, str | None]:
     import edtf  # imported on first use: it costs ~50 ms, and plain dates never need it
 
     try:
-        parsed = edtf.parse_edtf(expression)
-    except Exception as error:  # the edtf package raises several unrelated types
-        raise EDTFError(f"'{expression}' is not a valid EDTF date or interval") from error
+        # The parser prints its internal state on some failures: keep stdout clean.
+        with contextlib.redirect_stdout(io.StringIO()):
+            parsed = edtf.parse_edtf(expression)
+    except Exception:  # the edtf package raises several unrelated types
+        raise EDTFError(expression, _calendar_reason(expression)) from None
     if isinstance(parsed, edtf.DateAndTime):
         moment = datetime.fromisoformat(expression.replace("Z", "+00:00"))
         if moment.tzinfo is None:
@@ -91,7 +125,30 @@ def edtf_bounds(expression: str) -> tuple[str | None, str | None]:
     return _bound(parsed, lower=True), _bound(parsed, lower=False)
 
 
-_PLAIN = re.compile(r"^(\d{4})(?:-(\d{2})(?:-(\d{2}))?)?$")
+def _reason(error: Exception) -> str:
+    """Python's words for why a date cannot be made, in the ledger's terms."""
+    words = str(error)
+    if isinstance(error, OverflowError) or ("out of range" in words and "year" in words):
+        return "years run from 0001 to 9999, in UTC"
+    return words
+
+
+_CALENDAR_PART = re.compile(r"(\d{4})-(\d{2})(?:-(\d{2}))?", re.ASCII)
+
+
+def _calendar_reason(expression: str) -> str | None:
+    """Why the first calendar date written in an expression does not exist, if one does
+    not (``2023-13-45``: month must be in 1..12): for a message, never on the hot path."""
+    for match in _CALENDAR_PART.finditer(expression):
+        year, month, day = match.groups()
+        try:
+            datetime(int(year), int(month), int(day or 1))
+        except ValueError as error:
+            return _reason(error)
+    return None
+
+
+_PLAIN = re.compile(r"^(\d{4})(?:-(\d{2})(?:-(\d{2}))?)?$", re.ASCII)
 
 
 def _simple_bounds(expression: str) -> tuple[str, str] | None:
@@ -126,7 +183,7 @@ def _plain_day_range(text: str) -> tuple[datetime, datetime] | None:
         else:
             first = datetime(int(year), 1, 1, tzinfo=UTC)
             last = datetime(int(year), 12, 31, tzinfo=UTC)
-    except ValueError:
+    except (ValueError, OverflowError):  # not on the calendar, or December 9999
         return None
     return first, last + _LAST_MICROSECOND
 
@@ -145,14 +202,10 @@ def _bound(parsed: Any, *, lower: bool) -> str | None:
 
 
 def looks_like_date(value: str) -> bool:
-    """True when a string value should be read as an EDTF date rather than status text."""
-    if not _DATE_LIKE.match(value):
-        return False
-    try:
-        edtf_bounds(value)
-    except EDTFError:
-        return False
-    return True
+    """True when a string value starts like a date, so must be read as an EDTF date: a
+    digit (of any script), ``[``, ``{`` or ``..`` after any leading space. Status text
+    never starts so; a value that does and is not a date the ledger can hold is refused."""
+    return _DATE_LIKE.match(value.lstrip()) is not None
 
 
 def status_text(value: str | bool) -> str:
@@ -163,34 +216,197 @@ def status_text(value: str | bool) -> str:
 
 
 def read_value(value: Any, qualifier: str | None) -> Reading:
-    """Interpret a validated claim value with its qualifier (SPEC interval rules)."""
+    """Interpret a claim value with its qualifier (SPEC interval rules).
+
+    The projector reads every stored claim with this function, and every way a
+    claim comes in checks its value with it first (``check_claim_value``), so what
+    is stored can be read. Raises ``ValueProblem`` for a value it cannot read.
+    """
     if type(value) is int and (qualifier is None or qualifier == "exact"):
         return Reading(ValueKind.NUMBER, value, value)  # most claims: read without the match
     if isinstance(value, bool):
         return Reading(ValueKind.TEXT, text=status_text(value))
     if isinstance(value, int):
-        n = value
-        match Qualifier(qualifier or Qualifier.EXACT):
-            case Qualifier.EXACT:
-                return Reading(ValueKind.NUMBER, n, n)
-            case Qualifier.APPROX:
-                return Reading(ValueKind.NUMBER, n, n, approximate=True)
-            case Qualifier.AT_LEAST:
-                return Reading(ValueKind.NUMBER, n, None)
-            case Qualifier.MORE_THAN:
-                return Reading(ValueKind.NUMBER, n + 1, None)
-            case Qualifier.AT_MOST:
-                return Reading(ValueKind.NUMBER, 0, n)
-            case Qualifier.LESS_THAN:
-                return Reading(ValueKind.NUMBER, 0, max(n - 1, 0))
+        return _number(value, qualifier)
     if isinstance(value, dict):
-        low, high = value["min"], value["max"]
-        if type(low) is not int or type(high) is not int:
-            raise TypeError(f"unexpected claim value {value!r}")
+        low, high = value.get("min"), value.get("max")
+        if type(low) is not int or type(high) is not int or set(value) != {"min", "max"}:
+            raise ValueProblem(_RANGE_SHAPE)
         return Reading(ValueKind.NUMBER, low, high)
     if isinstance(value, str):
         if looks_like_date(value):
-            low, high = edtf_bounds(value)
+            try:
+                low, high = edtf_bounds(value)
+            except EDTFError as error:
+                raise ValueProblem(_not_a_date(value, error)) from None
             return Reading(ValueKind.TIME, low, high)
         return Reading(ValueKind.TEXT, text=status_text(value))
-    raise TypeError(f"unexpected claim value {value!r}")
+    raise ValueProblem(_SHAPES)
+
+
+def _number(n: int, qualifier: str | None) -> Reading:
+    try:
+        chosen = Qualifier(qualifier or Qualifier.EXACT)
+    except ValueError:
+        raise ValueProblem(f"unknown qualifier {qualifier!r}") from None
+    match chosen:
+        case Qualifier.EXACT:
+            return Reading(ValueKind.NUMBER, n, n)
+        case Qualifier.APPROX:
+            return Reading(ValueKind.NUMBER, n, n, approximate=True)
+        case Qualifier.AT_LEAST:
+            return Reading(ValueKind.NUMBER, n, None)
+        case Qualifier.MORE_THAN:
+            return Reading(ValueKind.NUMBER, n + 1, None)
+        case Qualifier.AT_MOST:
+            return Reading(ValueKind.NUMBER, 0, n)
+        case Qualifier.LESS_THAN:
+            return Reading(ValueKind.NUMBER, 0, max(n - 1, 0))
+
+
+_RANGE_SHAPE = 'a range is written {"min": a, "max": b}'
+_SHAPES = 'must be a whole number, {"min": a, "max": b}, an EDTF date, text or a boolean'
+
+
+def check_claim_value(value: Any) -> Any:
+    """Check a claim's value as it arrived (decoded JSON, or ``value_from_text`` of a
+    command-line text): the same rules for every way in. Returns it unchanged.
+
+    A whole number from 0 to 2^53 - 1, a range ``{"min": a, "max": b}`` of two,
+    a boolean, or non-empty text; text that starts like a date must be an EDTF
+    date the ledger can hold, and text that is only a number in words ("about
+    20") is refused with the number and qualifier to give instead. Last, the
+    value is read as the projector will read it (``read_value``). Raises
+    ``ValueProblem``.
+    """
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, float | Decimal):
+        raise ValueProblem(f"decimal numbers are not accepted ({value}); counts are whole numbers")
+    if isinstance(value, int):
+        _check_count(value, "numbers")
+    elif isinstance(value, dict):
+        if set(value) != {"min", "max"}:
+            raise ValueProblem(_RANGE_SHAPE)
+        low, high = value["min"], value["max"]
+        if not all(isinstance(n, int) and not isinstance(n, bool) for n in (low, high)):
+            raise ValueProblem("range bounds must be whole numbers")
+        if not 0 <= low <= high <= MAX_SAFE_INTEGER:
+            raise ValueProblem("range bounds must satisfy 0 <= min <= max <= 2^53 - 1")
+    elif isinstance(value, str):
+        if not value.strip():
+            raise ValueProblem("must not be empty")
+        worded = number_in_words(value)
+        if worded is not None:
+            number, qualifier = worded
+            raise ValueProblem(
+                f"{shown(value.strip())} is a number in words: give the number ({number}) "
+                f"with the qualifier {qualifier}"
+            )
+    else:
+        raise ValueProblem(_SHAPES)
+    read_value(value, None)
+    return value
+
+
+def _check_count(n: int, what: str) -> None:
+    if n < 0:
+        raise ValueProblem(f"{what} must not be negative")
+    if n > MAX_SAFE_INTEGER:
+        raise ValueProblem(f"{what} must not exceed 2^53 - 1")
+
+
+# --- what a string that is not a date was probably meant to be (for messages only) ---
+
+ARABIC_DIGITS = str.maketrans("٠١٢٣٤٥٦٧٨٩۰۱۲۳۴۵۶۷۸۹", "0123456789" * 2)
+"""Arabic-Indic (U+0660–0669) and Eastern Arabic-Indic (U+06F0–06F9) digits as ASCII."""
+
+_WHOLE = re.compile(r"[+-]?\d+", re.ASCII)
+_GROUPED = re.compile(r"\d{1,3}([,\u066c' ]\d{3})+", re.ASCII)
+_DECIMAL = re.compile(r"\d+[.\u066b]\d+", re.ASCII)
+
+
+def _not_a_date(value: str, error: EDTFError) -> str:
+    """Why a string that starts like a date or a number is neither, with what to write."""
+    text = value.strip()
+    plain = text.translate(ARABIC_DIGITS)
+    if _WHOLE.fullmatch(plain) and (plain != text or len(plain.lstrip("+-")) != 4):
+        return f"{shown(text)} is a number written as text: give it as a number ({int(plain)})"
+    if _GROUPED.fullmatch(plain):
+        digits = re.sub(r"\D", "", plain)
+        return (
+            f"{shown(text)} is not a number as written: write whole numbers without "
+            f"separators ({digits})"
+        )
+    if _DECIMAL.fullmatch(plain):
+        return f"decimal numbers are not accepted ({text}); counts are whole numbers"
+    if error.reason is None:
+        return (
+            f"{shown(text)} is neither a number nor an EDTF date: text must not start with "
+            "a digit, '[', '{' or '..'"
+        )
+    return str(error)
+
+
+_QUALIFIER_WORDS = {
+    "about": "approx",
+    "approximately": "approx",
+    "approx.": "approx",
+    "approx": "approx",
+    "around": "approx",
+    "roughly": "approx",
+    "nearly": "approx",
+    "almost": "approx",
+    "some": "approx",
+    "circa": "approx",
+    "ca.": "approx",
+    "~": "approx",
+    "≈": "approx",
+    "نحو": "approx",
+    "حوالي": "approx",
+    "حوالى": "approx",
+    "قرابة": "approx",
+    "زهاء": "approx",
+    "at least": "at_least",
+    "no fewer than": "at_least",
+    "no less than": "at_least",
+    "≥": "at_least",
+    ">=": "at_least",
+    "ما لا يقل عن": "at_least",
+    "على الأقل": "at_least",
+    "more than": "more_than",
+    "over": "more_than",
+    "above": "more_than",
+    "upwards of": "more_than",
+    ">": "more_than",
+    "أكثر من": "more_than",
+    "at most": "at_most",
+    "up to": "at_most",
+    "no more than": "at_most",
+    "≤": "at_most",
+    "<=": "at_most",
+    "less than": "less_than",
+    "fewer than": "less_than",
+    "under": "less_than",
+    "below": "less_than",
+    "<": "less_than",
+    "أقل من": "less_than",
+}
+_IN_WORDS = re.compile(
+    r"("
+    + "|".join(re.escape(w) for w in sorted(_QUALIFIER_WORDS, key=len, reverse=True))
+    + r")\s*([0-9٠-٩۰-۹][0-9٠-٩۰-۹,٬]*)",
+    re.IGNORECASE,
+)
+
+
+def number_in_words(text: str) -> tuple[int, str] | None:
+    """(number, qualifier) when a text is only a number with a qualifier in words
+    ("about 20", "more than 120", "نحو ٢٠"), else None."""
+    match = _IN_WORDS.fullmatch(text.strip())
+    if match is None:
+        return None
+    digits = re.sub(r"[,٬]", "", match.group(2)).translate(ARABIC_DIGITS)
+    if not digits.isascii() or not digits.isdigit():
+        return None
+    return int(digits), _QUALIFIER_WORDS[match.group(1).casefold()]

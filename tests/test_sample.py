@@ -56,7 +56,7 @@ def test_full_curfew_lifting_is_known_on_1_february_not_before_31_january(
     assert fact["value"] == "lifted"
     assert fact["positions"][0]["claimant"] == "aanes-executive-council"
     partial = facts_at(sample_db, "2022-02-01")["curfew.partial"]
-    assert partial["value"] == "18:00-06:00"
+    assert partial["value"] == "from 18:00 to 06:00"
 
 
 def test_sohr_isis_toll_rises_as_history_not_disagreement(sample_db: str) -> None:
