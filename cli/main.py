@@ -252,8 +252,13 @@ def replay(
         result = writing.replay(ctx.obj, until=until, out=out, progress=progress)
     if as_json:
         render.print_json(result)
-    else:
-        render.out.print(f"replayed {result['events']} events into {result['views']}")
+        return
+    render.out.print(f"replayed {result['events']} events into {result['views']}", markup=False)
+    for event in result["unprojectable"]:
+        render.out.print(
+            f"event {event['seq']} ({event['event']}) could not be projected: {event['error']}",
+            markup=False,
+        )
 
 
 @app.command()

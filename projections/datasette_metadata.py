@@ -247,6 +247,21 @@ _TABLES: dict[str, dict[str, Any]] = {
             "seq": _SEQ,
         },
     },
+    "unprojectable": {
+        "description": (
+            "Events the read model could not show (a value it cannot read, written before the "
+            "checks that now refuse it, or an event edited in the store): they left no row, so "
+            "answers about their incident (about every incident when it is NULL) are refused."
+        ),
+        "sort": "seq",
+        "columns": {
+            "seq": "The event's ledger position.",
+            "event": "Its aggregate id (kind:id), as the event store names it.",
+            "topic": "Its event type.",
+            "incident": "The incident it is about, when its leaf says; NULL otherwise.",
+            "error": "Why it could not be projected.",
+        },
+    },
     "tracking": {
         "description": (
             "Internal: how far the read model has followed the event store. Written in the same "

@@ -24,13 +24,13 @@ from eventsourcing.utils import resolve_topic
 
 from incident_ledger.ledger.application import Ledger
 from incident_ledger.ledger.domain import Assessment, Claim, Incident, Report, Retraction, Source
-from incident_ledger.ledger.errors import StoreError
+from incident_ledger.ledger.errors import BadInputError, StoreError
 from incident_ledger.ledger.forking import Helper, two_cores
 from incident_ledger.ledger.gcpause import gc_paused
 from incident_ledger.ledger.leaves import event_line
 from incident_ledger.ledger.mapper import LeafMapper
 from incident_ledger.ledger.stores.recorder import EventRow
-from incident_ledger.ledger.times import is_date_only, parse_instant, to_key
+from incident_ledger.ledger.times import instant_key, is_date_only, to_key
 from incident_ledger.ledger.values import ValueKind, edtf_bounds, read_value
 from incident_ledger.projections.arabic import normalize
 from incident_ledger.projections.views import Views
@@ -58,7 +58,7 @@ class Projector:
         self.views = views
         self.db: sqlite3.Connection = views.connection
         self._report_cache: dict[str, tuple[str, str]] = {}
-        self._stored_reports: dict[str, tuple[str, str]] | None = None
+        self._stored_reports: dict[str, tuple[str, str] | None] | None = None
         self._pending: dict[str, list[tuple[Any, ...]]] = {}
 
     def catch_up(
@@ -80,6 +80,8 @@ class Projector:
             # A full disk or a read-only file: the page in flight was rolled back,
             # so the read model still holds exactly the position it records.
             raise StoreError(f"cannot update the read model {self.views.path}: {error}") from None
+        except PersistenceError as error:
+            raise StoreError(f"cannot read the event store: {error}") from None
 
     def _discard_pending(self) -> None:
         self._pending.clear()
@@ -109,8 +111,28 @@ class Projector:
         else:
             applied = self._apply_pages(position, last, until, progress)
         if bulk:
-            self.views.finish_bulk()
+            try:
+                self.views.finish_bulk()
+            except sqlite3.IntegrityError:
+                self._set_aside_duplicates()
+                self.views.finish_bulk()
         return applied
+
+    def _set_aside_duplicates(self) -> None:
+        """Set aside each event that wrote a claim under an id an earlier event wrote (a
+        bulk load lets it in; the unique index built after it does not). Failure path only."""
+        with self.views.transaction():
+            for seq, claim_id, incident, first in self.views.duplicate_claims():
+                event, topic = self._event_name(seq)
+                self.views.drop_event_rows(seq)
+                error = f"claim '{claim_id}' is already projected from event {first}"
+                self.views.set_aside(seq, event, topic, incident, error)
+
+    def _event_name(self, seq: int) -> tuple[str, str]:
+        """(aggregate id, topic) of the stored event at a position."""
+        with self.ledger.audit.reading() as view:
+            rows = view.event_rows(seq - 1, 1)
+        return (rows[0][1], rows[0][3]) if rows and rows[0][0] == seq else ("?", "?")
 
     def _apply_pages(
         self,
@@ -122,10 +144,6 @@ class Projector:
         applied = 0
         start = position
         until_key = None if until is None else to_key(until)
-        mapper = self.ledger.leaf_mapper
-        # A leaf is stored as it is unless a cipher or compressor is configured.
-        plain = mapper.plain if mapper.cipher or mapper.compressor else None
-        handlers = _HANDLERS
         while position < last:
             with self.views.transaction():
                 # Re-read the position under the write lock: another process may have
@@ -134,39 +152,77 @@ class Projector:
                 if position >= last:
                     break
                 page = self._page(position, last)
+                self.db.execute("SAVEPOINT page")
                 try:
-                    for row in page:
-                        seq = row[0]
-                        try:  # leaf_line, inlined for the common case
-                            line = _decode(row[4] if plain is None else plain(row[4]))
-                            topic = line["topic"]
-                            if topic in _UPCAST_TOPICS:
-                                line = leaf_line(mapper, row)
-                                topic = line["topic"]
-                            # A leaf without a recorded time or an id is unreadable,
-                            # whether or not the read model has a use for its topic.
-                            recorded, _ = line["recorded_at"], line["id"]
-                            known = until_key is None or recorded <= until_key
-                        except StoreError:
-                            raise
-                        except Exception as error:
-                            raise _unreadable(seq, error) from None
-                        if known:
-                            handler = handlers.get(topic)  # self.apply, inlined
-                            if handler is not None:
-                                try:
-                                    handler(self, line, seq)
-                                except _UNREADABLE as error:
-                                    raise _unreadable(seq, error) from None
-                            applied += 1
-                    self.flush()
+                    applied += self._apply_page(page, until_key)
+                except Exception as error:
+                    self._discard_pending()  # the queued rows go with the page's
+                    if _store_failure(error) or not self.views.journaled:
+                        raise  # (a model without a journal cannot roll back one event)
+                    # An event of this page cannot be projected: apply the page again one
+                    # event at a time, setting aside each that cannot (``_apply_each``).
+                    self.db.execute("ROLLBACK TO page")
+                    applied += self._apply_each(page, until_key)
                 except BaseException:
-                    self._discard_pending()  # the transaction rolls back: so do the queued rows
+                    self._discard_pending()
                     raise
+                self.db.execute("RELEASE page")
                 position = page[-1][0] if page else last
                 self.views.set_position(position)
             if progress is not None:
                 progress(position - start, last - start)
+        return applied
+
+    def _apply_page(self, page: list[EventRow], until_key: str | None) -> int:
+        """Apply a page of events and write their rows; raise at the first event that
+        cannot be projected (its rows, and those of the page, then stay queued)."""
+        applied = 0
+        mapper = self.ledger.leaf_mapper
+        # A leaf is stored as it is unless a cipher or compressor is configured.
+        plain = mapper.plain if mapper.cipher or mapper.compressor else None
+        handlers = _HANDLERS
+        for row in page:
+            seq = row[0]
+            # leaf_line, inlined for the common case
+            line = _decode(row[4] if plain is None else plain(row[4]))
+            topic = line["topic"]
+            if topic in _UPCAST_TOPICS:
+                line = leaf_line(mapper, row)
+                topic = line["topic"]
+            # A leaf without a recorded time or an id is unreadable, whether or not
+            # the read model has a use for its topic.
+            recorded, _ = line["recorded_at"], line["id"]
+            if until_key is None or recorded <= until_key:
+                handler = handlers.get(topic)  # self.apply, inlined
+                if handler is not None:
+                    handler(self, line, seq)
+                applied += 1
+        self.flush()
+        return applied
+
+    def _apply_each(self, page: list[EventRow], until_key: str | None) -> int:
+        """Apply a page one event at a time, each in a savepoint: an event that cannot be
+        projected leaves no row and is recorded instead (``Views.set_aside``), naming its
+        position, aggregate, topic, incident (when its leaf says) and the error. Reads
+        that need it refuse to answer (``Views.require_projected``); nothing else stops."""
+        applied = 0
+        for row in page:
+            self.db.execute("SAVEPOINT event")
+            line: dict[str, Any] | None = None
+            try:
+                line = leaf_line(self.ledger.leaf_mapper, row)
+                recorded, _ = line["recorded_at"], line["id"]
+                if until_key is None or recorded <= until_key:
+                    self.apply(line, row[0])
+                    applied += 1
+                self.flush()
+            except Exception as error:
+                self._discard_pending()
+                if _store_failure(error):
+                    raise
+                self.db.execute("ROLLBACK TO event")
+                self.views.set_aside(row[0], row[1], row[3], _incident_of(line, row), _said(error))
+            self.db.execute("RELEASE event")
         return applied
 
     def _can_split(self, backlog: int) -> bool:
@@ -257,20 +313,33 @@ class Projector:
 
     def _report_in_store(self, report_id: str) -> tuple[str, str]:
         """(published_at key, source id) of a report this read model has not seen: a shard's
-        claims cite reports of the first half. The first miss reads every report stored."""
+        claims cite reports of the first half. The first miss reads every report stored.
+        A report that is not there, or cannot be projected, raises ``LookupError``: the
+        claim citing it cannot be projected either."""
         if self._stored_reports is None:
             self._stored_reports = {}
             mapper = self.ledger.leaf_mapper
             with self.ledger.audit.reading() as view:
                 found = view.creations_between(Report.aggregate_id(""), Report.kind + ";")
             for aggregate_id, topic, state in found:
-                data = leaf_line(mapper, (0, aggregate_id, 1, topic, state))["data"]
-                published = to_key(parse_instant(data["published_at"]))
-                self._stored_reports[aggregate_id.split(":", 1)[1]] = (published, data["source"])
-        stored = self._stored_reports.get(report_id)
+                self._stored_reports[aggregate_id.split(":", 1)[1]] = _report_key(
+                    mapper, (0, aggregate_id, 1, topic, state)
+                )
+        if report_id not in self._stored_reports:
+            raise LookupError(f"the event store holds no report '{report_id}'")
+        stored = self._stored_reports[report_id]
         if stored is None:
-            raise StoreError(f"the event store holds no report '{report_id}'")
+            raise LookupError(f"its report '{report_id}' cannot be projected")
         return stored
+
+
+def _report_key(mapper: LeafMapper, row: EventRow) -> tuple[str, str] | None:
+    """(published_at key, source id) of a stored report, None if it cannot be projected."""
+    try:
+        data = leaf_line(mapper, row)["data"]
+        return instant_key(data["published_at"]), str(data["source"])
+    except (UnreadableEvent, BadInputError, LookupError, TypeError, ValueError):
+        return None
 
 
 def _project_shard(
@@ -326,7 +395,42 @@ def leaf_line(mapper: LeafMapper, row: EventRow) -> dict[str, Any]:
 
 
 def _unreadable(notification_id: int, error: Exception) -> StoreError:
-    return StoreError(f"cannot read event {notification_id} of the event store: {error}")
+    return UnreadableEvent(f"cannot read event {notification_id} of the event store: {error}")
+
+
+class UnreadableEvent(StoreError):
+    """A stored event whose leaf cannot be read: the store answered, the event is bad."""
+
+
+def _store_failure(error: Exception) -> bool:
+    """Whether an error is a failure of the stores themselves (a full disk, a locked or
+    corrupt read model, a lost connection), which stops the projection; anything else
+    an event raises (its leaf, a constraint its rows break) sets it aside."""
+    if isinstance(error, StoreError):
+        return not isinstance(error, UnreadableEvent)
+    return (
+        isinstance(error, sqlite3.OperationalError | sqlite3.InternalError | PersistenceError)
+        or type(error) is sqlite3.DatabaseError  # "file is not a database", "malformed"
+    )
+
+
+def _said(error: Exception) -> str:
+    """An error in words, for the row that records an event set aside."""
+    if isinstance(error, KeyError):
+        return f"its leaf lacks the field {error}"
+    return str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
+
+
+def _incident_of(line: dict[str, Any] | None, row: EventRow) -> str | None:
+    """The incident an event is about, when its leaf says: a claim's incident, or the
+    incident itself; None when it does not (or cannot be read)."""
+    data = line.get("data") if isinstance(line, dict) else None
+    if not isinstance(data, dict):
+        return None
+    if line is not None and line.get("topic") == Incident.Registered.TOPIC:
+        return str(row[1]).split(":", 1)[-1]
+    incident = data.get("incident")
+    return incident if isinstance(incident, str) else None
 
 
 def _record_id(line: dict[str, Any]) -> str:
@@ -387,7 +491,7 @@ def _source_rated(p: Projector, line: dict[str, Any], seq: int) -> None:
     d = line["data"]
     source = _record_id(line)
     effective_from = d.get("effective_from")
-    effective = to_key(parse_instant(effective_from)) if effective_from else None
+    effective = instant_key(effective_from) if effective_from else None
     p.write(
         "INSERT INTO source_ratings VALUES (?, ?, ?, ?, ?, ?)",
         (source, d["reliability"], d["reason"], effective, line["recorded_at"], seq),
@@ -419,7 +523,7 @@ def _report(p: Projector, line: dict[str, Any], seq: int) -> None:
     d = line["data"]
     report_id = _record_id(line)
     _index(p, "report", report_id, None, (("title", d.get("title")),))
-    published = to_key(parse_instant(d["published_at"]))
+    published = instant_key(d["published_at"])
     precision = "day" if is_date_only(d["published_at"]) else "instant"
     p.remember_report(report_id, published, d["source"])
     p.write(
@@ -583,7 +687,7 @@ def _assessment(p: Projector, line: dict[str, Any], seq: int) -> None:
             d["claim"],
             d["verdict"],
             d["by"],
-            to_key(parse_instant(d["published_at"])),
+            instant_key(d["published_at"]),
             d.get("url"),
             d.get("note"),
             line["recorded_at"],

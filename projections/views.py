@@ -143,6 +143,10 @@ _TABLES: dict[str, tuple[dict[str, type], str | tuple[str, ...] | None]] = {
         },
         ("source", "seq"),
     ),
+    "unprojectable": (
+        {"seq": int, "event": str, "topic": str, "incident": str, "error": str},
+        "seq",
+    ),
     "tracking": ({"projection": str, "position": int, "schema_version": int}, "projection"),
 }
 
@@ -202,6 +206,8 @@ class Views:
         self._db: Any = None
         self._bulk = False
         self._bulk_indexes: list[str] | None = None
+        self.journaled = True
+        """Whether a transaction (and a savepoint in it) can be rolled back."""
 
     def map_for_queries(self) -> None:
         """Read pages in place from a memory map from now on (up to ``QUERY_MMAP_BYTES``).
@@ -219,6 +225,7 @@ class Views:
         is complete (a rebuild's shard). It is then written once, not to a WAL and
         again to the file."""
         self.connection.execute("PRAGMA journal_mode=OFF")
+        self.journaled = False
 
     def close(self) -> None:
         """Close the connection."""
@@ -386,6 +393,55 @@ class Views:
         """Record the position; call inside the transaction that applied the events."""
         self.connection.execute(
             "UPDATE tracking SET position = ? WHERE projection = ?", (position, PROJECTION)
+        )
+
+    def set_aside(self, seq: int, event: str, topic: str, incident: str | None, error: str) -> None:
+        """Record that the event at ``seq`` could not be projected (it left no row), and
+        why; call inside the transaction that applies its page."""
+        self.connection.execute(
+            "INSERT OR REPLACE INTO unprojectable VALUES (?, ?, ?, ?, ?)",
+            (seq, event, topic, incident, error),
+        )
+
+    def duplicate_claims(self) -> list[tuple[int, str, str | None, int]]:
+        """(seq, id, incident, seq of the first) of every claim row under an id an earlier
+        row already has: only a forged event makes one, and only a bulk load, which builds
+        the unique index of ids afterwards, lets it in (``finish_bulk`` then fails)."""
+        return self.connection.execute(
+            "SELECT c.seq, c.id, c.incident, f.first FROM claims c JOIN "
+            "(SELECT id, MIN(seq) AS first FROM claims GROUP BY id HAVING COUNT(*) > 1) f "
+            "ON c.id = f.id AND c.seq > f.first ORDER BY c.seq"
+        ).fetchall()
+
+    def drop_event_rows(self, seq: int) -> None:
+        """Delete the claim rows an event wrote (to set it aside after a bulk load)."""
+        for table in ("claims", "claim_ends"):
+            self.connection.execute(f"DELETE FROM [{table}] WHERE seq = ?", (seq,))
+
+    def set_aside_events(self) -> list[dict[str, Any]]:
+        """Every event that could not be projected, in ledger order."""
+        rows = self.connection.execute(
+            "SELECT seq, event, topic, incident, error FROM unprojectable ORDER BY seq"
+        ).fetchall()
+        names = ("seq", "event", "topic", "incident", "error")
+        return [dict(zip(names, row, strict=True)) for row in rows]
+
+    def require_projected(self, incident: str | None) -> None:
+        """Refuse to answer (``StoreError``) when an event the answer needs could not be
+        projected: one about ``incident``, or one whose incident is unknown; with
+        ``incident`` None (an answer about every incident), any such event."""
+        where = "" if incident is None else "WHERE incident IS NULL OR incident = ? "
+        row = self.connection.execute(
+            f"SELECT seq, event, incident, error FROM unprojectable {where}ORDER BY seq LIMIT 1",
+            () if incident is None else (incident,),
+        ).fetchone()
+        if row is None:
+            return
+        seq, event, about, error = row
+        scope = f", incident '{about}'" if about is not None else ""
+        raise StoreError(
+            f"event {seq} ({event}{scope}) could not be projected, so this answer would be "
+            f"incomplete: {error}"
         )
 
     def absorb(self, shard: Path, position: int) -> None:

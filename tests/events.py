@@ -44,3 +44,41 @@ def immutable(db: str) -> Iterator[None]:
         yield
     finally:
         subprocess.run(["chattr", "-i", *files], check=True)
+
+
+def append_unchecked(db: str, kind: str, record_id: str, fields: dict[str, Any]) -> None:
+    """Append a record's creation event without any of the checks an import makes, leaf,
+    leaf hash and Merkle log included (``verify`` passes): a record a ledger written
+    before those checks may hold."""
+    from incident_ledger.ledger.application import Ledger
+    from incident_ledger.ledger.domain import creation_data, creation_leaf
+    from incident_ledger.ledger.leaves import recorded_key
+    from incident_ledger.ledger.merkle import leaf_hash
+    from incident_ledger.ledger.stores.location import locate
+
+    ledger = Ledger(locate(db).event_store_env())
+    try:
+        recorded = recorded_key(ledger.clock())
+        with ledger.writing("a writer at the same time") as appender:
+            aggregate_id, topic, leaf = creation_leaf(
+                kind, record_id, creation_data(fields), recorded
+            )
+            row = ledger.leaf_mapper.row_from_leaf(aggregate_id, 1, topic, leaf)
+            appender.append([row], [leaf_hash(leaf)])
+    finally:
+        ledger.close()
+
+
+def log_state(db: str) -> tuple[int, bytes]:
+    """The event store's size and Merkle root: equal before and after, nothing was written."""
+    from incident_ledger.ledger.application import Ledger
+    from incident_ledger.ledger.merkle import root_at
+    from incident_ledger.ledger.stores.location import locate
+
+    ledger = Ledger(locate(db).event_store_env())
+    try:
+        with ledger.audit.reading() as view:
+            size = view.size()
+            return size, root_at(view.nodes, size)
+    finally:
+        ledger.close()

@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 
 from incident_ledger.ledger.errors import StoreError
-from incident_ledger.usecases import writing
+from incident_ledger.usecases import reading, writing
 
 SETUP = [
     {"type": "incident", "id": "i", "title": "I"},
@@ -197,7 +197,7 @@ def test_a_leaf_orjson_refuses_is_read_by_the_standard_module() -> None:
         "claim without its report",
     ],
 )
-def test_an_unreadable_stored_event_stops_the_rebuild_with_its_position(
+def test_an_unreadable_stored_event_is_set_aside_with_its_position(
     tmp_path: Path, edit: Callable[[bytes], bytes]
 ) -> None:
     db = str(tmp_path / "l.db")
@@ -211,6 +211,11 @@ def test_an_unreadable_stored_event_stops_the_rebuild_with_its_position(
     assert b'"value":7' in leaf and b'"report":"r",' in leaf
     connection.execute("UPDATE stored_events SET state = ? WHERE rowid = 6", (edit(leaf),))
     connection.close()
+    result = writing.replay(db)  # the rebuild goes on past it
+    assert (result["position"], result["events"]) == (6, 5)
+    (aside,) = result["unprojectable"]
+    assert (aside["seq"], aside["event"]) == (6, f"claim:{CASES[0][0]['id']}")
+    assert aside["incident"] in ("i", None)  # None when the leaf cannot be read at all
     with pytest.raises(StoreError) as raised:
-        writing.replay(db)
-    assert str(raised.value).startswith("cannot read event 6 of the event store: ")
+        reading.current_state(db, "i")
+    assert str(raised.value).startswith(f"event 6 (claim:{CASES[0][0]['id']}")

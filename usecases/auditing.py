@@ -114,6 +114,9 @@ def export(
     known_at = query_instant(at)
     with open_workspace(db) as ws:
         ws.refresh()
+        if fmt != "jsonl" or incident is not None or known_at is not None:
+            # Read from the read model: refused if it lacks an event the export needs.
+            ws.views.require_projected(incident)
         key = signing_key(ws.location)
         signed = make_checkpoint(ws.ledger, key.signer, key.origin, key.verifier)
         if fmt == "jsonl":

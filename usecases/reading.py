@@ -35,7 +35,7 @@ def current_state(
         raise BadInputError(
             f"--policy must be one of {', '.join(p.value for p in Policy)}"
         ) from None
-    with read_model(db) as conn:
+    with read_model(db, incident) as conn:
         return state(conn, incident, known_at, recorded_at, chosen)
 
 
@@ -44,7 +44,7 @@ def timeline(db: str | None, incident: str, *, at: str | None = None) -> dict[st
     from incident_ledger.projections.timeline import timeline as build
 
     known_at = query_instant(at) or utc_now()
-    with read_model(db) as conn:
+    with read_model(db, incident) as conn:
         return build(conn, incident, known_at)
 
 
@@ -66,7 +66,7 @@ def fact_history(
         if not parent.is_dir():
             raise BadInputError(f"directory {parent} does not exist")
     recorded_at = query_instant(as_recorded)
-    with read_model(db) as conn:
+    with read_model(db, incident) as conn:
         result = history(conn, incident, fact, recorded_at)
     if chart is not None:
         check_chartable(result)
@@ -100,7 +100,7 @@ def belief_diff(
     if start >= end:
         raise BadInputError(f"--from ({from_at}) must be earlier than --to ({to_at})")
     recorded_at = query_instant(as_recorded)
-    with read_model(db) as conn:
+    with read_model(db, incident) as conn:
         return diff(conn, incident, start, end, recorded_at)
 
 
@@ -113,7 +113,7 @@ def search(
     :func:`projections.search.search` for the hits and their ranking.
     """
     prepare(query, limit)  # bad input is reported before the ledger is opened
-    with read_model(db) as conn:
+    with read_model(db, incident) as conn:
         return search_index(conn, query, incident=incident, limit=limit)
 
 

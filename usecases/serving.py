@@ -153,6 +153,7 @@ def prepare(db: str | None, workdir: Path, *, host: str, port: int) -> ServePlan
     """Catch the read model up and lay out what Datasette serves in ``workdir``."""
     with open_workspace(db) as ws:
         ws.refresh()
+        ws.views.require_projected(None)  # the whole model is served
         read_model = ws.views.path.resolve()
         example = _example(ws.views.connection)
     database = database_name(read_model)

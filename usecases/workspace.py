@@ -85,10 +85,13 @@ def _require_initialised(ledger: Ledger, location: StoreLocation) -> None:
 
 
 @contextmanager
-def read_model(db: str | None) -> Iterator[sqlite3.Connection]:
-    """The read model of the ledger at ``db``, caught up with its events, for queries."""
+def read_model(db: str | None, incident: str | None = None) -> Iterator[sqlite3.Connection]:
+    """The read model of the ledger at ``db``, caught up with its events, for queries
+    about ``incident`` (None: about every incident). Refused (``StoreError``) when an
+    event such a query needs could not be projected (``Views.require_projected``)."""
     with open_workspace(db) as ws:
         ws.refresh()
+        ws.views.require_projected(incident)
         ws.views.map_for_queries()
         yield ws.views.connection
 

@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, TextIO
 
 from incident_ledger.ledger.errors import BadInputError, NotFoundError, StoreError
-from incident_ledger.ledger.times import parse_instant
+from incident_ledger.ledger.times import instant_key
 from incident_ledger.usecases.workspace import Progress, open_workspace, query_instant
 
 if TYPE_CHECKING:
@@ -144,7 +144,10 @@ def rate(
     if not reason.strip():
         raise BadInputError("--reason must say why the grade changes")
     if effective_from is not None:
-        parse_instant(effective_from)
+        try:
+            instant_key(effective_from)  # the key the read model will store
+        except BadInputError as error:
+            raise BadInputError(f"effective_from: {error}") from None
     with open_workspace(db) as ws:
         ws.ledger.rate_source(source, grade, reason.strip(), effective_from)
         ws.refresh()
@@ -178,6 +181,7 @@ def replay(
             "events": applied,
             "position": ws.views.position(),
             "until": until,
+            "unprojectable": ws.views.set_aside_events(),
         }
 
 
