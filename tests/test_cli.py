@@ -144,8 +144,11 @@ def test_two_corrections_of_one_claim_in_one_file_are_refused(db: str) -> None:
            "report": "r1"}  # fmt: skip
     records = [*SETUP, {**fix, "id": "k1", "value": 8}, {**fix, "id": "k2", "value": 9}]
     code, _, err = ledger(db, "append", "--file", "-", stdin=jsonl(records))
-    assert code == 1
-    assert err == "error: line 8: claim 'c2' was already corrected by 'k1'; correct 'k1' instead\n"
+    assert code == 2
+    assert err == (
+        "error: line 8: claim: claim 'c2' is already corrected by 'k1' (line 7 of this input); "
+        "a claim is corrected once: correct 'k1' instead\n"
+    )
     code, _, err = ledger(db, "state", "g", "--json")
     assert (code, "'g'" in err) == (1, True)  # nothing was written: not even the incident
 
@@ -179,8 +182,7 @@ def test_different_record_under_used_id_is_bad_input(db: str) -> None:
     [
         (
             '{"type":"claim","id":"c9","incident":"g","fact":"x","value":1.5,"report":"r1"}',
-            "line 7: invalid JSON: decimal numbers are not accepted (1.5); "
-            "counts are whole numbers",
+            "line 7: value: decimal numbers are not accepted (1.5); counts are whole numbers",
         ),
         ('{"type":"claim","id":"c9","id":"c8"}', "line 7: invalid JSON: duplicate key 'id'"),
         (
@@ -337,7 +339,7 @@ def test_flag_value_must_be_valid(db: str) -> None:
         "r1",
     )
     assert code == 2
-    assert err.startswith("error: --value: ")
+    assert err.startswith("error: input: value: ")
 
 
 def test_as_recorded_shows_what_the_ledger_showed(db: str, tmp_path: Path) -> None:

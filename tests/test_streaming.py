@@ -93,10 +93,14 @@ def test_text_that_is_not_utf8_in_a_later_chunk_says_so(tmp_path: Path) -> None:
     data = bytearray(path.read_bytes())
     data[len(data) - 20] = 0xFF
     path.write_bytes(bytes(data))
+    line = data[: len(data) - 20].count(b"\n") + 1
     db = str(tmp_path / "l.db")
     writing.init(db)
     result = runner.invoke(app, ["--db", db, "append", "--file", str(path)])
-    assert (result.exit_code, result.stderr) == (2, f"error: {path} is not UTF-8 text\n")
+    assert (result.exit_code, result.stderr) == (
+        2,
+        f"error: line {line}: is not UTF-8 text (byte 0xFF)\n",
+    )
     assert stored_events(db) == []
 
 

@@ -84,11 +84,13 @@ def append_file(
     """
     # The models load only to write: reading never needs them.
     from incident_ledger.ledger.imports.importer import record_input
+    from incident_ledger.ledger.imports.parsing import stream_lines
     from incident_ledger.ledger.imports.streaming import file_pages, first_line_of, line_pages
 
     path = None if file == "-" else Path(file)
     size = 0 if path is None else _input_size(path, file)
-    lines = stdin or sys.stdin
+    # Standard input is read as bytes, so that a line that is not UTF-8 is named.
+    lines = stream_lines(stdin or sys.stdin) if path is None else iter(())
 
     def pages(recorded: str) -> Iterator[ValidatedPage]:
         return line_pages(lines, recorded) if path is None else file_pages(path, recorded)
@@ -97,13 +99,7 @@ def append_file(
         return None if path is None else first_line_of(path, aggregate_id)
 
     with open_workspace(db) as ws:
-        try:
-            outcome = record_input(
-                ws.ledger, pages, locate=where_first, progress=progress, size=size
-            )
-        except UnicodeDecodeError:
-            name = "the input" if path is None else file
-            raise BadInputError(f"{name} is not UTF-8 text") from None
+        outcome = record_input(ws.ledger, pages, locate=where_first, progress=progress, size=size)
         if not outcome.added_total and not outcome.unchanged:
             raise BadInputError("the input holds no records")
         if project:
@@ -127,7 +123,8 @@ def append_one(db: str | None, fields: dict[str, Any]) -> Outcome:
     from incident_ledger.ledger.imports.importer import Entry, record
     from incident_ledger.ledger.imports.parsing import validate_record
 
-    validated = validate_record({k: v for k, v in fields.items() if v is not None}, "input")
+    given = {k: v for k, v in fields.items() if v is not None or k == "value"}
+    validated = validate_record(given, "input")
     with open_workspace(db) as ws:
         outcome = record(ws.ledger, [Entry("input", validated)])
         ws.refresh()
@@ -186,13 +183,11 @@ def replay(
 
 
 def parse_flag_value(text: str) -> Any:
-    """A ``--value`` flag: a whole number, a JSON range or boolean, or else text."""
-    from incident_ledger.ledger.imports.parsing import parse_json
+    """A claim value given as text, as the JSON value it stands for: the rules of
+    ``parsing.value_from_text``; the value is then checked like one in an import line."""
+    from incident_ledger.ledger.imports.parsing import value_from_text
 
-    stripped = text.strip()
-    if stripped.isdigit() or stripped in ("true", "false") or stripped.startswith("{"):
-        try:
-            return parse_json(stripped)
-        except ValueError as error:
-            raise BadInputError(f"--value: {error}") from None
-    return text
+    try:
+        return value_from_text(text)
+    except BadInputError as error:
+        raise BadInputError(f"input: value: {error}") from None

@@ -1,16 +1,23 @@
 """Reading JSON Lines into validated records (SPEC "Import format").
 
-JSON is parsed strictly — duplicate keys, NaN/Infinity and decimal numbers are
-refused — before pydantic validates each record. The first bad line stops the
-import with one message naming the line and the field; nothing is written.
+JSON is parsed strictly — duplicate keys, NaN/Infinity, integers too long to
+convert and nesting too deep to walk are refused; decimal numbers are kept exact
+(``Decimal``) for the fields to judge — before pydantic validates each record. The
+first bad line stops the import with one message naming the line and every field
+wrong in it (up to five); nothing is written. ``value_from_text`` reads a value
+given as text on the command line as the JSON value an import line would hold.
 """
 
 from __future__ import annotations
 
+import contextlib
+import io
 import json
 import re
+import sys
 import unicodedata
 from collections.abc import Callable, Iterable, Iterator
+from decimal import Decimal
 from typing import Any
 
 import orjson
@@ -18,6 +25,7 @@ from pydantic import TypeAdapter, ValidationError
 
 from incident_ledger.ledger.errors import BadInputError
 from incident_ledger.ledger.records import PATTERN_RULES, RECORD_TYPES, AnyRecord, Record
+from incident_ledger.ledger.values import ARABIC_DIGITS
 
 _RECORD = TypeAdapter[AnyRecord](Record)
 
@@ -37,8 +45,13 @@ def _no_duplicate_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
     return result
 
 
-def _no_decimals(text: str) -> Any:
-    raise _JSONError(f"decimal numbers are not accepted ({text}); counts are whole numbers")
+def _whole_number(text: str) -> int:
+    digits = len(text.lstrip("-"))
+    if digits > sys.get_int_max_str_digits():  # int() would refuse it with a traceback
+        raise _JSONError(
+            f"a number of {digits} digits is far too large (the largest accepted is 2^53 - 1)"
+        )
+    return int(text)
 
 
 def _no_constants(text: str) -> Any:
@@ -47,13 +60,24 @@ def _no_constants(text: str) -> Any:
 
 _DECODER = json.JSONDecoder(
     object_pairs_hook=_no_duplicate_keys,
-    parse_float=_no_decimals,
+    parse_float=Decimal,  # exact; whether a field takes a decimal is for the field to say
+    parse_int=_whole_number,
     parse_constant=_no_constants,
 )
+_TOO_DEEP = "nested too deeply (records are at most a few levels deep)"
 
 
 def parse_json(text: str) -> Any:
-    """Parse one JSON document strictly (no duplicate keys, no floats, no NaN).
+    """Parse one JSON document strictly (``_parse_json``); nesting too deep for the
+    parser or for walking the result is a JSON problem like any other."""
+    try:
+        return _parse_json(text)
+    except RecursionError:
+        raise _JSONError(_TOO_DEEP) from None
+
+
+def _parse_json(text: str) -> Any:
+    """Parse one JSON document strictly (no duplicate keys, no NaN, decimals exact).
 
     orjson parses a line in a third of the time the standard module takes with
     the hooks that make it strict, but it keeps the last of two equal keys
@@ -103,7 +127,8 @@ def _key_count(value: Any) -> int:
 
 
 def validate_record(data: Any, where: str, *, normalized: bool = False) -> AnyRecord:
-    """Validate one decoded JSON object as a record, or raise a one-line error.
+    """Validate one decoded JSON object as a record, or raise a one-line error naming
+    every field that is wrong (up to ``SHOWN_PROBLEMS``).
 
     ``normalized`` says every string in ``data`` is already valid NFC text
     (``normalized_line``), sparing the models a walk over every value.
@@ -111,34 +136,58 @@ def validate_record(data: Any, where: str, *, normalized: bool = False) -> AnyRe
     if not isinstance(data, dict):
         raise BadInputError(f"{where}: expected a JSON object")
     kind = data.get("type")
-    if kind not in RECORD_TYPES:
+    if type(kind) is not str or kind not in RECORD_TYPES:
         raise BadInputError(
-            f"{where}: type: must be one of {', '.join(RECORD_TYPES)} (got {kind!r})"
+            f"{where}: type: must be one of {', '.join(RECORD_TYPES)} (got {_kind_shown(kind)})"
         )
     try:
         return _RECORD.validate_python(data, context=_NORMALIZED if normalized else None)
     except ValidationError as error:
-        raise BadInputError(f"{where}: {_first_problem(error)}") from None
+        raise BadInputError(f"{where}: {_problems(error, list(data))}") from None
+    except RecursionError:
+        raise BadInputError(f"{where}: invalid JSON: {_TOO_DEEP}") from None
 
 
-def _first_problem(error: ValidationError) -> str:
-    problems = error.errors(include_url=False)
-    first = problems[0]
+SHOWN_PROBLEMS = 5
+"""How many of a line's problems its error line names (one per field, in field order)."""
+
+
+def _kind_shown(kind: Any) -> str:
+    text = repr(kind)
+    return text if len(text) <= 40 else text[:39] + "…"
+
+
+def _problems(error: ValidationError, keys: list[str]) -> str:
+    """Every field's first problem, as ``field: message`` joined by ``; `` in the order the
+    line gives its fields (``keys``; missing ones last), up to ``SHOWN_PROBLEMS``, then how
+    many more."""
+    found: dict[str, str] = {}
+    for problem in error.errors(include_url=False):
+        fieldname, message = _problem(problem)
+        found.setdefault(fieldname, message)
+    place = {key: i for i, key in enumerate(keys)}
+    ordered = sorted(found.items(), key=lambda item: place.get(item[0].split(".")[0], len(place)))
+    named = [f"{fieldname}: {message}" for fieldname, message in ordered]
+    more = len(named) - SHOWN_PROBLEMS
+    shown = "; ".join(named[:SHOWN_PROBLEMS])
+    return shown + (f" (and {more} more problem{'s' if more > 1 else ''})" if more > 0 else "")
+
+
+def _problem(problem: Any) -> tuple[str, str]:
     # The first location element is the union tag (the record type): drop it.
-    location = [str(part) for part in first["loc"][1:]]
+    location = [str(part) for part in problem["loc"][1:]]
     if location[:1] == ["value"]:
         # Inside the value union pydantic names each branch it tried; name the field.
         location = ["value"]
     fieldname = ".".join(location) or "record"
-    message = first["msg"].removeprefix("Value error, ")
-    if first["type"] == "string_pattern_mismatch":
-        message = PATTERN_RULES.get(str(first.get("ctx", {}).get("pattern")), message)
-    elif first["type"] == "missing":
+    message = problem["msg"].removeprefix("Value error, ")
+    if problem["type"] == "string_pattern_mismatch":
+        message = PATTERN_RULES.get(str(problem.get("ctx", {}).get("pattern")), message)
+    elif problem["type"] == "missing":
         message = "is required"
-    elif first["type"] == "extra_forbidden":
+    elif problem["type"] == "extra_forbidden":
         message = "is not a field of this record type"
-    more = f" (and {len(problems) - 1} more problem{'s' if len(problems) > 2 else ''})"
-    return f"{fieldname}: {message}" + (more if len(problems) > 1 else "")
+    return fieldname, message
 
 
 def read_records(
@@ -154,11 +203,13 @@ def read_records(
     """
     for number, line in _numbered(lines, first_line):
         where = f"{label} {number}"
-        normalized = normalized_line(line)
+        normalized = normalized_line(line, where)
         try:
             data = parse_json(line if normalized is None else normalized)
         except (_JSONError, json.JSONDecodeError) as error:
             message = error.msg if isinstance(error, json.JSONDecodeError) else str(error)
+            if line.startswith(BOM):
+                message = "a byte-order mark (U+FEFF) may only start the input"
             raise BadInputError(f"{where}: invalid JSON: {message}") from None
         yield where, validate_record(data, where, normalized=normalized is not None)
         if progress is not None:
@@ -168,7 +219,7 @@ def read_records(
 _NORMALIZED = {"normalized": True}
 
 
-def normalized_line(line: str) -> str | None:
+def normalized_line(line: str, where: str = "line") -> str | None:
     """The line in NFC, when that makes every string it holds NFC; else None.
 
     NFC works character by character except around combining sequences, and a
@@ -176,16 +227,92 @@ def normalized_line(line: str) -> str | None:
     is beside it; so normalizing the whole line normalizes each string in it.
     Escapes (``\\u0301``, a lone ``\\ud800``) only become characters once
     parsed: a line holding one is left to the models to check string by string.
+
+    Input is decoded with ``surrogateescape`` (``input_text``), so a byte that is
+    not UTF-8 is a lone surrogate here: such a line is refused, named by ``where``.
     """
+    if line.isascii():
+        return None if "\\u" in line else line
+    undecoded = _UNDECODED.search(line)
+    if undecoded is not None:
+        byte = ord(undecoded.group()) - 0xDC00
+        raise BadInputError(f"{where}: is not UTF-8 text (byte 0x{byte:02X})")
     if "\\u" in line:
         return None
-    if line.isascii() or unicodedata.is_normalized("NFC", line):
+    if unicodedata.is_normalized("NFC", line):
         return line
     return unicodedata.normalize("NFC", line)
+
+
+_UNDECODED = re.compile("[\udc80-\udcff]")
+"""What ``surrogateescape`` makes of a byte that is not UTF-8."""
+BOM = "\ufeff"
 
 
 def _numbered(lines: Iterable[str], first_line: int = 1) -> Iterator[tuple[int, str]]:
     for number, line in enumerate(lines, start=first_line):
         stripped = line.strip()
+        if number == 1 and stripped.startswith(BOM):  # a byte-order mark starts the input
+            stripped = stripped[1:].strip()
         if stripped:
             yield number, stripped
+
+
+def input_text(binary: Any) -> io.TextIOWrapper:
+    """A binary stream as text lines for ``read_records``: UTF-8, with any byte that is not
+    UTF-8 kept (as a lone surrogate) for the line holding it to be named; line ends as
+    text mode reads them (``\\n``, ``\\r\\n`` or ``\\r``)."""
+    return io.TextIOWrapper(binary, encoding="utf-8", errors="surrogateescape")
+
+
+def stream_lines(stream: Any) -> Iterator[str]:
+    """The lines of a text stream (standard input) read as ``input_text`` reads bytes, when
+    it has its bytes underneath; the stream stays open for its owner."""
+    binary = getattr(stream, "buffer", None)
+    if binary is None:
+        yield from stream
+        return
+    text = input_text(binary)
+    try:
+        yield from text
+    finally:
+        with contextlib.suppress(ValueError):  # its owner closed it first
+            text.detach()
+
+
+_JSON_NUMBER = re.compile(r"-?(?:0|[1-9][0-9]*)(?:\.[0-9]+)?(?:[eE][+-]?[0-9]+)?")
+_SHELL_RANGE = re.compile(r"\{\s*[A-Za-z_]+\s*:")
+
+
+def value_from_text(text: str) -> Any:
+    """The JSON value a claim value given as text (on the command line) stands for,
+    to be checked exactly as that value in an import line is.
+
+    - a number as JSON writes one (``20``, ``-5``, ``20.5``, ``1e3``), its digits
+      ASCII, Arabic-Indic (``٢٠``) or Eastern Arabic-Indic (``۲۰``): that number;
+    - ``true`` or ``false``: a boolean; ``null``: null;
+    - ``{"…`` (a JSON object): a range ``{"min": a, "max": b}``;
+    - ``"…"`` (a JSON string): that string, so ``'"2022"'`` is the year;
+    - anything else: the text itself, a string (``1,000``, ``about 20``, ``0000``,
+      ``2022-01-21``, ``{2020,2021}``, ``lifted``).
+
+    Spaces around the text are ignored for numbers and literals. A JSON object or
+    string that is not valid JSON raises ``BadInputError``.
+    """
+    stripped = text.strip()
+    plain = stripped.translate(ARABIC_DIGITS)
+    if _JSON_NUMBER.fullmatch(plain) or plain in ("true", "false", "null"):
+        return parse_json(plain)
+    opens_object = stripped.startswith("{") and stripped[1:].lstrip()[:1] in ('"', "}")
+    if opens_object or stripped.startswith('"'):
+        try:
+            return parse_json(plain if opens_object else stripped)
+        except (_JSONError, json.JSONDecodeError) as error:
+            message = error.msg if isinstance(error, json.JSONDecodeError) else str(error)
+            raise BadInputError(f"invalid JSON: {message}") from None
+    if _SHELL_RANGE.match(stripped):
+        raise BadInputError(
+            'a range is written {"min": a, "max": b}, with the quotes (quote the whole '
+            "value for the shell)"
+        )
+    return text

@@ -69,8 +69,9 @@ class _Recording:
         self.known_is_all = False
         """Whether ``known`` holds every id in the store, so that the store need not be
         asked: true while it holds all an import recorded into a store that was empty."""
-        self.corrected: dict[str, str] = {}
-        """Claims this import has corrected so far, and the correction that replaced each."""
+        self.corrected: dict[str, tuple[str, str]] = {}
+        """Claims this import has corrected so far: the id of the correction that replaced
+        each, and where the input holds it."""
         self.outcome = Outcome()
         self.page_claims: dict[str, list[StoredEvent]] = {}
         """The stored events of the claims the page's corrections reference, read for the
@@ -104,7 +105,7 @@ class _Recording:
             target.supersede(spooled.record_id, self.timestamp)
         except ConflictError as error:
             raise ConflictError(f"{spooled.where}: {error}") from None
-        self.corrected[target.id] = spooled.record_id
+        self.corrected[target.id] = (spooled.record_id, spooled.where)
         mapper = self.ledger.leaf_mapper
         for event in target.collect_events():
             row, event_leaf = mapper.row_with_leaf(event)
@@ -113,12 +114,9 @@ class _Recording:
 
     def _load_claim(self, spooled: Spooled, claim_id: str) -> Claim:
         aggregate_id = Claim.aggregate_id(claim_id)
-        if aggregate_id in self.corrected:
-            by = self.corrected[aggregate_id]
-            raise ConflictError(
-                f"{spooled.where}: claim '{claim_id}' was already corrected by '{by}'; "
-                f"correct '{by}' instead"
-            )
+        earlier = self.corrected.get(aggregate_id)
+        if earlier is not None:
+            raise corrected_twice(spooled, claim_id, earlier)
         stored = self.page_claims.pop(aggregate_id, None)
         if stored is None:
             found = self.ledger.load(self.appender.view, aggregate_id)
@@ -515,6 +513,18 @@ class Stream(_Recording):
     def _in_input(self, aggregate_id: str) -> Spooled | None:
         j = self._in_page.get(aggregate_id)
         return None if j is None or self._page is None else self._page.spooled(j)
+
+
+def corrected_twice(spooled: Spooled, claim_id: str, first: tuple[str, str]) -> BadInputError:
+    """The rule for a second correction of one claim in one input, whichever way the
+    input is recorded (``Batch``, ``Stream``): bad input naming both lines. A correction
+    another writer stored first is a conflict instead (``Claim.supersede``).
+    ``first``: the id of the correction already recorded, and where the input holds it."""
+    by, where = first
+    return BadInputError(
+        f"{spooled.where}: claim: claim '{claim_id}' is already corrected by '{by}' "
+        f"({where} of this input); a claim is corrected once: correct '{by}' instead"
+    )
 
 
 def _reused(spooled: Spooled, other: str, where: str) -> BadInputError:

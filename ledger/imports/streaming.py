@@ -28,7 +28,7 @@ import orjson
 from incident_ledger.ledger.domain import aggregate_id_for, creation_leaf
 from incident_ledger.ledger.errors import BadInputError
 from incident_ledger.ledger.forking import Producer, two_cores
-from incident_ledger.ledger.imports.parsing import read_records
+from incident_ledger.ledger.imports.parsing import BOM, input_text, read_records
 from incident_ledger.ledger.imports.preparing import PreparedPage
 from incident_ledger.ledger.imports.spool import PAGE, Spooled, spool_row
 from incident_ledger.ledger.merkle import leaf_hash
@@ -84,15 +84,12 @@ class ValidatedPage(PreparedPage):
 
 @dataclass(frozen=True)
 class Problem:
-    """Why a helper stopped early: bad input (``input``) or text not UTF-8 (``encoding``)."""
+    """Why a helper stopped early: the bad line's message."""
 
-    kind: str
     message: str
 
     def raise_it(self) -> NoReturn:
         """Raise what validating in this process would have raised."""
-        if self.kind == "encoding":
-            raise UnicodeDecodeError("utf-8", b"", 0, 1, self.message)
         raise BadInputError(self.message)
 
 
@@ -119,10 +116,10 @@ def file_pages(path: Path, recorded: str) -> Iterator[ValidatedPage]:
     """Validate a JSON Lines file a page at a time in file order, on two cores when it pays.
 
     Raises what ``line_pages`` over the file would: ``BadInputError`` for the first
-    bad line, ``UnicodeDecodeError`` for text that is not UTF-8.
+    bad line (a line that is not UTF-8 among them).
     """
     if path.stat().st_size < SPLIT_MIN_BYTES or not two_cores():
-        with path.open(encoding="utf-8") as handle:
+        with path.open("rb") as binary, input_text(binary) as handle:
             yield from line_pages(handle, recorded)
         return
     chunk = 0
@@ -154,7 +151,7 @@ def first_line_of(path: Path, aggregate_id: str) -> str | None:
     with path.open(encoding="utf-8", errors="replace") as handle:
         for number, line in enumerate(handle, start=1):
             try:
-                data = orjson.loads(line)
+                data = orjson.loads(line.removeprefix(BOM) if number == 1 else line)
                 kind, record_id = data["type"], data["id"]
                 if aggregate_id_for(kind, record_id) == aggregate_id:
                     return f"line {number}"
@@ -176,10 +173,7 @@ def _chunk_pages(
                 for where, record in read_records(_lines(chunk), first_line=line):
                     columns.add(spool_row(where, record))
             except BadInputError as error:
-                yield Problem("input", str(error))
-                return
-            except UnicodeDecodeError as error:
-                yield Problem("encoding", str(error))
+                yield Problem(str(error))
                 return
             yield columns.page()
         line += _line_count(chunk)
@@ -195,12 +189,13 @@ def _chunks(path: Path) -> Iterator[bytes]:
 
 
 def _lines(chunk: bytes) -> Iterator[str]:
-    # As a file opened in text mode gives them: "\r" and "\r\n" end lines too. A chunk
-    # ends just after a "\n", so no "\r\n" is ever cut in two.
+    # As ``parsing.input_text`` gives them: "\r" and "\r\n" end lines too, and a byte
+    # that is not UTF-8 is left for its line to be named. A chunk ends just after a
+    # "\n", so no "\r\n" is ever cut in two.
     if b"\r" in chunk:
-        yield from io.TextIOWrapper(io.BytesIO(chunk), encoding="utf-8")
+        yield from input_text(io.BytesIO(chunk))
         return
-    lines = chunk.decode("utf-8").split("\n")
+    lines = chunk.decode("utf-8", "surrogateescape").split("\n")
     if chunk.endswith(b"\n"):
         lines.pop()
     yield from lines
