@@ -50,14 +50,22 @@ def _check_fact(value: str) -> str:
 # its regex engine's ``$`` is the end of the text, with no newline allowed before it.
 RecordId = Annotated[str, StringConstraints(pattern=ID_PATTERN)]
 FactKey = Annotated[str, AfterValidator(_check_fact)]
-PATTERN_RULES = {ID_PATTERN: "must be 1 to 128 characters from A-Z a-z 0-9 . _ : -"}
+_URL_PATTERN = r"^https?://\S+$"
+_SHA256_PATTERN = r"^[0-9a-f]{64}$"
+_LANGUAGE_PATTERN = r"^[A-Za-z]{2,3}(-[A-Za-z0-9]{2,8})*$"
+PATTERN_RULES = {
+    ID_PATTERN: "must be 1 to 128 characters from A-Z a-z 0-9 . _ : -",
+    _URL_PATTERN: "must be an http:// or https:// address, without spaces",
+    _SHA256_PATTERN: "must be 64 lowercase hexadecimal digits",
+    _LANGUAGE_PATTERN: "must be a language tag such as ar, en or en-GB",
+}
 """The rule a field checked by a pattern follows, in words, for the error message."""
 Text = Annotated[str, StringConstraints(min_length=1, max_length=100_000)]
-Url = Annotated[str, StringConstraints(pattern=r"^https?://\S+$", max_length=4096)]
-Sha256 = Annotated[str, StringConstraints(pattern=r"^[0-9a-f]{64}$")]
+Url = Annotated[str, StringConstraints(pattern=_URL_PATTERN, max_length=4096)]
+Sha256 = Annotated[str, StringConstraints(pattern=_SHA256_PATTERN)]
 # Enums arrive as their string values from JSON and from command-line flags alike.
 Lax = Annotated[T, Field(strict=False)]
-Language = Annotated[str, StringConstraints(pattern=r"^[A-Za-z]{2,3}(-[A-Za-z0-9]{2,8})*$")]
+Language = Annotated[str, StringConstraints(pattern=_LANGUAGE_PATTERN)]
 
 
 class SourceKind(StrEnum):
