@@ -229,8 +229,11 @@ def read_value(value: Any, qualifier: str | None) -> Reading:
     if isinstance(value, int):
         return _number(value, qualifier)
     if isinstance(value, dict):
-        low, high = value.get("min"), value.get("max")
-        if type(low) is not int or type(high) is not int or set(value) != {"min", "max"}:
+        try:
+            low, high = value["min"], value["max"]
+        except KeyError:
+            raise ValueProblem(_RANGE_SHAPE) from None
+        if type(low) is not int or type(high) is not int:
             raise ValueProblem(_RANGE_SHAPE)
         return Reading(ValueKind.NUMBER, low, high)
     if isinstance(value, str):
@@ -275,45 +278,51 @@ def check_claim_value(value: Any) -> Any:
     A whole number from 0 to 2^53 - 1, a range ``{"min": a, "max": b}`` of two,
     a boolean, or non-empty text; text that starts like a date must be an EDTF
     date the ledger can hold, and text that is only a number in words ("about
-    20") is refused with the number and qualifier to give instead. Last, the
-    value is read as the projector will read it (``read_value``). Raises
-    ``ValueProblem``.
+    20") is refused with the number and qualifier to give instead. A range or a
+    text is then read as the projector will read it (``read_value``); a whole
+    number or a boolean always reads, whatever its qualifier. Raises ``ValueProblem``.
     """
-    if isinstance(value, bool):
-        return value
-    if isinstance(value, float | Decimal):
-        raise ValueProblem(f"decimal numbers are not accepted ({value}); counts are whole numbers")
-    if isinstance(value, int):
-        _check_count(value, "numbers")
-    elif isinstance(value, dict):
-        if set(value) != {"min", "max"}:
-            raise ValueProblem(_RANGE_SHAPE)
-        low, high = value["min"], value["max"]
-        if not all(isinstance(n, int) and not isinstance(n, bool) for n in (low, high)):
-            raise ValueProblem("range bounds must be whole numbers")
-        if not 0 <= low <= high <= MAX_SAFE_INTEGER:
-            raise ValueProblem("range bounds must satisfy 0 <= min <= max <= 2^53 - 1")
-    elif isinstance(value, str):
-        if not value.strip():
-            raise ValueProblem("must not be empty")
-        worded = number_in_words(value)
-        if worded is not None:
-            number, qualifier = worded
+    kind = type(value)
+    if kind is int:  # most claims: a count
+        if not 0 <= value <= MAX_SAFE_INTEGER:
             raise ValueProblem(
-                f"{shown(value.strip())} is a number in words: give the number ({number}) "
-                f"with the qualifier {qualifier}"
+                "numbers must not be negative" if value < 0 else "numbers must not exceed 2^53 - 1"
             )
+        return value
+    if kind is bool:
+        return value
+    if kind is dict:
+        _check_range(value)
+    elif kind is str:
+        _check_text(value)
+    elif isinstance(value, float | Decimal):
+        raise ValueProblem(f"decimal numbers are not accepted ({value}); counts are whole numbers")
     else:
         raise ValueProblem(_SHAPES)
     read_value(value, None)
     return value
 
 
-def _check_count(n: int, what: str) -> None:
-    if n < 0:
-        raise ValueProblem(f"{what} must not be negative")
-    if n > MAX_SAFE_INTEGER:
-        raise ValueProblem(f"{what} must not exceed 2^53 - 1")
+def _check_range(value: dict[str, Any]) -> None:
+    if set(value) != {"min", "max"}:
+        raise ValueProblem(_RANGE_SHAPE)
+    low, high = value["min"], value["max"]
+    if not all(type(n) is int for n in (low, high)):
+        raise ValueProblem("range bounds must be whole numbers")
+    if not 0 <= low <= high <= MAX_SAFE_INTEGER:
+        raise ValueProblem("range bounds must satisfy 0 <= min <= max <= 2^53 - 1")
+
+
+def _check_text(value: str) -> None:
+    if not value.strip():
+        raise ValueProblem("must not be empty")
+    worded = number_in_words(value)
+    if worded is not None:
+        number, qualifier = worded
+        raise ValueProblem(
+            f"{shown(value.strip())} is a number in words: give the number ({number}) "
+            f"with the qualifier {qualifier}"
+        )
 
 
 # --- what a string that is not a date was probably meant to be (for messages only) ---

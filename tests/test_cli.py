@@ -44,7 +44,7 @@ def jsonl(records: list[dict[str, object]]) -> str:
     return "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in records)
 
 
-def ledger(db: str, *args: str, stdin: str | None = None) -> tuple[int, str, str]:
+def ledger(db: str, *args: str, stdin: str | bytes | None = None) -> tuple[int, str, str]:
     result = runner.invoke(app, ["--db", db, *args], input=stdin)
     return result.exit_code, result.stdout, result.stderr
 

@@ -15,6 +15,7 @@ from incident_ledger.cli.main import app
 from incident_ledger.ledger.imports import importer, recording, spool, streaming
 from incident_ledger.ledger.imports.parsing import validate_record, value_from_text
 from tests.events import log_state
+from tests.test_cli import jsonl, ledger
 
 runner = CliRunner()
 
@@ -24,15 +25,6 @@ SETUP = [
     {"type": "report", "id": "r1", "source": "outlet", "published_at": "2022-01-21"},
     {"type": "claim", "id": "c1", "incident": "g", "fact": "escaped", "value": 5, "report": "r1"},
 ]
-
-
-def jsonl(records: list[dict[str, Any]]) -> str:
-    return "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in records)
-
-
-def ledger(db: str, *args: str, stdin: str | bytes | None = None) -> tuple[int, str, str]:
-    result = runner.invoke(app, ["--db", db, *args], input=stdin)
-    return result.exit_code, result.stdout, result.stderr
 
 
 @pytest.fixture
@@ -174,27 +166,16 @@ def test_every_problem_of_a_line_is_named_up_to_five(db: str, tmp_path: Path) ->
         "credibility": 9,
         "colour": "red",
     }
-    refused(
-        db,
-        jsonl([line]).encode(),
-        tmp_path,
+    five = (
         "line 1: id: must be 1 to 128 characters from A-Z a-z 0-9 . _ : -; "
         "fact: must be a dotted lowercase key such as killed.security_forces; "
         "value: '1,000' is not a number as written: write whole numbers without separators "
         "(1000); credibility: Input should be less than or equal to 6; "
-        "colour: is not a field of this record type",
+        "colour: is not a field of this record type"
     )
+    refused(db, jsonl([line]).encode(), tmp_path, five)
     line["note"], line["quote"] = 5, ""  # the line's 6th and 7th problems
-    refused(
-        db,
-        jsonl([line]).encode(),
-        tmp_path,
-        "line 1: id: must be 1 to 128 characters from A-Z a-z 0-9 . _ : -; "
-        "fact: must be a dotted lowercase key such as killed.security_forces; "
-        "value: '1,000' is not a number as written: write whole numbers without separators "
-        "(1000); credibility: Input should be less than or equal to 6; "
-        "colour: is not a field of this record type (and 2 more problems)",
-    )
+    refused(db, jsonl([line]).encode(), tmp_path, five + " (and 2 more problems)")
 
 
 # --- the command line reads a value as the import reads it --------------------------------------

@@ -10,13 +10,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from typer.testing import CliRunner
 
-from incident_ledger.cli.main import app
 from incident_ledger.projections import projector as projector_module
 from tests.events import append_unchecked, log_state
-
-runner = CliRunner()
+from tests.test_cli import jsonl, ledger
 
 SETUP = [
     {"type": "incident", "id": "g", "title": "Ghwayran"},
@@ -37,15 +34,6 @@ POISON = [
     "0001-01-01T00:00:00+01:00",
     "2023-13-45",
 ]
-
-
-def jsonl(records: list[dict[str, Any]]) -> str:
-    return "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in records)
-
-
-def ledger(db: str, *args: str, stdin: str | bytes | None = None) -> tuple[int, str, str]:
-    result = runner.invoke(app, ["--db", db, *args], input=stdin)
-    return result.exit_code, result.stdout, result.stderr
 
 
 @pytest.fixture
