@@ -10,11 +10,19 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from hypothesis import HealthCheck, settings
 
 from incident_ledger.ledger.application import Ledger
 from incident_ledger.ledger.stores.location import locate
 from incident_ledger.projections.projector import Projector
 from incident_ledger.projections.views import Views
+
+
+# Properties are about answers, never about speed: a shared or slow machine must not
+# fail a property test because one example took longer than hypothesis's default
+# deadline (speed is the benchmarks' business).
+settings.register_profile("ledger", deadline=None, suppress_health_check=[HealthCheck.too_slow])
+settings.load_profile("ledger")
 
 
 class Clock:
