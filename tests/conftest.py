@@ -17,7 +17,6 @@ from incident_ledger.ledger.stores.location import locate
 from incident_ledger.projections.projector import Projector
 from incident_ledger.projections.views import Views
 
-
 # Properties are about answers, never about speed: a shared or slow machine must not
 # fail a property test because one example took longer than hypothesis's default
 # deadline (speed is the benchmarks' business).
