@@ -13,8 +13,7 @@ unspecified digits, seasons), in many distinct values; a fifth carry an Arabic
 quote composed from varied phrases; 2% of claims are retracted and 2%
 corrected (each claim ended at most once, by a report of its own incident at
 least as late as its own). Counts carry every qualifier, and there are
-ranges, time facts, text facts (some, such as curfew hours ``18:00-06:00``,
-start with a digit without being dates) and booleans.
+ranges, time facts, text facts (in English and Arabic) and booleans.
 
 The same size and seed always give the same bytes.
 """
@@ -74,7 +73,7 @@ COUNT_FACTS = (
 TIME_FACTS = ("attack.started", "attack.ended", "control.regained", "curfew.lifted")
 TEXT_FACTS: dict[str, tuple[str, ...]] = {
     "control": ("sdf", "isis", "contested", "Coalition", "قسد"),
-    "curfew.partial": ("18:00-06:00", "20:00-05:00", "19:00-07:00", "lifted", "in force"),
+    "curfew.partial": ("from 18:00 to 06:00", "from 20:00 to 05:00", "lifted", "in force"),
     "perpetrator": ("isis", "sleeper cells", "unknown", "داعش"),
     "breach.location": ("north gate", "east wall", "البوابة الشمالية", "kitchen block"),
 }
