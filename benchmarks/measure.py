@@ -99,27 +99,124 @@ def _rss_bytes(maxrss: int) -> int:
     return maxrss if sys.platform == "darwin" else maxrss * 1024
 
 
+def _wrapped(
+    arguments: list[str], cwd: Path, report: Path
+) -> tuple[subprocess.CompletedProcess[str], Any]:
+    """Run ``python -c WRAPPER ARGS…``; return the run and the report the wrapper wrote."""
+    done = subprocess.run(
+        [sys.executable, "-c", *arguments],
+        cwd=cwd,
+        env=child_env(),
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    if not report.exists():
+        raise CommandFailed(f"the measuring wrapper failed: {done.stderr.strip()}")
+    return done, json.loads(report.read_text())
+
+
 def run_measured(argv: Sequence[str], cwd: Path) -> Measured:
     """Run ``argv`` under the fresh wrapper; raise CommandFailed on a non-zero exit."""
     with tempfile.TemporaryDirectory() as scratch:
         report = Path(scratch) / "measure.json"
-        done = subprocess.run(
-            [sys.executable, "-c", WRAPPER, str(report), *argv],
-            cwd=cwd,
-            env=child_env(),
-            capture_output=True,
-            text=True,
-            check=False,
-        )
-        if not report.exists():
-            raise CommandFailed(f"the measuring wrapper failed: {done.stderr.strip()}")
-        result = json.loads(report.read_text())
+        done, result = _wrapped([WRAPPER, str(report), *argv], cwd, report)
     if result["code"] != 0:
         raise CommandFailed(
             f"{' '.join(argv)} exited with {result['code']}: {done.stderr.strip()[-2000:]}"
         )
     return Measured(
         float(result["seconds"]), _rss_bytes(int(result["maxrss"])), done.stdout, done.stderr
+    )
+
+
+LIMITED_WRAPPER = """\
+import json, os, resource, signal, subprocess, sys, threading, time
+report, limit, rss_limit, out, err = sys.argv[1:6]
+limit, rss_limit, argv = float(limit), int(rss_limit), sys.argv[6:]
+killed, seen = [], [0]
+def rss(pid):
+    try:
+        with open(f"/proc/{pid}/status") as status:
+            for line in status:
+                if line.startswith("VmRSS:"):
+                    return int(line.split()[1]) * 1024
+    except OSError:
+        pass
+    return 0
+def watch(child, start):
+    while child.returncode is None:
+        time.sleep(0.1)
+        seconds, now = time.perf_counter() - start, rss(child.pid)
+        seen[0] = max(seen[0], now)
+        reason = "time" if seconds > limit else "memory" if rss_limit and now > rss_limit else None
+        if reason and child.returncode is None:
+            killed.append((reason, seconds))
+            try:
+                os.killpg(child.pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+            return
+with open(out, "wb") as sink, open(err, "wb") as errors:
+    start = time.perf_counter()
+    child = subprocess.Popen(argv, stdout=sink, stderr=errors, start_new_session=True)
+    threading.Thread(target=watch, args=(child, start), daemon=True).start()
+    code = child.wait()
+    seconds = time.perf_counter() - start
+after = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+with open(report, "w") as handle:
+    json.dump({"seconds": seconds, "code": code, "maxrss": after, "seen": seen[0],
+               "killed": killed[0] if killed and code == -signal.SIGKILL else None}, handle)
+"""
+"""The wrapper of :func:`run_limited`: :data:`WRAPPER` with a watchdog thread that kills
+the command (its whole process group) past a wall-time or resident-memory limit."""
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """One command run under a time and memory limit: how it ended, its time and peak RSS."""
+
+    seconds: float
+    peak_rss_bytes: int
+    code: int
+    killed: str | None
+    """None, or why the command was killed: "time" or "memory"."""
+    stderr: str
+
+    def shown(self) -> str:
+        """The figure as the table prints it: "1.23 s, 45.6 MB" or how it was stopped."""
+        rss = f"{self.peak_rss_bytes / 1_000_000:,.1f} MB"
+        if self.killed == "time":
+            return f"killed after {self.seconds:,.0f} s, {rss}"
+        if self.killed == "memory":
+            return f"killed at {rss} RSS after {self.seconds:,.1f} s"
+        if self.code != 0:
+            last = self.stderr.strip().splitlines()[-1:] or ["no message"]
+            return f"failed (exit {self.code}): {last[0][:120]}"
+        if self.seconds < 1:
+            return f"{self.seconds * 1000:,.0f} ms, {rss}"
+        return f"{self.seconds:,.2f} s, {rss}"
+
+
+def run_limited(
+    argv: Sequence[str], cwd: Path, stdout: Path, *, timeout: float, rss_limit: int = 0
+) -> Outcome:
+    """Run ``argv`` under :data:`LIMITED_WRAPPER`, its output into the file ``stdout``.
+
+    Killed after ``timeout`` seconds, or once its resident memory passes
+    ``rss_limit`` bytes (0: no memory limit; read from ``/proc``, so Linux only).
+    A command that fails or is killed is reported, not raised: a long run keeps
+    the figures of the other commands.
+    """
+    with tempfile.TemporaryDirectory() as scratch:
+        report, errors = Path(scratch) / "measure.json", Path(scratch) / "stderr"
+        limits = [str(report), str(timeout), str(rss_limit), str(stdout), str(errors)]
+        _, result = _wrapped([LIMITED_WRAPPER, *limits, *argv], cwd, report)
+        stderr = errors.read_text(encoding="utf-8", errors="replace")
+    killed = result["killed"]
+    peak = max(_rss_bytes(int(result["maxrss"])), int(result["seen"]))
+    return Outcome(
+        float(result["seconds"]), peak, int(result["code"]), killed and killed[0], stderr
     )
 
 

@@ -46,6 +46,17 @@ def _covering(incident: int, member: int, sources: int) -> str:
     return f"src-{(incident * 2 * POOL + member) % sources}"
 
 
+def source(number: int) -> dict[str, Any]:
+    """The source record ``src-NUMBER``: its kind and grade cycle through every value."""
+    return {
+        "type": "source",
+        "id": f"src-{number}",
+        "name": f"Source {number}",
+        "kind": KINDS[number % len(KINDS)],
+        "reliability": "ABCDEF"[number % 6],
+    }
+
+
 def records(claims: int, seed: int = 7) -> Iterator[dict[str, Any]]:
     """Yield incidents, sources, reports, then claims, retractions and corrections."""
     rng = random.Random(seed)
@@ -60,13 +71,7 @@ def records(claims: int, seed: int = 7) -> Iterator[dict[str, Any]]:
             "place": f"Place {i % 97}",
         }
     for s in range(sources):
-        yield {
-            "type": "source",
-            "id": f"src-{s}",
-            "name": f"Source {s}",
-            "kind": KINDS[s % len(KINDS)],
-            "reliability": "ABCDEF"[s % 6],
-        }
+        yield source(s)
     per_incident = reports // incidents
     for r in range(reports):
         day = 1 + r % 28

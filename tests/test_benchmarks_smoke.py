@@ -1,16 +1,22 @@
-"""The benchmark harness still runs: a tiny size, every row present, every number positive."""
+"""The benchmark harness still runs: a tiny size, every row present, every number positive;
+the hot-incident ledger is what it promises, the same every time, and importable."""
 
 from __future__ import annotations
 
 import argparse
+import json
 import re
 import subprocess
 import sys
+from collections import Counter
 from pathlib import Path
 
 import pytest
 
+from benchmarks import hot, peers
 from benchmarks.harness import ROWS, parse_size, parse_sizes
+from benchmarks.hot_report import HOT_ROWS, WRITE_ROWS
+from benchmarks.measure import run_limited
 
 ROOT = Path(__file__).resolve().parent.parent
 NUMBER = re.compile(r"-?[\d,]+(?:\.\d+)?")
@@ -96,3 +102,79 @@ def test_bad_arguments_exit_2() -> None:
     assert done.returncode == 2
     assert "argument --sizes: '10x' is not a positive number of claims" in done.stderr
     assert parse_sizes("10k, 100k") == [10_000, 100_000]
+
+
+# --- the hot-incident scenario ----------------------------------------------------------------
+
+
+def _hot_sections(report: str) -> tuple[list[list[str]], list[list[str]]]:
+    """The reads and the writes table of a one-size hot report, as cells."""
+    reads, writes = report.split("ledger: reads")[1].split("ledger: writes")
+    return _table(reads), _table(writes)
+
+
+def test_hot_run_has_every_row_for_both_incidents(tmp_path: Path) -> None:
+    out = tmp_path / "hot.md"
+    done = _harness(
+        "--scenario", "hot", "--sizes", "2000", "--samples", "3", "--command-runs", "1",
+        "--timeout", "60", "--out", str(out),
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    report = out.read_text(encoding="utf-8")
+    assert report.strip() == done.stdout.strip()
+    assert "Load average (1/5/15 min) at the start: " in report
+    reads, writes = _hot_sections(report)
+    assert [row[0] for row in reads] == list(HOT_ROWS)
+    for measure, hot_cell, small_cell, _, met in reads:
+        assert "killed" not in hot_cell + small_cell and "failed" not in hot_cell + small_cell
+        assert _first_number(hot_cell) > 0, (measure, hot_cell)
+        if not small_cell.startswith("—"):
+            assert _first_number(small_cell) > 0, (measure, small_cell)
+        assert met in ("✓", "✗", "—")
+    assert [row[1] for row in writes] == list(WRITE_ROWS)
+    assert all(_first_number(row[2]) > 0 for row in writes)
+    assert "plain SQLite yes" in report
+    assert ("DuckDB yes" in report) == peers.duckdb_installed()
+    assert "roots equal to verify's: 2k yes." in report
+
+
+def test_a_command_past_its_limits_is_killed_and_reported(tmp_path: Path) -> None:
+    sleeper = [sys.executable, "-c", "import time; time.sleep(60)"]
+    slow = run_limited(sleeper, tmp_path, tmp_path / "out", timeout=0.5)
+    assert (slow.killed, slow.shown()[:14]) == ("time", "killed after 1")
+    hungry = [sys.executable, "-c", "import time; b = b'x' * 400_000_000; time.sleep(60)"]
+    big = run_limited(hungry, tmp_path, tmp_path / "out", timeout=30, rss_limit=200_000_000)
+    assert big.killed == "memory" and big.peak_rss_bytes > 200_000_000
+    assert big.shown().startswith("killed at ") and big.seconds < 30
+    failing = [sys.executable, "-c", "import sys; sys.exit('error: no incident')"]
+    failed = run_limited(failing, tmp_path, tmp_path / "out", timeout=30)
+    assert failed.shown() == "failed (exit 1): error: no incident"
+
+
+def test_hot_ledger_is_deterministic_and_shaped_as_promised(tmp_path: Path) -> None:
+    first, second = tmp_path / "a.jsonl", tmp_path / "b.jsonl"
+    assert hot.write(5_000, first) == hot.write(5_000, second)
+    assert first.read_bytes() == second.read_bytes()
+    assert hot.write(5_000, second, seed=8) and first.read_bytes() != second.read_bytes()
+    records = [json.loads(line) for line in first.read_text(encoding="utf-8").splitlines()]
+    claims = [r for r in records if r["type"] in ("claim", "correction")]
+    ends = Counter(r["type"] for r in records if r["type"] in ("retraction", "correction"))
+    hot_claims = [c for c in claims if c["incident"] == hot.HOT]
+    assert 0.18 < len(hot_claims) / len(claims) < 0.22
+    assert len({c.get("claimant") for c in hot_claims}) > 300  # of 800, skewed
+    assert len({c["fact"] for c in hot_claims}) == len(hot.FACTS) == 30
+    assert all(0.01 < ends[kind] / 5_000 < 0.03 for kind in ("retraction", "correction"))
+    assert 0.17 < sum("quote" in c for c in claims) / len(claims) < 0.23
+    times = [c["valid_time"] for c in claims if "valid_time" in c]
+    assert 0.08 < len(times) / len(claims) < 0.12 and len(set(times)) > len(times) / 2
+    forms = {
+        "set": r"^\[.*,", "one of": r"^\{", "interval": r"^\d[^/]*/\d", "open end": r"/\.\.$",
+        "open start": r"^\.\./", "open set": r"\.\.\]$", "date-time Z": r"T.*Z$",
+        "offset": r"T.*[+-]\d\d(:\d\d)?$", "uncertain": r"\?$", "approximate": r"~$",
+        "both": r"%$", "unspecified": r"X", "season": r"^\d{4}-2[1-4]$",
+    }  # fmt: skip
+    assert {
+        name for name, form in forms.items() if not any(re.search(form, t) for t in times)
+    } == set()
+    days = sorted({r["published_at"][:10] for r in records if r["type"] == "report"})
+    assert days[0] == "2022-01-20" and days[-1] >= "2022-03-15" and len(days) > 45
