@@ -10,7 +10,7 @@ from rich.rule import Rule
 from rich.table import Table
 from rich.text import Text
 
-from incident_ledger.cli.render import describe_claim_value, describe_value, out
+from incident_ledger.cli.render import describe_claim_value, describe_value, out, shown
 
 _STATUS_STYLE = {
     "contested": "bold red",
@@ -27,12 +27,16 @@ def _day(iso: str) -> str:
 
 def show_walkthrough(walk: dict[str, Any]) -> None:
     """Print the walkthrough: one section per date, contested facts first, with quotes."""
+    walk = shown(walk)
     out.print(
         Panel.fit(
-            f"[bold]{walk['title']}[/bold]\n{walk['title_ar'] or ''}\n{walk['place'] or ''}\n\n"
-            f"The sample ledger holds {sum(walk['records'].values())} records from "
-            f"{len(walk['reports'])} Arabic articles. Every answer below is a point-in-time "
-            "query: `ledger state ghwayran-2022 --at DATE`.",
+            Text.assemble(
+                (walk["title"], "bold"),
+                f"\n{walk['title_ar'] or ''}\n{walk['place'] or ''}\n\n"
+                f"The sample ledger holds {sum(walk['records'].values())} records from "
+                f"{len(walk['reports'])} Arabic articles. Every answer below is a point-in-time "
+                "query: `ledger state ghwayran-2022 --at DATE`.",
+            ),
             title="incident-ledger demo",
         ),
         soft_wrap=False,  # the panel's text wraps inside its frame
@@ -57,20 +61,22 @@ def show_walkthrough(walk: dict[str, Any]) -> None:
 
 def _show_step(step: dict[str, Any]) -> None:
     out.print()
-    out.print(Rule(f"[bold]What was known by the end of {_day(step['date'])}[/bold]"))
+    out.print(Rule(Text(f"What was known by the end of {_day(step['date'])}", style="bold")))
     if step["new_reports"]:
         out.print("New reports:")
         for r in step["new_reports"]:
             name = r["source_name"] + (f" ({r['source_name_ar']})" if r["source_name_ar"] else "")
             out.print(f"  • {r['published_at']} {name}: {r['title'] or '(untitled)'}")
     else:
-        out.print("[dim]No new report since the previous date: the picture is unchanged.[/dim]")
+        out.print("No new report since the previous date: the picture is unchanged.", style="dim")
     facts = step["state"]["facts"]
     contested = {f: d for f, d in facts.items() if d["status"] == "contested"}
     if contested:
-        out.print(f"\n[bold red]Contested ({len(contested)})[/bold red] — who said what:")
+        out.print(
+            Text.assemble("\n", (f"Contested ({len(contested)})", "bold red"), " — who said what:")
+        )
         for fact, detail in contested.items():
-            out.print(f"  [bold]{fact}[/bold]  range {describe_value(detail)}")
+            out.print(Text.assemble("  ", (fact, "bold"), f"  range {describe_value(detail)}"))
             for p in detail["positions"]:
                 via = f" via {', '.join(p['via'])}" if p.get("via") else ""
                 out.print(

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, NoReturn
 
 import typer
 from typer.core import TyperGroup
 
+from incident_ledger.cli.render import terminal_text
 from incident_ledger.ledger.errors import LedgerError
 
 
@@ -17,9 +18,13 @@ class LedgerGroup(TyperGroup):
         try:
             return super().invoke(ctx)
         except LedgerError as error:
-            # One line: a database driver's message may carry a SQL excerpt below it.
-            first = (
-                str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
-            )
-            typer.echo(f"error: {first}", err=True)
-            raise typer.Exit(error.exit_code) from None
+            fail(str(error).strip() or type(error).__name__, error.exit_code)
+
+
+def fail(message: str, exit_code: int) -> NoReturn:
+    """Print ``error: <first line of message>`` on stderr, shown as any text from the
+    ledger is (``render.terminal_text``), and exit with ``exit_code``."""
+    # One line: a database driver's message may carry a SQL excerpt below it.
+    lines = terminal_text(message).strip().splitlines() or [""]
+    typer.echo(f"error: {lines[0]}", err=True)
+    raise typer.Exit(exit_code)

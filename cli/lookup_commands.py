@@ -39,7 +39,7 @@ def search(
     if as_json:
         render.print_json(result)
     elif not result["hits"]:
-        render.out.print(Text(f"no matches for {query}"))
+        render.out.print(f"no matches for {query}")
     else:
         render.out.print(search_table(result))
 
@@ -63,9 +63,11 @@ def register(app: typer.Typer) -> None:
 
 
 def highlighted(original: str, spans: list[list[int]]) -> Text:
-    """The original text with its matched spans in bold."""
-    text = Text(original)
-    for start, end in spans:
+    """The original text as it may be shown (``render.terminal_text``), its matched spans
+    in bold."""
+    shown, moved = render.shown_spans(original, spans)
+    text = Text(shown)
+    for start, end in moved:
         text.stylize("bold", start, end)
     return text
 
@@ -83,7 +85,7 @@ def search_table(result: dict[str, Any]) -> Table:
     """Search hits, best first: where each was found and its text, matches in bold."""
     hits = result["hits"]
     table = Table(
-        title=Text(f"{len(hits)} hit(s) for: {result['query']}"),
+        title=f"{len(hits)} hit(s) for: {result['query']}",
         caption="exact phrase first, then by relevance (bm25)",
         show_lines=True,
     )
@@ -95,7 +97,7 @@ def search_table(result: dict[str, Any]) -> Table:
         where = _where(hit) + ("\nexact phrase" if phrased and hit["exact_phrase"] else "")
         table.add_row(
             str(hit["rank"]),
-            Text(where),
+            where,
             highlighted(hit["original"], hit["highlights"]),
         )
     return table
@@ -119,9 +121,9 @@ def sources_table(records: list[dict[str, Any]], *, wide: bool = True) -> Table:
     for record in records:
         names = [record["name"], record["name_ar"]]
         described = (
-            [record["id"], Text("\n".join(n for n in names if n)), record["kind"]]
+            [record["id"], "\n".join(n for n in names if n), record["kind"]]
             if wide
-            else [Text("\n".join(n for n in (record["id"], *names, record["kind"]) if n))]
+            else ["\n".join(n for n in (record["id"], *names, record["kind"]) if n)]
         )
         table.add_row(
             *described,
@@ -157,6 +159,6 @@ def ratings_table(records: list[dict[str, Any]]) -> Table:
                 rating["grade"],
                 _date(rating["effective_from"]),
                 rating["recorded_at"][:19] + "Z",
-                Text(rating["reason"]),
+                rating["reason"],
             )
     return table

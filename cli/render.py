@@ -1,8 +1,18 @@
-"""Terminal rendering: tables for people, JSON for machines, progress bars on a terminal."""
+"""Terminal rendering: tables for people, JSON for machines, progress bars on a terminal.
+
+Text from the ledger — names, titles, quotes, ids typed by whoever wrote an import
+file — reaches a terminal only through ``terminal_text``: escape sequences and
+other control characters are dropped (a quote must not clear the screen, retitle
+the window or hide the rest of a row), and the characters that reorder text
+(bidi overrides and isolates) are shown as ``<U+202E>`` instead of reversing what
+follows them. Rich's markup and emoji codes are off, so ``[bold]`` or ``:warning:``
+in a source's name is shown as typed. JSON keeps every value exact.
+"""
 
 from __future__ import annotations
 
 import json
+import re
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -12,18 +22,89 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
-out = Console(highlight=False, soft_wrap=True)
-err = Console(stderr=True, highlight=False)
+# Written out here rather than taken from rich, whose Text strips only five C0
+# controls (BEL, BS, VT, FF, CR) and whose ANSI decoder turns SGR sequences into
+# styles. An escape sequence is dropped whole only when it is complete; a lone
+# ESC, or one whose sequence never ends, loses the ESC alone, and the rest shows.
+_CONTROLS = re.compile(
+    r"\x1b(?:\[[0-?]*[ -/]*[@-~]"  # CSI: cursor moves, colours, erase screen
+    r"|\][^\x07\x1b]*(?:\x07|\x1b\\)"  # OSC, ended by BEL or ST: titles, links
+    r"|[PX^_][^\x1b]*\x1b\\"  # DCS, SOS, PM, APC, ended by ST
+    r"|[ -/]*[0-~]"  # any other escape
+    r")?"
+    r"|[\x00-\x08\x0b-\x1f\x7f-\x9f]"  # the other C0 controls (not tab, newline), DEL, C1
+)
+_BIDI = re.compile("[\u202a-\u202e\u2066-\u2069]")
+"""Embeddings and overrides (LRE, RLE, PDF, LRO, RLO) and isolates (LRI, RLI, FSI, PDI)."""
+_JSON_UNSAFE = re.compile("[\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
+"""What JSON leaves unescaped (``ensure_ascii=False``) that a terminal would act on."""
+
+
+def terminal_text(text: str) -> str:
+    """Text as it may reach a terminal: control characters out, bidi controls visible."""
+    return _BIDI.sub(_visible, _CONTROLS.sub("", text))
+
+
+def _visible(match: re.Match[str]) -> str:
+    return f"<U+{ord(match.group()):04X}>"
+
+
+def shown(data: Any) -> Any:
+    """A result with every string in it (keys too) made ``terminal_text``."""
+    if isinstance(data, str):
+        return terminal_text(data)
+    if isinstance(data, dict):
+        return {shown(key): shown(value) for key, value in data.items()}
+    if isinstance(data, list | tuple):
+        return [shown(item) for item in data]
+    return data
+
+
+def shown_spans(text: str, spans: list[list[int]]) -> tuple[str, list[tuple[int, int]]]:
+    """``terminal_text(text)``, and the (start, end) spans of ``text`` moved to match it."""
+    dropped = {i for match in _CONTROLS.finditer(text) for i in range(*match.span())}
+    pieces: list[str] = []
+    moved = [0] * (len(text) + 1)  # where each offset of text lands in what is shown
+    length = 0
+    for index, character in enumerate(text):
+        moved[index] = length
+        if index not in dropped:
+            piece = _BIDI.sub(_visible, character)
+            pieces.append(piece)
+            length += len(piece)
+    moved[len(text)] = length
+    return "".join(pieces), [(moved[start], moved[end]) for start, end in spans]
+
+
+class _Console(Console):
+    """A console that passes every string it renders — printed, in a table cell, a title —
+    through ``terminal_text`` before laying it out, so widths are those of what is shown."""
+
+    def render_str(self, text: str, **options: Any) -> Text:
+        """Rich's ``render_str`` of the text as it may be shown."""
+        return super().render_str(terminal_text(text), **options)
+
+
+out = _Console(highlight=False, soft_wrap=True, markup=False, emoji=False)
+err = _Console(stderr=True, highlight=False, markup=False, emoji=False)
 
 
 def raw(text: str) -> None:
-    """Text that must reach stdout byte for byte (keys, signed notes): never wrapped."""
-    sys.stdout.write(text)
+    """Text that must reach stdout byte for byte (keys, signed notes, exported documents):
+    never wrapped; on a terminal, made ``terminal_text`` (an export read on screen must
+    not drive the terminal), and exact when written to a file or a pipe."""
+    sys.stdout.write(terminal_text(text) if sys.stdout.isatty() else text)
 
 
 def print_json(data: Any) -> None:
-    """Machine output: UTF-8 JSON, Arabic as characters."""
-    sys.stdout.write(json.dumps(data, ensure_ascii=False, indent=2) + "\n")
+    """Machine output: UTF-8 JSON, Arabic as characters; DEL, C1 controls and bidi
+    controls written as ``\\u`` escapes, which leave every value exactly as it is."""
+    text = json.dumps(data, ensure_ascii=False, indent=2)
+    sys.stdout.write(_JSON_UNSAFE.sub(_json_escape, text) + "\n")
+
+
+def _json_escape(match: re.Match[str]) -> str:
+    return f"\\u{ord(match.group()):04x}"
 
 
 @contextmanager

@@ -150,7 +150,7 @@ def timeline_table(result: dict[str, Any]) -> Table:
             claimed = _status(entry["status"])
             claimed.append(f" date{mark}", style="")
         else:
-            claimed = Text(entry["value_words"] + mark)
+            claimed = Text(render.terminal_text(entry["value_words"]) + mark)
         table.add_row(
             entry["when"]["words"],
             entry["fact"],
@@ -260,7 +260,7 @@ def _summary(fact: dict[str, Any] | None) -> Text:
     if fact is None:
         return Text("not yet claimed", style="dim")
     text = _status(fact["status"])
-    text.append(f"\n{_fact_value(fact)}", style="")
+    text.append(f"\n{render.terminal_text(_fact_value(fact))}", style="")
     return text
 
 

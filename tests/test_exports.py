@@ -431,7 +431,7 @@ def test_html_is_self_contained_and_escaped_as_written(fixture: Any) -> None:
     assert not [name for _, attrs in dom.tags for name in attrs if name in ("href", "src")]
     assert "&lt;script&gt;document.title=&#39;pwned&#39;&lt;/script&gt;" in page
     assert "No checkpoint was supplied" in page
-    assert dom.title == "Incident ledger report: Test <b>incident</b>"
+    assert dom.title == "Incident ledger report: \u2068Test <b>incident</b>\u2069"
 
 
 def test_html_shows_checkpoint_in_pre(fixture: Any) -> None:
@@ -515,7 +515,7 @@ def test_html_in_chromium_keeps_hostile_text_inert(fixture: Any, tmp_path: Path)
     assert dom.ancestors_of(SCRIPT_QUOTE), "the script quote shows as text"
     assert dom.ancestors_of(HOSTILE_NAME), "the hostile source name shows as text"
     assert not [tag for tag, _ in dom.tags if tag in ("script", "img")]
-    assert dom.title == "Incident ledger report: Test <b>incident</b>"
+    assert dom.title == "Incident ledger report: \u2068Test <b>incident</b>\u2069"
     assert "pwned" not in dom.title
     assert all(is_rtl_arabic(stack) for stack in dom.ancestors_of(ARABIC_QUOTE))
 

@@ -4,12 +4,22 @@ RFC 4180 as Python's csv module writes it (CRLF line ends, quotes doubled),
 UTF-8 text with a header row. Write the returned string with ``newline=""``
 so the CRLFs are kept as they are. A CSV file has no place for a checkpoint,
 so ``checkpoint`` is accepted for a uniform signature and not written.
+
+Cells are neutralised against formula injection as OWASP advises: a text cell
+that a spreadsheet would run as a formula — one starting with ``=``, ``+``,
+``-``, ``@``, a tab or a carriage return — gets a leading ``'``, which
+spreadsheets take as "this is text" and do not show. So does a cell that already
+starts with ``'``, so that the rule can be undone exactly: a program reading the
+file drops one leading ``'`` from any cell that has one. A number in a numeric
+column (``value``, ``low``, ``high``) is a number, not text, and is written as it
+is, a negative one included (no formula starts that way).
 """
 
 from __future__ import annotations
 
 import csv
 import io
+import re
 import sqlite3
 from datetime import datetime
 
@@ -90,4 +100,22 @@ def _row(selection: Selection, claim: Row) -> list[str]:
         "translation": claim["translation"],
         "note": claim["note"],
     }
-    return ["" if cells[column] is None else str(cells[column]) for column in COLUMNS]
+    return [neutralised(column, cells[column]) for column in COLUMNS]
+
+
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r", "'")
+"""What a formula starts with (OWASP's CSV injection list), and the text marker itself."""
+_NUMERIC_COLUMNS = frozenset({"value", "low", "high"})
+_NUMBER = re.compile(r"-?[0-9]+(?:\.[0-9]+)?")
+
+
+def neutralised(column: str, value: object) -> str:
+    """A cell's text, with a leading ``'`` if a spreadsheet could take it for a formula."""
+    if value is None:
+        return ""
+    text = str(value)
+    if not text.startswith(_FORMULA_START):
+        return text
+    if column in _NUMERIC_COLUMNS and _NUMBER.fullmatch(text):
+        return text
+    return "'" + text

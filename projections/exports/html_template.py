@@ -3,7 +3,13 @@
 Rendered with autoescaping on. Data from the ledger appears only as escaped text
 content: never in a ``<style>``, a URL, or an attribute (``lang``/``dir`` and the
 CSS classes come from fixed tables in ``html_export``). No script, no external
-resource; the Content-Security-Policy forbids both anyway.
+resource; the Content-Security-Policy forbids both anyway. Free text from the
+ledger (names, titles, quotes, values, addresses) is set in a ``<bdi>`` element
+(the ``bidi`` macro), so that its direction, or a bidi override hidden in it, never
+reorders the text around it; in the ``<title>`` and the charts' SVG text, where no
+such element may go, between FSI and PDI, Unicode's plain-text isolates. Ids and
+fact keys are restricted to ASCII letters, digits and ``._:-`` when imported and
+need neither.
 """
 
 from __future__ import annotations
@@ -13,11 +19,15 @@ from typing import Final
 CONTENT_SECURITY_POLICY: Final = "default-src 'none'; style-src 'unsafe-inline'; img-src data:"
 
 REPORT_TEMPLATE: Final = """\
-{%- macro bidi(text, tag="span") -%}
-{%- if text is arabic -%}
-<{{ tag }} lang="ar" dir="rtl">{{ text }}</{{ tag }}>
+{%- macro bidi(text, tag=none) -%}
+{%- if tag and text is arabic -%}
+<{{ tag }} lang="ar" dir="rtl"><bdi>{{ text }}</bdi></{{ tag }}>
+{%- elif tag -%}
+<{{ tag }} dir="auto"><bdi>{{ text }}</bdi></{{ tag }}>
+{%- elif text is arabic -%}
+<bdi lang="ar" dir="rtl">{{ text }}</bdi>
 {%- else -%}
-<{{ tag }} dir="auto">{{ text }}</{{ tag }}>
+<bdi>{{ text }}</bdi>
 {%- endif -%}
 {%- endmacro -%}
 <!DOCTYPE html>
@@ -26,7 +36,7 @@ REPORT_TEMPLATE: Final = """\
 <meta charset="utf-8">
 <meta http-equiv="Content-Security-Policy" content="{{ csp }}">
 <meta name="viewport" content="width=device-width, initial-scale=1">
-<title>Incident ledger report: {{ title }}</title>
+<title>Incident ledger report: \u2068{{ title }}\u2069</title>
 <style>
 body { font: 15px/1.45 system-ui, "Noto Sans", "Noto Naskh Arabic", sans-serif;
        margin: 0 auto; max-width: 1100px; padding: 1rem 1.5rem; color: #1b1b1b; }
@@ -72,13 +82,13 @@ then; retractions, corrections and assessments likewise).</p>
 </header>
 {% for incident in incidents %}
 <section class="incident">
-<h2>{{ incident.title }}</h2>
+<h2>{{ bidi(incident.title) }}</h2>
 {% if incident.title_ar %}<p>{{ bidi(incident.title_ar) }}</p>{% endif %}
 <dl>
 <dt>Incident</dt><dd><code>{{ incident.id }}</code></dd>
 {% if incident.place %}<dt>Place</dt><dd>{{ bidi(incident.place) }}</dd>{% endif %}
 {% for relation in incident.related %}
-<dt>Related</dt><dd>{{ relation.relation }}: <code>{{ relation.related }}</code></dd>
+<dt>Related</dt><dd>{{ bidi(relation.relation) }}: <code>{{ relation.related }}</code></dd>
 {% endfor %}
 <dt>Claims known</dt><dd>{{ incident.claims|length }}</dd>
 </dl>
@@ -92,13 +102,13 @@ then; retractions, corrections and assessments likewise).</p>
 <tr class="{{ fact.row_class }}">
 <td><code>{{ fact.fact }}</code></td>
 <td class="status {{ fact.status_class }}">{{ fact.status }}</td>
-<td>{{ fact.value }}</td>
+<td>{{ bidi(fact.value) }}</td>
 <td>{% if not fact.positions %}<span class="muted">no active claim: every claim was
 retracted or corrected</span>{% endif %}<ul class="positions">
 {% for position in fact.positions %}
-<li><strong>{{ position.claimant }}</strong>: {{ position.value }}
-{%- if position.via %} <span class="muted">(via {{ position.via }})</span>{% endif %}
-<span class="muted">· {{ position.outlet }}, {{ position.published }}</span></li>
+<li><strong>{{ bidi(position.claimant) }}</strong>: {{ bidi(position.value) }}
+{%- if position.via %} <span class="muted">(via {{ bidi(position.via) }})</span>{% endif %}
+<span class="muted">· {{ bidi(position.outlet) }}, {{ position.published }}</span></li>
 {% endfor %}
 </ul></td>
 </tr>
@@ -112,15 +122,15 @@ retracted or corrected</span>{% endif %}<ul class="positions">
 <h3>Contested facts</h3>
 {% for fact in incident.facts if fact.status == "contested" %}
 <article class="contested">
-<h4><code>{{ fact.fact }}</code>: {{ fact.value }}</h4>
+<h4><code>{{ fact.fact }}</code>: {{ bidi(fact.value) }}</h4>
 <ul>
 {% for position in fact.positions %}
-<li><strong>{{ position.claimant }}</strong> says {{ position.value }}
-<span class="muted">({{ position.outlet }}, {{ position.published }}
-{%- if position.via %}, via {{ position.via }}{% endif %}; claim
+<li><strong>{{ bidi(position.claimant) }}</strong> says {{ bidi(position.value) }}
+<span class="muted">({{ bidi(position.outlet) }}, {{ position.published }}
+{%- if position.via %}, via {{ bidi(position.via) }}{% endif %}; claim
 <code>{{ position.claim }}</code>)</span>
 {% if position.quote %}{{ bidi(position.quote, "blockquote") }}{% endif %}
-{% if position.translation %}<p class="muted">{{ position.translation }}</p>{% endif %}
+{% if position.translation %}<p class="muted">{{ bidi(position.translation) }}</p>{% endif %}
 </li>
 {% endfor %}
 </ul>
@@ -180,7 +190,7 @@ positions.</p>
 <line class="step" x1="{{ chart.left }}" x2="{{ chart.left + 24 }}" y1="{{ series.legend_y - 4 }}"
  y2="{{ series.legend_y - 4 }}" stroke-width="{{ series.stroke }}"/>
 </g>
-<text x="{{ chart.left + 32 }}" y="{{ series.legend_y }}">{{ series.name }}</text>
+<text x="{{ chart.left + 32 }}" y="{{ series.legend_y }}">\u2068{{ series.name }}\u2069</text>
 {% endfor %}
 <rect class="band" x="{{ chart.left }}" y="{{ chart.band_legend_y - 10 }}" width="24"
  height="12"/>
@@ -201,13 +211,13 @@ positions.</p>
 <tr class="claim-{{ claim.status_class }}">
 <td><code>{{ claim.id }}</code></td>
 <td><code>{{ claim.fact }}</code></td>
-<td>{{ claim.claimant }}{% if claim.via %} <span class="muted">via {{ claim.via }}</span>
-{%- endif %}</td>
-<td>{{ claim.value }}</td>
+<td>{{ bidi(claim.claimant) }}
+{%- if claim.via %} <span class="muted">via {{ bidi(claim.via) }}</span>{% endif %}</td>
+<td>{{ bidi(claim.value) }}</td>
 <td>{{ claim.status }}</td>
 <td>{{ claim.published }}</td>
 <td>{% if claim.quote %}{{ bidi(claim.quote, "div") }}{% endif %}
-{% if claim.translation %}<div class="muted">{{ claim.translation }}</div>{% endif %}</td>
+{% if claim.translation %}<div class="muted">{{ bidi(claim.translation) }}</div>{% endif %}</td>
 </tr>
 {% endfor %}
 </tbody>
@@ -223,7 +233,7 @@ positions.</p>
 <tbody>
 {% for source in sources %}
 <tr>
-<td>{{ source.name }} <span class="muted">(<code>{{ source.id }}</code>)</span></td>
+<td>{{ bidi(source.name) }} <span class="muted">(<code>{{ source.id }}</code>)</span></td>
 <td>{% if source.name_ar %}{{ bidi(source.name_ar) }}{% endif %}</td>
 <td>{{ source.kind }}</td>
 <td>{{ source.grade }}</td>
@@ -245,10 +255,10 @@ positions.</p>
 {% for report in reports %}
 <tr>
 <td><code>{{ report.id }}</code></td>
-<td>{{ report.outlet }}</td>
+<td>{{ bidi(report.outlet) }}</td>
 <td>{{ report.published }}</td>
 <td>{% if report.title %}{{ bidi(report.title) }}{% endif %}</td>
-<td>{% if report.url %}<code>{{ report.url }}</code>{% endif %}</td>
+<td>{% if report.url %}<code>{{ bidi(report.url) }}</code>{% endif %}</td>
 <td>{% if report.sha256 %}<code>{{ report.sha256 }}</code>{% endif %}</td>
 </tr>
 {% endfor %}
@@ -267,9 +277,9 @@ positions.</p>
 <tr>
 <td><code>{{ assessment.claim }}</code></td>
 <td>{{ assessment.verdict }}</td>
-<td>{{ assessment.by }}</td>
+<td>{{ bidi(assessment.by) }}</td>
 <td>{{ assessment.published }}</td>
-<td>{% if assessment.url %}<code>{{ assessment.url }}</code>{% endif %}</td>
+<td>{% if assessment.url %}<code>{{ bidi(assessment.url) }}</code>{% endif %}</td>
 <td>{% if assessment.note %}{{ bidi(assessment.note) }}{% endif %}</td>
 </tr>
 {% endfor %}

@@ -163,7 +163,9 @@ def _history(fact: str, states: list[dict[str, Any]], describe: dict[str, str]) 
                 continue  # a non-numeric claim on a mostly numeric fact
             name = position.get("claimant_name") or position["claimant"]
             row = history.positions.setdefault(name, [None] * len(states))
-            label = f"{name}: {describe.get(position['claim'], '')} ({position['claim']})"
+            # FSI … PDI: a name or unit cannot reorder the rest of the tooltip.
+            value = describe.get(position["claim"], "")
+            label = f"\u2068{name}\u2069: \u2068{value}\u2069 ({position['claim']})"
             row[index] = _Point(position["claim"], interval["min"], interval["max"], label)
     return history
 
