@@ -63,6 +63,14 @@ RECORDS: list[dict[str, Any]] = [
         "valid_time": "2022-01-22",
     },
     {"type": "claim", "id": "c3", "incident": "g", "fact": "killed", "value": 7, "report": "r2"},
+    {
+        "type": "claim",
+        "id": "c4",
+        "incident": "g",
+        "fact": "held",
+        "value": "isis [/b] held",
+        "report": "r2",
+    },
 ]
 
 UNSAFE = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
@@ -108,6 +116,7 @@ def test_what_the_tables_do_show(db: str) -> None:
     assert "twenty <U+202E>killed" in search
     state = runner.invoke(app, ["--db", db, "state", "g", "--at", "2022-01-23"], env=wide).stdout
     assert "sdf<U+202E>ton" in state
+    assert "isis [/b] held" in state  # as rich markup, a closing tag with no opening one crashed
 
 
 def test_search_highlights_stay_on_the_matched_words(db: str) -> None:
