@@ -1,7 +1,16 @@
-"""Maps the ledger's exceptions to one line on stderr and the documented exit code."""
+"""Maps the ledger's exceptions to one line on stderr and the documented exit code.
+
+Every failure a user can cause or meet is raised below the command line as a
+``LedgerError`` that says what went wrong. Should a database driver's or the
+operating system's own error still escape the layers (a case nobody foresaw),
+it too becomes one ``error:`` line and exit code 1 (a store failure), never a
+traceback. The line is shown as any text from the ledger is (``render``).
+"""
 
 from __future__ import annotations
 
+import sqlite3
+import sys
 from typing import Any, NoReturn
 
 import typer
@@ -12,19 +21,44 @@ from incident_ledger.ledger.errors import LedgerError
 
 
 class LedgerGroup(TyperGroup):
-    """A command group that turns any LedgerError into ``error: …`` and its exit code."""
+    """A command group that turns any LedgerError into ``error: …`` and its exit code,
+    and a stray database or system error into ``error: …`` and exit code 1."""
 
     def invoke(self, ctx: Any) -> Any:  # typer types it with its vendored click Context
         try:
             return super().invoke(ctx)
         except LedgerError as error:
             fail(str(error).strip() or type(error).__name__, error.exit_code)
+        except Exception as error:
+            if not isinstance(error, stray_errors()):
+                raise
+            fail(stray_message(error), 1)
 
 
 def fail(message: str, exit_code: int) -> NoReturn:
-    """Print ``error: <first line of message>`` on stderr, shown as any text from the
-    ledger is (``render.terminal_text``), and exit with ``exit_code``."""
+    """Print ``error: <first line of message>`` on stderr and exit with ``exit_code``."""
     # One line: a database driver's message may carry a SQL excerpt below it.
     lines = terminal_text(message).strip().splitlines() or [""]
     typer.echo(f"error: {lines[0]}", err=True)
     raise typer.Exit(exit_code)
+
+
+def stray_errors() -> tuple[type[Exception], ...]:
+    """The driver and system errors the net catches: SQLite's, the store library's,
+    psycopg's (when it was loaded: else none of its errors can have been raised) and
+    the operating system's."""
+    errors: list[type[Exception]] = [sqlite3.Error, OSError]
+    for module, name in (("eventsourcing.persistence", "PersistenceError"), ("psycopg", "Error")):
+        loaded = sys.modules.get(module)
+        if loaded is not None:
+            errors.append(getattr(loaded, name))
+    return tuple(errors)
+
+
+def stray_message(error: Exception) -> str:
+    """What a stray error says: a system error its reason and the file it concerns; a
+    database error its driver's message."""
+    if isinstance(error, OSError) and error.strerror:
+        concerning = f": {error.filename}" if error.filename is not None else ""
+        return f"{error.strerror}{concerning}"
+    return f"database error: {error}"

@@ -18,7 +18,12 @@ from typing import Any
 from eventsourcing.persistence import MapperDeserialisationError
 
 from incident_ledger.ledger.application import Ledger
-from incident_ledger.ledger.errors import BadInputError, NotFoundError, VerificationError
+from incident_ledger.ledger.errors import (
+    BadInputError,
+    NotFoundError,
+    StoreError,
+    VerificationError,
+)
 from incident_ledger.ledger.leaves import leaf_bytes
 from incident_ledger.ledger.merkle import (
     Frontier,
@@ -321,9 +326,9 @@ def verify_bundle(path: Path, key: str | None, prev: str | None) -> dict[str, An
         raise NotFoundError(
             f"{path} is not an export bundle (no {LEAVES_FILE} or {CHECKPOINT_FILE})"
         )
-    verifier = _read_key(key) if key else (path / KEY_FILE).read_text("ascii").strip()
-    checkpoint = open_checkpoint((path / CHECKPOINT_FILE).read_text("utf-8"), [verifier])
-    lines = (path / LEAVES_FILE).read_bytes().split(b"\n")
+    verifier = _read_key(key) if key else _bundle_text(path, KEY_FILE).strip()
+    checkpoint = open_checkpoint(_bundle_text(path, CHECKPOINT_FILE), [verifier])
+    lines = _bundle_file(path, LEAVES_FILE).split(b"\n")
     if lines and lines[-1] == b"":
         lines.pop()
     proofs_path = path / PROOFS_FILE
@@ -343,14 +348,41 @@ def verify_bundle(path: Path, key: str | None, prev: str | None) -> dict[str, An
     return result
 
 
+def _bundle_file(path: Path, name: str) -> bytes:
+    """The bytes of one file of a bundle; one that is missing or unreadable fails the
+    verification, naming it."""
+    try:
+        return (path / name).read_bytes()
+    except FileNotFoundError:
+        raise VerificationError(f"the bundle holds no {name}") from None
+    except OSError as error:
+        raise VerificationError(f"cannot read the bundle's {name}: {error.strerror}") from None
+
+
+def _bundle_text(path: Path, name: str) -> str:
+    """One text file of a bundle (UTF-8); garbage fails the verification, naming it."""
+    try:
+        return _bundle_file(path, name).decode("utf-8")
+    except UnicodeDecodeError:
+        raise VerificationError(f"the bundle's {name} is not UTF-8 text") from None
+
+
 def _read_key(key: str) -> str:
     candidate = Path(key)
     text = key.strip()
-    if "+" not in key or candidate.is_file():
+    if "+" not in key or candidate.exists():
         try:
-            text = candidate.read_text("ascii").strip()
-        except (OSError, UnicodeDecodeError):
+            text = candidate.read_bytes().decode("ascii").strip()
+        except FileNotFoundError:
             raise NotFoundError(f"no key file {key}") from None
+        except IsADirectoryError:
+            raise BadInputError(f"the key file {key} is a directory") from None
+        except OSError as error:
+            raise StoreError(f"cannot read the key file {key}: {error.strerror}") from None
+        except UnicodeDecodeError:
+            raise BadInputError(f"the key file {key} is not a verifier key (not text)") from None
+        if not text:
+            raise BadInputError(f"the key file {key} is empty")
     if text.startswith("PRIVATE+KEY+"):
         # Never echo a secret key back in an error message.
         raise BadInputError("--key must be the verifier (public) key, not the signing key")
@@ -362,6 +394,8 @@ def _read_text(path_or_text: str) -> str:
         return Path(path_or_text).read_text("utf-8")
     except OSError:
         raise NotFoundError(f"no checkpoint file {path_or_text}") from None
+    except UnicodeDecodeError:
+        raise VerificationError(f"{path_or_text} is not a checkpoint (not UTF-8 text)") from None
 
 
 def _entry_id(line: bytes) -> str:
@@ -399,7 +433,7 @@ def _first_bad_entry(path: Path, computed: list[bytes], checkpoint: Checkpoint) 
     """
     try:
         listed = [unb64(h, HASHES_FILE) for h in (path / HASHES_FILE).read_text("ascii").split()]
-    except (OSError, VerificationError):
+    except (OSError, ValueError, VerificationError):  # missing, not text, not base64
         return None
     frontier = Frontier()
     for digest in listed:
@@ -413,19 +447,18 @@ def _first_bad_entry(path: Path, computed: list[bytes], checkpoint: Checkpoint) 
 
 
 def _verify_selected(lines: list[bytes], proofs_path: Path, checkpoint: Checkpoint) -> None:
-    proofs = proofs_path.read_text("utf-8").splitlines()
+    proofs = _bundle_text(proofs_path.parent, proofs_path.name).splitlines()
     if len(proofs) != len(lines):
         raise VerificationError(
             f"the export holds {len(lines)} entries but {len(proofs)} inclusion proofs"
         )
     previous = -1
     for position, (line, raw) in enumerate(zip(lines, proofs, strict=True)):
-        record = json.loads(raw)
-        index = int(record["index"])
+        index, hashes = _inclusion_record(raw, position + 1)
         if index <= previous:
             raise VerificationError(f"entry {index}: entries are out of ledger order")
         previous = index
-        proof = [unb64(h, f"proof of entry {index}") for h in record["proof"]]
+        proof = [unb64(h, f"proof of entry {index}") for h in hashes]
         try:
             verify_inclusion(leaf_hash(line), index, checkpoint.size, proof, checkpoint.root)
         except ProofError as error:
@@ -433,6 +466,25 @@ def _verify_selected(lines: list[bytes], proofs_path: Path, checkpoint: Checkpoi
                 f"entry {index} ({_entry_id(line)}): not in the signed log ({error})"
             ) from None
         del position
+
+
+def _inclusion_record(raw: str, number: int) -> tuple[int, list[str]]:
+    """One line of the proofs file: ``{"index": n, "proof": [base64, …]}``; anything else
+    fails the verification, naming the line."""
+    try:
+        record = json.loads(raw)
+    except ValueError:
+        record = None
+    index = record.get("index") if isinstance(record, dict) else None
+    hashes = record.get("proof") if isinstance(record, dict) else None
+    if (
+        type(index) is not int
+        or index < 0
+        or not isinstance(hashes, list)
+        or not all(isinstance(h, str) for h in hashes)
+    ):
+        raise VerificationError(f"{PROOFS_FILE} line {number}: not an inclusion proof")
+    return index, hashes
 
 
 def _verify_extends(
@@ -463,10 +515,21 @@ def _verify_extends(
                 "a different root (history was rewritten)"
             )
         return
-    proofs = json.loads((path / CONSISTENCY_FILE).read_text("utf-8"))
-    if str(previous.size) not in proofs:
+    try:
+        proofs = json.loads(_bundle_text(path, CONSISTENCY_FILE))
+    except ValueError:
+        proofs = None
+    if not isinstance(proofs, dict):
+        raise VerificationError(f"the bundle's {CONSISTENCY_FILE} is not a set of proofs")
+    hashes = proofs.get(str(previous.size))
+    if hashes is None:
         raise VerificationError(f"the export holds no consistency proof from size {previous.size}")
-    proof = [unb64(h, "consistency proof") for h in proofs[str(previous.size)]]
+    if not isinstance(hashes, list) or not all(isinstance(h, str) for h in hashes):
+        raise VerificationError(
+            f"the bundle's {CONSISTENCY_FILE}: the proof from size {previous.size} is not a "
+            "list of hashes"
+        )
+    proof = [unb64(h, "consistency proof") for h in hashes]
     try:
         verify_consistency(previous.size, current.size, proof, previous.root, current.root)
     except ProofError as error:

@@ -22,7 +22,7 @@ from typing import Any
 
 from incident_ledger.ledger.application import Ledger
 from incident_ledger.ledger.audit import b64, open_checkpoint, order_error
-from incident_ledger.ledger.errors import VerificationError
+from incident_ledger.ledger.errors import StoreError, VerificationError
 from incident_ledger.ledger.forking import Helper, two_cores
 from incident_ledger.ledger.gcpause import gc_paused
 from incident_ledger.ledger.mapper import LeafMapper
@@ -42,8 +42,46 @@ PAGE = 4096
 def verify_ledger(ledger: Ledger, verifier: str) -> dict[str, Any]:
     """Recompute every leaf and tree node from the stored events; check every checkpoint.
 
-    Raises VerificationError naming the first bad entry (index and id).
+    Raises VerificationError naming the first bad entry (index and id), or what could not
+    be read when the store fails to read (a damaged file).
     """
+    reading = _Reading()
+    try:
+        return _verify_log(ledger, verifier, reading)
+    except StoreError as error:
+        raise VerificationError(f"{_unreadable(ledger, reading)} cannot be read: {error}") from None
+
+
+class _Reading:
+    """What ``verify`` is reading: the log's checkpoints, a page of entries (the
+    notification id its rows follow and its first leaf index), or the tree nodes."""
+
+    def __init__(self) -> None:
+        self.what = "the checkpoints"
+        self.page: tuple[int, int] | None = None
+
+
+def _unreadable(ledger: Ledger, reading: _Reading) -> str:
+    """What could not be read: within a page of entries, the first entry the store fails
+    to give (read again a few at a time, each read in a transaction of its own)."""
+    if reading.page is None:
+        return reading.what
+    after, index = reading.page
+    step = 64
+    while step:
+        try:
+            while True:
+                with ledger.audit.reading() as view:
+                    rows = view.event_rows(after, step)
+                if not rows:
+                    return reading.what
+                after, index = rows[-1][0], index + len(rows)
+        except StoreError:
+            step //= 8  # 64 rows, then 8, then 1: the first unreadable is the next one
+    return f"entry {index}"
+
+
+def _verify_log(ledger: Ledger, verifier: str, reading: _Reading) -> dict[str, Any]:
     mapper = ledger.leaf_mapper
     frontier = Frontier()
     with gc_paused(), ledger.audit.reading() as view:
@@ -53,10 +91,11 @@ def verify_ledger(ledger: Ledger, verifier: str) -> dict[str, Any]:
         ]
         helper, first = _helper_for(ledger, view.size())
         try:
-            _check_pages_in_order(view, mapper, frontier, helper, first)
+            _check_pages_in_order(view, mapper, frontier, helper, first, reading)
         finally:
             if helper is not None:
                 helper.stop()
+        reading.what, reading.page = "the Merkle tree nodes", None
         size = view.size()
         if frontier.size != size:
             raise VerificationError(
@@ -95,7 +134,12 @@ def verify_ledger(ledger: Ledger, verifier: str) -> dict[str, Any]:
 
 
 def _check_pages_in_order(
-    view: LogView, mapper: LeafMapper, frontier: Frontier, helper: Helper | None, first: int
+    view: LogView,
+    mapper: LeafMapper,
+    frontier: Frontier,
+    helper: Helper | None,
+    first: int,
+    reading: _Reading,
 ) -> None:
     """Check every page in ledger order, extending the frontier; raise at the first bad entry.
 
@@ -107,6 +151,7 @@ def _check_pages_in_order(
             after = _take_helper_pages(view, frontier, helper, after)
             helper = None
         start = frontier.size
+        reading.what, reading.page = f"entries from {start}", (after, start)
         rows, leaf_ids, leaf_hashes = view.page(after, start, PAGE)
         if not rows and not leaf_ids:
             return

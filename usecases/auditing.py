@@ -8,7 +8,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from incident_ledger.ledger.application import Ledger
-from incident_ledger.ledger.errors import BadInputError, NotFoundError
+from incident_ledger.ledger.errors import BadInputError, NotFoundError, StoreError
+from incident_ledger.usecases.outputs import output_file, output_folder, write_output
 from incident_ledger.usecases.workspace import (
     Workspace,
     open_workspace,
@@ -111,6 +112,11 @@ def export(
 
     if fmt not in EXPORT_FORMATS:
         raise BadInputError(f"--format must be one of {', '.join(EXPORT_FORMATS)}")
+    if fmt == "jsonl" and out is None:
+        raise BadInputError("--format jsonl writes a folder: give --out DIR")
+    # Where the output goes is checked before any work is done.
+    folder = output_folder(out) if fmt == "jsonl" and out is not None else None
+    target = output_file(out) if fmt != "jsonl" and out is not None else None
     known_at = query_instant(at)
     with open_workspace(db) as ws:
         ws.refresh()
@@ -119,20 +125,20 @@ def export(
             ws.views.require_projected(incident)
         key = signing_key(ws.location)
         signed = make_checkpoint(ws.ledger, key.signer, key.origin, key.verifier)
-        if fmt == "jsonl":
-            if out is None:
-                raise BadInputError("--format jsonl writes a folder: give --out DIR")
+        if folder is not None:
             selected = (
                 aggregate_ids(ws.views.connection, incident, known_at)
                 if incident is not None or known_at is not None
                 else None
             )
-            return write_bundle(ws.ledger, Path(out), signed, key.verifier, selected)
+            try:
+                return write_bundle(ws.ledger, folder, signed, key.verifier, selected)
+            except OSError as error:
+                raise StoreError(f"cannot write the bundle {out}: {error.strerror}") from None
         document = _render_export(fmt, ws, incident, known_at, signed.note)
-    if out is None:
+    if target is None:
         return {"document": document}
-    Path(out).write_text(document, encoding="utf-8")
-    return {"path": out, "bytes": len(document.encode("utf-8"))}
+    return {"path": out, "bytes": write_output(target, document)}
 
 
 def _render_export(

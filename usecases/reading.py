@@ -6,7 +6,6 @@ projection and returns plain data for the CLI to render.
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Any
 
 from incident_ledger.ledger.errors import BadInputError, StoreError
@@ -15,6 +14,7 @@ from incident_ledger.projections.search import DEFAULT_LIMIT, prepare
 from incident_ledger.projections.search import search as search_index
 from incident_ledger.projections.sources import source_records
 from incident_ledger.projections.understanding import Policy, state
+from incident_ledger.usecases.outputs import output_file
 from incident_ledger.usecases.workspace import query_instant, read_model
 
 
@@ -62,9 +62,7 @@ def fact_history(
 
     if chart is not None:
         chart_format(chart)
-        parent = Path(chart).parent
-        if not parent.is_dir():
-            raise BadInputError(f"directory {parent} does not exist")
+        output_file(chart)
     recorded_at = query_instant(as_recorded)
     with read_model(db, incident) as conn:
         result = history(conn, incident, fact, recorded_at)

@@ -15,11 +15,12 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from incident_ledger.ledger.application import Ledger
-from incident_ledger.ledger.errors import BadInputError, NotFoundError, StoreError
+from incident_ledger.ledger.errors import NotFoundError, StoreError
 from incident_ledger.ledger.stores.location import StoreLocation, locate
 from incident_ledger.ledger.times import parse_instant, utc_now
 from incident_ledger.projections.projector import Projector
 from incident_ledger.projections.views import Views
+from incident_ledger.usecases.outputs import require_folder
 
 if TYPE_CHECKING:
     pass
@@ -56,9 +57,7 @@ def open_workspace(
     if location.sqlite_path is not None and not create and not location.sqlite_path.exists():
         raise NotFoundError(f"no ledger at {location.sqlite_path}: run 'ledger init' first")
     if location.sqlite_path is not None and create:
-        parent = location.sqlite_path.parent
-        if not parent.exists():
-            raise BadInputError(f"directory {parent} does not exist")
+        require_folder(location.sqlite_path.parent)
     ledger = Ledger(location.event_store_env(create=create), clock=clock)
     try:
         if location.is_postgres and not create:
@@ -112,18 +111,24 @@ class SigningKey:
 
 def signing_key(location: StoreLocation) -> SigningKey:
     """Read the ledger's signing key file."""
+    return read_signing_key(location.key_path)
+
+
+def read_signing_key(path: Path) -> SigningKey:
+    """Read a signing key file: missing is not found; unreadable or not a key (random
+    bytes, an empty file, a folder) is a store failure, said in one line."""
     from incident_ledger.ledger.signednote import NoteError, verifier_from_signer
 
     try:
-        signer = location.key_path.read_text(encoding="ascii").strip()
+        signer = path.read_bytes().decode("ascii").strip()
     except FileNotFoundError:
-        raise NotFoundError(
-            f"no signing key at {location.key_path}: run 'ledger init' first"
-        ) from None
+        raise NotFoundError(f"no signing key at {path}: run 'ledger init' first") from None
     except OSError as error:
-        raise StoreError(f"cannot read the signing key {location.key_path}: {error}") from None
+        raise StoreError(f"cannot read the signing key {path}: {error.strerror}") from None
+    except UnicodeDecodeError:
+        raise StoreError(f"the signing key {path} is unusable: it is not text") from None
     try:
         verifier = verifier_from_signer(signer)
     except NoteError as error:
-        raise StoreError(f"the signing key {location.key_path} is unusable: {error}") from None
+        raise StoreError(f"the signing key {path} is unusable: {error}") from None
     return SigningKey(signer, verifier, verifier.split("+", 1)[0])

@@ -13,8 +13,15 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, TextIO
 
 from incident_ledger.ledger.errors import BadInputError, NotFoundError, StoreError
+from incident_ledger.ledger.stores.location import locate
 from incident_ledger.ledger.times import instant_key
-from incident_ledger.usecases.workspace import Progress, open_workspace, query_instant
+from incident_ledger.usecases.outputs import output_file
+from incident_ledger.usecases.workspace import (
+    Progress,
+    open_workspace,
+    query_instant,
+    read_signing_key,
+)
 
 if TYPE_CHECKING:
     from incident_ledger.ledger.imports.importer import Outcome
@@ -37,24 +44,34 @@ class InitResult:
 
 
 def init(db: str | None) -> InitResult:
-    """Create the event store, the read model and a signing key (kept if present)."""
+    """Create the event store, the read model and a signing key (kept if present).
+
+    A key file already there must be usable: it is read before anything is created.
+    """
+    location = locate(db)
+    kept = _present(location.key_path)
+    verifier = read_signing_key(location.key_path).verifier if kept else None
     with open_workspace(db, create=True) as ws:
-        created, verifier = _ensure_signing_key(ws.location.key_path)
+        if verifier is None:
+            verifier = _create_signing_key(ws.location.key_path)
         return InitResult(
             ws.location.shown,
             str(ws.location.views_path),
             str(ws.location.key_path),
             verifier,
-            created,
+            not kept,
         )
 
 
-def _ensure_signing_key(path: Path) -> tuple[bool, str]:
-    """Create an Ed25519 signing key, readable by its owner only, unless one exists."""
-    from incident_ledger.ledger.signednote import generate_signer, verifier_from_signer
+def _present(path: Path) -> bool:
+    """Whether anything (a file, a folder, a dangling link) has that name."""
+    return path.exists() or path.is_symlink()
 
-    if path.exists():
-        return False, verifier_from_signer(path.read_text(encoding="ascii").strip())
+
+def _create_signing_key(path: Path) -> str:
+    """Create an Ed25519 signing key, readable by its owner only; its verifier key."""
+    from incident_ledger.ledger.signednote import generate_signer
+
     # The key name is the log's origin in its checkpoints: unique per ledger.
     signer, verifier = generate_signer(f"incident-ledger/{secrets.token_hex(4)}")
     try:
@@ -63,7 +80,7 @@ def _ensure_signing_key(path: Path) -> tuple[bool, str]:
         raise StoreError(f"cannot create the signing key {path}: {error.strerror}") from None
     with os.fdopen(descriptor, "w", encoding="ascii") as handle:
         handle.write(signer + "\n")
-    return True, verifier
+    return verifier
 
 
 def append_file(
@@ -169,7 +186,7 @@ def replay(
         raise BadInputError(
             "--until needs --out: the live read model always follows the whole ledger"
         )
-    views_path = Path(out) if out else None
+    views_path = output_file(out) if out else None
     with open_workspace(db, views_path=views_path) as ws:
         ws.views.reset()
         applied = ws.projector.catch_up(until=until_at, progress=progress)

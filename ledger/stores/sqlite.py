@@ -12,14 +12,23 @@ own; ``merkle_nodes`` holds the levels above them that are stored (8, 16, …,
 
 from __future__ import annotations
 
+import sqlite3
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
+from pathlib import Path
 from typing import Any
 from uuid import UUID
 
-from eventsourcing.persistence import OperationalError, ProgrammingError, StoredEvent
+from eventsourcing.persistence import (
+    DatabaseError,
+    OperationalError,
+    PersistenceError,
+    ProgrammingError,
+    StoredEvent,
+)
 from eventsourcing.sqlite import SQLiteApplicationRecorder, SQLiteCursor, SQLiteDatastore
 
+from incident_ledger.ledger.errors import StoreError
 from incident_ledger.ledger.merkle import TILE_HEIGHT, append_leaves
 from incident_ledger.ledger.stores.recorder import (
     Appender,
@@ -29,6 +38,7 @@ from incident_ledger.ledger.stores.recorder import (
     NewRow,
     leaf_hashes,
 )
+from incident_ledger.ledger.stores.sqlite_file import check_store_file, damaged, damaged_store
 
 IMPORT_CACHE_KIB = -65_536
 """SQLite page cache of a write transaction, in KiB (negative: a size, not a page count)."""
@@ -41,6 +51,14 @@ class SQLiteLedgerRecorder(SQLiteApplicationRecorder):
 
     def __init__(self, datastore: SQLiteDatastore, events_table_name: str = "stored_events"):
         super().__init__(datastore, events_table_name)
+        self._file_checked = datastore.pool.is_sqlite_memory_mode
+
+    def _check_file(self, *, create: bool) -> None:
+        """Refuse a file that is not a ledger store before the library's first connection
+        to it (``stores.sqlite_file``), once."""
+        if not self._file_checked:
+            check_store_file(Path(self.datastore.pool.db_name), create=create)
+            self._file_checked = True
 
     def construct_create_table_statements(self) -> list[str]:
         return [
@@ -54,7 +72,9 @@ class SQLiteLedgerRecorder(SQLiteApplicationRecorder):
 
     def create_table(self) -> None:
         """Create the tables, the events table with its leaf hash column."""
-        super().create_table()
+        self._check_file(create=True)
+        with self._opening():
+            super().create_table()
         self.upgrade()
 
     def upgrade(self) -> None:
@@ -67,7 +87,8 @@ class SQLiteLedgerRecorder(SQLiteApplicationRecorder):
         events, and the rows no longer read are dropped, in one transaction. Costs
         one query when there is nothing to do.
         """
-        with self.datastore.transaction(commit=False) as c:
+        self._check_file(create=False)
+        with self._opening(), self.datastore.transaction(commit=False) as c:
             if self._is_current(c):
                 return
         try:
@@ -155,7 +176,7 @@ class SQLiteLedgerRecorder(SQLiteApplicationRecorder):
         checks made before a page of events is appended cannot be overtaken by
         another writer.
         """
-        with self.datastore.transaction(commit=True) as c:
+        with self._opening(), self.datastore.transaction(commit=True) as c:
             # The library opens a deferred transaction; take the write lock now.
             c.execute("ROLLBACK")
             c.execute("BEGIN IMMEDIATE")
@@ -179,9 +200,32 @@ class SQLiteLedgerRecorder(SQLiteApplicationRecorder):
 
     @contextmanager
     def reading(self) -> Iterator[LogView]:
-        """One read transaction: a consistent view of events, tree and checkpoints."""
-        with self.datastore.transaction(commit=False) as c:
-            yield self._view(c)
+        """One read transaction: a consistent view of events, tree and checkpoints.
+
+        A store that fails to read raises ``StoreError`` (one that says so when the file
+        is damaged), whatever was reading it.
+        """
+        try:
+            with self.datastore.transaction(commit=False) as c:
+                yield self._view(c)
+        except (PersistenceError, sqlite3.Error) as error:
+            if damaged(error):
+                raise damaged_store(self.datastore.pool.db_name, error) from None
+            raise StoreError(f"cannot read the event store: {error}") from None
+
+    @contextmanager
+    def _opening(self) -> Iterator[None]:
+        """Opening and writing a store: a damaged file is said to be damaged, and SQLite's
+        own errors become the library's (it translates those of a transaction, not those
+        of the connection it opens first, where a damaged file may fail)."""
+        try:
+            yield
+        except (PersistenceError, sqlite3.Error) as error:
+            if damaged(error):
+                raise damaged_store(self.datastore.pool.db_name, error) from None
+            if isinstance(error, sqlite3.Error):
+                raise DatabaseError(error) from error
+            raise
 
     def _view(self, c: Any) -> LogView:
         """The log as one cursor (one transaction) sees it."""

@@ -1,0 +1,59 @@
+"""Files the commands write where the user says: checked before any work is done, and
+written whole or not at all.
+
+A place that cannot be written to because of how it was named — a folder that does
+not exist, a folder where a file is wanted — is bad input (exit 2), found before the
+ledger is opened; a write the system refuses (no permission, a full disk) is a store
+failure (exit 1), and leaves no part-written file behind.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+from pathlib import Path
+
+from incident_ledger.ledger.errors import BadInputError, StoreError
+
+
+def require_folder(folder: Path) -> None:
+    """Refuse a folder that does not exist (or is a file)."""
+    if not folder.exists():
+        raise BadInputError(f"directory {folder} does not exist")
+    if not folder.is_dir():
+        raise BadInputError(f"{folder} is not a directory")
+
+
+def output_file(path: str) -> Path:
+    """The path of a file to write, checked: its folder exists and it is not a folder."""
+    target = Path(path)
+    require_folder(target.parent)
+    if target.is_dir():
+        raise BadInputError(f"{path} is a directory: give a file name")
+    return target
+
+
+def output_folder(path: str) -> Path:
+    """The path of a folder to write files into, checked: its parent exists and it is
+    not a file (whether it may already hold files is for the writer to say)."""
+    target = Path(path)
+    require_folder(target.parent)
+    if target.exists() and not target.is_dir():
+        raise BadInputError(f"{path} is a file: give a folder")
+    return target
+
+
+def write_output(path: Path, text: str) -> int:
+    """Write a text file (UTF-8, line ends as given) through a temporary file beside it,
+    renamed over it when complete: a failed write leaves what was there. Returns bytes."""
+    data = text.encode("utf-8")
+    temporary = path.with_name(f".{path.name}.{os.getpid()}.part")
+    try:
+        with temporary.open("wb") as handle:
+            handle.write(data)
+        os.replace(temporary, path)
+    except OSError as error:
+        with contextlib.suppress(OSError):
+            temporary.unlink(missing_ok=True)
+        raise StoreError(f"cannot write {path}: {error.strerror or error}") from None
+    return len(data)
