@@ -11,6 +11,7 @@ from incident_ledger.cli.failures import LedgerGroup
 from incident_ledger.cli.lookup_commands import register as register_lookup
 from incident_ledger.cli.serve_command import register as register_web
 from incident_ledger.cli.story_commands import register as register_story
+from incident_ledger.ledger.scratch import remove_stale
 from incident_ledger.ledger.stores.location import DEFAULT_DB
 from incident_ledger.usecases import auditing, reading, writing
 
@@ -47,6 +48,9 @@ def main(
 ) -> None:
     """An event-sourced ledger of contradictory incident reports."""
     ctx.obj = db
+    # Scratch folders of a command killed with SIGKILL (an import's spool, a rebuild's
+    # shard) are removed by the next one; those of running commands are kept.
+    remove_stale()
 
 
 @app.command()

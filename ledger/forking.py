@@ -5,12 +5,20 @@ forked so that it starts at once with everything already loaded, and take its
 answer back through a pipe. Where fork is missing or there is one core, the
 callers do all the work themselves; a helper that dies is not an error either,
 since its caller can always do the work itself.
+
+A helper never outlives the process that forked it, even one killed with
+SIGKILL, which runs no clean-up of its own: on Linux the kernel sends the helper
+SIGKILL when its parent dies (``prctl(PR_SET_PDEATHSIG)``); elsewhere the helper
+watches a pipe only its parent can write to, and ends when that pipe closes.
 """
 
 from __future__ import annotations
 
 import contextlib
 import os
+import signal
+import sys
+import threading
 from collections.abc import Callable, Iterator
 from typing import TYPE_CHECKING, Any
 
@@ -49,9 +57,18 @@ class _Forked:
         context = multiprocessing.get_context("fork")
         self._receiver, sender = context.Pipe(duplex=False)
         _widen(self._receiver)
-        self._process = context.Process(target=target, args=(work, args, sender), daemon=True)
-        self._process.start()
-        sender.close()
+        watched, self._watch = os.pipe()  # the fallback's pipe: this end stays here
+        _WATCH_ENDS.add(self._watch)
+        self._process = context.Process(
+            target=_start,
+            args=(os.getpid(), watched, target, work, args, sender),
+            daemon=True,
+        )
+        try:
+            self._process.start()
+        finally:
+            os.close(watched)
+            sender.close()
 
     def stop(self) -> None:
         """End the process if it still runs (its work is no longer wanted) and reap it."""
@@ -59,12 +76,84 @@ class _Forked:
             self._process.terminate()
         self._process.join()
         self._receiver.close()
+        if self._watch in _WATCH_ENDS:
+            _WATCH_ENDS.discard(self._watch)
+            os.close(self._watch)
 
     def __enter__(self) -> Any:
         return self
 
     def __exit__(self, *exc: object) -> None:
         self.stop()
+
+
+_WATCH_ENDS: set[int] = set()
+"""The write ends of the pipes this process's helpers watch (the fallback). A helper
+closes every one it inherits, so that each is held by this process alone."""
+
+PR_SET_PDEATHSIG = 1
+"""linux/prctl.h: the signal a process gets when its parent dies."""
+
+
+def end_with_parent(parent: int) -> bool:
+    """In a process just forked from ``parent``: have the kernel kill it with SIGKILL when
+    ``parent`` dies (Linux); exit at once if ``parent`` is already gone. False where the
+    kernel offers no such thing, and then nothing is done.
+
+    Called through ctypes, for the standard library has no ``prctl``.
+    """
+    if not USE_PARENT_DEATH_SIGNAL or not sys.platform.startswith("linux"):
+        return False
+    try:
+        import ctypes
+
+        libc = ctypes.CDLL(None, use_errno=True)
+        done = libc.prctl(ctypes.c_int(PR_SET_PDEATHSIG), ctypes.c_ulong(signal.SIGKILL), 0, 0, 0)
+    except (OSError, AttributeError):  # no C library to load, or no prctl in it
+        return False
+    if done != 0:
+        return False
+    if os.getppid() != parent:  # the parent died before the signal was asked for
+        os._exit(1)
+    return True
+
+
+USE_PARENT_DEATH_SIGNAL = True
+"""Whether helpers ask for ``PR_SET_PDEATHSIG`` where it exists (else they watch a pipe)."""
+
+
+def _start(
+    parent: int,
+    watched: int,
+    target: Callable[..., None],
+    work: Callable[..., Any],
+    args: Any,
+    sender: Connection,
+) -> None:
+    """A helper's first steps: make sure it dies with its parent, then run ``target``."""
+    for end in _WATCH_ENDS:  # the parent's ends, inherited by the fork: not ours to hold
+        with contextlib.suppress(OSError):
+            os.close(end)
+    _WATCH_ENDS.clear()
+    if end_with_parent(parent):
+        os.close(watched)
+    else:
+        threading.Thread(target=_watch_parent, args=(watched,), daemon=True).start()
+    target(work, args, sender)
+
+
+def _watch_parent(watched: int) -> None:
+    """Block until the parent's end of the pipe closes — it does when the parent dies,
+    however it dies — then end this process."""
+    while True:
+        try:
+            if not os.read(watched, 1):
+                break
+        except InterruptedError:
+            continue
+        except OSError:
+            break
+    os._exit(1)
 
 
 PIPE_BYTES = 1 << 20

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import json
 import sqlite3
-import tempfile
 from collections.abc import Callable
 from datetime import datetime
 from functools import cache
@@ -29,6 +28,7 @@ from incident_ledger.ledger.forking import Helper, two_cores
 from incident_ledger.ledger.gcpause import gc_paused
 from incident_ledger.ledger.leaves import event_line
 from incident_ledger.ledger.mapper import LeafMapper
+from incident_ledger.ledger.scratch import Scratch
 from incident_ledger.ledger.stores.recorder import EventRow
 from incident_ledger.ledger.times import instant_key, is_date_only, to_key
 from incident_ledger.ledger.values import ValueKind, edtf_bounds, read_value
@@ -254,8 +254,8 @@ class Projector:
             if progress is not None:  # the helper keeps pace with this half
                 progress(min(2 * done, total), total)
 
-        with tempfile.TemporaryDirectory(prefix="ledger-rebuild-") as scratch:
-            shard = Path(scratch) / "shard.db"
+        with Scratch("rebuild") as scratch:  # removed by the next command if killed
+            shard = scratch.path / "shard.db"
             env = dict(self.ledger.env)
             tables = self.views.table_statements()
             with Helper(_project_shard, env, shard, middle, last, until, tables) as helper:

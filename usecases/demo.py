@@ -7,11 +7,10 @@ each answer an ordinary point-in-time query — and what changed between them.
 
 from __future__ import annotations
 
-import tempfile
-from pathlib import Path
 from typing import Any
 
 from incident_ledger.ledger import samples
+from incident_ledger.ledger.scratch import Scratch
 from incident_ledger.usecases import reading, workspace, writing
 
 INCIDENT = "ghwayran-2022"
@@ -21,8 +20,8 @@ DATES = ("2022-01-21", "2022-01-23", "2022-01-25", "2022-02-01")
 
 def walkthrough(dates: tuple[str, ...] = DATES) -> dict[str, Any]:
     """Build the sample ledger in a temporary directory and narrate its evolution."""
-    with tempfile.TemporaryDirectory(prefix="incident-ledger-demo-") as workdir:
-        db = str(Path(workdir) / "ledger.db")
+    with Scratch("demo") as workdir:
+        db = str(workdir.path / "ledger.db")
         writing.init(db)
         outcome = writing.append_file(db, str(samples.GHWAYRAN))
         with workspace.open_workspace(db) as ws:

@@ -17,16 +17,17 @@ so readers and the projector share one write-ahead log.
 from __future__ import annotations
 
 import contextlib
+import functools
 import importlib.util
 import ipaddress
 import json
+import os
 import re
 import signal
 import socket
 import sqlite3
 import subprocess
 import sys
-import tempfile
 import threading
 import time
 import webbrowser
@@ -38,6 +39,8 @@ from typing import Any
 from urllib.parse import urlencode
 
 from incident_ledger.ledger.errors import BadInputError, LedgerError
+from incident_ledger.ledger.forking import end_with_parent
+from incident_ledger.ledger.scratch import Scratch
 from incident_ledger.projections.datasette_metadata import build_metadata, canned_queries
 from incident_ledger.usecases.workspace import open_workspace
 
@@ -232,8 +235,8 @@ def serve(
     check_host(host, allow_remote=allow_remote)
     if not 1 <= port <= 65_535:
         raise BadInputError("--port must be between 1 and 65535")
-    with tempfile.TemporaryDirectory(prefix="ledger-serve-") as workdir:
-        plan = prepare(db, Path(workdir), host=host, port=port)
+    with Scratch("serve") as workdir:
+        plan = prepare(db, workdir.path, host=host, port=port)
         ensure_port_free(host, port)
         if on_start is not None:
             on_start(plan)
@@ -243,7 +246,10 @@ def serve(
 def run(plan: ServePlan, *, open_browser: bool = False) -> int:
     """Run Datasette for ``plan`` in the foreground until it exits or is interrupted."""
     with _sigterm_as_interrupt():
-        process = subprocess.Popen(plan.command())
+        # Datasette ends with this process, even one killed with SIGKILL (on Linux).
+        process = subprocess.Popen(
+            plan.command(), preexec_fn=functools.partial(end_with_parent, os.getpid())
+        )
         try:
             if open_browser and wait_until_ready(plan, process):
                 webbrowser.open(plan.url)

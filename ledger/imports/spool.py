@@ -13,13 +13,13 @@ from __future__ import annotations
 
 import json
 import sqlite3
-import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, NamedTuple
 
 from incident_ledger.ledger.domain import aggregate_id_for, creation_data, reference_columns
 from incident_ledger.ledger.errors import BadInputError, StoreError
+from incident_ledger.ledger.scratch import Scratch
 
 if TYPE_CHECKING:
     from incident_ledger.ledger.records import AnyRecord
@@ -98,7 +98,7 @@ class Spool:
     ) -> None:
         """A spool in memory, in a temporary file, or (``path``) in a file the caller owns;
         with ``sealed``, that file already sealed, opened again to be read (by a helper)."""
-        self._directory: tempfile.TemporaryDirectory[str] | None = None
+        self._directory: Scratch | None = None
         self.path: Path | None = None
         """The spool's file (None in memory)."""
         try:
@@ -106,8 +106,8 @@ class Spool:
                 self.db = sqlite3.connect(":memory:", isolation_level=None)
             else:
                 if path is None:
-                    self._directory = tempfile.TemporaryDirectory(prefix="ledger-import-")
-                    path = Path(self._directory.name) / "spool.db"
+                    self._directory = Scratch("import")  # removed by the next command if killed
+                    path = self._directory.path / "spool.db"
                 self.path = path
                 self.db = sqlite3.connect(str(path), isolation_level=None)
             if not sealed:
@@ -263,7 +263,7 @@ class Spool:
         if db is not None:
             db.close()
         if self._directory is not None:
-            self._directory.cleanup()
+            self._directory.remove()
             self._directory = None
 
     def __enter__(self) -> Spool:

@@ -1,0 +1,107 @@
+"""Scratch folders in the temporary directory (``$TMPDIR``), which a process killed
+with SIGKILL cannot remove itself: the next command removes them.
+
+Every scratch folder the ledger makes — an import's spool, a rebuild's shard, the
+demo's ledger, what ``serve`` lays out — is named ``incident-ledger-<kind>-…`` and
+holds a lock file its process keeps locked (``flock``) while it lives. The kernel
+releases the lock when the process ends, however it ends, so a folder whose lock
+can be taken belongs to no living process (nor to a helper it forked: they share
+the lock) and is removed by ``remove_stale``, which every command runs first.
+Folders of living processes, other users' and anything else are left alone.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import shutil
+import tempfile
+import time
+from pathlib import Path
+from types import TracebackType
+
+PREFIX = "incident-ledger-"
+KINDS = ("import", "rebuild", "demo", "serve")
+LOCK = ".owner"
+UNLOCKED_GRACE_SECONDS = 60
+"""A folder without its lock file is left this long: its process may be between
+making the folder and locking it (a process killed there leaves an empty folder)."""
+
+
+class Scratch:
+    """A scratch folder owned by this process until ``remove`` (or the end of a ``with``)."""
+
+    def __init__(self, kind: str) -> None:
+        if kind not in KINDS:
+            raise ValueError(f"unknown scratch kind {kind!r}")
+        self.path = Path(tempfile.mkdtemp(prefix=f"{PREFIX}{kind}-"))
+        self._lock: int | None = os.open(self.path / LOCK, os.O_RDWR | os.O_CREAT, 0o600)
+        _try_lock(self._lock)
+
+    def remove(self) -> None:
+        """Remove the folder and everything in it, then let go of the lock."""
+        shutil.rmtree(self.path, ignore_errors=True)
+        if self._lock is not None:
+            os.close(self._lock)
+            self._lock = None
+
+    def __enter__(self) -> Scratch:
+        return self
+
+    def __exit__(
+        self,
+        kind: type[BaseException] | None,
+        error: BaseException | None,
+        trace: TracebackType | None,
+    ) -> None:
+        self.remove()
+
+
+def remove_stale(folder: str | None = None) -> list[Path]:
+    """Remove the scratch folders in ``folder`` (default: the temporary directory) whose
+    process is gone; returns those removed. Never fails: what cannot be read is left."""
+    removed: list[Path] = []
+    try:
+        entries = list(os.scandir(folder or tempfile.gettempdir()))
+    except OSError:
+        return removed
+    for entry in entries:
+        if not entry.name.startswith(tuple(f"{PREFIX}{kind}-" for kind in KINDS)):
+            continue
+        with contextlib.suppress(OSError):
+            if _remove_if_stale(entry):
+                removed.append(Path(entry.path))
+    return removed
+
+
+def _remove_if_stale(entry: os.DirEntry[str]) -> bool:
+    if not entry.is_dir(follow_symlinks=False) or entry.stat().st_uid != os.getuid():
+        return False
+    try:
+        lock = os.open(Path(entry.path) / LOCK, os.O_RDWR)
+    except FileNotFoundError:
+        if time.time() - entry.stat().st_mtime < UNLOCKED_GRACE_SECONDS:
+            return False
+        shutil.rmtree(entry.path, ignore_errors=True)
+        return True
+    try:
+        if not _try_lock(lock):
+            return False  # its process, or a helper it forked, still runs
+        shutil.rmtree(entry.path, ignore_errors=True)
+        return True
+    finally:
+        os.close(lock)
+
+
+def _try_lock(descriptor: int) -> bool:
+    """Take the lock without waiting; False if another process holds it. Where there is
+    no ``flock`` (Windows) nothing is locked and nothing is ever found stale."""
+    try:
+        import fcntl
+    except ImportError:
+        return False
+    try:
+        fcntl.flock(descriptor, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        return False
+    return True
