@@ -21,9 +21,9 @@ from incident_ledger.ledger.application import Ledger
 from incident_ledger.ledger.errors import (
     BadInputError,
     NotFoundError,
-    StoreError,
     VerificationError,
 )
+from incident_ledger.ledger.keyfiles import read_key_file
 from incident_ledger.ledger.leaves import leaf_bytes
 from incident_ledger.ledger.merkle import (
     Frontier,
@@ -371,16 +371,7 @@ def _read_key(key: str) -> str:
     candidate = Path(key)
     text = key.strip()
     if "+" not in key or candidate.exists():
-        try:
-            text = candidate.read_bytes().decode("ascii").strip()
-        except FileNotFoundError:
-            raise NotFoundError(f"no key file {key}") from None
-        except IsADirectoryError:
-            raise BadInputError(f"the key file {key} is a directory") from None
-        except OSError as error:
-            raise StoreError(f"cannot read the key file {key}: {error.strerror}") from None
-        except UnicodeDecodeError:
-            raise BadInputError(f"the key file {key} is not a verifier key (not text)") from None
+        text = read_key_file(candidate, "the key file", BadInputError, f"no key file {key}")
         if not text:
             raise BadInputError(f"the key file {key} is empty")
     if text.startswith("PRIVATE+KEY+"):

@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING
 
 from incident_ledger.ledger.application import Ledger
 from incident_ledger.ledger.errors import NotFoundError, StoreError
+from incident_ledger.ledger.keyfiles import read_key_file
 from incident_ledger.ledger.stores.location import StoreLocation, locate
 from incident_ledger.ledger.times import parse_instant, utc_now
 from incident_ledger.projections.projector import Projector
@@ -119,14 +120,8 @@ def read_signing_key(path: Path) -> SigningKey:
     bytes, an empty file, a folder) is a store failure, said in one line."""
     from incident_ledger.ledger.signednote import NoteError, verifier_from_signer
 
-    try:
-        signer = path.read_bytes().decode("ascii").strip()
-    except FileNotFoundError:
-        raise NotFoundError(f"no signing key at {path}: run 'ledger init' first") from None
-    except OSError as error:
-        raise StoreError(f"cannot read the signing key {path}: {error.strerror}") from None
-    except UnicodeDecodeError:
-        raise StoreError(f"the signing key {path} is unusable: it is not text") from None
+    missing = f"no signing key at {path}: run 'ledger init' first"
+    signer = read_key_file(path, "the signing key", StoreError, missing)
     try:
         verifier = verifier_from_signer(signer)
     except NoteError as error:
