@@ -89,6 +89,7 @@ def _verify_log(ledger: Ledger, verifier: str, reading: _Reading) -> dict[str, A
             (size, open_checkpoint(note, [verifier], f"checkpoint {size}"))
             for size, note in view.checkpoints()
         ]
+        reading.what = "the Merkle log"
         helper, first = _helper_for(ledger, view.size())
         try:
             _check_pages_in_order(view, mapper, frontier, helper, first, reading)

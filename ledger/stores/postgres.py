@@ -10,11 +10,13 @@ from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any
 
-from eventsourcing.persistence import ProgrammingError, StoredEvent
+import psycopg
+from eventsourcing.persistence import PersistenceError, ProgrammingError, StoredEvent
 from eventsourcing.postgres import PostgresApplicationRecorder, PostgresDatastore
 from psycopg.rows import tuple_row
 from psycopg.sql import SQL, Identifier
 
+from incident_ledger.ledger.errors import StoreError
 from incident_ledger.ledger.merkle import append_leaves
 from incident_ledger.ledger.stores.recorder import (
     Appender,
@@ -99,11 +101,18 @@ class PostgresLedgerRecorder(PostgresApplicationRecorder):
 
     @contextmanager
     def reading(self) -> Iterator[LogView]:
-        """One repeatable-read transaction: a consistent view of events, tree and checkpoints."""
-        with self.datastore.get_connection() as conn, conn.transaction():
-            conn.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ")
-            with conn.cursor(row_factory=tuple_row) as c:
-                yield self._view(c)
+        """One repeatable-read transaction: a consistent view of events, tree and checkpoints.
+
+        A store that fails to read raises ``StoreError``, whatever was reading it: this
+        transaction is psycopg's own, whose errors the library does not translate.
+        """
+        try:
+            with self.datastore.get_connection() as conn, conn.transaction():
+                conn.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ")
+                with conn.cursor(row_factory=tuple_row) as c:
+                    yield self._view(c)
+        except (psycopg.Error, PersistenceError) as error:
+            raise StoreError(f"cannot read the event store: {error}") from None
 
     def _view(self, cursor: Any) -> LogView:
         """The log as one cursor (one transaction, tuple rows) sees it."""
