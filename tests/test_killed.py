@@ -4,10 +4,12 @@ no scratch folder behind: tried for real on an import of a large generated file.
 from __future__ import annotations
 
 import json
+import multiprocessing
 import os
 import signal
 import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -121,14 +123,24 @@ def test_a_killed_import_leaves_no_helper_and_the_next_command_no_scratch(
     assert list(temporary.iterdir()) == []
 
 
+def _leave_a_scratch_folder(folder: str) -> None:
+    """In a process of its own: make a scratch folder and end without removing it."""
+    tempfile.tempdir = folder
+    scratch.Scratch("rebuild")
+    os._exit(0)
+
+
 def test_only_the_scratch_folders_of_ended_processes_are_removed(tmp_path: Path) -> None:
     folder = str(tmp_path)
     with pytest.MonkeyPatch.context() as patch:
         patch.setattr("tempfile.tempdir", folder)
         alive = scratch.Scratch("import")  # this process holds its lock
-        ended = scratch.Scratch("rebuild")
-        os.close(ended._lock)  # type: ignore[arg-type]  # as the end of its process would
-        ended._lock = None
+        ended = multiprocessing.get_context("spawn").Process(
+            target=_leave_a_scratch_folder, args=(folder,)
+        )
+        ended.start()
+        ended.join()
+        (ended_path,) = tmp_path.glob("incident-ledger-rebuild-*")
         young = tmp_path / "incident-ledger-demo-young"  # not locked yet: being made
         young.mkdir()
         old = tmp_path / "incident-ledger-serve-old"  # killed before it was locked
@@ -137,7 +149,7 @@ def test_only_the_scratch_folders_of_ended_processes_are_removed(tmp_path: Path)
         other = tmp_path / "incident-ledger-something-else"
         other.mkdir()
         (other / scratch.LOCK).touch()
-        assert sorted(scratch.remove_stale(folder)) == sorted([ended.path, old])
+        assert sorted(scratch.remove_stale(folder)) == sorted([ended_path, old])
         assert sorted(p.name for p in tmp_path.iterdir()) == sorted(
             [alive.path.name, young.name, other.name]
         )
