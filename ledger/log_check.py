@@ -63,7 +63,8 @@ class _Reading:
 
 def _unreadable(ledger: Ledger, reading: _Reading) -> str:
     """What could not be read: within a page of entries, the first entry the store fails
-    to give (read again a few at a time, each read in a transaction of its own)."""
+    to give (read again a few at a time, each read in a transaction of its own), or the
+    tree nodes above the page if every entry reads."""
     if reading.page is None:
         return reading.what
     after, index = reading.page
@@ -74,7 +75,7 @@ def _unreadable(ledger: Ledger, reading: _Reading) -> str:
                 with ledger.audit.reading() as view:
                     rows = view.event_rows(after, step)
                 if not rows:
-                    return reading.what
+                    return f"the Merkle tree nodes above {reading.what}"
                 after, index = rows[-1][0], index + len(rows)
         except StoreError:
             step //= 8  # 64 rows, then 8, then 1: the first unreadable is the next one

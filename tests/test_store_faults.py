@@ -226,20 +226,41 @@ def test_a_truncated_store_is_one_line_for_every_command(ledger_db: Path) -> Non
         ), command
 
 
-@pytest.fixture
-def damaged_db(tmp_path: Path) -> tuple[Path, int]:
-    """A ledger of a few thousand events, caught up, then one leaf page of its events
-    table overwritten with zeros; the leaf index of the first event it held."""
+def synthetic_ledger(folder: Path) -> Path:
+    """A ledger of some 1,600 events, caught up."""
     from benchmarks.synthetic import records
 
-    db = tmp_path / "ledger.db"
-    source = tmp_path / "in.jsonl"
+    db = folder / "ledger.db"
+    source = folder / "in.jsonl"
     source.write_text("".join(json.dumps(r) + "\n" for r in records(1500)), encoding="utf-8")
     assert run("--db", str(db), "init")[0] == 0
     assert run("--db", str(db), "append", "--file", str(source))[0] == 0
+    return db
+
+
+@pytest.fixture
+def damaged_db(tmp_path: Path) -> tuple[Path, int]:
+    """A ledger whose events table has one leaf page overwritten with zeros; the leaf
+    index of the first event that page held."""
+    db = synthetic_ledger(tmp_path)
     page, rowid = leaf_page_in_the_middle(db, "stored_events")
     overwrite_page(db, page)
     return db, rowid - 1  # leaf i is the event of notification id i + 1
+
+
+def test_verify_names_the_tree_nodes_when_they_are_what_cannot_be_read(tmp_path: Path) -> None:
+    db = synthetic_ledger(tmp_path)
+    with sqlite3.connect(db) as connection:
+        (root,) = connection.execute(
+            "SELECT rootpage FROM sqlite_master WHERE name = 'merkle_nodes'"
+        ).fetchone()
+    connection.close()
+    overwrite_page(db, root)
+    assert run("--db", str(db), "verify")[:3:2] == (
+        1,
+        "error: the Merkle tree nodes above entries from 0 cannot be read: the event store "
+        f"{db} is damaged (database disk image is malformed): restore it from a backup\n",
+    )
 
 
 def test_verify_fails_on_a_damaged_page_naming_the_first_entry_it_cannot_read(
