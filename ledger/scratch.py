@@ -20,6 +20,15 @@ import time
 from pathlib import Path
 from types import TracebackType
 
+from incident_ledger.ledger.errors import StoreError
+
+try:
+    import fcntl
+
+    _CAN_LOCK = True
+except ImportError:  # Windows: nothing is locked, and nothing is ever found stale
+    _CAN_LOCK = False
+
 PREFIX = "incident-ledger-"
 KINDS = ("import", "rebuild", "demo", "serve")
 LOCK = ".owner"
@@ -34,8 +43,13 @@ class Scratch:
     def __init__(self, kind: str) -> None:
         if kind not in KINDS:
             raise ValueError(f"unknown scratch kind {kind!r}")
-        self.path = Path(tempfile.mkdtemp(prefix=f"{PREFIX}{kind}-"))
-        self._lock: int | None = os.open(self.path / LOCK, os.O_RDWR | os.O_CREAT, 0o600)
+        try:
+            self.path = Path(tempfile.mkdtemp(prefix=f"{PREFIX}{kind}-"))
+            self._lock: int | None = os.open(self.path / LOCK, os.O_RDWR | os.O_CREAT, 0o600)
+        except OSError as error:
+            raise StoreError(
+                f"cannot make a scratch folder in {tempfile.gettempdir()}: {error.strerror}"
+            ) from None
         _try_lock(self._lock)
 
     def remove(self) -> None:
@@ -61,6 +75,8 @@ def remove_stale(folder: str | None = None) -> list[Path]:
     """Remove the scratch folders in ``folder`` (default: the temporary directory) whose
     process is gone; returns those removed. Never fails: what cannot be read is left."""
     removed: list[Path] = []
+    if not _CAN_LOCK:
+        return removed
     try:
         entries = list(os.scandir(folder or tempfile.gettempdir()))
     except OSError:
@@ -94,11 +110,9 @@ def _remove_if_stale(entry: os.DirEntry[str]) -> bool:
 
 
 def _try_lock(descriptor: int) -> bool:
-    """Take the lock without waiting; False if another process holds it. Where there is
-    no ``flock`` (Windows) nothing is locked and nothing is ever found stale."""
-    try:
-        import fcntl
-    except ImportError:
+    """Take the lock without waiting; False if another process holds it (or where there
+    is no ``flock``)."""
+    if not _CAN_LOCK:
         return False
     try:
         fcntl.flock(descriptor, fcntl.LOCK_EX | fcntl.LOCK_NB)

@@ -155,3 +155,33 @@ def test_only_the_scratch_folders_of_ended_processes_are_removed(tmp_path: Path)
         )
         alive.remove()
         assert not alive.path.exists()
+
+
+def test_a_temporary_directory_that_cannot_take_a_scratch_folder_is_one_line(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from typer.testing import CliRunner
+
+    from incident_ledger.cli.main import app
+
+    db = str(tmp_path / "ledger.db")
+    runner = CliRunner()
+    assert runner.invoke(app, ["--db", db, "init"]).exit_code == 0
+    source = tmp_path / "waiting.jsonl"  # a claim before its report: it waits in the spool
+    source.write_text(
+        '{"type":"incident","id":"g","title":"G"}\n'
+        '{"type":"claim","id":"c","incident":"g","fact":"f","value":1,"report":"r"}\n'
+        '{"type":"source","id":"s","name":"S","kind":"outlet"}\n'
+        '{"type":"report","id":"r","source":"s","published_at":"2022-01-21"}\n',
+        encoding="utf-8",
+    )
+    gone = tmp_path / "gone"
+    monkeypatch.setattr("tempfile.tempdir", str(gone))
+    result = runner.invoke(app, ["--db", db, "append", "--file", str(source)])
+    assert (result.exit_code, result.stderr) == (
+        1,
+        f"error: cannot make a scratch folder in {gone}: No such file or directory\n",
+    )
+    assert runner.invoke(app, ["--db", db, "state", "g"]).stderr == (
+        "error: no incident 'g' in the ledger\n"  # the import was refused whole
+    )
