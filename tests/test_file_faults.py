@@ -35,7 +35,7 @@ OUTPUTS = {
     "export prov": ("export", "--format", "prov", "--out"),
     "export claimreview": ("export", "--format", "claimreview", "--out"),
     "export jsonl": ("export", "--format", "jsonl", "--out"),
-    "history chart": ("history", "g", "killed", "--chart"),
+    "history chart": ("history", "g", "killed.security_forces", "--chart"),
     "replay": ("replay", "--out"),
 }
 

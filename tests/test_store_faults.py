@@ -20,20 +20,16 @@ from typer.testing import CliRunner
 
 from incident_ledger.cli.main import app
 from tests.damage import leaf_page_in_the_middle, overwrite_page
+from tests.test_cli import SETUP, jsonl, ledger
 
 runner = CliRunner()
 
-RECORDS = [
-    {"type": "incident", "id": "g", "title": "Ghwayran"},
-    {"type": "source", "id": "s", "name": "Outlet", "kind": "outlet"},
-    {"type": "report", "id": "r", "source": "s", "published_at": "2022-01-21"},
-    {"type": "claim", "id": "c", "incident": "g", "fact": "killed", "value": 5, "report": "r"},
-]
 LATER = [
     {"type": "incident", "id": "h", "title": "Another incident"},
-    {"type": "claim", "id": "d", "incident": "h", "fact": "killed", "value": 2, "report": "r"},
-    {"type": "claim", "id": "e", "incident": "g", "fact": "killed", "value": 7, "report": "r"},
+    {"type": "claim", "id": "d", "incident": "h", "fact": "killed", "value": 2, "report": "r1"},
+    {"type": "claim", "id": "e", "incident": "g", "fact": "killed", "value": 7, "report": "r1"},
 ]
+"""Records added after the checkpoint of ``small_ledger`` (test_cli's SETUP before it)."""
 
 
 def run(*args: str) -> tuple[int, str, str]:
@@ -50,10 +46,7 @@ def one_line(err: str) -> str:
 
 
 def append(db: Path, records: list[dict[str, Any]]) -> None:
-    source = db.with_name("in.jsonl")
-    source.write_text("".join(json.dumps(r) + "\n" for r in records), encoding="utf-8")
-    assert run("--db", str(db), "append", "--file", str(source))[0] == 0
-    source.unlink()
+    assert ledger(str(db), "append", "--file", "-", stdin=jsonl(records))[0] == 0
 
 
 @pytest.fixture
@@ -66,7 +59,7 @@ def small_ledger(tmp_path: Path) -> Path:
     signed before its last three records."""
     db = tmp_path / "ledger.db"
     assert run("--db", str(db), "init")[0] == 0
-    append(db, RECORDS)
+    append(db, SETUP)
     code, note, _ = run("--db", str(db), "checkpoint")
     assert code == 0
     db.with_name("prev.checkpoint").write_text(note, encoding="utf-8")
@@ -77,21 +70,21 @@ def small_ledger(tmp_path: Path) -> Path:
 READS = [
     ("state", "g"),
     ("timeline", "g"),
-    ("history", "g", "killed"),
+    ("history", "g", "killed.security_forces"),
     ("search", "x"),
     ("sources",),
     ("verify",),
     ("checkpoint",),
     ("export", "--format", "csv"),
     ("replay",),
-    ("prove", "inclusion", "claim:c"),
+    ("prove", "inclusion", "claim:c1"),
 ]
 WRITES = [
     (
         "append",
         "claim",
         "--id",
-        "c2",
+        "c9",
         "--incident",
         "g",
         "--fact",
@@ -99,7 +92,7 @@ WRITES = [
         "--value",
         "1",
         "--report",
-        "r",
+        "r1",
     )
 ]
 
