@@ -215,7 +215,7 @@ def test_a_truncated_store_is_one_line_for_every_command(ledger_db: Path) -> Non
         assert code == 1, command
         assert one_line(err) == (
             f"error: the event store {ledger_db} is damaged (database disk image is "
-            "malformed): restore it from a backup\n"
+            "malformed): its list of tables cannot be read; restore it from a backup\n"
         ), command
 
 

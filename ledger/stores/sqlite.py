@@ -44,6 +44,8 @@ IMPORT_CACHE_KIB = -65_536
 """SQLite page cache of a write transaction, in KiB (negative: a size, not a page count)."""
 DEFAULT_CACHE_KIB = -2_000
 """SQLite's default page cache."""
+OPEN_FAILED = "it cannot be opened"
+"""What a damaged store could not do when it fails as it is opened."""
 
 
 class SQLiteLedgerRecorder(SQLiteApplicationRecorder):
@@ -73,7 +75,7 @@ class SQLiteLedgerRecorder(SQLiteApplicationRecorder):
     def create_table(self) -> None:
         """Create the tables, the events table with its leaf hash column."""
         self._check_file(create=True)
-        with self._opening():
+        with self._opening(OPEN_FAILED):
             super().create_table()
         self.upgrade()
 
@@ -88,7 +90,7 @@ class SQLiteLedgerRecorder(SQLiteApplicationRecorder):
         one query when there is nothing to do.
         """
         self._check_file(create=False)
-        with self._opening(), self.datastore.transaction(commit=False) as c:
+        with self._opening(OPEN_FAILED), self.datastore.transaction(commit=False) as c:
             if self._is_current(c):
                 return
         try:
@@ -214,15 +216,16 @@ class SQLiteLedgerRecorder(SQLiteApplicationRecorder):
             raise StoreError(f"cannot read the event store: {error}") from None
 
     @contextmanager
-    def _opening(self) -> Iterator[None]:
-        """Opening and writing a store: a damaged file is said to be damaged, and SQLite's
-        own errors become the library's (it translates those of a transaction, not those
-        of the connection it opens first, where a damaged file may fail)."""
+    def _opening(self, unread: str = "") -> Iterator[None]:
+        """Opening and writing a store: a damaged file is said to be damaged (and what
+        could not be read, ``unread``), and SQLite's own errors become the library's (it
+        translates those of a transaction, not those of the connection it opens first,
+        where a damaged file may fail)."""
         try:
             yield
         except (PersistenceError, sqlite3.Error) as error:
             if damaged(error):
-                raise damaged_store(self.datastore.pool.db_name, error) from None
+                raise damaged_store(self.datastore.pool.db_name, error, unread) from None
             if isinstance(error, sqlite3.Error):
                 raise DatabaseError(error) from error
             raise

@@ -84,7 +84,7 @@ def _tables(path: Path) -> set[str] | None:
         return {str(row[0]) for row in rows}
     except sqlite3.DatabaseError as error:
         if damaged(error):
-            raise damaged_store(path, error) from None
+            raise damaged_store(path, error, "its list of tables cannot be read") from None
         return None
     finally:
         connection.close()
@@ -101,9 +101,13 @@ def damaged(error: BaseException) -> bool:
     return False
 
 
-def damaged_store(path: Path | str, error: BaseException) -> StoreError:
-    """The error that the store file is damaged."""
-    return StoreError(f"the event store {path} is damaged ({error}): restore it from a backup")
+def damaged_store(path: Path | str, error: BaseException, unread: str = "") -> StoreError:
+    """The error that the store file is damaged, saying what could not be read (when the
+    caller does not name it itself)."""
+    said = f"{unread}; " if unread else ""
+    return StoreError(
+        f"the event store {path} is damaged ({error}): {said}restore it from a backup"
+    )
 
 
 def _names(tables: set[str]) -> str:
