@@ -2,19 +2,24 @@
 
 The ``--db`` value is either a file path (default ``./ledger.db``) or a
 ``postgresql://user@host:port/dbname`` URL. The read model is always a local
-SQLite file: beside the store for SQLite (``ledger.db`` → ``ledger.views.db``),
-or named by ``LEDGER_VIEWS`` for PostgreSQL (default ``./ledger.views.db``), as is
-the signing key (``LEDGER_KEY``, default ``./ledger.key``). A PostgreSQL URL may
-name a schema, ``postgresql://user@host:5432/db?schema=desk``; the password comes
-from the URL, ``PGPASSWORD`` or the pgpass file, and is never printed.
+SQLite file, named by ``LEDGER_VIEWS`` when set; otherwise beside the store for
+SQLite (``ledger.db`` → ``ledger.views.db``, the store's own), or
+``./ledger.views.db`` for PostgreSQL. The signing key is beside a SQLite store, or
+named by ``LEDGER_KEY`` for PostgreSQL (default ``./ledger.key``). A PostgreSQL URL
+may name a schema, ``postgresql://user@host:5432/db?schema=desk``; the password
+comes from the URL, ``PGPASSWORD`` or the pgpass file, and is never printed.
+
+A SQLite store that this process cannot write (a read-only file, folder or
+mount) is opened read-only, so that reading it never tries to write.
 """
 
 from __future__ import annotations
 
 import os
+import sqlite3
 from dataclasses import dataclass
 from pathlib import Path
-from urllib.parse import parse_qs, unquote, urlparse
+from urllib.parse import parse_qs, quote, unquote, urlparse
 
 from incident_ledger.ledger.errors import BadInputError
 
@@ -32,6 +37,9 @@ class StoreLocation:
     sqlite_path: Path | None
     views_path: Path
     key_path: Path
+    views_are_own: bool = False
+    """Whether the read model is the store's own file, beside it (a SQLite store without
+    ``LEDGER_VIEWS``): no other store's model can be there, so it may be rebuilt freely."""
 
     @property
     def shown(self) -> str:
@@ -50,10 +58,13 @@ class StoreLocation:
         """
         env = {"ORIGINATOR_ID_TYPE": "text", "CREATE_TABLE": "y" if create else "n"}
         if self.sqlite_path is not None:
+            name = str(self.sqlite_path)
+            if not create and self.read_only:
+                name = read_only_uri(self.sqlite_path)
             env |= {
                 "PERSISTENCE_MODULE": "eventsourcing.sqlite",
                 "APPLICATION_RECORDER_TOPIC": _RECORDERS + "sqlite:SQLiteLedgerRecorder",
-                "SQLITE_DBNAME": str(self.sqlite_path),
+                "SQLITE_DBNAME": name,
                 "SQLITE_LOCK_TIMEOUT": "30",
             }
             return env
@@ -74,16 +85,65 @@ class StoreLocation:
         }
         return env
 
+    @property
+    def read_only(self) -> bool:
+        """Whether the store is a SQLite file this process cannot write (see ``writable``)."""
+        path = self.sqlite_path
+        return path is not None and path.exists() and not writable(path)
+
+
+def writable(path: Path) -> bool:
+    """Whether this process may write a SQLite database file: the file itself and its
+    folder, where SQLite keeps its write-ahead log beside it.
+
+    ``os.access`` answers for this process's own rights: root may write a file whose
+    permission bits say read-only, and then does; an immutable file (``chattr +i``)
+    or a read-only mount stops root too, and ``os.access`` says so.
+    """
+    return os.access(path, os.W_OK) and os.access(path.parent, os.W_OK)
+
+
+def store_file(db_name: str) -> Path:
+    """The file a SQLite store's name (``SQLITE_DBNAME``) opens: a path, or a ``file:`` URI
+    as ``read_only_uri`` makes one."""
+    if db_name.startswith("file:"):
+        return Path(unquote(urlparse(db_name).path))
+    return Path(db_name)
+
+
+def read_only_uri(path: Path) -> str:
+    """A SQLite URI that opens ``path`` for reading only, never writing beside it.
+
+    ``mode=ro`` reads a write-ahead-log database as any reader does, through its
+    ``-shm`` index, which it must be able to open or create. In a read-only folder
+    without one, only ``immutable=1`` opens it, and then ignores the log: right when
+    there is no log to ignore (a store closed cleanly has none), so that case alone
+    takes it; a store left with an unmerged log there cannot be read, and the error
+    says so when it is opened.
+    """
+    uri = "file:" + quote(str(path.resolve()))
+    probe = None
+    try:
+        probe = sqlite3.connect(uri + "?mode=ro", uri=True)
+        probe.execute("PRAGMA schema_version").fetchone()
+        return uri + "?mode=ro"
+    except sqlite3.Error:
+        wal = path.with_name(path.name + "-wal")
+        return uri + ("?mode=ro" if wal.exists() and wal.stat().st_size else "?immutable=1")
+    finally:
+        if probe is not None:
+            probe.close()
+
 
 def locate(db: str | None) -> StoreLocation:
     """Parse a ``--db`` value into where the events, read model and key live."""
     db = (db or DEFAULT_DB).strip()
     if not db:
         raise BadInputError("--db must not be empty")
+    views = os.environ.get("LEDGER_VIEWS", "").strip()
     if db.startswith(("postgresql://", "postgres://")):
-        views = Path(os.environ.get("LEDGER_VIEWS", "ledger.views.db"))
         key = Path(os.environ.get("LEDGER_KEY", "ledger.key"))
-        return StoreLocation(db, True, None, views, key)
+        return StoreLocation(db, True, None, Path(views or "ledger.views.db"), key)
     if "://" in db:
         raise BadInputError(f"--db '{db}' is neither a file path nor a postgresql:// URL")
     path = Path(db)
@@ -92,6 +152,7 @@ def locate(db: str | None) -> StoreLocation:
         db,
         False,
         path,
-        stem.with_name(stem.name + ".views.db"),
+        Path(views) if views else stem.with_name(stem.name + ".views.db"),
         stem.with_name(stem.name + ".key"),
+        views_are_own=not views,
     )

@@ -12,6 +12,7 @@ one tree in one order.
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
@@ -73,6 +74,38 @@ class AuditRecorder(Protocol):
     def upgrade(self) -> None:
         """Bring a store written by an earlier version to this version's format."""
         ...
+
+    def store_id(self) -> str:
+        """This store's identity (``identity``)."""
+        ...
+
+
+# --- the store's identity -------------------------------------------------------------------
+#
+# A read model is bound to the store it was projected from: the store's id, kept in a
+# one-row table ``ledger_info``, and the log's root at the model's position. The id is
+# made when the store is created; a store made by an earlier version takes the id
+# ``first_leaf_id`` gives it, which it is also identified by while it cannot be written.
+
+INFO_TABLE = "ledger_info"
+"""The table of the store's own facts: (name, value) rows; ``store_id`` is one."""
+INFO_COLUMNS = "(name TEXT PRIMARY KEY, value TEXT NOT NULL)"
+STORE_ID = "store_id"
+EMPTY_STORE_ID = "empty"
+"""The identity of a store made by an earlier version that holds no event and cannot be
+written: a read model can only be at position 0 for it, where there is nothing to mix up."""
+
+
+def new_store_id() -> str:
+    """A fresh, random store id (128 bits)."""
+    return uuid.uuid4().hex
+
+
+def first_leaf_id(first_leaf_hash: bytes | None) -> str | None:
+    """The id of a store made before stores had one: from its first leaf's hash, which
+    holds the first event's recorded time to the microsecond, so two stores almost never
+    share it, and a copy of a store shares it as it would share a kept id."""
+    return None if first_leaf_hash is None else "leaf:" + bytes(first_leaf_hash)[:16].hex()
 
 
 EventRow = tuple[int, str, int, str, bytes]
@@ -161,6 +194,16 @@ class LogView:
     def size(self) -> int:
         """How many leaves the log holds."""
         return int(self._rows("SELECT COALESCE(MAX(idx) + 1, 0) FROM merkle_leaves")[0][0])
+
+    def size_at(self, position: int) -> int:
+        """How many leaves record the events up to notification id ``position`` (one
+        indexed read: leaves are in notification order)."""
+        rows = self._rows(
+            "SELECT idx FROM merkle_leaves WHERE notification_id <= ? "
+            "ORDER BY notification_id DESC LIMIT 1",
+            (position,),
+        )
+        return int(rows[0][0]) + 1 if rows else 0
 
     def notifications(self, after: int, limit: int) -> list[Notification]:
         """Stored events after a notification id, in ledger order."""

@@ -31,13 +31,20 @@ from eventsourcing.sqlite import SQLiteApplicationRecorder, SQLiteCursor, SQLite
 from incident_ledger.ledger.errors import StoreError
 from incident_ledger.ledger.merkle import TILE_HEIGHT, append_leaves
 from incident_ledger.ledger.stores.recorder import (
+    EMPTY_STORE_ID,
+    INFO_COLUMNS,
+    INFO_TABLE,
+    STORE_ID,
     Appender,
     CursorNodeStore,
     EventRow,
     LogView,
     NewRow,
+    first_leaf_id,
     leaf_hashes,
+    new_store_id,
 )
+from incident_ledger.ledger.stores.location import store_file
 from incident_ledger.ledger.stores.sqlite_file import check_store_file, damaged, damaged_store
 
 IMPORT_CACHE_KIB = -65_536
@@ -54,12 +61,13 @@ class SQLiteLedgerRecorder(SQLiteApplicationRecorder):
     def __init__(self, datastore: SQLiteDatastore, events_table_name: str = "stored_events"):
         super().__init__(datastore, events_table_name)
         self._file_checked = datastore.pool.is_sqlite_memory_mode
+        self._store_id: str | None = None
 
     def _check_file(self, *, create: bool) -> None:
         """Refuse a file that is not a ledger store before the library's first connection
         to it (``stores.sqlite_file``), once."""
         if not self._file_checked:
-            check_store_file(Path(self.datastore.pool.db_name), create=create)
+            check_store_file(store_file(self.datastore.pool.db_name), create=create)
             self._file_checked = True
 
     def construct_create_table_statements(self) -> list[str]:
@@ -70,14 +78,54 @@ class SQLiteLedgerRecorder(SQLiteApplicationRecorder):
             "PRIMARY KEY (level, idx)) WITHOUT ROWID",
             "CREATE TABLE IF NOT EXISTS checkpoints ("
             "size INTEGER PRIMARY KEY, note TEXT NOT NULL, created_at TEXT NOT NULL)",
+            f"CREATE TABLE IF NOT EXISTS {INFO_TABLE} {INFO_COLUMNS}",
         ]
 
     def create_table(self) -> None:
-        """Create the tables, the events table with its leaf hash column."""
+        """Create the tables, the events table with its leaf hash column, and the store's id."""
         self._check_file(create=True)
         with self._opening(OPEN_FAILED):
             super().create_table()
         self.upgrade()
+        self._keep_store_id()
+
+    def store_id(self) -> str:
+        """This store's id: the one it keeps, else (a store of an earlier version) the one
+        ``first_leaf_id`` gives it, kept from now on when the store can be written."""
+        if self._store_id is None:
+            self._store_id = self._read_store_id()
+        return self._store_id
+
+    def _read_store_id(self) -> str:
+        with self.datastore.transaction(commit=False) as c:
+            try:
+                c.execute(f"SELECT value FROM {INFO_TABLE} WHERE name = ?", (STORE_ID,))
+                row = c.fetchone()
+            except sqlite3.OperationalError:  # no such table: an earlier version's store
+                row = None
+            if row is not None:
+                return str(row[0])
+            c.execute(f"SELECT leaf_hash FROM {self.events_table_name} WHERE rowid = 1")
+            first = c.fetchone()
+        derived = first_leaf_id(None if first is None else first[0])
+        try:
+            return self._keep_store_id()
+        except PersistenceError:  # read-only: identified by its first leaf meanwhile
+            return derived or EMPTY_STORE_ID
+
+    def _keep_store_id(self) -> str:
+        """Store an id unless the store has one (``first_leaf_id`` if it holds events,
+        else a new one); return the id it keeps."""
+        with self.datastore.transaction(commit=True) as c:
+            c.execute("ROLLBACK")
+            c.execute("BEGIN IMMEDIATE")
+            c.execute(f"CREATE TABLE IF NOT EXISTS {INFO_TABLE} {INFO_COLUMNS}")
+            c.execute(f"SELECT leaf_hash FROM {self.events_table_name} WHERE rowid = 1")
+            first = c.fetchone()
+            candidate = first_leaf_id(None if first is None else first[0]) or new_store_id()
+            c.execute(f"INSERT OR IGNORE INTO {INFO_TABLE} VALUES (?, ?)", (STORE_ID, candidate))
+            c.execute(f"SELECT value FROM {INFO_TABLE} WHERE name = ?", (STORE_ID,))
+            return str(c.fetchone()[0])
 
     def upgrade(self) -> None:
         """Bring the events table and Merkle log of an earlier version to this layout.
@@ -296,6 +344,15 @@ class SQLiteLogView(LogView):
     def size(self) -> int:
         """How many leaves the log holds."""
         rows = self._rows(self.size_query(self.events_table))
+        return int(rows[0][0]) if rows else 0
+
+    def size_at(self, position: int) -> int:
+        """How many leaves record the events up to notification id ``position``."""
+        rows = self._rows(
+            f"SELECT rowid FROM {self.events_table} WHERE rowid <= ? AND leaf_hash IS NOT NULL "
+            "ORDER BY rowid DESC LIMIT 1",
+            (position,),
+        )
         return int(rows[0][0]) if rows else 0
 
     def leaf_notifications(self, start: int, limit: int) -> list[tuple[int, int]]:
