@@ -15,12 +15,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from eventsourcing.persistence import MapperDeserialisationError
+from eventsourcing.persistence import MapperDeserialisationError, PersistenceError
 
 from incident_ledger.ledger.application import Ledger
 from incident_ledger.ledger.errors import (
     BadInputError,
     NotFoundError,
+    StoreError,
     VerificationError,
 )
 from incident_ledger.ledger.keyfiles import read_key_file
@@ -88,8 +89,14 @@ def open_checkpoint(
     return Checkpoint(origin, size, root, note)
 
 
-def make_checkpoint(ledger: Ledger, signer_key: str, origin: str, verifier: str) -> Checkpoint:
-    """Sign the log's current size and root; it must extend the previous checkpoint."""
+def make_checkpoint(
+    ledger: Ledger, signer_key: str, origin: str, verifier: str, *, keep: bool = True
+) -> Checkpoint:
+    """Sign the log's current size and root; it must extend the previous checkpoint.
+
+    The new checkpoint is stored with the log, unless ``keep`` is false (a store that
+    cannot be written: the checkpoint then lives only where it is handed out).
+    """
     recorder = ledger.audit
     with recorder.reading() as view:
         size = view.size()
@@ -116,7 +123,11 @@ def make_checkpoint(ledger: Ledger, signer_key: str, origin: str, verifier: str)
                     f"the log is not consistent with checkpoint {previous.size}: {error}"
                 ) from None
     note = sign_note(format_checkpoint(origin, size, root), signer_key)
-    recorder.add_checkpoint(size, note, to_key(utc_now()))
+    if keep:
+        try:
+            recorder.add_checkpoint(size, note, to_key(utc_now()))
+        except PersistenceError as error:
+            raise StoreError(f"cannot store the checkpoint: {error}") from None
     return Checkpoint(origin, size, root, note)
 
 
@@ -206,23 +217,44 @@ def prove_inclusion(
         proof = inclusion_proof(store, index, size)
         root = root_at(store, size)
         leaf = store.get(0, index)
-    event = _event_at(ledger, aggregate_id, version)
+    line = _leaf_at(ledger, aggregate_id, version, index)
+    if leaf is None or leaf_hash(line) != leaf:
+        # The leaf printed must be the one the proof is for: a stored event that no
+        # longer hashes to its leaf (edited in place) gets no proof.
+        raise VerificationError(
+            f"entry {index} ({aggregate_id}): the stored event does not hash to its Merkle "
+            "leaf (edited after it was recorded): no proof is given; run 'ledger verify'"
+        )
+    try:
+        verify_inclusion(leaf, index, size, proof, checkpoint.root if checkpoint else root)
+    except ProofError as error:
+        raise VerificationError(
+            f"entry {index} ({aggregate_id}): the proof does not lead to the signed root "
+            f"({error}): the stored Merkle log was edited; run 'ledger verify'"
+        ) from None
     return {
         "index": index,
         "tree_size": size,
-        "leaf": leaf_bytes(event).decode("utf-8"),
-        "leaf_hash": b64(leaf or b""),
+        "leaf": line.decode("utf-8"),
+        "leaf_hash": b64(leaf),
         "proof": [b64(h) for h in proof],
         "root": b64(root),
         "checkpoint": checkpoint.note if checkpoint else None,
     }
 
 
-def _event_at(ledger: Ledger, aggregate_id: str, version: int) -> Any:
+def _leaf_at(ledger: Ledger, aggregate_id: str, version: int, index: int) -> bytes:
+    """The leaf of a stored event, encoded again from the event it holds."""
     stored = ledger.recorder.select_events(aggregate_id, gt=version - 1, lte=version)
     if not stored:
         raise NotFoundError(f"no event {aggregate_id} version {version} in the log")
-    return ledger.mapper.to_domain_event(stored[0])
+    try:
+        return leaf_bytes(ledger.mapper.to_domain_event(stored[0]))
+    except Exception as error:  # any failure to read the event is tampering to report
+        raise VerificationError(
+            f"entry {index} ({aggregate_id}): the stored event cannot be decoded "
+            f"({type(error).__name__}); run 'ledger verify'"
+        ) from None
 
 
 def prove_consistency(ledger: Ledger, size1: int, size2: int | None) -> dict[str, Any]:
@@ -365,6 +397,11 @@ def _bundle_text(path: Path, name: str) -> str:
         return _bundle_file(path, name).decode("utf-8")
     except UnicodeDecodeError:
         raise VerificationError(f"the bundle's {name} is not UTF-8 text") from None
+
+
+def verifier_key(key: str) -> str:
+    """A verifier (public) key given as its text or as a file holding it."""
+    return _read_key(key)
 
 
 def _read_key(key: str) -> str:

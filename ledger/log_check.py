@@ -18,6 +18,7 @@ still named by this process, by the same walk.
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Iterator
 from typing import Any
 
 from incident_ledger.ledger.application import Ledger
@@ -39,8 +40,10 @@ from incident_ledger.ledger.stores.recorder import EventRow, LogView
 PAGE = 4096
 
 
-def verify_ledger(ledger: Ledger, verifier: str) -> dict[str, Any]:
-    """Recompute every leaf and tree node from the stored events; check every checkpoint.
+def verify_ledger(ledger: Ledger, verifier: str | None) -> dict[str, Any]:
+    """Recompute every leaf and tree node from the stored events; check every checkpoint
+    against the ``verifier`` (public) key. Without one the checkpoints are counted, not
+    checked: only the key says who signed them.
 
     Raises VerificationError naming the first bad entry (index and id), or what could not
     be read when the store fails to read (a damaged file).
@@ -86,9 +89,11 @@ def _verify_log(ledger: Ledger, verifier: str, reading: _Reading) -> dict[str, A
     mapper = ledger.leaf_mapper
     frontier = Frontier()
     with gc_paused(), ledger.audit.reading() as view:
+        stored = view.checkpoints()
+        keys = [] if verifier is None else [verifier]
         checkpoints = [
-            (size, open_checkpoint(note, [verifier], f"checkpoint {size}"))
-            for size, note in view.checkpoints()
+            (size, open_checkpoint(note, keys, f"checkpoint {size}"))
+            for size, note in (stored if keys else [])
         ]
         reading.what = "the Merkle log"
         helper, first = _helper_for(ledger, view.size())
@@ -132,6 +137,7 @@ def _verify_log(ledger: Ledger, verifier: str, reading: _Reading) -> dict[str, A
         "tree_size": size,
         "root": b64(root),
         "checkpoints": len(checkpoints),
+        "checkpoints_unchecked": len(stored) - len(checkpoints),
     }
 
 
@@ -158,8 +164,8 @@ def _check_pages_in_order(
         if not rows and not leaf_ids:
             return
         before = frontier.copy()
-        tiles = _page_tiles(view, mapper, start, rows, leaf_ids, leaf_hashes)
-        if tiles is None or not _push_tiles(view, frontier, tiles):
+        checked = _page_tiles(view, mapper, start, rows, leaf_ids, leaf_hashes)
+        if checked is None or not _push_tiles(view, frontier, checked[0]):
             leaves = view.leaf_notifications(start, PAGE)
             _name_first_bad_entry(view, mapper, before, rows, leaves)
         if len(rows) < PAGE:
@@ -174,13 +180,13 @@ def _page_tiles(
     rows: list[EventRow],
     leaf_ids: list[int],
     leaf_hashes: list[Any],
-) -> list[tuple[int, bytes]] | None:
+) -> tuple[list[tuple[int, bytes]], list[bytes]] | None:
     """Check the page of leaves from ``start`` in bulk; None at any disagreement.
 
     Returns the complete subtrees that tile the page, largest first, as (level,
-    hash): one, for a full page. A leaf missing from the page's index range makes
-    it shorter than the events; one past the log's end is caught by the size
-    check after the last page.
+    hash): one, for a full page; and the page's leaves. A leaf missing from the
+    page's index range makes it shorter than the events; one past the log's end is
+    caught by the size check after the last page.
     """
     if len(rows) != len(leaf_ids) or [row[0] for row in rows] != leaf_ids:
         return None
@@ -199,11 +205,12 @@ def _page_tiles(
         if view.node_hashes(level, start >> level, len(hashes)) != hashes:
             return None
     # The page is tiled by the last node of each level of odd length.
-    return [
+    tiles = [
         (level, levels[level][-1])
         for level in range(len(levels) - 1, -1, -1)
         if len(levels[level]) % 2
     ]
+    return tiles, lines
 
 
 def _push_tiles(view: LogView, frontier: Frontier, tiles: list[tuple[int, bytes]]) -> bool:
@@ -213,6 +220,30 @@ def _push_tiles(view: LogView, frontier: Frontier, tiles: list[tuple[int, bytes]
             if is_stored_level(above) and view.nodes.get(above, node) != closed:
                 return False
     return True
+
+
+def checked_pages(
+    view: LogView, mapper: LeafMapper, size: int, frontier: Frontier
+) -> Iterator[tuple[list[EventRow], list[bytes]]]:
+    """The log's first ``size`` entries, a page at a time: (stored events, their leaves).
+
+    Each page is checked in bulk as ``verify`` checks it (the events' envelopes, their
+    leaves against the stored leaf hashes, the stored tree nodes above them) and pushed
+    onto ``frontier``, whose root after the last page is the log's root at ``size``.
+    Raises VerificationError at a page that does not check (``verify`` names the entry).
+    """
+    after = 0
+    while frontier.size < size:
+        start = frontier.size
+        rows, leaf_ids, leaf_hashes = view.page(after, start, min(PAGE, size - start))
+        checked = _page_tiles(view, mapper, start, rows, leaf_ids, leaf_hashes) if rows else None
+        if checked is None or not _push_tiles(view, frontier, checked[0]):
+            raise VerificationError(
+                f"entries {start} to {start + len(rows) - 1}: the stored events do not match "
+                "the Merkle log; 'ledger verify' names the first bad entry"
+            )
+        yield rows, checked[1]
+        after = rows[-1][0]
 
 
 # --- the second core ------------------------------------------------------------------------
@@ -251,11 +282,11 @@ def _check_pages(env: dict[str, str], first: int, last: int) -> list[tuple[list[
             for page in range(first, last):
                 start = page * PAGE
                 rows, leaf_ids, leaf_hashes = view.page(after, start, PAGE)
-                tiles = _page_tiles(view, ledger.leaf_mapper, start, rows, leaf_ids, leaf_hashes)
-                if tiles is None or len(rows) < PAGE:
+                tiled = _page_tiles(view, ledger.leaf_mapper, start, rows, leaf_ids, leaf_hashes)
+                if tiled is None or len(rows) < PAGE:
                     break
                 after = rows[-1][0]
-                checked.append((tiles, after))
+                checked.append((tiled[0], after))
     finally:
         ledger.close()
     return checked
