@@ -272,6 +272,9 @@ _TABLES: dict[str, dict[str, Any]] = {
             "projection": "Name of the projection (understanding).",
             "position": "Ledger position of the last event applied.",
             "schema_version": "Layout version; an older layout is rebuilt from the events.",
+            "store_id": "Id of the event store this model was projected from (its ledger_info).",
+            "size": "Entries of that store's Merkle log up to the position.",
+            "root": "That log's root hash at that size: a model of another history is refused.",
         },
     },
     "search_index": {
@@ -289,6 +292,7 @@ _TABLES: dict[str, dict[str, Any]] = {
             "ref": "The id of that incident, report or claim.",
             "incident": "The incident (for claims and incidents); NULL for reports.",
             "field": "Which field: title, title_ar, quote, translation or note.",
+            "seq": _SEQ,
         },
     },
 }
@@ -303,7 +307,7 @@ _FTS_SHADOWS: dict[str, dict[str, str]] = {
     },
     "search_index_content": {
         "id": "Row id of the search_index row.",
-        **{f"c{n}": f"Stored copy of search_index column {n}." for n in range(6)},
+        **{f"c{n}": f"Stored copy of search_index column {n}." for n in range(7)},
     },
     "search_index_docsize": {"id": "Row id of the search_index row.", "sz": "Token counts."},
     "search_index_config": {"k": "FTS5 configuration key.", "v": "Its value."},

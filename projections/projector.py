@@ -28,12 +28,13 @@ from incident_ledger.ledger.forking import Helper, two_cores
 from incident_ledger.ledger.gcpause import gc_paused
 from incident_ledger.ledger.leaves import event_line
 from incident_ledger.ledger.mapper import LeafMapper
+from incident_ledger.ledger.merkle import root_at
 from incident_ledger.ledger.scratch import Scratch
-from incident_ledger.ledger.stores.recorder import EventRow
+from incident_ledger.ledger.stores.recorder import EventRow, LogView
 from incident_ledger.ledger.times import instant_key, is_date_only, to_key
 from incident_ledger.ledger.values import ValueKind, edtf_bounds, read_value
 from incident_ledger.projections.arabic import normalize
-from incident_ledger.projections.views import Views
+from incident_ledger.projections.views import SET_ASIDE, Views
 
 PAGE_SIZE = 5_000
 BULK_BACKLOG = 20_000
@@ -60,6 +61,7 @@ class Projector:
         self._report_cache: dict[str, tuple[str, str]] = {}
         self._stored_reports: dict[str, tuple[str, str] | None] | None = None
         self._pending: dict[str, list[tuple[Any, ...]]] = {}
+        self._collecting = False
 
     def catch_up(
         self,
@@ -94,7 +96,12 @@ class Projector:
         up_to: int | None,
     ) -> int:
         self.views.ensure_schema()
-        position = self.views.position()
+        binding = self.views.binding()
+        position = binding.position
+        if position == 0:  # an empty model: it becomes this store's (projections.binding)
+            store_id = self.ledger.audit.store_id()
+            if binding.store_id != store_id:
+                self.views.bind(store_id)
         try:
             last = self.ledger.recorder.max_notification_id() or 0
             if up_to is not None:
@@ -151,7 +158,7 @@ class Projector:
                 position = self.views.position()
                 if position >= last:
                     break
-                page = self._page(position, last)
+                page, size, root = self._page(position, last)
                 self.db.execute("SAVEPOINT page")
                 try:
                     applied += self._apply_page(page, until_key)
@@ -168,7 +175,7 @@ class Projector:
                     raise
                 self.db.execute("RELEASE page")
                 position = page[-1][0] if page else last
-                self.views.set_position(position)
+                self.views.set_position(position, size, root)
             if progress is not None:
                 progress(position - start, last - start)
         return applied
@@ -176,15 +183,28 @@ class Projector:
     def _apply_page(self, page: list[EventRow], until_key: str | None) -> int:
         """Apply a page of events and write their rows; raise at the first event that
         cannot be projected (its rows, and those of the page, then stay queued)."""
+        applied = self._queue_page(page, until_key)
+        self.flush()
+        return applied
+
+    def _queue_page(
+        self, page: list[EventRow], until_key: str | None, leaves: list[bytes] | None = None
+    ) -> int:
+        """Queue the rows of a page of stored events (``write``); raise at the first event
+        that cannot be projected. ``leaves``, when given, are their leaves already read
+        (``collect``)."""
         applied = 0
         mapper = self.ledger.leaf_mapper
         # A leaf is stored as it is unless a cipher or compressor is configured.
         plain = mapper.plain if mapper.cipher or mapper.compressor else None
         handlers = _HANDLERS
-        for row in page:
+        for index, row in enumerate(page):
             seq = row[0]
             # leaf_line, inlined for the common case
-            line = _decode(row[4] if plain is None else plain(row[4]))
+            if leaves is not None:
+                line = _decode(leaves[index])
+            else:
+                line = _decode(row[4] if plain is None else plain(row[4]))
             topic = line["topic"]
             if topic in _UPCAST_TOPICS:
                 line = leaf_line(mapper, row)
@@ -197,7 +217,6 @@ class Projector:
                 if handler is not None:
                     handler(self, line, seq)
                 applied += 1
-        self.flush()
         return applied
 
     def _apply_each(self, page: list[EventRow], until_key: str | None) -> int:
@@ -208,22 +227,74 @@ class Projector:
         applied = 0
         for row in page:
             self.db.execute("SAVEPOINT event")
-            line: dict[str, Any] | None = None
+            seen: list[dict[str, Any]] = []
             try:
-                line = leaf_line(self.ledger.leaf_mapper, row)
-                recorded, _ = line["recorded_at"], line["id"]
-                if until_key is None or recorded <= until_key:
-                    self.apply(line, row[0])
-                    applied += 1
+                applied += self._queue_event(row, until_key, seen)
                 self.flush()
             except Exception as error:
                 self._discard_pending()
                 if _store_failure(error):
                     raise
                 self.db.execute("ROLLBACK TO event")
-                self.views.set_aside(row[0], row[1], row[3], _incident_of(line, row), _said(error))
+                self.views.set_aside(*_aside_row(row, seen, error))
             self.db.execute("RELEASE event")
         return applied
+
+    def _queue_event(self, row: EventRow, until_key: str | None, seen: list[dict[str, Any]]) -> int:
+        """Queue the rows of one stored event, its leaf read through ``leaf_line`` (and
+        put in ``seen``, to name it should it fail); 1 if it was applied, else 0."""
+        line = leaf_line(self.ledger.leaf_mapper, row)
+        seen.append(line)
+        recorded, _ = line["recorded_at"], line["id"]
+        if until_key is None or recorded <= until_key:
+            self.apply(line, row[0])
+            return 1
+        return 0
+
+    def collect(
+        self, page: list[EventRow], leaves: list[bytes]
+    ) -> dict[str, list[tuple[Any, ...]]]:
+        """The rows a page of events produces, by statement, without writing them.
+
+        The events are given as stored rows and their leaves (read and checked by the
+        caller); each goes through the very handlers that project it, and the rows
+        they queue are handed back instead of written: an event that cannot be
+        projected gives the row that sets it aside instead (``_apply_each``). Reports
+        cited are looked up among the events seen so far, then in the store, never in
+        the read model: the read-model check (``projections.model_check``) compares
+        these rows with the model's, so they must not depend on it.
+        """
+        self._collecting = True
+        try:
+            try:
+                self._queue_page(page, None, leaves)
+            except Exception as error:
+                self._discard_pending()
+                if _store_failure(error):
+                    raise
+                self._collect_each(page)
+            collected, self._pending = self._pending, {}
+            return collected
+        except BaseException:
+            self._discard_pending()
+            raise
+        finally:
+            self._collecting = False
+
+    def _collect_each(self, page: list[EventRow]) -> None:
+        """``_apply_each`` without writing: each event's rows, or the row setting it aside."""
+        for row in page:
+            kept = {statement: len(rows) for statement, rows in self._pending.items()}
+            seen: list[dict[str, Any]] = []
+            try:
+                self._queue_event(row, None, seen)
+            except Exception as error:
+                if _store_failure(error):
+                    raise
+                self._pending = {
+                    s: rows[: kept[s]] for s, rows in self._pending.items() if s in kept
+                }
+                self.write(SET_ASIDE, _aside_row(row, seen, error))
 
     def _can_split(self, backlog: int) -> bool:
         return (
@@ -263,15 +334,27 @@ class Projector:
                 done, shard_applied = helper.result()
             if not done:
                 return applied + self._apply_pages(middle, last, until, progress)
-            self.views.absorb(shard, last)
+            self.views.absorb(shard, last, *self.log_at(last))
         if progress is not None:
             progress(total, total)
         return applied + int(shard_applied)
 
-    def _page(self, position: int, last: int) -> list[EventRow]:
+    def _page(self, position: int, last: int) -> tuple[list[EventRow], int, bytes]:
+        """The next page of stored events after ``position`` (up to ``last``), and the
+        store's log size and root as of its end, which bind the model to the store."""
         try:
             with self.ledger.audit.reading() as view:
-                return view.event_rows(position, PAGE_SIZE, stop=last)
+                rows = view.event_rows(position, PAGE_SIZE, stop=last)
+                size, root = log_at(view, rows[-1][0] if rows else last)
+                return rows, size, root
+        except PersistenceError as error:
+            raise StoreError(f"cannot read the event store: {error}") from None
+
+    def log_at(self, position: int) -> tuple[int, bytes]:
+        """The store's log size and root as of notification id ``position``."""
+        try:
+            with self.ledger.audit.reading() as view:
+                return log_at(view, position)
         except PersistenceError as error:
             raise StoreError(f"cannot read the event store: {error}") from None
 
@@ -289,10 +372,16 @@ class Projector:
         rows.append(row)
 
     def flush(self) -> None:
-        """Write the queued rows, statements in the order first used (inserts before updates)."""
-        for statement, rows in self._pending.items():
-            self.db.executemany(statement, rows)
-        self._pending.clear()
+        """Write the queued rows: the inserts, statements in the order first used, then the
+        updates, which change rows an insert of the same page may add (``UPDATES``)."""
+        pending = self._pending
+        for statement, rows in pending.items():
+            if not statement.startswith("UPDATE"):
+                self.db.executemany(statement, rows)
+        for statement, rows in pending.items():
+            if statement.startswith("UPDATE"):
+                self.db.executemany(statement, rows)
+        pending.clear()
         if len(self._report_cache) > 100_000:
             self._report_cache.clear()
 
@@ -304,9 +393,11 @@ class Projector:
         """(published_at key, source id) of a report in the read model or the current page."""
         cached = self._report_cache.get(report_id)
         if cached is None:
-            row = self.db.execute(
-                "SELECT published_at, source FROM reports WHERE id = ?", (report_id,)
-            ).fetchone()
+            row = None
+            if not self._collecting:
+                row = self.db.execute(
+                    "SELECT published_at, source FROM reports WHERE id = ?", (report_id,)
+                ).fetchone()
             cached = (row[0], row[1]) if row is not None else self._report_in_store(report_id)
             self._report_cache[report_id] = cached
         return cached
@@ -340,6 +431,18 @@ def _report_key(mapper: LeafMapper, row: EventRow) -> tuple[str, str] | None:
         return instant_key(data["published_at"]), str(data["source"])
     except (UnreadableEvent, BadInputError, LookupError, TypeError, ValueError):
         return None
+
+
+def log_at(view: LogView, position: int) -> tuple[int, bytes]:
+    """(size, root) of the log a view sees, as of notification id ``position``: O(log n)
+    reads of the stored tree (``merkle.root_at``)."""
+    size = view.size_at(position)
+    try:
+        return size, root_at(view.nodes, size)
+    except LookupError:
+        raise StoreError(
+            f"the event store's Merkle log lacks nodes below size {size}: run 'ledger verify'"
+        ) from None
 
 
 def _project_shard(
@@ -421,6 +524,14 @@ def _said(error: Exception) -> str:
     return str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
 
 
+def _aside_row(
+    row: EventRow, seen: list[dict[str, Any]], error: Exception
+) -> tuple[int, str, str, str | None, str]:
+    """The row recording that a stored event could not be projected (``Views.set_aside``):
+    its position, aggregate id, topic, incident (when its leaf says) and why."""
+    return row[0], row[1], row[3], _incident_of(seen[0] if seen else None, row), _said(error)
+
+
 def _incident_of(line: dict[str, Any] | None, row: EventRow) -> str | None:
     """The incident an event is about, when its leaf says: a claim's incident, or the
     incident itself; None when it does not (or cannot be read)."""
@@ -462,9 +573,8 @@ def _incident(p: Projector, line: dict[str, Any], seq: int) -> None:
         "INSERT INTO incidents VALUES (?, ?, ?, ?, ?, ?)",
         (incident, d["title"], d.get("title_ar"), d.get("place"), line["recorded_at"], seq),
     )
-    _index(
-        p, "incident", incident, incident, (("title", d["title"]), ("title_ar", d.get("title_ar")))
-    )
+    texts = (("title", d["title"]), ("title_ar", d.get("title_ar")))
+    _index(p, "incident", incident, incident, texts, seq)
     for link in d.get("related") or ():
         p.write(
             "INSERT OR IGNORE INTO incident_relations VALUES (?, ?, ?, ?)",
@@ -496,12 +606,18 @@ def _source_rated(p: Projector, line: dict[str, Any], seq: int) -> None:
         "INSERT INTO source_ratings VALUES (?, ?, ?, ?, ?, ?)",
         (source, d["reliability"], d["reason"], effective, line["recorded_at"], seq),
     )
-    p.write("UPDATE sources SET reliability = ? WHERE id = ?", (d["reliability"], source))
+    p.write(RATE_SOURCE, (d["reliability"], source))
+
+
+RATE_SOURCE = "UPDATE sources SET reliability = ? WHERE id = ?"
+UPDATES = (RATE_SOURCE,)
+"""Every UPDATE a handler writes: each changes a row an earlier event produced, which the
+read-model check (``projections.model_check``) must know of before it compares rows."""
 
 
 _SEARCH_INSERT = (
-    "INSERT INTO search_index (rowid, body, original, kind, ref, incident, field) "
-    "VALUES (NULL, ?, ?, ?, ?, ?, ?)"
+    "INSERT INTO search_index (rowid, body, original, kind, ref, incident, field, seq) "
+    "VALUES (NULL, ?, ?, ?, ?, ?, ?, ?)"
 )
 
 
@@ -511,18 +627,19 @@ def _index(
     ref: str,
     incident: str | None,
     texts: tuple[tuple[str, str | None], ...],
+    seq: int,
 ) -> None:
     """Add a record's searchable texts, (field, text) pairs, to the full-text index
-    (normalized; original kept)."""
+    (normalized; original kept), as rows of the event at position ``seq``."""
     for field, text in texts:
         if text:
-            p.write(_SEARCH_INSERT, (normalize(text), text, kind, ref, incident, field))
+            p.write(_SEARCH_INSERT, (normalize(text), text, kind, ref, incident, field, seq))
 
 
 def _report(p: Projector, line: dict[str, Any], seq: int) -> None:
     d = line["data"]
     report_id = _record_id(line)
-    _index(p, "report", report_id, None, (("title", d.get("title")),))
+    _index(p, "report", report_id, None, (("title", d.get("title")),), seq)
     published = instant_key(d["published_at"])
     precision = "day" if is_date_only(d["published_at"]) else "instant"
     p.remember_report(report_id, published, d["source"])
@@ -590,7 +707,7 @@ def _claim(p: Projector, line: dict[str, Any], seq: int) -> None:
     quote, translation, note = get("quote"), get("translation"), get("note")
     if quote or translation or note:
         texts = (("quote", quote), ("translation", translation), ("note", note))
-        _index(p, "claim", claim_id, d["incident"], texts)
+        _index(p, "claim", claim_id, d["incident"], texts, seq)
     optional = (
         get("unit"),
         valid_time,

@@ -3,7 +3,10 @@
 It is disposable — always rebuildable from the events — and documented so
 that Datasette and any SQLite client can open it as it is. Its ``tracking``
 row holds the position of the last event applied, written in the same
-transaction as the rows that event produced.
+transaction as the rows that event produced, and what binds the model to its
+store: the store's id, and the size and root of the store's Merkle log at that
+position (``projections.binding``). Every row carries the position (``seq``) of
+the event that produced it.
 """
 
 from __future__ import annotations
@@ -12,12 +15,14 @@ import os
 import sqlite3
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from incident_ledger.ledger.errors import StoreError
+from incident_ledger.ledger.stores.location import read_only_uri
 
-SCHEMA_VERSION = 4
+SCHEMA_VERSION = 5
 SORT_THREADS = min(os.cpu_count() or 1, 8)
 """Worker threads SQLite may use to sort while building the indexes (its own cap is 8)."""
 PROJECTION = "understanding"
@@ -147,7 +152,17 @@ _TABLES: dict[str, tuple[dict[str, type], str | tuple[str, ...] | None]] = {
         {"seq": int, "event": str, "topic": str, "incident": str, "error": str},
         "seq",
     ),
-    "tracking": ({"projection": str, "position": int, "schema_version": int}, "projection"),
+    "tracking": (
+        {
+            "projection": str,
+            "position": int,
+            "schema_version": int,
+            "store_id": str,
+            "size": int,
+            "root": bytes,
+        },
+        "projection",
+    ),
 }
 
 # Full-text search over quotes, translations, notes and titles, in normalized form
@@ -155,10 +170,16 @@ _TABLES: dict[str, tuple[dict[str, type], str | tuple[str, ...] | None]] = {
 _SEARCH_TABLE = (
     "CREATE VIRTUAL TABLE IF NOT EXISTS search_index USING fts5("
     "body, original UNINDEXED, kind UNINDEXED, ref UNINDEXED, incident UNINDEXED, "
-    "field UNINDEXED, tokenize = 'unicode61 remove_diacritics 2')"
+    "field UNINDEXED, seq UNINDEXED, tokenize = 'unicode61 remove_diacritics 2')"
 )
 
-_SEARCH_COLUMNS = "body, original, kind, ref, incident, field"
+SEARCH_COLUMNS = ("body", "original", "kind", "ref", "incident", "field", "seq")
+_SEARCH_COLUMNS = ", ".join(SEARCH_COLUMNS)
+SET_ASIDE = "INSERT OR REPLACE INTO unprojectable VALUES (?, ?, ?, ?, ?)"
+"""Records an event that could not be projected (``Views.set_aside``)."""
+_NEW_TRACKING = (
+    "INSERT OR IGNORE INTO tracking (projection, position, schema_version) VALUES (?, 0, ?)"
+)
 
 # Each index serves a query in projections/, except claims(report), kept for
 # filtering claims by report in Datasette. EXPLAIN QUERY PLAN of every query chose
@@ -187,19 +208,56 @@ _INDEXES: list[tuple[str, list[str], bool]] = [
 _INDEX_NAMES = [f"idx_{table}_{'_'.join(columns)}" for table, columns, _ in _INDEXES]
 
 
+def schema_names() -> set[str]:
+    """The names in a read model's schema: its tables, full-text index and indexes."""
+    return {*_TABLES, "search_index", *_INDEX_NAMES}
+
+
+def table_columns() -> dict[str, tuple[str, ...]]:
+    """The columns of every table that holds projected rows, in their order (not ``tracking``)."""
+    columns = {name: tuple(spec) for name, (spec, _) in _TABLES.items() if name != "tracking"}
+    return columns | {"search_index": SEARCH_COLUMNS}
+
+
+def row_key(table: str) -> tuple[str, ...]:
+    """The columns that name one row of a table (its key), for messages."""
+    if table == "search_index":
+        return ("kind", "ref", "field")
+    key = _TABLES[table][1]
+    return ("id",) if key is None else (key,) if isinstance(key, str) else key
+
+
+@dataclass(frozen=True)
+class Binding:
+    """What ties a read model to its store: the position it has projected, and the store's
+    id, log size and log root at that position (None where the model has none yet)."""
+
+    position: int
+    store_id: str | None
+    size: int | None
+    root: bytes | None
+
+
 class Views:
     """An open read-model database."""
 
-    def __init__(self, path: Path | str) -> None:
+    def __init__(self, path: Path | str, *, read_only: bool = False) -> None:
         self.path = Path(path)
+        self.read_only = read_only
         try:
-            connection = sqlite3.connect(str(self.path), isolation_level=None, timeout=30)
-            connection.execute("PRAGMA journal_mode=WAL")
-            connection.execute("PRAGMA synchronous=NORMAL")
-            # Some builds (Debian's among them) zero every freed page, which made
-            # dropping a million-claim model for a rebuild write its whole size
-            # again. The model is derived from the ledger and holds nothing to erase.
-            connection.execute("PRAGMA secure_delete=OFF")
+            if read_only:  # answers only; never writes, not even beside the file
+                connection = sqlite3.connect(
+                    read_only_uri(self.path), uri=True, isolation_level=None, timeout=30
+                )
+                connection.execute("PRAGMA schema_version").fetchone()
+            else:
+                connection = sqlite3.connect(str(self.path), isolation_level=None, timeout=30)
+                connection.execute("PRAGMA journal_mode=WAL")
+                connection.execute("PRAGMA synchronous=NORMAL")
+                # Some builds (Debian's among them) zero every freed page, which made
+                # dropping a million-claim model for a rebuild write its whole size
+                # again. The model is derived from the ledger and holds nothing to erase.
+                connection.execute("PRAGMA secure_delete=OFF")
         except sqlite3.Error as error:
             raise StoreError(f"cannot open the read model {self.path}: {error}") from None
         self.connection = connection
@@ -232,6 +290,16 @@ class Views:
         self.connection.close()
 
     @contextmanager
+    def snapshot(self) -> Iterator[None]:
+        """One read transaction: every query in it sees the model as the first one did."""
+        self.connection.execute("BEGIN")
+        try:
+            yield
+        finally:
+            if self.connection.in_transaction:
+                self.connection.execute("COMMIT")
+
+    @contextmanager
     def transaction(self) -> Iterator[sqlite3.Connection]:
         """One write transaction (``BEGIN IMMEDIATE``: one projector at a time)."""
         self.connection.execute("BEGIN IMMEDIATE")
@@ -254,6 +322,11 @@ class Views:
             and self._index_statements() is not None
         ):
             return
+        if self.read_only:
+            raise StoreError(
+                f"the read model {self.path} is read-only and not of this version's layout: "
+                "it cannot be used; set LEDGER_VIEWS to a file that can be written"
+            )
         if "tracking" in tables and self._schema_version() != SCHEMA_VERSION:
             # An older layout: the read model is disposable, so rebuild it from the events.
             with self.transaction():
@@ -267,9 +340,7 @@ class Views:
             self.connection.execute(_SEARCH_TABLE)
             if not self._bulk:
                 self._create_indexes()
-            self.connection.execute(
-                "INSERT OR IGNORE INTO tracking VALUES (?, 0, ?)", (PROJECTION, SCHEMA_VERSION)
-            )
+            self.connection.execute(_NEW_TRACKING, (PROJECTION, SCHEMA_VERSION))
 
     @property
     def db(self) -> Any:
@@ -325,9 +396,7 @@ class Views:
                 self._create_indexes()
             for statement in indexes or ():
                 self.connection.execute(statement)
-            self.connection.execute(
-                "INSERT OR IGNORE INTO tracking VALUES (?, 0, ?)", (PROJECTION, SCHEMA_VERSION)
-            )
+            self.connection.execute(_NEW_TRACKING, (PROJECTION, SCHEMA_VERSION))
 
     def _schema_version(self) -> int | None:
         row = self.connection.execute(
@@ -389,19 +458,20 @@ class Views:
         ).fetchone()
         return int(row[0]) if row else 0
 
-    def set_position(self, position: int) -> None:
-        """Record the position; call inside the transaction that applied the events."""
+    def set_position(
+        self, position: int, size: int | None = None, root: bytes | None = None
+    ) -> None:
+        """Record the position, and the store's log size and root there; call inside the
+        transaction that applied the events."""
         self.connection.execute(
-            "UPDATE tracking SET position = ? WHERE projection = ?", (position, PROJECTION)
+            "UPDATE tracking SET position = ?, size = ?, root = ? WHERE projection = ?",
+            (position, size, root, PROJECTION),
         )
 
     def set_aside(self, seq: int, event: str, topic: str, incident: str | None, error: str) -> None:
         """Record that the event at ``seq`` could not be projected (it left no row), and
         why; call inside the transaction that applies its page."""
-        self.connection.execute(
-            "INSERT OR REPLACE INTO unprojectable VALUES (?, ?, ?, ?, ?)",
-            (seq, event, topic, incident, error),
-        )
+        self.connection.execute(SET_ASIDE, (seq, event, topic, incident, error))
 
     def duplicate_claims(self) -> list[tuple[int, str, str | None, int]]:
         """(seq, id, incident, seq of the first) of every claim row under an id an earlier
@@ -444,7 +514,27 @@ class Views:
             f"incomplete: {error}"
         )
 
-    def absorb(self, shard: Path, position: int) -> None:
+    def binding(self) -> Binding:
+        """The position this model has projected and what binds it to its store."""
+        row = self.connection.execute(
+            "SELECT position, store_id, size, root FROM tracking WHERE projection = ?",
+            (PROJECTION,),
+        ).fetchone()
+        if row is None:
+            return Binding(0, None, None, None)
+        root = None if row[3] is None else bytes(row[3])
+        return Binding(int(row[0]), row[1], row[2], root)
+
+    def bind(self, store_id: str) -> None:
+        """Bind an empty model (position 0) to a store, in its own transaction."""
+        with self.transaction():
+            self.connection.execute(
+                "UPDATE tracking SET store_id = ?, size = 0, root = NULL "
+                "WHERE projection = ? AND position = 0",
+                (store_id, PROJECTION),
+            )
+
+    def absorb(self, shard: Path, position: int, size: int, root: bytes) -> None:
         """Append every row of a shard and take its position, in one transaction.
 
         A shard is a read model of the events that follow this one's position, up
@@ -472,7 +562,7 @@ class Views:
                     "  ORDER BY r.seq DESC LIMIT 1"
                     ") WHERE id IN (SELECT source FROM shard.source_ratings)"
                 )
-                self.set_position(position)
+                self.set_position(position, size, root)
         finally:
             self.connection.execute("DETACH DATABASE shard")
 

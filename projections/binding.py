@@ -1,0 +1,56 @@
+"""A read model belongs to exactly one store.
+
+A model's ``tracking`` row names the store it was projected from (the store's
+id, ``ledger_info``) and the store's Merkle log as of the model's position (its
+size and root), written in the transaction of each page the projector applies.
+Before a model answers, ``binding_problem`` compares that with the store: a
+model of another store (a deleted and re-created ledger, another database), or
+of a history the store no longer holds (rolled back, rewritten, a copy that went
+its own way), is not this store's model, whatever its position says.
+
+The check costs one read of the store's id (once per process) and a root at
+the model's position: O(log n) reads of the stored tree.
+"""
+
+from __future__ import annotations
+
+from eventsourcing.persistence import PersistenceError
+
+from incident_ledger.ledger.application import Ledger
+from incident_ledger.ledger.errors import StoreError
+from incident_ledger.projections.projector import log_at
+from incident_ledger.projections.views import Views
+
+
+def binding_problem(ledger: Ledger, views: Views) -> str | None:
+    """Why this read model is not the store's own, or None when it is (or holds nothing
+    yet: a model at position 0 is bound by the projector's first catch-up).
+
+    The answer completes a sentence about the model: "the read model X …".
+    """
+    binding = views.binding()
+    if binding.position == 0:
+        return None
+    try:
+        store_id = ledger.audit.store_id()
+        if binding.store_id != store_id:
+            return (
+                f"belongs to another ledger (store {binding.store_id or 'unknown'}; "
+                f"this one is {store_id})"
+            )
+        with ledger.audit.reading() as view:
+            size, root = log_at(view, binding.position)
+    except PersistenceError as error:
+        raise StoreError(f"cannot read the event store: {error}") from None
+    if binding.size is not None and size < binding.size:
+        return (
+            f"has projected {binding.size} events but this store holds {size} up to that "
+            "position: the store was rolled back or replaced"
+        )
+    if binding.root != root or binding.size != size:
+        return (
+            f"was projected from another history of this store: the log's root after "
+            f"{size} events is not the one the model recorded (the store was rewritten, or "
+            "is a copy that went its own way)"
+        )
+    return None

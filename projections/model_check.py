@@ -1,0 +1,356 @@
+"""Does the read model agree with the log?
+
+The read model is a file anyone who can write it can edit: ``sqlite3
+ledger.views.db "update claims set value = …"`` changes what ``state`` shows.
+This check holds the model to the log. Every event up to the model's position is
+read from the store and checked against the Merkle log as ``verify`` checks it
+(``log_check.checked_pages``); the rows it produces are recomputed by the
+projector's own handlers without being written (``Projector.collect``); and the
+model's rows must be exactly those rows, table by table, while the leaves read
+fold to the root the model is bound to (``projections.binding``).
+
+It streams: the log a page at a time, each table of the model in storage order
+beside it. A page's rows are written by statement, not in event order, so a
+model's rows are in event order only from one page to the next: rows are
+matched as multisets, and a row left unmatched waits for its match, which a
+sound model supplies within a page or two. Whatever is left at the end differs;
+the first difference by event position is named.
+"""
+
+from __future__ import annotations
+
+import re
+import sqlite3
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from operator import itemgetter
+from typing import Any
+
+from incident_ledger.ledger.application import Ledger
+from incident_ledger.ledger.errors import VerificationError
+from incident_ledger.ledger.gcpause import gc_paused
+from incident_ledger.ledger.log_check import checked_pages
+from incident_ledger.ledger.merkle import Frontier
+from incident_ledger.projections.binding import binding_problem
+from incident_ledger.projections.projector import UPDATES, Projector
+from incident_ledger.projections.views import Views, row_key, table_columns
+
+BATCH = 4096
+"""Model rows read at a time from each table."""
+SETTLE_AT = 50_000
+"""Rows held on both sides of a table before the matched ones are cancelled."""
+MAX_UNMATCHED = 200_000
+"""Unmatched rows of a table held before the check stops: a sound model leaves a page's."""
+
+Row = tuple[Any, ...]
+
+
+class ReadModelDiffers(VerificationError):
+    """The read model is not what the log produces; ``where`` names the first row."""
+
+    def __init__(self, where: str) -> None:
+        super().__init__(f"the read model differs from the log: {where}")
+        self.where = where
+
+
+@dataclass(frozen=True)
+class Agreement:
+    """A read model that agrees with the log: its position, the log's size and root
+    there (recomputed from the leaves), and how many of its rows were compared."""
+
+    position: int
+    size: int
+    root: bytes
+    rows: int
+
+
+def check_read_model(ledger: Ledger, views: Views) -> Agreement:
+    """Compare every row of the read model with the rows the log produces up to its
+    position; raise ReadModelDiffers naming the first that differs.
+
+    Call it within a read transaction of the model (``Views.snapshot``), so that what
+    is checked is what is then read.
+    """
+    problem = binding_problem(ledger, views)
+    if problem is not None:
+        raise ReadModelDiffers(f"it {problem}")
+    binding = views.binding()
+    projector = Projector(ledger, views)
+    tables = _Tables(views.connection)
+    frontier = Frontier()
+    with gc_paused(), ledger.audit.reading() as view:
+        size = view.size_at(binding.position)
+        for rows, leaves in checked_pages(view, ledger.leaf_mapper, size, frontier):
+            tables.expect(projector.collect(rows, leaves))
+            tables.read_until(rows[-1][0])
+    tables.finish()
+    root = frontier.root()
+    if binding.position and root != binding.root:
+        raise ReadModelDiffers(
+            f"the log's {size} events hash to another root than the one the model recorded"
+        )
+    return Agreement(binding.position, size, root, tables.rows_read)
+
+
+# --- rows as the handlers queue them, as the model holds them ---------------------------------
+
+_INSERT = re.compile(
+    r"INSERT(?: OR (?:(?P<ignore>IGNORE)|REPLACE))? INTO (?P<table>\w+)"
+    r"(?: \((?P<columns>[^)]*)\))? "
+    r"VALUES \((?P<values>[^)]*)\)"
+)
+_UPDATE = re.compile(r"UPDATE (?P<table>\w+) SET (?P<column>\w+) = \? WHERE (?P<key>\w+) = \?")
+
+
+@dataclass(frozen=True)
+class _Insert:
+    """How a queued INSERT's parameters become a row as the table holds it."""
+
+    table: str
+    row_of: Callable[[Row], Row]
+    """The table's row (its columns in order) from the statement's parameters."""
+    ignore: bool
+    """INSERT OR IGNORE: a repeat of a row in one page is not written again."""
+
+
+def _parse_insert(statement: str, columns: dict[str, tuple[str, ...]]) -> _Insert:
+    """Read one of the handlers' INSERT statements: a table, optional column names, and
+    values that are each ``?``, ``NULL`` or a quoted constant."""
+    found = _INSERT.fullmatch(statement)
+    if found is None or found["table"] not in columns:
+        raise ValueError(f"the read-model check cannot read the statement {statement!r}")
+    table = columns[found["table"]]
+    values = [value.strip() for value in found["values"].split(",")]
+    named = [c.strip() for c in found["columns"].split(",")] if found["columns"] else table
+    if len(named) != len(values):
+        raise ValueError(f"the read-model check cannot read the statement {statement!r}")
+    parameters = values.count("?")
+    constants: list[Any] = [None]  # index `parameters` of an extended row: an empty column
+    slots: dict[str, int] = {}
+    number = 0
+    for name, value in zip(named, values, strict=True):
+        if value == "?":  # the n-th ``?`` is parameter n
+            slots[name] = number
+            number += 1
+        else:
+            constants.append(None if value == "NULL" else value.strip("'"))
+            slots[name] = parameters + len(constants) - 1
+    getter = itemgetter(*[slots.get(column, parameters) for column in table])
+    extra = tuple(constants)
+
+    def row_of(row: Row) -> Row:
+        result: Row = getter(row + extra)
+        return result
+
+    return _Insert(found["table"], row_of, bool(found["ignore"]))
+
+
+@dataclass
+class _Mask:
+    """A column that later events update (``projector.UPDATES``): rows are compared
+    without it, and its final value per row key separately."""
+
+    column: int
+    key: int
+    seq: int
+    expected: dict[Any, Any]
+    found: dict[Any, tuple[Any, Any]]
+
+    def hide(self, rows: list[Row], expected: bool) -> list[Row]:
+        """The rows with the column emptied; its values kept as the side's finals."""
+        column, key = self.column, self.key
+        for row in rows:
+            if expected:
+                self.expected[row[key]] = row[column]
+            else:
+                self.found[row[key]] = (row[column], row[self.seq])
+        return [(*row[:column], None, *row[column + 1 :]) for row in rows]
+
+
+class _Table:
+    """One table of the model: its rows read in storage order, and the rows of each side
+    not matched yet.
+
+    Every row a sound model holds is distinct (each holds the position of the event that
+    produced it, and one event's rows differ from each other), so each side is a set, and
+    matching is set arithmetic, in C. A row the model holds twice is a difference.
+    """
+
+    def __init__(self, name: str, columns: tuple[str, ...], cursor: sqlite3.Cursor) -> None:
+        self.name = name
+        self.columns = columns
+        self.seq = columns.index("seq")
+        self.cursor = cursor
+        self.exhausted = False
+        self.read = 0
+        self.expected: set[Row] = set()
+        self.found: set[Row] = set()
+        self.repeated: list[Row] = []
+        self.mask: _Mask | None = None
+
+    def expect(self, rows: list[Row]) -> None:
+        if self.mask is not None:
+            rows = self.mask.hide(rows, expected=True)
+        self.expected.update(rows)
+
+    def read_until(self, position: int) -> None:
+        """Read the model's rows until one of an event after ``position``."""
+        found = self.found
+        while not self.exhausted:
+            batch = self.cursor.fetchmany(BATCH)
+            if not batch:
+                self.exhausted = True
+                return
+            self.read += len(batch)
+            if self.mask is not None:
+                batch = self.mask.hide(batch, expected=False)
+            rows = set(batch)
+            if len(rows) != len(batch) or not found.isdisjoint(rows):
+                self._note_repeats(batch)  # a row held twice (or more)
+            found |= rows
+            last = batch[-1][self.seq]
+            if type(last) is not int or last > position:
+                return
+
+    def _note_repeats(self, batch: list[Row]) -> None:
+        seen = set(self.found)
+        for row in batch:
+            if row in seen:
+                self.repeated.append(row)
+            seen.add(row)
+
+    def settle(self) -> int:
+        """Cancel the rows matched on both sides; how many are left unmatched."""
+        expected, found = self.expected, self.found
+        if expected and found:
+            if expected == found:
+                expected.clear()
+                found.clear()
+            else:
+                common = expected & found
+                expected -= common
+                found -= common
+        return len(expected) + len(found)
+
+    def differences(self) -> Iterator[tuple[int, str]]:
+        """(event position, description) of each row left unmatched on either side, and
+        of each updated column whose final value differs."""
+        missing = {self._key(row): row for row in self.expected}
+        for row in self.repeated:
+            yield _position(row[self.seq]), f"{self._name(row)}: held twice in the read model"
+        for row in self.found:
+            key = self._key(row)
+            other = missing.pop(key, None)
+            if other is None:
+                yield _position(row[self.seq]), f"{self._name(row)}: the ledger has no such row"
+            else:
+                yield _position(row[self.seq]), self._changed(row, other)
+        for row in missing.values():
+            yield _position(row[self.seq]), f"{self._name(row)}: missing from the read model"
+        if self.mask is not None:
+            yield from self._masked_differences(self.mask)
+
+    def _masked_differences(self, mask: _Mask) -> Iterator[tuple[int, str]]:
+        column = self.columns[mask.column]
+        for key, (value, seq) in mask.found.items():
+            if key in mask.expected and mask.expected[key] != value:
+                where = f"{self.name} row {self.columns[mask.key]}={key!r} (event {seq})"
+                yield _position(seq), _says(where, column, value, mask.expected[key])
+
+    def _key(self, row: Row) -> Row:
+        return tuple(row[self.columns.index(column)] for column in row_key(self.name))
+
+    def _name(self, row: Row) -> str:
+        pairs = zip(row_key(self.name), self._key(row), strict=True)
+        key = ", ".join(f"{column}={value!r}" for column, value in pairs)
+        return f"{self.name} row {key} (event {row[self.seq]})"
+
+    def _changed(self, found: Row, expected: Row) -> str:
+        for column, value, wanted in zip(self.columns, found, expected, strict=True):
+            if value != wanted:
+                return _says(self._name(found), column, value, wanted)
+        return f"{self._name(found)}: differs from the ledger's"
+
+
+def _says(where: str, column: str, value: Any, wanted: Any) -> str:
+    return f"{where}: {column} is {value!r} in the read model, {wanted!r} in the ledger"
+
+
+def _position(seq: Any) -> int:
+    return seq if type(seq) is int else -1
+
+
+class _Tables:
+    """Every table of the model, matched against the rows the log produces."""
+
+    def __init__(self, connection: sqlite3.Connection) -> None:
+        self.columns = table_columns()
+        self.tables: dict[str, _Table] = {}
+        for name, columns in self.columns.items():
+            listed = ", ".join(f"[{column}]" for column in columns)
+            try:
+                cursor = connection.execute(f"SELECT {listed} FROM [{name}] ORDER BY rowid")
+            except sqlite3.Error as error:
+                raise ReadModelDiffers(f"its table {name} cannot be read ({error})") from None
+            self.tables[name] = _Table(name, columns, cursor)
+        self.updates: dict[str, tuple[str, str, str]] = {}
+        for statement in UPDATES:
+            found = _UPDATE.fullmatch(statement)
+            if found is None:
+                raise ValueError(f"the read-model check cannot read the statement {statement!r}")
+            table = self.tables[found["table"]]
+            columns = table.columns
+            table.mask = _Mask(
+                columns.index(found["column"]), columns.index(found["key"]), table.seq, {}, {}
+            )
+            self.updates[statement] = (found["table"], found["column"], found["key"])
+        self.inserts: dict[str, _Insert] = {}
+
+    @property
+    def rows_read(self) -> int:
+        return sum(table.read for table in self.tables.values())
+
+    def expect(self, collected: dict[str, list[Row]]) -> None:
+        """Take a page's rows as queued by statement: inserts first, then updates, as
+        ``Projector.flush`` writes them."""
+        for statement, rows in collected.items():
+            if statement in self.updates:
+                continue
+            insert = self.inserts.get(statement)
+            if insert is None:
+                insert = self.inserts[statement] = _parse_insert(statement, self.columns)
+            produced = [insert.row_of(row) for row in rows]
+            if insert.ignore:
+                produced = list(dict.fromkeys(produced))
+            self.tables[insert.table].expect(produced)
+        for statement, rows in collected.items():
+            if statement in self.updates:
+                mask = self.tables[self.updates[statement][0]].mask
+                assert mask is not None
+                for value, key in rows:
+                    mask.expected[key] = value
+
+    def read_until(self, position: int) -> None:
+        for table in self.tables.values():
+            table.read_until(position)
+            if (
+                len(table.expected) + len(table.found) > SETTLE_AT
+                and table.settle() > MAX_UNMATCHED
+            ):
+                self._raise_first()
+
+    def finish(self) -> None:
+        """Read the model's remaining rows; raise for the first difference, if any."""
+        for table in self.tables.values():
+            table.read_until(1 << 62)
+            table.settle()
+        self._raise_first()
+
+    def _raise_first(self) -> None:
+        first: tuple[int, str] | None = None
+        for table in self.tables.values():
+            for found in table.differences():
+                if first is None or found[0] < first[0]:
+                    first = found
+        if first is not None:
+            raise ReadModelDiffers(first[1])

@@ -1,0 +1,70 @@
+"""The read model's file, as a rebuild sees it: what is at its path, and removing it.
+
+A rebuild (``ledger replay``) makes the model afresh rather than trusting what is
+there; these say whether what is there may be replaced, and remove it with the
+files SQLite keeps beside it.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from pathlib import Path
+
+from incident_ledger.ledger.errors import StoreError
+from incident_ledger.ledger.stores.location import read_only_uri
+from incident_ledger.projections.views import schema_names
+
+SIDE_FILES = ("-wal", "-shm", "-journal")
+"""The files SQLite keeps beside a database."""
+
+
+def remove_model_files(path: Path) -> None:
+    """Delete a read model and the files SQLite keeps beside it (a rebuild starts afresh)."""
+    for suffix in ("", *SIDE_FILES):
+        try:
+            path.with_name(path.name + suffix).unlink(missing_ok=True)
+        except IsADirectoryError:
+            raise StoreError(f"the read model {path} is a directory") from None
+        except OSError as error:
+            raise StoreError(
+                f"cannot remove the read model {path}: {error.strerror or error}"
+            ) from None
+
+
+def model_kind(path: Path) -> str:
+    """What a file is, to a rebuild about to replace it: ``absent``, ``empty``,
+    ``directory``, ``other`` (not a SQLite database), ``damaged`` (a SQLite database that
+    cannot be read), ``store`` (an event store), ``foreign`` (a SQLite database holding
+    tables a read model does not have) or ``model`` (a read model, or a half-written one:
+    nothing but a read model's tables)."""
+    if not path.exists():
+        return "absent"
+    if path.is_dir():
+        return "directory"
+    try:
+        with path.open("rb") as handle:
+            header = handle.read(16)
+    except OSError:
+        return "other"
+    if not header:
+        return "empty"
+    if header != b"SQLite format 3\x00":
+        return "other"
+    try:
+        connection = sqlite3.connect(read_only_uri(path), uri=True)
+        try:
+            names = {row[0] for row in connection.execute("SELECT name FROM sqlite_master")}
+        finally:
+            connection.close()
+    except sqlite3.Error:
+        return "damaged"
+    if "stored_events" in names or "merkle_nodes" in names:
+        return "store"
+    ours = schema_names()
+    return "model" if all(_is_model_table(name, ours) for name in names) else "foreign"
+
+
+def _is_model_table(name: str, ours: set[str]) -> bool:
+    """Whether a schema entry belongs to a read model: its tables and indexes, the
+    full-text index's own tables, and SQLite's."""
+    return name in ours or name.startswith(("search_index_", "sqlite_"))
