@@ -81,6 +81,8 @@ ROWS = (
     "state --at p50",
     "state --at p99",
     "verify",
+    "verify + read model",
+    "read-model check",
     "peak RSS import",
     "peak RSS import + read model",
     "peak RSS rebuild",
@@ -123,6 +125,9 @@ class SizeFigures:
     """The reference size's state latencies, measured right after this size's own."""
     verify_events: int = 0
     verify_seconds: float = 0.0
+    """``verify --no-read-model``: the log alone."""
+    verify_model_seconds: float = 0.0
+    """``verify``: the log, then the read model compared with it."""
     verify_baseline_leaves: int = 0
     verify_baseline_seconds: float = 0.0
     roots_match: bool = False
@@ -280,14 +285,18 @@ def measure_size(
                 reference_db, options.samples, options.seed
             )
 
-        log(f"[{size}] verify, {options.repeats} runs")
+        log(f"[{size}] verify, {options.repeats} runs of the log alone and with the read model")
         verifies = [
-            run_measured([*ledger, "--db", db, "verify", "--json"], work)
+            run_measured([*ledger, "--db", db, "verify", "--json", "--no-read-model"], work)
             for _ in range(options.repeats)
         ]
         verified = verifies[0]
         figures.verify_events = int(verified.json()["events"])
         figures.verify_seconds = statistics.median(m.seconds for m in verifies)
+        figures.verify_model_seconds = statistics.median(
+            run_measured([*ledger, "--db", db, "verify", "--json"], work).seconds
+            for _ in range(options.repeats)
+        )
         bundle = work / "bundle"
         run_quiet([*ledger, "--db", db, "export", "--format", "jsonl", "--out", str(bundle)], work)
         verify_baselines = [
@@ -444,10 +453,27 @@ def size_rows(figures: SizeFigures, reference_p50: float, reference: str) -> lis
         ),
         _shown(label, "state --at p99", _ms(percentile(figures.state_ms, 0.99))),
         verify_row(figures),
+        _shown(
+            label,
+            "verify + read model",
+            _per_s(_rate(figures.verify_events, figures.verify_model_seconds), "events"),
+        ),
+        _shown(
+            label,
+            "read-model check",
+            _per_s(_rate(figures.verify_events, _model_check_seconds(figures)), "events")
+            + " (verify + read model less verify)",
+        ),
         peak_rss_row(label, "peak RSS import", figures.import_rss),
         peak_rss_row(label, "peak RSS import + read model", figures.import_projected_rss),
         peak_rss_row(label, "peak RSS rebuild", figures.rebuild_rss),
     ]
+
+
+def _model_check_seconds(figures: SizeFigures) -> float:
+    """What comparing the read model with the log adds to ``verify`` (at least a
+    millisecond: at tiny sizes the two medians may come out in either order)."""
+    return max(figures.verify_model_seconds - figures.verify_seconds, 0.001)
 
 
 def _shown(label: str, measure: str, value: str) -> Row:
@@ -523,7 +549,10 @@ def _notes(all_figures: Sequence[SizeFigures], options: Options) -> list[str]:
         f"uniform between the earliest and latest report `published_at` (seed {options.seed}). "
         "Baseline column: the p50 of queries drawn the same way on a reference-size ledger, "
         "measured right after each size's own, so both are taken under the same load.",
-        "verify: `ledger --db X verify --json` as a subprocess. Baseline: `hashlib.sha256` of "
+        "verify: `ledger --db X verify --json --no-read-model` (the log alone) as a "
+        "subprocess; verify + read model: `ledger --db X verify --json`, which then compares "
+        "the read model with the log; the read-model check: the difference of their medians. "
+        "Baseline of verify: `hashlib.sha256` of "
         "every leaf line of the `ledger export --format jsonl` bundle (RFC 9162 leaf prefix) "
         "folded into the tree root; roots equal to verify's: "
         + ", ".join(

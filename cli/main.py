@@ -314,21 +314,33 @@ def verify(
     ] = None,
     key: Annotated[
         str | None,
-        typer.Option("--key", help="Verifier key (text or file) to trust; default: the bundle's."),
+        typer.Option(
+            "--key",
+            help="Verifier (public) key, text or file, to check checkpoints against; default: "
+            "the bundle's, or the ledger's own signing key.",
+        ),
     ] = None,
     prev: Annotated[
         str | None,
         typer.Option("--prev", help="An earlier checkpoint file the export must extend."),
     ] = None,
+    read_model: Annotated[
+        bool,
+        typer.Option(
+            "--read-model/--no-read-model",
+            help="Also compare the read model with the log (default), or check the log alone.",
+        ),
+    ] = True,
     as_json: JsonFlag = False,
 ) -> None:
-    """Recompute every leaf, the root and every checkpoint; exit 1 at the first bad entry."""
-    if export is None and (key or prev):
-        raise typer.BadParameter("--key and --prev go with --export")
+    """Recompute every leaf, the root and every checkpoint, and compare the read model with
+    the log; exit 1 at the first bad entry or row."""
+    if export is None and prev:
+        raise typer.BadParameter("--prev goes with --export")
     if export is not None:
         result = auditing.verify_export(export, key, prev)
     else:
-        result = auditing.verify(ctx.obj)
+        result = auditing.verify(ctx.obj, key, read_model=read_model)
     if as_json:
         render.print_json(result)
     elif export is not None:
@@ -338,10 +350,29 @@ def verify(
             f"{result['checkpoint']['size']} (key {result['key']}){extends}"
         )
     else:
-        render.out.print(
-            f"ok: {result['events']} events, root {result['root']}, "
-            f"{result['checkpoints']} checkpoint(s) verified"
+        _show_verified(result)
+
+
+def _show_verified(result: dict[str, Any]) -> None:
+    unchecked = result["checkpoints_unchecked"]
+    signed = f"{result['checkpoints']} checkpoint(s) verified"
+    if unchecked:
+        signed += f", {unchecked} not checked (no verifier key: give --key)"
+    render.out.print(f"ok: {result['events']} events, root {result['root']}, {signed}")
+    model = result["read_model"]
+    status = model["status"]
+    if status == "agrees":
+        behind = model["events"] < result["events"]
+        upto = (
+            f"its {model['events']} of the log's events" if behind else f"{model['events']} events"
         )
+        render.out.print(f"read model: agrees ({upto}, {model['rows']} rows)")
+    elif status == "absent":
+        render.out.print(f"read model: absent (none at {model['path']})")
+    elif status == "outdated":
+        render.out.print("read model: of an earlier layout, rebuilt by the next read")
+    else:
+        render.out.print("read model: not checked")
 
 
 prove_app = typer.Typer(

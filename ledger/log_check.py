@@ -85,7 +85,7 @@ def _unreadable(ledger: Ledger, reading: _Reading) -> str:
     return f"entry {index}"
 
 
-def _verify_log(ledger: Ledger, verifier: str, reading: _Reading) -> dict[str, Any]:
+def _verify_log(ledger: Ledger, verifier: str | None, reading: _Reading) -> dict[str, Any]:
     mapper = ledger.leaf_mapper
     frontier = Frontier()
     with gc_paused(), ledger.audit.reading() as view:

@@ -2,29 +2,37 @@
 
 from __future__ import annotations
 
+import sqlite3
 from collections.abc import Iterator
 from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from incident_ledger.ledger.application import Ledger
-from incident_ledger.ledger.errors import BadInputError, NotFoundError, StoreError
+from incident_ledger.ledger.errors import (
+    BadInputError,
+    NotFoundError,
+    StoreError,
+    VerificationError,
+)
+from incident_ledger.ledger.stores.location import StoreLocation
 from incident_ledger.usecases.outputs import output_file, output_folder, write_output
 from incident_ledger.usecases.workspace import (
     Workspace,
+    open_ledger,
     open_workspace,
     query_instant,
     signing_key,
 )
 
 if TYPE_CHECKING:
-    pass
+    from incident_ledger.ledger.audit import Checkpoint
 
 
 def export_records(db: str | None) -> list[dict[str, Any]]:
     """Every stored record, in ledger order, as it was imported (normalized)."""
-    with open_workspace(db) as ws:
-        return list(iter_records(ws.ledger))
+    with open_ledger(db) as (_, ledger):
+        return list(iter_records(ledger))
 
 
 def iter_records(ledger: Ledger, page: int = 2_000) -> Iterator[dict[str, Any]]:
@@ -46,17 +54,78 @@ def checkpoint(db: str | None) -> dict[str, Any]:
     """Sign the log's current size and root (consistent with the previous checkpoint)."""
     from incident_ledger.ledger.audit import make_checkpoint
 
-    with open_workspace(db) as ws:
-        key = signing_key(ws.location)
-        return make_checkpoint(ws.ledger, key.signer, key.origin, key.verifier).as_json()
+    with open_ledger(db, write=True) as (location, ledger):
+        key = signing_key(location)
+        return make_checkpoint(ledger, key.signer, key.origin, key.verifier).as_json()
 
 
-def verify(db: str | None) -> dict[str, Any]:
-    """Recompute every leaf, the root and every checkpoint of the stored ledger."""
+def verify(db: str | None, key: str | None = None, *, read_model: bool = True) -> dict[str, Any]:
+    """Recompute every leaf, the root and every checkpoint of the stored ledger, then
+    compare the read model with the log (unless ``read_model`` is false).
+
+    Needs only the store: checkpoints are checked against ``key`` (the verifier key, as
+    text or a file), else against the ledger's own signing key when it is at hand, else
+    counted as unchecked. The read model, if there is one, is opened read-only.
+    """
     from incident_ledger.ledger.log_check import verify_ledger
 
-    with open_workspace(db) as ws:
-        return verify_ledger(ws.ledger, signing_key(ws.location).verifier)
+    with open_ledger(db) as (location, ledger):
+        result = verify_ledger(ledger, _verifier(location, key))
+        result["read_model"] = (
+            _model_report(location, ledger) if read_model else {"status": "not checked"}
+        )
+    if result["read_model"]["status"] == "differs":
+        raise VerificationError(
+            f"the read model {location.views_path} does not agree with the log: "
+            f"{result['read_model']['detail']}; the log itself verified ({result['events']} "
+            "events): run 'ledger replay' to rebuild the read model"
+        )
+    return result
+
+
+def _verifier(location: StoreLocation, key: str | None) -> str | None:
+    """The verifier key checkpoints are checked against (see ``verify``)."""
+    from incident_ledger.ledger.audit import verifier_key
+
+    if key is not None:
+        return verifier_key(key)
+    if not location.key_path.exists():
+        return None
+    return signing_key(location).verifier
+
+
+def _model_report(location: StoreLocation, ledger: Ledger) -> dict[str, Any]:
+    """Whether the read model agrees with the log: ``agrees`` (up to the position it has
+    projected), ``absent``, ``outdated`` (an earlier layout, rebuilt by the next read) or
+    ``differs`` (with the first row that does)."""
+    from incident_ledger.projections.model_check import ReadModelDiffers, check_read_model
+    from incident_ledger.projections.views import Views
+
+    path = location.views_path
+    report: dict[str, Any] = {"path": str(path)}
+    if not path.exists():
+        return report | {"status": "absent"}
+    try:
+        views = Views(path, read_only=True)
+    except StoreError as error:
+        return report | {"status": "differs", "detail": f"it cannot be read ({error})"}
+    try:
+        if views.table_statements() is None:
+            return report | {"status": "outdated"}
+        with views.snapshot():
+            agreement = check_read_model(ledger, views)
+    except ReadModelDiffers as error:
+        return report | {"status": "differs", "detail": error.where}
+    except sqlite3.Error as error:
+        return report | {"status": "differs", "detail": f"it cannot be read ({error})"}
+    finally:
+        views.close()
+    return report | {
+        "status": "agrees",
+        "position": agreement.position,
+        "events": agreement.size,
+        "rows": agreement.rows,
+    }
 
 
 def verify_export(path: str, key: str | None = None, prev: str | None = None) -> dict[str, Any]:
@@ -73,26 +142,26 @@ def prove_inclusion(db: str | None, record: str, version: int = 1) -> dict[str, 
     """Inclusion proof of a record's event (``kind:id`` or a bare id)."""
     from incident_ledger.ledger.audit import prove_inclusion as prove
 
-    with open_workspace(db) as ws:
-        verifier = signing_key(ws.location).verifier
+    with open_ledger(db) as (location, ledger):
+        verifier = signing_key(location).verifier
         kind, _, bare = record.partition(":")
         candidates = [record] if kind in _KINDS and bare else [f"{k}:{record}" for k in _KINDS]
-        found = [c for c in candidates if ws.ledger.recorder.select_events(c, limit=1)]
+        found = [c for c in candidates if ledger.recorder.select_events(c, limit=1)]
         if not found:
             raise NotFoundError(f"no record '{record}' in the ledger")
         if len(found) > 1:
             raise BadInputError(
                 f"'{record}' names several records ({', '.join(found)}): give kind:id"
             )
-        return prove(ws.ledger, found[0], version, verifier)
+        return prove(ledger, found[0], version, verifier)
 
 
 def prove_consistency(db: str | None, size1: int, size2: int | None = None) -> dict[str, Any]:
     """Consistency proof between two sizes of the log."""
     from incident_ledger.ledger.audit import prove_consistency as prove
 
-    with open_workspace(db) as ws:
-        return prove(ws.ledger, size1, size2)
+    with open_ledger(db) as (_, ledger):
+        return prove(ledger, size1, size2)
 
 
 EXPORT_FORMATS = ("jsonl", "csv", "prov", "claimreview", "html")
@@ -106,7 +175,13 @@ def export(
     incident: str | None = None,
     at: str | None = None,
 ) -> dict[str, Any]:
-    """Export in one of EXPORT_FORMATS; ``jsonl`` writes a verifiable bundle folder."""
+    """Export in one of EXPORT_FORMATS; ``jsonl`` writes a verifiable bundle folder.
+
+    What an export shows of the read model is first checked against the log, in the
+    same read transaction of the model, and the log's root at the model's position
+    against the checkpoint the export carries (``_checked_model``): an edited model
+    stops the export.
+    """
     from incident_ledger.ledger.audit import make_checkpoint, write_bundle
     from incident_ledger.projections.selection import aggregate_ids
 
@@ -118,27 +193,62 @@ def export(
     folder = output_folder(out) if fmt == "jsonl" and out is not None else None
     target = output_file(out) if fmt != "jsonl" and out is not None else None
     known_at = query_instant(at)
+    selects = fmt != "jsonl" or incident is not None or known_at is not None
     with open_workspace(db) as ws:
         ws.refresh()
-        if fmt != "jsonl" or incident is not None or known_at is not None:
+        if selects:
             # Read from the read model: refused if it lacks an event the export needs.
             ws.views.require_projected(incident)
         key = signing_key(ws.location)
-        signed = make_checkpoint(ws.ledger, key.signer, key.origin, key.verifier)
-        if folder is not None:
-            selected = (
-                aggregate_ids(ws.views.connection, incident, known_at)
-                if incident is not None or known_at is not None
-                else None
+        with ws.views.snapshot():
+            signed = make_checkpoint(
+                ws.ledger, key.signer, key.origin, key.verifier, keep=not ws.location.read_only
             )
-            try:
-                return write_bundle(ws.ledger, folder, signed, key.verifier, selected)
-            except OSError as error:
-                raise StoreError(f"cannot write the bundle {out}: {error.strerror}") from None
-        document = _render_export(fmt, ws, incident, known_at, signed.note)
+            if selects:
+                _checked_model(ws, signed)
+            if folder is not None:
+                selected = (
+                    aggregate_ids(ws.views.connection, incident, known_at) if selects else None
+                )
+                try:
+                    return write_bundle(ws.ledger, folder, signed, key.verifier, selected)
+                except OSError as error:
+                    raise StoreError(f"cannot write the bundle {out}: {error.strerror}") from None
+            document = _render_export(fmt, ws, incident, known_at, signed.note)
     if target is None:
         return {"document": document}
     return {"path": out, "bytes": write_output(target, document)}
+
+
+def _checked_model(ws: Workspace, signed: Checkpoint) -> None:
+    """Check the read model against the log (``check_read_model``) and the log it was
+    checked against against the signed checkpoint: the same root, or one the checkpoint
+    extends (a consistency proof from the model's position to the checkpoint's size)."""
+    from incident_ledger.ledger.merkle import ProofError, consistency_proof, verify_consistency
+    from incident_ledger.projections.model_check import ReadModelDiffers, check_read_model
+
+    try:
+        agreement = check_read_model(ws.ledger, ws.views)
+    except ReadModelDiffers as error:
+        raise VerificationError(
+            f"{error.where}: the read model does not match the ledger, so nothing was "
+            "exported; run 'ledger replay' to rebuild it"
+        ) from None
+    if agreement.size == 0:
+        return
+    try:
+        if agreement.size > signed.size:
+            raise ProofError(
+                f"the model has {agreement.size} entries, the checkpoint {signed.size}"
+            )
+        with ws.ledger.audit.reading() as view:
+            proof = consistency_proof(view.nodes, agreement.size, signed.size)
+        verify_consistency(agreement.size, signed.size, proof, agreement.root, signed.root)
+    except ProofError as error:
+        raise VerificationError(
+            f"the log the read model was checked against is not the signed one ({error}): "
+            "nothing was exported; run 'ledger verify'"
+        ) from None
 
 
 def _render_export(

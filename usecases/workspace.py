@@ -1,34 +1,44 @@
 """An opened ledger: its event store, its read model bound to it, and its key.
 
 Every use case opens the ledger named by ``--db`` through ``open_workspace``
-and, to read, brings the read model up to date (``read_model``).
+(or ``open_ledger`` when it needs no read model) and, to read, brings the read
+model up to date (``read_model``) once it has checked that the model is this
+store's own (``projections.binding``).
+
+A read model that is not the store's own is never answered from. The model
+beside a SQLite store (``ledger.db`` → ``ledger.views.db``, no ``LEDGER_VIEWS``)
+can only ever be that store's, so it is rebuilt on the spot; any other (a
+PostgreSQL store's, or one named by ``LEDGER_VIEWS``) may be another store's
+model, which a rebuild would destroy, so the command stops and says so.
 """
 
 from __future__ import annotations
 
+import os
 import sqlite3
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 from incident_ledger.ledger.application import Ledger
 from incident_ledger.ledger.errors import NotFoundError, StoreError
 from incident_ledger.ledger.keyfiles import read_key_file
-from incident_ledger.ledger.stores.location import StoreLocation, locate
+from incident_ledger.ledger.stores.location import StoreLocation, locate, writable
 from incident_ledger.ledger.times import parse_instant, utc_now
+from incident_ledger.projections.binding import binding_problem
 from incident_ledger.projections.projector import Projector
 from incident_ledger.projections.views import Views
 from incident_ledger.usecases.outputs import require_folder
 
-if TYPE_CHECKING:
-    pass
-
-
 Progress = Callable[[int, int], None]
 """Reports (done, total)."""
+
+USE_OWN_MODEL = (
+    "run 'ledger replay' to rebuild it for this ledger, or set LEDGER_VIEWS to a file of "
+    "this ledger's own"
+)
 
 
 @dataclass
@@ -41,8 +51,62 @@ class Workspace:
     projector: Projector
 
     def refresh(self, progress: Progress | None = None) -> int:
-        """Bring the read model up to date with the event store."""
+        """Bring the read model up to date with the event store, once it is known to be
+        this store's (``ensure_bound``). A read-only model is not brought up to date:
+        it answers only when it already is."""
+        self.ensure_bound()
+        if self.views.read_only:
+            self._require_current()
+            return 0
         return self.projector.catch_up(progress=progress)
+
+    def ensure_bound(self) -> None:
+        """Make sure the read model is this store's: rebuild the store's own model when it
+        is not; refuse any other (see the module's docstring)."""
+        problem = binding_problem(self.ledger, self.views)
+        if problem is None:
+            return
+        own = self.location.views_are_own and self.views.path == self.location.views_path
+        if own and not self.views.read_only:
+            self.views.reset()  # the store's own model, and disposable: rebuilt below
+            return
+        raise StoreError(f"the read model {self.views.path} {problem}; {USE_OWN_MODEL}")
+
+    def _require_current(self) -> None:
+        position = self.views.position()
+        last = self.ledger.recorder.max_notification_id() or 0
+        if position < last:
+            raise StoreError(
+                f"the read model {self.views.path} is read-only and behind the store "
+                f"({position} of {last} events): set LEDGER_VIEWS to a file that can be "
+                "written, where it is brought up to date"
+            )
+
+
+@contextmanager
+def open_ledger(
+    db: str | None,
+    *,
+    create: bool = False,
+    clock: Callable[[], datetime] = utc_now,
+    write: bool = False,
+) -> Iterator[tuple[StoreLocation, Ledger]]:
+    """Open the event store at ``db``; it must exist unless ``create`` is true. ``write``:
+    the command will write to it, which a read-only store refuses before anything else."""
+    location = locate(db)
+    if location.sqlite_path is not None and not create and not location.sqlite_path.exists():
+        raise NotFoundError(f"no ledger at {location.sqlite_path}: run 'ledger init' first")
+    if location.sqlite_path is not None and create:
+        require_folder(location.sqlite_path.parent)
+    if (write or create) and location.read_only:
+        raise StoreError(f"the ledger at {location.shown} is read-only: nothing was written")
+    ledger = Ledger(location.event_store_env(create=create), clock=clock)
+    try:
+        if location.is_postgres and not create:
+            _require_initialised(ledger, location)
+        yield location, ledger
+    finally:
+        ledger.close()
 
 
 @contextmanager
@@ -52,25 +116,31 @@ def open_workspace(
     create: bool = False,
     clock: Callable[[], datetime] = utc_now,
     views_path: Path | None = None,
+    write: bool = False,
 ) -> Iterator[Workspace]:
-    """Open the ledger at ``db``; it must exist unless ``create`` is true."""
-    location = locate(db)
-    if location.sqlite_path is not None and not create and not location.sqlite_path.exists():
-        raise NotFoundError(f"no ledger at {location.sqlite_path}: run 'ledger init' first")
-    if location.sqlite_path is not None and create:
-        require_folder(location.sqlite_path.parent)
-    ledger = Ledger(location.event_store_env(create=create), clock=clock)
-    try:
-        if location.is_postgres and not create:
-            _require_initialised(ledger, location)
-        views = Views(views_path or location.views_path)
+    """Open the ledger at ``db`` and its read model (``views_path`` instead, if given)."""
+    with open_ledger(db, create=create, clock=clock, write=write) as (location, ledger):
+        views = open_views(views_path or location.views_path)
         try:
             views.ensure_schema()
             yield Workspace(location, ledger, views, Projector(ledger, views))
         finally:
             views.close()
-    finally:
-        ledger.close()
+
+
+def open_views(path: Path) -> Views:
+    """Open a read model: for reading only when this process cannot write it (a read-only
+    file, folder or mount), where it must already exist."""
+    if path.exists():
+        return Views(path, read_only=not writable(path))
+    if not path.parent.is_dir():
+        raise StoreError(f"cannot make the read model {path}: folder {path.parent} does not exist")
+    if not os.access(path.parent, os.W_OK):
+        raise StoreError(
+            f"there is no read model at {path}, and one cannot be made there (read-only): "
+            "set LEDGER_VIEWS to a file that can be written"
+        )
+    return Views(path)
 
 
 def _require_initialised(ledger: Ledger, location: StoreLocation) -> None:

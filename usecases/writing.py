@@ -13,11 +13,16 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, TextIO
 
 from incident_ledger.ledger.errors import BadInputError, NotFoundError, StoreError
-from incident_ledger.ledger.stores.location import locate
+from incident_ledger.ledger.stores.location import StoreLocation, locate
 from incident_ledger.ledger.times import instant_key
+from incident_ledger.projections.model_files import SIDE_FILES, model_kind, remove_model_files
+from incident_ledger.projections.projector import Projector
 from incident_ledger.usecases.outputs import output_file
 from incident_ledger.usecases.workspace import (
     Progress,
+    Workspace,
+    open_ledger,
+    open_views,
     open_workspace,
     query_instant,
     read_signing_key,
@@ -44,7 +49,9 @@ class InitResult:
 
 
 def init(db: str | None) -> InitResult:
-    """Create the event store, the read model and a signing key (kept if present).
+    """Create the event store (with its id), the read model and a signing key (kept if
+    present). A read model left by a ledger deleted from the same place is rebuilt for
+    this one, or refused if it may be another live ledger's (``Workspace.ensure_bound``).
 
     A key file already there must be usable: it is read before anything is created.
     """
@@ -52,6 +59,7 @@ def init(db: str | None) -> InitResult:
     kept = _present(location.key_path)
     verifier = read_signing_key(location.key_path).verifier if kept else None
     with open_workspace(db, create=True) as ws:
+        ws.ensure_bound()
         if verifier is None:
             verifier = _create_signing_key(ws.location.key_path)
         return InitResult(
@@ -115,13 +123,26 @@ def append_file(
     def where_first(aggregate_id: str) -> str | None:
         return None if path is None else first_line_of(path, aggregate_id)
 
-    with open_workspace(db) as ws:
+    with open_workspace(db, write=True) as ws:
         outcome = record_input(ws.ledger, pages, locate=where_first, progress=progress, size=size)
         if not outcome.added_total and not outcome.unchanged:
             raise BadInputError("the input holds no records")
         if project:
-            ws.refresh(None if progress is None else lambda d, t: progress("projecting", d, t))
+            shown = None if progress is None else lambda d, t: progress("projecting", d, t)
+            _catch_up_after_writing(ws, f"{outcome.added_total} new record(s)", shown)
         return outcome
+
+
+def _catch_up_after_writing(ws: Workspace, written: str, progress: Progress | None = None) -> None:
+    """Bring the read model up to date after a write. The write is committed by then: if
+    the model cannot follow (a full disk, say), the error says that nothing was lost."""
+    try:
+        ws.refresh(progress)
+    except StoreError as error:
+        raise StoreError(
+            f"{written} committed to the ledger, but the read model was not brought up to "
+            f"date ({error}); it catches up at the next command that reads it"
+        ) from None
 
 
 def _input_size(path: Path, file: str) -> int:
@@ -142,9 +163,9 @@ def append_one(db: str | None, fields: dict[str, Any]) -> Outcome:
 
     given = {k: v for k, v in fields.items() if v is not None or k == "value"}
     validated = validate_record(given, "input")
-    with open_workspace(db) as ws:
+    with open_workspace(db, write=True) as ws:
         outcome = record(ws.ledger, [Entry("input", validated)])
-        ws.refresh()
+        _catch_up_after_writing(ws, f"{outcome.added_total} new record(s)")
         return outcome
 
 
@@ -162,9 +183,9 @@ def rate(
             instant_key(effective_from)  # the key the read model will store
         except BadInputError as error:
             raise BadInputError(f"effective_from: {error}") from None
-    with open_workspace(db) as ws:
+    with open_workspace(db, write=True) as ws:
         ws.ledger.rate_source(source, grade, reason.strip(), effective_from)
-        ws.refresh()
+        _catch_up_after_writing(ws, "the new grade")
     return {
         "source": source,
         "reliability": grade,
@@ -180,23 +201,77 @@ def replay(
     out: str | None = None,
     progress: Progress | None = None,
 ) -> dict[str, Any]:
-    """Rebuild the read model from the events (into ``out`` when given)."""
+    """Rebuild the read model from the events (into ``out`` when given).
+
+    The model is disposable: its file and the files SQLite keeps beside it are
+    removed and made afresh, whatever state they were in (damaged, not SQLite at
+    all, half-written, another store's), unless the file is not a read model that
+    is this command's to replace (``_check_target``).
+    """
     until_at = query_instant(until)
     if until_at is not None and out is None:
         raise BadInputError(
             "--until needs --out: the live read model always follows the whole ledger"
         )
-    views_path = output_file(out) if out else None
-    with open_workspace(db, views_path=views_path) as ws:
-        ws.views.reset()
-        applied = ws.projector.catch_up(until=until_at, progress=progress)
-        return {
-            "views": str(ws.views.path),
-            "events": applied,
-            "position": ws.views.position(),
-            "until": until,
-            "unprojectable": ws.views.set_aside_events(),
-        }
+    checked = output_file(out) if out else None  # a folder that exists, not a folder itself
+    with open_ledger(db) as (location, ledger):
+        target = checked or location.views_path
+        _check_target(location, target, explicit=out is not None)
+        remove_model_files(target)
+        views = open_views(target)
+        try:
+            views.ensure_schema()
+            applied = Projector(ledger, views).catch_up(until=until_at, progress=progress)
+            return {
+                "views": str(views.path),
+                "events": applied,
+                "position": views.position(),
+                "until": until,
+                "unprojectable": views.set_aside_events(),
+            }
+        finally:
+            views.close()
+
+
+_REPLACEABLE = {
+    # what is at the path: may a rebuild replace it, for the store's own model beside it,
+    # for a model named by LEDGER_VIEWS, for a file named by --out?
+    "absent": (True, True, True),
+    "empty": (True, True, True),
+    "model": (True, True, True),
+    "damaged": (True, True, False),
+    "other": (True, False, False),
+}
+
+
+def _check_target(location: StoreLocation, target: Path, *, explicit: bool) -> None:
+    """Refuse to rebuild into the event store, or over a file that is not a read model
+    this command may replace (see ``_REPLACEABLE``; a model is disposable, nothing else is)."""
+    store = location.sqlite_path
+    if store is not None and _same_file(target, store):
+        raise BadInputError(f"{target} is the event store: a read model cannot be written there")
+    kind = model_kind(target)
+    if kind == "store":
+        raise BadInputError(f"{target} is an event store: a read model cannot be written there")
+    own = location.views_are_own and not explicit
+    allowed = _REPLACEABLE.get(kind, (False, False, False))[0 if own else 2 if explicit else 1]
+    if not allowed:
+        what = {"directory": "a directory", "foreign": "a SQLite database of something else"}
+        raise BadInputError(
+            f"{target} is {what.get(kind, 'not a read model')}: refusing to overwrite it"
+        )
+
+
+def _same_file(path: Path, store: Path) -> bool:
+    """Whether ``path`` is the store or one of the files SQLite keeps beside it."""
+    names = [store.with_name(store.name + suffix) for suffix in ("", *SIDE_FILES)]
+    try:
+        resolved = path.resolve()
+        return any(resolved == name.resolve() for name in names) or (
+            path.exists() and store.exists() and path.samefile(store)
+        )
+    except OSError:
+        return False
 
 
 def parse_flag_value(text: str) -> Any:

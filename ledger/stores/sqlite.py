@@ -15,7 +15,6 @@ from __future__ import annotations
 import sqlite3
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
-from pathlib import Path
 from typing import Any
 from uuid import UUID
 
@@ -30,6 +29,7 @@ from eventsourcing.sqlite import SQLiteApplicationRecorder, SQLiteCursor, SQLite
 
 from incident_ledger.ledger.errors import StoreError
 from incident_ledger.ledger.merkle import TILE_HEIGHT, append_leaves
+from incident_ledger.ledger.stores.location import store_file
 from incident_ledger.ledger.stores.recorder import (
     EMPTY_STORE_ID,
     INFO_COLUMNS,
@@ -44,7 +44,6 @@ from incident_ledger.ledger.stores.recorder import (
     leaf_hashes,
     new_store_id,
 )
-from incident_ledger.ledger.stores.location import store_file
 from incident_ledger.ledger.stores.sqlite_file import check_store_file, damaged, damaged_store
 
 IMPORT_CACHE_KIB = -65_536

@@ -1,0 +1,321 @@
+"""An edited read model must not pass for the ledger: ``verify`` and every export compare
+it with the log (``projections.model_check``), naming the first row that differs."""
+
+from __future__ import annotations
+
+import contextlib
+import itertools
+import json
+import random
+import sqlite3
+import tempfile
+from pathlib import Path
+from typing import Any
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from typer.testing import CliRunner
+
+import incident_ledger.projections.projector as projector_module
+from incident_ledger.cli.main import app
+from incident_ledger.ledger import samples
+from incident_ledger.ledger.errors import NotFoundError
+from incident_ledger.ledger.stores.location import locate
+from incident_ledger.projections.model_check import ReadModelDiffers, check_read_model
+from incident_ledger.projections.projector import Projector
+from incident_ledger.projections.views import Views, row_key, table_columns
+from incident_ledger.usecases import workspace, writing
+
+runner = CliRunner()
+EDIT = "UPDATE claims SET value = '5000', num_low = 5000, num_high = 5000 WHERE id = ?"
+CLAIM = "c-000-sohr-killed-sf"
+
+
+def cli(db: str, *args: str) -> tuple[int, str, str]:
+    result = runner.invoke(app, ["--db", db, *args])
+    return result.exit_code, result.stdout, result.stderr
+
+
+@pytest.fixture
+def db(store_url: str) -> str:
+    """The sample ledger, on each backend, its read model up to date."""
+    writing.init(store_url)
+    writing.append_file(store_url, str(samples.GHWAYRAN))
+    return store_url
+
+
+def model_path(db: str) -> Path:
+    return locate(db).views_path
+
+
+def edit_model(db: str, statement: str, *params: Any) -> None:
+    conn = sqlite3.connect(model_path(db))
+    conn.execute(statement, params)
+    conn.commit()
+    conn.close()
+
+
+def seq_of(db: str, table: str, key_column: str, key: str) -> int:
+    conn = sqlite3.connect(model_path(db))
+    try:
+        return int(
+            conn.execute(f"SELECT seq FROM {table} WHERE {key_column} = ?", (key,)).fetchone()[0]
+        )
+    finally:
+        conn.close()
+
+
+def test_verify_says_the_read_model_agrees(db: str) -> None:
+    code, out, err = cli(db, "verify")
+    assert (code, err) == (0, "")
+    assert out.splitlines()[1] == "read model: agrees (82 events, 273 rows)"
+    result = json.loads(cli(db, "verify", "--json")[1])
+    assert result["read_model"] | {"path": ""} == {
+        "path": "",
+        "status": "agrees",
+        "position": result["read_model"]["position"],
+        "events": 82,
+        "rows": 273,
+    }
+    code, out, _ = cli(db, "verify", "--no-read-model")
+    assert (code, out.splitlines()[1]) == (0, "read model: not checked")
+
+
+def test_verify_names_the_first_row_that_differs(db: str) -> None:
+    seq = seq_of(db, "claims", "id", CLAIM)
+    edit_model(db, EDIT, CLAIM)
+    code, out, err = cli(db, "verify")
+    assert (code, out) == (1, "")
+    assert err == (
+        f"error: the read model {model_path(db)} does not agree with the log: claims row "
+        f"id='{CLAIM}' (event {seq}): value is '5000' in the read model, '20' in the ledger; "
+        "the log itself verified (82 events): run 'ledger replay' to rebuild the read model\n"
+    )
+    assert cli(db, "verify", "--no-read-model")[0] == 0
+    assert cli(db, "replay")[0] == 0
+    assert cli(db, "verify")[0] == 0
+
+
+@pytest.mark.parametrize("fmt", ["csv", "html", "prov", "claimreview", "jsonl"])
+def test_an_export_over_an_edited_row_fails_naming_it(db: str, fmt: str, tmp_path: Path) -> None:
+    seq = seq_of(db, "claims", "id", CLAIM)
+    edit_model(db, EDIT, CLAIM)
+    out = tmp_path / "out"
+    code, stdout, err = cli(
+        db, "export", "--format", fmt, "--incident", "ghwayran-2022", "--out", str(out)
+    )
+    assert (code, stdout) == (1, "")
+    assert err == (
+        f"error: claims row id='{CLAIM}' (event {seq}): value is '5000' in the read model, "
+        "'20' in the ledger: the read model does not match the ledger, so nothing was "
+        "exported; run 'ledger replay' to rebuild it\n"
+    )
+    assert not out.exists()
+
+
+def test_a_whole_ledger_bundle_reads_no_row_of_the_model(db: str, tmp_path: Path) -> None:
+    edit_model(db, EDIT, CLAIM)
+    code, _, err = cli(db, "export", "--format", "jsonl", "--out", str(tmp_path / "all"))
+    assert (code, err) == (0, "")  # the leaves themselves: nothing of the model is used
+
+
+RETRACTED = [
+    {"type": "report", "id": "r-retract", "source": "sohr", "published_at": "2022-01-25"},
+    {"type": "retraction", "id": "x-1", "claim": CLAIM, "report": "r-retract"},
+]
+
+
+def test_an_export_without_a_deleted_retraction_fails(db: str, tmp_path: Path) -> None:
+    source = tmp_path / "retract.jsonl"
+    source.write_text("".join(json.dumps(r) + "\n" for r in RETRACTED), encoding="utf-8")
+    writing.append_file(db, str(source))
+    seq = seq_of(db, "claim_ends", "claim", CLAIM)
+    edit_model(db, "DELETE FROM claim_ends WHERE claim = ?", CLAIM)  # the claim looks active
+    code, _, err = cli(db, "export", "--format", "csv")
+    assert code == 1
+    assert err == (
+        f"error: claim_ends row claim='{CLAIM}', ended_by='x-1' (event {seq}): missing from "
+        "the read model: the read model does not match the ledger, so nothing was exported; "
+        "run 'ledger replay' to rebuild it\n"
+    )
+
+
+def test_a_row_no_event_produces_and_a_changed_grade_are_named(db: str) -> None:
+    edit_model(
+        db,
+        "INSERT INTO assessments (id, claim, verdict, by, published_at, recorded_at, seq) "
+        "VALUES ('forged', ?, 'false', 'me', '2022-01-22', '2022-01-22', 81)",
+        CLAIM,
+    )
+    assert (
+        cli(db, "verify")[2]
+        .split(": ", 2)[2]
+        .startswith("assessments row id='forged' (event 81): the ledger has no such row;")
+    )
+    edit_model(db, "DELETE FROM assessments WHERE id = 'forged'")
+    seq = seq_of(db, "sources", "id", "sohr")
+    edit_model(db, "UPDATE sources SET reliability = 'A' WHERE id = 'sohr'")
+    assert (
+        cli(db, "verify")[2]
+        .split(": ", 2)[2]
+        .startswith(
+            f"sources row id='sohr' (event {seq}): reliability is 'A' in the read model, 'C' in "
+            "the ledger;"
+        )
+    )
+
+
+def test_a_row_held_twice_is_named(db: str) -> None:
+    columns = "body, original, kind, ref, incident, field, seq"
+    edit_model(
+        db,
+        f"INSERT INTO search_index ({columns}) SELECT {columns} FROM search_index "
+        "WHERE ref = ? AND field = 'quote'",
+        CLAIM,
+    )
+    seq = seq_of(db, "claims", "id", CLAIM)
+    assert (
+        cli(db, "verify")[2]
+        .split(": ", 2)[2]
+        .startswith(
+            f"search_index row kind='claim', ref='{CLAIM}', field='quote' (event {seq}): held "
+            "twice in the read model;"
+        )
+    )
+
+
+def test_collected_rows_take_reports_from_the_log_not_from_the_model(db: str) -> None:
+    """A claim's published time comes from its report: the rows computed for the comparison
+    must not take it from the model, or an edited report row would vouch for edited claims."""
+    seq = seq_of(db, "claims", "id", CLAIM)
+    edit_model(db, "UPDATE reports SET published_at = '2000-01-01T00:00:00.000000Z'")
+    with workspace.open_workspace(db) as ws:
+        stored = ws.views.connection.execute(
+            "SELECT published_at FROM claims WHERE id = ?", (CLAIM,)
+        ).fetchone()[0]
+        with ws.ledger.audit.reading() as view:
+            rows = view.event_rows(seq - 1, 1)
+        collected = Projector(ws.ledger, ws.views).collect(rows, [bytes(r[4]) for r in rows])
+        before = ws.views.dump()
+    claims = [
+        row for statement, queued in collected.items() if "claims" in statement for row in queued
+    ]
+    assert len(claims) == 1 and claims[0][0] == CLAIM
+    assert stored in claims[0] and "2000-01-01T00:00:00.000000Z" not in claims[0]
+    with workspace.open_workspace(db) as ws:
+        assert ws.views.dump() == before  # collecting wrote nothing
+
+
+def test_a_grade_projected_in_the_same_page_as_its_source_is_kept(tmp_path: Path) -> None:
+    """A page that re-grades an earlier source before registering and re-grading a new
+    one: the new source's row is written before either update, so it keeps its new grade."""
+    db = str(tmp_path / "ledger.db")
+    writing.init(db)
+    first = tmp_path / "first.jsonl"
+    first.write_text(
+        json.dumps({"type": "source", "id": "a", "name": "A", "kind": "outlet"}) + "\n",
+        encoding="utf-8",
+    )
+    writing.append_file(db, str(first))
+    second = tmp_path / "second.jsonl"
+    second.write_text(
+        json.dumps({"type": "source", "id": "b", "name": "B", "kind": "outlet", "reliability": "C"})
+        + "\n",
+        encoding="utf-8",
+    )
+    with workspace.open_workspace(db) as ws:
+        ws.ledger.rate_source("a", "B", "checked", None)
+    writing.append_file(db, str(second), project=False)
+    with workspace.open_workspace(db) as ws:
+        ws.ledger.rate_source("b", "A", "checked", None)
+    code, out, _ = cli(db, "sources", "--json")  # the three events projected in one page
+    assert code == 0
+    assert {s["id"]: s["reliability"] for s in json.loads(out)} == {"a": "B", "b": "A"}
+    assert cli(db, "verify")[0] == 0
+
+
+# --- the check agrees with every sound model, and names any edit --------------------------
+
+
+def _ledger_records(rng: random.Random, size: int) -> list[dict[str, Any]]:
+    from benchmarks.synthetic import records
+
+    return list(records(size, seed=rng.randrange(1000)))
+
+
+@settings(
+    max_examples=12,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
+@given(
+    seed=st.integers(0, 10_000),
+    page=st.sampled_from([1, 3, 7, 50, 5000]),
+    batches=st.integers(1, 4),
+)
+def test_the_check_agrees_with_a_model_built_in_any_steps_and_names_any_edit(
+    seed: int, page: int, batches: int
+) -> None:
+    rng = random.Random(seed)
+    records = _ledger_records(rng, 60)
+    with tempfile.TemporaryDirectory() as folder:
+        db = str(Path(folder) / "ledger.db")
+        writing.init(db)
+        cuts = sorted(rng.sample(range(1, len(records)), batches - 1))
+        original = projector_module.PAGE_SIZE
+        projector_module.PAGE_SIZE = page
+        try:
+            for number, chunk in enumerate(_split(records, cuts)):
+                path = Path(folder) / f"{number}.jsonl"
+                path.write_text("".join(json.dumps(r) + "\n" for r in chunk), encoding="utf-8")
+                writing.append_file(db, str(path), project=rng.random() < 0.5)
+                if rng.random() < 0.5:
+                    with contextlib.suppress(NotFoundError):  # not yet registered
+                        writing.rate(db, "src-0", rng.choice("ABCDEF"), reason="re-graded")
+        finally:
+            projector_module.PAGE_SIZE = original
+        with workspace.open_workspace(db) as ws:
+            ws.refresh()
+            with ws.views.snapshot():
+                check_read_model(ws.ledger, ws.views)
+        table, key, column = _edit_somewhere(rng, locate(db).views_path)
+        with (
+            workspace.open_workspace(db) as ws,
+            ws.views.snapshot(),
+            pytest.raises(ReadModelDiffers) as raised,
+        ):
+            check_read_model(ws.ledger, ws.views)
+        assert raised.value.where.startswith(f"{table} row {key}")
+        assert f": {column} is " in raised.value.where
+
+
+def _split(records: list[dict[str, Any]], cuts: list[int]) -> list[list[dict[str, Any]]]:
+    bounds = [0, *cuts, len(records)]
+    return [records[a:b] for a, b in itertools.pairwise(bounds)]
+
+
+def _edit_somewhere(rng: random.Random, path: Path) -> tuple[str, str, str]:
+    """Change one cell of one row of one table (not its key): (table, key as named, column)."""
+    views = Views(path)
+    conn = views.connection
+    try:
+        tables = [
+            name
+            for name in table_columns()
+            if conn.execute(f"SELECT COUNT(*) FROM [{name}]").fetchone()[0]
+        ]
+        table = rng.choice(tables)
+        columns = table_columns()[table]
+        keys = row_key(table)
+        rowid, *values = conn.execute(
+            f"SELECT rowid, * FROM [{table}] ORDER BY random() LIMIT 1"
+        ).fetchone()
+        row = dict(zip(columns, values, strict=True))
+        column = rng.choice([c for c in columns if c not in keys and c != "seq"])
+        changed = "edited" if not isinstance(row[column], int) else row[column] + 1
+        conn.execute(f"UPDATE [{table}] SET [{column}] = ? WHERE rowid = ?", (changed, rowid))
+        shown = ", ".join(f"{k}={row[k]!r}" for k in keys)
+        return table, shown, column
+    finally:
+        views.close()

@@ -1,0 +1,584 @@
+"""A read model belongs to exactly one store; read-only stores serve reads; rebuilds.
+
+Each test drives the command line as a user would and asserts the exit code and
+the exact line a user sees.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import sqlite3
+import subprocess
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import pytest
+from typer.testing import CliRunner
+
+from incident_ledger.cli.main import app
+from incident_ledger.ledger import samples
+from incident_ledger.ledger.stores.location import locate
+from incident_ledger.projections.projector import Projector
+from incident_ledger.projections.views import Views
+from incident_ledger.usecases import auditing, workspace, writing
+from tests.conftest import NO_POSTGRES, POSTGRES_URL, drop_schema
+
+runner = CliRunner()
+INCIDENT = "ghwayran-2022"
+OTHER = [
+    {"type": "incident", "id": "other", "title": "Zanzibar"},
+    {"type": "source", "id": "desk", "name": "Desk", "kind": "outlet"},
+    {"type": "report", "id": "r1", "source": "desk", "published_at": "2022-01-21"},
+    {
+        "type": "claim",
+        "id": "o1",
+        "incident": "other",
+        "fact": "killed.total",
+        "value": 3,
+        "report": "r1",
+    },
+]
+
+
+def cli(db: str, *args: str) -> tuple[int, str, str]:
+    result = runner.invoke(app, ["--db", db, *args])
+    return result.exit_code, result.stdout, result.stderr
+
+
+def jsonl(path: Path, records: list[dict[str, Any]]) -> str:
+    path.write_text("".join(json.dumps(r) + "\n" for r in records), encoding="utf-8")
+    return str(path)
+
+
+def sample_ledger(folder: Path) -> str:
+    folder.mkdir(parents=True, exist_ok=True)
+    db = str(folder / "ledger.db")
+    writing.init(db)
+    writing.append_file(db, str(samples.GHWAYRAN))
+    return db
+
+
+def other_ledger(folder: Path) -> str:
+    folder.mkdir(parents=True, exist_ok=True)
+    db = str(folder / "ledger.db")
+    writing.init(db)
+    writing.append_file(db, jsonl(folder / "other.jsonl", OTHER))
+    return db
+
+
+def remove_store(db: str) -> None:
+    for path in Path(db).parent.glob(Path(db).name + "*"):  # ledger.db* (not ledger.views.db)
+        path.unlink()
+
+
+def claim_count(db: str) -> int:
+    code, out, err = cli(db, "state", INCIDENT, "--json")
+    assert code == 0, err
+    return sum(len(fact["positions"]) for fact in json.loads(out)["facts"].values())
+
+
+# --- item: a read model belongs to exactly one store -----------------------------------------
+
+
+def test_a_ledger_made_again_in_place_does_not_show_the_deleted_ones_claims(
+    tmp_path: Path,
+) -> None:
+    db = sample_ledger(tmp_path)
+    assert claim_count(db) > 0
+    remove_store(db)
+    assert cli(db, "init")[0] == 0
+    assert cli(db, "state", INCIDENT) == (
+        1,
+        "",
+        f"error: no incident '{INCIDENT}' in the ledger\n",
+    )
+
+
+def test_a_store_replaced_under_its_model_is_rebuilt_for_it(tmp_path: Path) -> None:
+    db = sample_ledger(tmp_path / "a")
+    assert claim_count(db) > 0
+    other = other_ledger(tmp_path / "b")
+    remove_store(db)
+    shutil.copy(other, db)  # no init: the model beside it was the deleted ledger's
+    assert cli(db, "state", INCIDENT)[2] == f"error: no incident '{INCIDENT}' in the ledger\n"
+    code, out, _ = cli(db, "state", "other", "--json")
+    assert code == 0
+    assert json.loads(out)["facts"]["killed.total"]["value"] == {"min": 3, "max": 3}
+
+
+def store_id(db: str) -> str:
+    conn = sqlite3.connect(db)
+    try:
+        return str(conn.execute("SELECT value FROM ledger_info").fetchone()[0])
+    finally:
+        conn.close()
+
+
+def test_a_model_named_by_LEDGER_VIEWS_is_not_answered_for_another_store(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    second = other_ledger(tmp_path / "b")  # with its own model, beside it
+    shared = tmp_path / "shared.views.db"
+    monkeypatch.setenv("LEDGER_VIEWS", str(shared))
+    first = sample_ledger(tmp_path / "a")
+    assert claim_count(first) > 0
+    code, out, err = cli(second, "state", INCIDENT)
+    assert (code, out) == (1, "")
+    assert err == (
+        f"error: the read model {shared} belongs to another ledger (store {store_id(first)}; "
+        f"this one is {store_id(second)}); run 'ledger replay' to rebuild it for this "
+        "ledger, or set LEDGER_VIEWS to a file of this ledger's own\n"
+    )
+    assert claim_count(first) > 0  # not clobbered: still the first ledger's
+
+
+def test_a_model_of_another_history_of_the_store_is_refused(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    shared = tmp_path / "shared.views.db"
+    monkeypatch.setenv("LEDGER_VIEWS", str(shared))
+    first = sample_ledger(tmp_path / "a")
+    (tmp_path / "b").mkdir()
+    copy = str(tmp_path / "b" / "ledger.db")
+    shutil.copy(first, copy)  # the same store id: a copy that then goes its own way
+    shutil.copy(Path(first).with_suffix(".key"), Path(copy).with_suffix(".key"))
+    writing.append_file(first, jsonl(tmp_path / "one.jsonl", OTHER[:1]))
+    writing.append_file(copy, jsonl(tmp_path / "two.jsonl", OTHER[1:2]), project=False)
+    code, _, err = cli(copy, "state", INCIDENT)
+    assert code == 1
+    assert err == (
+        f"error: the read model {shared} was projected from another history of this store: "
+        "the log's root after 83 events is not the one the model recorded (the store was "
+        "rewritten, or is a copy that went its own way); run 'ledger replay' to rebuild it "
+        "for this ledger, or set LEDGER_VIEWS to a file of this ledger's own\n"
+    )
+
+
+def test_the_own_model_of_a_store_rolled_back_and_rewritten_is_rebuilt(tmp_path: Path) -> None:
+    db = sample_ledger(tmp_path)
+    backup = tmp_path / "backup.db"
+    shutil.copy(db, backup)
+    writing.append_file(db, jsonl(tmp_path / "one.jsonl", OTHER))  # the model follows to 86
+    remove_store(db)
+    shutil.copy(backup, db)  # the store rolled back to 82 events …
+    writing.append_file(db, jsonl(tmp_path / "two.jsonl", OTHER[:1]), project=False)
+    code, out, _ = cli(db, "search", "Zanzibar", "--json")  # … and rewritten: rebuilt
+    assert code == 0
+    assert [hit["ref"] for hit in json.loads(out)["hits"]] == ["other"]
+    code, out, _ = cli(db, "state", "other", "--json")
+    assert code == 0
+    assert json.loads(out)["facts"] == {}  # its claim was in the history rolled back
+
+
+def test_init_keeps_a_store_id_that_a_model_is_bound_to(tmp_path: Path) -> None:
+    db = sample_ledger(tmp_path)
+    kept = store_id(db)
+    assert cli(db, "init")[0] == 0  # init again: the same store, the same id
+    assert store_id(db) == kept
+    views = Views(locate(db).views_path)
+    try:
+        assert views.binding().store_id == kept
+        assert views.binding().position == 82
+    finally:
+        views.close()
+
+
+@pytest.mark.skipif(not POSTGRES_URL, reason=NO_POSTGRES)
+def test_two_postgres_stores_never_share_the_default_read_model(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)  # the default ./ledger.views.db and ./ledger.key
+    monkeypatch.delenv("LEDGER_VIEWS", raising=False)
+    first, second = f"{POSTGRES_URL}?schema=t_bind_a", f"{POSTGRES_URL}?schema=t_bind_b"
+    drop_schema("t_bind_a")
+    drop_schema("t_bind_b")
+    try:
+        writing.init(first)
+        writing.append_file(first, str(samples.GHWAYRAN))
+        assert claim_count(first) > 0
+        code, _, err = cli(second, "init")
+        assert code == 1
+        assert err.startswith(
+            "error: the read model ledger.views.db belongs to another ledger (store "
+        )
+        monkeypatch.setenv("LEDGER_VIEWS", str(tmp_path / "second.views.db"))
+        assert cli(second, "init")[0] == 0
+        assert cli(second, "state", INCIDENT)[2] == (
+            f"error: no incident '{INCIDENT}' in the ledger\n"
+        )
+    finally:
+        drop_schema("t_bind_a")
+        drop_schema("t_bind_b")
+
+
+def test_a_store_of_an_earlier_version_keeps_its_first_leaf_as_its_id(store_url: str) -> None:
+    writing.init(store_url)
+    writing.append_file(store_url, str(samples.GHWAYRAN))
+    location = locate(store_url)
+    if location.is_postgres:
+        import psycopg
+
+        schema = store_url.rsplit("schema=", 1)[1]
+        assert POSTGRES_URL is not None
+        with psycopg.connect(POSTGRES_URL, autocommit=True) as conn:
+            conn.execute(f'DROP TABLE "{schema}".ledger_info')
+    else:
+        drop_store_id(store_url)
+    location.views_path.unlink()  # a model of an earlier version is rebuilt anyway
+    assert claim_count(store_url) > 0  # answered: the model is bound to the id now kept
+    views = Views(location.views_path)
+    try:
+        bound = views.binding().store_id
+    finally:
+        views.close()
+    with workspace.open_ledger(store_url) as (_, ledger):
+        kept = ledger.audit.store_id()
+    assert bound == kept and kept.startswith("leaf:")
+
+
+def drop_store_id(db: str) -> None:
+    """Make the store look as an earlier version left it: without a kept id."""
+    conn = sqlite3.connect(db)
+    conn.execute("DROP TABLE ledger_info")
+    conn.commit()
+    conn.close()
+
+
+def test_a_read_only_store_of_an_earlier_version_is_known_by_its_first_leaf(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    db = sample_ledger(tmp_path / "store")
+    drop_store_id(db)
+    monkeypatch.setenv("LEDGER_VIEWS", str(tmp_path / "elsewhere.views.db"))
+    with frozen(Path(db).parent):
+        assert claim_count(db) > 0  # read-only: no id can be kept, the first leaf names it
+    views = Views(tmp_path / "elsewhere.views.db")
+    try:
+        bound = views.binding().store_id
+    finally:
+        views.close()
+    assert bound is not None and bound.startswith("leaf:")
+    assert claim_count(db) > 0  # writable now: the same id is kept, the model stays bound
+    assert store_id(db) == bound
+
+
+# --- item: read-only stores serve reads -----------------------------------------------------
+
+
+@contextmanager
+def frozen(*paths: Path) -> Iterator[None]:
+    """Make folders (and every file in them) and files read-only, even to root: immutable
+    (``chattr +i``), as on a read-only medium or mount. Root ignores permission bits, so a
+    chmod would prove nothing when the tests run as root; without chattr, a non-root user
+    gets a chmod, which does stop it."""
+    targets = [str(f) for p in paths for f in ([*p.iterdir(), p] if p.is_dir() else [p])]
+    locked = subprocess.run(["chattr", "+i", *targets], capture_output=True, text=True)
+    if locked.returncode == 0:
+        try:
+            yield
+        finally:
+            subprocess.run(["chattr", "-i", *targets], check=True)
+        return
+    subprocess.run(["chattr", "-i", *targets], capture_output=True)
+    if os.geteuid() == 0:
+        pytest.skip(f"cannot make files immutable here, and root ignores chmod: {locked.stderr}")
+    modes = {t: os.stat(t).st_mode for t in targets}
+    for target in targets:
+        os.chmod(target, 0o555 if os.path.isdir(target) else 0o444)
+    try:
+        yield
+    finally:
+        for target, mode in modes.items():
+            os.chmod(target, mode)
+
+
+def test_reads_are_served_from_a_read_only_store_and_folder(tmp_path: Path) -> None:
+    db = sample_ledger(tmp_path / "store")
+    auditing.checkpoint(db)
+    bundle, document = tmp_path / "bundle", tmp_path / "claims.csv"
+    more = jsonl(tmp_path / "more.jsonl", OTHER)
+    with frozen(Path(db).parent):
+        code, out, err = cli(db, "state", INCIDENT, "--json")
+        assert (code, err) == (0, "")
+        assert json.loads(out)["facts"]
+        code, out, err = cli(db, "search", "prison", "--json")
+        assert (code, err) == (0, "")
+        code, out, err = cli(db, "verify")
+        assert (code, err) == (0, "")
+        assert out.splitlines()[1] == "read model: agrees (82 events, 273 rows)"
+        assert cli(db, "export", "--format", "csv", "--out", str(document))[:3:2] == (0, "")
+        assert cli(db, "export", "--format", "jsonl", "--out", str(bundle))[:3:2] == (0, "")
+        assert cli(db, "append", "--file", more) == (
+            1,
+            "",
+            f"error: the ledger at {db} is read-only: nothing was written\n",
+        )
+        assert cli(db, "checkpoint")[2] == (
+            f"error: the ledger at {db} is read-only: nothing was written\n"
+        )
+    assert document.read_text(encoding="utf-8").count("\n") == 61
+    assert cli(db, "verify", "--export", str(bundle))[0] == 0
+
+
+def test_a_read_only_store_keeps_its_read_model_elsewhere(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    db = sample_ledger(tmp_path / "store")
+    (tmp_path / "store" / "ledger.views.db").unlink()
+    elsewhere = tmp_path / "views" / "ledger.views.db"
+    elsewhere.parent.mkdir()
+    with frozen(Path(db).parent):
+        assert cli(db, "state", INCIDENT)[2] == (
+            f"error: there is no read model at {Path(db).parent / 'ledger.views.db'}, and one "
+            "cannot be made there (read-only): set LEDGER_VIEWS to a file that can be written\n"
+        )
+        monkeypatch.setenv("LEDGER_VIEWS", str(elsewhere))
+        assert claim_count(db) > 0
+
+
+def test_a_read_only_model_answers_only_when_current(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    db = sample_ledger(tmp_path / "store")
+    model = tmp_path / "views" / "ledger.views.db"
+    model.parent.mkdir()
+    monkeypatch.setenv("LEDGER_VIEWS", str(model))
+    assert claim_count(db) > 0
+    with frozen(model.parent):
+        assert claim_count(db) > 0  # current and bound to this store: answered
+        writing.append_file(db, jsonl(tmp_path / "more.jsonl", OTHER), project=False)
+        assert cli(db, "state", INCIDENT) == (
+            1,
+            "",
+            f"error: the read model {model} is read-only and behind the store (82 of 86 "
+            "events): set LEDGER_VIEWS to a file that can be written, where it is brought up "
+            "to date\n",
+        )
+
+
+def test_verify_needs_neither_the_read_model_nor_the_private_key(tmp_path: Path) -> None:
+    db = sample_ledger(tmp_path)
+    auditing.checkpoint(db)
+    verifier = workspace.signing_key(locate(db)).verifier
+    (tmp_path / "ledger.key").unlink()
+    (tmp_path / "ledger.views.db").unlink()
+    code, out, err = cli(db, "verify", "--key", verifier)
+    assert (code, err) == (0, "")
+    assert out.splitlines()[0].endswith(", 1 checkpoint(s) verified")
+    assert out.splitlines()[1] == f"read model: absent (none at {tmp_path / 'ledger.views.db'})"
+    key_file = tmp_path / "verifier.pub"
+    key_file.write_text(verifier + "\n", encoding="ascii")
+    assert cli(db, "verify", "--key", str(key_file))[0] == 0
+    code, out, _ = cli(db, "verify")
+    assert code == 0
+    assert out.splitlines()[0].endswith(
+        ", 0 checkpoint(s) verified, 1 not checked (no verifier key: give --key)"
+    )
+    assert not (tmp_path / "ledger.views.db").exists()  # verify made none
+
+
+def test_verify_checks_checkpoints_against_the_key_given(tmp_path: Path) -> None:
+    db = sample_ledger(tmp_path)
+    auditing.checkpoint(db)
+    other = other_ledger(tmp_path / "other")
+    foreign = workspace.signing_key(locate(other)).verifier
+    code, _, err = cli(db, "verify", "--key", foreign)
+    assert code == 1
+    assert err.startswith("error: checkpoint 82: ")
+
+
+# --- item: replay always rebuilds, and never into what is not a read model --------------------
+
+
+@pytest.mark.parametrize(
+    "damage",
+    ["not sqlite", "truncated", "half-written", "a stray log"],
+)
+def test_replay_rebuilds_a_damaged_read_model(tmp_path: Path, damage: str) -> None:
+    db = sample_ledger(tmp_path)
+    model = tmp_path / "ledger.views.db"
+    if damage == "not sqlite":
+        model.write_bytes(b"this is not a database\n" * 100)
+    elif damage == "truncated":
+        data = model.read_bytes()
+        model.write_bytes(data[: len(data) // 3])
+    elif damage == "half-written":  # tables made, no tracking row: a first build killed early
+        conn = sqlite3.connect(model)
+        conn.execute("DELETE FROM tracking")
+        conn.execute("DROP TABLE claims")
+        conn.commit()
+        conn.close()
+    else:
+        (tmp_path / "ledger.views.db-wal").write_bytes(b"\x00" * 4096)
+    code, out, err = cli(db, "replay")
+    assert (code, err) == (0, "")
+    assert out == f"replayed 82 events into {model}\n"
+    assert claim_count(db) > 0
+    assert cli(db, "verify")[1].splitlines()[1] == "read model: agrees (82 events, 273 rows)"
+
+
+def test_replay_out_refuses_the_event_store(tmp_path: Path) -> None:
+    db = sample_ledger(tmp_path)
+    before = Path(db).read_bytes()
+    assert cli(db, "replay", "--out", db) == (
+        2,
+        "",
+        f"error: {db} is the event store: a read model cannot be written there\n",
+    )
+    other = other_ledger(tmp_path / "other")
+    assert cli(db, "replay", "--out", other) == (
+        2,
+        "",
+        f"error: {other} is an event store: a read model cannot be written there\n",
+    )
+    assert Path(db).read_bytes() == before
+    assert cli(db, "verify")[0] == 0
+
+
+@pytest.mark.parametrize("what", ["text", "sqlite", "directory"])
+def test_replay_out_refuses_a_file_that_is_not_a_read_model(tmp_path: Path, what: str) -> None:
+    db = sample_ledger(tmp_path)
+    target = tmp_path / "target"
+    if what == "text":
+        target.write_text("my notes\n", encoding="utf-8")
+        shown = "not a read model"
+    elif what == "sqlite":
+        conn = sqlite3.connect(target)
+        conn.execute("CREATE TABLE mine (x)")
+        conn.commit()
+        conn.close()
+        shown = "a SQLite database of something else"
+    else:
+        target.mkdir()
+        shown = "a directory"
+    assert cli(db, "replay", "--out", str(target)) == (
+        2,
+        "",
+        f"error: {target} is {shown}: refusing to overwrite it\n",
+    )
+    assert target.exists()
+    if what == "text":
+        assert target.read_text(encoding="utf-8") == "my notes\n"
+
+
+def test_replay_out_replaces_a_read_model(tmp_path: Path) -> None:
+    db = sample_ledger(tmp_path)
+    target = tmp_path / "then.db"
+    assert cli(db, "replay", "--out", str(target), "--until", "2000-01-01")[0] == 0
+    assert cli(db, "replay", "--out", str(target))[1] == f"replayed 82 events into {target}\n"
+
+
+# --- item: a full disk while projecting ---------------------------------------------------------
+
+FULL = "database or disk is full"
+
+
+def big_import(folder: Path, count: int) -> str:
+    records: list[dict[str, Any]] = list(OTHER[:3])
+    records += [
+        {
+            "type": "claim",
+            "id": f"big-{n}",
+            "incident": "other",
+            "fact": "killed.total",
+            "value": n,
+            "report": "r1",
+            "quote": f"a long quote to fill the read model's pages, number {n} " * 4,
+        }
+        for n in range(count)
+    ]
+    return jsonl(folder / "big.jsonl", records)
+
+
+def committed_claims(db: str) -> int:
+    return sum(1 for r in auditing.export_records(db) if r["type"] == "claim")
+
+
+def test_a_full_disk_while_projecting_says_the_records_are_committed(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The disk fills as the read model is written: a real full file system (a tmpfs of
+    192 KB holding the model) where this process may mount one."""
+    mount = tmp_path / "small"
+    mount.mkdir()
+    mounted = subprocess.run(
+        ["mount", "-t", "tmpfs", "-o", "size=192k", "tmpfs", str(mount)],
+        capture_output=True,
+        text=True,
+    )
+    if mounted.returncode != 0:
+        pytest.skip(
+            "cannot mount a small file system here "
+            f"({mounted.stderr.strip()}); the injected full disk below stands in for it"
+        )
+    try:
+        monkeypatch.setenv("LEDGER_VIEWS", str(mount / "ledger.views.db"))
+        db = str(tmp_path / "ledger.db")
+        writing.init(db)
+        code, _, err = cli(db, "append", "--file", big_import(tmp_path, 2000))
+        assert code == 1
+        assert err.startswith("error: 2003 new record(s) committed to the ledger, but the read ")
+        assert err.endswith(f"{FULL}); it catches up at the next command that reads it\n")
+        assert len(err.splitlines()) == 1
+        assert committed_claims(db) == 2000
+        monkeypatch.setenv("LEDGER_VIEWS", str(tmp_path / "roomy.views.db"))
+        code, out, _ = cli(db, "state", "other", "--json")
+        assert code == 0
+        assert json.loads(out)["facts"]["killed.total"]["positions"][0]["claim"] == "big-1999"
+    finally:
+        subprocess.run(["umount", str(mount)], check=True)
+
+
+def test_a_full_disk_while_projecting_injected(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The same, where no small file system can be mounted: SQLite's own error, raised
+    where the projector writes its rows (``Projector.flush``)."""
+    db = str(tmp_path / "ledger.db")
+    writing.init(db)
+
+    def full(self: Projector) -> None:
+        raise sqlite3.OperationalError(FULL)
+
+    with monkeypatch.context() as patched:
+        patched.setattr(Projector, "flush", full)
+        code, _, err = cli(db, "append", "--file", big_import(tmp_path, 20))
+    assert (code, err) == (
+        1,
+        "error: 23 new record(s) committed to the ledger, but the read model was not brought "
+        f"up to date (cannot update the read model {tmp_path / 'ledger.views.db'}: {FULL}); "
+        "it catches up at the next command that reads it\n",
+    )
+    assert committed_claims(db) == 20
+    code, out, _ = cli(db, "state", "other", "--json")
+    assert code == 0
+    assert json.loads(out)["facts"]["killed.total"]["positions"][0]["claim"] == "big-19"
+
+
+# --- item: prove inclusion prints only a leaf that hashes to the stored leaf ------------------
+
+
+def test_prove_inclusion_refuses_an_event_that_does_not_hash_to_its_leaf(tmp_path: Path) -> None:
+    db = sample_ledger(tmp_path)
+    conn = sqlite3.connect(db)
+    rowid, state = conn.execute(
+        "SELECT rowid, state FROM stored_events WHERE originator_id = 'claim:c-000-sohr-car-bomb'"
+    ).fetchone()
+    edited = bytes(state).replace(b'"value":1', b'"value":9')
+    assert edited != bytes(state)
+    conn.execute("UPDATE stored_events SET state = ? WHERE rowid = ?", (edited, rowid))
+    conn.commit()
+    conn.close()
+    assert cli(db, "prove", "inclusion", "claim:c-000-sohr-car-bomb") == (
+        1,
+        "",
+        f"error: entry {rowid - 1} (claim:c-000-sohr-car-bomb): the stored event does not "
+        "hash to its Merkle leaf (edited after it was recorded): no proof is given; run "
+        "'ledger verify'\n",
+    )
+    code, out, _ = cli(db, "prove", "inclusion", "claim:c-000-sohr-killed-sf")
+    assert code == 0, out
