@@ -319,3 +319,27 @@ def _edit_somewhere(rng: random.Random, path: Path) -> tuple[str, str, str]:
         return table, shown, column
     finally:
         views.close()
+
+
+def test_an_event_set_aside_is_part_of_what_the_model_must_hold(db: str) -> None:
+    """An event the projector cannot show is set aside (a row of ``unprojectable``), and
+    the check computes that row too: the model agrees; deleting it is a difference."""
+    from tests.events import append_unchecked
+
+    fields = {
+        "incident": "ghwayran-2022",
+        "fact": "control",
+        "value": "0000",
+        "report": "report-000",
+    }
+    append_unchecked(db, "claim", "c-poison", fields)
+    assert cli(db, "replay")[0] == 0
+    code, out, err = cli(db, "verify")
+    assert (code, err) == (0, "")
+    assert out.splitlines()[1] == "read model: agrees (83 events, 274 rows)"
+    edit_model(db, "DELETE FROM unprojectable")
+    assert (
+        cli(db, "verify")[2]
+        .split(": ", 2)[2]
+        .startswith("unprojectable row seq=83 (event 83): missing from the read model;")
+    )
