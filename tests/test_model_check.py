@@ -15,10 +15,8 @@ from typing import Any
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from typer.testing import CliRunner
 
 import incident_ledger.projections.projector as projector_module
-from incident_ledger.cli.main import app
 from incident_ledger.ledger import samples
 from incident_ledger.ledger.errors import NotFoundError
 from incident_ledger.ledger.stores.location import locate
@@ -26,15 +24,17 @@ from incident_ledger.projections.model_check import ReadModelDiffers, check_read
 from incident_ledger.projections.projector import Projector
 from incident_ledger.projections.views import Views, row_key, table_columns
 from incident_ledger.usecases import workspace, writing
+from tests.test_cli import ledger as cli
 
-runner = CliRunner()
 EDIT = "UPDATE claims SET value = '5000', num_low = 5000, num_high = 5000 WHERE id = ?"
 CLAIM = "c-000-sohr-killed-sf"
 
 
-def cli(db: str, *args: str) -> tuple[int, str, str]:
-    result = runner.invoke(app, ["--db", db, *args])
-    return result.exit_code, result.stdout, result.stderr
+def first_difference(db: str) -> str:
+    """The row ``verify`` names as the read model's first difference, and what follows."""
+    code, _, err = cli(db, "verify")
+    assert code == 1
+    return err.split(": ", 2)[2]
 
 
 @pytest.fixture
@@ -148,21 +148,15 @@ def test_a_row_no_event_produces_and_a_changed_grade_are_named(db: str) -> None:
         "VALUES ('forged', ?, 'false', 'me', '2022-01-22', '2022-01-22', 81)",
         CLAIM,
     )
-    assert (
-        cli(db, "verify")[2]
-        .split(": ", 2)[2]
-        .startswith("assessments row id='forged' (event 81): the ledger has no such row;")
+    assert first_difference(db).startswith(
+        "assessments row id='forged' (event 81): the ledger has no such row;"
     )
     edit_model(db, "DELETE FROM assessments WHERE id = 'forged'")
     seq = seq_of(db, "sources", "id", "sohr")
     edit_model(db, "UPDATE sources SET reliability = 'A' WHERE id = 'sohr'")
-    assert (
-        cli(db, "verify")[2]
-        .split(": ", 2)[2]
-        .startswith(
-            f"sources row id='sohr' (event {seq}): reliability is 'A' in the read model, 'C' in "
-            "the ledger;"
-        )
+    assert first_difference(db).startswith(
+        f"sources row id='sohr' (event {seq}): reliability is 'A' in the read model, 'C' in "
+        "the ledger;"
     )
 
 
@@ -175,13 +169,9 @@ def test_a_row_held_twice_is_named(db: str) -> None:
         CLAIM,
     )
     seq = seq_of(db, "claims", "id", CLAIM)
-    assert (
-        cli(db, "verify")[2]
-        .split(": ", 2)[2]
-        .startswith(
-            f"search_index row kind='claim', ref='{CLAIM}', field='quote' (event {seq}): held "
-            "twice in the read model;"
-        )
+    assert first_difference(db).startswith(
+        f"search_index row kind='claim', ref='{CLAIM}', field='quote' (event {seq}): held "
+        "twice in the read model;"
     )
 
 
@@ -338,8 +328,6 @@ def test_an_event_set_aside_is_part_of_what_the_model_must_hold(db: str) -> None
     assert (code, err) == (0, "")
     assert out.splitlines()[1] == "read model: agrees (83 events, 274 rows)"
     edit_model(db, "DELETE FROM unprojectable")
-    assert (
-        cli(db, "verify")[2]
-        .split(": ", 2)[2]
-        .startswith("unprojectable row seq=83 (event 83): missing from the read model;")
+    assert first_difference(db).startswith(
+        "unprojectable row seq=83 (event 83): missing from the read model;"
     )

@@ -17,17 +17,15 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from typer.testing import CliRunner
 
-from incident_ledger.cli.main import app
 from incident_ledger.ledger import samples
 from incident_ledger.ledger.stores.location import locate
 from incident_ledger.projections.projector import Projector
 from incident_ledger.projections.views import Views
 from incident_ledger.usecases import auditing, workspace, writing
 from tests.conftest import NO_POSTGRES, POSTGRES_URL, drop_schema
+from tests.test_cli import ledger as cli
 
-runner = CliRunner()
 INCIDENT = "ghwayran-2022"
 OTHER = [
     {"type": "incident", "id": "other", "title": "Zanzibar"},
@@ -42,11 +40,6 @@ OTHER = [
         "report": "r1",
     },
 ]
-
-
-def cli(db: str, *args: str) -> tuple[int, str, str]:
-    result = runner.invoke(app, ["--db", db, *args])
-    return result.exit_code, result.stdout, result.stderr
 
 
 def jsonl(path: Path, records: list[dict[str, Any]]) -> str:

@@ -19,21 +19,20 @@ from psycopg.sql import SQL, Identifier
 from incident_ledger.ledger.errors import StoreError
 from incident_ledger.ledger.merkle import append_leaves
 from incident_ledger.ledger.stores.recorder import (
-    EMPTY_STORE_ID,
     INFO_COLUMNS,
     INFO_TABLE,
     STORE_ID,
     Appender,
     CursorNodeStore,
+    KeepsStoreId,
     LogView,
     NewRow,
-    first_leaf_id,
+    id_to_keep,
     leaf_hashes,
-    new_store_id,
 )
 
 
-class PostgresLedgerRecorder(PostgresApplicationRecorder):
+class PostgresLedgerRecorder(KeepsStoreId, PostgresApplicationRecorder):
     """PostgreSQL events plus their Merkle log and checkpoints, in one database.
 
     The library serializes writers with an EXCLUSIVE lock on the events table
@@ -47,7 +46,6 @@ class PostgresLedgerRecorder(PostgresApplicationRecorder):
         super().__init__(datastore, events_table_name=events_table_name)
         schema = Identifier(datastore.schema)
         self.prefix = f'"{datastore.schema}".'
-        self._store_id: str | None = None
         self.sql_create_statements += [
             SQL(
                 "CREATE TABLE IF NOT EXISTS {0}.merkle_nodes (level integer NOT NULL, "
@@ -75,14 +73,7 @@ class PostgresLedgerRecorder(PostgresApplicationRecorder):
         super().create_table()
         self._keep_store_id()
 
-    def store_id(self) -> str:
-        """This store's id: the one it keeps, else (a store of an earlier version) the one
-        ``first_leaf_id`` gives it, kept from now on when the store can be written."""
-        if self._store_id is None:
-            self._store_id = self._read_store_id()
-        return self._store_id
-
-    def _read_store_id(self) -> str:
+    def _kept_id(self) -> tuple[str | None, bytes | None]:
         with self.datastore.transaction(commit=False) as curs:
             curs.execute("SELECT to_regclass(%s) IS NOT NULL AS found", (self._info_table(),))
             row = curs.fetchone()
@@ -90,27 +81,21 @@ class PostgresLedgerRecorder(PostgresApplicationRecorder):
                 curs.execute(f"SELECT value FROM {self._info_table()} WHERE name = %s", (STORE_ID,))
                 kept = curs.fetchone()
                 if kept is not None:
-                    return str(kept["value"])
+                    return str(kept["value"]), None
             curs.execute(f"SELECT hash FROM {self.prefix}merkle_nodes WHERE level = 0 AND idx = 0")
             first = curs.fetchone()
-        derived = first_leaf_id(None if first is None else first["hash"])
-        try:
-            return self._keep_store_id()
-        except PersistenceError:  # not ours to write: identified by its first leaf meanwhile
-            return derived or EMPTY_STORE_ID
+        return None, None if first is None else bytes(first["hash"])
 
     def _info_table(self) -> str:
         return f"{self.prefix}{INFO_TABLE}"
 
     def _keep_store_id(self) -> str:
-        """Store an id unless the store has one (``first_leaf_id`` if it holds events,
-        else a new one); return the id it keeps."""
         table = self._info_table()
         with self.datastore.transaction(commit=True) as curs:
             curs.execute(f"CREATE TABLE IF NOT EXISTS {table} {INFO_COLUMNS}")
             curs.execute(f"SELECT hash FROM {self.prefix}merkle_nodes WHERE level = 0 AND idx = 0")
             first = curs.fetchone()
-            candidate = first_leaf_id(None if first is None else first["hash"]) or new_store_id()
+            candidate = id_to_keep(None if first is None else first["hash"])
             curs.execute(
                 f"INSERT INTO {table} VALUES (%s, %s) ON CONFLICT (name) DO NOTHING",
                 (STORE_ID, candidate),

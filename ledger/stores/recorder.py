@@ -18,7 +18,7 @@ from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from typing import Any, Protocol, runtime_checkable
 
-from eventsourcing.persistence import Notification, ProgrammingError, StoredEvent
+from eventsourcing.persistence import Notification, PersistenceError, ProgrammingError, StoredEvent
 
 
 class CursorNodeStore:
@@ -106,6 +106,41 @@ def first_leaf_id(first_leaf_hash: bytes | None) -> str | None:
     holds the first event's recorded time to the microsecond, so two stores almost never
     share it, and a copy of a store shares it as it would share a kept id."""
     return None if first_leaf_hash is None else "leaf:" + bytes(first_leaf_hash)[:16].hex()
+
+
+def id_to_keep(first_leaf_hash: bytes | None) -> str:
+    """The id a store takes when it has none: ``first_leaf_id`` if it holds events, else a
+    new one."""
+    return first_leaf_id(first_leaf_hash) or new_store_id()
+
+
+class KeepsStoreId:
+    """A recorder's ``store_id``, read once. The backend says what is kept
+    (``_kept_id``) and keeps an id (``_keep_store_id``); a store that cannot be written
+    is known by its first leaf meanwhile."""
+
+    _store_id: str | None = None
+
+    def store_id(self) -> str:
+        """This store's id: the one it keeps, else (a store of an earlier version) the one
+        ``first_leaf_id`` gives it, kept from now on when the store can be written."""
+        if self._store_id is None:
+            kept, first_leaf_hash = self._kept_id()
+            if kept is None:
+                try:
+                    kept = self._keep_store_id()
+                except PersistenceError:  # read-only: known by its first leaf meanwhile
+                    kept = first_leaf_id(first_leaf_hash) or EMPTY_STORE_ID
+            self._store_id = kept
+        return self._store_id
+
+    def _kept_id(self) -> tuple[str | None, bytes | None]:
+        """The id the store keeps, or None and its first leaf hash (None if it has none)."""
+        raise NotImplementedError
+
+    def _keep_store_id(self) -> str:
+        """Keep ``id_to_keep``'s id unless the store keeps one; return the id kept."""
+        raise NotImplementedError
 
 
 EventRow = tuple[int, str, int, str, bytes]

@@ -31,18 +31,17 @@ from incident_ledger.ledger.errors import StoreError
 from incident_ledger.ledger.merkle import TILE_HEIGHT, append_leaves
 from incident_ledger.ledger.stores.location import store_file
 from incident_ledger.ledger.stores.recorder import (
-    EMPTY_STORE_ID,
     INFO_COLUMNS,
     INFO_TABLE,
     STORE_ID,
     Appender,
     CursorNodeStore,
     EventRow,
+    KeepsStoreId,
     LogView,
     NewRow,
-    first_leaf_id,
+    id_to_keep,
     leaf_hashes,
-    new_store_id,
 )
 from incident_ledger.ledger.stores.sqlite_file import check_store_file, damaged, damaged_store
 
@@ -54,13 +53,12 @@ OPEN_FAILED = "it cannot be opened"
 """What a damaged store could not do when it fails as it is opened."""
 
 
-class SQLiteLedgerRecorder(SQLiteApplicationRecorder):
+class SQLiteLedgerRecorder(KeepsStoreId, SQLiteApplicationRecorder):
     """SQLite events plus their Merkle log and signed checkpoints, in one database."""
 
     def __init__(self, datastore: SQLiteDatastore, events_table_name: str = "stored_events"):
         super().__init__(datastore, events_table_name)
         self._file_checked = datastore.pool.is_sqlite_memory_mode
-        self._store_id: str | None = None
 
     def _check_file(self, *, create: bool) -> None:
         """Refuse a file that is not a ledger store before the library's first connection
@@ -88,14 +86,7 @@ class SQLiteLedgerRecorder(SQLiteApplicationRecorder):
         self.upgrade()
         self._keep_store_id()
 
-    def store_id(self) -> str:
-        """This store's id: the one it keeps, else (a store of an earlier version) the one
-        ``first_leaf_id`` gives it, kept from now on when the store can be written."""
-        if self._store_id is None:
-            self._store_id = self._read_store_id()
-        return self._store_id
-
-    def _read_store_id(self) -> str:
+    def _kept_id(self) -> tuple[str | None, bytes | None]:
         with self.datastore.transaction(commit=False) as c:
             try:
                 c.execute(f"SELECT value FROM {INFO_TABLE} WHERE name = ?", (STORE_ID,))
@@ -103,25 +94,19 @@ class SQLiteLedgerRecorder(SQLiteApplicationRecorder):
             except sqlite3.OperationalError:  # no such table: an earlier version's store
                 row = None
             if row is not None:
-                return str(row[0])
+                return str(row[0]), None
             c.execute(f"SELECT leaf_hash FROM {self.events_table_name} WHERE rowid = 1")
             first = c.fetchone()
-        derived = first_leaf_id(None if first is None else first[0])
-        try:
-            return self._keep_store_id()
-        except PersistenceError:  # read-only: identified by its first leaf meanwhile
-            return derived or EMPTY_STORE_ID
+        return None, None if first is None else bytes(first[0])
 
     def _keep_store_id(self) -> str:
-        """Store an id unless the store has one (``first_leaf_id`` if it holds events,
-        else a new one); return the id it keeps."""
         with self.datastore.transaction(commit=True) as c:
             c.execute("ROLLBACK")
             c.execute("BEGIN IMMEDIATE")
             c.execute(f"CREATE TABLE IF NOT EXISTS {INFO_TABLE} {INFO_COLUMNS}")
             c.execute(f"SELECT leaf_hash FROM {self.events_table_name} WHERE rowid = 1")
             first = c.fetchone()
-            candidate = first_leaf_id(None if first is None else first[0]) or new_store_id()
+            candidate = id_to_keep(None if first is None else first[0])
             c.execute(f"INSERT OR IGNORE INTO {INFO_TABLE} VALUES (?, ?)", (STORE_ID, candidate))
             c.execute(f"SELECT value FROM {INFO_TABLE} WHERE name = ?", (STORE_ID,))
             return str(c.fetchone()[0])
@@ -259,7 +244,7 @@ class SQLiteLedgerRecorder(SQLiteApplicationRecorder):
                 yield self._view(c)
         except (PersistenceError, sqlite3.Error) as error:
             if damaged(error):
-                raise damaged_store(self.datastore.pool.db_name, error) from None
+                raise damaged_store(store_file(self.datastore.pool.db_name), error) from None
             raise StoreError(f"cannot read the event store: {error}") from None
 
     @contextmanager
@@ -272,7 +257,9 @@ class SQLiteLedgerRecorder(SQLiteApplicationRecorder):
             yield
         except (PersistenceError, sqlite3.Error) as error:
             if damaged(error):
-                raise damaged_store(self.datastore.pool.db_name, error, unread) from None
+                raise damaged_store(
+                    store_file(self.datastore.pool.db_name), error, unread
+                ) from None
             if isinstance(error, sqlite3.Error):
                 raise DatabaseError(error) from error
             raise
