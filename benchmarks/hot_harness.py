@@ -129,7 +129,7 @@ def measure_writes(run: _Run, figures: HotFigures) -> None:
     ledger.rebuild_rss = int(statistics.median(o.peak_rss_bytes for o in rebuilds))
     ledger.rebuild_baseline_seconds = statistics.median(s for _, s in raw)
     run.log(f"[hot {label}] verify, {options.repeats} run(s)")
-    verify = [*run.ledger, "--db", run.db, "verify", "--json"]
+    verify = [*run.ledger, "--db", run.db, "verify", "--json", "--no-read-model"]
     verifies = [run.build(verify) for _ in range(options.repeats)]
     verified = json.loads((work / "build.out").read_text(encoding="utf-8"))
     bundle = work / "bundle"

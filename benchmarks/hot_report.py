@@ -194,7 +194,8 @@ def _notes(all_figures: Sequence[HotFigures], options: HotOptions) -> list[str]:
         "(in memory) picks positions in SQL. Answers checked equal (every fact's status and "
         f"number of positions, at every known time): {agreement}.",
         f"bulk import: `ledger append --file F --defer-projection`; rebuild: `ledger replay`; "
-        f"verify: `ledger verify`, each the median of {options.repeats} run(s) and beside the "
+        "verify: `ledger verify --no-read-model` (the log alone), each the median of "
+        f"{options.repeats} run(s) and beside the "
         "raw baselines of the standard scenario (sqlite3 executemany of the same lines; SELECT + "
         "json.loads of every stored event; hashlib.sha256 over the exported leaves); roots "
         "equal to verify's: "
