@@ -438,21 +438,17 @@ def test_replay_out_refuses_a_file_that_is_not_a_read_model(tmp_path: Path, what
     target = tmp_path / "target"
     if what == "text":
         target.write_text("my notes\n", encoding="utf-8")
-        shown = "not a read model"
+        said = f"error: {target} is not a read model: refusing to overwrite it\n"
     elif what == "sqlite":
         conn = sqlite3.connect(target)
         conn.execute("CREATE TABLE mine (x)")
         conn.commit()
         conn.close()
-        shown = "a SQLite database of something else"
+        said = f"error: {target} is a SQLite database of something else: refusing to overwrite it\n"
     else:
         target.mkdir()
-        shown = "a directory"
-    assert cli(db, "replay", "--out", str(target)) == (
-        2,
-        "",
-        f"error: {target} is {shown}: refusing to overwrite it\n",
-    )
+        said = f"error: {target} is a directory: give a file name\n"
+    assert cli(db, "replay", "--out", str(target)) == (2, "", said)
     assert target.exists()
     if what == "text":
         assert target.read_text(encoding="utf-8") == "my notes\n"
