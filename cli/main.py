@@ -345,6 +345,9 @@ def verify(
         render.print_json(result)
     elif export is not None:
         extends = f"; extends checkpoint {result['extends']}" if "extends" in result else ""
+        incident = result.get("incident")
+        if incident is not None:
+            extends += f"; complete: all {incident['events']} events of incident {incident['id']}"
         render.out.print(
             f"ok: {result['entries']} entries verified against checkpoint "
             f"{result['checkpoint']['size']} (key {result['key']}){extends}"

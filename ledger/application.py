@@ -47,6 +47,8 @@ class Ledger(Application[str]):
         try:
             super().__init__(env)
             if isinstance(self.recorder, AuditRecorder):
+                mapper = self.leaf_mapper
+                self.recorder.plain = mapper.plain if mapper.cipher or mapper.compressor else None
                 self.recorder.upgrade()
         except PersistenceError as error:
             raise StoreError(f"cannot open the event store: {error}") from None

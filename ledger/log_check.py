@@ -23,6 +23,7 @@ from typing import Any
 
 from incident_ledger.ledger.application import Ledger
 from incident_ledger.ledger.audit import b64, open_checkpoint, order_error
+from incident_ledger.ledger.chain_check import ChainCheck, labels
 from incident_ledger.ledger.errors import StoreError, VerificationError
 from incident_ledger.ledger.forking import Helper, two_cores
 from incident_ledger.ledger.gcpause import gc_paused
@@ -95,10 +96,13 @@ def _verify_log(ledger: Ledger, verifier: str | None, reading: _Reading) -> dict
             (size, open_checkpoint(note, keys, f"checkpoint {size}"))
             for size, note in (stored if keys else [])
         ]
+        chains = ChainCheck(
+            view, ledger.audit.plain, [s for s, c in checkpoints if c.chains is not None]
+        )
         reading.what = "the Merkle log"
         helper, first = _helper_for(ledger, view.size())
         try:
-            _check_pages_in_order(view, mapper, frontier, helper, first, reading)
+            _check_pages_in_order(view, mapper, frontier, helper, first, reading, chains)
         finally:
             if helper is not None:
                 helper.stop()
@@ -117,6 +121,8 @@ def _verify_log(ledger: Ledger, verifier: str | None, reading: _Reading) -> dict
         # Every stored node of a complete subtree has now been checked, so the stored
         # tree gives each checkpoint's root in O(log n) reads.
         roots = {s: root_at(view.nodes, s) for s, _ in checkpoints if s <= size}
+        reading.what = "the chains of incidents"
+        stored_chains = view.chain_heads()
     for checkpoint_size, checkpoint in checkpoints:
         if checkpoint.size != checkpoint_size:
             raise VerificationError(
@@ -132,12 +138,19 @@ def _verify_log(ledger: Ledger, verifier: str | None, reading: _Reading) -> dict
                 f"checkpoint {checkpoint_size}: the signed root does not match the events: "
                 f"some entry below {checkpoint_size} was rewritten"
             )
+        if checkpoint.chains is not None and chains.signed[checkpoint_size] != checkpoint.chains:
+            raise VerificationError(
+                f"checkpoint {checkpoint_size}: the signed chains of incidents do not match "
+                "the events that concern them"
+            )
+    incidents = chains.check_stored(stored_chains)
     return {
         "events": frontier.size,
         "tree_size": size,
         "root": b64(root),
         "checkpoints": len(checkpoints),
         "checkpoints_unchecked": len(stored) - len(checkpoints),
+        "incidents": incidents,
     }
 
 
@@ -148,15 +161,17 @@ def _check_pages_in_order(
     helper: Helper | None,
     first: int,
     reading: _Reading,
+    chains: ChainCheck,
 ) -> None:
-    """Check every page in ledger order, extending the frontier; raise at the first bad entry.
+    """Check every page in ledger order, extending the frontier and the chains of
+    incidents; raise at the first bad entry.
 
     The helper's pages, from page ``first``, are taken as it vouches for them.
     """
     after = 0
     while True:
         if helper is not None and frontier.size == first * PAGE:
-            after = _take_helper_pages(view, frontier, helper, after)
+            after = _take_helper_pages(view, frontier, helper, after, chains)
             helper = None
         start = frontier.size
         reading.what, reading.page = f"entries from {start}", (after, start)
@@ -168,6 +183,8 @@ def _check_pages_in_order(
         if checked is None or not _push_tiles(view, frontier, checked[0]):
             leaves = view.leaf_notifications(start, PAGE)
             _name_first_bad_entry(view, mapper, before, rows, leaves)
+        else:
+            chains.add(checked[1], checked[2])
         if len(rows) < PAGE:
             return
         after = rows[-1][0]
@@ -180,13 +197,13 @@ def _page_tiles(
     rows: list[EventRow],
     leaf_ids: list[int],
     leaf_hashes: list[Any],
-) -> tuple[list[tuple[int, bytes]], list[bytes]] | None:
+) -> tuple[list[tuple[int, bytes]], list[bytes], list[bytes]] | None:
     """Check the page of leaves from ``start`` in bulk; None at any disagreement.
 
     Returns the complete subtrees that tile the page, largest first, as (level,
-    hash): one, for a full page; and the page's leaves. A leaf missing from the
-    page's index range makes it shorter than the events; one past the log's end is
-    caught by the size check after the last page.
+    hash): one, for a full page; and the page's leaves and leaf hashes. A leaf
+    missing from the page's index range makes it shorter than the events; one past
+    the log's end is caught by the size check after the last page.
     """
     if len(rows) != len(leaf_ids) or [row[0] for row in rows] != leaf_ids:
         return None
@@ -210,7 +227,7 @@ def _page_tiles(
         for level in range(len(levels) - 1, -1, -1)
         if len(levels[level]) % 2
     ]
-    return tiles, lines
+    return tiles, lines, levels[0]
 
 
 def _push_tiles(view: LogView, frontier: Frontier, tiles: list[tuple[int, bytes]]) -> bool:
@@ -265,13 +282,14 @@ def _helper_for(ledger: Ledger, size: int) -> tuple[Helper | None, int]:
     return Helper(_check_pages, dict(ledger.env), first, last), first
 
 
-def _check_pages(env: dict[str, str], first: int, last: int) -> list[tuple[list[Any], int]]:
+def _check_pages(env: dict[str, str], first: int, last: int) -> list[tuple[Any, ...]]:
     """The helper's work: check pages [first, last) in bulk, stopping at the first bad one.
 
-    Returns each good page's tiles and last notification id. It opens the store
-    afresh: a connection must not cross a fork.
+    Returns each good page's tiles and last notification id, and the incidents each of
+    its events concerns with its leaf hash. It opens the store afresh: a connection
+    must not cross a fork.
     """
-    checked: list[tuple[list[Any], int]] = []
+    checked: list[tuple[Any, ...]] = []
     ledger = Ledger(env)
     try:
         with gc_paused(), ledger.audit.reading() as view:
@@ -282,28 +300,33 @@ def _check_pages(env: dict[str, str], first: int, last: int) -> list[tuple[list[
             for page in range(first, last):
                 start = page * PAGE
                 rows, leaf_ids, leaf_hashes = view.page(after, start, PAGE)
-                tiled = _page_tiles(view, ledger.leaf_mapper, start, rows, leaf_ids, leaf_hashes)
-                if tiled is None or len(rows) < PAGE:
+                good = _page_tiles(view, ledger.leaf_mapper, start, rows, leaf_ids, leaf_hashes)
+                if good is None or len(rows) < PAGE:
                     break
                 after = rows[-1][0]
-                checked.append((tiled[0], after))
+                tiles, lines, digests = good
+                checked.append((tiles, after, labels(view, ledger.audit.plain, lines), digests))
     finally:
         ledger.close()
     return checked
 
 
-def _take_helper_pages(view: LogView, frontier: Frontier, helper: Helper, after: int) -> int:
-    """Extend the frontier by the pages the helper found good; returns the new ``after``.
+def _take_helper_pages(
+    view: LogView, frontier: Frontier, helper: Helper, after: int, chains: ChainCheck
+) -> int:
+    """Extend the frontier and the chains by the pages the helper found good; returns
+    the new ``after``.
 
     From the first page it did not vouch for, this process goes on itself (and
     names the bad entry there, if there is one).
     """
     done, checked = helper.result()
-    for tiles, last_id in checked if done else []:
+    for tiles, last_id, page_labels, digests in checked if done else []:
         before = frontier.copy()
         if not _push_tiles(view, frontier, tiles):
             frontier.size, frontier.stack = before.size, before.stack
             break
+        chains.add_labelled(page_labels, digests)
         after = last_id
     return after
 

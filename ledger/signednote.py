@@ -113,20 +113,26 @@ def open_note(note: str, verifier_keys: Sequence[str]) -> tuple[str, list[str]]:
     return text, verified
 
 
-def format_checkpoint(origin: str, size: int, root: bytes) -> str:
-    """Return the tlog checkpoint note text ``<origin>\\n<size>\\n<base64 root>\\n``."""
+def format_checkpoint(origin: str, size: int, root: bytes, extensions: Sequence[str] = ()) -> str:
+    """Return the tlog checkpoint note text ``<origin>\\n<size>\\n<base64 root>\\n``,
+    followed by the extension lines given (each non-empty, one line, no control
+    characters), which verifiers that do not know them ignore."""
     _check_origin(origin)
     if not 0 <= size <= _MAX_TREE_SIZE:
         raise CheckpointError(f"tree size out of range: {size}")
     if len(root) != 32:
         raise CheckpointError(f"root hash must be 32 bytes, got {len(root)}")
-    return f"{origin}\n{size}\n{_b64(root)}\n"
+    for line in extensions:
+        if not line or any(c < " " for c in line):
+            raise CheckpointError(f"malformed checkpoint extension line: {line!r}")
+    return "".join(f"{line}\n" for line in (origin, str(size), _b64(root), *extensions))
 
 
 def parse_checkpoint(text: str) -> tuple[str, int, bytes]:
     """Parse a tlog checkpoint note text into (origin, tree size, root hash).
 
-    Extension lines after the root hash are allowed (they must be non-empty) and ignored.
+    Extension lines after the root hash are allowed (they must be non-empty) and ignored
+    here (``checkpoint_extensions`` reads them).
     """
     if not text.endswith("\n"):
         raise CheckpointError("checkpoint must end with a newline")
@@ -146,6 +152,13 @@ def parse_checkpoint(text: str) -> tuple[str, int, bytes]:
     if len(root) != 32:
         raise CheckpointError(f"root hash must be 32 bytes, got {len(root)}")
     return origin, int(size_line), root
+
+
+def checkpoint_extensions(text: str) -> list[str]:
+    """The extension lines of a checkpoint note text (after its root hash), once the text
+    parses as a checkpoint."""
+    parse_checkpoint(text)
+    return text[:-1].split("\n")[3:]
 
 
 def _parse_signature_line(line: str) -> tuple[str, bytes, bytes]:

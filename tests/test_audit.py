@@ -25,7 +25,8 @@ from incident_ledger.ledger.merkle import (
 )
 from incident_ledger.ledger.signednote import generate_signer
 from incident_ledger.ledger.stores import location
-from incident_ledger.ledger.stores.sqlite import SQLiteNodeStore
+from incident_ledger.ledger.stores.chains import ChainTable
+from incident_ledger.ledger.stores.sqlite import SQLiteLogView, SQLiteNodeStore
 from incident_ledger.usecases import auditing, workspace, writing
 from tests.events import immutable
 
@@ -77,7 +78,11 @@ def verifier_of(db: str) -> str:
 def test_verify_passes_and_checkpoints_chain(db: str, tmp_path: Path) -> None:
     first = auditing.checkpoint(db)
     assert first["size"] == 82
-    assert first["note"].startswith(f"{first['origin']}\n82\n{first['root']}\n\n— ")
+    chains = first["chains"]
+    assert chains["incidents"] == 2
+    assert first["note"].startswith(
+        f"{first['origin']}\n82\n{first['root']}\nincident-chains 2 {chains['root']}\n\n— "
+    )
     assert auditing.checkpoint(db) == first  # same size: the same checkpoint
     extra = tmp_path / "more.jsonl"
     extra.write_text(
@@ -127,7 +132,8 @@ def test_inclusion_and_consistency_proofs_check_out_for_a_third_party(db: str) -
 
 
 def rebuild_tree(db: str) -> None:
-    """What an attacker with write access does to hide an edit: recompute the whole log."""
+    """What an attacker with write access does to hide an edit: recompute the whole log
+    (tree and chains of incidents)."""
     from incident_ledger.ledger.application import Ledger
     from incident_ledger.ledger.stores.location import locate
 
@@ -145,6 +151,9 @@ def rebuild_tree(db: str) -> None:
         "UPDATE stored_events SET leaf_hash = ? WHERE rowid = ?", [(h, n) for n, h in events]
     )
     append_leaves(SQLiteNodeStore(conn.cursor(), "stored_events"), 0, [h for _, h in events])
+    conn.execute("DELETE FROM incident_chains")
+    cursor = conn.cursor()
+    ChainTable("?", "").fill(cursor, SQLiteLogView(cursor, "stored_events", str), None)
     conn.execute("COMMIT")
     conn.close()
 
@@ -532,7 +541,8 @@ def test_truncated_and_resigned_export_fails_against_the_published_checkpoint(
 ) -> None:
     published = tmp_path / "published"
     published.write_text((bundle / "checkpoint").read_text("utf-8"), encoding="utf-8")
-    from incident_ledger.ledger.audit import Frontier, b64
+    from incident_ledger.ledger.audit import b64
+    from incident_ledger.ledger.merkle import Frontier
     from incident_ledger.ledger.signednote import format_checkpoint, sign_note
 
     edit_lines(bundle, lambda ls: ls[:60])

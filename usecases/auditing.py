@@ -130,7 +130,7 @@ def _model_report(location: StoreLocation, ledger: Ledger) -> dict[str, Any]:
 
 def verify_export(path: str, key: str | None = None, prev: str | None = None) -> dict[str, Any]:
     """Verify an exported bundle offline (no ledger needed)."""
-    from incident_ledger.ledger.audit import verify_bundle
+    from incident_ledger.ledger.bundles import verify_bundle
 
     return verify_bundle(Path(path), key, prev)
 
@@ -175,15 +175,17 @@ def export(
     incident: str | None = None,
     at: str | None = None,
 ) -> dict[str, Any]:
-    """Export in one of EXPORT_FORMATS; ``jsonl`` writes a verifiable bundle folder.
+    """Export in one of EXPORT_FORMATS; ``jsonl`` writes a verifiable bundle folder (every
+    event up to the checkpoint, or every event concerning ``incident`` and what they cite,
+    read from the log alone: ``at`` does not narrow it, see ``ledger.bundles``).
 
     What an export shows of the read model is first checked against the log, in the
     same read transaction of the model, and the log's root at the model's position
     against the checkpoint the export carries (``_checked_model``): an edited model
     stops the export.
     """
-    from incident_ledger.ledger.audit import make_checkpoint, write_bundle
-    from incident_ledger.projections.selection import aggregate_ids
+    from incident_ledger.ledger.audit import make_checkpoint
+    from incident_ledger.ledger.bundles import write_bundle
 
     if fmt not in EXPORT_FORMATS:
         raise BadInputError(f"--format must be one of {', '.join(EXPORT_FORMATS)}")
@@ -193,7 +195,7 @@ def export(
     folder = output_folder(out) if fmt == "jsonl" and out is not None else None
     target = output_file(out) if fmt != "jsonl" and out is not None else None
     known_at = query_instant(at)
-    selects = fmt != "jsonl" or incident is not None or known_at is not None
+    selects = fmt != "jsonl"  # a bundle is read from the log alone
     with open_workspace(db) as ws:
         ws.refresh()
         if selects:
@@ -207,11 +209,8 @@ def export(
             if selects:
                 _checked_model(ws, signed)
             if folder is not None:
-                selected = (
-                    aggregate_ids(ws.views.connection, incident, known_at) if selects else None
-                )
                 try:
-                    return write_bundle(ws.ledger, folder, signed, key.verifier, selected)
+                    return write_bundle(ws.ledger, folder, signed, key.verifier, incident)
                 except OSError as error:
                     raise StoreError(f"cannot write the bundle {out}: {error.strerror}") from None
             document = _render_export(fmt, ws, incident, known_at, signed.note)

@@ -18,6 +18,8 @@ from psycopg.sql import SQL, Identifier
 
 from incident_ledger.ledger.errors import StoreError
 from incident_ledger.ledger.merkle import append_leaves
+from incident_ledger.ledger.stores.chains import TABLE as CHAINS_TABLE
+from incident_ledger.ledger.stores.chains import ChainTable, Plain
 from incident_ledger.ledger.stores.recorder import (
     INFO_COLUMNS,
     INFO_TABLE,
@@ -46,6 +48,9 @@ class PostgresLedgerRecorder(KeepsStoreId, PostgresApplicationRecorder):
         super().__init__(datastore, events_table_name=events_table_name)
         schema = Identifier(datastore.schema)
         self.prefix = f'"{datastore.schema}".'
+        self.chains = ChainTable("%s", self.prefix)
+        self.plain: Plain | None = None
+        """How a stored state becomes its leaf, once the application has said (``Ledger``)."""
         self.sql_create_statements += [
             SQL(
                 "CREATE TABLE IF NOT EXISTS {0}.merkle_nodes (level integer NOT NULL, "
@@ -72,6 +77,7 @@ class PostgresLedgerRecorder(KeepsStoreId, PostgresApplicationRecorder):
             )
         super().create_table()
         self._keep_store_id()
+        self.upgrade()
 
     def _kept_id(self) -> tuple[str | None, bytes | None]:
         with self.datastore.transaction(commit=False) as curs:
@@ -107,8 +113,31 @@ class PostgresLedgerRecorder(KeepsStoreId, PostgresApplicationRecorder):
             return str(kept["value"])
 
     def upgrade(self) -> None:
-        """Nothing to do: PostgreSQL keeps its tables. A store written by an earlier version
-        also holds the tree levels no longer written (``merkle.TILE_HEIGHT``), never read."""
+        """Add the chains of incidents to a store written before them, computed from its
+        events, in one transaction that holds the writers' table lock (one query when
+        there is nothing to do). A store written by an earlier version also holds the tree
+        levels no longer written (``merkle.TILE_HEIGHT``), never read."""
+        with self.datastore.transaction(commit=False) as curs:
+            if self._has_chains(curs.connection.cursor(row_factory=tuple_row)):
+                return
+        with self.datastore.transaction(commit=True) as curs:
+            self._lock_table(curs)
+            cursor = curs.connection.cursor(row_factory=tuple_row)
+            if self._has_chains(cursor):  # another process added them meanwhile
+                return
+            cursor.execute(f"SELECT 1 FROM {self.prefix}{self.events_table_name} LIMIT 1")
+            if self.plain is None and cursor.fetchone() is not None:
+                return  # left to the application's upgrade, which says how states are read
+            cursor.execute(
+                f"CREATE TABLE {self.prefix}{CHAINS_TABLE} (incident text PRIMARY KEY, "
+                "size bigint NOT NULL, head bytea NOT NULL)"
+            )
+            self.chains.fill(cursor, self._view(cursor), self.plain)
+
+    def _has_chains(self, cursor: Any) -> bool:
+        """Whether the chains' table exists."""
+        cursor.execute("SELECT to_regclass(%s) IS NOT NULL", (f"{self.prefix}{CHAINS_TABLE}",))
+        return bool(cursor.fetchone()[0])
 
     def _fetch_ids_after_insert_events(
         self, curs: Any, stored_events: Sequence[StoredEvent], **kwargs: Any
@@ -125,6 +154,8 @@ class PostgresLedgerRecorder(KeepsStoreId, PostgresApplicationRecorder):
             f"INSERT INTO {self.prefix}merkle_leaves VALUES (%s, %s)",
             [(size + i, n) for i, n in enumerate(notification_ids)],
         )
+        states = [event.state for event in stored_events]
+        self.chains.extend(cursor, self._view(cursor), states, leaves, self.plain)
         return notification_ids
 
     @contextmanager
@@ -169,4 +200,13 @@ class PostgresLedgerRecorder(KeepsStoreId, PostgresApplicationRecorder):
                 f"INSERT INTO {self.prefix}checkpoints VALUES (%s, %s, %s) "
                 "ON CONFLICT (size) DO NOTHING",
                 (size, note, created_at),
+            )
+
+    def replace_checkpoint(self, size: int, old: str, note: str, created_at: str) -> None:
+        """Replace the stored checkpoint of a size, if it is still ``old``, by ``note``."""
+        with self.datastore.transaction(commit=True) as c:
+            c.execute(
+                f"UPDATE {self.prefix}checkpoints SET note = %s, created_at = %s "
+                "WHERE size = %s AND note = %s",
+                (note, created_at, size, old),
             )

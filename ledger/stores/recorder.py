@@ -55,12 +55,19 @@ class CursorNodeStore:
 class AuditRecorder(Protocol):
     """What the audit trail needs of a recorder, on either backend."""
 
+    plain: Callable[[bytes], bytes] | None
+    """How a stored state becomes its leaf (None: stored as it is), set by the application."""
+
     def reading(self) -> AbstractContextManager[LogView]:
         """One consistent read transaction over events, tree and checkpoints."""
         ...
 
     def add_checkpoint(self, size: int, note: str, created_at: str) -> None:
         """Store a signed checkpoint."""
+        ...
+
+    def replace_checkpoint(self, size: int, old: str, note: str, created_at: str) -> None:
+        """Replace the stored checkpoint of a size, if it is still ``old``, by ``note``."""
         ...
 
     def select_events(self, originator_id: Any, **kwargs: Any) -> Sequence[StoredEvent]:
@@ -220,8 +227,10 @@ class LogView:
         )
 
     def _rows(self, sql: str, params: Sequence[Any] = ()) -> list[Any]:
-        sql = sql.replace("merkle_", self.prefix + "merkle_").replace(
-            "FROM checkpoints", f"FROM {self.prefix}checkpoints"
+        sql = (
+            sql.replace("merkle_", self.prefix + "merkle_")
+            .replace("FROM checkpoints", f"FROM {self.prefix}checkpoints")
+            .replace("FROM incident_chains", f"FROM {self.prefix}incident_chains")
         )
         self.cursor.execute(sql.replace("?", self.p), tuple(params))
         return list(self.cursor.fetchall())
@@ -389,6 +398,11 @@ class LogView:
                     StoredEvent(originator_id, int(row[1]), str(row[2]), bytes(row[3]))
                 )
         return found
+
+    def chain_heads(self) -> dict[str, tuple[int, bytes]]:
+        """Every incident's stored chain (``ledger.incident_chains``): incident → (count, head)."""
+        rows = self._rows("SELECT incident, size, head FROM incident_chains")
+        return {str(r[0]): (int(r[1]), bytes(r[2])) for r in rows}
 
     def checkpoints(self) -> list[tuple[int, str]]:
         """Every stored checkpoint (size, signed note), oldest first."""

@@ -29,6 +29,8 @@ from eventsourcing.sqlite import SQLiteApplicationRecorder, SQLiteCursor, SQLite
 
 from incident_ledger.ledger.errors import StoreError
 from incident_ledger.ledger.merkle import TILE_HEIGHT, append_leaves
+from incident_ledger.ledger.stores.chains import TABLE as CHAINS_TABLE
+from incident_ledger.ledger.stores.chains import ChainTable, Plain
 from incident_ledger.ledger.stores.location import store_file
 from incident_ledger.ledger.stores.recorder import (
     INFO_COLUMNS,
@@ -59,6 +61,9 @@ class SQLiteLedgerRecorder(KeepsStoreId, SQLiteApplicationRecorder):
     def __init__(self, datastore: SQLiteDatastore, events_table_name: str = "stored_events"):
         super().__init__(datastore, events_table_name)
         self._file_checked = datastore.pool.is_sqlite_memory_mode
+        self.chains = ChainTable("?", "")
+        self.plain: Plain | None = None
+        """How a stored state becomes its leaf, once the application has said (``Ledger``)."""
 
     def _check_file(self, *, create: bool) -> None:
         """Refuse a file that is not a ledger store before the library's first connection
@@ -118,8 +123,9 @@ class SQLiteLedgerRecorder(KeepsStoreId, SQLiteApplicationRecorder):
         every level of the tree, and a ``merkle_leaves`` table pairing leaves with
         notification ids. The pairing is checked to be leaf ``i`` ↔ id ``i + 1``
         (else the store is refused: it was tampered with), the hashes move into the
-        events, and the rows no longer read are dropped, in one transaction. Costs
-        one query when there is nothing to do.
+        events, and the rows no longer read are dropped. A store without the chains
+        of incidents gets them computed from its events (``ChainTable.fill``). All in
+        one transaction; costs one query when there is nothing to do.
         """
         self._check_file(create=False)
         with self._opening(OPEN_FAILED), self.datastore.transaction(commit=False) as c:
@@ -139,23 +145,44 @@ class SQLiteLedgerRecorder(KeepsStoreId, SQLiteApplicationRecorder):
             c.execute("BEGIN IMMEDIATE")
             if self._is_current(c):  # another process upgraded it meanwhile
                 return
-            table = self.events_table_name
-            if _has_table(c, "merkle_leaves"):
-                c.execute("SELECT COUNT(*) FROM merkle_leaves WHERE notification_id != idx + 1")
-                if c.fetchone()[0]:
-                    raise ProgrammingError(
-                        "this ledger's Merkle leaf table (written by an earlier version) does "
-                        "not follow its events: it was tampered with; verify it with that version"
-                    )
-                c.execute("DROP TABLE merkle_leaves")
-            c.execute(f"ALTER TABLE {table} ADD COLUMN leaf_hash BLOB")
-            c.execute(
-                f"UPDATE {table} SET leaf_hash = (SELECT hash FROM merkle_nodes "
-                f"WHERE level = 0 AND idx = {table}.rowid - 1)"
-            )
-            c.execute(f"DELETE FROM merkle_nodes WHERE level % {TILE_HEIGHT} != 0 OR level = 0")
+            if not self._has_leaf_hashes(c):
+                self._move_leaf_hashes(c)
+            if not _has_table(c, CHAINS_TABLE):
+                self._add_chains(c)
+
+    def _move_leaf_hashes(self, c: Any) -> None:
+        table = self.events_table_name
+        if _has_table(c, "merkle_leaves"):
+            c.execute("SELECT COUNT(*) FROM merkle_leaves WHERE notification_id != idx + 1")
+            if c.fetchone()[0]:
+                raise ProgrammingError(
+                    "this ledger's Merkle leaf table (written by an earlier version) does "
+                    "not follow its events: it was tampered with; verify it with that version"
+                )
+            c.execute("DROP TABLE merkle_leaves")
+        c.execute(f"ALTER TABLE {table} ADD COLUMN leaf_hash BLOB")
+        c.execute(
+            f"UPDATE {table} SET leaf_hash = (SELECT hash FROM merkle_nodes "
+            f"WHERE level = 0 AND idx = {table}.rowid - 1)"
+        )
+        c.execute(f"DELETE FROM merkle_nodes WHERE level % {TILE_HEIGHT} != 0 OR level = 0")
+
+    def _add_chains(self, c: Any) -> None:
+        """Create the chains' table and compute the chains of the events stored; left to
+        the application's ``upgrade`` while it has not said how states are read."""
+        c.execute(f"SELECT 1 FROM {self.events_table_name} LIMIT 1")
+        if self.plain is None and c.fetchone() is not None:
+            return
+        c.execute(
+            f"CREATE TABLE {CHAINS_TABLE} (incident TEXT PRIMARY KEY, size INTEGER NOT NULL, "
+            "head BLOB NOT NULL) WITHOUT ROWID"
+        )
+        self.chains.fill(c, self._view(c), self.plain)
 
     def _is_current(self, c: Any) -> bool:
+        return self._has_leaf_hashes(c) and _has_table(c, CHAINS_TABLE)
+
+    def _has_leaf_hashes(self, c: Any) -> bool:
         c.execute(
             "SELECT COUNT(*) FROM pragma_table_info(?) WHERE name = 'leaf_hash'",
             (self.events_table_name,),
@@ -200,6 +227,7 @@ class SQLiteLedgerRecorder(KeepsStoreId, SQLiteApplicationRecorder):
         if int(c.fetchone()[0]) != last + len(rows):
             raise ProgrammingError("the events table gave non-consecutive notification ids")
         append_leaves(SQLiteNodeStore(c, table), size, leaves)
+        self.chains.extend(c, self._view(c), [row[3] for row in rows], leaves, self.plain)
         return list(range(last + 1, last + 1 + len(rows)))
 
     @contextmanager
@@ -273,6 +301,14 @@ class SQLiteLedgerRecorder(KeepsStoreId, SQLiteApplicationRecorder):
         with self.datastore.transaction(commit=True) as c:
             c.execute(
                 "INSERT OR IGNORE INTO checkpoints VALUES (?, ?, ?)", (size, note, created_at)
+            )
+
+    def replace_checkpoint(self, size: int, old: str, note: str, created_at: str) -> None:
+        """Replace the stored checkpoint of a size, if it is still ``old``, by ``note``."""
+        with self.datastore.transaction(commit=True) as c:
+            c.execute(
+                "UPDATE checkpoints SET note = ?, created_at = ? WHERE size = ? AND note = ?",
+                (note, created_at, size, old),
             )
 
 

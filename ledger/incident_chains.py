@@ -1,0 +1,205 @@
+"""Per-incident chains: what lets one incident's bundle show that nothing about it is missing.
+
+Every event that concerns an incident (``concerned``) extends that incident's
+chain, in log order::
+
+    head_0 = 32 zero bytes
+    head_k = SHA-256(head_(k-1) ‖ leaf hash of the k-th event concerning the incident)
+
+The store keeps each incident's (count, head), updated in the transaction that
+appends the events (``ledger.stores.chains``). A checkpoint commits to every
+incident's chain through one extension line of its note, ``incident-chains <n>
+<base64 root>``: the RFC 9162 root of a Merkle tree over the ``entry_line`` of
+each incident, sorted by incident id. An incident bundle carries its entry with
+the entry's inclusion proof in that tree, so a recipient recomputes the chain
+from the bundle's own leaves and checks it against the signed checkpoint: a
+leaf left out changes the count or the head. The leaves themselves are not
+changed, so the log stays an RFC 9162 log of the same leaves.
+
+Which incidents an event concerns is decided by ``concerned`` alone, from the
+leaf as stored; a new kind of event that names an incident or a claim in a
+field called ``incident`` or ``claim`` is covered without a change here.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import hashlib
+import re
+from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
+from typing import Any
+
+import orjson
+
+from incident_ledger.ledger.merkle import (
+    DictNodeStore,
+    append_leaves,
+    inclusion_proof,
+    leaf_hash,
+    root_at,
+)
+
+START = bytes(32)
+"""The head of a chain no event has extended yet."""
+
+EXTENSION = "incident-chains"
+"""The first word of the checkpoint extension line that commits to the chains."""
+
+Line = dict[str, Any]
+ClaimLookup = Callable[[Collection[str]], Mapping[str, str]]
+"""Given claim ids, the incident of each the store (or a bundle) holds the creation of."""
+
+_sha256 = hashlib.sha256
+_COUNT = re.compile(r"0|[1-9][0-9]*")
+
+
+def parse_leaf(leaf: bytes) -> Line | None:
+    """A leaf as its JSON object, or None if it is not one with an ``id`` and ``data``
+    (such a leaf concerns no incident)."""
+    try:
+        line = orjson.loads(leaf)
+    except orjson.JSONDecodeError:
+        return None
+    if type(line) is not dict or type(line.get("id")) is not str:
+        return None
+    return line if type(line.get("data")) is dict else None
+
+
+def created_claim(line: Line) -> tuple[str, str] | None:
+    """(claim id, incident) if the leaf creates a claim (``claim:C`` version 1 naming an
+    incident): a correction too, which is itself a claim."""
+    aggregate = line["id"]
+    incident = line["data"].get("incident")
+    if aggregate.startswith("claim:") and line.get("version") == 1 and type(incident) is str:
+        return aggregate[6:], incident
+    return None
+
+
+def concerned(lines: Sequence[Line | None], lookup: ClaimLookup) -> list[tuple[str, ...]]:
+    """The incidents each event of a run of leaves concerns, in the run's order.
+
+    An event concerns the incident it registers (id ``incident:I``), the incident
+    its ``data.incident`` names, and the incident of each claim it is or names (id
+    ``claim:C``, as a claim, a correction or ``Claim.Superseded`` are; ``data.claim``,
+    as a retraction, an assessment and a correction name one). A claim's incident is
+    the ``incident`` of its creation (``created_claim``), found in the run or, for
+    claims created elsewhere, through ``lookup``; a claim found nowhere adds nothing.
+    """
+    created: dict[str, str] = {}
+    named: list[tuple[list[str], list[str]] | None] = []
+    for line in lines:
+        if line is None:
+            named.append(None)
+            continue
+        kind, _, own = line["id"].partition(":")
+        data = line["data"]
+        incident, claim = data.get("incident"), data.get("claim")
+        incidents = [own] if kind == "incident" else []
+        claims = []
+        if type(incident) is str:
+            incidents.append(incident)
+        if kind == "claim":
+            claims.append(own)
+            if type(incident) is str and line.get("version") == 1:
+                created[own] = incident
+        if type(claim) is str:
+            claims.append(claim)
+        named.append((incidents, claims))
+    missing = {c for entry in named if entry for c in entry[1] if c not in created}
+    if missing:
+        created.update(lookup(missing))
+    labels: list[tuple[str, ...]] = []
+    for entry in named:
+        if entry is None:
+            labels.append(())
+            continue
+        incidents, claims = entry
+        incidents += [created[c] for c in claims if c in created]
+        labels.append(tuple(incidents) if len(incidents) < 2 else tuple(set(incidents)))
+    return labels
+
+
+class Chains:
+    """Each incident's (count, head), extended event by event in log order."""
+
+    def __init__(self, heads: Mapping[str, tuple[int, bytes]] | None = None) -> None:
+        self.heads: dict[str, tuple[int, bytes]] = dict(heads or {})
+
+    def add(self, labels: Iterable[tuple[str, ...]], digests: Iterable[bytes]) -> set[str]:
+        """Extend the chains by events (the incidents each concerns, and its leaf hash);
+        returns the incidents whose chains grew."""
+        heads = self.heads
+        grown: set[str] = set()
+        for incidents, digest in zip(labels, digests, strict=True):
+            for incident in incidents:
+                count, head = heads.get(incident, (0, START))
+                heads[incident] = (count + 1, _sha256(head + digest).digest())
+                grown.add(incident)
+        return grown
+
+    def entries(self) -> list[tuple[str, int, bytes]]:
+        """(incident, count, head) of every incident, sorted by incident id."""
+        return [(incident, *self.heads[incident]) for incident in sorted(self.heads)]
+
+
+def entry_line(incident: str, count: int, head: bytes) -> bytes:
+    """An incident's entry in the tree of chains: ``<incident>\\n<count>\\n<base64 head>\\n``."""
+    return f"{incident}\n{count}\n{_b64(head)}\n".encode()
+
+
+class ChainMap:
+    """The RFC 9162 Merkle tree over every incident's entry, sorted by incident id.
+
+    Built in memory: a tree of one leaf per incident (a second at a hundred thousand
+    incidents; see docs/audit-trail.md).
+    """
+
+    def __init__(self, entries: Sequence[tuple[str, int, bytes]]) -> None:
+        self.entries = list(entries)
+        self.size = len(self.entries)
+        self._position = {entry[0]: i for i, entry in enumerate(self.entries)}
+        self._store = DictNodeStore()
+        append_leaves(self._store, 0, [leaf_hash(entry_line(*entry)) for entry in self.entries])
+        self.root = root_at(self._store, self.size)
+
+    def extension(self) -> str:
+        """The checkpoint extension line committing to these chains."""
+        return f"{EXTENSION} {self.size} {_b64(self.root)}"
+
+    def entry(self, incident: str) -> dict[str, Any] | None:
+        """An incident's entry with its inclusion proof, as a bundle carries it; None if
+        no event concerns the incident."""
+        index = self._position.get(incident)
+        if index is None:
+            return None
+        _, count, head = self.entries[index]
+        return {
+            "incident": incident,
+            "count": count,
+            "head": _b64(head),
+            "index": index,
+            "proof": [_b64(h) for h in inclusion_proof(self._store, index, self.size)],
+        }
+
+
+def parse_extension(lines: Sequence[str]) -> tuple[int, bytes] | None:
+    """(number of incidents, root) from a checkpoint's extension lines; None without the
+    line. Raises ValueError if the line is there but malformed."""
+    for line in lines:
+        word, _, rest = line.partition(" ")
+        if word != EXTENSION:
+            continue
+        size, _, root = rest.partition(" ")
+        try:
+            digest = base64.b64decode(root, validate=True)
+        except (binascii.Error, ValueError):
+            digest = b""
+        if not _COUNT.fullmatch(size) or len(digest) != 32 or _b64(digest) != root:
+            raise ValueError(f"malformed {EXTENSION} line: {line!r}")
+        return int(size), digest
+    return None
+
+
+def _b64(data: bytes) -> str:
+    return base64.b64encode(data).decode("ascii")

@@ -1,0 +1,112 @@
+"""The stored chains of incidents (``ledger.incident_chains``): one row per incident.
+
+Each append extends them in its own transaction, after inserting the events and
+under the same write lock, on either backend: the chains follow the log as the
+Merkle tree does, and two writers extend them one after the other. A store
+written before the chains existed gets them computed from its log once, when
+it is first opened (``fill``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Collection, Iterable, Sequence
+from typing import Any
+
+from incident_ledger.ledger.incident_chains import (
+    Chains,
+    ClaimLookup,
+    concerned,
+    created_claim,
+    parse_leaf,
+)
+from incident_ledger.ledger.merkle import leaf_hash
+from incident_ledger.ledger.stores.recorder import LogView
+
+TABLE = "incident_chains"
+PAGE = 4_096
+
+Plain = Callable[[bytes], bytes]
+"""A stored event's state as its leaf (decrypted and decompressed when configured)."""
+
+
+class ChainTable:
+    """The chains' table, as SQL for one backend (its placeholder and schema prefix)."""
+
+    def __init__(self, placeholder: str, prefix: str) -> None:
+        p, table = placeholder, prefix + TABLE
+        self.select = f"SELECT incident, size, head FROM {table} WHERE incident IN "
+        self.select_all = f"SELECT incident, size, head FROM {table}"
+        self.upsert = (
+            f"INSERT INTO {table} VALUES ({p}, {p}, {p}) ON CONFLICT (incident) "
+            "DO UPDATE SET size = excluded.size, head = excluded.head"
+        )
+        self.p = p
+
+    def heads(
+        self, cursor: Any, incidents: Collection[str] | None = None
+    ) -> dict[str, tuple[int, bytes]]:
+        """The stored (count, head) of these incidents (of every incident when None)."""
+        if incidents is None:
+            cursor.execute(self.select_all)
+            return {str(r[0]): (int(r[1]), bytes(r[2])) for r in cursor.fetchall()}
+        names = sorted(incidents)
+        found: dict[str, tuple[int, bytes]] = {}
+        for start in range(0, len(names), 500):
+            chunk = names[start : start + 500]
+            cursor.execute(self.select + f"({','.join([self.p] * len(chunk))})", chunk)
+            found.update({str(r[0]): (int(r[1]), bytes(r[2])) for r in cursor.fetchall()})
+        return found
+
+    def put(self, cursor: Any, heads: dict[str, tuple[int, bytes]]) -> None:
+        """Store these incidents' (count, head)."""
+        cursor.executemany(self.upsert, [(name, *heads[name]) for name in sorted(heads)])
+
+    def extend(
+        self,
+        cursor: Any,
+        view: LogView,
+        states: Iterable[bytes],
+        leaf_hashes: Sequence[bytes],
+        plain: Plain | None,
+    ) -> None:
+        """Extend the chains by events just inserted (their stored states, in log order,
+        and leaf hashes); a claim they name is looked up in ``view``, the same
+        transaction, where the events just inserted are too."""
+        leaves = states if plain is None else map(plain, states)
+        labels = concerned([parse_leaf(leaf) for leaf in leaves], claim_lookup(view, plain))
+        touched = {incident for incidents in labels for incident in incidents}
+        if touched:
+            chains = Chains(self.heads(cursor, touched))
+            chains.add(labels, leaf_hashes)
+            self.put(cursor, {name: chains.heads[name] for name in touched})
+
+    def fill(self, cursor: Any, view: LogView, plain: Plain | None) -> int:
+        """Compute every chain from the events in the store (in log order) and store
+        them; returns how many events were read."""
+        chains = Chains()
+        lookup = claim_lookup(view, plain)
+        after, read = 0, 0
+        while rows := view.event_rows(after, PAGE):
+            leaves = [row[4] if plain is None else plain(row[4]) for row in rows]
+            labels = concerned([parse_leaf(leaf) for leaf in leaves], lookup)
+            chains.add(labels, [leaf_hash(leaf) for leaf in leaves])
+            after, read = rows[-1][0], read + len(rows)
+        if chains.heads:
+            self.put(cursor, chains.heads)
+        return read
+
+
+def claim_lookup(view: LogView, plain: Plain | None) -> ClaimLookup:
+    """Finds the incident of claims from their creation events in the store."""
+
+    def lookup(claims: Collection[str]) -> dict[str, str]:
+        states = view.creation_states([f"claim:{claim}" for claim in sorted(claims)])
+        found: dict[str, str] = {}
+        for _, state in states.values():
+            line = parse_leaf(state if plain is None else plain(state))
+            made = created_claim(line) if line is not None else None
+            if made is not None:
+                found[made[0]] = made[1]
+        return found
+
+    return lookup
