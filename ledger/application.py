@@ -48,8 +48,7 @@ class Ledger(Application[str]):
             super().__init__(env)
             if isinstance(self.recorder, AuditRecorder):
                 mapper = self.leaf_mapper
-                self.recorder.plain = mapper.plain if mapper.cipher or mapper.compressor else None
-                self.recorder.upgrade()
+                self.recorder.upgrade(mapper.plain if mapper.cipher or mapper.compressor else None)
         except PersistenceError as error:
             raise StoreError(f"cannot open the event store: {error}") from None
         except InfrastructureFactoryError:

@@ -385,8 +385,8 @@ def _verify_complete(path: Path, lines: list[bytes], checkpoint: Checkpoint) -> 
     found, found_head = _chains_of(lines).heads.get(incident, (0, START))
     if found < count:
         raise VerificationError(
-            f"incomplete: {count - found} of the {count} events concerning incident "
-            f"'{incident}' up to checkpoint {checkpoint.size} are missing from the bundle"
+            f"incomplete: checkpoint {checkpoint.size} counts {count} events concerning "
+            f"incident '{incident}' but the bundle shows {found}: events were left out"
         )
     if (found, found_head) != (count, head):
         raise VerificationError(

@@ -50,7 +50,8 @@ class PostgresLedgerRecorder(KeepsStoreId, PostgresApplicationRecorder):
         self.prefix = f'"{datastore.schema}".'
         self.chains = ChainTable("%s", self.prefix)
         self.plain: Plain | None = None
-        """How a stored state becomes its leaf, once the application has said (``Ledger``)."""
+        """How a stored state becomes its leaf (None: as it is), once ``upgrade`` is told."""
+        self._told = False
         self.sql_create_statements += [
             SQL(
                 "CREATE TABLE IF NOT EXISTS {0}.merkle_nodes (level integer NOT NULL, "
@@ -77,7 +78,7 @@ class PostgresLedgerRecorder(KeepsStoreId, PostgresApplicationRecorder):
             )
         super().create_table()
         self._keep_store_id()
-        self.upgrade()
+        self._add_chains()
 
     def _kept_id(self) -> tuple[str | None, bytes | None]:
         with self.datastore.transaction(commit=False) as curs:
@@ -112,11 +113,15 @@ class PostgresLedgerRecorder(KeepsStoreId, PostgresApplicationRecorder):
                 raise ProgrammingError("the store's id was not kept")
             return str(kept["value"])
 
-    def upgrade(self) -> None:
+    def upgrade(self, plain: Plain | None = None) -> None:
         """Add the chains of incidents to a store written before them, computed from its
         events, in one transaction that holds the writers' table lock (one query when
         there is nothing to do). A store written by an earlier version also holds the tree
         levels no longer written (``merkle.TILE_HEIGHT``), never read."""
+        self.plain, self._told = plain, True
+        self._add_chains()
+
+    def _add_chains(self) -> None:
         with self.datastore.transaction(commit=False) as curs:
             if self._has_chains(curs.connection.cursor(row_factory=tuple_row)):
                 return
@@ -126,7 +131,7 @@ class PostgresLedgerRecorder(KeepsStoreId, PostgresApplicationRecorder):
             if self._has_chains(cursor):  # another process added them meanwhile
                 return
             cursor.execute(f"SELECT 1 FROM {self.prefix}{self.events_table_name} LIMIT 1")
-            if self.plain is None and cursor.fetchone() is not None:
+            if not self._told and cursor.fetchone() is not None:
                 return  # left to the application's upgrade, which says how states are read
             cursor.execute(
                 f"CREATE TABLE {self.prefix}{CHAINS_TABLE} (incident text PRIMARY KEY, "

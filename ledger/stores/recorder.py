@@ -56,7 +56,7 @@ class AuditRecorder(Protocol):
     """What the audit trail needs of a recorder, on either backend."""
 
     plain: Callable[[bytes], bytes] | None
-    """How a stored state becomes its leaf (None: stored as it is), set by the application."""
+    """How a stored state becomes its leaf (None: stored as it is), as ``upgrade`` was told."""
 
     def reading(self) -> AbstractContextManager[LogView]:
         """One consistent read transaction over events, tree and checkpoints."""
@@ -78,8 +78,9 @@ class AuditRecorder(Protocol):
         """One write transaction holding the store's write lock from its start."""
         ...
 
-    def upgrade(self) -> None:
-        """Bring a store written by an earlier version to this version's format."""
+    def upgrade(self, plain: Callable[[bytes], bytes] | None) -> None:
+        """Bring a store written by an earlier version to this version's format; ``plain``:
+        how a stored state becomes its leaf (None: it is stored as it is)."""
         ...
 
     def store_id(self) -> str:

@@ -63,7 +63,8 @@ class SQLiteLedgerRecorder(KeepsStoreId, SQLiteApplicationRecorder):
         self._file_checked = datastore.pool.is_sqlite_memory_mode
         self.chains = ChainTable("?", "")
         self.plain: Plain | None = None
-        """How a stored state becomes its leaf, once the application has said (``Ledger``)."""
+        """How a stored state becomes its leaf (None: as it is), once ``upgrade`` is told."""
+        self._told = False
 
     def _check_file(self, *, create: bool) -> None:
         """Refuse a file that is not a ledger store before the library's first connection
@@ -88,7 +89,7 @@ class SQLiteLedgerRecorder(KeepsStoreId, SQLiteApplicationRecorder):
         self._check_file(create=True)
         with self._opening(OPEN_FAILED):
             super().create_table()
-        self.upgrade()
+        self._bring_up_to_date()
         self._keep_store_id()
 
     def _kept_id(self) -> tuple[str | None, bytes | None]:
@@ -116,7 +117,7 @@ class SQLiteLedgerRecorder(KeepsStoreId, SQLiteApplicationRecorder):
             c.execute(f"SELECT value FROM {INFO_TABLE} WHERE name = ?", (STORE_ID,))
             return str(c.fetchone()[0])
 
-    def upgrade(self) -> None:
+    def upgrade(self, plain: Plain | None = None) -> None:
         """Bring the events table and Merkle log of an earlier version to this layout.
 
         Earlier versions kept each leaf hash as a level-0 row of ``merkle_nodes``,
@@ -127,6 +128,10 @@ class SQLiteLedgerRecorder(KeepsStoreId, SQLiteApplicationRecorder):
         of incidents gets them computed from its events (``ChainTable.fill``). All in
         one transaction; costs one query when there is nothing to do.
         """
+        self.plain, self._told = plain, True
+        self._bring_up_to_date()
+
+    def _bring_up_to_date(self) -> None:
         self._check_file(create=False)
         with self._opening(OPEN_FAILED), self.datastore.transaction(commit=False) as c:
             if self._is_current(c):
@@ -171,7 +176,7 @@ class SQLiteLedgerRecorder(KeepsStoreId, SQLiteApplicationRecorder):
         """Create the chains' table and compute the chains of the events stored; left to
         the application's ``upgrade`` while it has not said how states are read."""
         c.execute(f"SELECT 1 FROM {self.events_table_name} LIMIT 1")
-        if self.plain is None and c.fetchone() is not None:
+        if not self._told and c.fetchone() is not None:
             return
         c.execute(
             f"CREATE TABLE {CHAINS_TABLE} (incident TEXT PRIMARY KEY, size INTEGER NOT NULL, "

@@ -1,0 +1,351 @@
+"""An incident's bundle proves it is complete: the chains of incidents, on both backends."""
+
+from __future__ import annotations
+
+import base64
+import json
+import shutil
+import sqlite3
+import threading
+from pathlib import Path
+from typing import Any
+
+import pytest
+from typer.testing import CliRunner
+
+from incident_ledger.cli.main import app
+from incident_ledger.ledger import samples
+from incident_ledger.ledger.application import Ledger
+from incident_ledger.ledger.audit import b64
+from incident_ledger.ledger.incident_chains import START, ChainMap, Chains, concerned, parse_leaf
+from incident_ledger.ledger.merkle import leaf_hash
+from incident_ledger.ledger.signednote import format_checkpoint, sign_note
+from incident_ledger.ledger.stores.location import locate
+from incident_ledger.usecases import auditing, workspace, writing
+
+runner = CliRunner()
+
+EXTRA = [
+    {"type": "report", "id": "r-later", "source": "misryoum", "published_at": "2022-01-25"},
+    {"type": "retraction", "id": "ret-1", "claim": "c-002-diyala-killed-soldiers",
+     "report": "r-later", "reason": "misattributed"},
+    {"type": "correction", "id": "cor-1", "claim": "c-000-diyala-killed-soldiers",
+     "incident": "diyala-2022", "fact": "killed.soldiers", "value": 12, "unit": "people",
+     "report": "r-later"},
+    {"type": "assessment", "id": "as-1", "claim": "c-003-ina-killed-soldiers",
+     "verdict": "mixed", "by": "Desk", "published_at": "2022-01-26"},
+    # Filed under the other incident, it replaces a claim of this one: it concerns both.
+    {"type": "correction", "id": "cor-x", "claim": "c-000-diyala-attack-started",
+     "incident": "ghwayran-2022", "fact": "attack.started", "value": "2022-01-20",
+     "report": "r-later"},
+]  # fmt: skip
+
+DIYALA = [
+    ("incident:diyala-2022", 1),
+    ("claim:c-000-diyala-killed-soldiers", 1),
+    ("claim:c-000-diyala-attack-started", 1),
+    ("claim:c-000-diyala-responsibility-unclaimed", 1),
+    ("claim:c-002-diyala-killed-soldiers", 1),
+    ("claim:c-003-diyala-attack-started", 1),
+    ("claim:c-003-ina-killed-soldiers", 1),
+    ("retraction:ret-1", 1),
+    ("claim:cor-1", 1),
+    ("claim:c-000-diyala-killed-soldiers", 2),
+    ("assessment:as-1", 1),
+    ("claim:cor-x", 1),
+    ("claim:c-000-diyala-attack-started", 2),
+]
+"""Every event concerning diyala-2022, in log order."""
+NAMED_BY = {
+    ("claim:c-000-diyala-killed-soldiers", 1): 1,
+    ("claim:c-000-diyala-attack-started", 1): 2,
+    ("claim:c-002-diyala-killed-soldiers", 1): 1,
+    ("claim:c-003-ina-killed-soldiers", 1): 1,
+}
+"""How many other events concern the incident only through naming this claim (a
+retraction, an assessment, a correction filed under the other incident, a
+``Claim.Superseded``)."""
+
+
+def cli(db: str | None, *args: str) -> tuple[int, str]:
+    result = runner.invoke(app, [*(["--db", db] if db else []), *args])
+    return result.exit_code, result.stdout + result.stderr
+
+
+def write_records(path: Path, records: list[dict[str, Any]]) -> str:
+    path.write_text("".join(json.dumps(r) + "\n" for r in records), encoding="utf-8")
+    return str(path)
+
+
+@pytest.fixture
+def db(store_url: str, tmp_path: Path) -> str:
+    """The sample ledger with a retraction, corrections and an assessment, on each backend."""
+    writing.init(store_url)
+    writing.append_file(store_url, str(samples.GHWAYRAN))
+    writing.append_file(store_url, write_records(tmp_path / "extra.jsonl", EXTRA))
+    return store_url
+
+
+def export(db: str, out: Path, *args: str) -> Path:
+    code, output = cli(db, "export", "--format", "jsonl", "--out", str(out), *args)
+    assert code == 0, output
+    return out
+
+
+def entries(bundle: Path) -> list[tuple[str, int]]:
+    lines = (bundle / "leaves.jsonl").read_text("utf-8").splitlines()
+    return [(line["id"], line["version"]) for line in map(json.loads, lines)]
+
+
+def drop(bundle: Path, event: tuple[str, int]) -> None:
+    """Leave one event out of a bundle, with its proof: what a sender could do."""
+    at = entries(bundle).index(event)
+    for name in ("leaves.jsonl", "proofs.jsonl"):
+        lines = (bundle / name).read_bytes().split(b"\n")[:-1]
+        (bundle / name).write_bytes(
+            b"".join(line + b"\n" for i, line in enumerate(lines) if i != at)
+        )
+
+
+def test_an_incident_bundle_holds_every_event_concerning_it_and_says_so(
+    db: str, tmp_path: Path
+) -> None:
+    bundle = export(db, tmp_path / "diyala", "--incident", "diyala-2022")
+    held = entries(bundle)
+    assert [event for event in held if event in DIYALA] == DIYALA
+    cited = {event for event in held if event not in DIYALA}
+    assert cited == {
+        ("report:report-000", 1),
+        ("report:report-002", 1),
+        ("report:report-003", 1),
+        ("report:r-later", 1),
+        ("source:misryoum", 1),
+        ("source:outlet-002", 1),
+        ("source:hafryat", 1),
+        ("source:ina", 1),
+    }
+    entry = json.loads((bundle / "incident.json").read_text("utf-8"))
+    assert (entry["incident"], entry["count"]) == ("diyala-2022", len(DIYALA))
+    code, out = cli(None, "verify", "--export", str(bundle))
+    assert (code, out) == (
+        0,
+        "ok: 21 entries verified against checkpoint 89 (key taken from the bundle); "
+        "complete: all 13 events of incident diyala-2022\n",
+    )
+    # The correction filed under the other incident is in that incident's bundle too,
+    # with the claim it corrects, which it cites.
+    other = export(db, tmp_path / "ghwayran", "--incident", "ghwayran-2022")
+    assert {("claim:cor-x", 1), ("claim:c-000-diyala-attack-started", 2)} <= set(entries(other))
+    code, out = cli(None, "verify", "--export", str(other))
+    assert (code, out.split("; ")[-1]) == (0, "complete: all 56 events of incident ghwayran-2022\n")
+
+
+@pytest.mark.parametrize("event", DIYALA, ids=[f"{i}@{v}" for i, v in DIYALA])
+def test_a_bundle_missing_any_event_of_its_incident_is_refused(
+    db: str, tmp_path: Path, event: tuple[str, int]
+) -> None:
+    bundle = export(db, tmp_path / "diyala", "--incident", "diyala-2022")
+    drop(bundle, event)
+    # Without a claim, the events that name it cannot be told to concern the incident.
+    shown = 12 - NAMED_BY.get(event, 0)
+    code, out = cli(None, "verify", "--export", str(bundle))
+    assert (code, out) == (
+        1,
+        "error: incomplete: checkpoint 89 counts 13 events concerning incident 'diyala-2022' "
+        f"but the bundle shows {shown}: events were left out\n",
+    )
+
+
+def test_a_chain_recomputed_by_the_sender_is_not_the_signed_one(db: str, tmp_path: Path) -> None:
+    bundle = export(db, tmp_path / "diyala", "--incident", "diyala-2022")
+    drop(bundle, ("retraction:ret-1", 1))
+    lines = (bundle / "leaves.jsonl").read_bytes().split(b"\n")[:-1]
+    chains = Chains()
+    chains.add(
+        concerned([parse_leaf(line) for line in lines], lambda claims: {}), map(leaf_hash, lines)
+    )
+    entry = json.loads((bundle / "incident.json").read_text("utf-8"))
+    count, head = chains.heads["diyala-2022"]
+    entry |= {"count": count, "head": b64(head)}
+    (bundle / "incident.json").write_text(json.dumps(entry), "utf-8")
+    code, out = cli(None, "verify", "--export", str(bundle))
+    assert code == 1
+    assert out.startswith(
+        "error: incident.json: the chain of incident 'diyala-2022' is not one checkpoint 89 signs ("
+    )
+
+
+def test_a_bundle_without_its_chain_or_with_another_incidents_is_refused(
+    db: str, tmp_path: Path
+) -> None:
+    bundle = export(db, tmp_path / "diyala", "--incident", "diyala-2022")
+    other = export(db, tmp_path / "ghwayran", "--incident", "ghwayran-2022")
+    shutil.copy(other / "incident.json", bundle / "incident.json")
+    code, out = cli(None, "verify", "--export", str(bundle))
+    assert (code, out) == (
+        1,
+        "error: incomplete: checkpoint 89 counts 56 events concerning incident "
+        "'ghwayran-2022' but the bundle shows 1: events were left out\n",
+    )
+    (bundle / "incident.json").unlink()
+    code, out = cli(None, "verify", "--export", str(bundle))
+    assert (code, out) == (
+        1,
+        "error: the bundle holds 21 entries of the signed log but no incident.json: nothing "
+        "shows that no event was left out\n",
+    )
+    (bundle / "incident.json").write_text('{"incident": "diyala-2022"}', "utf-8")
+    assert cli(None, "verify", "--export", str(bundle)) == (
+        1,
+        "error: incident.json is malformed\n",
+    )
+
+
+def test_a_known_time_does_not_narrow_a_bundle(db: str, tmp_path: Path) -> None:
+    # Whether an event was known by then is read from the events, so all of them are there.
+    at = export(db, tmp_path / "at", "--incident", "diyala-2022", "--at", "2022-01-21")
+    assert entries(at) == entries(export(db, tmp_path / "now", "--incident", "diyala-2022"))
+    full = export(db, tmp_path / "full", "--at", "2022-01-21")
+    assert len(entries(full)) == 89
+    assert not (full / "proofs.jsonl").exists()
+    assert cli(None, "verify", "--export", str(full))[0] == 0
+
+
+def test_an_unknown_incident_writes_nothing(db: str, tmp_path: Path) -> None:
+    out = tmp_path / "none"
+    code, output = cli(db, "export", "--format", "jsonl", "--out", str(out), "--incident", "nope")
+    assert (code, output) == (1, "error: no incident 'nope' in the ledger\n")
+    assert not out.exists()
+
+
+def signer_of(db: str) -> Any:
+    return workspace.signing_key(locate(db))
+
+
+def test_a_full_bundle_checks_the_signed_chains(db: str, tmp_path: Path) -> None:
+    bundle = export(db, tmp_path / "full")
+    assert cli(None, "verify", "--export", str(bundle))[0] == 0
+    checkpoint = auditing.checkpoint(db)
+    key = signer_of(db)
+    forged = format_checkpoint(
+        key.origin,
+        checkpoint["size"],
+        base64.b64decode(checkpoint["root"]),
+        [ChainMap([("diyala-2022", 1, START)]).extension()],
+    )
+    (bundle / "checkpoint").write_text(sign_note(forged, key.signer), "utf-8")
+    code, out = cli(None, "verify", "--export", str(bundle))
+    assert (code, out) == (
+        1,
+        "error: the entries' chains of incidents are not the ones checkpoint 89 signs\n",
+    )
+
+
+def stored_chains(db: str) -> dict[str, tuple[int, bytes]]:
+    ledger = Ledger(locate(db).event_store_env(create=False))
+    try:
+        with ledger.audit.reading() as view:
+            return view.chain_heads()
+    finally:
+        ledger.close()
+
+
+def run_sql(db: str, statement: str) -> None:
+    if db.startswith("postgresql://"):
+        import psycopg
+
+        url, _, schema = db.partition("?schema=")
+        with psycopg.connect(url, autocommit=True) as conn:
+            conn.execute(f'SET search_path TO "{schema}"')  # type: ignore[arg-type]
+            conn.execute(statement)  # type: ignore[arg-type]
+        return
+    conn = sqlite3.connect(db, isolation_level=None)
+    conn.execute(statement)
+    conn.close()
+
+
+def test_a_store_written_before_the_chains_gets_them_when_opened(db: str) -> None:
+    before = stored_chains(db)
+    assert before["diyala-2022"][0] == len(DIYALA)
+    assert before["ghwayran-2022"][0] == 56
+    old = auditing.checkpoint(db)
+    run_sql(db, "DROP TABLE incident_chains")
+    run_sql(db, f"UPDATE checkpoints SET note = '{_without_chains(db, old)}'")
+    assert stored_chains(db) == before
+    again = auditing.checkpoint(db)  # the same size, signed again with the chains
+    assert (again["size"], again["root"], again["chains"]) == (
+        old["size"],
+        old["root"],
+        old["chains"],
+    )
+    code, out = cli(db, "verify")
+    assert (code, out.splitlines()[0].split(", ")[-1]) == (0, "1 checkpoint(s) verified")
+
+
+def _without_chains(db: str, checkpoint: dict[str, Any]) -> str:
+    key = signer_of(db)
+    root = base64.b64decode(checkpoint["root"])
+    return sign_note(format_checkpoint(key.origin, checkpoint["size"], root), key.signer)
+
+
+def test_verify_names_an_incident_whose_stored_chain_was_edited(db: str, tmp_path: Path) -> None:
+    auditing.checkpoint(db)
+    run_sql(db, "UPDATE incident_chains SET size = size + 1 WHERE incident = 'diyala-2022'")
+    code, out = cli(db, "verify")
+    assert (code, out) == (
+        1,
+        "error: incident 'diyala-2022': the store's chain of the events that concern it does "
+        "not match the log (14 in the store, 13 in the log): the chains were edited\n",
+    )
+    code, out = cli(db, "checkpoint")
+    assert (code, out) == (
+        1,
+        "error: checkpoint 89 commits to other chains of incidents than the store holds "
+        "(they were edited): run verify\n",
+    )
+    writing.append_file(
+        db,
+        write_records(
+            tmp_path / "one.jsonl",
+            [{"type": "report", "id": "r-one", "source": "sohr", "published_at": "2022-02-02"}],
+        ),
+    )
+    assert cli(db, "checkpoint")[0] == 0  # signs what the store holds
+    code, out = cli(db, "verify")
+    assert (code, out) == (
+        1,
+        "error: checkpoint 90: the signed chains of incidents do not match the events that "
+        "concern them\n",
+    )
+
+
+def test_two_writers_extend_one_chain_one_after_the_other(db: str, tmp_path: Path) -> None:
+    files = [
+        write_records(
+            tmp_path / f"w{w}.jsonl",
+            [
+                {"type": "claim", "id": f"w{w}-{n}", "incident": "diyala-2022",
+                 "fact": "killed.soldiers", "value": n, "report": "r-later"}
+                for n in range(40)
+            ],
+        )
+        for w in range(2)
+    ]  # fmt: skip
+    failures: list[BaseException] = []
+
+    def write(path: str) -> None:
+        try:
+            writing.append_file(db, path)
+        except BaseException as error:  # reported below
+            failures.append(error)
+
+    threads = [threading.Thread(target=write, args=(path,)) for path in files]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert failures == []
+    assert stored_chains(db)["diyala-2022"][0] == len(DIYALA) + 80
+    assert cli(db, "verify")[0] == 0
+    bundle = export(db, tmp_path / "diyala", "--incident", "diyala-2022")
+    assert cli(None, "verify", "--export", str(bundle))[0] == 0
