@@ -10,7 +10,7 @@ one extension line committing to every incident's chain
 from __future__ import annotations
 
 import base64
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -20,6 +20,7 @@ from eventsourcing.persistence import MapperDeserialisationError, PersistenceErr
 from incident_ledger.ledger.application import Ledger
 from incident_ledger.ledger.errors import (
     BadInputError,
+    ConflictError,
     NotFoundError,
     StoreError,
     VerificationError,
@@ -261,6 +262,33 @@ def prove_inclusion(
         "root": b64(root),
         "checkpoint": checkpoint.note if checkpoint else None,
     }
+
+
+def leaf_locations(
+    ledger: Ledger, checkpoint: Checkpoint, wanted: Mapping[int, str]
+) -> dict[int, tuple[int, bytes]]:
+    """Where records' creation events are in the log at ``checkpoint``, given as
+    {notification id: aggregate id} (as a read model names them): {id: (leaf index,
+    leaf hash)}. Refuses an event that is not that record's creation, or is not yet
+    in the checkpoint."""
+    with ledger.audit.reading() as view:
+        found = view.leaves_of_notifications(sorted(wanted))
+    located: dict[int, tuple[int, bytes]] = {}
+    for notification, aggregate in wanted.items():
+        leaf = found.get(notification)
+        if leaf is None or leaf[1:3] != (aggregate, 1):
+            held = "no event" if leaf is None else f"{leaf[1]} version {leaf[2]}"
+            raise VerificationError(
+                f"the read model has {aggregate} at event {notification} of the log, which "
+                f"holds {held}: the read model does not match the store; rebuild it (replay)"
+            )
+        if leaf[0] >= checkpoint.size:
+            raise ConflictError(
+                f"{aggregate} was recorded after checkpoint {checkpoint.size} was signed: "
+                "run the export again"
+            )
+        located[notification] = (leaf[0], leaf[3])
+    return located
 
 
 def _leaf_at(ledger: Ledger, aggregate_id: str, version: int, index: int) -> bytes:

@@ -18,7 +18,6 @@ from incident_ledger.ledger.incident_chains import (
     ChainMap,
     Chains,
     concerned,
-    parse_leaf,
 )
 from incident_ledger.ledger.stores.chains import Plain, claim_lookup
 from incident_ledger.ledger.stores.recorder import LogView
@@ -29,7 +28,7 @@ Labels = list[tuple[str, ...]]
 def labels(view: LogView, plain: Plain | None, lines: Sequence[bytes]) -> Labels:
     """The incidents each of a page's events concerns (``lines``: their leaves); a claim
     created on an earlier page is looked up in ``view``."""
-    return concerned([parse_leaf(line) for line in lines], claim_lookup(view, plain))
+    return concerned(lines, claim_lookup(view, plain))
 
 
 class ChainCheck:

@@ -76,48 +76,64 @@ def created_claim(line: Line) -> tuple[str, str] | None:
     return None
 
 
-def concerned(lines: Sequence[Line | None], lookup: ClaimLookup) -> list[tuple[str, ...]]:
-    """The incidents each event of a run of leaves concerns, in the run's order.
+def concerned(leaves: Iterable[bytes], lookup: ClaimLookup) -> list[tuple[str, ...]]:
+    """The incidents each of a run of events concerns (given as their leaves, in order).
 
     An event concerns the incident it registers (id ``incident:I``), the incident
     its ``data.incident`` names, and the incident of each claim it is or names (id
     ``claim:C``, as a claim, a correction or ``Claim.Superseded`` are; ``data.claim``,
     as a retraction, an assessment and a correction name one). A claim's incident is
-    the ``incident`` of its creation (``created_claim``), found in the run or, for
-    claims created elsewhere, through ``lookup``; a claim found nowhere adds nothing.
+    the ``incident`` of its creation (``created_claim``): one earlier in the run, or
+    else found through ``lookup``, which knows every creation the run's own and the
+    store's (or the bundle's); a claim found nowhere adds nothing. A leaf that is not
+    an event's JSON object concerns nothing.
+
+    This runs for every event appended and verified, so the common case (a claim's
+    creation) takes the shortest path; the rule is the same for every event.
     """
     created: dict[str, str] = {}
-    named: list[tuple[list[str], list[str]] | None] = []
-    for line in lines:
-        if line is None:
-            named.append(None)
-            continue
-        kind, _, own = line["id"].partition(":")
-        data = line["data"]
-        incident, claim = data.get("incident"), data.get("claim")
-        incidents = [own] if kind == "incident" else []
-        claims = []
-        if type(incident) is str:
-            incidents.append(incident)
-        if kind == "claim":
-            claims.append(own)
-            if type(incident) is str and line.get("version") == 1:
-                created[own] = incident
-        if type(claim) is str:
-            claims.append(claim)
-        named.append((incidents, claims))
-    missing = {c for entry in named if entry for c in entry[1] if c not in created}
-    if missing:
-        created.update(lookup(missing))
     labels: list[tuple[str, ...]] = []
-    for entry in named:
-        if entry is None:
+    deferred: list[tuple[int, list[str], list[str]]] = []
+    loads, decode_error = orjson.loads, orjson.JSONDecodeError
+    for leaf in leaves:
+        try:
+            line = loads(leaf)
+            aggregate, data = line["id"], line["data"]
+            kind, _, own = aggregate.partition(":")
+            incident, claim = data.get("incident"), data.get("claim")
+        except (decode_error, TypeError, KeyError, AttributeError):
             labels.append(())
             continue
-        incidents, claims = entry
-        incidents += [created[c] for c in claims if c in created]
-        labels.append(tuple(incidents) if len(incidents) < 2 else tuple(set(incidents)))
+        if type(incident) is not str:
+            incident = None
+        if kind == "claim" and incident is not None and line.get("version") == 1:
+            created[own] = incident
+            if type(claim) is not str:
+                labels.append((incident,))  # a claim: its own incident only
+                continue
+        incidents = [own] if kind == "incident" else []
+        if incident is not None:
+            incidents.append(incident)
+        unknown = []
+        for named in ([own] if kind == "claim" else []) + ([claim] if type(claim) is str else []):
+            found = created.get(named)
+            if found is None:
+                unknown.append(named)
+            else:
+                incidents.append(found)
+        if unknown:
+            deferred.append((len(labels), incidents, unknown))
+        labels.append(_label(incidents))
+    if deferred:
+        found_later = lookup({name for _, _, unknown in deferred for name in unknown})
+        for at, incidents, unknown in deferred:
+            incidents += [found_later[name] for name in unknown if name in found_later]
+            labels[at] = _label(incidents)
     return labels
+
+
+def _label(incidents: list[str]) -> tuple[str, ...]:
+    return tuple(incidents) if len(incidents) < 2 else tuple(set(incidents))
 
 
 class Chains:
@@ -126,17 +142,13 @@ class Chains:
     def __init__(self, heads: Mapping[str, tuple[int, bytes]] | None = None) -> None:
         self.heads: dict[str, tuple[int, bytes]] = dict(heads or {})
 
-    def add(self, labels: Iterable[tuple[str, ...]], digests: Iterable[bytes]) -> set[str]:
-        """Extend the chains by events (the incidents each concerns, and its leaf hash);
-        returns the incidents whose chains grew."""
-        heads = self.heads
-        grown: set[str] = set()
+    def add(self, labels: Iterable[tuple[str, ...]], digests: Iterable[bytes]) -> None:
+        """Extend the chains by events (the incidents each concerns, and its leaf hash)."""
+        heads, sha256, start = self.heads, _sha256, (0, START)
         for incidents, digest in zip(labels, digests, strict=True):
             for incident in incidents:
-                count, head = heads.get(incident, (0, START))
-                heads[incident] = (count + 1, _sha256(head + digest).digest())
-                grown.add(incident)
-        return grown
+                count, head = heads.get(incident, start)
+                heads[incident] = (count + 1, sha256(head + digest).digest())
 
     def entries(self) -> list[tuple[str, int, bytes]]:
         """(incident, count, head) of every incident, sorted by incident id."""

@@ -26,6 +26,7 @@ from incident_ledger.projections.exports import (
     export_html,
     export_prov,
 )
+from incident_ledger.projections.exports.common import Provenance
 from incident_ledger.usecases import workspace, writing
 
 Exporter = Callable[..., str]
@@ -163,6 +164,13 @@ def sample_records() -> list[dict[str, Any]]:
     return [json.loads(line) for line in text.splitlines() if line.strip()]
 
 
+def signed(note: str) -> Provenance:
+    """A checkpoint note to export under, each record's leaf a stand-in (index seq - 1)."""
+    return Provenance(
+        note, "incident-ledger", 42, "root=", lambda wanted: {s: (s - 1, bytes(32)) for s in wanted}
+    )
+
+
 def csv_rows(text: str) -> list[dict[str, str]]:
     return list(csv.DictReader(io.StringIO(text, newline="")))
 
@@ -253,7 +261,7 @@ def records_of(document: pm.ProvDocument, kind: type) -> list[Any]:
 
 
 def test_prov_round_trips_the_sample(sample: Any) -> None:
-    text = export_prov(sample, incident=None, at=None, checkpoint="tree head\n— sig")
+    text = export_prov(sample, incident=None, at=None, provenance=signed("tree head\n— sig"))
     document = reload(text)
     records = sample_records()
     reports = {r["id"]: r["source"] for r in records if r["type"] == "report"}
@@ -436,7 +444,7 @@ def test_html_is_self_contained_and_escaped_as_written(fixture: Any) -> None:
 
 def test_html_shows_checkpoint_in_pre(fixture: Any) -> None:
     checkpoint = "incident-ledger\n42\nroot=\n\n— incident-ledger <sig>\n"
-    dom = read_dom(export_html(fixture, incident=None, at=None, checkpoint=checkpoint))
+    dom = read_dom(export_html(fixture, incident=None, at=None, provenance=signed(checkpoint)))
     assert [stack[-1][0] for stack in dom.ancestors_of("— incident-ledger <sig>")] == ["pre"]
 
 
@@ -510,7 +518,7 @@ def test_html_in_chromium_renders_arabic_right_to_left(sample: Any, tmp_path: Pa
 
 def test_html_in_chromium_keeps_hostile_text_inert(fixture: Any, tmp_path: Path) -> None:
     require_chromium()
-    page = export_html(fixture, incident="g", at=None, checkpoint="head\n" + SCRIPT_QUOTE)
+    page = export_html(fixture, incident="g", at=None, provenance=signed("head\n" + SCRIPT_QUOTE))
     dom = read_dom(rendered_dom(page, tmp_path))
     assert dom.ancestors_of(SCRIPT_QUOTE), "the script quote shows as text"
     assert dom.ancestors_of(HOSTILE_NAME), "the hostile source name shows as text"

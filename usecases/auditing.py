@@ -27,6 +27,7 @@ from incident_ledger.usecases.workspace import (
 
 if TYPE_CHECKING:
     from incident_ledger.ledger.audit import Checkpoint
+    from incident_ledger.projections.exports.common import Provenance
 
 
 def export_records(db: str | None) -> list[dict[str, Any]]:
@@ -130,7 +131,7 @@ def _model_report(location: StoreLocation, ledger: Ledger) -> dict[str, Any]:
 
 def verify_export(path: str, key: str | None = None, prev: str | None = None) -> dict[str, Any]:
     """Verify an exported bundle offline (no ledger needed)."""
-    from incident_ledger.ledger.bundles import verify_bundle
+    from incident_ledger.ledger.bundle_check import verify_bundle
 
     return verify_bundle(Path(path), key, prev)
 
@@ -213,7 +214,7 @@ def export(
                     return write_bundle(ws.ledger, folder, signed, key.verifier, incident)
                 except OSError as error:
                     raise StoreError(f"cannot write the bundle {out}: {error.strerror}") from None
-            document = _render_export(fmt, ws, incident, known_at, signed.note)
+            document = _render_export(fmt, ws, incident, known_at, _provenance(ws, signed))
     if target is None:
         return {"document": document}
     return {"path": out, "bytes": write_output(target, document)}
@@ -250,8 +251,22 @@ def _checked_model(ws: Workspace, signed: Checkpoint) -> None:
         ) from None
 
 
+def _provenance(ws: Workspace, signed: Checkpoint) -> Provenance:
+    """The checkpoint an export is made under, and where its records are in that log."""
+    from incident_ledger.ledger.audit import b64, leaf_locations
+    from incident_ledger.projections.exports.common import Provenance
+
+    return Provenance(
+        signed.note,
+        signed.origin,
+        signed.size,
+        b64(signed.root),
+        lambda wanted: leaf_locations(ws.ledger, signed, wanted),
+    )
+
+
 def _render_export(
-    fmt: str, ws: Workspace, incident: str | None, at: datetime | None, note: str
+    fmt: str, ws: Workspace, incident: str | None, at: datetime | None, provenance: Provenance
 ) -> str:
     from incident_ledger.projections import exports
 
@@ -261,4 +276,4 @@ def _render_export(
         "claimreview": exports.export_claimreview,
         "html": exports.export_html,
     }[fmt]
-    return exporter(ws.views.connection, incident=incident, at=at, checkpoint=note)
+    return exporter(ws.views.connection, incident=incident, at=at, provenance=provenance)

@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections.abc import Callable, Collection, Iterable, Sequence
 from typing import Any
 
+from incident_ledger.ledger.gcpause import gc_paused
 from incident_ledger.ledger.incident_chains import (
     Chains,
     ClaimLookup,
@@ -73,7 +74,8 @@ class ChainTable:
         and leaf hashes); a claim they name is looked up in ``view``, the same
         transaction, where the events just inserted are too."""
         leaves = states if plain is None else map(plain, states)
-        labels = concerned([parse_leaf(leaf) for leaf in leaves], claim_lookup(view, plain))
+        with gc_paused():  # a page of parsed leaves: dicts the cyclic collector need not walk
+            labels = concerned(leaves, claim_lookup(view, plain))
         touched = {incident for incidents in labels for incident in incidents}
         if touched:
             chains = Chains(self.heads(cursor, touched))
@@ -86,11 +88,12 @@ class ChainTable:
         chains = Chains()
         lookup = claim_lookup(view, plain)
         after, read = 0, 0
-        while rows := view.event_rows(after, PAGE):
-            leaves = [row[4] if plain is None else plain(row[4]) for row in rows]
-            labels = concerned([parse_leaf(leaf) for leaf in leaves], lookup)
-            chains.add(labels, [leaf_hash(leaf) for leaf in leaves])
-            after, read = rows[-1][0], read + len(rows)
+        with gc_paused():
+            while rows := view.event_rows(after, PAGE):
+                leaves = [row[4] if plain is None else plain(row[4]) for row in rows]
+                labels = concerned(leaves, lookup)
+                chains.add(labels, [leaf_hash(leaf) for leaf in leaves])
+                after, read = rows[-1][0], read + len(rows)
         if chains.heads:
             self.put(cursor, chains.heads)
         return read

@@ -400,6 +400,29 @@ class LogView:
                 )
         return found
 
+    def leaves_of_notifications(
+        self, notification_ids: Sequence[int]
+    ) -> dict[int, tuple[int, str, int, bytes]]:
+        """Stored events by notification id: (leaf index, aggregate id, version, leaf hash);
+        an id without an event or a leaf is left out (500 ids a query)."""
+        found: dict[int, tuple[int, str, int, bytes]] = {}
+        for start in range(0, len(notification_ids), 500):
+            chunk = list(notification_ids[start : start + 500])
+            found.update(
+                (int(r[0]), (int(r[1]), str(self.convert_id(r[2])), int(r[3]), bytes(r[4])))
+                for r in self._rows(self._leaves_of_sql(len(chunk)), chunk)
+            )
+        return found
+
+    def _leaves_of_sql(self, count: int) -> str:
+        return (
+            f"SELECT l.notification_id, l.idx, e.originator_id, e.originator_version, n.hash "
+            f"FROM merkle_leaves l JOIN {self.events_table} e "
+            f"ON e.{self.notification_column} = l.notification_id "
+            "JOIN merkle_nodes n ON n.level = 0 AND n.idx = l.idx "
+            f"WHERE l.notification_id IN ({','.join('?' * count)})"
+        )
+
     def chain_heads(self) -> dict[str, tuple[int, bytes]]:
         """Every incident's stored chain (``ledger.incident_chains``): incident → (count, head)."""
         rows = self._rows("SELECT incident, size, head FROM incident_chains")

@@ -421,6 +421,13 @@ class SQLiteLogView(LogView):
             return super().page(after, start, count)  # a gap or a leaf missing: read exactly
         return [row[:5] for row in rows], [row[0] for row in rows], [row[5] for row in rows]
 
+    def _leaves_of_sql(self, count: int) -> str:
+        return (
+            f"SELECT rowid, rowid - 1, originator_id, originator_version, leaf_hash "
+            f"FROM {self.events_table} WHERE leaf_hash IS NOT NULL "
+            f"AND rowid IN ({','.join('?' * count)})"
+        )
+
     def node_range(self, level: int, first: int, last: int) -> dict[int, bytes]:
         """Stored complete-subtree hashes of one level, indexes ``first`` to ``last``."""
         if level:

@@ -24,8 +24,13 @@ the earliest known claim by the same claimant on the same fact with the same
 value (the assessed claim's own report when it was the first). Dates given as a
 day are written as a day. ``<``, ``>`` and ``&`` are written as JSON ``\\u`` escapes,
 so the output can be pasted into an HTML ``<script type="application/ld+json">``.
-The array holds the objects themselves, so there is no place for a checkpoint:
-``checkpoint`` is accepted and not written.
+
+With ``provenance``, each review and the claim it reviews carry an ``identifier``
+list of schema.org ``PropertyValue``s: ``incident-ledger:leafIndex`` and
+``incident-ledger:leafHash`` (hex), where the event that created the assessment
+(the claim) is in the log, and on the review ``incident-ledger:checkpoint``, the
+signed checkpoint note the export was made under. The array holds the reviews
+themselves, so each carries the checkpoint.
 """
 
 from __future__ import annotations
@@ -36,9 +41,12 @@ from datetime import datetime
 from typing import Any, Final
 
 from incident_ledger.projections.exports.common import (
+    Leaf,
+    Provenance,
     Row,
     Selection,
     describe_value,
+    leaves_of,
     published_date,
     select,
 )
@@ -62,15 +70,21 @@ def export_claimreview(
     *,
     incident: str | None,
     at: datetime | None,
-    checkpoint: str | None = None,
+    provenance: Provenance | None = None,
 ) -> str:
     """The assessments known at ``at`` as a JSON array of schema.org ClaimReview objects."""
     selection = select(db, incident, at)
     claims = {claim["id"]: claim for claim in selection.claims}
-    reviews = [
-        claim_review(selection, assessment, claims[assessment["claim"]])
-        for assessment in selection.assessments
-    ]
+    leaves = leaves_of(selection, provenance)
+    reviews = []
+    for assessment in selection.assessments:
+        claim = claims[assessment["claim"]]
+        review = claim_review(selection, assessment, claim)
+        if provenance is not None:
+            signed = _property("checkpoint", provenance.note)
+            review["identifier"] = [*_leaf_ids(leaves[assessment["seq"]]), signed]
+            review["itemReviewed"]["identifier"] = _leaf_ids(leaves[claim["seq"]])
+        reviews.append(review)
     text = json.dumps(reviews, ensure_ascii=False, indent=2) + "\n"
     # <, > and & occur only inside JSON strings, so escaping them keeps the JSON
     # equal while making it safe to paste into a <script type="application/ld+json">.
@@ -89,6 +103,14 @@ def claim_review(selection: Selection, assessment: Row, claim: Row) -> dict[str,
         "datePublished": published_date(assessment["published_at"]),
         "itemReviewed": _item_reviewed(selection, claim),
     }
+
+
+def _leaf_ids(leaf: Leaf) -> list[dict[str, Any]]:
+    return [_property("leafIndex", leaf.index), _property("leafHash", leaf.hash)]
+
+
+def _property(name: str, value: Any) -> dict[str, Any]:
+    return {"@type": "PropertyValue", "propertyID": f"incident-ledger:{name}", "value": value}
 
 
 def rating(verdict: str) -> dict[str, Any]:

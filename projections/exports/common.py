@@ -11,12 +11,12 @@ from __future__ import annotations
 
 import json
 import sqlite3
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from incident_ledger.ledger.errors import NotFoundError
+from incident_ledger.ledger.errors import NotFoundError, VerificationError
 from incident_ledger.ledger.times import to_key, utc_now
 from incident_ledger.projections.story import value_words
 from incident_ledger.projections.understanding import END_OF_TIME, grade_in_force, iso, state
@@ -105,12 +105,75 @@ class Selection:
         fact = self.states[claim["incident"]]["facts"].get(claim["fact"])
         return str(fact["status"]) if fact else ""
 
+    def records(self) -> Iterator[tuple[str, Row]]:
+        """(kind, row) of every record shown, each row holding its event's ``seq``."""
+        yield from (("incident", row) for row in self.incidents)
+        yield from (("source", row) for row in self.sources.values())
+        yield from (("report", row) for row in self.reports.values())
+        yield from (("claim", row) for row in self.claims)
+        yield from (("retraction", row) for row in self.retractions)
+        yield from (("assessment", row) for row in self.assessments)
+
     def source_name(self, source_id: str | None) -> str:
         """A source's display name (its id when unknown)."""
         if source_id is None:
             return ""
         source = self.sources.get(source_id)
         return str(source["name"]) if source else source_id
+
+
+LeafLocator = Callable[[Mapping[int, str]], Mapping[int, tuple[int, bytes]]]
+"""Given the records shown as {read-model ``seq``: aggregate id}, where each one's creation
+event is in the log: {seq: (leaf index, leaf hash)}. Raises if a row is not its record's."""
+
+
+@dataclass(frozen=True)
+class Provenance:
+    """What lets a recipient check an export: the signed checkpoint it was made under, and
+    where the event each record shown comes from is in that log.
+
+    A record's leaf is its creation event's (a source's grade may come from a later
+    rating, a claim's status from a retraction or correction: those are not its leaf).
+    """
+
+    note: str
+    """The signed checkpoint (a C2SP note)."""
+    origin: str
+    size: int
+    root: str
+    """The log's root at ``size``, base64 as in the note."""
+    locate: LeafLocator
+
+    def leaves(self, selection: Selection) -> dict[int, Leaf]:
+        """Every record of a selection: its ``seq`` → its event's leaf (index, hex hash)."""
+        wanted: dict[int, str] = {}
+        for kind, row in selection.records():
+            aggregate = wanted.setdefault(row["seq"], f"{kind}:{row['id']}")
+            if aggregate != f"{kind}:{row['id']}":
+                raise VerificationError(
+                    f"the read model has both {aggregate} and {kind}:{row['id']} at event "
+                    f"{row['seq']} of the log: it does not match the store; rebuild it (replay)"
+                )
+        located = self.locate(wanted)
+        return {seq: Leaf(index, digest.hex()) for seq, (index, digest) in located.items()}
+
+    @property
+    def head(self) -> str:
+        """The checkpoint as one line: ``<origin> <size> <base64 root>``."""
+        return f"{self.origin} {self.size} {self.root}"
+
+
+@dataclass(frozen=True)
+class Leaf:
+    """Where a record's event is in the log: its leaf index and leaf hash (hex)."""
+
+    index: int
+    hash: str
+
+
+def leaves_of(selection: Selection, provenance: Provenance | None) -> dict[int, Leaf]:
+    """The leaves of a selection's records by ``seq`` (none without provenance)."""
+    return {} if provenance is None else provenance.leaves(selection)
 
 
 def select(db: sqlite3.Connection, incident: str | None, at: datetime | None) -> Selection:

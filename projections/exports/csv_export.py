@@ -2,8 +2,7 @@
 
 RFC 4180 as Python's csv module writes it (CRLF line ends, quotes doubled),
 UTF-8 text with a header row. Write the returned string with ``newline=""``
-so the CRLFs are kept as they are. A CSV file has no place for a checkpoint,
-so ``checkpoint`` is accepted for a uniform signature and not written.
+so the CRLFs are kept as they are.
 
 Cells are neutralised against formula injection as OWASP advises: a text cell
 that a spreadsheet would run as a formula — one starting with ``=``, ``+``,
@@ -13,6 +12,14 @@ starts with ``'``, so that the rule can be undone exactly: a program reading the
 file drops one leading ``'`` from any cell that has one. A number in a numeric
 column (``value``, ``low``, ``high``) is a number, not text, and is written as it
 is, a negative one included (no formula starts that way).
+
+With ``provenance``, the last three columns let each row be checked against the
+JSONL bundle of the same ledger: ``leaf_index`` and ``leaf_hash`` (hex) of the
+claim's own event, and ``checkpoint``, the signed checkpoint the export was made
+under as one line, ``<origin> <size> <base64 root>`` (the note's first three
+lines). A column rather than lines before the header, so that spreadsheets read
+the file as it is; it starts with the origin (and the hash is hex), so none of
+the three is ever neutralised.
 """
 
 from __future__ import annotations
@@ -24,9 +31,12 @@ import sqlite3
 from datetime import datetime
 
 from incident_ledger.projections.exports.common import (
+    Leaf,
+    Provenance,
     Row,
     Selection,
     bounds,
+    leaves_of,
     select,
     value_text,
     via_ids,
@@ -55,6 +65,9 @@ COLUMNS = (
     "quote",
     "translation",
     "note",
+    "leaf_index",
+    "leaf_hash",
+    "checkpoint",
 )
 
 
@@ -63,19 +76,21 @@ def export_csv(
     *,
     incident: str | None,
     at: datetime | None,
-    checkpoint: str | None = None,
+    provenance: Provenance | None = None,
 ) -> str:
     """The claims known at ``at`` as CSV, with their claim and fact status at ``at``."""
     selection = select(db, incident, at)
+    leaves = leaves_of(selection, provenance)
+    head = provenance.head if provenance is not None else None
     buffer = io.StringIO()
     writer = csv.writer(buffer)
     writer.writerow(COLUMNS)
     for claim in selection.claims:
-        writer.writerow(_row(selection, claim))
+        writer.writerow(_row(selection, claim, leaves.get(claim["seq"]), head))
     return buffer.getvalue()
 
 
-def _row(selection: Selection, claim: Row) -> list[str]:
+def _row(selection: Selection, claim: Row, leaf: Leaf | None, head: str | None) -> list[str]:
     low, high = bounds(claim)
     cells: dict[str, object] = {
         "claim": claim["id"],
@@ -99,6 +114,9 @@ def _row(selection: Selection, claim: Row) -> list[str]:
         "quote": claim["quote"],
         "translation": claim["translation"],
         "note": claim["note"],
+        "leaf_index": leaf.index if leaf else None,
+        "leaf_hash": leaf.hash if leaf else None,
+        "checkpoint": head,
     }
     return [neutralised(column, cells[column]) for column in COLUMNS]
 

@@ -21,9 +21,12 @@ from typing import Any
 import jinja2
 
 from incident_ledger.projections.exports.common import (
+    Leaf,
+    Provenance,
     Row,
     Selection,
     describe_value,
+    leaves_of,
     published_date,
     select,
     via_ids,
@@ -47,22 +50,30 @@ def export_html(
     *,
     incident: str | None,
     at: datetime | None,
-    checkpoint: str | None = None,
+    provenance: Provenance | None = None,
 ) -> str:
-    """The understanding known at ``at`` as one self-contained HTML5 page."""
+    """The understanding known at ``at`` as one self-contained HTML5 page; with
+    ``provenance``, its checkpoint and each record's leaf in that log."""
     selection = select(db, incident, at)
-    incidents = [_incident(db, selection, row) for row in selection.incidents]
+    leaves = leaves_of(selection, provenance)
+    incidents = [_incident(db, selection, row, leaves) for row in selection.incidents]
     title = selection.incidents[0]["title"] if incident is not None else "all incidents"
     return _template().render(
         csp=CONTENT_SECURITY_POLICY,
         title=title,
         known_at=iso(selection.known),
         incidents=incidents,
-        sources=_sources(selection),
-        reports=[_report(selection, row) for row in selection.reports.values()],
-        assessments=[_assessment(row) for row in selection.assessments],
-        checkpoint=checkpoint,
+        sources=_sources(selection, leaves),
+        reports=[
+            _report(selection, row) | _leaf(row, leaves) for row in selection.reports.values()
+        ],
+        assessments=[_assessment(row) | _leaf(row, leaves) for row in selection.assessments],
+        signed=provenance,
     )
+
+
+def _leaf(row: Row, leaves: dict[int, Leaf]) -> dict[str, Leaf | None]:
+    return {"leaf": leaves.get(row["seq"])}
 
 
 @lru_cache(maxsize=1)
@@ -79,7 +90,9 @@ def is_arabic(text: object) -> bool:
     return isinstance(text, str) and _ARABIC.search(text) is not None
 
 
-def _incident(db: sqlite3.Connection, selection: Selection, row: Row) -> dict[str, Any]:
+def _incident(
+    db: sqlite3.Connection, selection: Selection, row: Row, leaves: dict[int, Leaf]
+) -> dict[str, Any]:
     claims = [claim for claim in selection.claims if claim["incident"] == row["id"]]
     by_id = {claim["id"]: claim for claim in claims}
     described = {claim["id"]: describe_value(claim) for claim in claims}
@@ -101,7 +114,8 @@ def _incident(db: sqlite3.Connection, selection: Selection, row: Row) -> dict[st
             _numeric_units(claims),
             described,
         ),
-        "claims": [_claim(selection, claim) for claim in claims],
+        "claims": [_claim(selection, claim) | _leaf(claim, leaves) for claim in claims],
+        **_leaf(row, leaves),
     }
 
 
@@ -201,7 +215,7 @@ def _claim(selection: Selection, claim: Row) -> dict[str, Any]:
     }
 
 
-def _sources(selection: Selection) -> list[dict[str, Any]]:
+def _sources(selection: Selection, leaves: dict[int, Leaf]) -> list[dict[str, Any]]:
     made = Counter(claim["claimant"] for claim in selection.claims)
     return [
         {
@@ -211,6 +225,7 @@ def _sources(selection: Selection) -> list[dict[str, Any]]:
             "kind": row["kind"],
             "grade": row["reliability"] or "ungraded",
             "claims": made[row["id"]],
+            **_leaf(row, leaves),
         }
         for row in sorted(selection.sources.values(), key=lambda row: str(row["name"]).lower())
     ]

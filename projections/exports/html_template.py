@@ -30,6 +30,11 @@ REPORT_TEMPLATE: Final = """\
 <bdi>{{ text }}</bdi>
 {%- endif -%}
 {%- endmacro -%}
+{%- macro leaf_head() -%}{% if signed %}<th>Leaf</th>{% endif %}{%- endmacro -%}
+{%- macro leaf_cell(leaf) -%}
+{% if signed %}<td class="leaf">{% if leaf %}<code>{{ leaf.index }}</code>
+<code class="hash">{{ leaf.hash }}</code>{% endif %}</td>{% endif %}
+{%- endmacro -%}
 <!DOCTYPE html>
 <html lang="en">
 <head>
@@ -72,6 +77,8 @@ svg .whisker { stroke-width: 1.5; }
 svg .open { stroke-dasharray: 4 3; }
 pre { background: #f6f6f6; padding: .6rem; overflow-x: auto; white-space: pre-wrap; }
 code { font-size: .9em; word-break: break-all; }
+code.hash { display: block; font-size: .7em; color: #5c5c5c; }
+td.leaf { min-width: 7rem; }
 </style>
 </head>
 <body>
@@ -86,6 +93,8 @@ then; retractions, corrections and assessments likewise).</p>
 {% if incident.title_ar %}<p>{{ bidi(incident.title_ar) }}</p>{% endif %}
 <dl>
 <dt>Incident</dt><dd><code>{{ incident.id }}</code></dd>
+{% if incident.leaf %}<dt>Leaf</dt><dd><code>{{ incident.leaf.index }}</code>
+<code class="hash">{{ incident.leaf.hash }}</code></dd>{% endif %}
 {% if incident.place %}<dt>Place</dt><dd>{{ bidi(incident.place) }}</dd>{% endif %}
 {% for relation in incident.related %}
 <dt>Related</dt><dd>{{ bidi(relation.relation) }}: <code>{{ relation.related }}</code></dd>
@@ -205,7 +214,7 @@ positions.</p>
 <h3>Claims known at {{ known_at }}</h3>
 <table class="claims">
 <thead><tr><th>Claim</th><th>Fact</th><th>Claimant</th><th>Value</th><th>Status</th>
-<th>Published</th><th>Quote</th></tr></thead>
+<th>Published</th><th>Quote</th>{{ leaf_head() }}</tr></thead>
 <tbody>
 {% for claim in incident.claims %}
 <tr class="claim-{{ claim.status_class }}">
@@ -218,6 +227,7 @@ positions.</p>
 <td>{{ claim.published }}</td>
 <td>{% if claim.quote %}{{ bidi(claim.quote, "div") }}{% endif %}
 {% if claim.translation %}<div class="muted">{{ bidi(claim.translation) }}</div>{% endif %}</td>
+{{ leaf_cell(claim.leaf) }}
 </tr>
 {% endfor %}
 </tbody>
@@ -229,7 +239,7 @@ positions.</p>
 <h2>Sources</h2>
 <table class="sources">
 <thead><tr><th>Source</th><th>Arabic name</th><th>Kind</th><th>Grade</th>
-<th>Claims made</th></tr></thead>
+<th>Claims made</th>{{ leaf_head() }}</tr></thead>
 <tbody>
 {% for source in sources %}
 <tr>
@@ -238,6 +248,7 @@ positions.</p>
 <td>{{ source.kind }}</td>
 <td>{{ source.grade }}</td>
 <td>{{ source.claims }}</td>
+{{ leaf_cell(source.leaf) }}
 </tr>
 {% endfor %}
 </tbody>
@@ -250,7 +261,7 @@ positions.</p>
 <h2>Reports</h2>
 <table class="reports">
 <thead><tr><th>Report</th><th>Outlet</th><th>Published</th><th>Title</th><th>Address</th>
-<th>SHA-256</th></tr></thead>
+<th>SHA-256</th>{{ leaf_head() }}</tr></thead>
 <tbody>
 {% for report in reports %}
 <tr>
@@ -260,6 +271,7 @@ positions.</p>
 <td>{% if report.title %}{{ bidi(report.title) }}{% endif %}</td>
 <td>{% if report.url %}<code>{{ bidi(report.url) }}</code>{% endif %}</td>
 <td>{% if report.sha256 %}<code>{{ report.sha256 }}</code>{% endif %}</td>
+{{ leaf_cell(report.leaf) }}
 </tr>
 {% endfor %}
 </tbody>
@@ -271,7 +283,7 @@ positions.</p>
 <h2>Assessments</h2>
 <table class="assessments">
 <thead><tr><th>Claim</th><th>Verdict</th><th>By</th><th>Published</th><th>Address</th>
-<th>Note</th></tr></thead>
+<th>Note</th>{{ leaf_head() }}</tr></thead>
 <tbody>
 {% for assessment in assessments %}
 <tr>
@@ -281,6 +293,7 @@ positions.</p>
 <td>{{ assessment.published }}</td>
 <td>{% if assessment.url %}<code>{{ bidi(assessment.url) }}</code>{% endif %}</td>
 <td>{% if assessment.note %}{{ bidi(assessment.note) }}{% endif %}</td>
+{{ leaf_cell(assessment.leaf) }}
 </tr>
 {% endfor %}
 </tbody>
@@ -290,9 +303,14 @@ positions.</p>
 
 <section>
 <h2>Checkpoint</h2>
-{% if checkpoint %}
-<p>The signed tree head this export was made against:</p>
-<pre>{{ checkpoint }}</pre>
+{% if signed %}
+<p>The signed tree head this export was made against: log <code>{{ signed.origin }}</code>
+at size {{ signed.size }}, root <code>{{ signed.root }}</code>.</p>
+<pre>{{ signed.note }}</pre>
+<p>Each record's <em>Leaf</em> is where the event that created it is in that log: its
+index and its leaf hash (hex), SHA-256 of a zero byte followed by the event's line in the
+JSONL bundle of the same ledger. A status, a grade or a value shown here is worked out from
+the events; the leaf names only the record's own event.</p>
 {% else %}
 <p class="muted">No checkpoint was supplied with this export.</p>
 {% endif %}

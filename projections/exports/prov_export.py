@@ -35,7 +35,12 @@ How the ledger maps onto PROV:
   note) ``wasDerivedFrom`` the claim they rate and ``wasAttributedTo`` an agent
   ``ledger:assessor-<percent-encoded name>`` for the desk that published them.
 - The export itself is an entity ``ledger:export`` with ``ledger:knownAt``, the
-  selected ``ledger:incident`` and, when given, the ``ledger:checkpoint`` text.
+  selected ``ledger:incident`` and, when given, the signed ``ledger:checkpoint``
+  note it was made under with its ``ledger:checkpointOrigin``,
+  ``ledger:checkpointSize`` and ``ledger:checkpointRoot`` (base64, as in the note).
+- With a checkpoint, every incident, source, report, claim, retraction and
+  assessment carries ``ledger:leafIndex`` and ``ledger:leafHash`` (hex): where the
+  event that created it is in that log, to check it against the JSONL bundle.
 """
 
 from __future__ import annotations
@@ -49,7 +54,16 @@ from prov.constants import PROV_ROLE, PROV_TYPE, XSD_ANYURI
 from prov.model import PROV, Literal, Namespace, ProvDocument
 
 from incident_ledger.ledger.times import from_key
-from incident_ledger.projections.exports.common import Row, Selection, select, value_text, via_ids
+from incident_ledger.projections.exports.common import (
+    Leaf,
+    Provenance,
+    Row,
+    Selection,
+    leaves_of,
+    select,
+    value_text,
+    via_ids,
+)
 
 LEDGER = Namespace("ledger", "https://incident-ledger.example/ns#")
 SCHEMA = Namespace("schema", "https://schema.org/")
@@ -62,31 +76,39 @@ def export_prov(
     *,
     incident: str | None,
     at: datetime | None,
-    checkpoint: str | None = None,
+    provenance: Provenance | None = None,
 ) -> str:
     """The provenance of the records known at ``at`` as a PROV-JSON document."""
     selection = select(db, incident, at)
+    leaves = leaves_of(selection, provenance)
+
+    def leaf(row: Row) -> dict[Any, Any]:
+        found: Leaf | None = leaves.get(row["seq"])
+        if found is None:
+            return {}
+        return {LEDGER["leafIndex"]: found.index, LEDGER["leafHash"]: found.hash}
+
     doc = ProvDocument()
     doc.add_namespace(LEDGER)
     doc.add_namespace(SCHEMA)
-    _export_entity(doc, selection, incident, checkpoint)
+    _export_entity(doc, selection, incident, provenance)
     for row in selection.incidents:
-        _incident(doc, row)
+        _incident(doc, row, leaf(row))
     for row in selection.sources.values():
-        _source(doc, row)
+        _source(doc, row, leaf(row))
     for row in selection.reports.values():
-        _report(doc, row)
+        _report(doc, row, leaf(row))
     for row in selection.claims:
-        _claim(doc, selection, row)
+        _claim(doc, selection, row, leaf(row))
     for row in selection.claims:
         if row["corrects"] is not None:
             _correction(doc, selection, row)
     for row in selection.retractions:
-        _retraction(doc, selection, row)
+        _retraction(doc, selection, row, leaf(row))
     for desk in dict.fromkeys(row["by"] for row in selection.assessments):
         doc.agent(_assessor(desk), {PROV_TYPE: PROV["Organization"], PROV["label"]: desk})
     for row in selection.assessments:
-        _assessment(doc, row)
+        _assessment(doc, row, leaf(row))
     return str(doc.serialize(format="json"))
 
 
@@ -105,8 +127,16 @@ def _time(key: str | None) -> datetime | None:
 
 
 def _export_entity(
-    doc: ProvDocument, selection: Selection, incident: str | None, checkpoint: str | None
+    doc: ProvDocument, selection: Selection, incident: str | None, provenance: Provenance | None
 ) -> None:
+    signed: dict[Any, Any] = {}
+    if provenance is not None:
+        signed = {
+            LEDGER["checkpoint"]: provenance.note,
+            LEDGER["checkpointOrigin"]: provenance.origin,
+            LEDGER["checkpointSize"]: provenance.size,
+            LEDGER["checkpointRoot"]: provenance.root,
+        }
     doc.entity(
         LEDGER["export"],
         _attributes(
@@ -114,13 +144,13 @@ def _export_entity(
                 PROV_TYPE: LEDGER["Export"],
                 LEDGER["knownAt"]: from_key(selection.known),
                 LEDGER["incident"]: LEDGER[f"incident-{incident}"] if incident else None,
-                LEDGER["checkpoint"]: checkpoint,
+                **signed,
             }
         ),
     )
 
 
-def _incident(doc: ProvDocument, row: Row) -> None:
+def _incident(doc: ProvDocument, row: Row, leaf: dict[Any, Any]) -> None:
     doc.entity(
         LEDGER[f"incident-{row['id']}"],
         _attributes(
@@ -129,12 +159,13 @@ def _incident(doc: ProvDocument, row: Row) -> None:
                 PROV["label"]: row["title"],
                 SCHEMA["alternateName"]: _text(row["title_ar"], "ar"),
                 SCHEMA["location"]: row["place"],
+                **leaf,
             }
         ),
     )
 
 
-def _source(doc: ProvDocument, row: Row) -> None:
+def _source(doc: ProvDocument, row: Row, leaf: dict[Any, Any]) -> None:
     types = [LEDGER["Source"]]
     if row["kind"] in _ORGANIZATION_KINDS:
         types.append(PROV["Organization"])
@@ -145,12 +176,13 @@ def _source(doc: ProvDocument, row: Row) -> None:
             SCHEMA["alternateName"]: _text(row["name_ar"], "ar"),
             LEDGER["kind"]: row["kind"],
             LEDGER["grade"]: row["reliability"],
+            **leaf,
         }
     ).items()
     doc.agent(LEDGER[f"source-{row['id']}"], attributes)
 
 
-def _report(doc: ProvDocument, row: Row) -> None:
+def _report(doc: ProvDocument, row: Row, leaf: dict[Any, Any]) -> None:
     report = doc.entity(
         LEDGER[f"report-{row['id']}"],
         _attributes(
@@ -163,13 +195,14 @@ def _report(doc: ProvDocument, row: Row) -> None:
                 SCHEMA["inLanguage"]: row["language"],
                 SCHEMA["author"]: row["author"],
                 LEDGER["sha256"]: row["sha256"],
+                **leaf,
             }
         ),
     )
     doc.wasAttributedTo(report, LEDGER[f"source-{row['source']}"])
 
 
-def _claim(doc: ProvDocument, selection: Selection, row: Row) -> None:
+def _claim(doc: ProvDocument, selection: Selection, row: Row, leaf: dict[Any, Any]) -> None:
     report = selection.reports[row["report"]]
     kinds = [LEDGER["Claim"]] + ([LEDGER["Correction"]] if row["corrects"] else [])
     attributes: list[tuple[Any, Any]] = [(PROV_TYPE, kind) for kind in kinds]
@@ -191,6 +224,7 @@ def _claim(doc: ProvDocument, selection: Selection, row: Row) -> None:
             LEDGER["status"]: selection.claim_status(row),
             SCHEMA["datePublished"]: _time(row["published_at"]),
             LEDGER["recordedAt"]: _time(row["recorded_at"]),
+            **leaf,
         }
     ).items()
     claim = doc.entity(LEDGER[f"claim-{row['id']}"], attributes)
@@ -224,13 +258,13 @@ def _correction(doc: ProvDocument, selection: Selection, row: Row) -> None:
     _end(doc, selection, row["corrects"], row["id"], activity.identifier, when)
 
 
-def _retraction(doc: ProvDocument, selection: Selection, row: Row) -> None:
+def _retraction(doc: ProvDocument, selection: Selection, row: Row, leaf: dict[Any, Any]) -> None:
     when = _time(row["published_at"])
     activity = doc.activity(
         LEDGER[f"retraction-{row['id']}"],
         when,
         when,
-        _attributes({PROV_TYPE: LEDGER["Retraction"], LEDGER["reason"]: row["reason"]}),
+        _attributes({PROV_TYPE: LEDGER["Retraction"], LEDGER["reason"]: row["reason"], **leaf}),
     )
     doc.used(activity, LEDGER[f"report-{row['report']}"])
     outlet = selection.reports[row["report"]]["source"]
@@ -258,7 +292,7 @@ def _assessor(desk: str) -> Any:
     return LEDGER[f"assessor-{quote(desk, safe='')}"]
 
 
-def _assessment(doc: ProvDocument, row: Row) -> None:
+def _assessment(doc: ProvDocument, row: Row, leaf: dict[Any, Any]) -> None:
     assessment = doc.entity(
         LEDGER[f"assessment-{row['id']}"],
         _attributes(
@@ -268,6 +302,7 @@ def _assessment(doc: ProvDocument, row: Row) -> None:
                 SCHEMA["datePublished"]: _time(row["published_at"]),
                 SCHEMA["url"]: Literal(row["url"], XSD_ANYURI) if row["url"] else None,
                 LEDGER["note"]: row["note"],
+                **leaf,
             }
         ),
     )
