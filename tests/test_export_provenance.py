@@ -16,10 +16,8 @@ import pytest
 from typer.testing import CliRunner
 
 from incident_ledger.cli.main import app
-from incident_ledger.ledger import samples
 from incident_ledger.ledger.stores.location import locate
-from incident_ledger.usecases import writing
-from tests.test_bundles import EXTRA, write_records
+from tests.chained import make
 
 runner = CliRunner()
 
@@ -27,10 +25,7 @@ runner = CliRunner()
 @pytest.fixture
 def db(store_url: str, tmp_path: Path) -> str:
     """The sample ledger with a retraction, corrections and an assessment, on each backend."""
-    writing.init(store_url)
-    writing.append_file(store_url, str(samples.GHWAYRAN))
-    writing.append_file(store_url, write_records(tmp_path / "extra.jsonl", EXTRA))
-    return store_url
+    return make(store_url, tmp_path)
 
 
 class Log:

@@ -1,0 +1,95 @@
+"""A ledger whose incidents have retractions, corrections and an assessment, and its bundles."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+from typer.testing import CliRunner
+
+from incident_ledger.cli.main import app
+from incident_ledger.ledger import samples
+from incident_ledger.usecases import writing
+
+runner = CliRunner()
+
+EXTRA = [
+    {"type": "report", "id": "r-later", "source": "misryoum", "published_at": "2022-01-25"},
+    {"type": "retraction", "id": "ret-1", "claim": "c-002-diyala-killed-soldiers",
+     "report": "r-later", "reason": "misattributed"},
+    {"type": "correction", "id": "cor-1", "claim": "c-000-diyala-killed-soldiers",
+     "incident": "diyala-2022", "fact": "killed.soldiers", "value": 12, "unit": "people",
+     "report": "r-later"},
+    {"type": "assessment", "id": "as-1", "claim": "c-003-ina-killed-soldiers",
+     "verdict": "mixed", "by": "Desk", "published_at": "2022-01-26"},
+    # Filed under the other incident, it replaces a claim of this one: it concerns both.
+    {"type": "correction", "id": "cor-x", "claim": "c-000-diyala-attack-started",
+     "incident": "ghwayran-2022", "fact": "attack.started", "value": "2022-01-20",
+     "report": "r-later"},
+]  # fmt: skip
+
+DIYALA = [
+    ("incident:diyala-2022", 1),
+    ("claim:c-000-diyala-killed-soldiers", 1),
+    ("claim:c-000-diyala-attack-started", 1),
+    ("claim:c-000-diyala-responsibility-unclaimed", 1),
+    ("claim:c-002-diyala-killed-soldiers", 1),
+    ("claim:c-003-diyala-attack-started", 1),
+    ("claim:c-003-ina-killed-soldiers", 1),
+    ("retraction:ret-1", 1),
+    ("claim:cor-1", 1),
+    ("claim:c-000-diyala-killed-soldiers", 2),
+    ("assessment:as-1", 1),
+    ("claim:cor-x", 1),
+    ("claim:c-000-diyala-attack-started", 2),
+]
+"""Every event concerning diyala-2022, in log order."""
+NAMED_BY = {
+    ("claim:c-000-diyala-killed-soldiers", 1): 1,
+    ("claim:c-000-diyala-attack-started", 1): 2,
+    ("claim:c-002-diyala-killed-soldiers", 1): 1,
+    ("claim:c-003-ina-killed-soldiers", 1): 1,
+}
+"""How many other events concern the incident only through naming this claim (a
+retraction, an assessment, a correction filed under the other incident, a
+``Claim.Superseded``)."""
+
+
+def cli(db: str | None, *args: str) -> tuple[int, str]:
+    result = runner.invoke(app, [*(["--db", db] if db else []), *args])
+    return result.exit_code, result.stdout + result.stderr
+
+
+def write_records(path: Path, records: list[dict[str, Any]]) -> str:
+    path.write_text("".join(json.dumps(r) + "\n" for r in records), encoding="utf-8")
+    return str(path)
+
+
+def make(store_url: str, tmp_path: Path) -> str:
+    """The sample ledger with a retraction, corrections and an assessment."""
+    writing.init(store_url)
+    writing.append_file(store_url, str(samples.GHWAYRAN))
+    writing.append_file(store_url, write_records(tmp_path / "extra.jsonl", EXTRA))
+    return store_url
+
+
+def export(db: str, out: Path, *args: str) -> Path:
+    code, output = cli(db, "export", "--format", "jsonl", "--out", str(out), *args)
+    assert code == 0, output
+    return out
+
+
+def entries(bundle: Path) -> list[tuple[str, int]]:
+    lines = (bundle / "leaves.jsonl").read_text("utf-8").splitlines()
+    return [(line["id"], line["version"]) for line in map(json.loads, lines)]
+
+
+def drop(bundle: Path, event: tuple[str, int]) -> None:
+    """Leave one event out of a bundle, with its proof: what a sender could do."""
+    at = entries(bundle).index(event)
+    for name in ("leaves.jsonl", "proofs.jsonl"):
+        lines = (bundle / name).read_bytes().split(b"\n")[:-1]
+        (bundle / name).write_bytes(
+            b"".join(line + b"\n" for i, line in enumerate(lines) if i != at)
+        )
