@@ -123,8 +123,9 @@ class PostgresLedgerRecorder(KeepsStoreId, PostgresApplicationRecorder):
 
     def _add_chains(self) -> None:
         with self.datastore.transaction(commit=False) as curs:
-            if self._has_chains(curs.connection.cursor(row_factory=tuple_row)):
-                return
+            cursor = curs.connection.cursor(row_factory=tuple_row)
+            if self._has_chains(cursor) or not self._has_table(cursor, self.events_table_name):
+                return  # up to date, or not a ledger yet (which opening it says)
         with self.datastore.transaction(commit=True) as curs:
             self._lock_table(curs)
             cursor = curs.connection.cursor(row_factory=tuple_row)
@@ -141,7 +142,15 @@ class PostgresLedgerRecorder(KeepsStoreId, PostgresApplicationRecorder):
 
     def _has_chains(self, cursor: Any) -> bool:
         """Whether the chains' table exists."""
-        cursor.execute("SELECT to_regclass(%s) IS NOT NULL", (f"{self.prefix}{CHAINS_TABLE}",))
+        return self._has_table(cursor, CHAINS_TABLE)
+
+    def _has_table(self, cursor: Any, name: str) -> bool:
+        """Whether this store's schema has a table of this name (asked of the catalogue, so
+        a schema that does not exist is no error)."""
+        cursor.execute(
+            "SELECT EXISTS (SELECT 1 FROM pg_tables WHERE schemaname = %s AND tablename = %s)",
+            (self.datastore.schema, name),
+        )
         return bool(cursor.fetchone()[0])
 
     def _fetch_ids_after_insert_events(
