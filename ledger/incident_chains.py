@@ -28,9 +28,9 @@ import binascii
 import hashlib
 import re
 from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
+from functools import cache
 from typing import Any
 
-import msgspec
 import orjson
 
 from incident_ledger.ledger.merkle import (
@@ -95,11 +95,11 @@ def concerned(leaves: Iterable[bytes], lookup: ClaimLookup) -> list[tuple[str, .
     created: dict[str, str] = {}
     labels: list[tuple[str, ...]] = []
     deferred: list[tuple[int, list[str], list[str]]] = []
-    decode, append = _decode_names, labels.append
+    (decode, decode_error), append = _names_decoder(), labels.append
     for leaf in leaves:
         try:
             names = decode(leaf)
-        except msgspec.DecodeError:  # not JSON, or not an event's object
+        except decode_error:  # not JSON, or not an event's object
             append(())
             continue
         aggregate, incident, claim = names.id, names.data.incident, names.data.claim
@@ -135,22 +135,20 @@ def concerned(leaves: Iterable[bytes], lookup: ClaimLookup) -> list[tuple[str, .
     return labels
 
 
-class _DataNames(msgspec.Struct):
-    incident: Any = None
-    claim: Any = None
+@cache
+def _names_decoder() -> tuple[Callable[[bytes], Any], type[Exception]]:
+    """The decoding of what ``concerned`` reads of a leaf, and the error it raises.
 
+    Decoding only these fields (msgspec skips the others without building them) is
+    a third of the cost of decoding the whole leaf, and this runs for every event
+    appended and verified. Made on first use: commands that only read the ledger
+    need not load msgspec.
+    """
+    import msgspec
 
-class _Names(msgspec.Struct):
-    """What ``concerned`` reads of a leaf. Decoding only these fields (msgspec skips the
-    others without building them) is a third of the cost of decoding the whole leaf,
-    and this runs for every event appended and verified."""
-
-    id: Any
-    data: _DataNames
-    version: Any = None
-
-
-_decode_names = msgspec.json.Decoder(_Names).decode
+    data = msgspec.defstruct("DataNames", [("incident", Any, None), ("claim", Any, None)])
+    names = msgspec.defstruct("Names", [("id", Any), ("data", data), ("version", Any, None)])
+    return msgspec.json.Decoder(names).decode, msgspec.DecodeError
 
 
 def _label(incidents: list[str]) -> tuple[str, ...]:
