@@ -77,7 +77,9 @@ def created_claim(line: Line) -> tuple[str, str] | None:
     return None
 
 
-def concerned(leaves: Iterable[bytes], lookup: ClaimLookup) -> list[tuple[str, ...]]:
+def concerned(
+    leaves: Iterable[bytes], lookup: ClaimLookup, created: dict[str, str] | None = None
+) -> list[tuple[str, ...]]:
     """The incidents each of a run of events concerns (given as their leaves, in order).
 
     An event concerns the incident it registers (id ``incident:I``), the incident
@@ -89,10 +91,14 @@ def concerned(leaves: Iterable[bytes], lookup: ClaimLookup) -> list[tuple[str, .
     store's (or the bundle's); a claim found nowhere adds nothing. A leaf that is not
     an event's JSON object concerns nothing.
 
+    ``created``, if given, holds claims created by earlier runs of the same log (and
+    gets this run's): a writer's earlier pages, so that their claims need no lookup.
+
     This runs for every event appended and verified, so the common case (a claim's
     creation) takes the shortest path; the rule is the same for every event.
     """
-    created: dict[str, str] = {}
+    if created is None:
+        created = {}
     labels: list[tuple[str, ...]] = []
     deferred: list[tuple[int, list[str], list[str]]] = []
     (decode, decode_error), append = _names_decoder(), labels.append

@@ -62,25 +62,9 @@ class ChainTable:
         """Store these incidents' (count, head)."""
         cursor.executemany(self.upsert, [(name, *heads[name]) for name in sorted(heads)])
 
-    def extend(
-        self,
-        cursor: Any,
-        view: LogView,
-        states: Iterable[bytes],
-        leaf_hashes: Sequence[bytes],
-        plain: Plain | None,
-    ) -> None:
-        """Extend the chains by events just inserted (their stored states, in log order,
-        and leaf hashes); a claim they name is looked up in ``view``, the same
-        transaction, where the events just inserted are too."""
-        leaves = states if plain is None else map(plain, states)
-        with gc_paused():  # a page of parsed leaves: dicts the cyclic collector need not walk
-            labels = concerned(leaves, claim_lookup(view, plain))
-        touched = {incident for incidents in labels for incident in incidents}
-        if touched:
-            chains = Chains(self.heads(cursor, touched))
-            chains.add(labels, leaf_hashes)
-            self.put(cursor, {name: chains.heads[name] for name in touched})
+    def session(self, cursor: Any, view: LogView, plain: Plain | None) -> ChainSession:
+        """The chains as one write transaction extends them (``ChainSession``)."""
+        return ChainSession(self, cursor, view, plain)
 
     def fill(self, cursor: Any, view: LogView, plain: Plain | None) -> int:
         """Compute every chain from the events in the store (in log order) and store
@@ -97,6 +81,50 @@ class ChainTable:
         if chains.heads:
             self.put(cursor, chains.heads)
         return read
+
+
+CLAIMS_KEPT = 200_000
+"""Claims a write transaction remembers the incident of before it forgets them (memory stays
+bounded; a claim forgotten is looked up in the store)."""
+
+
+class ChainSession:
+    """The chains as one write transaction extends them, page after page.
+
+    The incidents' heads are read once, kept while the transaction appends, and
+    written once before it commits (``flush``); the claims its pages create are
+    remembered, so a later page that names one (a retraction, a correction) need
+    not look it up. Nothing outlives the transaction, which may still roll back.
+    """
+
+    def __init__(self, table: ChainTable, cursor: Any, view: LogView, plain: Plain | None):
+        self.table, self.cursor, self.plain = table, cursor, plain
+        self.lookup = claim_lookup(view, plain)
+        self.chains = Chains()
+        self.grown: set[str] = set()
+        self.created: dict[str, str] = {}
+
+    def extend(self, states: Iterable[bytes], leaf_hashes: Sequence[bytes]) -> None:
+        """Extend the chains by events just inserted (their stored states, in log order,
+        and leaf hashes); a claim created before the transaction is looked up in the
+        store, which this transaction sees."""
+        if len(self.created) > CLAIMS_KEPT:
+            self.created.clear()
+        leaves = states if self.plain is None else map(self.plain, states)
+        with gc_paused():  # a page of decoded leaves: objects the cyclic collector need not walk
+            labels = concerned(leaves, self.lookup, self.created)
+        touched = {incident for incidents in labels for incident in incidents}
+        unread = touched.difference(self.chains.heads)
+        if unread:
+            self.chains.heads.update(self.table.heads(self.cursor, unread))
+        self.chains.add(labels, leaf_hashes)
+        self.grown |= touched
+
+    def flush(self) -> None:
+        """Write the chains that grew (before the transaction commits)."""
+        if self.grown:
+            self.table.put(self.cursor, {name: self.chains.heads[name] for name in self.grown})
+            self.grown.clear()
 
 
 def claim_lookup(view: LogView, plain: Plain | None) -> ClaimLookup:

@@ -19,7 +19,7 @@ from psycopg.sql import SQL, Identifier
 from incident_ledger.ledger.errors import StoreError
 from incident_ledger.ledger.merkle import append_leaves
 from incident_ledger.ledger.stores.chains import TABLE as CHAINS_TABLE
-from incident_ledger.ledger.stores.chains import ChainTable, Plain
+from incident_ledger.ledger.stores.chains import ChainSession, ChainTable, Plain
 from incident_ledger.ledger.stores.recorder import (
     INFO_COLUMNS,
     INFO_TABLE,
@@ -168,8 +168,11 @@ class PostgresLedgerRecorder(KeepsStoreId, PostgresApplicationRecorder):
             f"INSERT INTO {self.prefix}merkle_leaves VALUES (%s, %s)",
             [(size + i, n) for i, n in enumerate(notification_ids)],
         )
-        states = [event.state for event in stored_events]
-        self.chains.extend(cursor, self._view(cursor), states, leaves, self.plain)
+        chains: ChainSession | None = kwargs.get("chain_session")
+        session = chains or self.chains.session(cursor, self._view(cursor), self.plain)
+        session.extend([event.state for event in stored_events], leaves)
+        if chains is None:
+            session.flush()
         return notification_ids
 
     @contextmanager
@@ -177,14 +180,19 @@ class PostgresLedgerRecorder(KeepsStoreId, PostgresApplicationRecorder):
         """One write transaction for a large import, holding the table lock from the start."""
         with self.datastore.transaction(commit=True) as curs:
             self._lock_table(curs)
-            view = self._view(curs.connection.cursor(row_factory=tuple_row))
+            cursor = curs.connection.cursor(row_factory=tuple_row)
+            view = self._view(cursor)
+            chains = self.chains.session(cursor, view, self.plain)
 
             def append(rows: Sequence[NewRow], leaves: Sequence[bytes]) -> None:
                 stored_events = [StoredEvent(*row) for row in rows]
                 self._insert_stored_events(curs, stored_events)
-                self._fetch_ids_after_insert_events(curs, stored_events, merkle_leaves=leaves)
+                self._fetch_ids_after_insert_events(
+                    curs, stored_events, merkle_leaves=leaves, chain_session=chains
+                )
 
             yield Appender(view, append)
+            chains.flush()
 
     @contextmanager
     def reading(self) -> Iterator[LogView]:

@@ -30,7 +30,7 @@ from eventsourcing.sqlite import SQLiteApplicationRecorder, SQLiteCursor, SQLite
 from incident_ledger.ledger.errors import StoreError
 from incident_ledger.ledger.merkle import TILE_HEIGHT, append_leaves
 from incident_ledger.ledger.stores.chains import TABLE as CHAINS_TABLE
-from incident_ledger.ledger.stores.chains import ChainTable, Plain
+from incident_ledger.ledger.stores.chains import ChainSession, ChainTable, Plain
 from incident_ledger.ledger.stores.location import store_file
 from incident_ledger.ledger.stores.recorder import (
     INFO_COLUMNS,
@@ -205,9 +205,15 @@ class SQLiteLedgerRecorder(KeepsStoreId, SQLiteApplicationRecorder):
         return self._insert_rows(c, rows, leaves)
 
     def _insert_rows(
-        self, c: SQLiteCursor, rows: Sequence[NewRow], leaves: Sequence[bytes]
+        self,
+        c: SQLiteCursor,
+        rows: Sequence[NewRow],
+        leaves: Sequence[bytes],
+        chains: ChainSession | None = None,
     ) -> list[int]:
-        """Insert events with their leaf hashes and extend the tree; their notification ids."""
+        """Insert events with their leaf hashes and extend the tree and the chains of
+        incidents (those of the transaction's ``chains``, written when it ends, or else
+        written now); their notification ids."""
         if len(leaves) != len(rows):
             raise ProgrammingError("one Merkle leaf hash is needed per stored event")
         # One executemany instead of the library's statement per event with RETURNING.
@@ -232,7 +238,10 @@ class SQLiteLedgerRecorder(KeepsStoreId, SQLiteApplicationRecorder):
         if int(c.fetchone()[0]) != last + len(rows):
             raise ProgrammingError("the events table gave non-consecutive notification ids")
         append_leaves(SQLiteNodeStore(c, table), size, leaves)
-        self.chains.extend(c, self._view(c), [row[3] for row in rows], leaves, self.plain)
+        session = chains or self.chains.session(c, self._view(c), self.plain)
+        session.extend([row[3] for row in rows], leaves)
+        if chains is None:
+            session.flush()
         return list(range(last + 1, last + 1 + len(rows)))
 
     @contextmanager
@@ -248,15 +257,17 @@ class SQLiteLedgerRecorder(KeepsStoreId, SQLiteApplicationRecorder):
             c.execute("ROLLBACK")
             c.execute("BEGIN IMMEDIATE")
             view = self._view(c)
+            chains = self.chains.session(c, view, self.plain)
 
             def append(rows: Sequence[NewRow], leaves: Sequence[bytes]) -> None:
-                self._insert_rows(c, rows, leaves)
+                self._insert_rows(c, rows, leaves, chains)
 
             # A large import touches the id index all over: give its pages room while
             # it runs (measured: 5% faster at 100k), then the connection's usual cache.
             c.execute(f"PRAGMA cache_size={IMPORT_CACHE_KIB}")
             try:
                 yield Appender(view, append)
+                chains.flush()
             finally:
                 c.execute(f"PRAGMA cache_size={DEFAULT_CACHE_KIB}")
 
