@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from incident_ledger.ledger.audit import Checkpoint
 from incident_ledger.ledger.errors import VerificationError
 from incident_ledger.ledger.incident_chains import (
     START,
@@ -34,12 +35,15 @@ def labels(view: LogView, plain: Plain | None, lines: Sequence[bytes]) -> Labels
 class ChainCheck:
     """The chains of incidents computed from the log as ``verify`` walks it."""
 
-    def __init__(self, view: LogView, plain: Plain | None, sizes: Sequence[int]) -> None:
+    def __init__(
+        self, view: LogView, plain: Plain | None, checkpoints: Sequence[tuple[int, Checkpoint]]
+    ) -> None:
         self.view = view
         self.plain = plain
         self.chains = Chains()
         self.size = 0
-        self.pending = sorted(set(sizes), reverse=True)
+        signing = {size for size, checkpoint in checkpoints if checkpoint.chains is not None}
+        self.pending = sorted(signing, reverse=True)
         """Sizes of the checkpoints that sign the chains, not reached yet (last first)."""
         self.signed: dict[int, tuple[int, bytes]] = {}
         """Checkpoint size → (number of incidents, root of their tree) computed at it."""
@@ -67,6 +71,19 @@ class ChainCheck:
         self.signed[size] = (tree.size, tree.root)
         while self.pending and self.pending[-1] == size:
             self.pending.pop()
+
+    def check(
+        self, checkpoints: Sequence[tuple[int, Checkpoint]], stored: dict[str, tuple[int, bytes]]
+    ) -> int:
+        """Raise unless each checkpoint signs the chains computed at its size and the store
+        keeps exactly those computed at the end; returns how many incidents there are."""
+        for size, checkpoint in checkpoints:
+            if checkpoint.chains is not None and self.signed[size] != checkpoint.chains:
+                raise VerificationError(
+                    f"checkpoint {size}: the signed chains of incidents do not match the "
+                    "events that concern them"
+                )
+        return self.check_stored(stored)
 
     def check_stored(self, stored: dict[str, tuple[int, bytes]]) -> int:
         """Raise unless the store keeps exactly the chains computed; returns how many."""

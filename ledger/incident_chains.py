@@ -82,20 +82,15 @@ def concerned(
 ) -> list[tuple[str, ...]]:
     """The incidents each of a run of events concerns (given as their leaves, in order).
 
-    An event concerns the incident it registers (id ``incident:I``), the incident
-    its ``data.incident`` names, and the incident of each claim it is or names (id
-    ``claim:C``, as a claim, a correction or ``Claim.Superseded`` are; ``data.claim``,
-    as a retraction, an assessment and a correction name one). A claim's incident is
-    the ``incident`` of its creation (``created_claim``): one earlier in the run, or
-    else found through ``lookup``, which knows every creation the run's own and the
-    store's (or the bundle's); a claim found nowhere adds nothing. A leaf that is not
-    an event's JSON object concerns nothing.
-
-    ``created``, if given, holds claims created by earlier runs of the same log (and
-    gets this run's): a writer's earlier pages, so that their claims need no lookup.
-
-    This runs for every event appended and verified, so the common case (a claim's
-    creation) takes the shortest path; the rule is the same for every event.
+    An event concerns the incident it registers (id ``incident:I``), the incident its
+    ``data.incident`` names, and the incident of each claim it is (id ``claim:C``: a
+    claim, a correction, ``Claim.Superseded``) or names (``data.claim``: a retraction,
+    an assessment, a correction). A claim's incident is the ``incident`` of its creation
+    (``created_claim``): one earlier in the run or in ``created`` (claims an earlier run
+    created, which gets this run's), else found by ``lookup``, which knows every
+    creation in the store (or the bundle); a claim found nowhere adds nothing. A leaf
+    that is not an event's JSON object concerns nothing. This runs for every event
+    appended and verified: a claim's creation, the common case, takes the shortest path.
     """
     if created is None:
         created = {}
