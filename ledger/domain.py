@@ -2,10 +2,13 @@
 
 Nothing grows with an incident: every incident, source, report, claim,
 retraction and assessment is its own aggregate, created by one event, so an
-append costs the same at ten events or ten million. The one aggregate that
-receives a second event is a claim being corrected (``Claim.Superseded``):
-that event is what makes two concurrent corrections of one claim collide in
-the event store instead of both succeeding.
+append costs the same at ten events or ten million. A claim being corrected
+receives a second event (``Claim.Superseded``): that event is what makes two
+concurrent corrections of one claim collide in the event store instead of
+both succeeding. A fact of an incident (``Fact``) is an aggregate named by its
+incident and key: created when it is declared or, for a fact never declared,
+when its first claim gives it a kind (``Fact.Inferred``, written by the
+ledger); declaring it again adds ``Fact.Redeclared``.
 
 Every event class carries an explicit, versioned topic so that moving or
 renaming code never orphans stored events; a schema change bumps
@@ -115,10 +118,17 @@ class Incident(LedgerAggregate):
     class Registered(Event, _Registered):
         TOPIC = TOPIC_PREFIX + "Incident.Registered"
         record_type = "IncidentRecord"
+        class_version = 2
         title: str
         title_ar: str | None
         place: str | None
+        timezone: str | None
         related: list[dict[str, str]] | None
+
+        @staticmethod
+        def upcast_v1_v2(state: dict[str, Any]) -> None:
+            """Version 1 had no time zone: its incidents are read in UTC."""
+            state.setdefault("timezone", None)
 
 
 class Source(LedgerAggregate):
@@ -160,6 +170,86 @@ class Source(LedgerAggregate):
             effective_from=effective_from,
             timestamp=at,
         )
+
+
+@dataclass(frozen=True)
+class _FactFields:
+    """What a ``fact`` record says (``records.FactRecord``): the fields of every event
+    that declares a fact."""
+
+    incident: str
+    key: str
+    kind: str
+    unit: str | None
+    cumulative: bool | None
+    tolerance: dict[str, str] | None
+    choices: list[dict[str, Any]] | None
+    label: str | None
+    label_ar: str | None
+
+    def to_record(self) -> AnyRecord:
+        """The declaration as its record: a fact has no id beyond its incident and key."""
+        from incident_ledger.ledger import records
+
+        payload = {
+            key: value
+            for key, value in vars(self).items()
+            if key not in ENVELOPE and value is not None
+        }
+        record: AnyRecord = records.FactRecord.model_validate(payload)
+        return record
+
+
+@dataclass(frozen=True)
+class _Declaration(_Registered, _FactFields):
+    """A fact's first declaration: a creation event carrying a ``fact`` record."""
+
+    to_record = _FactFields.to_record
+
+
+class Fact(LedgerAggregate):
+    """A fact of an incident, named ``incident/key``, and the kind of value it takes."""
+
+    TOPIC = TOPIC_PREFIX + "Fact"
+    kind = "fact"
+    if TYPE_CHECKING:
+        version_of_rules: int
+
+    class Event(LedgerAggregate.Event):
+        pass
+
+    @dataclass(frozen=True)
+    class Declared(Event, _Declaration):
+        """A ``fact`` record declared the fact (its first event)."""
+
+        TOPIC = TOPIC_PREFIX + "Fact.Declared"
+        record_type = "FactRecord"
+
+    @dataclass(frozen=True)
+    class Redeclared(Event, _FactFields):
+        """A later ``fact`` record, or a first declaration of a fact whose kind its
+        first claim had given: the declaration from now on."""
+
+        TOPIC = TOPIC_PREFIX + "Fact.Redeclared"
+
+    @dataclass(frozen=True)
+    class Inferred(LedgerCreated, Event):
+        """The ledger's note that a fact never declared takes the kind of its first
+        claim (``claim``): not a record of the user's, so it has no ``to_record``."""
+
+        TOPIC = TOPIC_PREFIX + "Fact.Inferred"
+        incident: str
+        key: str
+        kind: str
+        claim: str
+
+        def apply(self, aggregate: Any) -> None:
+            aggregate.record = None
+
+
+def fact_id(incident: str, key: str) -> str:
+    """The event-store id of the fact ``key`` of an incident."""
+    return f"{Fact.kind}:{incident}/{key}"
 
 
 class Report(LedgerAggregate):
@@ -288,11 +378,13 @@ AGGREGATE_FOR_RECORD: dict[str, tuple[type[LedgerAggregate], type[_Registered]]]
     "correction": (Claim, Claim.RecordedAsCorrection),
     "retraction": (Retraction, Retraction.Recorded),
     "assessment": (Assessment, Assessment.Recorded),
+    "fact": (Fact, Fact.Declared),
 }
 
 
 for _aggregate_class, _event_class in AGGREGATE_FOR_RECORD.values():
     _event_class.aggregate_topic = get_topic(_aggregate_class)
+Fact.Inferred.aggregate_topic = get_topic(Fact)
 
 
 def aggregate_id_of(record: AnyRecord) -> str:
@@ -365,6 +457,8 @@ def reference_columns(kind: str, fields: dict[str, Any]) -> tuple[str, str]:
         return f"claim:{fields['claim']};report:{fields['report']}", "claim;report"
     if kind == "assessment":
         return f"claim:{fields['claim']}", "claim"
+    if kind == "fact":
+        return f"incident:{fields['incident']}", "incident"
     return "", ""
 
 

@@ -1,21 +1,25 @@
 """The records users import (SPEC "Import format"), validated by pydantic.
 
 Every record that enters the ledger passes through these models: unknown
-fields are refused, text is NFC-normalized, numbers must be JSON integers, and
-times and EDTF values are checked. A record is the user's statement; the
-domain turns it into an event without changing it.
+fields are refused, text is NFC-normalized, counts are JSON integers, decimals
+(quantities, tolerances, coordinates) are kept exact and written as decimal
+strings in the leaf, and times and EDTF values are checked. A record is the
+user's statement; the domain turns it into an event without changing it.
+Whether a claim's value fits its fact's kind needs the ledger (``ledger.facts``).
 """
 
 from __future__ import annotations
 
 import re
 import unicodedata
+from decimal import Decimal
 from enum import StrEnum
 from typing import Annotated, Any, Literal, TypeVar
 
 from pydantic import (
     AfterValidator,
     BaseModel,
+    BeforeValidator,
     ConfigDict,
     Field,
     StringConstraints,
@@ -25,12 +29,16 @@ from pydantic import (
 )
 
 from incident_ledger.ledger.errors import BadInputError
-from incident_ledger.ledger.times import instant_key, is_date_only
+from incident_ledger.ledger.facts import NUMERIC_KINDS, FactKind
+from incident_ledger.ledger.times import instant_key, is_date_only, time_zone
 from incident_ledger.ledger.values import (
+    DECIMAL_TEXT,
     MAX_SAFE_INTEGER,
     Qualifier,
     check_claim_value,
+    degrees,
     edtf_bounds,
+    exact_decimal,
 )
 
 T = TypeVar("T")
@@ -158,14 +166,26 @@ class RelatedIncident(RecordBase):
     relation: Annotated[str, StringConstraints(min_length=1, max_length=64)]
 
 
+def _check_zone(value: str) -> str:
+    try:
+        time_zone(value)
+    except BadInputError as error:
+        raise ValueError(str(error)) from None
+    return value
+
+
+TimeZone = Annotated[str, AfterValidator(_check_zone)]
+
+
 class IncidentRecord(RecordBase):
-    """An incident the ledger follows."""
+    """An incident the ledger follows, and the time zone its dates are read in."""
 
     type: Literal["incident"] = "incident"
     id: RecordId
     title: Text
     title_ar: Text | None = None
     place: Text | None = None
+    timezone: TimeZone | None = None
     related: list[RelatedIncident] | None = None
 
 
@@ -202,11 +222,17 @@ class ReportRecord(RecordBase):
             raise ValueError(str(error)) from None
 
 
-class NumberRange(RecordBase):
-    """A claimed range of counts, ``{"min": a, "max": b}``."""
+# A decimal given as a JSON number (parsed exactly) or, where a string cannot be
+# mistaken for anything else, as a decimal string; the leaf writes it as a string.
+Exact = Annotated[Decimal, Field(strict=False), AfterValidator(exact_decimal)]
+Count = Annotated[int, Field(ge=0, le=MAX_SAFE_INTEGER)]
 
-    min: Annotated[int, Field(ge=0, le=MAX_SAFE_INTEGER)]
-    max: Annotated[int, Field(ge=0, le=MAX_SAFE_INTEGER)]
+
+class NumberRange(RecordBase):
+    """A claimed range, ``{"min": a, "max": b}``: of counts (whole numbers) or quantities."""
+
+    min: Count | Exact
+    max: Count | Exact
 
     @model_validator(mode="after")
     def _ordered(self) -> NumberRange:
@@ -215,7 +241,25 @@ class NumberRange(RecordBase):
         return self
 
 
-ClaimValue = Annotated[int, Field(ge=0, le=MAX_SAFE_INTEGER)] | NumberRange | bool | Text
+Degrees = Annotated[Decimal, Field(strict=False), BeforeValidator(degrees)]
+
+
+class PlaceValue(RecordBase):
+    """A place with a WGS84 point: ``{"name": text, "lat": degrees, "lon": degrees}``."""
+
+    name: Text
+    lat: Annotated[Degrees, Field(ge=-90, le=90)]
+    lon: Annotated[Degrees, Field(ge=-180, le=180)]
+
+
+ClaimValue = (
+    Count
+    | Annotated[Decimal, AfterValidator(exact_decimal)]
+    | NumberRange
+    | PlaceValue
+    | bool
+    | Text
+)
 
 
 class ClaimFields(RecordBase):
@@ -249,10 +293,11 @@ class ClaimFields(RecordBase):
     @classmethod
     def _qualifier_fits(cls, qualifier: Qualifier | None, info: ValidationInfo) -> Qualifier | None:
         value = info.data.get("value")
-        is_number = isinstance(value, int) and not isinstance(value, bool)
+        is_number = isinstance(value, int | Decimal) and not isinstance(value, bool)
+        is_number = is_number or (isinstance(value, str) and DECIMAL_TEXT.match(value) is not None)
         if qualifier is not None and "value" in info.data and not is_number:
             raise ValueError("a qualifier applies only to a single number")
-        if qualifier is Qualifier.LESS_THAN and value == 0:
+        if qualifier is Qualifier.LESS_THAN and is_number and Decimal(str(value)) == 0:
             raise ValueError("'less_than 0' is impossible for a count")
         return qualifier
 
@@ -310,6 +355,74 @@ class AssessmentRecord(RecordBase):
             raise ValueError(str(error)) from None
 
 
+class ChoiceOption(RecordBase):
+    """One value a choice fact may take, with the other words that mean it."""
+
+    value: Annotated[str, StringConstraints(min_length=1, max_length=128)]
+    aliases: list[Annotated[str, StringConstraints(min_length=1, max_length=128)]] | None = None
+    label: Text | None = None
+    label_ar: Text | None = None
+
+
+class ToleranceSpec(RecordBase):
+    """How wide "about n" is: ``{"fraction": 0.05}`` (5 % of n) or ``{"absolute": 3}``."""
+
+    fraction: Annotated[Exact, Field(le=1)] | None = None
+    absolute: Exact | None = None
+
+    @model_validator(mode="after")
+    def _one(self) -> ToleranceSpec:
+        if (self.fraction is None) == (self.absolute is None):
+            raise ValueError('give exactly one of {"fraction": f} and {"absolute": a}')
+        return self
+
+
+class FactRecord(RecordBase):
+    """A fact of an incident and the kind of value it takes (SPEC v2 "Fact kinds").
+
+    A fact is named by its incident and key: it has no id of its own. Declaring it
+    again changes the declaration, as long as the claims already recorded fit it.
+    """
+
+    type: Literal["fact"] = "fact"
+    incident: RecordId
+    key: FactKey
+    kind: Lax[FactKind]
+    unit: Annotated[str, StringConstraints(min_length=1, max_length=64)] | None = None
+    cumulative: bool | None = None
+    tolerance: ToleranceSpec | None = None
+    choices: list[ChoiceOption] | None = None
+    label: Text | None = None
+    label_ar: Text | None = None
+
+    @property
+    def id(self) -> str:
+        """The fact's name in the ledger: ``incident/key`` (neither holds a slash)."""
+        return f"{self.incident}/{self.key}"
+
+    @model_validator(mode="after")
+    def _consistent(self) -> FactRecord:
+        numeric = self.kind in NUMERIC_KINDS
+        for name in ("unit", "cumulative", "tolerance"):
+            if getattr(self, name) is not None and not numeric:
+                raise ValueError(f"{name} applies only to counts and quantities")
+        if self.kind is FactKind.CHOICE and not self.choices:
+            raise ValueError("a choice fact lists its choices")
+        if self.choices is not None and self.kind is not FactKind.CHOICE:
+            raise ValueError("choices apply only to a choice fact")
+        absolute = self.tolerance.absolute if self.tolerance else None
+        if self.kind is FactKind.COUNT and absolute is not None and absolute % 1:
+            raise ValueError("a count's absolute tolerance is a whole number")
+        words: set[str] = set()
+        for choice in self.choices or ():
+            for word in (choice.value, *(choice.aliases or ())):
+                folded = unicodedata.normalize("NFC", word).strip().casefold()
+                if folded in words:
+                    raise ValueError(f"choices name {word!r} twice")
+                words.add(folded)
+        return self
+
+
 AnyRecord = (
     IncidentRecord
     | SourceRecord
@@ -318,6 +431,7 @@ AnyRecord = (
     | CorrectionRecord
     | RetractionRecord
     | AssessmentRecord
+    | FactRecord
 )
 
 Record = Annotated[AnyRecord, Field(discriminator="type")]
@@ -325,6 +439,7 @@ Record = Annotated[AnyRecord, Field(discriminator="type")]
 RECORD_TYPES: tuple[str, ...] = (
     "incident",
     "source",
+    "fact",
     "report",
     "claim",
     "correction",

@@ -14,7 +14,7 @@ import re
 import time
 import unicodedata
 from datetime import UTC, datetime, timedelta
-from decimal import Decimal
+from decimal import Decimal, InvalidOperation
 from enum import StrEnum
 from functools import lru_cache
 from typing import Any, NamedTuple
@@ -23,6 +23,11 @@ from incident_ledger.ledger.errors import shown
 from incident_ledger.ledger.times import to_key
 
 MAX_SAFE_INTEGER = 2**53 - 1
+
+DECIMAL_TEXT = re.compile(r"^(0|[1-9]\d{0,14})(\.\d{1,12})?$", re.ASCII)
+"""A decimal as the ledger keeps it, and as a quantity may be written as a string
+(``"2750"``, ``"2.5"``): ASCII digits, no sign, no exponent, no leading zero (``"0000"``
+is a year, not a number)."""
 
 # A string value is read as a date only when it looks like one: EDTF also
 # accepts things like "X" (an unspecified digit), which as status text means
@@ -54,15 +59,16 @@ class ValueKind(StrEnum):
 class Reading(NamedTuple):
     """A claimed value read as an interval (numbers, times) or as text.
 
-    ``low``/``high`` are ints for numbers and storage keys (UTC ISO strings) for
-    times; ``None`` is unbounded. ``text`` is the comparison form of a status.
+    ``low``/``high`` are ints for counts (Decimals for fractional quantities) and
+    storage keys (UTC ISO strings) for times; ``None`` is unbounded. ``text`` is
+    the comparison form of a status.
     A named tuple: a rebuild reads every claim's value, and a frozen dataclass
     took a third of that reading just to construct.
     """
 
     kind: ValueKind
-    low: int | str | None = None
-    high: int | str | None = None
+    low: int | Decimal | str | None = None
+    high: int | Decimal | str | None = None
     text: str | None = None
     approximate: bool = False
 
@@ -201,6 +207,15 @@ def _bound(parsed: Any, *, lower: bool) -> str | None:
     return to_key(day if lower else day + _LAST_MICROSECOND)
 
 
+_OFFSET = re.compile(r"T\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}(:?\d{2})?)")
+
+
+def has_offset(expression: str) -> bool:
+    """Whether an EDTF value holds a time of day with ``Z`` or an offset: an instant
+    wherever it is read, where a calendar day is a day in the incident's zone."""
+    return "T" in expression and _OFFSET.search(expression) is not None
+
+
 def looks_like_date(value: str) -> bool:
     """True when a string value starts like a date, so must be read as an EDTF date: a
     digit (of any script), ``[``, ``{`` or ``..`` after any leading space. Status text
@@ -229,25 +244,89 @@ def read_value(value: Any, qualifier: str | None) -> Reading:
     if isinstance(value, int):
         return _number(value, qualifier)
     if isinstance(value, dict):
+        if "name" in value:  # a place with a point: compared by its name
+            return Reading(ValueKind.TEXT, text=status_text(str(value["name"])))
         try:
             low, high = value["min"], value["max"]
         except KeyError:
             raise ValueProblem(_RANGE_SHAPE) from None
         if type(low) is not int or type(high) is not int:
-            raise ValueProblem(_RANGE_SHAPE)
+            low, high = _exact_bound(low), _exact_bound(high)
         return Reading(ValueKind.NUMBER, low, high)
+    if isinstance(value, Decimal):
+        return _number(_exact_number(value), qualifier)
     if isinstance(value, str):
         if looks_like_date(value):
             try:
                 low, high = edtf_bounds(value)
             except EDTFError as error:
+                number = decimal_text(value)
+                if number is not None:  # a decimal written as a string: a quantity's value
+                    return _number(number, qualifier)
                 raise ValueProblem(_not_a_date(value, error)) from None
             return Reading(ValueKind.TIME, low, high)
         return Reading(ValueKind.TEXT, text=status_text(value))
     raise ValueProblem(_SHAPES)
 
 
-def _number(n: int, qualifier: str | None) -> Reading:
+def decimal_text(value: str) -> int | Decimal | None:
+    """The exact number a decimal written as a string stands for (``"2750"`` → 2750,
+    ``"2.5"`` → Decimal("2.5")), or None when it is not one."""
+    if not DECIMAL_TEXT.match(value):
+        return None
+    return _exact_number(Decimal(value))
+
+
+def _exact_number(number: Decimal) -> int | Decimal:
+    """Whole numbers as ints (they compare and store as counts do), others as Decimals."""
+    exponent = number.as_tuple().exponent
+    if isinstance(exponent, int) and exponent >= 0:
+        return int(number)
+    return number
+
+
+def _exact_bound(bound: Any) -> int | Decimal:
+    if type(bound) is int:
+        return bound
+    if isinstance(bound, Decimal):
+        return _exact_number(exact_decimal(bound))
+    if isinstance(bound, str):
+        number = decimal_text(bound)
+        if number is not None:
+            return number
+    raise ValueProblem("range bounds must be numbers")
+
+
+def exact_decimal(value: Any) -> Decimal:
+    """A decimal as the ledger keeps it: finite, not negative, written without an
+    exponent, at most 15 digits before the point and 12 after (``DECIMAL_TEXT``)."""
+    try:
+        number = value if isinstance(value, Decimal) else Decimal(str(value))
+    except InvalidOperation:
+        raise ValueProblem(f"{shown(str(value))} is not a decimal number") from None
+    if not number.is_finite():
+        raise ValueProblem("must be a finite number")
+    if number < 0:
+        raise ValueProblem("numbers must not be negative")
+    plain = format(number, "f").lstrip("-")
+    if not DECIMAL_TEXT.match(plain):
+        raise ValueProblem("decimals have at most 15 digits before the point and 12 after it")
+    return Decimal(plain)
+
+
+def degrees(value: Any) -> Decimal:
+    """A latitude or longitude in degrees: an exact decimal that may be negative."""
+    if isinstance(value, bool) or not isinstance(value, int | Decimal | str):
+        raise ValueProblem("must be a number of degrees")
+    try:
+        number = Decimal(str(value))
+    except InvalidOperation:
+        raise ValueProblem(f"{shown(str(value))} is not a number of degrees") from None
+    magnitude = exact_decimal(abs(number))
+    return -magnitude if number < 0 else magnitude
+
+
+def _number(n: int | Decimal, qualifier: str | None) -> Reading:
     try:
         chosen = Qualifier(qualifier or Qualifier.EXACT)
     except ValueError:
@@ -268,7 +347,10 @@ def _number(n: int, qualifier: str | None) -> Reading:
 
 
 _RANGE_SHAPE = 'a range is written {"min": a, "max": b}'
-_SHAPES = 'must be a whole number, {"min": a, "max": b}, an EDTF date, text or a boolean'
+_SHAPES = (
+    'must be a number, {"min": a, "max": b}, an EDTF date, text, a boolean or a place '
+    '{"name": text, "lat": degrees, "lon": degrees}'
+)
 
 
 def check_claim_value(value: Any) -> Any:
@@ -292,24 +374,40 @@ def check_claim_value(value: Any) -> Any:
     if kind is bool:
         return value
     if kind is dict:
-        _check_range(value)
+        _check_object(value)
     elif kind is str:
         _check_text(value)
-    elif isinstance(value, float | Decimal):
-        raise ValueProblem(f"decimal numbers are not accepted ({value}); counts are whole numbers")
+    elif kind is Decimal:  # a JSON number with a fraction or an exponent: a quantity's
+        return exact_decimal(value)
+    elif isinstance(value, float):
+        raise ValueProblem("numbers must be exact: a decimal is read from JSON, not a float")
     else:
         raise ValueProblem(_SHAPES)
     read_value(value, None)
     return value
 
 
-def _check_range(value: dict[str, Any]) -> None:
-    if set(value) != {"min", "max"}:
+def _check_object(value: dict[str, Any]) -> None:
+    """A value that is an object: a range of counts or quantities, or a place."""
+    keys = set(value)
+    if keys == {"name", "lat", "lon"}:
+        name = value["name"]
+        if not isinstance(name, str) or not name.strip():
+            raise ValueProblem("a place's name must be text")
+        for axis, limit in (("lat", 90), ("lon", 180)):
+            if abs(degrees(value[axis])) > limit:
+                raise ValueProblem(f"{axis} must be between -{limit} and {limit} degrees")
+        return
+    if keys != {"min", "max"}:
         raise ValueProblem(_RANGE_SHAPE)
-    low, high = value["min"], value["max"]
-    if not all(type(n) is int for n in (low, high)):
-        raise ValueProblem("range bounds must be whole numbers")
-    if not 0 <= low <= high <= MAX_SAFE_INTEGER:
+    bounds = []
+    for bound in (value["min"], value["max"]):
+        if isinstance(bound, bool) or not isinstance(bound, int | Decimal | str):
+            raise ValueProblem("range bounds must be numbers")
+        if isinstance(bound, int) and not 0 <= bound <= MAX_SAFE_INTEGER:
+            raise ValueProblem("range bounds must satisfy 0 <= min <= max <= 2^53 - 1")
+        bounds.append(bound if isinstance(bound, int) else _exact_bound(bound))
+    if bounds[0] > bounds[1]:
         raise ValueProblem("range bounds must satisfy 0 <= min <= max <= 2^53 - 1")
 
 
@@ -348,7 +446,8 @@ def _not_a_date(value: str, error: EDTFError) -> str:
             f"separators ({digits})"
         )
     if _DECIMAL.fullmatch(plain):
-        return f"decimal numbers are not accepted ({text}); counts are whole numbers"
+        number = plain.replace("\u066b", ".")
+        return f"{shown(text)} is a number written as text: give it as a number ({number})"
     if error.reason is None:
         return (
             f"{shown(text)} is neither a number nor an EDTF date: text must not start with "

@@ -61,10 +61,14 @@ def test_stored_bytes_are_the_leaf_of_the_decoded_event(tmp_path: object) -> Non
         },
     )
     writing.rate(db, "sohr", "B", reason="track record", effective_from="2022-01-22")
+    fact = {"type": "fact", "incident": "ghwayran-2022", "key": "fighting.duration"}
+    writing.append_one(db, fact | {"kind": "quantity", "unit": "days"})  # declared anew
+    claim = {"type": "claim", "id": "new", "incident": "ghwayran-2022", "report": "report-004"}
+    writing.append_one(db, claim | {"fact": "wounded", "value": 3})  # kind from this claim
     ledger = Ledger(locate(db).event_store_env(create=False))
     try:
         notifications = ledger.recorder.select_notifications(start=1, limit=10_000)
-        assert len(notifications) == 82 + 2 + 1
+        assert len(notifications) == 138 + 2 + 1 + 1 + 2
         for n in notifications:
             event = ledger.mapper.to_domain_event(n)
             assert n.state == leaf_bytes(event) == ledger.leaf_mapper.leaf_of(n)
@@ -75,6 +79,9 @@ def test_stored_bytes_are_the_leaf_of_the_decoded_event(tmp_path: object) -> Non
             "RecordedAsCorrection",
             "Superseded",
             "Rated",
+            "Declared",
+            "Redeclared",
+            "Inferred",
         }
     finally:
         ledger.close()

@@ -15,6 +15,7 @@ from incident_ledger.projections import projector as projector_module
 from tests.events import append_unchecked, log_state
 from tests.test_cli import jsonl, ledger
 
+# Six records, and the two events that give control and escaped their kinds: 8 events.
 SETUP = [
     {"type": "incident", "id": "g", "title": "Ghwayran"},
     {"type": "incident", "id": "h", "title": "Hasakah"},
@@ -117,7 +118,7 @@ def _poisoned(db: str) -> None:
 
 
 REFUSED = (
-    "error: event 7 (claim:c-poison, incident 'g') could not be projected, so this answer "
+    "error: event 9 (claim:c-poison, incident 'g') could not be projected, so this answer "
     "would be incomplete: '0000' is not a valid EDTF date or interval (years run from 0001 "
     "to 9999, in UTC)\n"
 )
@@ -134,7 +135,7 @@ def test_one_event_that_cannot_be_projected_stops_only_the_answers_that_need_it(
     assert ledger(db, "search", "Hasakah", "--incident", "h")[0] == 0
     assert ledger(db, "sources")[0::2] == (1, REFUSED)  # about every incident
     code, out, _ = ledger(db, "verify")
-    assert (code, out.startswith("ok: 7 events")) == (0, True)
+    assert (code, out.startswith("ok: 9 events")) == (0, True)
     assert ledger(db, "export", "--format", "jsonl", "--out", str(tmp_path / "all"))[0] == 0
     assert ledger(db, "export", "--format", "jsonl", "--incident", "h", "--out",
                   str(tmp_path / "h"))[0] == 0  # fmt: skip
@@ -142,7 +143,7 @@ def test_one_event_that_cannot_be_projected_stops_only_the_answers_that_need_it(
     code, out, err = ledger(db, "replay")
     assert (code, err) == (0, "")
     assert out.splitlines()[1] == (
-        "event 7 (claim:c-poison) could not be projected: '0000' is not a valid EDTF date or "
+        "event 9 (claim:c-poison) could not be projected: '0000' is not a valid EDTF date or "
         "interval (years run from 0001 to 9999, in UTC)"
     )
     # New records still go in, and their incident is still answered.
@@ -158,7 +159,7 @@ def test_an_event_whose_incident_cannot_be_told_stops_every_answer(db: str) -> N
     _rate_unchecked(db, "outlet", fields)
     code, _, err = ledger(db, "state", "h")
     assert code == 1
-    assert err.startswith("error: event 7 (source:outlet) could not be projected, so this ")
+    assert err.startswith("error: event 9 (source:outlet) could not be projected, so this ")
     assert err.endswith(
         "falls outside the years 0001 to 9999 once its offset is applied (in UTC)\n"
     )
@@ -190,7 +191,7 @@ def test_a_report_that_cannot_be_projected_sets_aside_the_claims_citing_it(db: s
     code, _, err = ledger(db, "state", "h")
     assert code == 1
     assert err == (
-        "error: event 7 (report:r-bad) could not be projected, so this answer would be "
+        "error: event 9 (report:r-bad) could not be projected, so this answer would be "
         "incomplete: '2022-02-30' is not a valid date (day is out of range for month)\n"
     )
     sqlite_views = _views_path(db)
@@ -200,9 +201,9 @@ def test_a_report_that_cannot_be_projected_sets_aside_the_claims_citing_it(db: s
         .fetchall()
     )
     assert rows == [
-        (7, "report:r-bad", None,
+        (9, "report:r-bad", None,
          "'2022-02-30' is not a valid date (day is out of range for month)"),
-        (8, "claim:c-bad", "h", "its report 'r-bad' cannot be projected"),
+        (10, "claim:c-bad", "h", "its report 'r-bad' cannot be projected"),
     ]  # fmt: skip
 
 
@@ -225,7 +226,7 @@ def test_a_forged_copy_of_a_claim_is_set_aside_on_every_path(
     assert ledger(db, "replay")[0] == 0
     code, _, err = ledger(db, "state", "h")
     assert code == 1
-    assert err.startswith("error: event 7 (claim:c2-copy, incident 'h') could not be projected")
+    assert err.startswith("error: event 9 (claim:c2-copy, incident 'h') could not be projected")
     assert ledger(db, "state", "g")[0] == 0
 
 

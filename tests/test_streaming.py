@@ -155,14 +155,15 @@ def test_a_record_the_ledger_refuses_waits_for_every_line_to_be_validated(
     tmp_path: Path,
 ) -> None:
     """An id reused early and a bad line late: the bad line is what is reported."""
-    lines = [*SAMPLE, SAMPLE[23].replace('"value": 20', '"value": 21')]
+    first = next(i for i, line in enumerate(SAMPLE) if '"c-000-sohr-killed-sf-20"' in line)
+    lines = [*SAMPLE, SAMPLE[first].replace('"value": 20', '"value": 21')]
     db = str(tmp_path / "l.db")
     writing.init(db)
     refused = runner.invoke(app, ["--db", db, "append", "--file", str(write(tmp_path, lines))])
     assert refused.exit_code == 2
     assert refused.stderr == (
         f"error: line {len(lines)}: id: 'c-000-sohr-killed-sf-20' is already used by a "
-        "different claim record (line 24)\n"
+        f"different claim record (line {first + 1})\n"
     )
     lines.append("{not json")
     bad = runner.invoke(app, ["--db", db, "append", "--file", str(write(tmp_path, lines))])

@@ -84,9 +84,10 @@ def _parse_json(text: str) -> Any:
     silently. So its result stands only when the line plainly has no duplicate:
     every key is followed by its colon directly, and the line holds exactly as
     many ``":`` as the parsed objects hold keys (a repeated key, or ``":`` inside
-    a string, makes more); and only when no number in it was a decimal. Anything
-    else — including every line orjson refuses — is parsed again by the strict
-    decoder, which names the problem.
+    a string, makes more); and only when no number in it was a decimal (orjson
+    reads those as floats). Anything else — including every line orjson refuses —
+    is parsed again by the strict decoder, which names the problem and reads
+    decimals exactly.
     """
     try:
         data = orjson.loads(text)

@@ -45,6 +45,10 @@ class PreparedPage:
     ends: list[int]
     digests: bytes
     """The leaves' Merkle leaf hashes, 32 bytes each."""
+    fact_ids: list[str]
+    """The fact each claim or declaration concerns (``Spooled.fact``; empty for others)."""
+    sigs: list[str]
+    """Each claim's value signature (``Spooled.sig``), checked against its fact's kind."""
 
     def __len__(self) -> int:
         return len(self.seqs)
@@ -101,6 +105,8 @@ def _prepared_pages(path: Path, recorded: str) -> Iterator[PreparedPage]:
                 leaves=b"".join(leaves),
                 ends=ends,
                 digests=b"".join(digests),
+                fact_ids=[s.fact for s in page],
+                sigs=[s.sig for s in page],
             )
     finally:
         spool.close()

@@ -26,6 +26,7 @@ from incident_ledger.ledger.domain import (
     is_creation_of,
 )
 from incident_ledger.ledger.errors import BadInputError, ConflictError
+from incident_ledger.ledger.imports.kinds import FactBook, NewEvents
 from incident_ledger.ledger.imports.preparing import PreparedPage
 from incident_ledger.ledger.imports.preparing import pages as prepared_pages
 from incident_ledger.ledger.imports.spool import Spool, Spooled
@@ -59,11 +60,15 @@ class _Recording:
     """What recording spooled records and streamed pages share: the import's time, what
     it knows exists, the claims it corrected, and how a correction replaces its claim."""
 
-    def __init__(self, ledger: Ledger, appender: Appender, timestamp: datetime) -> None:
+    def __init__(
+        self, ledger: Ledger, appender: Appender, timestamp: datetime, *, store_empty: bool = False
+    ) -> None:
         self.ledger = ledger
         self.appender = appender
         self.timestamp = timestamp
         self.recorded = recorded_key(timestamp)
+        self.facts = FactBook(ledger, appender, timestamp, store_empty=store_empty)
+        """Each fact's kind: every claim recorded must fit it (``imports.kinds``)."""
         self.known: set[str] = set()
         """Aggregate ids known to be in the store (or appended by this import)."""
         self.known_is_all = False
@@ -154,6 +159,28 @@ class _Recording:
         same = record.type == spooled.kind and creation_data(fields) == spooled.data
         return same, record.type
 
+    def _claim_or_fact(self, spooled: Spooled, events: list[NewRow], digests: list[bytes]) -> bool:
+        """Check a claim against its fact's kind (queueing the event that gives a fact
+        its kind first), or record a fact's declaration. True when the record is done
+        with here: a declaration, which ``FactBook.declare`` has dealt with."""
+        if spooled.kind == "fact":
+            outcome, extra = self.facts.declare(spooled.fact, spooled.data, spooled.where)
+            if outcome == "same":
+                self.outcome.unchanged += 1
+                return True
+            if outcome == "changed":
+                _queue(extra, events, digests)
+                self._count("fact")
+                return True
+            return False
+        if spooled.fact:
+            _queue(
+                self.facts.check(spooled.fact, spooled.sig, spooled.where, spooled.record_id),
+                events,
+                digests,
+            )
+        return False
+
     def _count(self, kind: str) -> None:
         self.outcome.added[kind] = self.outcome.added.get(kind, 0) + 1
 
@@ -172,12 +199,33 @@ class _Recording:
             self.outcome.events += len(events)
 
 
-def _column_events(ledger: Ledger, page: PreparedPage) -> tuple[list[NewRow], list[bytes]]:
-    """The creation events of every record of a page, straight from its columns."""
+def _column_events(
+    ledger: Ledger, page: PreparedPage, before: list[tuple[int, NewEvents]]
+) -> tuple[list[NewRow], list[bytes]]:
+    """The creation events of every record of a page, straight from its columns, with
+    ``before`` (place in the page, events: those that give facts their kinds) each just
+    before the record at that place, so the log's order does not depend on paging."""
     leaves, ends, hashes = page.leaves, page.ends, page.digests
     states = [leaves[start:end] for start, end in zip([0, *ends], ends, strict=False)]
     events = ledger.leaf_mapper.creations_from_leaves(page.aggregate_ids, page.topics, states)
-    return events, [hashes[i : i + 32] for i in range(0, len(hashes), 32)]
+    digests = [hashes[i : i + 32] for i in range(0, len(hashes), 32)]
+    if not before:
+        return events, digests
+    merged: list[NewRow] = []
+    merged_digests: list[bytes] = []
+    start = 0
+    for place, extra in before:
+        merged += events[start:place]
+        merged_digests += digests[start:place]
+        _queue(extra, merged, merged_digests)
+        start = place
+    return merged + events[start:], merged_digests + digests[start:]
+
+
+def _queue(extra: NewEvents, events: list[NewRow], digests: list[bytes]) -> None:
+    for row, digest in extra:
+        events.append(row)
+        digests.append(digest)
 
 
 class Batch(_Recording):
@@ -204,6 +252,8 @@ class Batch(_Recording):
             self.add_page(page)
             if progress is not None:
                 progress(self.done, self.spool.count)
+        self.outcome.events += self.facts.backfilled
+        self.facts.backfilled = 0
         return self.outcome
 
     def add_page(self, page: list[Spooled] | PreparedPage) -> None:
@@ -225,7 +275,15 @@ class Batch(_Recording):
         digests: list[bytes] = []
         if isinstance(page, PreparedPage):
             if not present and self._all_new(page, refs):
-                events, digests = _column_events(self.ledger, page)
+                seqs = page.seqs
+                first = self.facts.check_page(
+                    kinds,
+                    page.fact_ids,
+                    page.sigs,
+                    ids,
+                    lambda i: self.spool.get(seqs[i]).where,
+                )
+                events, digests = _column_events(self.ledger, page, first)
                 self.done += len(page)
                 self._count_all(page.kinds)
             else:
@@ -237,10 +295,11 @@ class Batch(_Recording):
 
     def _all_new(self, page: PreparedPage, refs: set[str]) -> bool:
         """Whether every record of a page (none of them in the store) goes in from its
-        columns: none is a correction, none has an id used twice in this input, and
-        everything they reference is in the store."""
+        columns: none is a correction or a fact's declaration, none has an id used twice
+        in this input, and everything they reference is in the store."""
         return (
             "correction" not in page.kinds
+            and "fact" not in page.kinds
             and self.spool.repeated.isdisjoint(page.aggregate_ids)
             and self.known.issuperset(refs)
         )
@@ -257,11 +316,17 @@ class Batch(_Recording):
         start = 0
         for i, aggregate_id in enumerate(page.aggregate_ids):
             kind, end = page.kinds[i], ends[i]
-            if aggregate_id in stored or aggregate_id in repeated or kind == "correction":
+            special = kind == "correction" or kind == "fact"
+            if aggregate_id in stored or aggregate_id in repeated or special:
                 self._add(self.spool.get(page.seqs[i]), stored, events, digests)
             else:
                 if not known.issuperset(ref_lists[i]):
                     self._require_in_input(ref_lists[i], page.seqs[i])
+                fact, sig = page.fact_ids[i], page.sigs[i]
+                if fact and (fact, sig) not in self.facts.fitting:
+                    where = self.spool.get(page.seqs[i]).where  # read only when checked
+                    record_id = aggregate_id.split(":", 1)[1]
+                    _queue(self.facts.check(fact, sig, where, record_id), events, digests)
                 self.done += 1
                 events.append(row_from_leaf(aggregate_id, 1, page.topics[i], leaves[start:end]))
                 digests.append(all_digests[32 * i : 32 * i + 32])
@@ -273,10 +338,12 @@ class Batch(_Recording):
     ) -> None:
         """Check one record against the input and the store; queue its events."""
         self.done += 1
-        if self._is_repeat(spooled, stored):
+        if spooled.kind != "fact" and self._is_repeat(spooled, stored):
             return
         if not self.known.issuperset(spooled.ref_ids):
             self._require_in_input(spooled.ref_ids, spooled)
+        if self._claim_or_fact(spooled, events, digests):
+            return
         aggregate_id, topic, leaf = creation_leaf(
             spooled.kind, spooled.record_id, spooled.data, self.recorded
         )
@@ -348,7 +415,8 @@ class Stream(_Recording):
         appender: Appender,
         locate: Callable[[str], str | None] | None = None,
     ) -> None:
-        super().__init__(ledger, appender, ledger.clock())
+        empty = appender.view.size() == 0
+        super().__init__(ledger, appender, ledger.clock(), store_empty=empty)
         self.locate = locate
         self.waiting: Spool | None = None
         """The records that wait, in a scratch spool made when the first one does."""
@@ -357,7 +425,7 @@ class Stream(_Recording):
         self._page: ValidatedPage | None = None
         self._in_page: dict[str, int] = {}
         self._this_import = f',"recorded_at":"{self.recorded}"'.encode()
-        self.known_is_all = appender.view.size() == 0
+        self.known_is_all = empty
 
     def add_page(self, page: ValidatedPage) -> None:
         """Check a page of records, then append their events (unless recording stopped)."""
@@ -376,8 +444,10 @@ class Stream(_Recording):
             raise self.failure
         if self.waiting is not None:
             batch = Batch(self.ledger, self.waiting, self.appender, self.timestamp)
-            batch.corrected, batch.outcome = self.corrected, self.outcome
+            batch.corrected, batch.outcome, batch.facts = self.corrected, self.outcome, self.facts
             batch.record(progress)
+        self.outcome.events += self.facts.backfilled
+        self.facts.backfilled = 0
         return self.outcome
 
     def close(self) -> None:
@@ -399,7 +469,11 @@ class Stream(_Recording):
         events: list[NewRow] = []
         digests: list[bytes] = []
         if self._all_new(page, refs, present):
-            events, digests = _column_events(self.ledger, page)
+            wheres = page.wheres
+            first = self.facts.check_page(
+                page.kinds, page.fact_ids, page.sigs, ids, lambda i: wheres[i]
+            )
+            events, digests = _column_events(self.ledger, page, first)
             known.update(ids)
             self._count_all(page.kinds)
             if "correction" in page.kinds:
@@ -410,11 +484,14 @@ class Stream(_Recording):
         self._append(events, digests)
 
     def _all_new(self, page: ValidatedPage, refs: set[str], present: list[str]) -> bool:
-        """Whether every record of a page goes in from its columns: none is under an id
-        already recorded, waiting, or used twice in the page, and each references only
-        what is recorded or comes earlier in the page (``refs``: all they reference)."""
+        """Whether every record of a page goes in from its columns: none is a fact's
+        declaration or under an id already recorded, waiting, or used twice in the page,
+        and each references only what is recorded or comes earlier in the page
+        (``refs``: all they reference)."""
         ids = page.aggregate_ids
         if present or len(set(ids)) != len(ids) or not self.waiting_ids.isdisjoint(ids):
+            return False
+        if "fact" in page.kinds:
             return False
         known = self.known
         if known.issuperset(refs):
@@ -464,14 +541,16 @@ class Stream(_Recording):
         start = 0
         for i, aggregate_id in enumerate(page.aggregate_ids):
             end = ends[i]
+            kind = page.kinds[i]
             if aggregate_id in waiting:
                 self._wait(page, i)
-            elif aggregate_id in known:
+            elif aggregate_id in known and kind != "fact":
                 self._repeat(page, i, creations.get(aggregate_id))
             elif not known.issuperset(ref_lists[i]):
                 self._wait(page, i)
+            elif self._claim_or_fact(page.spooled(i), events, digests):
+                pass
             else:
-                kind = page.kinds[i]
                 events.append(row_from_leaf(aggregate_id, 1, page.topics[i], leaves[start:end]))
                 digests.append(all_digests[32 * i : 32 * i + 32])
                 if kind == "correction":

@@ -17,8 +17,14 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, NamedTuple
 
-from incident_ledger.ledger.domain import aggregate_id_for, creation_data, reference_columns
+from incident_ledger.ledger.domain import (
+    aggregate_id_for,
+    creation_data,
+    fact_id,
+    reference_columns,
+)
 from incident_ledger.ledger.errors import BadInputError, StoreError
+from incident_ledger.ledger.facts import signature
 from incident_ledger.ledger.scratch import Scratch
 
 if TYPE_CHECKING:
@@ -27,20 +33,22 @@ if TYPE_CHECKING:
 RANKS = {
     name: rank
     for rank, name in enumerate(
-        ("incident", "source", "report", "claim", "correction", "retraction", "assessment")
+        ("incident", "source", "fact", "report", "claim", "correction", "retraction", "assessment")
     )
 }
 """Dependency order: within one input every reference points to a lower rank
-(corrections among themselves are ordered when read, ``Spool.corrections``)."""
+(corrections among themselves are ordered when read, ``Spool.corrections``), and a
+fact's declaration comes before the claims it governs."""
 
 _SCHEMA = (
     "CREATE TABLE spooled ("
     "seq INTEGER PRIMARY KEY, rank INTEGER NOT NULL, line TEXT NOT NULL, "
     "kind TEXT NOT NULL, record_id TEXT NOT NULL, aggregate_id TEXT NOT NULL, "
-    "data TEXT NOT NULL, ref_ids TEXT NOT NULL, ref_fields TEXT NOT NULL)"
+    "data TEXT NOT NULL, ref_ids TEXT NOT NULL, ref_fields TEXT NOT NULL, "
+    "fact TEXT NOT NULL, sig TEXT NOT NULL)"
 )
-_COLUMNS = "seq, line, kind, record_id, aggregate_id, data, ref_ids, ref_fields"
-_WRITTEN = "rank, line, kind, record_id, aggregate_id, data, ref_ids, ref_fields"
+_COLUMNS = "seq, line, kind, record_id, aggregate_id, data, ref_ids, ref_fields, fact, sig"
+_WRITTEN = "rank, line, kind, record_id, aggregate_id, data, ref_ids, ref_fields, fact, sig"
 _INDEXES = (
     "CREATE INDEX spooled_order ON spooled (rank, seq)",
     "CREATE INDEX spooled_ids ON spooled (aggregate_id, seq)",
@@ -56,7 +64,9 @@ class Spooled(NamedTuple):
     (``domain.creation_data``); ``ref_ids`` the aggregate ids it references, each
     under the field in the same place of ``ref_fields`` (``;``-separated): recording
     checks a record's references with one set operation and reads the fields only
-    to name a missing one.
+    to name a missing one. ``fact`` is the aggregate id of the fact a claim or a
+    declaration concerns (empty for other records), ``sig`` a claim's value reduced
+    to what its fact's kind is checked against (``facts.signature``).
     """
 
     seq: int
@@ -67,6 +77,8 @@ class Spooled(NamedTuple):
     data: str
     ref_ids: list[str]
     ref_fields: str
+    fact: str = ""
+    sig: str = ""
 
     @property
     def refs(self) -> list[tuple[str, str, str]]:
@@ -138,7 +150,7 @@ class Spool:
     def _flush(self) -> None:
         try:
             self.db.executemany(
-                f"INSERT INTO spooled ({_WRITTEN}) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                f"INSERT INTO spooled ({_WRITTEN}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 self._pending,
             )
         except sqlite3.Error as error:
@@ -275,29 +287,40 @@ class Spool:
 
 def spool_row(where: str, record: AnyRecord) -> tuple[Any, ...]:
     """A validated record as the spool keeps it: (rank, where, kind, id, aggregate id,
-    canonical data, ``;``-joined referenced aggregate ids, ``;``-joined their fields)."""
+    canonical data, ``;``-joined referenced aggregate ids, ``;``-joined their fields,
+    the fact it concerns, its value's signature)."""
     # Fields that are None are left out here: the leaf leaves them out too. This is
     # model_dump(mode="json", …) without its Python wrapper: a quarter less per record.
     fields = record.__pydantic_serializer__.to_python(
         record, mode="json", exclude=_ENVELOPE, exclude_none=True
     )
     ref_ids, ref_fields = reference_columns(record.type, fields)
+    kind = record.type
+    fact, sig = "", ""
+    fields_of: Any = record  # a claim, a correction or a fact, as ``kind`` says
+    if kind == "claim" or kind == "correction":
+        fact = fact_id(fields_of.incident, fields_of.fact)
+        sig = signature(fields_of.value, fields_of.qualifier, fields_of.unit)
+    elif kind == "fact":
+        fact = fact_id(fields_of.incident, fields_of.key)
     return (
-        RANKS[record.type],
+        RANKS[kind],
         where,
-        record.type,
+        kind,
         record.id,
-        aggregate_id_for(record.type, record.id),
+        aggregate_id_for(kind, record.id),
         creation_data(fields),
         ref_ids,
         ref_fields,
+        fact,
+        sig,
     )
 
 
 def _spooled(row: tuple[Any, ...]) -> Spooled:
     # References are stored as "kind:id;…" and "field;…": ids never hold a semicolon.
     ref_ids = row[6].split(";") if row[6] else []
-    return Spooled(row[0], row[1], row[2], row[3], row[4], row[5], ref_ids, row[7])
+    return Spooled(row[0], row[1], row[2], row[3], row[4], row[5], ref_ids, row[7], row[8], row[9])
 
 
 _ENVELOPE = {"type", "id"}

@@ -66,6 +66,8 @@ class ValidatedPage(PreparedPage):
             self.datas[i],
             ref_ids.split(";") if ref_ids else [],
             self.ref_fields[i],
+            self.fact_ids[i],
+            self.sigs[i],
         )
 
     def row(self, i: int) -> tuple[Any, ...]:
@@ -79,6 +81,8 @@ class ValidatedPage(PreparedPage):
             self.datas[i],
             self.ref_ids[i],
             self.ref_fields[i],
+            self.fact_ids[i],
+            self.sigs[i],
         )
 
 
@@ -234,9 +238,9 @@ class _Columns:
     def page(self) -> ValidatedPage:
         """The page built so far."""
         columns: list[Any] = [list(column) for column in zip(*self.rows, strict=True)]
-        ranks, wheres, kinds, record_ids, aggregate_ids, datas, ref_ids, ref_fields = columns or [
-            [] for _ in range(8)
-        ]
+        ranks, wheres, kinds, record_ids, aggregate_ids, datas, ref_ids, ref_fields, facts, sigs = (
+            columns or [[] for _ in range(10)]
+        )
         return ValidatedPage(
             seqs=list(range(len(self.rows))),
             kinds=kinds,
@@ -246,6 +250,8 @@ class _Columns:
             leaves=b"".join(self.leaves),
             ends=self.ends,
             digests=b"".join(self.digests),
+            fact_ids=facts,
+            sigs=sigs,
             wheres=wheres,
             record_ids=record_ids,
             datas=datas,

@@ -364,6 +364,16 @@ class LogView:
         )
         return [(str(row[0]), str(row[1]), bytes(row[2])) for row in rows]
 
+    def any_creation_between(self, low: str, high: str) -> bool:
+        """Whether the store holds a creation event whose aggregate id is at least ``low``
+        and below ``high`` (as ``creations_between``), reading at most one row."""
+        rows = self._rows(
+            f"SELECT 1 FROM {self.events_table} "
+            "WHERE originator_id >= ? AND originator_id < ? AND originator_version = 1 LIMIT 1",
+            (low, high),
+        )
+        return bool(rows)
+
     def events_of(self, originator_id: str) -> list[StoredEvent]:
         """Every stored event of one aggregate, oldest first."""
         rows = self._rows(
