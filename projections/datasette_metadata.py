@@ -53,8 +53,55 @@ _TABLES: dict[str, dict[str, Any]] = {
             "title": "Title in English (or the editor's working language).",
             "title_ar": "Title in Arabic; NULL when none was given.",
             "place": "Where it happened, as free text; NULL when not given.",
+            "timezone": (
+                "The incident's IANA time zone (e.g. Asia/Damascus): a date-only report is "
+                "known from the end of that day there, and dates are read as its days. NULL: UTC."
+            ),
             "recorded_at": _RECORDED,
             "seq": _SEQ,
+        },
+    },
+    "facts": {
+        "description": (
+            "The kind of value each fact of an incident takes: one row per version of its "
+            "declaration (a fact record) or, for a fact never declared, the kind its first "
+            "claim gave it. The rules in force at recorded time R are the latest version "
+            "recorded by R."
+        ),
+        "sort": "incident",
+        "facets": ["incident", "kind", "declared"],
+        "columns": {
+            "incident": "The incident (incidents.id).",
+            "key": "The fact key (claims.fact), e.g. killed.security_forces.",
+            "version": "1 for the first event of the fact, then 2, 3 … for each declaration anew.",
+            "kind": "count, quantity, time, text, choice, boolean or place.",
+            "declared": "1 when a fact record declared it; 0 when its first claim gave its kind.",
+            "unit": "Unit of a count or quantity (e.g. people); NULL when not declared.",
+            "cumulative": (
+                "1 for a total that can only grow (a toll): its claims are compared through "
+                "time, each as of its valid time's end (else its known time)."
+            ),
+            "tolerance": (
+                'How wide "about n" is, as JSON: {"fraction": f} or {"absolute": a}; NULL: the '
+                "default, n ± max(1, ⌈10 % of n⌉) in the unit of n's last digit."
+            ),
+            "choices": "A choice fact's values with their aliases and labels, as JSON.",
+            "label": "What the fact is, in English.",
+            "label_ar": "What the fact is, in Arabic.",
+            "recorded_at": _RECORDED,
+            "seq": _SEQ,
+        },
+    },
+    "zone_day_ends": {
+        "description": (
+            "Internal: the UTC offset at the end of each day in the time zones incidents use "
+            "(a row where it changes, 1900–2100), so that SQL can find the end of a local day."
+        ),
+        "hidden": True,
+        "columns": {
+            "zone": "IANA time zone (incidents.timezone).",
+            "since": "The first day (YYYY-MM-DD) this offset applies to the end of.",
+            "offset_minutes": "Minutes east of UTC at the end of those days.",
         },
     },
     "incident_relations": {
@@ -331,26 +378,39 @@ def table_metadata() -> dict[str, dict[str, Any]]:
 _DATE = "[0-9][0-9][0-9][0-9]-[0-9][0-9]-[0-9][0-9]"
 _FULL_KEY = _DATE + "T[0-9][0-9]:[0-9][0-9]:[0-9][0-9].[0-9][0-9][0-9][0-9][0-9][0-9]Z"
 
-# :at → the stored key of the query instant. A date is the end of that UTC day (inclusive),
-# a full key is taken as it is, a date-time must carry Z or an offset (never a guessed zone),
-# blank is now. Anything else gives NULL, which matches nothing.
+# :at → the stored key of the query instant. A date is the end of that day (inclusive) in
+# the incident's time zone (UTC when it has none; SQLite knows no time zones, so the zone's
+# offset at the end of that day comes from zone_day_ends), a full key is taken as it is, a
+# date-time must carry Z or an offset (never a guessed zone), blank is now. Anything else
+# gives NULL, which matches nothing.
 _KNOWN = f"""known AS (
     SELECT CASE
         WHEN at = '' THEN strftime('%Y-%m-%dT%H:%M:%f', 'now') || '000Z'
         WHEN at GLOB '{_DATE}' THEN
-            CASE WHEN date(at, '+0 days') = at THEN at || 'T23:59:59.999999Z' END
+            CASE WHEN date(at, '+0 days') = at THEN
+                strftime('%Y-%m-%dT%H:%M:%S', at || ' 23:59:59', printf('%+d minutes', -COALESCE((
+                    SELECT z.offset_minutes FROM zone_day_ends AS z
+                    JOIN incidents AS i ON i.timezone = z.zone
+                    WHERE i.id = :incident AND z.since <= at
+                    ORDER BY z.since DESC LIMIT 1
+                ), 0))) || '.999999Z'
+            END
         WHEN at GLOB '{_FULL_KEY}' THEN at
         WHEN substr(at, 11) GLOB 'T*[Z+-]*' THEN strftime('%Y-%m-%dT%H:%M:%f', at) || '000Z'
     END AS at_key
     FROM (SELECT trim(COALESCE(:at, '')) AS at)
 )"""
 
-# Positions and statuses (SPEC "Understanding at a point in time"), as in
-# projections.understanding: the claims published by T and not ended by T; per
-# (fact, claimant) the most recent one; per fact, single / corroborated (a common
-# point, or one text) / contested. Window aggregates over the fact give the
-# intersection test: the largest lower bound against the smallest upper bound,
-# NULL bounds being unbounded (MAX and MIN skip them).
+# Positions and statuses (SPEC "Understanding at a point in time" and "Facts, figures and
+# time, v2"), as in projections.understanding: the claims published by T and not ended by
+# T; per (fact, claimant) the claims at its latest known instant, read as one position
+# (the intersection of their intervals, or their hull when they contradict each other, then
+# marked inconsistent); per fact, single / corroborated / contested / withdrawn. An ordinary
+# fact's positions agree when they share a point (one text, for text); a cumulative fact's
+# when no position says more at an instant than another says at that instant or later
+# (the pair test, which SQL expresses directly). The read model stores a fractional
+# quantity's bounds as floats: for those this query compares approximately, where the
+# command line compares exact decimals.
 _STATE_CTES = f"""WITH {_KNOWN},
 active AS (
     SELECT c.* FROM claims AS c, known
@@ -361,42 +421,77 @@ active AS (
       )
 ),
 ranked AS (
-    SELECT active.*, ROW_NUMBER() OVER (
-        PARTITION BY fact, claimant ORDER BY published_at DESC, seq DESC
+    SELECT active.*, RANK() OVER (
+        PARTITION BY fact, claimant ORDER BY published_at DESC
     ) AS recency
     FROM active
 ),
+current AS (SELECT * FROM ranked WHERE recency = 1),
+held AS (
+    SELECT fact, claimant, MIN(kind) AS kind, COUNT(DISTINCT kind) AS kinds,
+        MAX(COALESCE(valid_to, published_at)) AS as_of,
+        MAX(num_low) AS num_low_in, MIN(num_high) AS num_high_in,
+        MIN(num_low) AS num_low_out,
+        CASE WHEN COUNT(num_high) = COUNT(*) THEN MAX(num_high) END AS num_high_out,
+        MAX(time_low) AS time_low_in, MIN(time_high) AS time_high_in,
+        CASE WHEN COUNT(time_low) = COUNT(*) THEN MIN(time_low) END AS time_low_out,
+        CASE WHEN COUNT(time_high) = COUNT(*) THEN MAX(time_high) END AS time_high_out,
+        COUNT(DISTINCT text_value) AS texts
+    FROM current GROUP BY fact, claimant
+),
+position AS (
+    SELECT fact, claimant, kind, kinds, as_of, texts,
+        CASE WHEN kind = 'number' AND num_high_in IS NOT NULL AND num_low_in > num_high_in
+             THEN 1 WHEN kind = 'time' AND time_high_in IS NOT NULL AND time_low_in > time_high_in
+             THEN 1 WHEN kind = 'text' AND texts > 1 THEN 1 ELSE 0 END AS inconsistent,
+        CASE kind WHEN 'number' THEN num_low_in WHEN 'time' THEN time_low_in END AS low_in,
+        CASE kind WHEN 'number' THEN num_high_in WHEN 'time' THEN time_high_in END AS high_in,
+        CASE kind WHEN 'number' THEN num_low_out WHEN 'time' THEN time_low_out END AS low_out,
+        CASE kind WHEN 'number' THEN num_high_out WHEN 'time' THEN time_high_out END AS high_out
+    FROM held
+),
 positions AS (
-    SELECT ranked.*,
-        COUNT(*) OVER per_fact AS claimants,
-        MIN(kind) OVER per_fact AS kind_min,
-        MAX(kind) OVER per_fact AS kind_max,
-        MAX(num_low) OVER per_fact AS num_low_max,
-        MIN(num_high) OVER per_fact AS num_high_min,
-        MAX(time_low) OVER per_fact AS time_low_max,
-        MIN(time_high) OVER per_fact AS time_high_min,
-        COUNT(text_value) OVER per_fact AS texts,
-        MIN(text_value) OVER per_fact AS text_min,
-        MAX(text_value) OVER per_fact AS text_max
-    FROM ranked
-    WHERE recency = 1
-    WINDOW per_fact AS (PARTITION BY fact)
+    SELECT fact, claimant, kind, kinds, as_of, inconsistent,
+        CASE WHEN inconsistent = 1 THEN low_out ELSE low_in END AS low,
+        CASE WHEN inconsistent = 1 THEN high_out ELSE high_in END AS high,
+        COUNT(*) OVER (PARTITION BY fact) AS claimants,
+        MIN(kind) OVER (PARTITION BY fact) AS kind_min,
+        MAX(kind) OVER (PARTITION BY fact) AS kind_max,
+        MAX(kinds) OVER (PARTITION BY fact) AS kinds_max,
+        (SELECT f.cumulative FROM facts AS f WHERE f.incident = :incident AND f.key = pos.fact
+         ORDER BY f.version DESC LIMIT 1) AS cumulative
+    FROM position AS pos
+),
+facts_judged AS (
+    SELECT fact, MIN(claimants) AS claimants, MIN(kind_min) AS kind_min,
+        CASE
+            WHEN MIN(claimants) = 1 THEN 'single'
+            WHEN MIN(kind_min) <> MAX(kind_max) OR MAX(kinds_max) > 1 THEN 'contested'
+            WHEN MIN(kind_min) = 'text' THEN
+                CASE WHEN EXISTS (
+                    SELECT 1 FROM current AS t WHERE t.fact = p.fact
+                    GROUP BY t.text_value
+                    HAVING COUNT(DISTINCT t.claimant)
+                        = (SELECT COUNT(*) FROM position AS q WHERE q.fact = p.fact)
+                ) THEN 'corroborated' ELSE 'contested' END
+            WHEN MIN(kind_min) = 'number' AND MAX(COALESCE(cumulative, 0)) = 1 THEN
+                CASE WHEN EXISTS (
+                    SELECT 1 FROM positions AS a JOIN positions AS b
+                    ON a.fact = p.fact AND b.fact = p.fact
+                    WHERE a.as_of <= b.as_of AND b.high IS NOT NULL AND a.low > b.high
+                ) THEN 'contested' ELSE 'corroborated' END
+            WHEN MAX(low) IS NULL OR MIN(high) IS NULL OR MAX(low) <= MIN(high)
+                THEN 'corroborated'
+            ELSE 'contested'
+        END AS status
+    FROM positions AS p GROUP BY fact
 ),
 judged AS (
-    SELECT positions.*, CASE
-        WHEN claimants = 1 THEN 'single'
-        WHEN kind_min <> kind_max THEN 'contested'
-        WHEN kind_min = 'text' THEN
-            CASE WHEN texts = 0 OR (texts = claimants AND text_min = text_max)
-                 THEN 'corroborated' ELSE 'contested' END
-        WHEN kind_min = 'number' THEN
-            CASE WHEN num_low_max IS NULL OR num_high_min IS NULL OR num_low_max <= num_high_min
-                 THEN 'corroborated' ELSE 'contested' END
-        ELSE
-            CASE WHEN time_low_max IS NULL OR time_high_min IS NULL OR time_low_max <= time_high_min
-                 THEN 'corroborated' ELSE 'contested' END
-    END AS status
-    FROM positions
+    SELECT c.*, f.status, p.inconsistent, COALESCE(p.cumulative, 0) AS cumulative,
+        p.low AS position_low, p.high AS position_high, p.as_of
+    FROM current AS c
+    JOIN facts_judged AS f ON f.fact = c.fact
+    JOIN positions AS p ON p.fact = c.fact AND p.claimant = c.claimant
 )"""
 
 _STATE_AT = f"""{_STATE_CTES},
@@ -409,48 +504,53 @@ answer AS (
         COALESCE(j.qualifier, CASE j.kind WHEN 'number' THEN 'exact' END) AS qualifier,
         CASE j.kind WHEN 'number' THEN j.num_low WHEN 'time' THEN j.time_low END AS interval_min,
         CASE j.kind WHEN 'number' THEN j.num_high WHEN 'time' THEN j.time_high END AS interval_max,
-        j.report, j.source AS outlet, j.via, j.published_at, j.id AS claim,
-        j.quote, j.translation, j.seq
+        j.position_low AS position_min, j.position_high AS position_max, j.inconsistent,
+        j.report, j.source AS outlet, j.via, j.published_at, j.as_of, j.id AS claim,
+        j.quote, j.translation
     FROM judged AS j LEFT JOIN sources AS s ON s.id = j.claimant
     UNION ALL
-    SELECT seen.fact, 'withdrawn', NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL,
-        NULL, NULL, NULL, NULL, NULL
+    SELECT seen.fact, 'withdrawn', NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL,
+        NULL, NULL, NULL, NULL, NULL, NULL, NULL
     FROM seen WHERE seen.fact NOT IN (SELECT fact FROM positions)
 )
 SELECT fact, status, claimant, claimant_name, value, qualifier, interval_min, interval_max,
-    report, outlet, via, published_at, claim, quote, translation,
-    (SELECT at_key FROM known) AS known_at
+    position_min, position_max, inconsistent, report, outlet, via, published_at, as_of, claim,
+    quote, translation, (SELECT at_key FROM known) AS known_at
 FROM answer
-ORDER BY fact, published_at, seq"""
+ORDER BY fact, published_at, claimant, claim"""
 
-# A position's value in words: "sohr: at_least 20", "sdf: sdf", "misryoum: 2022-01-20".
+# A claim's value in words: "sohr: at_least 20", "sdf: sdf", "misryoum: 2022-01-20".
 _POSITION_TEXT = (
-    "claimant || ': ' || COALESCE(qualifier || ' ', '') || "
-    "CASE WHEN json_valid(value) AND json_type(value) = 'text' "
-    "THEN json_extract(value, '$') ELSE value END"
+    "j.claimant || ': ' || COALESCE(j.qualifier || ' ', '') || "
+    "CASE WHEN json_valid(j.value) AND json_type(j.value) = 'text' "
+    "THEN json_extract(j.value, '$') ELSE j.value END"
 )
 
 _CONTESTED_FACTS = f"""{_STATE_CTES}
-SELECT fact,
-    COUNT(*) AS claimants,
-    CASE WHEN MIN(kind) = MAX(kind) THEN MIN(kind) ELSE 'mixed' END AS kind,
+SELECT j.fact,
+    COUNT(DISTINCT j.claimant) AS claimants,
+    CASE WHEN MIN(j.kind) = MAX(j.kind) THEN MIN(j.kind) ELSE 'mixed' END AS kind,
     CASE
-        WHEN MIN(kind) <> MAX(kind) THEN NULL
-        WHEN MIN(kind) = 'number' AND COUNT(num_low) = COUNT(*) THEN MIN(num_low)
-        WHEN MIN(kind) = 'time' AND COUNT(time_low) = COUNT(*) THEN MIN(time_low)
+        WHEN MIN(j.kind) <> MAX(j.kind) THEN NULL
+        WHEN MIN(j.kind) IN ('number', 'time') AND COUNT(j.position_low) = COUNT(*)
+            THEN MIN(j.position_low)
     END AS range_min,
     CASE
-        WHEN MIN(kind) <> MAX(kind) THEN NULL
-        WHEN MIN(kind) = 'number' AND COUNT(num_high) = COUNT(*) THEN MAX(num_high)
-        WHEN MIN(kind) = 'time' AND COUNT(time_high) = COUNT(*) THEN MAX(time_high)
+        WHEN MIN(j.kind) <> MAX(j.kind) THEN NULL
+        -- a cumulative fact: a position older than the latest bounds the latest total only
+        -- from below
+        WHEN MAX(j.cumulative) = 1 AND MIN(j.as_of) < MAX(j.as_of) THEN NULL
+        WHEN MIN(j.kind) IN ('number', 'time') AND COUNT(j.position_high) = COUNT(*)
+            THEN MAX(j.position_high)
     END AS range_max,
     group_concat({_POSITION_TEXT}, '; ') AS positions,
-    group_concat(id, ' ') AS claims,
-    MAX(published_at) AS last_published_at,
+    group_concat(j.id, ' ') AS claims,
+    MAX(j.published_at) AS last_published_at,
     (SELECT at_key FROM known) AS known_at
-FROM (SELECT * FROM judged WHERE status = 'contested' ORDER BY fact, published_at, seq)
-GROUP BY fact
-ORDER BY fact"""
+FROM (SELECT * FROM judged WHERE status = 'contested' ORDER BY fact, published_at, claimant, id)
+    AS j
+GROUP BY j.fact
+ORDER BY j.fact"""
 
 # The first end of a claim (a claim is corrected at most once, but may also be retracted).
 _FIRST_END = """LEFT JOIN claim_ends AS e ON e.rowid = (

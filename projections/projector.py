@@ -22,8 +22,23 @@ from eventsourcing.persistence import PersistenceError, StoredEvent
 from eventsourcing.utils import resolve_topic
 
 from incident_ledger.ledger.application import Ledger
-from incident_ledger.ledger.domain import Assessment, Claim, Incident, Report, Retraction, Source
+from incident_ledger.ledger.domain import (
+    Assessment,
+    Claim,
+    Fact,
+    Incident,
+    Report,
+    Retraction,
+    Source,
+    fact_id,
+)
 from incident_ledger.ledger.errors import BadInputError, StoreError
+from incident_ledger.ledger.facts import (
+    NUMERIC_KINDS,
+    FactRules,
+    edtf_in_zone,
+    read_claim,
+)
 from incident_ledger.ledger.forking import Helper, two_cores
 from incident_ledger.ledger.gcpause import gc_paused
 from incident_ledger.ledger.leaves import event_line
@@ -31,9 +46,17 @@ from incident_ledger.ledger.mapper import LeafMapper
 from incident_ledger.ledger.merkle import root_at
 from incident_ledger.ledger.scratch import Scratch
 from incident_ledger.ledger.stores.recorder import EventRow, LogView
-from incident_ledger.ledger.times import instant_key, is_date_only, to_key
-from incident_ledger.ledger.values import ValueKind, edtf_bounds, read_value
+from incident_ledger.ledger.times import (
+    day_end_key,
+    day_end_offsets,
+    instant_key,
+    is_date_only,
+    parse_instant,
+    to_key,
+)
+from incident_ledger.ledger.values import ValueKind
 from incident_ledger.projections.arabic import normalize
+from incident_ledger.projections.positions import rules_from_row
 from incident_ledger.projections.views import SET_ASIDE, Views
 
 PAGE_SIZE = 5_000
@@ -58,10 +81,16 @@ class Projector:
         self.ledger = ledger
         self.views = views
         self.db: sqlite3.Connection = views.connection
-        self._report_cache: dict[str, tuple[str, str]] = {}
-        self._stored_reports: dict[str, tuple[str, str] | None] | None = None
+        self._report_cache: dict[str, ReportTime] = {}
+        self._stored_reports: dict[str, ReportTime | None] | None = None
         self._pending: dict[str, list[tuple[Any, ...]]] = {}
         self._collecting = False
+        self._zones: dict[str, str | None] = {}
+        """Incident → its time zone (None: UTC), as projected or looked up."""
+        self._rules: dict[tuple[str, str], FactRules | None] = {}
+        """(incident, fact) → its rules now (None: no fact event yet, a claim of old)."""
+        self._claim_zones: dict[str, str] = {}
+        """Claims of incidents with a time zone projected in this run → that zone."""
 
     def catch_up(
         self,
@@ -385,25 +414,32 @@ class Projector:
         if len(self._report_cache) > 100_000:
             self._report_cache.clear()
 
-    def remember_report(self, report_id: str, published: str, source: str) -> None:
+    def remember_report(self, report_id: str, published_at: str, source: str) -> None:
         """Make a report's time and outlet known to claims in the same page."""
-        self._report_cache[report_id] = (published, source)
+        self._report_cache[report_id] = report_time(published_at, source)
 
-    def published_at(self, report_id: str) -> tuple[str, str]:
-        """(published_at key, source id) of a report in the read model or the current page."""
+    def report_known(self, report_id: str) -> ReportTime:
+        """When a report is known (its instant, or its day when it gave only a date) and its
+        outlet, from the current page, the read model or the store."""
         cached = self._report_cache.get(report_id)
         if cached is None:
             row = None
             if not self._collecting:
                 row = self.db.execute(
-                    "SELECT published_at, source FROM reports WHERE id = ?", (report_id,)
+                    "SELECT published_at, published_precision, source FROM reports WHERE id = ?",
+                    (report_id,),
                 ).fetchone()
-            cached = (row[0], row[1]) if row is not None else self._report_in_store(report_id)
+            if row is None:
+                cached = self._report_in_store(report_id)
+            elif row[1] == "day":
+                cached = (None, row[0][:10], row[2])
+            else:
+                cached = (row[0], None, row[2])
             self._report_cache[report_id] = cached
         return cached
 
-    def _report_in_store(self, report_id: str) -> tuple[str, str]:
-        """(published_at key, source id) of a report this read model has not seen: a shard's
+    def _report_in_store(self, report_id: str) -> ReportTime:
+        """When a report this read model has not seen is known, and its outlet: a shard's
         claims cite reports of the first half. The first miss reads every report stored.
         A report that is not there, or cannot be projected, raises ``LookupError``: the
         claim citing it cannot be projected either."""
@@ -413,7 +449,7 @@ class Projector:
             with self.ledger.audit.reading() as view:
                 found = view.creations_between(Report.aggregate_id(""), Report.kind + ";")
             for aggregate_id, topic, state in found:
-                self._stored_reports[aggregate_id.split(":", 1)[1]] = _report_key(
+                self._stored_reports[aggregate_id.split(":", 1)[1]] = _report_time(
                     mapper, (0, aggregate_id, 1, topic, state)
                 )
         if report_id not in self._stored_reports:
@@ -423,12 +459,109 @@ class Projector:
             raise LookupError(f"its report '{report_id}' cannot be projected")
         return stored
 
+    def remember_incident(self, incident: str, zone: str | None) -> None:
+        """Make an incident's time zone (None: UTC) known to the claims that follow."""
+        self._zones[incident] = zone
 
-def _report_key(mapper: LeafMapper, row: EventRow) -> tuple[str, str] | None:
-    """(published_at key, source id) of a stored report, None if it cannot be projected."""
+    def remember_rules(self, incident: str, fact: str, rules: FactRules | None) -> None:
+        """Make a fact's rules (None: a fact of old, read by shape) known to its claims."""
+        self._rules[(incident, fact)] = rules
+
+    def zone_of(self, incident: str) -> str | None:
+        """An incident's time zone (None: UTC), from the read model or else the store (a
+        shard's claims may belong to incidents of the first half)."""
+        if incident in self._zones:
+            return self._zones[incident]
+        row = self.db.execute("SELECT timezone FROM incidents WHERE id = ?", (incident,)).fetchone()
+        if row is None:
+            data = self._stored_data(Incident.aggregate_id(incident))
+            zone = None if data is None else data.get("timezone")
+        else:
+            zone = row[0]
+        self._zones[incident] = zone
+        return zone
+
+    def rules_of(self, incident: str, fact: str) -> FactRules | None:
+        """A fact's rules now (None: a fact of old, with no fact event), from the read
+        model or else the store."""
+        pair = (incident, fact)
+        if pair in self._rules:
+            return self._rules[pair]
+        row = self.db.execute(
+            "SELECT kind, declared, unit, cumulative, tolerance, choices FROM facts "
+            "WHERE incident = ? AND key = ? ORDER BY version DESC LIMIT 1",
+            pair,
+        ).fetchone()
+        rules = rules_from_row(row) if row is not None else self._stored_rules(incident, fact)
+        self._rules[pair] = rules
+        return rules
+
+    def _stored_rules(self, incident: str, fact: str) -> FactRules | None:
+        with self.ledger.audit.reading() as view:
+            events = view.events_of(fact_id(incident, fact))
+        rules: FactRules | None = None
+        for stored in events:
+            line = leaf_line(
+                self.ledger.leaf_mapper, (0, str(stored.originator_id), 0, "", stored.state)
+            )
+            declared = line["topic"] != Fact.Inferred.TOPIC
+            if declared or rules is None:
+                rules = FactRules.from_fields(line["data"], declared=declared)
+        return rules
+
+    def zone_of_claim(self, claim: str) -> str | None:
+        """The time zone of a claim's incident (a date-only report that withdraws a claim is
+        known from the end of that day there). Claims of zoned incidents projected in this
+        run are remembered; any other is looked up in the store, by its id."""
+        zone = self._claim_zones.get(claim)
+        if zone is not None:
+            return zone
+        data = self._stored_data(Claim.aggregate_id(claim))
+        return None if data is None else self.zone_of(str(data["incident"]))
+
+    def _stored_data(self, aggregate_id: str) -> dict[str, Any] | None:
+        """The data of an aggregate's creation event in the store, or None."""
+        with self.ledger.audit.reading() as view:
+            found = view.creation_states([aggregate_id])
+        if aggregate_id not in found:
+            return None
+        topic, state = found[aggregate_id]
+        data: dict[str, Any] = leaf_line(
+            self.ledger.leaf_mapper, (0, aggregate_id, 1, topic, state)
+        )["data"]
+        return data
+
+    def reread_claims(self, incident: str, fact: str, rules: FactRules) -> None:
+        """Read a fact's claims again after it was declared anew (rare: a scan of the
+        fact's claims, the queued ones written first)."""
+        self.flush()
+        zone = self.zone_of(incident)
+        rows = self.db.execute(
+            "SELECT id, value, qualifier FROM claims WHERE incident = ? AND fact = ?",
+            (incident, fact),
+        ).fetchall()
+        for claim, value, qualifier in rows:
+            read = read_claim(_decode(value.encode()), qualifier, rules, zone)
+            low, high, text = _reading_columns(read)
+            self.db.execute(
+                "UPDATE claims SET kind = ?, num_low = ?, num_high = ?, time_low = ?, "
+                "time_high = ?, text_value = ?, approximate = ? WHERE id = ?",
+                (
+                    read.kind.value,
+                    *((low, high) if read.kind is ValueKind.NUMBER else (None, None)),
+                    *((low, high) if read.kind is ValueKind.TIME else (None, None)),
+                    text,
+                    int(read.approximate),
+                    claim,
+                ),
+            )
+
+
+def _report_time(mapper: LeafMapper, row: EventRow) -> ReportTime | None:
+    """When a stored report is known, and its outlet; None if it cannot be projected."""
     try:
         data = leaf_line(mapper, row)["data"]
-        return instant_key(data["published_at"]), str(data["source"])
+        return report_time(data["published_at"], str(data["source"]))
     except (UnreadableEvent, BadInputError, LookupError, TypeError, ValueError):
         return None
 
@@ -554,8 +687,8 @@ def _decode(leaf: bytes) -> Any:
     the largest single cost of a rebuild in Python. A leaf it refuses (a lone
     surrogate escape, say) goes to the standard module. orjson reads an integer
     beyond 64 bits as a float; a recorded leaf holds none (counts are at most
-    2**53 - 1, decimals are refused on import), and a claim value that is not an
-    integer stops the rebuild at that event rather than being read as a number."""
+    2**53 - 1, and decimals are written as strings, exact), and a claim value that is
+    a float cannot be projected (its event is set aside) rather than read as a number."""
     try:
         return orjson.loads(leaf)
     except orjson.JSONDecodeError:
@@ -569,10 +702,15 @@ _dumps = json.JSONEncoder(ensure_ascii=False).encode
 def _incident(p: Projector, line: dict[str, Any], seq: int) -> None:
     d = line["data"]
     incident = _record_id(line)
+    zone = d.get("timezone")
     p.write(
-        "INSERT INTO incidents VALUES (?, ?, ?, ?, ?, ?)",
-        (incident, d["title"], d.get("title_ar"), d.get("place"), line["recorded_at"], seq),
+        "INSERT INTO incidents VALUES (?, ?, ?, ?, ?, ?, ?)",
+        (incident, d["title"], d.get("title_ar"), d.get("place"), zone, line["recorded_at"], seq),
     )
+    p.remember_incident(incident, zone)
+    if zone is not None:
+        for since, minutes in day_end_offsets(zone):
+            p.write("INSERT OR IGNORE INTO zone_day_ends VALUES (?, ?, ?)", (zone, since, minutes))
     texts = (("title", d["title"]), ("title_ar", d.get("title_ar")))
     _index(p, "incident", incident, incident, texts, seq)
     for link in d.get("related") or ():
@@ -636,13 +774,29 @@ def _index(
             p.write(_SEARCH_INSERT, (normalize(text), text, kind, ref, incident, field, seq))
 
 
+ReportTime = tuple[str | None, str | None, str]
+"""When a report is known and by whom it was published: (its instant's key, None, outlet),
+or for a report that gave only a date (None, that day, outlet): it is known from the end
+of that day in the zone of the incident each of its claims belongs to."""
+
+
+def report_time(published_at: str, source: str) -> ReportTime:
+    """A report's ``published_at`` (as recorded) and outlet as a ``ReportTime``."""
+    moment = parse_instant(published_at)  # BadInputError for a date not on the calendar
+    if is_date_only(published_at):
+        return None, published_at.strip(), source
+    return to_key(moment), None, source
+
+
 def _report(p: Projector, line: dict[str, Any], seq: int) -> None:
     d = line["data"]
     report_id = _record_id(line)
     _index(p, "report", report_id, None, (("title", d.get("title")),), seq)
-    published = instant_key(d["published_at"])
-    precision = "day" if is_date_only(d["published_at"]) else "instant"
-    p.remember_report(report_id, published, d["source"])
+    day_only = is_date_only(d["published_at"])
+    # A report's own row takes the UTC convention; its claims take their incident's zone.
+    published = to_key(parse_instant(d["published_at"], end_of_day=day_only))
+    precision = "day" if day_only else "instant"
+    p.remember_report(report_id, d["published_at"], d["source"])
     p.write(
         "INSERT INTO reports VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
         (
@@ -664,29 +818,43 @@ def _report(p: Projector, line: dict[str, Any], seq: int) -> None:
 _NUMBER = ValueKind.NUMBER
 
 
+_UNSEEN: Any = object()
+
+
 def _claim(p: Projector, line: dict[str, Any], seq: int) -> None:
     d = line["data"]
     get = d.get
     claim_id = _record_id(line)
-    report = d["report"]
-    known = p._report_cache.get(report) or p.published_at(report)  # p.published_at, inlined
-    published, outlet = known
+    report, incident, fact = d["report"], d["incident"], d["fact"]
+    instant, day, outlet = p._report_cache.get(report) or p.report_known(report)
+    zone = p._zones.get(incident, _UNSEEN)
+    if zone is _UNSEEN:
+        zone = p.zone_of(incident)
+    published = instant if instant is not None else day_end_key(str(day), zone)
+    rules = p._rules.get((incident, fact), _UNSEEN)
+    if rules is _UNSEEN:
+        rules = p.rules_of(incident, fact)
     value, qualifier, claimant = d["value"], get("qualifier"), get("claimant")
     reading: tuple[Any, ...]
-    if type(value) is int and (qualifier is None or qualifier == "exact"):
-        # Most claims are an exact count: read_value's answer, without the call.
+    if (
+        type(value) is int
+        and (qualifier is None or qualifier == "exact")
+        and (rules is None or rules.kind in NUMERIC_KINDS)
+    ):
+        # Most claims are an exact count: read_claim's answer, without the call.
         kind, stored, approximate, reading = _NUMBER, str(value), 0, (value, value)
     else:
-        if type(value) is dict:  # a range: leaves sort keys, people read low to high
+        if type(value) is dict and "min" in value:  # leaves sort keys, people read low to high
             value = {"min": value["min"], "max": value["max"]}
-        read = read_value(value, qualifier)
+        read = read_claim(value, qualifier, rules, zone)
         kind, approximate = read.kind, int(read.approximate)
         stored = str(value) if type(value) is int else _dumps(value)
-        reading = (read.text,) if kind is ValueKind.TEXT else read[1:3]
+        low, high, text = _reading_columns(read)
+        reading = (text,) if kind is ValueKind.TEXT else (low, high)
     row = (
         claim_id,
-        d["incident"],
-        d["fact"],
+        incident,
+        fact,
         _KIND_NAMES[kind],
         stored,
         qualifier,
@@ -699,15 +867,17 @@ def _claim(p: Projector, line: dict[str, Any], seq: int) -> None:
         seq,
         *reading,
     )
+    if zone is not None:
+        p._claim_zones[claim_id] = zone
     if len(d) == _CLAIM_REQUIRED + (claimant is not None) + (qualifier is not None):
         p.write(_PLAIN_CLAIM_INSERTS[kind], row)  # no optional field: the leaf leaves them out
         return
     valid_time, via, corrects = get("valid_time"), get("via"), get("claim")
-    valid_from, valid_to = edtf_bounds(valid_time) if valid_time else (None, None)
+    valid_from, valid_to = edtf_in_zone(valid_time, zone) if valid_time else (None, None)
     quote, translation, note = get("quote"), get("translation"), get("note")
     if quote or translation or note:
         texts = (("quote", quote), ("translation", translation), ("note", note))
-        _index(p, "claim", claim_id, d["incident"], texts, seq)
+        _index(p, "claim", claim_id, incident, texts, seq)
     optional = (
         get("unit"),
         valid_time,
@@ -729,6 +899,23 @@ def _claim(p: Projector, line: dict[str, Any], seq: int) -> None:
             "INSERT INTO claim_ends VALUES (?, ?, 'corrected', ?, ?, ?, ?)",
             (corrects, claim_id, report, published, line["recorded_at"], seq),
         )
+
+
+def _reading_columns(read: Any) -> tuple[Any, Any, str | None]:
+    """(low, high, text) of a reading as the read model stores them: a fractional
+    quantity's bounds as floats, for SQL (``state`` reads quantities exactly from the
+    value)."""
+    if read.kind is ValueKind.NUMBER:
+        return _sql_number(read.low), _sql_number(read.high), None
+    if read.kind is ValueKind.TIME:
+        return read.low, read.high, None
+    return None, None, read.text
+
+
+def _sql_number(bound: Any) -> int | float | None:
+    if bound is None or type(bound) is int:
+        return bound
+    return int(bound) if bound == int(bound) else float(bound)
 
 
 _CLAIM_REQUIRED = 4
@@ -784,7 +971,10 @@ _PLAIN_CLAIM_INSERTS = {
 def _retraction(p: Projector, line: dict[str, Any], seq: int) -> None:
     d = line["data"]
     retraction, recorded = _record_id(line), line["recorded_at"]
-    published, _ = p.published_at(d["report"])
+    instant, day, _ = p.report_known(d["report"])
+    # A date-only report withdraws the claim from the end of that day in its incident's zone.
+    zone = None if instant is not None else p.zone_of_claim(d["claim"])
+    published = instant if instant is not None else day_end_key(str(day), zone)
     p.write(
         "INSERT INTO retractions VALUES (?, ?, ?, ?, ?, ?, ?)",
         (retraction, d["claim"], d["report"], d.get("reason"), published, recorded, seq),
@@ -813,8 +1003,43 @@ def _assessment(p: Projector, line: dict[str, Any], seq: int) -> None:
     )
 
 
+def _fact(p: Projector, line: dict[str, Any], seq: int) -> None:
+    """A fact declared, declared anew, or given its kind by its first claim."""
+    d = line["data"]
+    incident, key, version = d["incident"], d["key"], int(line["version"])
+    declared = line["topic"] != Fact.Inferred.TOPIC
+    rules = FactRules.from_fields(d, declared=declared)
+    tolerance, choices = d.get("tolerance"), d.get("choices")
+    p.write(
+        "INSERT INTO facts VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        (
+            incident,
+            key,
+            version,
+            rules.kind.value,
+            int(declared),
+            d.get("unit"),
+            int(rules.cumulative),
+            None if tolerance is None else _dumps(tolerance),
+            None if choices is None else _dumps(choices),
+            d.get("label"),
+            d.get("label_ar"),
+            line["recorded_at"],
+            seq,
+        ),
+    )
+    p.remember_rules(incident, key, rules)
+    # A fact's first event comes before its first claim; a later declaration may change
+    # how the claims already projected read (a choice's aliases, a tolerance, a kind).
+    if version > 1 and declared:
+        p.reread_claims(incident, key, rules)
+
+
 _HANDLERS: dict[str, Handler] = {
     Incident.Registered.TOPIC: _incident,
+    Fact.Declared.TOPIC: _fact,
+    Fact.Redeclared.TOPIC: _fact,
+    Fact.Inferred.TOPIC: _fact,
     Source.Registered.TOPIC: _source,
     Source.Rated.TOPIC: _source_rated,
     Report.Registered.TOPIC: _report,

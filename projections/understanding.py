@@ -1,14 +1,19 @@
-"""Point-in-time understanding of an incident (SPEC "Understanding at a point in time").
+"""Point-in-time understanding of an incident (SPEC "Understanding at a point in time"
+and "Facts, figures and time, v2").
 
-Answered by indexed queries on the read model, never by replaying the log:
-the claims recorded by R and published by T, minus those ended by a
-retraction or correction recorded by R and published by T; then, per fact,
-each claimant's most recently published active claim is its position.
+Answered by indexed queries on the read model, never by replaying the log: the
+claims recorded by R and published by T, minus those ended by a retraction or
+correction recorded by R and published by T. Per fact, each claimant's claims at
+its latest known instant are its position — one position however many claims, read
+together (``projections.agreement``) — and the fact's status, range and reason
+follow from the positions and the fact's rules as declared by R (its kind, whether
+it is cumulative, the tolerance of "about"). Nothing here depends on the order in
+which records were imported: positions are ordered by known time and claimant, and
+a tie is broken by ids, never by ledger position.
 """
 
 from __future__ import annotations
 
-import json
 import sqlite3
 from datetime import datetime
 from enum import StrEnum
@@ -17,9 +22,20 @@ from typing import Any
 import orjson
 
 from incident_ledger.ledger.errors import NotFoundError
+from incident_ledger.ledger.facts import FactKind, FactRules
 from incident_ledger.ledger.times import to_key
-
-END_OF_TIME = "9999-12-31T23:59:59.999999Z"
+from incident_ledger.projections import agreement
+from incident_ledger.projections.agreement import Interval
+from incident_ledger.projections.positions import (
+    END_OF_TIME,
+    Position,
+    fact_rules,
+    grade_in_force,
+    iso,
+    positions_at,
+    shown,
+)
+from incident_ledger.projections.why import reason
 
 
 class Policy(StrEnum):
@@ -43,184 +59,34 @@ class Status(StrEnum):
 _RELIABILITY_RANK = {grade: rank for rank, grade in enumerate("ABCDEF")}
 
 
-def grade_in_force(source: str) -> str:
-    """SQL for a source's Admiralty grade in force at known time :known as recorded by :recorded.
-
-    The latest rating effective by T and recorded by R; the grade given at
-    registration is effective from the start. ``source`` is the SQL naming the
-    source id. Shared by the understanding and the exports, so the rule is
-    written once.
-    """
-    return f"""(
-    SELECT r.reliability FROM source_ratings r
-    WHERE r.source = {source}
-      AND (r.effective_from IS NULL OR r.effective_from <= :known)
-      AND r.recorded_at <= :recorded
-    ORDER BY COALESCE(r.effective_from, '') DESC, r.seq DESC LIMIT 1
-)"""
-
-
-_POSITIONS = """
-WITH active AS (
-    SELECT c.* FROM claims c
-    WHERE c.incident = :incident
-      AND c.published_at <= :known AND c.recorded_at <= :recorded
-      AND NOT EXISTS (
-          SELECT 1 FROM claim_ends e
-          WHERE e.claim = c.id AND e.published_at <= :known AND e.recorded_at <= :recorded
-      )
-), ranked AS (
-    SELECT active.*, ROW_NUMBER() OVER (
-        PARTITION BY fact, claimant ORDER BY published_at DESC, seq DESC
-    ) AS rank
-    FROM active
-)
-SELECT {columns}, s.name AS claimant_name, {grade} AS claimant_reliability
-FROM ranked LEFT JOIN sources s ON s.id = ranked.claimant
-WHERE rank = 1
-ORDER BY ranked.fact, ranked.published_at, ranked.seq
-"""
-
-# The columns a position reads, in the order _POSITIONS selects them: each row is
-# read as a plain tuple by these indexes (building a dict per row and looking
-# fields up in it cost about a sixth of a query's CPU at a million claims).
-_COLUMNS = [
-    "id",
-    "fact",
-    "kind",
-    "value",
-    "qualifier",
-    "unit",
-    "num_low",
-    "num_high",
-    "time_low",
-    "time_high",
-    "text_value",
-    "approximate",
-    "valid_time",
-    "report",
-    "source",
-    "claimant",
-    "via",
-    "quote",
-    "translation",
-    "corrects",
-    "published_at",
-    "recorded_at",
-    "seq",
-    "claimant_name",
-    "claimant_reliability",
-]
-(
-    _ID,
-    _FACT,
-    _KIND,
-    _VALUE,
-    _QUALIFIER,
-    _UNIT,
-    _NUM_LOW,
-    _NUM_HIGH,
-    _TIME_LOW,
-    _TIME_HIGH,
-    _TEXT_VALUE,
-    _APPROXIMATE,
-    _VALID_TIME,
-    _REPORT,
-    _SOURCE,
-    _CLAIMANT,
-    _VIA,
-    _QUOTE,
-    _TRANSLATION,
-    _CORRECTS,
-    _PUBLISHED_AT,
-    _RECORDED_AT,
-    _SEQ,
-    _CLAIMANT_NAME,
-    _CLAIMANT_RELIABILITY,
-) = range(len(_COLUMNS))
-_POSITIONS = _POSITIONS.replace(
-    "{columns}", ", ".join(f"ranked.{name}" for name in _COLUMNS[:_CLAIMANT_NAME])
-).replace("{grade}", grade_in_force("ranked.claimant"))
-
 _FACTS_SEEN = """
 SELECT DISTINCT fact FROM claims
 WHERE incident = :incident AND published_at <= :known AND recorded_at <= :recorded
 """
 
 
-class Position:
-    """One claimant's current claim on one fact: a ``_POSITIONS`` row.
-
-    Its kind and bounds are read once: an answer at a million claims weighs
-    hundreds of positions, each consulted several times.
-    """
-
-    __slots__ = ("high", "kind", "low", "row")
-
-    def __init__(self, row: tuple[Any, ...]) -> None:
-        self.row = row
-        self.kind: str = str(row[_KIND])
-        if self.kind == "number":
-            self.low: int | str | None = row[_NUM_LOW]
-            self.high: int | str | None = row[_NUM_HIGH]
-        else:
-            self.low, self.high = row[_TIME_LOW], row[_TIME_HIGH]
-
-    @property
-    def order(self) -> tuple[str, int]:
-        return (str(self.row[_PUBLISHED_AT]), int(self.row[_SEQ]))
-
-    def interval(self) -> dict[str, Any]:
-        return {"min": _shown(self.low), "max": _shown(self.high)}
-
-    def as_json(self) -> dict[str, Any]:
-        row = self.row
-        kind = self.kind
-        out: dict[str, Any] = {
-            "claim": row[_ID],
-            "claimant": row[_CLAIMANT],
-            "value": orjson.loads(row[_VALUE]),
-            "qualifier": row[_QUALIFIER] or ("exact" if kind == "number" else None),
-            "report": row[_REPORT],
-            "published_at": iso(row[_PUBLISHED_AT]),
-            "recorded_at": iso(row[_RECORDED_AT]),
-        }
-        if kind != "text":
-            out["interval"] = self.interval()
-        # Optional fields, in this order, only when set.
-        if row[_CLAIMANT_NAME] is not None:
-            out["claimant_name"] = row[_CLAIMANT_NAME]
-        if row[_CLAIMANT_RELIABILITY] is not None:
-            out["reliability"] = row[_CLAIMANT_RELIABILITY]
-        source = row[_SOURCE]
-        if source is not None and source != row[_CLAIMANT]:
-            out["source"] = source
-        if row[_VIA]:
-            out["via"] = orjson.loads(row[_VIA])
-        if row[_UNIT] is not None:
-            out["unit"] = row[_UNIT]
-        if row[_VALID_TIME] is not None:
-            out["valid_time"] = row[_VALID_TIME]
-        if row[_APPROXIMATE]:
-            out["approximate"] = True
-        for key, column in _LAST_OPTIONAL:
-            if row[column] is not None:
-                out[key] = row[column]
-        return out
+def incident_zone(db: sqlite3.Connection, incident: str) -> str | None:
+    """An incident's time zone (None: UTC); ``NotFoundError`` naming the closest ids when
+    the read model has no such incident."""
+    row = db.execute("SELECT timezone FROM incidents WHERE id = ?", (incident,)).fetchone()
+    if row is None:
+        raise NotFoundError(unknown_incident(db, incident))
+    return None if row[0] is None else str(row[0])
 
 
-_LAST_OPTIONAL = (("corrects", _CORRECTS), ("quote", _QUOTE), ("translation", _TRANSLATION))
+def unknown_incident(db: sqlite3.Connection, incident: str) -> str:
+    """``no incident 'x' in the ledger``, with the closest ids when some are close."""
+    from difflib import get_close_matches
+
+    ids = [row[0] for row in db.execute("SELECT id FROM incidents")]
+    close = get_close_matches(incident, ids, n=3, cutoff=0.6)
+    hint = f"; did you mean {_either(close)}?" if close else ""
+    return f"no incident '{incident}' in the ledger{hint}"
 
 
-def iso(key: str | None) -> str | None:
-    """A stored instant as ISO 8601, without a zero fraction."""
-    if key is None:
-        return None
-    return key.replace(".000000Z", "Z")
-
-
-def _shown(bound: int | str | None) -> int | str | None:
-    return iso(bound) if isinstance(bound, str) else bound
+def _either(names: list[str]) -> str:
+    quoted = [f"'{name}'" for name in names]
+    return quoted[0] if len(quoted) == 1 else ", ".join(quoted[:-1]) + " or " + quoted[-1]
 
 
 def state(
@@ -231,19 +97,17 @@ def state(
     policy: Policy = Policy.RANGE,
 ) -> dict[str, Any]:
     """The understanding of an incident at known time T as the ledger stood at R."""
-    if db.execute("SELECT 1 FROM incidents WHERE id = ?", (incident,)).fetchone() is None:
-        raise NotFoundError(f"no incident '{incident}' in the ledger")
+    zone = incident_zone(db, incident)
     params = {
         "incident": incident,
         "known": to_key(known_at),
         "recorded": to_key(recorded_at) if recorded_at else END_OF_TIME,
     }
-    by_fact: dict[str, list[Position]] = {}
-    for row in db.execute(_POSITIONS, params):
-        by_fact.setdefault(row[_FACT], []).append(Position(row))
+    rules = fact_rules(db, params)
+    by_fact = positions_at(db, params, rules, zone)
     seen = [row[0] for row in db.execute(_FACTS_SEEN, params)]
     facts = {
-        fact: understand(by_fact.get(fact, []), policy)
+        fact: understand(by_fact.get(fact, []), policy, rules.get(fact, (None, False))[0], zone)
         for fact in sorted(set(seen) | by_fact.keys())
     }
     return {
@@ -255,51 +119,92 @@ def state(
     }
 
 
-def understand(positions: list[Position], policy: Policy) -> dict[str, Any]:
-    """Status, range and policy value of one fact from its positions."""
+def understand(
+    positions: list[Position], policy: Policy, rules: FactRules | None, zone: str | None = None
+) -> dict[str, Any]:
+    """Status, range, policy value and reason of one fact from its positions."""
     if not positions:
-        return {"status": Status.WITHDRAWN.value, "value": None, "range": None, "positions": []}
+        return {
+            "status": Status.WITHDRAWN.value,
+            "value": None,
+            "range": None,
+            "positions": [],
+            "why": reason(Status.WITHDRAWN.value, [], None, False, zone),
+        }
     kinds = {p.kind for p in positions}
     kind = kinds.pop() if len(kinds) == 1 else "mixed"
+    cumulative = rules is not None and rules.cumulative and kind == "number"
+    conflict = _conflict(positions, kind, cumulative)
     if len(positions) == 1:
         status = Status.SINGLE
-    elif _agree(positions, kind):
-        status = Status.CORROBORATED
-    else:
+    elif conflict is not None or kind == "mixed":
         status = Status.CONTESTED
-    span = _range(positions) if kind in ("number", "time") else None
+    else:
+        status = Status.CORROBORATED
+    span = _range(positions, kind, cumulative, status is Status.CONTESTED)
     value, basis = _pick(positions, kind, span, policy)
-    fact: dict[str, Any] = {
-        "status": status.value,
-        "kind": kind,
+    listed = [p.as_json(cumulative) for p in positions]
+    fact: dict[str, Any] = {"status": status.value, "kind": kind}
+    if rules is not None:
+        fact["fact_kind"] = rules.kind.value
+        if rules.unit:
+            fact["unit"] = rules.unit
+    if cumulative:
+        fact["cumulative"] = True
+    fact |= {
         "value": value,
-        "range": span,
-        "positions": [p.as_json() for p in positions],
+        "range": None if span is None else {"min": shown(span.low), "max": shown(span.high)},
+        "positions": listed,
     }
     if basis is not None:
         fact["basis"] = basis
+    pair = (
+        None if conflict is None else (positions.index(conflict[0]), positions.index(conflict[1]))
+    )
+    common = None
+    if status is Status.CORROBORATED and kind in ("number", "time") and not cumulative:
+        shared = agreement.intersection([p.interval for p in positions])
+        common = {"min": shown(shared.low), "max": shown(shared.high)}
+    fact["why"] = reason(status.value, listed, pair, cumulative, zone, common)
     return fact
 
 
-def _agree(positions: list[Position], kind: str) -> bool:
-    """Do all positions share a common point (or, for text, the same text)?"""
+def _conflict(
+    positions: list[Position], kind: str, cumulative: bool
+) -> tuple[Position, Position] | None:
+    """Two positions that cannot both hold, or None when they all agree."""
+    if len(positions) < 2 or kind == "mixed":
+        return None
     if kind == "text":
-        return len({p.row[_TEXT_VALUE] for p in positions}) == 1
-    if kind == "mixed":
-        return False
-    lows = [p.low for p in positions if p.low is not None]
-    highs = [p.high for p in positions if p.high is not None]
-    if not lows or not highs:
-        return True
-    return max(lows) <= min(highs)  # type: ignore[operator]
+        if agreement.texts_agree([p.texts for p in positions]):
+            return None
+        return _text_pair(positions)
+    if cumulative:
+        pair = agreement.first_contradiction([(p.as_of, p.interval) for p in positions])
+        return None if pair is None else (positions[pair[0]], positions[pair[1]])
+    if agreement.share_a_point([p.interval for p in positions]):
+        return None
+    highest = max(positions, key=lambda p: (p.interval.low is not None, p.interval.low))
+    lowest = min(positions, key=lambda p: (p.interval.high is None, p.interval.high))
+    return highest, lowest
 
 
-def _range(positions: list[Position]) -> dict[str, Any]:
-    lows = [p.low for p in positions]
-    highs = [p.high for p in positions]
-    low = None if any(v is None for v in lows) else min(lows)  # type: ignore[type-var]
-    high = None if any(v is None for v in highs) else max(highs)  # type: ignore[type-var]
-    return {"min": _shown(low), "max": _shown(high)}
+def _text_pair(positions: list[Position]) -> tuple[Position, Position]:
+    first = positions[0]
+    for other in positions[1:]:
+        if not first.texts & other.texts:
+            return first, other
+    return first, positions[1]
+
+
+def _range(
+    positions: list[Position], kind: str, cumulative: bool, contested: bool
+) -> Interval | None:
+    if kind not in ("number", "time"):
+        return None
+    if cumulative:
+        return agreement.cumulative_range([(p.as_of, p.interval) for p in positions], contested)
+    return agreement.hull([p.interval for p in positions])
 
 
 def _latest(positions: list[Position]) -> Position:
@@ -307,32 +212,47 @@ def _latest(positions: list[Position]) -> Position:
 
 
 def _preferred(positions: list[Position]) -> Position:
-    def rank(p: Position) -> tuple[int, tuple[str, int]]:
-        grade = p.row[_CLAIMANT_RELIABILITY]
+    def rank(p: Position) -> tuple[int, tuple[str, str]]:
+        grade = p.reliability
         # Best grade first (A), ungraded last; then the latest.
-        return (-_RELIABILITY_RANK.get(grade, len(_RELIABILITY_RANK)), p.order)
+        return (-_RELIABILITY_RANK.get(grade or "", len(_RELIABILITY_RANK)), p.order)
 
     return max(positions, key=rank)
 
 
-def _value_of(position: Position) -> Any:
-    if position.kind == "text":
-        return orjson.loads(position.row[_VALUE])
-    return position.interval()
-
-
 def _pick(
-    positions: list[Position], kind: str, span: dict[str, Any] | None, policy: Policy
+    positions: list[Position], kind: str, span: Interval | None, policy: Policy
 ) -> tuple[Any, str | None]:
-    """The policy's value and, where one claim decided it, that claim's id."""
+    """The policy's value and, where one position decided it, its claim's id."""
     if policy is Policy.RANGE:
         if span is not None:
-            return span, None
-        texts = sorted({json.dumps(json.loads(p.row[_VALUE])) for p in positions})
-        values = [json.loads(t) for t in texts]
+            return {"min": shown(span.low), "max": shown(span.high)}, None
+        distinct = {
+            orjson.dumps(v, option=orjson.OPT_SORT_KEYS): v for p in positions for v in p.values
+        }
+        values = [distinct[key] for key in sorted(distinct)]
         return (values[0] if len(values) == 1 else values), None
     if policy is Policy.CONSERVATIVE and span is not None:
-        return span["min"], None
+        return shown(span.low), None
     # latest, preferred, and conservative for text (which has no lower bound).
     chosen = _preferred(positions) if policy is Policy.PREFERRED else _latest(positions)
-    return _value_of(chosen), str(chosen.row[_ID])
+    return chosen.shown_value(), chosen.claim
+
+
+def declared_kind(rules: FactRules | None) -> str | None:
+    """The fact's kind as declared or inferred (None for a fact of old)."""
+    return None if rules is None else rules.kind.value
+
+
+__all__ = [
+    "END_OF_TIME",
+    "FactKind",
+    "Policy",
+    "Position",
+    "Status",
+    "grade_in_force",
+    "iso",
+    "shown",
+    "state",
+    "understand",
+]

@@ -31,8 +31,38 @@ QUERY_MMAP_BYTES = 1 << 30
 
 _TABLES: dict[str, tuple[dict[str, type], str | tuple[str, ...] | None]] = {
     "incidents": (
-        {"id": str, "title": str, "title_ar": str, "place": str, "recorded_at": str, "seq": int},
+        {
+            "id": str,
+            "title": str,
+            "title_ar": str,
+            "place": str,
+            "timezone": str,
+            "recorded_at": str,
+            "seq": int,
+        },
         "id",
+    ),
+    "facts": (
+        {
+            "incident": str,
+            "key": str,
+            "version": int,
+            "kind": str,
+            "declared": int,
+            "unit": str,
+            "cumulative": int,
+            "tolerance": str,
+            "choices": str,
+            "label": str,
+            "label_ar": str,
+            "recorded_at": str,
+            "seq": int,
+        },
+        ("incident", "key", "version"),
+    ),
+    "zone_day_ends": (
+        {"zone": str, "since": str, "offset_minutes": int},
+        ("zone", "since"),
     ),
     "incident_relations": (
         {"incident": str, "related": str, "relation": str, "seq": int},

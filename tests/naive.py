@@ -1,54 +1,155 @@
-"""A deliberately naive model of SPEC "Understanding at a point in time".
+"""A deliberately naive model of SPEC "Understanding at a point in time" and "Facts,
+figures and time, v2".
 
-It folds over the raw events, filtering by (T, R), with its own reading of
-qualifiers and intervals; the product's indexed read model must agree with it.
-It lives in the tests only.
+It folds over the raw records, filtering by (T, R), with its own reading of kinds,
+qualifiers, tolerances, dates in time zones, positions and agreement; it shares no
+code with the product's rules. The product's indexed read model must agree with it.
+It lives in the tests only, and reads only the value forms the property tests write:
+counts, decimals (as strings), ranges, booleans, text, and EDTF days, sets of two
+days and intervals of two days.
 """
 
 from __future__ import annotations
 
 import math
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import UTC, date, datetime, time
+from decimal import ROUND_CEILING, Decimal
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from incident_ledger.ledger.application import Ledger
 
 INF = math.inf
+DAY_END = time(23, 59, 59, 999_999)
 
 
-def published_instant(text: str) -> datetime:
+def published_instant(text: str, zone: str | None = None) -> datetime:
+    """A report's known instant: a date is the END of that day in the zone (UTC if none)."""
     if len(text) == 10:
-        return datetime.combine(date.fromisoformat(text), time(0), tzinfo=UTC)
-    return datetime.fromisoformat(text.replace("Z", "+00:00"))
+        local = datetime.combine(date.fromisoformat(text), DAY_END)
+        return local.replace(tzinfo=ZoneInfo(zone) if zone else UTC).astimezone(UTC)
+    return datetime.fromisoformat(text.replace("Z", "+00:00")).astimezone(UTC)
 
 
-def query_instant(text: str) -> datetime:
-    if len(text) == 10:
-        start = datetime.combine(date.fromisoformat(text), time(0), tzinfo=UTC)
-        return start + timedelta(days=1) - timedelta(microseconds=1)
-    return datetime.fromisoformat(text.replace("Z", "+00:00"))
+def query_instant(text: str, zone: str | None = None) -> datetime:
+    """A query date is the end of that day in the zone; a date-time is that instant."""
+    return published_instant(text, zone)
 
 
-def interval(value: Any, qualifier: str | None) -> tuple[float, float] | str:
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, str):
-        return value.casefold()
+def _day_bounds(day: str, zone: str | None) -> tuple[datetime, datetime]:
+    tz = ZoneInfo(zone) if zone else UTC
+    start = datetime.combine(date.fromisoformat(day), time(0)).replace(tzinfo=tz)
+    end = datetime.combine(date.fromisoformat(day), DAY_END).replace(tzinfo=tz)
+    return start.astimezone(UTC), end.astimezone(UTC)
+
+
+def edtf_days(text: str, zone: str | None) -> tuple[datetime, datetime]:
+    """Earliest and latest instant of ``D``, ``[D1,D2]`` or ``D1/D2``, days in the zone."""
+    if text.startswith("["):
+        first, last = text[1:-1].split(",")
+    elif "/" in text:
+        first, last = text.split("/")
+    else:
+        first = last = text
+    return _day_bounds(first, zone)[0], _day_bounds(last, zone)[1]
+
+
+def _is_day_text(text: str) -> bool:
+    try:
+        edtf_days(text, None)
+    except ValueError:
+        return False
+    return True
+
+
+def _number(value: Any) -> Decimal:
+    return Decimal(str(value))
+
+
+def _unit_of_last_digit(value: Any) -> Decimal:
+    text = str(value)
+    if "." not in text:
+        return Decimal(1)
+    return Decimal(1) / (Decimal(10) ** len(text.split(".")[1]))
+
+
+def _ceil_to(amount: Decimal, unit: Decimal) -> Decimal:
+    return (amount / unit).to_integral_value(rounding=ROUND_CEILING) * unit
+
+
+def approx_interval(value: Any, tolerance: dict[str, Any] | None) -> tuple[Decimal, Decimal]:
+    n = _number(value)
+    u = _unit_of_last_digit(value)
+    if tolerance is None:
+        t = max(u, _ceil_to(n * Decimal("0.1"), u))
+    elif tolerance.get("absolute") is not None:
+        t = _number(tolerance["absolute"])
+    else:
+        t = _ceil_to(n * _number(tolerance["fraction"]), u)
+    return max(Decimal(0), n - t), n + t
+
+
+def reading(record: Any, rules: dict[str, Any], zone: str | None) -> Any:
+    """A claim as ('num', low, high) (INF for unbounded), ('time', low, high) or
+    ('text', comparison text)."""
+    value, qualifier = _plain(record.value), record.qualifier
+    kind = rules["kind"]
+    if kind == "boolean":
+        return ("text", "true" if value else "false")
+    if kind in ("text", "choice", "place"):
+        text = value if isinstance(value, str) else value["name"]
+        if kind == "choice":
+            text = _choice(rules, text)
+        return ("text", text.strip().casefold())
+    if kind == "time":
+        low, high = edtf_days(value, zone)
+        return ("time", low, high)
     if isinstance(value, dict):
-        return (value["min"], value["max"])
-    q = qualifier or "exact"
+        return ("num", _number(value["min"]), _number(value["max"]))
+    n = _number(value)
+    step = _unit_of_last_digit(value)
+    q = str(qualifier) if qualifier else "exact"
+    if q == "approx":
+        low, high = approx_interval(value, rules.get("tolerance"))
+        return ("num", low, high)
     return {
-        "exact": (value, value),
-        "approx": (value, value),
-        "at_least": (value, INF),
-        "more_than": (value + 1, INF),
-        "at_most": (0, value),
-        "less_than": (0, value - 1),
+        "exact": ("num", n, n),
+        "at_least": ("num", n, INF),
+        "more_than": ("num", n + step, INF),
+        "at_most": ("num", Decimal(0), n),
+        "less_than": ("num", Decimal(0), max(n - step, Decimal(0))),
     }[q]
 
 
+def _choice(rules: dict[str, Any], text: str) -> str:
+    folded = text.strip().casefold()
+    for choice in rules.get("choices") or ():
+        words = [choice["value"], *(choice.get("aliases") or ())]
+        if folded in [w.strip().casefold() for w in words]:
+            return str(choice["value"])
+    return text
+
+
+def inferred_kind(value: Any, qualifier: Any) -> str:
+    value = _plain(value)
+    if isinstance(value, bool):
+        return "boolean"
+    if isinstance(value, int):
+        return "count"
+    if isinstance(value, dict):
+        if "name" in value:
+            return "place"
+        whole = all(isinstance(value[k], int) for k in ("min", "max"))
+        return "count" if whole else "quantity"
+    if qualifier:
+        return "quantity"
+    return "time" if _is_day_text(value) else "text"
+
+
 def _plain(value: Any) -> Any:
-    return value.model_dump() if hasattr(value, "model_dump") else value
+    if hasattr(value, "model_dump"):
+        return value.model_dump(mode="json")
+    return value
 
 
 def events_of(ledger: Ledger) -> list[tuple[int, datetime, Any]]:
@@ -68,100 +169,183 @@ def naive_state(
     recorded: datetime | None,
     policy: str,
 ) -> dict[str, Any]:
-    reports: dict[str, tuple[datetime, str]] = {}
+    reports: dict[str, Any] = {}
     reliability: dict[str, str | None] = {}
-    claims: list[tuple[int, Any, datetime]] = []
-    ends: list[tuple[str, datetime]] = []
-    for seq, stamp, record in events:
+    zones: dict[str, str | None] = {}
+    declared: dict[tuple[str, str], dict[str, Any]] = {}
+    first_claim: dict[tuple[str, str], Any] = {}
+    claims: list[Any] = []
+    for _, stamp, record in events:
         if record.type == "source":
             reliability[record.id] = record.reliability
         if record.type == "report":
-            reports[record.id] = (published_instant(record.published_at), record.source)
+            reports[record.id] = record
+        if record.type == "incident":
+            zones[record.id] = record.timezone
         if recorded is not None and stamp > recorded:
             continue
+        if record.type == "fact":
+            declared[(record.incident, record.key)] = _plain(record)
         if record.type in ("claim", "correction"):
-            claims.append((seq, record, reports[record.report][0]))
-            if record.type == "correction":
-                ends.append((record.claim, reports[record.report][0]))
-        if record.type == "retraction":
-            ends.append((record.claim, reports[record.report][0]))
+            claims.append(record)
+            first_claim.setdefault((record.incident, record.fact), record)
+    retractions = [
+        r
+        for _, stamp, r in events
+        if r.type == "retraction" and (recorded is None or stamp <= recorded)
+    ]
+
+    def known_at(claim: Any) -> datetime:
+        return published_instant(reports[claim.report].published_at, zones[claim.incident])
+
+    def ended(claim: Any) -> bool:
+        for other in claims:
+            if other.type == "correction" and other.claim == claim.id and known_at(other) <= known:
+                return True
+        for retraction in retractions:
+            if retraction.claim == claim.id:
+                report = reports[retraction.report].published_at
+                if published_instant(report, zones[claim.incident]) <= known:
+                    return True
+        return False
+
+    zone = zones[incident]
     facts_seen: set[str] = set()
-    latest: dict[tuple[str, str], tuple[datetime, int, Any]] = {}
-    for seq, record, published in claims:
-        if record.incident != incident or published > known:
+    current: dict[tuple[str, str], list[Any]] = {}
+    for claim in claims:
+        if claim.incident != incident or known_at(claim) > known:
             continue
-        facts_seen.add(record.fact)
-        if any(target == record.id and when <= known for target, when in ends):
+        facts_seen.add(claim.fact)
+        if ended(claim):
             continue
-        claimant = record.claimant or reports[record.report][1]
-        key = (record.fact, claimant)
-        if key not in latest or (published, seq) > latest[key][:2]:
-            latest[key] = (published, seq, record)
+        claimant = claim.claimant or reports[claim.report].source
+        current.setdefault((claim.fact, claimant), []).append(claim)
     result: dict[str, Any] = {}
     for fact in facts_seen:
-        positions = [
-            (claimant, published, seq, record)
-            for (f, claimant), (published, seq, record) in latest.items()
-            if f == fact
-        ]
-        result[fact] = _understand(positions, policy, reliability)
+        rules = declared.get((incident, fact))
+        if rules is None:
+            first = first_claim[(incident, fact)]
+            rules = {"kind": inferred_kind(first.value, first.qualifier)}
+        positions = []
+        for (f, claimant), held in current.items():
+            if f != fact:
+                continue
+            latest = max(known_at(c) for c in held)
+            at_latest = [c for c in held if known_at(c) == latest]
+            positions.append(_position(claimant, at_latest, latest, rules, zone))
+        result[fact] = _understand(positions, rules, policy, reliability)
     return result
 
 
+def _position(
+    claimant: str, claims: list[Any], published: datetime, rules: dict[str, Any], zone: Any
+) -> dict[str, Any]:
+    readings = [reading(c, rules, zone) for c in claims]
+    kind = readings[0][0]
+    # The as-of instant: the latest instant of a claim's valid time, else its known time.
+    as_of = max(edtf_days(c.valid_time, zone)[1] if c.valid_time else published for c in claims)
+    first = min(claims, key=lambda c: c.id)
+    position: dict[str, Any] = {
+        "claimant": claimant,
+        "claims": sorted(c.id for c in claims),
+        "published": published,
+        "kind": kind,
+        "as_of": as_of,
+        "values": [_shown_value(c, rules) for c in claims],
+        "first_value": _shown_value(first, rules),
+    }
+    if kind == "text":
+        position["texts"] = {r[1] for r in readings}
+        return position
+    low = max(r[1] for r in readings)
+    high = min(r[2] for r in readings)
+    if low > high:  # no common point: the hull
+        low = min(r[1] for r in readings)
+        high = max(r[2] for r in readings)
+    position["low"], position["high"] = low, high
+    return position
+
+
+def _shown_value(claim: Any, rules: dict[str, Any]) -> Any:
+    value = _plain(claim.value)
+    if rules["kind"] == "choice" and isinstance(value, str):
+        return _choice(rules, value)
+    return value
+
+
 def _understand(
-    positions: list[tuple[str, datetime, int, Any]], policy: str, reliability: dict[str, Any]
+    positions: list[dict[str, Any]],
+    rules: dict[str, Any],
+    policy: str,
+    reliability: dict[str, Any],
 ) -> dict[str, Any]:
     if not positions:
         return {"status": "withdrawn", "range": None, "value": None, "claims": []}
-    readings = [interval(_plain(r.value), r.qualifier) for _, _, _, r in positions]
-    numeric = all(isinstance(x, tuple) for x in readings)
-    textual = all(isinstance(x, str) for x in readings)
+    kind = positions[0]["kind"]
+    cumulative = bool(rules.get("cumulative")) and kind == "num"
     if len(positions) == 1:
         status = "single"
-    elif numeric:
-        lows = [x[0] for x in readings]  # type: ignore[index]
-        highs = [x[1] for x in readings]  # type: ignore[index]
-        status = "corroborated" if max(lows) <= min(highs) else "contested"
-    elif textual:
-        status = "corroborated" if len(set(readings)) == 1 else "contested"
+    elif kind == "text":
+        common = set.intersection(*(p["texts"] for p in positions))
+        status = "corroborated" if common else "contested"
+    elif cumulative:
+        bad = any(
+            a["as_of"] <= b["as_of"] and a["low"] > b["high"] for a in positions for b in positions
+        )
+        status = "contested" if bad else "corroborated"
     else:
-        status = "contested"
+        agree = max(p["low"] for p in positions) <= min(p["high"] for p in positions)
+        status = "corroborated" if agree else "contested"
     span = None
-    if numeric:
-        low = min(x[0] for x in readings)  # type: ignore[index]
-        high = max(x[1] for x in readings)  # type: ignore[index]
-        span = {"min": low, "max": None if high == INF else high}
-
-    def shown(reading: Any) -> Any:
-        return {"min": reading[0], "max": None if reading[1] == INF else reading[1]}
-
-    latest = max(range(len(positions)), key=lambda i: positions[i][1:3])
+    if kind != "text":
+        if cumulative:
+            latest = max(p["as_of"] for p in positions)
+            implied = [(p["low"], p["high"] if p["as_of"] == latest else INF) for p in positions]
+            if status == "contested":
+                low, high = min(i[0] for i in implied), max(i[1] for i in implied)
+            else:
+                low, high = max(i[0] for i in implied), min(i[1] for i in implied)
+        else:
+            low = min(p["low"] for p in positions)
+            high = max(p["high"] for p in positions)
+        span = {"min": _shown(low), "max": _shown(high)}
+    order = sorted(positions, key=lambda p: (p["published"], p["claimant"]))
+    latest_position = order[-1]
     grades = "ABCDEF"
 
-    def preference(i: int) -> tuple[int, Any]:
-        grade = reliability.get(positions[i][0])
-        return (-(grades.index(grade) if grade else 6), positions[i][1:3])
+    def preference(p: dict[str, Any]) -> tuple[int, Any]:
+        grade = reliability.get(p["claimant"])
+        return (-(grades.index(grade) if grade else 6), (p["published"], p["claimant"]))
 
-    preferred = max(range(len(positions)), key=preference)
+    preferred = max(positions, key=preference)
     if policy == "range":
-        if numeric:
+        if span is not None:
             value: Any = span
         else:
-            distinct = sorted(
-                {repr(_plain(r.value)): _plain(r.value) for _, _, _, r in positions}.items()
-            )
-            values = [v for _, v in distinct]
-            value = values[0] if len(values) == 1 else sorted(values, key=repr)
-    elif policy == "conservative" and numeric:
-        value = span["min"] if span else None
+            distinct = {repr(v): v for p in positions for v in p["values"]}
+            values = [distinct[k] for k in sorted(distinct)]
+            value = values[0] if len(values) == 1 else values
+    elif policy == "conservative" and span is not None:
+        value = span["min"]
     else:
-        chosen = preferred if policy == "preferred" else latest
-        record = positions[chosen][3]
-        reading = readings[chosen]
-        value = shown(reading) if isinstance(reading, tuple) else _plain(record.value)
+        chosen = preferred if policy == "preferred" else latest_position
+        if kind == "text":
+            value = chosen["first_value"]
+        else:
+            value = {"min": _shown(chosen["low"]), "max": _shown(chosen["high"])}
     return {
         "status": status,
         "range": span,
         "value": value,
-        "claims": sorted(r.id for _, _, _, r in positions),
+        "claims": sorted(c for p in positions for c in p["claims"]),
     }
+
+
+def _shown(bound: Any) -> Any:
+    if bound == INF:
+        return None
+    if isinstance(bound, datetime):
+        return bound.strftime("%Y-%m-%dT%H:%M:%S.%fZ").replace(".000000Z", "Z")
+    if isinstance(bound, Decimal):
+        return int(bound) if bound == bound.to_integral_value() else str(bound.normalize())
+    return bound

@@ -20,7 +20,7 @@ from hypothesis.stateful import RuleBasedStateMachine, invariant, precondition, 
 
 import incident_ledger.projections.projector as projector_module
 from incident_ledger.ledger.application import Ledger
-from incident_ledger.ledger.errors import ConflictError
+from incident_ledger.ledger.errors import BadInputError, ConflictError
 from incident_ledger.ledger.imports import importer
 from incident_ledger.ledger.imports.importer import Entry
 from incident_ledger.ledger.imports.parsing import validate_record
@@ -75,7 +75,7 @@ class ProjectionAgreement(RuleBasedStateMachine):
         ]
         try:
             importer.record(self.ledger, entries)
-        except ConflictError:
+        except (ConflictError, BadInputError):  # e.g. a value that does not fit its fact
             return False
         return True
 
@@ -144,6 +144,23 @@ class ProjectionAgreement(RuleBasedStateMachine):
             ]
         ):
             self.claims.append(new_id)
+
+    @rule(
+        fact=st.sampled_from(["a", "b"]),
+        kind=st.sampled_from(["count", "text", "choice"]),
+        tolerance=st.sampled_from([None, 1, 3]),
+        cumulative=st.booleans(),
+    )
+    def declare(self, fact: str, kind: str, tolerance: int | None, cumulative: bool) -> None:
+        """Declare a fact, or declare it anew: claims already projected are read again."""
+        declaration: dict[str, Any] = {"type": "fact", "incident": "i", "key": fact, "kind": kind}
+        if kind == "count":
+            declaration["cumulative"] = cumulative
+            if tolerance is not None:
+                declaration["tolerance"] = {"absolute": tolerance}
+        if kind == "choice":
+            declaration["choices"] = [{"value": "SDF", "aliases": ["qsd"]}, {"value": "isis"}]
+        self._record([declaration])
 
     @rule()
     def catch_up(self) -> None:

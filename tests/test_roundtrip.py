@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import tempfile
 import unicodedata
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -31,12 +32,33 @@ def _drop_none(record: dict[str, Any]) -> dict[str, Any]:
     return {k: v for k, v in record.items() if v is not None}
 
 
+qualifiers = maybe(
+    st.sampled_from(["exact", "approx", "at_least", "more_than", "at_most", "less_than"])
+)
+decimals = st.decimals(min_value=0, max_value=10**9, places=3, allow_nan=False)
+# Each fact takes one kind of value (a claim must fit its fact's kind).
+values = st.one_of(
+    st.tuples(
+        st.sampled_from(["killed.security_forces", "escaped"]), st.integers(1, 2**53 - 1)
+    ).flatmap(lambda t: qualifiers.map(lambda q: {"fact": t[0], "value": t[1], "qualifier": q})),
+    st.tuples(st.integers(0, 100), st.integers(0, 100)).map(
+        lambda t: {"fact": "escaped", "value": {"min": min(t), "max": max(t)}}
+    ),
+    st.tuples(decimals, qualifiers).map(
+        lambda t: {"fact": "fuel.tonnes", "value": t[0], "qualifier": t[1]}
+    ),
+    st.sampled_from(["sdf", "isis"]).map(lambda v: {"fact": "control", "value": v}),
+    st.sampled_from(["2022-01-20", "[2022-01-24,2022-01-31]"]).map(
+        lambda v: {"fact": "attack.started", "value": v}
+    ),
+    st.booleans().map(lambda v: {"fact": "curfew", "value": v}),
+    st.tuples(texts, st.decimals(-90, 90, places=4), st.decimals(-180, 180, places=4)).map(
+        lambda t: {"fact": "location", "value": {"name": t[0], "lat": t[1], "lon": t[2]}}
+    ),
+)
+
 claim_fields = st.fixed_dictionaries(
-    {
-        "incident": st.just("inc"),
-        "fact": st.sampled_from(["killed.security_forces", "escaped", "control", "curfew"]),
-        "report": st.just("rep"),
-    },
+    {"incident": st.just("inc"), "report": st.just("rep")},
     optional={
         "unit": st.sampled_from(["people", "missiles"]),
         "valid_time": st.sampled_from(["2022-01-21", "[2022-01-24,2022-01-31]", "2022-02-01/.."]),
@@ -47,22 +69,21 @@ claim_fields = st.fixed_dictionaries(
         "credibility": st.integers(1, 6),
         "note": texts,
     },
-).flatmap(
-    lambda fields: st.one_of(
-        st.tuples(
-            st.integers(1, 2**53 - 1),
-            maybe(
-                st.sampled_from(
-                    ["exact", "approx", "at_least", "more_than", "at_most", "less_than"]
-                )
-            ),
-        ).map(lambda t: fields | {"value": t[0]} | ({"qualifier": t[1]} if t[1] else {})),
-        st.tuples(st.integers(0, 100), st.integers(0, 100)).map(
-            lambda t: fields | {"value": {"min": min(t), "max": max(t)}}
-        ),
-        st.sampled_from(["sdf", "2022-01-20", True, False]).map(lambda v: fields | {"value": v}),
-    )
-)
+).flatmap(lambda fields: values.map(lambda value: _drop_none(fields | value)))
+
+facts = st.lists(
+    st.sampled_from(
+        [
+            {"key": "killed.security_forces", "kind": "count", "cumulative": True},
+            {"key": "escaped", "kind": "count", "tolerance": {"absolute": 2}},
+            {"key": "fuel.tonnes", "kind": "quantity", "tolerance": {"fraction": Decimal("0.05")}},
+            {"key": "control", "kind": "choice", "choices": [{"value": "sdf"}, {"value": "isis"}]},
+            {"key": "location", "kind": "place", "label": "Where", "label_ar": "أين"},
+        ]
+    ),
+    unique_by=lambda fact: fact["key"],
+    max_size=3,
+).map(lambda found: [{"type": "fact", "incident": "inc"} | fact for fact in found])
 
 
 @settings(max_examples=40, deadline=None)
@@ -73,8 +94,10 @@ claim_fields = st.fixed_dictionaries(
             "title_ar": texts,
             "place": texts,
             "related": st.just([{"incident": "other", "relation": "simultaneous"}]),
+            "timezone": st.sampled_from(["Asia/Damascus", "UTC", "America/New_York"]),
         },
     ),
+    declared=facts,
     source_extra=st.fixed_dictionaries(
         {}, optional={"name_ar": texts, "reliability": st.sampled_from(list("ABCDEF"))}
     ),
@@ -99,6 +122,7 @@ claim_fields = st.fixed_dictionaries(
 )
 def test_every_record_type_survives_events(
     incident_extra: dict[str, Any],
+    declared: list[dict[str, Any]],
     source_extra: dict[str, Any],
     report_extra: dict[str, Any],
     published: str,
@@ -113,6 +137,7 @@ def test_every_record_type_survives_events(
         {"type": "incident", "id": "inc", "title": "Incident"} | incident_extra,
         {"type": "source", "id": "afp", "name": "AFP", "kind": "agency"},
         {"type": "source", "id": "src", "name": "Source", "kind": "monitor"} | source_extra,
+        *declared,
         {"type": "report", "id": "rep", "source": "src", "published_at": published} | report_extra,
         {"type": "claim", "id": claim_id} | claim,
         {"type": "correction", "id": claim_id + "-fix", "claim": claim_id} | correction,

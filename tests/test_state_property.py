@@ -1,10 +1,20 @@
-"""Property: the indexed point-in-time state equals a naive fold over the events."""
+"""Property: the indexed point-in-time state equals a naive fold over the events.
+
+The ledgers mix every rule of understanding: counts with every qualifier (``approx``
+with the default and a declared tolerance), exact decimal quantities, ranges,
+choices with aliases, text, booleans and EDTF days; cumulative facts compared
+through time (as-of instants from valid times); several claims of one claimant in
+one report (read as one position); retractions and corrections; a fact declared
+anew after claims (as-recorded queries before and after it); and incidents in
+different time zones with reports that give only a date.
+"""
 
 from __future__ import annotations
 
 import json
 import tempfile
 from datetime import UTC, datetime, timedelta
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -17,22 +27,71 @@ from incident_ledger.ledger.imports import importer
 from incident_ledger.ledger.imports.importer import Entry
 from incident_ledger.ledger.imports.parsing import validate_record
 from incident_ledger.ledger.stores.location import locate
-from incident_ledger.ledger.times import parse_instant
+from incident_ledger.ledger.times import parse_instant, zone_or_none
 from incident_ledger.projections.projector import Projector
 from incident_ledger.projections.understanding import Policy, state
 from incident_ledger.projections.views import Views
 from tests.naive import events_of, naive_state, query_instant
 
 SOURCES = ["s0", "s1", "s2", "s3"]
-FACTS = ["killed.a", "killed.b", "control"]
+FACTS = ["killed.a", "killed.a", "killed.b", "fuel", "fuel", "control", "started", "flag"]
+QUALIFIERS = [None, "approx", "at_least", "more_than", "at_most", "less_than"]
+TEXTS = ["sdf", "SDF", "qsd", "isis"]
+DECIMALS = [Decimal("1.5"), Decimal("2"), Decimal("2.5"), Decimal("3.25")]
 
-qualifiers = st.sampled_from([None, "approx", "at_least", "more_than", "at_most", "less_than"])
-numbers = st.integers(min_value=1, max_value=5)  # small, so bounds often touch
-values = st.one_of(
-    st.tuples(numbers, qualifiers).map(lambda t: {"value": t[0], "qualifier": t[1]}),
-    st.tuples(numbers, numbers).map(lambda t: {"value": {"min": min(t), "max": max(t)}}),
-    st.sampled_from(["sdf", "SDF", "isis", True]).map(lambda v: {"value": v}),
+# One seed gives a value to whichever fact it is used for (a claim must fit its fact).
+seeds = st.tuples(
+    st.integers(0, 6),  # a count
+    st.sampled_from(QUALIFIERS),
+    st.integers(0, 3),  # which text, decimal or day
+    st.booleans(),
+    st.integers(0, 2),  # 0: a single value, 1: a range or a set of two days, 2: plain
+    st.integers(1, 6),  # the other end of a range
+    st.one_of(st.none(), st.integers(1, 6)),  # a valid time: a day of January
 )
+
+
+def value_for(fact: str, seed: tuple[Any, ...]) -> dict[str, Any]:
+    """A value of ``fact``'s kind from a seed, with its qualifier and valid time."""
+    n, qualifier, pick, flag, shape, other, valid = seed
+    out: dict[str, Any] = {}
+    if fact.startswith("killed."):
+        if shape == 1:
+            out["value"] = {"min": min(n, other), "max": max(n, other)}
+        else:
+            out["value"] = n
+            if qualifier and not (qualifier == "less_than" and n == 0):
+                out["qualifier"] = qualifier
+    elif fact == "fuel":
+        out["value"] = DECIMALS[pick]
+        if qualifier:
+            out["qualifier"] = qualifier
+    elif fact == "control":
+        out["value"] = TEXTS[pick]
+    elif fact == "started":
+        day = max(n, 1)
+        first = f"2022-01-0{day}"
+        out["value"] = f"[{first},2022-01-0{max(day, other)}]" if shape == 1 else first
+    else:
+        out["value"] = flag
+    if valid is not None and fact.startswith(("killed.", "fuel")):
+        out["valid_time"] = f"2022-01-0{valid}"
+    return out
+
+
+DECLARATIONS = {
+    "killed.a": {"kind": "count", "cumulative": True},
+    "killed.b": {"kind": "count", "tolerance": {"absolute": 2}},
+    "fuel": {"kind": "quantity", "cumulative": True, "tolerance": {"fraction": Decimal("0.2")}},
+    "fuel.plain": {"kind": "quantity"},  # the default tolerance, on decimals
+    "control": {
+        "kind": "choice",
+        "choices": [{"value": "sdf", "aliases": ["qsd"]}, {"value": "isis"}],
+    },
+    "started": {"kind": "time"},
+}
+REDECLARED = {"kind": "count", "cumulative": False, "tolerance": {"fraction": Decimal("0.5")}}
+
 published = st.one_of(
     st.integers(1, 9).map(lambda d: f"2022-01-0{d}"),
     st.tuples(st.integers(1, 9), st.integers(0, 23)).map(
@@ -44,7 +103,7 @@ operations = st.lists(
         st.tuples(
             st.just("claim"),
             st.sampled_from(FACTS),
-            values,
+            seeds,
             st.integers(0, 5),
             st.sampled_from([None, *SOURCES]),
         ),
@@ -52,10 +111,11 @@ operations = st.lists(
         st.tuples(
             st.just("correct"),
             st.integers(0, 50),
-            values,
+            seeds,
             st.integers(0, 5),
             st.sampled_from([None, *SOURCES]),
         ),
+        st.tuples(st.just("redeclare")),
     ),
     min_size=1,
     max_size=25,
@@ -63,14 +123,25 @@ operations = st.lists(
 
 
 def build(
-    workdir: Path, reports: list[str], grades: list[str | None], ops: list[Any], gaps: list[int]
+    workdir: Path,
+    zone: str | None,
+    declared: list[str],
+    reports: list[str],
+    grades: list[str | None],
+    ops: list[Any],
+    gaps: list[int],
 ) -> tuple[Ledger, list[datetime]]:
     now = [datetime(2022, 2, 1, tzinfo=UTC)]
     ledger = Ledger(locate(str(workdir / "l.db")).event_store_env(), clock=lambda: now[0])
-    setup = [{"type": "incident", "id": "i", "title": "I"}]
+    incident = {"type": "incident", "id": "i", "title": "I"} | ({"timezone": zone} if zone else {})
+    setup: list[dict[str, Any]] = [incident]
     setup += [
         {"type": "source", "id": s, "name": s, "kind": "outlet"} | ({"reliability": g} if g else {})
         for s, g in zip(SOURCES, grades, strict=True)
+    ]
+    setup += [
+        {"type": "fact", "incident": "i", "key": key.split(".plain")[0]} | DECLARATIONS[key]
+        for key in declared
     ]
     setup += [
         {"type": "report", "id": f"r{n}", "source": SOURCES[n % 4], "published_at": p}
@@ -78,42 +149,12 @@ def build(
     ]
     importer.record(ledger, [Entry("setup", validate_record(r, "setup")) for r in setup])
     recorded = [now[0]]
-    claims: list[str] = []
+    claims: list[tuple[str, str]] = []
     for number, (op, gap) in enumerate(zip(ops, gaps * 30, strict=False)):
         now[0] = now[0] + timedelta(hours=gap)
-        record: dict[str, Any]
-        if op[0] == "claim":
-            _, fact, value, report, claimant = op
-            record = {
-                "type": "claim",
-                "id": f"c{number}",
-                "incident": "i",
-                "fact": fact,
-                "report": f"r{report}",
-                "claimant": claimant,
-            } | value
-        elif not claims:
+        record = _record(number, op, claims, declared)
+        if record is None:
             continue
-        elif op[0] == "retract":
-            _, target, report = op
-            record = {
-                "type": "retraction",
-                "id": f"x{number}",
-                "claim": claims[target % len(claims)],
-                "report": f"r{report}",
-            }
-        else:
-            _, target, value, report, claimant = op
-            fact = FACTS[target % 2]
-            record = {
-                "type": "correction",
-                "id": f"c{number}",
-                "incident": "i",
-                "fact": fact,
-                "claim": claims[target % len(claims)],
-                "report": f"r{report}",
-                "claimant": claimant,
-            } | value
         clean = {k: v for k, v in record.items() if v is not None}
         try:
             importer.record(ledger, [Entry(f"op {number}", validate_record(clean, "op"))])
@@ -121,26 +162,68 @@ def build(
             continue
         recorded.append(now[0])
         if record["type"] in ("claim", "correction"):
-            claims.append(record["id"])
+            claims.append((record["id"], record["fact"]))
     return ledger, recorded
+
+
+def _record(
+    number: int, op: Any, claims: list[tuple[str, str]], declared: list[str]
+) -> dict[str, Any] | None:
+    if op[0] == "claim":
+        _, fact, seed, report, claimant = op
+        return {
+            "type": "claim",
+            "id": f"c{number}",
+            "incident": "i",
+            "fact": fact,
+            "report": f"r{report}",
+            "claimant": claimant,
+        } | value_for(fact, seed)
+    if op[0] == "redeclare":
+        if "killed.a" not in declared:
+            return None
+        return {"type": "fact", "incident": "i", "key": "killed.a"} | REDECLARED
+    if not claims:
+        return None
+    if op[0] == "retract":
+        _, target, report = op
+        return {
+            "type": "retraction",
+            "id": f"x{number}",
+            "claim": claims[target % len(claims)][0],
+            "report": f"r{report}",
+        }
+    _, target, seed, report, claimant = op
+    claim, fact = claims[target % len(claims)]
+    return {
+        "type": "correction",
+        "id": f"c{number}",
+        "incident": "i",
+        "fact": fact,
+        "claim": claim,
+        "report": f"r{report}",
+        "claimant": claimant,
+    } | value_for(fact, seed)
 
 
 def comparable(fact: dict[str, Any]) -> dict[str, Any]:
     value = fact["value"]
     if isinstance(value, list):
-        value = sorted(json.dumps(v) for v in value)
-    return {
-        "status": fact["status"],
-        "range": fact["range"],
-        "value": value,
-        "claims": sorted(p["claim"] for p in fact["positions"])
+        value = sorted(json.dumps(v, sort_keys=True) for v in value)
+    claims = (
+        sorted(c for p in fact["positions"] for c in p.get("claims") or [p["claim"]])
         if "positions" in fact
-        else fact["claims"],
-    }
+        else fact["claims"]
+    )
+    return {"status": fact["status"], "range": fact["range"], "value": value, "claims": claims}
 
 
-@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(
+    zone=st.sampled_from([None, "Asia/Damascus", "America/New_York"]),
+    declared=st.fixed_dictionaries({key: st.booleans() for key in DECLARATIONS}).map(
+        lambda chosen: [key for key, on in chosen.items() if on]
+    ),
     reports=st.lists(published, min_size=6, max_size=6),
     grades=st.lists(st.sampled_from([None, "A", "B", "C", "F"]), min_size=4, max_size=4),
     ops=operations,
@@ -156,21 +239,27 @@ def comparable(fact: dict[str, Any]) -> dict[str, Any]:
     ),
 )
 def test_indexed_state_equals_naive_fold(
+    zone: str | None,
+    declared: list[str],
     reports: list[str],
     grades: list[str | None],
     ops: list[Any],
     gaps: list[int],
     queries: list[tuple[str, int, str]],
 ) -> None:
+    if "fuel" in declared and "fuel.plain" in declared:
+        declared.remove("fuel.plain")
+    if "fuel" not in declared and "fuel.plain" not in declared:
+        declared = [*declared, "fuel.plain"]  # undeclared, it would take its first value's kind
     with tempfile.TemporaryDirectory() as workdir:
-        ledger, recorded = build(Path(workdir), reports, grades, ops, gaps)
+        ledger, recorded = build(Path(workdir), zone, declared, reports, grades, ops, gaps)
         views = Views(Path(workdir) / "v.db")
         try:
             Projector(ledger, views).catch_up()
             events = events_of(ledger)
             for at, r_index, policy in queries:
-                known = parse_instant(at, end_of_day=True)
-                assert known == query_instant(at)
+                known = parse_instant(at, end_of_day=True, zone=zone_or_none(zone))
+                assert known == query_instant(at, zone)
                 as_recorded = None if r_index >= len(recorded) else recorded[r_index]
                 got = state(views.connection, "i", known, as_recorded, Policy(policy))["facts"]
                 expected = naive_state(events, "i", known, as_recorded, policy)

@@ -1,0 +1,161 @@
+"""Why a fact has its status: which positions agree or disagree, with what, as of when.
+
+Every fact of ``state --json`` carries ``why``:
+
+``summary``
+    One sentence an editor can publish from: "contested: outlet-002 says 7 and sohr
+    (via afp) says 20, both as of 21 Jan 2022"; "corroborated by 3 independent
+    claimants (misryoum, sohr, outlet-002), who share 20 Jan 2022; afp's relays
+    counted as sohr".
+``short``
+    The same in a few words, for a table cell: "7 (outlet-002) vs 20 (sohr)".
+``positions``
+    Each claimant's position in words (``says``), with its as-of instant for a
+    cumulative fact (UTC, as all JSON instants).
+``conflict``
+    The two claimants whose positions cannot both hold (contested facts only).
+``relays``
+    Each relay named in ``via`` and the claimants it relayed: counted as them, once.
+
+Dates in the sentences are the incident's local days (``21 Jan 2022``), or local
+times with their offset when an instant is not the end of a day there.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from incident_ledger.ledger.times import local_words, zone_or_none
+from incident_ledger.projections.words import interval_words, position_words
+
+
+def reason(
+    status: str,
+    positions: list[dict[str, Any]],
+    conflict: tuple[int, int] | None,
+    cumulative: bool,
+    zone: str | None,
+    common: dict[str, Any] | None = None,
+) -> dict[str, Any]:
+    """The ``why`` of a fact from its status, its positions (as ``state`` lists them),
+    the indexes of two that conflict, and — for agreeing numbers or times — the
+    interval they share (``common``)."""
+    said = [_said(p, cumulative, zone) for p in positions]
+    relays = _relays(positions)
+    out: dict[str, Any] = {
+        "summary": _summary(status, positions, said, conflict, cumulative, zone, common),
+        "short": _short(status, positions, conflict),
+        "positions": [
+            {"claimant": p["claimant"], "says": position_words(p)}
+            | ({"as_of": p["as_of"]} if cumulative and "as_of" in p else {})
+            for p in positions
+        ],
+        "conflict": None
+        if conflict is None
+        else [positions[conflict[0]]["claimant"], positions[conflict[1]]["claimant"]],
+    }
+    if relays:
+        out["relays"] = relays
+        out["summary"] += "; " + "; ".join(
+            f"{relay}'s relays counted as {_and(claimants)}" for relay, claimants in relays.items()
+        )
+    return out
+
+
+def _said(position: dict[str, Any], cumulative: bool, zone: str | None) -> str:
+    """``sohr (via afp) says at least 20``, with ``as of 21 Jan 2022`` when it matters."""
+    words = f"{_who(position)} says {position_words(position)}"
+    if cumulative and position.get("as_of"):
+        words += f" as of {local_words(position['as_of'], zone_or_none(zone))}"
+    return words
+
+
+def _who(position: dict[str, Any]) -> str:
+    via = position.get("via")
+    return f"{position['claimant']} (via {', '.join(via)})" if via else str(position["claimant"])
+
+
+def _summary(
+    status: str,
+    positions: list[dict[str, Any]],
+    said: list[str],
+    conflict: tuple[int, int] | None,
+    cumulative: bool,
+    zone: str | None,
+    common: dict[str, Any] | None,
+) -> str:
+    if status == "withdrawn":
+        return "withdrawn: every claim on this fact was retracted or corrected"
+    if status == "single":
+        only = positions[0]
+        text = f"single: only {said[0]}"
+        if only.get("inconsistent_within_report"):
+            text += ", inconsistently at one time"
+        return text
+    claimants = _and([p["claimant"] for p in positions])
+    if status == "corroborated":
+        text = f"corroborated by {len(positions)} independent claimants ({claimants})"
+        if cumulative:
+            return f"{text}, whose figures fit one rising total: " + "; ".join(said)
+        if common is not None:
+            return f"{text}, who share {interval_words(common, zone)}"
+        shared = positions[0]
+        return f"{text}, who all say {position_words(shared)}"
+    if conflict is None:  # contested by mixed kinds of value
+        return "contested: " + "; ".join(said)
+    first, second = (positions[i] for i in conflict)
+    if cumulative:
+        when_first, when_second = first.get("as_of"), second.get("as_of")
+        tz = zone_or_none(zone)
+        if when_first == when_second:
+            text = (
+                f"contested: {_who(first)} says {position_words(first)} and {_who(second)} "
+                f"says {position_words(second)}, both as of {local_words(when_first, tz)}"
+            )
+        else:
+            text = (
+                f"contested: {_who(first)} says {position_words(first)} as of "
+                f"{local_words(when_first, tz)}, but {_who(second)} says "
+                f"{position_words(second)} as of {local_words(when_second, tz)}, later: a "
+                "total cannot fall"
+            )
+        latest = max(range(len(positions)), key=lambda i: positions[i].get("as_of") or "")
+        if latest not in conflict and positions[latest].get("as_of") != when_second:
+            text += f"; the latest figure: {said[latest]}"
+        return text
+    return (
+        f"contested: {_who(first)} says {position_words(first)} but {_who(second)} says "
+        f"{position_words(second)}"
+    )
+
+
+def _short(status: str, positions: list[dict[str, Any]], conflict: tuple[int, int] | None) -> str:
+    if status == "withdrawn":
+        return "all withdrawn"
+    if status == "single":
+        return f"only {positions[0]['claimant']}"
+    if status == "corroborated":
+        return f"{len(positions)} agree"
+    if conflict is None:
+        return "values of different kinds"
+    first, second = (positions[i] for i in conflict)
+    return (
+        f"{position_words(first)} ({first['claimant']}) vs "
+        f"{position_words(second)} ({second['claimant']})"
+    )
+
+
+def _relays(positions: list[dict[str, Any]]) -> dict[str, list[str]]:
+    relays: dict[str, list[str]] = {}
+    for position in positions:
+        for relay in position.get("via") or ():
+            relays.setdefault(relay, [])
+            if position["claimant"] not in relays[relay]:
+                relays[relay].append(position["claimant"])
+    return relays
+
+
+def _and(names: list[str]) -> str:
+    if len(names) <= 2:
+        return " and ".join(names)
+    return ", ".join(names[:-1]) + " and " + names[-1]
