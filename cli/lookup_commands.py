@@ -107,7 +107,10 @@ def sources_table(records: list[dict[str, Any]], *, wide: bool = True) -> Table:
     """One row per source: grade and track record; narrow tables fold names into one column."""
     table = Table(
         title="sources and their track record",
-        caption="retracted, corrected: of claims made; contested, first: of facts taken",
+        caption=(
+            "retracted, corrected: of the claims a source made or relayed (a relay answers for "
+            "its own corrections); contested, first: of facts taken"
+        ),
         box=box.SIMPLE_HEAD,
         padding=(0, 1, 0, 0),
     )
@@ -129,8 +132,8 @@ def sources_table(records: list[dict[str, Any]], *, wide: bool = True) -> Table:
             *described,
             record["reliability"] or "—",
             str(record["claims_made"]),
-            f"{record['retracted']}/{record['claims_made']}",
-            f"{record['corrected']}/{record['claims_made']}",
+            f"{record['retracted']}/{record['claims_made'] + record['relayed']}",
+            f"{record['corrected']}/{record['claims_made'] + record['relayed']}",
             f"{record['contested']}/{record['positions']}",
             f"{record['first_to_report']}/{record['positions']}",
             str(record["reports_published"]),

@@ -276,24 +276,22 @@ def replay(
 def state(
     ctx: typer.Context,
     incident: Annotated[str, typer.Argument(help="Incident id.")],
-    at: Annotated[
-        str | None,
-        typer.Option("--at", help="Known time: a date (end of that day, UTC) or a date-time."),
-    ] = None,
+    at: render.AtOption = None,
     as_recorded: Annotated[
         str | None, typer.Option("--as-recorded", help="What the ledger showed at this time.")
     ] = None,
     policy: Annotated[
         str, typer.Option("--policy", help="range, conservative, latest or preferred.")
     ] = "range",
+    tz: render.TzOption = None,
     as_json: JsonFlag = False,
 ) -> None:
-    """What was understood about an incident at a point in time."""
+    """What was understood about an incident at a point in time, and why."""
     result = reading.current_state(ctx.obj, incident, at=at, as_recorded=as_recorded, policy=policy)
     if as_json:
         render.print_json(result)
     else:
-        render.out.print(render.state_table(result))
+        render.out.print(render.state_table(result, render.display_zone(result, tz)))
 
 
 @app.command()
@@ -429,17 +427,19 @@ def export(
 
 @app.command()
 def demo(
+    tz: render.TzOption = None,
     as_json: JsonFlag = False,
 ) -> None:
     """Load the Ghwayran sample into a temporary ledger and walk through its evolution."""
     from incident_ledger.cli.demo_view import show_walkthrough
     from incident_ledger.usecases.demo import walkthrough
 
+    zone = render.display_zone({}, tz)  # a bad --tz is reported before the sample loads
     result = walkthrough()
     if as_json:
         render.print_json(result)
     else:
-        show_walkthrough(result)
+        show_walkthrough(result, zone)
 
 
 # Commands that live in their own modules (the reading side and the web front).

@@ -16,11 +16,15 @@ import re
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from typing import Any
+from datetime import date
+from typing import Annotated, Any
 
+import typer
 from rich.console import Console
 from rich.table import Table
 from rich.text import Text
+
+from incident_ledger.ledger.times import local_time, local_words, offset_words, time_zone
 
 # Written out here rather than taken from rich, whose Text strips only five C0
 # controls (BEL, BS, VT, FF, CR) and whose ANSI decoder turns SGR sequences into
@@ -88,6 +92,22 @@ class _Console(Console):
 out = _Console(highlight=False, soft_wrap=True, markup=False, emoji=False)
 err = _Console(stderr=True, highlight=False, markup=False, emoji=False)
 
+AtOption = Annotated[
+    str | None,
+    typer.Option(
+        "--at",
+        help="Known time: a date (the end of that day in the incident's time zone) "
+        "or a date-time with an offset; default now.",
+    ),
+]
+TzOption = Annotated[
+    str | None,
+    typer.Option(
+        "--tz",
+        help="Show instants in this IANA time zone (default: the incident's own, else UTC).",
+    ),
+]
+
 
 def raw(text: str) -> None:
     """Text that must reach stdout byte for byte (keys, signed notes, exported documents):
@@ -151,6 +171,49 @@ def progress_bar(description: str) -> Iterator[Callable[[int, int], None] | None
             yield lambda done, total: phases(description, done, total)
 
 
+def display_zone(result: dict[str, Any], tz: str | None) -> str | None:
+    """The zone to show a result's instants in: ``--tz`` if given (checked), else the
+    incident's (None: UTC)."""
+    if tz is not None:
+        time_zone(tz)
+        return tz
+    zone = result.get("timezone")
+    return None if zone is None else str(zone)
+
+
+def instant_words(instant: str | None, zone: str | None) -> str:
+    """An instant (ISO UTC, or a date as a report gave it) in the zone's local time:
+    ``21 Jan 2022`` for a date or the end of a local day, else ``21 Jan 2022 10:00
+    +03:00``."""
+    from incident_ledger.ledger.times import zone_or_none
+
+    if instant is None:
+        return "—"
+    if len(instant) == 10:
+        day = date.fromisoformat(instant)
+        return f"{day.day} {day:%b %Y}"
+    return local_words(instant, zone_or_none(zone))
+
+
+def moment_words(instant: str, zone: str | None) -> str:
+    """A query's instant: ``the end of 21 Jan 2022 (Asia/Damascus)``, or ``21 Jan 2022
+    10:00 +03:00``."""
+    from incident_ledger.ledger.times import zone_or_none
+
+    moment = local_time(instant, zone_or_none(zone))
+    clock = (moment.hour, moment.minute, moment.second, moment.microsecond)
+    if clock == (23, 59, 59, 999_999):
+        return f"the end of {moment.day} {moment:%b %Y} ({zone or 'UTC'})"
+    seconds = f":{moment:%S}" if moment.second or moment.microsecond else ""
+    return f"{moment.day} {moment:%b %Y} {moment:%H:%M}{seconds} {offset_words(moment)}"
+
+
+def known_words(instant: str, zone: str | None) -> str:
+    """``by the end of 21 Jan 2022 (Asia/Damascus)``, or ``at 21 Jan 2022 10:00 +03:00``."""
+    words = moment_words(instant, zone)
+    return f"by {words}" if words.startswith("the end") else f"at {words}"
+
+
 def format_interval(interval: dict[str, Any] | None) -> str:
     """``7``, ``20–∞``, ``11000–12000``, or dates."""
     if interval is None:
@@ -176,11 +239,15 @@ def describe_claim_value(position: dict[str, Any]) -> str:
     return position_words(position)
 
 
-def describe_value(fact: dict[str, Any]) -> str:
+def describe_value(fact: dict[str, Any], zone: str | None = None) -> str:
     """The policy value of a fact, in words."""
+    from incident_ledger.projections.words import interval_words
+
     value = fact.get("value")
     if value is None:
         return "—"
+    if isinstance(value, dict) and "min" in value:
+        return interval_words(value, zone)
     if isinstance(value, dict):
         return format_interval(value)
     if isinstance(value, list):
@@ -198,12 +265,13 @@ _STATUS_STYLE = {
 }
 
 
-def state_table(result: dict[str, Any]) -> Table:
-    """The understanding of an incident as a table: one row per fact."""
+def state_table(result: dict[str, Any], zone: str | None = None) -> Table:
+    """The understanding of an incident as a table: one row per fact, its status with the
+    short form of why, and instants in ``zone``'s local time."""
     recorded = result["recorded_at"]
-    title = f"{result['incident']} — known at {result['known_at']}"
+    title = f"{result['incident']} — known {known_words(result['known_at'], zone)}"
     if recorded:
-        title += f", as recorded by {recorded}"
+        title += f", as recorded {known_words(recorded, zone)}"
     table = Table(title=title, caption=f"policy: {result['policy']}", show_lines=True)
     table.add_column("fact", no_wrap=True)
     table.add_column("status")
@@ -212,13 +280,17 @@ def state_table(result: dict[str, Any]) -> Table:
     for name, fact in result["facts"].items():
         status = fact["status"]
         lines = [
-            f"{p['claimant']}: {describe_claim_value(p)} ({p['published_at'][:10]}, {p['report']})"
+            f"{p['claimant']}: {describe_claim_value(p)} "
+            f"({instant_words(p['published_at'], zone)}, {p['report']})"
             for p in fact["positions"]
         ]
+        cell = Text(status, style=_STATUS_STYLE.get(status, ""))
+        if "why" in fact:
+            cell.append(f"\n{fact['why']['short']}", style="")
         table.add_row(
             name,
-            Text(status, style=_STATUS_STYLE.get(status, "")),
-            describe_value(fact),
+            cell,
+            describe_value(fact, zone),
             "\n".join(lines) or "no active claim",
         )
     return table

@@ -37,10 +37,8 @@ def register(app: typer.Typer) -> None:
 def timeline(
     ctx: typer.Context,
     incident: Incident,
-    at: Annotated[
-        str | None,
-        typer.Option("--at", help="Known time: a date (end of that day, UTC) or a date-time."),
-    ] = None,
+    at: render.AtOption = None,
+    tz: render.TzOption = None,
     as_json: JsonFlag = False,
 ) -> None:
     """Dated facts and claims in world-time order, as known at a point in time."""
@@ -52,10 +50,12 @@ def timeline(
     if as_json:
         render.print_json(result)
         return
+    zone = render.display_zone(result, tz)
     if not result["entries"]:
-        render.out.print(f"no dated claims of {incident} known at {result['known_at']}")
+        known = render.known_words(result["known_at"], zone)
+        render.out.print(f"no dated claims of {incident} known {known}")
     else:
-        render.out.print(timeline_table(result))
+        render.out.print(timeline_table(result, zone))
     render.out.print(_timeline_note(result))
 
 
@@ -70,6 +70,7 @@ def history(
             "--chart", help="Also draw the history (numbers only) to FILE.svg or FILE.png."
         ),
     ] = None,
+    tz: render.TzOption = None,
     as_json: JsonFlag = False,
 ) -> None:
     """How the understanding of one fact changed over known time, step by step."""
@@ -79,7 +80,7 @@ def history(
     if as_json:
         render.print_json(result)
         return
-    render.out.print(history_table(result))
+    render.out.print(history_table(result, render.display_zone(result, tz)))
     if "chart" in result:
         render.out.print(f"chart written to {result['chart']['path']}")
 
@@ -88,10 +89,15 @@ def diff(
     ctx: typer.Context,
     incident: Incident,
     from_at: Annotated[
-        str, typer.Option("--from", help="Earlier known time T1 (a date means its end, UTC).")
+        str,
+        typer.Option(
+            "--from",
+            help="Earlier known time T1 (a date means its end in the incident's time zone).",
+        ),
     ],
     to_at: Annotated[str, typer.Option("--to", help="Later known time T2.")],
     as_recorded: AsRecorded = None,
+    tz: render.TzOption = None,
     as_json: JsonFlag = False,
 ) -> None:
     """What changed in the understanding between two known times, and what caused it."""
@@ -103,35 +109,31 @@ def diff(
     if as_json:
         render.print_json(result)
         return
-    show_diff(result)
+    show_diff(result, render.display_zone(result, tz))
 
 
 # --- rendering ----------------------------------------------------------------------
 
 
-def when(iso: str | None) -> str:
-    """``2022-01-21T00:00:00Z`` → ``21 Jan 2022``; a time of day is kept when there is one."""
-    if iso is None:
-        return "—"
-    day = date.fromisoformat(iso[:10])
-    text = f"{day.day} {day:%b %Y}"
-    if len(iso) == 10 or iso[10:].startswith("T00:00:00"):
-        return text
-    return f"{text} {iso[11:16]} UTC"
+def when(iso: str | None, zone: str | None = None) -> str:
+    """An instant in the zone's local time: ``21 Jan 2022`` (a date, or the end of a local
+    day), ``31 Jan 2022 10:00 +03:00``."""
+    return render.instant_words(iso, zone)
 
 
 def _status(status: str | None) -> Text:
     return Text(status or "", style=_STATUS_STYLE.get(status or "", ""))
 
 
-def timeline_table(result: dict[str, Any]) -> Table:
-    """The timeline grouped by day: a heading row per day, then one row per claim.
+def timeline_table(result: dict[str, Any], zone: str | None = None) -> Table:
+    """The timeline grouped by local day: a heading row per day, then one row per claim.
 
     A time-valued claim's value is its ``when``; its ``claimed`` cell shows the
     fact's status instead, so a disputed date reads as contested.
     """
     table = Table(
-        title=f"{result['incident']} — timeline as known at {result['known_at']}",
+        title=f"{result['incident']} — timeline as known "
+        f"{render.known_words(result['known_at'], zone)}",
         box=box.SIMPLE_HEAD,
         pad_edge=False,
     )
@@ -155,14 +157,16 @@ def timeline_table(result: dict[str, Any]) -> Table:
             entry["when"]["words"],
             entry["fact"],
             claimed,
-            f"{entry['claimant']}{via}\n{entry['report']}, {_short(entry['published_at'])}",
+            f"{entry['claimant']}{via}\n{entry['report']}, {_short(entry['published_at'], zone)}",
         )
     return table
 
 
-def _short(iso: str) -> str:
-    """``2022-01-21T00:00:00Z`` → ``21 Jan``."""
-    day = date.fromisoformat(iso[:10])
+def _short(iso: str, zone: str | None) -> str:
+    """An instant's local day, short: ``21 Jan``."""
+    from incident_ledger.ledger.times import local_time, zone_or_none
+
+    day = local_time(iso, zone_or_none(zone))
     return f"{day.day} {day:%b}"
 
 
@@ -175,13 +179,13 @@ def _timeline_note(result: dict[str, Any]) -> str:
     return "; ".join(notes)
 
 
-def _fact_value(fact: dict[str, Any] | None) -> str:
+def _fact_value(fact: dict[str, Any] | None, zone: str | None) -> str:
     from incident_ledger.projections.story import interval_words
 
     if fact is None:
         return "—"
     if fact.get("range") is not None:
-        return interval_words(fact["range"])
+        return interval_words(fact["range"], zone)
     value = fact.get("value")
     if isinstance(value, list):
         return " | ".join(_text(v) for v in value)
@@ -206,36 +210,38 @@ def _positions(fact: dict[str, Any] | None) -> str:
     )
 
 
-def history_table(result: dict[str, Any]) -> Table:
+def history_table(result: dict[str, Any], zone: str | None = None) -> Table:
     """One row per step: when, which reports, status, range, positions and what changed."""
     from incident_ledger.projections.story import change_words
 
     title = f"{result['fact']} in {result['incident']} — history by known time"
     if result["recorded_at"]:
-        title += f", as recorded by {result['recorded_at']}"
+        title += f", as recorded {render.known_words(result['recorded_at'], zone)}"
     table = Table(title=title, show_lines=True)
     for name in ("known at", "reports", "status", "range", "who says what", "what changed"):
         table.add_column(name)
     for step in result["steps"]:
         reports = "\n".join(f"{r['id']} ({r['outlet']})" for r in step["reports"])
         table.add_row(
-            when(step["at"]),
+            when(step["at"], zone),
             reports,
             _status(step["status"]),
-            _fact_value(step),
+            _fact_value(step, zone),
             _positions(step),
-            "\n".join(change_words(c) for c in step["changes"]),
+            "\n".join(change_words(c, zone) for c in step["changes"]),
         )
     return table
 
 
-def show_diff(result: dict[str, Any]) -> None:
+def show_diff(result: dict[str, Any], zone: str | None = None) -> None:
     """The changed facts, then the claims, retractions and corrections that came out."""
     from incident_ledger.projections.story import change_words
 
-    span = f"{result['from']} and {result['to']}"
+    span = (
+        f"{render.moment_words(result['from'], zone)} and {render.moment_words(result['to'], zone)}"
+    )
     if result["recorded_at"]:
-        span += f" (as recorded by {result['recorded_at']})"
+        span += f" (as recorded {render.known_words(result['recorded_at'], zone)})"
     if not result["facts"]:
         render.out.print(f"no fact of {result['incident']} changed between {span}")
     else:
@@ -245,30 +251,32 @@ def show_diff(result: dict[str, Any]) -> None:
         for fact in result["facts"]:
             table.add_row(
                 fact["fact"],
-                _summary(fact["before"]),
-                _summary(fact["after"]),
-                "\n".join(change_words(c) for c in fact["changes"]),
-                "\n".join(_report(r) for r in fact["reports"]),
+                _summary(fact["before"], zone),
+                _summary(fact["after"], zone),
+                "\n".join(change_words(c, zone) for c in fact["changes"]),
+                "\n".join(_report(r, zone) for r in fact["reports"]),
             )
         render.out.print(table)
-    _published_table("new claims", result["new_claims"], corrections=False)
-    _published_table("corrections", result["corrections"], corrections=True)
-    _retractions_table(result["retractions"])
+    _published_table("new claims", result["new_claims"], zone, corrections=False)
+    _published_table("corrections", result["corrections"], zone, corrections=True)
+    _retractions_table(result["retractions"], zone)
 
 
-def _summary(fact: dict[str, Any] | None) -> Text:
+def _summary(fact: dict[str, Any] | None, zone: str | None) -> Text:
     if fact is None:
         return Text("not yet claimed", style="dim")
     text = _status(fact["status"])
-    text.append(f"\n{render.terminal_text(_fact_value(fact))}", style="")
+    text.append(f"\n{render.terminal_text(_fact_value(fact, zone))}", style="")
     return text
 
 
-def _report(report: dict[str, Any]) -> str:
-    return f"{report['id']} ({report['outlet']}, {when(report['published_at'])})"
+def _report(report: dict[str, Any], zone: str | None) -> str:
+    return f"{report['id']} ({report['outlet']}, {when(report['published_at'], zone)})"
 
 
-def _published_table(title: str, items: list[dict[str, Any]], *, corrections: bool) -> None:
+def _published_table(
+    title: str, items: list[dict[str, Any]], zone: str | None, *, corrections: bool
+) -> None:
     if not items:
         return
     table = Table(title=title)
@@ -277,19 +285,24 @@ def _published_table(title: str, items: list[dict[str, Any]], *, corrections: bo
     for item in items:
         claim = item["claim"] + (f"\n(corrects {item['corrects']})" if corrections else "")
         table.add_row(
-            _report(item["report"]), item["fact"], item["claimant"], item["value_words"], claim
+            _report(item["report"], zone),
+            item["fact"],
+            item["claimant"],
+            item["value_words"],
+            claim,
         )
     render.out.print(table)
 
 
-def _retractions_table(items: list[dict[str, Any]]) -> None:
+def _retractions_table(items: list[dict[str, Any]], zone: str | None) -> None:
     if not items:
         return
     table = Table(title="retractions")
     for name in ("report", "claim", "fact", "claimant", "reason"):
         table.add_column(name)
     for item in items:
+        who = item["claimant"] + (f"\n(withdrawn by {item['by']})" if "by" in item else "")
         table.add_row(
-            _report(item["report"]), item["claim"], item["fact"], item["claimant"], item["reason"]
+            _report(item["report"], zone), item["claim"], item["fact"], who, item["reason"]
         )
     render.out.print(table)

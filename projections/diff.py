@@ -17,12 +17,13 @@ from incident_ledger.ledger.errors import BadInputError
 from incident_ledger.ledger.times import to_key
 from incident_ledger.projections.story import (
     changed_parts,
+    ends_of,
     fact_changes,
     recorded_key,
     report_refs,
     value_words,
 )
-from incident_ledger.projections.understanding import iso, state
+from incident_ledger.projections.understanding import incident_zone, iso, state
 
 _NEW_CLAIMS = """
 SELECT c.id, c.fact, c.kind, c.value, c.qualifier, c.unit, c.claimant, s.name, c.corrects,
@@ -30,15 +31,16 @@ SELECT c.id, c.fact, c.kind, c.value, c.qualifier, c.unit, c.claimant, s.name, c
 FROM claims c LEFT JOIN sources s ON s.id = c.claimant
 WHERE c.incident = :incident AND c.published_at > :start AND c.published_at <= :end
   AND c.recorded_at <= :recorded
-ORDER BY c.published_at, c.seq
+ORDER BY c.published_at, c.id
 """
 
 _RETRACTIONS = """
-SELECT x.id, x.claim, c.fact, c.claimant, x.reason, x.report, x.published_at
-FROM retractions x JOIN claims c ON c.id = x.claim
+SELECT x.id, x.claim, c.fact, c.claimant, x.reason, x.report, x.published_at,
+       r.source, c.source, c.via
+FROM retractions x JOIN claims c ON c.id = x.claim JOIN reports r ON r.id = x.report
 WHERE c.incident = :incident AND x.published_at > :start AND x.published_at <= :end
   AND x.recorded_at <= :recorded
-ORDER BY x.published_at, x.seq
+ORDER BY x.published_at, x.id
 """
 
 _FACT_REPORTS = """
@@ -62,6 +64,7 @@ def diff(
     """Facts that changed between known times T1 < T2, and what was published in (T1, T2]."""
     if from_at >= to_at:
         raise BadInputError("the from time must be earlier than the to time")
+    zone = incident_zone(db, incident)
     before = state(db, incident, from_at, recorded_at)["facts"]
     after = state(db, incident, to_at, recorded_at)["facts"]
     params = {
@@ -73,6 +76,17 @@ def diff(
     fact_reports: dict[str, set[str]] = {}
     for fact, report in db.execute(_FACT_REPORTS, params):
         fact_reports.setdefault(fact, set()).add(report)
+    earlier = [
+        claim
+        for fact in before.values()
+        for position in fact["positions"]
+        for claim in position.get("claims") or [position["claim"]]
+    ]
+    ends = {
+        claim: end
+        for claim, end in ends_of(db, earlier, params["recorded"]).items()
+        if params["start"] < end["published_at"] <= params["end"]
+    }
     facts = []
     for fact in sorted(before.keys() | after.keys()):
         parts = changed_parts(before.get(fact), after.get(fact))
@@ -81,7 +95,7 @@ def diff(
                 {
                     "fact": fact,
                     "changed": parts,
-                    "changes": fact_changes(before.get(fact), after.get(fact)),
+                    "changes": fact_changes(before.get(fact), after.get(fact), ends),
                     "reports": report_refs(db, fact_reports.get(fact, set())),
                     "before": before.get(fact),
                     "after": after.get(fact),
@@ -90,6 +104,7 @@ def diff(
     claims, corrections = _published_claims(db, params)
     return {
         "incident": incident,
+        "timezone": zone,
         "from": iso(params["start"]),
         "to": iso(params["end"]),
         "recorded_at": iso(to_key(recorded_at)) if recorded_at else None,
@@ -130,8 +145,9 @@ def _published_claims(
 def _retractions(db: sqlite3.Connection, params: dict[str, str]) -> list[dict[str, Any]]:
     rows = db.execute(_RETRACTIONS, params).fetchall()
     reports = {r["id"]: r for r in report_refs(db, (row[5] for row in rows))}
-    return [
-        {
+    listed = []
+    for retraction, claim, fact, claimant, reason, report, _, outlet, source, via in rows:
+        item: dict[str, Any] = {
             "id": retraction,
             "claim": claim,
             "fact": fact,
@@ -139,5 +155,8 @@ def _retractions(db: sqlite3.Connection, params: dict[str, str]) -> list[dict[st
             "reason": reason,
             "report": reports[report],
         }
-        for retraction, claim, fact, claimant, reason, report, _ in rows
-    ]
+        relays = json.loads(via) if via else []
+        if outlet != claimant and (outlet in relays or outlet == source):
+            item["by"] = outlet  # a relay withdrawing its own report of the claimant
+        listed.append(item)
+    return listed

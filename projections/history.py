@@ -17,12 +17,24 @@ from typing import Any
 
 from incident_ledger.ledger.errors import NotFoundError
 from incident_ledger.ledger.times import from_key, to_key
-from incident_ledger.projections.story import changed_parts, fact_changes, recorded_key, report_refs
-from incident_ledger.projections.understanding import iso, state
+from incident_ledger.projections.story import (
+    changed_parts,
+    ends_of,
+    fact_changes,
+    recorded_key,
+    report_refs,
+)
+from incident_ledger.projections.understanding import incident_zone, iso, state
 
 _CLAIMS = """
-SELECT published_at, report, kind, unit FROM claims
+SELECT published_at, report, kind, unit, id FROM claims
 WHERE incident = :incident AND fact = :fact AND recorded_at <= :recorded
+"""
+
+_RULES = """
+SELECT kind, cumulative, unit FROM facts
+WHERE incident = :incident AND key = :fact AND recorded_at <= :recorded
+ORDER BY version DESC LIMIT 1
 """
 
 _ENDS = """
@@ -38,8 +50,7 @@ def history(
     recorded_at: datetime | None = None,
 ) -> dict[str, Any]:
     """Every change in the understanding of ``fact``, in known-time order, as recorded by R."""
-    if db.execute("SELECT 1 FROM incidents WHERE id = ?", (incident,)).fetchone() is None:
-        raise NotFoundError(f"no incident '{incident}' in the ledger")
+    zone = incident_zone(db, incident)
     params = {"incident": incident, "fact": fact, "recorded": recorded_key(recorded_at)}
     claims = db.execute(_CLAIMS, params).fetchall()
     if not claims:
@@ -47,6 +58,7 @@ def history(
     reports_at: dict[str, set[str]] = {}
     for published, report, *_ in claims + db.execute(_ENDS, params).fetchall():
         reports_at.setdefault(published, set()).add(report)
+    ends = ends_of(db, (row[4] for row in claims), params["recorded"])
     steps: list[dict[str, Any]] = []
     previous: dict[str, Any] | None = None
     for instant in sorted(reports_at):
@@ -54,15 +66,25 @@ def history(
         parts = changed_parts(previous, current)
         if not parts or current is None:
             continue
-        steps.append(_step(db, instant, reports_at[instant], previous, current, parts))
+        now = {claim: end for claim, end in ends.items() if end["published_at"] == instant}
+        steps.append(_step(db, instant, reports_at[instant], previous, current, parts, now))
         previous = current
     kinds = {row[2] for row in claims}
     units = Counter(row[3] for row in claims if row[3])
-    return {
+    rules = db.execute(_RULES, params).fetchone()
+    result: dict[str, Any] = {
         "incident": incident,
         "fact": fact,
         "kind": kinds.pop() if len(kinds) == 1 else "mixed",
-        "unit": units.most_common(1)[0][0] if units else None,
+        "unit": (rules[2] if rules and rules[2] else None)
+        or (units.most_common(1)[0][0] if units else None),
+    }
+    if rules is not None:
+        result["fact_kind"] = rules[0]
+        if rules[1]:
+            result["cumulative"] = True
+    return result | {
+        "timezone": zone,
         "recorded_at": iso(to_key(recorded_at)) if recorded_at else None,
         "steps": steps,
     }
@@ -72,12 +94,32 @@ def _no_claims(
     db: sqlite3.Connection, incident: str, fact: str, recorded_at: datetime | None
 ) -> str:
     message = f"no claims of '{fact}' in incident '{incident}'"
-    if recorded_at is None:
-        return message
     exists = db.execute(
         "SELECT 1 FROM claims WHERE incident = ? AND fact = ? LIMIT 1", (incident, fact)
     ).fetchone()
-    return f"{message} recorded by {iso(to_key(recorded_at))}" if exists else message
+    if recorded_at is not None and exists:
+        return f"{message} recorded by {iso(to_key(recorded_at))}"
+    return message + close_facts(db, incident, fact)
+
+
+def close_facts(db: sqlite3.Connection, incident: str, fact: str) -> str:
+    """``; did you mean 'killed.isis'?`` naming the incident's closest fact keys, or ``""``."""
+    from difflib import get_close_matches
+
+    keys = [
+        row[0]
+        for row in db.execute(
+            "SELECT DISTINCT fact FROM claims WHERE incident = ? "
+            "UNION SELECT key FROM facts WHERE incident = ?",
+            (incident, incident),
+        )
+    ]
+    close = get_close_matches(fact, keys, n=3, cutoff=0.6)
+    if not close:
+        return ""
+    quoted = [f"'{key}'" for key in close]
+    names = quoted[0] if len(quoted) == 1 else ", ".join(quoted[:-1]) + " or " + quoted[-1]
+    return f"; did you mean {names}?"
 
 
 def _step(
@@ -87,6 +129,7 @@ def _step(
     previous: dict[str, Any] | None,
     current: dict[str, Any],
     parts: list[str],
+    ends: dict[str, dict[str, Any]],
 ) -> dict[str, Any]:
     return {
         "at": iso(instant),
@@ -96,8 +139,9 @@ def _step(
         "value": current["value"],
         "range": current["range"],
         "positions": current["positions"],
+        "why": current["why"],
         "changed": parts,
-        "changes": fact_changes(previous, current),
+        "changes": fact_changes(previous, current, ends),
     }
 
 

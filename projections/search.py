@@ -32,6 +32,7 @@ from typing import Any
 
 from incident_ledger.ledger.errors import BadInputError, NotFoundError
 from incident_ledger.projections.arabic import normalize
+from incident_ledger.projections.understanding import unknown_incident
 
 DEFAULT_LIMIT = 20
 SNIPPET_TOKENS = 16
@@ -135,7 +136,7 @@ def search(
     """
     query = prepare(text, limit)
     if incident is not None and not _incident_exists(db, incident):
-        raise NotFoundError(f"no incident '{incident}' in the ledger")
+        raise NotFoundError(unknown_incident(db, incident))
     params = {
         "all": query.all_terms,
         "phrase": query.phrase,

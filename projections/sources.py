@@ -10,10 +10,17 @@ are not claimants; a correction is itself a claim of its claimant):
 
 ``claims_made``
     The number of claims of S.
+``relayed``
+    Claims of others that S passed on: as the outlet of their report, or named in
+    their ``via``.
 ``retracted`` / ``retracted_share``
-    Claims of S that a retraction ended, and that over ``claims_made``.
+    Claims S answers for that a retraction ended, and that over ``claims_made +
+    relayed``. S answers for the end of its own claims, except where the report that
+    ended one came from an outlet that had relayed it: a relay that retracts or
+    corrects its report of S answers for that itself (its error, not S's).
 ``corrected`` / ``corrected_share``
-    Claims of S that a correction replaced, and that over ``claims_made``.
+    Claims S answers for that a correction replaced, and that over ``claims_made +
+    relayed``.
 ``positions``
     The (incident, fact) pairs S has at least one claim on, active or not.
 ``contested`` / ``contested_share``
@@ -47,23 +54,42 @@ from incident_ledger.projections.understanding import Status, iso, state
 _SOURCES = """
 WITH made AS (
     SELECT claimant, COUNT(*) AS claims FROM claims GROUP BY claimant
+), passed AS (
+    SELECT source AS relay, id FROM claims WHERE source <> claimant
+    UNION
+    SELECT j.value AS relay, c.id FROM claims c, json_each(c.via) j
+    WHERE c.via IS NOT NULL AND j.value <> c.claimant
+), relayed AS (
+    SELECT relay, COUNT(*) AS claims FROM passed GROUP BY relay
+), answered AS (
+    SELECT CASE
+            WHEN r.source <> c.claimant AND (
+                r.source = c.source
+                OR (c.via IS NOT NULL
+                    AND EXISTS (SELECT 1 FROM json_each(c.via) j WHERE j.value = r.source))
+            ) THEN r.source
+            ELSE c.claimant
+        END AS answerable,
+        e.how, c.id
+    FROM claim_ends e JOIN claims c ON c.id = e.claim JOIN reports r ON r.id = e.report
 ), ended AS (
-    SELECT c.claimant,
-        COUNT(DISTINCT CASE WHEN e.how = 'retracted' THEN c.id END) AS retracted,
-        COUNT(DISTINCT CASE WHEN e.how = 'corrected' THEN c.id END) AS corrected
-    FROM claim_ends e JOIN claims c ON c.id = e.claim
-    GROUP BY c.claimant
+    SELECT answerable,
+        COUNT(DISTINCT CASE WHEN how = 'retracted' THEN id END) AS retracted,
+        COUNT(DISTINCT CASE WHEN how = 'corrected' THEN id END) AS corrected
+    FROM answered GROUP BY answerable
 ), published AS (
     SELECT source, COUNT(*) AS reports FROM reports GROUP BY source
 )
 SELECT s.id, s.name, s.name_ar, s.kind, s.reliability,
     COALESCE(made.claims, 0) AS claims_made,
+    COALESCE(relayed.claims, 0) AS relayed,
     COALESCE(ended.retracted, 0) AS retracted,
     COALESCE(ended.corrected, 0) AS corrected,
     COALESCE(published.reports, 0) AS reports_published
 FROM sources s
 LEFT JOIN made ON made.claimant = s.id
-LEFT JOIN ended ON ended.claimant = s.id
+LEFT JOIN relayed ON relayed.relay = s.id
+LEFT JOIN ended ON ended.answerable = s.id
 LEFT JOIN published ON published.source = s.id
 ORDER BY claims_made DESC, s.id
 """
@@ -102,6 +128,7 @@ def source_records(db: sqlite3.Connection) -> list[dict[str, Any]]:
         row = dict(zip(columns, values, strict=True))
         source = row["id"]
         made = row["claims_made"]
+        answers_for = made + row["relayed"]
         taken = positions[source]
         records.append(
             {
@@ -112,10 +139,11 @@ def source_records(db: sqlite3.Connection) -> list[dict[str, Any]]:
                 "reliability": row["reliability"],
                 "ratings": ratings.get(source, []),
                 "claims_made": made,
+                "relayed": row["relayed"],
                 "retracted": row["retracted"],
-                "retracted_share": share(row["retracted"], made),
+                "retracted_share": share(row["retracted"], answers_for),
                 "corrected": row["corrected"],
-                "corrected_share": share(row["corrected"], made),
+                "corrected_share": share(row["corrected"], answers_for),
                 "positions": taken,
                 "contested": contested_positions[source],
                 "contested_share": share(contested_positions[source], taken),

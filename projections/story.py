@@ -16,17 +16,19 @@ from datetime import datetime
 from typing import Any
 
 from incident_ledger.ledger.times import to_key
-from incident_ledger.projections.timewords import describe
 from incident_ledger.projections.understanding import END_OF_TIME, iso
+from incident_ledger.projections.words import interval_words, position_words, value_words
 
-_QUALIFIER_WORDS = {
-    "exact": "",
-    "approx": "about ",
-    "at_least": "at least ",
-    "more_than": "more than ",
-    "at_most": "at most ",
-    "less_than": "less than ",
-}
+__all__ = [
+    "change_words",
+    "changed_parts",
+    "fact_changes",
+    "interval_words",
+    "position_words",
+    "recorded_key",
+    "report_refs",
+    "value_words",
+]
 
 
 def recorded_key(recorded_at: datetime | None) -> str:
@@ -34,49 +36,78 @@ def recorded_key(recorded_at: datetime | None) -> str:
     return to_key(recorded_at) if recorded_at else END_OF_TIME
 
 
-def value_words(value: Any, qualifier: str | None, kind: str) -> str:
-    """A claimed value as a reader would say it: ``at least 20``, ``20 or 21 Jan 2022``."""
-    if isinstance(value, bool):
-        return "yes" if value else "no"
-    if isinstance(value, dict):
-        return f"{value['min']}–{value['max']}"
-    if isinstance(value, int):
-        return f"{_QUALIFIER_WORDS.get(qualifier or 'exact', '')}{value}"
-    if kind == "time" and isinstance(value, str):
-        return describe(value)
-    return str(value)
-
-
-def position_words(position: dict[str, Any]) -> str:
-    """A position from :func:`state` (its ``value`` and ``qualifier``) in words."""
-    if "interval" not in position:
-        kind = "text"
-    else:
-        kind = "time" if isinstance(position["value"], str) else "number"
-    return value_words(position["value"], position.get("qualifier"), kind)
-
-
 def report_refs(db: sqlite3.Connection, reports: Iterable[str]) -> list[dict[str, Any]]:
-    """Reports as ``{id, outlet, outlet_name, published_at}``, in publication order."""
+    """Reports as ``{id, outlet, outlet_name, published_at}``, in publication order; a
+    report that gave only a date keeps it (``2022-01-21``), an instant is ISO UTC."""
     wanted = sorted(set(reports))
     if not wanted:
         return []
     marks = ", ".join("?" for _ in wanted)
     rows = db.execute(
-        f"SELECT r.id, r.source, s.name, r.published_at FROM reports r "
+        f"SELECT r.id, r.source, s.name, r.published_at, r.published_precision FROM reports r "
         f"LEFT JOIN sources s ON s.id = r.source WHERE r.id IN ({marks}) "
-        "ORDER BY r.published_at, r.seq",
+        "ORDER BY r.published_at, r.id",
         wanted,
     )
     return [
-        {"id": row[0], "outlet": row[1], "outlet_name": row[2], "published_at": iso(row[3])}
+        {
+            "id": row[0],
+            "outlet": row[1],
+            "outlet_name": row[2],
+            "published_at": row[3][:10] if row[4] == "day" else iso(row[3]),
+        }
         for row in rows
     ]
+
+
+_ENDS = """
+SELECT e.claim, e.how, e.ended_by, e.report, r.source, e.published_at FROM claim_ends e
+JOIN reports r ON r.id = e.report
+WHERE e.claim IN ({marks}) AND e.recorded_at <= ?
+ORDER BY e.published_at DESC, e.seq DESC
+"""
+
+
+def ends_of(
+    db: sqlite3.Connection, claims: Iterable[str], recorded: str
+) -> dict[str, dict[str, Any]]:
+    """How each of these claims was first ended, as recorded by R: ``how`` (retracted or
+    corrected), ``by`` (the retraction or correcting claim), ``report``, ``outlet`` (the
+    source of that report) and ``published_at`` (the key of when the end is known)."""
+    wanted = sorted(set(claims))
+    found: dict[str, dict[str, Any]] = {}
+    for start in range(0, len(wanted), 500):
+        chunk = wanted[start : start + 500]
+        sql = _ENDS.replace("{marks}", ", ".join("?" for _ in chunk))
+        for claim, how, by, report, outlet, published in db.execute(sql, [*chunk, recorded]):
+            found[claim] = {
+                "how": how,
+                "by": by,
+                "report": report,
+                "outlet": outlet,
+                "published_at": published,
+            }
+    return found
+
+
+def relays_of(position: dict[str, Any]) -> list[str]:
+    """Who passed a claimant's words on: the relays in ``via``, and the outlet when it is
+    someone other than the claimant."""
+    relays = list(position.get("via") or ())
+    outlet = position.get("source")
+    if outlet is not None and outlet != position["claimant"] and outlet not in relays:
+        relays.append(outlet)
+    return relays
 
 
 def positions_by_claimant(fact: dict[str, Any] | None) -> dict[str, dict[str, Any]]:
     """A fact's positions keyed by claimant (empty when the fact is absent)."""
     return {p["claimant"]: p for p in fact["positions"]} if fact else {}
+
+
+def _claims(position: dict[str, Any]) -> list[str]:
+    claims: list[str] = position.get("claims") or [position["claim"]]
+    return claims
 
 
 def changed_parts(before: dict[str, Any] | None, after: dict[str, Any] | None) -> list[str]:
@@ -86,19 +117,26 @@ def changed_parts(before: dict[str, Any] | None, after: dict[str, Any] | None) -
         parts.append("status")
     if _get(before, "range") != _get(after, "range"):
         parts.append("range")
-    old = {c: p["claim"] for c, p in positions_by_claimant(before).items()}
-    new = {c: p["claim"] for c, p in positions_by_claimant(after).items()}
+    old = {c: _claims(p) for c, p in positions_by_claimant(before).items()}
+    new = {c: _claims(p) for c, p in positions_by_claimant(after).items()}
     if old != new:
         parts.append("positions")
     return parts
 
 
 def fact_changes(
-    before: dict[str, Any] | None, after: dict[str, Any] | None
+    before: dict[str, Any] | None,
+    after: dict[str, Any] | None,
+    ends: dict[str, dict[str, Any]] | None = None,
 ) -> list[dict[str, Any]]:
-    """What changed in one fact: claimants joined, revised, restated or withdrawn; status; range.
+    """What changed in one fact: claimants joined, revised, restated or withdrawn; a relay
+    that corrected or withdrew its own report of a claimant; status (with its reason);
+    range.
 
     ``restated`` is a new claim by the same claimant with the same value (or interval).
+    ``corrected`` is a claimant's position changed or withdrawn because an outlet that
+    relayed it (``relays_of``) retracted or corrected its report: the outlet answers for
+    it (``by``), not the claimant. ``ends`` says how claims were ended (``ends_of``).
     """
     changes: list[dict[str, Any]] = []
     old, new = positions_by_claimant(before), positions_by_claimant(after)
@@ -106,18 +144,26 @@ def fact_changes(
         previous = old.get(claimant)
         if previous is None:
             changes.append(_claimant_change("joined", claimant, None, position))
-        elif previous["claim"] != position["claim"]:
+        elif _claims(previous) != _claims(position):
+            relay = _relay_end(previous, ends)
+            if relay is not None:
+                changes.append(_claimant_change("corrected", claimant, previous, position, relay))
+                continue
             same = _comparable_value(previous) == _comparable_value(position)
             changes.append(
                 _claimant_change("restated" if same else "revised", claimant, previous, position)
             )
     for claimant, previous in old.items():
         if claimant not in new:
-            changes.append(_claimant_change("withdrawn", claimant, previous, None))
+            relay = _relay_end(previous, ends)
+            kind = "withdrawn" if relay is None else "corrected"
+            changes.append(_claimant_change(kind, claimant, previous, None, relay))
     if _get(before, "status") != _get(after, "status"):
-        changes.append(
-            {"change": "status", "from": _get(before, "status"), "to": _get(after, "status")}
-        )
+        change = {"change": "status", "from": _get(before, "status"), "to": _get(after, "status")}
+        if after is not None and "why" in after:
+            change["why"] = after["why"]["summary"]
+            change["short"] = after["why"]["short"]
+        changes.append(change)
     if _get(before, "range") != _get(after, "range"):
         changes.append(
             {"change": "range", "from": _get(before, "range"), "to": _get(after, "range")}
@@ -125,8 +171,25 @@ def fact_changes(
     return changes
 
 
+def _relay_end(previous: dict[str, Any], ends: dict[str, dict[str, Any]] | None) -> str | None:
+    """The relay that ended a position's claim (retracted or corrected its report of the
+    claimant), or None when it was not ended by one."""
+    if not ends:
+        return None
+    relays = relays_of(previous)
+    for claim in _claims(previous):
+        end = ends.get(claim)
+        if end is not None and end["outlet"] != previous["claimant"] and end["outlet"] in relays:
+            return str(end["outlet"])
+    return None
+
+
 def _claimant_change(
-    change: str, claimant: str, previous: dict[str, Any] | None, position: dict[str, Any] | None
+    change: str,
+    claimant: str,
+    previous: dict[str, Any] | None,
+    position: dict[str, Any] | None,
+    by: str | None = None,
 ) -> dict[str, Any]:
     shown = position or previous or {}
     out: dict[str, Any] = {
@@ -134,6 +197,8 @@ def _claimant_change(
         "claimant": claimant,
         "claimant_name": shown.get("claimant_name", claimant),
     }
+    if by is not None:
+        out["by"] = by
     if previous is not None:
         out["from_claim"] = previous["claim"]
         out["from"] = position_words(previous)
@@ -155,17 +220,22 @@ def _get(fact: dict[str, Any] | None, key: str) -> Any:
     return None if fact is None else fact.get(key)
 
 
-def change_words(change: dict[str, Any]) -> str:
-    """One change in words: ``sdf joined: more than 120``, ``status single → contested``."""
+def change_words(change: dict[str, Any], zone: str | None = None, *, short: bool = True) -> str:
+    """One change in words: ``sdf joined: more than 120``, ``status single → contested``
+    (with the short reason unless ``short`` is false), ``asharq corrected its report of
+    minister: 2700 → 2750``."""
     kind = change["change"]
     if kind == "status":
+        why = f" ({change['short']})" if short and change.get("short") else ""
         if change["from"] is None:
-            return f"status {change['to']}"
-        return f"status {change['from']} → {change['to']}"
+            return f"status {change['to']}{why}"
+        return f"status {change['from']} → {change['to']}{why}"
     if kind == "range":
         if change["from"] is None:
-            return f"range {interval_words(change['to'])}"
-        return f"range {interval_words(change['from'])} → {interval_words(change['to'])}"
+            return f"range {interval_words(change['to'], zone)}"
+        return (
+            f"range {interval_words(change['from'], zone)} → {interval_words(change['to'], zone)}"
+        )
     who = change["claimant"]
     if kind == "joined":
         return f"{who} joined: {change['to']}"
@@ -173,34 +243,9 @@ def change_words(change: dict[str, Any]) -> str:
         return f"{who} withdrawn (was {change['from']})"
     if kind == "restated":
         return f"{who} restated: {change['to']}"
+    if kind == "corrected":
+        done = (
+            f"{change['from']} → {change['to']}" if "to" in change else f"withdrew {change['from']}"
+        )
+        return f"{change['by']} corrected its report of {who}: {done}"
     return f"{who} {kind}: {change['from']} → {change['to']}"
-
-
-def interval_words(interval: dict[str, Any] | None) -> str:
-    """``7–∞``, ``20``, ``20–21 Jan 2022``; ``—`` when there is none."""
-    if interval is None:
-        return "—"
-    low, high = interval.get("min"), interval.get("max")
-    if isinstance(low, str) or isinstance(high, str):
-        return _time_interval_words(low, high)
-    shown_low = "0" if low is None else str(low)
-    shown_high = "∞" if high is None else str(high)
-    return shown_low if low == high and low is not None else f"{shown_low}–{shown_high}"
-
-
-def _time_interval_words(low: str | None, high: str | None) -> str:
-    """Whole days in words (``20–21 Jan 2022``, ``from 1 Feb 2022``); other instants as ISO."""
-    first = _whole_day(low, "T00:00:00Z")
-    last = _whole_day(high, "T23:59:59.999999Z")
-    if first is None or last is None:
-        return low if low == high and low else f"{low or '…'} – {high or '…'}"
-    if first == last:
-        return describe(first)
-    return describe(f"{first}/{last}")
-
-
-def _whole_day(key: str | None, boundary: str) -> str | None:
-    """``2022-01-20`` for a bound on a day's edge, ``..`` for none, else None."""
-    if key is None:
-        return ".."
-    return key[:10] if key[10:] == boundary else None

@@ -16,11 +16,11 @@ import sqlite3
 from datetime import datetime
 from typing import Any
 
-from incident_ledger.ledger.times import to_key
+from incident_ledger.ledger.times import local_time, to_key, zone_or_none
 from incident_ledger.ledger.values import EDTFError
 from incident_ledger.projections.story import recorded_key, value_words
 from incident_ledger.projections.timewords import describe
-from incident_ledger.projections.understanding import iso, state
+from incident_ledger.projections.understanding import incident_zone, iso, state
 
 _KNOWN_CLAIMS = """
 SELECT c.id, c.fact, c.kind, c.value, c.qualifier, c.unit, c.time_low, c.time_high,
@@ -37,7 +37,7 @@ LEFT JOIN claim_ends e ON e.rowid = (
     ORDER BY first.published_at, first.seq LIMIT 1
 )
 WHERE c.incident = :incident AND c.published_at <= :known AND c.recorded_at <= :recorded
-ORDER BY c.seq
+ORDER BY c.published_at, c.id
 """
 
 
@@ -48,6 +48,7 @@ def timeline(
     recorded_at: datetime | None = None,
 ) -> dict[str, Any]:
     """Dated, active claims of an incident as known at T, in world-time order."""
+    zone = incident_zone(db, incident)
     facts = state(db, incident, known_at, recorded_at)["facts"]
     params = {
         "incident": incident,
@@ -56,8 +57,13 @@ def timeline(
     }
     cursor = db.execute(_KNOWN_CLAIMS, params)
     columns = [d[0] for d in cursor.description]
-    positions = {p["claim"] for fact in facts.values() for p in fact["positions"]}
-    entries: list[tuple[tuple[str, str, str, int], dict[str, Any]]] = []
+    positions = {
+        claim
+        for fact in facts.values()
+        for p in fact["positions"]
+        for claim in p.get("claims") or [p["claim"]]
+    }
+    entries: list[tuple[tuple[str, str, str, str], dict[str, Any]]] = []
     undated: list[str] = []
     excluded: list[dict[str, Any]] = []
     for values in cursor:
@@ -65,7 +71,7 @@ def timeline(
         if row["ended_by"] is not None:
             excluded.append(_excluded(row))
             continue
-        when = _when(row)
+        when = _when(row, zone)
         if when is None:
             undated.append(row["id"])
             continue
@@ -74,6 +80,7 @@ def timeline(
     entries.sort(key=lambda pair: pair[0])
     return {
         "incident": incident,
+        "timezone": zone,
         "known_at": iso(params["known"]),
         "recorded_at": iso(to_key(recorded_at)) if recorded_at else None,
         "entries": [entry for _, entry in entries],
@@ -82,8 +89,11 @@ def timeline(
     }
 
 
-def _when(row: dict[str, Any]) -> tuple[tuple[str, str, str, int], dict[str, Any]] | None:
-    """The sort key and the ``when`` of a claim, or None when it is undated."""
+def _when(
+    row: dict[str, Any], zone: str | None
+) -> tuple[tuple[str, str, str, str], dict[str, Any]] | None:
+    """The sort key and the ``when`` of a claim, or None when it is undated. ``day`` is
+    the incident's local day the claim is placed on."""
     if row["kind"] == "time":
         edtf, low, high, basis = (
             json.loads(row["value"]),
@@ -98,14 +108,14 @@ def _when(row: dict[str, Any]) -> tuple[tuple[str, str, str, int], dict[str, Any
     anchor = low or high  # an open start is placed by its end
     if anchor is None:
         return None
-    key = (anchor, high or "~", row["published_at"], int(row["seq"]))
+    key = (anchor, high or "~", row["published_at"], row["id"])
     when = {
         "words": _words(edtf),
         "edtf": edtf,
         "earliest": iso(low),
         "latest": iso(high),
         "from": basis,
-        "day": anchor[:10],
+        "day": local_time(anchor, zone_or_none(zone)).date().isoformat(),
     }
     return key, when
 

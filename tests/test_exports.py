@@ -206,12 +206,13 @@ def test_csv_has_one_row_per_claim_known_at(sample: Any, day: str) -> None:
 
 def test_csv_keeps_arabic_and_ranges(sample: Any) -> None:
     rows = {row["claim"]: row for row in csv_rows(export_csv(sample, incident=None, at=None))}
-    assert len(rows) == 60
+    assert len(rows) == 80
     row = rows["c-000-sohr-killed-sf"]
     assert ARABIC_QUOTE in row["quote"]
     assert (row["value"], row["qualifier"], row["low"], row["high"]) == ("20", "at_least", "20", "")
     assert (row["claimant"], row["via"], row["outlet"]) == ("sohr", "afp", "misryoum")
-    assert row["published_at"] == "2022-01-21T00:00:00Z"
+    # known from the end of 21 Jan in the incident's zone (Asia/Damascus, UTC+2), in UTC
+    assert row["published_at"] == "2022-01-21T21:59:59.999999Z"
     ranged = [r for r in rows.values() if r["value"].startswith("{")]
     assert ranged, "the sample has a {min, max} claim"
     value = json.loads(ranged[0]["value"])
@@ -303,7 +304,8 @@ def test_prov_models_corrections_retractions_and_assessments(fixture: Any) -> No
     }
     retraction = records_of(document, pm.ProvInvalidation)
     times = {str(r.args[0]): r.args[2] for r in retraction}
-    assert times["ledger:claim-c5"] == datetime(2022, 1, 23, tzinfo=UTC)
+    # r3 gave only a date: the retraction is known from the end of that day (v2)
+    assert times["ledger:claim-c5"] == datetime(2022, 1, 23, 23, 59, 59, 999999, tzinfo=UTC)
     used = {(str(r.args[0]), str(r.args[1])) for r in records_of(document, pm.ProvUsage)}
     assert ("ledger:retraction-x1", "ledger:report-r3") in used
     # 1 export, 1 incident, 3 reports, 7 claims, 3 assessments
@@ -542,3 +544,13 @@ def test_source_grade_is_the_one_in_force_at_the_known_time(tmp_path: Path) -> N
             text = export_prov(ws.views.connection, incident="g", at=day_end(day))
             sohr = reload(text).get_record("ledger:source-sohr")[0]
             assert {str(k): v for k, v in sohr.attributes}["ledger:grade"] == grade
+
+
+def test_html_shows_instants_in_the_incidents_local_time(sample: Any) -> None:
+    """The HTML report reads as the incident's editors think: Ghwayran in Asia/Damascus
+    (UTC+2 in January 2022), its dates the incident's days, its instants with the offset."""
+    known = datetime.fromisoformat("2022-01-21T21:59:59.999999+00:00")  # the end of 21 Jan there
+    page = export_html(sample, incident="ghwayran-2022", at=known)
+    assert "Understanding as known at <strong>21 Jan 2022 23:59:59 +02:00</strong>" in page
+    assert "20–21 Jan 2022" in page  # attack.started: days of Damascus, not of UTC
+    assert "2022-01-19T22:00:00Z" not in page

@@ -30,7 +30,8 @@ def claim(id: str, fact: str, value: Any, report: str, **more: Any) -> dict[str,
 
 
 # Three sources: a monitor and an armed group speaking through one outlet, which
-# also speaks for itself once. Reports on the 21st, 22nd and 23rd of January.
+# also speaks for itself once. Reports on the 21st, 22nd and 23rd of January, and the
+# monitor's own statement on the 23rd.
 LEDGER = [
     {"type": "incident", "id": "i", "title": "Incident"},
     {
@@ -46,15 +47,17 @@ LEDGER = [
     {"type": "report", "id": "r1", "source": "paper", "published_at": "2022-01-21"},
     {"type": "report", "id": "r2", "source": "paper", "published_at": "2022-01-22"},
     {"type": "report", "id": "r3", "source": "paper", "published_at": "2022-01-23"},
+    {"type": "report", "id": "r3m", "source": "mon", "published_at": "2022-01-23"},
     # killed: mon ≥20 and army 7 on the 21st (a tie for first), paper 10 on the 22nd.
     claim("m1", "killed", 20, "r1", qualifier="at_least", claimant="mon"),
     claim("a1", "killed", 7, "r1", claimant="army"),
     claim("p1", "killed", 10, "r2"),
-    # escaped: mon first (22nd), retracted on the 23rd; army's 89 on the 23rd.
+    # escaped: mon first (22nd), retracted by mon itself on the 23rd; army's 89 on the 23rd.
     claim("m2", "escaped", 150, "r2", qualifier="more_than", claimant="mon"),
-    {"type": "retraction", "id": "x1", "claim": "m2", "report": "r3", "reason": "revised"},
+    {"type": "retraction", "id": "x1", "claim": "m2", "report": "r3m", "reason": "revised"},
     claim("a2", "escaped", 89, "r3", claimant="army"),
-    # inmates: mon alone, about 3500 on the 22nd, corrected to at least 3000 on the 23rd.
+    # inmates: mon alone, about 3500 on the 22nd, corrected to at least 3000 on the 23rd in
+    # the paper that had published it: the paper corrected its own report of mon.
     claim("m3", "inmates", 3500, "r2", qualifier="approx", claimant="mon"),
     claim("m3b", "inmates", 3000, "r3", qualifier="at_least", claimant="mon")
     | {"type": "correction", "claim": "m3"},
@@ -62,28 +65,33 @@ LEDGER = [
 
 # By hand. Current state (known at the 23rd): killed is contested (≥20, 7, 10 share no
 # point); escaped is single (army; mon's claim retracted); inmates is single (m3b).
-#   mon:   claims m1 m2 m3 m3b = 4; retracted m2 = 1/4; corrected m3 = 1/4;
+# A relay answers for its own corrections: m3b corrects m3 in the paper that had relayed
+# m3, so that correction is the paper's; mon's retraction of m2 is in its own report.
+#   mon:   claims m1 m2 m3 m3b = 4, relays none; retracted m2 = 1/4; corrected 0/4;
 #          facts killed, escaped, inmates = 3; contested killed = 1/3;
-#          first on killed (tie with army), escaped, inmates = 3/3; no reports.
+#          first on killed (tie with army), escaped, inmates = 3/3; reports r3m = 1.
 #   army:  claims a1 a2 = 2; none retracted or corrected; facts killed, escaped = 2;
 #          contested 1/2; first on killed only (tie) = 1/2; no reports.
-#   paper: claims p1 = 1; facts killed = 1, contested 1/1; first 0/1; reports r1 r2 r3 = 3.
+#   paper: claims p1 = 1; relays m1 a1 m2 m3 a2 m3b = 6; corrected m3 = 1/7; facts
+#          killed = 1, contested 1/1; first 0/1; reports r1 r2 r3 = 3.
 EXPECTED = {
     "mon": {
         "claims_made": 4,
+        "relayed": 0,
         "retracted": 1,
         "retracted_share": 0.25,
-        "corrected": 1,
-        "corrected_share": 0.25,
+        "corrected": 0,
+        "corrected_share": 0.0,
         "positions": 3,
         "contested": 1,
         "contested_share": 0.3333,
         "first_to_report": 3,
         "first_share": 1.0,
-        "reports_published": 0,
+        "reports_published": 1,
     },
     "army": {
         "claims_made": 2,
+        "relayed": 0,
         "retracted": 0,
         "retracted_share": 0.0,
         "corrected": 0,
@@ -97,10 +105,11 @@ EXPECTED = {
     },
     "paper": {
         "claims_made": 1,
+        "relayed": 6,
         "retracted": 0,
         "retracted_share": 0.0,
-        "corrected": 0,
-        "corrected_share": 0.0,
+        "corrected": 1,
+        "corrected_share": 0.1429,
         "positions": 1,
         "contested": 1,
         "contested_share": 1.0,
@@ -143,13 +152,27 @@ def test_track_record_matches_the_hand_count(db: str) -> None:
     assert {r["id"]: track(r) for r in records} == EXPECTED
 
 
-_COUNTS_ONE_SOURCE_AT_A_TIME = """
+# A claim's end is booked to the outlet of the ending report when that outlet relayed the
+# claim (it published the claim for someone else, or is named in its via); else to the
+# claimant. Written plainly, one source at a time.
+_RELAYED_BY = (
+    "(c.claimant <> {who} AND (c.source = {who} OR (c.via IS NOT NULL AND EXISTS ("
+    "SELECT 1 FROM json_each(c.via) j WHERE j.value = {who}))))"
+)
+_BOOKED_TO_S = (
+    "((r.source = s.id AND " + _RELAYED_BY.format(who="r.source") + ") OR "
+    "(c.claimant = s.id AND NOT (r.source <> c.claimant AND "
+    + _RELAYED_BY.format(who="r.source")
+    + ")))"
+)
+_COUNTS_ONE_SOURCE_AT_A_TIME = f"""
 SELECT s.id,
     (SELECT COUNT(*) FROM claims c WHERE c.claimant = s.id),
+    (SELECT COUNT(*) FROM claims c WHERE {_RELAYED_BY.format(who="s.id")}),
     (SELECT COUNT(DISTINCT c.id) FROM claims c JOIN claim_ends e ON e.claim = c.id
-     WHERE c.claimant = s.id AND e.how = 'retracted'),
+     JOIN reports r ON r.id = e.report WHERE e.how = 'retracted' AND {_BOOKED_TO_S}),
     (SELECT COUNT(DISTINCT c.id) FROM claims c JOIN claim_ends e ON e.claim = c.id
-     WHERE c.claimant = s.id AND e.how = 'corrected'),
+     JOIN reports r ON r.id = e.report WHERE e.how = 'corrected' AND {_BOOKED_TO_S}),
     (SELECT COUNT(*) FROM reports r WHERE r.source = s.id)
 FROM sources s ORDER BY s.id
 """
@@ -164,10 +187,11 @@ def test_counts_equal_their_definition_on_a_synthetic_ledger(tmp_path: Path) -> 
     records = {r["id"]: r for r in reading.sources(path)}
     with workspace.open_workspace(path) as ws:
         expected = ws.views.connection.execute(_COUNTS_ONE_SOURCE_AT_A_TIME).fetchall()
-    names = ("claims_made", "retracted", "corrected", "reports_published")
+    names = ("claims_made", "relayed", "retracted", "corrected", "reports_published")
     assert [(s, *(records[s][n] for n in names)) for s, *_ in expected] == expected
     assert sum(r["retracted"] for r in records.values()) > 0
     assert sum(r["corrected"] for r in records.values()) > 0
+    assert sum(r["relayed"] for r in records.values()) > 0
 
 
 def test_identity_and_initial_grades(db: str) -> None:
@@ -224,6 +248,7 @@ def test_sources_with_no_claims_have_no_shares_and_ties_sort_by_id(db: str, tmp_
     assert [r["id"] for r in records] == ["mon", "army", "paper", "wire1", "wire2"]
     assert track(records[-1]) == {
         "claims_made": 0,
+        "relayed": 0,
         "retracted": 0,
         "retracted_share": None,
         "corrected": 0,
@@ -242,7 +267,8 @@ def test_contested_follows_the_current_state(db: str, tmp_path: Path) -> None:
     # corroborated (mon ≥20, paper ≥20), so no source holds a contested fact any more.
     later = [
         {"type": "report", "id": "r4", "source": "paper", "published_at": "2022-01-24"},
-        {"type": "retraction", "id": "x2", "claim": "a1", "report": "r4"},
+        {"type": "report", "id": "r4a", "source": "army", "published_at": "2022-01-24"},
+        {"type": "retraction", "id": "x2", "claim": "a1", "report": "r4a"},
         claim("p1b", "killed", 20, "r4", qualifier="at_least")
         | {"type": "correction", "claim": "p1"},
     ]
@@ -250,7 +276,8 @@ def test_contested_follows_the_current_state(db: str, tmp_path: Path) -> None:
     records = {r["id"]: r for r in reading.sources(db)}
     assert [records[s]["contested"] for s in ("mon", "army", "paper")] == [0, 0, 0]
     assert (records["army"]["retracted"], records["army"]["retracted_share"]) == (1, 0.5)
-    assert (records["paper"]["claims_made"], records["paper"]["corrected_share"]) == (2, 0.5)
+    # p1b corrects the paper's own p1: with m3's, 2 of the 8 claims it made or relayed
+    assert (records["paper"]["claims_made"], records["paper"]["corrected_share"]) == (2, 0.25)
     assert records["paper"]["reports_published"] == 4
     # who spoke first does not change: mon and army still tie on killed
     assert [records[s]["first_to_report"] for s in ("mon", "army", "paper")] == [3, 1, 0]
@@ -284,11 +311,11 @@ def test_cli_table(db: str) -> None:
     rows, history = tables(out)
     # id, grade, claims, retracted, corrected (of claims), contested, first (of facts), reports
     assert rows == {
-        "mon": ["mon", "B", "4", "1/4", "1/4", "1/3", "3/3", "0"],
+        "mon": ["mon", "B", "4", "1/4", "0/4", "1/3", "3/3", "1"],
         "army": ["army", "B", "2", "0/2", "0/2", "1/2", "1/2", "0"],
-        "paper": ["paper", "—", "1", "0/1", "0/1", "1/1", "0/1", "3"],
+        "paper": ["paper", "—", "1", "0/7", "1/7", "1/1", "0/1", "3"],
     }
-    assert "retracted, corrected: of claims made; contested, first: of facts taken" in out
+    assert "a relay answers for" in " ".join(out.split())
     assert "المرصد" in out and "الصحيفة" in out
     assert [row[:3] for row in history] == [
         ["mon", "C", "always"],

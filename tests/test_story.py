@@ -135,15 +135,17 @@ def test_sample_timeline_shows_every_claimed_start_date_with_the_state_status(sa
         ("hafryat", "20 Jan 2022", True),
         ("asharq", "20 Jan 2022", True),
         ("outlet-002", "20 or 21 Jan 2022", True),
-        ("hafryat", "21 Jan 2022", False),  # Hafryat's later-recorded claim is its position
+        # Hafryat's two dates in one report are one position, whatever the line order
+        ("hafryat", "21 Jan 2022", True),
     ]
     assert {e["status"] for e in started} == {facts["attack.started"]["status"]}
     assert facts["attack.started"]["status"] == "corroborated"
+    # The days are the incident's (Asia/Damascus, UTC+2 in January 2022), in UTC in JSON.
     assert started[5]["when"] | {"day": "2022-01-20"} == {
         "words": "20 or 21 Jan 2022",
         "edtf": "[2022-01-20,2022-01-21]",
-        "earliest": "2022-01-20T00:00:00Z",
-        "latest": "2022-01-21T23:59:59.999999Z",
+        "earliest": "2022-01-19T22:00:00Z",
+        "latest": "2022-01-21T21:59:59.999999Z",
         "from": "value",
         "day": "2022-01-20",
     }
@@ -155,46 +157,59 @@ def test_sample_timeline_is_in_world_time_order(sample: str) -> None:
     result = reading.timeline(sample, SAMPLE, at="2022-02-01")
     earliest = [e["when"]["earliest"] for e in result["entries"]]
     assert earliest == sorted(earliest)
-    assert result["entries"][0]["claim"] == "c-000-attack-started"
+    # The UN's estimate of ISIS fighters is as of "last year", 2021: the earliest entry.
+    assert result["entries"][0]["claim"] == "c-000-un-fighters-active"
     assert [e["when"]["words"] for e in result["entries"][-3:]] == [
-        "24 or 31 Jan 2022",
+        "25 Jan 2022",
         "from 1 Feb 2022",
         "from 1 Feb 2022",
     ]
-    assert result["undated"]["count"] == 8
+    assert result["undated"]["count"] == 17
     assert "c-004-ap-ground-troops" in result["undated"]["claims"]
     assert result["excluded_inactive"] == []
-    assert len(result["entries"]) + result["undated"]["count"] == 54  # 60 less 6 for Diyala
+    assert len(result["entries"]) + result["undated"]["count"] == 74  # 80 less 6 for Diyala
 
 
 def test_sample_timeline_only_shows_what_was_known(sample: str) -> None:
     result = reading.timeline(sample, SAMPLE, at="2022-01-21")
     assert {e["report"] for e in result["entries"]} == {"report-000", "report-002"}
-    assert result["known_at"] == "2022-01-21T23:59:59.999999Z"
+    assert result["known_at"] == "2022-01-21T21:59:59.999999Z"  # the end of 21 Jan, UTC+2
 
 
 def test_sample_history_of_security_forces_killed(sample: str) -> None:
     result = reading.fact_history(sample, SAMPLE, "killed.security_forces")
     assert (result["kind"], result["unit"], result["recorded_at"]) == ("number", "people", None)
+    assert (result["fact_kind"], result["cumulative"], result["timezone"]) == (
+        "count",
+        True,
+        "Asia/Damascus",
+    )
     first, second = result["steps"]
-    assert first["at"] == "2022-01-21T00:00:00Z"
+    assert first["at"] == "2022-01-21T21:59:59.999999Z"
     assert [r["id"] for r in first["reports"]] == ["report-000", "report-002"]
     assert (first["status"], first["range"]) == ("contested", {"min": 7, "max": 20})
     assert [(c["change"], c.get("claimant"), c.get("to")) for c in first["changes"]] == [
-        ("joined", "sohr", "20"),
         ("joined", "outlet-002", "7"),
+        # SOHR's "20" and "at least 20" in one report are one position: exactly 20
+        ("joined", "sohr", "20 (also at least 20)"),
         ("status", None, "contested"),
         ("range", None, {"min": 7, "max": 20}),
     ]
-    assert second["at"] == "2022-01-31T00:00:00Z"
+    assert first["changes"][2]["why"] == (
+        "contested: sohr (via afp) says 20 (also at least 20) and outlet-002 says 7, both as "
+        "of 21 Jan 2022; afp's relays counted as sohr"
+    )
+    assert second["at"] == "2022-01-31T21:59:59.999999Z"
     assert second["reports"] == [
         {
             "id": "report-004",
             "outlet": "asharq",
             "outlet_name": "Asharq News",
-            "published_at": "2022-01-31T00:00:00Z",
+            "published_at": "2022-01-31",
         }
     ]
+    # The SDF's "more than 120" as of 30 Jan is an update of the toll, not a new contest:
+    # the fact stays contested by 7 and 20 as of 21 Jan, and the range is their hull.
     assert second["changed"] == ["range", "positions"]
     assert second["changes"] == [
         {
@@ -209,28 +224,33 @@ def test_sample_history_of_security_forces_killed(sample: str) -> None:
     ]
     sdf = next(p for p in second["positions"] if p["claimant"] == "sdf")
     assert sdf["interval"] == {"min": 121, "max": None}
+    assert sdf["as_of"] == "2022-01-30T21:59:59.999999Z"
 
 
 def test_sample_history_before_anything_was_recorded_is_not_found(sample: str) -> None:
     with pytest.raises(NotFoundError) as caught:
         reading.fact_history(sample, SAMPLE, "escaped", as_recorded="2000-01-01")
+    # A date given to a query is the end of that day in the incident's zone (UTC+2).
     assert str(caught.value) == (
-        "no claims of 'escaped' in incident 'ghwayran-2022' recorded by 2000-01-01T23:59:59.999999Z"
+        "no claims of 'escaped' in incident 'ghwayran-2022' recorded by 2000-01-01T21:59:59.999999Z"
     )
 
 
 def test_sample_diff_from_21_jan_to_1_feb(sample: str) -> None:
     result = reading.belief_diff(sample, SAMPLE, from_at="2022-01-21", to_at="2022-02-01")
-    assert (result["from"], result["to"]) == (
-        "2022-01-21T23:59:59.999999Z",
-        "2022-02-01T23:59:59.999999Z",
+    assert (result["from"], result["to"], result["timezone"]) == (
+        "2022-01-21T21:59:59.999999Z",  # the ends of those days in Asia/Damascus (UTC+2)
+        "2022-02-01T21:59:59.999999Z",
+        "Asia/Damascus",
     )
     changed = {f["fact"]: f for f in result["facts"]}
     assert sorted(changed) == [
+        "alhol.families",
         "attack.repelled",
         "attack.started",
         "attackers",
         "car_bombs",
+        "civilians.human_shields",
         "coalition.airstrikes",
         "coalition.ground_troops",
         "coalition.strikes",
@@ -238,21 +258,30 @@ def test_sample_diff_from_21_jan_to_1_feb(sample: str) -> None:
         "curfew.full",
         "curfew.partial",
         "detainees.elsewhere",
+        "displaced.families",
+        "displaced.people",
         "escape.foiled",
         "escaped",
         "fighting.duration",
+        "fighting.ongoing",
+        "held.fighters_and_families",
         "inmates",
+        "isis_leaders.captured_or_killed",
         "killed.isis",
         "killed.security_forces",
         "killed.total",
         "recaptured",
         "riot.controlled",
+        "riot.occurred",
+        "surrendered",
     ]
     isis = changed["killed.isis"]
-    assert (isis["before"]["status"], isis["after"]["status"]) == ("corroborated", "contested")
+    # A cumulative toll: SOHR's 40 (22 Jan) and the SDF's about 374 (as of 30 Jan) are one
+    # rising total, not a contest; the range is what they leave for the latest total.
+    assert (isis["before"]["status"], isis["after"]["status"]) == ("corroborated", "corroborated")
     assert (isis["before"]["range"], isis["after"]["range"]) == (
-        {"min": 16, "max": None},
-        {"min": 40, "max": 374},
+        {"min": 28, "max": 28},
+        {"min": 336, "max": 412},
     )
     assert [(c["change"], c.get("from"), c.get("to")) for c in isis["changes"][:2]] == [
         ("revised", "at least 16", "40"),
@@ -266,7 +295,7 @@ def test_sample_diff_from_21_jan_to_1_feb(sample: str) -> None:
         killed["after"]
         == reading.current_state(sample, SAMPLE, at="2022-02-01")["facts"]["killed.security_forces"]
     )
-    assert len(result["new_claims"]) == 31
+    assert len(result["new_claims"]) == 44
     assert {c["report"]["id"] for c in result["new_claims"]} == {
         "report-001",
         "report-003",
@@ -277,7 +306,7 @@ def test_sample_diff_from_21_jan_to_1_feb(sample: str) -> None:
         "id": "report-004",
         "outlet": "asharq",
         "outlet_name": "Asharq News",
-        "published_at": "2022-01-31T00:00:00Z",
+        "published_at": "2022-01-31",  # the report gave a date: shown as given
     }
     assert sdf["value_words"] == "more than 120"
     assert (result["retractions"], result["corrections"]) == ([], [])
@@ -426,7 +455,7 @@ def test_timeline_json_before_and_after_a_retraction_and_a_correction(small: str
         "report": "r1",
         "outlet": "outlet",
         "outlet_name": "Outlet",
-        "published_at": "2022-01-21T00:00:00Z",
+        "published_at": "2022-01-21T23:59:59.999999Z",  # a date: known from its end
         "position": True,
         "status": "corroborated",
         "range": {"min": "2022-01-20T00:00:00Z", "max": "2022-01-21T23:59:59.999999Z"},
@@ -467,7 +496,7 @@ def test_timeline_human_table(small: str) -> None:
     code, out, _ = cli(small, "timeline", "g", "--at", "2022-02-01")
     assert code == 0
     assert [line.rstrip() for line in out.splitlines()] == [
-        "g — timeline as known at 2022-02-01T23:59:59.999999Z",
+        "g — timeline as known by the end of 1 Feb 2022 (UTC)",
         "",
         " when                fact             claimed             who, where",
         " " + "─" * 67,
@@ -487,6 +516,26 @@ def test_timeline_human_table(small: str) -> None:
     ]
 
 
+def test_timeline_in_the_incidents_time_zone_and_another(tmp_path: Path) -> None:
+    """Tables show the incident's local time; ``--tz`` shows another zone; JSON stays UTC."""
+    db = str(tmp_path / "ledger.db")
+    zoned = [{**SMALL[0], "timezone": "Asia/Damascus"}, *SMALL[1:]]
+    assert cli(db, "init")[0] == 0
+    assert cli(db, "append", "--file", "-", stdin=jsonl(zoned))[0] == 0
+    code, out, _ = cli(db, "timeline", "g", "--at", "2022-02-01")
+    assert code == 0
+    assert out.splitlines()[0] == "g — timeline as known by the end of 1 Feb 2022 (Asia/Damascus)"
+    code, out, _ = cli(db, "timeline", "g", "--at", "2022-02-01", "--tz", "UTC")
+    assert out.splitlines()[0] == "g — timeline as known at 1 Feb 2022 21:59:59 UTC"
+    code, out, _ = cli(db, "timeline", "g", "--at", "2022-02-01", "--json")
+    assert json.loads(out)["known_at"] == "2022-02-01T21:59:59.999999Z"
+    assert cli(db, "timeline", "g", "--tz", "Mars/Olympus") == (
+        2,
+        "",
+        "error: 'Mars/Olympus' is not an IANA time zone such as Asia/Damascus\n",
+    )
+
+
 @pytest.fixture
 def wide(monkeypatch: pytest.MonkeyPatch) -> None:
     """Render tables 160 columns wide, whatever the terminal, so no cell wraps."""
@@ -498,28 +547,31 @@ def test_history_json_and_human(small: str, wide: None) -> None:
     assert code == 0
     steps = json.loads(out)["steps"]
     assert [(s["at"], s["status"], s["range"]) for s in steps] == [
-        ("2022-01-21T00:00:00Z", "contested", {"min": 7, "max": None}),
+        ("2022-01-21T23:59:59.999999Z", "contested", {"min": 7, "max": None}),
         ("2022-01-31T07:00:00Z", "single", {"min": 9, "max": 9}),
     ]
-    assert [(c["change"], c.get("claimant")) for c in steps[1]["changes"]] == [
-        ("revised", "outlet"),
-        ("withdrawn", "sohr"),
-        ("status", None),
-        ("range", None),
+    # x1 withdraws SOHR's claim c3 in a report of the outlet that had published it: the
+    # outlet withdrew its own report of SOHR, so the outlet answers for it, not SOHR.
+    assert [(c["change"], c.get("claimant"), c.get("by")) for c in steps[1]["changes"]] == [
+        ("revised", "outlet", None),
+        ("corrected", "sohr", "outlet"),
+        ("status", None, None),
+        ("range", None, None),
     ]
+    assert steps[1]["changes"][2]["why"] == "single: only outlet says 9"
     code, out, _ = cli(small, "history", "g", "killed")
     assert code == 0
     assert _cells(out) == [
         ["known at", "reports", "status", "range", "who says what", "what changed"],
-        ["21 Jan 2022", "r1 (outlet)", "contested", "7–∞", "sohr: at least 20 (r1)",
-         "sohr joined: at least 20"],
-        ["", "", "", "", "outlet: 7 (r1)", "outlet joined: 7"],
-        ["", "", "", "", "", "status contested"],
+        ["21 Jan 2022", "r1 (outlet)", "contested", "7–∞", "outlet: 7 (r1)",
+         "outlet joined: 7"],
+        ["", "", "", "", "sohr: at least 20 (r1)", "sohr joined: at least 20"],
+        ["", "", "", "", "", "status contested (at least 20 (sohr) vs 7 (outlet))"],
         ["", "", "", "", "", "range 7–∞"],
         ["31 Jan 2022 07:00 UTC", "r2 (outlet)", "single", "9", "outlet: 9 (r2)",
          "outlet revised: 7 → 9"],
-        ["", "", "", "", "", "sohr withdrawn (was at least 20)"],
-        ["", "", "", "", "", "status contested → single"],
+        ["", "", "", "", "", "outlet corrected its report of sohr: withdrew at least 20"],
+        ["", "", "", "", "", "status contested → single (only outlet)"],
         ["", "", "", "", "", "range 7–∞ → 9"],
     ]  # fmt: skip
     assert out.splitlines()[0] == "killed in g — history by known time"
@@ -583,6 +635,7 @@ def test_diff_json_and_human(small: str, wide: None) -> None:
             "claimant": "sohr",
             "reason": "revised",
             "report": report,
+            "by": "outlet",  # the outlet that had relayed SOHR withdrew its own report
         }
     ]
     assert result["corrections"] == [
@@ -603,7 +656,7 @@ def test_diff_json_and_human(small: str, wide: None) -> None:
     assert code == 0
     titles = [line for line in out.splitlines() if line[:1] not in ("│", "┃", "┏", "┡", "├", "└")]
     assert titles == [
-        "g — what changed between 2022-01-21T23:59:59.999999Z and 2022-02-01T23:59:59.999999Z",
+        "g — what changed between the end of 21 Jan 2022 (UTC) and the end of 1 Feb 2022 (UTC)",
         "new claims",
         "corrections",
         "retractions",
@@ -612,10 +665,10 @@ def test_diff_json_and_human(small: str, wide: None) -> None:
     assert _cells(out) == [
         ["fact", "before", "after", "what changed", "reports"],
         ["control", "not yet claimed", "single", "sdf joined: sdf", r2],
-        ["", "", "sdf", "status single", ""],
+        ["", "", "sdf", "status single (only sdf)", ""],
         ["killed", "contested", "single", "outlet revised: 7 → 9", r2],
-        ["", "7–∞", "9", "sohr withdrawn (was at least 20)", ""],
-        ["", "", "", "status contested → single", ""],
+        ["", "7–∞", "9", "outlet corrected its report of sohr: withdrew at least 20", ""],
+        ["", "", "", "status contested → single (only outlet)", ""],
         ["", "", "", "range 7–∞ → 9", ""],
         ["report", "fact", "claimant", "value", "claim"],
         [r2, "control", "sdf", "sdf", "c5"],
@@ -624,12 +677,13 @@ def test_diff_json_and_human(small: str, wide: None) -> None:
         ["", "", "", "", "(corrects c4)"],
         ["report", "claim", "fact", "claimant", "reason"],
         [r2, "c3", "killed", "sohr", "revised"],
+        ["", "", "", "(withdrawn by outlet)", ""],
     ]
     code, out, _ = cli(small, "diff", "g", "--from", "2022-01-22", "--to", "2022-01-23")
     assert (code, out) == (
         0,
-        "no fact of g changed between 2022-01-22T23:59:59.999999Z and "
-        "2022-01-23T23:59:59.999999Z\n",
+        "no fact of g changed between the end of 22 Jan 2022 (UTC) and the end of 23 Jan 2022 "
+        "(UTC)\n",
     )
 
 
@@ -735,12 +789,19 @@ FACTS = ["killed", "control", "started"]
 counts = st.integers(min_value=1, max_value=6)
 qualifiers = st.sampled_from([None, "approx", "at_least", "more_than", "at_most", "less_than"])
 days = st.integers(18, 24).map(lambda d: f"2022-01-{d}")
-claim_values = st.one_of(
-    st.tuples(counts, qualifiers).map(lambda t: {"value": t[0], "qualifier": t[1]}),
-    st.tuples(counts, counts).map(lambda t: {"value": {"min": min(t), "max": max(t)}}),
-    st.sampled_from(["sdf", "SDF", "isis", True]).map(lambda v: {"value": v}),
-    days.map(lambda d: {"value": d}),
-    st.tuples(days, days).map(lambda t: {"value": f"[{min(t)},{max(t)}]"}),
+# A value for each fact, of its kind: a claim takes the one of the fact it is about.
+claim_values = st.fixed_dictionaries(
+    {
+        "killed": st.one_of(
+            st.tuples(counts, qualifiers).map(lambda t: {"value": t[0], "qualifier": t[1]}),
+            st.tuples(counts, counts).map(lambda t: {"value": {"min": min(t), "max": max(t)}}),
+        ),
+        "control": st.sampled_from(["sdf", "SDF", "isis"]).map(lambda v: {"value": v}),
+        "started": st.one_of(
+            days.map(lambda d: {"value": d}),
+            st.tuples(days, days).map(lambda t: {"value": f"[{min(t)},{max(t)}]"}),
+        ),
+    }
 )
 published_times = st.one_of(
     st.integers(1, 9).map(lambda d: f"2022-01-0{d}"),
@@ -773,7 +834,8 @@ operations = st.tuples(
 def _record(number: int, op: Any, claims: list[str]) -> dict[str, Any] | None:
     """One operation as a record (None: nothing to retract or correct yet)."""
     if op[0] == "claim":
-        _, fact, value, report, claimant = op
+        _, fact, values, report, claimant = op
+        value = values[fact]
         claim: dict[str, Any] = {
             "type": "claim",
             "id": f"c{number}",
@@ -793,7 +855,8 @@ def _record(number: int, op: Any, claims: list[str]) -> dict[str, Any] | None:
             "claim": claims[target % len(claims)],
             "report": f"r{report}",
         }
-    _, target, value, report, claimant = op
+    _, target, values, report, claimant = op
+    value = values[FACTS[target % len(FACTS)]]
     correction: dict[str, Any] = {
         "type": "correction",
         "id": f"c{number}",
@@ -854,7 +917,8 @@ def _same(fact: dict[str, Any] | None, other: dict[str, Any] | None) -> bool:
     def key(f: dict[str, Any] | None) -> Any:
         if f is None:
             return None
-        return (f["status"], f["range"], f["value"], sorted(p["claim"] for p in f["positions"]))
+        claims = sorted(c for p in f["positions"] for c in p.get("claims") or [p["claim"]])
+        return (f["status"], f["range"], f["value"], claims)
 
     return bool(key(fact) == key(other))
 

@@ -13,7 +13,7 @@ from incident_ledger.ledger.times import parse_instant, utc_now
 from incident_ledger.projections.search import DEFAULT_LIMIT, prepare
 from incident_ledger.projections.search import search as search_index
 from incident_ledger.projections.sources import source_records
-from incident_ledger.projections.understanding import Policy, state
+from incident_ledger.projections.understanding import Policy, incident_zone, state
 from incident_ledger.usecases.outputs import output_file
 from incident_ledger.usecases.workspace import query_instant, read_model
 
@@ -26,9 +26,14 @@ def current_state(
     as_recorded: str | None = None,
     policy: str = "range",
 ) -> dict[str, Any]:
-    """The understanding of an incident at a known time, optionally as recorded by R."""
-    known_at = query_instant(at) or utc_now()
-    recorded_at = query_instant(as_recorded)
+    """The understanding of an incident at a known time, optionally as recorded by R.
+
+    A date (``at``, ``as_recorded``) means the end of that day in the incident's time
+    zone (UTC when it declares none).
+    """
+    for text in (at, as_recorded):
+        if text:
+            parse_instant(text)  # bad input is reported before the ledger is opened
     try:
         chosen = Policy(policy)
     except ValueError:
@@ -36,15 +41,20 @@ def current_state(
             f"--policy must be one of {', '.join(p.value for p in Policy)}"
         ) from None
     with read_model(db, incident) as conn:
-        return state(conn, incident, known_at, recorded_at, chosen)
+        zone = incident_zone(conn, incident)
+        known_at = query_instant(at, zone) or utc_now()
+        result = state(conn, incident, known_at, query_instant(as_recorded, zone), chosen)
+    return {"incident": result["incident"], "timezone": zone, **result}
 
 
 def timeline(db: str | None, incident: str, *, at: str | None = None) -> dict[str, Any]:
     """Dated, active claims in world-time order, as known at ``at`` (default: now)."""
     from incident_ledger.projections.timeline import timeline as build
 
-    known_at = query_instant(at) or utc_now()
+    if at:
+        parse_instant(at)
     with read_model(db, incident) as conn:
+        known_at = query_instant(at, incident_zone(conn, incident)) or utc_now()
         return build(conn, incident, known_at)
 
 
@@ -63,8 +73,10 @@ def fact_history(
     if chart is not None:
         chart_format(chart)
         output_file(chart)
-    recorded_at = query_instant(as_recorded)
+    if as_recorded:
+        parse_instant(as_recorded)
     with read_model(db, incident) as conn:
+        recorded_at = query_instant(as_recorded, incident_zone(conn, incident))
         result = history(conn, incident, fact, recorded_at)
     if chart is not None:
         check_chartable(result)
@@ -90,16 +102,19 @@ def belief_diff(
     to_at: str,
     as_recorded: str | None = None,
 ) -> dict[str, Any]:
-    """What changed in the understanding between two known times T1 < T2."""
+    """What changed in the understanding between two known times T1 < T2 (dates: the ends
+    of those days in the incident's time zone)."""
     from incident_ledger.projections.diff import diff
 
-    start = parse_instant(from_at, end_of_day=True)
-    end = parse_instant(to_at, end_of_day=True)
-    if start >= end:
-        raise BadInputError(f"--from ({from_at}) must be earlier than --to ({to_at})")
-    recorded_at = query_instant(as_recorded)
+    for text in (from_at, to_at, as_recorded):
+        if text:
+            parse_instant(text)
     with read_model(db, incident) as conn:
-        return diff(conn, incident, start, end, recorded_at)
+        zone = incident_zone(conn, incident)
+        start, end = query_instant(from_at, zone), query_instant(to_at, zone)
+        if start is None or end is None or start >= end:
+            raise BadInputError(f"--from ({from_at}) must be earlier than --to ({to_at})")
+        return diff(conn, incident, start, end, query_instant(as_recorded, zone))
 
 
 def search(

@@ -26,7 +26,7 @@ from incident_ledger.ledger.application import Ledger
 from incident_ledger.ledger.errors import NotFoundError, StoreError
 from incident_ledger.ledger.keyfiles import read_key_file
 from incident_ledger.ledger.stores.location import StoreLocation, locate, writable
-from incident_ledger.ledger.times import parse_instant, utc_now
+from incident_ledger.ledger.times import parse_instant, utc_now, zone_or_none
 from incident_ledger.projections.binding import binding_problem
 from incident_ledger.projections.projector import Projector
 from incident_ledger.projections.views import Views
@@ -166,9 +166,12 @@ def read_model(db: str | None, incident: str | None = None) -> Iterator[sqlite3.
         yield ws.views.connection
 
 
-def query_instant(text: str | None) -> datetime | None:
-    """A query time from the command line: a date means the end of that UTC day."""
-    return parse_instant(text, end_of_day=True) if text else None
+def query_instant(text: str | None, zone: str | None = None) -> datetime | None:
+    """A query time from the command line: a date means the end of that day in ``zone``
+    (an incident's time zone; UTC when None), a date-time with an offset that instant."""
+    if not text:
+        return None
+    return parse_instant(text, end_of_day=True, zone=zone_or_none(zone))
 
 
 @dataclass(frozen=True)

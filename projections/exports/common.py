@@ -19,7 +19,13 @@ from typing import Any
 from incident_ledger.ledger.errors import NotFoundError, VerificationError
 from incident_ledger.ledger.times import to_key, utc_now
 from incident_ledger.projections.story import value_words
-from incident_ledger.projections.understanding import END_OF_TIME, grade_in_force, iso, state
+from incident_ledger.projections.understanding import (
+    END_OF_TIME,
+    grade_in_force,
+    iso,
+    state,
+    unknown_incident,
+)
 
 Row = dict[str, Any]
 
@@ -218,7 +224,7 @@ def _incidents(db: sqlite3.Connection, incident: str | None) -> list[Row]:
         return _rows(db, "SELECT * FROM incidents ORDER BY seq", {})
     rows = _rows(db, "SELECT * FROM incidents WHERE id = :id", {"id": incident})
     if not rows:
-        raise NotFoundError(f"no incident '{incident}' in the ledger")
+        raise NotFoundError(unknown_incident(db, incident))
     return rows
 
 

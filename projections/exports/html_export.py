@@ -20,6 +20,7 @@ from typing import Any
 
 import jinja2
 
+from incident_ledger.ledger.times import local_time, offset_words, zone_or_none
 from incident_ledger.projections.exports.common import (
     Leaf,
     Provenance,
@@ -36,7 +37,7 @@ from incident_ledger.projections.exports.html_template import (
     REPORT_TEMPLATE,
 )
 from incident_ledger.projections.exports.report_charts import charts
-from incident_ledger.projections.understanding import iso
+from incident_ledger.projections.words import interval_words
 
 _ARABIC = re.compile("[\u0600-\u06ff\u0750-\u077f\u08a0-\u08ff\ufb50-\ufdff\ufe70-\ufeff]")
 _STATUS_CLASSES = {
@@ -58,10 +59,12 @@ def export_html(
     leaves = leaves_of(selection, provenance)
     incidents = [_incident(db, selection, row, leaves) for row in selection.incidents]
     title = selection.incidents[0]["title"] if incident is not None else "all incidents"
+    # Instants in the incident's local time, with its offset (UTC for several incidents).
+    zone = _zone(selection.incidents[0]) if incident is not None else None
     return _template().render(
         csp=CONTENT_SECURITY_POLICY,
         title=title,
-        known_at=iso(selection.known),
+        known_at=_moment(selection.known, zone),
         incidents=incidents,
         sources=_sources(selection, leaves),
         reports=[
@@ -90,9 +93,24 @@ def is_arabic(text: object) -> bool:
     return isinstance(text, str) and _ARABIC.search(text) is not None
 
 
+def _zone(incident: Row) -> str | None:
+    zone = incident.get("timezone")
+    return None if zone is None else str(zone)
+
+
+def _moment(key: str | None, zone: str | None) -> str:
+    """An instant as a reader in the incident's zone says it: ``21 Jan 2022 23:59:59
+    +02:00``, offset included (UTC for an incident without a zone)."""
+    if key is None:
+        return "now"
+    moment = local_time(key, zone_or_none(zone))
+    return f"{moment.day} {moment:%b %Y %H:%M:%S} {offset_words(moment)}"
+
+
 def _incident(
     db: sqlite3.Connection, selection: Selection, row: Row, leaves: dict[int, Leaf]
 ) -> dict[str, Any]:
+    zone = _zone(row)
     claims = [claim for claim in selection.claims if claim["incident"] == row["id"]]
     by_id = {claim["id"]: claim for claim in claims}
     described = {claim["id"]: describe_value(claim) for claim in claims}
@@ -104,7 +122,8 @@ def _incident(
         "place": row["place"],
         "related": [r for r in selection.relations if r["incident"] == row["id"]],
         "facts": [
-            _fact(selection, by_id, name, fact) for name, fact in understanding["facts"].items()
+            _fact(selection, by_id, name, fact, zone)
+            for name, fact in understanding["facts"].items()
         ],
         "charts": charts(
             db,
@@ -114,7 +133,7 @@ def _incident(
             _numeric_units(claims),
             described,
         ),
-        "claims": [_claim(selection, claim) | _leaf(claim, leaves) for claim in claims],
+        "claims": [_claim(selection, claim, zone) | _leaf(claim, leaves) for claim in claims],
         **_leaf(row, leaves),
     }
 
@@ -137,7 +156,11 @@ def _numeric_units(claims: list[Row]) -> dict[str, str]:
 
 
 def _fact(
-    selection: Selection, by_id: dict[str, Row], name: str, fact: dict[str, Any]
+    selection: Selection,
+    by_id: dict[str, Row],
+    name: str,
+    fact: dict[str, Any],
+    zone: str | None,
 ) -> dict[str, Any]:
     status = str(fact["status"])
     return {
@@ -145,18 +168,20 @@ def _fact(
         "status": status,
         "status_class": _STATUS_CLASSES.get(status, ""),
         "row_class": "contested" if status == "contested" else "",
-        "value": _fact_value(fact),
+        "value": _fact_value(fact, zone),
         "positions": [
-            _position(selection, by_id[position["claim"]]) for position in fact["positions"]
+            _position(selection, by_id[position["claim"]], zone) for position in fact["positions"]
         ],
     }
 
 
-def _fact_value(fact: dict[str, Any]) -> str:
+def _fact_value(fact: dict[str, Any], zone: str | None) -> str:
     value = fact["value"]
     if value is None:
         return "—"
-    if fact.get("kind") in ("number", "time") and isinstance(value, dict):
+    if fact.get("kind") == "time" and isinstance(value, dict):
+        return interval_words(value, zone)
+    if fact.get("kind") == "number" and isinstance(value, dict):
         return _interval_text(value["min"], value["max"])
     if isinstance(value, list):
         return " / ".join(_scalar_text(item) for item in value)
@@ -185,14 +210,20 @@ def _scalar_text(value: Any) -> str:
     return json.dumps(value, ensure_ascii=False)  # true/false, and ranges on a mixed fact
 
 
-def _position(selection: Selection, claim: Row) -> dict[str, Any]:
+def _position(selection: Selection, claim: Row, zone: str | None) -> dict[str, Any]:
+    precision = _precision(selection, claim)
+    published = claim["published_at"]
+    if precision == "day":  # known from the end of that day in the incident's zone
+        shown = local_time(published, zone_or_none(zone)).date().isoformat()
+    else:
+        shown = _moment(published, zone)
     return {
         "claim": claim["id"],
         "claimant": selection.source_name(claim["claimant"]),
         "value": describe_value(claim),
         "via": ", ".join(selection.source_name(relay) for relay in via_ids(claim)),
         "outlet": selection.source_name(claim["source"]),
-        "published": published_date(claim["published_at"], _precision(selection, claim)),
+        "published": shown,
         "quote": claim["quote"],
         "translation": claim["translation"],
     }
@@ -203,11 +234,11 @@ def _precision(selection: Selection, claim: Row) -> str | None:
     return report["published_precision"] if report else None
 
 
-def _claim(selection: Selection, claim: Row) -> dict[str, Any]:
+def _claim(selection: Selection, claim: Row, zone: str | None) -> dict[str, Any]:
     status = selection.claim_status(claim)
     end = selection.ends.get(claim["id"])
     return {
-        **_position(selection, claim),
+        **_position(selection, claim, zone),
         "id": claim["id"],
         "fact": claim["fact"],
         "status": f"{status} by {end['ended_by']}" if end else status,
