@@ -7,6 +7,7 @@ from typing import Annotated, Any
 import typer
 
 from incident_ledger.cli import render
+from incident_ledger.cli.catalogue_commands import register as register_catalogue
 from incident_ledger.cli.failures import LedgerGroup
 from incident_ledger.cli.lookup_commands import register as register_lookup
 from incident_ledger.cli.serve_command import register as register_web
@@ -445,6 +446,7 @@ def demo(
 # Commands that live in their own modules (the reading side and the web front).
 register_story(app)
 register_lookup(app)
+register_catalogue(app)
 register_web(app)
 
 if __name__ == "__main__":

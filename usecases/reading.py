@@ -137,3 +137,22 @@ def sources(db: str | None) -> list[dict[str, Any]]:
     """
     with read_model(db) as conn:
         return source_records(conn)
+
+
+def incidents(db: str | None) -> list[dict[str, Any]]:
+    """Every incident the ledger follows (see :mod:`projections.catalogue`)."""
+    from incident_ledger.projections.catalogue import incidents as listed
+
+    with read_model(db) as conn:
+        return listed(conn)
+
+
+def facts(db: str | None, incident: str, *, at: str | None = None) -> dict[str, Any]:
+    """An incident's facts: kind, unit, cumulative, claims, and status at ``at`` (now)."""
+    from incident_ledger.projections.catalogue import facts as listed
+
+    if at:
+        parse_instant(at)
+    with read_model(db) as conn:
+        known_at = query_instant(at, incident_zone(conn, incident)) or utc_now()
+        return listed(conn, incident, known_at)

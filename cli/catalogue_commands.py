@@ -1,0 +1,96 @@
+"""``ledger incidents`` and ``ledger facts INCIDENT``: what the ledger follows."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+import typer
+from rich import box
+from rich.table import Table
+from rich.text import Text
+
+from incident_ledger.cli import render
+
+JsonFlag = Annotated[bool, typer.Option("--json", help="Print JSON for machines.")]
+
+
+def incidents(ctx: typer.Context, as_json: JsonFlag = False) -> None:
+    """The incidents in the ledger, with their time zones and how much is known of each."""
+    from incident_ledger.usecases import reading
+
+    listed = reading.incidents(ctx.obj)
+    if as_json:
+        render.print_json(listed)
+    elif not listed:
+        render.out.print("no incidents in the ledger")
+    else:
+        render.out.print(incidents_table(listed))
+
+
+def facts(
+    ctx: typer.Context,
+    incident: Annotated[str, typer.Argument(help="Incident id.")],
+    at: render.AtOption = None,
+    as_json: JsonFlag = False,
+) -> None:
+    """An incident's facts: kind, unit, cumulative, claims and status."""
+    from incident_ledger.usecases import reading
+
+    listed = reading.facts(ctx.obj, incident, at=at)
+    if as_json:
+        render.print_json(listed)
+    elif not listed["facts"]:
+        render.out.print(f"no facts of {incident} in the ledger")
+    else:
+        render.out.print(facts_table(listed))
+
+
+def register(app: typer.Typer) -> None:
+    """Add ``incidents`` and ``facts`` to the ``ledger`` command line."""
+    app.command("incidents")(incidents)
+    app.command("facts")(facts)
+
+
+def incidents_table(listed: list[dict[str, Any]]) -> Table:
+    """One row per incident."""
+    table = Table(title="incidents", box=box.SIMPLE_HEAD)
+    for name in ("incident", "title", "time zone", "facts", "claims", "reports from"):
+        table.add_column(name, justify="right" if name in ("facts", "claims") else "left")
+    for item in listed:
+        zone = item["timezone"]
+        first, last = item["first_known"], item["last_known"]
+        span = (
+            "—"
+            if first is None
+            else f"{render.instant_words(first, zone)} to {render.instant_words(last, zone)}"
+        )
+        title = "\n".join(t for t in (item["title"], item["title_ar"]) if t)
+        table.add_row(
+            item["id"], Text(title), zone or "UTC", str(item["facts"]), str(item["claims"]), span
+        )
+    return table
+
+
+def facts_table(listed: dict[str, Any]) -> Table:
+    """One row per fact."""
+    zone = listed["timezone"]
+    known = render.known_words(listed["known_at"], zone)
+    table = Table(title=f"facts of {listed['incident']} — status {known}", box=box.SIMPLE_HEAD)
+    for name in ("fact", "kind", "unit", "cumulative", "claims", "status"):
+        table.add_column(name, justify="right" if name == "claims" else "left")
+    for item in listed["facts"]:
+        kind = item["kind"] or "—"
+        if not item["declared"]:
+            kind += " (inferred)"
+        status = Text(item["status"] or "not yet known")
+        if item.get("why"):
+            status.append(f"\n{item['why']}", style="dim")
+        table.add_row(
+            item["key"],
+            kind,
+            item["unit"] or "—",
+            "yes" if item["cumulative"] else "no",
+            str(item["claims"]),
+            status,
+        )
+    return table

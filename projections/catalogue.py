@@ -1,0 +1,103 @@
+"""What the ledger follows: its incidents, and each incident's facts with their kinds.
+
+``incidents`` lists every incident (title, place, time zone, how many facts and claims,
+its first and last report); ``facts`` lists one incident's facts — those declared and
+those its claims speak of — with their kind, unit, whether cumulative, whether
+declared or given their kind by their first claim, how many claims, and their status
+at a known time (by default now, as ``state`` answers it).
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from datetime import datetime
+from typing import Any
+
+import orjson
+
+from incident_ledger.projections.understanding import iso, state
+
+_INCIDENTS = """
+SELECT i.id, i.title, i.title_ar, i.place, i.timezone,
+    (SELECT COUNT(*) FROM claims c WHERE c.incident = i.id) AS claims,
+    (SELECT COUNT(DISTINCT fact) FROM (
+        SELECT c.fact FROM claims c WHERE c.incident = i.id
+        UNION SELECT f.key FROM facts f WHERE f.incident = i.id
+    )) AS facts,
+    (SELECT MIN(c.published_at) FROM claims c WHERE c.incident = i.id) AS first_known,
+    (SELECT MAX(c.published_at) FROM claims c WHERE c.incident = i.id) AS last_known
+FROM incidents i ORDER BY i.id
+"""
+
+_FACTS = """
+SELECT key, kind, declared, unit, cumulative, tolerance, choices, label, label_ar
+FROM facts f WHERE incident = :incident
+  AND version = (SELECT MAX(version) FROM facts g WHERE g.incident = f.incident AND g.key = f.key)
+"""
+
+_CLAIM_COUNTS = """
+SELECT fact, COUNT(*), MIN(kind) FROM claims WHERE incident = :incident GROUP BY fact
+"""
+
+
+def incidents(db: sqlite3.Connection) -> list[dict[str, Any]]:
+    """Every incident, by id, with its time zone and how much the ledger holds on it."""
+    return [
+        {
+            "id": row[0],
+            "title": row[1],
+            "title_ar": row[2],
+            "place": row[3],
+            "timezone": row[4],
+            "claims": row[5],
+            "facts": row[6],
+            "first_known": iso(row[7]),
+            "last_known": iso(row[8]),
+        }
+        for row in db.execute(_INCIDENTS)
+    ]
+
+
+def facts(db: sqlite3.Connection, incident: str, known_at: datetime) -> dict[str, Any]:
+    """An incident's facts, by key: kind, unit, cumulative, declared, claims, status at T."""
+    understood = state(db, incident, known_at)
+    params = {"incident": incident}
+    declared = {row[0]: row[1:] for row in db.execute(_FACTS, params)}
+    counts = {row[0]: (row[1], row[2]) for row in db.execute(_CLAIM_COUNTS, params)}
+    listed = []
+    for key in sorted(declared.keys() | counts.keys()):
+        kind, is_declared, unit, cumulative, tolerance, choices, label, label_ar = declared.get(
+            key, (None, 0, None, 0, None, None, None, None)
+        )
+        claims, shape = counts.get(key, (0, None))
+        now = understood["facts"].get(key)
+        item: dict[str, Any] = {
+            "key": key,
+            "kind": kind or _OF_OLD.get(str(shape)),
+            "declared": bool(is_declared),
+            "unit": unit,
+            "cumulative": bool(cumulative),
+            "claims": claims,
+            "status": None if now is None else now["status"],
+        }
+        if tolerance is not None:
+            item["tolerance"] = orjson.loads(tolerance)
+        if choices is not None:
+            item["choices"] = [c["value"] for c in orjson.loads(choices)]
+        if label is not None:
+            item["label"] = label
+        if label_ar is not None:
+            item["label_ar"] = label_ar
+        if now is not None:
+            item["why"] = now["why"]["short"]
+        listed.append(item)
+    return {
+        "incident": incident,
+        "timezone": understood.get("timezone"),
+        "known_at": understood["known_at"],
+        "facts": listed,
+    }
+
+
+_OF_OLD = {"number": "count", "time": "time", "text": "text"}
+"""The kind a fact recorded before kinds existed shows, from how its claims read."""
