@@ -1,8 +1,13 @@
-"""Renders the Ghwayran walkthrough for a reader at a terminal."""
+"""Renders the Ghwayran walkthrough for a reader at a terminal.
+
+Each step says when it stands (the end of that day in the incident's time zone), which
+reports came out, the contested facts with the reason and who said what, the other
+facts, and every change since the previous step — values always with their
+qualifiers ("at least 20", never "20").
+"""
 
 from __future__ import annotations
 
-from datetime import date
 from typing import Any
 
 from rich.panel import Panel
@@ -10,7 +15,14 @@ from rich.rule import Rule
 from rich.table import Table
 from rich.text import Text
 
-from incident_ledger.cli.render import describe_claim_value, describe_value, out, shown
+from incident_ledger.cli.render import (
+    describe_claim_value,
+    describe_value,
+    instant_words,
+    known_words,
+    out,
+    shown,
+)
 
 _STATUS_STYLE = {
     "contested": "bold red",
@@ -20,14 +32,10 @@ _STATUS_STYLE = {
 }
 
 
-def _day(iso: str) -> str:
-    parsed = date.fromisoformat(iso[:10])
-    return f"{parsed.day} {parsed.strftime('%b %Y')}"
-
-
-def show_walkthrough(walk: dict[str, Any]) -> None:
+def show_walkthrough(walk: dict[str, Any], zone: str | None = None) -> None:
     """Print the walkthrough: one section per date, contested facts first, with quotes."""
     walk = shown(walk)
+    zone = zone or walk["timezone"]
     out.print(
         Panel.fit(
             Text.assemble(
@@ -35,19 +43,20 @@ def show_walkthrough(walk: dict[str, Any]) -> None:
                 f"\n{walk['title_ar'] or ''}\n{walk['place'] or ''}\n\n"
                 f"The sample ledger holds {sum(walk['records'].values())} records from "
                 f"{len(walk['reports'])} Arabic articles. Every answer below is a point-in-time "
-                "query: `ledger state ghwayran-2022 --at DATE`.",
+                "query, `ledger state ghwayran-2022 --at DATE`: a date means the end of that "
+                f"day in the incident's time zone ({walk['timezone'] or 'UTC'}).",
             ),
             title="incident-ledger demo",
         ),
         soft_wrap=False,  # the panel's text wraps inside its frame
     )
     for step in walk["steps"]:
-        _show_step(step)
+        _show_step(step, zone)
     related = walk["related"]
     out.print(Rule(f"Related incident: {related['incident']} (simultaneous)"))
     for fact, detail in related["facts"].items():
         out.print(
-            f"  {fact}: {detail['status']}, {describe_value(detail)} — "
+            f"  {fact}: {detail['status']}, {describe_value(detail, related['timezone'])} — "
             + "; ".join(
                 f"{p['claimant']} says {describe_claim_value(p)}" for p in detail["positions"]
             )
@@ -59,75 +68,87 @@ def show_walkthrough(walk: dict[str, Any]) -> None:
     )
 
 
-def _show_step(step: dict[str, Any]) -> None:
+def _show_step(step: dict[str, Any], zone: str | None) -> None:
     out.print()
-    out.print(Rule(Text(f"What was known by the end of {_day(step['date'])}", style="bold")))
+    out.print(Rule(Text(f"What was known {known_words(step['known_at'], zone)}", style="bold")))
     if step["new_reports"]:
         out.print("New reports:")
         for r in step["new_reports"]:
             name = r["source_name"] + (f" ({r['source_name_ar']})" if r["source_name_ar"] else "")
-            out.print(f"  • {r['published_at']} {name}: {r['title'] or '(untitled)'}")
+            title = r["title"] or "(untitled)"
+            out.print(f"  • {instant_words(r['published_at'], zone)} {name}: {title}")
     else:
-        out.print("No new report since the previous date: the picture is unchanged.", style="dim")
+        out.print("No new report since the previous date.", style="dim")
     facts = step["state"]["facts"]
     contested = {f: d for f, d in facts.items() if d["status"] == "contested"}
     if contested:
         out.print(
-            Text.assemble("\n", (f"Contested ({len(contested)})", "bold red"), " — who said what:")
+            Text.assemble(
+                "\n", (f"Contested ({len(contested)})", "bold red"), " — why, and who said what:"
+            )
         )
         for fact, detail in contested.items():
-            out.print(Text.assemble("  ", (fact, "bold"), f"  range {describe_value(detail)}"))
+            out.print(
+                Text.assemble("  ", (fact, "bold"), f"  range {describe_value(detail, zone)}")
+            )
+            out.print(Text(f"    {detail['why']['summary']}", style="italic"))
             for p in detail["positions"]:
-                via = f" via {', '.join(p['via'])}" if p.get("via") else ""
-                out.print(
-                    f"    {p['claimant']}{via}: {describe_claim_value(p)}"
-                    f"  ({p['report']}, {p['published_at'][:10]})"
-                )
-                if p.get("quote"):
-                    out.print(Text(f"      «{_clip(p['quote'])}»", style="cyan"))
-                if p.get("translation"):
-                    out.print(Text(f"      “{_clip(p['translation'])}”", style="dim"))
+                _show_position(p, zone)
     table = Table(title="Other facts", show_header=True, header_style="bold")
     table.add_column("fact", no_wrap=True)
     table.add_column("status")
     table.add_column("value")
-    table.add_column("claimants")
+    table.add_column("who says what")
     for fact, detail in facts.items():
         if detail["status"] == "contested":
             continue
         table.add_row(
             fact,
             Text(detail["status"], style=_STATUS_STYLE[detail["status"]]),
-            describe_value(detail),
-            ", ".join(p["claimant"] for p in detail["positions"]) or "—",
+            describe_value(detail, zone),
+            "\n".join(f"{p['claimant']}: {describe_claim_value(p)}" for p in detail["positions"])
+            or "—",
         )
     if table.row_count:
         out.print(table)
-    _show_changes(step["changes"])
+    _show_in_force(step["in_force"])
+    _show_changes(step["changes"], zone)
 
 
-def _show_changes(changes: list[dict[str, Any]]) -> None:
-    notable = [c for c in changes if c["change"] in ("status", "revised", "withdrawn")]
-    if not notable:
+def _show_position(p: dict[str, Any], zone: str | None) -> None:
+    via = f" via {', '.join(p['via'])}" if p.get("via") else ""
+    as_of = f", as of {instant_words(p['as_of'], zone)}" if p.get("as_of") else ""
+    out.print(f"    {p['claimant']}{via}: {describe_claim_value(p)}  ({p['report']}{as_of})")
+    if p.get("quote"):
+        out.print(Text(f"      «{_clip(p['quote'])}»", style="cyan"))
+    if p.get("translation"):
+        out.print(Text(f"      “{_clip(p['translation'])}”", style="dim"))
+
+
+def _show_in_force(in_force: list[dict[str, Any]]) -> None:
+    if not in_force:
+        return
+    out.print("Taking effect this day, as reported before it:")
+    for item in in_force:
+        position = item["position"]
+        out.print(
+            f"  • {item['fact']}: {describe_claim_value(position)} "
+            f"({item['claimant']}, {position['report']}; valid {position['valid_time']})"
+        )
+
+
+def _show_changes(changes: list[dict[str, Any]], zone: str | None) -> None:
+    from incident_ledger.projections.story import change_words
+
+    if not changes:
+        out.print("Nothing changed since the previous date.", style="dim")
         return
     out.print("What changed since the previous date:")
-    for c in notable:
-        if c["change"] == "status":
-            out.print(f"  • {c['fact']}: {c['from']} → {c['to']}")
-        elif c["change"] == "revised":
-            old, new = describe_claim_value(c["from"]), describe_claim_value(c["to"])
-            if old == new:
-                out.print(f"  • {c['fact']}: {c['claimant']} restated {new} ({c['to']['report']})")
-            else:
-                out.print(
-                    f"  • {c['fact']}: {c['claimant']}'s {old} ({c['from']['report']}) was "
-                    f"superseded by its {new} ({c['to']['report']}): history, not disagreement"
-                )
-        else:
-            out.print(
-                f"  • {c['fact']}: {c['claimant']}'s claim {c['position']['claim']} was "
-                "withdrawn (retracted or corrected)"
-            )
+    for change in changes:
+        line = f"  • {change['fact']}: {change_words(change, zone, short=False)}"
+        if change["change"] == "status" and change.get("why"):
+            line += f": {change['why']}"
+        out.print(Text(line))
 
 
 def _clip(text: str, limit: int = 160) -> str:

@@ -73,11 +73,11 @@ def verifier_of(db: str) -> str:
 
 def test_verify_passes_and_checkpoints_chain(db: str, tmp_path: Path) -> None:
     first = auditing.checkpoint(db)
-    assert first["size"] == 82
+    assert first["size"] == 138
     chains = first["chains"]
     assert chains["incidents"] == 2
     assert first["note"].startswith(
-        f"{first['origin']}\n82\n{first['root']}\nincident-chains 2 {chains['root']}\n\n— "
+        f"{first['origin']}\n138\n{first['root']}\nincident-chains 2 {chains['root']}\n\n— "
     )
     assert auditing.checkpoint(db) == first  # same size: the same checkpoint
     extra = tmp_path / "more.jsonl"
@@ -89,12 +89,12 @@ def test_verify_passes_and_checkpoints_chain(db: str, tmp_path: Path) -> None:
     )
     writing.append_file(db, str(extra))
     second = auditing.checkpoint(db)
-    assert second["size"] == 84
+    assert second["size"] == 140
     code, out, _ = cli(db, "verify")
     assert code == 0
-    assert out.startswith("ok: 84 events, root ")
+    assert out.startswith("ok: 140 events, root ")
     assert out.splitlines()[0].endswith("2 checkpoint(s) verified")
-    assert out.splitlines()[1] == "read model: agrees (84 events, 275 rows)"
+    assert out.splitlines()[1] == "read model: agrees (140 events, 275 rows)"
 
 
 def test_inclusion_and_consistency_proofs_check_out_for_a_third_party(db: str) -> None:
@@ -110,12 +110,12 @@ def test_inclusion_and_consistency_proofs_check_out_for_a_third_party(db: str) -
         base64.b64decode(proof["root"]),
     )
     assert proof["checkpoint"].split("\n")[2] == proof["root"]
-    code, out, _ = cli(db, "prove", "consistency", "10", "82")
+    code, out, _ = cli(db, "prove", "consistency", "10", "138")
     assert code == 0
     c = json.loads(out)
     verify_consistency(
         10,
-        82,
+        138,
         [base64.b64decode(h) for h in c["proof"]],
         base64.b64decode(c["root1"]),
         base64.b64decode(c["root2"]),
@@ -184,7 +184,7 @@ def originator(db: str, rowid: int) -> str:
 
 
 def test_flipped_byte_names_the_entry(sdb: str) -> None:
-    rowid = 30
+    rowid = 60  # a claim: the sample's incidents, sources, facts and reports come first
     conn = events_db(sdb)
     state = bytearray(
         conn.execute("SELECT state FROM stored_events WHERE rowid = ?", (rowid,)).fetchone()[0]
@@ -196,7 +196,7 @@ def test_flipped_byte_names_the_entry(sdb: str) -> None:
     code, _, err = cli(sdb, "verify")
     assert code == 1
     assert err == (
-        f"error: entry 29 ({originator(sdb, rowid)}): the event does not match its Merkle leaf "
+        f"error: entry 59 ({originator(sdb, rowid)}): the event does not match its Merkle leaf "
         "(edited after it was recorded)\n"
     )
 
@@ -241,7 +241,7 @@ def test_inserted_event_names_the_entry(sdb: str) -> None:
     forge_event(sdb)
     code, _, err = cli(sdb, "verify")
     assert code == 1
-    assert err.startswith("error: entry 82 (claim:forged): ")
+    assert err.startswith("error: entry 138 (claim:forged): ")
 
 
 def test_reordered_events_name_the_first_moved_entry(sdb: str) -> None:
@@ -307,7 +307,7 @@ def test_a_store_in_the_earlier_layout_is_upgraded_on_open(sdb: str) -> None:
     assert not has_leaf_table(sdb)
     conn = events_db(sdb)
     assert conn.execute("SELECT DISTINCT level FROM merkle_nodes").fetchall() == []
-    assert conn.execute("SELECT COUNT(leaf_hash) FROM stored_events").fetchone() == (82,)
+    assert conn.execute("SELECT COUNT(leaf_hash) FROM stored_events").fetchone() == (138,)
     conn.close()
     assert before[0] == 0
 
@@ -341,8 +341,8 @@ def test_an_append_is_refused_when_the_log_and_the_events_differ_in_length(sdb: 
     code, _, err = cli(sdb, "rate", "sohr", "B", "--reason", "checked")
     assert (code, err) == (
         1,
-        "error: cannot write to the event store: the Merkle log has 82 leaves but the events "
-        "table 83 events; run verify to find where they part\n",
+        "error: cannot write to the event store: the Merkle log has 138 leaves but the events "
+        "table 139 events; run verify to find where they part\n",
     )
 
 
@@ -366,7 +366,7 @@ def test_edited_tree_node_is_detected(sdb: str, tmp_path: Path) -> None:
     code, _, err = cli(sdb, "verify")
     assert (code, err) == (
         1,
-        "error: entry 255 (claim:more-173): the stored Merkle tree node (level 8, index 0) "
+        "error: entry 255 (claim:more-117): the stored Merkle tree node (level 8, index 0) "
         "above it was edited\n",
     )
 
@@ -385,12 +385,12 @@ def test_only_the_tile_levels_of_the_tree_are_read(sdb: str, tmp_path: Path) -> 
 
 def test_rewritten_history_with_a_rebuilt_tree_fails_the_kept_checkpoint(sdb: str) -> None:
     auditing.checkpoint(sdb)
-    rewrite_event(sdb, 23, '"value":20', '"value":2')
+    rewrite_event(sdb, 59, '"value":20', '"value":2')
     rebuild_tree(sdb)
     code, _, err = cli(sdb, "verify")
     assert code == 1
     assert err == (
-        "error: checkpoint 82: the signed root does not match the events: some entry below 82 "
+        "error: checkpoint 138: the signed root does not match the events: some entry below 138 "
         "was rewritten\n"
     )
 
@@ -404,7 +404,7 @@ def test_truncation_is_caught_by_the_kept_checkpoint(sdb: str) -> None:
     code, _, err = cli(sdb, "verify")
     assert code == 1
     assert err == (
-        "error: checkpoint 82: signed for more entries than the log holds (70): the log was "
+        "error: checkpoint 138: signed for more entries than the log holds (70): the log was "
         "rolled back or truncated\n"
     )
 
@@ -419,7 +419,7 @@ def test_truncation_then_resigning_is_caught_by_an_earlier_checkpoint(
     conn.execute("DELETE FROM checkpoints")
     conn.close()
     rebuild_tree(sdb)
-    # The attacker holds the key: alone, the log looks fine. (The read model, still at 82,
+    # The attacker holds the key: alone, the log looks fine. (The read model, still at 138,
     # no longer agrees; an attacker would replay it.)
     assert cli(sdb, "verify", "--no-read-model")[0] == 0
     bundle = tmp_path / "bundle"
@@ -429,14 +429,14 @@ def test_truncation_then_resigning_is_caught_by_an_earlier_checkpoint(
     )
     assert (code, err) == (
         1,
-        "error: the export's checkpoint (70) is older than --prev (82): a rollback\n",
+        "error: the export's checkpoint (70) is older than --prev (138): a rollback\n",
     )
 
 
 def test_fork_of_equal_size_is_caught_by_an_earlier_checkpoint(sdb: str, tmp_path: Path) -> None:
     published = tmp_path / "published-checkpoint"
     published.write_text(auditing.checkpoint(sdb)["note"], encoding="utf-8")
-    rewrite_event(sdb, 23, '"value":20', '"value":2')
+    rewrite_event(sdb, 59, '"value":20', '"value":2')
     conn = events_db(sdb)
     conn.execute("DELETE FROM checkpoints")
     conn.close()
@@ -448,7 +448,7 @@ def test_fork_of_equal_size_is_caught_by_an_earlier_checkpoint(sdb: str, tmp_pat
     )
     assert (code, err) == (
         1,
-        "error: a fork: two different logs of size 82 are signed with this key\n",
+        "error: a fork: two different logs of size 138 are signed with this key\n",
     )
 
 
@@ -459,7 +459,7 @@ def test_fork_of_equal_size_is_caught_by_an_earlier_checkpoint(sdb: str, tmp_pat
 def bundle(db: str, tmp_path: Path) -> Path:
     out = tmp_path / "bundle"
     code, stdout, _ = cli(db, "export", "--format", "jsonl", "--out", str(out))
-    assert (code, stdout) == (0, f"wrote 82 entries to {out}/\n")
+    assert (code, stdout) == (0, f"wrote 138 entries to {out}/\n")
     return out
 
 
@@ -478,7 +478,7 @@ def test_export_verifies_and_extends_an_earlier_checkpoint(
     db: str, bundle: Path, tmp_path: Path
 ) -> None:
     code, out = verify_bundle(bundle, "--key", verifier_of(db))
-    assert (code, out) == (0, "ok: 82 entries verified against checkpoint 82 (key given)\n")
+    assert (code, out) == (0, "ok: 138 entries verified against checkpoint 138 (key given)\n")
     earlier = tmp_path / "earlier"
     earlier.write_text((bundle / "checkpoint").read_text("utf-8"), encoding="utf-8")
     more = tmp_path / "more.jsonl"
@@ -491,7 +491,7 @@ def test_export_verifies_and_extends_an_earlier_checkpoint(
     cli(db, "export", "--format", "jsonl", "--out", str(later))
     code, out = verify_bundle(later, "--key", verifier_of(db), "--prev", str(earlier))
     assert code == 0
-    assert out.endswith("; extends checkpoint 82\n")
+    assert out.endswith("; extends checkpoint 138\n")
     partial = tmp_path / "partial"
     cli(db, "export", "--format", "jsonl", "--out", str(partial), "--incident", "diyala-2022")
     code, out = verify_bundle(partial, "--key", verifier_of(db), "--prev", str(earlier))
@@ -559,7 +559,7 @@ def test_truncated_and_resigned_export_fails_against_the_published_checkpoint(
     code, out = verify_bundle(bundle, "--key", key.verifier, "--prev", str(published))
     assert (code, out) == (
         1,
-        "error: the export's checkpoint (60) is older than --prev (82): a rollback\n",
+        "error: the export's checkpoint (60) is older than --prev (138): a rollback\n",
     )
 
 
@@ -599,7 +599,7 @@ PG_TAMPERING = {
         "INSERT INTO {s}.incidentledger_events (originator_id, originator_version, topic, state) "
         "SELECT 'claim:forged', 1, topic, state FROM {s}.incidentledger_events "
         "ORDER BY notification_id OFFSET 29 LIMIT 1",
-        "error: entry 82 (claim:forged): ",
+        "error: entry 138 (claim:forged): ",
     ),
     "edited leaf hash": (
         "UPDATE {s}.merkle_nodes SET hash = '\\x00'::bytea WHERE level = 0 AND idx = 23",
@@ -607,7 +607,7 @@ PG_TAMPERING = {
     ),
     "edited tree node": (  # the test appends claims first: level 8 needs 256 leaves
         "UPDATE {s}.merkle_nodes SET hash = '\\x00'::bytea WHERE level = 8 AND idx = 0",
-        "error: entry 255 (claim:more-173): the stored Merkle tree node (level 8, index 0)",
+        "error: entry 255 (claim:more-117): the stored Merkle tree node (level 8, index 0)",
     ),
 }
 

@@ -116,22 +116,216 @@ def test_sample_quotes_are_in_the_seed_articles() -> None:
         assert claim.get("translation"), claim["id"]
 
 
-def test_demo_walks_through_four_dates() -> None:
+# Every change the demo lists at each step, in order (``story.fact_changes`` in words).
+# Read against the articles: the security forces' toll is contested on 21 Jan (SOHR's 20 —
+# its "at least 20" and "20" in one report — against outlet-002's 7, both as of 21 Jan)
+# and only updated, not contested anew, by the SDF's "more than 120" as of 30 Jan; control
+# is first claimed on 22 Jan (the SDF, "at present") and disputed by Roya the same day,
+# then claimed again for "Monday", 24 or 31 Jan; the curfew's lifting, reported on 31 Jan,
+# takes effect on 1 Feb.
+DEMO_CHANGES = {
+    "2022-01-21": [
+        "attack.repelled: sdf joined: yes",
+        "attack.repelled: status single",
+        "attack.started: misryoum joined: 20 Jan 2022",
+        "attack.started: outlet-002 joined: 20 or 21 Jan 2022",
+        "attack.started: sohr joined: 20 Jan 2022",
+        "attack.started: status corroborated",
+        "attack.started: range 20–21 Jan 2022",
+        "car_bombs: outlet-002 joined: 1",
+        "car_bombs: sohr joined: 1",
+        "car_bombs: status corroborated",
+        "car_bombs: range 1",
+        "civilians.human_shields: misryoum joined: yes",
+        "civilians.human_shields: status single",
+        "coalition.airstrikes: pentagon joined: yes",
+        "coalition.airstrikes: sdf joined: yes",
+        "coalition.airstrikes: status corroborated",
+        "detainees.elsewhere: kurdish-authorities joined: more than 12000",
+        "detainees.elsewhere: outlet-002 joined: 11000–12000",
+        "detainees.elsewhere: status contested",
+        "detainees.elsewhere: range 11000–∞",
+        "detainees.nationalities: kurdish-authorities joined: more than 50",
+        "detainees.nationalities: status single",
+        "detainees.nationalities: range 51–∞",
+        "escape.foiled: sdf joined: yes",
+        "escape.foiled: status single",
+        "escaped: sdf joined: at least 89",
+        "escaped: sohr joined: at least 3",
+        "escaped: status corroborated",
+        "escaped: range 89–∞",
+        "fighting.ongoing: misryoum joined: yes",
+        "fighting.ongoing: outlet-002 joined: yes",
+        "fighting.ongoing: sdf joined: yes",
+        "fighting.ongoing: sohr joined: yes",
+        "fighting.ongoing: status corroborated",
+        "inmates: misryoum joined: about 3500",
+        "inmates: status single",
+        "inmates: range 3150–3850",
+        "isis.fighters_active: un joined: about 10000",
+        "isis.fighters_active: status single",
+        "isis.fighters_active: range 9000–11000",
+        "killed.isis: sdf joined: 28",
+        "killed.isis: sohr joined: at least 16",
+        "killed.isis: status corroborated",
+        "killed.isis: range 28",
+        "killed.security_forces: outlet-002 joined: 7",
+        "killed.security_forces: sohr joined: 20 (also at least 20)",
+        "killed.security_forces: status contested",
+        "killed.security_forces: range 7–20",
+        "recaptured: sdf joined: 89 (also at least 89)",
+        "recaptured: status single",
+        "recaptured: range 89",
+        "responsibility.claimed: isis joined: yes",
+        "responsibility.claimed: status single",
+        "riot.occurred: outlet-002 joined: yes",
+        "riot.occurred: status single",
+    ],
+    "2022-01-22": [
+        "alhol.families: roya joined: 20000–99999",
+        "alhol.families: status single",
+        "alhol.families: range 20000–99999",
+        "attack.repelled: sdf restated: yes",
+        "attack.started: roya joined: 20 Jan 2022",
+        "attackers: sdf joined: about 100",
+        "attackers: status single",
+        "attackers: range 90–110",
+        "car_bombs: roya joined: 2",
+        "car_bombs: status corroborated → contested",
+        "car_bombs: range 1 → 1–2",
+        "civilians.human_shields: roya joined: yes",
+        "civilians.human_shields: status single → corroborated",
+        "coalition.strikes: roya joined: at least 4",
+        "coalition.strikes: status single",
+        "coalition.strikes: range 4–∞",
+        "control: roya joined: disputed",
+        "control: sdf joined: sdf",
+        "control: status contested",
+        "detainees.elsewhere: roya joined: 12000",
+        "displaced.families: roya joined: 200–999",
+        "displaced.families: status single",
+        "displaced.families: range 200–999",
+        "escaped: roya joined: 20–99",
+        "escaped: sohr revised: at least 3 → more than 150",
+        "escaped: status corroborated → contested",
+        "escaped: range 89–∞ → 20–∞",
+        "fighting.ongoing: roya joined: yes",
+        "inmates: roya joined: about 3500",
+        "inmates: status single → corroborated",
+        "killed.isis: sohr revised: at least 16 → 40",
+        "killed.isis: range 28 → 40",
+        "killed.total: roya joined: more than 70",
+        "killed.total: sohr joined: about 70",
+        "killed.total: status corroborated",
+        "killed.total: range 71–77",
+        "recaptured: sdf restated: 89",
+        "riot.occurred: roya joined: yes",
+        "riot.occurred: status single → corroborated",
+    ],
+    "2022-01-23": [
+        "attack.started: hafryat joined: 20 Jan 2022 and 21 Jan 2022 (inconsistent at one time)",
+        "car_bombs: sdf joined: 1",
+        "escape.foiled: sdf restated: yes",
+        "escaped: ina joined: at least 3",
+        "escaped: range 20–∞ → 3–∞",
+        "inmates: sdf joined: 2000–9999",
+        "inmates: sohr joined: about 3500",
+        "inmates: range 3150–3850 → 2000–9999",
+        "riot.controlled: sdf joined: yes",
+        "riot.controlled: status single",
+        "riot.occurred: sdf joined: yes",
+    ],
+    "2022-01-31": [
+        "alhol.families: asharq joined: 2000–9999",
+        "alhol.families: status single → contested",
+        "alhol.families: range 20000–99999 → 2000–99999",
+        "attack.started: asharq joined: 20 Jan 2022",
+        "coalition.airstrikes: ap joined: yes",
+        "coalition.ground_troops: ap joined: yes",
+        "coalition.ground_troops: status single",
+        "control: sdf restated: sdf",
+        "curfew.full: aanes-executive-council joined: lifted",
+        "curfew.full: status single",
+        "curfew.partial: aanes-executive-council joined: from 18:00 to 06:00",
+        "curfew.partial: status single",
+        "displaced.people: asharq joined: 2000–9999",
+        "displaced.people: status single",
+        "displaced.people: range 2000–9999",
+        "fighting.duration: sdf joined: 10",
+        "fighting.duration: status single",
+        "fighting.duration: range 10",
+        "held.fighters_and_families: sdf joined: 20000–99999",
+        "held.fighters_and_families: status single",
+        "held.fighters_and_families: range 20000–99999",
+        "inmates: sdf revised: 2000–9999 → at least 3000",
+        "inmates: range 2000–9999 → 3000–∞",
+        "isis_leaders.captured_or_killed: us-state-dept joined: yes",
+        "isis_leaders.captured_or_killed: status single",
+        "killed.isis: sdf revised: 28 → about 374",
+        "killed.isis: range 40 → 336–412",
+        "killed.security_forces: sdf joined: more than 120",
+        "killed.security_forces: range 7–20 → 7–∞",
+        "surrendered: sdf joined: at least 3",
+        "surrendered: status single",
+        "surrendered: range 3–∞",
+    ],
+    "2022-02-01": [],
+}
+
+
+def test_demo_walks_from_21_january_to_1_february_listing_every_change() -> None:
+    from incident_ledger.projections.story import change_words
+
     walk = walkthrough()
-    assert [s["date"] for s in walk["steps"]] == [
-        "2022-01-21",
-        "2022-01-23",
-        "2022-01-25",
-        "2022-02-01",
+    assert walk["timezone"] == "Asia/Damascus"
+    assert [s["date"] for s in walk["steps"]] == list(DEMO_CHANGES)
+    assert [s["known_at"] for s in walk["steps"]] == [
+        "2022-01-21T21:59:59.999999Z",  # the end of each day in Asia/Damascus (UTC+2)
+        "2022-01-22T21:59:59.999999Z",
+        "2022-01-23T21:59:59.999999Z",
+        "2022-01-31T21:59:59.999999Z",
+        "2022-02-01T21:59:59.999999Z",
     ]
-    first, second, third, fourth = walk["steps"]
-    assert first["state"]["facts"]["killed.security_forces"]["status"] == "contested"
-    assert third["new_reports"] == []
-    assert third["changes"] == []
-    revised = {(c["fact"], c["claimant"]) for c in second["changes"] if c["change"] == "revised"}
-    assert ("killed.isis", "sohr") in revised
-    assert [r["id"] for r in fourth["new_reports"]] == ["report-004"]
-    assert "curfew.full" in fourth["state"]["facts"]
+    assert [[r["id"] for r in s["new_reports"]] for s in walk["steps"]] == [
+        ["report-000", "report-002"],
+        ["report-001"],
+        ["report-003"],
+        ["report-004"],
+        [],
+    ]
+    for step in walk["steps"]:
+        lines = [
+            f"{c['fact']}: {change_words(c, walk['timezone'], short=False)}"
+            for c in step["changes"]
+        ]
+        assert lines == DEMO_CHANGES[step["date"]], step["date"]
+    in_force = [(i["fact"], i["position"]["valid_time"]) for i in walk["steps"][-1]["in_force"]]
+    assert in_force == [("curfew.full", "2022-02-01/.."), ("curfew.partial", "2022-02-01/..")]
+    assert all(not s["in_force"] for s in walk["steps"][:-1])
+
+
+def test_demo_says_why_at_each_status_change() -> None:
+    walk = walkthrough()
+    first, _, _, fourth, _ = walk["steps"]
+    status = next(
+        c
+        for c in first["changes"]
+        if c["fact"] == "killed.security_forces" and c["change"] == "status"
+    )
+    assert status["why"] == (
+        "contested: sohr (via afp) says 20 (also at least 20) and outlet-002 says 7, both as of "
+        "21 Jan 2022; afp's relays counted as sohr"
+    )
+    killed = fourth["state"]["facts"]["killed.security_forces"]
+    assert killed["why"]["summary"] == (
+        "contested: sohr (via afp) says 20 (also at least 20) and outlet-002 says 7, both as of "
+        "21 Jan 2022; the latest figure: sdf (via ap) says more than 120 as of 30 Jan 2022; "
+        "afp's relays counted as sohr; ap's relays counted as sdf"
+    )
+    control = fourth["state"]["facts"]["control"]
+    assert control["why"]["summary"] == (
+        "contested: roya says disputed but sdf (via ap) says sdf; ap's relays counted as sdf"
+    )
 
 
 def test_demo_command_prints_the_walkthrough() -> None:
@@ -139,9 +333,35 @@ def test_demo_command_prints_the_walkthrough() -> None:
 
     from incident_ledger.cli.main import app
 
-    result = CliRunner().invoke(app, ["demo"])
+    result = CliRunner().invoke(app, ["demo"], terminal_width=200)
     assert result.exit_code == 0, result.output
-    for heading in ("21 Jan 2022", "23 Jan 2022", "25 Jan 2022", "1 Feb 2022"):
-        assert f"What was known by the end of {heading}" in result.stdout
+    lines = result.stdout.splitlines()
+    for heading in ("21 Jan 2022", "22 Jan 2022", "23 Jan 2022", "31 Jan 2022", "1 Feb 2022"):
+        assert any(
+            f"What was known by the end of {heading} (Asia/Damascus)" in line for line in lines
+        )
     assert "ما لا يقل عن 20" in result.stdout or "يبلغ 20 قتيلا" in result.stdout
-    assert "killed.security_forces" in result.stdout
+    assert "    sohr via afp: 20 (also at least 20)  (report-000, as of 21 Jan 2022)" in lines
+    assert "    sdf via ap: more than 120  (report-004, as of 30 Jan 2022)" in lines
+    assert "Taking effect this day, as reported before it:" in lines
+    assert (
+        "  • curfew.full: lifted (aanes-executive-council, report-004; valid 2022-02-01/..)"
+        in lines
+    )
+    assert "  • killed.security_forces: sdf joined: more than 120" in lines
+    assert "  • killed.security_forces: range 7–20 → 7–∞" in lines
+    # qualifiers are kept in every value: never a bare figure where the source hedged
+    assert not any(line.endswith("sdf: 120") or ": 374" in line for line in lines)
+
+
+def test_demo_rejects_a_bad_time_zone_before_loading_anything() -> None:
+    from typer.testing import CliRunner
+
+    from incident_ledger.cli.main import app
+
+    result = CliRunner().invoke(app, ["demo", "--tz", "Asia/Nowhere"])
+    assert (result.exit_code, result.stdout, result.stderr) == (
+        2,
+        "",
+        "error: 'Asia/Nowhere' is not an IANA time zone such as Asia/Damascus\n",
+    )

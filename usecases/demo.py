@@ -1,8 +1,10 @@
 """The Ghwayran walkthrough behind ``ledger demo``.
 
-Loads the bundled sample into a ledger in a temporary directory and asks it
-what was understood at the end of 21 Jan, 23 Jan, 25 Jan and 1 Feb 2022 —
-each answer an ordinary point-in-time query — and what changed between them.
+Loads the bundled sample into a ledger in a temporary directory and asks it what was
+understood at the end of each day a report came out (21, 22, 23 and 31 Jan 2022) and
+on 1 Feb 2022 — each answer an ordinary point-in-time query, each date the end of that
+day in the incident's time zone — and everything that changed from one to the next
+(``projections.story.fact_changes``: the same changes ``diff`` lists).
 """
 
 from __future__ import annotations
@@ -11,11 +13,13 @@ from typing import Any
 
 from incident_ledger.ledger import samples
 from incident_ledger.ledger.scratch import Scratch
+from incident_ledger.projections.story import ends_of, fact_changes
+from incident_ledger.projections.understanding import END_OF_TIME
 from incident_ledger.usecases import reading, workspace, writing
 
 INCIDENT = "ghwayran-2022"
 RELATED = "diyala-2022"
-DATES = ("2022-01-21", "2022-01-23", "2022-01-25", "2022-02-01")
+DATES = ("2022-01-21", "2022-01-22", "2022-01-23", "2022-01-31", "2022-02-01")
 
 
 def walkthrough(dates: tuple[str, ...] = DATES) -> dict[str, Any]:
@@ -25,23 +29,26 @@ def walkthrough(dates: tuple[str, ...] = DATES) -> dict[str, Any]:
         writing.init(db)
         outcome = writing.append_file(db, str(samples.GHWAYRAN))
         with workspace.open_workspace(db) as ws:
-            reports = _reports(ws.views.connection)
-            title = ws.views.connection.execute(
-                "SELECT title, title_ar, place FROM incidents WHERE id = ?", (INCIDENT,)
+            conn = ws.views.connection
+            reports = _reports(conn)
+            title = conn.execute(
+                "SELECT title, title_ar, place, timezone FROM incidents WHERE id = ?", (INCIDENT,)
             ).fetchone()
+            claims = [row[0] for row in conn.execute("SELECT id FROM claims")]
+            ends = ends_of(conn, claims, END_OF_TIME)
         steps: list[dict[str, Any]] = []
         previous: dict[str, Any] | None = None
-        previous_date: str | None = None
         for day in dates:
             current = reading.current_state(db, INCIDENT, at=day)
-            steps.append(_step(day, previous_date, current, previous, reports))
-            previous, previous_date = current, day
+            steps.append(_step(day, current, previous, reports, ends))
+            previous = current
         related = reading.current_state(db, RELATED, at=dates[-1])
     return {
         "incident": INCIDENT,
         "title": title[0],
         "title_ar": title[1],
         "place": title[2],
+        "timezone": title[3],
         "records": outcome.added,
         "reports": list(reports.values()),
         "steps": steps,
@@ -50,18 +57,23 @@ def walkthrough(dates: tuple[str, ...] = DATES) -> dict[str, Any]:
 
 
 def _reports(db: Any) -> dict[str, dict[str, Any]]:
+    """The sample's reports with the instant each became known for the incident (the
+    end of its day in the incident's zone, for a report that gave only a date)."""
     rows = db.execute(
-        "SELECT r.id, r.published_at, r.title, s.id, s.name, s.name_ar FROM reports r "
-        "JOIN sources s ON s.id = r.source ORDER BY r.published_at, r.seq"
+        "SELECT r.id, r.published_at, r.published_precision, r.title, s.id, s.name, s.name_ar, "
+        "(SELECT MIN(c.published_at) FROM claims c WHERE c.report = r.id AND c.incident = ?) "
+        "FROM reports r JOIN sources s ON s.id = r.source ORDER BY r.published_at, r.id",
+        (INCIDENT,),
     )
     return {
         row[0]: {
             "id": row[0],
-            "published_at": row[1][:10],
-            "title": row[2],
-            "source": row[3],
-            "source_name": row[4],
-            "source_name_ar": row[5],
+            "published_at": row[1][:10] if row[2] == "day" else row[1],
+            "known_at": row[7] or row[1],
+            "title": row[3],
+            "source": row[4],
+            "source_name": row[5],
+            "source_name_ar": row[6],
         }
         for row in rows
     }
@@ -69,53 +81,62 @@ def _reports(db: Any) -> dict[str, dict[str, Any]]:
 
 def _step(
     day: str,
-    previous_day: str | None,
     current: dict[str, Any],
     previous: dict[str, Any] | None,
     reports: dict[str, dict[str, Any]],
+    ends: dict[str, dict[str, Any]],
 ) -> dict[str, Any]:
+    known = _key(current["known_at"])
+    since = None if previous is None else _key(previous["known_at"])
     new_reports = [
         r
         for r in reports.values()
-        if r["published_at"] <= day and (previous_day is None or r["published_at"] > previous_day)
+        if r["known_at"] <= known and (since is None or r["known_at"] > since)
     ]
+    now_ends = {
+        claim: end
+        for claim, end in ends.items()
+        if end["published_at"] <= known and (since is None or end["published_at"] > since)
+    }
     before = previous["facts"] if previous else {}
-    changes: list[dict[str, Any]] = []
-    for fact, now in current["facts"].items():
-        then = before.get(fact)
-        now_claims = {p["claimant"]: p for p in now["positions"]}
-        then_claims = {p["claimant"]: p for p in then["positions"]} if then else {}
-        if then is None:
-            changes.append({"fact": fact, "change": "new", "status": now["status"]})
-            continue
-        if then["status"] != now["status"]:
-            changes.append(
-                {"fact": fact, "change": "status", "from": then["status"], "to": now["status"]}
-            )
-        for claimant, position in now_claims.items():
-            old = then_claims.get(claimant)
-            if old is None:
-                changes.append(
-                    {"fact": fact, "change": "joined", "claimant": claimant, "position": position}
-                )
-            elif old["claim"] != position["claim"]:
-                changes.append(
-                    {
-                        "fact": fact,
-                        "change": "revised",
-                        "claimant": claimant,
-                        "from": old,
-                        "to": position,
-                    }
-                )
-        for claimant, old in then_claims.items():
-            if claimant not in now_claims:
-                changes.append(
-                    {"fact": fact, "change": "withdrawn", "claimant": claimant, "position": old}
-                )
+    changes = [
+        {"fact": fact} | change
+        for fact in sorted(before.keys() | current["facts"].keys())
+        for change in fact_changes(before.get(fact), current["facts"].get(fact), now_ends)
+    ]
     return {
         "date": day,
+        "known_at": current["known_at"],
         "new_reports": new_reports,
         "state": current,
         "changes": changes,
+        "in_force": _taking_effect(current, since, known),
     }
+
+
+def _taking_effect(current: dict[str, Any], since: str | None, known: str) -> list[dict[str, Any]]:
+    """Positions reported before their valid time begins that begin in this step's span:
+    what takes effect in the world between the two dates, as announced earlier (the
+    curfew's lifting, reported on 31 Jan, applies from 1 Feb)."""
+    from incident_ledger.ledger.facts import edtf_in_zone
+
+    found = []
+    for fact, detail in current["facts"].items():
+        for position in detail["positions"]:
+            valid = position.get("valid_time")
+            if valid is None:
+                continue
+            start, _ = edtf_in_zone(valid, current.get("timezone"))
+            announced = _key(position["published_at"])
+            if start is None or start <= announced:
+                continue
+            if start <= known and (since is None or start > since):
+                found.append({"fact": fact, "claimant": position["claimant"], "position": position})
+    return found
+
+
+def _key(iso: str) -> str:
+    """An ISO instant from ``state`` as a storage key (fixed width, comparable as text)."""
+    if iso.endswith("Z") and "." not in iso:
+        return iso[:-1] + ".000000Z"
+    return iso
