@@ -10,9 +10,13 @@ SQLite, in SQL (``QUALIFY``) for DuckDB.
 
 The status rule is written again here on purpose: a peer is the least work
 that gives the same answer, and the harness checks that the answers agree
-(positions and status of every fact). It reads the current rule — one
-position is single; text agrees when it is the same text; intervals agree
-when they share a point; no position left is withdrawn.
+(positions and status of every fact). It reads the current rule for facts
+declared neither cumulative nor with choices (the benchmark declares none):
+a claimant's position is all its active claims at its latest known instant,
+read as one — the intersection of their intervals, else their hull, and for
+text the set of their values; one position is single; positions of different
+kinds are contested; text agrees when one value is common to every position;
+intervals agree when they share a point; no position left is withdrawn.
 """
 
 from __future__ import annotations
@@ -77,23 +81,54 @@ class Peer(Protocol):
     def summary(self, incident: str, known: str) -> Summary: ...
 
 
-def _status(positions: list[tuple[Any, ...]]) -> str:
-    """A fact's status from its positions: (kind, num_low, num_high, time_low, time_high, text)."""
+Position = tuple[str, Any, Any]
+"""A claimant's claims read as one: (kind, low, high) for numbers and times, ("text",
+texts, None) for text, ("mixed", None, None) when its claims are of several kinds."""
+
+
+def _position(claims: list[tuple[Any, ...]]) -> Position:
+    """Claims (kind, num_low, num_high, time_low, time_high, text) of one claimant at
+    one instant, as one position."""
+    kinds = {c[0] for c in claims}
+    if len(kinds) > 1:
+        return ("mixed", None, None)
+    kind = kinds.pop()
+    if kind == "text":
+        return ("text", frozenset(c[5] for c in claims), None)
+    bounds = [(c[1], c[2]) if kind == "number" else (c[3], c[4]) for c in claims]
+    lows = [low for low, _ in bounds if low is not None]
+    highs = [high for _, high in bounds if high is not None]
+    low, high = (max(lows) if lows else None), (min(highs) if highs else None)
+    if low is not None and high is not None and low > high:  # inconsistent: the hull
+        low = None if len(lows) < len(bounds) else min(lows)
+        high = None if len(highs) < len(bounds) else max(highs)
+    return (kind, low, high)
+
+
+def _status(positions: list[Position]) -> str:
+    """A fact's status from its positions."""
     if not positions:
         return "withdrawn"
     if len(positions) == 1:
         return "single"
     kinds = {p[0] for p in positions}
-    if len(kinds) > 1:
+    if len(kinds) > 1 or kinds == {"mixed"}:
         return "contested"
     if kinds == {"text"}:
-        return "corroborated" if len({p[5] for p in positions}) == 1 else "contested"
-    bounds = [(p[1], p[2]) if p[0] == "number" else (p[3], p[4]) for p in positions]
-    lows = [low for low, _ in bounds if low is not None]
-    highs = [high for _, high in bounds if high is not None]
+        common = frozenset.intersection(*(p[1] for p in positions))
+        return "corroborated" if common else "contested"
+    lows = [p[1] for p in positions if p[1] is not None]
+    highs = [p[2] for p in positions if p[2] is not None]
     if not lows or not highs or max(lows) <= min(highs):
         return "corroborated"
     return "contested"
+
+
+def _summary(facts: set[str], latest: dict[tuple[str, str], list[tuple[Any, ...]]]) -> Summary:
+    by_fact: dict[str, list[Position]] = {fact: [] for fact in facts}
+    for (fact, _), claims in latest.items():
+        by_fact[fact].append(_position(claims))
+    return {fact: (_status(positions), len(positions)) for fact, positions in by_fact.items()}
 
 
 def summary_of_state(answer: dict[str, Any]) -> Summary:
@@ -130,21 +165,23 @@ class PlainSQLite:
         self.connection = sqlite3.connect(f"file:{plain}?mode=ro", uri=True)
 
     def summary(self, incident: str, known: str) -> Summary:
-        latest: dict[tuple[str, str], tuple[str, int, tuple[Any, ...]]] = {}
+        when: dict[tuple[str, str], str] = {}
+        latest: dict[tuple[str, str], list[tuple[Any, ...]]] = {}
         seen: set[str] = set()
-        for fact, claimant, published, seq, ended, *value in self.connection.execute(
+        for fact, claimant, published, _, ended, *value in self.connection.execute(
             _SELECT, (incident, known)
         ):
             seen.add(fact)
             if ended is not None and ended <= known:
                 continue
-            best = latest.get((fact, claimant))
-            if best is None or (published, seq) > best[:2]:
-                latest[(fact, claimant)] = (published, seq, tuple(value))
-        by_fact: dict[str, list[tuple[Any, ...]]] = {fact: [] for fact in seen}
-        for (fact, _), (_, _, value) in latest.items():
-            by_fact[fact].append(value)
-        return {fact: (_status(values), len(values)) for fact, values in by_fact.items()}
+            key = (fact, claimant)
+            best = when.get(key)
+            if best is None or published > best:
+                when[key] = published
+                latest[key] = [tuple(value)]
+            elif published == best:
+                latest[key].append(tuple(value))
+        return _summary(seen, latest)
 
     def close(self) -> None:
         self.connection.close()
@@ -155,10 +192,10 @@ class DuckDB:
 
     name = "DuckDB"
     _POSITIONS = (
-        "SELECT fact, kind, num_low, num_high, time_low, time_high, text_value FROM plain "
-        "WHERE incident = $incident AND published_at <= $known "
-        "AND (ended_at IS NULL OR ended_at > $known) QUALIFY row_number() OVER "
-        "(PARTITION BY fact, claimant ORDER BY published_at DESC, seq DESC) = 1"
+        "SELECT fact, claimant, kind, num_low, num_high, time_low, time_high, text_value "
+        "FROM plain WHERE incident = $incident AND published_at <= $known "
+        "AND (ended_at IS NULL OR ended_at > $known) QUALIFY rank() OVER "
+        "(PARTITION BY fact, claimant ORDER BY published_at DESC) = 1"
     )
     _FACTS = "SELECT DISTINCT fact FROM plain WHERE incident = $incident AND published_at <= $known"
 
@@ -184,12 +221,11 @@ class DuckDB:
 
     def summary(self, incident: str, known: str) -> Summary:
         params = {"incident": incident, "known": known}
-        by_fact: dict[str, list[tuple[Any, ...]]] = {
-            fact: [] for (fact,) in self.connection.execute(self._FACTS, params).fetchall()
-        }
-        for fact, *value in self.connection.execute(self._POSITIONS, params).fetchall():
-            by_fact[fact].append(tuple(value))
-        return {fact: (_status(values), len(values)) for fact, values in by_fact.items()}
+        seen = {fact for (fact,) in self.connection.execute(self._FACTS, params).fetchall()}
+        latest: dict[tuple[str, str], list[tuple[Any, ...]]] = {}
+        for fact, claimant, *value in self.connection.execute(self._POSITIONS, params).fetchall():
+            latest.setdefault((fact, claimant), []).append(tuple(value))
+        return _summary(seen, latest)
 
     def close(self) -> None:
         self.connection.close()

@@ -34,6 +34,14 @@ FACTS_NUMBER = [
     "displaced",
 ]
 QUALIFIERS = [None, None, None, "approx", "at_least", "more_than", "at_most", "less_than"]
+STATUS_FACTS = ["control", "curfew.full", "escape.foiled"]
+STATUS_FACT_OF: dict[object, str] = {
+    "sdf": "control",
+    "isis": "control",
+    "lifted": "curfew.full",
+    True: "escape.foiled",
+    False: "escape.foiled",
+}
 KINDS = ["outlet", "monitor", "armed_group", "government", "agency", "social", "other"]
 
 
@@ -117,8 +125,10 @@ def records(claims: int, seed: int = 7) -> Iterator[dict[str, Any]]:
             record["fact"] = "attack.started"
             record["value"] = f"2022-01-{rng.randrange(10, 28)}"
         else:
-            record["fact"] = rng.choice(["control", "curfew.full", "escape.foiled"])
+            rng.choice(STATUS_FACTS)  # drawn as before, so the file is the same otherwise
             record["value"] = rng.choice(["sdf", "isis", "lifted", True, False])
+            # A fact takes one kind of value: the value decides which status fact it is.
+            record["fact"] = STATUS_FACT_OF[record["value"]]
         if rng.random() < 0.5:
             record["claimant"] = _covering(incident, POOL + rng.randrange(POOL), sources)
         if rng.random() < 0.2:
