@@ -85,9 +85,22 @@ class FactBook:
         events to record, each with the place in the page of the claim it must precede.
         Raises ``BadInputError`` for a misfit."""
         fitting = self.fitting
+        pending = [
+            i
+            for i, fact in enumerate(fact_ids)
+            if fact and (fact, sigs[i]) not in fitting and kinds[i] != "fact"
+        ]
+        if not pending:
+            return []
+        rules = self.rules
+        unknown = {fact_ids[i] for i in pending if fact_ids[i] not in rules}
+        if unknown:  # the store's rules of the page's new facts, in one query
+            self.backfill()
+            self.load(unknown)
         events: list[tuple[int, NewEvents]] = []
-        for i, fact in enumerate(fact_ids):
-            if fact and (fact, sigs[i]) not in fitting and kinds[i] != "fact":
+        for i in pending:
+            fact = fact_ids[i]
+            if (fact, sigs[i]) not in fitting:
                 claim = aggregate_ids[i].split(":", 1)[1]
                 first = self.check(fact, sigs[i], where(i), claim)
                 if first:
