@@ -40,15 +40,16 @@ def reason(
     """The ``why`` of a fact from its status, its positions (as ``state`` lists them),
     the indexes of two that conflict, and — for agreeing numbers or times — the
     interval they share (``common``)."""
-    said = [_said(p, cumulative, zone) for p in positions]
+    says = [position_words(p) for p in positions]  # each position in words, once
+    said = [_said(p, w, cumulative, zone) for p, w in zip(positions, says, strict=True)]
     relays = _relays(positions)
     out: dict[str, Any] = {
-        "summary": _summary(status, positions, said, conflict, cumulative, zone, common),
-        "short": _short(status, positions, conflict),
+        "summary": _summary(status, positions, says, said, conflict, cumulative, zone, common),
+        "short": _short(status, positions, says, conflict),
         "positions": [
-            {"claimant": p["claimant"], "says": position_words(p)}
+            {"claimant": p["claimant"], "says": w}
             | ({"as_of": p["as_of"]} if cumulative and "as_of" in p else {})
-            for p in positions
+            for p, w in zip(positions, says, strict=True)
         ],
         "conflict": None
         if conflict is None
@@ -62,9 +63,9 @@ def reason(
     return out
 
 
-def _said(position: dict[str, Any], cumulative: bool, zone: str | None) -> str:
+def _said(position: dict[str, Any], says: str, cumulative: bool, zone: str | None) -> str:
     """``sohr (via afp) says at least 20``, with ``as of 21 Jan 2022`` when it matters."""
-    words = f"{_who(position)} says {position_words(position)}"
+    words = f"{_who(position)} says {says}"
     if cumulative and position.get("as_of"):
         words += f" as of {local_words(position['as_of'], zone_or_none(zone))}"
     return words
@@ -78,6 +79,7 @@ def _who(position: dict[str, Any]) -> str:
 def _summary(
     status: str,
     positions: list[dict[str, Any]],
+    says: list[str],
     said: list[str],
     conflict: tuple[int, int] | None,
     cumulative: bool,
@@ -99,37 +101,39 @@ def _summary(
             return f"{text}, whose figures fit one rising total: " + "; ".join(said)
         if common is not None:
             return f"{text}, who share {interval_words(common, zone)}"
-        shared = positions[0]
-        return f"{text}, who all say {position_words(shared)}"
+        return f"{text}, who all say {says[0]}"
     if conflict is None:  # contested by mixed kinds of value
         return "contested: " + "; ".join(said)
     first, second = (positions[i] for i in conflict)
+    says_first, says_second = (says[i] for i in conflict)
     if cumulative:
         when_first, when_second = first.get("as_of"), second.get("as_of")
         tz = zone_or_none(zone)
         if when_first == when_second:
             text = (
-                f"contested: {_who(first)} says {position_words(first)} and {_who(second)} "
-                f"says {position_words(second)}, both as of {local_words(when_first, tz)}"
+                f"contested: {_who(first)} says {says_first} and {_who(second)} "
+                f"says {says_second}, both as of {local_words(when_first, tz)}"
             )
         else:
             text = (
-                f"contested: {_who(first)} says {position_words(first)} as of "
+                f"contested: {_who(first)} says {says_first} as of "
                 f"{local_words(when_first, tz)}, but {_who(second)} says "
-                f"{position_words(second)} as of {local_words(when_second, tz)}, later: a "
+                f"{says_second} as of {local_words(when_second, tz)}, later: a "
                 "total cannot fall"
             )
         latest = max(range(len(positions)), key=lambda i: positions[i].get("as_of") or "")
         if latest not in conflict and positions[latest].get("as_of") != when_second:
             text += f"; the latest figure: {said[latest]}"
         return text
-    return (
-        f"contested: {_who(first)} says {position_words(first)} but {_who(second)} says "
-        f"{position_words(second)}"
-    )
+    return f"contested: {_who(first)} says {says_first} but {_who(second)} says {says_second}"
 
 
-def _short(status: str, positions: list[dict[str, Any]], conflict: tuple[int, int] | None) -> str:
+def _short(
+    status: str,
+    positions: list[dict[str, Any]],
+    says: list[str],
+    conflict: tuple[int, int] | None,
+) -> str:
     if status == "withdrawn":
         return "all withdrawn"
     if status == "single":
@@ -138,10 +142,10 @@ def _short(status: str, positions: list[dict[str, Any]], conflict: tuple[int, in
         return f"{len(positions)} agree"
     if conflict is None:
         return "values of different kinds"
-    first, second = (positions[i] for i in conflict)
+    first, second = conflict
     return (
-        f"{position_words(first)} ({first['claimant']}) vs "
-        f"{position_words(second)} ({second['claimant']})"
+        f"{says[first]} ({positions[first]['claimant']}) vs "
+        f"{says[second]} ({positions[second]['claimant']})"
     )
 
 
