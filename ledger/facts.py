@@ -291,6 +291,14 @@ def read_claim(
     recorded before kinds were checked) is read by its shape.
     """
     kind = rules.kind if rules is not None else None
+    value_type = type(value)
+    if value_type is int and (kind is None or kind is FactKind.COUNT):  # most claims
+        if qualifier == "approx":
+            low, high = approx_bounds(value, rules)
+            return Reading(ValueKind.NUMBER, low, high, approximate=True)
+        return read_value(value, qualifier)
+    if value_type is bool:
+        return read_value(value, qualifier)
     if kind in _TEXT_KINDS and isinstance(value, str) and looks_like_date(value):
         read_value(value, None)  # text never starts like a date unless it is one: ValueProblem
     if kind is FactKind.QUANTITY:
@@ -363,8 +371,11 @@ def approx_bounds(n: int | Decimal, rules: FactRules | None) -> tuple[int | Deci
     declared ``{"fraction": f}`` makes t = f·n rounded up to u; ``{"absolute": a}``
     makes t = a.
     """
-    unit = _step(n)
     tolerance = rules.tolerance if rules is not None else None
+    if tolerance is None and type(n) is int:  # a count's default, in integers: the same rule
+        t_whole = max(1, -(-n // 10))  # ⌈0.1·n⌉, at least 1
+        return max(n - t_whole, 0), n + t_whole
+    unit = _step(n)
     if tolerance is not None and tolerance.absolute is not None:
         t: int | Decimal = _same_type(tolerance.absolute, n)
     else:

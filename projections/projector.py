@@ -90,6 +90,9 @@ class Projector:
         self._rules: dict[tuple[str, str], FactRules | None] = {}
         """(incident, fact) → its rules now (None: no fact event yet, a claim of old)."""
         self._claim_zones: dict[str, str] = {}
+        self._contexts: dict[tuple[str, str], tuple[str | None, FactRules | None, bool]] = {}
+        """(incident, fact) → (zone, rules, whether an exact whole number is read as
+        itself): what each claim needs, in one look-up."""
         """Claims of incidents with a time zone projected in this run → that zone."""
 
     def catch_up(
@@ -462,10 +465,13 @@ class Projector:
     def remember_incident(self, incident: str, zone: str | None) -> None:
         """Make an incident's time zone (None: UTC) known to the claims that follow."""
         self._zones[incident] = zone
+        if self._contexts:
+            self._contexts = {k: v for k, v in self._contexts.items() if k[0] != incident}
 
     def remember_rules(self, incident: str, fact: str, rules: FactRules | None) -> None:
         """Make a fact's rules (None: a fact of old, read by shape) known to its claims."""
         self._rules[(incident, fact)] = rules
+        self._contexts.pop((incident, fact), None)
 
     def zone_of(self, incident: str) -> str | None:
         """An incident's time zone (None: UTC), from the read model or else the store (a
@@ -480,6 +486,13 @@ class Projector:
             zone = row[0]
         self._zones[incident] = zone
         return zone
+
+    def context_of(self, incident: str, fact: str) -> tuple[str | None, FactRules | None, bool]:
+        """A claim's (zone, rules, whether an exact whole number is read as itself)."""
+        rules = self.rules_of(incident, fact)
+        plain = rules is None or rules.kind in NUMERIC_KINDS
+        context = self._contexts[(incident, fact)] = (self.zone_of(incident), rules, plain)
+        return context
 
     def rules_of(self, incident: str, fact: str) -> FactRules | None:
         """A fact's rules now (None: a fact of old, with no fact event), from the read
@@ -818,29 +831,17 @@ def _report(p: Projector, line: dict[str, Any], seq: int) -> None:
 _NUMBER = ValueKind.NUMBER
 
 
-_UNSEEN: Any = object()
-
-
 def _claim(p: Projector, line: dict[str, Any], seq: int) -> None:
     d = line["data"]
     get = d.get
     claim_id = _record_id(line)
     report, incident, fact = d["report"], d["incident"], d["fact"]
     instant, day, outlet = p._report_cache.get(report) or p.report_known(report)
-    zone = p._zones.get(incident, _UNSEEN)
-    if zone is _UNSEEN:
-        zone = p.zone_of(incident)
+    zone, rules, plain = p._contexts.get((incident, fact)) or p.context_of(incident, fact)
     published = instant if instant is not None else day_end_key(str(day), zone)
-    rules = p._rules.get((incident, fact), _UNSEEN)
-    if rules is _UNSEEN:
-        rules = p.rules_of(incident, fact)
     value, qualifier, claimant = d["value"], get("qualifier"), get("claimant")
     reading: tuple[Any, ...]
-    if (
-        type(value) is int
-        and (qualifier is None or qualifier == "exact")
-        and (rules is None or rules.kind in NUMERIC_KINDS)
-    ):
+    if plain and type(value) is int and (qualifier is None or qualifier == "exact"):
         # Most claims are an exact count: read_claim's answer, without the call.
         kind, stored, approximate, reading = _NUMBER, str(value), 0, (value, value)
     else:
@@ -849,8 +850,12 @@ def _claim(p: Projector, line: dict[str, Any], seq: int) -> None:
         read = read_claim(value, qualifier, rules, zone)
         kind, approximate = read.kind, int(read.approximate)
         stored = str(value) if type(value) is int else _dumps(value)
-        low, high, text = _reading_columns(read)
-        reading = (text,) if kind is ValueKind.TEXT else (low, high)
+        if kind is ValueKind.TEXT:
+            reading = (read.text,)
+        elif type(read.low) is int and type(read.high) is int:  # a count's bounds, as they are
+            reading = (read.low, read.high)
+        else:
+            reading = _reading_columns(read)[:2]
     row = (
         claim_id,
         incident,
