@@ -171,7 +171,7 @@ def signature(value: Any, qualifier: str | None, unit: str | None) -> str:
         bounds = (value.get("min"), value.get("max"))
         whole = all(type(b) is int for b in bounds)
         shape = _PLACE if "lat" in value else _WHOLE if whole else _DECIMAL
-    elif hasattr(value, "lat"):
+    elif "lat" in vars(value):  # a place model (its fields are in its __dict__)
         shape = _PLACE
     else:  # a range model: whole only when both bounds are
         bounds = (value.min, value.max)
