@@ -6,6 +6,8 @@ every column of ``projections.views`` is described here (a test checks that
 none is missing), and the canned queries answer the product's questions in
 SQL alone: ``state_at`` computes positions and statuses exactly as
 ``projections.understanding.state`` does (a test checks that too).
+
+Over 400 lines: the canned queries' SQL is long, and kept beside its metadata.
 """
 
 from __future__ import annotations

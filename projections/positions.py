@@ -10,6 +10,9 @@ Each claim is read as the fact's rules in force at R say (``ledger.facts``): the
 read model stores readings made with the latest rules, so they are read again only
 for a quantity (whose exact bounds a float column cannot hold) or when the fact was
 declared anew after R.
+
+Just over 400 lines: the query, the row layout and the reading of rows as positions
+change together.
 """
 
 from __future__ import annotations

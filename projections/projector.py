@@ -5,6 +5,9 @@ application, so this is the pull loop: read a page of notifications after the
 tracked position, apply each event, and write the rows and the new position in
 one transaction. A crash loses at most the page in flight, which is then
 re-read: projection resumes exactly.
+
+Over 400 lines: the hot loop and the handler of each event type are kept together,
+tuned as one (a call or an attribute look-up less per event counts at a million).
 """
 
 from __future__ import annotations

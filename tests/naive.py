@@ -169,31 +169,10 @@ def naive_state(
     recorded: datetime | None,
     policy: str,
 ) -> dict[str, Any]:
-    reports: dict[str, Any] = {}
-    reliability: dict[str, str | None] = {}
-    zones: dict[str, str | None] = {}
-    declared: dict[tuple[str, str], dict[str, Any]] = {}
-    first_claim: dict[tuple[str, str], Any] = {}
-    claims: list[Any] = []
-    for _, stamp, record in events:
-        if record.type == "source":
-            reliability[record.id] = record.reliability
-        if record.type == "report":
-            reports[record.id] = record
-        if record.type == "incident":
-            zones[record.id] = record.timezone
-        if recorded is not None and stamp > recorded:
-            continue
-        if record.type == "fact":
-            declared[(record.incident, record.key)] = _plain(record)
-        if record.type in ("claim", "correction"):
-            claims.append(record)
-            first_claim.setdefault((record.incident, record.fact), record)
-    retractions = [
-        r
-        for _, stamp, r in events
-        if r.type == "retraction" and (recorded is None or stamp <= recorded)
-    ]
+    ledger = _Gathered(events, recorded)
+    reports, zones, claims = ledger.reports, ledger.zones, ledger.claims
+    retractions, declared, first_claim = ledger.retractions, ledger.declared, ledger.first_claim
+    reliability = ledger.reliability
 
     def known_at(claim: Any) -> datetime:
         return published_instant(reports[claim.report].published_at, zones[claim.incident])
@@ -235,6 +214,35 @@ def naive_state(
             positions.append(_position(claimant, at_latest, latest, rules, zone))
         result[fact] = _understand(positions, rules, policy, reliability)
     return result
+
+
+class _Gathered:
+    """Everything recorded by R (sources, reports and incidents whenever recorded)."""
+
+    def __init__(self, events: list[tuple[int, datetime, Any]], recorded: datetime | None):
+        self.reports: dict[str, Any] = {}
+        self.reliability: dict[str, str | None] = {}
+        self.zones: dict[str, str | None] = {}
+        self.declared: dict[tuple[str, str], dict[str, Any]] = {}
+        self.first_claim: dict[tuple[str, str], Any] = {}
+        self.claims: list[Any] = []
+        self.retractions: list[Any] = []
+        for _, stamp, record in events:
+            if record.type == "source":
+                self.reliability[record.id] = record.reliability
+            if record.type == "report":
+                self.reports[record.id] = record
+            if record.type == "incident":
+                self.zones[record.id] = record.timezone
+            if recorded is not None and stamp > recorded:
+                continue
+            if record.type == "fact":
+                self.declared[(record.incident, record.key)] = _plain(record)
+            if record.type in ("claim", "correction"):
+                self.claims.append(record)
+                self.first_claim.setdefault((record.incident, record.fact), record)
+            if record.type == "retraction":
+                self.retractions.append(record)
 
 
 def _position(
@@ -309,6 +317,21 @@ def _understand(
             low = min(p["low"] for p in positions)
             high = max(p["high"] for p in positions)
         span = {"min": _shown(low), "max": _shown(high)}
+    return {
+        "status": status,
+        "range": span,
+        "value": _policy_value(positions, kind, span, policy, reliability),
+        "claims": sorted(c for p in positions for c in p["claims"]),
+    }
+
+
+def _policy_value(
+    positions: list[dict[str, Any]],
+    kind: str,
+    span: dict[str, Any] | None,
+    policy: str,
+    reliability: dict[str, Any],
+) -> Any:
     order = sorted(positions, key=lambda p: (p["published"], p["claimant"]))
     latest_position = order[-1]
     grades = "ABCDEF"
@@ -333,12 +356,7 @@ def _understand(
             value = chosen["first_value"]
         else:
             value = {"min": _shown(chosen["low"]), "max": _shown(chosen["high"])}
-    return {
-        "status": status,
-        "range": span,
-        "value": value,
-        "claims": sorted(c for p in positions for c in p["claims"]),
-    }
+    return value
 
 
 def _shown(bound: Any) -> Any:

@@ -5,6 +5,8 @@ the ledger can check — that every reference exists in the ledger or in the
 same input, that an id is not reused for a different record, that a claim is
 corrected only once — and turns them into events a page at a time, inside the
 import's one write transaction (``Ledger.record_input``, ``Ledger.record_spooled``).
+
+Over 400 lines: both pipelines share their page logic here.
 """
 
 from __future__ import annotations
