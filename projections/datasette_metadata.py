@@ -104,6 +104,7 @@ _TABLES: dict[str, dict[str, Any]] = {
             "zone": "IANA time zone (incidents.timezone).",
             "since": "The first day (YYYY-MM-DD) this offset applies to the end of.",
             "offset_minutes": "Minutes east of UTC at the end of those days.",
+            "seq": "Ledger position of the first incident in this zone, which wrote its rows.",
         },
     },
     "incident_relations": {

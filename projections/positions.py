@@ -159,8 +159,8 @@ _COLUMNS = [
 ) = range(len(_COLUMNS))
 
 _FACT_VERSIONS = """
-SELECT key, kind, declared, unit, cumulative, tolerance, choices, recorded_at FROM facts
-WHERE incident = :incident ORDER BY key, version
+SELECT key, kind, declared, unit, cumulative, tolerance, choices, version FROM facts
+WHERE incident = :incident AND recorded_at <= :recorded ORDER BY key, version
 """
 
 
@@ -177,15 +177,12 @@ _QUERY: list[str] = []
 def fact_rules(
     db: sqlite3.Connection, params: dict[str, str]
 ) -> dict[str, tuple[FactRules | None, bool]]:
-    """Each fact's rules as recorded by R, and whether they changed after R (so that the
-    read model's readings, made with the latest rules, do not hold for R)."""
+    """Each fact's rules as recorded by R, and whether its claims must be read again
+    with them: the read model reads every claim with its fact's first rules (which
+    never change), so a fact declared anew by R has its claims read again."""
     found: dict[str, tuple[FactRules | None, bool]] = {}
-    for key, *columns, recorded_at in db.execute(_FACT_VERSIONS, params):
-        rules, _ = found.get(key, (None, False))
-        if recorded_at <= params["recorded"]:
-            found[key] = (rules_from_row(tuple(columns)), False)
-        else:
-            found[key] = (rules, True)
+    for key, *columns, version in db.execute(_FACT_VERSIONS, params):
+        found[key] = (rules_from_row(tuple(columns)), version > 1)
     return found
 
 

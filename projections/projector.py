@@ -93,6 +93,10 @@ class Projector:
         self._rules: dict[tuple[str, str], FactRules | None] = {}
         """(incident, fact) → its rules now (None: no fact event yet, a claim of old)."""
         self._claim_zones: dict[str, str] = {}
+        self._zones_written: set[str] = set()
+        """Time zones whose day ends this run has written or found in the read model."""
+        self._zones_queued: set[str] = set()
+        """Those of ``_zones_written`` whose rows are queued, not written yet."""
         self._contexts: dict[tuple[str, str], tuple[str | None, FactRules | None, bool]] = {}
         """(incident, fact) → (zone, rules, whether an exact whole number is read as
         itself): what each claim needs, in one look-up."""
@@ -123,6 +127,8 @@ class Projector:
     def _discard_pending(self) -> None:
         self._pending.clear()
         self._report_cache.clear()
+        self._zones_written -= self._zones_queued  # their day ends went with the rows
+        self._zones_queued.clear()
 
     def _catch_up(
         self,
@@ -134,6 +140,7 @@ class Projector:
         binding = self.views.binding()
         position = binding.position
         if position == 0:  # an empty model: it becomes this store's (projections.binding)
+            self._zones_written.clear()  # and holds no zone's day ends
             store_id = self.ledger.audit.store_id()
             if binding.store_id != store_id:
                 self.views.bind(store_id)
@@ -309,6 +316,7 @@ class Projector:
                     raise
                 self._collect_each(page)
             collected, self._pending = self._pending, {}
+            self._zones_queued.clear()
             return collected
         except BaseException:
             self._discard_pending()
@@ -320,6 +328,7 @@ class Projector:
         """``_apply_each`` without writing: each event's rows, or the row setting it aside."""
         for row in page:
             kept = {statement: len(rows) for statement, rows in self._pending.items()}
+            zones = set(self._zones_queued)
             seen: list[dict[str, Any]] = []
             try:
                 self._queue_event(row, None, seen)
@@ -329,6 +338,8 @@ class Projector:
                 self._pending = {
                     s: rows[: kept[s]] for s, rows in self._pending.items() if s in kept
                 }
+                self._zones_written -= self._zones_queued - zones
+                self._zones_queued = zones
                 self.write(SET_ASIDE, _aside_row(row, seen, error))
 
     def _can_split(self, backlog: int) -> bool:
@@ -417,6 +428,7 @@ class Projector:
             if statement.startswith("UPDATE"):
                 self.db.executemany(statement, rows)
         pending.clear()
+        self._zones_queued.clear()
         if len(self._report_cache) > 100_000:
             self._report_cache.clear()
 
@@ -471,6 +483,20 @@ class Projector:
         if self._contexts:
             self._contexts = {k: v for k, v in self._contexts.items() if k[0] != incident}
 
+    def first_of_zone(self, zone: str) -> bool:
+        """Whether an incident is the first in its time zone, whose day ends it then
+        writes: the first this run meets, unless the read model has them already (never
+        asked when collecting: the rows must not depend on the model)."""
+        if zone in self._zones_written:
+            return False
+        self._zones_written.add(zone)
+        if not self._collecting:
+            query = "SELECT 1 FROM zone_day_ends WHERE zone = ? LIMIT 1"
+            if self.db.execute(query, (zone,)).fetchone() is not None:
+                return False
+        self._zones_queued.add(zone)
+        return True
+
     def remember_rules(self, incident: str, fact: str, rules: FactRules | None) -> None:
         """Make a fact's rules (None: a fact of old, read by shape) known to its claims."""
         self._rules[(incident, fact)] = rules
@@ -481,7 +507,10 @@ class Projector:
         shard's claims may belong to incidents of the first half)."""
         if incident in self._zones:
             return self._zones[incident]
-        row = self.db.execute("SELECT timezone FROM incidents WHERE id = ?", (incident,)).fetchone()
+        row = None
+        if not self._collecting:
+            query = "SELECT timezone FROM incidents WHERE id = ?"
+            row = self.db.execute(query, (incident,)).fetchone()
         if row is None:
             data = self._stored_data(Incident.aggregate_id(incident))
             zone = None if data is None else data.get("timezone")
@@ -498,32 +527,33 @@ class Projector:
         return context
 
     def rules_of(self, incident: str, fact: str) -> FactRules | None:
-        """A fact's rules now (None: a fact of old, with no fact event), from the read
-        model or else the store."""
+        """The rules of a fact's first event, which read each of its claims (None: a fact
+        of old, with no fact event), from the read model or else the store."""
         pair = (incident, fact)
         if pair in self._rules:
             return self._rules[pair]
-        row = self.db.execute(
-            "SELECT kind, declared, unit, cumulative, tolerance, choices FROM facts "
-            "WHERE incident = ? AND key = ? ORDER BY version DESC LIMIT 1",
-            pair,
-        ).fetchone()
+        row = None
+        if not self._collecting:
+            row = self.db.execute(
+                "SELECT kind, declared, unit, cumulative, tolerance, choices FROM facts "
+                "WHERE incident = ? AND key = ? AND version = 1",
+                pair,
+            ).fetchone()
         rules = rules_from_row(row) if row is not None else self._stored_rules(incident, fact)
         self._rules[pair] = rules
         return rules
 
     def _stored_rules(self, incident: str, fact: str) -> FactRules | None:
+        """The rules of a fact's first event in the store (version 1: what a later
+        declaration says is read by ``state``, not here)."""
+        aggregate_id = fact_id(incident, fact)
         with self.ledger.audit.reading() as view:
-            events = view.events_of(fact_id(incident, fact))
-        rules: FactRules | None = None
-        for stored in events:
-            line = leaf_line(
-                self.ledger.leaf_mapper, (0, str(stored.originator_id), 0, "", stored.state)
-            )
-            declared = line["topic"] != Fact.Inferred.TOPIC
-            if declared or rules is None:
-                rules = FactRules.from_fields(line["data"], declared=declared)
-        return rules
+            found = view.creation_states([aggregate_id])
+        if aggregate_id not in found:
+            return None
+        topic, state = found[aggregate_id]
+        line = leaf_line(self.ledger.leaf_mapper, (0, aggregate_id, 1, topic, state))
+        return FactRules.from_fields(line["data"], declared=line["topic"] != Fact.Inferred.TOPIC)
 
     def zone_of_claim(self, claim: str) -> str | None:
         """The time zone of a claim's incident (a date-only report that withdraws a claim is
@@ -546,31 +576,6 @@ class Projector:
             self.ledger.leaf_mapper, (0, aggregate_id, 1, topic, state)
         )["data"]
         return data
-
-    def reread_claims(self, incident: str, fact: str, rules: FactRules) -> None:
-        """Read a fact's claims again after it was declared anew (rare: a scan of the
-        fact's claims, the queued ones written first)."""
-        self.flush()
-        zone = self.zone_of(incident)
-        rows = self.db.execute(
-            "SELECT id, value, qualifier FROM claims WHERE incident = ? AND fact = ?",
-            (incident, fact),
-        ).fetchall()
-        for claim, value, qualifier in rows:
-            read = read_claim(_decode(value.encode()), qualifier, rules, zone)
-            low, high, text = _reading_columns(read)
-            self.db.execute(
-                "UPDATE claims SET kind = ?, num_low = ?, num_high = ?, time_low = ?, "
-                "time_high = ?, text_value = ?, approximate = ? WHERE id = ?",
-                (
-                    read.kind.value,
-                    *((low, high) if read.kind is ValueKind.NUMBER else (None, None)),
-                    *((low, high) if read.kind is ValueKind.TIME else (None, None)),
-                    text,
-                    int(read.approximate),
-                    claim,
-                ),
-            )
 
 
 def _report_time(mapper: LeafMapper, row: EventRow) -> ReportTime | None:
@@ -715,6 +720,10 @@ _KIND_NAMES = {kind: kind.value for kind in ValueKind}
 _dumps = json.JSONEncoder(ensure_ascii=False).encode
 
 
+_ZONE_DAY_END = "INSERT OR IGNORE INTO zone_day_ends VALUES (?, ?, ?, ?)"
+"""A zone's day ends, written with the first incident in that zone (``seq``)."""
+
+
 def _incident(p: Projector, line: dict[str, Any], seq: int) -> None:
     d = line["data"]
     incident = _record_id(line)
@@ -724,9 +733,9 @@ def _incident(p: Projector, line: dict[str, Any], seq: int) -> None:
         (incident, d["title"], d.get("title_ar"), d.get("place"), zone, line["recorded_at"], seq),
     )
     p.remember_incident(incident, zone)
-    if zone is not None:
+    if zone is not None and p.first_of_zone(zone):
         for since, minutes in day_end_offsets(zone):
-            p.write("INSERT OR IGNORE INTO zone_day_ends VALUES (?, ?, ?)", (zone, since, minutes))
+            p.write(_ZONE_DAY_END, (zone, since, minutes, seq))
     texts = (("title", d["title"]), ("title_ar", d.get("title_ar")))
     _index(p, "incident", incident, incident, texts, seq)
     for link in d.get("related") or ():
@@ -1036,11 +1045,11 @@ def _fact(p: Projector, line: dict[str, Any], seq: int) -> None:
             seq,
         ),
     )
-    p.remember_rules(incident, key, rules)
-    # A fact's first event comes before its first claim; a later declaration may change
-    # how the claims already projected read (a choice's aliases, a tolerance, a kind).
-    if version > 1 and declared:
-        p.reread_claims(incident, key, rules)
+    # A fact's first event comes before its first claim, and its rules read every claim
+    # of the fact: a claim's row never changes. A later declaration changes how ``state``
+    # reads the claims (it reads a fact declared anew again, by the rules in force).
+    if version == 1:
+        p.remember_rules(incident, key, rules)
 
 
 _HANDLERS: dict[str, Handler] = {

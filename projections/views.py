@@ -24,7 +24,7 @@ from typing import Any
 from incident_ledger.ledger.errors import StoreError
 from incident_ledger.ledger.stores.location import read_only_uri
 
-SCHEMA_VERSION = 5
+SCHEMA_VERSION = 6
 SORT_THREADS = min(os.cpu_count() or 1, 8)
 """Worker threads SQLite may use to sort while building the indexes (its own cap is 8)."""
 PROJECTION = "understanding"
@@ -63,7 +63,7 @@ _TABLES: dict[str, tuple[dict[str, type], str | tuple[str, ...] | None]] = {
         ("incident", "key", "version"),
     ),
     "zone_day_ends": (
-        {"zone": str, "since": str, "offset_minutes": int},
+        {"zone": str, "since": str, "offset_minutes": int, "seq": int},
         ("zone", "since"),
     ),
     "incident_relations": (
@@ -580,7 +580,9 @@ class Views:
                 for name in _TABLES:
                     if name == "tracking":
                         continue
-                    verb = "INSERT OR IGNORE" if name == "incident_relations" else "INSERT"
+                    # A zone's rows come from its first incident: the first half's, if any.
+                    ignore = name in ("incident_relations", "zone_day_ends")
+                    verb = "INSERT OR IGNORE" if ignore else "INSERT"
                     self.connection.execute(
                         f"{verb} INTO main.[{name}] SELECT * FROM shard.[{name}]"
                     )

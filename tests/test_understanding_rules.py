@@ -333,3 +333,36 @@ def test_incidents_and_facts_list_what_the_ledger_follows(tmp_path: Path) -> Non
     assert "time (inferred)" in out and "not yet known" in out
     code, out, _ = cli(db, "incidents")
     assert "Asia/Beirut" in out and "5 Aug 2020 to 5 Aug 2020" in out
+
+
+# --- the read model holds to the log ---------------------------------------------------------
+
+
+def test_the_read_model_check_agrees_with_shared_zones_and_facts_declared_anew(
+    tmp_path: Path,
+) -> None:
+    """A claim's row is read by its fact's first rules, so it never changes: ``state``
+    reads a fact declared anew again. A zone's day ends are written once, by its first
+    incident. ``verify`` recomputes every row from the log and finds the model agrees."""
+    db = ledger_of(
+        tmp_path,
+        [report("r1", "wire", "2020-08-04"), claim("k1", "killed", 70, "r1", qualifier="approx")],
+        zone="Asia/Beirut",
+    )
+    later = [
+        {"type": "incident", "id": "c", "title": "Aftershock", "timezone": "Asia/Beirut"},
+        fact("killed", tolerance={"absolute": 2}),
+        report("r2", "paper", "2020-08-05"),
+        claim("k2", "killed", 71, "r2"),
+    ]
+    assert cli(db, "append", "--file", "-", stdin=jsonl(later))[0] == 0
+    code, out, err = cli(db, "verify")
+    assert (code, err) == (0, "")
+    assert out.splitlines()[1].startswith("read model: agrees (")
+    killed = reading.current_state(db, "b", at="2020-08-05")["facts"]["killed"]
+    # about 70 with the tolerance declared after it: 68–72, which holds 71
+    intervals = {p["claim"]: p["interval"] for p in killed["positions"]}
+    assert intervals == {"k1": {"min": 68, "max": 72}, "k2": {"min": 71, "max": 71}}
+    assert killed["status"] == "corroborated"
+    assert cli(db, "replay")[0] == 0
+    assert cli(db, "verify")[1].splitlines()[1] == out.splitlines()[1]
