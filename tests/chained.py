@@ -31,12 +31,15 @@ EXTRA = [
 
 DIYALA = [
     ("incident:diyala-2022", 1),
+    ("fact:diyala-2022/attack.started", 1),
+    ("fact:diyala-2022/killed.soldiers", 1),
+    ("fact:diyala-2022/location", 1),
     ("claim:c-000-diyala-killed-soldiers", 1),
     ("claim:c-000-diyala-attack-started", 1),
-    ("claim:c-000-diyala-responsibility-unclaimed", 1),
     ("claim:c-002-diyala-killed-soldiers", 1),
     ("claim:c-003-diyala-attack-started", 1),
     ("claim:c-003-ina-killed-soldiers", 1),
+    ("claim:c-003-ina-diyala-location", 1),
     ("retraction:ret-1", 1),
     ("claim:cor-1", 1),
     ("claim:c-000-diyala-killed-soldiers", 2),

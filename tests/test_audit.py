@@ -94,7 +94,7 @@ def test_verify_passes_and_checkpoints_chain(db: str, tmp_path: Path) -> None:
     assert code == 0
     assert out.startswith("ok: 140 events, root ")
     assert out.splitlines()[0].endswith("2 checkpoint(s) verified")
-    assert out.splitlines()[1] == "read model: agrees (140 events, 275 rows)"
+    assert out.splitlines()[1] == "read model: agrees (140 events, 567 rows)"
 
 
 def test_inclusion_and_consistency_proofs_check_out_for_a_third_party(db: str) -> None:

@@ -69,14 +69,14 @@ def seq_of(db: str, table: str, key_column: str, key: str) -> int:
 def test_verify_says_the_read_model_agrees(db: str) -> None:
     code, out, err = cli(db, "verify")
     assert (code, err) == (0, "")
-    assert out.splitlines()[1] == "read model: agrees (82 events, 273 rows)"
+    assert out.splitlines()[1] == "read model: agrees (138 events, 565 rows)"
     result = json.loads(cli(db, "verify", "--json")[1])
     assert result["read_model"] | {"path": ""} == {
         "path": "",
         "status": "agrees",
         "position": result["read_model"]["position"],
-        "events": 82,
-        "rows": 273,
+        "events": 138,
+        "rows": 565,
     }
     code, out, _ = cli(db, "verify", "--no-read-model")
     assert (code, out.splitlines()[1]) == (0, "read model: not checked")
@@ -90,7 +90,7 @@ def test_verify_names_the_first_row_that_differs(db: str) -> None:
     assert err == (
         f"error: the read model {model_path(db)} does not agree with the log: claims row "
         f"id='{CLAIM}' (event {seq}): value is '5000' in the read model, '20' in the ledger; "
-        "the log itself verified (82 events): run 'ledger replay' to rebuild the read model\n"
+        "the log itself verified (138 events): run 'ledger replay' to rebuild the read model\n"
     )
     assert cli(db, "verify", "--no-read-model")[0] == 0
     assert cli(db, "replay")[0] == 0
@@ -148,11 +148,11 @@ def test_a_row_no_event_produces_and_a_changed_grade_are_named(db: str) -> None:
     edit_model(
         db,
         "INSERT INTO assessments (id, claim, verdict, by, published_at, recorded_at, seq) "
-        "VALUES ('forged', ?, 'false', 'me', '2022-01-22', '2022-01-22', 81)",
+        "VALUES ('forged', ?, 'false', 'me', '2022-01-22', '2022-01-22', 137)",
         CLAIM,
     )
     assert first_difference(db).startswith(
-        "assessments row id='forged' (event 81): the ledger has no such row;"
+        "assessments row id='forged' (event 137): the ledger has no such row;"
     )
     edit_model(db, "DELETE FROM assessments WHERE id = 'forged'")
     seq = seq_of(db, "sources", "id", "sohr")
@@ -329,8 +329,8 @@ def test_an_event_set_aside_is_part_of_what_the_model_must_hold(db: str) -> None
     assert cli(db, "replay")[0] == 0
     code, out, err = cli(db, "verify")
     assert (code, err) == (0, "")
-    assert out.splitlines()[1] == "read model: agrees (83 events, 274 rows)"
+    assert out.splitlines()[1] == "read model: agrees (139 events, 566 rows)"
     edit_model(db, "DELETE FROM unprojectable")
     assert first_difference(db).startswith(
-        "unprojectable row seq=83 (event 83): missing from the read model;"
+        "unprojectable row seq=139 (event 139): missing from the read model;"
     )
