@@ -20,6 +20,8 @@ from __future__ import annotations
 import sqlite3
 from datetime import datetime
 from decimal import Decimal
+from itertools import groupby
+from operator import itemgetter
 from typing import Any
 
 import orjson
@@ -172,6 +174,7 @@ def positions_query() -> str:
 
 
 _QUERY: list[str] = []
+_POSITION_KEY = itemgetter(_FACT, _CLAIMANT)
 
 
 def fact_rules(
@@ -195,15 +198,19 @@ def positions_at(
     """Each fact's positions at T as recorded by R, ordered by known time and claimant."""
     if not _QUERY:
         _QUERY.append(positions_query())
-    claims: dict[tuple[str, str], list[tuple[Any, ...]]] = {}
-    for row in db.execute(_QUERY[0], params):
-        claims.setdefault((row[_FACT], row[_CLAIMANT]), []).append(row)
+    # The query orders rows by fact, known time, claimant and id, and a claimant's rows
+    # of one fact all share its latest known time: each position's rows are adjacent,
+    # and the positions of a fact come in the order they are listed.
     by_fact: dict[str, list[Position]] = {}
-    for (fact, _), rows in claims.items():
-        fact_rules_at, changed = rules.get(fact, (None, False))
-        by_fact.setdefault(fact, []).append(Position(rows, fact_rules_at, changed, zone))
-    for positions in by_fact.values():
-        positions.sort(key=lambda p: p.order)
+    unknown: tuple[FactRules | None, bool] = (None, False)
+    for (fact, _), group in groupby(db.execute(_QUERY[0], params), _POSITION_KEY):
+        fact_rules_at, changed = rules.get(fact, unknown)
+        position = Position(list(group), fact_rules_at, changed, zone)
+        listed = by_fact.get(fact)
+        if listed is None:
+            by_fact[fact] = [position]
+        else:
+            listed.append(position)
     return by_fact
 
 
@@ -273,21 +280,30 @@ class Position:
         zone: str | None,
     ) -> None:
         self.rules = rules
+        self.interval = Interval(None, None)
+        self.texts: frozenset[str] = frozenset()
+        self.inconsistent = False
+        if len(rows) == 1:  # most positions: one claim, read as it is
+            only = Claim(rows[0], rules, reread, zone)
+            self.claims = [only]
+            self.kind = kind = only.kind
+            self.shown = only
+            if kind == "number" or kind == "time":
+                self.interval = Interval(only.low, only.high)
+            else:
+                self.texts = frozenset((str(only.text),))
+            self.as_of = only.row[_VALID_TO] or only.row[_PUBLISHED_AT]
+            return
         claims = sorted((Claim(row, rules, reread, zone) for row in rows), key=lambda c: c.row[_ID])
         self.claims = claims
         kinds = {c.kind for c in claims}
         self.kind = kinds.pop() if len(kinds) == 1 else "mixed"
-        self.interval = Interval(None, None)
-        self.texts: frozenset[str] = frozenset()
-        self.inconsistent = False
         if self.kind in ("number", "time"):
             combined, self.inconsistent = agreement.combine(
                 [Interval(c.low, c.high) for c in claims]
             )
             self.interval = combined
-            self.shown = (
-                claims[0] if len(claims) == 1 else min(claims, key=lambda c: (c.width, c.row[_ID]))
-            )
+            self.shown = min(claims, key=lambda c: (c.width, c.row[_ID]))
         else:
             self.texts = frozenset(str(c.text) for c in claims)
             self.inconsistent = len(self.texts) > 1 or self.kind == "mixed"

@@ -165,7 +165,7 @@ def understand(
     if status is Status.CORROBORATED and kind in ("number", "time") and not cumulative:
         shared = agreement.intersection([p.interval for p in positions])
         common = {"min": shown(shared.low), "max": shown(shared.high)}
-    fact["why"] = reason(status.value, listed, pair, cumulative, zone, common)
+    fact["why"] = reason(status.value, listed, pair, cumulative, zone, common, kind)
     return fact
 
 

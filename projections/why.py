@@ -36,11 +36,13 @@ def reason(
     cumulative: bool,
     zone: str | None,
     common: dict[str, Any] | None = None,
+    kind: str | None = None,
 ) -> dict[str, Any]:
     """The ``why`` of a fact from its status, its positions (as ``state`` lists them),
     the indexes of two that conflict, and — for agreeing numbers or times — the
     interval they share (``common``)."""
-    says = [position_words(p) for p in positions]  # each position in words, once
+    known = kind if kind in ("number", "time", "text") else None  # else each finds its own
+    says = [position_words(p, known) for p in positions]  # each position in words, once
     said = [_said(p, w, cumulative, zone) for p, w in zip(positions, says, strict=True)]
     relays = _relays(positions)
     out: dict[str, Any] = {

@@ -39,11 +39,12 @@ def value_words(value: Any, qualifier: str | None, kind: str) -> str:
     return str(value)
 
 
-def position_words(position: dict[str, Any]) -> str:
+def position_words(position: dict[str, Any], kind: str | None = None) -> str:
     """A position from ``state`` in words: its value with its qualifier, and, when one
     report's claims were read together, the others (``20 (also at least 20)``) or that
-    they contradict each other."""
-    kind = _kind(position)
+    they contradict each other. ``kind`` (number, time or text), when the caller knows
+    it, saves finding it from the position."""
+    kind = kind or _kind(position)
     words = value_words(position["value"], position.get("qualifier"), kind)
     combined = position.get("combined") or ()
     if position.get("inconsistent_within_report"):
