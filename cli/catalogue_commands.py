@@ -24,13 +24,14 @@ def incidents(ctx: typer.Context, as_json: JsonFlag = False) -> None:
     elif not listed:
         render.out.print("no incidents in the ledger")
     else:
-        render.out.print(incidents_table(listed))
+        render.out.print(incidents_table(render.shown(listed)))
 
 
 def facts(
     ctx: typer.Context,
     incident: Annotated[str, typer.Argument(help="Incident id.")],
     at: render.AtOption = None,
+    tz: render.TzOption = None,
     as_json: JsonFlag = False,
 ) -> None:
     """An incident's facts: kind, unit, cumulative, claims and status."""
@@ -42,7 +43,7 @@ def facts(
     elif not listed["facts"]:
         render.out.print(f"no facts of {incident} in the ledger")
     else:
-        render.out.print(facts_table(listed))
+        render.out.print(facts_table(render.shown(listed), render.display_zone(listed, tz)))
 
 
 def register(app: typer.Typer) -> None:
@@ -71,9 +72,8 @@ def incidents_table(listed: list[dict[str, Any]]) -> Table:
     return table
 
 
-def facts_table(listed: dict[str, Any]) -> Table:
-    """One row per fact."""
-    zone = listed["timezone"]
+def facts_table(listed: dict[str, Any], zone: str | None) -> Table:
+    """One row per fact, its instants in ``zone`` (None: UTC)."""
     known = render.known_words(listed["known_at"], zone)
     table = Table(title=f"facts of {listed['incident']} — status {known}", box=box.SIMPLE_HEAD)
     for name in ("fact", "kind", "unit", "cumulative", "claims", "status"):

@@ -15,6 +15,7 @@ a tie is broken by ids, never by ledger position.
 from __future__ import annotations
 
 import sqlite3
+from collections.abc import Iterable
 from datetime import datetime
 from enum import StrEnum
 from typing import Any
@@ -227,16 +228,26 @@ def _pick(
     if policy is Policy.RANGE:
         if span is not None:
             return {"min": shown(span.low), "max": shown(span.high)}, None
-        distinct = {
-            orjson.dumps(v, option=orjson.OPT_SORT_KEYS): v for p in positions for v in p.values
-        }
-        values = [distinct[key] for key in sorted(distinct)]
+        values = _distinct_values(v for p in positions for v in p.values)
         return (values[0] if len(values) == 1 else values), None
     if policy is Policy.CONSERVATIVE and span is not None:
         return shown(span.low), None
     # latest, preferred, and conservative for text (which has no lower bound).
     chosen = _preferred(positions) if policy is Policy.PREFERRED else _latest(positions)
     return chosen.shown_value(), chosen.claim
+
+
+def _distinct_values(values: Iterable[Any]) -> list[Any]:
+    """Each differing value once, in a fixed order. Texts are compared without regard to
+    case or surrounding space (as statuses compare them), so "Lifted" and "lifted" are one
+    value, shown in the spelling that sorts first."""
+    chosen: dict[Any, bytes] = {}
+    for value in values:
+        shown_as = orjson.dumps(value, option=orjson.OPT_SORT_KEYS)
+        key = value.strip().casefold() if isinstance(value, str) else shown_as
+        if key not in chosen or shown_as < chosen[key]:
+            chosen[key] = shown_as
+    return [orjson.loads(shown_as) for shown_as in sorted(chosen.values())]
 
 
 def declared_kind(rules: FactRules | None) -> str | None:

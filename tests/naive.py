@@ -11,6 +11,7 @@ days and intervals of two days.
 
 from __future__ import annotations
 
+import json
 import math
 from datetime import UTC, date, datetime, time
 from decimal import ROUND_CEILING, Decimal
@@ -345,8 +346,14 @@ def _policy_value(
         if span is not None:
             value: Any = span
         else:
-            distinct = {repr(v): v for p in positions for v in p["values"]}
-            values = [distinct[k] for k in sorted(distinct)]
+            # Each differing value once; texts differing only in case or spaces are one,
+            # in the spelling whose JSON sorts first.
+            spelled: dict[Any, str] = {}
+            for v in (v for p in positions for v in p["values"]):
+                as_json = json.dumps(v, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
+                key = v.strip().casefold() if isinstance(v, str) else as_json
+                spelled[key] = min(spelled.get(key, as_json), as_json)
+            values = [json.loads(j) for j in sorted(spelled.values())]
             value = values[0] if len(values) == 1 else values
     elif policy == "conservative" and span is not None:
         value = span["min"]

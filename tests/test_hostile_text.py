@@ -95,6 +95,8 @@ COMMANDS = {
     "diff": ("diff", "g", "--from", "2022-01-20", "--to", "2022-01-23"),
     "search": ("search", "killed"),
     "sources": ("sources",),
+    "incidents": ("incidents",),
+    "facts": ("facts", "g", "--at", "2022-01-23"),
 }
 
 

@@ -180,6 +180,25 @@ def test_two_values_in_one_report_are_one_position_whatever_their_order(tmp_path
         assert local["interval"] == days  # the hull of the two days
 
 
+def test_texts_in_two_spellings_are_one_value(tmp_path: Path) -> None:
+    """Texts agree without regard to case, so the range shows the agreed text once."""
+    db = ledger_of(
+        tmp_path,
+        [
+            report("r1", "wire", "2020-08-05"),
+            report("r2", "local", "2020-08-06"),
+            claim("a1", "cause", "Ammonium Nitrate", "r1"),
+            claim("a2", "cause", "ammonium nitrate ", "r2"),
+            claim("a3", "cause", "fireworks", "r2", claimant="paper"),
+        ],
+    )
+    facts = reading.current_state(db, "b", at="2020-08-05")["facts"]
+    assert (facts["cause"]["status"], facts["cause"]["value"]) == ("single", "Ammonium Nitrate")
+    facts = reading.current_state(db, "b", at="2020-08-06")["facts"]
+    assert facts["cause"]["status"] == "contested"
+    assert facts["cause"]["value"] == ["Ammonium Nitrate", "fireworks"]
+
+
 # --- relays ----------------------------------------------------------------------------------
 
 
@@ -314,6 +333,7 @@ def test_incidents_and_facts_list_what_the_ledger_follows(tmp_path: Path) -> Non
         }
     ]
     code, out, _ = cli(db, "facts", "b", "--at", "2020-08-06", "--json")
+    assert json.loads(out)["timezone"] == "Asia/Beirut"
     listed = {f["key"]: f for f in json.loads(out)["facts"]}
     assert listed["killed"] == {
         "key": "killed",
@@ -331,6 +351,9 @@ def test_incidents_and_facts_list_what_the_ledger_follows(tmp_path: Path) -> Non
     code, out, _ = cli(db, "facts", "b", "--at", "2020-08-06")
     assert code == 0
     assert "time (inferred)" in out and "not yet known" in out
+    assert "status by the end of 6 Aug 2020 (Asia/Beirut)" in out
+    code, out, _ = cli(db, "facts", "b", "--at", "2020-08-06", "--tz", "UTC")
+    assert "status at 6 Aug 2020 20:59:59 UTC" in out
     code, out, _ = cli(db, "incidents")
     assert "Asia/Beirut" in out and "5 Aug 2020 to 5 Aug 2020" in out
 
