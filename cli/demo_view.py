@@ -23,6 +23,7 @@ from incident_ledger.cli.render import (
     out,
     shown,
 )
+from incident_ledger.projections.timewords import describe
 
 _STATUS_STYLE = {
     "contested": "bold red",
@@ -118,6 +119,8 @@ def _show_step(step: dict[str, Any], zone: str | None) -> None:
 def _show_position(p: dict[str, Any], zone: str | None) -> None:
     via = f" via {', '.join(p['via'])}" if p.get("via") else ""
     as_of = f", as of {instant_words(p['as_of'], zone)}" if p.get("as_of") else ""
+    if not as_of and p.get("valid_time") and p["valid_time"] != p.get("value"):
+        as_of = f", said of {describe(p['valid_time'])}"  # when, in the world, it held
     out.print(f"    {p['claimant']}{via}: {describe_claim_value(p)}  ({p['report']}{as_of})")
     if p.get("quote"):
         out.print(Text(f"      «{_clip(p['quote'])}»", style="cyan"))
@@ -133,7 +136,7 @@ def _show_in_force(in_force: list[dict[str, Any]]) -> None:
         position = item["position"]
         out.print(
             f"  • {item['fact']}: {describe_claim_value(position)} "
-            f"({item['claimant']}, {position['report']}; valid {position['valid_time']})"
+            f"({item['claimant']}, {position['report']}; {describe(position['valid_time'])})"
         )
 
 

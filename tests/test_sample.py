@@ -342,10 +342,10 @@ def test_demo_command_prints_the_walkthrough() -> None:
     assert "    sohr via afp: 20 (also at least 20)  (report-000, as of 21 Jan 2022)" in lines
     assert "    sdf via ap: more than 120  (report-004, as of 30 Jan 2022)" in lines
     assert "Taking effect this day, as reported before it:" in lines
-    assert (
-        "  • curfew.full: lifted (aanes-executive-council, report-004; valid 2022-02-01/..)"
-        in lines
-    )
+    assert "  • curfew.full: lifted (aanes-executive-council, report-004; from 1 Feb 2022)" in lines
+    # a claim on a fact that is no date says when, in the world, it held
+    assert "    sdf via ap: sdf  (report-004, said of 24 or 31 Jan 2022)" in lines
+    assert "    roya: disputed  (report-001, said of between 20 and 22 Jan 2022)" in lines
     assert "  • killed.security_forces: sdf joined: more than 120" in lines
     assert "  • killed.security_forces: range 7–20 → 7–∞" in lines
     # qualifiers are kept in every value: never a bare figure where the source hedged
