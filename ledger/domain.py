@@ -389,11 +389,6 @@ for _aggregate_class, _event_class in AGGREGATE_FOR_RECORD.values():
 Fact.Inferred.aggregate_topic = get_topic(Fact)
 
 
-def aggregate_id_of(record: AnyRecord) -> str:
-    """The event-store id of the aggregate a record creates (corrections are claims)."""
-    return aggregate_id_for(record.type, record.id)
-
-
 def aggregate_id_for(kind: str, record_id: str) -> str:
     """The event-store id of the aggregate a record of this kind and id creates."""
     return f"{AGGREGATE_FOR_RECORD[kind][0].kind}:{record_id}"

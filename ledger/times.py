@@ -179,11 +179,6 @@ def from_key(key: str) -> datetime:
     return datetime.strptime(key, "%Y-%m-%dT%H:%M:%S.%fZ").replace(tzinfo=UTC)
 
 
-def display(key: str) -> str:
-    """A short human form of a stored instant: seconds precision, ``Z``."""
-    return key[:19] + "Z"
-
-
 def local_time(instant: str, zone: tzinfo | None) -> datetime:
     """A stored key or an ISO instant (``…Z``) as an aware datetime in ``zone`` (UTC if None)."""
     text = instant.replace("Z", "+00:00")
@@ -212,14 +207,6 @@ def offset_words(moment: datetime) -> str:
     minutes = int(offset.total_seconds() // 60)
     sign = "+" if minutes >= 0 else "-"
     return f"{sign}{abs(minutes) // 60:02d}:{abs(minutes) % 60:02d}"
-
-
-def local_iso(instant: str | None, zone: tzinfo | None) -> str | None:
-    """An instant as ISO 8601 in the zone, with its offset (``2022-01-21T23:59:59+02:00``)."""
-    if instant is None:
-        return None
-    moment = local_time(instant, zone).replace(microsecond=0)
-    return moment.isoformat()
 
 
 def utc_now() -> datetime:

@@ -250,11 +250,6 @@ def _distinct_values(values: Iterable[Any]) -> list[Any]:
     return [orjson.loads(shown_as) for shown_as in sorted(chosen.values())]
 
 
-def declared_kind(rules: FactRules | None) -> str | None:
-    """The fact's kind as declared or inferred (None for a fact of old)."""
-    return None if rules is None else rules.kind.value
-
-
 __all__ = [
     "END_OF_TIME",
     "FactKind",

@@ -7,7 +7,6 @@ time zone when one is given (the stored bounds are UTC instants).
 
 from __future__ import annotations
 
-from datetime import date, timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -126,14 +125,3 @@ def _whole_day(bound: str | None, zone: str | None, *, start: bool) -> str | Non
     if not start and clock == (23, 59, 59, 999_999):
         return moment.date().isoformat()
     return None
-
-
-def day_words(day: str) -> str:
-    """``2022-01-21`` → ``21 Jan 2022``."""
-    parsed = date.fromisoformat(day[:10])
-    return f"{parsed.day} {parsed:%b %Y}"
-
-
-def next_day(day: str) -> str:
-    """The day after a ``YYYY-MM-DD`` day."""
-    return (date.fromisoformat(day) + timedelta(days=1)).isoformat()

@@ -157,31 +157,6 @@ class Spool:
             raise StoreError(f"cannot write the import's scratch file: {error}") from None
         self._pending.clear()
 
-    def commit(self) -> None:
-        """Write what is pending and commit, unindexed: a spool to be merged into another."""
-        self._flush()
-        try:
-            self.db.execute("COMMIT")
-        except sqlite3.Error as error:
-            raise StoreError(f"cannot write the import's scratch file: {error}") from None
-        self._sealed = True
-
-    def append_spool(self, other: Path, count: int) -> None:
-        """Append every record of another (committed) spool file after this one's."""
-        self._flush()
-        try:
-            self.db.execute("COMMIT")
-            self.db.execute("ATTACH DATABASE ? AS other", (str(other),))
-            self.db.execute(
-                f"INSERT INTO spooled ({_WRITTEN}) "
-                f"SELECT {_WRITTEN} FROM other.spooled ORDER BY seq"
-            )
-            self.db.execute("DETACH DATABASE other")
-            self.db.execute("BEGIN")
-        except sqlite3.Error as error:
-            raise StoreError(f"cannot write the import's scratch file: {error}") from None
-        self.count += count
-
     def seal(self) -> None:
         """Finish spooling: write what is pending and index it for the recording pass."""
         if self._sealed:
