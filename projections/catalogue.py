@@ -15,7 +15,8 @@ from typing import Any
 
 import orjson
 
-from incident_ledger.projections.understanding import incident_zone, iso, state
+from incident_ledger.projections.incidents import require_incident
+from incident_ledger.projections.understanding import iso, state
 
 _INCIDENTS = """
 SELECT i.id, i.title, i.title_ar, i.place, i.timezone,
@@ -93,7 +94,7 @@ def facts(db: sqlite3.Connection, incident: str, known_at: datetime) -> dict[str
         listed.append(item)
     return {
         "incident": incident,
-        "timezone": incident_zone(db, incident),
+        "timezone": require_incident(db, incident),
         "known_at": understood["known_at"],
         "facts": listed,
     }

@@ -15,6 +15,7 @@ from typing import Any
 
 from incident_ledger.ledger.errors import BadInputError
 from incident_ledger.ledger.times import to_key
+from incident_ledger.projections.incidents import require_incident
 from incident_ledger.projections.story import (
     changed_parts,
     ends_of,
@@ -23,7 +24,7 @@ from incident_ledger.projections.story import (
     report_refs,
     value_words,
 )
-from incident_ledger.projections.understanding import incident_zone, iso, state
+from incident_ledger.projections.understanding import iso, state
 
 _NEW_CLAIMS = """
 SELECT c.id, c.fact, c.kind, c.value, c.qualifier, c.unit, c.claimant, s.name, c.corrects,
@@ -64,7 +65,7 @@ def diff(
     """Facts that changed between known times T1 < T2, and what was published in (T1, T2]."""
     if from_at >= to_at:
         raise BadInputError("the from time must be earlier than the to time")
-    zone = incident_zone(db, incident)
+    zone = require_incident(db, incident)
     before = state(db, incident, from_at, recorded_at)["facts"]
     after = state(db, incident, to_at, recorded_at)["facts"]
     params = {

@@ -17,6 +17,7 @@ from typing import Any
 
 from incident_ledger.ledger.errors import NotFoundError
 from incident_ledger.ledger.times import from_key, to_key
+from incident_ledger.projections.incidents import require_incident
 from incident_ledger.projections.story import (
     changed_parts,
     ends_of,
@@ -24,7 +25,7 @@ from incident_ledger.projections.story import (
     recorded_key,
     report_refs,
 )
-from incident_ledger.projections.understanding import incident_zone, iso, state
+from incident_ledger.projections.understanding import iso, state
 
 _CLAIMS = """
 SELECT published_at, report, kind, unit, id FROM claims
@@ -50,7 +51,7 @@ def history(
     recorded_at: datetime | None = None,
 ) -> dict[str, Any]:
     """Every change in the understanding of ``fact``, in known-time order, as recorded by R."""
-    zone = incident_zone(db, incident)
+    zone = require_incident(db, incident)
     params = {"incident": incident, "fact": fact, "recorded": recorded_key(recorded_at)}
     claims = db.execute(_CLAIMS, params).fetchall()
     if not claims:

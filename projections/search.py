@@ -30,9 +30,9 @@ import unicodedata
 from dataclasses import dataclass
 from typing import Any
 
-from incident_ledger.ledger.errors import BadInputError, NotFoundError
+from incident_ledger.ledger.errors import BadInputError
 from incident_ledger.projections.arabic import normalize
-from incident_ledger.projections.understanding import unknown_incident
+from incident_ledger.projections.incidents import require_incident
 
 DEFAULT_LIMIT = 20
 SNIPPET_TOKENS = 16
@@ -135,8 +135,8 @@ def search(
     ``original``. Claim hits add fact, claimant and report.
     """
     query = prepare(text, limit)
-    if incident is not None and not _incident_exists(db, incident):
-        raise NotFoundError(unknown_incident(db, incident))
+    if incident is not None:
+        require_incident(db, incident)
     params = {
         "all": query.all_terms,
         "phrase": query.phrase,
@@ -154,10 +154,6 @@ def search(
         "incident": incident,
         "hits": [_hit(rank, row) for rank, row in enumerate(rows, start=1)],
     }
-
-
-def _incident_exists(db: sqlite3.Connection, incident: str) -> bool:
-    return db.execute("SELECT 1 FROM incidents WHERE id = ?", (incident,)).fetchone() is not None
 
 
 def _hit(rank: int, row: dict[str, Any]) -> dict[str, Any]:

@@ -18,9 +18,10 @@ from typing import Any
 
 from incident_ledger.ledger.times import local_time, to_key, zone_or_none
 from incident_ledger.ledger.values import EDTFError
+from incident_ledger.projections.incidents import require_incident
 from incident_ledger.projections.story import recorded_key, value_words
 from incident_ledger.projections.timewords import describe
-from incident_ledger.projections.understanding import incident_zone, iso, state
+from incident_ledger.projections.understanding import iso, state
 
 _KNOWN_CLAIMS = """
 SELECT c.id, c.fact, c.kind, c.value, c.qualifier, c.unit, c.time_low, c.time_high,
@@ -48,7 +49,7 @@ def timeline(
     recorded_at: datetime | None = None,
 ) -> dict[str, Any]:
     """Dated, active claims of an incident as known at T, in world-time order."""
-    zone = incident_zone(db, incident)
+    zone = require_incident(db, incident)
     facts = state(db, incident, known_at, recorded_at)["facts"]
     params = {
         "incident": incident,

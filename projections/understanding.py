@@ -22,11 +22,11 @@ from typing import Any
 
 import orjson
 
-from incident_ledger.ledger.errors import NotFoundError
 from incident_ledger.ledger.facts import FactKind, FactRules
 from incident_ledger.ledger.times import to_key
 from incident_ledger.projections import agreement
 from incident_ledger.projections.agreement import Interval
+from incident_ledger.projections.incidents import require_incident
 from incident_ledger.projections.positions import (
     END_OF_TIME,
     Position,
@@ -66,30 +66,6 @@ WHERE incident = :incident AND published_at <= :known AND recorded_at <= :record
 """
 
 
-def incident_zone(db: sqlite3.Connection, incident: str) -> str | None:
-    """An incident's time zone (None: UTC); ``NotFoundError`` naming the closest ids when
-    the read model has no such incident."""
-    row = db.execute("SELECT timezone FROM incidents WHERE id = ?", (incident,)).fetchone()
-    if row is None:
-        raise NotFoundError(unknown_incident(db, incident))
-    return None if row[0] is None else str(row[0])
-
-
-def unknown_incident(db: sqlite3.Connection, incident: str) -> str:
-    """``no incident 'x' in the ledger``, with the closest ids when some are close."""
-    from difflib import get_close_matches
-
-    ids = [row[0] for row in db.execute("SELECT id FROM incidents")]
-    close = get_close_matches(incident, ids, n=3, cutoff=0.6)
-    hint = f"; did you mean {_either(close)}?" if close else ""
-    return f"no incident '{incident}' in the ledger{hint}"
-
-
-def _either(names: list[str]) -> str:
-    quoted = [f"'{name}'" for name in names]
-    return quoted[0] if len(quoted) == 1 else ", ".join(quoted[:-1]) + " or " + quoted[-1]
-
-
 def state(
     db: sqlite3.Connection,
     incident: str,
@@ -98,7 +74,7 @@ def state(
     policy: Policy = Policy.RANGE,
 ) -> dict[str, Any]:
     """The understanding of an incident at known time T as the ledger stood at R."""
-    zone = incident_zone(db, incident)
+    zone = require_incident(db, incident)
     params = {
         "incident": incident,
         "known": to_key(known_at),

@@ -10,10 +10,11 @@ from typing import Any
 
 from incident_ledger.ledger.errors import BadInputError, StoreError
 from incident_ledger.ledger.times import parse_instant, utc_now
+from incident_ledger.projections.incidents import require_incident
 from incident_ledger.projections.search import DEFAULT_LIMIT, prepare
 from incident_ledger.projections.search import search as search_index
 from incident_ledger.projections.sources import source_records
-from incident_ledger.projections.understanding import Policy, incident_zone, state
+from incident_ledger.projections.understanding import Policy, state
 from incident_ledger.usecases.outputs import output_file
 from incident_ledger.usecases.workspace import query_instant, read_model
 
@@ -41,7 +42,7 @@ def current_state(
             f"--policy must be one of {', '.join(p.value for p in Policy)}"
         ) from None
     with read_model(db, incident) as conn:
-        zone = incident_zone(conn, incident)
+        zone = require_incident(conn, incident)
         known_at = query_instant(at, zone) or utc_now()
         result = state(conn, incident, known_at, query_instant(as_recorded, zone), chosen)
     return {"incident": result["incident"], "timezone": zone, **result}
@@ -54,7 +55,7 @@ def timeline(db: str | None, incident: str, *, at: str | None = None) -> dict[st
     if at:
         parse_instant(at)
     with read_model(db, incident) as conn:
-        known_at = query_instant(at, incident_zone(conn, incident)) or utc_now()
+        known_at = query_instant(at, require_incident(conn, incident)) or utc_now()
         return build(conn, incident, known_at)
 
 
@@ -76,7 +77,7 @@ def fact_history(
     if as_recorded:
         parse_instant(as_recorded)
     with read_model(db, incident) as conn:
-        recorded_at = query_instant(as_recorded, incident_zone(conn, incident))
+        recorded_at = query_instant(as_recorded, require_incident(conn, incident))
         result = history(conn, incident, fact, recorded_at)
     if chart is not None:
         check_chartable(result)
@@ -110,7 +111,7 @@ def belief_diff(
         if text:
             parse_instant(text)
     with read_model(db, incident) as conn:
-        zone = incident_zone(conn, incident)
+        zone = require_incident(conn, incident)
         start, end = query_instant(from_at, zone), query_instant(to_at, zone)
         if start is None or end is None or start >= end:
             raise BadInputError(f"--from ({from_at}) must be earlier than --to ({to_at})")
@@ -154,5 +155,5 @@ def facts(db: str | None, incident: str, *, at: str | None = None) -> dict[str, 
     if at:
         parse_instant(at)
     with read_model(db) as conn:
-        known_at = query_instant(at, incident_zone(conn, incident)) or utc_now()
+        known_at = query_instant(at, require_incident(conn, incident)) or utc_now()
         return listed(conn, incident, known_at)

@@ -16,15 +16,15 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from incident_ledger.ledger.errors import NotFoundError, VerificationError
+from incident_ledger.ledger.errors import VerificationError
 from incident_ledger.ledger.times import to_key, utc_now
+from incident_ledger.projections.incidents import require_incident
 from incident_ledger.projections.story import value_words
 from incident_ledger.projections.understanding import (
     END_OF_TIME,
     grade_in_force,
     iso,
     state,
-    unknown_incident,
 )
 
 Row = dict[str, Any]
@@ -222,10 +222,8 @@ def select(db: sqlite3.Connection, incident: str | None, at: datetime | None) ->
 def _incidents(db: sqlite3.Connection, incident: str | None) -> list[Row]:
     if incident is None:
         return _rows(db, "SELECT * FROM incidents ORDER BY seq", {})
-    rows = _rows(db, "SELECT * FROM incidents WHERE id = :id", {"id": incident})
-    if not rows:
-        raise NotFoundError(unknown_incident(db, incident))
-    return rows
+    require_incident(db, incident)
+    return _rows(db, "SELECT * FROM incidents WHERE id = :id", {"id": incident})
 
 
 def _relations(db: sqlite3.Connection, incidents: list[str]) -> list[Row]:

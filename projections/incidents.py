@@ -1,0 +1,34 @@
+"""An incident of the read model looked up by its id: the one check that it exists.
+
+Every query that names an incident asks ``require_incident`` first, so an unknown
+id gets the same message everywhere, with the closest ids when some are close.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from difflib import get_close_matches
+
+from incident_ledger.ledger.errors import NotFoundError
+
+
+def require_incident(db: sqlite3.Connection, incident: str) -> str | None:
+    """An incident's time zone (None: UTC); ``NotFoundError`` naming the closest ids when
+    the read model has no such incident."""
+    row = db.execute("SELECT timezone FROM incidents WHERE id = ?", (incident,)).fetchone()
+    if row is None:
+        raise NotFoundError(unknown_incident(db, incident))
+    return None if row[0] is None else str(row[0])
+
+
+def unknown_incident(db: sqlite3.Connection, incident: str) -> str:
+    """``no incident 'x' in the ledger``, with the closest ids when some are close."""
+    ids = [row[0] for row in db.execute("SELECT id FROM incidents")]
+    close = get_close_matches(incident, ids, n=3, cutoff=0.6)
+    hint = f"; did you mean {_either(close)}?" if close else ""
+    return f"no incident '{incident}' in the ledger{hint}"
+
+
+def _either(names: list[str]) -> str:
+    quoted = [f"'{name}'" for name in names]
+    return quoted[0] if len(quoted) == 1 else ", ".join(quoted[:-1]) + " or " + quoted[-1]
