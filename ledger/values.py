@@ -116,15 +116,26 @@ def edtf_bounds(expression: str) -> tuple[str | None, str | None]:
     return low, high
 
 
-def _parsed_bounds(expression: str) -> tuple[str | None, str | None]:
-    import edtf  # imported on first use: it costs ~50 ms, and plain dates never need it
+def parse_edtf(expression: str) -> Any:
+    """The edtf package's reading of an expression, or ``EDTFError`` saying why there is
+    none: the one way into that package, for the bounds here and the read side's words.
+
+    The package is imported on first use: it costs ~50 ms, and plain dates never need it.
+    """
+    import edtf
 
     try:
         # The parser prints its internal state on some failures: keep stdout clean.
         with contextlib.redirect_stdout(io.StringIO()):
-            parsed = edtf.parse_edtf(expression)
+            return edtf.parse_edtf(expression)
     except Exception:  # the edtf package raises several unrelated types
         raise EDTFError(expression, _calendar_reason(expression)) from None
+
+
+def _parsed_bounds(expression: str) -> tuple[str | None, str | None]:
+    import edtf
+
+    parsed = parse_edtf(expression)
     if isinstance(parsed, edtf.DateAndTime):
         moment = datetime.fromisoformat(expression.replace("Z", "+00:00"))
         if moment.tzinfo is None:

@@ -12,15 +12,13 @@ out in full ("30 Jan – 2 Feb 2022").
 from __future__ import annotations
 
 import calendar
-import contextlib
-import io
 import re
 import time
 from dataclasses import dataclass, replace
 from functools import lru_cache
 from typing import Any
 
-from incident_ledger.ledger.values import EDTFError
+from incident_ledger.ledger.values import parse_edtf
 
 MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
 
@@ -136,15 +134,7 @@ def _sort_key(point: _Point) -> tuple[int, int, int]:
 
 
 def _describe_parsed(expression: str) -> str:
-    import edtf  # ~50 ms to import; only the read side's wording needs it
-
-    try:
-        # The parser prints its internal state on some failures: keep stdout clean.
-        with contextlib.redirect_stdout(io.StringIO()):
-            parsed = edtf.parse_edtf(expression)
-    except Exception as error:  # the edtf package raises several unrelated types
-        raise EDTFError(f"'{expression}' is not a valid EDTF date or interval") from error
-    return _words(parsed, expression)
+    return _words(parse_edtf(expression), expression)
 
 
 def _words(node: Any, original: str) -> str:
