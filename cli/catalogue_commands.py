@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Any
 
 import typer
 from rich import box
@@ -10,8 +10,7 @@ from rich.table import Table
 from rich.text import Text
 
 from incident_ledger.cli import render
-
-JsonFlag = Annotated[bool, typer.Option("--json", help="Print JSON for machines.")]
+from incident_ledger.cli.params import AtOption, IncidentArg, JsonFlag, TzOption
 
 
 def incidents(ctx: typer.Context, as_json: JsonFlag = False) -> None:
@@ -29,9 +28,9 @@ def incidents(ctx: typer.Context, as_json: JsonFlag = False) -> None:
 
 def facts(
     ctx: typer.Context,
-    incident: Annotated[str, typer.Argument(help="Incident id.")],
-    at: render.AtOption = None,
-    tz: render.TzOption = None,
+    incident: IncidentArg,
+    at: AtOption = None,
+    tz: TzOption = None,
     as_json: JsonFlag = False,
 ) -> None:
     """An incident's facts: kind, unit, cumulative, claims and status."""

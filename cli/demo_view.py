@@ -22,15 +22,9 @@ from incident_ledger.cli.render import (
     known_words,
     out,
     shown,
+    status_text,
 )
 from incident_ledger.projections.timewords import describe
-
-_STATUS_STYLE = {
-    "contested": "bold red",
-    "corroborated": "green",
-    "single": "yellow",
-    "withdrawn": "dim",
-}
 
 
 def show_walkthrough(walk: dict[str, Any], zone: str | None = None) -> None:
@@ -105,7 +99,7 @@ def _show_step(step: dict[str, Any], zone: str | None) -> None:
             continue
         table.add_row(
             fact,
-            Text(detail["status"], style=_STATUS_STYLE[detail["status"]]),
+            status_text(detail["status"]),
             describe_value(detail, zone),
             "\n".join(f"{p['claimant']}: {describe_claim_value(p)}" for p in detail["positions"])
             or "—",

@@ -10,12 +10,11 @@ from rich.table import Table
 from rich.text import Text
 
 from incident_ledger.cli import render
+from incident_ledger.cli.params import IncidentFilter, JsonFlag
 from incident_ledger.projections.search import DEFAULT_LIMIT
 from incident_ledger.usecases import reading
 
 WIDE = 120  # console columns from which names and kinds get their own columns
-
-JsonFlag = Annotated[bool, typer.Option("--json", help="Print JSON for machines.")]
 
 
 def search(
@@ -26,9 +25,7 @@ def search(
             help='Words and "quoted phrases"; Arabic with or without diacritics, any digits.'
         ),
     ],
-    incident: Annotated[
-        str | None, typer.Option("--incident", help="Only hits about this incident.")
-    ] = None,
+    incident: IncidentFilter = None,
     limit: Annotated[
         int, typer.Option("--limit", help="At most this many hits (best first).")
     ] = DEFAULT_LIMIT,

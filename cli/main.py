@@ -10,6 +10,31 @@ from incident_ledger.cli import render
 from incident_ledger.cli.catalogue_commands import register as register_catalogue
 from incident_ledger.cli.failures import LedgerGroup
 from incident_ledger.cli.lookup_commands import register as register_lookup
+from incident_ledger.cli.params import (
+    AsRecorded,
+    AtOption,
+    Claimant,
+    Credibility,
+    ExportFormat,
+    Fact,
+    Id,
+    IncidentArg,
+    IncidentFilter,
+    IncidentOption,
+    JsonFlag,
+    KnownBy,
+    Note,
+    Policy,
+    Qualifier,
+    Quote,
+    Report,
+    Translation,
+    TzOption,
+    Unit,
+    ValidTime,
+    Value,
+    Via,
+)
 from incident_ledger.cli.serve_command import register as register_web
 from incident_ledger.cli.story_commands import register as register_story
 from incident_ledger.ledger.scratch import remove_stale
@@ -31,8 +56,6 @@ append_app = typer.Typer(
     rich_markup_mode=None,
 )
 app.add_typer(append_app, name="append")
-
-JsonFlag = Annotated[bool, typer.Option("--json", help="Print JSON for machines.")]
 
 
 @app.callback()
@@ -131,45 +154,11 @@ def _claim_fields(flags: dict[str, Any]) -> dict[str, Any]:
     return fields
 
 
-Id = Annotated[str, typer.Option("--id", help="Your id for this record.")]
-Incident = Annotated[str, typer.Option("--incident", help="Incident id.")]
-Fact = Annotated[str, typer.Option("--fact", help="Dotted fact key, e.g. killed.security_forces.")]
-Value = Annotated[
-    str,
-    typer.Option(
-        "--value",
-        help=(
-            "Read as the same value in an import line: a number (digits ASCII or "
-            'Arabic-Indic, e.g. 20 or ٢٠), a range {"min":a,"max":b}, true/false, a JSON '
-            "string in double quotes ('\"2022\"'), or else text, where text that starts "
-            "with a digit, [, { or .. must be an EDTF date (2022-01-21). Refused with a "
-            "hint: -5, 20.5, 1,000 (write 1000), about 20 (write 20 and --qualifier "
-            "approx), 0000."
-        ),
-    ),
-]
-Report = Annotated[str, typer.Option("--report", help="Report id the claim appeared in.")]
-Qualifier = Annotated[
-    str | None,
-    typer.Option("--qualifier", help="exact, approx, at_least, more_than, at_most or less_than."),
-]
-Unit = Annotated[str | None, typer.Option("--unit", help="Unit, e.g. people.")]
-ValidTime = Annotated[str | None, typer.Option("--valid-time", help="EDTF: when it held.")]
-Claimant = Annotated[
-    str | None, typer.Option("--claimant", help="Source id of who asserted it (default: outlet).")
-]
-Via = Annotated[list[str] | None, typer.Option("--via", help="Relay source id (repeatable).")]
-Quote = Annotated[str | None, typer.Option("--quote", help="The original words.")]
-Translation = Annotated[str | None, typer.Option("--translation", help="English translation.")]
-Credibility = Annotated[int | None, typer.Option("--credibility", help="Admiralty 1–6.")]
-Note = Annotated[str | None, typer.Option("--note", help="Free-text note.")]
-
-
 @append_app.command("claim")
 def append_claim(
     ctx: typer.Context,
     id: Id,
-    incident: Incident,
+    incident: IncidentOption,
     fact: Fact,
     value: Value,
     report: Report,
@@ -208,7 +197,7 @@ def correct(
     ctx: typer.Context,
     id: Id,
     claim: Annotated[str, typer.Option("--claim", help="Id of the claim this replaces.")],
-    incident: Incident,
+    incident: IncidentOption,
     fact: Fact,
     value: Value,
     report: Report,
@@ -276,15 +265,11 @@ def replay(
 @app.command()
 def state(
     ctx: typer.Context,
-    incident: Annotated[str, typer.Argument(help="Incident id.")],
-    at: render.AtOption = None,
-    as_recorded: Annotated[
-        str | None, typer.Option("--as-recorded", help="What the ledger showed at this time.")
-    ] = None,
-    policy: Annotated[
-        str, typer.Option("--policy", help="range, conservative, latest or preferred.")
-    ] = "range",
-    tz: render.TzOption = None,
+    incident: IncidentArg,
+    at: AtOption = None,
+    as_recorded: AsRecorded = None,
+    policy: Policy = "range",
+    tz: TzOption = None,
     as_json: JsonFlag = False,
 ) -> None:
     """What was understood about an incident at a point in time, and why."""
@@ -406,15 +391,12 @@ def prove_consistency(
 @app.command()
 def export(
     ctx: typer.Context,
-    fmt: Annotated[
-        str,
-        typer.Option("--format", help="jsonl (verifiable bundle), csv, prov, claimreview, html."),
-    ],
+    fmt: ExportFormat,
     out: Annotated[
         str | None, typer.Option("--out", help="Output file (a folder for jsonl); default stdout.")
     ] = None,
-    incident: Annotated[str | None, typer.Option("--incident", help="Only this incident.")] = None,
-    at: Annotated[str | None, typer.Option("--at", help="Only what was known by then.")] = None,
+    incident: IncidentFilter = None,
+    at: KnownBy = None,
 ) -> None:
     """Audit exports; each carries a fresh signed checkpoint."""
     result = auditing.export(ctx.obj, fmt, out=out, incident=incident, at=at)
@@ -428,7 +410,7 @@ def export(
 
 @app.command()
 def demo(
-    tz: render.TzOption = None,
+    tz: TzOption = None,
     as_json: JsonFlag = False,
 ) -> None:
     """Load the Ghwayran sample into a temporary ledger and walk through its evolution."""

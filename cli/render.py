@@ -17,9 +17,8 @@ import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import date
-from typing import Annotated, Any
+from typing import Any
 
-import typer
 from rich.console import Console
 from rich.table import Table
 from rich.text import Text
@@ -91,22 +90,6 @@ class _Console(Console):
 
 out = _Console(highlight=False, soft_wrap=True, markup=False, emoji=False)
 err = _Console(stderr=True, highlight=False, markup=False, emoji=False)
-
-AtOption = Annotated[
-    str | None,
-    typer.Option(
-        "--at",
-        help="Known time: a date (the end of that day in the incident's time zone) "
-        "or a date-time with an offset; default now.",
-    ),
-]
-TzOption = Annotated[
-    str | None,
-    typer.Option(
-        "--tz",
-        help="Show instants in this IANA time zone (default: the incident's own, else UTC).",
-    ),
-]
 
 
 def raw(text: str) -> None:
@@ -257,12 +240,18 @@ def describe_value(fact: dict[str, Any], zone: str | None = None) -> str:
     return str(value)
 
 
-_STATUS_STYLE = {
+STATUS_STYLE = {
     "contested": "bold red",
     "corroborated": "green",
     "single": "yellow",
     "withdrawn": "dim",
 }
+"""How a fact's status is shown, in every table that shows one."""
+
+
+def status_text(status: str | None) -> Text:
+    """A status as a styled cell."""
+    return Text(status or "", style=STATUS_STYLE.get(status or "", ""))
 
 
 def state_table(result: dict[str, Any], zone: str | None = None) -> Table:
@@ -284,7 +273,7 @@ def state_table(result: dict[str, Any], zone: str | None = None) -> Table:
             f"({instant_words(p['published_at'], zone)}, {p['report']})"
             for p in fact["positions"]
         ]
-        cell = Text(status, style=_STATUS_STYLE.get(status, ""))
+        cell = status_text(status)
         if "why" in fact:
             cell.append(f"\n{fact['why']['short']}", style="")
         table.add_row(

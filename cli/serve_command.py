@@ -8,6 +8,7 @@ from typing import Annotated
 import typer
 
 from incident_ledger.cli import render
+from incident_ledger.cli.params import JsonFlag
 from incident_ledger.usecases import serving as web
 
 Port = Annotated[
@@ -28,9 +29,6 @@ Host = Annotated[
 OpenBrowser = Annotated[
     bool, typer.Option("--open", help="Open the web browser once the server answers.")
 ]
-JsonFlag = Annotated[
-    bool, typer.Option("--json", help="Print the server's URLs as JSON before it starts.")
-]
 
 
 def serve(
@@ -42,7 +40,8 @@ def serve(
 ) -> None:
     """Serve the read model in Datasette (tables described, canned queries); Ctrl-C stops it.
 
-    The read model is brought up to date first and served as it changes: what
+    With --json, the server's URLs are printed as JSON before it starts. The read model
+    is brought up to date first and served as it changes: what
     'ledger append' adds in another terminal shows on the next page load.
     Needs the 'web' extra: pip install 'incident-ledger[web]'.
     """

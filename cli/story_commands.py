@@ -11,20 +11,7 @@ from rich.table import Table
 from rich.text import Text
 
 from incident_ledger.cli import render
-
-_STATUS_STYLE = {
-    "contested": "bold red",
-    "corroborated": "green",
-    "single": "yellow",
-    "withdrawn": "dim",
-}
-
-Incident = Annotated[str, typer.Argument(help="Incident id.")]
-JsonFlag = Annotated[bool, typer.Option("--json", help="Print JSON for machines.")]
-AsRecorded = Annotated[
-    str | None,
-    typer.Option("--as-recorded", help="What the ledger showed at this time (date or date-time)."),
-]
+from incident_ledger.cli.params import AsRecorded, AtOption, IncidentArg, JsonFlag, TzOption
 
 
 def register(app: typer.Typer) -> None:
@@ -36,9 +23,9 @@ def register(app: typer.Typer) -> None:
 
 def timeline(
     ctx: typer.Context,
-    incident: Incident,
-    at: render.AtOption = None,
-    tz: render.TzOption = None,
+    incident: IncidentArg,
+    at: AtOption = None,
+    tz: TzOption = None,
     as_json: JsonFlag = False,
 ) -> None:
     """Dated facts and claims in world-time order, as known at a point in time."""
@@ -61,7 +48,7 @@ def timeline(
 
 def history(
     ctx: typer.Context,
-    incident: Incident,
+    incident: IncidentArg,
     fact: Annotated[str, typer.Argument(help="Fact key, e.g. killed.security_forces.")],
     as_recorded: AsRecorded = None,
     chart: Annotated[
@@ -70,7 +57,7 @@ def history(
             "--chart", help="Also draw the history (numbers only) to FILE.svg or FILE.png."
         ),
     ] = None,
-    tz: render.TzOption = None,
+    tz: TzOption = None,
     as_json: JsonFlag = False,
 ) -> None:
     """How the understanding of one fact changed over known time, step by step."""
@@ -87,7 +74,7 @@ def history(
 
 def diff(
     ctx: typer.Context,
-    incident: Incident,
+    incident: IncidentArg,
     from_at: Annotated[
         str,
         typer.Option(
@@ -97,7 +84,7 @@ def diff(
     ],
     to_at: Annotated[str, typer.Option("--to", help="Later known time T2.")],
     as_recorded: AsRecorded = None,
-    tz: render.TzOption = None,
+    tz: TzOption = None,
     as_json: JsonFlag = False,
 ) -> None:
     """What changed in the understanding between two known times, and what caused it."""
@@ -119,10 +106,6 @@ def when(iso: str | None, zone: str | None = None) -> str:
     """An instant in the zone's local time: ``21 Jan 2022`` (a date, or the end of a local
     day), ``31 Jan 2022 10:00 +03:00``."""
     return render.instant_words(iso, zone)
-
-
-def _status(status: str | None) -> Text:
-    return Text(status or "", style=_STATUS_STYLE.get(status or "", ""))
 
 
 def timeline_table(result: dict[str, Any], zone: str | None = None) -> Table:
@@ -149,7 +132,7 @@ def timeline_table(result: dict[str, Any], zone: str | None = None) -> Table:
         via = f" via {', '.join(entry['via'])}" if entry["via"] else ""
         mark = "" if entry["position"] else " *"
         if "status" in entry:
-            claimed = _status(entry["status"])
+            claimed = render.status_text(entry["status"])
             claimed.append(f" date{mark}", style="")
         else:
             claimed = Text(render.terminal_text(entry["value_words"]) + mark)
@@ -225,7 +208,7 @@ def history_table(result: dict[str, Any], zone: str | None = None) -> Table:
         table.add_row(
             when(step["at"], zone),
             reports,
-            _status(step["status"]),
+            render.status_text(step["status"]),
             _fact_value(step, zone),
             _positions(step),
             "\n".join(change_words(c, zone) for c in step["changes"]),
@@ -265,7 +248,7 @@ def show_diff(result: dict[str, Any], zone: str | None = None) -> None:
 def _summary(fact: dict[str, Any] | None, zone: str | None) -> Text:
     if fact is None:
         return Text("not yet claimed", style="dim")
-    text = _status(fact["status"])
+    text = render.status_text(fact["status"])
     text.append(f"\n{render.terminal_text(_fact_value(fact, zone))}", style="")
     return text
 

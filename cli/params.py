@@ -1,0 +1,83 @@
+"""The command line's shared options and arguments, each defined once.
+
+A command names its parameters with these aliases (``as_json: JsonFlag = False``), so
+an option reads the same, with the same help, wherever it appears. An option only one
+command takes stays with that command.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+
+JsonFlag = Annotated[bool, typer.Option("--json", help="Print JSON for machines.")]
+
+# --- what a reading command asks about -------------------------------------------------
+
+IncidentArg = Annotated[str, typer.Argument(help="Incident id.")]
+IncidentFilter = Annotated[str | None, typer.Option("--incident", help="Only this incident.")]
+AtOption = Annotated[
+    str | None,
+    typer.Option(
+        "--at",
+        help="Known time: a date (the end of that day in the incident's time zone) "
+        "or a date-time with an offset; default now.",
+    ),
+]
+TzOption = Annotated[
+    str | None,
+    typer.Option(
+        "--tz",
+        help="Show instants in this IANA time zone (default: the incident's own, else UTC).",
+    ),
+]
+AsRecorded = Annotated[
+    str | None,
+    typer.Option("--as-recorded", help="What the ledger showed at this time (date or date-time)."),
+]
+Policy = Annotated[str, typer.Option("--policy", help="range, conservative, latest or preferred.")]
+KnownBy = Annotated[
+    str | None,
+    typer.Option("--at", help="Only what was known by then (a date: its end in UTC)."),
+]
+"""An export's ``--at``: unlike a reading command's, it reads a date in UTC."""
+ExportFormat = Annotated[
+    str,
+    typer.Option("--format", help="jsonl (verifiable bundle), csv, prov, claimreview, html."),
+]
+
+# --- the fields of a record given as flags (append claim, correct, retract) -------------
+
+Id = Annotated[str, typer.Option("--id", help="Your id for this record.")]
+IncidentOption = Annotated[str, typer.Option("--incident", help="Incident id.")]
+Fact = Annotated[str, typer.Option("--fact", help="Dotted fact key, e.g. killed.security_forces.")]
+Value = Annotated[
+    str,
+    typer.Option(
+        "--value",
+        help=(
+            "Read as the same value in an import line: a number (digits ASCII or "
+            'Arabic-Indic, e.g. 20 or ٢٠), a range {"min":a,"max":b}, true/false, a JSON '
+            "string in double quotes ('\"2022\"'), or else text, where text that starts "
+            "with a digit, [, { or .. must be an EDTF date (2022-01-21). Refused with a "
+            "hint: -5, 20.5, 1,000 (write 1000), about 20 (write 20 and --qualifier "
+            "approx), 0000."
+        ),
+    ),
+]
+Report = Annotated[str, typer.Option("--report", help="Report id the claim appeared in.")]
+Qualifier = Annotated[
+    str | None,
+    typer.Option("--qualifier", help="exact, approx, at_least, more_than, at_most or less_than."),
+]
+Unit = Annotated[str | None, typer.Option("--unit", help="Unit, e.g. people.")]
+ValidTime = Annotated[str | None, typer.Option("--valid-time", help="EDTF: when it held.")]
+Claimant = Annotated[
+    str | None, typer.Option("--claimant", help="Source id of who asserted it (default: outlet).")
+]
+Via = Annotated[list[str] | None, typer.Option("--via", help="Relay source id (repeatable).")]
+Quote = Annotated[str | None, typer.Option("--quote", help="The original words.")]
+Translation = Annotated[str | None, typer.Option("--translation", help="English translation.")]
+Credibility = Annotated[int | None, typer.Option("--credibility", help="Admiralty 1–6.")]
+Note = Annotated[str | None, typer.Option("--note", help="Free-text note.")]
