@@ -135,7 +135,7 @@ def _show_in_force(in_force: list[dict[str, Any]]) -> None:
 
 
 def _show_changes(changes: list[dict[str, Any]], zone: str | None) -> None:
-    from incident_ledger.projections.story import change_words
+    from incident_ledger.projections.changes import change_words
 
     if not changes:
         out.print("Nothing changed since the previous date.", style="dim")

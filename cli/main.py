@@ -36,7 +36,7 @@ from incident_ledger.cli.params import (
     Via,
 )
 from incident_ledger.cli.serve_command import register as register_web
-from incident_ledger.cli.story_commands import register as register_story
+from incident_ledger.cli.time_commands import register as register_time
 from incident_ledger.ledger.scratch import remove_stale
 from incident_ledger.ledger.stores.location import DEFAULT_DB
 from incident_ledger.usecases import auditing, reading, writing
@@ -426,7 +426,7 @@ def demo(
 
 
 # Commands that live in their own modules (the reading side and the web front).
-register_story(app)
+register_time(app)
 register_lookup(app)
 register_catalogue(app)
 register_web(app)

@@ -217,7 +217,7 @@ def _short(value: Any) -> str:
 
 def describe_claim_value(position: dict[str, Any]) -> str:
     """A claimed value in words: ``at least 20``, ``11000–12000``, ``20 or 21 Jan 2022``."""
-    from incident_ledger.projections.story import position_words
+    from incident_ledger.projections.words import position_words
 
     return position_words(position)
 

@@ -15,16 +15,11 @@ from typing import Any
 
 from incident_ledger.ledger.errors import BadInputError
 from incident_ledger.ledger.times import to_key
+from incident_ledger.projections.changes import changed_parts, ends_of, fact_changes
+from incident_ledger.projections.citations import recorded_bound, report_refs
 from incident_ledger.projections.incidents import require_incident
-from incident_ledger.projections.story import (
-    changed_parts,
-    ends_of,
-    fact_changes,
-    recorded_key,
-    report_refs,
-    value_words,
-)
 from incident_ledger.projections.understanding import iso, state
+from incident_ledger.projections.words import value_words
 
 _NEW_CLAIMS = """
 SELECT c.id, c.fact, c.kind, c.value, c.qualifier, c.unit, c.claimant, s.name, c.corrects,
@@ -72,7 +67,7 @@ def diff(
         "incident": incident,
         "start": to_key(from_at),
         "end": to_key(to_at),
-        "recorded": recorded_key(recorded_at),
+        "recorded": recorded_bound(recorded_at),
     }
     fact_reports: dict[str, set[str]] = {}
     for fact, report in db.execute(_FACT_REPORTS, params):

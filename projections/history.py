@@ -17,14 +17,9 @@ from typing import Any
 
 from incident_ledger.ledger.errors import NotFoundError
 from incident_ledger.ledger.times import from_key, to_key
+from incident_ledger.projections.changes import changed_parts, ends_of, fact_changes
+from incident_ledger.projections.citations import recorded_bound, report_refs
 from incident_ledger.projections.incidents import require_incident
-from incident_ledger.projections.story import (
-    changed_parts,
-    ends_of,
-    fact_changes,
-    recorded_key,
-    report_refs,
-)
 from incident_ledger.projections.understanding import iso, state
 
 _CLAIMS = """
@@ -52,7 +47,7 @@ def history(
 ) -> dict[str, Any]:
     """Every change in the understanding of ``fact``, in known-time order, as recorded by R."""
     zone = require_incident(db, incident)
-    params = {"incident": incident, "fact": fact, "recorded": recorded_key(recorded_at)}
+    params = {"incident": incident, "fact": fact, "recorded": recorded_bound(recorded_at)}
     claims = db.execute(_CLAIMS, params).fetchall()
     if not claims:
         raise NotFoundError(_no_claims(db, incident, fact, recorded_at))

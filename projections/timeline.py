@@ -18,10 +18,11 @@ from typing import Any
 
 from incident_ledger.ledger.times import local_time, to_key, zone_or_none
 from incident_ledger.ledger.values import EDTFError
+from incident_ledger.projections.citations import recorded_bound
 from incident_ledger.projections.incidents import require_incident
-from incident_ledger.projections.story import recorded_key, value_words
 from incident_ledger.projections.timewords import describe
 from incident_ledger.projections.understanding import iso, state
+from incident_ledger.projections.words import value_words
 
 _KNOWN_CLAIMS = """
 SELECT c.id, c.fact, c.kind, c.value, c.qualifier, c.unit, c.time_low, c.time_high,
@@ -54,7 +55,7 @@ def timeline(
     params = {
         "incident": incident,
         "known": to_key(known_at),
-        "recorded": recorded_key(recorded_at),
+        "recorded": recorded_bound(recorded_at),
     }
     cursor = db.execute(_KNOWN_CLAIMS, params)
     columns = [d[0] for d in cursor.description]

@@ -116,7 +116,7 @@ def test_sample_quotes_are_in_the_seed_articles() -> None:
         assert claim.get("translation"), claim["id"]
 
 
-# Every change the demo lists at each step, in order (``story.fact_changes`` in words).
+# Every change the demo lists at each step, in order (``changes.fact_changes`` in words).
 # Read against the articles: the security forces' toll is contested on 21 Jan (SOHR's 20 —
 # its "at least 20" and "20" in one report — against outlet-002's 7, both as of 21 Jan)
 # and only updated, not contested anew, by the SDF's "more than 120" as of 30 Jan; control
@@ -272,7 +272,7 @@ DEMO_CHANGES = {
 
 
 def test_demo_walks_from_21_january_to_1_february_listing_every_change() -> None:
-    from incident_ledger.projections.story import change_words
+    from incident_ledger.projections.changes import change_words
 
     walk = walkthrough()
     assert walk["timezone"] == "Asia/Damascus"

@@ -4,7 +4,7 @@ Loads the bundled sample into a ledger in a temporary directory and asks it what
 understood at the end of each day a report came out (21, 22, 23 and 31 Jan 2022) and
 on 1 Feb 2022 — each answer an ordinary point-in-time query, each date the end of that
 day in the incident's time zone — and everything that changed from one to the next
-(``projections.story.fact_changes``: the same changes ``diff`` lists).
+(``projections.changes.fact_changes``: the same changes ``diff`` lists).
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ from typing import Any
 
 from incident_ledger.ledger import samples
 from incident_ledger.ledger.scratch import Scratch
-from incident_ledger.projections.story import ends_of, fact_changes
+from incident_ledger.projections.changes import ends_of, fact_changes
 from incident_ledger.projections.understanding import END_OF_TIME
 from incident_ledger.usecases import reading, workspace, writing
 

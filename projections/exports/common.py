@@ -19,13 +19,13 @@ from typing import Any
 from incident_ledger.ledger.errors import VerificationError
 from incident_ledger.ledger.times import to_key, utc_now
 from incident_ledger.projections.incidents import require_incident
-from incident_ledger.projections.story import value_words
 from incident_ledger.projections.understanding import (
     END_OF_TIME,
     grade_in_force,
     iso,
     state,
 )
+from incident_ledger.projections.words import value_words
 
 Row = dict[str, Any]
 

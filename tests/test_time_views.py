@@ -19,7 +19,7 @@ from typer.testing import CliRunner
 
 from incident_ledger.cli import render
 from incident_ledger.cli.main import app
-from incident_ledger.cli.story_commands import register
+from incident_ledger.cli.time_commands import register
 from incident_ledger.ledger import samples
 from incident_ledger.ledger.application import Ledger
 from incident_ledger.ledger.errors import BadInputError, ConflictError, NotFoundError
@@ -774,7 +774,7 @@ def test_projection_refuses_reversed_times(small: str) -> None:
             diff(ws.views.connection, "g", at, at)
 
 
-def test_every_story_command_has_help() -> None:
+def test_every_command_over_time_has_help() -> None:
     for command in ("timeline", "history", "diff"):
         result = runner.invoke(app, [command, "--help"])
         assert result.exit_code == 0

@@ -1,10 +1,10 @@
-"""What the story views share: claimed values in words, report references, and
-what changed between two understandings of one fact.
+"""What changed between two understandings of one fact, and how claims were ended.
 
-The story views (``projections.timeline``, ``projections.history``,
-``projections.diff``) never re-derive statuses or ranges: every understanding
-comes from :func:`projections.understanding.state`, and this module only
-compares two of its answers.
+The views over time (``projections.timeline``, ``projections.history``,
+``projections.diff``) and the demo never re-derive statuses or ranges: every
+understanding comes from :func:`projections.understanding.state`, and this module
+only compares two of its answers (``fact_changes``, ``changed_parts``) and says a
+change in words (``change_words``).
 """
 
 from __future__ import annotations
@@ -12,53 +12,9 @@ from __future__ import annotations
 import json
 import sqlite3
 from collections.abc import Iterable
-from datetime import datetime
 from typing import Any
 
-from incident_ledger.ledger.times import to_key
-from incident_ledger.projections.understanding import END_OF_TIME, iso
-from incident_ledger.projections.words import interval_words, position_words, value_words
-
-__all__ = [
-    "change_words",
-    "changed_parts",
-    "fact_changes",
-    "interval_words",
-    "position_words",
-    "recorded_key",
-    "report_refs",
-    "value_words",
-]
-
-
-def recorded_key(recorded_at: datetime | None) -> str:
-    """The storage key bounding recorded time (the end of time when not given)."""
-    return to_key(recorded_at) if recorded_at else END_OF_TIME
-
-
-def report_refs(db: sqlite3.Connection, reports: Iterable[str]) -> list[dict[str, Any]]:
-    """Reports as ``{id, outlet, outlet_name, published_at}``, in publication order; a
-    report that gave only a date keeps it (``2022-01-21``), an instant is ISO UTC."""
-    wanted = sorted(set(reports))
-    if not wanted:
-        return []
-    marks = ", ".join("?" for _ in wanted)
-    rows = db.execute(
-        f"SELECT r.id, r.source, s.name, r.published_at, r.published_precision FROM reports r "
-        f"LEFT JOIN sources s ON s.id = r.source WHERE r.id IN ({marks}) "
-        "ORDER BY r.published_at, r.id",
-        wanted,
-    )
-    return [
-        {
-            "id": row[0],
-            "outlet": row[1],
-            "outlet_name": row[2],
-            "published_at": row[3][:10] if row[4] == "day" else iso(row[3]),
-        }
-        for row in rows
-    ]
-
+from incident_ledger.projections.words import interval_words, position_words
 
 _ENDS = """
 SELECT e.claim, e.how, e.ended_by, e.report, r.source, e.published_at FROM claim_ends e

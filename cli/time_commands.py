@@ -1,4 +1,4 @@
-"""Reading the story: ``ledger timeline``, ``ledger history`` and ``ledger diff``."""
+"""The incident over time: ``ledger timeline``, ``ledger history`` and ``ledger diff``."""
 
 from __future__ import annotations
 
@@ -163,7 +163,7 @@ def _timeline_note(result: dict[str, Any]) -> str:
 
 
 def _fact_value(fact: dict[str, Any] | None, zone: str | None) -> str:
-    from incident_ledger.projections.story import interval_words
+    from incident_ledger.projections.words import interval_words
 
     if fact is None:
         return "—"
@@ -184,7 +184,7 @@ def _text(value: Any) -> str:
 
 
 def _positions(fact: dict[str, Any] | None) -> str:
-    from incident_ledger.projections.story import position_words
+    from incident_ledger.projections.words import position_words
 
     if fact is None or not fact["positions"]:
         return "no active claim"
@@ -195,7 +195,7 @@ def _positions(fact: dict[str, Any] | None) -> str:
 
 def history_table(result: dict[str, Any], zone: str | None = None) -> Table:
     """One row per step: when, which reports, status, range, positions and what changed."""
-    from incident_ledger.projections.story import change_words
+    from incident_ledger.projections.changes import change_words
 
     title = f"{result['fact']} in {result['incident']} — history by known time"
     if result["recorded_at"]:
@@ -218,7 +218,7 @@ def history_table(result: dict[str, Any], zone: str | None = None) -> Table:
 
 def show_diff(result: dict[str, Any], zone: str | None = None) -> None:
     """The changed facts, then the claims, retractions and corrections that came out."""
-    from incident_ledger.projections.story import change_words
+    from incident_ledger.projections.changes import change_words
 
     span = (
         f"{render.moment_words(result['from'], zone)} and {render.moment_words(result['to'], zone)}"
