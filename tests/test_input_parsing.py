@@ -12,7 +12,7 @@ import pytest
 from typer.testing import CliRunner
 
 from incident_ledger.cli.main import app
-from incident_ledger.ledger.imports import importer, recording, spool, streaming
+from incident_ledger.ledger.imports import importer, rules, spool, streaming
 from incident_ledger.ledger.imports.parsing import validate_record, value_from_text
 from tests.events import log_state
 from tests.test_cli import jsonl, ledger
@@ -370,7 +370,7 @@ def test_two_corrections_in_one_batch_are_bad_input_too(db: str) -> None:
     finally:
         app_.close()
     assert str(raised.value) == f"line 2: {TWICE.format(first=1)}"
-    assert recording.corrected_twice  # the one rule both pipelines call
+    assert rules.corrected_twice  # the one rule both pipelines call
 
 
 def test_correcting_a_claim_corrected_in_the_ledger_stays_a_conflict(db: str) -> None:

@@ -11,7 +11,7 @@ import pytest
 from typer.testing import CliRunner
 
 from incident_ledger.cli.main import app
-from incident_ledger.ledger.imports import preparing, recording, streaming
+from incident_ledger.ledger.imports import preparing, recording, rules, streaming
 from incident_ledger.usecases import writing
 from tests.events import stored_events
 
@@ -82,12 +82,12 @@ WAYS = (
     "waiting records prepared by a helper",
     "asking the store, the ids known forgotten after each page",
 )
-KNOWN_LIMIT = recording.KNOWN_LIMIT
+KNOWN_LIMIT = rules.KNOWN_LIMIT
 
 
 def _take(way: str, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(preparing, "PREPARE_MIN_RECORDS", 0 if "helper" in way else 10**9)
-    monkeypatch.setattr(recording, "KNOWN_LIMIT", 0 if "forgotten" in way else KNOWN_LIMIT)
+    monkeypatch.setattr(rules, "KNOWN_LIMIT", 0 if "forgotten" in way else KNOWN_LIMIT)
     all_new = recording.Stream._all_new
     if way == "record by record":
         monkeypatch.setattr(recording.Stream, "_all_new", lambda *args: False)

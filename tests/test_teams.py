@@ -159,9 +159,9 @@ def test_two_writers_correcting_one_claim_one_wins(db: str, tmp_path: Path) -> N
     import threading
     import time
 
-    from incident_ledger.ledger.imports import recording
+    from incident_ledger.ledger.imports import rules
 
-    original = recording._Recording._load_claim
+    original = rules.Checks._load_claim
     outcome: dict[str, BaseException | None] = {}
 
     def first_writer() -> None:
@@ -180,12 +180,12 @@ def test_two_writers_correcting_one_claim_one_wins(db: str, tmp_path: Path) -> N
             time.sleep(1.0)  # the first writer is now waiting for the lock
         return claim
 
-    recording._Recording._load_claim = interleaved  # type: ignore[method-assign]
+    rules.Checks._load_claim = interleaved  # type: ignore[method-assign]
     try:
         importer.record(second, [correction("fix-b", 6)])
         racer.join(timeout=60)
     finally:
-        recording._Recording._load_claim = original  # type: ignore[method-assign]
+        rules.Checks._load_claim = original  # type: ignore[method-assign]
         first.close()
         second.close()
     lost = outcome["first"]

@@ -1,38 +1,26 @@
-"""Recording an import's records: checks against the input and the store, then events.
+"""Recording an import's records, a page at a time, inside its one write transaction.
 
-Records arrive validated (``ledger.records``); this module checks what only
-the ledger can check — that every reference exists in the ledger or in the
-same input, that an id is not reused for a different record, that a claim is
-corrected only once — and turns them into events a page at a time, inside the
-import's one write transaction (``Ledger.record_input``, ``Ledger.record_spooled``).
-
-Over 400 lines: both pipelines share their page logic here.
+Two ways, one set of rules: ``Batch`` records a spooled input in dependency order
+(``Ledger.record_input``, ``Ledger.record_spooled``), ``Stream`` records validated
+pages as they arrive. Each checks its records with the rules of ``imports.rules``
+(``Checks``) and turns them into events; a page none of whose records a rule could
+refuse or change goes in straight from its columns (``_all_new``).
 """
 
 from __future__ import annotations
 
-from collections import Counter
-from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Callable
 from datetime import datetime
 from itertools import chain
 from typing import TYPE_CHECKING
 
-from eventsourcing.persistence import StoredEvent
-
-from incident_ledger.ledger.domain import (
-    Claim,
-    creation_data,
-    creation_event_of,
-    creation_leaf,
-    is_creation_of,
-)
+from incident_ledger.ledger.domain import creation_leaf
 from incident_ledger.ledger.errors import BadInputError, ConflictError
-from incident_ledger.ledger.imports.kinds import FactBook, NewEvents
+from incident_ledger.ledger.imports.kinds import NewEvents
 from incident_ledger.ledger.imports.preparing import PreparedPage
 from incident_ledger.ledger.imports.preparing import pages as prepared_pages
+from incident_ledger.ledger.imports.rules import KNOWN_LIMIT, Checks, Outcome, queue
 from incident_ledger.ledger.imports.spool import Spool, Spooled
-from incident_ledger.ledger.leaves import recorded_key
 from incident_ledger.ledger.merkle import leaf_hash
 from incident_ledger.ledger.stores.recorder import Appender, NewRow
 
@@ -40,165 +28,7 @@ if TYPE_CHECKING:
     from incident_ledger.ledger.application import Ledger
     from incident_ledger.ledger.imports.streaming import ValidatedPage
 
-KNOWN_LIMIT = 200_000
-"""Ids remembered as existing before the memo is dropped (memory stays bounded)."""
-
-
-@dataclass
-class Outcome:
-    """What an append did."""
-
-    added: dict[str, int] = field(default_factory=dict)
-    unchanged: int = 0
-    events: int = 0
-
-    @property
-    def added_total(self) -> int:
-        """How many records were new."""
-        return sum(self.added.values())
-
-
-class _Recording:
-    """What recording spooled records and streamed pages share: the import's time, what
-    it knows exists, the claims it corrected, and how a correction replaces its claim."""
-
-    def __init__(
-        self, ledger: Ledger, appender: Appender, timestamp: datetime, *, store_empty: bool = False
-    ) -> None:
-        self.ledger = ledger
-        self.appender = appender
-        self.timestamp = timestamp
-        self.recorded = recorded_key(timestamp)
-        self.facts = FactBook(ledger, appender, timestamp, store_empty=store_empty)
-        """Each fact's kind: every claim recorded must fit it (``imports.kinds``)."""
-        self.known: set[str] = set()
-        """Aggregate ids known to be in the store (or appended by this import)."""
-        self.known_is_all = False
-        """Whether ``known`` holds every id in the store, so that the store need not be
-        asked: true while it holds all an import recorded into a store that was empty."""
-        self.corrected: dict[str, tuple[str, str]] = {}
-        """Claims this import has corrected so far: the id of the correction that replaced
-        each, and where the input holds it."""
-        self.outcome = Outcome()
-        self.page_claims: dict[str, list[StoredEvent]] = {}
-        """The stored events of the claims the page's corrections reference, read for the
-        page in one query (the store does not change while a page is checked); an id
-        asked for that the store lacks maps to an empty list."""
-
-    def _read_corrected_claims(self, kinds: Sequence[str], ref_lists: Sequence[list[str]]) -> None:
-        """Read, in one query, the stored events of the claims a page's corrections
-        reference (``page_claims``), rather than one query per correction."""
-        claim_ids = {
-            ref
-            for kind, refs in zip(kinds, ref_lists, strict=True)
-            if kind == "correction"
-            for ref in refs
-            if ref.startswith("claim:")
-        }
-        if not claim_ids:
-            self.page_claims = {}
-            return
-        found = self.appender.view.events_of_each(sorted(claim_ids))
-        self.page_claims = {claim_id: found.get(claim_id, []) for claim_id in claim_ids}
-
-    def _in_input(self, aggregate_id: str) -> Spooled | None:
-        """The record of this input under an aggregate id not yet in the store, if any."""
-        raise NotImplementedError
-
-    def _supersede(self, spooled: Spooled, events: list[NewRow], digests: list[bytes]) -> None:
-        """Queue the event by which a correction's claim is replaced."""
-        target = self._load_claim(spooled, str(spooled.target))
-        try:
-            target.supersede(spooled.record_id, self.timestamp)
-        except ConflictError as error:
-            raise ConflictError(f"{spooled.where}: {error}") from None
-        self.corrected[target.id] = (spooled.record_id, spooled.where)
-        mapper = self.ledger.leaf_mapper
-        for event in target.collect_events():
-            row, event_leaf = mapper.row_with_leaf(event)
-            events.append(row)
-            digests.append(leaf_hash(event_leaf))
-
-    def _load_claim(self, spooled: Spooled, claim_id: str) -> Claim:
-        aggregate_id = Claim.aggregate_id(claim_id)
-        earlier = self.corrected.get(aggregate_id)
-        if earlier is not None:
-            raise corrected_twice(spooled, claim_id, earlier)
-        stored = self.page_claims.pop(aggregate_id, None)
-        if stored is None:
-            found = self.ledger.load(self.appender.view, aggregate_id)
-        else:
-            found = self.ledger.aggregate_of(stored)
-        if found is None:
-            # Not stored before this page: created by this input, from its first record.
-            first = self._in_input(aggregate_id)
-            if first is not None and first.kind in ("claim", "correction"):
-                event = creation_event_of(first.kind, first.record_id, first.fields, self.timestamp)
-                found = event.mutate(None)
-        if not isinstance(found, Claim):
-            raise BadInputError(
-                f"{spooled.where}: claim: no claim '{claim_id}' in the ledger or in this input"
-            )
-        return found
-
-    def _stored_as(self, spooled: Spooled, found: tuple[str, bytes] | None) -> bool:
-        """Whether the store's creation event (topic, state) of this id records exactly
-        this record (one comparison of leaves; False sends the caller the slow, exact way)."""
-        if found is None:
-            return False
-        topic, state = found
-        leaf = self.ledger.leaf_mapper.plain(state)
-        return is_creation_of(spooled.kind, spooled.record_id, spooled.data, topic, leaf)
-
-    def _stored_record_as(self, spooled: Spooled) -> tuple[bool, str] | None:
-        """(whether the stored record under this id is this record, the stored kind),
-        loading it the slow, exact way; None if the store has none."""
-        found = self.ledger.load(self.appender.view, spooled.aggregate_id)
-        record = found.record if found is not None else None
-        if record is None:
-            return None
-        fields = record.model_dump(mode="json", exclude={"type", "id"})
-        same = record.type == spooled.kind and creation_data(fields) == spooled.data
-        return same, record.type
-
-    def _claim_or_fact(self, spooled: Spooled, events: list[NewRow], digests: list[bytes]) -> bool:
-        """Check a claim against its fact's kind (queueing the event that gives a fact
-        its kind first), or record a fact's declaration. True when the record is done
-        with here: a declaration, which ``FactBook.declare`` has dealt with."""
-        if spooled.kind == "fact":
-            outcome, extra = self.facts.declare(spooled.fact, spooled.data, spooled.where)
-            if outcome == "same":
-                self.outcome.unchanged += 1
-                return True
-            if outcome == "changed":
-                _queue(extra, events, digests)
-                self._count("fact")
-                return True
-            return False
-        if spooled.fact:
-            _queue(
-                self.facts.check(spooled.fact, spooled.sig, spooled.where, spooled.record_id),
-                events,
-                digests,
-            )
-        return False
-
-    def _count(self, kind: str) -> None:
-        self.outcome.added[kind] = self.outcome.added.get(kind, 0) + 1
-
-    def _count_all(self, kinds: Iterable[str]) -> None:
-        added = self.outcome.added
-        for kind, count in Counter(kinds).items():
-            added[kind] = added.get(kind, 0) + count
-
-    def _append(self, events: list[NewRow], digests: list[bytes]) -> None:
-        """Append a page's events; forget the ids known once they are too many to keep."""
-        if len(self.known) > KNOWN_LIMIT:
-            self.known.clear()
-            self.known_is_all = False
-        if events:
-            self.appender.append(events, digests)
-            self.outcome.events += len(events)
+__all__ = ["KNOWN_LIMIT", "Batch", "Outcome", "Stream"]
 
 
 def _column_events(
@@ -219,18 +49,12 @@ def _column_events(
     for place, extra in before:
         merged += events[start:place]
         merged_digests += digests[start:place]
-        _queue(extra, merged, merged_digests)
+        queue(extra, merged, merged_digests)
         start = place
     return merged + events[start:], merged_digests + digests[start:]
 
 
-def _queue(extra: NewEvents, events: list[NewRow], digests: list[bytes]) -> None:
-    for row, digest in extra:
-        events.append(row)
-        digests.append(digest)
-
-
-class Batch(_Recording):
+class Batch(Checks):
     """Checks spooled records against the input and the store, a page at a time, in
     dependency order (``Spool.in_order``).
 
@@ -240,9 +64,14 @@ class Batch(_Recording):
     """
 
     def __init__(
-        self, ledger: Ledger, spool: Spool, appender: Appender, timestamp: datetime
+        self,
+        ledger: Ledger,
+        spool: Spool,
+        appender: Appender,
+        timestamp: datetime,
+        locate: Callable[[str], str | None] | None = None,
     ) -> None:
-        super().__init__(ledger, appender, timestamp)
+        super().__init__(ledger, appender, timestamp, locate=locate)
         self.spool = spool
         self.done = 0
         self.stored_creations: dict[str, tuple[str, bytes]] = {}
@@ -328,7 +157,7 @@ class Batch(_Recording):
                 if fact and (fact, sig) not in self.facts.fitting:
                     where = self.spool.get(page.seqs[i]).where  # read only when checked
                     record_id = aggregate_id.split(":", 1)[1]
-                    _queue(self.facts.check(fact, sig, where, record_id), events, digests)
+                    queue(self.facts.check(fact, sig, where, record_id), events, digests)
                 self.done += 1
                 events.append(row_from_leaf(aggregate_id, 1, page.topics[i], leaves[start:end]))
                 digests.append(all_digests[32 * i : 32 * i + 32])
@@ -344,7 +173,7 @@ class Batch(_Recording):
             return
         if not self.known.issuperset(spooled.ref_ids):
             self._require_in_input(spooled.ref_ids, spooled)
-        if self._claim_or_fact(spooled, events, digests):
+        if self.check_kind(spooled, events, digests):
             return
         aggregate_id, topic, leaf = creation_leaf(
             spooled.kind, spooled.record_id, spooled.data, self.recorded
@@ -352,55 +181,37 @@ class Batch(_Recording):
         events.append(self.ledger.leaf_mapper.row_from_leaf(aggregate_id, 1, topic, leaf))
         digests.append(leaf_hash(leaf))
         if spooled.kind == "correction":
-            self._supersede(spooled, events, digests)
+            self.correct(spooled, events, digests)
         self._count(spooled.kind)
 
     def _is_repeat(self, spooled: Spooled, stored: set[str]) -> bool:
+        """Whether a record's id is already used, earlier in this input or in the store
+        (``check_reuse`` then says whether it may be)."""
         aggregate_id = spooled.aggregate_id
         earlier = None
         if aggregate_id in self.spool.repeated:
             first = self.spool.first(aggregate_id)
             if first is not None and first.seq != spooled.seq:
                 earlier = first
-        if earlier is not None:
-            same = earlier.kind == spooled.kind and earlier.data == spooled.data
-            other, where = earlier.kind, f" ({earlier.where})"
-        elif aggregate_id not in stored:
+        if earlier is None and aggregate_id not in stored:
             return False
-        elif self._stored_as(spooled, self.stored_creations.get(aggregate_id)):
-            self.outcome.unchanged += 1
-            return True
-        else:
-            compared = self._stored_record_as(spooled)
-            if compared is None:
-                return False
-            (same, other), where = compared, " in the ledger"
-        if same:
-            self.outcome.unchanged += 1
-            return True
-        raise _reused(spooled, other, where)
+        self.check_reuse(spooled, earlier, self.stored_creations.get(aggregate_id))
+        return True
 
     def _require_in_input(self, ref_ids: list[str], spooled: Spooled | int) -> None:
-        """Check a record's references the store does not hold: each must be in this
-        input, else bad input naming the first missing one. ``spooled`` is the record,
-        or its number in the spool, read only to name a missing reference."""
-        for aggregate_id in ref_ids:
-            if aggregate_id in self.known:
-                continue
-            if not self.spool.holds(aggregate_id):
-                record = self.spool.get(spooled) if isinstance(spooled, int) else spooled
-                fieldname = record.ref_fields.split(";")[record.ref_ids.index(aggregate_id)]
-                kind, _, ref = aggregate_id.partition(":")
-                raise BadInputError(
-                    f"{record.where}: {fieldname}: no {kind} '{ref}' in the ledger or in this input"
-                )
-            self.known.add(aggregate_id)
+        """``require_references`` of a spooled record (or its number in the spool)."""
+        spool = self.spool
+        self.require_references(
+            ref_ids,
+            spool.holds,
+            lambda: spool.get(spooled) if isinstance(spooled, int) else spooled,
+        )
 
     def _in_input(self, aggregate_id: str) -> Spooled | None:
         return self.spool.first(aggregate_id)
 
 
-class Stream(_Recording):
+class Stream(Checks):
     """Records an input's validated pages in file order as they arrive.
 
     Each page is checked against the store once, as a spooled page is (``Batch``).
@@ -418,15 +229,13 @@ class Stream(_Recording):
         locate: Callable[[str], str | None] | None = None,
     ) -> None:
         empty = appender.view.size() == 0
-        super().__init__(ledger, appender, ledger.clock(), store_empty=empty)
-        self.locate = locate
+        super().__init__(ledger, appender, ledger.clock(), store_empty=empty, locate=locate)
         self.waiting: Spool | None = None
         """The records that wait, in a scratch spool made when the first one does."""
         self.waiting_ids: set[str] = set()
         self.failure: BadInputError | ConflictError | None = None
         self._page: ValidatedPage | None = None
         self._in_page: dict[str, int] = {}
-        self._this_import = f',"recorded_at":"{self.recorded}"'.encode()
         self.known_is_all = empty
 
     def add_page(self, page: ValidatedPage) -> None:
@@ -445,7 +254,7 @@ class Stream(_Recording):
         if self.failure is not None:
             raise self.failure
         if self.waiting is not None:
-            batch = Batch(self.ledger, self.waiting, self.appender, self.timestamp)
+            batch = Batch(self.ledger, self.waiting, self.appender, self.timestamp, self.locate)
             batch.corrected, batch.outcome, batch.facts = self.corrected, self.outcome, self.facts
             batch.record(progress)
         self.outcome.events += self.facts.backfilled
@@ -518,7 +327,7 @@ class Stream(_Recording):
         for i in [i for i, kind in enumerate(page.kinds) if kind == "correction"]:
             merged += events[start : i + 1]
             merged_digests += digests[start : i + 1]
-            self._supersede(page.spooled(i), merged, merged_digests)
+            self.correct(page.spooled(i), merged, merged_digests)
             start = i + 1
         return merged + events[start:], merged_digests + digests[start:]
 
@@ -550,13 +359,13 @@ class Stream(_Recording):
                 self._repeat(page, i, creations.get(aggregate_id))
             elif not known.issuperset(ref_lists[i]):
                 self._wait(page, i)
-            elif self._claim_or_fact(page.spooled(i), events, digests):
+            elif self.check_kind(page.spooled(i), events, digests):
                 pass
             else:
                 events.append(row_from_leaf(aggregate_id, 1, page.topics[i], leaves[start:end]))
                 digests.append(all_digests[32 * i : 32 * i + 32])
                 if kind == "correction":
-                    self._supersede(page.spooled(i), events, digests)
+                    self.correct(page.spooled(i), events, digests)
                 known.add(aggregate_id)
                 in_page[aggregate_id] = i
                 self._count(kind)
@@ -569,47 +378,12 @@ class Stream(_Recording):
         self.waiting_ids.add(page.aggregate_ids[i])
 
     def _repeat(self, page: ValidatedPage, i: int, found: tuple[str, bytes] | None) -> None:
-        """A record under an id already recorded: unchanged if it is the same record,
-        else bad input naming where the other one is."""
+        """A record under an id already recorded: ``check_reuse`` against the record of
+        the page that used it first, else the store's."""
         spooled = page.spooled(i)
         earlier = self._in_page.get(spooled.aggregate_id)
-        if earlier is not None:
-            same = page.kinds[earlier] == spooled.kind and page.datas[earlier] == spooled.data
-            other, where = page.kinds[earlier], f" ({page.wheres[earlier]})"
-        elif self._stored_as(spooled, found):
-            same, other, where = True, spooled.kind, ""
-        else:
-            compared = self._stored_record_as(spooled)
-            if compared is None:  # not stored after all: the memo of ids was wrong
-                raise ConflictError(f"{spooled.where}: the store changed during the import")
-            same, other = compared
-            where = " in the ledger"
-            if found is not None and self._this_import in self.ledger.leaf_mapper.plain(found[1]):
-                earlier_where = self.locate(spooled.aggregate_id) if self.locate else None
-                where = f" ({earlier_where or 'earlier in this input'})"
-        if not same:
-            raise _reused(spooled, other, where)
-        self.outcome.unchanged += 1
+        self.check_reuse(spooled, None if earlier is None else page.spooled(earlier), found)
 
     def _in_input(self, aggregate_id: str) -> Spooled | None:
         j = self._in_page.get(aggregate_id)
         return None if j is None or self._page is None else self._page.spooled(j)
-
-
-def corrected_twice(spooled: Spooled, claim_id: str, first: tuple[str, str]) -> BadInputError:
-    """The rule for a second correction of one claim in one input, whichever way the
-    input is recorded (``Batch``, ``Stream``): bad input naming both lines. A correction
-    another writer stored first is a conflict instead (``Claim.supersede``).
-    ``first``: the id of the correction already recorded, and where the input holds it."""
-    by, where = first
-    return BadInputError(
-        f"{spooled.where}: claim: claim '{claim_id}' is already corrected by '{by}' "
-        f"({where} of this input); a claim is corrected once: correct '{by}' instead"
-    )
-
-
-def _reused(spooled: Spooled, other: str, where: str) -> BadInputError:
-    return BadInputError(
-        f"{spooled.where}: id: '{spooled.record_id}' is already used by a different "
-        f"{other} record{where}"
-    )

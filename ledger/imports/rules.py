@@ -1,0 +1,301 @@
+"""The rules an import's records keep, whichever way they are recorded: one method each.
+
+Records arrive validated (``ledger.records``); what only the ledger can check is
+checked here, against the store and the rest of the input: an id names one record
+(``Checks.check_reuse``), a reference names a record in the ledger or in this input
+(``require_references``), a claim is corrected once (``correct``), a claim fits its
+fact's kind (``check_kind``, with ``imports.kinds``).
+
+Both ways of recording (``recording.Batch`` for a spooled input, ``recording.Stream``
+for pages as they arrive) call these methods for every record they take one by one.
+Their fast paths put a page in straight from its columns, and are taken only when no
+rule could refuse or change a record of the page (``Batch._all_new``,
+``Stream._all_new``). A new rule goes here, as a method under its own heading; both
+record-by-record paths (``Batch._add``, ``Stream._add_records``) call it, and both
+``_all_new`` send a page it applies to the record-by-record way.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import TYPE_CHECKING
+
+from eventsourcing.persistence import StoredEvent
+
+from incident_ledger.ledger.domain import (
+    Claim,
+    creation_data,
+    creation_event_of,
+    is_creation_of,
+)
+from incident_ledger.ledger.errors import BadInputError, ConflictError
+from incident_ledger.ledger.imports.kinds import FactBook, NewEvents
+from incident_ledger.ledger.imports.spool import Spooled
+from incident_ledger.ledger.leaves import recorded_key
+from incident_ledger.ledger.merkle import leaf_hash
+from incident_ledger.ledger.stores.recorder import Appender, NewRow
+
+if TYPE_CHECKING:
+    from incident_ledger.ledger.application import Ledger
+
+KNOWN_LIMIT = 200_000
+"""Ids remembered as existing before the memo is dropped (memory stays bounded)."""
+
+
+@dataclass
+class Outcome:
+    """What an append did."""
+
+    added: dict[str, int] = field(default_factory=dict)
+    unchanged: int = 0
+    events: int = 0
+
+    @property
+    def added_total(self) -> int:
+        """How many records were new."""
+        return sum(self.added.values())
+
+
+class Checks:
+    """An import's records checked against the store and the rest of the input: what
+    both ways of recording share — the import's time, what it knows exists, the claims
+    it corrected — and the rules, one method each (below), that both call."""
+
+    def __init__(
+        self,
+        ledger: Ledger,
+        appender: Appender,
+        timestamp: datetime,
+        *,
+        store_empty: bool = False,
+        locate: Callable[[str], str | None] | None = None,
+    ) -> None:
+        self.ledger = ledger
+        self.appender = appender
+        self.timestamp = timestamp
+        self.recorded = recorded_key(timestamp)
+        self.locate = locate
+        """Where in the input a record of this import already stored is (its line), to
+        name it when a later record reuses its id; None: not known."""
+        self._this_import = f',"recorded_at":"{self.recorded}"'.encode()
+        self.facts = FactBook(ledger, appender, timestamp, store_empty=store_empty)
+        """Each fact's kind: every claim recorded must fit it (``imports.kinds``)."""
+        self.known: set[str] = set()
+        """Aggregate ids known to be in the store (or appended by this import)."""
+        self.known_is_all = False
+        """Whether ``known`` holds every id in the store, so that the store need not be
+        asked: true while it holds all an import recorded into a store that was empty."""
+        self.corrected: dict[str, tuple[str, str]] = {}
+        """Claims this import has corrected so far: the id of the correction that replaced
+        each, and where the input holds it."""
+        self.outcome = Outcome()
+        self.page_claims: dict[str, list[StoredEvent]] = {}
+        """The stored events of the claims the page's corrections reference, read for the
+        page in one query (the store does not change while a page is checked); an id
+        asked for that the store lacks maps to an empty list."""
+
+    def _read_corrected_claims(self, kinds: Sequence[str], ref_lists: Sequence[list[str]]) -> None:
+        """Read, in one query, the stored events of the claims a page's corrections
+        reference (``page_claims``), rather than one query per correction."""
+        claim_ids = {
+            ref
+            for kind, refs in zip(kinds, ref_lists, strict=True)
+            if kind == "correction"
+            for ref in refs
+            if ref.startswith("claim:")
+        }
+        if not claim_ids:
+            self.page_claims = {}
+            return
+        found = self.appender.view.events_of_each(sorted(claim_ids))
+        self.page_claims = {claim_id: found.get(claim_id, []) for claim_id in claim_ids}
+
+    def _in_input(self, aggregate_id: str) -> Spooled | None:
+        """The record of this input under an aggregate id not yet in the store, if any."""
+        raise NotImplementedError
+
+    # --- rule: an id names one record ------------------------------------------------
+
+    def check_reuse(
+        self, spooled: Spooled, earlier: Spooled | None, found: tuple[str, bytes] | None
+    ) -> None:
+        """A record under an id already used — by ``earlier`` in this input, else in the
+        store (``found``: its creation (topic, state) when read with the page, None when
+        not read) — must be that very record: it is counted unchanged. Else bad input
+        naming where the other one is; a conflict if the store no longer holds it."""
+        if earlier is not None:
+            same = earlier.kind == spooled.kind and earlier.data == spooled.data
+            other, where = earlier.kind, f" ({earlier.where})"
+        elif self._stored_as(spooled, found):
+            same, other, where = True, spooled.kind, ""
+        else:
+            compared = self._stored_record_as(spooled)
+            if compared is None:  # not stored after all: the memo of ids was wrong
+                raise ConflictError(f"{spooled.where}: the store changed during the import")
+            same, other = compared
+            where = " in the ledger"
+            if found is not None and self._this_import in self.ledger.leaf_mapper.plain(found[1]):
+                earlier_where = self.locate(spooled.aggregate_id) if self.locate else None
+                where = f" ({earlier_where or 'earlier in this input'})"
+        if not same:
+            raise reused_id(spooled, other, where)
+        self.outcome.unchanged += 1
+
+    # --- rule: a reference names a record in the ledger or in this input --------------
+
+    def require_references(
+        self, ref_ids: list[str], in_input: Callable[[str], bool], record: Callable[[], Spooled]
+    ) -> None:
+        """Check a record's references the store does not hold: each must be in this
+        input (``in_input``), else bad input naming the first missing one. ``record``
+        gives the record, read only to name a missing reference."""
+        for aggregate_id in ref_ids:
+            if aggregate_id in self.known:
+                continue
+            if not in_input(aggregate_id):
+                raise missing_reference(record(), aggregate_id)
+            self.known.add(aggregate_id)
+
+    # --- rule: a claim is corrected once ---------------------------------------------
+
+    def correct(self, spooled: Spooled, events: list[NewRow], digests: list[bytes]) -> None:
+        """Queue the event by which a correction's claim is replaced: the claim must be
+        in the ledger or this input, and not corrected already (``corrected_twice``;
+        one corrected by another writer is a conflict, ``Claim.supersede``)."""
+        target = self._load_claim(spooled, str(spooled.target))
+        try:
+            target.supersede(spooled.record_id, self.timestamp)
+        except ConflictError as error:
+            raise ConflictError(f"{spooled.where}: {error}") from None
+        self.corrected[target.id] = (spooled.record_id, spooled.where)
+        mapper = self.ledger.leaf_mapper
+        for event in target.collect_events():
+            row, event_leaf = mapper.row_with_leaf(event)
+            events.append(row)
+            digests.append(leaf_hash(event_leaf))
+
+    def _load_claim(self, spooled: Spooled, claim_id: str) -> Claim:
+        aggregate_id = Claim.aggregate_id(claim_id)
+        earlier = self.corrected.get(aggregate_id)
+        if earlier is not None:
+            raise corrected_twice(spooled, claim_id, earlier)
+        stored = self.page_claims.pop(aggregate_id, None)
+        if stored is None:
+            found = self.ledger.load(self.appender.view, aggregate_id)
+        else:
+            found = self.ledger.aggregate_of(stored)
+        if found is None:
+            # Not stored before this page: created by this input, from its first record.
+            first = self._in_input(aggregate_id)
+            if first is not None and first.kind in ("claim", "correction"):
+                event = creation_event_of(first.kind, first.record_id, first.fields, self.timestamp)
+                found = event.mutate(None)
+        if not isinstance(found, Claim):
+            raise BadInputError(
+                f"{spooled.where}: claim: no claim '{claim_id}' in the ledger or in this input"
+            )
+        return found
+
+    def _stored_as(self, spooled: Spooled, found: tuple[str, bytes] | None) -> bool:
+        """Whether the store's creation event (topic, state) of this id records exactly
+        this record (one comparison of leaves; False sends the caller the slow, exact way)."""
+        if found is None:
+            return False
+        topic, state = found
+        leaf = self.ledger.leaf_mapper.plain(state)
+        return is_creation_of(spooled.kind, spooled.record_id, spooled.data, topic, leaf)
+
+    def _stored_record_as(self, spooled: Spooled) -> tuple[bool, str] | None:
+        """(whether the stored record under this id is this record, the stored kind),
+        loading it the slow, exact way; None if the store has none."""
+        found = self.ledger.load(self.appender.view, spooled.aggregate_id)
+        record = found.record if found is not None else None
+        if record is None:
+            return None
+        fields = record.model_dump(mode="json", exclude={"type", "id"})
+        same = record.type == spooled.kind and creation_data(fields) == spooled.data
+        return same, record.type
+
+    # --- rule: a claim fits its fact's kind ------------------------------------------
+
+    def check_kind(self, spooled: Spooled, events: list[NewRow], digests: list[bytes]) -> bool:
+        """Check a claim against its fact's kind (queueing the event that gives a fact
+        its kind first), or record a fact's declaration. True when the record is done
+        with here: a declaration, which ``FactBook.declare`` has dealt with."""
+        if spooled.kind == "fact":
+            outcome, extra = self.facts.declare(spooled.fact, spooled.data, spooled.where)
+            if outcome == "same":
+                self.outcome.unchanged += 1
+                return True
+            if outcome == "changed":
+                queue(extra, events, digests)
+                self._count("fact")
+                return True
+            return False
+        if spooled.fact:
+            queue(
+                self.facts.check(spooled.fact, spooled.sig, spooled.where, spooled.record_id),
+                events,
+                digests,
+            )
+        return False
+
+    # --- counting and appending -------------------------------------------------------
+
+    def _count(self, kind: str) -> None:
+        self.outcome.added[kind] = self.outcome.added.get(kind, 0) + 1
+
+    def _count_all(self, kinds: Iterable[str]) -> None:
+        added = self.outcome.added
+        for kind, count in Counter(kinds).items():
+            added[kind] = added.get(kind, 0) + count
+
+    def _append(self, events: list[NewRow], digests: list[bytes]) -> None:
+        """Append a page's events; forget the ids known once they are too many to keep."""
+        if len(self.known) > KNOWN_LIMIT:
+            self.known.clear()
+            self.known_is_all = False
+        if events:
+            self.appender.append(events, digests)
+            self.outcome.events += len(events)
+
+
+def corrected_twice(spooled: Spooled, claim_id: str, first: tuple[str, str]) -> BadInputError:
+    """The rule for a second correction of one claim in one input, whichever way the
+    input is recorded (``Batch``, ``Stream``): bad input naming both lines. A correction
+    another writer stored first is a conflict instead (``Claim.supersede``).
+    ``first``: the id of the correction already recorded, and where the input holds it."""
+    by, where = first
+    return BadInputError(
+        f"{spooled.where}: claim: claim '{claim_id}' is already corrected by '{by}' "
+        f"({where} of this input); a claim is corrected once: correct '{by}' instead"
+    )
+
+
+def missing_reference(record: Spooled, aggregate_id: str) -> BadInputError:
+    """The rule for a reference the ledger and the input lack: bad input naming the
+    record's line, the field and what it references."""
+    fieldname = record.ref_fields.split(";")[record.ref_ids.index(aggregate_id)]
+    kind, _, ref = aggregate_id.partition(":")
+    return BadInputError(
+        f"{record.where}: {fieldname}: no {kind} '{ref}' in the ledger or in this input"
+    )
+
+
+def reused_id(spooled: Spooled, other: str, where: str) -> BadInputError:
+    """The rule for an id used by two different records: bad input naming where the
+    other one is (``where``: `` (line N)``, `` in the ledger``)."""
+    return BadInputError(
+        f"{spooled.where}: id: '{spooled.record_id}' is already used by a different "
+        f"{other} record{where}"
+    )
+
+
+def queue(extra: NewEvents, events: list[NewRow], digests: list[bytes]) -> None:
+    """Queue events made with their leaf hashes (``NewEvents``) after ``events``."""
+    for row, digest in extra:
+        events.append(row)
+        digests.append(digest)
