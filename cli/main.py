@@ -393,15 +393,29 @@ def export(
     ctx: typer.Context,
     fmt: ExportFormat,
     out: Annotated[
-        str | None, typer.Option("--out", help="Output file (a folder for jsonl); default stdout.")
+        str | None,
+        typer.Option(
+            "--out", metavar="PATH", help="Output file (a folder for jsonl); default stdout."
+        ),
     ] = None,
     incident: IncidentFilter = None,
     at: KnownBy = None,
+    strict: Annotated[
+        bool,
+        typer.Option(
+            "--strict", help="Fail (exit 1) when any item would be rejected by its platform."
+        ),
+    ] = False,
+    as_json: JsonFlag = False,
 ) -> None:
     """Audit exports; each carries a fresh signed checkpoint."""
-    result = auditing.export(ctx.obj, fmt, out=out, incident=incident, at=at)
+    result = auditing.export(ctx.obj, fmt, out=out, incident=incident, at=at, strict=strict)
+    for line in result.get("notes", []):
+        render.err.print(f"note: {line}", soft_wrap=True)
     if "document" in result:
         render.raw(result["document"])
+    elif as_json:
+        render.print_json(result)
     elif fmt == "jsonl":
         render.out.print(f"wrote {result['entries']} entries to {result['path']}/")
     else:

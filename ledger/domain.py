@@ -364,12 +364,19 @@ class Assessment(LedgerAggregate):
     class Recorded(Event, _Registered):
         TOPIC = TOPIC_PREFIX + "Assessment.Recorded"
         record_type = "AssessmentRecord"
+        class_version = 2
         claim: str
         verdict: str
         by: str
         published_at: str
         url: str | None
+        summary: str | None
         note: str | None
+
+        @staticmethod
+        def upcast_v1_v2(state: dict[str, Any]) -> None:
+            """Version 1 had no summary."""
+            state.setdefault("summary", None)
 
 
 AGGREGATE_FOR_RECORD: dict[str, tuple[type[LedgerAggregate], type[_Registered]]] = {

@@ -348,6 +348,8 @@ class AssessmentRecord(RecordBase):
     by: Text
     published_at: str
     url: Url | None = None
+    summary: Annotated[str, StringConstraints(min_length=1, max_length=75)] | None = None
+    """The claim reviewed in at most 75 characters, for fact-check platforms."""
     note: Text | None = None
 
     @field_validator("published_at")

@@ -1005,7 +1005,7 @@ def _retraction(p: Projector, line: dict[str, Any], seq: int) -> None:
 def _assessment(p: Projector, line: dict[str, Any], seq: int) -> None:
     d = line["data"]
     p.write(
-        "INSERT INTO assessments VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        "INSERT INTO assessments VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
         (
             _record_id(line),
             d["claim"],
@@ -1016,6 +1016,7 @@ def _assessment(p: Projector, line: dict[str, Any], seq: int) -> None:
             d.get("note"),
             line["recorded_at"],
             seq,
+            d.get("summary"),
         ),
     )
 

@@ -24,7 +24,7 @@ from typing import Any
 from incident_ledger.ledger.errors import StoreError
 from incident_ledger.ledger.stores.location import read_only_uri
 
-SCHEMA_VERSION = 6
+SCHEMA_VERSION = 7
 SORT_THREADS = min(os.cpu_count() or 1, 8)
 """Worker threads SQLite may use to sort while building the indexes (its own cap is 8)."""
 PROJECTION = "understanding"
@@ -166,6 +166,7 @@ _TABLES: dict[str, tuple[dict[str, type], str | tuple[str, ...] | None]] = {
             "note": str,
             "recorded_at": str,
             "seq": int,
+            "summary": str,
         },
         "id",
     ),

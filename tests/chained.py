@@ -22,7 +22,8 @@ EXTRA = [
      "incident": "diyala-2022", "fact": "killed.soldiers", "value": 12, "unit": "people",
      "report": "r-later"},
     {"type": "assessment", "id": "as-1", "claim": "c-003-ina-killed-soldiers",
-     "verdict": "mixed", "by": "Desk", "published_at": "2022-01-26"},
+     "verdict": "mixed", "by": "Desk", "published_at": "2022-01-26",
+     "url": "https://desk.example/as-1", "summary": "INA: 30 soldiers killed"},
     # Filed under the other incident, it replaces a claim of this one: it concerns both.
     {"type": "correction", "id": "cor-x", "claim": "c-000-diyala-attack-started",
      "incident": "ghwayran-2022", "fact": "attack.started", "value": "2022-01-20",

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import sqlite3
 from collections.abc import Iterator
+from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -175,6 +176,7 @@ def export(
     out: str | None,
     incident: str | None = None,
     at: str | None = None,
+    strict: bool = False,
 ) -> dict[str, Any]:
     """Export in one of EXPORT_FORMATS; ``jsonl`` writes a verifiable bundle folder (every
     event up to the checkpoint, or every event concerning ``incident`` and what they cite,
@@ -184,6 +186,10 @@ def export(
     same read transaction of the model, and the log's root at the model's position
     against the checkpoint the export carries (``_checked_model``): an edited model
     stops the export.
+
+    The result's ``notes`` say what was left out and why (a ClaimReview item a
+    fact-check platform would reject, an export with nothing to show); with
+    ``strict``, any such item refuses the whole export instead.
     """
     from incident_ledger.ledger.audit import make_checkpoint
     from incident_ledger.ledger.bundles import write_bundle
@@ -214,10 +220,16 @@ def export(
                     return write_bundle(ws.ledger, folder, signed, key.verifier, incident)
                 except OSError as error:
                     raise StoreError(f"cannot write the bundle {out}: {error.strerror}") from None
-            document = _render_export(fmt, ws, incident, known_at, _provenance(ws, signed))
+            document, notes = _render_export(fmt, ws, incident, known_at, _provenance(ws, signed))
+    if strict and notes.refused:
+        raise VerificationError(
+            f"{len(notes.refused)} item(s) would be rejected, so nothing was written: "
+            + " | ".join(notes.refused)
+        )
+    written = {"format": fmt, "notes": notes.lines}
     if target is None:
-        return {"document": document}
-    return {"path": out, "bytes": write_output(target, document)}
+        return written | {"document": document}
+    return written | {"path": out, "bytes": write_output(target, document)}
 
 
 def _checked_model(ws: Workspace, signed: Checkpoint) -> None:
@@ -265,15 +277,41 @@ def _provenance(ws: Workspace, signed: Checkpoint) -> Provenance:
     )
 
 
+@dataclass
+class ExportNotes:
+    """What a reader of an export should be told about it, one line each."""
+
+    refused: list[str] = field(default_factory=list)
+    other: list[str] = field(default_factory=list)
+
+    @property
+    def lines(self) -> list[str]:
+        return [*self.other, *(f"left out {line}" for line in self.refused)]
+
+
 def _render_export(
     fmt: str, ws: Workspace, incident: str | None, at: datetime | None, provenance: Provenance
-) -> str:
+) -> tuple[str, ExportNotes]:
     from incident_ledger.projections import exports
 
+    if fmt == "claimreview":
+        return _claimreview(ws, incident, at, provenance)
     exporter = {
         "csv": exports.export_csv,
         "prov": exports.export_prov,
-        "claimreview": exports.export_claimreview,
         "html": exports.export_html,
     }[fmt]
-    return exporter(ws.views.connection, incident=incident, at=at, provenance=provenance)
+    document = exporter(ws.views.connection, incident=incident, at=at, provenance=provenance)
+    return document, ExportNotes()
+
+
+def _claimreview(
+    ws: Workspace, incident: str | None, at: datetime | None, provenance: Provenance
+) -> tuple[str, ExportNotes]:
+    from incident_ledger.projections.exports.claimreview_export import claim_reviews
+
+    reviews = claim_reviews(ws.views.connection, incident=incident, at=at, provenance=provenance)
+    notes = ExportNotes(refused=reviews.refused)
+    if reviews.assessments == 0:
+        notes.other.append("no assessments were known then: the ClaimReview list is empty")
+    return reviews.text, notes

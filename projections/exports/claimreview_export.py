@@ -1,44 +1,53 @@
-"""schema.org ClaimReview export: one JSON-LD object per assessment known at ``at``.
+"""schema.org ClaimReview export: one JSON-LD object per assessment known at ``at``,
+each checked against Google's fact-check requirements before it is written.
 
-Follows Google's fact-check structured data: required ``claimReviewed``,
-``reviewRating`` and ``url`` (omitted only when the assessment has none);
-recommended ``author``, ``datePublished`` and ``itemReviewed`` (a ``Claim`` with
-its author, date, ``appearance`` and ``firstAppearance``).
+An item is written only when a fact-check platform would take it as it is
+(:func:`problems`): it has a ``url`` (the fact-check article, required by Google),
+a ``claimReviewed`` of at most 75 characters (Google advises it for mobile
+display; this export makes it a rule), and a ``reviewRating`` whose
+``alternateName`` is set and whose ``ratingValue``, when there is one, lies inside
+its declared scale. Every other item is left out with one reason each
+(:attr:`ClaimReviews.refused`); the command line prints them, or fails with
+``--strict``.
 
-Rating scale (:data:`RATINGS`), worst 1 to best 5:
+Rating scale (:data:`RATINGS`), worst 1 to best 5, higher is truer:
 
     true 5 · mostly_true 4 · mixed 3 · misleading 2 · false 1
 
-``unverifiable`` is not a point on that scale. It gets ``ratingValue`` -1 with
-``alternateName`` "Unverifiable": -1 is the convention that grew out of Google's
-fact-check markup for a verdict that is not rated on the numeric scale (PolitiFact
-and Snopes mark such verdicts -1), and as it lies outside [worstRating,
-bestRating] no consumer can average it into a truthfulness score; consumers show
-the ``alternateName``.
+``unverifiable`` is not a point on that scale, so its rating is textual only
+(``alternateName`` "Unverifiable", no number): only ``alternateName`` is
+required, and a number outside ``[worstRating, bestRating]`` would contradict the
+declared scale. The assessment's ``note`` is the rating's ``ratingExplanation``.
 
-``claimReviewed`` is the claim's English translation, else its quote, else a
-generated sentence ("Syrian Observatory for Human Rights: at least 20
-killed.security_forces."). The claim's author is a ``Person`` for ``social``
-sources and an ``Organization`` otherwise. ``firstAppearance`` is the report of
-the earliest known claim by the same claimant on the same fact with the same
-value (the assessed claim's own report when it was the first). Dates given as a
-day are written as a day. ``<``, ``>`` and ``&`` are written as JSON ``\\u`` escapes,
-so the output can be pasted into an HTML ``<script type="application/ld+json">``.
+``claimReviewed`` is the assessment's ``summary`` when it has one, else the
+claim's English translation, else its quote, else a generated sentence
+("Syrian Observatory for Human Rights: at least 20 killed.security_forces.").
+
+``author`` is the organisation that published the assessment (``by``) with the
+home page of its fact-check's site as ``url``. The claim's author is a
+``Person`` for ``social`` sources and an ``Organization`` otherwise. Each
+``appearance`` is the report's URL, with its archived copy as ``archivedAt``
+when the report has one; ``firstAppearance`` is the report of the earliest
+known claim by the same claimant on the same fact with the same value. Dates
+given as a day are written as a day. ``<``, ``>`` and ``&`` are written as JSON
+``\\u`` escapes, so the output can be pasted into an HTML
+``<script type="application/ld+json">``.
 
 With ``provenance``, each review and the claim it reviews carry an ``identifier``
 list of schema.org ``PropertyValue``s: ``incident-ledger:leafIndex`` and
 ``incident-ledger:leafHash`` (hex), where the event that created the assessment
 (the claim) is in the log, and on the review ``incident-ledger:checkpoint``, the
-signed checkpoint note the export was made under. The array holds the reviews
-themselves, so each carries the checkpoint.
+signed checkpoint note the export was made under.
 """
 
 from __future__ import annotations
 
 import json
 import sqlite3
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Final
+from urllib.parse import urlsplit
 
 from incident_ledger.projections.exports.common import (
     Leaf,
@@ -53,16 +62,33 @@ from incident_ledger.projections.exports.common import (
 
 BEST_RATING: Final = 5
 WORST_RATING: Final = 1
-UNRATED: Final = -1
+MAX_CLAIM_REVIEWED: Final = 75
 
-RATINGS: Final[dict[str, tuple[int, str]]] = {
+RATINGS: Final[dict[str, tuple[int | None, str]]] = {
     "true": (5, "True"),
     "mostly_true": (4, "Mostly true"),
     "mixed": (3, "Mixed"),
     "misleading": (2, "Misleading"),
     "false": (1, "False"),
-    "unverifiable": (UNRATED, "Unverifiable"),
+    "unverifiable": (None, "Unverifiable"),
 }
+
+
+@dataclass
+class ClaimReviews:
+    """The publishable reviews, and one line for each assessment left out."""
+
+    items: list[dict[str, Any]] = field(default_factory=list)
+    refused: list[str] = field(default_factory=list)
+    assessments: int = 0
+
+    @property
+    def text(self) -> str:
+        """The items as a JSON array, safe inside an HTML ``<script>``."""
+        text = json.dumps(self.items, ensure_ascii=False, indent=2) + "\n"
+        # <, > and & occur only inside JSON strings, so escaping them keeps the JSON
+        # equal while making it safe to paste into a <script type="application/ld+json">.
+        return text.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
 
 
 def export_claimreview(
@@ -72,37 +98,72 @@ def export_claimreview(
     at: datetime | None,
     provenance: Provenance | None = None,
 ) -> str:
-    """The assessments known at ``at`` as a JSON array of schema.org ClaimReview objects."""
+    """The publishable ClaimReview objects of the assessments known at ``at``, as JSON."""
+    return claim_reviews(db, incident=incident, at=at, provenance=provenance).text
+
+
+def claim_reviews(
+    db: sqlite3.Connection,
+    *,
+    incident: str | None,
+    at: datetime | None,
+    provenance: Provenance | None = None,
+) -> ClaimReviews:
+    """Every assessment known at ``at`` as a ClaimReview, checked (see the module)."""
     selection = select(db, incident, at)
     claims = {claim["id"]: claim for claim in selection.claims}
     leaves = leaves_of(selection, provenance)
-    reviews = []
+    result = ClaimReviews(assessments=len(selection.assessments))
     for assessment in selection.assessments:
         claim = claims[assessment["claim"]]
         review = claim_review(selection, assessment, claim)
+        found = problems(review)
+        if found:
+            result.refused.append(f"assessment {assessment['id']}: {'; '.join(found)}")
+            continue
         if provenance is not None:
             signed = _property("checkpoint", provenance.note)
             review["identifier"] = [*_leaf_ids(leaves[assessment["seq"]]), signed]
             review["itemReviewed"]["identifier"] = _leaf_ids(leaves[claim["seq"]])
-        reviews.append(review)
-    text = json.dumps(reviews, ensure_ascii=False, indent=2) + "\n"
-    # <, > and & occur only inside JSON strings, so escaping them keeps the JSON
-    # equal while making it safe to paste into a <script type="application/ld+json">.
-    return text.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
+        result.items.append(review)
+    return result
 
 
 def claim_review(selection: Selection, assessment: Row, claim: Row) -> dict[str, Any]:
-    """One ClaimReview JSON-LD object for an assessment of a claim."""
+    """One ClaimReview JSON-LD object for an assessment of a claim (unchecked)."""
     review: dict[str, Any] = {"@context": "https://schema.org", "@type": "ClaimReview"}
     if assessment["url"]:
         review["url"] = assessment["url"]
     return review | {
-        "claimReviewed": claim_text(selection, claim),
-        "reviewRating": rating(assessment["verdict"]),
-        "author": {"@type": "Organization", "name": assessment["by"]},
+        "claimReviewed": assessment.get("summary") or claim_text(selection, claim),
+        "reviewRating": rating(assessment["verdict"], assessment["note"]),
+        "author": _assessor(assessment),
         "datePublished": published_date(assessment["published_at"]),
         "itemReviewed": _item_reviewed(selection, claim),
     }
+
+
+def problems(review: dict[str, Any]) -> list[str]:
+    """Why a fact-check platform would reject this item; [] when it is publishable."""
+    found = []
+    if not str(review.get("url") or "").startswith(("https://", "http://")):
+        found.append("it has no url (the fact-check's address, which Google requires)")
+    text = str(review.get("claimReviewed") or "")
+    if not text:
+        found.append("it has nothing to say as the claim reviewed")
+    elif len(text) > MAX_CLAIM_REVIEWED:
+        found.append(
+            f"the claim reviewed is {len(text)} characters, over the {MAX_CLAIM_REVIEWED} "
+            "this export allows: give the assessment a summary"
+        )
+    grade = review.get("reviewRating") or {}
+    if not grade.get("alternateName"):
+        found.append("its rating has no name")
+    if "ratingValue" in grade:
+        low, high = grade.get("worstRating", 1), grade.get("bestRating", 5)
+        if not low <= grade["ratingValue"] <= high:
+            found.append(f"its rating {grade['ratingValue']} is outside {low}–{high}")
+    return found
 
 
 def _leaf_ids(leaf: Leaf) -> list[dict[str, Any]]:
@@ -113,16 +174,25 @@ def _property(name: str, value: Any) -> dict[str, Any]:
     return {"@type": "PropertyValue", "propertyID": f"incident-ledger:{name}", "value": value}
 
 
-def rating(verdict: str) -> dict[str, Any]:
+def rating(verdict: str, explanation: str | None = None) -> dict[str, Any]:
     """The schema.org Rating for a verdict on the scale documented above."""
     value, name = RATINGS[verdict]
-    return {
-        "@type": "Rating",
-        "ratingValue": value,
-        "bestRating": BEST_RATING,
-        "worstRating": WORST_RATING,
-        "alternateName": name,
-    }
+    result: dict[str, Any] = {"@type": "Rating", "alternateName": name}
+    if value is not None:
+        result |= {"ratingValue": value, "bestRating": BEST_RATING, "worstRating": WORST_RATING}
+    if explanation:
+        result["ratingExplanation"] = explanation
+    return result
+
+
+def _assessor(assessment: Row) -> dict[str, Any]:
+    """The fact-checking organisation, with its site's home page when the fact-check
+    has an address (Google wants the fact-check on the publisher's own domain)."""
+    author: dict[str, Any] = {"@type": "Organization", "name": assessment["by"]}
+    if assessment["url"]:
+        parts = urlsplit(assessment["url"])
+        author["url"] = f"{parts.scheme}://{parts.netloc}/"
+    return author
 
 
 def claim_text(selection: Selection, claim: Row) -> str:
@@ -147,29 +217,30 @@ def _item_reviewed(selection: Selection, claim: Row) -> dict[str, Any]:
         "@type": "Claim",
         "author": {"@type": kind, "name": selection.source_name(claim["claimant"])},
         "datePublished": published_date(report["published_at"], report["published_precision"]),
-        "appearance": _creative_work(selection, report),
+        "appearance": [_creative_work(selection, report)],
         "firstAppearance": _creative_work(selection, first),
     }
 
 
-def _first_appearance(selection: Selection, claim: Row) -> Row:
-    def same(other: Row) -> bool:
-        return all(
-            other[column] == claim[column]
-            for column in (
-                "incident",
-                "fact",
-                "claimant",
-                "kind",
-                "num_low",
-                "num_high",
-                "time_low",
-                "time_high",
-                "text_value",
-            )
-        )
+_SAME_VALUE: Final = (
+    "incident",
+    "fact",
+    "claimant",
+    "kind",
+    "num_low",
+    "num_high",
+    "time_low",
+    "time_high",
+    "text_value",
+)
 
-    matches = [other for other in selection.claims if same(other)]
+
+def _first_appearance(selection: Selection, claim: Row) -> Row:
+    matches = [
+        other
+        for other in selection.claims
+        if all(other[column] == claim[column] for column in _SAME_VALUE)
+    ]
     return min(matches, key=lambda other: (other["published_at"], other["seq"]))
 
 
@@ -177,6 +248,9 @@ def _creative_work(selection: Selection, report: Row) -> dict[str, Any]:
     work: dict[str, Any] = {"@type": "CreativeWork"}
     if report["url"]:
         work["url"] = report["url"]
+    # The archived copy, once reports carry one (a v2 field of the report record).
+    if report.get("archive_url"):
+        work["archivedAt"] = report["archive_url"]
     if report["title"]:
         work["headline"] = report["title"]
     if report["language"]:
