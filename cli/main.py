@@ -406,10 +406,20 @@ def export(
             "--strict", help="Fail (exit 1) when any item would be rejected by its platform."
         ),
     ] = False,
+    namespace: Annotated[
+        str | None,
+        typer.Option(
+            "--namespace",
+            metavar="URI",
+            help="PROV: the records' namespace (default urn:incident-ledger:<store id>:).",
+        ),
+    ] = None,
     as_json: JsonFlag = False,
 ) -> None:
     """Audit exports; each carries a fresh signed checkpoint."""
-    result = auditing.export(ctx.obj, fmt, out=out, incident=incident, at=at, strict=strict)
+    result = auditing.export(
+        ctx.obj, fmt, out=out, incident=incident, at=at, strict=strict, namespace=namespace
+    )
     for line in result.get("notes", []):
         render.err.print(f"note: {line}", soft_wrap=True)
     if "document" in result:

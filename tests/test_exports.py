@@ -276,7 +276,14 @@ def test_prov_round_trips_the_sample(sample: Any) -> None:
     assert len(records_of(document, pm.ProvDerivation)) == len(claims)
     assert len(records_of(document, pm.ProvAttribution)) == len(reports) + len(claims)
     relays = sum(len(c.get("via", [])) for c in claims)
-    assert len(records_of(document, pm.ProvInfluence)) == relays > 0
+    assert not records_of(document, pm.ProvInfluence)
+    relay_roles = [
+        r
+        for r in records_of(document, pm.ProvAssociation)
+        if (pm.PROV_ROLE, document.valid_qualified_name("ledger:relay")) in r.attributes
+    ]
+    assert len(relay_roles) == relays > 0
+    assert prov_problems(document) == []
     sohr = document.get_record("ledger:source-sohr")[0]
     attributes = {str(k): v for k, v in sohr.attributes}
     assert attributes["ledger:grade"] == "C"
@@ -312,7 +319,77 @@ def test_prov_models_corrections_retractions_and_assessments(fixture: Any) -> No
     assert len(records_of(document, pm.ProvEntity)) == 15
     # 5 sources and 2 assessing desks
     assert len(records_of(document, pm.ProvAgent)) == 7
-    assert len(records_of(document, pm.ProvActivity)) == 2
+    # a relaying of c1, a correction and a retraction
+    assert len(records_of(document, pm.ProvActivity)) == 3
+    associations = {
+        (str(r.args[0]), str(r.args[1]), str(dict(r.attributes).get(pm.PROV_ROLE)))
+        for r in records_of(document, pm.ProvAssociation)
+    }
+    assert associations == {
+        ("ledger:relaying-c1", "ledger:source-afp", "ledger:relay"),
+        ("ledger:correction-c4b", "ledger:source-outlet", "ledger:corrector"),
+        ("ledger:retraction-x1", "ledger:source-outlet", "None"),
+    }
+    assert prov_problems(document) == []
+
+
+def prov_problems(document: pm.ProvDocument) -> list[str]:
+    """What ``prov`` lets through but PROV-DM forbids: ids naming two kinds of record
+    (``unified`` raises), roles on relations that take none, entities generated or
+    invalidated twice."""
+    from collections import Counter
+
+    from prov.constants import (
+        PROV_ASSOCIATION,
+        PROV_ATTR_ENTITY,
+        PROV_END,
+        PROV_GENERATION,
+        PROV_INVALIDATION,
+        PROV_ROLE,
+        PROV_START,
+        PROV_USAGE,
+    )
+
+    document.unified()
+    allowed = {PROV_USAGE, PROV_GENERATION, PROV_INVALIDATION, PROV_ASSOCIATION, PROV_START}
+    records = list(document.get_records())
+    found = [
+        f"prov:role on {r.get_type().localpart}"
+        for r in records
+        if r.is_relation()
+        and any(k == PROV_ROLE for k, _ in r.attributes)
+        and r.get_type() not in allowed | {PROV_END}
+    ]
+    for kind in (PROV_GENERATION, PROV_INVALIDATION):
+        counts = Counter(
+            next(iter(r.get_attribute(PROV_ATTR_ENTITY))) for r in records if r.get_type() == kind
+        )
+        found += [f"{e} has {n} {kind.localpart} records" for e, n in counts.items() if n > 1]
+    return found
+
+
+def test_prov_names_its_records_in_the_ledger_namespace(fixture: Any) -> None:
+    store = fixture.execute("SELECT store_id FROM tracking").fetchone()[0]
+    default = json.loads(export_prov(fixture, incident="g", at=None))
+    assert default["prefix"]["ledger"] == f"urn:incident-ledger:{store}:"
+    base = "https://desk.example/ledger/"
+    given = json.loads(export_prov(fixture, incident="g", at=None, namespace=base))
+    assert given["prefix"]["ledger"] == base
+    assert reload(json.dumps(given)).get_record(
+        pm.QualifiedName(pm.Namespace("ledger", base), "claim-c1")
+    )
+
+
+def test_prov_checks_catch_roles_on_influence_and_doubled_ids() -> None:
+    document = pm.ProvDocument()
+    ns = document.add_namespace("ledger", "urn:x:")
+    document.entity(ns["c"])
+    document.agent(ns["a"])
+    document.wasInfluencedBy(ns["c"], ns["a"], other_attributes={pm.PROV_ROLE: ns["relay"]})
+    assert prov_problems(document) == ["prov:role on Influence"]
+    document.activity(ns["c"])
+    with pytest.raises(pm.ProvException):
+        prov_problems(document)
 
 
 def test_prov_respects_known_time(fixture: Any) -> None:

@@ -177,6 +177,7 @@ def export(
     incident: str | None = None,
     at: str | None = None,
     strict: bool = False,
+    namespace: str | None = None,
 ) -> dict[str, Any]:
     """Export in one of EXPORT_FORMATS; ``jsonl`` writes a verifiable bundle folder (every
     event up to the checkpoint, or every event concerning ``incident`` and what they cite,
@@ -220,7 +221,8 @@ def export(
                     return write_bundle(ws.ledger, folder, signed, key.verifier, incident)
                 except OSError as error:
                     raise StoreError(f"cannot write the bundle {out}: {error.strerror}") from None
-            document, notes = _render_export(fmt, ws, incident, known_at, _provenance(ws, signed))
+            provenance = _provenance(ws, signed)
+            document, notes = _render_export(fmt, ws, incident, known_at, provenance, namespace)
     if strict and notes.refused:
         raise VerificationError(
             f"{len(notes.refused)} item(s) would be rejected, so nothing was written: "
@@ -290,15 +292,28 @@ class ExportNotes:
 
 
 def _render_export(
-    fmt: str, ws: Workspace, incident: str | None, at: datetime | None, provenance: Provenance
+    fmt: str,
+    ws: Workspace,
+    incident: str | None,
+    at: datetime | None,
+    provenance: Provenance,
+    namespace: str | None,
 ) -> tuple[str, ExportNotes]:
     from incident_ledger.projections import exports
 
     if fmt == "claimreview":
         return _claimreview(ws, incident, at, provenance)
+    if fmt == "prov":
+        document = exports.export_prov(
+            ws.views.connection,
+            incident=incident,
+            at=at,
+            provenance=provenance,
+            namespace=namespace,
+        )
+        return document, ExportNotes()
     exporter = {
         "csv": exports.export_csv,
-        "prov": exports.export_prov,
         "html": exports.export_html,
     }[fmt]
     document = exporter(ws.views.connection, incident=incident, at=at, provenance=provenance)
