@@ -44,7 +44,11 @@ KnownBy = Annotated[
 """An export's ``--at``: unlike a reading command's, it reads a date in UTC."""
 ExportFormat = Annotated[
     str,
-    typer.Option("--format", help="jsonl (verifiable bundle), csv, prov, claimreview, html."),
+    typer.Option(
+        "--format",
+        metavar="FORMAT",
+        help="jsonl (verifiable bundle), csv, xlsx, prov, claimreview, html.",
+    ),
 ]
 
 # --- the fields of a record given as flags (append claim, correct, retract) -------------

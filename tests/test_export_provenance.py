@@ -56,15 +56,16 @@ def export(db: str, fmt: str, *args: str) -> str:
 
 def test_csv_rows_name_their_leaf_and_checkpoint(db: str, tmp_path: Path) -> None:
     log = Log(db, tmp_path / "bundle")
-    rows = list(csv.DictReader(io.StringIO(export(db, "csv"), newline="")))
+    rows = list(csv.DictReader(io.StringIO(export(db, "csv").removeprefix("\ufeff"), newline="")))
     assert len(rows) == 82
     for row in rows:
         log.check(row["leaf_index"], row["leaf_hash"], f"claim:{row['claim']}")
         assert row["checkpoint"] == log.head
     diyala = export(db, "csv", "--incident", "diyala-2022", "--at", "2022-01-22")
-    assert {r["leaf_index"] for r in csv.DictReader(io.StringIO(diyala, newline=""))} <= {
-        r["leaf_index"] for r in rows
-    }
+    assert {
+        r["leaf_index"]
+        for r in csv.DictReader(io.StringIO(diyala.removeprefix("\ufeff"), newline=""))
+    } <= {r["leaf_index"] for r in rows}
 
 
 def literal(value: Any) -> Any:

@@ -172,7 +172,8 @@ def signed(note: str) -> Provenance:
 
 
 def csv_rows(text: str) -> list[dict[str, str]]:
-    return list(csv.DictReader(io.StringIO(text, newline="")))
+    assert text.startswith("\ufeff")  # UTF-8 with a byte-order mark
+    return list(csv.DictReader(io.StringIO(text.removeprefix("\ufeff"), newline="")))
 
 
 # --- shared selection -------------------------------------------------------
@@ -247,6 +248,22 @@ def test_csv_statuses_at_two_times(fixture: Any) -> None:
     assert rows["c1"]["fact_status"] == "contested"
     assert rows["c5"]["value"] == "SDF"
     assert rows["c2"]["quote"] == SCRIPT_QUOTE
+
+
+def test_csv_names_links_words_and_verdicts(fixture: Any) -> None:
+    rows = {r["claim"]: r for r in csv_rows(export_csv(fixture, incident="g", at=None))}
+    c1, c2 = rows["c1"], rows["c2"]
+    assert (c1["claimant"], c1["claimant_name"]) == ("sohr", "SOHR")
+    assert (c1["via"], c1["via_names"]) == ("afp", "AFP")
+    assert (c1["outlet"], c1["outlet_name"]) == ("outlet", HOSTILE_NAME)
+    assert c1["report_title"] == "عنوان التقرير"
+    assert c1["report_url"] == "https://example.org/r1?a=1&b=%22x%22"
+    assert c1["archive_url"] == ""  # reports carry no archived copy yet
+    assert (c1["value"], c1["value_words"], c1["low"]) == ("20", "at least 20 people", "20")
+    assert rows["c5"]["value_words"] == "SDF"
+    assert c2["verdicts"] == "false (Desk <One>, 2022-01-24)"
+    assert c1["verdicts"] == "unverifiable (Desk Two, 2022-01-22)"
+    assert c1["recorded_by"] == ""
 
 
 # --- PROV ---------------------------------------------------------------------

@@ -184,7 +184,7 @@ def test_a_document_printed_on_a_terminal_is_inert_and_exact_in_a_pipe(
 
 def test_csv_neutralises_formula_cells(db: str) -> None:
     result = runner.invoke(app, ["--db", db, "export", "--format", "csv"])
-    rows = list(csv.DictReader(io.StringIO(result.stdout)))
+    rows = list(csv.DictReader(io.StringIO(result.stdout.removeprefix("\ufeff"))))
     quoted = {row["claim"]: row["quote"] for row in rows}
     assert quoted["c1"].startswith("'=HYPERLINK(")
     assert quoted["c1"][1:] == RECORDS[5]["quote"]  # one leading ' dropped gives it back

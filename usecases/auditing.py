@@ -17,7 +17,12 @@ from incident_ledger.ledger.errors import (
     VerificationError,
 )
 from incident_ledger.ledger.stores.location import StoreLocation
-from incident_ledger.usecases.outputs import output_file, output_folder, write_output
+from incident_ledger.usecases.outputs import (
+    output_file,
+    output_folder,
+    write_file,
+    write_output,
+)
 from incident_ledger.usecases.workspace import (
     Workspace,
     open_ledger,
@@ -166,7 +171,7 @@ def prove_consistency(db: str | None, size1: int, size2: int | None = None) -> d
         return prove(ledger, size1, size2)
 
 
-EXPORT_FORMATS = ("jsonl", "csv", "prov", "claimreview", "html")
+EXPORT_FORMATS = ("jsonl", "csv", "xlsx", "prov", "claimreview", "html")
 
 
 def export(
@@ -199,6 +204,8 @@ def export(
         raise BadInputError(f"--format must be one of {', '.join(EXPORT_FORMATS)}")
     if fmt == "jsonl" and out is None:
         raise BadInputError("--format jsonl writes a folder: give --out DIR")
+    if fmt == "xlsx" and out is None:
+        raise BadInputError("an xlsx workbook is a binary file: give a file to write it to")
     # Where the output goes is checked before any work is done.
     folder = output_folder(out) if fmt == "jsonl" and out is not None else None
     target = output_file(out) if fmt != "jsonl" and out is not None else None
@@ -222,6 +229,8 @@ def export(
                 except OSError as error:
                     raise StoreError(f"cannot write the bundle {out}: {error.strerror}") from None
             provenance = _provenance(ws, signed)
+            if fmt == "xlsx" and target is not None:
+                return _workbook(ws, target, incident, known_at, provenance)
             document, notes = _render_export(fmt, ws, incident, known_at, provenance, namespace)
     if strict and notes.refused:
         raise VerificationError(
@@ -318,6 +327,22 @@ def _render_export(
     }[fmt]
     document = exporter(ws.views.connection, incident=incident, at=at, provenance=provenance)
     return document, ExportNotes()
+
+
+def _workbook(
+    ws: Workspace, target: Path, incident: str | None, at: datetime | None, provenance: Provenance
+) -> dict[str, Any]:
+    from incident_ledger.projections.exports.xlsx_export import export_xlsx
+
+    rows: list[int] = []
+
+    def write(path: Path) -> None:
+        rows.append(
+            export_xlsx(ws.views.connection, path, incident=incident, at=at, provenance=provenance)
+        )
+
+    size = write_file(target, write)
+    return {"format": "xlsx", "notes": [], "path": str(target), "bytes": size, "claims": rows[0]}
 
 
 def _claimreview(

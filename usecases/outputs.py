@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+from collections.abc import Callable
 from pathlib import Path
 
 from incident_ledger.ledger.errors import BadInputError, StoreError
@@ -47,13 +48,23 @@ def write_output(path: Path, text: str) -> int:
     """Write a text file (UTF-8, line ends as given) through a temporary file beside it,
     renamed over it when complete: a failed write leaves what was there. Returns bytes."""
     data = text.encode("utf-8")
+
+    def write(temporary: Path) -> None:
+        temporary.write_bytes(data)
+
+    return write_file(path, write)
+
+
+def write_file(path: Path, write: Callable[[Path], None]) -> int:
+    """Have ``write`` write a file at a temporary path beside ``path``, renamed over it
+    when complete: a failed write leaves what was there. Returns its size in bytes."""
     temporary = path.with_name(f".{path.name}.{os.getpid()}.part")
     try:
-        with temporary.open("wb") as handle:
-            handle.write(data)
+        write(temporary)
+        size = temporary.stat().st_size
         os.replace(temporary, path)
     except OSError as error:
         with contextlib.suppress(OSError):
             temporary.unlink(missing_ok=True)
         raise StoreError(f"cannot write {path}: {error.strerror or error}") from None
-    return len(data)
+    return size

@@ -1,0 +1,106 @@
+"""XLSX export: the spreadsheet tables of :mod:`sheet_rows` as one workbook, one sheet
+each (claims, reports, sources, assessments).
+
+Each sheet has a frozen header row, an autofilter over its rows and column widths
+that keep text readable; cells holding Arabic are right-to-left; URLs are
+hyperlinks. Numbers are numbers. Text is always text: a cell starting with ``=``
+is stored as a string, never as a formula (openpyxl would make it one), so no
+neutralising mark is needed, and characters XLSX cannot hold (control
+characters) are dropped.
+
+Written with openpyxl's write-only mode, which streams rows to the file instead
+of holding a workbook of cell objects; hyperlinks are the exception (openpyxl
+keeps them until the sheet is closed), so a very large export holds its links.
+"""
+
+from __future__ import annotations
+
+import re
+import sqlite3
+from collections.abc import Iterable
+from datetime import datetime
+from pathlib import Path
+from typing import Any, Final
+
+from openpyxl import Workbook
+from openpyxl.cell import WriteOnlyCell
+from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
+from openpyxl.styles import Alignment, Font
+from openpyxl.utils import get_column_letter
+from openpyxl.worksheet._write_only import WriteOnlyWorksheet
+
+from incident_ledger.projections.exports.common import Provenance, leaves_of, select
+from incident_ledger.projections.exports.sheet_rows import (
+    CLAIM_COLUMNS,
+    URL_COLUMNS,
+    Cells,
+    claim_rows,
+    other_tables,
+)
+
+_ARABIC = re.compile(r"[\u0600-\u06ff\u0750-\u077f\u08a0-\u08ff\ufb50-\ufdff\ufe70-\ufeff]")
+_RTL: Final = Alignment(readingOrder=2, horizontal="right", wrap_text=True, vertical="top")
+_WRAP: Final = Alignment(wrap_text=True, vertical="top")
+_LINK: Final = Font(color="0563C1", underline="single")
+_BOLD: Final = Font(bold=True)
+_WIDE: Final = frozenset({"quote", "translation", "note", "report_title", "title", "verdicts"})
+
+
+def export_xlsx(
+    db: sqlite3.Connection,
+    path: Path,
+    *,
+    incident: str | None,
+    at: datetime | None,
+    provenance: Provenance | None = None,
+) -> int:
+    """Write the workbook of what was known at ``at`` to ``path``; returns the claim rows."""
+    selection = select(db, incident, at)
+    leaves = leaves_of(selection, provenance)
+    head = provenance.head if provenance is not None else None
+    book = Workbook(write_only=True)
+    _sheet(
+        book, "claims", CLAIM_COLUMNS, claim_rows(selection, leaves, head), len(selection.claims)
+    )
+    for name, (columns, rows) in other_tables(selection).items():
+        _sheet(book, name, columns, rows, len(rows))
+    book.save(path)
+    return len(selection.claims)
+
+
+def _sheet(
+    book: Workbook, name: str, columns: tuple[str, ...], rows: Iterable[Cells], count: int
+) -> None:
+    """One sheet: set its view, widths and filter before the first row (write-only
+    sheets take them only then), then stream the rows."""
+    sheet: WriteOnlyWorksheet = book.create_sheet(name)
+    sheet.freeze_panes = "A2"
+    last = get_column_letter(len(columns))
+    sheet.auto_filter.ref = f"A1:{last}{count + 1}"
+    for index, column in enumerate(columns, start=1):
+        width = 60 if column in _WIDE else 28 if column in URL_COLUMNS else 16
+        sheet.column_dimensions[get_column_letter(index)].width = width
+    header = []
+    for column in columns:
+        cell = WriteOnlyCell(sheet, value=column)
+        cell.font = _BOLD
+        header.append(cell)
+    sheet.append(header)
+    for row in rows:
+        sheet.append([_cell(sheet, column, row[column]) for column in columns])
+
+
+def _cell(sheet: WriteOnlyWorksheet, column: str, value: Any) -> WriteOnlyCell:
+    if not isinstance(value, str):
+        return WriteOnlyCell(sheet, value=value)
+    text = ILLEGAL_CHARACTERS_RE.sub("", value)
+    cell = WriteOnlyCell(sheet, value=text)
+    cell.data_type = "s"  # text, even when it starts with "=" (never a formula)
+    if column in URL_COLUMNS and text.startswith(("https://", "http://")):
+        cell.hyperlink = text
+        cell.font = _LINK
+    elif _ARABIC.search(text):
+        cell.alignment = _RTL
+    elif len(text) > 16:
+        cell.alignment = _WRAP
+    return cell
