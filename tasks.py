@@ -4,8 +4,9 @@
     python3 tasks.py demo     # the main job: `ledger demo` on an embedded SQLite
     python3 tasks.py test     # the whole test suite
 
-Each creates (or reuses) the virtual environment ``.venv`` and installs the
-project into it when ``pyproject.toml`` has changed since the last install.
+Each creates (or reuses) the virtual environment ``.venv`` and installs into it
+what the job needs when ``pyproject.toml`` has changed since the last install:
+the program alone for ``demo``, the program and its test tools for ``test``.
 Anything after the job name is passed on (``python3 tasks.py test -k state``).
 """
 
@@ -24,15 +25,20 @@ BIN = VENV / ("Scripts" if os.name == "nt" else "bin")
 STAMP = VENV / ".installed-pyproject-sha256"
 
 
-def ensure_environment() -> None:
-    """Create .venv if missing; (re)install the project when pyproject.toml changed."""
+def ensure_environment(extras: str) -> None:
+    """Create .venv if missing; (re)install the project with ``extras`` (``""`` for the
+    program alone, ``"dev"`` for the test tools too) when pyproject.toml changed or the
+    install lacks them."""
     if not (BIN / "python").exists():
         print("creating .venv …", file=sys.stderr)
         venv.EnvBuilder(with_pip=True).create(VENV)
-    wanted = hashlib.sha256((ROOT / "pyproject.toml").read_bytes()).hexdigest()
-    if STAMP.exists() and STAMP.read_text().strip() == wanted:
+    digest = hashlib.sha256((ROOT / "pyproject.toml").read_bytes()).hexdigest()
+    have = STAMP.read_text().split() if STAMP.exists() else []
+    if have[:1] == [digest] and (not extras or extras in have[1:]):
         return
-    print("installing incident-ledger and its test tools into .venv …", file=sys.stderr)
+    what = "incident-ledger and its test tools" if extras else "incident-ledger"
+    print(f"installing {what} into .venv …", file=sys.stderr)
+    target = f"{ROOT}[{extras}]" if extras else str(ROOT)
     subprocess.run(
         [
             str(BIN / "python"),
@@ -42,11 +48,11 @@ def ensure_environment() -> None:
             "--quiet",
             "--disable-pip-version-check",
             "-e",
-            f"{ROOT}[dev]",
+            target,
         ],
         check=True,
     )
-    STAMP.write_text(wanted)
+    STAMP.write_text(" ".join([digest, *([extras] if extras else [])]))
 
 
 def main(argv: list[str]) -> int:
@@ -57,7 +63,8 @@ def main(argv: list[str]) -> int:
     if not argv or argv[0] not in jobs:
         print(__doc__, file=sys.stderr)
         return 2
-    ensure_environment()
+    # The demo needs the program only; the tests need their tools (the dev extra).
+    ensure_environment("dev" if argv[0] == "test" else "")
     return subprocess.run([*jobs[argv[0]], *argv[1:]], cwd=ROOT).returncode
 
 

@@ -39,7 +39,8 @@ def show_walkthrough(walk: dict[str, Any], zone: str | None = None) -> None:
                 f"The sample ledger holds {sum(walk['records'].values())} records from "
                 f"{len(walk['reports'])} Arabic articles. Every answer below is a point-in-time "
                 "query, `ledger state ghwayran-2022 --at DATE`: a date means the end of that "
-                f"day in the incident's time zone ({walk['timezone'] or 'UTC'}).",
+                f"day in the incident's time zone ({walk['timezone'] or 'UTC'}).\n\n"
+                f"The sample file: {walk['sample']}",
             ),
             title="incident-ledger demo",
         ),

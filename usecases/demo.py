@@ -50,6 +50,7 @@ def walkthrough(dates: tuple[str, ...] = DATES) -> dict[str, Any]:
         "place": title[2],
         "timezone": title[3],
         "records": outcome.added,
+        "sample": str(samples.GHWAYRAN),
         "reports": list(reports.values()),
         "steps": steps,
         "related": related,
