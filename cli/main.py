@@ -433,6 +433,30 @@ def export(
 
 
 @app.command()
+def restore(
+    ctx: typer.Context,
+    bundle: Annotated[
+        str,
+        typer.Argument(metavar="BUNDLE", help="A folder written by export --format jsonl."),
+    ],
+    key: Annotated[
+        str | None,
+        typer.Option("--key", metavar="KEY", help="Verifier key (text or file) to check it with."),
+    ] = None,
+    as_json: JsonFlag = False,
+) -> None:
+    """Rebuild a ledger from a verified JSONL bundle, every event as it was recorded."""
+    from incident_ledger.usecases.restoring import restore as restore_bundle
+
+    with render.progress_bar("restoring") as progress:
+        result = restore_bundle(bundle, ctx.obj, key, progress)
+    if as_json:
+        render.print_json(result)
+    else:
+        render.out.print(f"restored {result['events']} events into {result['ledger']}")
+
+
+@app.command()
 def demo(
     tz: TzOption = None,
     as_json: JsonFlag = False,
