@@ -295,6 +295,7 @@ _TABLES: dict[str, dict[str, Any]] = {
             "note": "Free-text note; NULL when none.",
             "recorded_at": _RECORDED,
             "seq": _SEQ,
+            "summary": "The claim reviewed in at most 75 characters; NULL when none.",
         },
     },
     "unprojectable": {
@@ -497,6 +498,42 @@ judged AS (
     JOIN positions AS p ON p.fact = c.fact AND p.claimant = c.claimant
 )"""
 
+# A question that cannot be answered gets one row saying why (in its first column, the
+# others empty), and an answer with nothing in it one row saying so: never zero rows, which
+# a reader cannot tell from a broken page. ``row_kind`` puts those rows first and is not
+# shown. Each query defines ``result`` (its answer) and ``problem`` (one row: NULL or why).
+_ONE_ROW_WHEN_WRONG = """SELECT {columns} FROM (
+    SELECT 1 AS row_kind, {columns} FROM result WHERE (SELECT message FROM problem) IS NULL
+    UNION ALL
+    SELECT 0, message, {nulls} FROM problem WHERE message IS NOT NULL
+    UNION ALL
+    SELECT 0, '{empty}', {nulls}
+    WHERE (SELECT message FROM problem) IS NULL AND NOT EXISTS (SELECT 1 FROM result)
+)
+ORDER BY row_kind, {order}"""
+
+
+def _nulls(columns: str) -> str:
+    return ", ".join(["NULL"] * columns.count(","))
+
+
+_NO_INCIDENT = (
+    "WHEN trim(COALESCE(:incident, '')) = '' THEN "
+    "'Choose an incident: its id, e.g. ghwayran-2022 (the incidents table lists them).' "
+    "WHEN NOT EXISTS (SELECT 1 FROM incidents WHERE id = :incident) "
+    "THEN 'Unknown incident: ' || :incident || ' (the incidents table lists them).'"
+)
+_PROBLEM_AT = f"""problem AS (SELECT CASE {_NO_INCIDENT}
+    WHEN (SELECT at_key FROM known) IS NULL THEN 'Not a date: ' || :at
+        || ' (give YYYY-MM-DD, a date-time with Z or an offset, or leave it blank for now).'
+    END AS message)"""
+
+_STATE_COLUMNS = (
+    "fact, status, claimant, claimant_name, value, qualifier, interval_min, interval_max, "
+    "position_min, position_max, inconsistent, report, outlet, via, published_at, as_of, "
+    "claim, quote, translation, known_at"
+)
+
 _STATE_AT = f"""{_STATE_CTES},
 seen AS (
     SELECT DISTINCT c.fact FROM claims AS c, known
@@ -515,12 +552,22 @@ answer AS (
     SELECT seen.fact, 'withdrawn', NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL,
         NULL, NULL, NULL, NULL, NULL, NULL, NULL
     FROM seen WHERE seen.fact NOT IN (SELECT fact FROM positions)
-)
-SELECT fact, status, claimant, claimant_name, value, qualifier, interval_min, interval_max,
-    position_min, position_max, inconsistent, report, outlet, via, published_at, as_of, claim,
-    quote, translation, (SELECT at_key FROM known) AS known_at
-FROM answer
-ORDER BY fact, published_at, claimant, claim"""
+),
+result AS (
+    SELECT fact, status, claimant, claimant_name, value, qualifier, interval_min, interval_max,
+        position_min, position_max, inconsistent, report, outlet, via, published_at, as_of,
+        claim, quote, translation, (SELECT at_key FROM known) AS known_at
+    FROM answer
+),
+{_PROBLEM_AT}
+{
+    _ONE_ROW_WHEN_WRONG.format(
+        columns=_STATE_COLUMNS,
+        nulls=_nulls(_STATE_COLUMNS),
+        order="fact, published_at, claimant, claim",
+        empty="Nothing was known about it then.",
+    )
+}"""
 
 # A claim's value in words: "sohr: at_least 20", "sdf: sdf", "misryoum: 2022-01-20".
 _POSITION_TEXT = (
@@ -529,8 +576,12 @@ _POSITION_TEXT = (
     "THEN json_extract(j.value, '$') ELSE j.value END"
 )
 
-_CONTESTED_FACTS = f"""{_STATE_CTES}
-SELECT j.fact,
+_CONTESTED_COLUMNS = (
+    "fact, claimants, kind, range_min, range_max, positions, claims, last_published_at, known_at"
+)
+
+_CONTESTED_FACTS = f"""{_STATE_CTES},
+result AS (SELECT j.fact,
     COUNT(DISTINCT j.claimant) AS claimants,
     CASE WHEN MIN(j.kind) = MAX(j.kind) THEN MIN(j.kind) ELSE 'mixed' END AS kind,
     CASE
@@ -552,8 +603,16 @@ SELECT j.fact,
     (SELECT at_key FROM known) AS known_at
 FROM (SELECT * FROM judged WHERE status = 'contested' ORDER BY fact, published_at, claimant, id)
     AS j
-GROUP BY j.fact
-ORDER BY j.fact"""
+GROUP BY j.fact),
+{_PROBLEM_AT}
+{
+    _ONE_ROW_WHEN_WRONG.format(
+        columns=_CONTESTED_COLUMNS,
+        nulls=_nulls(_CONTESTED_COLUMNS),
+        order="fact",
+        empty="No fact was contested then.",
+    )
+}"""
 
 # The first end of a claim (a claim is corrected at most once, but may also be retracted).
 _FIRST_END = """LEFT JOIN claim_ends AS e ON e.rowid = (
@@ -561,7 +620,13 @@ _FIRST_END = """LEFT JOIN claim_ends AS e ON e.rowid = (
     ORDER BY e2.published_at, e2.seq LIMIT 1
 )"""
 
-_CLAIMS_BY_SOURCE = f"""SELECT c.id AS claim, c.incident, c.fact, c.value, c.qualifier,
+_CLAIMS_BY_SOURCE_COLUMNS = (
+    "claim, incident, fact, value, qualifier, role, claimant, outlet, via, report, "
+    "published_at, status, ended_by, ended_in, ended_at, assessments, quote, translation"
+)
+
+_CLAIMS_BY_SOURCE = f"""WITH result AS (
+SELECT c.id AS claim, c.incident, c.fact, c.value, c.qualifier,
     CASE
         WHEN c.claimant = :source THEN 'claimant'
         WHEN c.source = :source THEN 'outlet'
@@ -577,9 +642,30 @@ FROM claims AS c
 {_FIRST_END}
 WHERE c.claimant = :source OR c.source = :source
    OR EXISTS (SELECT 1 FROM json_each(c.via) WHERE json_each.value = :source)
-ORDER BY c.published_at, c.seq"""
+ORDER BY c.published_at, c.seq),
+problem AS (SELECT CASE
+    WHEN trim(COALESCE(:source, '')) = '' THEN
+        'Choose a source: its id, e.g. sohr (the sources table lists them).'
+    WHEN NOT EXISTS (SELECT 1 FROM sources WHERE id = :source)
+        THEN 'Unknown source: ' || :source || ' (the sources table lists them).'
+    END AS message)
+{
+    _ONE_ROW_WHEN_WRONG.format(
+        columns=_CLAIMS_BY_SOURCE_COLUMNS,
+        nulls=_nulls(_CLAIMS_BY_SOURCE_COLUMNS),
+        order="published_at",
+        empty="This source made, published or relayed no claim.",
+    )
+}"""
 
-_FACT_HISTORY = f"""SELECT c.published_at, c.id AS claim, c.claimant, c.value, c.qualifier,
+_FACT_HISTORY_COLUMNS = (
+    "published_at, claim, claimant, value, qualifier, interval_min, interval_max, report, "
+    "outlet, via, corrects, ended_how, ended_by, ended_in, ended_at, recorded_at, quote, "
+    "translation"
+)
+
+_FACT_HISTORY = f"""WITH result AS (
+SELECT c.published_at, c.id AS claim, c.claimant, c.value, c.qualifier,
     CASE c.kind WHEN 'number' THEN c.num_low WHEN 'time' THEN c.time_low END AS interval_min,
     CASE c.kind WHEN 'number' THEN c.num_high WHEN 'time' THEN c.time_high END AS interval_max,
     c.report, c.source AS outlet, c.via, c.corrects,
@@ -587,8 +673,21 @@ _FACT_HISTORY = f"""SELECT c.published_at, c.id AS claim, c.claimant, c.value, c
     c.recorded_at, c.quote, c.translation
 FROM claims AS c
 {_FIRST_END}
-WHERE c.incident = :incident AND c.fact = :fact
-ORDER BY c.published_at, c.seq"""
+WHERE c.incident = :incident AND c.fact = :fact),
+problem AS (SELECT CASE {_NO_INCIDENT}
+    WHEN trim(COALESCE(:fact, '')) = '' THEN
+        'Choose a fact, e.g. killed.security_forces (the facts table lists them).'
+    WHEN NOT EXISTS (SELECT 1 FROM claims WHERE incident = :incident AND fact = :fact)
+        THEN 'No claim on ' || :fact || ' in ' || :incident || '.'
+    END AS message)
+{
+    _ONE_ROW_WHEN_WRONG.format(
+        columns=_FACT_HISTORY_COLUMNS,
+        nulls=_nulls(_FACT_HISTORY_COLUMNS),
+        order="published_at, recorded_at, claim",
+        empty="",
+    )
+}"""
 
 
 def _search_folds() -> list[tuple[str, str]]:
@@ -646,8 +745,21 @@ WHERE search_index MATCH (SELECT terms FROM folded ORDER BY step DESC LIMIT 1)
 ORDER BY rank"""
 
 
+_INCIDENT_AT_HELP = {
+    "incident": "The incident's id, e.g. ghwayran-2022 (the incidents table lists them).",
+    "at": (
+        "A date, YYYY-MM-DD (the end of that day in the incident's time zone), or a "
+        "date-time with Z or an offset; blank for now."
+    ),
+}
+
+
 def canned_queries() -> dict[str, dict[str, Any]]:
-    """Datasette canned queries over the read model, keyed by their URL name."""
+    """Datasette canned queries over the read model, keyed by their URL name.
+
+    Each hides its SQL (``hide_sql``; ``?_show_sql=1`` shows it) and has a title, a
+    description and ``param_help``, one line per parameter, which the query page of
+    ``ledger serve`` shows beside each field (Datasette itself has no such key)."""
     return {
         "state_at": {
             "title": "State of an incident at a date",
@@ -665,6 +777,8 @@ def canned_queries() -> dict[str, dict[str, Any]]:
             ),
             "sql": _STATE_AT,
             "params": ["incident", "at"],
+            "hide_sql": True,
+            "param_help": _INCIDENT_AT_HELP,
         },
         "contested_facts": {
             "title": "Contested facts of an incident at a date",
@@ -676,6 +790,8 @@ def canned_queries() -> dict[str, dict[str, Any]]:
             ),
             "sql": _CONTESTED_FACTS,
             "params": ["incident", "at"],
+            "hide_sql": True,
+            "param_help": _INCIDENT_AT_HELP,
         },
         "claims_by_source": {
             "title": "Claims by a source",
@@ -687,6 +803,8 @@ def canned_queries() -> dict[str, dict[str, Any]]:
             ),
             "sql": _CLAIMS_BY_SOURCE,
             "params": ["source"],
+            "hide_sql": True,
+            "param_help": {"source": "A source's id, e.g. sohr (the sources table lists them)."},
         },
         "fact_history": {
             "title": "History of a fact",
@@ -698,6 +816,11 @@ def canned_queries() -> dict[str, dict[str, Any]]:
             ),
             "sql": _FACT_HISTORY,
             "params": ["incident", "fact"],
+            "hide_sql": True,
+            "param_help": {
+                "incident": _INCIDENT_AT_HELP["incident"],
+                "fact": "A fact's key, e.g. killed.security_forces (the facts table lists them).",
+            },
         },
         "search": {
             "title": "Search quotes, translations, notes and titles",
@@ -712,6 +835,7 @@ def canned_queries() -> dict[str, dict[str, Any]]:
             "sql": _SEARCH,
             "params": ["q"],
             "hide_sql": True,
+            "param_help": {"q": "One or more words, Arabic or English; every word must match."},
         },
     }
 

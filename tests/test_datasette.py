@@ -122,6 +122,15 @@ def revised(tmp_path_factory: pytest.TempPathFactory) -> Iterator[sqlite3.Connec
 
 
 def run_query(db: sqlite3.Connection, name: str, **params: str) -> list[dict[str, Any]]:
+    """The answer's rows; the one row saying why there is none is checked and left out."""
+    rows = all_rows(db, name, **params)
+    if len(rows) == 1 and all(v is None for v in list(rows[0].values())[1:]):
+        assert isinstance(next(iter(rows[0].values())), str)
+        return []
+    return rows
+
+
+def all_rows(db: sqlite3.Connection, name: str, **params: str) -> list[dict[str, Any]]:
     cursor = db.execute(QUERIES[name]["sql"], params)
     columns = [d[0] for d in cursor.description]
     return [dict(zip(columns, row, strict=True)) for row in cursor]
@@ -315,8 +324,35 @@ def test_state_at_blank_means_now(sample: sqlite3.Connection) -> None:
     )
 
 
-def test_state_at_unknown_incident_is_empty(sample: sqlite3.Connection) -> None:
-    assert run_query(sample, "state_at", incident="nope", at="2022-01-31") == []
+def test_state_at_unknown_incident_says_so(sample: sqlite3.Connection) -> None:
+    [row] = all_rows(sample, "state_at", incident="nope", at="2022-01-31")
+    assert row["fact"] == "Unknown incident: nope (the incidents table lists them)."
+    assert {k: v for k, v in row.items() if v is not None} == {"fact": row["fact"]}
+
+
+@pytest.mark.parametrize(
+    ("query", "params", "message"),
+    [
+        ("state_at", {"incident": "ghwayran-2022", "at": "yesterday"},
+         "Not a date: yesterday (give YYYY-MM-DD, a date-time with Z or an offset, or leave "
+         "it blank for now)."),
+        ("state_at", {"incident": "", "at": ""},
+         "Choose an incident: its id, e.g. ghwayran-2022 (the incidents table lists them)."),
+        ("state_at", {"incident": "ghwayran-2022", "at": "1999-01-01"},
+         "Nothing was known about it then."),
+        ("contested_facts", {"incident": "ghwayran-2022", "at": "2022-01-20"},
+         "No fact was contested then."),
+        ("claims_by_source", {"source": "nobody"},
+         "Unknown source: nobody (the sources table lists them)."),
+        ("fact_history", {"incident": "ghwayran-2022", "fact": "nope"},
+         "No claim on nope in ghwayran-2022."),
+    ],
+)  # fmt: skip
+def test_a_question_without_an_answer_gets_one_row_saying_why(
+    sample: sqlite3.Connection, query: str, params: dict[str, str], message: str
+) -> None:
+    [row] = all_rows(sample, query, **params)
+    assert next(iter(row.values())) == message
 
 
 # A property: random ledgers of numbers, dates and texts, with withdrawals and corrections.
@@ -500,7 +536,7 @@ def test_claims_by_source_finds_relays(sample: sqlite3.Connection) -> None:
     assert len(rows) == relayed[0] > 0
     assert {row["role"] for row in rows} == {"relay"}
     assert {row["claimant"] for row in rows} == {"sohr"}
-    assert run_query(sample, "claims_by_source", source="nobody") == []
+    assert run_query(sample, "claims_by_source", source="nobody") == []  # one row saying so
 
 
 def test_fact_history_in_published_order_with_ends(revised: sqlite3.Connection) -> None:
@@ -580,7 +616,7 @@ def test_serve_announces_urls_and_runs_datasette_on_the_read_model(
 ) -> None:
     seen: dict[str, Any] = {}
 
-    def fake_run(plan: web.ServePlan, *, open_browser: bool = False) -> int:
+    def fake_run(plan: web.ServePlan, *, open_browser: bool = False, **_: Any) -> int:
         seen["command"] = plan.command()
         seen["served"] = plan.served.resolve()
         seen["metadata"] = json.loads(plan.metadata.read_text(encoding="utf-8"))
@@ -599,7 +635,10 @@ def test_serve_announces_urls_and_runs_datasette_on_the_read_model(
     assert result.stderr == ""
     command = seen["command"]
     assert command[:4] == [sys.executable, "-m", "datasette", "serve"]
-    assert command[5:] == ["--metadata", command[6], "--host", "127.0.0.1", "--port", "8001"]
+    assert command[5:] == [
+        "--metadata", command[6], "--host", "127.0.0.1", "--port", "8001",
+        "--plugins-dir", str(web.PLUGINS), "--template-dir", str(web.TEMPLATES),
+    ]  # fmt: skip
     assert "--immutable" not in command and "-i" not in command
     assert seen["served"] == (Path(sample_db).parent / "ledger.views.db").resolve()
     assert set(seen["metadata"]["databases"]) == {"ledger"}
@@ -607,7 +646,7 @@ def test_serve_announces_urls_and_runs_datasette_on_the_read_model(
 
 
 def test_serve_json_lists_the_query_urls(sample_db: str, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(web, "run", lambda plan, open_browser=False: 0)
+    monkeypatch.setattr(web, "run", lambda plan, open_browser=False, **_: 0)
     port = free_port()
     result = runner.invoke(app, ["--db", sample_db, "serve", "--port", str(port), "--json"])
     assert result.exit_code == 0, result.stderr
@@ -634,7 +673,7 @@ def test_serve_without_datasette_says_how_to_install_it(
 
 
 def test_serve_explicit_remote_host_warns(sample_db: str, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(web, "run", lambda plan, open_browser=False: 0)
+    monkeypatch.setattr(web, "run", lambda plan, open_browser=False, **_: 0)
     port = free_port()
     result = runner.invoke(
         app, ["--db", sample_db, "serve", "--host", "0.0.0.0", "--port", str(port)]
@@ -670,7 +709,7 @@ def test_serve_reports_a_busy_port(sample_db: str) -> None:
 def test_serve_passes_on_datasettes_failure(
     sample_db: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(web, "run", lambda plan, open_browser=False: 3)
+    monkeypatch.setattr(web, "run", lambda plan, open_browser=False, **_: 3)
     result = runner.invoke(app, ["--db", sample_db, "serve", "--port", str(free_port())])
     assert result.exit_code == 3
 

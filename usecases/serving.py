@@ -4,8 +4,11 @@ The read model is brought up to date, its metadata (descriptions, labels,
 canned queries: ``projections.datasette_metadata``) is written to a private
 temporary directory, and ``python -m datasette serve`` runs as a child process
 on the read model in Datasette's plain (mutable) mode: the read model changes
-while it is served, as ``ledger append`` in another terminal catches it up,
-so it must not be opened as immutable. Ctrl-C stops the server.
+while it is served, so it must not be opened as immutable. ``serve`` itself
+catches the read model up every few seconds while Datasette runs, so appends
+made with ``--defer-projection`` appear without another command. Ctrl-C stops
+the server. The plugin and templates of ``usecases.datasette_site`` are handed
+to that Datasette only.
 
 Datasette names a database after its file, and a dot in the name
 (``ledger.views``) makes its URLs tilde-encoded (``/ledger~2Eviews``). So the
@@ -42,6 +45,7 @@ from incident_ledger.ledger.errors import BadInputError, LedgerError
 from incident_ledger.ledger.forking import end_with_parent
 from incident_ledger.ledger.scratch import Scratch
 from incident_ledger.projections.datasette_metadata import build_metadata, canned_queries
+from incident_ledger.usecases.datasette_site import PLUGINS, TEMPLATES
 from incident_ledger.usecases.workspace import open_workspace
 
 DEFAULT_HOST = "127.0.0.1"
@@ -99,6 +103,10 @@ class ServePlan:
             self.host,
             "--port",
             str(self.port),
+            "--plugins-dir",
+            str(PLUGINS),
+            "--template-dir",
+            str(TEMPLATES),
         ]
 
     def summary(self) -> dict[str, Any]:
@@ -240,11 +248,29 @@ def serve(
         ensure_port_free(host, port)
         if on_start is not None:
             on_start(plan)
-        return run(plan, open_browser=open_browser)
+        return run(plan, open_browser=open_browser, catch_up=functools.partial(catch_up, db))
 
 
-def run(plan: ServePlan, *, open_browser: bool = False) -> int:
-    """Run Datasette for ``plan`` in the foreground until it exits or is interrupted."""
+CATCH_UP_EVERY = 2.0
+"""Seconds between two catch-ups of the read model while serving."""
+
+
+def catch_up(db: str | None) -> None:
+    """Project what was appended since (``append --defer-projection`` leaves it to the next
+    reader): the read model grows in place, in the file Datasette has open, so the next
+    request sees it. A failed attempt (another writer holding the model) waits for the next."""
+    with contextlib.suppress(LedgerError, sqlite3.Error), open_workspace(db) as ws:
+        ws.refresh()
+
+
+def run(
+    plan: ServePlan,
+    *,
+    open_browser: bool = False,
+    catch_up: Callable[[], None] | None = None,
+) -> int:
+    """Run Datasette for ``plan`` in the foreground until it exits or is interrupted,
+    calling ``catch_up`` every ``CATCH_UP_EVERY`` seconds meanwhile."""
     with _sigterm_as_interrupt():
         # Datasette ends with this process, even one killed with SIGKILL (on Linux).
         process = subprocess.Popen(
@@ -253,7 +279,12 @@ def run(plan: ServePlan, *, open_browser: bool = False) -> int:
         try:
             if open_browser and wait_until_ready(plan, process):
                 webbrowser.open(plan.url)
-            return process.wait()
+            while True:
+                try:
+                    return process.wait(timeout=CATCH_UP_EVERY if catch_up else None)
+                except subprocess.TimeoutExpired:
+                    if catch_up is not None:
+                        catch_up()
         except KeyboardInterrupt:
             return 0
         finally:

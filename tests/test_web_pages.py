@@ -1,0 +1,216 @@
+"""``ledger serve`` for people: the pages in a real browser (Debian's chromium driven by
+Playwright), values in words, the incident page, and the read model following appends.
+
+Screenshots of the home page, an incident page and ``state_at`` at 1280×900 are written
+to ``$LEDGER_TEST_ARTIFACTS`` (default ``test-artifacts/`` in the repository, ignored by
+git), which CI keeps as artefacts."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from incident_ledger.ledger import samples
+from incident_ledger.usecases import writing
+from incident_ledger.usecases.datasette_site import PLUGINS, TEMPLATES
+
+ROOT = Path(__file__).resolve().parent.parent
+CHROMIUM = Path("/usr/bin/chromium")
+INCIDENT = "ghwayran-2022"
+FIRST_SCREEN = {"width": 1280, "height": 900}
+LINKED = [
+    {"type": "report", "id": "r-linked", "source": "sohr", "published_at": "2022-01-26",
+     "url": "https://news.example/r-linked", "title": "Later toll", "language": "en"},
+    {"type": "claim", "id": "c-linked", "incident": INCIDENT, "fact": "recaptured",
+     "value": 30, "qualifier": "at_least", "unit": "people", "report": "r-linked"},
+]  # fmt: skip
+LATER = {"type": "claim", "id": "c-later", "incident": INCIDENT, "fact": "killed.security_forces",
+         "value": 31, "qualifier": "at_least", "unit": "people", "report": "r-linked"}  # fmt: skip
+
+
+def artefacts() -> Path:
+    folder = Path(os.environ.get("LEDGER_TEST_ARTIFACTS") or ROOT / "test-artifacts")
+    folder.mkdir(parents=True, exist_ok=True)
+    return folder
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port: int = probe.getsockname()[1]
+        return port
+
+
+def get(url: str) -> tuple[int, str]:
+    try:
+        with urllib.request.urlopen(url, timeout=10) as response:
+            return response.status, response.read().decode("utf-8")
+    except urllib.error.HTTPError as error:
+        return error.code, error.read().decode("utf-8")
+
+
+class Served:
+    def __init__(self, db: str, base: str) -> None:
+        self.db, self.base = db, base
+
+    def rows(self, query: str, **params: str) -> list[dict[str, Any]]:
+        arguments = "&".join(f"{k}={v}" for k, v in params.items())
+        status, body = get(f"{self.base}/ledger/{query}.json?_shape=array&{arguments}")
+        assert status == 200, body
+        rows: list[dict[str, Any]] = json.loads(body)
+        return rows
+
+
+@pytest.fixture(scope="module")
+def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
+    """``ledger serve`` on the sample and a linked report, in its own process."""
+    folder = tmp_path_factory.mktemp("served")
+    db = str(folder / "ledger.db")
+    writing.init(db)
+    writing.append_file(db, str(samples.GHWAYRAN))
+    linked = folder / "linked.jsonl"
+    linked.write_text("".join(json.dumps(r) + "\n" for r in LINKED), encoding="utf-8")
+    writing.append_file(db, str(linked))
+    port = free_port()
+    ledger = Path(sys.executable).with_name("ledger")
+    server = subprocess.Popen(
+        [str(ledger), "--db", db, "serve", "--port", str(port)],
+        stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, start_new_session=True,
+    )  # fmt: skip
+    base = f"http://127.0.0.1:{port}"
+    for _ in range(200):
+        if server.poll() is not None:
+            pytest.fail(
+                f"ledger serve stopped: {server.stderr.read().decode() if server.stderr else ''}"
+            )
+        try:
+            urllib.request.urlopen(f"{base}/-/versions.json", timeout=1)
+            break
+        except OSError:
+            time.sleep(0.1)
+    yield Served(db, base)
+    server.send_signal(signal.SIGINT)
+    try:
+        server.wait(timeout=15)
+    except subprocess.TimeoutExpired:
+        server.kill()
+        server.wait()
+
+
+def test_values_are_words_and_sql_stays_hidden(served: Served) -> None:
+    status, page = get(f"{served.base}/ledger/state_at?incident={INCIDENT}&at=2022-01-25")
+    assert status == 200
+    title = page.split("<title>")[1].split("</title>")[0]
+    assert title == "State of an incident at a date"
+    assert "SELECT" not in page.split('<div id="answer">')[0]
+    assert "sql-query" not in page
+    assert "at least 20" in page  # SOHR's toll, in words
+    assert "param-help" in page and "the incidents table lists them" in page
+
+
+def test_a_wrong_question_gets_one_row_saying_why(served: Served) -> None:
+    [row] = served.rows("state_at", incident="nope", at="2022-01-25")
+    assert row["fact"] == "Unknown incident: nope (the incidents table lists them)."
+    [row] = served.rows("state_at", incident=INCIDENT, at="21-01-2022")
+    assert row["fact"].startswith("Not a date: 21-01-2022")
+
+
+def test_the_incident_page_puts_contested_facts_first_with_why(served: Served) -> None:
+    status, page = get(f"{served.base}/ledger/-/incident/{INCIDENT}?at=2022-01-25")
+    assert status == 200
+    answer = page.split('<div id="answer">')[1].split("</div>")[0]
+    statuses = [cell.split("</td>")[0] for cell in answer.split('class="status-')[1:]]
+    first_other = next(i for i, s in enumerate(statuses) if not s.startswith("contested"))
+    assert first_other > 0 and all(not s.startswith("contested") for s in statuses[first_other:])
+    assert " vs " in answer or "says" in answer  # the reason each is contested
+    assert '<a href="https://news.example/r-linked"' in page
+    assert "archived copy" not in page  # no report carries one yet
+    status, page = get(f"{served.base}/ledger/-/incident/nope")
+    assert status == 404 and "Unknown incident: nope" in page
+
+
+def test_the_claims_table_has_facets(served: Served) -> None:
+    status, body = get(f"{served.base}/ledger/claims.json?_size=1")
+    assert status == 200
+    assert {"fact", "claimant"} <= set(json.loads(body)["facet_results"])
+
+
+def test_serve_follows_appends_made_without_projection(served: Served) -> None:
+    appended = Path(served.db).with_name("later.jsonl")
+    appended.write_text(json.dumps(LATER) + "\n", encoding="utf-8")
+    ledger = Path(sys.executable).with_name("ledger")
+    done = subprocess.run(
+        [str(ledger), "--db", served.db, "append", "--file", str(appended), "--defer-projection"],
+        capture_output=True, text=True,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    for _ in range(150):  # serve catches up every few seconds
+        claims = {row["claim"] for row in served.rows("state_at", incident=INCIDENT, at="")}
+        if "c-later" in claims:
+            return
+        time.sleep(0.2)
+    pytest.fail("the served read model never showed the appended claim")
+
+
+def test_the_cells_use_the_command_lines_words() -> None:
+    from incident_ledger.usecases.datasette_site.plugins.ledger_pages import cell_words
+
+    row = {"qualifier": "at_least", "value": "20"}
+    assert cell_words(row, "20", "value") == "at least 20"
+    assert cell_words({}, '"[2022-01-20,2022-01-21]"', "value") == "20 or 21 Jan 2022"
+    assert cell_words({}, "true", "value") == "yes"
+    assert cell_words({}, 1, "inconsistent") == "yes"
+    assert str(cell_words({}, "https://a.example/?x=<b>", "url")) == (
+        '<a href="https://a.example/?x=&lt;b&gt;" rel="nofollow noopener">'
+        "https://a.example/?x=&lt;b&gt;</a>"
+    )
+    assert PLUGINS.is_dir() and (TEMPLATES / "query.html").is_file()
+
+
+def require_browser() -> None:
+    if CHROMIUM.exists():
+        return
+    if os.environ.get("CI"):
+        pytest.fail(f"{CHROMIUM} is missing in CI: .ci/run installs Debian's chromium")
+    pytest.skip(f"{CHROMIUM} is missing: `apt-get install chromium` to run the browser tests")
+
+
+@pytest.mark.parametrize(
+    ("name", "path", "answer"),
+    [
+        ("home", "/", "#answer li"),
+        ("incident", f"/ledger/-/incident/{INCIDENT}?at=2022-01-25", "#answer tbody tr"),
+        ("state_at", f"/ledger/state_at?incident={INCIDENT}&at=2022-01-25", "#answer tbody tr"),
+    ],
+)
+def test_the_answer_is_on_the_first_screen(
+    served: Served, name: str, path: str, answer: str
+) -> None:
+    require_browser()
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as driver:
+        browser = driver.chromium.launch(
+            executable_path=str(CHROMIUM), args=["--no-sandbox", "--disable-dev-shm-usage"]
+        )
+        try:
+            page = browser.new_page(viewport=FIRST_SCREEN)
+            page.goto(served.base + path)
+            first = page.locator(answer).first
+            box = first.bounding_box()
+            page.screenshot(path=str(artefacts() / f"{name}.png"))
+            assert first.is_visible()
+            assert box is not None and box["y"] + box["height"] <= FIRST_SCREEN["height"]
+        finally:
+            browser.close()

@@ -1,0 +1,81 @@
+"""The data of the pages the Datasette plugin adds: an incident's state at a date and
+policy (contested facts first, with why), its timeline and its reports, read from the
+read model with the functions the command line uses."""
+
+from __future__ import annotations
+
+import sqlite3
+from typing import Any
+
+from incident_ledger.ledger.errors import LedgerError
+from incident_ledger.ledger.times import local_words, utc_now, zone_or_none
+from incident_ledger.projections.understanding import Policy, incident_zone, state
+from incident_ledger.projections.words import position_words
+from incident_ledger.usecases.workspace import query_instant
+
+_ORDER = {"contested": 0, "single": 1, "corroborated": 2, "withdrawn": 3}
+
+
+def incident_page(db: sqlite3.Connection, incident: str, at: str, policy: str) -> dict[str, Any]:
+    """Everything the incident page shows, or ``problem``: why it cannot."""
+    from incident_ledger.projections.timeline import timeline
+
+    page: dict[str, Any] = {"incident": incident, "at": at, "policy": policy or "range"}
+    page["policies"] = [p.value for p in Policy]
+    try:
+        chosen = Policy(page["policy"])
+    except ValueError:
+        return page | {
+            "problem": f"Unknown policy: {policy} (one of {', '.join(page['policies'])})"
+        }
+    row = db.execute("SELECT title, title_ar FROM incidents WHERE id = ?", (incident,)).fetchone()
+    if row is None:
+        return page | {"problem": f"Unknown incident: {incident}"}
+    try:
+        zone = incident_zone(db, incident)
+        known_at = query_instant(at or None, zone) or utc_now()
+        understood = state(db, incident, known_at, None, chosen)
+        events = timeline(db, incident, known_at)
+    except LedgerError as error:
+        return page | {"problem": str(error)}
+    facts = sorted(
+        understood["facts"].items(), key=lambda kv: (_ORDER.get(kv[1]["status"], 9), kv[0])
+    )
+    return page | {
+        "title": row[0],
+        "title_ar": row[1],
+        "zone": zone or "UTC",
+        "known_at": local_words(understood["known_at"], zone_or_none(zone), seconds=False),
+        "facts": [_fact(name, fact) for name, fact in facts],
+        "timeline": events["entries"],
+        "reports": _reports(db, incident),
+    }
+
+
+def _fact(name: str, fact: dict[str, Any]) -> dict[str, Any]:
+    why = fact.get("why") or {}
+    return {
+        "fact": name,
+        "status": fact["status"],
+        "why": why.get("summary") or why.get("short") or "",
+        "positions": [
+            {
+                "claimant": p.get("claimant_name") or p["claimant"],
+                "says": position_words(p),
+                "report": p["report"],
+            }
+            for p in fact["positions"]
+        ],
+    }
+
+
+def _reports(db: sqlite3.Connection, incident: str) -> list[dict[str, Any]]:
+    """The incident's reports with their links (the archived copy once reports have one)."""
+    cursor = db.execute(
+        "SELECT r.*, s.name AS source_name FROM reports AS r JOIN sources AS s ON s.id = r.source "
+        "WHERE r.id IN (SELECT report FROM claims WHERE incident = ?) "
+        "ORDER BY r.published_at, r.id",
+        (incident,),
+    )
+    columns = [d[0] for d in cursor.description]
+    return [dict(zip(columns, values, strict=True)) for values in cursor]

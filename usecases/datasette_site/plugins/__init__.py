@@ -1,0 +1,1 @@
+"""Datasette plugins ``ledger serve`` loads (``--plugins-dir``)."""

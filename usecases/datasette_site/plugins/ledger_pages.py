@@ -1,0 +1,93 @@
+"""The Datasette plugin of ``ledger serve``: values in words, links, an incident page.
+
+- ``render_cell``: a claimed value (a ``value`` column, stored as JSON) in the command
+  line's words (``at least 20``, ``20 or 21 Jan 2022``, ``yes``); 0/1 flags as no/yes;
+  URLs (a report's, its archived copy's, a fact-check's) as links.
+- ``/<database>/-/incident/<id>?at=DATE&policy=…``: the incident's state at that date
+  and policy, contested facts first with why, its timeline, and its reports with links.
+- The home page lists the incidents, each linking to its page.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from typing import Any
+
+from datasette import hookimpl
+from datasette.utils.asgi import Response
+from markupsafe import Markup, escape
+
+from incident_ledger.projections.words import value_words
+from incident_ledger.usecases.datasette_site.pages import incident_page
+
+_FLAGS = frozenset({"inconsistent", "declared", "cumulative"})
+_LINKS = frozenset({"url", "archive_url", "report_url"})
+_TIME_TEXT = re.compile(r"^[0-9X?~%{\[.]")
+
+
+def cell_words(row: Any, value: Any, column: str) -> str | Markup | None:
+    """What a cell shows instead of its stored value; None: the value as it is."""
+    keys = set(row.keys()) if hasattr(row, "keys") else set()
+    if column == "value" and isinstance(value, str):
+        try:
+            parsed = json.loads(value)
+        except ValueError:
+            return None
+        qualifier = row["qualifier"] if "qualifier" in keys else None
+        kind = row["kind"] if "kind" in keys and row["kind"] in ("number", "time") else None
+        if kind is None:
+            text_time = isinstance(parsed, str) and _TIME_TEXT.match(parsed)
+            kind = "number" if isinstance(parsed, int) else "time" if text_time else "text"
+        return value_words(parsed, qualifier, kind)
+    if column in _FLAGS and value in (0, 1):
+        return "yes" if value else "no"
+    if column in _LINKS and isinstance(value, str) and value.startswith(("https://", "http://")):
+        return Markup(f'<a href="{escape(value)}" rel="nofollow noopener">{escape(value)}</a>')
+    return None
+
+
+@hookimpl
+def render_cell(
+    row: Any, value: Any, column: str, table: str | None, database: str, datasette: Any
+) -> str | Markup | None:
+    return cell_words(row, value, column)
+
+
+@hookimpl
+def register_routes() -> list[tuple[str, Any]]:
+    return [(r"^/(?P<database>[^/]+)/-/incident/(?P<incident>[^/]+)$", incident_view)]
+
+
+async def incident_view(datasette: Any, request: Any) -> Response:
+    name = request.url_vars["database"]
+    incident = request.url_vars["incident"]
+    at = request.args.get("at", "").strip()
+    policy = request.args.get("policy", "range").strip()
+    database = datasette.get_database(name)
+    page = await database.execute_fn(lambda conn: incident_page(conn, incident, at, policy))
+    html = await datasette.render_template(
+        "incident.html", page | {"database": name}, request=request
+    )
+    return Response.html(html, status=404 if "problem" in page else 200)
+
+
+@hookimpl
+def extra_template_vars(template: str, database: str | None, datasette: Any) -> Any:
+    if template != "index.html":
+        return None
+
+    async def incidents() -> dict[str, Any]:
+        found = []
+        for name, db in datasette.databases.items():
+            if name.startswith("_") or "incidents" not in await db.table_names():
+                continue
+            rows = await db.execute(
+                "SELECT i.id, i.title, i.title_ar, COUNT(c.id) AS claims, MAX(c.published_at) "
+                "AS latest FROM incidents AS i LEFT JOIN claims AS c ON c.incident = i.id "
+                "GROUP BY i.id ORDER BY latest DESC, i.id"
+            )
+            found += [dict(row) | {"database": name} for row in rows]
+        return {"ledger_incidents": found}
+
+    return incidents
