@@ -19,10 +19,28 @@ from typer.core import TyperGroup
 from incident_ledger.cli.render import terminal_text
 from incident_ledger.ledger.errors import LedgerError
 
+COMMAND_ORDER = (
+    # set up and write
+    "init", "append", "retract", "correct", "rate", "restore",
+    # read
+    "state", "timeline", "history", "diff", "incidents", "facts", "sources", "search",
+    # audit and export
+    "export", "checkpoint", "verify", "prove",
+    # maintain, browse, learn
+    "replay", "serve", "demo",
+)  # fmt: skip
+"""The order ``ledger --help`` lists the commands in: the way a desk meets them."""
+
 
 class LedgerGroup(TyperGroup):
     """A command group that turns any LedgerError into ``error: …`` and its exit code,
-    and a stray database or system error into ``error: …`` and exit code 1."""
+    and a stray database or system error into ``error: …`` and exit code 1. Its
+    commands are listed in ``COMMAND_ORDER`` (others after, as declared)."""
+
+    def list_commands(self, ctx: Any) -> list[str]:
+        names = super().list_commands(ctx)
+        rank = {name: i for i, name in enumerate(COMMAND_ORDER)}
+        return sorted(names, key=lambda name: rank.get(name, len(rank)))
 
     def invoke(self, ctx: Any) -> Any:  # typer types it with its vendored click Context
         try:

@@ -45,7 +45,8 @@ app = typer.Typer(
     cls=LedgerGroup,
     help="An event-sourced ledger of contradictory incident reports.",
     no_args_is_help=True,
-    add_completion=False,
+    add_completion=True,
+    context_settings={"help_option_names": ["-h", "--help"]},
     rich_markup_mode=None,
     pretty_exceptions_enable=False,
 )
@@ -69,6 +70,16 @@ def main(
             help="Ledger store: a SQLite file path or a postgresql:// URL.",
         ),
     ] = DEFAULT_DB,
+    version: Annotated[
+        bool,
+        typer.Option(
+            "--version",
+            "-V",
+            callback=render.show_version,
+            is_eager=True,
+            help="Show the version and exit.",
+        ),
+    ] = False,
 ) -> None:
     """An event-sourced ledger of contradictory incident reports."""
     ctx.obj = db

@@ -87,6 +87,78 @@ class _Console(Console):
         """Rich's ``render_str`` of the text as it may be shown."""
         return super().render_str(terminal_text(text), **options)
 
+    def print(self, *objects: Any, **options: Any) -> None:
+        """Rich's ``print``, with every table made to fit the terminal (``fitted``), its
+        title and caption wrapped too."""
+        if any(isinstance(o, Table) for o in objects):
+            options.setdefault("soft_wrap", False)
+        shown = (fitted(o, self) if isinstance(o, Table) else o for o in objects)
+        super().print(*shown, **options)
+
+
+def _width(cell: Any) -> int:
+    """The width of a cell's widest line."""
+    text = cell.plain if isinstance(cell, Text) else str(cell)
+    return max((Text(line).cell_len for line in text.splitlines()), default=0)
+
+
+def _narrowest(table: Table, console: Console) -> int:
+    """The narrowest the table can be laid out (rich crops a table wider than the
+    console, so this must fit). Rich measures only through its private helpers."""
+    options = console.options
+    columns = sum(table._measure_column(console, options, c).minimum for c in table.columns)
+    return columns + table._extra_width
+
+
+def _share_the_rest(table: Table, console: Console, whole: set[int]) -> None:
+    """Give the columns that wrap what the whole ones leave, each at least its fair
+    share: a column whose longest word is wider than its share is capped to it (its
+    words fold), so that rich never has to crop the table."""
+    measures = {
+        i: table._measure_column(console, console.options, column).minimum
+        for i, column in enumerate(table.columns)
+    }
+    budget = console.width - table._extra_width - sum(measures[i] for i in whole)
+    rest = sorted((m, i) for i, m in measures.items() if i not in whole)
+    for k, (minimum, i) in enumerate(rest):
+        fair = budget // (len(rest) - k)
+        if minimum > fair:
+            padding = minimum - (table.columns[i].max_width or minimum)
+            table.columns[i].max_width = max(fair - max(padding, 2), 4)
+        budget -= min(minimum, fair)
+
+
+_KEEP_WHOLE = 32
+"""The widest cell of an unwrapped column (ids, dates) kept on one line as it shrinks."""
+
+
+def fitted(table: Table, console: Console) -> Table:
+    """A table that fits the console's width by wrapping: every column may wrap, and a
+    word longer than its column is folded onto the next line rather than cut short with
+    an ellipsis, so nothing shown is ever lost. The first column (the row's name, an
+    id) and those meant to stay on one line (ids, dates) keep their widest cell whole,
+    up to ``_KEEP_WHOLE`` characters, as long as the table still fits: the widest of
+    them gives way first."""
+    columns = table.columns
+    whole = {
+        i: min(max((_width(c) for c in column.cells), default=0), _KEEP_WHOLE)
+        for i, column in enumerate(columns)
+        if column.no_wrap or (i == 0 and not any(" " in str(c) for c in column.cells))
+    }
+    for column in columns:
+        column.no_wrap = False
+        column.overflow = "fold"
+    for i, width in whole.items():
+        columns[i].min_width = max(width, columns[i].min_width or 0)
+    _share_the_rest(table, console, set(whole))
+    for i in sorted(whole, key=lambda i: -whole[i]):
+        if _narrowest(table, console) <= console.width:
+            break
+        columns[i].min_width = None
+    # Titles and captions start at the margin, unpadded, as plain lines do.
+    table.title_justify = table.caption_justify = "default"
+    return table
+
 
 out = _Console(highlight=False, soft_wrap=True, markup=False, emoji=False)
 err = _Console(stderr=True, highlight=False, markup=False, emoji=False)
@@ -283,3 +355,12 @@ def state_table(result: dict[str, Any], zone: str | None = None) -> Table:
             "\n".join(lines) or "no active claim",
         )
     return table
+
+
+def show_version(value: bool) -> None:
+    """``ledger --version``: print the installed version and stop."""
+    if value:
+        from importlib.metadata import version
+
+        raw(f"ledger {version('incident-ledger')}\n")
+        raise typer.Exit()

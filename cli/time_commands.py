@@ -43,7 +43,7 @@ def timeline(
         render.out.print(f"no dated claims of {incident} known {known}")
     else:
         render.out.print(timeline_table(result, zone))
-    render.out.print(_timeline_note(result))
+    render.out.print(_timeline_note(result), soft_wrap=False)
 
 
 def history(
@@ -264,7 +264,7 @@ def _published_table(
         return
     table = Table(title=title)
     for name in ("report", "fact", "claimant", "value", "claim"):
-        table.add_column(name)
+        table.add_column(name, no_wrap=name in ("fact", "claim"))  # ids stay whole
     for item in items:
         claim = item["claim"] + (f"\n(corrects {item['corrects']})" if corrections else "")
         table.add_row(
@@ -282,7 +282,7 @@ def _retractions_table(items: list[dict[str, Any]], zone: str | None) -> None:
         return
     table = Table(title="retractions")
     for name in ("report", "claim", "fact", "claimant", "reason"):
-        table.add_column(name)
+        table.add_column(name, no_wrap=name in ("fact", "claim"))  # ids stay whole
     for item in items:
         who = item["claimant"] + (f"\n(withdrawn by {item['by']})" if "by" in item else "")
         table.add_row(

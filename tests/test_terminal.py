@@ -1,0 +1,81 @@
+"""The command line at a terminal 80 columns wide, and its conventions: ``-h``,
+``--version``, completion, the order of the commands."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from rich.cells import cell_len
+from typer.testing import CliRunner
+
+from incident_ledger.cli.failures import COMMAND_ORDER
+from incident_ledger.cli.main import app
+from incident_ledger.ledger import samples
+
+runner = CliRunner()
+NARROW = {"COLUMNS": "80"}
+# Ids and ISO dates, which must never be broken; dates in words may wrap at their spaces.
+IDS_AND_DATES = re.compile(
+    r"(?<![\w.-])(?:c-[0-9]{3}-[a-z0-9-]*[a-z0-9]|report-[0-9]{3}|[a-z]+\.[a-z_.]*[a-z]|"
+    r"20[0-9]{2}-[0-9]{2}-[0-9]{2})(?![\w-])"
+)
+
+
+@pytest.fixture(scope="module")
+def db(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    path = str(tmp_path_factory.mktemp("narrow") / "ledger.db")
+    assert runner.invoke(app, ["--db", path, "init"]).exit_code == 0
+    assert (
+        runner.invoke(app, ["--db", path, "append", "--file", str(samples.GHWAYRAN)]).exit_code == 0
+    )
+    yield path
+
+
+@pytest.mark.parametrize(
+    "command",
+    [
+        ["state", "ghwayran-2022", "--at", "2022-01-25"],
+        ["timeline", "ghwayran-2022"],
+        ["history", "ghwayran-2022", "escaped"],
+        ["diff", "ghwayran-2022", "--from", "2022-01-21", "--to", "2022-01-25"],
+        ["facts", "ghwayran-2022"],
+        ["sources"],
+        ["incidents"],
+    ],
+)
+def test_tables_fit_80_columns_without_cutting(db: str, command: list[str]) -> None:
+    result = runner.invoke(app, ["--db", db, *command], env=NARROW)
+    assert result.exit_code == 0, result.output
+    lines = result.stdout.splitlines()
+    assert max(cell_len(line) for line in lines) <= 80
+    assert "…" not in result.stdout  # nothing cut short
+    wide = runner.invoke(app, ["--db", db, *command], env={"COLUMNS": "400"}).stdout
+    # Every id and date shown at 400 columns is shown whole at 80, but for an id too long
+    # to sit whole beside the others, which is folded onto the next line (never cut).
+    narrow = set(IDS_AND_DATES.findall(result.stdout))
+    folded = set(IDS_AND_DATES.findall(wide)) - narrow
+    assert all(len(name) > 24 and name[:12] in result.stdout for name in folded), folded
+
+
+def test_help_version_and_order() -> None:
+    short = runner.invoke(app, ["-h"])
+    assert short.exit_code == 0 and short.stdout == runner.invoke(app, ["--help"]).stdout
+    assert runner.invoke(app, ["state", "-h"]).exit_code == 0
+    version = runner.invoke(app, ["--version"])
+    assert version.exit_code == 0 and re.fullmatch(r"ledger \d+\.\d+\.\d+\S*\n", version.stdout)
+    listed = re.findall(r"^  ([a-z]+) ", short.stdout.split("Commands:")[1], flags=re.M)
+    assert listed == list(COMMAND_ORDER)
+    assert "--install-completion" in short.stdout
+
+
+def test_completion_completes_command_names(tmp_path: Path) -> None:
+    result = runner.invoke(
+        app,
+        [],
+        prog_name="ledger",
+        env={"_LEDGER_COMPLETE": "complete_bash", "COMP_WORDS": "ledger rest", "COMP_CWORD": "1"},
+    )
+    assert result.stdout.split() == ["restore"]
