@@ -22,12 +22,13 @@ def search(
     query: Annotated[
         str,
         typer.Argument(
-            help='Words and "quoted phrases"; Arabic with or without diacritics, any digits.'
+            metavar="QUERY",
+            help='Words and "quoted phrases"; Arabic with or without diacritics, any digits.',
         ),
     ],
     incident: IncidentFilter = None,
     limit: Annotated[
-        int, typer.Option("--limit", help="At most this many hits (best first).")
+        int, typer.Option("--limit", metavar="N", help="At most this many hits (best first).")
     ] = DEFAULT_LIMIT,
     as_json: JsonFlag = False,
 ) -> None:

@@ -33,6 +33,7 @@ from incident_ledger.cli.params import (
     Unit,
     ValidTime,
     Value,
+    VersionFlag,
     Via,
 )
 from incident_ledger.cli.serve_command import register as register_web
@@ -66,20 +67,12 @@ def main(
         str,
         typer.Option(
             "--db",
+            metavar="PATH|URL",
             envvar="LEDGER_DB",
             help="Ledger store: a SQLite file path or a postgresql:// URL.",
         ),
     ] = DEFAULT_DB,
-    version: Annotated[
-        bool,
-        typer.Option(
-            "--version",
-            "-V",
-            callback=render.show_version,
-            is_eager=True,
-            help="Show the version and exit.",
-        ),
-    ] = False,
+    version: VersionFlag = False,
 ) -> None:
     """An event-sourced ledger of contradictory incident reports."""
     ctx.obj = db
@@ -116,7 +109,10 @@ def _report_outcome(outcome: Any, as_json: bool) -> None:
 def append(
     ctx: typer.Context,
     file: Annotated[
-        str | None, typer.Option("--file", "-f", help="JSON Lines file to import, or - for stdin.")
+        str | None,
+        typer.Option(
+            "--file", "-f", metavar="FILE", help="JSON Lines file to import, or - for stdin."
+        ),
     ] = None,
     as_json: JsonFlag = False,
     project: Annotated[
@@ -193,9 +189,13 @@ def append_claim(
 def retract(
     ctx: typer.Context,
     id: Id,
-    claim: Annotated[str, typer.Option("--claim", help="Id of the claim withdrawn.")],
-    report: Annotated[str, typer.Option("--report", help="Report that withdraws it.")],
-    reason: Annotated[str | None, typer.Option("--reason", help="Why.")] = None,
+    claim: Annotated[
+        str, typer.Option("--claim", metavar="CLAIM", help="Id of the claim withdrawn.")
+    ],
+    report: Annotated[
+        str, typer.Option("--report", metavar="REPORT", help="Report that withdraws it.")
+    ],
+    reason: Annotated[str | None, typer.Option("--reason", metavar="TEXT", help="Why.")] = None,
     as_json: JsonFlag = False,
 ) -> None:
     """Record that a report withdrew a claim."""
@@ -207,7 +207,9 @@ def retract(
 def correct(
     ctx: typer.Context,
     id: Id,
-    claim: Annotated[str, typer.Option("--claim", help="Id of the claim this replaces.")],
+    claim: Annotated[
+        str, typer.Option("--claim", metavar="CLAIM", help="Id of the claim this replaces.")
+    ],
     incident: IncidentOption,
     fact: Fact,
     value: Value,
@@ -231,12 +233,20 @@ def correct(
 @app.command()
 def rate(
     ctx: typer.Context,
-    source: Annotated[str, typer.Argument(help="Source id.")],
-    grade: Annotated[str, typer.Argument(help="Admiralty reliability grade, A (best) to F.")],
-    reason: Annotated[str, typer.Option("--reason", help="Why the grade changes (required).")],
+    source: Annotated[str, typer.Argument(metavar="SOURCE", help="Source id.")],
+    grade: Annotated[
+        str, typer.Argument(metavar="GRADE", help="Admiralty reliability grade, A (best) to F.")
+    ],
+    reason: Annotated[
+        str, typer.Option("--reason", metavar="TEXT", help="Why the grade changes (required).")
+    ],
     effective_from: Annotated[
         str | None,
-        typer.Option("--from", help="In force for known times from this date (default: always)."),
+        typer.Option(
+            "--from",
+            metavar="DATE",
+            help="In force for known times from this date (default: always).",
+        ),
     ] = None,
     as_json: JsonFlag = False,
 ) -> None:
@@ -252,10 +262,14 @@ def rate(
 def replay(
     ctx: typer.Context,
     until: Annotated[
-        str | None, typer.Option("--until", help="Only events recorded by then (needs --out).")
+        str | None,
+        typer.Option("--until", metavar="DATE", help="Only events recorded by then (needs --out)."),
     ] = None,
     out: Annotated[
-        str | None, typer.Option("--out", help="Build into this file instead of the live model.")
+        str | None,
+        typer.Option(
+            "--out", metavar="PATH", help="Build into this file instead of the live model."
+        ),
     ] = None,
     as_json: JsonFlag = False,
 ) -> None:
@@ -305,19 +319,25 @@ def checkpoint(ctx: typer.Context, as_json: JsonFlag = False) -> None:
 def verify(
     ctx: typer.Context,
     export: Annotated[
-        str | None, typer.Option("--export", help="Verify this exported bundle folder offline.")
+        str | None,
+        typer.Option(
+            "--export", metavar="BUNDLE", help="Verify this exported bundle folder offline."
+        ),
     ] = None,
     key: Annotated[
         str | None,
         typer.Option(
             "--key",
+            metavar="KEY",
             help="Verifier (public) key, text or file, to check checkpoints against; default: "
             "the bundle's, or the ledger's own signing key.",
         ),
     ] = None,
     prev: Annotated[
         str | None,
-        typer.Option("--prev", help="An earlier checkpoint file the export must extend."),
+        typer.Option(
+            "--prev", metavar="FILE", help="An earlier checkpoint file the export must extend."
+        ),
     ] = None,
     read_model: Annotated[
         bool,
@@ -382,8 +402,12 @@ app.add_typer(prove_app, name="prove")
 @prove_app.command("inclusion")
 def prove_inclusion(
     ctx: typer.Context,
-    record: Annotated[str, typer.Argument(help="Record id, or kind:id (claim:c1).")],
-    version: Annotated[int, typer.Option("--version", help="Event version (1 = created).")] = 1,
+    record: Annotated[
+        str, typer.Argument(metavar="RECORD", help="Record id, or kind:id (claim:c1).")
+    ],
+    version: Annotated[
+        int, typer.Option("--version", metavar="N", help="Event version (1 = created).")
+    ] = 1,
 ) -> None:
     """Inclusion proof of a record's event in the signed log (JSON)."""
     render.print_json(auditing.prove_inclusion(ctx.obj, record, version))
@@ -392,8 +416,10 @@ def prove_inclusion(
 @prove_app.command("consistency")
 def prove_consistency(
     ctx: typer.Context,
-    size1: Annotated[int, typer.Argument(help="Earlier tree size M.")],
-    size2: Annotated[int | None, typer.Argument(help="Later tree size N (default: now).")] = None,
+    size1: Annotated[int, typer.Argument(metavar="M", help="Earlier tree size M.")],
+    size2: Annotated[
+        int | None, typer.Argument(metavar="N", help="Later tree size N (default: now).")
+    ] = None,
 ) -> None:
     """Consistency proof between tree sizes M and N (JSON)."""
     render.print_json(auditing.prove_consistency(ctx.obj, size1, size2))

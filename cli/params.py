@@ -15,12 +15,15 @@ JsonFlag = Annotated[bool, typer.Option("--json", help="Print JSON for machines.
 
 # --- what a reading command asks about -------------------------------------------------
 
-IncidentArg = Annotated[str, typer.Argument(help="Incident id.")]
-IncidentFilter = Annotated[str | None, typer.Option("--incident", help="Only this incident.")]
+IncidentArg = Annotated[str, typer.Argument(metavar="INCIDENT", help="Incident id.")]
+IncidentFilter = Annotated[
+    str | None, typer.Option("--incident", metavar="INCIDENT", help="Only this incident.")
+]
 AtOption = Annotated[
     str | None,
     typer.Option(
         "--at",
+        metavar="DATE",
         help="Known time: a date (the end of that day in the incident's time zone) "
         "or a date-time with an offset; default now.",
     ),
@@ -29,17 +32,27 @@ TzOption = Annotated[
     str | None,
     typer.Option(
         "--tz",
+        metavar="ZONE",
         help="Show instants in this IANA time zone (default: the incident's own, else UTC).",
     ),
 ]
 AsRecorded = Annotated[
     str | None,
-    typer.Option("--as-recorded", help="What the ledger showed at this time (date or date-time)."),
+    typer.Option(
+        "--as-recorded",
+        metavar="DATE",
+        help="What the ledger showed at this time (date or date-time).",
+    ),
 ]
-Policy = Annotated[str, typer.Option("--policy", help="range, conservative, latest or preferred.")]
+Policy = Annotated[
+    str,
+    typer.Option("--policy", metavar="POLICY", help="range, conservative, latest or preferred."),
+]
 KnownBy = Annotated[
     str | None,
-    typer.Option("--at", help="Only what was known by then (a date: its end in UTC)."),
+    typer.Option(
+        "--at", metavar="DATE", help="Only what was known by then (a date: its end in UTC)."
+    ),
 ]
 """An export's ``--at``: unlike a reading command's, it reads a date in UTC."""
 ExportFormat = Annotated[
@@ -53,13 +66,17 @@ ExportFormat = Annotated[
 
 # --- the fields of a record given as flags (append claim, correct, retract) -------------
 
-Id = Annotated[str, typer.Option("--id", help="Your id for this record.")]
-IncidentOption = Annotated[str, typer.Option("--incident", help="Incident id.")]
-Fact = Annotated[str, typer.Option("--fact", help="Dotted fact key, e.g. killed.security_forces.")]
+Id = Annotated[str, typer.Option("--id", metavar="ID", help="Your id for this record.")]
+IncidentOption = Annotated[str, typer.Option("--incident", metavar="INCIDENT", help="Incident id.")]
+Fact = Annotated[
+    str,
+    typer.Option("--fact", metavar="FACT", help="Dotted fact key, e.g. killed.security_forces."),
+]
 Value = Annotated[
     str,
     typer.Option(
         "--value",
+        metavar="VALUE",
         help=(
             "Read as the same value in an import line: a number (digits ASCII or "
             'Arabic-Indic, e.g. 20 or ٢٠), a range {"min":a,"max":b}, true/false, a JSON '
@@ -70,18 +87,52 @@ Value = Annotated[
         ),
     ),
 ]
-Report = Annotated[str, typer.Option("--report", help="Report id the claim appeared in.")]
+Report = Annotated[
+    str, typer.Option("--report", metavar="REPORT", help="Report id the claim appeared in.")
+]
 Qualifier = Annotated[
     str | None,
-    typer.Option("--qualifier", help="exact, approx, at_least, more_than, at_most or less_than."),
+    typer.Option(
+        "--qualifier",
+        metavar="QUALIFIER",
+        help="exact, approx, at_least, more_than, at_most or less_than.",
+    ),
 ]
-Unit = Annotated[str | None, typer.Option("--unit", help="Unit, e.g. people.")]
-ValidTime = Annotated[str | None, typer.Option("--valid-time", help="EDTF: when it held.")]
+Unit = Annotated[str | None, typer.Option("--unit", metavar="UNIT", help="Unit, e.g. people.")]
+ValidTime = Annotated[
+    str | None, typer.Option("--valid-time", metavar="EDTF", help="EDTF: when it held.")
+]
 Claimant = Annotated[
-    str | None, typer.Option("--claimant", help="Source id of who asserted it (default: outlet).")
+    str | None,
+    typer.Option(
+        "--claimant", metavar="SOURCE", help="Source id of who asserted it (default: outlet)."
+    ),
 ]
-Via = Annotated[list[str] | None, typer.Option("--via", help="Relay source id (repeatable).")]
-Quote = Annotated[str | None, typer.Option("--quote", help="The original words.")]
-Translation = Annotated[str | None, typer.Option("--translation", help="English translation.")]
-Credibility = Annotated[int | None, typer.Option("--credibility", help="Admiralty 1–6.")]
-Note = Annotated[str | None, typer.Option("--note", help="Free-text note.")]
+Via = Annotated[
+    list[str] | None, typer.Option("--via", metavar="SOURCE", help="Relay source id (repeatable).")
+]
+Quote = Annotated[str | None, typer.Option("--quote", metavar="TEXT", help="The original words.")]
+Translation = Annotated[
+    str | None, typer.Option("--translation", metavar="TEXT", help="English translation.")
+]
+Credibility = Annotated[
+    int | None, typer.Option("--credibility", metavar="1-6", help="Admiralty 1–6.")
+]
+Note = Annotated[str | None, typer.Option("--note", metavar="TEXT", help="Free-text note.")]
+
+
+def show_version(value: bool) -> None:
+    """``ledger --version``: print the installed version and stop."""
+    if value:
+        from importlib.metadata import version
+
+        typer.echo(f"ledger {version('incident-ledger')}")
+        raise typer.Exit()
+
+
+VersionFlag = Annotated[
+    bool,
+    typer.Option(
+        "--version", "-V", callback=show_version, is_eager=True, help="Show the version and exit."
+    ),
+]

@@ -355,12 +355,3 @@ def state_table(result: dict[str, Any], zone: str | None = None) -> Table:
             "\n".join(lines) or "no active claim",
         )
     return table
-
-
-def show_version(value: bool) -> None:
-    """``ledger --version``: print the installed version and stop."""
-    if value:
-        from importlib.metadata import version
-
-        raw(f"ledger {version('incident-ledger')}\n")
-        raise typer.Exit()

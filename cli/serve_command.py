@@ -13,12 +13,13 @@ from incident_ledger.usecases import serving as web
 
 Port = Annotated[
     int,
-    typer.Option("--port", min=1, max=65_535, help="Port to listen on."),
+    typer.Option("--port", metavar="PORT", min=1, max=65_535, help="Port to listen on."),
 ]
 Host = Annotated[
     str | None,
     typer.Option(
         "--host",
+        metavar="HOST",
         help=(
             "Address to listen on (default 127.0.0.1). The server has no access control: an "
             "address beyond loopback lets anyone who can reach it read the whole ledger, so "

@@ -49,12 +49,16 @@ def timeline(
 def history(
     ctx: typer.Context,
     incident: IncidentArg,
-    fact: Annotated[str, typer.Argument(help="Fact key, e.g. killed.security_forces.")],
+    fact: Annotated[
+        str, typer.Argument(metavar="FACT", help="Fact key, e.g. killed.security_forces.")
+    ],
     as_recorded: AsRecorded = None,
     chart: Annotated[
         str | None,
         typer.Option(
-            "--chart", help="Also draw the history (numbers only) to FILE.svg or FILE.png."
+            "--chart",
+            metavar="FILE",
+            help="Also draw the history (numbers only) to FILE.svg or FILE.png.",
         ),
     ] = None,
     tz: TzOption = None,
@@ -79,10 +83,11 @@ def diff(
         str,
         typer.Option(
             "--from",
+            metavar="DATE",
             help="Earlier known time T1 (a date means its end in the incident's time zone).",
         ),
     ],
-    to_at: Annotated[str, typer.Option("--to", help="Later known time T2.")],
+    to_at: Annotated[str, typer.Option("--to", metavar="DATE", help="Later known time T2.")],
     as_recorded: AsRecorded = None,
     tz: TzOption = None,
     as_json: JsonFlag = False,

@@ -429,5 +429,5 @@ def test_cli_syntax_characters_exit_0(db: str, query: str) -> None:
 def test_cli_help_texts() -> None:
     result = runner.invoke(app, ["search", "--help"])
     assert result.exit_code == 0
-    for option in ("--incident", "--limit", "--json", "{query}"):
+    for option in ("--incident", "--limit", "--json", "{QUERY}"):
         assert option in result.stdout

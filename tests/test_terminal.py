@@ -71,6 +71,17 @@ def test_help_version_and_order() -> None:
     assert "--install-completion" in short.stdout
 
 
+def test_metavars_say_what_is_expected() -> None:
+    state = runner.invoke(app, ["state", "-h"], env={"COLUMNS": "200"}).stdout
+    assert "state [OPTIONS] {INCIDENT}" in state
+    assert "--at DATE" in state and "--as-recorded DATE" in state and "--tz ZONE" in state
+    export = runner.invoke(app, ["export", "-h"], env={"COLUMNS": "200"}).stdout
+    assert "--incident INCIDENT" in export and "--format FORMAT" in export
+    history = runner.invoke(app, ["history", "-h"], env={"COLUMNS": "200"}).stdout
+    assert "{INCIDENT} {FACT}" in history
+    assert "<str>" not in state + export + history
+
+
 def test_completion_completes_command_names(tmp_path: Path) -> None:
     result = runner.invoke(
         app,

@@ -137,7 +137,7 @@ def test_the_incident_page_puts_contested_facts_first_with_why(served: Served) -
     assert '<a href="https://news.example/r-linked"' in page
     assert "archived copy" not in page  # no report carries one yet
     status, page = get(f"{served.base}/ledger/-/incident/nope")
-    assert status == 404 and "Unknown incident: nope" in page
+    assert status == 404 and "no incident &#39;nope&#39; in the ledger" in page
 
 
 def test_the_claims_table_has_facets(served: Served) -> None:

@@ -9,7 +9,8 @@ from typing import Any
 
 from incident_ledger.ledger.errors import LedgerError
 from incident_ledger.ledger.times import local_words, utc_now, zone_or_none
-from incident_ledger.projections.understanding import Policy, incident_zone, state
+from incident_ledger.projections.incidents import require_incident
+from incident_ledger.projections.understanding import Policy, state
 from incident_ledger.projections.words import position_words
 from incident_ledger.usecases.workspace import query_instant
 
@@ -28,16 +29,14 @@ def incident_page(db: sqlite3.Connection, incident: str, at: str, policy: str) -
         return page | {
             "problem": f"Unknown policy: {policy} (one of {', '.join(page['policies'])})"
         }
-    row = db.execute("SELECT title, title_ar FROM incidents WHERE id = ?", (incident,)).fetchone()
-    if row is None:
-        return page | {"problem": f"Unknown incident: {incident}"}
     try:
-        zone = incident_zone(db, incident)
+        zone = require_incident(db, incident)
         known_at = query_instant(at or None, zone) or utc_now()
         understood = state(db, incident, known_at, None, chosen)
         events = timeline(db, incident, known_at)
     except LedgerError as error:
         return page | {"problem": str(error)}
+    row = db.execute("SELECT title, title_ar FROM incidents WHERE id = ?", (incident,)).fetchone()
     facts = sorted(
         understood["facts"].items(), key=lambda kv: (_ORDER.get(kv[1]["status"], 9), kv[0])
     )
