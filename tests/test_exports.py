@@ -532,10 +532,37 @@ def test_html_is_self_contained_and_escaped_as_written(fixture: Any) -> None:
     assert csp == ["default-src 'none'; style-src 'unsafe-inline'; img-src data:"]
     assert not [t for t, _ in dom.tags if t in ("script", "img", "link", "iframe", "object")]
     assert not [name for _, attrs in dom.tags for name in attrs if name.startswith("on")]
-    assert not [name for _, attrs in dom.tags for name in attrs if name in ("href", "src")]
+    assert not [name for _, attrs in dom.tags for name in attrs if name == "src"]
+    # The only links are the reports' and assessments' http(s) addresses.
+    links = [attrs for tag, attrs in dom.tags if "href" in attrs]
+    assert [a["href"] for a in links] == [
+        "https://example.org/r1?a=1&b=%22x%22",
+        "https://check.example/a1",
+        "https://check.example/a3",
+    ]
+    assert all(a["rel"] == "noopener noreferrer nofollow" for a in links)
     assert "&lt;script&gt;document.title=&#39;pwned&#39;&lt;/script&gt;" in page
     assert "No checkpoint was supplied" in page
     assert dom.title == "Incident ledger report: \u2068Test <b>incident</b>\u2069"
+
+
+def test_html_reads_as_words_and_ends_with_a_recipe(fixture: Any) -> None:
+    provenance = signed("incident-ledger\n42\nroot=\n\n— incident-ledger <sig>\n")
+    provenance = Provenance(
+        provenance.note, provenance.origin, provenance.size, provenance.root,
+        provenance.locate, "incident-ledger+1234abcd+KEY",
+    )  # fmt: skip
+    page = export_html(fixture, incident="g", at=day_end("2022-02-03"), provenance=provenance)
+    assert "overflow-wrap: anywhere" not in page and "break-all" not in page
+    assert "word-break: normal" in page
+    assert "Verifier key: <code>incident-ledger+1234abcd+KEY</code>" in page
+    assert "ledger verify --export bundle --key 'incident-ledger+1234abcd+KEY'" in page
+    assert (
+        "at least 20 people" in page and "true" not in page.split("<style>")[1].split("Sources")[0]
+    )
+    # contested facts first, the full list of claims last, as an appendix
+    assert page.index("<h3>Contested facts</h3>") < page.index("<h3>State at")
+    assert page.index("Appendix: every claim") > page.index("<h2>Reports</h2>")
 
 
 def test_html_shows_checkpoint_in_pre(fixture: Any) -> None:

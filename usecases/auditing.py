@@ -228,7 +228,7 @@ def export(
                     return write_bundle(ws.ledger, folder, signed, key.verifier, incident)
                 except OSError as error:
                     raise StoreError(f"cannot write the bundle {out}: {error.strerror}") from None
-            provenance = _provenance(ws, signed)
+            provenance = _provenance(ws, signed, key.verifier)
             if fmt == "xlsx" and target is not None:
                 return _workbook(ws, target, incident, known_at, provenance)
             document, notes = _render_export(fmt, ws, incident, known_at, provenance, namespace)
@@ -274,7 +274,7 @@ def _checked_model(ws: Workspace, signed: Checkpoint) -> None:
         ) from None
 
 
-def _provenance(ws: Workspace, signed: Checkpoint) -> Provenance:
+def _provenance(ws: Workspace, signed: Checkpoint, verifier: str) -> Provenance:
     """The checkpoint an export is made under, and where its records are in that log."""
     from incident_ledger.ledger.audit import b64, leaf_locations
     from incident_ledger.projections.exports.common import Provenance
@@ -285,6 +285,7 @@ def _provenance(ws: Workspace, signed: Checkpoint) -> Provenance:
         signed.size,
         b64(signed.root),
         lambda wanted: leaf_locations(ws.ledger, signed, wanted),
+        verifier,
     )
 
 

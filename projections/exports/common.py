@@ -149,6 +149,8 @@ class Provenance:
     root: str
     """The log's root at ``size``, base64 as in the note."""
     locate: LeafLocator
+    verifier: str = ""
+    """The verifier key the checkpoint is signed for (a C2SP vkey), when known."""
 
     def leaves(self, selection: Selection) -> dict[int, Leaf]:
         """Every record of a selection: its ``seq`` → its event's leaf (index, hex hash)."""
@@ -289,16 +291,9 @@ def bounds(claim: Row) -> tuple[int | str | None, int | str | None]:
 
 
 def describe_value(claim: Row, *, unit: bool = True) -> str:
-    """A human reading of a claimed value: "at least 20 people", "2022-01-20", "true"."""
-    value = claimed_value(claim)
-    if isinstance(value, dict):
-        text = f"{value['min']}–{value['max']}"
-    elif isinstance(value, bool):
-        text = "true" if value else "false"
-    elif isinstance(value, int):
-        text = value_words(value, claim["qualifier"], "number")
-    else:
-        text = str(value)
+    """A claimed value in words, as the command line says it: "at least 20 people",
+    "20 or 21 Jan 2022", "yes" (``words.value_words``)."""
+    text = value_words(claimed_value(claim), claim["qualifier"], claim["kind"])
     if unit and claim["unit"] and claim["kind"] == "number":
         text = f"{text} {claim['unit']}"
     return text

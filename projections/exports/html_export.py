@@ -10,7 +10,6 @@ Arabic text (detected by script) is set in elements with ``lang="ar" dir="rtl"``
 
 from __future__ import annotations
 
-import json
 import re
 import sqlite3
 from collections import Counter
@@ -37,7 +36,7 @@ from incident_ledger.projections.exports.html_template import (
     REPORT_TEMPLATE,
 )
 from incident_ledger.projections.exports.report_charts import charts
-from incident_ledger.projections.words import interval_words
+from incident_ledger.projections.words import interval_words, value_words
 
 _ARABIC = re.compile("[\u0600-\u06ff\u0750-\u077f\u08a0-\u08ff\ufb50-\ufdff\ufe70-\ufeff]")
 _STATUS_CLASSES = {
@@ -176,38 +175,22 @@ def _fact(
 
 
 def _fact_value(fact: dict[str, Any], zone: str | None) -> str:
+    """A fact's value under the policy, in the command line's words (``20–25``,
+    ``20–21 Jan 2022`` in the incident's zone, ``yes``)."""
     value = fact["value"]
     if value is None:
         return "—"
-    if fact.get("kind") == "time" and isinstance(value, dict):
+    if isinstance(value, dict) and fact.get("kind") in ("time", "number"):
         return interval_words(value, zone)
-    if fact.get("kind") == "number" and isinstance(value, dict):
-        return _interval_text(value["min"], value["max"])
+    kind = str(fact.get("kind") or "text")
     if isinstance(value, list):
-        return " / ".join(_scalar_text(item) for item in value)
-    return _scalar_text(value)
+        return " / ".join(value_words(item, None, kind) for item in value)
+    return value_words(value, None, kind)
 
 
-def _interval_text(low: int | str | None, high: int | str | None) -> str:
-    if isinstance(low, str) or isinstance(high, str):
-        first = _day(low, start=True) if isinstance(low, str) else "…"
-        last = _day(high, start=False) if isinstance(high, str) else "…"
-        return first if first == last else f"{first} – {last}"
-    if high is None:
-        return f"{low} or more"
-    return str(low) if low == high else f"{low}–{high}"
-
-
-def _day(moment: str, *, start: bool) -> str:
-    """An interval bound as a date when it falls on the day's first or last instant."""
-    boundary = "T00:00:00Z" if start else "T23:59:59.999999Z"
-    return moment[:10] if moment.endswith(boundary) else moment
-
-
-def _scalar_text(value: Any) -> str:
-    if isinstance(value, str):
-        return value
-    return json.dumps(value, ensure_ascii=False)  # true/false, and ranges on a mixed fact
+def link(url: str | None) -> str | None:
+    """A URL a reader may follow: only http(s) addresses become links."""
+    return url if url and url.startswith(("https://", "http://")) else None
 
 
 def _position(selection: Selection, claim: Row, zone: str | None) -> dict[str, Any]:
@@ -269,6 +252,9 @@ def _report(selection: Selection, row: Row) -> dict[str, Any]:
         "published": published_date(row["published_at"], row["published_precision"]),
         "title": row["title"],
         "url": row["url"],
+        "link": link(row["url"]),
+        # The archived copy, once reports carry one (a v2 field of the report record).
+        "archive": link(row.get("archive_url")),
         "sha256": row["sha256"],
     }
 
@@ -280,5 +266,6 @@ def _assessment(row: Row) -> dict[str, Any]:
         "by": row["by"],
         "published": published_date(row["published_at"]),
         "url": row["url"],
+        "link": link(row["url"]),
         "note": row["note"],
     }

@@ -1,9 +1,11 @@
 """The Jinja2 template of the HTML report, kept in code so no package data is needed.
 
 Rendered with autoescaping on. Data from the ledger appears only as escaped text
-content: never in a ``<style>``, a URL, or an attribute (``lang``/``dir`` and the
-CSS classes come from fixed tables in ``html_export``). No script, no external
-resource; the Content-Security-Policy forbids both anyway. Free text from the
+content: never in a ``<style>`` or an attribute (``lang``/``dir`` and the CSS classes
+come from fixed tables in ``html_export``), but for the ``href`` of a report's,
+an archived copy's or an assessment's address, which ``html_export.link`` admits
+only when it is an http(s) URL (no ``javascript:``), escaped like any attribute.
+No script, no external resource; the Content-Security-Policy forbids both anyway. Free text from the
 ledger (names, titles, quotes, values, addresses) is set in a ``<bdi>`` element
 (the ``bidi`` macro), so that its direction, or a bidi override hidden in it, never
 reorders the text around it; in the ``<title>`` and the charts' SVG text, where no
@@ -49,8 +51,11 @@ h1 { font-size: 1.6rem; margin-bottom: .2rem; }
 h2 { border-bottom: 2px solid #1b1b1b; margin-top: 2.5rem; }
 h3 { margin-top: 1.8rem; }
 table { border-collapse: collapse; width: 100%; margin: .5rem 0 1rem; }
+/* Words are never broken: a column is as wide as its longest word, and a table wider
+   than the page scrolls sideways in its own box. */
 th, td { border: 1px solid #c8c8c8; padding: .3rem .45rem; text-align: start;
-         vertical-align: top; overflow-wrap: anywhere; }
+         vertical-align: top; overflow-wrap: normal; word-break: normal; hyphens: manual; }
+.wide { overflow-x: auto; }
 th { background: #f0f0f0; }
 tr.contested td { background: #fff3e0; }
 .status { font-weight: 600; white-space: nowrap; }
@@ -76,7 +81,7 @@ svg .step { fill: none; }
 svg .whisker { stroke-width: 1.5; }
 svg .open { stroke-dasharray: 4 3; }
 pre { background: #f6f6f6; padding: .6rem; overflow-x: auto; white-space: pre-wrap; }
-code { font-size: .9em; word-break: break-all; }
+code { font-size: .9em; }
 code.hash { display: block; font-size: .7em; color: #5c5c5c; }
 td.leaf { min-width: 7rem; }
 </style>
@@ -102,32 +107,6 @@ then; retractions, corrections and assessments likewise).</p>
 <dt>Claims known</dt><dd>{{ incident.claims|length }}</dd>
 </dl>
 
-<h3>State at {{ known_at }}</h3>
-{% if incident.facts %}
-<table class="state">
-<thead><tr><th>Fact</th><th>Status</th><th>Value</th><th>Who says what</th></tr></thead>
-<tbody>
-{% for fact in incident.facts %}
-<tr class="{{ fact.row_class }}">
-<td><code>{{ fact.fact }}</code></td>
-<td class="status {{ fact.status_class }}">{{ fact.status }}</td>
-<td>{{ bidi(fact.value) }}</td>
-<td>{% if not fact.positions %}<span class="muted">no active claim: every claim was
-retracted or corrected</span>{% endif %}<ul class="positions">
-{% for position in fact.positions %}
-<li><strong>{{ bidi(position.claimant) }}</strong>: {{ bidi(position.value) }}
-{%- if position.via %} <span class="muted">(via {{ bidi(position.via) }})</span>{% endif %}
-<span class="muted">· {{ bidi(position.outlet) }}, {{ position.published }}</span></li>
-{% endfor %}
-</ul></td>
-</tr>
-{% endfor %}
-</tbody>
-</table>
-{% else %}
-<p class="muted">No claims were known at this time.</p>
-{% endif %}
-
 <h3>Contested facts</h3>
 {% for fact in incident.facts if fact.status == "contested" %}
 <article class="contested">
@@ -147,6 +126,32 @@ retracted or corrected</span>{% endif %}<ul class="positions">
 {% else %}
 <p class="muted">No fact is contested at this time.</p>
 {% endfor %}
+
+<h3>State at {{ known_at }}</h3>
+{% if incident.facts %}
+<div class="wide"><table class="state">
+<thead><tr><th>Fact</th><th>Status</th><th>Value</th><th>Who says what</th></tr></thead>
+<tbody>
+{% for fact in incident.facts %}
+<tr class="{{ fact.row_class }}">
+<td><code>{{ fact.fact }}</code></td>
+<td class="status {{ fact.status_class }}">{{ fact.status }}</td>
+<td>{{ bidi(fact.value) }}</td>
+<td>{% if not fact.positions %}<span class="muted">no active claim: every claim was
+retracted or corrected</span>{% endif %}<ul class="positions">
+{% for position in fact.positions %}
+<li><strong>{{ bidi(position.claimant) }}</strong>: {{ bidi(position.value) }}
+{%- if position.via %} <span class="muted">(via {{ bidi(position.via) }})</span>{% endif %}
+<span class="muted">· {{ bidi(position.outlet) }}, {{ position.published }}</span></li>
+{% endfor %}
+</ul></td>
+</tr>
+{% endfor %}
+</tbody>
+</table></div>
+{% else %}
+<p class="muted">No claims were known at this time.</p>
+{% endif %}
 
 <h3>Numeric facts over known time</h3>
 <p class="muted">One chart per numeric fact: each claimant's position from the moment it was
@@ -211,8 +216,86 @@ positions.</p>
 <p class="muted">No numeric facts.</p>
 {% endfor %}
 
-<h3>Claims known at {{ known_at }}</h3>
-<table class="claims">
+</section>
+{% endfor %}
+
+<section>
+<h2>Sources</h2>
+<div class="wide"><table class="sources">
+<thead><tr><th>Source</th><th>Arabic name</th><th>Kind</th><th>Grade</th>
+<th>Claims made</th>{{ leaf_head() }}</tr></thead>
+<tbody>
+{% for source in sources %}
+<tr>
+<td>{{ bidi(source.name) }} <span class="muted">(<code>{{ source.id }}</code>)</span></td>
+<td>{% if source.name_ar %}{{ bidi(source.name_ar) }}{% endif %}</td>
+<td>{{ source.kind }}</td>
+<td>{{ source.grade }}</td>
+<td>{{ source.claims }}</td>
+{{ leaf_cell(source.leaf) }}
+</tr>
+{% endfor %}
+</tbody>
+</table></div>
+<p class="muted">Grade: Admiralty source reliability, A (reliable) to F (cannot be judged);
+"claims made" counts the claims known at this time with the source as claimant.</p>
+</section>
+
+<section>
+<h2>Reports</h2>
+<div class="wide"><table class="reports">
+<thead><tr><th>Report</th><th>Outlet</th><th>Published</th><th>Title</th><th>Address</th>
+<th>SHA-256</th>{{ leaf_head() }}</tr></thead>
+<tbody>
+{% for report in reports %}
+<tr>
+<td><code>{{ report.id }}</code></td>
+<td>{{ bidi(report.outlet) }}</td>
+<td>{{ report.published }}</td>
+<td>{% if report.title %}{{ bidi(report.title) }}{% endif %}</td>
+<td>{% if report.link %}<a href="{{ report.link }}" rel="noopener noreferrer nofollow">
+{{- bidi(report.url) }}</a>
+{%- elif report.url %}<code>{{ bidi(report.url) }}</code>{% endif %}
+{%- if report.archive %}<br><a href="{{ report.archive }}"
+ rel="noopener noreferrer nofollow">archived copy</a>{% endif %}</td>
+<td>{% if report.sha256 %}<code>{{ report.sha256 }}</code>{% endif %}</td>
+{{ leaf_cell(report.leaf) }}
+</tr>
+{% endfor %}
+</tbody>
+</table></div>
+</section>
+
+{% if assessments %}
+<section>
+<h2>Assessments</h2>
+<div class="wide"><table class="assessments">
+<thead><tr><th>Claim</th><th>Verdict</th><th>By</th><th>Published</th><th>Address</th>
+<th>Note</th>{{ leaf_head() }}</tr></thead>
+<tbody>
+{% for assessment in assessments %}
+<tr>
+<td><code>{{ assessment.claim }}</code></td>
+<td>{{ assessment.verdict }}</td>
+<td>{{ bidi(assessment.by) }}</td>
+<td>{{ assessment.published }}</td>
+<td>{% if assessment.link %}<a href="{{ assessment.link }}" rel="noopener noreferrer nofollow">
+{{- bidi(assessment.url) }}</a>
+{%- elif assessment.url %}<code>{{ bidi(assessment.url) }}</code>{% endif %}</td>
+<td>{% if assessment.note %}{{ bidi(assessment.note) }}{% endif %}</td>
+{{ leaf_cell(assessment.leaf) }}
+</tr>
+{% endfor %}
+</tbody>
+</table></div>
+</section>
+{% endif %}
+
+<section class="appendix">
+<h2>Appendix: every claim known at {{ known_at }}</h2>
+{% for incident in incidents %}
+<h3>{{ bidi(incident.title) }}</h3>
+<div class="wide"><table class="claims">
 <thead><tr><th>Claim</th><th>Fact</th><th>Claimant</th><th>Value</th><th>Status</th>
 <th>Published</th><th>Quote</th>{{ leaf_head() }}</tr></thead>
 <tbody>
@@ -231,75 +314,9 @@ positions.</p>
 </tr>
 {% endfor %}
 </tbody>
-</table>
-</section>
+</table></div>
 {% endfor %}
-
-<section>
-<h2>Sources</h2>
-<table class="sources">
-<thead><tr><th>Source</th><th>Arabic name</th><th>Kind</th><th>Grade</th>
-<th>Claims made</th>{{ leaf_head() }}</tr></thead>
-<tbody>
-{% for source in sources %}
-<tr>
-<td>{{ bidi(source.name) }} <span class="muted">(<code>{{ source.id }}</code>)</span></td>
-<td>{% if source.name_ar %}{{ bidi(source.name_ar) }}{% endif %}</td>
-<td>{{ source.kind }}</td>
-<td>{{ source.grade }}</td>
-<td>{{ source.claims }}</td>
-{{ leaf_cell(source.leaf) }}
-</tr>
-{% endfor %}
-</tbody>
-</table>
-<p class="muted">Grade: Admiralty source reliability, A (reliable) to F (cannot be judged);
-"claims made" counts the claims known at this time with the source as claimant.</p>
 </section>
-
-<section>
-<h2>Reports</h2>
-<table class="reports">
-<thead><tr><th>Report</th><th>Outlet</th><th>Published</th><th>Title</th><th>Address</th>
-<th>SHA-256</th>{{ leaf_head() }}</tr></thead>
-<tbody>
-{% for report in reports %}
-<tr>
-<td><code>{{ report.id }}</code></td>
-<td>{{ bidi(report.outlet) }}</td>
-<td>{{ report.published }}</td>
-<td>{% if report.title %}{{ bidi(report.title) }}{% endif %}</td>
-<td>{% if report.url %}<code>{{ bidi(report.url) }}</code>{% endif %}</td>
-<td>{% if report.sha256 %}<code>{{ report.sha256 }}</code>{% endif %}</td>
-{{ leaf_cell(report.leaf) }}
-</tr>
-{% endfor %}
-</tbody>
-</table>
-</section>
-
-{% if assessments %}
-<section>
-<h2>Assessments</h2>
-<table class="assessments">
-<thead><tr><th>Claim</th><th>Verdict</th><th>By</th><th>Published</th><th>Address</th>
-<th>Note</th>{{ leaf_head() }}</tr></thead>
-<tbody>
-{% for assessment in assessments %}
-<tr>
-<td><code>{{ assessment.claim }}</code></td>
-<td>{{ assessment.verdict }}</td>
-<td>{{ bidi(assessment.by) }}</td>
-<td>{{ assessment.published }}</td>
-<td>{% if assessment.url %}<code>{{ bidi(assessment.url) }}</code>{% endif %}</td>
-<td>{% if assessment.note %}{{ bidi(assessment.note) }}{% endif %}</td>
-{{ leaf_cell(assessment.leaf) }}
-</tr>
-{% endfor %}
-</tbody>
-</table>
-</section>
-{% endif %}
 
 <section>
 <h2>Checkpoint</h2>
@@ -311,6 +328,12 @@ at size {{ signed.size }}, root <code>{{ signed.root }}</code>.</p>
 index and its leaf hash (hex), SHA-256 of a zero byte followed by the event's line in the
 JSONL bundle of the same ledger. A status, a grade or a value shown here is worked out from
 the events; the leaf names only the record's own event.</p>
+{% if signed.verifier %}<p>Verifier key: <code>{{ signed.verifier }}</code></p>{% endif %}
+<p>To check this report, with the JSONL bundle of the same checkpoint (the desk's
+<code>ledger export --format jsonl --out bundle</code>) and incident-ledger installed:</p>
+<pre>ledger verify --export bundle --key '{{ signed.verifier or "VERIFIER KEY" }}'
+sed -n "$((LEAF + 1))p" bundle/leaves.jsonl | head -c -1 > event  # LEAF: a record's leaf index
+(head -c 1 /dev/zero; cat event) | sha256sum    # its leaf hash, as shown beside it</pre>
 {% else %}
 <p class="muted">No checkpoint was supplied with this export.</p>
 {% endif %}

@@ -23,12 +23,12 @@ from incident_ledger.projections.exports.common import (
     Selection,
     bounds,
     claimed_value,
+    describe_value,
     published_date,
     value_text,
     via_ids,
 )
 from incident_ledger.projections.understanding import iso
-from incident_ledger.projections.words import value_words
 
 Cells = dict[str, Any]
 
@@ -74,14 +74,6 @@ NUMERIC_COLUMNS: Final = frozenset({"value", "low", "high", "leaf_index"})
 URL_COLUMNS: Final = frozenset({"report_url", "archive_url", "url"})
 
 
-def words_of(claim: Row) -> str:
-    """The claimed value in words, with its unit: ``at least 20 people``."""
-    words = value_words(claimed_value(claim), claim["qualifier"], claim["kind"])
-    if claim["unit"] and claim["kind"] == "number":
-        return f"{words} {claim['unit']}"
-    return words
-
-
 def verdicts_by_claim(selection: Selection) -> dict[str, str]:
     """Each assessed claim's verdicts: ``false (Fact Desk, 2022-01-24)``, ``; ``-joined."""
     found: dict[str, list[str]] = defaultdict(list)
@@ -111,7 +103,7 @@ def claim_cells(
         "value": value
         if isinstance(value, int) and not isinstance(value, bool)
         else value_text(claim),
-        "value_words": words_of(claim),
+        "value_words": describe_value(claim),
         "qualifier": claim["qualifier"],
         "unit": claim["unit"],
         "valid_time": claim["valid_time"],
