@@ -44,7 +44,8 @@ def search(
 
 def sources(ctx: typer.Context, as_json: JsonFlag = False) -> None:
     """Sources with their Admiralty grade, rating history and track record."""
-    records = reading.sources(ctx.obj)
+    with render.working("reading the sources", as_json=as_json):
+        records = reading.sources(ctx.obj)
     if as_json:
         render.print_json(records)
     elif not records:

@@ -131,7 +131,7 @@ def append(
         return
     if file is None:
         raise typer.BadParameter("give --file PATH (or -) or the 'claim' subcommand")
-    with render.phase_bars() as progress:
+    with render.phase_bars(as_json=as_json) as progress:
         outcome = writing.append_file(ctx.obj, file, progress=progress, project=project)
     _report_outcome(outcome, as_json)
 
@@ -274,7 +274,7 @@ def replay(
     as_json: JsonFlag = False,
 ) -> None:
     """Rebuild the read model from the events."""
-    with render.progress_bar("replaying") as progress:
+    with render.progress_bar("replaying", as_json=as_json) as progress:
         result = writing.replay(ctx.obj, until=until, out=out, progress=progress)
     if as_json:
         render.print_json(result)
@@ -352,10 +352,11 @@ def verify(
     the log; exit 1 at the first bad entry or row."""
     if export is None and prev:
         raise typer.BadParameter("--prev goes with --export")
-    if export is not None:
-        result = auditing.verify_export(export, key, prev)
-    else:
-        result = auditing.verify(ctx.obj, key, read_model=read_model)
+    with render.working("verifying", as_json=as_json):
+        if export is not None:
+            result = auditing.verify_export(export, key, prev)
+        else:
+            result = auditing.verify(ctx.obj, key, read_model=read_model)
     if as_json:
         render.print_json(result)
     elif export is not None:
@@ -454,9 +455,10 @@ def export(
     as_json: JsonFlag = False,
 ) -> None:
     """Audit exports; each carries a fresh signed checkpoint."""
-    result = auditing.export(
-        ctx.obj, fmt, out=out, incident=incident, at=at, strict=strict, namespace=namespace
-    )
+    with render.working(f"exporting {fmt}", as_json=as_json or out is None):
+        result = auditing.export(
+            ctx.obj, fmt, out=out, incident=incident, at=at, strict=strict, namespace=namespace
+        )
     for line in result.get("notes", []):
         render.err.print(f"note: {line}", soft_wrap=True)
     if "document" in result:
@@ -485,7 +487,7 @@ def restore(
     """Rebuild a ledger from a verified JSONL bundle, every event as it was recorded."""
     from incident_ledger.usecases.restoring import restore as restore_bundle
 
-    with render.progress_bar("restoring") as progress:
+    with render.progress_bar("restoring", as_json=as_json) as progress:
         result = restore_bundle(bundle, ctx.obj, key, progress)
     if as_json:
         render.print_json(result)

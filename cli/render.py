@@ -182,10 +182,16 @@ def _json_escape(match: re.Match[str]) -> str:
     return f"\\u{ord(match.group()):04x}"
 
 
+def shows_bars(*, as_json: bool = False) -> bool:
+    """Progress is drawn only for a person at a terminal: never with ``--json``, never
+    when the output or the error stream is piped or redirected."""
+    return not as_json and err.is_terminal and out.is_terminal
+
+
 @contextmanager
-def phase_bars() -> Iterator[Callable[[str, int, int], None] | None]:
-    """A callback drawing one bar per phase on stderr when it is a terminal, else None."""
-    if not err.is_terminal:
+def phase_bars(*, as_json: bool = False) -> Iterator[Callable[[str, int, int], None] | None]:
+    """A callback drawing one bar per phase on stderr (``shows_bars``), else None."""
+    if not shows_bars(as_json=as_json):
         yield None
         return
     # Imported here: a command whose output is not a terminal never draws a bar.
@@ -217,13 +223,30 @@ def phase_bars() -> Iterator[Callable[[str, int, int], None] | None]:
 
 
 @contextmanager
-def progress_bar(description: str) -> Iterator[Callable[[int, int], None] | None]:
-    """A progress callback drawing one bar on stderr when it is a terminal, else None."""
-    with phase_bars() as phases:
+def progress_bar(
+    description: str, *, as_json: bool = False
+) -> Iterator[Callable[[int, int], None] | None]:
+    """A progress callback drawing one bar on stderr (``shows_bars``), else None."""
+    with phase_bars(as_json=as_json) as phases:
         if phases is None:
             yield None
         else:
             yield lambda done, total: phases(description, done, total)
+
+
+@contextmanager
+def working(description: str, *, as_json: bool = False) -> Iterator[None]:
+    """A bar that pulses on stderr (``shows_bars``) while a step whose length is not
+    known in advance runs: an export, a history, a verification."""
+    if not shows_bars(as_json=as_json):
+        yield
+        return
+    from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+
+    columns = (TextColumn("{task.description}"), BarColumn(), TimeElapsedColumn())
+    with Progress(*columns, console=err, transient=True) as bar:
+        bar.add_task(description, total=None)
+        yield
 
 
 def display_zone(result: dict[str, Any], tz: str | None) -> str | None:

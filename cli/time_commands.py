@@ -67,7 +67,8 @@ def history(
     """How the understanding of one fact changed over known time, step by step."""
     from incident_ledger.usecases import reading
 
-    result = reading.fact_history(ctx.obj, incident, fact, as_recorded=as_recorded, chart=chart)
+    with render.working("reading the history", as_json=as_json):
+        result = reading.fact_history(ctx.obj, incident, fact, as_recorded=as_recorded, chart=chart)
     if as_json:
         render.print_json(result)
         return

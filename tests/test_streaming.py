@@ -181,7 +181,7 @@ def test_pages_validated_here_each_say_how_much_input_they_cover(
     sizes = [page.size for page in line_pages(lines, RECORDED)]
     assert len(sizes) == -(-len(SAMPLE) // 10)
     assert all(sizes)
-    assert sum(sizes) == sum(len(line) + 1 for line in lines if line)
+    assert sum(sizes) == sum(len(line.encode("utf-8")) + 1 for line in lines if line)  # bytes
 
 
 def _count_up(limit: int) -> Iterator[int]:

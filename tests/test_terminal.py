@@ -90,3 +90,41 @@ def test_completion_completes_command_names(tmp_path: Path) -> None:
         env={"_LEDGER_COMPLETE": "complete_bash", "COMP_WORDS": "ledger rest", "COMP_CWORD": "1"},
     )
     assert result.stdout.split() == ["restore"]
+
+
+def test_the_import_bar_reaches_its_end(tmp_path: Path) -> None:
+    from incident_ledger.usecases import writing
+
+    db = str(tmp_path / "ledger.db")
+    writing.init(db)
+    seen: list[tuple[str, int, int]] = []
+    writing.append_file(db, str(samples.GHWAYRAN), progress=lambda *step: seen.append(step))
+    importing = [(done, total) for phase, done, total in seen if phase == "importing"]
+    assert importing[-1] == (samples.GHWAYRAN.stat().st_size,) * 2  # bytes, Arabic included
+    assert [done for done, _ in importing] == sorted(done for done, _ in importing)
+
+
+def test_bars_only_for_a_person_at_a_terminal(
+    db: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import io
+
+    from rich.console import Console
+
+    from incident_ledger.cli import render
+
+    drawn = io.StringIO()
+    monkeypatch.setattr(render, "err", Console(file=drawn, force_terminal=True))
+    monkeypatch.setattr(render, "out", Console(file=io.StringIO(), force_terminal=True))
+    for command in (["export", "--format", "csv", "--out", str(tmp_path / "x.csv")],
+                    ["sources"], ["verify"], ["history", "ghwayran-2022", "escaped"]):  # fmt: skip
+        drawn.truncate(0)
+        assert runner.invoke(app, ["--db", db, *command]).exit_code == 0
+        assert drawn.getvalue(), command  # a bar was drawn (and cleared)
+        drawn.truncate(0)
+        drawn.seek(0)
+        assert runner.invoke(app, ["--db", db, *command, "--json"]).exit_code == 0
+        assert drawn.getvalue() == "", command
+    monkeypatch.setattr(render, "out", Console(file=io.StringIO()))  # piped
+    assert runner.invoke(app, ["--db", db, "sources"]).exit_code == 0
+    assert drawn.getvalue() == ""

@@ -87,6 +87,8 @@ def record_input(
                 done += page.size
                 if progress is not None and size:
                     progress("importing", min(done, size), size)
+            if progress is not None and size:
+                progress("importing", size, size)  # every line is read: the bar is full
             recording = None if progress is None else lambda d, t: progress("recording", d, t)
             return stream.finish(recording)
         finally:

@@ -214,7 +214,8 @@ def read_records(
             raise BadInputError(f"{where}: invalid JSON: {message}") from None
         yield where, validate_record(data, where, normalized=normalized is not None)
         if progress is not None:
-            progress(len(line) + 1)
+            # Bytes, as the input's size is counted (isascii is constant time).
+            progress((len(line) if line.isascii() else len(line.encode("utf-8"))) + 1)
 
 
 _NORMALIZED = {"normalized": True}
