@@ -513,8 +513,14 @@ _ONE_ROW_WHEN_WRONG = """SELECT {columns} FROM (
 ORDER BY row_kind, {order}"""
 
 
-def _nulls(columns: str) -> str:
-    return ", ".join(["NULL"] * columns.count(","))
+_NOTHING_KNOWN = "Nothing was known about it then."
+_NO_CLAIM_OF_SOURCE = "This source made, published or relayed no claim."
+
+
+def _one_row(columns: str, order: str, empty: str) -> str:
+    """The final SELECT of a query (``_ONE_ROW_WHEN_WRONG``) over ``result``."""
+    nulls = ", ".join(["NULL"] * columns.count(","))
+    return _ONE_ROW_WHEN_WRONG.format(columns=columns, nulls=nulls, order=order, empty=empty)
 
 
 _NO_INCIDENT = (
@@ -560,14 +566,7 @@ result AS (
     FROM answer
 ),
 {_PROBLEM_AT}
-{
-    _ONE_ROW_WHEN_WRONG.format(
-        columns=_STATE_COLUMNS,
-        nulls=_nulls(_STATE_COLUMNS),
-        order="fact, published_at, claimant, claim",
-        empty="Nothing was known about it then.",
-    )
-}"""
+{_one_row(_STATE_COLUMNS, "fact, published_at, claimant, claim", _NOTHING_KNOWN)}"""
 
 # A claim's value in words: "sohr: at_least 20", "sdf: sdf", "misryoum: 2022-01-20".
 _POSITION_TEXT = (
@@ -605,14 +604,7 @@ FROM (SELECT * FROM judged WHERE status = 'contested' ORDER BY fact, published_a
     AS j
 GROUP BY j.fact),
 {_PROBLEM_AT}
-{
-    _ONE_ROW_WHEN_WRONG.format(
-        columns=_CONTESTED_COLUMNS,
-        nulls=_nulls(_CONTESTED_COLUMNS),
-        order="fact",
-        empty="No fact was contested then.",
-    )
-}"""
+{_one_row(_CONTESTED_COLUMNS, "fact", "No fact was contested then.")}"""
 
 # The first end of a claim (a claim is corrected at most once, but may also be retracted).
 _FIRST_END = """LEFT JOIN claim_ends AS e ON e.rowid = (
@@ -649,14 +641,7 @@ problem AS (SELECT CASE
     WHEN NOT EXISTS (SELECT 1 FROM sources WHERE id = :source)
         THEN 'Unknown source: ' || :source || ' (the sources table lists them).'
     END AS message)
-{
-    _ONE_ROW_WHEN_WRONG.format(
-        columns=_CLAIMS_BY_SOURCE_COLUMNS,
-        nulls=_nulls(_CLAIMS_BY_SOURCE_COLUMNS),
-        order="published_at",
-        empty="This source made, published or relayed no claim.",
-    )
-}"""
+{_one_row(_CLAIMS_BY_SOURCE_COLUMNS, "published_at", _NO_CLAIM_OF_SOURCE)}"""
 
 _FACT_HISTORY_COLUMNS = (
     "published_at, claim, claimant, value, qualifier, interval_min, interval_max, report, "
@@ -680,14 +665,7 @@ problem AS (SELECT CASE {_NO_INCIDENT}
     WHEN NOT EXISTS (SELECT 1 FROM claims WHERE incident = :incident AND fact = :fact)
         THEN 'No claim on ' || :fact || ' in ' || :incident || '.'
     END AS message)
-{
-    _ONE_ROW_WHEN_WRONG.format(
-        columns=_FACT_HISTORY_COLUMNS,
-        nulls=_nulls(_FACT_HISTORY_COLUMNS),
-        order="published_at, recorded_at, claim",
-        empty="",
-    )
-}"""
+{_one_row(_FACT_HISTORY_COLUMNS, "published_at, recorded_at, claim", "")}"""
 
 
 def _search_folds() -> list[tuple[str, str]]:
