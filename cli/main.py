@@ -8,6 +8,7 @@ import typer
 
 from incident_ledger.cli import render
 from incident_ledger.cli.catalogue_commands import register as register_catalogue
+from incident_ledger.cli.export_commands import register as register_exports
 from incident_ledger.cli.failures import LedgerGroup
 from incident_ledger.cli.lookup_commands import register as register_lookup
 from incident_ledger.cli.params import (
@@ -15,14 +16,11 @@ from incident_ledger.cli.params import (
     AtOption,
     Claimant,
     Credibility,
-    ExportFormat,
     Fact,
     Id,
     IncidentArg,
-    IncidentFilter,
     IncidentOption,
     JsonFlag,
-    KnownBy,
     Note,
     Policy,
     Qualifier,
@@ -427,75 +425,6 @@ def prove_consistency(
 
 
 @app.command()
-def export(
-    ctx: typer.Context,
-    fmt: ExportFormat,
-    out: Annotated[
-        str | None,
-        typer.Option(
-            "--out", metavar="PATH", help="Output file (a folder for jsonl); default stdout."
-        ),
-    ] = None,
-    incident: IncidentFilter = None,
-    at: KnownBy = None,
-    strict: Annotated[
-        bool,
-        typer.Option(
-            "--strict", help="Fail (exit 1) when any item would be rejected by its platform."
-        ),
-    ] = False,
-    namespace: Annotated[
-        str | None,
-        typer.Option(
-            "--namespace",
-            metavar="URI",
-            help="PROV: the records' namespace (default urn:incident-ledger:<store id>:).",
-        ),
-    ] = None,
-    as_json: JsonFlag = False,
-) -> None:
-    """Audit exports; each carries a fresh signed checkpoint."""
-    with render.working(f"exporting {fmt}", as_json=as_json or out is None):
-        result = auditing.export(
-            ctx.obj, fmt, out=out, incident=incident, at=at, strict=strict, namespace=namespace
-        )
-    for line in result.get("notes", []):
-        render.err.print(f"note: {line}", soft_wrap=True)
-    if "document" in result:
-        render.raw(result["document"])
-    elif as_json:
-        render.print_json(result)
-    elif fmt == "jsonl":
-        render.out.print(f"wrote {result['entries']} entries to {result['path']}/")
-    else:
-        render.out.print(f"wrote {result['bytes']} bytes to {result['path']}")
-
-
-@app.command()
-def restore(
-    ctx: typer.Context,
-    bundle: Annotated[
-        str,
-        typer.Argument(metavar="BUNDLE", help="A folder written by export --format jsonl."),
-    ],
-    key: Annotated[
-        str | None,
-        typer.Option("--key", metavar="KEY", help="Verifier key (text or file) to check it with."),
-    ] = None,
-    as_json: JsonFlag = False,
-) -> None:
-    """Rebuild a ledger from a verified JSONL bundle, every event as it was recorded."""
-    from incident_ledger.usecases.restoring import restore as restore_bundle
-
-    with render.progress_bar("restoring", as_json=as_json) as progress:
-        result = restore_bundle(bundle, ctx.obj, key, progress)
-    if as_json:
-        render.print_json(result)
-    else:
-        render.out.print(f"restored {result['events']} events into {result['ledger']}")
-
-
-@app.command()
 def demo(
     tz: TzOption = None,
     as_json: JsonFlag = False,
@@ -517,6 +446,7 @@ register_time(app)
 register_lookup(app)
 register_catalogue(app)
 register_web(app)
+register_exports(app)
 
 if __name__ == "__main__":
     app()

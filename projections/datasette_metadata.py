@@ -732,13 +732,25 @@ _INCIDENT_AT_HELP = {
 }
 
 
+_PARAM_HELP: dict[str, dict[str, str]] = {
+    "state_at": _INCIDENT_AT_HELP,
+    "contested_facts": _INCIDENT_AT_HELP,
+    "claims_by_source": {"source": "A source's id, e.g. sohr (the sources table lists them)."},
+    "fact_history": {
+        "incident": _INCIDENT_AT_HELP["incident"],
+        "fact": "A fact's key, e.g. killed.security_forces (the facts table lists them).",
+    },
+    "search": {"q": "One or more words, Arabic or English; every word must match."},
+}
+
+
 def canned_queries() -> dict[str, dict[str, Any]]:
     """Datasette canned queries over the read model, keyed by their URL name.
 
     Each hides its SQL (``hide_sql``; ``?_show_sql=1`` shows it) and has a title, a
     description and ``param_help``, one line per parameter, which the query page of
     ``ledger serve`` shows beside each field (Datasette itself has no such key)."""
-    return {
+    queries: dict[str, dict[str, Any]] = {
         "state_at": {
             "title": "State of an incident at a date",
             "description": (
@@ -755,8 +767,6 @@ def canned_queries() -> dict[str, dict[str, Any]]:
             ),
             "sql": _STATE_AT,
             "params": ["incident", "at"],
-            "hide_sql": True,
-            "param_help": _INCIDENT_AT_HELP,
         },
         "contested_facts": {
             "title": "Contested facts of an incident at a date",
@@ -768,8 +778,6 @@ def canned_queries() -> dict[str, dict[str, Any]]:
             ),
             "sql": _CONTESTED_FACTS,
             "params": ["incident", "at"],
-            "hide_sql": True,
-            "param_help": _INCIDENT_AT_HELP,
         },
         "claims_by_source": {
             "title": "Claims by a source",
@@ -781,8 +789,6 @@ def canned_queries() -> dict[str, dict[str, Any]]:
             ),
             "sql": _CLAIMS_BY_SOURCE,
             "params": ["source"],
-            "hide_sql": True,
-            "param_help": {"source": "A source's id, e.g. sohr (the sources table lists them)."},
         },
         "fact_history": {
             "title": "History of a fact",
@@ -794,11 +800,6 @@ def canned_queries() -> dict[str, dict[str, Any]]:
             ),
             "sql": _FACT_HISTORY,
             "params": ["incident", "fact"],
-            "hide_sql": True,
-            "param_help": {
-                "incident": _INCIDENT_AT_HELP["incident"],
-                "fact": "A fact's key, e.g. killed.security_forces (the facts table lists them).",
-            },
         },
         "search": {
             "title": "Search quotes, translations, notes and titles",
@@ -812,10 +813,11 @@ def canned_queries() -> dict[str, dict[str, Any]]:
             ),
             "sql": _SEARCH,
             "params": ["q"],
-            "hide_sql": True,
-            "param_help": {"q": "One or more words, Arabic or English; every word must match."},
         },
     }
+    for name, query in queries.items():
+        query |= {"hide_sql": True, "param_help": _PARAM_HELP[name]}
+    return queries
 
 
 def build_metadata(database: str) -> dict[str, Any]:

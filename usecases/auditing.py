@@ -200,15 +200,7 @@ def export(
     from incident_ledger.ledger.audit import make_checkpoint
     from incident_ledger.ledger.bundles import write_bundle
 
-    if fmt not in EXPORT_FORMATS:
-        raise BadInputError(f"--format must be one of {', '.join(EXPORT_FORMATS)}")
-    if fmt == "jsonl" and out is None:
-        raise BadInputError("--format jsonl writes a folder: give --out DIR")
-    if fmt == "xlsx" and out is None:
-        raise BadInputError("an xlsx workbook is a binary file: give a file to write it to")
-    # Where the output goes is checked before any work is done.
-    folder = output_folder(out) if fmt == "jsonl" and out is not None else None
-    target = output_file(out) if fmt != "jsonl" and out is not None else None
+    folder, target = _destination(fmt, out)
     known_at = query_instant(at)
     selects = fmt != "jsonl"  # a bundle is read from the log alone
     with open_workspace(db) as ws:
@@ -232,15 +224,42 @@ def export(
             if fmt == "xlsx" and target is not None:
                 return _workbook(ws, target, incident, known_at, provenance)
             document, notes = _render_export(fmt, ws, incident, known_at, provenance, namespace)
+    return _written(fmt, document, notes, (out, target), strict=strict)
+
+
+def _written(
+    fmt: str,
+    document: str,
+    notes: ExportNotes,
+    where: tuple[str | None, Path | None],
+    *,
+    strict: bool,
+) -> dict[str, Any]:
+    """Write the document (or hand it back for standard output), unless ``strict``
+    and some item was left out."""
     if strict and notes.refused:
         raise VerificationError(
             f"{len(notes.refused)} item(s) would be rejected, so nothing was written: "
             + " | ".join(notes.refused)
         )
     written = {"format": fmt, "notes": notes.lines}
+    out, target = where
     if target is None:
         return written | {"document": document}
     return written | {"path": out, "bytes": write_output(target, document)}
+
+
+def _destination(fmt: str, out: str | None) -> tuple[Path | None, Path | None]:
+    """(folder, file) an export goes to, checked before any work is done."""
+    if fmt not in EXPORT_FORMATS:
+        raise BadInputError(f"--format must be one of {', '.join(EXPORT_FORMATS)}")
+    if fmt == "jsonl" and out is None:
+        raise BadInputError("--format jsonl writes a folder: give --out DIR")
+    if fmt == "xlsx" and out is None:
+        raise BadInputError("an xlsx workbook is a binary file: give a file to write it to")
+    folder = output_folder(out) if fmt == "jsonl" and out is not None else None
+    target = output_file(out) if fmt != "jsonl" and out is not None else None
+    return folder, target
 
 
 def _checked_model(ws: Workspace, signed: Checkpoint) -> None:
