@@ -22,6 +22,7 @@ from enum import StrEnum
 from functools import lru_cache
 from typing import Any, NamedTuple
 
+from incident_ledger.ledger.edtf_forms import fast_bounds
 from incident_ledger.ledger.errors import shown
 from incident_ledger.ledger.times import to_key
 
@@ -91,7 +92,6 @@ class EDTFError(ValueProblem):
         out of range); None when it is not EDTF at all."""
 
 
-@lru_cache(maxsize=65_536)
 def edtf_bounds(expression: str) -> tuple[str | None, str | None]:
     """The earliest and latest instant an EDTF expression admits, as storage keys.
 
@@ -101,10 +101,30 @@ def edtf_bounds(expression: str) -> tuple[str | None, str | None]:
     the calendar, an instant outside the years 0001–9999 in UTC, an interval that
     ends before it starts. The projector reads every stored value with this very
     function, and the records are checked with it before they are stored.
+    Each distinct expression is read once a process, a refusal as much as bounds.
     """
-    simple = _simple_bounds(expression)
-    if simple is not None:
-        return simple
+    bounds, reason, refused = _read_once(expression)
+    if refused:
+        raise EDTFError(expression, reason)
+    return bounds
+
+
+@lru_cache(maxsize=65_536)
+def _read_once(expression: str) -> tuple[tuple[str | None, str | None], str | None, bool]:
+    """(bounds, reason, refused): the reading of an expression, kept whether it is
+    bounds or a refusal, so that a value refused once is not parsed again."""
+    try:
+        return read_edtf(expression), None, False
+    except EDTFError as error:
+        return (None, None), error.reason, True
+
+
+def read_edtf(expression: str) -> tuple[str | None, str | None]:
+    """:func:`edtf_bounds` without the cache: the forms reports use are read by
+    ``edtf_forms``, anything else by the ``edtf`` package."""
+    fast = fast_bounds(expression)
+    if fast is not None:
+        return fast
     try:
         low, high = _parsed_bounds(expression)
     except EDTFError:
@@ -166,46 +186,6 @@ def _calendar_reason(expression: str) -> str | None:
         except ValueError as error:
             return _reason(error)
     return None
-
-
-_PLAIN = re.compile(r"^(\d{4})(?:-(\d{2})(?:-(\d{2}))?)?$", re.ASCII)
-
-
-def _simple_bounds(expression: str) -> tuple[str, str] | None:
-    """Bounds of a plain ``YYYY``, ``YYYY-MM`` or ``YYYY-MM-DD`` (or ``A/B`` of two).
-
-    The edtf package's parser takes milliseconds per value; these plain forms are
-    most of what reports contain, so they are read directly. Anything else goes to
-    the package, and a test checks that both readings agree on the plain forms.
-    """
-    if "/" in expression:
-        start, _, end = expression.partition("/")
-        first, last = _plain_day_range(start), _plain_day_range(end)
-        if first is None or last is None or first[0] > last[0]:
-            return None
-        return to_key(first[0]), to_key(last[1])
-    days = _plain_day_range(expression)
-    return None if days is None else (to_key(days[0]), to_key(days[1]))
-
-
-def _plain_day_range(text: str) -> tuple[datetime, datetime] | None:
-    match = _PLAIN.match(text)
-    if match is None:
-        return None
-    year, month, day = match.groups()
-    try:
-        if day is not None:
-            first = datetime(int(year), int(month), int(day), tzinfo=UTC)
-            last = first
-        elif month is not None:
-            first = datetime(int(year), int(month), 1, tzinfo=UTC)
-            last = (first + timedelta(days=32)).replace(day=1) - timedelta(days=1)
-        else:
-            first = datetime(int(year), 1, 1, tzinfo=UTC)
-            last = datetime(int(year), 12, 31, tzinfo=UTC)
-    except (ValueError, OverflowError):  # not on the calendar, or December 9999
-        return None
-    return first, last + _LAST_MICROSECOND
 
 
 def _bound(parsed: Any, *, lower: bool) -> str | None:
