@@ -19,6 +19,7 @@ from contextlib import contextmanager
 from datetime import date
 from typing import Any
 
+import orjson
 from rich.console import Console
 from rich.table import Table
 from rich.text import Text
@@ -174,7 +175,10 @@ def raw(text: str) -> None:
 def print_json(data: Any) -> None:
     """Machine output: UTF-8 JSON, Arabic as characters; DEL, C1 controls and bidi
     controls written as ``\\u`` escapes, which leave every value exactly as it is."""
-    text = json.dumps(data, ensure_ascii=False, indent=2)
+    try:  # orjson writes the same text as json.dumps(indent=2) several times faster
+        text = orjson.dumps(data, option=orjson.OPT_INDENT_2).decode()
+    except TypeError:  # a type orjson does not know (a Decimal): the standard library's
+        text = json.dumps(data, ensure_ascii=False, indent=2)
     sys.stdout.write(_JSON_UNSAFE.sub(_json_escape, text) + "\n")
 
 

@@ -2,10 +2,11 @@
 
 The understanding can only change when something about the fact becomes
 known: a claim of it is published, or a retraction or correction of one of
-those claims is. At each such instant the fact is recomputed with
-:func:`state` (the rules live there, not here) and a step is emitted only
-when its positions, status or range changed, with the reports published at
-that instant and what changed.
+those claims is. The fact's claims are walked once in that order
+(``projections.sweep``, whose every instant equals :func:`state`'s answer; the
+rules live there, not here) and a step is emitted only when its positions,
+status or range changed, with the reports published at that instant and what
+changed.
 """
 
 from __future__ import annotations
@@ -16,11 +17,12 @@ from datetime import datetime
 from typing import Any
 
 from incident_ledger.ledger.errors import NotFoundError
-from incident_ledger.ledger.times import from_key, to_key
+from incident_ledger.ledger.times import to_key
 from incident_ledger.projections.changes import changed_parts, ends_of, fact_changes
 from incident_ledger.projections.citations import recorded_bound, report_refs
 from incident_ledger.projections.incidents import require_incident
-from incident_ledger.projections.understanding import iso, state
+from incident_ledger.projections.sweep import Sweep
+from incident_ledger.projections.understanding import iso
 
 _CLAIMS = """
 SELECT published_at, report, kind, unit, id FROM claims
@@ -57,8 +59,10 @@ def history(
     ends = ends_of(db, (row[4] for row in claims), params["recorded"])
     steps: list[dict[str, Any]] = []
     previous: dict[str, Any] | None = None
+    sweep = Sweep(db, incident, zone, fact=fact, recorded_at=recorded_at)
     for instant in sorted(reports_at):
-        current = state(db, incident, from_key(instant), recorded_at)["facts"].get(fact)
+        sweep.advance(instant)
+        current = sweep.fact(fact)
         parts = changed_parts(previous, current)
         if not parts or current is None:
             continue

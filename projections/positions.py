@@ -166,11 +166,16 @@ WHERE incident = :incident AND recorded_at <= :recorded ORDER BY key, version
 """
 
 
+def claim_columns(alias: str) -> str:
+    """The claim columns a position's row starts with, read from table ``alias``."""
+    return ", ".join(f"{alias}.{name}" for name in _COLUMNS[:_CLAIMANT_NAME])
+
+
 def positions_query() -> str:
     """The positions query with its columns and the grade in force filled in."""
-    return _POSITIONS.replace(
-        "{columns}", ", ".join(f"ranked.{name}" for name in _COLUMNS[:_CLAIMANT_NAME])
-    ).replace("{grade}", grade_in_force("ranked.claimant"))
+    return _POSITIONS.replace("{columns}", claim_columns("ranked")).replace(
+        "{grade}", grade_in_force("ranked.claimant")
+    )
 
 
 _QUERY: list[str] = []

@@ -1,0 +1,193 @@
+"""An incident's understanding walked forward through known time, in one pass.
+
+``state`` answers one instant with one indexed query. A question about many
+instants of one fact (its history) would ask it again at every instant, each time
+reading every claim of the incident. The sweep reads the fact's claims once, in
+known-time order, with the instants their ends become known, and keeps each
+claimant's position as claims arrive and end: at each instant only the positions
+that changed are read again (with :class:`Position`, as ``state`` reads them) and
+only the facts they belong to are understood again (with :func:`understand`). A
+property test holds every instant of the sweep to ``state``.
+
+Memory follows the positions in force: a claimant's earlier claims are dropped once
+a later claim of theirs that is never ended (as recorded by R) is known, since none
+of them can be its position again.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from bisect import insort
+from datetime import datetime
+from typing import Any
+
+from incident_ledger.ledger.times import to_key
+from incident_ledger.projections.positions import (
+    _CLAIMANT,
+    _FACT,
+    _ID,
+    _PUBLISHED_AT,
+    END_OF_TIME,
+    Position,
+    claim_columns,
+    fact_rules,
+    grade_in_force,
+)
+from incident_ledger.projections.understanding import Policy, iso, understand
+
+_CLAIMS = """
+SELECT {columns}, s.name AS claimant_name, NULL AS claimant_reliability
+FROM claims c LEFT JOIN sources s ON s.id = c.claimant
+WHERE c.incident = :incident AND c.recorded_at <= :recorded {fact}
+ORDER BY c.published_at, c.claimant, c.id
+"""
+
+_ENDS = """
+SELECT e.claim, MIN(e.published_at) FROM claim_ends e JOIN claims c ON c.id = e.claim
+WHERE c.incident = :incident AND e.recorded_at <= :recorded {fact}
+GROUP BY e.claim
+"""
+
+_RATED = """
+SELECT DISTINCT r.effective_from FROM source_ratings r
+WHERE r.effective_from IS NOT NULL AND r.recorded_at <= :recorded
+  AND r.source IN (SELECT DISTINCT claimant FROM claims c WHERE c.incident = :incident {fact})
+ORDER BY r.effective_from
+"""
+
+_GRADES = """
+SELECT s.id, {grade} FROM sources s
+WHERE s.id IN (SELECT DISTINCT claimant FROM claims c WHERE c.incident = :incident {fact})
+"""
+
+
+class Sweep:
+    """One incident (or one fact of it) as recorded by R, walked forward in known time.
+
+    :meth:`advance` moves to a later instant; :meth:`fact` and :meth:`state` then answer
+    as ``state`` at that instant would.
+    """
+
+    def __init__(
+        self,
+        db: sqlite3.Connection,
+        incident: str,
+        zone: str | None,
+        *,
+        fact: str | None = None,
+        recorded_at: datetime | None = None,
+        policy: Policy = Policy.RANGE,
+    ) -> None:
+        self._db, self._zone, self._policy = db, zone, policy
+        self._recorded_at = recorded_at
+        recorded = to_key(recorded_at) if recorded_at else END_OF_TIME
+        self._params = {"incident": incident, "recorded": recorded, "fact": fact or ""}
+        only = "AND c.fact = :fact" if fact is not None else ""
+        self._rules = fact_rules(db, self._params)
+        sql = _CLAIMS.replace("{columns}", claim_columns("c")).replace("{fact}", only)
+        self._claims = db.execute(sql, self._params).fetchall()
+        self._next = 0
+        self._end_at = dict(db.execute(_ENDS.replace("{fact}", only), self._params).fetchall())
+        self._ends = sorted((at, claim) for claim, at in self._end_at.items())
+        self._next_end = 0
+        self._rated = [row[0] for row in db.execute(_RATED.replace("{fact}", only), self._params)]
+        self._grades_sql = _GRADES.replace("{fact}", only).replace(
+            "{grade}", grade_in_force("s.id")
+        )
+        self._grades: dict[str, str | None] | None = None
+        self._known = ""
+        self._active: dict[tuple[str, str], list[tuple[str, str, tuple[Any, ...]]]] = {}
+        self._held_by: dict[str, tuple[str, str]] = {}  # an active claim's (fact, claimant)
+        self._positions: dict[str, dict[str, Position]] = {}
+        self._facts: dict[str, dict[str, Any]] = {}
+        self._seen: set[str] = set()
+
+    def advance(self, known: str) -> None:
+        """Move to known time ``known`` (a storage key, not earlier than the last one)."""
+        dirty: set[tuple[str, str]] = set()
+        regraded = self._regrade(known)
+        claims, end_at = self._claims, self._end_at
+        while self._next < len(claims) and claims[self._next][_PUBLISHED_AT] <= known:
+            row = claims[self._next]
+            self._next += 1
+            self._seen.add(row[_FACT])
+            ended = end_at.get(row[_ID])
+            if ended is not None and ended <= known:
+                continue
+            key = (row[_FACT], row[_CLAIMANT])
+            held = self._active.setdefault(key, [])
+            if ended is None:  # in force for good: no earlier claim can be the position again
+                held[:] = [entry for entry in held if entry[0] >= row[_PUBLISHED_AT]]
+            insort(held, (row[_PUBLISHED_AT], row[_ID], row))
+            if ended is not None:
+                self._held_by[row[_ID]] = key
+            dirty.add(key)
+        while self._next_end < len(self._ends) and self._ends[self._next_end][0] <= known:
+            claim = self._ends[self._next_end][1]
+            self._next_end += 1
+            self._drop(claim, dirty)
+        if regraded:
+            dirty.update(key for key in self._active if key[1] in regraded)
+        self._known = known
+        for fact in self._place(dirty):
+            self._understand(fact)
+
+    def _drop(self, claim: str, dirty: set[tuple[str, str]]) -> None:
+        key = self._held_by.pop(claim, None)
+        held = self._active.get(key) if key is not None else None
+        if key is None or held is None:
+            return  # ended before it was known, or already dropped
+        for n, entry in enumerate(held):
+            if entry[1] == claim:
+                del held[n]
+                dirty.add(key)
+                return
+
+    def _regrade(self, known: str) -> set[str]:
+        """Claimants whose grade in force changed on the way to ``known`` (all at first)."""
+        crossed = any(self._known < at <= known for at in self._rated)
+        if self._grades is not None and not crossed:
+            return set()
+        params = self._params | {"known": known}
+        grades = {source: grade for source, grade in self._db.execute(self._grades_sql, params)}
+        old, self._grades = self._grades or {}, grades
+        return {source for source, grade in grades.items() if old.get(source) != grade}
+
+    def _place(self, dirty: set[tuple[str, str]]) -> set[str]:
+        """Read the changed claimants' positions again; the facts they belong to."""
+        grades = self._grades or {}
+        unknown: tuple[Any, bool] = (None, False)
+        for fact, claimant in dirty:
+            held = self._active.get((fact, claimant))
+            listed = self._positions.setdefault(fact, {})
+            if not held:
+                listed.pop(claimant, None)
+                self._active.pop((fact, claimant), None)
+                continue
+            latest = held[-1][0]
+            grade = grades.get(claimant)
+            rows = [(*entry[2][:-1], grade) for entry in held if entry[0] == latest]
+            rows.sort(key=lambda row: row[_ID])
+            rules, reread = self._rules.get(fact, unknown)
+            listed[claimant] = Position(rows, rules, reread, self._zone)
+        return {fact for fact, _ in dirty} | (self._seen - self._facts.keys())
+
+    def _understand(self, fact: str) -> None:
+        positions = sorted(self._positions.get(fact, {}).values(), key=lambda p: p.order)
+        rules = self._rules.get(fact, (None, False))[0]
+        self._facts[fact] = understand(positions, self._policy, rules, self._zone)
+
+    def fact(self, fact: str) -> dict[str, Any] | None:
+        """The fact as understood now (None before any claim of it is known)."""
+        return self._facts.get(fact)
+
+    def state(self) -> dict[str, Any]:
+        """The whole answer ``state`` gives at the current instant."""
+        recorded = self._recorded_at
+        return {
+            "incident": self._params["incident"],
+            "known_at": iso(self._known),
+            "recorded_at": iso(to_key(recorded)) if recorded else None,
+            "policy": self._policy.value,
+            "facts": {fact: self._facts[fact] for fact in sorted(self._facts)},
+        }

@@ -1,0 +1,138 @@
+"""Property: walking an incident forward in known time (``projections.sweep``, behind
+``history``) gives, at every instant something becomes known, exactly what ``state``
+answers at that instant, and what the naive fold over the events answers."""
+
+from __future__ import annotations
+
+import tempfile
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from incident_ledger.ledger.times import from_key
+from incident_ledger.projections.projector import Projector
+from incident_ledger.projections.sweep import Sweep
+from incident_ledger.projections.understanding import Policy, state
+from incident_ledger.projections.views import Views
+from tests.naive import events_of, naive_state
+from tests.test_state_property import DECLARATIONS, build, comparable, operations, published
+
+_INSTANTS = """
+SELECT published_at FROM claims WHERE incident = 'i'
+UNION SELECT e.published_at FROM claim_ends e
+UNION SELECT '2022-01-05T12:00:00.000000Z'
+ORDER BY 1
+"""
+
+
+def _check_walk(
+    db: Any, zone: str | None, fact: str | None, recorded: datetime | None, policy: Policy
+) -> list[tuple[str, dict[str, Any]]]:
+    """Walk the incident (or one fact) and hold every instant to ``state``."""
+    sweep = Sweep(db, "i", zone, fact=fact, recorded_at=recorded, policy=policy)
+    seen = []
+    for (instant,) in db.execute(_INSTANTS).fetchall():
+        sweep.advance(instant)
+        expected = state(db, "i", from_key(instant), recorded, policy)
+        if fact is None:
+            assert sweep.state() == expected
+        else:
+            assert sweep.fact(fact) == expected["facts"].get(fact)
+        seen.append((instant, sweep.state()["facts"]))
+    return seen
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    zone=st.sampled_from([None, "Asia/Damascus"]),
+    declared=st.fixed_dictionaries({key: st.booleans() for key in DECLARATIONS}).map(
+        lambda chosen: [key for key, on in chosen.items() if on]
+    ),
+    reports=st.lists(published, min_size=6, max_size=6),
+    grades=st.lists(st.sampled_from([None, "A", "C", "F"]), min_size=4, max_size=4),
+    ops=operations,
+    gaps=st.lists(st.integers(1, 48), min_size=1, max_size=5),
+    r_index=st.integers(0, 30),
+    policy=st.sampled_from(list(Policy)),
+    ratings=st.lists(
+        st.tuples(st.sampled_from(["s0", "s1"]), st.sampled_from("AF"), st.integers(1, 9)),
+        max_size=2,
+    ),
+)
+def test_every_step_of_the_sweep_equals_state(
+    zone: str | None,
+    declared: list[str],
+    reports: list[str],
+    grades: list[str | None],
+    ops: list[Any],
+    gaps: list[int],
+    r_index: int,
+    policy: Policy,
+    ratings: list[tuple[str, str, int]],
+) -> None:
+    if "fuel" in declared and "fuel.plain" in declared:
+        declared.remove("fuel.plain")
+    if "fuel" not in declared and "fuel.plain" not in declared:
+        declared = [*declared, "fuel.plain"]
+    with tempfile.TemporaryDirectory() as workdir:
+        ledger, recorded = build(Path(workdir), zone, declared, reports, grades, ops, gaps)
+        for source, grade, day in ratings:  # grades in force from a known time on
+            ledger.rate_source(source, grade, "re-graded", f"2022-01-0{day}T06:00:00Z")
+        views = Views(Path(workdir) / "v.db")
+        try:
+            Projector(ledger, views).catch_up()
+            db = views.connection
+            as_recorded = None if r_index >= len(recorded) else recorded[r_index]
+            walked = _check_walk(db, zone, None, as_recorded, policy)
+            for (fact,) in db.execute("SELECT DISTINCT fact FROM claims").fetchall():
+                _check_walk(db, zone, fact, as_recorded, policy)
+            if ratings:
+                return  # the naive model knows a source's grade at registration only
+            events = events_of(ledger)
+            for instant, facts in walked:
+                naive = naive_state(events, "i", from_key(instant), as_recorded, policy.value)
+                assert {f: comparable(v) for f, v in facts.items()} == {
+                    f: comparable(v) for f, v in naive.items()
+                }
+        finally:
+            views.close()
+            ledger.close()
+
+
+def test_a_position_returns_to_an_earlier_claim_when_a_later_one_is_retracted(
+    ledger: Any, views: Views, projector: Projector
+) -> None:
+    """s0 says 10, then 20; the 20 is retracted later: s0's position is 10 again."""
+    from incident_ledger.ledger.imports import importer
+    from incident_ledger.ledger.imports.importer import Entry
+    from incident_ledger.ledger.imports.parsing import validate_record
+    from incident_ledger.projections.history import history
+
+    records: list[dict[str, Any]] = [
+        {"type": "incident", "id": "i", "title": "I"},
+        {"type": "source", "id": "s0", "name": "S0", "kind": "outlet"},
+        {"type": "source", "id": "s1", "name": "S1", "kind": "outlet"},
+    ]
+    for n, day in enumerate(["2022-01-01", "2022-01-02", "2022-01-03", "2022-01-04"]):
+        records.append({"type": "report", "id": f"r{n}", "source": "s0", "published_at": day})
+    records += [
+        {"type": "claim", "id": "a", "incident": "i", "fact": "killed", "report": "r0",
+         "claimant": "s0", "value": 10},
+        {"type": "claim", "id": "b", "incident": "i", "fact": "killed", "report": "r1",
+         "claimant": "s1", "value": 10},
+        {"type": "claim", "id": "c", "incident": "i", "fact": "killed", "report": "r2",
+         "claimant": "s0", "value": 20},
+        {"type": "retraction", "id": "x", "claim": "c", "report": "r3"},
+    ]  # fmt: skip
+    importer.record(ledger, [Entry("t", validate_record(r, "t")) for r in records])
+    projector.catch_up()
+    steps = history(views.connection, "i", "killed")["steps"]
+    assert [(s["at"][:10], s["status"], s["range"]) for s in steps] == [
+        ("2022-01-01", "single", {"min": 10, "max": 10}),
+        ("2022-01-02", "corroborated", {"min": 10, "max": 10}),
+        ("2022-01-03", "contested", {"min": 10, "max": 20}),
+        ("2022-01-04", "corroborated", {"min": 10, "max": 10}),
+    ]
