@@ -3,21 +3,26 @@
 ``2022-01-20`` → "20 Jan 2022", ``[2022-01-20,2022-01-21]`` → "20 or 21 Jan 2022",
 ``{2022-01-20,2022-01-21}`` → "20 and 21 Jan 2022", ``2022-01-20/2022-01-30`` →
 "20–30 Jan 2022", ``2022-02-01/..`` → "from 1 Feb 2022", ``2022-01-20?`` →
-"possibly 20 Jan 2022". The structure comes from the ``edtf`` package's parser;
-only the wording is ours. Shared parts are said once ("20 or 21 Jan 2022", not
-"20 Jan 2022 or 21 Jan 2022"), and a range across months or years is written
-out in full ("30 Jan – 2 Feb 2022").
+"possibly 20 Jan 2022". The structure comes from the ``edtf`` package's parser,
+or for the forms ``ledger.edtf_forms`` reads, from the text itself (the package
+takes milliseconds a value); only the wording is ours. Shared parts are said
+once ("20 or 21 Jan 2022", not "20 Jan 2022 or 21 Jan 2022"), and a range
+across months or years is written out in full ("30 Jan – 2 Feb 2022").
+
+Over 400 lines: the two readings (the package's nodes, the common forms' text)
+share every wording function, and are kept together so that they cannot drift.
 """
 
 from __future__ import annotations
 
 import calendar
-import re
 import time
 from dataclasses import dataclass, replace
 from functools import lru_cache
+from types import SimpleNamespace
 from typing import Any
 
+from incident_ledger.ledger.edtf_forms import fast_bounds
 from incident_ledger.ledger.values import parse_edtf
 
 MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
@@ -82,55 +87,69 @@ def _describe(expression: str) -> str:
     return plain if plain is not None else _describe_parsed(expression)
 
 
-_PLAIN = re.compile(r"^(\d{4})(?:-(\d{2})(?:-(\d{2}))?)?$")
+_HEDGES = {"?": "possibly ", "~": "about ", "%": "possibly about "}
 
 
-def _plain_point(text: str) -> _Point | None:
-    """A bare ``YYYY``, ``YYYY-MM`` or ``YYYY-MM-DD`` (valid on the calendar), else None."""
-    match = _PLAIN.match(text)
-    if match is None:
-        return None
-    year, month, day = (int(part) if part else None for part in match.groups())
-    if month is not None and not 1 <= month <= 12:
-        return None
-    if day is not None and not 1 <= day <= calendar.monthrange(year or 1, month or 1)[1]:
-        return None
-    return _Point(year or 0, month, day)
+def _plain_point(text: str) -> _Point:
+    """A ``YYYY[-MM[-DD]]`` date with an optional trailing qualifier or a clock time, as
+    ``edtf_forms`` has checked it (only checked expressions come here)."""
+    hedge = _HEDGES.get(text[-1:], "")
+    date_part, _, clock = text.rstrip("?~%").partition("T")
+    year, month, day = ([int(part) for part in date_part.split("-")] + [None, None])[:3]
+    assert year is not None
+    return _Point(year, month, day, clock=_clock(clock) if clock else None, hedge=hedge)
 
 
 def _describe_plain(expression: str) -> str | None:
-    """Words for the plain forms reports mostly use, without the EDTF parser.
+    """Words for the forms reports mostly use, without the EDTF parser.
 
     The ``edtf`` package's parser takes milliseconds a value, which a table of
-    dates multiplies into a slow command. Plain dates, ranges of them, open
-    ranges and sets of plain dates are read here and worded by the same
-    functions as parsed ones; a test checks both paths give the same words.
-    Anything else returns None.
+    dates multiplies into a slow command. The forms ``ledger.edtf_forms`` reads
+    (dates with a qualifier or a clock, unspecified digits, intervals with open
+    ends, sets of dates and runs) are worded here by the same functions as parsed
+    ones; a test checks both paths give the same words. Anything else returns None.
     """
-    point = _plain_point(expression)
-    if point is not None:
-        return _full(point)
+    if fast_bounds(expression) is None:
+        return None
+    if expression[0] in "[{":
+        return _plain_set(expression)
     if "/" in expression:
         start, _, end = expression.partition("/")
-        low, high = _plain_point(start), _plain_point(end)
-        if low is not None and end == "..":
-            return f"from {_full(low)}"
-        if high is not None and start == "..":
-            return f"until {_full(high)}"
-        if low is None or high is None or _sort_key(low) > _sort_key(high):
-            return None
-        return _range_words(low, high)
-    if len(expression) > 2 and expression[0] + expression[-1] in ("[]", "{}"):
-        members = [_plain_point(m) for m in expression[1:-1].split(",")]
-        if any(m is None for m in members) or len(members) < 2:
-            return None
-        items = [_Item(m, m) for m in members if m is not None]
-        return _compact(items, "or" if expression[0] == "[" else "and")
-    return None
+        if start == ".." and end == "..":
+            return "at an unknown time"
+        if end == "..":
+            return f"from {_full(_plain_point(start))}"
+        if start == "..":
+            return f"until {_full(_plain_point(end))}"
+        return _between(_plain_point(start), _plain_point(end))
+    if "X" in expression:
+        year, _, rest = expression.partition("-")
+        month, _, day = rest.partition("-")
+        return _unspecified(SimpleNamespace(_year=year, _month=month or None, _day=day or None))
+    return _full(_plain_point(expression))
 
 
-def _sort_key(point: _Point) -> tuple[int, int, int]:
-    return (point.year, point.month or 1, point.day or 1)
+def _plain_set(expression: str) -> str:
+    conjunction = "or" if expression[0] == "[" else "and"
+    members = [m.strip(" ") for m in expression[1:-1].split(",")]
+    if any(m.startswith("..") or m.endswith("..") for m in members):
+        return _join([_plain_member(m) for m in members], conjunction)
+    items = []
+    for member in members:
+        low, _, high = member.partition("..")
+        items.append(_Item(_plain_point(low), _plain_point(high or low)))
+    if conjunction == "or" and len(items) == 1 and items[0].low != items[0].high:
+        return _range_words(items[0].low, items[0].high, between=True)
+    return _compact(items, conjunction)
+
+
+def _plain_member(member: str) -> str:
+    if member.startswith(".."):
+        return f"on or before {_full(_plain_point(member[2:]))}"
+    if member.endswith(".."):
+        return f"on or after {_full(_plain_point(member[:-2]))}"
+    low, _, high = member.partition("..")
+    return _range_words(_plain_point(low), _plain_point(high or low))
 
 
 def _describe_parsed(expression: str) -> str:
@@ -275,6 +294,11 @@ def _interval_words(node: Any, original: str) -> str:
     low, high = _point(lower), _point(upper)
     if low is None or high is None:
         return f"{_endpoint(lower, original)} – {_endpoint(upper, original)}"
+    return _between(low, high)
+
+
+def _between(low: _Point, high: _Point) -> str:
+    """Words for an interval between two dates."""
     if low.hedge and low.hedge == high.hedge and low.clock is None and high.clock is None:
         # One hedge for the whole range: "about 20–30 Jan 2022".
         return low.hedge + _range_words(replace(low, hedge=""), replace(high, hedge=""))

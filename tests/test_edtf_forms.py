@@ -142,12 +142,16 @@ def test_fast_forms_agree_with_the_edtf_package(expression: str) -> None:
     ],
 )
 def test_common_forms_do_not_need_the_edtf_package(expression: str) -> None:
+    from incident_ledger.projections.timewords import _describe_parsed, describe
+
     def refuse(_: str) -> object:
         raise AssertionError("the edtf package was asked")
 
     with mock.patch("edtf.parse_edtf", refuse):
         low, high = edtf_bounds(expression)
+        words = describe(expression)
     assert (low, high) == _by_package(expression)
+    assert words == _describe_parsed(expression)
 
 
 def test_a_refused_value_is_parsed_once() -> None:
@@ -172,3 +176,13 @@ def test_a_refusal_keeps_its_reason() -> None:
         assert str(raised.value) == (
             "'2022-02-30' is not a valid EDTF date or interval (day is out of range for month)"
         )
+
+
+@settings(max_examples=300)
+@given(_EXPRESSIONS)
+def test_fast_forms_are_worded_as_the_edtf_package_reads_them(expression: str) -> None:
+    from incident_ledger.projections.timewords import _describe_parsed, _describe_plain
+
+    fast = _describe_plain(expression)
+    if fast is not None:
+        assert fast == _describe_parsed(expression)
