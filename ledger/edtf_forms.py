@@ -4,7 +4,7 @@ The package's parser takes 4–40 ms a value (its grammar is built from
 combinators and tried alternative by alternative), and a ledger's time values are
 mostly distinct: a file of a few thousand sets or uncertain dates took minutes to
 import. The forms below are read here in microseconds; anything else — seasons,
-unknown ends (``2022-01-21/``), qualifiers inside a date, unspecified digits
+qualifiers before or inside a date, unspecified digits
 other than a trailing day, month, year or decade, and anything the calendar
 refuses — returns None and is left to the package, so what the ledger accepts
 and the bounds it gives are the package's (a hypothesis test holds this module
@@ -16,8 +16,8 @@ Forms read here:
   qualifier ``?``, ``~`` or ``%``;
 - unspecified digits ``YYYY-MM-XX``, ``YYYY-XX``, ``YYYY-XX-XX``, ``YYYX``, ``YYXX``;
 - a date-time ``YYYY-MM-DDTHH:MM:SS`` with ``Z``, an offset ``±HH:MM`` of 00:01 to
-  13:59 (the package refuses ``+00:00``), or none;
-- an interval ``A/B`` of two dates, either end open (``..``);
+  13:59 or ``±HH`` of 01 to 13 (the package refuses ``+00:00``), or none;
+- an interval ``A/B`` of two dates, either end open (``..``) or unknown (empty);
 - a set ``[a,b,…]`` or ``{a,b,…}`` of plain dates and ranges ``a..b`` (both ends of
   one precision), the first
   open at its start (``..b``) or the last at its end (``a..``).
@@ -38,7 +38,7 @@ _PLAIN = re.compile(r"(\d{4})(?:-(\d{2})(?:-(\d{2}))?)?", re.ASCII)
 _UNSPECIFIED = re.compile(r"(\d{4})-(?:(\d{2})-XX|XX(?:-XX)?)|(\d{3})X|(\d{2})XX", re.ASCII)
 _DATETIME = re.compile(
     r"\d{4}-\d{2}-\d{2}T(?:[01]\d|2[0-3]):[0-5]\d:[0-5]\d"
-    r"(?:Z|[+-](?:(?:0[1-9]|1[0-3]):[0-5]\d|00:(?:0[1-9]|[1-5]\d)))?",
+    r"(?:Z|[+-](?:(?:0[1-9]|1[0-3])(?::[0-5]\d)?|00:(?:0[1-9]|[1-5]\d)))?",
     re.ASCII,
 )
 _FIRST = "T00:00:00.000000Z"
@@ -119,6 +119,8 @@ def _instant(text: str) -> tuple[str, str] | None:
 
 def _interval(text: str) -> Bounds | None:
     start, _, end = text.partition("/")
+    if not start or not end:
+        return _unknown_end(start, end)
     low: str | None = None
     high: str | None = None
     if start != "..":
@@ -134,6 +136,26 @@ def _interval(text: str) -> Bounds | None:
     if low is not None and high is not None and low > high:
         return None  # ends before it starts: the package's reading is refused with the reason
     return low, high
+
+
+def _unknown_end(start: str, end: str) -> Bounds | None:
+    """``A/`` and ``/B``: an interval whose other end is unknown, which the package reads
+    as ten years on from (or back from) the known end, in its own way at each precision:
+    ``2022-01/`` ends on 1 Jan 2032, ``/2022-01`` starts on 31 Jan 2012."""
+    known, bounds = _DATE.fullmatch(start or end), _date(start or end, _DATE)
+    if known is None or bounds is None:
+        return None
+    year, month, day = known.groups()
+    y = int(year) + (10 if start else -10)
+    if not 1 <= y <= 9999:
+        return None
+    if start:
+        m, d = int(month or 1), int(day or 1)
+    else:
+        m = int(month or 12)
+        d = int(day) if day else calendar.monthrange(y, m)[1]
+    other = f"{y:04d}-{m:02d}-{min(d, calendar.monthrange(y, m)[1]):02d}"
+    return (bounds[0], other + _LAST) if start else (other + _FIRST, bounds[1])
 
 
 def _set(text: str) -> Bounds | None:

@@ -115,6 +115,10 @@ def _describe_plain(expression: str) -> str | None:
         return _plain_set(expression)
     if "/" in expression:
         start, _, end = expression.partition("/")
+        if not end:
+            return f"from {_full(_plain_point(start))} (end unknown)"
+        if not start:
+            return f"until {_full(_plain_point(end))} (start unknown)"
         if start == ".." and end == "..":
             return "at an unknown time"
         if end == "..":

@@ -60,7 +60,9 @@ def _date_time(draw: st.DrawFn) -> str:
     second = draw(st.sampled_from(["00", "45", "59", "60"]))
     zone = draw(
         st.one_of(
-            st.sampled_from(["", "Z", "+00:00", "-00:00", "+03", "+0300", "+14:00", "+15:00"]),
+            st.sampled_from(
+                ["", "Z", "+00:00", "-00:00", "+03", "-11", "+00", "+14", "+0300", "+14:00"]
+            ),
             st.builds(
                 "{}{:02d}:{:02d}".format,
                 st.sampled_from("+-"),
