@@ -4,7 +4,7 @@ The package's parser takes 4–40 ms a value (its grammar is built from
 combinators and tried alternative by alternative), and a ledger's time values are
 mostly distinct: a file of a few thousand sets or uncertain dates took minutes to
 import. The forms below are read here in microseconds; anything else — seasons,
-qualifiers before or inside a date, unspecified digits
+qualifiers inside a date, unspecified digits
 other than a trailing day, month, year or decade, and anything the calendar
 refuses — returns None and is left to the package, so what the ledger accepts
 and the bounds it gives are the package's (a hypothesis test holds this module
@@ -13,7 +13,8 @@ to the package's answers on generated values of every form).
 Forms read here:
 
 - a date ``YYYY``, ``YYYY-MM``, ``YYYY-MM-DD``, with an optional trailing
-  qualifier ``?``, ``~`` or ``%``;
+  qualifier ``?``, ``~`` or ``%``, or one before it;
+- a season ``YYYY-21`` to ``YYYY-24``;
 - unspecified digits ``YYYY-MM-XX``, ``YYYY-XX``, ``YYYY-XX-XX``, ``YYYX``, ``YYXX``;
 - a date-time ``YYYY-MM-DDTHH:MM:SS`` with ``Z``, an offset ``±HH:MM`` of 00:01 to
   13:59 or ``±HH`` of 01 to 13 (the package refuses ``+00:00``), or none;
@@ -58,7 +59,9 @@ def fast_bounds(expression: str) -> Bounds | None:
         return _interval(expression)
     if "T" in expression:
         return _instant(expression)
-    return _date(expression, _DATE) or _unspecified(expression)
+    if first in "?~%":  # a qualifier before the date qualifies it all
+        return _date(expression[1:], _PLAIN)
+    return _date(expression, _DATE) or _unspecified(expression) or _season(expression)
 
 
 def _days(year: str, month: str | None, day: str | None) -> tuple[str, str] | None:
@@ -102,6 +105,23 @@ def _unspecified(text: str) -> tuple[str, str] | None:
     if int(low) < 1:
         return None
     return f"{low}-01-01{_FIRST}", f"{high}-12-31{_LAST}"
+
+
+_SEASON = re.compile(r"(\d{4})-(2[1-4])", re.ASCII)
+_SEASON_MONTHS = {"21": ("03", "05"), "22": ("06", "08"), "23": ("09", "11"), "24": ("12", "12")}
+"""The months the package gives a season (its winter is December alone)."""
+
+
+def _season(text: str) -> tuple[str, str] | None:
+    match = _SEASON.fullmatch(text)
+    if match is None:
+        return None
+    year, season = match.groups()
+    first, last = _SEASON_MONTHS[season]
+    start, end = _days(year, first, None), _days(year, last, None)
+    if start is None or end is None:
+        return None
+    return start[0] + _FIRST, end[1] + _LAST
 
 
 def _instant(text: str) -> tuple[str, str] | None:

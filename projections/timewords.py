@@ -109,8 +109,8 @@ def _describe_plain(expression: str) -> str | None:
     ends, sets of dates and runs) are worded here by the same functions as parsed
     ones; a test checks both paths give the same words. Anything else returns None.
     """
-    if fast_bounds(expression) is None:
-        return None
+    if fast_bounds(expression) is None or expression[0] in "?~%" or _is_season(expression):
+        return None  # forms whose words come from the package's reading
     if expression[0] in "[{":
         return _plain_set(expression)
     if "/" in expression:
@@ -131,6 +131,10 @@ def _describe_plain(expression: str) -> str | None:
         month, _, day = rest.partition("-")
         return _unspecified(SimpleNamespace(_year=year, _month=month or None, _day=day or None))
     return _full(_plain_point(expression))
+
+
+def _is_season(expression: str) -> bool:
+    return len(expression) == 7 and expression[4] == "-" and expression[5] in "234"
 
 
 def _plain_set(expression: str) -> str:

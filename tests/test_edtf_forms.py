@@ -17,6 +17,7 @@ _YEARS = st.sampled_from(["0000", "0001", "0999", "1900", "2000", "2022", "2024"
 _MONTHS = st.sampled_from(["00", "01", "02", "04", "09", "12", "13", "21", "1X", "0X"])
 _DAYS = st.sampled_from(["00", "01", "15", "28", "29", "30", "31", "32", "2X"])
 _QUALIFIERS = st.sampled_from(["", "", "?", "~", "%", "?~"])
+_SEASONS = st.sampled_from(["20", "21", "22", "23", "24", "25", "33", "41"])
 
 
 @st.composite
@@ -103,6 +104,8 @@ def _set(draw: st.DrawFn) -> str:
 
 _EXPRESSIONS = st.one_of(
     _date(),
+    st.builds("{}{}".format, st.sampled_from("?~%"), _plain()),
+    st.builds("{}-{}".format, _YEARS, _SEASONS),
     _unspecified(),
     _date_time(),
     st.builds("{}/{}".format, _end(), _end()),
