@@ -13,7 +13,8 @@ to the package's answers on generated values of every form).
 Forms read here:
 
 - a date ``YYYY``, ``YYYY-MM``, ``YYYY-MM-DD``, with an optional trailing
-  qualifier ``?``, ``~`` or ``%``, or one before it;
+  qualifier ``?``, ``~`` or ``%``, or one before or after one of its parts
+  (``?2022-01-21``, ``2022-?01-21``);
 - a season ``YYYY-21`` to ``YYYY-24``;
 - unspecified digits ``YYYY-MM-XX``, ``YYYY-XX``, ``YYYY-XX-XX``, ``YYYX``, ``YYXX``;
 - a date-time ``YYYY-MM-DDTHH:MM:SS`` with ``Z``, an offset ``±HH:MM`` of 00:01 to
@@ -59,8 +60,8 @@ def fast_bounds(expression: str) -> Bounds | None:
         return _interval(expression)
     if "T" in expression:
         return _instant(expression)
-    if first in "?~%":  # a qualifier before the date qualifies it all
-        return _date(expression[1:], _PLAIN)
+    if _PARTLY.fullmatch(expression):  # one qualifier before or after one part of a date
+        return _date(expression.translate(_NO_QUALIFIER), _PLAIN)
     return _date(expression, _DATE) or _unspecified(expression) or _season(expression)
 
 
@@ -107,6 +108,12 @@ def _unspecified(text: str) -> tuple[str, str] | None:
     return f"{low}-01-01{_FIRST}", f"{high}-12-31{_LAST}"
 
 
+_PARTLY = re.compile(
+    r"[?~%]\d{4}(?:-\d{2}(?:-\d{2})?)?|\d{4}[?~%]-\d{2}(?:-\d{2})?"
+    r"|\d{4}-[?~%]\d{2}(?:-\d{2})?|\d{4}-\d{2}[?~%]-\d{2}|\d{4}-\d{2}-[?~%]\d{2}",
+    re.ASCII,
+)
+_NO_QUALIFIER = str.maketrans("", "", "?~%")
 _SEASON = re.compile(r"(\d{4})-(2[1-4])", re.ASCII)
 _SEASON_MONTHS = {"21": ("03", "05"), "22": ("06", "08"), "23": ("09", "11"), "24": ("12", "12")}
 """The months the package gives a season (its winter is December alone)."""
@@ -173,7 +180,7 @@ def _unknown_end(start: str, end: str) -> Bounds | None:
         m, d = int(month or 1), int(day or 1)
     else:
         m = int(month or 12)
-        d = int(day) if day else calendar.monthrange(y, m)[1]
+        d = int(day) if day else calendar.monthrange(int(year), m)[1]
     other = f"{y:04d}-{m:02d}-{min(d, calendar.monthrange(y, m)[1]):02d}"
     return (bounds[0], other + _LAST) if start else (other + _FIRST, bounds[1])
 

@@ -88,6 +88,7 @@ def _describe(expression: str) -> str:
 
 
 _HEDGES = {"?": "possibly ", "~": "about ", "%": "possibly about "}
+_NO_QUALIFIER = str.maketrans("", "", "?~%")
 
 
 def _plain_point(text: str) -> _Point:
@@ -109,7 +110,7 @@ def _describe_plain(expression: str) -> str | None:
     ends, sets of dates and runs) are worded here by the same functions as parsed
     ones; a test checks both paths give the same words. Anything else returns None.
     """
-    if fast_bounds(expression) is None or expression[0] in "?~%" or _is_season(expression):
+    if fast_bounds(expression) is None or _is_season(expression) or _partly(expression):
         return None  # forms whose words come from the package's reading
     if expression[0] in "[{":
         return _plain_set(expression)
@@ -131,6 +132,12 @@ def _describe_plain(expression: str) -> str | None:
         month, _, day = rest.partition("-")
         return _unspecified(SimpleNamespace(_year=year, _month=month or None, _day=day or None))
     return _full(_plain_point(expression))
+
+
+def _partly(expression: str) -> bool:
+    """A date qualified before or inside it (``?2022-01-21``, ``2022-?01-21``)."""
+    body = expression.rstrip("?~%")
+    return body != body.translate(_NO_QUALIFIER) and not any(c in body for c in "[{/")
 
 
 def _is_season(expression: str) -> bool:
