@@ -110,8 +110,13 @@ def _describe_plain(expression: str) -> str | None:
     ends, sets of dates and runs) are worded here by the same functions as parsed
     ones; a test checks both paths give the same words. Anything else returns None.
     """
-    if fast_bounds(expression) is None or _is_season(expression) or _partly(expression):
-        return None  # forms whose words come from the package's reading
+    if fast_bounds(expression) is None:
+        return None
+    if _is_season(expression):
+        return f"{_SEASONS[int(expression[5:])]} {expression[:4]}"
+    if _partly(expression):  # one qualifier anywhere in a date hedges it all
+        hedge = next(_HEDGES[c] for c in expression if c in _HEDGES)
+        return hedge + _full(_plain_point(expression.translate(_NO_QUALIFIER)))
     if expression[0] in "[{":
         return _plain_set(expression)
     if "/" in expression:

@@ -149,6 +149,11 @@ def test_fast_forms_agree_with_the_edtf_package(expression: str) -> None:
         "2022-01-21%",
         "2022-01-XX",
         "202X",
+        "2022-01-21/",
+        "/2022-02",
+        "?2022-01-21",
+        "2022-?01-21",
+        "2022-21",
     ],
 )
 def test_common_forms_do_not_need_the_edtf_package(expression: str) -> None:
