@@ -981,3 +981,13 @@ def _check_diff(db: Any, t1: datetime, t2: datetime, as_recorded: datetime | Non
             assert listed[fact]["after"] == after.get(fact)
         else:
             assert _same(before.get(fact), after.get(fact))
+
+
+def test_a_history_step_counts_its_positions_past_a_dozen() -> None:
+    from incident_ledger.cli.time_commands import LISTED_POSITIONS, _positions
+
+    position = {"claimant": "s", "value": 3, "qualifier": "exact", "report": "r"}
+    held = {"positions": [position] * LISTED_POSITIONS}
+    assert _positions(held).count("\n") == LISTED_POSITIONS - 1
+    held = {"positions": [position] * (LISTED_POSITIONS + 1)}
+    assert _positions(held) == "13 positions (history --json lists them)"
