@@ -267,6 +267,7 @@ class Position:
     """
 
     __slots__ = (
+        "_listed",
         "as_of",
         "claims",
         "inconsistent",
@@ -285,6 +286,7 @@ class Position:
         zone: str | None,
     ) -> None:
         self.rules = rules
+        self._listed: dict[str, Any] | None = None
         self.interval = Interval(None, None)
         self.texts: frozenset[str] = frozenset()
         self.inconsistent = False
@@ -368,7 +370,14 @@ class Position:
         return None if source is None else str(source)
 
     def as_json(self, cumulative: bool = False) -> dict[str, Any]:
-        """The position as ``state --json`` lists it."""
+        """The position as ``state --json`` lists it: made once (a history lists the same
+        position at every step it holds; callers never change it)."""
+        listed = self._listed
+        if listed is None or ("as_of" in listed) != cumulative:
+            listed = self._listed = self._as_json(cumulative)
+        return listed
+
+    def _as_json(self, cumulative: bool) -> dict[str, Any]:
         row = self.shown.row
         kind = self.kind
         value = self._value_of(self.shown)
