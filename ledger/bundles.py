@@ -36,7 +36,7 @@ from incident_ledger.ledger.incident_chains import (
 )
 from incident_ledger.ledger.merkle import (
     consistency_proof,
-    inclusion_proof,
+    inclusion_prover,
     leaf_hash,
 )
 from incident_ledger.ledger.stores.chains import claim_lookup
@@ -90,7 +90,7 @@ def _write_leaves(
     ledger: Ledger, view: LogView, out: Path, checkpoint: Checkpoint, wanted: Wanted | None
 ) -> int:
     """Write the leaves (all, or the ``wanted`` ones with their proofs); how many."""
-    store = view.nodes
+    prove = inclusion_prover(view.nodes, checkpoint.size)
     written = 0
     with (
         (out / LEAVES_FILE).open("wb") as leaves,
@@ -106,7 +106,7 @@ def _write_leaves(
             if hashes is not None:
                 hashes.write(b64(leaf_hash(line)) + "\n")
             if proofs is not None:
-                proof = inclusion_proof(store, index, checkpoint.size)
+                proof = prove(index)
                 record = {"index": index, "proof": [b64(h) for h in proof]}
                 proofs.write(json.dumps(record) + "\n")
             written += 1

@@ -18,7 +18,8 @@ hashed from the at most 128 stored nodes under it, read in one range read.
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
+from functools import lru_cache
 from itertools import repeat
 from typing import Protocol
 
@@ -227,6 +228,38 @@ def inclusion_proof(store: NodeStore, index: int, size: int) -> list[bytes]:
             lo = mid
     proof.reverse()
     return proof
+
+
+def inclusion_prover(store: NodeStore, size: int) -> Callable[[int], list[bytes]]:
+    """:func:`inclusion_proof` for many leaves of one tree: the proofs of an export share
+    most of their upper nodes, and the hash of each subtree they need is made once (at
+    most ``_SHARED`` kept), where a proof at a time hashed the tree's right edge again for
+    every leaf."""
+
+    @lru_cache(maxsize=_SHARED)
+    def subtree(start: int, end: int) -> bytes:
+        return _subtree_hash(store, start, end)
+
+    def prove(index: int) -> list[bytes]:
+        if not 0 <= index < size:
+            raise ValueError(f"leaf index {index} is not in a tree of size {size}")
+        proof: list[bytes] = []
+        lo, hi = 0, size
+        while hi - lo > 1:
+            mid = lo + _largest_power_of_two_below(hi - lo)
+            if index < mid:
+                proof.append(subtree(mid, hi))
+                hi = mid
+            else:
+                proof.append(subtree(lo, mid))
+                lo = mid
+        proof.reverse()
+        return proof
+
+    return prove
+
+
+_SHARED = 1 << 16
 
 
 def consistency_proof(store: NodeStore, size1: int, size2: int) -> list[bytes]:

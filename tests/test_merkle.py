@@ -23,6 +23,7 @@ from incident_ledger.ledger.merkle import (
     complete_levels,
     consistency_proof,
     inclusion_proof,
+    inclusion_prover,
     is_stored_level,
     leaf_hash,
     node_at,
@@ -194,6 +195,16 @@ def test_proofs_match_reference_definitions() -> None:
             assert inclusion_proof(store, i, n) == _path(i, 0, n), (i, n)
         for m in _around_tiles(n):
             assert consistency_proof(store, m, n) == _subproof(m, 0, n, True), (m, n)
+
+
+def test_a_prover_of_many_leaves_gives_each_leaf_its_proof() -> None:
+    store = _store()
+    for n in _around_tiles(MAX_SIZE):
+        prove = inclusion_prover(store, n)
+        for i in sorted({*range(0, n, 7), *(v - 1 for v in _around_tiles(n))}):
+            assert prove(i) == _path(i, 0, n), (i, n)
+        with pytest.raises(ValueError, match=f"leaf index {n} is not in a tree of size {n}"):
+            prove(n)
 
 
 def test_only_the_tile_levels_are_stored() -> None:
