@@ -213,6 +213,10 @@ def root_at(store: NodeStore, size: int) -> bytes:
 
 def inclusion_proof(store: NodeStore, index: int, size: int) -> list[bytes]:
     """Return the RFC 9162 §2.1.3.1 inclusion proof for leaf `index` in the tree of `size`."""
+    return _inclusion_path(index, size, lambda start, end: _subtree_hash(store, start, end))
+
+
+def _inclusion_path(index: int, size: int, subtree: Callable[[int, int], bytes]) -> list[bytes]:
     if not 0 <= index < size:
         raise ValueError(f"leaf index {index} is not in a tree of size {size}")
     # Walk PATH(m, D[lo:hi]) from the root down, collecting siblings, then return them leaf-first.
@@ -221,10 +225,10 @@ def inclusion_proof(store: NodeStore, index: int, size: int) -> list[bytes]:
     while hi - lo > 1:
         mid = lo + _largest_power_of_two_below(hi - lo)
         if index < mid:
-            proof.append(_subtree_hash(store, mid, hi))
+            proof.append(subtree(mid, hi))
             hi = mid
         else:
-            proof.append(_subtree_hash(store, lo, mid))
+            proof.append(subtree(lo, mid))
             lo = mid
     proof.reverse()
     return proof
@@ -241,20 +245,7 @@ def inclusion_prover(store: NodeStore, size: int) -> Callable[[int], list[bytes]
         return _subtree_hash(store, start, end)
 
     def prove(index: int) -> list[bytes]:
-        if not 0 <= index < size:
-            raise ValueError(f"leaf index {index} is not in a tree of size {size}")
-        proof: list[bytes] = []
-        lo, hi = 0, size
-        while hi - lo > 1:
-            mid = lo + _largest_power_of_two_below(hi - lo)
-            if index < mid:
-                proof.append(subtree(mid, hi))
-                hi = mid
-            else:
-                proof.append(subtree(lo, mid))
-                lo = mid
-        proof.reverse()
-        return proof
+        return _inclusion_path(index, size, subtree)
 
     return prove
 
