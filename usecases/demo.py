@@ -2,8 +2,9 @@
 
 Loads the bundled sample into a ledger in a temporary directory and asks it what was
 understood at the end of each day a report came out (21, 22, 23 and 31 Jan 2022) and
-on 1 Feb 2022 — each answer an ordinary point-in-time query, each date the end of that
-day in the incident's time zone — and everything that changed from one to the next
+on 1 Feb 2022 — each answer what ``state`` gives, read by walking the incident forward
+once (``projections.sweep``), each date the end of that day in the incident's time
+zone — and everything that changed from one to the next
 (``projections.changes.fact_changes``: the same changes ``diff`` lists).
 """
 
@@ -13,9 +14,13 @@ from typing import Any
 
 from incident_ledger.ledger import samples
 from incident_ledger.ledger.scratch import Scratch
+from incident_ledger.ledger.times import to_key
 from incident_ledger.projections.changes import ends_of, fact_changes
+from incident_ledger.projections.incidents import require_incident
+from incident_ledger.projections.sweep import Sweep
 from incident_ledger.projections.understanding import END_OF_TIME
 from incident_ledger.usecases import reading, workspace, writing
+from incident_ledger.usecases.workspace import query_instant
 
 INCIDENT = "ghwayran-2022"
 RELATED = "diyala-2022"
@@ -36,12 +41,17 @@ def walkthrough(dates: tuple[str, ...] = DATES) -> dict[str, Any]:
             ).fetchone()
             claims = [row[0] for row in conn.execute("SELECT id FROM claims")]
             ends = ends_of(conn, claims, END_OF_TIME)
-        steps: list[dict[str, Any]] = []
-        previous: dict[str, Any] | None = None
-        for day in dates:
-            current = reading.current_state(db, INCIDENT, at=day)
-            steps.append(_step(day, current, previous, reports, ends))
-            previous = current
+            zone = require_incident(conn, INCIDENT)
+            sweep = Sweep(conn, INCIDENT, zone)  # each day's state, the incident walked once
+            steps: list[dict[str, Any]] = []
+            previous: dict[str, Any] | None = None
+            for day in dates:
+                known = query_instant(day, zone)
+                assert known is not None  # a date always names an instant
+                sweep.advance(to_key(known))
+                current = {"incident": INCIDENT, "timezone": zone, **sweep.state()}
+                steps.append(_step(day, current, previous, reports, ends))
+                previous = current
         related = reading.current_state(db, RELATED, at=dates[-1])
     return {
         "incident": INCIDENT,
