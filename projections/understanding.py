@@ -60,10 +60,25 @@ class Status(StrEnum):
 _RELIABILITY_RANK = {grade: rank for rank, grade in enumerate("ABCDEF")}
 
 
-_FACTS_SEEN = """
-SELECT DISTINCT fact FROM claims
-WHERE incident = :incident AND published_at <= :known AND recorded_at <= :recorded
+_FACTS = "SELECT DISTINCT fact FROM claims WHERE incident = :incident"
+"""An incident's facts, read from the (incident, fact, …) index alone."""
+
+_SEEN = """
+SELECT 1 FROM claims
+WHERE incident = :incident AND fact = :fact AND published_at <= :known AND recorded_at <= :recorded
+LIMIT 1
 """
+
+
+def _withdrawn_facts(db: sqlite3.Connection, params: dict[str, str], held: set[str]) -> set[str]:
+    """Facts with claims known by T (as recorded by R) of which none is in force: only the
+    facts without positions are looked at, each with one indexed probe, where one query
+    over every claim of the incident cost a hot incident a sixth of its answer."""
+    return {
+        fact
+        for (fact,) in db.execute(_FACTS, params).fetchall()
+        if fact not in held and db.execute(_SEEN, params | {"fact": fact}).fetchone()
+    }
 
 
 def state(
@@ -82,10 +97,10 @@ def state(
     }
     rules = fact_rules(db, params)
     by_fact = positions_at(db, params, rules, zone)
-    seen = [row[0] for row in db.execute(_FACTS_SEEN, params)]
+    seen = _withdrawn_facts(db, params, set(by_fact))
     facts = {
         fact: understand(by_fact.get(fact, []), policy, rules.get(fact, (None, False))[0], zone)
-        for fact in sorted(set(seen) | by_fact.keys())
+        for fact in sorted(seen | by_fact.keys())
     }
     return {
         "incident": incident,
