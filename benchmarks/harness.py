@@ -570,11 +570,11 @@ def _notes(all_figures: Sequence[SizeFigures], options: Options) -> list[str]:
         "warm-up run of each, measured before the sizes (not while the kernel writes back "
         "their files).",
     ]
-    for figures in all_figures:
-        notes.append(
-            f"{_size_label(figures.size)}: {figures.records:,} records, {figures.claims:,} "
-            f"claims, {figures.events:,} events; event store {_mb(figures.store_bytes)}."
-        )
+    notes.extend(
+        f"{_size_label(figures.size)}: {figures.records:,} records, {figures.claims:,} "
+        f"claims, {figures.events:,} events; event store {_mb(figures.store_bytes)}."
+        for figures in all_figures
+    )
     return notes
 
 

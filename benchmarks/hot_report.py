@@ -204,8 +204,9 @@ def _notes(all_figures: Sequence[HotFigures], options: HotOptions) -> list[str]:
         )
         + ".",
     ]
-    for f in all_figures:
-        notes.append(f"{_size_label(f.size)}: {f.records:,} records, {f.claims:,} claims.")
+    notes.extend(
+        f"{_size_label(f.size)}: {f.records:,} records, {f.claims:,} claims." for f in all_figures
+    )
     return notes
 
 

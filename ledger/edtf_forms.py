@@ -54,7 +54,7 @@ def fast_bounds(expression: str) -> Bounds | None:
     if not expression:
         return None
     first = expression[0]
-    if first == "[" or first == "{":
+    if first in {"[", "{"}:
         return _set(expression)
     if "/" in expression:
         return _interval(expression)
@@ -193,8 +193,8 @@ def _set(text: str) -> Bounds | None:
     lows: list[str] = []
     highs: list[str] = []
     open_start = open_end = False
-    for n, member in enumerate(members):
-        member = member.strip(" ")
+    for n, written in enumerate(members):
+        member = written.strip(" ")
         if member.startswith("..") and n == 0:
             open_start, member = True, member[2:]
         elif member.endswith("..") and n == len(members) - 1:

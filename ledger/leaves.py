@@ -40,7 +40,7 @@ STAMP_LENGTH = len("2022-01-20T19:00:00.000000Z")
 
 def recorded_key(timestamp: datetime) -> str:
     """An event's recorded time as the leaf writes it (UTC, microseconds, ``Z``)."""
-    global _last_stamp
+    global _last_stamp  # noqa: PLW0603 - a one-entry memo, read on every event
     last = _last_stamp
     if timestamp is last[0]:  # a batch shares one timestamp: format it once
         return last[1]

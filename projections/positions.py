@@ -295,7 +295,7 @@ class Position:
             self.claims = [only]
             self.kind = kind = only.kind
             self.shown = only
-            if kind == "number" or kind == "time":
+            if kind in {"number", "time"}:
                 self.interval = Interval(only.low, only.high)
             else:
                 self.texts = frozenset((str(only.text),))

@@ -135,9 +135,10 @@ def rebuild_tree(db: str) -> None:
 
     ledger = Ledger(locate(db).event_store_env())
     try:
-        events = []
-        for n in ledger.recorder.select_notifications(start=1, limit=10**6):
-            events.append((n.id, leaf_hash(leaf_bytes(ledger.mapper.to_domain_event(n)))))
+        events = [
+            (n.id, leaf_hash(leaf_bytes(ledger.mapper.to_domain_event(n))))
+            for n in ledger.recorder.select_notifications(start=1, limit=10**6)
+        ]
     finally:
         ledger.close()
     conn = events_db(db)

@@ -224,8 +224,8 @@ def test_uneven_batches_store_the_same_nodes(batches: list[int]) -> None:
     for value in LEAVES[:total]:
         size = append_leaves(one_by_one, size, [value])
     batched, size = DictNodeStore(), 0
-    for batch in batches:
-        batch = min(batch, total - size)
+    for wanted in batches:
+        batch = min(wanted, total - size)
         size = append_leaves(batched, size, LEAVES[size : size + batch])
         assert root_at(batched, size) == _mth(0, size)
     assert size == total

@@ -295,7 +295,7 @@ def test_a_postgres_store_that_fails_to_read_is_one_line(store_url: str) -> None
 
     assert run("--db", store_url, "init")[0] == 0
     schema = store_url.split("schema=")[1]
-    with psycopg.connect(store_url.split("?")[0], autocommit=True) as connection:
+    with psycopg.connect(store_url.split("?", maxsplit=1)[0], autocommit=True) as connection:
         connection.execute(f'DROP TABLE "{schema}".merkle_leaves')
     missing = f'cannot read the event store: relation "{schema}.merkle_leaves" does not exist'
     assert run("--db", store_url, "verify")[:3:2] == (

@@ -7,10 +7,10 @@ import json
 import subprocess
 import sys
 import tempfile
-import xml.etree.ElementTree as ElementTree
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
+from xml.etree import ElementTree
 
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -585,11 +585,11 @@ def test_history_json_and_human(small: str, wide: None) -> None:
 
 def _cells(out: str) -> list[list[str]]:
     """The rows of the rich tables in ``out``, as lists of stripped cells."""
-    rows = []
-    for line in out.splitlines():
-        if line[:1] in ("│", "┃"):
-            rows.append([cell.strip() for cell in line[1:-1].replace("┃", "│").split("│")])
-    return rows
+    return [
+        [cell.strip() for cell in line[1:-1].replace("┃", "│").split("│")]
+        for line in out.splitlines()
+        if line[:1] in ("│", "┃")
+    ]
 
 
 def test_history_chart_from_the_command_line(small: str, tmp_path: Path) -> None:

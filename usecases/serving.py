@@ -273,8 +273,10 @@ def run(
     calling ``catch_up`` every ``CATCH_UP_EVERY`` seconds meanwhile."""
     with _sigterm_as_interrupt():
         # Datasette ends with this process, even one killed with SIGKILL (on Linux).
+        # preexec_fn only sets the parent-death signal, before any thread is started.
         process = subprocess.Popen(
-            plan.command(), preexec_fn=functools.partial(end_with_parent, os.getpid())
+            plan.command(),
+            preexec_fn=functools.partial(end_with_parent, os.getpid()),  # noqa: PLW1509
         )
         try:
             if open_browser and wait_until_ready(plan, process):

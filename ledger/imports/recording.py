@@ -147,7 +147,7 @@ class Batch(Checks):
         start = 0
         for i, aggregate_id in enumerate(page.aggregate_ids):
             kind, end = page.kinds[i], ends[i]
-            special = kind == "correction" or kind == "fact"
+            special = kind in {"correction", "fact"}
             if aggregate_id in stored or aggregate_id in repeated or special:
                 self._add(self.spool.get(page.seqs[i]), stored, events, digests)
             else:

@@ -273,7 +273,7 @@ def spool_row(where: str, record: AnyRecord) -> tuple[Any, ...]:
     kind = record.type
     fact, sig = "", ""
     fields_of: Any = record  # a claim, a correction or a fact, as ``kind`` says
-    if kind == "claim" or kind == "correction":
+    if kind in {"claim", "correction"}:
         fact = fact_id(fields_of.incident, fields_of.fact)
         sig = signature(fields_of.value, fields_of.qualifier, fields_of.unit)
     elif kind == "fact":
