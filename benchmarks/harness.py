@@ -220,6 +220,7 @@ def append_latencies(db: str, samples: int, seed: int) -> list[float]:
     return timings
 
 
+# Over 60 lines: every measure of one size, in the order the report lists them.
 def measure_size(
     size: int, options: Options, reference_db: str | None = None, log: Log = _log
 ) -> SizeFigures:
@@ -678,6 +679,7 @@ def parse_sizes(text: str) -> list[int]:
     return [parse_size(part) for part in text.split(",") if part.strip()]
 
 
+# Over 60 lines: the harness's options, one declaration each, with no logic.
 def _arguments(argv: Sequence[str]) -> argparse.Namespace:
     parser = argparse.ArgumentParser(
         prog="python -m benchmarks.harness",

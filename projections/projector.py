@@ -843,6 +843,9 @@ def _report(p: Projector, line: dict[str, Any], seq: int) -> None:
 _NUMBER = ValueKind.NUMBER
 
 
+# Over 60 lines: a hand-inlined hot loop, run for every claim a rebuild projects. Inlined,
+# with one look-up of the fact's zone and rules, a rebuild of the 100k synthetic ledger
+# took 1.14-1.23x the CPU of the older projector instead of 1.2-1.3x (paired runs).
 def _claim(p: Projector, line: dict[str, Any], seq: int) -> None:
     d = line["data"]
     get = d.get

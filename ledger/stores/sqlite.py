@@ -8,6 +8,9 @@ the transaction that then adds to both. So the leaves cost no index of their
 own; ``merkle_nodes`` holds the levels above them that are stored (8, 16, …,
 ``merkle.TILE_HEIGHT``). PostgreSQL keeps leaves and their pairing in tables
 (``recorders_postgres``): its sequences skip the numbers of rolled-back inserts.
+
+Over 400 lines: the SQLite recorder's whole storage layout (events, leaves, Merkle
+nodes, chains) is declared and used here, as ``postgres.py`` holds PostgreSQL's.
 """
 
 from __future__ import annotations
