@@ -1,4 +1,7 @@
-"""The audit trail: checkpoints, verify, proofs, bundles, and a tamper matrix."""
+"""The audit trail: checkpoints, verify, proofs, bundles, and a tamper matrix.
+
+Over 400 lines: the audit trail is one feature; its tamper matrix reads best beside it.
+"""
 
 from __future__ import annotations
 

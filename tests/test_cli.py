@@ -1,4 +1,7 @@
-"""The command line through typer's CliRunner: exit codes and exact messages."""
+"""The command line through typer's CliRunner: exit codes and exact messages.
+
+Over 400 lines: every command's messages and exit codes, side by side.
+"""
 
 from __future__ import annotations
 

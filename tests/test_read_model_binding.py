@@ -2,6 +2,8 @@
 
 Each test drives the command line as a user would and asserts the exit code and
 the exact line a user sees.
+
+Over 400 lines: binding, read-only use and rebuilding share one set of stores.
 """
 
 from __future__ import annotations

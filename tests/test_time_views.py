@@ -1,4 +1,8 @@
-"""Reading the story: valid time in words, timeline, fact history (with charts) and diff."""
+"""The incident over time: valid time in words, timeline, fact history (with charts) and diff.
+
+Over 400 lines: the three views over time are checked against each other
+(``test_history_and_diff_agree_with_state``), so they share their ledgers here.
+"""
 
 from __future__ import annotations
 
