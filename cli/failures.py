@@ -31,6 +31,25 @@ COMMAND_ORDER = (
 )  # fmt: skip
 """The order ``ledger --help`` lists the commands in: the way a desk meets them."""
 
+FLAGS = {
+    "as_json": "--json",
+    "chart": "--chart",
+    "db": "--db",
+    "fmt": "--format",
+    "from_at": "--from",
+    "host": "--host",
+    "key": "--key",
+    "limit": "--limit",
+    "out": "--out",
+    "policy": "--policy",
+    "port": "--port",
+    "prev": "--prev",
+    "reason": "--reason",
+    "to_at": "--to",
+    "until": "--until",
+}
+"""The flag of each argument the layers below name in an error (``LedgerError``)."""
+
 
 class LedgerGroup(TyperGroup):
     """A command group that turns any LedgerError into ``error: …`` and its exit code,
@@ -46,7 +65,7 @@ class LedgerGroup(TyperGroup):
         try:
             return super().invoke(ctx)
         except LedgerError as error:
-            fail(str(error).strip() or type(error).__name__, error.exit_code)
+            fail(error.worded(FLAGS).strip() or type(error).__name__, error.exit_code)
         except Exception as error:
             if not isinstance(error, stray_errors()):
                 raise

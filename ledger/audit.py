@@ -85,15 +85,19 @@ class Checkpoint:
 
 
 def open_checkpoint(
-    note: str, verifier_keys: Sequence[str], what: str = "checkpoint"
+    note: str,
+    verifier_keys: Sequence[str],
+    what: str = "checkpoint",
+    arguments: tuple[str, ...] = (),
 ) -> Checkpoint:
-    """Check a signed checkpoint's signature and parse its body."""
+    """Check a signed checkpoint's signature and parse its body (``what`` names it in an
+    error, with the ``arguments`` it names, as ``LedgerError`` has them)."""
     try:
         text, _ = open_note(note, verifier_keys)
         origin, size, root = parse_checkpoint(text)
         chains = parse_extension(checkpoint_extensions(text))
     except (NoteError, CheckpointError, ValueError) as error:
-        raise VerificationError(f"{what}: {error}") from None
+        raise VerificationError(f"{what}: {error}", arguments=arguments) from None
     return Checkpoint(origin, size, root, note, chains)
 
 
@@ -340,5 +344,7 @@ def _read_key(key: str) -> str:
             raise BadInputError(f"the key file {key} is empty")
     if text.startswith("PRIVATE+KEY+"):
         # Never echo a secret key back in an error message.
-        raise BadInputError("--key must be the verifier (public) key, not the signing key")
+        raise BadInputError(
+            "{key} must be the verifier (public) key, not the signing key", arguments=("key",)
+        )
     return text

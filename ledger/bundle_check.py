@@ -66,7 +66,7 @@ def verify_bundle(path: Path, key: str | None, prev: str | None) -> dict[str, An
         "key": "given" if key else "taken from the bundle",
     }
     if prev is not None:
-        previous = open_checkpoint(_read_text(prev), [verifier], "--prev checkpoint")
+        previous = open_checkpoint(_read_text(prev), [verifier], "{prev} checkpoint", ("prev",))
         _verify_extends(path, lines, selected, previous, checkpoint)
         result["extends"] = previous.size
     if selected:
@@ -277,12 +277,14 @@ def _verify_extends(
 ) -> None:
     if previous.origin != current.origin:
         raise VerificationError(
-            f"--prev is a checkpoint of another log ({previous.origin}, not {current.origin})"
+            f"{{prev}} is a checkpoint of another log ({previous.origin}, not {current.origin})",
+            arguments=("prev",),
         )
     if previous.size > current.size:
         raise VerificationError(
-            f"the export's checkpoint ({current.size}) is older than --prev ({previous.size}): "
-            "a rollback"
+            f"the export's checkpoint ({current.size}) is older than {{prev}} ({previous.size}): "
+            "a rollback",
+            arguments=("prev",),
         )
     if previous.size == current.size:
         if previous.root != current.root:
@@ -296,8 +298,9 @@ def _verify_extends(
             frontier.push(leaf_hash(line))
         if frontier.root() != previous.root:
             raise VerificationError(
-                f"the export does not extend --prev: its first {previous.size} entries hash to "
-                "a different root (history was rewritten)"
+                f"the export does not extend {{prev}}: its first {previous.size} entries hash to "
+                "a different root (history was rewritten)",
+                arguments=("prev",),
             )
         return
     try:
@@ -318,4 +321,6 @@ def _verify_extends(
     try:
         verify_consistency(previous.size, current.size, proof, previous.root, current.root)
     except ProofError as error:
-        raise VerificationError(f"the export does not extend --prev: {error}") from None
+        raise VerificationError(
+            f"the export does not extend {{prev}}: {error}", arguments=("prev",)
+        ) from None

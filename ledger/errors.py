@@ -7,11 +7,32 @@ error to one line and one code without knowing the cases.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 
 class LedgerError(Exception):
-    """Base class: something the user should be told in one line."""
+    """Base class: something the user should be told in one line.
+
+    An error about one of the caller's arguments names it in its message as
+    ``{argument}`` and lists it in ``arguments``: ``str(error)`` says the argument's own
+    name (``policy must be one of …``), and the command line its flag instead
+    (``--policy must be one of …``, ``cli.failures``). So no layer below the command
+    line speaks of its flags.
+    """
 
     exit_code = 1
+
+    def __init__(self, message: str = "", *, arguments: tuple[str, ...] = ()) -> None:
+        self.template = message
+        self.arguments = arguments
+        super().__init__(self.worded({}))
+
+    def worded(self, names: Mapping[str, str]) -> str:
+        """The message with each argument called as ``names`` calls it (else by its name)."""
+        text = self.template
+        for argument in self.arguments:
+            text = text.replace("{" + argument + "}", names.get(argument, argument))
+        return text
 
 
 class BadInputError(LedgerError):

@@ -28,7 +28,9 @@ def chart_format(path: str) -> str:
     """``svg`` or ``png`` from the file's suffix; anything else is bad input."""
     suffix = Path(path).suffix.lower()
     if suffix not in FORMATS:
-        raise BadInputError(f"--chart must name a .svg or .png file, not '{path}'")
+        raise BadInputError(
+            f"{{chart}} must name a .svg or .png file, not '{path}'", arguments=("chart",)
+        )
     return FORMATS[suffix]
 
 
@@ -37,8 +39,9 @@ def check_chartable(history: dict[str, Any]) -> None:
     kind = history["kind"]
     if kind != "number":
         raise BadInputError(
-            f"--chart draws numbers only: '{history['fact']}' holds "
-            f"{_KIND_WORDS.get(kind, kind)}; use --json for its history"
+            f"{{chart}} draws numbers only: '{history['fact']}' holds "
+            f"{_KIND_WORDS.get(kind, kind)}; use {{as_json}} for its history",
+            arguments=("chart", "as_json"),
         )
 
 

@@ -96,7 +96,7 @@ def parse_query(text: str) -> Query:
 def prepare(text: str, limit: int) -> Query:
     """Check a search request before any lookup: the parsed query, or BadInputError."""
     if limit < 1:
-        raise BadInputError("--limit must be at least 1")
+        raise BadInputError("{limit} must be at least 1", arguments=("limit",))
     return parse_query(text)
 
 

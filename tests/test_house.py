@@ -13,6 +13,7 @@
 from __future__ import annotations
 
 import ast
+import re
 import subprocess
 import sys
 from collections import defaultdict
@@ -204,3 +205,63 @@ def test_a_command_without_help_is_found() -> None:
 
     group = typer.main.get_command(app)
     assert commands_without_help(group, "x") == ["x", "x undocumented", "x undocumented --flag"]
+
+
+# --- errors speak of arguments, not flags --------------------------------------------
+
+FLAG_WORD = re.compile(r"(?<![\w-])--[a-z][a-z-]+")
+ARGUMENT_WORD = re.compile(r"\{([a-z_]+)\}")
+
+
+def error_wording(files: list[Path], root: Path = ROOT) -> list[str]:
+    """Errors raised below the command line whose message names a flag (``--policy``), or
+    names an argument (``{policy}``) it does not list in ``arguments``."""
+    found = []
+    for path in files:
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if not (isinstance(node, ast.Call) and _called(node).endswith("Error")):
+                continue
+            text = "".join(
+                part.value
+                for arg in node.args[:1]
+                for part in ast.walk(arg)
+                if isinstance(part, ast.Constant) and isinstance(part.value, str)
+            )
+            listed = {
+                element.value
+                for keyword in node.keywords
+                if keyword.arg == "arguments"
+                for element in ast.walk(keyword.value)
+                if isinstance(element, ast.Constant)
+            }
+            where = f"{path.relative_to(root)}:{node.lineno}"
+            found += [f"{where} flag {flag}" for flag in FLAG_WORD.findall(text)]
+            found += [
+                f"{where} argument {name} not listed"
+                for name in ARGUMENT_WORD.findall(text)
+                if name not in listed
+            ]
+    return found
+
+
+def _called(call: ast.Call) -> str:
+    func = call.func
+    return func.attr if isinstance(func, ast.Attribute) else getattr(func, "id", "")
+
+
+def test_errors_below_the_command_line_name_arguments_not_flags() -> None:
+    assert error_wording(python_files("ledger", "projections", "usecases")[:-1]) == []
+
+
+def test_the_error_check_finds_a_flag_and_an_unlisted_argument(tmp_path: Path) -> None:
+    source = tmp_path / "errors.py"
+    source.write_text(
+        'raise BadInputError("--policy must be one of a, b")\n'
+        'raise BadInputError(f"{{policy}} ({x}) must be one of a, b")\n'
+        'raise BadInputError("{policy} must be one of a, b", arguments=("policy",))\n',
+        encoding="utf-8",
+    )
+    assert error_wording([source], tmp_path) == [
+        "errors.py:1 flag --policy",
+        "errors.py:2 argument policy not listed",
+    ]

@@ -252,9 +252,11 @@ def _written(
 def _destination(fmt: str, out: str | None) -> tuple[Path | None, Path | None]:
     """(folder, file) an export goes to, checked before any work is done."""
     if fmt not in EXPORT_FORMATS:
-        raise BadInputError(f"--format must be one of {', '.join(EXPORT_FORMATS)}")
+        raise BadInputError(
+            f"{{fmt}} must be one of {', '.join(EXPORT_FORMATS)}", arguments=("fmt",)
+        )
     if fmt == "jsonl" and out is None:
-        raise BadInputError("--format jsonl writes a folder: give --out DIR")
+        raise BadInputError("{fmt} jsonl writes a folder: give {out} DIR", arguments=("fmt", "out"))
     if fmt == "xlsx" and out is None:
         raise BadInputError("an xlsx workbook is a binary file: give a file to write it to")
     folder = output_folder(out) if fmt == "jsonl" and out is not None else None

@@ -39,7 +39,8 @@ def current_state(
         chosen = Policy(policy)
     except ValueError:
         raise BadInputError(
-            f"--policy must be one of {', '.join(p.value for p in Policy)}"
+            f"{{policy}} must be one of {', '.join(p.value for p in Policy)}",
+            arguments=("policy",),
         ) from None
     with read_model(db, incident) as conn:
         zone = require_incident(conn, incident)
@@ -114,7 +115,10 @@ def belief_diff(
         zone = require_incident(conn, incident)
         start, end = query_instant(from_at, zone), query_instant(to_at, zone)
         if start is None or end is None or start >= end:
-            raise BadInputError(f"--from ({from_at}) must be earlier than --to ({to_at})")
+            raise BadInputError(
+                f"{{from_at}} ({from_at}) must be earlier than {{to_at}} ({to_at})",
+                arguments=("from_at", "to_at"),
+            )
         return diff(conn, incident, start, end, query_instant(as_recorded, zone))
 
 

@@ -138,11 +138,12 @@ def is_loopback(host: str) -> bool:
 def check_host(host: str, *, allow_remote: bool) -> None:
     """Refuse a non-loopback address unless the caller chose it explicitly."""
     if not host.strip():
-        raise BadInputError("--host must not be empty")
+        raise BadInputError("{host} must not be empty", arguments=("host",))
     if not is_loopback(host) and not allow_remote:
         raise BadInputError(
             f"refusing to serve on {host}: the read model has no access control; "
-            "give --host explicitly to listen beyond this machine"
+            "give {host} explicitly to listen beyond this machine",
+            arguments=("host",),
         )
 
 
@@ -203,7 +204,8 @@ def ensure_port_free(host: str, port: int) -> None:
             probe.bind(address)
         except OSError as error:
             raise ServeError(
-                f"cannot listen on {host} port {port}: {error.strerror}; choose another --port"
+                f"cannot listen on {host} port {port}: {error.strerror}; choose another {{port}}",
+                arguments=("port",),
             ) from None
 
 
@@ -242,7 +244,7 @@ def serve(
         raise ServeError(MISSING_DATASETTE)
     check_host(host, allow_remote=allow_remote)
     if not 1 <= port <= 65_535:
-        raise BadInputError("--port must be between 1 and 65535")
+        raise BadInputError("{port} must be between 1 and 65535", arguments=("port",))
     with Scratch("serve") as workdir:
         plan = prepare(db, workdir.path, host=host, port=port)
         ensure_port_free(host, port)

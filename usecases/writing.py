@@ -177,7 +177,7 @@ def rate(
     if grade not in ("A", "B", "C", "D", "E", "F"):
         raise BadInputError("the grade must be an Admiralty letter A to F")
     if not reason.strip():
-        raise BadInputError("--reason must say why the grade changes")
+        raise BadInputError("{reason} must say why the grade changes", arguments=("reason",))
     if effective_from is not None:
         try:
             instant_key(effective_from)  # the key the read model will store
@@ -211,7 +211,8 @@ def replay(
     until_at = query_instant(until)
     if until_at is not None and out is None:
         raise BadInputError(
-            "--until needs --out: the live read model always follows the whole ledger"
+            "{until} needs {out}: the live read model always follows the whole ledger",
+            arguments=("until", "out"),
         )
     checked = output_file(out) if out else None  # a folder that exists, not a folder itself
     with open_ledger(db) as (location, ledger):

@@ -139,13 +139,15 @@ def locate(db: str | None) -> StoreLocation:
     """Parse a ``--db`` value into where the events, read model and key live."""
     db = (db or DEFAULT_DB).strip()
     if not db:
-        raise BadInputError("--db must not be empty")
+        raise BadInputError("{db} must not be empty", arguments=("db",))
     views = os.environ.get("LEDGER_VIEWS", "").strip()
     if db.startswith(("postgresql://", "postgres://")):
         key = Path(os.environ.get("LEDGER_KEY", "ledger.key"))
         return StoreLocation(db, True, None, Path(views or "ledger.views.db"), key)
     if "://" in db:
-        raise BadInputError(f"--db '{db}' is neither a file path nor a postgresql:// URL")
+        raise BadInputError(
+            f"{{db}} '{db}' is neither a file path nor a postgresql:// URL", arguments=("db",)
+        )
     path = Path(db)
     stem = path.with_suffix("") if path.suffix == ".db" else path
     return StoreLocation(
