@@ -23,6 +23,31 @@ from incident_ledger.projections.views import Views
 settings.register_profile("ledger", deadline=None, suppress_health_check=[HealthCheck.too_slow])
 settings.load_profile("ledger")
 
+SLOW_MODULES = {
+    "test_benchmarks_smoke.py": "runs the benchmark harness on small ledgers",
+    "test_teams.py": "races writers and kills processes with SIGKILL",
+    "test_killed.py": "kills imports and their helpers mid-way",
+}
+"""Modules every test of which is ``slow``, and why."""
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Mark ``slow`` what ``pytest -m "not slow"`` leaves out to answer within a minute:
+    the modules of ``SLOW_MODULES``, and every property test (hypothesis runs each
+    with many examples). ``python3 tasks.py test`` and CI run everything."""
+    for item in items:
+        function = getattr(item, "obj", None)
+        if item.path.name in SLOW_MODULES or _is_property(function):
+            item.add_marker(pytest.mark.slow)
+
+
+def _is_property(function: Any) -> bool:
+    """A hypothesis test: a function given examples, or a state machine's test case."""
+    if getattr(function, "is_hypothesis_test", False):
+        return True
+    owner = getattr(function, "__self__", None)
+    return type(owner).__name__ == "TestCase" and hasattr(type(owner), "settings")
+
 
 class Clock:
     """A clock the test moves: recorded time is assigned by the ledger, never supplied."""

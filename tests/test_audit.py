@@ -502,6 +502,7 @@ def test_export_verifies_and_extends_an_earlier_checkpoint(
     assert code == 0, out
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(
     ("name", "edit", "entry"),
     [

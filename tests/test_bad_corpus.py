@@ -42,6 +42,7 @@ def test_the_corpus_is_large_and_every_file_is_a_case() -> None:
     assert on_disk == files
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("case", CASES, ids=[case["file"] for case in CASES])
 def test_bad_input_is_refused_in_one_line_and_writes_nothing(db: str, case: dict[str, Any]) -> None:
     path = BAD / case["file"]

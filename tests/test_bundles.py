@@ -62,6 +62,7 @@ def test_an_incident_bundle_holds_every_event_concerning_it_and_says_so(
     assert (code, out.split("; ")[-1]) == (0, complete)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("event", DIYALA, ids=[f"{i}@{v}" for i, v in DIYALA])
 def test_a_bundle_missing_any_event_of_its_incident_is_refused(
     db: str, tmp_path: Path, event: tuple[str, int]

@@ -177,6 +177,7 @@ def test_a_leaf_orjson_refuses_is_read_by_the_standard_module() -> None:
     assert _decode(leaf) == json.loads(leaf) == {"data": {"note": "\ud800"}, "id": "x:y"}
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(
     "edit",
     [

@@ -182,6 +182,7 @@ def test_different_record_under_used_id_is_bad_input(db: str) -> None:
     )
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(
     ("line", "message"),
     [

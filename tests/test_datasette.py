@@ -761,6 +761,7 @@ def fetch(url: str) -> Any:
         return json.loads(response.read().decode("utf-8"))
 
 
+@pytest.mark.slow
 def test_serve_answers_canned_queries_over_http(tmp_path: Path) -> None:
     db = build_sample(tmp_path)
     port = free_port()

@@ -630,6 +630,7 @@ def is_rtl_arabic(stack: list[tuple[str, dict[str, str | None]]]) -> bool:
     return any(attrs.get("dir") == "rtl" and attrs.get("lang") == "ar" for _, attrs in stack)
 
 
+@pytest.mark.slow
 def test_html_in_chromium_renders_arabic_right_to_left(sample: Any, tmp_path: Path) -> None:
     require_chromium()
     page = export_html(sample, incident="ghwayran-2022", at=None)
@@ -642,6 +643,7 @@ def test_html_in_chromium_renders_arabic_right_to_left(sample: Any, tmp_path: Pa
     assert ("html", {"lang": "en"}) in dom.tags
 
 
+@pytest.mark.slow
 def test_html_in_chromium_keeps_hostile_text_inert(fixture: Any, tmp_path: Path) -> None:
     require_chromium()
     page = export_html(fixture, incident="g", at=None, provenance=signed("head\n" + SCRIPT_QUOTE))

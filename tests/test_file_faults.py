@@ -40,6 +40,7 @@ OUTPUTS = {
 }
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("command", OUTPUTS.values(), ids=OUTPUTS.keys())
 def test_an_output_folder_that_does_not_exist_is_bad_input(
     ledger_db: Path, command: tuple[str, ...]
@@ -119,6 +120,7 @@ def _unreadable(path: Path, monkeypatch: pytest.MonkeyPatch) -> str:
 KEYS = {"random bytes": _random, "empty": _empty, "a folder": _folder, "unreadable": _unreadable}
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("kind", KEYS)
 def test_a_signing_key_file_that_is_no_key_is_one_line_and_init_creates_nothing(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, ledger_db: Path, kind: str
@@ -179,6 +181,7 @@ DAMAGE = {
 }
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("damage", DAMAGE)
 def test_every_file_of_a_bundle_damaged_fails_verification_in_one_line(
     any_bundle: Path, ledger_db: Path, tmp_path: Path, damage: str
@@ -242,6 +245,7 @@ STRAY = {
 }
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("kind", STRAY)
 def test_a_stray_driver_or_system_error_is_one_line_and_exit_1(
     ledger_db: Path, monkeypatch: pytest.MonkeyPatch, kind: str

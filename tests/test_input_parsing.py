@@ -181,6 +181,7 @@ def test_every_problem_of_a_line_is_named_up_to_five(db: str, tmp_path: Path) ->
 # --- the command line reads a value as the import reads it --------------------------------------
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(
     ("typed", "in_json", "message"),
     [

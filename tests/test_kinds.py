@@ -128,6 +128,7 @@ def test_a_file_line_that_does_not_fit_is_refused(
     assert event_count(db) == before  # nothing written, not even the good line
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(("fact", "flag", "value", "message"), MISFITS, ids=IDS)
 def test_a_waiting_line_that_does_not_fit_is_refused(
     db: str, fact: str, flag: str, value: Any, message: str
@@ -139,6 +140,7 @@ def test_a_waiting_line_that_does_not_fit_is_refused(
     assert (code, err) == (2, f"error: line 1: {message}\n")
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(("fact", "flag", "value", "message"), MISFITS, ids=IDS)
 def test_append_claim_that_does_not_fit_is_refused(
     db: str, fact: str, flag: str, value: Any, message: str
@@ -150,6 +152,7 @@ def test_append_claim_that_does_not_fit_is_refused(
     assert event_count(db) == before
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(("fact", "flag", "value", "message"), MISFITS, ids=IDS)
 def test_a_correction_that_does_not_fit_is_refused(
     db: str, fact: str, flag: str, value: Any, message: str
@@ -164,6 +167,7 @@ def test_a_correction_that_does_not_fit_is_refused(
     assert event_count(db) == before
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(("fact", "flag", "interval"), FITS, ids=[f[0] for f in FITS])
 def test_values_that_fit_go_in_and_read_as_their_kind(
     db: str, fact: str, flag: str, interval: dict[str, Any] | None

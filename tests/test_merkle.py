@@ -319,6 +319,7 @@ EXHAUSTIVE_SIZE = 256
 model's proofs: the store's are checked against them above)."""
 
 
+@pytest.mark.slow
 def test_inclusion_proofs_verify_and_mutations_fail() -> None:
     for n in range(1, EXHAUSTIVE_SIZE + 1):
         root = _mth(0, n)
@@ -339,6 +340,7 @@ def test_inclusion_proofs_verify_and_mutations_fail() -> None:
                 assert _rejects_inclusion(*args), (i, n, args[1:4])
 
 
+@pytest.mark.slow
 def test_consistency_proofs_verify_and_mutations_fail() -> None:
     roots = [_mth(0, n) for n in range(EXHAUSTIVE_SIZE + 1)]
     for n in range(1, EXHAUSTIVE_SIZE + 1):

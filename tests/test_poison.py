@@ -53,6 +53,7 @@ def _claim(**fields: Any) -> dict[str, Any]:
             "report": "r1", **fields}  # fmt: skip
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("defer", [False, True], ids=["projected", "deferred"])
 @pytest.mark.parametrize("value", POISON)
 def test_a_value_that_could_not_be_shown_is_refused_from_a_file(
@@ -70,6 +71,7 @@ def test_a_value_that_could_not_be_shown_is_refused_from_a_file(
     assert ledger(db, "state", "g")[0] == 0
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("value", POISON)
 def test_a_value_that_could_not_be_shown_is_refused_from_flags(db: str, value: str) -> None:
     before = log_state(db)

@@ -95,6 +95,7 @@ def _take(way: str, monkeypatch: pytest.MonkeyPatch) -> None:
         monkeypatch.setattr(recording.Stream, "_all_new", all_new)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("page", [streaming.PAGE, 2])
 @pytest.mark.parametrize("scenario", sorted(STEPS))
 def test_every_way_of_recording_records_the_same(

@@ -234,6 +234,7 @@ ProjectionAgreement.TestCase.settings = settings(
 TestProjectionAgreement = ProjectionAgreement.TestCase
 
 
+@pytest.mark.slow
 def test_a_rebuild_split_with_a_helper_equals_one_in_a_single_process(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, started_helpers: Any
 ) -> None:

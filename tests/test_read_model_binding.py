@@ -291,6 +291,7 @@ def frozen(*paths: Path) -> Iterator[None]:
             os.chmod(target, mode)
 
 
+@pytest.mark.slow
 def test_reads_are_served_from_a_read_only_store_and_folder(tmp_path: Path) -> None:
     db = sample_ledger(tmp_path / "store")
     auditing.checkpoint(db)
@@ -389,6 +390,7 @@ def test_verify_checks_checkpoints_against_the_key_given(tmp_path: Path) -> None
 # --- item: replay always rebuilds, and never into what is not a read model --------------------
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(
     "damage",
     ["not sqlite", "truncated", "half-written", "a stray log"],

@@ -60,6 +60,7 @@ def jsonl(records: list[dict[str, Any]]) -> str:
 # --- valid time in words ----------------------------------------------------------------
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(
     ("edtf", "words"),
     [
@@ -319,6 +320,7 @@ def test_sample_diff_from_21_jan_to_1_feb(sample: str) -> None:
 # --- charts -------------------------------------------------------------------------------
 
 
+@pytest.mark.slow
 def test_svg_chart_is_valid_xml_naming_every_claimant(sample: str, tmp_path: Path) -> None:
     path = tmp_path / "killed.svg"
     result = reading.fact_history(sample, SAMPLE, "killed.security_forces", chart=str(path))
@@ -343,6 +345,7 @@ def test_png_chart_has_the_png_signature(sample: str, tmp_path: Path) -> None:
     assert path.stat().st_size > 10_000
 
 
+@pytest.mark.slow
 def test_timeline_and_diff_do_not_import_matplotlib(sample: str) -> None:
     script = (
         "import sys\n"

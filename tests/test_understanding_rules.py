@@ -159,6 +159,7 @@ def test_about_has_a_width_and_a_fact_may_declare_it(tmp_path: Path) -> None:
 # --- one position per claimant and instant ----------------------------------------------------
 
 
+@pytest.mark.slow
 def test_two_values_in_one_report_are_one_position_whatever_their_order(tmp_path: Path) -> None:
     for order in (1, -1):
         lines = [
@@ -271,6 +272,7 @@ def test_one_report_on_two_incidents_is_known_in_each_ones_days(tmp_path: Path) 
 # --- names that are not in the ledger --------------------------------------------------------
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(
     "args",
     [
