@@ -8,13 +8,13 @@ from typing import Annotated
 import typer
 
 from incident_ledger.cli import render
-from incident_ledger.cli.params import ExportFormat, IncidentFilter, JsonFlag, KnownBy
+from incident_ledger.cli.params import FormatOption, IncidentFilter, JsonFlag, KnownBy
 from incident_ledger.usecases import auditing
 
 
 def export(
     ctx: typer.Context,
-    fmt: ExportFormat,
+    fmt: FormatOption,
     out: Annotated[
         str | None,
         typer.Option(

@@ -24,6 +24,7 @@ from incident_ledger.cli.params import (
     JsonFlag,
     Note,
     Policy,
+    PolicyOption,
     Qualifier,
     Quote,
     Report,
@@ -292,7 +293,7 @@ def state(
     incident: IncidentArg,
     at: AtOption = None,
     as_recorded: AsRecorded = None,
-    policy: Policy = "range",
+    policy: PolicyOption = Policy.RANGE,
     tz: TzOption = None,
     as_json: JsonFlag = False,
 ) -> None:

@@ -11,6 +11,12 @@ from typing import Annotated
 
 import typer
 
+from incident_ledger.projections.understanding import Policy
+from incident_ledger.usecases.auditing import ExportFormat, parse_format
+from incident_ledger.usecases.reading import parse_policy
+
+__all__ = ["ExportFormat", "Policy"]  # the closed choices' Enums, for defaults
+
 JsonFlag = Annotated[bool, typer.Option("--json", help="Print JSON for machines.")]
 
 # --- what a reading command asks about -------------------------------------------------
@@ -44,10 +50,16 @@ AsRecorded = Annotated[
         help="What the ledger showed at this time (date or date-time).",
     ),
 ]
-Policy = Annotated[
-    str,
-    typer.Option("--policy", metavar="POLICY", help="range, conservative, latest or preferred."),
+PolicyOption = Annotated[
+    Policy,
+    typer.Option(
+        "--policy",
+        help="How a fact's value is chosen from its claimants' positions.",
+        parser=parse_policy,
+        metavar="[" + "|".join(Policy) + "]",
+    ),
 ]
+"""A closed choice: an Enum, parsed by the use case so that a bad one gets its message."""
 KnownBy = Annotated[
     str | None,
     typer.Option(
@@ -55,12 +67,13 @@ KnownBy = Annotated[
     ),
 ]
 """An export's ``--at``: unlike a reading command's, it reads a date in UTC."""
-ExportFormat = Annotated[
-    str,
+FormatOption = Annotated[
+    ExportFormat,
     typer.Option(
         "--format",
-        metavar="FORMAT",
         help="jsonl (verifiable bundle), csv, xlsx, prov, claimreview, html.",
+        parser=parse_format,
+        metavar="[" + "|".join(ExportFormat) + "]",
     ),
 ]
 

@@ -265,3 +265,15 @@ def test_the_error_check_finds_a_flag_and_an_unlisted_argument(tmp_path: Path) -
         "errors.py:1 flag --policy",
         "errors.py:2 argument policy not listed",
     ]
+
+
+def test_closed_choices_are_enums_the_help_lists() -> None:
+    from typer.testing import CliRunner
+
+    from incident_ledger.cli.main import app
+
+    runner = CliRunner()
+    state_help = runner.invoke(app, ["state", "--help"], env={"COLUMNS": "120"}).output
+    export_help = runner.invoke(app, ["export", "--help"], env={"COLUMNS": "120"}).output
+    assert "--policy [range|conservative|latest|preferred]" in state_help
+    assert "--format [jsonl|csv|xlsx|prov|claimreview|html]" in export_help

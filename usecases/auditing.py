@@ -6,6 +6,7 @@ import sqlite3
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
+from enum import StrEnum
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -171,12 +172,33 @@ def prove_consistency(db: str | None, size1: int, size2: int | None = None) -> d
         return prove(ledger, size1, size2)
 
 
-EXPORT_FORMATS = ("jsonl", "csv", "xlsx", "prov", "claimreview", "html")
+class ExportFormat(StrEnum):
+    """The formats ``export`` writes."""
+
+    JSONL = "jsonl"
+    CSV = "csv"
+    XLSX = "xlsx"
+    PROV = "prov"
+    CLAIMREVIEW = "claimreview"
+    HTML = "html"
+
+
+EXPORT_FORMATS = tuple(fmt.value for fmt in ExportFormat)
+
+
+def parse_format(fmt: ExportFormat | str) -> ExportFormat:
+    """An export format by its name; bad input naming the formats when there is none."""
+    try:
+        return ExportFormat(fmt)
+    except ValueError:
+        raise BadInputError(
+            f"{{fmt}} must be one of {', '.join(EXPORT_FORMATS)}", arguments=("fmt",)
+        ) from None
 
 
 def export(
     db: str | None,
-    fmt: str,
+    fmt: ExportFormat | str,
     *,
     out: str | None,
     incident: str | None = None,
@@ -200,6 +222,7 @@ def export(
     from incident_ledger.ledger.audit import make_checkpoint
     from incident_ledger.ledger.bundles import write_bundle
 
+    fmt = parse_format(fmt)
     folder, target = _destination(fmt, out)
     known_at = query_instant(at)
     selects = fmt != "jsonl"  # a bundle is read from the log alone
@@ -249,12 +272,9 @@ def _written(
     return written | {"path": out, "bytes": write_output(target, document)}
 
 
-def _destination(fmt: str, out: str | None) -> tuple[Path | None, Path | None]:
-    """(folder, file) an export goes to, checked before any work is done."""
-    if fmt not in EXPORT_FORMATS:
-        raise BadInputError(
-            f"{{fmt}} must be one of {', '.join(EXPORT_FORMATS)}", arguments=("fmt",)
-        )
+def _destination(fmt: ExportFormat, out: str | None) -> tuple[Path | None, Path | None]:
+    """(folder, file) an export in ``fmt`` (``parse_format``) goes to, checked before any
+    work is done."""
     if fmt == "jsonl" and out is None:
         raise BadInputError("{fmt} jsonl writes a folder: give {out} DIR", arguments=("fmt", "out"))
     if fmt == "xlsx" and out is None:

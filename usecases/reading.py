@@ -19,13 +19,24 @@ from incident_ledger.usecases.outputs import output_file
 from incident_ledger.usecases.workspace import query_instant, read_model
 
 
+def parse_policy(policy: Policy | str) -> Policy:
+    """A policy by its name; bad input naming the policies when there is none."""
+    try:
+        return Policy(policy)
+    except ValueError:
+        raise BadInputError(
+            f"{{policy}} must be one of {', '.join(p.value for p in Policy)}",
+            arguments=("policy",),
+        ) from None
+
+
 def current_state(
     db: str | None,
     incident: str,
     *,
     at: str | None = None,
     as_recorded: str | None = None,
-    policy: str = "range",
+    policy: Policy | str = Policy.RANGE,
 ) -> dict[str, Any]:
     """The understanding of an incident at a known time, optionally as recorded by R.
 
@@ -35,13 +46,7 @@ def current_state(
     for text in (at, as_recorded):
         if text:
             parse_instant(text)  # bad input is reported before the ledger is opened
-    try:
-        chosen = Policy(policy)
-    except ValueError:
-        raise BadInputError(
-            f"{{policy}} must be one of {', '.join(p.value for p in Policy)}",
-            arguments=("policy",),
-        ) from None
+    chosen = parse_policy(policy)
     with read_model(db, incident) as conn:
         zone = require_incident(conn, incident)
         known_at = query_instant(at, zone) or utc_now()
