@@ -14,7 +14,7 @@ from incident_ledger.usecases import writing
 
 runner = CliRunner()
 
-EXTRA = [
+EXTRA: list[dict[str, Any]] = [
     {"type": "report", "id": "r-later", "source": "misryoum", "published_at": "2022-01-25"},
     {"type": "retraction", "id": "ret-1", "claim": "c-002-diyala-killed-soldiers",
      "report": "r-later", "reason": "misattributed"},

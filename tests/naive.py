@@ -15,7 +15,7 @@ import json
 import math
 from datetime import UTC, date, datetime, time
 from decimal import ROUND_CEILING, Decimal
-from typing import Any
+from typing import Any, cast
 from zoneinfo import ZoneInfo
 
 from incident_ledger.ledger.application import Ledger
@@ -111,8 +111,8 @@ def reading(record: Any, rules: dict[str, Any], zone: str | None) -> Any:
     step = _unit_of_last_digit(value)
     q = str(qualifier) if qualifier else "exact"
     if q == "approx":
-        low, high = approx_interval(value, rules.get("tolerance"))
-        return ("num", low, high)
+        around_low, around_high = approx_interval(value, rules.get("tolerance"))
+        return ("num", around_low, around_high)
     return {
         "exact": ("num", n, n),
         "at_least": ("num", n, INF),
@@ -159,7 +159,7 @@ def events_of(ledger: Ledger) -> list[tuple[int, datetime, Any]]:
     for n in ledger.recorder.select_notifications(start=1, limit=1_000_000):
         event = ledger.mapper.to_domain_event(n)
         if hasattr(event, "to_record"):
-            out.append((n.id, event.timestamp, event.to_record()))
+            out.append((n.id, cast(Any, event).timestamp, event.to_record()))
     return out
 
 

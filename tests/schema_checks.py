@@ -35,7 +35,7 @@ def schema_model(node: Any, path: str = "$") -> Any:
     if not isinstance(node, dict):
         return node
     try:
-        model = registry.get_model(node.get("@type"))
+        model = registry.get_model(str(node.get("@type")))
     except (KeyError, TypeError):
         raise ValueError(f"{path}: unknown schema.org type {node.get('@type')!r}") from None
     fields = {k: schema_model(v, f"{path}.{k}") for k, v in node.items() if k != "@context"}

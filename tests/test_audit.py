@@ -629,7 +629,7 @@ def test_tampered_postgres_store_names_the_entry(db: str, case: str, tmp_path: P
     url, _, query = db.partition("?schema=")
     statement, expected = PG_TAMPERING[case]
     with psycopg.connect(url, autocommit=True) as conn:
-        conn.execute(statement.format(s=f'"{query}"'))  # type: ignore[arg-type]
+        conn.execute(statement.format(s=f'"{query}"'))  # type: ignore[arg-type,unused-ignore]
     code, _, err = cli(db, "verify")
     assert code == 1, case
     assert err.startswith(expected), (case, err)

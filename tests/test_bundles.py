@@ -178,12 +178,12 @@ def run_sql(db: str, statement: str) -> None:
 
         url, _, schema = db.partition("?schema=")
         with psycopg.connect(url, autocommit=True) as conn:
-            conn.execute(f'SET search_path TO "{schema}"')  # type: ignore[arg-type]
-            conn.execute(statement)  # type: ignore[arg-type]
+            conn.execute(f'SET search_path TO "{schema}"')  # type: ignore[arg-type,unused-ignore]
+            conn.execute(statement)  # type: ignore[arg-type,unused-ignore]
         return
-    conn = sqlite3.connect(db, isolation_level=None)
-    conn.execute(statement)
-    conn.close()
+    lite = sqlite3.connect(db, isolation_level=None)
+    lite.execute(statement)
+    lite.close()
 
 
 def test_a_store_written_before_the_chains_gets_them_when_opened(db: str) -> None:

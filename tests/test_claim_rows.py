@@ -17,7 +17,7 @@ import pytest
 from incident_ledger.ledger.errors import StoreError
 from incident_ledger.usecases import reading, writing
 
-SETUP = [
+SETUP: list[dict[str, Any]] = [
     {"type": "incident", "id": "i", "title": "I"},
     {"type": "source", "id": "outlet", "name": "Outlet", "kind": "outlet"},
     {"type": "source", "id": "monitor", "name": "Monitor", "kind": "monitor"},

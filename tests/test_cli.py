@@ -16,7 +16,7 @@ from incident_ledger.cli.main import app
 
 runner = CliRunner()
 
-SETUP = [
+SETUP: list[dict[str, Any]] = [
     {"type": "incident", "id": "g", "title": "Ghwayran"},
     {"type": "source", "id": "sohr", "name": "SOHR", "kind": "monitor", "reliability": "C"},
     {"type": "source", "id": "outlet", "name": "Outlet", "kind": "outlet"},
@@ -458,7 +458,7 @@ def test_every_command_has_help() -> None:
         assert "Usage:" in result.stdout
         command = root
         for name in path:
-            command = command.commands[name]  # type: ignore[attr-defined]
+            command = command.commands[name]  # type: ignore[attr-defined,unused-ignore]
         assert command.help, f"{' '.join(path)} has no help text"
 
 

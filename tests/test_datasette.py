@@ -44,6 +44,7 @@ from incident_ledger.projections.understanding import state
 from incident_ledger.projections.views import Views
 from incident_ledger.usecases import serving as web
 from incident_ledger.usecases import workspace, writing
+from incident_ledger.usecases.datasette_site import PLUGINS, TEMPLATES
 
 if "serve" not in {command.name for command in app.registered_commands}:
     register(app)
@@ -640,7 +641,7 @@ def test_serve_announces_urls_and_runs_datasette_on_the_read_model(
     assert command[:4] == [sys.executable, "-m", "datasette", "serve"]
     assert command[5:] == [
         "--metadata", command[6], "--host", "127.0.0.1", "--port", "8001",
-        "--plugins-dir", str(web.PLUGINS), "--template-dir", str(web.TEMPLATES),
+        "--plugins-dir", str(PLUGINS), "--template-dir", str(TEMPLATES),
     ]  # fmt: skip
     assert "--immutable" not in command and "-i" not in command
     assert seen["served"] == (Path(sample_db).parent / "ledger.views.db").resolve()

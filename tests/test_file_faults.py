@@ -10,6 +10,7 @@ import errno
 import os
 import shutil
 import sqlite3
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -172,12 +173,17 @@ def any_bundle(request: pytest.FixtureRequest, ledger_db: Path) -> Path:
     return out
 
 
-DAMAGE = {
+def _replace_with_folder(path: Path) -> None:
+    path.unlink()
+    path.mkdir()
+
+
+DAMAGE: dict[str, Callable[[Path], object]] = {
     "missing": lambda p: p.unlink(),
     "truncated": lambda p: p.write_bytes(p.read_bytes()[: len(p.read_bytes()) // 2]),
     "garbage": lambda p: p.write_bytes(b"\xc3\x28\xa0\xa1" + os.urandom(60)),
     "other json": lambda p: p.write_text('{"index": "x", "proof": 5}\n', encoding="utf-8"),
-    "a folder": lambda p: (p.unlink(), p.mkdir()),
+    "a folder": _replace_with_folder,
 }
 
 
@@ -225,10 +231,13 @@ def test_a_malformed_proof_line_is_named(ledger_db: Path) -> None:
 
 def _psycopg_error() -> Exception:
     psycopg = pytest.importorskip("psycopg")
-    return psycopg.OperationalError("server closed the connection unexpectedly\nDETAIL: x")
+    error: Exception = psycopg.OperationalError(
+        "server closed the connection unexpectedly\nDETAIL: x"
+    )
+    return error
 
 
-STRAY = {
+STRAY: dict[str, tuple[Callable[[], Exception], str]] = {
     "sqlite3": (
         lambda: sqlite3.OperationalError("disk I/O error"),
         "database error: disk I/O error",

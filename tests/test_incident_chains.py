@@ -61,7 +61,7 @@ def documented(runs: list[bytes], store: list[bytes]) -> list[set[str]]:
         own = event["id"]
         if own.startswith("claim:") and event["version"] == 1 and isinstance(incident, str):
             claims.setdefault(own[6:], incident)
-    result = []
+    result: list[Any] = []
     for event in parsed:
         if event is None:
             result.append(set())

@@ -59,7 +59,8 @@ def large_import(path: Path) -> None:
     reports they cite, so that they wait in the import's spool (a scratch folder)."""
     from benchmarks.synthetic import records
 
-    claims, others = [], []
+    claims: list[str] = []
+    others: list[str] = []
     for record in records(40_000):
         (claims if record["type"] == "claim" else others).append(json.dumps(record))
     path.write_text("\n".join(claims + others) + "\n", encoding="utf-8")

@@ -241,7 +241,7 @@ def test_a_fact_declared_anew_must_fit_its_claims(db: str) -> None:
         "error: line 1: kind: the fact's claims already recorded include a whole number, which "
         "does not fit a text (value: text facts take a string, without a qualifier)\n",
     )
-    cumulative = {"type": "fact", "incident": "g", "key": "killed", "kind": "count"}
+    cumulative: dict[str, Any] = {"type": "fact", "incident": "g", "key": "killed", "kind": "count"}
     cumulative |= {"cumulative": True, "tolerance": {"absolute": 2}, "unit": "people"}
     code, out, _ = cli(db, "append", "--file", "-", stdin=jsonl([cumulative]))
     assert (code, out) == (0, "added 1 record(s) (1 fact); 0 already present\n")

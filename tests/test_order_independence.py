@@ -24,7 +24,7 @@ from incident_ledger.usecases import reading, writing
 SOURCES = ["s0", "s1", "s2"]
 REPORTS = [("r0", "s0", "2022-01-01"), ("r1", "s1", "2022-01-01"), ("r2", "s0", "2022-01-02"),
            ("r3", "s2", "2022-01-02T10:00:00Z"), ("r4", "s1", "2022-01-03")]  # fmt: skip
-FACTS = [
+FACTS: list[dict[str, Any]] = [
     {"type": "fact", "incident": "i", "key": "killed", "kind": "count", "cumulative": True},
     {"type": "fact", "incident": "i", "key": "fuel", "kind": "quantity"},
     {

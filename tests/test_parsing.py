@@ -42,8 +42,8 @@ def json_texts(draw: Any, depth: int = 0) -> str:
             + value
             for key, value in pairs
         ]
-        return "{" + draw(spaces) + ",".join(members) + "}"
-    return json.dumps(draw(scalars), ensure_ascii=draw(st.booleans()))
+        return "{" + str(draw(spaces)) + ",".join(members) + "}"
+    return str(json.dumps(draw(scalars), ensure_ascii=draw(st.booleans())))
 
 
 def _strict(text: str) -> tuple[str, Any]:
@@ -119,7 +119,7 @@ def test_ids_and_fact_keys_match_their_pattern_to_the_end(
     from incident_ledger.ledger.errors import BadInputError
     from incident_ledger.ledger.imports.parsing import validate_record
 
-    claim = {"type": "claim", "id": "c-1", "incident": "inc-1", "report": "r-1"}
+    claim: dict[str, object] = {"type": "claim", "id": "c-1", "incident": "inc-1", "report": "r-1"}
     claim |= {"fact": "killed", "value": 3} | fields
     with pytest.raises(BadInputError) as raised:
         validate_record(claim, "line 4")

@@ -16,7 +16,7 @@ from tests.events import append_unchecked, log_state
 from tests.test_cli import jsonl, ledger
 
 # Six records, and the two events that give control and escaped their kinds: 8 events.
-SETUP = [
+SETUP: list[dict[str, Any]] = [
     {"type": "incident", "id": "g", "title": "Ghwayran"},
     {"type": "incident", "id": "h", "title": "Hasakah"},
     {"type": "source", "id": "outlet", "name": "Outlet", "kind": "outlet"},
@@ -96,9 +96,15 @@ def test_a_value_that_could_not_be_shown_is_refused_from_flags(db: str, value: s
 )
 def test_an_instant_that_could_not_be_shown_is_refused(db: str, instant: str, reason: str) -> None:
     before = log_state(db)
-    report = {"type": "report", "id": "r9", "source": "outlet", "published_at": instant}
-    assessment = {"type": "assessment", "id": "a9", "claim": "c1", "verdict": "false",
-                  "by": "desk", "published_at": instant}  # fmt: skip
+    report: dict[str, object] = {
+        "type": "report",
+        "id": "r9",
+        "source": "outlet",
+        "published_at": instant,
+    }
+    assessment: dict[str, object] = {"type": "assessment", "id": "a9", "claim": "c1",
+                                     "verdict": "false", "by": "desk",
+                                     "published_at": instant}  # fmt: skip
     for record in (report, assessment):
         code, _, err = ledger(db, "append", "--file", "-", stdin=jsonl([record]))
         assert code == 2

@@ -11,7 +11,7 @@ import pytest
 from typer.testing import CliRunner
 
 from incident_ledger.cli.main import app
-from incident_ledger.ledger.imports import preparing, recording, rules, streaming
+from incident_ledger.ledger.imports import preparing, recording, rules, spool, streaming
 from incident_ledger.usecases import writing
 from tests.events import stored_events
 
@@ -96,7 +96,7 @@ def _take(way: str, monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("page", [streaming.PAGE, 2])
+@pytest.mark.parametrize("page", [spool.PAGE, 2])
 @pytest.mark.parametrize("scenario", sorted(STEPS))
 def test_every_way_of_recording_records_the_same(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, scenario: str, page: int

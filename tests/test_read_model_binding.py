@@ -29,7 +29,7 @@ from tests.conftest import NO_POSTGRES, POSTGRES_URL, drop_schema
 from tests.test_cli import ledger as cli
 
 INCIDENT = "ghwayran-2022"
-OTHER = [
+OTHER: list[dict[str, Any]] = [
     {"type": "incident", "id": "other", "title": "Zanzibar"},
     {"type": "source", "id": "desk", "name": "Desk", "kind": "outlet"},
     {"type": "report", "id": "r1", "source": "desk", "published_at": "2022-01-21"},

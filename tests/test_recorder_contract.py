@@ -36,9 +36,9 @@ class TestSQLiteLedgerRecorderContract(ApplicationRecorderTestCase[SQLiteLedgerR
         recorder.create_table()
         return recorder
 
-    def test_concurrent_no_conflicts(self) -> None:
+    def test_concurrent_no_conflicts(self, *args: Any, **kwargs: Any) -> None:
         self.db_uri = str(Path(self.tmp()) / "contract.db")
-        super().test_concurrent_no_conflicts()
+        super().test_concurrent_no_conflicts(*args, **kwargs)
 
     def test_concurrent_throughput(self) -> None:
         self.db_uri = str(Path(self.tmp()) / "contract.db")
@@ -103,12 +103,12 @@ class TestPostgresLedgerRecorderContract(ApplicationRecorderTestCase[Any]):
         self.datastore.close()
         assert POSTGRES_URL is not None
         with psycopg.connect(POSTGRES_URL, autocommit=True) as conn:
-            conn.execute(f'DROP SCHEMA IF EXISTS "{self.schema}" CASCADE')  # type: ignore[arg-type]
+            conn.execute(f'DROP SCHEMA IF EXISTS "{self.schema}" CASCADE')  # type: ignore[arg-type,unused-ignore]
 
     def create_recorder(self) -> Any:
         from incident_ledger.ledger.stores.postgres import PostgresLedgerRecorder
 
         recorder = PostgresLedgerRecorder(self.datastore)
-        recorder.leaf_of = leaf_of
+        recorder.leaf_of = leaf_of  # type: ignore[attr-defined]
         recorder.create_table()
         return recorder

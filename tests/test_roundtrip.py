@@ -25,7 +25,10 @@ texts = st.one_of(
     st.text(min_size=1, max_size=30).filter(lambda t: t.strip() == t and t),
     st.sampled_from(["ما لا يقل عن 20", "قوات سوريا الديمقراطية", "e\u0301te\u0301", "٣٥٠٠"]),
 )
-maybe = lambda strategy: st.one_of(st.none(), strategy)  # noqa: E731
+
+
+def maybe(strategy: st.SearchStrategy[Any]) -> st.SearchStrategy[Any]:
+    return st.one_of(st.none(), strategy)
 
 
 def _drop_none(record: dict[str, Any]) -> dict[str, Any]:
@@ -71,16 +74,15 @@ claim_fields = st.fixed_dictionaries(
     },
 ).flatmap(lambda fields: values.map(lambda value: _drop_none(fields | value)))
 
+FACTS: list[dict[str, Any]] = [
+    {"key": "killed.security_forces", "kind": "count", "cumulative": True},
+    {"key": "escaped", "kind": "count", "tolerance": {"absolute": 2}},
+    {"key": "fuel.tonnes", "kind": "quantity", "tolerance": {"fraction": Decimal("0.05")}},
+    {"key": "control", "kind": "choice", "choices": [{"value": "sdf"}, {"value": "isis"}]},
+    {"key": "location", "kind": "place", "label": "Where", "label_ar": "أين"},
+]
 facts = st.lists(
-    st.sampled_from(
-        [
-            {"key": "killed.security_forces", "kind": "count", "cumulative": True},
-            {"key": "escaped", "kind": "count", "tolerance": {"absolute": 2}},
-            {"key": "fuel.tonnes", "kind": "quantity", "tolerance": {"fraction": Decimal("0.05")}},
-            {"key": "control", "kind": "choice", "choices": [{"value": "sdf"}, {"value": "isis"}]},
-            {"key": "location", "kind": "place", "label": "Where", "label_ar": "أين"},
-        ]
-    ),
+    st.sampled_from(FACTS),
     unique_by=lambda fact: fact["key"],
     max_size=3,
 ).map(lambda found: [{"type": "fact", "incident": "inc"} | fact for fact in found])

@@ -79,7 +79,7 @@ def value_for(fact: str, seed: tuple[Any, ...]) -> dict[str, Any]:
     return out
 
 
-DECLARATIONS = {
+DECLARATIONS: dict[str, dict[str, Any]] = {
     "killed.a": {"kind": "count", "cumulative": True},
     "killed.b": {"kind": "count", "tolerance": {"absolute": 2}},
     "fuel": {"kind": "quantity", "cumulative": True, "tolerance": {"fraction": Decimal("0.2")}},

@@ -24,7 +24,7 @@ from tests.test_cli import SETUP, jsonl, ledger
 
 runner = CliRunner()
 
-LATER = [
+LATER: list[dict[str, Any]] = [
     {"type": "incident", "id": "h", "title": "Another incident"},
     {"type": "claim", "id": "d", "incident": "h", "fact": "killed", "value": 2, "report": "r1"},
     {"type": "claim", "id": "e", "incident": "g", "fact": "killed", "value": 7, "report": "r1"},
@@ -67,7 +67,7 @@ def small_ledger(tmp_path: Path) -> Path:
     return db
 
 
-READS = [
+READS: list[tuple[str, ...]] = [
     ("state", "g"),
     ("timeline", "g"),
     ("history", "g", "killed.security_forces"),
@@ -79,7 +79,7 @@ READS = [
     ("replay",),
     ("prove", "inclusion", "claim:c1"),
 ]
-WRITES = [
+WRITES: list[tuple[str, ...]] = [
     (
         "append",
         "claim",

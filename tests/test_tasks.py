@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import subprocess
 from pathlib import Path
 from typing import Any
 
@@ -21,7 +22,7 @@ def test_demo_installs_only_the_program(tmp_path: Path, monkeypatch: pytest.Monk
     def run(command: list[str], **_: Any) -> None:
         installed.append(command[-1].removeprefix(str(tasks.ROOT)))
 
-    monkeypatch.setattr(tasks.subprocess, "run", run)
+    monkeypatch.setattr(subprocess, "run", run)  # the module tasks.py runs commands with
     tasks.ensure_environment("")
     tasks.ensure_environment("")
     assert installed == [""]  # the program alone, once

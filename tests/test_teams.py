@@ -26,7 +26,7 @@ from incident_ledger.usecases import auditing, writing
 from tests.events import immutable
 
 ROOT = Path(__file__).resolve().parents[1]
-SETUP = [
+SETUP: list[dict[str, Any]] = [
     {"type": "incident", "id": "g", "title": "Ghwayran"},
     {"type": "source", "id": "sohr", "name": "SOHR", "kind": "monitor"},
     {"type": "report", "id": "r1", "source": "sohr", "published_at": "2022-01-21"},
@@ -180,7 +180,7 @@ def test_two_writers_correcting_one_claim_one_wins(db: str, tmp_path: Path) -> N
             time.sleep(1.0)  # the first writer is now waiting for the lock
         return claim
 
-    rules.Checks._load_claim = interleaved  # type: ignore[method-assign]
+    rules.Checks._load_claim = interleaved  # type: ignore[method-assign,assignment]
     try:
         importer.record(second, [correction("fix-b", 6)])
         racer.join(timeout=60)

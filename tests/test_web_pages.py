@@ -17,7 +17,7 @@ import time
 import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pytest
 
@@ -25,10 +25,13 @@ from incident_ledger.ledger import samples
 from incident_ledger.usecases import writing
 from incident_ledger.usecases.datasette_site import PLUGINS, TEMPLATES
 
+if TYPE_CHECKING:
+    from playwright.sync_api import ViewportSize
+
 ROOT = Path(__file__).resolve().parent.parent
 CHROMIUM = Path("/usr/bin/chromium")
 INCIDENT = "ghwayran-2022"
-FIRST_SCREEN = {"width": 1280, "height": 900}
+FIRST_SCREEN: ViewportSize = {"width": 1280, "height": 900}
 LINKED = [
     {"type": "report", "id": "r-linked", "source": "sohr", "published_at": "2022-01-26",
      "url": "https://news.example/r-linked", "title": "Later toll", "language": "en"},
