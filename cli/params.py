@@ -7,7 +7,8 @@ command takes stays with that command.
 
 from __future__ import annotations
 
-from typing import Annotated
+from collections.abc import Callable, Iterable
+from typing import Annotated, Any
 
 import typer
 
@@ -50,16 +51,23 @@ AsRecorded = Annotated[
         help="What the ledger showed at this time (date or date-time).",
     ),
 ]
+
+
+def _choice(flag: str, help: str, choices: Iterable[str], parse: Callable[[str], Any]) -> Any:
+    """A closed choice's option: the use case parses it (``parse``), so a bad value gets
+    the ledger's message, and the help lists ``choices``."""
+    return typer.Option(flag, help=help, parser=parse, metavar="[" + "|".join(choices) + "]")
+
+
 PolicyOption = Annotated[
     Policy,
-    typer.Option(
+    _choice(
         "--policy",
-        help="How a fact's value is chosen from its claimants' positions.",
-        parser=parse_policy,
-        metavar="[" + "|".join(Policy) + "]",
+        "How a fact's value is chosen from its claimants' positions.",
+        Policy,
+        parse_policy,
     ),
 ]
-"""A closed choice: an Enum, parsed by the use case so that a bad one gets its message."""
 KnownBy = Annotated[
     str | None,
     typer.Option(
@@ -69,11 +77,11 @@ KnownBy = Annotated[
 """An export's ``--at``: unlike a reading command's, it reads a date in UTC."""
 FormatOption = Annotated[
     ExportFormat,
-    typer.Option(
+    _choice(
         "--format",
-        help="jsonl (verifiable bundle), csv, xlsx, prov, claimreview, html.",
-        parser=parse_format,
-        metavar="[" + "|".join(ExportFormat) + "]",
+        "jsonl (verifiable bundle), csv, xlsx, prov, claimreview, html.",
+        ExportFormat,
+        parse_format,
     ),
 ]
 

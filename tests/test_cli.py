@@ -262,27 +262,15 @@ def test_bad_line_names_line_and_field_and_writes_nothing(db: str, line: str, me
     assert (code, err) == (1, "error: no incident 'g' in the ledger\n")
 
 
+def _append_escaped(db: str, value: str, *more: str) -> tuple[int, str, str]:
+    """``ledger append claim`` of claim c3 on ``escaped`` in report r1, with ``more`` flags."""
+    flags = ("--id", "c3", "--incident", "g", "--fact", "escaped", "--report", "r1")
+    return ledger(db, "append", "claim", *flags, "--value", value, *more)
+
+
 def test_append_claim_retract_and_correct_from_flags(db: str) -> None:
     ledger(db, "append", "--file", "-", stdin=jsonl(SETUP))
-    code, out, err = ledger(
-        db,
-        "append",
-        "claim",
-        "--id",
-        "c3",
-        "--incident",
-        "g",
-        "--fact",
-        "escaped",
-        "--value",
-        "150",
-        "--qualifier",
-        "more_than",
-        "--report",
-        "r1",
-        "--claimant",
-        "sohr",
-    )
+    code, out, err = _append_escaped(db, "150", "--qualifier", "more_than", "--claimant", "sohr")
     assert (code, err) == (0, "")
     assert out == "added 1 record(s) (1 claim); 0 already present\n"
     code, out, _ = ledger(
@@ -332,21 +320,7 @@ def test_append_claim_retract_and_correct_from_flags(db: str) -> None:
 
 def test_flag_value_must_be_valid(db: str) -> None:
     ledger(db, "append", "--file", "-", stdin=jsonl(SETUP))
-    code, _, err = ledger(
-        db,
-        "append",
-        "claim",
-        "--id",
-        "c3",
-        "--incident",
-        "g",
-        "--fact",
-        "escaped",
-        "--value",
-        "{bad",
-        "--report",
-        "r1",
-    )
+    code, _, err = _append_escaped(db, "{bad")
     assert code == 2
     assert err.startswith("error: input: value: ")
 

@@ -45,6 +45,7 @@ from incident_ledger.projections.views import Views
 from incident_ledger.usecases import serving as web
 from incident_ledger.usecases import workspace, writing
 from incident_ledger.usecases.datasette_site import PLUGINS, TEMPLATES
+from tests.strategies import claim_operations
 
 if "serve" not in {command.name for command in app.registered_commands}:
     register(app)
@@ -389,23 +390,7 @@ published = st.one_of(
         lambda t: f"2022-01-0{t[0]}T{t[1]:02d}:30:00Z"
     ),
 )
-operation = st.one_of(
-    st.tuples(
-        st.just("claim"),
-        st.sampled_from(FACTS),
-        value_strategy,
-        st.integers(0, 5),
-        st.sampled_from([None, *SOURCES]),
-    ),
-    st.tuples(st.just("retract"), st.integers(0, 40), st.integers(0, 5)),
-    st.tuples(
-        st.just("correct"),
-        st.integers(0, 40),
-        value_strategy,
-        st.integers(0, 5),
-        st.sampled_from([None, *SOURCES]),
-    ),
-)
+operation = st.one_of(*claim_operations(FACTS, value_strategy, SOURCES, 40))
 
 
 def _records(

@@ -32,6 +32,7 @@ from incident_ledger.projections.projector import Projector
 from incident_ledger.projections.understanding import Policy, state
 from incident_ledger.projections.views import Views
 from tests.naive import events_of, naive_state, query_instant
+from tests.strategies import claim_operations
 
 SOURCES = ["s0", "s1", "s2", "s3"]
 FACTS = ["killed.a", "killed.a", "killed.b", "fuel", "fuel", "control", "started", "flag"]
@@ -100,21 +101,7 @@ published = st.one_of(
 )
 operations = st.lists(
     st.one_of(
-        st.tuples(
-            st.just("claim"),
-            st.sampled_from(FACTS),
-            seeds,
-            st.integers(0, 5),
-            st.sampled_from([None, *SOURCES]),
-        ),
-        st.tuples(st.just("retract"), st.integers(0, 50), st.integers(0, 5)),
-        st.tuples(
-            st.just("correct"),
-            st.integers(0, 50),
-            seeds,
-            st.integers(0, 5),
-            st.sampled_from([None, *SOURCES]),
-        ),
+        *claim_operations(FACTS, seeds, SOURCES, 50),
         st.tuples(st.just("redeclare")),
     ),
     min_size=1,
