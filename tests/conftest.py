@@ -68,6 +68,18 @@ def clock() -> Clock:
     return Clock()
 
 
+@pytest.fixture(scope="module")
+def sample_db(tmp_path_factory: pytest.TempPathFactory) -> str:
+    """A SQLite ledger holding the Ghwayran sample, one per test module."""
+    from incident_ledger.ledger import samples
+    from incident_ledger.usecases import writing
+
+    db = str(tmp_path_factory.mktemp("sample") / "ledger.db")
+    writing.init(db)
+    writing.append_file(db, str(samples.GHWAYRAN))
+    return db
+
+
 @pytest.fixture
 def db_path(tmp_path: Path) -> str:
     return str(tmp_path / "ledger.db")

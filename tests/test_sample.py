@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 
 from incident_ledger.ledger import samples
-from incident_ledger.usecases import reading, writing
+from incident_ledger.usecases import reading
 from incident_ledger.usecases.demo import walkthrough
 
 SEEDS = Path(__file__).resolve().parents[2] / "shared" / "seeds"
@@ -24,14 +24,6 @@ SEED_SHA256 = {
     "004_1ed8fce82051cc5a.txt": "07cab29461609a38b6767a438ac9dd5ddc04e0e3199216ce9a80b20024f9629c",
 }
 """Each article's SHA-256, as the sample's reports record it."""
-
-
-@pytest.fixture(scope="module")
-def sample_db(tmp_path_factory: pytest.TempPathFactory) -> str:
-    db = str(tmp_path_factory.mktemp("sample") / "ledger.db")
-    writing.init(db)
-    writing.append_file(db, str(samples.GHWAYRAN))
-    return db
 
 
 def facts_at(db: str, day: str, incident: str = "ghwayran-2022") -> dict[str, Any]:

@@ -24,7 +24,6 @@ from typer.testing import CliRunner
 from incident_ledger.cli import render
 from incident_ledger.cli.main import app
 from incident_ledger.cli.time_commands import register
-from incident_ledger.ledger import samples
 from incident_ledger.ledger.application import Ledger
 from incident_ledger.ledger.errors import BadInputError, ConflictError, NotFoundError
 from incident_ledger.ledger.imports import importer
@@ -39,7 +38,7 @@ from incident_ledger.projections.projector import Projector
 from incident_ledger.projections.timewords import describe
 from incident_ledger.projections.understanding import state
 from incident_ledger.projections.views import Views
-from incident_ledger.usecases import reading, workspace, writing
+from incident_ledger.usecases import reading, workspace
 
 if not {"timeline", "history", "diff"} & {c.name for c in app.registered_commands}:
     register(app)
@@ -122,11 +121,8 @@ def test_words_refuse_what_is_not_edtf(text: str) -> None:
 
 
 @pytest.fixture(scope="module")
-def sample(tmp_path_factory: pytest.TempPathFactory) -> str:
-    db = str(tmp_path_factory.mktemp("sample") / "ledger.db")
-    writing.init(db)
-    writing.append_file(db, str(samples.GHWAYRAN))
-    return db
+def sample(sample_db: str) -> str:
+    return sample_db
 
 
 def test_sample_timeline_shows_every_claimed_start_date_with_the_state_status(sample: str) -> None:
