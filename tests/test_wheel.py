@@ -8,6 +8,7 @@ wheel cache): the test is slow, and is skipped only when no index answers.
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 import venv
@@ -25,9 +26,11 @@ UNREACHABLE = (
 )
 
 
-def _pip(python: Path | str, *args: str) -> subprocess.CompletedProcess[str]:
+def _pip(
+    python: Path | str, *args: str, env: dict[str, str] | None = None
+) -> subprocess.CompletedProcess[str]:
     command = [str(python), "-m", "pip", "--disable-pip-version-check", *args]
-    return subprocess.run(command, capture_output=True, text=True)
+    return subprocess.run(command, capture_output=True, text=True, env=env)
 
 
 def _skip_if_offline(run: subprocess.CompletedProcess[str], what: str) -> None:
@@ -50,18 +53,29 @@ def test_the_wheel_installs_one_package_and_its_command(tmp_path: Path) -> None:
     assert "incident_ledger/ledger/samples/ghwayran.jsonl" in names
     assert "ledger = incident_ledger.cli.entry:run" in entry_points.splitlines()
 
+    # Only the wheel: nothing of the checkout may be importable in the fresh venv.
+    alone = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "PYTHONHOME")}
     environment = tmp_path / "venv"
     venv.EnvBuilder(with_pip=True).create(environment)
     python = environment / "bin" / "python"
-    _skip_if_offline(_pip(python, "install", "--quiet", str(wheel)), "installing the wheel")
+    installed = _pip(python, "install", "--quiet", str(wheel), env=alone)
+    _skip_if_offline(installed, "installing the wheel")
     for generic in ("cli", "ledger", "projections", "usecases"):
         imported = subprocess.run(
-            [str(python), "-c", f"import {generic}"], capture_output=True, text=True, cwd=tmp_path
+            [str(python), "-c", f"import {generic}"],
+            capture_output=True,
+            text=True,
+            cwd=tmp_path,
+            env=alone,
         )
         assert imported.returncode == 1, generic
         assert f"No module named '{generic}'" in imported.stderr
     shown = subprocess.run(
-        [str(environment / "bin" / "ledger"), "--help"], capture_output=True, text=True
+        [str(environment / "bin" / "ledger"), "--help"],
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
+        env=alone,
     )
     assert shown.returncode == 0, shown.stderr
     assert "An event-sourced ledger of contradictory incident reports." in shown.stdout
