@@ -74,6 +74,7 @@ def verifier_of(db: str) -> str:
     return workspace.signing_key(location.locate(db)).verifier
 
 
+@pytest.mark.slow
 def test_verify_passes_and_checkpoints_chain(db: str, tmp_path: Path) -> None:
     first = auditing.checkpoint(db)
     assert first["size"] == 138
@@ -375,6 +376,7 @@ def test_edited_tree_node_is_detected(sdb: str, tmp_path: Path) -> None:
     )
 
 
+@pytest.mark.slow
 def test_only_the_tile_levels_of_the_tree_are_read(sdb: str, tmp_path: Path) -> None:
     """Levels between the stored ones (a store written before only levels 0, 8, 16, … were
     kept holds them all) are derived, never read: an edit there changes nothing."""
@@ -413,6 +415,7 @@ def test_truncation_is_caught_by_the_kept_checkpoint(sdb: str) -> None:
     )
 
 
+@pytest.mark.slow
 def test_truncation_then_resigning_is_caught_by_an_earlier_checkpoint(
     sdb: str, tmp_path: Path
 ) -> None:
@@ -437,6 +440,7 @@ def test_truncation_then_resigning_is_caught_by_an_earlier_checkpoint(
     )
 
 
+@pytest.mark.slow
 def test_fork_of_equal_size_is_caught_by_an_earlier_checkpoint(sdb: str, tmp_path: Path) -> None:
     published = tmp_path / "published-checkpoint"
     published.write_text(auditing.checkpoint(sdb)["note"], encoding="utf-8")
@@ -617,6 +621,7 @@ PG_TAMPERING = {
 }
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("case", sorted(PG_TAMPERING))
 def test_tampered_postgres_store_names_the_entry(db: str, case: str, tmp_path: Path) -> None:
     if not db.startswith("postgresql://"):

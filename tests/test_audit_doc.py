@@ -55,6 +55,7 @@ def key_of(bundle: Path) -> str:
     return (bundle / "key.pub").read_text("ascii").strip()
 
 
+@pytest.mark.slow
 def test_the_recipe_checks_a_full_bundle(db: str, tmp_path: Path, script: Path) -> None:
     full = export(db, tmp_path / "full")
     ok = run(script, full, key_of(full))
@@ -74,6 +75,7 @@ def test_the_recipe_checks_a_full_bundle(db: str, tmp_path: Path, script: Path) 
     assert run(script, full, other).returncode == 1
 
 
+@pytest.mark.slow
 def test_the_recipe_checks_that_an_incident_bundle_is_complete(
     db: str,
     tmp_path: Path,

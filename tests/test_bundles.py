@@ -97,6 +97,7 @@ def test_a_chain_recomputed_by_the_sender_is_not_the_signed_one(db: str, tmp_pat
     )
 
 
+@pytest.mark.slow
 def test_a_bundle_without_its_chain_or_with_another_incidents_is_refused(
     db: str, tmp_path: Path
 ) -> None:
@@ -123,6 +124,7 @@ def test_a_bundle_without_its_chain_or_with_another_incidents_is_refused(
     )
 
 
+@pytest.mark.slow
 def test_a_known_time_does_not_narrow_a_bundle(db: str, tmp_path: Path) -> None:
     # Whether an event was known by then is read from the events, so all of them are there.
     at = export(db, tmp_path / "at", "--incident", "diyala-2022", "--at", "2022-01-21")
@@ -241,6 +243,7 @@ def test_verify_names_an_incident_whose_stored_chain_was_edited(db: str, tmp_pat
     )
 
 
+@pytest.mark.slow
 def test_two_writers_extend_one_chain_one_after_the_other(db: str, tmp_path: Path) -> None:
     files = [
         write_records(

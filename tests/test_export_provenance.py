@@ -134,6 +134,7 @@ ROW = re.compile(r"<tr[^>]*>(.*?)</tr>", re.S)
 CODE = re.compile(r"<code[^>]*>(.*?)</code>", re.S)
 
 
+@pytest.mark.slow
 def test_html_rows_name_their_leaf_and_the_report_its_checkpoint(db: str, tmp_path: Path) -> None:
     log = Log(db, tmp_path / "bundle")
     page = export(db, "html")

@@ -61,6 +61,7 @@ def test_an_integer_longer_than_python_converts_is_refused(db: str, tmp_path: Pa
     )
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("opener", ["[", '{"a":'])
 @pytest.mark.parametrize("depth", [990, 100_000])
 def test_nesting_too_deep_is_refused(db: str, tmp_path: Path, opener: str, depth: int) -> None:
@@ -74,6 +75,7 @@ def test_nesting_too_deep_is_refused(db: str, tmp_path: Path, opener: str, depth
     )
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(
     ("data", "where", "byte"),
     [

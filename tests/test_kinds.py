@@ -117,6 +117,7 @@ def claim(fact: str, value: Any, **more: Any) -> dict[str, Any]:
     return fields | {"value": value, "report": "r1"} | more
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(("fact", "flag", "value", "message"), MISFITS, ids=IDS)
 def test_a_file_line_that_does_not_fit_is_refused(
     db: str, fact: str, flag: str, value: Any, message: str
@@ -232,6 +233,7 @@ def test_the_first_claim_in_a_file_sets_the_kind_for_the_rest_of_it(db: str) -> 
     )
 
 
+@pytest.mark.slow
 def test_a_fact_declared_anew_must_fit_its_claims(db: str) -> None:
     assert cli(db, "append", "--file", "-", stdin=jsonl([claim("killed", 7, id="k1")]))[0] == 0
     as_text = {"type": "fact", "incident": "g", "key": "killed", "kind": "text"}

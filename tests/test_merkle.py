@@ -177,6 +177,7 @@ def _store() -> DictNodeStore:
     return store
 
 
+@pytest.mark.slow
 def test_roots_match_reference_at_every_size() -> None:
     store = _store()
     for size in range(MAX_SIZE + 1):

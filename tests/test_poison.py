@@ -85,6 +85,7 @@ def test_a_value_that_could_not_be_shown_is_refused_from_flags(db: str, value: s
     assert log_state(db) == before
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(
     ("instant", "reason"),
     [
@@ -132,6 +133,7 @@ REFUSED = (
 )
 
 
+@pytest.mark.slow
 def test_one_event_that_cannot_be_projected_stops_only_the_answers_that_need_it(
     db: str, tmp_path: Path
 ) -> None:

@@ -79,6 +79,7 @@ def claim_count(db: str) -> int:
 # --- item: a read model belongs to exactly one store -----------------------------------------
 
 
+@pytest.mark.slow
 def test_a_ledger_made_again_in_place_does_not_show_the_deleted_ones_claims(
     tmp_path: Path,
 ) -> None:
@@ -93,6 +94,7 @@ def test_a_ledger_made_again_in_place_does_not_show_the_deleted_ones_claims(
     )
 
 
+@pytest.mark.slow
 def test_a_store_replaced_under_its_model_is_rebuilt_for_it(tmp_path: Path) -> None:
     db = sample_ledger(tmp_path / "a")
     assert claim_count(db) > 0
@@ -113,6 +115,7 @@ def store_id(db: str) -> str:
         conn.close()
 
 
+@pytest.mark.slow
 def test_a_model_named_by_LEDGER_VIEWS_is_not_answered_for_another_store(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -243,6 +246,7 @@ def drop_store_id(db: str) -> None:
     conn.close()
 
 
+@pytest.mark.slow
 def test_a_read_only_store_of_an_earlier_version_is_known_by_its_first_leaf(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -436,6 +440,7 @@ def test_replay_out_refuses_the_event_store(tmp_path: Path) -> None:
     assert cli(db, "verify")[0] == 0
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("what", ["text", "sqlite", "directory"])
 def test_replay_out_refuses_a_file_that_is_not_a_read_model(tmp_path: Path, what: str) -> None:
     db = sample_ledger(tmp_path)
@@ -491,6 +496,7 @@ def committed_claims(db: str) -> int:
     return sum(1 for r in auditing.export_records(db) if r["type"] == "claim")
 
 
+@pytest.mark.slow
 def test_a_full_disk_while_projecting_says_the_records_are_committed(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -318,6 +318,7 @@ def test_demo_says_why_at_each_status_change() -> None:
     )
 
 
+@pytest.mark.slow
 def test_demo_command_prints_the_walkthrough() -> None:
     from typer.testing import CliRunner
 

@@ -334,6 +334,7 @@ def test_svg_chart_is_valid_xml_naming_every_claimant(sample: str, tmp_path: Pat
         assert label in text
 
 
+@pytest.mark.slow
 def test_png_chart_has_the_png_signature(sample: str, tmp_path: Path) -> None:
     path = tmp_path / "killed.png"
     reading.fact_history(sample, SAMPLE, "killed.isis", chart=str(path))
@@ -690,6 +691,7 @@ def test_diff_json_and_human(small: str, wide: None) -> None:
     )
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(
     ("args", "code", "message"),
     [

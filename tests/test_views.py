@@ -30,6 +30,7 @@ def fresh(tmp_path: Path) -> list[tuple[str, str, str]]:
     return schema(tmp_path / "fresh.db")
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("bulk", [False, True], ids=["row by row", "bulk, split with a helper"])
 def test_a_rebuild_recreates_the_schema_as_first_written(
     tmp_path: Path,
