@@ -181,3 +181,31 @@ def test_when_the_helper_stops_this_process_records_the_rest(
     monkeypatch.setattr(preparing, "PREPARE_MIN_RECORDS", 10**9)
     assert run(alone, waiting)[0] == 0
     assert stored_events(helped) == stored_events(alone)
+
+
+def test_a_stored_id_the_store_then_lacks_is_a_conflict_both_ways(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Should the store, read again, lack a record that its ids said it held, both ways
+    of recording (pages as they come, and a batch in dependency order) report that the
+    store changed, rather than one of them recording the record again."""
+    from incident_ledger.ledger.application import Ledger
+    from incident_ledger.ledger.errors import ConflictError
+    from incident_ledger.ledger.imports import importer
+    from incident_ledger.ledger.imports.importer import Entry
+    from incident_ledger.ledger.imports.parsing import validate_record
+    from incident_ledger.ledger.stores.location import locate
+
+    db = str(tmp_path / "ledger.db")
+    writing.init(db)
+    assert run(db, BASE)[0] == 0
+    monkeypatch.setattr(rules.Checks, "_stored_as", lambda self, spooled, found: False)
+    monkeypatch.setattr(rules.Checks, "_stored_record_as", lambda self, spooled: None)
+    assert run(db, BASE[:1]) == (1, "", "error: line 1: the store changed during the import\n")
+    ledger = Ledger(locate(db).event_store_env())
+    try:
+        with pytest.raises(ConflictError) as raised:
+            importer.record(ledger, [Entry("input", validate_record(BASE[0], "input"))])
+    finally:
+        ledger.close()
+    assert str(raised.value) == "input: the store changed during the import"
