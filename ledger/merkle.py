@@ -13,6 +13,9 @@ Of the complete subtrees only those of levels 0, 8, 16, … are stored (``TILE_H
 in the C2SP tlog-tiles layout with tiles of height 8: about n + n/255 hashes for n leaves
 instead of 2n, which halves what the tree adds to an import. A node of any other level is
 hashed from the at most 128 stored nodes under it, read in one range read.
+
+Over 400 lines: hashing, both proofs and their verification follow RFC 9162 in one
+place, so that each can be read against the RFC and against the others.
 """
 
 from __future__ import annotations
