@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from typing import Annotated, Any
 
 import typer
@@ -9,6 +10,7 @@ import typer
 from incident_ledger.cli import render
 from incident_ledger.cli.audit_commands import register as register_audit
 from incident_ledger.cli.catalogue_commands import register as register_catalogue
+from incident_ledger.cli.desk_commands import register as register_desk
 from incident_ledger.cli.export_commands import register as register_exports
 from incident_ledger.cli.failures import LedgerGroup
 from incident_ledger.cli.lookup_commands import register as register_lookup
@@ -41,6 +43,7 @@ from incident_ledger.cli.time_commands import register as register_time
 from incident_ledger.ledger.scratch import remove_stale
 from incident_ledger.ledger.stores.location import DEFAULT_DB
 from incident_ledger.usecases import reading, writing
+from incident_ledger.usecases.workspace import KEY_VARIABLE
 
 app = typer.Typer(
     cls=LedgerGroup,
@@ -73,22 +76,45 @@ def main(
         ),
     ] = DEFAULT_DB,
     version: VersionFlag = False,
+    key: Annotated[
+        str | None,
+        typer.Option(
+            "--key",
+            envvar=KEY_VARIABLE,
+            help="Your desk member key file (from 'ledger keygen'): what you write is signed "
+            "with it. Default: the ledger's own signing key.",
+        ),
+    ] = None,
 ) -> None:
     """An event-sourced ledger of contradictory incident reports."""
     ctx.obj = db
+    if key:
+        os.environ[KEY_VARIABLE] = key  # the use cases read the acting key from there
     # Scratch folders of a command killed with SIGKILL (an import's spool, a rebuild's
     # shard) are removed by the next one; those of running commands are kept.
     remove_stale()
 
 
 @app.command()
-def init(ctx: typer.Context) -> None:
-    """Create the store, its read model and a signing key."""
-    result = writing.init(ctx.obj)
+def init(
+    ctx: typer.Context,
+    member: Annotated[
+        str | None,
+        typer.Option(
+            "--member",
+            help="The id of the desk's first admin, who holds the signing key "
+            "(default: your user name).",
+        ),
+    ] = None,
+) -> None:
+    """Create the store, its read model and a signing key; register the first admin."""
+    result = writing.init(ctx.obj, member)
     render.out.print(f"ledger ready at {result.store} (read model {result.views})")
     verb = "created" if result.created_key else "kept"
     render.out.print(f"signing key {verb} at {result.key_path}; verifier key:")
     render.raw(result.verifier_key + "\n")
+    if result.member is not None:
+        render.out.print(f"desk member {result.member} registered as admin with that key")
 
 
 def _report_outcome(outcome: Any, as_json: bool) -> None:
@@ -332,6 +358,7 @@ register_lookup(app)
 register_catalogue(app)
 register_web(app)
 register_exports(app)
+register_desk(app)
 
 if __name__ == "__main__":
     app()

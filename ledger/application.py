@@ -24,6 +24,7 @@ from eventsourcing.persistence import (
 if TYPE_CHECKING:
     from incident_ledger.ledger.records import AnyRecord
 
+from incident_ledger.ledger.batch_signing import Actor, BatchRoot, seal
 from incident_ledger.ledger.domain import LedgerAggregate, Source
 from incident_ledger.ledger.errors import ConflictError, NotFoundError, StoreError
 from incident_ledger.ledger.mapper import LeafMapper
@@ -56,6 +57,9 @@ class Ledger(Application[str]):
                 "PostgreSQL support is not installed: pip install 'incident-ledger[postgres]'"
             ) from None
         self.clock = clock
+        self.actor: Actor | None = None
+        """Who writes: each write transaction is a batch this member signs (``seal``).
+        None writes unsigned batches, which ``verify`` refuses once the ledger has a desk."""
 
     def construct_mapper(self) -> Mapper[str]:
         """Events are stored as their Merkle leaves (``ledger.mapper``)."""
@@ -87,7 +91,18 @@ class Ledger(Application[str]):
         to say when another writer got there first)."""
         try:
             with self.audit.appending() as appender:
-                yield appender
+                actor = self.actor
+                if actor is None:
+                    yield appender
+                    return
+                first, batch = appender.view.size(), BatchRoot()
+
+                def append(rows: Sequence[Any], digests: Sequence[bytes]) -> None:
+                    appender.append(rows, digests)
+                    batch.add(digests)
+
+                yield Appender(appender.view, append)
+                seal(self, appender, first, batch, actor)
         except IntegrityError:
             raise ConflictError(
                 f"{conflict}; nothing was written — run the same command again"

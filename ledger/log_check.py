@@ -23,6 +23,7 @@ from typing import Any
 
 from incident_ledger.ledger.application import Ledger
 from incident_ledger.ledger.audit import b64, open_checkpoint, order_error
+from incident_ledger.ledger.batch_check import batch_of_entry, check_batches
 from incident_ledger.ledger.chain_check import ChainCheck, labels
 from incident_ledger.ledger.errors import StoreError, VerificationError
 from incident_ledger.ledger.forking import Helper, two_cores
@@ -54,6 +55,21 @@ def verify_ledger(ledger: Ledger, verifier: str | None) -> dict[str, Any]:
         return _verify_log(ledger, verifier, reading)
     except StoreError as error:
         raise VerificationError(f"{_unreadable(ledger, reading)} cannot be read: {error}") from None
+    except VerificationError as error:
+        raise _with_batch(ledger, error) from None
+
+
+def _with_batch(ledger: Ledger, error: VerificationError) -> VerificationError:
+    """The error, naming the signed batch that holds the entry it names, if any: a
+    changed entry breaks its batch's signature too."""
+    try:
+        with ledger.audit.reading() as view:
+            batch = batch_of_entry(ledger, view, str(error))
+    except StoreError:
+        batch = None
+    if batch is None:
+        return error
+    return VerificationError(f"{error}; it is in {batch}, whose signature it breaks")
 
 
 class _Reading:
@@ -121,6 +137,8 @@ def _verify_log(ledger: Ledger, verifier: str | None, reading: _Reading) -> dict
         roots = {s: root_at(view.nodes, s) for s, _ in checkpoints if s <= size}
         reading.what = "the chains of incidents"
         stored_chains = view.chain_heads()
+        reading.what = "the desk's signed batches"
+        batches = check_batches(ledger, view, size)
     for checkpoint_size, checkpoint in checkpoints:
         if checkpoint.size != checkpoint_size:
             raise VerificationError(
@@ -144,6 +162,7 @@ def _verify_log(ledger: Ledger, verifier: str | None, reading: _Reading) -> dict
         "checkpoints": len(checkpoints),
         "checkpoints_unchecked": len(stored) - len(checkpoints),
         "incidents": incidents,
+        **batches,
     }
 
 

@@ -78,6 +78,11 @@ def sign_note(text: str, signer_key: str) -> str:
     return f"{text}\n{_SIG_PREFIX}{name} {_b64(key_hash + signature)}\n"
 
 
+def check_verifier_key(vkey: str) -> None:
+    """Raise NoteError unless ``vkey`` is a well-formed Ed25519 verifier key."""
+    _parse_verifier_key(vkey)
+
+
 def open_note(note: str, verifier_keys: Sequence[str]) -> tuple[str, list[str]]:
     """Verify a signed note; return its text and the names of the keys that signed it.
 

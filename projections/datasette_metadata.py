@@ -15,6 +15,7 @@ from __future__ import annotations
 from typing import Any
 
 from incident_ledger.projections.arabic import normalize
+from incident_ledger.projections.desk_projection import DESK_DESCRIPTIONS
 
 TITLE = "incident-ledger"
 SOURCE = "incident-ledger event store"
@@ -298,6 +299,7 @@ _TABLES: dict[str, dict[str, Any]] = {
             "summary": "The claim reviewed in at most 75 characters; NULL when none.",
         },
     },
+    **DESK_DESCRIPTIONS,
     "unprojectable": {
         "description": (
             "Events the read model could not show (a value it cannot read, written before the "

@@ -59,6 +59,7 @@ from incident_ledger.ledger.times import (
 )
 from incident_ledger.ledger.values import ValueKind
 from incident_ledger.projections.arabic import normalize
+from incident_ledger.projections.desk_projection import DESK_HANDLERS
 from incident_ledger.projections.positions import rules_from_row
 from incident_ledger.projections.views import SET_ASIDE, Views
 
@@ -1070,6 +1071,7 @@ _HANDLERS: dict[str, Handler] = {
     Assessment.Recorded.TOPIC: _assessment,
     # Claim.Superseded carries nothing new for the read model: the correction's
     # own event already ends the replaced claim, at the correction's known time.
+    **DESK_HANDLERS,
 }
 
 _UPCAST_TOPICS = frozenset(

@@ -23,6 +23,7 @@ from typing import Any
 
 from incident_ledger.ledger.errors import StoreError
 from incident_ledger.ledger.stores.location import read_only_uri
+from incident_ledger.projections.desk_projection import DESK_TABLES
 
 SCHEMA_VERSION = 7
 SORT_THREADS = min(os.cpu_count() or 1, 8)
@@ -181,6 +182,7 @@ _TABLES: dict[str, tuple[dict[str, type], str | tuple[str, ...] | None]] = {
         },
         ("source", "seq"),
     ),
+    **DESK_TABLES,
     "unprojectable": (
         {"seq": int, "event": str, "topic": str, "incident": str, "error": str},
         "seq",
@@ -235,6 +237,7 @@ _INDEXES: list[tuple[str, list[str], bool]] = [
     ("reports", ["source"], False),
     ("retractions", ["claim"], False),
     ("assessments", ["claim"], False),
+    ("batches", ["first"], False),
 ]
 
 
@@ -339,7 +342,10 @@ class Views:
         try:
             yield self.connection
         except BaseException:
-            self.connection.execute("ROLLBACK")
+            # SQLite may have rolled back already (a full disk): then the error that did it
+            # is the one to report, not that no transaction is left to roll back.
+            if self.connection.in_transaction:
+                self.connection.execute("ROLLBACK")
             raise
         self.connection.execute("COMMIT")
 

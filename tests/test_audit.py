@@ -29,6 +29,7 @@ from incident_ledger.ledger.stores.chains import ChainTable
 from incident_ledger.ledger.stores.sqlite import SQLiteLogView, SQLiteNodeStore
 from incident_ledger.usecases import auditing, workspace, writing
 from tests.events import immutable
+from tests.predesk import predesk_append, predesk_ledger
 
 runner = CliRunner()
 
@@ -51,7 +52,8 @@ def db(store_url: str) -> str:
     ids=["one page", "pages of 8", "pages of 8, half to a helper"],
 )
 def sdb(tmp_path: Path, request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str:
-    """The sample ledger in SQLite, for tampering with the file directly.
+    """The sample ledger in SQLite as written before the desk (no signed batches: the
+    tamper matrix is about the log), for tampering with the file directly.
 
     Verified in one page, in pages of 8 entries, and in pages of 8 with the middle
     pages checked by a forked helper, so a bad entry is found and named the same
@@ -60,10 +62,7 @@ def sdb(tmp_path: Path, request: pytest.FixtureRequest, monkeypatch: pytest.Monk
     page, parallel_min_pages = request.param
     monkeypatch.setattr(log_check, "PAGE", page)
     monkeypatch.setattr(log_check, "PARALLEL_MIN_PAGES", parallel_min_pages)
-    path = str(tmp_path / "ledger.db")
-    writing.init(path)
-    writing.append_file(path, str(samples.GHWAYRAN))
-    return path
+    return predesk_ledger(str(tmp_path / "ledger.db"), samples.GHWAYRAN)
 
 
 def events_db(db: str) -> sqlite3.Connection:
@@ -77,11 +76,12 @@ def verifier_of(db: str) -> str:
 @pytest.mark.slow
 def test_verify_passes_and_checkpoints_chain(db: str, tmp_path: Path) -> None:
     first = auditing.checkpoint(db)
-    assert first["size"] == 138
+    # The sample's 138 events, after the desk's first admin and its batch, then signed.
+    assert first["size"] == 141
     chains = first["chains"]
     assert chains["incidents"] == 2
     assert first["note"].startswith(
-        f"{first['origin']}\n138\n{first['root']}\nincident-chains 2 {chains['root']}\n\n— "
+        f"{first['origin']}\n141\n{first['root']}\nincident-chains 2 {chains['root']}\n\n— "
     )
     assert auditing.checkpoint(db) == first  # same size: the same checkpoint
     extra = tmp_path / "more.jsonl"
@@ -93,12 +93,12 @@ def test_verify_passes_and_checkpoints_chain(db: str, tmp_path: Path) -> None:
     )
     writing.append_file(db, str(extra))
     second = auditing.checkpoint(db)
-    assert second["size"] == 140
+    assert second["size"] == 144  # two records and their batch's signature
     code, out, _ = cli(db, "verify")
     assert code == 0
-    assert out.startswith("ok: 140 events, root ")
+    assert out.startswith("ok: 144 events, root ")
     assert out.splitlines()[0].endswith("2 checkpoint(s) verified")
-    assert out.splitlines()[1] == "read model: agrees (140 events, 567 rows)"
+    assert out.splitlines()[1] == "read model: agrees (144 events, 571 rows)"
 
 
 def test_inclusion_and_consistency_proofs_check_out_for_a_third_party(db: str) -> None:
@@ -360,7 +360,7 @@ def more_claims(db: str, tmp_path: Path, count: int) -> None:
     claims.write_text(
         "".join(json.dumps({**claim, "id": f"more-{i}", "value": i}) + "\n" for i in range(count))
     )
-    writing.append_file(db, str(claims))
+    predesk_append(db, claims)
 
 
 def test_edited_tree_node_is_detected(sdb: str, tmp_path: Path) -> None:
@@ -467,7 +467,7 @@ def test_fork_of_equal_size_is_caught_by_an_earlier_checkpoint(sdb: str, tmp_pat
 def bundle(db: str, tmp_path: Path) -> Path:
     out = tmp_path / "bundle"
     code, stdout, _ = cli(db, "export", "--format", "jsonl", "--out", str(out))
-    assert (code, stdout) == (0, f"wrote 138 entries to {out}/\n")
+    assert (code, stdout) == (0, f"wrote 141 entries to {out}/\n")
     return out
 
 
@@ -486,7 +486,7 @@ def test_export_verifies_and_extends_an_earlier_checkpoint(
     db: str, bundle: Path, tmp_path: Path
 ) -> None:
     code, out = verify_bundle(bundle, "--key", verifier_of(db))
-    assert (code, out) == (0, "ok: 138 entries verified against checkpoint 138 (key given)\n")
+    assert (code, out) == (0, "ok: 141 entries verified against checkpoint 141 (key given)\n")
     earlier = tmp_path / "earlier"
     earlier.write_text((bundle / "checkpoint").read_text("utf-8"), encoding="utf-8")
     more = tmp_path / "more.jsonl"
@@ -499,7 +499,7 @@ def test_export_verifies_and_extends_an_earlier_checkpoint(
     cli(db, "export", "--format", "jsonl", "--out", str(later))
     code, out = verify_bundle(later, "--key", verifier_of(db), "--prev", str(earlier))
     assert code == 0
-    assert out.endswith("; extends checkpoint 138\n")
+    assert out.endswith("; extends checkpoint 141\n")
     partial = tmp_path / "partial"
     cli(db, "export", "--format", "jsonl", "--out", str(partial), "--incident", "diyala-2022")
     code, out = verify_bundle(partial, "--key", verifier_of(db), "--prev", str(earlier))
@@ -568,7 +568,7 @@ def test_truncated_and_resigned_export_fails_against_the_published_checkpoint(
     code, out = verify_bundle(bundle, "--key", key.verifier, "--prev", str(published))
     assert (code, out) == (
         1,
-        "error: the export's checkpoint (60) is older than --prev (138): a rollback\n",
+        "error: the export's checkpoint (60) is older than --prev (141): a rollback\n",
     )
 
 
@@ -608,7 +608,7 @@ PG_TAMPERING = {
         "INSERT INTO {s}.incidentledger_events (originator_id, originator_version, topic, state) "
         "SELECT 'claim:forged', 1, topic, state FROM {s}.incidentledger_events "
         "ORDER BY notification_id OFFSET 29 LIMIT 1",
-        "error: entry 138 (claim:forged): ",
+        "error: entry 141 (claim:forged): ",
     ),
     "edited leaf hash": (
         "UPDATE {s}.merkle_nodes SET hash = '\\x00'::bytea WHERE level = 0 AND idx = 23",
@@ -616,7 +616,7 @@ PG_TAMPERING = {
     ),
     "edited tree node": (  # the test appends claims first: level 8 needs 256 leaves
         "UPDATE {s}.merkle_nodes SET hash = '\\x00'::bytea WHERE level = 8 AND idx = 0",
-        "error: entry 255 (claim:more-117): the stored Merkle tree node (level 8, index 0)",
+        "error: entry 255 (claim:more-114): the stored Merkle tree node (level 8, index 0)",
     ),
 }
 

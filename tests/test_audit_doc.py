@@ -60,11 +60,12 @@ def test_the_recipe_checks_a_full_bundle(db: str, tmp_path: Path, script: Path) 
     full = export(db, tmp_path / "full")
     ok = run(script, full, key_of(full))
     assert (ok.returncode, ok.stderr) == (0, "")
-    assert ok.stdout.startswith("OK: 145 entries match root ")
+    assert ok.stdout.startswith("OK: 149 entries match root ")
     tampered = tmp_path / "tampered"
     shutil.copytree(full, tampered)
     lines = (tampered / "leaves.jsonl").read_bytes().split(b"\n")[:-1]
-    lines[3] = lines[3].replace(b'"name":"', b'"name":"X')
+    assert b'"name":"' in lines[5]  # a source (after the desk's first admin and its batch)
+    lines[5] = lines[5].replace(b'"name":"', b'"name":"X')
     (tampered / "leaves.jsonl").write_bytes(b"".join(line + b"\n" for line in lines))
     bad = run(script, tampered, key_of(full))
     assert (bad.returncode, bad.stderr) == (

@@ -50,7 +50,7 @@ def test_an_incident_bundle_holds_every_event_concerning_it_and_says_so(
     code, out = cli(None, "verify", "--export", str(bundle))
     assert (code, out) == (
         0,
-        "ok: 24 entries verified against checkpoint 145 (key taken from the bundle); "
+        "ok: 24 entries verified against checkpoint 149 (key taken from the bundle); "
         "complete: all 16 events of incident diyala-2022\n",
     )
     # The correction filed under the other incident is in that incident's bundle too,
@@ -74,7 +74,7 @@ def test_a_bundle_missing_any_event_of_its_incident_is_refused(
     code, out = cli(None, "verify", "--export", str(bundle))
     assert (code, out) == (
         1,
-        "error: incomplete: checkpoint 145 counts 16 events concerning incident 'diyala-2022' "
+        "error: incomplete: checkpoint 149 counts 16 events concerning incident 'diyala-2022' "
         f"but the bundle shows {shown}: events were left out\n",
     )
 
@@ -92,7 +92,7 @@ def test_a_chain_recomputed_by_the_sender_is_not_the_signed_one(db: str, tmp_pat
     code, out = cli(None, "verify", "--export", str(bundle))
     assert code == 1
     assert out.startswith(
-        "error: incident.json: the chain of incident 'diyala-2022' is not one checkpoint 145 "
+        "error: incident.json: the chain of incident 'diyala-2022' is not one checkpoint 149 "
         "signs ("
     )
 
@@ -107,7 +107,7 @@ def test_a_bundle_without_its_chain_or_with_another_incidents_is_refused(
     code, out = cli(None, "verify", "--export", str(bundle))
     assert (code, out) == (
         1,
-        "error: incomplete: checkpoint 145 counts 108 events concerning incident "
+        "error: incomplete: checkpoint 149 counts 108 events concerning incident "
         "'ghwayran-2022' but the bundle shows 1: events were left out\n",
     )
     (bundle / "incident.json").unlink()
@@ -130,7 +130,7 @@ def test_a_known_time_does_not_narrow_a_bundle(db: str, tmp_path: Path) -> None:
     at = export(db, tmp_path / "at", "--incident", "diyala-2022", "--at", "2022-01-21")
     assert entries(at) == entries(export(db, tmp_path / "now", "--incident", "diyala-2022"))
     full = export(db, tmp_path / "full", "--at", "2022-01-21")
-    assert len(entries(full)) == 145
+    assert len(entries(full)) == 149
     assert not (full / "proofs.jsonl").exists()
     assert cli(None, "verify", "--export", str(full))[0] == 0
 
@@ -161,7 +161,7 @@ def test_a_full_bundle_checks_the_signed_chains(db: str, tmp_path: Path) -> None
     code, out = cli(None, "verify", "--export", str(bundle))
     assert (code, out) == (
         1,
-        "error: the entries' chains of incidents are not the ones checkpoint 145 signs\n",
+        "error: the entries' chains of incidents are not the ones checkpoint 149 signs\n",
     )
 
 
@@ -224,7 +224,7 @@ def test_verify_names_an_incident_whose_stored_chain_was_edited(db: str, tmp_pat
     code, out = cli(db, "checkpoint")
     assert (code, out) == (
         1,
-        "error: checkpoint 145 commits to other chains of incidents than the store holds "
+        "error: checkpoint 149 commits to other chains of incidents than the store holds "
         "(they were edited): run verify\n",
     )
     writing.append_file(
@@ -238,7 +238,7 @@ def test_verify_names_an_incident_whose_stored_chain_was_edited(db: str, tmp_pat
     code, out = cli(db, "verify")
     assert (code, out) == (
         1,
-        "error: checkpoint 146: the signed chains of incidents do not match the events that "
+        "error: checkpoint 151: the signed chains of incidents do not match the events that "
         "concern them\n",
     )
 

@@ -209,16 +209,17 @@ def test_an_unreadable_stored_event_is_set_aside_with_its_position(
     path.write_text("".join(json.dumps(r) + "\n" for r in records), "utf-8")
     writing.append_file(db, str(path), project=False)
     connection = sqlite3.connect(db, isolation_level=None)
-    # rowid 6 is the event that gives the fact "killed" its kind; the claim comes next
-    (leaf,) = connection.execute("SELECT state FROM stored_events WHERE rowid = 7").fetchone()
+    # rowids 1-2 are the desk's first admin and its batch; rowid 8 is the event that gives
+    # the fact "killed" its kind; the claim comes next
+    (leaf,) = connection.execute("SELECT state FROM stored_events WHERE rowid = 9").fetchone()
     assert b'"value":7' in leaf and b'"report":"r",' in leaf
-    connection.execute("UPDATE stored_events SET state = ? WHERE rowid = 7", (edit(leaf),))
+    connection.execute("UPDATE stored_events SET state = ? WHERE rowid = 9", (edit(leaf),))
     connection.close()
     result = writing.replay(db)  # the rebuild goes on past it
-    assert (result["position"], result["events"]) == (7, 6)
+    assert (result["position"], result["events"]) == (10, 9)
     (aside,) = result["unprojectable"]
-    assert (aside["seq"], aside["event"]) == (7, f"claim:{CASES[0][0]['id']}")
+    assert (aside["seq"], aside["event"]) == (9, f"claim:{CASES[0][0]['id']}")
     assert aside["incident"] in ("i", None)  # None when the leaf cannot be read at all
     with pytest.raises(StoreError) as raised:
         reading.current_state(db, "i")
-    assert str(raised.value).startswith(f"event 7 (claim:{CASES[0][0]['id']}")
+    assert str(raised.value).startswith(f"event 9 (claim:{CASES[0][0]['id']}")

@@ -19,6 +19,7 @@ from incident_ledger.ledger.domain import creation_data, creation_leaf
 from incident_ledger.ledger.merkle import leaf_hash
 from incident_ledger.ledger.stores.location import locate
 from incident_ledger.usecases import reading
+from incident_ledger.usecases.workspace import acting_key
 
 runner = CliRunner()
 
@@ -286,6 +287,7 @@ def test_a_ledger_written_before_kinds_gets_them_from_its_first_claims(tmp_path:
         claim("killed", "about 300", id="old-2", claimant="sohr"),  # a misfit v1 let in
     ]
     ledger = Ledger(locate(db).event_store_env())
+    ledger.actor = acting_key(locate(db))  # signed by the desk's admin, as every write is
     try:
         with ledger.writing("test") as appender:
             rows, digests = [], []

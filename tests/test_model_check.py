@@ -69,14 +69,14 @@ def seq_of(db: str, table: str, key_column: str, key: str) -> int:
 def test_verify_says_the_read_model_agrees(db: str) -> None:
     code, out, err = cli(db, "verify")
     assert (code, err) == (0, "")
-    assert out.splitlines()[1] == "read model: agrees (138 events, 565 rows)"
+    assert out.splitlines()[1] == "read model: agrees (141 events, 568 rows)"
     result = json.loads(cli(db, "verify", "--json")[1])
     assert result["read_model"] | {"path": ""} == {
         "path": "",
         "status": "agrees",
         "position": result["read_model"]["position"],
-        "events": 138,
-        "rows": 565,
+        "events": 141,
+        "rows": 568,
     }
     code, out, _ = cli(db, "verify", "--no-read-model")
     assert (code, out.splitlines()[1]) == (0, "read model: not checked")
@@ -90,7 +90,7 @@ def test_verify_names_the_first_row_that_differs(db: str) -> None:
     assert err == (
         f"error: the read model {model_path(db)} does not agree with the log: claims row "
         f"id='{CLAIM}' (event {seq}): value is '5000' in the read model, '20' in the ledger; "
-        "the log itself verified (138 events): run 'ledger replay' to rebuild the read model\n"
+        "the log itself verified (141 events): run 'ledger replay' to rebuild the read model\n"
     )
     assert cli(db, "verify", "--no-read-model")[0] == 0
     assert cli(db, "replay")[0] == 0
@@ -217,10 +217,10 @@ def test_a_grade_projected_in_the_same_page_as_its_source_is_kept(tmp_path: Path
         + "\n",
         encoding="utf-8",
     )
-    with workspace.open_workspace(db) as ws:
+    with workspace.open_workspace(db, write=True) as ws:
         ws.ledger.rate_source("a", "B", "checked", None)
     writing.append_file(db, str(second), project=False)
-    with workspace.open_workspace(db) as ws:
+    with workspace.open_workspace(db, write=True) as ws:
         ws.ledger.rate_source("b", "A", "checked", None)
     code, out, _ = cli(db, "sources", "--json")  # the three events projected in one page
     assert code == 0
@@ -329,8 +329,8 @@ def test_an_event_set_aside_is_part_of_what_the_model_must_hold(db: str) -> None
     assert cli(db, "replay")[0] == 0
     code, out, err = cli(db, "verify")
     assert (code, err) == (0, "")
-    assert out.splitlines()[1] == "read model: agrees (139 events, 566 rows)"
+    assert out.splitlines()[1] == "read model: agrees (143 events, 570 rows)"
     edit_model(db, "DELETE FROM unprojectable")
     assert first_difference(db).startswith(
-        "unprojectable row seq=139 (event 139): missing from the read model;"
+        "unprojectable row seq=142 (event 142): missing from the read model;"
     )

@@ -150,7 +150,7 @@ def test_a_model_of_another_history_of_the_store_is_refused(
     assert code == 1
     assert err == (
         f"error: the read model {shared} was projected from another history of this store: "
-        "the log's root after 139 events is not the one the model recorded (the store was "
+        "the log's root after 143 events is not the one the model recorded (the store was "
         "rewritten, or is a copy that went its own way); run 'ledger replay' to rebuild it "
         "for this ledger, or set LEDGER_VIEWS to a file of this ledger's own\n"
     )
@@ -160,9 +160,9 @@ def test_the_own_model_of_a_store_rolled_back_and_rewritten_is_rebuilt(tmp_path:
     db = sample_ledger(tmp_path)
     backup = tmp_path / "backup.db"
     shutil.copy(db, backup)
-    writing.append_file(db, jsonl(tmp_path / "one.jsonl", OTHER))  # the model follows to 143
+    writing.append_file(db, jsonl(tmp_path / "one.jsonl", OTHER))  # the model follows to 147
     remove_store(db)
-    shutil.copy(backup, db)  # the store rolled back to 138 events …
+    shutil.copy(backup, db)  # the store rolled back to 141 events …
     writing.append_file(db, jsonl(tmp_path / "two.jsonl", OTHER[:1]), project=False)
     code, out, _ = cli(db, "search", "Zanzibar", "--json")  # … and rewritten: rebuilt
     assert code == 0
@@ -180,7 +180,7 @@ def test_init_keeps_a_store_id_that_a_model_is_bound_to(tmp_path: Path) -> None:
     views = Views(locate(db).views_path)
     try:
         assert views.binding().store_id == kept
-        assert views.binding().position == 138
+        assert views.binding().position == 141
     finally:
         views.close()
 
@@ -309,7 +309,7 @@ def test_reads_are_served_from_a_read_only_store_and_folder(tmp_path: Path) -> N
         assert (code, err) == (0, "")
         code, out, err = cli(db, "verify")
         assert (code, err) == (0, "")
-        assert out.splitlines()[1] == "read model: agrees (138 events, 565 rows)"
+        assert out.splitlines()[1] == "read model: agrees (141 events, 568 rows)"
         assert cli(db, "export", "--format", "csv", "--out", str(document))[:3:2] == (0, "")
         assert cli(db, "export", "--format", "jsonl", "--out", str(bundle))[:3:2] == (0, "")
         assert cli(db, "append", "--file", more) == (
@@ -354,7 +354,7 @@ def test_a_read_only_model_answers_only_when_current(
         assert cli(db, "state", INCIDENT) == (
             1,
             "",
-            f"error: the read model {model} is read-only and behind the store (138 of 143 "
+            f"error: the read model {model} is read-only and behind the store (141 of 147 "
             "events): set LEDGER_VIEWS to a file that can be written, where it is brought up "
             "to date\n",
         )
@@ -388,7 +388,7 @@ def test_verify_checks_checkpoints_against_the_key_given(tmp_path: Path) -> None
     foreign = workspace.signing_key(locate(other)).verifier
     code, _, err = cli(db, "verify", "--key", foreign)
     assert code == 1
-    assert err.startswith("error: checkpoint 138: ")
+    assert err.startswith("error: checkpoint 141: ")
 
 
 # --- item: replay always rebuilds, and never into what is not a read model --------------------
@@ -417,9 +417,9 @@ def test_replay_rebuilds_a_damaged_read_model(tmp_path: Path, damage: str) -> No
         (tmp_path / "ledger.views.db-wal").write_bytes(b"\x00" * 4096)
     code, out, err = cli(db, "replay")
     assert (code, err) == (0, "")
-    assert out == f"replayed 138 events into {model}\n"
+    assert out == f"replayed 141 events into {model}\n"
     assert claim_count(db) > 0
-    assert cli(db, "verify")[1].splitlines()[1] == "read model: agrees (138 events, 565 rows)"
+    assert cli(db, "verify")[1].splitlines()[1] == "read model: agrees (141 events, 568 rows)"
 
 
 def test_replay_out_refuses_the_event_store(tmp_path: Path) -> None:
@@ -467,7 +467,7 @@ def test_replay_out_replaces_a_read_model(tmp_path: Path) -> None:
     db = sample_ledger(tmp_path)
     target = tmp_path / "then.db"
     assert cli(db, "replay", "--out", str(target), "--until", "2000-01-01")[0] == 0
-    assert cli(db, "replay", "--out", str(target))[1] == f"replayed 138 events into {target}\n"
+    assert cli(db, "replay", "--out", str(target))[1] == f"replayed 141 events into {target}\n"
 
 
 # --- item: a full disk while projecting ---------------------------------------------------------

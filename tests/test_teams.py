@@ -23,6 +23,7 @@ from incident_ledger.ledger.imports.parsing import validate_record
 from incident_ledger.ledger.stores.location import locate
 from incident_ledger.projections.views import Views
 from incident_ledger.usecases import auditing, writing
+from incident_ledger.usecases.workspace import acting_key
 from tests.events import immutable
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -130,8 +131,11 @@ def test_concurrent_writers_lose_and_duplicate_nothing(db: str, tmp_path: Path) 
     assert expected <= set(counts)
     assert max(counts.values()) == 1
     result = auditing.verify(db)
-    # and one event that gives killed.total its kind, from whichever claim came first
-    assert result["events"] == len(SETUP) + len(expected) + 1
+    # one signed batch per import that added records (each writer's files, the shared
+    # file once, the setup) and the desk's first admin's; one event that gives
+    # killed.total its kind, from whichever claim came first; the desk's first admin
+    assert result["batches"] == writers * batches + 3
+    assert result["events"] == len(SETUP) + len(expected) + 1 + 1 + result["batches"]
     assert result["tree_size"] == result["events"]  # one gapless order, every event a leaf
 
 
@@ -139,6 +143,7 @@ def test_two_writers_correcting_one_claim_one_wins(db: str, tmp_path: Path) -> N
     writing.append_file(db, write_jsonl(tmp_path / "c.jsonl", claims("c", 1)))
     env = locate(db).event_store_env()
     first, second = Ledger(env), Ledger(env)
+    first.actor = second.actor = acting_key(locate(db))  # both the desk's admin
 
     def correction(record_id: str, value: int) -> Entry:
         record = {
@@ -196,8 +201,9 @@ def test_two_writers_correcting_one_claim_one_wins(db: str, tmp_path: Path) -> N
     counts = stored_ids(db)
     assert counts["correction:fix-b"] == 1
     assert "correction:fix-a" not in counts  # nothing half-written
-    # the fact's kind, claim, correction, superseded
-    assert auditing.verify(db)["events"] == len(SETUP) + 4
+    # the fact's kind, claim, correction, superseded; the desk's first admin and the
+    # signatures of four batches (init, the setup, the claim, the correction)
+    assert auditing.verify(db)["events"] == len(SETUP) + 4 + 5
     process = ledger_cli(
         db,
         "correct",

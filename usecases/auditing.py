@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from incident_ledger.ledger.application import Ledger
+from incident_ledger.ledger.batch_signing import NotPermittedError
 from incident_ledger.ledger.errors import (
     BadInputError,
     NotFoundError,
@@ -64,7 +65,21 @@ def checkpoint(db: str | None) -> dict[str, Any]:
 
     with open_ledger(db, write=True) as (location, ledger):
         key = signing_key(location)
+        owner = _ledger_key(ledger)
+        if owner is not None and owner != key.verifier:
+            raise NotPermittedError(
+                "checkpoints are signed with the ledger's own key (its first admin's); "
+                f"the key {key.origin} is not it"
+            )
         return make_checkpoint(ledger, key.signer, key.origin, key.verifier).as_json()
+
+
+def _ledger_key(ledger: Ledger) -> str | None:
+    """The ledger's own verifier key as its log records it: its first admin's."""
+    from incident_ledger.ledger.batch_signing import first_admin_key
+
+    with ledger.audit.reading() as view:
+        return first_admin_key(ledger, view)
 
 
 def verify(db: str | None, key: str | None = None, *, read_model: bool = True) -> dict[str, Any]:
@@ -78,7 +93,7 @@ def verify(db: str | None, key: str | None = None, *, read_model: bool = True) -
     from incident_ledger.ledger.log_check import verify_ledger
 
     with open_ledger(db) as (location, ledger):
-        result = verify_ledger(ledger, _verifier(location, key))
+        result = verify_ledger(ledger, _verifier(location, ledger, key))
         result["read_model"] = (
             _model_report(location, ledger) if read_model else {"status": "not checked"}
         )
@@ -91,15 +106,25 @@ def verify(db: str | None, key: str | None = None, *, read_model: bool = True) -
     return result
 
 
-def _verifier(location: StoreLocation, key: str | None) -> str | None:
-    """The verifier key checkpoints are checked against (see ``verify``)."""
+def _verifier(location: StoreLocation, ledger: Ledger, key: str | None) -> str | None:
+    """The verifier key checkpoints are checked against (see ``verify``): the one given,
+    else the ledger's own as its log records it (its first admin's), else the key at hand."""
     from incident_ledger.ledger.audit import verifier_key
+    from incident_ledger.ledger.batch_signing import desk_members, first_admin_key
 
     if key is not None:
         return verifier_key(key)
     if not location.key_path.exists():
         return None
-    return signing_key(location).verifier
+    held = signing_key(location).verifier
+    try:
+        with ledger.audit.reading() as view:
+            owner = first_admin_key(ledger, view)
+            member_keys = {m.member.public_key for m in desk_members(ledger, view).values()}
+    except StoreError:  # the store fails to read: verify says where, with the key at hand
+        return held
+    # A member's own key (a reporter's LEDGER_KEY) signs batches, not checkpoints.
+    return owner if owner is not None and held in member_keys else held
 
 
 def _model_report(location: StoreLocation, ledger: Ledger) -> dict[str, Any]:

@@ -23,7 +23,8 @@ from datetime import datetime
 from pathlib import Path
 
 from incident_ledger.ledger.application import Ledger
-from incident_ledger.ledger.errors import NotFoundError, StoreError
+from incident_ledger.ledger.batch_signing import Actor
+from incident_ledger.ledger.errors import BadInputError, NotFoundError, StoreError
 from incident_ledger.ledger.keyfiles import read_key_file
 from incident_ledger.ledger.stores.location import StoreLocation, locate, writable
 from incident_ledger.ledger.times import parse_instant, utc_now, zone_or_none
@@ -102,6 +103,8 @@ def open_ledger(
         raise StoreError(f"the ledger at {location.shown} is read-only: nothing was written")
     ledger = Ledger(location.event_store_env(create=create), clock=clock)
     try:
+        if write:
+            ledger.actor = acting_key(location)
         if location.is_postgres and not create:
             _require_initialised(ledger, location)
         yield location, ledger
@@ -181,6 +184,35 @@ class SigningKey:
     signer: str
     verifier: str
     origin: str
+
+
+KEY_VARIABLE = "LEDGER_KEY"
+"""The environment variable naming the acting member's key file (the global ``--key``)."""
+
+
+def acting_key(location: StoreLocation) -> Actor:
+    """Who writes: the holder of the key file ``LEDGER_KEY`` names, else of the ledger's own
+    signing key (its first admin's)."""
+    named = os.environ.get(KEY_VARIABLE)
+    own = location.key_path
+    if not named:
+        key = read_signing_key(own)
+        return Actor(key.signer, key.verifier, holds_ledger_key=True)
+    key = read_member_key(Path(named))
+    ledger_verifier = read_signing_key(own).verifier if own.exists() else None
+    return Actor(key.signer, key.verifier, holds_ledger_key=key.verifier == ledger_verifier)
+
+
+def read_member_key(path: Path) -> SigningKey:
+    """Read a member's key file (``keygen``): as the ledger's signing key is read."""
+    from incident_ledger.ledger.signednote import NoteError, verifier_from_signer
+
+    signer = read_key_file(path, "the member key", BadInputError, f"no member key at {path}")
+    try:
+        verifier = verifier_from_signer(signer)
+    except NoteError as error:
+        raise BadInputError(f"the member key {path} is unusable: {error}") from None
+    return SigningKey(signer, verifier, verifier.split("+", 1)[0])
 
 
 def signing_key(location: StoreLocation) -> SigningKey:

@@ -46,49 +46,52 @@ class InitResult:
     key_path: str
     verifier_key: str
     created_key: bool
+    member: str | None
+    """The first admin registered with the ledger's key (None: the desk had members)."""
 
 
-def init(db: str | None) -> InitResult:
+def init(db: str | None, member: str | None = None) -> InitResult:
     """Create the event store (with its id), the read model and a signing key (kept if
-    present). A read model left by a ledger deleted from the same place is rebuilt for
-    this one, or refused if it may be another live ledger's (``Workspace.ensure_bound``).
+    present), and register the desk's first admin (``member``, default the user's name)
+    with that key. A read model left by a ledger deleted from the same place is rebuilt
+    for this one, or refused if it may be another live ledger's (``Workspace.ensure_bound``).
 
     A key file already there must be usable: it is read before anything is created.
     """
+    from incident_ledger.ledger.batch_signing import Actor
+    from incident_ledger.usecases.desk_admin import (
+        create_key_file,
+        default_member_id,
+        register_first_admin,
+    )
+
     location = locate(db)
     kept = _present(location.key_path)
-    verifier = read_signing_key(location.key_path).verifier if kept else None
+    if kept:
+        read_signing_key(location.key_path)
     with open_workspace(db, create=True) as ws:
         ws.ensure_bound()
-        if verifier is None:
-            verifier = _create_signing_key(ws.location.key_path)
+        if not kept:
+            # The key name is the log's origin in its checkpoints: unique per ledger.
+            create_key_file(ws.location.key_path, f"incident-ledger/{secrets.token_hex(4)}")
+        key = read_signing_key(ws.location.key_path)
+        member_id = member or default_member_id()
+        actor = Actor(key.signer, key.verifier, holds_ledger_key=True)
+        registered = register_first_admin(ws.ledger, member_id, actor)
+        catch_up_after_writing(ws, "the first admin")
         return InitResult(
             ws.location.shown,
             str(ws.location.views_path),
             str(ws.location.key_path),
-            verifier,
+            key.verifier,
             not kept,
+            member_id if registered else None,
         )
 
 
 def _present(path: Path) -> bool:
     """Whether anything (a file, a folder, a dangling link) has that name."""
     return path.exists() or path.is_symlink()
-
-
-def _create_signing_key(path: Path) -> str:
-    """Create an Ed25519 signing key, readable by its owner only; its verifier key."""
-    from incident_ledger.ledger.signednote import generate_signer
-
-    # The key name is the log's origin in its checkpoints: unique per ledger.
-    signer, verifier = generate_signer(f"incident-ledger/{secrets.token_hex(4)}")
-    try:
-        descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    except OSError as error:
-        raise StoreError(f"cannot create the signing key {path}: {error.strerror}") from None
-    with os.fdopen(descriptor, "w", encoding="ascii") as handle:
-        handle.write(signer + "\n")
-    return verifier
 
 
 def append_file(
@@ -129,11 +132,11 @@ def append_file(
             raise BadInputError("the input holds no records")
         if project:
             shown = None if progress is None else lambda d, t: progress("projecting", d, t)
-            _catch_up_after_writing(ws, f"{outcome.added_total} new record(s)", shown)
+            catch_up_after_writing(ws, f"{outcome.added_total} new record(s)", shown)
         return outcome
 
 
-def _catch_up_after_writing(ws: Workspace, written: str, progress: Progress | None = None) -> None:
+def catch_up_after_writing(ws: Workspace, written: str, progress: Progress | None = None) -> None:
     """Bring the read model up to date after a write. The write is committed by then: if
     the model cannot follow (a full disk, say), the error says that nothing was lost."""
     try:
@@ -165,7 +168,7 @@ def append_one(db: str | None, fields: dict[str, Any]) -> Outcome:
     validated = validate_record(given, "input")
     with open_workspace(db, write=True) as ws:
         outcome = record(ws.ledger, [Entry("input", validated)])
-        _catch_up_after_writing(ws, f"{outcome.added_total} new record(s)")
+        catch_up_after_writing(ws, f"{outcome.added_total} new record(s)")
         return outcome
 
 
@@ -185,7 +188,7 @@ def rate(
             raise BadInputError(f"effective_from: {error}") from None
     with open_workspace(db, write=True) as ws:
         ws.ledger.rate_source(source, grade, reason.strip(), effective_from)
-        _catch_up_after_writing(ws, "the new grade")
+        catch_up_after_writing(ws, "the new grade")
     return {
         "source": source,
         "reliability": grade,

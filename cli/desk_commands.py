@@ -1,0 +1,103 @@
+"""``ledger keygen``, ``ledger member add|remove`` and ``ledger members``: the desk."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+import typer
+from rich import box
+from rich.table import Table
+
+from incident_ledger.cli import render
+from incident_ledger.cli.failures import LedgerGroup
+from incident_ledger.usecases import desk_admin
+
+JsonFlag = Annotated[bool, typer.Option("--json", help="Print JSON for machines.")]
+
+member_app = typer.Typer(
+    cls=LedgerGroup,
+    help="Register or remove a desk member (admins only).",
+    no_args_is_help=True,
+    rich_markup_mode=None,
+)
+
+
+def keygen(
+    out: Annotated[
+        str, typer.Option("--out", help="The new key file (made readable by you only).")
+    ],
+) -> None:
+    """Make a desk member's signing key; print its public key for 'ledger member add'."""
+    public_key = desk_admin.keygen(out)
+    render.out.print(f"member key created at {out}; public key:")
+    render.raw(public_key + "\n")
+
+
+@member_app.command("add")
+def member_add(
+    ctx: typer.Context,
+    member_id: Annotated[str, typer.Argument(metavar="ID", help="The member's id.")],
+    name: Annotated[str, typer.Option("--name", help="The member's name.")],
+    role: Annotated[str, typer.Option("--role", help="reporter, editor (also reviews) or admin.")],
+    public_key: Annotated[
+        str | None,
+        typer.Option(
+            "--public-key",
+            help="The member's public key (from 'ledger keygen'). Left out only to register "
+            "a ledger's first admin with the key you hold.",
+        ),
+    ] = None,
+    as_json: JsonFlag = False,
+) -> None:
+    """Register a desk member; their key signs everything they write."""
+    shown = desk_admin.member_add(ctx.obj, member_id, name=name, role=role, public_key=public_key)
+    if as_json:
+        render.print_json(shown)
+    elif shown["added"]:
+        render.out.print(f"member {member_id} added ({shown['role']})")
+    else:
+        render.out.print(f"member {member_id} already present")
+
+
+@member_app.command("remove")
+def member_remove(
+    ctx: typer.Context,
+    member_id: Annotated[str, typer.Argument(metavar="ID", help="The member's id.")],
+) -> None:
+    """Remove a member: from now on their key writes nothing. What they wrote stays."""
+    desk_admin.member_remove(ctx.obj, member_id)
+    render.out.print(f"member {member_id} removed")
+
+
+def members(ctx: typer.Context, as_json: JsonFlag = False) -> None:
+    """The desk's members, removed ones marked."""
+    listed = desk_admin.members(ctx.obj)
+    if as_json:
+        render.print_json(listed)
+    elif not listed:
+        render.out.print("no desk members: the ledger was made before the desk")
+    else:
+        render.out.print(_members_table(listed))
+
+
+def _members_table(listed: list[dict[str, Any]]) -> Table:
+    table = Table(box=box.SIMPLE)
+    for column in ("id", "name", "role", "status", "public key"):
+        table.add_column(column)
+    for member in listed:
+        status = "removed" if member["removed"] else "active"
+        table.add_row(
+            render.terminal_text(member["id"]),
+            render.terminal_text(member["name"]),
+            member["role"],
+            status,
+            member["public_key"].split("+", 1)[0],
+        )
+    return table
+
+
+def register(app: typer.Typer) -> None:
+    """Add the desk's commands to the ``ledger`` command line."""
+    app.command()(keygen)
+    app.add_typer(member_app, name="member")
+    app.command()(members)

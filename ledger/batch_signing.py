@@ -1,0 +1,220 @@
+"""Signing each write transaction as a batch, by the desk member who writes it.
+
+Every write (``Ledger.writing``) ends, before it commits, with a ``Batch.Signed``
+event: the batch's first and last leaf index, the RFC 9162 root of its leaf
+hashes, and the acting member's signature over them (``batch_text``), in the
+same transaction as the events it signs. The acting member is whoever holds
+the key (``Actor``): the member registered with its public key, not removed.
+
+The first member of a ledger (``init``, or the first write of a ledger made
+before the desk) registers itself: a batch may be signed by a member it
+registers only when no member existed before it, that member is an admin,
+and its key is the ledger's own signing key (whoever holds it owns the ledger).
+"""
+
+from __future__ import annotations
+
+import base64
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, Protocol
+
+from incident_ledger.ledger.desk_domain import BATCH_TEXT_HEADER, Batch, Member
+from incident_ledger.ledger.desk_roles import Role, at_least
+from incident_ledger.ledger.errors import LedgerError
+from incident_ledger.ledger.merkle import Frontier, complete_levels
+from incident_ledger.ledger.stores.recorder import LogView
+
+if TYPE_CHECKING:
+    from datetime import datetime
+
+    from incident_ledger.ledger.stores.recorder import Appender
+
+
+class Ledger(Protocol):
+    """What signing needs of the application (``application.Ledger``, which calls it)."""
+
+    def load(self, view: LogView, aggregate_id: str) -> Any:
+        """An aggregate as a view sees the store, or None."""
+
+    def clock(self) -> datetime:
+        """The recorded time of what is written now."""
+
+    def append_events(self, appender: Appender, events: Sequence[Any]) -> None:
+        """Append events and their leaves within an open write transaction."""
+
+
+CHUNK_LEVEL = 12
+"""Leaf hashes are folded into the batch's root 4096 at a time (one list comprehension a
+level), not one frontier push per leaf: an import of a million records stays fast."""
+
+
+class NotPermittedError(LedgerError):
+    """The acting key may not make this write (no member, a removed member, a role)."""
+
+    exit_code = 1
+
+
+@dataclass(frozen=True)
+class Actor:
+    """Who is writing: the secret key they hold, its public key, and whether it is the
+    ledger's own signing key (which may register the ledger's first member)."""
+
+    signer: str
+    verifier: str
+    holds_ledger_key: bool = False
+
+
+class BatchRoot:
+    """The RFC 9162 root of a batch's leaf hashes, built as they are appended."""
+
+    def __init__(self) -> None:
+        self.frontier = Frontier()
+        self.pending: list[bytes] = []
+        self.count = 0
+
+    def add(self, digests: Sequence[bytes]) -> None:
+        """Take the leaf hashes of the events just appended, in order."""
+        self.pending.extend(digests)
+        self.count += len(digests)
+        width = 1 << CHUNK_LEVEL
+        while len(self.pending) >= width:
+            chunk = self.pending[:width]
+            del self.pending[:width]
+            self.frontier.push(complete_levels(chunk)[-1][0], CHUNK_LEVEL)
+
+    def root(self) -> bytes:
+        """The root of every leaf hash taken so far."""
+        frontier = self.frontier.copy()
+        for digest in self.pending:
+            frontier.push(digest)
+        return frontier.root()
+
+
+def batch_text(member: str, first: int, last: int, root: bytes) -> str:
+    """The text a member signs for a batch of leaves ``first`` to ``last`` (inclusive)."""
+    encoded = base64.b64encode(root).decode("ascii")
+    return f"{BATCH_TEXT_HEADER}\n{member}\n{first}\n{last}\n{encoded}\n"
+
+
+def desk_members(ledger: Ledger, view: LogView) -> dict[str, Member]:
+    """Every member the store holds (removed ones too), by member id."""
+    found: dict[str, Member] = {}
+    for aggregate_id, _, _ in view.creations_between("member:", "member;"):
+        member = ledger.load(view, aggregate_id)
+        if isinstance(member, Member):
+            found[aggregate_id.split(":", 1)[1]] = member
+    return found
+
+
+def first_admin_key(ledger: Ledger, view: LogView) -> str | None:
+    """The public key of the desk's first member: the ledger's own signing key, which
+    signs its checkpoints (None: the ledger has no desk yet)."""
+    members = desk_members(ledger, view)
+    placed = [
+        (view.leaf_index(Member.aggregate_id(member_id), 1), member)
+        for member_id, member in members.items()
+    ]
+    ordered = sorted((at, member.member.public_key) for at, member in placed if at is not None)
+    return ordered[0][1] if ordered else None
+
+
+def acting_member(members: dict[str, Member], actor: Actor) -> tuple[str, Member] | None:
+    """The member in force who holds the actor's key, else None."""
+    for member_id, member in members.items():
+        if member.member.public_key == actor.verifier and not member.removed:
+            return member_id, member
+    return None
+
+
+def require_member(ledger: Ledger, view: LogView, actor: Actor, role: Role) -> str:
+    """The id of the acting member, who must hold at least ``role``."""
+    members = desk_members(ledger, view)
+    found = acting_member(members, actor)
+    if found is None:
+        raise _not_a_member(members, actor)
+    member_id, member = found
+    if not at_least(member.member.role, role):
+        raise NotPermittedError(
+            f"member '{member_id}' is a {member.member.role}: this needs an {role.value}"
+        )
+    return member_id
+
+
+def seal(ledger: Ledger, appender: Appender, first: int, batch: BatchRoot, actor: Actor) -> None:
+    """Append the signature of the batch of ``batch.count`` leaves from ``first``."""
+    from incident_ledger.ledger.signednote import sign_note
+
+    if not batch.count:
+        return
+    view = appender.view
+    members = desk_members(ledger, view)
+    found = acting_member(members, actor)
+    if found is None:
+        raise _not_a_member(members, actor)
+    member_id, member = found
+    registered_at = view.leaf_index(Member.aggregate_id(member_id), 1)
+    if registered_at is not None and registered_at >= first:
+        _check_bootstrap(ledger, view, first, member_id, member, actor)
+    last = first + batch.count - 1
+    root = batch.root()
+    note = sign_note(batch_text(member_id, first, last, root), actor.signer)
+    event = Batch.Signed(
+        originator_id=Batch.aggregate_id(str(first)),
+        originator_version=Batch.INITIAL_VERSION,
+        timestamp=ledger.clock(),
+        originator_topic=Batch.Signed.aggregate_topic,
+        member=member_id,
+        first=first,
+        last=last,
+        root=base64.b64encode(root).decode("ascii"),
+        signature=note.rsplit("\n\n", 1)[1].rstrip("\n"),
+        proposed=None,
+    )
+    ledger.append_events(appender, [event])
+
+
+def _check_bootstrap(
+    ledger: Ledger, view: LogView, first: int, member_id: str, member: Member, actor: Actor
+) -> None:
+    """A batch signed by a member it registers: only the ledger's first admin, by
+    whoever holds the ledger's own signing key."""
+    for other_id in desk_members(ledger, view):
+        at = view.leaf_index(Member.aggregate_id(other_id), 1)
+        if other_id != member_id and at is not None and at < first:
+            raise NotPermittedError(
+                f"member '{member_id}' cannot register itself: an admin of the desk adds members"
+            )
+    if member.member.role != Role.ADMIN or not actor.holds_ledger_key:
+        raise NotPermittedError(_FIRST_ADMIN)
+    checkpoints = view.checkpoints()
+    if checkpoints:  # whoever signed the log's checkpoints owns it
+        from incident_ledger.ledger.signednote import NoteError, open_note
+
+        try:
+            open_note(checkpoints[-1][1], [actor.verifier])
+        except NoteError:
+            raise NotPermittedError(
+                _FIRST_ADMIN + " (the key that signs its checkpoints)"
+            ) from None
+
+
+_FIRST_ADMIN = (
+    "the ledger's first member must be an admin registered with the ledger's own signing key"
+)
+
+
+def _not_a_member(members: dict[str, Member], actor: Actor) -> LedgerError:
+    for member_id, member in members.items():
+        if member.member.public_key == actor.verifier:
+            return NotPermittedError(
+                f"member '{member_id}' was removed from the desk: a removed member cannot write"
+            )
+    if not members:
+        return NotPermittedError(
+            "this ledger has no desk members yet: whoever holds its signing key registers "
+            "the first admin (ledger member add) before anything else is written"
+        )
+    return NotPermittedError(
+        f"the key {actor.verifier.split('+', 1)[0]} belongs to no member of the desk"
+    )

@@ -1,0 +1,211 @@
+"""The desk in the read model: its members, and which member recorded each event.
+
+Errata and rejections put their record in ``voided``: from its recorded time it
+counts no more (``projections.desk_rules``). Reviews and notes have tables of
+their own.
+
+Each ``Batch.Signed`` event becomes one row of ``batches``: the positions
+(``seq``) of the first and last event of the batch and the member who signed
+it, so "who recorded this?" is a range lookup (``recorded_by``) rather than a
+column written into every row. A batch's events are the ``last - first + 1``
+positions right before its signature: one write transaction holds the store's
+write lock throughout, so its events take consecutive positions.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from typing import Any
+
+from incident_ledger.ledger.desk_domain import Batch, Erratum, Member, Note, Review
+
+BEFORE_THE_DESK = "before the desk"
+"""Who recorded an event written before the ledger had desk members."""
+
+
+def _member(p: Any, line: dict[str, Any], seq: int) -> None:
+    d = line["data"]
+    member_id = line["id"].split(":", 1)[1]
+    p.write(
+        "INSERT INTO members VALUES (?, ?, ?, ?, ?, ?)",
+        (member_id, d["name"], d["role"], d["public_key"], line["recorded_at"], seq),
+    )
+
+
+def _member_removed(p: Any, line: dict[str, Any], seq: int) -> None:
+    member_id = line["id"].split(":", 1)[1]
+    p.write("INSERT INTO member_removals VALUES (?, ?, ?)", (member_id, line["recorded_at"], seq))
+
+
+def _batch(p: Any, line: dict[str, Any], seq: int) -> None:
+    d = line["data"]
+    count = int(d["last"]) - int(d["first"]) + 1
+    p.write(
+        "INSERT INTO batches VALUES (?, ?, ?, ?, ?, ?)",
+        (seq - count, seq - 1, d["member"], int(bool(d.get("proposed"))), line["recorded_at"], seq),
+    )
+
+
+def _erratum(p: Any, line: dict[str, Any], seq: int) -> None:
+    """An entry error: the record stops counting from now on (``voided``)."""
+    d, recorded = line["data"], line["recorded_at"]
+    p.write(
+        "INSERT INTO errata VALUES (?, ?, ?, ?, ?)",
+        (d["record"], d["reason"], d.get("replaced_by"), recorded, seq),
+    )
+    p.write("INSERT INTO voided VALUES (?, 'erratum', ?, ?)", (d["record"], recorded, seq))
+
+
+def _review(p: Any, line: dict[str, Any], seq: int) -> None:
+    """An editor's review; a rejected record stops counting from now on (``voided``)."""
+    d, recorded = line["data"], line["recorded_at"]
+    p.write(
+        "INSERT INTO reviews VALUES (?, ?, ?, ?, ?)",
+        (d["record"], d["verdict"], d.get("note"), recorded, seq),
+    )
+    if d["verdict"] == "reject":
+        p.write("INSERT INTO voided VALUES (?, 'rejected', ?, ?)", (d["record"], recorded, seq))
+
+
+def _note(p: Any, line: dict[str, Any], seq: int) -> None:
+    d = line["data"]
+    p.write(
+        "INSERT INTO notes VALUES (?, ?, ?, ?)", (d["record"], d["text"], line["recorded_at"], seq)
+    )
+
+
+DESK_HANDLERS = {
+    Member.Registered.TOPIC: _member,
+    Member.Removed.TOPIC: _member_removed,
+    Batch.Signed.TOPIC: _batch,
+    Erratum.Recorded.TOPIC: _erratum,
+    Review.Recorded.TOPIC: _review,
+    Note.Recorded.TOPIC: _note,
+}
+
+DESK_TABLES: dict[str, tuple[dict[str, type], str | tuple[str, ...] | None]] = {
+    "members": (
+        {
+            "id": str,
+            "name": str,
+            "role": str,
+            "public_key": str,
+            "recorded_at": str,
+            "seq": int,
+        },
+        "id",
+    ),
+    "member_removals": ({"member": str, "recorded_at": str, "seq": int}, "member"),
+    "batches": (
+        {
+            "first": int,
+            "last": int,
+            "member": str,
+            "proposed": int,
+            "recorded_at": str,
+            "seq": int,
+        },
+        "seq",
+    ),
+    "errata": (
+        {"record": str, "reason": str, "replaced_by": str, "recorded_at": str, "seq": int},
+        "record",
+    ),
+    "reviews": (
+        {"record": str, "verdict": str, "note": str, "recorded_at": str, "seq": int},
+        "record",
+    ),
+    "voided": ({"record": str, "how": str, "recorded_at": str, "seq": int}, ("record", "how")),
+    "notes": ({"record": str, "text": str, "recorded_at": str, "seq": int}, "seq"),
+}
+
+_RECORDED_BY = "SELECT member, last FROM batches WHERE first <= ? ORDER BY first DESC LIMIT 1"
+
+
+def recorded_by(db: sqlite3.Connection, seq: int) -> str:
+    """The member who recorded the event at position ``seq`` (``BEFORE_THE_DESK`` for
+    an event from before the ledger had members)."""
+    row = db.execute(_RECORDED_BY, (seq,)).fetchone()
+    if row is None or row[1] < seq:
+        return BEFORE_THE_DESK
+    return str(row[0])
+
+
+_RECORDED = "When the ledger recorded it (UTC, ISO 8601)."
+_SEQ = "Its ledger position (the event's notification id)."
+
+DESK_DESCRIPTIONS: dict[str, dict[str, Any]] = {
+    "members": {
+        "description": "The desk's members, as registered: their role and the key that signs "
+        "their work (removals are in member_removals).",
+        "sort": "id",
+        "columns": {
+            "id": "The member's id.",
+            "name": "The member's name.",
+            "role": "reporter, editor (also reviews) or admin (also manages the desk).",
+            "public_key": "Their Ed25519 verifier key (C2SP note form).",
+            "recorded_at": _RECORDED,
+            "seq": _SEQ,
+        },
+    },
+    "member_removals": {
+        "description": "Members removed from the desk: from then on their key writes nothing.",
+        "columns": {"member": "The member's id.", "recorded_at": _RECORDED, "seq": _SEQ},
+    },
+    "batches": {
+        "description": "Who recorded what: each write is a batch of consecutive events signed "
+        "by one member. The member who recorded the event at position p is the one of the "
+        "batch with first <= p <= last; an event before every batch came before the desk.",
+        "sort": "seq",
+        "columns": {
+            "first": "Position of the batch's first event.",
+            "last": "Position of its last event (its signature is the next).",
+            "member": "The member who signed it (members.id).",
+            "proposed": "1 when review is required and the member a reporter: its claims, "
+            "corrections, retractions and assessments wait for an editor's review.",
+            "recorded_at": _RECORDED,
+            "seq": "Position of the signature event.",
+        },
+    },
+    "errata": {
+        "description": "Records the desk entered by mistake: from recorded_at on they count "
+        "no more, at any known time, and never against their source.",
+        "columns": {
+            "record": "The record (kind:id).",
+            "reason": "What was entered wrong.",
+            "replaced_by": "The right record entered instead (kind:id); NULL when none.",
+            "recorded_at": _RECORDED,
+            "seq": _SEQ,
+        },
+    },
+    "reviews": {
+        "description": "Editors' reviews of proposed records (approve or reject).",
+        "columns": {
+            "record": "The record reviewed (kind:id).",
+            "verdict": "approve or reject.",
+            "note": "The editor's note; NULL when none.",
+            "recorded_at": _RECORDED,
+            "seq": _SEQ,
+        },
+    },
+    "voided": {
+        "description": "Records that count no more from recorded_at on: entry errors "
+        "(errata) and rejected proposals.",
+        "columns": {
+            "record": "The record (kind:id).",
+            "how": "erratum or rejected.",
+            "recorded_at": _RECORDED,
+            "seq": _SEQ,
+        },
+    },
+    "notes": {
+        "description": "Desk notes attached to records; never counted as claims.",
+        "columns": {
+            "record": "The record (kind:id).",
+            "text": "The note.",
+            "recorded_at": _RECORDED,
+            "seq": _SEQ,
+        },
+    },
+}
+"""The desk's tables, described for Datasette (``datasette_metadata``)."""

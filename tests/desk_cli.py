@@ -1,0 +1,60 @@
+"""Running the real ``ledger`` command in its own process, as one desk member."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+
+class Member:
+    """A desk member at their own terminal: the ledger, and the key they hold (None:
+    the ledger's own signing key, its first admin's)."""
+
+    def __init__(self, db: str, key: Path | None = None) -> None:
+        self.db = db
+        self.key = key
+
+    def run(self, *args: str, stdin: str | None = None) -> subprocess.CompletedProcess[str]:
+        """The command's outcome (exit code, stdout, stderr)."""
+        env = dict(os.environ)
+        if self.key is not None:
+            env["LEDGER_KEY"] = str(self.key)
+        return subprocess.run(
+            [sys.executable, "-m", "incident_ledger.cli", "--db", self.db, *args],
+            input=stdin,
+            capture_output=True,
+            text=True,
+            env=env,
+            check=False,
+        )
+
+    def ok(self, *args: str, stdin: str | None = None) -> str:
+        """Run a command that must succeed; its standard output."""
+        done = self.run(*args, stdin=stdin)
+        assert done.returncode == 0, (args, done.stdout, done.stderr)
+        return done.stdout
+
+    def json(self, *args: str) -> Any:
+        """Run a command with ``--json``; its parsed output."""
+        return json.loads(self.ok(*args, "--json"))
+
+    def append(self, records: list[dict[str, Any]]) -> subprocess.CompletedProcess[str]:
+        """Append records given as JSON Lines on standard input."""
+        lines = "".join(json.dumps(record) + "\n" for record in records)
+        return self.run("append", "--file", "-", stdin=lines)
+
+
+def new_key(folder: Path, name: str) -> tuple[Path, str]:
+    """A fresh member key file and its public key, made by ``ledger keygen``."""
+    path = folder / f"{name}.key"
+    done = subprocess.run(
+        [sys.executable, "-m", "incident_ledger.cli", "keygen", "--out", str(path)],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    return path, done.stdout.strip().splitlines()[-1]

@@ -1,0 +1,188 @@
+"""The desk's members: keys, registration, removal and the list of members.
+
+A member is registered by a ``member`` record (``ledger.member_record``) as a
+``Member.Registered`` event, removed by ``Member.Removed``; both are written by
+an admin, in a batch the admin signs like any other write. The ledger's first
+member registers itself with the ledger's own signing key (``init``, or the
+first write of a ledger made before the desk: ``batch_signing``).
+"""
+
+from __future__ import annotations
+
+import getpass
+import os
+import secrets
+from pathlib import Path
+from typing import Any
+
+from incident_ledger.ledger.application import Ledger
+from incident_ledger.ledger.batch_signing import (
+    Actor,
+    NotPermittedError,
+    acting_member,
+    desk_members,
+    require_member,
+)
+from incident_ledger.ledger.desk_domain import Member
+from incident_ledger.ledger.desk_roles import Role
+from incident_ledger.ledger.errors import BadInputError, NotFoundError, StoreError
+from incident_ledger.ledger.stores.recorder import LogView
+from incident_ledger.usecases.workspace import open_ledger, open_workspace
+
+
+def create_key_file(path: Path, name: str) -> str:
+    """Create an Ed25519 signer key file named ``name``, readable by its owner only (0600);
+    its verifier (public) key."""
+    from incident_ledger.ledger.signednote import generate_signer
+
+    signer, verifier = generate_signer(name)
+    try:
+        descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:
+        raise BadInputError(f"{path} already exists: a key is never overwritten") from None
+    except OSError as error:
+        raise StoreError(f"cannot create the key {path}: {error.strerror}") from None
+    with os.fdopen(descriptor, "w", encoding="ascii") as handle:
+        handle.write(signer + "\n")
+    return verifier
+
+
+def keygen(out: str) -> str:
+    """Make a member's key in the file ``out``; its public key, for ``member add``."""
+    return create_key_file(Path(out), f"incident-ledger-member-{secrets.token_hex(4)}")
+
+
+def default_member_id() -> str:
+    """The first admin's id when none is given: the name of the user running the command."""
+    try:
+        return getpass.getuser()
+    except (KeyError, OSError):
+        return "admin"
+
+
+def register_first_admin(ledger: Ledger, member_id: str, actor: Actor) -> bool:
+    """Register the ledger's first admin with the ledger's own key, unless the desk has
+    members already. Whether a member was registered."""
+    record = _member_record(member_id, member_id, Role.ADMIN.value, actor.verifier)
+    ledger.actor = actor
+    with ledger.writing("another writer registered a member at the same time") as appender:
+        if desk_members(ledger, appender.view):
+            return False
+        ledger.append_events(appender, [_registration(ledger, record)])
+    return True
+
+
+def member_add(
+    db: str | None, member_id: str, *, name: str, role: str, public_key: str | None
+) -> dict[str, Any]:
+    """Register a member (admins only). On a ledger without members, whoever holds the
+    ledger's signing key registers themselves as its first admin (the key may be left out)."""
+    with open_workspace(db, write=True) as ws:
+        ledger = ws.ledger
+        actor = ledger.actor
+        assert actor is not None  # opened to write: the acting key is known
+        record = _member_record(member_id, name, role, public_key or actor.verifier)
+        with ledger.writing("another writer registered a member at the same time") as appender:
+            members = desk_members(ledger, appender.view)
+            if members:
+                require_member(ledger, appender.view, actor, Role.ADMIN)
+            existing = members.get(member_id)
+            if existing is not None:
+                if existing.member == record:
+                    return _shown(member_id, existing, added=False)
+                raise BadInputError(f"id: '{member_id}' is already used by a different member")
+            ledger.append_events(appender, [_registration(ledger, record)])
+        ws.refresh()
+        added = desk_members_of(ledger)[member_id]
+        return _shown(member_id, added, added=True)
+
+
+def member_remove(db: str | None, member_id: str) -> dict[str, Any]:
+    """Remove a member (admins only); the desk keeps at least one admin."""
+    with open_workspace(db, write=True) as ws:
+        ledger = ws.ledger
+        actor = ledger.actor
+        assert actor is not None
+        with ledger.writing("another writer changed the desk at the same time") as appender:
+            view = appender.view
+            require_member(ledger, view, actor, Role.ADMIN)
+            members = desk_members(ledger, view)
+            member = members.get(member_id)
+            if member is None:
+                raise NotFoundError(f"no member '{member_id}' on the desk")
+            if member.removed:
+                raise BadInputError(f"member '{member_id}' was already removed")
+            _keep_an_admin(members, member_id)
+            member.remove(ledger.clock())
+            ledger.append_events(appender, list(member.collect_events()))
+        ws.refresh()
+        return _shown(member_id, desk_members_of(ledger)[member_id], added=False)
+
+
+def members(db: str | None) -> list[dict[str, Any]]:
+    """Every member the desk has had, in order of id, removed ones marked."""
+    with open_ledger(db) as (_, ledger):
+        found = desk_members_of(ledger)
+    return [_shown(member_id, found[member_id]) for member_id in sorted(found)]
+
+
+def whoami(ledger: Ledger, view: LogView, actor: Actor) -> str | None:
+    """The id of the member in force who holds the actor's key, if any."""
+    found = acting_member(desk_members(ledger, view), actor)
+    return None if found is None else found[0]
+
+
+def desk_members_of(ledger: Ledger) -> dict[str, Member]:
+    """The desk's members as the store holds them now."""
+    with ledger.audit.reading() as view:
+        return desk_members(ledger, view)
+
+
+def _keep_an_admin(members: dict[str, Member], member_id: str) -> None:
+    admins = [
+        other
+        for other, member in members.items()
+        if member.member.role == Role.ADMIN and not member.removed
+    ]
+    if admins == [member_id]:
+        raise NotPermittedError(
+            f"member '{member_id}' is the desk's last admin: add another admin first"
+        )
+
+
+def _member_record(member_id: str, name: str, role: str, public_key: str) -> Any:
+    from pydantic import ValidationError
+
+    from incident_ledger.ledger.imports.parsing import _problems as problems
+    from incident_ledger.ledger.member_record import MemberRecord
+
+    data = {"id": member_id, "name": name, "role": role, "public_key": public_key}
+    try:
+        return MemberRecord.model_validate(data)
+    except ValidationError as error:
+        raise BadInputError(f"member: {problems(error, list(data))}") from None
+
+
+def _registration(ledger: Ledger, record: Any) -> Member.Registered:
+    return Member.Registered(
+        originator_id=Member.aggregate_id(record.id),
+        originator_version=Member.INITIAL_VERSION,
+        timestamp=ledger.clock(),
+        originator_topic=Member.Registered.aggregate_topic,
+        name=record.name,
+        role=record.role.value,
+        public_key=record.public_key,
+    )
+
+
+def _shown(member_id: str, member: Member, *, added: bool | None = None) -> dict[str, Any]:
+    shown: dict[str, Any] = {
+        "id": member_id,
+        "name": member.member.name,
+        "role": member.member.role.value,
+        "public_key": member.member.public_key,
+        "removed": member.removed,
+    }
+    if added is not None:
+        shown["added"] = added
+    return shown
