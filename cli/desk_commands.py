@@ -10,9 +10,8 @@ from rich.table import Table
 
 from incident_ledger.cli import render
 from incident_ledger.cli.failures import LedgerGroup
-from incident_ledger.usecases import desk_admin
-
-JsonFlag = Annotated[bool, typer.Option("--json", help="Print JSON for machines.")]
+from incident_ledger.cli.params import JsonFlag, RecordArg
+from incident_ledger.usecases import desk_admin, desk_work
 
 member_app = typer.Typer(
     cls=LedgerGroup,
@@ -96,8 +95,42 @@ def _members_table(listed: list[dict[str, Any]]) -> Table:
     return table
 
 
+def erratum(
+    ctx: typer.Context,
+    record: RecordArg,
+    reason: Annotated[str, typer.Option("--reason", help="What was entered wrong.")],
+    replaced_by: Annotated[
+        str | None,
+        typer.Option("--replaced-by", help="The right record, entered anew (link them)."),
+    ] = None,
+    as_json: JsonFlag = False,
+) -> None:
+    """Record that the desk entered RECORD by mistake (a typo, the wrong report).
+
+    From now on it counts no more, at any known time (as recorded before, it still does),
+    and never against its source: an erratum is not a retraction. Records are never
+    edited: to fix one, record an erratum and enter the right record, --replaced-by it."""
+    shown = desk_work.erratum(ctx.obj, record, reason=reason, replaced_by=replaced_by)
+    if as_json:
+        render.print_json(shown)
+    else:
+        render.out.print(f"erratum recorded: {shown['record']} no longer counts")
+
+
+def note(
+    ctx: typer.Context,
+    record: RecordArg,
+    text: Annotated[str, typer.Option("--text", help="The note.")],
+) -> None:
+    """Attach a desk note to RECORD (shown with it; never counted as a claim)."""
+    shown = desk_work.note(ctx.obj, record, text=text)
+    render.out.print(f"note attached to {shown['record']}")
+
+
 def register(app: typer.Typer) -> None:
     """Add the desk's commands to the ``ledger`` command line."""
     app.command()(keygen)
     app.add_typer(member_app, name="member")
     app.command()(members)
+    app.command()(erratum)
+    app.command()(note)

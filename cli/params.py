@@ -157,3 +157,13 @@ VersionFlag = Annotated[
         "--version", "-V", callback=show_version, is_eager=True, help="Show the version and exit."
     ),
 ]
+
+# --- the desk ----------------------------------------------------------------------------
+
+RecordArg = Annotated[
+    str,
+    typer.Argument(
+        metavar="RECORD",
+        help="The record: its id, or kind:id when two kinds share it (claim:c1, report:r1).",
+    ),
+]

@@ -85,10 +85,10 @@ _POSITIONS = """
 WITH active AS (
     SELECT c.* FROM claims c
     WHERE c.incident = :incident
-      AND c.published_at <= :known AND c.recorded_at <= :recorded
+      AND c.published_at <= :known AND c.recorded_at <= :recorded{desk_claim}
       AND NOT EXISTS (
           SELECT 1 FROM claim_ends e
-          WHERE e.claim = c.id AND e.published_at <= :known AND e.recorded_at <= :recorded
+          WHERE e.claim = c.id AND e.published_at <= :known AND e.recorded_at <= :recorded{desk_end}
       )
 ), ranked AS (
     SELECT active.*, RANK() OVER (
@@ -171,14 +171,18 @@ def claim_columns(alias: str) -> str:
     return ", ".join(f"{alias}.{name}" for name in _COLUMNS[:_CLAIMANT_NAME])
 
 
-def positions_query() -> str:
-    """The positions query with its columns and the grade in force filled in."""
-    return _POSITIONS.replace("{columns}", claim_columns("ranked")).replace(
-        "{grade}", grade_in_force("ranked.claimant")
+def positions_query(desk: tuple[str, str] = ("", "")) -> str:
+    """The positions query with its columns, the grade in force and the desk's rules
+    (``desk_rules.desk_clauses``) filled in."""
+    return (
+        _POSITIONS.replace("{columns}", claim_columns("ranked"))
+        .replace("{grade}", grade_in_force("ranked.claimant"))
+        .replace("{desk_claim}", desk[0])
+        .replace("{desk_end}", desk[1])
     )
 
 
-_QUERY: list[str] = []
+_QUERY: dict[tuple[str, str], str] = {}
 _POSITION_KEY = itemgetter(_FACT, _CLAIMANT)
 
 
@@ -199,16 +203,19 @@ def positions_at(
     params: dict[str, str],
     rules: dict[str, tuple[FactRules | None, bool]],
     zone: str | None,
+    desk: tuple[str, str] = ("", ""),
 ) -> dict[str, list[Position]]:
-    """Each fact's positions at T as recorded by R, ordered by known time and claimant."""
-    if not _QUERY:
-        _QUERY.append(positions_query())
+    """Each fact's positions at T as recorded by R, ordered by known time and claimant;
+    ``desk``: the clauses of the desk's rules (``desk_rules.desk_clauses``)."""
+    query = _QUERY.get(desk)
+    if query is None:
+        query = _QUERY[desk] = positions_query(desk)
     # The query orders rows by fact, known time, claimant and id, and a claimant's rows
     # of one fact all share its latest known time: each position's rows are adjacent,
     # and the positions of a fact come in the order they are listed.
     by_fact: dict[str, list[Position]] = {}
     unknown: tuple[FactRules | None, bool] = (None, False)
-    for (fact, _), group in groupby(db.execute(_QUERY[0], params), _POSITION_KEY):
+    for (fact, _), group in groupby(db.execute(query, params), _POSITION_KEY):
         fact_rules_at, changed = rules.get(fact, unknown)
         position = Position(list(group), fact_rules_at, changed, zone)
         listed = by_fact.get(fact)

@@ -26,6 +26,7 @@ from incident_ledger.ledger.facts import FactKind, FactRules
 from incident_ledger.ledger.times import to_key
 from incident_ledger.projections import agreement
 from incident_ledger.projections.agreement import Interval
+from incident_ledger.projections.desk_rules import desk_clauses
 from incident_ledger.projections.incidents import require_incident
 from incident_ledger.projections.positions import (
     END_OF_TIME,
@@ -64,20 +65,25 @@ _FACTS = "SELECT DISTINCT fact FROM claims WHERE incident = :incident"
 """An incident's facts, read from the (incident, fact, …) index alone."""
 
 _SEEN = """
-SELECT 1 FROM claims
-WHERE incident = :incident AND fact = :fact AND published_at <= :known AND recorded_at <= :recorded
+SELECT 1 FROM claims c
+WHERE incident = :incident AND fact = :fact AND published_at <= :known AND recorded_at <= :recorded{desk_claim}
 LIMIT 1
 """
 
 
-def _withdrawn_facts(db: sqlite3.Connection, params: dict[str, str], held: set[str]) -> set[str]:
+def _withdrawn_facts(
+    db: sqlite3.Connection, params: dict[str, str], held: set[str], desk_claim: str = ""
+) -> set[str]:
     """Facts with claims known by T (as recorded by R) of which none is in force: only the
     facts without positions are looked at, each with one indexed probe, where one query
-    over every claim of the incident cost a hot incident a sixth of its answer."""
+    over every claim of the incident cost a hot incident a sixth of its answer.
+    ``desk_claim``: the desk's rule a claim must pass (``desk_rules``; a claim entered in
+    error was never seen)."""
+    seen = _SEEN.replace("{desk_claim}", desk_claim)
     return {
         fact
         for (fact,) in db.execute(_FACTS, params).fetchall()
-        if fact not in held and db.execute(_SEEN, params | {"fact": fact}).fetchone()
+        if fact not in held and db.execute(seen, params | {"fact": fact}).fetchone()
     }
 
 
@@ -87,8 +93,11 @@ def state(
     known_at: datetime,
     recorded_at: datetime | None = None,
     policy: Policy = Policy.RANGE,
+    *,
+    reviewed_only: bool = False,
 ) -> dict[str, Any]:
-    """The understanding of an incident at known time T as the ledger stood at R."""
+    """The understanding of an incident at known time T as the ledger stood at R
+    (``reviewed_only``: counting a reporter's proposals only once approved)."""
     zone = require_incident(db, incident)
     params = {
         "incident": incident,
@@ -96,8 +105,9 @@ def state(
         "recorded": to_key(recorded_at) if recorded_at else END_OF_TIME,
     }
     rules = fact_rules(db, params)
-    by_fact = positions_at(db, params, rules, zone)
-    seen = _withdrawn_facts(db, params, set(by_fact))
+    desk = desk_clauses(db, reviewed_only)
+    by_fact = positions_at(db, params, rules, zone, desk)
+    seen = _withdrawn_facts(db, params, set(by_fact), desk[0])
     facts = {
         fact: understand(by_fact.get(fact, []), policy, rules.get(fact, (None, False))[0], zone)
         for fact in sorted(seen | by_fact.keys())

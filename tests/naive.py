@@ -155,10 +155,18 @@ def _plain(value: Any) -> Any:
 
 def events_of(ledger: Ledger) -> list[tuple[int, datetime, Any]]:
     """(ledger position, recorded time, record) for every record-carrying event."""
-    out = []
+    from types import SimpleNamespace
+
+    from incident_ledger.ledger.desk_domain import Erratum, Member
+
+    out: list[tuple[int, datetime, Any]] = []
     for n in ledger.recorder.select_notifications(start=1, limit=1_000_000):
         event = ledger.mapper.to_domain_event(n)
-        if hasattr(event, "to_record"):
+        if isinstance(event, Erratum.Recorded):  # the desk: this record was entered wrong
+            out.append(
+                (n.id, event.timestamp, SimpleNamespace(type="erratum", record=event.record))
+            )
+        elif hasattr(event, "to_record") and not isinstance(event, Member.Registered):
             out.append((n.id, cast(Any, event).timestamp, event.to_record()))
     return out
 
@@ -178,12 +186,16 @@ def naive_state(
     def known_at(claim: Any) -> datetime:
         return published_instant(reports[claim.report].published_at, zones[claim.incident])
 
+    errata = ledger.errata
+
     def ended(claim: Any) -> bool:
         for other in claims:
-            if other.type == "correction" and other.claim == claim.id and known_at(other) <= known:
+            corrects = other.type == "correction" and other.claim == claim.id
+            # a correction entered wrong ends nothing
+            if corrects and known_at(other) <= known and f"claim:{other.id}" not in errata:
                 return True
         for retraction in retractions:
-            if retraction.claim == claim.id:
+            if retraction.claim == claim.id and f"retraction:{retraction.id}" not in errata:
                 report = reports[retraction.report].published_at
                 if published_instant(report, zones[claim.incident]) <= known:
                     return True
@@ -194,6 +206,8 @@ def naive_state(
     current: dict[tuple[str, str], list[Any]] = {}
     for claim in claims:
         if claim.incident != incident or known_at(claim) > known:
+            continue
+        if f"claim:{claim.id}" in errata:  # entered wrong: as if never entered
             continue
         facts_seen.add(claim.fact)
         if ended(claim):
@@ -228,6 +242,8 @@ class _Gathered:
         self.first_claim: dict[tuple[str, str], Any] = {}
         self.claims: list[Any] = []
         self.retractions: list[Any] = []
+        self.errata: set[str] = set()
+        """The records the desk said it entered wrong, by R."""
         for _, stamp, record in events:
             if record.type == "source":
                 self.reliability[record.id] = record.reliability
@@ -244,6 +260,8 @@ class _Gathered:
                 self.first_claim.setdefault((record.incident, record.fact), record)
             if record.type == "retraction":
                 self.retractions.append(record)
+            if record.type == "erratum":
+                self.errata.add(record.record)
 
 
 def _position(

@@ -22,6 +22,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from incident_ledger.ledger.application import Ledger
+from incident_ledger.ledger.desk_domain import Erratum
+from incident_ledger.ledger.desk_entries import erratum_event, find_target
 from incident_ledger.ledger.errors import ConflictError
 from incident_ledger.ledger.imports import importer
 from incident_ledger.ledger.imports.importer import Entry
@@ -103,6 +105,7 @@ operations = st.lists(
     st.one_of(
         *claim_operations(FACTS, seeds, SOURCES, 50),
         st.tuples(st.just("redeclare")),
+        st.tuples(st.just("erratum"), st.integers(0, 50)),
     ),
     min_size=1,
     max_size=25,
@@ -137,8 +140,13 @@ def build(
     importer.record(ledger, [Entry("setup", validate_record(r, "setup")) for r in setup])
     recorded = [now[0]]
     claims: list[tuple[str, str]] = []
+    entered: list[str] = []  # every claim, correction and retraction, for errata
     for number, (op, gap) in enumerate(zip(ops, gaps * 30, strict=False)):
         now[0] = now[0] + timedelta(hours=gap)
+        if op[0] == "erratum":
+            if entered and _erratum(ledger, entered[op[1] % len(entered)]):
+                recorded.append(now[0])
+            continue
         record = _record(number, op, claims, declared)
         if record is None:
             continue
@@ -150,7 +158,20 @@ def build(
         recorded.append(now[0])
         if record["type"] in ("claim", "correction"):
             claims.append((record["id"], record["fact"]))
+        if record["type"] != "fact":
+            kind = "retraction" if record["type"] == "retraction" else "claim"
+            entered.append(f"{kind}:{record['id']}")
     return ledger, recorded
+
+
+def _erratum(ledger: Ledger, target: str) -> bool:
+    """Record that ``target`` was entered wrong (once: False if it already was)."""
+    with ledger.writing("erratum") as appender:
+        if appender.view.existing([Erratum.aggregate_id(target)]):
+            return False
+        found = find_target(ledger, appender.view, target)
+        ledger.append_events(appender, [erratum_event(ledger, found, "entered wrong", None)])
+    return True
 
 
 def _record(

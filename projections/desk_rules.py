@@ -1,0 +1,66 @@
+"""The desk's rules of what counts, as SQL the understanding's queries take in.
+
+- A record in ``voided`` (an erratum, or a rejected proposal) counts no more from
+  the erratum's or rejection's recorded time, at every known time: a claim so
+  voided is as if never entered, and a retraction or correction so voided ends
+  nothing. As recorded before it, it still counts.
+- With ``reviewed_only``, a claim, correction or retraction entered in a
+  proposed batch (a reporter's, with review required) counts only once an
+  editor's approval is recorded.
+
+The clauses are added to the queries only where they can change an answer (a
+ledger with something voided; a reviewed-only question), so the common query
+stays as fast as it was.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+
+VOIDED_CLAIM = """
+      AND NOT EXISTS (
+          SELECT 1 FROM voided v WHERE v.record = 'claim:' || c.id AND v.recorded_at <= :recorded
+      )"""
+
+VOIDED_END = """
+            AND NOT EXISTS (
+                SELECT 1 FROM voided v
+                WHERE v.record = (CASE e.how WHEN 'retracted' THEN 'retraction:' ELSE 'claim:' END)
+                    || e.ended_by
+                  AND v.recorded_at <= :recorded
+            )"""
+
+
+def _unreviewed(seq: str, record: str) -> str:
+    """SQL: the event at position ``seq`` was proposed and ``record`` is not approved by R."""
+    return f"""(
+          (SELECT b.proposed FROM batches b WHERE b.first <= {seq} AND b.last >= {seq}
+           ORDER BY b.first DESC LIMIT 1) = 1
+          AND NOT EXISTS (
+              SELECT 1 FROM reviews w
+              WHERE w.record = {record} AND w.verdict = 'approve' AND w.recorded_at <= :recorded
+          )
+      )"""
+
+
+REVIEWED_CLAIM = f"""
+      AND NOT {_unreviewed("c.seq", "'claim:' || c.id")}"""
+
+REVIEWED_END = f"""
+            AND NOT {
+    _unreviewed(
+        "e.seq",
+        "(CASE e.how WHEN 'retracted' THEN 'retraction:' ELSE 'claim:' END) || e.ended_by",
+    )
+}"""
+
+
+def desk_clauses(db: sqlite3.Connection, reviewed_only: bool) -> tuple[str, str]:
+    """The clauses a claim (``c``) and an end of it (``e``) must pass, for this read model
+    and question: empty when nothing the desk did can change the answer."""
+    claim, end = "", ""
+    if db.execute("SELECT EXISTS (SELECT 1 FROM voided)").fetchone()[0]:
+        claim, end = VOIDED_CLAIM, VOIDED_END
+    if reviewed_only:
+        claim, end = claim + REVIEWED_CLAIM, end + REVIEWED_END
+    return claim, end
