@@ -127,6 +127,37 @@ def note(
     render.out.print(f"note attached to {shown['record']}")
 
 
+def review(
+    ctx: typer.Context,
+    record: RecordArg,
+    approve: Annotated[bool, typer.Option("--approve", help="Approve the proposal.")] = False,
+    reject: Annotated[bool, typer.Option("--reject", help="Reject it: it counts no more.")] = False,
+    note: Annotated[str | None, typer.Option("--note", help="Why (shown with it).")] = None,
+) -> None:
+    """Review a reporter's proposed record (editors; never your own proposal)."""
+    if approve == reject:
+        raise typer.BadParameter("give one of --approve or --reject")
+    shown = desk_work.review(ctx.obj, record, approve=approve, note=note)
+    verb = "approved" if approve else "rejected"
+    render.out.print(f"{shown['record']} {verb} by {shown['by']}")
+
+
+def queue(ctx: typer.Context, as_json: JsonFlag = False) -> None:
+    """What waits for review, oldest first."""
+    waiting = desk_work.queue(ctx.obj)
+    if as_json:
+        render.print_json(waiting)
+    elif not waiting:
+        render.out.print("nothing waits for review")
+    else:
+        for item in waiting:
+            render.out.print(
+                f"{item['recorded_at']}  {render.terminal_text(item['record'])}  "
+                f"(incident {render.terminal_text(str(item['incident']))}, "
+                f"proposed by {render.terminal_text(item['proposed_by'])})"
+            )
+
+
 def register(app: typer.Typer) -> None:
     """Add the desk's commands to the ``ledger`` command line."""
     app.command()(keygen)
@@ -134,3 +165,5 @@ def register(app: typer.Typer) -> None:
     app.command()(members)
     app.command()(erratum)
     app.command()(note)
+    app.command()(review)
+    app.command()(queue)

@@ -30,6 +30,7 @@ from incident_ledger.cli.params import (
     Qualifier,
     Quote,
     Report,
+    ReviewedOnly,
     Translation,
     TzOption,
     Unit,
@@ -106,9 +107,17 @@ def init(
             "(default: your user name).",
         ),
     ] = None,
+    review: Annotated[
+        str | None,
+        typer.Option(
+            "--review",
+            help="required: a reporter's claims, corrections, retractions and assessments "
+            "wait for another editor's review (chosen once).",
+        ),
+    ] = None,
 ) -> None:
     """Create the store, its read model and a signing key; register the first admin."""
-    result = writing.init(ctx.obj, member)
+    result = writing.init(ctx.obj, member, review)
     render.out.print(f"ledger ready at {result.store} (read model {result.views})")
     verb = "created" if result.created_key else "kept"
     render.out.print(f"signing key {verb} at {result.key_path}; verifier key:")
@@ -321,10 +330,18 @@ def state(
     as_recorded: AsRecorded = None,
     policy: PolicyOption = Policy.RANGE,
     tz: TzOption = None,
+    reviewed_only: ReviewedOnly = False,
     as_json: JsonFlag = False,
 ) -> None:
     """What was understood about an incident at a point in time, and why."""
-    result = reading.current_state(ctx.obj, incident, at=at, as_recorded=as_recorded, policy=policy)
+    result = reading.current_state(
+        ctx.obj,
+        incident,
+        at=at,
+        as_recorded=as_recorded,
+        policy=policy,
+        reviewed_only=reviewed_only,
+    )
     if as_json:
         render.print_json(result)
     else:

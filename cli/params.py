@@ -167,3 +167,11 @@ RecordArg = Annotated[
         help="The record: its id, or kind:id when two kinds share it (claim:c1, report:r1).",
     ),
 ]
+
+ReviewedOnly = Annotated[
+    bool,
+    typer.Option(
+        "--reviewed-only",
+        help="Count a reporter's proposals only once an editor approved them.",
+    ),
+]

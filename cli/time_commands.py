@@ -73,6 +73,8 @@ def history(
         render.print_json(result)
         return
     render.out.print(history_table(result, render.display_zone(result, tz)))
+    for entry in result.get("desk", []):
+        render.out.print(f"{entry['record']}: {render.terminal_text(entry['words'])}")
     if "chart" in result:
         render.out.print(f"chart written to {result['chart']['path']}")
 

@@ -41,6 +41,7 @@ class SignedBatch:
     member: str
     root: str
     signature: str
+    proposed: bool
     at: int
     """The leaf index of the signature event itself."""
 
@@ -63,6 +64,7 @@ def signed_batches(ledger: Ledger, view: LogView) -> list[SignedBatch]:
                 str(data["member"]),
                 str(data["root"]),
                 str(data["signature"]),
+                bool(data.get("proposed")),
                 -1 if at is None else at,
             )
         )

@@ -19,7 +19,13 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Protocol
 
-from incident_ledger.ledger.desk_domain import BATCH_TEXT_HEADER, Batch, Member
+from incident_ledger.ledger.desk_domain import (
+    BATCH_TEXT_HEADER,
+    REVIEW_SETTING,
+    Batch,
+    Member,
+    Setting,
+)
 from incident_ledger.ledger.desk_roles import Role, at_least
 from incident_ledger.ledger.errors import LedgerError
 from incident_ledger.ledger.merkle import Frontier, complete_levels
@@ -169,9 +175,21 @@ def seal(ledger: Ledger, appender: Appender, first: int, batch: BatchRoot, actor
         last=last,
         root=base64.b64encode(root).decode("ascii"),
         signature=note.rsplit("\n\n", 1)[1].rstrip("\n"),
-        proposed=None,
+        proposed=True if _proposes(ledger, view, member) else None,
     )
     ledger.append_events(appender, [event])
+
+
+def review_required(ledger: Ledger, view: LogView) -> bool:
+    """Whether the ledger requires review of reporters' records (its ``review`` setting)."""
+    setting = ledger.load(view, Setting.aggregate_id(REVIEW_SETTING))
+    return setting is not None and getattr(setting, "value", None) == "required"
+
+
+def _proposes(ledger: Ledger, view: LogView, member: Member) -> bool:
+    """Whether a batch this member writes is a proposal: a reporter's, with review required
+    (its claims, corrections, retractions and assessments then wait for an editor)."""
+    return member.member.role == Role.REPORTER and review_required(ledger, view)
 
 
 def _check_bootstrap(

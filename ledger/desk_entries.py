@@ -102,3 +102,20 @@ def _entry(ledger: Any, aggregate: Any, entry_id: str, target: Target, **fields:
         incident=target.incident,
         **fields,
     )
+
+
+REVIEWED_KINDS = ("claim", "retraction", "assessment")
+"""The kinds of record a reporter's batch proposes, when review is required."""
+
+
+def setting_event(ledger: Any, name: str, value: str) -> Any:
+    """The event that chooses a ledger setting (once)."""
+    from incident_ledger.ledger.desk_domain import Setting
+
+    return Setting.Chosen(
+        originator_id=Setting.aggregate_id(name),
+        originator_version=Setting.INITIAL_VERSION,
+        timestamp=ledger.clock(),
+        originator_topic=Setting.Chosen.aggregate_topic,
+        value=value,
+    )

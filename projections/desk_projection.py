@@ -209,3 +209,45 @@ DESK_DESCRIPTIONS: dict[str, dict[str, Any]] = {
     },
 }
 """The desk's tables, described for Datasette (``datasette_metadata``)."""
+
+
+_DESK_ON_FACT = """
+SELECT x.record, x.what, x.text, x.recorded_at, x.seq FROM (
+    SELECT record, 'erratum' AS what, reason AS text, recorded_at, seq FROM errata
+    UNION ALL SELECT record, 'review:' || verdict, note, recorded_at, seq FROM reviews
+    UNION ALL SELECT record, 'note', text, recorded_at, seq FROM notes
+) x
+WHERE x.recorded_at <= :recorded AND x.record IN (
+    SELECT 'claim:' || id FROM claims WHERE incident = :incident AND fact = :fact
+    UNION ALL
+    SELECT 'retraction:' || r.id FROM retractions r JOIN claims c ON c.id = r.claim
+    WHERE c.incident = :incident AND c.fact = :fact
+)
+ORDER BY x.seq
+"""
+
+
+def desk_on_fact(db: sqlite3.Connection, params: dict[str, str]) -> list[dict[str, Any]]:
+    """What the desk said about the claims of one fact (and their retractions) as recorded
+    by R (``params``: incident, fact, recorded), oldest first, each with who said it."""
+    found = []
+    for record, what, text, recorded, seq in db.execute(_DESK_ON_FACT, params):
+        member = recorded_by(db, seq)
+        if what == "erratum":
+            words = f"entry error fixed by {member}: {text}"
+        elif what == "note":
+            words = f"note by {member}: {text}"
+        else:
+            verdict = "approved" if what == "review:approve" else "rejected"
+            words = f"{verdict} by {member}" + (f": {text}" if text else "")
+        found.append(
+            {
+                "record": record,
+                "what": what.split(":")[0],
+                "by": member,
+                "text": text,
+                "recorded_at": recorded,
+                "words": words,
+            }
+        )
+    return found

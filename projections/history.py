@@ -20,6 +20,7 @@ from incident_ledger.ledger.errors import NotFoundError
 from incident_ledger.ledger.times import to_key
 from incident_ledger.projections.changes import changed_parts, ends_of, fact_changes
 from incident_ledger.projections.citations import recorded_bound, report_refs
+from incident_ledger.projections.desk_projection import desk_on_fact
 from incident_ledger.projections.incidents import require_incident
 from incident_ledger.projections.sweep import Sweep
 from incident_ledger.projections.understanding import iso
@@ -87,6 +88,7 @@ def history(
         "timezone": zone,
         "recorded_at": iso(to_key(recorded_at)) if recorded_at else None,
         "steps": steps,
+        "desk": desk_on_fact(db, params),
     }
 
 

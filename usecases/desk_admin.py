@@ -72,6 +72,26 @@ def register_first_admin(ledger: Ledger, member_id: str, actor: Actor) -> bool:
     return True
 
 
+REVIEW_CHOICES = ("required", "off")
+
+
+def choose_review(ledger: Ledger, review: str) -> None:
+    """Set whether a reporter's records wait for an editor's review (once, at init)."""
+    from incident_ledger.ledger.desk_domain import REVIEW_SETTING, Setting
+    from incident_ledger.ledger.desk_entries import setting_event
+
+    if review not in REVIEW_CHOICES:
+        raise BadInputError("review: must be required or off")
+    with ledger.writing("another writer chose the setting at the same time") as appender:
+        chosen = ledger.load(appender.view, Setting.aggregate_id(REVIEW_SETTING))
+        if chosen is not None:
+            if getattr(chosen, "value", None) != review:
+                value = getattr(chosen, "value", None)
+                raise BadInputError(f"review: this ledger's review is {value}; it is chosen once")
+            return
+        ledger.append_events(appender, [setting_event(ledger, REVIEW_SETTING, review)])
+
+
 def member_add(
     db: str | None, member_id: str, *, name: str, role: str, public_key: str | None
 ) -> dict[str, Any]:

@@ -8,9 +8,20 @@ from __future__ import annotations
 
 from typing import Any
 
-from incident_ledger.ledger.desk_domain import Erratum
-from incident_ledger.ledger.desk_entries import erratum_event, find_target, note_event
+from incident_ledger.ledger.batch_check import signed_batches
+from incident_ledger.ledger.batch_signing import NotPermittedError, require_member
+from incident_ledger.ledger.desk_domain import Erratum, Review
+from incident_ledger.ledger.desk_entries import (
+    REVIEWED_KINDS,
+    Target,
+    erratum_event,
+    find_target,
+    note_event,
+    review_event,
+)
+from incident_ledger.ledger.desk_roles import Role
 from incident_ledger.ledger.errors import BadInputError
+from incident_ledger.ledger.stores.recorder import LogView
 from incident_ledger.usecases.workspace import open_workspace
 from incident_ledger.usecases.writing import catch_up_after_writing
 
@@ -48,3 +59,52 @@ def note(db: str | None, record: str, *, text: str) -> dict[str, Any]:
             ledger.append_events(appender, [note_event(ledger, target, text)])
         catch_up_after_writing(ws, "the note")
     return {"record": target.aggregate_id, "text": text.strip()}
+
+
+def review(db: str | None, record: str, *, approve: bool, note: str | None) -> dict[str, Any]:
+    """An editor's approval or rejection of a reporter's proposed record (never their own).
+    A rejected record counts no more from now on, like an entry error."""
+    verdict = "approve" if approve else "reject"
+    with open_workspace(db, write=True) as ws:
+        ledger = ws.ledger
+        assert ledger.actor is not None  # opened to write: the acting key is known
+        with ledger.writing("another editor reviewed this record at the same time") as appender:
+            view = appender.view
+            reviewer = require_member(ledger, view, ledger.actor, Role.EDITOR)
+            target = find_target(ledger, view, record)
+            author = _proposed_by(ledger, view, target)
+            if author == reviewer:
+                raise NotPermittedError(
+                    f"'{target.aggregate_id}' was proposed by {author}: an editor other than "
+                    "its author reviews it"
+                )
+            if view.existing([Review.aggregate_id(target.aggregate_id)]):
+                raise BadInputError(f"'{target.aggregate_id}' is already reviewed")
+            ledger.append_events(appender, [review_event(ledger, target, verdict, note)])
+        catch_up_after_writing(ws, "the review")
+    return {"record": target.aggregate_id, "verdict": verdict, "by": reviewer, "note": note}
+
+
+def _proposed_by(ledger: Any, view: LogView, target: Target) -> str:
+    """The member who proposed the record; bad input if it is not a proposal."""
+    if target.kind not in REVIEWED_KINDS:
+        raise BadInputError(
+            f"'{target.aggregate_id}': only claims, corrections, retractions and assessments "
+            "are reviewed"
+        )
+    index = view.leaf_index(target.aggregate_id, 1)
+    for batch in signed_batches(ledger, view):
+        if index is not None and batch.first <= index <= batch.last:
+            if batch.proposed:
+                return batch.member
+            break
+    raise BadInputError(f"'{target.aggregate_id}' is not waiting for review")
+
+
+def queue(db: str | None) -> list[dict[str, Any]]:
+    """What waits for review, oldest first."""
+    from incident_ledger.projections.review_queue import review_queue
+    from incident_ledger.usecases.workspace import read_model
+
+    with read_model(db) as conn:
+        return review_queue(conn)

@@ -37,8 +37,10 @@ def current_state(
     at: str | None = None,
     as_recorded: str | None = None,
     policy: Policy | str = Policy.RANGE,
+    reviewed_only: bool = False,
 ) -> dict[str, Any]:
-    """The understanding of an incident at a known time, optionally as recorded by R.
+    """The understanding of an incident at a known time, optionally as recorded by R
+    (``reviewed_only``: a reporter's proposals count only once approved).
 
     A date (``at``, ``as_recorded``) means the end of that day in the incident's time
     zone (UTC when it declares none).
@@ -50,7 +52,8 @@ def current_state(
     with read_model(db, incident) as conn:
         zone = require_incident(conn, incident)
         known_at = query_instant(at, zone) or utc_now()
-        result = state(conn, incident, known_at, query_instant(as_recorded, zone), chosen)
+        recorded = query_instant(as_recorded, zone)
+        result = state(conn, incident, known_at, recorded, chosen, reviewed_only=reviewed_only)
     return {"incident": result["incident"], "timezone": zone, **result}
 
 

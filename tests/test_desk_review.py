@@ -1,0 +1,132 @@
+"""A desk's day with review required: a reporter proposes, an editor approves or rejects,
+an entry error is fixed by an erratum, a note is attached — each member at their own
+terminal (a process of the real command line with their own LEDGER_KEY), on SQLite and
+PostgreSQL, each outcome read on state, history, sources and verify."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.desk_cli import Member, new_key
+
+SETUP: list[dict[str, Any]] = [
+    {"type": "incident", "id": "g", "title": "Ghwayran"},
+    {"type": "source", "id": "sohr", "name": "SOHR", "kind": "monitor"},
+    {"type": "report", "id": "r1", "source": "sohr", "published_at": "2022-01-21"},
+    {"type": "report", "id": "r2", "source": "sohr", "published_at": "2022-01-22"},
+]
+
+
+def claim(claim_id: str, fact: str, value: int, report: str = "r1") -> dict[str, Any]:
+    return {"type": "claim", "id": claim_id, "incident": "g", "fact": fact, "value": value,
+            "report": report}  # fmt: skip
+
+
+@pytest.fixture
+def desk(store_url: str, tmp_path: Path) -> tuple[Member, Member, Member]:
+    """alice (admin, the ledger's key), bob (reporter) and eve (editor), review required."""
+    alice = Member(store_url)
+    alice.ok("init", "--member", "alice", "--review", "required")
+    members = []
+    for name, role in (("bob", "reporter"), ("eve", "editor")):
+        key, public = new_key(tmp_path, name)
+        alice.ok("member", "add", name, "--name", name, "--role", role, "--public-key", public)
+        members.append(Member(store_url, key))
+    assert alice.append(SETUP).returncode == 0
+    return alice, members[0], members[1]
+
+
+def facts(member: Member, *extra: str) -> dict[str, Any]:
+    result: dict[str, Any] = member.json("state", "g", "--at", "2022-01-23", *extra)["facts"]
+    return result
+
+
+def test_a_proposal_counts_for_reviewed_views_once_another_editor_approves(
+    desk: tuple[Member, Member, Member],
+) -> None:
+    alice, bob, eve = desk
+    done = bob.append([claim("c1", "killed", 7), claim("c2", "wounded", 3)])
+    assert done.returncode == 0, done.stderr
+    waiting = [item["record"] for item in alice.json("queue")]
+    assert waiting == ["claim:c1", "claim:c2"]
+    assert sorted(facts(alice)) == ["killed", "wounded"]  # proposals show by default
+    assert facts(alice, "--reviewed-only") == {}
+    own = bob.run("review", "c1", "--approve")
+    assert (own.returncode, own.stderr) == (
+        1,
+        "error: member 'bob' is a reporter: this needs an editor\n",
+    )
+    assert eve.run("review", "c1", "--approve").returncode == 0
+    rejected = eve.run("review", "c2", "--reject", "--note", "not in the report")
+    assert rejected.returncode == 0, rejected.stderr
+    again = eve.run("review", "c1", "--reject")
+    assert (again.returncode, again.stderr) == (2, "error: 'claim:c1' is already reviewed\n")
+    assert alice.json("queue") == []
+    assert sorted(facts(alice, "--reviewed-only")) == ["killed"]
+    assert sorted(facts(alice)) == ["killed"]  # a rejected proposal counts nowhere
+    history = alice.json("history", "g", "killed")
+    assert [entry["words"] for entry in history["desk"]] == ["approved by eve"]
+    sources = {s["id"]: s for s in alice.json("sources")}
+    assert (sources["sohr"]["retracted"], sources["sohr"]["corrected"]) == (0, 0)
+    # init, the review setting, two members, the setup, bob's claims, two reviews
+    assert alice.json("verify")["batches"] == 8
+
+
+def test_an_editor_cannot_review_their_own_proposal_nor_what_was_not_proposed(
+    desk: tuple[Member, Member, Member], tmp_path: Path
+) -> None:
+    alice, bob, eve = desk
+    key, public = new_key(tmp_path, "rita")
+    alice.ok("member", "add", "rita", "--name", "Rita", "--role", "reporter", "--public-key",
+             public)  # fmt: skip
+    assert Member(alice.db, key).append([claim("c1", "killed", 7)]).returncode == 0
+    assert eve.append([claim("c9", "killed", 9)]).returncode == 0  # an editor's: no proposal
+    not_proposed = alice.run("review", "c9", "--approve")
+    assert (not_proposed.returncode, not_proposed.stderr) == (
+        2,
+        "error: 'claim:c9' is not waiting for review\n",
+    )
+    assert alice.run("review", "c1", "--approve").returncode == 0  # an admin reviews too
+    assert bob.run("queue").stdout == "nothing waits for review\n"
+
+
+def test_an_erratum_ends_an_entry_from_its_recorded_time_and_not_against_the_source(
+    desk: tuple[Member, Member, Member],
+) -> None:
+    alice, _, eve = desk
+    assert eve.append([claim("c1", "killed", 70)]).returncode == 0
+    before = alice.json("verify")["events"]
+    recorded = alice.json("state", "g")["facts"]["killed"]["positions"][0]["recorded_at"]
+    fixed = eve.run("erratum", "c1", "--reason", "typo: the report says 7")
+    assert fixed.returncode == 0, fixed.stderr
+    assert eve.append([claim("c1-fixed", "killed", 7)]).returncode == 0
+    assert facts(alice)["killed"]["value"] == {"min": 7, "max": 7}
+    as_before = alice.json("state", "g", "--at", "2022-01-23", "--as-recorded", recorded)
+    assert as_before["facts"]["killed"]["value"] == {"min": 70, "max": 70}
+    twice = alice.run("erratum", "c1", "--reason", "again")
+    assert (twice.returncode, twice.stderr) == (
+        2,
+        "error: 'claim:c1' is already recorded as an entry error\n",
+    )
+    history = alice.json("history", "g", "killed")
+    assert [entry["words"] for entry in history["desk"]] == [
+        "entry error fixed by eve: typo: the report says 7"
+    ]
+    sohr = {s["id"]: s for s in alice.json("sources")}["sohr"]
+    assert (sohr["retracted"], sohr["corrected"]) == (0, 0)  # an erratum is not a retraction
+    assert alice.json("verify")["events"] == before + 2 + 2  # erratum, claim, two signatures
+
+
+def test_a_note_is_shown_and_never_counted(desk: tuple[Member, Member, Member]) -> None:
+    alice, bob, eve = desk
+    assert eve.append([claim("c1", "killed", 7)]).returncode == 0
+    before = facts(alice)
+    assert bob.run("note", "c1", "--text", "seen on video").returncode == 0
+    assert facts(alice) == before
+    history = alice.json("history", "g", "killed")
+    assert [entry["words"] for entry in history["desk"]] == ["note by bob: seen on video"]
+    missing = bob.run("note", "nope", "--text", "x")
+    assert (missing.returncode, missing.stderr) == (1, "error: no record 'nope' in the ledger\n")
