@@ -94,15 +94,18 @@ def records(claims: int, seed: int = 7) -> Iterator[dict[str, Any]]:
             "language": "ar" if r % 2 else "en",
         }
     written: list[int] = []
+    incident_of: dict[int, int] = {}
     for c in range(claims):
         roll = rng.random()
         incident = rng.randrange(incidents)
         report = f"rep-{(incident * per_incident + rng.randrange(per_incident)) % reports}"
         if written and roll < 0.02:
+            # A claim is ended once: retracted, it is corrected or retracted no more (the
+            # same draw as choosing it, so the file is the same otherwise).
             yield {
                 "type": "retraction",
                 "id": f"ret-{c}",
-                "claim": f"clm-{rng.choice(written)}",
+                "claim": f"clm-{written.pop(rng.randrange(len(written)))}",
                 "report": report,
             }
             continue
@@ -136,14 +139,17 @@ def records(claims: int, seed: int = 7) -> Iterator[dict[str, Any]]:
         if rng.random() < 0.2:
             record["quote"] = "قالت المصادر إن عدد القتلى ارتفع"
         if written and roll > 0.98:
+            target = written.pop(rng.randrange(len(written)))
             record = {
                 **record,
                 "type": "correction",
                 "id": f"cor-{c}",
-                "claim": f"clm-{written.pop(rng.randrange(len(written)))}",
+                "claim": f"clm-{target}",
+                "incident": f"inc-{incident_of[target]}",  # a correction never moves a claim
             }
         else:
             written.append(c)
+            incident_of[c] = incident
         yield record
 
 

@@ -35,6 +35,7 @@ from incident_ledger.ledger.leaves import (
     canonical_json_text,
     framed_leaf,
     leaf_frame,
+    recorded_key,
 )
 
 if TYPE_CHECKING:
@@ -105,6 +106,8 @@ class _Registered(LedgerCreated):
     def apply(self, aggregate: Any) -> None:
         aggregate.record = self.to_record()
         aggregate.superseded_by = None
+        aggregate.retracted_by = None
+        aggregate.ended_at = None
 
 
 class Incident(LedgerAggregate):
@@ -300,6 +303,8 @@ class Claim(LedgerAggregate):
     kind = "claim"
     if TYPE_CHECKING:
         superseded_by: str | None
+        retracted_by: str | None
+        ended_at: datetime | None
 
     class Event(LedgerAggregate.Event):
         pass
@@ -322,15 +327,54 @@ class Claim(LedgerAggregate):
 
         def apply(self, aggregate: Any) -> None:
             aggregate.superseded_by = self.by
+            aggregate.ended_at = self.timestamp
+
+    @dataclass(frozen=True)
+    class Retracted(Event):
+        """A retraction ended the claim: like ``Superseded``, it makes two writers ending
+        one claim at once (one correcting, one retracting) collide in the event store."""
+
+        TOPIC = TOPIC_PREFIX + "Claim.Retracted"
+        by: str
+
+        def apply(self, aggregate: Any) -> None:
+            aggregate.retracted_by = self.by
+            aggregate.ended_at = self.timestamp
 
     def supersede(self, correction_id: str, timestamp: datetime) -> None:
-        """Mark this claim as replaced by a correction; a claim is replaced once."""
+        """Mark this claim as replaced by a correction; a claim is replaced once, and a
+        retracted claim is not replaced."""
         if self.superseded_by is not None:
             raise ConflictError(
                 f"claim '{self.record.id}' was already corrected by '{self.superseded_by}'; "
                 f"correct '{self.superseded_by}' instead"
             )
+        retracted = getattr(self, "retracted_by", None)
+        if retracted is not None:
+            raise ConflictError(
+                f"claim '{self.record.id}' was retracted by '{retracted}'{self._when()}: "
+                "a retracted claim is not corrected"
+            )
         self.trigger_event(self.Superseded, by=correction_id, timestamp=timestamp)
+
+    def retract(self, retraction_id: str, timestamp: datetime) -> None:
+        """Mark this claim as retracted; a claim is retracted once, and a corrected claim is
+        not retracted (its correction is)."""
+        if self.superseded_by is not None:
+            raise ConflictError(
+                f"claim '{self.record.id}' was corrected by '{self.superseded_by}'"
+                f"{self._when()}; retract '{self.superseded_by}' instead"
+            )
+        retracted = getattr(self, "retracted_by", None)
+        if retracted is not None:
+            raise ConflictError(
+                f"claim '{self.record.id}' was already retracted by '{retracted}'{self._when()}"
+            )
+        self.trigger_event(self.Retracted, by=retraction_id, timestamp=timestamp)
+
+    def _when(self) -> str:
+        ended = getattr(self, "ended_at", None)
+        return "" if ended is None else f" (recorded {recorded_key(ended)})"
 
 
 class Retraction(LedgerAggregate):

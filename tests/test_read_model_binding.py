@@ -501,11 +501,12 @@ def test_a_full_disk_while_projecting_says_the_records_are_committed(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """The disk fills as the read model is written: a real full file system (a tmpfs of
-    256 KB holding the model) where this process may mount one."""
+    384 KB holding the model: room for an initialised ledger's model, not for 2,000
+    claims) where this process may mount one."""
     mount = tmp_path / "small"
     mount.mkdir()
     mounted = subprocess.run(
-        ["mount", "-t", "tmpfs", "-o", "size=256k", "tmpfs", str(mount)],
+        ["mount", "-t", "tmpfs", "-o", "size=384k", "tmpfs", str(mount)],
         capture_output=True,
         text=True,
     )

@@ -130,6 +130,7 @@ class Batch(Checks):
         in this input, and everything they reference is in the store."""
         return (
             "correction" not in page.kinds
+            and "retraction" not in page.kinds
             and "fact" not in page.kinds
             and self.spool.repeated.isdisjoint(page.aggregate_ids)
             and self.known.issuperset(refs)
@@ -147,7 +148,7 @@ class Batch(Checks):
         start = 0
         for i, aggregate_id in enumerate(page.aggregate_ids):
             kind, end = page.kinds[i], ends[i]
-            special = kind in {"correction", "fact"}
+            special = kind in {"correction", "retraction", "fact"}
             if aggregate_id in stored or aggregate_id in repeated or special:
                 self._add(self.spool.get(page.seqs[i]), stored, events, digests)
             else:
@@ -182,6 +183,8 @@ class Batch(Checks):
         digests.append(leaf_hash(leaf))
         if spooled.kind == "correction":
             self.correct(spooled, events, digests)
+        elif spooled.kind == "retraction":
+            self.retract(spooled, events, digests)
         self._count(spooled.kind)
 
     def _is_repeat(self, spooled: Spooled, stored: set[str]) -> bool:
@@ -256,6 +259,7 @@ class Stream(Checks):
         if self.waiting is not None:
             batch = Batch(self.ledger, self.waiting, self.appender, self.timestamp, self.locate)
             batch.corrected, batch.outcome, batch.facts = self.corrected, self.outcome, self.facts
+            batch.retracted = self.retracted
             batch.record(progress)
         self.outcome.events += self.facts.backfilled
         self.facts.backfilled = 0
@@ -275,7 +279,8 @@ class Stream(Checks):
             known.update(view.existing(sorted(refs.union(ids) - known)))
         present = [] if known.isdisjoint(ids) else [i for i in ids if i in known]
         self.page_claims = {}
-        if "correction" in page.kinds:  # else its references need not be split for this
+        ends = "correction" in page.kinds or "retraction" in page.kinds
+        if ends:  # else its references need not be split for this
             self._read_corrected_claims(page.kinds, page.ref_lists)
         events: list[NewRow] = []
         digests: list[bytes] = []
@@ -287,7 +292,7 @@ class Stream(Checks):
             events, digests = _column_events(self.ledger, page, first)
             known.update(ids)
             self._count_all(page.kinds)
-            if "correction" in page.kinds:
+            if ends:
                 events, digests = self._with_supersedes(page, events, digests)
         else:
             creations = view.creation_states(present) if present else {}
@@ -317,17 +322,19 @@ class Stream(Checks):
     def _with_supersedes(
         self, page: ValidatedPage, events: list[NewRow], digests: list[bytes]
     ) -> tuple[list[NewRow], list[bytes]]:
-        """A page's creation events with, after each correction's, the event by which
-        the claim it corrects is replaced."""
+        """A page's creation events with, after each correction's or retraction's, the
+        event by which it ends its claim."""
         self._page = page
         self._in_page = {aggregate_id: i for i, aggregate_id in enumerate(page.aggregate_ids)}
         merged: list[NewRow] = []
         merged_digests: list[bytes] = []
         start = 0
-        for i in [i for i, kind in enumerate(page.kinds) if kind == "correction"]:
+        kinds = page.kinds
+        for i in [i for i, kind in enumerate(kinds) if kind in ("correction", "retraction")]:
             merged += events[start : i + 1]
             merged_digests += digests[start : i + 1]
-            self.correct(page.spooled(i), merged, merged_digests)
+            end = self.correct if kinds[i] == "correction" else self.retract
+            end(page.spooled(i), merged, merged_digests)
             start = i + 1
         return merged + events[start:], merged_digests + digests[start:]
 
@@ -366,6 +373,8 @@ class Stream(Checks):
                 digests.append(all_digests[32 * i : 32 * i + 32])
                 if kind == "correction":
                     self.correct(page.spooled(i), events, digests)
+                elif kind == "retraction":
+                    self.retract(page.spooled(i), events, digests)
                 known.add(aggregate_id)
                 in_page[aggregate_id] = i
                 self._count(kind)

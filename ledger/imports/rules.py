@@ -91,6 +91,8 @@ class Checks:
         self.corrected: dict[str, tuple[str, str]] = {}
         """Claims this import has corrected so far: the id of the correction that replaced
         each, and where the input holds it."""
+        self.retracted: dict[str, tuple[str, str]] = {}
+        """Claims this import has retracted so far, likewise."""
         self.outcome = Outcome()
         self.page_claims: dict[str, list[StoredEvent]] = {}
         """The stored events of the claims the page's corrections reference, read for the
@@ -103,7 +105,7 @@ class Checks:
         claim_ids = {
             ref
             for kind, refs in zip(kinds, ref_lists, strict=True)
-            if kind == "correction"
+            if kind in ("correction", "retraction")
             for ref in refs
             if ref.startswith("claim:")
         }
@@ -166,11 +168,64 @@ class Checks:
         in the ledger or this input, and not corrected already (``corrected_twice``;
         one corrected by another writer is a conflict, ``Claim.supersede``)."""
         target = self._load_claim(spooled, str(spooled.target))
+        self._not_retracted_here(spooled, target.id)
+        self._check_same_incident(spooled, target)
         try:
             target.supersede(spooled.record_id, self.timestamp)
         except ConflictError as error:
             raise ConflictError(f"{spooled.where}: {error}") from None
         self.corrected[target.id] = (spooled.record_id, spooled.where)
+        self._queue_events(target, events, digests)
+
+    # --- rule: a claim is ended once: retracted once, never both corrected and retracted
+
+    def retract(self, spooled: Spooled, events: list[NewRow], digests: list[bytes]) -> None:
+        """Queue the event by which a retraction ends its claim (``Claim.Retracted``): a
+        claim retracted or corrected earlier in this input is bad input naming both lines;
+        one another writer ended first is a conflict naming what ended it and when
+        (``Claim.retract``), and the event store's version check makes two writers ending
+        one claim at once collide."""
+        claim_id = str(spooled.ended_claim)
+        aggregate_id = Claim.aggregate_id(claim_id)
+        earlier = self.retracted.get(aggregate_id)
+        if earlier is not None:
+            raise BadInputError(
+                f"{spooled.where}: claim: claim '{claim_id}' is already retracted by "
+                f"'{earlier[0]}' ({earlier[1]} of this input)"
+            )
+        corrected = self.corrected.get(aggregate_id)
+        if corrected is not None:
+            raise BadInputError(
+                f"{spooled.where}: claim: claim '{claim_id}' is corrected by '{corrected[0]}' "
+                f"({corrected[1]} of this input); retract '{corrected[0]}' instead"
+            )
+        target = self._load_claim(spooled, claim_id)
+        try:
+            target.retract(spooled.record_id, self.timestamp)
+        except ConflictError as error:
+            raise ConflictError(f"{spooled.where}: {error}") from None
+        self.retracted[target.id] = (spooled.record_id, spooled.where)
+        self._queue_events(target, events, digests)
+
+    def _not_retracted_here(self, spooled: Spooled, aggregate_id: str) -> None:
+        earlier = self.retracted.get(aggregate_id)
+        if earlier is not None:
+            raise BadInputError(
+                f"{spooled.where}: claim: claim '{aggregate_id.split(':', 1)[1]}' is retracted "
+                f"by '{earlier[0]}' ({earlier[1]} of this input): a retracted claim is not "
+                "corrected"
+            )
+
+    def _check_same_incident(self, spooled: Spooled, target: Claim) -> None:
+        """A correction replaces a claim of the same incident: it never moves one."""
+        incident, own = spooled.fields.get("incident"), getattr(target.record, "incident", None)
+        if incident != own:
+            raise BadInputError(
+                f"{spooled.where}: incident: a correction stays in its claim's incident "
+                f"('{own}'), not '{incident}'"
+            )
+
+    def _queue_events(self, target: Claim, events: list[NewRow], digests: list[bytes]) -> None:
         mapper = self.ledger.leaf_mapper
         for event in target.collect_events():
             row, event_leaf = mapper.row_with_leaf(event)

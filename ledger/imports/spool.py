@@ -95,6 +95,13 @@ class Spooled(NamedTuple):
         return dict(json.loads(self.data))
 
     @property
+    def ended_claim(self) -> str | None:
+        """The claim a retraction or correction ends (None for other kinds)."""
+        if self.kind not in ("correction", "retraction"):
+            return None
+        return next(ref for kind, ref, field in self.refs if field == "claim")
+
+    @property
     def target(self) -> str | None:
         """The claim a correction replaces (None for other kinds)."""
         if self.kind != "correction":

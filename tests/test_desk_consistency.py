@@ -1,0 +1,181 @@
+"""Ending a claim once: retracted once, never both corrected and retracted, a correction
+never moving it to another incident — each rule through the file import and the command
+line, and a retraction racing a correction (one wins, the other is told who)."""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+import pytest
+from typer.testing import CliRunner
+
+from incident_ledger.cli.main import app
+from incident_ledger.ledger.application import Ledger
+from incident_ledger.ledger.errors import ConflictError
+from incident_ledger.ledger.imports import importer, rules
+from incident_ledger.ledger.imports.importer import Entry
+from incident_ledger.ledger.imports.parsing import validate_record
+from incident_ledger.ledger.stores.location import locate
+from incident_ledger.usecases.workspace import acting_key
+from tests.events import log_state
+
+runner = CliRunner()
+
+SETUP: list[dict[str, Any]] = [
+    {"type": "incident", "id": "g", "title": "G"},
+    {"type": "incident", "id": "h", "title": "H"},
+    {"type": "source", "id": "s", "name": "S", "kind": "monitor"},
+    {"type": "report", "id": "r1", "source": "s", "published_at": "2022-01-21"},
+    {"type": "report", "id": "r2", "source": "s", "published_at": "2022-01-22"},
+    {"type": "claim", "id": "c1", "incident": "g", "fact": "killed", "value": 7, "report": "r1"},
+]
+RETRACT = {"type": "retraction", "claim": "c1", "report": "r2"}
+CORRECT = {"type": "correction", "claim": "c1", "incident": "g", "fact": "killed", "value": 9,
+           "report": "r2"}  # fmt: skip
+
+
+def cli(db: str, *args: str, stdin: str | None = None) -> tuple[int, str]:
+    result = runner.invoke(app, ["--db", db, *args], input=stdin)
+    return result.exit_code, result.stderr
+
+
+def append(db: str, *records: dict[str, Any]) -> tuple[int, str]:
+    return cli(db, "append", "--file", "-", stdin="".join(json.dumps(r) + "\n" for r in records))
+
+
+@pytest.fixture
+def db(store_url: str) -> str:
+    assert cli(store_url, "init")[0] == 0
+    assert append(store_url, *SETUP) == (0, "")
+    return store_url
+
+
+FLAGS = {
+    "retraction": lambda record_id: [
+        "retract",
+        "--id",
+        record_id,
+        "--claim",
+        "c1",
+        "--report",
+        "r2",
+    ],
+    "correction": lambda record_id: [
+        "correct",
+        "--id",
+        record_id,
+        "--claim",
+        "c1",
+        "--incident",
+        "g",
+        "--fact",
+        "killed",
+        "--value",
+        "9",
+        "--report",
+        "r2",
+    ],
+}
+
+
+def second(db: str, way: str, kind: str) -> tuple[int, str]:
+    """The second ending of c1, as a file import or from flags."""
+    if way == "file":
+        record = (RETRACT if kind == "retraction" else CORRECT) | {"id": "second"}
+        return append(db, record)
+    return cli(db, *FLAGS[kind]("second"))
+
+
+@pytest.mark.parametrize("way", ["file", "flags"])
+@pytest.mark.parametrize(
+    ("first", "then", "said"),
+    [
+        ("retraction", "retraction", "claim 'c1' was already retracted by 'first' (recorded "),
+        ("retraction", "correction", "claim 'c1' was retracted by 'first' (recorded "),
+        ("correction", "retraction", "claim 'c1' was corrected by 'first' (recorded "),
+    ],
+)
+def test_a_claim_is_ended_once(db: str, way: str, first: str, then: str, said: str) -> None:
+    assert append(db, (RETRACT if first == "retraction" else CORRECT) | {"id": "first"})[0] == 0
+    before = log_state(db)
+    code, err = second(db, way, then)
+    where = "line 1" if way == "file" else "input"
+    assert code == 1
+    assert err.startswith(f"error: {where}: {said}")
+    assert log_state(db) == before  # nothing of it was written
+
+
+@pytest.mark.parametrize("way", ["file", "flags"])
+def test_a_correction_never_moves_its_claim(db: str, way: str) -> None:
+    before = log_state(db)
+    if way == "file":
+        code, err = append(db, CORRECT | {"id": "k", "incident": "h"})
+    else:
+        args = FLAGS["correction"]("k")
+        args[args.index("g")] = "h"
+        code, err = cli(db, *args)
+    where = "line 1" if way == "file" else "input"
+    assert (code, err) == (
+        2,
+        f"error: {where}: incident: a correction stays in its claim's incident ('g'), not 'h'\n",
+    )
+    assert log_state(db) == before
+
+
+def test_one_input_ending_a_claim_twice_names_both_lines(db: str) -> None:
+    code, err = append(db, RETRACT | {"id": "x1"}, RETRACT | {"id": "x2"})
+    assert (code, err) == (
+        2,
+        "error: line 2: claim: claim 'c1' is already retracted by 'x1' (line 1 of this input)\n",
+    )
+    code, err = append(db, CORRECT | {"id": "k1"}, RETRACT | {"id": "x3"})
+    assert (code, err) == (
+        2,
+        "error: line 2: claim: claim 'c1' is corrected by 'k1' (line 1 of this input); "
+        "retract 'k1' instead\n",
+    )
+
+
+def test_a_retraction_racing_a_correction_one_wins(db: str, tmp_path: Path) -> None:
+    """The correcting writer has read the claim when the retracting one tries to save:
+    the store serialises them; the loser is told who won and writes nothing."""
+    env = locate(db).event_store_env()
+    retracting, correcting = Ledger(env), Ledger(env)
+    retracting.actor = correcting.actor = acting_key(locate(db))
+    original = rules.Checks._load_claim
+    outcome: dict[str, BaseException | None] = {}
+
+    def retract() -> None:
+        try:
+            entry = Entry("input", validate_record(RETRACT | {"id": "x1"}, "input"))
+            importer.record(retracting, [entry])
+            outcome["retract"] = None
+        except BaseException as error:  # reported below
+            outcome["retract"] = error
+
+    racer = threading.Thread(target=retract)
+
+    def interleaved(checks: Any, spooled: Any, claim_id: str) -> Any:
+        claim = original(checks, spooled, claim_id)
+        if checks.ledger is correcting and not racer.is_alive():
+            racer.start()
+            time.sleep(1.0)  # the retracting writer now waits for the store
+        return claim
+
+    rules.Checks._load_claim = interleaved  # type: ignore[method-assign]
+    try:
+        importer.record(correcting, [Entry("input", validate_record(CORRECT | {"id": "k1"}, "x"))])
+        racer.join(timeout=60)
+    finally:
+        rules.Checks._load_claim = original  # type: ignore[method-assign]
+        retracting.close()
+        correcting.close()
+    lost = outcome["retract"]
+    assert isinstance(lost, ConflictError), lost
+    assert str(lost).startswith("input: claim 'c1' was corrected by 'k1' (recorded ")
+    assert cli(db, "verify")[0] == 0
+    assert cli(db, "prove", "inclusion", "x1")[0] == 1  # nothing of the loser was written
