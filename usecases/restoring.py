@@ -47,7 +47,7 @@ def restore(
             "bundle of every event"
         )
     leaves = (folder / LEAVES_FILE).read_bytes().split(b"\n")[:-1]
-    init(db)
+    init(db, desk=False)  # the bundle brings its desk: its members and signed batches
     with open_workspace(db) as ws:
         if ws.ledger.recorder.max_notification_id():
             raise ConflictError(

@@ -50,7 +50,9 @@ class InitResult:
     """The first admin registered with the ledger's key (None: the desk had members)."""
 
 
-def init(db: str | None, member: str | None = None, review: str | None = None) -> InitResult:
+def init(
+    db: str | None, member: str | None = None, review: str | None = None, *, desk: bool = True
+) -> InitResult:
     """Create the event store (with its id), the read model and a signing key (kept if
     present), and register the desk's first admin (``member``, default the user's name)
     with that key. A read model left by a ledger deleted from the same place is rebuilt
@@ -78,7 +80,8 @@ def init(db: str | None, member: str | None = None, review: str | None = None) -
         key = read_signing_key(ws.location.key_path)
         member_id = member or default_member_id()
         actor = Actor(key.signer, key.verifier, holds_ledger_key=True)
-        registered = register_first_admin(ws.ledger, member_id, actor)
+        # A ledger restored from a bundle brings its own desk (``desk=False``).
+        registered = desk and register_first_admin(ws.ledger, member_id, actor)
         if review is not None:
             choose_review(ws.ledger, review)
         catch_up_after_writing(ws, "the first admin")
