@@ -22,6 +22,8 @@ from incident_ledger.ledger.errors import LedgerError
 COMMAND_ORDER = (
     # set up and write
     "init", "append", "retract", "correct", "rate", "restore",
+    # the desk
+    "keygen", "member", "members", "review", "queue", "erratum", "note",
     # read
     "state", "timeline", "history", "diff", "incidents", "facts", "sources", "search",
     # audit and export

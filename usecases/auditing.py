@@ -65,21 +65,25 @@ def checkpoint(db: str | None) -> dict[str, Any]:
 
     with open_ledger(db, write=True) as (location, ledger):
         key = signing_key(location)
-        owner = _ledger_key(ledger)
-        if owner is not None and owner != key.verifier:
+        owner, member_keys = _ledger_keys(ledger)
+        # A member's own key (a reporter's LEDGER_KEY) signs batches, never checkpoints; a
+        # key that is no member's (a ledger restored from a bundle, say) signs its own.
+        if owner is not None and owner != key.verifier and key.verifier in member_keys:
             raise NotPermittedError(
                 "checkpoints are signed with the ledger's own key (its first admin's); "
-                f"the key {key.origin} is not it"
+                f"the key {key.origin} is a member's"
             )
         return make_checkpoint(ledger, key.signer, key.origin, key.verifier).as_json()
 
 
-def _ledger_key(ledger: Ledger) -> str | None:
-    """The ledger's own verifier key as its log records it: its first admin's."""
-    from incident_ledger.ledger.batch_signing import first_admin_key
+def _ledger_keys(ledger: Ledger) -> tuple[str | None, set[str]]:
+    """The ledger's own verifier key as its log records it (its first admin's), and every
+    member's key."""
+    from incident_ledger.ledger.batch_signing import desk_members, first_admin_key
 
     with ledger.audit.reading() as view:
-        return first_admin_key(ledger, view)
+        owner = first_admin_key(ledger, view)
+        return owner, {m.member.public_key for m in desk_members(ledger, view).values()}
 
 
 def verify(db: str | None, key: str | None = None, *, read_model: bool = True) -> dict[str, Any]:
@@ -110,7 +114,6 @@ def _verifier(location: StoreLocation, ledger: Ledger, key: str | None) -> str |
     """The verifier key checkpoints are checked against (see ``verify``): the one given,
     else the ledger's own as its log records it (its first admin's), else the key at hand."""
     from incident_ledger.ledger.audit import verifier_key
-    from incident_ledger.ledger.batch_signing import desk_members, first_admin_key
 
     if key is not None:
         return verifier_key(key)
@@ -118,9 +121,7 @@ def _verifier(location: StoreLocation, ledger: Ledger, key: str | None) -> str |
         return None
     held = signing_key(location).verifier
     try:
-        with ledger.audit.reading() as view:
-            owner = first_admin_key(ledger, view)
-            member_keys = {m.member.public_key for m in desk_members(ledger, view).values()}
+        owner, member_keys = _ledger_keys(ledger)
     except StoreError:  # the store fails to read: verify says where, with the key at hand
         return held
     # A member's own key (a reporter's LEDGER_KEY) signs batches, not checkpoints.
