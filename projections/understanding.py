@@ -66,7 +66,8 @@ _FACTS = "SELECT DISTINCT fact FROM claims WHERE incident = :incident"
 
 _SEEN = """
 SELECT 1 FROM claims c
-WHERE incident = :incident AND fact = :fact AND published_at <= :known AND recorded_at <= :recorded{desk_claim}
+WHERE incident = :incident AND fact = :fact
+  AND published_at <= :known AND recorded_at <= :recorded{desk_claim}
 LIMIT 1
 """
 
