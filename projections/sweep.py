@@ -22,6 +22,7 @@ from datetime import datetime
 from typing import Any
 
 from incident_ledger.ledger.times import to_key
+from incident_ledger.projections.desk_rules import desk_clauses
 from incident_ledger.projections.positions import (
     _CLAIMANT,
     _FACT,
@@ -38,13 +39,13 @@ from incident_ledger.projections.understanding import Policy, iso, understand
 _CLAIMS = """
 SELECT {columns}, s.name AS claimant_name, NULL AS claimant_reliability
 FROM claims c LEFT JOIN sources s ON s.id = c.claimant
-WHERE c.incident = :incident AND c.recorded_at <= :recorded {fact}
+WHERE c.incident = :incident AND c.recorded_at <= :recorded {fact}{desk_claim}
 ORDER BY c.published_at, c.claimant, c.id
 """
 
 _ENDS = """
 SELECT e.claim, MIN(e.published_at) FROM claim_ends e JOIN claims c ON c.id = e.claim
-WHERE c.incident = :incident AND e.recorded_at <= :recorded {fact}
+WHERE c.incident = :incident AND e.recorded_at <= :recorded {fact}{desk_end}
 GROUP BY e.claim
 """
 
@@ -84,10 +85,18 @@ class Sweep:
         self._params = {"incident": incident, "recorded": recorded, "fact": fact or ""}
         only = "AND c.fact = :fact" if fact is not None else ""
         self._rules = fact_rules(db, self._params)
-        sql = _CLAIMS.replace("{columns}", claim_columns("c")).replace("{fact}", only)
+        # The desk's rules (``desk_rules``): an entry error or a rejected proposal neither
+        # holds nor ends a claim.
+        desk_claim, desk_end = desk_clauses(db, reviewed_only=False)
+        sql = (
+            _CLAIMS.replace("{columns}", claim_columns("c"))
+            .replace("{fact}", only)
+            .replace("{desk_claim}", desk_claim)
+        )
         self._claims = db.execute(sql, self._params).fetchall()
         self._next = 0
-        self._end_at = dict(db.execute(_ENDS.replace("{fact}", only), self._params).fetchall())
+        ends = _ENDS.replace("{fact}", only).replace("{desk_end}", desk_end)
+        self._end_at = dict(db.execute(ends, self._params).fetchall())
         self._ends = sorted((at, claim) for claim, at in self._end_at.items())
         self._next_end = 0
         self._rated = [row[0] for row in db.execute(_RATED.replace("{fact}", only), self._params)]
