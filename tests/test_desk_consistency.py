@@ -166,7 +166,7 @@ def test_a_retraction_racing_a_correction_one_wins(db: str, tmp_path: Path) -> N
             time.sleep(1.0)  # the retracting writer now waits for the store
         return claim
 
-    rules.Checks._load_claim = interleaved  # type: ignore[method-assign]
+    rules.Checks._load_claim = interleaved  # type: ignore[method-assign,assignment]
     try:
         importer.record(correcting, [Entry("input", validate_record(CORRECT | {"id": "k1"}, "x"))])
         racer.join(timeout=60)
