@@ -1,4 +1,8 @@
-"""The use cases of the audit trail: checkpoints, verification, proofs and exports."""
+"""The use cases of the audit trail: checkpoints, verification, proofs and exports.
+
+Over 400 lines: every output of the audit trail is made here under one signed checkpoint,
+with the same checks of the log and the read model before it is written.
+"""
 
 from __future__ import annotations
 
