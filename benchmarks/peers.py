@@ -24,7 +24,7 @@ from __future__ import annotations
 import csv
 import sqlite3
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, Protocol
@@ -131,7 +131,7 @@ def _summary(facts: set[str], latest: dict[tuple[str, str], list[tuple[Any, ...]
     return {fact: (_status(positions), len(positions)) for fact, positions in by_fact.items()}
 
 
-def summary_of_state(answer: dict[str, Any]) -> Summary:
+def summary_of_state(answer: Mapping[str, Any]) -> Summary:
     """The :data:`Summary` of a ``state`` answer."""
     return {fact: (f["status"], len(f["positions"])) for fact, f in answer["facts"].items()}
 

@@ -14,7 +14,7 @@ from __future__ import annotations
 import json
 import re
 import sys
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from datetime import date
 from typing import Any
@@ -253,7 +253,7 @@ def working(description: str, *, as_json: bool = False) -> Iterator[None]:
         yield
 
 
-def display_zone(result: dict[str, Any], tz: str | None) -> str | None:
+def display_zone(result: Mapping[str, Any], tz: str | None) -> str | None:
     """The zone to show a result's instants in: ``--tz`` if given (checked), else the
     incident's (None: UTC)."""
     if tz is not None:
@@ -353,7 +353,7 @@ def status_text(status: str | None) -> Text:
     return Text(status or "", style=STATUS_STYLE.get(status or "", ""))
 
 
-def state_table(result: dict[str, Any], zone: str | None = None) -> Table:
+def state_table(result: Mapping[str, Any], zone: str | None = None) -> Table:
     """The understanding of an incident as a table: one row per fact, its status with the
     short form of why, and instants in ``zone``'s local time."""
     recorded = result["recorded_at"]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import date
 from typing import Annotated, Any
 
@@ -208,7 +209,7 @@ def _positions(fact: dict[str, Any] | None) -> str:
     )
 
 
-def history_table(result: dict[str, Any], zone: str | None = None) -> Table:
+def history_table(result: Mapping[str, Any], zone: str | None = None) -> Table:
     """One row per step: when, which reports, status, range, positions and what changed."""
     from incident_ledger.projections.changes import change_words
 
@@ -231,7 +232,7 @@ def history_table(result: dict[str, Any], zone: str | None = None) -> Table:
     return table
 
 
-def show_diff(result: dict[str, Any], zone: str | None = None) -> None:
+def show_diff(result: Mapping[str, Any], zone: str | None = None) -> None:
     """The changed facts, then the claims, retractions and corrections that came out."""
     from incident_ledger.projections.changes import change_words
 

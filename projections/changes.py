@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import json
 import sqlite3
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from typing import Any
 
 from incident_ledger.projections.words import interval_words, position_words
@@ -46,7 +46,7 @@ def ends_of(
     return found
 
 
-def relays_of(position: dict[str, Any]) -> list[str]:
+def relays_of(position: Mapping[str, Any]) -> list[str]:
     """Who passed a claimant's words on: the relays in ``via``, and the outlet when it is
     someone other than the claimant."""
     relays = list(position.get("via") or ())
@@ -56,17 +56,17 @@ def relays_of(position: dict[str, Any]) -> list[str]:
     return relays
 
 
-def positions_by_claimant(fact: dict[str, Any] | None) -> dict[str, dict[str, Any]]:
+def positions_by_claimant(fact: Mapping[str, Any] | None) -> dict[str, Mapping[str, Any]]:
     """A fact's positions keyed by claimant (empty when the fact is absent)."""
     return {p["claimant"]: p for p in fact["positions"]} if fact else {}
 
 
-def _claims(position: dict[str, Any]) -> list[str]:
+def _claims(position: Mapping[str, Any]) -> list[str]:
     claims: list[str] = position.get("claims") or [position["claim"]]
     return claims
 
 
-def changed_parts(before: dict[str, Any] | None, after: dict[str, Any] | None) -> list[str]:
+def changed_parts(before: Mapping[str, Any] | None, after: Mapping[str, Any] | None) -> list[str]:
     """Which of status, range and positions differ between two understandings of a fact."""
     parts: list[str] = []
     if _get(before, "status") != _get(after, "status"):
@@ -81,8 +81,8 @@ def changed_parts(before: dict[str, Any] | None, after: dict[str, Any] | None) -
 
 
 def fact_changes(
-    before: dict[str, Any] | None,
-    after: dict[str, Any] | None,
+    before: Mapping[str, Any] | None,
+    after: Mapping[str, Any] | None,
     ends: dict[str, dict[str, Any]] | None = None,
 ) -> list[dict[str, Any]]:
     """What changed in one fact: claimants joined, revised, restated or withdrawn; a relay
@@ -127,7 +127,7 @@ def fact_changes(
     return changes
 
 
-def _relay_end(previous: dict[str, Any], ends: dict[str, dict[str, Any]] | None) -> str | None:
+def _relay_end(previous: Mapping[str, Any], ends: dict[str, dict[str, Any]] | None) -> str | None:
     """The relay that ended a position's claim (retracted or corrected its report of the
     claimant), or None when it was not ended by one."""
     if not ends:
@@ -143,8 +143,8 @@ def _relay_end(previous: dict[str, Any], ends: dict[str, dict[str, Any]] | None)
 def _claimant_change(
     change: str,
     claimant: str,
-    previous: dict[str, Any] | None,
-    position: dict[str, Any] | None,
+    previous: Mapping[str, Any] | None,
+    position: Mapping[str, Any] | None,
     by: str | None = None,
 ) -> dict[str, Any]:
     shown = position or previous or {}
@@ -165,14 +165,14 @@ def _claimant_change(
     return out
 
 
-def _comparable_value(position: dict[str, Any]) -> str:
+def _comparable_value(position: Mapping[str, Any]) -> str:
     if "interval" in position:
         return json.dumps(position["interval"], sort_keys=True)
     value = position["value"]
     return json.dumps(value.casefold() if isinstance(value, str) else value)
 
 
-def _get(fact: dict[str, Any] | None, key: str) -> Any:
+def _get(fact: Mapping[str, Any] | None, key: str) -> Any:
     return None if fact is None else fact.get(key)
 
 

@@ -11,6 +11,7 @@ for it.
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -34,7 +35,7 @@ def chart_format(path: str) -> str:
     return FORMATS[suffix]
 
 
-def check_chartable(history: dict[str, Any]) -> None:
+def check_chartable(history: Mapping[str, Any]) -> None:
     """Only numeric facts are charted: refuse dates and text with a clear message."""
     kind = history["kind"]
     if kind != "number":
@@ -55,7 +56,7 @@ class _Series:
     labels: list[str | None] = field(default_factory=list)  # the claim's value, when new
 
 
-def draw_history(history: dict[str, Any], path: str) -> str:
+def draw_history(history: Mapping[str, Any], path: str) -> str:
     """Draw a numeric fact's history into ``path`` (SVG or PNG by suffix); returns the format."""
     fmt = chart_format(path)
     check_chartable(history)
@@ -115,7 +116,7 @@ def _end(times: list[datetime]) -> datetime:
     return times[-1] + max(timedelta(days=1), span / 8)
 
 
-def _series(steps: list[dict[str, Any]]) -> list[_Series]:
+def _series(steps: Sequence[Mapping[str, Any]]) -> list[_Series]:
     by_claimant: dict[str, _Series] = {}
     previous: dict[str, str] = {}
     for index, step in enumerate(steps):
@@ -158,7 +159,7 @@ def _label(interval: dict[str, Any], position: dict[str, Any]) -> str:
     return f"{approximate}{low:,}" if low == high else f"{low:,}–{high:,}"
 
 
-def _top(steps: list[dict[str, Any]], series: list[_Series]) -> float:
+def _top(steps: Sequence[Mapping[str, Any]], series: list[_Series]) -> float:
     values = [v for item in series for v in item.lows if not math.isnan(v)]
     values += [v for item in series for v in item.highs if v is not None and not math.isnan(v)]
     for step in steps:
@@ -167,7 +168,7 @@ def _top(steps: list[dict[str, Any]], series: list[_Series]) -> float:
     return max(values, default=1.0) * 1.3 or 1.0
 
 
-def _band(axes: Any, steps: list[dict[str, Any]], xs: list[datetime], top: float) -> None:
+def _band(axes: Any, steps: Sequence[Mapping[str, Any]], xs: list[datetime], top: float) -> None:
     lows: list[float] = []
     highs: list[float] = []
     for step in steps:

@@ -18,6 +18,7 @@ from incident_ledger.ledger.times import to_key
 from incident_ledger.projections.changes import changed_parts, ends_of, fact_changes
 from incident_ledger.projections.citations import recorded_bound, report_refs
 from incident_ledger.projections.incidents import require_incident
+from incident_ledger.projections.results import DiffResult, FactDiff
 from incident_ledger.projections.understanding import iso, state
 from incident_ledger.projections.words import value_words
 
@@ -56,7 +57,7 @@ def diff(
     from_at: datetime,
     to_at: datetime,
     recorded_at: datetime | None = None,
-) -> dict[str, Any]:
+) -> DiffResult:
     """Facts that changed between known times T1 < T2, and what was published in (T1, T2]."""
     if from_at >= to_at:
         raise BadInputError("the from time must be earlier than the to time")
@@ -83,7 +84,7 @@ def diff(
         for claim, end in ends_of(db, earlier, params["recorded"]).items()
         if params["start"] < end["published_at"] <= params["end"]
     }
-    facts = []
+    facts: list[FactDiff] = []
     for fact in sorted(before.keys() | after.keys()):
         parts = changed_parts(before.get(fact), after.get(fact))
         if parts:

@@ -13,8 +13,9 @@ from __future__ import annotations
 
 import sqlite3
 from collections import Counter
+from collections.abc import Sequence
 from datetime import datetime
-from typing import Any
+from typing import Any, cast
 
 from incident_ledger.ledger.errors import NotFoundError
 from incident_ledger.ledger.times import to_key
@@ -22,6 +23,7 @@ from incident_ledger.projections.changes import changed_parts, ends_of, fact_cha
 from incident_ledger.projections.citations import recorded_bound, report_refs
 from incident_ledger.projections.desk_projection import desk_on_fact
 from incident_ledger.projections.incidents import require_incident
+from incident_ledger.projections.results import FactState, HistoryResult, HistoryStep
 from incident_ledger.projections.sweep import Sweep
 from incident_ledger.projections.understanding import iso
 
@@ -47,7 +49,7 @@ def history(
     incident: str,
     fact: str,
     recorded_at: datetime | None = None,
-) -> dict[str, Any]:
+) -> HistoryResult:
     """Every change in the understanding of ``fact``, in known-time order, as recorded by R."""
     zone = require_incident(db, incident)
     params = {"incident": incident, "fact": fact, "recorded": recorded_bound(recorded_at)}
@@ -58,8 +60,8 @@ def history(
     for published, report, *_ in claims + db.execute(_ENDS, params).fetchall():
         reports_at.setdefault(published, set()).add(report)
     ends = ends_of(db, (row[4] for row in claims), params["recorded"])
-    steps: list[dict[str, Any]] = []
-    previous: dict[str, Any] | None = None
+    steps: list[HistoryStep] = []
+    previous: FactState | None = None
     sweep = Sweep(db, incident, zone, fact=fact, recorded_at=recorded_at)
     for instant in sorted(reports_at):
         sweep.advance(instant)
@@ -73,6 +75,7 @@ def history(
     kinds = {row[2] for row in claims}
     units = Counter(row[3] for row in claims if row[3])
     rules = db.execute(_RULES, params).fetchone()
+    # Built key by key in the order the JSON shows them, then given its type.
     result: dict[str, Any] = {
         "incident": incident,
         "fact": fact,
@@ -84,12 +87,13 @@ def history(
         result["fact_kind"] = rules[0]
         if rules[1]:
             result["cumulative"] = True
-    return result | {
+    result |= {
         "timezone": zone,
         "recorded_at": iso(to_key(recorded_at)) if recorded_at else None,
         "steps": steps,
         "desk": desk_on_fact(db, params),
     }
+    return cast(HistoryResult, result)
 
 
 def _no_claims(
@@ -128,11 +132,11 @@ def _step(
     db: sqlite3.Connection,
     instant: str,
     reports: set[str],
-    previous: dict[str, Any] | None,
-    current: dict[str, Any],
+    previous: FactState | None,
+    current: FactState,
     parts: list[str],
     ends: dict[str, dict[str, Any]],
-) -> dict[str, Any]:
+) -> HistoryStep:
     return {
         "at": iso(instant),
         "reports": report_refs(db, reports),
@@ -147,10 +151,10 @@ def _step(
     }
 
 
-def step_at(steps: list[dict[str, Any]], known_at: datetime) -> dict[str, Any] | None:
+def step_at(steps: Sequence[HistoryStep], known_at: datetime) -> HistoryStep | None:
     """The step in force at a known time: the last one at or before it (None before the first)."""
-    chosen: dict[str, Any] | None = None
+    chosen: HistoryStep | None = None
     for step in steps:
-        if datetime.fromisoformat(step["at"].replace("Z", "+00:00")) <= known_at:
+        if datetime.fromisoformat(str(step["at"]).replace("Z", "+00:00")) <= known_at:
             chosen = step
     return chosen

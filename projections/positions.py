@@ -22,13 +22,14 @@ from datetime import datetime
 from decimal import Decimal
 from itertools import groupby
 from operator import itemgetter
-from typing import Any
+from typing import Any, cast
 
 import orjson
 
 from incident_ledger.ledger.facts import FactKind, FactRules, read_claim
 from incident_ledger.projections import agreement
 from incident_ledger.projections.agreement import Interval
+from incident_ledger.projections.results import Bounds, PositionResult
 
 END_OF_TIME = "9999-12-31T23:59:59.999999Z"
 
@@ -293,7 +294,7 @@ class Position:
         zone: str | None,
     ) -> None:
         self.rules = rules
-        self._listed: dict[str, Any] | None = None
+        self._listed: PositionResult | None = None
         self.interval = Interval(None, None)
         self.texts: frozenset[str] = frozenset()
         self.inconsistent = False
@@ -365,7 +366,7 @@ class Position:
             return self.interval_json()
         return self._value_of(self.shown)
 
-    def interval_json(self) -> dict[str, Any]:
+    def interval_json(self) -> Bounds:
         return {"min": shown(self.interval.low), "max": shown(self.interval.high)}
 
     def via(self) -> list[str]:
@@ -376,7 +377,7 @@ class Position:
         source = self.shown.row[_SOURCE]
         return None if source is None else str(source)
 
-    def as_json(self, cumulative: bool = False) -> dict[str, Any]:
+    def as_json(self, cumulative: bool = False) -> PositionResult:
         """The position as ``state --json`` lists it: made once (a history lists the same
         position at every step it holds; callers never change it)."""
         listed = self._listed
@@ -384,7 +385,7 @@ class Position:
             listed = self._listed = self._as_json(cumulative)
         return listed
 
-    def _as_json(self, cumulative: bool) -> dict[str, Any]:
+    def _as_json(self, cumulative: bool) -> PositionResult:
         row = self.shown.row
         kind = self.kind
         value = self._value_of(self.shown)
@@ -427,7 +428,7 @@ class Position:
         for key, column in _LAST_OPTIONAL:
             if row[column] is not None:
                 out[key] = row[column]
-        return out
+        return cast(PositionResult, out)
 
     def _combined(self, claim: Claim) -> dict[str, Any]:
         row = claim.row

@@ -34,6 +34,7 @@ from incident_ledger.projections.positions import (
     fact_rules,
     grade_in_force,
 )
+from incident_ledger.projections.results import FactState, StateResult
 from incident_ledger.projections.understanding import Policy, iso, understand
 
 _CLAIMS = """
@@ -108,7 +109,7 @@ class Sweep:
         self._active: dict[tuple[str, str], list[tuple[str, str, tuple[Any, ...]]]] = {}
         self._held_by: dict[str, tuple[str, str]] = {}  # an active claim's (fact, claimant)
         self._positions: dict[str, dict[str, Position]] = {}
-        self._facts: dict[str, dict[str, Any]] = {}
+        self._facts: dict[str, FactState] = {}
         self._seen: set[str] = set()
 
     def advance(self, known: str) -> None:
@@ -186,11 +187,11 @@ class Sweep:
         rules = self._rules.get(fact, (None, False))[0]
         self._facts[fact] = understand(positions, self._policy, rules, self._zone)
 
-    def fact(self, fact: str) -> dict[str, Any] | None:
+    def fact(self, fact: str) -> FactState | None:
         """The fact as understood now (None before any claim of it is known)."""
         return self._facts.get(fact)
 
-    def state(self) -> dict[str, Any]:
+    def state(self) -> StateResult:
         """The whole answer ``state`` gives at the current instant."""
         recorded = self._recorded_at
         return {

@@ -18,7 +18,7 @@ import sqlite3
 from collections.abc import Iterable
 from datetime import datetime
 from enum import StrEnum
-from typing import Any
+from typing import Any, cast
 
 import orjson
 
@@ -37,6 +37,7 @@ from incident_ledger.projections.positions import (
     positions_at,
     shown,
 )
+from incident_ledger.projections.results import FactState, StateResult
 from incident_ledger.projections.why import reason
 
 
@@ -96,7 +97,7 @@ def state(
     policy: Policy = Policy.RANGE,
     *,
     reviewed_only: bool = False,
-) -> dict[str, Any]:
+) -> StateResult:
     """The understanding of an incident at known time T as the ledger stood at R
     (``reviewed_only``: counting a reporter's proposals only once approved)."""
     zone = require_incident(db, incident)
@@ -124,7 +125,7 @@ def state(
 
 def understand(
     positions: list[Position], policy: Policy, rules: FactRules | None, zone: str | None = None
-) -> dict[str, Any]:
+) -> FactState:
     """Status, range, policy value and reason of one fact from its positions."""
     if not positions:
         return {
@@ -147,6 +148,7 @@ def understand(
     span = _range(positions, kind, cumulative, status is Status.CONTESTED)
     value, basis = _pick(positions, kind, span, policy)
     listed = [p.as_json(cumulative) for p in positions]
+    # Built key by key in the order the JSON shows them, then given its type.
     fact: dict[str, Any] = {"status": status.value, "kind": kind}
     if rules is not None:
         fact["fact_kind"] = rules.kind.value
@@ -169,7 +171,7 @@ def understand(
         shared = agreement.intersection([p.interval for p in positions])
         common = {"min": shown(shared.low), "max": shown(shared.high)}
     fact["why"] = reason(status.value, listed, pair, cumulative, zone, common, kind)
-    return fact
+    return cast(FactState, fact)
 
 
 def _conflict(

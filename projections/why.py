@@ -23,21 +23,23 @@ times with their offset when an instant is not the end of a day there.
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from incident_ledger.ledger.times import local_words, zone_or_none
+from incident_ledger.projections.results import PositionResult, Why
 from incident_ledger.projections.words import interval_words, position_words
 
 
 def reason(
     status: str,
-    positions: list[dict[str, Any]],
+    positions: Sequence[PositionResult],
     conflict: tuple[int, int] | None,
     cumulative: bool,
     zone: str | None,
     common: dict[str, Any] | None = None,
     kind: str | None = None,
-) -> dict[str, Any]:
+) -> Why:
     """The ``why`` of a fact from its status, its positions (as ``state`` lists them),
     the indexes of two that conflict, and — for agreeing numbers or times — the
     interval they share (``common``)."""
@@ -45,7 +47,7 @@ def reason(
     says = [position_words(p, known) for p in positions]  # each position in words, once
     said = [_said(p, w, cumulative, zone) for p, w in zip(positions, says, strict=True)]
     relays = _relays(positions)
-    out: dict[str, Any] = {
+    out: Why = {
         "summary": _summary(status, positions, says, said, conflict, cumulative, zone, common),
         "short": _short(status, positions, says, conflict),
         "positions": [
@@ -65,7 +67,7 @@ def reason(
     return out
 
 
-def _said(position: dict[str, Any], says: str, cumulative: bool, zone: str | None) -> str:
+def _said(position: Mapping[str, Any], says: str, cumulative: bool, zone: str | None) -> str:
     """``sohr (via afp) says at least 20``, with ``as of 21 Jan 2022`` when it matters."""
     words = f"{_who(position)} says {says}"
     if cumulative and position.get("as_of"):
@@ -73,14 +75,14 @@ def _said(position: dict[str, Any], says: str, cumulative: bool, zone: str | Non
     return words
 
 
-def _who(position: dict[str, Any]) -> str:
+def _who(position: Mapping[str, Any]) -> str:
     via = position.get("via")
     return f"{position['claimant']} (via {', '.join(via)})" if via else str(position["claimant"])
 
 
 def _summary(
     status: str,
-    positions: list[dict[str, Any]],
+    positions: Sequence[Mapping[str, Any]],
     says: list[str],
     said: list[str],
     conflict: tuple[int, int] | None,
@@ -132,7 +134,7 @@ def _summary(
 
 def _short(
     status: str,
-    positions: list[dict[str, Any]],
+    positions: Sequence[Mapping[str, Any]],
     says: list[str],
     conflict: tuple[int, int] | None,
 ) -> str:
@@ -151,7 +153,7 @@ def _short(
     )
 
 
-def _relays(positions: list[dict[str, Any]]) -> dict[str, list[str]]:
+def _relays(positions: Sequence[Mapping[str, Any]]) -> dict[str, list[str]]:
     relays: dict[str, list[str]] = {}
     for position in positions:
         for relay in position.get("via") or ():

@@ -7,6 +7,7 @@ time zone when one is given (the stored bounds are UTC instants).
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from decimal import Decimal
 from typing import Any
 
@@ -38,7 +39,7 @@ def value_words(value: Any, qualifier: str | None, kind: str) -> str:
     return str(value)
 
 
-def position_words(position: dict[str, Any], kind: str | None = None) -> str:
+def position_words(position: Mapping[str, Any], kind: str | None = None) -> str:
     """A position from ``state`` in words: its value with its qualifier, and, when one
     report's claims were read together, the others (``20 (also at least 20)``) or that
     they contradict each other. ``kind`` (number, time or text), when the caller knows
@@ -72,7 +73,7 @@ def _low_key(claim: dict[str, Any]) -> tuple[int, Decimal, str]:
     return (2, Decimal(0), str(claim["value"]))
 
 
-def _kind(position: dict[str, Any]) -> str:
+def _kind(position: Mapping[str, Any]) -> str:
     interval = position.get("interval")
     if interval is None:
         return "text"
@@ -80,7 +81,7 @@ def _kind(position: dict[str, Any]) -> str:
     return "time" if any(isinstance(b, str) and "T" in b for b in bounds) else "number"
 
 
-def interval_words(interval: dict[str, Any] | None, zone: str | None = None) -> str:
+def interval_words(interval: Mapping[str, Any] | None, zone: str | None = None) -> str:
     """``7–∞``, ``20``, ``20–21 Jan 2022``; ``—`` when there is none. Time bounds are
     said as days of ``zone`` when they fall on its day edges."""
     if interval is None:

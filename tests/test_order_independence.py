@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import tempfile
+from collections.abc import Mapping
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -112,7 +113,7 @@ def understood(lines: list[str], workdir: Path, name: str) -> list[str]:
     return answers
 
 
-def _without_recorded_at(result: dict[str, Any]) -> dict[str, Any]:
+def _without_recorded_at(result: Mapping[str, Any]) -> Mapping[str, Any]:
     """Each import has its own recorded time: everything else must be identical."""
     for fact in result["facts"].values():
         for position in fact["positions"]:

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import json
 import tempfile
+from collections.abc import Mapping
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
@@ -214,7 +215,7 @@ def _record(
     } | value_for(fact, seed)
 
 
-def comparable(fact: dict[str, Any]) -> dict[str, Any]:
+def comparable(fact: Mapping[str, Any]) -> dict[str, Any]:
     value = fact["value"]
     if isinstance(value, list):
         value = sorted(json.dumps(v, sort_keys=True) for v in value)

@@ -130,7 +130,7 @@ def test_a_position_returns_to_an_earlier_claim_when_a_later_one_is_retracted(
     importer.record(ledger, [Entry("t", validate_record(r, "t")) for r in records])
     projector.catch_up()
     steps = history(views.connection, "i", "killed")["steps"]
-    assert [(s["at"][:10], s["status"], s["range"]) for s in steps] == [
+    assert [(str(s["at"])[:10], s["status"], s["range"]) for s in steps] == [
         ("2022-01-01", "single", {"min": 10, "max": 10}),
         ("2022-01-02", "corroborated", {"min": 10, "max": 10}),
         ("2022-01-03", "contested", {"min": 10, "max": 20}),

@@ -11,6 +11,7 @@ import json
 import subprocess
 import sys
 import tempfile
+from collections.abc import Mapping
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -277,6 +278,7 @@ def test_sample_diff_from_21_jan_to_1_feb(sample: str) -> None:
         "surrendered",
     ]
     isis = changed["killed.isis"]
+    assert isis["before"] is not None and isis["after"] is not None
     # A cumulative toll: SOHR's 40 (22 Jan) and the SDF's about 374 (as of 30 Jan) are one
     # rising total, not a contest; the range is what they leave for the latest total.
     assert (isis["before"]["status"], isis["after"]["status"]) == ("corroborated", "corroborated")
@@ -916,10 +918,10 @@ def _build(workdir: Path, reports: list[str], ops: list[Any], gaps: list[int]) -
         ledger.close()
 
 
-def _same(fact: dict[str, Any] | None, other: dict[str, Any] | None) -> bool:
+def _same(fact: Mapping[str, Any] | None, other: Mapping[str, Any] | None) -> bool:
     """Equal understanding: status, range, value and which claims are the positions."""
 
-    def key(f: dict[str, Any] | None) -> Any:
+    def key(f: Mapping[str, Any] | None) -> Any:
         if f is None:
             return None
         claims = sorted(c for p in f["positions"] for c in p.get("claims") or [p["claim"]])

@@ -10,6 +10,7 @@ zone — and everything that changed from one to the next
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 from incident_ledger.ledger import samples
@@ -17,6 +18,7 @@ from incident_ledger.ledger.scratch import Scratch
 from incident_ledger.ledger.times import to_key
 from incident_ledger.projections.changes import ends_of, fact_changes
 from incident_ledger.projections.incidents import require_incident
+from incident_ledger.projections.results import StateResult
 from incident_ledger.projections.sweep import Sweep
 from incident_ledger.projections.understanding import END_OF_TIME
 from incident_ledger.usecases import reading, workspace, writing
@@ -44,12 +46,12 @@ def walkthrough(dates: tuple[str, ...] = DATES) -> dict[str, Any]:
             zone = require_incident(conn, INCIDENT)
             sweep = Sweep(conn, INCIDENT, zone)  # each day's state, the incident walked once
             steps: list[dict[str, Any]] = []
-            previous: dict[str, Any] | None = None
+            previous: StateResult | None = None
             for day in dates:
                 known = query_instant(day, zone)
                 assert known is not None  # a date always names an instant
                 sweep.advance(to_key(known))
-                current = {"incident": INCIDENT, "timezone": zone, **sweep.state()}
+                current: StateResult = {"incident": INCIDENT, "timezone": zone, **sweep.state()}
                 steps.append(_step(day, current, previous, reports, ends))
                 previous = current
         related = reading.current_state(db, RELATED, at=dates[-1])
@@ -92,13 +94,13 @@ def _reports(db: Any) -> dict[str, dict[str, Any]]:
 
 def _step(
     day: str,
-    current: dict[str, Any],
-    previous: dict[str, Any] | None,
+    current: StateResult,
+    previous: StateResult | None,
     reports: dict[str, dict[str, Any]],
     ends: dict[str, dict[str, Any]],
 ) -> dict[str, Any]:
-    known = _key(current["known_at"])
-    since = None if previous is None else _key(previous["known_at"])
+    known = _key(str(current["known_at"]))
+    since = None if previous is None else _key(str(previous["known_at"]))
     new_reports = [
         r
         for r in reports.values()
@@ -125,7 +127,9 @@ def _step(
     }
 
 
-def _taking_effect(current: dict[str, Any], since: str | None, known: str) -> list[dict[str, Any]]:
+def _taking_effect(
+    current: Mapping[str, Any], since: str | None, known: str
+) -> list[dict[str, Any]]:
     """Positions reported before their valid time begins that begin in this step's span:
     what takes effect in the world between the two dates, as announced earlier (the
     curfew's lifting, reported on 31 Jan, applies from 1 Feb)."""

@@ -11,6 +11,7 @@ from typing import Any
 from incident_ledger.ledger.errors import BadInputError, StoreError
 from incident_ledger.ledger.times import parse_instant, utc_now
 from incident_ledger.projections.incidents import require_incident
+from incident_ledger.projections.results import DiffResult, HistoryResult, StateResult
 from incident_ledger.projections.search import DEFAULT_LIMIT, prepare
 from incident_ledger.projections.search import search as search_index
 from incident_ledger.projections.sources import source_records
@@ -38,7 +39,7 @@ def current_state(
     as_recorded: str | None = None,
     policy: Policy | str = Policy.RANGE,
     reviewed_only: bool = False,
-) -> dict[str, Any]:
+) -> StateResult:
     """The understanding of an incident at a known time, optionally as recorded by R
     (``reviewed_only``: a reporter's proposals count only once approved).
 
@@ -54,7 +55,8 @@ def current_state(
         known_at = query_instant(at, zone) or utc_now()
         recorded = query_instant(as_recorded, zone)
         result = state(conn, incident, known_at, recorded, chosen, reviewed_only=reviewed_only)
-    return {"incident": result["incident"], "timezone": zone, **result}
+    answer: StateResult = {"incident": result["incident"], "timezone": zone, **result}
+    return answer
 
 
 def timeline(db: str | None, incident: str, *, at: str | None = None) -> dict[str, Any]:
@@ -75,7 +77,7 @@ def fact_history(
     *,
     as_recorded: str | None = None,
     chart: str | None = None,
-) -> dict[str, Any]:
+) -> HistoryResult:
     """One fact's understanding over known time; with ``chart``, also draw it (SVG/PNG)."""
     from incident_ledger.projections.charts import chart_format, check_chartable
     from incident_ledger.projections.history import history
@@ -94,7 +96,7 @@ def fact_history(
     return result
 
 
-def _draw(result: dict[str, Any], chart: str) -> dict[str, str]:
+def _draw(result: HistoryResult, chart: str) -> dict[str, str]:
     from incident_ledger.projections.charts import draw_history
 
     try:
@@ -111,7 +113,7 @@ def belief_diff(
     from_at: str,
     to_at: str,
     as_recorded: str | None = None,
-) -> dict[str, Any]:
+) -> DiffResult:
     """What changed in the understanding between two known times T1 < T2 (dates: the ends
     of those days in the incident's time zone)."""
     from incident_ledger.projections.diff import diff

@@ -19,6 +19,7 @@ from typing import Any
 from incident_ledger.ledger.errors import VerificationError
 from incident_ledger.ledger.times import to_key, utc_now
 from incident_ledger.projections.incidents import require_incident
+from incident_ledger.projections.results import StateResult
 from incident_ledger.projections.understanding import (
     END_OF_TIME,
     grade_in_force,
@@ -81,7 +82,7 @@ class Selection:
     assessments: list[Row]
     reports: dict[str, Row]
     sources: dict[str, Row]
-    states: dict[str, dict[str, Any]]
+    states: dict[str, StateResult]
     relations: list[Row] = field(default_factory=list)
     claim_ids: set[str] = field(init=False, default_factory=set)
     _positions: set[str] = field(init=False, default_factory=set)

@@ -13,6 +13,7 @@ from __future__ import annotations
 import re
 import sqlite3
 from collections import Counter
+from collections.abc import Mapping
 from datetime import datetime
 from functools import lru_cache
 from typing import Any
@@ -158,7 +159,7 @@ def _fact(
     selection: Selection,
     by_id: dict[str, Row],
     name: str,
-    fact: dict[str, Any],
+    fact: Mapping[str, Any],
     zone: str | None,
 ) -> dict[str, Any]:
     status = str(fact["status"])
@@ -174,7 +175,7 @@ def _fact(
     }
 
 
-def _fact_value(fact: dict[str, Any], zone: str | None) -> str:
+def _fact_value(fact: Mapping[str, Any], zone: str | None) -> str:
     """A fact's value under the policy, in the command line's words (``20–25``,
     ``20–21 Jan 2022`` in the incident's zone, ``yes``)."""
     value = fact["value"]

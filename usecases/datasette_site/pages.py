@@ -5,6 +5,7 @@ read model with the functions the command line uses."""
 from __future__ import annotations
 
 import sqlite3
+from collections.abc import Mapping
 from typing import Any
 
 from incident_ledger.ledger.errors import LedgerError
@@ -51,7 +52,7 @@ def incident_page(db: sqlite3.Connection, incident: str, at: str, policy: str) -
     }
 
 
-def _fact(name: str, fact: dict[str, Any]) -> dict[str, Any]:
+def _fact(name: str, fact: Mapping[str, Any]) -> dict[str, Any]:
     why = fact.get("why") or {}
     return {
         "fact": name,

@@ -1,0 +1,140 @@
+"""The shapes of the read side's answers, as they become JSON.
+
+TypedDicts: they cost nothing at run time and keep the JSON as it is, while the
+type checker knows each key (``NotRequired``: present only when it applies). No
+``from __future__ import annotations`` here: TypedDict reads ``NotRequired`` from
+evaluated annotations (``tests/test_results.py`` checks them against the JSON).
+"""
+
+from typing import Any, NotRequired, TypedDict
+
+
+class Bounds(TypedDict):
+    """A closed range; ``None`` at an open end."""
+
+    min: Any
+    max: Any
+
+
+class PositionResult(TypedDict):
+    """One claimant's position on a fact, as ``state --json`` lists it."""
+
+    claim: str
+    claimant: str
+    value: Any
+    qualifier: str | None
+    report: str
+    published_at: str | None
+    recorded_at: str | None
+    interval: NotRequired[Bounds]
+    reported: NotRequired[Any]
+    as_of: NotRequired[str | None]
+    claims: NotRequired[list[str]]
+    combined: NotRequired[list[dict[str, Any]]]
+    inconsistent_within_report: NotRequired[bool]
+    claimant_name: NotRequired[str]
+    reliability: NotRequired[str]
+    source: NotRequired[str]
+    via: NotRequired[list[str]]
+    unit: NotRequired[str]
+    valid_time: NotRequired[str]
+    approximate: NotRequired[bool]
+    corrects: NotRequired[str]
+    quote: NotRequired[str]
+    translation: NotRequired[str]
+
+
+class Why(TypedDict):
+    """Why a fact has its status: a sentence, its short form, each position in words."""
+
+    summary: str
+    short: str
+    positions: list[dict[str, Any]]
+    conflict: list[str] | None
+    relays: NotRequired[dict[str, list[str]]]
+
+
+class FactState(TypedDict):
+    """The understanding of one fact: status, value, range, positions and why."""
+
+    status: str
+    value: Any
+    range: Bounds | None
+    positions: list[PositionResult]
+    why: Why
+    kind: NotRequired[str]
+    fact_kind: NotRequired[str]
+    unit: NotRequired[str]
+    cumulative: NotRequired[bool]
+    basis: NotRequired[Any]
+
+
+class StateResult(TypedDict):
+    """The understanding of an incident at known time T as the ledger stood at R."""
+
+    incident: str
+    timezone: NotRequired[str | None]  # the use case's answer says the incident's zone
+    known_at: str | None
+    recorded_at: str | None
+    policy: str
+    facts: dict[str, FactState]
+
+
+class HistoryStep(TypedDict):
+    """One known time at which a fact's understanding changed, and why."""
+
+    at: str | None
+    reports: list[dict[str, Any]]
+    status: str
+    kind: str | None
+    value: Any
+    range: Bounds | None
+    positions: list[PositionResult]
+    why: Why
+    changed: list[str]
+    changes: list[dict[str, Any]]
+
+
+class HistoryResult(TypedDict):
+    """How the understanding of one fact changed over known time."""
+
+    incident: str
+    fact: str
+    kind: str
+    unit: str | None
+    fact_kind: NotRequired[str]
+    cumulative: NotRequired[bool]
+    timezone: str | None
+    recorded_at: str | None
+    steps: list[HistoryStep]
+    desk: list[dict[str, Any]]  # what the desk said about the fact's claims
+    chart: NotRequired[dict[str, str]]
+
+
+class FactDiff(TypedDict):
+    """One fact's change between two known times."""
+
+    fact: str
+    changed: list[str]
+    changes: list[dict[str, Any]]
+    reports: list[dict[str, Any]]
+    before: FactState | None
+    after: FactState | None
+
+
+# Functional form: "from" is a keyword.
+DiffResult = TypedDict(
+    "DiffResult",
+    {
+        "incident": str,
+        "timezone": str | None,
+        "from": str | None,
+        "to": str | None,
+        "recorded_at": str | None,
+        "facts": list[FactDiff],
+        "new_claims": list[dict[str, Any]],
+        "retractions": list[dict[str, Any]],
+        "corrections": list[dict[str, Any]],
+    },
+)
+"""What changed in an incident's understanding between known times T1 < T2."""
