@@ -25,3 +25,15 @@ def gc_paused() -> Iterator[None]:
     finally:
         if was_enabled:
             gc.enable()
+
+
+def collect_young() -> None:
+    """Free the reference cycles made since the last call, in a paused loop.
+
+    Some libraries make cycles as they work — pyparsing, under the ``edtf``
+    package, keeps each parse failure's traceback, whose frames refer back to it —
+    and with the collector paused they pile up: a read-model check of a 20,000-claim
+    ledger reached 685 MiB. Collecting the youngest generation once a page frees them
+    at the cost of looking at that page's new objects only.
+    """
+    gc.collect(0)

@@ -28,9 +28,10 @@ from typing import Any
 
 from incident_ledger.ledger.application import Ledger
 from incident_ledger.ledger.errors import VerificationError
-from incident_ledger.ledger.gcpause import gc_paused
+from incident_ledger.ledger.gcpause import collect_young, gc_paused
 from incident_ledger.ledger.log_check import checked_pages
 from incident_ledger.ledger.merkle import Frontier
+from incident_ledger.ledger.stores.recorder import EventRow
 from incident_ledger.projections.binding import binding_problem
 from incident_ledger.projections.projector import UPDATES, Projector
 from incident_ledger.projections.views import Views, row_key, table_columns
@@ -43,6 +44,7 @@ MAX_UNMATCHED = 200_000
 """Unmatched rows of a table held before the check stops: a sound model leaves a page's."""
 
 Row = tuple[Any, ...]
+Collected = dict[str, list[Row]]
 
 
 class ReadModelDiffers(VerificationError):
@@ -81,7 +83,7 @@ def check_read_model(ledger: Ledger, views: Views) -> Agreement:
     with gc_paused(), ledger.audit.reading() as view:
         size = view.size_at(binding.position)
         for rows, leaves in checked_pages(view, ledger.leaf_mapper, size, frontier):
-            tables.expect(projector.collect(rows, leaves))
+            tables.expect(collected(projector, rows, leaves))
             tables.read_until(rows[-1][0])
     tables.finish()
     root = frontier.root()
@@ -90,6 +92,27 @@ def check_read_model(ledger: Ledger, views: Views) -> Agreement:
             f"the log's {size} events hash to another root than the one the model recorded"
         )
     return Agreement(binding.position, size, root, tables.rows_read)
+
+
+CHUNK = 512
+"""Events projected between two collections of the garbage they leave (``collect_young``)."""
+
+
+def collected(projector: Projector, rows: list[EventRow], leaves: list[bytes]) -> Collected:
+    """The rows a checked page of events produces, by statement (``Projector.collect``).
+
+    Projected ``CHUNK`` events at a time, freeing the reference cycles each chunk leaves
+    before the next: what the check holds is then one chunk's garbage and one page's
+    rows, however long the log. The chunks' rows are joined by statement, in the order
+    each statement was first used, as one page's would be.
+    """
+    joined: Collected = {}
+    for start in range(0, len(rows), CHUNK):
+        end = start + CHUNK
+        for statement, produced in projector.collect(rows[start:end], leaves[start:end]).items():
+            joined.setdefault(statement, []).extend(produced)
+        collect_young()
+    return joined
 
 
 # --- rows as the handlers queue them, as the model holds them ---------------------------------
