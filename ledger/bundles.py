@@ -117,7 +117,7 @@ def _incident_part(
     ledger: Ledger, view: LogView, checkpoint: Checkpoint, incident: str
 ) -> tuple[dict[str, Any], Wanted]:
     """An incident's chain entry with its proof, and which leaves its bundle holds: those
-    concerning it, and every event of the records they cite (``_cited``).
+    concerning it, and every event of the records they cite (``cited_records``).
 
     The chains are computed again from the log up to the checkpoint, and must be
     the ones it signed.
@@ -134,7 +134,7 @@ def _incident_part(
             line = parse_leaf(leaf) if incident in label else None
             if line is not None:
                 own.add(index)
-                cited.update(_cited(line))
+                cited.update(cited_records(line))
         batch.clear()
 
     for index, _, leaf in _leaves_in_ledger_order(ledger, view):
@@ -153,11 +153,11 @@ def _incident_part(
     entry = tree.entry(incident)
     if entry is None:
         raise NotFoundError(f"no incident '{incident}' in the ledger")
-    cited |= _outlets(view, ledger, cited)
+    cited |= report_outlets(view, ledger, cited)
     return entry, lambda index, aggregate: index in own or aggregate in cited
 
 
-def _cited(line: Line) -> set[str]:
+def cited_records(line: Line) -> set[str]:
     """The records an event cites, as aggregate ids: its report, claimant, relays and the
     claim it names (which may be of another incident, for a correction)."""
     data = line["data"]
@@ -172,7 +172,7 @@ def _cited(line: Line) -> set[str]:
     return cited
 
 
-def _outlets(view: LogView, ledger: Ledger, cited: set[str]) -> set[str]:
+def report_outlets(view: LogView, ledger: Ledger, cited: set[str]) -> set[str]:
     """The outlets of the cited reports, from the reports' own events."""
     plain = ledger.audit.plain
     reports = sorted(aggregate for aggregate in cited if aggregate.startswith("report:"))

@@ -33,6 +33,7 @@ from incident_ledger.ledger.log_check import checked_pages
 from incident_ledger.ledger.merkle import Frontier
 from incident_ledger.ledger.stores.recorder import EventRow
 from incident_ledger.projections.binding import binding_problem
+from incident_ledger.projections.check_scope import incident_scope
 from incident_ledger.projections.projector import UPDATES, Projector
 from incident_ledger.projections.views import Views, row_key, table_columns
 
@@ -45,6 +46,8 @@ MAX_UNMATCHED = 200_000
 
 Row = tuple[Any, ...]
 Collected = dict[str, list[Row]]
+Keep = Callable[[object], bool]
+"""Whether a model row of the event at this ``seq`` is compared."""
 
 
 class ReadModelDiffers(VerificationError):
@@ -66,9 +69,13 @@ class Agreement:
     rows: int
 
 
-def check_read_model(ledger: Ledger, views: Views) -> Agreement:
+def check_read_model(ledger: Ledger, views: Views, incident: str | None = None) -> Agreement:
     """Compare every row of the read model with the rows the log produces up to its
     position; raise ReadModelDiffers naming the first that differs.
+
+    With ``incident``, only the rows an export of that incident reads, and the
+    events that produce them (``check_scope``); every leaf of the log is still
+    checked and folded to the model's root.
 
     Call it within a read transaction of the model (``Views.snapshot``), so that what
     is checked is what is then read.
@@ -78,12 +85,16 @@ def check_read_model(ledger: Ledger, views: Views) -> Agreement:
         raise ReadModelDiffers(f"it {problem}")
     binding = views.binding()
     projector = Projector(ledger, views)
-    tables = _Tables(views.connection)
     frontier = Frontier()
     with gc_paused(), ledger.audit.reading() as view:
         size = view.size_at(binding.position)
+        scope = None
+        if incident is not None:
+            scope = incident_scope(ledger, view, size, views.connection, incident)
+        tables = _Tables(views.connection, None if scope is None else scope.keeps)
         for rows, leaves in checked_pages(view, ledger.leaf_mapper, size, frontier):
-            tables.expect(collected(projector, rows, leaves))
+            page = (rows, leaves) if scope is None else scope.chosen(rows, leaves)
+            tables.expect(collected(projector, *page))
             tables.read_until(rows[-1][0])
     tables.finish()
     root = frontier.root()
@@ -199,8 +210,11 @@ class _Table:
     matching is set arithmetic, in C. A row the model holds twice is a difference.
     """
 
-    def __init__(self, name: str, columns: tuple[str, ...], cursor: sqlite3.Cursor) -> None:
+    def __init__(
+        self, name: str, columns: tuple[str, ...], cursor: sqlite3.Cursor, keep: Keep | None
+    ) -> None:
         self.name = name
+        self.keep = keep
         self.columns = columns
         self.seq = columns.index("seq")
         self.cursor = cursor
@@ -224,6 +238,9 @@ class _Table:
             if not batch:
                 self.exhausted = True
                 return
+            last = batch[-1][self.seq]
+            if self.keep is not None:
+                batch = [row for row in batch if self.keep(row[self.seq])]
             self.read += len(batch)
             if self.mask is not None:
                 batch = self.mask.hide(batch, expected=False)
@@ -231,7 +248,6 @@ class _Table:
             if len(rows) != len(batch) or not found.isdisjoint(rows):
                 self._note_repeats(batch)  # a row held twice (or more)
             found |= rows
-            last = batch[-1][self.seq]
             if type(last) is not int or last > position:
                 return
 
@@ -306,7 +322,7 @@ def _position(seq: Any) -> int:
 class _Tables:
     """Every table of the model, matched against the rows the log produces."""
 
-    def __init__(self, connection: sqlite3.Connection) -> None:
+    def __init__(self, connection: sqlite3.Connection, keep: Keep | None = None) -> None:
         self.columns = table_columns()
         self.tables: dict[str, _Table] = {}
         for name, columns in self.columns.items():
@@ -315,7 +331,7 @@ class _Tables:
                 cursor = connection.execute(f"SELECT {listed} FROM [{name}] ORDER BY rowid")
             except sqlite3.Error as error:
                 raise ReadModelDiffers(f"its table {name} cannot be read ({error})") from None
-            self.tables[name] = _Table(name, columns, cursor)
+            self.tables[name] = _Table(name, columns, cursor, keep)
         self.updates: dict[str, tuple[str, str, str]] = {}
         for statement in UPDATES:
             found = _UPDATE.fullmatch(statement)

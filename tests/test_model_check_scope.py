@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import gc
 import json
+import sqlite3
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -12,18 +13,21 @@ from typing import Any
 
 import pytest
 
-import incident_ledger.projections.model_check as model_check
 from incident_ledger.ledger import samples
+from incident_ledger.ledger.gcpause import gc_paused
+from incident_ledger.ledger.stores.location import locate
+from incident_ledger.projections import model_check
 from incident_ledger.projections.projector import Projector
 from incident_ledger.usecases import workspace, writing
+from tests.test_cli import ledger as cli
 
 
 @pytest.fixture
-def sample(tmp_path: Path) -> str:
-    db = str(tmp_path / "ledger.db")
-    writing.init(db)
-    writing.append_file(db, str(samples.GHWAYRAN))
-    return db
+def sample(store_url: str) -> str:
+    """The sample ledger, on each backend, its read model up to date."""
+    writing.init(store_url)
+    writing.append_file(store_url, str(samples.GHWAYRAN))
+    return store_url
 
 
 class _Cycle:
@@ -47,10 +51,12 @@ def test_the_check_frees_the_cycles_projection_leaves_as_it_goes(
         return collect(self, page, leaves)
 
     monkeypatch.setattr(Projector, "collect", leaving_cycles)
-    monkeypatch.setattr(model_check, "CHUNK", 16, raising=False)  # the sample's 138 events: nine chunks
+    monkeypatch.setattr(
+        model_check, "CHUNK", 16, raising=False
+    )  # the sample's 141 events: nine chunks
     gc.collect()
     left = []
-    real_paused = model_check.gc_paused
+    real_paused = gc_paused
 
     def paused() -> Iterator[None]:
         with real_paused():
@@ -67,3 +73,89 @@ def test_the_check_frees_the_cycles_projection_leaves_as_it_goes(
 def _write(path: Path, records: list[dict[str, Any]]) -> str:
     path.write_text("".join(json.dumps(r) + "\n" for r in records), encoding="utf-8")
     return str(path)
+
+
+DIYALA_CLAIM = "c-000-diyala-killed-soldiers"
+EDIT = "UPDATE claims SET value = '5000', num_low = 5000, num_high = 5000 WHERE id = ?"
+
+
+def _edit(db: str, statement: str, *params: Any) -> None:
+    connection = sqlite3.connect(locate(db).views_path)
+    connection.execute(statement, params)
+    connection.commit()
+    connection.close()
+
+
+def _seq(db: str, statement: str, *params: Any) -> int:
+    connection = sqlite3.connect(locate(db).views_path)
+    try:
+        return int(connection.execute(statement, params).fetchone()[0])
+    finally:
+        connection.close()
+
+
+def test_an_incident_export_checks_its_own_rows_not_another_incidents(
+    sample: str, tmp_path: Path
+) -> None:
+    seq = _seq(sample, "SELECT seq FROM claims WHERE id = ?", DIYALA_CLAIM)
+    _edit(sample, EDIT, DIYALA_CLAIM)
+    out = tmp_path / "ghwayran.csv"
+    code, _, err = cli(
+        sample, "export", "--format", "csv", "--incident", "ghwayran-2022", "--out", str(out)
+    )
+    assert (code, err) == (0, "")
+    assert DIYALA_CLAIM not in out.read_text(encoding="utf-8")
+    code, _, err = cli(sample, "export", "--format", "csv", "--incident", "diyala-2022")
+    assert code == 1
+    assert err.startswith(
+        f"error: claims row id='{DIYALA_CLAIM}' (event {seq}): value is '5000' in the read "
+        "model, '11' in the ledger: the read model does not match the ledger"
+    )
+    assert cli(sample, "verify")[0] == 1  # the whole model, as before
+
+
+def test_an_incident_export_without_one_of_its_rows_fails(sample: str) -> None:
+    seq = _seq(sample, "SELECT seq FROM reports WHERE id = 'report-000'")
+    _edit(sample, "DELETE FROM reports WHERE id = 'report-000'")
+    code, _, err = cli(sample, "export", "--format", "csv", "--incident", "diyala-2022")
+    assert code == 1
+    assert err.startswith(
+        f"error: reports row id='report-000' (event {seq}): missing from the read model"
+    )
+
+
+def test_a_row_moved_into_an_incident_is_named(sample: str) -> None:
+    claim = "c-000-sohr-killed-sf"
+    seq = _seq(sample, "SELECT seq FROM claims WHERE id = ?", claim)
+    _edit(sample, "UPDATE claims SET incident = 'diyala-2022' WHERE id = ?", claim)
+    code, _, err = cli(sample, "export", "--format", "csv", "--incident", "diyala-2022")
+    assert code == 1
+    assert err.startswith(
+        f"error: claims row id='{claim}' (event {seq}): incident is 'diyala-2022' in the read "
+        "model, 'ghwayran-2022' in the ledger"
+    )
+
+
+def test_an_incident_check_projects_only_its_events(
+    sample: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    projected: list[str] = []
+    collect = Projector.collect
+
+    def counting(self: Projector, page: Any, leaves: Any) -> Any:
+        projected.extend(row[1] for row in page)
+        return collect(self, page, leaves)
+
+    monkeypatch.setattr(Projector, "collect", counting)
+    with workspace.open_workspace(sample) as ws, ws.views.snapshot():
+        whole = model_check.check_read_model(ws.ledger, ws.views)
+        everything, projected[:] = list(projected), []
+        part = model_check.check_read_model(ws.ledger, ws.views, "diyala-2022")
+    assert len(everything) == whole.size == part.size
+    assert part.root == whole.root  # every leaf still folds to the model's root
+    claims = {name[6:] for name in projected if name.startswith("claim:")}
+    connection = sqlite3.connect(locate(sample).views_path)
+    query = "SELECT id FROM claims WHERE incident = 'diyala-2022'"
+    assert claims == {row[0] for row in connection.execute(query)}
+    connection.close()
+    assert len(projected) < len(everything) / 2

@@ -267,7 +267,7 @@ def export(
                 ws.ledger, key.signer, key.origin, key.verifier, keep=not ws.location.read_only
             )
             if selects:
-                _checked_model(ws, signed)
+                _checked_model(ws, signed, incident)
             if folder is not None:
                 try:
                     return write_bundle(ws.ledger, folder, signed, key.verifier, incident)
@@ -314,15 +314,15 @@ def _destination(fmt: ExportFormat, out: str | None) -> tuple[Path | None, Path 
     return folder, target
 
 
-def _checked_model(ws: Workspace, signed: Checkpoint) -> None:
-    """Check the read model against the log (``check_read_model``) and the log it was
-    checked against against the signed checkpoint: the same root, or one the checkpoint
-    extends (a consistency proof from the model's position to the checkpoint's size)."""
+def _checked_model(ws: Workspace, signed: Checkpoint, incident: str | None) -> None:
+    """Check the read model against the log (``check_read_model``, scoped to ``incident``) and
+    the log it was checked against against the signed checkpoint: the same root, or one the
+    checkpoint extends (a consistency proof from the model's position to the checkpoint's size)."""
     from incident_ledger.ledger.merkle import ProofError, consistency_proof, verify_consistency
     from incident_ledger.projections.model_check import ReadModelDiffers, check_read_model
 
     try:
-        agreement = check_read_model(ws.ledger, ws.views)
+        agreement = check_read_model(ws.ledger, ws.views, incident)
     except ReadModelDiffers as error:
         raise VerificationError(
             f"{error.where}: the read model does not match the ledger, so nothing was "

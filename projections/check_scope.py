@@ -1,0 +1,131 @@
+"""Which events and rows the read-model check of one incident's export covers.
+
+An export of one incident reads a part of the model: the incident's row, facts
+and relations, its claims and their ends, retractions and assessments, the
+reports and sources they cite with those sources' ratings, and the day ends of
+time zones. The check of such an export (``check_read_model`` with an incident)
+projects only the events that produce those rows, and compares only the model's
+rows of those events, so what it holds and does follows the incident.
+
+The events are taken from both sides, so that neither a row missing from the
+model nor a row added to it escapes:
+
+- from the log, every event concerning the incident (``incident_chains.concerned``,
+  the rule an incident's bundle and its signed chain use), every event of the
+  reports and sources those cite (``bundles.cited_records``, and the outlets of
+  the reports cited; a claim of another incident a correction names is not read
+  by the export, only the end the correction gives it), and every incident's
+  registration (a zone's day ends are written by the first incident of the zone,
+  whichever it is);
+- from the model, the event (``seq``) of every row the export would read: a row
+  added under the position of some other event brings that event in, and then
+  differs from what it produces.
+
+Finding the log's side reads the log's leaves once before the check (an index of
+events by incident, when the store has one, would spare that read).
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from dataclasses import dataclass
+
+from incident_ledger.ledger.application import Ledger
+from incident_ledger.ledger.bundles import cited_records, report_outlets
+from incident_ledger.ledger.incident_chains import concerned, parse_leaf
+from incident_ledger.ledger.log_check import checked_pages
+from incident_ledger.ledger.merkle import Frontier
+from incident_ledger.ledger.stores.chains import claim_lookup
+from incident_ledger.ledger.stores.recorder import EventRow, LogView
+
+
+@dataclass(frozen=True)
+class Scope:
+    """The events an incident's check projects, and whose rows in the model it compares,
+    by position (notification id)."""
+
+    positions: frozenset[int]
+
+    def chosen(
+        self, rows: list[EventRow], leaves: list[bytes]
+    ) -> tuple[list[EventRow], list[bytes]]:
+        """The events of a page of the log the check projects, with their leaves."""
+        wanted = [i for i, row in enumerate(rows) if row[0] in self.positions]
+        return [rows[i] for i in wanted], [leaves[i] for i in wanted]
+
+    def keeps(self, seq: object) -> bool:
+        """Whether the check compares a model row of the event at ``seq``."""
+        return seq in self.positions
+
+
+_SHARED = ("report:", "source:")
+"""Records of which an incident's events cite some: their events are found by record."""
+
+
+_CLAIMS_OF = "SELECT id FROM claims WHERE incident = :incident"
+
+_MODEL_ROWS = f"""
+SELECT seq FROM incidents WHERE id = :incident
+UNION SELECT seq FROM facts WHERE incident = :incident
+UNION SELECT seq FROM incident_relations WHERE incident = :incident
+UNION SELECT seq FROM unprojectable WHERE incident = :incident
+UNION SELECT seq FROM zone_day_ends
+UNION SELECT seq FROM claims WHERE incident = :incident
+UNION SELECT seq FROM claim_ends WHERE claim IN ({_CLAIMS_OF})
+UNION SELECT seq FROM retractions WHERE claim IN ({_CLAIMS_OF})
+UNION SELECT seq FROM assessments WHERE claim IN ({_CLAIMS_OF})
+UNION SELECT seq FROM reports WHERE id IN (SELECT value FROM json_each(:reports))
+UNION SELECT seq FROM sources WHERE id IN (SELECT value FROM json_each(:sources))
+UNION SELECT seq FROM source_ratings WHERE source IN (SELECT value FROM json_each(:sources))
+"""
+"""The events of the model's rows an export of one incident reads (``exports.common``)."""
+
+
+def incident_scope(
+    ledger: Ledger, view: LogView, size: int, model: sqlite3.Connection, incident: str
+) -> Scope:
+    """The scope of the check of ``incident``'s rows in the log's first ``size`` events."""
+    lookup = claim_lookup(view, ledger.audit.plain)
+    positions: set[int] = set()
+    cited: set[str] = set()
+    shared: dict[str, list[int]] = {}
+    for rows, leaves in checked_pages(view, ledger.leaf_mapper, size, Frontier()):
+        for row, leaf, label in zip(rows, leaves, concerned(leaves, lookup), strict=True):
+            if row[1].startswith(_SHARED):
+                shared.setdefault(row[1], []).append(row[0])
+            elif row[1].startswith("incident:") and row[2] == 1:
+                positions.add(row[0])
+            if incident in label:
+                positions.add(row[0])
+                line = parse_leaf(leaf)
+                if line is not None:
+                    cited |= cited_records(line)
+    cited |= report_outlets(view, ledger, cited)
+    for record in cited:
+        positions.update(shared.get(record, ()))
+    positions.update(_model_positions(model, incident, cited))
+    return Scope(frozenset(positions))
+
+
+def _model_positions(model: sqlite3.Connection, incident: str, cited: set[str]) -> set[int]:
+    """The events of the rows an export of ``incident`` reads from the model: the reports
+    and sources cited in the log (or named by the model's rows of the incident)."""
+    reports = {name.partition(":")[2] for name in cited if name.startswith("report:")}
+    sources = {name.partition(":")[2] for name in cited if name.startswith("source:")}
+    claims = "SELECT report, claimant, via FROM claims WHERE incident = ?"
+    for report, claimant, via in model.execute(claims, (incident,)):
+        reports.add(report)
+        sources.add(claimant)
+        sources.update(json.loads(via) if via else ())
+    outlets = "SELECT source FROM reports WHERE id IN (SELECT value FROM json_each(?))"
+    sources.update(row[0] for row in model.execute(outlets, (json.dumps(sorted(reports)),)))
+    found = model.execute(
+        _MODEL_ROWS,
+        {
+            "incident": incident,
+            "reports": json.dumps(sorted(reports)),
+            "sources": json.dumps(sorted(sources)),
+        },
+    )
+    return {seq for (seq,) in found if type(seq) is int}
