@@ -39,8 +39,9 @@ from incident_ledger.projections.views import Views, row_key, table_columns
 
 BATCH = 4096
 """Model rows read at a time from each table."""
-SETTLE_AT = 50_000
-"""Rows held on both sides of a table before the matched ones are cancelled."""
+SETTLE_AT = 8_192
+"""Rows held on both sides of a table before the matched ones are cancelled: about two
+pages' rows of the busiest table, so that what the check holds does not follow the log."""
 MAX_UNMATCHED = 200_000
 """Unmatched rows of a table held before the check stops: a sound model leaves a page's."""
 
