@@ -11,6 +11,7 @@ from rich.text import Text
 
 from incident_ledger.cli import render
 from incident_ledger.cli.params import AtOption, IncidentArg, JsonFlag, TzOption
+from incident_ledger.cli.table_fit import StackingTable
 
 
 def incidents(ctx: typer.Context, as_json: JsonFlag = False) -> None:
@@ -74,7 +75,8 @@ def incidents_table(listed: list[dict[str, Any]]) -> Table:
 def facts_table(listed: dict[str, Any], zone: str | None) -> Table:
     """One row per fact, its instants in ``zone`` (None: UTC)."""
     known = render.known_words(listed["known_at"], zone)
-    table = Table(title=f"facts of {listed['incident']} — status {known}", box=box.SIMPLE_HEAD)
+    title = f"facts of {listed['incident']} — status {known}"
+    table = StackingTable(title=title, box=box.SIMPLE_HEAD, stack=[(2, 1), (4, 3), (5, 0)])
     for name in ("fact", "kind", "unit", "cumulative", "claims", "status"):
         table.add_column(name, justify="right" if name == "claims" else "left")
     for item in listed["facts"]:

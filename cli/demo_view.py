@@ -12,7 +12,6 @@ from typing import Any
 
 from rich.panel import Panel
 from rich.rule import Rule
-from rich.table import Table
 from rich.text import Text
 
 from incident_ledger.cli.render import (
@@ -24,6 +23,7 @@ from incident_ledger.cli.render import (
     shown,
     status_text,
 )
+from incident_ledger.cli.table_fit import StackingTable
 from incident_ledger.projections.timewords import describe
 
 
@@ -90,7 +90,7 @@ def _show_step(step: dict[str, Any], zone: str | None) -> None:
             out.print(Text(f"    {detail['why']['summary']}", style="italic"))
             for p in detail["positions"]:
                 _show_position(p, zone)
-    table = Table(title="Other facts", show_header=True, header_style="bold")
+    table = StackingTable(title="Other facts", header_style="bold", stack=[(2, 0)])
     table.add_column("fact", no_wrap=True)
     table.add_column("status")
     table.add_column("value")

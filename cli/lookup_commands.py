@@ -11,6 +11,7 @@ from rich.text import Text
 
 from incident_ledger.cli import render
 from incident_ledger.cli.params import IncidentFilter, JsonFlag
+from incident_ledger.cli.table_fit import StackingTable
 from incident_ledger.projections.search import DEFAULT_LIMIT
 from incident_ledger.usecases import reading
 
@@ -104,7 +105,7 @@ def search_table(result: dict[str, Any]) -> Table:
 
 def sources_table(records: list[dict[str, Any]], *, wide: bool = True) -> Table:
     """One row per source: grade and track record; narrow tables fold names into one column."""
-    table = Table(
+    table = StackingTable(
         title="sources and their track record",
         caption=(
             "retracted, corrected: of the claims a source made or relayed (a relay answers for "
@@ -112,6 +113,7 @@ def sources_table(records: list[dict[str, Any]], *, wide: bool = True) -> Table:
         ),
         box=box.SIMPLE_HEAD,
         padding=(0, 1, 0, 0),
+        stack=[] if wide else [(4, 3), (6, 5)],  # retracted / corrected, contested / first
     )
     table.add_column("source", no_wrap=wide, overflow="fold")
     if wide:

@@ -24,6 +24,7 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
+from incident_ledger.cli.table_fit import StackingTable, fit_widths, stacked
 from incident_ledger.ledger.times import local_time, local_words, offset_words, time_zone
 
 # Written out here rather than taken from rich, whose Text strips only five C0
@@ -97,65 +98,11 @@ class _Console(Console):
         super().print(*shown, **options)
 
 
-def _width(cell: Any) -> int:
-    """The width of a cell's widest line."""
-    text = cell.plain if isinstance(cell, Text) else str(cell)
-    return max((Text(line).cell_len for line in text.splitlines()), default=0)
-
-
-def _narrowest(table: Table, console: Console) -> int:
-    """The narrowest the table can be laid out (rich crops a table wider than the
-    console, so this must fit). Rich measures only through its private helpers."""
-    options = console.options
-    columns = sum(table._measure_column(console, options, c).minimum for c in table.columns)
-    return columns + table._extra_width
-
-
-def _share_the_rest(table: Table, console: Console, whole: set[int]) -> None:
-    """Give the columns that wrap what the whole ones leave, each at least its fair
-    share: a column whose longest word is wider than its share is capped to it (its
-    words fold), so that rich never has to crop the table."""
-    measures = {
-        i: table._measure_column(console, console.options, column).minimum
-        for i, column in enumerate(table.columns)
-    }
-    budget = console.width - table._extra_width - sum(measures[i] for i in whole)
-    rest = sorted((m, i) for i, m in measures.items() if i not in whole)
-    for k, (minimum, i) in enumerate(rest):
-        fair = budget // (len(rest) - k)
-        if minimum > fair:
-            padding = minimum - (table.columns[i].max_width or minimum)
-            table.columns[i].max_width = max(fair - max(padding, 2), 4)
-        budget -= min(minimum, fair)
-
-
-_KEEP_WHOLE = 32
-"""The widest cell of an unwrapped column (ids, dates) kept on one line as it shrinks."""
-
-
 def fitted(table: Table, console: Console) -> Table:
-    """A table that fits the console's width by wrapping: every column may wrap, and a
-    word longer than its column is folded onto the next line rather than cut short with
-    an ellipsis, so nothing shown is ever lost. The first column (the row's name, an
-    id) and those meant to stay on one line (ids, dates) keep their widest cell whole,
-    up to ``_KEEP_WHOLE`` characters, as long as the table still fits: the widest of
-    them gives way first."""
-    columns = table.columns
-    whole = {
-        i: min(max((_width(c) for c in column.cells), default=0), _KEEP_WHOLE)
-        for i, column in enumerate(columns)
-        if column.no_wrap or (i == 0 and not any(" " in str(c) for c in column.cells))
-    }
-    for column in columns:
-        column.no_wrap = False
-        column.overflow = "fold"
-    for i, width in whole.items():
-        columns[i].min_width = max(width, columns[i].min_width or 0)
-    _share_the_rest(table, console, set(whole))
-    for i in sorted(whole, key=lambda i: -whole[i]):
-        if _narrowest(table, console) <= console.width:
-            break
-        columns[i].min_width = None
+    """A table that fits the console's width by wrapping between words: ids and dates
+    are never split (``table_fit``), and a word is folded rather than cut short with an
+    ellipsis only when the widest tokens cannot all fit, so nothing shown is lost."""
+    fit_widths(stacked(table, console, terminal_text), console)
     # Titles and captions start at the margin, unpadded, as plain lines do.
     table.title_justify = table.caption_justify = "default"
     return table
@@ -360,7 +307,8 @@ def state_table(result: Mapping[str, Any], zone: str | None = None) -> Table:
     title = f"{result['incident']} — known {known_words(result['known_at'], zone)}"
     if recorded:
         title += f", as recorded {known_words(recorded, zone)}"
-    table = Table(title=title, caption=f"policy: {result['policy']}", show_lines=True)
+    caption = f"policy: {result['policy']}"
+    table = StackingTable(title=title, caption=caption, show_lines=True, stack=[(2, 0)])
     table.add_column("fact", no_wrap=True)
     table.add_column("status")
     table.add_column("value", no_wrap=True)

@@ -13,6 +13,7 @@ from rich.text import Text
 
 from incident_ledger.cli import render
 from incident_ledger.cli.params import AsRecorded, AtOption, IncidentArg, JsonFlag, TzOption
+from incident_ledger.cli.table_fit import StackingTable
 
 
 def register(app: typer.Typer) -> None:
@@ -123,11 +124,12 @@ def timeline_table(result: dict[str, Any], zone: str | None = None) -> Table:
     A time-valued claim's value is its ``when``; its ``claimed`` cell shows the
     fact's status instead, so a disputed date reads as contested.
     """
-    table = Table(
+    table = StackingTable(
         title=f"{result['incident']} — timeline as known "
         f"{render.known_words(result['known_at'], zone)}",
         box=box.SIMPLE_HEAD,
         pad_edge=False,
+        stack=[(2, 1)],
     )
     table.add_column("when")
     table.add_column("fact", no_wrap=True)
@@ -216,7 +218,7 @@ def history_table(result: Mapping[str, Any], zone: str | None = None) -> Table:
     title = f"{result['fact']} in {result['incident']} — history by known time"
     if result["recorded_at"]:
         title += f", as recorded {render.known_words(result['recorded_at'], zone)}"
-    table = Table(title=title, show_lines=True)
+    table = StackingTable(title=title, show_lines=True, stack=[(1, 0), (3, 2), (5, 4)])
     for name in ("known at", "reports", "status", "range", "who says what", "what changed"):
         table.add_column(name)
     for step in result["steps"]:
@@ -244,7 +246,8 @@ def show_diff(result: Mapping[str, Any], zone: str | None = None) -> None:
     if not result["facts"]:
         render.out.print(f"no fact of {result['incident']} changed between {span}")
     else:
-        table = Table(title=f"{result['incident']} — what changed between {span}", show_lines=True)
+        title = f"{result['incident']} — what changed between {span}"
+        table = StackingTable(title=title, show_lines=True, stack=[(2, 1), (4, 3)])
         for name in ("fact", "before", "after", "what changed", "reports"):
             table.add_column(name, no_wrap=name == "fact")
         for fact in result["facts"]:
@@ -278,7 +281,7 @@ def _published_table(
 ) -> None:
     if not items:
         return
-    table = Table(title=title)
+    table = StackingTable(title=title, stack=[(4, 0), (2, 1), (3, 1)])
     for name in ("report", "fact", "claimant", "value", "claim"):
         table.add_column(name, no_wrap=name in ("fact", "claim"))  # ids stay whole
     for item in items:
@@ -296,7 +299,7 @@ def _published_table(
 def _retractions_table(items: list[dict[str, Any]], zone: str | None) -> None:
     if not items:
         return
-    table = Table(title="retractions")
+    table = StackingTable(title="retractions", stack=[(1, 0), (3, 2)])
     for name in ("report", "claim", "fact", "claimant", "reason"):
         table.add_column(name, no_wrap=name in ("fact", "claim"))  # ids stay whole
     for item in items:
