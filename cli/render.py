@@ -243,24 +243,6 @@ def known_words(instant: str, zone: str | None) -> str:
     return f"by {words}" if words.startswith("the end") else f"at {words}"
 
 
-def format_interval(interval: dict[str, Any] | None) -> str:
-    """``7``, ``20–∞``, ``11000–12000``, or dates."""
-    if interval is None:
-        return "—"
-    low, high = interval.get("min"), interval.get("max")
-    if isinstance(low, str) and isinstance(high, str) and low[:10] == high[:10]:
-        return _short(low) if high.endswith("T23:59:59.999999Z") else f"{low}–{high}"
-    shown_low = "0" if low is None else _short(low)
-    shown_high = "∞" if high is None else _short(high)
-    return shown_low if low == high and low is not None else f"{shown_low}–{shown_high}"
-
-
-def _short(value: Any) -> str:
-    if isinstance(value, str) and len(value) >= 10 and value[4] == "-":
-        return value[:10] if value[10:] in ("T00:00:00Z", "T23:59:59.999999Z") else value
-    return str(value)
-
-
 def describe_claim_value(position: dict[str, Any]) -> str:
     """A claimed value in words: ``at least 20``, ``11000–12000``, ``20 or 21 Jan 2022``."""
     from incident_ledger.projections.words import position_words
@@ -269,21 +251,10 @@ def describe_claim_value(position: dict[str, Any]) -> str:
 
 
 def describe_value(fact: dict[str, Any], zone: str | None = None) -> str:
-    """The policy value of a fact, in words."""
-    from incident_ledger.projections.words import interval_words
+    """The policy value of a fact, in words (``fact_value_words``)."""
+    from incident_ledger.projections.words import fact_value_words
 
-    value = fact.get("value")
-    if value is None:
-        return "—"
-    if isinstance(value, dict) and "min" in value:
-        return interval_words(value, zone)
-    if isinstance(value, dict):
-        return format_interval(value)
-    if isinstance(value, list):
-        return " | ".join(str(v) for v in value)
-    if isinstance(value, bool):
-        return "yes" if value else "no"
-    return str(value)
+    return fact_value_words(fact, zone)
 
 
 STATUS_STYLE = {

@@ -515,7 +515,7 @@ _ONE_ROW_WHEN_WRONG = """SELECT {columns} FROM (
 ORDER BY row_kind, {order}"""
 
 
-_NOTHING_KNOWN = "Nothing was known about it then."
+NOTHING_KNOWN = "Nothing was known about it then."
 _NO_CLAIM_OF_SOURCE = "This source made, published or relayed no claim."
 
 
@@ -568,7 +568,7 @@ result AS (
     FROM answer
 ),
 {_PROBLEM_AT}
-{_one_row(_STATE_COLUMNS, "fact, published_at, claimant, claim", _NOTHING_KNOWN)}"""
+{_one_row(_STATE_COLUMNS, "fact, published_at, claimant, claim", NOTHING_KNOWN)}"""
 
 # A claim's value in words: "sohr: at_least 20", "sdf: sdf", "misryoum: 2022-01-20".
 _POSITION_TEXT = (

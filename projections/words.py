@@ -94,6 +94,19 @@ def interval_words(interval: Mapping[str, Any] | None, zone: str | None = None) 
     return shown_low if low == high and low is not None else f"{shown_low}–{shown_high}"
 
 
+def fact_value_words(fact: dict[str, Any], zone: str | None = None) -> str:
+    """The value a policy gives a fact (``state``'s ``value``), in words: ``7–∞``,
+    ``20–21 Jan 2022``, ``yes``; ``—`` when it gives none."""
+    value = fact.get("value")
+    if value is None:
+        return "—"
+    if isinstance(value, dict) and "min" in value:
+        return interval_words(value, zone)
+    if isinstance(value, list):
+        return " | ".join(str(v) for v in value)
+    return value_words(value, None, "text")  # yes/no, a place, a text
+
+
 def _is_instant(bound: Any) -> bool:
     return isinstance(bound, str) and len(bound) > 10 and bound[10] == "T"
 

@@ -137,10 +137,43 @@ def test_the_incident_page_puts_contested_facts_first_with_why(served: Served) -
     first_other = next(i for i, s in enumerate(statuses) if not s.startswith("contested"))
     assert first_other > 0 and all(not s.startswith("contested") for s in statuses[first_other:])
     assert " vs " in answer or "says" in answer  # the reason each is contested
+    assert "r-linked" not in page  # published on 26 Jan
+    status, page = get(f"{served.base}/ledger/-/incident/{INCIDENT}?at=2022-01-26")
     assert '<a href="https://news.example/r-linked"' in page
     assert "archived copy" not in page  # no report carries one yet
     status, page = get(f"{served.base}/ledger/-/incident/nope")
     assert status == 404 and "no incident &#39;nope&#39; in the ledger" in page
+
+
+def _value_cells(page: str) -> dict[str, str]:
+    """Each fact's value cell on an incident page, tags out."""
+    import re
+
+    answer = page.split('<div id="answer">')[1].split("</div>")[0]
+    rows = re.findall(r"<tr><td>([^<]+)</td>.*?<td class=\"value\">(.*?)</td>", answer, re.S)
+    return {fact: re.sub(r"<[^>]+>", "", cell) for fact, cell in rows}
+
+
+def test_the_incident_page_shows_the_value_each_policy_chooses(served: Served) -> None:
+    url = f"{served.base}/ledger/-/incident/{INCIDENT}?at=2022-01-31&policy="
+    chosen = {policy: _value_cells(get(url + policy)[1]) for policy in ("range", "preferred")}
+    assert chosen["range"]["killed.security_forces"] == "7–∞"
+    assert chosen["preferred"]["killed.security_forces"] == (
+        "121–∞from Syrian Democratic Forces (report-004, c-004-sdf-killed-sf)"
+    )
+    assert "<th>value (preferred)</th>" in get(url + "preferred")[1]
+
+
+def test_the_incident_page_before_anything_was_known(served: Served) -> None:
+    status, page = get(f"{served.base}/ledger/-/incident/{INCIDENT}?at=1990-01-01")
+    assert status == 200
+    answer = page.split('<div id="answer">')[1].split("</div>")[0]
+    assert "Nothing was known about it then." in answer
+    assert "<li>" not in page.split("<h2>Reports</h2>")[1]  # nothing published yet
+    status, page = get(f"{served.base}/ledger/-/incident/{INCIDENT}?at=2022-01-21")
+    reports = page.split("<h2>Reports</h2>")[1]
+    assert "report-000" in reports and "report-001" not in reports  # published 22 Jan
+    assert "21 Jan 2022" in reports and "2022-01-21" not in reports
 
 
 def test_the_claims_table_has_facets(served: Served) -> None:

@@ -10,9 +10,10 @@ from typing import Any
 
 from incident_ledger.ledger.errors import LedgerError
 from incident_ledger.ledger.times import local_words, utc_now, zone_or_none
+from incident_ledger.projections.datasette_metadata import NOTHING_KNOWN
 from incident_ledger.projections.incidents import require_incident
 from incident_ledger.projections.understanding import Policy, state
-from incident_ledger.projections.words import position_words
+from incident_ledger.projections.words import fact_value_words, position_words
 from incident_ledger.usecases.workspace import query_instant
 
 _ORDER = {"contested": 0, "single": 1, "corroborated": 2, "withdrawn": 3}
@@ -46,17 +47,29 @@ def incident_page(db: sqlite3.Connection, incident: str, at: str, policy: str) -
         "title_ar": row[1],
         "zone": zone or "UTC",
         "known_at": local_words(understood["known_at"], zone_or_none(zone), seconds=False),
-        "facts": [_fact(name, fact) for name, fact in facts],
+        "facts": [_fact(name, fact, zone) for name, fact in facts],
+        "nothing_known": NOTHING_KNOWN,
         "timeline": events["entries"],
-        "reports": _reports(db, incident),
+        "reports": [
+            report | {"published": local_words(report["known"], zone_or_none(zone))}
+            for report in _reports(db, incident, understood["known_at"])
+        ],
     }
 
 
-def _fact(name: str, fact: Mapping[str, Any]) -> dict[str, Any]:
+def _fact(name: str, fact: Mapping[str, Any], zone: str | None) -> dict[str, Any]:
     why = fact.get("why") or {}
+    chosen = next((p for p in fact["positions"] if p["claim"] == fact.get("basis")), None)
     return {
         "fact": name,
         "status": fact["status"],
+        "value": fact_value_words(fact, zone),
+        "chosen": chosen
+        and {
+            "claim": chosen["claim"],
+            "claimant": chosen.get("claimant_name") or chosen["claimant"],
+            "report": chosen["report"],
+        },
         "why": why.get("summary") or why.get("short") or "",
         "positions": [
             {
@@ -69,13 +82,17 @@ def _fact(name: str, fact: Mapping[str, Any]) -> dict[str, Any]:
     }
 
 
-def _reports(db: sqlite3.Connection, incident: str) -> list[dict[str, Any]]:
-    """The incident's reports with their links (the archived copy once reports have one)."""
+def _reports(db: sqlite3.Connection, incident: str, known_at: str) -> list[dict[str, Any]]:
+    """The incident's reports published by ``known_at``, with their links (the archived
+    copy once reports have one) and when each was published, in the incident's words."""
+    # When a report became known is its claims' publication time, read in the incident's
+    # time zone (a date-only report: the end of that local day).
     cursor = db.execute(
-        "SELECT r.*, s.name AS source_name FROM reports AS r JOIN sources AS s ON s.id = r.source "
-        "WHERE r.id IN (SELECT report FROM claims WHERE incident = ?) "
-        "ORDER BY r.published_at, r.id",
-        (incident,),
+        "SELECT r.*, s.name AS source_name, k.known FROM reports AS r "
+        "JOIN sources AS s ON s.id = r.source JOIN (SELECT report, MIN(published_at) AS known "
+        "FROM claims WHERE incident = ? AND published_at <= ? GROUP BY report) AS k "
+        "ON k.report = r.id ORDER BY k.known, r.id",
+        (incident, known_at),
     )
     columns = [d[0] for d in cursor.description]
     return [dict(zip(columns, values, strict=True)) for values in cursor]
