@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import signal
 import socket
 import subprocess
@@ -174,6 +175,50 @@ def test_the_incident_page_before_anything_was_known(served: Served) -> None:
     reports = page.split("<h2>Reports</h2>")[1]
     assert "report-000" in reports and "report-001" not in reports  # published 22 Jan
     assert "21 Jan 2022" in reports and "2022-01-21" not in reports
+
+
+def _shown(page: str) -> str:
+    """A page's table as a reader sees it: tags (and their attributes) out."""
+    import html
+    import re
+
+    table = page.split("<table", 1)[1].split("</table>")[0]
+    return html.unescape(re.sub(r"<[^>]+>", " ", table))
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        f"state_at?incident={INCIDENT}&at=2022-01-25",
+        f"fact_history?incident={INCIDENT}&fact=killed.security_forces",
+        "claims_by_source?source=sohr",
+        "claims?_sort=id",
+    ],
+)
+def test_pages_show_words_not_stored_values(served: Served, path: str) -> None:
+    status, page = get(f"{served.base}/ledger/{path}")
+    assert status == 200, page
+    shown = _shown(page)
+    assert '["' not in shown  # no JSON list (via)
+    assert not re.search(r"[0-9]T[0-9]{2}:[0-9]{2}", shown), shown  # no raw instant
+    assert "21 Jan 2022" in shown
+    if path.startswith(("state_at", "claims_by")):
+        assert " afp " in shown  # SOHR's figure came via AFP
+
+
+def test_valid_time_and_instants_in_words_with_the_stored_value_kept() -> None:
+    from incident_ledger.usecases.datasette_site.plugins.ledger_pages import cell_words
+
+    edtf = "[2022-01-20,2022-01-21]"
+    assert str(cell_words({}, edtf, "valid_time")) == (
+        f'<span title="{edtf}">20 or 21 Jan 2022</span>'
+    )
+    stored = "2022-01-21T21:59:59.999999Z"
+    assert str(cell_words({}, stored, "published_at", "Asia/Damascus")) == (
+        f'<span title="{stored}">21 Jan 2022</span>'
+    )
+    assert "21 Jan 2022 21:59:59 UTC" in str(cell_words({}, stored, "published_at"))
+    assert cell_words({}, '["afp", "ap"]', "via") == "afp, ap"
 
 
 def test_the_claims_table_has_facets(served: Served) -> None:
