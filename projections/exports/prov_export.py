@@ -57,14 +57,16 @@ How the ledger maps onto PROV:
 from __future__ import annotations
 
 import json
+import re
 import sqlite3
 from datetime import datetime
 from typing import Any
-from urllib.parse import quote
+from urllib.parse import quote, urlsplit
 
 from prov.constants import PROV_ROLE, PROV_TYPE, XSD_ANYURI
 from prov.model import PROV, Literal, Namespace, ProvDocument
 
+from incident_ledger.ledger.errors import BadInputError
 from incident_ledger.ledger.times import from_key
 from incident_ledger.projections.exports.common import (
     Leaf,
@@ -93,7 +95,9 @@ def export_prov(
     namespace: str | None = None,
 ) -> str:
     """The provenance of the records known at ``at`` as a PROV-JSON document, its
-    identifiers in ``namespace`` (default: from the store's id, see the module)."""
+    identifiers in ``namespace`` (default: from the store's id, see the module; checked
+    and ended as ``prov_namespace`` says)."""
+    prefix = prov_namespace(namespace) if namespace is not None else default_namespace(db)
     selection = select(db, incident, at)
     leaves = leaves_of(selection, provenance)
 
@@ -127,8 +131,28 @@ def export_prov(
     # PROV-JSON writes identifiers as prefix:name, so the prefix's URI alone says whose
     # records they are.
     document = json.loads(str(doc.serialize(format="json")))
-    document["prefix"]["ledger"] = namespace or default_namespace(db)
+    document["prefix"]["ledger"] = prefix
     return json.dumps(document, ensure_ascii=False)
+
+
+_SCHEME = re.compile(r"[A-Za-z][A-Za-z0-9+.-]*")
+
+
+def prov_namespace(uri: str) -> str:
+    """A namespace URI the records' ids are appended to, so ending in ``/``, ``#`` or
+    ``:``: one that ends otherwise gets ``/`` (``:`` for a URN). Anything but an
+    absolute URI (a scheme, no spaces or controls; an http(s) URI with its host) is
+    refused."""
+    parts = urlsplit(uri)
+    scheme_ok = _SCHEME.fullmatch(parts.scheme) is not None
+    web = parts.scheme.lower() in ("http", "https")
+    if not scheme_ok or any(c.isspace() or ord(c) < 32 for c in uri) or (web and not parts.netloc):
+        raise BadInputError(
+            f"not a namespace URI: {uri!r} (an absolute URI, e.g. https://desk.example/ledger/)"
+        )
+    if uri.endswith(("/", "#", ":")):
+        return uri
+    return uri + (":" if parts.scheme.lower() == "urn" else "/")
 
 
 def default_namespace(db: sqlite3.Connection) -> str:
