@@ -20,7 +20,7 @@ from typing import Any
 
 import jinja2
 
-from incident_ledger.ledger.times import local_time, offset_words, zone_or_none
+from incident_ledger.ledger.times import local_words, zone_or_none
 from incident_ledger.projections.exports.common import (
     Leaf,
     Provenance,
@@ -28,7 +28,6 @@ from incident_ledger.projections.exports.common import (
     Selection,
     describe_value,
     leaves_of,
-    published_date,
     select,
     via_ids,
 )
@@ -37,6 +36,7 @@ from incident_ledger.projections.exports.html_template import (
     REPORT_TEMPLATE,
 )
 from incident_ledger.projections.exports.report_charts import charts
+from incident_ledger.projections.timewords import describe
 from incident_ledger.projections.words import interval_words, value_words
 
 _ARABIC = re.compile("[\u0600-\u06ff\u0750-\u077f\u08a0-\u08ff\ufb50-\ufdff\ufe70-\ufeff]")
@@ -64,13 +64,13 @@ def export_html(
     return _template().render(
         csp=CONTENT_SECURITY_POLICY,
         title=title,
-        known_at=_moment(selection.known, zone),
+        known_at=_known(selection.known, zone),
         incidents=incidents,
         sources=_sources(selection, leaves),
         reports=[
-            _report(selection, row) | _leaf(row, leaves) for row in selection.reports.values()
+            _report(selection, row, zone) | _leaf(row, leaves) for row in selection.reports.values()
         ],
-        assessments=[_assessment(row) | _leaf(row, leaves) for row in selection.assessments],
+        assessments=[_assessment(row, zone) | _leaf(row, leaves) for row in selection.assessments],
         signed=provenance,
     )
 
@@ -98,13 +98,24 @@ def _zone(incident: Row) -> str | None:
     return None if zone is None else str(zone)
 
 
-def _moment(key: str | None, zone: str | None) -> str:
-    """An instant as a reader in the incident's zone says it: ``21 Jan 2022 23:59:59
-    +02:00``, offset included (UTC for an incident without a zone)."""
+def _known(key: str | None, zone: str | None) -> str:
+    """``the end of 21 Jan 2022 (Asia/Damascus)``, ``24 Jan 2022 09:00 +02:00``, ``now``."""
+    words = _moment(key, zone)
+    return f"the end of {words} ({zone or 'UTC'})" if _DAY.match(words) else words
+
+
+_DAY = re.compile(r"^\d{1,2} [A-Z][a-z]{2} \d{4}$")
+
+
+def _moment(key: str | None, zone: str | None, precision: str | None = None) -> str:
+    """An instant as a reader in the incident's zone says it, as the command line does:
+    ``21 Jan 2022`` for a date (a report dated to the day, the end of a local day),
+    else ``24 Jan 2022 09:00 +02:00`` (UTC for an incident without a zone)."""
     if key is None:
         return "now"
-    moment = local_time(key, zone_or_none(zone))
-    return f"{moment.day} {moment:%b %Y %H:%M:%S} {offset_words(moment)}"
+    if precision == "day":  # the report's date as it gave it
+        return describe(key[:10])
+    return local_words(key, zone_or_none(zone))
 
 
 def _incident(
@@ -132,6 +143,7 @@ def _incident(
             selection.at,
             _numeric_units(claims),
             described,
+            zone,
         ),
         "claims": [_claim(selection, claim, zone) | _leaf(claim, leaves) for claim in claims],
         **_leaf(row, leaves),
@@ -196,11 +208,9 @@ def link(url: str | None) -> str | None:
 
 def _position(selection: Selection, claim: Row, zone: str | None) -> dict[str, Any]:
     precision = _precision(selection, claim)
-    published = claim["published_at"]
-    if precision == "day":  # known from the end of that day in the incident's zone
-        shown = local_time(published, zone_or_none(zone)).date().isoformat()
-    else:
-        shown = _moment(published, zone)
+    # A date-only report's claims are known from the end of its day in the incident's
+    # zone, which reads as that day.
+    shown = _moment(claim["published_at"], zone, None if precision == "day" else precision)
     return {
         "claim": claim["id"],
         "claimant": selection.source_name(claim["claimant"]),
@@ -246,11 +256,11 @@ def _sources(selection: Selection, leaves: dict[int, Leaf]) -> list[dict[str, An
     ]
 
 
-def _report(selection: Selection, row: Row) -> dict[str, Any]:
+def _report(selection: Selection, row: Row, zone: str | None) -> dict[str, Any]:
     return {
         "id": row["id"],
         "outlet": selection.source_name(row["source"]),
-        "published": published_date(row["published_at"], row["published_precision"]),
+        "published": _moment(row["published_at"], zone, row["published_precision"]),
         "title": row["title"],
         "url": row["url"],
         "link": link(row["url"]),
@@ -260,12 +270,12 @@ def _report(selection: Selection, row: Row) -> dict[str, Any]:
     }
 
 
-def _assessment(row: Row) -> dict[str, Any]:
+def _assessment(row: Row, zone: str | None) -> dict[str, Any]:
     return {
         "claim": row["claim"],
         "verdict": row["verdict"],
         "by": row["by"],
-        "published": published_date(row["published_at"]),
+        "published": _moment(row["published_at"], zone),
         "url": row["url"],
         "link": link(row["url"]),
         "note": row["note"],

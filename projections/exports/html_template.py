@@ -84,6 +84,10 @@ pre { background: #f6f6f6; padding: .6rem; overflow-x: auto; white-space: pre-wr
 code { font-size: .9em; }
 code.hash { display: block; font-size: .7em; color: #5c5c5c; }
 td.leaf { min-width: 7rem; }
+/* Ids and dates are never split (a browser breaks "report-000" at its hyphen);
+   quotes get room enough to be read in lines, not a word a line. */
+td code, .when { white-space: nowrap; }
+td.quote { min-width: 24rem; }
 </style>
 </head>
 <body>
@@ -114,7 +118,7 @@ then; retractions, corrections and assessments likewise).</p>
 <ul>
 {% for position in fact.positions %}
 <li><strong>{{ bidi(position.claimant) }}</strong> says {{ bidi(position.value) }}
-<span class="muted">({{ bidi(position.outlet) }}, {{ position.published }}
+<span class="muted">({{ bidi(position.outlet) }}, <span class="when">{{ position.published }}</span>
 {%- if position.via %}, via {{ bidi(position.via) }}{% endif %}; claim
 <code>{{ position.claim }}</code>)</span>
 {% if position.quote %}{{ bidi(position.quote, "blockquote") }}{% endif %}
@@ -142,7 +146,8 @@ retracted or corrected</span>{% endif %}<ul class="positions">
 {% for position in fact.positions %}
 <li><strong>{{ bidi(position.claimant) }}</strong>: {{ bidi(position.value) }}
 {%- if position.via %} <span class="muted">(via {{ bidi(position.via) }})</span>{% endif %}
-<span class="muted">· {{ bidi(position.outlet) }}, {{ position.published }}</span></li>
+<span class="muted">· {{ bidi(position.outlet) }},
+<span class="when">{{ position.published }}</span></span></li>
 {% endfor %}
 </ul></td>
 </tr>
@@ -251,14 +256,14 @@ positions.</p>
 <tr>
 <td><code>{{ report.id }}</code></td>
 <td>{{ bidi(report.outlet) }}</td>
-<td>{{ report.published }}</td>
+<td class="when">{{ report.published }}</td>
 <td>{% if report.title %}{{ bidi(report.title) }}{% endif %}</td>
 <td>{% if report.link %}<a href="{{ report.link }}" rel="noopener noreferrer nofollow">
 {{- bidi(report.url) }}</a>
 {%- elif report.url %}<code>{{ bidi(report.url) }}</code>{% endif %}
 {%- if report.archive %}<br><a href="{{ report.archive }}"
  rel="noopener noreferrer nofollow">archived copy</a>{% endif %}</td>
-<td>{% if report.sha256 %}<code>{{ report.sha256 }}</code>{% endif %}</td>
+<td>{% if report.sha256 %}<code class="sha">{{ report.sha256 }}</code>{% endif %}</td>
 {{ leaf_cell(report.leaf) }}
 </tr>
 {% endfor %}
@@ -278,7 +283,7 @@ positions.</p>
 <td><code>{{ assessment.claim }}</code></td>
 <td>{{ assessment.verdict }}</td>
 <td>{{ bidi(assessment.by) }}</td>
-<td>{{ assessment.published }}</td>
+<td class="when">{{ assessment.published }}</td>
 <td>{% if assessment.link %}<a href="{{ assessment.link }}" rel="noopener noreferrer nofollow">
 {{- bidi(assessment.url) }}</a>
 {%- elif assessment.url %}<code>{{ bidi(assessment.url) }}</code>{% endif %}</td>
@@ -307,8 +312,8 @@ positions.</p>
 {%- if claim.via %} <span class="muted">via {{ bidi(claim.via) }}</span>{% endif %}</td>
 <td>{{ bidi(claim.value) }}</td>
 <td>{{ claim.status }}</td>
-<td>{{ claim.published }}</td>
-<td>{% if claim.quote %}{{ bidi(claim.quote, "div") }}{% endif %}
+<td class="when">{{ claim.published }}</td>
+<td class="quote">{% if claim.quote %}{{ bidi(claim.quote, "div") }}{% endif %}
 {% if claim.translation %}<div class="muted">{{ bidi(claim.translation) }}</div>{% endif %}</td>
 {{ leaf_cell(claim.leaf) }}
 </tr>

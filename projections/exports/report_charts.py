@@ -13,12 +13,13 @@ from __future__ import annotations
 
 import math
 import sqlite3
+from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from incident_ledger.ledger.times import from_key
+from incident_ledger.ledger.times import from_key, zone_or_none
 from incident_ledger.projections.understanding import state
 
 Scale = Callable[[int], float]
@@ -26,7 +27,8 @@ Scale = Callable[[int], float]
 WIDTH = 720
 LEFT, RIGHT, TOP, BOTTOM = 64, WIDTH - 16, 16, 196
 LEGEND_TOP, LEGEND_ROW = 256, 18
-MIN_LABEL_GAP = 48
+LABEL_CHAR = 7.0  # the width of a tick label's character at the SVG's 12px font, roughly
+MIN_LABEL_GAP = 16  # between two tick labels
 INSET = 12  # keeps the first step's marker and whisker off the y axis
 # Okabe–Ito: distinguishable with the common colour-vision deficiencies.
 PALETTE = ("#0072B2", "#D55E00", "#009E73", "#CC79A7", "#E69F00", "#56B4E9", "#000000")
@@ -129,12 +131,14 @@ def charts(
     at: datetime,
     units: dict[str, str],
     describe: dict[str, str],
+    zone: str | None = None,
 ) -> list[Chart]:
     """One chart per numeric fact, from the state at each breakpoint up to ``at``.
 
     ``breakpoints`` are the sorted published-time keys at which anything became
     known; ``units`` maps numeric facts to their unit; ``describe`` maps claim
-    ids to a human reading of their value (for tooltips).
+    ids to a human reading of their value (for tooltips). The time axis is read in
+    ``zone``, the incident's (None: UTC).
     """
     if not breakpoints or not units:
         return []
@@ -144,7 +148,7 @@ def charts(
     if end <= times[0]:
         end = times[0] + timedelta(days=1)
     return [
-        _chart(fact, unit, _history(fact, states, describe), times, end)
+        _chart(fact, unit, _history(fact, states, describe), times, end, zone)
         for fact, unit in sorted(units.items())
     ]
 
@@ -170,7 +174,9 @@ def _history(fact: str, states: list[dict[str, Any]], describe: dict[str, str]) 
     return history
 
 
-def _chart(fact: str, unit: str, history: _History, times: list[datetime], end: datetime) -> Chart:
+def _chart(
+    fact: str, unit: str, history: _History, times: list[datetime], end: datetime, zone: str | None
+) -> Chart:
     x = _time_scale(times[0], end)
     xs = [x(moment) for moment in times] + [x(end)]
     y, y_ticks = _value_scale(history)
@@ -186,10 +192,11 @@ def _chart(fact: str, unit: str, history: _History, times: list[datetime], end: 
     for row, item in enumerate(series):
         item.legend_y = LEGEND_TOP + (row + 1) * LEGEND_ROW
     height = LEGEND_TOP + (len(series) + 1) * LEGEND_ROW + 8
-    x_title = f"published, {times[0]:%Y-%m-%d} to {end:%Y-%m-%d %H:%M} UTC"
-    return Chart(
-        fact, unit, height, band, series, _x_ticks(times, xs), y_ticks, LEGEND_TOP, x_title
-    )
+    tz = zone_or_none(zone) or UTC
+    first, last = times[0].astimezone(tz), end.astimezone(tz)
+    x_title = f"published, {first.day} {first:%b %Y} to {last.day} {last:%b %Y} ({zone or 'UTC'})"
+    ticks = _x_ticks([moment.astimezone(tz) for moment in times], xs)
+    return Chart(fact, unit, height, band, series, ticks, y_ticks, LEGEND_TOP, x_title)
 
 
 def _band(span: tuple[int, int | None], left: float, right: float, y: Scale) -> Rect:
@@ -262,12 +269,22 @@ def _nice_step(raw: float) -> int:
 
 
 def _x_ticks(times: list[datetime], xs: list[float]) -> list[Tick]:
+    """A tick for each local day something became known (``21 Jan``), with its clock
+    time (``21 Jan 10:00``) when that day saw several breakpoints at different times;
+    a label that would crowd the one before it is left out."""
+    days = Counter(moment.date() for moment in times)
     ticks: list[Tick] = []
     for moment, at in zip(times, xs, strict=False):
         label = f"{moment.day} {moment:%b}"
-        if moment.strftime("%H:%M") != "00:00":
+        if days[moment.date()] > 1:
             label += f" {moment:%H:%M}"
-        if ticks and (at - ticks[-1].at < MIN_LABEL_GAP or ticks[-1].label == label):
+        if ticks and ticks[-1].label == label:
+            continue
+        if (
+            ticks
+            and at - ticks[-1].at
+            < LABEL_CHAR * (len(ticks[-1].label) + len(label)) / 2 + MIN_LABEL_GAP
+        ):
             continue
         ticks.append(Tick(at, label))
     return ticks
