@@ -14,7 +14,7 @@ import sys
 from typing import Any, NoReturn
 
 import typer
-from typer.core import TyperGroup
+from typer.core import TyperCommand, TyperGroup
 
 from incident_ledger.cli.render import terminal_text
 from incident_ledger.ledger.errors import LedgerError
@@ -72,6 +72,16 @@ class LedgerGroup(TyperGroup):
             if not isinstance(error, stray_errors()):
                 raise
             fail(stray_message(error), 1)
+
+
+class LedgerCommand(TyperCommand):
+    """A command whose usage line names its arguments plainly (``INCIDENT``): typer
+    puts a required one in braces, which read like a list of choices."""
+
+    def collect_usage_pieces(self, ctx: Any) -> list[str]:
+        """Typer's usage pieces, a required argument's braces taken off."""
+        pieces: list[str] = super().collect_usage_pieces(ctx)
+        return [p[1:-1] if p.startswith("{") and p.endswith("}") else p for p in pieces]
 
 
 def fail(message: str, exit_code: int) -> NoReturn:

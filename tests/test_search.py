@@ -432,5 +432,5 @@ def test_cli_syntax_characters_exit_0(db: str, query: str) -> None:
 def test_cli_help_texts() -> None:
     result = runner.invoke(app, ["search", "--help"])
     assert result.exit_code == 0
-    for option in ("--incident", "--limit", "--json", "{QUERY}"):
+    for option in ("--incident", "--limit", "--json", "search [OPTIONS] QUERY\n"):
         assert option in result.stdout

@@ -113,13 +113,13 @@ def test_help_version_and_order() -> None:
 
 def test_metavars_say_what_is_expected() -> None:
     state = runner.invoke(app, ["state", "-h"], env={"COLUMNS": "200"}).stdout
-    assert "state [OPTIONS] {INCIDENT}" in state
+    assert "state [OPTIONS] INCIDENT\n" in state and "{" not in state
     assert "--at DATE" in state and "--as-recorded DATE" in state and "--tz ZONE" in state
     export = runner.invoke(app, ["export", "-h"], env={"COLUMNS": "200"}).stdout
     assert "--incident INCIDENT" in export
     assert "--format [jsonl|csv|xlsx|prov|claimreview|html]" in export  # an Enum: its values
     history = runner.invoke(app, ["history", "-h"], env={"COLUMNS": "200"}).stdout
-    assert "{INCIDENT} {FACT}" in history
+    assert "history [OPTIONS] INCIDENT FACT\n" in history
     assert "<str>" not in state + export + history
 
 
