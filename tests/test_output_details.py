@@ -106,3 +106,18 @@ def test_every_command_in_the_guide_parses(line: str) -> None:
 def test_a_misplaced_global_option_is_caught() -> None:
     code, output = _parse("ledger restore DIR --db NEW")
     assert code == 2 and "No such option: --db" in output
+
+
+def test_appending_a_bundles_leaves_points_to_restore(db: str, tmp_path: Path) -> None:
+    bundle = tmp_path / "bundle"
+    exported = runner.invoke(app, ["--db", db, "export", "--format", "jsonl", "--out", str(bundle)])
+    assert exported.exit_code == 0, exported.output
+    target = str(tmp_path / "new.db")
+    assert runner.invoke(app, ["--db", target, "init"]).exit_code == 0
+    args = ["--db", target, "append", "--file", str(bundle / "leaves.jsonl")]
+    result = runner.invoke(app, args)
+    assert (result.exit_code, result.stdout) == (2, "")
+    assert result.stderr == (
+        "error: line 1: an event of an exported bundle, not a record: "
+        "rebuild a ledger from the bundle with 'ledger restore BUNDLE'\n"
+    )

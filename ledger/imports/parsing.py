@@ -137,6 +137,11 @@ def validate_record(data: Any, where: str, *, normalized: bool = False) -> AnyRe
     if not isinstance(data, dict):
         raise BadInputError(f"{where}: expected a JSON object")
     kind = data.get("type")
+    if kind is None and {"topic", "data", "recorded_at"} <= data.keys():
+        raise BadInputError(
+            f"{where}: an event of an exported bundle, not a record: "
+            "rebuild a ledger from the bundle with 'ledger restore BUNDLE'"
+        )
     if type(kind) is not str or kind not in RECORD_TYPES:
         raise BadInputError(
             f"{where}: type: must be one of {', '.join(RECORD_TYPES)} (got {_kind_shown(kind)})"
