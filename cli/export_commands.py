@@ -8,6 +8,7 @@ from typing import Annotated
 import typer
 
 from incident_ledger.cli import render
+from incident_ledger.cli.failures import fail
 from incident_ledger.cli.params import FormatOption, IncidentFilter, JsonFlag, KnownBy
 from incident_ledger.usecases import auditing
 
@@ -40,6 +41,9 @@ def export(
     as_json: JsonFlag = False,
 ) -> None:
     """Audit exports; each carries a fresh signed checkpoint."""
+    if as_json and out is None:  # the export itself goes to stdout: no room for a summary
+        fail("--json prints what was written: give --out PATH (without it, the export "
+             "itself is printed)", 2)  # fmt: skip
     with render.working(f"exporting {fmt}", as_json=as_json or out is None):
         result = auditing.export(
             ctx.obj, fmt, out=out, incident=incident, at=at, strict=strict, namespace=namespace

@@ -121,3 +121,13 @@ def test_appending_a_bundles_leaves_points_to_restore(db: str, tmp_path: Path) -
         "error: line 1: an event of an exported bundle, not a record: "
         "rebuild a ledger from the bundle with 'ledger restore BUNDLE'\n"
     )
+
+
+@pytest.mark.parametrize("fmt", ["html", "csv", "prov", "claimreview"])
+def test_json_without_out_is_refused_in_one_line(db: str, fmt: str) -> None:
+    result = runner.invoke(app, ["--db", db, "export", "--format", fmt, "--json"])
+    assert (result.exit_code, result.stdout) == (2, "")
+    assert result.stderr == (
+        "error: --json prints what was written: give --out PATH (without it, the export "
+        "itself is printed)\n"
+    )
