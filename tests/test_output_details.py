@@ -76,8 +76,9 @@ def _documented_commands() -> list[str]:
     import re
 
     text = DOCS.read_text(encoding="utf-8")
-    spans = re.findall(r"```[a-z]*\n(.*?)```", text, re.S) + re.findall(r"`([^`\n]+)`", text)
-    lines = [line.strip() for span in spans for line in span.splitlines()]
+    fenced = re.findall(r"```[a-z]*\n(.*?)```", text, re.S)
+    inline = [" ".join(span.split()) for span in re.findall(r"`([^`]+)`", text)]
+    lines = [line.strip() for span in fenced + inline for line in span.splitlines()]
     return [line for line in lines if line.startswith("ledger ")]
 
 
