@@ -84,6 +84,16 @@ class LedgerCommand(TyperCommand):
         return [p[1:-1] if p.startswith("{") and p.endswith("}") else p for p in pieces]
 
 
+def use_plain_usage(app: typer.Typer) -> None:
+    """Make every command of ``app`` and of its groups a ``LedgerCommand`` (each is a
+    plain TyperCommand until then)."""
+    for command in app.registered_commands:
+        command.cls = LedgerCommand
+    for group in app.registered_groups:
+        if group.typer_instance is not None:
+            use_plain_usage(group.typer_instance)
+
+
 def fail(message: str, exit_code: int) -> NoReturn:
     """Print ``error: <first line of message>`` on stderr and exit with ``exit_code``."""
     # One line: a database driver's message may carry a SQL excerpt below it.

@@ -12,7 +12,7 @@ from incident_ledger.cli.audit_commands import register as register_audit
 from incident_ledger.cli.catalogue_commands import register as register_catalogue
 from incident_ledger.cli.desk_commands import register as register_desk
 from incident_ledger.cli.export_commands import register as register_exports
-from incident_ledger.cli.failures import LedgerCommand, LedgerGroup
+from incident_ledger.cli.failures import LedgerGroup, use_plain_usage
 from incident_ledger.cli.lookup_commands import register as register_lookup
 from incident_ledger.cli.params import (
     AsRecorded,
@@ -376,9 +376,7 @@ register_catalogue(app)
 register_web(app)
 register_exports(app)
 register_desk(app)
-for _commands in (app, append_app, prove_app):
-    for _command in _commands.registered_commands:
-        _command.cls = LedgerCommand  # every command is a plain TyperCommand
+use_plain_usage(app)
 
 if __name__ == "__main__":
     app()

@@ -150,7 +150,7 @@ def _value_cells(page: str) -> dict[str, str]:
     """Each fact's value cell on an incident page, tags out."""
     import re
 
-    answer = page.split('<div id="answer">')[1].split("</div>")[0]
+    answer = page.split('<div id="answer">')[1].split("</div>", maxsplit=1)[0]
     rows = re.findall(r"<tr><td>([^<]+)</td>.*?<td class=\"value\">(.*?)</td>", answer, re.S)
     return {fact: re.sub(r"<[^>]+>", "", cell) for fact, cell in rows}
 
@@ -182,7 +182,7 @@ def _shown(page: str) -> str:
     import html
     import re
 
-    table = page.split("<table", 1)[1].split("</table>")[0]
+    table = page.split("<table", 1)[1].split("</table>", maxsplit=1)[0]
     return html.unescape(re.sub(r"<[^>]+>", " ", table))
 
 
