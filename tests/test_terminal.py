@@ -74,11 +74,11 @@ def _tables(text: str) -> str:
     [
         ["state", "ghwayran-2022", "--at", "2022-01-24"],
         ["state", "ghwayran-2022", "--at", "2022-01-25"],
-        ["timeline", "ghwayran-2022"],
+        ["timeline", "ghwayran-2022", "--at", "2022-02-01"],
         ["history", "ghwayran-2022", "escaped"],
         ["history", "ghwayran-2022", "attack.started"],
         ["diff", "ghwayran-2022", "--from", "2022-01-21", "--to", "2022-01-25"],
-        ["facts", "ghwayran-2022"],
+        ["facts", "ghwayran-2022", "--at", "2022-02-01"],
         ["sources"],
         ["incidents"],
         ["search", "prison"],
