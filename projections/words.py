@@ -94,7 +94,7 @@ def interval_words(interval: Mapping[str, Any] | None, zone: str | None = None) 
     return shown_low if low == high and low is not None else f"{shown_low}–{shown_high}"
 
 
-def fact_value_words(fact: dict[str, Any], zone: str | None = None) -> str:
+def fact_value_words(fact: Mapping[str, Any], zone: str | None = None) -> str:
     """The value a policy gives a fact (``state``'s ``value``), in words: ``7–∞``,
     ``20–21 Jan 2022``, ``yes``; ``—`` when it gives none."""
     value = fact.get("value")

@@ -52,7 +52,7 @@ def incident_page(db: sqlite3.Connection, incident: str, at: str, policy: str) -
         "timeline": events["entries"],
         "reports": [
             report | {"published": local_words(report["known"], zone_or_none(zone))}
-            for report in _reports(db, incident, understood["known_at"])
+            for report in _reports(db, incident, understood["known_at"] or "")
         ],
     }
 
