@@ -21,7 +21,7 @@ from incident_ledger.ledger.errors import LedgerError
 
 COMMAND_ORDER = (
     # set up and write
-    "init", "append", "retract", "correct", "rate", "restore",
+    "init", "append", "add", "template", "retract", "correct", "rate", "restore",
     # the desk
     "keygen", "member", "members", "review", "queue", "erratum", "note",
     # read
@@ -47,6 +47,7 @@ FLAGS = {
     "port": "--port",
     "prev": "--prev",
     "reason": "--reason",
+    "record_type": "--type",
     "to_at": "--to",
     "until": "--until",
 }

@@ -8,6 +8,7 @@ from typing import Annotated, Any
 import typer
 
 from incident_ledger.cli import render
+from incident_ledger.cli.add_commands import register as register_add
 from incident_ledger.cli.audit_commands import register as register_audit
 from incident_ledger.cli.catalogue_commands import register as register_catalogue
 from incident_ledger.cli.desk_commands import register as register_desk
@@ -57,11 +58,12 @@ app = typer.Typer(
 )
 append_app = typer.Typer(
     cls=LedgerGroup,
-    help="Import records from JSON Lines (--file), or append one claim from flags.",
+    help="Import records from JSON Lines or CSV (--file), or append one claim from flags.",
     invoke_without_command=True,
     rich_markup_mode=None,
 )
 app.add_typer(append_app, name="append")
+register_add(app)
 
 
 @app.callback()
@@ -126,27 +128,17 @@ def init(
         render.out.print(f"desk member {result.member} registered as admin with that key")
 
 
-def _report_outcome(outcome: Any, as_json: bool) -> None:
-    if as_json:
-        render.print_json(
-            {"added": outcome.added, "unchanged": outcome.unchanged, "events": outcome.events}
-        )
-        return
-    parts = ", ".join(f"{count} {kind}" for kind, count in sorted(outcome.added.items()))
-    render.out.print(
-        f"added {outcome.added_total} record(s)"
-        + (f" ({parts})" if parts else "")
-        + f"; {outcome.unchanged} already present"
-    )
-
-
 @append_app.callback()
 def append(
     ctx: typer.Context,
     file: Annotated[
         str | None,
         typer.Option(
-            "--file", "-f", metavar="FILE", help="JSON Lines file to import, or - for stdin."
+            "--file",
+            "-f",
+            metavar="FILE",
+            help="JSON Lines file to import, or - for stdin; a FILE.csv is read as CSV "
+            "(a header row of field names; 'ledger template csv').",
         ),
     ] = None,
     as_json: JsonFlag = False,
@@ -158,8 +150,16 @@ def append(
             "read: quicker when loading several large files in a row.",
         ),
     ] = True,
+    record_type: Annotated[
+        str | None,
+        typer.Option(
+            "--type",
+            metavar="TYPE",
+            help="A CSV file's record type, for rows without a type column or cell.",
+        ),
+    ] = None,
 ) -> None:
-    """Import records from a JSON Lines file (atomically), or use 'append claim'."""
+    """Import records from a JSON Lines or CSV file (atomically), or use 'append claim'."""
     if ctx.invoked_subcommand is not None:
         if file is not None:
             raise typer.BadParameter("use either --file or a subcommand, not both")
@@ -167,8 +167,10 @@ def append(
     if file is None:
         raise typer.BadParameter("give --file PATH (or -) or the 'claim' subcommand")
     with render.phase_bars(as_json=as_json) as progress:
-        outcome = writing.append_file(ctx.obj, file, progress=progress, project=project)
-    _report_outcome(outcome, as_json)
+        outcome = writing.append_file(
+            ctx.obj, file, progress=progress, project=project, record_type=record_type
+        )
+    render.report_outcome(outcome, as_json)
 
 
 _CLAIM_FLAGS = (
@@ -217,7 +219,7 @@ def append_claim(
 ) -> None:
     """Append one claim given as flags."""
     fields = {"type": "claim", "id": id} | _claim_fields(locals())
-    _report_outcome(writing.append_one(ctx.obj, fields), as_json)
+    render.report_outcome(writing.append_one(ctx.obj, fields), as_json)
 
 
 @app.command()
@@ -235,7 +237,7 @@ def retract(
 ) -> None:
     """Record that a report withdrew a claim."""
     fields = {"type": "retraction", "id": id, "claim": claim, "report": report, "reason": reason}
-    _report_outcome(writing.append_one(ctx.obj, fields), as_json)
+    render.report_outcome(writing.append_one(ctx.obj, fields), as_json)
 
 
 @app.command()
@@ -262,7 +264,7 @@ def correct(
 ) -> None:
     """Record a correction: a new claim that replaces an earlier one."""
     fields = {"type": "correction", "id": id, "claim": claim} | _claim_fields(locals())
-    _report_outcome(writing.append_one(ctx.obj, fields), as_json)
+    render.report_outcome(writing.append_one(ctx.obj, fields), as_json)
 
 
 @app.command()

@@ -301,3 +301,18 @@ def state_table(result: Mapping[str, Any], zone: str | None = None) -> Table:
             "\n".join(lines) or "no active claim",
         )
     return table
+
+
+def report_outcome(outcome: Any, as_json: bool) -> None:
+    """What an append did: records added by type, and those already present."""
+    if as_json:
+        print_json(
+            {"added": outcome.added, "unchanged": outcome.unchanged, "events": outcome.events}
+        )
+        return
+    parts = ", ".join(f"{count} {kind}" for kind, count in sorted(outcome.added.items()))
+    out.print(
+        f"added {outcome.added_total} record(s)"
+        + (f" ({parts})" if parts else "")
+        + f"; {outcome.unchanged} already present"
+    )

@@ -13,6 +13,7 @@ Over 400 lines: every record type is here, so the import format reads as one sch
 from __future__ import annotations
 
 import re
+import typing
 import unicodedata
 from decimal import Decimal
 from enum import StrEnum
@@ -452,3 +453,9 @@ RECORD_TYPES: tuple[str, ...] = (
     "retraction",
     "assessment",
 )
+
+
+def records_by_type() -> dict[str, type[RecordBase]]:
+    """Each record type's model, by the name an import gives its ``type``."""
+    models: tuple[type[RecordBase], ...] = typing.get_args(AnyRecord)
+    return {str(model.model_fields["type"].default): model for model in models}

@@ -7,12 +7,12 @@ from __future__ import annotations
 import os
 import secrets
 import sys
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TextIO
 
-from incident_ledger.ledger.errors import BadInputError, NotFoundError, StoreError
+from incident_ledger.ledger.errors import BadInputError, NotFoundError, StoreError, shown
 from incident_ledger.ledger.stores.location import StoreLocation, locate
 from incident_ledger.ledger.times import instant_key
 from incident_ledger.projections.model_files import SIDE_FILES, model_kind, remove_model_files
@@ -31,6 +31,7 @@ from incident_ledger.usecases.workspace import (
 if TYPE_CHECKING:
     from incident_ledger.ledger.imports.importer import Outcome
     from incident_ledger.ledger.imports.streaming import ValidatedPage
+    from incident_ledger.ledger.records import AnyRecord
 
 PhaseProgress = Callable[[str, int, int], None]
 """Reports (phase, done, total) — phases: importing (bytes), recording (records that
@@ -107,8 +108,10 @@ def append_file(
     progress: PhaseProgress | None = None,
     stdin: TextIO | None = None,
     project: bool = True,
+    record_type: str | None = None,
 ) -> Outcome:
-    """Import a JSON Lines file (``-`` for standard input) as one transaction.
+    """Import a JSON Lines file (``-`` for standard input) as one transaction, or a CSV
+    file (named ``….csv``; ``record_type``: the type of its rows that name none).
 
     With ``project=False`` the read model is left behind: every read command
     brings it up to date first, so answers are the same, only later.
@@ -119,18 +122,38 @@ def append_file(
     # The models load only to write: reading never needs them.
     from incident_ledger.ledger.imports.importer import record_input
     from incident_ledger.ledger.imports.parsing import stream_lines
-    from incident_ledger.ledger.imports.streaming import file_pages, first_line_of, line_pages
+    from incident_ledger.ledger.imports.streaming import (
+        csv_pages,
+        file_pages,
+        first_line_of,
+        first_row_of,
+        line_pages,
+    )
 
     path = None if file == "-" else Path(file)
     size = 0 if path is None else _input_size(path, file)
     # Standard input is read as bytes, so that a line that is not UTF-8 is named.
     lines = stream_lines(stdin or sys.stdin) if path is None else iter(())
+    is_csv = path is not None and path.suffix.lower() == ".csv"
+    if record_type is not None and not is_csv:
+        raise BadInputError(
+            "{record_type} is for a CSV file (FILE.csv): a JSON Lines record names its type",
+            arguments=("record_type",),
+        )
 
     def pages(recorded: str) -> Iterator[ValidatedPage]:
-        return line_pages(lines, recorded) if path is None else file_pages(path, recorded)
+        if path is None:
+            return line_pages(lines, recorded)
+        return csv_pages(path, recorded, record_type) if is_csv else file_pages(path, recorded)
 
     def where_first(aggregate_id: str) -> str | None:
-        return None if path is None else first_line_of(path, aggregate_id)
+        if path is None:
+            return None
+        return (
+            first_row_of(path, aggregate_id, record_type)
+            if is_csv
+            else first_line_of(path, aggregate_id)
+        )
 
     with open_workspace(db, write=True) as ws:
         outcome = record_input(ws.ledger, pages, locate=where_first, progress=progress, size=size)
@@ -167,11 +190,25 @@ def _input_size(path: Path, file: str) -> int:
 
 def append_one(db: str | None, fields: dict[str, Any]) -> Outcome:
     """Record one record given as fields (``append claim``, ``retract``, ``correct``)."""
-    from incident_ledger.ledger.imports.importer import Entry, record
     from incident_ledger.ledger.imports.parsing import validate_record
 
     given = {k: v for k, v in fields.items() if v is not None or k == "value"}
-    validated = validate_record(given, "input")
+    return _record_one(db, validate_record(given, "input"))
+
+
+def add_record(db: str | None, kind: str, texts: Mapping[str, Any]) -> Outcome:
+    """Record one record of ``kind`` given as its fields' texts (``ledger add``), read and
+    checked as a CSV row's cells are (``text_fields.record_from_text``)."""
+    from incident_ledger.ledger.imports.text_fields import record_from_text
+
+    return _record_one(db, record_from_text(kind, texts, "input"))
+
+
+def _record_one(db: str | None, validated: AnyRecord) -> Outcome:
+    """Record one validated record, as an import of one line: signed, attributed and,
+    with review required, a reporter's proposal."""
+    from incident_ledger.ledger.imports.importer import Entry, record
+
     with open_workspace(db, write=True) as ws:
         outcome = record(ws.ledger, [Entry("input", validated)])
         catch_up_after_writing(ws, f"{outcome.added_total} new record(s)")
@@ -293,3 +330,12 @@ def parse_flag_value(text: str) -> Any:
         return value_from_text(text)
     except BadInputError as error:
         raise BadInputError(f"input: value: {error}") from None
+
+
+def csv_template(fmt: str, record_type: str | None) -> list[str]:
+    """The header row of an empty CSV input, for one record type or for all."""
+    from incident_ledger.ledger.imports.csv_input import template
+
+    if fmt != "csv":
+        raise BadInputError(f"the only template format is csv (got {shown(fmt)})")
+    return template(record_type)

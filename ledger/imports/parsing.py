@@ -127,12 +127,16 @@ def _key_count(value: Any) -> int:
     return count
 
 
-def validate_record(data: Any, where: str, *, normalized: bool = False) -> AnyRecord:
+def validate_record(
+    data: Any, where: str, *, normalized: bool = False, problems: dict[str, str] | None = None
+) -> AnyRecord:
     """Validate one decoded JSON object as a record, or raise a one-line error naming
     every field that is wrong (up to ``SHOWN_PROBLEMS``).
 
     ``normalized`` says every string in ``data`` is already valid NFC text
-    (``normalized_line``), sparing the models a walk over every value.
+    (``normalized_line``), sparing the models a walk over every value. ``problems``:
+    fields found wrong before (a text that could not be read, ``text_fields``), named
+    with the models' own and before them.
     """
     if not isinstance(data, dict):
         raise BadInputError(f"{where}: expected a JSON object")
@@ -147,11 +151,14 @@ def validate_record(data: Any, where: str, *, normalized: bool = False) -> AnyRe
             f"{where}: type: must be one of {', '.join(RECORD_TYPES)} (got {_kind_shown(kind)})"
         )
     try:
-        return _RECORD.validate_python(data, context=_NORMALIZED if normalized else None)
+        record = _RECORD.validate_python(data, context=_NORMALIZED if normalized else None)
     except ValidationError as error:
-        raise BadInputError(f"{where}: {_problems(error, list(data))}") from None
+        raise BadInputError(f"{where}: {_problems(error, list(data), problems)}") from None
     except RecursionError:
         raise BadInputError(f"{where}: invalid JSON: {_TOO_DEEP}") from None
+    if problems:
+        raise BadInputError(f"{where}: {_problems(None, list(data), problems)}")
+    return record
 
 
 SHOWN_PROBLEMS = 5
@@ -163,12 +170,14 @@ def _kind_shown(kind: Any) -> str:
     return text if len(text) <= 40 else text[:39] + "…"
 
 
-def _problems(error: ValidationError, keys: list[str]) -> str:
-    """Every field's first problem, as ``field: message`` joined by ``; `` in the order the
-    line gives its fields (``keys``; missing ones last), up to ``SHOWN_PROBLEMS``, then how
-    many more."""
-    found: dict[str, str] = {}
-    for problem in error.errors(include_url=False):
+def _problems(
+    error: ValidationError | None, keys: list[str], earlier: dict[str, str] | None = None
+) -> str:
+    """Every field's first problem (``earlier`` ones first), as ``field: message`` joined by
+    ``; `` in the order the line gives its fields (``keys``; missing ones last), up to
+    ``SHOWN_PROBLEMS``, then how many more."""
+    found: dict[str, str] = dict(earlier or {})
+    for problem in error.errors(include_url=False) if error is not None else ():
         fieldname, message = _problem(problem)
         found.setdefault(fieldname, message)
     place = {key: i for i, key in enumerate(keys)}

@@ -17,8 +17,9 @@ validated here, a page at a time.
 
 from __future__ import annotations
 
+import csv
 import io
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, NoReturn
@@ -28,10 +29,12 @@ import orjson
 from incident_ledger.ledger.domain import aggregate_id_for, creation_leaf
 from incident_ledger.ledger.errors import BadInputError
 from incident_ledger.ledger.forking import Producer, two_cores
+from incident_ledger.ledger.imports.csv_input import csv_records
 from incident_ledger.ledger.imports.parsing import BOM, input_text, read_records
 from incident_ledger.ledger.imports.preparing import PreparedPage
 from incident_ledger.ledger.imports.spool import PAGE, Spooled, spool_row
 from incident_ledger.ledger.merkle import leaf_hash
+from incident_ledger.ledger.records import AnyRecord
 
 SPLIT_MIN_BYTES = 4_000_000
 """Files smaller than this are validated in this process: helpers would not pay for themselves."""
@@ -99,13 +102,27 @@ class Problem:
 
 def line_pages(lines: Iterable[str], recorded: str) -> Iterator[ValidatedPage]:
     """Validate lines here, a page of ``PAGE`` records at a time, leaves made at ``recorded``."""
+    return _pages(lambda advance: read_records(lines, progress=advance), recorded)
+
+
+def csv_pages(path: Path, recorded: str, record_type: str | None) -> Iterator[ValidatedPage]:
+    """Validate a CSV file here (``csv_input``), a page at a time, as ``line_pages`` does."""
+    with path.open("rb") as binary, input_text(binary) as handle:
+        yield from _pages(lambda advance: csv_records(handle, record_type, advance), recorded)
+
+
+def _pages(
+    records: Callable[[Callable[[int], None]], Iterable[tuple[str, AnyRecord]]], recorded: str
+) -> Iterator[ValidatedPage]:
+    """Pages of ``PAGE`` records, from ``records(advance)``, which calls ``advance`` with
+    the bytes of input each record took."""
     read = [0]  # bytes of input read so far
 
     def advance(size: int) -> None:
         read[0] += size
 
     columns, paged = _Columns(recorded), 0
-    for where, record in read_records(lines, progress=advance):
+    for where, record in records(advance):
         columns.add(spool_row(where, record))
         if len(columns.rows) >= PAGE:
             columns.size, paged = read[0] - paged, read[0]
@@ -161,6 +178,19 @@ def first_line_of(path: Path, aggregate_id: str) -> str | None:
                     return f"line {number}"
             except (orjson.JSONDecodeError, TypeError, KeyError):
                 continue
+    return None
+
+
+def first_row_of(path: Path, aggregate_id: str, record_type: str | None) -> str | None:
+    """Where a CSV file first holds a record under an aggregate id (``line 12``)."""
+    with path.open(encoding="utf-8-sig", errors="replace", newline="") as handle:
+        reader = csv.DictReader(handle)
+        start = 2
+        for row in reader:
+            kind = (row.get("type") or "").strip() or record_type
+            if kind and aggregate_id_for(kind, (row.get("id") or "").strip()) == aggregate_id:
+                return f"line {start}"
+            start = reader.line_num + 1
     return None
 
 

@@ -1,0 +1,133 @@
+"""``ledger add incident | source | report | fact | assessment``: one record from flags.
+
+The flags are made from the record models (``text_fields.field_forms``): a field added to
+a record type is a flag of its command by itself, named as the import names it
+(``published_at`` is ``--published-at``). A command is made only when it is asked for,
+since the models take a while to load and no other command needs them.
+"""
+
+from __future__ import annotations
+
+import inspect
+from typing import TYPE_CHECKING, Annotated, Any
+
+import typer
+
+from incident_ledger.cli import render
+from incident_ledger.cli.failures import LedgerCommand, LedgerGroup
+from incident_ledger.cli.params import JsonFlag
+
+if TYPE_CHECKING:
+    from incident_ledger.ledger.imports.text_fields import FieldForm
+
+ADD_TYPES = ("incident", "source", "report", "fact", "assessment")
+"""The record types ``add`` takes; claims, corrections and retractions have their own
+commands (``append claim``, ``correct``, ``retract``)."""
+
+FIXING = (
+    "A record is never edited: to fix one, record an erratum ('ledger erratum RECORD "
+    "--reason …') and add the right record ('--replaced-by' links them)."
+)
+
+_FORM_HELP = {
+    "whole": "A whole number.",
+    "yes-no": "true or false.",
+    "ids": "An id (repeat the flag for several).",
+    "json": "JSON, as in an import line.",
+    "value": "As --value of 'append claim'.",
+    "text": "",
+}
+
+
+class AddGroup(LedgerGroup):
+    """The ``add`` group: one command per record type, made when asked for."""
+
+    def list_commands(self, ctx: Any) -> list[str]:
+        return list(ADD_TYPES)
+
+    def get_command(self, ctx: Any, cmd_name: str) -> Any:
+        if cmd_name not in ADD_TYPES:
+            return None
+        single = typer.Typer(rich_markup_mode=None, add_completion=False)
+        single.command(
+            cmd_name,
+            cls=LedgerCommand,
+            help=f"Add one {cmd_name} record given as flags (checked as an import line is). "
+            + FIXING,
+            short_help=f"Add one {cmd_name} record.",
+        )(_command(cmd_name))
+        return typer.main.get_command(single)
+
+
+add_app = typer.Typer(
+    cls=AddGroup,
+    help="Add one incident, source, report, fact or assessment from flags. " + FIXING,
+    no_args_is_help=True,
+    rich_markup_mode=None,
+)
+
+
+def template(
+    fmt: Annotated[str, typer.Argument(metavar="FORMAT", help="csv: a spreadsheet's header.")],
+    record_type: Annotated[
+        str | None,
+        typer.Argument(metavar="[TYPE]", help="Only this record type's fields (no type column)."),
+    ] = None,
+) -> None:
+    """Print an empty import template: the header row of a CSV file for 'append --file'."""
+    import csv
+    import io
+
+    from incident_ledger.usecases.writing import csv_template
+
+    text = io.StringIO()
+    csv.writer(text, lineterminator="\n").writerow(csv_template(fmt, record_type))
+    render.raw(text.getvalue())
+
+
+def register(app: typer.Typer) -> None:
+    """Add ``add`` and ``template`` to the ``ledger`` command line."""
+    app.add_typer(add_app, name="add")
+    app.command()(template)
+
+
+def _command(kind: str) -> Any:
+    """The function typer makes the command of a record type from: a flag per field."""
+    from incident_ledger.ledger.imports.text_fields import field_forms
+
+    forms = field_forms(kind)
+
+    def add(ctx: typer.Context, **flags: Any) -> None:
+        from incident_ledger.usecases.writing import add_record
+
+        as_json = flags.pop("as_json")
+        texts = {form.name: flags[form.name] for form in forms}
+        render.report_outcome(add_record(ctx.obj, kind, texts), as_json)
+
+    parameters = [
+        inspect.Parameter("ctx", inspect.Parameter.POSITIONAL_OR_KEYWORD, annotation=typer.Context)
+    ]
+    parameters += [
+        inspect.Parameter(
+            form.name, inspect.Parameter.KEYWORD_ONLY, annotation=_option(form), default=None
+        )
+        for form in forms
+    ]
+    parameters.append(
+        inspect.Parameter(
+            "as_json", inspect.Parameter.KEYWORD_ONLY, annotation=JsonFlag, default=False
+        )
+    )
+    add.__signature__ = inspect.Signature(parameters)  # type: ignore[attr-defined]
+    add.__annotations__ = {p.name: p.annotation for p in parameters}
+    return add
+
+
+def _option(form: FieldForm) -> Any:
+    """A field's flag: optional for typer, so that a missing required field is named by
+    the import's own check, with any other problem of the record."""
+    metavar = "[" + "|".join(form.choices) + "]" if form.choices else form.name.upper()
+    help_text = ("Required. " if form.required else "") + _FORM_HELP[form.form]
+    kind = list[str] | None if form.form == "ids" else str | None
+    flag = "--" + form.name.replace("_", "-")
+    return Annotated[kind, typer.Option(flag, metavar=metavar, help=help_text.strip())]

@@ -1,0 +1,165 @@
+"""``ledger add TYPE``: every record type from flags made from its model, checked as an
+import line is, signed and attributed, and a proposal when a reporter adds it under
+review; exact ``error:`` lines and exit codes."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from incident_ledger.cli.main import app
+from incident_ledger.ledger.imports.text_fields import field_forms
+from incident_ledger.ledger.records import records_by_type
+from tests.desk_cli import Member, new_key
+
+runner = CliRunner()
+
+
+def ledger(db: str, *args: str) -> tuple[int, str, str]:
+    result = runner.invoke(app, ["--db", db, *args])
+    return result.exit_code, result.stdout, result.stderr
+
+
+@pytest.fixture
+def db(store_url: str) -> str:
+    assert ledger(store_url, "init")[0] == 0
+    return store_url
+
+
+def test_every_record_type_is_added_from_flags_and_read_back(db: str) -> None:
+    steps = [
+        ("incident", "--id", "g", "--title", "Ghwayran", "--timezone", "Asia/Damascus",
+         "--related", '[{"incident": "g", "relation": "same"}]'),
+        ("source", "--id", "sohr", "--name", "SOHR", "--kind", "monitor", "--reliability", "C"),
+        ("report", "--id", "r1", "--source", "sohr", "--published-at", "2022-01-21",
+         "--url", "https://example.org/a", "--language", "ar"),
+        ("fact", "--incident", "g", "--key", "killed", "--kind", "count", "--cumulative",
+         "true", "--tolerance", '{"absolute": 3}'),
+    ]  # fmt: skip
+    for step in steps:
+        code, out, err = ledger(db, "add", *step)
+        assert (code, err) == (0, ""), step
+        assert out == f"added 1 record(s) (1 {step[0]}); 0 already present\n"
+    assert ledger(db, "append", "claim", "--id", "c1", "--incident", "g", "--fact", "killed",
+                  "--value", "20", "--report", "r1")[0] == 0  # fmt: skip
+    assessment = ("--id", "a1", "--claim", "c1", "--verdict", "mixed", "--by", "Desk",
+                  "--published-at", "2022-01-22")  # fmt: skip
+    code, out, err = ledger(db, "add", "assessment", *assessment, "--json")
+    assert (code, err) == (0, "")
+    assert json.loads(out)["added"] == {"assessment": 1}
+    code, out, _ = ledger(db, "state", "g", "--at", "2022-01-22", "--json")
+    killed = json.loads(out)["facts"]["killed"]
+    assert (killed["value"], killed["cumulative"]) == ({"min": 20, "max": 20}, True)
+    # The same record again is a no-op, as in an import.
+    code, out, _ = ledger(db, "add", *steps[1])
+    assert (code, out) == (0, "added 0 record(s); 1 already present\n")
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (("incident", "--title", "T"), "input: id: is required"),
+        (
+            (
+                "report",
+                "--id",
+                "r",
+                "--source",
+                "s",
+                "--published-at",
+                "2022-01-21T10:00",
+                "--url",
+                "ftp://x",
+                "--language",
+                "1",
+            ),
+            "input: published_at: '2022-01-21T10:00' is not a date (YYYY-MM-DD) or a "
+            "date-time with a UTC offset (YYYY-MM-DDTHH:MM:SSZ); url: must be an http:// or "
+            "https:// address, without spaces; language: must be a language tag such as ar, "
+            "en or en-GB",
+        ),
+        (
+            (
+                "fact",
+                "--incident",
+                "g",
+                "--key",
+                "k",
+                "--kind",
+                "count",
+                "--cumulative",
+                "yes",
+                "--tolerance",
+                '{"fraction":',
+            ),
+            "input: cumulative: 'yes' is neither true nor false; tolerance: invalid JSON: "
+            "Expecting value",
+        ),
+        (
+            ("source", "--id", "s", "--name", "S", "--kind", "blog"),
+            "input: kind: Input should be 'outlet', 'monitor', 'armed_group', 'government', "
+            "'agency', 'social' or 'other'",
+        ),
+        (
+            ("assessment", "--id", "a"),
+            "input: claim: is required; verdict: is required; by: is required; "
+            "published_at: is required",
+        ),
+        (
+            ("source", "--id", "s", "--name", "S", "--kind", "outlet", "--reliability", "Z"),
+            "input: reliability: Input should be 'A', 'B', 'C', 'D', 'E' or 'F'",
+        ),
+    ],
+)
+def test_bad_flags_get_the_import_s_one_line_and_exit_2(
+    db: str, args: tuple[str, ...], message: str
+) -> None:
+    code, out, err = ledger(db, "add", *args)
+    assert (code, out, err) == (2, "", f"error: {message}\n")
+
+
+def test_a_reference_the_ledger_lacks_and_a_reused_id_are_refused(db: str) -> None:
+    code, _, err = ledger(db, "add", "report", "--id", "r", "--source", "nobody",
+                          "--published-at", "2022-01-21")  # fmt: skip
+    assert (code, err) == (2, "error: input: source: no source 'nobody' in the ledger or in "
+                              "this input\n")  # fmt: skip
+    assert ledger(db, "add", "source", "--id", "s", "--name", "S", "--kind", "outlet")[0] == 0
+    code, _, err = ledger(db, "add", "source", "--id", "s", "--name", "T", "--kind", "outlet")
+    assert (code, err) == (
+        2,
+        "error: input: id: 's' is already used by a different source record in the ledger\n",
+    )
+
+
+def test_every_field_of_every_model_is_a_flag() -> None:
+    """A field added to a record is a flag by itself: the flags are the model's fields."""
+    for kind in ("incident", "source", "report", "fact", "assessment"):
+        code, out, _ = ledger("unused.db", "add", kind, "--help")
+        assert code == 0
+        model_fields = set(records_by_type()[kind].model_fields) - {"type"}
+        assert {form.name for form in field_forms(kind)} == model_fields
+        for name in model_fields:
+            assert "--" + name.replace("_", "-") + " " in out, (kind, name)
+        assert "A record is never edited" in " ".join(out.split())
+
+
+def test_a_reporter_s_assessment_waits_for_review(store_url: str, tmp_path: Path) -> None:
+    alice = Member(store_url)
+    alice.ok("init", "--member", "alice", "--review", "required")
+    key, public = new_key(tmp_path, "bob")
+    alice.ok("member", "add", "bob", "--name", "Bob", "--role", "reporter", "--public-key", public)
+    alice.ok("add", "incident", "--id", "g", "--title", "G")
+    alice.ok("add", "source", "--id", "s", "--name", "S", "--kind", "outlet")
+    alice.ok("add", "report", "--id", "r", "--source", "s", "--published-at", "2022-01-21")
+    alice.ok("append", "claim", "--id", "c1", "--incident", "g", "--fact", "killed",
+             "--value", "3", "--report", "r")  # fmt: skip
+    bob = Member(store_url, key)
+    bob.ok("add", "assessment", "--id", "a1", "--claim", "c1", "--verdict", "false", "--by", "B",
+           "--published-at", "2022-01-22")  # fmt: skip
+    assert [item["record"] for item in alice.json("queue")] == ["assessment:a1"]
+    # Each add is a batch of its own, signed by whoever added it: init, review, bob,
+    # three records, the claim, bob's assessment.
+    assert alice.json("verify")["batches"] == 8
