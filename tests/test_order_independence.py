@@ -105,11 +105,18 @@ def understood(lines: list[str], workdir: Path, name: str) -> list[str]:
     path.write_text("\n".join(lines) + "\n", encoding="utf-8")
     writing.init(db)
     writing.append_file(db, str(path))
+    return [answer for day in DAYS for answer in understood_in(db, day)]
+
+
+DAYS = ("2022-01-01", "2022-01-02", "2022-01-03")
+
+
+def understood_in(db: str, day: str) -> list[str]:
+    """``state --json`` of the corpus's incident on a day, by every policy."""
     answers = []
-    for day in ("2022-01-01", "2022-01-02", "2022-01-03"):
-        for policy in ("range", "latest", "preferred"):
-            result = reading.current_state(db, "i", at=day, policy=policy)
-            answers.append(json.dumps(_without_recorded_at(result), sort_keys=True))
+    for policy in ("range", "latest", "preferred"):
+        result = reading.current_state(db, "i", at=day, policy=policy)
+        answers.append(json.dumps(_without_recorded_at(result), sort_keys=True))
     return answers
 
 
