@@ -35,6 +35,7 @@ COMMAND_ORDER = (
 
 FLAGS = {
     "as_json": "--json",
+    "change_fact": "--change-fact",
     "chart": "--chart",
     "db": "--db",
     "fmt": "--format",

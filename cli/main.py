@@ -260,10 +260,18 @@ def correct(
     translation: Translation = None,
     credibility: Credibility = None,
     note: Note = None,
+    change_fact: Annotated[
+        bool,
+        typer.Option(
+            "--change-fact",
+            help="The correction moves the claim to another fact (refused without it).",
+        ),
+    ] = False,
     as_json: JsonFlag = False,
 ) -> None:
     """Record a correction: a new claim that replaces an earlier one."""
     fields = {"type": "correction", "id": id, "claim": claim} | _claim_fields(locals())
+    fields["change_fact"] = change_fact or None
     render.report_outcome(writing.append_one(ctx.obj, fields), as_json)
 
 

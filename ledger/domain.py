@@ -318,6 +318,14 @@ class Claim(LedgerAggregate):
     class RecordedAsCorrection(Event, _ClaimPayload):
         TOPIC = TOPIC_PREFIX + "Claim.RecordedAsCorrection"
         record_type = "CorrectionRecord"
+        class_version = 2
+        change_fact: bool | None
+
+        @staticmethod
+        def upcast_v1_v2(state: dict[str, Any]) -> None:
+            """Version 1 had no ``change_fact``: its corrections kept their claim's fact."""
+            state.setdefault("change_fact", None)
+
         claim: str
 
     @dataclass(frozen=True)
@@ -341,9 +349,10 @@ class Claim(LedgerAggregate):
             aggregate.retracted_by = self.by
             aggregate.ended_at = self.timestamp
 
-    def supersede(self, correction_id: str, timestamp: datetime) -> None:
+    def supersede(self, correction_id: str, timestamp: datetime, by: str | None = None) -> None:
         """Mark this claim as replaced by a correction; a claim is replaced once, and a
-        retracted claim is not replaced."""
+        retracted claim is not replaced. ``by``: the desk member who ended it, if it is
+        ended, for the message."""
         if self.superseded_by is not None:
             raise ConflictError(
                 f"claim '{self.record.id}' was already corrected by '{self.superseded_by}'; "
@@ -352,29 +361,32 @@ class Claim(LedgerAggregate):
         retracted = getattr(self, "retracted_by", None)
         if retracted is not None:
             raise ConflictError(
-                f"claim '{self.record.id}' was retracted by '{retracted}'{self._when()}: "
+                f"claim '{self.record.id}' was retracted by '{retracted}'{self._when(by)}: "
                 "a retracted claim is not corrected"
             )
         self.trigger_event(self.Superseded, by=correction_id, timestamp=timestamp)
 
-    def retract(self, retraction_id: str, timestamp: datetime) -> None:
+    def retract(self, retraction_id: str, timestamp: datetime, by: str | None = None) -> None:
         """Mark this claim as retracted; a claim is retracted once, and a corrected claim is
-        not retracted (its correction is)."""
+        not retracted (its correction is). ``by``: as for ``supersede``."""
         if self.superseded_by is not None:
             raise ConflictError(
                 f"claim '{self.record.id}' was corrected by '{self.superseded_by}'"
-                f"{self._when()}; retract '{self.superseded_by}' instead"
+                f"{self._when(by)}; retract '{self.superseded_by}' instead"
             )
         retracted = getattr(self, "retracted_by", None)
         if retracted is not None:
             raise ConflictError(
-                f"claim '{self.record.id}' was already retracted by '{retracted}'{self._when()}"
+                f"claim '{self.record.id}' was already retracted by '{retracted}'{self._when(by)}"
             )
         self.trigger_event(self.Retracted, by=retraction_id, timestamp=timestamp)
 
-    def _when(self) -> str:
+    def _when(self, by: str | None) -> str:
+        """`` (recorded T by MEMBER)``: when (and by whom) what ended the claim was recorded."""
         ended = getattr(self, "ended_at", None)
-        return "" if ended is None else f" (recorded {recorded_key(ended)})"
+        if ended is None:
+            return ""
+        return f" (recorded {recorded_key(ended)}" + (f" by {by})" if by else ")")
 
 
 class Retraction(LedgerAggregate):

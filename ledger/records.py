@@ -327,6 +327,8 @@ class CorrectionRecord(ClaimFields):
     type: Literal["correction"] = "correction"
     id: RecordId
     claim: RecordId
+    change_fact: bool | None = None
+    """True: the correction moves the claim to another fact of its incident (else refused)."""
 
 
 class RetractionRecord(RecordBase):

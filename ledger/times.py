@@ -165,6 +165,22 @@ def to_key(moment: datetime) -> str:
     return moment.astimezone(UTC).replace(tzinfo=None).isoformat(timespec="microseconds") + "Z"
 
 
+_ANY_ZONE_EARLIEST = timedelta(hours=14)  # UTC+14: where a day begins first
+_ANY_ZONE_LATEST = timedelta(days=1, hours=12)  # UTC-12: where it ends last
+
+
+def surely_before(text: str, other: str) -> bool:
+    """Whether a publication time (a ``published_at``) is surely before another: a date
+    is some time of that day in some time zone, so a date is before a date-time only
+    when the whole day, wherever it is read, ends before it. Two dates are days of one
+    calendar (the incident's), compared as dates."""
+    if is_date_only(text) and is_date_only(other):
+        return text.strip() < other.strip()
+    latest = parse_instant(text) + (_ANY_ZONE_LATEST if is_date_only(text) else timedelta())
+    earliest = parse_instant(other) - (_ANY_ZONE_EARLIEST if is_date_only(other) else timedelta())
+    return latest <= earliest if is_date_only(text) else latest < earliest
+
+
 def instant_key(text: str) -> str:
     """The storage key of a ``published_at`` or ``effective_from`` as given (a date is the
     start of its day): what the read model stores, so what the write side must check.

@@ -1,10 +1,13 @@
-"""Ending a claim once: retracted once, never both corrected and retracted, a correction
-never moving it to another incident — each rule through the file import and the command
-line, and a retraction racing a correction (one wins, the other is told who)."""
+"""Ending a claim once: retracted once, never both corrected and retracted (told what
+ended it, by which member, when), a correction never moving it to another incident nor,
+unless it says so, to another fact, never from a report published before the claim's —
+each rule through the file import and the command line, and a retraction racing a
+correction (one wins, the other is told who)."""
 
 from __future__ import annotations
 
 import json
+import re
 import threading
 import time
 from pathlib import Path
@@ -106,7 +109,79 @@ def test_a_claim_is_ended_once(db: str, way: str, first: str, then: str, said: s
     where = "line 1" if way == "file" else "input"
     assert code == 1
     assert err.startswith(f"error: {where}: {said}")
+    member = json.loads(runner.invoke(app, ["--db", db, "members", "--json"]).stdout)[0]["id"]
+    when = rf"\(recorded \d{{4}}-\d\d-\d\dT[\d:.]+Z by {re.escape(member)}\)"
+    said = re.escape(said.removesuffix(" (recorded "))
+    assert re.fullmatch(rf"error: {where}: {said} {when}([;:] .*)?\n", err), err
     assert log_state(db) == before  # nothing of it was written
+
+
+EARLY = {"type": "report", "id": "r0", "source": "s", "published_at": "2022-01-20"}
+
+
+@pytest.mark.parametrize("way", ["file", "flags", "same file"])
+@pytest.mark.parametrize("kind", ["retraction", "correction"])
+def test_an_end_from_a_report_published_before_the_claim_s_is_refused(
+    db: str, way: str, kind: str
+) -> None:
+    if way == "flags":
+        assert append(db, EARLY) == (0, "")
+    before = log_state(db)
+    if way == "flags":
+        args = FLAGS[kind]("e")
+        args[args.index("r2")] = "r0"
+        code, err = cli(db, *args)
+    else:
+        record = (RETRACT if kind == "retraction" else CORRECT) | {"id": "e", "report": "r0"}
+        code, err = append(db, *([EARLY] if way == "same file" else []), record)
+    where = {"flags": "input", "file": "line 1", "same file": "line 2"}[way]
+    if way == "file":  # r0 is in neither the ledger nor the input
+        assert (code, err) == (2, f"error: {where}: report: no report 'r0' in the ledger or in "
+                                  "this input\n")  # fmt: skip
+        return
+    assert (code, err) == (
+        2,
+        f"error: {where}: report: 'r0' (published 2022-01-20) came out before claim 'c1''s "
+        f"report 'r1' (published 2022-01-21): a {kind} comes from a report published no "
+        "earlier than its claim's\n",
+    )
+    assert log_state(db) == before
+
+
+def test_a_report_of_the_claim_s_day_may_end_it(db: str) -> None:
+    """A date-only report is some time of its day: one at a time of that day may follow it."""
+    same_day = {"type": "report", "id": "r05", "source": "s", "published_at": "2022-01-21T05:00Z"}
+    assert append(db, same_day, RETRACT | {"id": "x", "report": "r05"}) == (0, "")
+    late = {"type": "report", "id": "r9", "source": "s", "published_at": "2022-01-20T05:00Z"}
+    code, err = append(db, late, CORRECT | {"id": "k", "claim": "c1", "report": "r9"})
+    assert code == 2 and "'r9' (published 2022-01-20T05:00:00Z) came out before" in err
+
+
+@pytest.mark.parametrize("way", ["file", "flags"])
+def test_a_correction_changes_the_fact_only_when_it_says_so(db: str, way: str) -> None:
+    before = log_state(db)
+    if way == "file":
+        code, err = append(db, CORRECT | {"id": "k", "fact": "wounded"})
+        how = '"change_fact": true'
+    else:
+        args = FLAGS["correction"]("k")
+        args[args.index("killed")] = "wounded"
+        code, err = cli(db, *args)
+        how = "--change-fact"
+    where = "line 1" if way == "file" else "input"
+    assert (code, err) == (
+        2,
+        f"error: {where}: fact: the correction changes claim 'c1''s fact from 'killed' to "
+        f"'wounded': say so with {how}\n",
+    )
+    assert log_state(db) == before
+    if way == "file":
+        assert append(db, CORRECT | {"id": "k", "fact": "wounded", "change_fact": True}) == (0, "")
+    else:
+        assert cli(db, *args, "--change-fact") == (0, "")
+    facts = json.loads(runner.invoke(app, ["--db", db, "state", "g", "--json"]).stdout)["facts"]
+    assert [p["claim"] for p in facts["wounded"]["positions"]] == ["k"]
+    assert "c1" not in [p["claim"] for p in facts["killed"]["positions"]]
 
 
 @pytest.mark.parametrize("way", ["file", "flags"])

@@ -79,10 +79,12 @@ def build(drawn: list[Any], ends: list[tuple[str, int, int]], declared: list[boo
         claim |= {"report": REPORTS[report][0], "claimant": claimant, "via": via}
         claim["qualifier"] = qualifier
         records.append({k: v for k, v in claim.items() if v is not None})
-        ids.append((f"c{n}", fact))
+        ids.append((f"c{n}", fact, report))
     ended: set[str] = set()
-    for n, (how, target, report) in enumerate(ends):
-        claim_id, fact = ids[target % len(ids)]
+    for n, (how, target, drawn_report) in enumerate(ends):
+        claim_id, fact, claim_report = ids[target % len(ids)]
+        # Reports are in order of publication: an end comes from one no earlier.
+        report = max(drawn_report, claim_report)
         if claim_id in ended:
             continue
         ended.add(claim_id)

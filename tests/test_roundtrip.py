@@ -142,7 +142,10 @@ def test_every_record_type_survives_events(
         *declared,
         {"type": "report", "id": "rep", "source": "src", "published_at": published} | report_extra,
         {"type": "claim", "id": claim_id} | claim,
-        {"type": "correction", "id": claim_id + "-fix", "claim": claim_id} | correction,
+        {"type": "correction", "id": claim_id + "-fix", "claim": claim_id}
+        | correction
+        # A correction that moves its claim to another fact says so (and keeps it).
+        | ({"change_fact": True} if correction["fact"] != claim["fact"] else {}),
         _drop_none(
             {
                 "type": "retraction",

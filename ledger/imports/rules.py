@@ -25,6 +25,7 @@ from typing import TYPE_CHECKING
 
 from eventsourcing.persistence import StoredEvent
 
+from incident_ledger.ledger.batch_check import signed_batches
 from incident_ledger.ledger.domain import (
     Claim,
     creation_data,
@@ -37,6 +38,7 @@ from incident_ledger.ledger.imports.spool import Spooled
 from incident_ledger.ledger.leaves import recorded_key
 from incident_ledger.ledger.merkle import leaf_hash
 from incident_ledger.ledger.stores.recorder import Appender, NewRow
+from incident_ledger.ledger.times import surely_before
 
 if TYPE_CHECKING:
     from incident_ledger.ledger.application import Ledger
@@ -170,8 +172,10 @@ class Checks:
         target = self._load_claim(spooled, str(spooled.target))
         self._not_retracted_here(spooled, target.id)
         self._check_same_incident(spooled, target)
+        self._check_same_fact(spooled, target)
+        self._not_published_before(spooled, target)
         try:
-            target.supersede(spooled.record_id, self.timestamp)
+            target.supersede(spooled.record_id, self.timestamp, self._ended_by(target))
         except ConflictError as error:
             raise ConflictError(f"{spooled.where}: {error}") from None
         self.corrected[target.id] = (spooled.record_id, spooled.where)
@@ -200,8 +204,9 @@ class Checks:
                 f"({corrected[1]} of this input); retract '{corrected[0]}' instead"
             )
         target = self._load_claim(spooled, claim_id)
+        self._not_published_before(spooled, target)
         try:
-            target.retract(spooled.record_id, self.timestamp)
+            target.retract(spooled.record_id, self.timestamp, self._ended_by(target))
         except ConflictError as error:
             raise ConflictError(f"{spooled.where}: {error}") from None
         self.retracted[target.id] = (spooled.record_id, spooled.where)
@@ -224,6 +229,58 @@ class Checks:
                 f"{spooled.where}: incident: a correction stays in its claim's incident "
                 f"('{own}'), not '{incident}'"
             )
+
+    def _check_same_fact(self, spooled: Spooled, target: Claim) -> None:
+        """A correction replaces its claim's fact unless it says it changes the fact
+        (``change_fact``): a fact mistyped is an erratum, not a correction."""
+        fields = spooled.fields
+        fact, own = fields.get("fact"), getattr(target.record, "fact", None)
+        if fact != own and not fields.get("change_fact"):
+            # From the command line (``input``), the option; from a file, the field.
+            how = "{change_fact}" if spooled.where == "input" else '"change_fact": true'
+            raise BadInputError(
+                f"{spooled.where}: fact: the correction changes claim '{target.record.id}''s "
+                f"fact from '{own}' to '{fact}': say so with {how}",
+                arguments=("change_fact",),
+            )
+
+    # --- rule: a claim is ended by a report no earlier than its own ---------------------
+
+    def _not_published_before(self, spooled: Spooled, target: Claim) -> None:
+        """A retraction's or correction's report is not published before its claim's
+        report (``times.surely_before``: a date-only report is some time of that day)."""
+        report, own = str(spooled.fields.get("report")), getattr(target.record, "report", "")
+        published, own_published = self._published(report), self._published(own)
+        if published is None or own_published is None:
+            return
+        if surely_before(published, own_published):
+            raise BadInputError(
+                f"{spooled.where}: report: '{report}' (published {published}) came out "
+                f"before claim '{target.record.id}''s report '{own}' (published "
+                f"{own_published}): a {spooled.kind} comes from a report published no "
+                "earlier than its claim's"
+            )
+
+    def _published(self, report: str) -> str | None:
+        """When a report of the ledger or of this input was published (None: neither
+        holds it, which the check of references reports)."""
+        aggregate_id = f"report:{report}"
+        stored = self.ledger.load(self.appender.view, aggregate_id)
+        if stored is not None:
+            return str(getattr(stored.record, "published_at", None))
+        first = self._in_input(aggregate_id)
+        return None if first is None else str(first.fields.get("published_at"))
+
+    def _ended_by(self, target: Claim) -> str | None:
+        """The desk member who recorded what ended a stored claim (None: not ended, or
+        recorded before the desk), to name them when it is ended again."""
+        if target.ended_at is None:
+            return None
+        index = self.appender.view.leaf_index(target.id, target.version)
+        for batch in signed_batches(self.ledger, self.appender.view):
+            if index is not None and batch.first <= index <= batch.last:
+                return batch.member
+        return None
 
     def _queue_events(self, target: Claim, events: list[NewRow], digests: list[bytes]) -> None:
         mapper = self.ledger.leaf_mapper
