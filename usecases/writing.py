@@ -7,7 +7,7 @@ from __future__ import annotations
 import os
 import secrets
 import sys
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TextIO
@@ -30,7 +30,6 @@ from incident_ledger.usecases.workspace import (
 
 if TYPE_CHECKING:
     from incident_ledger.ledger.imports.importer import Outcome
-    from incident_ledger.ledger.imports.streaming import ValidatedPage
     from incident_ledger.ledger.records import AnyRecord
 
 PhaseProgress = Callable[[str, int, int], None]
@@ -122,39 +121,18 @@ def append_file(
     # The models load only to write: reading never needs them.
     from incident_ledger.ledger.imports.importer import record_input
     from incident_ledger.ledger.imports.parsing import stream_lines
-    from incident_ledger.ledger.imports.streaming import (
-        csv_pages,
-        file_pages,
-        first_line_of,
-        first_row_of,
-        line_pages,
-    )
+    from incident_ledger.ledger.imports.streaming import input_pages
 
     path = None if file == "-" else Path(file)
     size = 0 if path is None else _input_size(path, file)
     # Standard input is read as bytes, so that a line that is not UTF-8 is named.
     lines = stream_lines(stdin or sys.stdin) if path is None else iter(())
-    is_csv = path is not None and path.suffix.lower() == ".csv"
-    if record_type is not None and not is_csv:
+    if record_type is not None and (path is None or path.suffix.lower() != ".csv"):
         raise BadInputError(
             "{record_type} is for a CSV file (FILE.csv): a JSON Lines record names its type",
             arguments=("record_type",),
         )
-
-    def pages(recorded: str) -> Iterator[ValidatedPage]:
-        if path is None:
-            return line_pages(lines, recorded)
-        return csv_pages(path, recorded, record_type) if is_csv else file_pages(path, recorded)
-
-    def where_first(aggregate_id: str) -> str | None:
-        if path is None:
-            return None
-        return (
-            first_row_of(path, aggregate_id, record_type)
-            if is_csv
-            else first_line_of(path, aggregate_id)
-        )
-
+    pages, where_first = input_pages(path, lines, record_type)
     with open_workspace(db, write=True) as ws:
         outcome = record_input(ws.ledger, pages, locate=where_first, progress=progress, size=size)
         if not outcome.added_total and not outcome.unchanged:

@@ -13,6 +13,8 @@ rule could refuse or change a record of the page (``Batch._all_new``,
 ``Stream._all_new``). A new rule goes here, as a method under its own heading; both
 record-by-record paths (``Batch._add``, ``Stream._add_records``) call it, and both
 ``_all_new`` send a page it applies to the record-by-record way.
+
+Over 400 lines: every rule an import keeps is here, so that one rule lives in one place.
 """
 
 from __future__ import annotations

@@ -181,6 +181,29 @@ def first_line_of(path: Path, aggregate_id: str) -> str | None:
     return None
 
 
+def input_pages(
+    path: Path | None, lines: Iterable[str], record_type: str | None
+) -> tuple[Callable[[str], Iterator[ValidatedPage]], Callable[[str], str | None]]:
+    """How an import reads its input: ``pages(recorded)`` (``line_pages`` of standard
+    input's ``lines``, ``csv_pages`` of a ``….csv`` file, else ``file_pages``), and
+    ``locate(aggregate_id)``: where the input first holds a record (None: not known)."""
+    is_csv = path is not None and path.suffix.lower() == ".csv"
+
+    def pages(recorded: str) -> Iterator[ValidatedPage]:
+        if path is None:
+            return line_pages(lines, recorded)
+        return csv_pages(path, recorded, record_type) if is_csv else file_pages(path, recorded)
+
+    def locate(aggregate_id: str) -> str | None:
+        if path is None:
+            return None
+        if is_csv:
+            return first_row_of(path, aggregate_id, record_type)
+        return first_line_of(path, aggregate_id)
+
+    return pages, locate
+
+
 def first_row_of(path: Path, aggregate_id: str, record_type: str | None) -> str | None:
     """Where a CSV file first holds a record under an aggregate id (``line 12``)."""
     with path.open(encoding="utf-8-sig", errors="replace", newline="") as handle:
