@@ -83,30 +83,42 @@ def records(claims: int, seed: int = 7) -> Iterator[dict[str, Any]]:
     for s in range(sources):
         yield source(s)
     per_incident = reports // incidents
+    published: list[str] = []
     for r in range(reports):
         day = 1 + r % 28
         hour = rng.randrange(24)
+        published.append(f"2022-{1 + r % 12:02d}-{day:02d}T{hour:02d}:{r % 60:02d}:00Z")
         yield {
             "type": "report",
             "id": f"rep-{r}",
             "source": _covering(r // per_incident, rng.randrange(POOL), sources),
-            "published_at": f"2022-{1 + r % 12:02d}-{day:02d}T{hour:02d}:{r % 60:02d}:00Z",
+            "published_at": published[-1],
             "language": "ar" if r % 2 else "en",
         }
     written: list[int] = []
     incident_of: dict[int, int] = {}
+    said_in: dict[int, tuple[str, str]] = {}  # each claim's report and fact
+
+    def ending(drawn: int, target: int) -> str:
+        """The report that ends a claim: the one drawn, or the claim's own when the drawn
+        one was published before it (a claim is ended by a later report)."""
+        own = said_in[target][0]
+        return own if published[drawn] < published[int(own[4:])] else f"rep-{drawn}"
+
     for c in range(claims):
         roll = rng.random()
         incident = rng.randrange(incidents)
-        report = f"rep-{(incident * per_incident + rng.randrange(per_incident)) % reports}"
+        drawn = (incident * per_incident + rng.randrange(per_incident)) % reports
+        report = f"rep-{drawn}"
         if written and roll < 0.02:
             # A claim is ended once: retracted, it is corrected or retracted no more (the
             # same draw as choosing it, so the file is the same otherwise).
+            target = written.pop(rng.randrange(len(written)))
             yield {
                 "type": "retraction",
                 "id": f"ret-{c}",
-                "claim": f"clm-{written.pop(rng.randrange(len(written)))}",
-                "report": report,
+                "claim": f"clm-{target}",
+                "report": ending(drawn, target),
             }
             continue
         record: dict[str, Any] = {
@@ -146,10 +158,14 @@ def records(claims: int, seed: int = 7) -> Iterator[dict[str, Any]]:
                 "id": f"cor-{c}",
                 "claim": f"clm-{target}",
                 "incident": f"inc-{incident_of[target]}",  # a correction never moves a claim
+                "report": ending(drawn, target),
             }
+            if record["fact"] != said_in[target][1]:
+                record["change_fact"] = True  # its value was drawn for its own fact
         else:
             written.append(c)
             incident_of[c] = incident
+            said_in[c] = (report, record["fact"])
         yield record
 
 

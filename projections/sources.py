@@ -37,6 +37,10 @@ are not claimants; a correction is itself a claim of its claimant):
 
 Shares are rounded to four decimals and are ``null`` when their denominator is
 0. Sources are listed by ``claims_made`` (most first), then id.
+
+A record the desk voided (an erratum: entered by mistake; a rejected proposal) counts
+for nothing here, as if never entered: not as a claim, a relay, a position or a first
+report, nor as the retraction or correction of a claim (``desk_rules``).
 """
 
 from __future__ import annotations
@@ -46,18 +50,22 @@ from collections import defaultdict
 from typing import Any
 
 from incident_ledger.ledger.times import from_key
+from incident_ledger.projections.desk_rules import desk_clauses
+from incident_ledger.projections.positions import END_OF_TIME
 from incident_ledger.projections.understanding import Status, iso, state
 
 # Each count is one grouped pass over its table, joined to the sources: a count per
 # source as a correlated subquery scanned every claim once per source (45 s for
 # 500 sources at a million claims).
 _SOURCES = """
-WITH made AS (
-    SELECT claimant, COUNT(*) AS claims FROM claims GROUP BY claimant
+WITH live AS (
+    SELECT * FROM claims c WHERE 1 {claim}
+), made AS (
+    SELECT claimant, COUNT(*) AS claims FROM live GROUP BY claimant
 ), passed AS (
-    SELECT source AS relay, id FROM claims WHERE source <> claimant
+    SELECT source AS relay, id FROM live WHERE source <> claimant
     UNION
-    SELECT j.value AS relay, c.id FROM claims c, json_each(c.via) j
+    SELECT j.value AS relay, c.id FROM live c, json_each(c.via) j
     WHERE c.via IS NOT NULL AND j.value <> c.claimant
 ), relayed AS (
     SELECT relay, COUNT(*) AS claims FROM passed GROUP BY relay
@@ -71,7 +79,8 @@ WITH made AS (
             ELSE c.claimant
         END AS answerable,
         e.how, c.id
-    FROM claim_ends e JOIN claims c ON c.id = e.claim JOIN reports r ON r.id = e.report
+    FROM claim_ends e JOIN live c ON c.id = e.claim JOIN reports r ON r.id = e.report
+    WHERE 1 {end}
 ), ended AS (
     SELECT answerable,
         COUNT(DISTINCT CASE WHEN how = 'retracted' THEN id END) AS retracted,
@@ -101,11 +110,14 @@ ORDER BY source, seq
 
 # Each claimant's earliest claim per (incident, fact), beside the earliest of anyone's.
 _FIRSTS = """
+WITH live AS (
+    SELECT * FROM claims c WHERE 1 {claim}
+)
 SELECT mine.claimant, mine.incident, mine.fact, mine.first = everyone.first AS was_first
 FROM (SELECT claimant, incident, fact, MIN(published_at) AS first
-      FROM claims GROUP BY claimant, incident, fact) AS mine
+      FROM live GROUP BY claimant, incident, fact) AS mine
 JOIN (SELECT incident, fact, MIN(published_at) AS first
-      FROM claims GROUP BY incident, fact) AS everyone
+      FROM live GROUP BY incident, fact) AS everyone
   ON everyone.incident = mine.incident AND everyone.fact = mine.fact
 """
 
@@ -117,11 +129,14 @@ def source_records(db: sqlite3.Connection) -> list[dict[str, Any]]:
     positions: dict[str, int] = defaultdict(int)
     contested_positions: dict[str, int] = defaultdict(int)
     firsts: dict[str, int] = defaultdict(int)
-    for claimant, incident, fact, was_first in db.execute(_FIRSTS):
+    # The desk's rules as they stand now: every voiding recorded counts.
+    claim_clause, end_clause = desk_clauses(db, reviewed_only=False)
+    now = {"recorded": END_OF_TIME}
+    for claimant, incident, fact, was_first in db.execute(_FIRSTS.format(claim=claim_clause), now):
         positions[claimant] += 1
         contested_positions[claimant] += (incident, fact) in contested
         firsts[claimant] += bool(was_first)
-    cursor = db.execute(_SOURCES)
+    cursor = db.execute(_SOURCES.format(claim=claim_clause, end=end_clause), now)
     columns = [d[0] for d in cursor.description]
     records = []
     for values in cursor:

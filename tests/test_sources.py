@@ -343,3 +343,16 @@ def test_cli_help() -> None:
     result = runner.invoke(app, ["sources", "--help"])
     assert result.exit_code == 0
     assert "track record" in result.stdout and "--json" in result.stdout
+
+
+def test_an_erratum_counts_neither_for_nor_against_a_source(db: str) -> None:
+    """An entry error voids a record as if never entered: army's claim a1 no longer counts
+    for army (nor as the paper's relay), and mon's retraction x1 no longer against mon."""
+    for record in ("a1", "x1"):
+        code, _, err = ledger(db, "erratum", record, "--reason", "entered by mistake")
+        assert (code, err) == (0, "")
+    records = {r["id"]: r for r in reading.sources(db)}
+    army, mon, paper = records["army"], records["mon"], records["paper"]
+    assert (army["claims_made"], army["positions"], army["first_to_report"]) == (1, 1, 0)
+    assert (mon["claims_made"], mon["retracted"], mon["retracted_share"]) == (4, 0, 0.0)
+    assert (paper["relayed"], paper["corrected"], paper["corrected_share"]) == (5, 1, 0.1667)
