@@ -30,11 +30,11 @@ FIXING = (
 )
 
 _FORM_HELP = {
-    "whole": "A whole number.",
-    "yes-no": "true or false.",
-    "ids": "An id (repeat the flag for several).",
-    "json": "JSON, as in an import line.",
-    "value": "As --value of 'append claim'.",
+    "whole": ", a whole number",
+    "yes-no": "",
+    "ids": ": an id (repeat the flag for several)",
+    "json": ", in JSON as in an import line",
+    "value": ", read as --value of 'append claim' reads it",
     "text": "",
 }
 
@@ -52,8 +52,8 @@ class AddGroup(LedgerGroup):
         single.command(
             cmd_name,
             cls=LedgerCommand,
-            help=f"Add one {cmd_name} record given as flags (checked as an import line is). "
-            + FIXING,
+            help=f"Add one {cmd_name} record given as flags, one per field of the import "
+            "format (docs/import-format.md), checked as an import line is. " + FIXING,
             short_help=f"Add one {cmd_name} record.",
         )(_command(cmd_name))
         return typer.main.get_command(single)
@@ -109,7 +109,7 @@ def _command(kind: str) -> Any:
     ]
     parameters += [
         inspect.Parameter(
-            form.name, inspect.Parameter.KEYWORD_ONLY, annotation=_option(form), default=None
+            form.name, inspect.Parameter.KEYWORD_ONLY, annotation=_option(kind, form), default=None
         )
         for form in forms
     ]
@@ -123,11 +123,17 @@ def _command(kind: str) -> Any:
     return add
 
 
-def _option(form: FieldForm) -> Any:
+def _option(kind: str, form: FieldForm) -> Any:
     """A field's flag: optional for typer, so that a missing required field is named by
     the import's own check, with any other problem of the record."""
-    metavar = "[" + "|".join(form.choices) + "]" if form.choices else form.name.upper()
-    help_text = ("Required. " if form.required else "") + _FORM_HELP[form.form]
-    kind = list[str] | None if form.form == "ids" else str | None
+    choices = form.choices or (("true", "false") if form.form == "yes-no" else ())
+    metavar = "[" + "|".join(choices) + "]" if choices else form.name.upper()
+    help_text = (
+        ("Required: the " if form.required else "The ")
+        + f"{kind}'s {form.name}"
+        + _FORM_HELP[form.form]
+        + "."
+    )
+    given: Any = list[str] | None if form.form == "ids" else str | None
     flag = "--" + form.name.replace("_", "-")
-    return Annotated[kind, typer.Option(flag, metavar=metavar, help=help_text.strip())]
+    return Annotated[given, typer.Option(flag, metavar=metavar, help=help_text)]

@@ -8,12 +8,15 @@ import json
 from pathlib import Path
 
 import pytest
+import typer
 from typer.testing import CliRunner
 
+from incident_ledger.cli.add_commands import ADD_TYPES
 from incident_ledger.cli.main import app
 from incident_ledger.ledger.imports.text_fields import field_forms
 from incident_ledger.ledger.records import records_by_type
 from tests.desk_cli import Member, new_key
+from tests.test_house import commands_without_help
 
 runner = CliRunner()
 
@@ -144,6 +147,10 @@ def test_every_field_of_every_model_is_a_flag() -> None:
         for name in model_fields:
             assert "--" + name.replace("_", "-") + " " in out, (kind, name)
         assert "A record is never edited" in " ".join(out.split())
+    group = typer.main.get_command(app).commands["add"]  # type: ignore[attr-defined]
+    made = [group.get_command(None, kind) for kind in group.list_commands(None)]
+    assert [command.name for command in made] == list(ADD_TYPES)
+    assert [gap for command in made for gap in commands_without_help(command)] == []
 
 
 def test_a_reporter_s_assessment_waits_for_review(store_url: str, tmp_path: Path) -> None:
