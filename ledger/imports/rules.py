@@ -97,6 +97,8 @@ class Checks:
         each, and where the input holds it."""
         self.retracted: dict[str, tuple[str, str]] = {}
         """Claims this import has retracted so far, likewise."""
+        self.published: dict[str, str] = {}
+        """The ``published_at`` of reports read so far, by report id (``_published``)."""
         self.outcome = Outcome()
         self.page_claims: dict[str, list[StoredEvent]] = {}
         """The stored events of the claims the page's corrections reference, read for the
@@ -265,13 +267,21 @@ class Checks:
 
     def _published(self, report: str) -> str | None:
         """When a report of the ledger or of this input was published (None: neither
-        holds it, which the check of references reports)."""
+        holds it, which the check of references reports). Remembered: many ends of
+        claims cite few reports, and a report is never changed."""
+        known = self.published.get(report)
+        if known is not None:
+            return known
         aggregate_id = f"report:{report}"
         stored = self.ledger.load(self.appender.view, aggregate_id)
         if stored is not None:
-            return str(getattr(stored.record, "published_at", None))
-        first = self._in_input(aggregate_id)
-        return None if first is None else str(first.fields.get("published_at"))
+            found: str | None = str(getattr(stored.record, "published_at", None))
+        else:
+            first = self._in_input(aggregate_id)
+            found = None if first is None else str(first.fields.get("published_at"))
+        if found is not None and len(self.published) < KNOWN_LIMIT:
+            self.published[report] = found
+        return found
 
     def _ended_by(self, target: Claim) -> str | None:
         """The desk member who recorded what ended a stored claim (None: not ended, or
