@@ -9,13 +9,15 @@ since the models take a while to load and no other command needs them.
 from __future__ import annotations
 
 import inspect
-from typing import TYPE_CHECKING, Annotated, Any
+from collections.abc import Callable, Mapping
+from functools import partial
+from typing import TYPE_CHECKING, Annotated, Any, ClassVar
 
 import typer
 
 from incident_ledger.cli import render
 from incident_ledger.cli.failures import LedgerCommand, LedgerGroup
-from incident_ledger.cli.params import JsonFlag
+from incident_ledger.cli.params import FIELD_OPTIONS, JsonFlag
 
 if TYPE_CHECKING:
     from incident_ledger.ledger.imports.text_fields import FieldForm
@@ -31,7 +33,6 @@ FIXING = (
 
 _FORM_HELP = {
     "whole": ", a whole number",
-    "yes-no": "",
     "ids": ": an id (repeat the flag for several)",
     "json": ", in JSON as in an import line",
     "value": ", read as --value of 'append claim' reads it",
@@ -39,24 +40,51 @@ _FORM_HELP = {
 }
 
 
+def record_command(kind: str, name: str, help: str, short_help: str) -> Any:
+    """The command that records one ``kind`` record from flags, a flag per field."""
+    single = typer.Typer(rich_markup_mode=None, add_completion=False)
+    single.command(name, cls=LedgerCommand, help=help, short_help=short_help)(_command(kind))
+    return typer.main.get_command(single)
+
+
+def add_command(kind: str) -> Any:
+    """``ledger add KIND``."""
+    return record_command(
+        kind,
+        kind,
+        f"Add one {kind} record given as flags, one per field of the import format "
+        "(docs/import-format.md), checked as an import line is. " + FIXING,
+        f"Add one {kind} record.",
+    )
+
+
 class AddGroup(LedgerGroup):
     """The ``add`` group: one command per record type, made when asked for."""
 
-    def list_commands(self, ctx: Any) -> list[str]:
-        return list(ADD_TYPES)
+    lazy: ClassVar[Mapping[str, Callable[[], Any]]] = {
+        kind: partial(add_command, kind) for kind in ADD_TYPES
+    }
 
-    def get_command(self, ctx: Any, cmd_name: str) -> Any:
-        if cmd_name not in ADD_TYPES:
-            return None
-        single = typer.Typer(rich_markup_mode=None, add_completion=False)
-        single.command(
-            cmd_name,
-            cls=LedgerCommand,
-            help=f"Add one {cmd_name} record given as flags, one per field of the import "
-            "format (docs/import-format.md), checked as an import line is. " + FIXING,
-            short_help=f"Add one {cmd_name} record.",
-        )(_command(cmd_name))
-        return typer.main.get_command(single)
+
+def claim_command() -> Any:
+    """``ledger append claim``."""
+    return record_command(
+        "claim",
+        "claim",
+        "Append one claim given as flags. " + FIXING,
+        "Append one claim given as flags.",
+    )
+
+
+def correct_command() -> Any:
+    """``ledger correct``."""
+    return record_command(
+        "correction",
+        "correct",
+        "Record a correction: a new claim that replaces an earlier one (the source revised "
+        "it; a claim entered wrong is fixed by an erratum). " + FIXING,
+        "Record a correction: a new claim that replaces an earlier one.",
+    )
 
 
 add_app = typer.Typer(
@@ -125,15 +153,17 @@ def _command(kind: str) -> Any:
 
 def _option(kind: str, form: FieldForm) -> Any:
     """A field's flag: optional for typer, so that a missing required field is named by
-    the import's own check, with any other problem of the record."""
-    choices = form.choices or (("true", "false") if form.form == "yes-no" else ())
-    metavar = "[" + "|".join(choices) + "]" if choices else form.name.upper()
-    help_text = (
-        ("Required: the " if form.required else "The ")
-        + f"{kind}'s {form.name}"
-        + _FORM_HELP[form.form]
-        + "."
-    )
-    given: Any = list[str] | None if form.form == "ids" else str | None
+    the import's own check, with any other problem of the record. A field with a shared
+    option (``params.FIELD_OPTIONS``) takes its flag and help; any other is described by
+    its form. A yes-or-no field is a flag and its ``--no-`` form."""
     flag = "--" + form.name.replace("_", "-")
+    metavar, shared = FIELD_OPTIONS.get(form.name, (None, None))
+    required = "Required. " if form.required else ""
+    if form.form == "yes-no":
+        help_text = shared or f"The {kind}'s {form.name} (or not)."
+        return Annotated[bool | None, typer.Option(f"{flag}/--no-{flag[2:]}", help=help_text)]
+    if metavar is None:
+        metavar = "[" + "|".join(form.choices) + "]" if form.choices else form.name.upper()
+    help_text = required + (shared or f"The {kind}'s {form.name}{_FORM_HELP[form.form]}.")
+    given: Any = list[str] | None if form.form == "ids" else str | None
     return Annotated[given, typer.Option(flag, metavar=metavar, help=help_text)]

@@ -11,7 +11,8 @@ from __future__ import annotations
 
 import sqlite3
 import sys
-from typing import Any, NoReturn
+from collections.abc import Callable, Mapping
+from typing import Any, ClassVar, NoReturn
 
 import typer
 from typer.core import TyperCommand, TyperGroup
@@ -60,8 +61,19 @@ class LedgerGroup(TyperGroup):
     and a stray database or system error into ``error: …`` and exit code 1. Its
     commands are listed in ``COMMAND_ORDER`` (others after, as declared)."""
 
+    lazy: ClassVar[Mapping[str, Callable[[], Any]]] = {}
+    """Commands made only when asked for (their flags come from the record models, which
+    take a while to load): each name's maker."""
+
+    def get_command(self, ctx: Any, cmd_name: str) -> Any:
+        found = super().get_command(ctx, cmd_name)
+        if found is None and cmd_name in self.lazy:
+            found = self.lazy[cmd_name]()
+        return found
+
     def list_commands(self, ctx: Any) -> list[str]:
         names = super().list_commands(ctx)
+        names += [name for name in self.lazy if name not in names]
         rank = {name: i for i, name in enumerate(COMMAND_ORDER)}
         return sorted(names, key=lambda name: rank.get(name, len(rank)))
 

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import os
-from typing import Annotated, Any
+from collections.abc import Callable, Mapping
+from typing import Annotated, Any, ClassVar
 
 import typer
 
 from incident_ledger.cli import render
+from incident_ledger.cli.add_commands import claim_command, correct_command
 from incident_ledger.cli.add_commands import register as register_add
 from incident_ledger.cli.audit_commands import register as register_audit
 from incident_ledger.cli.catalogue_commands import register as register_catalogue
@@ -18,27 +20,14 @@ from incident_ledger.cli.lookup_commands import register as register_lookup
 from incident_ledger.cli.params import (
     AsRecorded,
     AtOption,
-    Claimant,
-    Credibility,
-    Fact,
     Id,
     IncidentArg,
-    IncidentOption,
     JsonFlag,
-    Note,
     Policy,
     PolicyOption,
-    Qualifier,
-    Quote,
-    Report,
     ReviewedOnly,
-    Translation,
     TzOption,
-    Unit,
-    ValidTime,
-    Value,
     VersionFlag,
-    Via,
 )
 from incident_ledger.cli.serve_command import register as register_web
 from incident_ledger.cli.time_commands import register as register_time
@@ -47,8 +36,21 @@ from incident_ledger.ledger.stores.location import DEFAULT_DB
 from incident_ledger.usecases import reading, writing
 from incident_ledger.usecases.workspace import KEY_VARIABLE
 
+
+class _Ledger(LedgerGroup):
+    """``ledger``: ``correct`` is made when asked for (its flags come from the models)."""
+
+    lazy: ClassVar[Mapping[str, Callable[[], Any]]] = {"correct": correct_command}
+
+
+class _Append(LedgerGroup):
+    """``ledger append``: ``claim`` likewise."""
+
+    lazy: ClassVar[Mapping[str, Callable[[], Any]]] = {"claim": claim_command}
+
+
 app = typer.Typer(
-    cls=LedgerGroup,
+    cls=_Ledger,
     help="An event-sourced ledger of contradictory incident reports.",
     no_args_is_help=True,
     add_completion=True,
@@ -57,7 +59,7 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
 )
 append_app = typer.Typer(
-    cls=LedgerGroup,
+    cls=_Append,
     help="Import records from JSON Lines or CSV (--file), or append one claim from flags.",
     invoke_without_command=True,
     rich_markup_mode=None,
@@ -173,55 +175,6 @@ def append(
     render.report_outcome(outcome, as_json)
 
 
-_CLAIM_FLAGS = (
-    "incident",
-    "fact",
-    "value",
-    "report",
-    "qualifier",
-    "unit",
-    "valid_time",
-    "claimant",
-    "via",
-    "quote",
-    "translation",
-    "credibility",
-    "note",
-)
-
-
-def _claim_fields(flags: dict[str, Any]) -> dict[str, Any]:
-    """The claim fields among a command's parameters (``value`` parsed, empty ``via`` dropped)."""
-    fields = {name: flags[name] for name in _CLAIM_FLAGS}
-    fields["value"] = writing.parse_flag_value(fields["value"])
-    fields["via"] = fields["via"] or None
-    return fields
-
-
-@append_app.command("claim")
-def append_claim(
-    ctx: typer.Context,
-    id: Id,
-    incident: IncidentOption,
-    fact: Fact,
-    value: Value,
-    report: Report,
-    qualifier: Qualifier = None,
-    unit: Unit = None,
-    valid_time: ValidTime = None,
-    claimant: Claimant = None,
-    via: Via = None,
-    quote: Quote = None,
-    translation: Translation = None,
-    credibility: Credibility = None,
-    note: Note = None,
-    as_json: JsonFlag = False,
-) -> None:
-    """Append one claim given as flags."""
-    fields = {"type": "claim", "id": id} | _claim_fields(locals())
-    render.report_outcome(writing.append_one(ctx.obj, fields), as_json)
-
-
 @app.command()
 def retract(
     ctx: typer.Context,
@@ -237,41 +190,6 @@ def retract(
 ) -> None:
     """Record that a report withdrew a claim."""
     fields = {"type": "retraction", "id": id, "claim": claim, "report": report, "reason": reason}
-    render.report_outcome(writing.append_one(ctx.obj, fields), as_json)
-
-
-@app.command()
-def correct(
-    ctx: typer.Context,
-    id: Id,
-    claim: Annotated[
-        str, typer.Option("--claim", metavar="CLAIM", help="Id of the claim this replaces.")
-    ],
-    incident: IncidentOption,
-    fact: Fact,
-    value: Value,
-    report: Report,
-    qualifier: Qualifier = None,
-    unit: Unit = None,
-    valid_time: ValidTime = None,
-    claimant: Claimant = None,
-    via: Via = None,
-    quote: Quote = None,
-    translation: Translation = None,
-    credibility: Credibility = None,
-    note: Note = None,
-    change_fact: Annotated[
-        bool,
-        typer.Option(
-            "--change-fact",
-            help="The correction moves the claim to another fact (refused without it).",
-        ),
-    ] = False,
-    as_json: JsonFlag = False,
-) -> None:
-    """Record a correction: a new claim that replaces an earlier one."""
-    fields = {"type": "correction", "id": id, "claim": claim} | _claim_fields(locals())
-    fields["change_fact"] = change_fact or None
     render.report_outcome(writing.append_one(ctx.obj, fields), as_json)
 
 

@@ -7,6 +7,7 @@ command takes stays with that command.
 
 from __future__ import annotations
 
+import typing
 from collections.abc import Callable, Iterable
 from typing import Annotated, Any
 
@@ -140,6 +141,22 @@ Credibility = Annotated[
     int | None, typer.Option("--credibility", metavar="1-6", help="Admiralty 1–6.")
 ]
 Note = Annotated[str | None, typer.Option("--note", metavar="TEXT", help="Free-text note.")]
+
+
+FIELD_OPTIONS: dict[str, tuple[str | None, str]] = {
+    name: (typing.get_args(alias)[1].metavar, typing.get_args(alias)[1].help)
+    for name, alias in {
+        "id": Id, "incident": IncidentOption, "fact": Fact, "value": Value, "report": Report,
+        "qualifier": Qualifier, "unit": Unit, "valid_time": ValidTime, "claimant": Claimant,
+        "via": Via, "quote": Quote, "translation": Translation, "credibility": Credibility,
+        "note": Note,
+    }.items()
+} | {
+    "change_fact": (None, "The correction moves the claim to another fact (refused without it)."),
+    "cumulative": (None, "A total that can only grow, such as a toll (or not)."),
+}  # fmt: skip
+"""The flag (metavar, help) of a record field wherever a command takes it as a flag
+(``add_commands``): the options above, and a few fields' own words."""
 
 
 def show_version(value: bool) -> None:

@@ -405,8 +405,9 @@ def test_human_state_table(db: str) -> None:
 
 def _commands(group: Any, prefix: tuple[str, ...] = ()) -> list[tuple[str, ...]]:
     found: list[tuple[str, ...]] = []
-    for name, command in group.commands.items():
+    for name in group.list_commands(None):  # with those made when asked for
         found.append((*prefix, name))
+        command = group.get_command(None, name)
         if hasattr(command, "commands"):
             found += _commands(command, (*prefix, name))
     return found
@@ -434,7 +435,7 @@ def test_every_command_has_help() -> None:
         assert "Usage:" in result.stdout
         command = root
         for name in path:
-            command = command.commands[name]  # type: ignore[attr-defined,unused-ignore]
+            command = command.get_command(None, name)  # type: ignore[attr-defined,unused-ignore]
         assert command.help, f"{' '.join(path)} has no help text"
 
 

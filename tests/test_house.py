@@ -108,8 +108,9 @@ def commands_without_help(command: Any, path: str = "ledger") -> list[str]:
         for param in command.params
         if param.param_type_name == "option" and not (getattr(param, "help", "") or "").strip()
     ]
-    for name, sub in getattr(command, "commands", {}).items():
-        missing += commands_without_help(sub, f"{path} {name}")
+    # A group's commands made when asked for (``LedgerGroup.lazy``) are listed by it.
+    for name in command.list_commands(None) if hasattr(command, "list_commands") else ():
+        missing += commands_without_help(command.get_command(None, name), f"{path} {name}")
     return missing
 
 

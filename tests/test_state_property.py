@@ -35,7 +35,7 @@ from incident_ledger.projections.projector import Projector
 from incident_ledger.projections.understanding import Policy, state
 from incident_ledger.projections.views import Views
 from tests.naive import events_of, naive_state, query_instant
-from tests.strategies import claim_operations
+from tests.strategies import claim_operations, keeping_end_rules
 
 SOURCES = ["s0", "s1", "s2", "s3"]
 FACTS = ["killed.a", "killed.a", "killed.b", "fuel", "fuel", "control", "started", "flag"]
@@ -142,6 +142,8 @@ def build(
     recorded = [now[0]]
     claims: list[tuple[str, str]] = []
     entered: list[str] = []  # every claim, correction and retraction, for errata
+    said_in: dict[str, tuple[str, str]] = {}
+    published = {f"r{n}": p for n, p in enumerate(reports)}
     for number, (op, gap) in enumerate(zip(ops, gaps * 30, strict=False)):
         now[0] = now[0] + timedelta(hours=gap)
         if op[0] == "erratum":
@@ -151,6 +153,7 @@ def build(
         record = _record(number, op, claims, declared)
         if record is None:
             continue
+        record = keeping_end_rules(record, said_in, published)
         clean = {k: v for k, v in record.items() if v is not None}
         try:
             importer.record(ledger, [Entry(f"op {number}", validate_record(clean, "op"))])
@@ -159,6 +162,7 @@ def build(
         recorded.append(now[0])
         if record["type"] in ("claim", "correction"):
             claims.append((record["id"], record["fact"]))
+            said_in[record["id"]] = (record["report"], record["fact"])
         if record["type"] != "fact":
             kind = "retraction" if record["type"] == "retraction" else "claim"
             entered.append(f"{kind}:{record['id']}")

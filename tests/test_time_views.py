@@ -40,6 +40,7 @@ from incident_ledger.projections.timewords import describe
 from incident_ledger.projections.understanding import state
 from incident_ledger.projections.views import Views
 from incident_ledger.usecases import reading, workspace
+from tests.strategies import keeping_end_rules
 
 if not {"timeline", "history", "diff"} & {c.name for c in app.registered_commands}:
     register(app)
@@ -895,11 +896,14 @@ def _build(workdir: Path, reports: list[str], ops: list[Any], gaps: list[int]) -
         importer.record(ledger, [Entry("setup", validate_record(r, "setup")) for r in setup])
         recorded = [now[0]]
         claims: list[str] = []
+        said_in: dict[str, tuple[str, str]] = {}
+        published = {f"r{n}": p for n, p in enumerate(reports)}
         for number, op in enumerate(ops):
             now[0] += timedelta(hours=gaps[number % len(gaps)])
             record = _record(number, op, claims)
             if record is None:
                 continue
+            record = keeping_end_rules(record, said_in, published)
             clean = {k: v for k, v in record.items() if v is not None}
             try:
                 importer.record(ledger, [Entry("op", validate_record(clean, "op"))])
@@ -908,6 +912,7 @@ def _build(workdir: Path, reports: list[str], ops: list[Any], gaps: list[int]) -
             recorded.append(now[0])
             if record["type"] != "retraction":
                 claims.append(record["id"])
+                said_in[record["id"]] = (record["report"], record["fact"])
         views = Views(workdir / "v.db")
         try:
             Projector(ledger, views).catch_up()

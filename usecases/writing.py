@@ -179,7 +179,7 @@ def add_record(db: str | None, kind: str, texts: Mapping[str, Any]) -> Outcome:
     checked as a CSV row's cells are (``text_fields.record_from_text``)."""
     from incident_ledger.ledger.imports.text_fields import record_from_text
 
-    return _record_one(db, record_from_text(kind, texts, "input"))
+    return _record_one(db, record_from_text(kind, texts, "input", empty_is_absent=False))
 
 
 def _record_one(db: str | None, validated: AnyRecord) -> Outcome:
@@ -297,17 +297,6 @@ def _same_file(path: Path, store: Path) -> bool:
         )
     except OSError:
         return False
-
-
-def parse_flag_value(text: str) -> Any:
-    """A claim value given as text, as the JSON value it stands for: the rules of
-    ``parsing.value_from_text``; the value is then checked like one in an import line."""
-    from incident_ledger.ledger.imports.parsing import value_from_text
-
-    try:
-        return value_from_text(text)
-    except BadInputError as error:
-        raise BadInputError(f"input: value: {error}") from None
 
 
 def csv_template(fmt: str, record_type: str | None) -> list[str]:

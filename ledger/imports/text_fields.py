@@ -8,7 +8,8 @@ The fields and how each is read come from the record models themselves
 
 - ``value`` (a claim's): as ``parsing.value_from_text`` reads ``--value``;
 - a whole number (``credibility``): ASCII digits;
-- a yes-or-no (``cumulative``): ``true`` or ``false``;
+- a yes-or-no (``cumulative``): ``true`` or ``false`` in a cell; a flag and its ``--no-``
+  form on the command line;
 - a list of ids (``via``): given once per item (a flag repeated), or in a CSV cell as
   a JSON array (``["sana", "afp"]``);
 - an object or a list of objects (``related``, ``tolerance``, ``choices``): JSON;
@@ -98,19 +99,24 @@ def _is_model(annotation: Any) -> bool:
 
 
 def record_from_text(
-    kind: str, texts: Mapping[str, str | Sequence[str] | None], where: str
+    kind: str,
+    texts: Mapping[str, str | Sequence[str] | bool | None],
+    where: str,
+    *,
+    empty_is_absent: bool = True,
 ) -> AnyRecord:
     """A record of ``kind`` from its fields as text (a CSV row's cells, a command's flags):
     each read by its form, then validated as an import line is. Absent and empty texts are
     absent fields; a text that cannot be read is named with the model's own problems, up
-    to five in one line (``parsing.validate_record``)."""
+    to five in one line (``parsing.validate_record``). ``empty_is_absent=False`` (a flag
+    given as ``''``): an empty text is the field's value, for the models to judge."""
     if kind not in records_by_type():
         validate_record({"type": kind}, where)  # names the record types
     forms = {form.name: form for form in field_forms(kind)}
     data: dict[str, Any] = {"type": kind}
     problems: dict[str, str] = {}
     for name, text in texts.items():
-        if text is None or text == "" or (not isinstance(text, str) and not text):
+        if text is None or (text == "" and empty_is_absent) or text == []:
             continue
         form = forms.get(name)
         try:
@@ -124,8 +130,10 @@ def record_from_text(
 _WHOLE = re.compile(r"[0-9]{1,20}")
 
 
-def _read(form: str, text: str | Sequence[str]) -> Any:
+def _read(form: str, text: str | Sequence[str] | bool) -> Any:
     """The value a field's text stands for; ValueError says why it cannot be read."""
+    if isinstance(text, bool):  # a yes-or-no flag
+        return text
     if not isinstance(text, str):  # a flag given several times
         return list(text) if form == IDS else _read(form, text[-1])
     if form == VALUE:
