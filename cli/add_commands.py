@@ -1,9 +1,11 @@
-"""``ledger add incident | source | report | fact | assessment``: one record from flags.
+"""One record from flags: ``ledger add incident | source | report | fact | assessment``,
+``ledger append claim`` and ``ledger correct``; and ``ledger template csv``.
 
 The flags are made from the record models (``text_fields.field_forms``): a field added to
 a record type is a flag of its command by itself, named as the import names it
-(``published_at`` is ``--published-at``). A command is made only when it is asked for,
-since the models take a while to load and no other command needs them.
+(``published_at`` is ``--published-at``). These commands are made only when asked for
+(``LedgerGroup.lazy``), since the models take a while to load and no other command
+needs them.
 """
 
 from __future__ import annotations
