@@ -274,6 +274,21 @@ class Binding:
     root: bytes | None
 
 
+def schema_of(path: Path) -> tuple[list[str], list[str]] | None:
+    """``Views.schema_statements`` of the read model at ``path``, read without writing;
+    None when there is none to read."""
+    try:
+        views = Views(path, read_only=True)
+    except StoreError:
+        return None
+    try:
+        return views.schema_statements()
+    except sqlite3.Error:
+        return None
+    finally:
+        views.close()
+
+
 class Views:
     """An open read-model database."""
 
@@ -409,6 +424,22 @@ class Views:
         """
         tables = self._statements("table", list(_TABLES))
         return tables if tables is not None and self._schema_version() == SCHEMA_VERSION else None
+
+    def schema_statements(self) -> tuple[list[str], list[str]] | None:
+        """The CREATE statements of this model's tables and indexes, for a rebuild to make
+        a fresh file from (``create``) without loading sqlite-utils, whose import (numpy
+        with it) was a tenth of a ``ledger replay``: None unless the model is of this
+        version and each of its tables has the columns and primary key declared here."""
+        tables, indexes = self.table_statements(), self._index_statements()
+        if tables is None or indexes is None:
+            return None
+        for name, (columns, pk) in _TABLES.items():
+            info = self.connection.execute(f"PRAGMA table_info([{name}])").fetchall()
+            keys = tuple(row[1] for row in sorted(info, key=lambda row: row[5]) if row[5])
+            declared = () if pk is None else (pk,) if isinstance(pk, str) else pk
+            if [row[1] for row in info] != list(columns) or keys != declared:
+                return None
+        return tables, indexes
 
     def _index_statements(self) -> list[str] | None:
         """The CREATE statements of the model's indexes, when it has every one (else None)."""

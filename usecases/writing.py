@@ -17,6 +17,7 @@ from incident_ledger.ledger.stores.location import StoreLocation, locate
 from incident_ledger.ledger.times import instant_key
 from incident_ledger.projections.model_files import SIDE_FILES, model_kind, remove_model_files
 from incident_ledger.projections.projector import Projector
+from incident_ledger.projections.views import schema_of
 from incident_ledger.usecases.outputs import output_file
 from incident_ledger.usecases.workspace import (
     Progress,
@@ -241,11 +242,15 @@ def replay(
     checked = output_file(out) if out else None  # a folder that exists, not a folder itself
     with open_ledger(db) as (location, ledger):
         target = checked or location.views_path
-        _check_target(location, target, explicit=out is not None)
+        kind = _check_target(location, target, explicit=out is not None)
+        schema = schema_of(target) if kind == "model" else None
         remove_model_files(target)
         views = open_views(target)
         try:
-            views.ensure_schema()
+            if schema is None:
+                views.ensure_schema()
+            else:  # the model's own statements, checked, without loading sqlite-utils
+                views.create(*schema)
             applied = Projector(ledger, views).catch_up(until=until_at, progress=progress)
             return {
                 "views": str(views.path),
@@ -269,9 +274,10 @@ _REPLACEABLE = {
 }
 
 
-def _check_target(location: StoreLocation, target: Path, *, explicit: bool) -> None:
+def _check_target(location: StoreLocation, target: Path, *, explicit: bool) -> str:
     """Refuse to rebuild into the event store, or over a file that is not a read model
-    this command may replace (see ``_REPLACEABLE``; a model is disposable, nothing else is)."""
+    this command may replace (see ``_REPLACEABLE``; a model is disposable, nothing else is);
+    what the file is (``model_kind``)."""
     store = location.sqlite_path
     if store is not None and _same_file(target, store):
         raise BadInputError(f"{target} is the event store: a read model cannot be written there")
@@ -285,6 +291,7 @@ def _check_target(location: StoreLocation, target: Path, *, explicit: bool) -> N
         raise BadInputError(
             f"{target} is {what.get(kind, 'not a read model')}: refusing to overwrite it"
         )
+    return kind
 
 
 def _same_file(path: Path, store: Path) -> bool:
