@@ -46,12 +46,21 @@ def export(
              "itself is printed)", 2)  # fmt: skip
     with render.working(f"exporting {fmt}", as_json=as_json or out is None):
         result = auditing.export(
-            ctx.obj, fmt, out=out, incident=incident, at=at, strict=strict, namespace=namespace
+            ctx.obj,
+            fmt,
+            out=out,
+            incident=incident,
+            at=at,
+            strict=strict,
+            namespace=namespace,
+            to=render.raw,
         )
     for line in result.get("notes", []):
         render.err.print(f"note: {line}", soft_wrap=True)
     if "document" in result:
         render.raw(result["document"])
+    elif "path" not in result:
+        pass  # written to stdout as it was read (``to``)
     elif as_json:
         render.print_json(result)
     elif fmt == "jsonl":

@@ -7,12 +7,13 @@ with the same checks of the log and the read model before it is written.
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Iterator
+import tempfile
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TextIO
 
 from incident_ledger.ledger.application import Ledger
 from incident_ledger.ledger.batch_signing import NotPermittedError
@@ -235,6 +236,7 @@ def export(
     at: str | None = None,
     strict: bool = False,
     namespace: str | None = None,
+    to: Callable[[str], None] | None = None,
 ) -> dict[str, Any]:
     """Export in one of EXPORT_FORMATS; ``jsonl`` writes a verifiable bundle folder (every
     event up to the checkpoint, or every event concerning ``incident`` and what they cite,
@@ -244,6 +246,9 @@ def export(
     same read transaction of the model, and the log's root at the model's position
     against the checkpoint the export carries (``_checked_model``): an edited model
     stops the export.
+
+    CSV and PROV are written as they are read (``STREAMED``), to ``out`` or, without it,
+    through ``to`` (else the result's ``document``), a page at a time.
 
     The result's ``notes`` say what was left out and why (a ClaimReview item a
     fact-check platform would reject, an export with nothing to show); with
@@ -276,8 +281,61 @@ def export(
             provenance = _provenance(ws, signed, key.verifier)
             if fmt == "xlsx" and target is not None:
                 return _workbook(ws, target, incident, known_at, provenance)
+            if fmt in STREAMED and (target is not None or to is not None):
+                streamed = _streamed(fmt, ws, incident, known_at, provenance, namespace)
+                return _write_streamed(fmt, streamed, (out, target), to)
             document, notes = _render_export(fmt, ws, incident, known_at, provenance, namespace)
     return _written(fmt, document, notes, (out, target), strict=strict)
+
+
+STREAMED = frozenset({ExportFormat.CSV, ExportFormat.PROV})
+"""The formats written as their rows are read, memory bounded whatever the incident's size."""
+
+
+def _streamed(
+    fmt: str,
+    ws: Workspace,
+    incident: str | None,
+    at: datetime | None,
+    provenance: Provenance,
+    namespace: str | None,
+) -> Callable[[TextIO], None]:
+    """What writes a ``STREAMED`` export to an open text file."""
+    from incident_ledger.projections import exports
+
+    db = ws.views.connection
+    if fmt == "prov":
+        return lambda out: exports.write_prov(
+            db, out, incident=incident, at=at, provenance=provenance, namespace=namespace
+        )
+    return lambda out: exports.write_csv(db, out, incident=incident, at=at, provenance=provenance)
+
+
+def _write_streamed(
+    fmt: str,
+    write: Callable[[TextIO], None],
+    where: tuple[str | None, Path | None],
+    to: Callable[[str], None] | None,
+) -> dict[str, Any]:
+    """Write a streamed export to its file (through a temporary file, renamed when
+    complete), or to a temporary file first and then through ``to`` in pieces: either
+    way nothing is written of an export that fails."""
+    out, target = where
+    written: dict[str, Any] = {"format": fmt, "notes": []}
+    if target is not None:
+
+        def to_file(path: Path) -> None:
+            with path.open("w", encoding="utf-8", newline="") as handle:
+                write(handle)
+
+        return written | {"path": out, "bytes": write_file(target, to_file)}
+    assert to is not None
+    with tempfile.TemporaryFile("w+", encoding="utf-8", newline="") as spool:
+        write(spool)
+        spool.seek(0)
+        while piece := spool.read(1 << 16):
+            to(piece)
+    return written
 
 
 def _written(

@@ -5,16 +5,20 @@ report was published by ``at``; the retractions, corrections and assessments
 published by ``at`` of those claims; and the reports, sources and incidents
 they refer to. Statuses come from :func:`projections.understanding.state`, so
 the exports never restate the understanding rules.
+
+Over 400 lines: the selection is read as lists (``select``) or as it goes (``stream``),
+by the same queries, kept together.
 """
 
 from __future__ import annotations
 
+import itertools
 import json
 import sqlite3
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import Any, TypeVar
 
 from incident_ledger.ledger.errors import VerificationError
 from incident_ledger.ledger.times import to_key, utc_now
@@ -29,6 +33,7 @@ from incident_ledger.projections.understanding import (
 from incident_ledger.projections.words import value_words
 
 Row = dict[str, Any]
+T = TypeVar("T")
 
 CLAIM_STATUSES = ("active", "retracted", "corrected", "superseded")
 
@@ -59,6 +64,22 @@ WHERE a.published_at <= :known AND c.published_at <= :known {incident_filter}
 ORDER BY a.seq
 """
 
+# The reports the selected claims and retractions cite, and the claimants and relays of
+# the claims (their outlets are the reports' sources).
+_REPORTS_CITED = """
+SELECT c.report FROM claims c WHERE c.published_at <= :known {incident_filter}
+UNION
+SELECT r.report FROM retractions r JOIN claims c ON c.id = r.claim
+WHERE r.published_at <= :known AND c.published_at <= :known {incident_filter}
+"""
+
+_SOURCES_CITED = """
+SELECT c.claimant FROM claims c WHERE c.published_at <= :known {incident_filter}
+UNION
+SELECT j.value FROM claims c, json_each(c.via) j
+WHERE c.via IS NOT NULL AND c.published_at <= :known {incident_filter}
+"""
+
 # Each source's grade in force at T, by the same rule as the understanding
 _GRADES = f"""
 SELECT s.id, {grade_in_force("s.id")}
@@ -66,35 +87,19 @@ FROM sources s WHERE s.id IN (SELECT value FROM json_each(:ids))
 """
 
 
-@dataclass
-class Selection:
-    """The records an export shows, as plain rows keyed by column name.
+class _Reading:
+    """What every reading of an export answers, held as lists (``Selection``) or read as
+    it goes (``Streamed``): statuses at ``at``, names, the records shown."""
 
-    A source row's ``reliability`` is the grade in force at ``at``.
-    """
-
-    at: datetime
-    known: str
     incidents: list[Row]
-    claims: list[Row]
+    claims: Iterable[Row]
     ends: dict[str, Row]
-    retractions: list[Row]
-    assessments: list[Row]
+    retractions: Iterable[Row]
+    assessments: Iterable[Row]
     reports: dict[str, Row]
     sources: dict[str, Row]
     states: dict[str, StateResult]
-    relations: list[Row] = field(default_factory=list)
-    claim_ids: set[str] = field(init=False, default_factory=set)
-    _positions: set[str] = field(init=False, default_factory=set)
-
-    def __post_init__(self) -> None:
-        self.claim_ids = {claim["id"] for claim in self.claims}
-        self._positions = {
-            position["claim"]
-            for understanding in self.states.values()
-            for fact in understanding["facts"].values()
-            for position in fact["positions"]
-        }
+    _positions: set[str]
 
     def claim_status(self, claim: Row) -> str:
         """active, retracted, corrected or superseded at ``at``.
@@ -129,6 +134,100 @@ class Selection:
         return str(source["name"]) if source else source_id
 
 
+def _positions_of(states: dict[str, StateResult]) -> set[str]:
+    """The claims that are positions in force in the states."""
+    return {
+        position["claim"]
+        for understanding in states.values()
+        for fact in understanding["facts"].values()
+        for position in fact["positions"]
+    }
+
+
+@dataclass
+class Selection(_Reading):
+    """The records an export shows, as plain rows keyed by column name.
+
+    A source row's ``reliability`` is the grade in force at ``at``.
+    """
+
+    at: datetime
+    known: str
+    incidents: list[Row]
+    claims: list[Row]
+    ends: dict[str, Row]
+    retractions: list[Row]
+    assessments: list[Row]
+    reports: dict[str, Row]
+    sources: dict[str, Row]
+    states: dict[str, StateResult]
+    relations: list[Row] = field(default_factory=list)
+    claim_ids: set[str] = field(init=False, default_factory=set)
+    _positions: set[str] = field(init=False, default_factory=set)
+
+    def __post_init__(self) -> None:
+        self.claim_ids = {claim["id"] for claim in self.claims}
+        self._positions = _positions_of(self.states)
+
+
+class RowSource:
+    """The rows of one query, read a page at a time each time they are iterated: what a
+    streaming export reads instead of a list, so that its memory does not grow with
+    the incident. Read within one read transaction of the model (``Views.snapshot``),
+    every pass sees the same rows."""
+
+    def __init__(self, db: sqlite3.Connection, sql: str, params: dict[str, Any]) -> None:
+        self.db, self.sql, self.params = db, sql, params
+
+    def __iter__(self) -> Iterator[Row]:
+        cursor = self.db.execute(self.sql, self.params)
+        columns = [d[0] for d in cursor.description]
+        while page := cursor.fetchmany(ROW_PAGE):
+            for values in page:
+                yield dict(zip(columns, values, strict=True))
+
+    def count(self) -> int:
+        """How many rows a pass reads."""
+        return int(self.db.execute(f"SELECT count(*) FROM ({self.sql})", self.params).fetchone()[0])
+
+
+ROW_PAGE = 2_000
+"""Rows read, and records located in the log, at a time by a streaming export."""
+
+
+@dataclass
+class Streamed(_Reading):
+    """``Selection`` with its claims, retractions and assessments read as they are used
+    (``RowSource``); what the selection holds besides grows with the incident's reports,
+    sources and positions, not its claims."""
+
+    db: sqlite3.Connection
+    at: datetime
+    known: str
+    incident: str | None
+    incidents: list[Row]
+    claims: RowSource
+    ends: dict[str, Row]
+    retractions: RowSource
+    assessments: RowSource
+    reports: dict[str, Row]
+    sources: dict[str, Row]
+    states: dict[str, StateResult]
+    relations: list[Row]
+    _positions: set[str] = field(init=False, default_factory=set)
+
+    def __post_init__(self) -> None:
+        self._positions = _positions_of(self.states)
+
+    def has_claim(self, claim_id: str) -> bool:
+        """Whether the claim is one the selection shows."""
+        sql = "SELECT 1 FROM claims c WHERE c.id = :id AND c.published_at <= :known"
+        if self.incident is not None:
+            sql += " " + _INCIDENT_FILTER
+        params = {"id": claim_id, "known": self.known, "incident": self.incident}
+        return self.db.execute(sql, params).fetchone() is not None
+
+
 LeafLocator = Callable[[Mapping[int, str]], Mapping[int, tuple[int, bytes]]]
 """Given the records shown as {read-model ``seq``: aggregate id}, where each one's creation
 event is in the log: {seq: (leaf index, leaf hash)}. Raises if a row is not its record's."""
@@ -155,8 +254,12 @@ class Provenance:
 
     def leaves(self, selection: Selection) -> dict[int, Leaf]:
         """Every record of a selection: its ``seq`` → its event's leaf (index, hex hash)."""
+        return self.leaves_of_records(selection.records())
+
+    def leaves_of_records(self, records: Iterable[tuple[str, Row]]) -> dict[int, Leaf]:
+        """Records given as (kind, row): each one's ``seq`` → its event's leaf."""
         wanted: dict[int, str] = {}
-        for kind, row in selection.records():
+        for kind, row in records:
             aggregate = wanted.setdefault(row["seq"], f"{kind}:{row['id']}")
             if aggregate != f"{kind}:{row['id']}":
                 raise VerificationError(
@@ -185,41 +288,82 @@ def leaves_of(selection: Selection, provenance: Provenance | None) -> dict[int, 
     return {} if provenance is None else provenance.leaves(selection)
 
 
+def with_leaves(
+    kind: str, rows: Iterable[Row], provenance: Provenance | None
+) -> Iterator[tuple[Row, Leaf | None]]:
+    """Each row with its event's leaf (None without provenance), located ``ROW_PAGE``
+    rows at a time: a streaming export holds one page of them."""
+    for page in pages(rows):
+        leaves = (
+            {} if provenance is None else provenance.leaves_of_records((kind, row) for row in page)
+        )
+        for row in page:
+            yield row, leaves.get(row["seq"])
+
+
+def pages(rows: Iterable[T]) -> Iterator[tuple[T, ...]]:
+    """The rows ``ROW_PAGE`` at a time (``itertools.batched``, once Python 3.12 is the least)."""
+    iterator = iter(rows)
+    while page := tuple(itertools.islice(iterator, ROW_PAGE)):
+        yield page
+
+
 def select(db: sqlite3.Connection, incident: str | None, at: datetime | None) -> Selection:
     """Read everything known at ``at`` (now when None) about one incident or all of them.
 
     Raises NotFoundError for an unknown incident and ValueError for a naive ``at``.
     """
+    streamed = stream(db, incident, at)
+    return Selection(
+        at=streamed.at,
+        known=streamed.known,
+        incidents=streamed.incidents,
+        claims=list(streamed.claims),
+        ends=streamed.ends,
+        retractions=list(streamed.retractions),
+        assessments=list(streamed.assessments),
+        reports=streamed.reports,
+        sources=streamed.sources,
+        states=streamed.states,
+        relations=streamed.relations,
+    )
+
+
+def stream(db: sqlite3.Connection, incident: str | None, at: datetime | None) -> Streamed:
+    """``select``, its claims, retractions and assessments read as they are used: the
+    reports and sources they cite are found by SQL, not by reading every claim."""
     moment = at if at is not None else utc_now()
     known = to_key(moment)
     incidents = _incidents(db, incident)
     params = {"known": known, "incident": incident}
     incident_filter = _INCIDENT_FILTER if incident is not None else ""
-    claims = _rows(db, _CLAIMS.format(incident_filter=incident_filter), params)
     ends: dict[str, Row] = {}
     for end in _rows(db, _ENDS.format(incident_filter=incident_filter), params):
         ends.setdefault(end["claim"], end)
-    retractions = _rows(db, _RETRACTIONS.format(incident_filter=incident_filter), params)
-    assessments = _rows(db, _ASSESSMENTS.format(incident_filter=incident_filter), params)
-    report_ids = {c["report"] for c in claims} | {r["report"] for r in retractions}
-    reports = _by_id(db, "reports", report_ids)
+    reports = _by_id(db, "reports", _column(db, _REPORTS_CITED, incident_filter, params))
     source_ids = {r["source"] for r in reports.values()}
-    for claim in claims:
-        source_ids.add(claim["claimant"])
-        source_ids.update(via_ids(claim))
-    return Selection(
+    source_ids.update(_column(db, _SOURCES_CITED, incident_filter, params))
+    return Streamed(
+        db=db,
         at=moment,
         known=known,
+        incident=incident,
         incidents=incidents,
-        claims=claims,
+        claims=RowSource(db, _CLAIMS.format(incident_filter=incident_filter), params),
         ends=ends,
-        retractions=retractions,
-        assessments=assessments,
+        retractions=RowSource(db, _RETRACTIONS.format(incident_filter=incident_filter), params),
+        assessments=RowSource(db, _ASSESSMENTS.format(incident_filter=incident_filter), params),
         reports=reports,
         sources=_sources(db, source_ids, known),
         states={row["id"]: state(db, row["id"], moment) for row in incidents},
         relations=_relations(db, [row["id"] for row in incidents]),
     )
+
+
+def _column(
+    db: sqlite3.Connection, sql: str, incident_filter: str, params: dict[str, Any]
+) -> set[str]:
+    return {row[0] for row in db.execute(sql.format(incident_filter=incident_filter), params)}
 
 
 def _incidents(db: sqlite3.Connection, incident: str | None) -> list[Row]:

@@ -32,12 +32,14 @@ import io
 import re
 import sqlite3
 from datetime import datetime
+from typing import TextIO
 
-from incident_ledger.projections.exports.common import Provenance, leaves_of, select
+from incident_ledger.projections.exports.common import Provenance, stream, with_leaves
 from incident_ledger.projections.exports.sheet_rows import (
     CLAIM_COLUMNS,
     NUMERIC_COLUMNS,
-    claim_rows,
+    claim_cells,
+    verdicts_by_claim,
 )
 
 COLUMNS = CLAIM_COLUMNS
@@ -52,16 +54,30 @@ def export_csv(
     provenance: Provenance | None = None,
 ) -> str:
     """The claims known at ``at`` as CSV, with their claim and fact status at ``at``."""
-    selection = select(db, incident, at)
-    leaves = leaves_of(selection, provenance)
-    head = provenance.head if provenance is not None else None
     buffer = io.StringIO()
-    buffer.write(BOM)
-    writer = csv.writer(buffer)
-    writer.writerow(COLUMNS)
-    for cells in claim_rows(selection, leaves, head):
-        writer.writerow([neutralised(column, cells[column]) for column in COLUMNS])
+    write_csv(db, buffer, incident=incident, at=at, provenance=provenance)
     return buffer.getvalue()
+
+
+def write_csv(
+    db: sqlite3.Connection,
+    out: TextIO,
+    *,
+    incident: str | None,
+    at: datetime | None,
+    provenance: Provenance | None = None,
+) -> None:
+    """``export_csv`` written to ``out`` (opened with ``newline=""``) as the claims are
+    read, a page at a time (``common.stream``)."""
+    selection = stream(db, incident, at)
+    head = provenance.head if provenance is not None else None
+    verdicts = verdicts_by_claim(selection)
+    out.write(BOM)
+    writer = csv.writer(out)
+    writer.writerow(COLUMNS)
+    for claim, leaf in with_leaves("claim", selection.claims, provenance):
+        cells = claim_cells(selection, claim, leaf, head, verdicts)
+        writer.writerow([neutralised(column, cells[column]) for column in COLUMNS])
 
 
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r", "'")

@@ -14,13 +14,13 @@ each format writes them its way.
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterator
 from typing import Any, Final
 
 from incident_ledger.projections.exports.common import (
     Leaf,
     Row,
     Selection,
+    Streamed,
     bounds,
     claimed_value,
     describe_value,
@@ -74,7 +74,7 @@ NUMERIC_COLUMNS: Final = frozenset({"value", "low", "high", "leaf_index"})
 URL_COLUMNS: Final = frozenset({"report_url", "archive_url", "url"})
 
 
-def verdicts_by_claim(selection: Selection) -> dict[str, str]:
+def verdicts_by_claim(selection: Selection | Streamed) -> dict[str, str]:
     """Each assessed claim's verdicts: ``false (Fact Desk, 2022-01-24)``, ``; ``-joined."""
     found: dict[str, list[str]] = defaultdict(list)
     for row in selection.assessments:
@@ -85,7 +85,7 @@ def verdicts_by_claim(selection: Selection) -> dict[str, str]:
 
 
 def claim_cells(
-    selection: Selection,
+    selection: Selection | Streamed,
     claim: Row,
     leaf: Leaf | None,
     head: str | None,
@@ -135,14 +135,7 @@ def claim_cells(
     }
 
 
-def claim_rows(selection: Selection, leaves: dict[int, Leaf], head: str | None) -> Iterator[Cells]:
-    """Every claim's row, in ledger order."""
-    verdicts = verdicts_by_claim(selection)
-    for claim in selection.claims:
-        yield claim_cells(selection, claim, leaves.get(claim["seq"]), head, verdicts)
-
-
-def other_tables(selection: Selection) -> dict[str, tuple[tuple[str, ...], list[Cells]]]:
+def other_tables(selection: Selection | Streamed) -> dict[str, tuple[tuple[str, ...], list[Cells]]]:
     """The reports, sources and assessments of a selection: {sheet: (columns, rows)}."""
     reports = [
         {

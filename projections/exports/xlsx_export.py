@@ -29,13 +29,14 @@ from openpyxl.styles import Alignment, Font
 from openpyxl.utils import get_column_letter
 from openpyxl.worksheet._write_only import WriteOnlyWorksheet
 
-from incident_ledger.projections.exports.common import Provenance, leaves_of, select
+from incident_ledger.projections.exports.common import Provenance, stream, with_leaves
 from incident_ledger.projections.exports.sheet_rows import (
     CLAIM_COLUMNS,
     URL_COLUMNS,
     Cells,
-    claim_rows,
+    claim_cells,
     other_tables,
+    verdicts_by_claim,
 )
 
 _ARABIC = re.compile(r"[\u0600-\u06ff\u0750-\u077f\u08a0-\u08ff\ufb50-\ufdff\ufe70-\ufeff]")
@@ -55,17 +56,20 @@ def export_xlsx(
     provenance: Provenance | None = None,
 ) -> int:
     """Write the workbook of what was known at ``at`` to ``path``; returns the claim rows."""
-    selection = select(db, incident, at)
-    leaves = leaves_of(selection, provenance)
+    selection = stream(db, incident, at)
     head = provenance.head if provenance is not None else None
-    book = Workbook(write_only=True)
-    _sheet(
-        book, "claims", CLAIM_COLUMNS, claim_rows(selection, leaves, head), len(selection.claims)
+    verdicts = verdicts_by_claim(selection)
+    count = selection.claims.count()
+    claims = (
+        claim_cells(selection, claim, leaf, head, verdicts)
+        for claim, leaf in with_leaves("claim", selection.claims, provenance)
     )
+    book = Workbook(write_only=True)
+    _sheet(book, "claims", CLAIM_COLUMNS, claims, count)
     for name, (columns, rows) in other_tables(selection).items():
         _sheet(book, name, columns, rows, len(rows))
     book.save(path)
-    return len(selection.claims)
+    return count
 
 
 def _sheet(
