@@ -15,14 +15,17 @@ only a bundle holding all of them lets a recipient check that none was left out.
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from pathlib import Path
 from typing import Any
+
+from eventsourcing.persistence import Notification
 
 from incident_ledger.ledger.application import Ledger
 from incident_ledger.ledger.audit import (
     PAGE,
     Checkpoint,
+    _leaf,
     _leaves_in_ledger_order,
     b64,
 )
@@ -57,25 +60,41 @@ def write_bundle(
     checkpoint: Checkpoint,
     verifier: str,
     incident: str | None,
+    positions: Collection[int] | None = None,
 ) -> dict[str, Any]:
     """Write the verifiable JSONL bundle folder for the log at ``checkpoint``: every
-    leaf, or with ``incident`` that incident's (each with an inclusion proof)."""
+    leaf, or with ``incident`` that incident's (each with an inclusion proof).
+
+    ``positions``, when given, are where the incident's events are in the log (the
+    notification ids a read model holds for them): the bundle then reads those and the
+    events they cite instead of the whole log, once they prove to be every event of the
+    incident (``_indexed_part``); otherwise the whole log is read."""
     if out.exists() and any(out.iterdir()):
         raise BadInputError(f"{out} exists and is not empty")
     recorder = ledger.audit
     with recorder.reading() as view:
-        chosen = None if incident is None else _incident_part(ledger, view, checkpoint, incident)
+        picked = None
+        if incident is not None and positions is not None:
+            picked = _indexed_part(ledger, view, checkpoint, incident, positions)
+        chosen = None
+        if incident is not None and picked is None:
+            chosen = _incident_part(ledger, view, checkpoint, incident)
         out.mkdir(parents=True, exist_ok=True)
-        wanted = None if chosen is None else chosen[1]
-        written = _write_leaves(ledger, view, out, checkpoint, wanted)
+        if picked is not None:
+            written = _write_picked(view, out, checkpoint, picked[1])
+        else:
+            written = _write_leaves(
+                ledger, view, out, checkpoint, None if chosen is None else chosen[1]
+            )
         store = view.nodes
         earlier = [size for size, _ in view.checkpoints() if 0 < size < checkpoint.size]
         consistency = {
             str(size): [b64(h) for h in consistency_proof(store, size, checkpoint.size)]
             for size in earlier
         }
-    if chosen is not None:
-        (out / INCIDENT_FILE).write_text(json.dumps(chosen[0], indent=1) + "\n", "utf-8")
+    entry = picked[0] if picked is not None else None if chosen is None else chosen[0]
+    if entry is not None:
+        (out / INCIDENT_FILE).write_text(json.dumps(entry, indent=1) + "\n", "utf-8")
     (out / CHECKPOINT_FILE).write_text(checkpoint.note, encoding="utf-8")
     (out / KEY_FILE).write_text(verifier + "\n", encoding="ascii")
     (out / CONSISTENCY_FILE).write_text(json.dumps(consistency, indent=1) + "\n", "utf-8")
@@ -155,6 +174,99 @@ def _incident_part(
         raise NotFoundError(f"no incident '{incident}' in the ledger")
     cited |= report_outlets(view, ledger, cited)
     return entry, lambda index, aggregate: index in own or aggregate in cited
+
+
+Picked = list[tuple[int, bytes]]
+"""Leaves of an incident bundle, (index, leaf bytes) in log order."""
+
+
+def _indexed_part(
+    ledger: Ledger, view: LogView, checkpoint: Checkpoint, incident: str, positions: Collection[int]
+) -> tuple[dict[str, Any], Picked] | None:
+    """``_incident_part`` read from the events at ``positions`` and those they cite, not
+    the whole log: the stored chains must be the ones the checkpoint signed, and the
+    events at ``positions`` that concern the incident must make its chain, count and
+    head, as stored. So none is missing, none is extra and the order is the log's. None
+    when they do not (a read model behind or wrong): the whole log is read instead."""
+    heads = view.chain_heads()
+    tree = ChainMap(Chains(heads).entries())
+    if checkpoint.chains != (tree.size, tree.root):
+        return None
+    entry = tree.entry(incident)
+    if entry is None:
+        raise NotFoundError(f"no incident '{incident}' in the ledger")
+    leaves = _leaves_at(ledger, view, checkpoint, ("notification", sorted(positions)))
+    # The claims these events end have events of their own (Claim.Retracted and
+    # Claim.Superseded), which no read-model row places: every event of those claims.
+    ended = _leaves_at(ledger, view, checkpoint, ("originator", sorted(_claims_named(leaves))))
+    if leaves is None or ended is None:
+        return None
+    leaves = sorted(dict(leaves + ended).items())
+    labels = concerned([leaf for _, leaf in leaves], claim_lookup(view, ledger.audit.plain))
+    own = [item for item, label in zip(leaves, labels, strict=True) if incident in label]
+    chain = Chains()
+    chain.add([(incident,)] * len(own), [leaf_hash(leaf) for _, leaf in own])
+    if chain.heads.get(incident) != heads.get(incident):
+        return None
+    cited: set[str] = set()
+    for _, leaf in own:
+        line = parse_leaf(leaf)
+        cited.update(cited_records(line) if line is not None else ())
+    cited |= report_outlets(view, ledger, cited)
+    others = _leaves_at(ledger, view, checkpoint, ("originator", sorted(cited)))
+    if others is None:
+        return None
+    return entry, sorted(dict(own + others).items())
+
+
+def _claims_named(leaves: Picked | None) -> set[str]:
+    """The claims (as aggregate ids) that events name (``data.claim``)."""
+    named = set()
+    for _, leaf in leaves or ():
+        line = parse_leaf(leaf)
+        claim = None if line is None else line["data"].get("claim")
+        if type(claim) is str:
+            named.add(f"claim:{claim}")
+    return named
+
+
+def _leaves_at(
+    ledger: Ledger, view: LogView, checkpoint: Checkpoint, where: tuple[str, list[Any]]
+) -> Picked | None:
+    """The leaves inside the checkpoint of the stored events ``LogView.event_rows_where``
+    finds, as ``verify`` reads them (``audit._leaf``); None if one has no leaf."""
+    rows = view.event_rows_where(*where)
+    indexes = view.leaves_of_notifications([row[0] for row in rows])
+    leaves: Picked = []
+    for row in rows:
+        found = indexes.get(row[0])
+        if found is None:
+            return None
+        if found[0] < checkpoint.size:
+            position, aggregate, version, topic, state = row
+            stored = Notification(
+                id=position,
+                originator_id=aggregate,
+                originator_version=version,
+                topic=topic,
+                state=state,
+            )
+            leaves.append((found[0], _leaf(ledger, stored, found[0])))
+    return leaves
+
+
+def _write_picked(view: LogView, out: Path, checkpoint: Checkpoint, picked: Picked) -> int:
+    """Write an incident bundle's leaves and their proofs; how many."""
+    prove = inclusion_prover(view.nodes, checkpoint.size)
+    with (
+        (out / LEAVES_FILE).open("wb") as leaves,
+        (out / PROOFS_FILE).open("w", encoding="utf-8") as proofs,
+    ):
+        for index, line in picked:
+            leaves.write(line + b"\n")
+            record = {"index": index, "proof": [b64(h) for h in prove(index)]}
+            proofs.write(json.dumps(record) + "\n")
+    return len(picked)
 
 
 def cited_records(line: Line) -> set[str]:

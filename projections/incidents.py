@@ -32,3 +32,21 @@ def unknown_incident(db: sqlite3.Connection, incident: str) -> str:
 def _either(names: list[str]) -> str:
     quoted = [f"'{name}'" for name in names]
     return quoted[0] if len(quoted) == 1 else ", ".join(quoted[:-1]) + " or " + quoted[-1]
+
+
+_EVENTS_OF = """
+SELECT seq FROM incidents WHERE id = :incident
+UNION SELECT seq FROM facts WHERE incident = :incident
+UNION SELECT seq FROM claims WHERE incident = :incident
+UNION SELECT e.seq FROM claim_ends e JOIN claims c ON c.id = e.claim WHERE c.incident = :incident
+UNION SELECT r.seq FROM retractions r JOIN claims c ON c.id = r.claim WHERE c.incident = :incident
+UNION SELECT a.seq FROM assessments a JOIN claims c ON c.id = a.claim WHERE c.incident = :incident
+UNION SELECT seq FROM unprojectable WHERE incident = :incident
+"""
+
+
+def events_of_incident(db: sqlite3.Connection, incident: str) -> set[int]:
+    """Where the events concerning an incident are in the log, as the read model knows
+    them (their ``seq``): what an incident bundle reads instead of the whole log, once
+    the incident's chain proves them to be all of them (``ledger.bundles``)."""
+    return {int(row[0]) for row in db.execute(_EVENTS_OF, {"incident": incident})}

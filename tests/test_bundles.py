@@ -271,3 +271,55 @@ def test_two_writers_extend_one_chain_one_after_the_other(db: str, tmp_path: Pat
     assert cli(db, "verify")[0] == 0
     bundle = export(db, tmp_path / "diyala", "--incident", "diyala-2022")
     assert cli(None, "verify", "--export", str(bundle))[0] == 0
+
+
+def whole_log_read(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """Record each time a bundle walks the whole log (``audit._leaves_in_ledger_order``)."""
+    from incident_ledger.ledger import bundles
+
+    walks: list[str] = []
+    walk = vars(bundles)["_leaves_in_ledger_order"]
+
+    def counted(*args: Any) -> Any:
+        walks.append("walk")
+        return walk(*args)
+
+    monkeypatch.setattr(bundles, "_leaves_in_ledger_order", counted)
+    return walks
+
+
+@pytest.mark.parametrize("incident", ["diyala-2022", "ghwayran-2022"])
+def test_an_incident_bundle_reads_only_its_events_and_what_they_cite(
+    db: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, incident: str
+) -> None:
+    whole = export(db, tmp_path / "whole", "--incident", incident)  # the model read first
+    walks = whole_log_read(monkeypatch)
+    bundle = export(db, tmp_path / "read", "--incident", incident)
+    assert walks == []
+    for name in ("leaves.jsonl", "proofs.jsonl", "incident.json"):
+        assert (bundle / name).read_bytes() == (whole / name).read_bytes(), name
+    assert cli(None, "verify", "--export", str(bundle))[0] == 0
+
+
+def test_an_incident_bundle_reads_the_whole_log_when_the_model_misplaces_an_event(
+    db: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from incident_ledger.projections import incidents
+
+    walks = whole_log_read(monkeypatch)
+    found = incidents.events_of_incident
+    wrong = {
+        "missing": lambda db, incident: sorted(found(db, incident))[1:],
+        "another's": lambda db, incident: found(db, incident) | found(db, "ghwayran-2022"),
+    }
+    first = export(db, tmp_path / "first", "--incident", "diyala-2022")
+    assert walks == []
+    read = {}
+    for name, positions in wrong.items():
+        monkeypatch.setattr(incidents, "events_of_incident", positions)
+        bundle = export(db, tmp_path / name, "--incident", "diyala-2022")
+        assert entries(bundle) == entries(first), name
+        read[name], walks[:] = len(walks), []
+    # A missing event breaks the incident's chain: the whole log is read instead (to check
+    # the chains, then to pick the leaves). Another incident's events are left out.
+    assert read == {"missing": 2, "another's": 0}

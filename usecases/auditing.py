@@ -255,7 +255,6 @@ def export(
     ``strict``, any such item refuses the whole export instead.
     """
     from incident_ledger.ledger.audit import make_checkpoint
-    from incident_ledger.ledger.bundles import write_bundle
 
     fmt = parse_format(fmt)
     folder, target = _destination(fmt, out)
@@ -274,10 +273,7 @@ def export(
             if selects:
                 _checked_model(ws, signed, incident)
             if folder is not None:
-                try:
-                    return write_bundle(ws.ledger, folder, signed, key.verifier, incident)
-                except OSError as error:
-                    raise StoreError(f"cannot write the bundle {out}: {error.strerror}") from None
+                return _bundle(ws, folder, signed, key.verifier, incident)
             provenance = _provenance(ws, signed, key.verifier)
             if fmt == "xlsx" and target is not None:
                 return _workbook(ws, target, incident, known_at, provenance)
@@ -336,6 +332,21 @@ def _write_streamed(
         while piece := spool.read(1 << 16):
             to(piece)
     return written
+
+
+def _bundle(
+    ws: Workspace, folder: Path, signed: Checkpoint, verifier: str, incident: str | None
+) -> dict[str, Any]:
+    """Write the JSONL bundle; an incident's reads the events the read model places in
+    it, when their chain proves them complete (``ledger.bundles``), else the whole log."""
+    from incident_ledger.ledger.bundles import write_bundle
+    from incident_ledger.projections.incidents import events_of_incident
+
+    positions = None if incident is None else events_of_incident(ws.views.connection, incident)
+    try:
+        return write_bundle(ws.ledger, folder, signed, verifier, incident, positions)
+    except OSError as error:
+        raise StoreError(f"cannot write the bundle {folder}: {error.strerror}") from None
 
 
 def _written(

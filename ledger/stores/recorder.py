@@ -413,6 +413,25 @@ class LogView:
                 )
         return found
 
+    def event_rows_where(self, column: str, values: Sequence[Any]) -> list[EventRow]:
+        """``event_rows`` of the events whose ``notification`` id or ``originator`` id is
+        one of ``values``, in ledger order within each 500 asked (a query each)."""
+        n = self.notification_column
+        where = {"notification": n, "originator": "originator_id"}[column]
+        rows: list[EventRow] = []
+        for start in range(0, len(values), 500):
+            chunk = list(values[start : start + 500])
+            rows += [
+                (int(r[0]), str(self.convert_id(r[1])), int(r[2]), str(r[3]), bytes(r[4]))
+                for r in self._rows(
+                    f"SELECT {n}, originator_id, originator_version, topic, state "
+                    f"FROM {self.events_table} WHERE {where} IN ({','.join('?' * len(chunk))}) "
+                    f"ORDER BY {n}",
+                    chunk,
+                )
+            ]
+        return rows
+
     def leaves_of_notifications(
         self, notification_ids: Sequence[int]
     ) -> dict[int, tuple[int, str, int, bytes]]:
