@@ -16,7 +16,13 @@ from typer.testing import CliRunner
 
 from incident_ledger.cli.main import app
 from incident_ledger.ledger.times import utc_now
-from incident_ledger.projections.exports import common, export_prov, write_csv, write_prov
+from incident_ledger.projections.exports import (
+    common,
+    export_claimreview,
+    export_prov,
+    write_csv,
+    write_prov,
+)
 from incident_ledger.projections.understanding import state
 from incident_ledger.usecases import writing
 from incident_ledger.usecases.workspace import open_workspace
@@ -28,7 +34,9 @@ HEAD = [
     {"type": "source", "id": "relay", "name": "Relay", "kind": "agency"},
     {"type": "report", "id": "r", "source": "s", "published_at": "2022-01-21"},
     {"type": "report", "id": "r2", "source": "s", "published_at": "2022-01-22"},
-]
+    {"type": "report", "id": "r0", "source": "s", "published_at": "2022-01-20",
+     "url": "https://news.example/r0"},
+]  # fmt: skip
 
 
 QUOTE = "قالت المصادر " * 150
@@ -45,6 +53,12 @@ def ledger_of(tmp: Path, claims: int) -> str:
         )  # fmt: skip
         if n % 10 == 0:
             lines.append({"type": "retraction", "id": f"x{n}", "claim": f"c{n}", "report": "r2"})
+    lines += [
+        {"type": "claim", "id": "early", "incident": "big", "fact": "killed", "value": 7,
+         "report": "r0", "claimant": "s"},
+        {"type": "assessment", "id": "a1", "claim": "c7", "verdict": "false", "by": "Desk",
+         "published_at": "2022-01-25", "url": "https://check.example/a1", "summary": "S: 7"},
+    ]  # fmt: skip
     db, path = str(tmp / "l.db"), tmp / "l.jsonl"
     path.write_text("".join(json.dumps(line) + "\n" for line in lines), encoding="utf-8")
     writing.init(db)
@@ -67,7 +81,12 @@ def peak(work: Callable[[], object]) -> int:
 def held_beyond_the_state(db: str, fmt: str, out: Path) -> int:
     """What an export holds beyond the understanding it shows (``state``, whose answer
     grows with the positions it holds; here with the claims of the one position)."""
-    writer = {"csv": write_csv, "prov": write_prov}[fmt]
+    writers: dict[str, Callable[..., None]] = {
+        "csv": write_csv,
+        "prov": write_prov,
+        "claimreview": write_claimreview,
+    }
+    writer = writers[fmt]
 
     def export() -> None:
         with out.open("w", encoding="utf-8", newline="") as handle:
@@ -80,7 +99,11 @@ def held_beyond_the_state(db: str, fmt: str, out: Path) -> int:
         return peak(export) - understood
 
 
-@pytest.mark.parametrize("fmt", ["csv", "prov"])
+def write_claimreview(db: Any, handle: Any, **selected: Any) -> None:
+    handle.write(export_claimreview(db, **selected))
+
+
+@pytest.mark.parametrize("fmt", ["csv", "prov", "claimreview"])
 def test_a_streamed_export_holds_a_page_whatever_the_incident_size(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, fmt: str
 ) -> None:
@@ -131,6 +154,18 @@ def test_a_streamed_export_to_stdout_is_the_file_it_writes(tmp_path: Path, fmt: 
     document = (tmp_path / "out").read_bytes().decode("utf-8")
     if fmt == "csv":
         assert printed.stdout.splitlines() == document.splitlines()
-        assert len(document.splitlines()) == 31  # the header and every claim
+        assert len(document.splitlines()) == 32  # the header and every claim
     else:  # a fresh checkpoint each time: the same records, another signature
         assert len(json.loads(printed.stdout)["entity"]) == len(json.loads(document)["entity"])
+
+
+def test_a_review_names_the_first_report_of_the_same_claim(tmp_path: Path) -> None:
+    db = ledger_of(tmp_path, 30)
+    with open_workspace(db) as ws:
+        ws.refresh()
+        reviews = json.loads(export_claimreview(ws.views.connection, incident="big", at=None))
+    assert [review["claimReviewed"] for review in reviews] == ["S: 7"]
+    item = reviews[0]["itemReviewed"]
+    assert item["firstAppearance"]["url"] == "https://news.example/r0"
+    assert item["firstAppearance"]["datePublished"] == "2022-01-20"
+    assert "url" not in item["appearance"][0]  # the claim's own report, r, has none

@@ -44,6 +44,7 @@ from __future__ import annotations
 
 import json
 import sqlite3
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Final
@@ -54,10 +55,10 @@ from incident_ledger.projections.exports.common import (
     Provenance,
     Row,
     Selection,
+    Streamed,
     describe_value,
-    leaves_of,
     published_date,
-    select,
+    stream,
 )
 
 BEST_RATING: Final = 5
@@ -109,14 +110,22 @@ def claim_reviews(
     at: datetime | None,
     provenance: Provenance | None = None,
 ) -> ClaimReviews:
-    """Every assessment known at ``at`` as a ClaimReview, checked (see the module)."""
-    selection = select(db, incident, at)
-    claims = {claim["id"]: claim for claim in selection.claims}
-    leaves = leaves_of(selection, provenance)
-    result = ClaimReviews(assessments=len(selection.assessments))
-    for assessment in selection.assessments:
+    """Every assessment known at ``at`` as a ClaimReview, checked (see the module).
+
+    Read as the claims stream by (``common.stream``): what is held is the assessments,
+    the claims they assess and each one's first appearance, not the incident's claims."""
+    selection = stream(db, incident, at)
+    assessments = list(selection.assessments)
+    claims = selection.claims_by_id({assessment["claim"] for assessment in assessments})
+    firsts = first_appearances(selection.claims, claims.values())
+    leaves: dict[int, Leaf] = {}
+    if provenance is not None:
+        records = [("assessment", row) for row in assessments]
+        leaves = provenance.leaves_of_records(records + [("claim", c) for c in claims.values()])
+    result = ClaimReviews(assessments=len(assessments))
+    for assessment in assessments:
         claim = claims[assessment["claim"]]
-        review = claim_review(selection, assessment, claim)
+        review = claim_review(selection, assessment, claim, firsts[claim["id"]])
         found = problems(review)
         if found:
             result.refused.append(f"assessment {assessment['id']}: {'; '.join(found)}")
@@ -129,8 +138,13 @@ def claim_reviews(
     return result
 
 
-def claim_review(selection: Selection, assessment: Row, claim: Row) -> dict[str, Any]:
-    """One ClaimReview JSON-LD object for an assessment of a claim (unchecked)."""
+def claim_review(
+    selection: Selection | Streamed, assessment: Row, claim: Row, first: Row | None = None
+) -> dict[str, Any]:
+    """One ClaimReview JSON-LD object for an assessment of a claim (unchecked); ``first``
+    is the claim's first appearance (``first_appearances``), looked for when not given."""
+    if first is None:
+        first = first_appearances(selection.claims, [claim])[claim["id"]]
     review: dict[str, Any] = {"@context": "https://schema.org", "@type": "ClaimReview"}
     if assessment["url"]:
         review["url"] = assessment["url"]
@@ -139,7 +153,7 @@ def claim_review(selection: Selection, assessment: Row, claim: Row) -> dict[str,
         "reviewRating": rating(assessment["verdict"], assessment["note"]),
         "author": _assessor(assessment),
         "datePublished": published_date(assessment["published_at"]),
-        "itemReviewed": _item_reviewed(selection, claim),
+        "itemReviewed": _item_reviewed(selection, claim, first),
     }
 
 
@@ -195,7 +209,7 @@ def _assessor(assessment: Row) -> dict[str, Any]:
     return author
 
 
-def claim_text(selection: Selection, claim: Row) -> str:
+def claim_text(selection: Selection | Streamed, claim: Row) -> str:
     """The claim as reviewed: translation, else quote, else a generated sentence."""
     if claim["translation"]:
         return str(claim["translation"])
@@ -208,11 +222,11 @@ def claim_text(selection: Selection, claim: Row) -> str:
     return f"{who}: {claim['fact']} {value}."
 
 
-def _item_reviewed(selection: Selection, claim: Row) -> dict[str, Any]:
+def _item_reviewed(selection: Selection | Streamed, claim: Row, first_claim: Row) -> dict[str, Any]:
     claimant = selection.sources.get(claim["claimant"])
     kind = "Person" if claimant and claimant["kind"] == "social" else "Organization"
     report = selection.reports[claim["report"]]
-    first = selection.reports[_first_appearance(selection, claim)["report"]]
+    first = selection.reports[first_claim["report"]]
     return {
         "@type": "Claim",
         "author": {"@type": kind, "name": selection.source_name(claim["claimant"])},
@@ -235,16 +249,27 @@ _SAME_VALUE: Final = (
 )
 
 
-def _first_appearance(selection: Selection, claim: Row) -> Row:
-    matches = [
-        other
-        for other in selection.claims
-        if all(other[column] == claim[column] for column in _SAME_VALUE)
-    ]
-    return min(matches, key=lambda other: (other["published_at"], other["seq"]))
+def first_appearances(claims: Iterable[Row], wanted: Iterable[Row]) -> dict[str, Row]:
+    """Each wanted claim's first appearance: the earliest known claim (by publication, then
+    ledger order) by the same claimant on the same fact with the same value, found in
+    one pass over ``claims``, holding one claim per wanted one."""
+    earliest: dict[tuple[Any, ...], Row] = {}
+    keys = {row["id"]: tuple(row[column] for column in _SAME_VALUE) for row in wanted}
+    looked_for = set(keys.values())
+    for other in claims:
+        key = tuple(other[column] for column in _SAME_VALUE)
+        if key not in looked_for:
+            continue
+        found = earliest.get(key)
+        if found is None or (other["published_at"], other["seq"]) < (
+            found["published_at"],
+            found["seq"],
+        ):
+            earliest[key] = other
+    return {claim_id: earliest[key] for claim_id, key in keys.items()}
 
 
-def _creative_work(selection: Selection, report: Row) -> dict[str, Any]:
+def _creative_work(selection: Selection | Streamed, report: Row) -> dict[str, Any]:
     work: dict[str, Any] = {"@type": "CreativeWork"}
     if report["url"]:
         work["url"] = report["url"]

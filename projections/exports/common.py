@@ -219,6 +219,11 @@ class Streamed(_Reading):
     def __post_init__(self) -> None:
         self._positions = _positions_of(self.states)
 
+    def claims_by_id(self, ids: Iterable[str]) -> dict[str, Row]:
+        """The rows of these claims, by id (claims the selection shows: callers ask for
+        those its other rows name)."""
+        return _by_id(self.db, "claims", ids)
+
     def has_claim(self, claim_id: str) -> bool:
         """Whether the claim is one the selection shows."""
         sql = "SELECT 1 FROM claims c WHERE c.id = :id AND c.published_at <= :known"
