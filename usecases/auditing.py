@@ -6,6 +6,7 @@ with the same checks of the log and the read model before it is written.
 
 from __future__ import annotations
 
+import io
 import sqlite3
 import tempfile
 from collections.abc import Callable, Iterator
@@ -453,20 +454,13 @@ def _render_export(
 
     if fmt == "claimreview":
         return _claimreview(ws, incident, at, provenance)
-    if fmt == "prov":
-        document = exports.export_prov(
-            ws.views.connection,
-            incident=incident,
-            at=at,
-            provenance=provenance,
-            namespace=namespace,
-        )
-        return document, ExportNotes()
-    exporter = {
-        "csv": exports.export_csv,
-        "html": exports.export_html,
-    }[fmt]
-    document = exporter(ws.views.connection, incident=incident, at=at, provenance=provenance)
+    if fmt in STREAMED:
+        buffer = io.StringIO()
+        _streamed(fmt, ws, incident, at, provenance, namespace)(buffer)
+        return buffer.getvalue(), ExportNotes()
+    document = exports.export_html(
+        ws.views.connection, incident=incident, at=at, provenance=provenance
+    )
     return document, ExportNotes()
 
 
