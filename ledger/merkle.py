@@ -247,7 +247,7 @@ def inclusion_prover(store: NodeStore, size: int) -> Callable[[int], list[bytes]
 
     @lru_cache(maxsize=_SHARED)
     def subtree(start: int, end: int) -> bytes:
-        return _subtree_hash(chunked, start, end)
+        return _subtree_hash(chunked, start, end, chunked.node)
 
     def prove(index: int) -> list[bytes]:
         return _inclusion_path(index, size, subtree)
@@ -269,6 +269,7 @@ class ChunkedReads:
     def __init__(self, store: NodeStore, size: int) -> None:
         self.store, self.size = store, size
         self._chunks: dict[tuple[int, int], list[bytes] | None] = {}
+        self._tiles: dict[tuple[int, int], list[list[bytes]]] = {}
 
     def _chunk(self, level: int, number: int) -> list[bytes] | None:
         key = (level, number)
@@ -298,6 +299,28 @@ class ChunkedReads:
 
     def put_many(self, items: Iterable[tuple[int, int, bytes]]) -> None:
         raise TypeError("proofs only read the tree")
+
+    def node(self, level: int, index: int) -> bytes:
+        """``node_at``, each tile of ``TILE_HEIGHT`` levels above a stored one hashed once
+        (the last ``CHUNKS_KEPT`` kept): neighbouring leaves' siblings share their tiles."""
+        shift = level % TILE_HEIGHT
+        if shift == 0:
+            return node_at(self, level, index)
+        base, first = level - shift, index << shift  # the node's first node at ``base``
+        key = (base, first >> TILE_HEIGHT)
+        levels = self._tiles.pop(key, None)
+        if levels is None:
+            width = 1 << TILE_HEIGHT
+            expected = min(width, (self.size >> base) - key[1] * width)
+            below = self.run(base, key[1] * width, expected)
+            # A tile the store cannot give whole is left to node_at, which names the gap.
+            levels = complete_levels(below) if len(below) == expected else []
+        self._tiles[key] = levels
+        if len(self._tiles) > CHUNKS_KEPT:
+            del self._tiles[next(iter(self._tiles))]
+        row = levels[shift] if shift < len(levels) else []
+        at = (first % (1 << TILE_HEIGHT)) >> shift
+        return row[at] if at < len(row) else node_at(self, level, index)
 
 
 CHUNK = 1 << 10
@@ -404,7 +427,9 @@ def verify_consistency(
         raise ProofError("consistency proof does not lead to the second root hash")
 
 
-def _subtree_hash(store: NodeStore, start: int, end: int) -> bytes:
+def _subtree_hash(
+    store: NodeStore, start: int, end: int, node: Callable[[int, int], bytes] | None = None
+) -> bytes:
     """Hash leaves [start, end), a node of an RFC 9162 tree, from its complete subtrees.
 
     For such a node, start is a multiple of the largest power of two <= end - start, so the
@@ -414,7 +439,8 @@ def _subtree_hash(store: NodeStore, start: int, end: int) -> bytes:
     parts: list[bytes] = []
     for level in range(width.bit_length() - 1, -1, -1):
         if width >> level & 1:
-            parts.append(node_at(store, level, start >> level))
+            index = start >> level
+            parts.append(node_at(store, level, index) if node is None else node(level, index))
             start += 1 << level
     return _fold_right(parts)
 

@@ -528,3 +528,8 @@ def test_a_prover_reports_a_missing_node() -> None:
     assert prove(299) == _path(299, 0, 300)  # the chunk with the gap is not needed
     with pytest.raises(LookupError, match="level 0"):
         prove(11)
+    above = DictNodeStore()
+    size = append_leaves(above, 0, [leaf_hash(str(i).encode()) for i in range(4_000)])
+    del above.nodes[(8, 3)]  # under node (9, 1), a sibling on leaf 0's path
+    with pytest.raises(LookupError, match="level 8"):
+        inclusion_prover(above, size)(0)
