@@ -158,6 +158,37 @@ def queue(ctx: typer.Context, as_json: JsonFlag = False) -> None:
             )
 
 
+def capture(
+    ctx: typer.Context,
+    report: Annotated[str, typer.Argument(metavar="REPORT", help="The report's id.")],
+    file: Annotated[str, typer.Argument(metavar="FILE", help="The page as it was.")],
+    media_type: Annotated[
+        str | None,
+        typer.Option(
+            "--media-type",
+            metavar="TYPE",
+            help="text/html, application/pdf, image/png or application/warc "
+            "(default: told from the file's first bytes, else its name).",
+        ),
+    ] = None,
+    as_json: JsonFlag = False,
+) -> None:
+    """Keep FILE (HTML, PDF, PNG or WARC) as REPORT's captured copy, by its SHA-256.
+
+    The bytes are stored in the ledger's store, read and written a chunk at a time;
+    'ledger verify' hashes them again. A report's sha256, when it has one, must match."""
+    from incident_ledger.usecases import capturing
+
+    shown = capturing.capture(ctx.obj, report, file, media_type)
+    if as_json:
+        render.print_json(shown)
+    else:
+        render.out.print(
+            f"captured {shown['kind']} of report {render.terminal_text(shown['report'])}: "
+            f"sha256 {shown['sha256']}, {shown['size']} bytes"
+        )
+
+
 def register(app: typer.Typer) -> None:
     """Add the desk's commands to the ``ledger`` command line."""
     app.command()(keygen)
@@ -167,3 +198,4 @@ def register(app: typer.Typer) -> None:
     app.command()(note)
     app.command()(review)
     app.command()(queue)
+    app.command()(capture)

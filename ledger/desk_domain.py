@@ -120,7 +120,7 @@ REVIEW_SETTING = "review"
 
 
 @dataclass(frozen=True)
-class _DeskEntry(LedgerCreated):
+class DeskEntry(LedgerCreated):
     """What the desk says about a record (``record``: its aggregate id, such as
     ``claim:c1``): ``claim`` names the claim it concerns (the record itself, or the claim
     a retraction or assessment is about), so that it joins that claim's incident."""
@@ -140,7 +140,7 @@ class Erratum(LedgerAggregate):
     kind = "erratum"
 
     @dataclass(frozen=True)
-    class Recorded(LedgerAggregate.Event, _DeskEntry):
+    class Recorded(LedgerAggregate.Event, DeskEntry):
         TOPIC = TOPIC_PREFIX + "Erratum.Recorded"
         reason: str
         replaced_by: str | None
@@ -153,7 +153,7 @@ class Review(LedgerAggregate):
     kind = "review"
 
     @dataclass(frozen=True)
-    class Recorded(LedgerAggregate.Event, _DeskEntry):
+    class Recorded(LedgerAggregate.Event, DeskEntry):
         TOPIC = TOPIC_PREFIX + "Review.Recorded"
         verdict: str
         note: str | None
@@ -166,7 +166,7 @@ class Note(LedgerAggregate):
     kind = "note"
 
     @dataclass(frozen=True)
-    class Recorded(LedgerAggregate.Event, _DeskEntry):
+    class Recorded(LedgerAggregate.Event, DeskEntry):
         TOPIC = TOPIC_PREFIX + "Note.Recorded"
         text: str
 

@@ -17,6 +17,7 @@ from typing import Any
 
 from incident_ledger.ledger.desk_domain import Erratum, Note, Review
 from incident_ledger.ledger.errors import BadInputError, NotFoundError
+from incident_ledger.ledger.evidence import Capture, FileDigest
 from incident_ledger.ledger.stores.recorder import LogView
 
 TARGET_KINDS = ("claim", "retraction", "assessment", "report", "source", "incident")
@@ -88,6 +89,22 @@ def note_event(ledger: Any, target: Target, text: str) -> Any:
 def review_event(ledger: Any, target: Target, verdict: str, note: str | None) -> Any:
     """The event that approves or rejects ``target`` (once per record)."""
     return _entry(ledger, Review, target.aggregate_id, target, verdict=verdict, note=note)
+
+
+def capture_event(ledger: Any, target: Target, found: FileDigest, name: str) -> Any:
+    """The event that records a captured copy of the report ``target`` (its bytes are
+    stored by ``evidence.EvidenceChunks`` in the same transaction)."""
+    entry_id = f"{target.record_id}/{found.sha256}"
+    return _entry(
+        ledger,
+        Capture,
+        entry_id,
+        target,
+        sha256=found.sha256,
+        media_type=found.media_type,
+        size=found.size,
+        name=name,
+    )
 
 
 def _entry(ledger: Any, aggregate: Any, entry_id: str, target: Target, **fields: Any) -> Any:

@@ -270,6 +270,7 @@ class Report(LedgerAggregate):
     class Registered(Event, _Registered):
         TOPIC = TOPIC_PREFIX + "Report.Registered"
         record_type = "ReportRecord"
+        class_version = 2
         source: str
         published_at: str
         url: str | None
@@ -277,6 +278,12 @@ class Report(LedgerAggregate):
         language: str | None
         author: str | None
         sha256: str | None
+        archive_url: str | None
+
+        @staticmethod
+        def upcast_v1_v2(state: dict[str, Any]) -> None:
+            """Version 1 had no archived copy."""
+            state.setdefault("archive_url", None)
 
 
 @dataclass(frozen=True)

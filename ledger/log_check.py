@@ -29,6 +29,7 @@ from incident_ledger.ledger.audit import Checkpoint, b64, open_checkpoint, order
 from incident_ledger.ledger.batch_check import batch_of_entry, check_batches
 from incident_ledger.ledger.chain_check import ChainCheck, labels
 from incident_ledger.ledger.errors import StoreError, VerificationError
+from incident_ledger.ledger.evidence import check_captures
 from incident_ledger.ledger.forking import Helper, two_cores
 from incident_ledger.ledger.gcpause import gc_paused
 from incident_ledger.ledger.mapper import LeafMapper
@@ -142,6 +143,8 @@ def _verify_log(ledger: Ledger, verifier: str | None, reading: _Reading) -> dict
         stored_chains = view.chain_heads()
         reading.what = "the desk's signed batches"
         batches = check_batches(ledger, view, size)
+        reading.what = "the captured files"
+        captures = check_captures(ledger, view)
     _check_checkpoints(checkpoints, size, roots)
     incidents = chains.check(checkpoints, stored_chains)
     return {
@@ -152,6 +155,7 @@ def _verify_log(ledger: Ledger, verifier: str | None, reading: _Reading) -> dict
         "checkpoints_unchecked": len(stored) - len(checkpoints),
         "incidents": incidents,
         **batches,
+        "captures": captures,
     }
 
 

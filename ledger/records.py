@@ -215,6 +215,8 @@ class ReportRecord(RecordBase):
     language: Language | None = None
     author: Text | None = None
     sha256: Sha256 | None = None
+    archive_url: Url | None = None
+    """An archived copy of the report, such as a Wayback Machine snapshot."""
 
     @field_validator("published_at")
     @classmethod

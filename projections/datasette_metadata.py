@@ -176,6 +176,7 @@ _TABLES: dict[str, dict[str, Any]] = {
             "language": "Language code (e.g. ar, en); NULL when not given.",
             "author": "Byline; NULL when not given.",
             "sha256": "Hex SHA-256 of the article text as archived by the editor; NULL if none.",
+            "archive_url": "An archived copy (e.g. a Wayback Machine snapshot); NULL if none.",
             "recorded_at": _RECORDED,
             "seq": _SEQ,
         },

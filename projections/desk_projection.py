@@ -18,6 +18,7 @@ import sqlite3
 from typing import Any
 
 from incident_ledger.ledger.desk_domain import Batch, Erratum, Member, Note, Review
+from incident_ledger.ledger.evidence import Capture
 
 BEFORE_THE_DESK = "before the desk"
 """Who recorded an event written before the ledger had desk members."""
@@ -74,6 +75,23 @@ def _note(p: Any, line: dict[str, Any], seq: int) -> None:
     )
 
 
+def _capture(p: Any, line: dict[str, Any], seq: int) -> None:
+    """A report's captured copy: its bytes stay in the event store (``ledger.evidence``)."""
+    d = line["data"]
+    p.write(
+        "INSERT INTO captures VALUES (?, ?, ?, ?, ?, ?, ?)",
+        (
+            d["record"].split(":", 1)[1],
+            d["sha256"],
+            d["media_type"],
+            int(d["size"]),
+            d["name"],
+            line["recorded_at"],
+            seq,
+        ),
+    )
+
+
 DESK_HANDLERS = {
     Member.Registered.TOPIC: _member,
     Member.Removed.TOPIC: _member_removed,
@@ -81,6 +99,7 @@ DESK_HANDLERS = {
     Erratum.Recorded.TOPIC: _erratum,
     Review.Recorded.TOPIC: _review,
     Note.Recorded.TOPIC: _note,
+    Capture.Recorded.TOPIC: _capture,
 }
 
 DESK_TABLES: dict[str, tuple[dict[str, type], str | tuple[str, ...] | None]] = {
@@ -117,6 +136,18 @@ DESK_TABLES: dict[str, tuple[dict[str, type], str | tuple[str, ...] | None]] = {
     ),
     "voided": ({"record": str, "how": str, "recorded_at": str, "seq": int}, ("record", "how")),
     "notes": ({"record": str, "text": str, "recorded_at": str, "seq": int}, "seq"),
+    "captures": (
+        {
+            "report": str,
+            "sha256": str,
+            "media_type": str,
+            "size": int,
+            "name": str,
+            "recorded_at": str,
+            "seq": int,
+        },
+        ("report", "sha256"),
+    ),
 }
 
 _RECORDED_BY = "SELECT member, last FROM batches WHERE first <= ? ORDER BY first DESC LIMIT 1"
@@ -204,6 +235,19 @@ DESK_DESCRIPTIONS: dict[str, dict[str, Any]] = {
             "record": "The record (kind:id).",
             "text": "The note.",
             "recorded_at": _RECORDED,
+            "seq": _SEQ,
+        },
+    },
+    "captures": {
+        "description": "Captured copies of reports (the page as it was), kept in the "
+        "event store by their SHA-256 and hashed again by verify.",
+        "columns": {
+            "report": "The report (reports.id).",
+            "sha256": "Hex SHA-256 of the captured file; in a bundle, evidence/<sha256>.",
+            "media_type": "text/html, application/pdf, image/png or application/warc.",
+            "size": "Size in bytes.",
+            "name": "The file's name when it was captured.",
+            "recorded_at": "When it was captured (its recorded time).",
             "seq": _SEQ,
         },
     },

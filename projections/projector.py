@@ -824,7 +824,7 @@ def _report(p: Projector, line: dict[str, Any], seq: int) -> None:
     precision = "day" if day_only else "instant"
     p.remember_report(report_id, d["published_at"], d["source"])
     p.write(
-        "INSERT INTO reports VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        "INSERT INTO reports VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
         (
             report_id,
             d["source"],
@@ -835,6 +835,7 @@ def _report(p: Projector, line: dict[str, Any], seq: int) -> None:
             d.get("language"),
             d.get("author"),
             d.get("sha256"),
+            d.get("archive_url"),
             line["recorded_at"],
             seq,
         ),

@@ -25,7 +25,7 @@ from incident_ledger.ledger.errors import StoreError
 from incident_ledger.ledger.stores.location import read_only_uri
 from incident_ledger.projections.desk_projection import DESK_TABLES
 
-SCHEMA_VERSION = 7
+SCHEMA_VERSION = 8
 SORT_THREADS = min(os.cpu_count() or 1, 8)
 """Worker threads SQLite may use to sort while building the indexes (its own cap is 8)."""
 PROJECTION = "understanding"
@@ -94,6 +94,7 @@ _TABLES: dict[str, tuple[dict[str, type], str | tuple[str, ...] | None]] = {
             "language": str,
             "author": str,
             "sha256": str,
+            "archive_url": str,
             "recorded_at": str,
             "seq": int,
         },

@@ -1,0 +1,225 @@
+"""Evidence: a report's page as it was (HTML, PDF, PNG, WARC), kept in the event store.
+
+A capture is one ``Capture.Recorded`` event (the report, the file's SHA-256, media
+type, size and name; its recorded time is the capture time), signed in its batch like
+every write. The bytes live beside the log in the same store, in the table
+``evidence_chunks(sha256, idx, data)``: 1 MiB chunks keyed by the content's SHA-256,
+so a SQLite file or a PostgreSQL dump carries them with the events, both backends keep
+them alike, and the same file captured twice is stored once. The chunks are written in
+the capture's own write transaction: a capture is its event and its bytes, or nothing.
+
+Nothing here holds a whole file: it is hashed, written and read back one chunk at a time.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import mimetypes
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, BinaryIO
+
+from eventsourcing.persistence import StoredEvent
+from eventsourcing.utils import get_topic
+
+from incident_ledger.ledger.desk_domain import DeskEntry
+from incident_ledger.ledger.domain import TOPIC_PREFIX, LedgerAggregate
+from incident_ledger.ledger.errors import (
+    BadInputError,
+    NotFoundError,
+    StoreError,
+    VerificationError,
+)
+from incident_ledger.ledger.stores.recorder import LogView
+
+CHUNK_BYTES = 1 << 20
+"""The size of a stored chunk, and of every read of a captured file."""
+
+MEDIA_TYPES = {
+    "text/html": "HTML",
+    "application/pdf": "PDF",
+    "image/png": "PNG",
+    "application/warc": "WARC",
+}
+"""The media types a capture may have, with their names."""
+
+_MAGIC = (
+    (b"%PDF-", "application/pdf"),
+    (b"\x89PNG\r\n\x1a\n", "image/png"),
+    (b"WARC/", "application/warc"),
+)
+_HTML_STARTS = (b"<!doctype html", b"<html", b"<head", b"<!--", b"<meta", b"<title")
+
+
+class Capture(LedgerAggregate):
+    """A captured copy of a report (``capture:REPORT/SHA256``: one per report and file)."""
+
+    TOPIC = TOPIC_PREFIX + "Capture"
+    kind = "capture"
+
+    @dataclass(frozen=True)
+    class Recorded(LedgerAggregate.Event, DeskEntry):
+        TOPIC = TOPIC_PREFIX + "Capture.Recorded"
+        sha256: str
+        media_type: str
+        size: int
+        name: str
+
+
+Capture.Recorded.aggregate_topic = get_topic(Capture)
+
+
+@dataclass(frozen=True)
+class FileDigest:
+    """What one read of a file found: its SHA-256, size and media type."""
+
+    sha256: str
+    size: int
+    media_type: str
+
+
+def sniff(head: bytes) -> str | None:
+    """The media type a file's first bytes show, if they show one that is kept."""
+    for magic, media_type in _MAGIC:
+        if head.startswith(magic):
+            return media_type
+    text = head.lstrip(b"\xef\xbb\xbf \t\r\n").lower()
+    return "text/html" if text.startswith(_HTML_STARTS) else None
+
+
+def media_type_of(path: Path, head: bytes, given: str | None) -> str:
+    """The file's media type: ``given`` when it is one that is kept and the content does
+    not show another; else what the content shows; else what its name says."""
+    kept = ", ".join(MEDIA_TYPES.values())
+    shown = sniff(head)
+    if given is not None:
+        given = given.strip().lower()
+        if given not in MEDIA_TYPES:
+            raise BadInputError(f"media type '{given}': only {kept} files are captured")
+        if shown is not None and shown != given:
+            raise BadInputError(f"{path.name} is {MEDIA_TYPES[shown]}, not {given}")
+        return given
+    if shown is not None:
+        return shown
+    guessed = "application/warc" if path.name.endswith(".warc") else None
+    guessed = guessed or mimetypes.guess_type(path.name, strict=False)[0]
+    if guessed in MEDIA_TYPES:
+        return guessed
+    raise BadInputError(
+        f"cannot tell what kind of file {path.name} is: only {kept} files are captured "
+        "(give its media type if it is one of them)"
+    )
+
+
+def read_chunks(file: BinaryIO) -> Iterator[bytes]:
+    """A file's bytes, one chunk at a time."""
+    while chunk := file.read(CHUNK_BYTES):
+        yield chunk
+
+
+def digest_file(path: Path, given_media_type: str | None) -> FileDigest:
+    """Hash a file one chunk at a time and tell its media type."""
+    digest, size, head = hashlib.sha256(), 0, b""
+    with path.open("rb") as file:
+        for chunk in read_chunks(file):
+            if not size:
+                head = chunk[:64]
+            digest.update(chunk)
+            size += len(chunk)
+    return FileDigest(digest.hexdigest(), size, media_type_of(path, head, given_media_type))
+
+
+class EvidenceChunks:
+    """The stored chunks of captured files, as one transaction (a ``LogView``) sees them."""
+
+    def __init__(self, view: LogView) -> None:
+        self.cursor, self.p = view.cursor, view.p
+        self.table = f"{view.prefix}evidence_chunks"
+
+    def ensure_table(self) -> None:
+        """Create the table, for a store made before captures (inside the write)."""
+        blob = "bytea" if self.p == "%s" else "BLOB"
+        self.cursor.execute(
+            f"CREATE TABLE IF NOT EXISTS {self.table} (sha256 TEXT NOT NULL, "
+            f"idx INTEGER NOT NULL, data {blob} NOT NULL, PRIMARY KEY (sha256, idx))"
+        )
+
+    def count(self, sha256: str) -> int:
+        """How many chunks of this content are stored."""
+        self.cursor.execute(f"SELECT COUNT(*) FROM {self.table} WHERE sha256 = {self.p}", (sha256,))
+        return int(self.cursor.fetchone()[0])
+
+    def store(self, path: Path, expected: FileDigest) -> None:
+        """Write a file's chunks (unless its content is stored already), checking as it
+        goes that it is still the content ``expected`` was read from."""
+        if self.count(expected.sha256) == -(-expected.size // CHUNK_BYTES):
+            return  # the same content, captured before: kept once
+        self.cursor.execute(f"DELETE FROM {self.table} WHERE sha256 = {self.p}", (expected.sha256,))
+        insert = f"INSERT INTO {self.table} VALUES ({self.p}, {self.p}, {self.p})"
+        digest, size = hashlib.sha256(), 0
+        with path.open("rb") as file:
+            for idx, chunk in enumerate(read_chunks(file)):
+                digest.update(chunk)
+                size += len(chunk)
+                self.cursor.execute(insert, (expected.sha256, idx, chunk))
+        if (digest.hexdigest(), size) != (expected.sha256, expected.size):
+            raise BadInputError(f"{path.name} changed while it was being captured")
+
+    def read(self, sha256: str) -> Iterator[bytes]:
+        """The stored content, one chunk at a time (one query per chunk)."""
+        select = f"SELECT data FROM {self.table} WHERE sha256 = {self.p} AND idx = {self.p}"
+        for idx in range(self.count(sha256)):
+            self.cursor.execute(select, (sha256, idx))
+            row = self.cursor.fetchone()
+            yield bytes(row[0])
+
+    def rehash(self, sha256: str) -> tuple[str, int]:
+        """The SHA-256 and size of what is stored under ``sha256``, read chunk by chunk."""
+        digest, size = hashlib.sha256(), 0
+        for chunk in self.read(sha256):
+            digest.update(chunk)
+            size += len(chunk)
+        return digest.hexdigest(), size
+
+
+def check_report_digest(ledger: Any, view: LogView, report_id: str, captured: str) -> None:
+    """Refuse a capture of a report the ledger lacks, or whose content is not what the
+    report's ``sha256`` says (when it says one)."""
+    report = ledger.load(view, f"report:{report_id}")
+    if report is None:
+        raise NotFoundError(f"no report '{report_id}' in the ledger")
+    expected = getattr(report.record, "sha256", None)
+    if expected is not None and expected != captured:
+        raise BadInputError(
+            f"report '{report_id}' has sha256 {expected}, but the captured file's is {captured}"
+        )
+
+
+def check_captures(ledger: Any, view: LogView) -> int:
+    """Hash every captured file again, chunk by chunk; how many captures there are.
+
+    Raises ``VerificationError`` naming the first capture whose stored bytes are not
+    what was captured, or whose report's ``sha256`` says otherwise."""
+    checked: set[str] = set()
+    captures = view.creations_between(Capture.aggregate_id(""), Capture.kind + ";")
+    chunks = EvidenceChunks(view)
+    for aggregate_id, topic, state in captures:
+        event = ledger.mapper.to_domain_event(StoredEvent(aggregate_id, 1, topic, state))
+        what = f"captured file {event.sha256} of {event.record} ({event.name})"
+        if event.sha256 not in checked:
+            try:
+                found, size = chunks.rehash(event.sha256)
+            except StoreError as error:
+                raise VerificationError(f"{what} cannot be read: {error}") from None
+            if (found, size) != (event.sha256, event.size):
+                raise VerificationError(
+                    f"{what}: its stored bytes hash to {found} ({size} bytes), not to what "
+                    "was captured: they were changed after it was captured"
+                )
+            checked.add(event.sha256)
+        try:
+            check_report_digest(ledger, view, event.record.split(":", 1)[1], event.sha256)
+        except (BadInputError, NotFoundError) as error:
+            raise VerificationError(f"{what}: {error}") from None
+    return len(captures)
