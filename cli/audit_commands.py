@@ -81,6 +81,8 @@ def verify(
         incident = result.get("incident")
         if incident is not None:
             extends += f"; complete: all {incident['events']} events of incident {incident['id']}"
+        if "evidence" in result:
+            extends += f"; {result['evidence']} captured file(s) hashed again"
         render.out.print(
             f"ok: {result['entries']} entries verified against checkpoint "
             f"{result['checkpoint']['size']} (key {result['key']}){extends}"
@@ -95,6 +97,8 @@ def _show_verified(result: dict[str, Any]) -> None:
     if unchecked:
         signed += f", {unchecked} not checked (no verifier key: give --key)"
     render.out.print(f"ok: {result['events']} events, root {result['root']}, {signed}")
+    if result.get("captures"):
+        render.out.print(f"captured files: {result['captures']}, each hashed again")
     model = result["read_model"]
     status = model["status"]
     if status == "agrees":

@@ -38,6 +38,13 @@ def export(
             help="PROV: the records' namespace (default urn:incident-ledger:<store id>:).",
         ),
     ] = None,
+    with_evidence: Annotated[
+        bool,
+        typer.Option(
+            "--with-evidence",
+            help="jsonl: put the captured files in the bundle (evidence/<sha256>).",
+        ),
+    ] = False,
     as_json: JsonFlag = False,
 ) -> None:
     """Audit exports; each carries a fresh signed checkpoint."""
@@ -54,6 +61,7 @@ def export(
             strict=strict,
             namespace=namespace,
             to=render.raw,
+            with_evidence=with_evidence,
         )
     for line in result.get("notes", []):
         render.err.print(f"note: {line}", soft_wrap=True)
@@ -64,7 +72,8 @@ def export(
     elif as_json:
         render.print_json(result)
     elif fmt == "jsonl":
-        render.out.print(f"wrote {result['entries']} entries to {result['path']}/")
+        files = f" and {result['evidence']} captured file(s)" if "evidence" in result else ""
+        render.out.print(f"wrote {result['entries']} entries{files} to {result['path']}/")
     else:
         render.out.print(f"wrote {result['bytes']} bytes to {result['path']}")
 

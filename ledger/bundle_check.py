@@ -24,6 +24,7 @@ from incident_ledger.ledger.bundles import (
     PROOFS_FILE,
 )
 from incident_ledger.ledger.errors import NotFoundError, VerificationError
+from incident_ledger.ledger.evidence_files import check_evidence
 from incident_ledger.ledger.incident_chains import (
     START,
     ChainMap,
@@ -73,6 +74,9 @@ def verify_bundle(path: Path, key: str | None, prev: str | None) -> dict[str, An
         result["incident"] = _verify_complete(path, lines, checkpoint)
     else:
         _verify_all_chains(lines, checkpoint)
+    files = check_evidence(path, lines)
+    if files is not None:
+        result["evidence"] = files
     return result
 
 

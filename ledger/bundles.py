@@ -30,6 +30,7 @@ from incident_ledger.ledger.audit import (
     b64,
 )
 from incident_ledger.ledger.errors import BadInputError, NotFoundError, VerificationError
+from incident_ledger.ledger.evidence_files import captured_in, write_evidence
 from incident_ledger.ledger.incident_chains import (
     ChainMap,
     Chains,
@@ -61,31 +62,35 @@ def write_bundle(
     verifier: str,
     incident: str | None,
     positions: Collection[int] | None = None,
+    with_evidence: bool = False,
 ) -> dict[str, Any]:
     """Write the verifiable JSONL bundle folder for the log at ``checkpoint``: every
-    leaf, or with ``incident`` that incident's (each with an inclusion proof).
+    leaf, or with ``incident`` that incident's (each with an inclusion proof); with
+    ``with_evidence``, the files of the captures it holds (``evidence_files``).
 
     ``positions``, when given, are where the incident's events are in the log (the
     notification ids a read model holds for them): the bundle then reads those and the
     events they cite instead of the whole log, once they prove to be every event of the
-    incident (``_indexed_part``); otherwise the whole log is read."""
+    incident (``_indexed_part``); otherwise the whole log is read. An incident bundle
+    with its captured files reads the whole log: the read model places no capture."""
     if out.exists() and any(out.iterdir()):
         raise BadInputError(f"{out} exists and is not empty")
     recorder = ledger.audit
     with recorder.reading() as view:
         picked = None
-        if incident is not None and positions is not None:
+        if incident is not None and positions is not None and not with_evidence:
             picked = _indexed_part(ledger, view, checkpoint, incident, positions)
         chosen = None
         if incident is not None and picked is None:
             chosen = _incident_part(ledger, view, checkpoint, incident)
         out.mkdir(parents=True, exist_ok=True)
+        captures: list[str] = []
         if picked is not None:
             written = _write_picked(view, out, checkpoint, picked[1])
         else:
-            written = _write_leaves(
-                ledger, view, out, checkpoint, None if chosen is None else chosen[1]
-            )
+            wanted = None if chosen is None else chosen[1]
+            written = _write_leaves(ledger, view, out, checkpoint, wanted, captures)
+        files = write_evidence(view, out, captures) if with_evidence else None
         store = view.nodes
         earlier = [size for size, _ in view.checkpoints() if 0 < size < checkpoint.size]
         consistency = {
@@ -98,7 +103,8 @@ def write_bundle(
     (out / CHECKPOINT_FILE).write_text(checkpoint.note, encoding="utf-8")
     (out / KEY_FILE).write_text(verifier + "\n", encoding="ascii")
     (out / CONSISTENCY_FILE).write_text(json.dumps(consistency, indent=1) + "\n", "utf-8")
-    return {"path": str(out), "entries": written, "checkpoint": checkpoint.as_json()}
+    result = {"path": str(out), "entries": written, "checkpoint": checkpoint.as_json()}
+    return result if files is None else result | {"evidence": files}
 
 
 Wanted = Callable[[int, str], bool]
@@ -106,9 +112,15 @@ Wanted = Callable[[int, str], bool]
 
 
 def _write_leaves(
-    ledger: Ledger, view: LogView, out: Path, checkpoint: Checkpoint, wanted: Wanted | None
+    ledger: Ledger,
+    view: LogView,
+    out: Path,
+    checkpoint: Checkpoint,
+    wanted: Wanted | None,
+    captures: list[str],
 ) -> int:
-    """Write the leaves (all, or the ``wanted`` ones with their proofs); how many."""
+    """Write the leaves (all, or the ``wanted`` ones with their proofs); how many. The
+    SHA-256 of each capture written goes into ``captures``."""
     prove = inclusion_prover(view.nodes, checkpoint.size)
     written = 0
     with (
@@ -122,6 +134,9 @@ def _write_leaves(
             if wanted is not None and not wanted(index, str(notification.originator_id)):
                 continue
             leaves.write(line + b"\n")
+            captured = captured_in(line)
+            if captured is not None:
+                captures.append(captured[0])
             if hashes is not None:
                 hashes.write(b64(leaf_hash(line)) + "\n")
             if proofs is not None:
@@ -173,7 +188,14 @@ def _incident_part(
     if entry is None:
         raise NotFoundError(f"no incident '{incident}' in the ledger")
     cited |= report_outlets(view, ledger, cited)
-    return entry, lambda index, aggregate: index in own or aggregate in cited
+
+    def wanted(index: int, aggregate: str) -> bool:
+        # A report's captures go with it (a capture's id: capture:REPORT/SHA256).
+        if aggregate.startswith("capture:"):
+            return "report:" + aggregate[8:].rpartition("/")[0] in cited
+        return index in own or aggregate in cited
+
+    return entry, wanted
 
 
 Picked = list[tuple[int, bytes]]

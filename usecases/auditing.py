@@ -238,6 +238,7 @@ def export(
     strict: bool = False,
     namespace: str | None = None,
     to: Callable[[str], None] | None = None,
+    with_evidence: bool = False,
 ) -> dict[str, Any]:
     """Export in one of EXPORT_FORMATS; ``jsonl`` writes a verifiable bundle folder (every
     event up to the checkpoint, or every event concerning ``incident`` and what they cite,
@@ -258,6 +259,8 @@ def export(
     from incident_ledger.ledger.audit import make_checkpoint
 
     fmt = parse_format(fmt)
+    if with_evidence and fmt != "jsonl":
+        raise BadInputError("captured files go only into a JSONL bundle")
     folder, target = _destination(fmt, out)
     known_at = query_instant(at)
     selects = fmt != "jsonl"  # a bundle is read from the log alone
@@ -274,7 +277,7 @@ def export(
             if selects:
                 _checked_model(ws, signed, incident)
             if folder is not None:
-                return _bundle(ws, folder, signed, key.verifier, incident)
+                return _bundle(ws, folder, signed, key.verifier, incident, with_evidence)
             provenance = _provenance(ws, signed, key.verifier)
             if fmt == "xlsx" and target is not None:
                 return _workbook(ws, target, incident, known_at, provenance)
@@ -336,16 +339,22 @@ def _write_streamed(
 
 
 def _bundle(
-    ws: Workspace, folder: Path, signed: Checkpoint, verifier: str, incident: str | None
+    ws: Workspace,
+    folder: Path,
+    signed: Checkpoint,
+    verifier: str,
+    incident: str | None,
+    with_evidence: bool,
 ) -> dict[str, Any]:
     """Write the JSONL bundle; an incident's reads the events the read model places in
-    it, when their chain proves them complete (``ledger.bundles``), else the whole log."""
+    it, when their chain proves them complete (``ledger.bundles``), else the whole log;
+    ``with_evidence``: with the captured files."""
     from incident_ledger.ledger.bundles import write_bundle
     from incident_ledger.projections.incidents import events_of_incident
 
     positions = None if incident is None else events_of_incident(ws.views.connection, incident)
     try:
-        return write_bundle(ws.ledger, folder, signed, verifier, incident, positions)
+        return write_bundle(ws.ledger, folder, signed, verifier, incident, positions, with_evidence)
     except OSError as error:
         raise StoreError(f"cannot write the bundle {folder}: {error.strerror}") from None
 

@@ -38,6 +38,7 @@ def restore(
     when absent); returns what was restored."""
     from incident_ledger.ledger.bundle_check import verify_bundle
     from incident_ledger.ledger.bundles import LEAVES_FILE
+    from incident_ledger.ledger.evidence_files import bundle_captures, restore_evidence
 
     folder = Path(bundle)
     checked = verify_bundle(folder, key, None)
@@ -47,6 +48,7 @@ def restore(
             "bundle of every event"
         )
     leaves = (folder / LEAVES_FILE).read_bytes().split(b"\n")[:-1]
+    captures = bundle_captures(folder, leaves)
     init(db, desk=False)  # the bundle brings its desk: its members and signed batches
     with open_workspace(db) as ws:
         if ws.ledger.recorder.max_notification_id():
@@ -61,11 +63,13 @@ def restore(
                 )
                 if progress is not None:
                     progress(start + len(page), len(leaves))
+            restore_evidence(appender.view, folder, captures)
         ws.refresh()
         return {
             "bundle": bundle,
             "ledger": ws.location.shown,
             "events": len(leaves),
+            "evidence": len(captures),
             "checkpoint": checked["checkpoint"],
         }
 
