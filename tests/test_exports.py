@@ -38,6 +38,7 @@ CHROMIUM = Path("/usr/bin/chromium")
 SCRIPT_QUOTE = "<script>document.title='pwned'</script>"
 HOSTILE_NAME = "<img src=x onerror=\"document.title='pwned'\">"
 ARABIC_QUOTE = "ما لا يقل عن 20"
+ARCHIVE_URL = "https://web.archive.org/web/20220121/https://example.org/r1"
 
 
 def day_end(day: str) -> datetime:
@@ -80,6 +81,7 @@ FIXTURE: list[dict[str, Any]] = [
         "language": "ar",
         "title": "عنوان التقرير",
         "url": "https://example.org/r1?a=1&b=%22x%22",
+        "archive_url": ARCHIVE_URL,
     },
     {"type": "report", "id": "r2", "source": "outlet", "published_at": "2022-01-22T10:00:00+03:00"},
     {"type": "report", "id": "r3", "source": "outlet", "published_at": "2022-01-23"},
@@ -261,7 +263,8 @@ def test_csv_names_links_words_and_verdicts(fixture: Any) -> None:
     assert (c1["outlet"], c1["outlet_name"]) == ("outlet", HOSTILE_NAME)
     assert c1["report_title"] == "عنوان التقرير"
     assert c1["report_url"] == "https://example.org/r1?a=1&b=%22x%22"
-    assert c1["archive_url"] == ""  # reports carry no archived copy yet
+    assert c1["archive_url"] == ARCHIVE_URL
+    assert rows["c3"]["archive_url"] == ""  # its report has no archived copy
     assert (c1["value"], c1["value_words"], c1["low"]) == ("20", "at least 20 people", "20")
     assert rows["c5"]["value_words"] == "SDF"
     assert c2["verdicts"] == "false (Desk <One>, 2022-01-24)"
@@ -458,6 +461,7 @@ def test_claimreview_objects(fixture: Any) -> None:
     [appearance] = false["itemReviewed"]["appearance"]
     assert appearance["headline"] == "عنوان التقرير"
     assert appearance["url"] == "https://example.org/r1?a=1&b=%22x%22"
+    assert appearance["archivedAt"] == ARCHIVE_URL
     assert mostly["claimReviewed"] == "A blogger: 10 recaptured."
     assert mostly["reviewRating"]["ratingValue"] == 4
     assert mostly["reviewRating"]["ratingExplanation"] == "checked"
@@ -558,6 +562,7 @@ def test_html_reads_as_words_and_ends_with_a_recipe(fixture: Any) -> None:
     page = export_html(fixture, incident="g", at=day_end("2022-02-03"), provenance=provenance)
     assert "overflow-wrap: anywhere" not in page and "break-all" not in page
     assert "word-break: normal" in page
+    assert f'<a href="{ARCHIVE_URL}"' in page and "archived copy</a>" in page
     assert "Verifier key: <code>incident-ledger+1234abcd+KEY</code>" in page
     assert "ledger verify --export bundle --key 'incident-ledger+1234abcd+KEY'" in page
     assert (

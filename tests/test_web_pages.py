@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING, Any
 import pytest
 
 from incident_ledger.ledger import samples
-from incident_ledger.usecases import writing
+from incident_ledger.usecases import capturing, writing
 from incident_ledger.usecases.datasette_site import PLUGINS, TEMPLATES
 
 if TYPE_CHECKING:
@@ -35,7 +35,8 @@ INCIDENT = "ghwayran-2022"
 FIRST_SCREEN: ViewportSize = {"width": 1280, "height": 900}
 LINKED = [
     {"type": "report", "id": "r-linked", "source": "sohr", "published_at": "2022-01-26",
-     "url": "https://news.example/r-linked", "title": "Later toll", "language": "en"},
+     "url": "https://news.example/r-linked", "title": "Later toll", "language": "en",
+     "archive_url": "https://web.archive.org/web/2022/https://news.example/r-linked"},
     {"type": "claim", "id": "c-linked", "incident": INCIDENT, "fact": "recaptured",
      "value": 30, "qualifier": "at_least", "unit": "people", "report": "r-linked"},
 ]  # fmt: skip
@@ -86,6 +87,9 @@ def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
     linked = folder / "linked.jsonl"
     linked.write_text("".join(json.dumps(r) + "\n" for r in LINKED), encoding="utf-8")
     writing.append_file(db, str(linked))
+    page = folder / "r-linked.html"
+    page.write_text("<!DOCTYPE html><p>Later toll</p>", encoding="utf-8")
+    capturing.capture(db, "r-linked", str(page), None)
     port = free_port()
     ledger = Path(sys.executable).with_name("ledger")
     server = subprocess.Popen(
@@ -141,7 +145,11 @@ def test_the_incident_page_puts_contested_facts_first_with_why(served: Served) -
     assert "r-linked" not in page  # published on 26 Jan
     status, page = get(f"{served.base}/ledger/-/incident/{INCIDENT}?at=2022-01-26")
     assert '<a href="https://news.example/r-linked"' in page
-    assert "archived copy" not in page  # no report carries one yet
+    assert (
+        '<a href="https://web.archive.org/web/2022/https://news.example/r-linked"'
+        ' rel="nofollow noopener">archived copy</a>'
+    ) in page
+    assert '<a href="/ledger/captures?report=r-linked">captured copies (1)</a>' in page
     status, page = get(f"{served.base}/ledger/-/incident/nope")
     assert status == 404 and "no incident &#39;nope&#39; in the ledger" in page
 

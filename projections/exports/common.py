@@ -346,6 +346,7 @@ def stream(db: sqlite3.Connection, incident: str | None, at: datetime | None) ->
     for end in _rows(db, _ENDS.format(incident_filter=incident_filter), params):
         ends.setdefault(end["claim"], end)
     reports = _by_id(db, "reports", _column(db, _REPORTS_CITED, incident_filter, params))
+    _add_captures(db, reports)
     source_ids = {r["source"] for r in reports.values()}
     source_ids.update(_column(db, _SOURCES_CITED, incident_filter, params))
     return Streamed(
@@ -399,6 +400,18 @@ def _rows(db: sqlite3.Connection, sql: str, params: dict[str, Any]) -> list[Row]
     cursor = db.execute(sql, params)
     columns = [d[0] for d in cursor.description]
     return [dict(zip(columns, values, strict=True)) for values in cursor]
+
+
+def _add_captures(db: sqlite3.Connection, reports: dict[str, Row]) -> None:
+    """Give each report row its captured copies (``captures``: SHA-256 and media type)."""
+    rows = _rows(
+        db,
+        "SELECT report, sha256, media_type FROM captures "
+        "WHERE report IN (SELECT value FROM json_each(:ids)) ORDER BY seq",
+        {"ids": json.dumps(sorted(reports))},
+    )
+    for row in rows:
+        reports[row["report"]].setdefault("captures", []).append(row)
 
 
 def _by_id(db: sqlite3.Connection, table: str, ids: Iterable[str]) -> dict[str, Row]:

@@ -20,6 +20,7 @@ from typing import Any
 
 import jinja2
 
+from incident_ledger.ledger.evidence import MEDIA_TYPES
 from incident_ledger.ledger.times import local_words, zone_or_none
 from incident_ledger.projections.exports.common import (
     Leaf,
@@ -264,8 +265,12 @@ def _report(selection: Selection, row: Row, zone: str | None) -> dict[str, Any]:
         "title": row["title"],
         "url": row["url"],
         "link": link(row["url"]),
-        # The archived copy, once reports carry one (a v2 field of the report record).
         "archive": link(row.get("archive_url")),
+        # Captured copies sit in a bundle exported with them, as evidence/<sha256>.
+        "captures": [
+            {"sha256": c["sha256"], "kind": MEDIA_TYPES.get(c["media_type"], c["media_type"])}
+            for c in row.get("captures", ())
+        ],
         "sha256": row["sha256"],
     }
 

@@ -262,7 +262,9 @@ positions.</p>
 {{- bidi(report.url) }}</a>
 {%- elif report.url %}<code>{{ bidi(report.url) }}</code>{% endif %}
 {%- if report.archive %}<br><a href="{{ report.archive }}"
- rel="noopener noreferrer nofollow">archived copy</a>{% endif %}</td>
+ rel="noopener noreferrer nofollow">archived copy</a>{% endif %}
+{%- for c in report.captures %}<br><a href="evidence/{{ c.sha256 }}">captured copy
+ ({{ c.kind }})</a>{% endfor %}</td>
 <td>{% if report.sha256 %}<code class="sha">{{ report.sha256 }}</code>{% endif %}</td>
 {{ leaf_cell(report.leaf) }}
 </tr>

@@ -84,11 +84,12 @@ def _fact(name: str, fact: Mapping[str, Any], zone: str | None) -> dict[str, Any
 
 def _reports(db: sqlite3.Connection, incident: str, known_at: str) -> list[dict[str, Any]]:
     """The incident's reports published by ``known_at``, with their links (the archived
-    copy once reports have one) and when each was published, in the incident's words."""
+    copy, how many captured copies) and when each was published, in the incident's words."""
     # When a report became known is its claims' publication time, read in the incident's
     # time zone (a date-only report: the end of that local day).
     cursor = db.execute(
-        "SELECT r.*, s.name AS source_name, k.known FROM reports AS r "
+        "SELECT r.*, s.name AS source_name, k.known, "
+        "(SELECT COUNT(*) FROM captures AS c WHERE c.report = r.id) AS captured FROM reports AS r "
         "JOIN sources AS s ON s.id = r.source JOIN (SELECT report, MIN(published_at) AS known "
         "FROM claims WHERE incident = ? AND published_at <= ? GROUP BY report) AS k "
         "ON k.report = r.id ORDER BY k.known, r.id",
