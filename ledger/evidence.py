@@ -36,6 +36,9 @@ from incident_ledger.ledger.stores.recorder import LogView
 CHUNK_BYTES = 1 << 20
 """The size of a stored chunk, and of every read of a captured file."""
 
+SPILL_CACHE_KIB = -2_000
+"""SQLite's page cache while a capture is written (its default), in KiB."""
+
 MEDIA_TYPES = {
     "text/html": "HTML",
     "application/pdf": "PDF",
@@ -156,6 +159,11 @@ class EvidenceChunks:
         if self.count(expected.sha256) == -(-expected.size // CHUNK_BYTES):
             return  # the same content, captured before: kept once
         self.cursor.execute(f"DELETE FROM {self.table} WHERE sha256 = {self.p}", (expected.sha256,))
+        if self.p == "?":
+            # SQLite keeps a write's pages in its cache until it commits, up to the cache's
+            # size (an import's is 64 MiB): a small cache spills them to the journal
+            # instead, so the file is not held in memory there either.
+            self.cursor.execute(f"PRAGMA cache_size={SPILL_CACHE_KIB}")
         insert = f"INSERT INTO {self.table} VALUES ({self.p}, {self.p}, {self.p})"
         digest, size = hashlib.sha256(), 0
         with path.open("rb") as file:
