@@ -12,7 +12,14 @@ from rich.table import Table
 from rich.text import Text
 
 from incident_ledger.cli import render
-from incident_ledger.cli.params import AsRecorded, AtOption, IncidentArg, JsonFlag, TzOption
+from incident_ledger.cli.params import (
+    AsRecorded,
+    AtOption,
+    IncidentArg,
+    JsonFlag,
+    ReviewedOnly,
+    TzOption,
+)
 from incident_ledger.cli.table_fit import StackingTable
 
 
@@ -27,6 +34,7 @@ def timeline(
     ctx: typer.Context,
     incident: IncidentArg,
     at: AtOption = None,
+    reviewed_only: ReviewedOnly = False,
     tz: TzOption = None,
     as_json: JsonFlag = False,
 ) -> None:
@@ -35,7 +43,7 @@ def timeline(
         reading,  # loaded by the commands that read: a faster start for the rest
     )
 
-    result = reading.timeline(ctx.obj, incident, at=at)
+    result = reading.timeline(ctx.obj, incident, at=at, reviewed_only=reviewed_only)
     if as_json:
         render.print_json(result)
         return
@@ -63,6 +71,7 @@ def history(
             help="Also draw the history (numbers only) to FILE.svg or FILE.png.",
         ),
     ] = None,
+    reviewed_only: ReviewedOnly = False,
     tz: TzOption = None,
     as_json: JsonFlag = False,
 ) -> None:
@@ -70,7 +79,14 @@ def history(
     from incident_ledger.usecases import reading
 
     with render.working("reading the history", as_json=as_json):
-        result = reading.fact_history(ctx.obj, incident, fact, as_recorded=as_recorded, chart=chart)
+        result = reading.fact_history(
+            ctx.obj,
+            incident,
+            fact,
+            as_recorded=as_recorded,
+            chart=chart,
+            reviewed_only=reviewed_only,
+        )
     if as_json:
         render.print_json(result)
         return
@@ -94,6 +110,7 @@ def diff(
     ],
     to_at: Annotated[str, typer.Option("--to", metavar="DATE", help="Later known time T2.")],
     as_recorded: AsRecorded = None,
+    reviewed_only: ReviewedOnly = False,
     tz: TzOption = None,
     as_json: JsonFlag = False,
 ) -> None:
@@ -101,7 +118,12 @@ def diff(
     from incident_ledger.usecases import reading
 
     result = reading.belief_diff(
-        ctx.obj, incident, from_at=from_at, to_at=to_at, as_recorded=as_recorded
+        ctx.obj,
+        incident,
+        from_at=from_at,
+        to_at=to_at,
+        as_recorded=as_recorded,
+        reviewed_only=reviewed_only,
     )
     if as_json:
         render.print_json(result)

@@ -57,13 +57,16 @@ def diff(
     from_at: datetime,
     to_at: datetime,
     recorded_at: datetime | None = None,
+    *,
+    reviewed_only: bool = False,
 ) -> DiffResult:
-    """Facts that changed between known times T1 < T2, and what was published in (T1, T2]."""
+    """Facts that changed between known times T1 < T2, and what was published in (T1, T2]
+    (``reviewed_only``: counting a reporter's proposals only once approved by R)."""
     if from_at >= to_at:
         raise BadInputError("the from time must be earlier than the to time")
     zone = require_incident(db, incident)
-    before = state(db, incident, from_at, recorded_at)["facts"]
-    after = state(db, incident, to_at, recorded_at)["facts"]
+    before = state(db, incident, from_at, recorded_at, reviewed_only=reviewed_only)["facts"]
+    after = state(db, incident, to_at, recorded_at, reviewed_only=reviewed_only)["facts"]
     params = {
         "incident": incident,
         "start": to_key(from_at),

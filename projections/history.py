@@ -49,8 +49,11 @@ def history(
     incident: str,
     fact: str,
     recorded_at: datetime | None = None,
+    *,
+    reviewed_only: bool = False,
 ) -> HistoryResult:
-    """Every change in the understanding of ``fact``, in known-time order, as recorded by R."""
+    """Every change in the understanding of ``fact``, in known-time order, as recorded by R
+    (``reviewed_only``: counting a reporter's proposals only once approved by R)."""
     zone = require_incident(db, incident)
     params = {"incident": incident, "fact": fact, "recorded": recorded_bound(recorded_at)}
     claims = db.execute(_CLAIMS, params).fetchall()
@@ -62,7 +65,9 @@ def history(
     ends = ends_of(db, (row[4] for row in claims), params["recorded"])
     steps: list[HistoryStep] = []
     previous: FactState | None = None
-    sweep = Sweep(db, incident, zone, fact=fact, recorded_at=recorded_at)
+    sweep = Sweep(
+        db, incident, zone, fact=fact, recorded_at=recorded_at, reviewed_only=reviewed_only
+    )
     for instant in sorted(reports_at):
         sweep.advance(instant)
         current = sweep.fact(fact)

@@ -79,6 +79,7 @@ class Sweep:
         fact: str | None = None,
         recorded_at: datetime | None = None,
         policy: Policy = Policy.RANGE,
+        reviewed_only: bool = False,
     ) -> None:
         self._db, self._zone, self._policy = db, zone, policy
         self._recorded_at = recorded_at
@@ -87,8 +88,8 @@ class Sweep:
         only = "AND c.fact = :fact" if fact is not None else ""
         self._rules = fact_rules(db, self._params)
         # The desk's rules (``desk_rules``): an entry error or a rejected proposal neither
-        # holds nor ends a claim.
-        desk_claim, desk_end = desk_clauses(db, reviewed_only=False)
+        # holds nor ends a claim; with ``reviewed_only``, neither does an unapproved proposal.
+        desk_claim, desk_end = desk_clauses(db, reviewed_only)
         sql = (
             _CLAIMS.replace("{columns}", claim_columns("c"))
             .replace("{fact}", only)

@@ -19,6 +19,7 @@ from typing import Any
 from incident_ledger.ledger.times import local_time, to_key, zone_or_none
 from incident_ledger.ledger.values import EDTFError
 from incident_ledger.projections.citations import recorded_bound
+from incident_ledger.projections.desk_rules import desk_clauses
 from incident_ledger.projections.incidents import require_incident
 from incident_ledger.projections.timewords import describe
 from incident_ledger.projections.understanding import iso, state
@@ -34,11 +35,12 @@ FROM claims c
 LEFT JOIN sources claimant ON claimant.id = c.claimant
 LEFT JOIN sources outlet ON outlet.id = c.source
 LEFT JOIN claim_ends e ON e.rowid = (
-    SELECT first.rowid FROM claim_ends first
-    WHERE first.claim = c.id AND first.published_at <= :known AND first.recorded_at <= :recorded
-    ORDER BY first.published_at, first.seq LIMIT 1
+    SELECT e.rowid FROM claim_ends e
+    WHERE e.claim = c.id AND e.published_at <= :known AND e.recorded_at <= :recorded {desk_end}
+    ORDER BY e.published_at, e.seq LIMIT 1
 )
 WHERE c.incident = :incident AND c.published_at <= :known AND c.recorded_at <= :recorded
+{desk_claim}
 ORDER BY c.published_at, c.id
 """
 
@@ -48,16 +50,22 @@ def timeline(
     incident: str,
     known_at: datetime,
     recorded_at: datetime | None = None,
+    *,
+    reviewed_only: bool = False,
 ) -> dict[str, Any]:
-    """Dated, active claims of an incident as known at T, in world-time order."""
+    """Dated, active claims of an incident as known at T, in world-time order: the desk's
+    rules apply (``desk_rules``: no entry error, no rejected proposal, and with
+    ``reviewed_only`` no proposal before its approval)."""
     zone = require_incident(db, incident)
-    facts = state(db, incident, known_at, recorded_at)["facts"]
+    facts = state(db, incident, known_at, recorded_at, reviewed_only=reviewed_only)["facts"]
     params = {
         "incident": incident,
         "known": to_key(known_at),
         "recorded": recorded_bound(recorded_at),
     }
-    cursor = db.execute(_KNOWN_CLAIMS, params)
+    desk_claim, desk_end = desk_clauses(db, reviewed_only)
+    sql = _KNOWN_CLAIMS.replace("{desk_claim}", desk_claim).replace("{desk_end}", desk_end)
+    cursor = db.execute(sql, params)
     columns = [d[0] for d in cursor.description]
     positions = {
         claim

@@ -130,3 +130,39 @@ def test_a_note_is_shown_and_never_counted(desk: tuple[Member, Member, Member]) 
     assert [entry["words"] for entry in history["desk"]] == ["note by bob: seen on video"]
     missing = bob.run("note", "nope", "--text", "x")
     assert (missing.returncode, missing.stderr) == (1, "error: no record 'nope' in the ledger\n")
+
+
+def test_reviewed_only_timeline_history_and_diff_wait_for_the_approval(
+    desk: tuple[Member, Member, Member],
+) -> None:
+    alice, bob, eve = desk
+    dated = {"valid_time": "2022-01-20"}
+    assert eve.append([claim("c0", "killed", 5) | dated]).returncode == 0
+    assert bob.append([claim("c1", "killed", 7, "r2") | dated]).returncode == 0
+    proposed = alice.json("queue")[0]["recorded_at"]
+
+    def timeline(*extra: str) -> list[str]:
+        shown = alice.json("timeline", "g", "--at", "2022-01-23", *extra)
+        return [entry["claim"] for entry in shown["entries"]]
+
+    def values(*extra: str) -> list[Any]:
+        shown = alice.json("history", "g", "killed", *extra)
+        return [step["value"] for step in shown["steps"]]
+
+    def changed(*extra: str) -> list[str]:
+        shown = alice.json("diff", "g", "--from", "2022-01-21", "--to", "2022-01-23", *extra)
+        return [fact["fact"] for fact in shown["facts"]]
+
+    assert (timeline(), timeline("--reviewed-only")) == (["c0", "c1"], ["c0"])
+    assert values("--reviewed-only") == [{"min": 5, "max": 5}]
+    assert len(values()) == 2
+    assert (changed(), changed("--reviewed-only")) == (["killed"], [])
+    assert eve.run("review", "c1", "--approve").returncode == 0
+    assert timeline("--reviewed-only") == ["c0", "c1"]
+    assert values("--reviewed-only") == values()
+    assert changed("--reviewed-only") == ["killed"]
+    # As recorded before the approval, the proposal still waits.
+    assert values("--reviewed-only", "--as-recorded", proposed) == [{"min": 5, "max": 5}]
+    # An entry error leaves the timeline too, as it leaves the state.
+    assert eve.run("erratum", "c0", "--reason", "wrong report").returncode == 0
+    assert timeline() == ["c1"]

@@ -59,15 +59,18 @@ def current_state(
     return answer
 
 
-def timeline(db: str | None, incident: str, *, at: str | None = None) -> dict[str, Any]:
-    """Dated, active claims in world-time order, as known at ``at`` (default: now)."""
+def timeline(
+    db: str | None, incident: str, *, at: str | None = None, reviewed_only: bool = False
+) -> dict[str, Any]:
+    """Dated, active claims in world-time order, as known at ``at`` (default: now)
+    (``reviewed_only``: a reporter's proposals count only once approved)."""
     from incident_ledger.projections.timeline import timeline as build
 
     if at:
         parse_instant(at)
     with read_model(db, incident) as conn:
         known_at = query_instant(at, require_incident(conn, incident)) or utc_now()
-        return build(conn, incident, known_at)
+        return build(conn, incident, known_at, reviewed_only=reviewed_only)
 
 
 def fact_history(
@@ -77,6 +80,7 @@ def fact_history(
     *,
     as_recorded: str | None = None,
     chart: str | None = None,
+    reviewed_only: bool = False,
 ) -> HistoryResult:
     """One fact's understanding over known time; with ``chart``, also draw it (SVG/PNG)."""
     from incident_ledger.projections.charts import chart_format, check_chartable
@@ -89,7 +93,7 @@ def fact_history(
         parse_instant(as_recorded)
     with read_model(db, incident) as conn:
         recorded_at = query_instant(as_recorded, require_incident(conn, incident))
-        result = history(conn, incident, fact, recorded_at)
+        result = history(conn, incident, fact, recorded_at, reviewed_only=reviewed_only)
     if chart is not None:
         check_chartable(result)
         result["chart"] = _draw(result, chart)
@@ -113,6 +117,7 @@ def belief_diff(
     from_at: str,
     to_at: str,
     as_recorded: str | None = None,
+    reviewed_only: bool = False,
 ) -> DiffResult:
     """What changed in the understanding between two known times T1 < T2 (dates: the ends
     of those days in the incident's time zone)."""
@@ -129,7 +134,8 @@ def belief_diff(
                 f"{{from_at}} ({from_at}) must be earlier than {{to_at}} ({to_at})",
                 arguments=("from_at", "to_at"),
             )
-        return diff(conn, incident, start, end, query_instant(as_recorded, zone))
+        recorded = query_instant(as_recorded, zone)
+        return diff(conn, incident, start, end, recorded, reviewed_only=reviewed_only)
 
 
 def search(
