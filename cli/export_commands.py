@@ -12,6 +12,22 @@ from incident_ledger.cli.failures import fail
 from incident_ledger.cli.params import FormatOption, IncidentFilter, JsonFlag, KnownBy
 from incident_ledger.usecases import auditing
 
+WithEvidence = Annotated[
+    bool,
+    typer.Option(
+        "--with-evidence",
+        help="jsonl: put the captured files in the bundle (evidence/<sha256>).",
+    ),
+]
+ReviewedOrAll = Annotated[
+    bool | None,
+    typer.Option(
+        "--reviewed-only/--with-proposals",
+        help="Count a reporter's proposals only once approved, or show them too "
+        "(default: reviewed only when the ledger requires review). Not for jsonl.",
+    ),
+]
+
 
 def export(
     ctx: typer.Context,
@@ -38,13 +54,8 @@ def export(
             help="PROV: the records' namespace (default urn:incident-ledger:<store id>:).",
         ),
     ] = None,
-    with_evidence: Annotated[
-        bool,
-        typer.Option(
-            "--with-evidence",
-            help="jsonl: put the captured files in the bundle (evidence/<sha256>).",
-        ),
-    ] = False,
+    with_evidence: WithEvidence = False,
+    reviewed_only: ReviewedOrAll = None,
     as_json: JsonFlag = False,
 ) -> None:
     """Audit exports; each carries a fresh signed checkpoint."""
@@ -62,6 +73,7 @@ def export(
             namespace=namespace,
             to=render.raw,
             with_evidence=with_evidence,
+            reviewed_only=reviewed_only,
         )
     for line in result.get("notes", []):
         render.err.print(f"note: {line}", soft_wrap=True)

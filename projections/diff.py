@@ -57,11 +57,9 @@ def diff(
     from_at: datetime,
     to_at: datetime,
     recorded_at: datetime | None = None,
-    *,
     reviewed_only: bool = False,
 ) -> DiffResult:
-    """Facts that changed between known times T1 < T2, and what was published in (T1, T2]
-    (``reviewed_only``: counting a reporter's proposals only once approved by R)."""
+    """Facts that changed between known times T1 < T2, and what was published in (T1, T2]."""
     if from_at >= to_at:
         raise BadInputError("the from time must be earlier than the to time")
     zone = require_incident(db, incident)

@@ -5,6 +5,8 @@ PostgreSQL, each outcome read on state, history, sources and verify."""
 
 from __future__ import annotations
 
+import csv
+import io
 from pathlib import Path
 from typing import Any
 
@@ -166,3 +168,35 @@ def test_reviewed_only_timeline_history_and_diff_wait_for_the_approval(
     # An entry error leaves the timeline too, as it leaves the state.
     assert eve.run("erratum", "c0", "--reason", "wrong report").returncode == 0
     assert timeline() == ["c1"]
+
+
+def test_exports_leave_out_proposals_by_default_when_review_is_required(
+    desk: tuple[Member, Member, Member],
+) -> None:
+    alice, bob, eve = desk
+    assert eve.append([claim("c0", "killed", 5)]).returncode == 0
+    assert bob.append([claim("c1", "killed", 7, "r2"), claim("c2", "wounded", 2)]).returncode == 0
+    assert eve.run("review", "c2", "--reject").returncode == 0
+
+    def exported(*extra: str) -> tuple[list[str], str]:
+        done = alice.run("export", "--format", "csv", "--incident", "g", *extra)
+        assert done.returncode == 0, done.stderr
+        rows = csv.DictReader(io.StringIO(done.stdout.lstrip("\ufeff")))
+        return sorted(row["claim"] for row in rows), done.stderr
+
+    note = (
+        "note: review is required: proposals waiting for review or rejected are left out "
+        "(export with proposals to show every record)\n"
+    )
+    assert exported() == (["c0"], note)
+    assert exported("--reviewed-only") == (["c0"], "")
+    assert exported("--with-proposals") == (["c0", "c1"], "")  # a rejection counts nowhere
+    assert eve.run("review", "c1", "--approve").returncode == 0
+    assert exported() == (["c0", "c1"], note)
+    html = alice.ok("export", "--format", "html", "--incident", "g")
+    assert "<code>c1</code>" in html and "<code>c2</code>" not in html
+    bundle = alice.run("export", "--format", "jsonl", "--out", "b", "--reviewed-only")
+    assert (bundle.returncode, bundle.stderr) == (
+        2,
+        "error: a JSONL bundle holds the whole log, proposals and reviews alike\n",
+    )

@@ -540,10 +540,12 @@ def test_html_is_self_contained_and_escaped_as_written(fixture: Any) -> None:
     assert not [t for t, _ in dom.tags if t in ("script", "img", "link", "iframe", "object")]
     assert not [name for _, attrs in dom.tags for name in attrs if name.startswith("on")]
     assert not [name for _, attrs in dom.tags for name in attrs if name == "src"]
-    # The only links are the reports' and assessments' http(s) addresses.
+    # The only links are the reports' (and their archived copies') and assessments' http(s)
+    # addresses.
     links = [attrs for tag, attrs in dom.tags if "href" in attrs]
     assert [a["href"] for a in links] == [
         "https://example.org/r1?a=1&b=%22x%22",
+        ARCHIVE_URL,
         "https://check.example/a1",
         "https://check.example/a3",
     ]

@@ -239,6 +239,7 @@ def export(
     namespace: str | None = None,
     to: Callable[[str], None] | None = None,
     with_evidence: bool = False,
+    reviewed_only: bool | None = None,
 ) -> dict[str, Any]:
     """Export in one of EXPORT_FORMATS; ``jsonl`` writes a verifiable bundle folder (every
     event up to the checkpoint, or every event concerning ``incident`` and what they cite,
@@ -251,6 +252,7 @@ def export(
 
     CSV and PROV are written as they are read (``STREAMED``), to ``out`` or, without it,
     through ``to`` (else the result's ``document``), a page at a time.
+    ``reviewed_only``: proposals count once approved (None: so when review is required).
 
     The result's ``notes`` say what was left out and why (a ClaimReview item a
     fact-check platform would reject, an export with nothing to show); with
@@ -259,8 +261,7 @@ def export(
     from incident_ledger.ledger.audit import make_checkpoint
 
     fmt = parse_format(fmt)
-    if with_evidence and fmt != "jsonl":
-        raise BadInputError("captured files go only into a JSONL bundle")
+    _check_options(fmt, with_evidence, reviewed_only)
     folder, target = _destination(fmt, out)
     known_at = query_instant(at)
     selects = fmt != "jsonl"  # a bundle is read from the log alone
@@ -279,13 +280,41 @@ def export(
             if folder is not None:
                 return _bundle(ws, folder, signed, key.verifier, incident, with_evidence)
             provenance = _provenance(ws, signed, key.verifier)
+            reviewed, said = _reviewed_only(ws, reviewed_only)
+            asked = (incident, known_at, provenance, reviewed)
             if fmt == "xlsx" and target is not None:
-                return _workbook(ws, target, incident, known_at, provenance)
+                return _workbook(ws, target, *asked) | {"notes": said}
             if fmt in STREAMED and (target is not None or to is not None):
-                streamed = _streamed(fmt, ws, incident, known_at, provenance, namespace)
-                return _write_streamed(fmt, streamed, (out, target), to)
-            document, notes = _render_export(fmt, ws, incident, known_at, provenance, namespace)
+                streamed = _streamed(fmt, ws, *asked, namespace)
+                return _write_streamed(fmt, streamed, (out, target), to) | {"notes": said}
+            document, notes = _render_export(fmt, ws, *asked, namespace)
+            notes.other[:0] = said
     return _written(fmt, document, notes, (out, target), strict=strict)
+
+
+def _check_options(fmt: str, with_evidence: bool, reviewed_only: bool | None) -> None:
+    """Refuse what a format cannot do: only a bundle holds captured files, and a bundle
+    is the whole log."""
+    if with_evidence and fmt != "jsonl":
+        raise BadInputError("captured files go only into a JSONL bundle")
+    if reviewed_only is not None and fmt == "jsonl":
+        raise BadInputError("a JSONL bundle holds the whole log, proposals and reviews alike")
+
+
+def _reviewed_only(ws: Workspace, asked: bool | None) -> tuple[bool, list[str]]:
+    """Whether an export counts proposals only once approved (by default, when the ledger
+    requires review), and the note that says so."""
+    from incident_ledger.ledger.batch_signing import review_required
+
+    if asked is None:
+        with ws.ledger.audit.reading() as view:
+            asked = review_required(ws.ledger, view)
+        if asked:
+            return True, [
+                "review is required: proposals waiting for review or rejected are left out "
+                "(export with proposals to show every record)"
+            ]
+    return asked, []
 
 
 STREAMED = frozenset({ExportFormat.CSV, ExportFormat.PROV})
@@ -298,6 +327,7 @@ def _streamed(
     incident: str | None,
     at: datetime | None,
     provenance: Provenance,
+    reviewed_only: bool,
     namespace: str | None,
 ) -> Callable[[TextIO], None]:
     """What writes a ``STREAMED`` export to an open text file."""
@@ -306,9 +336,17 @@ def _streamed(
     db = ws.views.connection
     if fmt == "prov":
         return lambda out: exports.write_prov(
-            db, out, incident=incident, at=at, provenance=provenance, namespace=namespace
+            db,
+            out,
+            incident=incident,
+            at=at,
+            provenance=provenance,
+            namespace=namespace,
+            reviewed_only=reviewed_only,
         )
-    return lambda out: exports.write_csv(db, out, incident=incident, at=at, provenance=provenance)
+    return lambda out: exports.write_csv(
+        db, out, incident=incident, at=at, provenance=provenance, reviewed_only=reviewed_only
+    )
 
 
 def _write_streamed(
@@ -457,24 +495,34 @@ def _render_export(
     incident: str | None,
     at: datetime | None,
     provenance: Provenance,
+    reviewed_only: bool,
     namespace: str | None,
 ) -> tuple[str, ExportNotes]:
     from incident_ledger.projections import exports
 
     if fmt == "claimreview":
-        return _claimreview(ws, incident, at, provenance)
+        return _claimreview(ws, incident, at, provenance, reviewed_only)
     if fmt in STREAMED:
         buffer = io.StringIO()
-        _streamed(fmt, ws, incident, at, provenance, namespace)(buffer)
+        _streamed(fmt, ws, incident, at, provenance, reviewed_only, namespace)(buffer)
         return buffer.getvalue(), ExportNotes()
     document = exports.export_html(
-        ws.views.connection, incident=incident, at=at, provenance=provenance
+        ws.views.connection,
+        incident=incident,
+        at=at,
+        provenance=provenance,
+        reviewed_only=reviewed_only,
     )
     return document, ExportNotes()
 
 
 def _workbook(
-    ws: Workspace, target: Path, incident: str | None, at: datetime | None, provenance: Provenance
+    ws: Workspace,
+    target: Path,
+    incident: str | None,
+    at: datetime | None,
+    provenance: Provenance,
+    reviewed_only: bool,
 ) -> dict[str, Any]:
     from incident_ledger.projections.exports.xlsx_export import export_xlsx
 
@@ -482,7 +530,14 @@ def _workbook(
 
     def write(path: Path) -> None:
         rows.append(
-            export_xlsx(ws.views.connection, path, incident=incident, at=at, provenance=provenance)
+            export_xlsx(
+                ws.views.connection,
+                path,
+                incident=incident,
+                at=at,
+                provenance=provenance,
+                reviewed_only=reviewed_only,
+            )
         )
 
     size = write_file(target, write)
@@ -490,11 +545,21 @@ def _workbook(
 
 
 def _claimreview(
-    ws: Workspace, incident: str | None, at: datetime | None, provenance: Provenance
+    ws: Workspace,
+    incident: str | None,
+    at: datetime | None,
+    provenance: Provenance,
+    reviewed_only: bool,
 ) -> tuple[str, ExportNotes]:
     from incident_ledger.projections.exports.claimreview_export import claim_reviews
 
-    reviews = claim_reviews(ws.views.connection, incident=incident, at=at, provenance=provenance)
+    reviews = claim_reviews(
+        ws.views.connection,
+        incident=incident,
+        at=at,
+        provenance=provenance,
+        reviewed_only=reviewed_only,
+    )
     notes = ExportNotes(refused=reviews.refused)
     if reviews.assessments == 0:
         notes.other.append("no assessments were known then: the ClaimReview list is empty")

@@ -98,9 +98,12 @@ def export_claimreview(
     incident: str | None,
     at: datetime | None,
     provenance: Provenance | None = None,
+    reviewed_only: bool = False,
 ) -> str:
     """The publishable ClaimReview objects of the assessments known at ``at``, as JSON."""
-    return claim_reviews(db, incident=incident, at=at, provenance=provenance).text
+    return claim_reviews(
+        db, incident=incident, at=at, provenance=provenance, reviewed_only=reviewed_only
+    ).text
 
 
 def claim_reviews(
@@ -109,12 +112,13 @@ def claim_reviews(
     incident: str | None,
     at: datetime | None,
     provenance: Provenance | None = None,
+    reviewed_only: bool = False,
 ) -> ClaimReviews:
     """Every assessment known at ``at`` as a ClaimReview, checked (see the module).
 
     Read as the claims stream by (``common.stream``): what is held is the assessments,
     the claims they assess and each one's first appearance, not the incident's claims."""
-    selection = stream(db, incident, at)
+    selection = stream(db, incident, at, reviewed_only=reviewed_only)
     assessments = list(selection.assessments)
     claims = selection.claims_by_id({assessment["claim"] for assessment in assessments})
     firsts = first_appearances(selection.claims, claims.values())

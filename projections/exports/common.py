@@ -22,6 +22,7 @@ from typing import Any, TypeVar
 
 from incident_ledger.ledger.errors import VerificationError
 from incident_ledger.ledger.times import to_key, utc_now
+from incident_ledger.projections.desk_rules import desk_clauses
 from incident_ledger.projections.incidents import require_incident
 from incident_ledger.projections.results import StateResult
 from incident_ledger.projections.understanding import (
@@ -48,13 +49,13 @@ ORDER BY c.seq
 # The first end known by ``at`` decides a claim's status; later ones are history.
 _ENDS = """
 SELECT e.* FROM claim_ends e JOIN claims c ON c.id = e.claim
-WHERE e.published_at <= :known AND c.published_at <= :known {incident_filter}
+WHERE e.published_at <= :known AND c.published_at <= :known {incident_filter} {desk_end}
 ORDER BY e.published_at, e.seq
 """
 
 _RETRACTIONS = """
 SELECT r.* FROM retractions r JOIN claims c ON c.id = r.claim
-WHERE r.published_at <= :known AND c.published_at <= :known {incident_filter}
+WHERE r.published_at <= :known AND c.published_at <= :known {incident_filter} {desk_retraction}
 ORDER BY r.seq
 """
 
@@ -313,12 +314,20 @@ def pages(rows: Iterable[T]) -> Iterator[tuple[T, ...]]:
         yield page
 
 
-def select(db: sqlite3.Connection, incident: str | None, at: datetime | None) -> Selection:
-    """Read everything known at ``at`` (now when None) about one incident or all of them.
+def select(
+    db: sqlite3.Connection,
+    incident: str | None,
+    at: datetime | None,
+    *,
+    reviewed_only: bool = False,
+) -> Selection:
+    """Read everything known at ``at`` (now when None) about one incident or all of them,
+    by the desk's rules (``desk_rules``: no entry error or rejected proposal; with
+    ``reviewed_only``, a reporter's proposals only once approved).
 
     Raises NotFoundError for an unknown incident and ValueError for a naive ``at``.
     """
-    streamed = stream(db, incident, at)
+    streamed = stream(db, incident, at, reviewed_only=reviewed_only)
     return Selection(
         at=streamed.at,
         known=streamed.known,
@@ -334,16 +343,25 @@ def select(db: sqlite3.Connection, incident: str | None, at: datetime | None) ->
     )
 
 
-def stream(db: sqlite3.Connection, incident: str | None, at: datetime | None) -> Streamed:
+def stream(
+    db: sqlite3.Connection,
+    incident: str | None,
+    at: datetime | None,
+    *,
+    reviewed_only: bool = False,
+) -> Streamed:
     """``select``, its claims, retractions and assessments read as they are used: the
-    reports and sources they cite are found by SQL, not by reading every claim."""
+    reports and sources they cite are found by SQL, not by reading every claim. The
+    desk's clauses (``desk_rules``) go with the incident's filter into every query."""
     moment = at if at is not None else utc_now()
     known = to_key(moment)
     incidents = _incidents(db, incident)
-    params = {"known": known, "incident": incident}
-    incident_filter = _INCIDENT_FILTER if incident is not None else ""
+    params = {"known": known, "incident": incident, "recorded": END_OF_TIME}
+    desk_claim, desk_end = desk_clauses(db, reviewed_only)
+    incident_filter = (_INCIDENT_FILTER if incident is not None else "") + desk_claim
+    ends_sql = _ENDS.format(incident_filter=incident_filter, desk_end=desk_end)
     ends: dict[str, Row] = {}
-    for end in _rows(db, _ENDS.format(incident_filter=incident_filter), params):
+    for end in _rows(db, ends_sql, params):
         ends.setdefault(end["claim"], end)
     reports = _by_id(db, "reports", _column(db, _REPORTS_CITED, incident_filter, params))
     _add_captures(db, reports)
@@ -357,12 +375,31 @@ def stream(db: sqlite3.Connection, incident: str | None, at: datetime | None) ->
         incidents=incidents,
         claims=RowSource(db, _CLAIMS.format(incident_filter=incident_filter), params),
         ends=ends,
-        retractions=RowSource(db, _RETRACTIONS.format(incident_filter=incident_filter), params),
+        retractions=RowSource(
+            db,
+            _RETRACTIONS.format(
+                incident_filter=incident_filter, desk_retraction=_counted_retraction(desk_end)
+            ),
+            params,
+        ),
         assessments=RowSource(db, _ASSESSMENTS.format(incident_filter=incident_filter), params),
         reports=reports,
         sources=_sources(db, source_ids, known),
-        states={row["id"]: state(db, row["id"], moment) for row in incidents},
+        states={
+            row["id"]: state(db, row["id"], moment, reviewed_only=reviewed_only)
+            for row in incidents
+        },
         relations=_relations(db, [row["id"] for row in incidents]),
+    )
+
+
+def _counted_retraction(desk_end: str) -> str:
+    """SQL: a retraction (``r``) that ends its claim by the desk's rules, if any apply."""
+    if not desk_end:
+        return ""
+    return (
+        "AND EXISTS (SELECT 1 FROM claim_ends e WHERE e.how = 'retracted' "
+        f"AND e.ended_by = r.id {desk_end})"
     )
 
 

@@ -52,10 +52,18 @@ def export_csv(
     incident: str | None,
     at: datetime | None,
     provenance: Provenance | None = None,
+    reviewed_only: bool = False,
 ) -> str:
     """The claims known at ``at`` as CSV, with their claim and fact status at ``at``."""
     buffer = io.StringIO()
-    write_csv(db, buffer, incident=incident, at=at, provenance=provenance)
+    write_csv(
+        db,
+        buffer,
+        incident=incident,
+        at=at,
+        provenance=provenance,
+        reviewed_only=reviewed_only,
+    )
     return buffer.getvalue()
 
 
@@ -66,10 +74,11 @@ def write_csv(
     incident: str | None,
     at: datetime | None,
     provenance: Provenance | None = None,
+    reviewed_only: bool = False,
 ) -> None:
     """``export_csv`` written to ``out`` (opened with ``newline=""``) as the claims are
     read, a page at a time (``common.stream``)."""
-    selection = stream(db, incident, at)
+    selection = stream(db, incident, at, reviewed_only=reviewed_only)
     head = provenance.head if provenance is not None else None
     verdicts = verdicts_by_claim(selection)
     out.write(BOM)

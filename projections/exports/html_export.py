@@ -53,10 +53,11 @@ def export_html(
     incident: str | None,
     at: datetime | None,
     provenance: Provenance | None = None,
+    reviewed_only: bool = False,
 ) -> str:
     """The understanding known at ``at`` as one self-contained HTML5 page; with
     ``provenance``, its checkpoint and each record's leaf in that log."""
-    selection = select(db, incident, at)
+    selection = select(db, incident, at, reviewed_only=reviewed_only)
     leaves = leaves_of(selection, provenance)
     incidents = [_incident(db, selection, row, leaves) for row in selection.incidents]
     title = selection.incidents[0]["title"] if incident is not None else "all incidents"

@@ -102,12 +102,21 @@ def export_prov(
     at: datetime | None,
     provenance: Provenance | None = None,
     namespace: str | None = None,
+    reviewed_only: bool = False,
 ) -> str:
     """The provenance of the records known at ``at`` as a PROV-JSON document, its
     identifiers in ``namespace`` (default: from the store's id, see the module; checked
     and ended as ``prov_namespace`` says)."""
     buffer = io.StringIO()
-    write_prov(db, buffer, incident=incident, at=at, provenance=provenance, namespace=namespace)
+    write_prov(
+        db,
+        buffer,
+        incident=incident,
+        at=at,
+        provenance=provenance,
+        namespace=namespace,
+        reviewed_only=reviewed_only,
+    )
     return buffer.getvalue()
 
 
@@ -119,13 +128,14 @@ def write_prov(
     at: datetime | None,
     provenance: Provenance | None = None,
     namespace: str | None = None,
+    reviewed_only: bool = False,
 ) -> None:
     """``export_prov`` written to ``out`` as the records are read: the claims, and the
     retractions, go through ``prov`` a page at a time (``common.ROW_PAGE``), each page's
     PROV-JSON spooled by section to a temporary file (``_Sections``), so that memory
     does not grow with the incident."""
     prefix = prov_namespace(namespace) if namespace is not None else default_namespace(db)
-    selection = stream(db, incident, at)
+    selection = stream(db, incident, at, reviewed_only=reviewed_only)
     with _Sections() as sections:
         sections.add(_head(selection, incident, provenance))
         for page in pages(with_leaves("claim", selection.claims, provenance)):

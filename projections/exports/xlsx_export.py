@@ -54,9 +54,10 @@ def export_xlsx(
     incident: str | None,
     at: datetime | None,
     provenance: Provenance | None = None,
+    reviewed_only: bool = False,
 ) -> int:
     """Write the workbook of what was known at ``at`` to ``path``; returns the claim rows."""
-    selection = stream(db, incident, at)
+    selection = stream(db, incident, at, reviewed_only=reviewed_only)
     head = provenance.head if provenance is not None else None
     verdicts = verdicts_by_claim(selection)
     count = selection.claims.count()
