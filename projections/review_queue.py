@@ -7,22 +7,27 @@ from typing import Any
 
 from incident_ledger.projections.positions import iso
 
-_QUEUE = """
-SELECT x.kind, x.id, x.incident, b.member, x.recorded_at FROM batches b
-JOIN (
-    SELECT 'claim' AS kind, c.id, c.incident, c.recorded_at, c.seq FROM claims c
-    UNION ALL
-    SELECT 'retraction', r.id, (SELECT incident FROM claims WHERE id = r.claim),
-           r.recorded_at, r.seq FROM retractions r
-    UNION ALL
-    SELECT 'assessment', a.id, (SELECT incident FROM claims WHERE id = a.claim),
-           a.recorded_at, a.seq FROM assessments a
-) x ON x.seq BETWEEN b.first AND b.last
+# Driven by the proposed batches: each kind of record is found by its position in a
+# batch's range (an index on ``seq``; CROSS JOIN keeps the batches outermost, the order
+# SQLite then honours), so the queue reads the proposals, not every claim.
+_PROPOSED = """
+SELECT '{kind}', x.id, {incident}, b.member, x.recorded_at, x.seq
+FROM batches b CROSS JOIN {table} x ON x.seq BETWEEN b.first AND b.last
 WHERE b.proposed = 1
-  AND NOT EXISTS (SELECT 1 FROM reviews w WHERE w.record = x.kind || ':' || x.id)
-  AND NOT EXISTS (SELECT 1 FROM voided v WHERE v.record = x.kind || ':' || x.id)
-ORDER BY x.seq
-"""
+  AND NOT EXISTS (SELECT 1 FROM reviews w WHERE w.record = '{kind}:' || x.id)
+  AND NOT EXISTS (SELECT 1 FROM voided v WHERE v.record = '{kind}:' || x.id)"""
+_CLAIM_INCIDENT = "(SELECT incident FROM claims WHERE id = x.claim)"
+_QUEUE = (
+    " UNION ALL ".join(
+        _PROPOSED.format(kind=kind, table=table, incident=incident)
+        for kind, table, incident in (
+            ("claim", "claims", "x.incident"),
+            ("retraction", "retractions", _CLAIM_INCIDENT),
+            ("assessment", "assessments", _CLAIM_INCIDENT),
+        )
+    )
+    + " ORDER BY 6"
+)
 
 
 def review_queue(db: sqlite3.Connection) -> list[dict[str, Any]]:
@@ -34,5 +39,5 @@ def review_queue(db: sqlite3.Connection) -> list[dict[str, Any]]:
             "proposed_by": member,
             "recorded_at": iso(recorded),
         }
-        for kind, record_id, incident, member, recorded in db.execute(_QUEUE)
+        for kind, record_id, incident, member, recorded, _ in db.execute(_QUEUE)
     ]

@@ -239,6 +239,10 @@ _INDEXES: list[tuple[str, list[str], bool]] = [
     ("retractions", ["claim"], False),
     ("assessments", ["claim"], False),
     ("batches", ["first"], False),
+    # The review queue finds a proposed batch's records by position (review_queue).
+    ("claims", ["seq"], False),
+    ("retractions", ["seq"], False),
+    ("assessments", ["seq"], False),
 ]
 
 

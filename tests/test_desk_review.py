@@ -200,3 +200,21 @@ def test_exports_leave_out_proposals_by_default_when_review_is_required(
         2,
         "error: a JSONL bundle holds the whole log, proposals and reviews alike\n",
     )
+
+
+def test_the_queue_reads_the_proposals_by_index_not_every_claim(
+    desk: tuple[Member, Member, Member],
+) -> None:
+    from incident_ledger.projections.review_queue import _QUEUE
+    from incident_ledger.usecases.workspace import read_model
+
+    alice, bob, eve = desk
+    assert eve.append([claim(f"e{i}", "killed", i) for i in range(20)]).returncode == 0
+    retract = {"type": "retraction", "id": "x1", "claim": "e1", "report": "r2"}
+    assert bob.append([claim("c1", "killed", 7, "r2"), retract]).returncode == 0
+    assert [item["record"] for item in alice.json("queue")] == ["claim:c1", "retraction:x1"]
+    with read_model(alice.db) as conn:
+        plan = [row[3] for row in conn.execute("EXPLAIN QUERY PLAN " + _QUEUE)]
+    # Only the batches are scanned (one row per write); records are searched by position.
+    assert [step for step in plan if step.startswith("SCAN") and step != "SCAN b"] == [], plan
+    assert sum(step.startswith("SEARCH x USING INDEX idx_") for step in plan) == 3, plan
