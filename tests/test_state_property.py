@@ -5,8 +5,10 @@ with the default and a declared tolerance), exact decimal quantities, ranges,
 choices with aliases, text, booleans and EDTF days; cumulative facts compared
 through time (as-of instants from valid times); several claims of one claimant in
 one report (read as one position); retractions and corrections; a fact declared
-anew after claims (as-recorded queries before and after it); and incidents in
-different time zones with reports that give only a date.
+anew after claims (as-recorded queries before and after it); incidents in
+different time zones with reports that give only a date; and a desk with review
+required, whose reporter's records are proposals an editor approves or rejects
+(asked for everything, and for reviewed records only).
 """
 
 from __future__ import annotations
@@ -34,6 +36,7 @@ from incident_ledger.ledger.times import parse_instant, zone_or_none
 from incident_ledger.projections.projector import Projector
 from incident_ledger.projections.understanding import Policy, state
 from incident_ledger.projections.views import Views
+from tests.model_desk import Desk, proposal_ops
 from tests.naive import events_of, naive_state, query_instant
 from tests.strategies import claim_operations, keeping_end_rules
 
@@ -107,6 +110,7 @@ operations = st.lists(
         *claim_operations(FACTS, seeds, SOURCES, 50),
         st.tuples(st.just("redeclare")),
         st.tuples(st.just("erratum"), st.integers(0, 50)),
+        *proposal_ops(50),
     ),
     min_size=1,
     max_size=25,
@@ -138,6 +142,7 @@ def build(
         {"type": "report", "id": f"r{n}", "source": SOURCES[n % 4], "published_at": p}
         for n, p in enumerate(reports)
     ]
+    desk = Desk(ledger)
     importer.record(ledger, [Entry("setup", validate_record(r, "setup")) for r in setup])
     recorded = [now[0]]
     claims: list[tuple[str, str]] = []
@@ -148,6 +153,13 @@ def build(
         now[0] = now[0] + timedelta(hours=gap)
         if op[0] == "erratum":
             if entered and _erratum(ledger, entered[op[1] % len(entered)]):
+                recorded.append(now[0])
+            continue
+        if op[0] == "as":  # who enters the next records: the admin, or a reporter
+            ledger.actor = desk.bob if op[1] == "bob" else desk.alice
+            continue
+        if op[0] == "review":
+            if entered and desk.review(entered[op[1] % len(entered)], op[2]):
                 recorded.append(now[0])
             continue
         record = _record(number, op, claims, declared)
@@ -246,6 +258,7 @@ def comparable(fact: Mapping[str, Any]) -> dict[str, Any]:
             published,
             st.integers(0, 30),
             st.sampled_from(["range", "conservative", "latest", "preferred"]),
+            st.booleans(),
         ),
         min_size=1,
         max_size=6,
@@ -258,7 +271,7 @@ def test_indexed_state_equals_naive_fold(
     grades: list[str | None],
     ops: list[Any],
     gaps: list[int],
-    queries: list[tuple[str, int, str]],
+    queries: list[tuple[str, int, str, bool]],
 ) -> None:
     if "fuel" in declared and "fuel.plain" in declared:
         declared.remove("fuel.plain")
@@ -270,12 +283,19 @@ def test_indexed_state_equals_naive_fold(
         try:
             Projector(ledger, views).catch_up()
             events = events_of(ledger)
-            for at, r_index, policy in queries:
+            for at, r_index, policy, reviewed_only in queries:
                 known = parse_instant(at, end_of_day=True, zone=zone_or_none(zone))
                 assert known == query_instant(at, zone)
                 as_recorded = None if r_index >= len(recorded) else recorded[r_index]
-                got = state(views.connection, "i", known, as_recorded, Policy(policy))["facts"]
-                expected = naive_state(events, "i", known, as_recorded, policy)
+                got = state(
+                    views.connection,
+                    "i",
+                    known,
+                    as_recorded,
+                    Policy(policy),
+                    reviewed_only=reviewed_only,
+                )["facts"]
+                expected = naive_state(events, "i", known, as_recorded, policy, reviewed_only)
                 assert {f: comparable(v) for f, v in got.items()} == {
                     f: comparable(v) for f, v in expected.items()
                 }
