@@ -24,7 +24,7 @@ COMMAND_ORDER = (
     # set up and write
     "init", "append", "add", "template", "retract", "correct", "rate", "restore",
     # the desk
-    "keygen", "member", "members", "review", "queue", "erratum", "note",
+    "keygen", "member", "members", "review", "queue", "erratum", "note", "capture",
     # read
     "state", "timeline", "history", "diff", "incidents", "facts", "sources", "search",
     # audit and export

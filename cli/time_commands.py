@@ -173,7 +173,8 @@ def timeline_table(result: dict[str, Any], zone: str | None = None) -> Table:
             entry["when"]["words"],
             entry["fact"],
             claimed,
-            f"{entry['claimant']}{via}\n{entry['report']}, {_short(entry['published_at'], zone)}",
+            f"{entry['claimant']}{via}\n{entry['report']}, {_short(entry['published_at'], zone)}"
+            f"\nrecorded by {render.terminal_text(entry['recorded_by'])}",
         )
     return table
 

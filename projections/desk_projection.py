@@ -14,7 +14,9 @@ write lock throughout, so its events take consecutive positions.
 
 from __future__ import annotations
 
+import json
 import sqlite3
+from collections.abc import Iterable
 from typing import Any
 
 from incident_ledger.ledger.desk_domain import Batch, Erratum, Member, Note, Review
@@ -150,16 +152,35 @@ DESK_TABLES: dict[str, tuple[dict[str, type], str | tuple[str, ...] | None]] = {
     ),
 }
 
-_RECORDED_BY = "SELECT member, last FROM batches WHERE first <= ? ORDER BY first DESC LIMIT 1"
+
+def recorded_by_sql(seq: str) -> str:
+    """SQL: the member whose signed batch holds the event at position ``seq`` (an SQL
+    expression, such as ``c.seq``), NULL for an event from before the desk: the batch
+    that starts last at or before it, if it reaches it (an index range lookup)."""
+    return (
+        f"(SELECT CASE WHEN b.last >= {seq} THEN b.member END FROM batches b "
+        f"WHERE b.first <= {seq} ORDER BY b.first DESC LIMIT 1)"
+    )
+
+
+_RECORDED_BY = f"SELECT {recorded_by_sql(':seq')}"
+_CLAIMS_RECORDED_BY = (
+    f"SELECT c.id, {recorded_by_sql('c.seq')} FROM claims c "
+    "WHERE c.id IN (SELECT value FROM json_each(:ids))"
+)
 
 
 def recorded_by(db: sqlite3.Connection, seq: int) -> str:
     """The member who recorded the event at position ``seq`` (``BEFORE_THE_DESK`` for
     an event from before the ledger had members)."""
-    row = db.execute(_RECORDED_BY, (seq,)).fetchone()
-    if row is None or row[1] < seq:
-        return BEFORE_THE_DESK
-    return str(row[0])
+    row = db.execute(_RECORDED_BY, {"seq": seq}).fetchone()
+    return BEFORE_THE_DESK if row is None or row[0] is None else str(row[0])
+
+
+def claims_recorded_by(db: sqlite3.Connection, claims: Iterable[str]) -> dict[str, str]:
+    """Who recorded each of these claims (``recorded_by``), by claim id."""
+    rows = db.execute(_CLAIMS_RECORDED_BY, {"ids": json.dumps(sorted(set(claims)))})
+    return {str(claim): BEFORE_THE_DESK if by is None else str(by) for claim, by in rows}
 
 
 _RECORDED = "When the ledger recorded it (UTC, ISO 8601)."

@@ -17,6 +17,7 @@ from incident_ledger.ledger.errors import BadInputError
 from incident_ledger.ledger.times import to_key
 from incident_ledger.projections.changes import changed_parts, ends_of, fact_changes
 from incident_ledger.projections.citations import recorded_bound, report_refs
+from incident_ledger.projections.desk_projection import claims_recorded_by
 from incident_ledger.projections.incidents import require_incident
 from incident_ledger.projections.results import DiffResult, FactDiff
 from incident_ledger.projections.understanding import iso, state
@@ -77,8 +78,8 @@ def diff(
     earlier = [
         claim
         for fact in before.values()
-        for position in fact["positions"]
-        for claim in position.get("claims") or [position["claim"]]
+        for p in fact["positions"]
+        for claim in p.get("claims") or [p["claim"]]
     ]
     ends = {
         claim: end
@@ -110,7 +111,21 @@ def diff(
         "new_claims": claims,
         "retractions": _retractions(db, params),
         "corrections": corrections,
+        "recorded_by": _recorded_by(db, facts, claims + corrections),
     }
+
+
+def _recorded_by(
+    db: sqlite3.Connection, facts: list[FactDiff], new: list[dict[str, Any]]
+) -> dict[str, str]:
+    """Who recorded each claim the diff shows: the positions before and after, and the
+    claims and corrections published in between."""
+    shown = {item["claim"] for item in new}
+    for fact in facts:
+        for side in (fact["before"], fact["after"]):
+            for position in side["positions"] if side else ():
+                shown.update(position.get("claims") or [position["claim"]])
+    return claims_recorded_by(db, shown)
 
 
 def _published_claims(

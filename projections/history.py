@@ -21,7 +21,7 @@ from incident_ledger.ledger.errors import NotFoundError
 from incident_ledger.ledger.times import to_key
 from incident_ledger.projections.changes import changed_parts, ends_of, fact_changes
 from incident_ledger.projections.citations import recorded_bound, report_refs
-from incident_ledger.projections.desk_projection import desk_on_fact
+from incident_ledger.projections.desk_projection import claims_recorded_by, desk_on_fact
 from incident_ledger.projections.incidents import require_incident
 from incident_ledger.projections.results import FactState, HistoryResult, HistoryStep
 from incident_ledger.projections.sweep import Sweep
@@ -97,8 +97,19 @@ def history(
         "recorded_at": iso(to_key(recorded_at)) if recorded_at else None,
         "steps": steps,
         "desk": desk_on_fact(db, params),
+        "recorded_by": claims_recorded_by(db, _position_claims(steps)),
     }
     return cast(HistoryResult, result)
+
+
+def _position_claims(steps: Sequence[HistoryStep]) -> set[str]:
+    """Every claim the steps' positions hold."""
+    return {
+        claim
+        for step in steps
+        for position in step["positions"]
+        for claim in position.get("claims") or [position["claim"]]
+    }
 
 
 def _no_claims(

@@ -108,6 +108,7 @@ class HistoryResult(TypedDict):
     recorded_at: str | None
     steps: list[HistoryStep]
     desk: list[dict[str, Any]]  # what the desk said about the fact's claims
+    recorded_by: dict[str, str]  # who recorded each claim the steps' positions hold
     chart: NotRequired[dict[str, str]]
 
 
@@ -135,6 +136,7 @@ DiffResult = TypedDict(
         "new_claims": list[dict[str, Any]],
         "retractions": list[dict[str, Any]],
         "corrections": list[dict[str, Any]],
+        "recorded_by": dict[str, str],
     },
 )
 """What changed in an incident's understanding between known times T1 < T2."""

@@ -19,6 +19,7 @@ from typing import Any
 from incident_ledger.ledger.times import local_time, to_key, zone_or_none
 from incident_ledger.ledger.values import EDTFError
 from incident_ledger.projections.citations import recorded_bound
+from incident_ledger.projections.desk_projection import BEFORE_THE_DESK, recorded_by_sql
 from incident_ledger.projections.desk_rules import desk_clauses
 from incident_ledger.projections.incidents import require_incident
 from incident_ledger.projections.timewords import describe
@@ -28,7 +29,7 @@ from incident_ledger.projections.words import value_words
 _KNOWN_CLAIMS = """
 SELECT c.id, c.fact, c.kind, c.value, c.qualifier, c.unit, c.time_low, c.time_high,
        c.valid_time, c.valid_from, c.valid_to, c.report, c.source, c.claimant, c.via,
-       c.published_at, c.recorded_at, c.seq,
+       c.published_at, c.recorded_at, c.seq, {recorded_by} AS recorded_by,
        claimant.name AS claimant_name, outlet.name AS outlet_name,
        e.ended_by, e.how, e.report AS ended_report, e.published_at AS ended_published
 FROM claims c
@@ -64,7 +65,11 @@ def timeline(
         "recorded": recorded_bound(recorded_at),
     }
     desk_claim, desk_end = desk_clauses(db, reviewed_only)
-    sql = _KNOWN_CLAIMS.replace("{desk_claim}", desk_claim).replace("{desk_end}", desk_end)
+    sql = (
+        _KNOWN_CLAIMS.replace("{desk_claim}", desk_claim)
+        .replace("{desk_end}", desk_end)
+        .replace("{recorded_by}", recorded_by_sql("c.seq"))
+    )
     cursor = db.execute(sql, params)
     columns = [d[0] for d in cursor.description]
     positions = {
@@ -159,6 +164,7 @@ def _entry(
         "outlet": row["source"],
         "outlet_name": row["outlet_name"],
         "published_at": iso(row["published_at"]),
+        "recorded_by": row["recorded_by"] or BEFORE_THE_DESK,
         "position": row["id"] in positions,
     }
     if row["unit"]:

@@ -218,3 +218,21 @@ def test_the_queue_reads_the_proposals_by_index_not_every_claim(
     # Only the batches are scanned (one row per write); records are searched by position.
     assert [step for step in plan if step.startswith("SCAN") and step != "SCAN b"] == [], plan
     assert sum(step.startswith("SEARCH x USING INDEX idx_") for step in plan) == 3, plan
+
+
+def test_history_diff_timeline_and_exports_say_who_recorded_each_claim(
+    desk: tuple[Member, Member, Member],
+) -> None:
+    alice, bob, eve = desk
+    dated = {"valid_time": "2022-01-20"}
+    assert eve.append([claim("c0", "killed", 5) | dated]).returncode == 0
+    assert bob.append([claim("c1", "killed", 7, "r2") | dated]).returncode == 0
+    by = {"c0": "eve", "c1": "bob"}
+    shown = alice.json("timeline", "g", "--at", "2022-01-23")
+    assert {entry["claim"]: entry["recorded_by"] for entry in shown["entries"]} == by
+    assert alice.json("history", "g", "killed")["recorded_by"] == by
+    changed = alice.json("diff", "g", "--from", "2022-01-21", "--to", "2022-01-23")
+    assert changed["recorded_by"] == by
+    done = alice.run("export", "--format", "csv", "--incident", "g", "--with-proposals")
+    rows = csv.DictReader(io.StringIO(done.stdout.lstrip("\ufeff")))
+    assert {row["claim"]: row["recorded_by"] for row in rows} == by

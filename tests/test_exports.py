@@ -31,6 +31,7 @@ from incident_ledger.projections.exports import (
 )
 from incident_ledger.projections.exports.common import Provenance
 from incident_ledger.usecases import workspace, writing
+from incident_ledger.usecases.desk_admin import default_member_id
 
 Exporter = Callable[..., str]
 
@@ -269,7 +270,7 @@ def test_csv_names_links_words_and_verdicts(fixture: Any) -> None:
     assert rows["c5"]["value_words"] == "SDF"
     assert c2["verdicts"] == "false (Desk <One>, 2022-01-24)"
     assert c1["verdicts"] == "unverifiable (Desk Two, 2022-01-22)"
-    assert c1["recorded_by"] == ""
+    assert c1["recorded_by"] == default_member_id()  # the first admin, who imported it
 
 
 # --- PROV ---------------------------------------------------------------------

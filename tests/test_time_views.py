@@ -427,7 +427,7 @@ SMALL: list[dict[str, Any]] = [
 def small(tmp_path_factory: pytest.TempPathFactory) -> str:
     """A small ledger with a retraction and a correction (read only: shared by the module)."""
     db = str(tmp_path_factory.mktemp("small") / "ledger.db")
-    assert cli(db, "init")[0] == 0
+    assert cli(db, "init", "--member", "alice")[0] == 0
     assert cli(db, "append", "--file", "-", stdin=jsonl(SMALL))[0] == 0
     return db
 
@@ -463,6 +463,7 @@ def test_timeline_json_before_and_after_a_retraction_and_a_correction(small: str
         "outlet": "outlet",
         "outlet_name": "Outlet",
         "published_at": "2022-01-21T23:59:59.999999Z",  # a date: known from its end
+        "recorded_by": "alice",
         "position": True,
         "status": "corroborated",
         "range": {"min": "2022-01-20T00:00:00Z", "max": "2022-01-21T23:59:59.999999Z"},
@@ -506,18 +507,22 @@ def test_timeline_human_table(small: str) -> None:
         "g — timeline as known by the end of 1 Feb 2022 (UTC)",
         "",
         " when                fact             claimed             who, where",
-        " " + "─" * 67,
+        " " + "─" * 74,
         " Thu 20 Jan 2022",
         " 20 Jan 2022         attack.started   corroborated date   sohr",
         "                                                          r1, 21 Jan",
+        "                                                          recorded by alice",
         " 20 or 21 Jan 2022   attack.started   corroborated date   outlet",
         "                                                          r1, 21 Jan",
+        "                                                          recorded by alice",
         " Fri 21 Jan 2022",
         " 21–22 Jan 2022      killed           9                   outlet",
         "                                                          r2, 31 Jan",
+        "                                                          recorded by alice",
         " Mon 24 Jan 2022",
         " 24 or 31 Jan 2022   control          sdf                 sdf",
         "                                                          r2, 31 Jan",
+        "                                                          recorded by alice",
         "",
         "0 undated claim(s) left out; 2 claim(s) excluded as retracted or corrected",
     ]

@@ -25,6 +25,7 @@ import pytest
 from incident_ledger.ledger import samples
 from incident_ledger.usecases import capturing, writing
 from incident_ledger.usecases.datasette_site import PLUGINS, TEMPLATES
+from incident_ledger.usecases.desk_admin import default_member_id
 
 if TYPE_CHECKING:
     from playwright.sync_api import ViewportSize
@@ -150,6 +151,8 @@ def test_the_incident_page_puts_contested_facts_first_with_why(served: Served) -
         ' rel="nofollow noopener">archived copy</a>'
     ) in page
     assert '<a href="/ledger/captures?report=r-linked">captured copies (1)</a>' in page
+    # Who recorded each timeline entry: the first admin, who imported everything here.
+    assert f'<td class="recorded-by">{default_member_id()}</td>' in page
     status, page = get(f"{served.base}/ledger/-/incident/nope")
     assert status == 404 and "no incident &#39;nope&#39; in the ledger" in page
 

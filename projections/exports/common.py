@@ -22,6 +22,7 @@ from typing import Any, TypeVar
 
 from incident_ledger.ledger.errors import VerificationError
 from incident_ledger.ledger.times import to_key, utc_now
+from incident_ledger.projections.desk_projection import recorded_by_sql
 from incident_ledger.projections.desk_rules import desk_clauses
 from incident_ledger.projections.incidents import require_incident
 from incident_ledger.projections.results import StateResult
@@ -41,7 +42,7 @@ CLAIM_STATUSES = ("active", "retracted", "corrected", "superseded")
 _INCIDENT_FILTER = "AND c.incident = :incident"
 
 _CLAIMS = """
-SELECT c.* FROM claims c
+SELECT c.*, {recorded_by} AS recorded_by FROM claims c
 WHERE c.published_at <= :known {incident_filter}
 ORDER BY c.seq
 """
@@ -373,7 +374,11 @@ def stream(
         known=known,
         incident=incident,
         incidents=incidents,
-        claims=RowSource(db, _CLAIMS.format(incident_filter=incident_filter), params),
+        claims=RowSource(
+            db,
+            _CLAIMS.format(incident_filter=incident_filter, recorded_by=recorded_by_sql("c.seq")),
+            params,
+        ),
         ends=ends,
         retractions=RowSource(
             db,
