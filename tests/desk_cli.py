@@ -32,6 +32,20 @@ class Member:
             check=False,
         )
 
+    def start(self, *args: str) -> Running:
+        """Start a command in its own process without waiting for it."""
+        env = dict(os.environ)
+        if self.key is not None:
+            env["LEDGER_KEY"] = str(self.key)
+        process = subprocess.Popen(
+            [sys.executable, "-m", "incident_ledger.cli", "--db", self.db, *args],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+            env=env,
+        )
+        return Running(process)
+
     def ok(self, *args: str, stdin: str | None = None) -> str:
         """Run a command that must succeed; its standard output."""
         done = self.run(*args, stdin=stdin)
@@ -46,6 +60,18 @@ class Member:
         """Append records given as JSON Lines on standard input."""
         lines = "".join(json.dumps(record) + "\n" for record in records)
         return self.run("append", "--file", "-", stdin=lines)
+
+
+class Running:
+    """A command running in its own process."""
+
+    def __init__(self, process: subprocess.Popen[str]) -> None:
+        self.process = process
+
+    def wait(self) -> tuple[int, str, str]:
+        """Its exit code, stdout and stderr, once it ends."""
+        out, err = self.process.communicate(timeout=120)
+        return self.process.returncode, out, err
 
 
 def new_key(folder: Path, name: str) -> tuple[Path, str]:

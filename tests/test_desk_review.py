@@ -236,3 +236,36 @@ def test_history_diff_timeline_and_exports_say_who_recorded_each_claim(
     done = alice.run("export", "--format", "csv", "--incident", "g", "--with-proposals")
     rows = csv.DictReader(io.StringIO(done.stdout.lstrip("\ufeff")))
     assert {row["claim"]: row["recorded_by"] for row in rows} == by
+
+
+def test_two_members_racing_to_end_a_claim_one_wins_in_separate_processes(
+    desk: tuple[Member, Member, Member],
+) -> None:
+    """eve corrects and alice retracts the same claim, each from a process of their own,
+    at once: whichever the store takes first wins, the other is told who won and writes
+    nothing; state, history, sources and verify all say the same."""
+    alice, _, eve = desk
+    assert eve.append([claim("c1", "killed", 7)]).returncode == 0
+    correcting = eve.start(
+        "correct", "--id", "k1", "--claim", "c1", "--incident", "g", "--fact", "killed",
+        "--value", "9", "--report", "r2",
+    )  # fmt: skip
+    retracting = alice.start("retract", "--id", "x1", "--claim", "c1", "--report", "r2")
+    (k_code, _, k_err), (x_code, _, x_err) = correcting.wait(), retracting.wait()
+    assert sorted((k_code, x_code)) == [0, 1], (k_err, x_err)
+    corrected = k_code == 0
+    lost = x_err if corrected else k_err
+    winner = "corrected by 'k1'" if corrected else "retracted by 'x1'"
+    assert lost.startswith("error: ") and winner in lost, lost
+    assert lost.count("\n") == 1
+    killed = alice.json("state", "g", "--at", "2022-01-23")["facts"]["killed"]
+    expected = ("single", {"min": 9, "max": 9}) if corrected else ("withdrawn", None)
+    assert (killed["status"], killed["value"]) == expected
+    last = alice.json("history", "g", "killed")["steps"][-1]
+    assert (last["status"], last["value"]) == expected
+    sohr = {s["id"]: s for s in alice.json("sources")}["sohr"]
+    assert (sohr["corrected"], sohr["retracted"]) == ((1, 0) if corrected else (0, 1))
+    verified = alice.json("verify")
+    assert verified["batches"] == 7  # init, setting, two members, setup, the claim, the winner
+    loser = ("retraction", "x1") if corrected else ("claim", "k1")
+    assert alice.run("prove", "inclusion", f"{loser[0]}:{loser[1]}").returncode == 1
