@@ -75,12 +75,8 @@ def diff(
     fact_reports: dict[str, set[str]] = {}
     for fact, report in db.execute(_FACT_REPORTS, params):
         fact_reports.setdefault(fact, set()).add(report)
-    earlier = [
-        claim
-        for fact in before.values()
-        for p in fact["positions"]
-        for claim in p.get("claims") or [p["claim"]]
-    ]
+    positions = [p for fact in before.values() for p in fact["positions"]]
+    earlier = [claim for p in positions for claim in p.get("claims") or [p["claim"]]]
     ends = {
         claim: end
         for claim, end in ends_of(db, earlier, params["recorded"]).items()

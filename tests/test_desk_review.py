@@ -134,13 +134,18 @@ def test_a_note_is_shown_and_never_counted(desk: tuple[Member, Member, Member]) 
     assert (missing.returncode, missing.stderr) == (1, "error: no record 'nope' in the ledger\n")
 
 
+def enter_two_dated_claims(bob: Member, eve: Member) -> None:
+    """eve's c0 (5 killed, r1) and bob's proposal c1 (7 killed, r2), both of 20 Jan."""
+    dated = {"valid_time": "2022-01-20"}
+    assert eve.append([claim("c0", "killed", 5) | dated]).returncode == 0
+    assert bob.append([claim("c1", "killed", 7, "r2") | dated]).returncode == 0
+
+
 def test_reviewed_only_timeline_history_and_diff_wait_for_the_approval(
     desk: tuple[Member, Member, Member],
 ) -> None:
     alice, bob, eve = desk
-    dated = {"valid_time": "2022-01-20"}
-    assert eve.append([claim("c0", "killed", 5) | dated]).returncode == 0
-    assert bob.append([claim("c1", "killed", 7, "r2") | dated]).returncode == 0
+    enter_two_dated_claims(bob, eve)
     proposed = alice.json("queue")[0]["recorded_at"]
 
     def timeline(*extra: str) -> list[str]:
@@ -224,9 +229,7 @@ def test_history_diff_timeline_and_exports_say_who_recorded_each_claim(
     desk: tuple[Member, Member, Member],
 ) -> None:
     alice, bob, eve = desk
-    dated = {"valid_time": "2022-01-20"}
-    assert eve.append([claim("c0", "killed", 5) | dated]).returncode == 0
-    assert bob.append([claim("c1", "killed", 7, "r2") | dated]).returncode == 0
+    enter_two_dated_claims(bob, eve)
     by = {"c0": "eve", "c1": "bob"}
     shown = alice.json("timeline", "g", "--at", "2022-01-23")
     assert {entry["claim"]: entry["recorded_by"] for entry in shown["entries"]} == by
