@@ -202,7 +202,10 @@ def test_a_byte_order_mark_quoted_cells_and_empty_cells(db: str, tmp_path: Path)
 
 def test_template_prints_the_header_row() -> None:
     code, out, _ = ledger("unused.db", "template", "csv", "report")
-    assert (code, out) == (0, "id,source,published_at,url,title,language,author,sha256\n")
+    assert (code, out) == (
+        0,
+        "id,source,published_at,url,title,language,author,sha256,archive_url\n",
+    )
     code, out, _ = ledger("unused.db", "template", "csv")
     assert code == 0 and out.startswith("type,id,title,") and ",claim," in out
     code, out, err = ledger("unused.db", "template", "csv", "sauce")
