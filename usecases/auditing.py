@@ -253,10 +253,8 @@ def export(
     CSV and PROV are written as they are read (``STREAMED``), to ``out`` or, without it,
     through ``to`` (else the result's ``document``), a page at a time.
     ``reviewed_only``: proposals count once approved (None: so when review is required).
-
-    The result's ``notes`` say what was left out and why (a ClaimReview item a
-    fact-check platform would reject, an export with nothing to show); with
-    ``strict``, any such item refuses the whole export instead.
+    The result's ``notes`` say what was left out and why; with ``strict``, any item a
+    platform would reject refuses the whole export instead.
     """
     from incident_ledger.ledger.audit import make_checkpoint
 
