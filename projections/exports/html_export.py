@@ -1,6 +1,6 @@
 """HTML export: a self-contained, offline report of the understanding at ``at``.
 
-One HTML5 file with inline CSS and inline SVG charts; no script and no
+One HTML5 file with inline CSS and inline SVG charts (``projections.charts``); no script and no
 external resource, under a restrictive Content-Security-Policy. The template
 (:data:`projections.exports.html_template.REPORT_TEMPLATE`) is rendered with
 autoescaping on, and this module hands it only plain text and numbers: CSS
@@ -13,15 +13,17 @@ from __future__ import annotations
 import re
 import sqlite3
 from collections import Counter
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from datetime import datetime
 from functools import lru_cache
 from typing import Any
 
 import jinja2
+from markupsafe import Markup
 
 from incident_ledger.ledger.evidence import MEDIA_TYPES
 from incident_ledger.ledger.times import local_words, zone_or_none
+from incident_ledger.projections.charts import TOP, fact_charts, inline_svg
 from incident_ledger.projections.exports.common import (
     Leaf,
     Provenance,
@@ -36,7 +38,6 @@ from incident_ledger.projections.exports.html_template import (
     CONTENT_SECURITY_POLICY,
     REPORT_TEMPLATE,
 )
-from incident_ledger.projections.exports.report_charts import charts
 from incident_ledger.projections.timewords import describe
 from incident_ledger.projections.words import interval_words, value_words
 
@@ -66,6 +67,7 @@ def export_html(
     return _template().render(
         csp=CONTENT_SECURITY_POLICY,
         title=title,
+        top=TOP,
         known_at=_known(selection.known, zone),
         incidents=incidents,
         sources=_sources(selection, leaves),
@@ -126,7 +128,6 @@ def _incident(
     zone = _zone(row)
     claims = [claim for claim in selection.claims if claim["incident"] == row["id"]]
     by_id = {claim["id"]: claim for claim in claims}
-    described = {claim["id"]: describe_value(claim) for claim in claims}
     understanding = selection.states[row["id"]]
     return {
         "id": row["id"],
@@ -138,26 +139,24 @@ def _incident(
             _fact(selection, by_id, name, fact, zone)
             for name, fact in understanding["facts"].items()
         ],
-        "charts": charts(
-            db,
-            row["id"],
-            _breakpoints(selection, claims),
-            selection.at,
-            _numeric_units(claims),
-            described,
-            zone,
-        ),
+        "charts": _charts(db, selection, row["id"], _numeric_units(claims), zone),
         "claims": [_claim(selection, claim, zone) | _leaf(claim, leaves) for claim in claims],
         **_leaf(row, leaves),
     }
 
 
-def _breakpoints(selection: Selection, claims: list[Row]) -> list[str]:
-    """Every instant at which something about these claims became known."""
-    ids = {claim["id"] for claim in claims}
-    moments = {claim["published_at"] for claim in claims}
-    moments |= {end["published_at"] for claim_id, end in selection.ends.items() if claim_id in ids}
-    return sorted(moments)
+def _charts(
+    db: sqlite3.Connection,
+    selection: Selection,
+    incident: str,
+    units: dict[str, str],
+    zone: str | None,
+) -> Iterator[dict[str, Any]]:
+    """Each numeric fact's chart, drawn when the page reaches it (``projections.charts``:
+    its SVG as matplotlib writes it, whose text is escaped there, so it is set as it is)."""
+    for n, chart in enumerate(fact_charts(db, incident, units, selection.known, zone)):
+        svg = inline_svg(chart, f"chart{n}-{incident}")
+        yield {"fact": chart.fact, "unit": chart.unit, "svg": Markup(svg)}
 
 
 def _numeric_units(claims: list[Row]) -> dict[str, str]:

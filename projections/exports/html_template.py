@@ -72,14 +72,8 @@ article.contested { border: 2px solid #c77800; border-radius: 6px; padding: .4re
                     margin: .8rem 0; }
 figure { margin: 1rem 0 2rem; }
 figcaption { font-weight: 600; margin-bottom: .3rem; }
-svg { max-width: 100%; height: auto; font: 12px system-ui, sans-serif; }
-svg .axis { stroke: #333; }
-svg .grid { stroke: #e3e3e3; }
-svg .band { fill: #9ecae1; fill-opacity: .35; }
-svg .band.open { fill-opacity: .15; }
-svg .step { fill: none; }
-svg .whisker { stroke-width: 1.5; }
-svg .open { stroke-dasharray: 4 3; }
+svg { max-width: 100%; height: auto; }
+svg text { font-family: system-ui, "Noto Sans", "Noto Naskh Arabic", sans-serif !important; }
 pre { background: #f6f6f6; padding: .6rem; overflow-x: auto; white-space: pre-wrap; }
 code { font-size: .9em; }
 code.hash { display: block; font-size: .7em; color: #5c5c5c; }
@@ -160,62 +154,16 @@ retracted or corrected</span>{% endif %}<ul class="positions">
 
 <h3>Numeric facts over known time</h3>
 <p class="muted">One chart per numeric fact: each claimant's position from the moment it was
-published, recomputed whenever a claim, retraction or correction became known. A line is the
-lower bound of a claimant's position (earlier claimants are drawn wider, so lines that agree
-stay visible); the whisker at each new claim reaches its upper bound, dashed to the top when
-the claim is open-ended ("at least", "more than"); the shaded band is the range of all
-positions.</p>
+published, as it stood whenever a claim, retraction or correction became known. A line is the
+lower bound of a claimant's position, shaded up to its upper bound; a triangle marks a claim
+with no upper bound ("at least", "more than"); the grey band is the range of all positions.
+When many sources claimed a fact, the {{ top }} with the most claims on it have a line each and
+the others share one darker band, from the lowest to the highest of their positions.</p>
 {% for chart in incident.charts %}
 <figure>
 <figcaption><code>{{ chart.fact }}</code>{% if chart.unit %} ({{ chart.unit }}){% endif %}
 </figcaption>
-<svg viewBox="0 0 {{ chart.width }} {{ chart.height }}"
- width="{{ chart.width }}" height="{{ chart.height }}" role="img">
-{% for tick in chart.y_ticks %}
-<line class="grid" x1="{{ chart.left }}" x2="{{ chart.right }}" y1="{{ tick.at }}"
- y2="{{ tick.at }}"/>
-<text x="{{ chart.left - 6 }}" y="{{ tick.at + 4 }}" text-anchor="end">{{ tick.label }}</text>
-{% endfor %}
-{% for rect in chart.band %}
-<rect class="band{{ ' open' if rect.open }}" x="{{ rect.x }}" y="{{ rect.y }}"
- width="{{ rect.width }}" height="{{ rect.height }}"/>
-{% endfor %}
-<line class="axis" x1="{{ chart.left }}" x2="{{ chart.right }}" y1="{{ chart.bottom }}"
- y2="{{ chart.bottom }}"/>
-<line class="axis" x1="{{ chart.left }}" x2="{{ chart.left }}" y1="{{ chart.top }}"
- y2="{{ chart.bottom }}"/>
-{% for tick in chart.x_ticks %}
-<line class="axis" x1="{{ tick.at }}" x2="{{ tick.at }}" y1="{{ chart.bottom }}"
- y2="{{ chart.bottom + 5 }}"/>
-<text x="{{ tick.at }}" y="{{ chart.bottom + 18 }}" text-anchor="middle">{{ tick.label }}</text>
-{% endfor %}
-<text x="{{ (chart.left + chart.right) / 2 }}" y="{{ chart.bottom + 34 }}"
- text-anchor="middle">{{ chart.x_title }}</text>
-<text transform="translate(14 {{ (chart.top + chart.bottom) / 2 }}) rotate(-90)"
- text-anchor="middle">{{ chart.unit }}</text>
-{% for series in chart.series %}
-<g stroke="{{ series.colour }}" fill="{{ series.colour }}">
-{% for line in series.steps %}
-<line class="step" x1="{{ line.x1 }}" y1="{{ line.y1 }}" x2="{{ line.x2 }}" y2="{{ line.y2 }}"
- stroke-width="{{ series.stroke }}"/>
-{% endfor %}
-{% for line in series.whiskers %}
-<line class="whisker{{ ' open' if line.open }}" x1="{{ line.x1 }}" y1="{{ line.y1 }}"
- x2="{{ line.x2 }}" y2="{{ line.y2 }}"/>
-{% endfor %}
-{% for marker in series.markers %}
-<circle cx="{{ marker.x }}" cy="{{ marker.y }}" r="4"><title>{{ marker.label }}</title></circle>
-{% endfor %}
-<line class="step" x1="{{ chart.left }}" x2="{{ chart.left + 24 }}" y1="{{ series.legend_y - 4 }}"
- y2="{{ series.legend_y - 4 }}" stroke-width="{{ series.stroke }}"/>
-</g>
-<text x="{{ chart.left + 32 }}" y="{{ series.legend_y }}">\u2068{{ series.name }}\u2069</text>
-{% endfor %}
-<rect class="band" x="{{ chart.left }}" y="{{ chart.band_legend_y - 10 }}" width="24"
- height="12"/>
-<text x="{{ chart.left + 32 }}" y="{{ chart.band_legend_y }}">range of all positions
-(min–max; paler where open-ended)</text>
-</svg>
+{{ chart.svg }}
 </figure>
 {% else %}
 <p class="muted">No numeric facts.</p>

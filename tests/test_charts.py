@@ -1,0 +1,196 @@
+"""The one chart (``projections.charts``): fed by the sweep, equal to ``state`` at every
+instant, capped to the top claimants with one "others" band, Arabic names kept as text."""
+
+from __future__ import annotations
+
+import re
+import tempfile
+from collections.abc import Callable, Iterator, Mapping
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+from xml.etree import ElementTree
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from incident_ledger.ledger.application import Ledger
+from incident_ledger.ledger.imports import importer
+from incident_ledger.ledger.imports.importer import Entry
+from incident_ledger.ledger.imports.parsing import validate_record
+from incident_ledger.ledger.times import to_key
+from incident_ledger.projections import charts
+from incident_ledger.projections.charts import TOP, ChartData, collect, inline_svg, render, swept
+from incident_ledger.projections.exports import export_html
+from incident_ledger.projections.projector import Projector
+from incident_ledger.projections.understanding import state
+from incident_ledger.projections.views import Views
+from tests.strategies import claim_operations
+from tests.test_state_property import SOURCES, build, published, seeds
+
+SVG = "{http://www.w3.org/2000/svg}"
+# Ledgers about one numeric fact, so that most draw a chart of several steps.
+numeric = st.lists(
+    st.one_of(*claim_operations(["killed.a"], seeds, SOURCES, 30)), min_size=3, max_size=30
+)
+DAY0 = datetime(2022, 1, 1, tzinfo=UTC)
+
+
+def _record(ledger: Ledger, records: list[dict[str, Any]]) -> None:
+    importer.record(ledger, [Entry("t", validate_record(r, "t")) for r in records])
+
+
+def crowded(sources: int, arabic: str | None = None) -> Iterator[dict[str, Any]]:
+    """One incident where source ``n`` makes ``n + 1`` claims of ``killed``, a day apart,
+    each saying ``10 * n + day``; source 0 may carry an Arabic name."""
+    yield {"type": "incident", "id": "i", "title": "I", "timezone": "Asia/Damascus"}
+    for n in range(sources):
+        name = arabic if arabic and n == 0 else f"Source {n}"
+        yield {"type": "source", "id": f"s{n}", "name": name, "kind": "outlet"}
+    for n in range(sources):
+        for day in range(n + 1):
+            report = f"r{n}-{day}"
+            published_at = (DAY0 + timedelta(days=day, hours=n)).isoformat()
+            yield {"type": "report", "id": report, "source": f"s{n}", "published_at": published_at}
+            yield {"type": "claim", "id": f"c{n}-{day}", "incident": "i", "fact": "killed",
+                   "report": report, "claimant": f"s{n}", "value": 10 * n + day}  # fmt: skip
+
+
+def chart_of(views: Views, known: str = "9999-12-31T23:59:59.999999Z") -> ChartData:
+    chart = collect("killed", swept(views.connection, "i", "killed", known, "Asia/Damascus"))
+    assert chart is not None
+    return chart
+
+
+@pytest.fixture
+def crowd(ledger: Ledger, views: Views, projector: Projector) -> Callable[..., ChartData]:
+    """Record ``crowded(sources, arabic)`` and chart its ``killed``."""
+
+    def chart(sources: int, arabic: str | None = None) -> ChartData:
+        _record(ledger, list(crowded(sources, arabic)))
+        projector.catch_up()
+        return chart_of(views)
+
+    return chart
+
+
+def test_the_claimants_with_most_claims_get_lines_and_the_rest_one_band(
+    crowd: Callable[..., ChartData],
+) -> None:
+    chart = crowd(TOP + 3)
+    # Source n made n + 1 claims: the last TOP sources, most claims first.
+    assert [s.name for s in chart.series] == [f"Source {n}" for n in range(TOP + 2, 2, -1)]
+    assert chart.others is not None and chart.others.claimants == 3
+    # At the end the others (sources 0, 1, 2) hold 0, 11 and 22.
+    assert chart.others.spans[-1] == (0.0, 22.0)
+    svg = render(chart, "svg").decode("utf-8")
+    assert "others (3 claimants)" in svg
+
+
+def test_a_small_incident_has_no_others_band(crowd: Callable[..., ChartData]) -> None:
+    chart = crowd(3)
+    assert [s.name for s in chart.series] == ["Source 2", "Source 1", "Source 0"]
+    assert chart.others is None
+    assert "others (" not in render(chart, "svg").decode("utf-8")
+
+
+def test_arabic_names_are_text_isolated_in_the_svg_and_drawn_in_png(
+    crowd: Callable[..., ChartData],
+) -> None:
+    name = "المرصد السوري لحقوق الإنسان"
+    chart = crowd(2, arabic=name)
+    root = ElementTree.fromstring(render(chart, "svg"))
+    texts = [text.text or "" for text in root.iter(f"{SVG}text")]
+    assert f"\u2068{name}\u2069" in texts  # as typed: the reader's browser joins the letters
+    assert render(chart, "png")[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_two_charts_on_one_page_share_no_id(crowd: Callable[..., ChartData]) -> None:
+    chart = crowd(3)
+    page = inline_svg(chart, "a") + inline_svg(chart, "b")
+    ids = re.findall(r' id="([^"]+)"', page)
+    assert ids and len(ids) == len(set(ids))
+    for target in re.findall(r'(?:url\(#|href="#)([^")]+)', page):
+        assert target in ids  # every reference still finds its element
+
+
+def test_the_report_never_computes_a_whole_state_per_instant(
+    ledger: Ledger, views: Views, projector: Projector
+) -> None:
+    """The report's charts come from the sweep, which reads the fact's claims once: the
+    queries the page runs do not grow with the instants its charts step through (here 55,
+    the sources' claims being a day and an hour apart)."""
+    _record(ledger, list(crowded(TOP + 3)))
+    projector.catch_up()
+    statements: list[str] = []
+    views.connection.set_trace_callback(statements.append)
+    try:
+        page = export_html(views.connection, incident="i", at=None)
+    finally:
+        views.connection.set_trace_callback(None)
+    assert page.count("<svg ") == 1 and "others (3 claimants)" in page
+    assert len(statements) < 30, len(statements)
+
+
+def _expected(db: Any, moment: datetime, shown: list[str]) -> tuple[Any, ...]:
+    """What the chart should hold at ``moment``: each shown claimant's bounds, the others'
+    span, and the range, as ``state`` answers."""
+    fact = state(db, "i", moment)["facts"].get("killed.a")
+    if fact is None:
+        return (None,) * len(shown) + (None, None)
+    held = {}
+    for position in fact["positions"]:
+        interval: Mapping[str, Any] = position.get("interval") or {}
+        if isinstance(interval.get("min"), int):
+            held[position.get("claimant_name") or position["claimant"]] = (
+                float(interval["min"]),
+                None if interval.get("max") is None else float(interval["max"]),
+            )
+    rest = [bounds for name, bounds in held.items() if name not in shown]
+    span: Mapping[str, Any] = fact["range"] or {}
+    low, high = span.get("min"), span.get("max")
+    return (
+        *(held.get(name) for name in shown),
+        charts._span(rest),
+        (float(low), None if high is None else float(high)) if isinstance(low, int) else None,
+    )
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    reports=st.lists(published, min_size=6, max_size=6),
+    ops=numeric,
+    gaps=st.lists(st.integers(1, 48), min_size=1, max_size=5),
+    top=st.integers(1, 2),
+    samples=st.lists(st.integers(0, 9 * 24), max_size=6),
+)
+def test_the_chart_equals_state_at_every_step_and_between(
+    reports: list[str], ops: list[Any], gaps: list[int], top: int, samples: list[int]
+) -> None:
+    with tempfile.TemporaryDirectory() as workdir:
+        ledger, _ = build(Path(workdir), None, ["killed.a"], reports, [None] * 4, ops, gaps)
+        views = Views(Path(workdir) / "v.db")
+        try:
+            Projector(ledger, views).catch_up()
+            db = views.connection
+            steps = swept(db, "i", "killed.a", "9999-12-31T23:59:59.999999Z", None)
+            chart = collect("killed.a", steps, top=top)
+            if chart is None:
+                return
+            shown = [series.name for series in chart.series]
+            moments = [*chart.times, *(DAY0 + timedelta(hours=h) for h in samples)]
+            for moment in moments:
+                index = max((i for i, t in enumerate(chart.times) if t <= moment), default=None)
+                if index is None:
+                    assert state(db, "i", moment)["facts"].get("killed.a") is None
+                    continue
+                drawn = (
+                    *(series.points[index] for series in chart.series),
+                    chart.others.spans[index] if chart.others else None,
+                    chart.ranges[index],
+                )
+                assert drawn == _expected(db, moment, shown), to_key(moment)
+        finally:
+            views.close()
+            ledger.close()
