@@ -122,7 +122,7 @@ class _Track:
     name: str
     claims: set[str] = field(default_factory=set)
     changes: list[tuple[int, Bounds | None, str | None]] = field(default_factory=list)
-    last: str | None = None
+    last: tuple[str, Bounds] | None = None  # the claim and bounds it holds
 
 
 def collect(
@@ -200,9 +200,11 @@ def _hold(track: _Track, index: int, position: PositionResult) -> None:
             track.last = None
         return
     claim = position["claim"]
-    if claim == track.last:
+    # A position of several claims in one report keeps its first claim's id when one of
+    # them ends, but not its bounds.
+    if (claim, bounds) == track.last:
         return
-    track.last = claim
+    track.last = (claim, bounds)
     track.claims.add(claim)
     track.changes.append((index, bounds, _label(low, high, position)))
 
@@ -344,7 +346,7 @@ def render(chart: ChartData, fmt: str, *, salt: str = "incident-ledger") -> byte
         figure = _figure(chart, fmt)
         metadata: dict[str, Any] = {"Date": None} if fmt == "svg" else {"Software": None}
         buffer = io.BytesIO()
-        figure.savefig(buffer, format=fmt, dpi=120, metadata=metadata)
+        figure.savefig(buffer, format=fmt, dpi=120, metadata=metadata, bbox_inches="tight")
     return buffer.getvalue()
 
 
@@ -359,7 +361,8 @@ def _figure(chart: ChartData, fmt: str) -> Any:
 
     xs = [*chart.times, chart.end]
     top = _top(chart)
-    figure = Figure(figsize=(10, 5.6), layout="constrained")
+    figure = Figure(figsize=(10, 5.6))
+    figure.subplots_adjust(left=0.08, right=0.74, top=0.92, bottom=0.1)
     FigureCanvasAgg(figure)
     axes = figure.add_subplot()
     _band(axes, xs, chart.ranges, top, colour="#d9d9d9", alpha=1.0, zorder=0)

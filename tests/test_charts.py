@@ -157,7 +157,7 @@ def _expected(db: Any, moment: datetime, shown: list[str]) -> tuple[Any, ...]:
     )
 
 
-@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(
     reports=st.lists(published, min_size=6, max_size=6),
     ops=numeric,
