@@ -44,6 +44,8 @@ TOP = 7
 # Okabe–Ito: distinguishable with the common colour-vision deficiencies.
 PALETTE = ("#0072B2", "#D55E00", "#009E73", "#CC79A7", "#E69F00", "#56B4E9", "#000000")
 OTHERS_COLOUR = "#7f7f7f"
+MOST_STEPS = 240
+"""The most instants a chart is drawn at (see :func:`sampled`)."""
 MAX_LABELS = 40  # value labels beyond this many would hide the lines they label
 _KIND_WORDS = {"time": "dates", "text": "text", "mixed": "numbers mixed with other values"}
 
@@ -122,7 +124,7 @@ class _Track:
     name: str
     claims: set[str] = field(default_factory=set)
     changes: list[tuple[int, Bounds | None, str | None]] = field(default_factory=list)
-    last: tuple[str, Bounds] | None = None  # the claim and bounds it holds
+    last: tuple[str, Any, Any] | None = None  # the claim and bounds it holds
 
 
 def collect(
@@ -190,22 +192,23 @@ def _bounds(low: Any, high: Any) -> Bounds | None:
 
 
 def _hold(track: _Track, index: int, position: PositionResult) -> None:
-    """Note a claimant's position at a step when it differs from the one it held."""
+    """Note a claimant's position at a step when it differs from the one it held.
+
+    A position of several claims in one report keeps its first claim's id when one of
+    them ends, but not its bounds: both are compared."""
     interval: Mapping[str, Any] = position.get("interval") or {}
     low, high = interval.get("min"), interval.get("max")
+    held = (position["claim"], low, high)
+    if held == track.last:
+        return
     bounds = _bounds(low, high)
     if bounds is None:  # a non-numeric claim on a mostly numeric fact
         if track.last is not None:
             track.changes.append((index, None, None))
             track.last = None
         return
-    claim = position["claim"]
-    # A position of several claims in one report keeps its first claim's id when one of
-    # them ends, but not its bounds.
-    if (claim, bounds) == track.last:
-        return
-    track.last = (claim, bounds)
-    track.claims.add(claim)
+    track.last = held
+    track.claims.add(held[0])
     track.changes.append((index, bounds, _label(low, high, position)))
 
 
@@ -268,12 +271,18 @@ def _end(times: list[datetime], until: datetime | None) -> datetime:
 
 
 def swept(
-    db: sqlite3.Connection, incident: str, fact: str, known: str, zone: str | None
+    db: sqlite3.Connection,
+    incident: str,
+    fact: str,
+    known: str,
+    zone: str | None,
+    most: int = MOST_STEPS,
 ) -> Iterator[tuple[datetime, FactState]]:
     """The fact's understanding at each instant up to ``known`` (a storage key) where it
-    changed, from one sweep of its claims."""
+    changed, from one sweep of its claims: at ``most`` instants at the most
+    (:func:`sampled`)."""
     params = {"incident": incident, "fact": fact, "known": known}
-    instants = [row[0] for row in db.execute(_INSTANTS, params)]
+    instants = sampled([row[0] for row in db.execute(_INSTANTS, params)], most)
     sweep = Sweep(db, incident, zone, fact=fact)
     previous: FactState | None = None
     for instant in instants:
@@ -282,6 +291,20 @@ def swept(
         if current is not None and current is not previous:  # re-understood: maybe changed
             previous = current
             yield from_key(instant), current
+
+
+def sampled(instants: list[str], most: int) -> list[str]:
+    """``instants`` (sorted storage keys) when there are at most ``most``, else the last
+    of them in each of ``most`` equal stretches of their span: a chart cannot show
+    more steps than it has points across, and the understanding is exact at each."""
+    if len(instants) <= most:
+        return instants
+    first = from_key(instants[0])
+    width = (from_key(instants[-1]) - first) / most
+    chosen: dict[int, str] = {}
+    for key in instants:
+        chosen[min(int((from_key(key) - first) / width), most - 1)] = key
+    return list(chosen.values())
 
 
 def fact_charts(

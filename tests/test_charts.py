@@ -21,7 +21,16 @@ from incident_ledger.ledger.imports.importer import Entry
 from incident_ledger.ledger.imports.parsing import validate_record
 from incident_ledger.ledger.times import to_key
 from incident_ledger.projections import charts
-from incident_ledger.projections.charts import TOP, ChartData, collect, inline_svg, render, swept
+from incident_ledger.projections.charts import (
+    MOST_STEPS,
+    TOP,
+    ChartData,
+    collect,
+    inline_svg,
+    render,
+    sampled,
+    swept,
+)
 from incident_ledger.projections.exports import export_html
 from incident_ledger.projections.projector import Projector
 from incident_ledger.projections.understanding import state
@@ -133,6 +142,13 @@ def test_the_report_never_computes_a_whole_state_per_instant(
     assert len(statements) < 30, len(statements)
 
 
+def test_many_instants_are_sampled_to_the_last_of_each_stretch() -> None:
+    keys = [f"2022-01-01T{hour:02d}:00:00.000000Z" for hour in range(10)]
+    assert sampled(keys, 10) == keys
+    # Three stretches of 3 hours over 0:00–9:00: the last instant in each.
+    assert sampled(keys, 3) == [keys[2], keys[5], keys[9]]
+
+
 def _expected(db: Any, moment: datetime, shown: list[str]) -> tuple[Any, ...]:
     """What the chart should hold at ``moment``: each shown claimant's bounds, the others'
     span, and the range, as ``state`` answers."""
@@ -163,23 +179,27 @@ def _expected(db: Any, moment: datetime, shown: list[str]) -> tuple[Any, ...]:
     ops=numeric,
     gaps=st.lists(st.integers(1, 48), min_size=1, max_size=5),
     top=st.integers(1, 2),
+    most=st.sampled_from([2, 3, MOST_STEPS]),
     samples=st.lists(st.integers(0, 9 * 24), max_size=6),
 )
 def test_the_chart_equals_state_at_every_step_and_between(
-    reports: list[str], ops: list[Any], gaps: list[int], top: int, samples: list[int]
+    reports: list[str], ops: list[Any], gaps: list[int], top: int, most: int, samples: list[int]
 ) -> None:
+    """At each step drawn, and between steps unless instants were sampled (``most``)."""
     with tempfile.TemporaryDirectory() as workdir:
         ledger, _ = build(Path(workdir), None, ["killed.a"], reports, [None] * 4, ops, gaps)
         views = Views(Path(workdir) / "v.db")
         try:
             Projector(ledger, views).catch_up()
             db = views.connection
-            steps = swept(db, "i", "killed.a", "9999-12-31T23:59:59.999999Z", None)
+            steps = swept(db, "i", "killed.a", "9999-12-31T23:59:59.999999Z", None, most)
             chart = collect("killed.a", steps, top=top)
             if chart is None:
                 return
+            assert len(chart.times) <= most
             shown = [series.name for series in chart.series]
-            moments = [*chart.times, *(DAY0 + timedelta(hours=h) for h in samples)]
+            between = [DAY0 + timedelta(hours=h) for h in samples] if most == MOST_STEPS else []
+            moments = [*chart.times, *between]
             for moment in moments:
                 index = max((i for i, t in enumerate(chart.times) if t <= moment), default=None)
                 if index is None:

@@ -595,6 +595,37 @@ def test_html_charts_each_numeric_fact(sample: Any) -> None:
     assert page.count("range (min–max)") == len(numeric)  # each chart's legend
 
 
+def test_html_is_written_as_it_is_made(
+    sample: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The page comes in parts: the first before any chart is drawn or any row of the
+    claims' appendix made, each made once; the file written holds the page exactly."""
+    from incident_ledger.projections import charts
+    from incident_ledger.projections.exports import html_export
+
+    made: list[str] = []
+
+    def counted(name: str, real: Callable[..., Any]) -> Callable[..., Any]:
+        def call(*args: Any) -> Any:
+            made.append(name)
+            return real(*args)
+
+        return call
+
+    monkeypatch.setattr(html_export, "_claim", counted("row", html_export._claim))
+    monkeypatch.setattr(html_export, "inline_svg", counted("chart", charts.inline_svg))
+    at = day_end("2022-02-01")
+    parts = html_export.html_parts(sample, incident="ghwayran-2022", at=at)
+    first = next(parts)
+    assert first.startswith("<!DOCTYPE html>") and made == []
+    page = first + "".join(parts)
+    claims = page.split('<table class="claims">')[1].count("<tr class=")
+    assert made.count("row") == claims and made.count("chart") == page.count("<svg ")
+    path = tmp_path / "report.html"
+    html_export.write_html(sample, path, incident="ghwayran-2022", at=at)
+    assert path.read_text(encoding="utf-8") == page
+
+
 def require_chromium() -> None:
     """Skip when Chromium is absent, except in CI, which must have it (.ci/run installs it)."""
     if CHROMIUM.exists():

@@ -285,6 +285,8 @@ def export(
             if fmt in STREAMED and (target is not None or to is not None):
                 streamed = _streamed(fmt, ws, *asked, namespace)
                 return _write_streamed(fmt, streamed, (out, target), to) | {"notes": said}
+            if fmt == "html" and target is not None:
+                return _html_file(ws, target, *asked) | {"notes": said}
             document, notes = _render_export(fmt, ws, *asked, namespace)
             notes.other[:0] = said
     return _written(fmt, document, notes, (out, target), strict=strict)
@@ -540,6 +542,31 @@ def _workbook(
 
     size = write_file(target, write)
     return {"format": "xlsx", "notes": [], "path": str(target), "bytes": size, "claims": rows[0]}
+
+
+def _html_file(
+    ws: Workspace,
+    target: Path,
+    incident: str | None,
+    at: datetime | None,
+    provenance: Provenance,
+    reviewed_only: bool,
+) -> dict[str, Any]:
+    """The HTML report, written to its file as it is made (``html_export.write_html``)."""
+    from incident_ledger.projections.exports.html_export import write_html
+
+    def write(path: Path) -> None:
+        write_html(
+            ws.views.connection,
+            path,
+            incident=incident,
+            at=at,
+            provenance=provenance,
+            reviewed_only=reviewed_only,
+        )
+
+    size = write_file(target, write)
+    return {"format": "html", "notes": [], "path": str(target), "bytes": size}
 
 
 def _claimreview(

@@ -13,9 +13,10 @@ from __future__ import annotations
 import re
 import sqlite3
 from collections import Counter
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from datetime import datetime
 from functools import lru_cache
+from pathlib import Path
 from typing import Any
 
 import jinja2
@@ -58,13 +59,49 @@ def export_html(
 ) -> str:
     """The understanding known at ``at`` as one self-contained HTML5 page; with
     ``provenance``, its checkpoint and each record's leaf in that log."""
+    return "".join(
+        html_parts(
+            db, incident=incident, at=at, provenance=provenance, reviewed_only=reviewed_only
+        )
+    )
+
+
+def write_html(
+    db: sqlite3.Connection,
+    path: Path,
+    *,
+    incident: str | None,
+    at: datetime | None,
+    provenance: Provenance | None = None,
+    reviewed_only: bool = False,
+) -> None:
+    """Write the page of :func:`export_html` to ``path`` as it is made, so that neither
+    the page nor its rows are held whole."""
+    with path.open("w", encoding="utf-8", newline="") as out:
+        out.writelines(
+            html_parts(
+                db, incident=incident, at=at, provenance=provenance, reviewed_only=reviewed_only
+            )
+        )
+
+
+def html_parts(
+    db: sqlite3.Connection,
+    *,
+    incident: str | None,
+    at: datetime | None,
+    provenance: Provenance | None = None,
+    reviewed_only: bool = False,
+) -> Iterator[str]:
+    """The page of :func:`export_html` in parts, in order: each chart is drawn and each
+    row of the claims' appendix made only when the page reaches it."""
     selection = select(db, incident, at, reviewed_only=reviewed_only)
     leaves = leaves_of(selection, provenance)
     incidents = [_incident(db, selection, row, leaves) for row in selection.incidents]
     title = selection.incidents[0]["title"] if incident is not None else "all incidents"
     # Instants in the incident's local time, with its offset (UTC for several incidents).
     zone = _zone(selection.incidents[0]) if incident is not None else None
-    return _template().render(
+    return _template().generate(
         csp=CONTENT_SECURITY_POLICY,
         title=title,
         top=TOP,
@@ -77,6 +114,16 @@ def export_html(
         assessments=[_assessment(row, zone) | _leaf(row, leaves) for row in selection.assessments],
         signed=provenance,
     )
+
+
+class _Rows:
+    """Rows made afresh each time the template walks them, never held as a list."""
+
+    def __init__(self, make: Callable[[], Iterator[dict[str, Any]]]) -> None:
+        self._make = make
+
+    def __iter__(self) -> Iterator[dict[str, Any]]:
+        return self._make()
 
 
 def _leaf(row: Row, leaves: dict[int, Leaf]) -> dict[str, Leaf | None]:
@@ -140,7 +187,10 @@ def _incident(
             for name, fact in understanding["facts"].items()
         ],
         "charts": _charts(db, selection, row["id"], _numeric_units(claims), zone),
-        "claims": [_claim(selection, claim, zone) | _leaf(claim, leaves) for claim in claims],
+        "claims_known": len(claims),
+        "claims": _Rows(
+            lambda: (_claim(selection, claim, zone) | _leaf(claim, leaves) for claim in claims)
+        ),
         **_leaf(row, leaves),
     }
 

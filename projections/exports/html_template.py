@@ -102,7 +102,7 @@ then; retractions, corrections and assessments likewise).</p>
 {% for relation in incident.related %}
 <dt>Related</dt><dd>{{ bidi(relation.relation) }}: <code>{{ relation.related }}</code></dd>
 {% endfor %}
-<dt>Claims known</dt><dd>{{ incident.claims|length }}</dd>
+<dt>Claims known</dt><dd>{{ incident.claims_known }}</dd>
 </dl>
 
 <h3>Contested facts</h3>
