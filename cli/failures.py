@@ -48,6 +48,7 @@ FLAGS = {
     "policy": "--policy",
     "port": "--port",
     "prev": "--prev",
+    "qualifier": "--qualifier",
     "reason": "--reason",
     "record_type": "--type",
     "to_at": "--to",

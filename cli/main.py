@@ -20,6 +20,7 @@ from incident_ledger.cli.lookup_commands import register as register_lookup
 from incident_ledger.cli.params import (
     AsRecorded,
     AtOption,
+    GradeArg,
     Id,
     IncidentArg,
     JsonFlag,
@@ -197,9 +198,7 @@ def retract(
 def rate(
     ctx: typer.Context,
     source: Annotated[str, typer.Argument(metavar="SOURCE", help="Source id.")],
-    grade: Annotated[
-        str, typer.Argument(metavar="GRADE", help="Admiralty reliability grade, A (best) to F.")
-    ],
+    grade: GradeArg,
     reason: Annotated[
         str, typer.Option("--reason", metavar="TEXT", help="Why the grade changes (required).")
     ],

@@ -13,11 +13,14 @@ from typing import Annotated, Any
 
 import typer
 
+from incident_ledger.ledger.records import Reliability
+from incident_ledger.ledger.values import Qualifier
 from incident_ledger.projections.understanding import Policy
 from incident_ledger.usecases.auditing import ExportFormat, parse_format
 from incident_ledger.usecases.reading import parse_policy
+from incident_ledger.usecases.writing import parse_grade, parse_qualifier
 
-__all__ = ["ExportFormat", "Policy"]  # the closed choices' Enums, for defaults
+__all__ = ["ExportFormat", "Policy", "Qualifier", "Reliability"]  # the closed choices' Enums
 
 JsonFlag = Annotated[bool, typer.Option("--json", help="Print JSON for machines.")]
 
@@ -112,12 +115,16 @@ Value = Annotated[
 Report = Annotated[
     str, typer.Option("--report", metavar="REPORT", help="Report id the claim appeared in.")
 ]
-Qualifier = Annotated[
-    str | None,
-    typer.Option(
-        "--qualifier",
-        metavar="QUALIFIER",
-        help="exact, approx, at_least, more_than, at_most or less_than.",
+QualifierOption = Annotated[
+    Qualifier | None,
+    _choice("--qualifier", "How the number relates to the truth.", Qualifier, parse_qualifier),
+]
+GradeArg = Annotated[
+    Reliability,
+    typer.Argument(
+        metavar="[" + "|".join(Reliability) + "]",
+        help="Admiralty reliability grade, A (best) to F; a lower-case letter is read alike.",
+        parser=parse_grade,
     ),
 ]
 Unit = Annotated[str | None, typer.Option("--unit", metavar="UNIT", help="Unit, e.g. people.")]
@@ -147,7 +154,7 @@ FIELD_OPTIONS: dict[str, tuple[str | None, str]] = {
     name: (typing.get_args(alias)[1].metavar, typing.get_args(alias)[1].help)
     for name, alias in {
         "id": Id, "incident": IncidentOption, "fact": Fact, "value": Value, "report": Report,
-        "qualifier": Qualifier, "unit": Unit, "valid_time": ValidTime, "claimant": Claimant,
+        "qualifier": QualifierOption, "unit": Unit, "valid_time": ValidTime, "claimant": Claimant,
         "via": Via, "quote": Quote, "translation": Translation, "credibility": Credibility,
         "note": Note,
     }.items()

@@ -465,6 +465,38 @@ def test_rate_changes_preferred_from_its_effective_date(db: str) -> None:
     )
 
 
+def test_closed_choices_list_their_values_and_refuse_others(db: str) -> None:
+    """--qualifier and rate's grade are closed choices: the help lists their values, and
+    any other value is one error line (exit 2), before anything is written."""
+    _, claim_help, _ = ledger(db, "append", "claim", "--help")
+    assert "--qualifier [exact|approx|at_least|more_than|at_most|less_than]" in claim_help
+    _, correct_help, _ = ledger(db, "correct", "--help")
+    assert "--qualifier [exact|approx|at_least|more_than|at_most|less_than]" in correct_help
+    _, rate_help, _ = ledger(db, "rate", "--help")
+    assert " rate [OPTIONS] SOURCE [A|B|C|D|E|F]\n" in rate_help
+    ledger(db, "append", "--file", "-", stdin=jsonl(SETUP))
+    before = ledger(db, "state", "g", "--json", "--at", "2022-02-01")[1]
+    flags = ["--id", "c9", "--incident", "g", "--fact", "killed.x", "--value", "5"]
+    code, out, err = ledger(db, "append", "claim", *flags, "--report", "r1", "--qualifier", "about")
+    assert (code, out, err) == (
+        2,
+        "",
+        "error: --qualifier must be one of exact, approx, at_least, more_than, at_most, "
+        "less_than\n",
+    )
+    assert ledger(db, "state", "g", "--json", "--at", "2022-02-01")[1] == before
+    code, out, _ = ledger(
+        db, "append", "claim", *flags, "--report", "r1", "--qualifier", "at_least"
+    )
+    assert code == 0, out
+    assert (
+        json.loads(ledger(db, "state", "g", "--json")[1])["facts"]["killed.x"]["positions"][0][
+            "qualifier"
+        ]
+        == "at_least"
+    )
+
+
 def test_an_uninitialised_store_says_so_on_each_backend(store_url: str) -> None:
     code, _, err = ledger(store_url, "state", "g")
     assert code == 1

@@ -13,8 +13,10 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, TextIO
 
 from incident_ledger.ledger.errors import BadInputError, NotFoundError, StoreError, shown
+from incident_ledger.ledger.records import Reliability
 from incident_ledger.ledger.stores.location import StoreLocation, locate
 from incident_ledger.ledger.times import instant_key
+from incident_ledger.ledger.values import Qualifier
 from incident_ledger.projections.model_files import SIDE_FILES, model_kind, remove_model_files
 from incident_ledger.projections.projector import Projector
 from incident_ledger.projections.views import schema_of
@@ -194,13 +196,35 @@ def _record_one(db: str | None, validated: AnyRecord) -> Outcome:
         return outcome
 
 
+def parse_grade(grade: Reliability | str) -> Reliability:
+    """An Admiralty reliability grade, A to F, in either case; bad input otherwise."""
+    try:
+        return Reliability(str(grade).strip().upper())
+    except ValueError:
+        raise BadInputError("the grade must be an Admiralty letter A to F") from None
+
+
+def parse_qualifier(qualifier: Qualifier | str) -> Qualifier:
+    """A number's qualifier by its name; bad input naming the qualifiers when there is none."""
+    try:
+        return Qualifier(qualifier)
+    except ValueError:
+        raise BadInputError(
+            f"{{qualifier}} must be one of {', '.join(q.value for q in Qualifier)}",
+            arguments=("qualifier",),
+        ) from None
+
+
 def rate(
-    db: str | None, source: str, grade: str, *, reason: str, effective_from: str | None = None
+    db: str | None,
+    source: str,
+    grade: Reliability | str,
+    *,
+    reason: str,
+    effective_from: str | None = None,
 ) -> dict[str, Any]:
     """Re-grade a source (Admiralty A–F); in force for known times from ``effective_from``."""
-    grade = grade.strip().upper()
-    if grade not in ("A", "B", "C", "D", "E", "F"):
-        raise BadInputError("the grade must be an Admiralty letter A to F")
+    grade = parse_grade(grade).value
     if not reason.strip():
         raise BadInputError("{reason} must say why the grade changes", arguments=("reason",))
     if effective_from is not None:
