@@ -8,6 +8,10 @@ error to one line and one code without knowing the cases.
 from __future__ import annotations
 
 from collections.abc import Mapping
+from enum import StrEnum
+from typing import TypeVar
+
+Choice = TypeVar("Choice", bound=StrEnum)
 
 
 class LedgerError(Exception):
@@ -72,3 +76,15 @@ def shown(text: str, limit: int = 80) -> str:
     if len(escaped) > limit:
         escaped = escaped[: limit - 1] + "…"
     return f"'{escaped}'"
+
+
+def one_of(choices: type[Choice], value: Choice | str, argument: str) -> Choice:
+    """``value`` as one of a closed choice's members; otherwise bad input that names the
+    ``argument`` and lists the choices (``policy must be one of range, …``)."""
+    try:
+        return choices(value)
+    except ValueError:
+        listed = ", ".join(choice.value for choice in choices)
+        raise BadInputError(
+            f"{{{argument}}} must be one of {listed}", arguments=(argument,)
+        ) from None

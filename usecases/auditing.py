@@ -23,6 +23,7 @@ from incident_ledger.ledger.errors import (
     NotFoundError,
     StoreError,
     VerificationError,
+    one_of,
 )
 from incident_ledger.ledger.stores.location import StoreLocation
 from incident_ledger.usecases.outputs import (
@@ -220,12 +221,7 @@ EXPORT_FORMATS = tuple(fmt.value for fmt in ExportFormat)
 
 def parse_format(fmt: ExportFormat | str) -> ExportFormat:
     """An export format by its name; bad input naming the formats when there is none."""
-    try:
-        return ExportFormat(fmt)
-    except ValueError:
-        raise BadInputError(
-            f"{{fmt}} must be one of {', '.join(EXPORT_FORMATS)}", arguments=("fmt",)
-        ) from None
+    return one_of(ExportFormat, fmt, "fmt")
 
 
 def export(

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from incident_ledger.ledger.errors import BadInputError, StoreError
+from incident_ledger.ledger.errors import BadInputError, StoreError, one_of
 from incident_ledger.ledger.times import parse_instant, utc_now
 from incident_ledger.projections.incidents import require_incident
 from incident_ledger.projections.results import DiffResult, HistoryResult, StateResult
@@ -22,13 +22,7 @@ from incident_ledger.usecases.workspace import query_instant, read_model
 
 def parse_policy(policy: Policy | str) -> Policy:
     """A policy by its name; bad input naming the policies when there is none."""
-    try:
-        return Policy(policy)
-    except ValueError:
-        raise BadInputError(
-            f"{{policy}} must be one of {', '.join(p.value for p in Policy)}",
-            arguments=("policy",),
-        ) from None
+    return one_of(Policy, policy, "policy")
 
 
 def current_state(

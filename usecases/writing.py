@@ -12,7 +12,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TextIO
 
-from incident_ledger.ledger.errors import BadInputError, NotFoundError, StoreError, shown
+from incident_ledger.ledger.errors import (
+    BadInputError,
+    NotFoundError,
+    StoreError,
+    one_of,
+    shown,
+)
 from incident_ledger.ledger.records import Reliability
 from incident_ledger.ledger.stores.location import StoreLocation, locate
 from incident_ledger.ledger.times import instant_key
@@ -206,13 +212,7 @@ def parse_grade(grade: Reliability | str) -> Reliability:
 
 def parse_qualifier(qualifier: Qualifier | str) -> Qualifier:
     """A number's qualifier by its name; bad input naming the qualifiers when there is none."""
-    try:
-        return Qualifier(qualifier)
-    except ValueError:
-        raise BadInputError(
-            f"{{qualifier}} must be one of {', '.join(q.value for q in Qualifier)}",
-            arguments=("qualifier",),
-        ) from None
+    return one_of(Qualifier, qualifier, "qualifier")
 
 
 def rate(
