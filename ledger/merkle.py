@@ -356,22 +356,7 @@ def verify_inclusion(
     if not 0 <= index < size:
         raise ProofError(f"leaf index {index} is not in a tree of size {size}")
     _check_proof_hashes(leaf_hash=leaf_hash, root=root, proof=proof)
-    fn, sn = index, size - 1
-    r = leaf_hash
-    for p in proof:
-        if sn == 0:
-            raise ProofError("inclusion proof is too long")
-        if fn & 1 or fn == sn:
-            r = node_hash(p, r)
-            while fn and not fn & 1:
-                fn >>= 1
-                sn >>= 1
-        else:
-            r = node_hash(r, p)
-        fn >>= 1
-        sn >>= 1
-    if sn != 0:
-        raise ProofError("inclusion proof is too short")
+    _, r = _walk(index, size - 1, leaf_hash, proof, "inclusion")
     if r != root:
         raise ProofError("inclusion proof does not lead to the root hash")
 
@@ -405,12 +390,28 @@ def verify_consistency(
     while fn & 1:
         fn >>= 1
         sn >>= 1
-    fr = sr = path[0]
-    for c in path[1:]:
+    fr, sr = _walk(fn, sn, path[0], path[1:], "consistency", first=True)
+    if fr != root1:
+        raise ProofError("consistency proof does not lead to the first root hash")
+    if sr != root2:
+        raise ProofError("consistency proof does not lead to the second root hash")
+
+
+def _walk(
+    fn: int, sn: int, seed: bytes, path: Sequence[bytes], kind: str, *, first: bool = False
+) -> tuple[bytes, bytes]:
+    """The walk both RFC 9162 verifications share (§2.1.3.2 and §2.1.4.2): from node
+    ``fn`` of a tree whose last node is ``sn``, hash ``seed`` with each hash of ``path``
+    up to the root. Returns (fr, sr): sr the root reached; fr, when ``first``, the root
+    reached with the left siblings only (the first tree's, in a consistency proof).
+    A path that does not reach the root exactly raises ProofError naming ``kind``."""
+    fr = sr = seed
+    for c in path:
         if sn == 0:
-            raise ProofError("consistency proof is too long")
+            raise ProofError(f"{kind} proof is too long")
         if fn & 1 or fn == sn:
-            fr = node_hash(c, fr)
+            if first:
+                fr = node_hash(c, fr)
             sr = node_hash(c, sr)
             while fn and not fn & 1:
                 fn >>= 1
@@ -420,11 +421,8 @@ def verify_consistency(
         fn >>= 1
         sn >>= 1
     if sn != 0:
-        raise ProofError("consistency proof is too short")
-    if fr != root1:
-        raise ProofError("consistency proof does not lead to the first root hash")
-    if sr != root2:
-        raise ProofError("consistency proof does not lead to the second root hash")
+        raise ProofError(f"{kind} proof is too short")
+    return fr, sr
 
 
 def _subtree_hash(
