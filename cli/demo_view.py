@@ -27,11 +27,27 @@ from incident_ledger.cli.table_fit import StackingTable
 from incident_ledger.projections.timewords import describe
 
 
+def _say(shown: Any = "", **options: Any) -> None:
+    """Print prose wrapped between words to the terminal's width (80 columns when the
+    output is piped and no COLUMNS says otherwise), not as one long line: an indented
+    line's continuation keeps its indent, and no line ends in spaces."""
+    if not isinstance(shown, str | Text):
+        out.print(shown, **options)
+        return
+    style = options.pop("style", "")
+    text = out.render_str(shown, style=style) if isinstance(shown, str) else shown
+    for paragraph in text.split("\n", allow_blank=True):
+        depth = len(paragraph.plain) - len(paragraph.plain.lstrip(" "))
+        for line in paragraph[depth:].wrap(out, max(20, out.width - depth)):
+            line.rstrip()
+            out.print(Text(" " * depth) + line, soft_wrap=True, **options)
+
+
 def show_walkthrough(walk: dict[str, Any], zone: str | None = None) -> None:
     """Print the walkthrough: one section per date, contested facts first, with quotes."""
     walk = shown(walk)
     zone = zone or walk["timezone"]
-    out.print(
+    _say(
         Panel.fit(
             Text.assemble(
                 (walk["title"], "bold"),
@@ -49,45 +65,43 @@ def show_walkthrough(walk: dict[str, Any], zone: str | None = None) -> None:
     for step in walk["steps"]:
         _show_step(step, zone)
     related = walk["related"]
-    out.print(Rule(f"Related incident: {related['incident']} (simultaneous)"))
+    _say(Rule(f"Related incident: {related['incident']} (simultaneous)"))
     for fact, detail in related["facts"].items():
-        out.print(
+        _say(
             f"  {fact}: {detail['status']}, {describe_value(detail, related['timezone'])} — "
             + "; ".join(
                 f"{p['claimant']} says {describe_claim_value(p)}" for p in detail["positions"]
             )
         )
-    out.print()
-    out.print(
+    _say()
+    _say(
         "Try it yourself: ledger init; ledger append --file <sample>; "
         "ledger state ghwayran-2022 --at 2022-01-23 --json"
     )
 
 
 def _show_step(step: dict[str, Any], zone: str | None) -> None:
-    out.print()
-    out.print(Rule(Text(f"What was known {known_words(step['known_at'], zone)}", style="bold")))
+    _say()
+    _say(Rule(Text(f"What was known {known_words(step['known_at'], zone)}", style="bold")))
     if step["new_reports"]:
-        out.print("New reports:")
+        _say("New reports:")
         for r in step["new_reports"]:
             name = r["source_name"] + (f" ({r['source_name_ar']})" if r["source_name_ar"] else "")
             title = r["title"] or "(untitled)"
-            out.print(f"  • {instant_words(r['published_at'], zone)} {name}: {title}")
+            _say(f"  • {instant_words(r['published_at'], zone)} {name}: {title}")
     else:
-        out.print("No new report since the previous date.", style="dim")
+        _say("No new report since the previous date.", style="dim")
     facts = step["state"]["facts"]
     contested = {f: d for f, d in facts.items() if d["status"] == "contested"}
     if contested:
-        out.print(
+        _say(
             Text.assemble(
                 "\n", (f"Contested ({len(contested)})", "bold red"), " — why, and who said what:"
             )
         )
         for fact, detail in contested.items():
-            out.print(
-                Text.assemble("  ", (fact, "bold"), f"  range {describe_value(detail, zone)}")
-            )
-            out.print(Text(f"    {detail['why']['summary']}", style="italic"))
+            _say(Text.assemble("  ", (fact, "bold"), f"  range {describe_value(detail, zone)}"))
+            _say(Text(f"    {detail['why']['summary']}", style="italic"))
             for p in detail["positions"]:
                 _show_position(p, zone)
     table = StackingTable(title="Other facts", header_style="bold", stack=[(2, 0)])
@@ -106,7 +120,7 @@ def _show_step(step: dict[str, Any], zone: str | None) -> None:
             or "—",
         )
     if table.row_count:
-        out.print(table)
+        _say(table)
     _show_in_force(step["in_force"])
     _show_changes(step["changes"], zone)
 
@@ -116,20 +130,20 @@ def _show_position(p: dict[str, Any], zone: str | None) -> None:
     as_of = f", as of {instant_words(p['as_of'], zone)}" if p.get("as_of") else ""
     if not as_of and p.get("valid_time") and p["valid_time"] != p.get("value"):
         as_of = f", said of {describe(p['valid_time'])}"  # when, in the world, it held
-    out.print(f"    {p['claimant']}{via}: {describe_claim_value(p)}  ({p['report']}{as_of})")
+    _say(f"    {p['claimant']}{via}: {describe_claim_value(p)}  ({p['report']}{as_of})")
     if p.get("quote"):
-        out.print(Text(f"      «{_clip(p['quote'])}»", style="cyan"))
+        _say(Text(f"      «{_clip(p['quote'])}»", style="cyan"))
     if p.get("translation"):
-        out.print(Text(f"      “{_clip(p['translation'])}”", style="dim"))
+        _say(Text(f"      “{_clip(p['translation'])}”", style="dim"))
 
 
 def _show_in_force(in_force: list[dict[str, Any]]) -> None:
     if not in_force:
         return
-    out.print("Taking effect this day, as reported before it:")
+    _say("Taking effect this day, as reported before it:")
     for item in in_force:
         position = item["position"]
-        out.print(
+        _say(
             f"  • {item['fact']}: {describe_claim_value(position)} "
             f"({item['claimant']}, {position['report']}; {describe(position['valid_time'])})"
         )
@@ -139,14 +153,14 @@ def _show_changes(changes: list[dict[str, Any]], zone: str | None) -> None:
     from incident_ledger.projections.changes import change_words
 
     if not changes:
-        out.print("Nothing changed since the previous date.", style="dim")
+        _say("Nothing changed since the previous date.", style="dim")
         return
-    out.print("What changed since the previous date:")
+    _say("What changed since the previous date:")
     for change in changes:
         line = f"  • {change['fact']}: {change_words(change, zone, short=False)}"
         if change["change"] == "status" and change.get("why"):
             line += f": {change['why']}"
-        out.print(Text(line))
+        _say(Text(line))
 
 
 def _clip(text: str, limit: int = 160) -> str:

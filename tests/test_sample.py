@@ -345,6 +345,26 @@ def test_demo_command_prints_the_walkthrough() -> None:
     assert not any(line.endswith("sdf: 120") or ": 374" in line for line in lines)
 
 
+@pytest.mark.slow
+def test_demo_prose_fits_80_columns_when_piped(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Piped with no COLUMNS, the demo's prose wraps between words at 80 columns (Arabic
+    measured by what it shows); a wrapped line keeps its indent and no line ends in
+    spaces."""
+    from rich.cells import cell_len
+    from typer.testing import CliRunner
+
+    from incident_ledger.cli.main import app
+
+    monkeypatch.delenv("COLUMNS", raising=False)
+    result = CliRunner().invoke(app, ["demo"])
+    assert result.exit_code == 0, result.output
+    lines = result.stdout.splitlines()
+    assert max(cell_len(line) for line in lines) <= 80
+    assert not [line for line in lines if line.endswith(" ")]
+    assert "    contested: kurdish-authorities says more than 12000 but outlet-002 says" in lines
+    assert "    11000–12000" in lines
+
+
 def test_demo_rejects_a_bad_time_zone_before_loading_anything() -> None:
     from typer.testing import CliRunner
 
