@@ -814,14 +814,21 @@ def report_time(published_at: str, source: str) -> ReportTime:
     return to_key(moment), None, source
 
 
+def known_from(instant: str | None, day: str | None, zone: str | None) -> str:
+    """When what a report says is known (its ``ReportTime``'s instant and day): its instant,
+    or for a report that gave only a date, the end of that day in ``zone``. A claim, and a
+    retraction or correction of one, take its incident's zone; the report's own row, which
+    may serve incidents in several zones, takes UTC (``zone`` None)."""
+    return instant if instant is not None else day_end_key(str(day), zone)
+
+
 def _report(p: Projector, line: dict[str, Any], seq: int) -> None:
     d = line["data"]
     report_id = _record_id(line)
     _index(p, "report", report_id, None, (("title", d.get("title")),), seq)
-    day_only = is_date_only(d["published_at"])
-    # A report's own row takes the UTC convention; its claims take their incident's zone.
-    published = to_key(parse_instant(d["published_at"], end_of_day=day_only))
-    precision = "day" if day_only else "instant"
+    instant, day, _ = report_time(d["published_at"], d["source"])
+    published = known_from(instant, day, None)
+    precision = "day" if day is not None else "instant"
     p.remember_report(report_id, d["published_at"], d["source"])
     p.write(
         "INSERT INTO reports VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
@@ -855,7 +862,7 @@ def _claim(p: Projector, line: dict[str, Any], seq: int) -> None:
     report, incident, fact = d["report"], d["incident"], d["fact"]
     instant, day, outlet = p._report_cache.get(report) or p.report_known(report)
     zone, rules, plain = p._contexts.get((incident, fact)) or p.context_of(incident, fact)
-    published = instant if instant is not None else day_end_key(str(day), zone)
+    published = known_from(instant, day, zone)
     value, qualifier, claimant = d["value"], get("qualifier"), get("claimant")
     reading: tuple[Any, ...]
     if plain and type(value) is int and (qualifier is None or qualifier == "exact"):
@@ -996,7 +1003,7 @@ def _retraction(p: Projector, line: dict[str, Any], seq: int) -> None:
     instant, day, _ = p.report_known(d["report"])
     # A date-only report withdraws the claim from the end of that day in its incident's zone.
     zone = None if instant is not None else p.zone_of_claim(d["claim"])
-    published = instant if instant is not None else day_end_key(str(day), zone)
+    published = known_from(instant, day, zone)
     p.write(
         "INSERT INTO retractions VALUES (?, ?, ?, ?, ?, ?, ?)",
         (retraction, d["claim"], d["report"], d.get("reason"), published, recorded, seq),

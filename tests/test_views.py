@@ -132,3 +132,38 @@ def test_a_rebuild_over_a_current_model_does_not_load_sqlite_utils(tmp_path: Pat
     )
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert done.stdout.strip() == "[]"
+
+
+def test_a_date_only_report_is_known_by_one_rule_in_each_zone(sample_db: str) -> None:
+    """One rule (``projector.known_from``): a report's own row from the end of its day in
+    UTC (it may serve incidents in several zones), each claim and each end from the end
+    of that day in its incident's zone: Ghwayran's (UTC+2) and Diyala's (UTC+3)."""
+    import sqlite3
+
+    from incident_ledger.ledger.stores.location import locate
+    from incident_ledger.projections.projector import known_from
+
+    db = sqlite3.connect(locate(sample_db).views_path)
+    reports = {
+        row[0]: row[1:]
+        for row in db.execute("SELECT id, published_at, published_precision FROM reports")
+    }
+    assert reports["report-000"] == ("2022-01-21T23:59:59.999999Z", "day")
+    for report, (published, precision) in reports.items():
+        assert precision == "day"
+        assert published == known_from(None, published[:10], None), report
+    rows = db.execute(
+        "SELECT c.published_at, c.report, i.timezone FROM claims c "
+        "JOIN incidents i ON i.id = c.incident"
+    ).fetchall()
+    zones = {zone for _, _, zone in rows}
+    assert zones >= {"Asia/Damascus", "Asia/Baghdad"}
+    for published, report, zone in rows:
+        assert published == known_from(None, reports[report][0][:10], zone)
+    ends = db.execute(
+        "SELECT e.published_at, e.report, i.timezone FROM claim_ends e "
+        "JOIN claims c ON c.id = e.claim JOIN incidents i ON i.id = c.incident"
+    ).fetchall()
+    for published, report, zone in ends:
+        assert published == known_from(None, reports[report][0][:10], zone)
+    db.close()
