@@ -163,3 +163,26 @@ def test_xlsx_needs_a_file(tmp_path: Path) -> None:
     assert result.stderr == (
         "error: an xlsx workbook is a binary file: give a file to write it to\n"
     )
+
+
+def test_xlsx_columns_fit_their_content_within_bounds(exported: Path) -> None:
+    """A column is as wide as its header or its longest text (plus 2), at least 8 and at
+    most 60 characters; text longer than its column wraps."""
+    claims = load_workbook(exported / "claims.xlsx")["claims"]
+    header = [cell.value for cell in claims[1]]
+    widths = {
+        name: claims.column_dimensions[claims.cell(1, i).column_letter].width
+        for i, name in enumerate(header, start=1)
+    }
+    columns = {name: [row[i].value for row in claims.iter_rows(2)] for i, name in enumerate(header)}
+
+    def longest(name: str) -> int:
+        return max(len(str(value)) for value in columns[name] if value is not None)
+
+    assert widths["claim"] == longest("claim") + 2
+    assert widths["unit"] == max(8, longest("unit") + 2)
+    assert widths["qualifier"] == len("qualifier") + 2  # a short value: its header's width
+    assert widths["quote"] == 60 < longest("quote")  # quotes run longer: bounded, wrapped
+    quote = header.index("quote")
+    long_quotes = [row[quote] for row in claims.iter_rows(2) if len(row[quote].value or "") > 58]
+    assert long_quotes and all(cell.alignment.wrap_text for cell in long_quotes)

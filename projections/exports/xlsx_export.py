@@ -1,8 +1,8 @@
 """XLSX export: the spreadsheet tables of :mod:`sheet_rows` as one workbook, one sheet
 each (claims, reports, sources, assessments).
 
-Each sheet has a frozen header row, an autofilter over its rows and column widths
-that keep text readable; cells holding Arabic are right-to-left; URLs are
+Each sheet has a frozen header row, an autofilter over its rows and columns sized to
+their content (bounded, longer text wrapping); cells holding Arabic are right-to-left; URLs are
 hyperlinks. Numbers are numbers. Text is always text: a cell starting with ``=``
 is stored as a string, never as a formula (openpyxl would make it one), so no
 neutralising mark is needed, and characters XLSX cannot hold (control
@@ -19,6 +19,7 @@ import re
 import sqlite3
 from collections.abc import Iterable
 from datetime import datetime
+from itertools import chain, islice
 from pathlib import Path
 from typing import Any, Final
 
@@ -44,7 +45,9 @@ _RTL: Final = Alignment(readingOrder=2, horizontal="right", wrap_text=True, vert
 _WRAP: Final = Alignment(wrap_text=True, vertical="top")
 _LINK: Final = Font(color="0563C1", underline="single")
 _BOLD: Final = Font(bold=True)
-_WIDE: Final = frozenset({"quote", "translation", "note", "report_title", "title", "verdicts"})
+SIZED_ROWS: Final = 1000
+"""The rows a column's width is measured on (the rest stream after them)."""
+NARROWEST, WIDEST = 8, 60
 
 
 def export_xlsx(
@@ -77,13 +80,17 @@ def _sheet(
     book: Workbook, name: str, columns: tuple[str, ...], rows: Iterable[Cells], count: int
 ) -> None:
     """One sheet: set its view, widths and filter before the first row (write-only
-    sheets take them only then), then stream the rows."""
+    sheets take them only then), then stream the rows. Each column is as wide as its
+    header and its longest text among the first :data:`SIZED_ROWS` rows, between
+    :data:`NARROWEST` and :data:`WIDEST` characters; longer text wraps."""
     sheet: WriteOnlyWorksheet = book.create_sheet(name)
     sheet.freeze_panes = "A2"
     last = get_column_letter(len(columns))
     sheet.auto_filter.ref = f"A1:{last}{count + 1}"
-    for index, column in enumerate(columns, start=1):
-        width = 60 if column in _WIDE else 28 if column in URL_COLUMNS else 16
+    pending = iter(rows)
+    first = list(islice(pending, SIZED_ROWS))
+    widths = [_width(column, first) for column in columns]
+    for index, width in enumerate(widths, start=1):
         sheet.column_dimensions[get_column_letter(index)].width = width
     header = []
     for column in columns:
@@ -91,11 +98,24 @@ def _sheet(
         cell.font = _BOLD
         header.append(cell)
     sheet.append(header)
-    for row in rows:
-        sheet.append([_cell(sheet, column, row[column]) for column in columns])
+    sized = list(zip(columns, widths, strict=True))
+    for row in chain(first, pending):
+        sheet.append([_cell(sheet, column, row[column], width) for column, width in sized])
 
 
-def _cell(sheet: WriteOnlyWorksheet, column: str, value: Any) -> WriteOnlyCell:
+def _width(column: str, rows: list[Cells]) -> int:
+    """A column's width in characters: its header's or its longest line's, bounded."""
+    longest = max(
+        (len(line) for row in rows for line in _text(row[column]).splitlines()), default=0
+    )
+    return min(WIDEST, max(NARROWEST, len(column) + 2, longest + 2))
+
+
+def _text(value: Any) -> str:
+    return "" if value is None else str(value)
+
+
+def _cell(sheet: WriteOnlyWorksheet, column: str, value: Any, width: int) -> WriteOnlyCell:
     if not isinstance(value, str):
         return WriteOnlyCell(sheet, value=value)
     text = ILLEGAL_CHARACTERS_RE.sub("", value)
@@ -106,6 +126,6 @@ def _cell(sheet: WriteOnlyWorksheet, column: str, value: Any) -> WriteOnlyCell:
         cell.font = _LINK
     elif _ARABIC.search(text):
         cell.alignment = _RTL
-    elif len(text) > 16:
+    elif len(text) > width - 2 or "\n" in text:
         cell.alignment = _WRAP
     return cell
