@@ -189,7 +189,7 @@ _TABLES: dict[str, dict[str, Any]] = {
             "stops counting from the known time of a retraction or correction (claim_ends)."
         ),
         "sort": "published_at",
-        "facets": ["incident", "fact", "claimant", "kind"],
+        "facets": ["incident", "fact", "claimant", "claim_status", "kind"],
         "columns": {
             "id": "The claim's id, chosen by the editor (e.g. c-000-sohr-killed-sf).",
             "incident": "The incident it is about (incidents.id).",
@@ -245,6 +245,11 @@ _TABLES: dict[str, dict[str, Any]] = {
             "corrects": (
                 "For a correction: the id of the claim it replaces (ended in claim_ends from this "
                 "claim's known time). NULL for an original claim."
+            ),
+            "claim_status": (
+                "active, or retracted or corrected once a retraction or correction of it is "
+                "recorded, whenever that was published (claim_ends says from when; an "
+                "erratum on the ending record is in errata)."
             ),
             "published_at": (
                 f"Known time: the published_at of its report, copied for indexing; {_KEY}."

@@ -774,7 +774,10 @@ def _source_rated(p: Projector, line: dict[str, Any], seq: int) -> None:
 
 
 RATE_SOURCE = "UPDATE sources SET reliability = ? WHERE id = ?"
-UPDATES = (RATE_SOURCE,)
+END_CLAIM = "UPDATE claims SET claim_status = ? WHERE id = ?"
+"""A claim's ``claim_status``: ``retracted`` or ``corrected`` once recorded as ended (desk errata
+are not applied to it: ``state`` and the Datasette queries apply them)."""
+UPDATES = (RATE_SOURCE, END_CLAIM)
 """Every UPDATE a handler writes: each changes a row an earlier event produced, which the
 read-model check (``projections.model_check``) must know of before it compares rows."""
 
@@ -928,6 +931,7 @@ def _claim(p: Projector, line: dict[str, Any], seq: int) -> None:
             "INSERT INTO claim_ends VALUES (?, ?, 'corrected', ?, ?, ?, ?)",
             (corrects, claim_id, report, published, line["recorded_at"], seq),
         )
+        p.write(END_CLAIM, ("corrected", corrects))
 
 
 def _reading_columns(read: Any) -> tuple[Any, Any, str | None]:
@@ -989,7 +993,9 @@ def _claim_insert(kind: ValueKind, types: tuple[type, ...]) -> str:
         if field_type is not type(None)
     ]
     columns = [*_CLAIM_ALWAYS.split(", "), *_CLAIM_READING[kind], *filled]
-    return f"INSERT INTO claims ({', '.join(columns)}) VALUES ({', '.join('?' * len(columns))})"
+    values = ", ".join("?" * len(columns))
+    # A claim is active until a retraction or correction ends it (``END_CLAIM``).
+    return f"INSERT INTO claims ({', '.join(columns)}, claim_status) VALUES ({values}, 'active')"
 
 
 _PLAIN_CLAIM_INSERTS = {
@@ -1012,6 +1018,7 @@ def _retraction(p: Projector, line: dict[str, Any], seq: int) -> None:
         "INSERT INTO claim_ends VALUES (?, ?, 'retracted', ?, ?, ?, ?)",
         (d["claim"], retraction, d["report"], published, recorded, seq),
     )
+    p.write(END_CLAIM, ("retracted", d["claim"]))
 
 
 def _assessment(p: Projector, line: dict[str, Any], seq: int) -> None:

@@ -127,6 +127,7 @@ _TABLES: dict[str, tuple[dict[str, type], str | tuple[str, ...] | None]] = {
             "credibility": int,
             "note": str,
             "corrects": str,
+            "claim_status": str,
             "published_at": str,
             "recorded_at": str,
             "seq": int,
@@ -614,8 +615,8 @@ class Views:
 
         A shard is a read model of the events that follow this one's position, up
         to ``position`` (a rebuild's second half, built by a helper process).
-        Sources it rated take their latest grade, as applying those ratings here in
-        order would have left them.
+        Sources it rated take their latest grade, and claims it ended their status, as
+        applying those events here in order would have left them.
         """
         self.connection.execute("ATTACH DATABASE ? AS shard", (str(shard),))
         try:
@@ -638,6 +639,11 @@ class Views:
                     "  SELECT r.reliability FROM main.source_ratings r WHERE r.source = sources.id"
                     "  ORDER BY r.seq DESC LIMIT 1"
                     ") WHERE id IN (SELECT source FROM shard.source_ratings)"
+                )
+                # Claims the shard's retractions and corrections ended take their status.
+                self.connection.execute(
+                    "UPDATE main.claims SET claim_status = ends.how FROM shard.claim_ends AS ends "
+                    "WHERE main.claims.id = ends.claim"
                 )
                 self.set_position(position, size, root)
         finally:

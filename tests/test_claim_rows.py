@@ -44,7 +44,13 @@ NULLS = {
     "note": None,
     "corrects": None,
 }
-BASE = {"incident": "i", "report": "r", "source": "outlet", "published_at": PUBLISHED}
+BASE = {
+    "incident": "i",
+    "report": "r",
+    "source": "outlet",
+    "published_at": PUBLISHED,
+    "claim_status": "active",
+}
 
 CASES: list[tuple[dict[str, Any], dict[str, Any]]] = [
     (
@@ -83,7 +89,13 @@ CASES: list[tuple[dict[str, Any], dict[str, Any]]] = [
     ),
     (
         {"id": "bare-text", "fact": "control", "value": "SDF"},
-        {"kind": "text", "value": '"SDF"', "text_value": "sdf", "claimant": "outlet"},
+        {
+            "kind": "text",
+            "value": '"SDF"',
+            "text_value": "sdf",
+            "claimant": "outlet",
+            "claim_status": "corrected",  # by a later report's claim below
+        },
     ),
     (
         {

@@ -334,3 +334,34 @@ def test_an_event_set_aside_is_part_of_what_the_model_must_hold(db: str) -> None
     assert first_difference(db).startswith(
         "unprojectable row seq=142 (event 142): missing from the read model;"
     )
+
+
+def test_a_claims_status_follows_its_end_and_an_edit_of_it_is_named(
+    db: str, tmp_path: Path
+) -> None:
+    """claims.claim_status (the Datasette facet): active until a retraction or correction of the
+    claim is recorded, then how it ended; the check holds it to the log like any column."""
+    from incident_ledger.projections.datasette_metadata import table_metadata
+
+    ending = tmp_path / "ending.jsonl"
+    ending.write_text(
+        json.dumps({"type": "report", "id": "r-x", "source": "sohr", "published_at": "2022-01-25"})
+        + "\n"
+        + json.dumps({"type": "retraction", "id": "x-1", "claim": CLAIM, "report": "r-x"})
+        + "\n",
+        encoding="utf-8",
+    )
+    writing.append_file(db, str(ending))
+    conn = sqlite3.connect(model_path(db))
+    statuses = dict(conn.execute("SELECT id, claim_status FROM claims").fetchall())
+    conn.close()
+    assert statuses.pop(CLAIM) == "retracted"
+    assert set(statuses.values()) == {"active"}
+    claims = table_metadata()["claims"]
+    assert "claim_status" in claims["facets"] and "claim_status" in claims["columns"]
+    seq = seq_of(db, "claims", "id", CLAIM)
+    edit_model(db, "UPDATE claims SET claim_status = 'active' WHERE id = ?", CLAIM)
+    assert first_difference(db).startswith(
+        f"claims row id='{CLAIM}' (event {seq}): claim_status is 'active' in the read model, "
+        "'retracted' in the ledger;"
+    )
