@@ -18,7 +18,7 @@ from incident_ledger.ledger.values import Qualifier
 from incident_ledger.projections.understanding import Policy
 from incident_ledger.usecases.auditing import ExportFormat, parse_format
 from incident_ledger.usecases.reading import parse_policy
-from incident_ledger.usecases.writing import parse_grade, parse_qualifier
+from incident_ledger.usecases.writing import parse_grade
 
 __all__ = ["ExportFormat", "Policy", "Qualifier", "Reliability"]  # the closed choices' Enums
 
@@ -116,8 +116,14 @@ Report = Annotated[
     str, typer.Option("--report", metavar="REPORT", help="Report id the claim appeared in.")
 ]
 QualifierOption = Annotated[
-    Qualifier | None,
-    _choice("--qualifier", "How the number relates to the truth.", Qualifier, parse_qualifier),
+    str | None,
+    typer.Option(
+        "--qualifier",
+        # The choices are the Enum's; a record made from flags is checked by the import's
+        # rules, which name them too.
+        metavar="[" + "|".join(Qualifier) + "]",
+        help="How the number relates to the truth.",
+    ),
 ]
 GradeArg = Annotated[
     Reliability,

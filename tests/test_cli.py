@@ -467,7 +467,7 @@ def test_rate_changes_preferred_from_its_effective_date(db: str) -> None:
 
 def test_closed_choices_list_their_values_and_refuse_others(db: str) -> None:
     """--qualifier and rate's grade are closed choices: the help lists their values, and
-    any other value is one error line (exit 2), before anything is written."""
+    any other value is one error line naming them (exit 2), and nothing is written."""
     _, claim_help, _ = ledger(db, "append", "claim", "--help")
     assert "--qualifier [exact|approx|at_least|more_than|at_most|less_than]" in claim_help
     _, correct_help, _ = ledger(db, "correct", "--help")
@@ -481,8 +481,8 @@ def test_closed_choices_list_their_values_and_refuse_others(db: str) -> None:
     assert (code, out, err) == (
         2,
         "",
-        "error: --qualifier must be one of exact, approx, at_least, more_than, at_most, "
-        "less_than\n",
+        "error: input: qualifier: Input should be 'exact', 'approx', 'at_least', 'more_than', "
+        "'at_most' or 'less_than'\n",
     )
     assert ledger(db, "state", "g", "--json", "--at", "2022-02-01")[1] == before
     code, out, _ = ledger(

@@ -16,13 +16,11 @@ from incident_ledger.ledger.errors import (
     BadInputError,
     NotFoundError,
     StoreError,
-    one_of,
     shown,
 )
 from incident_ledger.ledger.records import Reliability
 from incident_ledger.ledger.stores.location import StoreLocation, locate
 from incident_ledger.ledger.times import instant_key
-from incident_ledger.ledger.values import Qualifier
 from incident_ledger.projections.model_files import SIDE_FILES, model_kind, remove_model_files
 from incident_ledger.projections.projector import Projector
 from incident_ledger.projections.views import schema_of
@@ -208,11 +206,6 @@ def parse_grade(grade: Reliability | str) -> Reliability:
         return Reliability(str(grade).strip().upper())
     except ValueError:
         raise BadInputError("the grade must be an Admiralty letter A to F") from None
-
-
-def parse_qualifier(qualifier: Qualifier | str) -> Qualifier:
-    """A number's qualifier by its name; bad input naming the qualifiers when there is none."""
-    return one_of(Qualifier, qualifier, "qualifier")
 
 
 def rate(
