@@ -276,16 +276,32 @@ def export(
             provenance = _provenance(ws, signed, key.verifier)
             reviewed, said = _reviewed_only(ws, reviewed_only)
             asked = (incident, known_at, provenance, reviewed)
-            if fmt == "xlsx" and target is not None:
-                return _workbook(ws, target, *asked) | {"notes": said}
-            if fmt in STREAMED and (target is not None or to is not None):
-                streamed = _streamed(fmt, ws, *asked, namespace)
-                return _write_streamed(fmt, streamed, (out, target), to) | {"notes": said}
-            if fmt == "html" and target is not None:
-                return _html_file(ws, target, *asked) | {"notes": said}
+            written = _write_as_made(fmt, ws, asked, namespace, (out, target), to)
+            if written is not None:
+                return written | {"notes": said}
             document, notes = _render_export(fmt, ws, *asked, namespace)
             notes.other[:0] = said
     return _written(fmt, document, notes, (out, target), strict=strict)
+
+
+def _write_as_made(
+    fmt: str,
+    ws: Workspace,
+    asked: tuple[str | None, datetime | None, Provenance, bool],
+    namespace: str | None,
+    where: tuple[str | None, Path | None],
+    to: Callable[[str], None] | None,
+) -> dict[str, Any] | None:
+    """Write the formats that go to their file as they are made (XLSX and HTML to
+    ``out``; CSV and PROV to ``out`` or through ``to``); None for the others."""
+    target = where[1]
+    if fmt == "xlsx" and target is not None:
+        return _workbook(ws, target, *asked)
+    if fmt in STREAMED and (target is not None or to is not None):
+        return _write_streamed(fmt, _streamed(fmt, ws, *asked, namespace), where, to)
+    if fmt == "html" and target is not None:
+        return _html_file(ws, target, *asked)
+    return None
 
 
 def _check_options(fmt: str, with_evidence: bool, reviewed_only: bool | None) -> None:

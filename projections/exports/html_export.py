@@ -60,9 +60,7 @@ def export_html(
     """The understanding known at ``at`` as one self-contained HTML5 page; with
     ``provenance``, its checkpoint and each record's leaf in that log."""
     return "".join(
-        html_parts(
-            db, incident=incident, at=at, provenance=provenance, reviewed_only=reviewed_only
-        )
+        html_parts(db, incident=incident, at=at, provenance=provenance, reviewed_only=reviewed_only)
     )
 
 
