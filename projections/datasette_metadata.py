@@ -336,6 +336,33 @@ _TABLES: dict[str, dict[str, Any]] = {
             "root": "That log's root hash at that size: a model of another history is refused.",
         },
     },
+    "positions_in_force": {
+        "description": (
+            "Which claims make each claimant's position on a fact, over known time and recorded "
+            "time: a claim is in its claimant's position at known time T as recorded at R when "
+            "known_from <= T < known_to and recorded_from <= R < recorded_to ('~' = not ended). "
+            "Derived from claims, claim_ends and voided, and brought up to date for an incident "
+            "when it is next read; positions_built says up to which position."
+        ),
+        "columns": {
+            "incident": "The incident's id.",
+            "fact": "The fact's key.",
+            "claimant": "The claimant's source id.",
+            "claim": "The claim's id (claims.id).",
+            "known_from": f"Known time from which the claim is in the position; {_KEY}.",
+            "known_to": f"Known time from which it no longer is; {_KEY}, or '~'.",
+            "recorded_from": f"Recorded time from which this span holds; {_KEY}.",
+            "recorded_to": f"Recorded time from which it no longer holds; {_KEY}, or '~'.",
+        },
+    },
+    "positions_built": {
+        "description": "Internal: the ledger position each incident's positions_in_force is at.",
+        "hidden": True,
+        "columns": {
+            "incident": "The incident's id.",
+            "position": "Ledger position of the last event its rows take into account.",
+        },
+    },
     "search_index": {
         "description": (
             "Full-text index (SQLite FTS5) of titles, quotes, translations and notes, in "

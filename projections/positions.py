@@ -205,10 +205,12 @@ def positions_at(
     rules: dict[str, tuple[FactRules | None, bool]],
     zone: str | None,
     desk: tuple[str, str] = ("", ""),
+    stored: str | None = None,
 ) -> dict[str, list[Position]]:
     """Each fact's positions at T as recorded by R, ordered by known time and claimant;
-    ``desk``: the clauses of the desk's rules (``desk_rules.desk_clauses``)."""
-    query = _QUERY.get(desk)
+    ``desk``: the clauses of the desk's rules (``desk_rules.desk_clauses``); ``stored``:
+    a query giving the same rows from stored positions (``in_force``), used instead."""
+    query = stored or _QUERY.get(desk)
     if query is None:
         query = _QUERY[desk] = positions_query(desk)
     # The query orders rows by fact, known time, claimant and id, and a claimant's rows

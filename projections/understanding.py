@@ -24,7 +24,7 @@ import orjson
 
 from incident_ledger.ledger.facts import FactKind, FactRules
 from incident_ledger.ledger.times import to_key
-from incident_ledger.projections import agreement
+from incident_ledger.projections import agreement, in_force
 from incident_ledger.projections.agreement import Interval
 from incident_ledger.projections.desk_rules import desk_clauses
 from incident_ledger.projections.incidents import require_incident
@@ -108,7 +108,9 @@ def state(
     }
     rules = fact_rules(db, params)
     desk = desk_clauses(db, reviewed_only)
-    by_fact = positions_at(db, params, rules, zone, desk)
+    # The stored positions in force hold the desk's voids but not its reviews.
+    stored = None if reviewed_only or not in_force.ready(db, incident) else in_force.QUERY
+    by_fact = positions_at(db, params, rules, zone, desk, stored)
     seen = _withdrawn_facts(db, params, set(by_fact), desk[0])
     facts = {
         fact: understand(by_fact.get(fact, []), policy, rules.get(fact, (None, False))[0], zone)

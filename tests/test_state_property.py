@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import json
 import tempfile
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
@@ -125,7 +125,9 @@ def build(
     grades: list[str | None],
     ops: list[Any],
     gaps: list[int],
+    midway: Callable[[Ledger], None] | None = None,
 ) -> tuple[Ledger, list[datetime]]:
+    """The ledger of the operations; ``midway`` is called with it halfway through them."""
     now = [datetime(2022, 2, 1, tzinfo=UTC)]
     ledger = Ledger(locate(str(workdir / "l.db")).event_store_env(), clock=lambda: now[0])
     incident = {"type": "incident", "id": "i", "title": "I"} | ({"timezone": zone} if zone else {})
@@ -150,6 +152,8 @@ def build(
     said_in: dict[str, tuple[str, str]] = {}
     published = {f"r{n}": p for n, p in enumerate(reports)}
     for number, (op, gap) in enumerate(zip(ops, gaps * 30, strict=False)):
+        if midway is not None and number == len(ops) // 2:
+            midway(ledger)
         now[0] = now[0] + timedelta(hours=gap)
         if op[0] == "erratum":
             if entered and _erratum(ledger, entered[op[1] % len(entered)]):
@@ -278,8 +282,16 @@ def test_indexed_state_equals_naive_fold(
     if "fuel" not in declared and "fuel.plain" not in declared:
         declared = [*declared, "fuel.plain"]  # undeclared, it would take its first value's kind
     with tempfile.TemporaryDirectory() as workdir:
-        ledger, recorded = build(Path(workdir), zone, declared, reports, grades, ops, gaps)
         views = Views(Path(workdir) / "v.db")
+        views.ensure_schema()
+
+        def midway(ledger: Ledger) -> None:
+            # The stored positions in force are built here, then brought up to date by
+            # the next query from the events of the second half.
+            Projector(ledger, views).catch_up()
+            state(views.connection, "i", datetime(2030, 1, 1, tzinfo=UTC))
+
+        ledger, recorded = build(Path(workdir), zone, declared, reports, grades, ops, gaps, midway)
         try:
             Projector(ledger, views).catch_up()
             events = events_of(ledger)
@@ -299,6 +311,10 @@ def test_indexed_state_equals_naive_fold(
                 assert {f: comparable(v) for f, v in got.items()} == {
                     f: comparable(v) for f, v in expected.items()
                 }
+            # Every answer above came from the stored positions, up to date.
+            assert views.connection.execute("SELECT position FROM positions_built").fetchall() == [
+                (views.position(),)
+            ]
         finally:
             views.close()
             ledger.close()
