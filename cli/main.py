@@ -258,6 +258,14 @@ def state(
     policy: PolicyOption = Policy.RANGE,
     tz: TzOption = None,
     reviewed_only: ReviewedOnly = False,
+    every: Annotated[
+        bool,
+        typer.Option(
+            "--all",
+            help=f"List every position of every fact (the table sums up facts held by over "
+            f"{render.LISTED_POSITIONS} claimants).",
+        ),
+    ] = False,
     as_json: JsonFlag = False,
 ) -> None:
     """What was understood about an incident at a point in time, and why."""
@@ -270,9 +278,9 @@ def state(
         reviewed_only=reviewed_only,
     )
     if as_json:
-        render.print_json(result)
+        render.print_json_members(result, "facts")
     else:
-        render.out.print(render.state_table(result, render.display_zone(result, tz)))
+        render.out.print(render.state_table(result, render.display_zone(result, tz), every=every))
 
 
 # checkpoint, verify and prove, in the order the help lists them.

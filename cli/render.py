@@ -122,11 +122,34 @@ def raw(text: str) -> None:
 def print_json(data: Any) -> None:
     """Machine output: UTF-8 JSON, Arabic as characters; DEL, C1 controls and bidi
     controls written as ``\\u`` escapes, which leave every value exactly as it is."""
+    sys.stdout.write(_json_text(data) + "\n")
+
+
+def print_json_members(data: Mapping[str, Any], key: str) -> None:
+    """``print_json`` of ``data`` with its mapping ``key`` (its last member) written member
+    by member: the same text, without ever holding all of it (a hot incident's state)."""
+    head = {name: value for name, value in data.items() if name != key}
+    members = data[key]
+    opening = (_json_text(head)[: -len("\n}")] + ",\n") if head else "{\n"
+    if not members:
+        sys.stdout.write(f"{opening}  {_json_text(key)}: {{}}\n}}\n")
+        return
+    sys.stdout.write(f"{opening}  {_json_text(key)}: {{")
+    separator = "\n"
+    for name, member in members.items():
+        text = _json_text(member).replace("\n", "\n    ")
+        sys.stdout.write(f"{separator}    {_json_text(name)}: {text}")
+        separator = ",\n"
+    sys.stdout.write("\n  }\n}\n")
+
+
+def _json_text(data: Any) -> str:
+    """``data`` as ``print_json`` writes it, without the final newline."""
     try:  # orjson writes the same text as json.dumps(indent=2) several times faster
         text = orjson.dumps(data, option=orjson.OPT_INDENT_2).decode()
     except TypeError:  # a type orjson does not know (a Decimal): the standard library's
         text = json.dumps(data, ensure_ascii=False, indent=2)
-    sys.stdout.write(_JSON_UNSAFE.sub(_json_escape, text) + "\n")
+    return _JSON_UNSAFE.sub(_json_escape, text)
 
 
 def _json_escape(match: re.Match[str]) -> str:
@@ -271,9 +294,30 @@ def status_text(status: str | None) -> Text:
     return Text(status or "", style=STATUS_STYLE.get(status or "", ""))
 
 
-def state_table(result: Mapping[str, Any], zone: str | None = None) -> Table:
+LISTED_POSITIONS = 12
+"""A table lists a fact's positions up to this many; beyond, it sums them up: a fact held
+by hundreds of claimants would fill screens with them."""
+SUMMED_VALUES = 5
+"""A summed-up fact names this many of its most held values."""
+
+
+def positions_summary(positions: list[dict[str, Any]]) -> str:
+    """``340 positions; most held: 20 (96), at least 20 (41), …; 12 other values``."""
+    from collections import Counter
+
+    counts = Counter(describe_claim_value(p) for p in positions)
+    named = ", ".join(f"{words} ({n})" for words, n in counts.most_common(SUMMED_VALUES))
+    others = len(counts) - SUMMED_VALUES
+    more = f"; {others} other value{'s' if others > 1 else ''}" if others > 0 else ""
+    return f"{len(positions)} positions; most held: {named}{more}"
+
+
+def state_table(
+    result: Mapping[str, Any], zone: str | None = None, *, every: bool = False
+) -> Table:
     """The understanding of an incident as a table: one row per fact, its status with the
-    short form of why, and instants in ``zone``'s local time."""
+    short form of why, and instants in ``zone``'s local time. A fact with more than
+    ``LISTED_POSITIONS`` positions has them summed up, unless ``every``."""
     recorded = result["recorded_at"]
     title = f"{result['incident']} — known {known_words(result['known_at'], zone)}"
     if recorded:
@@ -284,13 +328,18 @@ def state_table(result: Mapping[str, Any], zone: str | None = None) -> Table:
     table.add_column("status")
     table.add_column("value", no_wrap=True)
     table.add_column("who says what")
+    summed = False
     for name, fact in result["facts"].items():
         status = fact["status"]
-        lines = [
-            f"{p['claimant']}: {describe_claim_value(p)} "
-            f"({instant_words(p['published_at'], zone)}, {p['report']})"
-            for p in fact["positions"]
-        ]
+        if len(fact["positions"]) > LISTED_POSITIONS and not every:
+            lines = [positions_summary(fact["positions"])]
+            summed = True
+        else:
+            lines = [
+                f"{p['claimant']}: {describe_claim_value(p)} "
+                f"({instant_words(p['published_at'], zone)}, {p['report']})"
+                for p in fact["positions"]
+            ]
         cell = status_text(status)
         if "why" in fact:
             cell.append(f"\n{fact['why']['short']}", style="")
@@ -300,6 +349,8 @@ def state_table(result: Mapping[str, Any], zone: str | None = None) -> Table:
             describe_value(fact, zone),
             "\n".join(lines) or "no active claim",
         )
+    if summed:
+        table.caption = f"{caption}; facts with over {LISTED_POSITIONS} positions summed up"
     return table
 
 

@@ -217,17 +217,12 @@ def _text(value: Any) -> str:
     return str(value)
 
 
-LISTED_POSITIONS = 12
-"""A history step lists its positions up to this many; beyond, it counts them: the
-table of a fact held by hundreds of claimants would repeat them all at every step."""
-
-
 def _positions(fact: dict[str, Any] | None) -> str:
     from incident_ledger.projections.words import position_words
 
     if fact is None or not fact["positions"]:
         return "no active claim"
-    if len(fact["positions"]) > LISTED_POSITIONS:  # a hot fact: hundreds a step
+    if len(fact["positions"]) > render.LISTED_POSITIONS:  # a hot fact: hundreds a step
         return f"{len(fact['positions'])} positions (history --json lists them)"
     return "\n".join(
         f"{p['claimant']}: {position_words(p)} ({p['report']})" for p in fact["positions"]

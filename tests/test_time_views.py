@@ -1001,7 +1001,8 @@ def _check_diff(db: Any, t1: datetime, t2: datetime, as_recorded: datetime | Non
 
 
 def test_a_history_step_counts_its_positions_past_a_dozen() -> None:
-    from incident_ledger.cli.time_commands import LISTED_POSITIONS, _positions
+    from incident_ledger.cli.render import LISTED_POSITIONS
+    from incident_ledger.cli.time_commands import _positions
 
     position = {"claimant": "s", "value": 3, "qualifier": "exact", "report": "r"}
     held = {"positions": [position] * LISTED_POSITIONS}

@@ -1,0 +1,114 @@
+"""Reads of a crowded incident: a fact held by more claimants than a table can list."""
+
+from __future__ import annotations
+
+import io
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from incident_ledger.cli import render
+from tests.test_cli import jsonl, ledger
+
+CLAIMANTS = 15
+
+
+def crowded() -> list[dict[str, Any]]:
+    """Fifteen claimants on killed.total (ten say 20, four 30, one at least 5), one on
+    injured."""
+    records: list[dict[str, Any]] = [{"type": "incident", "id": "g", "title": "G"}]
+    for n in range(CLAIMANTS):
+        records += [
+            {"type": "source", "id": f"s{n}", "name": f"S{n}", "kind": "outlet"},
+            {"type": "report", "id": f"r{n}", "source": f"s{n}", "published_at": "2022-01-21"},
+        ]
+        value: dict[str, Any] = {"value": 20 if n < 10 else 30}
+        if n == CLAIMANTS - 1:
+            value = {"value": 5, "qualifier": "at_least"}
+        records.append(
+            {"type": "claim", "id": f"c{n}", "incident": "g", "fact": "killed.total"}
+            | value
+            | {"report": f"r{n}"}
+        )
+    records.append(
+        {"type": "claim", "id": "i0", "incident": "g", "fact": "injured", "value": 3}
+        | {"report": "r0"}
+    )
+    return records
+
+
+@pytest.fixture
+def db(tmp_path: Path) -> str:
+    path = str(tmp_path / "ledger.db")
+    assert ledger(path, "init")[0] == 0
+    code, out, err = ledger(path, "append", "--file", "-", stdin=jsonl(crowded()))
+    assert code == 0, out + err
+    return path
+
+
+def test_state_table_sums_up_a_crowded_fact_and_lists_it_on_request(db: str) -> None:
+    code, out, _ = ledger(db, "state", "g", "--at", "2022-01-22")
+    assert code == 0
+    assert "15 positions; most held: 20" in out
+    assert "(10), 30 (4), at least 5 (1)" in out  # wrapped in the cell
+    assert "s3: 20" not in out
+    assert "s0: 3" in out  # a fact of few positions is listed as before
+    assert "facts with over 12 positions summed up" in out
+    code, out, _ = ledger(db, "state", "g", "--at", "2022-01-22", "--all")
+    assert code == 0
+    assert "s3: 20" in out
+    assert "s14: at least 5" in out
+    assert "summed up" not in out
+
+
+def test_positions_summary_names_the_most_held_values_and_counts_the_rest() -> None:
+    positions = [{"value": n, "qualifier": "exact"} for n in (1, 1, 2, 3, 4, 5, 6, 7)]
+    assert render.positions_summary(positions) == (
+        "8 positions; most held: 1 (2), 2 (1), 3 (1), 4 (1), 5 (1); 2 other values"
+    )
+
+
+class _Writes(io.StringIO):
+    def __init__(self) -> None:
+        super().__init__()
+        self.calls = 0
+
+    def write(self, text: str) -> int:
+        self.calls += 1
+        return super().write(text)
+
+
+@pytest.mark.parametrize(
+    "data",
+    [
+        {"a": 1, "facts": {"x": {"v": [1, 2], "w": {"y": None}}, "z": {}}},
+        {"a": "\u202e", "facts": {}},
+        {"facts": {"x": 1}},
+        {"a": [2**70], "facts": {"x": {"d": 2**65}, "q": "ما"}},  # past orjson: json
+    ],
+)
+def test_members_are_written_one_by_one_as_print_json_writes_the_whole(
+    data: dict[str, Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    whole, streamed = _Writes(), _Writes()
+    monkeypatch.setattr(sys, "stdout", whole)
+    render.print_json(data)
+    monkeypatch.setattr(sys, "stdout", streamed)
+    render.print_json_members(data, "facts")
+    assert streamed.getvalue() == whole.getvalue()
+    json.loads(streamed.getvalue())
+    assert streamed.calls >= len(data["facts"]) + 1
+
+
+def test_state_json_is_written_fact_by_fact(db: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    written: list[dict[str, Any]] = []
+    monkeypatch.setattr(render, "print_json", written.append)
+    code, out, _ = ledger(db, "state", "g", "--at", "2022-01-22", "--json")
+    assert code == 0
+    assert written == []  # not built as one text
+    answer = json.loads(out)
+    assert sorted(answer["facts"]) == ["injured", "killed.total"]
+    assert len(answer["facts"]["killed.total"]["positions"]) == CLAIMANTS
