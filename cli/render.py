@@ -14,7 +14,7 @@ from __future__ import annotations
 import json
 import re
 import sys
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from datetime import date
 from typing import Any
@@ -117,6 +117,14 @@ def raw(text: str) -> None:
     never wrapped; on a terminal, made ``terminal_text`` (an export read on screen must
     not drive the terminal), and exact when written to a file or a pipe."""
     sys.stdout.write(terminal_text(text) if sys.stdout.isatty() else text)
+
+
+def lines(texts: Iterable[str]) -> None:
+    """Plain lines, each as it comes, made ``terminal_text`` (for lists too long for a
+    table: no layout, so the first shows at once)."""
+    write = sys.stdout.write
+    for text in texts:
+        write(terminal_text(text) + "\n")
 
 
 def print_json(data: Any) -> None:

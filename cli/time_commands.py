@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from datetime import date
 from typing import Annotated, Any
 
@@ -52,7 +52,12 @@ def timeline(
         known = render.known_words(result["known_at"], zone)
         render.out.print(f"no dated claims of {incident} known {known}")
     else:
-        render.out.print(timeline_table(result, zone))
+        pages = 0
+        for page in timeline_pages(result, zone):
+            render.out.print(page)
+            pages += 1
+        if pages > 1:
+            render.out.print("")  # the edge the continued table leaves out
     render.out.print(_timeline_note(result), soft_wrap=False)
 
 
@@ -140,28 +145,82 @@ def when(iso: str | None, zone: str | None = None) -> str:
     return render.instant_words(iso, zone)
 
 
-def timeline_table(result: dict[str, Any], zone: str | None = None) -> Table:
-    """The timeline grouped by local day: a heading row per day, then one row per claim.
+PAGE = 100
+"""A timeline is printed in tables of whole days of about this many rows each, each as
+soon as it is laid out: one table of a hot incident's thousands took seconds to lay out
+before its first line showed."""
+
+_Row = list[Text | str]
+
+
+def timeline_pages(result: dict[str, Any], zone: str | None = None) -> Iterator[Table]:
+    """``timeline_table`` in pages of whole days, the first with the title and header, the
+    columns of every page as wide as the widest cell of all of them, where that fits."""
+    rows = _timeline_rows(result["entries"], zone)
+    starts = [0]
+    for n, row in enumerate(rows):
+        if len(row) == 1 and n - starts[-1] >= PAGE:  # a day's heading: a page may start
+            starts.append(n)
+    widths = None
+    if len(starts) > 1:
+        widths = [
+            max((_width(row[c]) for row in rows if len(row) > c), default=0) for c in range(4)
+        ]
+        if sum(widths) + 3 * len(widths) > render.out.width:
+            widths = None  # too wide for one line: each page is fitted on its own
+    for n, start in enumerate(starts):
+        end = starts[n + 1] if n + 1 < len(starts) else len(rows)
+        yield timeline_table(result, zone, rows[start:end], first=n == 0, widths=widths)
+
+
+def _width(cell: Text | str) -> int:
+    from rich.cells import cell_len
+
+    text = cell.plain if isinstance(cell, Text) else render.terminal_text(cell)
+    return max(cell_len(line) for line in text.split("\n"))
+
+
+def timeline_table(
+    result: dict[str, Any],
+    zone: str | None = None,
+    rows: list[_Row] | None = None,
+    *,
+    first: bool = True,
+    widths: list[int] | None = None,
+) -> Table:
+    """The timeline grouped by local day: a heading row per day, then one row per claim
+    (``rows``: a page of them, all by default; ``first``: the page with the title and the
+    header; ``widths``: the columns' least widths, the same on every page).
 
     A time-valued claim's value is its ``when``; its ``claimed`` cell shows the
     fact's status instead, so a disputed date reads as contested.
     """
+    title = (
+        f"{result['incident']} — timeline as known {render.known_words(result['known_at'], zone)}"
+    )
     table = StackingTable(
-        title=f"{result['incident']} — timeline as known "
-        f"{render.known_words(result['known_at'], zone)}",
+        title=title if first else None,
+        show_header=first,
+        show_edge=first,  # a page that continues a table: no blank lines around it
         box=box.SIMPLE_HEAD,
-        pad_edge=False,
+        pad_edge=not first,  # its edge's space, as padding
         stack=[(2, 1)],
     )
-    table.add_column("when")
-    table.add_column("fact", no_wrap=True)
-    table.add_column("claimed")
-    table.add_column("who, where")
+    for n, name in enumerate(("when", "fact", "claimed", "who, where")):
+        table.add_column(name, no_wrap=name == "fact", min_width=widths[n] if widths else None)
+    for row in _timeline_rows(result["entries"], zone) if rows is None else rows:
+        table.add_row(*row)
+    return table
+
+
+def _timeline_rows(entries: list[dict[str, Any]], zone: str | None) -> list[_Row]:
+    """A heading row (one cell) per day, then a row per claim of that day."""
+    rows: list[_Row] = []
     day = None
-    for entry in result["entries"]:
+    for entry in entries:
         if entry["when"]["day"] != day:
             day = entry["when"]["day"]
-            table.add_row(Text(f"{date.fromisoformat(day):%a} {when(day)}", style="bold"))
+            rows.append([Text(f"{date.fromisoformat(day):%a} {when(day)}", style="bold")])
         via = f" via {', '.join(entry['via'])}" if entry["via"] else ""
         mark = "" if entry["position"] else " *"
         if "status" in entry:
@@ -169,14 +228,17 @@ def timeline_table(result: dict[str, Any], zone: str | None = None) -> Table:
             claimed.append(f" date{mark}", style="")
         else:
             claimed = Text(render.terminal_text(entry["value_words"]) + mark)
-        table.add_row(
-            entry["when"]["words"],
-            entry["fact"],
-            claimed,
-            f"{entry['claimant']}{via}\n{entry['report']}, {_short(entry['published_at'], zone)}"
-            f"\nrecorded by {render.terminal_text(entry['recorded_by'])}",
+        rows.append(
+            [
+                entry["when"]["words"],
+                entry["fact"],
+                claimed,
+                f"{entry['claimant']}{via}\n{entry['report']}, "
+                f"{_short(entry['published_at'], zone)}"
+                f"\nrecorded by {render.terminal_text(entry['recorded_by'])}",
+            ]
         )
-    return table
+    return rows
 
 
 def _short(iso: str, zone: str | None) -> str:
@@ -269,17 +331,42 @@ def show_diff(result: Mapping[str, Any], zone: str | None = None) -> None:
         for name in ("fact", "before", "after", "what changed", "reports"):
             table.add_column(name, no_wrap=name == "fact")
         for fact in result["facts"]:
+            changes, reports = fact["changes"], fact["reports"]
             table.add_row(
                 fact["fact"],
                 _summary(fact["before"], zone),
                 _summary(fact["after"], zone),
-                "\n".join(change_words(c, zone) for c in fact["changes"]),
-                "\n".join(_report(r, zone) for r in fact["reports"]),
+                _first(
+                    [change_words(c, zone) for c in changes[:LISTED_ROWS]], len(changes), "change"
+                ),
+                _first([_report(r, zone) for r in reports[:LISTED_ROWS]], len(reports), "report"),
             )
         render.out.print(table)
     _published_table("new claims", result["new_claims"], zone, corrections=False)
     _published_table("corrections", result["corrections"], zone, corrections=True)
     _retractions_table(result["retractions"], zone)
+
+
+LISTED_ROWS = 12
+"""A cell lists up to this many changes or reports; beyond, it counts the rest."""
+LONG_LIST = 100
+"""A list of more claims or retractions than this is printed a line each, not as a table:
+laying out a table measures every cell before the first line shows (15 s for the ten
+thousand new claims of a month of a hot incident)."""
+
+
+def _first(lines: list[str], total: int, what: str) -> str:
+    """The lines, and how many more there are (``diff --json`` lists them all)."""
+    if total > len(lines):
+        more = total - len(lines)
+        lines = [*lines, f"… {more} more {what}{'s' if more > 1 else ''} (--json lists them)"]
+    return "\n".join(lines)
+
+
+def _long_list(title: str, rows: list[list[str]]) -> None:
+    """A list too long for a table, a line each, written as it goes."""
+    render.out.print(f"{title} ({len(rows)}):")
+    render.lines("  " + " · ".join(cell.replace("\n", " ") for cell in row) for row in rows)
 
 
 def _summary(fact: dict[str, Any] | None, zone: str | None) -> Text:
@@ -299,30 +386,46 @@ def _published_table(
 ) -> None:
     if not items:
         return
-    table = StackingTable(title=title, stack=[(4, 0), (2, 1), (3, 1)])
-    for name in ("report", "fact", "claimant", "value", "claim"):
-        table.add_column(name, no_wrap=name in ("fact", "claim"))  # ids stay whole
-    for item in items:
-        claim = item["claim"] + (f"\n(corrects {item['corrects']})" if corrections else "")
-        table.add_row(
+    rows = [
+        [
             _report(item["report"], zone),
             item["fact"],
             item["claimant"],
             item["value_words"],
-            claim,
-        )
+            item["claim"] + (f"\n(corrects {item['corrects']})" if corrections else ""),
+        ]
+        for item in items
+    ]
+    if len(rows) > LONG_LIST:
+        _long_list(title, rows)
+        return
+    table = StackingTable(title=title, stack=[(4, 0), (2, 1), (3, 1)])
+    for name in ("report", "fact", "claimant", "value", "claim"):
+        table.add_column(name, no_wrap=name in ("fact", "claim"))  # ids stay whole
+    for row in rows:
+        table.add_row(*row)
     render.out.print(table)
 
 
 def _retractions_table(items: list[dict[str, Any]], zone: str | None) -> None:
     if not items:
         return
+    rows = [
+        [
+            _report(item["report"], zone),
+            item["claim"],
+            item["fact"],
+            item["claimant"] + (f"\n(withdrawn by {item['by']})" if "by" in item else ""),
+            item["reason"] or "",
+        ]
+        for item in items
+    ]
+    if len(rows) > LONG_LIST:
+        _long_list("retractions", rows)
+        return
     table = StackingTable(title="retractions", stack=[(1, 0), (3, 2)])
     for name in ("report", "claim", "fact", "claimant", "reason"):
         table.add_column(name, no_wrap=name in ("fact", "claim"))  # ids stay whole
-    for item in items:
-        who = item["claimant"] + (f"\n(withdrawn by {item['by']})" if "by" in item else "")
-        table.add_row(
-            _report(item["report"], zone), item["claim"], item["fact"], who, item["reason"]
-        )
+    for row in rows:
+        table.add_row(*row)
     render.out.print(table)

@@ -528,6 +528,36 @@ def test_timeline_human_table(small: str) -> None:
     ]
 
 
+def test_timeline_human_table_comes_in_pages_of_whole_days(
+    small: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from incident_ledger.cli import time_commands
+
+    monkeypatch.setattr(time_commands, "PAGE", 1)
+    code, out, _ = cli(small, "timeline", "g", "--at", "2022-02-01")
+    assert code == 0
+    assert [line.rstrip() for line in out.splitlines()] == [
+        "g — timeline as known by the end of 1 Feb 2022 (UTC)",
+        "",
+        " when                fact             claimed             who, where",
+        " " + "─" * 67,
+        " Thu 20 Jan 2022",
+        " 20 Jan 2022         attack.started   corroborated date   sohr",
+        "                                                          r1, 21 Jan",
+        " 20 or 21 Jan 2022   attack.started   corroborated date   outlet",
+        "                                                          r1, 21 Jan",
+        "",
+        " Fri 21 Jan 2022",
+        " 21–22 Jan 2022      killed           9                   outlet",
+        "                                                          r2, 31 Jan",
+        " Mon 24 Jan 2022",
+        " 24 or 31 Jan 2022   control          sdf                 sdf",
+        "                                                          r2, 31 Jan",
+        "",
+        "0 undated claim(s) left out; 2 claim(s) excluded as retracted or corrected",
+    ]
+
+
 def test_timeline_in_the_incidents_time_zone_and_another(tmp_path: Path) -> None:
     """Tables show the incident's local time; ``--tz`` shows another zone; JSON stays UTC."""
     db = str(tmp_path / "ledger.db")
@@ -697,6 +727,37 @@ def test_diff_json_and_human(small: str, wide: None) -> None:
         "no fact of g changed between the end of 22 Jan 2022 (UTC) and the end of 23 Jan 2022 "
         "(UTC)\n",
     )
+
+
+def test_diff_counts_long_cells_and_lists_long_lists_a_line_each(
+    small: str, wide: None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from incident_ledger.cli import time_commands
+
+    monkeypatch.setattr(time_commands, "LISTED_ROWS", 1)
+    monkeypatch.setattr(time_commands, "LONG_LIST", 0)
+    code, out, _ = cli(small, "diff", "g", "--from", "2022-01-21", "--to", "2022-02-01")
+    assert code == 0
+    cells = _cells(out)
+    assert cells[3:5] == [
+        [
+            "killed",
+            "contested",
+            "single",
+            "outlet revised: 7 → 9",
+            "r2 (outlet, 31 Jan 2022 07:00 UTC)",
+        ],
+        ["", "7–∞", "9", "… 3 more changes (--json lists them)", ""],
+    ]
+    r2 = "r2 (outlet, 31 Jan 2022 07:00 UTC)"
+    assert out.splitlines()[-6:] == [
+        "new claims (1):",
+        f"  {r2} · control · sdf · sdf · c5",
+        "corrections (1):",
+        f"  {r2} · killed · outlet · 9 · c6 (corrects c4)",
+        "retractions (1):",
+        f"  {r2} · c3 · killed · sohr (withdrawn by outlet) · revised",
+    ]
 
 
 @pytest.mark.slow
