@@ -78,9 +78,18 @@ def history(
     ] = None,
     reviewed_only: ReviewedOnly = False,
     tz: TzOption = None,
+    every: Annotated[
+        bool,
+        typer.Option(
+            "--all-positions",
+            help="With --json, list every position in force at every step, not only those "
+            "that changed.",
+        ),
+    ] = False,
     as_json: JsonFlag = False,
 ) -> None:
     """How the understanding of one fact changed over known time, step by step."""
+    from incident_ledger.projections.history import changed_positions
     from incident_ledger.usecases import reading
 
     with render.working("reading the history", as_json=as_json):
@@ -93,7 +102,8 @@ def history(
             reviewed_only=reviewed_only,
         )
     if as_json:
-        render.print_json(result)
+        steps = result["steps"] if every else list(changed_positions(result["steps"]))
+        render.print_json({**result, "steps": steps})
         return
     render.out.print(history_table(result, render.display_zone(result, tz)))
     for entry in result.get("desk", []):

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import sqlite3
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from datetime import datetime
 from typing import Any, cast
 
@@ -23,7 +23,12 @@ from incident_ledger.projections.changes import changed_parts, ends_of, fact_cha
 from incident_ledger.projections.citations import recorded_bound, report_refs
 from incident_ledger.projections.desk_projection import claims_recorded_by, desk_on_fact
 from incident_ledger.projections.incidents import require_incident
-from incident_ledger.projections.results import FactState, HistoryResult, HistoryStep
+from incident_ledger.projections.results import (
+    FactState,
+    HistoryResult,
+    HistoryStep,
+    PositionResult,
+)
 from incident_ledger.projections.sweep import Sweep
 from incident_ledger.projections.understanding import iso
 
@@ -165,6 +170,35 @@ def _step(
         "changed": parts,
         "changes": fact_changes(previous, current, ends),
     }
+
+
+def changed_positions(steps: Iterable[HistoryStep]) -> Iterator[dict[str, Any]]:
+    """The steps as ``history --json`` lists them: in place of ``positions`` (every
+    position in force, at every step), ``positions_count`` and what changed since the step
+    before — ``positions_changed``, the positions that are new or differ, and
+    ``positions_ended``, the claimants who no longer hold one — and ``why`` without its
+    ``positions``. The positions in force at a step are those of the step before, less
+    the ended, with the changed in place: one hot fact's history lists each position
+    once, where every step listing all of them made hundreds of megabytes."""
+    previous: dict[str, PositionResult] = {}
+    for step in steps:
+        current = {p["claimant"]: p for p in step["positions"]}
+        out: dict[str, Any] = {}
+        for key, value in step.items():
+            if key == "positions":
+                out["positions_count"] = len(current)
+                out["positions_changed"] = [
+                    p
+                    for c, p in current.items()
+                    if previous.get(c) is not p and previous.get(c) != p
+                ]
+                out["positions_ended"] = sorted(previous.keys() - current.keys())
+            elif key == "why":
+                out["why"] = {k: v for k, v in step["why"].items() if k != "positions"}
+            else:
+                out[key] = value
+        previous = current
+        yield out
 
 
 def step_at(steps: Sequence[HistoryStep], known_at: datetime) -> HistoryStep | None:

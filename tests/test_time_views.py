@@ -634,6 +634,30 @@ def _cells(out: str) -> list[list[str]]:
     ]
 
 
+def test_history_json_lists_what_changed_and_every_position_on_request(small: str) -> None:
+    code, out, _ = cli(small, "history", "g", "killed", "--json")
+    assert code == 0
+    steps = json.loads(out)["steps"]
+    code, out, _ = cli(small, "history", "g", "killed", "--json", "--all-positions")
+    assert code == 0
+    full = json.loads(out)["steps"]
+    assert [(s["positions_count"], s["positions_ended"]) for s in steps] == [(2, []), (1, ["sohr"])]
+    assert [[p["claim"] for p in s["positions_changed"]] for s in steps] == [["c4", "c3"], ["c6"]]
+    assert all("positions" not in s and "positions" not in s["why"] for s in steps)
+    # Every step's positions follow from the step before and what changed.
+    held: dict[str, Any] = {}
+    for compact, whole in zip(steps, full, strict=True):
+        for claimant in compact["positions_ended"]:
+            del held[claimant]
+        held |= {p["claimant"]: p for p in compact["positions_changed"]}
+        assert sorted(held.values(), key=json.dumps) == sorted(whole["positions"], key=json.dumps)
+        assert len(held) == compact["positions_count"]
+        assert compact["why"] == {k: v for k, v in whole["why"].items() if k != "positions"}
+        assert {k: v for k, v in compact.items() if not k.startswith("positions")} == {
+            k: v for k, v in whole.items() if k not in ("positions", "why")
+        } | {"why": compact["why"]}
+
+
 def test_history_chart_from_the_command_line(small: str, tmp_path: Path) -> None:
     path = tmp_path / "killed.svg"
     code, out, _ = cli(small, "history", "g", "killed", "--chart", str(path))
