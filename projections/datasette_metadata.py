@@ -355,6 +355,27 @@ _TABLES: dict[str, dict[str, Any]] = {
             "recorded_to": f"Recorded time from which it no longer holds; {_KEY}, or '~'.",
         },
     },
+    "fact_status": {
+        "description": (
+            "Each fact's status (single, corroborated, contested, withdrawn) in its incident's "
+            "current state: known at the latest published_at of any report, as recorded now. "
+            "Derived from the other tables when the sources are next read; "
+            "fact_status_built says as of which position and instant."
+        ),
+        "columns": {
+            "incident": "The incident's id.",
+            "fact": "The fact's key.",
+            "status": "single, corroborated, contested or withdrawn.",
+        },
+    },
+    "fact_status_built": {
+        "description": "Internal: the ledger position and latest known time fact_status is at.",
+        "hidden": True,
+        "columns": {
+            "position": "Ledger position of the last event its rows take into account.",
+            "known": f"The latest published_at of any report then; {_KEY}.",
+        },
+    },
     "positions_built": {
         "description": "Internal: the ledger position each incident's positions_in_force is at.",
         "hidden": True,

@@ -33,12 +33,16 @@ from incident_ledger.projections.positions import claim_columns, grade_in_force
 OPEN = "~"
 """The end of a span that has not ended: later than every stored instant."""
 
-TABLES = ("positions_in_force", "positions_built")
+TABLES = ("positions_in_force", "positions_built", "fact_status", "fact_status_built")
+"""The tables derived at read time: this module's, and ``fact_status``'s."""
 INDEXES = ("positions_in_force_by_time", "positions_in_force_by_pair")
 SCHEMA = (
     "CREATE TABLE IF NOT EXISTS positions_in_force (incident TEXT, fact TEXT, claimant TEXT, "
     "claim TEXT, known_from TEXT, known_to TEXT, recorded_from TEXT, recorded_to TEXT)",
     "CREATE TABLE IF NOT EXISTS positions_built (incident TEXT PRIMARY KEY, position INTEGER)",
+    "CREATE TABLE IF NOT EXISTS fact_status "
+    "(incident TEXT, fact TEXT, status TEXT, PRIMARY KEY (incident, fact))",
+    "CREATE TABLE IF NOT EXISTS fact_status_built (position INTEGER, known TEXT)",
     # The spans that hold T end after it: at the latest instant (the common question)
     # those are the positions in force; the claim id rides along for the join.
     "CREATE INDEX IF NOT EXISTS positions_in_force_by_time ON positions_in_force "

@@ -49,10 +49,10 @@ import sqlite3
 from collections import defaultdict
 from typing import Any
 
-from incident_ledger.ledger.times import from_key
 from incident_ledger.projections.desk_rules import desk_clauses
+from incident_ledger.projections.fact_status import current_statuses
 from incident_ledger.projections.positions import END_OF_TIME
-from incident_ledger.projections.understanding import Status, iso, state
+from incident_ledger.projections.understanding import Status, iso
 
 # Each count is one grouped pass over its table, joined to the sources: a count per
 # source as a correlated subquery scanned every claim once per source (45 s for
@@ -190,17 +190,7 @@ def _ratings(db: sqlite3.Connection) -> dict[str, list[dict[str, Any]]]:
 
 
 def _contested_facts(db: sqlite3.Connection) -> set[tuple[str, str]]:
-    """(incident, fact) pairs contested in each incident's current state."""
-    latest = db.execute("SELECT MAX(published_at) FROM reports").fetchone()[0]
-    if latest is None:
-        return set()
-    known_at = from_key(latest)
-    contested: set[tuple[str, str]] = set()
-    for (incident,) in db.execute("SELECT id FROM incidents ORDER BY id").fetchall():
-        facts = state(db, incident, known_at)["facts"]
-        contested |= {
-            (incident, fact)
-            for fact, view in facts.items()
-            if view["status"] == Status.CONTESTED.value
-        }
-    return contested
+    """(incident, fact) pairs contested in each incident's current state (``fact_status``)."""
+    return {
+        pair for pair, status in current_statuses(db).items() if status == Status.CONTESTED.value
+    }

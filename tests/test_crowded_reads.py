@@ -112,3 +112,60 @@ def test_state_json_is_written_fact_by_fact(db: str, monkeypatch: pytest.MonkeyP
     answer = json.loads(out)
     assert sorted(answer["facts"]) == ["injured", "killed.total"]
     assert len(answer["facts"]["killed.total"]["positions"]) == CLAIMANTS
+
+
+def _statuses_asked_of_state(db: str) -> dict[tuple[str, str], str]:
+    from incident_ledger.ledger.times import from_key
+    from incident_ledger.projections.understanding import state
+    from incident_ledger.usecases import workspace
+
+    with workspace.read_model(db) as connection:
+        latest = connection.execute("SELECT MAX(published_at) FROM reports").fetchone()[0]
+        incidents = [row[0] for row in connection.execute("SELECT id FROM incidents")]
+        return {
+            (incident, fact): view["status"]
+            for incident in incidents
+            for fact, view in state(connection, incident, from_key(latest))["facts"].items()
+        }
+
+
+def _stored_statuses(db: str) -> dict[tuple[str, str], str]:
+    from incident_ledger.projections.fact_status import current_statuses
+    from incident_ledger.usecases import workspace
+
+    with workspace.read_model(db) as connection:
+        return current_statuses(connection)
+
+
+def test_stored_statuses_follow_every_change(db: str) -> None:
+    steps: list[list[dict[str, Any]]] = [
+        [  # another incident, contested, reported later than anything before
+            {"type": "incident", "id": "h", "title": "H"},
+            {"type": "report", "id": "h1", "source": "s1", "published_at": "2022-02-01"},
+            {"type": "claim", "id": "h-a", "incident": "h", "fact": "killed", "value": 1}
+            | {"report": "h1", "claimant": "s1"},
+            {"type": "claim", "id": "h-b", "incident": "h", "fact": "killed", "value": 5}
+            | {"report": "h1", "claimant": "s2"},
+        ],
+        [  # a retraction in h, in a report as late as the latest (the latest instant stays
+            # the same): h's fact is single
+            {"type": "report", "id": "x", "source": "s0", "published_at": "2022-02-01"},
+            {"type": "retraction", "id": "x1", "claim": "h-b", "report": "x"},
+        ],
+        [  # a later report agrees: corroborated
+            {"type": "report", "id": "h2", "source": "s3", "published_at": "2022-02-02"},
+            {"type": "claim", "id": "h-c", "incident": "h", "fact": "killed", "value": 1}
+            | {"report": "h2", "claimant": "s3"},
+        ],
+    ]
+    first = _stored_statuses(db)
+    assert first == _statuses_asked_of_state(db)
+    assert first[("g", "killed.total")] == "contested"
+    seen = []
+    for records in steps:
+        code, out, err = ledger(db, "append", "--file", "-", stdin=jsonl(records))
+        assert code == 0, out + err
+        stored = _stored_statuses(db)
+        assert stored == _statuses_asked_of_state(db)
+        seen.append(stored[("h", "killed")])
+    assert seen == ["contested", "single", "corroborated"]

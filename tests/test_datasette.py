@@ -196,6 +196,7 @@ def test_metadata_document_labels_sorts_and_hides_internals() -> None:
     assert tables["claims"]["sort"] == "published_at"
     hidden = sorted(name for name, table in tables.items() if table.get("hidden"))
     assert hidden == [
+        "fact_status_built",
         "positions_built",
         "search_index",
         "search_index_config",
