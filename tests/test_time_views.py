@@ -531,9 +531,9 @@ def test_timeline_human_table(small: str) -> None:
 def test_timeline_human_table_comes_in_pages_of_whole_days(
     small: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from incident_ledger.cli import time_commands
+    from incident_ledger.cli import timeline_view
 
-    monkeypatch.setattr(time_commands, "PAGE", 1)
+    monkeypatch.setattr(timeline_view, "PAGE", 1)
     code, out, _ = cli(small, "timeline", "g", "--at", "2022-02-01")
     assert code == 0
     assert [line.rstrip() for line in out.splitlines()] == [

@@ -1,0 +1,134 @@
+"""The timeline as a table: a heading row per local day, a row per claim, printed in
+pages of whole days (``ledger timeline``)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import date
+from typing import Any
+
+from rich import box
+from rich.table import Table
+from rich.text import Text
+
+from incident_ledger.cli import render
+from incident_ledger.cli.table_fit import StackingTable
+
+PAGE = 100
+"""A timeline is printed in tables of whole days of about this many rows each, each as
+soon as it is laid out: one table of a hot incident's thousands took seconds to lay out
+before its first line showed."""
+
+_Row = list[Text | str]
+
+
+def timeline_pages(result: dict[str, Any], zone: str | None = None) -> Iterator[Table]:
+    """``timeline_table`` in pages of whole days, the first with the title and header, the
+    columns of every page as wide as the widest cell of all of them, where that fits."""
+    rows = _timeline_rows(result["entries"], zone)
+    starts = [0]
+    for n, row in enumerate(rows):
+        if len(row) == 1 and n - starts[-1] >= PAGE:  # a day's heading: a page may start
+            starts.append(n)
+    widths = None
+    if len(starts) > 1:
+        widths = [
+            max((_width(row[c]) for row in rows if len(row) > c), default=0) for c in range(4)
+        ]
+        if sum(widths) + 3 * len(widths) > render.out.width:
+            widths = None  # too wide for one line: each page is fitted on its own
+    for n, start in enumerate(starts):
+        end = starts[n + 1] if n + 1 < len(starts) else len(rows)
+        yield timeline_table(result, zone, rows[start:end], first=n == 0, widths=widths)
+
+
+def _width(cell: Text | str) -> int:
+    from rich.cells import cell_len
+
+    text = cell.plain if isinstance(cell, Text) else render.terminal_text(cell)
+    return max(cell_len(line) for line in text.split("\n"))
+
+
+def timeline_table(
+    result: dict[str, Any],
+    zone: str | None = None,
+    rows: list[_Row] | None = None,
+    *,
+    first: bool = True,
+    widths: list[int] | None = None,
+) -> Table:
+    """The timeline grouped by local day: a heading row per day, then one row per claim
+    (``rows``: a page of them, all by default; ``first``: the page with the title and the
+    header; ``widths``: the columns' least widths, the same on every page).
+
+    A time-valued claim's value is its ``when``; its ``claimed`` cell shows the
+    fact's status instead, so a disputed date reads as contested.
+    """
+    title = (
+        f"{result['incident']} — timeline as known {render.known_words(result['known_at'], zone)}"
+    )
+    table = StackingTable(
+        title=title if first else None,
+        show_header=first,
+        show_edge=first,  # a page that continues a table: no blank lines around it
+        box=box.SIMPLE_HEAD,
+        pad_edge=not first,  # its edge's space, as padding
+        stack=[(2, 1)],
+    )
+    for n, name in enumerate(("when", "fact", "claimed", "who, where")):
+        table.add_column(name, no_wrap=name == "fact", min_width=widths[n] if widths else None)
+    for row in _timeline_rows(result["entries"], zone) if rows is None else rows:
+        table.add_row(*row)
+    return table
+
+
+def _timeline_rows(entries: list[dict[str, Any]], zone: str | None) -> list[_Row]:
+    """A heading row (one cell) per day, then a row per claim of that day."""
+    rows: list[_Row] = []
+    day = None
+    for entry in entries:
+        if entry["when"]["day"] != day:
+            day = entry["when"]["day"]
+            rows.append(
+                [
+                    Text(
+                        f"{date.fromisoformat(day):%a} {render.instant_words(day, None)}",
+                        style="bold",
+                    )
+                ]
+            )
+        via = f" via {', '.join(entry['via'])}" if entry["via"] else ""
+        mark = "" if entry["position"] else " *"
+        if "status" in entry:
+            claimed = render.status_text(entry["status"])
+            claimed.append(f" date{mark}", style="")
+        else:
+            claimed = Text(render.terminal_text(entry["value_words"]) + mark)
+        rows.append(
+            [
+                entry["when"]["words"],
+                entry["fact"],
+                claimed,
+                f"{entry['claimant']}{via}\n{entry['report']}, "
+                f"{_short(entry['published_at'], zone)}"
+                f"\nrecorded by {render.terminal_text(entry['recorded_by'])}",
+            ]
+        )
+    return rows
+
+
+def _short(iso: str, zone: str | None) -> str:
+    """An instant's local day, short: ``21 Jan``."""
+    from incident_ledger.ledger.times import local_time, zone_or_none
+
+    day = local_time(iso, zone_or_none(zone))
+    return f"{day.day} {day:%b}"
+
+
+def timeline_note(result: dict[str, Any]) -> str:
+    excluded = result["excluded_inactive"]
+    notes = [f"{result['undated']['count']} undated claim(s) left out"]
+    notes.append(f"{len(excluded)} claim(s) excluded as retracted or corrected")
+    if any(not entry["position"] for entry in result["entries"]):
+        notes.append("* not the claimant's current position")
+    return "; ".join(notes)
