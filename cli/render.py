@@ -309,15 +309,16 @@ SUMMED_VALUES = 5
 """A summed-up fact names this many of its most held values."""
 
 
-def positions_summary(positions: list[dict[str, Any]]) -> str:
-    """``340 positions; most held: 20 (96), at least 20 (41), …; 12 other values``."""
+def positions_summary(says: list[str]) -> str:
+    """``340 positions; most held: 20 (96), at least 20 (41), …; 12 other values``, from
+    what each position says in words."""
     from collections import Counter
 
-    counts = Counter(describe_claim_value(p) for p in positions)
+    counts = Counter(says)
     named = ", ".join(f"{words} ({n})" for words, n in counts.most_common(SUMMED_VALUES))
     others = len(counts) - SUMMED_VALUES
     more = f"; {others} other value{'s' if others > 1 else ''}" if others > 0 else ""
-    return f"{len(positions)} positions; most held: {named}{more}"
+    return f"{len(says)} positions; most held: {named}{more}"
 
 
 def state_table(
@@ -340,7 +341,10 @@ def state_table(
     for name, fact in result["facts"].items():
         status = fact["status"]
         if len(fact["positions"]) > LISTED_POSITIONS and not every:
-            lines = [positions_summary(fact["positions"])]
+            # The reason already put each position in words: a hot fact's hundreds, once.
+            why = fact.get("why", {}).get("positions")
+            says = [w["says"] for w in why] if why else map(describe_claim_value, fact["positions"])
+            lines = [positions_summary(list(says))]
             summed = True
         else:
             lines = [
