@@ -132,6 +132,11 @@ def ready(db: sqlite3.Connection, incident: str) -> bool:
     return True
 
 
+def current(db: sqlite3.Connection, incident: str) -> bool:
+    """Whether ``incident``'s stored positions are at the model's position."""
+    return _behind(db, incident) is None
+
+
 def _behind(db: sqlite3.Connection, incident: str) -> tuple[int | None, int] | None:
     """(position the rows were built at, or None; the model's position), or None when the
     rows are current."""

@@ -15,7 +15,8 @@ a tie is broken by ids, never by ledger position.
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from datetime import datetime
 from enum import StrEnum
 from typing import Any, cast
@@ -106,12 +107,16 @@ def state(
         "known": to_key(known_at),
         "recorded": to_key(recorded_at) if recorded_at else END_OF_TIME,
     }
-    rules = fact_rules(db, params)
-    desk = desk_clauses(db, reviewed_only)
     # The stored positions in force hold the desk's voids but not its reviews.
-    stored = None if reviewed_only or not in_force.ready(db, incident) else in_force.QUERY
-    by_fact = positions_at(db, params, rules, zone, desk, stored)
-    seen = _withdrawn_facts(db, params, set(by_fact), desk[0])
+    stored = not reviewed_only and in_force.ready(db, incident)
+    with _snapshot(db):
+        # Every read below sees the model as one instant: if it moved on since the stored
+        # positions were brought up to date, they are not read.
+        query = in_force.QUERY if stored and in_force.current(db, incident) else None
+        rules = fact_rules(db, params)
+        desk = desk_clauses(db, reviewed_only)
+        by_fact = positions_at(db, params, rules, zone, desk, query)
+        seen = _withdrawn_facts(db, params, set(by_fact), desk[0])
     facts = {
         fact: understand(by_fact.get(fact, []), policy, rules.get(fact, (None, False))[0], zone)
         for fact in sorted(seen | by_fact.keys())
@@ -123,6 +128,20 @@ def state(
         "policy": policy.value,
         "facts": facts,
     }
+
+
+@contextmanager
+def _snapshot(db: sqlite3.Connection) -> Iterator[None]:
+    """One read transaction, unless the caller's is already open."""
+    if db.in_transaction:
+        yield
+        return
+    db.execute("BEGIN")
+    try:
+        yield
+    finally:
+        if db.in_transaction:
+            db.execute("COMMIT")
 
 
 def understand(

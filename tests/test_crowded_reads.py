@@ -169,3 +169,32 @@ def test_stored_statuses_follow_every_change(db: str) -> None:
         assert stored == _statuses_asked_of_state(db)
         seen.append(stored[("h", "killed")])
     assert seen == ["contested", "single", "corroborated"]
+
+
+def test_state_reads_one_snapshot_when_the_model_moves_after_its_positions(
+    db: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from datetime import UTC, datetime
+
+    from incident_ledger.projections import in_force
+    from incident_ledger.projections.understanding import state
+    from incident_ledger.usecases import workspace
+
+    brought_up = in_force.ready
+    escaped = {"type": "claim", "id": "e0", "incident": "g", "fact": "escaped", "value": 4}
+
+    def then_another_writer(connection: Any, incident: str) -> bool:
+        ready = brought_up(connection, incident)
+        # Another process appends a claim of a new fact, and projects it, just after the
+        # stored positions were brought up to date for this question.
+        code, out, err = ledger(
+            db, "append", "--file", "-", stdin=jsonl([escaped | {"report": "r0"}])
+        )
+        assert code == 0, out + err
+        return ready
+
+    with workspace.read_model(db) as connection:
+        monkeypatch.setattr(in_force, "ready", then_another_writer)
+        facts = state(connection, "g", datetime(2022, 1, 22, tzinfo=UTC))["facts"]
+    assert facts["escaped"]["status"] == "single"  # not "withdrawn": one snapshot
+    assert [p["claim"] for p in facts["escaped"]["positions"]] == ["e0"]
