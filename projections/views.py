@@ -26,7 +26,8 @@ from incident_ledger.ledger.stores.location import read_only_uri
 from incident_ledger.projections import in_force
 from incident_ledger.projections.desk_projection import DESK_TABLES
 
-SCHEMA_VERSION = 8
+# 9: claims.claim_status and the stored positions in force and fact statuses.
+SCHEMA_VERSION = 9
 SORT_THREADS = min(os.cpu_count() or 1, 8)
 """Worker threads SQLite may use to sort while building the indexes (its own cap is 8)."""
 PROJECTION = "understanding"
