@@ -132,6 +132,9 @@ def test_the_report_never_computes_a_whole_state_per_instant(
     the sources' claims being a day and an hour apart)."""
     _record(ledger, list(crowded(TOP + 3)))
     projector.catch_up()
+    # The first read of an incident stores its positions in force, a fixed number of
+    # statements whatever the instants: made before counting.
+    export_html(views.connection, incident="i", at=None)
     statements: list[str] = []
     views.connection.set_trace_callback(statements.append)
     try:
@@ -139,7 +142,8 @@ def test_the_report_never_computes_a_whole_state_per_instant(
     finally:
         views.connection.set_trace_callback(None)
     assert page.count("<svg ") == 1 and "others (3 claimants)" in page
-    assert len(statements) < 30, len(statements)
+    # A state per instant made 290 here; the page's own reads are a few dozen, fixed.
+    assert len(statements) < 40, len(statements)
 
 
 def test_many_instants_are_sampled_to_the_last_of_each_stretch() -> None:
