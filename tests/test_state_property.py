@@ -311,10 +311,11 @@ def test_indexed_state_equals_naive_fold(
                 assert {f: comparable(v) for f, v in got.items()} == {
                     f: comparable(v) for f, v in expected.items()
                 }
-            # Every answer above came from the stored positions, up to date.
-            assert views.connection.execute("SELECT position FROM positions_built").fetchall() == [
-                (views.position(),)
-            ]
+            # Every answer above but the reviewed-only ones (which read the claims) came
+            # from the stored positions, up to date.
+            if not all(reviewed_only for *_, reviewed_only in queries):
+                built = views.connection.execute("SELECT position FROM positions_built")
+                assert built.fetchall() == [(views.position(),)]
         finally:
             views.close()
             ledger.close()
