@@ -9,6 +9,7 @@ traceback. The line is shown as any text from the ledger is (``render``).
 
 from __future__ import annotations
 
+import os
 import sqlite3
 import sys
 from collections.abc import Callable, Mapping
@@ -83,6 +84,13 @@ class LedgerGroup(TyperGroup):
             return super().invoke(ctx)
         except LedgerError as error:
             fail(error.worded(FLAGS).strip() or type(error).__name__, error.exit_code)
+        except BrokenPipeError as error:
+            if error.filename is not None:
+                fail(stray_message(error), 1)
+            # Whoever read the output stopped reading (``| head``): nothing is wrong, and
+            # nothing more can be said to them; what Python flushes at exit goes nowhere.
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+            raise typer.Exit(0) from None
         except Exception as error:
             if not isinstance(error, stray_errors()):
                 raise

@@ -169,3 +169,29 @@ def test_bars_only_for_a_person_at_a_terminal(
     monkeypatch.setattr(render, "out", Console(file=io.StringIO()))  # piped
     assert runner.invoke(app, ["--db", db, "sources"]).exit_code == 0
     assert drawn.getvalue() == ""
+
+
+@pytest.mark.parametrize(
+    "command",
+    [
+        ["state", "ghwayran-2022", "--json"],
+        ["history", "ghwayran-2022", "killed.total", "--json", "--all-positions"],
+    ],
+)
+def test_a_reader_that_stops_reading_is_no_error(db: str, command: list[str]) -> None:
+    """``ledger … --json | head``: the reader closes the pipe long before the output ends
+    (both outputs are larger than a pipe holds); the command ends quietly, exit 0."""
+    import subprocess
+    import sys
+
+    code = "from incident_ledger.cli.main import app; app()"
+    run = subprocess.Popen(
+        [sys.executable, "-c", code, "--db", db, *command],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
+    assert run.stdout is not None and run.stderr is not None
+    assert run.stdout.read(100)
+    run.stdout.close()  # as head does once it has its lines
+    error = run.stderr.read()
+    assert (run.wait(), error) == (0, b"")
