@@ -10,6 +10,7 @@ from rich.table import Table
 from rich.text import Text
 
 from incident_ledger.cli import render, timeline_view
+from incident_ledger.cli.failures import fail
 from incident_ledger.cli.params import (
     AsRecorded,
     AtOption,
@@ -89,6 +90,9 @@ def history(
     """How the understanding of one fact changed over known time, step by step."""
     from incident_ledger.projections.history import changed_positions
     from incident_ledger.usecases import reading
+
+    if every and not as_json:  # the table lists a step's positions as it always has
+        fail("--all-positions is for --json: the table lists each step's positions", 2)
 
     with render.working("reading the history", as_json=as_json):
         result = reading.fact_history(

@@ -1084,3 +1084,11 @@ def test_a_history_step_counts_its_positions_past_a_dozen() -> None:
     assert _positions(held).count("\n") == LISTED_POSITIONS - 1
     held = {"positions": [position] * (LISTED_POSITIONS + 1)}
     assert _positions(held) == "13 positions (history --json lists them)"
+
+
+def test_all_positions_is_refused_without_json(small: str) -> None:
+    assert cli(small, "history", "g", "killed", "--all-positions") == (
+        2,
+        "",
+        "error: --all-positions is for --json: the table lists each step's positions\n",
+    )
