@@ -34,7 +34,19 @@ def _either(names: list[str]) -> str:
     return quoted[0] if len(quoted) == 1 else ", ".join(quoted[:-1]) + " or " + quoted[-1]
 
 
+# The records of an incident a desk entry (erratum, review, note) can be about, as the
+# entry names them (``record``): the entry concerns the incident through them, as
+# ``ledger.incident_chains.concerned`` counts it (its ``incident``, or its ``claim``:
+# the claim itself, or the claim of a retraction or assessment).
 _EVENTS_OF = """
+WITH own(record) AS (
+    SELECT 'incident:' || :incident
+    UNION ALL SELECT 'claim:' || id FROM claims WHERE incident = :incident
+    UNION ALL SELECT 'retraction:' || r.id
+        FROM retractions r JOIN claims c ON c.id = r.claim WHERE c.incident = :incident
+    UNION ALL SELECT 'assessment:' || a.id
+        FROM assessments a JOIN claims c ON c.id = a.claim WHERE c.incident = :incident
+)
 SELECT seq FROM incidents WHERE id = :incident
 UNION SELECT seq FROM facts WHERE incident = :incident
 UNION SELECT seq FROM claims WHERE incident = :incident
@@ -42,11 +54,22 @@ UNION SELECT e.seq FROM claim_ends e JOIN claims c ON c.id = e.claim WHERE c.inc
 UNION SELECT r.seq FROM retractions r JOIN claims c ON c.id = r.claim WHERE c.incident = :incident
 UNION SELECT a.seq FROM assessments a JOIN claims c ON c.id = a.claim WHERE c.incident = :incident
 UNION SELECT seq FROM unprojectable WHERE incident = :incident
+UNION SELECT seq FROM errata WHERE record IN (SELECT record FROM own)
+UNION SELECT seq FROM reviews WHERE record IN (SELECT record FROM own)
+UNION SELECT seq FROM notes WHERE record IN (SELECT record FROM own)
 """
 
 
-def events_of_incident(db: sqlite3.Connection, incident: str) -> set[int]:
+def events_of_incident(db: sqlite3.Connection, incident: str) -> set[int] | None:
     """Where the events concerning an incident are in the log, as the read model knows
     them (their ``seq``): what an incident bundle reads instead of the whole log, once
-    the incident's chain proves them to be all of them (``ledger.bundles``)."""
-    return {int(row[0]) for row in db.execute(_EVENTS_OF, {"incident": incident})}
+    the incident's chain proves them to be all of them (``ledger.bundles``). None when
+    the model cannot say (a table it lacks, a position that is not a whole number): the
+    bundle then reads the whole log, which needs no model."""
+    try:
+        rows = db.execute(_EVENTS_OF, {"incident": incident}).fetchall()
+    except sqlite3.Error:
+        return None
+    if any(type(row[0]) is not int for row in rows):
+        return None
+    return {row[0] for row in rows}

@@ -6,6 +6,7 @@ import json
 from pathlib import Path
 from typing import Any
 
+import pytest
 from typer.testing import CliRunner
 
 from incident_ledger.cli.main import app
@@ -92,3 +93,18 @@ def drop(bundle: Path, event: tuple[str, int]) -> None:
         (bundle / name).write_bytes(
             b"".join(line + b"\n" for i, line in enumerate(lines) if i != at)
         )
+
+
+def whole_log_read(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """Record each time a bundle walks the whole log (``audit._leaves_in_ledger_order``)."""
+    from incident_ledger.ledger import bundles
+
+    walks: list[str] = []
+    walk = vars(bundles)["_leaves_in_ledger_order"]
+
+    def counted(*args: Any) -> Any:
+        walks.append("walk")
+        return walk(*args)
+
+    monkeypatch.setattr(bundles, "_leaves_in_ledger_order", counted)
+    return walks

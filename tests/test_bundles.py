@@ -19,7 +19,17 @@ from incident_ledger.ledger.merkle import leaf_hash
 from incident_ledger.ledger.signednote import format_checkpoint, sign_note
 from incident_ledger.ledger.stores.location import locate
 from incident_ledger.usecases import auditing, workspace, writing
-from tests.chained import DIYALA, NAMED_BY, cli, drop, entries, export, make, write_records
+from tests.chained import (
+    DIYALA,
+    NAMED_BY,
+    cli,
+    drop,
+    entries,
+    export,
+    make,
+    whole_log_read,
+    write_records,
+)
 
 
 @pytest.fixture
@@ -273,21 +283,6 @@ def test_two_writers_extend_one_chain_one_after_the_other(db: str, tmp_path: Pat
     assert cli(None, "verify", "--export", str(bundle))[0] == 0
 
 
-def whole_log_read(monkeypatch: pytest.MonkeyPatch) -> list[str]:
-    """Record each time a bundle walks the whole log (``audit._leaves_in_ledger_order``)."""
-    from incident_ledger.ledger import bundles
-
-    walks: list[str] = []
-    walk = vars(bundles)["_leaves_in_ledger_order"]
-
-    def counted(*args: Any) -> Any:
-        walks.append("walk")
-        return walk(*args)
-
-    monkeypatch.setattr(bundles, "_leaves_in_ledger_order", counted)
-    return walks
-
-
 @pytest.mark.parametrize("incident", ["diyala-2022", "ghwayran-2022"])
 def test_an_incident_bundle_reads_only_its_events_and_what_they_cite(
     db: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, incident: str
@@ -309,8 +304,9 @@ def test_an_incident_bundle_reads_the_whole_log_when_the_model_misplaces_an_even
     walks = whole_log_read(monkeypatch)
     found = incidents.events_of_incident
     wrong = {
-        "missing": lambda db, incident: sorted(found(db, incident))[1:],
-        "another's": lambda db, incident: found(db, incident) | found(db, "ghwayran-2022"),
+        "missing": lambda db, incident: sorted(found(db, incident) or ())[1:],
+        "another's": lambda db, incident: (found(db, incident) or set())
+        | (found(db, "ghwayran-2022") or set()),
     }
     first = export(db, tmp_path / "first", "--incident", "diyala-2022")
     assert walks == []
@@ -323,3 +319,20 @@ def test_an_incident_bundle_reads_the_whole_log_when_the_model_misplaces_an_even
     # A missing event breaks the incident's chain: the whole log is read instead (to check
     # the chains, then to pick the leaves). Another incident's events are left out.
     assert read == {"missing": 2, "another's": 0}
+
+
+@pytest.mark.parametrize("seq", ["'abc'", "NULL", "X'00'", "1.5"])
+def test_an_unreadable_placement_reads_the_whole_log(
+    db: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, seq: str
+) -> None:
+    first = export(db, tmp_path / "first", "--incident", "diyala-2022")
+    lite = sqlite3.connect(locate(db).views_path, isolation_level=None)
+    claim = lite.execute("SELECT id FROM claims WHERE incident = 'diyala-2022'").fetchone()[0]
+    lite.execute(f"UPDATE claims SET seq = {seq} WHERE id = ?", (claim,))
+    lite.close()
+    walks = whole_log_read(monkeypatch)
+    bundle = export(db, tmp_path / "edited", "--incident", "diyala-2022")
+    assert walks  # the whole log, since the model cannot say where the events are
+    for name in ("leaves.jsonl", "proofs.jsonl", "incident.json"):
+        assert (bundle / name).read_bytes() == (first / name).read_bytes(), name
+    assert cli(None, "verify", "--export", str(bundle))[0] == 0

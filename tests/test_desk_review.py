@@ -12,6 +12,7 @@ from typing import Any
 
 import pytest
 
+from tests.chained import cli, whole_log_read
 from tests.desk_cli import Member, new_key
 
 SETUP: list[dict[str, Any]] = [
@@ -272,3 +273,30 @@ def test_two_members_racing_to_end_a_claim_one_wins_in_separate_processes(
     assert verified["batches"] == 7  # init, setting, two members, setup, the claim, the winner
     loser = ("retraction", "x1") if corrected else ("claim", "k1")
     assert alice.run("prove", "inclusion", f"{loser[0]}:{loser[1]}").returncode == 1
+
+
+def test_an_incident_bundle_finds_its_desk_entries_in_the_read_model(
+    desk: tuple[Member, Member, Member], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    alice, bob, eve = desk
+    assert bob.append([claim("c1", "killed", 7), claim("c2", "wounded", 3)]).returncode == 0
+    eve.ok("review", "c1", "--approve")
+    eve.ok("review", "c2", "--reject")
+    ended = [
+        {"type": "retraction", "id": "x1", "claim": "c1", "report": "r2", "reason": "misread"},
+        {"type": "assessment", "id": "a1", "claim": "c1", "verdict": "mixed", "by": "Desk",
+         "published_at": "2022-01-26", "url": "https://desk.example/a1"},
+    ]  # fmt: skip
+    assert alice.append(ended).returncode == 0
+    for record in ("incident:g", "claim:c1", "retraction:x1", "assessment:a1", "report:r1"):
+        alice.ok("note", record, "--text", "checked")
+    alice.ok("erratum", "retraction:x1", "--reason", "wrong report")
+    alice.ok("erratum", "assessment:a1", "--reason", "wrong claim")
+    walks = whole_log_read(monkeypatch)
+    code, out = cli(alice.db, "export", "--format", "jsonl", "--incident", "g",
+                    "--out", str(tmp_path / "g"))  # fmt: skip
+    assert (code, walks) == (0, []), out  # every event of the incident was placed
+    code, out = cli(None, "verify", "--export", str(tmp_path / "g"))
+    # the incident, 2 claims and the kinds of their facts, 2 reviews, the retraction (and
+    # the claim's end), the assessment, 4 notes, 2 errata; the report's note concerns none
+    assert (code, out.split("; ")[-1]) == (0, "complete: all 16 events of incident g\n")
