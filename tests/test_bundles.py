@@ -305,8 +305,9 @@ def test_an_incident_bundle_reads_the_whole_log_when_the_model_misplaces_an_even
     found = incidents.events_of_incident
     wrong = {
         "missing": lambda db, incident: sorted(found(db, incident) or ())[1:],
-        "another's": lambda db, incident: (found(db, incident) or set())
-        | (found(db, "ghwayran-2022") or set()),
+        "another's": lambda db, incident: (
+            (found(db, incident) or set()) | (found(db, "ghwayran-2022") or set())
+        ),
     }
     first = export(db, tmp_path / "first", "--incident", "diyala-2022")
     assert walks == []

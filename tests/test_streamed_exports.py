@@ -169,3 +169,16 @@ def test_a_review_names_the_first_report_of_the_same_claim(tmp_path: Path) -> No
     assert item["firstAppearance"]["url"] == "https://news.example/r0"
     assert item["firstAppearance"]["datePublished"] == "2022-01-20"
     assert "url" not in item["appearance"][0]  # the claim's own report, r, has none
+
+
+@pytest.mark.parametrize("fmt", ["csv", "prov", "xlsx", "claimreview", "html"])
+def test_a_failed_export_leaves_no_file(tmp_path: Path, fmt: str) -> None:
+    db = ledger_of(tmp_path, 8)
+    folder = tmp_path / "out"
+    folder.mkdir()
+    result = CliRunner().invoke(
+        app,
+        ["--db", db, "export", "--format", fmt, "--incident", "nope", "--out", str(folder / "f")],
+    )
+    assert (result.exit_code, result.stderr) == (1, "error: no incident 'nope' in the ledger\n")
+    assert list(folder.iterdir()) == []

@@ -63,8 +63,10 @@ def write_file(path: Path, write: Callable[[Path], None]) -> int:
         write(temporary)
         size = temporary.stat().st_size
         os.replace(temporary, path)
-    except OSError as error:
+    except BaseException as error:  # any failure, an interrupt too: leave nothing behind
         with contextlib.suppress(OSError):
             temporary.unlink(missing_ok=True)
-        raise StoreError(f"cannot write {path}: {error.strerror or error}") from None
+        if isinstance(error, OSError):
+            raise StoreError(f"cannot write {path}: {error.strerror or error}") from None
+        raise
     return size
