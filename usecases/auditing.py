@@ -25,7 +25,7 @@ from incident_ledger.ledger.errors import (
     VerificationError,
     one_of,
 )
-from incident_ledger.ledger.stores.location import StoreLocation
+from incident_ledger.ledger.stores.location import StoreLocation, locate
 from incident_ledger.usecases.outputs import (
     output_file,
     output_folder,
@@ -34,6 +34,7 @@ from incident_ledger.usecases.outputs import (
 )
 from incident_ledger.usecases.workspace import (
     Workspace,
+    ledger_files,
     open_ledger,
     open_workspace,
     query_instant,
@@ -256,7 +257,7 @@ def export(
 
     fmt = parse_format(fmt)
     _check_options(fmt, with_evidence, reviewed_only)
-    folder, target = _destination(fmt, out)
+    folder, target = _destination(fmt, out, db)
     known_at = query_instant(at)
     selects = fmt != "jsonl"  # a bundle is read from the log alone
     with open_workspace(db) as ws:
@@ -431,15 +432,19 @@ def _written(
     return written | {"path": out, "bytes": write_output(target, document)}
 
 
-def _destination(fmt: ExportFormat, out: str | None) -> tuple[Path | None, Path | None]:
+def _destination(
+    fmt: ExportFormat, out: str | None, db: str | None
+) -> tuple[Path | None, Path | None]:
     """(folder, file) an export in ``fmt`` (``parse_format``) goes to, checked before any
-    work is done."""
+    work is done: never one of the files of the ledger at ``db``."""
     if fmt == "jsonl" and out is None:
         raise BadInputError("{fmt} jsonl writes a folder: give {out} DIR", arguments=("fmt", "out"))
     if fmt == "xlsx" and out is None:
         raise BadInputError("an xlsx workbook is a binary file: give a file to write it to")
     folder = output_folder(out) if fmt == "jsonl" and out is not None else None
-    target = output_file(out) if fmt != "jsonl" and out is not None else None
+    target = None
+    if fmt != "jsonl" and out is not None:
+        target = output_file(out, ledger_files(locate(db)))
     return folder, target
 
 

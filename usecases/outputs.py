@@ -11,7 +11,8 @@ from __future__ import annotations
 
 import contextlib
 import os
-from collections.abc import Callable
+import stat
+from collections.abc import Callable, Mapping
 from pathlib import Path
 
 from incident_ledger.ledger.errors import BadInputError, StoreError
@@ -25,13 +26,43 @@ def require_folder(folder: Path) -> None:
         raise BadInputError(f"{folder} is not a directory")
 
 
-def output_file(path: str) -> Path:
-    """The path of a file to write, checked: its folder exists and it is not a folder."""
+def output_file(path: str, kept: Mapping[Path, str] | None = None) -> Path:
+    """The path of a file to write, checked: its folder exists, it is not a folder, and
+    what is there, if anything, is a regular file (``replaceable``) and none of ``kept``."""
     target = Path(path)
     require_folder(target.parent)
     if target.is_dir():
         raise BadInputError(f"{path} is a directory: give a file name")
+    replaceable(target, kept or {})
     return target
+
+
+def replaceable(target: Path, kept: Mapping[Path, str]) -> None:
+    """Refuse to write over what is at ``target`` unless it is a regular file other than
+    the files in ``kept`` (the ledger's own, by what each is: its store, its read model,
+    its keys). A file is written through a temporary file renamed over it, so a link,
+    a pipe or a device there would be replaced, not written to: each is refused."""
+    try:
+        mode: int | None = target.lstat().st_mode
+    except OSError:
+        mode = None
+    if mode is not None and not stat.S_ISREG(mode):
+        raise BadInputError(
+            f"{target} is not a regular file (a link, a pipe or a device): "
+            "it would be replaced, not written to"
+        )
+    real = os.path.realpath(target)
+    for path, what in kept.items():
+        if real == os.path.realpath(path) or (mode is not None and _same_file(target, path)):
+            raise BadInputError(f"{target} is the ledger's {what}: give another file")
+
+
+def _same_file(one: Path, other: Path) -> bool:
+    """Whether two paths name one file (a hard link too); False if either is missing."""
+    try:
+        return os.path.samefile(one, other)
+    except OSError:
+        return False
 
 
 def output_folder(path: str) -> Path:

@@ -9,6 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 from incident_ledger.ledger.errors import BadInputError, StoreError, one_of
+from incident_ledger.ledger.stores.location import locate
 from incident_ledger.ledger.times import parse_instant, utc_now
 from incident_ledger.projections.incidents import require_incident
 from incident_ledger.projections.results import DiffResult, HistoryResult, StateResult
@@ -17,7 +18,7 @@ from incident_ledger.projections.search import search as search_index
 from incident_ledger.projections.sources import source_records
 from incident_ledger.projections.understanding import Policy, state
 from incident_ledger.usecases.outputs import output_file
-from incident_ledger.usecases.workspace import query_instant, read_model
+from incident_ledger.usecases.workspace import ledger_files, query_instant, read_model
 
 
 def parse_policy(policy: Policy | str) -> Policy:
@@ -82,7 +83,7 @@ def fact_history(
 
     if chart is not None:
         chart_format(chart)
-        output_file(chart)
+        output_file(chart, ledger_files(locate(db)))
     if as_recorded:
         parse_instant(as_recorded)
     with read_model(db, incident) as conn:

@@ -190,6 +190,24 @@ KEY_VARIABLE = "LEDGER_KEY"
 """The environment variable naming the acting member's key file (the global ``--key``)."""
 
 
+def ledger_files(location: StoreLocation) -> dict[Path, str]:
+    """The ledger's own files, by what each is, which no output may replace: its SQLite
+    store and read model with the files SQLite keeps beside each, its signing key and
+    the key file ``LEDGER_KEY`` names."""
+    from incident_ledger.projections.model_files import SIDE_FILES
+
+    files: dict[Path, str] = {}
+    for path, what in ((location.sqlite_path, "event store"), (location.views_path, "read model")):
+        if path is not None:
+            files[path] = what
+            files.update({path.with_name(path.name + side): what for side in SIDE_FILES})
+    files[location.key_path] = "signing key"
+    named = os.environ.get(KEY_VARIABLE)
+    if named:
+        files[Path(named)] = "member key"
+    return files
+
+
 def acting_key(location: StoreLocation) -> Actor:
     """Who writes: the holder of the key file ``LEDGER_KEY`` names, else of the ledger's own
     signing key (its first admin's)."""
