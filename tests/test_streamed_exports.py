@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import gc
 import json
+import subprocess
+import sys
 import tracemalloc
 from collections.abc import Callable
 from pathlib import Path
@@ -182,3 +184,23 @@ def test_a_failed_export_leaves_no_file(tmp_path: Path, fmt: str) -> None:
     )
     assert (result.exit_code, result.stderr) == (1, "error: no incident 'nope' in the ledger\n")
     assert list(folder.iterdir()) == []
+
+
+def test_a_workbook_that_cannot_be_saved_is_discarded_quietly(tmp_path: Path) -> None:
+    db = ledger_of(tmp_path, 8)
+    assert CliRunner().invoke(app, ["--db", db, "verify"]).exit_code == 0
+    script = (
+        "import sqlite3, sys\n"
+        "from pathlib import Path\n"
+        "from incident_ledger.projections.exports.xlsx_export import export_xlsx\n"
+        "db = sqlite3.connect(sys.argv[1])\n"
+        "try:\n"
+        "    export_xlsx(db, Path(sys.argv[2]), incident='big', at=None)\n"
+        "except OSError:\n"
+        "    print('refused')\n"
+    )
+    views, out = str(tmp_path / "l.views.db"), str(tmp_path / "none" / "x.xlsx")
+    done = subprocess.run(
+        [sys.executable, "-c", script, views, out], capture_output=True, text=True, check=False
+    )
+    assert (done.returncode, done.stdout, done.stderr) == (0, "refused\n", "")

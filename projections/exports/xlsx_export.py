@@ -15,6 +15,7 @@ keeps them until the sheet is closed), so a very large export holds its links.
 
 from __future__ import annotations
 
+import contextlib
 import re
 import sqlite3
 from collections.abc import Iterable
@@ -69,11 +70,24 @@ def export_xlsx(
         for claim, leaf in with_leaves("claim", selection.claims, provenance)
     )
     book = Workbook(write_only=True)
-    _sheet(book, "claims", CLAIM_COLUMNS, claims, count)
-    for name, (columns, rows) in other_tables(selection).items():
-        _sheet(book, name, columns, rows, len(rows))
-    book.save(path)
+    try:
+        _sheet(book, "claims", CLAIM_COLUMNS, claims, count)
+        for name, (columns, rows) in other_tables(selection).items():
+            _sheet(book, name, columns, rows, len(rows))
+        book.save(path)
+    except BaseException:
+        _discard(book)
+        raise
     return count
+
+
+def _discard(book: Workbook) -> None:
+    """Close the sheets of a workbook that could not be saved. A write-only sheet streams
+    into a generator that, left open, is closed when collected, after its file is: it
+    then prints "Exception ignored" tracebacks. Closing each now ends it quietly."""
+    for sheet in book.worksheets:
+        with contextlib.suppress(Exception):  # a sheet the failed save had closed already
+            sheet.close()
 
 
 def _sheet(
