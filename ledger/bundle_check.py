@@ -22,6 +22,7 @@ from incident_ledger.ledger.bundles import (
     KEY_FILE,
     LEAVES_FILE,
     PROOFS_FILE,
+    cited_records,
 )
 from incident_ledger.ledger.errors import NotFoundError, VerificationError
 from incident_ledger.ledger.evidence_files import check_evidence
@@ -230,7 +231,41 @@ def _verify_complete(path: Path, lines: list[bytes], checkpoint: Checkpoint) -> 
             f"the events concerning incident '{incident}' do not make the chain checkpoint "
             f"{checkpoint.size} signs (an event was left out, added or reordered)"
         )
+    _verify_cited(lines, incident)
     return {"id": incident, "events": count}
+
+
+def _verify_cited(lines: list[bytes], incident: str) -> None:
+    """Check that an incident bundle holds the records its incident's events cite (their
+    reports, claimants, relays and the claims they name) and the outlet of each report:
+    the chain covers only the events concerning the incident, not what they cite."""
+    parsed = [parse_leaf(line) for line in lines]
+    held = {line["id"] for line in parsed if line is not None}
+    claims = dict(made for line in parsed if line is not None and (made := created_claim(line)))
+    outlets = {
+        line["id"]: f"source:{source}"
+        for line in parsed
+        if line is not None
+        and line["id"].startswith("report:")
+        and type(source := line["data"].get("source")) is str
+    }
+    labels = concerned(lines, lambda wanted: claims)
+    for line, label in zip(parsed, labels, strict=True):
+        if line is None or incident not in label:
+            continue
+        for record in sorted(cited_records(line)):
+            cited = [record, *([outlets[record]] if record in outlets else [])]
+            for missing in (name for name in cited if name not in held):
+                raise VerificationError(
+                    f"incomplete: {_named(line['id'])} cites {_named(missing)}, which the "
+                    "bundle lacks"
+                )
+
+
+def _named(aggregate: str) -> str:
+    """``report r5`` for ``report:r5``."""
+    kind, _, name = aggregate.partition(":")
+    return f"{kind} {name}"
 
 
 def _read_entry(path: Path) -> tuple[str, int, bytes, int, list[bytes]]:

@@ -337,3 +337,19 @@ def test_an_unreadable_placement_reads_the_whole_log(
     for name in ("leaves.jsonl", "proofs.jsonl", "incident.json"):
         assert (bundle / name).read_bytes() == (first / name).read_bytes(), name
     assert cli(None, "verify", "--export", str(bundle))[0] == 0
+
+
+@pytest.mark.parametrize(
+    ("dropped", "said"),
+    [
+        (("report:report-002", 1), "claim c-002-diyala-killed-soldiers cites report report-002"),
+        (("source:ina", 1), "claim c-003-ina-killed-soldiers cites source ina"),
+    ],
+)
+def test_a_bundle_missing_a_record_its_events_cite_is_incomplete(
+    db: str, tmp_path: Path, dropped: tuple[str, int], said: str
+) -> None:
+    bundle = export(db, tmp_path / "diyala", "--incident", "diyala-2022")
+    drop(bundle, dropped)
+    code, out = cli(None, "verify", "--export", str(bundle))
+    assert (code, out) == (1, f"error: incomplete: {said}, which the bundle lacks\n")
