@@ -75,7 +75,10 @@ PolicyOption = Annotated[
 KnownBy = Annotated[
     str | None,
     typer.Option(
-        "--at", metavar="DATE", help="Only what was known by then (a date: its end in UTC)."
+        "--at",
+        metavar="DATE",
+        help="Only what was known by then (a date: its end in UTC); jsonl ignores it: a "
+        "bundle holds every event, to check that none was left out.",
     ),
 ]
 """An export's ``--at``: unlike a reading command's, it reads a date in UTC."""

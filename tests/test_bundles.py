@@ -142,6 +142,13 @@ def test_a_known_time_does_not_narrow_a_bundle(db: str, tmp_path: Path) -> None:
     assert cli(None, "verify", "--export", str(full))[0] == 0
 
 
+def test_export_help_says_a_bundle_ignores_the_known_time() -> None:
+    code, out = cli(None, "export", "--help")
+    said = " ".join(out.replace("│", " ").split())
+    assert code == 0
+    assert "jsonl ignores it: a bundle holds every event, to check that none was left out" in said
+
+
 def test_an_unknown_incident_writes_nothing(db: str, tmp_path: Path) -> None:
     out = tmp_path / "none"
     code, output = cli(db, "export", "--format", "jsonl", "--out", str(out), "--incident", "nope")
