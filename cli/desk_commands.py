@@ -22,12 +22,13 @@ member_app = typer.Typer(
 
 
 def keygen(
+    ctx: typer.Context,
     out: Annotated[
         str, typer.Option("--out", help="The new key file (made readable by you only).")
     ],
 ) -> None:
     """Make a desk member's signing key; print its public key for 'ledger member add'."""
-    public_key = desk_admin.keygen(out)
+    public_key = desk_admin.keygen(out, ctx.obj)
     render.out.print(f"member key created at {out}; public key:")
     render.raw(public_key + "\n")
 

@@ -87,3 +87,13 @@ def test_a_link_or_a_pipe_is_not_replaced(db: str, tmp_path: Path) -> None:
     assert (tmp_path / "kept.csv").read_text("utf-8") == "kept\n"
     assert not (tmp_path / "pipe.csv").is_file()
     assert (tmp_path / "pipe.csv").exists()
+
+
+def test_keygen_never_makes_a_file_sqlite_would_take_for_the_store_s(
+    db: str, tmp_path: Path
+) -> None:
+    out = str(tmp_path / "l.db-wal")
+    code, said = run(db, "keygen", "--out", out)
+    assert (code, said) == (2, f"error: {out} is the ledger's event store: give another file\n")
+    assert not (tmp_path / "l.db-wal").exists()
+    assert run(db, "verify")[0] == 0

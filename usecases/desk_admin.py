@@ -26,8 +26,10 @@ from incident_ledger.ledger.batch_signing import (
 from incident_ledger.ledger.desk_domain import Member
 from incident_ledger.ledger.desk_roles import Role
 from incident_ledger.ledger.errors import BadInputError, NotFoundError, StoreError
+from incident_ledger.ledger.stores.location import locate
 from incident_ledger.ledger.stores.recorder import LogView
-from incident_ledger.usecases.workspace import open_ledger, open_workspace
+from incident_ledger.usecases.outputs import replaceable
+from incident_ledger.usecases.workspace import ledger_files, open_ledger, open_workspace
 
 
 def create_key_file(path: Path, name: str) -> str:
@@ -47,9 +49,13 @@ def create_key_file(path: Path, name: str) -> str:
     return verifier
 
 
-def keygen(out: str) -> str:
-    """Make a member's key in the file ``out``; its public key, for ``member add``."""
-    return create_key_file(Path(out), f"incident-ledger-member-{secrets.token_hex(4)}")
+def keygen(out: str, db: str | None = None) -> str:
+    """Make a member's key in the file ``out`` (never one of the files of the ledger at
+    ``db``, such as a journal file SQLite would take for its own); its public key, for
+    ``member add``."""
+    path = Path(out)
+    replaceable(path, ledger_files(locate(db)))
+    return create_key_file(path, f"incident-ledger-member-{secrets.token_hex(4)}")
 
 
 def default_member_id() -> str:
