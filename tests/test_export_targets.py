@@ -57,36 +57,36 @@ def test_an_export_never_replaces_a_file_of_the_ledger(
     assert run(db, "verify")[0] == 0
 
 
-def test_a_chart_never_replaces_a_link(db: str, tmp_path: Path) -> None:
-    (tmp_path / "kept.svg").write_text("kept\n", encoding="utf-8")
-    (tmp_path / "link.svg").symlink_to(tmp_path / "kept.svg")
-    out = str(tmp_path / "link.svg")
-    code, said = run(db, "history", "big", "killed", "--chart", out)
-    assert (code, said) == (
+def not_a_file(out: str) -> tuple[int, str]:
+    return (
         2,
         f"error: {out} is not a regular file (a link, a pipe or a device): "
         "it would be replaced, not written to\n",
     )
-    assert (tmp_path / "link.svg").is_symlink()
-    assert (tmp_path / "kept.svg").read_text("utf-8") == "kept\n"
 
 
-def test_a_link_or_a_pipe_is_not_replaced(db: str, tmp_path: Path) -> None:
-    (tmp_path / "kept.csv").write_text("kept\n", encoding="utf-8")
-    (tmp_path / "link.csv").symlink_to(tmp_path / "kept.csv")
+@pytest.mark.parametrize(
+    ("name", "command"),
+    [
+        ("link.csv", ("export", "--format", "csv", "--out")),
+        ("pipe.csv", ("export", "--format", "prov", "--out")),
+        ("link.svg", ("history", "big", "killed", "--chart")),
+    ],
+)
+def test_a_link_or_a_pipe_is_not_replaced(
+    db: str, tmp_path: Path, name: str, command: tuple[str, ...]
+) -> None:
+    (tmp_path / "kept").write_text("kept\n", encoding="utf-8")
+    (tmp_path / "link.csv").symlink_to(tmp_path / "kept")
+    (tmp_path / "link.svg").symlink_to(tmp_path / "kept")
     os.mkfifo(tmp_path / "pipe.csv")
-    for name in ("link.csv", "pipe.csv"):
-        out = str(tmp_path / name)
-        code, said = run(db, "export", "--format", "csv", "--out", out)
-        assert (code, said) == (
-            2,
-            f"error: {out} is not a regular file (a link, a pipe or a device): "
-            "it would be replaced, not written to\n",
-        )
+    out = str(tmp_path / name)
+    assert run(db, *command, out) == not_a_file(out)
     assert (tmp_path / "link.csv").is_symlink()
-    assert (tmp_path / "kept.csv").read_text("utf-8") == "kept\n"
-    assert not (tmp_path / "pipe.csv").is_file()
+    assert (tmp_path / "link.svg").is_symlink()
+    assert (tmp_path / "kept").read_text("utf-8") == "kept\n"
     assert (tmp_path / "pipe.csv").exists()
+    assert not (tmp_path / "pipe.csv").is_file()
 
 
 def test_keygen_never_makes_a_file_sqlite_would_take_for_the_store_s(
