@@ -90,10 +90,12 @@ class Ledger(Application[str]):
         """One write transaction, with the store's failures translated (``conflict``: what
         to say when another writer got there first)."""
         try:
+            with self.audit.reading() as seen:
+                began = seen.size()
             with self.audit.appending() as appender:
                 actor = self.actor
                 if actor is None:
-                    yield appender
+                    yield Appender(appender.view, appender.append, began)
                     return
                 first, batch = appender.view.size(), BatchRoot()
 
@@ -101,7 +103,7 @@ class Ledger(Application[str]):
                     appender.append(rows, digests)
                     batch.add(digests)
 
-                yield Appender(appender.view, append)
+                yield Appender(appender.view, append, began)
                 seal(self, appender, first, batch, actor)
         except IntegrityError:
             raise ConflictError(

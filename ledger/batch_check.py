@@ -71,6 +71,17 @@ def signed_batches(ledger: Ledger, view: LogView) -> list[SignedBatch]:
     return sorted(found, key=lambda batch: batch.first)
 
 
+def batch_of(ledger: Ledger, view: LogView, index: int | None) -> SignedBatch | None:
+    """The signed batch whose range holds the leaf at ``index`` (None: none does, as for
+    an event recorded before the desk)."""
+    if index is None:
+        return None
+    for batch in signed_batches(ledger, view):
+        if batch.first <= index <= batch.last:
+            return batch
+    return None
+
+
 def check_batches(ledger: Ledger, view: LogView, size: int) -> dict[str, int]:
     """Check every signed batch (see the module's docstring); raise VerificationError
     naming the first that fails. How many batches, and entries before the desk."""

@@ -145,6 +145,26 @@ class Erratum(LedgerAggregate):
         reason: str
         replaced_by: str | None
 
+        def apply(self, aggregate: Any) -> None:
+            aggregate.record = None
+            aggregate.replaced_by = self.replaced_by
+
+    @dataclass(frozen=True)
+    class Linked(LedgerAggregate.Event):
+        """The right record, entered after the erratum, linked to it (once): a claim
+        ended by a record entered in error is ended again only once that erratum is
+        recorded, so its right record cannot come first."""
+
+        TOPIC = TOPIC_PREFIX + "Erratum.Linked"
+        replaced_by: str
+
+        def apply(self, aggregate: Any) -> None:
+            aggregate.replaced_by = self.replaced_by
+
+    def link(self, replaced_by: str, at: datetime) -> None:
+        """Link the right record to this erratum."""
+        self.trigger_event(self.Linked, replaced_by=replaced_by, timestamp=at)
+
 
 class Review(LedgerAggregate):
     """An editor's approval or rejection of a reporter's proposed record."""
@@ -157,6 +177,10 @@ class Review(LedgerAggregate):
         TOPIC = TOPIC_PREFIX + "Review.Recorded"
         verdict: str
         note: str | None
+
+        def apply(self, aggregate: Any) -> None:
+            aggregate.record = None
+            aggregate.verdict = self.verdict
 
 
 class Note(LedgerAggregate):

@@ -20,6 +20,7 @@ Over 400 lines: every event class is here, so the log's schema reads in one plac
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, ClassVar
@@ -27,7 +28,13 @@ from typing import TYPE_CHECKING, Any, ClassVar
 from eventsourcing.domain import BaseAggregate, CanInitAggregate, CanMutateAggregate
 from eventsourcing.utils import get_topic
 
-from incident_ledger.ledger.errors import ConflictError
+from incident_ledger.ledger.claim_ends import (
+    CORRECTED,
+    RETRACTED,
+    End,
+    Standing,
+    refuse_second_end,
+)
 from incident_ledger.ledger.leaves import (
     ENVELOPE,
     STAMP_LENGTH,
@@ -35,7 +42,6 @@ from incident_ledger.ledger.leaves import (
     canonical_json_text,
     framed_leaf,
     leaf_frame,
-    recorded_key,
 )
 
 if TYPE_CHECKING:
@@ -108,6 +114,7 @@ class _Registered(LedgerCreated):
         aggregate.superseded_by = None
         aggregate.retracted_by = None
         aggregate.ended_at = None
+        aggregate.ends = []
 
 
 class Incident(LedgerAggregate):
@@ -312,6 +319,7 @@ class Claim(LedgerAggregate):
         superseded_by: str | None
         retracted_by: str | None
         ended_at: datetime | None
+        ends: list[End]
 
     class Event(LedgerAggregate.Event):
         pass
@@ -343,6 +351,10 @@ class Claim(LedgerAggregate):
         def apply(self, aggregate: Any) -> None:
             aggregate.superseded_by = self.by
             aggregate.ended_at = self.timestamp
+            aggregate.ends = [
+                *aggregate.ends,
+                End(CORRECTED, self.by, self.timestamp, self.originator_version),
+            ]
 
     @dataclass(frozen=True)
     class Retracted(Event):
@@ -355,45 +367,25 @@ class Claim(LedgerAggregate):
         def apply(self, aggregate: Any) -> None:
             aggregate.retracted_by = self.by
             aggregate.ended_at = self.timestamp
+            aggregate.ends = [
+                *aggregate.ends,
+                End(RETRACTED, self.by, self.timestamp, self.originator_version),
+            ]
 
-    def supersede(self, correction_id: str, timestamp: datetime, by: str | None = None) -> None:
-        """Mark this claim as replaced by a correction; a claim is replaced once, and a
-        retracted claim is not replaced. ``by``: the desk member who ended it, if it is
-        ended, for the message."""
-        if self.superseded_by is not None:
-            raise ConflictError(
-                f"claim '{self.record.id}' was already corrected by '{self.superseded_by}'; "
-                f"correct '{self.superseded_by}' instead"
-            )
-        retracted = getattr(self, "retracted_by", None)
-        if retracted is not None:
-            raise ConflictError(
-                f"claim '{self.record.id}' was retracted by '{retracted}'{self._when(by)}: "
-                "a retracted claim is not corrected"
-            )
+    def supersede(
+        self, correction_id: str, timestamp: datetime, standing: Callable[[End], Standing]
+    ) -> None:
+        """Mark this claim as replaced by a correction: refused if an end that stands
+        (``standing``) ended it already (``claim_ends.refuse_second_end``)."""
+        refuse_second_end(self.record.id, self.ends, CORRECTED, standing)
         self.trigger_event(self.Superseded, by=correction_id, timestamp=timestamp)
 
-    def retract(self, retraction_id: str, timestamp: datetime, by: str | None = None) -> None:
-        """Mark this claim as retracted; a claim is retracted once, and a corrected claim is
-        not retracted (its correction is). ``by``: as for ``supersede``."""
-        if self.superseded_by is not None:
-            raise ConflictError(
-                f"claim '{self.record.id}' was corrected by '{self.superseded_by}'"
-                f"{self._when(by)}; retract '{self.superseded_by}' instead"
-            )
-        retracted = getattr(self, "retracted_by", None)
-        if retracted is not None:
-            raise ConflictError(
-                f"claim '{self.record.id}' was already retracted by '{retracted}'{self._when(by)}"
-            )
+    def retract(
+        self, retraction_id: str, timestamp: datetime, standing: Callable[[End], Standing]
+    ) -> None:
+        """Mark this claim as retracted, under the same rule as ``supersede``."""
+        refuse_second_end(self.record.id, self.ends, RETRACTED, standing)
         self.trigger_event(self.Retracted, by=retraction_id, timestamp=timestamp)
-
-    def _when(self, by: str | None) -> str:
-        """`` (recorded T by MEMBER)``: when (and by whom) what ended the claim was recorded."""
-        ended = getattr(self, "ended_at", None)
-        if ended is None:
-            return ""
-        return f" (recorded {recorded_key(ended)}" + (f" by {by})" if by else ")")
 
 
 class Retraction(LedgerAggregate):

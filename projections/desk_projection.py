@@ -59,6 +59,16 @@ def _erratum(p: Any, line: dict[str, Any], seq: int) -> None:
     p.write("INSERT INTO voided VALUES (?, 'erratum', ?, ?)", (d["record"], recorded, seq))
 
 
+ERRATUM_LINK = "UPDATE errata SET replaced_by = ? WHERE record = ?"
+"""The right record linked to an erratum after it (``Erratum.Linked``)."""
+
+
+def _erratum_linked(p: Any, line: dict[str, Any], seq: int) -> None:
+    """The right record linked to an erratum recorded before it was entered."""
+    record = line["id"].split(":", 1)[1]
+    p.write(ERRATUM_LINK, (line["data"]["replaced_by"], record))
+
+
 def _review(p: Any, line: dict[str, Any], seq: int) -> None:
     """An editor's review; a rejected record stops counting from now on (``voided``)."""
     d, recorded = line["data"], line["recorded_at"]
@@ -99,6 +109,7 @@ DESK_HANDLERS = {
     Member.Removed.TOPIC: _member_removed,
     Batch.Signed.TOPIC: _batch,
     Erratum.Recorded.TOPIC: _erratum,
+    Erratum.Linked.TOPIC: _erratum_linked,
     Review.Recorded.TOPIC: _review,
     Note.Recorded.TOPIC: _note,
     Capture.Recorded.TOPIC: _capture,

@@ -59,7 +59,7 @@ from incident_ledger.ledger.times import (
 )
 from incident_ledger.ledger.values import ValueKind
 from incident_ledger.projections.arabic import normalize
-from incident_ledger.projections.desk_projection import DESK_HANDLERS
+from incident_ledger.projections.desk_projection import DESK_HANDLERS, ERRATUM_LINK
 from incident_ledger.projections.positions import rules_from_row
 from incident_ledger.projections.views import SET_ASIDE, Views
 
@@ -777,7 +777,7 @@ RATE_SOURCE = "UPDATE sources SET reliability = ? WHERE id = ?"
 END_CLAIM = "UPDATE claims SET claim_status = ? WHERE id = ?"
 """A claim's ``claim_status``: ``retracted`` or ``corrected`` once recorded as ended (desk errata
 are not applied to it: ``state`` and the Datasette queries apply them)."""
-UPDATES = (RATE_SOURCE, END_CLAIM)
+UPDATES = (RATE_SOURCE, END_CLAIM, ERRATUM_LINK)
 """Every UPDATE a handler writes: each changes a row an earlier event produced, which the
 read-model check (``projections.model_check``) must know of before it compares rows."""
 

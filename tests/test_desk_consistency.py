@@ -100,14 +100,16 @@ def second(db: str, way: str, kind: str) -> tuple[int, str]:
         ("retraction", "retraction", "claim 'c1' was already retracted by 'first' (recorded "),
         ("retraction", "correction", "claim 'c1' was retracted by 'first' (recorded "),
         ("correction", "retraction", "claim 'c1' was corrected by 'first' (recorded "),
+        ("correction", "correction", "claim 'c1' was already corrected by 'first' (recorded "),
     ],
 )
 def test_a_claim_is_ended_once(db: str, way: str, first: str, then: str, said: str) -> None:
+    """What ended the claim was in the ledger when the command began: bad input."""
     assert append(db, (RETRACT if first == "retraction" else CORRECT) | {"id": "first"})[0] == 0
     before = log_state(db)
     code, err = second(db, way, then)
-    where = "line 1" if way == "file" else "input"
-    assert code == 1
+    where = ("line 1" if way == "file" else "input") + ": claim"
+    assert code == 2
     assert err.startswith(f"error: {where}: {said}")
     member = json.loads(runner.invoke(app, ["--db", db, "members", "--json"]).stdout)[0]["id"]
     when = rf"\(recorded \d{{4}}-\d\d-\d\dT[\d:.]+Z by {re.escape(member)}\)"
@@ -250,3 +252,36 @@ def test_a_retraction_racing_a_correction_one_wins(db: str, tmp_path: Path) -> N
     assert str(lost).startswith("input: claim 'c1' was corrected by 'k1' (recorded ")
     assert cli(db, "verify")[0] == 0
     assert cli(db, "prove", "inclusion", "x1")[0] == 1  # nothing of the loser was written
+
+
+def positions(db: str, fact: str) -> list[tuple[str, Any]]:
+    """(claim, value) of each position on a fact of g after every report."""
+    out = runner.invoke(app, ["--db", db, "state", "g", "--at", "2022-01-25", "--json"]).stdout
+    found = json.loads(out)["facts"].get(fact, {"positions": []})["positions"]
+    return [(p["claim"], p["value"]) for p in found]
+
+
+@pytest.mark.parametrize("way", ["file", "flags"])
+@pytest.mark.parametrize("first", ["retraction", "correction"])
+@pytest.mark.parametrize("then", ["retraction", "correction"])
+def test_an_end_entered_in_error_ends_nothing(db: str, way: str, first: str, then: str) -> None:
+    """An erratum of what ended the claim frees it: it is ended again, and only the new
+    end counts."""
+    assert append(db, (RETRACT if first == "retraction" else CORRECT) | {"id": "first"}) == (0, "")
+    assert cli(db, "erratum", "first", "--reason", "wrong report")[0] == 0
+    assert second(db, way, then) == (0, "")
+    assert cli(db, "erratum", "first", "--reason", "r", "--replaced-by", "second")[0] == 0
+    if then == "retraction":
+        assert positions(db, "killed") == []
+    else:
+        assert positions(db, "killed") == [("second", 9)]
+    assert cli(db, "verify")[0] == 0
+
+
+def test_the_end_that_stands_is_named_not_a_voided_one(db: str) -> None:
+    assert append(db, RETRACT | {"id": "x1"}) == (0, "")
+    assert cli(db, "erratum", "x1", "--reason", "wrong report")[0] == 0
+    assert append(db, CORRECT | {"id": "k1"}) == (0, "")
+    code, err = append(db, RETRACT | {"id": "x2"})
+    assert code == 2
+    assert err.startswith("error: line 1: claim: claim 'c1' was corrected by 'k1' (recorded "), err

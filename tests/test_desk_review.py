@@ -300,3 +300,29 @@ def test_an_incident_bundle_finds_its_desk_entries_in_the_read_model(
     # the incident, 2 claims and the kinds of their facts, 2 reviews, the retraction (and
     # the claim's end), the assessment, 4 notes, 2 errata; the report's note concerns none
     assert (code, out.split("; ")[-1]) == (0, "complete: all 16 events of incident g\n")
+
+
+def test_a_proposed_end_blocks_another_until_it_is_rejected(
+    desk: tuple[Member, Member, Member],
+) -> None:
+    """A reporter's retraction waiting for review holds its claim: another end is bad
+    input naming the proposal; once an editor rejects it, the claim is ended again."""
+    alice, bob, eve = desk
+    assert alice.append([claim("c1", "killed", 7)]).returncode == 0
+    bob.ok("retract", "--id", "x1", "--claim", "c1", "--report", "r2")
+    correct = ("correct", "--id", "k1", "--claim", "c1", "--incident", "g", "--fact",
+               "killed", "--value", "9", "--report", "r2")  # fmt: skip
+    refused = alice.run(*correct)
+    assert refused.returncode == 2
+    assert refused.stderr.startswith(
+        "error: input: claim: claim 'c1' has a proposed retraction 'x1' (recorded "
+    ), refused.stderr
+    assert refused.stderr.endswith(
+        " by bob) waiting for review: it is ended again only if an editor rejects it\n"
+    )
+    eve.ok("review", "x1", "--reject")
+    alice.ok(*correct)
+    assert [p["claim"] for p in facts(alice)["killed"]["positions"]] == ["k1"]
+    again = alice.run("retract", "--id", "x2", "--claim", "c1", "--report", "r2")
+    assert again.returncode == 2
+    assert again.stderr.startswith("error: input: claim: claim 'c1' was corrected by 'k1' ")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import random
+import re
 import resource
 import signal
 import subprocess
@@ -195,9 +196,12 @@ def test_two_writers_correcting_one_claim_one_wins(db: str, tmp_path: Path) -> N
         second.close()
     lost = outcome["first"]
     assert isinstance(lost, ConflictError), lost
-    assert str(lost) == (
-        "input: claim 'c-0' was already corrected by 'fix-b'; correct 'fix-b' instead"
-    )
+    recorded = r"\(recorded \d{4}-\d\d-\d\dT[\d:.]+Z by [^)]+\)"
+    assert re.fullmatch(
+        rf"input: claim 'c-0' was already corrected by 'fix-b' {recorded}; correct 'fix-b' "
+        "instead",
+        str(lost),
+    ), lost
     counts = stored_ids(db)
     assert counts["correction:fix-b"] == 1
     assert "correction:fix-a" not in counts  # nothing half-written
@@ -221,10 +225,13 @@ def test_two_writers_correcting_one_claim_one_wins(db: str, tmp_path: Path) -> N
         "r1",
     )
     _, err = process.communicate(timeout=60)
-    assert (process.returncode, err) == (
-        1,
-        "error: input: claim 'c-0' was already corrected by 'fix-b'; correct 'fix-b' instead\n",
-    )
+    # Corrected before this command began: bad input, not a race.
+    assert process.returncode == 2
+    assert re.fullmatch(
+        rf"error: input: claim: claim 'c-0' was already corrected by 'fix-b' {recorded}; "
+        "correct 'fix-b' instead\n",
+        err,
+    ), err
 
 
 def test_kill_9_during_bulk_import(db: str, tmp_path: Path) -> None:

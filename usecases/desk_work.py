@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from incident_ledger.ledger.batch_check import signed_batches
+from incident_ledger.ledger.batch_check import batch_of
 from incident_ledger.ledger.batch_signing import NotPermittedError, require_member
 from incident_ledger.ledger.desk_domain import Erratum, Review
 from incident_ledger.ledger.desk_entries import (
@@ -38,16 +38,30 @@ def erratum(
             view = appender.view
             target = find_target(ledger, view, record)
             replacement = None if replaced_by is None else find_target(ledger, view, replaced_by)
-            if view.existing([Erratum.aggregate_id(target.aggregate_id)]):
-                raise BadInputError(
-                    f"'{target.aggregate_id}' is already recorded as an entry error"
-                )
             if replacement is not None and replacement.aggregate_id == target.aggregate_id:
                 raise BadInputError("replaced_by: a record cannot replace itself")
             shown = None if replacement is None else replacement.aggregate_id
-            ledger.append_events(appender, [erratum_event(ledger, target, reason, shown)])
+            earlier = ledger.load(view, Erratum.aggregate_id(target.aggregate_id))
+            if earlier is None:
+                event = erratum_event(ledger, target, reason, shown)
+            else:
+                event = _link(ledger, earlier, target, shown)
+            ledger.append_events(appender, [event])
         catch_up_after_writing(ws, "the erratum")
     return {"record": target.aggregate_id, "reason": reason.strip(), "replaced_by": shown}
+
+
+def _link(ledger: Any, earlier: Any, target: Target, replaced_by: str | None) -> Any:
+    """The event linking the right record to an erratum recorded before it was entered
+    (once): the way to link a retraction's or correction's right record, which can only
+    be entered once the erratum has freed its claim."""
+    if replaced_by is None or earlier.replaced_by is not None:
+        linked = "" if earlier.replaced_by is None else f", replaced by '{earlier.replaced_by}'"
+        raise BadInputError(
+            f"'{target.aggregate_id}' is already recorded as an entry error{linked}"
+        )
+    earlier.link(replaced_by, ledger.clock())
+    return earlier.collect_events()[0]
 
 
 def note(db: str | None, record: str, *, text: str) -> dict[str, Any]:
@@ -92,12 +106,9 @@ def _proposed_by(ledger: Any, view: LogView, target: Target) -> str:
             f"'{target.aggregate_id}': only claims, corrections, retractions and assessments "
             "are reviewed"
         )
-    index = view.leaf_index(target.aggregate_id, 1)
-    for batch in signed_batches(ledger, view):
-        if index is not None and batch.first <= index <= batch.last:
-            if batch.proposed:
-                return batch.member
-            break
+    batch = batch_of(ledger, view, view.leaf_index(target.aggregate_id, 1))
+    if batch is not None and batch.proposed:
+        return batch.member
     raise BadInputError(f"'{target.aggregate_id}' is not waiting for review")
 
 

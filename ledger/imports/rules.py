@@ -27,7 +27,9 @@ from typing import TYPE_CHECKING
 
 from eventsourcing.persistence import StoredEvent
 
-from incident_ledger.ledger.batch_check import signed_batches
+from incident_ledger.ledger.batch_check import batch_of
+from incident_ledger.ledger.claim_ends import End, Standing
+from incident_ledger.ledger.desk_domain import Erratum, Review
 from incident_ledger.ledger.domain import (
     Claim,
     creation_data,
@@ -179,9 +181,9 @@ class Checks:
         self._check_same_fact(spooled, target)
         self._not_published_before(spooled, target)
         try:
-            target.supersede(spooled.record_id, self.timestamp, self._ended_by(target))
-        except ConflictError as error:
-            raise ConflictError(f"{spooled.where}: {error}") from None
+            target.supersede(spooled.record_id, self.timestamp, self._standing(target))
+        except (ConflictError, BadInputError) as error:
+            raise type(error)(f"{spooled.where}: {error}") from None
         self.corrected[target.id] = (spooled.record_id, spooled.where)
         self._queue_events(target, events, digests)
 
@@ -210,9 +212,9 @@ class Checks:
         target = self._load_claim(spooled, claim_id)
         self._not_published_before(spooled, target)
         try:
-            target.retract(spooled.record_id, self.timestamp, self._ended_by(target))
-        except ConflictError as error:
-            raise ConflictError(f"{spooled.where}: {error}") from None
+            target.retract(spooled.record_id, self.timestamp, self._standing(target))
+        except (ConflictError, BadInputError) as error:
+            raise type(error)(f"{spooled.where}: {error}") from None
         self.retracted[target.id] = (spooled.record_id, spooled.where)
         self._queue_events(target, events, digests)
 
@@ -283,16 +285,27 @@ class Checks:
             self.published[report] = found
         return found
 
-    def _ended_by(self, target: Claim) -> str | None:
-        """The desk member who recorded what ended a stored claim (None: not ended, or
-        recorded before the desk), to name them when it is ended again."""
-        if target.ended_at is None:
-            return None
-        index = self.appender.view.leaf_index(target.id, target.version)
-        for batch in signed_batches(self.ledger, self.appender.view):
-            if index is not None and batch.first <= index <= batch.last:
-                return batch.member
-        return None
+    def _standing(self, target: Claim) -> Callable[[End], Standing]:
+        """What the store says of each end of a stored claim (``claim_ends``): voided by
+        an erratum or a rejection, waiting for review, by whom, and whether it was
+        recorded after this import began (a race it lost)."""
+        view = self.appender.view
+
+        def standing(end: End) -> Standing:
+            index = view.leaf_index(target.id, end.version)
+            batch = batch_of(self.ledger, view, index)
+            review = self.ledger.load(view, Review.aggregate_id(end.record))
+            verdict = getattr(review, "verdict", None)
+            began = self.appender.began
+            return Standing(
+                voided=verdict == "reject"
+                or bool(view.existing([Erratum.aggregate_id(end.record)])),
+                proposed=batch is not None and batch.proposed and verdict is None,
+                member=None if batch is None else batch.member,
+                raced=began is not None and index is not None and index >= began,
+            )
+
+        return standing
 
     def _queue_events(self, target: Claim, events: list[NewRow], digests: list[bytes]) -> None:
         mapper = self.ledger.leaf_mapper

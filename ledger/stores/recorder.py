@@ -178,6 +178,10 @@ class Appender:
     view: LogView
     append: Callable[[Sequence[NewRow], Sequence[bytes]], None]
     """``append(rows, leaf_hashes)``: events as stored rows, and the Merkle leaf hash of each."""
+    began: int | None = None
+    """How many leaves the log held when the writer began, before it waited for the
+    store's write lock (None: not known): an event at or after it was recorded by
+    another writer meanwhile, a race this writer lost."""
 
 
 def leaf_hashes(
