@@ -99,10 +99,16 @@ def _members_table(listed: list[dict[str, Any]]) -> Table:
 def erratum(
     ctx: typer.Context,
     record: RecordArg,
-    reason: Annotated[str, typer.Option("--reason", help="What was entered wrong.")],
+    reason: Annotated[
+        str | None,
+        typer.Option("--reason", help="What was entered wrong (needed for a new erratum)."),
+    ] = None,
     replaced_by: Annotated[
         str | None,
-        typer.Option("--replaced-by", help="The right record, entered anew (link them)."),
+        typer.Option(
+            "--replaced-by",
+            help="The right record, entered anew: given with the erratum, or later to link it.",
+        ),
     ] = None,
     as_json: JsonFlag = False,
 ) -> None:
@@ -110,10 +116,14 @@ def erratum(
 
     From now on it counts no more, at any known time (as recorded before, it still does),
     and never against its source: an erratum is not a retraction. Records are never
-    edited: to fix one, record an erratum and enter the right record, --replaced-by it."""
+    edited: to fix one, record an erratum, enter the right record, then link them
+    (erratum RECORD --replaced-by NEW). An erratum of a retraction or correction frees
+    its claim, to be ended by the right record."""
     shown = desk_work.erratum(ctx.obj, record, reason=reason, replaced_by=replaced_by)
     if as_json:
         render.print_json(shown)
+    elif shown["linked"]:
+        render.out.print(f"erratum of {shown['record']}: replaced by {shown['replaced_by']}")
     else:
         render.out.print(f"erratum recorded: {shown['record']} no longer counts")
 

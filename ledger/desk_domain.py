@@ -147,6 +147,7 @@ class Erratum(LedgerAggregate):
 
         def apply(self, aggregate: Any) -> None:
             aggregate.record = None
+            aggregate.reason = self.reason
             aggregate.replaced_by = self.replaced_by
 
     @dataclass(frozen=True)

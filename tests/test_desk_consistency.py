@@ -270,7 +270,18 @@ def test_an_end_entered_in_error_ends_nothing(db: str, way: str, first: str, the
     assert append(db, (RETRACT if first == "retraction" else CORRECT) | {"id": "first"}) == (0, "")
     assert cli(db, "erratum", "first", "--reason", "wrong report")[0] == 0
     assert second(db, way, then) == (0, "")
-    assert cli(db, "erratum", "first", "--reason", "r", "--replaced-by", "second")[0] == 0
+    linked = runner.invoke(app, ["--db", db, "erratum", "first", "--replaced-by", "second"])
+    kind = "claim" if first == "correction" else "retraction"
+    new = "claim" if then == "correction" else "retraction"
+    assert (linked.exit_code, linked.stdout) == (
+        0,
+        f"erratum of {kind}:first: replaced by {new}:second\n",
+    )
+    assert cli(db, "erratum", "first", "--replaced-by", "second") == (
+        2,
+        f"error: '{kind}:first' is already recorded as an entry error, replaced by "
+        f"'{new}:second'\n",
+    )
     if then == "retraction":
         assert positions(db, "killed") == []
     else:

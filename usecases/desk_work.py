@@ -27,7 +27,7 @@ from incident_ledger.usecases.writing import catch_up_after_writing
 
 
 def erratum(
-    db: str | None, record: str, *, reason: str, replaced_by: str | None = None
+    db: str | None, record: str, *, reason: str | None, replaced_by: str | None = None
 ) -> dict[str, Any]:
     """Record that the desk entered ``record`` by mistake: from now on it counts no more,
     at any known time, and never against its source. ``replaced_by``: the right record,
@@ -43,12 +43,19 @@ def erratum(
             shown = None if replacement is None else replacement.aggregate_id
             earlier = ledger.load(view, Erratum.aggregate_id(target.aggregate_id))
             if earlier is None:
-                event = erratum_event(ledger, target, reason, shown)
+                event = erratum_event(ledger, target, reason or "", shown)
             else:
                 event = _link(ledger, earlier, target, shown)
             ledger.append_events(appender, [event])
         catch_up_after_writing(ws, "the erratum")
-    return {"record": target.aggregate_id, "reason": reason.strip(), "replaced_by": shown}
+    return {
+        "record": target.aggregate_id,
+        "reason": getattr(earlier, "reason", None)
+        if earlier is not None
+        else (reason or "").strip(),
+        "replaced_by": shown,
+        "linked": earlier is not None,
+    }
 
 
 def _link(ledger: Any, earlier: Any, target: Target, replaced_by: str | None) -> Any:
