@@ -332,6 +332,12 @@ class CorrectionRecord(ClaimFields):
     change_fact: bool | None = None
     """True: the correction moves the claim to another fact of its incident (else refused)."""
 
+    @field_validator("change_fact")
+    @classmethod
+    def _false_is_absent(cls, value: bool | None) -> bool | None:
+        """False says what an absent field says: the same record either way."""
+        return value or None
+
 
 class RetractionRecord(RecordBase):
     """A report that withdraws a claim."""

@@ -296,3 +296,25 @@ def test_the_end_that_stands_is_named_not_a_voided_one(db: str) -> None:
     code, err = append(db, RETRACT | {"id": "x2"})
     assert code == 2
     assert err.startswith("error: line 1: claim: claim 'c1' was corrected by 'k1' (recorded "), err
+
+
+@pytest.mark.parametrize(
+    ("first", "again"),
+    [
+        (["--no-change-fact"], []),
+        ([], ["--no-change-fact"]),
+    ],
+)
+def test_change_fact_false_and_absent_are_one_record(
+    db: str, first: list[str], again: list[str], tmp_path: Path
+) -> None:
+    assert cli(db, *FLAGS["correction"]("k"), *first) == (0, "")
+    out = runner.invoke(app, ["--db", db, *FLAGS["correction"]("k"), *again])
+    assert (out.exit_code, out.stderr) == (0, "")
+    assert "0 record(s)" in out.stdout or "already present" in out.stdout, out.stdout
+    for change_fact in ("false", ""):
+        row = f"id,claim,incident,fact,value,report,change_fact\nk,c1,g,killed,9,r2,{change_fact}\n"
+        sheet = tmp_path / "k.csv"
+        sheet.write_text(row, encoding="utf-8")
+        code, err = cli(db, "append", "--file", str(sheet), "--type", "correction")
+        assert (code, err) == (0, ""), change_fact
