@@ -125,7 +125,19 @@ def erratum(
     elif shown["linked"]:
         render.out.print(f"erratum of {shown['record']}: replaced by {shown['replaced_by']}")
     else:
-        render.out.print(f"erratum recorded: {shown['record']} no longer counts")
+        kind = shown["record"].split(":", 1)[0]
+        render.out.print(f"erratum recorded: {shown['record']} no longer counts{_VOIDS[kind]}")
+
+
+_VOIDS = {
+    "claim": "",
+    "retraction": "",
+    "assessment": "",
+    "report": ", nor any claim, retraction or correction it reports",
+    "source": ", nor any claim, retraction or correction of its reports",
+    "incident": ": it is not listed, and none of its claims count",
+}
+"""What else an erratum of each kind of record voids (``projections.desk_rules``)."""
 
 
 def note(

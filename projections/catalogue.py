@@ -1,10 +1,11 @@
 """What the ledger follows: its incidents, and each incident's facts with their kinds.
 
-``incidents`` lists every incident (title, place, time zone, how many facts and claims,
-its first and last report); ``facts`` lists one incident's facts — those declared and
-those its claims speak of — with their kind, unit, whether cumulative, whether
-declared or given their kind by their first claim, how many claims, and their status
-at a known time (by default now, as ``state`` answers it).
+``incidents`` lists every incident but those entered in error (title, place, time
+zone, how many facts and claims, its first and last report); ``facts`` lists one
+incident's facts — those declared and those its claims speak of — with their kind,
+unit, whether cumulative, whether declared or given their kind by their first claim,
+how many claims, and their status at a known time (by default now, as ``state``
+answers it).
 """
 
 from __future__ import annotations
@@ -27,7 +28,9 @@ SELECT i.id, i.title, i.title_ar, i.place, i.timezone,
     )) AS facts,
     (SELECT MIN(c.published_at) FROM claims c WHERE c.incident = i.id) AS first_known,
     (SELECT MAX(c.published_at) FROM claims c WHERE c.incident = i.id) AS last_known
-FROM incidents i ORDER BY i.id
+FROM incidents i
+WHERE NOT EXISTS (SELECT 1 FROM voided v WHERE v.record = 'incident:' || i.id)
+ORDER BY i.id
 """
 
 _FACTS = """

@@ -3,7 +3,9 @@
 - A record in ``voided`` (an erratum, or a rejected proposal) counts no more from
   the erratum's or rejection's recorded time, at every known time: a claim so
   voided is as if never entered, and a retraction or correction so voided ends
-  nothing. As recorded before it, it still counts.
+  nothing. As recorded before it, it still counts. An erratum of a report, a
+  source or an incident voids every claim that report, source or incident holds,
+  and (a report, a source) every retraction or correction it reports.
 - With ``reviewed_only``, a claim, correction or retraction entered in a
   proposed batch (a reporter's, with review required) counts only once an
   editor's approval is recorded.
@@ -19,14 +21,20 @@ import sqlite3
 
 VOIDED_CLAIM = """
       AND NOT EXISTS (
-          SELECT 1 FROM voided v WHERE v.record = 'claim:' || c.id AND v.recorded_at <= :recorded
+          SELECT 1 FROM voided v
+          WHERE v.record IN ('claim:' || c.id, 'report:' || c.report, 'source:' || c.source,
+                             'incident:' || c.incident)
+            AND v.recorded_at <= :recorded
       )"""
 
 VOIDED_END = """
             AND NOT EXISTS (
                 SELECT 1 FROM voided v
-                WHERE v.record = (CASE e.how WHEN 'retracted' THEN 'retraction:' ELSE 'claim:' END)
-                    || e.ended_by
+                WHERE v.record IN (
+                    (CASE e.how WHEN 'retracted' THEN 'retraction:' ELSE 'claim:' END)
+                        || e.ended_by,
+                    'report:' || e.report,
+                    'source:' || (SELECT r.source FROM reports r WHERE r.id = e.report))
                   AND v.recorded_at <= :recorded
             )"""
 

@@ -318,3 +318,61 @@ def test_change_fact_false_and_absent_are_one_record(
         sheet.write_text(row, encoding="utf-8")
         code, err = cli(db, "append", "--file", str(sheet), "--type", "correction")
         assert (code, err) == (0, ""), change_fact
+
+
+def test_an_erratum_of_a_report_a_source_or_an_incident_voids_what_it_holds(db: str) -> None:
+    """The erratum says what no longer counts, and the outputs agree."""
+    other = {"type": "source", "id": "t", "name": "T", "kind": "outlet"}
+    r3 = {"type": "report", "id": "r3", "source": "t", "published_at": "2022-01-21"}
+    c2 = {"type": "claim", "id": "c2", "incident": "g", "fact": "wounded", "value": 4,
+          "report": "r3"}  # fmt: skip
+    assert append(db, other, r3, c2, RETRACT | {"id": "x1", "report": "r3", "claim": "c1"}) == (
+        0,
+        "",
+    )
+    assert positions(db, "killed") == [] and positions(db, "wounded") == [("c2", 4)]
+    said = runner.invoke(app, ["--db", db, "erratum", "r3", "--reason", "not this report"])
+    assert said.stdout == (
+        "erratum recorded: report:r3 no longer counts, nor any claim, retraction or "
+        "correction it reports\n"
+    )
+    assert positions(db, "wounded") == [] and positions(db, "killed") == [("c1", 7)]
+    said = runner.invoke(app, ["--db", db, "erratum", "s", "--reason", "no such monitor"])
+    assert said.stdout == (
+        "erratum recorded: source:s no longer counts, nor any claim, retraction or "
+        "correction of its reports\n"
+    )
+    assert positions(db, "killed") == []
+    said = runner.invoke(app, ["--db", db, "erratum", "h", "--reason", "a duplicate"])
+    assert said.stdout == (
+        "erratum recorded: incident:h no longer counts: it is not listed, and none of its "
+        "claims count\n"
+    )
+    listed = json.loads(runner.invoke(app, ["--db", db, "incidents", "--json"]).stdout)
+    assert [i["id"] for i in listed] == ["g"]
+    assert cli(db, "verify")[0] == 0
+
+
+def test_an_erratum_of_a_fact_says_how_a_fact_is_fixed(db: str) -> None:
+    before = log_state(db)
+    assert cli(db, "erratum", "fact:g/killed", "--reason", "wrong kind") == (
+        2,
+        "error: 'fact:g/killed': a fact's declaration is not entered in error: declare the "
+        "fact again as it should be; its latest declaration is the one that counts\n",
+    )
+    assert log_state(db) == before
+
+
+@pytest.mark.parametrize("way", ["file", "flags"])
+@pytest.mark.parametrize("kind", ["retraction", "correction"])
+def test_a_claim_entered_in_error_is_not_ended(db: str, way: str, kind: str) -> None:
+    assert cli(db, "erratum", "c1", "--reason", "typo")[0] == 0
+    before = log_state(db)
+    code, err = second(db, way, kind)
+    where = "line 1" if way == "file" else "input"
+    assert (code, err) == (
+        2,
+        f"error: {where}: claim: claim 'c1' was entered in error: it no longer counts, so no "
+        f"{kind} ends it\n",
+    )
+    assert log_state(db) == before

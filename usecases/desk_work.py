@@ -32,6 +32,11 @@ def erratum(
     """Record that the desk entered ``record`` by mistake: from now on it counts no more,
     at any known time, and never against its source. ``replaced_by``: the right record,
     entered anew."""
+    if record.startswith("fact:"):
+        raise BadInputError(
+            f"'{record}': a fact's declaration is not entered in error: declare the fact "
+            "again as it should be; its latest declaration is the one that counts"
+        )
     with open_workspace(db, write=True) as ws:
         ledger = ws.ledger
         with ledger.writing("another member fixed this record at the same time") as appender:

@@ -106,6 +106,8 @@ class Checks:
         """The stored events of the claims the page's corrections reference, read for the
         page in one query (the store does not change while a page is checked); an id
         asked for that the store lacks maps to an empty list."""
+        self.page_desk: dict[str, list[StoredEvent]] = {}
+        """The desk's errata and reviews of those claims, read in the same query."""
 
     def _read_corrected_claims(self, kinds: Sequence[str], ref_lists: Sequence[list[str]]) -> None:
         """Read, in one query, the stored events of the claims a page's corrections
@@ -120,8 +122,10 @@ class Checks:
         if not claim_ids:
             self.page_claims = {}
             return
-        found = self.appender.view.events_of_each(sorted(claim_ids))
+        desk = {f"{kind}:{claim_id}" for claim_id in claim_ids for kind in ("erratum", "review")}
+        found = self.appender.view.events_of_each(sorted(claim_ids | desk))
         self.page_claims = {claim_id: found.get(claim_id, []) for claim_id in claim_ids}
+        self.page_desk = {aggregate_id: found.get(aggregate_id, []) for aggregate_id in desk}
 
     def _in_input(self, aggregate_id: str) -> Spooled | None:
         """The record of this input under an aggregate id not yet in the store, if any."""
@@ -176,6 +180,7 @@ class Checks:
         in the ledger or this input, and not corrected already (``corrected_twice``;
         one corrected by another writer is a conflict, ``Claim.supersede``)."""
         target = self._load_claim(spooled, str(spooled.target))
+        self._not_voided(spooled, target)
         self._not_retracted_here(spooled, target.id)
         self._check_same_incident(spooled, target)
         self._check_same_fact(spooled, target)
@@ -210,6 +215,7 @@ class Checks:
                 f"({corrected[1]} of this input); retract '{corrected[0]}' instead"
             )
         target = self._load_claim(spooled, claim_id)
+        self._not_voided(spooled, target)
         self._not_published_before(spooled, target)
         try:
             target.retract(spooled.record_id, self.timestamp, self._standing(target))
@@ -294,18 +300,42 @@ class Checks:
         def standing(end: End) -> Standing:
             index = view.leaf_index(target.id, end.version)
             batch = batch_of(self.ledger, view, index)
-            review = self.ledger.load(view, Review.aggregate_id(end.record))
-            verdict = getattr(review, "verdict", None)
+            voided, verdict = self._voided(end.record)
             began = self.appender.began
             return Standing(
-                voided=verdict == "reject"
-                or bool(view.existing([Erratum.aggregate_id(end.record)])),
+                voided=voided is not None,
                 proposed=batch is not None and batch.proposed and verdict is None,
                 member=None if batch is None else batch.member,
                 raced=began is not None and index is not None and index >= began,
             )
 
         return standing
+
+    def _voided(self, record: str) -> tuple[str | None, str | None]:
+        """(how the desk voided a stored record — ``entered in error``, ``rejected`` — or
+        None, the verdict of its review or None), from the page's read when it holds them."""
+        desk = []
+        for kind in (Erratum, Review):
+            aggregate_id = kind.aggregate_id(record)
+            stored = self.page_desk.get(aggregate_id)
+            if stored is None:
+                stored = self.appender.view.events_of(aggregate_id)
+            desk.append(self.ledger.aggregate_of(stored))
+        erratum, review = desk
+        verdict = getattr(review, "verdict", None)
+        if erratum is not None:
+            return "entered in error", verdict
+        return ("rejected" if verdict == "reject" else None), verdict
+
+    def _not_voided(self, spooled: Spooled, target: Claim) -> None:
+        """A claim the desk voided (an erratum, a rejection) is not ended: it no longer
+        counts already."""
+        how, _ = self._voided(target.id)
+        if how is not None:
+            raise BadInputError(
+                f"{spooled.where}: claim: claim '{target.record.id}' was {how}: it no longer "
+                f"counts, so no {spooled.kind} ends it"
+            )
 
     def _queue_events(self, target: Claim, events: list[NewRow], digests: list[bytes]) -> None:
         mapper = self.ledger.leaf_mapper
