@@ -147,6 +147,21 @@ CLAIMS = "id,incident,fact,value,report,via,qualifier,credibility\n"
         ("id,colour\nc1,red\n", "line 1: column 2 ('colour') is not a field of a claim record"),
         ("id,id\nc1,c2\n", "line 1: column 'id' is named twice"),
         (
+            "id,incident,fact,value,Report\nc2,g,killed,20,r1\n",
+            "line 1: column 5 ('Report') is not a field of a claim record: did you mean "
+            "'report'? (names are lower case)",
+        ),
+        (
+            "id;incident;fact;value;report\nc2;g;killed;20;r1\n",
+            "line 1: the columns are separated by semicolons: save the spreadsheet as CSV "
+            'with commas between columns ("CSV UTF-8")',
+        ),
+        (
+            CLAIMS + 'c2,g,killed,20,r1,"afp, s",,\n',
+            'line 2: via: \'afp, s\' is several ids: write them as a JSON list, ["afp","s"] '
+            "(from the command line, give the option once per id)",
+        ),
+        (
             "type,id,title\nincident,g2,G\nsauce,x,\n",
             "line 3: type: must be one of incident, source, fact, report, claim, correction, "
             "retraction, assessment (got 'sauce')",
@@ -172,7 +187,10 @@ def test_bytes_that_are_not_utf8_and_a_missing_type_are_refused(db: str, tmp_pat
     path = tmp_path / "claims.csv"
     path.write_bytes(b"id,title\ng2,caf\xe9\n")
     code, _, err = ledger(db, "append", "--file", str(path), "--type", "incident")
-    assert (code, err) == (2, "error: line 2: is not UTF-8 text (byte 0xE9)\n")
+    assert (code, err) == (
+        2,
+        'error: line 2: is not UTF-8 text (byte 0xE9): save the spreadsheet as "CSV UTF-8"\n',
+    )
     code, _, err = ledger(db, "append", "--file", str(path))
     assert (code, err) == (
         2,

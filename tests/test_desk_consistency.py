@@ -160,7 +160,10 @@ def test_a_correction_changes_the_fact_only_when_it_says_so(db: str, way: str) -
     before = log_state(db)
     if way == "file":
         code, err = append(db, CORRECT | {"id": "k", "fact": "wounded"})
-        how = '"change_fact": true'
+        how = (
+            'change_fact true ("change_fact": true in JSON Lines; true in a CSV file\'s '
+            "change_fact column)"
+        )
     else:
         args = FLAGS["correction"]("k")
         args[args.index("killed")] = "wounded"

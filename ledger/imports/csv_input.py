@@ -62,10 +62,15 @@ def _header(reader: Any, record_type: str | None) -> list[str]:
         raise BadInputError(f"line 1: invalid CSV: {error}") from None
     if names is None:
         return []
-    names = [normalized_line(name, "line 1") or name for name in names]
+    names = [_utf8(name, "line 1") or name for name in names]
     if names:
         names[0] = names[0].removeprefix(BOM)
     names = [name.strip() for name in names]
+    if len(names) == 1 and names[0].count(";") > 0:
+        raise BadInputError(
+            "line 1: the columns are separated by semicolons: save the spreadsheet as CSV "
+            'with commas between columns ("CSV UTF-8")'
+        )
     if record_type is not None and record_type not in RECORD_TYPES:
         raise BadInputError(
             f"{{record_type}} must be one of {', '.join(RECORD_TYPES)} (got '{record_type}')",
@@ -75,7 +80,11 @@ def _header(reader: Any, record_type: str | None) -> list[str]:
     for number, name in enumerate(names):
         if name not in allowed:
             what = f"a {record_type} record" if "type" not in names and record_type else "a record"
-            raise BadInputError(f"line 1: column {number + 1} ('{name}') is not a field of {what}")
+            near = [field for field in allowed if field.casefold() == name.casefold()]
+            hint = f": did you mean '{near[0]}'? (names are lower case)" if near else ""
+            raise BadInputError(
+                f"line 1: column {number + 1} ('{name}') is not a field of {what}{hint}"
+            )
         if name in names[:number]:
             raise BadInputError(f"line 1: column '{name}' is named twice")
     if "type" not in names and record_type is None:
@@ -84,6 +93,14 @@ def _header(reader: Any, record_type: str | None) -> list[str]:
             arguments=("record_type",),
         )
     return names
+
+
+def _utf8(text: str, where: str) -> str | None:
+    """``parsing.normalized_line``, telling a spreadsheet's user how to save UTF-8."""
+    try:
+        return normalized_line(text, where)
+    except BadInputError as error:
+        raise BadInputError(f'{error}: save the spreadsheet as "CSV UTF-8"') from None
 
 
 def _columns(record_type: str) -> list[str]:
@@ -95,7 +112,7 @@ def _record(header: list[str], row: list[str], record_type: str | None, where: s
         raise BadInputError(f"{where}: has {len(row)} cells, the header names {len(header)}")
     cells = dict(zip(header, row, strict=False))
     for cell in row:
-        normalized_line(cell, where)  # a byte that is not UTF-8 is named by its line
+        _utf8(cell, where)  # a byte that is not UTF-8 is named by its line
     kind = cells.pop("type", "").strip() or record_type
     if kind is None:
         raise BadInputError(f"{where}: type: is required")

@@ -179,6 +179,8 @@ def _problems(
     found: dict[str, str] = dict(earlier or {})
     for problem in error.errors(include_url=False) if error is not None else ():
         fieldname, message = _problem(problem)
+        if fieldname.split(".")[0] in (earlier or {}):
+            continue  # the field's text could not be read: that is its problem
         found.setdefault(fieldname, message)
     place = {key: i for i, key in enumerate(keys)}
     ordered = sorted(found.items(), key=lambda item: place.get(item[0].split(".")[0], len(place)))

@@ -249,7 +249,12 @@ class Checks:
         fact, own = fields.get("fact"), getattr(target.record, "fact", None)
         if fact != own and not fields.get("change_fact"):
             # From the command line (``input``), the option; from a file, the field.
-            how = "{change_fact}" if spooled.where == "input" else '"change_fact": true'
+            how = (
+                "{change_fact}"
+                if spooled.where == "input"
+                else 'change_fact true ("change_fact": true in JSON Lines; true in a CSV '
+                "file's change_fact column)"
+            )
             raise BadInputError(
                 f"{spooled.where}: fact: the correction changes claim '{target.record.id}''s "
                 f"fact from '{own}' to '{fact}': say so with {how}",

@@ -135,7 +135,7 @@ def _read(form: str, text: str | Sequence[str] | bool) -> Any:
     if isinstance(text, bool):  # a yes-or-no flag
         return text
     if not isinstance(text, str):  # a flag given several times
-        return list(text) if form == IDS else _read(form, text[-1])
+        return [_one_id(item) for item in text] if form == IDS else _read(form, text[-1])
     if form == VALUE:
         try:
             return value_from_text(text)
@@ -156,7 +156,19 @@ def _read(form: str, text: str | Sequence[str] | bool) -> Any:
             message = error.msg if isinstance(error, json.JSONDecodeError) else str(error)
             raise ValueError(f"invalid JSON: {message}") from None
     if form == IDS:
-        return [text]
+        return [_one_id(text)]
+    return text
+
+
+def _one_id(text: str) -> str:
+    """One id of a list; one with commas (which no id holds) is a list written as a
+    sentence: say how to write it."""
+    if "," in text:
+        items = ",".join(json.dumps(item.strip()) for item in text.split(","))
+        raise ValueError(
+            f"{text!r} is several ids: write them as a JSON list, [{items}] (from the "
+            "command line, give the option once per id)"
+        )
     return text
 
 
