@@ -30,8 +30,12 @@ commands (``append claim``, ``correct``, ``retract``)."""
 
 FIXING = (
     "A record is never edited: to fix one, record an erratum ('ledger erratum RECORD "
-    "--reason …') and add the right record ('--replaced-by' links them)."
+    "--reason …'), add the right record under a new id, then link them ('ledger erratum "
+    "RECORD --replaced-by NEW'). A fact is fixed by declaring it again."
 )
+
+_METAVARS = {"published_at": "DATE|DATETIME", "by": "NAME", "language": "LANG", "timezone": "ZONE"}
+"""A flag's placeholder where the field's name does not say its format."""
 
 _FORM_HELP = {
     "whole": ", a whole number",
@@ -162,10 +166,17 @@ def _option(kind: str, form: FieldForm) -> Any:
     metavar, shared = FIELD_OPTIONS.get(form.name, (None, None))
     required = "Required. " if form.required else ""
     if form.form == "yes-no":
-        help_text = shared or f"The {kind}'s {form.name} (or not)."
+        help_text = shared or form.description or f"The {kind}'s {form.name} (or not)."
         return Annotated[bool | None, typer.Option(f"{flag}/--no-{flag[2:]}", help=help_text)]
-    if metavar is None:
-        metavar = "[" + "|".join(form.choices) + "]" if form.choices else form.name.upper()
-    help_text = required + (shared or f"The {kind}'s {form.name}{_FORM_HELP[form.form]}.")
+    if metavar is None and form.choices:
+        metavar = "[" + "|".join(form.choices) + "]"
+    elif metavar is None:
+        metavar = "JSON" if form.form == "json" else _METAVARS.get(form.name, form.name.upper())
+    described = " ".join(form.description.split()) if form.description else None
+    if described and form.form == "ids":
+        described += " Repeat the flag for several."
+    help_text = required + (
+        shared or described or f"The {kind}'s {form.name}{_FORM_HELP[form.form]}."
+    )
     given: Any = list[str] | None if form.form == "ids" else str | None
     return Annotated[given, typer.Option(flag, metavar=metavar, help=help_text)]

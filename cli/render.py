@@ -371,6 +371,7 @@ def report_outcome(outcome: Any, as_json: bool) -> None:
     if as_json:
         print_json(
             {"added": outcome.added, "unchanged": outcome.unchanged, "events": outcome.events}
+            | ({"proposed": True} if outcome.proposed else {})
         )
         return
     parts = ", ".join(f"{count} {kind}" for kind, count in sorted(outcome.added.items()))
@@ -378,4 +379,9 @@ def report_outcome(outcome: Any, as_json: bool) -> None:
         f"added {outcome.added_total} record(s)"
         + (f" ({parts})" if parts else "")
         + f"; {outcome.unchanged} already present"
+        + (
+            "; proposed: it counts for reviewed views once an editor approves it (ledger queue)"
+            if outcome.proposed
+            else ""
+        )
     )

@@ -152,7 +152,10 @@ def _check_edtf(value: str) -> str:
 class RecordBase(BaseModel):
     """Common configuration: strict types, no unknown fields, NFC text, immutable."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True, strict=True)
+    model_config = ConfigDict(
+        extra="forbid", frozen=True, strict=True, use_attribute_docstrings=True
+    )
+    """A field's docstring is its description: the help of its flag (``ledger add``)."""
 
     @model_validator(mode="before")
     @classmethod
@@ -185,11 +188,17 @@ class IncidentRecord(RecordBase):
 
     type: Literal["incident"] = "incident"
     id: RecordId
+    """The incident's id, used by its claims (letters, digits, . _ : -)."""
     title: Text
+    """Its title, in English."""
     title_ar: Text | None = None
+    """Its title in Arabic."""
     place: Text | None = None
+    """Where it happened, in words."""
     timezone: TimeZone | None = None
+    """The IANA time zone its dates are read in, such as Asia/Damascus."""
     related: list[RelatedIncident] | None = None
+    """Other incidents it is linked to, in JSON: [{"incident": ID, "relation": TEXT}]."""
 
 
 class SourceRecord(RecordBase):
@@ -197,10 +206,15 @@ class SourceRecord(RecordBase):
 
     type: Literal["source"] = "source"
     id: RecordId
+    """The source's id, used by its reports (letters, digits, . _ : -)."""
     name: Text
+    """Its name."""
     name_ar: Text | None = None
+    """Its name in Arabic."""
     kind: Lax[SourceKind]
+    """What kind of voice it is."""
     reliability: Lax[Reliability] | None = None
+    """Its Admiralty reliability grade, A (reliable) to F (cannot be judged)."""
 
 
 class ReportRecord(RecordBase):
@@ -208,13 +222,22 @@ class ReportRecord(RecordBase):
 
     type: Literal["report"] = "report"
     id: RecordId
+    """The report's id, used by its claims (letters, digits, . _ : -)."""
     source: RecordId
+    """The id of the source that published it."""
     published_at: str
+    """When it was published: a date (2022-01-21) or a date and time with its offset
+    (2022-01-21T05:00+03:00)."""
     url: Url | None = None
+    """Where it is, an http(s) URL."""
     title: Text | None = None
+    """Its title."""
     language: Language | None = None
+    """Its language, a code such as ar or en."""
     author: Text | None = None
+    """Who wrote it."""
     sha256: Sha256 | None = None
+    """The SHA-256 of the report's content as archived, 64 lowercase hex digits."""
     archive_url: Url | None = None
     """An archived copy of the report, such as a Wayback Machine snapshot."""
 
@@ -344,9 +367,13 @@ class RetractionRecord(RecordBase):
 
     type: Literal["retraction"] = "retraction"
     id: RecordId
+    """The retraction's id (letters, digits, . _ : -)."""
     claim: RecordId
+    """The id of the claim withdrawn."""
     report: RecordId
+    """The id of the report that withdraws it."""
     reason: Text | None = None
+    """Why, in the report's words."""
 
 
 class AssessmentRecord(RecordBase):
@@ -354,14 +381,22 @@ class AssessmentRecord(RecordBase):
 
     type: Literal["assessment"] = "assessment"
     id: RecordId
+    """The assessment's id (letters, digits, . _ : -)."""
     claim: RecordId
+    """The id of the claim assessed."""
     verdict: Lax[Verdict]
+    """The fact-checker's rating."""
     by: Text
+    """Who assessed it: the fact-checker's name, in words."""
     published_at: str
+    """When the assessment was published: a date (2022-01-25) or a date and time with its
+    offset (2022-01-25T09:00Z)."""
     url: Url | None = None
+    """Where it is published, an http(s) URL."""
     summary: Annotated[str, StringConstraints(min_length=1, max_length=75)] | None = None
     """The claim reviewed in at most 75 characters, for fact-check platforms."""
     note: Text | None = None
+    """A note of the desk's."""
 
     @field_validator("published_at")
     @classmethod
@@ -403,14 +438,23 @@ class FactRecord(RecordBase):
 
     type: Literal["fact"] = "fact"
     incident: RecordId
+    """The id of the incident the fact is of."""
     key: FactKey
+    """The fact's key, dotted lowercase words such as killed.security_forces."""
     kind: Lax[FactKind]
+    """What kind of value its claims give."""
     unit: Annotated[str, StringConstraints(min_length=1, max_length=64)] | None = None
+    """The unit of a quantity, such as km."""
     cumulative: bool | None = None
+    """A total that can only grow, such as a toll (or not)."""
     tolerance: ToleranceSpec | None = None
+    """How wide "about n" is, in JSON: {"fraction": 0.05} or {"absolute": 3}."""
     choices: list[ChoiceOption] | None = None
+    """A choice fact's values, in JSON: [{"value": TEXT, "aliases": [TEXT, …]}]."""
     label: Text | None = None
+    """The fact's name for people, in English."""
     label_ar: Text | None = None
+    """Its name in Arabic."""
 
     @property
     def id(self) -> str:

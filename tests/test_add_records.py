@@ -146,10 +146,27 @@ def test_every_field_of_every_model_is_a_flag() -> None:
         assert {form.name for form in field_forms(kind)} == model_fields
         for name in model_fields:
             assert "--" + name.replace("_", "-") + " " in out, (kind, name)
-        assert "A record is never edited" in " ".join(out.split())
+        words = " ".join(out.split())
+        assert "A record is never edited" in words
+        assert "then link them ('ledger erratum RECORD --replaced-by NEW')" in words
     group = typer.main.get_command(app).commands["add"]  # type: ignore[attr-defined]
     made = [group.get_command(None, kind) for kind in group.list_commands(None)]
     assert [command.name for command in made] == list(ADD_TYPES)
+
+
+def test_a_flag_s_help_says_the_field_s_format() -> None:
+    """Taken from the models' field descriptions: a flag says what it takes."""
+    _, out, _ = ledger("unused.db", "add", "report", "--help")
+    words = " ".join(out.split())
+    assert (
+        "--published-at DATE|DATETIME Required. When it was published: a date (2022-01-21)" in words
+    )
+    assert "--language LANG Its language, a code such as ar or en." in words
+    _, out, _ = ledger("unused.db", "add", "assessment", "--help")
+    words = " ".join(out.split())
+    assert "--by NAME Required. Who assessed it" in words
+    _, out, _ = ledger("unused.db", "add", "incident", "--help")
+    assert "--related JSON" in out and "--timezone ZONE" in out
 
 
 def test_a_reporter_s_assessment_waits_for_review(store_url: str, tmp_path: Path) -> None:
@@ -163,9 +180,16 @@ def test_a_reporter_s_assessment_waits_for_review(store_url: str, tmp_path: Path
     alice.ok("append", "claim", "--id", "c1", "--incident", "g", "--fact", "killed",
              "--value", "3", "--report", "r")  # fmt: skip
     bob = Member(store_url, key)
-    bob.ok("add", "assessment", "--id", "a1", "--claim", "c1", "--verdict", "false", "--by", "B",
-           "--published-at", "2022-01-22")  # fmt: skip
+    said = bob.ok("add", "assessment", "--id", "a1", "--claim", "c1", "--verdict", "false",
+                  "--by", "B", "--published-at", "2022-01-22")  # fmt: skip
+    assert said == (
+        "added 1 record(s) (1 assessment); 0 already present; proposed: it counts for "
+        "reviewed views once an editor approves it (ledger queue)\n"
+    )
+    said = alice.ok("add", "assessment", "--id", "a2", "--claim", "c1", "--verdict", "false",
+                    "--by", "B", "--published-at", "2022-01-22")  # fmt: skip
+    assert said == "added 1 record(s) (1 assessment); 0 already present\n"
     assert [item["record"] for item in alice.json("queue")] == ["assessment:a1"]
     # Each add is a batch of its own, signed by whoever added it: init, review, bob,
-    # three records, the claim, bob's assessment.
-    assert alice.json("verify")["batches"] == 8
+    # three records, the claim, bob's assessment, alice's.
+    assert alice.json("verify")["batches"] == 9

@@ -196,8 +196,21 @@ def _record_one(db: str | None, validated: AnyRecord) -> Outcome:
 
     with open_workspace(db, write=True) as ws:
         outcome = record(ws.ledger, [Entry("input", validated)])
+        if outcome.added_total:
+            outcome.proposed = _proposed(ws.ledger, validated)
         catch_up_after_writing(ws, f"{outcome.added_total} new record(s)")
         return outcome
+
+
+def _proposed(ledger: Any, validated: AnyRecord) -> bool:
+    """Whether a record just added is a proposal: in a batch that waits for review."""
+    from incident_ledger.ledger.batch_check import batch_of
+
+    kind = "claim" if validated.type == "correction" else validated.type
+    with ledger.audit.reading() as view:
+        index = view.leaf_index(f"{kind}:{getattr(validated, 'id', '')}", 1)
+        batch = batch_of(ledger, view, index)
+    return batch is not None and batch.proposed
 
 
 def parse_grade(grade: Reliability | str) -> Reliability:

@@ -58,6 +58,8 @@ class Outcome:
     added: dict[str, int] = field(default_factory=dict)
     unchanged: int = 0
     events: int = 0
+    proposed: bool = False
+    """Whether what it added waits for an editor's review (set where it is asked)."""
 
     @property
     def added_total(self) -> int:

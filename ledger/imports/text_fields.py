@@ -46,6 +46,8 @@ class FieldForm:
     required: bool
     form: str
     choices: tuple[str, ...] = ()
+    description: str | None = None
+    """What the field holds, and in what format (its docstring in ``ledger.records``)."""
 
 
 def field_forms(kind: str) -> list[FieldForm]:
@@ -56,7 +58,7 @@ def field_forms(kind: str) -> list[FieldForm]:
         if name == "type":
             continue
         form, choices = _form_of(name, info.annotation)
-        forms.append(FieldForm(name, info.is_required(), form, choices))
+        forms.append(FieldForm(name, info.is_required(), form, choices, info.description))
     return sorted(forms, key=lambda form: form.name != "id")  # an id first, as an import
 
 
