@@ -98,12 +98,11 @@ def test_every_record_type_is_added_from_flags_and_read_back(db: str) -> None:
                 "--label",
                 "",
             ),
-            "input: tolerance: invalid JSON: Expecting value; label: String should have at "
-            "least 1 character",
+            "input: tolerance: invalid JSON: Expecting value; label: must not be empty",
         ),
         (
             ("source", "--id", "s", "--name", "S", "--kind", "blog"),
-            "input: kind: Input should be 'outlet', 'monitor', 'armed_group', 'government', "
+            "input: kind: must be 'outlet', 'monitor', 'armed_group', 'government', "
             "'agency', 'social' or 'other'",
         ),
         (
@@ -113,7 +112,7 @@ def test_every_record_type_is_added_from_flags_and_read_back(db: str) -> None:
         ),
         (
             ("source", "--id", "s", "--name", "S", "--kind", "outlet", "--reliability", "Z"),
-            "input: reliability: Input should be 'A', 'B', 'C', 'D', 'E' or 'F'",
+            "input: reliability: must be 'A', 'B', 'C', 'D', 'E' or 'F'",
         ),
     ],
 )

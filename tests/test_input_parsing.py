@@ -173,7 +173,7 @@ def test_every_problem_of_a_line_is_named_up_to_five(db: str, tmp_path: Path) ->
         "line 1: id: must be 1 to 128 characters from A-Z a-z 0-9 . _ : -; "
         "fact: must be a dotted lowercase key such as killed.security_forces; "
         "value: '1,000' is not a number as written: write whole numbers without separators "
-        "(1000); credibility: Input should be less than or equal to 6; "
+        "(1000); credibility: must be less than or equal to 6; "
         "colour: is not a field of this record type"
     )
     refused(db, jsonl([line]).encode(), tmp_path, five)

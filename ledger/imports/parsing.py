@@ -204,7 +204,26 @@ def _problem(problem: Any) -> tuple[str, str]:
         message = "is required"
     elif problem["type"] == "extra_forbidden":
         message = "is not a field of this record type"
+    else:
+        message = _WORDED.get(problem["type"], message)
+        if problem["type"] == "string_too_short" and problem.get("ctx", {}).get("min_length") == 1:
+            message = "must not be empty"
+        # The models' other words, in the house's: "must be …", not "Input should be …".
+        message = message.replace("Input should be ", "must be ", 1)
+        message = message.replace("String should have ", "must have ", 1)
     return fieldname, message
+
+
+_WORDED = {
+    "list_type": "must be a list (a JSON array)",
+    "string_type": "must be text",
+    "int_type": "must be a whole number",
+    "int_parsing": "must be a whole number",
+    "bool_type": "must be true or false",
+    "dict_type": "must be a JSON object",
+    "model_type": "must be a JSON object",
+}
+"""The house's words for the models' commonest problems."""
 
 
 def read_records(
