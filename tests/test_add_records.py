@@ -192,3 +192,24 @@ def test_a_reporter_s_assessment_waits_for_review(store_url: str, tmp_path: Path
     # Each add is a batch of its own, signed by whoever added it: init, review, bob,
     # three records, the claim, bob's assessment, alice's.
     assert alice.json("verify")["batches"] == 9
+
+
+def test_a_whole_number_takes_arabic_indic_digits_as_a_value_does(db: str) -> None:
+    steps = (
+        ("incident", "--id", "g", "--title", "G"),
+        ("source", "--id", "s", "--name", "S", "--kind", "outlet"),
+        ("report", "--id", "r", "--source", "s", "--published-at", "2022-01-21"),
+    )
+    for step in steps:
+        assert ledger(db, "add", *step)[0] == 0
+    claim = ("append", "claim", "--id", "c1", "--incident", "g", "--fact", "killed",
+             "--value", "٣٠", "--report", "r")  # fmt: skip
+    assert ledger(db, *claim, "--credibility", "٣")[:2] == (
+        0,
+        "added 1 record(s) (1 claim); 0 already present\n",
+    )
+    # The very record credibility 3 makes.
+    assert ledger(db, *claim[:-4], "--value", "30", "--report", "r", "--credibility", "3")[:2] == (
+        0,
+        "added 0 record(s); 1 already present\n",
+    )

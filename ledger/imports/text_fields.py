@@ -7,7 +7,7 @@ The fields and how each is read come from the record models themselves
 (``ledger.records``), so a field added to a record is a flag and a column by itself:
 
 - ``value`` (a claim's): as ``parsing.value_from_text`` reads ``--value``;
-- a whole number (``credibility``): ASCII digits;
+- a whole number (``credibility``): digits, ASCII or Arabic-Indic as in ``--value``;
 - a yes-or-no (``cumulative``): ``true`` or ``false`` in a cell; a flag and its ``--no-``
   form on the command line;
 - a list of ids (``via``): given once per item (a flag repeated), or in a CSV cell as
@@ -32,6 +32,7 @@ from pydantic import BaseModel
 from incident_ledger.ledger.errors import BadInputError
 from incident_ledger.ledger.imports.parsing import parse_json, validate_record, value_from_text
 from incident_ledger.ledger.records import RECORD_TYPES, AnyRecord, records_by_type
+from incident_ledger.ledger.values import ARABIC_DIGITS
 
 TEXT, WHOLE, YES_NO, IDS, JSON, VALUE = "text", "whole", "yes-no", "ids", "json", "value"
 """How a field's text is read (``FieldForm.form``)."""
@@ -144,9 +145,10 @@ def _read(form: str, text: str | Sequence[str] | bool) -> Any:
         except BadInputError as error:
             raise ValueError(str(error)) from None
     if form == WHOLE:
-        if not _WHOLE.fullmatch(text.strip()):
+        digits = text.strip().translate(ARABIC_DIGITS)  # as --value reads them
+        if not _WHOLE.fullmatch(digits):
             raise ValueError(f"{text!r} is not a whole number")
-        return int(text)
+        return int(digits)
     if form == YES_NO:
         if text.strip().lower() not in ("true", "false"):
             raise ValueError(f"{text!r} is neither true nor false")
