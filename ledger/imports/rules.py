@@ -110,6 +110,8 @@ class Checks:
         asked for that the store lacks maps to an empty list."""
         self.page_desk: dict[str, list[StoredEvent]] = {}
         """The desk's errata and reviews of those claims, read in the same query."""
+        self._may_void: bool | None = None
+        """Whether the store holds any erratum or review (None: not asked yet)."""
 
     def _read_corrected_claims(self, kinds: Sequence[str], ref_lists: Sequence[list[str]]) -> None:
         """Read, in one query, the stored events of the claims a page's corrections
@@ -124,7 +126,11 @@ class Checks:
         if not claim_ids:
             self.page_claims = {}
             return
-        desk = {f"{kind}:{claim_id}" for claim_id in claim_ids for kind in ("erratum", "review")}
+        desk = (
+            {f"{kind}:{claim_id}" for claim_id in claim_ids for kind in ("erratum", "review")}
+            if self._desk_voids()
+            else set()
+        )
         found = self.appender.view.events_of_each(sorted(claim_ids | desk))
         self.page_claims = {claim_id: found.get(claim_id, []) for claim_id in claim_ids}
         self.page_desk = {aggregate_id: found.get(aggregate_id, []) for aggregate_id in desk}
@@ -318,9 +324,21 @@ class Checks:
 
         return standing
 
+    def _desk_voids(self) -> bool:
+        """Whether the store holds any erratum or review, asked once per import (an import
+        writes neither): without one, nothing is voided and no record need be looked up."""
+        if self._may_void is None:
+            view = self.appender.view
+            self._may_void = view.any_creation_between(
+                "erratum:", "erratum;"
+            ) or view.any_creation_between("review:", "review;")
+        return self._may_void
+
     def _voided(self, record: str) -> tuple[str | None, str | None]:
         """(how the desk voided a stored record — ``entered in error``, ``rejected`` — or
         None, the verdict of its review or None), from the page's read when it holds them."""
+        if not self._desk_voids():
+            return None, None
         desk = []
         for kind in (Erratum, Review):
             aggregate_id = kind.aggregate_id(record)
