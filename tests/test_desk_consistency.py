@@ -340,12 +340,20 @@ def test_an_erratum_of_a_report_a_source_or_an_incident_voids_what_it_holds(db: 
         "correction it reports\n"
     )
     assert positions(db, "wounded") == [] and positions(db, "killed") == [("c1", 7)]
+    # The retraction r3 reported ends nothing: c1 is retracted again, from its own report.
+    assert append(db, RETRACT | {"id": "x2"}) == (0, "")
+    assert positions(db, "killed") == []
     said = runner.invoke(app, ["--db", db, "erratum", "s", "--reason", "no such monitor"])
     assert said.stdout == (
         "erratum recorded: source:s no longer counts, nor any claim, retraction or "
         "correction of its reports\n"
     )
     assert positions(db, "killed") == []
+    assert append(db, RETRACT | {"id": "x3"}) == (
+        2,
+        "error: line 1: claim: claim 'c1' no longer counts (source:s was entered in error), "
+        "so no retraction ends it\n",
+    )
     said = runner.invoke(app, ["--db", db, "erratum", "h", "--reason", "a duplicate"])
     assert said.stdout == (
         "erratum recorded: incident:h no longer counts: it is not listed, and none of its "

@@ -313,10 +313,10 @@ class Checks:
         def standing(end: End) -> Standing:
             index = view.leaf_index(target.id, end.version)
             batch = batch_of(self.ledger, view, index)
-            voided, verdict = self._voided(end.record)
+            _, verdict = self._voided(end.record)
             began = self.appender.began
             return Standing(
-                voided=voided is not None,
+                voided=self._end_voided(end),
                 proposed=batch is not None and batch.proposed and verdict is None,
                 member=None if batch is None else batch.member,
                 raced=began is not None and index is not None and index >= began,
@@ -352,15 +352,44 @@ class Checks:
             return "entered in error", verdict
         return ("rejected" if verdict == "reject" else None), verdict
 
+    def _void_holder(self, report: str, incident: str | None = None) -> str | None:
+        """The report, its source or the incident (as ``report:r1``) holding a record that
+        the desk recorded as entered in error, voiding what it holds
+        (``projections.desk_rules``); None: none was."""
+        if not self._desk_voids():
+            return None
+        stored = self.ledger.load(self.appender.view, f"report:{report}")
+        source = getattr(getattr(stored, "record", None), "source", None)
+        holders = [f"report:{report}", f"source:{source}"]
+        holders += [f"incident:{incident}"] if incident else []
+        found = self.appender.view.existing([Erratum.aggregate_id(h) for h in holders])
+        return next((h for h in holders if Erratum.aggregate_id(h) in found), None)
+
+    def _end_voided(self, end: End) -> bool:
+        """Whether an end of a claim ends nothing: its record voided (an erratum, a
+        rejection), or the report it came in, or that report's source, entered in error."""
+        if self._voided(end.record)[0] is not None:
+            return True
+        ending = self.ledger.load(self.appender.view, end.record)
+        report = getattr(getattr(ending, "record", None), "report", None)
+        return report is not None and self._void_holder(str(report)) is not None
+
     def _not_voided(self, spooled: Spooled, target: Claim) -> None:
-        """A claim the desk voided (an erratum, a rejection) is not ended: it no longer
-        counts already."""
+        """A claim the desk voided (an erratum or rejection of it; an erratum of its report,
+        that report's source or its incident) is not ended: it no longer counts already."""
         how, _ = self._voided(target.id)
-        if how is not None:
-            raise BadInputError(
-                f"{spooled.where}: claim: claim '{target.record.id}' was {how}: it no longer "
-                f"counts, so no {spooled.kind} ends it"
-            )
+        said = f"was {how}: it no longer counts"
+        if how is None:
+            record = target.record
+            report = str(getattr(record, "report", ""))
+            holder = self._void_holder(report, getattr(record, "incident", None))
+            said = f"no longer counts ({holder} was entered in error)"
+            if holder is None:
+                return
+        raise BadInputError(
+            f"{spooled.where}: claim: claim '{target.record.id}' {said}, so no {spooled.kind} "
+            "ends it"
+        )
 
     def _queue_events(self, target: Claim, events: list[NewRow], digests: list[bytes]) -> None:
         mapper = self.ledger.leaf_mapper
