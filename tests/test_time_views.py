@@ -26,7 +26,7 @@ from incident_ledger.cli import render
 from incident_ledger.cli.main import app
 from incident_ledger.cli.time_commands import register
 from incident_ledger.ledger.application import Ledger
-from incident_ledger.ledger.errors import BadInputError, ConflictError, NotFoundError
+from incident_ledger.ledger.errors import BadInputError, NotFoundError
 from incident_ledger.ledger.imports import importer
 from incident_ledger.ledger.imports.importer import Entry
 from incident_ledger.ledger.imports.parsing import validate_record
@@ -987,7 +987,9 @@ def _build(workdir: Path, reports: list[str], ops: list[Any], gaps: list[int]) -
             clean = {k: v for k, v in record.items() if v is not None}
             try:
                 importer.record(ledger, [Entry("op", validate_record(clean, "op"))])
-            except ConflictError:  # a claim corrected twice
+            except BadInputError as refused:  # a claim ended already
+                if ": claim: claim '" not in str(refused):
+                    raise
                 continue
             recorded.append(now[0])
             if record["type"] != "retraction":
