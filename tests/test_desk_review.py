@@ -256,7 +256,10 @@ def test_two_members_racing_to_end_a_claim_one_wins_in_separate_processes(
     )  # fmt: skip
     retracting = alice.start("retract", "--id", "x1", "--claim", "c1", "--report", "r2")
     (k_code, _, k_err), (x_code, _, x_err) = correcting.wait(), retracting.wait()
-    assert sorted((k_code, x_code)) == [0, 1], (k_err, x_err)
+    # The loser is bad input (2) when the winner's end was in the ledger as it began, a
+    # lost race (1) when the winner committed while it waited for the store: the two
+    # processes may or may not overlap there. Either way it names the winner.
+    assert sorted((k_code, x_code)) in ([0, 1], [0, 2]), (k_err, x_err)
     corrected = k_code == 0
     lost = x_err if corrected else k_err
     winner = "corrected by 'k1'" if corrected else "retracted by 'x1'"
