@@ -106,9 +106,21 @@ End = tuple[str, str, str]  # published_at, recorded_at, the ending record ("cla
 Span = tuple[str, str, str]  # claim, known_from, known_to
 
 
+_HOLDERS_VOIDED = """
+SELECT 1 FROM voided
+WHERE substr(record, 1, instr(record, ':')) IN ('report:', 'source:', 'incident:') LIMIT 1
+"""
+"""An erratum of a report, a source or an incident voids every claim and end it holds
+(``desk_rules``); the stored spans know only a claim's or an end's own voiding, so a
+ledger holding such an erratum answers from the claims instead."""
+
+
 def ready(db: sqlite3.Connection, incident: str) -> bool:
     """Bring ``incident``'s stored positions up to the model's position; whether they may
-    be read (False where they are behind and cannot be written here)."""
+    be read (False where they are behind and cannot be written here, or where an
+    erratum voids what a report, source or incident holds)."""
+    if db.execute(_HOLDERS_VOIDED).fetchone() is not None:
+        return False
     if _behind(db, incident) is None:
         return True
     if db.in_transaction:
