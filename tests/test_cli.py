@@ -490,7 +490,7 @@ def test_closed_choices_list_their_values_and_refuse_others(db: str) -> None:
     assert (code, out, err) == (
         2,
         "",
-        "error: input: qualifier: Input should be 'exact', 'approx', 'at_least', 'more_than', "
+        "error: input: qualifier: must be 'exact', 'approx', 'at_least', 'more_than', "
         "'at_most' or 'less_than'\n",
     )
     assert ledger(db, "state", "g", "--json", "--at", "2022-02-01")[1] == before
