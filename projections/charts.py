@@ -277,13 +277,16 @@ def swept(
     known: str,
     zone: str | None,
     most: int = MOST_STEPS,
+    *,
+    reviewed_only: bool = False,
 ) -> Iterator[tuple[datetime, FactState]]:
     """The fact's understanding at each instant up to ``known`` (a storage key) where it
     changed, from one sweep of its claims: at ``most`` instants at the most
-    (:func:`sampled`)."""
+    (:func:`sampled`). The sweep applies the desk's rules as ``state`` does
+    (``reviewed_only``: a proposal counts only once approved)."""
     params = {"incident": incident, "fact": fact, "known": known}
     instants = sampled([row[0] for row in db.execute(_INSTANTS, params)], most)
-    sweep = Sweep(db, incident, zone, fact=fact)
+    sweep = Sweep(db, incident, zone, fact=fact, reviewed_only=reviewed_only)
     previous: FactState | None = None
     for instant in instants:
         sweep.advance(instant)
@@ -313,11 +316,14 @@ def fact_charts(
     units: Mapping[str, str],
     known: str,
     zone: str | None,
+    *,
+    reviewed_only: bool = False,
 ) -> Iterator[ChartData]:
-    """One chart's data per numeric fact (``units``: fact → unit), one fact at a time."""
+    """One chart's data per numeric fact (``units``: fact → unit), one fact at a time,
+    counting what the page's tables count (``reviewed_only`` as they were selected)."""
     until = from_key(known)
     for fact, unit in sorted(units.items()):
-        steps = swept(db, incident, fact, known, zone)
+        steps = swept(db, incident, fact, known, zone, reviewed_only=reviewed_only)
         chart = collect(fact, steps, unit=unit, zone=zone, until=until)
         if chart is not None:
             yield chart

@@ -164,6 +164,8 @@ class Selection(_Reading):
     sources: dict[str, Row]
     states: dict[str, StateResult]
     relations: list[Row] = field(default_factory=list)
+    reviewed_only: bool = False
+    """Selected by the reviewed view: a reporter's proposals only once approved."""
     claim_ids: set[str] = field(init=False, default_factory=set)
     _positions: set[str] = field(init=False, default_factory=set)
 
@@ -216,6 +218,7 @@ class Streamed(_Reading):
     sources: dict[str, Row]
     states: dict[str, StateResult]
     relations: list[Row]
+    reviewed_only: bool = False
     _positions: set[str] = field(init=False, default_factory=set)
 
     def __post_init__(self) -> None:
@@ -341,6 +344,7 @@ def select(
         sources=streamed.sources,
         states=streamed.states,
         relations=streamed.relations,
+        reviewed_only=streamed.reviewed_only,
     )
 
 
@@ -395,6 +399,7 @@ def stream(
             for row in incidents
         },
         relations=_relations(db, [row["id"] for row in incidents]),
+        reviewed_only=reviewed_only,
     )
 
 

@@ -1,0 +1,70 @@
+"""The desk's filters hold on every view of one page or command: the HTML report's charts
+count what its tables count, ``diff`` lists what its facts count, and the review command
+refuses what can no longer be reviewed."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.desk_cli import Member, new_key
+
+SETUP: list[dict[str, Any]] = [
+    {"type": "incident", "id": "g", "title": "G", "timezone": "UTC"},
+    {"type": "source", "id": "s", "name": "Sama", "kind": "monitor"},
+    {"type": "source", "id": "t", "name": "Tala", "kind": "agency"},
+    {"type": "report", "id": "r1", "source": "s", "published_at": "2022-01-21"},
+    {"type": "report", "id": "r2", "source": "t", "published_at": "2022-01-22"},
+    {"type": "report", "id": "r3", "source": "s", "published_at": "2022-01-23"},
+]
+
+
+def claim(claim_id: str, fact: str, value: int, report: str) -> dict[str, Any]:
+    return {"type": "claim", "id": claim_id, "incident": "g", "fact": fact, "value": value,
+            "report": report}  # fmt: skip
+
+
+@pytest.fixture
+def desk(store_url: str, tmp_path: Path) -> tuple[Member, Member]:
+    """ed (admin, counts at once) and rita (reporter, proposes), review required."""
+    ed = Member(store_url)
+    ed.ok("init", "--member", "ed", "--review", "required")
+    key, public = new_key(tmp_path, "rita")
+    ed.ok("member", "add", "rita", "--name", "Rita", "--role", "reporter", "--public-key", public)
+    assert ed.append(SETUP).returncode == 0
+    return ed, Member(store_url, key)
+
+
+def chart_text(page: str, fact: str) -> str:
+    """The words of the page's chart of ``fact``."""
+    for svg in re.findall(r"<svg.*?</svg>", page, flags=re.S):
+        words = " ".join(re.findall(r"<text[^>]*>([^<]*)</text>", svg))
+        if f" {fact} " in f" {words} ":
+            return words
+    raise AssertionError(f"no chart of {fact}")
+
+
+def test_the_reports_charts_count_what_its_tables_count(
+    desk: tuple[Member, Member], tmp_path: Path
+) -> None:
+    ed, rita = desk
+    assert ed.append([claim("c1", "killed", 20, "r1")]).returncode == 0
+    proposed = [
+        claim("p1", "killed", 7, "r2"),
+        {"type": "retraction", "id": "x1", "claim": "c1", "report": "r3", "reason": "revised"},
+    ]
+    assert rita.append(proposed).returncode == 0
+    assert ed.append([claim("e2", "esc", 90, "r2")]).returncode == 0
+    reviewed, everything = tmp_path / "reviewed.html", tmp_path / "all.html"
+    ed.ok("export", "--incident", "g", "--format", "html", "--out", str(reviewed))
+    ed.ok("export", "--incident", "g", "--format", "html", "--with-proposals", "--out", str(everything))
+    killed = chart_text(reviewed.read_text(), "killed")
+    assert "Sama" in killed  # the proposed retraction ends nothing
+    assert "Tala" not in killed  # nor is the proposal drawn
+    assert "Tala" in chart_text(everything.read_text(), "killed")
+    chart = tmp_path / "killed.svg"
+    ed.ok("history", "g", "killed", "--reviewed-only", "--chart", str(chart))
+    assert "Tala" not in chart.read_text() and "Sama" in chart.read_text()
