@@ -72,3 +72,14 @@ def desk_clauses(db: sqlite3.Connection, reviewed_only: bool) -> tuple[str, str]
     if reviewed_only:
         claim, end = claim + REVIEWED_CLAIM, end + REVIEWED_END
     return claim, end
+
+
+def counted_retraction(desk_end: str, retraction: str = "r") -> str:
+    """SQL: the retraction aliased ``retraction`` ends its claim by the desk's rules
+    (``desk_end`` from :func:`desk_clauses`); empty when none apply."""
+    if not desk_end:
+        return ""
+    return (
+        "AND EXISTS (SELECT 1 FROM claim_ends e WHERE e.how = 'retracted' "
+        f"AND e.ended_by = {retraction}.id {desk_end})"
+    )

@@ -18,6 +18,7 @@ from incident_ledger.ledger.times import to_key
 from incident_ledger.projections.changes import changed_parts, ends_of, fact_changes
 from incident_ledger.projections.citations import recorded_bound, report_refs
 from incident_ledger.projections.desk_projection import claims_recorded_by
+from incident_ledger.projections.desk_rules import counted_retraction, desk_clauses
 from incident_ledger.projections.incidents import require_incident
 from incident_ledger.projections.results import DiffResult, FactDiff
 from incident_ledger.projections.understanding import iso, state
@@ -28,7 +29,7 @@ SELECT c.id, c.fact, c.kind, c.value, c.qualifier, c.unit, c.claimant, s.name, c
        c.report, c.published_at
 FROM claims c LEFT JOIN sources s ON s.id = c.claimant
 WHERE c.incident = :incident AND c.published_at > :start AND c.published_at <= :end
-  AND c.recorded_at <= :recorded
+  AND c.recorded_at <= :recorded {desk_claim}
 ORDER BY c.published_at, c.id
 """
 
@@ -37,18 +38,18 @@ SELECT x.id, x.claim, c.fact, c.claimant, x.reason, x.report, x.published_at,
        r.source, c.source, c.via
 FROM retractions x JOIN claims c ON c.id = x.claim JOIN reports r ON r.id = x.report
 WHERE c.incident = :incident AND x.published_at > :start AND x.published_at <= :end
-  AND x.recorded_at <= :recorded
+  AND x.recorded_at <= :recorded {desk_claim} {desk_retraction}
 ORDER BY x.published_at, x.id
 """
 
 _FACT_REPORTS = """
 SELECT c.fact, c.report FROM claims c
 WHERE c.incident = :incident AND c.published_at > :start AND c.published_at <= :end
-  AND c.recorded_at <= :recorded
+  AND c.recorded_at <= :recorded {desk_claim}
 UNION
 SELECT c.fact, e.report FROM claim_ends e JOIN claims c ON c.id = e.claim
 WHERE c.incident = :incident AND e.published_at > :start AND e.published_at <= :end
-  AND e.recorded_at <= :recorded
+  AND e.recorded_at <= :recorded {desk_claim} {desk_end}
 """
 
 
@@ -72,8 +73,9 @@ def diff(
         "end": to_key(to_at),
         "recorded": recorded_bound(recorded_at),
     }
+    desk = _desk(db, reviewed_only)
     fact_reports: dict[str, set[str]] = {}
-    for fact, report in db.execute(_FACT_REPORTS, params):
+    for fact, report in db.execute(_FACT_REPORTS.format(**desk), params):
         fact_reports.setdefault(fact, set()).add(report)
     positions = [p for fact in before.values() for p in fact["positions"]]
     earlier = [claim for p in positions for claim in p.get("claims") or [p["claim"]]]
@@ -96,7 +98,7 @@ def diff(
                     "after": after.get(fact),
                 }
             )
-    claims, corrections = _published_claims(db, params)
+    claims, corrections = _published_claims(db, _NEW_CLAIMS.format(**desk), params)
     return {
         "incident": incident,
         "timezone": zone,
@@ -105,9 +107,19 @@ def diff(
         "recorded_at": iso(to_key(recorded_at)) if recorded_at else None,
         "facts": facts,
         "new_claims": claims,
-        "retractions": _retractions(db, params),
+        "retractions": _retractions(db, _RETRACTIONS.format(**desk), params),
         "corrections": corrections,
         "recorded_by": _recorded_by(db, facts, claims + corrections),
+    }
+
+
+def _desk(db: sqlite3.Connection, reviewed_only: bool) -> dict[str, str]:
+    """The lists follow the facts' filter: the desk's rules, as ``state`` applies them."""
+    desk_claim, desk_end = desk_clauses(db, reviewed_only)
+    return {
+        "desk_claim": desk_claim,
+        "desk_end": desk_end,
+        "desk_retraction": counted_retraction(desk_end, "x"),
     }
 
 
@@ -125,9 +137,9 @@ def _recorded_by(
 
 
 def _published_claims(
-    db: sqlite3.Connection, params: dict[str, str]
+    db: sqlite3.Connection, sql: str, params: dict[str, str]
 ) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
-    rows = db.execute(_NEW_CLAIMS, params).fetchall()
+    rows = db.execute(sql, params).fetchall()
     reports = {r["id"]: r for r in report_refs(db, (row[9] for row in rows))}
     claims: list[dict[str, Any]] = []
     corrections: list[dict[str, Any]] = []
@@ -151,8 +163,8 @@ def _published_claims(
     return claims, corrections
 
 
-def _retractions(db: sqlite3.Connection, params: dict[str, str]) -> list[dict[str, Any]]:
-    rows = db.execute(_RETRACTIONS, params).fetchall()
+def _retractions(db: sqlite3.Connection, sql: str, params: dict[str, str]) -> list[dict[str, Any]]:
+    rows = db.execute(sql, params).fetchall()
     reports = {r["id"]: r for r in report_refs(db, (row[5] for row in rows))}
     listed = []
     for retraction, claim, fact, claimant, reason, report, _, outlet, source, via in rows:

@@ -60,7 +60,16 @@ def test_the_reports_charts_count_what_its_tables_count(
     assert ed.append([claim("e2", "esc", 90, "r2")]).returncode == 0
     reviewed, everything = tmp_path / "reviewed.html", tmp_path / "all.html"
     ed.ok("export", "--incident", "g", "--format", "html", "--out", str(reviewed))
-    ed.ok("export", "--incident", "g", "--format", "html", "--with-proposals", "--out", str(everything))
+    ed.ok(
+        "export",
+        "--incident",
+        "g",
+        "--format",
+        "html",
+        "--with-proposals",
+        "--out",
+        str(everything),
+    )
     killed = chart_text(reviewed.read_text(), "killed")
     assert "Sama" in killed  # the proposed retraction ends nothing
     assert "Tala" not in killed  # nor is the proposal drawn
@@ -68,3 +77,24 @@ def test_the_reports_charts_count_what_its_tables_count(
     chart = tmp_path / "killed.svg"
     ed.ok("history", "g", "killed", "--reviewed-only", "--chart", str(chart))
     assert "Tala" not in chart.read_text() and "Sama" in chart.read_text()
+
+
+def test_diff_lists_only_what_its_facts_count(desk: tuple[Member, Member]) -> None:
+    ed, rita = desk
+    assert ed.append([claim("c1", "killed", 20, "r1"), claim("c4", "killed", 9, "r3")]
+                     ).returncode == 0  # fmt: skip
+    assert rita.append([claim("p1", "killed", 7, "r2")]).returncode == 0
+    assert rita.append([claim("c2", "killed", 5, "r2")]).returncode == 0
+    ed.ok("review", "c2", "--reject")
+    ed.ok("erratum", "c4", "--reason", "typo")
+    span = ("diff", "g", "--from", "2022-01-20", "--to", "2022-01-25")
+
+    def listed(*extra: str) -> tuple[list[str], list[str]]:
+        result = ed.json(*span, *extra)
+        reports = [r["id"] for fact in result["facts"] for r in fact["reports"]]
+        return [item["claim"] for item in result["new_claims"]], reports
+
+    assert listed("--reviewed-only") == (["c1"], ["r1"])
+    assert listed() == (["c1", "p1"], ["r1", "r2"])
+    table = ed.ok(*span, "--reviewed-only")
+    assert "c1" in table and not {"p1", "c2", "c4"} & set(re.findall(r"\b\w+\b", table))

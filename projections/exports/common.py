@@ -23,7 +23,7 @@ from typing import Any, TypeVar
 from incident_ledger.ledger.errors import VerificationError
 from incident_ledger.ledger.times import to_key, utc_now
 from incident_ledger.projections.desk_projection import recorded_by_sql
-from incident_ledger.projections.desk_rules import desk_clauses
+from incident_ledger.projections.desk_rules import counted_retraction, desk_clauses
 from incident_ledger.projections.incidents import require_incident
 from incident_ledger.projections.results import StateResult
 from incident_ledger.projections.understanding import (
@@ -387,7 +387,7 @@ def stream(
         retractions=RowSource(
             db,
             _RETRACTIONS.format(
-                incident_filter=incident_filter, desk_retraction=_counted_retraction(desk_end)
+                incident_filter=incident_filter, desk_retraction=counted_retraction(desk_end)
             ),
             params,
         ),
@@ -400,16 +400,6 @@ def stream(
         },
         relations=_relations(db, [row["id"] for row in incidents]),
         reviewed_only=reviewed_only,
-    )
-
-
-def _counted_retraction(desk_end: str) -> str:
-    """SQL: a retraction (``r``) that ends its claim by the desk's rules, if any apply."""
-    if not desk_end:
-        return ""
-    return (
-        "AND EXISTS (SELECT 1 FROM claim_ends e WHERE e.how = 'retracted' "
-        f"AND e.ended_by = r.id {desk_end})"
     )
 
 

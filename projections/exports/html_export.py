@@ -202,9 +202,11 @@ def _charts(
 ) -> Iterator[dict[str, Any]]:
     """Each numeric fact's chart, drawn when the page reaches it (``projections.charts``:
     its SVG as matplotlib writes it, whose text is escaped there, so it is set as it is)."""
-    for n, chart in enumerate(fact_charts(
+    for n, chart in enumerate(
+        fact_charts(
             db, incident, units, selection.known, zone, reviewed_only=selection.reviewed_only
-        )):
+        )
+    ):
         svg = inline_svg(chart, f"chart{n}-{incident}")
         yield {"fact": chart.fact, "unit": chart.unit, "svg": Markup(svg)}
 
