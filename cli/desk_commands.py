@@ -9,7 +9,7 @@ from rich import box
 from rich.table import Table
 
 from incident_ledger.cli import render
-from incident_ledger.cli.failures import LedgerGroup
+from incident_ledger.cli.failures import LedgerGroup, fail
 from incident_ledger.cli.params import JsonFlag, RecordArg
 from incident_ledger.usecases import desk_admin, desk_work
 
@@ -159,7 +159,7 @@ def review(
 ) -> None:
     """Review a reporter's proposed record (editors; never your own proposal)."""
     if approve == reject:
-        raise typer.BadParameter("give one of --approve or --reject")
+        fail("give one of --approve or --reject", 2)
     shown = desk_work.review(ctx.obj, record, approve=approve, note=note)
     verb = "approved" if approve else "rejected"
     render.out.print(f"{shown['record']} {verb} by {shown['by']}")

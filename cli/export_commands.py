@@ -19,13 +19,17 @@ WithEvidence = Annotated[
         help="jsonl: put the captured files in the bundle (evidence/<sha256>).",
     ),
 ]
-ReviewedOrAll = Annotated[
-    bool | None,
+ReviewedOnlyFlag = Annotated[
+    bool,
     typer.Option(
-        "--reviewed-only/--with-proposals",
-        help="Count a reporter's proposals only once approved, or show them too "
-        "(default: reviewed only when the ledger requires review). Not for jsonl.",
+        "--reviewed-only",
+        help="Count a reporter's proposals only once approved (the default when the "
+        "ledger requires review). Not for jsonl.",
     ),
+]
+WithProposals = Annotated[
+    bool,
+    typer.Option("--with-proposals", help="Show a reporter's proposals too. Not for jsonl."),
 ]
 
 
@@ -55,7 +59,8 @@ def export(
         ),
     ] = None,
     with_evidence: WithEvidence = False,
-    reviewed_only: ReviewedOrAll = None,
+    reviewed_only: ReviewedOnlyFlag = False,
+    with_proposals: WithProposals = False,
     as_json: JsonFlag = False,
 ) -> None:
     """Audit exports; each carries a fresh signed checkpoint."""
@@ -73,7 +78,7 @@ def export(
             namespace=namespace,
             to=render.raw,
             with_evidence=with_evidence,
-            reviewed_only=reviewed_only,
+            reviewed_only=_reviewed(reviewed_only, with_proposals),
         )
     for line in result.get("notes", []):
         render.err.print(f"note: {line}", soft_wrap=True)
@@ -117,3 +122,10 @@ def register(app: typer.Typer) -> None:
     """Add ``export`` and ``restore`` to the ``ledger`` command line."""
     app.command("export")(export)
     app.command("restore")(restore)
+
+
+def _reviewed(reviewed_only: bool, with_proposals: bool) -> bool | None:
+    """The choice of view the flags make (None: the ledger's default); both: bad input."""
+    if reviewed_only and with_proposals:
+        fail("give one of --reviewed-only or --with-proposals", 2)
+    return True if reviewed_only else False if with_proposals else None

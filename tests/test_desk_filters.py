@@ -98,3 +98,28 @@ def test_diff_lists_only_what_its_facts_count(desk: tuple[Member, Member]) -> No
     assert listed() == (["c1", "p1"], ["r1", "r2"])
     table = ed.ok(*span, "--reviewed-only")
     assert "c1" in table and not {"p1", "c2", "c4"} & set(re.findall(r"\b\w+\b", table))
+
+
+def test_review_refuses_an_entry_error_and_a_choice_given_twice_or_not_at_all(
+    desk: tuple[Member, Member],
+) -> None:
+    ed, rita = desk
+    assert rita.append([claim("c4", "killed", 9, "r1")]).returncode == 0
+    rita.ok("erratum", "c4", "--reason", "typo")
+    voided = ed.run("review", "c4", "--approve")
+    assert (voided.returncode, voided.stderr) == (
+        2,
+        "error: 'claim:c4' is voided by its erratum (an entry error): it is no longer reviewed\n",
+    )
+    for given in ((), ("--approve", "--reject")):
+        usage = ed.run("review", "c4", *given)
+        assert (usage.returncode, usage.stderr) == (
+            2,
+            "error: give one of --approve or --reject\n",
+        )
+    both = ed.run("export", "--format", "csv", "--reviewed-only", "--with-proposals")
+    assert (both.returncode, both.stdout, both.stderr) == (
+        2,
+        "",
+        "error: give one of --reviewed-only or --with-proposals\n",
+    )

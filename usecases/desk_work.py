@@ -106,6 +106,11 @@ def review(db: str | None, record: str, *, approve: bool, note: str | None) -> d
                 )
             if view.existing([Review.aggregate_id(target.aggregate_id)]):
                 raise BadInputError(f"'{target.aggregate_id}' is already reviewed")
+            if view.existing([Erratum.aggregate_id(target.aggregate_id)]):
+                raise BadInputError(
+                    f"'{target.aggregate_id}' is voided by its erratum (an entry error): "
+                    "it is no longer reviewed"
+                )
             ledger.append_events(appender, [review_event(ledger, target, verdict, note)])
         catch_up_after_writing(ws, "the review")
     return {"record": target.aggregate_id, "verdict": verdict, "by": reviewer, "note": note}
