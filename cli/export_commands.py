@@ -3,12 +3,12 @@ its JSONL bundle."""
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
 from incident_ledger.cli import render
-from incident_ledger.cli.failures import fail
+from incident_ledger.cli.failures import fail, flag_words
 from incident_ledger.cli.params import FormatOption, IncidentFilter, JsonFlag, KnownBy
 from incident_ledger.usecases import auditing
 
@@ -80,8 +80,7 @@ def export(
             with_evidence=with_evidence,
             reviewed_only=_reviewed(reviewed_only, with_proposals),
         )
-    for line in result.get("notes", []):
-        render.err.print(f"note: {line}", soft_wrap=True)
+    _print_notes(result)
     if "document" in result:
         render.raw(result["document"])
     elif "path" not in result:
@@ -129,3 +128,11 @@ def _reviewed(reviewed_only: bool, with_proposals: bool) -> bool | None:
     if reviewed_only and with_proposals:
         fail("give one of --reviewed-only or --with-proposals", 2)
     return True if reviewed_only else False if with_proposals else None
+
+
+def _print_notes(result: dict[str, Any]) -> None:
+    """Print the export's notes on stderr, each suggested flag named as the errors name
+    theirs (``{argument}``, ``cli.failures``); the result keeps them so worded."""
+    result["notes"] = [flag_words(line) for line in result.get("notes", [])]
+    for line in result["notes"]:
+        render.err.print(f"note: {line}", soft_wrap=True)

@@ -54,6 +54,8 @@ FLAGS = {
     "record_type": "--type",
     "to_at": "--to",
     "until": "--until",
+    "with_evidence": "--with-evidence",
+    "with_proposals": "--with-proposals",
 }
 """The flag of each argument the layers below name in an error (``LedgerError``)."""
 
@@ -115,6 +117,13 @@ def use_plain_usage(app: typer.Typer) -> None:
     for group in app.registered_groups:
         if group.typer_instance is not None:
             use_plain_usage(group.typer_instance)
+
+
+def flag_words(text: str) -> str:
+    """``text`` with each ``{argument}`` it names called by its flag."""
+    for argument, flag in FLAGS.items():
+        text = text.replace("{" + argument + "}", flag)
+    return text
 
 
 def fail(message: str, exit_code: int) -> NoReturn:

@@ -103,7 +103,13 @@ def write_bundle(
     (out / CHECKPOINT_FILE).write_text(checkpoint.note, encoding="utf-8")
     (out / KEY_FILE).write_text(verifier + "\n", encoding="ascii")
     (out / CONSISTENCY_FILE).write_text(json.dumps(consistency, indent=1) + "\n", "utf-8")
-    result = {"path": str(out), "entries": written, "checkpoint": checkpoint.as_json()}
+    result: dict[str, Any] = {
+        "path": str(out),
+        "entries": written,
+        "checkpoint": checkpoint.as_json(),
+    }
+    if files is None and captures:  # restoring the bundle will need these files
+        result["files_left_out"] = len(set(captures))
     return result if files is None else result | {"evidence": files}
 
 

@@ -192,7 +192,7 @@ def test_exports_leave_out_proposals_by_default_when_review_is_required(
 
     note = (
         "note: review is required: proposals waiting for review or rejected are left out "
-        "(export with proposals to show every record)\n"
+        "(export --with-proposals to show every record)\n"
     )
     assert exported() == (["c0"], note)
     assert exported("--reviewed-only") == (["c0"], "")

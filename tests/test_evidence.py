@@ -224,7 +224,11 @@ def test_a_bundle_carries_the_captured_files_and_restores_them(
     assert (code, json.loads(out)["captures"]) == (0, 2)
 
     bare = tmp_path / "bare"
-    assert cli(db, "export", "--format", "jsonl", "--out", str(bare))[0] == 0
+    assert cli(db, "export", "--format", "jsonl", "--out", str(bare))[0::2] == (
+        0,
+        "note: the captured files (2) are not included: restoring the bundle will need "
+        "them (export --with-evidence to include them)\n",
+    )
     assert not (bare / "evidence").exists()
     assert cli(str(tmp_path / "r2.db"), "restore", str(bare))[0::2] == (
         2,

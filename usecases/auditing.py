@@ -325,7 +325,7 @@ def _reviewed_only(ws: Workspace, asked: bool | None) -> tuple[bool, list[str]]:
         if asked:
             return True, [
                 "review is required: proposals waiting for review or rejected are left out "
-                "(export with proposals to show every record)"
+                "(export {with_proposals} to show every record)"
             ]
     return asked, []
 
@@ -405,9 +405,17 @@ def _bundle(
 
     positions = None if incident is None else events_of_incident(ws.views.connection, incident)
     try:
-        return write_bundle(ws.ledger, folder, signed, verifier, incident, positions, with_evidence)
+        result = write_bundle(
+            ws.ledger, folder, signed, verifier, incident, positions, with_evidence
+        )
     except OSError as error:
         raise StoreError(f"cannot write the bundle {folder}: {error.strerror}") from None
+    if result.get("files_left_out"):
+        result["notes"] = [
+            f"the captured files ({result['files_left_out']}) are not included: restoring "
+            "the bundle will need them (export {with_evidence} to include them)"
+        ]
+    return result
 
 
 def _written(
