@@ -135,6 +135,13 @@ def test_a_bad_capture_says_why_in_one_line_and_writes_nothing(
         (("r1", str(files["page"].with_name("missing.html"))), 1,
          f"no such file: {files['page'].with_name('missing.html')}"),
     ]  # fmt: skip
+    empty, fifo = files["page"].with_name("empty.html"), files["page"].with_name("fifo")
+    empty.write_bytes(b"")
+    os.mkfifo(fifo)  # nothing ever writes to it: reading it would wait for good
+    refused += [
+        (("r1", str(empty)), 2, f"{empty} is empty"),
+        (("r1", str(fifo)), 2, f"{fifo} is not a regular file"),
+    ]
     for args, code, message in refused:
         assert cli(db, "capture", *args)[0::2] == (code, f"error: {message}\n"), args
     assert json.loads(cli(db, "verify", "--json")[1])["events"] == before

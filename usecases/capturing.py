@@ -3,6 +3,7 @@ signed event, in one write."""
 
 from __future__ import annotations
 
+import stat
 from pathlib import Path
 from typing import Any
 
@@ -54,8 +55,14 @@ def capture(db: str | None, report: str, file: str, media_type: str | None) -> d
 
 
 def _digest(path: Path, file: str, media_type: str | None) -> FileDigest:
-    """The file's digest, or the error that it cannot be read."""
+    """The file's digest, or the error that it cannot be read. Only a regular file that
+    holds something is read: a named pipe or a device could block the read for good."""
     try:
+        mode = path.stat()
+        if stat.S_ISREG(mode.st_mode) and mode.st_size == 0:
+            raise BadInputError(f"{file} is empty")
+        if not stat.S_ISREG(mode.st_mode) and not stat.S_ISDIR(mode.st_mode):
+            raise BadInputError(f"{file} is not a regular file")
         return digest_file(path, media_type)
     except FileNotFoundError:
         raise NotFoundError(f"no such file: {file}") from None
