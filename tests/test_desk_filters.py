@@ -74,6 +74,8 @@ def test_the_reports_charts_count_what_its_tables_count(
     assert "Sama" in killed  # the proposed retraction ends nothing
     assert "Tala" not in killed  # nor is the proposal drawn
     assert "Tala" in chart_text(everything.read_text(), "killed")
+    assert "The reviewed view:" in reviewed.read_text()
+    assert "proposals still waiting for review" in everything.read_text()
     chart = tmp_path / "killed.svg"
     ed.ok("history", "g", "killed", "--reviewed-only", "--chart", str(chart))
     assert "Tala" not in chart.read_text() and "Sama" in chart.read_text()

@@ -214,6 +214,9 @@ def test_a_bundle_carries_the_captured_files_and_restores_them(
 ) -> None:
     for name in ("page", "pdf"):
         assert cli(db, "capture", "r1", str(files[name]))[0] == 0
+    page = cli(db, "export", "--format", "html")[1]
+    assert 'href="evidence/' in page
+    assert "A captured copy opens only when\nthis page is inside a bundle exported" in page
     bundle = tmp_path / "bundle"
     code, out, _ = cli(db, "export", "--format", "jsonl", "--out", str(bundle), "--with-evidence")
     assert code == 0 and out.endswith(f"entries and 2 captured file(s) to {bundle}/\n")

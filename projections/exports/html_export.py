@@ -104,6 +104,7 @@ def html_parts(
         title=title,
         top=TOP,
         known_at=_known(selection.known, zone),
+        reviewed_only=selection.reviewed_only,
         incidents=incidents,
         sources=_sources(selection, leaves),
         reports=[

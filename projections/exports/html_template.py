@@ -88,7 +88,10 @@ td.quote { min-width: 24rem; }
 <header>
 <h1>Incident ledger report</h1>
 <p>Understanding as known at <strong>{{ known_at }}</strong> (claims from reports published by
-then; retractions, corrections and assessments likewise).</p>
+then; retractions, corrections and assessments likewise).
+{%- if reviewed_only %} The reviewed view: a reporter's proposals count only once an editor
+approved them.{% else %} Every record counts, a reporter's proposals still waiting for review
+included.{% endif %}</p>
 </header>
 {% for incident in incidents %}
 <section class="incident">
@@ -219,6 +222,9 @@ the others share one darker band, from the lowest to the highest of their positi
 {% endfor %}
 </tbody>
 </table></div>
+{% if reports|selectattr("captures")|list %}<p class="muted">A captured copy opens only when
+this page is inside a bundle exported with its captured files (beside it,
+<code>evidence/</code>).</p>{% endif %}
 </section>
 
 {% if assessments %}
