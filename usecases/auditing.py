@@ -296,12 +296,10 @@ def _write_as_made(
     """Write the formats that go to their file as they are made (XLSX and HTML to
     ``out``; CSV and PROV to ``out`` or through ``to``); None for the others."""
     target = where[1]
-    if fmt == "xlsx" and target is not None:
-        return _workbook(ws, target, *asked)
     if fmt in STREAMED and (target is not None or to is not None):
         return _write_streamed(fmt, _streamed(fmt, ws, *asked, namespace), where, to)
-    if fmt == "html" and target is not None:
-        return _html_file(ws, target, *asked)
+    if fmt in ("xlsx", "html") and target is not None:
+        return _made_file(fmt, ws, target, asked)
     return None
 
 
@@ -541,21 +539,28 @@ def _render_export(
     return document, ExportNotes()
 
 
-def _workbook(
+def _made_file(
+    fmt: str,
     ws: Workspace,
     target: Path,
-    incident: str | None,
-    at: datetime | None,
-    provenance: Provenance,
-    reviewed_only: bool,
+    asked: tuple[str | None, datetime | None, Provenance, bool],
 ) -> dict[str, Any]:
-    from incident_ledger.projections.exports.xlsx_export import export_xlsx
+    """An XLSX workbook or the HTML report, written to its file as it is made; the
+    workbook's result also counts its claims."""
+    # Each format's writer only: openpyxl is not loaded for a report, nor matplotlib for
+    # a workbook.
+    writer: Callable[..., Any]
+    if fmt == "xlsx":
+        from incident_ledger.projections.exports.xlsx_export import export_xlsx as writer
+    else:
+        from incident_ledger.projections.exports.html_export import write_html as writer
 
-    rows: list[int] = []
+    incident, at, provenance, reviewed_only = asked
+    made: list[Any] = []
 
     def write(path: Path) -> None:
-        rows.append(
-            export_xlsx(
+        made.append(
+            writer(
                 ws.views.connection,
                 path,
                 incident=incident,
@@ -566,32 +571,8 @@ def _workbook(
         )
 
     size = write_file(target, write)
-    return {"format": "xlsx", "notes": [], "path": str(target), "bytes": size, "claims": rows[0]}
-
-
-def _html_file(
-    ws: Workspace,
-    target: Path,
-    incident: str | None,
-    at: datetime | None,
-    provenance: Provenance,
-    reviewed_only: bool,
-) -> dict[str, Any]:
-    """The HTML report, written to its file as it is made (``html_export.write_html``)."""
-    from incident_ledger.projections.exports.html_export import write_html
-
-    def write(path: Path) -> None:
-        write_html(
-            ws.views.connection,
-            path,
-            incident=incident,
-            at=at,
-            provenance=provenance,
-            reviewed_only=reviewed_only,
-        )
-
-    size = write_file(target, write)
-    return {"format": "html", "notes": [], "path": str(target), "bytes": size}
+    written = {"format": fmt, "notes": [], "path": str(target), "bytes": size}
+    return written | {"claims": made[0]} if fmt == "xlsx" else written
 
 
 def _claimreview(
