@@ -34,7 +34,7 @@ from incident_ledger.ledger.merkle import Frontier
 from incident_ledger.ledger.stores.recorder import EventRow
 from incident_ledger.projections.binding import binding_problem
 from incident_ledger.projections.check_scope import incident_scope
-from incident_ledger.projections.projector import UPDATES, Projector
+from incident_ledger.projections.projector import UPDATE_FORM, UPDATES, Projector
 from incident_ledger.projections.views import Views, row_key, table_columns
 
 BATCH = 4096
@@ -134,7 +134,6 @@ _INSERT = re.compile(
     r"(?: \((?P<columns>[^)]*)\))? "
     r"VALUES \((?P<values>[^)]*)\)"
 )
-_UPDATE = re.compile(r"UPDATE (?P<table>\w+) SET (?P<column>\w+) = \? WHERE (?P<key>\w+) = \?")
 
 
 @dataclass(frozen=True)
@@ -335,7 +334,7 @@ class _Tables:
             self.tables[name] = _Table(name, columns, cursor, keep)
         self.updates: dict[str, tuple[str, str, str]] = {}
         for statement in UPDATES:
-            found = _UPDATE.fullmatch(statement)
+            found = UPDATE_FORM.fullmatch(statement)
             if found is None:
                 raise ValueError(f"the read-model check cannot read the statement {statement!r}")
             table = self.tables[found["table"]]

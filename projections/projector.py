@@ -13,6 +13,7 @@ tuned as one (a call or an attribute look-up less per event counts at a million)
 from __future__ import annotations
 
 import json
+import re
 import sqlite3
 from collections.abc import Callable
 from datetime import datetime
@@ -155,7 +156,7 @@ class Projector:
         if bulk:
             # A backlog larger than the model itself (a first import, a rebuild):
             # cheaper to build the indexes once afterwards than row by row.
-            self.views.begin_bulk()
+            self.views.begin_bulk(updated_keys())
         if bulk and self._can_split(last - position):
             applied = self._apply_in_two(position, last, until, progress)
         else:
@@ -617,7 +618,7 @@ def _project_shard(
     views = Views(shard)
     try:
         views.make_scratch()
-        views.begin_bulk()
+        views.begin_bulk(updated_keys())
         if tables is None:
             views.ensure_schema()
         else:
@@ -780,6 +781,20 @@ are not applied to it: ``state`` and the Datasette queries apply them)."""
 UPDATES = (RATE_SOURCE, END_CLAIM, ERRATUM_LINK)
 """Every UPDATE a handler writes: each changes a row an earlier event produced, which the
 read-model check (``projections.model_check``) must know of before it compares rows."""
+UPDATE_FORM = re.compile(r"UPDATE (?P<table>\w+) SET (?P<column>\w+) = \? WHERE (?P<key>\w+) = \?")
+"""The one form every statement of ``UPDATES`` takes: one column set, one row found by one key."""
+
+
+def updated_keys() -> list[tuple[str, str]]:
+    """(table, key column) of each statement of ``UPDATES``: the rows later events update,
+    which a bulk load keeps indexed (``Views.begin_bulk``)."""
+    keys = []
+    for statement in UPDATES:
+        found = UPDATE_FORM.fullmatch(statement)
+        if found is None:
+            raise ValueError(f"an UPDATE of the read model is not of one form: {statement!r}")
+        keys.append((found["table"], found["key"]))
+    return keys
 
 
 _SEARCH_INSERT = (

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import os
 import sqlite3
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -33,6 +33,9 @@ SORT_THREADS = min(os.cpu_count() or 1, 8)
 PROJECTION = "understanding"
 QUERY_MMAP_BYTES = 1 << 30
 """How much of the model a query connection maps into memory (``Views.map_for_queries``)."""
+
+_LOOKUP = "bulk_lookup_"
+"""The name prefix of the plain indexes a bulk load keeps for its updates (``begin_bulk``)."""
 
 _TABLES: dict[str, tuple[dict[str, type], str | tuple[str, ...] | None]] = {
     "incidents": (
@@ -323,6 +326,7 @@ class Views:
         self._db: Any = None
         self._bulk = False
         self._bulk_indexes: list[str] | None = None
+        self._lookups: tuple[tuple[str, str], ...] = ()
         self.journaled = True
         """Whether a transaction (and a savepoint in it) can be rolled back."""
 
@@ -404,6 +408,7 @@ class Views:
                 self.connection.execute(statement)
             if not self._bulk:
                 self._create_indexes()
+            self._create_lookups()
             self.connection.execute(_NEW_TRACKING, (PROJECTION, SCHEMA_VERSION))
 
     @property
@@ -420,6 +425,7 @@ class Views:
         return self._db
 
     def _create_indexes(self) -> None:
+        self._drop_lookups()
         for (table, indexed, unique), name in zip(_INDEXES, _INDEX_NAMES, strict=True):
             self.db.table(table).create_index(
                 indexed, index_name=name, unique=unique, if_not_exists=True
@@ -478,6 +484,7 @@ class Views:
                 self._create_indexes()
             for statement in indexes or ():
                 self.connection.execute(statement)
+            self._create_lookups()
             self.connection.execute(_NEW_TRACKING, (PROJECTION, SCHEMA_VERSION))
 
     def _schema_version(self) -> int | None:
@@ -497,14 +504,20 @@ class Views:
         else:
             self.create(tables, indexes)
 
-    def begin_bulk(self) -> None:
+    def begin_bulk(self, lookups: Sequence[tuple[str, str]] = ()) -> None:
         """Drop the secondary indexes and skip fsync while a large backlog is applied.
 
         Rows then go in at append speed and each index is built once, sorted, in
         ``finish_bulk``. If the process dies first, the next ``ensure_schema``
         sees the indexes missing and builds them; the rows and the tracked
         position are consistent either way.
+
+        ``lookups`` are the (table, column) pairs that later events update rows by
+        (the projector's ``UPDATE … WHERE column = ?``): each keeps a plain index for
+        the load, else every such update scans the table, and a rebuild's time grows
+        with the square of its claims. They are dropped once the real indexes stand.
         """
+        self._lookups = tuple(lookups)
         self._bulk_indexes = self._index_statements()
         with self.transaction():
             names = [
@@ -515,8 +528,34 @@ class Views:
             ]
             for name in names:
                 self.connection.execute(f"DROP INDEX IF EXISTS [{name}]")
-        self._bulk = True
+            self._bulk = True
+            self._create_lookups()
         self.connection.execute("PRAGMA synchronous=OFF")
+
+    def _create_lookups(self) -> None:
+        """The bulk load's plain indexes (``begin_bulk``), on the tables that exist yet."""
+        tables = {
+            row[0]
+            for row in self.connection.execute("SELECT name FROM sqlite_master WHERE type='table'")
+        }
+        for table, column in self._lookups if self._bulk else ():
+            if table in tables:
+                name = f"{_LOOKUP}{table}_{column}"
+                self.connection.execute(
+                    f"CREATE INDEX IF NOT EXISTS [{name}] ON [{table}]([{column}])"
+                )
+
+    def _drop_lookups(self) -> None:
+        """Drop the bulk load's plain indexes, also those a load that died left behind."""
+        names = [
+            row[0]
+            for row in self.connection.execute(
+                "SELECT name FROM sqlite_master WHERE type = 'index' AND name LIKE ?",
+                (f"{_LOOKUP}%",),
+            )
+        ]
+        for name in names:
+            self.connection.execute(f"DROP INDEX IF EXISTS [{name}]")
 
     def finish_bulk(self) -> None:
         """End a bulk rebuild: build the secondary indexes, restore durable commits."""
@@ -528,6 +567,7 @@ class Views:
                 self._create_indexes()
             for statement in self._bulk_indexes or ():
                 self.connection.execute(statement)
+            self._drop_lookups()
         self._bulk_indexes = None
         self.connection.execute("PRAGMA threads=0")
         self._bulk = False
