@@ -6,7 +6,6 @@ with the same checks of the log and the read model before it is written.
 
 from __future__ import annotations
 
-import io
 import sqlite3
 import tempfile
 from collections.abc import Callable, Iterator
@@ -522,13 +521,13 @@ def _render_export(
     namespace: str | None,
 ) -> tuple[str, ExportNotes]:
     from incident_ledger.projections import exports
+    from incident_ledger.projections.exports.common import collected
 
     if fmt == "claimreview":
         return _claimreview(ws, incident, at, provenance, reviewed_only)
     if fmt in STREAMED:
-        buffer = io.StringIO()
-        _streamed(fmt, ws, incident, at, provenance, reviewed_only, namespace)(buffer)
-        return buffer.getvalue(), ExportNotes()
+        write = _streamed(fmt, ws, incident, at, provenance, reviewed_only, namespace)
+        return collected(write), ExportNotes()
     document = exports.export_html(
         ws.views.connection,
         incident=incident,

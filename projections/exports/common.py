@@ -12,13 +12,14 @@ by the same queries, kept together.
 
 from __future__ import annotations
 
+import io
 import itertools
 import json
 import sqlite3
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, TypeVar
+from typing import Any, TextIO, TypeVar
 
 from incident_ledger.ledger.errors import VerificationError
 from incident_ledger.ledger.times import to_key, utc_now
@@ -309,6 +310,14 @@ def with_leaves(
         )
         for row in page:
             yield row, leaves.get(row["seq"])
+
+
+def collected(write: Callable[[TextIO], None]) -> str:
+    """What a streamed writer (``write_csv``, ``write_prov``, …) writes, as one string:
+    the form a caller that wants the whole export in memory uses."""
+    buffer = io.StringIO()
+    write(buffer)
+    return buffer.getvalue()
 
 
 def pages(rows: Iterable[T]) -> Iterator[tuple[T, ...]]:

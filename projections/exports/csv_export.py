@@ -28,13 +28,13 @@ the three is ever neutralised.
 from __future__ import annotations
 
 import csv
-import io
 import re
 import sqlite3
 from datetime import datetime
+from functools import partial
 from typing import TextIO
 
-from incident_ledger.projections.exports.common import Provenance, stream, with_leaves
+from incident_ledger.projections.exports.common import Provenance, collected, stream, with_leaves
 from incident_ledger.projections.exports.sheet_rows import (
     CLAIM_COLUMNS,
     NUMERIC_COLUMNS,
@@ -55,16 +55,10 @@ def export_csv(
     reviewed_only: bool = False,
 ) -> str:
     """The claims known at ``at`` as CSV, with their claim and fact status at ``at``."""
-    buffer = io.StringIO()
-    write_csv(
-        db,
-        buffer,
-        incident=incident,
-        at=at,
-        provenance=provenance,
-        reviewed_only=reviewed_only,
+    write = partial(
+        write_csv, db, incident=incident, at=at, provenance=provenance, reviewed_only=reviewed_only
     )
-    return buffer.getvalue()
+    return collected(write)
 
 
 def write_csv(

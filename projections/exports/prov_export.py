@@ -61,13 +61,13 @@ from __future__ import annotations
 
 import contextlib
 import gc
-import io
 import json
 import re
 import shutil
 import sqlite3
 import tempfile
 from datetime import datetime
+from functools import partial
 from typing import IO, Any, TextIO
 from urllib.parse import quote, urlsplit
 
@@ -81,6 +81,7 @@ from incident_ledger.projections.exports.common import (
     Provenance,
     Row,
     Streamed,
+    collected,
     pages,
     stream,
     value_text,
@@ -107,17 +108,16 @@ def export_prov(
     """The provenance of the records known at ``at`` as a PROV-JSON document, its
     identifiers in ``namespace`` (default: from the store's id, see the module; checked
     and ended as ``prov_namespace`` says)."""
-    buffer = io.StringIO()
-    write_prov(
+    write = partial(
+        write_prov,
         db,
-        buffer,
         incident=incident,
         at=at,
         provenance=provenance,
         namespace=namespace,
         reviewed_only=reviewed_only,
     )
-    return buffer.getvalue()
+    return collected(write)
 
 
 def write_prov(
