@@ -11,6 +11,7 @@ import typer
 from incident_ledger.cli import render
 from incident_ledger.cli.add_commands import claim_command, correct_command
 from incident_ledger.cli.add_commands import register as register_add
+from incident_ledger.cli.answers import Question, answer
 from incident_ledger.cli.audit_commands import register as register_audit
 from incident_ledger.cli.catalogue_commands import register as register_catalogue
 from incident_ledger.cli.desk_commands import register as register_desk
@@ -269,18 +270,14 @@ def state(
     as_json: JsonFlag = False,
 ) -> None:
     """What was understood about an incident at a point in time, and why."""
-    result = reading.current_state(
-        ctx.obj,
-        incident,
-        at=at,
-        as_recorded=as_recorded,
-        policy=policy,
-        reviewed_only=reviewed_only,
+    question = Question(ctx.obj, incident, as_recorded, reviewed_only)
+    answer(
+        question.put(reading.current_state, at=at, policy=policy),
+        as_json=as_json,
+        tz=tz,
+        show=lambda result, zone: render.out.print(render.state_table(result, zone, every=every)),
+        json=lambda result: render.print_json_members(result, "facts"),
     )
-    if as_json:
-        render.print_json_members(result, "facts")
-    else:
-        render.out.print(render.state_table(result, render.display_zone(result, tz), every=every))
 
 
 # checkpoint, verify and prove, in the order the help lists them.

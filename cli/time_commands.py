@@ -10,6 +10,7 @@ from rich.table import Table
 from rich.text import Text
 
 from incident_ledger.cli import render, timeline_view
+from incident_ledger.cli.answers import Question, answer
 from incident_ledger.cli.failures import fail
 from incident_ledger.cli.params import (
     AsRecorded,
@@ -43,21 +44,7 @@ def timeline(
     )
 
     result = reading.timeline(ctx.obj, incident, at=at, reviewed_only=reviewed_only)
-    if as_json:
-        render.print_json(result)
-        return
-    zone = render.display_zone(result, tz)
-    if not result["entries"]:
-        known = render.known_words(result["known_at"], zone)
-        render.out.print(f"no dated claims of {incident} known {known}")
-    else:
-        pages = 0
-        for page in timeline_view.timeline_pages(result, zone):
-            render.out.print(page)
-            pages += 1
-        if pages > 1:
-            render.out.print("")  # the edge the continued table leaves out
-    render.out.print(timeline_view.timeline_note(result), soft_wrap=False)
+    answer(result, as_json=as_json, tz=tz, show=show_timeline)
 
 
 def history(
@@ -88,30 +75,21 @@ def history(
     as_json: JsonFlag = False,
 ) -> None:
     """How the understanding of one fact changed over known time, step by step."""
-    from incident_ledger.projections.history import changed_positions
     from incident_ledger.usecases import reading
 
     if every and not as_json:  # the table lists a step's positions as it always has
         fail("--all-positions is for --json: the table lists each step's positions", 2)
 
+    question = Question(ctx.obj, incident, as_recorded, reviewed_only)
     with render.working("reading the history", as_json=as_json):
-        result = reading.fact_history(
-            ctx.obj,
-            incident,
-            fact,
-            as_recorded=as_recorded,
-            chart=chart,
-            reviewed_only=reviewed_only,
-        )
-    if as_json:
-        steps = result["steps"] if every else list(changed_positions(result["steps"]))
-        render.print_json({**result, "steps": steps})
-        return
-    render.out.print(history_table(result, render.display_zone(result, tz)))
-    for entry in result.get("desk", []):
-        render.out.print(f"{entry['record']}: {render.terminal_text(entry['words'])}")
-    if "chart" in result:
-        render.out.print(f"chart written to {result['chart']['path']}")
+        result = question.put(reading.fact_history, fact, chart=chart)
+    answer(
+        result,
+        as_json=as_json,
+        tz=tz,
+        show=show_history,
+        json=lambda result: print_history(result, every=every),
+    )
 
 
 def diff(
@@ -134,18 +112,9 @@ def diff(
     """What changed in the understanding between two known times, and what caused it."""
     from incident_ledger.usecases import reading
 
-    result = reading.belief_diff(
-        ctx.obj,
-        incident,
-        from_at=from_at,
-        to_at=to_at,
-        as_recorded=as_recorded,
-        reviewed_only=reviewed_only,
-    )
-    if as_json:
-        render.print_json(result)
-        return
-    show_diff(result, render.display_zone(result, tz))
+    question = Question(ctx.obj, incident, as_recorded, reviewed_only)
+    result = question.put(reading.belief_diff, from_at=from_at, to_at=to_at)
+    answer(result, as_json=as_json, tz=tz, show=show_diff)
 
 
 # --- rendering ----------------------------------------------------------------------
@@ -188,6 +157,38 @@ def _positions(fact: dict[str, Any] | None) -> str:
     return "\n".join(
         f"{p['claimant']}: {position_words(p)} ({p['report']})" for p in fact["positions"]
     )
+
+
+def show_timeline(result: dict[str, Any], zone: str | None) -> None:
+    """The timeline's table, a page at a time, or the sentence that it is empty."""
+    if not result["entries"]:
+        known = render.known_words(result["known_at"], zone)
+        render.out.print(f"no dated claims of {result['incident']} known {known}")
+    else:
+        pages = 0
+        for page in timeline_view.timeline_pages(result, zone):
+            render.out.print(page)
+            pages += 1
+        if pages > 1:
+            render.out.print("")  # the edge the continued table leaves out
+    render.out.print(timeline_view.timeline_note(result), soft_wrap=False)
+
+
+def print_history(result: Mapping[str, Any], *, every: bool) -> None:
+    """The history as JSON: each step's positions that changed, or with ``every`` all."""
+    from incident_ledger.projections.history import changed_positions
+
+    steps = result["steps"] if every else list(changed_positions(result["steps"]))
+    render.print_json({**result, "steps": steps})
+
+
+def show_history(result: Mapping[str, Any], zone: str | None) -> None:
+    """The history's table, then the desk's words on its records and where its chart went."""
+    render.out.print(history_table(result, zone))
+    for entry in result.get("desk", []):
+        render.out.print(f"{entry['record']}: {render.terminal_text(entry['words'])}")
+    if "chart" in result:
+        render.out.print(f"chart written to {result['chart']['path']}")
 
 
 def history_table(result: Mapping[str, Any], zone: str | None = None) -> Table:
