@@ -15,11 +15,9 @@ records' events) because they say who wrote, not what was reported.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import fields
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
-
-from eventsourcing.utils import get_topic
 
 from incident_ledger.ledger.domain import TOPIC_PREFIX, LedgerAggregate, LedgerCreated
 from incident_ledger.ledger.leaves import ENVELOPE
@@ -36,18 +34,14 @@ class Member(LedgerAggregate):
         member: Any  # the ``MemberRecord`` it was registered with
         removed: bool
 
-    class Event(LedgerAggregate.Event):
-        pass
-
-    @dataclass(frozen=True)
-    class Registered(Event, LedgerCreated):
+    class Registered(LedgerAggregate.Event, LedgerCreated):
         TOPIC = TOPIC_PREFIX + "Member.Registered"
         name: str
         role: str
         public_key: str
 
         def apply(self, aggregate: Any) -> None:
-            aggregate.record = None
+            super().apply(aggregate)
             aggregate.member = self.to_record()
             aggregate.removed = False
 
@@ -59,8 +53,7 @@ class Member(LedgerAggregate):
             member_id = self.originator_id.split(":", 1)[1]
             return MemberRecord.model_validate({"id": member_id, **fields})
 
-    @dataclass(frozen=True)
-    class Removed(Event):
+    class Removed(LedgerAggregate.Event):
         TOPIC = TOPIC_PREFIX + "Member.Removed"
 
         def apply(self, aggregate: Any) -> None:
@@ -77,7 +70,6 @@ class Batch(LedgerAggregate):
     TOPIC = TOPIC_PREFIX + "Batch"
     kind = "batch"
 
-    @dataclass(frozen=True)
     class Signed(LedgerAggregate.Event, LedgerCreated):
         TOPIC = TOPIC_PREFIX + "Batch.Signed"
         member: str
@@ -89,13 +81,6 @@ class Batch(LedgerAggregate):
         """True when review is required and the member is a reporter: the batch's claims,
         corrections, retractions and assessments wait for an editor's review."""
 
-        def apply(self, aggregate: Any) -> None:
-            aggregate.record = None
-
-
-Member.Registered.aggregate_topic = get_topic(Member)
-Batch.Signed.aggregate_topic = get_topic(Batch)
-
 
 class Setting(LedgerAggregate):
     """A setting of the ledger, such as whether a reporter's records need review."""
@@ -103,7 +88,6 @@ class Setting(LedgerAggregate):
     TOPIC = TOPIC_PREFIX + "Setting"
     kind = "setting"
 
-    @dataclass(frozen=True)
     class Chosen(LedgerAggregate.Event, LedgerCreated):
         """The setting's value (chosen once, when the ledger is created)."""
 
@@ -111,7 +95,7 @@ class Setting(LedgerAggregate):
         value: str
 
         def apply(self, aggregate: Any) -> None:
-            aggregate.record = None
+            super().apply(aggregate)
             aggregate.value = self.value
 
 
@@ -119,7 +103,6 @@ REVIEW_SETTING = "review"
 """The setting that turns on the two-person rule: ``required`` or ``off``."""
 
 
-@dataclass(frozen=True)
 class DeskEntry(LedgerCreated):
     """What the desk says about a record (``record``: its aggregate id, such as
     ``claim:c1``): ``claim`` names the claim it concerns (the record itself, or the claim
@@ -130,7 +113,14 @@ class DeskEntry(LedgerCreated):
     incident: str | None
 
     def apply(self, aggregate: Any) -> None:
-        aggregate.record = None
+        """The entry's aggregate holds no record of the user's; it keeps the fields its
+        kind of entry adds (an erratum's ``reason`` and ``replaced_by``, a review's
+        ``verdict`` …) as its own."""
+        super().apply(aggregate)
+        shared = {field.name for field in fields(DeskEntry)}
+        for field in fields(self):
+            if field.name not in shared:
+                setattr(aggregate, field.name, getattr(self, field.name))
 
 
 class Erratum(LedgerAggregate):
@@ -139,18 +129,11 @@ class Erratum(LedgerAggregate):
     TOPIC = TOPIC_PREFIX + "Erratum"
     kind = "erratum"
 
-    @dataclass(frozen=True)
     class Recorded(LedgerAggregate.Event, DeskEntry):
         TOPIC = TOPIC_PREFIX + "Erratum.Recorded"
         reason: str
         replaced_by: str | None
 
-        def apply(self, aggregate: Any) -> None:
-            aggregate.record = None
-            aggregate.reason = self.reason
-            aggregate.replaced_by = self.replaced_by
-
-    @dataclass(frozen=True)
     class Linked(LedgerAggregate.Event):
         """The right record, entered after the erratum, linked to it (once): a claim
         ended by a record entered in error is ended again only once that erratum is
@@ -173,15 +156,10 @@ class Review(LedgerAggregate):
     TOPIC = TOPIC_PREFIX + "Review"
     kind = "review"
 
-    @dataclass(frozen=True)
     class Recorded(LedgerAggregate.Event, DeskEntry):
         TOPIC = TOPIC_PREFIX + "Review.Recorded"
         verdict: str
         note: str | None
-
-        def apply(self, aggregate: Any) -> None:
-            aggregate.record = None
-            aggregate.verdict = self.verdict
 
 
 class Note(LedgerAggregate):
@@ -190,13 +168,6 @@ class Note(LedgerAggregate):
     TOPIC = TOPIC_PREFIX + "Note"
     kind = "note"
 
-    @dataclass(frozen=True)
     class Recorded(LedgerAggregate.Event, DeskEntry):
         TOPIC = TOPIC_PREFIX + "Note.Recorded"
         text: str
-
-
-Setting.Chosen.aggregate_topic = get_topic(Setting)
-Erratum.Recorded.aggregate_topic = get_topic(Erratum)
-Review.Recorded.aggregate_topic = get_topic(Review)
-Note.Recorded.aggregate_topic = get_topic(Note)

@@ -15,6 +15,12 @@ renaming code never orphans stored events; a schema change bumps
 ``class_version`` and adds an ``upcast_vN_vN+1`` static method, the
 library's own upcasting.
 
+An event class is declared as its topic and its fields, nothing more: it derives
+from ``LedgerAggregate.Event`` (with ``LedgerCreated`` if it creates its aggregate),
+takes no ``@dataclass`` decorator (``LedgerEvent`` makes every event a frozen
+dataclass; a second decorator fails at import) and needs no ``apply`` unless it
+changes its aggregate. The aggregate's creation events learn its topic by themselves.
+
 Over 400 lines: every event class is here, so the log's schema reads in one place.
 """
 
@@ -23,7 +29,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
-from typing import TYPE_CHECKING, Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar, dataclass_transform
 
 from eventsourcing.domain import BaseAggregate, CanInitAggregate, CanMutateAggregate
 from eventsourcing.utils import get_topic
@@ -51,25 +57,39 @@ if TYPE_CHECKING:
 TOPIC_PREFIX = "incident-ledger/v1/"
 
 
+@dataclass_transform(frozen_default=True)
 @dataclass(frozen=True)
 class LedgerEvent(CanMutateAggregate[str]):
-    """Base of every ledger event: string aggregate ids, UTC timestamp = recorded time."""
+    """Base of every ledger event: string aggregate ids, UTC timestamp = recorded time.
+
+    Every subclass is made a frozen dataclass as it is defined (as the library's own
+    ``DomainEvent`` does with a metaclass): its annotated fields are the event's stored
+    state, in the order they are declared.
+    """
 
     originator_id: str
     originator_version: int
     timestamp: datetime
 
+    def __init_subclass__(cls) -> None:
+        super().__init_subclass__()
+        dataclass(frozen=True)(cls)
+
     def apply(self, aggregate: Any) -> None:
         """Events that change no aggregate state need no apply method."""
 
 
-@dataclass(frozen=True)
 class LedgerCreated(CanInitAggregate[str], LedgerEvent):
     """Base of the events that create an aggregate."""
 
     originator_topic: str
     aggregate_topic: ClassVar[str]
     """The topic of the aggregate class it creates (stored events leave it out)."""
+
+    def apply(self, aggregate: Any) -> None:
+        """An aggregate the ledger or the desk creates holds no record of the user's (one
+        created from a record: ``_Registered``)."""
+        aggregate.record = None
 
 
 class LedgerAggregate(BaseAggregate[str]):
@@ -82,13 +102,23 @@ class LedgerAggregate(BaseAggregate[str]):
     class Event(LedgerEvent):
         pass
 
+    def __init_subclass__(cls, **options: Any) -> None:
+        """Every aggregate's events derive from the one ``LedgerAggregate.Event``, so the
+        library's set-up (which registers their topics) keeps each event class as it is
+        written rather than defining a subclass of it under the aggregate. Then each
+        creation event learns the aggregate's topic, the ``originator_topic`` it carries."""
+        cls.Event = LedgerAggregate.Event  # type: ignore[misc]  # a class attribute, set once
+        super().__init_subclass__(**options)
+        for value in list(vars(cls).values()):
+            if isinstance(value, type) and issubclass(value, LedgerCreated):
+                value.aggregate_topic = get_topic(cls)
+
     @classmethod
     def aggregate_id(cls, record_id: str) -> str:
         """The event-store id of the aggregate for a user's record id."""
         return f"{cls.kind}:{record_id}"
 
 
-@dataclass(frozen=True)
 class _Registered(LedgerCreated):
     """Shared behaviour of creation events: rebuild the record they carry."""
 
@@ -123,11 +153,7 @@ class Incident(LedgerAggregate):
     TOPIC = TOPIC_PREFIX + "Incident"
     kind = "incident"
 
-    class Event(LedgerAggregate.Event):
-        pass
-
-    @dataclass(frozen=True)
-    class Registered(Event, _Registered):
+    class Registered(LedgerAggregate.Event, _Registered):
         TOPIC = TOPIC_PREFIX + "Incident.Registered"
         record_type = "IncidentRecord"
         class_version = 2
@@ -149,11 +175,7 @@ class Source(LedgerAggregate):
     TOPIC = TOPIC_PREFIX + "Source"
     kind = "source"
 
-    class Event(LedgerAggregate.Event):
-        pass
-
-    @dataclass(frozen=True)
-    class Registered(Event, _Registered):
+    class Registered(LedgerAggregate.Event, _Registered):
         TOPIC = TOPIC_PREFIX + "Source.Registered"
         record_type = "SourceRecord"
         name: str
@@ -161,8 +183,7 @@ class Source(LedgerAggregate):
         kind: str
         reliability: str | None
 
-    @dataclass(frozen=True)
-    class Rated(Event):
+    class Rated(LedgerAggregate.Event):
         """The ledger's own re-grading of a source, with its reason."""
 
         TOPIC = TOPIC_PREFIX + "Source.Rated"
@@ -212,7 +233,6 @@ class _FactFields:
         return record
 
 
-@dataclass(frozen=True)
 class _Declaration(_Registered, _FactFields):
     """A fact's first declaration: a creation event carrying a ``fact`` record."""
 
@@ -227,25 +247,19 @@ class Fact(LedgerAggregate):
     if TYPE_CHECKING:
         version_of_rules: int
 
-    class Event(LedgerAggregate.Event):
-        pass
-
-    @dataclass(frozen=True)
-    class Declared(Event, _Declaration):
+    class Declared(LedgerAggregate.Event, _Declaration):
         """A ``fact`` record declared the fact (its first event)."""
 
         TOPIC = TOPIC_PREFIX + "Fact.Declared"
         record_type = "FactRecord"
 
-    @dataclass(frozen=True)
-    class Redeclared(Event, _FactFields):
+    class Redeclared(LedgerAggregate.Event, _FactFields):
         """A later ``fact`` record, or a first declaration of a fact whose kind its
         first claim had given: the declaration from now on."""
 
         TOPIC = TOPIC_PREFIX + "Fact.Redeclared"
 
-    @dataclass(frozen=True)
-    class Inferred(LedgerCreated, Event):
+    class Inferred(LedgerCreated, LedgerAggregate.Event):
         """The ledger's note that a fact never declared takes the kind of its first
         claim (``claim``): not a record of the user's, so it has no ``to_record``."""
 
@@ -254,9 +268,6 @@ class Fact(LedgerAggregate):
         key: str
         kind: str
         claim: str
-
-        def apply(self, aggregate: Any) -> None:
-            aggregate.record = None
 
 
 def fact_id(incident: str, key: str) -> str:
@@ -270,11 +281,7 @@ class Report(LedgerAggregate):
     TOPIC = TOPIC_PREFIX + "Report"
     kind = "report"
 
-    class Event(LedgerAggregate.Event):
-        pass
-
-    @dataclass(frozen=True)
-    class Registered(Event, _Registered):
+    class Registered(LedgerAggregate.Event, _Registered):
         TOPIC = TOPIC_PREFIX + "Report.Registered"
         record_type = "ReportRecord"
         class_version = 2
@@ -293,7 +300,6 @@ class Report(LedgerAggregate):
             state.setdefault("archive_url", None)
 
 
-@dataclass(frozen=True)
 class _ClaimPayload(_Registered):
     incident: str
     fact: str
@@ -321,16 +327,11 @@ class Claim(LedgerAggregate):
         ended_at: datetime | None
         ends: list[End]
 
-    class Event(LedgerAggregate.Event):
-        pass
-
-    @dataclass(frozen=True)
-    class Recorded(Event, _ClaimPayload):
+    class Recorded(LedgerAggregate.Event, _ClaimPayload):
         TOPIC = TOPIC_PREFIX + "Claim.Recorded"
         record_type = "ClaimRecord"
 
-    @dataclass(frozen=True)
-    class RecordedAsCorrection(Event, _ClaimPayload):
+    class RecordedAsCorrection(LedgerAggregate.Event, _ClaimPayload):
         TOPIC = TOPIC_PREFIX + "Claim.RecordedAsCorrection"
         record_type = "CorrectionRecord"
         class_version = 2
@@ -343,8 +344,7 @@ class Claim(LedgerAggregate):
 
         claim: str
 
-    @dataclass(frozen=True)
-    class Superseded(Event):
+    class Superseded(LedgerAggregate.Event):
         TOPIC = TOPIC_PREFIX + "Claim.Superseded"
         by: str
 
@@ -356,8 +356,7 @@ class Claim(LedgerAggregate):
                 End(CORRECTED, self.by, self.timestamp, self.originator_version),
             ]
 
-    @dataclass(frozen=True)
-    class Retracted(Event):
+    class Retracted(LedgerAggregate.Event):
         """A retraction ended the claim: like ``Superseded``, it makes two writers ending
         one claim at once (one correcting, one retracting) collide in the event store."""
 
@@ -394,11 +393,7 @@ class Retraction(LedgerAggregate):
     TOPIC = TOPIC_PREFIX + "Retraction"
     kind = "retraction"
 
-    class Event(LedgerAggregate.Event):
-        pass
-
-    @dataclass(frozen=True)
-    class Recorded(Event, _Registered):
+    class Recorded(LedgerAggregate.Event, _Registered):
         TOPIC = TOPIC_PREFIX + "Retraction.Recorded"
         record_type = "RetractionRecord"
         claim: str
@@ -412,11 +407,7 @@ class Assessment(LedgerAggregate):
     TOPIC = TOPIC_PREFIX + "Assessment"
     kind = "assessment"
 
-    class Event(LedgerAggregate.Event):
-        pass
-
-    @dataclass(frozen=True)
-    class Recorded(Event, _Registered):
+    class Recorded(LedgerAggregate.Event, _Registered):
         TOPIC = TOPIC_PREFIX + "Assessment.Recorded"
         record_type = "AssessmentRecord"
         class_version = 2
@@ -444,11 +435,6 @@ AGGREGATE_FOR_RECORD: dict[str, tuple[type[LedgerAggregate], type[_Registered]]]
     "assessment": (Assessment, Assessment.Recorded),
     "fact": (Fact, Fact.Declared),
 }
-
-
-for _aggregate_class, _event_class in AGGREGATE_FOR_RECORD.values():
-    _event_class.aggregate_topic = get_topic(_aggregate_class)
-Fact.Inferred.aggregate_topic = get_topic(Fact)
 
 
 def aggregate_id_for(kind: str, record_id: str) -> str:

@@ -21,7 +21,6 @@ from pathlib import Path
 from typing import Any, BinaryIO
 
 from eventsourcing.persistence import StoredEvent
-from eventsourcing.utils import get_topic
 
 from incident_ledger.ledger.desk_domain import DeskEntry
 from incident_ledger.ledger.domain import TOPIC_PREFIX, LedgerAggregate
@@ -61,16 +60,12 @@ class Capture(LedgerAggregate):
     TOPIC = TOPIC_PREFIX + "Capture"
     kind = "capture"
 
-    @dataclass(frozen=True)
     class Recorded(LedgerAggregate.Event, DeskEntry):
         TOPIC = TOPIC_PREFIX + "Capture.Recorded"
         sha256: str
         media_type: str
         size: int
         name: str
-
-
-Capture.Recorded.aggregate_topic = get_topic(Capture)
 
 
 @dataclass(frozen=True)
