@@ -12,11 +12,12 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import Any, TypeVar
+from typing import Any, Concatenate, ParamSpec, TypeVar
 
 from incident_ledger.cli import render
 
 R = TypeVar("R", bound=Mapping[str, Any])
+P = ParamSpec("P")
 
 
 @dataclass(frozen=True)
@@ -29,9 +30,17 @@ class Question:
     as_recorded: str | None = None
     reviewed_only: bool = False
 
-    def put(self, use_case: Callable[..., R], /, *terms: Any, **options: Any) -> R:
-        """``use_case(db, incident, *terms, **options)`` read as this question says."""
-        return use_case(
+    def put(
+        self,
+        use_case: Callable[Concatenate[str | None, str, P], R],
+        /,
+        *terms: P.args,
+        **options: P.kwargs,
+    ) -> R:
+        """``use_case(db, incident, *terms, **options)`` read as this question says: the
+        caller's terms are checked against the use case's own parameters."""
+        call: Callable[..., R] = use_case  # the shared keywords are added to the caller's
+        return call(
             self.db,
             self.incident,
             *terms,
