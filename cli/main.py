@@ -275,7 +275,11 @@ def state(
         question.put(reading.current_state, at=at, policy=policy),
         as_json=as_json,
         tz=tz,
-        show=lambda result, zone: render.out.print(render.state_table(result, zone, every=every)),
+        show=lambda result, zone: render.out.print(
+            render.state_table(result, zone, every=every)
+            if result["facts"]
+            else render.no_claims_words(result, zone)
+        ),
         json=lambda result: render.print_json_members(result, "facts"),
     )
 

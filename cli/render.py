@@ -321,16 +321,25 @@ def positions_summary(says: list[str]) -> str:
     return f"{len(says)} positions; most held: {named}{more}"
 
 
+def _known_as_recorded(result: Mapping[str, Any], zone: str | None) -> str:
+    """``by the end of 21 Jan 2022 (UTC)``, and ``, as recorded …`` when it was asked."""
+    words = known_words(result["known_at"], zone)
+    recorded = result["recorded_at"]
+    return f"{words}, as recorded {known_words(recorded, zone)}" if recorded else words
+
+
+def no_claims_words(result: Mapping[str, Any], zone: str | None = None) -> str:
+    """What ``state`` says of an incident of which no claim was known."""
+    return f"no claims of {result['incident']} known {_known_as_recorded(result, zone)}"
+
+
 def state_table(
     result: Mapping[str, Any], zone: str | None = None, *, every: bool = False
 ) -> Table:
     """The understanding of an incident as a table: one row per fact, its status with the
     short form of why, and instants in ``zone``'s local time. A fact with more than
     ``LISTED_POSITIONS`` positions has them summed up, unless ``every``."""
-    recorded = result["recorded_at"]
-    title = f"{result['incident']} — known {known_words(result['known_at'], zone)}"
-    if recorded:
-        title += f", as recorded {known_words(recorded, zone)}"
+    title = f"{result['incident']} — known {_known_as_recorded(result, zone)}"
     caption = f"policy: {result['policy']}"
     table = StackingTable(title=title, caption=caption, show_lines=True, stack=[(2, 0)])
     table.add_column("fact", no_wrap=True)

@@ -120,6 +120,10 @@ def _when(
         edtf, low, high, basis = row["valid_time"], row["valid_from"], row["valid_to"], "valid_time"
     else:
         return None
+    if edtf.startswith("/"):
+        # An unknown start: the edtf package's bounds put it ten years before the end
+        # (``edtf_forms``), a guess that must not date the claim; it is placed by its end.
+        low = None
     anchor = low or high  # an open start is placed by its end
     if anchor is None:
         return None

@@ -173,6 +173,29 @@ def test_state_before_publication_is_empty(db: str) -> None:
     assert json.loads(out)["facts"] == {}
 
 
+def test_state_of_no_known_claims_says_so_in_a_sentence(db: str) -> None:
+    ledger(db, "append", "--file", "-", stdin=jsonl(SETUP))
+    assert ledger(db, "state", "g", "--at", "2022-01-20") == (
+        0,
+        "no claims of g known by the end of 20 Jan 2022 (UTC)\n",
+        "",
+    )
+    assert ledger(db, "state", "g", "--at", "2022-01-20T21:00:00Z", "--tz", "Asia/Riyadh") == (
+        0,
+        "no claims of g known at 21 Jan 2022 00:00 +03:00\n",
+        "",
+    )
+    assert ledger(db, "append", "--file", "-", stdin=jsonl([{**SETUP[0], "id": "h"}]))[0] == 0
+    code, out, err = ledger(db, "state", "h")
+    assert (code, out.startswith("no claims of h known at "), out.count("\n"), err) == (
+        0,
+        True,
+        1,
+        "",
+    )
+    code, out, _ = ledger(db, "state", "h", "--json")
+    assert (code, json.loads(out)["facts"]) == (0, {})
+
 def test_reimport_is_a_no_op(db: str) -> None:
     ledger(db, "append", "--file", "-", stdin=jsonl(SETUP))
     code, out, _ = ledger(db, "append", "--file", "-", stdin=jsonl(SETUP))

@@ -11,6 +11,7 @@ import shutil
 import subprocess
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from openpyxl import load_workbook
@@ -186,3 +187,66 @@ def test_xlsx_columns_fit_their_content_within_bounds(exported: Path) -> None:
     quote = header.index("quote")
     long_quotes = [row[quote] for row in claims.iter_rows(2) if len(row[quote].value or "") > 58]
     assert long_quotes and all(cell.alignment.wrap_text for cell in long_quotes)
+
+
+LONG_URL = "https://news.example/2022/01/21/" + "ghwayran-prison-attack-" * 4 + "report"
+TOO_LONG_URL = "https://news.example/" + "a" * 250  # over Excel's 255-character limit
+LINKS = [
+    {"type": "incident", "id": "g", "title": "Ghwayran", "timezone": "Asia/Damascus"},
+    {"type": "source", "id": "s", "name": "Outlet", "kind": "outlet"},
+    {"type": "report", "id": "r1", "source": "s", "published_at": "2022-01-21",
+     "url": LONG_URL, "archive_url": "https://archive.example/r1"},
+    {"type": "report", "id": "r2", "source": "s", "published_at": "2022-01-22T10:00:00Z",
+     "url": TOO_LONG_URL},
+    {"type": "claim", "id": "c1", "incident": "g", "fact": "killed", "value": 20,
+     "report": "r1"},
+    {"type": "claim", "id": "c2", "incident": "g", "fact": "killed", "value": 21,
+     "report": "r2"},
+]  # fmt: skip
+
+
+@pytest.fixture
+def linked_book(tmp_path: Path) -> Any:
+    """The workbook of an incident in Asia/Damascus: a date-only report with a long link,
+    and a report whose URL is too long for an Excel hyperlink."""
+    db = str(tmp_path / "ledger.db")
+    out = tmp_path / "links.xlsx"
+    records = "".join(json.dumps(r) + "\n" for r in LINKS)
+    for args, stdin in (
+        (["init"], None),
+        (["append", "--file", "-"], records),
+        (["export", "--format", "xlsx", "--out", str(out)], None),
+    ):
+        result = runner.invoke(app, ["--db", db, *args], input=stdin)
+        assert result.exit_code == 0, result.output
+    return load_workbook(out)
+
+
+def _rows(sheet: Any, key: str) -> dict[str, dict[str, Any]]:
+    """A sheet's cells by its key column's value, then by column name."""
+    header = [cell.value for cell in sheet[1]]
+    rows = (dict(zip(header, row, strict=True)) for row in sheet.iter_rows(2))
+    return {row[key].value: row for row in rows}
+
+
+def test_xlsx_links_are_wrapped_hyperlinks_up_to_excels_limit(linked_book: Any) -> None:
+    claims, reports = _rows(linked_book["claims"], "claim"), _rows(linked_book["reports"], "report")
+    for cell in (claims["c1"]["report_url"], reports["r1"]["url"]):
+        assert cell.value == LONG_URL
+        assert cell.hyperlink is not None and cell.hyperlink.target == LONG_URL
+        assert (cell.alignment.wrap_text, cell.font.underline) == (True, "single")
+    for cell in (claims["c1"]["archive_url"], reports["r1"]["archive_url"]):
+        assert cell.hyperlink is not None and cell.hyperlink.target == "https://archive.example/r1"
+    for cell in (claims["c2"]["report_url"], reports["r2"]["url"]):
+        assert (cell.value, cell.hyperlink, cell.alignment.wrap_text) == (TOO_LONG_URL, None, True)
+
+
+def test_xlsx_reports_and_claims_show_a_date_only_report_on_the_same_day(
+    linked_book: Any,
+) -> None:
+    claims, reports = _rows(linked_book["claims"], "claim"), _rows(linked_book["reports"], "report")
+    # The report gave a date: shown as given; its claim is known from the end of that day
+    # in Damascus (UTC+2), in UTC.
+    assert reports["r1"]["published_at"].value == "2022-01-21"
+    assert claims["c1"]["published_at"].value == "2022-01-21T21:59:59.999999Z"
+    assert reports["r2"]["published_at"].value == "2022-01-22T10:00:00Z"

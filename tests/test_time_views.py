@@ -568,6 +568,38 @@ def test_timeline_in_the_incidents_time_zone_and_another(tmp_path: Path) -> None
     )
 
 
+def test_timeline_files_a_claim_of_unknown_start_under_its_end(tmp_path: Path) -> None:
+    """``/2022-01-27`` ends on 27 Jan 2022: the edtf package's guess at its start, ten
+    years earlier, must not date it."""
+    db = str(tmp_path / "ledger.db")
+    until = {
+        "type": "claim",
+        "id": "c9",
+        "incident": "g",
+        "fact": "control",
+        "value": "sdf",
+        "valid_time": "/2022-01-27",
+        "report": "r1",
+        "claimant": "sdf",
+    }
+    assert cli(db, "init")[0] == 0
+    assert cli(db, "append", "--file", "-", stdin=jsonl([*SMALL[:6], until]))[0] == 0
+    code, out, _ = cli(db, "timeline", "g", "--at", "2022-02-01", "--json")
+    assert code == 0
+    assert json.loads(out)["entries"][0]["when"] == {
+        "words": "until 27 Jan 2022 (start unknown)",
+        "edtf": "/2022-01-27",
+        "earliest": None,
+        "latest": "2022-01-27T23:59:59.999999Z",
+        "from": "valid_time",
+        "day": "2022-01-27",
+    }
+    code, out, _ = cli(db, "timeline", "g", "--at", "2022-02-01")
+    assert code == 0
+    assert " Thu 27 Jan 2022" in [line.rstrip() for line in out.splitlines()]
+    assert "2012" not in out
+
+
 @pytest.fixture
 def wide(monkeypatch: pytest.MonkeyPatch) -> None:
     """Render tables 160 columns wide, whatever the terminal, so no cell wraps."""

@@ -144,7 +144,9 @@ def other_tables(selection: Selection | Streamed) -> dict[str, tuple[tuple[str, 
             "source_name": selection.source_name(row["source"]),
             "title": row["title"],
             "language": row["language"],
-            "published_at": iso(row["published_at"]),
+            # As given: a date-only report's day, not the end of it in UTC (its claims
+            # are known from the end of that day in their incident's zone).
+            "published_at": published_date(row["published_at"], row["published_precision"]),
             "url": row["url"],
             "archive_url": row.get("archive_url"),
         }

@@ -2,11 +2,11 @@
 each (claims, reports, sources, assessments).
 
 Each sheet has a frozen header row, an autofilter over its rows and columns sized to
-their content (bounded, longer text wrapping); cells holding Arabic are right-to-left; URLs are
-hyperlinks. Numbers are numbers. Text is always text: a cell starting with ``=``
-is stored as a string, never as a formula (openpyxl would make it one), so no
-neutralising mark is needed, and characters XLSX cannot hold (control
-characters) are dropped.
+their content (bounded, longer text wrapping, links included); cells holding Arabic are
+right-to-left; URLs are hyperlinks (up to Excel's 255 characters: a longer one stays
+text). Numbers are numbers. Text is always text: a cell starting with ``=`` is stored
+as a string, never as a formula (openpyxl would make it one), so no neutralising mark
+is needed, and characters XLSX cannot hold (control characters) are dropped.
 
 Written with openpyxl's write-only mode, which streams rows to the file instead
 of holding a workbook of cell objects; hyperlinks are the exception (openpyxl
@@ -135,11 +135,25 @@ def _cell(sheet: WriteOnlyWorksheet, column: str, value: Any, width: int) -> Wri
     text = ILLEGAL_CHARACTERS_RE.sub("", value)
     cell = WriteOnlyCell(sheet, value=text)
     cell.data_type = "s"  # text, even when it starts with "=" (never a formula)
-    if column in URL_COLUMNS and text.startswith(("https://", "http://")):
-        cell.hyperlink = text
-        cell.font = _LINK
-    elif _ARABIC.search(text):
+    if _ARABIC.search(text):
         cell.alignment = _RTL
     elif len(text) > width - 2 or "\n" in text:
         cell.alignment = _WRAP
+    if column in URL_COLUMNS and _linkable(text):
+        cell.hyperlink = text
+        cell.font = _LINK
     return cell
+
+
+HYPERLINK_LIMIT: Final = 255
+"""The longest link target Excel accepts: a longer one makes it report the workbook as
+damaged, so such a URL stays plain text (whole, and copyable)."""
+
+
+def _linkable(text: str) -> bool:
+    """Whether a URL cell's text can be a hyperlink: a web address Excel accepts."""
+    return (
+        text.lower().startswith(("https://", "http://"))
+        and len(text) <= HYPERLINK_LIMIT
+        and not any(ch.isspace() for ch in text)
+    )
