@@ -247,9 +247,11 @@ _TABLES: dict[str, dict[str, Any]] = {
                 "claim's known time). NULL for an original claim."
             ),
             "claim_status": (
-                "active, or retracted or corrected once a retraction or correction of it is "
-                "recorded, whenever that was published (claim_ends says from when; an "
-                "erratum on the ending record is in errata)."
+                "What the ledger and its desk made of it, as recorded now: active; proposed "
+                "(a reporter's, awaiting an editor's review); rejected (by an editor); voided "
+                "(an erratum of it, or of its report, source or incident); retracted or "
+                "corrected (an end of it in force, whenever published: claim_ends says from "
+                "when; an end voided or rejected ends nothing)."
             ),
             "published_at": (
                 f"Known time: the published_at of its report, copied for indexing; {_KEY}."

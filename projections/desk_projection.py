@@ -47,6 +47,9 @@ def _batch(p: Any, line: dict[str, Any], seq: int) -> None:
         "INSERT INTO batches VALUES (?, ?, ?, ?, ?, ?)",
         (seq - count, seq - 1, d["member"], int(bool(d.get("proposed"))), line["recorded_at"], seq),
     )
+    if d.get("proposed"):  # its claims wait for review (claim_status)
+        p.touch_desk()
+        p.statuses.ranges.append((seq - count, seq - 1))
 
 
 def _erratum(p: Any, line: dict[str, Any], seq: int) -> None:
@@ -57,6 +60,8 @@ def _erratum(p: Any, line: dict[str, Any], seq: int) -> None:
         (d["record"], d["reason"], d.get("replaced_by"), recorded, seq),
     )
     p.write("INSERT INTO voided VALUES (?, 'erratum', ?, ?)", (d["record"], recorded, seq))
+    p.touch_desk()
+    p.statuses.record(d["record"])
 
 
 ERRATUM_LINK = "UPDATE errata SET replaced_by = ? WHERE record = ?"
@@ -78,6 +83,8 @@ def _review(p: Any, line: dict[str, Any], seq: int) -> None:
     )
     if d["verdict"] == "reject":
         p.write("INSERT INTO voided VALUES (?, 'rejected', ?, ?)", (d["record"], recorded, seq))
+        p.touch_desk()
+    p.statuses.record(d["record"])  # rejected, or approved: no longer waiting
 
 
 def _note(p: Any, line: dict[str, Any], seq: int) -> None:

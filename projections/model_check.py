@@ -1,20 +1,19 @@
 """Does the read model agree with the log?
 
-The read model is a file anyone who can write it can edit: ``sqlite3
-ledger.views.db "update claims set value = …"`` changes what ``state`` shows.
-This check holds the model to the log. Every event up to the model's position is
-read from the store and checked against the Merkle log as ``verify`` checks it
-(``log_check.checked_pages``); the rows it produces are recomputed by the
-projector's own handlers without being written (``Projector.collect``); and the
-model's rows must be exactly those rows, table by table, while the leaves read
-fold to the root the model is bound to (``projections.binding``).
+The read model is a file anyone who can write it can edit: ``sqlite3 ledger.views.db
+"update claims set value = …"`` changes what ``state`` shows. This check holds the model to
+the log. Every event up to the model's position is read from the store and checked against
+the Merkle log as ``verify`` checks it (``log_check.checked_pages``); the rows it produces
+are recomputed by the projector's own handlers without being written (``Projector.collect``);
+and the model's rows must be exactly those rows, table by table, while the leaves read fold to
+the root the model is bound to (``projections.binding``). Claims' statuses are then derived
+from the model's rows that agree (``projections.claim_status``).
 
-It streams: the log a page at a time, each table of the model in storage order
-beside it. A page's rows are written by statement, not in event order, so a
-model's rows are in event order only from one page to the next: rows are
-matched as multisets, and a row left unmatched waits for its match, which a
-sound model supplies within a page or two. Whatever is left at the end differs;
-the first difference by event position is named.
+It streams: the log a page at a time, each table of the model in storage order beside it. A
+page's rows are written by statement, not in event order, so a model's rows are in event
+order only from one page to the next: rows are matched as multisets, and a row left
+unmatched waits for its match, which a sound model supplies within a page or two. Whatever
+is left at the end differs; the first difference by event position is named.
 """
 
 from __future__ import annotations
@@ -24,7 +23,7 @@ import sqlite3
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from operator import itemgetter
-from typing import Any
+from typing import Any, cast
 
 from incident_ledger.ledger.application import Ledger
 from incident_ledger.ledger.errors import VerificationError
@@ -34,6 +33,7 @@ from incident_ledger.ledger.merkle import Frontier
 from incident_ledger.ledger.stores.recorder import EventRow
 from incident_ledger.projections.binding import binding_problem
 from incident_ledger.projections.check_scope import incident_scope
+from incident_ledger.projections.claim_status import derived
 from incident_ledger.projections.projector import UPDATE_FORM, UPDATES, Projector
 from incident_ledger.projections.views import Views, row_key, table_columns
 
@@ -97,7 +97,7 @@ def check_read_model(ledger: Ledger, views: Views, incident: str | None = None) 
             page = (rows, leaves) if scope is None else scope.chosen(rows, leaves)
             tables.expect(collected(projector, *page))
             tables.read_until(rows[-1][0])
-    tables.finish()
+    tables.finish(views.connection)
     root = frontier.root()
     if binding.position and root != binding.root:
         raise ReadModelDiffers(
@@ -378,11 +378,15 @@ class _Tables:
             ):
                 self._raise_first()
 
-    def finish(self) -> None:
+    def finish(self, connection: sqlite3.Connection) -> None:
         """Read the model's remaining rows; raise for the first difference, if any."""
         for table in self.tables.values():
             table.read_until(1 << 62)
             table.settle()
+        mask = cast(_Mask, self.tables["claims"].mask)  # claim_status: derived once rows agree
+        mask.expected.clear()
+        self._raise_first()
+        mask.expected.update(derived(connection, mask.found))
         self._raise_first()
 
     def _raise_first(self) -> None:

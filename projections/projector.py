@@ -60,6 +60,7 @@ from incident_ledger.ledger.times import (
 )
 from incident_ledger.ledger.values import ValueKind
 from incident_ledger.projections.arabic import normalize
+from incident_ledger.projections.claim_status import StatusRefresh, desk_in, every_changed
 from incident_ledger.projections.desk_projection import DESK_HANDLERS, ERRATUM_LINK
 from incident_ledger.projections.positions import rules_from_row
 from incident_ledger.projections.views import SET_ASIDE, Views
@@ -103,6 +104,11 @@ class Projector:
         """(incident, fact) → (zone, rules, whether an exact whole number is read as
         itself): what each claim needs, in one look-up."""
         """Claims of incidents with a time zone projected in this run → that zone."""
+        self.statuses = StatusRefresh()
+        """What this page touched that can change claims' statuses (``refresh_statuses``)."""
+        self.desk_active = False
+        """Whether the desk has voided a record or proposed a batch: then every claim and
+        end projected may take another status than its end's (``claim_status``)."""
 
     def catch_up(
         self,
@@ -128,6 +134,7 @@ class Projector:
 
     def _discard_pending(self) -> None:
         self._pending.clear()
+        self.statuses.clear()
         self._report_cache.clear()
         self._zones_written -= self._zones_queued  # their day ends went with the rows
         self._zones_queued.clear()
@@ -139,6 +146,7 @@ class Projector:
         up_to: int | None,
     ) -> int:
         self.views.ensure_schema()
+        self.desk_active = desk_in(self.db)
         binding = self.views.binding()
         position = binding.position
         if position == 0:  # an empty model: it becomes this store's (projections.binding)
@@ -167,6 +175,9 @@ class Projector:
             except sqlite3.IntegrityError:
                 self._set_aside_duplicates()
                 self.views.finish_bulk()
+            if self.desk_active or desk_in(self.db):  # (a helper's half may have met the desk)
+                with self.views.transaction():
+                    self.db.executemany(END_CLAIM, every_changed(self.db))
         return applied
 
     def _set_aside_duplicates(self) -> None:
@@ -319,6 +330,7 @@ class Projector:
                 self._collect_each(page)
             collected, self._pending = self._pending, {}
             self._zones_queued.clear()
+            self.statuses.clear()  # the check derives statuses from the rows (claim_status)
             return collected
         except BaseException:
             self._discard_pending()
@@ -431,8 +443,20 @@ class Projector:
                 self.db.executemany(statement, rows)
         pending.clear()
         self._zones_queued.clear()
+        self.refresh_statuses()
         if len(self._report_cache) > 100_000:
             self._report_cache.clear()
+
+    def refresh_statuses(self) -> None:
+        """Write the status of each claim the page's entries touched, now that its rows
+        are in. A bulk load (no indexes yet) refreshes every claim once it ends."""
+        if self.statuses and not self.views.bulk:
+            self.db.executemany(END_CLAIM, self.statuses.changed(self.db))
+        self.statuses.clear()
+
+    def touch_desk(self) -> None:
+        """The desk has voided a record or proposed a batch (``desk_active``)."""
+        self.desk_active = True
 
     def remember_report(self, report_id: str, published_at: str, source: str) -> None:
         """Make a report's time and outlet known to claims in the same page."""
@@ -776,8 +800,9 @@ def _source_rated(p: Projector, line: dict[str, Any], seq: int) -> None:
 
 RATE_SOURCE = "UPDATE sources SET reliability = ? WHERE id = ?"
 END_CLAIM = "UPDATE claims SET claim_status = ? WHERE id = ?"
-"""A claim's ``claim_status``: ``retracted`` or ``corrected`` once recorded as ended (desk errata
-are not applied to it: ``state`` and the Datasette queries apply them)."""
+"""A claim's ``claim_status`` (``projections.claim_status``): ``retracted`` or ``corrected``
+once recorded as ended; where the desk has voided or proposed something, each page's
+touched claims are then given their status (``Projector.refresh_statuses``)."""
 UPDATES = (RATE_SOURCE, END_CLAIM, ERRATUM_LINK)
 """Every UPDATE a handler writes: each changes a row an earlier event produced, which the
 read-model check (``projections.model_check``) must know of before it compares rows."""
@@ -916,6 +941,8 @@ def _claim(p: Projector, line: dict[str, Any], seq: int) -> None:
     )
     if zone is not None:
         p._claim_zones[claim_id] = zone
+    if p.desk_active:  # its report, source or incident may be voided (claim_status)
+        p.statuses.claims.add(claim_id)
     if len(d) == _CLAIM_REQUIRED + (claimant is not None) + (qualifier is not None):
         p.write(_PLAIN_CLAIM_INSERTS[kind], row)  # no optional field: the leaf leaves them out
         return
@@ -947,6 +974,8 @@ def _claim(p: Projector, line: dict[str, Any], seq: int) -> None:
             (corrects, claim_id, report, published, line["recorded_at"], seq),
         )
         p.write(END_CLAIM, ("corrected", corrects))
+        if p.desk_active:
+            p.statuses.claims.add(corrects)
 
 
 def _reading_columns(read: Any) -> tuple[Any, Any, str | None]:
@@ -1034,6 +1063,8 @@ def _retraction(p: Projector, line: dict[str, Any], seq: int) -> None:
         (d["claim"], retraction, d["report"], published, recorded, seq),
     )
     p.write(END_CLAIM, ("retracted", d["claim"]))
+    if p.desk_active:
+        p.statuses.claims.add(d["claim"])
 
 
 def _assessment(p: Projector, line: dict[str, Any], seq: int) -> None:

@@ -27,7 +27,8 @@ from incident_ledger.projections import in_force
 from incident_ledger.projections.desk_projection import DESK_TABLES
 
 # 9: claims.claim_status and the stored positions in force and fact statuses.
-SCHEMA_VERSION = 9
+# 10: claims.claim_status says what the desk made of a claim (voided, rejected, proposed).
+SCHEMA_VERSION = 10
 SORT_THREADS = min(os.cpu_count() or 1, 8)
 """Worker threads SQLite may use to sort while building the indexes (its own cap is 8)."""
 PROJECTION = "understanding"
@@ -504,6 +505,11 @@ class Views:
         else:
             self.create(tables, indexes)
 
+    @property
+    def bulk(self) -> bool:
+        """Whether a bulk rebuild is under way (its secondary indexes not built yet)."""
+        return self._bulk
+
     def begin_bulk(self, lookups: Sequence[tuple[str, str]] = ()) -> None:
         """Drop the secondary indexes and skip fsync while a large backlog is applied.
 
@@ -686,10 +692,14 @@ class Views:
                     "  ORDER BY r.seq DESC LIMIT 1"
                     ") WHERE id IN (SELECT source FROM shard.source_ratings)"
                 )
-                # Claims the shard's retractions and corrections ended take their status.
+                # Claims the shard's retractions and corrections ended take their status:
+                # the latest end's, as the projector writes it (what the desk did is
+                # applied once the rebuild ends: ``claim_status``).
                 self.connection.execute(
-                    "UPDATE main.claims SET claim_status = ends.how FROM shard.claim_ends AS ends "
-                    "WHERE main.claims.id = ends.claim"
+                    "UPDATE main.claims SET claim_status = ends.how FROM ("
+                    "  SELECT claim, how, row_number() OVER (PARTITION BY claim ORDER BY seq DESC)"
+                    "  AS latest FROM shard.claim_ends"
+                    ") AS ends WHERE main.claims.id = ends.claim AND ends.latest = 1"
                 )
                 self.set_position(position, size, root)
         finally:

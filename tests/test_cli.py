@@ -196,6 +196,7 @@ def test_state_of_no_known_claims_says_so_in_a_sentence(db: str) -> None:
     code, out, _ = ledger(db, "state", "h", "--json")
     assert (code, json.loads(out)["facts"]) == (0, {})
 
+
 def test_reimport_is_a_no_op(db: str) -> None:
     ledger(db, "append", "--file", "-", stdin=jsonl(SETUP))
     code, out, _ = ledger(db, "append", "--file", "-", stdin=jsonl(SETUP))
