@@ -6,8 +6,10 @@ correction (one wins, the other is told who)."""
 
 from __future__ import annotations
 
+import contextlib
 import json
 import re
+import sqlite3
 import threading
 import time
 from pathlib import Path
@@ -323,6 +325,11 @@ def test_change_fact_false_and_absent_are_one_record(
         assert (code, err) == (0, ""), change_fact
 
 
+def statuses(db: str) -> dict[str, str]:  # claims.claim_status, as the read model holds it
+    with contextlib.closing(sqlite3.connect(locate(db).views_path)) as conn:
+        return dict(conn.execute("SELECT id, claim_status FROM claims").fetchall())
+
+
 def test_an_erratum_of_a_report_a_source_or_an_incident_voids_what_it_holds(db: str) -> None:
     """The erratum says what no longer counts, and the outputs agree."""
     other = {"type": "source", "id": "t", "name": "T", "kind": "outlet"}
@@ -334,12 +341,14 @@ def test_an_erratum_of_a_report_a_source_or_an_incident_voids_what_it_holds(db: 
         "",
     )
     assert positions(db, "killed") == [] and positions(db, "wounded") == [("c2", 4)]
+    assert statuses(db) == {"c1": "retracted", "c2": "active"}
     said = runner.invoke(app, ["--db", db, "erratum", "r3", "--reason", "not this report"])
     assert said.stdout == (
         "erratum recorded: report:r3 no longer counts, nor any claim, retraction or "
         "correction it reports\n"
     )
     assert positions(db, "wounded") == [] and positions(db, "killed") == [("c1", 7)]
+    assert statuses(db) == {"c1": "active", "c2": "voided"}  # (claims.claim_status)
     # The retraction r3 reported ends nothing: c1 is retracted again, from its own report.
     assert append(db, RETRACT | {"id": "x2"}) == (0, "")
     assert positions(db, "killed") == []
@@ -348,12 +357,14 @@ def test_an_erratum_of_a_report_a_source_or_an_incident_voids_what_it_holds(db: 
         "erratum recorded: source:s no longer counts, nor any claim, retraction or "
         "correction of its reports\n"
     )
-    assert positions(db, "killed") == []
+    assert (positions(db, "killed"), statuses(db)) == ([], {"c1": "voided", "c2": "voided"})
     assert append(db, RETRACT | {"id": "x3"}) == (
         2,
         "error: line 1: claim: claim 'c1' no longer counts (source:s was entered in error), "
         "so no retraction ends it\n",
     )
+    c3 = {**c2, "id": "c3", "incident": "h", "report": "r2"}
+    assert (append(db, c3), statuses(db)["c3"]) == ((0, ""), "voided")  # its outlet s
     said = runner.invoke(app, ["--db", db, "erratum", "h", "--reason", "a duplicate"])
     assert said.stdout == (
         "erratum recorded: incident:h no longer counts: it is not listed, and none of its "
