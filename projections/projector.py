@@ -170,12 +170,14 @@ class Projector:
         else:
             applied = self._apply_pages(position, last, until, progress)
         if bulk:
+            refresh = self.desk_active or desk_in(self.db)  # (the helper's half may meet it)
             try:
                 self.views.finish_bulk()
             except sqlite3.IntegrityError:
-                self._set_aside_duplicates()
+                self._set_aside_duplicates()  # (a correction set aside ends nothing)
                 self.views.finish_bulk()
-            if self.desk_active or desk_in(self.db):  # (a helper's half may have met the desk)
+                refresh = True
+            if refresh:
                 with self.views.transaction():
                     self.db.executemany(END_CLAIM, every_changed(self.db))
         return applied
