@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from typing import Annotated, Any
 
 import typer
@@ -147,7 +147,7 @@ def _text(value: Any) -> str:
     return str(value)
 
 
-def _positions(fact: dict[str, Any] | None) -> str:
+def _positions(fact: dict[str, Any] | None, recorded_by: Mapping[str, str]) -> str:
     from incident_ledger.projections.words import position_words
 
     if fact is None or not fact["positions"]:
@@ -155,7 +155,9 @@ def _positions(fact: dict[str, Any] | None) -> str:
     if len(fact["positions"]) > render.LISTED_POSITIONS:  # a hot fact: hundreds a step
         return f"{len(fact['positions'])} positions (history --json lists them)"
     return "\n".join(
-        f"{p['claimant']}: {position_words(p)} ({p['report']})" for p in fact["positions"]
+        f"{p['claimant']}: {position_words(p)} "
+        f"({p['report']}{by_words(p.get('claims') or [p['claim']], recorded_by, ', ')})"
+        for p in fact["positions"]
     )
 
 
@@ -191,6 +193,16 @@ def show_history(result: Mapping[str, Any], zone: str | None) -> None:
         render.out.print(f"chart written to {result['chart']['path']}")
 
 
+def by_words(records: Iterable[str], recorded_by: Mapping[str, str], before: str) -> str:
+    """``, by bob``: who recorded these records (``before`` leads), or ``""`` for records
+    from before the desk had members (every record then, which a table need not say)."""
+    from incident_ledger.projections.desk_projection import BEFORE_THE_DESK
+
+    members = sorted({recorded_by.get(record, BEFORE_THE_DESK) for record in records})
+    members = [member for member in members if member != BEFORE_THE_DESK]
+    return f"{before}by {render.terminal_text(', '.join(members))}" if members else ""
+
+
 def history_table(result: Mapping[str, Any], zone: str | None = None) -> Table:
     """One row per step: when, which reports, status, range, positions and what changed."""
     from incident_ledger.projections.changes import change_words
@@ -208,7 +220,7 @@ def history_table(result: Mapping[str, Any], zone: str | None = None) -> Table:
             reports,
             render.status_text(step["status"]),
             _fact_value(step, zone),
-            _positions(step),
+            _positions(step, result.get("recorded_by", {})),
             "\n".join(change_words(c, zone) for c in step["changes"]),
         )
     return table
@@ -242,8 +254,9 @@ def show_diff(result: Mapping[str, Any], zone: str | None = None) -> None:
                 _first([_report(r, zone) for r in reports[:LISTED_ROWS]], len(reports), "report"),
             )
         render.out.print(table)
-    _published_table("new claims", result["new_claims"], zone, corrections=False)
-    _published_table("corrections", result["corrections"], zone, corrections=True)
+    by = result["recorded_by"]
+    _published_table("new claims", result["new_claims"], zone, by, corrections=False)
+    _published_table("corrections", result["corrections"], zone, by, corrections=True)
     _retractions_table(result["retractions"], zone)
 
 
@@ -282,7 +295,12 @@ def _report(report: dict[str, Any], zone: str | None) -> str:
 
 
 def _published_table(
-    title: str, items: list[dict[str, Any]], zone: str | None, *, corrections: bool
+    title: str,
+    items: list[dict[str, Any]],
+    zone: str | None,
+    recorded_by: Mapping[str, str],
+    *,
+    corrections: bool,
 ) -> None:
     if not items:
         return
@@ -292,7 +310,9 @@ def _published_table(
             item["fact"],
             item["claimant"],
             item["value_words"],
-            item["claim"] + (f"\n(corrects {item['corrects']})" if corrections else ""),
+            item["claim"]
+            + (f"\n(corrects {item['corrects']})" if corrections else "")
+            + by_words([item["claim"]], recorded_by, "\n"),
         ]
         for item in items
     ]
@@ -313,7 +333,7 @@ def _retractions_table(items: list[dict[str, Any]], zone: str | None) -> None:
     rows = [
         [
             _report(item["report"], zone),
-            item["claim"],
+            item["claim"] + by_words([item["id"]], {item["id"]: item["recorded_by"]}, "\n"),
             item["fact"],
             item["claimant"] + (f"\n(withdrawn by {item['by']})" if "by" in item else ""),
             item["reason"] or "",

@@ -17,7 +17,11 @@ from incident_ledger.ledger.errors import BadInputError
 from incident_ledger.ledger.times import to_key
 from incident_ledger.projections.changes import changed_parts, ends_of, fact_changes
 from incident_ledger.projections.citations import recorded_bound, report_refs
-from incident_ledger.projections.desk_projection import claims_recorded_by
+from incident_ledger.projections.desk_projection import (
+    BEFORE_THE_DESK,
+    claims_recorded_by,
+    recorded_by_sql,
+)
 from incident_ledger.projections.desk_rules import counted_retraction, desk_clauses
 from incident_ledger.projections.incidents import require_incident
 from incident_ledger.projections.results import DiffResult, FactDiff
@@ -35,7 +39,7 @@ ORDER BY c.published_at, c.id
 
 _RETRACTIONS = """
 SELECT x.id, x.claim, c.fact, c.claimant, x.reason, x.report, x.published_at,
-       r.source, c.source, c.via
+       r.source, c.source, c.via, {recorded_by} AS recorded_by
 FROM retractions x JOIN claims c ON c.id = x.claim JOIN reports r ON r.id = x.report
 WHERE c.incident = :incident AND x.published_at > :start AND x.published_at <= :end
   AND x.recorded_at <= :recorded {desk_claim} {desk_retraction}
@@ -120,6 +124,7 @@ def _desk(db: sqlite3.Connection, reviewed_only: bool) -> dict[str, str]:
         "desk_claim": desk_claim,
         "desk_end": desk_end,
         "desk_retraction": counted_retraction(desk_end, "x"),
+        "recorded_by": recorded_by_sql("x.seq"),
     }
 
 
@@ -167,7 +172,7 @@ def _retractions(db: sqlite3.Connection, sql: str, params: dict[str, str]) -> li
     rows = db.execute(sql, params).fetchall()
     reports = {r["id"]: r for r in report_refs(db, (row[5] for row in rows))}
     listed = []
-    for retraction, claim, fact, claimant, reason, report, _, outlet, source, via in rows:
+    for retraction, claim, fact, claimant, reason, report, _, outlet, source, via, by in rows:
         item: dict[str, Any] = {
             "id": retraction,
             "claim": claim,
@@ -175,6 +180,7 @@ def _retractions(db: sqlite3.Connection, sql: str, params: dict[str, str]) -> li
             "claimant": claimant,
             "reason": reason,
             "report": reports[report],
+            "recorded_by": by or BEFORE_THE_DESK,
         }
         relays = json.loads(via) if via else []
         if outlet != claimant and (outlet in relays or outlet == source):

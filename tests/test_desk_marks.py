@@ -1,0 +1,66 @@
+"""Every view says who recorded what, and marks what is still a proposal: the history and
+diff tables, the HTML report and the PROV export, and the JSON and tables of state,
+timeline and history (a read-side concern: SQLite is enough)."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.desk_cli import Member, new_key
+
+SETUP: list[dict[str, Any]] = [
+    {"type": "incident", "id": "g", "title": "Ghwayran", "timezone": "UTC"},
+    {"type": "source", "id": "sohr", "name": "SOHR", "kind": "monitor"},
+    {"type": "report", "id": "r1", "source": "sohr", "published_at": "2022-01-21"},
+    {"type": "report", "id": "r2", "source": "sohr", "published_at": "2022-01-22"},
+]
+
+
+def claim(claim_id: str, value: int, report: str) -> dict[str, Any]:
+    return {"type": "claim", "id": claim_id, "incident": "g", "fact": "killed", "value": value,
+            "report": report, "valid_time": "2022-01-20"}  # fmt: skip
+
+
+@pytest.fixture
+def desk(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> tuple[Member, Member, Member]:
+    """alice (admin), bob (reporter: proposes) and eve (editor), review required; eve's
+    c0 (r1), then bob's proposals c1 (r2) and x0, retracting c0 (r2). Tables as wide
+    as they need: no cell wrapped."""
+    monkeypatch.setenv("COLUMNS", "200")
+    alice = Member(str(tmp_path / "ledger.db"))
+    alice.ok("init", "--member", "alice", "--review", "required")
+    members = []
+    for name, role in (("bob", "reporter"), ("eve", "editor")):
+        key, public = new_key(tmp_path, name)
+        alice.ok("member", "add", name, "--name", name, "--role", role, "--public-key", public)
+        members.append(Member(alice.db, key))
+    bob, eve = members
+    assert alice.append(SETUP).returncode == 0
+    assert eve.append([claim("c0", 5, "r1")]).returncode == 0
+    retraction = {"type": "retraction", "id": "x0", "claim": "c0", "report": "r2"}
+    assert bob.append([claim("c1", 7, "r2"), retraction]).returncode == 0
+    return alice, bob, eve
+
+
+def words(text: str) -> str:
+    """The text with its table rules and runs of blanks made one space."""
+    return " ".join(re.sub(r"[│┃┆╎|─━┼╇╈╋┡┩┏┓┗┛└┘┌┐├┤┬┴]", " ", text).split())
+
+
+def test_the_history_and_diff_tables_say_who_recorded_each_claim_and_retraction(
+    desk: tuple[Member, Member, Member],
+) -> None:
+    alice, _, _ = desk
+    history = words(alice.ok("history", "g", "killed"))
+    assert "sohr: 5 (r1, by eve)" in history
+    assert "sohr: 7 (r2, by bob)" in history
+    diff = alice.ok("diff", "g", "--from", "2022-01-20", "--to", "2022-01-23")
+    new_claims, retractions = diff.split("new claims")[1].split("retractions")
+    assert re.search(r"c0\s.*\n.*by eve", new_claims) and re.search(r"c1\s.*\n.*by bob", new_claims)
+    assert re.search(r"c0\s.*\n.*by bob", retractions), retractions
+    shown = alice.json("diff", "g", "--from", "2022-01-20", "--to", "2022-01-23")
+    assert [(x["id"], x["recorded_by"]) for x in shown["retractions"]] == [("x0", "bob")]
