@@ -64,3 +64,53 @@ def test_the_history_and_diff_tables_say_who_recorded_each_claim_and_retraction(
     assert re.search(r"c0\s.*\n.*by bob", retractions), retractions
     shown = alice.json("diff", "g", "--from", "2022-01-20", "--to", "2022-01-23")
     assert [(x["id"], x["recorded_by"]) for x in shown["retractions"]] == [("x0", "bob")]
+
+
+def test_the_html_reports_claims_say_who_recorded_each(
+    desk: tuple[Member, Member, Member], tmp_path: Path
+) -> None:
+    alice, _, _ = desk
+    page = tmp_path / "g.html"
+    alice.ok("export", "--incident", "g", "--format", "html", "--with-proposals", "--out",
+             str(page))  # fmt: skip
+    appendix = page.read_text().split("Appendix: every claim")[1]
+    assert "<th>Recorded by</th>" in appendix
+    rows = re.findall(r"<tr class=\"claim-[^\"]*\">(.*?)</tr>", appendix, flags=re.S)
+    last = r"<td><bdi>([^<]*)</bdi></td>\s*(?:<td class=\"leaf\">|$)"  # before the leaf
+    by = {re.findall(r"<code>(\w+)</code>", row)[0]: re.findall(last, row) for row in rows}
+    assert by == {"c0": ["eve"], "c1": ["bob"]}, by
+
+
+def test_prov_attributes_each_record_to_the_member_who_recorded_it(
+    desk: tuple[Member, Member, Member],
+) -> None:
+    import prov.model as pm
+
+    from tests.test_exports import prov_problems
+
+    alice, _, _ = desk
+    text = alice.ok("export", "--incident", "g", "--format", "prov", "--with-proposals")
+    document = pm.ProvDocument.deserialize(content=text, format="json")
+    assert prov_problems(document) == []
+    recorded = {
+        (str(r.get_attribute("prov:entity").pop()), str(r.get_attribute("prov:agent").pop()))
+        for r in document.get_records(pm.ProvAttribution)
+        if pm.PROV_TYPE in {k for k, _ in r.attributes}
+    }
+    members = {record: member.split("member-")[1] for record, member in recorded}
+    assert {k.split(":")[1]: v for k, v in members.items()} == {
+        "incident-g": "alice",
+        "report-r1": "alice",
+        "report-r2": "alice",
+        "claim-c0": "eve",
+        "claim-c1": "bob",
+    }
+    roles = {
+        str(r.get_attribute("prov:agent").pop()): r.get_attribute("prov:role")
+        for r in document.get_records(pm.ProvAssociation)
+        if "retraction-x0" in str(r.get_attribute("prov:activity"))
+    }
+    assert any(agent.endswith("member-bob") for agent in roles), roles
+    agents = {str(a.identifier).split(":")[1] for a in document.get_records(pm.ProvAgent)}
+    assert {"member-alice", "member-bob", "member-eve"} <= agents
+

@@ -296,9 +296,11 @@ def test_prov_round_trips_the_sample(sample: Any) -> None:
         sources |= {c.get("claimant") or reports[c["report"]], *c.get("via", [])}
     # the export itself, 2 incidents, 5 reports, 60 claims
     assert len(records_of(document, pm.ProvEntity)) == 1 + 2 + len(reports) + len(claims)
-    assert len(records_of(document, pm.ProvAgent)) == len(sources)
+    # the sources, and the desk's one member, who recorded every record
+    assert len(records_of(document, pm.ProvAgent)) == len(sources) + 1
     assert len(records_of(document, pm.ProvDerivation)) == len(claims)
-    assert len(records_of(document, pm.ProvAttribution)) == len(reports) + len(claims)
+    said = len(reports) + len(claims)  # to a source; and each incident, report and claim
+    assert len(records_of(document, pm.ProvAttribution)) == said + 2 + said  # to the member
     relays = sum(len(c.get("via", [])) for c in claims)
     assert not records_of(document, pm.ProvInfluence)
     relay_roles = [
@@ -341,8 +343,8 @@ def test_prov_models_corrections_retractions_and_assessments(fixture: Any) -> No
     assert ("ledger:retraction-x1", "ledger:report-r3") in used
     # 1 export, 1 incident, 3 reports, 7 claims, 3 assessments
     assert len(records_of(document, pm.ProvEntity)) == 15
-    # 5 sources and 2 assessing desks
-    assert len(records_of(document, pm.ProvAgent)) == 7
+    # 5 sources, 2 assessing desks and the member who recorded everything
+    assert len(records_of(document, pm.ProvAgent)) == 8
     # a relaying of c1, a correction and a retraction
     assert len(records_of(document, pm.ProvActivity)) == 3
     associations = {
@@ -353,6 +355,7 @@ def test_prov_models_corrections_retractions_and_assessments(fixture: Any) -> No
         ("ledger:relaying-c1", "ledger:source-afp", "ledger:relay"),
         ("ledger:correction-c4b", "ledger:source-outlet", "ledger:corrector"),
         ("ledger:retraction-x1", "ledger:source-outlet", "None"),
+        ("ledger:retraction-x1", "ledger:member-root", "ledger:recorder"),
     }
     assert prov_problems(document) == []
 

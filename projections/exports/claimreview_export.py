@@ -24,7 +24,10 @@ claim's English translation, else its quote, else a generated sentence
 ("Syrian Observatory for Human Rights: at least 20 killed.security_forces.").
 
 ``author`` is the organisation that published the assessment (``by``) with the
-home page of its fact-check's site as ``url``. The claim's author is a
+home page of its fact-check's site as ``url``. The desk member who recorded the
+assessment is not named: they entered a published verdict, they did not write
+it, and ClaimReview has no field for who filed a review in someone's records
+(PROV, the spreadsheets and the HTML report say who recorded it). The claim's author is a
 ``Person`` for ``social`` sources and an ``Organization`` otherwise. Each
 ``appearance`` is the report's URL, with its archived copy as ``archivedAt``
 when the report has one; ``firstAppearance`` is the report of the earliest

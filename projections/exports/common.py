@@ -56,13 +56,13 @@ ORDER BY e.published_at, e.seq
 """
 
 _RETRACTIONS = """
-SELECT r.* FROM retractions r JOIN claims c ON c.id = r.claim
+SELECT r.*, {recorded_by} AS recorded_by FROM retractions r JOIN claims c ON c.id = r.claim
 WHERE r.published_at <= :known AND c.published_at <= :known {incident_filter} {desk_retraction}
 ORDER BY r.seq
 """
 
 _ASSESSMENTS = """
-SELECT a.* FROM assessments a JOIN claims c ON c.id = a.claim
+SELECT a.*, {recorded_by} AS recorded_by FROM assessments a JOIN claims c ON c.id = a.claim
 WHERE a.published_at <= :known AND c.published_at <= :known {incident_filter}
 ORDER BY a.seq
 """
@@ -396,11 +396,19 @@ def stream(
         retractions=RowSource(
             db,
             _RETRACTIONS.format(
-                incident_filter=incident_filter, desk_retraction=counted_retraction(desk_end)
+                incident_filter=incident_filter,
+                desk_retraction=counted_retraction(desk_end),
+                recorded_by=recorded_by_sql("r.seq"),
             ),
             params,
         ),
-        assessments=RowSource(db, _ASSESSMENTS.format(incident_filter=incident_filter), params),
+        assessments=RowSource(
+            db,
+            _ASSESSMENTS.format(
+                incident_filter=incident_filter, recorded_by=recorded_by_sql("a.seq")
+            ),
+            params,
+        ),
         reports=reports,
         sources=_sources(db, source_ids, known),
         states={

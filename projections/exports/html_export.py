@@ -25,6 +25,7 @@ from markupsafe import Markup
 from incident_ledger.ledger.evidence import MEDIA_TYPES
 from incident_ledger.ledger.times import local_words, zone_or_none
 from incident_ledger.projections.charts import TOP, fact_charts, inline_svg
+from incident_ledger.projections.desk_projection import BEFORE_THE_DESK
 from incident_ledger.projections.exports.common import (
     Leaf,
     Provenance,
@@ -291,6 +292,7 @@ def _claim(selection: Selection, claim: Row, zone: str | None) -> dict[str, Any]
         "fact": claim["fact"],
         "status": f"{status} by {end['ended_by']}" if end else status,
         "status_class": _CLAIM_CLASSES.get(status, ""),
+        "recorded_by": claim.get("recorded_by") or BEFORE_THE_DESK,
     }
 
 

@@ -258,7 +258,7 @@ this page is inside a bundle exported with its captured files (beside it,
 <h3>{{ bidi(incident.title) }}</h3>
 <div class="wide"><table class="claims">
 <thead><tr><th>Claim</th><th>Fact</th><th>Claimant</th><th>Value</th><th>Status</th>
-<th>Published</th><th>Quote</th>{{ leaf_head() }}</tr></thead>
+<th>Published</th><th>Quote</th><th>Recorded by</th>{{ leaf_head() }}</tr></thead>
 <tbody>
 {% for claim in incident.claims %}
 <tr class="claim-{{ claim.status_class }}">
@@ -271,6 +271,7 @@ this page is inside a bundle exported with its captured files (beside it,
 <td class="when">{{ claim.published }}</td>
 <td class="quote">{% if claim.quote %}{{ bidi(claim.quote, "div") }}{% endif %}
 {% if claim.translation %}<div class="muted">{{ bidi(claim.translation) }}</div>{% endif %}</td>
+<td>{{ bidi(claim.recorded_by) }}</td>
 {{ leaf_cell(claim.leaf) }}
 </tr>
 {% endfor %}

@@ -48,6 +48,13 @@ How the ledger maps onto PROV:
 - **Assessments** are entities ``ledger:assessment-<id>`` (verdict, date, url,
   note) ``wasDerivedFrom`` the claim they rate and ``wasAttributedTo`` an agent
   ``ledger:assessor-<percent-encoded name>`` for the desk that published them.
+- **Desk members** are agents ``ledger:member-<id>`` (``prov:Person``,
+  ``ledger:DeskMember``, name, role). Each incident, report, claim and assessment
+  the export shows ``wasAttributedTo`` the member who recorded it, a qualified
+  attribution ``ledger:recorded-<kind>-<id>`` of ``prov:type ledger:Recording``
+  (the record's other attribution, to its source or assessor, is who said it);
+  each retraction activity ``wasAssociatedWith`` its member, ``prov:role
+  ledger:recorder``. A record from before the desk had members has neither.
 - The export itself is an entity ``ledger:export`` with ``ledger:knownAt``, the
   selected ``ledger:incident`` and, when given, the signed ``ledger:checkpoint``
   note it was made under with its ``ledger:checkpointOrigin``,
@@ -76,6 +83,7 @@ from prov.model import PROV, Literal, Namespace, ProvDocument
 
 from incident_ledger.ledger.errors import BadInputError
 from incident_ledger.ledger.times import from_key
+from incident_ledger.projections.desk_projection import BEFORE_THE_DESK, recorded_by
 from incident_ledger.projections.exports.common import (
     Leaf,
     Provenance,
@@ -155,6 +163,16 @@ def _head(selection: Streamed, incident: str | None, provenance: Provenance | No
     """The export itself, and the incidents, sources and reports shown."""
     doc = _document()
     _export_entity(doc, selection, incident, provenance)
+    for member, name, role in selection.db.execute(_MEMBERS):
+        doc.agent(
+            LEDGER[f"member-{member}"],
+            [
+                (PROV_TYPE, PROV["Person"]),
+                (PROV_TYPE, LEDGER["DeskMember"]),
+                (PROV["label"], name),
+                (LEDGER["role"], role),
+            ],
+        )
     for kind, rows, add in (
         ("incident", selection.incidents, _incident),
         ("source", selection.sources.values(), _source),
@@ -162,7 +180,25 @@ def _head(selection: Streamed, incident: str | None, provenance: Provenance | No
     ):
         for row, found in with_leaves(kind, rows, provenance):
             add(doc, row, _leaf(found))
+            if kind != "source":  # an agent: the members record sources, not attribute them
+                _recorded(doc, f"{kind}-{row['id']}", recorded_by(selection.db, row["seq"]))
     return doc
+
+
+_MEMBERS = "SELECT id, name, role FROM members ORDER BY seq"
+
+
+def _recorded(doc: ProvDocument, record: str, member: str | None) -> None:
+    """The member who recorded ``record`` (``kind-id``): a typed attribution, told apart
+    from the record's attribution to whoever said it."""
+    if member is None or member == BEFORE_THE_DESK:
+        return
+    doc.wasAttributedTo(
+        LEDGER[record],
+        LEDGER[f"member-{member}"],
+        identifier=LEDGER[f"recorded-{record}"],
+        other_attributes={PROV_TYPE: LEDGER["Recording"]},
+    )
 
 
 def _claims(selection: Streamed, page: Page) -> ProvDocument:
@@ -406,6 +442,7 @@ def _claim(doc: ProvDocument, selection: Streamed, row: Row, leaf: dict[Any, Any
     claim = doc.entity(LEDGER[f"claim-{row['id']}"], attributes)
     doc.wasDerivedFrom(claim, LEDGER[f"report-{row['report']}"])
     doc.wasAttributedTo(claim, LEDGER[f"source-{row['claimant']}"])
+    _recorded(doc, f"claim-{row['id']}", row["recorded_by"])
     relays = via_ids(row)
     if relays:
         _relaying(doc, row["id"], relays)
@@ -467,6 +504,12 @@ def _retraction(doc: ProvDocument, selection: Streamed, row: Row, leaf: dict[Any
     doc.used(activity, LEDGER[f"report-{row['report']}"])
     outlet = selection.reports[row["report"]]["source"]
     doc.wasAssociatedWith(activity, LEDGER[f"source-{outlet}"])
+    if row["recorded_by"] is not None:
+        doc.wasAssociatedWith(
+            activity,
+            LEDGER[f"member-{row['recorded_by']}"],
+            other_attributes={PROV_ROLE: LEDGER["recorder"]},
+        )
     _end(doc, selection, row["claim"], row["id"], activity.identifier, when)
 
 
@@ -506,3 +549,4 @@ def _assessment(doc: ProvDocument, row: Row, leaf: dict[Any, Any]) -> None:
     )
     doc.wasDerivedFrom(assessment, LEDGER[f"claim-{row['claim']}"])
     doc.wasAttributedTo(assessment, _assessor(row["by"]))
+    _recorded(doc, f"assessment-{row['id']}", row["recorded_by"])
