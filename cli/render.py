@@ -309,6 +309,11 @@ SUMMED_VALUES = 5
 """A summed-up fact names this many of its most held values."""
 
 
+def review_mark(item: Mapping[str, Any]) -> str:
+    """``, proposed`` after a position or entry that is a proposal no editor approved."""
+    return f", {item['review']}" if "review" in item else ""
+
+
 def positions_summary(says: list[str]) -> str:
     """``340 positions; most held: 20 (96), at least 20 (41), …; 12 other values``, from
     what each position says in words."""
@@ -353,12 +358,13 @@ def state_table(
             # The reason already put each position in words: a hot fact's hundreds, once.
             why = fact.get("why", {}).get("positions")
             says = [w["says"] for w in why] if why else map(describe_claim_value, fact["positions"])
-            lines = [positions_summary(list(says))]
+            proposed = sum(1 for p in fact["positions"] if "review" in p)
+            lines = [positions_summary(list(says)) + (f"; {proposed} proposed" if proposed else "")]
             summed = True
         else:
             lines = [
                 f"{p['claimant']}: {describe_claim_value(p)} "
-                f"({instant_words(p['published_at'], zone)}, {p['report']})"
+                f"({instant_words(p['published_at'], zone)}, {p['report']}{review_mark(p)})"
                 for p in fact["positions"]
             ]
         cell = status_text(status)

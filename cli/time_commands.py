@@ -147,18 +147,20 @@ def _text(value: Any) -> str:
     return str(value)
 
 
-def _positions(fact: dict[str, Any] | None, recorded_by: Mapping[str, str]) -> str:
+def _positions(fact: dict[str, Any] | None, recorded_by: Mapping[str, str] | None = None) -> str:
     from incident_ledger.projections.words import position_words
 
     if fact is None or not fact["positions"]:
         return "no active claim"
     if len(fact["positions"]) > render.LISTED_POSITIONS:  # a hot fact: hundreds a step
         return f"{len(fact['positions'])} positions (history --json lists them)"
-    return "\n".join(
-        f"{p['claimant']}: {position_words(p)} "
-        f"({p['report']}{by_words(p.get('claims') or [p['claim']], recorded_by, ', ')})"
-        for p in fact["positions"]
-    )
+    lines = []
+    for p in fact["positions"]:
+        by = by_words(p.get("claims") or [p["claim"]], recorded_by, ", ") if recorded_by else ""
+        lines.append(
+            f"{p['claimant']}: {position_words(p)} ({p['report']}{by}{render.review_mark(p)})"
+        )
+    return "\n".join(lines)
 
 
 def show_timeline(result: dict[str, Any], zone: str | None) -> None:

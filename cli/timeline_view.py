@@ -111,7 +111,8 @@ def _timeline_rows(entries: list[dict[str, Any]], zone: str | None) -> list[_Row
                 claimed,
                 f"{entry['claimant']}{via}\n{entry['report']}, "
                 f"{_short(entry['published_at'], zone)}"
-                f"\nrecorded by {render.terminal_text(entry['recorded_by'])}",
+                f"\nrecorded by {render.terminal_text(entry['recorded_by'])}"
+                f"{render.review_mark(entry)}",
             ]
         )
     return rows

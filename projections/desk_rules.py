@@ -17,7 +17,10 @@ stays as fast as it was.
 
 from __future__ import annotations
 
+import json
 import sqlite3
+from collections.abc import Iterable, MutableMapping
+from typing import Any
 
 VOIDED_CLAIM = """
       AND NOT EXISTS (
@@ -83,3 +86,40 @@ def counted_retraction(desk_end: str, retraction: str = "r") -> str:
         "AND EXISTS (SELECT 1 FROM claim_ends e WHERE e.how = 'retracted' "
         f"AND e.ended_by = {retraction}.id {desk_end})"
     )
+
+
+PROPOSED = "proposed"
+"""``review`` of a position or timeline entry whose claim is a proposal not yet approved."""
+
+_PROPOSED_CLAIMS = f"""
+SELECT c.id FROM claims c
+WHERE c.id IN (SELECT value FROM json_each(:ids)) AND {_unreviewed("c.seq", "'claim:' || c.id")}
+"""
+
+
+def proposed_claims(db: sqlite3.Connection, claims: Iterable[str], recorded: str) -> set[str]:
+    """Which of these claims are proposals no editor had approved by ``recorded`` (a
+    storage key): none, without a read, on a ledger where nothing was ever proposed."""
+    wanted = sorted(set(claims))
+    if not wanted or not db.execute(_ANY_PROPOSED).fetchone()[0]:
+        return set()
+    rows = db.execute(_PROPOSED_CLAIMS, {"ids": json.dumps(wanted), "recorded": recorded})
+    return {str(row[0]) for row in rows}
+
+
+_ANY_PROPOSED = "SELECT EXISTS (SELECT 1 FROM batches WHERE proposed = 1)"
+
+
+def mark_proposals(
+    db: sqlite3.Connection, items: Iterable[MutableMapping[str, Any]], recorded: str
+) -> None:
+    """Give each position or timeline entry (``claim``, and ``claims`` when it combines
+    several) whose claims hold a proposal not approved by ``recorded`` ``review:
+    "proposed"``; the others get no ``review`` key. A proposal shown is then never taken
+    for an approved record."""
+    items = list(items)
+    held = {id(item): item.get("claims") or [item["claim"]] for item in items}
+    proposed = proposed_claims(db, (c for claims in held.values() for c in claims), recorded)
+    for item in items:
+        if proposed.intersection(held[id(item)]):
+            item["review"] = PROPOSED

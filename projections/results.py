@@ -42,6 +42,7 @@ class PositionResult(TypedDict):
     corrects: NotRequired[str]
     quote: NotRequired[str]
     translation: NotRequired[str]
+    review: NotRequired[str]  # "proposed": a proposal no editor had approved by R
 
 
 class Why(TypedDict):

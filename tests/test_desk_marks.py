@@ -57,7 +57,7 @@ def test_the_history_and_diff_tables_say_who_recorded_each_claim_and_retraction(
     alice, _, _ = desk
     history = words(alice.ok("history", "g", "killed"))
     assert "sohr: 5 (r1, by eve)" in history
-    assert "sohr: 7 (r2, by bob)" in history
+    assert "sohr: 7 (r2, by bob" in history  # (a proposal: ", proposed)")
     diff = alice.ok("diff", "g", "--from", "2022-01-20", "--to", "2022-01-23")
     new_claims, retractions = diff.split("new claims")[1].split("retractions")
     assert re.search(r"c0\s.*\n.*by eve", new_claims) and re.search(r"c1\s.*\n.*by bob", new_claims)
@@ -114,3 +114,32 @@ def test_prov_attributes_each_record_to_the_member_who_recorded_it(
     agents = {str(a.identifier).split(":")[1] for a in document.get_records(pm.ProvAgent)}
     assert {"member-alice", "member-bob", "member-eve"} <= agents
 
+
+def test_a_proposal_is_marked_in_state_timeline_and_history_until_approved(
+    desk: tuple[Member, Member, Member],
+) -> None:
+    alice, _, eve = desk
+    at = ("--at", "2022-01-23")
+
+    def marks() -> tuple[list[Any], list[Any], list[Any]]:
+        state = alice.json("state", "g", *at)["facts"]["killed"]["positions"]
+        timeline = alice.json("timeline", "g", *at)["entries"]
+        steps = alice.json("history", "g", "killed", "--all-positions")["steps"]
+        return (
+            [(p["claim"], p.get("review")) for p in state],
+            [(e["claim"], e.get("review")) for e in timeline],
+            [[(p["claim"], p.get("review")) for p in step["positions"]] for step in steps],
+        )
+
+    proposed = [("c1", "proposed")]
+    assert marks() == (proposed, proposed, [[("c0", None)], proposed])
+    assert "sohr: 7 (22 Jan 2022, r2, proposed)" in words(alice.ok("state", "g", *at))
+    assert "recorded by bob, proposed" in alice.ok("timeline", "g", *at)
+    assert "sohr: 7 (r2, by bob, proposed)" in words(alice.ok("history", "g", "killed"))
+    before = alice.json("queue")[-1]["recorded_at"]
+    eve.ok("review", "c1", "--approve")
+    eve.ok("review", "x0", "--approve")
+    assert marks() == ([("c1", None)], [("c1", None)], [[("c0", None)], [("c1", None)]])
+    assert "proposed" not in alice.ok("state", "g", *at)
+    as_before = alice.json("state", "g", *at, "--as-recorded", before)["facts"]["killed"]
+    assert [p.get("review") for p in as_before["positions"]] == ["proposed"]

@@ -6,13 +6,21 @@ projection and returns plain data for the CLI to render.
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Iterable, Iterator, MutableMapping
+from typing import Any, cast
 
 from incident_ledger.ledger.errors import BadInputError, StoreError, one_of
 from incident_ledger.ledger.stores.location import locate
 from incident_ledger.ledger.times import parse_instant, utc_now
+from incident_ledger.projections.citations import recorded_bound
+from incident_ledger.projections.desk_rules import mark_proposals
 from incident_ledger.projections.incidents import require_incident
-from incident_ledger.projections.results import DiffResult, HistoryResult, StateResult
+from incident_ledger.projections.results import (
+    DiffResult,
+    HistoryResult,
+    PositionResult,
+    StateResult,
+)
 from incident_ledger.projections.search import DEFAULT_LIMIT, prepare
 from incident_ledger.projections.search import search as search_index
 from incident_ledger.projections.sources import source_records
@@ -50,6 +58,9 @@ def current_state(
         known_at = query_instant(at, zone) or utc_now()
         recorded = query_instant(as_recorded, zone)
         result = state(conn, incident, known_at, recorded, chosen, reviewed_only=reviewed_only)
+        if not reviewed_only:
+            positions = (p for fact in result["facts"].values() for p in fact["positions"])
+            mark_proposals(conn, _items(positions), recorded_bound(recorded))
     answer: StateResult = {"incident": result["incident"], "timezone": zone, **result}
     return answer
 
@@ -65,7 +76,10 @@ def timeline(
         parse_instant(at)
     with read_model(db, incident) as conn:
         known_at = query_instant(at, require_incident(conn, incident)) or utc_now()
-        return build(conn, incident, known_at, reviewed_only=reviewed_only)
+        result = build(conn, incident, known_at, reviewed_only=reviewed_only)
+        if not reviewed_only:
+            mark_proposals(conn, result["entries"], recorded_bound(None))
+        return result
 
 
 def fact_history(
@@ -89,10 +103,18 @@ def fact_history(
     with read_model(db, incident) as conn:
         recorded_at = query_instant(as_recorded, require_incident(conn, incident))
         result = history(conn, incident, fact, recorded_at, reviewed_only=reviewed_only)
+        if not reviewed_only:  # a position object stands in every step that holds it
+            positions = {id(p): p for step in result["steps"] for p in step["positions"]}
+            mark_proposals(conn, _items(positions.values()), recorded_bound(recorded_at))
     if chart is not None:
         check_chartable(result)
         result["chart"] = _draw(result, chart)
     return result
+
+
+def _items(positions: Iterable[PositionResult]) -> Iterator[MutableMapping[str, Any]]:
+    """Positions as the mappings ``mark_proposals`` marks."""
+    return (cast(MutableMapping[str, Any], position) for position in positions)
 
 
 def _draw(result: HistoryResult, chart: str) -> dict[str, str]:
