@@ -81,12 +81,22 @@ def verify(
         incident = result.get("incident")
         if incident is not None:
             extends += f"; complete: all {incident['events']} events of incident {incident['id']}"
-        if "evidence" in result:
-            extends += f"; {result['evidence']} captured file(s) hashed again"
+        from incident_ledger.ledger.evidence import CaptureCount
+
+        left_out = result.get("captured_files_left_out")
+        if "captures" in result and not left_out:
+            extends += f"; {CaptureCount.from_json(result).words()}, each file hashed again"
         render.out.print(
             f"ok: {result['entries']} entries verified against checkpoint "
             f"{result['checkpoint']['size']} (key {result['key']}){extends}"
         )
+        if left_out:
+            render.err.print(
+                f"note: {left_out} captured file(s) are not in the bundle "
+                f"({CaptureCount.from_json(result).words()}): it was exported without them; "
+                "its log verifies, and restoring it needs them",
+                soft_wrap=True,
+            )
     else:
         _show_verified(result)
 
@@ -98,7 +108,10 @@ def _show_verified(result: dict[str, Any]) -> None:
         signed += f", {unchecked} not checked (no verifier key: give --key)"
     render.out.print(f"ok: {result['events']} events, root {result['root']}, {signed}")
     if result.get("captures"):
-        render.out.print(f"captured files: {result['captures']}, each hashed again")
+        from incident_ledger.ledger.evidence import CaptureCount
+
+        words = CaptureCount.from_json(result).words()
+        render.out.print(f"captured: {words}, each file hashed again")
     model = result["read_model"]
     status = model["status"]
     if status == "agrees":

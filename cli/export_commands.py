@@ -107,6 +107,7 @@ def restore(
     as_json: JsonFlag = False,
 ) -> None:
     """Rebuild a ledger from a verified JSONL bundle, every event as it was recorded."""
+    from incident_ledger.ledger.evidence import CaptureCount
     from incident_ledger.usecases.restoring import restore as restore_bundle
 
     with render.progress_bar("restoring", as_json=as_json) as progress:
@@ -114,7 +115,10 @@ def restore(
     if as_json:
         render.print_json(result)
     else:
-        render.out.print(f"restored {result['events']} events into {result['ledger']}")
+        render.out.print(
+            f"restored {result['events']} events into {result['ledger']}"
+            + (f"; {CaptureCount.from_json(result).words()}" if result["captures"] else "")
+        )
 
 
 def register(app: typer.Typer) -> None:

@@ -75,9 +75,11 @@ def verify_bundle(path: Path, key: str | None, prev: str | None) -> dict[str, An
         result["incident"] = _verify_complete(path, lines, checkpoint)
     else:
         _verify_all_chains(lines, checkpoint)
-    files = check_evidence(path, lines)
-    if files is not None:
-        result["evidence"] = files
+    captures, included = check_evidence(path, lines)
+    if captures.captures or included:
+        result |= captures.as_json()
+    if not included and captures.files:  # the log verifies; the files are not here
+        result["captured_files_left_out"] = captures.files
     return result
 
 

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import hashlib
 import mimetypes
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, BinaryIO
@@ -199,7 +199,37 @@ def check_report_digest(ledger: Any, view: LogView, report_id: str, captured: st
         )
 
 
-def check_captures(ledger: Any, view: LogView) -> int:
+@dataclass(frozen=True)
+class CaptureCount:
+    """How many captures a log or a bundle holds, and of how many files (distinct
+    contents: one file captured for two reports is two captures of one file).
+    ``verify``, ``verify --export`` and ``restore`` all count them so, and say it in
+    these words."""
+
+    captures: int
+    files: int
+
+    @classmethod
+    def of(cls, sha256s: Iterable[str]) -> CaptureCount:
+        """The count of these captures, given by their contents' SHA-256."""
+        listed = list(sha256s)
+        return cls(len(listed), len(set(listed)))
+
+    @classmethod
+    def from_json(cls, shown: dict[str, Any]) -> CaptureCount:
+        """The count an answer holds (``as_json``)."""
+        return cls(int(shown.get("captures", 0)), int(shown.get("captured_files", 0)))
+
+    def as_json(self) -> dict[str, int]:
+        """``{"captures": 3, "captured_files": 2}``."""
+        return {"captures": self.captures, "captured_files": self.files}
+
+    def words(self) -> str:
+        """``3 capture(s) of 2 file(s)``."""
+        return f"{self.captures} capture(s) of {self.files} file(s)"
+
+
+def check_captures(ledger: Any, view: LogView) -> CaptureCount:
     """Hash every captured file again, chunk by chunk; how many captures there are.
 
     Raises ``VerificationError`` naming the first capture whose stored bytes are not
@@ -225,4 +255,4 @@ def check_captures(ledger: Any, view: LogView) -> int:
             check_report_digest(ledger, view, event.record.split(":", 1)[1], event.sha256)
         except (BadInputError, NotFoundError) as error:
             raise VerificationError(f"{what}: {error}") from None
-    return len(captures)
+    return CaptureCount(len(captures), len(checked))

@@ -14,7 +14,13 @@ from collections.abc import Iterable
 from pathlib import Path
 
 from incident_ledger.ledger.errors import BadInputError, VerificationError
-from incident_ledger.ledger.evidence import Capture, EvidenceChunks, FileDigest, read_chunks
+from incident_ledger.ledger.evidence import (
+    Capture,
+    CaptureCount,
+    EvidenceChunks,
+    FileDigest,
+    read_chunks,
+)
 from incident_ledger.ledger.incident_chains import parse_leaf
 from incident_ledger.ledger.stores.recorder import LogView
 
@@ -50,18 +56,22 @@ def write_evidence(view: LogView, out: Path, captures: Iterable[str]) -> int:
     return written
 
 
-def check_evidence(path: Path, leaves: Iterable[bytes]) -> int | None:
+def check_evidence(path: Path, leaves: Iterable[bytes]) -> tuple[CaptureCount, bool]:
     """Hash every file of the bundle's ``evidence`` folder again, against the captures its
-    leaves hold; how many (None when the bundle carries no evidence). A capture without
-    its file, a file no capture names, or one whose bytes differ fails, naming it."""
+    leaves hold; how many captures it holds, and whether their files are in the bundle
+    (it has the folder). A capture without its file, a file no capture names, or one
+    whose bytes differ fails, naming it."""
     folder = path / EVIDENCE_FOLDER
-    if not folder.is_dir():
-        return None
     expected: dict[str, tuple[int, str]] = {}
+    sha256s = []
     for leaf in leaves:
         found = captured_in(leaf)
         if found is not None:
             expected[found[0]] = (found[1], found[2])
+            sha256s.append(found[0])
+    count = CaptureCount.of(sha256s)
+    if not folder.is_dir():
+        return count, False
     present = {entry.name for entry in folder.iterdir()}
     for name in sorted(present - expected.keys()):
         raise VerificationError(f"{EVIDENCE_FOLDER}/{name} is not a capture the bundle holds")
@@ -79,20 +89,21 @@ def check_evidence(path: Path, leaves: Iterable[bytes]) -> int | None:
                 f"{what}: its bytes hash to {digest.hexdigest()} ({length} bytes), not to "
                 "what was captured"
             )
-    return len(expected)
+    return count, True
 
 
-def bundle_captures(path: Path, leaves: Iterable[bytes]) -> dict[str, int]:
+def bundle_captures(path: Path, leaves: Iterable[bytes]) -> tuple[dict[str, int], CaptureCount]:
     """The captured contents a bundle's leaves hold (SHA-256 → size), to be restored from
-    its (verified, ``check_evidence``) files. A bundle holding captures without their
-    files is refused: the restored ledger would not verify."""
-    captures = {found[0]: found[1] for leaf in leaves if (found := captured_in(leaf))}
+    its (verified, ``check_evidence``) files, and their count. A bundle holding captures
+    without their files is refused: the restored ledger would not verify."""
+    found = [capture for leaf in leaves if (capture := captured_in(leaf))]
+    captures = {sha256: size for sha256, size, _ in found}
     if captures and not (path / EVIDENCE_FOLDER).is_dir():
         raise BadInputError(
             f"the bundle holds {len(captures)} capture(s) but not their files: export it "
             "again with the captured files"
         )
-    return captures
+    return captures, CaptureCount.of(sha256 for sha256, _, _ in found)
 
 
 def restore_evidence(view: LogView, path: Path, captures: dict[str, int]) -> None:

@@ -155,7 +155,7 @@ def _verify_log(ledger: Ledger, verifier: str | None, reading: _Reading) -> dict
         "checkpoints_unchecked": len(stored) - len(checkpoints),
         "incidents": incidents,
         **batches,
-        "captures": captures,
+        **captures.as_json(),
     }
 
 

@@ -223,7 +223,7 @@ def test_a_bundle_carries_the_captured_files_and_restores_them(
     for name in ("page", "pdf"):
         assert (bundle / "evidence" / sha(files[name])).read_bytes() == files[name].read_bytes()
     code, out, _ = cli(db, "verify", "--export", str(bundle))
-    assert code == 0 and out.endswith("; 2 captured file(s) hashed again\n")
+    assert code == 0 and out.endswith("; 2 capture(s) of 2 file(s), each file hashed again\n")
 
     restored = str(tmp_path / "restored.db")
     with monkeypatch.context() as alone:  # a SQLite ledger with its own key and model
@@ -292,7 +292,7 @@ def test_an_incident_bundle_takes_its_reports_captures(
     ]
     assert [p.name for p in (bundle / "evidence").iterdir()] == [PAGE_SHA]
     code, out, _ = cli(db, "verify", "--export", str(bundle))
-    assert code == 0 and "1 captured file(s) hashed again" in out
+    assert code == 0 and "1 capture(s) of 1 file(s), each file hashed again" in out
 
 
 def test_outputs_link_the_archived_and_captured_copies(db: str, files: dict[str, Path]) -> None:
@@ -333,3 +333,53 @@ def test_a_report_recorded_before_archive_urls_reads_without_one(
     projector.catch_up()
     row = views.connection.execute("SELECT url, archive_url FROM reports WHERE id = 'old'")
     assert row.fetchone() == ("https://news.example/old", None)
+
+
+def test_verify_verify_export_and_restore_count_captures_alike(
+    db: str, files: dict[str, Path], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    for report, name in (("r1", "page"), ("r3", "page"), ("r1", "pdf")):  # the page twice
+        assert cli(db, "capture", report, str(files[name]))[0] == 0
+    said = "3 capture(s) of 2 file(s)"
+    assert f"captured: {said}, each file hashed again\n" in cli(db, "verify")[1]
+    bundle = tmp_path / "bundle"
+    assert cli(db, "export", "--format", "jsonl", "--out", str(bundle), "--with-evidence")[0] == 0
+    code, out, _ = cli(db, "verify", "--export", str(bundle))
+    assert code == 0 and out.endswith(f"; {said}, each file hashed again\n"), out
+    restored = str(tmp_path / "restored.db")
+    with monkeypatch.context() as alone:  # a SQLite ledger with its own key and model
+        alone.delenv("LEDGER_KEY", raising=False)
+        alone.delenv("LEDGER_VIEWS", raising=False)
+        code, out, _ = cli(restored, "restore", str(bundle))
+        assert code == 0 and out.endswith(f"; {said}\n"), out
+        counts = json.loads(cli(restored, "verify", "--json")[1])
+    assert (counts["captures"], counts["captured_files"]) == (3, 2)
+
+
+def test_verify_export_notes_captured_files_left_out_and_fails_on_removed_ones(
+    db: str, files: dict[str, Path], tmp_path: Path
+) -> None:
+    for name in ("page", "pdf"):
+        assert cli(db, "capture", "r1", str(files[name]))[0] == 0
+    bare = tmp_path / "bare"
+    assert cli(db, "export", "--format", "jsonl", "--out", str(bare))[0] == 0
+    code, out, err = cli(db, "verify", "--export", str(bare))
+    assert (code, err) == (
+        0,
+        "note: 2 captured file(s) are not in the bundle (2 capture(s) of 2 file(s)): it was "
+        "exported without them; its log verifies, and restoring it needs them\n",
+    )
+    assert out.startswith("ok: ") and "hashed again" not in out
+    assert (
+        json.loads(cli(db, "verify", "--export", str(bare), "--json")[1])["captured_files_left_out"]
+        == 2
+    )
+    bundle = tmp_path / "bundle"
+    assert cli(db, "export", "--format", "jsonl", "--out", str(bundle), "--with-evidence")[0] == 0
+    for kept in (bundle / "evidence").iterdir():
+        kept.unlink()
+    first = min(PAGE_SHA, sha(files["pdf"]))
+    assert cli(db, "verify", "--export", str(bundle))[0::2] == (
+        1,
+        f"error: evidence/{first} (captured copy of report:r1) is missing from the bundle\n",
+    )

@@ -48,7 +48,7 @@ def restore(
             "bundle of every event"
         )
     leaves = (folder / LEAVES_FILE).read_bytes().split(b"\n")[:-1]
-    captures = bundle_captures(folder, leaves)
+    captures, count = bundle_captures(folder, leaves)
     init(db, desk=False)  # the bundle brings its desk: its members and signed batches
     with open_workspace(db) as ws:
         if ws.ledger.recorder.max_notification_id():
@@ -69,7 +69,7 @@ def restore(
             "bundle": bundle,
             "ledger": ws.location.shown,
             "events": len(leaves),
-            "evidence": len(captures),
+            **count.as_json(),
             "checkpoint": checked["checkpoint"],
         }
 
