@@ -246,7 +246,9 @@ _INDEXES: list[tuple[str, list[str], bool]] = [
     ("retractions", ["claim"], False),
     ("assessments", ["claim"], False),
     ("batches", ["first"], False),
-    # The review queue finds a proposed batch's records by position (review_queue).
+    # The review queue finds the proposed batches (one row per write, most not proposed)
+    # and their records by position (review_queue).
+    ("batches", ["proposed", "first"], False),
     ("claims", ["seq"], False),
     ("retractions", ["seq"], False),
     ("assessments", ["seq"], False),
