@@ -142,7 +142,8 @@ def append(
             "-f",
             metavar="FILE",
             help="JSON Lines file to import, or - for stdin; a FILE.csv is read as CSV "
-            "(a header row of field names; 'ledger template csv').",
+            "(a header row of field names; 'ledger template csv'), and so is stdin whose "
+            "first line is not a JSON object.",
         ),
     ] = None,
     as_json: JsonFlag = False,

@@ -235,3 +235,38 @@ def test_template_prints_the_header_row() -> None:
     assert ledger("unused.db", "template", "json")[2] == (
         "error: the only template format is csv (got 'json')\n"
     )
+
+
+def test_standard_input_is_read_as_csv_when_its_first_line_is_not_a_json_object(
+    db: str,
+) -> None:
+    def piped(text: str, *args: str) -> tuple[int, str, str]:
+        result = runner.invoke(app, ["--db", db, "append", "--file", "-", *args], input=text)
+        return result.exit_code, result.stdout, result.stderr
+
+    before = log_state(db)
+    assert piped(CLAIMS + "c1,g,killed,20,r1,,,\nc2,g,killed,20,r9,,,\n", "--type", "claim") == (
+        2,
+        "",
+        "error: line 3: report: no report 'r9' in the ledger or in this input\n",
+    )
+    assert log_state(db) == before
+    spreadsheet = "\ufeff" + CLAIMS + 'c1,g,killed,"{""min"": 3, ""max"": 5}",r1,s,,\n'
+    assert piped(spreadsheet, "--type", "claim") == (
+        0,
+        "added 1 record(s) (1 claim); 0 already present\n",
+        "",
+    )
+    claim = {"type": "claim", "id": "c3", "incident": "g", "fact": "wounded", "value": 2,
+             "report": "r1"}  # fmt: skip
+    assert piped("\n" + json.dumps(claim) + "\n")[:2] == (
+        0,
+        "added 1 record(s) (1 claim); 0 already present\n",
+    )
+    assert piped(json.dumps(claim) + "\n", "--type", "claim") == (
+        2,
+        "",
+        "error: --type is for a CSV file (FILE.csv): a JSON Lines record names its type\n",
+    )
+    state = json.loads(ledger(db, "state", "g", "--at", "2022-01-22", "--json")[1])["facts"]
+    assert state["killed"]["value"] == {"min": 3, "max": 5}

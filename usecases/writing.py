@@ -117,7 +117,8 @@ def append_file(
     record_type: str | None = None,
 ) -> Outcome:
     """Import a JSON Lines file (``-`` for standard input) as one transaction, or a CSV
-    file (named ``….csv``; ``record_type``: the type of its rows that name none).
+    file (named ``….csv``, or standard input whose first line is not a JSON object;
+    ``record_type``: the type of its rows that name none).
 
     With ``project=False`` the read model is left behind: every read command
     brings it up to date first, so answers are the same, only later.
@@ -128,18 +129,22 @@ def append_file(
     # The models load only to write: reading never needs them.
     from incident_ledger.ledger.imports.importer import record_input
     from incident_ledger.ledger.imports.parsing import stream_lines
-    from incident_ledger.ledger.imports.streaming import input_pages
+    from incident_ledger.ledger.imports.streaming import input_pages, sniff_csv
 
     path = None if file == "-" else Path(file)
     size = 0 if path is None else _input_size(path, file)
     # Standard input is read as bytes, so that a line that is not UTF-8 is named.
     lines = stream_lines(stdin or sys.stdin) if path is None else iter(())
-    if record_type is not None and (path is None or path.suffix.lower() != ".csv"):
+    if path is None:  # standard input has no name to tell a CSV by: its first line does
+        is_csv, lines = sniff_csv(lines)
+    else:
+        is_csv = path.suffix.lower() == ".csv"
+    if record_type is not None and not is_csv:
         raise BadInputError(
             "{record_type} is for a CSV file (FILE.csv): a JSON Lines record names its type",
             arguments=("record_type",),
         )
-    pages, where_first = input_pages(path, lines, record_type)
+    pages, where_first = input_pages(path, lines, record_type, csv_lines=is_csv)
     with open_workspace(db, write=True) as ws:
         outcome = record_input(ws.ledger, pages, locate=where_first, progress=progress, size=size)
         if not outcome.added_total and not outcome.unchanged:

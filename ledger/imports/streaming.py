@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import csv
 import io
+import itertools
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -181,15 +182,32 @@ def first_line_of(path: Path, aggregate_id: str) -> str | None:
     return None
 
 
+def sniff_csv(lines: Iterable[str]) -> tuple[bool, Iterator[str]]:
+    """Whether standard input is a spreadsheet's CSV rather than JSON Lines, told by its
+    first line that holds anything: a JSON Lines record is a JSON object (``{…``), a CSV
+    starts with its header row of field names. The lines, those read put back."""
+    lines = iter(lines)
+    read: list[str] = []
+    for line in lines:
+        read.append(line)
+        text = line.lstrip(BOM).strip()
+        if text:
+            return not text.startswith("{"), itertools.chain(read, lines)
+    return False, iter(read)
+
+
 def input_pages(
-    path: Path | None, lines: Iterable[str], record_type: str | None
+    path: Path | None, lines: Iterable[str], record_type: str | None, *, csv_lines: bool = False
 ) -> tuple[Callable[[str], Iterator[ValidatedPage]], Callable[[str], str | None]]:
     """How an import reads its input: ``pages(recorded)`` (``line_pages`` of standard
-    input's ``lines``, ``csv_pages`` of a ``….csv`` file, else ``file_pages``), and
-    ``locate(aggregate_id)``: where the input first holds a record (None: not known)."""
+    input's ``lines``, or their CSV rows with ``csv_lines``; ``csv_pages`` of a ``….csv``
+    file, else ``file_pages``), and ``locate(aggregate_id)``: where the input first holds
+    a record (None: not known)."""
     is_csv = path is not None and path.suffix.lower() == ".csv"
 
     def pages(recorded: str) -> Iterator[ValidatedPage]:
+        if path is None and csv_lines:
+            return _pages(lambda advance: csv_records(lines, record_type, advance), recorded)
         if path is None:
             return line_pages(lines, recorded)
         return csv_pages(path, recorded, record_type) if is_csv else file_pages(path, recorded)
