@@ -21,6 +21,7 @@ from typing import Any
 
 from incident_ledger.ledger.desk_domain import Batch, Erratum, Member, Note, Review
 from incident_ledger.ledger.evidence import Capture
+from incident_ledger.projections.positions import END_OF_TIME
 
 BEFORE_THE_DESK = "before the desk"
 """Who recorded an event written before the ledger had desk members."""
@@ -294,27 +295,41 @@ DESK_DESCRIPTIONS: dict[str, dict[str, Any]] = {
 """The desk's tables, described for Datasette (``datasette_metadata``)."""
 
 
-_DESK_ON_FACT = """
+_DESK_ON = """
 SELECT x.record, x.what, x.text, x.recorded_at, x.seq FROM (
     SELECT record, 'erratum' AS what, reason AS text, recorded_at, seq FROM errata
     UNION ALL SELECT record, 'review:' || verdict, note, recorded_at, seq FROM reviews
     UNION ALL SELECT record, 'note', text, recorded_at, seq FROM notes
 ) x
 WHERE x.recorded_at <= :recorded AND x.record IN (
-    SELECT 'claim:' || id FROM claims WHERE incident = :incident AND fact = :fact
+    SELECT 'claim:' || id FROM claims
+    WHERE incident = :incident {fact} AND published_at <= :known
     UNION ALL
     SELECT 'retraction:' || r.id FROM retractions r JOIN claims c ON c.id = r.claim
-    WHERE c.incident = :incident AND c.fact = :fact
+    WHERE c.incident = :incident {claim_fact} AND r.published_at <= :known
 )
 ORDER BY x.seq
 """
+_DESK_ON_FACT = _DESK_ON.format(fact="AND fact = :fact", claim_fact="AND c.fact = :fact")
+_DESK_ON_INCIDENT = _DESK_ON.format(fact="", claim_fact="")
 
 
 def desk_on_fact(db: sqlite3.Connection, params: dict[str, str]) -> list[dict[str, Any]]:
     """What the desk said about the claims of one fact (and their retractions) as recorded
     by R (``params``: incident, fact, recorded), oldest first, each with who said it."""
+    return _desk_entries(db, _DESK_ON_FACT, {"known": END_OF_TIME} | params)
+
+
+def desk_on_incident(db: sqlite3.Connection, incident: str, known: str) -> list[dict[str, Any]]:
+    """What the desk said (errata, reviews, notes) about an incident's claims and their
+    retractions published by ``known`` (a storage key), oldest first, each with who said it."""
+    params = {"incident": incident, "known": known, "recorded": END_OF_TIME}
+    return _desk_entries(db, _DESK_ON_INCIDENT, params)
+
+
+def _desk_entries(db: sqlite3.Connection, sql: str, params: dict[str, str]) -> list[dict[str, Any]]:
     found = []
-    for record, what, text, recorded, seq in db.execute(_DESK_ON_FACT, params):
+    for record, what, text, recorded, seq in db.execute(sql, params):
         member = recorded_by(db, seq)
         if what == "erratum":
             words = f"entry error fixed by {member}: {text}"

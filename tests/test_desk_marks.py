@@ -66,7 +66,7 @@ def test_the_history_and_diff_tables_say_who_recorded_each_claim_and_retraction(
     assert [(x["id"], x["recorded_by"]) for x in shown["retractions"]] == [("x0", "bob")]
 
 
-def test_the_html_reports_claims_say_who_recorded_each(
+def test_the_html_report_says_who_recorded_each_claim_note_and_erratum(
     desk: tuple[Member, Member, Member], tmp_path: Path
 ) -> None:
     alice, _, _ = desk
@@ -79,6 +79,17 @@ def test_the_html_reports_claims_say_who_recorded_each(
     last = r"<td><bdi>([^<]*)</bdi></td>\s*(?:<td class=\"leaf\">|$)"  # before the leaf
     by = {re.findall(r"<code>(\w+)</code>", row)[0]: re.findall(last, row) for row in rows}
     assert by == {"c0": ["eve"], "c1": ["bob"]}, by
+    _, bob, eve = desk
+    bob.ok("note", "c1", "--text", "seen on <video>")
+    eve.ok("erratum", "c0", "--reason", "typo")
+    alice.ok("export", "--incident", "g", "--format", "html", "--with-proposals", "--out",
+             str(page))  # fmt: skip
+    desk_section = page.read_text().split("The desk's notes, reviews and entry errors")[1]
+    listed = re.findall(r"<li><code>([^<]*)</code>: <bdi>([^<]*)</bdi>", desk_section)
+    assert listed == [
+        ("claim:c1", "note by bob: seen on &lt;video&gt;"),
+        ("claim:c0", "entry error fixed by eve: typo"),
+    ]
 
 
 def test_prov_attributes_each_record_to_the_member_who_recorded_it(

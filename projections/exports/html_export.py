@@ -25,7 +25,7 @@ from markupsafe import Markup
 from incident_ledger.ledger.evidence import MEDIA_TYPES
 from incident_ledger.ledger.times import local_words, zone_or_none
 from incident_ledger.projections.charts import TOP, fact_charts, inline_svg
-from incident_ledger.projections.desk_projection import BEFORE_THE_DESK
+from incident_ledger.projections.desk_projection import BEFORE_THE_DESK, desk_on_incident
 from incident_ledger.projections.exports.common import (
     Leaf,
     Provenance,
@@ -188,6 +188,11 @@ def _incident(
         ],
         "charts": _charts(db, selection, row["id"], _numeric_units(claims), zone),
         "claims_known": len(claims),
+        # errata, reviews and notes on its claims and retractions, each saying by whom
+        "desk": [
+            entry | {"recorded": _moment(entry["recorded_at"], zone)}
+            for entry in desk_on_incident(db, row["id"], selection.known)
+        ],
         "claims": _Rows(
             lambda: (_claim(selection, claim, zone) | _leaf(claim, leaves) for claim in claims)
         ),

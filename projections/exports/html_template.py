@@ -155,6 +155,16 @@ retracted or corrected</span>{% endif %}<ul class="positions">
 <p class="muted">No claims were known at this time.</p>
 {% endif %}
 
+{% if incident.desk %}
+<h3>The desk's notes, reviews and entry errors</h3>
+<ul class="desk">
+{% for entry in incident.desk %}
+<li><code>{{ entry.record }}</code>: {{ bidi(entry.words) }}
+<span class="muted">(recorded <span class="when">{{ entry.recorded }}</span>)</span></li>
+{% endfor %}
+</ul>
+{% endif %}
+
 <h3>Numeric facts over known time</h3>
 <p class="muted">One chart per numeric fact: each claimant's position from the moment it was
 published, as it stood whenever a claim, retraction or correction became known. A line is the
