@@ -314,7 +314,8 @@ def _published_table(
             item["value_words"],
             item["claim"]
             + (f"\n(corrects {item['corrects']})" if corrections else "")
-            + by_words([item["claim"]], recorded_by, "\n"),
+            + by_words([item["claim"]], recorded_by, "\n")
+            + render.review_mark(item),
         ]
         for item in items
     ]
@@ -335,7 +336,9 @@ def _retractions_table(items: list[dict[str, Any]], zone: str | None) -> None:
     rows = [
         [
             _report(item["report"], zone),
-            item["claim"] + by_words([item["id"]], {item["id"]: item["recorded_by"]}, "\n"),
+            item["claim"]
+            + by_words([item["id"]], {item["id"]: item["recorded_by"]}, "\n")
+            + render.review_mark(item),
             item["fact"],
             item["claimant"] + (f"\n(withdrawn by {item['by']})" if "by" in item else ""),
             item["reason"] or "",

@@ -89,21 +89,27 @@ def counted_retraction(desk_end: str, retraction: str = "r") -> str:
 
 
 PROPOSED = "proposed"
-"""``review`` of a position or timeline entry whose claim is a proposal not yet approved."""
+"""``review`` of a position, entry or record shown that is a proposal not yet approved."""
 
-_PROPOSED_CLAIMS = f"""
-SELECT c.id FROM claims c
-WHERE c.id IN (SELECT value FROM json_each(:ids)) AND {_unreviewed("c.seq", "'claim:' || c.id")}
+_PROPOSED = """
+SELECT x.id FROM {table} x
+WHERE x.id IN (SELECT value FROM json_each(:ids)) AND {unreviewed}
 """
+_PROPOSED_OF = {
+    kind: _PROPOSED.format(table=table, unreviewed=_unreviewed("x.seq", f"'{kind}:' || x.id"))
+    for kind, table in (("claim", "claims"), ("retraction", "retractions"))
+}
 
 
-def proposed_claims(db: sqlite3.Connection, claims: Iterable[str], recorded: str) -> set[str]:
-    """Which of these claims are proposals no editor had approved by ``recorded`` (a
-    storage key): none, without a read, on a ledger where nothing was ever proposed."""
-    wanted = sorted(set(claims))
+def proposed_records(
+    db: sqlite3.Connection, ids: Iterable[str], recorded: str, kind: str = "claim"
+) -> set[str]:
+    """Which of these claims (or retractions) are proposals no editor had approved by
+    ``recorded`` (a storage key): none, without a read, where nothing was ever proposed."""
+    wanted = sorted(set(ids))
     if not wanted or not db.execute(_ANY_PROPOSED).fetchone()[0]:
         return set()
-    rows = db.execute(_PROPOSED_CLAIMS, {"ids": json.dumps(wanted), "recorded": recorded})
+    rows = db.execute(_PROPOSED_OF[kind], {"ids": json.dumps(wanted), "recorded": recorded})
     return {str(row[0]) for row in rows}
 
 
@@ -111,15 +117,21 @@ _ANY_PROPOSED = "SELECT EXISTS (SELECT 1 FROM batches WHERE proposed = 1)"
 
 
 def mark_proposals(
-    db: sqlite3.Connection, items: Iterable[MutableMapping[str, Any]], recorded: str
+    db: sqlite3.Connection,
+    items: Iterable[MutableMapping[str, Any]],
+    recorded: str,
+    kind: str = "claim",
 ) -> None:
-    """Give each position or timeline entry (``claim``, and ``claims`` when it combines
-    several) whose claims hold a proposal not approved by ``recorded`` ``review:
-    "proposed"``; the others get no ``review`` key. A proposal shown is then never taken
-    for an approved record."""
+    """Give each position, timeline entry or listed claim (``claim``, and ``claims`` when
+    it combines several) — or, with ``kind`` ``retraction``, each retraction (``id``) —
+    that is or holds a proposal not approved by ``recorded`` ``review: "proposed"``; the
+    others get no ``review`` key. A proposal shown is then never taken for an approved
+    record."""
     items = list(items)
-    held = {id(item): item.get("claims") or [item["claim"]] for item in items}
-    proposed = proposed_claims(db, (c for claims in held.values() for c in claims), recorded)
+    key = "id" if kind == "retraction" else "claim"
+    held = {id(item): item.get("claims") or [item[key]] for item in items}
+    ids = (record for records in held.values() for record in records)
+    proposed = proposed_records(db, ids, recorded, kind)
     for item in items:
         if proposed.intersection(held[id(item)]):
             item["review"] = PROPOSED

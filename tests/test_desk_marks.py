@@ -126,31 +126,46 @@ def test_prov_attributes_each_record_to_the_member_who_recorded_it(
     assert {"member-alice", "member-bob", "member-eve"} <= agents
 
 
-def test_a_proposal_is_marked_in_state_timeline_and_history_until_approved(
+def test_a_proposal_is_marked_in_state_timeline_history_and_diff_until_approved(
     desk: tuple[Member, Member, Member],
 ) -> None:
     alice, _, eve = desk
     at = ("--at", "2022-01-23")
 
-    def marks() -> tuple[list[Any], list[Any], list[Any]]:
+    span = ("--from", "2022-01-20", "--to", "2022-01-23")
+
+    def marks() -> tuple[list[Any], list[Any], list[Any], list[Any]]:
         state = alice.json("state", "g", *at)["facts"]["killed"]["positions"]
         timeline = alice.json("timeline", "g", *at)["entries"]
         steps = alice.json("history", "g", "killed", "--all-positions")["steps"]
+        diff = alice.json("diff", "g", *span)
         return (
             [(p["claim"], p.get("review")) for p in state],
             [(e["claim"], e.get("review")) for e in timeline],
             [[(p["claim"], p.get("review")) for p in step["positions"]] for step in steps],
+            [(c["claim"], c.get("review")) for c in diff["new_claims"]]
+            + [(x["id"], x.get("review")) for x in diff["retractions"]]
+            + [(p["claim"], p.get("review")) for p in diff["facts"][0]["after"]["positions"]],
         )
 
     proposed = [("c1", "proposed")]
-    assert marks() == (proposed, proposed, [[("c0", None)], proposed])
+    in_diff = [("c0", None), ("c1", "proposed"), ("x0", "proposed"), ("c1", "proposed")]
+    assert marks() == (proposed, proposed, [[("c0", None)], proposed], in_diff)
+    listed = alice.ok("diff", "g", *span).split("new claims")[1]
+    assert re.search(r"c1\s.*\n.*by bob, proposed", listed), listed
     assert "sohr: 7 (22 Jan 2022, r2, proposed)" in words(alice.ok("state", "g", *at))
     assert "recorded by bob, proposed" in alice.ok("timeline", "g", *at)
     assert "sohr: 7 (r2, by bob, proposed)" in words(alice.ok("history", "g", "killed"))
     before = alice.json("queue")[-1]["recorded_at"]
     eve.ok("review", "c1", "--approve")
     eve.ok("review", "x0", "--approve")
-    assert marks() == ([("c1", None)], [("c1", None)], [[("c0", None)], [("c1", None)]])
+    approved = [("c0", None), ("c1", None), ("x0", None), ("c1", None)]
+    assert marks() == (
+        [("c1", None)],
+        [("c1", None)],
+        [[("c0", None)], [("c1", None)]],
+        approved,
+    )
     assert "proposed" not in alice.ok("state", "g", *at)
     as_before = alice.json("state", "g", *at, "--as-recorded", before)["facts"]["killed"]
     assert [p.get("review") for p in as_before["positions"]] == ["proposed"]

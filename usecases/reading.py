@@ -152,7 +152,19 @@ def belief_diff(
                 arguments=("from_at", "to_at"),
             )
         recorded = query_instant(as_recorded, zone)
-        return diff(conn, incident, start, end, recorded, reviewed_only=reviewed_only)
+        result = diff(conn, incident, start, end, recorded, reviewed_only=reviewed_only)
+        if not reviewed_only:
+            positions = {
+                id(p): p
+                for fact in result["facts"]
+                for side in (fact["before"], fact["after"])
+                for p in (side["positions"] if side else ())
+            }
+            published = result["new_claims"] + result["corrections"]
+            shown = [*_items(positions.values()), *published]
+            mark_proposals(conn, shown, recorded_bound(recorded))
+            mark_proposals(conn, result["retractions"], recorded_bound(recorded), "retraction")
+        return result
 
 
 def search(
