@@ -77,28 +77,32 @@ def verify(
     if as_json:
         render.print_json(result)
     elif export is not None:
-        extends = f"; extends checkpoint {result['extends']}" if "extends" in result else ""
-        incident = result.get("incident")
-        if incident is not None:
-            extends += f"; complete: all {incident['events']} events of incident {incident['id']}"
-        from incident_ledger.ledger.evidence import CaptureCount
-
-        left_out = result.get("captured_files_left_out")
-        if "captures" in result and not left_out:
-            extends += f"; {CaptureCount.from_json(result).words()}, each file hashed again"
-        render.out.print(
-            f"ok: {result['entries']} entries verified against checkpoint "
-            f"{result['checkpoint']['size']} (key {result['key']}){extends}"
-        )
-        if left_out:
-            render.err.print(
-                f"note: {left_out} captured file(s) are not in the bundle "
-                f"({CaptureCount.from_json(result).words()}): it was exported without them; "
-                "its log verifies, and restoring it needs them",
-                soft_wrap=True,
-            )
+        _show_export_verified(result)
     else:
         _show_verified(result)
+
+
+def _show_export_verified(result: dict[str, Any]) -> None:
+    from incident_ledger.ledger.evidence import CaptureCount
+
+    extends = f"; extends checkpoint {result['extends']}" if "extends" in result else ""
+    incident = result.get("incident")
+    if incident is not None:
+        extends += f"; complete: all {incident['events']} events of incident {incident['id']}"
+    left_out = result.get("captured_files_left_out")
+    if "captures" in result and not left_out:
+        extends += f"; {CaptureCount.from_json(result).words()}, each file hashed again"
+    render.out.print(
+        f"ok: {result['entries']} entries verified against checkpoint "
+        f"{result['checkpoint']['size']} (key {result['key']}){extends}"
+    )
+    if left_out:
+        render.err.print(
+            f"note: {left_out} captured file(s) are not in the bundle "
+            f"({CaptureCount.from_json(result).words()}): it was exported without them; "
+            "its log verifies, and restoring it needs them",
+            soft_wrap=True,
+        )
 
 
 def _show_verified(result: dict[str, Any]) -> None:

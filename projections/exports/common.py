@@ -56,13 +56,13 @@ ORDER BY e.published_at, e.seq
 """
 
 _RETRACTIONS = """
-SELECT r.*, {recorded_by} AS recorded_by FROM retractions r JOIN claims c ON c.id = r.claim
+SELECT r.*, {recorded_by_r} AS recorded_by FROM retractions r JOIN claims c ON c.id = r.claim
 WHERE r.published_at <= :known AND c.published_at <= :known {incident_filter} {desk_retraction}
 ORDER BY r.seq
 """
 
 _ASSESSMENTS = """
-SELECT a.*, {recorded_by} AS recorded_by FROM assessments a JOIN claims c ON c.id = a.claim
+SELECT a.*, {recorded_by_a} AS recorded_by FROM assessments a JOIN claims c ON c.id = a.claim
 WHERE a.published_at <= :known AND c.published_at <= :known {incident_filter}
 ORDER BY a.seq
 """
@@ -374,6 +374,12 @@ def stream(
     desk_claim, desk_end = desk_clauses(db, reviewed_only)
     incident_filter = (_INCIDENT_FILTER if incident is not None else "") + desk_claim
     ends_sql = _ENDS.format(incident_filter=incident_filter, desk_end=desk_end)
+    ended = counted_retraction(desk_end)
+    shown = {  # each query takes the keys it names
+        "incident_filter": incident_filter,
+        "recorded_by_r": recorded_by_sql("r.seq"),
+        "recorded_by_a": recorded_by_sql("a.seq"),
+    }
     ends: dict[str, Row] = {}
     for end in _rows(db, ends_sql, params):
         ends.setdefault(end["claim"], end)
@@ -393,22 +399,8 @@ def stream(
             params,
         ),
         ends=ends,
-        retractions=RowSource(
-            db,
-            _RETRACTIONS.format(
-                incident_filter=incident_filter,
-                desk_retraction=counted_retraction(desk_end),
-                recorded_by=recorded_by_sql("r.seq"),
-            ),
-            params,
-        ),
-        assessments=RowSource(
-            db,
-            _ASSESSMENTS.format(
-                incident_filter=incident_filter, recorded_by=recorded_by_sql("a.seq")
-            ),
-            params,
-        ),
+        retractions=RowSource(db, _RETRACTIONS.format(**shown, desk_retraction=ended), params),
+        assessments=RowSource(db, _ASSESSMENTS.format(**shown), params),
         reports=reports,
         sources=_sources(db, source_ids, known),
         states={
