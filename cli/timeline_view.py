@@ -129,7 +129,11 @@ def _short(iso: str, zone: str | None) -> str:
 def timeline_note(result: dict[str, Any]) -> str:
     excluded = result["excluded_inactive"]
     notes = [f"{result['undated']['count']} undated claim(s) left out"]
-    notes.append(f"{len(excluded)} claim(s) excluded as retracted or corrected")
+    proposed = sum(1 for end in excluded if "end_review" in end)
+    notes.append(
+        f"{len(excluded)} claim(s) excluded as retracted or corrected"
+        + (f" ({proposed} by a proposal not yet reviewed)" if proposed else "")
+    )
     if any(not entry["position"] for entry in result["entries"]):
         notes.append("* not the claimant's current position")
     return "; ".join(notes)

@@ -135,3 +135,18 @@ def mark_proposals(
     for item in items:
         if proposed.intersection(held[id(item)]):
             item["review"] = PROPOSED
+
+
+def mark_proposed_ends(
+    db: sqlite3.Connection, ends: Iterable[MutableMapping[str, Any]], recorded: str
+) -> None:
+    """Give each claim listed as ended (``how``: retracted or corrected, ``by``: the
+    retraction or correction) whose end is a proposal not approved by ``recorded``
+    ``end_review: "proposed"``: a claim a proposal hides is told from one a source ended."""
+    ends = list(ends)
+    for how, kind in (("retracted", "retraction"), ("corrected", "claim")):
+        ended = [end for end in ends if end["how"] == how]
+        proposed = proposed_records(db, (end["by"] for end in ended), recorded, kind)
+        for end in ended:
+            if end["by"] in proposed:
+                end["end_review"] = PROPOSED

@@ -154,7 +154,15 @@ def test_a_proposal_is_marked_in_state_timeline_history_and_diff_until_approved(
     listed = alice.ok("diff", "g", *span).split("new claims")[1]
     assert re.search(r"c1\s.*\n.*by bob, proposed", listed), listed
     assert "sohr: 7 (22 Jan 2022, r2, proposed)" in words(alice.ok("state", "g", *at))
-    assert "recorded by bob, proposed" in alice.ok("timeline", "g", *at)
+    timeline = alice.ok("timeline", "g", *at)
+    assert "recorded by bob, proposed" in timeline
+    assert "1 claim(s) excluded as retracted or corrected (1 by a proposal not yet reviewed)" in (
+        timeline
+    )
+    ends = alice.json("timeline", "g", *at)["excluded_inactive"]
+    assert [(end["claim"], end["by"], end.get("end_review")) for end in ends] == [
+        ("c0", "x0", "proposed")
+    ]
     assert "sohr: 7 (r2, by bob, proposed)" in words(alice.ok("history", "g", "killed"))
     before = alice.json("queue")[-1]["recorded_at"]
     eve.ok("review", "c1", "--approve")
@@ -167,5 +175,6 @@ def test_a_proposal_is_marked_in_state_timeline_history_and_diff_until_approved(
         approved,
     )
     assert "proposed" not in alice.ok("state", "g", *at)
+    assert "proposal" not in alice.ok("timeline", "g", *at)
     as_before = alice.json("state", "g", *at, "--as-recorded", before)["facts"]["killed"]
     assert [p.get("review") for p in as_before["positions"]] == ["proposed"]

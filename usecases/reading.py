@@ -13,7 +13,7 @@ from incident_ledger.ledger.errors import BadInputError, StoreError, one_of
 from incident_ledger.ledger.stores.location import locate
 from incident_ledger.ledger.times import parse_instant, utc_now
 from incident_ledger.projections.citations import recorded_bound
-from incident_ledger.projections.desk_rules import mark_proposals
+from incident_ledger.projections.desk_rules import mark_proposals, mark_proposed_ends
 from incident_ledger.projections.incidents import require_incident
 from incident_ledger.projections.results import (
     DiffResult,
@@ -79,6 +79,7 @@ def timeline(
         result = build(conn, incident, known_at, reviewed_only=reviewed_only)
         if not reviewed_only:
             mark_proposals(conn, result["entries"], recorded_bound(None))
+            mark_proposed_ends(conn, result["excluded_inactive"], recorded_bound(None))
         return result
 
 
