@@ -143,7 +143,7 @@ def append(
             metavar="FILE",
             help="JSON Lines file to import, or - for stdin; a FILE.csv is read as CSV "
             "(a header row of field names; 'ledger template csv'), and so is stdin whose "
-            "first line is not a JSON object.",
+            "first line is such a header.",
         ),
     ] = None,
     as_json: JsonFlag = False,

@@ -117,7 +117,7 @@ def append_file(
     record_type: str | None = None,
 ) -> Outcome:
     """Import a JSON Lines file (``-`` for standard input) as one transaction, or a CSV
-    file (named ``….csv``, or standard input whose first line is not a JSON object;
+    file (named ``….csv``, or standard input whose first line is a CSV header;
     ``record_type``: the type of its rows that name none).
 
     With ``project=False`` the read model is left behind: every read command

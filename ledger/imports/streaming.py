@@ -20,6 +20,7 @@ from __future__ import annotations
 import csv
 import io
 import itertools
+import re
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -182,17 +183,24 @@ def first_line_of(path: Path, aggregate_id: str) -> str | None:
     return None
 
 
+_HEADER_START = re.compile(r'"?[A-Za-z_]')
+_JSON_WORDS = re.compile(r"(true|false|null)\b")
+
+
 def sniff_csv(lines: Iterable[str]) -> tuple[bool, Iterator[str]]:
     """Whether standard input is a spreadsheet's CSV rather than JSON Lines, told by its
-    first line that holds anything: a JSON Lines record is a JSON object (``{…``), a CSV
-    starts with its header row of field names. The lines, those read put back."""
+    first line that holds anything: a CSV starts with its header row, whose first cell is
+    a field's name (a letter, perhaps quoted); anything else — a JSON object, or what a
+    JSON Lines import refuses, named as it always was — is read as JSON Lines. The lines,
+    those read put back."""
     lines = iter(lines)
     read: list[str] = []
     for line in lines:
         read.append(line)
         text = line.lstrip(BOM).strip()
         if text:
-            return not text.startswith("{"), itertools.chain(read, lines)
+            header = bool(_HEADER_START.match(text)) and not _JSON_WORDS.match(text)
+            return header, itertools.chain(read, lines)
     return False, iter(read)
 
 
