@@ -627,12 +627,12 @@ def test_history_json_and_human(small: str, wide: None) -> None:
     assert code == 0
     assert _cells(out) == [
         ["known at", "reports", "status", "range", "who says what", "what changed"],
-        ["21 Jan 2022", "r1 (outlet)", "contested", "7–∞", "outlet: 7 (r1)",
+        ["21 Jan 2022", "r1 (outlet)", "contested", "7–∞", "outlet: 7 (r1, by alice)",
          "outlet joined: 7"],
-        ["", "", "", "", "sohr: at least 20 (r1)", "sohr joined: at least 20"],
+        ["", "", "", "", "sohr: at least 20 (r1, by alice)", "sohr joined: at least 20"],
         ["", "", "", "", "", "status contested (at least 20 (sohr) vs 7 (outlet))"],
         ["", "", "", "", "", "range 7–∞"],
-        ["31 Jan 2022 07:00 UTC", "r2 (outlet)", "single", "9", "outlet: 9 (r2)",
+        ["31 Jan 2022 07:00 UTC", "r2 (outlet)", "single", "9", "outlet: 9 (r2, by alice)",
          "outlet revised: 7 → 9"],
         ["", "", "", "", "", "outlet corrected its report of sohr: withdrew at least 20"],
         ["", "", "", "", "", "status contested → single (only outlet)"],
@@ -723,6 +723,7 @@ def test_diff_json_and_human(small: str, wide: None) -> None:
             "claimant": "sohr",
             "reason": "revised",
             "report": report,
+            "recorded_by": "alice",
             "by": "outlet",  # the outlet that had relayed SOHR withdrew its own report
         }
     ]
@@ -760,12 +761,14 @@ def test_diff_json_and_human(small: str, wide: None) -> None:
         ["", "", "", "range 7–∞ → 9", ""],
         ["report", "fact", "claimant", "value", "claim"],
         [r2, "control", "sdf", "sdf", "c5"],
+        ["", "", "", "", "by alice"],
         ["report", "fact", "claimant", "value", "claim"],
         [r2, "killed", "outlet", "9", "c6"],
         ["", "", "", "", "(corrects c4)"],
+        ["", "", "", "", "by alice"],
         ["report", "claim", "fact", "claimant", "reason"],
         [r2, "c3", "killed", "sohr", "revised"],
-        ["", "", "", "(withdrawn by outlet)", ""],
+        ["", "by alice", "", "(withdrawn by outlet)", ""],
     ]
     code, out, _ = cli(small, "diff", "g", "--from", "2022-01-22", "--to", "2022-01-23")
     assert (code, out) == (
@@ -798,11 +801,11 @@ def test_diff_counts_long_cells_and_lists_long_lists_a_line_each(
     r2 = "r2 (outlet, 31 Jan 2022 07:00 UTC)"
     assert out.splitlines()[-6:] == [
         "new claims (1):",
-        f"  {r2} · control · sdf · sdf · c5",
+        f"  {r2} · control · sdf · sdf · c5 by alice",
         "corrections (1):",
-        f"  {r2} · killed · outlet · 9 · c6 (corrects c4)",
+        f"  {r2} · killed · outlet · 9 · c6 (corrects c4) by alice",
         "retractions (1):",
-        f"  {r2} · c3 · killed · sohr (withdrawn by outlet) · revised",
+        f"  {r2} · c3 by alice · killed · sohr (withdrawn by outlet) · revised",
     ]
 
 
