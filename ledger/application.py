@@ -85,13 +85,24 @@ class Ledger(Application[str]):
             raise StoreError("this store keeps no Merkle log")
         return self.recorder
 
-    @contextmanager
-    def writing(self, conflict: str) -> Iterator[Appender]:
-        """One write transaction, with the store's failures translated (``conflict``: what
-        to say when another writer got there first)."""
+    def log_size(self) -> int:
+        """How many leaves the log holds now."""
         try:
             with self.audit.reading() as seen:
-                began = seen.size()
+                return seen.size()
+        except PersistenceError as error:
+            raise StoreError(f"cannot read the event store: {error}") from None
+
+    @contextmanager
+    def writing(self, conflict: str, began: int | None = None) -> Iterator[Appender]:
+        """One write transaction, with the store's failures translated (``conflict``: what
+        to say when another writer got there first). ``began``: the log's size when the
+        write began (``log_size``), if before this call; an event recorded since then was
+        recorded by another writer meanwhile (``Appender.began``)."""
+        try:
+            if began is None:
+                with self.audit.reading() as seen:
+                    began = seen.size()
             with self.audit.appending() as appender:
                 actor = self.actor
                 if actor is None:

@@ -41,7 +41,8 @@ def write(tmp_path: Path, lines: list[str], newline: str = "\n") -> Path:
 def records(pages: Iterator[streaming.ValidatedPage]) -> list[tuple[Any, ...]]:
     """Every record of the pages as its spool row, leaf and hash."""
     rows = []
-    for page in pages:
+    for unstamped in pages:
+        page = unstamped.stamped(RECORDED)
         start = 0
         for i, end in enumerate(page.ends):
             leaf, digest = page.leaves[start:end], page.digests[32 * i : 32 * i + 32]
@@ -52,7 +53,7 @@ def records(pages: Iterator[streaming.ValidatedPage]) -> list[tuple[Any, ...]]:
 
 def one_pass(path: Path) -> list[tuple[Any, ...]]:
     with path.open(encoding="utf-8") as handle:
-        return records(line_pages(handle, RECORDED))
+        return records(line_pages(handle))
 
 
 def test_the_sample_in_chunks_gives_the_records_of_one_pass(
@@ -60,7 +61,7 @@ def test_the_sample_in_chunks_gives_the_records_of_one_pass(
 ) -> None:
     helpers = started_helpers(streaming, "Producer")
     path = write(tmp_path, [*SAMPLE[:40], "", *SAMPLE[40:]])  # a blank line: numbering holds
-    chunked = records(file_pages(path, RECORDED))
+    chunked = records(file_pages(path))
     assert len(chunked) == len(SAMPLE)
     assert chunked == one_pass(path)
     assert len(helpers) == 2
@@ -75,7 +76,7 @@ def test_a_bad_line_is_named_by_its_line_in_the_file(tmp_path: Path, bad: int) -
     lines[bad - 1] = json.dumps(record, ensure_ascii=False)
     path = write(tmp_path, lines)
     with pytest.raises(BadInputError) as raised:
-        list(file_pages(path, RECORDED))
+        list(file_pages(path))
     assert str(raised.value) == f"line {bad}: surprise: is not a field of this record type"
 
 
@@ -85,7 +86,7 @@ def test_with_bad_lines_in_both_helpers_chunks_the_first_is_reported(tmp_path: P
     lines[9] = "{not json"
     path = write(tmp_path, lines)
     with pytest.raises(BadInputError, match=r"^line 10: "):
-        list(file_pages(path, RECORDED))
+        list(file_pages(path))
 
 
 def test_text_that_is_not_utf8_in_a_later_chunk_says_so(tmp_path: Path) -> None:
@@ -109,8 +110,8 @@ def test_when_a_helper_fails_this_process_validates_the_rest(
 ) -> None:
     original = streaming._chunk_pages
 
-    def odd_one_fails(path: Path, recorded: str, first: int, step: int) -> Any:
-        pages = original(path, recorded, first, step)
+    def odd_one_fails(path: Path, first: int, step: int) -> Any:
+        pages = original(path, first, step)
         if (first, step) == (1, 2):
             yield next(pages)
             raise RuntimeError("the helper fell over")
@@ -118,22 +119,22 @@ def test_when_a_helper_fails_this_process_validates_the_rest(
 
     monkeypatch.setattr(streaming, "_chunk_pages", odd_one_fails)
     path = write(tmp_path, SAMPLE)
-    assert records(file_pages(path, RECORDED)) == one_pass(path)
+    assert records(file_pages(path)) == one_pass(path)
     lines = list(SAMPLE)
     lines[74] = "{not json"
     path = write(tmp_path, lines)
     with pytest.raises(BadInputError, match=r"^line 75: "):
-        list(file_pages(path, RECORDED))
+        list(file_pages(path))
 
 
 def test_carriage_returns_end_lines_as_in_one_pass(tmp_path: Path) -> None:
     path = write(tmp_path, SAMPLE, newline="\r\n")
-    assert records(file_pages(path, RECORDED)) == one_pass(path)
+    assert records(file_pages(path)) == one_pass(path)
     lines = list(SAMPLE)
     lines[70] = "{not json"
     path = write(tmp_path, lines, newline="\r\n")
     with pytest.raises(BadInputError, match=r"^line 71: "):
-        list(file_pages(path, RECORDED))
+        list(file_pages(path))
 
 
 def test_a_chunked_import_records_what_one_pass_records(
@@ -178,7 +179,7 @@ def test_pages_validated_here_each_say_how_much_input_they_cover(
     """Each page reports the input read since the one before (the progress bar's steps)."""
     monkeypatch.setattr(streaming, "PAGE", 10)
     lines = [*SAMPLE[:40], "", *SAMPLE[40:]]
-    sizes = [page.size for page in line_pages(lines, RECORDED)]
+    sizes = [page.size for page in line_pages(lines)]
     assert len(sizes) == -(-len(SAMPLE) // 10)
     assert all(sizes)
     assert sum(sizes) == sum(len(line.encode("utf-8")) + 1 for line in lines if line)  # bytes

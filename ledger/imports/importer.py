@@ -7,7 +7,7 @@ ledger can check and turns them into events, which ``Ledger.writing`` saves.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 
 from incident_ledger.ledger.application import Ledger
@@ -57,7 +57,7 @@ def record_spooled(
 
 def record_input(
     ledger: Ledger,
-    pages: Callable[[str], Iterable[ValidatedPage]],
+    pages: Callable[[], Iterable[ValidatedPage]],
     *,
     locate: Callable[[str], str | None] | None = None,
     progress: Callable[[str, int, int], None] | None = None,
@@ -65,34 +65,73 @@ def record_input(
 ) -> Outcome:
     """Record an input's records in one transaction, each page as it is validated.
 
-    ``pages(recorded)`` validates the input a page at a time in file order,
-    making creation leaves recorded at ``recorded``. Records go into the log
-    in file order; one whose references come later in the input waits, and
-    all that wait go in at the end in dependency order. A bad line anywhere
-    (raised by ``pages``) stops the import, and so does a record the ledger
-    refuses — but only once every line is validated, since a bad line is
-    reported first. Either way nothing is written. ``locate(aggregate_id)``
-    says where the input first holds an id (``line 12``), for messages.
-    ``progress(phase, done, total)``: ``importing`` by bytes of ``size`` (if
-    known), then ``recording`` the records that waited.
+    ``pages()`` validates the input a page at a time in file order. Its first
+    ``AHEAD_RECORDS`` records (the whole of most inputs) are validated before the
+    store's write lock is taken, so that concurrent writers wait for each other only
+    while they append; the rest is validated page by page under the lock, so memory
+    holds a bounded number of pages whatever the input's size. Under the lock each
+    page is checked against the store as it then stands (references another writer
+    has just recorded count), stamped with the recorded time and appended.
+
+    Records go into the log in file order; one whose references come later in the
+    input waits, and all that wait go in at the end in dependency order. A bad line
+    anywhere (raised by ``pages``) stops the import, and so does a record the ledger
+    refuses — but only once every line is validated, since a bad line is reported
+    first. Either way nothing is written. ``locate(aggregate_id)`` says where the
+    input first holds an id (``line 12``), for messages. ``progress(phase, done,
+    total)``: ``importing`` by bytes of ``size`` (if known), then ``recording`` the
+    records that waited.
     """
+    done = [0]
+
+    def advance(page: ValidatedPage) -> None:
+        done[0] += page.size
+        if progress is not None and size:
+            progress("importing", min(done[0], size), size)
+
+    began = ledger.log_size()  # what another writer records from now on, it races us
+    source = iter(pages())
+    ahead = validate_ahead(source, advance)
     with ledger.writing(
-        "another writer recorded some of these records at the same time"
+        "another writer recorded some of these records at the same time", began
     ) as appender:
         stream = Stream(ledger, appender, locate)
         try:
-            done = 0
-            for page in pages(stream.recorded):
+            for page in ahead:
                 stream.add_page(page)
-                done += page.size
-                if progress is not None and size:
-                    progress("importing", min(done, size), size)
+            ahead.clear()
+            for page in source:
+                stream.add_page(page)
+                advance(page)
             if progress is not None and size:
                 progress("importing", size, size)  # every line is read: the bar is full
             recording = None if progress is None else lambda d, t: progress("recording", d, t)
             return stream.finish(recording)
         finally:
             stream.close()
+
+
+AHEAD_RECORDS = 20_000
+"""Records an import validates before it takes the store's write lock: every record of
+most inputs; of a larger one, its first pages (the rest waits for the lock, so that the
+pages held in memory stay few)."""
+
+
+def validate_ahead(
+    source: Iterator[ValidatedPage], advance: Callable[[ValidatedPage], None]
+) -> list[ValidatedPage]:
+    """The first pages of ``source``, up to ``AHEAD_RECORDS`` records, validated now;
+    ``advance(page)`` after each."""
+    ahead: list[ValidatedPage] = []
+    held = 0
+    while held < AHEAD_RECORDS:
+        page = next(source, None)
+        if page is None:
+            break
+        ahead.append(page)
+        held += len(page)
+        advance(page)
+    return ahead
 
 
 def read_entries(lines: Iterable[str], label: str = "line") -> list[Entry]:

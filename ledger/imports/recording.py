@@ -246,7 +246,7 @@ class Stream(Checks):
         if self.failure is not None or not len(page):
             return
         try:
-            self._add_page(page)
+            self._add_page(page.stamped(self.recorded))
         except (BadInputError, ConflictError) as error:
             self.failure = error
         finally:

@@ -1,8 +1,10 @@
 """An input's records validated a page at a time, in file order, on one core or two.
 
-An import records each page as soon as it is validated (``Ledger.record_input``),
-so validation and recording overlap. Each page comes with its records' creation
-leaves made and hashed, as flat columns that cost little to pass through a pipe.
+An import validates its first pages before it takes the store's write lock, so that
+concurrent writers overlap all but their appends, and records each later page as
+soon as it is validated (``importer.record_input``). Each page comes as flat columns
+that cost little to pass through a pipe; its records' creation leaves are made
+under the lock (``ValidatedPage.stamped``), since they carry the recorded time.
 
 A large file is cut into chunks of about ``CHUNK_BYTES`` ending at line breaks,
 one page each. Two forked helpers validate alternate chunks — the even ones and
@@ -22,7 +24,7 @@ import io
 import itertools
 import re
 from collections.abc import Callable, Iterable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, NoReturn
 
@@ -48,7 +50,11 @@ CHUNK_BYTES = 262_144
 @dataclass(frozen=True)
 class ValidatedPage(PreparedPage):
     """A page of an input's validated records in file order: the columns of a prepared
-    page (``seqs`` are the records' places in the page), with what the spool would keep."""
+    page (``seqs`` are the records' places in the page), with what the spool would keep.
+
+    A page is validated before the import takes the store's write lock, so it holds no
+    leaves (``topics``, ``leaves``, ``ends`` and ``digests`` are empty): a leaf carries
+    the time the import records at, known once the lock is held (``stamped``)."""
 
     wheres: list[str]
     record_ids: list[str]
@@ -58,6 +64,22 @@ class ValidatedPage(PreparedPage):
     ranks: list[int]
     size: int
     """Bytes of input the page covers."""
+
+    def stamped(self, recorded: str) -> ValidatedPage:
+        """This page with its records' creation leaves made, recorded at ``recorded``, and
+        their Merkle leaf hashes."""
+        topics, leaves, ends, digests = [], [], [], []
+        end = 0
+        for kind, record_id, data in zip(self.kinds, self.record_ids, self.datas, strict=True):
+            _, topic, leaf = creation_leaf(kind, record_id, data, recorded)
+            topics.append(topic)
+            leaves.append(leaf)
+            end += len(leaf)
+            ends.append(end)
+            digests.append(leaf_hash(leaf))
+        return replace(
+            self, topics=topics, leaves=b"".join(leaves), ends=ends, digests=b"".join(digests)
+        )
 
     def spooled(self, i: int) -> Spooled:
         """Record ``i`` as the spool would give it back."""
@@ -102,19 +124,19 @@ class Problem:
         raise BadInputError(self.message)
 
 
-def line_pages(lines: Iterable[str], recorded: str) -> Iterator[ValidatedPage]:
-    """Validate lines here, a page of ``PAGE`` records at a time, leaves made at ``recorded``."""
-    return _pages(lambda advance: read_records(lines, progress=advance), recorded)
+def line_pages(lines: Iterable[str]) -> Iterator[ValidatedPage]:
+    """Validate lines here, a page of ``PAGE`` records at a time."""
+    return _pages(lambda advance: read_records(lines, progress=advance))
 
 
-def csv_pages(path: Path, recorded: str, record_type: str | None) -> Iterator[ValidatedPage]:
+def csv_pages(path: Path, record_type: str | None) -> Iterator[ValidatedPage]:
     """Validate a CSV file here (``csv_input``), a page at a time, as ``line_pages`` does."""
     with path.open("rb") as binary, input_text(binary) as handle:
-        yield from _pages(lambda advance: csv_records(handle, record_type, advance), recorded)
+        yield from _pages(lambda advance: csv_records(handle, record_type, advance))
 
 
 def _pages(
-    records: Callable[[Callable[[int], None]], Iterable[tuple[str, AnyRecord]]], recorded: str
+    records: Callable[[Callable[[int], None]], Iterable[tuple[str, AnyRecord]]],
 ) -> Iterator[ValidatedPage]:
     """Pages of ``PAGE`` records, from ``records(advance)``, which calls ``advance`` with
     the bytes of input each record took."""
@@ -123,19 +145,19 @@ def _pages(
     def advance(size: int) -> None:
         read[0] += size
 
-    columns, paged = _Columns(recorded), 0
+    columns, paged = _Columns(), 0
     for where, record in records(advance):
         columns.add(spool_row(where, record))
         if len(columns.rows) >= PAGE:
             columns.size, paged = read[0] - paged, read[0]
             yield columns.page()
-            columns = _Columns(recorded)
+            columns = _Columns()
     columns.size = read[0] - paged
     if columns.rows or columns.size:
         yield columns.page()
 
 
-def file_pages(path: Path, recorded: str) -> Iterator[ValidatedPage]:
+def file_pages(path: Path) -> Iterator[ValidatedPage]:
     """Validate a JSON Lines file a page at a time in file order, on two cores when it pays.
 
     Raises what ``line_pages`` over the file would: ``BadInputError`` for the first
@@ -143,12 +165,12 @@ def file_pages(path: Path, recorded: str) -> Iterator[ValidatedPage]:
     """
     if path.stat().st_size < SPLIT_MIN_BYTES or not two_cores():
         with path.open("rb") as binary, input_text(binary) as handle:
-            yield from line_pages(handle, recorded)
+            yield from line_pages(handle)
         return
     chunk = 0
     with (
-        Producer(_chunk_pages, path, recorded, 0, 2) as even,
-        Producer(_chunk_pages, path, recorded, 1, 2) as odd,
+        Producer(_chunk_pages, path, 0, 2) as even,
+        Producer(_chunk_pages, path, 1, 2) as odd,
     ):
         helpers = (even, odd)
         streams = [iter(even), iter(odd)]
@@ -163,7 +185,7 @@ def file_pages(path: Path, recorded: str) -> Iterator[ValidatedPage]:
             yield item
             chunk += 1
     # A helper stopped: validate from the chunk it did not send, here.
-    for item in _chunk_pages(path, recorded, chunk, 1):
+    for item in _chunk_pages(path, chunk, 1):
         if isinstance(item, Problem):
             item.raise_it()
         yield item
@@ -206,19 +228,19 @@ def sniff_csv(lines: Iterable[str]) -> tuple[bool, Iterator[str]]:
 
 def input_pages(
     path: Path | None, lines: Iterable[str], record_type: str | None, *, csv_lines: bool = False
-) -> tuple[Callable[[str], Iterator[ValidatedPage]], Callable[[str], str | None]]:
-    """How an import reads its input: ``pages(recorded)`` (``line_pages`` of standard
-    input's ``lines``, or their CSV rows with ``csv_lines``; ``csv_pages`` of a ``….csv``
-    file, else ``file_pages``), and ``locate(aggregate_id)``: where the input first holds
-    a record (None: not known)."""
+) -> tuple[Callable[[], Iterator[ValidatedPage]], Callable[[str], str | None]]:
+    """How an import reads its input: ``pages()`` (``line_pages`` of standard input's
+    ``lines``, or their CSV rows with ``csv_lines``; ``csv_pages`` of a ``….csv`` file, else
+    ``file_pages``), and ``locate(aggregate_id)``: where the input first holds a record
+    (None: not known)."""
     is_csv = path is not None and path.suffix.lower() == ".csv"
 
-    def pages(recorded: str) -> Iterator[ValidatedPage]:
+    def pages() -> Iterator[ValidatedPage]:
         if path is None and csv_lines:
-            return _pages(lambda advance: csv_records(lines, record_type, advance), recorded)
+            return _pages(lambda advance: csv_records(lines, record_type, advance))
         if path is None:
-            return line_pages(lines, recorded)
-        return csv_pages(path, recorded, record_type) if is_csv else file_pages(path, recorded)
+            return line_pages(lines)
+        return csv_pages(path, record_type) if is_csv else file_pages(path)
 
     def locate(aggregate_id: str) -> str | None:
         if path is None:
@@ -243,15 +265,13 @@ def first_row_of(path: Path, aggregate_id: str, record_type: str | None) -> str 
     return None
 
 
-def _chunk_pages(
-    path: Path, recorded: str, first: int, step: int
-) -> Iterator[ValidatedPage | Problem]:
+def _chunk_pages(path: Path, first: int, step: int) -> Iterator[ValidatedPage | Problem]:
     """Chunks ``first``, ``first + step`` … of a file as pages (one each, maybe empty),
     or the problem that stopped them."""
     line = 1
     for number, chunk in enumerate(_chunks(path)):
         if number >= first and (number - first) % step == 0:
-            columns = _Columns(recorded, len(chunk))
+            columns = _Columns(len(chunk))
             try:
                 for where, record in read_records(_lines(chunk), first_line=line):
                     columns.add(spool_row(where, record))
@@ -292,30 +312,18 @@ def _line_count(chunk: bytes) -> int:
 
 
 class _Columns:
-    """A page being built: spool rows in, columns with leaves and hashes out."""
+    """A page being built: spool rows in, columns out (leaves are made when it is stamped)."""
 
-    def __init__(self, recorded: str, size: int = 0) -> None:
-        self.recorded = recorded
+    def __init__(self, size: int = 0) -> None:
         self.size = size
         self.rows: list[tuple[Any, ...]] = []
-        self.topics: list[str] = []
-        self.leaves: list[bytes] = []
-        self.ends: list[int] = []
-        self.digests: list[bytes] = []
-        self.end = 0
 
     def add(self, row: tuple[Any, ...]) -> None:
-        """Add one record given as its spool row, making its creation leaf."""
-        _, topic, leaf = creation_leaf(row[2], row[3], row[5], self.recorded)
+        """Add one record given as its spool row."""
         self.rows.append(row)
-        self.topics.append(topic)
-        self.leaves.append(leaf)
-        self.end += len(leaf)
-        self.ends.append(self.end)
-        self.digests.append(leaf_hash(leaf))
 
     def page(self) -> ValidatedPage:
-        """The page built so far."""
+        """The page built so far, not yet stamped."""
         columns: list[Any] = [list(column) for column in zip(*self.rows, strict=True)]
         ranks, wheres, kinds, record_ids, aggregate_ids, datas, ref_ids, ref_fields, facts, sigs = (
             columns or [[] for _ in range(10)]
@@ -325,10 +333,10 @@ class _Columns:
             kinds=kinds,
             aggregate_ids=aggregate_ids,
             ref_ids=ref_ids,
-            topics=self.topics,
-            leaves=b"".join(self.leaves),
-            ends=self.ends,
-            digests=b"".join(self.digests),
+            topics=[],
+            leaves=b"",
+            ends=[],
+            digests=b"",
             fact_ids=facts,
             sigs=sigs,
             wheres=wheres,
