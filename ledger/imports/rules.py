@@ -25,6 +25,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING
 
+import orjson
 from eventsourcing.persistence import StoredEvent
 
 from incident_ledger.ledger.batch_check import batch_of
@@ -294,9 +295,10 @@ class Checks:
         if known is not None:
             return known
         aggregate_id = f"report:{report}"
-        stored = self.ledger.load(self.appender.view, aggregate_id)
-        if stored is not None:
-            found: str | None = str(getattr(stored.record, "published_at", None))
+        stored = self.appender.view.creation_states([aggregate_id]).get(aggregate_id)
+        if stored is not None:  # read from its leaf: a report is never changed
+            leaf = orjson.loads(self.ledger.leaf_mapper.plain(stored[1]))
+            found: str | None = str(leaf["data"].get("published_at"))
         else:
             first = self._in_input(aggregate_id)
             found = None if first is None else str(first.fields.get("published_at"))

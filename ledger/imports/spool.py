@@ -19,12 +19,12 @@ from typing import TYPE_CHECKING, Any, NamedTuple
 
 from incident_ledger.ledger.domain import (
     aggregate_id_for,
-    creation_data,
     fact_id,
     reference_columns,
 )
 from incident_ledger.ledger.errors import BadInputError, StoreError
 from incident_ledger.ledger.facts import signature
+from incident_ledger.ledger.leaves import canonical_json_text
 from incident_ledger.ledger.scratch import Scratch
 
 if TYPE_CHECKING:
@@ -291,7 +291,7 @@ def spool_row(where: str, record: AnyRecord) -> tuple[Any, ...]:
         kind,
         record.id,
         aggregate_id_for(kind, record.id),
-        creation_data(fields),
+        canonical_json_text(fields),  # ``creation_data``: fields that are None are left out
         ref_ids,
         ref_fields,
         fact,
