@@ -13,9 +13,11 @@ from typer.testing import CliRunner
 
 from incident_ledger.cli.main import app
 from incident_ledger.ledger import forking, samples
+from incident_ledger.ledger.domain import creation_leaf
 from incident_ledger.ledger.errors import BadInputError
 from incident_ledger.ledger.imports import streaming
 from incident_ledger.ledger.imports.streaming import file_pages, line_pages
+from incident_ledger.ledger.merkle import leaf_hash
 from incident_ledger.usecases import writing
 from tests.events import stored_events
 
@@ -238,3 +240,19 @@ def test_a_spool_row_names_every_reference_and_its_field(
 
     row = spool_row("line 1", validate_record(record, "line 1"))
     assert (row[6], row[7]) == (ref_ids, ref_fields)
+
+
+@pytest.mark.parametrize("recorded", [RECORDED, "999-01-01T00:00:00.000000Z"])
+def test_a_stamped_page_holds_the_leaves_made_at_its_time(recorded: str) -> None:
+    """Stamping fills in the recorded time each leaf was made without; a time of another
+    length (no clock gives one) makes the leaves afresh."""
+    (page,) = list(line_pages(SAMPLE))
+    assert page.digests == b""
+    stamped = page.stamped(recorded)
+    starts = [0, *stamped.ends]
+    for i in range(len(stamped)):
+        _, topic, leaf = creation_leaf(
+            stamped.kinds[i], stamped.record_ids[i], stamped.datas[i], recorded
+        )
+        assert (stamped.topics[i], stamped.leaves[starts[i] : stamped.ends[i]]) == (topic, leaf)
+        assert stamped.digests[32 * i : 32 * i + 32] == leaf_hash(leaf)

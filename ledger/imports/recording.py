@@ -30,6 +30,8 @@ if TYPE_CHECKING:
 
 __all__ = ["KNOWN_LIMIT", "Batch", "Outcome", "Stream"]
 
+_ENDS = ("correction", "retraction")
+
 
 def _column_events(
     ledger: Ledger, page: PreparedPage, before: list[tuple[int, NewEvents]]
@@ -280,8 +282,11 @@ class Stream(Checks):
         present = [] if known.isdisjoint(ids) else [i for i in ids if i in known]
         self.page_claims = {}
         ends = "correction" in page.kinds or "retraction" in page.kinds
-        if ends:  # else its references need not be split for this
-            self._read_corrected_claims(page.kinds, page.ref_lists)
+        if ends:  # the references of its ends only: splitting every record's costs more
+            ending = [i for i, kind in enumerate(page.kinds) if kind in _ENDS]
+            self._read_corrected_claims(
+                [page.kinds[i] for i in ending], [page.ref_ids[i].split(";") for i in ending]
+            )
         events: list[NewRow] = []
         digests: list[bytes] = []
         if self._all_new(page, refs, present):

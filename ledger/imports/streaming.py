@@ -20,6 +20,7 @@ validated here, a page at a time.
 from __future__ import annotations
 
 import csv
+import hashlib
 import io
 import itertools
 import re
@@ -37,7 +38,7 @@ from incident_ledger.ledger.imports.csv_input import csv_records
 from incident_ledger.ledger.imports.parsing import BOM, input_text, read_records
 from incident_ledger.ledger.imports.preparing import PreparedPage
 from incident_ledger.ledger.imports.spool import PAGE, Spooled, spool_row
-from incident_ledger.ledger.merkle import leaf_hash
+from incident_ledger.ledger.leaves import STAMP_LENGTH
 from incident_ledger.ledger.records import AnyRecord
 
 SPLIT_MIN_BYTES = 4_000_000
@@ -52,9 +53,9 @@ class ValidatedPage(PreparedPage):
     """A page of an input's validated records in file order: the columns of a prepared
     page (``seqs`` are the records' places in the page), with what the spool would keep.
 
-    A page is validated before the import takes the store's write lock, so it holds no
-    leaves (``topics``, ``leaves``, ``ends`` and ``digests`` are empty): a leaf carries
-    the time the import records at, known once the lock is held (``stamped``)."""
+    A page is validated before the import takes the store's write lock, when the time the
+    import records at is not known yet: its leaves hold ``UNSTAMPED`` in its place, and
+    ``digests`` is empty, until the lock is held (``stamped``)."""
 
     wheres: list[str]
     record_ids: list[str]
@@ -66,20 +67,19 @@ class ValidatedPage(PreparedPage):
     """Bytes of input the page covers."""
 
     def stamped(self, recorded: str) -> ValidatedPage:
-        """This page with its records' creation leaves made, recorded at ``recorded``, and
-        their Merkle leaf hashes."""
-        topics, leaves, ends, digests = [], [], [], []
-        end = 0
-        for kind, record_id, data in zip(self.kinds, self.record_ids, self.datas, strict=True):
-            _, topic, leaf = creation_leaf(kind, record_id, data, recorded)
-            topics.append(topic)
-            leaves.append(leaf)
-            end += len(leaf)
-            ends.append(end)
-            digests.append(leaf_hash(leaf))
-        return replace(
-            self, topics=topics, leaves=b"".join(leaves), ends=ends, digests=b"".join(digests)
-        )
+        """This page with its records' creation leaves recorded at ``recorded`` and their
+        Merkle leaf hashes: the placeholder each leaf holds (``UNSTAMPED``) replaced."""
+        if len(recorded) != STAMP_LENGTH:  # not a time as clocks give it: make them afresh
+            columns = _Columns()
+            for kind, record_id, data in zip(self.kinds, self.record_ids, self.datas, strict=True):
+                columns.add_leaf(kind, record_id, data, recorded)
+            leaves, ends = b"".join(columns.leaves), columns.ends
+        else:
+            leaves, ends = self.leaves.replace(_UNSTAMPED_BYTES, recorded.encode()), self.ends
+        sha256 = hashlib.sha256
+        starts = [0, *ends]
+        digests = [sha256(b"\x00" + leaves[starts[i] : end]).digest() for i, end in enumerate(ends)]
+        return replace(self, leaves=leaves, ends=ends, digests=b"".join(digests))
 
     def spooled(self, i: int) -> Spooled:
         """Record ``i`` as the spool would give it back."""
@@ -311,16 +311,36 @@ def _line_count(chunk: bytes) -> int:
     return chunk.count(b"\n") + (not chunk.endswith(b"\n"))
 
 
+UNSTAMPED = "\x00" * STAMP_LENGTH
+"""What a validated page's leaves hold where the recorded time goes, until the page is
+stamped. Canonical JSON escapes every control character, so a raw NUL is never part of
+a leaf: the placeholder is found only where it was put."""
+_UNSTAMPED_BYTES = UNSTAMPED.encode()
+
+
 class _Columns:
-    """A page being built: spool rows in, columns out (leaves are made when it is stamped)."""
+    """A page being built: spool rows in, columns with leaves (not yet stamped) out."""
 
     def __init__(self, size: int = 0) -> None:
         self.size = size
         self.rows: list[tuple[Any, ...]] = []
+        self.topics: list[str] = []
+        self.leaves: list[bytes] = []
+        self.ends: list[int] = []
+        self.end = 0
 
     def add(self, row: tuple[Any, ...]) -> None:
-        """Add one record given as its spool row."""
+        """Add one record given as its spool row, making its creation leaf unstamped."""
         self.rows.append(row)
+        self.add_leaf(row[2], row[3], row[5], UNSTAMPED)
+
+    def add_leaf(self, kind: str, record_id: str, data: str, recorded: str) -> None:
+        """Make a record's creation leaf, recorded at ``recorded``."""
+        _, topic, leaf = creation_leaf(kind, record_id, data, recorded)
+        self.topics.append(topic)
+        self.leaves.append(leaf)
+        self.end += len(leaf)
+        self.ends.append(self.end)
 
     def page(self) -> ValidatedPage:
         """The page built so far, not yet stamped."""
@@ -333,9 +353,9 @@ class _Columns:
             kinds=kinds,
             aggregate_ids=aggregate_ids,
             ref_ids=ref_ids,
-            topics=[],
-            leaves=b"",
-            ends=[],
+            topics=self.topics,
+            leaves=b"".join(self.leaves),
+            ends=self.ends,
             digests=b"",
             fact_ids=facts,
             sigs=sigs,
