@@ -135,6 +135,32 @@ class Checks:
         found = self.appender.view.events_of_each(sorted(claim_ids | desk))
         self.page_claims = {claim_id: found.get(claim_id, []) for claim_id in claim_ids}
         self.page_desk = {aggregate_id: found.get(aggregate_id, []) for aggregate_id in desk}
+        reports = {
+            ref[7:]
+            for kind, refs in zip(kinds, ref_lists, strict=True)
+            if kind in ("correction", "retraction")
+            for ref in refs
+            if ref.startswith("report:")
+        }
+        plain = self.ledger.leaf_mapper.plain
+        for events in self.page_claims.values():
+            if events and events[0].originator_version == 1:
+                reports.add(str(orjson.loads(plain(events[0].state))["data"].get("report")))
+        self._read_published(reports)
+
+    def _read_published(self, reports: set[str]) -> dict[str, str]:
+        """When the stored reports among these that are not remembered yet were published,
+        read in one query from their leaves (a report is never changed) and remembered
+        while there is room (``_published``)."""
+        unread = sorted(f"report:{report}" for report in reports - self.published.keys())
+        plain = self.ledger.leaf_mapper.plain
+        read = {
+            aggregate_id[7:]: str(orjson.loads(plain(state))["data"].get("published_at"))
+            for aggregate_id, (_, state) in self.appender.view.creation_states(unread).items()
+        }
+        if len(self.published) < KNOWN_LIMIT:
+            self.published.update(read)
+        return read
 
     def _in_input(self, aggregate_id: str) -> Spooled | None:
         """The record of this input under an aggregate id not yet in the store, if any."""
@@ -295,11 +321,8 @@ class Checks:
         if known is not None:
             return known
         aggregate_id = f"report:{report}"
-        stored = self.appender.view.creation_states([aggregate_id]).get(aggregate_id)
-        if stored is not None:  # read from its leaf: a report is never changed
-            leaf = orjson.loads(self.ledger.leaf_mapper.plain(stored[1]))
-            found: str | None = str(leaf["data"].get("published_at"))
-        else:
+        found: str | None = self._read_published({report}).get(report)
+        if found is None:
             first = self._in_input(aggregate_id)
             found = None if first is None else str(first.fields.get("published_at"))
         if found is not None and len(self.published) < KNOWN_LIMIT:
