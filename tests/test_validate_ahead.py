@@ -131,11 +131,9 @@ def test_a_claim_another_writer_corrected_while_validating_is_a_conflict(
     assert "correction:k-b" not in records
 
 
-def test_a_large_input_holds_few_pages_before_the_lock(
-    monkeypatch: pytest.MonkeyPatch,
-) -> None:
-    """Past ``AHEAD_RECORDS`` the rest of an input waits for the lock, page by page."""
-    monkeypatch.setattr(importer, "AHEAD_RECORDS", 3)
+def test_a_large_input_holds_few_pages_before_the_lock() -> None:
+    """Past the records it validates ahead, the rest of an input waits for the lock, page
+    by page."""
     taken: list[int] = []
 
     def pages() -> Iterator[Any]:
@@ -144,6 +142,6 @@ def test_a_large_input_holds_few_pages_before_the_lock(
             yield [0, 0]  # a page of two records
 
     source = pages()
-    ahead = importer.validate_ahead(source, lambda page: None)
+    ahead = importer.validate_ahead(source, lambda page: None, 3)
     assert (len(ahead), taken) == (2, [0, 1])
     assert len(list(source)) == 8

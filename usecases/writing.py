@@ -129,7 +129,7 @@ def append_file(
     # The models load only to write: reading never needs them.
     from incident_ledger.ledger.imports.importer import record_input
     from incident_ledger.ledger.imports.parsing import stream_lines
-    from incident_ledger.ledger.imports.streaming import input_pages, sniff_csv
+    from incident_ledger.ledger.imports.streaming import input_pages, records_ahead, sniff_csv
 
     path = None if file == "-" else Path(file)
     size = 0 if path is None else _input_size(path, file)
@@ -146,7 +146,14 @@ def append_file(
         )
     pages, where_first = input_pages(path, lines, record_type, csv_lines=is_csv)
     with open_workspace(db, write=True) as ws:
-        outcome = record_input(ws.ledger, pages, locate=where_first, progress=progress, size=size)
+        outcome = record_input(
+            ws.ledger,
+            pages,
+            locate=where_first,
+            progress=progress,
+            size=size,
+            ahead=records_ahead(path),
+        )
         if not outcome.added_total and not outcome.unchanged:
             raise BadInputError("the input holds no records")
         if project:

@@ -14,7 +14,7 @@ from incident_ledger.ledger.application import Ledger
 from incident_ledger.ledger.imports.parsing import read_records
 from incident_ledger.ledger.imports.recording import Batch, Outcome, Stream
 from incident_ledger.ledger.imports.spool import Spool
-from incident_ledger.ledger.imports.streaming import ValidatedPage
+from incident_ledger.ledger.imports.streaming import AHEAD_RECORDS, ValidatedPage
 from incident_ledger.ledger.records import AnyRecord
 
 __all__ = ["Entry", "Outcome", "record", "record_input", "record_spooled"]
@@ -62,14 +62,16 @@ def record_input(
     locate: Callable[[str], str | None] | None = None,
     progress: Callable[[str, int, int], None] | None = None,
     size: int = 0,
+    ahead: int = AHEAD_RECORDS,
 ) -> Outcome:
     """Record an input's records in one transaction, each page as it is validated.
 
     ``pages()`` validates the input a page at a time in file order. Its first
-    ``AHEAD_RECORDS`` records (the whole of most inputs) are validated before the
-    store's write lock is taken, so that concurrent writers wait for each other only
-    while they append; the rest is validated page by page under the lock, so memory
-    holds a bounded number of pages whatever the input's size. Under the lock each
+    ``ahead`` records (the whole of most inputs: ``streaming.records_ahead``) are
+    validated before the store's write lock is taken, so that concurrent writers
+    wait for each other only while they append; the rest is validated page by page
+    under the lock, so memory holds a bounded number of pages whatever the input's
+    size. Under the lock each
     page is checked against the store as it then stands (references another writer
     has just recorded count), stamped with the recorded time and appended.
 
@@ -91,15 +93,15 @@ def record_input(
 
     began = ledger.log_size()  # what another writer records from now on, it races us
     source = iter(pages())
-    ahead = validate_ahead(source, advance)
+    ready = validate_ahead(source, advance, ahead)
     with ledger.writing(
         "another writer recorded some of these records at the same time", began
     ) as appender:
         stream = Stream(ledger, appender, locate)
         try:
-            for page in ahead:
+            for page in ready:
                 stream.add_page(page)
-            ahead.clear()
+            ready.clear()
             for page in source:
                 stream.add_page(page)
                 advance(page)
@@ -111,20 +113,14 @@ def record_input(
             stream.close()
 
 
-AHEAD_RECORDS = 20_000
-"""Records an import validates before it takes the store's write lock: every record of
-most inputs; of a larger one, its first pages (the rest waits for the lock, so that the
-pages held in memory stay few)."""
-
-
 def validate_ahead(
-    source: Iterator[ValidatedPage], advance: Callable[[ValidatedPage], None]
+    source: Iterator[ValidatedPage], advance: Callable[[ValidatedPage], None], records: int
 ) -> list[ValidatedPage]:
-    """The first pages of ``source``, up to ``AHEAD_RECORDS`` records, validated now;
+    """The first pages of ``source``, up to ``records`` records, validated now;
     ``advance(page)`` after each."""
     ahead: list[ValidatedPage] = []
     held = 0
-    while held < AHEAD_RECORDS:
+    while held < records:
         page = next(source, None)
         if page is None:
             break

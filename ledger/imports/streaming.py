@@ -163,7 +163,7 @@ def file_pages(path: Path) -> Iterator[ValidatedPage]:
     Raises what ``line_pages`` over the file would: ``BadInputError`` for the first
     bad line (a line that is not UTF-8 among them).
     """
-    if path.stat().st_size < SPLIT_MIN_BYTES or not two_cores():
+    if not _in_parallel(path):
         with path.open("rb") as binary, input_text(binary) as handle:
             yield from line_pages(handle)
         return
@@ -189,6 +189,26 @@ def file_pages(path: Path) -> Iterator[ValidatedPage]:
         if isinstance(item, Problem):
             item.raise_it()
         yield item
+
+
+def _in_parallel(path: Path) -> bool:
+    """Whether a JSON Lines file is validated by two helpers (``file_pages``)."""
+    return path.stat().st_size >= SPLIT_MIN_BYTES and two_cores()
+
+
+AHEAD_RECORDS = 20_000
+"""Records an import validates before it takes the store's write lock (``records_ahead``):
+every record of most inputs; of a larger one, its first pages (the rest waits for the
+lock, so that the pages held in memory stay few)."""
+
+
+def records_ahead(path: Path | None) -> int:
+    """How many records of an input to validate before taking the write lock: a page of
+    a file the helpers validate (they are far ahead of the recording once it starts, and
+    this process would only wait for them), else ``AHEAD_RECORDS``."""
+    if path is not None and path.suffix.lower() != ".csv" and _in_parallel(path):
+        return PAGE
+    return AHEAD_RECORDS
 
 
 def first_line_of(path: Path, aggregate_id: str) -> str | None:
