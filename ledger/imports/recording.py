@@ -30,8 +30,6 @@ if TYPE_CHECKING:
 
 __all__ = ["KNOWN_LIMIT", "Batch", "Outcome", "Stream"]
 
-_ENDS = ("correction", "retraction")
-
 
 def _column_events(
     ledger: Ledger, page: PreparedPage, before: list[tuple[int, NewEvents]]
@@ -281,9 +279,8 @@ class Stream(Checks):
             known.update(view.existing(sorted(refs.union(ids) - known)))
         present = [] if known.isdisjoint(ids) else [i for i in ids if i in known]
         self.page_claims = {}
-        ends = "correction" in page.kinds or "retraction" in page.kinds
-        if ends:  # the references of its ends only: splitting every record's costs more
-            ending = [i for i, kind in enumerate(page.kinds) if kind in _ENDS]
+        ending = [i for i, kind in enumerate(page.kinds) if kind in ("correction", "retraction")]
+        if ending:  # the references of its ends only: splitting every record's costs more
             self._read_corrected_claims(
                 [page.kinds[i] for i in ending], [page.ref_ids[i].split(";") for i in ending]
             )
@@ -297,7 +294,7 @@ class Stream(Checks):
             events, digests = _column_events(self.ledger, page, first)
             known.update(ids)
             self._count_all(page.kinds)
-            if ends:
+            if ending:
                 events, digests = self._with_supersedes(page, events, digests)
         else:
             creations = view.creation_states(present) if present else {}
