@@ -67,21 +67,20 @@ def history(
     reports_at: dict[str, set[str]] = {}
     for published, report, *_ in claims + db.execute(_ENDS, params).fetchall():
         reports_at.setdefault(published, set()).add(report)
-    ends = ends_of(db, (row[4] for row in claims), params["recorded"])
-    steps: list[HistoryStep] = []
-    previous: FactState | None = None
+    ends_at: dict[str, dict[str, dict[str, Any]]] = {}
+    for claim, end in ends_of(db, (row[4] for row in claims), params["recorded"]).items():
+        ends_at.setdefault(end["published_at"], {})[claim] = end
     sweep = Sweep(
         db, incident, zone, fact=fact, recorded_at=recorded_at, reviewed_only=reviewed_only
     )
-    for instant in sorted(reports_at):
-        sweep.advance(instant)
-        current = sweep.fact(fact)
-        parts = changed_parts(previous, current)
-        if not parts or current is None:
-            continue
-        now = {claim: end for claim, end in ends.items() if end["published_at"] == instant}
-        steps.append(_step(db, instant, reports_at[instant], previous, current, parts, now))
-        previous = current
+    steps: list[HistoryStep] = []
+    held: set[str] = set()  # every claim the steps' positions hold
+    refs = report_refs(db, {report for reports in reports_at.values() for report in reports})
+    rank = {ref["id"]: n for n, ref in enumerate(refs)}  # read at once, in their order
+    for instant, before, after, parts in _walk(sweep, fact, sorted(reports_at), held):
+        changes = fact_changes(before, after, ends_at.get(instant, {}))
+        reports = [refs[n] for n in sorted(rank[report] for report in reports_at[instant])]
+        steps.append(_step(instant, reports, sweep.fact(fact), parts, changes))
     kinds = {row[2] for row in claims}
     units = Counter(row[3] for row in claims if row[3])
     rules = db.execute(_RULES, params).fetchone()
@@ -102,19 +101,51 @@ def history(
         "recorded_at": iso(to_key(recorded_at)) if recorded_at else None,
         "steps": steps,
         "desk": desk_on_fact(db, params),
-        "recorded_by": claims_recorded_by(db, _position_claims(steps)),
+        "recorded_by": claims_recorded_by(db, held),
     }
     return cast(HistoryResult, result)
 
 
-def _position_claims(steps: Sequence[HistoryStep]) -> set[str]:
-    """Every claim the steps' positions hold."""
-    return {
-        claim
-        for step in steps
-        for position in step["positions"]
-        for claim in position.get("claims") or [position["claim"]]
-    }
+def _walk(
+    sweep: Sweep, fact: str, instants: list[str], held: set[str]
+) -> Iterator[tuple[str, dict[str, Any] | None, dict[str, Any], list[str]]]:
+    """The instants at which the fact's understanding changed, each with the fact before
+    (at the step before) and after, cut down to the claimants whose positions were read
+    again since that step — the others hold the same claims, so neither
+    ``changed_parts`` nor ``fact_changes`` says anything of them — and what changed.
+    Adds the claims of every position the steps hold to ``held``."""
+    shown: dict[str, tuple[tuple[str, str], PositionResult]] = {}  # at the step before
+    pending: set[str] = set()
+    before: dict[str, Any] | None = None
+    for instant in instants:
+        sweep.advance(instant)
+        current = sweep.fact(fact)
+        pending |= sweep.touched(fact)
+        if current is None:
+            continue
+        now = sorted(sweep.placed(fact, pending))
+        listed = current["positions"]
+        after = {
+            "status": current["status"],
+            "range": current["range"],
+            "why": current["why"],
+            "positions": [listed[index] for _, index in now],
+        }
+        was = None
+        if before is not None:
+            old = sorted(shown[claimant] for claimant in pending if claimant in shown)
+            was = before | {"positions": [position for _, position in old]}
+        parts = changed_parts(was, after)
+        if not parts:
+            continue
+        yield instant, was, after, parts
+        for claimant in pending:
+            shown.pop(claimant, None)
+        for order, index in now:
+            shown[order[1]] = (order, listed[index])
+            held.update(listed[index].get("claims") or [listed[index]["claim"]])
+        pending = set()
+        before = {"status": current["status"], "range": current["range"], "why": current["why"]}
 
 
 def _no_claims(
@@ -150,17 +181,16 @@ def close_facts(db: sqlite3.Connection, incident: str, fact: str) -> str:
 
 
 def _step(
-    db: sqlite3.Connection,
     instant: str,
-    reports: set[str],
-    previous: FactState | None,
-    current: FactState,
+    reports: list[dict[str, Any]],
+    current: FactState | None,
     parts: list[str],
-    ends: dict[str, dict[str, Any]],
+    changes: list[dict[str, Any]],
 ) -> HistoryStep:
+    assert current is not None  # a step is only made once the fact is known
     return {
         "at": iso(instant),
-        "reports": report_refs(db, reports),
+        "reports": reports,
         "status": current["status"],
         "kind": current.get("kind"),
         "value": current["value"],
@@ -168,7 +198,7 @@ def _step(
         "positions": current["positions"],
         "why": current["why"],
         "changed": parts,
-        "changes": fact_changes(previous, current, ends),
+        "changes": changes,
     }
 
 
@@ -180,25 +210,41 @@ def changed_positions(steps: Iterable[HistoryStep]) -> Iterator[dict[str, Any]]:
     ``positions``. The positions in force at a step are those of the step before, less
     the ended, with the changed in place: one hot fact's history lists each position
     once, where every step listing all of them made hundreds of megabytes."""
-    previous: dict[str, PositionResult] = {}
+    previous: list[PositionResult] = []
     for step in steps:
-        current = {p["claimant"]: p for p in step["positions"]}
         out: dict[str, Any] = {}
         for key, value in step.items():
             if key == "positions":
-                out["positions_count"] = len(current)
-                out["positions_changed"] = [
-                    p
-                    for c, p in current.items()
-                    if previous.get(c) is not p and previous.get(c) != p
-                ]
-                out["positions_ended"] = sorted(previous.keys() - current.keys())
+                out["positions_count"] = len(step["positions"])
+                out["positions_changed"], out["positions_ended"] = _moved(
+                    previous, step["positions"]
+                )
             elif key == "why":
                 out["why"] = {k: v for k, v in step["why"].items() if k != "positions"}
             else:
                 out[key] = value
-        previous = current
+        previous = step["positions"]
         yield out
+
+
+def _moved(
+    before: list[PositionResult], after: list[PositionResult]
+) -> tuple[list[PositionResult], list[str]]:
+    """The positions of ``after`` that are new or differ from the same claimant's in
+    ``before``, in order, and the claimants of ``before`` without one in ``after``.
+
+    Steps share the position objects that did not change, so the positions compared are
+    found as the objects not in both lists (sets of ids, in C): a hot fact's steps each
+    change a few of hundreds of positions."""
+    kept = set(map(id, before)) & set(map(id, after))
+    gone = (
+        {p["claimant"]: p for p in before if id(p) not in kept} if len(kept) < len(before) else {}
+    )
+    index = {id(p): n for n, p in enumerate(after)} if len(kept) < len(after) else {}
+    new = [after[index[key]] for key in sorted(set(index) - kept, key=index.__getitem__)]
+    changed = [p for p in new if gone.get(p["claimant"]) != p]
+    ended = sorted(gone.keys() - {p["claimant"] for p in new})
+    return changed, ended
 
 
 def step_at(steps: Sequence[HistoryStep], known_at: datetime) -> HistoryStep | None:

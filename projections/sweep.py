@@ -23,6 +23,7 @@ from typing import Any
 
 from incident_ledger.ledger.times import to_key
 from incident_ledger.projections.desk_rules import desk_clauses
+from incident_ledger.projections.fact_walk import FactWalk
 from incident_ledger.projections.positions import (
     _CLAIMANT,
     _FACT,
@@ -35,7 +36,7 @@ from incident_ledger.projections.positions import (
     grade_in_force,
 )
 from incident_ledger.projections.results import FactState, StateResult
-from incident_ledger.projections.understanding import Policy, iso, understand
+from incident_ledger.projections.understanding import Policy, iso
 
 _CLAIMS = """
 SELECT {columns}, s.name AS claimant_name, NULL AS claimant_reliability
@@ -109,7 +110,8 @@ class Sweep:
         self._known = ""
         self._active: dict[tuple[str, str], list[tuple[str, str, tuple[Any, ...]]]] = {}
         self._held_by: dict[str, tuple[str, str]] = {}  # an active claim's (fact, claimant)
-        self._positions: dict[str, dict[str, Position]] = {}
+        self._walks: dict[str, FactWalk] = {}
+        self._touched: dict[str, set[str]] = {}  # the claimants each fact's last step re-read
         self._facts: dict[str, FactState] = {}
         self._seen: set[str] = set()
 
@@ -168,11 +170,13 @@ class Sweep:
         """Read the changed claimants' positions again; the facts they belong to."""
         grades = self._grades or {}
         unknown: tuple[Any, bool] = (None, False)
+        self._touched = {}
         for fact, claimant in dirty:
             held = self._active.get((fact, claimant))
-            listed = self._positions.setdefault(fact, {})
+            self._touched.setdefault(fact, set()).add(claimant)
+            walk = self._walk(fact)
             if not held:
-                listed.pop(claimant, None)
+                walk.put(claimant, None)
                 self._active.pop((fact, claimant), None)
                 continue
             latest = held[-1][0]
@@ -180,13 +184,29 @@ class Sweep:
             rows = [(*entry[2][:-1], grade) for entry in held if entry[0] == latest]
             rows.sort(key=lambda row: row[_ID])
             rules, reread = self._rules.get(fact, unknown)
-            listed[claimant] = Position(rows, rules, reread, self._zone)
+            walk.put(claimant, Position(rows, rules, reread, self._zone))
         return {fact for fact, _ in dirty} | (self._seen - self._facts.keys())
 
+    def _walk(self, fact: str) -> FactWalk:
+        walk = self._walks.get(fact)
+        if walk is None:
+            rules = self._rules.get(fact, (None, False))[0]
+            walk = self._walks[fact] = FactWalk(rules, self._policy, self._zone)
+        return walk
+
     def _understand(self, fact: str) -> None:
-        positions = sorted(self._positions.get(fact, {}).values(), key=lambda p: p.order)
-        rules = self._rules.get(fact, (None, False))[0]
-        self._facts[fact] = understand(positions, self._policy, rules, self._zone)
+        self._facts[fact] = self._walk(fact).answer()
+
+    def placed(self, fact: str, claimants: set[str]) -> list[tuple[tuple[str, str], int]]:
+        """Of these claimants, those holding a position on ``fact``: each position's order
+        (known time, claimant) and its index in the fact's ``positions``."""
+        walk = self._walks.get(fact)
+        return [] if walk is None else walk.placed(claimants)
+
+    def touched(self, fact: str) -> set[str]:
+        """The claimants of ``fact`` whose positions the last :meth:`advance` read again
+        (new, changed, ended or re-graded)."""
+        return self._touched.get(fact, set())
 
     def fact(self, fact: str) -> FactState | None:
         """The fact as understood now (None before any claim of it is known)."""

@@ -38,7 +38,7 @@ from incident_ledger.projections.positions import (
     positions_at,
     shown,
 )
-from incident_ledger.projections.results import FactState, StateResult
+from incident_ledger.projections.results import FactState, PositionResult, StateResult, Why
 from incident_ledger.projections.why import reason
 
 
@@ -160,15 +160,46 @@ def understand(
     kind = kinds.pop() if len(kinds) == 1 else "mixed"
     cumulative = rules is not None and rules.cumulative and kind == "number"
     conflict = _conflict(positions, kind, cumulative)
-    if len(positions) == 1:
-        status = Status.SINGLE
-    elif conflict is not None or kind == "mixed":
-        status = Status.CONTESTED
-    else:
-        status = Status.CORROBORATED
+    status = fact_status(len(positions), conflict is not None, kind)
     span = _range(positions, kind, cumulative, status is Status.CONTESTED)
-    value, basis = _pick(positions, kind, span, policy)
+    value, basis = pick_value(positions, kind, span, policy)
     listed = [p.as_json(cumulative) for p in positions]
+    pair = (
+        None if conflict is None else (positions.index(conflict[0]), positions.index(conflict[1]))
+    )
+    common = None
+    if status is Status.CORROBORATED and kind in ("number", "time") and not cumulative:
+        common = agreement.intersection([p.interval for p in positions])
+    why = reason(status.value, listed, pair, cumulative, zone, bounds(common), kind)
+    return fact_state(status, kind, rules, cumulative, (value, basis), span, listed, why)
+
+
+def fact_status(count: int, conflicting: bool, kind: str) -> Status:
+    """A fact's status from how many positions it has, whether two of them conflict, and
+    their kind ("mixed" when they differ)."""
+    if count == 1:
+        return Status.SINGLE
+    if conflicting or kind == "mixed":
+        return Status.CONTESTED
+    return Status.CORROBORATED
+
+
+def bounds(interval: Interval | None) -> dict[str, Any] | None:
+    """An interval as the JSON shows it (None stays None)."""
+    return None if interval is None else {"min": shown(interval.low), "max": shown(interval.high)}
+
+
+def fact_state(
+    status: Status,
+    kind: str,
+    rules: FactRules | None,
+    cumulative: bool,
+    picked: tuple[Any, str | None],
+    span: Interval | None,
+    listed: list[PositionResult],
+    why: Why,
+) -> FactState:
+    """One fact's answer as ``state`` gives it, from what was decided about it."""
     # Built key by key in the order the JSON shows them, then given its type.
     fact: dict[str, Any] = {"status": status.value, "kind": kind}
     if rules is not None:
@@ -177,21 +208,10 @@ def understand(
             fact["unit"] = rules.unit
     if cumulative:
         fact["cumulative"] = True
-    fact |= {
-        "value": value,
-        "range": None if span is None else {"min": shown(span.low), "max": shown(span.high)},
-        "positions": listed,
-    }
-    if basis is not None:
-        fact["basis"] = basis
-    pair = (
-        None if conflict is None else (positions.index(conflict[0]), positions.index(conflict[1]))
-    )
-    common = None
-    if status is Status.CORROBORATED and kind in ("number", "time") and not cumulative:
-        shared = agreement.intersection([p.interval for p in positions])
-        common = {"min": shown(shared.low), "max": shown(shared.high)}
-    fact["why"] = reason(status.value, listed, pair, cumulative, zone, common, kind)
+    fact |= {"value": picked[0], "range": bounds(span), "positions": listed}
+    if picked[1] is not None:
+        fact["basis"] = picked[1]
+    fact["why"] = why
     return cast(FactState, fact)
 
 
@@ -246,7 +266,7 @@ def _preferred(positions: list[Position]) -> Position:
     return max(positions, key=rank)
 
 
-def _pick(
+def pick_value(
     positions: list[Position], kind: str, span: Interval | None, policy: Policy
 ) -> tuple[Any, str | None]:
     """The policy's value and, where one position decided it, its claim's id."""

@@ -45,26 +45,81 @@ def reason(
     interval they share (``common``)."""
     known = kind if kind in ("number", "time", "text") else None  # else each finds its own
     says = [position_words(p, known) for p in positions]  # each position in words, once
-    said = [_said(p, w, cumulative, zone) for p, w in zip(positions, says, strict=True)]
-    relays = _relays(positions)
+    listed = [why_entry(p, w, cumulative) for p, w in zip(positions, says, strict=True)]
+    return explain(status, positions, says, listed, conflict, cumulative, zone, common)
+
+
+def why_entry(position: PositionResult, says: str, cumulative: bool) -> dict[str, Any]:
+    """One position as ``why`` lists it: its claimant, what it says (``position_words``)
+    and, for a cumulative fact, as of when."""
+    entry: dict[str, Any] = {"claimant": position["claimant"], "says": says}
+    if cumulative and "as_of" in position:
+        entry["as_of"] = position["as_of"]
+    return entry
+
+
+def explain(
+    status: str,
+    positions: Sequence[PositionResult],
+    says: list[str],
+    listed: list[dict[str, Any]],
+    conflict: tuple[int, int] | None,
+    cumulative: bool,
+    zone: str | None,
+    common: dict[str, Any] | None = None,
+    relays: tuple[dict[str, list[str]], str] | None = None,
+) -> Why:
+    """The ``why`` from the positions already said in words (``says``, and ``listed`` as
+    :func:`why_entry` makes them) and their ``relays`` (found from the positions when
+    not given, else with :func:`relays_words`): a walk through known time says each
+    position once, not at every step."""
+    said = _Said(positions, says, cumulative, zone)
+    if relays is None:
+        found = _relays(positions)
+        relays = (found, relays_words(found))
+    found, words = relays
     out: Why = {
         "summary": _summary(status, positions, says, said, conflict, cumulative, zone, common),
         "short": _short(status, positions, says, conflict),
-        "positions": [
-            {"claimant": p["claimant"], "says": w}
-            | ({"as_of": p["as_of"]} if cumulative and "as_of" in p else {})
-            for p, w in zip(positions, says, strict=True)
-        ],
+        "positions": listed,
         "conflict": None
         if conflict is None
         else [positions[conflict[0]]["claimant"], positions[conflict[1]]["claimant"]],
     }
-    if relays:
-        out["relays"] = relays
-        out["summary"] += "; " + "; ".join(
-            f"{relay}'s relays counted as {_and(claimants)}" for relay, claimants in relays.items()
-        )
+    if found:
+        out["relays"] = found
+        out["summary"] += words
     return out
+
+
+def relays_words(relays: dict[str, list[str]]) -> str:
+    """What the summary adds for the relays: ``; afp's relays counted as sohr``."""
+    if not relays:
+        return ""
+    return "; " + "; ".join(
+        f"{relay}'s relays counted as {_and(claimants)}" for relay, claimants in relays.items()
+    )
+
+
+class _Said:
+    """``said[i]``: position i's words with its claimant (:func:`_said`), made only for
+    the positions a sentence names."""
+
+    def __init__(
+        self,
+        positions: Sequence[PositionResult],
+        says: list[str],
+        cumulative: bool,
+        zone: str | None,
+    ) -> None:
+        self._positions, self._says = positions, says
+        self._cumulative, self._zone = cumulative, zone
+
+    def __getitem__(self, index: int) -> str:
+        return _said(self._positions[index], self._says[index], self._cumulative, self._zone)
+
+    def every(self) -> list[str]:
+        return [self[i] for i in range(len(self._positions))]
 
 
 def _said(position: Mapping[str, Any], says: str, cumulative: bool, zone: str | None) -> str:
@@ -84,7 +139,7 @@ def _summary(
     status: str,
     positions: Sequence[Mapping[str, Any]],
     says: list[str],
-    said: list[str],
+    said: _Said,
     conflict: tuple[int, int] | None,
     cumulative: bool,
     zone: str | None,
@@ -98,16 +153,16 @@ def _summary(
         if only.get("inconsistent_within_report"):
             text += ", inconsistently at one time"
         return text
-    claimants = _and([p["claimant"] for p in positions])
     if status == "corroborated":
+        claimants = _and([p["claimant"] for p in positions])
         text = f"corroborated by {len(positions)} independent claimants ({claimants})"
         if cumulative:
-            return f"{text}, whose figures fit one rising total: " + "; ".join(said)
+            return f"{text}, whose figures fit one rising total: " + "; ".join(said.every())
         if common is not None:
             return f"{text}, who share {interval_words(common, zone)}"
         return f"{text}, who all say {says[0]}"
     if conflict is None:  # contested by mixed kinds of value
-        return "contested: " + "; ".join(said)
+        return "contested: " + "; ".join(said.every())
     first, second = (positions[i] for i in conflict)
     says_first, says_second = (says[i] for i in conflict)
     if cumulative:

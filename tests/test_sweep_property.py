@@ -9,6 +9,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -136,3 +137,49 @@ def test_a_position_returns_to_an_earlier_claim_when_a_later_one_is_retracted(
         ("2022-01-03", "contested", {"min": 10, "max": 20}),
         ("2022-01-04", "corroborated", {"min": 10, "max": 10}),
     ]
+
+
+@pytest.mark.parametrize("policy", list(Policy))
+@pytest.mark.parametrize(
+    ("values", "conflict"),
+    [
+        # equal highest lower bounds: the first of them in order is named
+        ([5, 5, 2, {"value": 9, "qualifier": "at_most"}], ["s0", "s2"]),
+        # equal lowest upper bounds (and an unbounded one): likewise
+        ([10, 2, 2, {"value": 3, "qualifier": "at_least"}], ["s0", "s1"]),
+    ],
+)
+def test_the_walk_names_the_first_of_equal_positions_as_state_does(
+    ledger: Any, views: Views, projector: Projector, policy: Policy, values: list[Any],
+    conflict: list[str],
+) -> None:  # fmt: skip
+    """Positions with equal bounds, relayed ones and a re-graded source: the sweep's
+    answer, updated one position at a time, is ``state``'s at every instant."""
+    from incident_ledger.ledger.imports import importer
+    from incident_ledger.ledger.imports.importer import Entry
+    from incident_ledger.ledger.imports.parsing import validate_record
+
+    records: list[dict[str, Any]] = [{"type": "incident", "id": "i", "title": "I"}]
+    for n, grade in enumerate(["C", "B", "A", None, "B"]):
+        records.append({"type": "source", "id": f"s{n}", "name": f"S{n}", "kind": "outlet"}
+                       | ({"reliability": grade} if grade else {}))  # fmt: skip
+    for n, value in enumerate(values):
+        day = f"2022-01-0{n + 1}"
+        records.append({"type": "report", "id": f"r{n}", "source": "s4", "published_at": day})
+        claim = value if isinstance(value, dict) else {"value": value}
+        via = ["s4"][: n % 2]
+        records.append({"type": "claim", "id": f"c{n}", "incident": "i", "fact": "killed",
+                        "report": f"r{n}", "claimant": f"s{n}", "via": via} | claim)  # fmt: skip
+    importer.record(ledger, [Entry("t", validate_record(r, "t")) for r in records])
+    ledger.rate_source("s0", "A", "re-graded", "2022-01-03T06:00:00Z")
+    projector.catch_up()
+    db = views.connection
+    sweep = Sweep(db, "i", None, fact="killed", policy=policy)
+    for n in range(len(values) + 1):
+        instant = f"2022-01-0{n + 1}T00:00:00.000000Z"
+        sweep.advance(instant)
+        assert sweep.fact("killed") == state(db, "i", from_key(instant), None, policy)["facts"].get(
+            "killed"
+        )
+    final = sweep.fact("killed")
+    assert final is not None and final["why"]["conflict"] == conflict
