@@ -15,6 +15,7 @@ only a bundle holding all of them lets a recipient check that none was left out.
 from __future__ import annotations
 
 import json
+from binascii import b2a_base64
 from collections.abc import Callable, Collection
 from pathlib import Path
 from typing import Any
@@ -40,6 +41,7 @@ from incident_ledger.ledger.incident_chains import (
 )
 from incident_ledger.ledger.merkle import (
     consistency_proof,
+    inclusion_proofs,
     inclusion_prover,
     leaf_hash,
 )
@@ -265,12 +267,18 @@ def _leaves_at(
     finds, as ``verify`` reads them (``audit._leaf``); None if one has no leaf."""
     rows = view.event_rows_where(*where)
     indexes = view.leaves_of_notifications([row[0] for row in rows])
+    # The stored forms are the leaves, each checked to name its event (in bulk; row by
+    # row only to say which one does not).
+    states = ledger.leaf_mapper.leaves_of_rows(rows)
     leaves: Picked = []
-    for row in rows:
+    for n, row in enumerate(rows):
         found = indexes.get(row[0])
         if found is None:
             return None
         if found[0] < checkpoint.size:
+            if states is not None:
+                leaves.append((found[0], states[n]))
+                continue
             position, aggregate, version, topic, state = row
             stored = Notification(
                 id=position,
@@ -285,16 +293,30 @@ def _leaves_at(
 
 def _write_picked(view: LogView, out: Path, checkpoint: Checkpoint, picked: Picked) -> int:
     """Write an incident bundle's leaves and their proofs; how many."""
-    prove = inclusion_prover(view.nodes, checkpoint.size)
     with (
         (out / LEAVES_FILE).open("wb") as leaves,
         (out / PROOFS_FILE).open("w", encoding="utf-8") as proofs,
     ):
-        for index, line in picked:
-            leaves.write(line + b"\n")
-            record = {"index": index, "proof": [b64(h) for h in prove(index)]}
-            proofs.write(json.dumps(record) + "\n")
+        leaves.writelines(line + b"\n" for _, line in picked)
+
+        def write(index: int, proof: list[str]) -> None:
+            proofs.write(proof_line(index, proof))
+
+        indexes = [index for index, _ in picked]
+        inclusion_proofs(view.nodes, checkpoint.size, indexes, _quoted, write)
     return len(picked)
+
+
+def _quoted(node: bytes) -> str:
+    """A hash in base64 (as ``b64``), quoted."""
+    return '"' + b2a_base64(node, newline=False).decode("ascii") + '"'
+
+
+def proof_line(index: int, quoted: list[str]) -> str:
+    """A line of the proofs file, as ``json.dumps`` writes ``{"index": …, "proof": […]}``,
+    from the proof's hashes already in base64 and quoted (which JSON needs no escape
+    for): each hash an incident's proofs share is encoded once."""
+    return f'{{"index": {index}, "proof": [{", ".join(quoted)}]}}\n'
 
 
 def cited_records(line: Line) -> set[str]:

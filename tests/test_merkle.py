@@ -533,3 +533,29 @@ def test_a_prover_reports_a_missing_node() -> None:
     del above.nodes[(8, 3)]  # under node (9, 1), a sibling on leaf 0's path
     with pytest.raises(LookupError, match="level 8"):
         inclusion_prover(above, size)(0)
+
+
+@settings(max_examples=80, deadline=None)
+@given(size=st.integers(1, MAX_SIZE), picks=st.lists(st.integers(0, MAX_SIZE - 1), max_size=60))
+def test_the_proofs_of_many_leaves_walked_together_are_each_leafs_own(
+    size: int, picks: list[int]
+) -> None:
+    store = _STORE()
+    wanted = sorted({pick % size for pick in picks} | {size - 1})
+    found: list[tuple[int, list[str]]] = []
+    merkle.inclusion_proofs(
+        store,
+        size,
+        wanted,
+        lambda h: base64.b64encode(h).decode(),
+        lambda i, p: found.append((i, p)),
+    )
+    assert found == [(i, [base64.b64encode(h).decode() for h in _path(i, 0, size)]) for i in wanted]
+
+
+def test_the_proofs_of_many_leaves_refuse_a_leaf_outside_the_tree() -> None:
+    with pytest.raises(ValueError, match="leaf index 5 is not in a tree of size 5"):
+        merkle.inclusion_proofs(_STORE(), 5, [1, 5], bytes.hex, lambda i, p: None)
+
+
+_STORE = cache(_store)
