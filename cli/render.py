@@ -26,6 +26,8 @@ from rich.text import Text
 
 from incident_ledger.cli.table_fit import StackingTable, fit_widths, stacked
 from incident_ledger.ledger.times import local_time, local_words, offset_words, time_zone
+from incident_ledger.projections.words import LISTED_POSITIONS as LISTED_POSITIONS
+from incident_ledger.projections.words import positions_summary as positions_summary
 
 # Written out here rather than taken from rich, whose Text strips only five C0
 # controls (BEL, BS, VT, FF, CR) and whose ANSI decoder turns SGR sequences into
@@ -302,28 +304,9 @@ def status_text(status: str | None) -> Text:
     return Text(status or "", style=STATUS_STYLE.get(status or "", ""))
 
 
-LISTED_POSITIONS = 12
-"""A table lists a fact's positions up to this many; beyond, it sums them up: a fact held
-by hundreds of claimants would fill screens with them."""
-SUMMED_VALUES = 5
-"""A summed-up fact names this many of its most held values."""
-
-
 def review_mark(item: Mapping[str, Any]) -> str:
     """``, proposed`` after a position or entry that is a proposal no editor approved."""
     return f", {item['review']}" if "review" in item else ""
-
-
-def positions_summary(says: list[str]) -> str:
-    """``340 positions; most held: 20 (96), at least 20 (41), …; 12 other values``, from
-    what each position says in words."""
-    from collections import Counter
-
-    counts = Counter(says)
-    named = ", ".join(f"{words} ({n})" for words, n in counts.most_common(SUMMED_VALUES))
-    others = len(counts) - SUMMED_VALUES
-    more = f"; {others} other value{'s' if others > 1 else ''}" if others > 0 else ""
-    return f"{len(says)} positions; most held: {named}{more}"
 
 
 def _known_as_recorded(result: Mapping[str, Any], zone: str | None) -> str:

@@ -26,6 +26,7 @@ import math
 import re
 import sqlite3
 import warnings
+import zlib
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -44,6 +45,10 @@ TOP = 7
 # Okabe–Ito: distinguishable with the common colour-vision deficiencies.
 PALETTE = ("#0072B2", "#D55E00", "#009E73", "#CC79A7", "#E69F00", "#56B4E9", "#000000")
 OTHERS_COLOUR = "#7f7f7f"
+OTHERS_FACE = (0.5, 0.5, 0.5, 0.22)  # "others": a hatched band, unlike the plain range band
+OTHERS_HATCH = "///"
+STYLES = ("-", "--", ":")
+"""Line styles: with the palette's colours, the looks a claimant's line can take."""
 MOST_STEPS = 240
 """The most instants a chart is drawn at (see :func:`sampled`)."""
 MAX_LABELS = 40  # value labels beyond this many would hide the lines they label
@@ -91,6 +96,7 @@ class Series:
     name: str
     points: list[Bounds | None]
     labels: list[str | None]
+    key: str = ""  # the claimant, whose look (``Looks``) the line takes
 
 
 @dataclass
@@ -115,6 +121,29 @@ class ChartData:
     series: list[Series]
     others: Others | None
     title: str | None = None
+    looks: Looks | None = None  # shared by the charts of one report
+
+
+class Looks:
+    """Each claimant's colour and line style, the same in every chart drawn with one
+    ``Looks``: a claimant's slot among the palette's colours × ``STYLES`` is a stable hash
+    of it (CRC-32, the same in every process); when another claimant already holds that
+    slot, the next free one; once all are taken, the hashed one, shared."""
+
+    def __init__(self) -> None:
+        self._slots: dict[str, int] = {}
+        self._taken: set[int] = set()
+
+    def of(self, claimant: str) -> tuple[str, str]:
+        """The claimant's (colour, line style)."""
+        slot = self._slots.get(claimant)
+        if slot is None:
+            count = len(PALETTE) * len(STYLES)
+            first = zlib.crc32(claimant.encode("utf-8")) % count
+            free = [n % count for n in range(first, first + count) if n % count not in self._taken]
+            slot = self._slots[claimant] = free[0] if free else first
+            self._taken.add(slot)
+        return PALETTE[slot % len(PALETTE)], STYLES[slot // len(PALETTE)]
 
 
 @dataclass
@@ -122,6 +151,7 @@ class _Track:
     """One claimant's position where it changed: (step, bounds or None, label)."""
 
     name: str
+    key: str = ""  # the claimant
     claims: set[str] = field(default_factory=set)
     changes: list[tuple[int, Bounds | None, str | None]] = field(default_factory=list)
     last: tuple[str, Any, Any] | None = None  # the claim and bounds it holds
@@ -153,7 +183,7 @@ def collect(
         for position in understanding["positions"]:
             claimant = position["claimant"]
             track = tracks.get(claimant) or tracks.setdefault(
-                claimant, _Track(position.get("claimant_name") or claimant)
+                claimant, _Track(position.get("claimant_name") or claimant, claimant)
             )
             _hold(track, index, position)
             held.add(claimant)
@@ -227,7 +257,7 @@ def _expand(track: _Track, length: int, labelled: bool) -> Series:
         stop = track.changes[n + 1][0] if n + 1 < len(track.changes) else length
         points[index:stop] = [bounds] * (stop - index)
         labels[index] = label if labelled else None
-    return Series(track.name, points, labels)
+    return Series(track.name, points, labels, track.key)
 
 
 def _others(rest: Sequence[_Track], length: int) -> list[Bounds | None]:
@@ -322,10 +352,12 @@ def fact_charts(
     """One chart's data per numeric fact (``units``: fact → unit), one fact at a time,
     counting what the page's tables count (``reviewed_only`` as they were selected)."""
     until = from_key(known)
+    looks = Looks()  # a claimant has one look in all the charts of the page
     for fact, unit in sorted(units.items()):
         steps = swept(db, incident, fact, known, zone, reviewed_only=reviewed_only)
         chart = collect(fact, steps, unit=unit, zone=zone, until=until)
         if chart is not None:
+            chart.looks = looks
             yield chart
 
 
@@ -394,16 +426,19 @@ def _figure(chart: ChartData, fmt: str) -> Any:
     figure.subplots_adjust(left=0.08, right=0.74, top=0.92, bottom=0.1)
     FigureCanvasAgg(figure)
     axes = figure.add_subplot()
-    _band(axes, xs, chart.ranges, top, colour="#d9d9d9", alpha=1.0, zorder=0)
+    _band(axes, xs, chart.ranges, top, colour="#d9d9d9", zorder=0)
     handles: list[Any] = []
     if chart.others is not None:
-        _band(axes, xs, chart.others.spans, top, colour=OTHERS_COLOUR, alpha=0.35, zorder=1)
+        _band(axes, xs, chart.others.spans, top, colour=OTHERS_FACE, zorder=1, hatched=True)
         others = f"others ({chart.others.claimants} claimants)"
-        handles.append(Patch(color=OTHERS_COLOUR, alpha=0.35, label=others))
+        handles.append(
+            Patch(facecolor=OTHERS_FACE, edgecolor=OTHERS_COLOUR, hatch=OTHERS_HATCH, label=others)
+        )
     tops = _label_tops(chart.series)
-    for index, series in enumerate(chart.series):
-        colour = PALETTE[index % len(PALETTE)]
-        _draw_series(axes, series, xs, colour, tops, isolate(series.name))
+    looks = chart.looks or Looks()
+    for series in chart.series:
+        look = looks.of(series.key or series.name)
+        _draw_series(axes, series, xs, look, tops, isolate(series.name))
     _axes(axes, chart, top, isolate)
     lines, _ = axes.get_legend_handles_labels()
     handles = [*lines, *handles, Patch(color="#d9d9d9", label="range (min–max)")]
@@ -461,11 +496,12 @@ def _band(
     spans: list[Bounds | None],
     top: float,
     *,
-    colour: str,
-    alpha: float,
+    colour: Any,
     zorder: int,
+    hatched: bool = False,
 ) -> None:
-    """A step band from each span's low to its high (to the top when it has none)."""
+    """A step band from each span's low to its high (to the top when it has none);
+    ``hatched``: hatched in ``OTHERS_COLOUR`` (the others' band)."""
     lows = [span[0] if span else math.nan for span in spans]
     highs = [(top if span[1] is None else span[1]) if span else math.nan for span in spans]
     axes.fill_between(
@@ -473,8 +509,9 @@ def _band(
         [*lows, lows[-1]],
         [*highs, highs[-1]],
         step="post",
-        color=colour,
-        alpha=alpha,
+        facecolor=colour,
+        edgecolor=OTHERS_COLOUR if hatched else "none",
+        hatch=OTHERS_HATCH if hatched else None,
         linewidth=0,
         zorder=zorder,
     )
@@ -493,7 +530,12 @@ def _label_tops(series: list[Series]) -> list[float]:
 
 
 def _draw_series(
-    axes: Any, item: Series, xs: list[datetime], colour: str, tops: list[float], name: str
+    axes: Any,
+    item: Series,
+    xs: list[datetime],
+    look: tuple[str, str],
+    tops: list[float],
+    name: str,
 ) -> None:
     """A claimant's step line, its shaded bounds, and a label where its claim changed.
 
@@ -504,7 +546,10 @@ def _draw_series(
     highs = [point[1] if point and point[1] is not None else math.nan for point in item.points]
     lows.append(lows[-1])
     highs.append(highs[-1])
-    axes.step(xs, lows, where="post", color=colour, linewidth=2.2, label=name, zorder=3)
+    colour, style = look
+    axes.step(
+        xs, lows, where="post", color=colour, linestyle=style, linewidth=2.2, label=name, zorder=3
+    )
     axes.fill_between(xs, lows, highs, step="post", color=colour, alpha=0.18, linewidth=0, zorder=2)
     for index, (point, label) in enumerate(zip(item.points, item.labels, strict=True)):
         if point is None or label is None:

@@ -139,3 +139,22 @@ def _whole_day(bound: str | None, zone: str | None, *, start: bool) -> str | Non
     if not start and clock == (23, 59, 59, 999_999):
         return moment.date().isoformat()
     return None
+
+
+LISTED_POSITIONS = 12
+"""A table lists a fact's positions up to this many; beyond, it sums them up: a fact held
+by hundreds of claimants would fill screens with them."""
+SUMMED_VALUES = 5
+"""A summed-up fact names this many of its most held values."""
+
+
+def positions_summary(says: list[str]) -> str:
+    """``340 positions; most held: 20 (96), at least 20 (41), …; 12 other values``, from
+    what each position says in words."""
+    from collections import Counter
+
+    counts = Counter(says)
+    named = ", ".join(f"{words} ({n})" for words, n in counts.most_common(SUMMED_VALUES))
+    others = len(counts) - SUMMED_VALUES
+    more = f"; {others} other value{'s' if others > 1 else ''}" if others > 0 else ""
+    return f"{len(says)} positions; most held: {named}{more}"

@@ -25,7 +25,9 @@ from incident_ledger.projections.charts import (
     MOST_STEPS,
     TOP,
     ChartData,
+    Looks,
     collect,
+    fact_charts,
     inline_svg,
     render,
     sampled,
@@ -218,3 +220,60 @@ def test_the_chart_equals_state_at_every_step_and_between(
         finally:
             views.close()
             ledger.close()
+
+
+def test_the_others_band_is_hatched_unlike_the_range(crowd: Callable[..., ChartData]) -> None:
+    svg = render(crowd(TOP + 3), "svg").decode("utf-8")
+    assert svg.count("<pattern ") == 1  # the hatch, once: on the others' band and its key
+
+
+def test_a_claimant_keeps_its_look_in_every_chart_of_a_page() -> None:
+    """Looks go by claimant, not by rank: whatever the order claimants come in, each has
+    one look, and the first 21 claimants of a page have 21 different ones."""
+    looks, again = Looks(), Looks()
+    names = [f"src-{n}" for n in range(30)]
+    first = {name: looks.of(name) for name in names}
+    assert {name: again.of(name) for name in reversed(names)}.keys() == first.keys()
+    assert [looks.of(name) for name in reversed(names)] == [first[n] for n in reversed(names)]
+    assert len({first[name] for name in names[:21]}) == 21
+    assert Looks().of("src-7") == Looks().of("src-7")  # a stable hash: the same in any page
+
+
+def test_the_charts_of_a_report_share_their_looks(
+    ledger: Ledger, views: Views, projector: Projector
+) -> None:
+    """Two facts claimed by the same sources in opposite ranks: each source's line has the
+    same colour and style in both charts."""
+    records = list(crowded(3))
+    records += [
+        {
+            "type": "claim",
+            "id": f"w{n}",
+            "incident": "i",
+            "fact": "wounded",
+            "report": f"r{n}-0",
+            "claimant": f"s{n}",
+            "value": 5 - n,
+        }
+        for n in range(3)
+    ]
+    _record(ledger, records)
+    projector.catch_up()
+    units = {"killed": "", "wounded": ""}
+    charts = list(fact_charts(views.connection, "i", units, "9999-12-31T23:59:59.999999Z", None))
+    assert len(charts) == 2 and charts[0].looks is charts[1].looks
+    styles = [
+        {
+            series.name: _line_style(inline_svg(chart, f"c{n}"), series.name)
+            for series in chart.series
+        }
+        for n, chart in enumerate(charts)
+    ]
+    assert [series.name for series in charts[0].series] != [s.name for s in charts[1].series]
+    assert styles[0] == styles[1]
+
+
+def _line_style(svg: str, name: str) -> str:
+    """The stroke of the legend line next to ``name`` (its colour and dashes)."""
+    before = svg[: svg.index(f"\u2068{name}\u2069</text>")]
+    return str(re.findall(r'style="([^"]*stroke:[^"]*)"', before)[-1])

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import json
+import re
 import sys
 from pathlib import Path
 from typing import Any
@@ -198,3 +199,27 @@ def test_state_reads_one_snapshot_when_the_model_moves_after_its_positions(
         facts = state(connection, "g", datetime(2022, 1, 22, tzinfo=UTC))["facts"]
     assert facts["escaped"]["status"] == "single"  # not "withdrawn": one snapshot
     assert [p["claim"] for p in facts["escaped"]["positions"]] == ["e0"]
+
+
+def test_the_report_sums_up_a_crowded_fact_and_lists_its_conflict_first(
+    db: str, tmp_path: Path
+) -> None:
+    """The report of a fact of 15 positions says it as the state table does, lists twelve
+    positions (the two in conflict first) once, before the charts, and counts the rest;
+    every claim is in the appendix."""
+    page = tmp_path / "g.html"
+    code, out, err = ledger(db, "export", "--format", "html", "--incident", "g",
+                            "--at", "2022-01-22", "--out", str(page))  # fmt: skip
+    assert code == 0, out + err
+    html = page.read_text("utf-8")
+    body, appendix = html.split("Appendix: every claim known")
+    contested = body[body.index("<h3>Contested facts</h3>") : body.index("<h3>State at")]
+    assert "15 positions; most held: 20 (10), 30 (4), at least 5 (1)" in contested
+    assert contested.count("<li>") == render.LISTED_POSITIONS
+    assert "and 3 more positions" in contested
+    listed = re.findall(r"<li><strong><bdi>(S\d+)</bdi>", contested)
+    assert listed[:3] == ["S0", "S10", "S1"]  # 20 against 30 first, then in order
+    table = body[body.index("<h3>State at") : body.index("Numeric facts over known time")]
+    assert "15 positions; most held" in table and "listed under Contested facts" in table
+    assert "S13" not in table  # the positions are listed once, above
+    assert all(f"<code>c{n}</code>" in appendix for n in range(CLAIMANTS))

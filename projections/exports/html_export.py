@@ -41,7 +41,13 @@ from incident_ledger.projections.exports.html_template import (
     REPORT_TEMPLATE,
 )
 from incident_ledger.projections.timewords import describe
-from incident_ledger.projections.words import interval_words, value_words
+from incident_ledger.projections.words import (
+    LISTED_POSITIONS,
+    interval_words,
+    position_words,
+    positions_summary,
+    value_words,
+)
 
 _ARABIC = re.compile("[\u0600-\u06ff\u0750-\u077f\u08a0-\u08ff\ufb50-\ufdff\ufe70-\ufeff]")
 _STATUS_CLASSES = {
@@ -234,16 +240,30 @@ def _fact(
     fact: Mapping[str, Any],
     zone: str | None,
 ) -> dict[str, Any]:
+    """A fact as the report shows it. Past ``LISTED_POSITIONS`` positions, a fact is summed
+    up as the state table does (its most held values, counted) and its positions listed
+    up to that many, the two in conflict first: the appendix lists every claim."""
     status = str(fact["status"])
+    positions = list(fact["positions"])
+    summary = None
+    if len(positions) > LISTED_POSITIONS:
+        why = fact.get("why") or {}
+        says = [entry["says"] for entry in why.get("positions") or ()]
+        summary = positions_summary(says or [position_words(p) for p in positions])
+        first = why.get("conflict") or []
+        positions.sort(key=lambda p: p["claimant"] not in first)  # stable: the rest in order
+        positions = positions[:LISTED_POSITIONS]
     return {
         "fact": name,
         "status": status,
         "status_class": _STATUS_CLASSES.get(status, ""),
         "row_class": "contested" if status == "contested" else "",
         "value": _fact_value(fact, zone),
-        "positions": [
-            _position(selection, by_id[position["claim"]], zone) for position in fact["positions"]
-        ],
+        "reason": (fact.get("why") or {}).get("short"),
+        "summary": summary,
+        "held": len(fact["positions"]),
+        "more": len(fact["positions"]) - len(positions),
+        "positions": [_position(selection, by_id[p["claim"]], zone) for p in positions],
     }
 
 

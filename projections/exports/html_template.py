@@ -112,6 +112,9 @@ included.{% endif %}</p>
 {% for fact in incident.facts if fact.status == "contested" %}
 <article class="contested">
 <h4><code>{{ fact.fact }}</code>: {{ bidi(fact.value) }}</h4>
+{% if fact.reason %}<p>{{ bidi(fact.reason) }}</p>{% endif %}
+{% if fact.summary %}<p class="muted">{{ bidi(fact.summary) }}; the {{ fact.positions|length }}
+below first, those in conflict leading.</p>{% endif %}
 <ul>
 {% for position in fact.positions %}
 <li><strong>{{ bidi(position.claimant) }}</strong> says {{ bidi(position.value) }}
@@ -122,6 +125,8 @@ included.{% endif %}</p>
 {% if position.translation %}<p class="muted">{{ bidi(position.translation) }}</p>{% endif %}
 </li>
 {% endfor %}
+{% if fact.more %}<li class="muted">and {{ fact.more }} more position{{ "s" if fact.more > 1 }}
+(the appendix lists every claim)</li>{% endif %}
 </ul>
 </article>
 {% else %}
@@ -136,17 +141,22 @@ included.{% endif %}</p>
 {% for fact in incident.facts %}
 <tr class="{{ fact.row_class }}">
 <td><code>{{ fact.fact }}</code></td>
-<td class="status {{ fact.status_class }}">{{ fact.status }}</td>
+<td class="status {{ fact.status_class }}">{{ fact.status }}
+{%- if fact.reason %}<br><span class="muted">{{ bidi(fact.reason) }}</span>{% endif %}</td>
 <td>{{ bidi(fact.value) }}</td>
 <td>{% if not fact.positions %}<span class="muted">no active claim: every claim was
-retracted or corrected</span>{% endif %}<ul class="positions">
+retracted or corrected</span>{% endif %}
+{% if fact.summary %}{{ bidi(fact.summary) }}{% if fact.status != "contested" %}
+<span class="muted">(the appendix lists every claim)</span>{% else %}
+<span class="muted">(listed under Contested facts)</span>{% endif %}
+{% else %}<ul class="positions">
 {% for position in fact.positions %}
 <li><strong>{{ bidi(position.claimant) }}</strong>: {{ bidi(position.value) }}
 {%- if position.via %} <span class="muted">(via {{ bidi(position.via) }})</span>{% endif %}
 <span class="muted">· {{ bidi(position.outlet) }},
 <span class="when">{{ position.published }}</span></span></li>
 {% endfor %}
-</ul></td>
+</ul>{% endif %}</td>
 </tr>
 {% endfor %}
 </tbody>
@@ -171,7 +181,8 @@ published, as it stood whenever a claim, retraction or correction became known. 
 lower bound of a claimant's position, shaded up to its upper bound; a triangle marks a claim
 with no upper bound ("at least", "more than"); the grey band is the range of all positions.
 When many sources claimed a fact, the {{ top }} with the most claims on it have a line each and
-the others share one darker band, from the lowest to the highest of their positions.</p>
+the others share one hatched band, from the lowest to the highest of their positions. A source
+has the same colour and line in every chart.</p>
 {% for chart in incident.charts %}
 <figure>
 <figcaption><code>{{ chart.fact }}</code>{% if chart.unit %} ({{ chart.unit }}){% endif %}
