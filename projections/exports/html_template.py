@@ -112,8 +112,8 @@ included.{% endif %}</p>
 {% for fact in incident.facts if fact.status == "contested" %}
 <article class="contested">
 <h4><code>{{ fact.fact }}</code>: {{ bidi(fact.value) }}</h4>
-{% if fact.reason %}<p>{{ bidi(fact.reason) }}</p>{% endif %}
-{% if fact.summary %}<p class="muted">{{ bidi(fact.summary) }}; the {{ fact.positions|length }}
+{% if fact.summary %}<p>{{ bidi(fact.reason) }}</p>
+<p class="muted">{{ bidi(fact.summary) }}; the {{ fact.positions|length }}
 below first, those in conflict leading.</p>{% endif %}
 <ul>
 {% for position in fact.positions %}
@@ -142,7 +142,7 @@ below first, those in conflict leading.</p>{% endif %}
 <tr class="{{ fact.row_class }}">
 <td><code>{{ fact.fact }}</code></td>
 <td class="status {{ fact.status_class }}">{{ fact.status }}
-{%- if fact.reason %}<br><span class="muted">{{ bidi(fact.reason) }}</span>{% endif %}</td>
+{%- if fact.summary %}<br><span class="muted">{{ bidi(fact.reason) }}</span>{% endif %}</td>
 <td>{{ bidi(fact.value) }}</td>
 <td>{% if not fact.positions %}<span class="muted">no active claim: every claim was
 retracted or corrected</span>{% endif %}
