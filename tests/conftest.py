@@ -16,6 +16,7 @@ from incident_ledger.ledger.application import Ledger
 from incident_ledger.ledger.stores.location import locate
 from incident_ledger.projections.projector import Projector
 from incident_ledger.projections.views import Views
+from tests.desk_cli import SETUP, Member, new_key
 
 # Properties are about answers, never about speed: a shared or slow machine must not
 # fail a property test because one example took longer than hypothesis's default
@@ -158,3 +159,18 @@ def started_helpers(
         return started
 
     return count
+
+
+@pytest.fixture
+def desk(store_url: str, tmp_path: Path) -> tuple[Member, Member, Member]:
+    """A desk of three (``tests.desk_cli``), review required: alice (admin, the ledger's
+    key), bob (reporter) and eve (editor)."""
+    alice = Member(store_url)
+    alice.ok("init", "--member", "alice", "--review", "required")
+    members = []
+    for name, role in (("bob", "reporter"), ("eve", "editor")):
+        key, public = new_key(tmp_path, name)
+        alice.ok("member", "add", name, "--name", name, "--role", role, "--public-key", public)
+        members.append(Member(store_url, key))
+    assert alice.append(SETUP).returncode == 0
+    return alice, members[0], members[1]

@@ -84,3 +84,16 @@ def new_key(folder: Path, name: str) -> tuple[Path, str]:
         check=True,
     )
     return path, done.stdout.strip().splitlines()[-1]
+
+
+SETUP: list[dict[str, Any]] = [
+    {"type": "incident", "id": "g", "title": "Ghwayran"},
+    {"type": "source", "id": "sohr", "name": "SOHR", "kind": "monitor"},
+    {"type": "report", "id": "r1", "source": "sohr", "published_at": "2022-01-21"},
+    {"type": "report", "id": "r2", "source": "sohr", "published_at": "2022-01-22"},
+]
+
+
+def claim(claim_id: str, fact: str, value: int, report: str = "r1") -> dict[str, Any]:
+    return {"type": "claim", "id": claim_id, "incident": "g", "fact": fact, "value": value,
+            "report": report}  # fmt: skip
