@@ -121,10 +121,7 @@ class LeafMapper(Mapper[str]):
                 f"version {stored_event.originator_version}: {error}"
             ) from error
         cls = resolve_topic(stored_event.topic)
-        class_version = getattr(cls, "class_version", 1)
-        while from_version < class_version:
-            getattr(cls, f"upcast_v{from_version}_v{from_version + 1}")(event_state)
-            from_version += 1
+        upcast(cls, from_version, event_state)
         state: dict[str, Any] = dict(absent_fields(cls))
         state.update(event_state)
         state["originator_id"] = stored_event.originator_id
@@ -136,6 +133,15 @@ class LeafMapper(Mapper[str]):
         domain_event: DomainEventProtocol[str] = object.__new__(cls)
         object.__setattr__(domain_event, "__dict__", state)
         return domain_event
+
+
+def upcast(cls: type, from_version: int, event_state: dict[str, Any]) -> None:
+    """Bring an event's fields of class version ``from_version`` to its class's version,
+    in place, through the class's ``upcast_vN_vN+1`` methods (the library's upcasting)."""
+    class_version = getattr(cls, "class_version", 1)
+    while from_version < class_version:
+        getattr(cls, f"upcast_v{from_version}_v{from_version + 1}")(event_state)
+        from_version += 1
 
 
 def check_envelope(leaf: bytes, originator_id: str, version: int, topic: str) -> None:

@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import Any
 
 import orjson
-from eventsourcing.persistence import PersistenceError, StoredEvent
+from eventsourcing.persistence import PersistenceError
 from eventsourcing.utils import resolve_topic
 
 from incident_ledger.ledger.application import Ledger
@@ -45,8 +45,7 @@ from incident_ledger.ledger.facts import (
 )
 from incident_ledger.ledger.forking import Helper, two_cores
 from incident_ledger.ledger.gcpause import gc_paused
-from incident_ledger.ledger.leaves import event_line
-from incident_ledger.ledger.mapper import LeafMapper
+from incident_ledger.ledger.mapper import LeafMapper, check_envelope, upcast
 from incident_ledger.ledger.merkle import root_at
 from incident_ledger.ledger.scratch import Scratch
 from incident_ledger.ledger.stores.recorder import EventRow, LogView
@@ -263,9 +262,9 @@ class Projector:
             else:
                 line = _decode(row[4] if plain is None else plain(row[4]))
             topic = line["topic"]
-            if topic in _UPCAST_TOPICS:
+            upcasting = _UPCASTS.get(topic)
+            if upcasting is not None and line.get("class_version", 1) != upcasting[1]:
                 line = leaf_line(mapper, row)
-                topic = line["topic"]
             # A leaf without a recorded time or an id is unreadable, whether or not
             # the read model has a use for its topic.
             recorded, _ = line["recorded_at"], line["id"]
@@ -662,19 +661,25 @@ def leaf_line(mapper: LeafMapper, row: EventRow) -> dict[str, Any]:
     recorded time and ``data``, the fields the read model needs.
 
     Read straight from the stored leaf (``ledger.mapper``): no event object is
-    built, except for an event of an older class version, which goes through the
-    library's mapper so that its upcasting runs first. Topic and id come from the
-    leaf too, not from the row's columns: the leaf is what the Merkle log hashes,
-    so the read model shows what ``verify`` vouches for (a row whose columns were
-    edited is ``verify``'s to report).
+    built. An event of an older class version has its fields upcast first, by its
+    class's own methods, as the library's mapper would (after the same check that
+    the leaf is the event its row names). Topic and id come from the leaf, not from
+    the row's columns: the leaf is what the Merkle log hashes, so the read model
+    shows what ``verify`` vouches for (a row whose columns were edited is
+    ``verify``'s to report).
     """
     notification_id, originator_id, version, topic, state = row
     try:
-        line: dict[str, Any] = _decode(mapper.plain(state))
-        if line["topic"] in _UPCAST_TOPICS:
-            stored = StoredEvent(originator_id, version, topic, state)
-            line = event_line(mapper.to_domain_event(stored))
-        return line
+        leaf = mapper.plain(state)
+        line: dict[str, Any] = _decode(leaf)
+        upcasting = _UPCASTS.get(line["topic"])
+        if upcasting is None or line.get("class_version", 1) == upcasting[1]:
+            return line
+        check_envelope(leaf, originator_id, version, topic)
+        data = dict(line["data"])
+        upcast(upcasting[0], line.get("class_version", 1), data)
+        fields = {key: value for key, value in data.items() if value is not None}
+        return {**line, "data": fields, "class_version": upcasting[1]}
     except Exception as error:
         raise _unreadable(notification_id, error) from None
 
@@ -1137,7 +1142,10 @@ _HANDLERS: dict[str, Handler] = {
     **DESK_HANDLERS,
 }
 
-_UPCAST_TOPICS = frozenset(
-    topic for topic in _HANDLERS if getattr(resolve_topic(topic), "class_version", 1) > 1
-)
-"""Topics of event classes above class version 1 (none yet): their leaves need upcasting."""
+_UPCASTS: dict[str, tuple[type, int]] = {
+    topic: (cls, cls.class_version)
+    for topic, cls in ((topic, resolve_topic(topic)) for topic in _HANDLERS)
+    if getattr(cls, "class_version", 1) > 1
+}
+"""Topic → (event class, its class version) of the classes above version 1: a leaf of an
+earlier version needs upcasting (``leaf_line``)."""
