@@ -49,6 +49,7 @@ from incident_ledger.ledger.leaves import (
     framed_leaf,
     leaf_frame,
 )
+from incident_ledger.ledger.values import EDTFError, edtf_bounds, has_offset
 
 if TYPE_CHECKING:
     from incident_ledger.ledger.records import AnyRecord
@@ -123,13 +124,17 @@ class _Registered(LedgerCreated):
     """Shared behaviour of creation events: rebuild the record they carry."""
 
     record_type: ClassVar[str]
+    derived: ClassVar[frozenset[str]] = frozenset()
+    """Fields the ledger works out from the record's own (``derived_fields``): not the
+    record's."""
 
     def to_record(self) -> AnyRecord:
         """The record this event was created from."""
+        left_out = ENVELOPE | self.derived
         payload = {
             key: value
             for key, value in vars(self).items()
-            if key not in ENVELOPE and value is not None
+            if key not in left_out and value is not None
         }
         record_id = self.originator_id.split(":", 1)[1]
         # The pydantic models load on first use: reading the ledger never needs them.
@@ -314,6 +319,38 @@ class _ClaimPayload(_Registered):
     translation: str | None
     credibility: int | None
     note: str | None
+    valid_bounds: list[str | None] | None
+    """``valid_time`` read when the claim was recorded (``valid_bounds``)."""
+
+    derived = frozenset({"valid_bounds"})
+
+
+def valid_bounds(valid_time: str | None) -> list[str | None] | None:
+    """A claim's ``valid_time`` as its event keeps it, read once when it is recorded:
+    [earliest, latest, clock]. The instants are storage keys of the value read on UTC's
+    clock (None: an open end); the clock is ``"local"`` when its calendar days and
+    times of day are the incident's, moved to its zone when read
+    (``facts.bounds_in_zone``), or ``"instant"`` for a time with ``Z`` or an offset,
+    the same instant wherever it is read. None without a valid time, or one that
+    cannot be read (the read model then reads it from its text, and refuses it)."""
+    if valid_time is None:
+        return None
+    try:
+        low, high = edtf_bounds(valid_time)
+    except EDTFError:
+        return None
+    return [low, high, "instant" if has_offset(valid_time) else "local"]
+
+
+def derived_fields(kind: str, fields: dict[str, Any]) -> dict[str, Any]:
+    """The fields a creation event of a record of this kind carries beside the record's
+    own fields (those that are None left out): a claim's or correction's
+    ``valid_bounds``."""
+    if kind in ("claim", "correction") and fields.get("valid_time") is not None:
+        bounds = valid_bounds(fields["valid_time"])
+        if bounds is not None:
+            return {"valid_bounds": bounds}
+    return {}
 
 
 class Claim(LedgerAggregate):
@@ -330,17 +367,28 @@ class Claim(LedgerAggregate):
     class Recorded(LedgerAggregate.Event, _ClaimPayload):
         TOPIC = TOPIC_PREFIX + "Claim.Recorded"
         record_type = "ClaimRecord"
+        class_version = 2
+
+        @staticmethod
+        def upcast_v1_v2(state: dict[str, Any]) -> None:
+            """Version 1 kept no bounds of its valid time: they are read from it."""
+            state["valid_bounds"] = valid_bounds(state.get("valid_time"))
 
     class RecordedAsCorrection(LedgerAggregate.Event, _ClaimPayload):
         TOPIC = TOPIC_PREFIX + "Claim.RecordedAsCorrection"
         record_type = "CorrectionRecord"
-        class_version = 2
+        class_version = 3
         change_fact: bool | None
 
         @staticmethod
         def upcast_v1_v2(state: dict[str, Any]) -> None:
             """Version 1 had no ``change_fact``: its corrections kept their claim's fact."""
             state.setdefault("change_fact", None)
+
+        @staticmethod
+        def upcast_v2_v3(state: dict[str, Any]) -> None:
+            """Version 2 kept no bounds of its valid time: they are read from it."""
+            state["valid_bounds"] = valid_bounds(state.get("valid_time"))
 
         claim: str
 
@@ -458,13 +506,18 @@ def creation_event_of(
         originator_version=aggregate_class.INITIAL_VERSION,
         timestamp=timestamp,
         originator_topic=event_class.aggregate_topic,
-        **{**absent_fields(event_class), **fields},  # fields left out are None
+        # fields left out are None
+        **{**absent_fields(event_class), **fields, **derived_fields(kind, fields)},
     )
 
 
-def creation_data(fields: dict[str, Any]) -> str:
-    """A record's JSON fields (``model_dump(mode="json")`` without type and id) as its
-    creation event's leaf carries them: canonical JSON, fields that are None left out."""
+def creation_data(fields: dict[str, Any], kind: str) -> str:
+    """A record's JSON fields (``model_dump(mode="json")`` without type and id) as the
+    creation event of a record of this ``kind`` carries them, with the fields it works
+    out (``derived_fields``): canonical JSON, fields that are None left out."""
+    derived = derived_fields(kind, fields)
+    if derived:
+        fields = {**fields, **derived}
     return canonical_json_text({key: value for key, value in fields.items() if value is not None})
 
 

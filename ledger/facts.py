@@ -407,7 +407,16 @@ def edtf_in_zone(expression: str, zone: str | None) -> tuple[str | None, str | N
     """An EDTF value's earliest and latest instants, its calendar days taken as days in
     ``zone`` (UTC when None); a date-time with an offset is that instant wherever."""
     low, high = edtf_bounds(expression)
-    if zone is None or has_offset(expression):
+    return bounds_in_zone(low, high, not has_offset(expression), zone)
+
+
+def bounds_in_zone(
+    low: str | None, high: str | None, local: bool, zone: str | None
+) -> tuple[str | None, str | None]:
+    """Bounds read on UTC's clock (``edtf_bounds``) as instants in ``zone``: moved to its
+    wall clock when ``local`` (calendar days and times of day are the incident's), as
+    they are otherwise (a time with ``Z`` or an offset)."""
+    if zone is None or not local:
         return low, high
     return (
         None if low is None else wall_key_in(low, zone),

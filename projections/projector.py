@@ -40,6 +40,7 @@ from incident_ledger.ledger.errors import BadInputError, StoreError
 from incident_ledger.ledger.facts import (
     NUMERIC_KINDS,
     FactRules,
+    bounds_in_zone,
     edtf_in_zone,
     read_claim,
 )
@@ -954,7 +955,13 @@ def _claim(p: Projector, line: dict[str, Any], seq: int) -> None:
         p.write(_PLAIN_CLAIM_INSERTS[kind], row)  # no optional field: the leaf leaves them out
         return
     valid_time, via, corrects = get("valid_time"), get("via"), get("claim")
-    valid_from, valid_to = edtf_in_zone(valid_time, zone) if valid_time else (None, None)
+    valid_from = valid_to = None
+    if valid_time:
+        read = get("valid_bounds")  # as read when the claim was recorded
+        if read is None:  # one that could not be read then: refused here
+            valid_from, valid_to = edtf_in_zone(valid_time, zone)
+        else:
+            valid_from, valid_to = bounds_in_zone(read[0], read[1], read[2] == "local", zone)
     quote, translation, note = get("quote"), get("translation"), get("note")
     if quote or translation or note:
         texts = (("quote", quote), ("translation", translation), ("note", note))

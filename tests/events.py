@@ -67,7 +67,7 @@ def append_unchecked(db: str, kind: str, record_id: str, fields: dict[str, Any])
         recorded = recorded_key(ledger.clock())
         with ledger.writing("a writer at the same time") as appender:
             aggregate_id, topic, leaf = creation_leaf(
-                kind, record_id, creation_data(fields), recorded
+                kind, record_id, creation_data(fields, kind), recorded
             )
             row = ledger.leaf_mapper.row_from_leaf(aggregate_id, 1, topic, leaf)
             appender.append([row], [leaf_hash(leaf)])

@@ -311,14 +311,17 @@ def test_a_report_recorded_before_archive_urls_reads_without_one(
     fields = {"source": "s", "published_at": "2022-01-21", "url": "https://news.example/old"}
     topic = Report.Registered.TOPIC
     leaf = framed_leaf(
-        *leaf_frame(topic, 1, 1), "report:old", "2026-01-01T00:00:00.000000Z", creation_data(fields)
+        *leaf_frame(topic, 1, 1),
+        "report:old",
+        "2026-01-01T00:00:00.000000Z",
+        creation_data(fields, "report"),
     )
     source = {"name": "S", "kind": "monitor"}
     source_leaf = framed_leaf(
         *leaf_frame("incident-ledger/v1/Source.Registered", 1, 1),
         "source:s",
         "2026-01-01T00:00:00.000000Z",
-        creation_data(source),
+        creation_data(source, "source"),
     )
     with ledger.audit.appending() as appender:
         rows = [

@@ -295,7 +295,10 @@ def test_a_ledger_written_before_kinds_gets_them_from_its_first_claims(tmp_path:
                 fields = {k: v for k, v in record.items() if k not in ("type", "id")}
                 record_id = record.get("id") or ""
                 _, topic, leaf = creation_leaf(
-                    record["type"], record_id, creation_data(fields), "2022-02-01T00:00:00.000000Z"
+                    record["type"],
+                    record_id,
+                    creation_data(fields, record["type"]),
+                    "2022-02-01T00:00:00.000000Z",
                 )
                 aggregate_id = f"{record['type']}:{record_id}"
                 rows.append(ledger.leaf_mapper.row_from_leaf(aggregate_id, 1, topic, leaf))

@@ -254,7 +254,7 @@ def _forge_copy(db: str, aggregate_id: str, fields: dict[str, Any]) -> None:
     app_ = Ledger(locate(db).event_store_env())
     try:
         kind, _, record_id = aggregate_id.partition(":")
-        _, topic, leaf = creation_leaf(kind, record_id, creation_data(fields),
+        _, topic, leaf = creation_leaf(kind, record_id, creation_data(fields, kind),
                                        recorded_key(app_.clock()))  # fmt: skip
         with app_.writing("x") as appender:
             row = app_.leaf_mapper.row_from_leaf("claim:c2-copy", 1, topic, leaf)

@@ -462,7 +462,7 @@ class Checks:
         if record is None:
             return None
         fields = record.model_dump(mode="json", exclude={"type", "id"})
-        same = record.type == spooled.kind and creation_data(fields) == spooled.data
+        same = record.type == spooled.kind and creation_data(fields, record.type) == spooled.data
         return same, record.type
 
     # --- rule: a claim fits its fact's kind ------------------------------------------

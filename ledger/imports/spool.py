@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any, NamedTuple
 
 from incident_ledger.ledger.domain import (
     aggregate_id_for,
+    derived_fields,
     fact_id,
     reference_columns,
 )
@@ -285,13 +286,15 @@ def spool_row(where: str, record: AnyRecord) -> tuple[Any, ...]:
         sig = signature(fields_of.value, fields_of.qualifier, fields_of.unit)
     elif kind == "fact":
         fact = fact_id(fields_of.incident, fields_of.key)
+    derived = derived_fields(kind, fields)  # a claim's valid-time bounds
     return (
         RANKS[kind],
         where,
         kind,
         record.id,
         aggregate_id_for(kind, record.id),
-        canonical_json_text(fields),  # ``creation_data``: fields that are None are left out
+        # ``creation_data``: fields that are None are left out, derived ones added
+        canonical_json_text({**fields, **derived} if derived else fields),
         ref_ids,
         ref_fields,
         fact,
