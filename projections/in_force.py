@@ -15,10 +15,11 @@ one event each, so the projector does not write them: a read brings an incident'
 rows up to date (``ready``), recomputing only the (fact, claimant) pairs that events
 after the rows' position touched, and ``positions_built`` records that position per
 incident. A rebuild (``ledger replay``) therefore costs nothing more; the first read
-of an incident afterwards builds its rows (about 17 ms of CPU per thousand claims). A model
-that cannot be written, a question inside another transaction, and a reviewed-only
-question are answered by ``positions.positions_query`` instead; a property test
-holds both to a naive fold of the events.
+of a crowded incident afterwards builds its rows (about 17 ms of CPU per thousand
+claims). An incident of fewer than ``CROWDED`` claims, a model that cannot be written, a
+question inside another transaction, and a reviewed-only question are answered by
+``positions.positions_query`` instead; a property test holds both to a naive fold of
+the events.
 """
 
 from __future__ import annotations
@@ -115,11 +116,28 @@ WHERE substr(record, 1, instr(record, ':')) IN ('report:', 'source:', 'incident:
 ledger holding such an erratum answers from the claims instead."""
 
 
+CROWDED = 2_000
+"""Claims from which an incident's positions are stored. A smaller incident is answered
+from its claims: a few milliseconds at any size of ledger, with nothing to write, where
+building its rows on its first question would cost about as much again (17 ms of CPU per
+thousand claims) and take the model's write lock — at a million claims most questions
+are an incident's first."""
+
+_CROWDED = "SELECT COUNT(*) FROM (SELECT 1 FROM claims WHERE incident = ? LIMIT ?)"
+
+
+def crowded(db: sqlite3.Connection, incident: str) -> bool:
+    """Whether ``incident`` holds ``CROWDED`` claims or more (read from the index of claims
+    by incident, at most that many entries)."""
+    return int(db.execute(_CROWDED, (incident, CROWDED)).fetchone()[0]) >= CROWDED
+
+
 def ready(db: sqlite3.Connection, incident: str) -> bool:
     """Bring ``incident``'s stored positions up to the model's position; whether they may
-    be read (False where they are behind and cannot be written here, or where an
-    erratum voids what a report, source or incident holds)."""
-    if db.execute(_HOLDERS_VOIDED).fetchone() is not None:
+    be read (False for an incident that is not ``crowded``, where they are behind and
+    cannot be written here, or where an erratum voids what a report, source or incident
+    holds)."""
+    if not crowded(db, incident) or db.execute(_HOLDERS_VOIDED).fetchone() is not None:
         return False
     if _behind(db, incident) is None:
         return True

@@ -223,3 +223,25 @@ def test_the_report_sums_up_a_crowded_fact_and_lists_its_conflict_first(
     assert "15 positions; most held" in table and "listed under Contested facts" in table
     assert "S13" not in table  # the positions are listed once, above
     assert all(f"<code>c{n}</code>" in appendix for n in range(CLAIMANTS))
+
+
+def test_only_a_crowded_incident_keeps_stored_positions(
+    db: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """An ordinary incident is answered from its claims and writes nothing; only one of
+    ``in_force.CROWDED`` claims or more has its positions stored by its first question."""
+    from datetime import UTC, datetime
+
+    from incident_ledger.projections import in_force
+    from incident_ledger.projections.understanding import state
+    from incident_ledger.usecases import workspace
+
+    def asked() -> list[tuple[str]]:
+        with workspace.read_model(db) as connection:
+            answer = state(connection, "g", datetime(2022, 1, 23, tzinfo=UTC))
+            assert answer["facts"]
+            return connection.execute("SELECT incident FROM positions_built").fetchall()
+
+    assert asked() == []
+    monkeypatch.setattr(in_force, "CROWDED", 10)
+    assert asked() == [("g",)]
