@@ -5,6 +5,8 @@ openpyxl."""
 
 from __future__ import annotations
 
+import csv
+import io
 import json
 import os
 import shutil
@@ -205,21 +207,28 @@ LINKS = [
 ]  # fmt: skip
 
 
+def _book(tmp_path: Path, zone: str, form: str = "xlsx") -> Path:
+    """The :data:`LINKS` ledger with its incident in ``zone``, exported as ``form``."""
+    base = tmp_path / form
+    base.mkdir()
+    db, out = str(base / "ledger.db"), base / f"links.{form}"
+    zoned = [r | {"timezone": zone} if r["type"] == "incident" else r for r in LINKS]
+    records = "".join(json.dumps(r) + "\n" for r in zoned)
+    for args, stdin in (
+        (["init"], None),
+        (["append", "--file", "-"], records),
+        (["export", "--format", form, "--out", str(out)], None),
+    ):
+        result = runner.invoke(app, ["--db", db, *args], input=stdin)
+        assert result.exit_code == 0, result.output
+    return out
+
+
 @pytest.fixture
 def linked_book(tmp_path: Path) -> Any:
     """The workbook of an incident in Asia/Damascus: a date-only report with a long link,
     and a report whose URL is too long for an Excel hyperlink."""
-    db = str(tmp_path / "ledger.db")
-    out = tmp_path / "links.xlsx"
-    records = "".join(json.dumps(r) + "\n" for r in LINKS)
-    for args, stdin in (
-        (["init"], None),
-        (["append", "--file", "-"], records),
-        (["export", "--format", "xlsx", "--out", str(out)], None),
-    ):
-        result = runner.invoke(app, ["--db", db, *args], input=stdin)
-        assert result.exit_code == 0, result.output
-    return load_workbook(out)
+    return load_workbook(_book(tmp_path, "Asia/Damascus"))
 
 
 def _rows(sheet: Any, key: str) -> dict[str, dict[str, Any]]:
@@ -245,8 +254,22 @@ def test_xlsx_reports_and_claims_show_a_date_only_report_on_the_same_day(
     linked_book: Any,
 ) -> None:
     claims, reports = _rows(linked_book["claims"], "claim"), _rows(linked_book["reports"], "report")
-    # The report gave a date: shown as given; its claim is known from the end of that day
-    # in Damascus (UTC+2), in UTC.
+    # The report gave a date: shown as given, on both sheets.
     assert reports["r1"]["published_at"].value == "2022-01-21"
-    assert claims["c1"]["published_at"].value == "2022-01-21T21:59:59.999999Z"
+    assert claims["c1"]["published_at"].value == "2022-01-21"
     assert reports["r2"]["published_at"].value == "2022-01-22T10:00:00Z"
+
+
+@pytest.mark.parametrize("zone", ["America/Los_Angeles", "Pacific/Kiritimati", "UTC"])
+def test_a_date_only_reports_claims_show_its_day_in_any_zone(tmp_path: Path, zone: str) -> None:
+    """West of UTC the end of 21 Jan is 22 Jan in UTC: the claims still show the report's
+    day, as the reports sheet does; a claim of a report given as an instant keeps it."""
+    book = load_workbook(_book(tmp_path, zone))
+    claims, reports = _rows(book["claims"], "claim"), _rows(book["reports"], "report")
+    assert reports["r1"]["published_at"].value == "2022-01-21"
+    assert claims["c1"]["published_at"].value == "2022-01-21"
+    assert claims["c2"]["published_at"].value == "2022-01-22T10:00:00Z"
+    text = _book(tmp_path, zone, "csv").read_text(encoding="utf-8-sig")
+    rows = {row["claim"]: row for row in csv.DictReader(io.StringIO(text))}
+    assert rows["c1"]["published_at"] == "2022-01-21"
+    assert rows["c2"]["published_at"] == "2022-01-22T10:00:00Z"

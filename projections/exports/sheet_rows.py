@@ -84,6 +84,14 @@ def verdicts_by_claim(selection: Selection | Streamed) -> dict[str, str]:
     return {claim: "; ".join(verdicts) for claim, verdicts in found.items()}
 
 
+def claim_published(claim: Row, report: Row) -> str | None:
+    """A claim's ``published_at`` cell: its report's day when the report gave only a date
+    (as the reports sheet shows it, in any zone), else the instant it is known, in UTC."""
+    if report["published_precision"] == "day":
+        return published_date(report["published_at"], report["published_precision"])
+    return iso(claim["published_at"])
+
+
 def claim_cells(
     selection: Selection | Streamed,
     claim: Row,
@@ -119,7 +127,7 @@ def claim_cells(
         "report_title": report["title"],
         "report_url": report["url"],
         "archive_url": report.get("archive_url"),
-        "published_at": iso(claim["published_at"]),
+        "published_at": claim_published(claim, report),
         "recorded_at": iso(claim["recorded_at"]),
         "recorded_by": claim.get("recorded_by"),
         "claim_status": selection.claim_status(claim),
