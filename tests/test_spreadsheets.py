@@ -193,7 +193,7 @@ def test_xlsx_columns_fit_their_content_within_bounds(exported: Path) -> None:
 
 LONG_URL = "https://news.example/2022/01/21/" + "ghwayran-prison-attack-" * 4 + "report"
 TOO_LONG_URL = "https://news.example/" + "a" * 250  # over Excel's 255-character limit
-LINKS = [
+LINKS: list[dict[str, Any]] = [
     {"type": "incident", "id": "g", "title": "Ghwayran", "timezone": "Asia/Damascus"},
     {"type": "source", "id": "s", "name": "Outlet", "kind": "outlet"},
     {"type": "report", "id": "r1", "source": "s", "published_at": "2022-01-21",

@@ -16,15 +16,22 @@ import io
 import itertools
 import json
 import sqlite3
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping, MutableMapping
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, TextIO, TypeVar
+from typing import Any, TextIO, TypeVar, cast
 
 from incident_ledger.ledger.errors import VerificationError
 from incident_ledger.ledger.times import to_key, utc_now
 from incident_ledger.projections.desk_projection import recorded_by_sql
-from incident_ledger.projections.desk_rules import counted_retraction, desk_clauses
+from incident_ledger.projections.desk_rules import (
+    PROPOSED,
+    counted_retraction,
+    desk_clauses,
+    mark_proposals,
+    mark_proposed_ends,
+    proposed_records,
+)
 from incident_ledger.projections.incidents import require_incident
 from incident_ledger.projections.results import StateResult
 from incident_ledger.projections.understanding import (
@@ -115,6 +122,12 @@ class _Reading:
             return str(end["how"])
         return "active" if claim["id"] in self._positions else "superseded"
 
+    def end_review(self, claim: Row) -> str | None:
+        """``proposed`` when what ended the claim at ``at`` is a proposal not yet approved
+        (the claim is then ended only if that proposal is approved)."""
+        end = self.ends.get(claim["id"])
+        return end.get("end_review") if end is not None else None
+
     def fact_status(self, claim: Row) -> str:
         """The status at ``at`` of the fact the claim is about (from :func:`state`)."""
         fact = self.states[claim["incident"]]["facts"].get(claim["fact"])
@@ -181,15 +194,23 @@ class RowSource:
     the incident. Read within one read transaction of the model (``Views.snapshot``),
     every pass sees the same rows."""
 
-    def __init__(self, db: sqlite3.Connection, sql: str, params: dict[str, Any]) -> None:
-        self.db, self.sql, self.params = db, sql, params
+    def __init__(
+        self,
+        db: sqlite3.Connection,
+        sql: str,
+        params: dict[str, Any],
+        mark: Callable[[list[Row]], None] | None = None,
+    ) -> None:
+        self.db, self.sql, self.params, self.mark = db, sql, params, mark
 
     def __iter__(self) -> Iterator[Row]:
         cursor = self.db.execute(self.sql, self.params)
         columns = [d[0] for d in cursor.description]
         while page := cursor.fetchmany(ROW_PAGE):
-            for values in page:
-                yield dict(zip(columns, values, strict=True))
+            rows = [dict(zip(columns, values, strict=True)) for values in page]
+            if self.mark is not None:
+                self.mark(rows)
+            yield from rows
 
     def count(self) -> int:
         """How many rows a pass reads."""
@@ -383,6 +404,13 @@ def stream(
     ends: dict[str, Row] = {}
     for end in _rows(db, ends_sql, params):
         ends.setdefault(end["claim"], end)
+    states = {
+        row["id"]: state(db, row["id"], moment, reviewed_only=reviewed_only) for row in incidents
+    }
+    if not reviewed_only:  # what is shown though not yet approved says so
+        _mark_ends(db, ends)
+        _mark_positions(db, states)
+    mark = (lambda kind: None) if reviewed_only else (lambda kind: _marker(db, kind))
     reports = _by_id(db, "reports", _column(db, _REPORTS_CITED, incident_filter, params))
     _add_captures(db, reports)
     source_ids = {r["source"] for r in reports.values()}
@@ -397,19 +425,48 @@ def stream(
             db,
             _CLAIMS.format(incident_filter=incident_filter, recorded_by=recorded_by_sql("c.seq")),
             params,
+            mark("claim"),
         ),
         ends=ends,
-        retractions=RowSource(db, _RETRACTIONS.format(**shown, desk_retraction=ended), params),
+        retractions=RowSource(
+            db, _RETRACTIONS.format(**shown, desk_retraction=ended), params, mark("retraction")
+        ),
         assessments=RowSource(db, _ASSESSMENTS.format(**shown), params),
         reports=reports,
         sources=_sources(db, source_ids, known),
-        states={
-            row["id"]: state(db, row["id"], moment, reviewed_only=reviewed_only)
-            for row in incidents
-        },
+        states=states,
         relations=_relations(db, [row["id"] for row in incidents]),
         reviewed_only=reviewed_only,
     )
+
+
+def _marker(db: sqlite3.Connection, kind: str) -> Callable[[list[Row]], None]:
+    """What gives each claim (or retraction) of a page that is a proposal not yet approved
+    ``review: "proposed"`` (``desk_rules.proposed_records``, a page at a time)."""
+
+    def mark(rows: list[Row]) -> None:
+        proposed = proposed_records(db, (row["id"] for row in rows), END_OF_TIME, kind)
+        for row in rows:
+            if row["id"] in proposed:
+                row["review"] = PROPOSED
+
+    return mark
+
+
+def _mark_ends(db: sqlite3.Connection, ends: dict[str, Row]) -> None:
+    """Give each end that is a proposal not yet approved ``end_review: "proposed"``."""
+    items = [{"how": end["how"], "by": end["ended_by"], "end": end} for end in ends.values()]
+    mark_proposed_ends(db, items, END_OF_TIME)
+    for item in items:
+        if "end_review" in item:
+            item["end"]["end_review"] = item["end_review"]
+
+
+def _mark_positions(db: sqlite3.Connection, states: dict[str, StateResult]) -> None:
+    """Mark the positions that are proposals not yet approved, as ``state`` shows them."""
+    for understanding in states.values():
+        positions = (p for fact in understanding["facts"].values() for p in fact["positions"])
+        mark_proposals(db, (cast(MutableMapping[str, Any], p) for p in positions), END_OF_TIME)
 
 
 def _column(

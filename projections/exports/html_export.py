@@ -300,6 +300,7 @@ def _position(selection: Selection, claim: Row, zone: str | None) -> dict[str, A
         "published": shown,
         "quote": claim["quote"],
         "translation": claim["translation"],
+        "review": claim.get("review"),  # "proposed": a reporter's, not yet approved
     }
 
 
@@ -316,6 +317,7 @@ def _claim(selection: Selection, claim: Row, zone: str | None) -> dict[str, Any]
         "id": claim["id"],
         "fact": claim["fact"],
         "status": f"{status} by {end['ended_by']}" if end else status,
+        "end_review": selection.end_review(claim),  # the end is a proposal
         "status_class": _CLAIM_CLASSES.get(status, ""),
         "recorded_by": claim.get("recorded_by") or BEFORE_THE_DESK,
     }

@@ -120,7 +120,8 @@ below first, those in conflict leading.</p>{% endif %}
 <li><strong>{{ bidi(position.claimant) }}</strong> says {{ bidi(position.value) }}
 <span class="muted">({{ bidi(position.outlet) }}, <span class="when">{{ position.published }}</span>
 {%- if position.via %}, via {{ bidi(position.via) }}{% endif %}; claim
-<code>{{ position.claim }}</code>)</span>
+<code>{{ position.claim }}</code>
+{%- if position.review %}, <em>{{ position.review }}</em>{% endif %})</span>
 {% if position.quote %}{{ bidi(position.quote, "blockquote") }}{% endif %}
 {% if position.translation %}<p class="muted">{{ bidi(position.translation) }}</p>{% endif %}
 </li>
@@ -154,7 +155,8 @@ retracted or corrected</span>{% endif %}
 <li><strong>{{ bidi(position.claimant) }}</strong>: {{ bidi(position.value) }}
 {%- if position.via %} <span class="muted">(via {{ bidi(position.via) }})</span>{% endif %}
 <span class="muted">· {{ bidi(position.outlet) }},
-<span class="when">{{ position.published }}</span></span></li>
+<span class="when">{{ position.published }}</span>
+{%- if position.review %}, <em>{{ position.review }}</em>{% endif %}</span></li>
 {% endfor %}
 </ul>{% endif %}</td>
 </tr>
@@ -288,7 +290,8 @@ this page is inside a bundle exported with its captured files (beside it,
 <td>{{ bidi(claim.claimant) }}
 {%- if claim.via %} <span class="muted">via {{ bidi(claim.via) }}</span>{% endif %}</td>
 <td>{{ bidi(claim.value) }}</td>
-<td>{{ claim.status }}</td>
+<td>{{ claim.status }}{% if claim.end_review %} (<em>{{ claim.end_review }}</em>){% endif %}
+{%- if claim.review %}<br><em>{{ claim.review }}</em>{% endif %}</td>
 <td class="when">{{ claim.published }}</td>
 <td class="quote">{% if claim.quote %}{{ bidi(claim.quote, "div") }}{% endif %}
 {% if claim.translation %}<div class="muted">{{ bidi(claim.translation) }}</div>{% endif %}</td>

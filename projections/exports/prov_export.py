@@ -434,6 +434,8 @@ def _claim(doc: ProvDocument, selection: Streamed, row: Row, leaf: dict[Any, Any
             LEDGER["note"]: row["note"],
             LEDGER["credibility"]: row["credibility"],
             LEDGER["status"]: selection.claim_status(row),
+            LEDGER["review"]: row.get("review"),  # "proposed": not yet approved
+            LEDGER["endReview"]: selection.end_review(row),
             SCHEMA["datePublished"]: _time(row["published_at"]),
             LEDGER["recordedAt"]: _time(row["recorded_at"]),
             **leaf,
@@ -499,7 +501,14 @@ def _retraction(doc: ProvDocument, selection: Streamed, row: Row, leaf: dict[Any
         LEDGER[f"retraction-{row['id']}"],
         when,
         when,
-        _attributes({PROV_TYPE: LEDGER["Retraction"], LEDGER["reason"]: row["reason"], **leaf}),
+        _attributes(
+            {
+                PROV_TYPE: LEDGER["Retraction"],
+                LEDGER["reason"]: row["reason"],
+                LEDGER["review"]: row.get("review"),
+                **leaf,
+            }
+        ),
     )
     doc.used(activity, LEDGER[f"report-{row['report']}"])
     outlet = selection.reports[row["report"]]["source"]

@@ -57,6 +57,8 @@ CLAIM_COLUMNS: Final = (
     "recorded_at",
     "recorded_by",
     "claim_status",
+    "review",
+    "end_review",
     "fact_status",
     "verdicts",
     "corrects",
@@ -131,6 +133,10 @@ def claim_cells(
         "recorded_at": iso(claim["recorded_at"]),
         "recorded_by": claim.get("recorded_by"),
         "claim_status": selection.claim_status(claim),
+        # A proposal not yet approved (the claim, or what ended it) says so: a claim ended
+        # by a reporter's unreviewed retraction is not taken for one its source withdrew.
+        "review": claim.get("review"),
+        "end_review": selection.end_review(claim),
         "fact_status": selection.fact_status(claim),
         "verdicts": verdicts.get(claim["id"]),
         "corrects": claim["corrects"],
