@@ -98,12 +98,13 @@ def bundle_captures(path: Path, leaves: Iterable[bytes]) -> tuple[dict[str, int]
     without their files is refused: the restored ledger would not verify."""
     found = [capture for leaf in leaves if (capture := captured_in(leaf))]
     captures = {sha256: size for sha256, size, _ in found}
+    count = CaptureCount.of(sha256 for sha256, _, _ in found)
     if captures and not (path / EVIDENCE_FOLDER).is_dir():
         raise BadInputError(
-            f"the bundle holds {len(captures)} capture(s) but not their files: export it "
-            "again with the captured files"
+            f"the bundle holds {count.words()} but not their files: export it again with "
+            "the captured files"
         )
-    return captures, CaptureCount.of(sha256 for sha256, _, _ in found)
+    return captures, count
 
 
 def restore_evidence(view: LogView, path: Path, captures: dict[str, int]) -> None:

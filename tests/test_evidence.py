@@ -242,7 +242,8 @@ def test_a_bundle_carries_the_captured_files_and_restores_them(
     assert not (bare / "evidence").exists()
     assert cli(str(tmp_path / "r2.db"), "restore", str(bare))[0::2] == (
         2,
-        "error: the bundle holds 2 capture(s) but not their files: export it again with the "
+        "error: the bundle holds 2 capture(s) of 2 file(s) but not their files: export it "
+        "again with the "
         "captured files\n",
     )
     assert not (tmp_path / "r2.db").exists()
@@ -357,6 +358,13 @@ def test_verify_verify_export_and_restore_count_captures_alike(
         assert code == 0 and out.endswith(f"; {said}\n"), out
         counts = json.loads(cli(restored, "verify", "--json")[1])
     assert (counts["captures"], counts["captured_files"]) == (3, 2)
+    bare = tmp_path / "bare"  # refused in the same words
+    assert cli(db, "export", "--format", "jsonl", "--out", str(bare))[0] == 0
+    assert cli(str(tmp_path / "r2.db"), "restore", str(bare))[0::2] == (
+        2,
+        f"error: the bundle holds {said} but not their files: export it again with the "
+        "captured files\n",
+    )
 
 
 def test_verify_export_notes_captured_files_left_out_and_fails_on_removed_ones(
