@@ -377,9 +377,16 @@ def report_outcome(outcome: Any, as_json: bool) -> None:
         f"added {outcome.added_total} record(s)"
         + (f" ({parts})" if parts else "")
         + f"; {outcome.unchanged} already present"
-        + (
-            "; proposed: it counts for reviewed views once an editor approves it (ledger queue)"
-            if outcome.proposed
-            else ""
-        )
+        + (_proposed_words(outcome.added_total) if outcome.proposed else "")
     )
+
+
+def _proposed_words(added: int) -> str:
+    return _PROPOSED_ONE if added == 1 else _PROPOSED_MANY
+
+
+_PROPOSED_ONE = "; proposed: it counts for reviewed views once an editor approves it (ledger queue)"
+_PROPOSED_MANY = (
+    "; proposed: its claims, ends and assessments count for reviewed views once an editor "
+    "approves them (ledger queue)"
+)

@@ -194,6 +194,41 @@ def test_a_reporter_s_assessment_waits_for_review(store_url: str, tmp_path: Path
     assert alice.json("verify")["batches"] == 9
 
 
+def test_a_reporter_is_told_which_writes_wait_for_review(store_url: str, tmp_path: Path) -> None:
+    """Claims, ends and assessments a reporter appends from a file are proposals, and the
+    command says so; a report, source or incident is never reviewed, and is not."""
+    alice = Member(store_url)
+    alice.ok("init", "--member", "alice", "--review", "required")
+    key, public = new_key(tmp_path, "bob")
+    alice.ok("member", "add", "bob", "--name", "Bob", "--role", "reporter", "--public-key", public)
+    bob = Member(store_url, key)
+    for kind, *fields in (
+        ("incident", "--id", "g", "--title", "G"),
+        ("source", "--id", "s", "--name", "S", "--kind", "outlet"),
+        ("report", "--id", "r", "--source", "s", "--published-at", "2022-01-21"),
+    ):
+        assert bob.ok("add", kind, *fields) == f"added 1 record(s) (1 {kind}); 0 already present\n"
+    lines = (
+        '{"type": "report", "id": "r2", "source": "s", "published_at": "2022-01-22"}\n'
+        '{"type": "claim", "id": "c1", "incident": "g", "fact": "killed", "value": 3, '
+        '"report": "r"}\n'
+    )
+    assert bob.ok("append", "--file", "-", stdin=lines) == (
+        "added 2 record(s) (1 claim, 1 report); 0 already present; proposed: its claims, "
+        "ends and assessments count for reviewed views once an editor approves them "
+        "(ledger queue)\n"
+    )
+    table = tmp_path / "more.csv"
+    table.write_text("type,id,incident,fact,value,report\nclaim,c2,g,killed,4,r2\n")
+    said = json.loads(bob.ok("append", "--file", str(table), "--json"))
+    assert (said["added"], said.get("proposed")) == ({"claim": 1}, True)
+    sources = tmp_path / "sources.csv"
+    sources.write_text("type,id,name,kind\nsource,t,T,outlet\n")
+    said = json.loads(bob.ok("append", "--file", str(sources), "--json"))
+    assert (said["added"], "proposed" in said) == ({"source": 1}, False)
+    assert [item["record"] for item in alice.json("queue")] == ["claim:c1", "claim:c2"]
+
+
 def test_a_whole_number_takes_arabic_indic_digits_as_a_value_does(db: str) -> None:
     steps = (
         ("incident", "--id", "g", "--title", "G"),

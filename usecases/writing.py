@@ -156,6 +156,7 @@ def append_file(
         )
         if not outcome.added_total and not outcome.unchanged:
             raise BadInputError("the input holds no records")
+        outcome.proposed = _proposed(ws.ledger, outcome.added)
         if project:
             shown = None if progress is None else lambda d, t: progress("projecting", d, t)
             catch_up_after_writing(ws, f"{outcome.added_total} new record(s)", shown)
@@ -208,21 +209,25 @@ def _record_one(db: str | None, validated: AnyRecord) -> Outcome:
 
     with open_workspace(db, write=True) as ws:
         outcome = record(ws.ledger, [Entry("input", validated)])
-        if outcome.added_total:
-            outcome.proposed = _proposed(ws.ledger, validated)
+        outcome.proposed = _proposed(ws.ledger, outcome.added)
         catch_up_after_writing(ws, f"{outcome.added_total} new record(s)")
         return outcome
 
 
-def _proposed(ledger: Any, validated: AnyRecord) -> bool:
-    """Whether a record just added is a proposal: in a batch that waits for review."""
-    from incident_ledger.ledger.batch_check import batch_of
+def _proposed(ledger: Any, added: Mapping[str, int]) -> bool:
+    """Whether a write that just added these records (by type) proposed some: records of a
+    kind an editor reviews (``REVIEWED_KINDS``; a correction is a claim) in a batch that
+    waits for review. The write's batch is the log's last leaf: the write holds the lock."""
+    from incident_ledger.ledger.batch_check import signed_batches
+    from incident_ledger.ledger.desk_entries import REVIEWED_KINDS
 
-    kind = "claim" if validated.type == "correction" else validated.type
+    kinds = {"claim" if kind == "correction" else kind for kind, n in added.items() if n}
+    if kinds.isdisjoint(REVIEWED_KINDS):
+        return False
     with ledger.audit.reading() as view:
-        index = view.leaf_index(f"{kind}:{getattr(validated, 'id', '')}", 1)
-        batch = batch_of(ledger, view, index)
-    return batch is not None and batch.proposed
+        batches = signed_batches(ledger, view)
+        last = view.size() - 1
+    return bool(batches) and batches[-1].at == last and batches[-1].proposed
 
 
 def parse_grade(grade: Reliability | str) -> Reliability:
