@@ -16,7 +16,7 @@ import pytest
 from openpyxl import load_workbook
 
 from tests.desk_cli import Member
-from tests.test_desk_filters import claim, desk
+from tests.test_desk_filters import desk, propose
 
 __all__ = ["desk"]  # the fixture, shared
 
@@ -25,13 +25,7 @@ __all__ = ["desk"]  # the fixture, shared
 def proposals(desk: tuple[Member, Member]) -> Member:
     """ed's c1 and e2; rita's unreviewed claim p1 and retraction x1 of c1."""
     ed, rita = desk
-    assert ed.append([claim("c1", "killed", 20, "r1")]).returncode == 0
-    proposed = [
-        claim("p1", "killed", 7, "r2"),
-        {"type": "retraction", "id": "x1", "claim": "c1", "report": "r3", "reason": "revised"},
-    ]
-    assert rita.append(proposed).returncode == 0
-    assert ed.append([claim("e2", "esc", 90, "r2")]).returncode == 0
+    propose(ed, rita)
     return ed
 
 

@@ -38,6 +38,17 @@ def desk(store_url: str, tmp_path: Path) -> tuple[Member, Member]:
     return ed, Member(store_url, key)
 
 
+def propose(ed: Member, rita: Member) -> None:
+    """ed's c1 and e2; between them, rita's proposed claim p1 and retraction x1 of c1."""
+    assert ed.append([claim("c1", "killed", 20, "r1")]).returncode == 0
+    proposed = [
+        claim("p1", "killed", 7, "r2"),
+        {"type": "retraction", "id": "x1", "claim": "c1", "report": "r3", "reason": "revised"},
+    ]
+    assert rita.append(proposed).returncode == 0
+    assert ed.append([claim("e2", "esc", 90, "r2")]).returncode == 0
+
+
 def chart_text(page: str, fact: str) -> str:
     """The words of the page's chart of ``fact``."""
     for svg in re.findall(r"<svg.*?</svg>", page, flags=re.S):
@@ -51,13 +62,7 @@ def test_the_reports_charts_count_what_its_tables_count(
     desk: tuple[Member, Member], tmp_path: Path
 ) -> None:
     ed, rita = desk
-    assert ed.append([claim("c1", "killed", 20, "r1")]).returncode == 0
-    proposed = [
-        claim("p1", "killed", 7, "r2"),
-        {"type": "retraction", "id": "x1", "claim": "c1", "report": "r3", "reason": "revised"},
-    ]
-    assert rita.append(proposed).returncode == 0
-    assert ed.append([claim("e2", "esc", 90, "r2")]).returncode == 0
+    propose(ed, rita)
     reviewed, everything = tmp_path / "reviewed.html", tmp_path / "all.html"
     ed.ok("export", "--incident", "g", "--format", "html", "--out", str(reviewed))
     ed.ok(
