@@ -1,11 +1,11 @@
 """Fact kinds: what kind of value each fact of an incident takes, and whether a claim fits.
 
 A fact of an incident is a count, a quantity, a time, text, a choice, a boolean or a
-place (SPEC "Facts, figures and time, v2"). A ``fact`` record declares one (its kind,
-unit, whether it is cumulative, the tolerance of "about", the choices); a fact never
-declared takes the kind of its first claim and keeps it. Every claim must fit its
-fact's kind, whichever way it enters the ledger: the import pipelines, ``append
-claim`` and ``correct`` all ask :func:`misfit`.
+place (docs/understanding.md, "Fact kinds"; docs/import-format.md, "Facts and their
+kinds"). A ``fact`` record declares one (its kind, unit, whether it is cumulative, the
+tolerance of "about", the choices); a fact never declared takes the kind of its first
+claim and keeps it. Every claim must fit its fact's kind, whichever way it enters the
+ledger: the import pipelines, ``append claim`` and ``correct`` all ask :func:`misfit`.
 
 To check a claim without its whole record, an import reduces it to a *signature*
 (:func:`signature`): the shape of its value (a whole number, a decimal, a string, a
@@ -17,11 +17,8 @@ The read side reads values through :func:`read_claim`, which knows the kind: a c
 compared as its declared value (aliases mapped), a quantity as an exact decimal, a time
 as the EDTF interval in the incident's zone, and "about n" as n ± the fact's tolerance.
 
-One module, a little over 400 lines: the kinds, the check and the reading are one rule,
-and splitting them would let them drift apart.
-
-Over 400 lines: the kinds, a claim's signature and the checks of one against the
-other are one rule, read in one place.
+Over 400 lines: the kinds, a claim's signature, the checks of one against the other
+and the reading are one rule, and splitting them would let them drift apart.
 """
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""The records users import (SPEC "Import format"), validated by pydantic.
+"""The records users import (docs/import-format.md), validated by pydantic.
 
 Every record that enters the ledger passes through these models: unknown
 fields are refused, text is NFC-normalized, counts are JSON integers, decimals
@@ -430,7 +430,7 @@ class ToleranceSpec(RecordBase):
 
 
 class FactRecord(RecordBase):
-    """A fact of an incident and the kind of value it takes (SPEC v2 "Fact kinds").
+    """A fact of an incident and the kind of value it takes (docs/understanding.md, "Fact kinds").
 
     A fact is named by its incident and key: it has no id of its own. Declaring it
     again changes the declaration, as long as the claims already recorded fit it.

@@ -1,6 +1,6 @@
 """What a claimed value means: numbers and dates as intervals, status as text.
 
-SPEC "Understanding at a point in time": every number is an interval (exact n
+docs/understanding.md, "Numbers are intervals": every number is an interval (exact n
 is [n, n], ``at_least`` n is [n, ∞) …), every EDTF date is the interval from its
 earliest to its latest instant, and status facts are compared as text.
 
@@ -225,7 +225,7 @@ def status_text(value: str | bool) -> str:
 
 
 def read_value(value: Any, qualifier: str | None) -> Reading:
-    """Interpret a claim value with its qualifier (SPEC interval rules).
+    """Interpret a claim value with its qualifier (docs/understanding.md, "Numbers are intervals").
 
     The projector reads every stored claim with this function, and every way a
     claim comes in checks its value with it first (``check_claim_value``), so what

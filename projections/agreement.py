@@ -1,5 +1,5 @@
-"""Whether positions agree, and the range they leave (SPEC "Understanding at a point in
-time" and "Facts, figures and time, v2").
+"""Whether positions agree, and the range they leave (docs/understanding.md,
+"Positions", "Numbers are intervals" and "Status").
 
 Plain functions over intervals, so that the rules read as the contract states them:
 

@@ -463,11 +463,11 @@ _KNOWN = f"""known AS (
     FROM (SELECT trim(COALESCE(:at, '')) AS at)
 )"""
 
-# Positions and statuses (SPEC "Understanding at a point in time" and "Facts, figures and
-# time, v2"), as in projections.understanding: the claims published by T and not ended by
-# T; per (fact, claimant) the claims at its latest known instant, read as one position
-# (the intersection of their intervals, or their hull when they contradict each other, then
-# marked inconsistent); per fact, single / corroborated / contested / withdrawn. An ordinary
+# Positions and statuses (docs/understanding.md, "Positions" and "Status"), as in
+# projections.understanding: the claims published by T and not ended by T; per (fact,
+# claimant) the claims at its latest known instant, read as one position (the intersection
+# of their intervals, or their hull when they contradict each other, then marked
+# inconsistent); per fact, single / corroborated / contested / withdrawn. An ordinary
 # fact's positions agree when they share a point (one text, for text); a cumulative fact's
 # when no position says more at an instant than another says at that instant or later
 # (the pair test, which SQL expresses directly). The read model stores a fractional

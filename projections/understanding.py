@@ -1,5 +1,5 @@
-"""Point-in-time understanding of an incident (SPEC "Understanding at a point in time"
-and "Facts, figures and time, v2").
+"""Point-in-time understanding of an incident (docs/understanding.md: the three times,
+positions, status and why).
 
 Answered by indexed queries on the read model, never by replaying the log: the
 claims recorded by R and published by T, minus those ended by a retraction or

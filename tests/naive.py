@@ -1,5 +1,5 @@
-"""A deliberately naive model of SPEC "Understanding at a point in time" and "Facts,
-figures and time, v2".
+"""A deliberately naive model of the rules of understanding (docs/understanding.md) and
+of fact kinds (docs/import-format.md, "Facts and their kinds").
 
 It folds over the raw records, filtering by (T, R), with its own reading of kinds,
 qualifiers, tolerances, dates in time zones, positions and agreement; it shares no
@@ -12,7 +12,7 @@ The desk: a record the desk said it entered wrong (an erratum) or an editor reje
 counts no more from then on; asked for reviewed records only, a record entered in a
 proposed batch (a reporter's, review required) counts once an editor approved it.
 
-Over 400 lines: the model is kept in one piece, to be read against the SPEC.
+Over 400 lines: the model is kept in one piece, to be read against docs/understanding.md.
 """
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""Reading JSON Lines into validated records (SPEC "Import format").
+"""Reading JSON Lines into validated records (docs/import-format.md).
 
 JSON is parsed strictly — duplicate keys, NaN/Infinity, integers too long to
 convert and nesting too deep to walk are refused; decimal numbers are kept exact
