@@ -18,7 +18,7 @@ library's own upcasting.
 An event class is declared as its topic and its fields, nothing more: it derives
 from ``LedgerAggregate.Event`` (with ``LedgerCreated`` if it creates its aggregate),
 takes no ``@dataclass`` decorator (``LedgerEvent`` makes every event a frozen
-dataclass; a second decorator fails at import) and needs no ``apply`` unless it
+dataclass; a second decorator fails at import, saying so) and needs no ``apply`` unless it
 changes its aggregate. The aggregate's creation events learn its topic by themselves.
 
 Over 400 lines: every event class is here, so the log's schema reads in one place.
@@ -58,9 +58,28 @@ if TYPE_CHECKING:
 TOPIC_PREFIX = "incident-ledger/v1/"
 
 
+class _EventClass(type):
+    """The class of every ledger event: refuses a second ``@dataclass`` on an event.
+
+    ``LedgerEvent.__init_subclass__`` makes each event a dataclass as its class is
+    created, before any decorator on it runs, so a stray decorator can only be seen when
+    it starts: it first records its parameters on the class, here a second time.
+    Without this, Python fails with "Cannot overwrite attribute __setattr__", which does
+    not say what to do.
+    """
+
+    def __setattr__(cls, name: str, value: Any) -> None:
+        if name == "__dataclass_params__" and name in vars(cls):
+            raise TypeError(
+                f"event class {cls.__qualname__} has a @dataclass decorator: LedgerEvent "
+                "makes every event a frozen dataclass; remove the decorator"
+            )
+        super().__setattr__(name, value)
+
+
 @dataclass_transform(frozen_default=True)
 @dataclass(frozen=True)
-class LedgerEvent(CanMutateAggregate[str]):
+class LedgerEvent(CanMutateAggregate[str], metaclass=_EventClass):
     """Base of every ledger event: string aggregate ids, UTC timestamp = recorded time.
 
     Every subclass is made a frozen dataclass as it is defined (as the library's own

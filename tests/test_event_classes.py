@@ -8,6 +8,7 @@ import dataclasses
 from datetime import UTC, datetime
 from typing import Any, cast
 
+import pytest
 from eventsourcing.domain import CanMutateAggregate
 from eventsourcing.utils import get_topic, resolve_topic
 
@@ -72,4 +73,24 @@ def test_a_desk_entry_aggregate_keeps_what_its_entry_adds() -> None:
         None,
         "rejected",
         "no second source",
+    )
+
+
+@pytest.mark.parametrize(
+    "decorator",
+    [dataclasses.dataclass(frozen=True), dataclasses.dataclass, dataclasses.dataclass(slots=True)],
+    ids=["frozen", "plain", "slots"],
+)
+def test_a_stray_dataclass_decorator_on_an_event_says_to_remove_it(decorator: Any) -> None:
+    with pytest.raises(TypeError) as refused:
+
+        @decorator
+        class Renamed(LedgerAggregate.Event):
+            TOPIC = TOPIC_PREFIX + "test/renamed"
+            name: str
+
+    assert str(refused.value) == (
+        "event class test_a_stray_dataclass_decorator_on_an_event_says_to_remove_it.<locals>."
+        "Renamed has a @dataclass decorator: LedgerEvent makes every event a frozen dataclass; "
+        "remove the decorator"
     )
