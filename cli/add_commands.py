@@ -19,7 +19,7 @@ import typer
 
 from incident_ledger.cli import render
 from incident_ledger.cli.failures import LedgerCommand, LedgerGroup
-from incident_ledger.cli.params import FIELD_OPTIONS, JsonFlag
+from incident_ledger.cli.params import FIELD_OPTIONS, JsonFlag, RecordTypeArg
 
 if TYPE_CHECKING:
     from incident_ledger.ledger.imports.text_fields import FieldForm
@@ -103,10 +103,7 @@ add_app = typer.Typer(
 
 def template(
     fmt: Annotated[str, typer.Argument(metavar="FORMAT", help="csv: a spreadsheet's header.")],
-    record_type: Annotated[
-        str | None,
-        typer.Argument(metavar="[TYPE]", help="Only this record type's fields (no type column)."),
-    ] = None,
+    record_type: RecordTypeArg = None,
 ) -> None:
     """Print an empty import template: the header row of a CSV file for 'append --file'."""
     import csv

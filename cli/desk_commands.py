@@ -24,7 +24,8 @@ member_app = typer.Typer(
 def keygen(
     ctx: typer.Context,
     out: Annotated[
-        str, typer.Option("--out", help="The new key file (made readable by you only).")
+        str,
+        typer.Option("--out", metavar="FILE", help="The new key file (made readable by you only)."),
     ],
 ) -> None:
     """Make a desk member's signing key; print its public key for 'ledger member add'."""
@@ -37,12 +38,20 @@ def keygen(
 def member_add(
     ctx: typer.Context,
     member_id: Annotated[str, typer.Argument(metavar="ID", help="The member's id.")],
-    name: Annotated[str, typer.Option("--name", help="The member's name.")],
-    role: Annotated[str, typer.Option("--role", help="reporter, editor (also reviews) or admin.")],
+    name: Annotated[str, typer.Option("--name", metavar="NAME", help="The member's name.")],
+    role: Annotated[
+        str,
+        typer.Option(
+            "--role",
+            metavar="[reporter|editor|admin]",
+            help="reporter, editor (also reviews) or admin.",
+        ),
+    ],
     public_key: Annotated[
         str | None,
         typer.Option(
             "--public-key",
+            metavar="KEY",
             help="The member's public key (from 'ledger keygen'). Left out only to register "
             "a ledger's first admin with the key you hold.",
         ),
@@ -101,12 +110,15 @@ def erratum(
     record: RecordArg,
     reason: Annotated[
         str | None,
-        typer.Option("--reason", help="What was entered wrong (needed for a new erratum)."),
+        typer.Option(
+            "--reason", metavar="TEXT", help="What was entered wrong (needed for a new erratum)."
+        ),
     ] = None,
     replaced_by: Annotated[
         str | None,
         typer.Option(
             "--replaced-by",
+            metavar="RECORD",
             help="The right record, entered anew: given with the erratum, or later to link it.",
         ),
     ] = None,
@@ -143,7 +155,7 @@ _VOIDS = {
 def note(
     ctx: typer.Context,
     record: RecordArg,
-    text: Annotated[str, typer.Option("--text", help="The note.")],
+    text: Annotated[str, typer.Option("--text", metavar="TEXT", help="The note.")],
 ) -> None:
     """Attach a desk note to RECORD (shown with it; never counted as a claim)."""
     shown = desk_work.note(ctx.obj, record, text=text)
@@ -155,7 +167,9 @@ def review(
     record: RecordArg,
     approve: Annotated[bool, typer.Option("--approve", help="Approve the proposal.")] = False,
     reject: Annotated[bool, typer.Option("--reject", help="Reject it: it counts no more.")] = False,
-    note: Annotated[str | None, typer.Option("--note", help="Why (shown with it).")] = None,
+    note: Annotated[
+        str | None, typer.Option("--note", metavar="TEXT", help="Why (shown with it).")
+    ] = None,
 ) -> None:
     """Review a reporter's proposed record (editors; never your own proposal)."""
     if approve == reject:

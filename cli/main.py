@@ -27,6 +27,7 @@ from incident_ledger.cli.params import (
     JsonFlag,
     Policy,
     PolicyOption,
+    RecordTypeOption,
     ReviewedOnly,
     TzOption,
     VersionFlag,
@@ -88,6 +89,7 @@ def main(
         typer.Option(
             "--key",
             envvar=KEY_VARIABLE,
+            metavar="FILE",
             help="Your desk member key file (from 'ledger keygen'): what you write is signed "
             "with it. Default: the ledger's own signing key.",
         ),
@@ -109,6 +111,7 @@ def init(
         str | None,
         typer.Option(
             "--member",
+            metavar="ID",
             help="The id of the desk's first admin, who holds the signing key "
             "(default: your user name).",
         ),
@@ -117,6 +120,7 @@ def init(
         str | None,
         typer.Option(
             "--review",
+            metavar="MODE",
             help="required: a reporter's claims, corrections, retractions and assessments "
             "wait for another editor's review (chosen once).",
         ),
@@ -155,14 +159,7 @@ def append(
             "read: quicker when loading several large files in a row.",
         ),
     ] = True,
-    record_type: Annotated[
-        str | None,
-        typer.Option(
-            "--type",
-            metavar="TYPE",
-            help="A CSV file's record type, for rows without a type column or cell.",
-        ),
-    ] = None,
+    record_type: RecordTypeOption = None,
 ) -> None:
     """Import records from a JSON Lines or CSV file (atomically), or use 'append claim'."""
     if ctx.invoked_subcommand is not None:

@@ -13,7 +13,7 @@ from typing import Annotated, Any
 
 import typer
 
-from incident_ledger.ledger.records import Reliability
+from incident_ledger.ledger.records import RECORD_TYPES, Reliability
 from incident_ledger.ledger.values import Qualifier
 from incident_ledger.projections.understanding import Policy
 from incident_ledger.usecases.auditing import ExportFormat, parse_format
@@ -70,6 +70,25 @@ PolicyOption = Annotated[
         "How a fact's value is chosen from its claimants' positions.",
         Policy,
         parse_policy,
+    ),
+]
+RecordTypeOption = Annotated[
+    str | None,
+    # The import checks the type (it names it in its messages): the option lists them.
+    _choice(
+        "--type",
+        "A CSV file's record type, for rows without a type column or cell.",
+        RECORD_TYPES,
+        str,
+    ),
+]
+RecordTypeArg = Annotated[
+    str | None,
+    typer.Argument(
+        metavar="[TYPE]",
+        help="Only this record type's fields (no type column): one of "
+        + ", ".join(RECORD_TYPES)
+        + ".",
     ),
 ]
 KnownBy = Annotated[

@@ -7,7 +7,7 @@ error to one line and one code without knowing the cases.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from enum import StrEnum
 from typing import TypeVar
 
@@ -80,11 +80,18 @@ def shown(text: str, limit: int = 80) -> str:
 
 def one_of(choices: type[Choice], value: Choice | str, argument: str) -> Choice:
     """``value`` as one of a closed choice's members; otherwise bad input that names the
-    ``argument`` and lists the choices (``policy must be one of range, …``)."""
+    ``argument``, lists the choices and quotes the value
+    (``policy must be one of range, … (got 'loudest')``)."""
     try:
         return choices(value)
     except ValueError:
-        listed = ", ".join(choice.value for choice in choices)
-        raise BadInputError(
-            f"{{{argument}}} must be one of {listed}", arguments=(argument,)
-        ) from None
+        raise not_one_of([choice.value for choice in choices], str(value), argument) from None
+
+
+def not_one_of(choices: Iterable[str], value: str, argument: str) -> BadInputError:
+    """The bad input of a ``value`` that is not one of ``choices``, naming the ``argument``
+    (as ``one_of`` says it, for a closed choice that is not an Enum)."""
+    return BadInputError(
+        f"{{{argument}}} must be one of {', '.join(choices)} (got {shown(value)})",
+        arguments=(argument,),
+    )

@@ -386,7 +386,7 @@ def test_policies(db: str) -> None:
     code, _, err = ledger(db, "state", "g", "--policy", "loudest")
     assert (code, err) == (
         2,
-        "error: --policy must be one of range, conservative, latest, preferred\n",
+        "error: --policy must be one of range, conservative, latest, preferred (got 'loudest')\n",
     )
 
 

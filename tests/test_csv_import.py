@@ -203,6 +203,12 @@ def test_bytes_that_are_not_utf8_and_a_missing_type_are_refused(db: str, tmp_pat
         2,
         "error: --type is for a CSV file (FILE.csv): a JSON Lines record names its type\n",
     )
+    code, _, err = ledger(db, "append", "--file", str(path), "--type", "sauce")
+    assert (code, err) == (
+        2,
+        "error: --type must be one of incident, source, fact, report, claim, correction, "
+        "retraction, assessment (got 'sauce')\n",
+    )
 
 
 def test_a_byte_order_mark_quoted_cells_and_empty_cells(db: str, tmp_path: Path) -> None:

@@ -278,3 +278,31 @@ def test_closed_choices_are_enums_the_help_lists() -> None:
     export_help = runner.invoke(app, ["export", "--help"], env={"COLUMNS": "120"}).output
     assert "--policy [range|conservative|latest|preferred]" in state_help
     assert "--format [jsonl|csv|xlsx|prov|claimreview|html]" in export_help
+    types = "incident|source|fact|report|claim|correction|retraction|assessment"
+    append_help = runner.invoke(app, ["append", "--help"], env={"COLUMNS": "120"}).output
+    template_help = runner.invoke(app, ["template", "--help"], env={"COLUMNS": "120"}).output
+    assert f"--type [{types}]" in append_help
+    assert f"one of {types.replace('|', ', ')}." in " ".join(template_help.split())
+
+
+def options_named_by_type(command: Any, path: str = "ledger") -> list[str]:
+    """Options whose help shows a Python type (``--note <str>``) instead of a name for
+    what they take (``--note TEXT``)."""
+    import click
+
+    context = click.Context(command, info_name=path)
+    shown = [
+        f"{path} {param.opts[0]} {param.make_metavar(context)}"
+        for param in command.params
+        if param.param_type_name == "option" and not param.is_flag
+    ]
+    named = [line for line in shown if line.split()[-1].startswith("<")]
+    for name in command.list_commands(None) if hasattr(command, "list_commands") else ():
+        named += options_named_by_type(command.get_command(None, name), f"{path} {name}")
+    return named
+
+
+def test_every_option_names_what_it_takes() -> None:
+    from incident_ledger.cli.main import app
+
+    assert options_named_by_type(typer.main.get_command(app)) == []

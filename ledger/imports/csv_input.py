@@ -18,7 +18,7 @@ import csv
 from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 
-from incident_ledger.ledger.errors import BadInputError
+from incident_ledger.ledger.errors import BadInputError, not_one_of, shown
 from incident_ledger.ledger.imports.parsing import BOM, normalized_line
 from incident_ledger.ledger.imports.text_fields import all_columns, field_forms, record_from_text
 from incident_ledger.ledger.records import RECORD_TYPES, AnyRecord
@@ -72,10 +72,7 @@ def _header(reader: Any, record_type: str | None) -> list[str]:
             'with commas between columns ("CSV UTF-8")'
         )
     if record_type is not None and record_type not in RECORD_TYPES:
-        raise BadInputError(
-            f"{{record_type}} must be one of {', '.join(RECORD_TYPES)} (got '{record_type}')",
-            arguments=("record_type",),
-        )
+        raise not_one_of(RECORD_TYPES, record_type, "record_type")
     allowed = all_columns() if "type" in names or record_type is None else _columns(record_type)
     for number, name in enumerate(names):
         if name not in allowed:
@@ -126,6 +123,6 @@ def template(record_type: str | None) -> list[str]:
         return all_columns()
     if record_type not in RECORD_TYPES:
         raise BadInputError(
-            f"the record type must be one of {', '.join(RECORD_TYPES)} (got '{record_type}')"
+            f"the record type must be one of {', '.join(RECORD_TYPES)} (got {shown(record_type)})"
         )
     return [form.name for form in field_forms(record_type)]
