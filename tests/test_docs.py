@@ -1,13 +1,16 @@
 """The user documentation holds together: the README stays a page, every link between the
-documents leads somewhere, and the README's command table names every command."""
+documents leads somewhere, the README's command table names every command, and what its
+example quotes is what the commands print."""
 
 from __future__ import annotations
 
+import json
 import re
 from pathlib import Path
 
 import pytest
 import typer.main
+from typer.testing import CliRunner
 
 from incident_ledger.cli.main import app
 
@@ -43,3 +46,26 @@ def test_every_document_is_reachable_from_the_readme() -> None:
     linked = {Path(t.split("#")[0]).name for t in LINK.findall(readme)}
     unlinked = [d.name for d in DOCUMENTS[2:] if d.name not in linked]
     assert not unlinked, f"docs the README does not name: {unlinked}"
+
+
+def test_the_readme_quotes_what_state_prints(sample_db: str) -> None:
+    """The example's quotes: the table's status cell on 21 January, ``why.summary`` then,
+    and what the summary adds by 31 January."""
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    paragraph = readme[readme.index("On 21 January") : readme.index("## Commands at a glance")]
+    table, whole, added = re.findall(r'"([^"]+)"', " ".join(paragraph.split()))
+
+    def state(*args: str) -> str:
+        command = ["--db", sample_db, "state", "ghwayran-2022", *args]
+        result = CliRunner().invoke(app, command, env={"COLUMNS": "200"})
+        assert result.exit_code == 0, result.output
+        return result.output
+
+    def why(at: str) -> str:
+        facts = json.loads(state("--at", at, "--json"))["facts"]
+        summary: str = facts["killed.security_forces"]["why"]["summary"]
+        return summary
+
+    assert table in state("--at", "2022-01-21")
+    assert whole == why("2022-01-21")
+    assert added in why("2022-01-31") and added not in whole
