@@ -28,18 +28,34 @@ SLOW_MODULES = {
     "test_benchmarks_smoke.py": "runs the benchmark harness on small ledgers",
     "test_teams.py": "races writers and kills processes with SIGKILL",
     "test_killed.py": "kills imports and their helpers mid-way",
+    "test_desk_filters.py": "runs every desk command as a process, members' keys made by keygen",
+    "test_desk_review.py": "runs every desk command as a process, members' keys made by keygen",
 }
 """Modules every test of which is ``slow``, and why."""
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     """Mark ``slow`` what ``pytest -m "not slow"`` leaves out to answer within a minute:
-    the modules of ``SLOW_MODULES``, and every property test (hypothesis runs each
-    with many examples). ``python3 tasks.py test`` and CI run everything."""
+    the modules of ``SLOW_MODULES``, every property test (hypothesis runs each with many
+    examples) and every PostgreSQL half (a schema made and dropped for each). A test slow
+    for its own reasons carries ``@pytest.mark.slow``. ``python3 tasks.py test`` and CI
+    run everything."""
     for item in items:
         function = getattr(item, "obj", None)
-        if item.path.name in SLOW_MODULES or _is_property(function):
+        if item.path.name in SLOW_MODULES or _is_property(function) or _on_postgres(item):
             item.add_marker(pytest.mark.slow)
+
+
+def _on_postgres(item: pytest.Item) -> bool:
+    """A test of the PostgreSQL half: a ``store_url`` on PostgreSQL, a test of a
+    ``TestPostgres…`` class, or one skipped without ``LEDGER_TEST_POSTGRES``."""
+    params = getattr(getattr(item, "callspec", None), "params", {})
+    owner = getattr(item, "cls", None)
+    return (
+        params.get("store_url") == "postgres"
+        or "Postgres" in getattr(owner, "__name__", "")
+        or any(mark.kwargs.get("reason") == NO_POSTGRES for mark in item.iter_markers("skipif"))
+    )
 
 
 def _is_property(function: Any) -> bool:

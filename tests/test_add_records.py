@@ -31,6 +31,7 @@ def db(store_url: str) -> str:
     return store_url
 
 
+@pytest.mark.slow
 def test_every_record_type_is_added_from_flags_and_read_back(db: str) -> None:
     steps = [
         ("incident", "--id", "g", "--title", "Ghwayran", "--timezone", "Asia/Damascus",
@@ -168,6 +169,7 @@ def test_a_flag_s_help_says_the_field_s_format() -> None:
     assert "--related JSON" in out and "--timezone ZONE" in out
 
 
+@pytest.mark.slow
 def test_a_reporter_s_assessment_waits_for_review(store_url: str, tmp_path: Path) -> None:
     alice = Member(store_url)
     alice.ok("init", "--member", "alice", "--review", "required")
@@ -194,6 +196,7 @@ def test_a_reporter_s_assessment_waits_for_review(store_url: str, tmp_path: Path
     assert alice.json("verify")["batches"] == 9
 
 
+@pytest.mark.slow
 def test_a_reporter_is_told_which_writes_wait_for_review(store_url: str, tmp_path: Path) -> None:
     """Claims, ends and assessments a reporter appends from a file are proposals, and the
     command says so; a report, source or incident is never reviewed, and is not."""
@@ -229,6 +232,7 @@ def test_a_reporter_is_told_which_writes_wait_for_review(store_url: str, tmp_pat
     assert [item["record"] for item in alice.json("queue")] == ["claim:c1", "claim:c2"]
 
 
+@pytest.mark.slow
 def test_a_whole_number_takes_arabic_indic_digits_as_a_value_does(db: str) -> None:
     steps = (
         ("incident", "--id", "g", "--title", "G"),

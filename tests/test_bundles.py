@@ -329,6 +329,7 @@ def test_an_incident_bundle_reads_the_whole_log_when_the_model_misplaces_an_even
     assert read == {"missing": 2, "another's": 0}
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("seq", ["'abc'", "NULL", "X'00'", "1.5"])
 def test_an_unreadable_placement_reads_the_whole_log(
     db: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, seq: str

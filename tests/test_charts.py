@@ -86,6 +86,7 @@ def crowd(ledger: Ledger, views: Views, projector: Projector) -> Callable[..., C
     return chart
 
 
+@pytest.mark.slow
 def test_the_claimants_with_most_claims_get_lines_and_the_rest_one_band(
     crowd: Callable[..., ChartData],
 ) -> None:

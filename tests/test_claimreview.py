@@ -72,6 +72,7 @@ def loaded(tmp_path: Path, records: list[dict[str, Any]]) -> str:
     return db
 
 
+@pytest.mark.slow
 def test_every_verdict_is_a_valid_schema_org_claim_review(tmp_path: Path) -> None:
     db = loaded(tmp_path, RECORDS + GOOD)
     code, out, err = ledger(db, "export", "--format", "claimreview", "--incident", "g")
@@ -100,6 +101,7 @@ def test_every_verdict_is_a_valid_schema_org_claim_review(tmp_path: Path) -> Non
     }
 
 
+@pytest.mark.slow
 def test_the_checkers_catch_what_a_platform_would_reject(tmp_path: Path) -> None:
     db = loaded(tmp_path, RECORDS + GOOD[:1])
     review = json.loads(ledger(db, "export", "--format", "claimreview")[1])[0]

@@ -446,6 +446,7 @@ def _commands(group: Any, prefix: tuple[str, ...] = ()) -> list[tuple[str, ...]]
     return found
 
 
+@pytest.mark.slow
 def test_every_command_has_help() -> None:
     import typer.main
 
@@ -472,6 +473,7 @@ def test_every_command_has_help() -> None:
         assert command.help, f"{' '.join(path)} has no help text"
 
 
+@pytest.mark.slow
 def test_rate_changes_preferred_from_its_effective_date(db: str) -> None:
     ledger(db, "append", "--file", "-", stdin=jsonl(SETUP))
     code, out, _ = ledger(
@@ -498,6 +500,7 @@ def test_rate_changes_preferred_from_its_effective_date(db: str) -> None:
     )
 
 
+@pytest.mark.slow
 def test_closed_choices_list_their_values_and_refuse_others(db: str) -> None:
     """--qualifier and rate's grade are closed choices: the help lists their values, and
     any other value is one error line naming them (exit 2), and nothing is written."""

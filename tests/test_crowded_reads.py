@@ -138,6 +138,7 @@ def _stored_statuses(db: str) -> dict[tuple[str, str], str]:
         return current_statuses(connection)
 
 
+@pytest.mark.slow
 def test_stored_statuses_follow_every_change(db: str) -> None:
     steps: list[list[dict[str, Any]]] = [
         [  # another incident, contested, reported later than anything before

@@ -123,6 +123,7 @@ def db(store_url: str, tmp_path: Path) -> str:
 CLAIMS = "id,incident,fact,value,report,via,qualifier,credibility\n"
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(
     ("text", "message"),
     [

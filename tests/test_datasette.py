@@ -244,6 +244,7 @@ def test_state_at_agrees_with_understanding_on_the_sample(
     assert sql_state(sample, incident, at) == python_state(sample, incident, at)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("at", DATES)
 def test_state_at_agrees_after_withdrawals_and_corrections(
     revised: sqlite3.Connection, at: str
@@ -705,6 +706,7 @@ def test_serve_passes_on_datasettes_failure(
     assert result.exit_code == 3
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("port", ["0", "65536", "http"])
 def test_serve_rejects_a_bad_port(sample_db: str, port: str) -> None:
     result = runner.invoke(app, ["--db", sample_db, "serve", "--port", port])

@@ -55,6 +55,7 @@ def desk(store_url: str, tmp_path: Path) -> tuple[Member, Member, str]:
     return admin, Member(store_url, bob_key), bob_public
 
 
+@pytest.mark.slow
 def test_init_registers_the_first_admin_with_the_ledger_key(store_url: str) -> None:
     admin = Member(store_url)
     out = admin.ok("init", "--member", "alice")
@@ -76,6 +77,7 @@ def test_init_registers_the_first_admin_with_the_ledger_key(store_url: str) -> N
     assert (checked["batches"], checked["recorded_before_desk"]) == (1, 0)
 
 
+@pytest.mark.slow
 def test_keygen_makes_a_private_key_file_and_never_overwrites(tmp_path: Path) -> None:
     path, public = new_key(tmp_path, "k")
     assert stat.S_IMODE(path.stat().st_mode) == 0o600
@@ -85,6 +87,7 @@ def test_keygen_makes_a_private_key_file_and_never_overwrites(tmp_path: Path) ->
     assert again.stderr == f"error: {path} already exists: a key is never overwritten\n"
 
 
+@pytest.mark.slow
 def test_two_members_write_sign_and_are_removed(desk: tuple[Member, Member, str]) -> None:
     admin, bob, _ = desk
     assert admin.append(SETUP).returncode == 0
@@ -110,6 +113,7 @@ def test_two_members_write_sign_and_are_removed(desk: tuple[Member, Member, str]
     assert listed == {"alice": False, "bob": True}
 
 
+@pytest.mark.slow
 def test_the_last_admin_cannot_be_removed(desk: tuple[Member, Member, str]) -> None:
     admin, _, _ = desk
     done = admin.run("member", "remove", "alice")
@@ -119,6 +123,7 @@ def test_the_last_admin_cannot_be_removed(desk: tuple[Member, Member, str]) -> N
     )
 
 
+@pytest.mark.slow
 def test_a_stranger_key_writes_nothing(desk: tuple[Member, Member, str], tmp_path: Path) -> None:
     admin, _, _ = desk
     stranger_key, _ = new_key(tmp_path, "stranger")
@@ -189,6 +194,7 @@ def verify_error(db: str) -> str:
         ledger.close()
 
 
+@pytest.mark.slow
 def test_a_batch_signed_with_the_wrong_key_is_named(sqlite_desk: tuple[str, Path, str]) -> None:
     db, bob_key, _ = sqlite_desk
     forge(db, [claim("c9")], "alice", read_member_key(bob_key).signer)
@@ -198,6 +204,7 @@ def test_a_batch_signed_with_the_wrong_key_is_named(sqlite_desk: tuple[str, Path
     )
 
 
+@pytest.mark.slow
 def test_a_removed_members_batch_is_named(sqlite_desk: tuple[str, Path, str]) -> None:
     db, bob_key, _ = sqlite_desk
     Member(db).ok("member", "remove", "bob")
@@ -208,6 +215,7 @@ def test_a_removed_members_batch_is_named(sqlite_desk: tuple[str, Path, str]) ->
     )
 
 
+@pytest.mark.slow
 def test_an_edited_leaf_names_its_batch(sqlite_desk: tuple[str, Path, str]) -> None:
     db, _, _ = sqlite_desk
     with sqlite3.connect(db) as conn:
@@ -253,6 +261,7 @@ def old_ledger(db: str) -> None:
         ledger.close()
 
 
+@pytest.mark.slow
 def test_a_ledger_from_before_the_desk_upgrades(tmp_path: Path) -> None:
     db = str(tmp_path / "ledger.db")
     old_ledger(db)

@@ -135,6 +135,7 @@ def test_fast_forms_agree_with_the_edtf_package(expression: str) -> None:
         assert fast == _by_package(expression)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(
     "expression",
     [

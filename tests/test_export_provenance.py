@@ -54,6 +54,7 @@ def export(db: str, fmt: str, *args: str) -> str:
     return result.stdout
 
 
+@pytest.mark.slow
 def test_csv_rows_name_their_leaf_and_checkpoint(db: str, tmp_path: Path) -> None:
     log = Log(db, tmp_path / "bundle")
     rows = list(csv.DictReader(io.StringIO(export(db, "csv").removeprefix("\ufeff"), newline="")))
@@ -76,6 +77,7 @@ def literal(value: Any) -> Any:
 PROV_KINDS = ("incident", "source", "report", "claim", "retraction", "assessment")
 
 
+@pytest.mark.slow
 def test_prov_records_name_their_leaf_and_the_export_its_checkpoint(
     db: str, tmp_path: Path
 ) -> None:
@@ -113,6 +115,7 @@ def identifiers(item: dict[str, Any]) -> dict[str, Any]:
     return {p["propertyID"]: p["value"] for p in item["identifier"]}
 
 
+@pytest.mark.slow
 def test_claimreview_items_name_their_leaves_and_checkpoint(db: str, tmp_path: Path) -> None:
     log = Log(db, tmp_path / "bundle")
     reviews = json.loads(export(db, "claimreview"))
@@ -153,6 +156,7 @@ def test_html_rows_name_their_leaf_and_the_report_its_checkpoint(db: str, tmp_pa
     assert checked == {"claims": 81, "sources": 16, "reports": 6, "assessments": 1}
 
 
+@pytest.mark.slow
 def test_an_export_refuses_a_read_model_row_that_is_not_its_event(db: str, tmp_path: Path) -> None:
     export(db, "csv")  # the read model is up to date
     views = sqlite3.connect(locate(db).views_path, isolation_level=None)

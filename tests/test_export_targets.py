@@ -65,6 +65,7 @@ def not_a_file(out: str) -> tuple[int, str]:
     )
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(
     ("name", "command"),
     [

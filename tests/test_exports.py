@@ -285,6 +285,7 @@ def records_of(document: pm.ProvDocument, kind: type) -> list[Any]:
     return [record for record in document.get_records() if isinstance(record, kind)]
 
 
+@pytest.mark.slow
 def test_prov_round_trips_the_sample(sample: Any) -> None:
     text = export_prov(sample, incident=None, at=None, provenance=signed("tree head\n— sig"))
     document = reload(text)
@@ -318,6 +319,7 @@ def test_prov_round_trips_the_sample(sample: Any) -> None:
     assert export["ledger:checkpoint"] == "tree head\n— sig"
 
 
+@pytest.mark.slow
 def test_prov_models_corrections_retractions_and_assessments(fixture: Any) -> None:
     document = reload(export_prov(fixture, incident="g", at=day_end("2022-02-03")))
     revisions = [
@@ -395,6 +397,7 @@ def prov_problems(document: pm.ProvDocument) -> list[str]:
     return found
 
 
+@pytest.mark.slow
 def test_prov_names_its_records_in_the_ledger_namespace(fixture: Any) -> None:
     store = fixture.execute("SELECT store_id FROM tracking").fetchone()[0]
     default = json.loads(export_prov(fixture, incident="g", at=None))
@@ -419,6 +422,7 @@ def test_prov_checks_catch_roles_on_influence_and_doubled_ids() -> None:
         prov_problems(document)
 
 
+@pytest.mark.slow
 def test_prov_respects_known_time(fixture: Any) -> None:
     document = reload(export_prov(fixture, incident="g", at=day_end("2022-01-21")))
     assert not records_of(document, pm.ProvInvalidation)
@@ -585,6 +589,7 @@ def test_html_shows_checkpoint_in_pre(fixture: Any) -> None:
     assert [stack[-1][0] for stack in dom.ancestors_of("— incident-ledger <sig>")] == ["pre"]
 
 
+@pytest.mark.slow
 def test_html_charts_each_numeric_fact(sample: Any) -> None:
     page = export_html(sample, incident="ghwayran-2022", at=day_end("2022-02-01"))
     numeric = {
@@ -598,6 +603,7 @@ def test_html_charts_each_numeric_fact(sample: Any) -> None:
     assert page.count("range (min–max)") == len(numeric)  # each chart's legend
 
 
+@pytest.mark.slow
 def test_html_is_written_as_it_is_made(
     sample: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -698,6 +704,7 @@ def test_html_in_chromium_keeps_hostile_text_inert(fixture: Any, tmp_path: Path)
     assert all(is_rtl_arabic(stack) for stack in dom.ancestors_of(ARABIC_QUOTE))
 
 
+@pytest.mark.slow
 def test_source_grade_is_the_one_in_force_at_the_known_time(tmp_path: Path) -> None:
     lines = tmp_path / "fixture.jsonl"
     lines.write_text(
@@ -714,6 +721,7 @@ def test_source_grade_is_the_one_in_force_at_the_known_time(tmp_path: Path) -> N
             assert {str(k): v for k, v in sohr.attributes}["ledger:grade"] == grade
 
 
+@pytest.mark.slow
 def test_html_shows_instants_in_the_incidents_local_time(sample: Any) -> None:
     """The HTML report reads as the incident's editors think: Ghwayran in Asia/Damascus
     (UTC+2 in January 2022), its dates the incident's days, its instants with the offset."""

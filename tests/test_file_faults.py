@@ -63,6 +63,7 @@ def test_init_in_a_folder_that_does_not_exist_is_bad_input(tmp_path: Path) -> No
     )
 
 
+@pytest.mark.slow
 def test_an_export_to_a_folder_is_bad_input_and_a_failed_write_keeps_the_old_file(
     ledger_db: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -147,6 +148,7 @@ def bundle(ledger_db: Path) -> Path:
     return out
 
 
+@pytest.mark.slow
 def test_a_verifier_key_file_that_is_no_key_is_bad_input(bundle: Path, tmp_path: Path) -> None:
     random, empty, folder = tmp_path / "random.pub", tmp_path / "empty.pub", tmp_path / "keys"
     random.write_bytes(b"\xff\xfe" + os.urandom(30))
@@ -212,6 +214,7 @@ def test_every_file_of_a_bundle_damaged_fails_verification_in_one_line(
         shutil.rmtree(copy)
 
 
+@pytest.mark.slow
 def test_a_malformed_proof_line_is_named(ledger_db: Path) -> None:
     bundle = ledger_db.parent / "bundle"
     command = ("export", "--format", "jsonl", "--out", str(bundle), "--incident", "g")

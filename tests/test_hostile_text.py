@@ -100,6 +100,7 @@ COMMANDS = {
 }
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("command", COMMANDS.values(), ids=COMMANDS.keys())
 def test_tables_show_hostile_text_inert(db: str, command: tuple[str, ...]) -> None:
     result = runner.invoke(app, ["--db", db, *command], env={"COLUMNS": "200"})
@@ -147,6 +148,7 @@ def test_an_error_line_quoting_input_is_inert(db: str) -> None:
     )
 
 
+@pytest.mark.slow
 def test_the_demo_shows_hostile_text_inert(monkeypatch: pytest.MonkeyPatch) -> None:
     from incident_ledger.usecases import demo
 

@@ -117,6 +117,7 @@ def commands_without_help(command: Any, path: str = "ledger") -> list[str]:
 # --- the tree ----------------------------------------------------------------------
 
 
+@pytest.mark.slow
 def test_every_long_module_says_why() -> None:
     assert long_modules(python_files(*CODE, "tests")) == []
 
@@ -129,6 +130,7 @@ def test_no_two_modules_share_a_name() -> None:
     assert shared_names(python_files(*CODE, "tests")) == {}
 
 
+@pytest.mark.slow
 def test_the_layers_are_imported_only_through_incident_ledger() -> None:
     assert bare_layer_imports(python_files(*CODE, "tests")) == []
 
@@ -144,6 +146,7 @@ def _tool(name: str, *args: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run([str(tool), *args], cwd=ROOT, capture_output=True, text=True)
 
 
+@pytest.mark.slow
 def test_the_import_contracts_are_kept() -> None:
     run = _tool("lint-imports")
     assert run.returncode == 0, run.stdout + run.stderr
@@ -250,6 +253,7 @@ def _called(call: ast.Call) -> str:
     return func.attr if isinstance(func, ast.Attribute) else getattr(func, "id", "")
 
 
+@pytest.mark.slow
 def test_errors_below_the_command_line_name_arguments_not_flags() -> None:
     assert error_wording(python_files("ledger", "projections", "usecases")[:-1]) == []
 

@@ -101,6 +101,7 @@ def test_bytes_that_are_not_utf8_name_their_line(
     refused(db, data, tmp_path, f"{where}: is not UTF-8 text (byte 0x{byte})")
 
 
+@pytest.mark.slow
 def test_a_large_file_not_utf8_names_its_line_when_validated_by_helpers(
     db: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -119,6 +120,7 @@ def test_a_large_file_not_utf8_names_its_line_when_validated_by_helpers(
     assert log_state(db) == before
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(
     ("instant", "field"),
     [("9999-12-31T23:59:59-05:00", "published_at"), ("0001-01-01T00:00:00+01:00", "published_at")],
@@ -139,6 +141,7 @@ def test_an_offset_that_takes_an_instant_out_of_years_1_to_9999_is_refused(
 # --- a byte-order mark, and every problem of a line ---------------------------------------------
 
 
+@pytest.mark.slow
 def test_a_byte_order_mark_may_start_the_input(db: str, tmp_path: Path) -> None:
     data = "\ufeff" + jsonl([{"type": "incident", "id": "i2", "title": "t"}])
     path = tmp_path / "bom.jsonl"
@@ -157,6 +160,7 @@ def test_a_byte_order_mark_may_start_the_input(db: str, tmp_path: Path) -> None:
     )
 
 
+@pytest.mark.slow
 def test_every_problem_of_a_line_is_named_up_to_five(db: str, tmp_path: Path) -> None:
     line = {
         "type": "claim",
@@ -275,6 +279,7 @@ def test_what_a_typed_value_stands_for(typed: str, value: Any) -> None:
     assert type(value_from_text(typed)) is type(value)
 
 
+@pytest.mark.slow
 def test_arabic_digits_typed_are_the_number(db: str) -> None:
     flags = ["--incident", "g", "--fact", "escaped", "--value", "٢٠", "--report", "r1"]
     assert ledger(db, "append", "claim", "--id", "c9", *flags)[0] == 0

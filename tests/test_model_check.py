@@ -97,6 +97,7 @@ def test_verify_names_the_first_row_that_differs(db: str) -> None:
     assert cli(db, "verify")[0] == 0
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("fmt", ["csv", "html", "prov", "claimreview"])
 def test_an_export_over_an_edited_row_fails_naming_it(db: str, fmt: str, tmp_path: Path) -> None:
     seq = seq_of(db, "claims", "id", CLAIM)

@@ -37,6 +37,7 @@ class _Cycle:
         self.me = self
 
 
+@pytest.mark.slow
 def test_the_check_frees_the_cycles_projection_leaves_as_it_goes(
     sample: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -45,6 +45,7 @@ def test_prov_refuses_a_namespace_that_is_not_a_uri(
     assert not out.exists()
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(
     ("namespace", "prefix"),
     [

@@ -40,6 +40,7 @@ def report(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
     yield out
 
 
+@pytest.mark.slow
 def test_every_instant_is_local_and_in_one_format(report: Path) -> None:
     page = report.read_text(encoding="utf-8")
     shown = html.unescape(re.sub(r"<[^>]+>", " ", page.split("<body>")[1]))
@@ -70,6 +71,7 @@ def test_chart_ticks_are_local_days_that_do_not_overlap(report: Path) -> None:
         assert "(Asia/Damascus)" in svg and "UTC" not in svg
 
 
+@pytest.mark.slow
 def test_ids_and_dates_stay_whole_and_quotes_have_room(report: Path) -> None:
     require_browser()
     from playwright.sync_api import sync_playwright

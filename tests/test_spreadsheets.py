@@ -91,6 +91,7 @@ def to_pdf(soffice: str, source: Path, out: Path, *options: str) -> str:
     return "".join(ch for ch in text if ch not in "\u202a\u202b\u202c\u202d\u202e")
 
 
+@pytest.mark.slow
 def test_csv_opens_in_libreoffice_with_its_arabic(exported: Path, tmp_path: Path) -> None:
     soffice = require_tools()
     assert exported.joinpath("claims.csv").read_bytes().startswith(b"\xef\xbb\xbf")
@@ -102,6 +103,7 @@ def test_csv_opens_in_libreoffice_with_its_arabic(exported: Path, tmp_path: Path
         assert word in text
 
 
+@pytest.mark.slow
 def test_xlsx_opens_in_libreoffice_with_arabic_and_links(exported: Path, tmp_path: Path) -> None:
     soffice = require_tools()
     text = to_pdf(soffice, exported / "claims.xlsx", tmp_path)

@@ -269,6 +269,7 @@ def test_verify_fails_on_a_damaged_page_naming_the_first_entry_it_cannot_read(
     )
 
 
+@pytest.mark.slow
 def test_other_commands_on_a_damaged_page_say_so_in_one_line_or_answer_what_they_can(
     damaged_db: tuple[Path, int], tmp_path: Path
 ) -> None:

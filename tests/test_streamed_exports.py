@@ -105,6 +105,7 @@ def write_claimreview(db: Any, handle: Any, **selected: Any) -> None:
     handle.write(export_claimreview(db, **selected))
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("fmt", ["csv", "prov", "claimreview"])
 def test_a_streamed_export_holds_a_page_whatever_the_incident_size(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, fmt: str
@@ -121,6 +122,7 @@ def test_a_streamed_export_holds_a_page_whatever_the_incident_size(
     assert grown < 1_000_000, grown
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("at", [None, "2022-01-21"])
 def test_a_prov_document_made_in_pages_is_the_one_made_at_once(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, at: str | None
@@ -143,6 +145,7 @@ def reload(text: str) -> Any:
     return pm.ProvDocument.deserialize(content=text, format="json").unified()
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("fmt", ["csv", "prov"])
 def test_a_streamed_export_to_stdout_is_the_file_it_writes(tmp_path: Path, fmt: str) -> None:
     db = ledger_of(tmp_path, 30)
@@ -173,6 +176,7 @@ def test_a_review_names_the_first_report_of_the_same_claim(tmp_path: Path) -> No
     assert "url" not in item["appearance"][0]  # the claim's own report, r, has none
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("fmt", ["csv", "prov", "xlsx", "claimreview", "html"])
 def test_a_failed_export_leaves_no_file(tmp_path: Path, fmt: str) -> None:
     db = ledger_of(tmp_path, 8)
@@ -186,6 +190,7 @@ def test_a_failed_export_leaves_no_file(tmp_path: Path, fmt: str) -> None:
     assert list(folder.iterdir()) == []
 
 
+@pytest.mark.slow
 def test_a_workbook_that_cannot_be_saved_is_discarded_quietly(tmp_path: Path) -> None:
     db = ledger_of(tmp_path, 8)
     assert CliRunner().invoke(app, ["--db", db, "verify"]).exit_code == 0

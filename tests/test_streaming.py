@@ -139,6 +139,7 @@ def test_carriage_returns_end_lines_as_in_one_pass(tmp_path: Path) -> None:
         list(file_pages(path))
 
 
+@pytest.mark.slow
 def test_a_chunked_import_records_what_one_pass_records(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -154,6 +155,7 @@ def test_a_chunked_import_records_what_one_pass_records(
     assert stored_events(chunked_db) == stored_events(single_db)
 
 
+@pytest.mark.slow
 def test_a_record_the_ledger_refuses_waits_for_every_line_to_be_validated(
     tmp_path: Path,
 ) -> None:

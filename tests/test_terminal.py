@@ -69,6 +69,7 @@ def _tables(text: str) -> str:
     return "\n".join(line for line in text.splitlines() if line and line[0] in "┏┃┡│├└┗┣")
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(
     "command",
     [
@@ -145,6 +146,7 @@ def test_the_import_bar_reaches_its_end(tmp_path: Path) -> None:
     assert [done for done, _ in importing] == sorted(done for done, _ in importing)
 
 
+@pytest.mark.slow
 def test_bars_only_for_a_person_at_a_terminal(
     db: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -171,6 +173,7 @@ def test_bars_only_for_a_person_at_a_terminal(
     assert drawn.getvalue() == ""
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(
     "command",
     [

@@ -548,6 +548,7 @@ def test_timeline_human_table_comes_in_pages_of_whole_days(
     ]
 
 
+@pytest.mark.slow
 def test_timeline_in_the_incidents_time_zone_and_another(tmp_path: Path) -> None:
     """Tables show the incident's local time; ``--tz`` shows another zone; JSON stays UTC."""
     db = str(tmp_path / "ledger.db")

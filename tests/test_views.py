@@ -119,6 +119,7 @@ def test_queries_read_a_memory_map_and_projection_does_not(tmp_path: Path) -> No
         assert connection.execute("PRAGMA mmap_size").fetchone()[0] == QUERY_MMAP_BYTES
 
 
+@pytest.mark.slow
 def test_a_rebuild_over_a_current_model_does_not_load_sqlite_utils(tmp_path: Path) -> None:
     """The model's own checked statements make the fresh file: sqlite-utils (and numpy,
     which it loads when installed) cost a tenth of a rebuild's time."""

@@ -117,6 +117,7 @@ def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
         server.wait()
 
 
+@pytest.mark.slow
 def test_values_are_words_and_sql_stays_hidden(served: Served) -> None:
     status, page = get(f"{served.base}/ledger/state_at?incident={INCIDENT}&at=2022-01-25")
     assert status == 200
@@ -238,6 +239,7 @@ def test_the_claims_table_has_facets(served: Served) -> None:
     assert {"fact", "claimant"} <= set(json.loads(body)["facet_results"])
 
 
+@pytest.mark.slow
 def test_serve_follows_appends_made_without_projection(served: Served) -> None:
     appended = Path(served.db).with_name("later.jsonl")
     appended.write_text(json.dumps(LATER) + "\n", encoding="utf-8")
@@ -278,6 +280,7 @@ def require_browser() -> None:
     pytest.skip(f"{CHROMIUM} is missing: `apt-get install chromium` to run the browser tests")
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(
     ("name", "path", "answer"),
     [
