@@ -30,6 +30,8 @@ SLOW_MODULES = {
     "test_killed.py": "kills imports and their helpers mid-way",
     "test_desk_filters.py": "runs every desk command as a process, members' keys made by keygen",
     "test_desk_review.py": "runs every desk command as a process, members' keys made by keygen",
+    "test_desk_marks.py": "runs every desk command as a process, members' keys made by keygen",
+    "test_claim_status.py": "runs every desk command as a process, members' keys made by keygen",
 }
 """Modules every test of which is ``slow``, and why."""
 
