@@ -35,6 +35,24 @@ SLOW_MODULES = {
 }
 """Modules every test of which is ``slow``, and why."""
 
+SLOW_TESTS = {
+    # A module at its 400 lines names its slow tests here rather than above each.
+    "test_desk_consistency.py": {
+        "test_an_end_from_a_report_published_before_the_claim_s_is_refused",
+        "test_a_report_of_the_claim_s_day_may_end_it",
+        "test_a_correction_changes_the_fact_only_when_it_says_so",
+        "test_a_correction_never_moves_its_claim",
+        "test_a_retraction_racing_a_correction_one_wins",
+        "test_an_end_entered_in_error_ends_nothing",
+        "test_the_end_that_stands_is_named_not_a_voided_one",
+        "test_change_fact_false_and_absent_are_one_record",
+        "test_an_erratum_of_a_report_a_source_or_an_incident_voids_what_it_holds",
+        "test_a_claim_entered_in_error_is_not_ended",
+    },
+}
+"""Tests that are ``slow`` (over half a second each), by module, where a decorator on each
+does not fit."""
+
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     """Mark ``slow`` what ``pytest -m "not slow"`` leaves out to answer within a minute:
@@ -44,7 +62,8 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     run everything."""
     for item in items:
         function = getattr(item, "obj", None)
-        if item.path.name in SLOW_MODULES or _is_property(function) or _on_postgres(item):
+        named = getattr(item, "originalname", "") in SLOW_TESTS.get(item.path.name, ())
+        if item.path.name in SLOW_MODULES or named or _is_property(function) or _on_postgres(item):
             item.add_marker(pytest.mark.slow)
 
 

@@ -123,7 +123,6 @@ def test_a_claim_is_ended_once(db: str, way: str, first: str, then: str, said: s
 EARLY = {"type": "report", "id": "r0", "source": "s", "published_at": "2022-01-20"}
 
 
-@pytest.mark.slow
 @pytest.mark.parametrize("way", ["file", "flags", "same file"])
 @pytest.mark.parametrize("kind", ["retraction", "correction"])
 def test_an_end_from_a_report_published_before_the_claim_s_is_refused(
@@ -149,7 +148,6 @@ def test_an_end_from_a_report_published_before_the_claim_s_is_refused(
     assert log_state(db) == before
 
 
-@pytest.mark.slow
 def test_a_report_of_the_claim_s_day_may_end_it(db: str) -> None:
     """A date-only report is some time of its day: one at a time of that day may follow it."""
     same_day = {"type": "report", "id": "r05", "source": "s", "published_at": "2022-01-21T05:00Z"}
@@ -159,7 +157,6 @@ def test_a_report_of_the_claim_s_day_may_end_it(db: str) -> None:
     assert code == 2 and "'r9' (published 2022-01-20T05:00:00Z) came out before" in err
 
 
-@pytest.mark.slow
 @pytest.mark.parametrize("way", ["file", "flags"])
 def test_a_correction_changes_the_fact_only_when_it_says_so(db: str, way: str) -> None:
     before = log_state(db)
@@ -190,7 +187,6 @@ def test_a_correction_changes_the_fact_only_when_it_says_so(db: str, way: str) -
     assert "c1" not in [p["claim"] for p in facts["killed"]["positions"]]
 
 
-@pytest.mark.slow
 @pytest.mark.parametrize("way", ["file", "flags"])
 def test_a_correction_never_moves_its_claim(db: str, way: str) -> None:
     before = log_state(db)
@@ -222,7 +218,6 @@ def test_one_input_ending_a_claim_twice_names_both_lines(db: str) -> None:
     )
 
 
-@pytest.mark.slow
 def test_a_retraction_racing_a_correction_one_wins(db: str, tmp_path: Path) -> None:
     """The correcting writer has read the claim when the retracting one tries to save:
     the store serialises them; the loser is told who won and writes nothing."""
@@ -271,7 +266,6 @@ def positions(db: str, fact: str) -> list[tuple[str, Any]]:
     return [(p["claim"], p["value"]) for p in found]
 
 
-@pytest.mark.slow
 @pytest.mark.parametrize("way", ["file", "flags"])
 @pytest.mark.parametrize("first", ["retraction", "correction"])
 @pytest.mark.parametrize("then", ["retraction", "correction"])
@@ -300,7 +294,6 @@ def test_an_end_entered_in_error_ends_nothing(db: str, way: str, first: str, the
     assert cli(db, "verify")[0] == 0
 
 
-@pytest.mark.slow
 def test_the_end_that_stands_is_named_not_a_voided_one(db: str) -> None:
     assert append(db, RETRACT | {"id": "x1"}) == (0, "")
     assert cli(db, "erratum", "x1", "--reason", "wrong report")[0] == 0
@@ -310,7 +303,6 @@ def test_the_end_that_stands_is_named_not_a_voided_one(db: str) -> None:
     assert err.startswith("error: line 1: claim: claim 'c1' was corrected by 'k1' (recorded "), err
 
 
-@pytest.mark.slow
 @pytest.mark.parametrize(
     ("first", "again"),
     [
@@ -338,7 +330,6 @@ def statuses(db: str) -> dict[str, str]:  # claims.claim_status, as the read mod
         return dict(conn.execute("SELECT id, claim_status FROM claims").fetchall())
 
 
-@pytest.mark.slow
 def test_an_erratum_of_a_report_a_source_or_an_incident_voids_what_it_holds(db: str) -> None:
     """The erratum says what no longer counts, and the outputs agree."""
     other = {"type": "source", "id": "t", "name": "T", "kind": "outlet"}
@@ -394,7 +385,6 @@ def test_an_erratum_of_a_fact_says_how_a_fact_is_fixed(db: str) -> None:
     assert log_state(db) == before
 
 
-@pytest.mark.slow
 @pytest.mark.parametrize("way", ["file", "flags"])
 @pytest.mark.parametrize("kind", ["retraction", "correction"])
 def test_a_claim_entered_in_error_is_not_ended(db: str, way: str, kind: str) -> None:
