@@ -152,7 +152,6 @@ def test_a_bad_capture_says_why_in_one_line_and_writes_nothing(
     )
 
 
-@pytest.mark.slow
 def test_a_50_mb_capture_never_holds_the_file_in_memory(tmp_path: Path) -> None:
     db = str(tmp_path / "ledger.db")
     writing.init(db)
@@ -210,7 +209,6 @@ print(peak() - before)
 """
 
 
-@pytest.mark.slow
 def test_a_bundle_carries_the_captured_files_and_restores_them(
     db: str, files: dict[str, Path], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -255,7 +253,6 @@ def test_a_bundle_carries_the_captured_files_and_restores_them(
     )
 
 
-@pytest.mark.slow
 def test_verify_export_names_a_changed_missing_or_stray_captured_file(
     db: str, files: dict[str, Path], tmp_path: Path
 ) -> None:
@@ -282,7 +279,6 @@ def test_verify_export_names_a_changed_missing_or_stray_captured_file(
     )
 
 
-@pytest.mark.slow
 def test_an_incident_bundle_takes_its_reports_captures(
     db: str, files: dict[str, Path], tmp_path: Path
 ) -> None:
@@ -300,7 +296,6 @@ def test_an_incident_bundle_takes_its_reports_captures(
     assert code == 0 and "1 capture(s) of 1 file(s), each file hashed again" in out
 
 
-@pytest.mark.slow
 def test_outputs_link_the_archived_and_captured_copies(db: str, files: dict[str, Path]) -> None:
     assert cli(db, "capture", "r1", str(files["page"]))[0] == 0
     code, page, _ = cli(db, "export", "--format", "html", "--incident", "g")
