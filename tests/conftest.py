@@ -32,6 +32,7 @@ SLOW_MODULES = {
     "test_desk_review.py": "runs every desk command as a process, members' keys made by keygen",
     "test_desk_marks.py": "runs every desk command as a process, members' keys made by keygen",
     "test_claim_status.py": "runs every desk command as a process, members' keys made by keygen",
+    "test_desk_export_marks.py": "runs every desk command as a process, keys made by keygen",
 }
 """Modules every test of which is ``slow``, and why."""
 
