@@ -283,25 +283,13 @@ def test_indexed_state_equals_naive_fold(
     queries: list[tuple[str, int, str, bool]],
     stored: bool,
 ) -> None:
-    # Stored positions (any incident counted as crowded) or the claims (none is).
-    with mock.patch.object(in_force, "CROWDED", 0 if stored else 10**9):
-        _indexed_state_equals_naive_fold(zone, declared, reports, grades, ops, gaps, queries)
-
-
-def _indexed_state_equals_naive_fold(
-    zone: str | None,
-    declared: list[str],
-    reports: list[str],
-    grades: list[str | None],
-    ops: list[Any],
-    gaps: list[int],
-    queries: list[tuple[str, int, str, bool]],
-) -> None:
     if "fuel" in declared and "fuel.plain" in declared:
         declared.remove("fuel.plain")
     if "fuel" not in declared and "fuel.plain" not in declared:
         declared = [*declared, "fuel.plain"]  # undeclared, it would take its first value's kind
-    with tempfile.TemporaryDirectory() as workdir:
+    # Stored positions (any incident counted as crowded) or the claims (none is).
+    crowded = mock.patch.object(in_force, "CROWDED", 0 if stored else 10**9)
+    with tempfile.TemporaryDirectory() as workdir, crowded:
         views = Views(Path(workdir) / "v.db")
         views.ensure_schema()
 
