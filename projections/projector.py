@@ -89,6 +89,8 @@ class Projector:
         self.db: sqlite3.Connection = views.connection
         self._report_cache: dict[str, ReportTime] = {}
         self._stored_reports: dict[str, ReportTime | None] | None = None
+        self._stored_facts: dict[str, tuple[str, bytes]] | None = None
+        """Every fact's first stored event, by aggregate id (``_stored_rules``)."""
         self._pending: dict[str, list[tuple[Any, ...]]] = {}
         self._collecting = False
         self._zones: dict[str, str | None] = {}
@@ -575,8 +577,17 @@ class Projector:
         """The rules of a fact's first event in the store (version 1: what a later
         declaration says is read by ``state``, not here)."""
         aggregate_id = fact_id(incident, fact)
-        with self.ledger.audit.reading() as view:
-            found = view.creation_states([aggregate_id])
+        if self.views.bulk:
+            # A shard meets every fact of the first half here: one read of them all, where
+            # a read per fact was a tenth of a hot million-claim rebuild's CPU.
+            if self._stored_facts is None:
+                with self.ledger.audit.reading() as view:
+                    stored = view.creations_between(f"{Fact.kind}:", f"{Fact.kind};")
+                self._stored_facts = {name: (topic, state) for name, topic, state in stored}
+            found = self._stored_facts
+        else:
+            with self.ledger.audit.reading() as view:
+                found = view.creation_states([aggregate_id])
         if aggregate_id not in found:
             return None
         topic, state = found[aggregate_id]
