@@ -124,6 +124,29 @@ class StatusRefresh:
         return [(str(status), str(claim)) for status, claim in db.execute(query, params)]
 
 
+SET_STATUS = "UPDATE claims SET claim_status = ? WHERE id = ?"
+"""Writes one claim's status: (status, id)."""
+
+_ENDED = """
+UPDATE claims SET claim_status = ends.how FROM (
+    SELECT claim, how, row_number() OVER (PARTITION BY claim ORDER BY seq DESC) AS latest
+    FROM claim_ends
+) AS ends WHERE claims.id = ends.claim AND ends.latest = 1
+"""
+"""Each ended claim takes its latest end's ``how``: what writing ``SET_STATUS`` for each
+end in ledger order leaves."""
+
+
+def settle(db: sqlite3.Connection) -> None:
+    """Write every claim's status after a bulk load, which writes none per event: one
+    statement for the ends (a claim found by its id's index, built by then, where an
+    update per end kept an index of ids through the whole load), then, where the desk
+    has voided or proposed anything, each claim whose status that changes."""
+    db.execute(_ENDED)
+    if desk_in(db):
+        db.executemany(SET_STATUS, every_changed(db))
+
+
 def desk_in(db: sqlite3.Connection) -> bool:
     """Whether the model holds anything of the desk that can change a status beyond its
     ends: a record voided, or a proposed batch."""

@@ -60,7 +60,7 @@ from incident_ledger.ledger.times import (
 )
 from incident_ledger.ledger.values import ValueKind
 from incident_ledger.projections.arabic import normalize
-from incident_ledger.projections.claim_status import StatusRefresh, desk_in, every_changed
+from incident_ledger.projections.claim_status import SET_STATUS, StatusRefresh, desk_in
 from incident_ledger.projections.desk_projection import DESK_HANDLERS, ERRATUM_LINK
 from incident_ledger.projections.positions import rules_from_row
 from incident_ledger.projections.views import SET_ASIDE, Views
@@ -97,6 +97,11 @@ class Projector:
         """Incident → its time zone (None: UTC), as projected or looked up."""
         self._rules: dict[tuple[str, str], FactRules | None] = {}
         """(incident, fact) → its rules now (None: no fact event yet, a claim of old)."""
+        self._same_rules: dict[str, FactRules] = {}
+        """Each distinct fact rules met (by ``repr``: exact), the one object that stands for
+        them in ``_readings``' keys (kept here, so that its ``id`` is never reused)."""
+        self._readings: dict[tuple[Any, ...], tuple[ValueKind, int, str, tuple[Any, ...]]] = {}
+        """(value, qualifier, id of its rules, zone) → what ``_read`` makes of a claim value."""
         self._claim_zones: dict[str, str] = {}
         self._zones_written: set[str] = set()
         """Time zones whose day ends this run has written or found in the read model."""
@@ -166,22 +171,17 @@ class Projector:
         if bulk:
             # A backlog larger than the model itself (a first import, a rebuild):
             # cheaper to build the indexes once afterwards than row by row.
-            self.views.begin_bulk(updated_keys())
+            self.views.begin_bulk(updated_keys(BULK_UPDATES))
         if bulk and self._can_split(last - position):
             applied = self._apply_in_two(position, last, until, progress)
         else:
             applied = self._apply_pages(position, last, until, progress)
-        if bulk:
-            refresh = self.desk_active or desk_in(self.db)  # (the helper's half may meet it)
+        if bulk:  # (the claims' statuses are written here: ``claim_status.settle``)
             try:
                 self.views.finish_bulk()
             except sqlite3.IntegrityError:
                 self._set_aside_duplicates()  # (a correction set aside ends nothing)
                 self.views.finish_bulk()
-                refresh = True
-            if refresh:
-                with self.views.transaction():
-                    self.db.executemany(END_CLAIM, every_changed(self.db))
         return applied
 
     def _set_aside_duplicates(self) -> None:
@@ -552,6 +552,8 @@ class Projector:
     def context_of(self, incident: str, fact: str) -> tuple[str | None, FactRules | None, bool]:
         """A claim's (zone, rules, whether an exact whole number is read as itself)."""
         rules = self.rules_of(incident, fact)
+        if rules is not None:  # equal rules, one object: claims' readings are kept by it
+            rules = self._same_rules.setdefault(repr(rules), rules)
         plain = rules is None or rules.kind in NUMERIC_KINDS
         context = self._contexts[(incident, fact)] = (self.zone_of(incident), rules, plain)
         return context
@@ -655,7 +657,7 @@ def _project_shard(
     views = Views(shard)
     try:
         views.make_scratch()
-        views.begin_bulk(updated_keys())
+        views.begin_bulk(updated_keys(BULK_UPDATES))
         if tables is None:
             views.ensure_schema()
         else:
@@ -818,22 +820,25 @@ def _source_rated(p: Projector, line: dict[str, Any], seq: int) -> None:
 
 
 RATE_SOURCE = "UPDATE sources SET reliability = ? WHERE id = ?"
-END_CLAIM = "UPDATE claims SET claim_status = ? WHERE id = ?"
+END_CLAIM = SET_STATUS
 """A claim's ``claim_status`` (``projections.claim_status``): ``retracted`` or ``corrected``
 once recorded as ended; where the desk has voided or proposed something, each page's
-touched claims are then given their status (``Projector.refresh_statuses``)."""
+touched claims are then given their status (``Projector.refresh_statuses``). A bulk load
+writes none: its end gives every claim its status at once (``claim_status.settle``)."""
 UPDATES = (RATE_SOURCE, END_CLAIM, ERRATUM_LINK)
 """Every UPDATE a handler writes: each changes a row an earlier event produced, which the
 read-model check (``projections.model_check``) must know of before it compares rows."""
+BULK_UPDATES = (RATE_SOURCE, ERRATUM_LINK)
+"""The UPDATEs a bulk load writes as it goes (not ``END_CLAIM``)."""
 UPDATE_FORM = re.compile(r"UPDATE (?P<table>\w+) SET (?P<column>\w+) = \? WHERE (?P<key>\w+) = \?")
 """The one form every statement of ``UPDATES`` takes: one column set, one row found by one key."""
 
 
-def updated_keys() -> list[tuple[str, str]]:
-    """(table, key column) of each statement of ``UPDATES``: the rows later events update,
-    which a bulk load keeps indexed (``Views.begin_bulk``)."""
+def updated_keys(statements: tuple[str, ...] = UPDATES) -> list[tuple[str, str]]:
+    """(table, key column) of each of these statements (of ``UPDATES``): the rows later
+    events update, which a bulk load keeps indexed (``Views.begin_bulk``)."""
     keys = []
-    for statement in UPDATES:
+    for statement in statements:
         found = UPDATE_FORM.fullmatch(statement)
         if found is None:
             raise ValueError(f"an UPDATE of the read model is not of one form: {statement!r}")
@@ -931,17 +936,17 @@ def _claim(p: Projector, line: dict[str, Any], seq: int) -> None:
         # Most claims are an exact count: read_claim's answer, without the call.
         kind, stored, approximate, reading = _NUMBER, str(value), 0, (value, value)
     else:
-        if type(value) is dict and "min" in value:  # leaves sort keys, people read low to high
-            value = {"min": value["min"], "max": value["max"]}
-        read = read_claim(value, qualifier, rules, zone)
-        kind, approximate = read.kind, int(read.approximate)
-        stored = str(value) if type(value) is int else _dumps(value)
-        if kind is ValueKind.TEXT:
-            reading = (read.text,)
-        elif type(read.low) is int and type(read.high) is int:  # a count's bounds, as they are
-            reading = (read.low, read.high)
-        else:
-            reading = _reading_columns(read)[:2]
+        # Each distinct reading is made once a run: most claims share a few thousand
+        # (value, qualifier) pairs, read under a few distinct rules (``context_of``).
+        key = (value, qualifier, id(rules), zone) if type(value) in _KEYED else None
+        found = None if key is None else p._readings.get(key)
+        if found is None:
+            found = _read(value, qualifier, rules, zone)
+            if key is not None:
+                if len(p._readings) >= _READINGS:
+                    p._readings.clear()
+                p._readings[key] = found
+        kind, approximate, stored, reading = found
     row = (
         claim_id,
         incident,
@@ -998,9 +1003,35 @@ def _claim(p: Projector, line: dict[str, Any], seq: int) -> None:
             "INSERT INTO claim_ends VALUES (?, ?, 'corrected', ?, ?, ?, ?)",
             (corrects, claim_id, report, published, line["recorded_at"], seq),
         )
-        p.write(END_CLAIM, ("corrected", corrects))
+        if not p.views.bulk:
+            p.write(END_CLAIM, ("corrected", corrects))
         if p.desk_active:
             p.statuses.claims.add(corrects)
+
+
+_KEYED = frozenset({int, str})
+"""The types of claim values whose readings are kept (``_read``): a bool or a float is
+equal to an int and hashes as one, so it is read each time, as is a dict."""
+_READINGS = 100_000
+"""At most this many readings are kept; then they are dropped and made again."""
+
+
+def _read(
+    value: Any, qualifier: str | None, rules: FactRules | None, zone: str | None
+) -> tuple[ValueKind, int, str, tuple[Any, ...]]:
+    """A claim value's kind, approximation, stored text and reading columns."""
+    if type(value) is dict and "min" in value:  # leaves sort keys, people read low to high
+        value = {"min": value["min"], "max": value["max"]}
+    read = read_claim(value, qualifier, rules, zone)
+    stored = str(value) if type(value) is int else _dumps(value)
+    reading: tuple[Any, ...]
+    if read.kind is ValueKind.TEXT:
+        reading = (read.text,)
+    elif type(read.low) is int and type(read.high) is int:  # a count's bounds, as they are
+        reading = (read.low, read.high)
+    else:
+        reading = _reading_columns(read)[:2]
+    return read.kind, int(read.approximate), stored, reading
 
 
 def _reading_columns(read: Any) -> tuple[Any, Any, str | None]:
@@ -1087,7 +1118,8 @@ def _retraction(p: Projector, line: dict[str, Any], seq: int) -> None:
         "INSERT INTO claim_ends VALUES (?, ?, 'retracted', ?, ?, ?, ?)",
         (d["claim"], retraction, d["report"], published, recorded, seq),
     )
-    p.write(END_CLAIM, ("retracted", d["claim"]))
+    if not p.views.bulk:
+        p.write(END_CLAIM, ("retracted", d["claim"]))
     if p.desk_active:
         p.statuses.claims.add(d["claim"])
 

@@ -24,6 +24,7 @@ from typing import Any
 from incident_ledger.ledger.errors import StoreError
 from incident_ledger.ledger.stores.location import read_only_uri
 from incident_ledger.projections import in_force
+from incident_ledger.projections.claim_status import settle
 from incident_ledger.projections.desk_projection import DESK_TABLES
 
 # 9: claims.claim_status and the stored positions in force and fact statuses.
@@ -411,6 +412,8 @@ class Views:
                 self.connection.execute(statement)
             if not self._bulk:
                 self._create_indexes()
+                if "claims" in tables:  # a bulk load that died before its end: finish it
+                    settle(self.connection)
             self._create_lookups()
             self.connection.execute(_NEW_TRACKING, (PROJECTION, SCHEMA_VERSION))
 
@@ -566,7 +569,8 @@ class Views:
             self.connection.execute(f"DROP INDEX IF EXISTS [{name}]")
 
     def finish_bulk(self) -> None:
-        """End a bulk rebuild: build the secondary indexes, restore durable commits."""
+        """End a bulk rebuild: build the secondary indexes, write the claims' statuses
+        (``claim_status.settle``), restore durable commits."""
         # Sort each index with worker threads: by now the rows are in and the
         # other cores idle (a quarter off the index build at a million claims).
         self.connection.execute(f"PRAGMA threads={SORT_THREADS}")
@@ -576,6 +580,7 @@ class Views:
             for statement in self._bulk_indexes or ():
                 self.connection.execute(statement)
             self._drop_lookups()
+            settle(self.connection)
         self._bulk_indexes = None
         self.connection.execute("PRAGMA threads=0")
         self._bulk = False
@@ -669,8 +674,9 @@ class Views:
 
         A shard is a read model of the events that follow this one's position, up
         to ``position`` (a rebuild's second half, built by a helper process).
-        Sources it rated take their latest grade, and claims it ended their status, as
-        applying those events here in order would have left them.
+        Sources it rated take their latest grade, as applying those events here in
+        order would have left them; claims take their statuses when the bulk load ends
+        (``finish_bulk``), as a bulk load's own claims do.
         """
         self.connection.execute("ATTACH DATABASE ? AS shard", (str(shard),))
         try:
@@ -693,15 +699,6 @@ class Views:
                     "  SELECT r.reliability FROM main.source_ratings r WHERE r.source = sources.id"
                     "  ORDER BY r.seq DESC LIMIT 1"
                     ") WHERE id IN (SELECT source FROM shard.source_ratings)"
-                )
-                # Claims the shard's retractions and corrections ended take their status:
-                # the latest end's, as the projector writes it (what the desk did is
-                # applied once the rebuild ends: ``claim_status``).
-                self.connection.execute(
-                    "UPDATE main.claims SET claim_status = ends.how FROM ("
-                    "  SELECT claim, how, row_number() OVER (PARTITION BY claim ORDER BY seq DESC)"
-                    "  AS latest FROM shard.claim_ends"
-                    ") AS ends WHERE main.claims.id = ends.claim AND ends.latest = 1"
                 )
                 self.set_position(position, size, root)
         finally:
