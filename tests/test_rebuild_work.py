@@ -13,9 +13,10 @@ import pytest
 import incident_ledger.projections.projector as projector_module
 from incident_ledger.ledger.application import Ledger
 from incident_ledger.ledger.stores.location import locate
+from incident_ledger.ledger.stores.recorder import LogView
 from incident_ledger.projections.projector import Projector
 from incident_ledger.projections.views import Views
-from incident_ledger.usecases import writing
+from incident_ledger.usecases import desk_work, writing
 
 pytestmark = pytest.mark.slow
 
@@ -81,6 +82,59 @@ def test_a_bulk_rebuild_ends_the_claims_it_ends_row_by_row(tmp_path: Path) -> No
     resumed = model(db, tmp_path / "killed.db", **ALONE)
     assert resumed.dump() == expected
     assert resumed.position() == row_by_row.position()
+
+
+def test_a_bulk_rebuild_killed_before_its_end_is_finished_with_the_desks_statuses(
+    tmp_path: Path,
+) -> None:
+    """The claims' statuses are written when a bulk load ends: one killed before then is
+    finished by the next catch-up, ends and the desk's errata included."""
+    from benchmarks.synthetic import records
+
+    db = ledger_of(tmp_path, 600)
+    voided = next(r["id"] for r in records(600) if r["type"] == "claim")
+    desk_work.erratum(db, f"claim:{voided}", reason="entered twice")
+    row_by_row = model(db, tmp_path / "rows.db", BULK_BACKLOG=10**9, **ALONE)
+    assert statuses(row_by_row)["voided"] == 1
+
+    def killed(self: Views) -> None:
+        raise Killed
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(Views, "finish_bulk", killed)
+        with pytest.raises(Killed):
+            model(db, tmp_path / "killed.db", BULK_BACKLOG=0, **ALONE)
+    resumed = model(db, tmp_path / "killed.db", **ALONE)
+    assert resumed.dump() == row_by_row.dump()
+
+
+def test_a_rebuilds_second_half_reads_the_facts_of_its_first_at_once(tmp_path: Path) -> None:
+    """A helper projecting a rebuild's second half meets facts first declared in the
+    first: it reads them all from the store in one query, not one query each (48,000
+    reads, a tenth of a hot million-claim rebuild)."""
+    db = ledger_of(tmp_path, 600)
+    ledger = Ledger(locate(db).event_store_env())
+    last = ledger.recorder.max_notification_id() or 0
+    ledger.close()
+    asked: list[str] = []
+    creations, between = LogView.creation_states, LogView.creations_between
+
+    def creation_states(self: Any, ids: list[str]) -> Any:
+        asked.extend(ids)
+        return creations(self, ids)
+
+    def creations_between(self: Any, low: str, high: str) -> Any:
+        asked.append(low)
+        return between(self, low, high)
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(LogView, "creation_states", creation_states)
+        patch.setattr(LogView, "creations_between", creations_between)
+        applied = projector_module._project_shard(
+            locate(db).event_store_env(), tmp_path / "shard.db", last // 2, last, None, None
+        )
+    assert applied == last - last // 2
+    assert [name for name in asked if name.startswith("fact:")] == ["fact:"]
 
 
 def vm_steps(db: str, path: Path) -> int:
