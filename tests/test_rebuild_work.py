@@ -62,6 +62,19 @@ class Killed(BaseException):
     """The process dying before the bulk load ends."""
 
 
+def killed_and_resumed(db: str, path: Path) -> Views:
+    """A bulk load into ``path`` killed before its end, then caught up again."""
+
+    def killed(self: Views) -> None:
+        raise Killed
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(Views, "finish_bulk", killed)
+        with pytest.raises(Killed):
+            model(db, path, BULK_BACKLOG=0, **ALONE)
+    return model(db, path, **ALONE)
+
+
 def test_a_bulk_rebuild_ends_the_claims_it_ends_row_by_row(tmp_path: Path) -> None:
     db = ledger_of(tmp_path, 600)
     row_by_row = model(db, tmp_path / "rows.db", BULK_BACKLOG=10**9, **ALONE)
@@ -72,14 +85,7 @@ def test_a_bulk_rebuild_ends_the_claims_it_ends_row_by_row(tmp_path: Path) -> No
 
     # Killed once every page is in but before the indexes and the claims' ends are:
     # the next catch-up finds the indexes missing and writes both.
-    def killed(self: Views) -> None:
-        raise Killed
-
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setattr(Views, "finish_bulk", killed)
-        with pytest.raises(Killed):
-            model(db, tmp_path / "killed.db", BULK_BACKLOG=0, **ALONE)
-    resumed = model(db, tmp_path / "killed.db", **ALONE)
+    resumed = killed_and_resumed(db, tmp_path / "killed.db")
     assert resumed.dump() == expected
     assert resumed.position() == row_by_row.position()
 
@@ -96,16 +102,7 @@ def test_a_bulk_rebuild_killed_before_its_end_is_finished_with_the_desks_statuse
     desk_work.erratum(db, f"claim:{voided}", reason="entered twice")
     row_by_row = model(db, tmp_path / "rows.db", BULK_BACKLOG=10**9, **ALONE)
     assert statuses(row_by_row)["voided"] == 1
-
-    def killed(self: Views) -> None:
-        raise Killed
-
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setattr(Views, "finish_bulk", killed)
-        with pytest.raises(Killed):
-            model(db, tmp_path / "killed.db", BULK_BACKLOG=0, **ALONE)
-    resumed = model(db, tmp_path / "killed.db", **ALONE)
-    assert resumed.dump() == row_by_row.dump()
+    assert killed_and_resumed(db, tmp_path / "killed.db").dump() == row_by_row.dump()
 
 
 def test_a_rebuilds_second_half_reads_the_facts_of_its_first_at_once(tmp_path: Path) -> None:
