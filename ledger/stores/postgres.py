@@ -6,7 +6,7 @@ stays an optional dependency (``pip install 'incident-ledger[postgres]'``).
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any
 
@@ -34,6 +34,10 @@ from incident_ledger.ledger.stores.recorder import (
 )
 
 
+def _same(value: Any) -> Any:
+    return value
+
+
 class PostgresLedgerRecorder(KeepsStoreId, PostgresApplicationRecorder):
     """PostgreSQL events plus their Merkle log and checkpoints, in one database.
 
@@ -52,6 +56,19 @@ class PostgresLedgerRecorder(KeepsStoreId, PostgresApplicationRecorder):
         self.plain: Plain | None = None
         """How a stored state becomes its leaf (None: as it is), once ``upgrade`` is told."""
         self._told = False
+        self._notify = SQL("NOTIFY {0}").format(Identifier(self.channel_name))
+        names = {
+            "events": Identifier(datastore.schema, events_table_name),
+            "leaves": Identifier(datastore.schema, "merkle_leaves"),
+            "nodes": Identifier(datastore.schema, "merkle_nodes"),
+        }
+        self.page_sql = [SQL(q).format(**names) for q in (COPY_EVENTS, COPY_NODES, NUMBER_LEAVES)]
+        self.page_sql.append(
+            SQL(
+                "SELECT (SELECT COALESCE(MAX(idx) + 1, 0) FROM {leaves}), "
+                "(SELECT COALESCE(MAX(notification_id), 0) FROM {events})"
+            ).format(**names)
+        )
         self.sql_create_statements += [
             SQL(
                 "CREATE TABLE IF NOT EXISTS {0}.merkle_nodes (level integer NOT NULL, "
@@ -177,21 +194,22 @@ class PostgresLedgerRecorder(KeepsStoreId, PostgresApplicationRecorder):
 
     @contextmanager
     def appending(self) -> Iterator[Appender]:
-        """One write transaction for a large import, holding the table lock from the start."""
+        """One write transaction for a large import, holding the table lock from the start.
+
+        Each ``append`` is one statement (``_LockedLog``); the lock, its timeout and the
+        library's notification of new events go in one round trip when it begins.
+        """
         with self.datastore.transaction(commit=True) as curs:
-            self._lock_table(curs)
+            curs.execute(SQL("; ").join([*self.lock_table_statements, self._notify]))
             cursor = curs.connection.cursor(row_factory=tuple_row)
-            view = self._view(cursor)
-            chains = self.chains.session(cursor, view, self.plain)
+            log = _LockedLog(self, cursor)
+            chains = self.chains.session(cursor, log.view, self.plain)
 
             def append(rows: Sequence[NewRow], leaves: Sequence[bytes]) -> None:
-                stored_events = [StoredEvent(*row) for row in rows]
-                self._insert_stored_events(curs, stored_events)
-                self._fetch_ids_after_insert_events(
-                    curs, stored_events, merkle_leaves=leaves, chain_session=chains
-                )
+                log.append(rows, leaves)
+                chains.extend([row[3] for row in rows], leaves)
 
-            yield Appender(view, append)
+            yield Appender(log.view, append)
             chains.flush()
 
     @contextmanager
@@ -211,9 +229,11 @@ class PostgresLedgerRecorder(KeepsStoreId, PostgresApplicationRecorder):
 
     def _view(self, cursor: Any) -> LogView:
         """The log as one cursor (one transaction, tuple rows) sees it."""
-        return LogView(
-            cursor, "%s", self.prefix, self.events_table_name, "notification_id", lambda v: v
-        )
+        return LogView(*self.view_arguments(cursor))
+
+    def view_arguments(self, cursor: Any) -> tuple[Any, str, str, str, str, Any]:
+        """``LogView``'s arguments for one cursor of this store."""
+        return (cursor, "%s", self.prefix, self.events_table_name, "notification_id", _same)
 
     def add_checkpoint(self, size: int, note: str, created_at: str) -> None:
         """Store a signed checkpoint (one per tree size)."""
@@ -232,3 +252,96 @@ class PostgresLedgerRecorder(KeepsStoreId, PostgresApplicationRecorder):
                 "WHERE size = %s AND note = %s",
                 (note, created_at, size, old),
             )
+
+
+COPY_EVENTS = (
+    "COPY {events} (originator_id, originator_version, topic, state) FROM STDIN (FORMAT BINARY)"
+)
+COPY_NODES = "COPY {nodes} (level, idx, hash) FROM STDIN (FORMAT BINARY)"
+NUMBER_LEAVES = """
+WITH added AS (
+    INSERT INTO {leaves} (idx, notification_id)
+    SELECT %s + row_number() OVER (ORDER BY notification_id) - 1, notification_id
+    FROM {events} WHERE notification_id > %s
+    RETURNING notification_id
+)
+SELECT count(*), COALESCE(max(notification_id), %s) FROM added
+"""
+"""How a page of events goes in, with its leaves and the Merkle nodes it completes.
+
+The library inserts a page from one array of its composite type, which psycopg builds
+row by row in Python, and sends the lock and a notification with every page. Here the
+events and the nodes are copied in (COPY, binary rows that psycopg writes in C: about
+a tenth of the time of the array, on either side), and the leaves are numbered by the
+server, in notification order, from the events after the last one the transaction had
+seen: three round trips a page. The rows are the library's, in its order: the sequence
+hands out ids in the order rows are copied, and the table lock the transaction took
+first keeps every other writer out until it commits."""
+
+
+class _CapturedNodes:
+    """A Merkle node store that reads through a cursor and keeps what it is given to
+    write, for ``INSERT_PAGE`` to write with the page's events."""
+
+    def __init__(self, nodes: CursorNodeStore) -> None:
+        self.nodes = nodes
+        self.written: list[tuple[int, int, bytes]] = []
+
+    def get(self, level: int, index: int) -> bytes | None:
+        """One stored hash, read now."""
+        return self.nodes.get(level, index)
+
+    def run(self, level: int, first: int, count: int) -> list[bytes]:
+        """Consecutive stored hashes of one level, read now."""
+        return self.nodes.run(level, first, count)
+
+    def put_many(self, items: Iterable[tuple[int, int, bytes]]) -> None:
+        """Keep the new hashes to write."""
+        self.written += items
+
+
+class _LockedView(LogView):
+    """The log as the write transaction holding the table lock sees it: its size is
+    counted as the transaction appends, not asked again (nobody else can append)."""
+
+    known_size = 0
+
+    def size(self) -> int:
+        return self.known_size
+
+
+class _LockedLog:
+    """The appends of one write transaction that holds the table lock (``COPY_EVENTS``)."""
+
+    def __init__(self, recorder: PostgresLedgerRecorder, cursor: Any) -> None:
+        self.cursor = cursor
+        self.copy_events, self.copy_nodes, self.number_leaves, ends = recorder.page_sql
+        self.id_type = recorder.datastore.originator_id_type
+        self.view = _LockedView(*recorder.view_arguments(cursor))
+        cursor.execute(ends)
+        self.view.known_size, self.last_id = (int(n) for n in cursor.fetchone())
+
+    def append(self, rows: Sequence[NewRow], leaves: Sequence[bytes]) -> None:
+        """Insert events with their leaf hashes; extend the tree."""
+        if len(leaves) != len(rows):
+            raise ProgrammingError("one Merkle leaf hash is needed per stored event")
+        if not rows:
+            return
+        size = self.view.known_size
+        nodes = _CapturedNodes(self.view.nodes)
+        new_size = append_leaves(nodes, size, leaves)
+        with self.cursor.copy(self.copy_events) as copy:
+            copy.set_types([self.id_type, "int8", "text", "bytea"])
+            for row in rows:
+                copy.write_row(row)
+        with self.cursor.copy(self.copy_nodes) as copy:
+            copy.set_types(["int4", "int8", "bytea"])
+            for node in nodes.written:
+                copy.write_row(node)
+        self.cursor.execute(self.number_leaves, (size, self.last_id, self.last_id))
+        count, self.last_id = self.cursor.fetchone()
+        if count != len(rows):
+            raise ProgrammingError(
+                f"{len(rows)} events were copied in but {count} new ones are in the table"
+            )
+        self.view.known_size = new_size
