@@ -1,0 +1,179 @@
+"""PostgreSQL's append path: pages copied in (``PostgresLedgerRecorder.appending``) store
+exactly what the library's insert path stores, and writers still append one at a time."""
+
+from __future__ import annotations
+
+import os
+import threading
+import uuid
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from typing import Any
+
+import pytest
+from eventsourcing.persistence import StoredEvent
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from incident_ledger.ledger.application import Ledger
+from incident_ledger.ledger.domain import creation_event
+from incident_ledger.ledger.imports.parsing import validate_record
+from incident_ledger.ledger.merkle import root_at
+from incident_ledger.ledger.stores.location import locate
+from incident_ledger.ledger.stores.recorder import Appender
+from tests.conftest import NO_POSTGRES, POSTGRES_URL, Clock, drop_schema
+
+pytestmark = pytest.mark.skipif(not POSTGRES_URL and not os.environ.get("CI"), reason=NO_POSTGRES)
+
+SETUP: list[dict[str, Any]] = [
+    {"type": "incident", "id": "g", "title": "Ghwayran"},
+    {"type": "incident", "id": "h", "title": "Hasakah"},
+    {"type": "source", "id": "sohr", "name": "SOHR", "kind": "monitor"},
+    {"type": "report", "id": "r1", "source": "sohr", "published_at": "2022-01-21"},
+]
+
+
+@contextmanager
+def ledger_in_new_schema(clock: Clock) -> Iterator[Ledger]:
+    schema = f"t_{uuid.uuid4().hex[:12]}"
+    ledger = Ledger(locate(f"{POSTGRES_URL}?schema={schema}").event_store_env(create=True), clock)
+    try:
+        yield ledger
+    finally:
+        ledger.close()
+        drop_schema(schema)
+
+
+@contextmanager
+def library_appending(recorder: Any) -> Iterator[Appender]:
+    """The append path before pages were copied in: the library's insert of each page
+    (lock, notification, composite array), its ids fetched to number the leaves."""
+    from psycopg.rows import tuple_row
+
+    with recorder.datastore.transaction(commit=True) as curs:
+        recorder._lock_table(curs)
+        cursor = curs.connection.cursor(row_factory=tuple_row)
+        view = recorder._view(cursor)
+        chains = recorder.chains.session(cursor, view, recorder.plain)
+
+        def append(rows: Sequence[Any], leaves: Sequence[bytes]) -> None:
+            stored = [StoredEvent(*row) for row in rows]
+            recorder._insert_stored_events(curs, stored)
+            recorder._fetch_ids_after_insert_events(
+                curs, stored, merkle_leaves=leaves, chain_session=chains
+            )
+
+        yield Appender(view, append)
+        chains.flush()
+
+
+def dump(ledger: Ledger) -> dict[str, list[tuple[Any, ...]]]:
+    """Every row of the log's tables, in a fixed order."""
+    recorder: Any = ledger.recorder
+    tables = {
+        recorder.events_table_name: "notification_id",
+        "merkle_leaves": "idx",
+        "merkle_nodes": "level, idx",
+        "incident_chains": "incident",
+    }
+    with recorder.datastore.transaction(commit=False) as curs:
+        found = {}
+        for table, order in tables.items():
+            curs.execute(f"SELECT * FROM {recorder.prefix}{table} ORDER BY {order}")  # type: ignore[arg-type,unused-ignore]
+            found[table] = [tuple(row.values()) for row in curs.fetchall()]
+    return found
+
+
+def record_events(ledger: Ledger, transactions: list[list[int]]) -> None:
+    """The setup in one transaction, then claims in pages of the given sizes, one list of
+    pages a transaction; every third claim in the second incident."""
+    ledger.actor = None
+    setup = [creation_event(validate_record(r, "x"), ledger.clock()) for r in SETUP]
+    with ledger.writing("test") as appender:
+        ledger.append_events(appender, setup)
+    number = 0
+    for pages in transactions:
+        with ledger.writing("test") as appender:
+            for size in pages:
+                claims = [
+                    {
+                        "type": "claim",
+                        "id": f"c{number + n}",
+                        "incident": "h" if (number + n) % 3 == 0 else "g",
+                        "fact": "killed.total",
+                        "value": number + n,
+                        "report": "r1",
+                    }
+                    for n in range(size)
+                ]
+                number += size
+                events = [creation_event(validate_record(c, "x"), ledger.clock()) for c in claims]
+                ledger.append_events(appender, events)
+
+
+@settings(max_examples=6, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    st.lists(
+        st.lists(st.integers(min_value=1, max_value=300), min_size=1, max_size=3),
+        min_size=1,
+        max_size=3,
+    )
+)
+def test_copied_pages_store_what_the_library_inserts(transactions: list[list[int]]) -> None:
+    clock = Clock()
+    with ledger_in_new_schema(clock) as old, ledger_in_new_schema(clock) as new:
+        old.recorder.appending = lambda: library_appending(old.recorder)  # type: ignore[attr-defined]
+        record_events(old, transactions)
+        record_events(new, transactions)
+        expected, got = dump(old), dump(new)
+        assert got == expected
+        assert len(got["merkle_leaves"]) == len(SETUP) + sum(map(sum, transactions))
+        with old.audit.reading() as before, new.audit.reading() as after:
+            size = before.size()
+            assert after.size() == size
+            assert root_at(after.nodes, size) == root_at(before.nodes, size)
+
+
+def test_a_large_page_crosses_the_stored_levels() -> None:
+    """Pages that complete subtrees of the stored levels (every 256 leaves)."""
+    test_copied_pages_store_what_the_library_inserts.hypothesis.inner_test([[260, 1], [300]])  # type: ignore[attr-defined]
+
+
+def test_a_writer_waits_for_the_one_appending_and_goes_after_it() -> None:
+    clock = Clock()
+    with ledger_in_new_schema(clock) as first:
+        record_events(first, [])
+        second = Ledger(first.env, clock)
+        events = [
+            creation_event(validate_record(claim, "x"), clock())
+            for claim in (
+                {"type": "claim", "id": f"c{n}", "incident": "g", "fact": "killed.total"}
+                | {"value": n, "report": "r1"}
+                for n in range(4)
+            )
+        ]
+        entered = threading.Event()
+        order: list[str] = []
+
+        def other_writer() -> None:
+            with second.writing("test") as appender:
+                entered.set()
+                order.append("second")
+                second.append_events(appender, events[2:])
+
+        try:
+            with first.writing("test") as appender:
+                first.append_events(appender, events[:1])
+                thread = threading.Thread(target=other_writer)
+                thread.start()
+                assert not entered.wait(1.0)  # held back by the table lock
+                first.append_events(appender, events[1:2])
+                order.append("first")
+            thread.join(30)
+            assert order == ["first", "second"]
+            with first.audit.reading() as view:
+                ids = [row[1] for row in view.event_rows(0, 100)]
+                assert view.size() == len(ids)
+            assert ids[-4:] == ["claim:c0", "claim:c1", "claim:c2", "claim:c3"]
+        finally:
+            second.close()
