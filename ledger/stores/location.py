@@ -75,7 +75,7 @@ class StoreLocation:
             "APPLICATION_RECORDER_TOPIC": _RECORDERS + "postgres:PostgresLedgerRecorder",
             "POSTGRES_SCHEMA": schema,
             "POSTGRES_LOCK_TIMEOUT": "30",
-            "POSTGRES_POOL_SIZE": "2",
+            "POSTGRES_POOL_SIZE": "1",
             "POSTGRES_CONNECT_TIMEOUT": "5",
             "POSTGRES_DBNAME": parsed.path.lstrip("/") or "ledger",
             "POSTGRES_HOST": parsed.hostname or "127.0.0.1",

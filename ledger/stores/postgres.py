@@ -49,6 +49,10 @@ class PostgresLedgerRecorder(KeepsStoreId, PostgresApplicationRecorder):
     def __init__(
         self, datastore: PostgresDatastore, *, events_table_name: str = "stored_events"
     ) -> None:
+        if datastore.pool_open_timeout is None:
+            # Open the pool's connections before the first is asked for: otherwise that
+            # request finds none ready, and the pool opens one more for it.
+            datastore.pool_open_timeout = datastore.pool.timeout
         super().__init__(datastore, events_table_name=events_table_name)
         schema = Identifier(datastore.schema)
         self.prefix = f'"{datastore.schema}".'
