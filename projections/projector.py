@@ -47,7 +47,6 @@ from incident_ledger.ledger.facts import (
 from incident_ledger.ledger.forking import Helper, two_cores
 from incident_ledger.ledger.gcpause import gc_paused
 from incident_ledger.ledger.mapper import LeafMapper, check_envelope, upcast
-from incident_ledger.ledger.merkle import root_at
 from incident_ledger.ledger.scratch import Scratch
 from incident_ledger.ledger.stores.recorder import EventRow, LogView
 from incident_ledger.ledger.times import (
@@ -637,7 +636,7 @@ def log_at(view: LogView, position: int) -> tuple[int, bytes]:
     reads of the stored tree (``merkle.root_at``)."""
     size = view.size_at(position)
     try:
-        return size, root_at(view.nodes, size)
+        return size, view.root_at(size)
     except LookupError:
         raise StoreError(
             f"the event store's Merkle log lacks nodes below size {size}: run 'ledger verify'"

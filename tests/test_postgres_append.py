@@ -18,7 +18,7 @@ from hypothesis import strategies as st
 from incident_ledger.ledger.application import Ledger
 from incident_ledger.ledger.domain import creation_event
 from incident_ledger.ledger.imports.parsing import validate_record
-from incident_ledger.ledger.merkle import root_at
+from incident_ledger.ledger.merkle import leaf_hash, root_at
 from incident_ledger.ledger.stores.location import locate
 from incident_ledger.ledger.stores.recorder import Appender
 from tests.conftest import NO_POSTGRES, POSTGRES_URL, Clock, drop_schema
@@ -132,11 +132,21 @@ def test_copied_pages_store_what_the_library_inserts(transactions: list[list[int
             size = before.size()
             assert after.size() == size
             assert root_at(after.nodes, size) == root_at(before.nodes, size)
+            # the root read from the tree's edge in one query, at sizes on and off tiles
+            for smaller in [*range(1, size, 37), 255, 256, 257, 512, size]:
+                if smaller <= size:
+                    assert after.root_at(smaller) == root_at(after.nodes, smaller)
 
 
-def test_a_large_page_crosses_the_stored_levels() -> None:
-    """Pages that complete subtrees of the stored levels (every 256 leaves)."""
-    test_copied_pages_store_what_the_library_inserts.hypothesis.inner_test([[260, 1], [300]])  # type: ignore[attr-defined]
+@pytest.mark.parametrize(
+    "transactions",
+    [[[260, 1], [300]], [[251], [1], [1, 255], [2]], [[300, 212], [1]]],
+    ids=["over-a-tile", "onto-tile-ends", "two-tiles-then-one"],
+)
+def test_pages_around_the_stored_levels(transactions: list[list[int]]) -> None:
+    """Pages that end on, before and after the tiles of the stored levels (256 leaves;
+    the setup adds four)."""
+    test_copied_pages_store_what_the_library_inserts.hypothesis.inner_test(transactions)  # type: ignore[attr-defined]
 
 
 def test_a_writer_waits_for_the_one_appending_and_goes_after_it() -> None:
@@ -177,3 +187,43 @@ def test_a_writer_waits_for_the_one_appending_and_goes_after_it() -> None:
             assert ids[-4:] == ["claim:c0", "claim:c1", "claim:c2", "claim:c3"]
         finally:
             second.close()
+
+
+def test_a_page_is_three_round_trips_whatever_the_log_holds(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Copy the events, copy the nodes, number the leaves: no node is read back, at any
+    size (the tree's edge is read once, when the transaction begins)."""
+    import psycopg
+
+    calls: list[str] = []
+    for name in ("execute", "copy"):
+        original = getattr(psycopg.Cursor, name)
+
+        def counted(self: Any, *args: Any, _original: Any = original, **kwargs: Any) -> Any:
+            calls.append(_original.__name__)
+            return _original(self, *args, **kwargs)
+
+        monkeypatch.setattr(psycopg.Cursor, name, counted)
+    clock = Clock()
+    with ledger_in_new_schema(clock) as ledger:
+        record_events(ledger, [])
+        per_page = []
+        with ledger.writing("test") as appender:
+            for number, size in enumerate([1, 300, 7, 255, 1, 2, 513]):
+                events = [
+                    creation_event(validate_record(claim, "x"), clock())
+                    for claim in (
+                        {"type": "claim", "id": f"c{number}-{n}", "incident": "g"}
+                        | {"fact": "killed.total", "value": n, "report": "r1"}
+                        for n in range(size)
+                    )
+                ]
+                rows = [ledger.leaf_mapper.row_with_leaf(event) for event in events]
+                calls.clear()
+                appender.append([r for r, _ in rows], [leaf_hash(leaf) for _, leaf in rows])
+                per_page.append(sorted(calls))
+        # and, on the first page, the read of the incident's chain
+        assert (
+            per_page == [["copy", "copy", "execute", "execute"]] + [["copy", "copy", "execute"]] * 6
+        )

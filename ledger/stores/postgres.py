@@ -6,7 +6,7 @@ stays an optional dependency (``pip install 'incident-ledger[postgres]'``).
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any
 
@@ -17,7 +17,7 @@ from psycopg.rows import tuple_row
 from psycopg.sql import SQL, Identifier
 
 from incident_ledger.ledger.errors import StoreError
-from incident_ledger.ledger.merkle import append_leaves
+from incident_ledger.ledger.merkle import append_leaves, root_at
 from incident_ledger.ledger.stores.chains import TABLE as CHAINS_TABLE
 from incident_ledger.ledger.stores.chains import ChainSession, ChainTable, Plain
 from incident_ledger.ledger.stores.recorder import (
@@ -32,6 +32,7 @@ from incident_ledger.ledger.stores.recorder import (
     id_to_keep,
     leaf_hashes,
 )
+from incident_ledger.ledger.stores.tree_edge import TreeEdge
 
 
 def _same(value: Any) -> Any:
@@ -233,7 +234,7 @@ class PostgresLedgerRecorder(KeepsStoreId, PostgresApplicationRecorder):
 
     def _view(self, cursor: Any) -> LogView:
         """The log as one cursor (one transaction, tuple rows) sees it."""
-        return LogView(*self.view_arguments(cursor))
+        return _PostgresView(*self.view_arguments(cursor))
 
     def view_arguments(self, cursor: Any) -> tuple[Any, str, str, str, str, Any]:
         """``LogView``'s arguments for one cursor of this store."""
@@ -283,28 +284,16 @@ hands out ids in the order rows are copied, and the table lock the transaction t
 first keeps every other writer out until it commits."""
 
 
-class _CapturedNodes:
-    """A Merkle node store that reads through a cursor and keeps what it is given to
-    write, for ``INSERT_PAGE`` to write with the page's events."""
+class _PostgresView(LogView):
+    """The log as one PostgreSQL transaction sees it."""
 
-    def __init__(self, nodes: CursorNodeStore) -> None:
-        self.nodes = nodes
-        self.written: list[tuple[int, int, bytes]] = []
-
-    def get(self, level: int, index: int) -> bytes | None:
-        """One stored hash, read now."""
-        return self.nodes.get(level, index)
-
-    def run(self, level: int, first: int, count: int) -> list[bytes]:
-        """Consecutive stored hashes of one level, read now."""
-        return self.nodes.run(level, first, count)
-
-    def put_many(self, items: Iterable[tuple[int, int, bytes]]) -> None:
-        """Keep the new hashes to write."""
-        self.written += items
+    def root_at(self, size: int) -> bytes:
+        """The root of the first ``size`` leaves, from the edge of that tree read in one
+        query (``tree_edge``)."""
+        return root_at(TreeEdge(self.nodes, self.prefix, size), size)
 
 
-class _LockedView(LogView):
+class _LockedView(_PostgresView):
     """The log as the write transaction holding the table lock sees it: its size is
     counted as the transaction appends, not asked again (nobody else can append)."""
 
@@ -324,6 +313,7 @@ class _LockedLog:
         self.view = _LockedView(*recorder.view_arguments(cursor))
         cursor.execute(ends)
         self.view.known_size, self.last_id = (int(n) for n in cursor.fetchone())
+        self.edge = TreeEdge(self.view.nodes, recorder.prefix, self.view.known_size)
 
     def append(self, rows: Sequence[NewRow], leaves: Sequence[bytes]) -> None:
         """Insert events with their leaf hashes; extend the tree."""
@@ -332,15 +322,14 @@ class _LockedLog:
         if not rows:
             return
         size = self.view.known_size
-        nodes = _CapturedNodes(self.view.nodes)
-        new_size = append_leaves(nodes, size, leaves)
+        new_size = append_leaves(self.edge, size, leaves)
         with self.cursor.copy(self.copy_events) as copy:
             copy.set_types([self.id_type, "int8", "text", "bytea"])
             for row in rows:
                 copy.write_row(row)
         with self.cursor.copy(self.copy_nodes) as copy:
             copy.set_types(["int4", "int8", "bytea"])
-            for node in nodes.written:
+            for node in self.edge.moved_to(new_size):
                 copy.write_row(node)
         self.cursor.execute(self.number_leaves, (size, self.last_id, self.last_id))
         count, self.last_id = self.cursor.fetchone()

@@ -23,6 +23,8 @@ from typing import Any, Protocol, runtime_checkable
 
 from eventsourcing.persistence import Notification, PersistenceError, ProgrammingError, StoredEvent
 
+from incident_ledger.ledger.merkle import root_at
+
 
 class CursorNodeStore:
     """The Merkle node table seen through one open cursor (one transaction)."""
@@ -242,6 +244,11 @@ class LogView:
         )
         self.cursor.execute(sql.replace("?", self.p), tuple(params))
         return list(self.cursor.fetchall())
+
+    def root_at(self, size: int) -> bytes:
+        """The root of the log's first ``size`` leaves (``merkle.root_at``; LookupError if
+        the stored tree lacks a node it needs)."""
+        return root_at(self.nodes, size)
 
     def size(self) -> int:
         """How many leaves the log holds."""
