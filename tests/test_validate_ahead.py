@@ -44,7 +44,8 @@ def write_jsonl(path: Path, records: list[dict[str, Any]]) -> Path:
 
 
 def ledger_at(db: str, lock_timeout: str = "30") -> Ledger:
-    return Ledger(locate(db).event_store_env(create=False) | {"SQLITE_LOCK_TIMEOUT": lock_timeout})
+    timeouts = {"SQLITE_LOCK_TIMEOUT": lock_timeout, "POSTGRES_LOCK_TIMEOUT": lock_timeout}
+    return Ledger(locate(db).event_store_env(create=False) | timeouts)
 
 
 def import_file(ledger: Ledger, path: Path, meanwhile: Callable[[], None] | None = None) -> Outcome:
@@ -63,11 +64,11 @@ def import_file(ledger: Ledger, path: Path, meanwhile: Callable[[], None] | None
 
 
 @pytest.fixture
-def db(tmp_path: Path) -> str:
-    path = str(tmp_path / "l.db")
-    writing.init(path)
-    writing.append_file(path, str(write_jsonl(tmp_path / "setup.jsonl", SETUP)))
-    return path
+def db(store_url: str, tmp_path: Path) -> str:
+    """A ledger on each backend: PostgreSQL's writers wait on its table lock."""
+    writing.init(store_url)
+    writing.append_file(store_url, str(write_jsonl(tmp_path / "setup.jsonl", SETUP)))
+    return store_url
 
 
 def other_writer(db: str, path: Path) -> Callable[[], None]:
