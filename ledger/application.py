@@ -25,6 +25,7 @@ if TYPE_CHECKING:
     from incident_ledger.ledger.records import AnyRecord
 
 from incident_ledger.ledger.batch_signing import Actor, BatchRoot, seal
+from incident_ledger.ledger.desk_domain import Batch
 from incident_ledger.ledger.domain import LedgerAggregate, Source
 from incident_ledger.ledger.errors import ConflictError, NotFoundError, StoreError
 from incident_ledger.ledger.mapper import LeafMapper
@@ -60,6 +61,8 @@ class Ledger(Application[str]):
         self.actor: Actor | None = None
         """Who writes: each write transaction is a batch this member signs (``seal``).
         None writes unsigned batches, which ``verify`` refuses once the ledger has a desk."""
+        self.sealed: Batch.Signed | None = None
+        """The signature of the last write's batch (None: it signed none)."""
 
     def construct_mapper(self) -> Mapper[str]:
         """Events are stored as their Merkle leaves (``ledger.mapper``)."""
@@ -104,7 +107,7 @@ class Ledger(Application[str]):
                 with self.audit.reading() as seen:
                     began = seen.size()
             with self.audit.appending() as appender:
-                actor = self.actor
+                actor, self.sealed = self.actor, None
                 if actor is None:
                     yield Appender(appender.view, appender.append, began)
                     return
@@ -115,7 +118,7 @@ class Ledger(Application[str]):
                     batch.add(digests)
 
                 yield Appender(appender.view, append, began)
-                seal(self, appender, first, batch, actor)
+                self.sealed = seal(self, appender, first, batch, actor)
         except IntegrityError:
             raise ConflictError(
                 f"{conflict}; nothing was written — run the same command again"

@@ -53,37 +53,22 @@ class SignedBatch:
 
 def signed_batches(ledger: Ledger, view: LogView) -> list[SignedBatch]:
     """Every signed batch the store holds, in log order."""
-    found = [
-        _signed_batch(ledger, state, view.leaf_index(aggregate_id, 1))
-        for aggregate_id, _, state in view.creations_between("batch:", "batch;")
-    ]
+    found = []
+    for aggregate_id, _, state in view.creations_between("batch:", "batch;"):
+        data: dict[str, Any] = orjson.loads(ledger.leaf_mapper.plain(state))["data"]
+        at = view.leaf_index(aggregate_id, 1)
+        found.append(
+            SignedBatch(
+                int(data["first"]),
+                int(data["last"]),
+                str(data["member"]),
+                str(data["root"]),
+                str(data["signature"]),
+                bool(data.get("proposed")),
+                -1 if at is None else at,
+            )
+        )
     return sorted(found, key=lambda batch: batch.first)
-
-
-def last_signed_batch(ledger: Ledger, view: LogView) -> SignedBatch | None:
-    """The signed batch whose signature is the log's last entry (None: the last entry is
-    not a batch's signature): ``signed_batches``' last one then, read in a few queries
-    whatever the number of batches."""
-    size = view.size()
-    last = view.leaf_notifications(size - 1, 1) if size else []
-    rows = view.event_rows_where("notification", [last[0][1]]) if last else []
-    if not rows or not rows[0][1].startswith("batch:") or rows[0][2] != 1:
-        return None
-    return _signed_batch(ledger, rows[0][4], size - 1)
-
-
-def _signed_batch(ledger: Ledger, state: bytes, at: int | None) -> SignedBatch:
-    """A batch's signature event as stored (``at``: its leaf index, if it has one)."""
-    data: dict[str, Any] = orjson.loads(ledger.leaf_mapper.plain(state))["data"]
-    return SignedBatch(
-        int(data["first"]),
-        int(data["last"]),
-        str(data["member"]),
-        str(data["root"]),
-        str(data["signature"]),
-        bool(data.get("proposed")),
-        -1 if at is None else at,
-    )
 
 
 def batch_of(ledger: Ledger, view: LogView, index: int | None) -> SignedBatch | None:

@@ -147,12 +147,15 @@ def require_member(ledger: Ledger, view: LogView, actor: Actor, role: Role) -> s
     return member_id
 
 
-def seal(ledger: Ledger, appender: Appender, first: int, batch: BatchRoot, actor: Actor) -> None:
-    """Append the signature of the batch of ``batch.count`` leaves from ``first``."""
+def seal(
+    ledger: Ledger, appender: Appender, first: int, batch: BatchRoot, actor: Actor
+) -> Batch.Signed | None:
+    """Append the signature of the batch of ``batch.count`` leaves from ``first``; the
+    signature's event (None: the batch is empty, and nothing is signed)."""
     from incident_ledger.ledger.signednote import sign_note
 
     if not batch.count:
-        return
+        return None
     view = appender.view
     members = desk_members(ledger, view)
     found = acting_member(members, actor)
@@ -178,6 +181,7 @@ def seal(ledger: Ledger, appender: Appender, first: int, batch: BatchRoot, actor
         proposed=True if _proposes(ledger, view, member) else None,
     )
     ledger.append_events(appender, [event])
+    return event
 
 
 def review_required(ledger: Ledger, view: LogView) -> bool:

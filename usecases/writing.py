@@ -217,16 +217,13 @@ def _record_one(db: str | None, validated: AnyRecord) -> Outcome:
 def _proposed(ledger: Any, added: Mapping[str, int]) -> bool:
     """Whether a write that just added these records (by type) proposed some: records of a
     kind an editor reviews (``REVIEWED_KINDS``; a correction is a claim) in a batch that
-    waits for review. The write's batch is the log's last leaf: the write holds the lock."""
-    from incident_ledger.ledger.batch_check import last_signed_batch
+    waits for review, as the write's signature says (``Ledger.sealed``)."""
     from incident_ledger.ledger.desk_entries import REVIEWED_KINDS
 
     kinds = {"claim" if kind == "correction" else kind for kind, n in added.items() if n}
     if kinds.isdisjoint(REVIEWED_KINDS):
         return False
-    with ledger.audit.reading() as view:
-        batch = last_signed_batch(ledger, view)
-    return batch is not None and batch.proposed
+    return ledger.sealed is not None and bool(ledger.sealed.proposed)
 
 
 def parse_grade(grade: Reliability | str) -> Reliability:
