@@ -227,3 +227,14 @@ def test_a_page_is_three_round_trips_whatever_the_log_holds(
         assert (
             per_page == [["copy", "copy", "execute", "execute"]] + [["copy", "copy", "execute"]] * 6
         )
+
+
+def test_a_read_inside_a_read_gets_a_second_connection() -> None:
+    """The pool keeps one connection, opened before it is asked for; a read made while
+    another is open (the read model's check looks up a retracted claim so) gets another
+    at once instead of waiting for the first."""
+    with ledger_in_new_schema(Clock()) as ledger:
+        record_events(ledger, [[3]])
+        with ledger.audit.reading() as outer, ledger.audit.reading() as inner:
+            assert inner.size() == outer.size() == len(SETUP) + 3
+        assert ledger.recorder.datastore.pool.get_stats()["connections_num"] == 2  # type: ignore[attr-defined]

@@ -11,7 +11,12 @@ from contextlib import contextmanager
 from typing import Any
 
 import psycopg
-from eventsourcing.persistence import PersistenceError, ProgrammingError, StoredEvent
+from eventsourcing.persistence import (
+    OperationalError,
+    PersistenceError,
+    ProgrammingError,
+    StoredEvent,
+)
 from eventsourcing.postgres import PostgresApplicationRecorder, PostgresDatastore
 from psycopg.rows import tuple_row
 from psycopg.sql import SQL, Identifier
@@ -39,6 +44,17 @@ def _same(value: Any) -> Any:
     return value
 
 
+def _open_pool(datastore: PostgresDatastore) -> None:
+    """Open the pool's connections before the first is asked for: otherwise that request
+    finds none ready, and the pool opens one more for it (a server process more for every
+    command). Only here: waiting at every request, as the library does when given an
+    open timeout, would wait for a connection held by the caller itself."""
+    try:
+        datastore.pool.open(wait=True, timeout=datastore.pool.timeout)
+    except psycopg.OperationalError as error:  # the library's own translation
+        raise OperationalError(str(error)) from error
+
+
 class PostgresLedgerRecorder(KeepsStoreId, PostgresApplicationRecorder):
     """PostgreSQL events plus their Merkle log and checkpoints, in one database.
 
@@ -50,10 +66,7 @@ class PostgresLedgerRecorder(KeepsStoreId, PostgresApplicationRecorder):
     def __init__(
         self, datastore: PostgresDatastore, *, events_table_name: str = "stored_events"
     ) -> None:
-        if datastore.pool_open_timeout is None:
-            # Open the pool's connections before the first is asked for: otherwise that
-            # request finds none ready, and the pool opens one more for it.
-            datastore.pool_open_timeout = datastore.pool.timeout
+        _open_pool(datastore)
         super().__init__(datastore, events_table_name=events_table_name)
         schema = Identifier(datastore.schema)
         self.prefix = f'"{datastore.schema}".'
