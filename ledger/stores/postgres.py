@@ -214,8 +214,8 @@ class PostgresLedgerRecorder(KeepsStoreId, PostgresApplicationRecorder):
     def appending(self) -> Iterator[Appender]:
         """One write transaction for a large import, holding the table lock from the start.
 
-        Each ``append`` is one statement (``_LockedLog``); the lock, its timeout and the
-        library's notification of new events go in one round trip when it begins.
+        Each ``append`` is three round trips (``_LockedLog``, ``COPY_EVENTS``); the lock,
+        its timeout and the library's notification of new events go in one when it begins.
         """
         with self.datastore.transaction(commit=True) as curs:
             curs.execute(SQL("; ").join([*self.lock_table_statements, self._notify]))
