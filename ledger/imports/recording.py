@@ -9,9 +9,10 @@ refuse or change goes in straight from its columns (``_all_new``).
 
 from __future__ import annotations
 
+from bisect import bisect_right
 from collections.abc import Callable
 from datetime import datetime
-from itertools import chain
+from itertools import accumulate, chain
 from typing import TYPE_CHECKING
 
 from incident_ledger.ledger.domain import creation_leaf
@@ -272,7 +273,8 @@ class Stream(Checks):
 
     def _add_page(self, page: ValidatedPage) -> None:
         ids = page.aggregate_ids
-        refs = set(";".join(page.ref_ids).split(";"))
+        joined = ";".join(page.ref_ids)
+        refs = set(joined.split(";"))
         refs.discard("")
         view, known = self.appender.view, self.known
         if not self.known_is_all:
@@ -286,7 +288,7 @@ class Stream(Checks):
             )
         events: list[NewRow] = []
         digests: list[bytes] = []
-        if self._all_new(page, refs, present):
+        if self._all_new(page, refs, present, joined):
             wheres = page.wheres
             first = self.facts.check_page(
                 page.kinds, page.fact_ids, page.sigs, ids, lambda i: wheres[i]
@@ -301,25 +303,36 @@ class Stream(Checks):
             self._add_records(page, creations, events, digests)
         self._append(events, digests)
 
-    def _all_new(self, page: ValidatedPage, refs: set[str], present: list[str]) -> bool:
+    def _all_new(
+        self, page: ValidatedPage, refs: set[str], present: list[str], joined: str
+    ) -> bool:
         """Whether every record of a page goes in from its columns: none is a fact's
         declaration or under an id already recorded, waiting, or used twice in the page,
         and each references only what is recorded or comes earlier in the page
-        (``refs``: all they reference)."""
+        (``refs``: all they reference; ``joined``: each record's ``ref_ids`` joined by
+        ``;``, in page order)."""
         ids = page.aggregate_ids
         if present or len(set(ids)) != len(ids) or not self.waiting_ids.isdisjoint(ids):
             return False
         if "fact" in page.kinds:
             return False
-        known = self.known
-        if known.issuperset(refs):
+        unknown = refs.difference(self.known)
+        if not unknown:
             return True
-        ref_lists = page.ref_lists
-        later = [i for i, made in enumerate(ref_lists) if not known.issuperset(made)]
         position = {aggregate_id: i for i, aggregate_id in enumerate(ids)}
-        return all(
-            position.get(ref, i) < i for i in later for ref in ref_lists[i] if ref not in known
-        )
+        if not unknown.issubset(position):
+            return False  # a reference to what neither the store nor the page holds
+        # Each id the store lacks must come before the first record that references it.
+        # Found in the page's joined references (a whole ";"-separated id at a time, so
+        # "report:r1" is never found in "report:r10") rather than by splitting every
+        # record's: most pages reference a few ids of their own from many records.
+        starts = list(accumulate([len(r) + 1 for r in page.ref_ids], initial=0))
+        padded = f";{joined};"
+        for aggregate_id in unknown:
+            first = padded.find(f";{aggregate_id};")  # found: ``unknown`` came from ``joined``
+            if bisect_right(starts, first) - 1 <= position[aggregate_id]:
+                return False
+        return True
 
     def _with_supersedes(
         self, page: ValidatedPage, events: list[NewRow], digests: list[bytes]

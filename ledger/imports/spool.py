@@ -17,6 +17,8 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, NamedTuple
 
+import orjson
+
 from incident_ledger.ledger.domain import (
     aggregate_id_for,
     derived_fields,
@@ -93,7 +95,13 @@ class Spooled(NamedTuple):
     @property
     def fields(self) -> dict[str, Any]:
         """The record's fields (those it leaves out are None)."""
-        return dict(json.loads(self.data))
+        # ``data`` is canonical JSON of validated fields (whole numbers up to 2^53, decimals
+        # as strings), which orjson reads as the standard module does, in a fifth of the
+        # time: the ends of claims read a record's fields several times each.
+        try:
+            return dict(orjson.loads(self.data))
+        except orjson.JSONDecodeError:
+            return dict(json.loads(self.data))
 
     @property
     def ended_claim(self) -> str | None:
