@@ -290,6 +290,18 @@ ClaimValue = (
 )
 
 
+def qualifier_problem(qualifier: str, value: Any) -> str | None:
+    """Why a qualifier does not fit a claim's valid value, or None: a qualifier applies
+    to a single number, and ``less_than 0`` to none."""
+    is_number = isinstance(value, int | Decimal) and not isinstance(value, bool)
+    is_number = is_number or (isinstance(value, str) and DECIMAL_TEXT.match(value) is not None)
+    if not is_number:
+        return "a qualifier applies only to a single number"
+    if qualifier == Qualifier.LESS_THAN and Decimal(str(value)) == 0:
+        return "'less_than 0' is impossible for a count"
+    return None
+
+
 class ClaimFields(RecordBase):
     """The fields of a claim, shared by ``claim`` and ``correction`` records."""
 
@@ -322,13 +334,10 @@ class ClaimFields(RecordBase):
     def _qualifier_fits(cls, qualifier: Qualifier | None, info: ValidationInfo) -> Qualifier | None:
         if qualifier is None:  # most claims
             return None
-        value = info.data.get("value")
-        is_number = isinstance(value, int | Decimal) and not isinstance(value, bool)
-        is_number = is_number or (isinstance(value, str) and DECIMAL_TEXT.match(value) is not None)
-        if qualifier is not None and "value" in info.data and not is_number:
-            raise ValueError("a qualifier applies only to a single number")
-        if qualifier is Qualifier.LESS_THAN and is_number and Decimal(str(value)) == 0:
-            raise ValueError("'less_than 0' is impossible for a count")
+        if "value" in info.data:  # else the value is wrong, and that is the problem named
+            problem = qualifier_problem(qualifier, info.data["value"])
+            if problem is not None:
+                raise ValueError(problem)
         return qualifier
 
     @field_validator("via")

@@ -154,7 +154,7 @@ def validate_record(
             f"{where}: type: must be one of {', '.join(RECORD_TYPES)} (got {_kind_shown(kind)})"
         )
     try:
-        record = _VALIDATE(data, context=_NORMALIZED if normalized else None)
+        record: AnyRecord = _VALIDATE(data, context=_NORMALIZED if normalized else None)
     except ValidationError as error:
         raise BadInputError(f"{where}: {_problems(error, list(data), problems)}") from None
     except RecursionError:
@@ -240,6 +240,20 @@ def read_records(
     The first bad line raises ``BadInputError`` naming the line and the field.
     ``first_line`` is the number of the first line given (for part of a file).
     """
+    for where, data, normalized in read_lines(lines, label, progress, first_line):
+        yield where, validate_record(data, where, normalized=normalized)
+
+
+def read_lines(
+    lines: Iterable[str],
+    label: str = "line",
+    progress: Callable[[int], None] | None = None,
+    first_line: int = 1,
+) -> Iterator[tuple[str, Any, bool]]:
+    """(``line N``, decoded JSON, whether its strings are NFC already) for every line of a
+    JSON Lines input, for ``validate_record``; blank lines are skipped. A line that is not
+    JSON (or not UTF-8) raises ``BadInputError`` naming it. ``progress`` is called with
+    the bytes of each line once the caller has taken it."""
     for number, line in _numbered(lines, first_line):
         where = f"{label} {number}"
         normalized = normalized_line(line, where)
@@ -250,7 +264,7 @@ def read_records(
             if line.startswith(BOM):
                 message = "a byte-order mark (U+FEFF) may only start the input"
             raise BadInputError(f"{where}: invalid JSON: {message}") from None
-        yield where, validate_record(data, where, normalized=normalized is not None)
+        yield where, data, normalized is not None
         if progress is not None:
             # Bytes, as the input's size is counted (isascii is constant time).
             progress((len(line) if line.isascii() else len(line.encode("utf-8"))) + 1)

@@ -17,9 +17,11 @@ from __future__ import annotations
 
 import hashlib
 import itertools
+from bisect import bisect_right
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from functools import cached_property
+from itertools import accumulate
 from pathlib import Path
 
 from incident_ledger.ledger.domain import creation_leaf
@@ -52,6 +54,20 @@ class PreparedPage:
 
     def __len__(self) -> int:
         return len(self.seqs)
+
+    def made_before_cited(self, made: set[str], position: dict[str, int], joined: str) -> bool:
+        """Whether each of these ids, made by the record at ``position[id]`` of the page,
+        comes before every record that references it (``joined``: the records' ``ref_ids``
+        joined by ``;``). Found as the first whole ``;``-separated id in ``joined`` (never
+        ``report:r1`` in ``report:r10``), rather than by splitting every record's: most
+        pages reference a few ids of their own from many records."""
+        starts = list(accumulate([len(refs) + 1 for refs in self.ref_ids], initial=0))
+        padded = f";{joined};"
+        for aggregate_id in made:
+            first = padded.find(f";{aggregate_id};")  # where in ``joined`` it starts
+            if first < 0 or bisect_right(starts, first) - 1 <= position[aggregate_id]:
+                return False
+        return True
 
     @cached_property
     def ref_lists(self) -> list[list[str]]:

@@ -9,10 +9,9 @@ refuse or change goes in straight from its columns (``_all_new``).
 
 from __future__ import annotations
 
-from bisect import bisect_right
 from collections.abc import Callable
 from datetime import datetime
-from itertools import accumulate, chain
+from itertools import chain
 from typing import TYPE_CHECKING
 
 from incident_ledger.ledger.domain import creation_leaf
@@ -320,19 +319,7 @@ class Stream(Checks):
         if not unknown:
             return True
         position = {aggregate_id: i for i, aggregate_id in enumerate(ids)}
-        if not unknown.issubset(position):
-            return False  # a reference to what neither the store nor the page holds
-        # Each id the store lacks must come before the first record that references it.
-        # Found in the page's joined references (a whole ";"-separated id at a time, so
-        # "report:r1" is never found in "report:r10") rather than by splitting every
-        # record's: most pages reference a few ids of their own from many records.
-        starts = list(accumulate([len(r) + 1 for r in page.ref_ids], initial=0))
-        padded = f";{joined};"
-        for aggregate_id in unknown:
-            first = padded.find(f";{aggregate_id};")  # found: ``unknown`` came from ``joined``
-            if bisect_right(starts, first) - 1 <= position[aggregate_id]:
-                return False
-        return True
+        return unknown.issubset(position) and page.made_before_cited(unknown, position, joined)
 
     def _with_supersedes(
         self, page: ValidatedPage, events: list[NewRow], digests: list[bytes]

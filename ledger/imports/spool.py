@@ -285,7 +285,6 @@ def spool_row(where: str, record: AnyRecord) -> tuple[Any, ...]:
     fields = record.__pydantic_serializer__.to_python(
         record, mode="json", exclude=_ENVELOPE, exclude_none=True
     )
-    ref_ids, ref_fields = reference_columns(record.type, fields)
     kind = record.type
     fact, sig = "", ""
     fields_of: Any = record  # a claim, a correction or a fact, as ``kind`` says
@@ -294,13 +293,23 @@ def spool_row(where: str, record: AnyRecord) -> tuple[Any, ...]:
         sig = signature(fields_of.value, fields_of.qualifier, fields_of.unit)
     elif kind == "fact":
         fact = fact_id(fields_of.incident, fields_of.key)
+    return fields_row(where, kind, record.id, fields, fact, sig)
+
+
+def fields_row(
+    where: str, kind: str, record_id: str, fields: dict[str, Any], fact: str, sig: str
+) -> tuple[Any, ...]:
+    """``spool_row`` of a record given as its validated fields (as ``model_dump(mode=
+    "json")`` gives them, those that are None left out), the fact it concerns and its
+    value's signature."""
+    ref_ids, ref_fields = reference_columns(kind, fields)
     derived = derived_fields(kind, fields)  # a claim's valid-time bounds
     return (
         RANKS[kind],
         where,
         kind,
-        record.id,
-        aggregate_id_for(kind, record.id),
+        record_id,
+        aggregate_id_for(kind, record_id),
         # ``creation_data``: fields that are None are left out, derived ones added
         canonical_json_text({**fields, **derived} if derived else fields),
         ref_ids,

@@ -35,11 +35,11 @@ from incident_ledger.ledger.domain import aggregate_id_for, creation_leaf
 from incident_ledger.ledger.errors import BadInputError
 from incident_ledger.ledger.forking import Producer, two_cores
 from incident_ledger.ledger.imports.csv_input import csv_records
-from incident_ledger.ledger.imports.parsing import BOM, input_text, read_records
+from incident_ledger.ledger.imports.parsing import BOM, input_text
+from incident_ledger.ledger.imports.plain_claims import read_rows
 from incident_ledger.ledger.imports.preparing import PreparedPage
 from incident_ledger.ledger.imports.spool import PAGE, Spooled, spool_row
 from incident_ledger.ledger.leaves import STAMP_LENGTH
-from incident_ledger.ledger.records import AnyRecord
 
 SPLIT_MIN_BYTES = 4_000_000
 """Files smaller than this are validated in this process: helpers would not pay for themselves."""
@@ -126,28 +126,36 @@ class Problem:
 
 def line_pages(lines: Iterable[str]) -> Iterator[ValidatedPage]:
     """Validate lines here, a page of ``PAGE`` records at a time."""
-    return _pages(lambda advance: read_records(lines, progress=advance))
+    return _pages(lambda advance: read_rows(lines, progress=advance))
 
 
 def csv_pages(path: Path, record_type: str | None) -> Iterator[ValidatedPage]:
     """Validate a CSV file here (``csv_input``), a page at a time, as ``line_pages`` does."""
     with path.open("rb") as binary, input_text(binary) as handle:
-        yield from _pages(lambda advance: csv_records(handle, record_type, advance))
+        yield from _pages(lambda advance: _csv_rows(handle, record_type, advance))
+
+
+def _csv_rows(
+    lines: Iterable[str], record_type: str | None, advance: Callable[[int], None]
+) -> Iterator[tuple[Any, ...]]:
+    """The spool rows of a CSV input's records (``csv_input.csv_records``)."""
+    for where, record in csv_records(lines, record_type, advance):
+        yield spool_row(where, record)
 
 
 def _pages(
-    records: Callable[[Callable[[int], None]], Iterable[tuple[str, AnyRecord]]],
+    rows: Callable[[Callable[[int], None]], Iterable[tuple[Any, ...]]],
 ) -> Iterator[ValidatedPage]:
-    """Pages of ``PAGE`` records, from ``records(advance)``, which calls ``advance`` with
-    the bytes of input each record took."""
+    """Pages of ``PAGE`` records, from ``rows(advance)``, which gives their spool rows and
+    calls ``advance`` with the bytes of input each record took."""
     read = [0]  # bytes of input read so far
 
     def advance(size: int) -> None:
         read[0] += size
 
     columns, paged = _Columns(), 0
-    for where, record in records(advance):
-        columns.add(spool_row(where, record))
+    for row in rows(advance):
+        columns.add(row)
         if len(columns.rows) >= PAGE:
             columns.size, paged = read[0] - paged, read[0]
             yield columns.page()
@@ -257,7 +265,7 @@ def input_pages(
 
     def pages() -> Iterator[ValidatedPage]:
         if path is None and csv_lines:
-            return _pages(lambda advance: csv_records(lines, record_type, advance))
+            return _pages(lambda advance: _csv_rows(lines, record_type, advance))
         if path is None:
             return line_pages(lines)
         return csv_pages(path, record_type) if is_csv else file_pages(path)
@@ -293,8 +301,8 @@ def _chunk_pages(path: Path, first: int, step: int) -> Iterator[ValidatedPage | 
         if number >= first and (number - first) % step == 0:
             columns = _Columns(len(chunk))
             try:
-                for where, record in read_records(_lines(chunk), first_line=line):
-                    columns.add(spool_row(where, record))
+                for row in read_rows(_lines(chunk), first_line=line):
+                    columns.add(row)
             except BadInputError as error:
                 yield Problem(str(error))
                 return
