@@ -38,7 +38,7 @@ from incident_ledger.projections.understanding import (
     pick_value,
     understand,
 )
-from incident_ledger.projections.why import explain, relays_words, why_entry
+from incident_ledger.projections.why import explain, relay_words, why_entry
 from incident_ledger.projections.words import position_words
 
 _KIND_TAG = {"number": 0, "time": 1}  # bounds of different kinds are never compared
@@ -76,9 +76,8 @@ class FactWalk:
         self._lows: list[tuple[Any, ...]] = []
         self._highs: list[tuple[Any, ...]] = []
         self._grades: list[tuple[int, tuple[str, str]]] = []
-        self._via: list[tuple[tuple[str, str], str, list[str]]] = []
         self._kinds: Counter[str] = Counter()
-        self._relayed: tuple[dict[str, list[str]], str] | None = None  # made when _via changes
+        self._relays = _Relays()
 
     def put(self, claimant: str, position: Position | None) -> None:
         """Set a claimant's position (None: it holds none any more)."""
@@ -97,8 +96,7 @@ class FactWalk:
         insort(self._highs, held.high)
         insort(self._grades, held.grade)
         if held.json.get("via"):
-            insort(self._via, (held.order, claimant, held.json["via"]))
-            self._relayed = None
+            self._relays.add(held.order, claimant, held.json["via"])
         self._kinds[position.kind] += 1
 
     def _remove(self, held: _Held) -> None:
@@ -109,8 +107,7 @@ class FactWalk:
             del keys[bisect_left(keys, key)]
         del self._grades[bisect_left(self._grades, held.grade)]
         if held.json.get("via"):
-            del self._via[bisect_left(self._via, (held.order,))]
-            self._relayed = None
+            self._relays.remove(held.order, held.json["via"])
         self._kinds[held.position.kind] -= 1
         if not self._kinds[held.position.kind]:
             del self._kinds[held.position.kind]
@@ -150,7 +147,7 @@ class FactWalk:
             False,
             self._zone,
             bounds(common),
-            self._relays(),
+            self._relays.answer(),
         )
         return fact_state(status, kind, rules, False, self._pick(kind, span), span, listed, why)
 
@@ -163,17 +160,51 @@ class FactWalk:
             chosen = [self._held[self._grades[-1][1][1]].position]
         return pick_value(chosen, kind, span, self._policy)
 
-    def _relays(self) -> tuple[dict[str, list[str]], str]:
-        """Each relay named in ``via`` and the claimants it relayed, in position order
-        and the summary's words for them (the same answer, never changed by its readers,
-        until a relayed position changes)."""
-        if self._relayed is not None:
-            return self._relayed
+
+class _Relays:
+    """Each relay named in the positions' ``via`` and the claimants it relayed, kept per
+    relay: a change re-makes the words of the relays it names, not of every relay — a hot
+    fact's walk changed a relayed position at most steps, and reading every relayed
+    position again at each of them grew with the steps times the positions."""
+
+    def __init__(self) -> None:
+        # per relay: (order, place in its via, claimant) of each position naming it, sorted
+        self._named: dict[str, list[tuple[tuple[str, str], int, str]]] = {}
+        self._said: dict[str, tuple[list[str], str]] = {}  # per relay: claimants, words
+        self._answer: tuple[dict[str, list[str]], str] | None = None
+
+    def add(self, order: tuple[str, str], claimant: str, via: list[str]) -> None:
+        for place, relay in enumerate(dict.fromkeys(via)):
+            insort(self._named.setdefault(relay, []), (order, place, claimant))
+            self._said.pop(relay, None)
+        self._answer = None
+
+    def remove(self, order: tuple[str, str], via: list[str]) -> None:
+        for relay in dict.fromkeys(via):
+            named = self._named[relay]
+            del named[bisect_left(named, (order,))]
+            if not named:
+                del self._named[relay]
+            self._said.pop(relay, None)
+        self._answer = None
+
+    def answer(self) -> tuple[dict[str, list[str]], str]:
+        """As ``why`` reads them from the positions in order: each relay in the order it is
+        first named (by the first position naming it, at its place in that ``via``), with
+        its claimants in position order, and the summary's words for them. The same
+        lists, never changed by their readers, until a position naming their relay
+        changes."""
+        if self._answer is not None:
+            return self._answer
+        named = self._named
         relays: dict[str, list[str]] = {}
-        for _, claimant, via in self._via:
-            for relay in via:
-                relays.setdefault(relay, [])
-                if claimant not in relays[relay]:
-                    relays[relay].append(claimant)
-        self._relayed = (relays, relays_words(relays))
-        return self._relayed
+        words = []
+        for relay in sorted(named, key=lambda relay: named[relay][0][:2]):
+            said = self._said.get(relay)
+            if said is None:
+                claimants = [claimant for _, _, claimant in named[relay]]
+                said = self._said[relay] = (claimants, relay_words(relay, claimants))
+            relays[relay], word = said
+            words.append(word)
+        self._answer = (relays, "; " + "; ".join(words) if words else "")
+        return self._answer

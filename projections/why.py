@@ -96,9 +96,12 @@ def relays_words(relays: dict[str, list[str]]) -> str:
     """What the summary adds for the relays: ``; afp's relays counted as sohr``."""
     if not relays:
         return ""
-    return "; " + "; ".join(
-        f"{relay}'s relays counted as {_and(claimants)}" for relay, claimants in relays.items()
-    )
+    return "; " + "; ".join(relay_words(relay, claimants) for relay, claimants in relays.items())
+
+
+def relay_words(relay: str, claimants: list[str]) -> str:
+    """One relay's part of them: ``afp's relays counted as sohr``."""
+    return f"{relay}'s relays counted as {_and(claimants)}"
 
 
 class _Said:

@@ -1,0 +1,148 @@
+"""A fact's history walked once: relayed positions, the relays ``why`` names and their
+order are ``state``'s at every instant (hypothesis), and the walk's work on them grows
+with the steps, not with the steps times the relayed positions."""
+
+from __future__ import annotations
+
+import tempfile
+from pathlib import Path
+from typing import Any
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+import incident_ledger.projections.why as why_module
+from incident_ledger.ledger.application import Ledger
+from incident_ledger.ledger.imports import importer
+from incident_ledger.ledger.imports.importer import Entry
+from incident_ledger.ledger.imports.parsing import validate_record
+from incident_ledger.ledger.times import from_key
+from incident_ledger.projections.history import history
+from incident_ledger.projections.projector import Projector
+from incident_ledger.projections.sweep import Sweep
+from incident_ledger.projections.understanding import Policy, state
+from incident_ledger.projections.views import Views
+
+SOURCES = [f"s{n}" for n in range(6)]
+
+
+def _records(claims: list[tuple[int, int, list[str]]], ended: list[int]) -> list[dict[str, Any]]:
+    """One fact's claims (day, claimant, via) and the retractions of some of them."""
+    records: list[dict[str, Any]] = [{"type": "incident", "id": "i", "title": "I"}]
+    records += [{"type": "source", "id": s, "name": s.upper(), "kind": "outlet"} for s in SOURCES]
+    for n, (day, claimant, via) in enumerate(claims):
+        records.append({"type": "report", "id": f"r{n}", "source": "s0",
+                        "published_at": f"2022-01-{day:02d}"})  # fmt: skip
+        records.append({"type": "claim", "id": f"c{n}", "incident": "i", "fact": "killed",
+                        "report": f"r{n}", "claimant": SOURCES[claimant], "via": via,
+                        "value": 10 + n})  # fmt: skip
+    for n in sorted({n % len(claims) for n in ended}):
+        day = min(claims[n][0] + 2, 28)
+        records.append({"type": "report", "id": f"x{n}", "source": "s0",
+                        "published_at": f"2022-01-{day:02d}"})  # fmt: skip
+        records.append({"type": "retraction", "id": f"y{n}", "claim": f"c{n}",
+                        "report": f"x{n}"})  # fmt: skip
+    return records
+
+
+def _project(ledger: Ledger, views: Views, records: list[dict[str, Any]]) -> None:
+    importer.record(ledger, [Entry("t", validate_record(r, "t")) for r in records])
+    Projector(ledger, views).catch_up()
+
+
+@settings(max_examples=25)
+@given(
+    claims=st.lists(
+        st.tuples(
+            st.integers(1, 20),
+            st.integers(1, 5),
+            st.lists(st.sampled_from(SOURCES[2:]), max_size=3, unique=True),
+        ),
+        min_size=1,
+        max_size=14,
+    ),
+    ended=st.lists(st.integers(0, 13), max_size=4),
+    policy=st.sampled_from(list(Policy)),
+)
+def test_every_step_of_a_relayed_walk_equals_state(
+    claims: list[tuple[int, int, list[str]]], ended: list[int], policy: Policy
+) -> None:
+    """Claimants relayed by several relays, joining, changing and ending in any order:
+    the walk's fact (``why.relays``, their order, the summary's words) is ``state``'s."""
+    from incident_ledger.ledger.stores.location import locate
+    from incident_ledger.usecases import writing
+
+    with tempfile.TemporaryDirectory() as workdir:
+        db = str(Path(workdir) / "l.db")
+        writing.init(db)
+        ledger = Ledger(locate(db).event_store_env())
+        views = Views(locate(db).views_path)
+        try:
+            views.ensure_schema()
+            _project(ledger, views, _records(claims, ended))
+            conn = views.connection
+            sweep = Sweep(conn, "i", None, fact="killed", policy=policy)
+            instants = conn.execute(
+                "SELECT published_at FROM claims UNION SELECT published_at FROM claim_ends"
+                " ORDER BY 1"
+            ).fetchall()
+            for (instant,) in instants:
+                sweep.advance(instant)
+                expected = state(conn, "i", from_key(instant), None, policy)["facts"]
+                assert sweep.fact("killed") == expected.get("killed")
+        finally:
+            views.close()
+            ledger.close()
+
+
+def _relayed_names(ledger: Ledger, views: Views, claims: int) -> int:
+    """The claimants' names the walk of ``claims`` relayed claims puts into relays' words:
+    each claim a new claimant's, relayed by one of relays of three claimants each."""
+    records: list[dict[str, Any]] = [{"type": "incident", "id": "i", "title": "I"}]
+    for n in range(claims):
+        records.append({"type": "source", "id": f"c-{n}", "name": f"C{n}", "kind": "outlet"})
+        if n % 3 == 0:
+            records.append({"type": "source", "id": f"relay-{n // 3}", "name": "R",
+                            "kind": "outlet"})  # fmt: skip
+        records.append({"type": "report", "id": f"r{n}", "source": f"c-{n}",
+                        "published_at": f"2022-01-01T{n // 60:02d}:{n % 60:02d}:00Z"})  # fmt: skip
+        records.append({"type": "claim", "id": f"k{n}", "incident": "i", "fact": "killed",
+                        "report": f"r{n}", "claimant": f"c-{n}", "via": [f"relay-{n // 3}"],
+                        "value": n})  # fmt: skip
+    _project(ledger, views, records)
+    named = [0]
+    joined = why_module._and
+
+    def counted(names: list[str]) -> str:
+        named[0] += len(names)
+        return joined(names)
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(why_module, "_and", counted)
+        steps = history(views.connection, "i", "killed")["steps"]
+    assert len(steps) == claims and len(steps[-1]["why"]["relays"]) == (claims + 2) // 3
+    return named[0]
+
+
+def test_relays_words_are_made_again_only_for_the_relay_that_changed(
+    tmp_path: Path,
+) -> None:
+    """Four times the relayed claims: under five times the names put into words (every
+    relay's words made again at every step made sixteen times as many)."""
+    from incident_ledger.ledger.stores.location import locate
+    from incident_ledger.usecases import writing
+
+    counts = []
+    for claims in (60, 240):
+        db = str(tmp_path / f"{claims}.db")
+        writing.init(db)
+        ledger = Ledger(locate(db).event_store_env())
+        views = Views(locate(db).views_path)
+        try:
+            views.ensure_schema()
+            counts.append(_relayed_names(ledger, views, claims))
+        finally:
+            views.close()
+            ledger.close()
+    assert counts[1] < 5 * counts[0], counts
