@@ -9,7 +9,7 @@ import typer
 from rich.table import Table
 from rich.text import Text
 
-from incident_ledger.cli import render, timeline_view
+from incident_ledger.cli import history_view, render, timeline_view
 from incident_ledger.cli.answers import Question, answer
 from incident_ledger.cli.failures import fail
 from incident_ledger.cli.params import (
@@ -81,6 +81,9 @@ def history(
         fail("--all-positions is for --json: the table lists each step's positions", 2)
 
     question = Question(ctx.obj, incident, as_recorded, reviewed_only)
+    if chart is None:  # written as it is read
+        _stream_history(question, fact, tz=tz, as_json=as_json, every=every)
+        return
     with render.working("reading the history", as_json=as_json):
         result = question.put(reading.fact_history, fact, chart=chart)
     answer(
@@ -90,6 +93,43 @@ def history(
         show=show_history,
         json=lambda result: print_history(result, every=every),
     )
+
+
+def _stream_history(
+    question: Question, fact: str, *, tz: str | None, as_json: bool, every: bool
+) -> None:
+    """The history without a chart, written a page of steps at a time."""
+    from itertools import chain
+
+    from incident_ledger.projections.history import changed_positions
+    from incident_ledger.usecases.history_stream import history_pages
+
+    opened = history_pages(
+        question.db,
+        question.incident,
+        fact,
+        as_recorded=question.as_recorded,
+        reviewed_only=question.reviewed_only,
+    )
+    with opened as read:
+        zone = None if as_json else render.display_zone(read.head, tz)
+        with render.working("reading the history", as_json=as_json):
+            first = next(read.pages, None)  # the bar stops before the first line
+        pages = chain([] if first is None else [first], read.pages)
+        if as_json:
+            steps = (step for page in pages for step in page)
+            listed = steps if every else changed_positions(steps)
+            history_view.print_json_streamed(read.head, "steps", listed, read.tail)
+            return
+        tables = history_view.history_pages(
+            read.head,
+            pages,
+            read.recorded_by,
+            lambda result, first: history_table(result, zone, first=first),
+        )
+        for table in tables:
+            render.out.print(table)
+        _desk_words(read.tail())
 
 
 def diff(
@@ -189,6 +229,11 @@ def print_history(result: Mapping[str, Any], *, every: bool) -> None:
 def show_history(result: Mapping[str, Any], zone: str | None) -> None:
     """The history's table, then the desk's words on its records and where its chart went."""
     render.out.print(history_table(result, zone))
+    _desk_words(result)
+
+
+def _desk_words(result: Mapping[str, Any]) -> None:
+    """The desk's words on the history's records, and where its chart went."""
     for entry in result.get("desk", []):
         render.out.print(f"{entry['record']}: {render.terminal_text(entry['words'])}")
     if "chart" in result:
@@ -205,14 +250,22 @@ def by_words(records: Iterable[str], recorded_by: Mapping[str, str], before: str
     return f"{before}by {render.terminal_text(', '.join(members))}" if members else ""
 
 
-def history_table(result: Mapping[str, Any], zone: str | None = None) -> Table:
-    """One row per step: when, which reports, status, range, positions and what changed."""
+def history_table(
+    result: Mapping[str, Any], zone: str | None = None, *, first: bool = True
+) -> Table:
+    """One row per step: when, which reports, status, range, positions and what changed
+    (``first``: the page of steps with the title and the header)."""
     from incident_ledger.projections.changes import change_words
 
     title = f"{result['fact']} in {result['incident']} — history by known time"
     if result["recorded_at"]:
         title += f", as recorded {render.known_words(result['recorded_at'], zone)}"
-    table = StackingTable(title=title, show_lines=True, stack=[(1, 0), (3, 2), (5, 4)])
+    table = StackingTable(
+        title=title if first else None,
+        show_header=first,
+        show_lines=True,
+        stack=[(1, 0), (3, 2), (5, 4)],
+    )
     for name in ("known at", "reports", "status", "range", "who says what", "what changed"):
         table.add_column(name)
     for step in result["steps"]:

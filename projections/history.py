@@ -59,35 +59,77 @@ def history(
 ) -> HistoryResult:
     """Every change in the understanding of ``fact``, in known-time order, as recorded by R
     (``reviewed_only``: counting a reporter's proposals only once approved by R)."""
-    zone = require_incident(db, incident)
-    params = {"incident": incident, "fact": fact, "recorded": recorded_bound(recorded_at)}
-    claims = db.execute(_CLAIMS, params).fetchall()
-    if not claims:
-        raise NotFoundError(_no_claims(db, incident, fact, recorded_at))
-    reports_at: dict[str, set[str]] = {}
-    for published, report, *_ in claims + db.execute(_ENDS, params).fetchall():
-        reports_at.setdefault(published, set()).add(report)
-    ends_at: dict[str, dict[str, dict[str, Any]]] = {}
-    for claim, end in ends_of(db, (row[4] for row in claims), params["recorded"]).items():
-        ends_at.setdefault(end["published_at"], {})[claim] = end
-    sweep = Sweep(
-        db, incident, zone, fact=fact, recorded_at=recorded_at, reviewed_only=reviewed_only
-    )
-    steps: list[HistoryStep] = []
-    held: set[str] = set()  # every claim the steps' positions hold
-    refs = report_refs(db, {report for reports in reports_at.values() for report in reports})
-    rank = {ref["id"]: n for n, ref in enumerate(refs)}  # read at once, in their order
-    for instant, before, after, parts in _walk(sweep, fact, sorted(reports_at), held):
-        changes = fact_changes(before, after, ends_at.get(instant, {}))
-        reports = [refs[n] for n in sorted(rank[report] for report in reports_at[instant])]
-        steps.append(_step(instant, reports, sweep.fact(fact), parts, changes))
+    walk = HistoryWalk(db, incident, fact, recorded_at, reviewed_only=reviewed_only)
+    steps = list(walk.steps)
+    return cast(HistoryResult, walk.head | {"steps": steps} | walk.tail())
+
+
+class HistoryWalk:
+    """:func:`history` as it is made, for a reader that writes it as it goes: ``head``
+    (the result's keys before ``steps``), then ``steps`` one at a time, then ``tail()``
+    (the keys after them). A step's positions are read once, when they change: memory
+    follows the positions in force, not the steps times the positions."""
+
+    def __init__(
+        self,
+        db: sqlite3.Connection,
+        incident: str,
+        fact: str,
+        recorded_at: datetime | None = None,
+        *,
+        reviewed_only: bool = False,
+    ) -> None:
+        zone = require_incident(db, incident)
+        params = {"incident": incident, "fact": fact, "recorded": recorded_bound(recorded_at)}
+        claims = db.execute(_CLAIMS, params).fetchall()
+        if not claims:
+            raise NotFoundError(_no_claims(db, incident, fact, recorded_at))
+        self._db, self._params = db, params
+        self.held: set[str] = set()  # every claim the steps' positions hold
+        self.head = _head(db, params, claims, zone, recorded_at)
+        sweep = Sweep(
+            db, incident, zone, fact=fact, recorded_at=recorded_at, reviewed_only=reviewed_only
+        )
+        self.steps = self._steps(sweep, claims)
+
+    def _steps(self, sweep: Sweep, claims: list[Any]) -> Iterator[HistoryStep]:
+        db, params, fact = self._db, self._params, self._params["fact"]
+        reports_at: dict[str, set[str]] = {}
+        for published, report, *_ in claims + db.execute(_ENDS, params).fetchall():
+            reports_at.setdefault(published, set()).add(report)
+        ends_at: dict[str, dict[str, dict[str, Any]]] = {}
+        for claim, end in ends_of(db, (row[4] for row in claims), params["recorded"]).items():
+            ends_at.setdefault(end["published_at"], {})[claim] = end
+        refs = report_refs(db, {report for reports in reports_at.values() for report in reports})
+        rank = {ref["id"]: n for n, ref in enumerate(refs)}  # read at once, in their order
+        for instant, before, after, parts in _walk(sweep, fact, sorted(reports_at), self.held):
+            changes = fact_changes(before, after, ends_at.get(instant, {}))
+            reports = [refs[n] for n in sorted(rank[report] for report in reports_at[instant])]
+            yield _step(instant, reports, sweep.fact(fact), parts, changes)
+
+    def tail(self) -> dict[str, Any]:
+        """The keys after ``steps``: the desk's words on the fact's records, and who
+        recorded each claim the steps' positions held (once every step was read)."""
+        return {
+            "desk": desk_on_fact(self._db, self._params),
+            "recorded_by": claims_recorded_by(self._db, self.held),
+        }
+
+
+def _head(
+    db: sqlite3.Connection,
+    params: dict[str, str],
+    claims: list[Any],
+    zone: str | None,
+    recorded_at: datetime | None,
+) -> dict[str, Any]:
+    """The history's keys before its steps, in the order the JSON shows them."""
     kinds = {row[2] for row in claims}
     units = Counter(row[3] for row in claims if row[3])
     rules = db.execute(_RULES, params).fetchone()
-    # Built key by key in the order the JSON shows them, then given its type.
     result: dict[str, Any] = {
-        "incident": incident,
-        "fact": fact,
+        "incident": params["incident"],
+        "fact": params["fact"],
         "kind": kinds.pop() if len(kinds) == 1 else "mixed",
         "unit": (rules[2] if rules and rules[2] else None)
         or (units.most_common(1)[0][0] if units else None),
@@ -99,11 +141,8 @@ def history(
     result |= {
         "timezone": zone,
         "recorded_at": iso(to_key(recorded_at)) if recorded_at else None,
-        "steps": steps,
-        "desk": desk_on_fact(db, params),
-        "recorded_by": claims_recorded_by(db, held),
     }
-    return cast(HistoryResult, result)
+    return result
 
 
 def _walk(

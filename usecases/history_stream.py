@@ -1,0 +1,102 @@
+"""A fact's history read a page of steps at a time, for a command that writes as it reads.
+
+``reading.fact_history`` returns the whole history: on a hot fact that is thousands of
+steps, each listing hundreds of positions in force, and nothing can be written before the
+last step is read. :func:`history_pages` walks the same history (``HistoryWalk``) and
+hands it over a page of steps at a time, each page's positions marked as
+``fact_history`` marks them, so memory follows a page and the positions in force.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from typing import Any
+
+from incident_ledger.ledger.times import parse_instant
+from incident_ledger.projections.citations import recorded_bound
+from incident_ledger.projections.desk_projection import claims_recorded_by
+from incident_ledger.projections.desk_rules import mark_proposals
+from incident_ledger.projections.history import HistoryWalk
+from incident_ledger.projections.incidents import require_incident
+from incident_ledger.projections.results import HistoryStep, PositionResult
+from incident_ledger.usecases.workspace import query_instant, read_model
+
+PAGE_STEPS = 100
+"""Steps in a page: a page is read, marked and written before the next is read."""
+
+
+@dataclass
+class HistoryPages:
+    """A history being read: ``head`` (its keys before the steps), ``pages`` of steps,
+    ``recorded_by`` (who recorded each claim the positions of the pages read so far
+    hold) and ``tail`` (its keys after the steps, once every page was read)."""
+
+    head: dict[str, Any]
+    pages: Iterator[list[HistoryStep]]
+    tail: Callable[[], dict[str, Any]]
+    recorded_by: dict[str, str] = field(default_factory=dict)
+
+
+@contextmanager
+def history_pages(
+    db: str | None,
+    incident: str,
+    fact: str,
+    *,
+    as_recorded: str | None = None,
+    reviewed_only: bool = False,
+    size: int = PAGE_STEPS,
+) -> Iterator[HistoryPages]:
+    """``reading.fact_history`` (without a chart) as pages of ``size`` steps, read while
+    the ledger stays open (inside this context)."""
+    if as_recorded:
+        parse_instant(as_recorded)
+    with read_model(db, incident) as conn:
+        recorded_at = query_instant(as_recorded, require_incident(conn, incident))
+        walk = HistoryWalk(conn, incident, fact, recorded_at, reviewed_only=reviewed_only)
+        marking = None if reviewed_only else recorded_bound(recorded_at)
+        read = HistoryPages(walk.head, iter(()), walk.tail)
+        read.pages = _pages(walk.steps, size, lambda new: _mark(conn, new, marking, read))
+        yield read
+
+
+def _pages(
+    steps: Iterator[HistoryStep], size: int, mark: Callable[[list[PositionResult]], None]
+) -> Iterator[list[HistoryStep]]:
+    """The steps in pages, each page's positions not seen on an earlier page given to
+    ``mark`` first. A step shares the position objects that did not change with the step
+    before, so a page's positions are found by identity, in C; every position marked is
+    kept, so that no later position can take its identity."""
+    kept: dict[int, PositionResult] = {}
+    page: list[HistoryStep] = []
+    for step in steps:
+        page.append(step)
+        if len(page) < size:
+            continue
+        mark(_new(page, kept))
+        yield page
+        page = []
+    if page:
+        mark(_new(page, kept))
+        yield page
+
+
+def _new(page: list[HistoryStep], kept: dict[int, PositionResult]) -> list[PositionResult]:
+    found: dict[int, PositionResult] = {}
+    for step in page:
+        found.update(zip(map(id, step["positions"]), step["positions"], strict=True))
+    new = {key: found[key] for key in found.keys() - kept.keys()}
+    kept.update(new)
+    return list(new.values())
+
+
+def _mark(conn: Any, new: list[PositionResult], marking: str | None, read: HistoryPages) -> None:
+    """Mark the proposals among new positions (unless only reviewed records count) and
+    learn who recorded their claims."""
+    items: list[Any] = new
+    if marking is not None:
+        mark_proposals(conn, items, marking)
+    claims = (claim for p in new for claim in p.get("claims") or [p["claim"]])
+    read.recorded_by.update(claims_recorded_by(conn, claims))
