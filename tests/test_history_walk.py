@@ -146,3 +146,49 @@ def test_relays_words_are_made_again_only_for_the_relay_that_changed(
             views.close()
             ledger.close()
     assert counts[1] < 5 * counts[0], counts
+
+
+@pytest.mark.parametrize("extra", [[], ["--all-positions"]])
+def test_the_history_json_written_a_step_at_a_time_is_the_whole_result(
+    sample_db: str, monkeypatch: pytest.MonkeyPatch, extra: list[str]
+) -> None:
+    """Pages of one step: the JSON is the text of the whole history, as read at once."""
+    from typer.testing import CliRunner
+
+    import incident_ledger.usecases.history_stream as stream_module
+    from incident_ledger.cli import render
+    from incident_ledger.cli.main import app
+    from incident_ledger.projections.history import changed_positions
+    from incident_ledger.usecases.reading import fact_history
+
+    monkeypatch.setattr(stream_module, "PAGE_STEPS", 1)
+    whole = fact_history(sample_db, "ghwayran-2022", "attack.started")
+    steps = whole["steps"] if extra else list(changed_positions(whole["steps"]))
+    expected = render._json_text({**whole, "steps": steps}) + "\n"
+    args = ["--db", sample_db, "history", "ghwayran-2022", "attack.started", "--json"]
+    result = CliRunner().invoke(app, [*args, *extra])
+    assert result.exit_code == 0, result.output
+    assert len(whole["steps"]) > 3 and result.stdout == expected
+
+
+def test_a_long_history_is_a_table_per_page_of_steps(
+    sample_db: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Pages of two steps: the title and the header once, then every step in order."""
+    from typer.testing import CliRunner
+
+    import incident_ledger.usecases.history_stream as stream_module
+    from incident_ledger.cli.main import app
+    from incident_ledger.usecases.reading import fact_history
+
+    whole = fact_history(sample_db, "ghwayran-2022", "attack.started")
+    args = ["--db", sample_db, "history", "ghwayran-2022", "attack.started"]
+    one = CliRunner().invoke(app, args).stdout
+    monkeypatch.setattr(stream_module, "PAGE_STEPS", 2)
+    paged = CliRunner().invoke(app, args).stdout
+    title = "attack.started in ghwayran-2022 — history by known time"
+    assert one.count(title) == paged.count(title) == 1
+    assert one.count("known at") == paged.count("known at") == 1
+    days = [str(step["at"])[8:10].lstrip("0") + " Jan 2022" for step in whole["steps"]]
+    at = [paged.index(day) for day in dict.fromkeys(days)]
+    assert at == sorted(at) and paged != one

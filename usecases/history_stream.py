@@ -47,10 +47,10 @@ def history_pages(
     *,
     as_recorded: str | None = None,
     reviewed_only: bool = False,
-    size: int = PAGE_STEPS,
+    size: int | None = None,
 ) -> Iterator[HistoryPages]:
-    """``reading.fact_history`` (without a chart) as pages of ``size`` steps, read while
-    the ledger stays open (inside this context)."""
+    """``reading.fact_history`` (without a chart) as pages of ``size`` steps (default
+    ``PAGE_STEPS``), read while the ledger stays open (inside this context)."""
     if as_recorded:
         parse_instant(as_recorded)
     with read_model(db, incident) as conn:
@@ -58,7 +58,9 @@ def history_pages(
         walk = HistoryWalk(conn, incident, fact, recorded_at, reviewed_only=reviewed_only)
         marking = None if reviewed_only else recorded_bound(recorded_at)
         read = HistoryPages(walk.head, iter(()), walk.tail)
-        read.pages = _pages(walk.steps, size, lambda new: _mark(conn, new, marking, read))
+        read.pages = _pages(
+            walk.steps, size or PAGE_STEPS, lambda new: _mark(conn, new, marking, read)
+        )
         yield read
 
 
