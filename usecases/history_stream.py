@@ -54,6 +54,10 @@ def history_pages(
     if as_recorded:
         parse_instant(as_recorded)
     with read_model(db, incident) as conn:
+        # A fact's claims lie scattered over the model: mapped, every page they touch
+        # stays in the process's resident memory (220 MB for a fact of 25,000 claims in
+        # a model of a million); read through SQLite's own cache, they cost the same CPU.
+        conn.execute("PRAGMA mmap_size=0")
         recorded_at = query_instant(as_recorded, require_incident(conn, incident))
         walk = HistoryWalk(conn, incident, fact, recorded_at, reviewed_only=reviewed_only)
         marking = None if reviewed_only else recorded_bound(recorded_at)
