@@ -27,7 +27,7 @@ from benchmarks.harness import (
     render_table,
     verify_row,
 )
-from benchmarks.measure import Outcome, percentile
+from benchmarks.measure import SCREEN_LINES, Outcome, percentile
 
 DEFAULT_SIZES = (100_000,)
 DIFF_FROM, DIFF_TO = "2022-01-21", "2022-02-20"
@@ -44,16 +44,23 @@ COMMANDS: dict[str, tuple[str, float | None]] = {
     "export --format html --incident INC": ("≤ 30 s", 30.0),
     "export --format jsonl --incident INC": ("≥ 100,000 events/s", None),
     f"diff INC --from {DIFF_FROM} --to {DIFF_TO}": ("≤ 2 s", 2.0),
-    "timeline INC": ("≤ 2 s to first screen (whole run here)", 2.0),
+    "timeline INC": ("— (the whole run; its first screen below)", None),
     "state INC --json": ("—", None),
     "sources": ("≤ 1 s", 1.0),
     f"search {hot.SEARCH_PHRASE} --incident INC": ("≤ 300 ms", 0.3),
 }
 """Each read command (INC: the incident), its target for the hot incident and that target
 in seconds (None: not a time). Every command's peak RSS must also stay ≤ PEAK_RSS_MB."""
+FIRST_SCREEN = {"timeline INC": ("timeline INC: first screen", "≤ 2 s", 2.0)}
+"""Commands whose first screen (``measure.SCREEN_LINES`` lines of output read from a pipe)
+is a measure of its own, in a row after the whole run: its name, target and limit."""
 STATE_ROWS = ("state() p50 in process", "plain SQLite p50", "DuckDB p50")
 WRITE_ROWS = ("bulk import", "rebuild", "verify", "peak RSS import", "peak RSS rebuild")
-HOT_ROWS = ("python -c pass", *COMMANDS, *STATE_ROWS)
+HOT_ROWS = (
+    "python -c pass",
+    *(row for t in COMMANDS for row in (t, *(FIRST_SCREEN[t][:1] if t in FIRST_SCREEN else ()))),
+    *STATE_ROWS,
+)
 """Every measure of the reads table, in order; then WRITE_ROWS in the ledger table."""
 
 
@@ -145,6 +152,17 @@ def _state_rows(figures: HotFigures) -> list[str]:
     return rows
 
 
+def _first_screen_row(template: str, hot_run: Outcome, small: Outcome | None) -> str:
+    """The time to a command's first screen on both incidents, beside its target."""
+    name, target, limit = FIRST_SCREEN[template]
+    cells = [
+        "—" if o is None else o.shown() if o.killed or o.code else f"{o.first_screen:,.2f} s"
+        for o in (hot_run, small)
+    ]
+    met = not hot_run.killed and not hot_run.code and hot_run.first_screen <= limit
+    return f"| {name} | {cells[0]} | {cells[1]} | {target} | {_met(met)} |"
+
+
 def render_reads(figures: HotFigures) -> str:
     """The reads table of one size."""
     claims = figures.incident_claims
@@ -162,6 +180,8 @@ def render_reads(figures: HotFigures) -> str:
             f"| {template} | {_cell(hot_run, events)} | {_cell(small)} "
             f"| {target} | {_met(_command_met(template, hot_run, events))} |"
         )
+        if template in FIRST_SCREEN:
+            lines.append(_first_screen_row(template, hot_run, small))
     return "\n".join([*lines, *_state_rows(figures)])
 
 
@@ -185,7 +205,9 @@ def _notes(all_figures: Sequence[HotFigures], options: HotOptions) -> list[str]:
         f"memory. A command under {QUICK_SECONDS:g} s on its first run runs "
         f"{options.command_runs} time(s) in all (median), a slower one once. Baseline: "
         "`python -c pass`, median of 5, under the same wrapper. `sources` reads the whole "
-        "ledger (hot column).",
+        "ledger (hot column). The wrapper reads each command's output from a pipe: a first "
+        f"screen is the time until its first {SCREEN_LINES} lines (all of it, when shorter) "
+        "were read.",
         f"state(): in process on the read model as `ledger state` opens it; {options.samples} "
         f"queries per incident after {WARM_UP_QUERIES} warm-up ones, known time uniform over the "
         f"incident's own reports (seed {options.seed}). Peers on the same rows: one plain table "

@@ -130,6 +130,10 @@ def run_measured(argv: Sequence[str], cwd: Path) -> Measured:
     )
 
 
+SCREEN_LINES = 50
+"""The first screen of a command's output: until its first this many lines (or the whole
+output, when shorter) were read from a pipe."""
+
 LIMITED_WRAPPER = """\
 import json, os, resource, signal, subprocess, sys, threading, time
 report, limit, rss_limit, out, err = sys.argv[1:6]
@@ -157,19 +161,27 @@ def watch(child, start):
             except ProcessLookupError:
                 pass
             return
+lines, first = 0, None
 with open(out, "wb") as sink, open(err, "wb") as errors:
     start = time.perf_counter()
-    child = subprocess.Popen(argv, stdout=sink, stderr=errors, start_new_session=True)
+    child = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=errors, start_new_session=True)
     threading.Thread(target=watch, args=(child, start), daemon=True).start()
+    for chunk in iter(lambda: child.stdout.read1(1 << 16), b""):
+        sink.write(chunk)
+        lines += chunk.count(b"\\n")
+        if first is None and lines >= SCREEN:
+            first = time.perf_counter() - start
     code = child.wait()
     seconds = time.perf_counter() - start
 after = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
 with open(report, "w") as handle:
     json.dump({"seconds": seconds, "code": code, "maxrss": after, "seen": seen[0],
+               "first": seconds if first is None else first,
                "killed": killed[0] if killed and code == -signal.SIGKILL else None}, handle)
-"""
+""".replace("SCREEN", str(SCREEN_LINES))
 """The wrapper of :func:`run_limited`: :data:`WRAPPER` with a watchdog thread that kills
-the command (its whole process group) past a wall-time or resident-memory limit."""
+the command (its whole process group) past a wall-time or resident-memory limit, reading
+the command's output from a pipe to time its first screen."""
 
 
 @dataclass(frozen=True)
@@ -182,6 +194,8 @@ class Outcome:
     killed: str | None
     """None, or why the command was killed: "time" or "memory"."""
     stderr: str
+    first_screen: float = 0.0
+    """Seconds until the first ``SCREEN_LINES`` lines of its output were read."""
 
     def shown(self) -> str:
         """The figure as the table prints it: "1.23 s, 45.6 MB" or how it was stopped."""
@@ -216,7 +230,12 @@ def run_limited(
     killed = result["killed"]
     peak = max(_rss_bytes(int(result["maxrss"])), int(result["seen"]))
     return Outcome(
-        float(result["seconds"]), peak, int(result["code"]), killed and killed[0], stderr
+        float(result["seconds"]),
+        peak,
+        int(result["code"]),
+        killed and killed[0],
+        stderr,
+        float(result["first"]),
     )
 
 
