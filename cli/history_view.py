@@ -11,13 +11,14 @@ each laid out on its own.
 from __future__ import annotations
 
 import sys
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Mapping
+from itertools import chain
 from typing import Any
 
 from rich.table import Table
 
 from incident_ledger.cli import render
-from incident_ledger.projections.results import HistoryStep
+from incident_ledger.cli.answers import Question
 
 
 def print_json_streamed(
@@ -40,18 +41,44 @@ def print_json_streamed(
     sys.stdout.write(",\n" + rest[len("{\n") :] + "\n" if rest != "{}" else "\n}\n")
 
 
-def history_pages(
-    head: Mapping[str, Any],
-    pages: Iterator[list[HistoryStep]],
-    recorded_by: Mapping[str, str],
-    table: Callable[[Mapping[str, Any], bool], Table],
-) -> Iterator[Table]:
-    """The history's table a page at a time: ``table(result, first)`` of each page, the
-    result being ``head`` with the page's steps and ``recorded_by`` as far as read (one
-    empty table when there are no steps)."""
-    shown = 0
-    for page in pages:
-        yield table({**head, "steps": page, "recorded_by": recorded_by}, shown == 0)
-        shown += 1
-    if not shown:
-        yield table({**head, "steps": [], "recorded_by": recorded_by}, True)
+def stream_history(
+    question: Question,
+    fact: str,
+    *,
+    tz: str | None,
+    as_json: bool,
+    every: bool,
+    table: Callable[[Mapping[str, Any], str | None, bool], Table],
+    after: Callable[[Mapping[str, Any]], None],
+) -> None:
+    """The history without a chart, written a page of steps at a time: as JSON (``every``:
+    with every position at every step), or as ``table(result, zone, first)`` of each page
+    (one empty table when there are no steps) and then ``after(tail)``."""
+    from incident_ledger.projections.history import changed_positions
+    from incident_ledger.usecases.history_stream import history_pages
+
+    opened = history_pages(
+        question.db,
+        question.incident,
+        fact,
+        as_recorded=question.as_recorded,
+        reviewed_only=question.reviewed_only,
+    )
+    with opened as read:
+        zone = None if as_json else render.display_zone(read.head, tz)
+        with render.working("reading the history", as_json=as_json):
+            first = next(read.pages, None)  # the bar stops before the first line
+        pages = chain([] if first is None else [first], read.pages)
+        if as_json:
+            steps = (step for page in pages for step in page)
+            listed = steps if every else changed_positions(steps)
+            print_json_streamed(read.head, "steps", listed, read.tail)
+            return
+        shown = 0
+        for page in pages:
+            result = {**read.head, "steps": page, "recorded_by": read.recorded_by}
+            render.out.print(table(result, zone, shown == 0))
+            shown += 1
+        if not shown:
+            render.out.print(table({**read.head, "steps": [], "recorded_by": {}}, zone, True))
+        after(read.tail())

@@ -82,7 +82,15 @@ def history(
 
     question = Question(ctx.obj, incident, as_recorded, reviewed_only)
     if chart is None:  # written as it is read
-        _stream_history(question, fact, tz=tz, as_json=as_json, every=every)
+        history_view.stream_history(
+            question,
+            fact,
+            tz=tz,
+            as_json=as_json,
+            every=every,
+            table=lambda result, zone, first: history_table(result, zone, first=first),
+            after=_desk_words,
+        )
         return
     with render.working("reading the history", as_json=as_json):
         result = question.put(reading.fact_history, fact, chart=chart)
@@ -93,43 +101,6 @@ def history(
         show=show_history,
         json=lambda result: print_history(result, every=every),
     )
-
-
-def _stream_history(
-    question: Question, fact: str, *, tz: str | None, as_json: bool, every: bool
-) -> None:
-    """The history without a chart, written a page of steps at a time."""
-    from itertools import chain
-
-    from incident_ledger.projections.history import changed_positions
-    from incident_ledger.usecases.history_stream import history_pages
-
-    opened = history_pages(
-        question.db,
-        question.incident,
-        fact,
-        as_recorded=question.as_recorded,
-        reviewed_only=question.reviewed_only,
-    )
-    with opened as read:
-        zone = None if as_json else render.display_zone(read.head, tz)
-        with render.working("reading the history", as_json=as_json):
-            first = next(read.pages, None)  # the bar stops before the first line
-        pages = chain([] if first is None else [first], read.pages)
-        if as_json:
-            steps = (step for page in pages for step in page)
-            listed = steps if every else changed_positions(steps)
-            history_view.print_json_streamed(read.head, "steps", listed, read.tail)
-            return
-        tables = history_view.history_pages(
-            read.head,
-            pages,
-            read.recorded_by,
-            lambda result, first: history_table(result, zone, first=first),
-        )
-        for table in tables:
-            render.out.print(table)
-        _desk_words(read.tail())
 
 
 def diff(
