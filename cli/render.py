@@ -334,6 +334,8 @@ def state_table(
     table.add_column("status")
     table.add_column("value", no_wrap=True)
     table.add_column("who says what")
+    from incident_ledger.projections.proposal_ends import ended_lines
+
     summed = False
     for name, fact in result["facts"].items():
         status = fact["status"]
@@ -350,6 +352,7 @@ def state_table(
                 f"({instant_words(p['published_at'], zone)}, {p['report']}{review_mark(p)})"
                 for p in fact["positions"]
             ]
+        lines += ended_lines(fact, summed=len(fact["positions"]) > LISTED_POSITIONS and not every)
         cell = status_text(status)
         if "why" in fact:
             cell.append(f"\n{fact['why']['short']}", style="")

@@ -103,17 +103,16 @@ def fact_changes(
         elif _claims(previous) != _claims(position):
             relay = _relay_end(previous, ends)
             if relay is not None:
-                changes.append(_claimant_change("corrected", claimant, previous, position, relay))
-                continue
-            same = _comparable_value(previous) == _comparable_value(position)
-            changes.append(
-                _claimant_change("restated" if same else "revised", claimant, previous, position)
-            )
+                kind = "corrected"
+            else:
+                same = _comparable_value(previous) == _comparable_value(position)
+                kind = "restated" if same else "revised"
+            changes.append(_claimant_change(kind, claimant, previous, position, relay, ends))
     for claimant, previous in old.items():
         if claimant not in new:
             relay = _relay_end(previous, ends)
             kind = "withdrawn" if relay is None else "corrected"
-            changes.append(_claimant_change(kind, claimant, previous, None, relay))
+            changes.append(_claimant_change(kind, claimant, previous, None, relay, ends))
     if _get(before, "status") != _get(after, "status"):
         change = {"change": "status", "from": _get(before, "status"), "to": _get(after, "status")}
         if after is not None and "why" in after:
@@ -146,6 +145,7 @@ def _claimant_change(
     previous: Mapping[str, Any] | None,
     position: Mapping[str, Any] | None,
     by: str | None = None,
+    ends: dict[str, dict[str, Any]] | None = None,
 ) -> dict[str, Any]:
     shown = position or previous or {}
     out: dict[str, Any] = {
@@ -158,6 +158,9 @@ def _claimant_change(
     if previous is not None:
         out["from_claim"] = previous["claim"]
         out["from"] = position_words(previous)
+        ended = next((ends[c] for c in _claims(previous) if c in ends), None) if ends else None
+        if ended is not None:  # the previous position ended then: say by which record
+            out["end"] = {"how": ended["how"], "by": ended["by"]}
     if position is not None:
         out["claim"] = position["claim"]
         out["to"] = position_words(position)
@@ -179,20 +182,33 @@ def _get(fact: Mapping[str, Any] | None, key: str) -> Any:
 def change_words(change: dict[str, Any], zone: str | None = None, *, short: bool = True) -> str:
     """One change in words: ``sdf joined: more than 120``, ``status single → contested``
     (with the short reason unless ``short`` is false), ``asharq corrected its report of
-    minister: 2700 → 2750``."""
+    minister: 2700 → 2750``; ``…, proposed by bob`` when a proposal made it."""
     kind = change["change"]
     if kind == "status":
         why = f" ({change['short']})" if short and change.get("short") else ""
         if change["from"] is None:
-            return f"status {change['to']}{why}"
-        return f"status {change['from']} → {change['to']}{why}"
-    if kind == "range":
-        if change["from"] is None:
-            return f"range {interval_words(change['to'], zone)}"
-        return (
-            f"range {interval_words(change['from'], zone)} → {interval_words(change['to'], zone)}"
-        )
-    who = change["claimant"]
+            words = f"status {change['to']}{why}"
+        else:
+            words = f"status {change['from']} → {change['to']}{why}"
+    elif kind == "range":
+        words = f"range {interval_words(change['to'], zone)}"
+        if change["from"] is not None:
+            words = f"range {interval_words(change['from'], zone)} → {words[6:]}"
+    else:
+        words = _claimant_words(change)
+    return words + proposed_words(change)
+
+
+def proposed_words(change: Mapping[str, Any]) -> str:
+    """``, proposed by bob`` after a change that exists only because of a proposal not
+    yet approved (``desk_rules.mark_proposed_changes``), else ``""``."""
+    if "review" not in change:
+        return ""
+    return f", {change['review']} by {', '.join(change['proposed_by'])}"
+
+
+def _claimant_words(change: dict[str, Any]) -> str:
+    kind, who = change["change"], change["claimant"]
     if kind == "joined":
         return f"{who} joined: {change['to']}"
     if kind == "withdrawn":

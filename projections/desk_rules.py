@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import json
 import sqlite3
-from collections.abc import Iterable, MutableMapping
+from collections.abc import Iterable, Mapping, MutableMapping
 from typing import Any
 
 VOIDED_CLAIM = """
@@ -92,28 +92,40 @@ PROPOSED = "proposed"
 """``review`` of a position, entry or record shown that is a proposal not yet approved."""
 
 _PROPOSED = """
-SELECT x.id FROM {table} x
+SELECT x.id, (SELECT b.member FROM batches b WHERE b.first <= x.seq
+              ORDER BY b.first DESC LIMIT 1) FROM {table} x
 WHERE x.id IN (SELECT value FROM json_each(:ids)) AND {unreviewed}
+  AND NOT EXISTS (
+      SELECT 1 FROM voided v WHERE v.record = '{kind}:' || x.id AND v.recorded_at <= :recorded
+  )
 """
 _PROPOSED_OF = {
-    kind: _PROPOSED.format(table=table, unreviewed=_unreviewed("x.seq", f"'{kind}:' || x.id"))
+    kind: _PROPOSED.format(
+        table=table, kind=kind, unreviewed=_unreviewed("x.seq", f"'{kind}:' || x.id")
+    )
     for kind, table in (("claim", "claims"), ("retraction", "retractions"))
 }
 
 
 def proposed_records(
     db: sqlite3.Connection, ids: Iterable[str], recorded: str, kind: str = "claim"
-) -> set[str]:
-    """Which of these claims (or retractions) are proposals no editor had approved by
-    ``recorded`` (a storage key): none, without a read, where nothing was ever proposed."""
+) -> dict[str, str]:
+    """Which of these claims (or retractions) are proposals no editor had approved (nor
+    rejected) by ``recorded`` (a storage key), each with the member who proposed it: none,
+    without a read, where nothing was ever proposed."""
     wanted = sorted(set(ids))
-    if not wanted or not db.execute(_ANY_PROPOSED).fetchone()[0]:
-        return set()
+    if not wanted or not any_proposed(db):
+        return {}
     rows = db.execute(_PROPOSED_OF[kind], {"ids": json.dumps(wanted), "recorded": recorded})
-    return {str(row[0]) for row in rows}
+    return {str(record): str(member) for record, member in rows}
 
 
 _ANY_PROPOSED = "SELECT EXISTS (SELECT 1 FROM batches WHERE proposed = 1)"
+
+
+def any_proposed(db: sqlite3.Connection) -> bool:
+    """Whether anything was ever proposed in this ledger (one indexed probe)."""
+    return bool(db.execute(_ANY_PROPOSED).fetchone()[0])
 
 
 def mark_proposals(
@@ -133,8 +145,69 @@ def mark_proposals(
     ids = (record for records in held.values() for record in records)
     proposed = proposed_records(db, ids, recorded, kind)
     for item in items:
-        if proposed.intersection(held[id(item)]):
+        if proposed.keys() & set(held[id(item)]):
             item["review"] = PROPOSED
+
+
+END_KINDS = {"retracted": "retraction", "corrected": "claim"}
+"""The kind of record that ends a claim, by how it ends it."""
+
+
+def proposed_ends(
+    db: sqlite3.Connection, ends: Iterable[Mapping[str, Any]], recorded: str
+) -> dict[tuple[str, str], str]:
+    """Which of these ends (``how``: retracted or corrected, ``by``: the retraction or the
+    correcting claim) are proposals not approved by ``recorded``, each with who proposed it,
+    keyed by (``how``, ``by``)."""
+    ends = list(ends)
+    found: dict[tuple[str, str], str] = {}
+    for how, kind in END_KINDS.items():
+        wanted = (end["by"] for end in ends if end["how"] == how)
+        for by, member in proposed_records(db, wanted, recorded, kind).items():
+            found[how, by] = member
+    return found
+
+
+def mark_proposed_changes(
+    db: sqlite3.Connection,
+    facts: Iterable[tuple[list[dict[str, Any]], Iterable[Mapping[str, Any]]]],
+    recorded: str,
+) -> None:
+    """Mark the changes of each fact (its ``changes`` with the positions after them) that
+    exist only because of a proposal not approved by ``recorded``, with ``review:
+    "proposed"`` and ``proposed_by`` (who proposed it): a claimant's change whose new
+    position holds a proposal, or that an end that is a proposal made (``end``); and the
+    fact's status and range changes beside such a change. The others get neither key."""
+    if not any_proposed(db):
+        return
+    listed: list[tuple[list[dict[str, Any]], dict[str, list[str]]]] = []
+    for changes, positions in facts:  # the claims of each changed claimant's new position
+        changed = {change["claimant"] for change in changes if "claim" in change}
+        after = {
+            p["claimant"]: p.get("claims") or [p["claim"]]
+            for p in (positions if changed else ())
+            if p["claimant"] in changed
+        }
+        listed.append((changes, after))
+    held = (claim for _, after in listed for claims in after.values() for claim in claims)
+    claims = proposed_records(db, held, recorded)
+    ends = proposed_ends(
+        db, (c["end"] for changes, _ in listed for c in changes if "end" in c), recorded
+    )
+    for changes, after in listed:
+        every: set[str] = set()
+        for change in changes:
+            new = after.get(change["claimant"], ()) if "claim" in change else ()
+            who = {claims[claim] for claim in new if claim in claims}
+            end = change.get("end")
+            if end is not None and (end["how"], end["by"]) in ends:
+                who.add(ends[end["how"], end["by"]])
+            if who:
+                change |= {"review": PROPOSED, "proposed_by": sorted(who)}
+                every |= who
+        for change in changes:
+            if every and change["change"] in ("status", "range"):
+                change |= {"review": PROPOSED, "proposed_by": sorted(every)}
 
 
 def mark_proposed_ends(
@@ -144,9 +217,7 @@ def mark_proposed_ends(
     retraction or correction) whose end is a proposal not approved by ``recorded``
     ``end_review: "proposed"``: a claim a proposal hides is told from one a source ended."""
     ends = list(ends)
-    for how, kind in (("retracted", "retraction"), ("corrected", "claim")):
-        ended = [end for end in ends if end["how"] == how]
-        proposed = proposed_records(db, (end["by"] for end in ended), recorded, kind)
-        for end in ended:
-            if end["by"] in proposed:
-                end["end_review"] = PROPOSED
+    proposed = proposed_ends(db, ends, recorded)
+    for end in ends:
+        if (end["how"], end["by"]) in proposed:
+            end["end_review"] = PROPOSED

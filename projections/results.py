@@ -68,6 +68,7 @@ class FactState(TypedDict):
     unit: NotRequired[str]
     cumulative: NotRequired[bool]
     basis: NotRequired[Any]
+    ended_by_proposals: NotRequired[list[dict[str, Any]]]
 
 
 class StateResult(TypedDict):

@@ -13,8 +13,13 @@ from incident_ledger.ledger.errors import BadInputError, StoreError, one_of
 from incident_ledger.ledger.stores.location import locate
 from incident_ledger.ledger.times import parse_instant, utc_now
 from incident_ledger.projections.citations import recorded_bound
-from incident_ledger.projections.desk_rules import mark_proposals, mark_proposed_ends
+from incident_ledger.projections.desk_rules import (
+    mark_proposals,
+    mark_proposed_changes,
+    mark_proposed_ends,
+)
 from incident_ledger.projections.incidents import require_incident
+from incident_ledger.projections.proposal_ends import list_ended_by_proposals
 from incident_ledger.projections.results import (
     DiffResult,
     HistoryResult,
@@ -61,6 +66,7 @@ def current_state(
         if not reviewed_only:
             positions = (p for fact in result["facts"].values() for p in fact["positions"])
             mark_proposals(conn, _items(positions), recorded_bound(recorded))
+            list_ended_by_proposals(conn, result, known_at, recorded, chosen)
     answer: StateResult = {"incident": result["incident"], "timezone": zone, **result}
     return answer
 
@@ -107,6 +113,8 @@ def fact_history(
         if not reviewed_only:  # a position object stands in every step that holds it
             positions = {id(p): p for step in result["steps"] for p in step["positions"]}
             mark_proposals(conn, _items(positions.values()), recorded_bound(recorded_at))
+            steps = ((step["changes"], step["positions"]) for step in result["steps"])
+            mark_proposed_changes(conn, steps, recorded_bound(recorded_at))
     if chart is not None:
         check_chartable(result)
         result["chart"] = _draw(result, chart)
@@ -165,6 +173,11 @@ def belief_diff(
             shown = [*_items(positions.values()), *published]
             mark_proposals(conn, shown, recorded_bound(recorded))
             mark_proposals(conn, result["retractions"], recorded_bound(recorded), "retraction")
+            changed = (
+                (fact["changes"], fact["after"]["positions"] if fact["after"] else [])
+                for fact in result["facts"]
+            )
+            mark_proposed_changes(conn, changed, recorded_bound(recorded))
         return result
 
 

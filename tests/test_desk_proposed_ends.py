@@ -1,0 +1,135 @@
+"""A change that exists only because of a proposal is marked wherever it is shown: the
+changes of ``history`` and ``diff`` (tables and JSON) and, in ``state``, the positions
+a proposed retraction or correction ended, which are listed under their fact rather
+than dropped. The reviewed view ignores the proposal (read-side: SQLite is enough)."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from incident_ledger.usecases import reading
+from tests.desk_cli import Member, new_key
+from tests.test_desk_marks import words
+
+SETUP: list[dict[str, Any]] = [
+    {"type": "incident", "id": "g", "title": "G", "timezone": "UTC"},
+    {"type": "source", "id": "sohr", "name": "SOHR", "kind": "monitor"},
+    {"type": "source", "id": "tala", "name": "Tala", "kind": "agency"},
+    {"type": "report", "id": "r1", "source": "sohr", "published_at": "2022-01-21"},
+    {"type": "report", "id": "t1", "source": "tala", "published_at": "2022-01-21"},
+    {"type": "report", "id": "t2", "source": "tala", "published_at": "2022-01-22"},
+    {"type": "report", "id": "r3", "source": "sohr", "published_at": "2022-01-23"},
+]
+
+
+def claim(claim_id: str, value: int, report: str) -> dict[str, Any]:
+    return {"type": "claim", "id": claim_id, "incident": "g", "fact": "killed", "value": value,
+            "report": report}  # fmt: skip
+
+
+@pytest.fixture
+def desk(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> tuple[Member, Member, Member]:
+    """alice (admin), bob (reporter) and eve (editor), review required; eve's c0 (sohr 5)
+    and c2 (tala 7); bob proposes x2, tala's withdrawal of c2 (t2), and k0, sohr's
+    correction of c0 to 6 (r3)."""
+    monkeypatch.setenv("COLUMNS", "200")
+    alice = Member(str(tmp_path / "ledger.db"))
+    alice.ok("init", "--member", "alice", "--review", "required")
+    members = []
+    for name, role in (("bob", "reporter"), ("eve", "editor")):
+        key, public = new_key(tmp_path, name)
+        alice.ok("member", "add", name, "--name", name, "--role", role, "--public-key", public)
+        members.append(Member(alice.db, key))
+    bob, eve = members
+    assert alice.append(SETUP).returncode == 0
+    assert eve.append([claim("c0", 5, "r1"), claim("c2", 7, "t1")]).returncode == 0
+    bob.ok("retract", "--id", "x2", "--claim", "c2", "--report", "t2")
+    bob.ok("correct", "--id", "k0", "--claim", "c0", "--incident", "g", "--fact", "killed",
+           "--value", "6", "--report", "r3")  # fmt: skip
+    return alice, bob, eve
+
+
+def changes(result: dict[str, Any]) -> list[tuple[Any, ...]]:
+    return [
+        (c["change"], c.get("claimant"), c.get("review"), c.get("proposed_by"))
+        for step in result["steps"]
+        for c in step["changes"]
+        if c["change"] not in ("status", "range")
+    ]
+
+
+def test_history_and_diff_mark_what_a_proposal_changed(
+    desk: tuple[Member, Member, Member],
+) -> None:
+    alice, _, eve = desk
+    history = reading.fact_history(alice.db, "g", "killed")
+    assert changes(dict(history)) == [
+        ("joined", "sohr", None, None),
+        ("joined", "tala", None, None),
+        ("withdrawn", "tala", "proposed", ["bob"]),
+        ("revised", "sohr", "proposed", ["bob"]),
+    ]
+    status = [c for c in history["steps"][1]["changes"] if c["change"] == "status"]
+    assert status and all(c["review"] == "proposed" for c in status)
+    table = words(alice.ok("history", "g", "killed"))
+    assert "tala withdrawn (was 7), proposed by bob" in table
+    assert "sohr revised: 5 → 6, proposed by bob" in table
+    assert "tala joined: 7 status contested (7 (tala) vs 5 (sohr)) range 5–7 22 Jan" in table
+    via_cli = alice.json("history", "g", "killed")
+    assert changes(via_cli) == [(a, b, c, d) for a, b, c, d in changes(dict(history))]
+    reviewed = alice.json("history", "g", "killed", "--reviewed-only")
+    assert changes(reviewed) == [("joined", "sohr", None, None), ("joined", "tala", None, None)]
+    span = ("--from", "2022-01-21", "--to", "2022-01-23")
+    diff = alice.json("diff", "g", *span)
+    (killed,) = diff["facts"]
+    assert [(c["change"], c.get("claimant"), c.get("review"), c.get("proposed_by"))
+            for c in killed["changes"]] == [
+        ("revised", "sohr", "proposed", ["bob"]),
+        ("withdrawn", "tala", "proposed", ["bob"]),
+        ("status", None, "proposed", ["bob"]),
+        ("range", None, "proposed", ["bob"]),
+    ]  # fmt: skip
+    table = words(alice.ok("diff", "g", *span))
+    assert "tala withdrawn (was 7), proposed by bob" in table
+    assert "withdrawn" not in words(alice.ok("diff", "g", *span, "--reviewed-only"))
+    eve.ok("review", "x2", "--approve")
+    eve.ok("review", "k0", "--approve")
+    assert "proposed" not in alice.ok("history", "g", "killed")
+    assert changes(alice.json("history", "g", "killed"))[2] == ("withdrawn", "tala", None, None)
+
+
+def test_state_lists_a_position_a_proposal_ended(desk: tuple[Member, Member, Member]) -> None:
+    alice, _, eve = desk
+    at = ("--at", "2022-01-23")
+    fact = reading.current_state(alice.db, "g", at="2022-01-23")["facts"]["killed"]
+    assert [(p["claim"], p.get("review")) for p in fact["positions"]] == [("k0", "proposed")]
+    ended = [
+        (e["claimant"], e["claim"], e["value"], e["end"], e["review"], e["proposed_by"])
+        for e in fact["ended_by_proposals"]
+    ]
+    assert ended == [
+        ("sohr", "c0", 5, {"how": "corrected", "by": "k0"}, "proposed", "bob"),
+        ("tala", "c2", 7, {"how": "retracted", "by": "x2"}, "proposed", "bob"),
+    ]
+    shown = alice.json("state", "g", *at)["facts"]["killed"]
+    assert shown["ended_by_proposals"] == fact["ended_by_proposals"]
+    table = words(alice.ok("state", "g", *at))
+    assert "tala: 7 withdrawn — proposal x2 by bob awaiting review" in table
+    assert "sohr: 5 corrected — proposal k0 by bob awaiting review" in table
+    reviewed = alice.json("state", "g", *at, "--reviewed-only")["facts"]["killed"]
+    assert "ended_by_proposals" not in reviewed
+    assert sorted((p["claim"], p["value"]) for p in reviewed["positions"]) == [
+        ("c0", 5),
+        ("c2", 7),
+    ]
+    assert "proposal" not in alice.ok("state", "g", *at, "--reviewed-only")
+    eve.ok("review", "x2", "--approve")
+    after = alice.json("state", "g", *at)["facts"]["killed"]["ended_by_proposals"]
+    assert [e["claim"] for e in after] == ["c0"]
+    eve.ok("review", "k0", "--reject")
+    assert "ended_by_proposals" not in alice.json("state", "g", *at)["facts"]["killed"]
+    assert not re.search(r"proposal", alice.ok("state", "g", *at))
