@@ -277,3 +277,34 @@ def test_standard_input_is_read_as_csv_when_its_first_line_is_not_a_json_object(
     )
     state = json.loads(ledger(db, "state", "g", "--at", "2022-01-22", "--json")[1])["facts"]
     assert state["killed"]["value"] == {"min": 3, "max": 5}
+
+
+def test_blank_rows_before_the_header_are_skipped_and_lines_stay_the_files(
+    db: str, tmp_path: Path
+) -> None:
+    def piped(text: str, *args: str) -> tuple[int, str, str]:
+        result = runner.invoke(app, ["--db", db, "append", "--file", "-", *args], input=text)
+        return result.exit_code, result.stdout, result.stderr
+
+    lead = "\n\ntype,id,incident,fact,value,report\nclaim,cs4,g,killed,22,r1\n"
+    added = (0, "added 1 record(s) (1 claim); 0 already present\n", "")
+    assert piped(lead) == added
+    path = tmp_path / "lead.csv"
+    path.write_text("\ufeff\r\n,,\r\n" + CLAIMS + "c5,g,killed,20,r1,,,\n", encoding="utf-8")
+    assert ledger(db, "append", "--file", str(path), "--type", "claim") == added
+    before = log_state(db)
+    path.write_text("\n\n" + CLAIMS + "\nc6,g,killed,20,r9,,,\n", encoding="utf-8")
+    assert ledger(db, "append", "--file", str(path), "--type", "claim") == (
+        2,
+        "",
+        "error: line 5: report: no report 'r9' in the ledger or in this input\n",
+    )
+    path.write_text("\n\nid,colour\nc7,red\n", encoding="utf-8")
+    assert ledger(db, "append", "--file", str(path), "--type", "claim")[2] == (
+        "error: line 3: column 2 ('colour') is not a field of a claim record\n"
+    )
+    assert log_state(db) == before
+    assert piped(",,\n" + CLAIMS + "c8,g,killed,20,r1,,,\n", "--type", "claim") == added
+    claim = {"type": "claim", "id": "c9", "incident": "g", "fact": "wounded", "value": 2,
+             "report": "r1"}  # fmt: skip
+    assert piped("\n \r\n\n" + json.dumps(claim) + "\n") == added

@@ -54,21 +54,37 @@ def csv_records(
             progress(sum(len(cell.encode("utf-8", "surrogateescape")) + 1 for cell in row))
 
 
+def _first_row(reader: Any) -> list[str] | None:
+    """The first row that holds anything (the header), its cells' blanks stripped and the
+    first cell's byte-order mark removed; blank rows before it are skipped, as every
+    blank row is. None for an input of blank rows."""
+    first = True
+    while True:
+        try:
+            row = next(reader, None)
+        except csv.Error as error:
+            raise BadInputError(f"line {reader.line_num}: invalid CSV: {error}") from None
+        if row is None:
+            return None
+        where = f"line {reader.line_num}"
+        names = [_utf8(name, where) or name for name in row]
+        if names and first:
+            names[0] = names[0].removeprefix(BOM)
+        first = False
+        if any(name.strip() for name in names):
+            return [name.strip() for name in names]
+
+
 def _header(reader: Any, record_type: str | None) -> list[str]:
-    """The column names of the first row, each a field of the records the input holds."""
-    try:
-        names = next(reader, None)
-    except csv.Error as error:
-        raise BadInputError(f"line 1: invalid CSV: {error}") from None
+    """The column names of the first row that holds anything, each a field of the records
+    the input holds."""
+    names = _first_row(reader)
     if names is None:
         return []
-    names = [_utf8(name, "line 1") or name for name in names]
-    if names:
-        names[0] = names[0].removeprefix(BOM)
-    names = [name.strip() for name in names]
+    line = f"line {reader.line_num}"
     if len(names) == 1 and names[0].count(";") > 0:
         raise BadInputError(
-            "line 1: the columns are separated by semicolons: save the spreadsheet as CSV "
+            f"{line}: the columns are separated by semicolons: save the spreadsheet as CSV "
             'with commas between columns ("CSV UTF-8")'
         )
     if record_type is not None and record_type not in RECORD_TYPES:
@@ -80,13 +96,13 @@ def _header(reader: Any, record_type: str | None) -> list[str]:
             near = [field for field in allowed if field.casefold() == name.casefold()]
             hint = f": did you mean '{near[0]}'? (names are lower case)" if near else ""
             raise BadInputError(
-                f"line 1: column {number + 1} ('{name}') is not a field of {what}{hint}"
+                f"{line}: column {number + 1} ('{name}') is not a field of {what}{hint}"
             )
         if name in names[:number]:
-            raise BadInputError(f"line 1: column '{name}' is named twice")
+            raise BadInputError(f"{line}: column '{name}' is named twice")
     if "type" not in names and record_type is None:
         raise BadInputError(
-            "line 1: a CSV input says its records' type: a 'type' column, or {record_type}",
+            f"{line}: a CSV input says its records' type: a 'type' column, or {{record_type}}",
             arguments=("record_type",),
         )
     return names

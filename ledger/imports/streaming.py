@@ -239,16 +239,17 @@ _JSON_WORDS = re.compile(r"(true|false|null)\b")
 
 def sniff_csv(lines: Iterable[str]) -> tuple[bool, Iterator[str]]:
     """Whether standard input is a spreadsheet's CSV rather than JSON Lines, told by its
-    first line that holds anything: a CSV starts with its header row, whose first cell is
-    a field's name (a letter, perhaps quoted); anything else — a JSON object, or what a
-    JSON Lines import refuses, named as it always was — is read as JSON Lines. The lines,
-    those read put back."""
+    first line that holds anything (blank lines, and a spreadsheet's rows of empty cells,
+    hold nothing): a CSV starts with its header row, whose first cell is a field's name (a
+    letter, perhaps quoted); anything else — a JSON object, or what a JSON Lines import
+    refuses, named as it always was — is read as JSON Lines. The lines, those read put
+    back."""
     lines = iter(lines)
     read: list[str] = []
     for line in lines:
         read.append(line)
         text = line.lstrip(BOM).strip()
-        if text:
+        if text and text.strip(',"').strip():
             header = bool(_HEADER_START.match(text)) and not _JSON_WORDS.match(text)
             return header, itertools.chain(read, lines)
     return False, iter(read)
