@@ -73,8 +73,8 @@ def write_bundle(
     ``positions``, when given, are where the incident's events are in the log (the
     notification ids a read model holds for them): the bundle then reads those and the
     events they cite instead of the whole log, once they prove to be every event of the
-    incident (``_indexed_part``); otherwise the whole log is read. An incident bundle
-    with its captured files reads the whole log: the read model places no capture."""
+    incident (``_indexed_part``) and the captures of its reports; otherwise the whole log
+    is read. An incident bundle with its captured files reads the whole log."""
     if out.exists() and any(out.iterdir()):
         raise BadInputError(f"{out} exists and is not empty")
     recorder = ledger.audit
@@ -89,6 +89,7 @@ def write_bundle(
         captures: list[str] = []
         if picked is not None:
             written = _write_picked(view, out, checkpoint, picked[1])
+            captures = [found[0] for _, leaf in picked[1] if (found := captured_in(leaf))]
         else:
             wanted = None if chosen is None else chosen[1]
             written = _write_leaves(ledger, view, out, checkpoint, wanted, captures)
@@ -198,12 +199,17 @@ def _incident_part(
     cited |= report_outlets(view, ledger, cited)
 
     def wanted(index: int, aggregate: str) -> bool:
-        # A report's captures go with it (a capture's id: capture:REPORT/SHA256).
         if aggregate.startswith("capture:"):
-            return "report:" + aggregate[8:].rpartition("/")[0] in cited
+            return _captured_report(aggregate) in cited
         return index in own or aggregate in cited
 
     return entry, wanted
+
+
+def _captured_report(aggregate: str) -> str:
+    """The report a capture's id names (``capture:REPORT/SHA256``), as an aggregate id: a
+    report's captures go with it into an incident bundle."""
+    return "report:" + aggregate[8:].rpartition("/")[0]
 
 
 Picked = list[tuple[int, bytes]]
@@ -246,7 +252,20 @@ def _indexed_part(
     others = _leaves_at(ledger, view, checkpoint, ("originator", sorted(cited)))
     if others is None:
         return None
-    return entry, sorted(dict(own + others).items())
+    captures = [item for item in leaves if _capture_of(item[1], cited)]
+    return entry, sorted(dict(own + others + captures).items())
+
+
+def _capture_of(leaf: bytes, cited: set[str]) -> bool:
+    """Whether a leaf is a capture of a cited report (the positions an incident bundle
+    reads hold the captures of the incident's reports)."""
+    line = parse_leaf(leaf) if b'"capture:' in leaf else None
+    aggregate = None if line is None else line.get("id")
+    return (
+        type(aggregate) is str
+        and aggregate.startswith("capture:")
+        and (_captured_report(aggregate) in cited)
+    )
 
 
 def _claims_named(leaves: Picked | None) -> set[str]:

@@ -62,6 +62,10 @@ UNION SELECT seq FROM unprojectable WHERE incident = :incident
 UNION SELECT seq FROM errata WHERE {_CONCERNS}
 UNION SELECT seq FROM reviews WHERE {_CONCERNS}
 UNION SELECT seq FROM notes WHERE {_CONCERNS}
+UNION SELECT p.seq FROM captures p WHERE p.report IN (
+    SELECT report FROM claims WHERE incident = :incident
+    UNION SELECT r.report FROM retractions r JOIN claims c ON c.id = r.claim
+    WHERE c.incident = :incident)
 """
 
 
