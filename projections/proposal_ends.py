@@ -11,8 +11,9 @@ rule of what is a proposal is ``desk_rules``'s.
 from __future__ import annotations
 
 import sqlite3
+from collections.abc import MutableMapping
 from datetime import datetime
-from typing import Any
+from typing import Any, cast
 
 from incident_ledger.ledger.times import to_key
 from incident_ledger.projections.citations import recorded_bound
@@ -20,6 +21,7 @@ from incident_ledger.projections.desk_rules import (
     PROPOSED,
     any_proposed,
     desk_clauses,
+    mark_proposals,
     proposed_ends,
 )
 from incident_ledger.projections.results import StateResult
@@ -30,6 +32,23 @@ SELECT e.claim, e.how, e.ended_by FROM claim_ends e JOIN claims c ON c.id = e.cl
 WHERE c.incident = :incident AND e.published_at <= :known AND e.recorded_at <= :recorded
 {desk_end}
 """
+
+
+def mark_state_proposals(
+    db: sqlite3.Connection,
+    result: StateResult,
+    known_at: datetime,
+    recorded_at: datetime | None,
+    policy: Policy,
+) -> None:
+    """Mark what a default view's ``state`` shows because of proposals not approved by R:
+    its positions that are or hold one (``desk_rules.mark_proposals``), and the positions
+    a proposed end took away, listed under their fact (``list_ended_by_proposals``)."""
+    positions = (p for fact in result["facts"].values() for p in fact["positions"])
+    mark_proposals(
+        db, (cast(MutableMapping[str, Any], p) for p in positions), recorded_bound(recorded_at)
+    )
+    list_ended_by_proposals(db, result, known_at, recorded_at, policy)
 
 
 def list_ended_by_proposals(

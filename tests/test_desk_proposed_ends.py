@@ -133,3 +133,22 @@ def test_state_lists_a_position_a_proposal_ended(desk: tuple[Member, Member, Mem
     eve.ok("review", "k0", "--reject")
     assert "ended_by_proposals" not in alice.json("state", "g", *at)["facts"]["killed"]
     assert not re.search(r"proposal", alice.ok("state", "g", *at))
+
+
+def test_the_datasette_incident_page_marks_proposals(desk: tuple[Member, Member, Member]) -> None:
+    from tests.test_web_pages import get, serving
+
+    alice, bob, _ = desk
+    dated = {**claim("p1", 9, "t2"), "valid_time": "2022-01-20"}  # tala's toll, proposed
+    assert bob.append([dated]).returncode == 0
+    with serving(alice.db) as base:
+        status, page = get(f"{base}/ledger/-/incident/g?at=2022-01-23")
+    assert status == 200
+    answer = page.split('<div id="answer">')[1].split("</div>")[0]
+    assert 'SOHR</bdi>: 6 (r3, <em class="proposed">proposed</em>)' in answer
+    assert 'Tala</bdi>: 9 (t2, <em class="proposed">proposed</em>)' in answer
+    assert "sohr: 5 corrected — proposal k0 by bob awaiting review" in answer
+    timeline = page.split("<h2>Timeline</h2>")[1].split("<h2>")[0]
+    rows = re.findall(r"<tr><td>.*?</tr>", timeline, flags=re.S)
+    assert len(rows) == 1 and "<td>t2</td>" in rows[0]
+    assert '<td class="recorded-by">bob, <em class="proposed">proposed</em></td>' in rows[0]

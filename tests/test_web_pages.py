@@ -17,6 +17,7 @@ import sys
 import time
 import urllib.request
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -91,6 +92,13 @@ def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
     page = folder / "r-linked.html"
     page.write_text("<!DOCTYPE html><p>Later toll</p>", encoding="utf-8")
     capturing.capture(db, "r-linked", str(page), None)
+    with serving(db) as base:
+        yield Served(db, base)
+
+
+@contextmanager
+def serving(db: str) -> Iterator[str]:
+    """``ledger serve`` on a ledger, in its own process, until the block ends: its URL."""
     port = free_port()
     ledger = Path(sys.executable).with_name("ledger")
     server = subprocess.Popen(
@@ -108,13 +116,15 @@ def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
             break
         except OSError:
             time.sleep(0.1)
-    yield Served(db, base)
-    server.send_signal(signal.SIGINT)
     try:
-        server.wait(timeout=15)
-    except subprocess.TimeoutExpired:
-        server.kill()
-        server.wait()
+        yield base
+    finally:
+        server.send_signal(signal.SIGINT)
+        try:
+            server.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            server.kill()
+            server.wait()
 
 
 @pytest.mark.slow

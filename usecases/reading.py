@@ -19,7 +19,7 @@ from incident_ledger.projections.desk_rules import (
     mark_proposed_ends,
 )
 from incident_ledger.projections.incidents import require_incident
-from incident_ledger.projections.proposal_ends import list_ended_by_proposals
+from incident_ledger.projections.proposal_ends import mark_state_proposals
 from incident_ledger.projections.results import (
     DiffResult,
     HistoryResult,
@@ -64,9 +64,7 @@ def current_state(
         recorded = query_instant(as_recorded, zone)
         result = state(conn, incident, known_at, recorded, chosen, reviewed_only=reviewed_only)
         if not reviewed_only:
-            positions = (p for fact in result["facts"].values() for p in fact["positions"])
-            mark_proposals(conn, _items(positions), recorded_bound(recorded))
-            list_ended_by_proposals(conn, result, known_at, recorded, chosen)
+            mark_state_proposals(conn, result, known_at, recorded, chosen)
     answer: StateResult = {"incident": result["incident"], "timezone": zone, **result}
     return answer
 

@@ -10,8 +10,11 @@ from typing import Any
 
 from incident_ledger.ledger.errors import LedgerError
 from incident_ledger.ledger.times import local_words, utc_now, zone_or_none
+from incident_ledger.projections.citations import recorded_bound
 from incident_ledger.projections.datasette_metadata import NOTHING_KNOWN
+from incident_ledger.projections.desk_rules import mark_proposals
 from incident_ledger.projections.incidents import require_incident
+from incident_ledger.projections.proposal_ends import ended_lines, mark_state_proposals
 from incident_ledger.projections.understanding import Policy, state
 from incident_ledger.projections.words import fact_value_words, position_words
 from incident_ledger.usecases.workspace import query_instant
@@ -36,6 +39,9 @@ def incident_page(db: sqlite3.Connection, incident: str, at: str, policy: str) -
         known_at = query_instant(at or None, zone) or utc_now()
         understood = state(db, incident, known_at, None, chosen)
         events = timeline(db, incident, known_at)
+        # Proposals are shown marked, as every output marks them.
+        mark_state_proposals(db, understood, known_at, None, chosen)
+        mark_proposals(db, events["entries"], recorded_bound(None))
     except LedgerError as error:
         return page | {"problem": str(error)}
     row = db.execute("SELECT title, title_ar FROM incidents WHERE id = ?", (incident,)).fetchone()
@@ -76,9 +82,11 @@ def _fact(name: str, fact: Mapping[str, Any], zone: str | None) -> dict[str, Any
                 "claimant": p.get("claimant_name") or p["claimant"],
                 "says": position_words(p),
                 "report": p["report"],
+                "review": p.get("review"),
             }
             for p in fact["positions"]
         ],
+        "ended_by_proposals": ended_lines(fact),
     }
 
 
