@@ -9,6 +9,7 @@ traceback. The line is shown as any text from the ledger is (``render``).
 
 from __future__ import annotations
 
+import importlib
 import os
 import sqlite3
 import sys
@@ -20,6 +21,13 @@ from typer.core import TyperCommand, TyperGroup
 
 from incident_ledger.cli.render import terminal_text
 from incident_ledger.ledger.errors import LedgerError
+
+# Click's usage errors, from the click typer runs on: its own copy in recent versions,
+# which re-export none of them but BadParameter (found by where that one lives).
+_clicks = importlib.import_module(typer.BadParameter.__module__)
+UsageError: type[Exception] = _clicks.UsageError
+NoSuchOption: type[Exception] = _clicks.NoSuchOption
+NoArgsIsHelpError: type[Exception] = _clicks.NoArgsIsHelpError
 
 COMMAND_ORDER = (
     # set up and write
@@ -81,9 +89,17 @@ class LedgerGroup(TyperGroup):
         rank = {name: i for i, name in enumerate(COMMAND_ORDER)}
         return sorted(names, key=lambda name: rank.get(name, len(rank)))
 
+    def make_context(self, info_name: Any, args: Any, parent: Any = None, **extra: Any) -> Any:
+        try:
+            return super().make_context(info_name, args, parent, **extra)
+        except UsageError as error:
+            usage_failure(error)
+
     def invoke(self, ctx: Any) -> Any:  # typer types it with its vendored click Context
         try:
             return super().invoke(ctx)
+        except UsageError as error:  # a subcommand's arguments
+            usage_failure(error)
         except LedgerError as error:
             fail(error.worded(FLAGS).strip() or type(error).__name__, error.exit_code)
         except BrokenPipeError as error:
@@ -117,6 +133,34 @@ def use_plain_usage(app: typer.Typer) -> None:
     for group in app.registered_groups:
         if group.typer_instance is not None:
             use_plain_usage(group.typer_instance)
+
+
+GLOBAL_OPTIONS = {"--db": "PATH|URL", "--key": "FILE"}
+"""The options given before the command (``ledger --key FILE erratum …``), with their
+metavars: which store, and which member acts."""
+
+
+def usage_failure(error: Any) -> NoReturn:
+    """A usage error (an unknown option, a missing argument, a bad value, an unknown
+    command) as one ``error:`` line naming the help to read, exit code 2; click's own
+    shows the usage and a hint on lines of their own. A global option given after the
+    command says where it goes. A group asked without a command still shows its help."""
+    if isinstance(error, NoArgsIsHelpError):
+        raise error
+    path: list[str] = []  # the command's words after the program's name, whatever it was run as
+    context = error.ctx
+    while context is not None and context.parent is not None:
+        path.insert(0, context.info_name or "")
+        context = context.parent
+    command = " ".join(["ledger", *path])
+    option = getattr(error, "option_name", None)
+    if isinstance(error, NoSuchOption) and option in GLOBAL_OPTIONS:
+        fail(
+            f"{option} is a global option, given before the command: ledger {option} "
+            f"{GLOBAL_OPTIONS[option]} {' '.join(path)} …",
+            2,
+        )
+    fail(f"{error.format_message().rstrip('.')} (see {command} --help)", 2)
 
 
 def flag_words(text: str) -> str:
