@@ -128,7 +128,10 @@ def _short(iso: str, zone: str | None) -> str:
 
 def timeline_note(result: dict[str, Any]) -> str:
     excluded = result["excluded_inactive"]
-    notes = [f"{result['undated']['count']} undated claim(s) left out"]
+    undated = result["undated"]
+    notes = [f"{undated['count']} undated claim(s) left out"]
+    if undated.get("proposed"):
+        notes[0] += f" ({len(undated['proposed'])} proposed)"
     proposed = sum(1 for end in excluded if "end_review" in end)
     notes.append(
         f"{len(excluded)} claim(s) excluded as retracted or corrected"

@@ -152,3 +152,15 @@ def test_the_datasette_incident_page_marks_proposals(desk: tuple[Member, Member,
     rows = re.findall(r"<tr><td>.*?</tr>", timeline, flags=re.S)
     assert len(rows) == 1 and "<td>t2</td>" in rows[0]
     assert '<td class="recorded-by">bob, <em class="proposed">proposed</em></td>' in rows[0]
+
+
+def test_the_timeline_marks_an_undated_proposal(desk: tuple[Member, Member, Member]) -> None:
+    alice, bob, eve = desk
+    assert bob.append([claim("p1", 9, "t2")]).returncode == 0
+    at = ("--at", "2022-01-23")
+    undated = alice.json("timeline", "g", *at)["undated"]
+    assert undated == {"count": 2, "claims": ["p1", "k0"], "proposed": ["p1", "k0"]}
+    assert "2 undated claim(s) left out (2 proposed)" in alice.ok("timeline", "g", *at)
+    assert "proposed" not in alice.json("timeline", "g", *at, "--reviewed-only")["undated"]
+    eve.ok("review", "p1", "--approve")
+    assert alice.json("timeline", "g", *at)["undated"]["proposed"] == ["k0"]

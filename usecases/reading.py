@@ -17,6 +17,7 @@ from incident_ledger.projections.desk_rules import (
     mark_proposals,
     mark_proposed_changes,
     mark_proposed_ends,
+    proposed_records,
 )
 from incident_ledger.projections.incidents import require_incident
 from incident_ledger.projections.proposal_ends import mark_state_proposals
@@ -84,6 +85,10 @@ def timeline(
         if not reviewed_only:
             mark_proposals(conn, result["entries"], recorded_bound(None))
             mark_proposed_ends(conn, result["excluded_inactive"], recorded_bound(None))
+            undated = result["undated"]
+            proposed = proposed_records(conn, undated["claims"], recorded_bound(None))
+            if proposed:  # in the order they are listed
+                undated["proposed"] = [claim for claim in undated["claims"] if claim in proposed]
         return result
 
 
