@@ -282,11 +282,12 @@ def test_an_end_entered_in_error_ends_nothing(db: str, way: str, first: str, the
         0,
         f"erratum of {kind}:first: replaced by {new}:second\n",
     )
-    assert cli(db, "erratum", "first", "--replaced-by", "second") == (
-        2,
-        f"error: '{kind}:first' is already recorded as an entry error, replaced by "
-        f"'{new}:second'\n",
-    )
+    code, refused = cli(db, "erratum", "first", "--replaced-by", "second")
+    assert code == 2 and re.fullmatch(
+        rf"error: '{kind}:first' is already recorded as an entry error \(recorded 20\S+Z by "
+        rf"\S+\), replaced by '{new}:second'\n",
+        refused,
+    ), refused
     if then == "retraction":
         assert positions(db, "killed") == []
     else:

@@ -21,6 +21,7 @@ from incident_ledger.ledger.desk_entries import (
 )
 from incident_ledger.ledger.desk_roles import Role
 from incident_ledger.ledger.errors import BadInputError
+from incident_ledger.ledger.leaves import recorded_key
 from incident_ledger.ledger.stores.recorder import LogView
 from incident_ledger.usecases.workspace import open_workspace
 from incident_ledger.usecases.writing import catch_up_after_writing
@@ -46,11 +47,14 @@ def erratum(
             if replacement is not None and replacement.aggregate_id == target.aggregate_id:
                 raise BadInputError("replaced_by: a record cannot replace itself")
             shown = None if replacement is None else replacement.aggregate_id
-            earlier = ledger.load(view, Erratum.aggregate_id(target.aggregate_id))
+            entry = Erratum.aggregate_id(target.aggregate_id)
+            earlier = ledger.load(view, entry)
             if earlier is None:
                 event = erratum_event(ledger, target, reason or "", shown)
             else:
-                event = _link(ledger, earlier, target, shown)
+                event = _link(
+                    ledger, earlier, target, shown, _entered(ledger, view, entry, earlier)
+                )
             ledger.append_events(appender, [event])
         catch_up_after_writing(ws, "the erratum")
     return {
@@ -63,17 +67,26 @@ def erratum(
     }
 
 
-def _link(ledger: Any, earlier: Any, target: Target, replaced_by: str | None) -> Any:
+def _link(ledger: Any, earlier: Any, target: Target, replaced_by: str | None, entered: str) -> Any:
     """The event linking the right record to an erratum recorded before it was entered
     (once): the way to link a retraction's or correction's right record, which can only
-    be entered once the erratum has freed its claim."""
+    be entered once the erratum has freed its claim. ``entered``: when the erratum was
+    recorded and by whom, for the refusal of a second one."""
     if replaced_by is None or earlier.replaced_by is not None:
         linked = "" if earlier.replaced_by is None else f", replaced by '{earlier.replaced_by}'"
         raise BadInputError(
-            f"'{target.aggregate_id}' is already recorded as an entry error{linked}"
+            f"'{target.aggregate_id}' is already recorded as an entry error{entered}{linked}"
         )
     earlier.link(replaced_by, ledger.clock())
     return earlier.collect_events()[0]
+
+
+def _entered(ledger: Any, view: LogView, aggregate_id: str, entry: Any) -> str:
+    """`` (recorded 2026-…Z by eve)``: when a desk entry was recorded, and by which member
+    (none named for an entry from before the desk)."""
+    batch = batch_of(ledger, view, view.leaf_index(aggregate_id, 1))
+    by = "" if batch is None else f" by {batch.member}"
+    return f" (recorded {recorded_key(entry.created_on)}{by})"
 
 
 def note(db: str | None, record: str, *, text: str) -> dict[str, Any]:
@@ -104,8 +117,16 @@ def review(db: str | None, record: str, *, approve: bool, note: str | None) -> d
                     f"'{target.aggregate_id}' was proposed by {author}: an editor other than "
                     "its author reviews it"
                 )
-            if view.existing([Review.aggregate_id(target.aggregate_id)]):
-                raise BadInputError(f"'{target.aggregate_id}' is already reviewed")
+            reviewed = Review.aggregate_id(target.aggregate_id)
+            earlier = ledger.load(view, reviewed)
+            if earlier is not None:
+                verdict_was = (
+                    "approved" if getattr(earlier, "verdict", "") == "approve" else "rejected"
+                )
+                raise BadInputError(
+                    f"'{target.aggregate_id}' is already {verdict_was}"
+                    + _entered(ledger, view, reviewed, earlier)
+                )
             if view.existing([Erratum.aggregate_id(target.aggregate_id)]):
                 raise BadInputError(
                     f"'{target.aggregate_id}' is voided by its erratum (an entry error): "
