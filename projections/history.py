@@ -11,6 +11,7 @@ changed.
 
 from __future__ import annotations
 
+import itertools
 import sqlite3
 from collections import Counter
 from collections.abc import Iterable, Iterator, Sequence
@@ -21,7 +22,11 @@ from incident_ledger.ledger.errors import NotFoundError
 from incident_ledger.ledger.times import to_key
 from incident_ledger.projections.changes import changed_parts, ends_of, fact_changes
 from incident_ledger.projections.citations import recorded_bound, report_refs
-from incident_ledger.projections.desk_projection import claims_recorded_by, desk_on_fact
+from incident_ledger.projections.desk_projection import (
+    claims_recorded_by,
+    desk_on_fact,
+    recorded_by,
+)
 from incident_ledger.projections.incidents import require_incident
 from incident_ledger.projections.results import (
     FactState,
@@ -90,7 +95,12 @@ class HistoryWalk:
         sweep = Sweep(
             db, incident, zone, fact=fact, recorded_at=recorded_at, reviewed_only=reviewed_only
         )
-        self.steps = self._steps(sweep, claims)
+        steps = self._steps(sweep, claims)
+        first = next(steps, None)
+        if first is None:  # an empty table would not say why
+            held = {row[4] for row in claims}
+            raise NotFoundError(_nothing_counts(db, params, held, reviewed_only))
+        self.steps = itertools.chain((first,), steps)
 
     def _steps(self, sweep: Sweep, claims: list[Any]) -> Iterator[HistoryStep]:
         db, params, fact = self._db, self._params, self._params["fact"]
@@ -185,6 +195,42 @@ def _walk(
             held.update(listed[index].get("claims") or [listed[index]["claim"]])
         pending = set()
         before = {"status": current["status"], "range": current["range"], "why": current["why"]}
+
+
+_VOIDS = """
+SELECT c.id, v.record, v.how, v.recorded_at, v.seq,
+       CASE v.how WHEN 'erratum' THEN (SELECT e.reason FROM errata e WHERE e.record = v.record)
+       ELSE (SELECT w.note FROM reviews w WHERE w.record = v.record) END
+FROM claims c JOIN voided v ON v.record IN (
+    'claim:' || c.id, 'report:' || c.report, 'source:' || c.source, 'incident:' || c.incident)
+WHERE c.incident = :incident AND c.fact = :fact AND c.recorded_at <= :recorded
+  AND v.recorded_at <= :recorded
+ORDER BY v.seq
+"""
+
+
+def _nothing_counts(
+    db: sqlite3.Connection, params: dict[str, str], claims: set[str], reviewed_only: bool
+) -> str:
+    """Why none of a fact's claims counts (``desk_rules``): each was voided — by which
+    erratum or rejection, recorded when, by whom, why — or, in the reviewed view, the
+    others wait for review."""
+    what = f"claim of '{params['fact']}' in incident '{params['incident']}'"
+    voided: set[str] = set()
+    why: dict[str, str] = {}
+    for claim, record, how, recorded, seq, text in db.execute(_VOIDS, params):
+        voided.add(claim)
+        if record not in why:
+            done = "entered in error" if how == "erratum" else "rejected"
+            said = f": {text}" if text else ""
+            by = recorded_by(db, seq)
+            why[record] = f"{record} {done} (recorded {iso(recorded)} by {by}{said})"
+    if voided >= claims:
+        return f"every {what} was voided: " + "; ".join(list(why.values())[:3])
+    if reviewed_only:
+        waiting = len(claims - voided)
+        return f"no {what} counts in the reviewed view: {waiting} proposal(s) wait for review"
+    return f"no {what} counts"
 
 
 def _no_claims(
