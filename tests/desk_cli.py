@@ -86,6 +86,20 @@ def new_key(folder: Path, name: str) -> tuple[Path, str]:
     return path, done.stdout.strip().splitlines()[-1]
 
 
+def review_desk(folder: Path) -> tuple[Member, Member, Member]:
+    """A SQLite ledger in ``folder`` with review required: alice (admin, the ledger's own
+    key), bob (reporter: proposes) and eve (editor), each at their own terminal."""
+    alice = Member(str(folder / "ledger.db"))
+    alice.ok("init", "--member", "alice", "--review", "required")
+    members = []
+    for name, role in (("bob", "reporter"), ("eve", "editor")):
+        key, public = new_key(folder, name)
+        alice.ok("member", "add", name, "--name", name, "--role", role, "--public-key", public)
+        members.append(Member(alice.db, key))
+    bob, eve = members
+    return alice, bob, eve
+
+
 SETUP: list[dict[str, Any]] = [
     {"type": "incident", "id": "g", "title": "Ghwayran"},
     {"type": "source", "id": "sohr", "name": "SOHR", "kind": "monitor"},

@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from tests.desk_cli import Member, new_key
+from tests.desk_cli import Member, review_desk
 
 SETUP: list[dict[str, Any]] = [
     {"type": "incident", "id": "g", "title": "Ghwayran", "timezone": "UTC"},
@@ -31,14 +31,7 @@ def desk(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> tuple[Member, Membe
     c0 (r1), then bob's proposals c1 (r2) and x0, retracting c0 (r2). Tables as wide
     as they need: no cell wrapped."""
     monkeypatch.setenv("COLUMNS", "200")
-    alice = Member(str(tmp_path / "ledger.db"))
-    alice.ok("init", "--member", "alice", "--review", "required")
-    members = []
-    for name, role in (("bob", "reporter"), ("eve", "editor")):
-        key, public = new_key(tmp_path, name)
-        alice.ok("member", "add", name, "--name", name, "--role", role, "--public-key", public)
-        members.append(Member(alice.db, key))
-    bob, eve = members
+    alice, bob, eve = review_desk(tmp_path)
     assert alice.append(SETUP).returncode == 0
     assert eve.append([claim("c0", 5, "r1")]).returncode == 0
     retraction = {"type": "retraction", "id": "x0", "claim": "c0", "report": "r2"}

@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 
 from incident_ledger.usecases import reading
-from tests.desk_cli import Member, new_key
+from tests.desk_cli import Member, review_desk
 from tests.test_desk_marks import words
 
 SETUP: list[dict[str, Any]] = [
@@ -37,14 +37,7 @@ def desk(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> tuple[Member, Membe
     and c2 (tala 7); bob proposes x2, tala's withdrawal of c2 (t2), and k0, sohr's
     correction of c0 to 6 (r3)."""
     monkeypatch.setenv("COLUMNS", "200")
-    alice = Member(str(tmp_path / "ledger.db"))
-    alice.ok("init", "--member", "alice", "--review", "required")
-    members = []
-    for name, role in (("bob", "reporter"), ("eve", "editor")):
-        key, public = new_key(tmp_path, name)
-        alice.ok("member", "add", name, "--name", name, "--role", role, "--public-key", public)
-        members.append(Member(alice.db, key))
-    bob, eve = members
+    alice, bob, eve = review_desk(tmp_path)
     assert alice.append(SETUP).returncode == 0
     assert eve.append([claim("c0", 5, "r1"), claim("c2", 7, "t1")]).returncode == 0
     bob.ok("retract", "--id", "x2", "--claim", "c2", "--report", "t2")
