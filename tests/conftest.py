@@ -33,6 +33,8 @@ SLOW_MODULES = {
     "test_desk_marks.py": "runs every desk command as a process, members' keys made by keygen",
     "test_claim_status.py": "runs every desk command as a process, members' keys made by keygen",
     "test_desk_export_marks.py": "runs every desk command as a process, keys made by keygen",
+    "test_desk_proposed_ends.py": "runs every desk command as a process, keys made by keygen",
+    "test_desk_voided_history.py": "runs every desk command as a process, keys made by keygen",
 }
 """Modules every test of which is ``slow``, and why."""
 

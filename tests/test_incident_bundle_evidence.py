@@ -7,6 +7,8 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import pytest
+
 from tests.test_evidence import PAGE_SHA, cli, db, files
 
 __all__ = ["db", "files"]  # the fixtures, shared
@@ -17,6 +19,7 @@ def captures_in(bundle: Path) -> list[str]:
     return [leaf["id"] for leaf in leaves if leaf["id"].startswith("capture:")]
 
 
+@pytest.mark.slow
 def test_an_incident_bundle_without_the_files_keeps_the_captures_and_says_so(
     db: str, files: dict[str, Path], tmp_path: Path
 ) -> None:
