@@ -283,11 +283,8 @@ def test_an_end_entered_in_error_ends_nothing(db: str, way: str, first: str, the
         f"erratum of {kind}:first: replaced by {new}:second\n",
     )
     code, refused = cli(db, "erratum", "first", "--replaced-by", "second")
-    assert code == 2 and re.fullmatch(
-        rf"error: '{kind}:first' is already recorded as an entry error \(recorded 20\S+Z by "
-        rf"\S+\), replaced by '{new}:second'\n",
-        refused,
-    ), refused
+    said = rf"'{kind}:first' is already recorded as an entry error \(recorded 20\S+Z by \S+\)"
+    assert code == 2 and re.fullmatch(f"error: {said}, replaced by '{new}:second'\n", refused)
     if then == "retraction":
         assert positions(db, "killed") == []
     else:
