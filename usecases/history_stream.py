@@ -17,7 +17,7 @@ from typing import Any
 from incident_ledger.ledger.times import parse_instant
 from incident_ledger.projections.citations import recorded_bound
 from incident_ledger.projections.desk_projection import claims_recorded_by
-from incident_ledger.projections.desk_rules import mark_proposals
+from incident_ledger.projections.desk_rules import mark_proposals, mark_proposed_changes
 from incident_ledger.projections.history import HistoryWalk
 from incident_ledger.projections.incidents import require_incident
 from incident_ledger.projections.results import HistoryStep, PositionResult
@@ -63,13 +63,15 @@ def history_pages(
         marking = None if reviewed_only else recorded_bound(recorded_at)
         read = HistoryPages(walk.head, iter(()), walk.tail)
         read.pages = _pages(
-            walk.steps, size or PAGE_STEPS, lambda new: _mark(conn, new, marking, read)
+            walk.steps, size or PAGE_STEPS, lambda page, new: _mark(conn, page, new, marking, read)
         )
         yield read
 
 
 def _pages(
-    steps: Iterator[HistoryStep], size: int, mark: Callable[[list[PositionResult]], None]
+    steps: Iterator[HistoryStep],
+    size: int,
+    mark: Callable[[list[HistoryStep], list[PositionResult]], None],
 ) -> Iterator[list[HistoryStep]]:
     """The steps in pages, each page's positions not seen on an earlier page given to
     ``mark`` first. A step shares the position objects that did not change with the step
@@ -81,11 +83,11 @@ def _pages(
         page.append(step)
         if len(page) < size:
             continue
-        mark(_new(page, kept))
+        mark(page, _new(page, kept))
         yield page
         page = []
     if page:
-        mark(_new(page, kept))
+        mark(page, _new(page, kept))
         yield page
 
 
@@ -98,11 +100,20 @@ def _new(page: list[HistoryStep], kept: dict[int, PositionResult]) -> list[Posit
     return list(new.values())
 
 
-def _mark(conn: Any, new: list[PositionResult], marking: str | None, read: HistoryPages) -> None:
-    """Mark the proposals among new positions (unless only reviewed records count) and
-    learn who recorded their claims."""
+def _mark(
+    conn: Any,
+    page: list[HistoryStep],
+    new: list[PositionResult],
+    marking: str | None,
+    read: HistoryPages,
+) -> None:
+    """Mark the proposals among a page's new positions and the changes only a proposal
+    made (unless only reviewed records count), as ``reading.fact_history`` marks them,
+    and learn who recorded the new positions' claims."""
     items: list[Any] = new
     if marking is not None:
         mark_proposals(conn, items, marking)
+        changes = ((step["changes"], step["positions"]) for step in page)
+        mark_proposed_changes(conn, changes, marking)
     claims = (claim for p in new for claim in p.get("claims") or [p["claim"]])
     read.recorded_by.update(claims_recorded_by(conn, claims))
