@@ -141,10 +141,14 @@ def require_member(ledger: Ledger, view: LogView, actor: Actor, role: Role) -> s
         raise _not_a_member(members, actor)
     member_id, member = found
     if not at_least(member.member.role, role):
-        raise NotPermittedError(
-            f"member '{member_id}' is a {member.member.role}: this needs an {role.value}"
-        )
+        held = Role(member.member.role)
+        raise NotPermittedError(f"member '{member_id}' is {_a(held)}: this needs {_a(role)}")
     return member_id
+
+
+def _a(role: Role) -> str:
+    """The role with its article: ``a reporter``, ``an editor``, ``an admin``."""
+    return f"{'a' if role == Role.REPORTER else 'an'} {role.value}"
 
 
 def seal(

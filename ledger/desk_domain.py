@@ -33,6 +33,7 @@ class Member(LedgerAggregate):
     if TYPE_CHECKING:
         member: Any  # the ``MemberRecord`` it was registered with
         removed: bool
+        removed_at: datetime | None
 
     class Registered(LedgerAggregate.Event, LedgerCreated):
         TOPIC = TOPIC_PREFIX + "Member.Registered"
@@ -44,6 +45,7 @@ class Member(LedgerAggregate):
             super().apply(aggregate)
             aggregate.member = self.to_record()
             aggregate.removed = False
+            aggregate.removed_at = None
 
         def to_record(self) -> Any:
             """The member record this event registered."""
@@ -58,6 +60,7 @@ class Member(LedgerAggregate):
 
         def apply(self, aggregate: Any) -> None:
             aggregate.removed = True
+            aggregate.removed_at = self.timestamp
 
     def remove(self, at: datetime) -> None:
         """Remove the member from the desk: from now on their key writes nothing."""

@@ -69,7 +69,9 @@ def default_member_id() -> str:
 def register_first_admin(ledger: Ledger, member_id: str, actor: Actor) -> bool:
     """Register the ledger's first admin with the ledger's own key, unless the desk has
     members already. Whether a member was registered."""
-    record = _member_record(member_id, member_id, Role.ADMIN.value, actor.verifier)
+    from incident_ledger.ledger.member_rules import member_record
+
+    record = member_record(member_id, member_id, Role.ADMIN.value, actor.verifier)
     ledger.actor = actor
     with ledger.writing("another writer registered a member at the same time") as appender:
         if desk_members(ledger, appender.view):
@@ -102,21 +104,22 @@ def member_add(
     db: str | None, member_id: str, *, name: str, role: str, public_key: str | None
 ) -> dict[str, Any]:
     """Register a member (admins only). On a ledger without members, whoever holds the
-    ledger's signing key registers themselves as its first admin (the key may be left out)."""
+    ledger's signing key registers themselves as its first admin (the key may be left out);
+    the rules the registration meets are the write side's (``member_rules``)."""
+    from incident_ledger.ledger.member_rules import check_registration, member_record
+
     with open_workspace(db, write=True) as ws:
         ledger = ws.ledger
         actor = ledger.actor
         assert actor is not None  # opened to write: the acting key is known
-        record = _member_record(member_id, name, role, public_key or actor.verifier)
+        record = member_record(member_id, name, role, public_key or actor.verifier)
         with ledger.writing("another writer registered a member at the same time") as appender:
             members = desk_members(ledger, appender.view)
             if members:
                 require_member(ledger, appender.view, actor, Role.ADMIN)
-            existing = members.get(member_id)
-            if existing is not None:
-                if existing.member == record:
-                    return _shown(member_id, existing, added=False)
-                raise BadInputError(f"id: '{member_id}' is already used by a different member")
+            given = public_key is not None
+            if not check_registration(ledger, appender.view, members, record, key_given=given):
+                return _shown(member_id, members[member_id], added=False)
             ledger.append_events(appender, [_registration(ledger, record)])
         ws.refresh()
         added = desk_members_of(ledger)[member_id]
@@ -137,7 +140,10 @@ def member_remove(db: str | None, member_id: str) -> dict[str, Any]:
             if member is None:
                 raise NotFoundError(f"no member '{member_id}' on the desk")
             if member.removed:
-                raise BadInputError(f"member '{member_id}' was already removed")
+                from incident_ledger.ledger.member_rules import removal
+
+                gone = removal(ledger, view, member_id)
+                raise BadInputError(f"member '{member_id}' was already removed{gone}")
             _keep_an_admin(members, member_id)
             member.remove(ledger.clock())
             ledger.append_events(appender, list(member.collect_events()))
@@ -174,19 +180,6 @@ def _keep_an_admin(members: dict[str, Member], member_id: str) -> None:
         raise NotPermittedError(
             f"member '{member_id}' is the desk's last admin: add another admin first"
         )
-
-
-def _member_record(member_id: str, name: str, role: str, public_key: str) -> Any:
-    from pydantic import ValidationError
-
-    from incident_ledger.ledger.imports.parsing import _problems as problems
-    from incident_ledger.ledger.member_record import MemberRecord
-
-    data = {"id": member_id, "name": name, "role": role, "public_key": public_key}
-    try:
-        return MemberRecord.model_validate(data)
-    except ValidationError as error:
-        raise BadInputError(f"member: {problems(error, list(data))}") from None
 
 
 def _registration(ledger: Ledger, record: Any) -> Member.Registered:
