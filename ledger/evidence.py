@@ -169,21 +169,34 @@ class EvidenceChunks:
         if (digest.hexdigest(), size) != (expected.sha256, expected.size):
             raise BadInputError(f"{path.name} changed while it was being captured")
 
-    def read(self, sha256: str) -> Iterator[bytes]:
-        """The stored content, one chunk at a time (one query per chunk)."""
-        select = f"SELECT data FROM {self.table} WHERE sha256 = {self.p} AND idx = {self.p}"
-        for idx in range(self.count(sha256)):
-            self.cursor.execute(select, (sha256, idx))
-            row = self.cursor.fetchone()
+    def read(self, sha256: str, size: int | None = None) -> Iterator[bytes]:
+        """The stored content, one chunk at a time (one query per chunk): the chunks a
+        file of ``size`` bytes was stored in (None: as many as are stored). A chunk that
+        is missing, or that the store cannot give back as bytes, raises ``StoreError``
+        saying which."""
+        pieces = self.count(sha256) if size is None else -(-size // CHUNK_BYTES)
+        # SQLite hands a chunk that became text back as text, and fails on text that is
+        # not UTF-8: read it as the bytes it holds, whose hash then tells it was changed.
+        data = "CAST(data AS BLOB)" if self.p == "?" else "data"
+        select = f"SELECT {data} FROM {self.table} WHERE sha256 = {self.p} AND idx = {self.p}"
+        for idx in range(pieces):
+            try:
+                self.cursor.execute(select, (sha256, idx))
+                row = self.cursor.fetchone()
+            except Exception as error:  # the backends' own errors, which differ
+                raise StoreError(f"its stored piece {idx} of {pieces}: {error}") from None
+            if row is None or row[0] is None:
+                raise StoreError(f"its stored piece {idx} of {pieces} is missing")
             yield bytes(row[0])
 
-    def rehash(self, sha256: str) -> tuple[str, int]:
-        """The SHA-256 and size of what is stored under ``sha256``, read chunk by chunk."""
-        digest, size = hashlib.sha256(), 0
-        for chunk in self.read(sha256):
+    def rehash(self, sha256: str, size: int | None = None) -> tuple[str, int]:
+        """The SHA-256 and size of what is stored under ``sha256`` (for a file of
+        ``size`` bytes), read chunk by chunk."""
+        digest, total = hashlib.sha256(), 0
+        for chunk in self.read(sha256, size):
             digest.update(chunk)
-            size += len(chunk)
-        return digest.hexdigest(), size
+            total += len(chunk)
+        return digest.hexdigest(), total
 
 
 def check_report_digest(ledger: Any, view: LogView, report_id: str, captured: str) -> None:
@@ -242,9 +255,9 @@ def check_captures(ledger: Any, view: LogView) -> CaptureCount:
         what = f"captured file {event.sha256} of {event.record} ({event.name})"
         if event.sha256 not in checked:
             try:
-                found, size = chunks.rehash(event.sha256)
+                found, size = chunks.rehash(event.sha256, event.size)
             except StoreError as error:
-                raise VerificationError(f"{what} cannot be read: {error}") from None
+                raise VerificationError(f"{what}: {error}") from None
             if (found, size) != (event.sha256, event.size):
                 raise VerificationError(
                     f"{what}: its stored bytes hash to {found} ({size} bytes), not to what "
