@@ -97,7 +97,9 @@ def test_a_refused_member_names_the_field(
         2,
         "error: member: id: must be 1 to 128 characters from A-Z a-z 0-9 . _ : -\n",
     )
-    refused = eve.run("member", "add", "q", "--name", "Q", "--role", "editor", "--public-key", fresh)
+    refused = eve.run(
+        "member", "add", "q", "--name", "Q", "--role", "editor", "--public-key", fresh
+    )
     assert (refused.returncode, refused.stderr) == (
         1,
         "error: member 'eve' is an editor: this needs an admin\n",
