@@ -70,7 +70,7 @@ def test_init_registers_the_first_admin_with_the_ledger_key(store_url: str) -> N
             "removed": False,
         }
     ]
-    again = admin.ok("init", "--member", "someone-else")
+    again = admin.ok("init", "--member", "alice")
     assert "registered" not in again
     assert [m["id"] for m in admin.json("members")] == ["alice"]
     checked = admin.json("verify")

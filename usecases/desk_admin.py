@@ -38,6 +38,12 @@ def create_key_file(path: Path, name: str) -> str:
     from incident_ledger.ledger.signednote import generate_signer
 
     signer, verifier = generate_signer(name)
+    write_key_file(path, signer)
+    return verifier
+
+
+def write_key_file(path: Path, signer: str) -> None:
+    """Write a signer key into a new file readable by its owner only (0600)."""
     try:
         descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     except FileExistsError:
@@ -46,7 +52,6 @@ def create_key_file(path: Path, name: str) -> str:
         raise StoreError(f"cannot create the key {path}: {error.strerror}") from None
     with os.fdopen(descriptor, "w", encoding="ascii") as handle:
         handle.write(signer + "\n")
-    return verifier
 
 
 def keygen(out: str, db: str | None = None) -> str:
@@ -81,6 +86,43 @@ def register_first_admin(ledger: Ledger, member_id: str, actor: Actor) -> bool:
 
 
 REVIEW_CHOICES = ("required", "off")
+
+
+def check_init_options(member_id: str, review: str | None, verifier: str) -> None:
+    """Refuse ``init``'s options before anything is created: the first admin's id (with
+    the key it will hold) and the review setting."""
+    from incident_ledger.ledger.member_rules import member_record
+
+    member_record(member_id, member_id, Role.ADMIN.value, verifier)
+    if review is not None and review not in REVIEW_CHOICES:
+        raise BadInputError("review: must be required or off")
+
+
+def check_init_again(ledger: Ledger, member: str | None, review: str | None, key: str) -> None:
+    """Refuse a repeated ``init`` (the ledger holds events) whose first admin or review
+    setting differs from what the ledger holds, naming what it holds; ``key``: the public
+    key of the ledger's signing key."""
+    from incident_ledger.ledger.desk_domain import REVIEW_SETTING, Setting
+
+    with ledger.audit.reading() as view:
+        if not view.size():
+            return
+        members = desk_members(ledger, view)
+        if member is not None and members:
+            holder = [mid for mid, found in members.items() if found.member.public_key == key]
+            if holder != [member]:
+                said = f"is '{holder[0]}'" if holder else "holds no key of this ledger's"
+                raise BadInputError(
+                    f"member: this ledger's first admin {said}: init registers the first "
+                    "admin once (other members are added with ledger member add)"
+                )
+        setting = ledger.load(view, Setting.aggregate_id(REVIEW_SETTING))
+        held = "off" if setting is None else str(getattr(setting, "value", "off"))
+        if review is not None and review != held:
+            raise BadInputError(
+                f"review: this ledger's review is {held}; it is chosen once, when the ledger "
+                "is created"
+            )
 
 
 def choose_review(ledger: Ledger, review: str) -> None:

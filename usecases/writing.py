@@ -68,24 +68,36 @@ def init(
     A key file already there must be usable: it is read before anything is created.
     """
     from incident_ledger.ledger.batch_signing import Actor
+    from incident_ledger.ledger.signednote import generate_signer, verifier_from_signer
     from incident_ledger.usecases.desk_admin import (
+        check_init_again,
+        check_init_options,
         choose_review,
-        create_key_file,
         default_member_id,
         register_first_admin,
+        write_key_file,
     )
 
     location = locate(db)
     kept = _present(location.key_path)
-    if kept:
-        read_signing_key(location.key_path)
+    # Every option is checked before anything is created: a refused init leaves nothing.
+    # The key name is the log's origin in its checkpoints: unique per ledger.
+    signer = (
+        read_signing_key(location.key_path).signer
+        if kept
+        else generate_signer(f"incident-ledger/{secrets.token_hex(4)}")[0]
+    )
+    verifier = verifier_from_signer(signer)
+    member_id = member or default_member_id()
+    if desk:
+        check_init_options(member_id, review, verifier)
     with open_workspace(db, create=True) as ws:
         ws.ensure_bound()
+        if desk:
+            check_init_again(ws.ledger, member, review, verifier)
         if not kept:
-            # The key name is the log's origin in its checkpoints: unique per ledger.
-            create_key_file(ws.location.key_path, f"incident-ledger/{secrets.token_hex(4)}")
+            write_key_file(ws.location.key_path, signer)
         key = read_signing_key(ws.location.key_path)
-        member_id = member or default_member_id()
         actor = Actor(key.signer, key.verifier, holds_ledger_key=True)
         # A ledger restored from a bundle brings its own desk (``desk=False``).
         registered = desk and register_first_admin(ws.ledger, member_id, actor)
