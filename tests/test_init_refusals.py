@@ -46,6 +46,7 @@ def left_behind(db: str, tmp_path: Path) -> list[str]:
             "error: member: id: must be 1 to 128 characters from A-Z a-z 0-9 . _ : -\n",
         ),
     ],
+    ids=["review", "member"],
 )
 def test_a_refused_init_creates_nothing(
     store_url: str, tmp_path: Path, options: list[str], said: str
