@@ -78,6 +78,41 @@ def erratum_event(ledger: Any, target: Target, reason: str, replaced_by: str | N
     )
 
 
+def check_erratum_author(ledger: Any, view: LogView, actor: Any, target: Target) -> None:
+    """The two-person rule for errata: with review required, a reporter's erratum voids
+    only the reporter's own proposal still waiting for review (a typo they caught before
+    an editor did). Anything else it would void — a record an editor approved, one
+    someone else entered, a report, source or incident with all it holds — is bad
+    input: an editor records that erratum."""
+    from incident_ledger.ledger.batch_check import batch_of
+    from incident_ledger.ledger.batch_signing import desk_members, require_member, review_required
+    from incident_ledger.ledger.desk_roles import Role
+
+    if not review_required(ledger, view):
+        return
+    member_id = require_member(ledger, view, actor, Role.REPORTER)
+    if desk_members(ledger, view)[member_id].member.role != Role.REPORTER:
+        return
+    refused = f"'{target.aggregate_id}' "
+    if target.kind not in REVIEWED_KINDS:
+        refused += f"is a {target.kind}: its erratum voids every record it holds"
+    else:
+        batch = batch_of(ledger, view, view.leaf_index(target.aggregate_id, 1))
+        reviewed = ledger.load(view, Review.aggregate_id(target.aggregate_id))
+        if batch is None or batch.member != member_id or not batch.proposed:
+            by = "before the desk" if batch is None else f"by {batch.member}"
+            refused += f"was entered {by}, not proposed by {member_id}"
+        elif reviewed is not None and getattr(reviewed, "verdict", None) == "approve":
+            approval = batch_of(ledger, view, view.leaf_index(reviewed.id, 1))
+            refused += "was approved" + ("" if approval is None else f" by {approval.member}")
+        else:
+            return
+    raise BadInputError(
+        f"{refused}: with review required, a reporter's erratum voids only their own "
+        "proposal waiting for review; an editor records this one"
+    )
+
+
 def note_event(ledger: Any, target: Target, text: str) -> Any:
     """The event that attaches a desk note to ``target``."""
     if not text.strip():

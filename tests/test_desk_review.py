@@ -100,6 +100,33 @@ def test_an_erratum_ends_an_entry_from_its_recorded_time_and_not_against_the_sou
     assert alice.json("verify")["events"] == before + 2 + 2  # erratum, claim, two signatures
 
 
+def test_a_reporters_erratum_voids_only_their_own_waiting_proposal(
+    desk: tuple[Member, Member, Member],
+) -> None:
+    alice, bob, eve = desk
+    assert eve.append([claim("k5", "wounded", 5)]).returncode == 0
+    assert bob.append([claim("b1", "killed", 7), claim("b2", "killed", 8)]).returncode == 0
+    eve.ok("review", "b1", "--approve")
+    before = alice.json("verify")["events"]
+    rule = (
+        ": with review required, a reporter's erratum voids only their own proposal waiting "
+        "for review; an editor records this one\n"
+    )
+    for record, why in (
+        ("k5", "'claim:k5' was entered by eve, not proposed by bob"),
+        ("b1", "'claim:b1' was approved by eve"),
+        ("r1", "'report:r1' is a report: its erratum voids every record it holds"),
+    ):
+        refused = bob.run("erratum", record, "--reason", "I think")
+        assert (refused.returncode, refused.stderr) == (2, f"error: {why}{rule}")
+    assert alice.json("verify")["events"] == before  # nothing of them was written
+    assert sorted(facts(alice, "--reviewed-only")) == ["killed", "wounded"]
+    bob.ok("erratum", "b2", "--reason", "typo")  # his own proposal: at once
+    assert [p["claim"] for p in facts(alice)["killed"]["positions"]] == ["b1"]
+    eve.ok("erratum", "k5", "--reason", "wrong fact")  # an editor's: at once
+    assert sorted(facts(alice, "--reviewed-only")) == ["killed"]
+
+
 def test_a_note_is_shown_and_never_counted(desk: tuple[Member, Member, Member]) -> None:
     alice, bob, eve = desk
     assert eve.append([claim("c1", "killed", 7)]).returncode == 0

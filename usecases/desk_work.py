@@ -14,6 +14,7 @@ from incident_ledger.ledger.desk_domain import Erratum, Review
 from incident_ledger.ledger.desk_entries import (
     REVIEWED_KINDS,
     Target,
+    check_erratum_author,
     erratum_event,
     find_target,
     note_event,
@@ -50,6 +51,7 @@ def erratum(
             entry = Erratum.aggregate_id(target.aggregate_id)
             earlier = ledger.load(view, entry)
             if earlier is None:
+                check_erratum_author(ledger, view, ledger.actor, target)
                 event = erratum_event(ledger, target, reason or "", shown)
             else:
                 event = _link(
