@@ -97,6 +97,14 @@ def media_type_of(path: Path, head: bytes, given: str | None) -> str:
             raise BadInputError(f"media type '{given}': only {kept} files are captured")
         if shown is not None and shown != given:
             raise BadInputError(f"{path.name} is {MEDIA_TYPES[shown]}, not {given}")
+        has_magic = any(media == given for _, media in _MAGIC)
+        if shown is None and has_magic:  # every PDF, PNG and WARC file starts with its own
+            raise BadInputError(
+                f"{path.name} does not start as every {MEDIA_TYPES[given]} file does: "
+                f"it is not {given}"
+            )
+        if shown is None and b"\x00" in head:  # a page's text holds no NUL byte
+            raise BadInputError(f"{path.name} holds binary bytes, not text: it is not {given}")
         return given
     if shown is not None:
         return shown
@@ -210,6 +218,23 @@ def check_report_digest(ledger: Any, view: LogView, report_id: str, captured: st
         raise BadInputError(
             f"report '{report_id}' has sha256 {expected}, but the captured file's is {captured}"
         )
+
+
+def refuse_voided_report(ledger: Any, view: LogView, report_id: str) -> None:
+    """Refuse a capture of a report the desk voided: one recorded as an entry error, or
+    whose source was (its capture would be evidence for nothing that counts)."""
+    from incident_ledger.ledger.desk_domain import Erratum
+    from incident_ledger.ledger.leaves import recorded_key
+
+    report = ledger.load(view, f"report:{report_id}")
+    for record in (f"report:{report_id}", f"source:{report.record.source}"):
+        erratum = ledger.load(view, Erratum.aggregate_id(record))
+        if erratum is not None:
+            raise BadInputError(
+                f"report '{report_id}' was voided by the erratum of {record} "
+                f"(recorded {recorded_key(erratum.created_on)}: {erratum.reason}): "
+                "it takes no capture"
+            )
 
 
 @dataclass(frozen=True)

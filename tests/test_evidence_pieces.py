@@ -1,17 +1,20 @@
 """A captured file whose stored pieces were lost or damaged: ``verify`` names the file
-and its report in one line (exit 1), never a traceback, on SQLite and PostgreSQL."""
+and its report in one line (exit 1), never a traceback, on SQLite and PostgreSQL; and
+captures refused before anything is stored: a stated media type the first bytes deny,
+a report the desk voided."""
 
 from __future__ import annotations
 
 import hashlib
 import json
 import os
+import re
 from pathlib import Path
 
 import pytest
 
 from incident_ledger.ledger.evidence import CHUNK_BYTES
-from tests.test_evidence import SETUP, chunk_sql, cli
+from tests.test_evidence import PAGE, SETUP, chunk_sql, cli
 
 
 def capture_pdf(store_url: str, tmp_path: Path) -> tuple[str, str, int]:
@@ -68,3 +71,45 @@ def test_a_piece_turned_to_text_is_a_changed_file(tmp_path: Path) -> None:
     assert err.endswith(
         "bytes), not to what was captured: they were changed after it was captured\n"
     )
+
+
+def test_a_stated_media_type_is_checked_against_the_first_bytes(tmp_path: Path) -> None:
+    db, _, _ = capture_pdf(str(tmp_path / "ledger.db"), tmp_path)
+    before = json.loads(cli(db, "verify", "--json")[1])["events"]
+    text, binary, page = tmp_path / "notes.txt", tmp_path / "x.bin", tmp_path / "page.txt"
+    text.write_bytes(b"hello")
+    binary.write_bytes(b"\x00\x01 not a page")
+    page.write_bytes(b"At least 20 killed, the monitor said.")
+    for file, media_type, said in (
+        (text, "application/pdf", "notes.txt does not start as every PDF file does"),
+        (text, "image/png", "notes.txt does not start as every PNG file does"),
+        (text, "application/warc", "notes.txt does not start as every WARC file does"),
+        (binary, "text/html", "x.bin holds binary bytes, not text"),
+    ):
+        assert cli(db, "capture", "r1", str(file), "--media-type", media_type) == (
+            2,
+            "",
+            f"error: {said}: it is not {media_type}\n",
+        )
+    assert json.loads(cli(db, "verify", "--json")[1])["events"] == before
+    assert cli(db, "capture", "r1", str(page), "--media-type", "text/html")[0] == 0
+
+
+def test_a_report_voided_by_an_erratum_takes_no_capture(
+    captured: tuple[str, str, int], tmp_path: Path
+) -> None:
+    db, _, _ = captured
+    page = tmp_path / "page.html"
+    page.write_bytes(PAGE)
+    assert cli(db, "erratum", "r3", "--reason", "not this incident's")[0] == 0
+    code, out, err = cli(db, "capture", "r3", str(page))  # its sha256 is the page's
+    assert (code, out) == (2, "")
+    assert re.fullmatch(
+        r"error: report 'r3' was voided by the erratum of report:r3 \(recorded \S+Z: not this "
+        r"incident's\): it takes no capture\n",
+        err,
+    )
+    assert cli(db, "erratum", "s", "--reason", "no such monitor")[0] == 0
+    code, _, err = cli(db, "capture", "r1", str(page))
+    assert code == 2
+    assert err.startswith("error: report 'r1' was voided by the erratum of source:s (recorded ")

@@ -16,6 +16,7 @@ from incident_ledger.ledger.evidence import (
     FileDigest,
     check_report_digest,
     digest_file,
+    refuse_voided_report,
 )
 from incident_ledger.usecases.workspace import open_workspace
 from incident_ledger.usecases.writing import catch_up_after_writing
@@ -36,6 +37,7 @@ def capture(db: str | None, report: str, file: str, media_type: str | None) -> d
             view = appender.view
             target = Target(f"report:{report_id}", None, None)
             check_report_digest(ledger, view, report_id, found.sha256)
+            refuse_voided_report(ledger, view, report_id)
             if view.existing([Capture.aggregate_id(f"{report_id}/{found.sha256}")]):
                 raise BadInputError(f"report '{report_id}' already has this file ({found.sha256})")
             chunks = EvidenceChunks(view)
