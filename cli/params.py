@@ -134,9 +134,9 @@ Value = Annotated[
             "Read as the same value in an import line: a number (digits ASCII or "
             'Arabic-Indic, e.g. 20 or ٢٠), a range {"min":a,"max":b}, true/false, a JSON '
             "string in double quotes ('\"2022\"'), or else text, where text that starts "
-            "with a digit, [, { or .. must be an EDTF date (2022-01-21). Refused with a "
-            "hint: -5, 20.5, 1,000 (write 1000), about 20 (write 20 and --qualifier "
-            "approx), 0000."
+            "with a digit, [, { or .. must be an EDTF date (2022-01-21). A count refuses -5 "
+            "and 20.5 (a quantity takes decimals); refused with a hint: 1,000 (write 1000), "
+            "about 20 (write 20 and --qualifier approx), 0000."
         ),
     ),
 ]

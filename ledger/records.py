@@ -361,6 +361,7 @@ class CorrectionRecord(ClaimFields):
     type: Literal["correction"] = "correction"
     id: RecordId
     claim: RecordId
+    """The id of the claim it replaces."""
     change_fact: bool | None = None
     """True: the correction moves the claim to another fact of its incident (else refused)."""
 

@@ -169,6 +169,16 @@ def test_a_flag_s_help_says_the_field_s_format() -> None:
     assert "--related JSON" in out and "--timezone ZONE" in out
 
 
+def test_the_claim_flags_help_says_what_they_take() -> None:
+    _, out, _ = ledger("unused.db", "correct", "--help")
+    words = " ".join(out.split())
+    assert "--claim CLAIM Required. The id of the claim it replaces." in words
+    _, out, _ = ledger("unused.db", "append", "claim", "--help")
+    words = " ".join(out.split())
+    assert "A count refuses -5 and 20.5 (a quantity takes decimals)" in words
+    assert "Refused with a hint: -5, 20.5" not in words
+
+
 @pytest.mark.slow
 def test_a_reporter_s_assessment_waits_for_review(store_url: str, tmp_path: Path) -> None:
     alice = Member(store_url)

@@ -104,3 +104,20 @@ def test_a_refused_member_names_the_field(
         1,
         "error: member 'eve' is an editor: this needs an admin\n",
     )
+
+
+def test_keygen_into_no_folder_is_bad_input(tmp_path: Path) -> None:
+    keygen = Member(str(tmp_path / "x.db"))
+    done = keygen.run("keygen", "--out", str(tmp_path / "nodir" / "x.key"))
+    assert (done.returncode, done.stderr) == (
+        2,
+        f"error: cannot create the key {tmp_path / 'nodir' / 'x.key'}: no folder "
+        f"{tmp_path / 'nodir'}\n",
+    )
+    (tmp_path / "afile").write_text("")
+    done = keygen.run("keygen", "--out", str(tmp_path / "afile" / "x.key"))
+    assert (done.returncode, done.stderr) == (
+        2,
+        f"error: cannot create the key {tmp_path / 'afile' / 'x.key'}: {tmp_path / 'afile'} "
+        "is not a folder\n",
+    )

@@ -48,6 +48,12 @@ def write_key_file(path: Path, signer: str) -> None:
         descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     except FileExistsError:
         raise BadInputError(f"{path} already exists: a key is never overwritten") from None
+    except FileNotFoundError:
+        raise BadInputError(f"cannot create the key {path}: no folder {path.parent}") from None
+    except NotADirectoryError:
+        raise BadInputError(
+            f"cannot create the key {path}: {path.parent} is not a folder"
+        ) from None
     except OSError as error:
         raise StoreError(f"cannot create the key {path}: {error.strerror}") from None
     with os.fdopen(descriptor, "w", encoding="ascii") as handle:
