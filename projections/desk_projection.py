@@ -306,12 +306,21 @@ WHERE x.recorded_at <= :recorded AND x.record IN (
     WHERE incident = :incident {fact} AND published_at <= :known
     UNION ALL
     SELECT 'retraction:' || r.id FROM retractions r JOIN claims c ON c.id = r.claim
-    WHERE c.incident = :incident {claim_fact} AND r.published_at <= :known
+    WHERE c.incident = :incident {claim_fact} AND r.published_at <= :known{more}
 )
 ORDER BY x.seq
 """
-_DESK_ON_FACT = _DESK_ON.format(fact="AND fact = :fact", claim_fact="AND c.fact = :fact")
-_DESK_ON_INCIDENT = _DESK_ON.format(fact="", claim_fact="")
+_DESK_ON_FACT = _DESK_ON.format(fact="AND fact = :fact", claim_fact="AND c.fact = :fact", more="")
+_DESK_ON_INCIDENT = _DESK_ON.format(
+    fact="",
+    claim_fact="",
+    more="""
+    UNION ALL SELECT 'incident:' || :incident
+    UNION ALL
+    SELECT 'report:' || report FROM claims WHERE incident = :incident AND published_at <= :known
+    UNION ALL
+    SELECT 'source:' || source FROM claims WHERE incident = :incident AND published_at <= :known""",
+)
 
 
 def desk_on_fact(db: sqlite3.Connection, params: dict[str, str]) -> list[dict[str, Any]]:
@@ -321,8 +330,9 @@ def desk_on_fact(db: sqlite3.Connection, params: dict[str, str]) -> list[dict[st
 
 
 def desk_on_incident(db: sqlite3.Connection, incident: str, known: str) -> list[dict[str, Any]]:
-    """What the desk said (errata, reviews, notes) about an incident's claims and their
-    retractions published by ``known`` (a storage key), oldest first, each with who said it."""
+    """What the desk said (errata, reviews, notes) about an incident, its claims and their
+    retractions published by ``known`` (a storage key), and the reports and sources of
+    those claims, oldest first, each with who said it."""
     params = {"incident": incident, "known": known, "recorded": END_OF_TIME}
     return _desk_entries(db, _DESK_ON_INCIDENT, params)
 

@@ -85,6 +85,24 @@ def test_the_html_report_says_who_recorded_each_claim_note_and_erratum(
     ]
 
 
+def test_the_html_report_shows_notes_on_the_incident_its_reports_and_sources(
+    desk: tuple[Member, Member, Member], tmp_path: Path
+) -> None:
+    alice, bob, _ = desk
+    bob.ok("note", "report:r1", "--text", "paywalled")
+    bob.ok("note", "sohr", "--text", "counts bodies")
+    alice.ok("note", "g", "--text", "two attacks?")
+    page = tmp_path / "g.html"
+    alice.ok("export", "--incident", "g", "--format", "html", "--out", str(page))
+    desk_section = page.read_text().split("The desk's notes, reviews and entry errors")[1]
+    listed = re.findall(r"<li><code>([^<]*)</code>: <bdi>([^<]*)</bdi>", desk_section)
+    assert listed == [
+        ("report:r1", "note by bob: paywalled"),
+        ("source:sohr", "note by bob: counts bodies"),
+        ("incident:g", "note by alice: two attacks?"),
+    ]
+
+
 def test_prov_attributes_each_record_to_the_member_who_recorded_it(
     desk: tuple[Member, Member, Member],
 ) -> None:
