@@ -100,7 +100,12 @@ def check_init_options(member_id: str, review: str | None, verifier: str) -> Non
     from incident_ledger.ledger.member_rules import member_record
 
     member_record(member_id, member_id, Role.ADMIN.value, verifier)
-    if review is not None and review not in REVIEW_CHOICES:
+    if review is not None:
+        _check_review(review)
+
+
+def _check_review(review: str) -> None:
+    if review not in REVIEW_CHOICES:
         raise BadInputError("review: must be required or off")
 
 
@@ -136,8 +141,7 @@ def choose_review(ledger: Ledger, review: str) -> None:
     from incident_ledger.ledger.desk_domain import REVIEW_SETTING, Setting
     from incident_ledger.ledger.desk_entries import setting_event
 
-    if review not in REVIEW_CHOICES:
-        raise BadInputError("review: must be required or off")
+    _check_review(review)
     with ledger.writing("another writer chose the setting at the same time") as appender:
         chosen = ledger.load(appender.view, Setting.aggregate_id(REVIEW_SETTING))
         if chosen is not None:
