@@ -49,9 +49,11 @@ import sqlite3
 from collections import defaultdict
 from typing import Any
 
+from incident_ledger.projections import source_tally
 from incident_ledger.projections.desk_rules import desk_clauses
 from incident_ledger.projections.fact_status import current_statuses
 from incident_ledger.projections.positions import END_OF_TIME
+from incident_ledger.projections.source_tally import Counts
 from incident_ledger.projections.understanding import Status, iso
 
 # Each count is one grouped pass over its table, joined to the sources: a count per
@@ -125,26 +127,21 @@ JOIN (SELECT incident, fact, MIN(published_at) AS first
 def source_records(db: sqlite3.Connection) -> list[dict[str, Any]]:
     """Every source with its grade, rating history and track record (see the module doc)."""
     ratings = _ratings(db)
-    contested = _contested_facts(db)
-    positions: dict[str, int] = defaultdict(int)
-    contested_positions: dict[str, int] = defaultdict(int)
-    firsts: dict[str, int] = defaultdict(int)
-    # The desk's rules as they stand now: every voiding recorded counts.
-    claim_clause, end_clause = desk_clauses(db, reviewed_only=False)
-    now = {"recorded": END_OF_TIME}
-    for claimant, incident, fact, was_first in db.execute(_FIRSTS.format(claim=claim_clause), now):
-        positions[claimant] += 1
-        contested_positions[claimant] += (incident, fact) in contested
-        firsts[claimant] += bool(was_first)
-    cursor = db.execute(_SOURCES.format(claim=claim_clause, end=end_clause), now)
-    columns = [d[0] for d in cursor.description]
+    statuses = current_statuses(db)
+    tally = source_tally.counts(db)
+    if tally is None:
+        rows, tally = _grouped(db, statuses)
+    else:
+        tally.contested = source_tally.contested_on(db, statuses, tally.positions)
+        rows = _registered(db, tally)
     records = []
-    for values in cursor:
-        row = dict(zip(columns, values, strict=True))
+    for row in rows:
         source = row["id"]
         made = row["claims_made"]
         answers_for = made + row["relayed"]
-        taken = positions[source]
+        taken = tally.positions.get(source, 0)
+        contested = tally.contested.get(source, 0)
+        firsts = tally.firsts.get(source, 0)
         records.append(
             {
                 "id": source,
@@ -160,14 +157,64 @@ def source_records(db: sqlite3.Connection) -> list[dict[str, Any]]:
                 "corrected": row["corrected"],
                 "corrected_share": share(row["corrected"], answers_for),
                 "positions": taken,
-                "contested": contested_positions[source],
-                "contested_share": share(contested_positions[source], taken),
-                "first_to_report": firsts[source],
-                "first_share": share(firsts[source], taken),
+                "contested": contested,
+                "contested_share": share(contested, taken),
+                "first_to_report": firsts,
+                "first_share": share(firsts, taken),
                 "reports_published": row["reports_published"],
             }
         )
     return records
+
+
+def _grouped(
+    db: sqlite3.Connection, statuses: dict[tuple[str, str], str]
+) -> tuple[list[dict[str, Any]], Counts]:
+    """The counts grouped from every claim, under the desk's rules as they stand now
+    (every voiding recorded counts): the way where the tally is not kept."""
+    tally = Counts()
+    positions: dict[str, int] = defaultdict(int)
+    contested: dict[str, int] = defaultdict(int)
+    firsts: dict[str, int] = defaultdict(int)
+    claim_clause, end_clause = desk_clauses(db, reviewed_only=False)
+    now = {"recorded": END_OF_TIME}
+    for claimant, incident, fact, was_first in db.execute(_FIRSTS.format(claim=claim_clause), now):
+        positions[claimant] += 1
+        contested[claimant] += statuses.get((incident, fact)) == Status.CONTESTED.value
+        firsts[claimant] += bool(was_first)
+    tally.positions, tally.contested, tally.firsts = positions, contested, firsts
+    cursor = db.execute(_SOURCES.format(claim=claim_clause, end=end_clause), now)
+    columns = [d[0] for d in cursor.description]
+    return [dict(zip(columns, values, strict=True)) for values in cursor], tally
+
+
+_REGISTERED = """
+SELECT s.id, s.name, s.name_ar, s.kind, s.reliability, COALESCE(p.reports, 0)
+FROM sources s LEFT JOIN (SELECT source, COUNT(*) AS reports FROM reports GROUP BY source) p
+  ON p.source = s.id
+"""
+
+
+def _registered(db: sqlite3.Connection, tally: Counts) -> list[dict[str, Any]]:
+    """Each source's row from the kept tally, by claims made (most first), then id."""
+    rows = [
+        {
+            "id": source,
+            "name": name,
+            "name_ar": name_ar,
+            "kind": kind,
+            "reliability": reliability,
+            "claims_made": tally.made.get(source, 0),
+            "relayed": tally.relayed.get(source, 0),
+            "retracted": tally.retracted.get(source, 0),
+            "corrected": tally.corrected.get(source, 0),
+            "reports_published": reports,
+        }
+        for source, name, name_ar, kind, reliability, reports in db.execute(_REGISTERED)
+    ]
+    # UTF-8 byte order (SQLite's) is code point order (Python's).
+    rows.sort(key=lambda row: (-row["claims_made"], row["id"]))
+    return rows
 
 
 def share(part: int, whole: int) -> float | None:
@@ -187,10 +234,3 @@ def _ratings(db: sqlite3.Connection) -> dict[str, list[dict[str, Any]]]:
             }
         )
     return history
-
-
-def _contested_facts(db: sqlite3.Connection) -> set[tuple[str, str]]:
-    """(incident, fact) pairs contested in each incident's current state (``fact_status``)."""
-    return {
-        pair for pair, status in current_statuses(db).items() if status == Status.CONTESTED.value
-    }

@@ -23,7 +23,7 @@ from typing import Any
 
 from incident_ledger.ledger.errors import StoreError
 from incident_ledger.ledger.stores.location import read_only_uri
-from incident_ledger.projections import in_force
+from incident_ledger.projections import in_force, source_tally
 from incident_ledger.projections.claim_status import settle
 from incident_ledger.projections.desk_projection import DESK_TABLES
 
@@ -256,12 +256,17 @@ _INDEXES: list[tuple[str, list[str], bool]] = [
 ]
 
 
+_DERIVED_TABLES = (*in_force.TABLES, *source_tally.TABLES)
+"""Tables derived from the others, kept by reads (``in_force``, ``fact_status``,
+``source_tally``)."""
+_DERIVED_SCHEMA = (*in_force.SCHEMA, *source_tally.SCHEMA)
+
 _INDEX_NAMES = [f"idx_{table}_{'_'.join(columns)}" for table, columns, _ in _INDEXES]
 
 
 def schema_names() -> set[str]:
     """The names in a read model's schema: its tables, full-text index and indexes."""
-    return {*_TABLES, "search_index", *_INDEX_NAMES, *in_force.TABLES, *in_force.INDEXES}
+    return {*_TABLES, "search_index", *_INDEX_NAMES, *_DERIVED_TABLES, *in_force.INDEXES}
 
 
 def table_columns() -> dict[str, tuple[str, ...]]:
@@ -387,7 +392,7 @@ class Views:
             for row in self.connection.execute("SELECT name FROM sqlite_master WHERE type='table'")
         }
         if (
-            _TABLES.keys() | {"search_index", *in_force.TABLES} <= tables
+            _TABLES.keys() | {"search_index", *_DERIVED_TABLES} <= tables
             and self._schema_version() == SCHEMA_VERSION
             and self._index_statements() is not None
         ):
@@ -400,7 +405,7 @@ class Views:
         if "tracking" in tables and self._schema_version() != SCHEMA_VERSION:
             # An older layout: the read model is disposable, so rebuild it from the events.
             with self.transaction():
-                for name in (*_TABLES, "search_index", *in_force.TABLES):
+                for name in (*_TABLES, "search_index", *_DERIVED_TABLES):
                     self.connection.execute(f"DROP TABLE IF EXISTS [{name}]")
             tables = set()
         with self.transaction():
@@ -408,7 +413,7 @@ class Views:
                 if name not in tables:
                     self.db.create_table(name, columns, pk=pk)
             self.connection.execute(_SEARCH_TABLE)
-            for statement in in_force.SCHEMA:
+            for statement in _DERIVED_SCHEMA:
                 self.connection.execute(statement)
             if not self._bulk:
                 self._create_indexes()
@@ -484,7 +489,7 @@ class Views:
             for statement in tables:
                 self.connection.execute(statement)
             self.connection.execute(_SEARCH_TABLE)
-            for statement in in_force.SCHEMA:
+            for statement in _DERIVED_SCHEMA:
                 self.connection.execute(statement)
             if indexes is None and not self._bulk:
                 self._create_indexes()
@@ -503,7 +508,7 @@ class Views:
         """Drop every table and recreate the empty schema, position 0 (for a rebuild)."""
         tables, indexes = self.table_statements(), self._index_statements()
         with self.transaction():
-            for name in (*_TABLES, "search_index", *in_force.TABLES):
+            for name in (*_TABLES, "search_index", *_DERIVED_TABLES):
                 self.connection.execute(f"DROP TABLE IF EXISTS [{name}]")
         if tables is None:
             self.ensure_schema()
