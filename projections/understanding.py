@@ -156,11 +156,7 @@ def understand(
             "positions": [],
             "why": reason(Status.WITHDRAWN.value, [], None, False, zone),
         }
-    kinds = {p.kind for p in positions}
-    kind = kinds.pop() if len(kinds) == 1 else "mixed"
-    cumulative = rules is not None and rules.cumulative and kind == "number"
-    conflict = _conflict(positions, kind, cumulative)
-    status = fact_status(len(positions), conflict is not None, kind)
+    kind, cumulative, conflict, status = _judged(positions, rules)
     span = _range(positions, kind, cumulative, status is Status.CONTESTED)
     value, basis = pick_value(positions, kind, span, policy)
     listed = [p.as_json(cumulative) for p in positions]
@@ -172,6 +168,23 @@ def understand(
         common = agreement.intersection([p.interval for p in positions])
     why = reason(status.value, listed, pair, cumulative, zone, bounds(common), kind)
     return fact_state(status, kind, rules, cumulative, (value, basis), span, listed, why)
+
+
+def _judged(
+    positions: list[Position], rules: FactRules | None
+) -> tuple[str, bool, tuple[Position, Position] | None, Status]:
+    """A fact's kind, whether it is read as cumulative, its conflicting pair and its
+    status, from its positions (at least one)."""
+    kinds = {p.kind for p in positions}
+    kind = kinds.pop() if len(kinds) == 1 else "mixed"
+    cumulative = rules is not None and rules.cumulative and kind == "number"
+    conflict = _conflict(positions, kind, cumulative)
+    return kind, cumulative, conflict, fact_status(len(positions), conflict is not None, kind)
+
+
+def status_of(positions: list[Position], rules: FactRules | None) -> Status:
+    """A fact's status from its positions, as ``understand`` decides it."""
+    return _judged(positions, rules)[3] if positions else Status.WITHDRAWN
 
 
 def fact_status(count: int, conflicting: bool, kind: str) -> Status:
