@@ -378,6 +378,47 @@ _TABLES: dict[str, dict[str, Any]] = {
             "known": f"The latest published_at of any report then; {_KEY}.",
         },
     },
+    "source_tally": {
+        "description": (
+            "Per source (as claimant or relay): its claims, the claims of others it passed on, "
+            "and the (incident, fact) pairs it has a claim on. Derived from claims when the "
+            "sources are next read; source_tally_built says up to which position."
+        ),
+        "columns": {
+            "source": "The source's id.",
+            "claims_made": "Claims whose claimant it is.",
+            "relayed": "Claims of others it published or is named in the via of.",
+            "positions": "(incident, fact) pairs it has at least one claim on.",
+        },
+    },
+    "first_claimants": {
+        "description": (
+            "Per (incident, fact), the claimants whose earliest claim is the earliest of all "
+            "(each of a tie). Derived from claims when the sources are next read."
+        ),
+        "columns": {
+            "incident": "The incident's id.",
+            "fact": "The fact's key.",
+            "claimant": "A claimant that reported the fact first.",
+        },
+    },
+    "ended_claims": {
+        "description": (
+            "Each retracted or corrected claim with the source answering for its end (the "
+            "outlet of the ending report when it had relayed the claim, else the claimant). "
+            "Derived from claim_ends when the sources are next read."
+        ),
+        "columns": {
+            "answerable": "The source answering for the end.",
+            "how": "retracted or corrected.",
+            "claim": "The claim's id (claims.id).",
+        },
+    },
+    "source_tally_built": {
+        "description": "Internal: the ledger position source_tally and its tables are at.",
+        "hidden": True,
+        "columns": {"position": "Ledger position of the last event their rows take into account."},
+    },
     "positions_built": {
         "description": "Internal: the ledger position each incident's positions_in_force is at.",
         "hidden": True,

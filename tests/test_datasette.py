@@ -204,6 +204,7 @@ def test_metadata_document_labels_sorts_and_hides_internals() -> None:
         "search_index_data",
         "search_index_docsize",
         "search_index_idx",
+        "source_tally_built",
         "tracking",
         "zone_day_ends",
     ]
