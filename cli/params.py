@@ -13,7 +13,7 @@ from typing import Annotated, Any
 
 import typer
 
-from incident_ledger.ledger.records import RECORD_TYPES, Reliability
+from incident_ledger.ledger.record_names import RECORD_TYPES, Reliability
 from incident_ledger.ledger.values import Qualifier
 from incident_ledger.projections.understanding import Policy
 from incident_ledger.usecases.auditing import ExportFormat, parse_format

@@ -33,6 +33,8 @@ from pydantic import (
 
 from incident_ledger.ledger.errors import BadInputError
 from incident_ledger.ledger.facts import NUMERIC_KINDS, FactKind
+from incident_ledger.ledger.record_names import RECORD_TYPES as RECORD_TYPES
+from incident_ledger.ledger.record_names import Reliability
 from incident_ledger.ledger.times import instant_key, is_date_only, time_zone
 from incident_ledger.ledger.values import (
     DECIMAL_TEXT,
@@ -89,17 +91,6 @@ class SourceKind(StrEnum):
     AGENCY = "agency"
     SOCIAL = "social"
     OTHER = "other"
-
-
-class Reliability(StrEnum):
-    """The Admiralty (NATO) source-reliability grade."""
-
-    A = "A"
-    B = "B"
-    C = "C"
-    D = "D"
-    E = "E"
-    F = "F"
 
 
 class Verdict(StrEnum):
@@ -506,17 +497,6 @@ AnyRecord = (
 )
 
 Record = Annotated[AnyRecord, Field(discriminator="type")]
-
-RECORD_TYPES: tuple[str, ...] = (
-    "incident",
-    "source",
-    "fact",
-    "report",
-    "claim",
-    "correction",
-    "retraction",
-    "assessment",
-)
 
 
 def records_by_type() -> dict[str, type[RecordBase]]:

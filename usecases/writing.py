@@ -18,7 +18,7 @@ from incident_ledger.ledger.errors import (
     StoreError,
     shown,
 )
-from incident_ledger.ledger.records import Reliability
+from incident_ledger.ledger.record_names import Reliability
 from incident_ledger.ledger.stores.location import StoreLocation, locate
 from incident_ledger.ledger.times import instant_key
 from incident_ledger.projections.model_files import SIDE_FILES, model_kind, remove_model_files
