@@ -40,25 +40,44 @@ SCHEMA = (
     "CREATE TABLE IF NOT EXISTS source_tally_built (position INTEGER)",
 )
 
+
+def passed(claims: str) -> str:
+    """SQL: each (relay, claim id) of the claims of table ``claims``: the outlet of a claim
+    made by another, and each source in its via but its claimant."""
+    return f"""
+    SELECT source AS relay, id FROM {claims} WHERE source <> claimant
+    UNION
+    SELECT j.value AS relay, c.id FROM {claims} c, json_each(c.via) j
+    WHERE c.via IS NOT NULL AND j.value <> c.claimant
+"""
+
+
+ANSWERABLE = """CASE
+        WHEN r.source <> c.claimant AND (
+            r.source = c.source
+            OR (c.via IS NOT NULL
+                AND EXISTS (SELECT 1 FROM json_each(c.via) j WHERE j.value = r.source))
+        ) THEN r.source
+        ELSE c.claimant
+    END"""
+"""SQL: who answers for an end ``e`` of claim ``c`` in report ``r``: the outlet of the ending
+report when it relayed the claim (published it for its claimant, or is named in its via),
+else the claimant."""
+
 # The whole tally: one pass over the (incident, fact, claimant, …) index for the claims
 # and pairs, one over the claims for the relays.
 _WHOLE = """
 INSERT INTO source_tally (source, claims_made, relayed, positions)
 WITH held AS (
     SELECT claimant, COUNT(*) AS claims FROM claims GROUP BY incident, fact, claimant
-), passed AS (
-    SELECT source AS relay, id FROM claims WHERE source <> claimant
-    UNION
-    SELECT j.value AS relay, c.id FROM claims c, json_each(c.via) j
-    WHERE c.via IS NOT NULL AND j.value <> c.claimant
-)
+), passed AS ({passed})
 SELECT who, SUM(made), SUM(relayed), SUM(positions) FROM (
     SELECT claimant AS who, SUM(claims) AS made, 0 AS relayed, COUNT(*) AS positions
     FROM held GROUP BY claimant
     UNION ALL
     SELECT relay, 0, COUNT(*), 0 FROM passed GROUP BY relay
 ) GROUP BY who
-"""
+""".replace("{passed}", passed("claims"))
 
 _WHOLE_FIRSTS = """
 INSERT INTO first_claimants (incident, fact, claimant)
@@ -78,19 +97,9 @@ HAVING MIN(published_at) = (
 )
 """
 
-# Who answers for an end: the outlet of the ending report when it relayed the claim
-# (published it for its claimant, or is named in its via), else the claimant.
-_ENDED = """
+_ENDED = f"""
 INSERT OR IGNORE INTO ended_claims (answerable, how, claim)
-SELECT CASE
-        WHEN r.source <> c.claimant AND (
-            r.source = c.source
-            OR (c.via IS NOT NULL
-                AND EXISTS (SELECT 1 FROM json_each(c.via) j WHERE j.value = r.source))
-        ) THEN r.source
-        ELSE c.claimant
-    END,
-    e.how, c.id
+SELECT {ANSWERABLE}, e.how, c.id
 FROM claim_ends e JOIN claims c ON c.id = e.claim JOIN reports r ON r.id = e.report
 WHERE e.seq > :since
 """

@@ -64,23 +64,10 @@ WITH live AS (
     SELECT * FROM claims c WHERE 1 {claim}
 ), made AS (
     SELECT claimant, COUNT(*) AS claims FROM live GROUP BY claimant
-), passed AS (
-    SELECT source AS relay, id FROM live WHERE source <> claimant
-    UNION
-    SELECT j.value AS relay, c.id FROM live c, json_each(c.via) j
-    WHERE c.via IS NOT NULL AND j.value <> c.claimant
-), relayed AS (
+), passed AS ({passed}), relayed AS (
     SELECT relay, COUNT(*) AS claims FROM passed GROUP BY relay
 ), answered AS (
-    SELECT CASE
-            WHEN r.source <> c.claimant AND (
-                r.source = c.source
-                OR (c.via IS NOT NULL
-                    AND EXISTS (SELECT 1 FROM json_each(c.via) j WHERE j.value = r.source))
-            ) THEN r.source
-            ELSE c.claimant
-        END AS answerable,
-        e.how, c.id
+    SELECT {answerable} AS answerable, e.how, c.id
     FROM claim_ends e JOIN live c ON c.id = e.claim JOIN reports r ON r.id = e.report
     WHERE 1 {end}
 ), ended AS (
@@ -103,7 +90,9 @@ LEFT JOIN relayed ON relayed.relay = s.id
 LEFT JOIN ended ON ended.answerable = s.id
 LEFT JOIN published ON published.source = s.id
 ORDER BY claims_made DESC, s.id
-"""
+""".replace("{passed}", source_tally.passed("live")).replace(
+    "{answerable}", source_tally.ANSWERABLE
+)
 
 _RATINGS = """
 SELECT source, reliability, reason, effective_from, recorded_at FROM source_ratings
