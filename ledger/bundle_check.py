@@ -14,6 +14,12 @@ from pathlib import Path
 from typing import Any
 
 from incident_ledger.ledger.audit import PAGE, Checkpoint, open_checkpoint, unb64, verifier_key
+from incident_ledger.ledger.bundle_inclusion import (
+    bundle_file,
+    bundle_text,
+    entry_id,
+    verify_included,
+)
 from incident_ledger.ledger.bundles import (
     CHECKPOINT_FILE,
     CONSISTENCY_FILE,
@@ -22,6 +28,7 @@ from incident_ledger.ledger.bundles import (
     KEY_FILE,
     LEAVES_FILE,
     PROOFS_FILE,
+    SUBTREES_FILE,
     cited_records,
 )
 from incident_ledger.ledger.errors import NotFoundError, VerificationError
@@ -52,14 +59,14 @@ def verify_bundle(path: Path, key: str | None, prev: str | None) -> dict[str, An
         raise NotFoundError(
             f"{path} is not an export bundle (no {LEAVES_FILE} or {CHECKPOINT_FILE})"
         )
-    verifier = verifier_key(key) if key else _bundle_text(path, KEY_FILE).strip()
-    checkpoint = open_checkpoint(_bundle_text(path, CHECKPOINT_FILE), [verifier])
-    lines = _bundle_file(path, LEAVES_FILE).split(b"\n")
+    verifier = verifier_key(key) if key else bundle_text(path, KEY_FILE).strip()
+    checkpoint = open_checkpoint(bundle_text(path, CHECKPOINT_FILE), [verifier])
+    lines = bundle_file(path, LEAVES_FILE).split(b"\n")
     if lines and lines[-1] == b"":
         lines.pop()
-    selected = (path / PROOFS_FILE).exists()
+    selected = (path / SUBTREES_FILE).exists() or (path / PROOFS_FILE).exists()
     if selected:
-        _verify_selected(lines, path / PROOFS_FILE, checkpoint)
+        verify_included(path, lines, checkpoint)
     else:
         _verify_full(path, lines, checkpoint)
     result: dict[str, Any] = {
@@ -83,25 +90,6 @@ def verify_bundle(path: Path, key: str | None, prev: str | None) -> dict[str, An
     return result
 
 
-def _bundle_file(path: Path, name: str) -> bytes:
-    """The bytes of one file of a bundle; one that is missing or unreadable fails the
-    verification, naming it."""
-    try:
-        return (path / name).read_bytes()
-    except FileNotFoundError:
-        raise VerificationError(f"the bundle holds no {name}") from None
-    except OSError as error:
-        raise VerificationError(f"cannot read the bundle's {name}: {error.strerror}") from None
-
-
-def _bundle_text(path: Path, name: str) -> str:
-    """One text file of a bundle (UTF-8); garbage fails the verification, naming it."""
-    try:
-        return _bundle_file(path, name).decode("utf-8")
-    except UnicodeDecodeError:
-        raise VerificationError(f"the bundle's {name} is not UTF-8 text") from None
-
-
 def _read_text(path_or_text: str) -> str:
     try:
         return Path(path_or_text).read_text("utf-8")
@@ -109,13 +97,6 @@ def _read_text(path_or_text: str) -> str:
         raise NotFoundError(f"no checkpoint file {path_or_text}") from None
     except UnicodeDecodeError:
         raise VerificationError(f"{path_or_text} is not a checkpoint (not UTF-8 text)") from None
-
-
-def _entry_id(line: bytes) -> str:
-    try:
-        return str(json.loads(line).get("id", "?"))
-    except (ValueError, AttributeError):
-        return "?"
 
 
 def _verify_full(path: Path, lines: list[bytes], checkpoint: Checkpoint) -> None:
@@ -131,7 +112,7 @@ def _verify_full(path: Path, lines: list[bytes], checkpoint: Checkpoint) -> None
             f"the {len(lines)} entries do not hash to the signed root of {checkpoint.size}, and "
             f"the bundle's {HASHES_FILE} is not authentic either, so no entry can be named"
         )
-    shown = _entry_id(lines[first]) if first < len(lines) else "missing"
+    shown = entry_id(lines[first]) if first < len(lines) else "missing"
     raise VerificationError(
         f"entry {first} ({shown}): does not match the signed log (edited, inserted, removed "
         "or reordered)"
@@ -157,47 +138,6 @@ def _first_bad_entry(path: Path, computed: list[bytes], checkpoint: Checkpoint) 
         if index >= len(computed) or computed[index] != digest:
             return index
     return len(listed) if len(computed) > len(listed) else None
-
-
-def _verify_selected(lines: list[bytes], proofs_path: Path, checkpoint: Checkpoint) -> None:
-    proofs = _bundle_text(proofs_path.parent, proofs_path.name).splitlines()
-    if len(proofs) != len(lines):
-        raise VerificationError(
-            f"the export holds {len(lines)} entries but {len(proofs)} inclusion proofs"
-        )
-    previous = -1
-    for position, (line, raw) in enumerate(zip(lines, proofs, strict=True)):
-        index, hashes = _inclusion_record(raw, position + 1)
-        if index <= previous:
-            raise VerificationError(f"entry {index}: entries are out of ledger order")
-        previous = index
-        proof = [unb64(h, f"proof of entry {index}") for h in hashes]
-        try:
-            verify_inclusion(leaf_hash(line), index, checkpoint.size, proof, checkpoint.root)
-        except ProofError as error:
-            raise VerificationError(
-                f"entry {index} ({_entry_id(line)}): not in the signed log ({error})"
-            ) from None
-        del position
-
-
-def _inclusion_record(raw: str, number: int) -> tuple[int, list[str]]:
-    """One line of the proofs file: ``{"index": n, "proof": [base64, …]}``; anything else
-    fails the verification, naming the line."""
-    try:
-        record = json.loads(raw)
-    except ValueError:
-        record = None
-    index = record.get("index") if isinstance(record, dict) else None
-    hashes = record.get("proof") if isinstance(record, dict) else None
-    if (
-        type(index) is not int
-        or index < 0
-        or not isinstance(hashes, list)
-        or not all(isinstance(h, str) for h in hashes)
-    ):
-        raise VerificationError(f"{PROOFS_FILE} line {number}: not an inclusion proof")
-    return index, hashes
 
 
 def _verify_complete(path: Path, lines: list[bytes], checkpoint: Checkpoint) -> dict[str, Any]:
@@ -345,7 +285,7 @@ def _verify_extends(
             )
         return
     try:
-        proofs = json.loads(_bundle_text(path, CONSISTENCY_FILE))
+        proofs = json.loads(bundle_text(path, CONSISTENCY_FILE))
     except ValueError:
         proofs = None
     if not isinstance(proofs, dict):

@@ -39,17 +39,17 @@ from incident_ledger.ledger.incident_chains import (
     concerned,
     parse_leaf,
 )
-from incident_ledger.ledger.merkle import (
-    consistency_proof,
-    inclusion_proofs,
-    inclusion_prover,
-    leaf_hash,
-)
+from incident_ledger.ledger.merkle import consistency_proof, leaf_hash
+from incident_ledger.ledger.multiproofs import needed_subtrees, subtree_hashes
 from incident_ledger.ledger.stores.chains import claim_lookup
 from incident_ledger.ledger.stores.recorder import LogView
 
 LEAVES_FILE = "leaves.jsonl"
 PROOFS_FILE = "proofs.jsonl"
+"""An incident bundle's inclusion proofs as bundles carried them first, one per leaf: still
+verified, no longer written (``SUBTREES_FILE`` carries each of their hashes once)."""
+INDEXES_FILE = "leaf-indexes.txt"
+SUBTREES_FILE = "subtrees.jsonl"
 HASHES_FILE = "leaf-hashes.txt"
 CHECKPOINT_FILE = "checkpoint"
 KEY_FILE = "key.pub"
@@ -128,13 +128,12 @@ def _write_leaves(
     wanted: Wanted | None,
     captures: list[str],
 ) -> int:
-    """Write the leaves (all, or the ``wanted`` ones with their proofs); how many. The
+    """Write the leaves (all, or the ``wanted`` ones and their multiproof); how many. The
     SHA-256 of each capture written goes into ``captures``."""
-    prove = inclusion_prover(view.nodes, checkpoint.size)
+    indexes: list[int] = []
     written = 0
     with (
         (out / LEAVES_FILE).open("wb") as leaves,
-        _maybe_open(out / PROOFS_FILE, wanted is not None) as proofs,
         _maybe_open(out / HASHES_FILE, wanted is None) as hashes,
     ):
         for index, notification, line in _leaves_in_ledger_order(ledger, view):
@@ -148,11 +147,11 @@ def _write_leaves(
                 captures.append(captured[0])
             if hashes is not None:
                 hashes.write(b64(leaf_hash(line)) + "\n")
-            if proofs is not None:
-                proof = prove(index)
-                record = {"index": index, "proof": [b64(h) for h in proof]}
-                proofs.write(json.dumps(record) + "\n")
+            else:
+                indexes.append(index)
             written += 1
+    if wanted is not None:
+        write_multiproof(view, out, checkpoint.size, indexes)
     return written
 
 
@@ -311,31 +310,27 @@ def _leaves_at(
 
 
 def _write_picked(view: LogView, out: Path, checkpoint: Checkpoint, picked: Picked) -> int:
-    """Write an incident bundle's leaves and their proofs; how many."""
-    with (
-        (out / LEAVES_FILE).open("wb") as leaves,
-        (out / PROOFS_FILE).open("w", encoding="utf-8") as proofs,
-    ):
+    """Write an incident bundle's leaves and what proves them included; how many."""
+    with (out / LEAVES_FILE).open("wb") as leaves:
         leaves.writelines(line + b"\n" for _, line in picked)
-
-        def write(index: int, proof: list[str]) -> None:
-            proofs.write(proof_line(index, proof))
-
-        indexes = [index for index, _ in picked]
-        inclusion_proofs(view.nodes, checkpoint.size, indexes, _quoted, write)
+    write_multiproof(view, out, checkpoint.size, [index for index, _ in picked])
     return len(picked)
 
 
-def _quoted(node: bytes) -> str:
-    """A hash in base64 (as ``b64``), quoted."""
-    return '"' + b2a_base64(node, newline=False).decode("ascii") + '"'
-
-
-def proof_line(index: int, quoted: list[str]) -> str:
-    """A line of the proofs file, as ``json.dumps`` writes ``{"index": …, "proof": […]}``,
-    from the proof's hashes already in base64 and quoted (which JSON needs no escape
-    for): each hash an incident's proofs share is encoded once."""
-    return f'{{"index": {index}, "proof": [{", ".join(quoted)}]}}\n'
+def write_multiproof(view: LogView, out: Path, size: int, indexes: list[int]) -> None:
+    """Write where an incident bundle's leaves are in the log (``INDEXES_FILE``, one index
+    a line, line for line with the leaves) and the hashes of the subtrees that, with
+    them, make the root of the tree of ``size`` (``SUBTREES_FILE``, one
+    ``[start, end, hash]`` a line: ``multiproofs.needed_subtrees``)."""
+    with (out / INDEXES_FILE).open("w", encoding="ascii") as listed:
+        listed.writelines(f"{index}\n" for index in indexes)
+    with (out / SUBTREES_FILE).open("w", encoding="ascii") as subtrees:
+        for piece in needed_subtrees(size, indexes):
+            hashes = subtree_hashes(view.nodes, size, piece)
+            subtrees.writelines(
+                f'[{start}, {end}, "{b2a_base64(digest, newline=False).decode("ascii")}"]\n'
+                for (start, end), digest in zip(piece, hashes, strict=True)
+            )
 
 
 def cited_records(line: Line) -> set[str]:

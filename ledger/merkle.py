@@ -117,8 +117,9 @@ def root_from_leaf_hashes(hashes: Sequence[bytes]) -> bytes:
     return _fold_right(stack) if stack else EMPTY_ROOT
 
 
-def complete_levels(leaf_hashes: Sequence[bytes]) -> list[list[bytes]]:
-    """Every complete subtree over a run of leaf hashes, level by level.
+def complete_levels(leaf_hashes: Sequence[bytes], top: int | None = None) -> list[list[bytes]]:
+    """Every complete subtree over a run of leaf hashes, level by level (up to level
+    ``top`` when given).
 
     ``levels[l][i]`` hashes leaves ``[i·2^l, (i+1)·2^l)`` of the run. When the run starts at
     a multiple of a power of two at least its length, these are nodes of the whole tree:
@@ -127,7 +128,7 @@ def complete_levels(leaf_hashes: Sequence[bytes]) -> list[list[bytes]]:
     """
     levels = [list(leaf_hashes)]
     below = levels[0]
-    while len(below) > 1:
+    while len(below) > 1 and (top is None or len(levels) <= top):
         below = [
             _sha256(b"\x01" + a + b).digest() for a, b in zip(below[::2], below[1::2], strict=False)
         ]

@@ -51,22 +51,58 @@ _CONCERNS = """(
         SELECT 1 FROM assessments a JOIN claims c ON c.id = a.claim
         WHERE a.id = substr(record, 12) AND c.incident = :incident))
 )"""
-_EVENTS_OF = f"""
+_OWN = """
 SELECT seq FROM incidents WHERE id = :incident
-UNION SELECT seq FROM facts WHERE incident = :incident
-UNION SELECT seq FROM claims WHERE incident = :incident
-UNION SELECT e.seq FROM claim_ends e JOIN claims c ON c.id = e.claim WHERE c.incident = :incident
-UNION SELECT r.seq FROM retractions r JOIN claims c ON c.id = r.claim WHERE c.incident = :incident
-UNION SELECT a.seq FROM assessments a JOIN claims c ON c.id = a.claim WHERE c.incident = :incident
-UNION SELECT seq FROM unprojectable WHERE incident = :incident
-UNION SELECT seq FROM errata WHERE {_CONCERNS}
-UNION SELECT seq FROM reviews WHERE {_CONCERNS}
-UNION SELECT seq FROM notes WHERE {_CONCERNS}
-UNION SELECT p.seq FROM captures p WHERE p.report IN (
+UNION ALL SELECT seq FROM facts WHERE incident = :incident
+UNION ALL SELECT seq FROM unprojectable WHERE incident = :incident
+"""
+_ENTRIES = f"""
+SELECT seq FROM errata WHERE {_CONCERNS}
+UNION ALL SELECT seq FROM reviews WHERE {_CONCERNS}
+UNION ALL SELECT seq FROM notes WHERE {_CONCERNS}
+UNION ALL SELECT p.seq FROM captures p WHERE p.report IN (
     SELECT report FROM claims WHERE incident = :incident
     UNION SELECT r.report FROM retractions r JOIN claims c ON c.id = r.claim
     WHERE c.incident = :incident)
 """
+# The events of the incident's claims and of what ends or assesses them, each read one of
+# two ways (``_claim_events``): through the index on the incident's claims, or, when the
+# incident holds a large share of the ledger's claims, by one pass over the table, which
+# reads its pages in order instead of one page per claim. At 1M events, for an incident of
+# 196,000 of the 980,000 claims: 0.56 s through the index, 0.20 s by the pass; each table
+# of ends joined from the incident's claims, 0.5-0.85 s; from the ends, 0.09-0.21 s.
+_CLAIMS = {
+    "indexed": "SELECT seq FROM claims WHERE incident = :incident",
+    "passed": "SELECT seq FROM claims NOT INDEXED WHERE incident = :incident",
+}
+_ENDS = ("claim_ends", "retractions", "assessments")
+_ENDS_OF = {
+    # From the incident's claims to their ends (few claims), or from every end to its
+    # claim (an incident holding more claims than the table holds ends).
+    "indexed": "SELECT t.seq FROM claims c JOIN {table} t ON t.claim = c.id "
+    "WHERE c.incident = :incident",
+    "passed": "SELECT t.seq FROM {table} t CROSS JOIN claims c ON c.id = t.claim "
+    "WHERE c.incident = :incident",
+}
+PASSED_WHEN = {"claims": 10, "ends": 1}
+"""A table is read by a pass when the incident's claims, times this, outnumber its rows:
+an incident holding more than a tenth of the claims, or more claims than a table of ends
+holds rows."""
+
+
+def _claim_events(db: sqlite3.Connection, incident: str) -> list[tuple[object]]:
+    """The positions of the incident's claims and of their ends and assessments, each
+    table read the cheaper way for an incident of its size (``_CLAIMS``, ``_ENDS_OF``)."""
+    asked = {"incident": incident}
+    (held,) = db.execute("SELECT count(*) FROM claims WHERE incident = :incident", asked).fetchone()
+    (claims,) = db.execute("SELECT count(*) FROM claims").fetchone()
+    way = "passed" if held * PASSED_WHEN["claims"] > claims else "indexed"
+    rows = db.execute(_CLAIMS[way], asked).fetchall()
+    for table in _ENDS:
+        (ends,) = db.execute(f"SELECT count(*) FROM {table}").fetchone()
+        way = "passed" if held * PASSED_WHEN["ends"] > ends else "indexed"
+        rows += db.execute(_ENDS_OF[way].format(table=table), asked).fetchall()
+    return rows
 
 
 def events_of_incident(db: sqlite3.Connection, incident: str) -> set[int] | None:
@@ -76,7 +112,9 @@ def events_of_incident(db: sqlite3.Connection, incident: str) -> set[int] | None
     the model cannot say (a table it lacks, a position that is not a whole number): the
     bundle then reads the whole log, which needs no model."""
     try:
-        rows = db.execute(_EVENTS_OF, {"incident": incident}).fetchall()
+        rows = db.execute(_OWN, {"incident": incident}).fetchall()
+        rows += _claim_events(db, incident)
+        rows += db.execute(_ENTRIES, {"incident": incident}).fetchall()
     except sqlite3.Error:
         return None
     if any(type(row[0]) is not int for row in rows):

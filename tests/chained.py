@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+from base64 import b64decode, b64encode
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -11,6 +13,8 @@ from typer.testing import CliRunner
 
 from incident_ledger.cli.main import app
 from incident_ledger.ledger import samples
+from incident_ledger.ledger.merkle import leaf_hash, node_hash
+from incident_ledger.ledger.multiproofs import needed_subtrees
 from incident_ledger.usecases import writing
 
 runner = CliRunner()
@@ -86,13 +90,73 @@ def entries(bundle: Path) -> list[tuple[str, int]]:
 
 
 def drop(bundle: Path, event: tuple[str, int]) -> None:
-    """Leave one event out of a bundle, with its proof: what a sender could do."""
+    """Leave one event out of a bundle, and show the others included all the same: what
+    a sender could do. A bundle of one proof per leaf loses that leaf's proof; one with a
+    multiproof gets the subtrees the other leaves need, worked out from the bundle."""
     at = entries(bundle).index(event)
-    for name in ("leaves.jsonl", "proofs.jsonl"):
+    names = ["leaves.jsonl", "proofs.jsonl" if (bundle / "proofs.jsonl").exists() else ""]
+    if not names[1]:
+        names[1] = "leaf-indexes.txt"
+        _without_leaf(bundle, at)
+    for name in names:
         lines = (bundle / name).read_bytes().split(b"\n")[:-1]
         (bundle / name).write_bytes(
             b"".join(line + b"\n" for i, line in enumerate(lines) if i != at)
         )
+
+
+def _without_leaf(bundle: Path, at: int) -> None:
+    """Rewrite a bundle's subtrees for its leaves but the one at line ``at``: each hash
+    they need is computed from the bundle's leaves and subtrees."""
+    indexes, mth = _tree_of(bundle)
+    size = int((bundle / "checkpoint").read_text("utf-8").splitlines()[1])
+    kept = indexes[:at] + indexes[at + 1 :]
+    spans = [span for piece in needed_subtrees(size, kept) for span in piece]
+    (bundle / "subtrees.jsonl").write_text(
+        "".join(f'[{lo}, {hi}, "{b64encode(mth(lo, hi)).decode()}"]\n' for lo, hi in spans),
+        "ascii",
+    )
+
+
+def _tree_of(bundle: Path) -> tuple[list[int], Callable[[int, int], bytes]]:
+    """A multiproof bundle's leaf indexes, and the hash of any subtree of the log that
+    its leaves and subtrees determine (RFC 9162 ``MTH(D[lo:hi])``)."""
+    leaves = (bundle / "leaves.jsonl").read_bytes().split(b"\n")[:-1]
+    indexes = [int(x) for x in (bundle / "leaf-indexes.txt").read_text("ascii").split()]
+    parts = {
+        (start, end): b64decode(digest)
+        for start, end, digest in map(json.loads, (bundle / "subtrees.jsonl").open())
+    }
+    hashes = dict(zip(indexes, map(leaf_hash, leaves), strict=True))
+
+    def mth(lo: int, hi: int) -> bytes:
+        if (lo, hi) in parts:
+            return parts[(lo, hi)]
+        if hi - lo == 1:
+            return hashes[lo]
+        mid = lo + (1 << ((hi - lo - 1).bit_length() - 1))
+        return node_hash(mth(lo, mid), mth(mid, hi))
+
+    return indexes, mth
+
+
+def as_first_made(bundle: Path) -> None:
+    """Turn an incident bundle into the form bundles were first made in: one inclusion
+    proof per leaf (``proofs.jsonl``, ``{"index", "proof"}`` a line), no multiproof."""
+    indexes, mth = _tree_of(bundle)
+    size = int((bundle / "checkpoint").read_text("utf-8").splitlines()[1])
+    lines = []
+    for index in indexes:
+        proof, lo, hi = [], 0, size
+        while hi - lo > 1:  # RFC 9162 PATH(m, D[lo:hi]), from the root down
+            mid = lo + (1 << ((hi - lo - 1).bit_length() - 1))
+            proof.append(mth(mid, hi) if index < mid else mth(lo, mid))
+            lo, hi = (lo, mid) if index < mid else (mid, hi)
+        hashes = [b64encode(h).decode() for h in reversed(proof)]
+        lines.append(json.dumps({"index": index, "proof": hashes}) + "\n")
+    (bundle / "proofs.jsonl").write_text("".join(lines), "utf-8")
+    (bundle / "leaf-indexes.txt").unlink()
+    (bundle / "subtrees.jsonl").unlink()
 
 
 def whole_log_read(monkeypatch: pytest.MonkeyPatch) -> list[str]:

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import base64
 import json
+import shutil
 import sqlite3
 from pathlib import Path
 from typing import Any
@@ -28,6 +29,7 @@ from incident_ledger.ledger.stores import location
 from incident_ledger.ledger.stores.chains import ChainTable
 from incident_ledger.ledger.stores.sqlite import SQLiteLogView, SQLiteNodeStore
 from incident_ledger.usecases import auditing, workspace, writing
+from tests.chained import as_first_made
 from tests.events import immutable
 from tests.predesk import predesk_append, predesk_ledger
 
@@ -530,12 +532,23 @@ def test_tampered_export_names_the_first_bad_entry(
     assert out.startswith(f"error: entry {entry} ("), (name, out)
 
 
-def test_tampered_partial_export_names_the_entry(db: str, tmp_path: Path) -> None:
+def test_tampered_partial_export_fails_and_one_made_with_proofs_names_the_entry(
+    db: str, tmp_path: Path
+) -> None:
     partial = tmp_path / "partial"
     cli(db, "export", "--format", "jsonl", "--out", str(partial), "--incident", "diyala-2022")
-    edit_lines(partial, lambda ls: [ls[0], ls[1].replace(b'"id":"', b'"id":"X'), *ls[2:]])
-    code, out = verify_bundle(partial)
-    index = json.loads((partial / "proofs.jsonl").read_text().splitlines()[1])["index"]
+    first_made = tmp_path / "first-made"
+    shutil.copytree(partial, first_made)
+    as_first_made(first_made)
+    for bundle in (partial, first_made):
+        edit_lines(bundle, lambda ls: [ls[0], ls[1].replace(b'"id":"', b'"id":"X'), *ls[2:]])
+    assert verify_bundle(partial) == (
+        1,
+        "error: the 17 entries, at their indexes, with the subtrees of subtrees.jsonl, do not "
+        "hash to the signed root of 141: an entry was edited, or is not in the signed log\n",
+    )
+    code, out = verify_bundle(first_made)
+    index = json.loads((first_made / "proofs.jsonl").read_text().splitlines()[1])["index"]
     assert code == 1
     assert out.startswith(f"error: entry {index} (")
     assert "not in the signed log" in out

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from incident_ledger.ledger.signednote import generate_signer
-from tests.chained import drop, export, make
+from tests.chained import as_first_made, drop, export, make
 
 DOC = Path(__file__).resolve().parents[1] / "docs" / "audit-trail.md"
 
@@ -83,17 +83,31 @@ def test_the_recipe_checks_that_an_incident_bundle_is_complete(
     script: Path,
 ) -> None:
     bundle = export(db, tmp_path / "diyala", "--incident", "diyala-2022")
-    ok = run(script, bundle)
-    assert (ok.returncode, ok.stderr) == (0, "")
-    assert ok.stdout.endswith("; all 15 events of diyala-2022\n")
-    dropped = tmp_path / "dropped"
-    shutil.copytree(bundle, dropped)
-    drop(dropped, ("retraction:ret-1", 1))
-    bad = run(script, dropped, key_of(bundle))
-    assert (bad.returncode, bad.stderr) == (
-        1,
-        "FAIL: incomplete: 15 events concern diyala-2022, the bundle shows 14\n",
-    )
+    first_made = tmp_path / "first-made"  # with one inclusion proof per entry
+    shutil.copytree(bundle, first_made)
+    as_first_made(first_made)
+    for form in (bundle, first_made):
+        ok = run(script, form)
+        assert (ok.returncode, ok.stderr) == (0, "")
+        assert ok.stdout.endswith("; all 15 events of diyala-2022\n")
+        dropped = tmp_path / f"dropped-{form.name}"
+        shutil.copytree(form, dropped)
+        drop(dropped, ("retraction:ret-1", 1))
+        bad = run(script, dropped, key_of(bundle))
+        assert (bad.returncode, bad.stderr) == (
+            1,
+            "FAIL: incomplete: 15 events concern diyala-2022, the bundle shows 14\n",
+        )
+        edited = tmp_path / f"edited-{form.name}"
+        shutil.copytree(form, edited)
+        lines = (edited / "leaves.jsonl").read_bytes().split(b"\n")
+        lines[3] = lines[3].replace(b'"id":"', b'"id":"X')
+        (edited / "leaves.jsonl").write_bytes(b"\n".join(lines))
+        bad = run(script, edited, key_of(bundle))
+        assert (bad.returncode, bad.stderr) == (
+            1,
+            "FAIL: an entry is not in the signed log, or the entries are out of order\n",
+        )
     # The sender cannot make up for it by rewriting the chain it shows.
     entry = json.loads((dropped / "incident.json").read_text("utf-8"))
     entry["count"] = 12

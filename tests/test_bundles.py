@@ -138,7 +138,9 @@ def test_a_known_time_does_not_narrow_a_bundle(db: str, tmp_path: Path) -> None:
     assert entries(at) == entries(export(db, tmp_path / "now", "--incident", "diyala-2022"))
     full = export(db, tmp_path / "full", "--at", "2022-01-21")
     assert len(entries(full)) == 148
-    assert not (full / "proofs.jsonl").exists()
+    assert not {"proofs.jsonl", "subtrees.jsonl", "leaf-indexes.txt"} & {
+        path.name for path in full.iterdir()
+    }
     assert cli(None, "verify", "--export", str(full))[0] == 0
 
 
@@ -298,7 +300,7 @@ def test_an_incident_bundle_reads_only_its_events_and_what_they_cite(
     walks = whole_log_read(monkeypatch)
     bundle = export(db, tmp_path / "read", "--incident", incident)
     assert walks == []
-    for name in ("leaves.jsonl", "proofs.jsonl", "incident.json"):
+    for name in ("leaves.jsonl", "leaf-indexes.txt", "subtrees.jsonl", "incident.json"):
         assert (bundle / name).read_bytes() == (whole / name).read_bytes(), name
     assert cli(None, "verify", "--export", str(bundle))[0] == 0
 
@@ -342,7 +344,7 @@ def test_an_unreadable_placement_reads_the_whole_log(
     walks = whole_log_read(monkeypatch)
     bundle = export(db, tmp_path / "edited", "--incident", "diyala-2022")
     assert walks  # the whole log, since the model cannot say where the events are
-    for name in ("leaves.jsonl", "proofs.jsonl", "incident.json"):
+    for name in ("leaves.jsonl", "leaf-indexes.txt", "subtrees.jsonl", "incident.json"):
         assert (bundle / name).read_bytes() == (first / name).read_bytes(), name
     assert cli(None, "verify", "--export", str(bundle))[0] == 0
 

@@ -19,6 +19,7 @@ from eventsourcing.persistence import OperationalError as LibraryError
 
 from incident_ledger.cli.main import app
 from incident_ledger.usecases import reading
+from tests.chained import as_first_made
 from tests.test_store_faults import files, one_line, run, runner, small_ledger
 
 
@@ -195,7 +196,7 @@ def test_every_file_of_a_bundle_damaged_fails_verification_in_one_line(
     any_bundle: Path, ledger_db: Path, tmp_path: Path, damage: str
 ) -> None:
     names = sorted(p.name for p in any_bundle.iterdir())
-    incident = "proofs.jsonl" in names
+    incident = "subtrees.jsonl" in names
     assert {"leaves.jsonl", "checkpoint", "key.pub", "consistency.json"} <= set(names)
     prev = ledger_db.with_name("prev.checkpoint")
     assert run("verify", "--export", str(any_bundle), "--prev", str(prev))[0] == 0
@@ -215,10 +216,24 @@ def test_every_file_of_a_bundle_damaged_fails_verification_in_one_line(
 
 
 @pytest.mark.slow
-def test_a_malformed_proof_line_is_named(ledger_db: Path) -> None:
+def test_a_malformed_subtree_or_proof_line_is_named(ledger_db: Path) -> None:
     bundle = ledger_db.parent / "bundle"
     command = ("export", "--format", "jsonl", "--out", str(bundle), "--incident", "g")
     assert run("--db", str(ledger_db), *command)[0] == 0
+    subtrees = bundle / "subtrees.jsonl"
+    lines = subtrees.read_text(encoding="utf-8").splitlines()
+    good = lines[1]
+    for bad in ('[1, 2, "AAAA"]', '[2, 1, "' + "A" * 43 + '="]', "{}", "[1, 2]"):
+        lines[1] = bad
+        subtrees.write_text("\n".join(lines) + "\n", encoding="utf-8")
+        assert run("verify", "--export", str(bundle))[:3:2] == (
+            1,
+            "error: subtrees.jsonl line 2: not a subtree ([start, end, hash])\n",
+        ), bad
+    lines[1] = good
+    subtrees.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    assert run("verify", "--export", str(bundle))[0] == 0
+    as_first_made(bundle)  # a bundle made with one proof per leaf
     proofs = bundle / "proofs.jsonl"
     lines = proofs.read_text(encoding="utf-8").splitlines()
     lines[1] = '{"index": 1, "proof": "AAAA"}'
