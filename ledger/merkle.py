@@ -21,11 +21,9 @@ place, so that each can be read against the RFC and against the others.
 from __future__ import annotations
 
 import hashlib
-from bisect import bisect_left
 from collections.abc import Callable, Iterable, Sequence
-from functools import lru_cache
 from itertools import repeat
-from typing import Protocol, TypeVar
+from typing import Protocol
 
 HASH_SIZE = 32
 EMPTY_ROOT = hashlib.sha256(b"").digest()
@@ -237,142 +235,6 @@ def _inclusion_path(index: int, size: int, subtree: Callable[[int, int], bytes])
             lo = mid
     proof.reverse()
     return proof
-
-
-def inclusion_prover(store: NodeStore, size: int) -> Callable[[int], list[bytes]]:
-    """:func:`inclusion_proof` for many leaves of one tree: the proofs of an export share
-    most of their upper nodes, and the hash of each subtree they need is made once (at
-    most ``_SHARED`` kept), where a proof at a time hashed the tree's right edge again for
-    every leaf."""
-
-    chunked = ChunkedReads(store, size)
-
-    @lru_cache(maxsize=_SHARED)
-    def subtree(start: int, end: int) -> bytes:
-        return _subtree_hash(chunked, start, end, chunked.node)
-
-    def prove(index: int) -> list[bytes]:
-        return _inclusion_path(index, size, subtree)
-
-    return prove
-
-
-_SHARED = 1 << 16
-
-T = TypeVar("T")
-
-
-def inclusion_proofs(
-    store: NodeStore,
-    size: int,
-    indexes: Sequence[int],
-    encode: Callable[[bytes], T],
-    each: Callable[[int, list[T]], None],
-) -> None:
-    """:func:`inclusion_proof` of each leaf of ``indexes`` (ascending, each once), its
-    hashes passed through ``encode``, given to ``each`` in that order. The leaves' paths
-    are walked together from the root, so a sibling that several proofs hold is found
-    and encoded once: an incident's 24,000 leaves share most of their upper siblings."""
-    if indexes and not (indexes[0] >= 0 and indexes[-1] < size):
-        wrong = indexes[0] if indexes[0] < 0 else indexes[-1]
-        raise ValueError(f"leaf index {wrong} is not in a tree of size {size}")
-    chunked = ChunkedReads(store, size)
-    above: list[T] = []  # the siblings from the root down to the subtree walked
-
-    def subtree(start: int, end: int) -> T:
-        width = end - start
-        if width & (width - 1):  # the tree's right edge: folded from complete subtrees
-            return encode(_subtree_hash(chunked, start, end, chunked.node))
-        level = width.bit_length() - 1
-        return encode(chunked.node(level, start >> level))
-
-    def walk(lo: int, hi: int, first: int, last: int) -> None:  # indexes[first:last] in it
-        if hi - lo == 1:
-            each(indexes[first], above[::-1])
-            return
-        mid = lo + _largest_power_of_two_below(hi - lo)
-        split = bisect_left(indexes, mid, first, last)
-        if first < split:
-            above.append(subtree(mid, hi))
-            walk(lo, mid, first, split)
-            above.pop()
-        if split < last:
-            above.append(subtree(lo, mid))
-            walk(mid, hi, split, last)
-            above.pop()
-
-    if indexes:
-        walk(0, size, 0, len(indexes))
-
-
-class ChunkedReads:
-    """A tree's stored nodes read ``CHUNK`` of a level at a time, the last ``CHUNKS_KEPT``
-    chunks kept: the proofs of an incident's leaves, scattered over the log, ask for one
-    sibling at a time, a read of the store each (94,000 of them for 24,000 leaves), where
-    neighbours share a chunk. A chunk the store cannot give whole (a node missing) is read
-    node by node from the store instead, so that the gap is reported as ``node_at`` does.
-    """
-
-    def __init__(self, store: NodeStore, size: int) -> None:
-        self.store, self.size = store, size
-        self._chunks: dict[tuple[int, int], list[bytes] | None] = {}
-        self._tiles: dict[tuple[int, int], list[list[bytes]]] = {}
-
-    def _chunk(self, level: int, number: int) -> list[bytes] | None:
-        key = (level, number)
-        if key in self._chunks:
-            self._chunks[key] = chunk = self._chunks.pop(key)  # the most recent, last
-            return chunk
-        expected = min(CHUNK, max(0, (self.size >> level) - number * CHUNK))
-        found = self.store.run(level, number * CHUNK, expected) if expected else []
-        chunk = found if expected and len(found) == expected else None
-        self._chunks[key] = chunk
-        if len(self._chunks) > CHUNKS_KEPT:
-            del self._chunks[next(iter(self._chunks))]
-        return chunk
-
-    def get(self, level: int, index: int) -> bytes | None:
-        chunk = self._chunk(level, index // CHUNK)
-        if chunk is None or index % CHUNK >= len(chunk):
-            return self.store.get(level, index)
-        return chunk[index % CHUNK]
-
-    def run(self, level: int, first: int, count: int) -> list[bytes]:
-        offset = first % CHUNK
-        chunk = self._chunk(level, first // CHUNK)
-        if chunk is None or offset + count > len(chunk):
-            return self.store.run(level, first, count)
-        return chunk[offset : offset + count]
-
-    def put_many(self, items: Iterable[tuple[int, int, bytes]]) -> None:
-        raise TypeError("proofs only read the tree")
-
-    def node(self, level: int, index: int) -> bytes:
-        """``node_at``, each tile of ``TILE_HEIGHT`` levels above a stored one hashed once
-        (the last ``CHUNKS_KEPT`` kept): neighbouring leaves' siblings share their tiles."""
-        shift = level % TILE_HEIGHT
-        if shift == 0:
-            return node_at(self, level, index)
-        base, first = level - shift, index << shift  # the node's first node at ``base``
-        key = (base, first >> TILE_HEIGHT)
-        levels = self._tiles.pop(key, None)
-        if levels is None:
-            width = 1 << TILE_HEIGHT
-            expected = min(width, (self.size >> base) - key[1] * width)
-            below = self.run(base, key[1] * width, expected)
-            # A tile the store cannot give whole is left to node_at, which names the gap.
-            levels = complete_levels(below) if len(below) == expected else []
-        self._tiles[key] = levels
-        if len(self._tiles) > CHUNKS_KEPT:
-            del self._tiles[next(iter(self._tiles))]
-        row = levels[shift] if shift < len(levels) else []
-        at = (first % (1 << TILE_HEIGHT)) >> shift
-        return row[at] if at < len(row) else node_at(self, level, index)
-
-
-CHUNK = 1 << 10
-CHUNKS_KEPT = 256
-"""At most 256 chunks of 1,024 hashes (8 MiB) are kept."""
 
 
 def consistency_proof(store: NodeStore, size1: int, size2: int) -> list[bytes]:

@@ -17,7 +17,6 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from incident_ledger.ledger import merkle
 from incident_ledger.ledger.merkle import (
     EMPTY_ROOT,
     DictNodeStore,
@@ -27,7 +26,6 @@ from incident_ledger.ledger.merkle import (
     complete_levels,
     consistency_proof,
     inclusion_proof,
-    inclusion_prover,
     is_stored_level,
     leaf_hash,
     node_at,
@@ -200,16 +198,6 @@ def test_proofs_match_reference_definitions() -> None:
             assert inclusion_proof(store, i, n) == _path(i, 0, n), (i, n)
         for m in _around_tiles(n):
             assert consistency_proof(store, m, n) == _subproof(m, 0, n, True), (m, n)
-
-
-def test_a_prover_of_many_leaves_gives_each_leaf_its_proof() -> None:
-    store = _store()
-    for n in _around_tiles(MAX_SIZE):
-        prove = inclusion_prover(store, n)
-        for i in sorted({*range(0, n, 7), *(v - 1 for v in _around_tiles(n))}):
-            assert prove(i) == _path(i, 0, n), (i, n)
-        with pytest.raises(ValueError, match=f"leaf index {n} is not in a tree of size {n}"):
-            prove(n)
 
 
 def test_only_the_tile_levels_are_stored() -> None:
@@ -493,69 +481,3 @@ def test_verify_rejects_wrong_length_hashes() -> None:
         verify_inclusion(LEAVES[0], 0, 2, [LEAVES[1] + b"\x00"], root)
     with pytest.raises(ProofError):
         verify_consistency(1, 2, [LEAVES[1]], LEAVES[0], root + b"\x00")
-
-
-def test_a_prover_reads_the_nodes_of_neighbouring_leaves_once() -> None:
-    store = DictNodeStore()
-    size = append_leaves(store, 0, [leaf_hash(str(i).encode()) for i in range(4_000)])
-    counting = _CountingStore(store.nodes)
-    prove = inclusion_prover(counting, size)
-    wanted = range(0, size, 5)
-    proofs = [prove(i) for i in wanted]
-    # One read per chunk of 1,024 nodes of a stored level (and the root's edge), where a
-    # read per sibling made 3,500 for these 800 proofs.
-    assert counting.reads <= 12, counting.reads
-    assert proofs == [inclusion_proof(store, i, size) for i in wanted]
-
-
-def test_a_prover_in_small_chunks_gives_each_leaf_its_proof(
-    monkeypatch: pytest.MonkeyPatch,
-) -> None:
-    monkeypatch.setattr(merkle, "CHUNK", 4)
-    monkeypatch.setattr(merkle, "CHUNKS_KEPT", 2)
-    store = _store()
-    for n in _around_tiles(MAX_SIZE):
-        prove = inclusion_prover(store, n)
-        for i in sorted({*range(0, n, 7), *(v - 1 for v in _around_tiles(n))}):
-            assert prove(i) == _path(i, 0, n), (i, n)
-
-
-def test_a_prover_reports_a_missing_node() -> None:
-    store = DictNodeStore()
-    size = append_leaves(store, 0, LEAVES[:300])
-    del store.nodes[(0, 10)]
-    prove = inclusion_prover(store, size)
-    assert prove(299) == _path(299, 0, 300)  # the chunk with the gap is not needed
-    with pytest.raises(LookupError, match="level 0"):
-        prove(11)
-    above = DictNodeStore()
-    size = append_leaves(above, 0, [leaf_hash(str(i).encode()) for i in range(4_000)])
-    del above.nodes[(8, 3)]  # under node (9, 1), a sibling on leaf 0's path
-    with pytest.raises(LookupError, match="level 8"):
-        inclusion_prover(above, size)(0)
-
-
-@settings(max_examples=80, deadline=None)
-@given(size=st.integers(1, MAX_SIZE), picks=st.lists(st.integers(0, MAX_SIZE - 1), max_size=60))
-def test_the_proofs_of_many_leaves_walked_together_are_each_leafs_own(
-    size: int, picks: list[int]
-) -> None:
-    store = _STORE()
-    wanted = sorted({pick % size for pick in picks} | {size - 1})
-    found: list[tuple[int, list[str]]] = []
-    merkle.inclusion_proofs(
-        store,
-        size,
-        wanted,
-        lambda h: base64.b64encode(h).decode(),
-        lambda i, p: found.append((i, p)),
-    )
-    assert found == [(i, [base64.b64encode(h).decode() for h in _path(i, 0, size)]) for i in wanted]
-
-
-def test_the_proofs_of_many_leaves_refuse_a_leaf_outside_the_tree() -> None:
-    with pytest.raises(ValueError, match="leaf index 5 is not in a tree of size 5"):
-        merkle.inclusion_proofs(_STORE(), 5, [1, 5], bytes.hex, lambda i, p: None)
-
-
-_STORE = cache(_store)

@@ -116,3 +116,16 @@ def test_an_index_outside_the_tree_is_refused() -> None:
         list(needed_subtrees(9, [1, 9]))
     assert list(needed_subtrees(0, [])) == []
     assert root_from_parts(0, [], [], {}) == root_at(DictNodeStore(), 0)
+
+
+def test_a_node_missing_from_the_store_is_named() -> None:
+    size = 4000
+    store, _ = tree(size)
+    del store.nodes[(0, 10)]  # a leaf beside leaf 11
+    with pytest.raises(LookupError, match="level 0"):
+        multiproof(store, size, [11])
+    assert multiproof(store, size, [3000])  # a piece that does not need it
+    store, _ = tree(size)
+    del store.nodes[(8, 3)]  # under node (9, 1), a sibling on leaf 0's path
+    with pytest.raises(LookupError, match="level 8"):
+        multiproof(store, size, [0])
