@@ -29,6 +29,7 @@ from bisect import insort
 from collections import defaultdict
 from collections.abc import Iterable, Iterator
 
+from incident_ledger.projections.kept_up import brought_up
 from incident_ledger.projections.positions import claim_columns, grade_in_force
 
 OPEN = "~"
@@ -139,27 +140,7 @@ def ready(db: sqlite3.Connection, incident: str) -> bool:
     holds)."""
     if not crowded(db, incident) or db.execute(_HOLDERS_VOIDED).fetchone() is not None:
         return False
-    if _behind(db, incident) is None:
-        return True
-    if db.in_transaction:
-        return False  # a caller's read transaction: never write inside it
-    try:
-        db.execute("BEGIN IMMEDIATE")
-        behind = _behind(db, incident)
-        if behind is not None:
-            _update(db, incident, *behind)
-        db.execute("COMMIT")
-    except sqlite3.OperationalError:
-        # A model this process cannot write (read-only, or a full disk): the answer is
-        # read from the claims instead, as it would be without stored positions.
-        if db.in_transaction:
-            db.execute("ROLLBACK")
-        return False
-    except BaseException:
-        if db.in_transaction:
-            db.execute("ROLLBACK")
-        raise
-    return True
+    return brought_up(db, lambda: _behind(db, incident), lambda late: _update(db, incident, *late))
 
 
 def current(db: sqlite3.Connection, incident: str) -> bool:

@@ -25,6 +25,7 @@ from dataclasses import dataclass, field
 
 import orjson
 
+from incident_ledger.projections.kept_up import brought_up
 from incident_ledger.projections.understanding import Status
 
 CONTESTED = Status.CONTESTED.value
@@ -135,23 +136,8 @@ def counts(db: sqlite3.Connection) -> Counts | None:
     (something voided, or a model that cannot be written here)."""
     if db.execute("SELECT EXISTS (SELECT 1 FROM voided)").fetchone()[0]:
         return None
-    if _behind(db) is not None:
-        if db.in_transaction:
-            return None
-        try:
-            db.execute("BEGIN IMMEDIATE")
-            behind = _behind(db)
-            if behind is not None:
-                _bring_up(db, *behind)
-            db.execute("COMMIT")
-        except sqlite3.OperationalError:
-            if db.in_transaction:
-                db.execute("ROLLBACK")
-            return None
-        except BaseException:
-            if db.in_transaction:
-                db.execute("ROLLBACK")
-            raise
+    if not brought_up(db, lambda: _behind(db), lambda late: _bring_up(db, *late)):
+        return None
     return _read(db)
 
 

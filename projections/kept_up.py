@@ -1,0 +1,45 @@
+"""Bring a table the read model keeps beside its rows up to the model's position.
+
+Stored positions (``in_force``) and the sources' counts (``source_tally``) are kept
+lazily: the first read after the model moved brings them up, in a write transaction of
+its own. Where that cannot be done here (inside a caller's read transaction, or a model
+this process cannot write: read-only, a full disk) the caller answers from the claims
+instead, as it would without the kept table.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Callable
+from typing import TypeVar
+
+Behind = TypeVar("Behind")
+
+
+def brought_up(
+    db: sqlite3.Connection,
+    behind: Callable[[], Behind | None],
+    update: Callable[[Behind], None],
+) -> bool:
+    """Whether the kept table is current after ``update(behind())`` (``behind()``: None
+    when it is current; read again once the write lock is held, as another process may
+    have brought it up meanwhile); False where it cannot be written here."""
+    if behind() is None:
+        return True
+    if db.in_transaction:
+        return False  # a caller's read transaction: never write inside it
+    try:
+        db.execute("BEGIN IMMEDIATE")
+        late = behind()
+        if late is not None:
+            update(late)
+        db.execute("COMMIT")
+    except sqlite3.OperationalError:
+        if db.in_transaction:
+            db.execute("ROLLBACK")
+        return False
+    except BaseException:
+        if db.in_transaction:
+            db.execute("ROLLBACK")
+        raise
+    return True
