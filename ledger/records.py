@@ -73,7 +73,13 @@ PATTERN_RULES = {
     _LANGUAGE_PATTERN: "must be a language tag such as ar, en or en-GB",
 }
 """The rule a field checked by a pattern follows, in words, for the error message."""
-Text = Annotated[str, StringConstraints(min_length=1, max_length=100_000)]
+TEXT_MAX = 100_000
+"""The most characters of a text field (a quote, a note …)."""
+UNIT_MAX = 64
+"""The most characters of a unit."""
+CREDIBILITY = (1, 6)
+"""The lowest and highest credibility grade."""
+Text = Annotated[str, StringConstraints(min_length=1, max_length=TEXT_MAX)]
 Url = Annotated[str, StringConstraints(pattern=_URL_PATTERN, max_length=4096)]
 Sha256 = Annotated[str, StringConstraints(pattern=_SHA256_PATTERN)]
 # Enums arrive as their string values from JSON and from command-line flags alike.
@@ -300,14 +306,14 @@ class ClaimFields(RecordBase):
     fact: FactKey
     value: ClaimValue
     qualifier: Lax[Qualifier] | None = None
-    unit: Annotated[str, StringConstraints(min_length=1, max_length=64)] | None = None
+    unit: Annotated[str, StringConstraints(min_length=1, max_length=UNIT_MAX)] | None = None
     valid_time: str | None = None
     report: RecordId
     claimant: RecordId | None = None
     via: list[RecordId] | None = None
     quote: Text | None = None
     translation: Text | None = None
-    credibility: Annotated[int, Field(ge=1, le=6)] | None = None
+    credibility: Annotated[int, Field(ge=CREDIBILITY[0], le=CREDIBILITY[1])] | None = None
     note: Text | None = None
 
     @field_validator("value", mode="before")
@@ -444,7 +450,7 @@ class FactRecord(RecordBase):
     """The fact's key, dotted lowercase words such as killed.security_forces."""
     kind: Lax[FactKind]
     """What kind of value its claims give."""
-    unit: Annotated[str, StringConstraints(min_length=1, max_length=64)] | None = None
+    unit: Annotated[str, StringConstraints(min_length=1, max_length=UNIT_MAX)] | None = None
     """The unit of a quantity, such as km."""
     cumulative: bool | None = None
     """A total that can only grow, such as a toll (or not)."""

@@ -25,7 +25,10 @@ from incident_ledger.ledger.facts import signature
 from incident_ledger.ledger.imports.parsing import read_lines, validate_record
 from incident_ledger.ledger.imports.spool import fields_row, spool_row
 from incident_ledger.ledger.records import (
+    CREDIBILITY,
     ID_PATTERN,
+    TEXT_MAX,
+    UNIT_MAX,
     _check_edtf,
     _check_fact,
     qualifier_problem,
@@ -54,9 +57,6 @@ FIELDS = frozenset(
 """The fields of ``ClaimRecord`` this path knows (a test keeps them the model's)."""
 
 _REQUIRED = frozenset({"type", "id", "incident", "fact", "value", "report"})
-_TEXT_MAX = 100_000
-"""``records.Text``: 1 to this many characters."""
-_UNIT_MAX = 64
 _ID_CHARS = ID_PATTERN.removeprefix("^").removesuffix("$")
 _are_ids = re.compile(f"{_ID_CHARS}(?:\n{_ID_CHARS})*").fullmatch
 """Whether ids joined by newlines are each an id (``records.RecordId``: a newline is
@@ -116,7 +116,7 @@ def _plain_value(value: Any) -> bool:
     ``check_claim_value``'s."""
     kind = type(value)
     if kind is str:
-        return len(value) <= _TEXT_MAX
+        return len(value) <= TEXT_MAX
     if kind is int:
         return bool(0 <= value <= MAX_SAFE_INTEGER)
     if kind is dict:
@@ -129,7 +129,7 @@ def _plain_extras(fields: dict[str, Any], value: Any) -> bool:
     credibility (``via`` is checked with the ids)."""
     for name in ("quote", "translation", "note"):
         text = fields.get(name)
-        if text is not None and (type(text) is not str or not 1 <= len(text) <= _TEXT_MAX):
+        if text is not None and (type(text) is not str or not 1 <= len(text) <= TEXT_MAX):
             return False
     qualifier = fields.get("qualifier")
     if qualifier is not None and (
@@ -139,10 +139,12 @@ def _plain_extras(fields: dict[str, Any], value: Any) -> bool:
     ):
         return False
     unit = fields.get("unit")
-    if unit is not None and (type(unit) is not str or not 1 <= len(unit) <= _UNIT_MAX):
+    if unit is not None and (type(unit) is not str or not 1 <= len(unit) <= UNIT_MAX):
         return False
     credibility = fields.get("credibility")
-    if credibility is not None and (type(credibility) is not int or not 1 <= credibility <= 6):
+    if credibility is not None and (
+        type(credibility) is not int or not CREDIBILITY[0] <= credibility <= CREDIBILITY[1]
+    ):
         return False
     valid_time = fields.get("valid_time")
     if valid_time is None:
