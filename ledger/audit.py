@@ -10,6 +10,7 @@ one extension line committing to every incident's chain
 from __future__ import annotations
 
 import base64
+from binascii import b2a_base64
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -53,8 +54,9 @@ PAGE = 2_000
 
 
 def b64(data: bytes) -> str:
-    """Standard base64, as in checkpoints and proofs."""
-    return base64.b64encode(data).decode("ascii")
+    """Standard base64, as in checkpoints and proofs (``b2a_base64``: the quickest
+    spelling, for the hundreds of thousands of hashes a bundle writes)."""
+    return b2a_base64(data, newline=False).decode("ascii")
 
 
 def unb64(text: str, what: str) -> bytes:

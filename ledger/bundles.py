@@ -15,7 +15,6 @@ only a bundle holding all of them lets a recipient check that none was left out.
 from __future__ import annotations
 
 import json
-from binascii import b2a_base64
 from collections.abc import Callable, Collection
 from pathlib import Path
 from typing import Any
@@ -328,7 +327,7 @@ def write_multiproof(view: LogView, out: Path, size: int, indexes: list[int]) ->
         for piece in needed_subtrees(size, indexes):
             hashes = subtree_hashes(view.nodes, size, piece)
             subtrees.writelines(
-                f'[{start}, {end}, "{b2a_base64(digest, newline=False).decode("ascii")}"]\n'
+                f'[{start}, {end}, "{b64(digest)}"]\n'
                 for (start, end), digest in zip(piece, hashes, strict=True)
             )
 

@@ -85,13 +85,14 @@ def check_erratum_author(ledger: Any, view: LogView, actor: Any, target: Target)
     someone else entered, a report, source or incident with all it holds — is bad
     input: an editor records that erratum."""
     from incident_ledger.ledger.batch_check import batch_of
-    from incident_ledger.ledger.batch_signing import desk_members, require_member, review_required
+    from incident_ledger.ledger.batch_signing import require_member, review_required
+    from incident_ledger.ledger.desk_domain import Member
     from incident_ledger.ledger.desk_roles import Role
 
     if not review_required(ledger, view):
         return
     member_id = require_member(ledger, view, actor, Role.REPORTER)
-    if desk_members(ledger, view)[member_id].member.role != Role.REPORTER:
+    if ledger.load(view, Member.aggregate_id(member_id)).member.role != Role.REPORTER:
         return
     refused = f"'{target.aggregate_id}' "
     if target.kind not in REVIEWED_KINDS:

@@ -530,14 +530,17 @@ def creation_event_of(
     )
 
 
-def creation_data(fields: dict[str, Any], kind: str) -> str:
+def creation_data(fields: dict[str, Any], kind: str, *, none_left_out: bool = False) -> str:
     """A record's JSON fields (``model_dump(mode="json")`` without type and id) as the
     creation event of a record of this ``kind`` carries them, with the fields it works
-    out (``derived_fields``): canonical JSON, fields that are None left out."""
+    out (``derived_fields``): canonical JSON, fields that are None left out (``none_left_out``:
+    the caller already left them out, as the import's spool does for every record)."""
     derived = derived_fields(kind, fields)
     if derived:
         fields = {**fields, **derived}
-    return canonical_json_text({key: value for key, value in fields.items() if value is not None})
+    if not none_left_out:
+        fields = {key: value for key, value in fields.items() if value is not None}
+    return canonical_json_text(fields)
 
 
 def reference_columns(kind: str, fields: dict[str, Any]) -> tuple[str, str]:

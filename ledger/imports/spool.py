@@ -21,13 +21,12 @@ import orjson
 
 from incident_ledger.ledger.domain import (
     aggregate_id_for,
-    derived_fields,
+    creation_data,
     fact_id,
     reference_columns,
 )
 from incident_ledger.ledger.errors import BadInputError, StoreError
 from incident_ledger.ledger.facts import signature
-from incident_ledger.ledger.leaves import canonical_json_text
 from incident_ledger.ledger.scratch import Scratch
 
 if TYPE_CHECKING:
@@ -303,15 +302,13 @@ def fields_row(
     "json")`` gives them, those that are None left out), the fact it concerns and its
     value's signature."""
     ref_ids, ref_fields = reference_columns(kind, fields)
-    derived = derived_fields(kind, fields)  # a claim's valid-time bounds
     return (
         RANKS[kind],
         where,
         kind,
         record_id,
         aggregate_id_for(kind, record_id),
-        # ``creation_data``: fields that are None are left out, derived ones added
-        canonical_json_text({**fields, **derived} if derived else fields),
+        creation_data(fields, kind, none_left_out=True),
         ref_ids,
         ref_fields,
         fact,
