@@ -21,6 +21,7 @@ from incident_ledger.cli.params import (
     TzOption,
 )
 from incident_ledger.cli.table_fit import StackingTable
+from incident_ledger.projections.results import position_claims
 
 
 def register(app: typer.Typer) -> None:
@@ -167,7 +168,7 @@ def _positions(fact: dict[str, Any] | None, recorded_by: Mapping[str, str] | Non
         return f"{len(fact['positions'])} positions (history --json lists them)"
     lines = []
     for p in fact["positions"]:
-        by = by_words(p.get("claims") or [p["claim"]], recorded_by, ", ") if recorded_by else ""
+        by = by_words(position_claims(p), recorded_by, ", ") if recorded_by else ""
         lines.append(
             f"{p['claimant']}: {position_words(p)} ({p['report']}{by}{render.review_mark(p)})"
         )

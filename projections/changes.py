@@ -14,6 +14,7 @@ import sqlite3
 from collections.abc import Iterable, Mapping
 from typing import Any
 
+from incident_ledger.projections.results import position_claims
 from incident_ledger.projections.words import interval_words, position_words
 
 _ENDS = """
@@ -61,11 +62,6 @@ def positions_by_claimant(fact: Mapping[str, Any] | None) -> dict[str, Mapping[s
     return {p["claimant"]: p for p in fact["positions"]} if fact else {}
 
 
-def _claims(position: Mapping[str, Any]) -> list[str]:
-    claims: list[str] = position.get("claims") or [position["claim"]]
-    return claims
-
-
 def changed_parts(before: Mapping[str, Any] | None, after: Mapping[str, Any] | None) -> list[str]:
     """Which of status, range and positions differ between two understandings of a fact."""
     parts: list[str] = []
@@ -73,8 +69,8 @@ def changed_parts(before: Mapping[str, Any] | None, after: Mapping[str, Any] | N
         parts.append("status")
     if _get(before, "range") != _get(after, "range"):
         parts.append("range")
-    old = {c: _claims(p) for c, p in positions_by_claimant(before).items()}
-    new = {c: _claims(p) for c, p in positions_by_claimant(after).items()}
+    old = {c: position_claims(p) for c, p in positions_by_claimant(before).items()}
+    new = {c: position_claims(p) for c, p in positions_by_claimant(after).items()}
     if old != new:
         parts.append("positions")
     return parts
@@ -100,7 +96,7 @@ def fact_changes(
         previous = old.get(claimant)
         if previous is None:
             changes.append(_claimant_change("joined", claimant, None, position))
-        elif _claims(previous) != _claims(position):
+        elif position_claims(previous) != position_claims(position):
             relay = _relay_end(previous, ends)
             if relay is not None:
                 kind = "corrected"
@@ -132,7 +128,7 @@ def _relay_end(previous: Mapping[str, Any], ends: dict[str, dict[str, Any]] | No
     if not ends:
         return None
     relays = relays_of(previous)
-    for claim in _claims(previous):
+    for claim in position_claims(previous):
         end = ends.get(claim)
         if end is not None and end["outlet"] != previous["claimant"] and end["outlet"] in relays:
             return str(end["outlet"])
@@ -158,7 +154,9 @@ def _claimant_change(
     if previous is not None:
         out["from_claim"] = previous["claim"]
         out["from"] = position_words(previous)
-        ended = next((ends[c] for c in _claims(previous) if c in ends), None) if ends else None
+        ended = (
+            next((ends[c] for c in position_claims(previous) if c in ends), None) if ends else None
+        )
         if ended is not None:  # the previous position ended then: say by which record
             out["end"] = {"how": ended["how"], "by": ended["by"]}
     if position is not None:

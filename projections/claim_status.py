@@ -23,7 +23,13 @@ import sqlite3
 from collections.abc import Container, Iterator
 from dataclasses import dataclass, field
 
-from incident_ledger.projections.desk_rules import REVIEWED_CLAIM, VOIDED_CLAIM, VOIDED_END
+from incident_ledger.projections.desk_rules import (
+    REVIEWED_CLAIM,
+    VOIDED_CLAIM,
+    VOIDED_END,
+    any_proposed,
+    any_voided,
+)
 from incident_ledger.projections.positions import END_OF_TIME
 
 STATUSES = ("active", "proposed", "rejected", "voided", "retracted", "corrected")
@@ -150,8 +156,7 @@ def settle(db: sqlite3.Connection) -> None:
 def desk_in(db: sqlite3.Connection) -> bool:
     """Whether the model holds anything of the desk that can change a status beyond its
     ends: a record voided, or a proposed batch."""
-    query = "SELECT EXISTS (SELECT 1 FROM voided) OR EXISTS (SELECT 1 FROM batches WHERE proposed)"
-    return bool(db.execute(query).fetchone()[0])
+    return any_voided(db) or any_proposed(db)
 
 
 def every_changed(db: sqlite3.Connection) -> list[tuple[str, str]]:

@@ -22,6 +22,8 @@ import sqlite3
 from collections.abc import Iterable, Mapping, MutableMapping
 from typing import Any
 
+from incident_ledger.projections.results import position_claims
+
 VOIDED_CLAIM = """
       AND NOT EXISTS (
           SELECT 1 FROM voided v
@@ -70,7 +72,7 @@ def desk_clauses(db: sqlite3.Connection, reviewed_only: bool) -> tuple[str, str]
     """The clauses a claim (``c``) and an end of it (``e``) must pass, for this read model
     and question: empty when nothing the desk did can change the answer."""
     claim, end = "", ""
-    if db.execute("SELECT EXISTS (SELECT 1 FROM voided)").fetchone()[0]:
+    if any_voided(db):
         claim, end = VOIDED_CLAIM, VOIDED_END
     if reviewed_only:
         claim, end = claim + REVIEWED_CLAIM, end + REVIEWED_END
@@ -121,6 +123,11 @@ def proposed_records(
 
 
 _ANY_PROPOSED = "SELECT EXISTS (SELECT 1 FROM batches WHERE proposed = 1)"
+
+
+def any_voided(db: sqlite3.Connection) -> bool:
+    """Whether an erratum voided anything in this ledger (one probe)."""
+    return bool(db.execute("SELECT EXISTS (SELECT 1 FROM voided)").fetchone()[0])
 
 
 def any_proposed(db: sqlite3.Connection) -> bool:
@@ -184,7 +191,7 @@ def mark_proposed_changes(
     for changes, positions in facts:  # the claims of each changed claimant's new position
         changed = {change["claimant"] for change in changes if "claim" in change}
         after = {
-            p["claimant"]: p.get("claims") or [p["claim"]]
+            p["claimant"]: position_claims(p)
             for p in (positions if changed else ())
             if p["claimant"] in changed
         }

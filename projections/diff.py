@@ -24,7 +24,7 @@ from incident_ledger.projections.desk_projection import (
 )
 from incident_ledger.projections.desk_rules import counted_retraction, desk_clauses
 from incident_ledger.projections.incidents import require_incident
-from incident_ledger.projections.results import DiffResult, FactDiff
+from incident_ledger.projections.results import DiffResult, FactDiff, position_claims
 from incident_ledger.projections.understanding import iso, state
 from incident_ledger.projections.words import value_words
 
@@ -82,7 +82,7 @@ def diff(
     for fact, report in db.execute(_FACT_REPORTS.format(**desk), params):
         fact_reports.setdefault(fact, set()).add(report)
     positions = [p for fact in before.values() for p in fact["positions"]]
-    earlier = [claim for p in positions for claim in p.get("claims") or [p["claim"]]]
+    earlier = [claim for p in positions for claim in position_claims(p)]
     ends = {
         claim: end
         for claim, end in ends_of(db, earlier, params["recorded"]).items()
@@ -137,7 +137,7 @@ def _recorded_by(
     for fact in facts:
         for side in (fact["before"], fact["after"]):
             for position in side["positions"] if side else ():
-                shown.update(position.get("claims") or [position["claim"]])
+                shown.update(position_claims(position))
     return claims_recorded_by(db, shown)
 
 

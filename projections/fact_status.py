@@ -19,6 +19,7 @@ from operator import itemgetter
 
 from incident_ledger.ledger.facts import FactRules
 from incident_ledger.ledger.times import from_key
+from incident_ledger.projections.desk_rules import any_voided
 from incident_ledger.projections.positions import (
     END_OF_TIME,
     Position,
@@ -67,7 +68,7 @@ claims (``every_status``) rather than from each incident's state."""
 
 def _fresh(db: sqlite3.Connection, changed: list[str], latest: str) -> dict[str, dict[str, str]]:
     """The statuses of the ``changed`` incidents' facts (of every incident, when many)."""
-    voided = db.execute("SELECT EXISTS (SELECT 1 FROM voided)").fetchone()[0]
+    voided = any_voided(db)
     if len(changed) > EVERY_INCIDENT_FROM and not voided:
         try:
             every = every_status(db, latest)

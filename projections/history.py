@@ -33,6 +33,7 @@ from incident_ledger.projections.results import (
     HistoryResult,
     HistoryStep,
     PositionResult,
+    position_claims,
 )
 from incident_ledger.projections.sweep import Sweep
 from incident_ledger.projections.understanding import iso
@@ -192,7 +193,7 @@ def _walk(
             shown.pop(claimant, None)
         for order, index in now:
             shown[order[1]] = (order, listed[index])
-            held.update(listed[index].get("claims") or [listed[index]["claim"]])
+            held.update(position_claims(listed[index]))
         pending = set()
         before = {"status": current["status"], "range": current["range"], "why": current["why"]}
 

@@ -24,7 +24,7 @@ from incident_ledger.projections.desk_rules import (
     mark_proposals,
     proposed_ends,
 )
-from incident_ledger.projections.results import StateResult
+from incident_ledger.projections.results import StateResult, position_claims
 from incident_ledger.projections.understanding import Policy, state
 
 _ENDS = """
@@ -77,21 +77,16 @@ def list_ended_by_proposals(
         shown = result["facts"].get(name)
         if shown is None:
             continue
-        held = {claim for p in shown["positions"] for claim in _claims(p)}
+        held = {claim for p in shown["positions"] for claim in position_claims(p)}
         listed: list[dict[str, Any]] = []
         for position in fact["positions"]:
-            claims = _claims(position)
+            claims = position_claims(position)
             end = next((ended[claim] for claim in claims if claim in ended), None)
             if end is not None and not held.intersection(claims):
                 who = proposed[end["how"], end["by"]]
                 listed.append({**position, "end": end, "review": PROPOSED, "proposed_by": who})
         if listed:
             shown["ended_by_proposals"] = listed
-
-
-def _claims(position: Any) -> list[str]:
-    claims: list[str] = position.get("claims") or [position["claim"]]
-    return claims
 
 
 _HOW = {"retracted": "withdrawn", "corrected": "corrected"}

@@ -6,6 +6,7 @@ type checker knows each key (``NotRequired``: present only when it applies). No
 evaluated annotations (``tests/test_results.py`` checks them against the JSON).
 """
 
+from collections.abc import Mapping
 from typing import Any, NotRequired, TypedDict
 
 
@@ -142,3 +143,10 @@ DiffResult = TypedDict(
     },
 )
 """What changed in an incident's understanding between known times T1 < T2."""
+
+
+def position_claims(position: Mapping[str, Any]) -> list[str]:
+    """The claims a position holds: its ``claims`` when several combine into it (one
+    report, one claimant), else its one ``claim``."""
+    claims: list[str] = position.get("claims") or [position["claim"]]
+    return claims

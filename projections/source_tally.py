@@ -25,6 +25,7 @@ from dataclasses import dataclass, field
 
 import orjson
 
+from incident_ledger.projections.desk_rules import any_voided
 from incident_ledger.projections.kept_up import brought_up
 from incident_ledger.projections.understanding import Status
 
@@ -134,7 +135,7 @@ class Counts:
 def counts(db: sqlite3.Connection) -> Counts | None:
     """Every source's counts at the model's position, or None where they cannot be kept
     (something voided, or a model that cannot be written here)."""
-    if db.execute("SELECT EXISTS (SELECT 1 FROM voided)").fetchone()[0]:
+    if any_voided(db):
         return None
     if not brought_up(db, lambda: _behind(db), lambda late: _bring_up(db, *late)):
         return None

@@ -22,6 +22,7 @@ from incident_ledger.projections.citations import recorded_bound
 from incident_ledger.projections.desk_projection import BEFORE_THE_DESK, recorded_by_sql
 from incident_ledger.projections.desk_rules import desk_clauses
 from incident_ledger.projections.incidents import require_incident
+from incident_ledger.projections.results import position_claims
 from incident_ledger.projections.timewords import describe
 from incident_ledger.projections.understanding import iso, state
 from incident_ledger.projections.words import value_words
@@ -73,10 +74,7 @@ def timeline(
     cursor = db.execute(sql, params)
     columns = [d[0] for d in cursor.description]
     positions = {
-        claim
-        for fact in facts.values()
-        for p in fact["positions"]
-        for claim in p.get("claims") or [p["claim"]]
+        claim for fact in facts.values() for p in fact["positions"] for claim in position_claims(p)
     }
     entries: list[tuple[tuple[str, str, str, str], dict[str, Any]]] = []
     undated: list[str] = []

@@ -20,7 +20,7 @@ from incident_ledger.projections.desk_projection import claims_recorded_by
 from incident_ledger.projections.desk_rules import mark_proposals, mark_proposed_changes
 from incident_ledger.projections.history import HistoryWalk
 from incident_ledger.projections.incidents import require_incident
-from incident_ledger.projections.results import HistoryStep, PositionResult
+from incident_ledger.projections.results import HistoryStep, PositionResult, position_claims
 from incident_ledger.usecases.workspace import query_instant, read_model
 
 PAGE_STEPS = 100
@@ -115,5 +115,5 @@ def _mark(
         mark_proposals(conn, items, marking)
         changes = ((step["changes"], step["positions"]) for step in page)
         mark_proposed_changes(conn, changes, marking)
-    claims = (claim for p in new for claim in p.get("claims") or [p["claim"]])
+    claims = (claim for p in new for claim in position_claims(p))
     read.recorded_by.update(claims_recorded_by(conn, claims))
