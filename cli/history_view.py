@@ -63,6 +63,7 @@ def stream_history(
         fact,
         as_recorded=question.as_recorded,
         reviewed_only=question.reviewed_only,
+        by_page=not as_json,  # JSON gives who recorded what once, in its tail
     )
     with opened as read:
         zone = None if as_json else render.display_zone(read.head, tz)
@@ -81,4 +82,4 @@ def stream_history(
             shown += 1
         if not shown:
             render.out.print(table({**read.head, "steps": [], "recorded_by": {}}, zone, True))
-        after(read.tail())
+        after({"desk": read.desk()})  # who recorded what was shown page by page

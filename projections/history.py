@@ -118,13 +118,14 @@ class HistoryWalk:
             reports = [refs[n] for n in sorted(rank[report] for report in reports_at[instant])]
             yield _step(instant, reports, sweep.fact(fact), parts, changes)
 
+    def desk(self) -> list[dict[str, Any]]:
+        """The desk's words on the fact's records (the ``desk`` key of ``tail()``)."""
+        return desk_on_fact(self._db, self._params)
+
     def tail(self) -> dict[str, Any]:
         """The keys after ``steps``: the desk's words on the fact's records, and who
         recorded each claim the steps' positions held (once every step was read)."""
-        return {
-            "desk": desk_on_fact(self._db, self._params),
-            "recorded_by": claims_recorded_by(self._db, self.held),
-        }
+        return {"desk": self.desk(), "recorded_by": claims_recorded_by(self._db, self.held)}
 
 
 def _head(

@@ -31,11 +31,14 @@ PAGE_STEPS = 100
 class HistoryPages:
     """A history being read: ``head`` (its keys before the steps), ``pages`` of steps,
     ``recorded_by`` (who recorded each claim the positions of the pages read so far
-    hold) and ``tail`` (its keys after the steps, once every page was read)."""
+    hold, when asked for), ``tail`` (its keys after the steps, once every page was read:
+    ``recorded_by`` whole, for a writer that did not ask for it page by page) and
+    ``desk`` (the ``desk`` key of ``tail`` alone)."""
 
     head: dict[str, Any]
     pages: Iterator[list[HistoryStep]]
     tail: Callable[[], dict[str, Any]]
+    desk: Callable[[], list[dict[str, Any]]]
     recorded_by: dict[str, str] = field(default_factory=dict)
 
 
@@ -48,9 +51,12 @@ def history_pages(
     as_recorded: str | None = None,
     reviewed_only: bool = False,
     size: int | None = None,
+    by_page: bool = True,
 ) -> Iterator[HistoryPages]:
     """``reading.fact_history`` (without a chart) as pages of ``size`` steps (default
-    ``PAGE_STEPS``), read while the ledger stays open (inside this context)."""
+    ``PAGE_STEPS``), read while the ledger stays open (inside this context); ``by_page``:
+    learn who recorded each page's claims as it is read (``recorded_by``), for a writer
+    that shows it page by page rather than in ``tail()``."""
     if as_recorded:
         parse_instant(as_recorded)
     with read_model(db, incident) as conn:
@@ -61,9 +67,10 @@ def history_pages(
         recorded_at = query_instant(as_recorded, require_incident(conn, incident))
         walk = HistoryWalk(conn, incident, fact, recorded_at, reviewed_only=reviewed_only)
         marking = None if reviewed_only else recorded_bound(recorded_at)
-        read = HistoryPages(walk.head, iter(()), walk.tail)
+        read = HistoryPages(walk.head, iter(()), walk.tail, walk.desk)
+        learn = read.recorded_by if by_page else None
         read.pages = _pages(
-            walk.steps, size or PAGE_STEPS, lambda page, new: _mark(conn, page, new, marking, read)
+            walk.steps, size or PAGE_STEPS, lambda page, new: _mark(conn, page, new, marking, learn)
         )
         yield read
 
@@ -105,15 +112,16 @@ def _mark(
     page: list[HistoryStep],
     new: list[PositionResult],
     marking: str | None,
-    read: HistoryPages,
+    recorded_by: dict[str, str] | None,
 ) -> None:
     """Mark the proposals among a page's new positions and the changes only a proposal
     made (unless only reviewed records count), as ``reading.fact_history`` marks them,
-    and learn who recorded the new positions' claims."""
+    and learn who recorded the new positions' claims (into ``recorded_by``, if given)."""
     items: list[Any] = new
     if marking is not None:
         mark_proposals(conn, items, marking)
         changes = ((step["changes"], step["positions"]) for step in page)
         mark_proposed_changes(conn, changes, marking)
-    claims = (claim for p in new for claim in position_claims(p))
-    read.recorded_by.update(claims_recorded_by(conn, claims))
+    if recorded_by is not None:
+        claims = (claim for p in new for claim in position_claims(p))
+        recorded_by.update(claims_recorded_by(conn, claims))
