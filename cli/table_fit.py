@@ -97,30 +97,41 @@ def tokens_fit(table: Table, console: Console) -> bool:
 
 
 def fit_widths(table: Table, console: Console) -> None:
-    """Give each column of a table too wide for the console a fixed width: its widest
-    token at least; the space left is shared fairly, a column that needs less than its
-    share taking only what it needs (so short cells stay on one line)."""
+    """Give each column of a table too wide for the console a fixed width (``share_widths``)."""
     options = console.options
     ranges = [table._measure_column(console, options, c) for c in table.columns]
     padding = [table._get_padding_width(i) for i in range(len(table.columns))]
     room = console.width - table._extra_width
-    want = [r.maximum for r in ranges]
-    if sum(want) <= room:
+    lows, highs = [r.minimum for r in ranges], [r.maximum for r in ranges]
+    widths = share_widths(lows, highs, padding, room)
+    if widths is None:
         return
-    widths = [max(r.minimum, pad + 1) for r, pad in zip(ranges, padding, strict=True)]
+    for column, width, pad in zip(table.columns, widths, padding, strict=True):
+        column.width = max(width - pad, 1)
+
+
+def share_widths(
+    lows: list[int], highs: list[int], padding: list[int], room: int
+) -> list[int] | None:
+    """Columns' widths (padding included) in ``room``, from each one's widest token
+    (``lows``) and widest line (``highs``), or None when every line fits: each column its
+    widest token at least; the space left shared fairly, a column that needs less than
+    its share taking only what it needs (so short cells stay on one line)."""
+    if sum(highs) <= room:
+        return None
+    widths = [max(low, pad + 1) for low, pad in zip(lows, padding, strict=True)]
     while sum(widths) > room and max(w - p for w, p in zip(widths, padding, strict=True)) > 4:
         widest = max(range(len(widths)), key=lambda i: widths[i] - padding[i])
         widths[widest] -= 1  # too many wide tokens: the widest folds
     spare = room - sum(widths)
     short = sorted(
-        (max(w - have, 0), i) for i, (w, have) in enumerate(zip(want, widths, strict=True))
+        (max(w - have, 0), i) for i, (w, have) in enumerate(zip(highs, widths, strict=True))
     )
     for k, (gap, i) in enumerate(short):  # the least wanting first, each its fair share
         given = min(gap, max(spare, 0) // (len(short) - k))
         widths[i] += given
         spare -= given
-    for column, width, pad in zip(table.columns, widths, padding, strict=True):
-        column.width = max(width - pad, 1)
+    return widths
 
 
 class StackingTable(Table):
