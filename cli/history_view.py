@@ -3,22 +3,24 @@ steps at a time (``usecases.history_stream``).
 
 A hot fact's history is thousands of steps; holding them all before writing the first
 took hundreds of megabytes and printed nothing until the end. The JSON is the text
-``print_json`` writes of the whole result; a history of one page is the one table it
-always was, a longer one a table per page (the first with the title and the header),
-each laid out on its own.
+``print_json`` writes of the whole result; a history of up to a hundred steps is the one
+table rich lays out, a longer one is written a row at a time (``long_table``).
 """
 
 from __future__ import annotations
 
 import sys
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from itertools import chain
 from typing import Any
 
 from rich.table import Table
+from rich.text import Text
 
 from incident_ledger.cli import render
 from incident_ledger.cli.answers import Question
+from incident_ledger.cli.long_table import print_rows
+from incident_ledger.projections.results import HistoryStep
 
 
 def print_json_streamed(
@@ -48,12 +50,14 @@ def stream_history(
     tz: str | None,
     as_json: bool,
     every: bool,
-    table: Callable[[Mapping[str, Any], str | None, bool], Table],
+    table: Callable[[Mapping[str, Any], str | None], Table],
+    row: Callable[[HistoryStep, str | None, Mapping[str, str]], Sequence[Text | str]],
     after: Callable[[Mapping[str, Any]], None],
 ) -> None:
-    """The history without a chart, written a page of steps at a time: as JSON (``every``:
-    with every position at every step), or as ``table(result, zone, first)`` of each page
-    (one empty table when there are no steps) and then ``after(tail)``."""
+    """The history without a chart, written as it is read: as JSON (``every``: with every
+    position at every step), or as the rows (``row(step, zone, recorded_by)``) of
+    ``table(head, zone)`` (``long_table.print_rows``: rich's table for a short history, a
+    streamed one for a long one), then ``after(tail)``."""
     from incident_ledger.projections.history import changed_positions
     from incident_ledger.usecases.history_stream import history_pages
 
@@ -75,11 +79,7 @@ def stream_history(
             listed = steps if every else changed_positions(steps)
             print_json_streamed(read.head, "steps", listed, read.tail)
             return
-        shown = 0
-        for page in pages:
-            result = {**read.head, "steps": page, "recorded_by": read.recorded_by}
-            render.out.print(table(result, zone, shown == 0))
-            shown += 1
-        if not shown:
-            render.out.print(table({**read.head, "steps": [], "recorded_by": {}}, zone, True))
+        known = read.recorded_by  # learnt a page at a time, before the page is given
+        rows = (row(step, zone, known) for page in pages for step in page)
+        print_rows(table({**read.head, "steps": []}, zone), rows)
         after({"desk": read.desk()})  # who recorded what was shown page by page

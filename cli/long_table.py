@@ -122,6 +122,8 @@ class _Layout:
             [low + pad for low, pad in zip(lows, pads, strict=True)], wanted, pads, room
         )
         self.widths = [max(w - pad, 1) for w, pad in zip(shared or wanted, pads, strict=True)]
+        outer = [w + left + right for w in self.widths]
+        self.rule = self.box.get_row(outer, "row", edge=self.edge)  # between rows
 
     def head(self) -> Iterator[str]:
         outer = [w + len(self.left) + len(self.right) for w in self.widths]
@@ -134,18 +136,16 @@ class _Layout:
 
     def row(self, row: list[str], *, separated: bool) -> Iterator[str]:
         if separated and self.lines:
-            outer = [w + len(self.left) + len(self.right) for w in self.widths]
-            yield self.box.get_row(outer, "row", edge=self.edge)
+            yield self.rule
         for move, under in self.stacked:  # stacked as the first rows were
             row = _stacked(row, move, under)
         yield from self._cells(row, "mid")
 
     def foot(self) -> Iterator[str]:
+        outer = [w + len(self.left) + len(self.right) for w in self.widths]
         if self.edge:
-            outer = [w + len(self.left) + len(self.right) for w in self.widths]
             yield self.box.get_bottom(outer)
         if self.caption:
-            outer = [w + len(self.left) + len(self.right) for w in self.widths]
             yield from _words(str(self.caption), sum(outer) + self.extra)
 
     def _cells(self, cells: list[str], part: str, *, bottom: bool = False) -> Iterator[str]:
@@ -160,14 +160,15 @@ class _Layout:
         height = max(map(len, wrapped))
         for lines in wrapped:  # a header's cells at the bottom, a row's at the top
             at = 0 if bottom else len(lines)
-            lines[at:at] = [""] * (height - len(lines))
+            lines[at:at] = [("", 0)] * (height - len(lines))
+        columns = list(zip(wrapped, self.widths, self.justify, strict=True))
+        before, after = left + self.left, self.right + right
+        if not self.edge:
+            before, after = self.left, self.right
+        between = self.right + vertical + self.left
         for n in range(height):
-            parts = [
-                self.left + _justified(lines[n], width, how) + self.right
-                for lines, width, how in zip(wrapped, self.widths, self.justify, strict=True)
-            ]
-            middle = vertical.join(parts)
-            yield f"{left}{middle}{right}" if self.edge else middle
+            parts = [_justified(*lines[n], width, how) for lines, width, how in columns]
+            yield before + between.join(parts) + after
 
 
 def _stacked(row: list[str], move: int, under: int) -> list[str]:
@@ -178,8 +179,8 @@ def _stacked(row: list[str], move: int, under: int) -> list[str]:
     return cells
 
 
-def _justified(text: str, width: int, how: str) -> str:
-    gap = width - cell_len(text)
+def _justified(text: str, size: int, width: int, how: str) -> str:
+    gap = width - size
     if gap <= 0:
         return text
     if how == "right":
@@ -189,11 +190,16 @@ def _justified(text: str, width: int, how: str) -> str:
     return text + " " * gap
 
 
-def _wrap(text: str, width: int) -> list[str]:
-    """A cell's lines at ``width`` columns: its own lines, each wrapped between words at
-    ASCII whitespace (never inside a date), a word wider than the column folded."""
-    out: list[str] = []
+def _wrap(text: str, width: int) -> list[tuple[str, int]]:
+    """A cell's lines at ``width`` columns, each with its display width: its own lines,
+    each wrapped between words at ASCII whitespace (never inside a date), a word wider
+    than the column folded."""
+    out: list[tuple[str, int]] = []
     for paragraph in text.split("\n"):
+        size = cell_len(paragraph)
+        if size <= width:  # most lines of a long table: as they are
+            out.append((paragraph, size))
+            continue
         line, used = "", 0
         for word in _SPLIT.split(joined(paragraph)):
             size = cell_len(word)
@@ -203,11 +209,13 @@ def _wrap(text: str, width: int) -> list[str]:
                 line, used = f"{line} {word}", used + 1 + size
                 continue
             if line:
-                out.append(line.replace(_JOIN, " "))
-            *folded, line = _folded(word, width)
-            out.extend(piece.replace(_JOIN, " ") for piece in folded)
-            used = cell_len(line)
-        out.append(line.replace(_JOIN, " "))
+                out.append((line.replace(_JOIN, " "), used))
+            line, used = word, size
+            if size > width:
+                *folded, line = _folded(word, width)
+                out.extend((piece.replace(_JOIN, " "), cell_len(piece)) for piece in folded)
+                used = cell_len(line)
+        out.append((line.replace(_JOIN, " "), used))
     return out
 
 
@@ -216,8 +224,8 @@ def _words(text: str, width: int) -> list[str]:
     space it was broken at, where it fits."""
     lines = _wrap(text, width)
     return [
-        f"{line} " if n < len(lines) - 1 and cell_len(line) < width else line
-        for n, line in enumerate(lines)
+        f"{line} " if n < len(lines) - 1 and size < width else line
+        for n, (line, size) in enumerate(lines)
     ]
 
 

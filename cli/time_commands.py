@@ -89,7 +89,8 @@ def history(
             tz=tz,
             as_json=as_json,
             every=every,
-            table=lambda result, zone, first: history_table(result, zone, first=first),
+            table=lambda head, zone: history_table(head, zone, rows=False),
+            row=history_row,
             after=_desk_words,
         )
         return
@@ -138,7 +139,7 @@ def when(iso: str | None, zone: str | None = None) -> str:
     return render.instant_words(iso, zone)
 
 
-def _fact_value(fact: dict[str, Any] | None, zone: str | None) -> str:
+def _fact_value(fact: Mapping[str, Any] | None, zone: str | None) -> str:
     from incident_ledger.projections.words import interval_words
 
     if fact is None:
@@ -159,7 +160,7 @@ def _text(value: Any) -> str:
     return str(value)
 
 
-def _positions(fact: dict[str, Any] | None, recorded_by: Mapping[str, str] | None = None) -> str:
+def _positions(fact: Mapping[str, Any] | None, recorded_by: Mapping[str, str] | None = None) -> str:
     from incident_ledger.projections.words import position_words
 
     if fact is None or not fact["positions"]:
@@ -223,34 +224,35 @@ def by_words(records: Iterable[str], recorded_by: Mapping[str, str], before: str
 
 
 def history_table(
-    result: Mapping[str, Any], zone: str | None = None, *, first: bool = True
+    result: Mapping[str, Any], zone: str | None = None, *, rows: bool = True
 ) -> Table:
     """One row per step: when, which reports, status, range, positions and what changed
-    (``first``: the page of steps with the title and the header)."""
-    from incident_ledger.projections.changes import change_words
-
+    (``rows``: with the result's steps; else the columns and title alone)."""
     title = f"{result['fact']} in {result['incident']} — history by known time"
     if result["recorded_at"]:
         title += f", as recorded {render.known_words(result['recorded_at'], zone)}"
-    table = StackingTable(
-        title=title if first else None,
-        show_header=first,
-        show_lines=True,
-        stack=[(1, 0), (3, 2), (5, 4)],
-    )
+    table = StackingTable(title=title, show_lines=True, stack=[(1, 0), (3, 2), (5, 4)])
     for name in ("known at", "reports", "status", "range", "who says what", "what changed"):
         table.add_column(name)
-    for step in result["steps"]:
-        reports = "\n".join(f"{r['id']} ({r['outlet']})" for r in step["reports"])
-        table.add_row(
-            when(step["at"], zone),
-            reports,
-            render.status_text(step["status"]),
-            _fact_value(step, zone),
-            _positions(step, result.get("recorded_by", {})),
-            "\n".join(change_words(c, zone) for c in step["changes"]),
-        )
+    for step in result["steps"] if rows else ():
+        table.add_row(*history_row(step, zone, result.get("recorded_by", {})))
     return table
+
+
+def history_row(
+    step: Mapping[str, Any], zone: str | None, recorded_by: Mapping[str, str]
+) -> list[Text | str]:
+    """A step's cells in ``history_table``."""
+    from incident_ledger.projections.changes import change_words
+
+    return [
+        when(step["at"], zone),
+        "\n".join(f"{r['id']} ({r['outlet']})" for r in step["reports"]),
+        render.status_text(step["status"]),
+        _fact_value(step, zone),
+        _positions(step, recorded_by),
+        "\n".join(change_words(c, zone) for c in step["changes"]),
+    ]
 
 
 def show_diff(result: Mapping[str, Any], zone: str | None = None) -> None:

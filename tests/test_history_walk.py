@@ -171,13 +171,17 @@ def test_the_history_json_written_a_step_at_a_time_is_the_whole_result(
     assert len(whole["steps"]) > 3 and result.stdout == expected
 
 
-def test_a_long_history_is_a_table_per_page_of_steps(
+def test_a_long_history_is_one_table_written_a_row_at_a_time(
     sample_db: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """Pages of two steps: the title and the header once, then every step in order."""
+    """Pages of two steps read from the walk leave the table as it was; a history longer
+    than a long table's first page (two rows here) is written a row at a time: the title
+    and the header once, then every step in order, the box straight."""
+    from rich.cells import cell_len
     from typer.testing import CliRunner
 
     import incident_ledger.usecases.history_stream as stream_module
+    from incident_ledger.cli import long_table
     from incident_ledger.cli.main import app
     from incident_ledger.usecases.reading import fact_history
 
@@ -185,10 +189,14 @@ def test_a_long_history_is_a_table_per_page_of_steps(
     args = ["--db", sample_db, "history", "ghwayran-2022", "attack.started"]
     one = CliRunner().invoke(app, args).stdout
     monkeypatch.setattr(stream_module, "PAGE_STEPS", 2)
-    paged = CliRunner().invoke(app, args).stdout
+    assert CliRunner().invoke(app, args).stdout == one
+    monkeypatch.setattr(long_table, "PAGE", 2)
+    streamed = CliRunner().invoke(app, args).stdout
     title = "attack.started in ghwayran-2022 — history by known time"
-    assert one.count(title) == paged.count(title) == 1
-    assert one.count("known at") == paged.count("known at") == 1
+    assert one.count(title) == streamed.count(title) == 1
+    assert one.count("known at") == streamed.count("known at") == 1
     days = [str(step["at"])[8:10].lstrip("0") + " Jan 2022" for step in whole["steps"]]
-    at = [paged.index(day) for day in dict.fromkeys(days)]
-    assert at == sorted(at) and paged != one
+    at = [streamed.index(day) for day in dict.fromkeys(days)]
+    assert at == sorted(at) and len(whole["steps"]) > 2
+    boxed = [line for line in streamed.splitlines() if line[:1] in "┏┃┡│├└"]
+    assert {cell_len(line) for line in boxed} == {cell_len(boxed[0])}
