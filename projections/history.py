@@ -92,6 +92,9 @@ class HistoryWalk:
             raise NotFoundError(_no_claims(db, incident, fact, recorded_at))
         self._db, self._params = db, params
         self.held: set[str] = set()  # every claim the steps' positions hold
+        # The positions of the step last given that were read again for it: every
+        # position it holds that the step before did not is among them.
+        self.fresh: list[PositionResult] = []
         self.head = _head(db, params, claims, zone, recorded_at)
         sweep = Sweep(
             db, incident, zone, fact=fact, recorded_at=recorded_at, reviewed_only=reviewed_only
@@ -116,6 +119,7 @@ class HistoryWalk:
         for instant, before, after, parts in _walk(sweep, fact, sorted(reports_at), self.held):
             changes = fact_changes(before, after, ends_at.get(instant, {}))
             reports = [refs[n] for n in sorted(rank[report] for report in reports_at[instant])]
+            self.fresh = after["positions"]
             yield _step(instant, reports, sweep.fact(fact), parts, changes)
 
     def desk(self) -> list[dict[str, Any]]:

@@ -70,41 +70,37 @@ def history_pages(
         read = HistoryPages(walk.head, iter(()), walk.tail, walk.desk)
         learn = read.recorded_by if by_page else None
         read.pages = _pages(
-            walk.steps, size or PAGE_STEPS, lambda page, new: _mark(conn, page, new, marking, learn)
+            walk, size or PAGE_STEPS, lambda page, new: _mark(conn, page, new, marking, learn)
         )
         yield read
 
 
 def _pages(
-    steps: Iterator[HistoryStep],
+    walk: HistoryWalk,
     size: int,
     mark: Callable[[list[HistoryStep], list[PositionResult]], None],
 ) -> Iterator[list[HistoryStep]]:
-    """The steps in pages, each page's positions not seen on an earlier page given to
-    ``mark`` first. A step shares the position objects that did not change with the step
-    before, so a page's positions are found by identity, in C; every position marked is
-    kept, so that no later position can take its identity."""
+    """The walk's steps in pages, each page's positions not seen on an earlier page given
+    to ``mark`` first. A step's positions that the step before did not hold are among
+    those the walk read again for it (``fresh``): a page's new positions are found among
+    those, by identity, rather than among every position of every step (a hot fact's
+    steps each hold hundreds); every position marked is kept, so that no later position
+    can take its identity."""
     kept: dict[int, PositionResult] = {}
     page: list[HistoryStep] = []
-    for step in steps:
+    new: dict[int, PositionResult] = {}
+    for step in walk.steps:
         page.append(step)
+        new.update((id(p), p) for p in walk.fresh if id(p) not in kept)
         if len(page) < size:
             continue
-        mark(page, _new(page, kept))
+        kept.update(new)
+        mark(page, list(new.values()))
         yield page
-        page = []
+        page, new = [], {}
     if page:
-        mark(page, _new(page, kept))
+        mark(page, list(new.values()))
         yield page
-
-
-def _new(page: list[HistoryStep], kept: dict[int, PositionResult]) -> list[PositionResult]:
-    found: dict[int, PositionResult] = {}
-    for step in page:
-        found.update(zip(map(id, step["positions"]), step["positions"], strict=True))
-    new = {key: found[key] for key in found.keys() - kept.keys()}
-    kept.update(new)
-    return list(new.values())
 
 
 def _mark(
