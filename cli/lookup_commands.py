@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from typing import Annotated, Any
 
 import typer
@@ -10,6 +11,7 @@ from rich.table import Table
 from rich.text import Text
 
 from incident_ledger.cli import render
+from incident_ledger.cli.long_table import print_rows
 from incident_ledger.cli.params import IncidentFilter, JsonFlag
 from incident_ledger.cli.table_fit import StackingTable
 from incident_ledger.projections.search import DEFAULT_LIMIT
@@ -52,8 +54,9 @@ def sources(ctx: typer.Context, as_json: JsonFlag = False) -> None:
     elif not records:
         render.out.print("no sources in the ledger")
     else:
-        render.out.print(sources_table(records, wide=render.out.width >= WIDE))
-        render.out.print(ratings_table(records))
+        wide = render.out.width >= WIDE
+        print_rows(sources_table([], wide=wide), source_rows(records, wide=wide))
+        print_rows(ratings_table([]), rating_rows(records))
 
 
 def register(app: typer.Typer) -> None:
@@ -122,6 +125,13 @@ def sources_table(records: list[dict[str, Any]], *, wide: bool = True) -> Table:
     table.add_column("grade", justify="center")
     for name in ("claims", "retracted", "corrected", "contested", "first", "reports"):
         table.add_column(name, justify="right", no_wrap=True)
+    for row in source_rows(records, wide=wide):
+        table.add_row(*row)
+    return table
+
+
+def source_rows(records: list[dict[str, Any]], *, wide: bool = True) -> Iterator[list[str]]:
+    """The rows of ``sources_table``."""
     for record in records:
         names = [record["name"], record["name_ar"]]
         described = (
@@ -129,7 +139,7 @@ def sources_table(records: list[dict[str, Any]], *, wide: bool = True) -> Table:
             if wide
             else ["\n".join(n for n in (record["id"], *names, record["kind"]) if n)]
         )
-        table.add_row(
+        yield [
             *described,
             record["reliability"] or "—",
             str(record["claims_made"]),
@@ -138,8 +148,7 @@ def sources_table(records: list[dict[str, Any]], *, wide: bool = True) -> Table:
             f"{record['contested']}/{record['positions']}",
             f"{record['first_to_report']}/{record['positions']}",
             str(record["reports_published"]),
-        )
-    return table
+        ]
 
 
 def _date(key: str | None) -> str:
@@ -156,13 +165,19 @@ def ratings_table(records: list[dict[str, Any]]) -> Table:
     table.add_column("in force from", no_wrap=True)
     table.add_column("recorded", no_wrap=True)
     table.add_column("reason")
+    for row in rating_rows(records):
+        table.add_row(*row)
+    return table
+
+
+def rating_rows(records: list[dict[str, Any]]) -> Iterator[list[str]]:
+    """The rows of ``ratings_table``."""
     for record in records:
         for rating in record["ratings"]:
-            table.add_row(
+            yield [
                 record["id"],
                 rating["grade"],
                 _date(rating["effective_from"]),
                 rating["recorded_at"][:19] + "Z",
                 rating["reason"],
-            )
-    return table
+            ]
