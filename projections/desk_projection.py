@@ -337,8 +337,19 @@ def desk_on_incident(db: sqlite3.Connection, incident: str, known: str) -> list[
     return _desk_entries(db, _DESK_ON_INCIDENT, params)
 
 
+_DESK_SAID = (
+    "SELECT EXISTS (SELECT 1 FROM errata) OR EXISTS (SELECT 1 FROM reviews) "
+    "OR EXISTS (SELECT 1 FROM notes)"
+)
+
+
 def _desk_entries(db: sqlite3.Connection, sql: str, params: dict[str, str]) -> list[dict[str, Any]]:
-    found = []
+    found: list[dict[str, Any]] = []
+    if not db.execute(_DESK_SAID).fetchone()[0]:
+        # The query lists the records first (a hot fact's 25,000 claims, once per desk
+        # table: 0.3 s at a million claims, 5 s for a hot incident) even when the desk
+        # said nothing at all, which costs this one look.
+        return found
     for record, what, text, recorded, seq in db.execute(sql, params):
         member = recorded_by(db, seq)
         if what == "erratum":

@@ -200,3 +200,38 @@ def test_a_long_history_is_one_table_written_a_row_at_a_time(
     assert at == sorted(at) and len(whole["steps"]) > 2
     boxed = [line for line in streamed.splitlines() if line[:1] in "┏┃┡│├└"]
     assert {cell_len(line) for line in boxed} == {cell_len(boxed[0])}
+
+
+def _desk_steps(tmp_path: Path, claims: int) -> int:
+    """SQLite's steps in reading what the desk said of a fact of ``claims`` claims, on
+    which the desk said nothing."""
+    from incident_ledger.ledger.stores.location import locate
+    from incident_ledger.projections.desk_projection import desk_on_fact
+    from incident_ledger.usecases import writing
+
+    db = str(tmp_path / f"{claims}.db")
+    writing.init(db)
+    ledger = Ledger(locate(db).event_store_env())
+    views = Views(locate(db).views_path)
+    steps = [0]
+
+    def step() -> int:
+        steps[0] += 1
+        return 0
+
+    try:
+        views.ensure_schema()
+        _project(ledger, views, _records([(1 + n % 20, n % 6, []) for n in range(claims)], []))
+        views.connection.set_progress_handler(step, 1)
+        params = {"incident": "i", "fact": "killed", "recorded": "~"}
+        assert desk_on_fact(views.connection, params) == []
+    finally:
+        views.close()
+        ledger.close()
+    return steps[0]
+
+
+def test_a_desk_that_said_nothing_costs_a_history_nothing_per_claim(tmp_path: Path) -> None:
+    """The desk's words on a fact were found by listing its claims once per desk table,
+    even with no desk table holding a row (0.3 s for a hot fact's 25,000 claims)."""
+    assert _desk_steps(tmp_path, 20) == _desk_steps(tmp_path, 160)
