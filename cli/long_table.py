@@ -76,12 +76,17 @@ def _plain(cell: Any, shown: Callable[[str], str]) -> str:
     return shown(cell.plain if isinstance(cell, Text) else str(cell))
 
 
+def _width(text: str) -> int:
+    """Display width: ``cell_len``, whose answer for ASCII text is its length."""
+    return len(text) if text.isascii() else cell_len(text)
+
+
 def _lines_width(text: str) -> int:
-    return max(map(cell_len, text.split("\n")), default=0)
+    return max(map(_width, text.split("\n")), default=0)
 
 
 def _words_width(text: str) -> int:
-    return max(map(cell_len, _SPLIT.split(joined(text))), default=0)
+    return max(map(_width, _SPLIT.split(joined(text))), default=0)
 
 
 class _Layout:
@@ -196,13 +201,13 @@ def _wrap(text: str, width: int) -> list[tuple[str, int]]:
     than the column folded."""
     out: list[tuple[str, int]] = []
     for paragraph in text.split("\n"):
-        size = cell_len(paragraph)
+        size = _width(paragraph)
         if size <= width:  # most lines of a long table: as they are
             out.append((paragraph, size))
             continue
         line, used = "", 0
         for word in _SPLIT.split(joined(paragraph)):
-            size = cell_len(word)
+            size = _width(word)
             if not word:
                 continue
             if line and used + 1 + size <= width:
@@ -213,8 +218,8 @@ def _wrap(text: str, width: int) -> list[tuple[str, int]]:
             line, used = word, size
             if size > width:
                 *folded, line = _folded(word, width)
-                out.extend((piece.replace(_JOIN, " "), cell_len(piece)) for piece in folded)
-                used = cell_len(line)
+                out.extend((piece.replace(_JOIN, " "), _width(piece)) for piece in folded)
+                used = _width(line)
         out.append((line.replace(_JOIN, " "), used))
     return out
 
