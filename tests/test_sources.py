@@ -303,7 +303,13 @@ def tables(out: str) -> tuple[dict[str, list[str]], list[list[str]]]:
     return first, [row for row in history if row[:1] in (["mon"], ["army"], ["paper"])]
 
 
-def test_cli_table(db: str) -> None:
+@pytest.mark.parametrize("long", [False, True])
+def test_cli_table(db: str, long: bool, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The same table laid out by rich, and written a row at a time as a long one is."""
+    from incident_ledger.cli import long_table
+
+    if long:
+        monkeypatch.setattr(long_table, "PAGE", 1)
     ledger(db, "rate", "mon", "B", "--reason", "verified figures", "--from", "2022-01-22")
     code, out, err = ledger(db, "sources")
     assert (code, err) == (0, "")
@@ -323,7 +329,10 @@ def test_cli_table(db: str) -> None:
         ["army", "B", "always"],
     ]
     assert history[0][4:] == ["initial", "grade"]
-    assert history[1][4:] == ["verified", "figures"]
+    # Written a row at a time, the columns are as wide as the first row's: the wider
+    # reason after it wraps inside its column.
+    assert history[1][4:] == (["verified"] if long else ["verified", "figures"])
+    assert "verified figures" in " ".join(out.split())
 
 
 def test_cli_empty_ledger_and_missing_ledger(tmp_path: Path) -> None:
