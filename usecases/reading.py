@@ -19,6 +19,7 @@ from incident_ledger.projections.desk_rules import (
     mark_proposed_ends,
     proposed_records,
 )
+from incident_ledger.projections.in_force import crowded
 from incident_ledger.projections.incidents import require_incident
 from incident_ledger.projections.proposal_ends import mark_state_proposals
 from incident_ledger.projections.results import (
@@ -32,7 +33,12 @@ from incident_ledger.projections.search import search as search_index
 from incident_ledger.projections.sources import source_records
 from incident_ledger.projections.understanding import Policy, state
 from incident_ledger.usecases.outputs import output_file
-from incident_ledger.usecases.workspace import ledger_files, query_instant, read_model
+from incident_ledger.usecases.workspace import (
+    ledger_files,
+    query_instant,
+    read_model,
+    unmapped,
+)
 
 
 def parse_policy(policy: Policy | str) -> Policy:
@@ -61,6 +67,8 @@ def current_state(
     chosen = parse_policy(policy)
     with read_model(db, incident) as conn:
         zone = require_incident(conn, incident)
+        if crowded(conn, incident):
+            unmapped(conn)
         known_at = query_instant(at, zone) or utc_now()
         recorded = query_instant(as_recorded, zone)
         result = state(conn, incident, known_at, recorded, chosen, reviewed_only=reviewed_only)

@@ -169,6 +169,15 @@ def read_model(db: str | None, incident: str | None = None) -> Iterator[sqlite3.
         yield ws.views.connection
 
 
+def unmapped(conn: sqlite3.Connection) -> None:
+    """Read the model through SQLite's own cache from now on rather than its memory map
+    (``read_model`` maps it): a question about a hot incident touches pages all over the
+    model, and every mapped page it touched stays in the process's resident memory —
+    ``state`` of an incident of 200,000 claims in a model of a million: 358 MB mapped,
+    92 MB not, for 4% more CPU; a fact's history of 25,000 claims: 220 MB more mapped."""
+    conn.execute("PRAGMA mmap_size=0")
+
+
 def query_instant(text: str | None, zone: str | None = None) -> datetime | None:
     """A query time from the command line: a date means the end of that day in ``zone``
     (an incident's time zone; UTC when None), a date-time with an offset that instant."""
