@@ -334,7 +334,7 @@ def state_table(
     table.add_column("status")
     table.add_column("value", no_wrap=True)
     table.add_column("who says what")
-    from incident_ledger.projections.proposal_ends import ended_lines
+    from incident_ledger.projections.proposal_ends import ended_lines, status_words
 
     summed = False
     for name, fact in result["facts"].items():
@@ -354,6 +354,8 @@ def state_table(
             ]
         lines += ended_lines(fact, summed=len(fact["positions"]) > LISTED_POSITIONS and not every)
         cell = status_text(status)
+        if "status_review" in fact:
+            cell.append(f" ({status_words(fact)})", style="")
         if "why" in fact:
             cell.append(f"\n{fact['why']['short']}", style="")
         table.add_row(

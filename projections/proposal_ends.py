@@ -11,7 +11,7 @@ rule of what is a proposal is ``desk_rules``'s.
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import MutableMapping
+from collections.abc import Mapping, MutableMapping
 from datetime import datetime
 from typing import Any, cast
 
@@ -23,6 +23,7 @@ from incident_ledger.projections.desk_rules import (
     desk_clauses,
     mark_proposals,
     proposed_ends,
+    proposed_records,
 )
 from incident_ledger.projections.results import StateResult, position_claims
 from incident_ledger.projections.understanding import Policy, state
@@ -42,40 +43,50 @@ def mark_state_proposals(
     policy: Policy,
 ) -> None:
     """Mark what a default view's ``state`` shows because of proposals not approved by R:
-    its positions that are or hold one (``desk_rules.mark_proposals``), and the positions
-    a proposed end took away, listed under their fact (``list_ended_by_proposals``)."""
-    positions = (p for fact in result["facts"].values() for p in fact["positions"])
-    mark_proposals(
-        db, (cast(MutableMapping[str, Any], p) for p in positions), recorded_bound(recorded_at)
-    )
-    list_ended_by_proposals(db, result, known_at, recorded_at, policy)
-
-
-def list_ended_by_proposals(
-    db: sqlite3.Connection,
-    result: StateResult,
-    known_at: datetime,
-    recorded_at: datetime | None,
-    policy: Policy,
-) -> None:
-    """Give each fact of ``result`` (the default view's ``state``) that a proposed end
-    took a position from ``ended_by_proposals``: the reviewed view's positions no longer
-    shown, each with ``end`` (``how``, ``by``), ``review: "proposed"`` and
-    ``proposed_by``. Nothing is read beyond one probe when nothing was ever proposed."""
+    its positions that are or hold one (``desk_rules.mark_proposals``), the positions a
+    proposed end took away, listed under their fact (``list_ended_by_proposals``), and a
+    fact's status that the reviewed view does not give (``mark_proposed_statuses``).
+    Nothing is read beyond one probe when nothing was ever proposed; the reviewed view
+    is asked only when something shown is a proposal."""
     if not any_proposed(db):
         return
     recorded = recorded_bound(recorded_at)
-    params = {"incident": result["incident"], "known": to_key(known_at), "recorded": recorded}
+    positions = [p for fact in result["facts"].values() for p in fact["positions"]]
+    mark_proposals(db, (cast(MutableMapping[str, Any], p) for p in positions), recorded)
+    ended = _proposed_ends(db, result["incident"], known_at, recorded)
+    if not ended and not any("review" in p for p in positions):
+        return
+    reviewed = state(db, result["incident"], known_at, recorded_at, policy, reviewed_only=True)
+    list_ended_by_proposals(result, reviewed, ended)
+    mark_proposed_statuses(db, result, reviewed, recorded)
+
+
+def _proposed_ends(
+    db: sqlite3.Connection, incident: str, known_at: datetime, recorded: str
+) -> dict[str, dict[str, str]]:
+    """The incident's claims ended by known time T by an end that is a proposal not
+    approved by R: each with its end (``how``, ``by``) and ``who`` proposed it."""
+    params = {"incident": incident, "known": to_key(known_at), "recorded": recorded}
     sql = _ENDS.format(desk_end=desk_clauses(db, False)[1])
     ends = {claim: {"how": how, "by": by} for claim, how, by in db.execute(sql, params)}
     proposed = proposed_ends(db, ends.values(), recorded)
-    ended = {claim: end for claim, end in ends.items() if (end["how"], end["by"]) in proposed}
-    if not ended:
-        return
-    reviewed = state(db, result["incident"], known_at, recorded_at, policy, reviewed_only=True)
+    return {
+        claim: end | {"who": proposed[end["how"], end["by"]]}
+        for claim, end in ends.items()
+        if (end["how"], end["by"]) in proposed
+    }
+
+
+def list_ended_by_proposals(
+    result: StateResult, reviewed: StateResult, ended: Mapping[str, Mapping[str, str]]
+) -> None:
+    """Give each fact of ``result`` (the default view's ``state``) that a proposed end
+    (``ended``: by claim) took a position from ``ended_by_proposals``: the reviewed
+    view's positions no longer shown, each with ``end`` (``how``, ``by``), ``review:
+    "proposed"`` and ``proposed_by``."""
     for name, fact in reviewed["facts"].items():
         shown = result["facts"].get(name)
-        if shown is None:
+        if shown is None or not ended:
             continue
         held = {claim for p in shown["positions"] for claim in position_claims(p)}
         listed: list[dict[str, Any]] = []
@@ -83,10 +94,44 @@ def list_ended_by_proposals(
             claims = position_claims(position)
             end = next((ended[claim] for claim in claims if claim in ended), None)
             if end is not None and not held.intersection(claims):
-                who = proposed[end["how"], end["by"]]
-                listed.append({**position, "end": end, "review": PROPOSED, "proposed_by": who})
+                listed.append(
+                    {**position, "end": {"how": end["how"], "by": end["by"]}}
+                    | {"review": PROPOSED, "proposed_by": end["who"]}
+                )
         if listed:
             shown["ended_by_proposals"] = listed
+
+
+def mark_proposed_statuses(
+    db: sqlite3.Connection, result: StateResult, reviewed: StateResult, recorded: str
+) -> None:
+    """Give each fact of ``result`` whose status exists only because of proposals — the
+    reviewed view (``reviewed``) gives it another status, or has no position on it —
+    ``status_review: "proposed"``, ``status_proposed_by`` (who proposed what the fact
+    shows: its proposed positions, and the ends that took positions away) and
+    ``reviewed_status`` (the reviewed view's status; None when no claim of it counts
+    there). A status a reporter's unreviewed retraction made is then never read as a
+    source's withdrawal."""
+    before = {name: fact["status"] for name, fact in reviewed["facts"].items()}
+    changed = {
+        name: fact for name, fact in result["facts"].items() if before.get(name) != fact["status"]
+    }
+    held = (
+        claim
+        for fact in changed.values()
+        for p in fact["positions"]
+        if "review" in p
+        for claim in position_claims(p)
+    )
+    proposers = proposed_records(db, held, recorded)
+    for name, fact in changed.items():
+        claims = {claim for p in fact["positions"] for claim in position_claims(p)}
+        who = {proposers[claim] for claim in claims if claim in proposers}
+        who |= {p["proposed_by"] for p in fact.get("ended_by_proposals", ())}
+        if who:
+            fact["status_review"] = PROPOSED
+            fact["status_proposed_by"] = sorted(who)
+            fact["reviewed_status"] = before.get(name)
 
 
 _HOW = {"retracted": "withdrawn", "corrected": "corrected"}
@@ -106,3 +151,13 @@ def ended_lines(fact: Any, summed: bool = False) -> list[str]:
         f"{p['end']['by']} by {p['proposed_by']} awaiting review"
         for p in listed
     ]
+
+
+def status_words(fact: Any) -> str:
+    """What a table adds to a fact's status that exists only because of proposals:
+    ``proposed by bob; reviewed: contested``; empty for any other status."""
+    if "status_review" not in fact:
+        return ""
+    reviewed = fact.get("reviewed_status") or "no claim counts"
+    who = ", ".join(fact["status_proposed_by"])
+    return f"{fact['status_review']} by {who}; reviewed: {reviewed}"

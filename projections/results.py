@@ -70,6 +70,9 @@ class FactState(TypedDict):
     cumulative: NotRequired[bool]
     basis: NotRequired[Any]
     ended_by_proposals: NotRequired[list[dict[str, Any]]]
+    status_review: NotRequired[str]  # "proposed": the reviewed view gives another status
+    status_proposed_by: NotRequired[list[str]]
+    reviewed_status: NotRequired[str | None]
 
 
 class StateResult(TypedDict):

@@ -132,11 +132,17 @@ def test_the_datasette_incident_page_marks_proposals(desk: tuple[Member, Member,
     from tests.test_web_pages import get, serving
 
     alice, bob, _ = desk
+    with serving(alice.db) as base:  # tala's 7 withdrawn only by bob's proposal x2
+        status, page = get(f"{base}/ledger/-/incident/g?at=2022-01-22")
+    assert status == 200
+    marked = '<em class="proposed">(proposed by bob; reviewed: contested)</em>'
+    assert f'<td class="status-single">single {marked}</td>' in page
     dated = {**claim("p1", 9, "t2"), "valid_time": "2022-01-20"}  # tala's toll, proposed
     assert bob.append([dated]).returncode == 0
     with serving(alice.db) as base:
         status, page = get(f"{base}/ledger/-/incident/g?at=2022-01-23")
     assert status == 200
+    assert "reviewed:" not in page  # contested either way
     answer = page.split('<div id="answer">')[1].split("</div>")[0]
     assert 'SOHR</bdi>: 6 (r3, <em class="proposed">proposed</em>)' in answer
     assert 'Tala</bdi>: 9 (t2, <em class="proposed">proposed</em>)' in answer
@@ -157,3 +163,34 @@ def test_the_timeline_marks_an_undated_proposal(desk: tuple[Member, Member, Memb
     assert "proposed" not in alice.json("timeline", "g", *at, "--reviewed-only")["undated"]
     eve.ok("review", "p1", "--approve")
     assert alice.json("timeline", "g", *at)["undated"]["proposed"] == ["k0"]
+
+
+def test_state_marks_a_status_only_a_proposal_made(desk: tuple[Member, Member, Member]) -> None:
+    """Tala's 7 withdrawn only by bob's proposal x2: the fact reads ``single`` in the
+    default view, ``contested`` in the reviewed one; the status says so."""
+    alice, _, eve = desk
+    at = ("--at", "2022-01-22")
+    fact = reading.current_state(alice.db, "g", at="2022-01-22")["facts"]["killed"]
+    assert (fact["status"], fact.get("status_review"), fact.get("status_proposed_by")) == (
+        "single",
+        "proposed",
+        ["bob"],
+    )
+    assert fact.get("reviewed_status") == "contested"
+    shown = alice.json("state", "g", *at)["facts"]["killed"]
+    assert {key: shown.get(key) for key in ("status", "status_review", "reviewed_status")} == {
+        "status": "single",
+        "status_review": "proposed",
+        "reviewed_status": "contested",
+    }
+    assert "single (proposed by bob; reviewed: contested)" in words(alice.ok("state", "g", *at))
+    reviewed = alice.json("state", "g", *at, "--reviewed-only")["facts"]["killed"]
+    assert reviewed["status"] == "contested" and "status_review" not in reviewed
+    assert "proposed" not in alice.ok("state", "g", *at, "--reviewed-only")
+    later = alice.json("state", "g", "--at", "2022-01-23")["facts"]["killed"]  # k0 too
+    assert (later["status"], later["status_proposed_by"]) == ("single", ["bob"])
+    eve.ok("review", "x2", "--approve")
+    approved = alice.json("state", "g", *at)["facts"]["killed"]
+    assert approved["status"] == "single" and "status_review" not in approved
+    assert "proposed" not in alice.ok("state", "g", *at)
+

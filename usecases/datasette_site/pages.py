@@ -14,7 +14,11 @@ from incident_ledger.projections.citations import recorded_bound
 from incident_ledger.projections.datasette_metadata import NOTHING_KNOWN
 from incident_ledger.projections.desk_rules import mark_proposals
 from incident_ledger.projections.incidents import require_incident
-from incident_ledger.projections.proposal_ends import ended_lines, mark_state_proposals
+from incident_ledger.projections.proposal_ends import (
+    ended_lines,
+    mark_state_proposals,
+    status_words,
+)
 from incident_ledger.projections.understanding import Policy, state
 from incident_ledger.projections.words import fact_value_words, position_words
 from incident_ledger.usecases.workspace import query_instant
@@ -69,6 +73,7 @@ def _fact(name: str, fact: Mapping[str, Any], zone: str | None) -> dict[str, Any
     return {
         "fact": name,
         "status": fact["status"],
+        "status_review": status_words(fact),
         "value": fact_value_words(fact, zone),
         "chosen": chosen
         and {
