@@ -16,6 +16,8 @@ from typing import Any
 
 from incident_ledger.projections.arabic import normalize
 from incident_ledger.projections.desk_projection import DESK_DESCRIPTIONS
+from incident_ledger.projections.desk_rules import VOIDED_END, end_proposer_sql, proposer_sql
+from incident_ledger.projections.positions import END_OF_TIME
 
 TITLE = "incident-ledger"
 SOURCE = "incident-ledger event store"
@@ -504,6 +506,37 @@ _KNOWN = f"""known AS (
     FROM (SELECT trim(COALESCE(:at, '')) AS at)
 )"""
 
+# The desk's rules as the ledger stands now (a canned query takes no recorded time): a
+# claim voided (an erratum) or rejected counts nowhere, an end so voided ends nothing, and
+# a proposal counts, marked ``proposed by`` its member in a ``review`` column.
+_NOW = f"'{END_OF_TIME}'"
+_COUNTED_END = VOIDED_END.replace(":recorded", _NOW)
+
+
+def _claim_review(claim: str) -> str:
+    """SQL: ``proposed by bob`` when the claim aliased ``claim`` is a proposal waiting for
+    review, else NULL (``desk_rules.proposer_sql``)."""
+    return "'proposed by ' || " + proposer_sql(f"{claim}.seq", f"'claim:' || {claim}.id", _NOW)
+
+
+_END_REVIEW = "'proposed by ' || " + end_proposer_sql("e", _NOW)
+
+# Per fact: the ends in force at T that are proposals, as ``tala: c2 withdrawn by x2,
+# proposed by bob``: what the answer shows only because of them.
+_PROPOSED_ENDS = f"""proposed_ends AS (
+    SELECT fact, group_concat(
+        claimant || ': ' || claim || CASE how WHEN 'retracted' THEN ' withdrawn by '
+        ELSE ' corrected by ' END || ended_by || ', ' || review, '; ') AS ends
+    FROM (
+        SELECT c.fact, c.claimant, c.id AS claim, e.how, e.ended_by, {_END_REVIEW} AS review
+        FROM claims AS c JOIN claim_ends AS e ON e.claim = c.id, known
+        WHERE c.incident = :incident AND e.published_at <= known.at_key
+          AND c.claim_status NOT IN ('voided', 'rejected') {_COUNTED_END}
+        ORDER BY c.fact, e.published_at, c.claimant, c.id
+    )
+    WHERE review IS NOT NULL GROUP BY fact
+)"""
+
 # Positions and statuses (docs/understanding.md, "Positions" and "Status"), as in
 # projections.understanding: the claims published by T and not ended by T; per (fact,
 # claimant) the claims at its latest known instant, read as one position (the intersection
@@ -518,9 +551,10 @@ _STATE_CTES = f"""WITH {_KNOWN},
 active AS (
     SELECT c.* FROM claims AS c, known
     WHERE c.incident = :incident AND c.published_at <= known.at_key
+      AND c.claim_status NOT IN ('voided', 'rejected')
       AND NOT EXISTS (
           SELECT 1 FROM claim_ends AS e
-          WHERE e.claim = c.id AND e.published_at <= known.at_key
+          WHERE e.claim = c.id AND e.published_at <= known.at_key {_COUNTED_END}
       )
 ),
 ranked AS (
@@ -636,13 +670,14 @@ _PROBLEM_AT = f"""problem AS (SELECT CASE {_NO_INCIDENT}
 _STATE_COLUMNS = (
     "fact, status, claimant, claimant_name, value, qualifier, interval_min, interval_max, "
     "position_min, position_max, inconsistent, report, outlet, via, published_at, as_of, "
-    "claim, quote, translation, known_at"
+    "claim, review, proposed_ends, quote, translation, known_at"
 )
 
 _STATE_AT = f"""{_STATE_CTES},
 seen AS (
     SELECT DISTINCT c.fact FROM claims AS c, known
     WHERE c.incident = :incident AND c.published_at <= known.at_key
+      AND c.claim_status NOT IN ('voided', 'rejected')
 ),
 answer AS (
     SELECT j.fact, j.status, j.claimant, s.name AS claimant_name, j.value,
@@ -651,18 +686,20 @@ answer AS (
         CASE j.kind WHEN 'number' THEN j.num_high WHEN 'time' THEN j.time_high END AS interval_max,
         j.position_low AS position_min, j.position_high AS position_max, j.inconsistent,
         j.report, j.source AS outlet, j.via, j.published_at, j.as_of, j.id AS claim,
-        j.quote, j.translation
+        {_claim_review("j")} AS review, j.quote, j.translation
     FROM judged AS j LEFT JOIN sources AS s ON s.id = j.claimant
     UNION ALL
     SELECT seen.fact, 'withdrawn', NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL,
-        NULL, NULL, NULL, NULL, NULL, NULL, NULL
+        NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL
     FROM seen WHERE seen.fact NOT IN (SELECT fact FROM positions)
 ),
+{_PROPOSED_ENDS},
 result AS (
-    SELECT fact, status, claimant, claimant_name, value, qualifier, interval_min, interval_max,
-        position_min, position_max, inconsistent, report, outlet, via, published_at, as_of,
-        claim, quote, translation, (SELECT at_key FROM known) AS known_at
-    FROM answer
+    SELECT a.fact, status, claimant, claimant_name, value, qualifier, interval_min,
+        interval_max, position_min, position_max, inconsistent, report, outlet, via,
+        published_at, as_of, claim, review, p.ends AS proposed_ends, quote, translation,
+        (SELECT at_key FROM known) AS known_at
+    FROM answer AS a LEFT JOIN proposed_ends AS p ON p.fact = a.fact
 ),
 {_PROBLEM_AT}
 {_one_row(_STATE_COLUMNS, "fact, published_at, claimant, claim", NOTHING_KNOWN)}"""
@@ -675,10 +712,12 @@ _POSITION_TEXT = (
 )
 
 _CONTESTED_COLUMNS = (
-    "fact, claimants, kind, range_min, range_max, positions, claims, last_published_at, known_at"
+    "fact, claimants, kind, range_min, range_max, positions, claims, proposals, proposed_ends, "
+    "last_published_at, known_at"
 )
 
 _CONTESTED_FACTS = f"""{_STATE_CTES},
+{_PROPOSED_ENDS},
 result AS (SELECT j.fact,
     COUNT(DISTINCT j.claimant) AS claimants,
     CASE WHEN MIN(j.kind) = MAX(j.kind) THEN MIN(j.kind) ELSE 'mixed' END AS kind,
@@ -697,23 +736,32 @@ result AS (SELECT j.fact,
     END AS range_max,
     group_concat({_POSITION_TEXT}, '; ') AS positions,
     group_concat(j.id, ' ') AS claims,
+    group_concat(j.id || ' ' || j.review, '; ') AS proposals,
+    (SELECT p.ends FROM proposed_ends AS p WHERE p.fact = j.fact) AS proposed_ends,
     MAX(j.published_at) AS last_published_at,
     (SELECT at_key FROM known) AS known_at
-FROM (SELECT * FROM judged WHERE status = 'contested' ORDER BY fact, published_at, claimant, id)
-    AS j
+FROM (SELECT *, {_claim_review("judged")} AS review FROM judged WHERE status = 'contested'
+      ORDER BY fact, published_at, claimant, id) AS j
 GROUP BY j.fact),
 {_PROBLEM_AT}
 {_one_row(_CONTESTED_COLUMNS, "fact", "No fact was contested then.")}"""
 
 # The first end of a claim (a claim is corrected at most once, but may also be retracted).
-_FIRST_END = """LEFT JOIN claim_ends AS e ON e.rowid = (
-    SELECT e2.rowid FROM claim_ends AS e2 WHERE e2.claim = c.id
-    ORDER BY e2.published_at, e2.seq LIMIT 1
+_FIRST_END = f"""LEFT JOIN claim_ends AS e ON e.rowid = (
+    SELECT e.rowid FROM claim_ends AS e WHERE e.claim = c.id {_COUNTED_END}
+    ORDER BY e.published_at, e.seq LIMIT 1
 )"""
+
+# What the desk made of a claim, and of its end: a proposal waiting for review (``proposed by
+# bob``), a rejected proposal or a voided claim (an entry error).
+_REVIEWS = f"""CASE WHEN c.claim_status IN ('voided', 'rejected') THEN c.claim_status
+        ELSE {_claim_review("c")} END AS review,
+    CASE WHEN e.claim IS NOT NULL THEN {_END_REVIEW} END AS end_review"""
 
 _CLAIMS_BY_SOURCE_COLUMNS = (
     "claim, incident, fact, value, qualifier, role, claimant, outlet, via, report, "
-    "published_at, status, ended_by, ended_in, ended_at, assessments, quote, translation"
+    "published_at, status, review, ended_by, ended_in, ended_at, end_review, assessments, "
+    "quote, translation"
 )
 
 _CLAIMS_BY_SOURCE = f"""WITH result AS (
@@ -725,7 +773,7 @@ SELECT c.id AS claim, c.incident, c.fact, c.value, c.qualifier,
     END AS role,
     c.claimant, c.source AS outlet, c.via, c.report, c.published_at,
     COALESCE(e.how, 'active') AS status, e.ended_by, e.report AS ended_in,
-    e.published_at AS ended_at,
+    e.published_at AS ended_at, {_REVIEWS},
     (SELECT group_concat(a.verdict || ' (' || a.by || ')', '; ')
      FROM assessments AS a WHERE a.claim = c.id) AS assessments,
     c.quote, c.translation
@@ -744,8 +792,8 @@ problem AS (SELECT CASE
 
 _FACT_HISTORY_COLUMNS = (
     "published_at, claim, claimant, value, qualifier, interval_min, interval_max, report, "
-    "outlet, via, corrects, ended_how, ended_by, ended_in, ended_at, recorded_at, quote, "
-    "translation"
+    "outlet, via, corrects, review, ended_how, ended_by, ended_in, ended_at, end_review, "
+    "recorded_at, quote, translation"
 )
 
 _FACT_HISTORY = f"""WITH result AS (
@@ -754,7 +802,7 @@ SELECT c.published_at, c.id AS claim, c.claimant, c.value, c.qualifier,
     CASE c.kind WHEN 'number' THEN c.num_high WHEN 'time' THEN c.time_high END AS interval_max,
     c.report, c.source AS outlet, c.via, c.corrects,
     e.how AS ended_how, e.ended_by, e.report AS ended_in, e.published_at AS ended_at,
-    c.recorded_at, c.quote, c.translation
+    {_REVIEWS}, c.recorded_at, c.quote, c.translation
 FROM claims AS c
 {_FIRST_END}
 WHERE c.incident = :incident AND c.fact = :fact),
@@ -843,6 +891,13 @@ _PARAM_HELP: dict[str, dict[str, str]] = {
 }
 
 
+_DESK_NOW = (
+    " As the desk's work stands now: a record voided by an erratum or a rejected proposal "
+    "counts nowhere, and a proposal waiting for an editor counts, marked in review "
+    "('proposed by bob')."
+)
+
+
 # Over 60 lines: a table of the canned queries, one entry each, with no logic.
 def canned_queries() -> dict[str, dict[str, Any]]:
     """Datasette canned queries over the read model, keyed by their URL name.
@@ -864,6 +919,9 @@ def canned_queries() -> dict[str, dict[str, Any]]:
                 "(inclusive), a date-time with Z or an offset, or a full key; blank = now. "
                 "interval_min/interval_max are the interval the claim admits (NULL = unbounded; "
                 "empty for text). Same answer as `ledger state INCIDENT --at T`."
+                + _DESK_NOW
+                + " proposed_ends lists the fact's ends in force that are proposals (tala: c2 "
+                "withdrawn by x2, proposed by bob): a position they took away is not shown."
             ),
             "sql": _STATE_AT,
             "params": ["incident", "at"],
@@ -873,7 +931,8 @@ def canned_queries() -> dict[str, dict[str, Any]]:
             "description": (
                 "The facts whose current positions have no common point (or differ in text) at "
                 "known time T, one row per fact: how many claimants, the range of their "
-                "intervals (NULL = unbounded), each position in words and the claim ids. "
+                "intervals (NULL = unbounded), each position in words and the claim ids, "
+                "with the proposals among them and the ends in force that are proposals. "
                 "Parameters as in state_at."
             ),
             "sql": _CONTESTED_FACTS,
@@ -885,7 +944,9 @@ def canned_queries() -> dict[str, dict[str, Any]]:
                 "Every claim a source made, published or relayed (source: a source id such as "
                 "sohr), in known-time order, with its report, its role (claimant, outlet or "
                 "relay) and its status as the ledger stands now: active, retracted or corrected "
-                "(with what ended it and when), plus any fact-checkers' verdicts."
+                "(with what ended it and when), plus any fact-checkers' verdicts. review: "
+                "what the desk made of the claim (proposed by bob, rejected, voided); "
+                "end_review: its end's (proposed by bob). An end voided or rejected ends nothing."
             ),
             "sql": _CLAIMS_BY_SOURCE,
             "params": ["source"],
@@ -896,7 +957,8 @@ def canned_queries() -> dict[str, dict[str, Any]]:
                 "Every claim on one fact of an incident (e.g. incident ghwayran-2022, fact "
                 "killed.security_forces) in the order the world learnt them (published_at), "
                 "with its interval (NULL = unbounded) and, if it was retracted or corrected, "
-                "how, by what and from when. A toll that rises is history, not disagreement."
+                "how, by what and from when. A toll that rises is history, not disagreement. "
+                "review and end_review as in claims_by_source."
             ),
             "sql": _FACT_HISTORY,
             "params": ["incident", "fact"],

@@ -22,6 +22,7 @@ import sqlite3
 from collections.abc import Iterable, Mapping, MutableMapping
 from typing import Any
 
+from incident_ledger.projections.desk_projection import recorded_by_sql
 from incident_ledger.projections.results import position_claims
 
 VOIDED_CLAIM = """
@@ -44,14 +45,15 @@ VOIDED_END = """
             )"""
 
 
-def _unreviewed(seq: str, record: str) -> str:
-    """SQL: the event at position ``seq`` was proposed and ``record`` is not approved by R."""
+def _unreviewed(seq: str, record: str, recorded: str = ":recorded") -> str:
+    """SQL: the event at position ``seq`` was proposed and ``record`` is not approved by R
+    (``recorded``: a parameter or an SQL key)."""
     return f"""(
           (SELECT b.proposed FROM batches b WHERE b.first <= {seq} AND b.last >= {seq}
            ORDER BY b.first DESC LIMIT 1) = 1
           AND NOT EXISTS (
               SELECT 1 FROM reviews w
-              WHERE w.record = {record} AND w.verdict = 'approve' AND w.recorded_at <= :recorded
+              WHERE w.record = {record} AND w.verdict = 'approve' AND w.recorded_at <= {recorded}
           )
       )"""
 
@@ -93,18 +95,31 @@ def counted_retraction(desk_end: str, retraction: str = "r") -> str:
 PROPOSED = "proposed"
 """``review`` of a position, entry or record shown that is a proposal not yet approved."""
 
-_PROPOSED = """
-SELECT x.id, (SELECT b.member FROM batches b WHERE b.first <= x.seq
-              ORDER BY b.first DESC LIMIT 1) FROM {table} x
-WHERE x.id IN (SELECT value FROM json_each(:ids)) AND {unreviewed}
-  AND NOT EXISTS (
-      SELECT 1 FROM voided v WHERE v.record = '{kind}:' || x.id AND v.recorded_at <= :recorded
-  )
-"""
-_PROPOSED_OF = {
-    kind: _PROPOSED.format(
-        table=table, kind=kind, unreviewed=_unreviewed("x.seq", f"'{kind}:' || x.id")
+
+def proposer_sql(seq: str, record: str, recorded: str = ":recorded") -> str:
+    """SQL: who proposed ``record`` (an SQL expression naming it, ``'claim:' || c.id``),
+    entered at position ``seq``, when it is a proposal no editor had approved, and no
+    rejection or erratum voided, by ``recorded`` (a parameter or an SQL key); else NULL."""
+    return f"""(CASE WHEN {_unreviewed(seq, record, recorded)}
+      AND NOT EXISTS (
+          SELECT 1 FROM voided v WHERE v.record = {record} AND v.recorded_at <= {recorded}
+      ) THEN {recorded_by_sql(seq)} END)"""
+
+
+def end_proposer_sql(end: str = "e", recorded: str = ":recorded") -> str:
+    """SQL: who proposed the end aliased ``end`` (a ``claim_ends`` row), as
+    :func:`proposer_sql` says of the retraction or correction that makes it."""
+    record = (
+        f"(CASE {end}.how WHEN 'retracted' THEN 'retraction:' ELSE 'claim:' END) || {end}.ended_by"
     )
+    return proposer_sql(f"{end}.seq", record, recorded)
+
+
+_PROPOSED_OF = {
+    kind: f"""SELECT id, member FROM (
+    SELECT x.id, {proposer_sql("x.seq", f"'{kind}:' || x.id")} AS member FROM {table} x
+    WHERE x.id IN (SELECT value FROM json_each(:ids))
+) WHERE member IS NOT NULL"""
     for kind, table in (("claim", "claims"), ("retraction", "retractions"))
 }
 

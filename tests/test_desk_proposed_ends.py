@@ -194,3 +194,60 @@ def test_state_marks_a_status_only_a_proposal_made(desk: tuple[Member, Member, M
     assert approved["status"] == "single" and "status_review" not in approved
     assert "proposed" not in alice.ok("state", "g", *at)
 
+
+def test_the_canned_queries_mark_proposals_and_leave_out_what_the_desk_voided(
+    desk: tuple[Member, Member, Member],
+) -> None:
+    """The Datasette canned queries answer as the ledger stands now: a proposal counts,
+    marked ``proposed by bob`` (``review``; ``end_review`` for an end), with the ends in
+    force that are proposals beside each fact; a rejected or voided record counts nowhere."""
+    from incident_ledger.usecases.workspace import read_model
+    from tests.test_datasette import python_state, run_query, sql_state
+
+    alice, _, eve = desk
+    both = "tala: c2 withdrawn by x2, proposed by bob; sohr: c0 corrected by k0, proposed by bob"
+
+    def ask(name: str, **params: str) -> list[dict[str, Any]]:
+        with read_model(alice.db) as conn:
+            if name == "state_at":
+                assert sql_state(conn, "g", params["at"]) == python_state(conn, "g", params["at"])
+            return run_query(conn, name, **params)
+
+    rows = ask("state_at", incident="g", at="2022-01-23")
+    assert [(r["status"], r["claim"], r["review"], r["proposed_ends"]) for r in rows] == [
+        ("single", "k0", "proposed by bob", both)
+    ]
+    [contested] = ask("contested_facts", incident="g", at="2022-01-21")
+    assert (contested["proposals"], contested["proposed_ends"]) == (None, None)
+    history = ask("fact_history", incident="g", fact="killed")
+    assert [(r["claim"], r["review"], r["ended_by"], r["end_review"]) for r in history] == [
+        ("c0", None, "k0", "proposed by bob"),
+        ("c2", None, "x2", "proposed by bob"),
+        ("k0", "proposed by bob", None, None),
+    ]
+    eve.ok("review", "x2", "--reject")
+    rows = ask("state_at", incident="g", at="2022-01-23")
+    assert [(r["status"], r["claim"], r["review"]) for r in rows] == [
+        ("contested", "c2", None),
+        ("contested", "k0", "proposed by bob"),
+    ]
+    [contested] = ask("contested_facts", incident="g", at="2022-01-23")
+    assert (contested["claims"], contested["proposals"], contested["proposed_ends"]) == (
+        "c2 k0",
+        "k0 proposed by bob",
+        "sohr: c0 corrected by k0, proposed by bob",
+    )
+    [c2] = ask("claims_by_source", source="tala")
+    assert (c2["status"], c2["ended_by"], c2["end_review"]) == ("active", None, None)
+    eve.ok("erratum", "k0", "--reason", "wrong report")
+    rows = ask("state_at", incident="g", at="2022-01-23")
+    assert [(r["claim"], r["review"], r["proposed_ends"]) for r in rows] == [
+        ("c0", None, None),
+        ("c2", None, None),
+    ]
+    sohr = {r["claim"]: r for r in ask("claims_by_source", source="sohr")}
+    assert (sohr["k0"]["review"], sohr["c0"]["status"], sohr["c0"]["ended_by"]) == (
+        "voided",
+        "active",
+        None,
+    )
