@@ -195,8 +195,9 @@ def test_exports_leave_out_proposals_by_default_when_review_is_required(
         return sorted(row["claim"] for row in rows), done.stderr
 
     note = (
-        "note: review is required: proposals waiting for review or rejected are left out "
-        "(export --with-proposals to show every record)\n"
+        "note: review is required: proposals waiting for review are left out "
+        "(--with-proposals brings them in); rejected proposals and entry errors are left "
+        "out either way\n"
     )
     assert exported() == (["c0"], note)
     assert exported("--reviewed-only") == (["c0"], "")

@@ -321,8 +321,9 @@ def _reviewed_only(ws: Workspace, asked: bool | None) -> tuple[bool, list[str]]:
             asked = review_required(ws.ledger, view)
         if asked:
             return True, [
-                "review is required: proposals waiting for review or rejected are left out "
-                "(export {with_proposals} to show every record)"
+                "review is required: proposals waiting for review are left out "
+                "({with_proposals} brings them in); rejected proposals and entry errors "
+                "are left out either way"
             ]
     return asked, []
 
