@@ -6,13 +6,14 @@ from __future__ import annotations
 
 import json
 import os
+import uuid
 from pathlib import Path
 
 import pytest
 from typer.testing import CliRunner
 
 from incident_ledger.cli.main import app
-from tests.conftest import POSTGRES_URL
+from tests.conftest import NO_POSTGRES, POSTGRES_URL
 
 runner = CliRunner()
 
@@ -86,3 +87,87 @@ def test_a_repeated_init_keeps_a_chosen_review(tmp_path: Path) -> None:
     )
     assert cli(db, "init", "--review", "required") == (0, "")
     assert sorted(os.listdir(tmp_path)) == ["ledger.db", "ledger.key", "ledger.views.db"]
+
+
+@pytest.mark.parametrize("step", ["write_key_file", "choose_review"])
+def test_an_init_that_fails_after_creating_the_store_removes_what_it_created(
+    store_url: str, tmp_path: Path, step: str
+) -> None:
+    """A failure once the store exists — the key cannot be written, or a disk error after
+    the first admin was recorded — leaves nothing of the init behind; what was there
+    before it stays."""
+    from incident_ledger.ledger.errors import StoreError
+    from incident_ledger.usecases import desk_admin
+
+    (tmp_path / "notes.txt").write_text("the desk's own file\n")
+
+    def fail(*args: object) -> None:
+        raise StoreError("cannot create the key: No space left on device")
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(desk_admin, step, fail)
+        assert cli(store_url, "init", "--member", "root", "--review", "required") == (
+            1,
+            "error: cannot create the key: No space left on device\n",
+        )
+    assert left_behind(store_url, tmp_path) == ["notes.txt"]
+    assert cli(store_url, "init", "--member", "carol")[0] == 0
+    members = json.loads(runner.invoke(app, ["--db", store_url, "members", "--json"]).stdout)
+    assert [member["id"] for member in members] == ["carol"]
+
+
+def test_a_failed_init_keeps_the_key_and_the_ledger_that_were_there(
+    store_url: str, tmp_path: Path
+) -> None:
+    from incident_ledger.ledger.errors import StoreError
+    from incident_ledger.projections.projector import Projector
+
+    assert cli(store_url, "init", "--member", "root")[0] == 0
+    kept = left_behind(store_url, tmp_path)
+    key = (tmp_path / "ledger.key").read_text()
+
+    def fail(*args: object, **named: object) -> int:
+        raise StoreError("the read model cannot be written")
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(Projector, "catch_up", fail)
+        assert cli(store_url, "init", "--member", "root") == (
+            1,
+            "error: the read model cannot be written\n",
+        )
+    assert left_behind(store_url, tmp_path) == kept
+    assert (tmp_path / "ledger.key").read_text() == key
+    assert cli(store_url, "verify")[0] == 0
+
+
+@pytest.mark.skipif(not POSTGRES_URL, reason=NO_POSTGRES)
+def test_a_failed_init_in_a_schema_already_there_drops_only_its_own_tables(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import psycopg
+
+    from incident_ledger.ledger.errors import StoreError
+    from incident_ledger.usecases import desk_admin
+    from tests.conftest import drop_schema
+
+    assert POSTGRES_URL is not None
+    schema = f"t_{uuid.uuid4().hex[:12]}"
+    monkeypatch.setenv("LEDGER_VIEWS", str(tmp_path / "ledger.views.db"))
+    monkeypatch.setenv("LEDGER_KEY", str(tmp_path / "ledger.key"))
+    tables = "SELECT table_name FROM information_schema.tables WHERE table_schema = %s"
+    with psycopg.connect(POSTGRES_URL, autocommit=True) as conn:
+        conn.execute(f'CREATE SCHEMA "{schema}"')
+        conn.execute(f'CREATE TABLE "{schema}".desk_notes (note text)')
+
+    def fail(*args: object) -> None:
+        raise StoreError("disk full")
+
+    monkeypatch.setattr(desk_admin, "choose_review", fail)
+    try:
+        url = f"{POSTGRES_URL}?schema={schema}"
+        assert cli(url, "init", "--review", "required") == (1, "error: disk full\n")
+        with psycopg.connect(POSTGRES_URL) as conn:
+            assert conn.execute(tables, (schema,)).fetchall() == [("desk_notes",)]
+        assert sorted(path.name for path in tmp_path.iterdir()) == []
+    finally:
+        drop_schema(schema)

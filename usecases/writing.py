@@ -4,6 +4,7 @@ source, rebuild the read model.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import secrets
 import sys
@@ -24,6 +25,7 @@ from incident_ledger.ledger.times import instant_key
 from incident_ledger.projections.model_files import SIDE_FILES, model_kind, remove_model_files
 from incident_ledger.projections.projector import Projector
 from incident_ledger.projections.views import schema_of
+from incident_ledger.usecases.init_undo import Before, present
 from incident_ledger.usecases.outputs import output_file
 from incident_ledger.usecases.workspace import (
     Progress,
@@ -65,7 +67,9 @@ def init(
     with that key. A read model left by a ledger deleted from the same place is rebuilt
     for this one, or refused if it may be another live ledger's (``Workspace.ensure_bound``).
 
-    A key file already there must be usable: it is read before anything is created.
+    A key file already there must be usable: it is read before anything is created. An
+    init that fails once it has begun to create removes what it created, and only that
+    (``init_undo``).
     """
     from incident_ledger.ledger.batch_signing import Actor
     from incident_ledger.ledger.signednote import generate_signer, verifier_from_signer
@@ -79,7 +83,7 @@ def init(
     )
 
     location = locate(db)
-    kept = _present(location.key_path)
+    kept = present(location.key_path)
     # Every option is checked before anything is created: a refused init leaves nothing.
     # The key name is the log's origin in its checkpoints: unique per ledger.
     signer = (
@@ -91,32 +95,34 @@ def init(
     member_id = member or default_member_id()
     if desk:
         check_init_options(member_id, review, verifier)
-    with open_workspace(db, create=True) as ws:
-        ws.ensure_bound()
-        if desk:
-            check_init_again(ws.ledger, member, review, verifier)
-        if not kept:
-            write_key_file(ws.location.key_path, signer)
-        key = read_signing_key(ws.location.key_path)
-        actor = Actor(key.signer, key.verifier, holds_ledger_key=True)
-        # A ledger restored from a bundle brings its own desk (``desk=False``).
-        registered = desk and register_first_admin(ws.ledger, member_id, actor)
-        if review is not None:
-            choose_review(ws.ledger, review)
-        catch_up_after_writing(ws, "the first admin")
-        return InitResult(
-            ws.location.shown,
-            str(ws.location.views_path),
-            str(ws.location.key_path),
-            key.verifier,
-            not kept,
-            member_id if registered else None,
-        )
-
-
-def _present(path: Path) -> bool:
-    """Whether anything (a file, a folder, a dangling link) has that name."""
-    return path.exists() or path.is_symlink()
+    before = Before.look(location)
+    try:
+        with open_workspace(db, create=True) as ws:
+            ws.ensure_bound()
+            if desk:
+                check_init_again(ws.ledger, member, review, verifier)
+            if not kept:
+                write_key_file(ws.location.key_path, signer)
+            key = read_signing_key(ws.location.key_path)
+            actor = Actor(key.signer, key.verifier, holds_ledger_key=True)
+            # A ledger restored from a bundle brings its own desk (``desk=False``).
+            registered = desk and register_first_admin(ws.ledger, member_id, actor)
+            if review is not None:
+                choose_review(ws.ledger, review)
+            ws.refresh()
+            return InitResult(
+                ws.location.shown,
+                str(ws.location.views_path),
+                str(ws.location.key_path),
+                key.verifier,
+                not kept,
+                member_id if registered else None,
+            )
+    except BaseException:
+        # What this init created goes (``init_undo``); its error is the one reported.
+        with contextlib.suppress(Exception):
+            before.undo()
+        raise
 
 
 def append_file(
