@@ -8,7 +8,7 @@ import typer
 
 from incident_ledger.cli import render
 from incident_ledger.cli.failures import LedgerGroup
-from incident_ledger.cli.params import JsonFlag, text_option
+from incident_ledger.cli.params import JsonFlag
 from incident_ledger.usecases import auditing
 
 
@@ -37,20 +37,24 @@ def verify(
     ctx: typer.Context,
     export: Annotated[
         str | None,
-        text_option("--export", "BUNDLE", "Verify this exported bundle folder offline."),
+        typer.Option(
+            "--export", metavar="BUNDLE", help="Verify this exported bundle folder offline."
+        ),
     ] = None,
     key: Annotated[
         str | None,
-        text_option(
+        typer.Option(
             "--key",
-            "KEY",
-            "Verifier (public) key, text or file, to check checkpoints against; default: "
+            metavar="KEY",
+            help="Verifier (public) key, text or file, to check checkpoints against; default: "
             "the bundle's, or the ledger's own signing key.",
         ),
     ] = None,
     prev: Annotated[
         str | None,
-        text_option("--prev", "FILE", "An earlier checkpoint file the export must extend."),
+        typer.Option(
+            "--prev", metavar="FILE", help="An earlier checkpoint file the export must extend."
+        ),
     ] = None,
     read_model: Annotated[
         bool,

@@ -10,7 +10,7 @@ from rich.table import Table
 
 from incident_ledger.cli import render
 from incident_ledger.cli.failures import LedgerGroup, fail
-from incident_ledger.cli.params import JsonFlag, RecordArg, text_option
+from incident_ledger.cli.params import JsonFlag, RecordArg
 from incident_ledger.usecases import desk_admin, desk_work
 
 member_app = typer.Typer(
@@ -110,14 +110,16 @@ def erratum(
     record: RecordArg,
     reason: Annotated[
         str | None,
-        text_option("--reason", "TEXT", "What was entered wrong (needed for a new erratum)."),
+        typer.Option(
+            "--reason", metavar="TEXT", help="What was entered wrong (needed for a new erratum)."
+        ),
     ] = None,
     replaced_by: Annotated[
         str | None,
-        text_option(
+        typer.Option(
             "--replaced-by",
-            "RECORD",
-            "The right record, entered anew: given with the erratum, or later to link it.",
+            metavar="RECORD",
+            help="The right record, entered anew: given with the erratum, or later to link it.",
         ),
     ] = None,
     as_json: JsonFlag = False,

@@ -57,12 +57,6 @@ AsRecorded = Annotated[
 ]
 
 
-def text_option(flag: str, metavar: str, help: str) -> Any:
-    """An option taking text that may be left out:
-    ``name: Annotated[str | None, text_option("--name", "TEXT", "…")] = None``."""
-    return typer.Option(flag, metavar=metavar, help=help)
-
-
 def _choice(flag: str, help: str, choices: Iterable[str], parse: Callable[[str], Any]) -> Any:
     """A closed choice's option: the use case parses it (``parse``), so a bad value gets
     the ledger's message, and the help lists ``choices``."""
