@@ -13,7 +13,7 @@ import re
 from collections.abc import Iterable
 from pathlib import Path
 
-from incident_ledger.ledger.errors import BadInputError, VerificationError
+from incident_ledger.ledger.errors import VerificationError
 from incident_ledger.ledger.evidence import (
     Capture,
     CaptureCount,
@@ -92,19 +92,15 @@ def check_evidence(path: Path, leaves: Iterable[bytes]) -> tuple[CaptureCount, b
     return count, True
 
 
-def bundle_captures(path: Path, leaves: Iterable[bytes]) -> tuple[dict[str, int], CaptureCount]:
+def bundle_captures(leaves: Iterable[bytes]) -> dict[str, int]:
     """The captured contents a bundle's leaves hold (SHA-256 → size), to be restored from
-    its (verified, ``check_evidence``) files, and their count. A bundle holding captures
-    without their files is refused: the restored ledger would not verify."""
-    found = [capture for leaf in leaves if (capture := captured_in(leaf))]
-    captures = {sha256: size for sha256, size, _ in found}
-    count = CaptureCount.of(sha256 for sha256, _, _ in found)
-    if captures and not (path / EVIDENCE_FOLDER).is_dir():
-        raise BadInputError(
-            f"the bundle holds {count.words()} but not their files: export it again with "
-            "the captured files"
-        )
-    return captures, count
+    its files once ``check_evidence`` has verified them."""
+    return {
+        sha256: size
+        for leaf in leaves
+        if (found := captured_in(leaf))
+        for sha256, size, _ in [found]
+    }
 
 
 def restore_evidence(view: LogView, path: Path, captures: dict[str, int]) -> None:

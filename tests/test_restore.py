@@ -151,3 +151,29 @@ def test_an_incident_bundle_is_not_a_ledger(tmp_path: Path) -> None:
     result = runner.invoke(app, ["--db", str(tmp_path / "r.db"), "restore", str(bundle)])
     assert result.exit_code == 2
     assert "holds one incident's events" in result.stderr
+
+
+def test_restore_reads_the_captures_of_the_leaves_once_verified(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """verify_bundle counts the captures; restore takes its count, and looks for the
+    captures' files only when there are some: a bundle without any is read for them once."""
+    from incident_ledger.ledger import evidence_files
+
+    db = str(tmp_path / "a.db")
+    make(db, tmp_path)
+    bundle = tmp_path / "bundle"
+    exported = runner.invoke(app, ["--db", db, "export", "--format", "jsonl", "--out", str(bundle)])
+    assert exported.exit_code == 0
+    leaves = len((bundle / "leaves.jsonl").read_bytes().split(b"\n")) - 1
+    read: list[bytes] = []
+    original = evidence_files.captured_in
+
+    def counted(leaf: bytes) -> Any:
+        read.append(leaf)
+        return original(leaf)
+
+    monkeypatch.setattr(evidence_files, "captured_in", counted)
+    result = runner.invoke(app, ["--db", str(tmp_path / "b.db"), "restore", str(bundle)])
+    assert result.exit_code == 0, result.stderr
+    assert len(read) == leaves

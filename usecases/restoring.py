@@ -38,6 +38,7 @@ def restore(
     when absent); returns what was restored."""
     from incident_ledger.ledger.bundle_check import verify_bundle
     from incident_ledger.ledger.bundles import LEAVES_FILE
+    from incident_ledger.ledger.evidence import CaptureCount
     from incident_ledger.ledger.evidence_files import bundle_captures, restore_evidence
 
     folder = Path(bundle)
@@ -48,7 +49,13 @@ def restore(
             "bundle of every event"
         )
     leaves = (folder / LEAVES_FILE).read_bytes().split(b"\n")[:-1]
-    captures, count = bundle_captures(folder, leaves)
+    count = CaptureCount.from_json(checked)  # as verify_bundle counted them
+    if "captured_files_left_out" in checked:  # the restored ledger would not verify
+        raise BadInputError(
+            f"the bundle holds {count.words()} but not their files: export it again with "
+            "the captured files"
+        )
+    captures = bundle_captures(leaves) if count.captures else {}
     init(db, desk=False)  # the bundle brings its desk: its members and signed batches
     with open_workspace(db) as ws:
         if ws.ledger.recorder.max_notification_id():
