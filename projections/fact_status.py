@@ -20,6 +20,7 @@ from operator import itemgetter
 from incident_ledger.ledger.facts import FactRules
 from incident_ledger.ledger.times import from_key
 from incident_ledger.projections.desk_rules import any_voided
+from incident_ledger.projections.kept_up import brought_up
 from incident_ledger.projections.positions import (
     END_OF_TIME,
     Position,
@@ -46,19 +47,33 @@ def current_statuses(db: sqlite3.Connection) -> dict[tuple[str, str], str]:
         return {}
     tracked = db.execute("SELECT position FROM tracking WHERE projection = 'understanding'")
     now = int(tracked.fetchone()[0])
-    built = db.execute("SELECT position, known FROM fact_status_built").fetchone()
     fresh: dict[str, dict[str, str]] = {}
-    if built is None or tuple(built) != (now, latest):
-        changed = _changed(db, built, latest)
-        fresh = _fresh(db, changed, latest)
-        # Where the model cannot be written, the stored rows of the other incidents
-        # still hold (all incidents are fresh when there were none).
-        _store(db, fresh, now, latest, whole=built is None)
+
+    def behind() -> tuple[Built] | None:
+        """None when the stored statuses are at ``now`` and ``latest``; else where they are."""
+        built = db.execute("SELECT position, known FROM fact_status_built").fetchone()
+        return None if built is not None and tuple(built) == (now, latest) else (built,)
+
+    def update(late: tuple[Built]) -> None:
+        fresh.clear()
+        fresh.update(_fresh(db, _changed(db, late[0], latest), latest))
+        _store(db, fresh, now, latest, whole=late[0] is None)
+
+    if not brought_up(db, behind, update):
+        # The model cannot be written here: the changed incidents are asked, and the
+        # stored rows of the others still hold (all incidents are fresh when there were none).
+        late = behind()
+        fresh = {} if late is None else _fresh(db, _changed(db, late[0], latest), latest)
     rows = db.execute("SELECT incident, fact, status FROM fact_status")
     statuses = {(i, fact): status for i, fact, status in rows if i not in fresh}
     for incident, facts in fresh.items():
         statuses |= {(incident, fact): status for fact, status in facts.items()}
     return statuses
+
+
+Built = tuple[int, str] | None
+"""Where the stored statuses are (``fact_status_built``: position, latest known time);
+None before they were first stored."""
 
 
 EVERY_INCIDENT_FROM = 50
@@ -79,7 +94,7 @@ def _fresh(db: sqlite3.Connection, changed: list[str], latest: str) -> dict[str,
     return {incident: _statuses(db, incident, latest) for incident in changed}
 
 
-def _changed(db: sqlite3.Connection, built: tuple[int, str] | None, latest: str) -> list[str]:
+def _changed(db: sqlite3.Connection, built: Built, latest: str) -> list[str]:
     incidents = [row[0] for row in db.execute("SELECT id FROM incidents ORDER BY id")]
     if built is None:
         return incidents
@@ -105,25 +120,17 @@ def _store(
     *,
     whole: bool,
 ) -> None:
-    """Write the incidents' new statuses, where the model can be written."""
-    if db.in_transaction:
-        return
-    try:
-        db.execute("BEGIN IMMEDIATE")
-        if whole:
-            db.execute("DELETE FROM fact_status")
-        for incident, statuses in fresh.items():
-            db.execute("DELETE FROM fact_status WHERE incident = ?", (incident,))
-            db.executemany(
-                "INSERT INTO fact_status VALUES (?, ?, ?)",
-                ((incident, fact, status) for fact, status in statuses.items()),
-            )
-        db.execute("DELETE FROM fact_status_built")
-        db.execute("INSERT INTO fact_status_built VALUES (?, ?)", (now, latest))
-        db.execute("COMMIT")
-    except sqlite3.OperationalError:
-        if db.in_transaction:
-            db.execute("ROLLBACK")
+    """Write the incidents' new statuses, in the transaction ``kept_up.brought_up`` holds."""
+    if whole:
+        db.execute("DELETE FROM fact_status")
+    for incident, statuses in fresh.items():
+        db.execute("DELETE FROM fact_status WHERE incident = ?", (incident,))
+        db.executemany(
+            "INSERT INTO fact_status VALUES (?, ?, ?)",
+            ((incident, fact, status) for fact, status in statuses.items()),
+        )
+    db.execute("DELETE FROM fact_status_built")
+    db.execute("INSERT INTO fact_status_built VALUES (?, ?)", (now, latest))
 
 
 # Every incident's positions at the latest instant, as recorded now: ``positions``'s

@@ -150,3 +150,43 @@ def test_statuses_after_a_rebuild_are_read_in_one_pass(tmp_path: Path) -> None:
         connection.execute("DELETE FROM fact_status_built")
         connection.commit()
         assert source_records(connection) == kept
+
+
+class _Racing(sqlite3.Connection):
+    """A reader whose first write transaction starts just after another reader brought
+    the kept statuses up: the moment between seeing them behind and taking the lock."""
+
+    other: Any = None
+
+    def execute(self, sql: str, *args: Any) -> sqlite3.Cursor:
+        if sql == "BEGIN IMMEDIATE" and _Racing.other is not None:
+            other, _Racing.other = _Racing.other, None
+            fact_status.current_statuses(other)
+        return super().execute(sql, *args)
+
+
+def test_statuses_another_reader_brought_up_meanwhile_are_not_worked_out_again(
+    tmp_path: Path,
+) -> None:
+    """The kept statuses are checked again once the write lock is held (``kept_up``): a
+    reader that found them behind, but took the lock after another brought them up,
+    uses those rather than asking every changed incident again."""
+    db = str(tmp_path / "l.db")
+    writing.init(db)
+    writing.append_file(db, write_jsonl(tmp_path / "l.jsonl", _crowded(1)))
+    with workspace.read_model(db) as connection:
+        views = Path(connection.execute("PRAGMA database_list").fetchone()[2])
+    asked: list[list[str]] = []
+    original = fact_status._changed
+
+    def changed(*args: Any) -> list[str]:
+        found = original(*args)
+        asked.append(found)
+        return found
+
+    with mock.patch.object(fact_status, "_changed", changed):
+        _Racing.other = sqlite3.connect(views, isolation_level=None)
+        racing = sqlite3.connect(views, isolation_level=None, factory=_Racing)
+        statuses = fact_status.current_statuses(racing)
+    assert statuses == _asked_of_state(racing)
+    assert len(asked) == 1, asked  # the other reader's
