@@ -4,6 +4,9 @@ created, and only that: a store, read model or key that was there before it stay
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -68,6 +71,19 @@ class Before:
             for side in ("", *SIDE_FILES):  # the file, and those SQLite keeps beside it
                 path = location.sqlite_path
                 path.with_name(path.name + side).unlink(missing_ok=True)
+
+
+@contextmanager
+def undone_on_failure(location: StoreLocation) -> Iterator[None]:
+    """Remove what was created at ``location`` within, if it fails (``Before.undo``); the
+    failure is raised as it was, whether or not all of it could be removed."""
+    before = Before.look(location)
+    try:
+        yield
+    except BaseException:
+        with contextlib.suppress(Exception):
+            before.undo()
+        raise
 
 
 def _datastore(ledger: Ledger) -> object:

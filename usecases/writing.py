@@ -4,7 +4,6 @@ source, rebuild the read model.
 
 from __future__ import annotations
 
-import contextlib
 import os
 import secrets
 import sys
@@ -25,7 +24,7 @@ from incident_ledger.ledger.times import instant_key
 from incident_ledger.projections.model_files import SIDE_FILES, model_kind, remove_model_files
 from incident_ledger.projections.projector import Projector
 from incident_ledger.projections.views import schema_of
-from incident_ledger.usecases.init_undo import Before, present
+from incident_ledger.usecases.init_undo import present, undone_on_failure
 from incident_ledger.usecases.outputs import output_file
 from incident_ledger.usecases.workspace import (
     Progress,
@@ -95,34 +94,28 @@ def init(
     member_id = member or default_member_id()
     if desk:
         check_init_options(member_id, review, verifier)
-    before = Before.look(location)
-    try:
-        with open_workspace(db, create=True) as ws:
-            ws.ensure_bound()
-            if desk:
-                check_init_again(ws.ledger, member, review, verifier)
-            if not kept:
-                write_key_file(ws.location.key_path, signer)
-            key = read_signing_key(ws.location.key_path)
-            actor = Actor(key.signer, key.verifier, holds_ledger_key=True)
-            # A ledger restored from a bundle brings its own desk (``desk=False``).
-            registered = desk and register_first_admin(ws.ledger, member_id, actor)
-            if review is not None:
-                choose_review(ws.ledger, review)
-            ws.refresh()
-            return InitResult(
-                ws.location.shown,
-                str(ws.location.views_path),
-                str(ws.location.key_path),
-                key.verifier,
-                not kept,
-                member_id if registered else None,
-            )
-    except BaseException:
-        # What this init created goes (``init_undo``); its error is the one reported.
-        with contextlib.suppress(Exception):
-            before.undo()
-        raise
+    # What this init creates goes if it fails (``init_undo``); its error is the one reported.
+    with undone_on_failure(location), open_workspace(db, create=True) as ws:
+        ws.ensure_bound()
+        if desk:
+            check_init_again(ws.ledger, member, review, verifier)
+        if not kept:
+            write_key_file(ws.location.key_path, signer)
+        key = read_signing_key(ws.location.key_path)
+        actor = Actor(key.signer, key.verifier, holds_ledger_key=True)
+        # A ledger restored from a bundle brings its own desk (``desk=False``).
+        registered = desk and register_first_admin(ws.ledger, member_id, actor)
+        if review is not None:
+            choose_review(ws.ledger, review)
+        ws.refresh()
+        return InitResult(
+            ws.location.shown,
+            str(ws.location.views_path),
+            str(ws.location.key_path),
+            key.verifier,
+            not kept,
+            member_id if registered else None,
+        )
 
 
 def append_file(
