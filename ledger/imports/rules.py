@@ -33,13 +33,14 @@ from incident_ledger.ledger.claim_ends import End, Standing
 from incident_ledger.ledger.desk_domain import Erratum, Review
 from incident_ledger.ledger.domain import (
     Claim,
+    LedgerAggregate,
     creation_data,
-    creation_event_of,
     is_creation_of,
 )
 from incident_ledger.ledger.errors import BadInputError, ConflictError
 from incident_ledger.ledger.imports.kinds import FactBook, NewEvents
 from incident_ledger.ledger.imports.spool import Spooled
+from incident_ledger.ledger.imports.unended import Unended, unended
 from incident_ledger.ledger.leaves import recorded_key
 from incident_ledger.ledger.merkle import leaf_hash
 from incident_ledger.ledger.stores.recorder import Appender, NewRow
@@ -268,7 +269,7 @@ class Checks:
                 "corrected"
             )
 
-    def _check_same_incident(self, spooled: Spooled, target: Claim) -> None:
+    def _check_same_incident(self, spooled: Spooled, target: Claim | Unended) -> None:
         """A correction replaces a claim of the same incident: it never moves one."""
         incident, own = spooled.fields.get("incident"), getattr(target.record, "incident", None)
         if incident != own:
@@ -277,7 +278,7 @@ class Checks:
                 f"('{own}'), not '{incident}'"
             )
 
-    def _check_same_fact(self, spooled: Spooled, target: Claim) -> None:
+    def _check_same_fact(self, spooled: Spooled, target: Claim | Unended) -> None:
         """A correction replaces its claim's fact unless it says it changes the fact
         (``change_fact``): a fact mistyped is an erratum, not a correction."""
         fields = spooled.fields
@@ -298,7 +299,7 @@ class Checks:
 
     # --- rule: a claim is ended by a report no earlier than its own ---------------------
 
-    def _not_published_before(self, spooled: Spooled, target: Claim) -> None:
+    def _not_published_before(self, spooled: Spooled, target: Claim | Unended) -> None:
         """A retraction's or correction's report is not published before its claim's
         report (``times.surely_before``: a date-only report is some time of that day)."""
         report, own = str(spooled.fields.get("report")), getattr(target.record, "report", "")
@@ -329,7 +330,7 @@ class Checks:
             self.published[report] = found
         return found
 
-    def _standing(self, target: Claim) -> Callable[[End], Standing]:
+    def _standing(self, target: Claim | Unended) -> Callable[[End], Standing]:
         """What the store says of each end of a stored claim (``claim_ends``): voided by
         an erratum or a rejection, waiting for review, by whom, and whether it was
         recorded after this import began (a race it lost)."""
@@ -399,7 +400,7 @@ class Checks:
         report = getattr(getattr(ending, "record", None), "report", None)
         return report is not None and self._void_holder(str(report)) is not None
 
-    def _not_voided(self, spooled: Spooled, target: Claim) -> None:
+    def _not_voided(self, spooled: Spooled, target: Claim | Unended) -> None:
         """A claim the desk voided (an erratum or rejection of it; an erratum of its report,
         that report's source or its incident) is not ended: it no longer counts already."""
         how, _ = self._voided(target.id)
@@ -416,30 +417,35 @@ class Checks:
             "ends it"
         )
 
-    def _queue_events(self, target: Claim, events: list[NewRow], digests: list[bytes]) -> None:
+    def _queue_events(
+        self, target: Claim | Unended, events: list[NewRow], digests: list[bytes]
+    ) -> None:
         mapper = self.ledger.leaf_mapper
         for event in target.collect_events():
             row, event_leaf = mapper.row_with_leaf(event)
             events.append(row)
             digests.append(leaf_hash(event_leaf))
 
-    def _load_claim(self, spooled: Spooled, claim_id: str) -> Claim:
+    def _load_claim(self, spooled: Spooled, claim_id: str) -> Claim | Unended:
         aggregate_id = Claim.aggregate_id(claim_id)
         earlier = self.corrected.get(aggregate_id)
         if earlier is not None:
             raise corrected_twice(spooled, claim_id, earlier)
         stored = self.page_claims.pop(aggregate_id, None)
         if stored is None:
-            found = self.ledger.load(self.appender.view, aggregate_id)
-        else:
+            stored = self.appender.view.events_of(aggregate_id)
+        # A claim whose creation is all there is needs no aggregate (``imports.unended``).
+        found: Claim | Unended | LedgerAggregate | None = unended(
+            aggregate_id, stored, self.ledger.leaf_mapper.plain
+        )
+        if found is None and stored:
             found = self.ledger.aggregate_of(stored)
         if found is None:
             # Not stored before this page: created by this input, from its first record.
             first = self._in_input(aggregate_id)
             if first is not None and first.kind in ("claim", "correction"):
-                event = creation_event_of(first.kind, first.record_id, first.fields, self.timestamp)
-                found = event.mutate(None)
-        if not isinstance(found, Claim):
+                found = Unended(aggregate_id, first.fields)
+        if not isinstance(found, Claim | Unended):
             raise BadInputError(
                 f"{spooled.where}: claim: no claim '{claim_id}' in the ledger or in this input"
             )

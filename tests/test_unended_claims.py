@@ -1,0 +1,112 @@
+"""An import ends claims that nothing has ended yet without rebuilding them.
+
+Correcting or retracting a claim whose creation is all the store holds of it (or that
+the same input creates) needs its incident, fact and report only; rebuilding its
+aggregate validated its record again through its model for every end. These tests count
+the aggregates an import rebuilds and the records it validates again, and check that
+the ends are the same events (version 2, by the ending record) and the rules still hold.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from incident_ledger.ledger import records
+from incident_ledger.ledger.application import Ledger
+from incident_ledger.ledger.errors import BadInputError
+from incident_ledger.ledger.imports.importer import record_input
+from incident_ledger.ledger.imports.streaming import input_pages
+from incident_ledger.ledger.stores.location import locate
+
+CLAIMS = 4_500  # three pages of the import (``spool.PAGE``)
+
+
+def _claim(i: int, report: str = "r1") -> dict[str, Any]:
+    return {"type": "claim", "id": f"c{i}", "incident": "g", "fact": "killed.total",
+            "value": i, "report": report}  # fmt: skip
+
+
+def _records() -> list[dict[str, Any]]:
+    head = [
+        {"type": "incident", "id": "g", "title": "Ghwayran"},
+        {"type": "source", "id": "s", "name": "SOHR", "kind": "monitor"},
+        {"type": "report", "id": "r1", "source": "s", "published_at": "2022-01-21"},
+        {"type": "report", "id": "r2", "source": "s", "published_at": "2022-01-22"},
+    ]
+    claims = [_claim(i) for i in range(CLAIMS)]
+    ends: list[dict[str, Any]] = []
+    for i in (5, 1_000, 2_500, CLAIMS - 3):  # earlier pages, and the ends' own page
+        ends.append({**_claim(i, "r2"), "type": "correction", "id": f"k{i}", "claim": f"c{i}"})
+        ends.append({"type": "retraction", "id": f"x{i}", "claim": f"c{i + 1}", "report": "r2"})
+    return head + claims + ends
+
+
+def _write(path: Path, rows: list[dict[str, Any]]) -> Path:
+    path.write_text("".join(json.dumps(r) + "\n" for r in rows), "utf-8")
+    return path
+
+
+def _import(ledger: Ledger, path: Path) -> None:
+    pages, where_first = input_pages(path, iter(()), None)
+    record_input(ledger, pages, locate=where_first)
+
+
+@pytest.fixture
+def counted(monkeypatch: pytest.MonkeyPatch) -> Iterator[dict[str, int]]:
+    """How many aggregates were rebuilt and claim records validated by their model."""
+    counts = {"aggregates": 0, "claims validated": 0}
+    aggregate_of = Ledger.aggregate_of
+
+    def counting(self: Ledger, stored: Any) -> Any:
+        counts["aggregates"] += 1
+        return aggregate_of(self, stored)
+
+    monkeypatch.setattr(Ledger, "aggregate_of", counting)
+    for model in (records.ClaimRecord, records.CorrectionRecord):
+        validate = model.model_validate
+
+        def validating(data: Any, *args: Any, _validate: Any = validate, **kw: Any) -> Any:
+            counts["claims validated"] += 1
+            return _validate(data, *args, **kw)
+
+        monkeypatch.setattr(model, "model_validate", validating)
+    yield counts
+
+
+def test_ends_of_new_claims_rebuild_nothing(tmp_path: Path, counted: dict[str, int]) -> None:
+    ledger = Ledger(locate(str(tmp_path / "l.db")).event_store_env())
+    try:
+        _import(ledger, _write(tmp_path / "in.jsonl", _records()))
+        assert counted == {"aggregates": 0, "claims validated": 0}
+        with ledger.audit.reading() as view:
+            for i in (5, 1_000, 2_500, CLAIMS - 3):
+                ends = view.events_of(f"claim:c{i}")[1:] + view.events_of(f"claim:c{i + 1}")[1:]
+                assert [(e.originator_version, e.topic.rsplit(".", 1)[1]) for e in ends] == [
+                    (2, "Superseded"),
+                    (2, "Retracted"),
+                ]
+                plain = ledger.leaf_mapper.plain
+                assert [json.loads(plain(e.state))["data"] for e in ends] == [
+                    {"by": f"k{i}"},
+                    {"by": f"x{i}"},
+                ]
+    finally:
+        ledger.close()
+
+
+def test_a_claim_ended_before_is_still_refused(tmp_path: Path) -> None:
+    """A claim a first import ended has more than its creation: it is rebuilt, and a
+    second end is refused as before."""
+    ledger = Ledger(locate(str(tmp_path / "l.db")).event_store_env())
+    try:
+        _import(ledger, _write(tmp_path / "in.jsonl", _records()))
+        again = {"type": "retraction", "id": "x-again", "claim": "c5", "report": "r2"}
+        with pytest.raises(BadInputError, match="claim 'c5' was corrected by 'k5'"):
+            _import(ledger, _write(tmp_path / "again.jsonl", [again]))
+    finally:
+        ledger.close()
