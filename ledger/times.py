@@ -176,9 +176,20 @@ def surely_before(text: str, other: str) -> bool:
     calendar (the incident's), compared as dates."""
     if is_date_only(text) and is_date_only(other):
         return text.strip() < other.strip()
-    latest = parse_instant(text) + (_ANY_ZONE_LATEST if is_date_only(text) else timedelta())
-    earliest = parse_instant(other) - (_ANY_ZONE_EARLIEST if is_date_only(other) else timedelta())
-    return latest <= earliest if is_date_only(text) else latest < earliest
+    text_is_date, latest, _ = _publication_bounds(text)
+    _, _, earliest = _publication_bounds(other)
+    return latest <= earliest if text_is_date else latest < earliest
+
+
+@lru_cache(maxsize=16_384)
+def _publication_bounds(text: str) -> tuple[bool, datetime, datetime]:
+    """(whether a publication time is a date only, the latest and the earliest instant it
+    may be): remembered, since an import checks every end of a claim against the few
+    reports it cites."""
+    instant = parse_instant(text)
+    if is_date_only(text):
+        return True, instant + _ANY_ZONE_LATEST, instant - _ANY_ZONE_EARLIEST
+    return False, instant, instant
 
 
 def instant_key(text: str) -> str:

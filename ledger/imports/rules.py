@@ -97,7 +97,8 @@ class Checks:
         """Aggregate ids known to be in the store (or appended by this import)."""
         self.known_is_all = False
         """Whether ``known`` holds every id in the store, so that the store need not be
-        asked: true while it holds all an import recorded into a store that was empty."""
+        asked: true while it holds every id of a small store read when the import began
+        (``recording.SMALL_STORE``) and all the import recorded since."""
         self.corrected: dict[str, tuple[str, str]] = {}
         """Claims this import has corrected so far: the id of the correction that replaced
         each, and where the input holds it."""

@@ -1,10 +1,10 @@
-"""An import ends claims that nothing has ended yet without rebuilding them.
+"""The work a bulk import does beside writing its events, counted so it cannot grow back.
 
 Correcting or retracting a claim whose creation is all the store holds of it (or that
-the same input creates) needs its incident, fact and report only; rebuilding its
-aggregate validated its record again through its model for every end. These tests count
-the aggregates an import rebuilds and the records it validates again, and check that
-the ends are the same events (version 2, by the ending record) and the rules still hold.
+the same input creates) needs its incident, fact and report only: the import rebuilds
+no aggregate and validates no claim's record again for it (the ends are the same events,
+version 2, by the ending record, and the rules still hold). An import into a ledger just
+made asks the store about none of its pages' ids.
 """
 
 from __future__ import annotations
@@ -22,6 +22,8 @@ from incident_ledger.ledger.errors import BadInputError
 from incident_ledger.ledger.imports.importer import record_input
 from incident_ledger.ledger.imports.streaming import input_pages
 from incident_ledger.ledger.stores.location import locate
+from incident_ledger.ledger.stores.recorder import LogView
+from incident_ledger.usecases import writing
 
 CLAIMS = 4_500  # three pages of the import (``spool.PAGE``)
 
@@ -110,3 +112,23 @@ def test_a_claim_ended_before_is_still_refused(tmp_path: Path) -> None:
             _import(ledger, _write(tmp_path / "again.jsonl", [again]))
     finally:
         ledger.close()
+
+
+def test_a_new_ledgers_import_asks_the_store_for_no_ids(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A ledger just made holds its first member's events: an import reads their ids once,
+    then knows every id in the store, and asks it about none of its pages' ids."""
+    db = str(tmp_path / "l.db")
+    writing.init(db)
+    asked: list[int] = []
+    existing = LogView.existing
+
+    def counting(self: LogView, originator_ids: Any) -> set[str]:
+        asked.append(len(originator_ids))
+        return existing(self, originator_ids)
+
+    monkeypatch.setattr(LogView, "existing", counting)
+    outcome = writing.append_file(db, str(_write(tmp_path / "in.jsonl", _records())))
+    assert outcome.added_total == len(_records())
+    assert asked == []
