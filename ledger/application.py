@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
+from dataclasses import replace
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, cast
 
@@ -30,7 +31,7 @@ from incident_ledger.ledger.domain import LedgerAggregate, Source
 from incident_ledger.ledger.errors import ConflictError, NotFoundError, StoreError
 from incident_ledger.ledger.mapper import LeafMapper
 from incident_ledger.ledger.merkle import leaf_hash
-from incident_ledger.ledger.stores.recorder import Appender, AuditRecorder, LogView
+from incident_ledger.ledger.stores.recorder import Appender, AppendKnown, AuditRecorder, LogView
 from incident_ledger.ledger.times import utc_now
 
 __all__ = ["Ledger"]
@@ -109,7 +110,7 @@ class Ledger(Application[str]):
             with self.audit.appending() as appender:
                 actor, self.sealed = self.actor, None
                 if actor is None:
-                    yield Appender(appender.view, appender.append, began)
+                    yield replace(appender, began=began)
                     return
                 first, batch = appender.view.size(), BatchRoot()
 
@@ -117,7 +118,19 @@ class Ledger(Application[str]):
                     appender.append(rows, digests)
                     batch.add(digests)
 
-                yield Appender(appender.view, append, began)
+                def with_known(known: AppendKnown) -> AppendKnown:
+                    def append_known(
+                        rows: Sequence[Any], digests: Sequence[bytes], by: Any
+                    ) -> None:
+                        known(rows, digests, by)
+                        batch.add(digests)
+
+                    return append_known
+
+                known = appender.append_known
+                yield Appender(
+                    appender.view, append, began, None if known is None else with_known(known)
+                )
                 self.sealed = seal(self, appender, first, batch, actor)
         except IntegrityError:
             raise ConflictError(

@@ -94,6 +94,38 @@ def concerned(
     """
     if created is None:
         created = {}
+    labels, deferred = _concern(leaves, created)
+    if deferred:
+        found_later = lookup({name for _, _, unknown in deferred for name in unknown})
+        for at, incidents, unknown in deferred:
+            incidents += [found_later[name] for name in unknown if name in found_later]
+            labels[at] = _label(incidents)
+    return labels
+
+
+Concerns = list[tuple[str, ...] | None]
+"""The incidents each of a run of events concerns; None for one whose incidents need the
+claims created before the run (``own_concerns``)."""
+
+
+def own_concerns(leaves: Iterable[bytes]) -> tuple[Concerns, dict[str, str]]:
+    """``concerned`` of a run of events as far as the run itself tells — None for an event
+    naming a claim the run does not create earlier — and the claims it creates (claim id →
+    incident). Made where the leaves are made, so that the writer need not decode them
+    again (``stores.chains.ChainSession.extend``)."""
+    created: dict[str, str] = {}
+    labels, deferred = _concern(leaves, created)
+    concerns: Concerns = list(labels)
+    for at, _, _ in deferred:
+        concerns[at] = None
+    return concerns, created
+
+
+def _concern(
+    leaves: Iterable[bytes], created: dict[str, str]
+) -> tuple[list[tuple[str, ...]], list[tuple[int, list[str], list[str]]]]:
+    """``concerned`` without the lookup: the labels as far as ``created`` and the run tell,
+    and the (place, incidents so far, claims not found) of each event that names others."""
     labels: list[tuple[str, ...]] = []
     deferred: list[tuple[int, list[str], list[str]]] = []
     (decode, decode_error), append = _names_decoder(), labels.append
@@ -128,12 +160,7 @@ def concerned(
         if unknown:
             deferred.append((len(labels), incidents, unknown))
         append(_label(incidents))
-    if deferred:
-        found_later = lookup({name for _, _, unknown in deferred for name in unknown})
-        for at, incidents, unknown in deferred:
-            incidents += [found_later[name] for name in unknown if name in found_later]
-            labels[at] = _label(incidents)
-    return labels
+    return labels, deferred
 
 
 @cache

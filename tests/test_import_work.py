@@ -21,6 +21,7 @@ from incident_ledger.ledger.application import Ledger
 from incident_ledger.ledger.errors import BadInputError
 from incident_ledger.ledger.imports.importer import record_input
 from incident_ledger.ledger.imports.streaming import input_pages
+from incident_ledger.ledger.stores import chains
 from incident_ledger.ledger.stores.location import locate
 from incident_ledger.ledger.stores.recorder import LogView
 from incident_ledger.usecases import writing
@@ -132,3 +133,31 @@ def test_a_new_ledgers_import_asks_the_store_for_no_ids(
     outcome = writing.append_file(db, str(_write(tmp_path / "in.jsonl", _records())))
     assert outcome.added_total == len(_records())
     assert asked == []
+
+
+def test_the_chains_decode_only_what_the_pages_did_not_tell(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The incidents each created record concerns come with its page: the store's chains
+    decode only the leaves of the other events (ends of claims, a fact's kind, the batch's
+    signature) and of the records naming a claim another page created."""
+    decoded: list[bytes] = []
+    concerned = chains.concerned
+
+    def counting(leaves: Any, *args: Any) -> Any:
+        leaves = list(leaves)
+        decoded.extend(leaves)
+        return concerned(leaves, *args)
+
+    monkeypatch.setattr(chains, "concerned", counting)
+    db = str(tmp_path / "l.db")
+    writing.init(db)
+    decoded.clear()
+    writing.append_file(db, str(_write(tmp_path / "in.jsonl", _records())))
+    topics = sorted(json.loads(leaf)["topic"].rsplit("/", 1)[1] for leaf in decoded)
+    assert topics == sorted(
+        ["Batch.Signed", "Fact.Inferred"]
+        + ["Claim.RecordedAsCorrection"] * 3  # c5, c1000 and c2500 are in earlier pages
+        + ["Retraction.Recorded"] * 3
+        + ["Claim.Superseded", "Claim.Retracted"] * 4
+    )

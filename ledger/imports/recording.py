@@ -21,6 +21,7 @@ from incident_ledger.ledger.imports.preparing import PreparedPage
 from incident_ledger.ledger.imports.preparing import pages as prepared_pages
 from incident_ledger.ledger.imports.rules import KNOWN_LIMIT, Checks, Outcome, queue
 from incident_ledger.ledger.imports.spool import Spool, Spooled
+from incident_ledger.ledger.incident_chains import Concerns
 from incident_ledger.ledger.merkle import leaf_hash
 from incident_ledger.ledger.stores.recorder import Appender, NewRow
 
@@ -30,28 +31,42 @@ if TYPE_CHECKING:
 
 __all__ = ["KNOWN_LIMIT", "Batch", "Outcome", "Stream"]
 
+SMALL_STORE = 1_000
+"""A store of at most this many events has its ids read once when an import begins, so
+that a page's ids need not be looked up in it (``Stream.known_is_all``)."""
+
 
 def _column_events(
     ledger: Ledger, page: PreparedPage, before: list[tuple[int, NewEvents]]
-) -> tuple[list[NewRow], list[bytes]]:
+) -> tuple[list[NewRow], list[bytes], Concerns]:
     """The creation events of every record of a page, straight from its columns, with
     ``before`` (place in the page, events: those that give facts their kinds) each just
-    before the record at that place, so the log's order does not depend on paging."""
+    before the record at that place, so the log's order does not depend on paging; and
+    the incidents each concerns, as far as the page tells (``ValidatedPage.concerns``;
+    None for the others)."""
     leaves, ends, hashes = page.leaves, page.ends, page.digests
     states = [leaves[start:end] for start, end in zip([0, *ends], ends, strict=False)]
     events = ledger.leaf_mapper.creations_from_leaves(page.aggregate_ids, page.topics, states)
     digests = [hashes[i : i + 32] for i in range(0, len(hashes), 32)]
+    concerns: Concerns = getattr(page, "concerns", None) or [None] * len(events)
     if not before:
-        return events, digests
+        return events, digests, concerns
     merged: list[NewRow] = []
     merged_digests: list[bytes] = []
+    merged_concerns: Concerns = []
     start = 0
     for place, extra in before:
         merged += events[start:place]
         merged_digests += digests[start:place]
+        merged_concerns += concerns[start:place]
         queue(extra, merged, merged_digests)
+        merged_concerns += [None] * len(extra)
         start = place
-    return merged + events[start:], merged_digests + digests[start:]
+    return (
+        merged + events[start:],
+        merged_digests + digests[start:],
+        merged_concerns + concerns[start:],
+    )
 
 
 class Batch(Checks):
@@ -114,7 +129,7 @@ class Batch(Checks):
                     ids,
                     lambda i: self.spool.get(seqs[i]).where,
                 )
-                events, digests = _column_events(self.ledger, page, first)
+                events, digests, _ = _column_events(self.ledger, page, first)
                 self.done += len(page)
                 self._count_all(page.kinds)
             else:
@@ -231,7 +246,8 @@ class Stream(Checks):
         appender: Appender,
         locate: Callable[[str], str | None] | None = None,
     ) -> None:
-        empty = appender.view.size() == 0
+        size = appender.view.size()
+        empty = size == 0
         super().__init__(ledger, appender, ledger.clock(), store_empty=empty, locate=locate)
         self.waiting: Spool | None = None
         """The records that wait, in a scratch spool made when the first one does."""
@@ -239,7 +255,9 @@ class Stream(Checks):
         self.failure: BadInputError | ConflictError | None = None
         self._page: ValidatedPage | None = None
         self._in_page: dict[str, int] = {}
-        self.known_is_all = empty
+        self.known_is_all = size <= SMALL_STORE
+        if self.known_is_all and size:  # a new ledger holds its first member: read its ids
+            self.known.update(row[1] for row in appender.view.event_rows(0, size))
 
     def add_page(self, page: ValidatedPage) -> None:
         """Check a page of records, then append their events (unless recording stopped)."""
@@ -292,14 +310,15 @@ class Stream(Checks):
             first = self.facts.check_page(
                 page.kinds, page.fact_ids, page.sigs, ids, lambda i: wheres[i]
             )
-            events, digests = _column_events(self.ledger, page, first)
+            events, digests, concerns = _column_events(self.ledger, page, first)
             known.update(ids)
             self._count_all(page.kinds)
             if ending:
-                events, digests = self._with_supersedes(page, events, digests)
-        else:
-            creations = view.creation_states(present) if present else {}
-            self._add_records(page, creations, events, digests)
+                events, digests, concerns = self._with_supersedes(page, events, digests, concerns)
+            self._append(events, digests, (concerns, page.claims_made))
+            return
+        creations = view.creation_states(present) if present else {}
+        self._add_records(page, creations, events, digests)
         self._append(events, digests)
 
     def _all_new(
@@ -322,23 +341,30 @@ class Stream(Checks):
         return unknown.issubset(position) and page.made_before_cited(unknown, position, joined)
 
     def _with_supersedes(
-        self, page: ValidatedPage, events: list[NewRow], digests: list[bytes]
-    ) -> tuple[list[NewRow], list[bytes]]:
+        self, page: ValidatedPage, events: list[NewRow], digests: list[bytes], concerns: Concerns
+    ) -> tuple[list[NewRow], list[bytes], Concerns]:
         """A page's creation events with, after each correction's or retraction's, the
-        event by which it ends its claim."""
+        event by which it ends its claim (its incidents read from its leaf: None)."""
         self._page = page
         self._in_page = {aggregate_id: i for i, aggregate_id in enumerate(page.aggregate_ids)}
         merged: list[NewRow] = []
         merged_digests: list[bytes] = []
+        merged_concerns: Concerns = []
         start = 0
         kinds = page.kinds
         for i in [i for i, kind in enumerate(kinds) if kind in ("correction", "retraction")]:
             merged += events[start : i + 1]
             merged_digests += digests[start : i + 1]
+            merged_concerns += concerns[start : i + 1]
             end = self.correct if kinds[i] == "correction" else self.retract
             end(page.spooled(i), merged, merged_digests)
+            merged_concerns += [None] * (len(merged) - len(merged_concerns))
             start = i + 1
-        return merged + events[start:], merged_digests + digests[start:]
+        return (
+            merged + events[start:],
+            merged_digests + digests[start:],
+            merged_concerns + concerns[start:],
+        )
 
     def _add_records(
         self,

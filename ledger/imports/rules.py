@@ -41,6 +41,7 @@ from incident_ledger.ledger.errors import BadInputError, ConflictError
 from incident_ledger.ledger.imports.kinds import FactBook, NewEvents
 from incident_ledger.ledger.imports.spool import Spooled
 from incident_ledger.ledger.imports.unended import Unended, unended
+from incident_ledger.ledger.incident_chains import Concerns
 from incident_ledger.ledger.leaves import recorded_key
 from incident_ledger.ledger.merkle import leaf_hash
 from incident_ledger.ledger.stores.recorder import Appender, NewRow
@@ -506,14 +507,25 @@ class Checks:
         for kind, count in Counter(kinds).items():
             added[kind] = added.get(kind, 0) + count
 
-    def _append(self, events: list[NewRow], digests: list[bytes]) -> None:
-        """Append a page's events; forget the ids known once they are too many to keep."""
+    def _append(
+        self,
+        events: list[NewRow],
+        digests: list[bytes],
+        concerns: tuple[Concerns, dict[str, str]] | None = None,
+    ) -> None:
+        """Append a page's events (with the incidents each concerns, where the page told
+        them: ``Appender.append_known``); forget the ids known once they are too many."""
         if len(self.known) > KNOWN_LIMIT:
             self.known.clear()
             self.known_is_all = False
-        if events:
+        if not events:
+            return
+        append_known = self.appender.append_known
+        if concerns is not None and append_known is not None:
+            append_known(events, digests, concerns)
+        else:
             self.appender.append(events, digests)
-            self.outcome.events += len(events)
+        self.outcome.events += len(events)
 
 
 def corrected_twice(spooled: Spooled, claim_id: str, first: tuple[str, str]) -> BadInputError:

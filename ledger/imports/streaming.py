@@ -39,6 +39,7 @@ from incident_ledger.ledger.imports.parsing import BOM, input_text
 from incident_ledger.ledger.imports.plain_claims import read_rows
 from incident_ledger.ledger.imports.preparing import PreparedPage
 from incident_ledger.ledger.imports.spool import PAGE, Spooled, spool_row
+from incident_ledger.ledger.incident_chains import Concerns, own_concerns
 from incident_ledger.ledger.leaves import STAMP_LENGTH
 
 SPLIT_MIN_BYTES = 4_000_000
@@ -65,6 +66,11 @@ class ValidatedPage(PreparedPage):
     ranks: list[int]
     size: int
     """Bytes of input the page covers."""
+    concerns: Concerns
+    """The incidents each record's creation concerns, as far as the page tells
+    (``incident_chains.own_concerns``: the recorded time changes none of them)."""
+    claims_made: dict[str, str]
+    """The claims the page creates: claim id → incident."""
 
     def stamped(self, recorded: str) -> ValidatedPage:
         """This page with its records' creation leaves recorded at ``recorded`` and their
@@ -345,6 +351,8 @@ UNSTAMPED = "\x00" * STAMP_LENGTH
 stamped. Canonical JSON escapes every control character, so a raw NUL is never part of
 a leaf: the placeholder is found only where it was put."""
 _UNSTAMPED_BYTES = UNSTAMPED.encode()
+_SOME_STAMP = b"2000-01-01T00:00:00.000000Z"
+"""A recorded time in the placeholder's place, for reading an unstamped leaf as JSON."""
 
 
 class _Columns:
@@ -373,6 +381,8 @@ class _Columns:
 
     def page(self) -> ValidatedPage:
         """The page built so far, not yet stamped."""
+        readable = [leaf.replace(_UNSTAMPED_BYTES, _SOME_STAMP) for leaf in self.leaves]
+        concerns, claims_made = own_concerns(readable)  # the recorded time concerns no incident
         columns: list[Any] = [list(column) for column in zip(*self.rows, strict=True)]
         ranks, wheres, kinds, record_ids, aggregate_ids, datas, ref_ids, ref_fields, facts, sigs = (
             columns or [[] for _ in range(10)]
@@ -394,4 +404,6 @@ class _Columns:
             ref_fields=ref_fields,
             ranks=ranks,
             size=self.size,
+            concerns=concerns,
+            claims_made=claims_made,
         )

@@ -9,13 +9,14 @@ it is first opened (``fill``).
 
 from __future__ import annotations
 
-from collections.abc import Callable, Collection, Iterable, Sequence
-from typing import Any
+from collections.abc import Callable, Collection, Sequence
+from typing import Any, cast
 
 from incident_ledger.ledger.gcpause import gc_paused
 from incident_ledger.ledger.incident_chains import (
     Chains,
     ClaimLookup,
+    Concerns,
     concerned,
     created_claim,
     parse_leaf,
@@ -104,21 +105,48 @@ class ChainSession:
         self.grown: set[str] = set()
         self.created: dict[str, str] = {}
 
-    def extend(self, states: Iterable[bytes], leaf_hashes: Sequence[bytes]) -> None:
+    def extend(
+        self,
+        states: Sequence[bytes],
+        leaf_hashes: Sequence[bytes],
+        known: tuple[Concerns, dict[str, str]] | None = None,
+    ) -> None:
         """Extend the chains by events just inserted (their stored states, in log order,
         and leaf hashes); a claim created before the transaction is looked up in the
-        store, which this transaction sees."""
+        store, which this transaction sees. ``known``: what the writer knows of them
+        (``incident_chains.own_concerns`` of their leaves): only the leaves of events
+        it leaves None are decoded here."""
         if len(self.created) > CLAIMS_KEPT:
             self.created.clear()
-        leaves = states if self.plain is None else map(self.plain, states)
-        with gc_paused():  # a page of decoded leaves: objects the cyclic collector need not walk
-            labels = concerned(leaves, self.lookup, self.created)
+        if known is not None:
+            labels = self._known_labels(states, *known)
+        else:
+            leaves = states if self.plain is None else map(self.plain, states)
+            with gc_paused():  # a page of decoded leaves: objects the collector need not walk
+                labels = concerned(leaves, self.lookup, self.created)
         touched = {incident for incidents in labels for incident in incidents}
         unread = touched.difference(self.chains.heads)
         if unread:
             self.chains.heads.update(self.table.heads(self.cursor, unread))
         self.chains.add(labels, leaf_hashes)
         self.grown |= touched
+
+    def _known_labels(
+        self, states: Sequence[bytes], concerns: Concerns, created: dict[str, str]
+    ) -> list[tuple[str, ...]]:
+        """The incidents of each event, those the writer did not know read from leaves."""
+        if len(concerns) != len(states):
+            raise ValueError("one entry of concerns is needed per event")
+        self.created.update(created)
+        unknown = [i for i, label in enumerate(concerns) if label is None]
+        if not unknown:
+            return cast(list[tuple[str, ...]], concerns)
+        plain = self.plain
+        leaves = [states[i] if plain is None else plain(states[i]) for i in unknown]
+        labels = list(concerns)
+        for i, label in zip(unknown, concerned(leaves, self.lookup, self.created), strict=True):
+            labels[i] = label
+        return cast(list[tuple[str, ...]], labels)
 
     def flush(self) -> None:
         """Write the chains that grew (before the transaction commits)."""

@@ -23,6 +23,7 @@ from typing import Any, Protocol, runtime_checkable
 
 from eventsourcing.persistence import Notification, PersistenceError, ProgrammingError, StoredEvent
 
+from incident_ledger.ledger.incident_chains import Concerns
 from incident_ledger.ledger.merkle import root_at
 
 
@@ -184,6 +185,14 @@ class Appender:
     """How many leaves the log held when the writer began, before it waited for the
     store's write lock (None: not known): an event at or after it was recorded by
     another writer meanwhile, a race this writer lost."""
+    append_known: AppendKnown | None = None
+    """``append_known(rows, leaf_hashes, known)``: ``append`` with what the writer knows
+    of the incidents each event concerns (``incident_chains.own_concerns`` of their
+    leaves), which the store's chains then need not read from the leaves; None where
+    the store takes no such thing (``append`` does the same, reading them)."""
+
+
+AppendKnown = Callable[[Sequence[NewRow], Sequence[bytes], "tuple[Concerns, dict[str, str]]"], None]
 
 
 def leaf_hashes(

@@ -31,6 +31,7 @@ from eventsourcing.persistence import (
 from eventsourcing.sqlite import SQLiteApplicationRecorder, SQLiteCursor, SQLiteDatastore
 
 from incident_ledger.ledger.errors import StoreError
+from incident_ledger.ledger.incident_chains import Concerns
 from incident_ledger.ledger.merkle import TILE_HEIGHT, append_leaves
 from incident_ledger.ledger.stores.chains import TABLE as CHAINS_TABLE
 from incident_ledger.ledger.stores.chains import ChainSession, ChainTable, Plain
@@ -213,6 +214,7 @@ class SQLiteLedgerRecorder(KeepsStoreId, SQLiteApplicationRecorder):
         rows: Sequence[NewRow],
         leaves: Sequence[bytes],
         chains: ChainSession | None = None,
+        known: tuple[Concerns, dict[str, str]] | None = None,
     ) -> list[int]:
         """Insert events with their leaf hashes and extend the tree and the chains of
         incidents (those of the transaction's ``chains``, written when it ends, or else
@@ -242,7 +244,7 @@ class SQLiteLedgerRecorder(KeepsStoreId, SQLiteApplicationRecorder):
             raise ProgrammingError("the events table gave non-consecutive notification ids")
         append_leaves(SQLiteNodeStore(c, table), size, leaves)
         session = chains or self.chains.session(c, self._view(c), self.plain)
-        session.extend([row[3] for row in rows], leaves)
+        session.extend([row[3] for row in rows], leaves, known)
         if chains is None:
             session.flush()
         return list(range(last + 1, last + 1 + len(rows)))
@@ -265,11 +267,18 @@ class SQLiteLedgerRecorder(KeepsStoreId, SQLiteApplicationRecorder):
             def append(rows: Sequence[NewRow], leaves: Sequence[bytes]) -> None:
                 self._insert_rows(c, rows, leaves, chains)
 
+            def append_known(
+                rows: Sequence[NewRow],
+                leaves: Sequence[bytes],
+                known: tuple[Concerns, dict[str, str]],
+            ) -> None:
+                self._insert_rows(c, rows, leaves, chains, known)
+
             # A large import touches the id index all over: give its pages room while
             # it runs (measured: 5% faster at 100k), then the connection's usual cache.
             c.execute(f"PRAGMA cache_size={IMPORT_CACHE_KIB}")
             try:
-                yield Appender(view, append)
+                yield Appender(view, append, append_known=append_known)
                 chains.flush()
             finally:
                 c.execute(f"PRAGMA cache_size={DEFAULT_CACHE_KIB}")
