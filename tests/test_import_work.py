@@ -16,7 +16,7 @@ from typing import Any
 
 import pytest
 
-from incident_ledger.ledger import records
+from incident_ledger.ledger import incident_chains, records
 from incident_ledger.ledger.application import Ledger
 from incident_ledger.ledger.errors import BadInputError
 from incident_ledger.ledger.imports.importer import record_input
@@ -142,14 +142,14 @@ def test_the_chains_decode_only_what_the_pages_did_not_tell(
     decode only the leaves of the other events (ends of claims, a fact's kind, the batch's
     signature) and of the records naming a claim another page created."""
     decoded: list[bytes] = []
-    concerned = chains.concerned
+    concerned = incident_chains.concerned
 
     def counting(leaves: Any, *args: Any) -> Any:
         leaves = list(leaves)
         decoded.extend(leaves)
         return concerned(leaves, *args)
 
-    monkeypatch.setattr(chains, "concerned", counting)
+    monkeypatch.setattr(chains, "concerned", counting)  # as the store's chains call it
     db = str(tmp_path / "l.db")
     writing.init(db)
     decoded.clear()

@@ -112,8 +112,9 @@ class FactBook:
         just before it when it is the first claim of a fact never declared."""
         if (fact, sig) in self.fitting:
             return []
-        self.backfill()
-        self.load([fact])
+        if fact not in self.rules:  # known rules were read after the backfill, if any
+            self.backfill()
+            self.load([fact])
         rules = self.rules[fact]
         events: NewEvents = []
         if rules is None:

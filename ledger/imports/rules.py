@@ -23,7 +23,7 @@ from collections import Counter
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import orjson
 from eventsourcing.persistence import StoredEvent
@@ -220,9 +220,10 @@ class Checks:
         target = self._load_claim(spooled, str(spooled.target))
         self._not_voided(spooled, target)
         self._not_retracted_here(spooled, target.id)
-        self._check_same_incident(spooled, target)
-        self._check_same_fact(spooled, target)
-        self._not_published_before(spooled, target)
+        fields = spooled.fields  # read once: the rules below each need some of them
+        self._check_same_incident(spooled, fields, target)
+        self._check_same_fact(spooled, fields, target)
+        self._not_published_before(spooled, fields, target)
         try:
             target.supersede(spooled.record_id, self.timestamp, self._standing(target))
         except (ConflictError, BadInputError) as error:
@@ -254,7 +255,7 @@ class Checks:
             )
         target = self._load_claim(spooled, claim_id)
         self._not_voided(spooled, target)
-        self._not_published_before(spooled, target)
+        self._not_published_before(spooled, spooled.fields, target)
         try:
             target.retract(spooled.record_id, self.timestamp, self._standing(target))
         except (ConflictError, BadInputError) as error:
@@ -271,19 +272,23 @@ class Checks:
                 "corrected"
             )
 
-    def _check_same_incident(self, spooled: Spooled, target: Claim | Unended) -> None:
-        """A correction replaces a claim of the same incident: it never moves one."""
-        incident, own = spooled.fields.get("incident"), getattr(target.record, "incident", None)
+    def _check_same_incident(
+        self, spooled: Spooled, fields: dict[str, Any], target: Claim | Unended
+    ) -> None:
+        """A correction (its ``fields``) replaces a claim of the same incident: it never
+        moves one."""
+        incident, own = fields.get("incident"), getattr(target.record, "incident", None)
         if incident != own:
             raise BadInputError(
                 f"{spooled.where}: incident: a correction stays in its claim's incident "
                 f"('{own}'), not '{incident}'"
             )
 
-    def _check_same_fact(self, spooled: Spooled, target: Claim | Unended) -> None:
-        """A correction replaces its claim's fact unless it says it changes the fact
-        (``change_fact``): a fact mistyped is an erratum, not a correction."""
-        fields = spooled.fields
+    def _check_same_fact(
+        self, spooled: Spooled, fields: dict[str, Any], target: Claim | Unended
+    ) -> None:
+        """A correction (its ``fields``) replaces its claim's fact unless it says it changes
+        the fact (``change_fact``): a fact mistyped is an erratum, not a correction."""
         fact, own = fields.get("fact"), getattr(target.record, "fact", None)
         if fact != own and not fields.get("change_fact"):
             # From the command line (``input``), the option; from a file, the field.
@@ -301,10 +306,13 @@ class Checks:
 
     # --- rule: a claim is ended by a report no earlier than its own ---------------------
 
-    def _not_published_before(self, spooled: Spooled, target: Claim | Unended) -> None:
-        """A retraction's or correction's report is not published before its claim's
-        report (``times.surely_before``: a date-only report is some time of that day)."""
-        report, own = str(spooled.fields.get("report")), getattr(target.record, "report", "")
+    def _not_published_before(
+        self, spooled: Spooled, fields: dict[str, Any], target: Claim | Unended
+    ) -> None:
+        """A retraction's or correction's (its ``fields``) report is not published before
+        its claim's report (``times.surely_before``: a date-only report is some time of
+        that day)."""
+        report, own = str(fields.get("report")), getattr(target.record, "report", "")
         published, own_published = self._published(report), self._published(own)
         if published is None or own_published is None:
             return
