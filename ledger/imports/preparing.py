@@ -23,10 +23,18 @@ from dataclasses import dataclass
 from functools import cached_property
 from itertools import accumulate
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from incident_ledger.ledger.domain import creation_leaf
 from incident_ledger.ledger.forking import Producer, two_cores
+from incident_ledger.ledger.imports.kinds import NewEvents
+from incident_ledger.ledger.imports.rules import queue
 from incident_ledger.ledger.imports.spool import PAGE, Spool, Spooled
+from incident_ledger.ledger.incident_chains import Concerns
+from incident_ledger.ledger.stores.recorder import NewRow
+
+if TYPE_CHECKING:
+    from incident_ledger.ledger.application import Ledger
 
 PREPARE_MIN_RECORDS = 20_000
 """Smaller imports are recorded in one process: a fork would not pay for itself."""
@@ -137,3 +145,36 @@ def _paged(records: Iterable[Spooled]) -> Iterator[list[Spooled]]:
             page = []
     if page:
         yield page
+
+
+def column_events(
+    ledger: Ledger, page: PreparedPage, before: list[tuple[int, NewEvents]]
+) -> tuple[list[NewRow], list[bytes], Concerns]:
+    """The creation events of every record of a page, straight from its columns, with
+    ``before`` (place in the page, events: those that give facts their kinds) each just
+    before the record at that place, so the log's order does not depend on paging; and
+    the incidents each concerns, as far as the page tells (``ValidatedPage.concerns``;
+    None for the others)."""
+    leaves, ends, hashes = page.leaves, page.ends, page.digests
+    states = [leaves[start:end] for start, end in zip([0, *ends], ends, strict=False)]
+    events = ledger.leaf_mapper.creations_from_leaves(page.aggregate_ids, page.topics, states)
+    digests = [hashes[i : i + 32] for i in range(0, len(hashes), 32)]
+    concerns: Concerns = getattr(page, "concerns", None) or [None] * len(events)
+    if not before:
+        return events, digests, concerns
+    merged: list[NewRow] = []
+    merged_digests: list[bytes] = []
+    merged_concerns: Concerns = []
+    start = 0
+    for place, extra in before:
+        merged += events[start:place]
+        merged_digests += digests[start:place]
+        merged_concerns += concerns[start:place]
+        queue(extra, merged, merged_digests)
+        merged_concerns += [None] * len(extra)
+        start = place
+    return (
+        merged + events[start:],
+        merged_digests + digests[start:],
+        merged_concerns + concerns[start:],
+    )

@@ -16,8 +16,7 @@ from typing import TYPE_CHECKING
 
 from incident_ledger.ledger.domain import creation_leaf
 from incident_ledger.ledger.errors import BadInputError, ConflictError
-from incident_ledger.ledger.imports.kinds import NewEvents
-from incident_ledger.ledger.imports.preparing import PreparedPage
+from incident_ledger.ledger.imports.preparing import PreparedPage, column_events
 from incident_ledger.ledger.imports.preparing import pages as prepared_pages
 from incident_ledger.ledger.imports.rules import KNOWN_LIMIT, Checks, Outcome, queue
 from incident_ledger.ledger.imports.spool import Spool, Spooled
@@ -34,39 +33,6 @@ __all__ = ["KNOWN_LIMIT", "Batch", "Outcome", "Stream"]
 SMALL_STORE = 1_000
 """A store of at most this many events has its ids read once when an import begins, so
 that a page's ids need not be looked up in it (``Stream.known_is_all``)."""
-
-
-def _column_events(
-    ledger: Ledger, page: PreparedPage, before: list[tuple[int, NewEvents]]
-) -> tuple[list[NewRow], list[bytes], Concerns]:
-    """The creation events of every record of a page, straight from its columns, with
-    ``before`` (place in the page, events: those that give facts their kinds) each just
-    before the record at that place, so the log's order does not depend on paging; and
-    the incidents each concerns, as far as the page tells (``ValidatedPage.concerns``;
-    None for the others)."""
-    leaves, ends, hashes = page.leaves, page.ends, page.digests
-    states = [leaves[start:end] for start, end in zip([0, *ends], ends, strict=False)]
-    events = ledger.leaf_mapper.creations_from_leaves(page.aggregate_ids, page.topics, states)
-    digests = [hashes[i : i + 32] for i in range(0, len(hashes), 32)]
-    concerns: Concerns = getattr(page, "concerns", None) or [None] * len(events)
-    if not before:
-        return events, digests, concerns
-    merged: list[NewRow] = []
-    merged_digests: list[bytes] = []
-    merged_concerns: Concerns = []
-    start = 0
-    for place, extra in before:
-        merged += events[start:place]
-        merged_digests += digests[start:place]
-        merged_concerns += concerns[start:place]
-        queue(extra, merged, merged_digests)
-        merged_concerns += [None] * len(extra)
-        start = place
-    return (
-        merged + events[start:],
-        merged_digests + digests[start:],
-        merged_concerns + concerns[start:],
-    )
 
 
 class Batch(Checks):
@@ -129,7 +95,7 @@ class Batch(Checks):
                     ids,
                     lambda i: self.spool.get(seqs[i]).where,
                 )
-                events, digests, _ = _column_events(self.ledger, page, first)
+                events, digests, _ = column_events(self.ledger, page, first)
                 self.done += len(page)
                 self._count_all(page.kinds)
             else:
@@ -310,7 +276,7 @@ class Stream(Checks):
             first = self.facts.check_page(
                 page.kinds, page.fact_ids, page.sigs, ids, lambda i: wheres[i]
             )
-            events, digests, concerns = _column_events(self.ledger, page, first)
+            events, digests, concerns = column_events(self.ledger, page, first)
             known.update(ids)
             self._count_all(page.kinds)
             if ending:

@@ -19,7 +19,6 @@ validated here, a page at a time.
 
 from __future__ import annotations
 
-import csv
 import hashlib
 import io
 import itertools
@@ -29,12 +28,11 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, NoReturn
 
-import orjson
-
-from incident_ledger.ledger.domain import aggregate_id_for, creation_leaf
+from incident_ledger.ledger.domain import creation_leaf
 from incident_ledger.ledger.errors import BadInputError
 from incident_ledger.ledger.forking import Producer, two_cores
 from incident_ledger.ledger.imports.csv_input import csv_records
+from incident_ledger.ledger.imports.locating import first_line_of, first_row_of
 from incident_ledger.ledger.imports.parsing import BOM, input_text
 from incident_ledger.ledger.imports.plain_claims import read_rows
 from incident_ledger.ledger.imports.preparing import PreparedPage
@@ -225,20 +223,6 @@ def records_ahead(path: Path | None) -> int:
     return AHEAD_RECORDS
 
 
-def first_line_of(path: Path, aggregate_id: str) -> str | None:
-    """Where a file first holds a record under an aggregate id (``line 12``), for messages."""
-    with path.open(encoding="utf-8", errors="replace") as handle:
-        for number, line in enumerate(handle, start=1):
-            try:
-                data = orjson.loads(line.removeprefix(BOM) if number == 1 else line)
-                kind, record_id = data["type"], data["id"]
-                if aggregate_id_for(kind, record_id) == aggregate_id:
-                    return f"line {number}"
-            except (orjson.JSONDecodeError, TypeError, KeyError):
-                continue
-    return None
-
-
 _HEADER_START = re.compile(r'"?[A-Za-z_]')
 _JSON_WORDS = re.compile(r"(true|false|null)\b")
 
@@ -285,19 +269,6 @@ def input_pages(
         return first_line_of(path, aggregate_id)
 
     return pages, locate
-
-
-def first_row_of(path: Path, aggregate_id: str, record_type: str | None) -> str | None:
-    """Where a CSV file first holds a record under an aggregate id (``line 12``)."""
-    with path.open(encoding="utf-8-sig", errors="replace", newline="") as handle:
-        reader = csv.DictReader(handle)
-        start = 2
-        for row in reader:
-            kind = (row.get("type") or "").strip() or record_type
-            if kind and aggregate_id_for(kind, (row.get("id") or "").strip()) == aggregate_id:
-                return f"line {start}"
-            start = reader.line_num + 1
-    return None
 
 
 def _chunk_pages(path: Path, first: int, step: int) -> Iterator[ValidatedPage | Problem]:
