@@ -4,23 +4,29 @@ Correcting or retracting a claim whose creation is all the store holds of it (or
 the same input creates) needs its incident, fact and report only: the import rebuilds
 no aggregate and validates no claim's record again for it (the ends are the same events,
 version 2, by the ending record, and the rules still hold). An import into a ledger just
-made asks the store about none of its pages' ids.
+made asks the store about none of its pages' ids. The kind a fact takes from its first
+claim is recorded from the event's frame, without the event, and is its leaf.
 """
 
 from __future__ import annotations
 
 import json
 from collections.abc import Iterator
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from incident_ledger.ledger import incident_chains, records
 from incident_ledger.ledger.application import Ledger
 from incident_ledger.ledger.errors import BadInputError
 from incident_ledger.ledger.imports.importer import record_input
+from incident_ledger.ledger.imports.kinds import inferred_event, inferred_leaf
 from incident_ledger.ledger.imports.streaming import input_pages
+from incident_ledger.ledger.leaves import leaf_bytes, recorded_key
 from incident_ledger.ledger.stores import chains
 from incident_ledger.ledger.stores.location import locate
 from incident_ledger.ledger.stores.recorder import LogView
@@ -161,3 +167,20 @@ def test_the_chains_decode_only_what_the_pages_did_not_tell(
         + ["Retraction.Recorded"] * 3
         + ["Claim.Superseded", "Claim.Retracted"] * 4
     )
+
+
+@given(
+    st.text(min_size=1, max_size=8),
+    st.text(min_size=1, max_size=8),
+    st.sampled_from(["number", "text", "range", "boolean"]),
+    st.text(min_size=1, max_size=8),
+)
+def test_a_facts_inferred_kind_is_the_events_leaf(
+    incident: str, key: str, kind: str, claim: str
+) -> None:
+    """The leaf by which the import gives a fact its first claim's kind, made from its
+    frame, is the leaf of the event it stands for."""
+    fact = f"fact:{incident.replace('/', '-')}/{key}"
+    at = datetime(2022, 3, 1, 12, 0, 0, 123456, tzinfo=UTC)
+    expected = leaf_bytes(inferred_event(fact, kind, claim, at))
+    assert inferred_leaf(fact, kind, claim, recorded_key(at)) == expected
