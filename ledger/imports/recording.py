@@ -26,6 +26,7 @@ from incident_ledger.ledger.stores.recorder import Appender, NewRow
 
 if TYPE_CHECKING:
     from incident_ledger.ledger.application import Ledger
+    from incident_ledger.ledger.imports.kinds import NewEvents
     from incident_ledger.ledger.imports.streaming import ValidatedPage
 
 __all__ = ["KNOWN_LIMIT", "Batch", "Outcome", "Stream"]
@@ -280,7 +281,9 @@ class Stream(Checks):
             known.update(ids)
             self._count_all(page.kinds)
             if ending:
-                events, digests, concerns = self._with_supersedes(page, events, digests, concerns)
+                events, digests, concerns = self._with_supersedes(
+                    page, (events, digests, concerns), first
+                )
             self._append(events, digests, (concerns, page.claims_made))
             return
         creations = view.creation_states(present) if present else {}
@@ -307,25 +310,35 @@ class Stream(Checks):
         return unknown.issubset(position) and page.made_before_cited(unknown, position, joined)
 
     def _with_supersedes(
-        self, page: ValidatedPage, events: list[NewRow], digests: list[bytes], concerns: Concerns
+        self,
+        page: ValidatedPage,
+        made: tuple[list[NewRow], list[bytes], Concerns],
+        before: list[tuple[int, NewEvents]],
     ) -> tuple[list[NewRow], list[bytes], Concerns]:
-        """A page's creation events with, after each correction's or retraction's, the
-        event by which it ends its claim (its incidents read from its leaf: None)."""
+        """A page's creation events (``made``: with ``before``, the events that give facts
+        their kinds, each just before its record) with, after each correction's or
+        retraction's, the event by which it ends its claim (its incidents read from its
+        leaf: None)."""
+        events, digests, concerns = made
         self._page = page
         self._in_page = {aggregate_id: i for i, aggregate_id in enumerate(page.aggregate_ids)}
         merged: list[NewRow] = []
         merged_digests: list[bytes] = []
         merged_concerns: Concerns = []
-        start = 0
+        start = shift = taken = 0
         kinds = page.kinds
         for i in [i for i, kind in enumerate(kinds) if kind in ("correction", "retraction")]:
-            merged += events[start : i + 1]
-            merged_digests += digests[start : i + 1]
-            merged_concerns += concerns[start : i + 1]
+            while taken < len(before) and before[taken][0] <= i:  # events made before record i
+                shift += len(before[taken][1])
+                taken += 1
+            at = i + shift  # where record i's creation is in ``events``
+            merged += events[start : at + 1]
+            merged_digests += digests[start : at + 1]
+            merged_concerns += concerns[start : at + 1]
             end = self.correct if kinds[i] == "correction" else self.retract
             end(page.spooled(i), merged, merged_digests)
             merged_concerns += [None] * (len(merged) - len(merged_concerns))
-            start = i + 1
+            start = at + 1
         return (
             merged + events[start:],
             merged_digests + digests[start:],
