@@ -92,8 +92,7 @@ class Ledger(Application[str]):
     def log_size(self) -> int:
         """How many leaves the log holds now."""
         try:
-            with self.audit.reading() as seen:
-                return seen.size()
+            return self.audit.log_size()
         except PersistenceError as error:
             raise StoreError(f"cannot read the event store: {error}") from None
 
@@ -105,8 +104,7 @@ class Ledger(Application[str]):
         recorded by another writer meanwhile (``Appender.began``)."""
         try:
             if began is None:
-                with self.audit.reading() as seen:
-                    began = seen.size()
+                began = self.audit.log_size()
             with self.audit.appending() as appender:
                 actor, self.sealed = self.actor, None
                 if actor is None:

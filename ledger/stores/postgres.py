@@ -55,6 +55,19 @@ def _open_pool(datastore: PostgresDatastore) -> None:
         raise OperationalError(str(error)) from error
 
 
+@contextmanager
+def _repeatable_read(conn: psycopg.Connection[Any]) -> Iterator[None]:
+    """Begin the transactions of a pooled connection at the repeatable-read level meanwhile:
+    ``BEGIN ISOLATION LEVEL REPEATABLE READ`` is one round trip, where a ``BEGIN`` and
+    a ``SET TRANSACTION`` were two."""
+    conn.isolation_level = psycopg.IsolationLevel.REPEATABLE_READ
+    try:
+        yield
+    finally:
+        if conn.info.transaction_status == psycopg.pq.TransactionStatus.IDLE:
+            conn.isolation_level = None
+
+
 class PostgresLedgerRecorder(KeepsStoreId, PostgresApplicationRecorder):
     """PostgreSQL events plus their Merkle log and checkpoints, in one database.
 
@@ -157,10 +170,8 @@ class PostgresLedgerRecorder(KeepsStoreId, PostgresApplicationRecorder):
         self._add_chains()
 
     def _add_chains(self) -> None:
-        with self.datastore.transaction(commit=False) as curs:
-            cursor = curs.connection.cursor(row_factory=tuple_row)
-            if self._has_chains(cursor) or not self._has_table(cursor, self.events_table_name):
-                return  # up to date, or not a ledger yet (which opening it says)
+        if self._look_at_tables():
+            return  # up to date, or not a ledger yet (which opening it says)
         with self.datastore.transaction(commit=True) as curs:
             self._lock_table(curs)
             cursor = curs.connection.cursor(row_factory=tuple_row)
@@ -174,6 +185,25 @@ class PostgresLedgerRecorder(KeepsStoreId, PostgresApplicationRecorder):
                 "size bigint NOT NULL, head bytea NOT NULL)"
             )
             self.chains.fill(cursor, self._view(cursor), self.plain)
+
+    def _look_at_tables(self) -> bool:
+        """Whether the store needs no chains added: they are there, or it holds no ledger
+        yet. Asked of the catalogue without a transaction (one round trip at every
+        opening, where a transaction of its own made three); the store's id is read
+        with it when the store keeps one, where ``store_id`` would read it later in a
+        transaction of its own."""
+        names = [CHAINS_TABLE, self.events_table_name, INFO_TABLE]
+        with self.datastore.get_connection() as conn, conn.cursor(row_factory=tuple_row) as c:
+            c.execute(
+                "SELECT tablename FROM pg_tables WHERE schemaname = %s AND tablename = ANY(%s)",
+                (self.datastore.schema, names),
+            )
+            found = {str(row[0]) for row in c.fetchall()}
+            if INFO_TABLE in found and self._store_id is None:
+                c.execute(f"SELECT value FROM {self._info_table()} WHERE name = %s", (STORE_ID,))
+                kept = c.fetchone()
+                self._store_id = None if kept is None else str(kept[0])
+        return CHAINS_TABLE in found or self.events_table_name not in found
 
     def _has_chains(self, cursor: Any) -> bool:
         """Whether the chains' table exists."""
@@ -238,10 +268,22 @@ class PostgresLedgerRecorder(KeepsStoreId, PostgresApplicationRecorder):
         transaction is psycopg's own, whose errors the library does not translate.
         """
         try:
-            with self.datastore.get_connection() as conn, conn.transaction():
-                conn.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ")
-                with conn.cursor(row_factory=tuple_row) as c:
-                    yield self._view(c)
+            with (
+                self.datastore.get_connection() as conn,
+                _repeatable_read(conn),
+                conn.transaction(),
+                conn.cursor(row_factory=tuple_row) as c,
+            ):
+                yield self._view(c)
+        except (psycopg.Error, PersistenceError) as error:
+            raise StoreError(f"cannot read the event store: {error}") from None
+
+    def log_size(self) -> int:
+        """How many leaves the log holds now: one statement, outside a transaction (one
+        round trip, where ``reading`` makes three)."""
+        try:
+            with self.datastore.get_connection() as conn, conn.cursor(row_factory=tuple_row) as c:
+                return self._view(c).size()
         except (psycopg.Error, PersistenceError) as error:
             raise StoreError(f"cannot read the event store: {error}") from None
 

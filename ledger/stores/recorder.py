@@ -68,6 +68,10 @@ class AuditRecorder(Protocol):
         """One consistent read transaction over events, tree and checkpoints."""
         ...
 
+    def log_size(self) -> int:
+        """How many leaves the log holds now (``LogView.size`` in a read of its own)."""
+        ...
+
     def add_checkpoint(self, size: int, note: str, created_at: str) -> None:
         """Store a signed checkpoint."""
         ...

@@ -303,6 +303,11 @@ class SQLiteLedgerRecorder(KeepsStoreId, SQLiteApplicationRecorder):
                 raise damaged_store(store_file(self.datastore.pool.db_name), error) from None
             raise StoreError(f"cannot read the event store: {error}") from None
 
+    def log_size(self) -> int:
+        """How many leaves the log holds now."""
+        with self.reading() as view:
+            return view.size()
+
     @contextmanager
     def _opening(self, unread: str = "") -> Iterator[None]:
         """Opening and writing a store: a damaged file is said to be damaged (and what

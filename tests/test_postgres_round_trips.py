@@ -1,0 +1,113 @@
+"""What one small import costs PostgreSQL: every statement, transaction and connection of
+``append_file`` counted in process. Each is a round trip to the server, which a writer
+waits for; on a loaded machine each wait is a turn of the scheduler."""
+
+from __future__ import annotations
+
+import json
+import os
+import uuid
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from incident_ledger.usecases import writing
+from tests.conftest import NO_POSTGRES, POSTGRES_URL, drop_schema
+
+pytestmark = pytest.mark.skipif(not POSTGRES_URL and not os.environ.get("CI"), reason=NO_POSTGRES)
+
+SETUP: list[dict[str, Any]] = [
+    {"type": "incident", "id": "g", "title": "Ghwayran"},
+    {"type": "source", "id": "sohr", "name": "SOHR", "kind": "monitor"},
+    {"type": "report", "id": "r1", "source": "sohr", "published_at": "2022-01-21"},
+]
+
+
+@dataclass
+class Sent:
+    """What a process sent to the server while counting."""
+
+    statements: list[str] = field(default_factory=list)
+    transactions: list[Any] = field(default_factory=list)
+    """The isolation level each transaction began with (None: the server's default)."""
+    connections: int = 0
+
+
+@pytest.fixture
+def sent(monkeypatch: pytest.MonkeyPatch) -> Sent:
+    import psycopg
+
+    counted = Sent()
+    for name in ("execute", "executemany", "copy"):
+        original = getattr(psycopg.Cursor, name)
+
+        def statement(self: Any, query: Any, *args: Any, _call: Any = original, **k: Any) -> Any:
+            text = query.as_string(self.connection) if hasattr(query, "as_string") else query
+            counted.statements.append(" ".join(str(text).split()))
+            return _call(self, query, *args, **k)
+
+        monkeypatch.setattr(psycopg.Cursor, name, statement)
+    begin = psycopg.Transaction.__enter__
+
+    def transaction(self: Any) -> Any:
+        if self.pgconn.transaction_status == psycopg.pq.TransactionStatus.IDLE:
+            counted.transactions.append(self._conn.isolation_level)
+        return begin(self)
+
+    monkeypatch.setattr(psycopg.Transaction, "__enter__", transaction)
+    connect = psycopg.Connection.connect
+
+    def connection(*args: Any, **kwargs: Any) -> Any:
+        counted.connections += 1
+        return connect(*args, **kwargs)
+
+    monkeypatch.setattr(psycopg.Connection, "connect", connection)
+    return counted
+
+
+def claims(path: Path, first: int, count: int) -> str:
+    lines = [
+        {"type": "claim", "id": f"c{n}", "incident": "g", "fact": "killed.total", "value": n}
+        | {"report": "r1"}
+        for n in range(first, first + count)
+    ]
+    path.write_text("".join(json.dumps(line) + "\n" for line in lines), encoding="utf-8")
+    return str(path)
+
+
+def test_a_small_import_reads_in_few_round_trips(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, sent: Sent
+) -> None:
+    """One connection; one transaction to append and sign, one to check the read model's
+    binding, one to catch it up, and the library's look-up of its row type; every read
+    transaction begins at its isolation level in one statement; the store's id is read
+    with the catalogue when the ledger opens, and the log's size in one statement."""
+    import psycopg
+
+    schema = f"t_{uuid.uuid4().hex[:12]}"
+    url = f"{POSTGRES_URL}?schema={schema}"
+    monkeypatch.setenv("LEDGER_VIEWS", str(tmp_path / "ledger.views.db"))
+    monkeypatch.setenv("LEDGER_KEY", str(tmp_path / "ledger.key"))
+    setup = tmp_path / "setup.jsonl"
+    setup.write_text("".join(json.dumps(r) + "\n" for r in SETUP), encoding="utf-8")
+    try:
+        writing.init(url)
+        writing.append_file(url, str(setup))
+        writing.append_file(url, claims(tmp_path / "a.jsonl", 0, 5))
+        sent.statements.clear()
+        sent.transactions.clear()
+        sent.connections = 0
+        writing.append_file(url, claims(tmp_path / "b.jsonl", 5, 5))
+        sent = Sent(list(sent.statements), list(sent.transactions), sent.connections)
+    finally:
+        drop_schema(schema)
+    repeatable = psycopg.IsolationLevel.REPEATABLE_READ
+    assert sent.connections == 1
+    # the library's row type, the append, the binding's check, the catch-up
+    assert sent.transactions == [None, None, repeatable, repeatable], sent.transactions
+    assert not [s for s in sent.statements if s.startswith("SET TRANSACTION")]
+    assert len([s for s in sent.statements if "pg_tables" in s or "to_regclass" in s]) == 1
+    assert len([s for s in sent.statements if "ledger_info" in s]) == 1
+    assert len(sent.statements) <= 30, "\n".join(sent.statements)
