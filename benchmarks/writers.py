@@ -7,6 +7,12 @@ Each writer is a separate process appending its own JSON Lines batches through
 the same service the CLI uses; the figure is all claims over the wall time from
 the first start to the last finish, and the writers' own CPU time beside it (the
 database server's is not counted). The ledger must be empty or absent.
+
+A writer process appends all its files, one after the other, opening the ledger
+for each: a long-lived writer. With ``--cli`` each file is appended as a user
+appends it, by a ``ledger append --file FILE`` process of its own (the writer
+starts them one after the other), so that the figure includes what a process
+costs to start: interpreter, imports and command line.
 """
 
 from __future__ import annotations
@@ -26,6 +32,14 @@ from incident_ledger.usecases import auditing
 from incident_ledger.usecases import writing
 for name in sys.argv[2:]:
     writing.append_file(sys.argv[1], name)
+"""
+
+CLI_WRITER = """
+import subprocess
+import sys
+for name in sys.argv[2:]:
+    command = [sys.executable, "-m", "incident_ledger.cli", "--db", sys.argv[1], "append"]
+    subprocess.run([*command, "--file", name], check=True, stdout=subprocess.DEVNULL)
 """
 
 SETUP: list[dict[str, object]] = [
@@ -52,6 +66,9 @@ def main(argv: list[str]) -> int:
     parser.add_argument("--writers", type=int, default=4)
     parser.add_argument("--batches", type=int, default=20)
     parser.add_argument("--batch", type=int, default=500)
+    parser.add_argument(
+        "--cli", action="store_true", help="append each file by a 'ledger append' process"
+    )
     args = parser.parse_args(argv)
     from incident_ledger.usecases import auditing, writing
 
@@ -78,14 +95,18 @@ def main(argv: list[str]) -> int:
             plans.append(files)
         started, used = time.perf_counter(), _children_cpu()
         processes = [
-            subprocess.Popen([sys.executable, "-c", WRITER, args.db, *files]) for files in plans
+            subprocess.Popen(
+                [sys.executable, "-c", CLI_WRITER if args.cli else WRITER, args.db, *files]
+            )
+            for files in plans
         ]
         codes = [p.wait() for p in processes]
         elapsed, cpu = time.perf_counter() - started, _children_cpu() - used
     total = args.writers * args.batches * args.batch
     backend = "postgresql" if args.db.startswith("postgres") else "sqlite"
     print(
-        f"{backend}: {args.writers} writer(s), {total} claims in {elapsed:.2f} s = "
+        f"{backend}: {args.writers} writer(s){' (ledger append)' if args.cli else ''}, "
+        f"{total} claims in {elapsed:.2f} s = "
         f"{total / elapsed:,.0f} claims/s (exit codes {codes}); the writers' CPU "
         f"{cpu:.2f} s (user + sys), {total / cpu:,.0f} claims per CPU second"
     )

@@ -181,3 +181,23 @@ def test_hot_ledger_is_deterministic_and_shaped_as_promised(tmp_path: Path) -> N
     } == set()
     days = sorted({r["published_at"][:10] for r in records if r["type"] == "report"})
     assert days[0] == "2022-01-20" and days[-1] >= "2022-03-15" and len(days) > 45
+
+
+@pytest.mark.parametrize("mode", [[], ["--cli"]])
+def test_writers_append_every_file_in_either_mode(tmp_path: Path, mode: list[str]) -> None:
+    """A long-lived writer per process, or a 'ledger append' process per file (``--cli``):
+    every claim is appended and verified either way."""
+    db = str(tmp_path / "ledger.db")
+    arguments = ["--db", db, "--writers", "2", "--batches", "2", "--batch", "3", *mode]
+    done = subprocess.run(
+        [sys.executable, "-m", "benchmarks.writers", *arguments],
+        capture_output=True,
+        text=True,
+        cwd=Path(__file__).parent.parent,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    assert ("(ledger append)" in done.stdout) == bool(mode)
+    assert "12 claims in" in done.stdout and "exit codes [0, 0]" in done.stdout
+    # the claims, the setup's three and the desk's (its admin, each write's signed batch)
+    assert "verify: 23 events, tree size 23" in done.stdout
