@@ -50,6 +50,7 @@ def library_appending(recorder: Any) -> Iterator[Appender]:
     (lock, notification, composite array), its ids fetched to number the leaves."""
     from psycopg.rows import tuple_row
 
+    recorder.datastore.register_type_adapters()  # as the library's insert_events does first
     with recorder.datastore.transaction(commit=True) as curs:
         recorder._lock_table(curs)
         cursor = curs.connection.cursor(row_factory=tuple_row)

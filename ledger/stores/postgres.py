@@ -68,6 +68,23 @@ def _repeatable_read(conn: psycopg.Connection[Any]) -> Iterator[None]:
             conn.isolation_level = None
 
 
+@contextmanager
+def _row_type_later(datastore: PostgresDatastore) -> Iterator[None]:
+    """Build a recorder without looking up the library's row type meanwhile.
+
+    The library looks up its composite type of a stored event (a catalogue query in a
+    transaction: three round trips) whenever it builds a recorder, for the one path that
+    uses it: its ``insert_events``, which sends a page as an array of that type. Pages are
+    copied in here (``COPY_EVENTS``), so every command paid that look-up for nothing;
+    ``PostgresLedgerRecorder.insert_events`` makes it when that path is taken.
+    """
+    setattr(datastore, "register_type_adapters", lambda: None)  # noqa: B010  # this instance's
+    try:
+        yield
+    finally:
+        delattr(datastore, "register_type_adapters")
+
+
 class PostgresLedgerRecorder(KeepsStoreId, PostgresApplicationRecorder):
     """PostgreSQL events plus their Merkle log and checkpoints, in one database.
 
@@ -80,7 +97,8 @@ class PostgresLedgerRecorder(KeepsStoreId, PostgresApplicationRecorder):
         self, datastore: PostgresDatastore, *, events_table_name: str = "stored_events"
     ) -> None:
         _open_pool(datastore)
-        super().__init__(datastore, events_table_name=events_table_name)
+        with _row_type_later(datastore):
+            super().__init__(datastore, events_table_name=events_table_name)
         schema = Identifier(datastore.schema)
         self.prefix = f'"{datastore.schema}".'
         self.chains = ChainTable("%s", self.prefix)
@@ -217,6 +235,14 @@ class PostgresLedgerRecorder(KeepsStoreId, PostgresApplicationRecorder):
             (self.datastore.schema, name),
         )
         return bool(cursor.fetchone()[0])
+
+    def insert_events(
+        self, stored_events: Sequence[StoredEvent], **kwargs: Any
+    ) -> Sequence[int] | None:
+        """The library's insert, its row type looked up first (``_row_type_later``)."""
+        self.datastore.register_type_adapters()
+        ids: Sequence[int] | None = super().insert_events(stored_events, **kwargs)
+        return ids
 
     def _fetch_ids_after_insert_events(
         self, curs: Any, stored_events: Sequence[StoredEvent], **kwargs: Any
