@@ -149,6 +149,8 @@ def open_views(path: Path) -> Views:
 def _require_initialised(ledger: Ledger, location: StoreLocation) -> None:
     from eventsourcing.persistence import PersistenceError
 
+    if getattr(ledger.recorder, "holds_events", None):
+        return  # the catalogue said so as the store opened: no need to ask again
     try:
         ledger.recorder.max_notification_id()
     except PersistenceError as error:

@@ -105,6 +105,8 @@ class PostgresLedgerRecorder(KeepsStoreId, PostgresApplicationRecorder):
         self.plain: Plain | None = None
         """How a stored state becomes its leaf (None: as it is), once ``upgrade`` is told."""
         self._told = False
+        self.holds_events: bool | None = None
+        """Whether the events table was there when the store opened (None: not asked)."""
         self._notify = SQL("NOTIFY {0}").format(Identifier(self.channel_name))
         names = {
             "events": Identifier(datastore.schema, events_table_name),
@@ -217,6 +219,7 @@ class PostgresLedgerRecorder(KeepsStoreId, PostgresApplicationRecorder):
                 (self.datastore.schema, names),
             )
             found = {str(row[0]) for row in c.fetchall()}
+            self.holds_events = self.events_table_name in found
             if INFO_TABLE in found and self._store_id is None:
                 c.execute(f"SELECT value FROM {self._info_table()} WHERE name = %s", (STORE_ID,))
                 kept = c.fetchone()
