@@ -115,3 +115,27 @@ def test_a_small_import_reads_in_few_round_trips(
     # the catch-up's; that the store holds a ledger was read from the catalogue
     assert len([s for s in sent.statements if s.startswith("SELECT MAX(notification_id)")]) == 1
     assert len(sent.statements) <= 28, "\n".join(sent.statements)
+
+
+def test_a_read_is_repeatable_and_leaves_its_connection_as_it_was() -> None:
+    """A read transaction runs at the repeatable-read level (one view of events and tree
+    however long it reads); the pooled connection then begins transactions at the
+    server's default level again, as the write transaction expects."""
+    from incident_ledger.ledger.application import Ledger
+    from incident_ledger.ledger.stores.location import locate
+
+    schema = f"t_{uuid.uuid4().hex[:12]}"
+    ledger = Ledger(locate(f"{POSTGRES_URL}?schema={schema}").event_store_env(create=True))
+    try:
+        with ledger.audit.reading() as view:
+            view.cursor.execute("SHOW transaction_isolation")
+            assert view.cursor.fetchone()[0] == "repeatable read"
+        datastore: Any = ledger.recorder.datastore  # type: ignore[attr-defined]
+        with datastore.get_connection() as conn:
+            assert conn.isolation_level is None
+            with conn.transaction():
+                level = conn.execute("SHOW transaction_isolation").fetchone()
+            assert level["transaction_isolation"] == "read committed"
+    finally:
+        ledger.close()
+        drop_schema(schema)
