@@ -274,12 +274,12 @@ class PostgresLedgerRecorder(KeepsStoreId, PostgresApplicationRecorder):
         """One write transaction for a large import, holding the table lock from the start.
 
         Each ``append`` is three round trips (``_LockedLog``, ``COPY_EVENTS``); the lock,
-        its timeout and the library's notification of new events go in one when it begins.
+        its timeout, the library's notification of new events and the read of the log's
+        ends go in one when it begins.
         """
         with self.datastore.transaction(commit=True) as curs:
-            curs.execute(SQL("; ").join([*self.lock_table_statements, self._notify]))
             cursor = curs.connection.cursor(row_factory=tuple_row)
-            log = _LockedLog(self, cursor)
+            log = _LockedLog(self, cursor, [*self.lock_table_statements, self._notify])
             chains = self.chains.session(cursor, log.view, self.plain)
 
             def append(rows: Sequence[NewRow], leaves: Sequence[bytes]) -> None:
@@ -402,12 +402,17 @@ class _LockedView(_PostgresView):
 class _LockedLog:
     """The appends of one write transaction that holds the table lock (``COPY_EVENTS``)."""
 
-    def __init__(self, recorder: PostgresLedgerRecorder, cursor: Any) -> None:
+    def __init__(self, recorder: PostgresLedgerRecorder, cursor: Any, first: list[Any]) -> None:
+        """Run the statements ``first`` (taking the lock), then read the log's ends (its
+        size and last notification id), all in one round trip: the statements run in
+        order, so the ends are read once the lock is held."""
         self.cursor = cursor
         self.copy_events, self.copy_nodes, self.number_leaves, ends = recorder.page_sql
         self.id_type = recorder.datastore.originator_id_type
         self.view = _LockedView(*recorder.view_arguments(cursor))
-        cursor.execute(ends)
+        cursor.execute(SQL("; ").join([*first, ends]))
+        while cursor.nextset():  # on to the rows of the last statement
+            pass
         self.view.known_size, self.last_id = (int(n) for n in cursor.fetchone())
         self.edge = TreeEdge(self.view.nodes, recorder.prefix, self.view.known_size)
 
