@@ -18,7 +18,7 @@ from __future__ import annotations
 import hashlib
 import itertools
 from bisect import bisect_right
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from functools import cached_property
 from itertools import accumulate
@@ -178,3 +178,10 @@ def column_events(
         merged_digests + digests[start:],
         merged_concerns + concerns[start:],
     )
+
+
+def creation_place(before: list[tuple[int, NewEvents]]) -> Callable[[int], int]:
+    """Where ``column_events`` puts the creation of a page's record (by its place in the
+    page), given the same ``before``: after every event made before it or an earlier one."""
+    places = [place for place, extra in before for _ in extra]
+    return lambda i: i + bisect_right(places, i)

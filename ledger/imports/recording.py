@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING
 
 from incident_ledger.ledger.domain import creation_leaf
 from incident_ledger.ledger.errors import BadInputError, ConflictError
-from incident_ledger.ledger.imports.preparing import PreparedPage, column_events
+from incident_ledger.ledger.imports.preparing import PreparedPage, column_events, creation_place
 from incident_ledger.ledger.imports.preparing import pages as prepared_pages
 from incident_ledger.ledger.imports.rules import KNOWN_LIMIT, Checks, Outcome, queue
 from incident_ledger.ledger.imports.spool import Spool, Spooled
@@ -315,23 +315,17 @@ class Stream(Checks):
         made: tuple[list[NewRow], list[bytes], Concerns],
         before: list[tuple[int, NewEvents]],
     ) -> tuple[list[NewRow], list[bytes], Concerns]:
-        """A page's creation events (``made``: with ``before``, the events that give facts
-        their kinds, each just before its record) with, after each correction's or
-        retraction's, the event by which it ends its claim (its incidents read from its
-        leaf: None)."""
+        """A page's creation events (``made`` by ``column_events`` with ``before``) with,
+        after each correction's or retraction's, the event by which it ends its claim."""
         events, digests, concerns = made
         self._page = page
         self._in_page = {aggregate_id: i for i, aggregate_id in enumerate(page.aggregate_ids)}
         merged: list[NewRow] = []
         merged_digests: list[bytes] = []
         merged_concerns: Concerns = []
-        start = shift = taken = 0
-        kinds = page.kinds
+        start, kinds, place = 0, page.kinds, creation_place(before)
         for i in [i for i, kind in enumerate(kinds) if kind in ("correction", "retraction")]:
-            while taken < len(before) and before[taken][0] <= i:  # events made before record i
-                shift += len(before[taken][1])
-                taken += 1
-            at = i + shift  # where record i's creation is in ``events``
+            at = place(i)
             merged += events[start : at + 1]
             merged_digests += digests[start : at + 1]
             merged_concerns += concerns[start : at + 1]

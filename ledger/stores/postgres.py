@@ -12,7 +12,6 @@ from typing import Any
 
 import psycopg
 from eventsourcing.persistence import (
-    OperationalError,
     PersistenceError,
     ProgrammingError,
     StoredEvent,
@@ -25,6 +24,7 @@ from incident_ledger.ledger.errors import StoreError
 from incident_ledger.ledger.merkle import append_leaves, root_at
 from incident_ledger.ledger.stores.chains import TABLE as CHAINS_TABLE
 from incident_ledger.ledger.stores.chains import ChainSession, ChainTable, Plain
+from incident_ledger.ledger.stores.pg_connections import open_pool, repeatable_read, row_type_later
 from incident_ledger.ledger.stores.recorder import (
     INFO_COLUMNS,
     INFO_TABLE,
@@ -44,47 +44,6 @@ def _same(value: Any) -> Any:
     return value
 
 
-def _open_pool(datastore: PostgresDatastore) -> None:
-    """Open the pool's connections before the first is asked for: otherwise that request
-    finds none ready, and the pool opens one more for it (a server process more for every
-    command). Only here: waiting at every request, as the library does when given an
-    open timeout, would wait for a connection held by the caller itself."""
-    try:
-        datastore.pool.open(wait=True, timeout=datastore.pool.timeout)
-    except psycopg.OperationalError as error:  # the library's own translation
-        raise OperationalError(str(error)) from error
-
-
-@contextmanager
-def _repeatable_read(conn: psycopg.Connection[Any]) -> Iterator[None]:
-    """Begin the transactions of a pooled connection at the repeatable-read level meanwhile:
-    ``BEGIN ISOLATION LEVEL REPEATABLE READ`` is one round trip, where a ``BEGIN`` and
-    a ``SET TRANSACTION`` were two."""
-    conn.isolation_level = psycopg.IsolationLevel.REPEATABLE_READ
-    try:
-        yield
-    finally:
-        if conn.info.transaction_status == psycopg.pq.TransactionStatus.IDLE:
-            conn.isolation_level = None
-
-
-@contextmanager
-def _row_type_later(datastore: PostgresDatastore) -> Iterator[None]:
-    """Build a recorder without looking up the library's row type meanwhile.
-
-    The library looks up its composite type of a stored event (a catalogue query in a
-    transaction: three round trips) whenever it builds a recorder, for the one path that
-    uses it: its ``insert_events``, which sends a page as an array of that type. Pages are
-    copied in here (``COPY_EVENTS``), so every command paid that look-up for nothing;
-    ``PostgresLedgerRecorder.insert_events`` makes it when that path is taken.
-    """
-    setattr(datastore, "register_type_adapters", lambda: None)  # noqa: B010  # this instance's
-    try:
-        yield
-    finally:
-        delattr(datastore, "register_type_adapters")
-
-
 class PostgresLedgerRecorder(KeepsStoreId, PostgresApplicationRecorder):
     """PostgreSQL events plus their Merkle log and checkpoints, in one database.
 
@@ -96,8 +55,8 @@ class PostgresLedgerRecorder(KeepsStoreId, PostgresApplicationRecorder):
     def __init__(
         self, datastore: PostgresDatastore, *, events_table_name: str = "stored_events"
     ) -> None:
-        _open_pool(datastore)
-        with _row_type_later(datastore):
+        open_pool(datastore)
+        with row_type_later(datastore):
             super().__init__(datastore, events_table_name=events_table_name)
         schema = Identifier(datastore.schema)
         self.prefix = f'"{datastore.schema}".'
@@ -242,7 +201,7 @@ class PostgresLedgerRecorder(KeepsStoreId, PostgresApplicationRecorder):
     def insert_events(
         self, stored_events: Sequence[StoredEvent], **kwargs: Any
     ) -> Sequence[int] | None:
-        """The library's insert, its row type looked up first (``_row_type_later``)."""
+        """The library's insert, its row type looked up first (``row_type_later``)."""
         self.datastore.register_type_adapters()
         ids: Sequence[int] | None = super().insert_events(stored_events, **kwargs)
         return ids
@@ -299,7 +258,7 @@ class PostgresLedgerRecorder(KeepsStoreId, PostgresApplicationRecorder):
         try:
             with (
                 self.datastore.get_connection() as conn,
-                _repeatable_read(conn),
+                repeatable_read(conn),
                 conn.transaction(),
                 conn.cursor(row_factory=tuple_row) as c,
             ):
