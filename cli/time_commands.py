@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from typing import Annotated, Any
 
 import typer
@@ -40,12 +40,16 @@ def timeline(
     as_json: JsonFlag = False,
 ) -> None:
     """Dated facts and claims in world-time order, as known at a point in time."""
-    from incident_ledger.usecases import (
-        reading,  # loaded by the commands that read: a faster start for the rest
+    from incident_ledger.usecases.timeline_stream import (
+        timeline_stream,  # loaded by the commands that read: a faster start for the rest
     )
 
-    result = reading.timeline(ctx.obj, incident, at=at, reviewed_only=reviewed_only)
-    answer(result, as_json=as_json, tz=tz, show=show_timeline)
+    # Written as it is read: a hot incident's timeline is tens of thousands of entries.
+    with timeline_stream(ctx.obj, incident, at=at, reviewed_only=reviewed_only) as read:
+        if as_json:
+            history_view.print_json_streamed(read.head, "entries", read.entries, read.tail)
+        else:
+            show_timeline(read.head, render.display_zone(read.head, tz), read.entries, read.tail)
 
 
 def history(
@@ -176,19 +180,34 @@ def _positions(fact: Mapping[str, Any] | None, recorded_by: Mapping[str, str] | 
     return "\n".join(lines)
 
 
-def show_timeline(result: dict[str, Any], zone: str | None) -> None:
-    """The timeline's table, a page at a time, or the sentence that it is empty."""
-    if not result["entries"]:
-        known = render.known_words(result["known_at"], zone)
-        render.out.print(f"no dated claims of {result['incident']} known {known}")
-    else:
-        pages = 0
-        for page in timeline_view.timeline_pages(result, zone):
-            render.out.print(page)
-            pages += 1
-        if pages > 1:
-            render.out.print("")  # the edge the continued table leaves out
-    render.out.print(timeline_view.timeline_note(result), soft_wrap=False)
+def show_timeline(
+    head: Mapping[str, Any],
+    zone: str | None,
+    entries: Iterable[dict[str, Any]],
+    tail: Callable[[], Mapping[str, Any]],
+) -> None:
+    """The timeline's table, a page at a time as its entries are read, or the sentence
+    that it is empty; then its note (``tail()``: the claims left out)."""
+    shown = {"pages": 0, "entries": 0, "not_positions": 0}
+
+    def counted() -> Iterator[dict[str, Any]]:
+        for entry in entries:
+            shown["entries"] += 1
+            shown["not_positions"] += not entry["position"]
+            yield entry
+
+    for page in timeline_view.timeline_pages(head, zone, counted()):
+        if not shown["entries"]:
+            break  # no entry: the one empty page is not shown
+        render.out.print(page)
+        shown["pages"] += 1
+    if not shown["entries"]:
+        known = render.known_words(head["known_at"], zone)
+        render.out.print(f"no dated claims of {head['incident']} known {known}")
+    elif shown["pages"] > 1:
+        render.out.print("")  # the edge the continued table leaves out
+    note = timeline_view.timeline_note(tail(), bool(shown["not_positions"]))
+    render.out.print(note, soft_wrap=False)
 
 
 def print_history(result: Mapping[str, Any], *, every: bool) -> None:

@@ -3,7 +3,7 @@ pages of whole days (``ledger timeline``)."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator, Mapping
 from datetime import date
 from typing import Any
 
@@ -22,24 +22,45 @@ before its first line showed."""
 _Row = list[Text | str]
 
 
-def timeline_pages(result: dict[str, Any], zone: str | None = None) -> Iterator[Table]:
-    """``timeline_table`` in pages of whole days, the first with the title and header, the
-    columns of every page as wide as the widest cell of all of them, where that fits."""
-    rows = _timeline_rows(result["entries"], zone)
-    starts = [0]
-    for n, row in enumerate(rows):
-        if len(row) == 1 and n - starts[-1] >= PAGE:  # a day's heading: a page may start
-            starts.append(n)
-    widths = None
-    if len(starts) > 1:
-        widths = [
-            max((_width(row[c]) for row in rows if len(row) > c), default=0) for c in range(4)
-        ]
-        if sum(widths) + 3 * len(widths) > render.out.width:
-            widths = None  # too wide for one line: each page is fitted on its own
+def timeline_pages(
+    result: Mapping[str, Any], zone: str | None = None, entries: Iterable[dict[str, Any]] = ()
+) -> Iterator[Table]:
+    """``timeline_table`` of ``entries`` (read as they come) in pages of whole days, the
+    first with the title and header, the columns of every page as wide as the widest
+    cell of all of them where that fits in a line.
+
+    Widths only grow as rows are read: once the widest cells seen so far overflow the
+    line, every page is fitted on its own and each is written as soon as it is whole.
+    Until then pages are held (a timeline that fits in a line is a narrow one)."""
+    rows = _timeline_rows(entries, zone)
+    held: list[_Row] = []  # the pages not written yet, each starting at a day's heading
+    starts = [0]  # where each held page starts in ``held``
+    widths = [0, 0, 0, 0]
+    overflow = False
+    pages = 0
+    for row in rows:
+        if len(row) == 1 and len(held) - starts[-1] >= PAGE:  # a day's heading: a page may start
+            starts.append(len(held))
+        held.append(row)
+        if not overflow:
+            for c, cell in enumerate(row):
+                widths[c] = max(widths[c], _width(cell))
+            overflow = sum(widths) + 3 * len(widths) > render.out.width
+        if overflow and len(starts) > 1:  # every page before the last started is whole
+            for n in range(len(starts) - 1):
+                yield timeline_table(
+                    result, zone, held[starts[n] : starts[n + 1]], first=pages == 0
+                )
+                pages += 1
+            held, starts = held[starts[-1] :], [0]
+    if pages == 0 and len(starts) > 1 and not overflow:
+        fitted: list[int] | None = widths
+    else:
+        fitted = None
     for n, start in enumerate(starts):
-        end = starts[n + 1] if n + 1 < len(starts) else len(rows)
-        yield timeline_table(result, zone, rows[start:end], first=n == 0, widths=widths)
+        end = starts[n + 1] if n + 1 < len(starts) else len(held)
+        yield timeline_table(result, zone, held[start:end], first=pages == 0, widths=fitted)
+        pages += 1
 
 
 def _width(cell: Text | str) -> int:
@@ -50,7 +71,7 @@ def _width(cell: Text | str) -> int:
 
 
 def timeline_table(
-    result: dict[str, Any],
+    result: Mapping[str, Any],
     zone: str | None = None,
     rows: list[_Row] | None = None,
     *,
@@ -82,21 +103,18 @@ def timeline_table(
     return table
 
 
-def _timeline_rows(entries: list[dict[str, Any]], zone: str | None) -> list[_Row]:
+def _timeline_rows(entries: Iterable[dict[str, Any]], zone: str | None) -> Iterator[_Row]:
     """A heading row (one cell) per day, then a row per claim of that day."""
-    rows: list[_Row] = []
     day = None
     for entry in entries:
         if entry["when"]["day"] != day:
             day = entry["when"]["day"]
-            rows.append(
-                [
-                    Text(
-                        f"{date.fromisoformat(day):%a} {render.instant_words(day, None)}",
-                        style="bold",
-                    )
-                ]
-            )
+            yield [
+                Text(
+                    f"{date.fromisoformat(day):%a} {render.instant_words(day, None)}",
+                    style="bold",
+                )
+            ]
         via = f" via {', '.join(entry['via'])}" if entry["via"] else ""
         mark = "" if entry["position"] else " *"
         if "status" in entry:
@@ -104,18 +122,15 @@ def _timeline_rows(entries: list[dict[str, Any]], zone: str | None) -> list[_Row
             claimed.append(f" date{mark}", style="")
         else:
             claimed = Text(render.terminal_text(entry["value_words"]) + mark)
-        rows.append(
-            [
-                entry["when"]["words"],
-                entry["fact"],
-                claimed,
-                f"{entry['claimant']}{via}\n{entry['report']}, "
-                f"{_short(entry['published_at'], zone)}"
-                f"\nrecorded by {render.terminal_text(entry['recorded_by'])}"
-                f"{render.review_mark(entry)}",
-            ]
-        )
-    return rows
+        yield [
+            entry["when"]["words"],
+            entry["fact"],
+            claimed,
+            f"{entry['claimant']}{via}\n{entry['report']}, "
+            f"{_short(entry['published_at'], zone)}"
+            f"\nrecorded by {render.terminal_text(entry['recorded_by'])}"
+            f"{render.review_mark(entry)}",
+        ]
 
 
 def _short(iso: str, zone: str | None) -> str:
@@ -126,7 +141,9 @@ def _short(iso: str, zone: str | None) -> str:
     return f"{day.day} {day:%b}"
 
 
-def timeline_note(result: dict[str, Any]) -> str:
+def timeline_note(result: Mapping[str, Any], not_positions: bool) -> str:
+    """What the table leaves out (``result``: the timeline's ``tail``), and the mark of
+    entries that are not their claimant's position (``not_positions``: some are)."""
     excluded = result["excluded_inactive"]
     undated = result["undated"]
     notes = [f"{undated['count']} undated claim(s) left out"]
@@ -137,6 +154,6 @@ def timeline_note(result: dict[str, Any]) -> str:
         f"{len(excluded)} claim(s) excluded as retracted or corrected"
         + (f" ({proposed} by a proposal not yet reviewed)" if proposed else "")
     )
-    if any(not entry["position"] for entry in result["entries"]):
+    if not_positions:
         notes.append("* not the claimant's current position")
     return "; ".join(notes)

@@ -7,12 +7,19 @@ at T (published by T, recorded by R) and still active at T (not retracted or
 corrected by T) are shown; the others are listed as excluded. For time-valued
 facts each entry carries the fact's status at T from :func:`state`, so a date
 that sources dispute reads as contested.
+
+The entries are read in that order from the read model's index of dated claims
+(``timeline_order``) as they are asked for (:func:`timeline_read`): the first page of a
+hot incident's timeline is written before its last claim is read. The undated and the
+excluded claims follow, read after the entries.
 """
 
 from __future__ import annotations
 
 import json
 import sqlite3
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -23,28 +30,57 @@ from incident_ledger.projections.desk_projection import BEFORE_THE_DESK, recorde
 from incident_ledger.projections.desk_rules import desk_clauses
 from incident_ledger.projections.incidents import require_incident
 from incident_ledger.projections.results import position_claims
+from incident_ledger.projections.timeline_order import order, placed
 from incident_ledger.projections.timewords import describe
 from incident_ledger.projections.understanding import iso, state
 from incident_ledger.projections.words import value_words
 
-_KNOWN_CLAIMS = """
+_COLUMNS = """
 SELECT c.id, c.fact, c.kind, c.value, c.qualifier, c.unit, c.time_low, c.time_high,
        c.valid_time, c.valid_from, c.valid_to, c.report, c.source, c.claimant, c.via,
        c.published_at, c.recorded_at, c.seq, {recorded_by} AS recorded_by,
-       claimant.name AS claimant_name, outlet.name AS outlet_name,
-       e.ended_by, e.how, e.report AS ended_report, e.published_at AS ended_published
+       claimant.name AS claimant_name, outlet.name AS outlet_name
 FROM claims c
 LEFT JOIN sources claimant ON claimant.id = c.claimant
 LEFT JOIN sources outlet ON outlet.id = c.source
-LEFT JOIN claim_ends e ON e.rowid = (
-    SELECT e.rowid FROM claim_ends e
-    WHERE e.claim = c.id AND e.published_at <= :known AND e.recorded_at <= :recorded {desk_end}
-    ORDER BY e.published_at, e.seq LIMIT 1
+"""
+
+_KNOWN = """c.incident = :incident AND c.published_at <= :known AND c.recorded_at <= :recorded
+{desk_claim}"""
+
+_ENDED = """
+SELECT e.rowid FROM claim_ends e
+WHERE e.claim = c.id AND e.published_at <= :known AND e.recorded_at <= :recorded {desk_end}
+"""
+
+_DATED = (
+    _COLUMNS
+    + f"""WHERE {_KNOWN} AND {placed("c")} IS NOT NULL AND NOT EXISTS ({_ENDED})
+ORDER BY {order("c")}
+"""
 )
-WHERE c.incident = :incident AND c.published_at <= :known AND c.recorded_at <= :recorded
-{desk_claim}
+"""The dated claims known and active at T, in timeline order (``timeline_order``'s index)."""
+
+_OTHERS = f"""
+SELECT c.id, c.fact, {placed("c")} IS NULL AS undated, e.ended_by, e.how, e.report, e.published_at
+FROM claims c
+LEFT JOIN claim_ends e ON e.rowid = ({_ENDED} ORDER BY e.published_at, e.seq LIMIT 1)
+WHERE {_KNOWN}
 ORDER BY c.published_at, c.id
 """
+"""Every claim known at T, for those left out: undated ones, and ended ones with the end
+that ended them first."""
+
+
+@dataclass
+class TimelineRead:
+    """A timeline being read: ``head`` (its keys before the entries), its ``entries`` in
+    order (read as they are asked for, while the read model is open) and ``tail()``
+    (its keys after them: the undated claims and those excluded as ended)."""
+
+    head: dict[str, Any]
+    entries: Iterator[dict[str, Any]]
+    tail: Callable[[], dict[str, Any]]
 
 
 def timeline(
@@ -58,6 +94,21 @@ def timeline(
     """Dated, active claims of an incident as known at T, in world-time order: the desk's
     rules apply (``desk_rules``: no entry error, no rejected proposal, and with
     ``reviewed_only`` no proposal before its approval)."""
+    read = timeline_read(db, incident, known_at, recorded_at, reviewed_only=reviewed_only)
+    entries = list(read.entries)
+    return {**read.head, "entries": entries, **read.tail()}
+
+
+def timeline_read(
+    db: sqlite3.Connection,
+    incident: str,
+    known_at: datetime,
+    recorded_at: datetime | None = None,
+    *,
+    reviewed_only: bool = False,
+) -> TimelineRead:
+    """:func:`timeline`, its entries read in order from the read model as they are asked
+    for (the model stays open until they and ``tail()`` are read)."""
     zone = require_incident(db, incident)
     facts = state(db, incident, known_at, recorded_at, reviewed_only=reviewed_only)["facts"]
     params = {
@@ -66,40 +117,49 @@ def timeline(
         "recorded": recorded_bound(recorded_at),
     }
     desk_claim, desk_end = desk_clauses(db, reviewed_only)
-    sql = (
-        _KNOWN_CLAIMS.replace("{desk_claim}", desk_claim)
-        .replace("{desk_end}", desk_end)
-        .replace("{recorded_by}", recorded_by_sql("c.seq"))
-    )
-    cursor = db.execute(sql, params)
-    columns = [d[0] for d in cursor.description]
+
+    def sql(text: str) -> str:
+        return (
+            text.replace("{desk_claim}", desk_claim)
+            .replace("{desk_end}", desk_end)
+            .replace("{recorded_by}", recorded_by_sql("c.seq"))
+        )
+
     positions = {
         claim for fact in facts.values() for p in fact["positions"] for claim in position_claims(p)
     }
-    entries: list[tuple[tuple[str, str, str, str], dict[str, Any]]] = []
-    undated: list[str] = []
-    excluded: list[dict[str, Any]] = []
-    for values in cursor:
-        row = dict(zip(columns, values, strict=True))
-        if row["ended_by"] is not None:
-            excluded.append(_excluded(row))
-            continue
-        when = _when(row, zone)
-        if when is None:
-            undated.append(row["id"])
-            continue
-        key, placed = when
-        entries.append((key, _entry(row, placed, facts, positions)))
-    entries.sort(key=lambda pair: pair[0])
-    return {
+    head = {
         "incident": incident,
         "timezone": zone,
         "known_at": iso(params["known"]),
         "recorded_at": iso(to_key(recorded_at)) if recorded_at else None,
-        "entries": [entry for _, entry in entries],
-        "undated": {"count": len(undated), "claims": undated},
-        "excluded_inactive": excluded,
     }
+
+    def entries() -> Iterator[dict[str, Any]]:
+        cursor = db.execute(sql(_DATED), params)
+        columns = [d[0] for d in cursor.description]
+        for values in cursor:
+            row = dict(zip(columns, values, strict=True))
+            when = _when(row, zone)
+            if when is not None:  # always: the query's placing is ``_when``'s
+                yield _entry(row, when[1], facts, positions)
+
+    def tail() -> dict[str, Any]:
+        undated: list[str] = []
+        excluded: list[dict[str, Any]] = []
+        for claim, fact, dateless, ended_by, how, report, published in db.execute(
+            sql(_OTHERS), params
+        ):
+            if ended_by is not None:
+                excluded.append(_excluded(claim, fact, how, ended_by, report, published))
+            elif dateless:
+                undated.append(claim)
+        return {
+            "undated": {"count": len(undated), "claims": undated},
+            "excluded_inactive": excluded,
+        }
+
+    return TimelineRead(head, entries(), tail)
 
 
 def _when(
@@ -178,12 +238,14 @@ def _entry(
     return entry
 
 
-def _excluded(row: dict[str, Any]) -> dict[str, Any]:
+def _excluded(
+    claim: str, fact: str, how: str, ended_by: str, report: str, published: str
+) -> dict[str, Any]:
     return {
-        "claim": row["id"],
-        "fact": row["fact"],
-        "how": row["how"],
-        "by": row["ended_by"],
-        "report": row["ended_report"],
-        "published_at": iso(row["ended_published"]),
+        "claim": claim,
+        "fact": fact,
+        "how": how,
+        "by": ended_by,
+        "report": report,
+        "published_at": iso(published),
     }

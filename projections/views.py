@@ -26,10 +26,12 @@ from incident_ledger.ledger.stores.location import read_only_uri
 from incident_ledger.projections import in_force, source_tally
 from incident_ledger.projections.claim_status import settle
 from incident_ledger.projections.desk_projection import DESK_TABLES
+from incident_ledger.projections.timeline_order import INDEX_SQL, TIMELINE_INDEX
 
 # 9: claims.claim_status and the stored positions in force and fact statuses.
 # 10: claims.claim_status says what the desk made of a claim (voided, rejected, proposed).
-SCHEMA_VERSION = 10
+# 11: the index of an incident's dated claims in timeline order (``timeline_order``).
+SCHEMA_VERSION = 11
 SORT_THREADS = min(os.cpu_count() or 1, 8)
 """Worker threads SQLite may use to sort while building the indexes (its own cap is 8)."""
 PROJECTION = "understanding"
@@ -261,7 +263,10 @@ _DERIVED_TABLES = (*in_force.TABLES, *source_tally.TABLES)
 ``source_tally``)."""
 _DERIVED_SCHEMA = (*in_force.SCHEMA, *source_tally.SCHEMA)
 
-_INDEX_NAMES = [f"idx_{table}_{'_'.join(columns)}" for table, columns, _ in _INDEXES]
+_INDEX_NAMES = [
+    *(f"idx_{table}_{'_'.join(columns)}" for table, columns, _ in _INDEXES),
+    TIMELINE_INDEX,  # on expressions, which sqlite-utils does not write: made by INDEX_SQL
+]
 
 
 def schema_names() -> set[str]:
@@ -437,10 +442,11 @@ class Views:
 
     def _create_indexes(self) -> None:
         self._drop_lookups()
-        for (table, indexed, unique), name in zip(_INDEXES, _INDEX_NAMES, strict=True):
+        for (table, indexed, unique), name in zip(_INDEXES, _INDEX_NAMES, strict=False):
             self.db.table(table).create_index(
                 indexed, index_name=name, unique=unique, if_not_exists=True
             )
+        self.connection.execute(INDEX_SQL)
 
     def table_statements(self) -> list[str] | None:
         """The CREATE statements of this model's tables as sqlite-utils first wrote

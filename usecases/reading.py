@@ -16,8 +16,6 @@ from incident_ledger.projections.citations import recorded_bound
 from incident_ledger.projections.desk_rules import (
     mark_proposals,
     mark_proposed_changes,
-    mark_proposed_ends,
-    proposed_records,
 )
 from incident_ledger.projections.in_force import crowded
 from incident_ledger.projections.incidents import require_incident
@@ -83,21 +81,11 @@ def timeline(
 ) -> dict[str, Any]:
     """Dated, active claims in world-time order, as known at ``at`` (default: now)
     (``reviewed_only``: a reporter's proposals count only once approved)."""
-    from incident_ledger.projections.timeline import timeline as build
+    from incident_ledger.usecases.timeline_stream import timeline_stream
 
-    if at:
-        parse_instant(at)
-    with read_model(db, incident) as conn:
-        known_at = query_instant(at, require_incident(conn, incident)) or utc_now()
-        result = build(conn, incident, known_at, reviewed_only=reviewed_only)
-        if not reviewed_only:
-            mark_proposals(conn, result["entries"], recorded_bound(None))
-            mark_proposed_ends(conn, result["excluded_inactive"], recorded_bound(None))
-            undated = result["undated"]
-            proposed = proposed_records(conn, undated["claims"], recorded_bound(None))
-            if proposed:  # in the order they are listed
-                undated["proposed"] = [claim for claim in undated["claims"] if claim in proposed]
-        return result
+    with timeline_stream(db, incident, at=at, reviewed_only=reviewed_only) as read:
+        entries = list(read.entries)
+        return {**read.head, "entries": entries, **read.tail()}
 
 
 def fact_history(
