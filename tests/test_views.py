@@ -13,6 +13,7 @@ import pytest
 
 import incident_ledger.projections.projector as projector_module
 from incident_ledger.ledger import samples
+from incident_ledger.projections.timeline_order import TIMELINE_INDEX
 from incident_ledger.projections.views import QUERY_MMAP_BYTES, SCHEMA_VERSION, Views
 from incident_ledger.usecases import workspace, writing
 
@@ -104,6 +105,34 @@ def test_a_model_of_an_earlier_schema_is_rebuilt_when_first_opened(
     with workspace.read_model(db) as opened:
         assert opened.execute("SELECT schema_version FROM tracking").fetchone() == (SCHEMA_VERSION,)
     assert schema(views_path) == fresh
+    rebuilt = Views(views_path)
+    assert rebuilt.dump() == rows
+    rebuilt.close()
+
+
+def test_a_model_without_the_timeline_index_is_rebuilt_not_read(
+    tmp_path: Path, fresh: list[tuple[str, str, str]]
+) -> None:
+    """Schema 10 had no index of dated claims in timeline order: a model of it (here with a
+    claim row lost, which only a rebuild restores) is rebuilt from the events when first
+    opened, with the index, rather than read as it is."""
+    db = str(tmp_path / "l.db")
+    writing.init(db)
+    writing.append_file(db, str(samples.GHWAYRAN))
+    views_path = tmp_path / "l.views.db"
+    current = Views(views_path)
+    rows = current.dump()
+    current.close()
+    connection = sqlite3.connect(views_path, isolation_level=None)
+    connection.execute(f"DROP INDEX {TIMELINE_INDEX}")
+    connection.execute("DELETE FROM claims WHERE rowid = (SELECT MIN(rowid) FROM claims)")
+    connection.execute("UPDATE tracking SET schema_version = 10")
+    connection.close()
+    with workspace.read_model(db) as opened:
+        assert opened.execute("SELECT schema_version FROM tracking").fetchone() == (SCHEMA_VERSION,)
+    assert SCHEMA_VERSION > 10
+    assert schema(views_path) == fresh
+    assert any(name == TIMELINE_INDEX for _, name, _ in fresh)
     rebuilt = Views(views_path)
     assert rebuilt.dump() == rows
     rebuilt.close()
