@@ -144,22 +144,19 @@ def timeline_read(
             if when is not None:  # always: the query's placing is ``_when``'s
                 yield _entry(row, when[1], facts, positions)
 
-    def tail() -> dict[str, Any]:
-        undated: list[str] = []
-        excluded: list[dict[str, Any]] = []
-        for claim, fact, dateless, ended_by, how, report, published in db.execute(
-            sql(_OTHERS), params
-        ):
-            if ended_by is not None:
-                excluded.append(_excluded(claim, fact, how, ended_by, report, published))
-            elif dateless:
-                undated.append(claim)
-        return {
-            "undated": {"count": len(undated), "claims": undated},
-            "excluded_inactive": excluded,
-        }
+    return TimelineRead(head, entries(), lambda: _left_out(db, sql(_OTHERS), params))
 
-    return TimelineRead(head, entries(), tail)
+
+def _left_out(db: sqlite3.Connection, sql: str, params: dict[str, str]) -> dict[str, Any]:
+    """The claims known at T that the entries leave out: undated, or ended (excluded)."""
+    undated: list[str] = []
+    excluded: list[dict[str, Any]] = []
+    for claim, fact, dateless, ended_by, how, report, published in db.execute(sql, params):
+        if ended_by is not None:
+            excluded.append(_excluded(claim, fact, how, ended_by, report, published))
+        elif dateless:
+            undated.append(claim)
+    return {"undated": {"count": len(undated), "claims": undated}, "excluded_inactive": excluded}
 
 
 def _when(
