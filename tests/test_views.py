@@ -84,11 +84,8 @@ def test_a_model_missing_an_index_is_rebuilt_with_every_index(
     assert schema(views_path) == fresh
 
 
-def test_a_model_of_an_earlier_schema_is_rebuilt_when_first_opened(
-    tmp_path: Path, fresh: list[tuple[str, str, str]]
-) -> None:
-    """Schema 3 had a claims(incident, published_at) index; opening such a model rebuilds it
-    from the events, in the current layout, with the same rows."""
+def _sample_model(tmp_path: Path) -> tuple[str, Path, dict[str, list[tuple[object, ...]]]]:
+    """The sample's ledger, its read model and the model's rows."""
     db = str(tmp_path / "l.db")
     writing.init(db)
     writing.append_file(db, str(samples.GHWAYRAN))
@@ -96,6 +93,15 @@ def test_a_model_of_an_earlier_schema_is_rebuilt_when_first_opened(
     current = Views(views_path)
     rows = current.dump()
     current.close()
+    return db, views_path, rows
+
+
+def test_a_model_of_an_earlier_schema_is_rebuilt_when_first_opened(
+    tmp_path: Path, fresh: list[tuple[str, str, str]]
+) -> None:
+    """Schema 3 had a claims(incident, published_at) index; opening such a model rebuilds it
+    from the events, in the current layout, with the same rows."""
+    db, views_path, rows = _sample_model(tmp_path)
     connection = sqlite3.connect(views_path, isolation_level=None)
     connection.execute(
         "CREATE INDEX idx_claims_incident_published_at ON claims (incident, published_at)"
@@ -116,13 +122,7 @@ def test_a_model_without_the_timeline_index_is_rebuilt_not_read(
     """Schema 10 had no index of dated claims in timeline order: a model of it (here with a
     claim row lost, which only a rebuild restores) is rebuilt from the events when first
     opened, with the index, rather than read as it is."""
-    db = str(tmp_path / "l.db")
-    writing.init(db)
-    writing.append_file(db, str(samples.GHWAYRAN))
-    views_path = tmp_path / "l.views.db"
-    current = Views(views_path)
-    rows = current.dump()
-    current.close()
+    db, views_path, rows = _sample_model(tmp_path)
     connection = sqlite3.connect(views_path, isolation_level=None)
     connection.execute(f"DROP INDEX {TIMELINE_INDEX}")
     connection.execute("DELETE FROM claims WHERE rowid = (SELECT MIN(rowid) FROM claims)")
