@@ -161,6 +161,8 @@ def mark_proposals(
     that is or holds a proposal not approved by ``recorded`` ``review: "proposed"``; the
     others get no ``review`` key. A proposal shown is then never taken for an approved
     record."""
+    if not any_proposed(db):  # one probe, not a look at each item (a diff lists 100,000)
+        return
     items = list(items)
     key = "id" if kind == "retraction" else "claim"
     held = {id(item): item.get("claims") or [item[key]] for item in items}
