@@ -131,7 +131,20 @@ def diff(
 
     question = Question(ctx.obj, incident, as_recorded, reviewed_only)
     result = question.put(reading.belief_diff, from_at=from_at, to_at=to_at)
-    answer(result, as_json=as_json, tz=tz, show=show_diff)
+    answer(result, as_json=as_json, tz=tz, show=show_diff, json=print_diff)
+
+
+def print_diff(result: Mapping[str, Any]) -> None:
+    """The diff as JSON, its new claims written one at a time (a hot incident's month holds
+    a hundred thousand: the whole text at once was three times the answer's memory)."""
+    keys = list(result)
+    at = keys.index("new_claims")
+    history_view.print_json_streamed(
+        {key: result[key] for key in keys[:at]},
+        "new_claims",
+        result["new_claims"],
+        lambda: {key: result[key] for key in keys[at + 1 :]},
+    )
 
 
 # --- rendering ----------------------------------------------------------------------
@@ -324,9 +337,9 @@ def _first(lines: list[str], total: int, what: str) -> str:
     return "\n".join(lines)
 
 
-def _long_list(title: str, rows: list[list[str]]) -> None:
-    """A list too long for a table, a line each, written as it goes."""
-    render.out.print(f"{title} ({len(rows)}):")
+def _long_list(title: str, count: int, rows: Iterable[list[str]]) -> None:
+    """A list of ``count`` rows too long for a table, a line each, written as it goes."""
+    render.out.print(f"{title} ({count}):")
     render.lines("  " + " · ".join(cell.replace("\n", " ") for cell in row) for row in rows)
 
 
@@ -354,7 +367,7 @@ def _published_table(
         return
     reports: dict[str, str] = {}  # each report's words, made once (a hot month: 100,000 claims)
     members: dict[str, str] = {}  # each member's words, the same
-    rows = [
+    rows = (
         [
             reports.get(item["report"]["id"])
             or reports.setdefault(item["report"]["id"], _report(item["report"], zone)),
@@ -367,9 +380,9 @@ def _published_table(
             + render.review_mark(item),
         ]
         for item in items
-    ]
-    if len(rows) > LONG_LIST:
-        _long_list(title, rows)
+    )
+    if len(items) > LONG_LIST:  # made a line at a time as it is written
+        _long_list(title, len(items), rows)
         return
     table = StackingTable(title=title, stack=[(4, 0), (2, 1), (3, 1)])
     for name in ("report", "fact", "claimant", "value", "claim"):
@@ -405,7 +418,7 @@ def _retractions_table(items: list[dict[str, Any]], zone: str | None) -> None:
         for item in items
     ]
     if len(rows) > LONG_LIST:
-        _long_list("retractions", rows)
+        _long_list("retractions", len(rows), rows)
         return
     table = StackingTable(title="retractions", stack=[(1, 0), (3, 2)])
     for name in ("report", "claim", "fact", "claimant", "reason"):
