@@ -131,20 +131,7 @@ def diff(
 
     question = Question(ctx.obj, incident, as_recorded, reviewed_only)
     result = question.put(reading.belief_diff, from_at=from_at, to_at=to_at)
-    answer(result, as_json=as_json, tz=tz, show=show_diff, json=print_diff)
-
-
-def print_diff(result: Mapping[str, Any]) -> None:
-    """The diff as JSON, its new claims written one at a time (a hot incident's month holds
-    a hundred thousand: the whole text at once was three times the answer's memory)."""
-    keys = list(result)
-    at = keys.index("new_claims")
-    history_view.print_json_streamed(
-        {key: result[key] for key in keys[:at]},
-        "new_claims",
-        result["new_claims"],
-        lambda: {key: result[key] for key in keys[at + 1 :]},
-    )
+    answer(result, as_json=as_json, tz=tz, show=show_diff, json=render.print_json_parts)
 
 
 # --- rendering ----------------------------------------------------------------------
