@@ -5,19 +5,10 @@ ends)."""
 
 from __future__ import annotations
 
-import tempfile
-from datetime import UTC, datetime
-from pathlib import Path
 from typing import Any
 
-from incident_ledger.ledger.application import Ledger
-from incident_ledger.ledger.imports import importer
-from incident_ledger.ledger.imports.importer import Entry
-from incident_ledger.ledger.imports.parsing import validate_record
-from incident_ledger.ledger.stores.location import locate
 from incident_ledger.projections import diff as diff_module
-from incident_ledger.projections.projector import Projector
-from incident_ledger.projections.views import Views
+from tests.projected import projected
 
 _PARAMS = {
     "incident": "i",
@@ -49,33 +40,20 @@ def _records(earlier: int) -> list[dict[str, Any]]:
 def _steps(earlier: int) -> int:
     """SQLite's steps (in thousands) reading the ends of the span: the reports that ended
     a claim, and the retractions."""
-    with tempfile.TemporaryDirectory() as workdir:
-        ledger = Ledger(
-            locate(str(Path(workdir) / "l.db")).event_store_env(),
-            clock=lambda: datetime(2022, 2, 1, tzinfo=UTC),
-        )
-        views = Views(Path(workdir) / "v.db")
-        try:
-            records = _records(earlier)
-            importer.record(ledger, [Entry("t", validate_record(r, "t")) for r in records])
-            Projector(ledger, views).catch_up()
-            db = views.connection
-            desk = diff_module._desk(db, False)
-            steps = [0]
+    with projected(_records(earlier)) as db:
+        desk = diff_module._desk(db, False)
+        steps = [0]
 
-            def step() -> int:
-                steps[0] += 1
-                return 0
+        def step() -> int:
+            steps[0] += 1
+            return 0
 
-            db.set_progress_handler(step, 1000)
-            ends = db.execute(diff_module._ENDING_REPORTS.format(**desk), _PARAMS).fetchall()
-            listed = db.execute(diff_module._RETRACTIONS.format(**desk), _PARAMS).fetchall()
-            db.set_progress_handler(None, 1000)
-            assert len(ends) == len(listed) == 10
-            return steps[0]
-        finally:
-            views.close()
-            ledger.close()
+        db.set_progress_handler(step, 1000)
+        ends = db.execute(diff_module._ENDING_REPORTS.format(**desk), _PARAMS).fetchall()
+        listed = db.execute(diff_module._RETRACTIONS.format(**desk), _PARAMS).fetchall()
+        db.set_progress_handler(None, 1000)
+        assert len(ends) == len(listed) == 10
+        return steps[0]
 
 
 def test_the_ends_of_a_span_are_read_without_reading_every_claim() -> None:

@@ -9,25 +9,17 @@ from __future__ import annotations
 
 import json
 import random
-import tempfile
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import Any
 
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from benchmarks.hot import time_value, valid_time
-from incident_ledger.ledger.application import Ledger
-from incident_ledger.ledger.imports import importer
-from incident_ledger.ledger.imports.importer import Entry
-from incident_ledger.ledger.imports.parsing import validate_record
-from incident_ledger.ledger.stores.location import locate
 from incident_ledger.ledger.times import to_key
-from incident_ledger.projections.projector import Projector
 from incident_ledger.projections.timeline import _when, timeline
 from incident_ledger.projections.timeline_order import TIMELINE_INDEX
-from incident_ledger.projections.views import Views
+from tests.projected import projected
 
 _DAYS = ["2022-01-18", "2022-01-19", "2022-01-20", "2022-01-21T10:00:00Z", "2022-01-22"]
 
@@ -78,59 +70,41 @@ def _records(seed: int, count: int) -> list[dict[str, Any]]:
 def test_the_timeline_read_in_order_is_the_sorted_timeline(
     seed: int, count: int, known: str
 ) -> None:
-    with tempfile.TemporaryDirectory() as workdir:
-        clock = [datetime(2022, 2, 1, tzinfo=UTC)]
-        ledger = Ledger(
-            locate(str(Path(workdir) / "l.db")).event_store_env(), clock=lambda: clock[0]
-        )
-        views = Views(Path(workdir) / "v.db")
-        try:
-            records = _records(seed, count)
-            importer.record(ledger, [Entry("t", validate_record(r, "t")) for r in records])
-            Projector(ledger, views).catch_up()
-            db = views.connection
-            at = datetime.fromisoformat(f"{known}T23:59:59+00:00")
-            read = timeline(db, "i", at)
-            rows = db.execute(_KNOWN, {"known": to_key(at)})
-            columns = [d[0] for d in rows.description]
-            placed, undated, ended = [], [], []
-            for values in rows:
-                row = dict(zip(columns, values, strict=True))
-                when = None if row["ended"] else _when(row, "Asia/Damascus")
-                if row["ended"]:
-                    ended.append(row["id"])
-                elif when is None:
-                    undated.append(row["id"])
-                else:
-                    placed.append((when[0], row["id"], when[1]))
-            placed.sort()
-            assert [(e["claim"], e["when"]) for e in read["entries"]] == [
-                (claim, when) for _, claim, when in placed
-            ]
-            assert read["undated"] == {"count": len(undated), "claims": undated}
-            assert [e["claim"] for e in read["excluded_inactive"]] == ended
-        finally:
-            views.close()
-            ledger.close()
+    with projected(_records(seed, count)) as db:
+        at = datetime.fromisoformat(f"{known}T23:59:59+00:00")
+        read = timeline(db, "i", at)
+        rows = db.execute(_KNOWN, {"known": to_key(at)})
+        columns = [d[0] for d in rows.description]
+        placed, undated, ended = [], [], []
+        for values in rows:
+            row = dict(zip(columns, values, strict=True))
+            when = None if row["ended"] else _when(row, "Asia/Damascus")
+            if row["ended"]:
+                ended.append(row["id"])
+            elif when is None:
+                undated.append(row["id"])
+            else:
+                placed.append((when[0], row["id"], when[1]))
+        placed.sort()
+        assert [(e["claim"], e["when"]) for e in read["entries"]] == [
+            (claim, when) for _, claim, when in placed
+        ]
+        assert read["undated"] == {"count": len(undated), "claims": undated}
+        assert [e["claim"] for e in read["excluded_inactive"]] == ended
 
 
-def test_the_timeline_reads_its_entries_in_the_index_order(
-    ledger: Ledger, views: Views, projector: Projector
-) -> None:
+def test_the_timeline_reads_its_entries_in_the_index_order() -> None:
     """No sort: the plan walks the index of dated claims, in order, for the incident."""
-    records = _records(7, 30)
-    importer.record(ledger, [Entry("t", validate_record(r, "t")) for r in records])
-    projector.catch_up()
-    db = views.connection
-    traced: list[str] = []
-    db.set_trace_callback(traced.append)
-    try:
-        entries = timeline(db, "i", datetime(2022, 2, 1, tzinfo=UTC))["entries"]
-    finally:
-        db.set_trace_callback(None)
-    assert entries
-    dated = next(sql for sql in traced if "NOT EXISTS" in sql and "ORDER BY (CASE" in sql)
-    plan = " | ".join(row[3] for row in db.execute(f"EXPLAIN QUERY PLAN {dated}"))
+    with projected(_records(7, 30)) as db:
+        traced: list[str] = []
+        db.set_trace_callback(traced.append)
+        try:
+            entries = timeline(db, "i", datetime(2022, 2, 1, tzinfo=UTC))["entries"]
+        finally:
+            db.set_trace_callback(None)
+        assert entries
+        dated = next(sql for sql in traced if "NOT EXISTS" in sql and "ORDER BY (CASE" in sql)
+        plan = " | ".join(row[3] for row in db.execute(f"EXPLAIN QUERY PLAN {dated}"))
     assert f"USING INDEX {TIMELINE_INDEX} (incident=?)" in plan
     assert "TEMP B-TREE" not in plan  # read in order, not sorted
     assert json.dumps(entries)  # plain data
