@@ -83,12 +83,7 @@ def diff(
     desk = _desk(db, reviewed_only)
     rows = db.execute(_NEW_CLAIMS.format(**desk), params).fetchall()
     ending = db.execute(_ENDING_REPORTS.format(**desk), params).fetchall()
-    fact_reports: dict[str, set[str]] = {}
-    for fact, report in chain(((row[1], row[9]) for row in rows), ending):
-        fact_reports.setdefault(fact, set()).add(report)
-    # Every report cited, in publication order, read once: a fact's are in that order too.
-    cited = report_refs(db, chain((row[9] for row in rows), (report for _, report in ending)))
-    rank = {ref["id"]: n for n, ref in enumerate(cited)}
+    fact_reports, cited = _cited(db, rows, ending)
     positions = [p for fact in before.values() for p in fact["positions"]]
     earlier = [claim for p in positions for claim in position_claims(p)]
     ends = {
@@ -105,12 +100,12 @@ def diff(
                     "fact": fact,
                     "changed": parts,
                     "changes": fact_changes(before.get(fact), after.get(fact), ends),
-                    "reports": _in_order(cited, rank, fact_reports.get(fact, set())),
+                    "reports": fact_reports.get(fact, []),
                     "before": before.get(fact),
                     "after": after.get(fact),
                 }
             )
-    claims, corrections = _published_claims(rows, {ref["id"]: ref for ref in cited})
+    claims, corrections = _published_claims(rows, cited)
     return {
         "incident": incident,
         "timezone": zone,
@@ -125,11 +120,22 @@ def diff(
     }
 
 
-def _in_order(
-    cited: list[dict[str, Any]], rank: dict[str, int], reports: set[str]
-) -> list[dict[str, Any]]:
-    """These reports as ``report_refs`` gives them (in publication order), from ``cited``."""
-    return [cited[n] for n in sorted(rank[report] for report in reports if report in rank)]
+def _cited(
+    db: sqlite3.Connection, rows: list[Any], ending: list[Any]
+) -> tuple[dict[str, list[dict[str, Any]]], dict[str, dict[str, Any]]]:
+    """The reports each fact cites (of its claims published in the span, ``rows``, and of
+    the ends then, ``ending``), in publication order, and every cited report by id: all
+    read at once, each fact's taken in their order."""
+    reports: dict[str, set[str]] = {}
+    for fact, report in chain(((row[1], row[9]) for row in rows), ending):
+        reports.setdefault(fact, set()).add(report)
+    cited = report_refs(db, chain((row[9] for row in rows), (report for _, report in ending)))
+    rank = {ref["id"]: n for n, ref in enumerate(cited)}
+    in_order = {
+        fact: [cited[n] for n in sorted(rank[r] for r in held if r in rank)]
+        for fact, held in reports.items()
+    }
+    return in_order, {ref["id"]: ref for ref in cited}
 
 
 def _desk(db: sqlite3.Connection, reviewed_only: bool) -> dict[str, str]:
