@@ -152,9 +152,8 @@ def belief_diff(
         if text:
             parse_instant(text)
     with read_model(db, incident) as conn:
-        # Read through SQLite's cache, not the memory map: a hot incident's month of claims
-        # touches most of a model of a million, every mapped page of it resident (300 MB).
-        conn.execute("PRAGMA mmap_size=0")
+        if crowded(conn, incident):  # a month of a hot incident: most of the model, mapped
+            unmapped(conn)
         zone = require_incident(conn, incident)
         start, end = query_instant(from_at, zone), query_instant(to_at, zone)
         if start is None or end is None or start >= end:

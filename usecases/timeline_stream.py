@@ -23,9 +23,10 @@ from incident_ledger.projections.desk_rules import (
     mark_proposed_ends,
     proposed_records,
 )
+from incident_ledger.projections.in_force import crowded
 from incident_ledger.projections.incidents import require_incident
 from incident_ledger.projections.timeline import TimelineRead, timeline_read
-from incident_ledger.usecases.workspace import query_instant, read_model
+from incident_ledger.usecases.workspace import query_instant, read_model, unmapped
 
 BATCH = 100
 """Entries marked at a time (one read of the proposals among them)."""
@@ -40,10 +41,8 @@ def timeline_stream(
     if at:
         parse_instant(at)
     with read_model(db, incident) as conn:
-        # An incident's claims lie scattered over the model: mapped, every page the
-        # timeline touches stays in the process's resident memory (a hot incident's
-        # claims: most of a model of a million); read through SQLite's cache, they do not.
-        conn.execute("PRAGMA mmap_size=0")
+        if crowded(conn, incident):  # its claims lie all over the model
+            unmapped(conn)
         known_at = query_instant(at, require_incident(conn, incident)) or utc_now()
         read = timeline_read(conn, incident, known_at, reviewed_only=reviewed_only)
         if not reviewed_only:
