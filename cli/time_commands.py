@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Iterable, Mapping
 from typing import Annotated, Any
 
 import typer
@@ -12,6 +12,7 @@ from rich.text import Text
 from incident_ledger.cli import history_view, render, timeline_view
 from incident_ledger.cli.answers import Question, answer
 from incident_ledger.cli.failures import fail
+from incident_ledger.cli.json_parts import print_json_parts
 from incident_ledger.cli.params import (
     AsRecorded,
     AtOption,
@@ -49,7 +50,8 @@ def timeline(
         if as_json:
             history_view.print_json_streamed(read.head, "entries", read.entries, read.tail)
         else:
-            show_timeline(read.head, render.display_zone(read.head, tz), read.entries, read.tail)
+            zone = render.display_zone(read.head, tz)
+            timeline_view.show_timeline(read.head, zone, read.entries, read.tail)
 
 
 def history(
@@ -131,7 +133,7 @@ def diff(
 
     question = Question(ctx.obj, incident, as_recorded, reviewed_only)
     result = question.put(reading.belief_diff, from_at=from_at, to_at=to_at)
-    answer(result, as_json=as_json, tz=tz, show=show_diff, json=render.print_json_parts)
+    answer(result, as_json=as_json, tz=tz, show=show_diff, json=print_json_parts)
 
 
 # --- rendering ----------------------------------------------------------------------
@@ -178,36 +180,6 @@ def _positions(fact: Mapping[str, Any] | None, recorded_by: Mapping[str, str] | 
             f"{p['claimant']}: {position_words(p)} ({p['report']}{by}{render.review_mark(p)})"
         )
     return "\n".join(lines)
-
-
-def show_timeline(
-    head: Mapping[str, Any],
-    zone: str | None,
-    entries: Iterable[dict[str, Any]],
-    tail: Callable[[], Mapping[str, Any]],
-) -> None:
-    """The timeline's table, a page at a time as its entries are read, or the sentence
-    that it is empty; then its note (``tail()``: the claims left out)."""
-    shown = {"pages": 0, "entries": 0, "not_positions": 0}
-
-    def counted() -> Iterator[dict[str, Any]]:
-        for entry in entries:
-            shown["entries"] += 1
-            shown["not_positions"] += not entry["position"]
-            yield entry
-
-    for page in timeline_view.timeline_pages(head, zone, counted()):
-        if not shown["entries"]:
-            break  # no entry: the one empty page is not shown
-        render.out.print(page)
-        shown["pages"] += 1
-    if not shown["entries"]:
-        known = render.known_words(head["known_at"], zone)
-        render.out.print(f"no dated claims of {head['incident']} known {known}")
-    elif shown["pages"] > 1:
-        render.out.print("")  # the edge the continued table leaves out
-    note = timeline_view.timeline_note(tail(), bool(shown["not_positions"]))
-    render.out.print(note, soft_wrap=False)
 
 
 def print_history(result: Mapping[str, Any], *, every: bool) -> None:

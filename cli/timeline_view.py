@@ -3,7 +3,7 @@ pages of whole days (``ledger timeline``)."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from datetime import date
 from typing import Any
 
@@ -157,3 +157,33 @@ def timeline_note(result: Mapping[str, Any], not_positions: bool) -> str:
     if not_positions:
         notes.append("* not the claimant's current position")
     return "; ".join(notes)
+
+
+def show_timeline(
+    head: Mapping[str, Any],
+    zone: str | None,
+    entries: Iterable[dict[str, Any]],
+    tail: Callable[[], Mapping[str, Any]],
+) -> None:
+    """The timeline's table, a page at a time as its entries are read, or the sentence
+    that it is empty; then its note (``tail()``: the claims left out)."""
+    shown = {"pages": 0, "entries": 0, "not_positions": 0}
+
+    def counted() -> Iterator[dict[str, Any]]:
+        for entry in entries:
+            shown["entries"] += 1
+            shown["not_positions"] += not entry["position"]
+            yield entry
+
+    for page in timeline_pages(head, zone, counted()):
+        if not shown["entries"]:
+            break  # no entry: the one empty page is not shown
+        render.out.print(page)
+        shown["pages"] += 1
+    if not shown["entries"]:
+        known = render.known_words(head["known_at"], zone)
+        render.out.print(f"no dated claims of {head['incident']} known {known}")
+    elif shown["pages"] > 1:
+        render.out.print("")  # the edge the continued table leaves out
+    note = timeline_note(tail(), bool(shown["not_positions"]))
+    render.out.print(note, soft_wrap=False)
