@@ -90,6 +90,20 @@ SELECT j.value FROM claims c, json_each(c.via) j
 WHERE c.via IS NOT NULL AND c.published_at <= :known {incident_filter}
 """
 
+# What a report says of the claims without reading them: how many each claimant made in
+# each incident, and each numeric fact's unit (the first given, in the log's order).
+_CLAIMS_COUNTED = """
+SELECT c.incident, c.claimant, count(*) FROM claims c
+WHERE c.published_at <= :known {incident_filter}
+GROUP BY c.incident, c.claimant
+"""
+
+_NUMERIC_UNITS = """
+SELECT c.fact, c.unit FROM claims c
+WHERE c.kind = 'number' AND c.published_at <= :known {incident_filter}
+ORDER BY c.seq
+"""
+
 # Each source's grade in force at T, by the same rule as the understanding
 _GRADES = f"""
 SELECT s.id, {grade_in_force("s.id")}
@@ -241,6 +255,8 @@ class Streamed(_Reading):
     states: dict[str, StateResult]
     relations: list[Row]
     reviewed_only: bool = False
+    desk_claim: str = ""
+    """The desk's clause on claims (``desk_rules.desk_clauses``), as the claims are read."""
     _positions: set[str] = field(init=False, default_factory=set)
 
     def __post_init__(self) -> None:
@@ -251,13 +267,52 @@ class Streamed(_Reading):
         those its other rows name)."""
         return _by_id(self.db, "claims", ids)
 
-    def has_claim(self, claim_id: str) -> bool:
-        """Whether the claim is one the selection shows."""
-        sql = "SELECT 1 FROM claims c WHERE c.id = :id AND c.published_at <= :known"
+    def shown_claims(self, ids: Iterable[str]) -> dict[str, Row]:
+        """``claims_by_id``, each row marked as the selection's claims are (a proposal
+        not yet approved says so)."""
+        rows = self.claims_by_id(ids)
+        if self.claims.mark is not None:
+            self.claims.mark(list(rows.values()))
+        return rows
+
+    def claims_of(self, incident: str) -> RowSource:
+        """The claims of one of the selection's incidents, read as ``claims`` are."""
+        if self.incident is not None:
+            return self.claims
+        claim_filter = _INCIDENT_FILTER + self.desk_claim
+        sql = _CLAIMS.format(incident_filter=claim_filter, recorded_by=recorded_by_sql("c.seq"))
+        return RowSource(self.db, sql, self._params(incident), self.claims.mark)
+
+    def claims_counted(self) -> dict[tuple[str, str], int]:
+        """How many claims the selection shows by (incident, claimant), in one query."""
+        sql = _CLAIMS_COUNTED.format(incident_filter=self._claim_filter())
+        return {(i, c): n for i, c, n in self.db.execute(sql, self._params(self.incident))}
+
+    def numeric_units(self, incident: str) -> dict[str, str]:
+        """The numeric facts of an incident's claims shown: fact → the first unit given
+        (``""`` when none is)."""
+        units: dict[str, str] = {}
+        sql = _NUMERIC_UNITS.format(incident_filter=_INCIDENT_FILTER + self.desk_claim)
+        for fact, unit in self.db.execute(sql, self._params(incident)):
+            units[fact] = units.get(fact) or unit or ""
+        return units
+
+    def _claim_filter(self) -> str:
+        return (_INCIDENT_FILTER if self.incident is not None else "") + self.desk_claim
+
+    def _params(self, incident: str | None) -> dict[str, Any]:
+        return {"known": self.known, "incident": incident, "recorded": END_OF_TIME}
+
+    def has_claims(self, ids: Iterable[str]) -> set[str]:
+        """Which of these claims are ones the selection shows, in one query."""
+        sql = (
+            "SELECT c.id FROM claims c WHERE c.id IN (SELECT value FROM json_each(:ids))"
+            " AND c.published_at <= :known"
+        )
         if self.incident is not None:
             sql += " " + _INCIDENT_FILTER
-        params = {"id": claim_id, "known": self.known, "incident": self.incident}
-        return self.db.execute(sql, params).fetchone() is not None
+        params = {"ids": json.dumps(sorted(set(ids))), "known": self.known}
+        return {str(row[0]) for row in self.db.execute(sql, params | {"incident": self.incident})}
 
 
 LeafLocator = Callable[[Mapping[int, str]], Mapping[int, tuple[int, bytes]]]
@@ -437,6 +492,7 @@ def stream(
         states=states,
         relations=_relations(db, [row["id"] for row in incidents]),
         reviewed_only=reviewed_only,
+        desk_claim=desk_claim,
     )
 
 

@@ -10,6 +10,7 @@ Arabic text (detected by script) is set in elements with ``lang="ar" dir="rtl"``
 
 from __future__ import annotations
 
+import itertools
 import re
 import sqlite3
 from collections import Counter
@@ -30,11 +31,11 @@ from incident_ledger.projections.exports.common import (
     Leaf,
     Provenance,
     Row,
-    Selection,
+    Streamed,
     describe_value,
-    leaves_of,
-    select,
+    stream,
     via_ids,
+    with_leaves,
 )
 from incident_ledger.projections.exports.html_template import (
     CONTENT_SECURITY_POLICY,
@@ -99,10 +100,15 @@ def html_parts(
     reviewed_only: bool = False,
 ) -> Iterator[str]:
     """The page of :func:`export_html` in parts, in order: each chart is drawn and each
-    row of the claims' appendix made only when the page reaches it."""
-    selection = select(db, incident, at, reviewed_only=reviewed_only)
-    leaves = leaves_of(selection, provenance)
-    incidents = [_incident(db, selection, row, leaves) for row in selection.incidents]
+    row of the claims' appendix read (``common.stream``), its leaf located a page at a
+    time, only when the page reaches it; what is held besides grows with the incidents'
+    reports, sources and positions shown, not with their claims."""
+    selection = stream(db, incident, at, reviewed_only=reviewed_only)
+    leaves = _leaves(selection, provenance)
+    counted = selection.claims_counted()
+    incidents = [
+        _incident(db, selection, row, leaves, provenance, counted) for row in selection.incidents
+    ]
     title = selection.incidents[0]["title"] if incident is not None else "all incidents"
     # Instants in the incident's local time, with its offset (UTC for several incidents).
     zone = _zone(selection.incidents[0]) if incident is not None else None
@@ -113,13 +119,30 @@ def html_parts(
         known_at=_known(selection.known, zone),
         reviewed_only=selection.reviewed_only,
         incidents=incidents,
-        sources=_sources(selection, leaves),
-        reports=[
-            _report(selection, row, zone) | _leaf(row, leaves) for row in selection.reports.values()
-        ],
+        sources=_sources(selection, leaves, counted),
+        reports=_Rows(
+            lambda: (
+                _report(selection, row, zone) | _leaf(row, leaves)
+                for row in selection.reports.values()
+            )
+        ),
         assessments=[_assessment(row, zone) | _leaf(row, leaves) for row in selection.assessments],
         signed=provenance,
     )
+
+
+def _leaves(selection: Streamed, provenance: Provenance | None) -> dict[int, Leaf]:
+    """The leaves of the records shown but the claims (whose are located as they are
+    read, ``common.with_leaves``)."""
+    if provenance is None:
+        return {}
+    records = itertools.chain(
+        (("incident", row) for row in selection.incidents),
+        (("source", row) for row in selection.sources.values()),
+        (("report", row) for row in selection.reports.values()),
+        (("assessment", row) for row in selection.assessments),
+    )
+    return provenance.leaves_of_records(records)
 
 
 class _Rows:
@@ -176,12 +199,20 @@ def _moment(key: str | None, zone: str | None, precision: str | None = None) -> 
 
 
 def _incident(
-    db: sqlite3.Connection, selection: Selection, row: Row, leaves: dict[int, Leaf]
+    db: sqlite3.Connection,
+    selection: Streamed,
+    row: Row,
+    leaves: dict[int, Leaf],
+    provenance: Provenance | None,
+    counted: Mapping[tuple[str, str], int],
 ) -> dict[str, Any]:
     zone = _zone(row)
-    claims = [claim for claim in selection.claims if claim["incident"] == row["id"]]
-    by_id = {claim["id"]: claim for claim in claims}
     understanding = selection.states[row["id"]]
+    listed = {name: _listed(fact) for name, fact in understanding["facts"].items()}
+    # Only the claims of the positions listed are read whole here; the appendix reads
+    # every claim again as the page reaches it.
+    by_id = selection.shown_claims(p["claim"] for shown, _ in listed.values() for p in shown)
+    claims = selection.claims_of(row["id"])
     return {
         "id": row["id"],
         "title": row["title"],
@@ -189,18 +220,21 @@ def _incident(
         "place": row["place"],
         "related": [r for r in selection.relations if r["incident"] == row["id"]],
         "facts": [
-            _fact(selection, by_id, name, fact, zone)
+            _fact(selection, by_id, name, fact, listed[name], zone)
             for name, fact in understanding["facts"].items()
         ],
-        "charts": _charts(db, selection, row["id"], _numeric_units(claims), zone),
-        "claims_known": len(claims),
+        "charts": _charts(db, selection, row["id"], selection.numeric_units(row["id"]), zone),
+        "claims_known": sum(n for (i, _), n in counted.items() if i == row["id"]),
         # errata, reviews and notes on its claims and retractions, each saying by whom
         "desk": [
             entry | {"recorded": _moment(entry["recorded_at"], zone)}
             for entry in desk_on_incident(db, row["id"], selection.known)
         ],
         "claims": _Rows(
-            lambda: (_claim(selection, claim, zone) | _leaf(claim, leaves) for claim in claims)
+            lambda: (
+                _claim(selection, claim, zone) | {"leaf": leaf}
+                for claim, leaf in with_leaves("claim", claims, provenance)
+            )
         ),
         **_leaf(row, leaves),
     }
@@ -208,7 +242,7 @@ def _incident(
 
 def _charts(
     db: sqlite3.Connection,
-    selection: Selection,
+    selection: Streamed,
     incident: str,
     units: dict[str, str],
     zone: str | None,
@@ -224,35 +258,33 @@ def _charts(
         yield {"fact": chart.fact, "unit": chart.unit, "svg": Markup(svg)}
 
 
-def _numeric_units(claims: list[Row]) -> dict[str, str]:
-    units: dict[str, str] = {}
-    for claim in claims:
-        if claim["kind"] == "number":
-            units.setdefault(claim["fact"], "")
-            units[claim["fact"]] = units[claim["fact"]] or claim["unit"] or ""
-    return units
+def _listed(fact: Mapping[str, Any]) -> tuple[list[Any], str | None]:
+    """A fact's positions the report lists, and its summary. Past ``LISTED_POSITIONS``
+    positions, a fact is summed up as the state table does (its most held values,
+    counted) and its positions listed up to that many, the two in conflict first: the
+    appendix lists every claim."""
+    positions = list(fact["positions"])
+    if len(positions) <= LISTED_POSITIONS:
+        return positions, None
+    why = fact.get("why") or {}
+    says = [entry["says"] for entry in why.get("positions") or ()]
+    summary = positions_summary(says or [position_words(p) for p in positions])
+    first = why.get("conflict") or []
+    positions.sort(key=lambda p: p["claimant"] not in first)  # stable: the rest in order
+    return positions[:LISTED_POSITIONS], summary
 
 
 def _fact(
-    selection: Selection,
+    selection: Streamed,
     by_id: dict[str, Row],
     name: str,
     fact: Mapping[str, Any],
+    listed: tuple[list[Any], str | None],
     zone: str | None,
 ) -> dict[str, Any]:
-    """A fact as the report shows it. Past ``LISTED_POSITIONS`` positions, a fact is summed
-    up as the state table does (its most held values, counted) and its positions listed
-    up to that many, the two in conflict first: the appendix lists every claim."""
+    """A fact as the report shows it, its positions ``listed`` (:func:`_listed`)."""
     status = str(fact["status"])
-    positions = list(fact["positions"])
-    summary = None
-    if len(positions) > LISTED_POSITIONS:
-        why = fact.get("why") or {}
-        says = [entry["says"] for entry in why.get("positions") or ()]
-        summary = positions_summary(says or [position_words(p) for p in positions])
-        first = why.get("conflict") or []
-        positions.sort(key=lambda p: p["claimant"] not in first)  # stable: the rest in order
-        positions = positions[:LISTED_POSITIONS]
+    positions, summary = listed
     return {
         "fact": name,
         "status": status,
@@ -286,7 +318,7 @@ def link(url: str | None) -> str | None:
     return url if url and url.startswith(("https://", "http://")) else None
 
 
-def _position(selection: Selection, claim: Row, zone: str | None) -> dict[str, Any]:
+def _position(selection: Streamed, claim: Row, zone: str | None) -> dict[str, Any]:
     precision = _precision(selection, claim)
     # A date-only report's claims are known from the end of its day in the incident's
     # zone, which reads as that day.
@@ -304,12 +336,12 @@ def _position(selection: Selection, claim: Row, zone: str | None) -> dict[str, A
     }
 
 
-def _precision(selection: Selection, claim: Row) -> str | None:
+def _precision(selection: Streamed, claim: Row) -> str | None:
     report = selection.reports.get(claim["report"])
     return report["published_precision"] if report else None
 
 
-def _claim(selection: Selection, claim: Row, zone: str | None) -> dict[str, Any]:
+def _claim(selection: Streamed, claim: Row, zone: str | None) -> dict[str, Any]:
     status = selection.claim_status(claim)
     end = selection.ends.get(claim["id"])
     return {
@@ -323,8 +355,12 @@ def _claim(selection: Selection, claim: Row, zone: str | None) -> dict[str, Any]
     }
 
 
-def _sources(selection: Selection, leaves: dict[int, Leaf]) -> list[dict[str, Any]]:
-    made = Counter(claim["claimant"] for claim in selection.claims)
+def _sources(
+    selection: Streamed, leaves: dict[int, Leaf], counted: Mapping[tuple[str, str], int]
+) -> list[dict[str, Any]]:
+    made: Counter[str] = Counter()
+    for (_, claimant), n in counted.items():
+        made[claimant] += n
     return [
         {
             "id": row["id"],
@@ -339,7 +375,7 @@ def _sources(selection: Selection, leaves: dict[int, Leaf]) -> list[dict[str, An
     ]
 
 
-def _report(selection: Selection, row: Row, zone: str | None) -> dict[str, Any]:
+def _report(selection: Streamed, row: Row, zone: str | None) -> dict[str, Any]:
     return {
         "id": row["id"],
         "outlet": selection.source_name(row["source"]),

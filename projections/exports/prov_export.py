@@ -83,7 +83,7 @@ from prov.model import PROV, Literal, Namespace, ProvDocument
 
 from incident_ledger.ledger.errors import BadInputError
 from incident_ledger.ledger.times import from_key
-from incident_ledger.projections.desk_projection import BEFORE_THE_DESK, recorded_by
+from incident_ledger.projections.desk_projection import BEFORE_THE_DESK, recorded_by_each
 from incident_ledger.projections.exports.common import (
     Leaf,
     Provenance,
@@ -146,6 +146,8 @@ def write_prov(
     selection = stream(db, incident, at, reviewed_only=reviewed_only)
     with _Sections() as sections:
         sections.add(_head(selection, incident, provenance))
+        for page in pages(with_leaves("report", selection.reports.values(), provenance)):
+            sections.add(_reports(selection, page))
         for page in pages(with_leaves("claim", selection.claims, provenance)):
             sections.add(_claims(selection, page))
         for page in pages(with_leaves("retraction", selection.retractions, provenance)):
@@ -160,7 +162,8 @@ Page = tuple[tuple[Row, Leaf | None], ...]
 
 
 def _head(selection: Streamed, incident: str | None, provenance: Provenance | None) -> ProvDocument:
-    """The export itself, and the incidents, sources and reports shown."""
+    """The export itself, and the incidents and sources shown (the reports follow, a page
+    at a time: ``_reports``)."""
     doc = _document()
     _export_entity(doc, selection, incident, provenance)
     for member, name, role in selection.db.execute(_MEMBERS):
@@ -173,15 +176,23 @@ def _head(selection: Streamed, incident: str | None, provenance: Provenance | No
                 (LEDGER["role"], role),
             ],
         )
-    for kind, rows, add in (
-        ("incident", selection.incidents, _incident),
-        ("source", selection.sources.values(), _source),
-        ("report", selection.reports.values(), _report),
-    ):
-        for row, found in with_leaves(kind, rows, provenance):
-            add(doc, row, _leaf(found))
-            if kind != "source":  # an agent: the members record sources, not attribute them
-                _recorded(doc, f"{kind}-{row['id']}", recorded_by(selection.db, row["seq"]))
+    incidents = list(with_leaves("incident", selection.incidents, provenance))
+    by = recorded_by_each(selection.db, (row["seq"] for row, _ in incidents))
+    for row, found in incidents:
+        _incident(doc, row, _leaf(found))
+        _recorded(doc, f"incident-{row['id']}", by[row["seq"]])
+    # agents: the members record sources, not attribute them
+    for row, found in with_leaves("source", selection.sources.values(), provenance):
+        _source(doc, row, _leaf(found))
+    return doc
+
+
+def _reports(selection: Streamed, page: Page) -> ProvDocument:
+    doc = _document()
+    by = recorded_by_each(selection.db, (row["seq"] for row, _ in page))
+    for row, found in page:
+        _report(doc, row, _leaf(found))
+        _recorded(doc, f"report-{row['id']}", by[row["seq"]])
     return doc
 
 
@@ -203,10 +214,11 @@ def _recorded(doc: ProvDocument, record: str, member: str | None) -> None:
 
 def _claims(selection: Streamed, page: Page) -> ProvDocument:
     doc = _document()
+    shown = selection.has_claims(row["corrects"] for row, _ in page if row["corrects"])
     for row, found in page:
         _claim(doc, selection, row, _leaf(found))
         if row["corrects"] is not None:
-            _correction(doc, selection, row)
+            _correction(doc, selection, row, row["corrects"] in shown)
     return doc
 
 
@@ -477,10 +489,11 @@ def _bounds(row: Row) -> dict[Any, Any]:
     return {}
 
 
-def _correction(doc: ProvDocument, selection: Streamed, row: Row) -> None:
+def _correction(doc: ProvDocument, selection: Streamed, row: Row, shown: bool) -> None:
+    """A correction: of a claim the selection ``shown``, with the activity that ended it."""
     new, old = LEDGER[f"claim-{row['id']}"], LEDGER[f"claim-{row['corrects']}"]
     doc.wasRevisionOf(new, old)
-    if not selection.has_claim(row["corrects"]):
+    if not shown:
         return  # the corrected claim is outside the selection (another incident)
     when = _time(row["published_at"])
     activity = doc.activity(
