@@ -21,7 +21,7 @@ model nor a row added to it escapes:
   added under the position of some other event brings that event in, and then
   differs from what it produces.
 
-Finding the log's side reads the log's leaves once before the check (an index of
+Finding the log's side reads the log's leaves once before the check, unhashed (an index of
 events by incident, when the store has one, would spare that read).
 """
 
@@ -29,13 +29,15 @@ from __future__ import annotations
 
 import json
 import sqlite3
+from collections.abc import Iterator
 from dataclasses import dataclass
 
 from incident_ledger.ledger.application import Ledger
 from incident_ledger.ledger.bundles import cited_records, report_outlets
+from incident_ledger.ledger.errors import VerificationError
 from incident_ledger.ledger.incident_chains import concerned, parse_leaf
-from incident_ledger.ledger.log_check import checked_pages
-from incident_ledger.ledger.merkle import Frontier
+from incident_ledger.ledger.log_check import PAGE
+from incident_ledger.ledger.mapper import LeafMapper
 from incident_ledger.ledger.stores.chains import claim_lookup
 from incident_ledger.ledger.stores.recorder import EventRow, LogView
 
@@ -90,7 +92,7 @@ def incident_scope(
     positions: set[int] = set()
     cited: set[str] = set()
     shared: dict[str, list[int]] = {}
-    for rows, leaves in checked_pages(view, ledger.leaf_mapper, size, Frontier()):
+    for rows, leaves in _log_pages(view, ledger.leaf_mapper, size):
         for row, leaf, label in zip(rows, leaves, concerned(leaves, lookup), strict=True):
             if row[1].startswith(_SHARED):
                 shared.setdefault(row[1], []).append(row[0])
@@ -106,6 +108,32 @@ def incident_scope(
         positions.update(shared.get(record, ()))
     positions.update(_model_positions(model, incident, cited))
     return Scope(frozenset(positions))
+
+
+def _log_pages(
+    view: LogView, mapper: LeafMapper, size: int
+) -> Iterator[tuple[list[EventRow], list[bytes]]]:
+    """The log's first ``size`` events a page at a time, with their leaves, as
+    ``checked_pages`` gives them but not hashed: the check reads and hashes every one
+    of them after, in the same read of the store, and stops at the first that does not
+    match; what is found here only chooses which of them it projects."""
+    after, read = 0, 0
+    while read < size:
+        rows = view.event_rows(after, min(PAGE, size - read))
+        if not rows:
+            return
+        try:
+            leaves = mapper.leaves_of_rows(rows)
+        except (TypeError, ValueError):  # a tampered row of the wrong type
+            leaves = None
+        if leaves is None:
+            raise VerificationError(
+                f"entries {read} to {read + len(rows) - 1}: the stored events do not match "
+                "the Merkle log; 'ledger verify' names the first bad entry"
+            )
+        yield rows, leaves
+        read += len(rows)
+        after = rows[-1][0]
 
 
 def _model_positions(model: sqlite3.Connection, incident: str, cited: set[str]) -> set[int]:

@@ -18,6 +18,7 @@ is left at the end differs; the first difference by event position is named.
 
 from __future__ import annotations
 
+import json
 import re
 import sqlite3
 from collections.abc import Callable, Iterator
@@ -92,7 +93,7 @@ def check_read_model(ledger: Ledger, views: Views, incident: str | None = None) 
         scope = None
         if incident is not None:
             scope = incident_scope(ledger, view, size, views.connection, incident)
-        tables = _Tables(views.connection, None if scope is None else scope.keeps)
+        tables = _Tables(views.connection, None if scope is None else scope.positions)
         for rows, leaves in checked_pages(view, ledger.leaf_mapper, size, frontier):
             page = (rows, leaves) if scope is None else scope.chosen(rows, leaves)
             tables.expect(collected(projector, *page))
@@ -322,13 +323,24 @@ def _position(seq: Any) -> int:
 class _Tables:
     """Every table of the model, matched against the rows the log produces."""
 
-    def __init__(self, connection: sqlite3.Connection, keep: Keep | None = None) -> None:
+    def __init__(
+        self, connection: sqlite3.Connection, positions: frozenset[int] | None = None
+    ) -> None:
+        """``positions``: compare only the rows of the events at these positions (a scope),
+        chosen by SQLite as it reads each table: a row of another event is never made."""
         self.columns = table_columns()
         self.tables: dict[str, _Table] = {}
+        chosen, keep = "", None
+        params: dict[str, str] = {}
+        if positions is not None:
+            chosen = "WHERE [seq] IN (SELECT value FROM json_each(:positions))"
+            params["positions"] = json.dumps(sorted(positions))
+            keep = positions.__contains__  # and an integer, as the log's positions are
         for name, columns in self.columns.items():
             listed = ", ".join(f"[{column}]" for column in columns)
+            sql = f"SELECT {listed} FROM [{name}] {chosen} ORDER BY rowid"
             try:
-                cursor = connection.execute(f"SELECT {listed} FROM [{name}] ORDER BY rowid")
+                cursor = connection.execute(sql, params)
             except sqlite3.Error as error:
                 raise ReadModelDiffers(f"its table {name} cannot be read ({error})") from None
             self.tables[name] = _Table(name, columns, cursor, keep)
