@@ -333,7 +333,9 @@ class _Tables:
         chosen, keep = "", None
         params: dict[str, str] = {}
         if positions is not None:
-            chosen = "WHERE [seq] IN (SELECT value FROM json_each(:positions))"
+            # Unary + keeps SQLite from an index on seq, whose rows it would then sort by
+            # rowid: every table is read in storage order, one row after another.
+            chosen = "WHERE +[seq] IN (SELECT value FROM json_each(:positions))"
             params["positions"] = json.dumps(sorted(positions))
             keep = positions.__contains__  # and an integer, as the log's positions are
         for name, columns in self.columns.items():
