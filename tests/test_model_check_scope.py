@@ -160,3 +160,43 @@ def test_an_incident_check_projects_only_its_events(
     assert claims == {row[0] for row in connection.execute(query)}
     connection.close()
     assert len(projected) < len(everything) / 2
+
+
+class _Counted:
+    """A model connection that counts the rows its tables' full reads hand to Python."""
+
+    def __init__(self, connection: sqlite3.Connection) -> None:
+        self.connection = connection
+        self.fetched = 0
+
+    def execute(self, sql: str, *params: Any) -> Any:
+        cursor = self.connection.execute(sql, *params)
+        return _CountedCursor(cursor, self) if sql.endswith("ORDER BY rowid") else cursor
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.connection, name)
+
+
+class _CountedCursor:
+    def __init__(self, cursor: sqlite3.Cursor, owner: _Counted) -> None:
+        self.cursor, self.owner = cursor, owner
+
+    def fetchmany(self, size: int) -> list[Any]:
+        rows = self.cursor.fetchmany(size)
+        self.owner.fetched += len(rows)
+        return rows
+
+
+def test_an_incident_check_reads_only_the_rows_it_compares(
+    sample: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """SQLite hands over only the rows of the events in the incident's scope: each one
+    read is compared, none of another incident's is made into a row and dropped."""
+    with workspace.open_workspace(sample) as ws, ws.views.snapshot():
+        counted = _Counted(ws.views.connection)
+        monkeypatch.setattr(ws.views, "connection", counted)
+        whole = model_check.check_read_model(ws.ledger, ws.views)
+        everything, counted.fetched = counted.fetched, 0
+        part = model_check.check_read_model(ws.ledger, ws.views, "diyala-2022")
+    assert everything == whole.rows
+    assert counted.fetched == part.rows < whole.rows / 2
