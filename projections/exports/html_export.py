@@ -187,10 +187,12 @@ def _known(key: str | None, zone: str | None) -> str:
 _DAY = re.compile(r"^\d{1,2} [A-Z][a-z]{2} \d{4}$")
 
 
+@lru_cache(maxsize=8192)
 def _moment(key: str | None, zone: str | None, precision: str | None = None) -> str:
     """An instant as a reader in the incident's zone says it, as the command line does:
     ``21 Jan 2022`` for a date (a report dated to the day, the end of a local day),
-    else ``24 Jan 2022 09:00 +02:00`` (UTC for an incident without a zone)."""
+    else ``24 Jan 2022 09:00 +02:00`` (UTC for an incident without a zone). Kept for
+    the instants met again: a report's claims share its publication time."""
     if key is None:
         return "now"
     if precision == "day":  # the report's date as it gave it
