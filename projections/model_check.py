@@ -18,7 +18,6 @@ is left at the end differs; the first difference by event position is named.
 
 from __future__ import annotations
 
-import json
 import re
 import sqlite3
 from collections.abc import Callable, Iterator
@@ -40,6 +39,10 @@ from incident_ledger.projections.views import Views, row_key, table_columns
 
 BATCH = 4096
 """Model rows read at a time from each table."""
+SCOPED_BATCH = 256
+"""Model rows read at a time from each table by an incident's check: only the scope's, so
+a batch reaches further ahead of the log than ``BATCH`` rows of every event would, and
+its rows wait, unmatched, until the log gets there."""
 SETTLE_AT = 8_192
 """Rows held on both sides of a table before the matched ones are cancelled: about two
 pages' rows of the busiest table, so that what the check holds does not follow the log."""
@@ -235,7 +238,7 @@ class _Table:
         """Read the model's rows until one of an event after ``position``."""
         found = self.found
         while not self.exhausted:
-            batch = self.cursor.fetchmany(BATCH)
+            batch = self.cursor.fetchmany(BATCH if self.keep is None else SCOPED_BATCH)
             if not batch:
                 self.exhausted = True
                 return
@@ -320,6 +323,19 @@ def _position(seq: Any) -> int:
     return seq if type(seq) is int else -1
 
 
+_SCOPE = "model_check_scope"
+"""The temporary table of the positions an incident's check compares: one set that every
+table's read looks up by its key (a list bound to each query would be copied for each)."""
+
+
+def _hold_scope(connection: sqlite3.Connection, positions: frozenset[int]) -> None:
+    connection.execute(f"CREATE TEMP TABLE IF NOT EXISTS {_SCOPE} (seq INTEGER PRIMARY KEY)")
+    connection.execute(f"DELETE FROM temp.{_SCOPE}")
+    connection.executemany(
+        f"INSERT INTO temp.{_SCOPE} (seq) VALUES (?)", ((p,) for p in sorted(positions))
+    )
+
+
 class _Tables:
     """Every table of the model, matched against the rows the log produces."""
 
@@ -331,18 +347,17 @@ class _Tables:
         self.columns = table_columns()
         self.tables: dict[str, _Table] = {}
         chosen, keep = "", None
-        params: dict[str, str] = {}
         if positions is not None:
+            _hold_scope(connection, positions)
             # Unary + keeps SQLite from an index on seq, whose rows it would then sort by
             # rowid: every table is read in storage order, one row after another.
-            chosen = "WHERE +[seq] IN (SELECT value FROM json_each(:positions))"
-            params["positions"] = json.dumps(sorted(positions))
+            chosen = f"WHERE +[seq] IN (SELECT seq FROM temp.{_SCOPE})"
             keep = positions.__contains__  # and an integer, as the log's positions are
         for name, columns in self.columns.items():
             listed = ", ".join(f"[{column}]" for column in columns)
             sql = f"SELECT {listed} FROM [{name}] {chosen} ORDER BY rowid"
             try:
-                cursor = connection.execute(sql, params)
+                cursor = connection.execute(sql)
             except sqlite3.Error as error:
                 raise ReadModelDiffers(f"its table {name} cannot be read ({error})") from None
             self.tables[name] = _Table(name, columns, cursor, keep)
