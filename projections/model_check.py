@@ -14,6 +14,10 @@ page's rows are written by statement, not in event order, so a model's rows are 
 order only from one page to the next: rows are matched as multisets, and a row left
 unmatched waits for its match, which a sound model supplies within a page or two. Whatever
 is left at the end differs; the first difference by event position is named.
+
+Over 400 lines: the two sides of the check, the log's rows as the projector makes them
+and the model's as its tables hold them (all of them, or an incident's scope), are
+matched here together.
 """
 
 from __future__ import annotations

@@ -450,9 +450,9 @@ def stream(
     desk_claim, desk_end = desk_clauses(db, reviewed_only)
     incident_filter = (_INCIDENT_FILTER if incident is not None else "") + desk_claim
     ends_sql = _ENDS.format(incident_filter=incident_filter, desk_end=desk_end)
-    ended = counted_retraction(desk_end)
     shown = {  # each query takes the keys it names
         "incident_filter": incident_filter,
+        "desk_retraction": counted_retraction(desk_end),
         "recorded_by_r": recorded_by_sql("r.seq"),
         "recorded_by_a": recorded_by_sql("a.seq"),
     }
@@ -483,9 +483,7 @@ def stream(
             mark("claim"),
         ),
         ends=ends,
-        retractions=RowSource(
-            db, _RETRACTIONS.format(**shown, desk_retraction=ended), params, mark("retraction")
-        ),
+        retractions=RowSource(db, _RETRACTIONS.format(**shown), params, mark("retraction")),
         assessments=RowSource(db, _ASSESSMENTS.format(**shown), params),
         reports=reports,
         sources=_sources(db, source_ids, known),

@@ -6,6 +6,9 @@ external resource, under a restrictive Content-Security-Policy. The template
 autoescaping on, and this module hands it only plain text and numbers: CSS
 classes, ``lang``/``dir`` and colours come from fixed tables, never from the data.
 Arabic text (detected by script) is set in elements with ``lang="ar" dir="rtl"``.
+
+Over 400 lines: what the template shows of each record, and the reading of the records as
+the page reaches them (``html_parts``), are kept together.
 """
 
 from __future__ import annotations
