@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 
-from incident_ledger.projections.exports import common, export_prov, html_export
+from incident_ledger.projections.exports import common, export_prov, html_export, prov_export
 from incident_ledger.usecases import desk_work, writing
 from incident_ledger.usecases.workspace import open_workspace
 from tests.test_exports import day_end, signed
@@ -113,3 +113,12 @@ def test_the_report_reads_its_claims_as_it_writes_them(
         events.extend("claim written" for part in parts if '<tr class="claim-' in part)
     assert events.count("page read") == 4  # 16 claims (12 and 4 corrections), 4 a page
     assert "claim written" in events[: events.index("page read", 1)]
+
+
+def test_a_prov_export_keeps_no_name_of_the_records_it_wrote(tmp_path: Path) -> None:
+    """``prov`` interns every qualified name a namespace makes: the records' namespace holds
+    none of a page's names once the page is written."""
+    db = ledger_of(tmp_path, 15)
+    statements(db, prov)
+    held = prov_export.LEDGER._cache  # prov's interning of the names the namespace made
+    assert not [name for name in held if name.startswith(("claim-", "report-", "relay"))]
