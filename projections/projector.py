@@ -15,11 +15,11 @@ from __future__ import annotations
 import json
 import re
 import sqlite3
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from datetime import datetime
 from functools import cache
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import orjson
 from eventsourcing.persistence import PersistenceError
@@ -76,6 +76,11 @@ FIRST_SHARE = 0.52
 events (a fork, a fresh store connection, one read of the reports cited across
 the split): at an even split this process waited 5–10% of its own time for it."""
 
+PageRow = EventRow | tuple[int, bytes]
+"""A stored event as a page gives it: in full (``event_rows``), or its position and leaf
+alone (``event_leaves``), all that a handler reads of most events."""
+_LEAN = 2
+"""How many columns a page row read as position and leaf holds."""
 Handler = Callable[["Projector", dict[str, Any], int], None]
 """Writes the rows of one event, given as its leaf line (``leaf_line``) and its position."""
 _UNREADABLE = (KeyError, TypeError, ValueError, AttributeError, IndexError)
@@ -91,8 +96,9 @@ class Projector:
         self.db: sqlite3.Connection = views.connection
         self._report_cache: dict[str, ReportTime] = {}
         self._stored_reports: dict[str, ReportTime | None] | None = None
-        self._stored_facts: dict[str, tuple[str, bytes]] | None = None
-        """Every fact's first stored event, by aggregate id (``_stored_rules``)."""
+        self._stored_kinds: dict[str, dict[str, tuple[str, bytes]]] = {}
+        """Kind → the first stored event of every aggregate of that kind (facts, incidents),
+        by aggregate id, once a bulk load has asked for one (``_stored_creation``)."""
         self._pending: dict[str, list[tuple[Any, ...]]] = {}
         self._collecting = False
         self._zones: dict[str, str | None] = {}
@@ -230,7 +236,7 @@ class Projector:
                     # An event of this page cannot be projected: apply the page again one
                     # event at a time, setting aside each that cannot (``_apply_each``).
                     self.db.execute("ROLLBACK TO page")
-                    applied += self._apply_each(page, until_key)
+                    applied += self._apply_each(self._full_rows(page), until_key)
                 except BaseException:
                     self._discard_pending()
                     raise
@@ -241,7 +247,7 @@ class Projector:
                 progress(position - start, last - start)
         return applied
 
-    def _apply_page(self, page: list[EventRow], until_key: str | None) -> int:
+    def _apply_page(self, page: list[PageRow], until_key: str | None) -> int:
         """Apply a page of events and write their rows; raise at the first event that
         cannot be projected (its rows, and those of the page, then stay queued)."""
         applied = self._queue_page(page, until_key)
@@ -249,7 +255,7 @@ class Projector:
         return applied
 
     def _queue_page(
-        self, page: list[EventRow], until_key: str | None, leaves: list[bytes] | None = None
+        self, page: Sequence[PageRow], until_key: str | None, leaves: list[bytes] | None = None
     ) -> int:
         """Queue the rows of a page of stored events (``write``); raise at the first event
         that cannot be projected. ``leaves``, when given, are their leaves already read
@@ -265,11 +271,11 @@ class Projector:
             if leaves is not None:
                 line = _decode(leaves[index])
             else:
-                line = _decode(row[4] if plain is None else plain(row[4]))
+                line = _decode(row[-1] if plain is None else plain(row[-1]))
             topic = line["topic"]
             upcasting = _UPCASTS.get(topic)
             if upcasting is not None and line.get("class_version", 1) != upcasting[1]:
-                line = leaf_line(mapper, row)
+                line = leaf_line(mapper, self._full_rows([row])[0])
             # A leaf without a recorded time or an id is unreadable, whether or not
             # the read model has a use for its topic.
             recorded, _ = line["recorded_at"], line["id"]
@@ -405,15 +411,27 @@ class Projector:
             progress(total, total)
         return applied + int(shard_applied)
 
-    def _page(self, position: int, last: int) -> tuple[list[EventRow], int, bytes]:
-        """The next page of stored events after ``position`` (up to ``last``), and the
-        store's log size and root as of its end, which bind the model to the store."""
+    def _page(self, position: int, last: int) -> tuple[list[PageRow], int, bytes]:
+        """The next page of stored events after ``position`` (up to ``last``), each its
+        position and leaf (``PageRow``), and the store's log size and root as of its end,
+        which bind the model to the store."""
         try:
             with self.ledger.audit.reading() as view:
                 count = PAGE_SIZE * BULK_PAGES if self.views.bulk else PAGE_SIZE
-                rows = view.event_rows(position, count, stop=last)
+                rows: list[PageRow] = list(view.event_leaves(position, count, last))
                 size, root = log_at(view, rows[-1][0] if rows else last)
                 return rows, size, root
+        except PersistenceError as error:
+            raise StoreError(f"cannot read the event store: {error}") from None
+
+    def _full_rows(self, page: Sequence[PageRow]) -> list[EventRow]:
+        """The stored rows of a page in full (``event_rows``): what an event upcast or set
+        aside is checked and named by, read again for a page read as positions and leaves."""
+        if all(len(row) > _LEAN for row in page):
+            return cast(list[EventRow], page)
+        try:
+            with self.ledger.audit.reading() as view:
+                return view.event_rows(page[0][0] - 1, len(page), stop=page[-1][0])
         except PersistenceError as error:
             raise StoreError(f"cannot read the event store: {error}") from None
 
@@ -545,7 +563,7 @@ class Projector:
             query = "SELECT timezone FROM incidents WHERE id = ?"
             row = self.db.execute(query, (incident,)).fetchone()
         if row is None:
-            data = self._stored_data(Incident.aggregate_id(incident))
+            data = self._stored_data(Incident.aggregate_id(incident), Incident.kind)
             zone = None if data is None else data.get("timezone")
         else:
             zone = row[0]
@@ -582,22 +600,29 @@ class Projector:
         """The rules of a fact's first event in the store (version 1: what a later
         declaration says is read by ``state``, not here)."""
         aggregate_id = fact_id(incident, fact)
-        if self.views.bulk:
-            # A shard meets every fact of the first half here: one read of them all, where
-            # a read per fact was a tenth of a hot million-claim rebuild's CPU.
-            if self._stored_facts is None:
+        stored = self._stored_creation(aggregate_id, Fact.kind)
+        if stored is None:
+            return None
+        line = leaf_line(self.ledger.leaf_mapper, (0, aggregate_id, 1, *stored))
+        return FactRules.from_fields(line["data"], declared=line["topic"] != Fact.Inferred.TOPIC)
+
+    def _stored_creation(self, aggregate_id: str, kind: str | None) -> tuple[str, bytes] | None:
+        """(topic, state) of an aggregate's creation event in the store, or None.
+
+        In a bulk load, the first asked of a ``kind`` reads every one of that kind: a
+        shard meets every fact and incident of the first half, and a read for each fact
+        was a tenth of a hot million-claim rebuild's CPU (those of the incidents, 4% of
+        the shard's at 100,000 claims)."""
+        if kind is not None and self.views.bulk:
+            found = self._stored_kinds.get(kind)
+            if found is None:
                 with self.ledger.audit.reading() as view:
-                    stored = view.creations_between(f"{Fact.kind}:", f"{Fact.kind};")
-                self._stored_facts = {name: (topic, state) for name, topic, state in stored}
-            found = self._stored_facts
+                    stored = view.creations_between(f"{kind}:", f"{kind};")
+                found = self._stored_kinds[kind] = {name: (t, state) for name, t, state in stored}
         else:
             with self.ledger.audit.reading() as view:
                 found = view.creation_states([aggregate_id])
-        if aggregate_id not in found:
-            return None
-        topic, state = found[aggregate_id]
-        line = leaf_line(self.ledger.leaf_mapper, (0, aggregate_id, 1, topic, state))
-        return FactRules.from_fields(line["data"], declared=line["topic"] != Fact.Inferred.TOPIC)
+        return found.get(aggregate_id)
 
     def zone_of_claim(self, claim: str) -> str | None:
         """The time zone of a claim's incident (a date-only report that withdraws a claim is
@@ -609,16 +634,15 @@ class Projector:
         data = self._stored_data(Claim.aggregate_id(claim))
         return None if data is None else self.zone_of(str(data["incident"]))
 
-    def _stored_data(self, aggregate_id: str) -> dict[str, Any] | None:
-        """The data of an aggregate's creation event in the store, or None."""
-        with self.ledger.audit.reading() as view:
-            found = view.creation_states([aggregate_id])
-        if aggregate_id not in found:
+    def _stored_data(self, aggregate_id: str, kind: str | None = None) -> dict[str, Any] | None:
+        """The data of an aggregate's creation event in the store, or None (``kind``: as
+        ``_stored_creation``)."""
+        stored = self._stored_creation(aggregate_id, kind)
+        if stored is None:
             return None
-        topic, state = found[aggregate_id]
-        data: dict[str, Any] = leaf_line(
-            self.ledger.leaf_mapper, (0, aggregate_id, 1, topic, state)
-        )["data"]
+        data: dict[str, Any] = leaf_line(self.ledger.leaf_mapper, (0, aggregate_id, 1, *stored))[
+            "data"
+        ]
         return data
 
 
@@ -941,7 +965,7 @@ def _claim(p: Projector, line: dict[str, Any], seq: int) -> None:
     else:
         # Each distinct reading is made once a run: most claims share a few thousand
         # (value, qualifier) pairs, read under a few distinct rules (``context_of``).
-        key = (value, qualifier, id(rules), zone) if type(value) in _KEYED else None
+        key = _reading_key(value, qualifier, id(rules), zone)
         found = None if key is None else p._readings.get(key)
         if found is None:
             found = _read(value, qualifier, rules, zone)
@@ -1012,11 +1036,25 @@ def _claim(p: Projector, line: dict[str, Any], seq: int) -> None:
             p.statuses.claims.add(corrects)
 
 
-_KEYED = frozenset({int, str})
-"""The types of claim values whose readings are kept (``_read``): a bool or a float is
-equal to an int and hashes as one, so it is read each time, as is a dict."""
+_KEYED = frozenset({int, str, bool})
+"""The types of claim values whose readings are kept (``_read``), and of a range's bounds.
+A float is equal to an int and hashes as one, so it is read each time."""
 _READINGS = 100_000
 """At most this many readings are kept; then they are dropped and made again."""
+
+
+def _reading_key(value: Any, qualifier: str | None, rules: int, zone: str | None) -> Any:
+    """What a claim value's reading is kept under (``_read``), or None when it is read each
+    time. The value's type is part of the key: a bool equals an int and hashes as one. A
+    range ({min, max}: a tenth of the hot scenario's claims) is kept by its bounds."""
+    kind = type(value)
+    if kind in _KEYED:
+        return (kind, value, qualifier, rules, zone)
+    if kind is dict and len(value) == 2:
+        low, high = value.get("min"), value.get("max")
+        if type(low) in _KEYED and type(high) in _KEYED:
+            return (dict, type(low), low, type(high), high, qualifier, rules, zone)
+    return None
 
 
 def _read(
