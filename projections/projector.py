@@ -683,7 +683,7 @@ def _project_shard(
     ledger = Ledger(env)
     views = Views(shard)
     try:
-        views.make_scratch()
+        views.make_shard()
         views.begin_bulk(updated_keys(BULK_UPDATES))
         if tables is None:
             views.ensure_schema()
