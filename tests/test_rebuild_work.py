@@ -5,6 +5,8 @@ in it grows with the ledger, not with its square."""
 from __future__ import annotations
 
 import json
+import sqlite3
+from contextlib import closing
 from pathlib import Path
 from typing import Any
 
@@ -132,6 +134,81 @@ def test_a_rebuilds_second_half_reads_the_facts_of_its_first_at_once(tmp_path: P
         )
     assert applied == last - last // 2
     assert [name for name in asked if name.startswith("fact:")] == ["fact:"]
+    # and the incidents' (their time zones), a query each before
+    assert [name for name in asked if name.startswith("incident:")] == ["incident:"]
+
+
+def test_a_shard_carries_its_searchable_texts_to_be_indexed_once(tmp_path: Path) -> None:
+    """A helper keeps its half's searchable texts in a plain table of its shard: the model
+    indexes them once, when it absorbs the shard (the shard's full-text index was work
+    done twice). They are indexed in ledger order, row ids included."""
+    db = ledger_of(tmp_path, 600)
+    env = locate(db).event_store_env()
+    ledger = Ledger(env)
+    last = ledger.recorder.max_notification_id() or 0
+    ledger.close()
+    shard = tmp_path / "shard.db"
+    projector_module._project_shard(env, shard, last // 2, last, None, None)
+    with closing(sqlite3.connect(shard)) as connection:
+        tables = dict(
+            connection.execute("SELECT name, sql FROM sqlite_master WHERE name LIKE 'search%'")
+        )
+        carried = connection.execute("SELECT count(*) FROM search_index").fetchone()[0]
+    assert list(tables) == ["search_index"]
+    assert not tables["search_index"].upper().startswith("CREATE VIRTUAL")
+    assert carried > 0
+
+    texts = "SELECT rowid, * FROM search_index ORDER BY rowid"
+    alone = model(db, tmp_path / "alone.db", BULK_BACKLOG=0, **ALONE)
+    split = model(db, tmp_path / "split.db", BULK_BACKLOG=0, PARALLEL_BACKLOG=2, PAGE_SIZE=100)
+    assert split.dump() == alone.dump()
+    assert split.connection.execute(texts).fetchall() == alone.connection.execute(texts).fetchall()
+
+
+def test_a_rebuild_reads_each_distinct_claim_value_once(tmp_path: Path) -> None:
+    """A claim value is read once per distinct (value, qualifier, fact rules, zone) in a
+    rebuild: ranges and booleans too (a tenth of the hot scenario's claims are ranges)."""
+    from benchmarks.hot import records
+
+    db = str(tmp_path / "hot.db")
+    writing.init(db)
+    source = tmp_path / "hot.jsonl"
+    source.write_text("".join(json.dumps(r) + "\n" for r in records(2_000)), encoding="utf-8")
+    writing.append_file(db, str(source), project=False)
+    read = projector_module._read
+    asked: list[tuple[str, ...]] = []
+
+    def counted(value: Any, qualifier: Any, rules: Any, zone: Any) -> Any:
+        asked.append((type(value).__name__, repr(value), repr(qualifier), repr(rules), repr(zone)))
+        return read(value, qualifier, rules, zone)
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(projector_module, "_read", counted)
+        views = model(db, tmp_path / "hot.views.db", BULK_BACKLOG=0, **ALONE)
+    kinds = {kind for kind, *_ in asked}
+    assert {"dict", "bool"} <= kinds
+    assert len(asked) == len(set(asked))
+    claims = views.connection.execute("SELECT count(*) FROM claims WHERE kind != 'number'")
+    assert claims.fetchone()[0] > len([a for a in asked if a[0] != "int"])
+
+
+def test_a_rebuild_pages_the_log_as_positions_and_leaves(tmp_path: Path) -> None:
+    """A rebuild reads each event's position and leaf, not its four other columns (they
+    are read again only for an event upcast or set aside)."""
+    db = ledger_of(tmp_path, 600)
+    full: list[int] = []
+    rows = LogView.event_rows
+
+    def event_rows(self: Any, after: int, limit: int, stop: int | None = None) -> Any:
+        full.append(limit)
+        return rows(self, after, limit, stop)
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(LogView, "event_rows", event_rows)
+        bulk = model(db, tmp_path / "bulk.db", BULK_BACKLOG=0, **ALONE)
+        by_row = model(db, tmp_path / "rows.db", BULK_BACKLOG=10**9, **ALONE)
+    assert full == []
+    assert bulk.dump() == by_row.dump()
 
 
 def vm_steps(db: str, path: Path) -> int:
