@@ -111,6 +111,8 @@ def test_a_rebuilds_second_half_reads_the_facts_of_its_first_at_once(tmp_path: P
     """A helper projecting a rebuild's second half meets facts first declared in the
     first: it reads them all from the store in one query, not one query each (48,000
     reads, a tenth of a hot million-claim rebuild)."""
+    from benchmarks.synthetic import records
+
     db = ledger_of(tmp_path, 600)
     ledger = Ledger(locate(db).event_store_env())
     last = ledger.recorder.max_notification_id() or 0
@@ -126,9 +128,17 @@ def test_a_rebuilds_second_half_reads_the_facts_of_its_first_at_once(tmp_path: P
         asked.append(low)
         return between(self, low, high)
 
+    read_reports: list[str] = []
+    report_time = projector_module._report_time
+
+    def counted(mapper: Any, row: Any) -> Any:
+        read_reports.append(row[1])
+        return report_time(mapper, row)
+
     with pytest.MonkeyPatch.context() as patch:
         patch.setattr(LogView, "creation_states", creation_states)
         patch.setattr(LogView, "creations_between", creations_between)
+        patch.setattr(projector_module, "_report_time", counted)
         applied = projector_module._project_shard(
             locate(db).event_store_env(), tmp_path / "shard.db", last // 2, last, None, None
         )
@@ -136,6 +146,18 @@ def test_a_rebuilds_second_half_reads_the_facts_of_its_first_at_once(tmp_path: P
     assert [name for name in asked if name.startswith("fact:")] == ["fact:"]
     # and the incidents' (their time zones), a query each before
     assert [name for name in asked if name.startswith("incident:")] == ["incident:"]
+    # The reports too; each is read from its leaf when first cited, not all at once:
+    # the last 30 events cite fewer than the ledger's reports.
+    assert [name for name in asked if name.startswith("report:")] == ["report:"]
+    assert len(read_reports) == len(set(read_reports))
+    read_reports.clear()
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(projector_module, "_report_time", counted)
+        projector_module._project_shard(
+            locate(db).event_store_env(), tmp_path / "tail.db", last - 30, last, None, None
+        )
+    reports = sum(1 for r in records(600) if r["type"] == "report")
+    assert 0 < len(read_reports) <= 30 < reports
 
 
 def test_a_shard_carries_its_searchable_texts_to_be_indexed_once(tmp_path: Path) -> None:
