@@ -39,6 +39,7 @@ from incident_ledger.ledger.domain import (
 from incident_ledger.ledger.errors import BadInputError, StoreError
 from incident_ledger.ledger.facts import (
     NUMERIC_KINDS,
+    FactKind,
     FactRules,
     bounds_in_zone,
     edtf_in_zone,
@@ -944,6 +945,7 @@ def _report(p: Projector, line: dict[str, Any], seq: int) -> None:
 
 
 _NUMBER = ValueKind.NUMBER
+_COUNT = FactKind.COUNT
 
 
 # Over 60 lines: a hand-inlined hot loop, run for every claim a rebuild projects. Inlined,
@@ -1061,6 +1063,12 @@ def _read(
     value: Any, qualifier: str | None, rules: FactRules | None, zone: str | None
 ) -> tuple[ValueKind, int, str, tuple[Any, ...]]:
     """A claim value's kind, approximation, stored text and reading columns."""
+    if type(value) is dict and len(value) == 2 and (rules is None or rules.kind is _COUNT):
+        low, high = value.get("min"), value.get("max")
+        if type(low) is int and type(high) is int:
+            # A count's range, a tenth of the claims, most of them distinct: read_claim's
+            # answer (``read_value``'s) and its JSON text, without the calls.
+            return _NUMBER, 0, f'{{"min": {low}, "max": {high}}}', (low, high)
     if type(value) is dict and "min" in value:  # leaves sort keys, people read low to high
         value = {"min": value["min"], "max": value["max"]}
     read = read_claim(value, qualifier, rules, zone)
