@@ -16,7 +16,12 @@ from typing import Any
 
 from incident_ledger.projections.arabic import normalize
 from incident_ledger.projections.desk_projection import DESK_DESCRIPTIONS
-from incident_ledger.projections.desk_rules import VOIDED_END, end_proposer_sql, proposer_sql
+from incident_ledger.projections.desk_rules import (
+    VOIDED_ASSESSMENT,
+    VOIDED_END,
+    end_proposer_sql,
+    proposer_sql,
+)
 from incident_ledger.projections.positions import END_OF_TIME
 
 TITLE = "incident-ledger"
@@ -511,6 +516,7 @@ _KNOWN = f"""known AS (
 # a proposal counts, marked ``proposed by`` its member in a ``review`` column.
 _NOW = f"'{END_OF_TIME}'"
 _COUNTED_END = VOIDED_END.replace(":recorded", _NOW)
+_COUNTED_ASSESSMENT = VOIDED_ASSESSMENT.replace(":recorded", _NOW)
 
 
 def _claim_review(claim: str) -> str:
@@ -774,8 +780,10 @@ SELECT c.id AS claim, c.incident, c.fact, c.value, c.qualifier,
     c.claimant, c.source AS outlet, c.via, c.report, c.published_at,
     COALESCE(e.how, 'active') AS status, e.ended_by, e.report AS ended_in,
     e.published_at AS ended_at, {_REVIEWS},
-    (SELECT group_concat(a.verdict || ' (' || a.by || ')', '; ')
-     FROM assessments AS a WHERE a.claim = c.id) AS assessments,
+    (SELECT group_concat(a.verdict || ' (' || a.by || COALESCE(', proposed by ' || {
+    proposer_sql("a.seq", "'assessment:' || a.id", _NOW)
+}, '') || ')', '; ')
+     FROM assessments AS a WHERE a.claim = c.id {_COUNTED_ASSESSMENT}) AS assessments,
     c.quote, c.translation
 FROM claims AS c
 {_FIRST_END}

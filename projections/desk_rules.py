@@ -6,7 +6,9 @@
   nothing. As recorded before it, it still counts. An erratum of a report, a
   source or an incident voids every claim that report, source or incident holds,
   and (a report, a source) every retraction or correction it reports.
-- With ``reviewed_only``, a claim, correction or retraction entered in a
+- An assessment counts only while its claim does, and an erratum or rejection of it
+  voids it alike.
+- With ``reviewed_only``, a claim, correction, retraction or assessment entered in a
   proposed batch (a reporter's, with review required) counts only once an
   editor's approval is recorded.
 
@@ -45,6 +47,13 @@ VOIDED_END = """
             )"""
 
 
+VOIDED_ASSESSMENT = """
+      AND NOT EXISTS (
+          SELECT 1 FROM voided v WHERE v.record = 'assessment:' || a.id
+            AND v.recorded_at <= :recorded
+      )"""
+
+
 def _unreviewed(seq: str, record: str, recorded: str = ":recorded") -> str:
     """SQL: the event at position ``seq`` was proposed and ``record`` is not approved by R
     (``recorded``: a parameter or an SQL key)."""
@@ -79,6 +88,17 @@ def desk_clauses(db: sqlite3.Connection, reviewed_only: bool) -> tuple[str, str]
     if reviewed_only:
         claim, end = claim + REVIEWED_CLAIM, end + REVIEWED_END
     return claim, end
+
+
+def assessment_clause(db: sqlite3.Connection, reviewed_only: bool) -> str:
+    """The clause an assessment (``a``) must pass, beside its claim's: not voided (an
+    erratum of it, or its rejection), and with ``reviewed_only`` not a proposal waiting for
+    an editor's approval; empty when nothing the desk did can change the answer."""
+    clause = VOIDED_ASSESSMENT if any_voided(db) else ""
+    if reviewed_only:
+        clause += f"""
+      AND NOT {_unreviewed("a.seq", "'assessment:' || a.id")}"""
+    return clause
 
 
 def counted_retraction(desk_end: str, retraction: str = "r") -> str:
@@ -120,16 +140,20 @@ _PROPOSED_OF = {
     SELECT x.id, {proposer_sql("x.seq", f"'{kind}:' || x.id")} AS member FROM {table} x
     WHERE x.id IN (SELECT value FROM json_each(:ids))
 ) WHERE member IS NOT NULL"""
-    for kind, table in (("claim", "claims"), ("retraction", "retractions"))
+    for kind, table in (
+        ("claim", "claims"),
+        ("retraction", "retractions"),
+        ("assessment", "assessments"),
+    )
 }
 
 
 def proposed_records(
     db: sqlite3.Connection, ids: Iterable[str], recorded: str, kind: str = "claim"
 ) -> dict[str, str]:
-    """Which of these claims (or retractions) are proposals no editor had approved (nor
-    rejected) by ``recorded`` (a storage key), each with the member who proposed it: none,
-    without a read, where nothing was ever proposed."""
+    """Which of these claims (or retractions, or assessments) are proposals no editor had
+    approved (nor rejected) by ``recorded`` (a storage key), each with the member who
+    proposed it: none, without a read, where nothing was ever proposed."""
     wanted = sorted(set(ids))
     if not wanted or not any_proposed(db):
         return {}

@@ -137,9 +137,15 @@ def claim_reviews(
         if found:
             result.refused.append(f"assessment {assessment['id']}: {'; '.join(found)}")
             continue
+        if assessment.get("review"):  # a proposal not yet approved (with proposals)
+            review["identifier"] = [_property("review", assessment["review"])]
         if provenance is not None:
             signed = _property("checkpoint", provenance.note)
-            review["identifier"] = [*_leaf_ids(leaves[assessment["seq"]]), signed]
+            review["identifier"] = [
+                *review.get("identifier", ()),
+                *_leaf_ids(leaves[assessment["seq"]]),
+                signed,
+            ]
             review["itemReviewed"]["identifier"] = _leaf_ids(leaves[claim["seq"]])
         result.items.append(review)
     return result

@@ -26,6 +26,7 @@ from incident_ledger.ledger.times import to_key, utc_now
 from incident_ledger.projections.desk_projection import recorded_by_sql
 from incident_ledger.projections.desk_rules import (
     PROPOSED,
+    assessment_clause,
     counted_retraction,
     desk_clauses,
     mark_proposals,
@@ -71,6 +72,7 @@ ORDER BY r.seq
 _ASSESSMENTS = """
 SELECT a.*, {recorded_by_a} AS recorded_by FROM assessments a JOIN claims c ON c.id = a.claim
 WHERE a.published_at <= :known AND c.published_at <= :known {incident_filter}
+{desk_assessment}
 ORDER BY a.seq
 """
 
@@ -453,6 +455,7 @@ def stream(
     shown = {  # each query takes the keys it names
         "incident_filter": incident_filter,
         "desk_retraction": counted_retraction(desk_end),
+        "desk_assessment": assessment_clause(db, reviewed_only),
         "recorded_by_r": recorded_by_sql("r.seq"),
         "recorded_by_a": recorded_by_sql("a.seq"),
     }
@@ -484,7 +487,7 @@ def stream(
         ),
         ends=ends,
         retractions=RowSource(db, _RETRACTIONS.format(**shown), params, mark("retraction")),
-        assessments=RowSource(db, _ASSESSMENTS.format(**shown), params),
+        assessments=RowSource(db, _ASSESSMENTS.format(**shown), params, mark("assessment")),
         reports=reports,
         sources=_sources(db, source_ids, known),
         states=states,
@@ -495,8 +498,8 @@ def stream(
 
 
 def _marker(db: sqlite3.Connection, kind: str) -> Callable[[list[Row]], None]:
-    """What gives each claim (or retraction) of a page that is a proposal not yet approved
-    ``review: "proposed"`` (``desk_rules.proposed_records``, a page at a time)."""
+    """What gives each claim (or retraction, or assessment) of a page that is a proposal
+    not yet approved ``review: "proposed"`` (``desk_rules.proposed_records``, a page at a time)."""
 
     def mark(rows: list[Row]) -> None:
         proposed = proposed_records(db, (row["id"] for row in rows), END_OF_TIME, kind)

@@ -407,4 +407,5 @@ def _assessment(row: Row, zone: str | None) -> dict[str, Any]:
         "url": row["url"],
         "link": link(row["url"]),
         "note": row["note"],
+        "review": row.get("review"),  # "proposed": a reporter's, not yet approved
     }

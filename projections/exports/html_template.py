@@ -260,7 +260,8 @@ this page is inside a bundle exported with its captured files (beside it,
 {% for assessment in assessments %}
 <tr>
 <td><code>{{ assessment.claim }}</code></td>
-<td>{{ assessment.verdict }}</td>
+<td>{{ assessment.verdict }}
+{%- if assessment.review %}<br><em>{{ assessment.review }}</em>{% endif %}</td>
 <td>{{ bidi(assessment.by) }}</td>
 <td class="when">{{ assessment.published }}</td>
 <td>{% if assessment.link %}<a href="{{ assessment.link }}" rel="noopener noreferrer nofollow">

@@ -576,6 +576,7 @@ def _assessment(doc: ProvDocument, row: Row, leaf: dict[Any, Any]) -> None:
                 SCHEMA["datePublished"]: _time(row["published_at"]),
                 SCHEMA["url"]: Literal(row["url"], XSD_ANYURI) if row["url"] else None,
                 LEDGER["note"]: row["note"],
+                LEDGER["review"]: row.get("review"),  # "proposed": not yet approved
                 **leaf,
             }
         ),

@@ -80,8 +80,9 @@ def verdicts_by_claim(selection: Selection | Streamed) -> dict[str, str]:
     """Each assessed claim's verdicts: ``false (Fact Desk, 2022-01-24)``, ``; ``-joined."""
     found: dict[str, list[str]] = defaultdict(list)
     for row in selection.assessments:
+        proposed = f", {row['review']}" if row.get("review") else ""  # not yet approved
         found[row["claim"]].append(
-            f"{row['verdict']} ({row['by']}, {published_date(row['published_at'])})"
+            f"{row['verdict']} ({row['by']}, {published_date(row['published_at'])}{proposed})"
         )
     return {claim: "; ".join(verdicts) for claim, verdicts in found.items()}
 
@@ -186,6 +187,7 @@ def other_tables(selection: Selection | Streamed) -> dict[str, tuple[tuple[str, 
             "summary": row.get("summary"),
             "url": row["url"],
             "note": row["note"],
+            "review": row.get("review"),  # "proposed": not yet approved
         }
         for row in selection.assessments
     ]
