@@ -778,7 +778,8 @@ SELECT c.id AS claim, c.incident, c.fact, c.value, c.qualifier,
         ELSE 'relay'
     END AS role,
     c.claimant, c.source AS outlet, c.via, c.report, c.published_at,
-    COALESCE(e.how, 'active') AS status, e.ended_by, e.report AS ended_in,
+    CASE WHEN c.claim_status IN ('voided', 'rejected') THEN c.claim_status
+        ELSE COALESCE(e.how, 'active') END AS status, e.ended_by, e.report AS ended_in,
     e.published_at AS ended_at, {_REVIEWS},
     (SELECT group_concat(a.verdict || ' (' || a.by || COALESCE(', proposed by ' || {
     proposer_sql("a.seq", "'assessment:' || a.id", _NOW)
@@ -952,7 +953,8 @@ def canned_queries() -> dict[str, dict[str, Any]]:
                 "Every claim a source made, published or relayed (source: a source id such as "
                 "sohr), in known-time order, with its report, its role (claimant, outlet or "
                 "relay) and its status as the ledger stands now: active, retracted or corrected "
-                "(with what ended it and when), plus any fact-checkers' verdicts. review: "
+                "(with what ended it and when), or voided or rejected (it counts nowhere), "
+                "plus any fact-checkers' verdicts. review: "
                 "what the desk made of the claim (proposed by bob, rejected, voided); "
                 "end_review: its end's (proposed by bob). An end voided or rejected ends nothing."
             ),

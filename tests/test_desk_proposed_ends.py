@@ -251,3 +251,6 @@ def test_the_canned_queries_mark_proposals_and_leave_out_what_the_desk_voided(
         "active",
         None,
     )
+    assert sohr["k0"]["status"] == "voided"  # never counted by status = 'active'
+    [x2] = [r for r in ask("claims_by_source", source="tala") if r["claim"] == "c2"]
+    assert x2["status"] == "active"  # the rejected end x2 ends nothing
