@@ -30,6 +30,22 @@ _QUEUE = (
 )
 
 
+_WAITING = (
+    "SELECT EXISTS ("
+    + " UNION ALL ".join(
+        _PROPOSED.format(kind=kind, table=table, incident="NULL")
+        for kind, table in (("claim", "claims"), ("retraction", "retractions"))
+    )
+    + ")"
+)
+
+
+def claims_or_ends_waiting(db: sqlite3.Connection) -> bool:
+    """Whether a claim, correction or retraction waits for an editor (read from the
+    proposed batches, as the queue is)."""
+    return bool(db.execute(_WAITING).fetchone()[0])
+
+
 def review_queue(db: sqlite3.Connection) -> list[dict[str, Any]]:
     """Every proposed record still waiting for an editor, oldest first."""
     return [

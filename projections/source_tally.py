@@ -12,7 +12,8 @@ instead of grouping every claim of the ledger (seconds at a million claims).
 ``counts`` brings them up to the model's position, from the claims and ends recorded
 since (``source_tally_built``), or builds them whole when there are none yet. Like
 ``fact_status``, the rows derive from other tables; where something is voided (the desk's
-rules then decide what counts, as the model stands now) or the model cannot be written,
+rules then decide what counts, as the model stands now), a claim, correction or
+retraction waits for review (it counts only once approved) or the model cannot be written,
 ``counts`` gives None and ``sources`` groups the claims as before. A test holds the two
 ways equal.
 """
@@ -27,6 +28,7 @@ import orjson
 
 from incident_ledger.projections.desk_rules import any_voided
 from incident_ledger.projections.kept_up import brought_up
+from incident_ledger.projections.review_queue import claims_or_ends_waiting
 from incident_ledger.projections.understanding import Status
 
 CONTESTED = Status.CONTESTED.value
@@ -134,8 +136,9 @@ class Counts:
 
 def counts(db: sqlite3.Connection) -> Counts | None:
     """Every source's counts at the model's position, or None where they cannot be kept
-    (something voided, or a model that cannot be written here)."""
-    if any_voided(db):
+    (something voided, a claim or an end waiting for review, or a model that cannot be
+    written here)."""
+    if any_voided(db) or claims_or_ends_waiting(db):
         return None
     if not brought_up(db, lambda: _behind(db), lambda late: _bring_up(db, *late)):
         return None

@@ -40,7 +40,9 @@ Shares are rounded to four decimals and are ``null`` when their denominator is
 
 A record the desk voided (an erratum: entered by mistake; a rejected proposal) counts
 for nothing here, as if never entered: not as a claim, a relay, a position or a first
-report, nor as the retraction or correction of a claim (``desk_rules``).
+report, nor as the retraction or correction of a claim (``desk_rules``). Nor does a
+reporter's claim, correction or retraction still waiting for review: a track record is
+the reviewed view's, so an unreviewed retraction never counts as the source withdrawing.
 """
 
 from __future__ import annotations
@@ -160,12 +162,13 @@ def _grouped(
     db: sqlite3.Connection, statuses: dict[tuple[str, str], str]
 ) -> tuple[list[dict[str, Any]], Counts]:
     """The counts grouped from every claim, under the desk's rules as they stand now
-    (every voiding recorded counts): the way where the tally is not kept."""
+    (every voiding and approval recorded counts; proposals waiting for review do not):
+    the way where the tally is not kept."""
     tally = Counts()
     positions: dict[str, int] = defaultdict(int)
     contested: dict[str, int] = defaultdict(int)
     firsts: dict[str, int] = defaultdict(int)
-    claim_clause, end_clause = desk_clauses(db, reviewed_only=False)
+    claim_clause, end_clause = desk_clauses(db, reviewed_only=True)
     now = {"recorded": END_OF_TIME}
     for claimant, incident, fact, was_first in db.execute(_FIRSTS.format(claim=claim_clause), now):
         positions[claimant] += 1
