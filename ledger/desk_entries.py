@@ -95,6 +95,7 @@ def check_erratum_author(ledger: Any, view: LogView, actor: Any, target: Target)
     if ledger.load(view, Member.aggregate_id(member_id)).member.role != Role.REPORTER:
         return
     refused = f"'{target.aggregate_id}' "
+    then = "; an editor records this one"
     if target.kind not in REVIEWED_KINDS:
         refused += f"is a {target.kind}: its erratum voids every record it holds"
     else:
@@ -103,14 +104,17 @@ def check_erratum_author(ledger: Any, view: LogView, actor: Any, target: Target)
         if batch is None or batch.member != member_id or not batch.proposed:
             by = "before the desk" if batch is None else f"by {batch.member}"
             refused += f"was entered {by}, not proposed by {member_id}"
-        elif reviewed is not None and getattr(reviewed, "verdict", None) == "approve":
-            approval = batch_of(ledger, view, view.leaf_index(reviewed.id, 1))
-            refused += "was approved" + ("" if approval is None else f" by {approval.member}")
+        elif reviewed is not None:  # approved, or rejected: no longer waiting
+            verdict = "approved" if reviewed.verdict == "approve" else "rejected"
+            review = batch_of(ledger, view, view.leaf_index(reviewed.id, 1))
+            refused += f"was {verdict}" + ("" if review is None else f" by {review.member}")
+            if verdict == "rejected":  # already voided: an erratum would only relabel it
+                then = " (a rejected record already counts nowhere)"
         else:
             return
     raise BadInputError(
         f"{refused}: with review required, a reporter's erratum voids only their own "
-        "proposal waiting for review; an editor records this one"
+        f"proposal waiting for review{then}"
     )
 
 

@@ -105,8 +105,10 @@ def test_a_reporters_erratum_voids_only_their_own_waiting_proposal(
 ) -> None:
     alice, bob, eve = desk
     assert eve.append([claim("k5", "wounded", 5)]).returncode == 0
-    assert bob.append([claim("b1", "killed", 7), claim("b2", "killed", 8)]).returncode == 0
+    bobs = [claim("b1", "killed", 7), claim("b2", "killed", 8), claim("b3", "killed", 9)]
+    assert bob.append(bobs).returncode == 0
     eve.ok("review", "b1", "--approve")
+    eve.ok("review", "b3", "--reject")
     before = alice.json("verify")["events"]
     rule = (
         ": with review required, a reporter's erratum voids only their own proposal waiting "
@@ -119,6 +121,13 @@ def test_a_reporters_erratum_voids_only_their_own_waiting_proposal(
     ):
         refused = bob.run("erratum", record, "--reason", "I think")
         assert (refused.returncode, refused.stderr) == (2, f"error: {why}{rule}")
+    refused = bob.run("erratum", "b3", "--reason", "I think")  # rejected: voided already
+    assert (refused.returncode, refused.stderr) == (
+        2,
+        "error: 'claim:b3' was rejected by eve: with review required, a reporter's erratum "
+        "voids only their own proposal waiting for review (a rejected record already counts "
+        "nowhere)\n",
+    )
     assert alice.json("verify")["events"] == before  # nothing of them was written
     assert sorted(facts(alice, "--reviewed-only")) == ["killed", "wounded"]
     bob.ok("erratum", "b2", "--reason", "typo")  # his own proposal: at once
