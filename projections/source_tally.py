@@ -28,7 +28,7 @@ import orjson
 
 from incident_ledger.projections.desk_rules import any_voided
 from incident_ledger.projections.kept_up import brought_up
-from incident_ledger.projections.review_queue import claims_or_ends_waiting
+from incident_ledger.projections.review_queue import waiting
 from incident_ledger.projections.understanding import Status
 
 CONTESTED = Status.CONTESTED.value
@@ -138,7 +138,7 @@ def counts(db: sqlite3.Connection) -> Counts | None:
     """Every source's counts at the model's position, or None where they cannot be kept
     (something voided, a claim or an end waiting for review, or a model that cannot be
     written here)."""
-    if any_voided(db) or claims_or_ends_waiting(db):
+    if any_voided(db) or waiting(db, kinds=("claim", "retraction")):
         return None
     if not brought_up(db, lambda: _behind(db), lambda late: _bring_up(db, *late)):
         return None

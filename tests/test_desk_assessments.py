@@ -58,14 +58,22 @@ def claim_reviews(ed: Member, folder: Path, *flags: str) -> dict[str, list[objec
 
 
 def test_claimreview_leaves_out_what_the_reviewed_view_does(
-    assessed: Member, tmp_path: Path
+    desk: tuple[Member, Member], assessed: Member, tmp_path: Path
 ) -> None:
+    desk[1].ok("add", "assessment", "--id", "a-nourl", "--claim", "c1", "--verdict", "false",
+               "--by", "Desk", "--published-at", "2022-01-22")  # fmt: skip
+    done = assessed.run("export", "--incident", "g", "--format", "claimreview")
+    # Left out as a proposal, not as one without a url: the note names none of them.
+    assert (done.returncode, "left out assessment" in done.stderr) == (0, False), done.stderr
     assert claim_reviews(assessed, tmp_path) == {"a-ed": []}
     assert claim_reviews(assessed, tmp_path, "--reviewed-only") == {"a-ed": []}
     assert claim_reviews(assessed, tmp_path, "--with-proposals") == {
         "a-ed": [],
         "a-wait": ["proposed"],
     }
+    done = assessed.run("export", "--incident", "g", "--format", "claimreview",
+                        "--with-proposals")  # fmt: skip
+    assert "note: left out assessment a-nourl: it has no url" in done.stderr
 
 
 def verdicts(path: Path) -> str:

@@ -211,8 +211,16 @@ def test_exports_leave_out_proposals_by_default_when_review_is_required(
     assert exported() == (["c0"], note)
     assert exported("--reviewed-only") == (["c0"], "")
     assert exported("--with-proposals") == (["c0", "c1"], "")  # a rejection counts nowhere
+    page = alice.ok("export", "--format", "html", "--incident", "g", "--with-proposals")
+    said = " ".join(page.split())
+    assert "The desk's current work: a reporter's proposals still waiting for review" in said
+    assert "Entry errors and rejected proposals count nowhere." in said
     assert eve.run("review", "c1", "--approve").returncode == 0
-    assert exported() == (["c0", "c1"], note)
+    assert exported() == (  # nothing waits now: the note does not say something is left out
+        ["c0", "c1"],
+        "note: review is required: the reviewed view (nothing waits for review now); "
+        "rejected proposals and entry errors are left out either way\n",
+    )
     html = alice.ok("export", "--format", "html", "--incident", "g")
     assert "<code>c1</code>" in html and "<code>c2</code>" not in html
     bundle = alice.run("export", "--format", "jsonl", "--out", "b", "--reviewed-only")

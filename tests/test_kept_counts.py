@@ -71,7 +71,7 @@ def test_kept_statuses_and_counts_equal_those_worked_out_afresh(
             kept = source_records(db)
             assert fact_status.current_statuses(db) == _asked_of_state(db)
             voided = db.execute("SELECT EXISTS (SELECT 1 FROM voided)").fetchone()[0]
-            waiting = review_queue.claims_or_ends_waiting(db)
+            waiting = review_queue.waiting(db, kinds=("claim", "retraction"))
             assert (source_tally.counts(db) is None) == bool(voided or waiting)
             with mock.patch.object(source_tally, "counts", lambda _: None):
                 assert kept == source_records(db)

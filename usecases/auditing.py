@@ -274,7 +274,7 @@ def export(
             if folder is not None:
                 return _bundle(ws, folder, signed, key.verifier, incident, with_evidence)
             provenance = _provenance(ws, signed, key.verifier)
-            reviewed, said = _reviewed_only(ws, reviewed_only)
+            reviewed, said = _reviewed_only(ws, reviewed_only, incident)
             asked = (incident, known_at, provenance, reviewed)
             written = _write_as_made(fmt, ws, asked, namespace, (out, target), to)
             if written is not None:
@@ -311,18 +311,26 @@ def _check_options(fmt: str, with_evidence: bool, reviewed_only: bool | None) ->
         raise BadInputError("a JSONL bundle holds the whole log, proposals and reviews alike")
 
 
-def _reviewed_only(ws: Workspace, asked: bool | None) -> tuple[bool, list[str]]:
+def _reviewed_only(
+    ws: Workspace, asked: bool | None, incident: str | None
+) -> tuple[bool, list[str]]:
     """Whether an export counts proposals only once approved (by default, when the ledger
-    requires review), and the note that says so."""
+    requires review), and the note that says so (that proposals are left out only when
+    some of what is exported waits for review)."""
     from incident_ledger.ledger.batch_signing import review_required
+    from incident_ledger.projections.review_queue import waiting
 
     if asked is None:
         with ws.ledger.audit.reading() as view:
             asked = review_required(ws.ledger, view)
         if asked:
+            left_out = (
+                "proposals waiting for review are left out ({with_proposals} brings them in)"
+                if waiting(ws.views.connection, incident)
+                else "the reviewed view (nothing waits for review now)"
+            )
             return True, [
-                "review is required: proposals waiting for review are left out "
-                "({with_proposals} brings them in); rejected proposals and entry errors "
+                f"review is required: {left_out}; rejected proposals and entry errors "
                 "are left out either way"
             ]
     return asked, []
