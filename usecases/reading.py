@@ -7,6 +7,7 @@ projection and returns plain data for the CLI to render.
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, MutableMapping
+from datetime import datetime
 from typing import Any, cast
 
 from incident_ledger.ledger.errors import BadInputError, StoreError, one_of
@@ -179,7 +180,32 @@ def belief_diff(
                 for fact in result["facts"]
             )
             mark_proposed_changes(conn, changed, recorded_bound(recorded))
+            _mark_diff_statuses(conn, result, (start, end), recorded)
         return result
+
+
+def _mark_diff_statuses(
+    conn: Any, result: DiffResult, moments: tuple[datetime, datetime], recorded: datetime | None
+) -> None:
+    """Mark the statuses ``before`` and ``after`` of each changed fact as ``state`` marks
+    them at T1 and T2 (``mark_state_proposals``: ``status_review``, ``reviewed_status``,
+    and the positions a proposed end took away), and a status change whose new status
+    only proposals give like the change that made it (``review``, ``proposed_by``)."""
+    sides = (
+        {fact["fact"]: fact["before"] for fact in result["facts"] if fact["before"]},
+        {fact["fact"]: fact["after"] for fact in result["facts"] if fact["after"]},
+    )
+    for facts, at in zip(sides, moments, strict=True):
+        shown = cast(StateResult, {"incident": result["incident"], "facts": facts})
+        mark_state_proposals(conn, shown, at, recorded, Policy.RANGE)
+    for fact in result["facts"]:
+        after: dict[str, Any] = dict(fact["after"] or {})
+        if "status_review" not in after:
+            continue
+        for change in fact["changes"]:
+            if change["change"] == "status" and "review" not in change:
+                change["review"] = after["status_review"]
+                change["proposed_by"] = after["status_proposed_by"]
 
 
 def search(
