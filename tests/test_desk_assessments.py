@@ -130,3 +130,15 @@ def test_datasette_lists_the_assessments_the_desk_counts(assessed: Member) -> No
     with read_model(assessed.db) as conn:
         [c1] = run_query(conn, "claims_by_source", source="s")
     assert c1["assessments"] == "true (Desk); misleading (Desk, proposed by rita)"
+
+
+def test_an_empty_claimreview_says_why(desk: tuple[Member, Member]) -> None:
+    ed, rita = desk
+    assert ed.append([claim("c1", "killed", 20, "r1")]).returncode == 0
+    assess(rita, "a-wait", "misleading")
+    done = ed.run("export", "--incident", "g", "--format", "claimreview")
+    assert (done.returncode, done.stdout.strip()) == (0, "[]")
+    assert done.stderr.endswith(
+        "note: no assessment known then counts in the reviewed view: the ClaimReview list "
+        "is empty\n"
+    ), done.stderr

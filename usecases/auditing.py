@@ -601,5 +601,10 @@ def _claimreview(
     )
     notes = ExportNotes(refused=reviews.refused)
     if reviews.assessments == 0:
-        notes.other.append("no assessments were known then: the ClaimReview list is empty")
+        known = (
+            "no assessment known then counts in the reviewed view"
+            if reviewed_only
+            else ("no assessments were known then")
+        )
+        notes.other.append(f"{known}: the ClaimReview list is empty")
     return reviews.text, notes
