@@ -918,13 +918,15 @@ def canned_queries() -> dict[str, dict[str, Any]]:
         "state_at": {
             "title": "State of an incident at a date",
             "description": (
-                "What was understood about an incident at known time T: one row per (fact, "
-                "claimant) position — that claimant's most recently published claim among those "
-                "published by T and not retracted or corrected by T — with the fact's status: "
+                "What was understood about an incident at known time T: one row per claim of a "
+                "(fact, claimant) position — that claimant's most recently published report's "
+                "claims among those published by T and not retracted or corrected by T — with the "
+                "fact's status: "
                 "single (one claimant), corroborated (all positions share a common point, or the "
                 "same text), contested (no common point, or different texts) or withdrawn (claims "
                 "existed, none is active; one row with no position). incident: an incident id "
-                "(e.g. ghwayran-2022). at: a date YYYY-MM-DD meaning the end of that UTC day "
+                "(e.g. ghwayran-2022). at: a date YYYY-MM-DD meaning the end of that day in the "
+                "incident's time zone (UTC when it has none) "
                 "(inclusive), a date-time with Z or an offset, or a full key; blank = now. "
                 "interval_min/interval_max are the interval the claim admits (NULL = unbounded; "
                 "empty for text). Same answer as `ledger state INCIDENT --at T`."
