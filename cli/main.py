@@ -17,6 +17,7 @@ from incident_ledger.cli.catalogue_commands import register as register_catalogu
 from incident_ledger.cli.desk_commands import register as register_desk
 from incident_ledger.cli.export_commands import register as register_exports
 from incident_ledger.cli.failures import LedgerGroup, use_plain_usage
+from incident_ledger.cli.json_parts import print_json_parts
 from incident_ledger.cli.lookup_commands import register as register_lookup
 from incident_ledger.cli.params import (
     AsRecorded,
@@ -278,7 +279,7 @@ def state(
             if result["facts"]
             else render.no_claims_words(result, zone)
         ),
-        json=lambda result: render.print_json_members(result, "facts"),
+        json=print_json_parts,
     )
 
 

@@ -135,24 +135,6 @@ def print_json(data: Any) -> None:
     sys.stdout.write(_json_text(data) + "\n")
 
 
-def print_json_members(data: Mapping[str, Any], key: str) -> None:
-    """``print_json`` of ``data`` with its mapping ``key`` (its last member) written member
-    by member: the same text, without ever holding all of it (a hot incident's state)."""
-    head = {name: value for name, value in data.items() if name != key}
-    members = data[key]
-    opening = (_json_text(head)[: -len("\n}")] + ",\n") if head else "{\n"
-    if not members:
-        sys.stdout.write(f"{opening}  {_json_text(key)}: {{}}\n}}\n")
-        return
-    sys.stdout.write(f"{opening}  {_json_text(key)}: {{")
-    separator = "\n"
-    for name, member in members.items():
-        text = _json_text(member).replace("\n", "\n    ")
-        sys.stdout.write(f"{separator}    {_json_text(name)}: {text}")
-        separator = ",\n"
-    sys.stdout.write("\n  }\n}\n")
-
-
 def _json_text(data: Any) -> str:
     """``data`` as ``print_json`` writes it, without the final newline."""
     try:  # orjson writes the same text as json.dumps(indent=2) several times faster

@@ -12,6 +12,7 @@ from typing import Any
 import pytest
 
 from incident_ledger.cli import render
+from incident_ledger.cli.json_parts import print_json_parts
 from tests.test_cli import jsonl, ledger
 
 CLAIMANTS = 15
@@ -98,7 +99,7 @@ def test_members_are_written_one_by_one_as_print_json_writes_the_whole(
     monkeypatch.setattr(sys, "stdout", whole)
     render.print_json(data)
     monkeypatch.setattr(sys, "stdout", streamed)
-    render.print_json_members(data, "facts")
+    print_json_parts(data)
     assert streamed.getvalue() == whole.getvalue()
     json.loads(streamed.getvalue())
     assert streamed.calls >= len(data["facts"]) + 1
