@@ -336,8 +336,8 @@ def state_table(
             ]
         lines += ended_lines(fact, summed=len(fact["positions"]) > LISTED_POSITIONS and not every)
         cell = status_text(status)
-        if "status_review" in fact:
-            cell.append(f" ({status_words(fact)})", style="")
+        if words := status_words(fact):
+            cell.append(f" ({words})", style="")
         if "why" in fact:
             cell.append(f"\n{fact['why']['short']}", style="")
         table.add_row(

@@ -452,7 +452,7 @@ class Views:
 
     def _create_indexes(self) -> None:
         self._drop_lookups()
-        for (table, indexed, unique), name in zip(_INDEXES, _INDEX_NAMES, strict=False):
+        for (table, indexed, unique), name in zip(_INDEXES, _INDEX_NAMES[:-1], strict=True):
             self.db.table(table).create_index(
                 indexed, index_name=name, unique=unique, if_not_exists=True
             )

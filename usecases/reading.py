@@ -199,8 +199,8 @@ def _mark_diff_statuses(
         shown = cast(StateResult, {"incident": result["incident"], "facts": facts})
         mark_state_proposals(conn, shown, at, recorded, Policy.RANGE)
     for fact in result["facts"]:
-        after: dict[str, Any] = dict(fact["after"] or {})
-        if "status_review" not in after:
+        after = fact["after"]
+        if not after or "status_review" not in after:
             continue
         for change in fact["changes"]:
             if change["change"] == "status" and "review" not in change:
