@@ -16,11 +16,12 @@ import sqlite3
 from collections import Counter
 from collections.abc import Iterable, Iterator, Sequence
 from datetime import datetime
+from operator import itemgetter
 from typing import Any, cast
 
 from incident_ledger.ledger.errors import NotFoundError
 from incident_ledger.ledger.times import to_key
-from incident_ledger.projections.changes import changed_parts, ends_of, fact_changes
+from incident_ledger.projections.changes import changed_parts, fact_changes
 from incident_ledger.projections.citations import recorded_bound, report_refs
 from incident_ledger.projections.desk_projection import (
     claims_recorded_by,
@@ -28,6 +29,14 @@ from incident_ledger.projections.desk_projection import (
     recorded_by,
 )
 from incident_ledger.projections.incidents import require_incident
+from incident_ledger.projections.positions import (
+    _CLAIMANT,
+    _ID,
+    _KIND,
+    _PUBLISHED_AT,
+    _REPORT,
+    _UNIT,
+)
 from incident_ledger.projections.results import (
     FactState,
     HistoryResult,
@@ -38,20 +47,10 @@ from incident_ledger.projections.results import (
 from incident_ledger.projections.sweep import Sweep
 from incident_ledger.projections.understanding import iso
 
-_CLAIMS = """
-SELECT published_at, report, kind, unit, id FROM claims
-WHERE incident = :incident AND fact = :fact AND recorded_at <= :recorded
-"""
-
 _RULES = """
 SELECT kind, cumulative, unit FROM facts
 WHERE incident = :incident AND key = :fact AND recorded_at <= :recorded
 ORDER BY version DESC LIMIT 1
-"""
-
-_ENDS = """
-SELECT e.published_at, e.report FROM claim_ends e JOIN claims c ON c.id = e.claim
-WHERE c.incident = :incident AND c.fact = :fact AND e.recorded_at <= :recorded
 """
 
 
@@ -87,7 +86,11 @@ class HistoryWalk:
     ) -> None:
         zone = require_incident(db, incident)
         params = {"incident": incident, "fact": fact, "recorded": recorded_bound(recorded_at)}
-        claims = db.execute(_CLAIMS, params).fetchall()
+        # The sweep reads the fact's claims and their ends once, for the steps' words too.
+        sweep = Sweep(
+            db, incident, zone, fact=fact, recorded_at=recorded_at, reviewed_only=reviewed_only
+        )
+        claims = sweep.claims
         if not claims:
             raise NotFoundError(_no_claims(db, incident, fact, recorded_at))
         self._db, self._params = db, params
@@ -96,24 +99,27 @@ class HistoryWalk:
         # position it holds that the step before did not is among them.
         self.fresh: list[PositionResult] = []
         self.head = _head(db, params, claims, zone, recorded_at)
-        sweep = Sweep(
-            db, incident, zone, fact=fact, recorded_at=recorded_at, reviewed_only=reviewed_only
-        )
-        steps = self._steps(sweep, claims)
+        steps = self._steps(sweep)
         first = next(steps, None)
         if first is None:  # an empty table would not say why
-            held = {row[4] for row in claims}
+            held = {row[_ID] for row in claims}
             raise NotFoundError(_nothing_counts(db, params, held, reviewed_only))
         self.steps = itertools.chain((first,), steps)
 
-    def _steps(self, sweep: Sweep, claims: list[Any]) -> Iterator[HistoryStep]:
-        db, params, fact = self._db, self._params, self._params["fact"]
+    def _steps(self, sweep: Sweep) -> Iterator[HistoryStep]:
+        db, fact = self._db, self._params["fact"]
         reports_at: dict[str, set[str]] = {}
-        for published, report, *_ in claims + db.execute(_ENDS, params).fetchall():
-            reports_at.setdefault(published, set()).add(report)
+        for row in sweep.claims:
+            reports_at.setdefault(row[_PUBLISHED_AT], set()).add(row[_REPORT])
         ends_at: dict[str, dict[str, dict[str, Any]]] = {}
-        for claim, end in ends_of(db, (row[4] for row in claims), params["recorded"]).items():
-            ends_at.setdefault(end["published_at"], {})[claim] = end
+        first: set[str] = set()
+        for claim, published, how, by, report, found, outlet, _ in sweep.ends:
+            reports_at.setdefault(published, set()).add(report)
+            if found is None or claim in first:
+                continue
+            first.add(claim)  # how it was first ended, as ``changes.ends_of`` says
+            end = {"how": how, "by": by, "report": report, "outlet": outlet}
+            ends_at.setdefault(published, {})[claim] = end | {"published_at": published}
         refs = report_refs(db, {report for reports in reports_at.values() for report in reports})
         rank = {ref["id"]: n for n, ref in enumerate(refs)}  # read at once, in their order
         for instant, before, after, parts in _walk(sweep, fact, sorted(reports_at), self.held):
@@ -140,8 +146,11 @@ def _head(
     recorded_at: datetime | None,
 ) -> dict[str, Any]:
     """The history's keys before its steps, in the order the JSON shows them."""
-    kinds = {row[2] for row in claims}
-    units = Counter(row[3] for row in claims if row[3])
+    kinds = {row[_KIND] for row in claims}
+    # The commonest unit; of two as common, the first in claimant order, as the claims
+    # were once read by their index.
+    with_unit = sorted((row for row in claims if row[_UNIT]), key=itemgetter(_CLAIMANT))
+    units = Counter(row[_UNIT] for row in with_unit)
     rules = db.execute(_RULES, params).fetchone()
     result: dict[str, Any] = {
         "incident": params["incident"],

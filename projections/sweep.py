@@ -38,17 +38,24 @@ from incident_ledger.projections.positions import (
 from incident_ledger.projections.results import FactState, StateResult
 from incident_ledger.projections.understanding import Policy, iso
 
+# Every claim, each with whether the desk's rules let it count, in the place of the
+# claimant's grade (read at each instant): a history lists the reports of the claims
+# that do not count too, and reads them here rather than again.
 _CLAIMS = """
-SELECT {columns}, s.name AS claimant_name, NULL AS claimant_reliability
+SELECT {columns}, s.name AS claimant_name, (1 {desk_claim}) AS counted
 FROM claims c LEFT JOIN sources s ON s.id = c.claimant
-WHERE c.incident = :incident AND c.recorded_at <= :recorded {fact}{desk_claim}
+WHERE c.incident = :incident AND c.recorded_at <= :recorded {fact}
 ORDER BY c.published_at, c.claimant, c.id
 """
 
+# Every end of those claims in known-time order, as ``changes.ends_of`` reads them (the
+# outlet NULL when the report is not found), with whether it counts.
 _ENDS = """
-SELECT e.claim, MIN(e.published_at) FROM claim_ends e JOIN claims c ON c.id = e.claim
-WHERE c.incident = :incident AND e.recorded_at <= :recorded {fact}{desk_end}
-GROUP BY e.claim
+SELECT e.claim, e.published_at, e.how, e.ended_by, e.report, r.id, r.source,
+       (1 {desk_end}) AS counted
+FROM claim_ends e JOIN claims c ON c.id = e.claim LEFT JOIN reports r ON r.id = e.report
+WHERE c.incident = :incident AND e.recorded_at <= :recorded {fact}
+ORDER BY e.published_at, e.seq
 """
 
 _RATED = """
@@ -96,10 +103,18 @@ class Sweep:
             .replace("{fact}", only)
             .replace("{desk_claim}", desk_claim)
         )
-        self._claims = db.execute(sql, self._params).fetchall()
+        self.claims: list[tuple[Any, ...]] = db.execute(sql, self._params).fetchall()
+        """Every claim read, counted by the desk's rules or not (the last column says)."""
+        self._claims = [row for row in self.claims if row[-1]]
         self._next = 0
         ends = _ENDS.replace("{fact}", only).replace("{desk_end}", desk_end)
-        self._end_at = dict(db.execute(ends, self._params).fetchall())
+        self.ends: list[tuple[Any, ...]] = db.execute(ends, self._params).fetchall()
+        """Every end of those claims, in known-time order: (claim, published_at, how,
+        ended_by, report, the report's id if found, its source, whether it counts)."""
+        self._end_at: dict[str, str] = {}
+        for claim, at, *_, counted in self.ends:
+            if counted:
+                self._end_at.setdefault(claim, at)  # the first end counted
         self._ends = sorted((at, claim) for claim, at in self._end_at.items())
         self._next_end = 0
         self._rated = [row[0] for row in db.execute(_RATED.replace("{fact}", only), self._params)]
