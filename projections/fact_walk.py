@@ -171,22 +171,40 @@ class _Relays:
         # per relay: (order, place in its via, claimant) of each position naming it, sorted
         self._named: dict[str, list[tuple[tuple[str, str], int, str]]] = {}
         self._said: dict[str, tuple[list[str], str]] = {}  # per relay: claimants, words
+        # (order, place) of each relay's first naming, with the relay, sorted: the relays'
+        # order, kept as a naming comes or goes rather than sorted again at every step
+        self._first: list[tuple[tuple[str, str], int, str]] = []
         self._answer: tuple[dict[str, list[str]], str] | None = None
 
     def add(self, order: tuple[str, str], claimant: str, via: list[str]) -> None:
         for place, relay in enumerate(dict.fromkeys(via)):
-            insort(self._named.setdefault(relay, []), (order, place, claimant))
+            named = self._named.setdefault(relay, [])
+            was = named[0][:2] if named else None
+            insort(named, (order, place, claimant))
+            self._moved(relay, was, named[0][:2])
             self._said.pop(relay, None)
         self._answer = None
 
     def remove(self, order: tuple[str, str], via: list[str]) -> None:
         for relay in dict.fromkeys(via):
             named = self._named[relay]
+            was = named[0][:2]
             del named[bisect_left(named, (order,))]
             if not named:
                 del self._named[relay]
+            self._moved(relay, was, named[0][:2] if named else None)
             self._said.pop(relay, None)
         self._answer = None
+
+    def _moved(self, relay: str, was: tuple[Any, ...] | None, now: tuple[Any, ...] | None) -> None:
+        """Keep ``_first`` in order when a relay's first naming moved from ``was`` to
+        ``now`` (None: not named)."""
+        if was == now:
+            return
+        if was is not None:
+            del self._first[bisect_left(self._first, (*was, relay))]
+        if now is not None:
+            insort(self._first, (*now, relay))
 
     def answer(self) -> tuple[dict[str, list[str]], str]:
         """As ``why`` reads them from the positions in order: each relay in the order it is
@@ -199,7 +217,7 @@ class _Relays:
         named = self._named
         relays: dict[str, list[str]] = {}
         words = []
-        for relay in sorted(named, key=lambda relay: named[relay][0][:2]):
+        for _, _, relay in self._first:
             said = self._said.get(relay)
             if said is None:
                 claimants = [claimant for _, _, claimant in named[relay]]

@@ -254,3 +254,29 @@ def test_a_history_reads_its_fact_s_claims_and_their_ends_once(
     claims = [s for s in seen if "FROM claims" in s and "fact = " in s and "DISTINCT" not in s]
     assert len(claims) == 1, claims
     assert len([s for s in seen if "FROM claim_ends" in s]) == 1
+
+
+def test_the_relays_order_is_kept_as_namings_come_and_go(
+    ledger: Ledger, views: Views, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The relays ``why`` lists, in the order they are first named, are kept in order as
+    positions naming them come and go: never sorted again, all of them, at each step (a
+    hot fact's walk sorted its relays at most of its 13,835 steps). The order itself is
+    held to ``state`` by the property test above."""
+    import incident_ledger.projections.fact_walk as walk_module
+
+    claims = [
+        (1 + n % 20, n % 6, [SOURCES[2 + n % 4], SOURCES[2 + (n + 1) % 4]]) for n in range(40)
+    ]
+    _project(ledger, views, _records(claims, [3, 9, 17]))
+    sorted_items = [0]
+
+    def counted(items: Any, **options: Any) -> list[Any]:
+        listed = list(items)
+        sorted_items[0] += len(listed)
+        return sorted(listed, **options)
+
+    monkeypatch.setattr(walk_module, "sorted", counted, raising=False)
+    steps = history(views.connection, "i", "killed")["steps"]
+    assert len(steps) > 10 and steps[-1]["why"]["relays"]
+    assert sorted_items[0] == 0
