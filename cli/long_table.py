@@ -26,7 +26,7 @@ from itertools import chain, islice
 from typing import Any
 
 from rich import box as boxes
-from rich.cells import cell_len
+from rich.cells import cell_len, get_character_cell_size
 from rich.table import Table
 from rich.text import Text
 
@@ -76,9 +76,22 @@ def _plain(cell: Any, shown: Callable[[str], str]) -> str:
     return shown(cell.plain if isinstance(cell, Text) else str(cell))
 
 
+_NARROW: set[str] = set()
+"""The characters met so far that rich measures one column wide (``get_character_cell_size``)."""
+
+
 def _width(text: str) -> int:
-    """Display width: ``cell_len``, whose answer for ASCII text is its length."""
-    return len(text) if text.isascii() else cell_len(text)
+    """Display width: ``cell_len``, whose answer for ASCII text, or for text of characters
+    each one column wide, is its length. Such text is known by its characters, each
+    measured once: ``cell_len`` measures every character of each text it has not cached,
+    and a long table's lines (``16 → 245``, ``0–∞``) are mostly new to it."""
+    if text.isascii() or _NARROW.issuperset(text):
+        return len(text)
+    new = set(text) - _NARROW
+    if all(get_character_cell_size(character) == 1 for character in new):
+        _NARROW.update(new)
+        return len(text)
+    return cell_len(text)
 
 
 def _lines_width(text: str) -> int:

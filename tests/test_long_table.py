@@ -112,3 +112,26 @@ def test_a_short_table_is_rich_s_and_a_long_one_is_written_before_its_rows_are_r
     assert seen[0].startswith("killed in g — history by known time\n┏")
     assert written == _rich(_history_like(), _rows(PAGE + 1) + _rows(PAGE), 100)
     assert long_table.PAGE == PAGE
+
+
+def test_text_of_one_column_characters_is_measured_by_its_characters_once(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Lines new to rich's cache, of characters each one column wide (``→``, ``–``,
+    ``∞``), are not measured again character by character; Arabic with its diacritics
+    still is, and every width is rich's."""
+    from rich.cells import cell_len
+
+    measured: list[str] = []
+
+    def counted(text: str) -> int:
+        measured.append(text)
+        return cell_len(text)
+
+    monkeypatch.setattr(long_table, "cell_len", counted)
+    texts = [f"s{n} revised: {n} → {n + 7}, range {n}–∞" for n in range(300)]
+    assert [long_table._width(text) for text in texts] == [cell_len(text) for text in texts]
+    assert len(measured) <= 1
+    arabic = "قوات سوريا الديمقراطية قالت ١٢٠ شَخْصًا"
+    assert long_table._width(arabic) == cell_len(arabic) < len(arabic)
+    assert measured[-1] == arabic
