@@ -43,12 +43,18 @@ _CONTROLS = re.compile(
 )
 _BIDI = re.compile("[\u202a-\u202e\u2066-\u2069]")
 """Embeddings and overrides (LRE, RLE, PDF, LRO, RLO) and isolates (LRI, RLI, FSI, PDI)."""
+_UNSAFE = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
+"""Every character either of those can start a match at: text without one is safe as it is."""
 _JSON_UNSAFE = re.compile("[\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
 """What JSON leaves unescaped (``ensure_ascii=False``) that a terminal would act on."""
 
 
 def terminal_text(text: str) -> str:
-    """Text as it may reach a terminal: control characters out, bidi controls visible."""
+    """Text as it may reach a terminal: control characters out, bidi controls visible.
+    Most text has neither, and is known by one search (a long list writes thousands of
+    cells)."""
+    if _UNSAFE.search(text) is None:
+        return text
     return _BIDI.sub(_visible, _CONTROLS.sub("", text))
 
 

@@ -234,3 +234,30 @@ def test_html_isolates_user_text_in_bdi(db: str, tmp_path: Path) -> None:
             else:
                 assert "bdi" in tags, (needle, tags)
     assert dom.title.startswith("Incident ledger report: \u2068") and dom.title.endswith("\u2069")
+
+
+class _Counted:
+    """A pattern whose substitutions are counted."""
+
+    def __init__(self, pattern: re.Pattern[str], made: list[str]) -> None:
+        self._pattern, self._made = pattern, made
+
+    def sub(self, replacement: Any, text: str) -> str:
+        self._made.append(text)
+        return self._pattern.sub(replacement, text)
+
+
+def test_safe_text_is_written_as_it_is_after_one_search(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Every character a control or bidi rule acts on makes the text be rewritten, with
+    the same result as ever; text with none is not rewritten twice to be the same (a
+    month's new claims of a hot incident were half a million cells)."""
+    made: list[str] = []
+    monkeypatch.setattr(render, "_CONTROLS", _Counted(render._CONTROLS, made))
+    monkeypatch.setattr(render, "_BIDI", _Counted(render._BIDI, made))
+    plain = "src-549 revised: 16 → 245, سجن غويران\tend\n"
+    assert render.terminal_text(plain) == plain and made == []
+    for code in [*range(0x00, 0x09), *range(0x0B, 0x20), *range(0x7F, 0xA0)]:
+        assert chr(code) not in render.terminal_text(f"a{chr(code)}b")
+    for code in [*range(0x202A, 0x202F), *range(0x2066, 0x206A)]:
+        assert render.terminal_text(f"a{chr(code)}b") == f"a<U+{code:04X}>b"
+    assert render.terminal_text("a\x1b[2Jb") == "ab"
