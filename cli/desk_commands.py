@@ -191,7 +191,7 @@ def queue(ctx: typer.Context, as_json: JsonFlag = False) -> None:
             render.out.print(
                 f"{item['recorded_at']}  {render.terminal_text(item['record'])}  "
                 f"(incident {render.terminal_text(str(item['incident']))}, "
-                f"proposed by {render.terminal_text(item['proposed_by'])})"
+                f"proposed by {render.terminal_text(', '.join(item['proposed_by']))})"
             )
 
 

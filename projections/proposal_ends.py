@@ -83,7 +83,7 @@ def list_ended_by_proposals(
     """Give each fact of ``result`` (the default view's ``state``) that a proposed end
     (``ended``: by claim) took a position from ``ended_by_proposals``: the reviewed
     view's positions no longer shown, each with ``end`` (``how``, ``by``), ``review:
-    "proposed"`` and ``proposed_by``."""
+    "proposed"`` and ``proposed_by`` (a list, as every JSON names who proposed)."""
     for name, fact in reviewed["facts"].items():
         shown = result["facts"].get(name)
         if shown is None or not ended:
@@ -96,7 +96,7 @@ def list_ended_by_proposals(
             if end is not None and not held.intersection(claims):
                 listed.append(
                     {**position, "end": {"how": end["how"], "by": end["by"]}}
-                    | {"review": PROPOSED, "proposed_by": end["who"]}
+                    | {"review": PROPOSED, "proposed_by": [end["who"]]}
                 )
         if listed:
             shown["ended_by_proposals"] = listed
@@ -127,7 +127,7 @@ def mark_proposed_statuses(
     for name, fact in changed.items():
         claims = {claim for p in fact["positions"] for claim in position_claims(p)}
         who = {proposers[claim] for claim in claims if claim in proposers}
-        who |= {p["proposed_by"] for p in fact.get("ended_by_proposals", ())}
+        who.update(*(p["proposed_by"] for p in fact.get("ended_by_proposals", ())))
         if who:
             fact["status_review"] = PROPOSED
             fact["status_proposed_by"] = sorted(who)
@@ -148,7 +148,7 @@ def ended_lines(fact: Any, summed: bool = False) -> list[str]:
         return [f"{len(listed)} position(s) ended by proposals awaiting review"]
     return [
         f"{p['claimant']}: {position_words(p)} {_HOW[p['end']['how']]} — proposal "
-        f"{p['end']['by']} by {p['proposed_by']} awaiting review"
+        f"{p['end']['by']} by {', '.join(p['proposed_by'])} awaiting review"
         for p in listed
     ]
 

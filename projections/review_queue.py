@@ -46,12 +46,13 @@ def waiting(
 
 
 def review_queue(db: sqlite3.Connection) -> list[dict[str, Any]]:
-    """Every proposed record still waiting for an editor, oldest first."""
+    """Every proposed record still waiting for an editor, oldest first: ``record``,
+    ``incident``, ``proposed_by`` (a list of one member) and ``recorded_at``."""
     return [
         {
             "record": f"{kind}:{record_id}",
             "incident": incident,
-            "proposed_by": member,
+            "proposed_by": [member],  # a list, as wherever the JSON names who proposed
             "recorded_at": iso(recorded),
         }
         for kind, record_id, incident, member, recorded, _ in db.execute(_QUEUE)

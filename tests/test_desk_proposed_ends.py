@@ -105,8 +105,8 @@ def test_state_lists_a_position_a_proposal_ended(desk: tuple[Member, Member, Mem
         for e in fact["ended_by_proposals"]
     ]
     assert ended == [
-        ("sohr", "c0", 5, {"how": "corrected", "by": "k0"}, "proposed", "bob"),
-        ("tala", "c2", 7, {"how": "retracted", "by": "x2"}, "proposed", "bob"),
+        ("sohr", "c0", 5, {"how": "corrected", "by": "k0"}, "proposed", ["bob"]),
+        ("tala", "c2", 7, {"how": "retracted", "by": "x2"}, "proposed", ["bob"]),
     ]
     shown = alice.json("state", "g", *at)["facts"]["killed"]
     assert shown["ended_by_proposals"] == fact["ended_by_proposals"]
