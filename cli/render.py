@@ -292,6 +292,18 @@ def status_text(status: str | None) -> Text:
     return Text(status or "", style=STATUS_STYLE.get(status or "", ""))
 
 
+def marked_status(fact: Mapping[str, Any]) -> Text:
+    """A fact's status as a styled cell, with what only proposals give it said beside it
+    (``single (proposed by bob; reviewed: contested)``): ``state``, ``history`` and
+    ``diff`` alike."""
+    from incident_ledger.projections.proposal_ends import status_words
+
+    cell = status_text(fact["status"])
+    if words := status_words(fact):
+        cell.append(f" ({words})", style="")
+    return cell
+
+
 def review_mark(item: Mapping[str, Any]) -> str:
     """``, proposed`` after a position or entry that is a proposal no editor approved."""
     return f", {item['review']}" if "review" in item else ""
@@ -322,11 +334,10 @@ def state_table(
     table.add_column("status")
     table.add_column("value", no_wrap=True)
     table.add_column("who says what")
-    from incident_ledger.projections.proposal_ends import ended_lines, status_words
+    from incident_ledger.projections.proposal_ends import ended_lines
 
     summed = False
     for name, fact in result["facts"].items():
-        status = fact["status"]
         if len(fact["positions"]) > LISTED_POSITIONS and not every:
             # The reason already put each position in words: a hot fact's hundreds, once.
             why = fact.get("why", {}).get("positions")
@@ -341,9 +352,7 @@ def state_table(
                 for p in fact["positions"]
             ]
         lines += ended_lines(fact, summed=len(fact["positions"]) > LISTED_POSITIONS and not every)
-        cell = status_text(status)
-        if words := status_words(fact):
-            cell.append(f" ({words})", style="")
+        cell = marked_status(fact)
         if "why" in fact:
             cell.append(f"\n{fact['why']['short']}", style="")
         table.add_row(

@@ -235,13 +235,14 @@ def history_row(
 ) -> list[Text | str]:
     """A step's cells in ``history_table``."""
     from incident_ledger.projections.changes import change_words
+    from incident_ledger.projections.proposal_ends import ended_lines
 
     return [
         when(step["at"], zone),
         "\n".join(f"{r['id']} ({r['outlet']})" for r in step["reports"]),
-        render.status_text(step["status"]),
+        render.marked_status(step),
         _fact_value(step, zone),
-        _positions(step, recorded_by),
+        "\n".join([_positions(step, recorded_by), *ended_lines(step)]),
         "\n".join(change_words(c, zone) for c in step["changes"]),
     ]
 
@@ -305,7 +306,7 @@ def _long_list(title: str, count: int, rows: Iterable[list[str]]) -> None:
 def _summary(fact: dict[str, Any] | None, zone: str | None) -> Text:
     if fact is None:
         return Text("not yet claimed", style="dim")
-    text = render.status_text(fact["status"])
+    text = render.marked_status(fact)
     text.append(f"\n{render.terminal_text(_fact_value(fact, zone))}", style="")
     return text
 

@@ -37,6 +37,7 @@ from incident_ledger.projections.positions import (
     _REPORT,
     _UNIT,
 )
+from incident_ledger.projections.proposal_ends import mark_status_change
 from incident_ledger.projections.results import (
     FactState,
     HistoryResult,
@@ -44,6 +45,7 @@ from incident_ledger.projections.results import (
     PositionResult,
     position_claims,
 )
+from incident_ledger.projections.step_marks import StepMarks
 from incident_ledger.projections.sweep import Sweep
 from incident_ledger.projections.understanding import iso
 
@@ -99,14 +101,19 @@ class HistoryWalk:
         # position it holds that the step before did not is among them.
         self.fresh: list[PositionResult] = []
         self.head = _head(db, params, claims, zone, recorded_at)
-        steps = self._steps(sweep)
+        marks = (
+            None
+            if reviewed_only
+            else StepMarks.open(db, incident, fact, zone, recorded_at, params["recorded"])
+        )
+        steps = self._steps(sweep, marks)
         first = next(steps, None)
         if first is None:  # an empty table would not say why
             held = {row[_ID] for row in claims}
             raise NotFoundError(_nothing_counts(db, params, held, reviewed_only))
         self.steps = itertools.chain((first,), steps)
 
-    def _steps(self, sweep: Sweep) -> Iterator[HistoryStep]:
+    def _steps(self, sweep: Sweep, marks: StepMarks | None) -> Iterator[HistoryStep]:
         db, fact = self._db, self._params["fact"]
         reports_at: dict[str, set[str]] = {}
         for row in sweep.claims:
@@ -122,11 +129,15 @@ class HistoryWalk:
             ends_at.setdefault(published, {})[claim] = end | {"published_at": published}
         refs = report_refs(db, {report for reports in reports_at.values() for report in reports})
         rank = {ref["id"]: n for n, ref in enumerate(refs)}  # read at once, in their order
-        for instant, before, after, parts in _walk(sweep, fact, sorted(reports_at), self.held):
+        instants = sorted(reports_at)
+        for instant, before, after, parts, marked in _walk(sweep, fact, instants, self.held, marks):
             changes = fact_changes(before, after, ends_at.get(instant, {}))
             reports = [refs[n] for n in sorted(rank[report] for report in reports_at[instant])]
             self.fresh = after["positions"]
-            yield _step(instant, reports, sweep.fact(fact), parts, changes)
+            step = _step(instant, reports, sweep.fact(fact), parts, changes)
+            step.update(cast(HistoryStep, marked))
+            mark_status_change(changes, step)
+            yield step
 
     def desk(self) -> list[dict[str, Any]]:
         """The desk's words on the fact's records (the ``desk`` key of ``tail()``)."""
@@ -171,16 +182,20 @@ def _head(
 
 
 def _walk(
-    sweep: Sweep, fact: str, instants: list[str], held: set[str]
-) -> Iterator[tuple[str, dict[str, Any] | None, dict[str, Any], list[str]]]:
+    sweep: Sweep, fact: str, instants: list[str], held: set[str], marks: StepMarks | None
+) -> Iterator[tuple[str, dict[str, Any] | None, dict[str, Any], list[str], dict[str, Any]]]:
     """The instants at which the fact's understanding changed, each with the fact before
     (at the step before) and after, cut down to the claimants whose positions were read
     again since that step — the others hold the same claims, so neither
     ``changed_parts`` nor ``fact_changes`` says anything of them — and what changed.
-    Adds the claims of every position the steps hold to ``held``."""
+    Adds the claims of every position the steps hold to ``held``. With ``marks``, each
+    step also has what only proposals show at it (``StepMarks``), and an instant at which
+    only those changed is a step too (``changed``: ``review``): a claim that a proposed
+    end from its own report hides changes nothing else, yet ``state`` shows it."""
     shown: dict[str, tuple[tuple[str, str], PositionResult]] = {}  # at the step before
     pending: set[str] = set()
     before: dict[str, Any] | None = None
+    marked: dict[str, Any] = {}
     for instant in instants:
         sweep.advance(instant)
         current = sweep.fact(fact)
@@ -200,9 +215,13 @@ def _walk(
             old = sorted(shown[claimant] for claimant in pending if claimant in shown)
             was = before | {"positions": [position for _, position in old]}
         parts = changed_parts(was, after)
+        now_marked = marks.of(instant, current) if marks is not None else {}
+        if now_marked != marked:
+            parts = parts or ["review"]
         if not parts:
             continue
-        yield instant, was, after, parts
+        marked = now_marked
+        yield instant, was, after, parts, marked
         for claimant in pending:
             shown.pop(claimant, None)
         for order, index in now:

@@ -25,13 +25,13 @@ from incident_ledger.projections.desk_rules import (
     proposed_ends,
     proposed_records,
 )
-from incident_ledger.projections.results import StateResult, position_claims
+from incident_ledger.projections.results import StateResult, Why, position_claims
 from incident_ledger.projections.understanding import Policy, state
 
 _ENDS = """
-SELECT e.claim, e.how, e.ended_by FROM claim_ends e JOIN claims c ON c.id = e.claim
+SELECT e.claim, e.how, e.ended_by, e.published_at FROM claim_ends e JOIN claims c ON c.id = e.claim
 WHERE c.incident = :incident AND e.published_at <= :known AND e.recorded_at <= :recorded
-{desk_end}
+{fact}{desk_end}
 """
 
 
@@ -53,7 +53,7 @@ def mark_state_proposals(
     recorded = recorded_bound(recorded_at)
     positions = [p for fact in result["facts"].values() for p in fact["positions"]]
     mark_proposals(db, (cast(MutableMapping[str, Any], p) for p in positions), recorded)
-    ended = _proposed_ends(db, result["incident"], known_at, recorded)
+    ended = proposed_ends_of(db, result["incident"], to_key(known_at), recorded)
     if not ended and not any("review" in p for p in positions):
         return
     reviewed = state(db, result["incident"], known_at, recorded_at, policy, reviewed_only=True)
@@ -61,14 +61,18 @@ def mark_state_proposals(
     mark_proposed_statuses(db, result, reviewed, recorded)
 
 
-def _proposed_ends(
-    db: sqlite3.Connection, incident: str, known_at: datetime, recorded: str
+def proposed_ends_of(
+    db: sqlite3.Connection, incident: str, known: str, recorded: str, fact: str | None = None
 ) -> dict[str, dict[str, str]]:
-    """The incident's claims ended by known time T by an end that is a proposal not
-    approved by R: each with its end (``how``, ``by``) and ``who`` proposed it."""
-    params = {"incident": incident, "known": to_key(known_at), "recorded": recorded}
-    sql = _ENDS.format(desk_end=desk_clauses(db, False)[1])
-    ends = {claim: {"how": how, "by": by} for claim, how, by in db.execute(sql, params)}
+    """The incident's (or its ``fact``'s) claims ended by known time T (``known``, a
+    storage key) by an end that is a proposal not approved by R: each with its end
+    (``how``, ``by``), ``at`` (the key of when the end is known) and ``who`` proposed it."""
+    params = {"incident": incident, "known": known, "recorded": recorded, "fact": fact}
+    only = "AND c.fact = :fact " if fact is not None else ""
+    sql = _ENDS.format(fact=only, desk_end=desk_clauses(db, False)[1])
+    ends = {
+        claim: {"how": how, "by": by, "at": at} for claim, how, by, at in db.execute(sql, params)
+    }
     proposed = proposed_ends(db, ends.values(), recorded)
     return {
         claim: end | {"who": proposed[end["how"], end["by"]]}
@@ -108,10 +112,10 @@ def mark_proposed_statuses(
     """Give each fact of ``result`` whose status exists only because of proposals — the
     reviewed view (``reviewed``) gives it another status, or has no position on it —
     ``status_review: "proposed"``, ``status_proposed_by`` (who proposed what the fact
-    shows: its proposed positions, and the ends that took positions away) and
+    shows: its positions that are proposals, and the ends that took positions away),
     ``reviewed_status`` (the reviewed view's status; None when no claim of it counts
-    there). A status a reporter's unreviewed retraction made is then never read as a
-    source's withdrawal."""
+    there), and its ``why`` a ``summary`` that says so (``status_words``). A status a
+    reporter's unreviewed retraction made is then never read as a source's withdrawal."""
     before = {name: fact["status"] for name, fact in reviewed["facts"].items()}
     changed = {
         name: fact for name, fact in result["facts"].items() if before.get(name) != fact["status"]
@@ -120,7 +124,6 @@ def mark_proposed_statuses(
         claim
         for fact in changed.values()
         for p in fact["positions"]
-        if "review" in p
         for claim in position_claims(p)
     )
     proposers = proposed_records(db, held, recorded)
@@ -132,6 +135,9 @@ def mark_proposed_statuses(
             fact["status_review"] = PROPOSED
             fact["status_proposed_by"] = sorted(who)
             fact["reviewed_status"] = before.get(name)
+            if "why" in fact:  # a copy: the why may be shared (a walk's steps)
+                summary = f"{fact['why']['summary']} ({status_words(fact)})"
+                fact["why"] = cast(Why, {**fact["why"], "summary": summary})
 
 
 _HOW = {"retracted": "withdrawn", "corrected": "corrected"}
@@ -161,3 +167,16 @@ def status_words(fact: Any) -> str:
     reviewed = fact.get("reviewed_status") or "no claim counts"
     who = ", ".join(fact["status_proposed_by"])
     return f"{fact['status_review']} by {who}; reviewed: {reviewed}"
+
+
+def mark_status_change(changes: list[dict[str, Any]], after: Any) -> None:
+    """Give a status change to a status that only proposals give (``after``, marked by
+    ``mark_proposed_statuses``) ``review`` and ``proposed_by`` like a change a proposal
+    made, even when an approved claim made it: the new status still reads as reviewed
+    otherwise."""
+    if not after or "status_review" not in after:
+        return
+    for change in changes:
+        if change["change"] == "status" and "review" not in change:
+            change["review"] = after["status_review"]
+            change["proposed_by"] = after["status_proposed_by"]

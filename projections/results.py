@@ -99,6 +99,10 @@ class HistoryStep(TypedDict):
     why: Why
     changed: list[str]
     changes: list[dict[str, Any]]
+    ended_by_proposals: NotRequired[list[dict[str, Any]]]  # as ``FactState``'s
+    status_review: NotRequired[str]
+    status_proposed_by: NotRequired[list[str]]
+    reviewed_status: NotRequired[str | None]
 
 
 class HistoryResult(TypedDict):

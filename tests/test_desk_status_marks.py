@@ -6,12 +6,15 @@ proposed end from the claim's own report took away is listed, never silently gon
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+from incident_ledger.usecases import reading
 from tests.desk_cli import Member, review_desk
+from tests.test_desk_marks import words
 
 SETUP: list[dict[str, Any]] = [
     {"type": "incident", "id": "g", "title": "G", "timezone": "UTC"},
@@ -24,10 +27,16 @@ SETUP: list[dict[str, Any]] = [
     {"type": "report", "id": "n4", "source": "nour", "published_at": "2022-01-24"},
 ]
 
+MARKS = ("status_review", "status_proposed_by", "reviewed_status")
+
 
 def claim(claim_id: str, value: int, report: str) -> dict[str, Any]:
     return {"type": "claim", "id": claim_id, "incident": "g", "fact": "killed", "value": value,
             "report": report}  # fmt: skip
+
+
+def marks(fact: dict[str, Any]) -> tuple[Any, ...]:
+    return (fact["status"], *(fact.get(key) for key in MARKS))
 
 
 @pytest.fixture
@@ -42,6 +51,86 @@ def desk(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> tuple[Member, Membe
     bob.ok("retract", "--id", "x2", "--claim", "c2", "--report", "t2")
     assert eve.append([claim("c4", 5, "n4")]).returncode == 0
     return alice, bob, eve
+
+
+def test_history_marks_every_step_whose_status_only_a_proposal_gives(
+    desk: tuple[Member, Member, Member],
+) -> None:
+    alice, _, eve = desk
+    steps = alice.json("history", "g", "killed")["steps"]
+    assert [marks(step) for step in steps] == [
+        ("contested", None, None, None),
+        ("single", "proposed", ["bob"], "contested"),
+        ("corroborated", "proposed", ["bob"], "contested"),
+    ]
+    for step in steps:  # each step marked as ``state`` at its instant marks the fact
+        shown = reading.current_state(alice.db, "g", at=step["at"])["facts"]["killed"]
+        assert marks(step) == marks(dict(shown))
+        assert step["why"]["summary"] == shown["why"]["summary"]
+    assert "proposed by bob; reviewed: contested" in steps[2]["why"]["summary"]
+    [status] = [c for c in steps[2]["changes"] if c["change"] == "status"]
+    assert (status["review"], status["proposed_by"]) == ("proposed", ["bob"])
+    table = words(alice.ok("history", "g", "killed"))
+    assert "corroborated (proposed by bob; reviewed: contested)" in table
+    assert "single (proposed by bob; reviewed: contested)" in table
+    reviewed = alice.json("history", "g", "killed", "--reviewed-only")
+    assert "status_review" not in str(reviewed) and "proposed" not in str(reviewed)
+    before_review = datetime.now(UTC).isoformat().replace("+00:00", "Z")
+    eve.ok("review", "x2", "--approve")
+    assert "proposed" not in alice.ok("history", "g", "killed")
+    as_then = alice.json("history", "g", "killed", "--as-recorded", before_review)["steps"]
+    assert marks(as_then[2]) == ("corroborated", "proposed", ["bob"], "contested")
+
+
+def test_history_lists_a_position_a_proposed_end_from_its_own_report_took(
+    desk: tuple[Member, Member, Member],
+) -> None:
+    """eve's w1 (sohr 3, 21 Jan) and w2 (tala 4, 22 Jan); bob's y2 withdraws w2 by its
+    own report t2: nothing changes at 22 Jan in the default view, yet the reviewed view
+    is contested from then on, and ``state`` lists tala's 4 as a proposal took it."""
+    alice, bob, eve = desk
+    wounded = [
+        {**claim("w1", 3, "r1"), "fact": "wounded"},
+        {**claim("w2", 4, "t2"), "fact": "wounded"},
+    ]
+    assert eve.append(wounded).returncode == 0
+    bob.ok("retract", "--id", "y2", "--claim", "w2", "--report", "t2")
+    steps = alice.json("history", "g", "wounded")["steps"]
+    assert [(s["at"][:10], s["changed"], *marks(s)[1:]) for s in steps] == [
+        ("2022-01-21", ["status", "range", "positions"], None, None, None),
+        ("2022-01-22", ["review"], "proposed", ["bob"], "contested"),
+    ]
+    shown = reading.current_state(alice.db, "g", at="2022-01-22")["facts"]["wounded"]
+    assert steps[1]["ended_by_proposals"] == shown["ended_by_proposals"]
+    assert [(e["claim"], e["end"]) for e in steps[1]["ended_by_proposals"]] == [
+        ("w2", {"how": "retracted", "by": "y2"})
+    ]
+    table = words(alice.ok("history", "g", "wounded"))
+    assert "tala: 4 withdrawn — proposal y2 by bob awaiting review" in table
+    assert "single (proposed by bob; reviewed: contested)" in table
+    eve.ok("review", "y2", "--approve")  # a plain withdrawal: nothing changed at 22 Jan
+    assert len(alice.json("history", "g", "wounded")["steps"]) == 1
+
+
+def test_the_diff_table_marks_both_statuses(desk: tuple[Member, Member, Member]) -> None:
+    alice, _, _ = desk
+    table = words(alice.ok("diff", "g", "--from", "2022-01-23", "--to", "2022-01-25"))
+    assert "single (proposed by bob; reviewed: contested)" in table
+    assert "corroborated (proposed by bob; reviewed: contested)" in table
+    reviewed = alice.ok(
+        "diff", "g", "--from", "2022-01-23", "--to", "2022-01-25", "--reviewed-only"
+    )
+    assert "proposed" not in reviewed
+
+
+def test_state_json_says_in_its_summary_that_a_proposal_makes_the_status(
+    desk: tuple[Member, Member, Member],
+) -> None:
+    alice, _, _ = desk
+    fact = alice.json("state", "g", "--at", "2022-01-25")["facts"]["killed"]
+    assert fact["why"]["summary"].endswith(" (proposed by bob; reviewed: contested)")
+    reviewed = alice.json("state", "g", "--at", "2022-01-25", "--reviewed-only")
+    assert "proposed" not in reviewed["facts"]["killed"]["why"]["summary"]
 
 
 def test_proposed_by_is_a_list_in_every_json(desk: tuple[Member, Member, Member]) -> None:

@@ -20,7 +20,7 @@ from incident_ledger.projections.desk_rules import (
 )
 from incident_ledger.projections.in_force import crowded
 from incident_ledger.projections.incidents import require_incident
-from incident_ledger.projections.proposal_ends import mark_state_proposals
+from incident_ledger.projections.proposal_ends import mark_state_proposals, mark_status_change
 from incident_ledger.projections.results import (
     DiffResult,
     HistoryResult,
@@ -199,13 +199,7 @@ def _mark_diff_statuses(
         shown = cast(StateResult, {"incident": result["incident"], "facts": facts})
         mark_state_proposals(conn, shown, at, recorded, Policy.RANGE)
     for fact in result["facts"]:
-        after = fact["after"]
-        if not after or "status_review" not in after:
-            continue
-        for change in fact["changes"]:
-            if change["change"] == "status" and "review" not in change:
-                change["review"] = after["status_review"]
-                change["proposed_by"] = after["status_proposed_by"]
+        mark_status_change(fact["changes"], fact["after"])
 
 
 def search(
