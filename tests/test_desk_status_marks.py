@@ -133,6 +133,19 @@ def test_state_json_says_in_its_summary_that_a_proposal_makes_the_status(
     assert "proposed" not in reviewed["facts"]["killed"]["why"]["summary"]
 
 
+def test_the_html_report_with_proposals_marks_the_status(
+    desk: tuple[Member, Member, Member], tmp_path: Path
+) -> None:
+    alice, _, _ = desk
+    out = tmp_path / "report.html"
+    flags = ("export", "--incident", "g", "--format", "html", "--at", "2022-01-25")
+    alice.ok(*flags, "--with-proposals", "--out", str(out))
+    page = out.read_text(encoding="utf-8")
+    assert "corroborated <em>(proposed by bob; reviewed: contested)</em>" in page
+    alice.ok(*flags, "--out", str(out))  # the reviewed view: contested, unmarked
+    assert "reviewed: contested" not in out.read_text(encoding="utf-8")
+
+
 def test_proposed_by_is_a_list_in_every_json(desk: tuple[Member, Member, Member]) -> None:
     alice, _, _ = desk
     state = alice.json("state", "g", "--at", "2022-01-23")["facts"]["killed"]

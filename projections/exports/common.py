@@ -16,10 +16,10 @@ import io
 import itertools
 import json
 import sqlite3
-from collections.abc import Callable, Iterable, Iterator, Mapping, MutableMapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, TextIO, TypeVar, cast
+from typing import Any, TextIO, TypeVar
 
 from incident_ledger.ledger.errors import VerificationError
 from incident_ledger.ledger.times import to_key, utc_now
@@ -29,14 +29,15 @@ from incident_ledger.projections.desk_rules import (
     assessment_clause,
     counted_retraction,
     desk_clauses,
-    mark_proposals,
     mark_proposed_ends,
     proposed_records,
 )
 from incident_ledger.projections.incidents import require_incident
+from incident_ledger.projections.proposal_ends import mark_state_proposals
 from incident_ledger.projections.results import StateResult
 from incident_ledger.projections.understanding import (
     END_OF_TIME,
+    Policy,
     grade_in_force,
     iso,
     state,
@@ -467,7 +468,8 @@ def stream(
     }
     if not reviewed_only:  # what is shown though not yet approved says so
         _mark_ends(db, ends)
-        _mark_positions(db, states)
+        for understanding in states.values():  # its positions, and a status only they give
+            mark_state_proposals(db, understanding, moment, None, Policy.RANGE)
     mark = (lambda kind: None) if reviewed_only else (lambda kind: _marker(db, kind))
     reports = _by_id(db, "reports", _column(db, _REPORTS_CITED, incident_filter, params))
     _add_captures(db, reports)
@@ -517,13 +519,6 @@ def _mark_ends(db: sqlite3.Connection, ends: dict[str, Row]) -> None:
     for item in items:
         if "end_review" in item:
             item["end"]["end_review"] = item["end_review"]
-
-
-def _mark_positions(db: sqlite3.Connection, states: dict[str, StateResult]) -> None:
-    """Mark the positions that are proposals not yet approved, as ``state`` shows them."""
-    for understanding in states.values():
-        positions = (p for fact in understanding["facts"].values() for p in fact["positions"])
-        mark_proposals(db, (cast(MutableMapping[str, Any], p) for p in positions), END_OF_TIME)
 
 
 def _column(

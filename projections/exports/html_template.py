@@ -144,6 +144,7 @@ below first, those in conflict leading.</p>{% endif %}
 <tr class="{{ fact.row_class }}">
 <td><code>{{ fact.fact }}</code></td>
 <td class="status {{ fact.status_class }}">{{ fact.status }}
+{%- if fact.status_review %} <em>({{ fact.status_review }})</em>{% endif %}
 {%- if fact.summary %}<br><span class="muted">{{ bidi(fact.reason) }}</span>{% endif %}</td>
 <td>{{ bidi(fact.value) }}</td>
 <td>{% if not fact.positions %}<span class="muted">no active claim: every claim was
