@@ -468,8 +468,7 @@ def stream(
     }
     if not reviewed_only:  # what is shown though not yet approved says so
         _mark_ends(db, ends)
-        for understanding in states.values():  # its positions, and a status only they give
-            mark_state_proposals(db, understanding, moment, None, Policy.RANGE)
+        _mark_states(db, states, moment)
     mark = (lambda kind: None) if reviewed_only else (lambda kind: _marker(db, kind))
     reports = _by_id(db, "reports", _column(db, _REPORTS_CITED, incident_filter, params))
     _add_captures(db, reports)
@@ -519,6 +518,13 @@ def _mark_ends(db: sqlite3.Connection, ends: dict[str, Row]) -> None:
     for item in items:
         if "end_review" in item:
             item["end"]["end_review"] = item["end_review"]
+
+
+def _mark_states(db: sqlite3.Connection, states: dict[str, StateResult], at: datetime) -> None:
+    """Mark what each state shows only because of proposals not yet approved, as the
+    ``state`` command marks it: its positions, and a status only they give."""
+    for understanding in states.values():
+        mark_state_proposals(db, understanding, at, None, Policy.RANGE)
 
 
 def _column(
