@@ -22,17 +22,17 @@ from eventsourcing.persistence import (
     StoredEvent,
 )
 
-if TYPE_CHECKING:
-    from incident_ledger.ledger.records import AnyRecord
-
-from incident_ledger.ledger.batch_signing import Actor, BatchRoot, seal
-from incident_ledger.ledger.desk_domain import Batch
-from incident_ledger.ledger.domain import LedgerAggregate, Source
 from incident_ledger.ledger.errors import ConflictError, NotFoundError, StoreError
 from incident_ledger.ledger.mapper import LeafMapper
 from incident_ledger.ledger.merkle import leaf_hash
 from incident_ledger.ledger.stores.recorder import Appender, AppendKnown, AuditRecorder, LogView
 from incident_ledger.ledger.times import utc_now
+
+if TYPE_CHECKING:  # the event classes load when an event is written or read, not to open
+    from incident_ledger.ledger.batch_signing import Actor
+    from incident_ledger.ledger.desk_domain import Batch
+    from incident_ledger.ledger.domain import LedgerAggregate
+    from incident_ledger.ledger.records import AnyRecord
 
 __all__ = ["Ledger"]
 
@@ -110,6 +110,8 @@ class Ledger(Application[str]):
                 if actor is None:
                     yield replace(appender, began=began)
                     return
+                from incident_ledger.ledger.batch_signing import BatchRoot, seal
+
                 first, batch = appender.view.size(), BatchRoot()
 
                 def append(rows: Sequence[Any], digests: Sequence[bytes]) -> None:
@@ -147,7 +149,7 @@ class Ledger(Application[str]):
         for stored in stored_events:
             event: Any = self.mapper.to_domain_event(stored)
             aggregate = event.mutate(aggregate)
-        return cast(LedgerAggregate | None, aggregate)
+        return cast("LedgerAggregate | None", aggregate)
 
     def append_events(self, appender: Appender, events: Sequence[Any]) -> None:
         """Append events and their Merkle leaves within an open write transaction.
@@ -162,6 +164,8 @@ class Ledger(Application[str]):
         self, source_id: str, reliability: str, reason: str, effective_from: str | None
     ) -> None:
         """Record a new Admiralty grade for a source; ratings change only through events."""
+        from incident_ledger.ledger.domain import Source
+
         source = self._find(Source.aggregate_id(source_id))
         if not isinstance(source, Source):
             raise NotFoundError(f"no source '{source_id}' in the ledger")

@@ -15,6 +15,7 @@ from __future__ import annotations
 import json
 from collections.abc import Sequence
 from datetime import datetime
+from functools import cache
 from itertools import repeat
 from typing import Any
 
@@ -120,7 +121,7 @@ class LeafMapper(Mapper[str]):
                 f"cannot read the stored event {stored_event.originator_id!r} "
                 f"version {stored_event.originator_version}: {error}"
             ) from error
-        cls = resolve_topic(stored_event.topic)
+        cls = event_class(stored_event.topic)
         upcast(cls, from_version, event_state)
         state: dict[str, Any] = dict(absent_fields(cls))
         state.update(event_state)
@@ -133,6 +134,21 @@ class LeafMapper(Mapper[str]):
         domain_event: DomainEventProtocol[str] = object.__new__(cls)
         object.__setattr__(domain_event, "__dict__", state)
         return domain_event
+
+
+def event_class(topic: str) -> type:
+    """The event class a stored topic names. The classes register their topics as their
+    modules load, which opening a store does not do (a read of the model never needs
+    them): they load here, the first time an event is decoded."""
+    _load_event_classes()
+    cls: type = resolve_topic(topic)
+    return cls
+
+
+@cache
+def _load_event_classes() -> None:
+    # Loaded for the topics their classes register.
+    from incident_ledger.ledger import desk_domain, domain, evidence  # noqa: F401
 
 
 def upcast(cls: type, from_version: int, event_state: dict[str, Any]) -> None:

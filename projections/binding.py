@@ -14,12 +14,16 @@ the model's position: O(log n) reads of the stored tree.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from eventsourcing.persistence import PersistenceError
 
-from incident_ledger.ledger.application import Ledger
 from incident_ledger.ledger.errors import StoreError
-from incident_ledger.projections.projector import log_at
+from incident_ledger.ledger.stores.recorder import LogView
 from incident_ledger.projections.views import Views
+
+if TYPE_CHECKING:  # the application loads the event classes; a read need not
+    from incident_ledger.ledger.application import Ledger
 
 
 def binding_problem(ledger: Ledger, views: Views) -> str | None:
@@ -54,3 +58,15 @@ def binding_problem(ledger: Ledger, views: Views) -> str | None:
             "is a copy that went its own way)"
         )
     return None
+
+
+def log_at(view: LogView, position: int) -> tuple[int, bytes]:
+    """(size, root) of the log a view sees, as of notification id ``position``: O(log n)
+    reads of the stored tree (``merkle.root_at``)."""
+    size = view.size_at(position)
+    try:
+        return size, view.root_at(size)
+    except LookupError:
+        raise StoreError(
+            f"the event store's Merkle log lacks nodes below size {size}: run 'ledger verify'"
+        ) from None

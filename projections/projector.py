@@ -49,7 +49,7 @@ from incident_ledger.ledger.forking import Helper, two_cores
 from incident_ledger.ledger.gcpause import gc_paused
 from incident_ledger.ledger.mapper import LeafMapper, check_envelope, upcast
 from incident_ledger.ledger.scratch import Scratch
-from incident_ledger.ledger.stores.recorder import EventRow, LogView
+from incident_ledger.ledger.stores.recorder import EventRow
 from incident_ledger.ledger.times import (
     day_end_key,
     day_end_offsets,
@@ -60,8 +60,9 @@ from incident_ledger.ledger.times import (
 )
 from incident_ledger.ledger.values import ValueKind
 from incident_ledger.projections.arabic import normalize
+from incident_ledger.projections.binding import log_at
 from incident_ledger.projections.claim_status import SET_STATUS, StatusRefresh, desk_in
-from incident_ledger.projections.desk_projection import DESK_HANDLERS, ERRATUM_LINK
+from incident_ledger.projections.desk_handlers import DESK_HANDLERS, ERRATUM_LINK
 from incident_ledger.projections.positions import rules_from_row
 from incident_ledger.projections.views import SET_ASIDE, Views
 
@@ -654,18 +655,6 @@ def _report_time(mapper: LeafMapper, row: EventRow) -> ReportTime | None:
         return report_time(data["published_at"], str(data["source"]))
     except (UnreadableEvent, BadInputError, LookupError, TypeError, ValueError):
         return None
-
-
-def log_at(view: LogView, position: int) -> tuple[int, bytes]:
-    """(size, root) of the log a view sees, as of notification id ``position``: O(log n)
-    reads of the stored tree (``merkle.root_at``)."""
-    size = view.size_at(position)
-    try:
-        return size, view.root_at(size)
-    except LookupError:
-        raise StoreError(
-            f"the event store's Merkle log lacks nodes below size {size}: run 'ledger verify'"
-        ) from None
 
 
 def _project_shard(

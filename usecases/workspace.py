@@ -20,18 +20,29 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
+from functools import cached_property
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+from eventsourcing.persistence import PersistenceError
 
 from incident_ledger.ledger.application import Ledger
-from incident_ledger.ledger.batch_signing import Actor
 from incident_ledger.ledger.errors import BadInputError, NotFoundError, StoreError
 from incident_ledger.ledger.keyfiles import read_key_file
-from incident_ledger.ledger.stores.location import StoreLocation, locate, writable
+from incident_ledger.ledger.stores.location import (
+    KEY_VARIABLE,
+    StoreLocation,
+    locate,
+    writable,
+)
 from incident_ledger.ledger.times import parse_instant, utc_now, zone_or_none
 from incident_ledger.projections.binding import binding_problem
-from incident_ledger.projections.projector import Projector
 from incident_ledger.projections.views import Views
 from incident_ledger.usecases.outputs import require_folder
+
+if TYPE_CHECKING:
+    from incident_ledger.ledger.batch_signing import Actor
+    from incident_ledger.projections.projector import Projector
 
 Progress = Callable[[int, int], None]
 """Reports (done, total)."""
@@ -49,7 +60,14 @@ class Workspace:
     location: StoreLocation
     ledger: Ledger
     views: Views
-    projector: Projector
+
+    @cached_property
+    def projector(self) -> Projector:
+        """The projector, loaded (with the event classes it handles) when there are events
+        to project: a read of a model already up to date never needs it."""
+        from incident_ledger.projections.projector import Projector
+
+        return Projector(self.ledger, self.views)
 
     def refresh(self, progress: Progress | None = None) -> int:
         """Bring the read model up to date with the event store, once it is known to be
@@ -58,6 +76,9 @@ class Workspace:
         self.ensure_bound()
         if self.views.read_only:
             self._require_current()
+            return 0
+        position = self.views.position()
+        if position and position >= self._last():  # (a model at 0 is bound as it catches up)
             return 0
         return self.projector.catch_up(progress=progress)
 
@@ -73,9 +94,16 @@ class Workspace:
             return
         raise StoreError(f"the read model {self.views.path} {problem}; {USE_OWN_MODEL}")
 
+    def _last(self) -> int:
+        """The store's last position."""
+        try:
+            return self.ledger.recorder.max_notification_id() or 0
+        except PersistenceError as error:
+            raise StoreError(f"cannot read the event store: {error}") from None
+
     def _require_current(self) -> None:
         position = self.views.position()
-        last = self.ledger.recorder.max_notification_id() or 0
+        last = self._last()
         if position < last:
             raise StoreError(
                 f"the read model {self.views.path} is read-only and behind the store "
@@ -126,7 +154,7 @@ def open_workspace(
         views = open_views(views_path or location.views_path)
         try:
             views.ensure_schema()
-            yield Workspace(location, ledger, views, Projector(ledger, views))
+            yield Workspace(location, ledger, views)
         finally:
             views.close()
 
@@ -197,10 +225,6 @@ class SigningKey:
     origin: str
 
 
-KEY_VARIABLE = "LEDGER_KEY"
-"""The environment variable naming the acting member's key file (the global ``--key``)."""
-
-
 def ledger_files(location: StoreLocation) -> dict[Path, str]:
     """The ledger's own files, by what each is, which no output may replace: its SQLite
     store and read model with the files SQLite keeps beside each, its signing key and
@@ -222,6 +246,8 @@ def ledger_files(location: StoreLocation) -> dict[Path, str]:
 def acting_key(location: StoreLocation) -> Actor:
     """Who writes: the holder of the key file ``LEDGER_KEY`` names, else of the ledger's own
     signing key (its first admin's)."""
+    from incident_ledger.ledger.batch_signing import Actor
+
     named = os.environ.get(KEY_VARIABLE)
     own = location.key_path
     if not named:

@@ -24,6 +24,8 @@ from urllib.parse import parse_qs, quote, unquote, urlparse
 from incident_ledger.ledger.errors import BadInputError
 
 DEFAULT_DB = "ledger.db"
+KEY_VARIABLE = "LEDGER_KEY"
+"""The environment variable naming the acting member's key file (the global ``--key``)."""
 _RECORDERS = "incident_ledger.ledger.stores."
 """Where the recorders live, as the library resolves their topics."""
 
@@ -142,7 +144,7 @@ def locate(db: str | None) -> StoreLocation:
         raise BadInputError("{db} must not be empty", arguments=("db",))
     views = os.environ.get("LEDGER_VIEWS", "").strip()
     if db.startswith(("postgresql://", "postgres://")):
-        key = Path(os.environ.get("LEDGER_KEY", "ledger.key"))
+        key = Path(os.environ.get(KEY_VARIABLE, "ledger.key"))
         return StoreLocation(db, True, None, Path(views or "ledger.views.db"), key)
     if "://" in db:
         raise BadInputError(
