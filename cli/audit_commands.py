@@ -9,7 +9,6 @@ import typer
 from incident_ledger.cli import render
 from incident_ledger.cli.failures import LedgerGroup
 from incident_ledger.cli.params import JsonFlag
-from incident_ledger.usecases import auditing
 
 
 def register(app: typer.Typer) -> None:
@@ -26,6 +25,8 @@ def register(app: typer.Typer) -> None:
 
 def checkpoint(ctx: typer.Context, as_json: JsonFlag = False) -> None:
     """Sign the log's current size and root as a C2SP checkpoint."""
+    from incident_ledger.usecases import auditing
+
     result = auditing.checkpoint(ctx.obj)
     if as_json:
         render.print_json(result)
@@ -67,6 +68,8 @@ def verify(
 ) -> None:
     """Recompute every leaf, the root and every checkpoint, and compare the read model with
     the log; exit 1 at the first bad entry or row."""
+    from incident_ledger.usecases import auditing
+
     if export is None and prev:
         raise typer.BadParameter("--prev goes with --export")
     with render.working("verifying", as_json=as_json):
@@ -142,6 +145,8 @@ def prove_inclusion(
     ] = 1,
 ) -> None:
     """Inclusion proof of a record's event in the signed log (JSON)."""
+    from incident_ledger.usecases import auditing
+
     render.print_json(auditing.prove_inclusion(ctx.obj, record, version))
 
 
@@ -153,4 +158,6 @@ def prove_consistency(
     ] = None,
 ) -> None:
     """Consistency proof between tree sizes M and N (JSON)."""
+    from incident_ledger.usecases import auditing
+
     render.print_json(auditing.prove_consistency(ctx.obj, size1, size2))

@@ -11,7 +11,6 @@ from rich.table import Table
 from incident_ledger.cli import render
 from incident_ledger.cli.failures import LedgerGroup, fail
 from incident_ledger.cli.params import JsonFlag, RecordArg
-from incident_ledger.usecases import desk_admin, desk_work
 
 member_app = typer.Typer(
     cls=LedgerGroup,
@@ -29,6 +28,8 @@ def keygen(
     ],
 ) -> None:
     """Make a desk member's signing key; print its public key for 'ledger member add'."""
+    from incident_ledger.usecases import desk_admin
+
     public_key = desk_admin.keygen(out, ctx.obj)
     render.out.print(f"member key created at {out}; public key:")
     render.raw(public_key + "\n")
@@ -59,6 +60,8 @@ def member_add(
     as_json: JsonFlag = False,
 ) -> None:
     """Register a desk member; their key signs everything they write."""
+    from incident_ledger.usecases import desk_admin
+
     shown = desk_admin.member_add(ctx.obj, member_id, name=name, role=role, public_key=public_key)
     if as_json:
         render.print_json(shown)
@@ -74,12 +77,16 @@ def member_remove(
     member_id: Annotated[str, typer.Argument(metavar="ID", help="The member's id.")],
 ) -> None:
     """Remove a member: from now on their key writes nothing. What they wrote stays."""
+    from incident_ledger.usecases import desk_admin
+
     desk_admin.member_remove(ctx.obj, member_id)
     render.out.print(f"member {member_id} removed")
 
 
 def members(ctx: typer.Context, as_json: JsonFlag = False) -> None:
     """The desk's members, removed ones marked."""
+    from incident_ledger.usecases import desk_admin
+
     listed = desk_admin.members(ctx.obj)
     if as_json:
         render.print_json(listed)
@@ -131,6 +138,8 @@ def erratum(
     edited: to fix one, record an erratum, enter the right record, then link them
     (erratum RECORD --replaced-by NEW). An erratum of a retraction or correction frees
     its claim, to be ended by the right record."""
+    from incident_ledger.usecases import desk_work
+
     shown = desk_work.erratum(ctx.obj, record, reason=reason, replaced_by=replaced_by)
     if as_json:
         render.print_json(shown)
@@ -158,6 +167,8 @@ def note(
     text: Annotated[str, typer.Option("--text", metavar="TEXT", help="The note.")],
 ) -> None:
     """Attach a desk note to RECORD (shown with it; never counted as a claim)."""
+    from incident_ledger.usecases import desk_work
+
     shown = desk_work.note(ctx.obj, record, text=text)
     render.out.print(f"note attached to {shown['record']}")
 
@@ -172,6 +183,8 @@ def review(
     ] = None,
 ) -> None:
     """Review a reporter's proposed record (editors; never your own proposal)."""
+    from incident_ledger.usecases import desk_work
+
     if approve == reject:
         fail("give one of --approve or --reject", 2)
     shown = desk_work.review(ctx.obj, record, approve=approve, note=note)
@@ -181,6 +194,8 @@ def review(
 
 def queue(ctx: typer.Context, as_json: JsonFlag = False) -> None:
     """What waits for review, oldest first."""
+    from incident_ledger.usecases import desk_work
+
     waiting = desk_work.queue(ctx.obj)
     if as_json:
         render.print_json(waiting)

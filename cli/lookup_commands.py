@@ -15,7 +15,6 @@ from incident_ledger.cli.long_table import print_rows
 from incident_ledger.cli.params import IncidentFilter, JsonFlag
 from incident_ledger.cli.table_fit import StackingTable
 from incident_ledger.projections.search import DEFAULT_LIMIT
-from incident_ledger.usecases import reading
 
 WIDE = 120  # console columns from which names and kinds get their own columns
 
@@ -36,6 +35,8 @@ def search(
     as_json: JsonFlag = False,
 ) -> None:
     """Full-text search of quotes, translations, notes and titles; exact phrases rank first."""
+    from incident_ledger.usecases import reading
+
     result = reading.search(ctx.obj, query, incident=incident, limit=limit)
     if as_json:
         render.print_json(result)
@@ -47,6 +48,8 @@ def search(
 
 def sources(ctx: typer.Context, as_json: JsonFlag = False) -> None:
     """Sources with their Admiralty grade, rating history and track record."""
+    from incident_ledger.usecases import reading
+
     with render.working("reading the sources", as_json=as_json):
         records = reading.sources(ctx.obj)
     if as_json:

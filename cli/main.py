@@ -1,4 +1,10 @@
-"""The ``ledger`` command line: parse arguments, call one service, render the result."""
+"""The ``ledger`` command line: parse arguments, call one service, render the result.
+
+A command loads its use case when it runs (``from incident_ledger.usecases import …`` in
+its body), never as the command line loads: every command's start-up would otherwise pay
+for the stores, projections and event classes of all the others. ``tests/test_read_start``
+holds the command line to that.
+"""
 
 from __future__ import annotations
 
@@ -36,9 +42,7 @@ from incident_ledger.cli.params import (
 from incident_ledger.cli.serve_command import register as register_web
 from incident_ledger.cli.time_commands import register as register_time
 from incident_ledger.ledger.scratch import remove_stale
-from incident_ledger.ledger.stores.location import DEFAULT_DB
-from incident_ledger.usecases import reading, writing
-from incident_ledger.usecases.workspace import KEY_VARIABLE
+from incident_ledger.ledger.stores.location import DEFAULT_DB, KEY_VARIABLE
 
 
 class _Ledger(LedgerGroup):
@@ -128,6 +132,8 @@ def init(
     ] = None,
 ) -> None:
     """Create the store, its read model and a signing key; register the first admin."""
+    from incident_ledger.usecases import writing
+
     result = writing.init(ctx.obj, member, review)
     render.out.print(f"ledger ready at {result.store} (read model {result.views})")
     verb = "created" if result.created_key else "kept"
@@ -163,6 +169,8 @@ def append(
     record_type: RecordTypeOption = None,
 ) -> None:
     """Import records from a JSON Lines or CSV file (atomically), or use 'append claim'."""
+    from incident_ledger.usecases import writing
+
     if ctx.invoked_subcommand is not None:
         if file is not None:
             raise typer.BadParameter("use either --file or a subcommand, not both")
@@ -190,6 +198,8 @@ def retract(
     as_json: JsonFlag = False,
 ) -> None:
     """Record that a report withdrew a claim."""
+    from incident_ledger.usecases import writing
+
     fields = {"type": "retraction", "id": id, "claim": claim, "report": report, "reason": reason}
     render.report_outcome(writing.append_one(ctx.obj, fields), as_json)
 
@@ -213,6 +223,8 @@ def rate(
     as_json: JsonFlag = False,
 ) -> None:
     """Re-grade a source; the change is an event with its reason."""
+    from incident_ledger.usecases import writing
+
     result = writing.rate(ctx.obj, source, grade, reason=reason, effective_from=effective_from)
     if as_json:
         render.print_json(result)
@@ -236,6 +248,8 @@ def replay(
     as_json: JsonFlag = False,
 ) -> None:
     """Rebuild the read model from the events."""
+    from incident_ledger.usecases import writing
+
     with render.progress_bar("replaying", as_json=as_json) as progress:
         result = writing.replay(ctx.obj, until=until, out=out, progress=progress)
     if as_json:
@@ -269,6 +283,8 @@ def state(
     as_json: JsonFlag = False,
 ) -> None:
     """What was understood about an incident at a point in time, and why."""
+    from incident_ledger.usecases import reading
+
     question = Question(ctx.obj, incident, as_recorded, reviewed_only)
     answer(
         question.put(reading.current_state, at=at, policy=policy),

@@ -15,10 +15,13 @@ import typer
 
 from incident_ledger.ledger.record_names import RECORD_TYPES, Reliability
 from incident_ledger.ledger.values import Qualifier
-from incident_ledger.projections.understanding import Policy
-from incident_ledger.usecases.auditing import ExportFormat, parse_format
-from incident_ledger.usecases.reading import parse_policy
-from incident_ledger.usecases.writing import parse_grade
+from incident_ledger.usecases.choices import (
+    ExportFormat,
+    Policy,
+    parse_format,
+    parse_grade,
+    parse_policy,
+)
 
 __all__ = ["ExportFormat", "Policy", "Qualifier", "Reliability"]  # the closed choices' Enums
 

@@ -9,7 +9,7 @@ import typer
 
 from incident_ledger.cli import render
 from incident_ledger.cli.params import JsonFlag
-from incident_ledger.usecases import serving as web
+from incident_ledger.usecases.choices import DEFAULT_HOST, DEFAULT_PORT
 
 Port = Annotated[
     int,
@@ -34,7 +34,7 @@ OpenBrowser = Annotated[
 
 def serve(
     ctx: typer.Context,
-    port: Port = web.DEFAULT_PORT,
+    port: Port = DEFAULT_PORT,
     host: Host = None,
     open_browser: OpenBrowser = False,
     as_json: JsonFlag = False,
@@ -46,8 +46,10 @@ def serve(
     'ledger append' adds in another terminal shows on the next page load.
     Needs the 'web' extra: pip install 'incident-ledger[web]'.
     """
+    from incident_ledger.usecases import serving as web
+
     explicit = host is not None
-    chosen = host if host is not None else web.DEFAULT_HOST
+    chosen = host if host is not None else DEFAULT_HOST
     if explicit and not web.is_loopback(chosen) and chosen.strip():
         typer.echo(
             f"warning: serving on {chosen}: anyone who can reach this address can read the "

@@ -29,6 +29,7 @@ from incident_ledger.projections import agreement, in_force
 from incident_ledger.projections.agreement import Interval
 from incident_ledger.projections.desk_rules import desk_clauses
 from incident_ledger.projections.incidents import require_incident
+from incident_ledger.projections.policies import Policy
 from incident_ledger.projections.positions import (
     END_OF_TIME,
     Position,
@@ -40,15 +41,6 @@ from incident_ledger.projections.positions import (
 )
 from incident_ledger.projections.results import FactState, PositionResult, StateResult, Why
 from incident_ledger.projections.why import reason
-
-
-class Policy(StrEnum):
-    """How one value is picked for a fact when sources disagree."""
-
-    RANGE = "range"
-    CONSERVATIVE = "conservative"
-    LATEST = "latest"
-    PREFERRED = "preferred"
 
 
 class Status(StrEnum):

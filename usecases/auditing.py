@@ -11,7 +11,6 @@ import tempfile
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
-from enum import StrEnum
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TextIO
 
@@ -22,9 +21,9 @@ from incident_ledger.ledger.errors import (
     NotFoundError,
     StoreError,
     VerificationError,
-    one_of,
 )
 from incident_ledger.ledger.stores.location import StoreLocation, locate
+from incident_ledger.usecases.choices import ExportFormat, parse_format
 from incident_ledger.usecases.outputs import (
     output_file,
     output_folder,
@@ -203,25 +202,6 @@ def prove_consistency(db: str | None, size1: int, size2: int | None = None) -> d
 
     with open_ledger(db) as (_, ledger):
         return prove(ledger, size1, size2)
-
-
-class ExportFormat(StrEnum):
-    """The formats ``export`` writes."""
-
-    JSONL = "jsonl"
-    CSV = "csv"
-    XLSX = "xlsx"
-    PROV = "prov"
-    CLAIMREVIEW = "claimreview"
-    HTML = "html"
-
-
-EXPORT_FORMATS = tuple(fmt.value for fmt in ExportFormat)
-
-
-def parse_format(fmt: ExportFormat | str) -> ExportFormat:
-    """An export format by its name; bad input naming the formats when there is none."""
-    return one_of(ExportFormat, fmt, "fmt")
 
 
 def export(

@@ -10,7 +10,7 @@ from collections.abc import Iterable, Iterator, MutableMapping
 from datetime import datetime
 from typing import Any, cast
 
-from incident_ledger.ledger.errors import BadInputError, StoreError, one_of
+from incident_ledger.ledger.errors import BadInputError, StoreError
 from incident_ledger.ledger.stores.location import locate
 from incident_ledger.ledger.times import parse_instant, utc_now
 from incident_ledger.projections.citations import recorded_bound
@@ -31,6 +31,7 @@ from incident_ledger.projections.search import DEFAULT_LIMIT, prepare
 from incident_ledger.projections.search import search as search_index
 from incident_ledger.projections.sources import source_records
 from incident_ledger.projections.understanding import Policy, state
+from incident_ledger.usecases.choices import parse_policy
 from incident_ledger.usecases.outputs import output_file
 from incident_ledger.usecases.workspace import (
     ledger_files,
@@ -38,11 +39,6 @@ from incident_ledger.usecases.workspace import (
     read_model,
     unmapped,
 )
-
-
-def parse_policy(policy: Policy | str) -> Policy:
-    """A policy by its name; bad input naming the policies when there is none."""
-    return one_of(Policy, policy, "policy")
 
 
 def current_state(

@@ -45,11 +45,10 @@ from incident_ledger.ledger.errors import BadInputError, LedgerError
 from incident_ledger.ledger.forking import end_with_parent
 from incident_ledger.ledger.scratch import Scratch
 from incident_ledger.projections.datasette_metadata import build_metadata, canned_queries
+from incident_ledger.usecases.choices import DEFAULT_HOST, DEFAULT_PORT
 from incident_ledger.usecases.datasette_site import PLUGINS, TEMPLATES
 from incident_ledger.usecases.workspace import open_workspace
 
-DEFAULT_HOST = "127.0.0.1"
-DEFAULT_PORT = 8001
 READY_TIMEOUT = 20.0
 MISSING_DATASETTE = "ledger serve needs Datasette: pip install 'incident-ledger[web]'"
 

@@ -24,6 +24,7 @@ from incident_ledger.ledger.times import instant_key
 from incident_ledger.projections.model_files import SIDE_FILES, model_kind, remove_model_files
 from incident_ledger.projections.projector import Projector
 from incident_ledger.projections.views import schema_of
+from incident_ledger.usecases.choices import parse_grade
 from incident_ledger.usecases.init_undo import present, undone_on_failure
 from incident_ledger.usecases.outputs import output_file
 from incident_ledger.usecases.workspace import (
@@ -235,14 +236,6 @@ def _proposed(ledger: Any, added: Mapping[str, int]) -> bool:
     if kinds.isdisjoint(REVIEWED_KINDS):
         return False
     return ledger.sealed is not None and bool(ledger.sealed.proposed)
-
-
-def parse_grade(grade: Reliability | str) -> Reliability:
-    """An Admiralty reliability grade, A to F, in either case; bad input otherwise."""
-    try:
-        return Reliability(str(grade).strip().upper())
-    except ValueError:
-        raise BadInputError("the grade must be an Admiralty letter A to F") from None
 
 
 def rate(
