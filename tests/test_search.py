@@ -314,6 +314,18 @@ def test_limit(conn: sqlite3.Connection) -> None:
         search(conn, "داعش", limit=0)
 
 
+def test_only_the_hits_shown_get_a_snippet(conn: sqlite3.Connection) -> None:
+    """The hits are ranked first and kept; the full-text index is then read again for
+    those alone, by rowid, for their snippets and highlights: not for every match."""
+    from incident_ledger.projections.search import _SEARCH
+
+    params = dict.fromkeys(("all", "phrase", "incident", "limit", "open", "close"), "x")
+    plan = [row[3] for row in conn.execute("EXPLAIN QUERY PLAN " + _SEARCH, params)]
+    assert plan[0] == "MATERIALIZE top", plan
+    assert any(step.endswith("VIRTUAL TABLE INDEX 0:=M7") for step in plan), plan
+    assert len(search(conn, "داعش", limit=3)["hits"]) == 3
+
+
 @pytest.mark.parametrize(
     "query",
     [
