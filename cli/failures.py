@@ -14,9 +14,12 @@ import os
 import sqlite3
 import sys
 from collections.abc import Callable, Mapping
+from functools import partial
 from typing import Any, ClassVar, NoReturn
 
 import typer
+import typer.main
+import typer.models
 from typer.core import TyperCommand, TyperGroup
 
 from incident_ledger.cli.render import terminal_text
@@ -133,6 +136,34 @@ def use_plain_usage(app: typer.Typer) -> None:
     for group in app.registered_groups:
         if group.typer_instance is not None:
             use_plain_usage(group.typer_instance)
+
+
+def made_when_asked(app: typer.Typer) -> None:
+    """Make each command of ``app`` and of its groups only when it is asked for, as the
+    groups' ``lazy`` commands are. Typer makes click's command of every function it was
+    given as the command line starts, reading each one's signature and annotations: a
+    tenth of a read command's start-up, for thirty commands of which one runs."""
+    for group in app.registered_groups:
+        if group.typer_instance is not None:
+            made_when_asked(group.typer_instance)
+    group_class = app.info.cls
+    if not (isinstance(group_class, type) and issubclass(group_class, LedgerGroup)):
+        return
+    makers = {
+        info.name or typer.main.get_command_name(info.callback.__name__): partial(_made, info)
+        for info in app.registered_commands
+        if info.callback is not None
+    }
+    app.registered_commands = []
+    lazy = {**makers, **group_class.lazy}
+    app.info.cls = type(group_class.__name__, (group_class,), {"lazy": lazy})
+
+
+def _made(info: typer.models.CommandInfo) -> Any:
+    """Click's command of one command typer was given."""
+    single = typer.Typer(rich_markup_mode=None, add_completion=False)
+    single.registered_commands.append(info)
+    return typer.main.get_command(single)
 
 
 GLOBAL_OPTIONS = {"--db": "PATH|URL", "--key": "FILE"}

@@ -22,7 +22,7 @@ from incident_ledger.cli.audit_commands import register as register_audit
 from incident_ledger.cli.catalogue_commands import register as register_catalogue
 from incident_ledger.cli.desk_commands import register as register_desk
 from incident_ledger.cli.export_commands import register as register_exports
-from incident_ledger.cli.failures import LedgerGroup, use_plain_usage
+from incident_ledger.cli.failures import LedgerGroup, made_when_asked, use_plain_usage
 from incident_ledger.cli.json_parts import print_json_parts
 from incident_ledger.cli.lookup_commands import register as register_lookup
 from incident_ledger.cli.params import (
@@ -328,6 +328,7 @@ register_web(app)
 register_exports(app)
 register_desk(app)
 use_plain_usage(app)
+made_when_asked(app)
 
 if __name__ == "__main__":
     app()

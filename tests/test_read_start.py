@@ -9,6 +9,7 @@ import ast
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -58,6 +59,17 @@ def _loaded(code: str, watched: tuple[str, ...]) -> list[str]:
 
 def test_the_command_line_loads_no_use_case() -> None:
     assert _loaded("import incident_ledger.cli.main", NOT_AT_START) == []
+
+
+def test_the_command_line_makes_only_the_command_that_runs() -> None:
+    import typer.main
+
+    from incident_ledger.cli.main import app
+
+    root: Any = typer.main.get_command(app)
+    assert not {"init", "state", "verify", "export"} & set(root.commands)
+    assert root.get_command(None, "state").name == "state"
+    assert "state" in root.list_commands(None)
 
 
 @pytest.fixture(scope="module")
