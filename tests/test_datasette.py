@@ -28,7 +28,6 @@ from hypothesis import strategies as st
 from typer.testing import CliRunner
 
 from incident_ledger.cli.main import app
-from incident_ledger.cli.serve_command import register
 from incident_ledger.ledger import samples
 from incident_ledger.ledger.application import Ledger
 from incident_ledger.ledger.errors import BadInputError, ConflictError
@@ -46,9 +45,6 @@ from incident_ledger.usecases import serving as web
 from incident_ledger.usecases import workspace, writing
 from incident_ledger.usecases.datasette_site import PLUGINS, TEMPLATES
 from tests.strategies import claim_operations
-
-if "serve" not in {command.name for command in app.registered_commands}:
-    register(app)
 
 runner = CliRunner()
 QUERIES = canned_queries()
@@ -757,12 +753,7 @@ def test_serve_answers_canned_queries_over_http(tmp_path: Path) -> None:
     db = build_sample(tmp_path)
     port = free_port()
     base = f"http://127.0.0.1:{port}"
-    script = (
-        "from incident_ledger.cli.main import app\n"
-        "from incident_ledger.cli.serve_command import register\n"
-        "if 'serve' not in {c.name for c in app.registered_commands}: register(app)\n"
-        "app()\n"
-    )
+    script = "from incident_ledger.cli.main import app\napp()\n"
     process = subprocess.Popen(
         [sys.executable, "-c", script, "--db", db, "serve", "--port", str(port)],
         cwd=ROOT,

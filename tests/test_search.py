@@ -19,16 +19,13 @@ from hypothesis import strategies as st
 from rich.text import Span
 from typer.testing import CliRunner
 
-from incident_ledger.cli.lookup_commands import highlighted, register
+from incident_ledger.cli.lookup_commands import highlighted
 from incident_ledger.cli.main import app
 from incident_ledger.ledger import samples
 from incident_ledger.ledger.errors import BadInputError, NotFoundError
 from incident_ledger.projections.arabic import normalize
 from incident_ledger.projections.search import parse_query, search
 from incident_ledger.usecases import workspace, writing
-
-if "search" not in {command.name for command in app.registered_commands}:
-    register(app)
 
 runner = CliRunner()
 

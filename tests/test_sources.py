@@ -11,13 +11,9 @@ import pytest
 from typer.testing import CliRunner
 
 from benchmarks import synthetic
-from incident_ledger.cli.lookup_commands import register
 from incident_ledger.cli.main import app
 from incident_ledger.projections.sources import share
 from incident_ledger.usecases import reading, workspace, writing
-
-if "sources" not in {command.name for command in app.registered_commands}:
-    register(app)
 
 runner = CliRunner()
 

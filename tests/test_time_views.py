@@ -24,7 +24,6 @@ from typer.testing import CliRunner
 
 from incident_ledger.cli import render
 from incident_ledger.cli.main import app
-from incident_ledger.cli.time_commands import register
 from incident_ledger.ledger.application import Ledger
 from incident_ledger.ledger.errors import BadInputError, NotFoundError
 from incident_ledger.ledger.imports import importer
@@ -41,9 +40,6 @@ from incident_ledger.projections.understanding import state
 from incident_ledger.projections.views import Views
 from incident_ledger.usecases import reading, workspace
 from tests.strategies import keeping_end_rules
-
-if not {"timeline", "history", "diff"} & {c.name for c in app.registered_commands}:
-    register(app)
 
 runner = CliRunner()
 SAMPLE = "ghwayran-2022"
