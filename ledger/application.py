@@ -26,6 +26,7 @@ from incident_ledger.ledger.errors import ConflictError, NotFoundError, StoreErr
 from incident_ledger.ledger.mapper import LeafMapper
 from incident_ledger.ledger.merkle import leaf_hash
 from incident_ledger.ledger.stores.recorder import Appender, AppendKnown, AuditRecorder, LogView
+from incident_ledger.ledger.stores.written import Written
 from incident_ledger.ledger.times import utc_now
 
 if TYPE_CHECKING:  # the event classes load when an event is written or read, not to open
@@ -142,6 +143,14 @@ class Ledger(Application[str]):
     def load(self, view: LogView, aggregate_id: str) -> LedgerAggregate | None:
         """An aggregate as a view sees the store, or None."""
         return self.aggregate_of(view.events_of(aggregate_id))
+
+    def take_written(self) -> Written | None:
+        """What the last write of this process committed, if the store keeps it
+        (``written.Written``), and only once: a later call says None until another write."""
+        written: Written | None = getattr(self.recorder, "last_write", None)
+        if written is not None:
+            setattr(self.recorder, "last_write", None)  # noqa: B010  # the store's, kept
+        return written
 
     def aggregate_of(self, stored_events: Iterable[StoredEvent]) -> LedgerAggregate | None:
         """The aggregate made by these stored events (oldest first), or None if none."""

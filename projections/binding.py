@@ -9,7 +9,9 @@ of a history the store no longer holds (rolled back, rewritten, a copy that went
 its own way), is not this store's model, whatever its position says.
 
 The check costs one read of the store's id (once per process) and a root at
-the model's position: O(log n) reads of the stored tree.
+the model's position: O(log n) reads of the stored tree. After a write of its own
+process the model needs neither (``follows``): the writer knows the log's root where
+its write began.
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ from eventsourcing.persistence import PersistenceError
 
 from incident_ledger.ledger.errors import StoreError
 from incident_ledger.ledger.stores.recorder import LogView
+from incident_ledger.ledger.stores.written import Written
 from incident_ledger.projections.views import Views
 
 if TYPE_CHECKING:  # the application loads the event classes; a read need not
@@ -70,3 +73,19 @@ def log_at(view: LogView, position: int) -> tuple[int, bytes]:
         raise StoreError(
             f"the event store's Merkle log lacks nodes below size {size}: run 'ledger verify'"
         ) from None
+
+
+def follows(ledger: Ledger, views: Views, written: Written) -> bool:
+    """Whether this read model stands exactly where a write of this process began: this
+    store's model, at the position, log size and root its writer found under the lock.
+    Then it is bound (the root is the store's own there) and the events to apply are
+    the write's (``written.rows``); else ``binding_problem`` decides, and the model
+    reads the store."""
+    binding = views.binding()
+    before = written.before
+    return (
+        binding.position == before.position
+        and binding.size == before.size
+        and binding.root == before.root
+        and binding.store_id == ledger.audit.store_id()
+    )

@@ -50,6 +50,7 @@ from incident_ledger.ledger.gcpause import gc_paused
 from incident_ledger.ledger.mapper import LeafMapper, check_envelope, upcast
 from incident_ledger.ledger.scratch import Scratch
 from incident_ledger.ledger.stores.recorder import EventRow
+from incident_ledger.ledger.stores.written import Written
 from incident_ledger.ledger.times import (
     day_end_key,
     day_end_offsets,
@@ -123,6 +124,8 @@ class Projector:
         """Claims of incidents with a time zone projected in this run → that zone."""
         self.statuses = StatusRefresh()
         """What this page touched that can change claims' statuses (``refresh_statuses``)."""
+        self._written: Written | None = None
+        """The write the running catch-up follows (``catch_up``), if any."""
         self.desk_active = False
         """Whether the desk has voided a record or proposed a batch: then every claim and
         end projected may take another status than its end's (``claim_status``)."""
@@ -132,13 +135,21 @@ class Projector:
         until: datetime | None = None,
         progress: Callable[[int, int], None] | None = None,
         up_to: int | None = None,
+        written: Written | None = None,
     ) -> int:
         """Apply every event after the tracked position; returns how many were applied.
 
         With ``until``, events recorded after that instant are passed over (for a
         read model of the ledger as it stood then). ``progress(done, total)`` is
         called after each page. ``up_to`` stops at that ledger position.
+
+        ``written``: a write this process just committed, from where the model stands
+        (``binding.follows``). The model then catches up to that write's end from the
+        events it holds, without asking the store (one round trip less for the log's
+        end, one transaction less for the page); a later event is left to the next
+        catch-up, as one committed after this call would be.
         """
+        self._written = written
         try:
             with gc_paused():
                 return self._catch_up(until, progress, up_to)
@@ -148,6 +159,8 @@ class Projector:
             raise StoreError(f"cannot update the read model {self.views.path}: {error}") from None
         except PersistenceError as error:
             raise StoreError(f"cannot read the event store: {error}") from None
+        finally:
+            self._written = None
 
     def _discard_pending(self) -> None:
         self._pending.clear()
@@ -172,7 +185,12 @@ class Projector:
             if binding.store_id != store_id:
                 self.views.bind(store_id)
         try:
-            last = self.ledger.recorder.max_notification_id() or 0
+            written = self._written
+            last = (
+                written.after.position
+                if written
+                else self.ledger.recorder.max_notification_id() or 0
+            )
             if up_to is not None:
                 last = min(last, up_to)
         except PersistenceError as error:
@@ -416,7 +434,11 @@ class Projector:
     def _page(self, position: int, last: int) -> tuple[list[PageRow], int, bytes]:
         """The next page of stored events after ``position`` (up to ``last``), each its
         position and leaf (``PageRow``), and the store's log size and root as of its end,
-        which bind the model to the store."""
+        which bind the model to the store: a write's own (``catch_up``'s ``written``) when
+        the page is that write."""
+        written = self._written
+        if written and written.before.position == position and written.after.position == last:
+            return list(written.rows), written.after.size, written.after.root
         try:
             with self.ledger.audit.reading() as view:
                 count = PAGE_SIZE * BULK_PAGES if self.views.bulk else PAGE_SIZE

@@ -80,12 +80,12 @@ def claims(path: Path, first: int, count: int) -> str:
 def test_a_small_import_reads_in_few_round_trips(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, sent: Sent
 ) -> None:
-    """One connection; one transaction to append and sign, one to check the read model's
-    binding, one to catch it up; every read transaction begins at its isolation level in
-    one statement; the store's id and whether it holds a ledger are read with the
-    catalogue when the ledger opens, the log's size in one statement, and the library's
-    row type (which only its own insert path uses) not at all."""
-    import psycopg
+    """One connection; one transaction, to append and sign: the read model, which stood
+    where the write began, follows it from what the writer kept, with neither a check of
+    its binding nor a read of the log's end or of the events; the store's id and whether
+    it holds a ledger are read with the catalogue when the ledger opens, the log's size
+    in one statement, and the library's row type (which only its own insert path uses)
+    not at all."""
 
     schema = f"t_{uuid.uuid4().hex[:12]}"
     url = f"{POSTGRES_URL}?schema={schema}"
@@ -104,20 +104,68 @@ def test_a_small_import_reads_in_few_round_trips(
         sent = Sent(list(sent.statements), list(sent.transactions), sent.connections)
     finally:
         drop_schema(schema)
-    repeatable = psycopg.IsolationLevel.REPEATABLE_READ
     assert sent.connections == 1
-    # the append, the binding's check, the catch-up
-    assert sent.transactions == [None, repeatable, repeatable], sent.transactions
+    assert sent.transactions == [None], sent.transactions  # the append
     assert not [s for s in sent.statements if "typname" in s]
     assert not [s for s in sent.statements if s.startswith("SET TRANSACTION")]
     assert len([s for s in sent.statements if "pg_tables" in s or "to_regclass" in s]) == 1
     assert len([s for s in sent.statements if "ledger_info" in s]) == 1
-    # the catch-up's; that the store holds a ledger was read from the catalogue
-    assert len([s for s in sent.statements if s.startswith("SELECT MAX(notification_id)")]) == 1
+    # neither the log's end nor the events are read back; the store holds a ledger: the
+    # catalogue said so
+    assert not [s for s in sent.statements if s.startswith("SELECT MAX(notification_id)")]
+    assert not [s for s in sent.statements if "SELECT notification_id, state" in s]
     # the lock, its timeout, the notification and the read of the log's ends: one
     locking = [s for s in sent.statements if "LOCK TABLE" in s]
     assert len(locking) == 1 and "COALESCE(MAX(notification_id), 0)" in locking[0], locking
-    assert len(sent.statements) <= 27, "\n".join(sent.statements)
+    assert len(sent.statements) <= 21, "\n".join(sent.statements)
+
+
+def test_a_model_follows_its_own_writes_as_a_rebuild_projects_them(tmp_path: Path) -> None:
+    """A read model that follows the writes of its process from what they kept binds
+    itself to the store as one that reads them back does: the same position, log size
+    and root, and the same rows as a model rebuilt from the store. One left behind
+    (``--defer-projection``) reads the store, the write's events and those before."""
+    from incident_ledger.ledger.application import Ledger
+    from incident_ledger.ledger.stores.location import locate
+    from incident_ledger.projections.binding import binding_problem
+    from incident_ledger.projections.views import Views
+
+    schema = f"t_{uuid.uuid4().hex[:12]}"
+    url = f"{POSTGRES_URL}?schema={schema}"
+    env = {"LEDGER_VIEWS": str(tmp_path / "ledger.views.db")}
+    setup = tmp_path / "setup.jsonl"
+    setup.write_text("".join(json.dumps(r) + "\n" for r in SETUP), encoding="utf-8")
+    mp = pytest.MonkeyPatch()
+    try:
+        mp.setenv("LEDGER_KEY", str(tmp_path / "ledger.key"))
+        for name, value in env.items():
+            mp.setenv(name, value)
+        writing.init(url)
+        writing.append_file(url, str(setup))
+        writing.append_file(url, claims(tmp_path / "a.jsonl", 0, 5), project=False)
+        writing.append_file(url, claims(tmp_path / "b.jsonl", 5, 5))  # reads a's too
+        writing.append_file(url, claims(tmp_path / "c.jsonl", 10, 5))  # follows its own
+        mp.setenv("LEDGER_VIEWS", str(tmp_path / "rebuilt.views.db"))
+        writing.replay(url)
+        ledger = Ledger(locate(url).event_store_env())
+        models = [Views(tmp_path / "ledger.views.db"), Views(tmp_path / "rebuilt.views.db")]
+        try:
+            assert [binding_problem(ledger, views) for views in models] == [None, None]
+            followed, rebuilt = [views.binding() for views in models]
+            assert followed == rebuilt
+            assert followed.position == ledger.recorder.max_notification_id()
+            tables = ("claims", "reports", "sources", "incidents")
+            for table in tables:
+                query = f"SELECT * FROM {table} ORDER BY 1, 2"
+                rows = [views.connection.execute(query).fetchall() for views in models]
+                assert rows[0] == rows[1] and rows[0], table
+        finally:
+            for views in models:
+                views.close()
+            ledger.close()
+    finally:
+        mp.undo()
+        drop_schema(schema)
 
 
 def test_a_read_is_repeatable_and_leaves_its_connection_as_it_was() -> None:

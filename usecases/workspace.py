@@ -36,7 +36,7 @@ from incident_ledger.ledger.stores.location import (
     writable,
 )
 from incident_ledger.ledger.times import parse_instant, utc_now, zone_or_none
-from incident_ledger.projections.binding import binding_problem
+from incident_ledger.projections.binding import binding_problem, follows
 from incident_ledger.projections.views import Views
 from incident_ledger.usecases.outputs import require_folder
 
@@ -72,7 +72,17 @@ class Workspace:
     def refresh(self, progress: Progress | None = None) -> int:
         """Bring the read model up to date with the event store, once it is known to be
         this store's (``ensure_bound``). A read-only model is not brought up to date:
-        it answers only when it already is."""
+        it answers only when it already is.
+
+        After a write of this process, a model that stood where the write began follows
+        it from what the write kept (``binding.follows``), asking the store nothing."""
+        written = self.ledger.take_written()
+        if (
+            written is not None
+            and not self.views.read_only
+            and follows(self.ledger, self.views, written)
+        ):
+            return self.projector.catch_up(progress=progress, written=written)
         self.ensure_bound()
         if self.views.read_only:
             self._require_current()

@@ -13,6 +13,7 @@ from psycopg.sql import SQL
 from incident_ledger.ledger.merkle import append_leaves, root_at
 from incident_ledger.ledger.stores.recorder import LogView, NewRow
 from incident_ledger.ledger.stores.tree_edge import TreeEdge
+from incident_ledger.ledger.stores.written import KEPT_EVENTS, LogEnd, Written
 
 COPY_EVENTS = (
     "COPY {events} (originator_id, originator_version, topic, state) FROM STDIN (FORMAT BINARY)"
@@ -25,7 +26,7 @@ WITH added AS (
     FROM {events} WHERE notification_id > %s
     RETURNING notification_id
 )
-SELECT count(*), COALESCE(max(notification_id), %s) FROM added
+SELECT count(*), min(notification_id), COALESCE(max(notification_id), %s) FROM added
 """
 """How a page of events goes in, with its leaves and the Merkle nodes it completes.
 
@@ -86,6 +87,10 @@ class LockedLog:
             pass
         self.view.known_size, self.last_id = (int(n) for n in cursor.fetchone())
         self.edge = TreeEdge(self.view.nodes, recorder.prefix, self.view.known_size)
+        self.before: LogEnd | None = None
+        """The log when the lock was taken, once an append needs it (``written``)."""
+        self.kept: list[tuple[int, bytes]] | None = []
+        """The events appended, while they are few enough to keep (``KEPT_EVENTS``)."""
 
     def append(self, rows: Sequence[NewRow], leaves: Sequence[bytes]) -> None:
         """Insert events with their leaf hashes; extend the tree."""
@@ -94,6 +99,8 @@ class LockedLog:
         if not rows:
             return
         size = self.view.known_size
+        if self.before is None:  # the edge is still the one read with the lock
+            self.before = LogEnd(self.last_id, size, root_at(self.edge, size))
         new_size = append_leaves(self.edge, size, leaves)
         with self.cursor.copy(self.copy_events) as copy:
             copy.set_types([self.id_type, "int8", "text", "bytea"])
@@ -104,9 +111,30 @@ class LockedLog:
             for node in self.edge.moved_to(new_size):
                 copy.write_row(node)
         self.cursor.execute(self.number_leaves, (size, self.last_id, self.last_id))
-        count, self.last_id = self.cursor.fetchone()
+        count, first_id, self.last_id = self.cursor.fetchone()
         if count != len(rows):
             raise ProgrammingError(
                 f"{len(rows)} events were copied in but {count} new ones are in the table"
             )
         self.view.known_size = new_size
+        self._keep(rows, first_id)
+
+    def _keep(self, rows: Sequence[NewRow], first_id: int) -> None:
+        """Keep the (notification id, state) of rows just numbered from ``first_id``: the
+        sequence handed their ids out in copy order, one apart unless it skipped some
+        (then, or past ``KEPT_EVENTS``, nothing is kept: the model reads the store)."""
+        kept = self.kept
+        if kept is None:
+            return
+        if self.last_id - first_id + 1 != len(rows) or len(kept) + len(rows) > KEPT_EVENTS:
+            self.kept = None
+            return
+        kept += zip(range(first_id, self.last_id + 1), [row[3] for row in rows], strict=True)
+
+    def written(self) -> Written | None:
+        """The write as committed (``Written``), or None when nothing was appended or too
+        much to keep. Call once the last append is done: the edge is the log's end then."""
+        if not self.kept or self.before is None:
+            return None
+        size = self.view.known_size
+        return Written(self.before, LogEnd(self.last_id, size, root_at(self.edge, size)), self.kept)

@@ -44,6 +44,7 @@ from incident_ledger.ledger.stores.recorder import (
     id_to_keep,
     leaf_hashes,
 )
+from incident_ledger.ledger.stores.written import Written
 
 
 def _same(value: Any) -> Any:
@@ -70,6 +71,8 @@ class PostgresLedgerRecorder(KeepsStoreId, PostgresApplicationRecorder):
         self.plain: Plain | None = None
         """How a stored state becomes its leaf (None: as it is), once ``upgrade`` is told."""
         self._told = False
+        self.last_write: Written | None = None
+        """The last write transaction this recorder committed (``appending``)."""
         self.holds_events: bool | None = None
         """Whether the events table was there when the store opened (None: not asked)."""
         self._notify = SQL("NOTIFY {0}").format(Identifier(self.channel_name))
@@ -240,8 +243,10 @@ class PostgresLedgerRecorder(KeepsStoreId, PostgresApplicationRecorder):
 
         Each ``append`` is three round trips (``pg_log.LockedLog``); the lock,
         its timeout, the library's notification of new events and the read of the log's
-        ends go in one when it begins.
+        ends go in one when it begins. Once it commits, ``last_write`` says what it wrote
+        (``written.Written``; None if it wrote nothing or too much to keep).
         """
+        self.last_write = None
         with self.datastore.transaction(commit=True) as curs:
             cursor = curs.connection.cursor(row_factory=tuple_row)
             log = LockedLog(self, cursor, [*self.lock_table_statements, self._notify])
@@ -253,6 +258,8 @@ class PostgresLedgerRecorder(KeepsStoreId, PostgresApplicationRecorder):
 
             yield Appender(log.view, append)
             chains.flush()
+            written = log.written()
+        self.last_write = written
 
     @contextmanager
     def reading(self) -> Iterator[LogView]:
