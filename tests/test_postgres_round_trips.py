@@ -80,7 +80,7 @@ def claims(path: Path, first: int, count: int) -> str:
 def test_a_small_import_reads_in_few_round_trips(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, sent: Sent
 ) -> None:
-    """One connection; one transaction, to append and sign: the read model, which stood
+    """No new connection; one transaction, to append and sign: the read model, which stood
     where the write began, follows it from what the writer kept, with neither a check of
     its binding nor a read of the log's end or of the events; the store's id and whether
     it holds a ledger are read with the catalogue when the ledger opens, the log's size
@@ -104,7 +104,10 @@ def test_a_small_import_reads_in_few_round_trips(
         sent = Sent(list(sent.statements), list(sent.transactions), sent.connections)
     finally:
         drop_schema(schema)
-    assert sent.connections == 1
+    # the connection the last ledger of the process opened, checked by one empty statement
+    assert sent.connections == 0
+    assert sent.statements.count("") == 1
+    assert not [s for s in sent.statements if s.startswith("SET idle")]
     assert sent.transactions == [None], sent.transactions  # the append
     assert not [s for s in sent.statements if "typname" in s]
     assert not [s for s in sent.statements if s.startswith("SET TRANSACTION")]
@@ -166,6 +169,46 @@ def test_a_model_follows_its_own_writes_as_a_rebuild_projects_them(tmp_path: Pat
     finally:
         mp.undo()
         drop_schema(schema)
+
+
+def test_a_kept_connection_that_broke_is_replaced(tmp_path: Path) -> None:
+    """The connection a process keeps between ledgers may have died meanwhile (the server
+    restarted, an administrator ended it): the next ledger opened gets a new one, and
+    the write goes through; a ledger on another store closes the one kept."""
+    import psycopg
+
+    from incident_ledger.ledger.stores import pg_connections
+
+    schema = f"t_{uuid.uuid4().hex[:12]}"
+    url = f"{POSTGRES_URL}?schema={schema}"
+    mp = pytest.MonkeyPatch()
+    try:
+        mp.setenv("LEDGER_VIEWS", str(tmp_path / "ledger.views.db"))
+        mp.setenv("LEDGER_KEY", str(tmp_path / "ledger.key"))
+        writing.init(url)
+        kept = pg_connections._kept[0][1]
+        with kept.pool.connection() as conn:
+            backend = conn.info.backend_pid
+        assert POSTGRES_URL is not None
+        with psycopg.connect(POSTGRES_URL, autocommit=True) as admin:
+            admin.execute("SELECT pg_terminate_backend(%s)", (backend,))
+        writing.append_file(url, _setup(tmp_path))
+        assert pg_connections._kept[0][1] is kept
+        with kept.pool.connection() as conn:
+            assert conn.info.backend_pid != backend
+        mp.setenv("LEDGER_VIEWS", str(tmp_path / "other.views.db"))
+        writing.init(f"{url}x")  # another store: its datastore is kept in place of this one
+        assert kept.pool.closed
+        drop_schema(f"{schema}x")
+    finally:
+        mp.undo()
+        drop_schema(schema)
+
+
+def _setup(folder: Path) -> str:
+    path = folder / "setup.jsonl"
+    path.write_text("".join(json.dumps(r) + "\n" for r in SETUP), encoding="utf-8")
+    return str(path)
 
 
 def test_a_read_is_repeatable_and_leaves_its_connection_as_it_was() -> None:

@@ -73,7 +73,7 @@ class StoreLocation:
         parsed = urlparse(self.url)
         schema = parse_qs(parsed.query).get("schema", [""])[0]
         env |= {
-            "PERSISTENCE_MODULE": "eventsourcing.postgres",
+            "PERSISTENCE_MODULE": _RECORDERS + "pg_connections:KeptPostgresFactory",
             "APPLICATION_RECORDER_TOPIC": _RECORDERS + "postgres:PostgresLedgerRecorder",
             "POSTGRES_SCHEMA": schema,
             "POSTGRES_LOCK_TIMEOUT": "30",
