@@ -12,7 +12,7 @@ import pytest
 from typer.testing import CliRunner
 
 from incident_ledger.cli.main import app
-from incident_ledger.ledger.imports import preparing, recording, rules, spool, streaming
+from incident_ledger.ledger.imports import id_filter, preparing, recording, rules, spool, streaming
 from incident_ledger.usecases import writing
 from tests.events import stored_events
 
@@ -84,13 +84,17 @@ WAYS = (
     "record by record",
     "waiting records prepared by a helper",
     "asking the store, the ids known forgotten after each page",
+    "asking the store for every id, the ids known forgotten and the filter full",
 )
 KNOWN_LIMIT = rules.KNOWN_LIMIT
+FILTER_BITS = id_filter.BITS
 
 
 def _take(way: str, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(preparing, "PREPARE_MIN_RECORDS", 0 if "helper" in way else 10**9)
     monkeypatch.setattr(rules, "KNOWN_LIMIT", 0 if "forgotten" in way else KNOWN_LIMIT)
+    # A filter of 8 bits holds (by chance) every id: the store is asked of each.
+    monkeypatch.setattr(id_filter, "BITS", 8 if "filter full" in way else FILTER_BITS)
     all_new = recording.Stream._all_new
     if way == "record by record":
         monkeypatch.setattr(recording.Stream, "_all_new", lambda *args: False)

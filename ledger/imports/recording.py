@@ -262,7 +262,7 @@ class Stream(Checks):
         refs.discard("")
         view, known = self.appender.view, self.known
         if not self.known_is_all:
-            known.update(view.existing(sorted(refs.union(ids) - known)))
+            known.update(self.stored_among(refs.union(ids) - known))
         present = [] if known.isdisjoint(ids) else [i for i in ids if i in known]
         self.page_claims = {}
         ending = [i for i, kind in enumerate(page.kinds) if kind in ("correction", "retraction")]
@@ -284,7 +284,8 @@ class Stream(Checks):
                 events, digests, concerns = self._with_supersedes(
                     page, (events, digests, concerns), first
                 )
-            self._append(events, digests, (concerns, page.claims_made))
+            made = {**self.ended_incidents, **page.claims_made}  # claims the ends name too
+            self._append(events, digests, (concerns, made))
             return
         creations = view.creation_states(present) if present else {}
         self._add_records(page, creations, events, digests)

@@ -38,6 +38,7 @@ from incident_ledger.ledger.domain import (
     is_creation_of,
 )
 from incident_ledger.ledger.errors import BadInputError, ConflictError
+from incident_ledger.ledger.imports.id_filter import IdFilter
 from incident_ledger.ledger.imports.kinds import FactBook, NewEvents
 from incident_ledger.ledger.imports.spool import Spooled
 from incident_ledger.ledger.imports.unended import Unended, unended
@@ -100,11 +101,17 @@ class Checks:
         """Whether ``known`` holds every id in the store, so that the store need not be
         asked: true while it holds every id of a small store read when the import began
         (``recording.SMALL_STORE``) and all the import recorded since."""
+        self.store_ids: IdFilter | None = None
+        """Every id in the store, as a filter (``imports.id_filter``), once ``known`` held
+        them all and grew too large to keep: an id it does not hold need not be asked."""
         self.corrected: dict[str, tuple[str, str]] = {}
         """Claims this import has corrected so far: the id of the correction that replaced
         each, and where the input holds it."""
         self.retracted: dict[str, tuple[str, str]] = {}
         """Claims this import has retracted so far, likewise."""
+        self.ended_incidents: dict[str, str] = {}
+        """The incident of each claim ended since the caller last took them (claim id →
+        incident), so that the chains need not look the claims up again."""
         self.published: dict[str, str] = {}
         """The ``published_at`` of reports read so far, by report id (``_published``)."""
         self.outcome = Outcome()
@@ -116,6 +123,12 @@ class Checks:
         """The desk's errata and reviews of those claims, read in the same query."""
         self._may_void: bool | None = None
         """Whether the store holds any erratum or review (None: not asked yet)."""
+
+    def stored_among(self, ids: set[str]) -> set[str]:
+        """Which of these ids the store holds, asked of it but for those the filter of its
+        ids surely lacks (``store_ids``)."""
+        asked = ids if self.store_ids is None else self.store_ids.perhaps(ids)
+        return self.appender.view.existing(sorted(asked))
 
     def _read_corrected_claims(self, kinds: Sequence[str], ref_lists: Sequence[list[str]]) -> None:
         """Read, in one query, the stored events of the claims a page's corrections
@@ -229,6 +242,7 @@ class Checks:
         except (ConflictError, BadInputError) as error:
             raise type(error)(f"{spooled.where}: {error}") from None
         self.corrected[target.id] = (spooled.record_id, spooled.where)
+        self._ended(target)
         self._queue_events(target, events, digests)
 
     # --- rule: a claim is ended once: retracted once, never both corrected and retracted
@@ -261,7 +275,13 @@ class Checks:
         except (ConflictError, BadInputError) as error:
             raise type(error)(f"{spooled.where}: {error}") from None
         self.retracted[target.id] = (spooled.record_id, spooled.where)
+        self._ended(target)
         self._queue_events(target, events, digests)
+
+    def _ended(self, target: Claim | Unended) -> None:
+        incident = getattr(target.record, "incident", None)
+        if type(incident) is str:
+            self.ended_incidents[target.id.split(":", 1)[1]] = incident
 
     def _not_retracted_here(self, spooled: Spooled, aggregate_id: str) -> None:
         earlier = self.retracted.get(aggregate_id)
@@ -524,10 +544,15 @@ class Checks:
         """Append a page's events (with the incidents each concerns, where the page told
         them: ``Appender.append_known``); forget the ids known once they are too many."""
         if len(self.known) > KNOWN_LIMIT:
+            if self.known_is_all and not self.facts.backfilled:
+                self.store_ids = IdFilter(self.known)
             self.known.clear()
             self.known_is_all = False
+        self.ended_incidents = {}  # the caller took them for these events, or needs none
         if not events:
             return
+        if self.store_ids is not None:
+            self.store_ids.add_all([row[0] for row in events])
         append_known = self.appender.append_known
         if concerns is not None and append_known is not None:
             append_known(events, digests, concerns)
