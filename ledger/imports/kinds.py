@@ -81,18 +81,17 @@ class FactBook:
         sigs: Sequence[str],
         aggregate_ids: Sequence[str],
         where: Callable[[int], str],
+        first: dict[tuple[str, str], int] | None = None,
     ) -> list[tuple[int, NewEvents]]:
         """Check every claim of a page that holds no declaration; the ``Fact.Inferred``
         events to record, each with the place in the page of the claim it must precede.
-        Raises ``BadInputError`` for a misfit."""
-        # Set operations and a dict built from zips run in C: a page's pairs are mostly
-        # known already, and a Python loop over every record cost more than the checks.
-        new = set(zip(fact_ids, sigs, strict=True)) - self.fitting
-        new = {pair for pair in new if pair[1]}  # declarations and other records: no sig
+        Raises ``BadInputError`` for a misfit. ``first``: the page's ``first_places``,
+        when the page came with them."""
+        if first is None:
+            first = first_places(fact_ids, sigs)
+        new = first.keys() - self.fitting
         if not new:
             return []
-        backwards = zip(reversed(fact_ids), reversed(sigs), strict=True)
-        first = dict(zip(backwards, range(len(fact_ids) - 1, -1, -1), strict=True))
         pending = sorted(first[pair] for pair in new)
         unknown = {fact_ids[i] for i in pending if fact_ids[i] not in self.rules}
         if unknown:  # the store's rules of the page's new facts, in one query
@@ -272,6 +271,17 @@ _DECLARATION_FIELDS = (
     "label",
     "label_ar",
 )
+
+
+def first_places(fact_ids: Sequence[str], sigs: Sequence[str]) -> dict[tuple[str, str], int]:
+    """The place of the first claim of each (fact, value signature) pair in a page (records
+    without a signature left out): what ``FactBook.check_page`` checks. Made where a page is
+    validated, on the helpers' cores, when it can be (``streaming.ValidatedPage``)."""
+    # A dict built from zips runs in C: a Python loop over every record cost more than
+    # the checks. Built backwards, so that each pair keeps its first place.
+    backwards = zip(reversed(fact_ids), reversed(sigs), strict=True)
+    first = dict(zip(backwards, range(len(fact_ids) - 1, -1, -1), strict=True))
+    return {pair: place for pair, place in first.items() if pair[1]}
 
 
 def _message(fact: str, rules: FactRules, sig: str, problem: tuple[str, str]) -> str:

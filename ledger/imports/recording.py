@@ -275,7 +275,7 @@ class Stream(Checks):
         if self._all_new(page, refs, present, joined):
             wheres = page.wheres
             first = self.facts.check_page(
-                page.kinds, page.fact_ids, page.sigs, ids, lambda i: wheres[i]
+                page.kinds, page.fact_ids, page.sigs, ids, lambda i: wheres[i], page.sig_places
             )
             events, digests, concerns = column_events(self.ledger, page, first)
             known.update(ids)

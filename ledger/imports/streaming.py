@@ -32,6 +32,7 @@ from incident_ledger.ledger.domain import creation_leaf
 from incident_ledger.ledger.errors import BadInputError
 from incident_ledger.ledger.forking import Producer, two_cores
 from incident_ledger.ledger.imports.csv_input import csv_records
+from incident_ledger.ledger.imports.kinds import first_places
 from incident_ledger.ledger.imports.locating import first_line_of, first_row_of
 from incident_ledger.ledger.imports.parsing import BOM, input_text
 from incident_ledger.ledger.imports.plain_claims import read_rows
@@ -69,6 +70,9 @@ class ValidatedPage(PreparedPage):
     (``incident_chains.own_concerns``: the recorded time changes none of them)."""
     claims_made: dict[str, str]
     """The claims the page creates: claim id → incident."""
+    sig_places: dict[tuple[str, str], int]
+    """Where each (fact, value signature) pair first comes in the page
+    (``kinds.first_places``), for the checks of facts' kinds."""
 
     def stamped(self, recorded: str) -> ValidatedPage:
         """This page with its records' creation leaves recorded at ``recorded`` and their
@@ -377,4 +381,5 @@ class _Columns:
             size=self.size,
             concerns=concerns,
             claims_made=claims_made,
+            sig_places=first_places(facts, sigs),
         )
