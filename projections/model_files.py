@@ -7,6 +7,7 @@ files SQLite keeps beside it.
 
 from __future__ import annotations
 
+import os
 import sqlite3
 from pathlib import Path
 
@@ -16,6 +17,30 @@ from incident_ledger.projections.views import schema_names
 
 SIDE_FILES = ("-wal", "-shm", "-journal")
 """The files SQLite keeps beside a database."""
+BUILD_SUFFIX = ".rebuilding"
+"""A rebuild writes the new model beside the old one under this suffix (``build_path``)."""
+
+
+def build_path(path: Path) -> Path:
+    """Where a rebuild of the model at ``path`` writes the new one, emptied first (one a
+    killed rebuild left there is of no use). Renamed over the model once complete
+    (``swap_in``), it is never seen half-written, and the old model answers until then."""
+    build = path.with_name(path.name + BUILD_SUFFIX)
+    remove_model_files(build)
+    return build
+
+
+def swap_in(build: Path, path: Path) -> None:
+    """Put a complete rebuilt model (closed) in place of the one at ``path``. The old
+    model's side files go first: a ``-wal`` left beside the new file would be read as
+    its own."""
+    remove_model_files(path)
+    try:
+        os.replace(build, path)
+    except OSError as error:
+        raise StoreError(
+            f"cannot put the rebuilt read model in place at {path}: {error.strerror or error}"
+        ) from None
 
 
 def remove_model_files(path: Path) -> None:

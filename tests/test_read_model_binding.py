@@ -14,13 +14,14 @@ import shutil
 import sqlite3
 import subprocess
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import closing, contextmanager
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 from incident_ledger.ledger import samples
+from incident_ledger.ledger.errors import StoreError
 from incident_ledger.ledger.stores.location import locate
 from incident_ledger.projections.projector import Projector
 from incident_ledger.projections.views import Views
@@ -419,6 +420,32 @@ def test_replay_rebuilds_a_damaged_read_model(tmp_path: Path, damage: str) -> No
     assert (code, err) == (0, "")
     assert out == f"replayed 141 events into {model}\n"
     assert claim_count(db) > 0
+    assert cli(db, "verify")[1].splitlines()[1] == "read model: agrees (141 events, 568 rows)"
+
+
+def test_a_replay_that_fails_leaves_the_model_it_was_replacing(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    db = sample_ledger(tmp_path)
+    model = tmp_path / "ledger.views.db"
+    with closing(Views(model)) as views:
+        before = views.dump()
+
+    def fails(self: Projector, *args: Any, **kwargs: Any) -> int:
+        raise StoreError(f"cannot update the read model {self.views.path}: disk full")
+
+    monkeypatch.setattr(Projector, "catch_up", fails)
+    with pytest.raises(StoreError):
+        writing.replay(db)
+    monkeypatch.undo()
+    # the new model is built beside the old one, which answers until the new is complete
+    assert not list(tmp_path.glob("*.rebuilding*"))
+    with closing(Views(model)) as views:
+        assert views.dump() == before
+    assert cli(db, "state", INCIDENT)[0] == 0
+    assert writing.replay(db)["views"] == str(model)
+    with closing(Views(model)) as views:
+        assert views.dump() == before
     assert cli(db, "verify")[1].splitlines()[1] == "read model: agrees (141 events, 568 rows)"
 
 

@@ -21,7 +21,13 @@ from incident_ledger.ledger.errors import (
 from incident_ledger.ledger.record_names import Reliability
 from incident_ledger.ledger.stores.location import StoreLocation, locate
 from incident_ledger.ledger.times import instant_key
-from incident_ledger.projections.model_files import SIDE_FILES, model_kind, remove_model_files
+from incident_ledger.projections.model_files import (
+    SIDE_FILES,
+    build_path,
+    model_kind,
+    remove_model_files,
+    swap_in,
+)
 from incident_ledger.projections.projector import Projector
 from incident_ledger.projections.views import schema_of
 from incident_ledger.usecases.choices import parse_grade
@@ -291,23 +297,30 @@ def replay(
         target = checked or location.views_path
         kind = _check_target(location, target, explicit=out is not None)
         schema = schema_of(target) if kind == "model" else None
-        remove_model_files(target)
-        views = open_views(target)
+        if kind not in ("absent", "model"):  # (a model answers until the new one is in)
+            remove_model_files(target)
+        build = build_path(target)
+        views = open_views(build, build=True)
         try:
             if schema is None:
                 views.ensure_schema()
             else:  # the model's own statements, checked, without loading sqlite-utils
                 views.create(*schema)
             applied = Projector(ledger, views).catch_up(until=until_at, progress=progress)
-            return {
-                "views": str(views.path),
+            result = {
+                "views": str(target),
                 "events": applied,
                 "position": views.position(),
                 "until": until,
                 "unprojectable": views.set_aside_events(),
             }
-        finally:
+        except BaseException:
             views.close()
+            remove_model_files(build)
+            raise
+        views.close()
+        swap_in(build, target)
+        return result
 
 
 _REPLACEABLE = {
