@@ -261,3 +261,29 @@ def test_a_helpers_fresh_shard_finds_each_row_it_updates_by_an_index(
     scans = {s: _scans(shard.connection, s) for s in projector_module.BULK_UPDATES}
     shard.close()
     assert scans == {statement: [] for statement in projector_module.BULK_UPDATES}
+
+
+def test_claims_are_found_by_seq_through_their_rowid(tmp_path: Path) -> None:
+    """A claim's seq is its row's rowid: the reads that find claims by position (those
+    recorded since a position, a batch's range) search the table itself, with no index of
+    seqs for a rebuild to build; the rows are those the seqs name."""
+    _, views_path, rows = _sample_model(tmp_path)
+    connection = sqlite3.connect(views_path)
+    try:
+        plan = connection.execute(
+            "EXPLAIN QUERY PLAN SELECT incident FROM claims WHERE seq > ?", (0,)
+        ).fetchall()
+        assert [detail for *_, detail in plan] == [
+            "SEARCH claims USING INTEGER PRIMARY KEY (rowid>?)"
+        ]
+        indexed = connection.execute(
+            "SELECT il.name FROM pragma_index_list('claims') il "
+            "JOIN pragma_index_info(il.name) ii WHERE ii.seqno = 0 AND ii.name = 'seq'"
+        ).fetchall()
+        assert indexed == []
+        assert connection.execute("SELECT count(*) FROM claims WHERE rowid <> seq").fetchone() == (
+            0,
+        )
+    finally:
+        connection.close()
+    assert len(rows["claims"]) > 0
