@@ -36,17 +36,6 @@ SCHEMA_VERSION = 12
 SORT_THREADS = min(os.cpu_count() or 1, 8)
 """Worker threads SQLite may use to sort while building the indexes (its own cap is 8)."""
 PROJECTION = "understanding"
-BUILD_PRAGMAS = (
-    "journal_mode=MEMORY",
-    "synchronous=OFF",
-    "locking_mode=EXCLUSIVE",
-    "secure_delete=OFF",
-)
-"""How a rebuild's new file is written (``Views(build=True)``): no one reads it until it
-is complete and renamed into place (``model_files.swap_in``), so it keeps its rollback
-journal in memory (each page is written once, not to a WAL and again to the file; a
-savepoint can still set one event aside), never waits for the disk and takes its lock
-once. (A larger page cache saved no CPU at a million claims and took the RSS past 300 MB.)"""
 QUERY_MMAP_BYTES = 1 << 30
 """How much of the model a query connection maps into memory (``Views.map_for_queries``)."""
 
@@ -337,7 +326,7 @@ def schema_of(path: Path) -> tuple[list[str], list[str]] | None:
 class Views:
     """An open read-model database."""
 
-    def __init__(self, path: Path | str, *, read_only: bool = False, build: bool = False) -> None:
+    def __init__(self, path: Path | str, *, read_only: bool = False) -> None:
         self.path = Path(path)
         self.read_only = read_only
         try:
@@ -346,10 +335,6 @@ class Views:
                     read_only_uri(self.path), uri=True, isolation_level=None, timeout=30
                 )
                 connection.execute("PRAGMA schema_version").fetchone()
-            elif build:
-                connection = sqlite3.connect(str(self.path), isolation_level=None, timeout=30)
-                for pragma in BUILD_PRAGMAS:
-                    connection.execute(f"PRAGMA {pragma}")
             else:
                 connection = sqlite3.connect(str(self.path), isolation_level=None, timeout=30)
                 connection.execute("PRAGMA journal_mode=WAL")

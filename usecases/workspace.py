@@ -169,11 +169,10 @@ def open_workspace(
             views.close()
 
 
-def open_views(path: Path, *, build: bool = False) -> Views:
+def open_views(path: Path) -> Views:
     """Open a read model: for reading only when this process cannot write it (a read-only
-    file, folder or mount), where it must already exist; ``build``: a rebuild's new file
-    (``Views``)."""
-    if path.exists() and not build:
+    file, folder or mount), where it must already exist."""
+    if path.exists():
         return Views(path, read_only=not writable(path))
     if not path.parent.is_dir():
         raise StoreError(f"cannot make the read model {path}: folder {path.parent} does not exist")
@@ -182,7 +181,7 @@ def open_views(path: Path, *, build: bool = False) -> Views:
             f"there is no read model at {path}, and one cannot be made there (read-only): "
             "set LEDGER_VIEWS to a file that can be written"
         )
-    return Views(path, build=build)
+    return Views(path)
 
 
 def _require_initialised(ledger: Ledger, location: StoreLocation) -> None:

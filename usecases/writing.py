@@ -300,7 +300,7 @@ def replay(
         if kind not in ("absent", "model"):  # (a model answers until the new one is in)
             remove_model_files(target)
         build = build_path(target)
-        views = open_views(build, build=True)
+        views = open_views(build)
         try:
             if schema is None:
                 views.ensure_schema()
