@@ -27,7 +27,7 @@ from incident_ledger.ledger.desk_domain import (
     Setting,
 )
 from incident_ledger.ledger.desk_roles import Role, at_least
-from incident_ledger.ledger.errors import LedgerError
+from incident_ledger.ledger.errors import NotPermittedError, not_permitted
 from incident_ledger.ledger.merkle import Frontier, complete_levels
 from incident_ledger.ledger.stores.recorder import LogView
 
@@ -53,12 +53,6 @@ class Ledger(Protocol):
 CHUNK_LEVEL = 12
 """Leaf hashes are folded into the batch's root 4096 at a time (one list comprehension a
 level), not one frontier push per leaf: an import of a million records stays fast."""
-
-
-class NotPermittedError(LedgerError):
-    """The acting key may not make this write (no member, a removed member, a role)."""
-
-    exit_code = 1
 
 
 @dataclass(frozen=True)
@@ -133,22 +127,32 @@ def acting_member(members: dict[str, Member], actor: Actor) -> tuple[str, Member
     return None
 
 
-def require_member(ledger: Ledger, view: LogView, actor: Actor, role: Role) -> str:
-    """The id of the acting member, who must hold at least ``role``."""
+WRITE = "write to this ledger"
+"""What every write needs, whatever it writes: a member in force."""
+
+
+def require_member(ledger: Ledger, view: LogView, actor: Actor, role: Role, action: str) -> str:
+    """The id of the acting member, who must hold at least ``role`` to do ``action``
+    (``review a proposal``: said when they may not)."""
     members = desk_members(ledger, view)
     found = acting_member(members, actor)
     if found is None:
-        raise _not_a_member(members, actor)
+        raise _not_a_member(ledger, view, members, actor, action)
     member_id, member = found
     if not at_least(member.member.role, role):
         held = Role(member.member.role)
-        raise NotPermittedError(f"member '{member_id}' is {_a(held)}: this needs {_a(role)}")
+        raise not_permitted(
+            f"member '{member_id}'",
+            action,
+            f"that needs {with_article(role)}, and {member_id} is {with_article(held)}",
+            f"ask {with_article(role)} of the desk (ledger members lists them)",
+        )
     return member_id
 
 
-def _a(role: Role) -> str:
-    """The role with its article: ``a reporter``, ``an editor``, ``an admin``."""
-    return f"{'a' if role == Role.REPORTER else 'an'} {role.value}"
+def with_article(word: str) -> str:
+    """A word with its indefinite article: ``a reporter``, ``an editor``, ``an incident``."""
+    return f"{'an' if word[:1].lower() in 'aeiou' else 'a'} {word}"
 
 
 def seal(
@@ -164,7 +168,7 @@ def seal(
     members = desk_members(ledger, view)
     found = acting_member(members, actor)
     if found is None:
-        raise _not_a_member(members, actor)
+        raise _not_a_member(ledger, view, members, actor, WRITE)
     member_id, member = found
     registered_at = view.leaf_index(Member.aggregate_id(member_id), 1)
     if registered_at is not None and registered_at >= first:
@@ -208,11 +212,14 @@ def _check_bootstrap(
     for other_id in desk_members(ledger, view):
         at = view.leaf_index(Member.aggregate_id(other_id), 1)
         if other_id != member_id and at is not None and at < first:
-            raise NotPermittedError(
-                f"member '{member_id}' cannot register itself: an admin of the desk adds members"
+            raise not_permitted(
+                _key(actor),
+                f"register member '{member_id}' with its own key",
+                "the desk has members, and only an admin adds one",
+                "ask an admin of the desk (ledger members lists them)",
             )
     if member.member.role != Role.ADMIN or not actor.holds_ledger_key:
-        raise NotPermittedError(_FIRST_ADMIN)
+        raise _first_admin(actor, "")
     checkpoints = view.checkpoints()
     if checkpoints:  # whoever signed the log's checkpoints owns it
         from incident_ledger.ledger.signednote import NoteError, open_note
@@ -220,27 +227,48 @@ def _check_bootstrap(
         try:
             open_note(checkpoints[-1][1], [actor.verifier])
         except NoteError:
-            raise NotPermittedError(
-                _FIRST_ADMIN + " (the key that signs its checkpoints)"
-            ) from None
+            raise _first_admin(actor, " (the key that signs its checkpoints)") from None
 
 
-_FIRST_ADMIN = (
-    "the ledger's first member must be an admin registered with the ledger's own signing key"
-)
+def _first_admin(actor: Actor, which: str) -> NotPermittedError:
+    return not_permitted(
+        _key(actor),
+        "register the ledger's first member",
+        "the first member is an admin, registered with the ledger's own signing key" + which,
+        "run the command with that key",
+    )
 
 
-def _not_a_member(members: dict[str, Member], actor: Actor) -> LedgerError:
+def _key(actor: Actor) -> str:
+    """The acting key as a refusal names it: ``the key incident-ledger-member-1a2b``."""
+    return f"the key {actor.verifier.split('+', 1)[0]}"
+
+
+def _not_a_member(
+    ledger: Ledger, view: LogView, members: dict[str, Member], actor: Actor, action: str
+) -> NotPermittedError:
+    from incident_ledger.ledger.member_rules import removal
+
     for member_id, member in members.items():
         if member.member.public_key == actor.verifier:
-            return NotPermittedError(
-                f"member '{member_id}' was removed from the desk: a removed member cannot write"
+            return not_permitted(
+                f"member '{member_id}'",
+                action,
+                f"{member_id} was removed from the desk{removal(ledger, view, member_id)}",
+                "an admin may register them again under a new id, with a new key (what "
+                "they wrote stays)",
             )
     if not members:
-        return NotPermittedError(
-            "this ledger has no desk members yet: whoever holds its signing key registers "
-            "the first admin (ledger member add) before anything else is written"
+        return not_permitted(
+            _key(actor),
+            action,
+            "the ledger has no desk members yet",
+            "whoever holds its signing key first registers the first admin "
+            "(ledger member add ID --name NAME --role admin)",
         )
-    return NotPermittedError(
-        f"the key {actor.verifier.split('+', 1)[0]} belongs to no member of the desk"
+    return not_permitted(
+        _key(actor),
+        action,
+        "it belongs to no member of the desk",
+        "an admin registers its holder (ledger member add … --public-key KEY)",
     )

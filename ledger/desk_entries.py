@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from incident_ledger.ledger.desk_domain import Erratum, Note, Review
-from incident_ledger.ledger.errors import BadInputError, NotFoundError
+from incident_ledger.ledger.errors import BadInputError, NotFoundError, not_permitted
 from incident_ledger.ledger.evidence import Capture, FileDigest
 from incident_ledger.ledger.stores.recorder import LogView
 
@@ -82,39 +82,42 @@ def check_erratum_author(ledger: Any, view: LogView, actor: Any, target: Target)
     """The two-person rule for errata: with review required, a reporter's erratum voids
     only the reporter's own proposal still waiting for review (a typo they caught before
     an editor did). Anything else it would void — a record an editor approved, one
-    someone else entered, a report, source or incident with all it holds — is bad
-    input: an editor records that erratum."""
+    someone else entered, a report, source or incident with all it holds — is refused:
+    an editor records that erratum."""
     from incident_ledger.ledger.batch_check import batch_of
-    from incident_ledger.ledger.batch_signing import require_member, review_required
+    from incident_ledger.ledger.batch_signing import require_member, review_required, with_article
     from incident_ledger.ledger.desk_domain import Member
     from incident_ledger.ledger.desk_roles import Role
 
     if not review_required(ledger, view):
         return
-    member_id = require_member(ledger, view, actor, Role.REPORTER)
+    action = f"record an erratum of '{target.aggregate_id}'"
+    member_id = require_member(ledger, view, actor, Role.REPORTER, action)
     if ledger.load(view, Member.aggregate_id(member_id)).member.role != Role.REPORTER:
         return
-    refused = f"'{target.aggregate_id}' "
-    then = "; an editor records this one"
+    then = "ask an editor of the desk to record it"
     if target.kind not in REVIEWED_KINDS:
-        refused += f"is a {target.kind}: its erratum voids every record it holds"
+        why = f"it is {with_article(target.kind)}, whose erratum voids every record it holds"
     else:
         batch = batch_of(ledger, view, view.leaf_index(target.aggregate_id, 1))
         reviewed = ledger.load(view, Review.aggregate_id(target.aggregate_id))
         if batch is None or batch.member != member_id or not batch.proposed:
             by = "before the desk" if batch is None else f"by {batch.member}"
-            refused += f"was entered {by}, not proposed by {member_id}"
+            why = f"it was entered {by}, not proposed by {member_id}"
         elif reviewed is not None:  # approved, or rejected: no longer waiting
             verdict = "approved" if reviewed.verdict == "approve" else "rejected"
             review = batch_of(ledger, view, view.leaf_index(reviewed.id, 1))
-            refused += f"was {verdict}" + ("" if review is None else f" by {review.member}")
+            why = f"it was {verdict}" + ("" if review is None else f" by {review.member}")
             if verdict == "rejected":  # already voided: an erratum would only relabel it
-                then = " (a rejected record already counts nowhere)"
+                then = "nothing to fix: a rejected record already counts nowhere"
         else:
             return
-    raise BadInputError(
-        f"{refused}: with review required, a reporter's erratum voids only their own "
-        f"proposal waiting for review{then}"
+    raise not_permitted(
+        f"member '{member_id}'",
+        action,
+        f"{why}, and with review required a reporter's erratum voids only their own "
+        "proposal waiting for review",
+        then,
     )
 
 

@@ -57,6 +57,26 @@ class ConflictError(LedgerError):
     exit_code = 1
 
 
+class NotPermittedError(LedgerError):
+    """The key that acts may not do what was asked: its member's role, a removed member,
+    a key that is no member's, the two-person rule.
+
+    Exit code 2, as bad input: the same command run with the right key succeeds, and run
+    again as it is never will (a conflict, exit 1, may). Every refusal is worded one way,
+    by :func:`not_permitted`.
+    """
+
+    exit_code = 2
+
+
+def not_permitted(who: str, action: str, why: str, then: str) -> NotPermittedError:
+    """The refusal of ``who`` (``member 'bob'``, ``the key …``) doing ``action``, in the
+    one wording of every refusal: ``member 'bob' may not review a proposal: that needs
+    an editor, and bob is a reporter; ask an editor of the desk …`` — what was refused,
+    why, and what to do."""
+    return NotPermittedError(f"{who} may not {action}: {why}; {then}")
+
+
 class StoreError(LedgerError):
     """The store cannot be opened, read or written (missing, read-only, full disk)."""
 

@@ -41,9 +41,11 @@ def test_a_key_registered_to_a_member_is_never_registered_again(
         "at T): each member signs with their own key (ledger keygen makes one)\n",
     )
     late = bob.append([claim("back", "killed", 1)])
-    assert (late.returncode, late.stderr) == (
-        1,
-        "error: member 'bob' was removed from the desk: a removed member cannot write\n",
+    assert (late.returncode, STAMP.sub("T", late.stderr)) == (
+        2,
+        "error: member 'bob' may not write to this ledger: bob was removed from the desk by "
+        "alice at T; an admin may register them again under a new id, with a new key (what "
+        "they wrote stays)\n",
     )
     assert alice.json("verify")["events"] == before + 2  # the removal and its signature
     assert [m["id"] for m in alice.json("members")] == ["alice", "bob", "eve"]
@@ -101,8 +103,9 @@ def test_a_refused_member_names_the_field(
         "member", "add", "q", "--name", "Q", "--role", "editor", "--public-key", fresh
     )
     assert (refused.returncode, refused.stderr) == (
-        1,
-        "error: member 'eve' is an editor: this needs an admin\n",
+        2,
+        "error: member 'eve' may not add a member: that needs an admin, and eve is an "
+        "editor; ask an admin of the desk (ledger members lists them)\n",
     )
 
 

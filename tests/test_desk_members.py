@@ -4,6 +4,7 @@ batches caught by verify, and a ledger made before the desk upgraded."""
 from __future__ import annotations
 
 import base64
+import re
 import sqlite3
 import stat
 from pathlib import Path
@@ -99,14 +100,19 @@ def test_two_members_write_sign_and_are_removed(desk: tuple[Member, Member, str]
     refused = bob.run(
         "member", "add", "eve", "--name", "Eve", "--role", "admin", "--public-key", alice_public
     )
-    assert refused.returncode == 1
-    assert refused.stderr == "error: member 'bob' is a reporter: this needs an admin\n"
+    assert refused.returncode == 2
+    assert refused.stderr == (
+        "error: member 'bob' may not add a member: that needs an admin, and bob is a "
+        "reporter; ask an admin of the desk (ledger members lists them)\n"
+    )
     admin.ok("member", "remove", "bob")
     events = admin.json("verify")["events"]
     late = bob.append([claim("c2")])
-    assert late.returncode == 1
-    assert late.stderr == (
-        "error: member 'bob' was removed from the desk: a removed member cannot write\n"
+    assert late.returncode == 2
+    assert re.sub(r"at \S+Z;", "at T;", late.stderr) == (
+        "error: member 'bob' may not write to this ledger: bob was removed from the desk by "
+        "alice at T; an admin may register them again under a new id, with a new key (what "
+        "they wrote stays)\n"
     )
     assert admin.json("verify")["events"] == events  # nothing of it was written
     listed = {m["id"]: m["removed"] for m in admin.json("members")}
@@ -117,9 +123,10 @@ def test_two_members_write_sign_and_are_removed(desk: tuple[Member, Member, str]
 def test_the_last_admin_cannot_be_removed(desk: tuple[Member, Member, str]) -> None:
     admin, _, _ = desk
     done = admin.run("member", "remove", "alice")
-    assert done.returncode == 1
+    assert done.returncode == 2
     assert done.stderr == (
-        "error: member 'alice' is the desk's last admin: add another admin first\n"
+        "error: member 'alice' may not remove member 'alice': alice is the desk's last "
+        "admin; add another admin first\n"
     )
 
 
@@ -128,8 +135,8 @@ def test_a_stranger_key_writes_nothing(desk: tuple[Member, Member, str], tmp_pat
     admin, _, _ = desk
     stranger_key, _ = new_key(tmp_path, "stranger")
     done = Member(admin.db, stranger_key).append(SETUP)
-    assert done.returncode == 1
-    assert "belongs to no member of the desk" in done.stderr
+    assert done.returncode == 2
+    assert "may not write to this ledger: it belongs to no member of the desk" in done.stderr
     assert done.stderr.startswith("error: the key incident-ledger-member-")
 
 
@@ -267,18 +274,20 @@ def test_a_ledger_from_before_the_desk_upgrades(tmp_path: Path) -> None:
     old_ledger(db)
     admin = Member(db)
     refused = admin.append([claim("c1")])
-    assert refused.returncode == 1
-    assert refused.stderr == (
-        "error: this ledger has no desk members yet: whoever holds its signing key registers "
-        "the first admin (ledger member add) before anything else is written\n"
+    assert refused.returncode == 2
+    assert re.sub(r"key \S+ may", "key K may", refused.stderr) == (
+        "error: the key K may not write to this ledger: the ledger has no desk members yet; "
+        "whoever holds its signing key first registers the first admin (ledger member add ID "
+        "--name NAME --role admin)\n"
     )
     stranger_key, stranger_public = new_key(tmp_path, "stranger")
     stranger = Member(db, stranger_key)
     done = stranger.run("member", "add", "mallory", "--name", "M", "--role", "admin")
-    assert done.returncode == 1
+    assert done.returncode == 2
     assert done.stderr == (
-        "error: the ledger's first member must be an admin registered with the ledger's own "
-        "signing key\n"
+        f"error: the key {stranger_public.split('+')[0]} may not register the ledger's first "
+        "member: the first member is an admin, registered with the ledger's own signing key; "
+        "run the command with that key\n"
     )
     admin.ok("member", "add", "alice", "--name", "Alice", "--role", "admin")
     assert admin.append([claim("c1")]).returncode == 0

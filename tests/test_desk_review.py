@@ -34,8 +34,9 @@ def test_a_proposal_counts_for_reviewed_views_once_another_editor_approves(
     assert facts(alice, "--reviewed-only") == {}
     own = bob.run("review", "c1", "--approve")
     assert (own.returncode, own.stderr) == (
-        1,
-        "error: member 'bob' is a reporter: this needs an editor\n",
+        2,
+        "error: member 'bob' may not review a proposal: that needs an editor, and bob is a "
+        "reporter; ask an editor of the desk (ledger members lists them)\n",
     )
     assert eve.run("review", "c1", "--approve").returncode == 0
     rejected = eve.run("review", "c2", "--reject", "--note", "not in the report")
@@ -111,22 +112,25 @@ def test_a_reporters_erratum_voids_only_their_own_waiting_proposal(
     eve.ok("review", "b3", "--reject")
     before = alice.json("verify")["events"]
     rule = (
-        ": with review required, a reporter's erratum voids only their own proposal waiting "
-        "for review; an editor records this one\n"
+        ", and with review required a reporter's erratum voids only their own proposal "
+        "waiting for review; "
     )
     for record, why in (
-        ("k5", "'claim:k5' was entered by eve, not proposed by bob"),
-        ("b1", "'claim:b1' was approved by eve"),
-        ("r1", "'report:r1' is a report: its erratum voids every record it holds"),
+        ("claim:k5", "it was entered by eve, not proposed by bob"),
+        ("claim:b1", "it was approved by eve"),
+        ("report:r1", "it is a report, whose erratum voids every record it holds"),
     ):
-        refused = bob.run("erratum", record, "--reason", "I think")
-        assert (refused.returncode, refused.stderr) == (2, f"error: {why}{rule}")
+        refused = bob.run("erratum", record.split(":")[1], "--reason", "I think")
+        assert (refused.returncode, refused.stderr) == (
+            2,
+            f"error: member 'bob' may not record an erratum of '{record}': {why}{rule}ask an "
+            "editor of the desk to record it\n",
+        )
     refused = bob.run("erratum", "b3", "--reason", "I think")  # rejected: voided already
     assert (refused.returncode, refused.stderr) == (
         2,
-        "error: 'claim:b3' was rejected by eve: with review required, a reporter's erratum "
-        "voids only their own proposal waiting for review (a rejected record already counts "
-        "nowhere)\n",
+        "error: member 'bob' may not record an erratum of 'claim:b3': it was rejected by "
+        f"eve{rule}nothing to fix: a rejected record already counts nowhere\n",
     )
     assert alice.json("verify")["events"] == before  # nothing of them was written
     assert sorted(facts(alice, "--reviewed-only")) == ["killed", "wounded"]

@@ -15,12 +15,12 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, TextIO
 
 from incident_ledger.ledger.application import Ledger
-from incident_ledger.ledger.batch_signing import NotPermittedError
 from incident_ledger.ledger.errors import (
     BadInputError,
     NotFoundError,
     StoreError,
     VerificationError,
+    not_permitted,
 )
 from incident_ledger.ledger.stores.location import StoreLocation, locate
 from incident_ledger.usecases.choices import ExportFormat, parse_format
@@ -75,9 +75,12 @@ def checkpoint(db: str | None) -> dict[str, Any]:
         # A member's own key (a reporter's LEDGER_KEY) signs batches, never checkpoints; a
         # key that is no member's (a ledger restored from a bundle, say) signs its own.
         if owner is not None and owner != key.verifier and key.verifier in member_keys:
-            raise NotPermittedError(
-                "checkpoints are signed with the ledger's own key (its first admin's); "
-                f"the key {key.origin} is a member's"
+            raise not_permitted(
+                f"the key {key.origin}",
+                "sign a checkpoint",
+                "it is a member's key, and checkpoints are signed with the ledger's own key "
+                "(its first admin's)",
+                "run the command with that key",
             )
         return make_checkpoint(ledger, key.signer, key.origin, key.verifier).as_json()
 

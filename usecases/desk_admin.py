@@ -18,14 +18,13 @@ from typing import Any
 from incident_ledger.ledger.application import Ledger
 from incident_ledger.ledger.batch_signing import (
     Actor,
-    NotPermittedError,
     acting_member,
     desk_members,
     require_member,
 )
 from incident_ledger.ledger.desk_domain import Member
 from incident_ledger.ledger.desk_roles import Role
-from incident_ledger.ledger.errors import BadInputError, NotFoundError, StoreError
+from incident_ledger.ledger.errors import BadInputError, NotFoundError, StoreError, not_permitted
 from incident_ledger.ledger.stores.location import locate
 from incident_ledger.ledger.stores.recorder import LogView
 from incident_ledger.usecases.outputs import replaceable
@@ -168,7 +167,7 @@ def member_add(
         with ledger.writing("another writer registered a member at the same time") as appender:
             members = desk_members(ledger, appender.view)
             if members:
-                require_member(ledger, appender.view, actor, Role.ADMIN)
+                require_member(ledger, appender.view, actor, Role.ADMIN, "add a member")
             given = public_key is not None
             if not check_registration(ledger, appender.view, members, record, key_given=given):
                 return _shown(member_id, members[member_id], added=False)
@@ -186,7 +185,7 @@ def member_remove(db: str | None, member_id: str) -> dict[str, Any]:
         assert actor is not None
         with ledger.writing("another writer changed the desk at the same time") as appender:
             view = appender.view
-            require_member(ledger, view, actor, Role.ADMIN)
+            remover = require_member(ledger, view, actor, Role.ADMIN, "remove a member")
             members = desk_members(ledger, view)
             member = members.get(member_id)
             if member is None:
@@ -196,7 +195,7 @@ def member_remove(db: str | None, member_id: str) -> dict[str, Any]:
 
                 gone = removal(ledger, view, member_id)
                 raise BadInputError(f"member '{member_id}' was already removed{gone}")
-            _keep_an_admin(members, member_id)
+            _keep_an_admin(members, member_id, remover)
             member.remove(ledger.clock())
             ledger.append_events(appender, list(member.collect_events()))
         ws.refresh()
@@ -222,15 +221,18 @@ def desk_members_of(ledger: Ledger) -> dict[str, Member]:
         return desk_members(ledger, view)
 
 
-def _keep_an_admin(members: dict[str, Member], member_id: str) -> None:
+def _keep_an_admin(members: dict[str, Member], member_id: str, remover: str) -> None:
     admins = [
         other
         for other, member in members.items()
         if member.member.role == Role.ADMIN and not member.removed
     ]
     if admins == [member_id]:
-        raise NotPermittedError(
-            f"member '{member_id}' is the desk's last admin: add another admin first"
+        raise not_permitted(
+            f"member '{remover}'",
+            f"remove member '{member_id}'",
+            f"{member_id} is the desk's last admin",
+            "add another admin first",
         )
 
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 from incident_ledger.ledger.batch_check import batch_of
-from incident_ledger.ledger.batch_signing import NotPermittedError, require_member
+from incident_ledger.ledger.batch_signing import require_member
 from incident_ledger.ledger.desk_domain import Erratum, Review
 from incident_ledger.ledger.desk_entries import (
     REVIEWED_KINDS,
@@ -21,7 +21,7 @@ from incident_ledger.ledger.desk_entries import (
     review_event,
 )
 from incident_ledger.ledger.desk_roles import Role
-from incident_ledger.ledger.errors import BadInputError
+from incident_ledger.ledger.errors import BadInputError, not_permitted
 from incident_ledger.ledger.leaves import recorded_key
 from incident_ledger.ledger.stores.recorder import LogView
 from incident_ledger.usecases.workspace import open_workspace
@@ -111,13 +111,15 @@ def review(db: str | None, record: str, *, approve: bool, note: str | None) -> d
         assert ledger.actor is not None  # opened to write: the acting key is known
         with ledger.writing("another editor reviewed this record at the same time") as appender:
             view = appender.view
-            reviewer = require_member(ledger, view, ledger.actor, Role.EDITOR)
+            reviewer = require_member(ledger, view, ledger.actor, Role.EDITOR, "review a proposal")
             target = find_target(ledger, view, record)
             author = _proposed_by(ledger, view, target)
             if author == reviewer:
-                raise NotPermittedError(
-                    f"'{target.aggregate_id}' was proposed by {author}: an editor other than "
-                    "its author reviews it"
+                raise not_permitted(
+                    f"member '{reviewer}'",
+                    f"review '{target.aggregate_id}'",
+                    f"{author} proposed it, and an editor other than its author reviews it",
+                    "ask another editor of the desk (ledger members lists them)",
                 )
             reviewed = Review.aggregate_id(target.aggregate_id)
             earlier = ledger.load(view, reviewed)

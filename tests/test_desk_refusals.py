@@ -1,0 +1,175 @@
+"""Every permission refusal of the desk: one exit code (2, as bad input: the same command
+with the right key succeeds) and one wording (``who may not do what: why; what to do``),
+through typer's CliRunner, on SQLite and PostgreSQL. Nothing refused is written."""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from incident_ledger.cli.main import app
+from incident_ledger.usecases.desk_admin import create_key_file
+
+runner = CliRunner()
+STAMP = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{6}Z")
+SETUP = [
+    {"type": "incident", "id": "g", "title": "Ghwayran"},
+    {"type": "source", "id": "sohr", "name": "SOHR", "kind": "monitor"},
+    {"type": "report", "id": "r1", "source": "sohr", "published_at": "2022-01-21"},
+]
+CLAIM = {"type": "claim", "id": "c1", "incident": "g", "fact": "killed", "value": 7,
+         "report": "r1"}  # fmt: skip
+
+
+class Desk:
+    """A ledger with review required: alice (admin, the ledger's key), bob (reporter) and
+    eve (editor), each a key file; ``as_(name, …)`` runs a command with their key."""
+
+    def __init__(self, db: str, folder: Path, ledger_key: str | None) -> None:
+        self.db, self.folder, self.keys = db, folder, {"alice": ledger_key}
+        assert self.as_("alice", "init", "--member", "alice", "--review", "required")[0] == 0
+        for name, role in (("bob", "reporter"), ("eve", "editor")):
+            self.keys[name], public = self.key(name)
+            added = self.as_("alice", "member", "add", name, "--name", name, "--role", role,
+                             "--public-key", public)  # fmt: skip
+            assert added[0] == 0, added
+
+    def key(self, name: str) -> tuple[str, str]:
+        """A new key file of that name, and its public key."""
+        path = self.folder / f"{name}.key"
+        return str(path), create_key_file(path, f"incident-ledger-member-{name}")
+
+    def as_(self, name: str, *args: str, stdin: str | None = None) -> tuple[int, str]:
+        """The exit code and the standard error (timestamps as T) of a command run by ``name``."""
+        key = self.keys.get(name, name)
+        env = {"LEDGER_KEY": key} if key else {}
+        done = runner.invoke(app, ["--db", self.db, *args], input=stdin, env=env)
+        return done.exit_code, STAMP.sub("T", done.stderr)
+
+    def append(self, name: str, *records: dict[str, object]) -> tuple[int, str]:
+        lines = "".join(json.dumps(record) + "\n" for record in records)
+        return self.as_(name, "append", "--file", "-", stdin=lines)
+
+    def events(self) -> int:
+        done = runner.invoke(app, ["--db", self.db, "verify", "--json"])
+        assert done.exit_code == 0, done.stderr
+        count: int = json.loads(done.stdout)["events"]
+        return count
+
+
+@pytest.fixture
+def desk(store_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Desk:
+    own = None if store_url.endswith(".db") else str(tmp_path / "ledger.key")
+    monkeypatch.delenv("LEDGER_KEY", raising=False)  # each command is given its key
+    made = Desk(store_url, tmp_path, own)
+    assert made.append("alice", *SETUP)[0] == 0
+    assert made.append("bob", CLAIM)[0] == 0  # a proposal
+    return made
+
+
+ASK_EDITOR = "ask an editor of the desk (ledger members lists them)"
+ASK_ADMIN = "ask an admin of the desk (ledger members lists them)"
+ERRATUM_RULE = (
+    "with review required a reporter's erratum voids only their own proposal waiting for review"
+)
+
+
+def test_a_role_that_may_not_is_refused_saying_what_it_needs(desk: Desk) -> None:
+    before = desk.events()
+    assert desk.as_("bob", "review", "c1", "--approve") == (
+        2,
+        "error: member 'bob' may not review a proposal: that needs an editor, and bob is a "
+        f"reporter; {ASK_EDITOR}\n",
+    )
+    _, public = desk.key("zed")
+    adding = ("member", "add", "zed", "--name", "Z", "--role", "admin", "--public-key", public)
+    assert desk.as_("bob", *adding) == (
+        2,
+        "error: member 'bob' may not add a member: that needs an admin, and bob is a "
+        f"reporter; {ASK_ADMIN}\n",
+    )
+    assert desk.as_("eve", "member", "remove", "bob") == (
+        2,
+        "error: member 'eve' may not remove a member: that needs an admin, and eve is an "
+        f"editor; {ASK_ADMIN}\n",
+    )
+    assert desk.events() == before
+
+
+def test_a_reporters_erratum_of_what_it_may_not_void_is_refused(desk: Desk) -> None:
+    assert desk.append("eve", {**CLAIM, "id": "k5"})[0] == 0
+    before = desk.events()
+    for record, why in (
+        ("claim:k5", "it was entered by eve, not proposed by bob"),
+        ("report:r1", "it is a report, whose erratum voids every record it holds"),
+        ("incident:g", "it is an incident, whose erratum voids every record it holds"),
+    ):
+        assert desk.as_("bob", "erratum", record.split(":")[1], "--reason", "typo") == (
+            2,
+            f"error: member 'bob' may not record an erratum of '{record}': {why}, and "
+            f"{ERRATUM_RULE}; ask an editor of the desk to record it\n",
+        )
+    assert desk.events() == before
+
+
+def test_an_editor_never_reviews_their_own_proposal(
+    desk: Desk, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from incident_ledger.usecases import desk_work
+
+    # No member proposes and reviews as things stand (only reporters propose, only
+    # editors review, and a role never changes): the rule holds should that change.
+    monkeypatch.setattr(desk_work, "_proposed_by", lambda *_: "eve")
+    assert desk.as_("eve", "review", "c1", "--approve") == (
+        2,
+        "error: member 'eve' may not review 'claim:c1': eve proposed it, and an editor other "
+        "than its author reviews it; ask another editor of the desk (ledger members lists "
+        "them)\n",
+    )
+
+
+def test_a_removed_member_and_a_stranger_write_nothing(desk: Desk) -> None:
+    assert desk.as_("alice", "member", "remove", "eve")[0] == 0
+    before = desk.events()
+    removed = (
+        "eve was removed from the desk by alice at T; an admin may register them again "
+        "under a new id, with a new key (what they wrote stays)"
+    )
+    assert desk.as_("eve", "review", "c1", "--approve") == (
+        2,
+        f"error: member 'eve' may not review a proposal: {removed}\n",
+    )
+    assert desk.append("eve", {**CLAIM, "id": "e1"}) == (
+        2,
+        f"error: member 'eve' may not write to this ledger: {removed}\n",
+    )
+    desk.keys["mallory"], _ = desk.key("mallory")
+    assert desk.append("mallory", {**CLAIM, "id": "m1"}) == (
+        2,
+        "error: the key incident-ledger-member-mallory may not write to this ledger: it "
+        "belongs to no member of the desk; an admin registers its holder (ledger member add "
+        "… --public-key KEY)\n",
+    )
+    assert desk.events() == before
+
+
+def test_the_last_admin_stays_and_a_members_key_signs_no_checkpoint(desk: Desk) -> None:
+    before = desk.events()
+    assert desk.as_("alice", "member", "remove", "alice") == (
+        2,
+        "error: member 'alice' may not remove member 'alice': alice is the desk's last "
+        "admin; add another admin first\n",
+    )
+    assert desk.events() == before
+    if desk.db.endswith(".db"):
+        return  # a SQLite ledger's checkpoints are signed with the key beside it
+    assert desk.as_("bob", "checkpoint") == (
+        2,
+        "error: the key incident-ledger-member-bob may not sign a checkpoint: it is a "
+        "member's key, and checkpoints are signed with the ledger's own key (its first "
+        "admin's); run the command with that key\n",
+    )
