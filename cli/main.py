@@ -131,7 +131,12 @@ def init(
         ),
     ] = None,
 ) -> None:
-    """Create the store, its read model and a signing key; register the first admin."""
+    """Create the store, its read model and a signing key; register the first admin.
+
+    With --key FILE (or LEDGER_KEY), FILE is the first admin's key and the ledger's own:
+    it must exist ('ledger keygen --out FILE' makes one), and no other key is made.
+    Without it, init makes the key (beside a SQLite store; ./ledger.key for PostgreSQL),
+    or keeps the one there."""
     from incident_ledger.usecases import writing
 
     result = writing.init(ctx.obj, member, review)

@@ -174,9 +174,20 @@ def store_url(
         pytest.skip(NO_POSTGRES)
     schema = f"t_{uuid.uuid4().hex[:12]}"
     monkeypatch.setenv("LEDGER_VIEWS", str(tmp_path / "ledger.views.db"))
-    monkeypatch.setenv("LEDGER_KEY", str(tmp_path / "ledger.key"))
+    monkeypatch.setenv("LEDGER_KEY", str(made_key(tmp_path / "ledger.key")))
     yield f"{POSTGRES_URL}?schema={schema}"
     drop_schema(schema)
+
+
+def made_key(path: Path) -> Path:
+    """A ledger's signing key made at ``path``, as ``ledger init`` makes one: an init
+    given a key (``LEDGER_KEY``, as a PostgreSQL ledger's is) registers its first admin
+    with it, and makes none."""
+    from incident_ledger.ledger.signednote import generate_signer
+    from incident_ledger.usecases.desk_admin import write_key_file
+
+    write_key_file(path, generate_signer(f"incident-ledger/{uuid.uuid4().hex[:8]}")[0])
+    return path
 
 
 def drop_schema(schema: str) -> None:

@@ -155,7 +155,8 @@ def test_a_failed_init_in_a_schema_already_there_drops_only_its_own_tables(
     assert POSTGRES_URL is not None
     schema = f"t_{uuid.uuid4().hex[:12]}"
     monkeypatch.setenv("LEDGER_VIEWS", str(tmp_path / "ledger.views.db"))
-    monkeypatch.setenv("LEDGER_KEY", str(tmp_path / "ledger.key"))
+    monkeypatch.delenv("LEDGER_KEY", raising=False)  # init makes the key, at ./ledger.key
+    monkeypatch.chdir(tmp_path)
     tables = "SELECT table_name FROM information_schema.tables WHERE table_schema = %s"
     with psycopg.connect(POSTGRES_URL, autocommit=True) as conn:
         conn.execute(f'CREATE SCHEMA "{schema}"')

@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 
 from incident_ledger.usecases import writing
-from tests.conftest import NO_POSTGRES, POSTGRES_URL, drop_schema
+from tests.conftest import NO_POSTGRES, POSTGRES_URL, drop_schema, made_key
 
 pytestmark = pytest.mark.skipif(not POSTGRES_URL and not os.environ.get("CI"), reason=NO_POSTGRES)
 
@@ -90,7 +90,7 @@ def test_a_small_import_reads_in_few_round_trips(
     schema = f"t_{uuid.uuid4().hex[:12]}"
     url = f"{POSTGRES_URL}?schema={schema}"
     monkeypatch.setenv("LEDGER_VIEWS", str(tmp_path / "ledger.views.db"))
-    monkeypatch.setenv("LEDGER_KEY", str(tmp_path / "ledger.key"))
+    monkeypatch.setenv("LEDGER_KEY", str(made_key(tmp_path / "ledger.key")))
     setup = tmp_path / "setup.jsonl"
     setup.write_text("".join(json.dumps(r) + "\n" for r in SETUP), encoding="utf-8")
     try:

@@ -19,7 +19,7 @@ from typer.testing import CliRunner
 from incident_ledger.cli.main import app
 from incident_ledger.usecases import writing
 from tests.chained import make
-from tests.conftest import POSTGRES_URL, drop_schema
+from tests.conftest import POSTGRES_URL, drop_schema, made_key
 
 runner = CliRunner()
 POLICIES = ("range", "conservative", "latest", "preferred")
@@ -54,6 +54,7 @@ def places(store_url: str, tmp_path: Path) -> Iterator[tuple[Place, Place]]:
     if store_url.startswith("postgresql"):
         assert POSTGRES_URL is not None
         schema = f"t_{uuid.uuid4().hex[:12]}"
+        made_key(tmp_path / "a" / "key")  # the original's init registers its admin with it
         yield (
             Place(store_url, tmp_path / "a"),
             Place(f"{POSTGRES_URL}?schema={schema}", tmp_path / "b"),

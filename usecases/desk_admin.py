@@ -25,10 +25,17 @@ from incident_ledger.ledger.batch_signing import (
 from incident_ledger.ledger.desk_domain import Member
 from incident_ledger.ledger.desk_roles import Role
 from incident_ledger.ledger.errors import BadInputError, NotFoundError, StoreError, not_permitted
-from incident_ledger.ledger.stores.location import locate
+from incident_ledger.ledger.stores.location import StoreLocation, locate
 from incident_ledger.ledger.stores.recorder import LogView
 from incident_ledger.usecases.outputs import replaceable
-from incident_ledger.usecases.workspace import ledger_files, open_ledger, open_workspace
+from incident_ledger.usecases.workspace import (
+    KEY_VARIABLE,
+    ledger_files,
+    open_ledger,
+    open_workspace,
+    read_member_key,
+    read_signing_key,
+)
 
 
 def create_key_file(path: Path, name: str) -> str:
@@ -88,6 +95,32 @@ def register_first_admin(ledger: Ledger, member_id: str, actor: Actor) -> bool:
             return False
         ledger.append_events(appender, [_registration(ledger, record)])
     return True
+
+
+def check_named_key(location: StoreLocation) -> None:
+    """Refuse, before ``init`` creates anything, a key named by ``LEDGER_KEY`` (``--key``)
+    that it cannot register the first admin with: a file that is not there (init makes
+    no key in its place: a key named is one the member already holds), or another key
+    than the one a SQLite ledger already has beside it."""
+    named = os.environ.get(KEY_VARIABLE, "").strip()
+    if not named:
+        return
+    path = Path(named)
+    if not path.exists():
+        raise BadInputError(
+            f"no key at {path}: init registers the first admin with the key {{key}} (or "
+            f"LEDGER_KEY) names; make it first with 'ledger keygen --out {path}', or name "
+            "none for init to make the ledger's own",
+            arguments=("key",),
+        )
+    given = read_member_key(path).verifier  # a file that is not a key: said so, exit 2
+    own = location.key_path
+    if own != path and own.exists() and given != read_signing_key(own).verifier:
+        raise BadInputError(
+            f"{{key}} (or LEDGER_KEY) names {path}, but this ledger's key is {own}, beside "
+            "it: init registers the first admin with that key; name that file, or none",
+            arguments=("key",),
+        )
 
 
 REVIEW_CHOICES = ("required", "off")

@@ -1,0 +1,85 @@
+"""``ledger --key FILE init`` (or ``LEDGER_KEY``): the first admin is registered with
+the key named, which must exist, and no other key is made — on SQLite as on PostgreSQL."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from incident_ledger.cli.main import app
+from incident_ledger.usecases.desk_admin import create_key_file
+
+runner = CliRunner()
+SETUP = '{"type": "incident", "id": "g", "title": "Ghwayran"}\n'
+
+
+def run(db: str, *args: str, stdin: str | None = None) -> tuple[int, str, str]:
+    done = runner.invoke(app, ["--db", db, *args], input=stdin)
+    return done.exit_code, done.stdout, done.stderr
+
+
+@pytest.fixture
+def keyless(store_url: str, monkeypatch: pytest.MonkeyPatch) -> str:
+    """The ledger's place with no key named yet (whatever names one is undone after)."""
+    monkeypatch.setenv("LEDGER_KEY", "")
+    return store_url
+
+
+@pytest.mark.parametrize("how", ["--key", "LEDGER_KEY"])
+def test_init_registers_the_first_admin_with_the_key_named_and_makes_none(
+    keyless: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, how: str
+) -> None:
+    key = tmp_path / "alice.key"
+    public = create_key_file(key, "incident-ledger-member-alice")
+    before = sorted(path.name for path in tmp_path.iterdir())
+    given = ["--key", str(key)] if how == "--key" else []
+    if how == "LEDGER_KEY":
+        monkeypatch.setenv("LEDGER_KEY", str(key))
+    code, out, err = run(keyless, *given, "init", "--member", "alice")
+    assert (code, err) == (0, "")
+    assert f"signing key kept at {key}; verifier key:\n{public}\n" in out
+    made = sorted(path.name for path in tmp_path.iterdir())
+    assert not [name for name in made if name.endswith(".key") and name not in before]
+    members = json.loads(run(keyless, *given, "members", "--json")[1])
+    assert [(m["id"], m["public_key"]) for m in members] == [("alice", public)]
+    assert run(keyless, *given, "append", "--file", "-", stdin=SETUP)[0] == 0
+    assert run(keyless, *given, "checkpoint")[0] == 0
+    assert run(keyless, *given, "verify")[0] == 0
+
+
+def test_init_refuses_a_key_named_that_is_not_there_and_writes_nothing(
+    keyless: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    missing = tmp_path / "nobody.key"
+    before = sorted(path.name for path in tmp_path.iterdir())
+    assert run(keyless, "--key", str(missing), "init") == (
+        2,
+        "",
+        f"error: no key at {missing}: init registers the first admin with the key --key (or "
+        f"LEDGER_KEY) names; make it first with 'ledger keygen --out {missing}', or name none "
+        "for init to make the ledger's own\n",
+    )
+    assert sorted(path.name for path in tmp_path.iterdir()) == before
+    monkeypatch.setenv("LEDGER_KEY", "")
+    code, _, err = run(keyless, "verify")
+    assert (code, err.split(":")[0]) == (1, "error")  # no ledger was made
+
+
+def test_init_of_a_sqlite_ledger_with_its_own_key_refuses_another(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    db = str(tmp_path / "l.db")
+    monkeypatch.setenv("LEDGER_KEY", "")
+    assert run(db, "init", "--member", "alice")[0] == 0
+    other = tmp_path / "other.key"
+    create_key_file(other, "incident-ledger-member-other")
+    assert run(db, "--key", str(other), "init", "--member", "alice") == (
+        2,
+        "",
+        f"error: --key (or LEDGER_KEY) names {other}, but this ledger's key is "
+        f"{tmp_path / 'l.key'}, beside it: init registers the first admin with that key; "
+        "name that file, or none\n",
+    )
