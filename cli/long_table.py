@@ -31,7 +31,14 @@ from rich.table import Table
 from rich.text import Text
 
 from incident_ledger.cli import render
-from incident_ledger.cli.table_fit import _JOIN, _SPLIT, StackingTable, joined, share_widths
+from incident_ledger.cli.table_fit import (
+    _JOIN,
+    _SPLIT,
+    StackingTable,
+    joined,
+    share_widths,
+    stacked_header,
+)
 
 PAGE = 100
 """Rows measured to size a long table's columns; a table of at most this many rows is
@@ -125,7 +132,7 @@ class _Layout:
                 break
             move, under = (present.index(column) for column in stack.pop(0))
             present.pop(move)
-            header = f"{cells[0][under]} / {cells[0][move]}"
+            header = stacked_header(cells[0][under], cells[0][move])
             cells = [_stacked(row, move, under) for row in cells]
             cells[0][under if under < move else under - 1] = header
             justify.pop(move)

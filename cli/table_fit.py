@@ -154,7 +154,7 @@ def stacked(table: Table, console: Console, shown: Any) -> Table:
     for move, under in pairs:
         if tokens_fit(table, console):
             break
-        under.header = f"{under.header} / {move.header}"
+        under.header = stacked_header(str(under.header), str(move.header))
         under._cells = [
             Text.assemble(_as_text(top), "\n", _as_text(bottom))
             for top, bottom in zip(under._cells, move._cells, strict=True)
@@ -164,6 +164,14 @@ def stacked(table: Table, console: Console, shown: Any) -> Table:
             column._index = index
         tokenized(table, shown)
     return table
+
+
+def stacked_header(top: str, bottom: str) -> str:
+    """The header of a column stacked under another: the two headers one above the other,
+    as its cells are. Joined on one line (``top / bottom``), a narrow column wrapped it
+    at the slash, and the slash and words of neighbouring stacked headers stood side by
+    side on a line, so a reader could not tell which words made which header."""
+    return f"{top}\n{bottom}"
 
 
 def _as_text(cell: Any) -> Text | str:

@@ -135,3 +135,37 @@ def test_text_of_one_column_characters_is_measured_by_its_characters_once(
     arabic = "قوات سوريا الديمقراطية قالت ١٢٠ شَخْصًا"
     assert long_table._width(arabic) == cell_len(arabic) < len(arabic)
     assert measured[-1] == arabic
+
+
+def _stacking_sources() -> Table:
+    table = StackingTable(
+        title="sources", box=box.SIMPLE_HEAD, padding=(0, 1, 0, 0), stack=[(3, 2), (5, 4)]
+    )
+    for name in ("source", "claims", "retracted", "corrected", "contested", "first", "reports"):
+        table.add_column(name, justify="left" if name == "source" else "right")
+    return table
+
+
+def _header_words(text: str) -> list[list[str]]:
+    """The words of each line of a table's header: between its title and its rule."""
+    lines = text.splitlines()[1:]
+    header = lines[: next(n for n, line in enumerate(lines) if "──" in line)]
+    return [line.split() for line in header if line.strip()]
+
+
+@pytest.mark.parametrize("count", [3, PAGE + 3])  # laid out by rich; written a row at a time
+def test_stacked_headers_read_as_their_cells_do(count: int) -> None:
+    """A stacked column's header is its two headers, one above the other as its cells
+    are: at 80 columns the tops share a line and the bottoms the next, never a ``/`` of
+    one column beside a word of another; at 120 nothing is stacked."""
+    row = ["outlet-with-a-long-identifier-0042", "24", "0/24", "1/24", "3/17", "13/17", "0"]
+    for width, words in (
+        (80, [["retracted", "contested"], ["source", "claims", "corrected", "first", "reports"]]),
+        (120, [["source", "claims", "retracted", "corrected", "contested", "first", "reports"]]),
+    ):
+        if count <= PAGE:
+            shown = _rich(_stacking_sources(), [row] * count, width)
+        else:
+            lines = long_lines(_stacking_sources(), [row] * count, shown=str, width=width)
+            shown = "".join(line + "\n" for line in lines)
+        assert _header_words(shown) == words, shown
