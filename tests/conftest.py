@@ -116,6 +116,20 @@ def clock() -> Clock:
     return Clock()
 
 
+@pytest.fixture(autouse=True, scope="session")
+def _in_a_scratch_folder(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
+    """Every test runs in a scratch folder, never in the repository: whatever a test or a
+    command writes into the working folder (the default ``./ledger.db`` and
+    ``./ledger.key``, a store named by a bare word) lands there. A ledger so written once
+    sat at the repository's root, and was committed (``test_house`` checks none is)."""
+    before = Path.cwd()
+    os.chdir(tmp_path_factory.mktemp("cwd"))
+    try:
+        yield
+    finally:
+        os.chdir(before)
+
+
 @pytest.fixture(scope="module")
 def sample_db(tmp_path_factory: pytest.TempPathFactory) -> str:
     """A SQLite ledger holding the Ghwayran sample, one per test module."""

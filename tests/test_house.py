@@ -126,6 +126,20 @@ def test_every_long_function_outside_the_tests_says_why() -> None:
     assert long_functions(python_files(*CODE)) == []
 
 
+def test_no_database_is_in_the_tree() -> None:
+    """No file git tracks is a SQLite database: a ledger a test or a command wrote into the
+    working folder (one named ``sqlite``, at the root) was once committed with the code."""
+    listed = subprocess.run(["git", "ls-files", "-z"], cwd=ROOT, capture_output=True, check=False)
+    if listed.returncode != 0:
+        pytest.skip("not a git checkout")
+    databases = []
+    for name in filter(None, listed.stdout.decode().split("\0")):
+        path = ROOT / name
+        if path.is_file() and path.open("rb").read(16) == b"SQLite format 3\0":
+            databases.append(name)
+    assert databases == []
+
+
 def test_no_two_modules_share_a_name() -> None:
     assert shared_names(python_files(*CODE, "tests")) == {}
 
