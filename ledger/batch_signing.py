@@ -137,7 +137,7 @@ def require_member(ledger: Ledger, view: LogView, actor: Actor, role: Role, acti
     members = desk_members(ledger, view)
     found = acting_member(members, actor)
     if found is None:
-        raise _not_a_member(ledger, view, members, actor, action)
+        raise _not_a_member(members, actor, action)
     member_id, member = found
     if not at_least(member.member.role, role):
         held = Role(member.member.role)
@@ -168,7 +168,7 @@ def seal(
     members = desk_members(ledger, view)
     found = acting_member(members, actor)
     if found is None:
-        raise _not_a_member(ledger, view, members, actor, WRITE)
+        raise _not_a_member(members, actor, WRITE)
     member_id, member = found
     registered_at = view.leaf_index(Member.aggregate_id(member_id), 1)
     if registered_at is not None and registered_at >= first:
@@ -244,17 +244,17 @@ def _key(actor: Actor) -> str:
     return f"the key {actor.verifier.split('+', 1)[0]}"
 
 
-def _not_a_member(
-    ledger: Ledger, view: LogView, members: dict[str, Member], actor: Actor, action: str
-) -> NotPermittedError:
-    from incident_ledger.ledger.member_rules import removal
+def _not_a_member(members: dict[str, Member], actor: Actor, action: str) -> NotPermittedError:
+    from incident_ledger.ledger.leaves import recorded_key
 
     for member_id, member in members.items():
         if member.member.public_key == actor.verifier:
+            at = getattr(member, "removed_at", None)
+            when = "" if at is None else f" at {recorded_key(at)}"
             return not_permitted(
                 f"member '{member_id}'",
                 action,
-                f"{member_id} was removed from the desk{removal(ledger, view, member_id)}",
+                f"{member_id} was removed from the desk{when}",
                 "an admin may register them again under a new id, with a new key (what "
                 "they wrote stays)",
             )

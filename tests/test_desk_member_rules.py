@@ -43,8 +43,8 @@ def test_a_key_registered_to_a_member_is_never_registered_again(
     late = bob.append([claim("back", "killed", 1)])
     assert (late.returncode, STAMP.sub("T", late.stderr)) == (
         2,
-        "error: member 'bob' may not write to this ledger: bob was removed from the desk by "
-        "alice at T; an admin may register them again under a new id, with a new key (what "
+        "error: member 'bob' may not write to this ledger: bob was removed from the desk at T; "
+        "an admin may register them again under a new id, with a new key (what "
         "they wrote stays)\n",
     )
     assert alice.json("verify")["events"] == before + 2  # the removal and its signature

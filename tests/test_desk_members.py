@@ -110,8 +110,8 @@ def test_two_members_write_sign_and_are_removed(desk: tuple[Member, Member, str]
     late = bob.append([claim("c2")])
     assert late.returncode == 2
     assert re.sub(r"at \S+Z;", "at T;", late.stderr) == (
-        "error: member 'bob' may not write to this ledger: bob was removed from the desk by "
-        "alice at T; an admin may register them again under a new id, with a new key (what "
+        "error: member 'bob' may not write to this ledger: bob was removed from the desk at T; "
+        "an admin may register them again under a new id, with a new key (what "
         "they wrote stays)\n"
     )
     assert admin.json("verify")["events"] == events  # nothing of it was written

@@ -136,7 +136,7 @@ def test_a_removed_member_and_a_stranger_write_nothing(desk: Desk) -> None:
     assert desk.as_("alice", "member", "remove", "eve")[0] == 0
     before = desk.events()
     removed = (
-        "eve was removed from the desk by alice at T; an admin may register them again "
+        "eve was removed from the desk at T; an admin may register them again "
         "under a new id, with a new key (what they wrote stays)"
     )
     assert desk.as_("eve", "review", "c1", "--approve") == (
