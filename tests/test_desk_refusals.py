@@ -16,7 +16,7 @@ from incident_ledger.usecases.desk_admin import create_key_file
 
 runner = CliRunner()
 STAMP = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{6}Z")
-SETUP = [
+SETUP: list[dict[str, object]] = [
     {"type": "incident", "id": "g", "title": "Ghwayran"},
     {"type": "source", "id": "sohr", "name": "SOHR", "kind": "monitor"},
     {"type": "report", "id": "r1", "source": "sohr", "published_at": "2022-01-21"},
