@@ -23,6 +23,18 @@ def cli(db: str, *args: str) -> tuple[int, str]:
     return result.exit_code, result.stderr
 
 
+@pytest.fixture
+def place(store_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> str:
+    """Where init makes a ledger and its key, on each backend: beside a SQLite store, or
+    for PostgreSQL at ./ledger.key in ``tmp_path``, no key being named (a key named is
+    one init does not make)."""
+    if store_url.startswith("postgresql"):
+        (tmp_path / "ledger.key").unlink()  # the one store_url made, to name it
+        monkeypatch.delenv("LEDGER_KEY")
+        monkeypatch.chdir(tmp_path)
+    return store_url
+
+
 def left_behind(db: str, tmp_path: Path) -> list[str]:
     """What an init left: files beside the store, and on PostgreSQL its schema."""
     found = sorted(path.name for path in tmp_path.iterdir())
@@ -50,30 +62,30 @@ def left_behind(db: str, tmp_path: Path) -> list[str]:
     ids=["review", "member"],
 )
 def test_a_refused_init_creates_nothing(
-    store_url: str, tmp_path: Path, options: list[str], said: str
+    place: str, tmp_path: Path, options: list[str], said: str
 ) -> None:
-    assert cli(store_url, "init", *options) == (2, said)
-    assert left_behind(store_url, tmp_path) == []
-    assert cli(store_url, "init", "--member", "carol", "--review", "required")[0] == 0
-    members = json.loads(runner.invoke(app, ["--db", store_url, "members", "--json"]).stdout)
+    assert cli(place, "init", *options) == (2, said)
+    assert left_behind(place, tmp_path) == []
+    assert cli(place, "init", "--member", "carol", "--review", "required")[0] == 0
+    members = json.loads(runner.invoke(app, ["--db", place, "members", "--json"]).stdout)
     assert [member["id"] for member in members] == ["carol"]
 
 
-def test_a_repeated_init_names_what_the_ledger_holds(store_url: str) -> None:
-    assert cli(store_url, "init", "--member", "root")[0] == 0
-    size = json.loads(runner.invoke(app, ["--db", store_url, "verify", "--json"]).stdout)
-    assert cli(store_url, "init", "--member", "carol") == (
+def test_a_repeated_init_names_what_the_ledger_holds(place: str) -> None:
+    assert cli(place, "init", "--member", "root")[0] == 0
+    size = json.loads(runner.invoke(app, ["--db", place, "verify", "--json"]).stdout)
+    assert cli(place, "init", "--member", "carol") == (
         2,
         "error: member: this ledger's first admin is 'root': init registers the first admin "
         "once (other members are added with ledger member add)\n",
     )
-    assert cli(store_url, "init", "--review", "required") == (
+    assert cli(place, "init", "--review", "required") == (
         2,
         "error: review: this ledger's review is off; it is chosen once, when the ledger is "
         "created\n",
     )
-    assert cli(store_url, "init", "--member", "root") == (0, "")
-    again = json.loads(runner.invoke(app, ["--db", store_url, "verify", "--json"]).stdout)
+    assert cli(place, "init", "--member", "root") == (0, "")
+    again = json.loads(runner.invoke(app, ["--db", place, "verify", "--json"]).stdout)
     assert again["events"] == size["events"]
 
 
@@ -91,7 +103,7 @@ def test_a_repeated_init_keeps_a_chosen_review(tmp_path: Path) -> None:
 
 @pytest.mark.parametrize("step", ["write_key_file", "choose_review"])
 def test_an_init_that_fails_after_creating_the_store_removes_what_it_created(
-    store_url: str, tmp_path: Path, step: str
+    place: str, tmp_path: Path, step: str
 ) -> None:
     """A failure once the store exists — the key cannot be written, or a disk error after
     the first admin was recorded — leaves nothing of the init behind; what was there
@@ -106,24 +118,24 @@ def test_an_init_that_fails_after_creating_the_store_removes_what_it_created(
 
     with pytest.MonkeyPatch.context() as patch:
         patch.setattr(desk_admin, step, fail)
-        assert cli(store_url, "init", "--member", "root", "--review", "required") == (
+        assert cli(place, "init", "--member", "root", "--review", "required") == (
             1,
             "error: cannot create the key: No space left on device\n",
         )
-    assert left_behind(store_url, tmp_path) == ["notes.txt"]
-    assert cli(store_url, "init", "--member", "carol")[0] == 0
-    members = json.loads(runner.invoke(app, ["--db", store_url, "members", "--json"]).stdout)
+    assert left_behind(place, tmp_path) == ["notes.txt"]
+    assert cli(place, "init", "--member", "carol")[0] == 0
+    members = json.loads(runner.invoke(app, ["--db", place, "members", "--json"]).stdout)
     assert [member["id"] for member in members] == ["carol"]
 
 
 def test_a_failed_init_keeps_the_key_and_the_ledger_that_were_there(
-    store_url: str, tmp_path: Path
+    place: str, tmp_path: Path
 ) -> None:
     from incident_ledger.ledger.errors import StoreError
     from incident_ledger.usecases.workspace import Workspace
 
-    assert cli(store_url, "init", "--member", "root")[0] == 0
-    kept = left_behind(store_url, tmp_path)
+    assert cli(place, "init", "--member", "root")[0] == 0
+    kept = left_behind(place, tmp_path)
     key = (tmp_path / "ledger.key").read_text()
 
     def fail(*args: object, **named: object) -> int:
@@ -133,13 +145,13 @@ def test_a_failed_init_keeps_the_key_and_the_ledger_that_were_there(
         # Bringing the read model up to date is init's last step (a model already current
         # is not written, and the projector not loaded: the failure is set on the step).
         patch.setattr(Workspace, "refresh", fail)
-        assert cli(store_url, "init", "--member", "root") == (
+        assert cli(place, "init", "--member", "root") == (
             1,
             "error: the read model cannot be written\n",
         )
-    assert left_behind(store_url, tmp_path) == kept
+    assert left_behind(place, tmp_path) == kept
     assert (tmp_path / "ledger.key").read_text() == key
-    assert cli(store_url, "verify")[0] == 0
+    assert cli(place, "verify")[0] == 0
 
 
 @pytest.mark.skipif(not POSTGRES_URL, reason=NO_POSTGRES)
