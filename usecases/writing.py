@@ -73,11 +73,8 @@ def init(
     with that key. A read model left by a ledger deleted from the same place is rebuilt
     for this one, or refused if it may be another live ledger's (``Workspace.ensure_bound``).
 
-    A key file already there must be usable: it is read before anything is created. A
-    key named by ``LEDGER_KEY`` (``--key``) is the one the first admin is registered
-    with, on either backend: it must exist, and no other is made (``check_named_key``).
-    An init that fails once it has begun to create removes what it created, and only
-    that (``init_undo``).
+    A key there, or named (``check_named_key``), is read before anything is created. An
+    init that fails once it has begun removes what it created, and only that (``init_undo``).
     """
     from incident_ledger.ledger.batch_signing import Actor
     from incident_ledger.ledger.signednote import generate_signer, verifier_from_signer
@@ -92,7 +89,7 @@ def init(
     )
 
     location = locate(db)
-    if desk:  # a restored ledger makes its own key where LEDGER_KEY says
+    if desk:  # (a restored ledger makes its own key where LEDGER_KEY says)
         check_named_key(location)
     kept = present(location.key_path)
     # Every option is checked before anything is created: a refused init leaves nothing.
