@@ -25,11 +25,10 @@ from incident_ledger.ledger.batch_signing import (
 from incident_ledger.ledger.desk_domain import Member
 from incident_ledger.ledger.desk_roles import Role
 from incident_ledger.ledger.errors import BadInputError, NotFoundError, StoreError, not_permitted
-from incident_ledger.ledger.stores.location import StoreLocation, locate
+from incident_ledger.ledger.stores.location import KEY_VARIABLE, StoreLocation, locate
 from incident_ledger.ledger.stores.recorder import LogView
 from incident_ledger.usecases.outputs import replaceable
 from incident_ledger.usecases.workspace import (
-    KEY_VARIABLE,
     ledger_files,
     open_ledger,
     open_workspace,
