@@ -59,7 +59,7 @@ def test_init_refuses_a_key_named_that_is_not_there_and_writes_nothing(
         2,
         "",
         f"error: no key at {missing}: init registers the first admin with the key --key (or "
-        f"LEDGER_KEY) names; make it first with 'ledger keygen --out {missing}', or name none "
+        f"LEDGER_KEY) names; make it first with ledger keygen, or name none "
         "for init to make the ledger's own\n",
     )
     assert sorted(path.name for path in tmp_path.iterdir()) == before

@@ -108,7 +108,7 @@ def check_named_key(location: StoreLocation) -> None:
     if not path.exists():
         raise BadInputError(
             f"no key at {path}: init registers the first admin with the key {{key}} (or "
-            f"LEDGER_KEY) names; make it first with 'ledger keygen --out {path}', or name "
+            f"LEDGER_KEY) names; make it first with ledger keygen, or name "
             "none for init to make the ledger's own",
             arguments=("key",),
         )
