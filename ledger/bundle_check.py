@@ -29,9 +29,9 @@ from incident_ledger.ledger.bundles import (
     LEAVES_FILE,
     PROOFS_FILE,
     SUBTREES_FILE,
-    cited_records,
 )
 from incident_ledger.ledger.errors import NotFoundError, VerificationError
+from incident_ledger.ledger.event_citations import cited_records
 from incident_ledger.ledger.evidence_files import check_evidence
 from incident_ledger.ledger.incident_chains import (
     START,

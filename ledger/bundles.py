@@ -30,11 +30,11 @@ from incident_ledger.ledger.audit import (
     b64,
 )
 from incident_ledger.ledger.errors import BadInputError, NotFoundError, VerificationError
+from incident_ledger.ledger.event_citations import cited_records, records_named, report_outlets
 from incident_ledger.ledger.evidence_files import captured_in, write_evidence
 from incident_ledger.ledger.incident_chains import (
     ChainMap,
     Chains,
-    Line,
     concerned,
     parse_leaf,
 )
@@ -232,7 +232,9 @@ def _indexed_part(
     leaves = _leaves_at(ledger, view, checkpoint, ("notification", sorted(positions)))
     # The claims these events end have events of their own (Claim.Retracted and
     # Claim.Superseded), which no read-model row places: every event of those claims.
-    ended = _leaves_at(ledger, view, checkpoint, ("originator", sorted(_claims_named(leaves))))
+    named = records_named(leaf for _, leaf in leaves or ())
+    ended_claims = sorted(f"claim:{claim}" for claim in named["claim"])
+    ended = _leaves_at(ledger, view, checkpoint, ("originator", ended_claims))
     if leaves is None or ended is None:
         return None
     leaves = sorted(dict(leaves + ended).items())
@@ -242,10 +244,11 @@ def _indexed_part(
     chain.add([(incident,)] * len(own), [leaf_hash(leaf) for _, leaf in own])
     if chain.heads.get(incident) != heads.get(incident):
         return None
-    cited: set[str] = set()
-    for _, leaf in own:
-        line = parse_leaf(leaf)
-        cited.update(cited_records(line) if line is not None else ())
+    cited = {
+        f"{kind}:{value}"
+        for kind, values in records_named(leaf for _, leaf in own).items()
+        for value in values
+    }
     cited |= report_outlets(view, ledger, cited)
     others = _leaves_at(ledger, view, checkpoint, ("originator", sorted(cited)))
     if others is None:
@@ -266,37 +269,23 @@ def _capture_of(leaf: bytes, cited: set[str]) -> bool:
     )
 
 
-def _claims_named(leaves: Picked | None) -> set[str]:
-    """The claims (as aggregate ids) that events name (``data.claim``)."""
-    named = set()
-    for _, leaf in leaves or ():
-        line = parse_leaf(leaf)
-        claim = None if line is None else line["data"].get("claim")
-        if type(claim) is str:
-            named.add(f"claim:{claim}")
-    return named
-
-
 def _leaves_at(
     ledger: Ledger, view: LogView, checkpoint: Checkpoint, where: tuple[str, list[Any]]
 ) -> Picked | None:
-    """The leaves inside the checkpoint of the stored events ``LogView.event_rows_where``
+    """The leaves inside the checkpoint of the stored events ``LogView.leaf_rows_where``
     finds, as ``verify`` reads them (``audit._leaf``); None if one has no leaf."""
-    rows = view.event_rows_where(*where)
-    indexes = view.leaves_of_notifications([row[0] for row in rows])
+    rows, indexes = view.leaf_rows_where(*where)
+    if indexes is None:
+        return None
+    size = checkpoint.size
     # The stored forms are the leaves, each checked to name its event (in bulk; row by
     # row only to say which one does not).
     states = ledger.leaf_mapper.leaves_of_rows(rows)
+    if states is not None:
+        return [(i, state) for i, state in zip(indexes, states, strict=True) if i < size]
     leaves: Picked = []
-    for n, row in enumerate(rows):
-        found = indexes.get(row[0])
-        if found is None:
-            return None
-        if found[0] < checkpoint.size:
-            if states is not None:
-                leaves.append((found[0], states[n]))
-                continue
-            position, aggregate, version, topic, state = row
+    for (position, aggregate, version, topic, state), index in zip(rows, indexes, strict=True):
+        if index < size:
             stored = Notification(
                 id=position,
                 originator_id=aggregate,
@@ -304,7 +293,7 @@ def _leaves_at(
                 topic=topic,
                 state=state,
             )
-            leaves.append((found[0], _leaf(ledger, stored, found[0])))
+            leaves.append((index, _leaf(ledger, stored, index)))
     return leaves
 
 
@@ -330,34 +319,6 @@ def write_multiproof(view: LogView, out: Path, size: int, indexes: list[int]) ->
                 f'[{start}, {end}, "{b64(digest)}"]\n'
                 for (start, end), digest in zip(piece, hashes, strict=True)
             )
-
-
-def cited_records(line: Line) -> set[str]:
-    """The records an event cites, as aggregate ids: its report, claimant, relays and the
-    claim it names (which may be of another incident, for a correction)."""
-    data = line["data"]
-    cited = {
-        f"{kind}:{value}"
-        for field, kind in (("report", "report"), ("claimant", "source"), ("claim", "claim"))
-        if type(value := data.get(field)) is str
-    }
-    via = data.get("via")
-    if type(via) is list:
-        cited.update(f"source:{relay}" for relay in via if type(relay) is str)
-    return cited
-
-
-def report_outlets(view: LogView, ledger: Ledger, cited: set[str]) -> set[str]:
-    """The outlets of the cited reports, from the reports' own events."""
-    plain = ledger.audit.plain
-    reports = sorted(aggregate for aggregate in cited if aggregate.startswith("report:"))
-    outlets = set()
-    for _, state in view.creation_states(reports).values():
-        line = parse_leaf(state if plain is None else plain(state))
-        source = None if line is None else line["data"].get("source")
-        if type(source) is str:
-            outlets.add(f"source:{source}")
-    return outlets
 
 
 class _maybe_open:

@@ -12,7 +12,7 @@ model nor a row added to it escapes:
 
 - from the log, every event concerning the incident (``incident_chains.concerned``,
   the rule an incident's bundle and its signed chain use), every event of the
-  reports and sources those cite (``bundles.cited_records``, and the outlets of
+  reports and sources those cite (``event_citations.cited_records``, and the outlets of
   the reports cited; a claim of another incident a correction names is not read
   by the export, only the end the correction gives it), and every incident's
   registration (a zone's day ends are written by the first incident of the zone,
@@ -33,8 +33,8 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 
 from incident_ledger.ledger.application import Ledger
-from incident_ledger.ledger.bundles import cited_records, report_outlets
 from incident_ledger.ledger.errors import VerificationError
+from incident_ledger.ledger.event_citations import cited_records, report_outlets
 from incident_ledger.ledger.incident_chains import concerned, parse_leaf
 from incident_ledger.ledger.log_check import PAGE
 from incident_ledger.ledger.mapper import LeafMapper

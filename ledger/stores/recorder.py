@@ -466,6 +466,17 @@ class LogView:
             ]
         return rows
 
+    def leaf_rows_where(
+        self, column: str, values: Sequence[Any]
+    ) -> tuple[list[EventRow], list[int] | None]:
+        """``event_rows_where``, and the index of each one's leaf (None if one has none)."""
+        rows = self.event_rows_where(column, values)
+        found = self.leaves_of_notifications([row[0] for row in rows])
+        leaves = [found.get(row[0]) for row in rows]
+        if any(leaf is None for leaf in leaves):
+            return rows, None
+        return rows, [leaf[0] for leaf in leaves if leaf is not None]
+
     def leaves_of_notifications(
         self, notification_ids: Sequence[int]
     ) -> dict[int, tuple[int, str, int, bytes]]:

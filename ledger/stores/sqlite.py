@@ -353,7 +353,7 @@ class SQLiteNodeStore(CursorNodeStore):
         super().__init__(cursor)
         self.leaf_run = (
             f"SELECT rowid, leaf_hash FROM {events_table} WHERE rowid > ? AND rowid <= ? "
-            "ORDER BY rowid"
+            "AND leaf_hash IS NOT NULL ORDER BY rowid"
         )
 
     def get(self, level: int, index: int) -> bytes | None:
@@ -449,6 +449,29 @@ class SQLiteLogView(LogView):
             return super().page(after, start, count)  # a gap or a leaf missing: read exactly
         return [row[:5] for row in rows], [row[0] for row in rows], [row[5] for row in rows]
 
+    def leaf_rows_where(
+        self, column: str, values: Sequence[Any]
+    ) -> tuple[list[EventRow], list[int] | None]:
+        """``LogView.leaf_rows_where`` in one query per 500 values: an event's leaf is its
+        row's (leaf ``i`` is notification id ``i + 1``), so no second query finds it. An
+        event without a leaf is read without its state, which says it has none."""
+        where = {"notification": "rowid", "originator": "originator_id"}[column]
+        rows: list[Any] = []
+        for start in range(0, len(values), 500):
+            chunk = list(values[start : start + 500])
+            rows += self._rows(
+                "SELECT rowid, originator_id, originator_version, topic, "
+                f"CASE WHEN leaf_hash IS NOT NULL THEN state END FROM {self.events_table} "
+                f"WHERE {where} IN ({','.join('?' * len(chunk))}) ORDER BY rowid",
+                chunk,
+            )
+        if rows and self.convert_id(rows[0][1]) is not rows[0][1]:  # ids of another type
+            convert = self.convert_id
+            rows = [(r[0], str(convert(r[1])), *r[2:]) for r in rows]
+        if any(row[4] is None for row in rows):
+            return rows, None
+        return rows, [row[0] - 1 for row in rows]
+
     def _leaves_of_sql(self, count: int) -> str:
         return (
             f"SELECT rowid, rowid - 1, originator_id, originator_version, leaf_hash "
@@ -471,6 +494,12 @@ class SQLiteLogView(LogView):
 def _up_to_a_gap(rows: list[Any], first: int) -> list[bytes]:
     """The leaf hashes of (rowid, leaf hash) rows from leaf ``first`` on, up to the first
     leaf missing: an event deleted, or one without a hash."""
+    if rows and rows[-1][0] == first + len(rows):
+        # Ascending rowids from first + 1 that end at first + len(rows) are all of them,
+        # each with its hash (the query leaves out a row without one): the common case,
+        # taken without a check per row (the multiproof of a hot incident reads a
+        # million leaf hashes: 0.85 s of the 2.15 s of reading them went in that loop).
+        return [row[1] for row in rows]
     hashes = []
     for expected, (rowid, leaf_hash) in enumerate(rows, start=first + 1):
         if rowid != expected or leaf_hash is None:
