@@ -34,7 +34,8 @@ KINDS = ("import", "rebuild", "demo", "serve")
 LOCK = ".owner"
 UNLOCKED_GRACE_SECONDS = 60
 """A folder without its lock file is left this long: its process may be between
-making the folder and locking it (a process killed there leaves an empty folder)."""
+making the folder and putting its locked lock file in place (a process killed there
+leaves a folder without one)."""
 
 
 class Scratch:
@@ -45,12 +46,17 @@ class Scratch:
             raise ValueError(f"unknown scratch kind {kind!r}")
         try:
             self.path = Path(tempfile.mkdtemp(prefix=f"{PREFIX}{kind}-"))
-            self._lock: int | None = os.open(self.path / LOCK, os.O_RDWR | os.O_CREAT, 0o600)
+            # The lock file is locked under another name, then renamed: a lock file
+            # another command finds is always locked by its living owner, never one
+            # made but not yet locked that it would take for a dead process's.
+            making = self.path / f"{LOCK}.new"
+            self._lock: int | None = os.open(making, os.O_RDWR | os.O_CREAT, 0o600)
+            _try_lock(self._lock)
+            making.rename(self.path / LOCK)
         except OSError as error:
             raise StoreError(
                 f"cannot make a scratch folder in {tempfile.gettempdir()}: {error.strerror}"
             ) from None
-        _try_lock(self._lock)
 
     def remove(self) -> None:
         """Remove the folder and everything in it, then let go of the lock."""

@@ -177,6 +177,29 @@ def test_only_the_scratch_folders_of_ended_processes_are_removed(tmp_path: Path)
         assert not alive.path.exists()
 
 
+def test_a_scratch_folder_being_made_is_never_taken_for_a_dead_process_s(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Another command clears stale folders just as this one makes its own, before it
+    # has locked it: the folder must not be taken for one whose process is gone.
+    monkeypatch.setattr("tempfile.tempdir", str(tmp_path))
+    real, removed, calls = scratch._try_lock, [], []
+
+    def another_command_starts_now(descriptor: int) -> bool:
+        calls.append(descriptor)
+        if len(calls) == 1:  # the maker's own lock, about to be taken
+            removed.extend(scratch.remove_stale(str(tmp_path)))
+        return real(descriptor)
+
+    monkeypatch.setattr(scratch, "_try_lock", another_command_starts_now)
+    made = scratch.Scratch("import")
+    monkeypatch.setattr(scratch, "_try_lock", real)
+    assert removed == []
+    assert made.path.is_dir() and scratch.remove_stale(str(tmp_path)) == []
+    made.remove()
+    assert not made.path.exists()
+
+
 def test_a_temporary_directory_that_cannot_take_a_scratch_folder_is_one_line(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
