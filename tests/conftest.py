@@ -11,6 +11,7 @@ from typing import Any
 
 import pytest
 from hypothesis import HealthCheck, settings
+from hypothesis.database import DirectoryBasedExampleDatabase
 
 from incident_ledger.ledger.application import Ledger
 from incident_ledger.ledger.stores.location import locate
@@ -21,7 +22,16 @@ from tests.desk_cli import SETUP, Member, new_key
 # Properties are about answers, never about speed: a shared or slow machine must not
 # fail a property test because one example took longer than hypothesis's default
 # deadline (speed is the benchmarks' business).
-settings.register_profile("ledger", deadline=None, suppress_health_check=[HealthCheck.too_slow])
+# Tests run in scratch folders (``_in_a_scratch_folder``): the examples hypothesis found
+# failing are kept in the repository's own (ignored) folder, so the next run tries them first.
+settings.register_profile(
+    "ledger",
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow],
+    database=DirectoryBasedExampleDatabase(
+        Path(__file__).parent.parent / ".hypothesis" / "examples"
+    ),
+)
 settings.load_profile("ledger")
 
 SLOW_MODULES = {
