@@ -31,10 +31,12 @@ def build_path(path: Path) -> Path:
 
 
 def swap_in(build: Path, path: Path) -> None:
-    """Put a complete rebuilt model (closed) in place of the one at ``path``. The old
-    model's side files go first: a ``-wal`` left beside the new file would be read as
-    its own."""
-    remove_model_files(path)
+    """Put a complete rebuilt model (closed, so without a ``-wal`` of its own) in place of
+    the one at ``path`` by one rename: there is a model at ``path`` at every moment, and
+    the old one stays if the rename fails. Only the old model's side files go first: a
+    ``-wal`` left beside the new file would be read as its own."""
+    for suffix in SIDE_FILES:
+        remove_model_files(path.with_name(path.name + suffix), side_files=False)
     try:
         os.replace(build, path)
     except OSError as error:
@@ -43,9 +45,10 @@ def swap_in(build: Path, path: Path) -> None:
         ) from None
 
 
-def remove_model_files(path: Path) -> None:
-    """Delete a read model and the files SQLite keeps beside it (a rebuild starts afresh)."""
-    for suffix in ("", *SIDE_FILES):
+def remove_model_files(path: Path, *, side_files: bool = True) -> None:
+    """Delete a read model and (unless told not to) the files SQLite keeps beside it (a
+    rebuild starts afresh)."""
+    for suffix in ("", *SIDE_FILES) if side_files else ("",):
         try:
             path.with_name(path.name + suffix).unlink(missing_ok=True)
         except IsADirectoryError:

@@ -449,6 +449,28 @@ def test_a_replay_that_fails_leaves_the_model_it_was_replacing(
     assert cli(db, "verify")[1].splitlines()[1] == "read model: agrees (141 events, 568 rows)"
 
 
+def test_a_rebuilt_model_that_cannot_be_put_in_place_leaves_the_old_one(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The new model replaces the old by one rename: there is a model at its path at every
+    # moment, and the old one is still there when the rename fails.
+    db = sample_ledger(tmp_path)
+    model = tmp_path / "ledger.views.db"
+    with closing(Views(model)) as views:
+        before = views.dump()
+
+    def refused(source: object, target: object) -> None:
+        assert model.exists()  # never removed before the new model is put in its place
+        raise OSError(13, "Permission denied")
+
+    monkeypatch.setattr(os, "replace", refused)
+    with pytest.raises(StoreError, match="cannot put the rebuilt read model in place"):
+        writing.replay(db)
+    monkeypatch.undo()
+    with closing(Views(model)) as views:
+        assert views.dump() == before
+
+
 def test_replay_out_refuses_the_event_store(tmp_path: Path) -> None:
     db = sample_ledger(tmp_path)
     before = Path(db).read_bytes()
