@@ -32,6 +32,7 @@ _ENDS = """
 SELECT e.claim, e.how, e.ended_by, e.published_at FROM claim_ends e JOIN claims c ON c.id = e.claim
 WHERE c.incident = :incident AND e.published_at <= :known AND e.recorded_at <= :recorded
 {fact}{desk_end}
+ORDER BY e.published_at, e.seq
 """
 
 
@@ -70,15 +71,17 @@ def proposed_ends_of(
     params = {"incident": incident, "known": known, "recorded": recorded, "fact": fact}
     only = "AND c.fact = :fact " if fact is not None else ""
     sql = _ENDS.format(fact=only, desk_end=desk_clauses(db, False)[1])
-    ends = {
-        claim: {"how": how, "by": by, "at": at} for claim, how, by, at in db.execute(sql, params)
-    }
-    proposed = proposed_ends(db, ends.values(), recorded)
-    return {
-        claim: end | {"who": proposed[end["how"], end["by"]]}
-        for claim, end in ends.items()
-        if (end["how"], end["by"]) in proposed
-    }
+    rows = [
+        (claim, {"how": how, "by": by, "at": at}) for claim, how, by, at in db.execute(sql, params)
+    ]
+    proposed = proposed_ends(db, (end for _, end in rows), recorded)
+    # A claim may have several ends (a proposed retraction, then an approved correction):
+    # the first proposed one is what takes it from the default view, from its known time.
+    found: dict[str, dict[str, str]] = {}
+    for claim, end in rows:
+        if (end["how"], end["by"]) in proposed:
+            found.setdefault(claim, end | {"who": proposed[end["how"], end["by"]]})
+    return found
 
 
 def list_ended_by_proposals(
