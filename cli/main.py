@@ -134,15 +134,18 @@ def init(
     """Create the store, its read model and a signing key; register the first admin.
 
     With --key FILE (or LEDGER_KEY), FILE is the first admin's key and the ledger's own:
-    it must exist ('ledger keygen --out FILE' makes one), and no other key is made.
-    Without it, init makes the key (beside a SQLite store; ./ledger.key for PostgreSQL),
-    or keeps the one there."""
+    it must exist ('ledger keygen --out FILE' makes one); a SQLite store keeps a copy of it
+    beside it, as the key init would make. Without it, init makes the key (beside a SQLite
+    store; ./ledger.key for PostgreSQL), or keeps the one there."""
     from incident_ledger.usecases import writing
 
     result = writing.init(ctx.obj, member, review)
     render.out.print(f"ledger ready at {result.store} (read model {result.views})")
-    verb = "created" if result.created_key else "kept"
-    render.out.print(f"signing key {verb} at {result.key_path}; verifier key:")
+    if result.copied_from:
+        done = f"copied from {result.copied_from} to {result.key_path}"
+    else:
+        done = f"{'created' if result.created_key else 'kept'} at {result.key_path}"
+    render.out.print(f"signing key {done}; verifier key:")
     render.raw(result.verifier_key + "\n")
     if result.member is not None:
         render.out.print(f"desk member {result.member} registered as admin with that key")

@@ -40,14 +40,45 @@ def test_init_registers_the_first_admin_with_the_key_named_and_makes_none(
         monkeypatch.setenv("LEDGER_KEY", str(key))
     code, out, err = run(keyless, *given, "init", "--member", "alice")
     assert (code, err) == (0, "")
-    assert f"signing key kept at {key}; verifier key:\n{public}\n" in out
-    made = sorted(path.name for path in tmp_path.iterdir())
-    assert not [name for name in made if name.endswith(".key") and name not in before]
+    made = sorted(path.name for path in tmp_path.iterdir() if path.name not in before)
+    if keyless.startswith("postgresql"):  # the key named is the ledger's, wherever it is
+        assert f"signing key kept at {key}; verifier key:\n{public}\n" in out
+        assert not [name for name in made if name.endswith(".key")]
+    else:  # a SQLite store keeps its key beside it: a copy of the one named
+        beside = tmp_path / "ledger.key"
+        assert f"signing key copied from {key} to {beside}; verifier key:\n{public}\n" in out
+        assert [name for name in made if name.endswith(".key")] == ["ledger.key"]
+        assert beside.read_text() == key.read_text()
+        assert (beside.stat().st_mode & 0o777) == 0o600
     members = json.loads(run(keyless, *given, "members", "--json")[1])
     assert [(m["id"], m["public_key"]) for m in members] == [("alice", public)]
     assert run(keyless, *given, "append", "--file", "-", stdin=SETUP)[0] == 0
     assert run(keyless, *given, "checkpoint")[0] == 0
     assert run(keyless, *given, "verify")[0] == 0
+
+
+def test_a_sqlite_ledger_made_with_a_key_named_keeps_it_when_init_runs_again(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Run again without the key named, init changes nothing: no other key is made, and the
+    # checkpoints signed before still verify, whoever exports next.
+    db, key = str(tmp_path / "l.db"), tmp_path / "alice.key"
+    public = create_key_file(key, "incident-ledger-member-alice")
+    monkeypatch.setenv("LEDGER_KEY", "")
+    assert run(db, "--key", str(key), "init", "--member", "alice")[0] == 0
+    assert run(db, "--key", str(key), "append", "--file", "-", stdin=SETUP)[0] == 0
+    assert run(db, "--key", str(key), "checkpoint")[0] == 0
+    code, out, _ = run(db, "init")
+    assert code == 0
+    assert f"signing key kept at {tmp_path / 'l.key'}; verifier key:\n{public}\n" in out
+    assert sorted(p.name for p in tmp_path.iterdir() if p.suffix == ".key") == [
+        "alice.key",
+        "l.key",
+    ]
+    bundle = tmp_path / "bundle"
+    assert run(db, "export", "--format", "jsonl", "--out", str(bundle))[0] == 0
+    assert run(db, "--key", str(key), "verify")[0] == 0
+    assert run(db, "verify", "--export", str(bundle))[0] == 0
 
 
 def test_init_refuses_a_key_named_that_is_not_there_and_writes_nothing(

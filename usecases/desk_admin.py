@@ -29,6 +29,7 @@ from incident_ledger.ledger.stores.location import KEY_VARIABLE, StoreLocation, 
 from incident_ledger.ledger.stores.recorder import LogView
 from incident_ledger.usecases.outputs import replaceable
 from incident_ledger.usecases.workspace import (
+    SigningKey,
     ledger_files,
     open_ledger,
     open_workspace,
@@ -96,14 +97,15 @@ def register_first_admin(ledger: Ledger, member_id: str, actor: Actor) -> bool:
     return True
 
 
-def check_named_key(location: StoreLocation) -> None:
-    """Refuse, before ``init`` creates anything, a key named by ``LEDGER_KEY`` (``--key``)
-    that it cannot register the first admin with: a file that is not there (init makes
-    no key in its place: a key named is one the member already holds), or another key
-    than the one a SQLite ledger already has beside it."""
+def check_named_key(location: StoreLocation) -> tuple[Path, SigningKey] | None:
+    """The key named by ``LEDGER_KEY`` (``--key``) that ``init`` registers the first
+    admin with, with its path (None when none is named). Refused before anything is
+    created when it cannot be: a file that is not there (init makes no key in its place:
+    a key named is one the member already holds), or another key than the one a SQLite
+    ledger already has beside it."""
     named = os.environ.get(KEY_VARIABLE, "").strip()
     if not named:
-        return
+        return None
     path = Path(named)
     if not path.exists():
         raise BadInputError(
@@ -112,14 +114,15 @@ def check_named_key(location: StoreLocation) -> None:
             "none for init to make the ledger's own",
             arguments=("key",),
         )
-    given = read_member_key(path).verifier  # a file that is not a key: said so, exit 2
+    given = read_member_key(path)  # a file that is not a key: said so, exit 2
     own = location.key_path
-    if own != path and own.exists() and given != read_signing_key(own).verifier:
+    if own != path and own.exists() and given.verifier != read_signing_key(own).verifier:
         raise BadInputError(
             f"{{key}} (or LEDGER_KEY) names {path}, but this ledger's key is {own}, beside "
             "it: init registers the first admin with that key; name that file, or none",
             arguments=("key",),
         )
+    return path, given
 
 
 REVIEW_CHOICES = ("required", "off")

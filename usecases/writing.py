@@ -63,6 +63,8 @@ class InitResult:
     created_key: bool
     member: str | None
     """The first admin registered with the ledger's key (None: the desk had members)."""
+    copied_from: str | None = None
+    """The key file named at init that the ledger's key was copied from, if any."""
 
 
 def init(
@@ -89,16 +91,18 @@ def init(
     )
 
     location = locate(db)
-    if desk:  # (a restored ledger makes its own key where LEDGER_KEY says)
-        check_named_key(location)
+    # (a restored ledger makes its own key where LEDGER_KEY says)
+    named = check_named_key(location) if desk else None
     kept = present(location.key_path)
     # Every option is checked before anything is created: a refused init leaves nothing.
-    # The key name is the log's origin in its checkpoints: unique per ledger.
-    signer = (
-        read_signing_key(location.key_path).signer
-        if kept
-        else generate_signer(f"incident-ledger/{secrets.token_hex(4)}")[0]
-    )
+    # The key name is the log's origin in its checkpoints: unique per ledger. A key named
+    # for a SQLite store becomes its own, copied beside it as the key made would be.
+    if kept:
+        signer = read_signing_key(location.key_path).signer
+    elif named is not None:
+        signer = named[1].signer
+    else:
+        signer = generate_signer(f"incident-ledger/{secrets.token_hex(4)}")[0]
     verifier = verifier_from_signer(signer)
     member_id = member or default_member_id()
     if desk:
@@ -124,6 +128,7 @@ def init(
             key.verifier,
             not kept,
             member_id if registered else None,
+            str(named[0]) if named is not None and not kept else None,
         )
 
 

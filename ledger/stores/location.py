@@ -6,8 +6,8 @@ SQLite file, named by ``LEDGER_VIEWS`` when set; otherwise beside the store for
 SQLite (``ledger.db`` → ``ledger.views.db``, the store's own), or
 ``./ledger.views.db`` for PostgreSQL. The signing key is beside a SQLite store, or
 named by ``LEDGER_KEY`` for PostgreSQL (default ``./ledger.key``); a SQLite store made
-with a key named by ``LEDGER_KEY`` (``ledger --key FILE init``) has none beside it, and
-that key is its own. A PostgreSQL URL
+with a key named by ``LEDGER_KEY`` (``ledger --key FILE init``) keeps a copy of that key
+beside it, as its own. A PostgreSQL URL
 may name a schema, ``postgresql://user@host:5432/db?schema=desk``; the password
 comes from the URL, ``PGPASSWORD`` or the pgpass file, and is never printed.
 
@@ -154,13 +154,11 @@ def locate(db: str | None) -> StoreLocation:
         )
     path = Path(db)
     stem = path.with_suffix("") if path.suffix == ".db" else path
-    beside = stem.with_name(stem.name + ".key")
-    named = os.environ.get("LEDGER_KEY", "").strip()
     return StoreLocation(
         db,
         False,
         path,
         Path(views) if views else stem.with_name(stem.name + ".views.db"),
-        Path(named) if named and not beside.exists() else beside,
+        stem.with_name(stem.name + ".key"),
         views_are_own=not views,
     )
