@@ -140,7 +140,7 @@ def test_a_model_follows_its_own_writes_as_a_rebuild_projects_them(tmp_path: Pat
     setup.write_text("".join(json.dumps(r) + "\n" for r in SETUP), encoding="utf-8")
     mp = pytest.MonkeyPatch()
     try:
-        mp.setenv("LEDGER_KEY", str(tmp_path / "ledger.key"))
+        mp.setenv("LEDGER_KEY", str(made_key(tmp_path / "ledger.key")))
         for name, value in env.items():
             mp.setenv(name, value)
         writing.init(url)
@@ -184,7 +184,7 @@ def test_a_kept_connection_that_broke_is_replaced(tmp_path: Path) -> None:
     mp = pytest.MonkeyPatch()
     try:
         mp.setenv("LEDGER_VIEWS", str(tmp_path / "ledger.views.db"))
-        mp.setenv("LEDGER_KEY", str(tmp_path / "ledger.key"))
+        mp.setenv("LEDGER_KEY", str(made_key(tmp_path / "ledger.key")))
         writing.init(url)
         kept = pg_connections._kept[0][1]
         with kept.pool.connection() as conn:
@@ -200,6 +200,34 @@ def test_a_kept_connection_that_broke_is_replaced(tmp_path: Path) -> None:
         writing.init(f"{url}x")  # another store: its datastore is kept in place of this one
         assert kept.pool.closed
         drop_schema(f"{schema}x")
+    finally:
+        mp.undo()
+        drop_schema(schema)
+
+
+def test_a_ledger_closed_again_never_keeps_a_datastore_another_has_taken_up(
+    tmp_path: Path,
+) -> None:
+    """The application closes its factory again as it is collected: by then the next
+    ledger may be using the datastore the first kept, which must stay that ledger's only."""
+    from incident_ledger.ledger.application import Ledger
+    from incident_ledger.ledger.stores import pg_connections
+    from incident_ledger.ledger.stores.location import locate
+
+    schema = f"t_{uuid.uuid4().hex[:12]}"
+    url = f"{POSTGRES_URL}?schema={schema}"
+    mp = pytest.MonkeyPatch()
+    try:
+        mp.setenv("LEDGER_VIEWS", str(tmp_path / "ledger.views.db"))
+        mp.setenv("LEDGER_KEY", str(made_key(tmp_path / "ledger.key")))
+        writing.init(url)
+        first = Ledger(locate(url).event_store_env())
+        first.close()
+        second = Ledger(locate(url).event_store_env())
+        taken = pg_connections._kept == []  # the second took up what the first kept
+        first.close()  # again, as the collector does
+        assert taken and pg_connections._kept == []
+        second.close()
     finally:
         mp.undo()
         drop_schema(schema)

@@ -88,6 +88,7 @@ class KeptPostgresFactory(PostgresFactory):
     def __init__(self, env: Any) -> None:
         super().__init__(env)
         self.made_for = (os.getpid(), *(self.env.get(name) for name in _SETTINGS))
+        self._released = False  # closed once: its datastore kept, or closed
         if _kept and _kept[0][0] == self.made_for and not _kept[0][1].pool.closed:
             self.datastore.close()  # never opened: nothing to close but the object
             self.datastore = _kept.pop()[1]
@@ -95,10 +96,12 @@ class KeptPostgresFactory(PostgresFactory):
             _check(self.datastore)
 
     def close(self) -> None:
-        """Keep the datastore open for the next ledger, in place of the one kept (the
-        application closes its factory more than once: kept, it stays kept)."""
-        if _kept and _kept[0][1] is self.datastore:
+        """Keep the datastore open for the next ledger, in place of the one kept. The
+        application closes its factory more than once (again as it is collected): only
+        the first counts, since by then another ledger may have taken up the datastore."""
+        if self._released:
             return
+        self._released = True
         if self.datastore.pool.closed or os.getpid() != self.made_for[0]:
             super().close()
             return
