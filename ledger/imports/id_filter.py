@@ -6,8 +6,8 @@ small when the import began is then known whole, so the store need not be asked 
 (``recording.Stream.known_is_all``). Past ``KNOWN_LIMIT`` ids that set is dropped, to
 bound memory; from then on this filter stands in for it: it holds every id of the store
 as the import began and every id the import has appended since, in a fixed number of
-bits. An id it does not hold is surely not in the store; the few it holds by chance (about
-1 % at a million ids) are asked of the store as before, so the answers are the store's.
+bits. An id it does not hold is surely not in the store; the few it holds by chance (one in
+sixty at a million ids) are asked of the store as before, so the answers are the store's.
 
 Written here because the standard library has no Bloom filter, and the packages that do
 are either pure Python with several hash functions a probe (slower than asking the store)

@@ -544,7 +544,9 @@ class Checks:
         """Append a page's events (with the incidents each concerns, where the page told
         them: ``Appender.append_known``); forget the ids known once they are too many."""
         if len(self.known) > KNOWN_LIMIT:
-            if self.known_is_all and not self.facts.backfilled:
+            # Not when a legacy ledger's facts may yet be backfilled (``FactBook``): those
+            # events are appended beside this path, and the filter would not hold them.
+            if self.known_is_all and self.facts.legacy_checked and not self.facts.backfilled:
                 self.store_ids = IdFilter(self.known)
             self.known.clear()
             self.known_is_all = False
