@@ -46,17 +46,29 @@ class Scratch:
             raise ValueError(f"unknown scratch kind {kind!r}")
         try:
             self.path = Path(tempfile.mkdtemp(prefix=f"{PREFIX}{kind}-"))
-            # The lock file is locked under another name, then renamed: a lock file
-            # another command finds is always locked by its living owner, never one
-            # made but not yet locked that it would take for a dead process's.
-            making = self.path / f"{LOCK}.new"
+        except OSError as error:
+            raise self._refused(error) from None
+        # The lock file is locked under another name, then renamed: a lock file another
+        # command finds is always locked by its living owner, never one made but not yet
+        # locked that it would take for a dead process's.
+        making = self.path / f"{LOCK}.new"
+        try:
             self._lock: int | None = os.open(making, os.O_RDWR | os.O_CREAT, 0o600)
+        except OSError as error:
+            shutil.rmtree(self.path, ignore_errors=True)
+            raise self._refused(error) from None
+        try:
             _try_lock(self._lock)
             making.rename(self.path / LOCK)
         except OSError as error:
-            raise StoreError(
-                f"cannot make a scratch folder in {tempfile.gettempdir()}: {error.strerror}"
-            ) from None
+            self.remove()
+            raise self._refused(error) from None
+
+    @staticmethod
+    def _refused(error: OSError) -> StoreError:
+        return StoreError(
+            f"cannot make a scratch folder in {tempfile.gettempdir()}: {error.strerror}"
+        )
 
     def remove(self) -> None:
         """Remove the folder and everything in it, then let go of the lock."""

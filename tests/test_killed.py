@@ -200,6 +200,22 @@ def test_a_scratch_folder_being_made_is_never_taken_for_a_dead_process_s(
     assert not made.path.exists()
 
 
+def test_a_scratch_folder_that_cannot_be_locked_leaves_no_folder_nor_descriptor(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr("tempfile.tempdir", str(tmp_path))
+    before = sorted(os.listdir("/proc/self/fd"))
+
+    def refused(self: Path, target: object) -> Path:
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(Path, "rename", refused)
+    with pytest.raises(scratch.StoreError, match="No space left on device"):
+        scratch.Scratch("import")
+    assert list(tmp_path.iterdir()) == []
+    assert sorted(os.listdir("/proc/self/fd")) == before
+
+
 def test_a_temporary_directory_that_cannot_take_a_scratch_folder_is_one_line(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
