@@ -292,6 +292,12 @@ def status_text(status: str | None) -> Text:
     return Text(status or "", style=STATUS_STYLE.get(status or "", ""))
 
 
+def summed_up(fact: Mapping[str, Any], every: bool = False) -> bool:
+    """Whether a table sums up a fact's (or a step's) positions, and those proposals
+    ended, in a line each: past ``LISTED_POSITIONS``, unless ``every`` is asked for."""
+    return len(fact["positions"]) > LISTED_POSITIONS and not every
+
+
 def marked_status(fact: Mapping[str, Any]) -> Text:
     """A fact's status as a styled cell, with what only proposals give it said beside it
     (``single (proposed by bob; reviewed: contested)``): ``state``, ``history`` and
@@ -338,7 +344,7 @@ def state_table(
 
     summed = False
     for name, fact in result["facts"].items():
-        if len(fact["positions"]) > LISTED_POSITIONS and not every:
+        if summed_up(fact, every):
             # The reason already put each position in words: a hot fact's hundreds, once.
             why = fact.get("why", {}).get("positions")
             says = [w["says"] for w in why] if why else map(describe_claim_value, fact["positions"])
@@ -351,7 +357,7 @@ def state_table(
                 f"({instant_words(p['published_at'], zone)}, {p['report']}{review_mark(p)})"
                 for p in fact["positions"]
             ]
-        lines += ended_lines(fact, summed=len(fact["positions"]) > LISTED_POSITIONS and not every)
+        lines += ended_lines(fact, summed_up(fact, every))
         cell = marked_status(fact)
         if "why" in fact:
             cell.append(f"\n{fact['why']['short']}", style="")

@@ -171,7 +171,7 @@ def _positions(fact: Mapping[str, Any] | None, recorded_by: Mapping[str, str] | 
 
     if fact is None or not fact["positions"]:
         return "no active claim"
-    if len(fact["positions"]) > render.LISTED_POSITIONS:  # a hot fact: hundreds a step
+    if render.summed_up(fact):  # a hot fact: hundreds a step
         return f"{len(fact['positions'])} positions (history --json lists them)"
     lines = []
     for p in fact["positions"]:
@@ -242,7 +242,7 @@ def history_row(
         "\n".join(f"{r['id']} ({r['outlet']})" for r in step["reports"]),
         render.marked_status(step),
         _fact_value(step, zone),
-        "\n".join([_positions(step, recorded_by), *ended_lines(step)]),
+        "\n".join([_positions(step, recorded_by), *ended_lines(step, render.summed_up(step))]),
         "\n".join(change_words(c, zone) for c in step["changes"]),
     ]
 

@@ -152,3 +152,26 @@ def test_proposed_by_is_a_list_in_every_json(desk: tuple[Member, Member, Member]
     assert [e["proposed_by"] for e in state["ended_by_proposals"]] == [["bob"]]
     assert [item["proposed_by"] for item in alice.json("queue")] == [["bob"]]
     assert "proposed by bob)" in alice.ok("queue")
+
+
+def test_a_hot_history_step_sums_up_the_positions_proposals_ended() -> None:
+    """Past a dozen positions a history row sums them up, as ``state``'s table does; the
+    positions proposals ended are then counted in a line too, not listed under it."""
+    from incident_ledger.cli.time_commands import history_row
+
+    position = {"claimant": "s", "value": 1, "qualifier": "exact", "report": "r"}
+    ended = {**position, "end": {"how": "retracted", "by": "x"}, "proposed_by": ["bob"]}
+    step: dict[str, Any] = {
+        "at": "2022-01-21T00:00:00Z",
+        "reports": [],
+        "status": "contested",
+        "range": None,
+        "positions": [dict(position, claimant=f"s{n}") for n in range(13)],
+        "ended_by_proposals": [dict(ended, claimant=f"t{n}") for n in range(3)],
+        "changes": [],
+    }
+    cell = history_row(step, None, {})[4]
+    assert cell.splitlines() == [
+        "13 positions (history --json lists them)",
+        "3 position(s) ended by proposals awaiting review",
+    ]

@@ -17,6 +17,7 @@ from pathlib import Path
 import pytest
 
 from incident_ledger.ledger import scratch
+from incident_ledger.ledger.errors import StoreError
 from incident_ledger.ledger.imports.streaming import SPLIT_MIN_BYTES
 
 LINUX = sys.platform.startswith("linux")
@@ -210,7 +211,7 @@ def test_a_scratch_folder_that_cannot_be_locked_leaves_no_folder_nor_descriptor(
         raise OSError(28, "No space left on device")
 
     monkeypatch.setattr(Path, "rename", refused)
-    with pytest.raises(scratch.StoreError, match="No space left on device"):
+    with pytest.raises(StoreError, match="No space left on device"):
         scratch.Scratch("import")
     assert list(tmp_path.iterdir()) == []
     assert sorted(os.listdir("/proc/self/fd")) == before
