@@ -220,9 +220,10 @@ def export(
     with_evidence: bool = False,
     reviewed_only: bool | None = None,
 ) -> dict[str, Any]:
-    """Export in one of EXPORT_FORMATS; ``jsonl`` writes a verifiable bundle folder (every
-    event up to the checkpoint, or every event concerning ``incident`` and what they cite,
-    read from the log alone: ``at`` does not narrow it, see ``ledger.bundles``).
+    """Export in one of ``choices.EXPORT_FORMATS``; ``jsonl`` writes a verifiable bundle
+    folder (every event up to the checkpoint, or every event concerning ``incident`` and
+    what they cite, read from the log alone: ``at`` does not narrow it, see
+    ``ledger.bundles``).
 
     What an export shows of the read model is first checked against the log, in the
     same read transaction of the model, and the log's root at the model's position

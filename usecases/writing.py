@@ -288,10 +288,11 @@ def replay(
 ) -> dict[str, Any]:
     """Rebuild the read model from the events (into ``out`` when given).
 
-    The model is disposable: its file and the files SQLite keeps beside it are
-    removed and made afresh, whatever state they were in (damaged, not SQLite at
-    all, half-written, another store's), unless the file is not a read model that
-    is this command's to replace (``_check_target``).
+    The model is disposable and is made afresh, whatever state it was in (damaged,
+    not SQLite at all, half-written, another store's), unless the file is not a read
+    model that is this command's to replace (``_check_target``). It is built beside the
+    old one (``model_files.build_path``) and renamed over it once complete
+    (``swap_in``): the old model answers until then, and stays if the rebuild fails.
     """
     until_at = query_instant(until)
     if until_at is not None and out is None:
