@@ -170,7 +170,7 @@ def test_a_hot_history_step_sums_up_the_positions_proposals_ended() -> None:
         "ended_by_proposals": [dict(ended, claimant=f"t{n}") for n in range(3)],
         "changes": [],
     }
-    cell = history_row(step, None, {})[4]
+    cell = str(history_row(step, None, {})[4])
     assert cell.splitlines() == [
         "13 positions (history --json lists them)",
         "3 position(s) ended by proposals awaiting review",
