@@ -79,7 +79,7 @@ def init(
     init that fails once it has begun removes what it created, and only that (``init_undo``).
     """
     from incident_ledger.ledger.batch_signing import Actor
-    from incident_ledger.ledger.signednote import generate_signer, verifier_from_signer
+    from incident_ledger.ledger.signednote import verifier_from_signer
     from incident_ledger.usecases.desk_admin import (
         check_init_again,
         check_init_options,
@@ -95,14 +95,7 @@ def init(
     named = check_named_key(location) if desk else None
     kept = present(location.key_path)
     # Every option is checked before anything is created: a refused init leaves nothing.
-    # The key name is the log's origin in its checkpoints: unique per ledger. A key named
-    # for a SQLite store becomes its own, copied beside it as the key made would be.
-    if kept:
-        signer = read_signing_key(location.key_path).signer
-    elif named is not None:
-        signer = named[1].signer
-    else:
-        signer = generate_signer(f"incident-ledger/{secrets.token_hex(4)}")[0]
+    signer = _init_signer(location.key_path, kept, named[1].signer if named else None)
     verifier = verifier_from_signer(signer)
     member_id = member or default_member_id()
     if desk:
@@ -130,6 +123,19 @@ def init(
             member_id if registered else None,
             str(named[0]) if named is not None and not kept else None,
         )
+
+
+def _init_signer(key_path: Path, kept: bool, named: str | None) -> str:
+    """The signing key ``init`` gives the ledger: the one already at ``key_path``, else the
+    one named (a SQLite store keeps a copy beside it, where a key made would go), else a
+    new one, whose name is the log's origin in its checkpoints: unique per ledger."""
+    from incident_ledger.ledger.signednote import generate_signer
+
+    if kept:
+        return read_signing_key(key_path).signer
+    if named is not None:
+        return named
+    return generate_signer(f"incident-ledger/{secrets.token_hex(4)}")[0]
 
 
 def append_file(
