@@ -29,16 +29,25 @@ if TYPE_CHECKING:
 # command a few milliseconds of start-up, and most never fork.
 
 
+IDLE_THREADS: list[Callable[[], None]] = []
+"""What lets go of threads only kept for later (the pool of a PostgreSQL connection a
+process keeps for its next ledger): asked first when a fork is weighed, since only a
+single-threaded process forks."""
+
+
 def two_cores() -> bool:
     """Whether a forked helper can run beside this process.
 
     Only a single-threaded process forks: a lock another thread holds at the fork
     (a database driver's connection pool keeps one such thread) would stay held
-    in the child for ever.
+    in the child for ever. Threads kept idle for later are let go of first.
     """
     import multiprocessing
     import threading
 
+    if threading.active_count() > 1:
+        for release in IDLE_THREADS:
+            release()
     if threading.active_count() > 1 or "fork" not in multiprocessing.get_all_start_methods():
         return False
     try:

@@ -233,6 +233,28 @@ def test_a_ledger_closed_again_never_keeps_a_datastore_another_has_taken_up(
         drop_schema(schema)
 
 
+def test_a_kept_connection_never_keeps_the_process_from_forking(tmp_path: Path) -> None:
+    """The pool of the connection a process keeps runs threads, and only a single-threaded
+    process forks a helper: weighing a fork lets the idle kept one go."""
+    from incident_ledger.ledger import forking
+    from incident_ledger.ledger.stores import pg_connections
+
+    if (os.cpu_count() or 1) < 2:
+        pytest.skip("a helper needs a second core")
+    schema = f"t_{uuid.uuid4().hex[:12]}"
+    mp = pytest.MonkeyPatch()
+    try:
+        mp.setenv("LEDGER_VIEWS", str(tmp_path / "ledger.views.db"))
+        mp.setenv("LEDGER_KEY", str(made_key(tmp_path / "ledger.key")))
+        writing.init(f"{POSTGRES_URL}?schema={schema}")
+        kept = pg_connections._kept[0][1]
+        assert forking.two_cores()
+        assert kept.pool.closed and pg_connections._kept == []
+    finally:
+        mp.undo()
+        drop_schema(schema)
+
+
 def _setup(folder: Path) -> str:
     path = folder / "setup.jsonl"
     path.write_text("".join(json.dumps(r) + "\n" for r in SETUP), encoding="utf-8")

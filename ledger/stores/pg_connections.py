@@ -14,6 +14,8 @@ import psycopg
 from eventsourcing.persistence import OperationalError
 from eventsourcing.postgres import PostgresDatastore, PostgresFactory
 
+from incident_ledger.ledger import forking
+
 
 def open_pool(datastore: PostgresDatastore) -> None:
     """Open the pool's connections before the first is asked for: otherwise that request
@@ -108,6 +110,16 @@ class KeptPostgresFactory(PostgresFactory):
         if _kept:
             _kept.pop()[1].close()
         _kept.append((self.made_for, self.datastore))
+
+
+def _release_kept() -> None:
+    """Close the datastore kept idle: its pool's threads would keep this process from
+    forking a helper (``forking.two_cores``); the next ledger opens a connection anew."""
+    while _kept:
+        _kept.pop()[1].close()
+
+
+forking.IDLE_THREADS.append(_release_kept)
 
 
 def _check(datastore: PostgresDatastore) -> None:
