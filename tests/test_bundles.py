@@ -338,8 +338,9 @@ def test_an_unreadable_placement_reads_the_whole_log(
 ) -> None:
     first = export(db, tmp_path / "first", "--incident", "diyala-2022")
     lite = sqlite3.connect(locate(db).views_path, isolation_level=None)
-    claim = lite.execute("SELECT id FROM claims WHERE incident = 'diyala-2022'").fetchone()[0]
-    lite.execute(f"UPDATE claims SET seq = {seq} WHERE id = ?", (claim,))
+    # (a claim's seq is its row's id, which holds only whole numbers: the incident's own
+    # row is damaged instead)
+    lite.execute(f"UPDATE incidents SET seq = {seq} WHERE id = 'diyala-2022'")
     lite.close()
     walks = whole_log_read(monkeypatch)
     bundle = export(db, tmp_path / "edited", "--incident", "diyala-2022")
