@@ -101,11 +101,7 @@ class HistoryWalk:
         # position it holds that the step before did not is among them.
         self.fresh: list[PositionResult] = []
         self.head = _head(db, params, claims, zone, recorded_at)
-        marks = (
-            None
-            if reviewed_only
-            else StepMarks.open(db, incident, fact, zone, recorded_at, params["recorded"])
-        )
+        marks = None if reviewed_only else StepMarks.open(db, incident, fact, zone, recorded_at)
         steps = self._steps(sweep, marks)
         first = next(steps, None)
         if first is None:  # an empty table would not say why

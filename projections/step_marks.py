@@ -15,6 +15,7 @@ import sqlite3
 from datetime import datetime
 from typing import Any, cast
 
+from incident_ledger.projections.citations import recorded_bound
 from incident_ledger.projections.desk_rules import any_proposed, proposed_records
 from incident_ledger.projections.positions import END_OF_TIME
 from incident_ledger.projections.proposal_ends import (
@@ -43,10 +44,10 @@ class StepMarks:
         fact: str,
         zone: str | None,
         recorded_at: datetime | None,
-        recorded: str,
         ends: dict[str, dict[str, str]],
     ) -> None:
-        self._db, self._incident, self._fact, self._recorded = db, incident, fact, recorded
+        self._db, self._incident, self._fact = db, incident, fact
+        self._recorded = recorded_bound(recorded_at)
         self._ends = ends
         self._reviewed = Sweep(
             db, incident, zone, fact=fact, recorded_at=recorded_at, reviewed_only=True
@@ -60,19 +61,19 @@ class StepMarks:
         fact: str,
         zone: str | None,
         recorded_at: datetime | None,
-        recorded: str,
     ) -> StepMarks | None:
         """The marks of ``fact``'s steps; None when no claim of it, and no end of one, is
-        a proposal not approved by R (``recorded``): its steps then have none."""
+        a proposal not approved by R (``recorded_at``): its steps then have none."""
         if not any_proposed(db):
             return None
+        recorded = recorded_bound(recorded_at)
         ends = proposed_ends_of(db, incident, END_OF_TIME, recorded, fact)
         if not ends:
             params = {"incident": incident, "fact": fact, "recorded": recorded}
             claims = (row[0] for row in db.execute(_CLAIMS, params))
             if not proposed_records(db, claims, recorded):
                 return None
-        return cls(db, incident, fact, zone, recorded_at, recorded, ends)
+        return cls(db, incident, fact, zone, recorded_at, ends)
 
     def of(self, instant: str, current: FactState) -> dict[str, Any]:
         """The marks of the fact as understood at ``instant`` (a storage key, not earlier
