@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 import os
 import uuid
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -171,7 +172,20 @@ def test_a_model_follows_its_own_writes_as_a_rebuild_projects_them(tmp_path: Pat
         drop_schema(schema)
 
 
-def test_a_kept_connection_that_broke_is_replaced(tmp_path: Path) -> None:
+@pytest.fixture
+def kept_store(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
+    """A fresh PostgreSQL store's URL, its read model and key in ``tmp_path``; a ledger
+    opened on it leaves this process a kept connection."""
+    schema = f"t_{uuid.uuid4().hex[:12]}"
+    monkeypatch.setenv("LEDGER_VIEWS", str(tmp_path / "ledger.views.db"))
+    monkeypatch.setenv("LEDGER_KEY", str(made_key(tmp_path / "ledger.key")))
+    yield f"{POSTGRES_URL}?schema={schema}"
+    drop_schema(schema)
+
+
+def test_a_kept_connection_that_broke_is_replaced(
+    kept_store: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """The connection a process keeps between ledgers may have died meanwhile (the server
     restarted, an administrator ended it): the next ledger opened gets a new one, and
     the write goes through; a ledger on another store closes the one kept."""
@@ -179,34 +193,26 @@ def test_a_kept_connection_that_broke_is_replaced(tmp_path: Path) -> None:
 
     from incident_ledger.ledger.stores import pg_connections
 
-    schema = f"t_{uuid.uuid4().hex[:12]}"
-    url = f"{POSTGRES_URL}?schema={schema}"
-    mp = pytest.MonkeyPatch()
-    try:
-        mp.setenv("LEDGER_VIEWS", str(tmp_path / "ledger.views.db"))
-        mp.setenv("LEDGER_KEY", str(made_key(tmp_path / "ledger.key")))
-        writing.init(url)
-        kept = pg_connections._kept[0][1]
-        with kept.pool.connection() as conn:
-            backend = conn.info.backend_pid
-        assert POSTGRES_URL is not None
-        with psycopg.connect(POSTGRES_URL, autocommit=True) as admin:
-            admin.execute("SELECT pg_terminate_backend(%s)", (backend,))
-        writing.append_file(url, _setup(tmp_path))
-        assert pg_connections._kept[0][1] is kept
-        with kept.pool.connection() as conn:
-            assert conn.info.backend_pid != backend
-        mp.setenv("LEDGER_VIEWS", str(tmp_path / "other.views.db"))
-        writing.init(f"{url}x")  # another store: its datastore is kept in place of this one
-        assert kept.pool.closed
-        drop_schema(f"{schema}x")
-    finally:
-        mp.undo()
-        drop_schema(schema)
+    url = kept_store
+    writing.init(url)
+    kept = pg_connections._kept[0][1]
+    with kept.pool.connection() as conn:
+        backend = conn.info.backend_pid
+    assert POSTGRES_URL is not None
+    with psycopg.connect(POSTGRES_URL, autocommit=True) as admin:
+        admin.execute("SELECT pg_terminate_backend(%s)", (backend,))
+    writing.append_file(url, _setup(tmp_path))
+    assert pg_connections._kept[0][1] is kept
+    with kept.pool.connection() as conn:
+        assert conn.info.backend_pid != backend
+    monkeypatch.setenv("LEDGER_VIEWS", str(tmp_path / "other.views.db"))
+    writing.init(f"{url}x")  # another store: its datastore is kept in place of this one
+    assert kept.pool.closed
+    drop_schema(url.rsplit("=", 1)[1] + "x")
 
 
 def test_a_ledger_closed_again_never_keeps_a_datastore_another_has_taken_up(
-    tmp_path: Path,
+    kept_store: str,
 ) -> None:
     """The application closes its factory again as it is collected: by then the next
     ledger may be using the datastore the first kept, which must stay that ledger's only."""
@@ -214,26 +220,18 @@ def test_a_ledger_closed_again_never_keeps_a_datastore_another_has_taken_up(
     from incident_ledger.ledger.stores import pg_connections
     from incident_ledger.ledger.stores.location import locate
 
-    schema = f"t_{uuid.uuid4().hex[:12]}"
-    url = f"{POSTGRES_URL}?schema={schema}"
-    mp = pytest.MonkeyPatch()
-    try:
-        mp.setenv("LEDGER_VIEWS", str(tmp_path / "ledger.views.db"))
-        mp.setenv("LEDGER_KEY", str(made_key(tmp_path / "ledger.key")))
-        writing.init(url)
-        first = Ledger(locate(url).event_store_env())
-        first.close()
-        second = Ledger(locate(url).event_store_env())
-        taken = pg_connections._kept == []  # the second took up what the first kept
-        first.close()  # again, as the collector does
-        assert taken and pg_connections._kept == []
-        second.close()
-    finally:
-        mp.undo()
-        drop_schema(schema)
+    url = kept_store
+    writing.init(url)
+    first = Ledger(locate(url).event_store_env())
+    first.close()
+    second = Ledger(locate(url).event_store_env())
+    taken = pg_connections._kept == []  # the second took up what the first kept
+    first.close()  # again, as the collector does
+    assert taken and pg_connections._kept == []
+    second.close()
 
 
-def test_a_kept_connection_never_keeps_the_process_from_forking(tmp_path: Path) -> None:
+def test_a_kept_connection_never_keeps_the_process_from_forking(kept_store: str) -> None:
     """The pool of the connection a process keeps runs threads, and only a single-threaded
     process forks a helper: weighing a fork lets the idle kept one go."""
     from incident_ledger.ledger import forking
@@ -241,18 +239,11 @@ def test_a_kept_connection_never_keeps_the_process_from_forking(tmp_path: Path) 
 
     if (os.cpu_count() or 1) < 2:
         pytest.skip("a helper needs a second core")
-    schema = f"t_{uuid.uuid4().hex[:12]}"
-    mp = pytest.MonkeyPatch()
-    try:
-        mp.setenv("LEDGER_VIEWS", str(tmp_path / "ledger.views.db"))
-        mp.setenv("LEDGER_KEY", str(made_key(tmp_path / "ledger.key")))
-        writing.init(f"{POSTGRES_URL}?schema={schema}")
-        kept = pg_connections._kept[0][1]
-        assert forking.two_cores()
-        assert kept.pool.closed and pg_connections._kept == []
-    finally:
-        mp.undo()
-        drop_schema(schema)
+    url = kept_store
+    writing.init(url)
+    kept = pg_connections._kept[0][1]
+    assert forking.two_cores()
+    assert kept.pool.closed and pg_connections._kept == []
 
 
 def _setup(folder: Path) -> str:
