@@ -139,7 +139,7 @@ def mark_proposed_statuses(
             fact["status_proposed_by"] = sorted(who)
             fact["reviewed_status"] = before.get(name)
             if "why" in fact:  # a copy: the why may be shared (a walk's steps)
-                summary = f"{fact['why']['summary']} ({status_words(fact)})"
+                summary = with_status_words(fact["why"]["summary"], fact)
                 fact["why"] = cast(Why, {**fact["why"], "summary": summary})
 
 
@@ -170,6 +170,14 @@ def status_words(fact: Any) -> str:
     reviewed = fact.get("reviewed_status") or "no claim counts"
     who = ", ".join(fact["status_proposed_by"])
     return f"{fact['status_review']} by {who}; reviewed: {reviewed}"
+
+
+def with_status_words(text: str, fact: Any) -> str:
+    """``text`` (a fact's status, or its ``why.summary``) with ``status_words`` after it,
+    as every output that says a status in one cell says it: ``single (proposed by bob;
+    reviewed: contested)``; ``text`` itself for any other status."""
+    words = status_words(fact)
+    return f"{text} ({words})" if words else text
 
 
 def mark_status_change(changes: list[dict[str, Any]], after: Any) -> None:

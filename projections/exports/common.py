@@ -33,7 +33,7 @@ from incident_ledger.projections.desk_rules import (
     proposed_records,
 )
 from incident_ledger.projections.incidents import require_incident
-from incident_ledger.projections.proposal_ends import mark_state_proposals
+from incident_ledger.projections.proposal_ends import mark_state_proposals, with_status_words
 from incident_ledger.projections.results import StateResult
 from incident_ledger.projections.understanding import (
     END_OF_TIME,
@@ -146,9 +146,11 @@ class _Reading:
         return end.get("end_review") if end is not None else None
 
     def fact_status(self, claim: Row) -> str:
-        """The status at ``at`` of the fact the claim is about (from :func:`state`)."""
+        """The status at ``at`` of the fact the claim is about (from :func:`state`), a
+        status only proposals give marked as ``state``'s table marks it
+        (``single (proposed by bob; reviewed: contested)``)."""
         fact = self.states[claim["incident"]]["facts"].get(claim["fact"])
-        return str(fact["status"]) if fact else ""
+        return with_status_words(str(fact["status"]), fact) if fact else ""
 
     def records(self) -> Iterator[tuple[str, Row]]:
         """(kind, row) of every record shown, each row holding its event's ``seq``."""

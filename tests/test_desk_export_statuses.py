@@ -1,0 +1,89 @@
+"""An export ``--with-proposals`` says of a fact what ``state`` says with proposals: the
+CSV and XLSX ``fact_status`` mark a status only proposals give. The reviewed view (the
+default) shows none of it (read-side: SQLite is enough)."""
+
+from __future__ import annotations
+
+import csv
+import io
+from pathlib import Path
+from typing import Any
+
+import pytest
+from openpyxl import load_workbook
+
+from tests.desk_cli import Member, review_desk
+from tests.test_desk_marks import words
+
+SETUP: list[dict[str, Any]] = [
+    {"type": "incident", "id": "g", "title": "G", "timezone": "UTC"},
+    {"type": "source", "id": "sohr", "name": "SOHR", "kind": "monitor"},
+    {"type": "source", "id": "tala", "name": "Tala", "kind": "agency"},
+    {"type": "report", "id": "r1", "source": "sohr", "published_at": "2022-01-21"},
+    {"type": "report", "id": "t1", "source": "tala", "published_at": "2022-01-21"},
+    {"type": "report", "id": "t2", "source": "tala", "published_at": "2022-01-22"},
+]
+
+AT = ("--at", "2022-01-23")
+KILLED = "single (proposed by bob; reviewed: contested)"
+WOUNDED = "contested (proposed by bob; reviewed: single)"
+MISSING = "withdrawn (proposed by bob; reviewed: single)"
+
+
+def claim(claim_id: str, fact: str, value: int, report: str) -> dict[str, Any]:
+    return {"type": "claim", "id": claim_id, "incident": "g", "fact": fact, "value": value,
+            "report": report}  # fmt: skip
+
+
+@pytest.fixture
+def desk(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> tuple[Member, Member, Member]:
+    """alice (admin), bob (reporter) and eve (editor), review required. killed: eve's c0
+    (sohr 5) and c2 (tala 7), bob's x2 withdraws c2 — single, reviewed contested.
+    wounded: eve's w1 (sohr 3), bob's p1 (tala 9) — contested, reviewed single.
+    missing: eve's m1 (tala 2), bob's y1 withdraws it — withdrawn, reviewed single."""
+    monkeypatch.setenv("COLUMNS", "200")
+    alice, bob, eve = review_desk(tmp_path)
+    assert alice.append(SETUP).returncode == 0
+    approved = [claim("c0", "killed", 5, "r1"), claim("c2", "killed", 7, "t1")]
+    approved += [claim("w1", "wounded", 3, "r1"), claim("m1", "missing", 2, "t1")]
+    assert eve.append(approved).returncode == 0
+    assert bob.append([claim("p1", "wounded", 9, "t2")]).returncode == 0
+    bob.ok("retract", "--id", "x2", "--claim", "c2", "--report", "t2")
+    bob.ok("retract", "--id", "y1", "--claim", "m1", "--report", "t2")
+    return alice, bob, eve
+
+
+def export(member: Member, out: Path, *flags: str) -> Path:
+    member.ok("export", "--incident", "g", "--format", out.suffix[1:], *AT, "--out", str(out),
+              *flags)  # fmt: skip
+    return out
+
+
+def csv_statuses(path: Path) -> dict[str, str]:
+    rows = csv.DictReader(io.StringIO(path.read_text(encoding="utf-8-sig")))
+    return {row["claim"]: row["fact_status"] for row in rows}
+
+
+def xlsx_statuses(path: Path) -> dict[str, str]:
+    sheet = load_workbook(path)["claims"]
+    header = [cell.value for cell in sheet[1]]
+    rows = [dict(zip(header, (c.value for c in row), strict=True)) for row in sheet.iter_rows(2)]
+    return {row["claim"]: row["fact_status"] for row in rows}
+
+
+def test_csv_and_xlsx_mark_a_status_only_proposals_give_as_state_does(
+    desk: tuple[Member, Member, Member], tmp_path: Path
+) -> None:
+    alice, _, eve = desk
+    marked = {"c0": KILLED, "c2": KILLED, "w1": WOUNDED, "p1": WOUNDED, "m1": MISSING}
+    proposals = tmp_path / "proposals.csv"
+    assert csv_statuses(export(alice, proposals, "--with-proposals")) == marked
+    assert xlsx_statuses(export(alice, tmp_path / "proposals.xlsx", "--with-proposals")) == marked
+    table = words(alice.ok("state", "g", *AT))
+    assert all(status in table for status in marked.values()), table
+    reviewed = {"c0": "contested", "c2": "contested", "w1": "single", "m1": "single"}
+    assert csv_statuses(export(alice, tmp_path / "reviewed.csv")) == reviewed
+    assert xlsx_statuses(export(alice, tmp_path / "reviewed.xlsx")) == reviewed
+    eve.ok("review", "x2", "--approve")  # a plain withdrawal: single, unmarked
+    approved = csv_statuses(export(alice, tmp_path / "approved.csv", "--with-proposals"))
+    assert (approved["c0"], approved["w1"]) == ("single", WOUNDED)
