@@ -1,11 +1,13 @@
 """An export ``--with-proposals`` says of a fact what ``state`` says with proposals: the
-CSV and XLSX ``fact_status`` mark a status only proposals give. The reviewed view (the
-default) shows none of it (read-side: SQLite is enough)."""
+CSV and XLSX ``fact_status`` and the HTML report's contested facts mark a status only
+proposals give, and the HTML state table lists the positions a proposed end took
+away. The reviewed view (the default) shows none of it (read-side: SQLite is enough)."""
 
 from __future__ import annotations
 
 import csv
 import io
+import re
 from pathlib import Path
 from typing import Any
 
@@ -87,3 +89,53 @@ def test_csv_and_xlsx_mark_a_status_only_proposals_give_as_state_does(
     eve.ok("review", "x2", "--approve")  # a plain withdrawal: single, unmarked
     approved = csv_statuses(export(alice, tmp_path / "approved.csv", "--with-proposals"))
     assert (approved["c0"], approved["w1"]) == ("single", WOUNDED)
+
+
+def contested_section(page: str) -> str:
+    return page.split("<h3>Contested facts</h3>")[1].split("<h3>State at", maxsplit=1)[0]
+
+
+def state_rows(page: str) -> dict[str, str]:
+    """The HTML state table's rows by fact, their text in words (tags dropped)."""
+    table = page.split('<table class="state">')[1].split("</table>", maxsplit=1)[0]
+    rows = re.findall(r"<tr[^>]*>\s*<td><code>(\w+)</code></td>(.*?)</tr>", table, flags=re.S)
+    return {fact: " ".join(re.sub(r"<[^>]+>", " ", row).split()) for fact, row in rows}
+
+
+def test_the_html_reports_contested_facts_mark_a_status_only_proposals_give(
+    desk: tuple[Member, Member, Member], tmp_path: Path
+) -> None:
+    alice, _, _ = desk
+    page = export(alice, tmp_path / "proposals.html", "--with-proposals").read_text()
+    contested = contested_section(page)
+    assert re.findall(r"<h4><code>(\w+)</code>", contested) == ["wounded"]
+    assert "contested <em>(proposed by bob; reviewed: single)</em>" in contested
+    reviewed = contested_section(export(alice, tmp_path / "reviewed.html").read_text())
+    assert re.findall(r"<h4><code>(\w+)</code>", reviewed) == ["killed"]
+    assert "proposed" not in reviewed
+
+
+def test_the_html_state_table_lists_the_positions_proposals_ended(
+    desk: tuple[Member, Member, Member], tmp_path: Path
+) -> None:
+    alice, _, eve = desk
+    table = words(alice.ok("state", "g", *AT))
+    ended = {
+        "killed": "tala: 7 withdrawn — proposal x2 by bob awaiting review",
+        "missing": "tala: 2 withdrawn — proposal y1 by bob awaiting review",
+    }
+    assert all(line in table for line in ended.values()), table
+    assert "no active claim" not in table
+    rows = state_rows(export(alice, tmp_path / "proposals.html", "--with-proposals").read_text())
+    for fact, line in ended.items():
+        assert line in rows[fact], rows[fact]
+    assert "every claim was retracted" not in rows["missing"]
+    assert "withdrawn" not in rows["wounded"]
+    reviewed = state_rows(export(alice, tmp_path / "reviewed.html").read_text())
+    assert "Tala : 7 · Tala , 21 Jan 2022" in reviewed["killed"]  # the reviewed view counts it
+    assert "Tala : 2 · Tala , 21 Jan 2022" in reviewed["missing"]
+    assert not any("proposal" in row for row in reviewed.values())
+    eve.ok("review", "y1", "--approve")  # a plain withdrawal: no claim left, none listed
+    after = state_rows(export(alice, tmp_path / "after.html", "--with-proposals").read_text())
+    assert "every claim was retracted or corrected" in after["missing"]
+    assert "proposal" not in after["missing"]

@@ -44,7 +44,7 @@ from incident_ledger.projections.exports.html_template import (
     CONTENT_SECURITY_POLICY,
     REPORT_TEMPLATE,
 )
-from incident_ledger.projections.proposal_ends import status_words
+from incident_ledger.projections.proposal_ends import ended_lines, status_words
 from incident_ledger.projections.timewords import describe
 from incident_ledger.projections.words import (
     LISTED_POSITIONS,
@@ -296,6 +296,8 @@ def _fact(
         "status": status,
         "status_class": _STATUS_CLASSES.get(status, ""),
         "status_review": status_words(fact),  # only proposals give it: says so
+        # the positions proposed ends took away, in the words of ``state``'s table
+        "ended": ended_lines(fact, summary is not None),
         "row_class": "contested" if status == "contested" else "",
         "value": _fact_value(fact, zone),
         "reason": (fact.get("why") or {}).get("short"),

@@ -113,6 +113,9 @@ and rejected proposals count nowhere.</p>
 {% for fact in incident.facts if fact.status == "contested" %}
 <article class="contested">
 <h4><code>{{ fact.fact }}</code>: {{ bidi(fact.value) }}</h4>
+{%- if fact.status_review %}
+<p class="status {{ fact.status_class }}">{{ fact.status }} <em>({{ fact.status_review }})</em></p>
+{%- endif %}
 {% if fact.summary %}<p>{{ bidi(fact.reason) }}</p>
 <p class="muted">{{ bidi(fact.summary) }}; the {{ fact.positions|length }}
 below first, those in conflict leading.</p>{% endif %}
@@ -127,6 +130,9 @@ below first, those in conflict leading.</p>{% endif %}
 {% if position.translation %}<p class="muted">{{ bidi(position.translation) }}</p>{% endif %}
 </li>
 {% endfor %}
+{%- for line in fact.ended %}
+<li><em>{{ bidi(line) }}</em></li>
+{%- endfor %}
 {% if fact.more %}<li class="muted">and {{ fact.more }} more position{{ "s" if fact.more > 1 }}
 (the appendix lists every claim)</li>{% endif %}
 </ul>
@@ -147,7 +153,8 @@ below first, those in conflict leading.</p>{% endif %}
 {%- if fact.status_review %} <em>({{ fact.status_review }})</em>{% endif %}
 {%- if fact.summary %}<br><span class="muted">{{ bidi(fact.reason) }}</span>{% endif %}</td>
 <td>{{ bidi(fact.value) }}</td>
-<td>{% if not fact.positions %}<span class="muted">no active claim: every claim was
+<td>{% if not fact.positions
+    and not fact.ended %}<span class="muted">no active claim: every claim was
 retracted or corrected</span>{% endif %}
 {% if fact.summary %}{{ bidi(fact.summary) }}{% if fact.status != "contested" %}
 <span class="muted">(the appendix lists every claim)</span>{% else %}
@@ -160,7 +167,8 @@ retracted or corrected</span>{% endif %}
 <span class="when">{{ position.published }}</span>
 {%- if position.review %}, <em>{{ position.review }}</em>{% endif %}</span></li>
 {% endfor %}
-</ul>{% endif %}</td>
+</ul>{% endif %}
+{%- for line in fact.ended %}<div><em>{{ bidi(line) }}</em></div>{% endfor %}</td>
 </tr>
 {% endfor %}
 </tbody>
