@@ -180,6 +180,14 @@ def with_status_words(text: str, fact: Any) -> str:
     return f"{text} ({words})" if words else text
 
 
+def unmarked_summary(fact: Any) -> str:
+    """A fact's ``why.summary`` without the words ``with_status_words`` added to it: for a
+    page that says them beside the status already. Empty when the fact has no why."""
+    summary = str((fact.get("why") or {}).get("summary") or "")
+    words = status_words(fact)
+    return summary.removesuffix(f" ({words})") if words else summary
+
+
 def mark_status_change(changes: list[dict[str, Any]], after: Any) -> None:
     """Give a status change to a status that only proposals give (``after``, marked by
     ``mark_proposed_statuses``) ``review`` and ``proposed_by`` like a change a proposal

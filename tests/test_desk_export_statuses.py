@@ -1,7 +1,8 @@
 """An export ``--with-proposals`` says of a fact what ``state`` says with proposals: the
 CSV and XLSX ``fact_status`` and the HTML report's contested facts mark a status only
-proposals give, and the HTML state table lists the positions a proposed end took
-away. The reviewed view (the default) shows none of it (read-side: SQLite is enough)."""
+proposals give, the HTML state table lists the positions a proposed end took away, and
+the Datasette incident page says the mark once. The reviewed view (the default) shows
+none of it (read-side: SQLite is enough)."""
 
 from __future__ import annotations
 
@@ -139,3 +140,22 @@ def test_the_html_state_table_lists_the_positions_proposals_ended(
     after = state_rows(export(alice, tmp_path / "after.html", "--with-proposals").read_text())
     assert "every claim was retracted or corrected" in after["missing"]
     assert "proposal" not in after["missing"]
+
+
+def test_the_datasette_incident_page_says_the_mark_once(
+    desk: tuple[Member, Member, Member],
+) -> None:
+    from tests.test_web_pages import get, serving
+
+    alice, _, _ = desk
+    with serving(alice.db) as base:
+        status, page = get(f"{base}/ledger/-/incident/g?at=2022-01-23")
+    assert status == 200, page
+    answer = page.split('<div id="answer">')[1].split("</div>")[0]
+    rows = dict(re.findall(r"<tr><td>(\w+)</td>(.*?)</tr>", answer, flags=re.S))
+    marks = {"killed": KILLED, "wounded": WOUNDED, "missing": MISSING}
+    for fact, marked in marks.items():
+        mark = marked.split(" ", 1)[1]  # (proposed by bob; reviewed: …)
+        assert rows[fact].count(mark) == 1, rows[fact]
+        assert f'{marked.split()[0]} <em class="proposed">{mark}</em>' in rows[fact]
+    assert '<td class="why">single: only sohr says 5</td>' in rows["killed"]

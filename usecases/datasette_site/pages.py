@@ -18,6 +18,7 @@ from incident_ledger.projections.proposal_ends import (
     ended_lines,
     mark_state_proposals,
     status_words,
+    unmarked_summary,
 )
 from incident_ledger.projections.understanding import Policy, state
 from incident_ledger.projections.words import fact_value_words, position_words
@@ -81,7 +82,8 @@ def _fact(name: str, fact: Mapping[str, Any], zone: str | None) -> dict[str, Any
             "claimant": chosen.get("claimant_name") or chosen["claimant"],
             "report": chosen["report"],
         },
-        "why": why.get("summary") or why.get("short") or "",
+        # the status cell says what only proposals give it: the why does not say it again
+        "why": unmarked_summary(fact) or why.get("short") or "",
         "positions": [
             {
                 "claimant": p.get("claimant_name") or p["claimant"],
