@@ -102,8 +102,8 @@ def main(
 ) -> None:
     """An event-sourced ledger of contradictory incident reports."""
     ctx.obj = db
-    if key:
-        os.environ[KEY_VARIABLE] = key  # the use cases read the acting key from there
+    if key is not None:  # given (a blank one names none): the use cases read it from there
+        os.environ[KEY_VARIABLE] = key
     # Scratch folders of a command killed with SIGKILL (an import's spool, a rebuild's
     # shard) are removed by the next one; those of running commands are kept.
     remove_stale()

@@ -25,7 +25,7 @@ from incident_ledger.ledger.batch_signing import (
 from incident_ledger.ledger.desk_domain import Member
 from incident_ledger.ledger.desk_roles import Role
 from incident_ledger.ledger.errors import BadInputError, NotFoundError, StoreError, not_permitted
-from incident_ledger.ledger.stores.location import KEY_VARIABLE, StoreLocation, locate
+from incident_ledger.ledger.stores.location import StoreLocation, locate, named_key
 from incident_ledger.ledger.stores.recorder import LogView
 from incident_ledger.usecases.outputs import replaceable
 from incident_ledger.usecases.workspace import (
@@ -103,10 +103,9 @@ def check_named_key(location: StoreLocation) -> tuple[Path, SigningKey] | None:
     created when it cannot be: a file that is not there (init makes no key in its place:
     a key named is one the member already holds), or another key than the one a SQLite
     ledger already has beside it."""
-    named = os.environ.get(KEY_VARIABLE, "").strip()
-    if not named:
+    path = named_key()
+    if path is None:
         return None
-    path = Path(named)
     if not path.exists():
         raise BadInputError(
             f"no key at {path}: init registers the first admin with the key {{key}} (or "

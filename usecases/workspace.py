@@ -30,9 +30,9 @@ from incident_ledger.ledger.application import Ledger
 from incident_ledger.ledger.errors import BadInputError, NotFoundError, StoreError
 from incident_ledger.ledger.keyfiles import read_key_file
 from incident_ledger.ledger.stores.location import (
-    KEY_VARIABLE,
     StoreLocation,
     locate,
+    named_key,
     writable,
 )
 from incident_ledger.ledger.times import parse_instant, utc_now, zone_or_none
@@ -247,9 +247,9 @@ def ledger_files(location: StoreLocation) -> dict[Path, str]:
             files[path] = what
             files.update({path.with_name(path.name + side): what for side in SIDE_FILES})
     files[location.key_path] = "signing key"
-    named = os.environ.get(KEY_VARIABLE)
-    if named:
-        files[Path(named)] = "member key"
+    named = named_key()
+    if named is not None:
+        files[named] = "member key"
     return files
 
 
@@ -258,12 +258,12 @@ def acting_key(location: StoreLocation) -> Actor:
     signing key (its first admin's)."""
     from incident_ledger.ledger.batch_signing import Actor
 
-    named = os.environ.get(KEY_VARIABLE)
+    named = named_key()
     own = location.key_path
-    if not named:
+    if named is None:
         key = read_signing_key(own)
         return Actor(key.signer, key.verifier, holds_ledger_key=True)
-    key = read_member_key(Path(named))
+    key = read_member_key(named)
     ledger_verifier = read_signing_key(own).verifier if own.exists() else None
     return Actor(key.signer, key.verifier, holds_ledger_key=key.verifier == ledger_verifier)
 

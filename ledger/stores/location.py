@@ -27,7 +27,8 @@ from incident_ledger.ledger.errors import BadInputError
 
 DEFAULT_DB = "ledger.db"
 KEY_VARIABLE = "LEDGER_KEY"
-"""The environment variable naming the acting member's key file (the global ``--key``)."""
+"""The environment variable naming the acting member's key file (the global ``--key``);
+read through ``named_key`` only."""
 _RECORDERS = "incident_ledger.ledger.stores."
 """Where the recorders live, as the library resolves their topics."""
 
@@ -139,6 +140,17 @@ def read_only_uri(path: Path) -> str:
             probe.close()
 
 
+def named_key() -> Path | None:
+    """The key file ``LEDGER_KEY`` (the global ``--key``) names, None when it names none.
+
+    One rule for every reader: blanks around the name are not part of it (a value read
+    from a file may end in a newline), a blank value names no key, and a relative path
+    is taken from the folder the command runs in, as ``--db``'s is.
+    """
+    named = os.environ.get(KEY_VARIABLE, "").strip()
+    return Path(named) if named else None
+
+
 def locate(db: str | None) -> StoreLocation:
     """Parse a ``--db`` value into where the events, read model and key live."""
     db = (db or DEFAULT_DB).strip()
@@ -146,7 +158,7 @@ def locate(db: str | None) -> StoreLocation:
         raise BadInputError("{db} must not be empty", arguments=("db",))
     views = os.environ.get("LEDGER_VIEWS", "").strip()
     if db.startswith(("postgresql://", "postgres://")):
-        key = Path(os.environ.get(KEY_VARIABLE, "ledger.key"))
+        key = named_key() or Path("ledger.key")
         return StoreLocation(db, True, None, Path(views or "ledger.views.db"), key)
     if "://" in db:
         raise BadInputError(
