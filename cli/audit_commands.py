@@ -24,7 +24,7 @@ def register(app: typer.Typer) -> None:
 
 
 def checkpoint(ctx: typer.Context, as_json: JsonFlag = False) -> None:
-    """Sign the log's current size and root as a C2SP checkpoint."""
+    """Sign the log's current size and root as a C2SP checkpoint, with the ledger's own key."""
     from incident_ledger.usecases import auditing
 
     result = auditing.checkpoint(ctx.obj)

@@ -63,7 +63,7 @@ def export(
     with_proposals: WithProposals = False,
     as_json: JsonFlag = False,
 ) -> None:
-    """Audit exports; each carries a fresh signed checkpoint."""
+    """Audit exports; each carries a fresh checkpoint, signed with the ledger's own key."""
     from incident_ledger.usecases import auditing
 
     if as_json and out is None:  # the export itself goes to stdout: no room for a summary

@@ -119,6 +119,54 @@ def first_admin_key(ledger: Ledger, view: LogView) -> str | None:
     return ordered[0][1] if ordered else None
 
 
+def signed_checkpoints(view: LogView, verifier: str) -> bool | None:
+    """Whether ``verifier`` is the key that signs the log's checkpoints (it signed the
+    last; each signer checks that the one before verifies with its key). None: the log
+    has no checkpoint."""
+    from incident_ledger.ledger.signednote import NoteError, open_note
+
+    checkpoints = view.checkpoints()
+    if not checkpoints:
+        return None
+    try:
+        open_note(checkpoints[-1][1], [verifier])
+    except NoteError:
+        return False
+    return True
+
+
+def is_ledger_key(ledger: Ledger, view: LogView, verifier: str) -> bool | None:
+    """Whether ``verifier`` is the ledger's own signing key as its log records it: the key
+    that signs its checkpoints, else, before the first, its first admin's (``init``
+    registers the first admin with the ledger's key; ``restore`` signs the restored
+    log's first checkpoint with its own). None: the log records none (a ledger made
+    before the desk and never checkpointed, whose key is the one at hand)."""
+    signed = signed_checkpoints(view, verifier)
+    if signed is not None:
+        return signed
+    first = first_admin_key(ledger, view)
+    return None if first is None else first == verifier
+
+
+def require_ledger_key(
+    ledger: Ledger, view: LogView, verifier: str, action: str, signed: str
+) -> None:
+    """Refuse ``action`` (``sign a checkpoint``) to any key but the ledger's own
+    (``is_ledger_key``), which alone signs ``signed`` (``its checkpoints``): a member's
+    own key signs their batches only. Its holder is named as a member when it is one."""
+    if is_ledger_key(ledger, view, verifier) is not False:
+        return
+    members = desk_members(ledger, view)
+    held = [member_id for member_id, m in members.items() if m.member.public_key == verifier]
+    who, whose = (f"member '{held[0]}'", f"{held[0]}'s key is") if held else (None, "it is")
+    raise not_permitted(
+        who or _key(Actor("", verifier)),
+        action,
+        f"{whose} not the ledger's own key, which alone signs {signed}",
+        "run the command with the ledger's key",
+    )
+
+
 def acting_member(members: dict[str, Member], actor: Actor) -> tuple[str, Member] | None:
     """The member in force who holds the actor's key, else None."""
     for member_id, member in members.items():
@@ -220,14 +268,8 @@ def _check_bootstrap(
             )
     if member.member.role != Role.ADMIN or not actor.holds_ledger_key:
         raise _first_admin(actor, "")
-    checkpoints = view.checkpoints()
-    if checkpoints:  # whoever signed the log's checkpoints owns it
-        from incident_ledger.ledger.signednote import NoteError, open_note
-
-        try:
-            open_note(checkpoints[-1][1], [actor.verifier])
-        except NoteError:
-            raise _first_admin(actor, " (the key that signs its checkpoints)") from None
+    if signed_checkpoints(view, actor.verifier) is False:  # their signer owns the log
+        raise _first_admin(actor, " (the key that signs its checkpoints)")
 
 
 def _first_admin(actor: Actor, which: str) -> NotPermittedError:

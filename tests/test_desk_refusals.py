@@ -157,7 +157,7 @@ def test_a_removed_member_and_a_stranger_write_nothing(desk: Desk) -> None:
     assert desk.events() == before
 
 
-def test_the_last_admin_stays_and_a_members_key_signs_no_checkpoint(desk: Desk) -> None:
+def test_the_last_admin_stays(desk: Desk) -> None:
     before = desk.events()
     assert desk.as_("alice", "member", "remove", "alice") == (
         2,
@@ -165,11 +165,70 @@ def test_the_last_admin_stays_and_a_members_key_signs_no_checkpoint(desk: Desk) 
         "admin; add another admin first\n",
     )
     assert desk.events() == before
-    if desk.db.endswith(".db"):
-        return  # a SQLite ledger's checkpoints are signed with the key beside it
-    assert desk.as_("bob", "checkpoint") == (
-        2,
-        "error: the key incident-ledger-member-bob may not sign a checkpoint: it is a "
-        "member's key, and checkpoints are signed with the ledger's own key (its first "
-        "admin's); run the command with that key\n",
+
+
+SIGNS = {
+    "sign a checkpoint": "its checkpoints",
+    "sign an export": "the checkpoint each export carries",
+}
+
+
+def not_the_ledgers(who: str, whose: str, action: str) -> str:
+    return (
+        f"error: {who} may not {action}: {whose} not the ledger's own key, which alone "
+        f"signs {SIGNS[action]}; run the command with the ledger's key\n"
     )
+
+
+def test_only_the_ledgers_own_key_signs_a_checkpoint_or_an_export(desk: Desk) -> None:
+    """On a ledger with no checkpoint yet, on either backend: a member's key (a reporter's,
+    an editor's) or a stranger's signs no checkpoint, and no export (each carries one),
+    even when the ledger's key file lies beside the store; the ledger's key then still
+    signs, and every checkpoint verifies."""
+    desk.keys["mallory"], _ = desk.key("mallory")
+    bundle = str(desk.folder / "bundle")
+    refused = {
+        "bob": ("member 'bob'", "bob's key is"),
+        "eve": ("member 'eve'", "eve's key is"),
+        "mallory": ("the key incident-ledger-member-mallory", "it is"),
+    }
+    for name, (who, whose) in refused.items():
+        for action, command in (
+            ("sign a checkpoint", ("checkpoint",)),
+            ("sign an export", ("export", "--format", "csv")),
+            ("sign an export", ("export", "--format", "jsonl", "--out", bundle)),
+        ):
+            assert desk.as_(name, *command) == (2, not_the_ledgers(who, whose, action))
+    assert not Path(bundle).exists()
+    assert checkpoints(desk) == 0
+    assert desk.as_("alice", "checkpoint") == (0, "")
+    assert desk.as_("alice", "export", "--format", "jsonl", "--out", bundle) == (0, "")
+    assert desk.as_("bob", "checkpoint") == (2, not_the_ledgers(
+        "member 'bob'", "bob's key is", "sign a checkpoint"))  # fmt: skip
+    assert checkpoints(desk) == 1
+    assert desk.as_("alice", "verify")[0] == 0
+    assert desk.as_("bob", "verify", "--export", bundle)[0] == 0
+
+
+def checkpoints(desk: Desk) -> int:
+    done = runner.invoke(app, ["--db", desk.db, "verify", "--json"], env={
+        "LEDGER_KEY": desk.keys["alice"] or ""})  # fmt: skip
+    assert done.exit_code == 0, done.stderr
+    count: int = json.loads(done.stdout)["checkpoints"]
+    return count
+
+
+@pytest.mark.parametrize(
+    "command", [("checkpoint",), ("export", "--format", "csv")], ids=["checkpoint", "export"]
+)
+@pytest.mark.parametrize("name", ["bob", "mallory"])
+def test_no_other_key_takes_the_ledger_by_signing_its_first_checkpoint(
+    desk: Desk, name: str, command: tuple[str, ...]
+) -> None:
+    """The ledger's key is the one its log records (its first admin's) before any
+    checkpoint too: a PostgreSQL member names their own key as LEDGER_KEY, and the first
+    checkpoint signed with another key would have made that key the ledger's."""
+    desk.keys["mallory"], _ = desk.key("mallory")
+    assert desk.as_(name, *command)[0] == 2
+    assert desk.as_("alice", "checkpoint") == (0, "")
+    assert desk.as_("alice", "verify")[0] == 0

@@ -104,6 +104,33 @@ def test_a_restored_ledger_answers_as_the_original(
     assert state(restored, monkeypatch, *args) == state(original, monkeypatch, *args)
 
 
+def test_a_restored_ledger_records_its_own_key_and_signs_with_it_alone(
+    places: tuple[Place, Place], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The bundle's desk brings the original's first admin, whose key the restored ledger
+    does not hold: restore signs the restored log's first checkpoint with the ledger's
+    own key, which is then the key its log records, and no other key signs after it."""
+    original, restored = places
+    with original.active(monkeypatch) as db:
+        make(db, tmp_path)
+    bundle = str(tmp_path / "bundle")
+    assert original.run(monkeypatch, "export", "--format", "jsonl", "--out", bundle)[0] == 0
+    assert restored.run(monkeypatch, "restore", bundle)[0] == 0
+    assert json.loads(restored.run(monkeypatch, "verify", "--json")[1])["checkpoints"] == 1
+    stranger = made_key(tmp_path / "stranger.key")
+    with monkeypatch.context() as kept:  # --key sets LEDGER_KEY in this process
+        kept.setenv("LEDGER_KEY", "")
+        code, _, err = restored.run(monkeypatch, "--key", str(stranger), "checkpoint")
+    assert (code, err.split(" may not ")[1]) == (
+        2,
+        "sign a checkpoint: it is not the ledger's own key, which alone signs its "
+        "checkpoints; run the command with the ledger's key\n",
+    )
+    signed = restored.run(monkeypatch, "checkpoint")
+    assert signed[0::2] == (0, ""), signed
+    assert restored.run(monkeypatch, "verify", "--export", bundle)[0] == 0
+
+
 def test_an_unverifiable_bundle_restores_nothing(tmp_path: Path) -> None:
     db = str(tmp_path / "a.db")
     make(db, tmp_path)

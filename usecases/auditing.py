@@ -20,7 +20,6 @@ from incident_ledger.ledger.errors import (
     NotFoundError,
     StoreError,
     VerificationError,
-    not_permitted,
 )
 from incident_ledger.ledger.stores.location import StoreLocation, locate
 from incident_ledger.usecases.choices import ExportFormat, parse_format
@@ -33,6 +32,7 @@ from incident_ledger.usecases.outputs import (
 from incident_ledger.usecases.workspace import (
     Workspace,
     ledger_files,
+    ledger_signer,
     open_ledger,
     open_workspace,
     query_instant,
@@ -65,23 +65,18 @@ def iter_records(ledger: Ledger, page: int = 2_000) -> Iterator[dict[str, Any]]:
         position = notifications[-1].id
 
 
+SIGN_CHECKPOINT = ("sign a checkpoint", "its checkpoints")
+SIGN_EXPORT = ("sign an export", "the checkpoint each export carries")
+"""What a key other than the ledger's own is refused (``ledger_signer``), and why."""
+
+
 def checkpoint(db: str | None) -> dict[str, Any]:
-    """Sign the log's current size and root (consistent with the previous checkpoint)."""
+    """Sign the log's current size and root (consistent with the previous checkpoint)
+    with the ledger's own key."""
     from incident_ledger.ledger.audit import make_checkpoint
 
     with open_ledger(db, write=True) as (location, ledger):
-        key = signing_key(location)
-        owner, member_keys = _ledger_keys(ledger)
-        # A member's own key (a reporter's LEDGER_KEY) signs batches, never checkpoints; a
-        # key that is no member's (a ledger restored from a bundle, say) signs its own.
-        if owner is not None and owner != key.verifier and key.verifier in member_keys:
-            raise not_permitted(
-                f"the key {key.origin}",
-                "sign a checkpoint",
-                "it is a member's key, and checkpoints are signed with the ledger's own key "
-                "(its first admin's)",
-                "run the command with that key",
-            )
+        key = ledger_signer(ledger, location, *SIGN_CHECKPOINT)
         return make_checkpoint(ledger, key.signer, key.origin, key.verifier).as_json()
 
 
@@ -244,11 +239,11 @@ def export(
     known_at = query_instant(at)
     selects = fmt != "jsonl"  # a bundle is read from the log alone
     with open_workspace(db) as ws:
+        key = ledger_signer(ws.ledger, ws.location, *SIGN_EXPORT)
         ws.refresh()
         if selects:
             # Read from the read model: refused if it lacks an event the export needs.
             ws.views.require_projected(incident)
-        key = signing_key(ws.location)
         with ws.views.snapshot():
             signed = make_checkpoint(
                 ws.ledger, key.signer, key.origin, key.verifier, keep=not ws.location.read_only

@@ -7,8 +7,10 @@ byte for byte, in the bundle's order: each event keeps its recorded time, rating
 retractions, corrections and assessments included, so the restored log has the same
 root as the bundle's checkpoint (which therefore verifies against it) and
 "as recorded" questions answer as they did. It is a new store nonetheless: it gets
-its own store id and signs its own checkpoints with its own key; the bundle's
-checkpoint is kept beside nothing, it stays the bundle's.
+its own store id and signs its own checkpoints with its own key, the first at once:
+that checkpoint records the key as the restored ledger's own (the bundle's desk
+brings its first admin, whose key is the original ledger's, not this one). The
+bundle's checkpoint is kept beside nothing, it stays the bundle's.
 
 Events are not re-signed or re-recorded because any change of a byte would change the
 leaves, and with them the root a recipient of the bundle holds.
@@ -24,7 +26,7 @@ import orjson
 
 from incident_ledger.ledger.errors import BadInputError, ConflictError
 from incident_ledger.ledger.merkle import leaf_hash
-from incident_ledger.usecases.workspace import open_workspace
+from incident_ledger.usecases.workspace import open_workspace, signing_key
 from incident_ledger.usecases.writing import init
 
 Progress = Callable[[int, int], None]
@@ -36,6 +38,7 @@ def restore(
 ) -> dict[str, Any]:
     """Verify ``bundle`` and write its leaves into the empty ledger at ``db`` (created
     when absent); returns what was restored."""
+    from incident_ledger.ledger.audit import make_checkpoint
     from incident_ledger.ledger.bundle_check import verify_bundle
     from incident_ledger.ledger.bundles import LEAVES_FILE
     from incident_ledger.ledger.evidence import CaptureCount
@@ -71,6 +74,8 @@ def restore(
                 if progress is not None:
                     progress(start + len(page), len(leaves))
             restore_evidence(appender.view, folder, captures)
+        own = signing_key(ws.location)  # init made it (or kept the one there)
+        make_checkpoint(ws.ledger, own.signer, own.origin, own.verifier)
         ws.refresh()
         return {
             "bundle": bundle,

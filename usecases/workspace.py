@@ -258,14 +258,33 @@ def acting_key(location: StoreLocation) -> Actor:
     signing key (its first admin's)."""
     from incident_ledger.ledger.batch_signing import Actor
 
+    key, own = held_key(location)
+    if not own and location.key_path.exists():
+        own = key.verifier == read_signing_key(location.key_path).verifier
+    return Actor(key.signer, key.verifier, holds_ledger_key=own)
+
+
+def held_key(location: StoreLocation) -> tuple[SigningKey, bool]:
+    """The key the command acts with (``named_key``, else the ledger's key file), and
+    whether it was read as the ledger's key file (a PostgreSQL ledger's is the key named)."""
     named = named_key()
-    own = location.key_path
-    if named is None:
-        key = read_signing_key(own)
-        return Actor(key.signer, key.verifier, holds_ledger_key=True)
-    key = read_member_key(named)
-    ledger_verifier = read_signing_key(own).verifier if own.exists() else None
-    return Actor(key.signer, key.verifier, holds_ledger_key=key.verifier == ledger_verifier)
+    if named is None or named == location.key_path:
+        return read_signing_key(location.key_path), True
+    return read_member_key(named), False
+
+
+def ledger_signer(ledger: Ledger, location: StoreLocation, action: str, signed: str) -> SigningKey:
+    """The key that signs a checkpoint: the one the command acts with, which must be the
+    ledger's own as its log records it (``batch_signing.require_ledger_key``: refused
+    otherwise, before anything is written, as ``action``, what it would sign ``signed``).
+    A member's key file never falls back on the ledger's key file beside a SQLite store:
+    whoever may read that folder is not the ledger."""
+    from incident_ledger.ledger.batch_signing import require_ledger_key
+
+    key, _ = held_key(location)
+    with ledger.audit.reading() as view:
+        require_ledger_key(ledger, view, key.verifier, action, signed)
+    return key
 
 
 def read_member_key(path: Path) -> SigningKey:
