@@ -13,6 +13,7 @@ from typer.testing import CliRunner
 
 from incident_ledger.cli.main import app
 from incident_ledger.ledger.imports import id_filter, preparing, recording, rules, spool, streaming
+from incident_ledger.ledger.stores.recorder import LogView
 from incident_ledger.usecases import writing
 from tests.events import stored_events
 
@@ -85,6 +86,7 @@ WAYS = (
     "waiting records prepared by a helper",
     "asking the store, the ids known forgotten after each page",
     "asking the store for every id, the ids known forgotten and the filter full",
+    "asking the store of claims only, their ids forgotten past a few",
 )
 KNOWN_LIMIT = rules.KNOWN_LIMIT
 FILTER_BITS = id_filter.BITS
@@ -92,7 +94,8 @@ FILTER_BITS = id_filter.BITS
 
 def _take(way: str, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(preparing, "PREPARE_MIN_RECORDS", 0 if "helper" in way else 10**9)
-    monkeypatch.setattr(rules, "KNOWN_LIMIT", 0 if "forgotten" in way else KNOWN_LIMIT)
+    limit = 0 if "known forgotten" in way else 16 if "past a few" in way else KNOWN_LIMIT
+    monkeypatch.setattr(rules, "KNOWN_LIMIT", limit)
     # A filter of 8 bits holds (by chance) every id: the store is asked of each.
     monkeypatch.setattr(id_filter, "BITS", 8 if "filter full" in way else FILTER_BITS)
     all_new = recording.Stream._all_new
@@ -125,6 +128,34 @@ def test_every_way_of_recording_records_the_same(
     for way in WAYS[1:]:
         assert outcomes[way] == outcomes[WAYS[0]]
         assert events[way] == events[WAYS[0]]
+
+
+def test_a_full_memo_keeps_what_claims_reference(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """When the ids known are too many, the claims' are forgotten and the rest kept: the
+    reports, sources and incident every page's claims reference are not asked of the
+    store again (only claims, which few records reference, are)."""
+    monkeypatch.setattr(rules, "KNOWN_LIMIT", 16)
+    monkeypatch.setattr(streaming, "PAGE", 2)
+    asked: list[str] = []
+    existing = LogView.existing
+
+    def counted(view: LogView, ids: Any) -> set[str]:
+        asked.extend(ids)
+        return existing(view, ids)
+
+    monkeypatch.setattr(LogView, "existing", counted)
+    db = str(tmp_path / "l.db")
+    writing.init(db)
+    claims = [dict(claim, id=f"n{n}") for n, claim in enumerate(MORE_CLAIMS * 3)]
+    lines = tmp_path / "claims.jsonl"
+    lines.write_text("".join(json.dumps(record) + "\n" for record in [*BASE, *claims]))
+    result = runner.invoke(app, ["--db", db, "append", "--file", str(lines)])
+    assert result.exit_code == 0, result.output
+    # The memo was full three times (31 records); a store forgetting all would be
+    # asked of the incident, the sources and the reports after each.
+    assert asked == []
 
 
 def test_pages_go_in_from_their_columns(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -53,6 +53,11 @@ if TYPE_CHECKING:
 
 KNOWN_LIMIT = 200_000
 """Ids remembered as existing before the memo is dropped (memory stays bounded)."""
+FORGOTTEN_FIRST = "claim:"
+"""The ids the memo drops when it is full: claims, nearly all of an import's records and
+referenced by few (their ends). The rest — reports, incidents, sources, facts — are what
+every claim references, and would be asked of the store again page after page; they are
+kept while they take at most half the memo."""
 
 
 @dataclass
@@ -548,7 +553,10 @@ class Checks:
             # events are appended beside this path, and the filter would not hold them.
             if self.known_is_all and self.facts.legacy_checked and not self.facts.backfilled:
                 self.store_ids = IdFilter(self.known)
+            kept = [i for i in self.known if not i.startswith(FORGOTTEN_FIRST)]
             self.known.clear()
+            if len(kept) <= KNOWN_LIMIT // 2:
+                self.known.update(kept)
             self.known_is_all = False
         self.ended_incidents = {}  # the caller took them for these events, or needs none
         if not events:
