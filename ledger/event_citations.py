@@ -15,6 +15,11 @@ from incident_ledger.ledger.application import Ledger
 from incident_ledger.ledger.incident_chains import Line, parse_leaf
 from incident_ledger.ledger.stores.recorder import LogView
 
+CITING_FIELDS = (("report", "report"), ("claimant", "source"), ("claim", "claim"))
+"""The rule: the fields of an event's data naming a record it cites, with that record's
+kind; and its relays, each a source (``RELAYS``). Both readings below follow it."""
+RELAYS = "via"
+
 
 def cited_records(line: Line) -> set[str]:
     """The records an event cites, as aggregate ids: its report, claimant, relays and the
@@ -22,11 +27,9 @@ def cited_records(line: Line) -> set[str]:
     for many events at once: ``records_named``."""
     data = line["data"]
     cited = {
-        f"{kind}:{value}"
-        for field, kind in (("report", "report"), ("claimant", "source"), ("claim", "claim"))
-        if type(value := data.get(field)) is str
+        f"{kind}:{value}" for field, kind in CITING_FIELDS if type(value := data.get(field)) is str
     }
-    via = data.get("via")
+    via = data.get(RELAYS)
     if type(via) is list:
         cited.update(f"source:{relay}" for relay in via if type(relay) is str)
     return cited
@@ -49,8 +52,9 @@ def records_named(leaves: Iterable[bytes]) -> dict[str, set[str]]:
     """The records events cite (``cited_records``), by kind: ``report``, ``source`` and
     ``claim`` ids. Only the fields that rule reads are decoded (``_naming_decoder``)."""
     decode, decode_error = _naming_decoder()
-    named: dict[str, set[str]] = {"report": set(), "source": set(), "claim": set()}
-    reports, sources, claims = named["report"], named["source"], named["claim"]
+    named: dict[str, set[str]] = {kind: set() for _, kind in CITING_FIELDS}
+    fields = [(field, named[kind]) for field, kind in CITING_FIELDS]
+    sources = named["source"]
     for leaf in leaves:
         try:
             names = decode(leaf)
@@ -59,14 +63,12 @@ def records_named(leaves: Iterable[bytes]) -> dict[str, set[str]]:
         if type(names.id) is not str:
             continue
         data = names.data
-        if type(data.report) is str:
-            reports.add(data.report)
-        if type(data.claimant) is str:
-            sources.add(data.claimant)
-        if type(data.claim) is str:
-            claims.add(data.claim)
-        if type(data.via) is list:
-            sources.update(relay for relay in data.via if type(relay) is str)
+        for field, ids in fields:
+            if type(value := getattr(data, field)) is str:
+                ids.add(value)
+        via = getattr(data, RELAYS)
+        if type(via) is list:
+            sources.update(relay for relay in via if type(relay) is str)
     return named
 
 
@@ -78,7 +80,8 @@ def _naming_decoder() -> tuple[Callable[[bytes], Any], type[Exception]]:
     incident bundle."""
     import msgspec
 
-    fields = [(name, Any, None) for name in ("report", "claimant", "claim", "via")]
+    names = [field for field, _ in CITING_FIELDS] + [RELAYS]
+    fields = [(name, Any, None) for name in names]
     data = msgspec.defstruct("CitedNames", fields)
-    names = msgspec.defstruct("CitingEvent", [("id", Any), ("data", data)])
-    return msgspec.json.Decoder(names).decode, msgspec.DecodeError
+    event = msgspec.defstruct("CitingEvent", [("id", Any), ("data", data)])
+    return msgspec.json.Decoder(event).decode, msgspec.DecodeError
