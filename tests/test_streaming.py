@@ -139,6 +139,41 @@ def test_carriage_returns_end_lines_as_in_one_pass(tmp_path: Path) -> None:
         list(file_pages(path))
 
 
+@pytest.mark.parametrize("posted_after", [0, 3])
+def test_pages_the_helpers_stamp_hold_what_this_process_would_make(
+    tmp_path: Path, posted_after: int
+) -> None:
+    """Once the recorded time is posted, the helpers stamp the pages they make after:
+    the same leaves and hashes as pages stamped here, which stamping again leaves as
+    they are."""
+    path = write(tmp_path, SAMPLE)
+    stamps = streaming.Stamps()
+    if not posted_after:
+        stamps.share()
+        stamps.post(RECORDED)
+    pages = []
+    for n, page in enumerate(file_pages(path, stamps)):
+        pages.append(page)
+        if n + 1 == posted_after:
+            stamps.post(RECORDED)
+    stamped_there = [bool(page.stamp) for page in pages]
+    assert not any(stamped_there[:posted_after])  # made before the time was posted
+    if not posted_after:  # posted before the helpers began: every page (later, some)
+        assert all(stamped_there)
+    assert [page.stamped(RECORDED) for page in pages if page.stamp] == [
+        page for page in pages if page.stamp
+    ]
+    assert records(iter(pages)) == one_pass(path)
+
+
+def test_a_page_stamped_at_another_time_is_made_afresh() -> None:
+    """A page stamped already is stamped at another time from its records, not by
+    putting one time in place of the other (which its records' text might hold)."""
+    (page,) = list(line_pages(SAMPLE))
+    other = "2027-01-01T00:00:00.000000Z"
+    assert page.stamped(other).stamped(RECORDED) == page.stamped(RECORDED)
+
+
 @pytest.mark.slow
 def test_a_chunked_import_records_what_one_pass_records(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch

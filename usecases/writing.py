@@ -160,7 +160,12 @@ def append_file(
     # The models load only to write: reading never needs them.
     from incident_ledger.ledger.imports.importer import record_input
     from incident_ledger.ledger.imports.parsing import stream_lines
-    from incident_ledger.ledger.imports.streaming import input_pages, records_ahead, sniff_csv
+    from incident_ledger.ledger.imports.streaming import (
+        Stamps,
+        input_pages,
+        records_ahead,
+        sniff_csv,
+    )
 
     path = None if file == "-" else Path(file)
     size = 0 if path is None else _input_size(path, file)
@@ -175,7 +180,8 @@ def append_file(
             "{record_type} is for a CSV file (FILE.csv): a JSON Lines record names its type",
             arguments=("record_type",),
         )
-    pages, where_first = input_pages(path, lines, record_type, csv_lines=is_csv)
+    stamps = Stamps()
+    pages, where_first = input_pages(path, lines, record_type, csv_lines=is_csv, stamps=stamps)
     with open_workspace(db, write=True) as ws:
         outcome = record_input(
             ws.ledger,
@@ -184,6 +190,7 @@ def append_file(
             progress=progress,
             size=size,
             ahead=records_ahead(path),
+            stamps=stamps,
         )
         if not outcome.added_total and not outcome.unchanged:
             raise BadInputError("the input holds no records")

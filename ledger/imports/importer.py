@@ -14,7 +14,7 @@ from incident_ledger.ledger.application import Ledger
 from incident_ledger.ledger.imports.parsing import read_records
 from incident_ledger.ledger.imports.recording import Batch, Outcome, Stream
 from incident_ledger.ledger.imports.spool import Spool
-from incident_ledger.ledger.imports.streaming import AHEAD_RECORDS, ValidatedPage
+from incident_ledger.ledger.imports.streaming import AHEAD_RECORDS, Stamps, ValidatedPage
 from incident_ledger.ledger.records import AnyRecord
 
 __all__ = ["Entry", "Outcome", "record", "record_input", "record_spooled"]
@@ -63,6 +63,7 @@ def record_input(
     progress: Callable[[str, int, int], None] | None = None,
     size: int = 0,
     ahead: int = AHEAD_RECORDS,
+    stamps: Stamps | None = None,
 ) -> Outcome:
     """Record an input's records in one transaction, each page as it is validated.
 
@@ -82,7 +83,8 @@ def record_input(
     first. Either way nothing is written. ``locate(aggregate_id)`` says where the
     input first holds an id (``line 12``), for messages. ``progress(phase, done,
     total)``: ``importing`` by bytes of ``size`` (if known), then ``recording`` the
-    records that waited.
+    records that waited. ``stamps``: where the recorded time is posted for the helpers
+    validating the input (``streaming.Stamps``).
     """
     done = [0]
 
@@ -98,6 +100,8 @@ def record_input(
         "another writer recorded some of these records at the same time", began
     ) as appender:
         stream = Stream(ledger, appender, locate)
+        if stamps is not None:  # the helpers validating the rest may stamp it now
+            stamps.post(stream.recorded)
         try:
             for page in ready:
                 stream.add_page(page)

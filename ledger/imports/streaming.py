@@ -22,6 +22,7 @@ from __future__ import annotations
 import hashlib
 import io
 import itertools
+import multiprocessing
 import re
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, replace
@@ -73,11 +74,15 @@ class ValidatedPage(PreparedPage):
     sig_places: dict[tuple[str, str], int]
     """Where each (fact, value signature) pair first comes in the page
     (``kinds.first_places``), for the checks of facts' kinds."""
+    stamp: str = ""
+    """The recorded time the leaves hold and ``digests`` hash, once stamped; empty before."""
 
     def stamped(self, recorded: str) -> ValidatedPage:
         """This page with its records' creation leaves recorded at ``recorded`` and their
         Merkle leaf hashes: the placeholder each leaf holds (``UNSTAMPED``) replaced."""
-        if len(recorded) != STAMP_LENGTH:  # not a time as clocks give it: make them afresh
+        if self.stamp == recorded:  # stamped already, by the helper that validated it
+            return self
+        if len(recorded) != STAMP_LENGTH or self.stamp:  # made afresh: no placeholder to fill
             columns = _Columns()
             for kind, record_id, data in zip(self.kinds, self.record_ids, self.datas, strict=True):
                 columns.add_leaf(kind, record_id, data, recorded)
@@ -87,7 +92,7 @@ class ValidatedPage(PreparedPage):
         sha256 = hashlib.sha256
         starts = [0, *ends]
         digests = [sha256(b"\x00" + leaves[starts[i] : end]).digest() for i, end in enumerate(ends)]
-        return replace(self, leaves=leaves, ends=ends, digests=b"".join(digests))
+        return replace(self, leaves=leaves, ends=ends, digests=b"".join(digests), stamp=recorded)
 
     def spooled(self, i: int) -> Spooled:
         """Record ``i`` as the spool would give it back."""
@@ -173,8 +178,34 @@ def _pages(
         yield columns.page()
 
 
-def file_pages(path: Path) -> Iterator[ValidatedPage]:
-    """Validate a JSON Lines file a page at a time in file order, on two cores when it pays.
+class Stamps:
+    """The time an import records at, posted by this process once it holds the store's
+    write lock (the time is known only then), for the helpers validating its file
+    (``file_pages``) to stamp the pages they make from then on (``ValidatedPage.stamped``):
+    the leaves are then hashed on their core, not on the one that records every page."""
+
+    def __init__(self) -> None:
+        self._slot: Any = None
+
+    def share(self) -> None:
+        """Make the place the time is posted to, seen by the helpers forked after this."""
+        if self._slot is None:
+            self._slot = multiprocessing.Array("c", STAMP_LENGTH)  # zeros: not posted yet
+
+    def post(self, recorded: str) -> None:
+        """Post the recorded time (one the placeholder can take, else none)."""
+        if self._slot is not None and len(recorded) == STAMP_LENGTH:
+            self._slot.raw = recorded.encode()
+
+    def posted(self) -> str:
+        """The recorded time posted, or empty."""
+        raw = b"" if self._slot is None else bytes(self._slot.raw)
+        return raw.decode() if raw[:1] not in (b"", b"\x00") else ""
+
+
+def file_pages(path: Path, stamps: Stamps | None = None) -> Iterator[ValidatedPage]:
+    """Validate a JSON Lines file a page at a time in file order, on two cores when it pays
+    (``stamps``: where the helpers find the recorded time, once it is posted).
 
     Raises what ``line_pages`` over the file would: ``BadInputError`` for the first
     bad line (a line that is not UTF-8 among them).
@@ -184,9 +215,11 @@ def file_pages(path: Path) -> Iterator[ValidatedPage]:
             yield from line_pages(handle)
         return
     chunk = 0
+    if stamps is not None:
+        stamps.share()
     with (
-        Producer(_chunk_pages, path, 0, 2) as even,
-        Producer(_chunk_pages, path, 1, 2) as odd,
+        Producer(_chunk_pages, path, 0, 2, stamps) as even,
+        Producer(_chunk_pages, path, 1, 2, stamps) as odd,
     ):
         helpers = (even, odd)
         streams = [iter(even), iter(odd)]
@@ -250,12 +283,17 @@ def sniff_csv(lines: Iterable[str]) -> tuple[bool, Iterator[str]]:
 
 
 def input_pages(
-    path: Path | None, lines: Iterable[str], record_type: str | None, *, csv_lines: bool = False
+    path: Path | None,
+    lines: Iterable[str],
+    record_type: str | None,
+    *,
+    csv_lines: bool = False,
+    stamps: Stamps | None = None,
 ) -> tuple[Callable[[], Iterator[ValidatedPage]], Callable[[str], str | None]]:
     """How an import reads its input: ``pages()`` (``line_pages`` of standard input's
     ``lines``, or their CSV rows with ``csv_lines``; ``csv_pages`` of a ``….csv`` file, else
-    ``file_pages``), and ``locate(aggregate_id)``: where the input first holds a record
-    (None: not known)."""
+    ``file_pages`` with ``stamps``), and ``locate(aggregate_id)``: where the input first
+    holds a record (None: not known)."""
     is_csv = path is not None and path.suffix.lower() == ".csv"
 
     def pages() -> Iterator[ValidatedPage]:
@@ -263,7 +301,7 @@ def input_pages(
             return _pages(lambda advance: _csv_rows(lines, record_type, advance))
         if path is None:
             return line_pages(lines)
-        return csv_pages(path, record_type) if is_csv else file_pages(path)
+        return csv_pages(path, record_type) if is_csv else file_pages(path, stamps)
 
     def locate(aggregate_id: str) -> str | None:
         if path is None:
@@ -275,9 +313,11 @@ def input_pages(
     return pages, locate
 
 
-def _chunk_pages(path: Path, first: int, step: int) -> Iterator[ValidatedPage | Problem]:
+def _chunk_pages(
+    path: Path, first: int, step: int, stamps: Stamps | None = None
+) -> Iterator[ValidatedPage | Problem]:
     """Chunks ``first``, ``first + step`` … of a file as pages (one each, maybe empty),
-    or the problem that stopped them."""
+    or the problem that stopped them; stamped once a recorded time is posted."""
     line = 1
     for number, chunk in enumerate(_chunks(path)):
         if number >= first and (number - first) % step == 0:
@@ -288,7 +328,8 @@ def _chunk_pages(path: Path, first: int, step: int) -> Iterator[ValidatedPage | 
             except BadInputError as error:
                 yield Problem(str(error))
                 return
-            yield columns.page()
+            recorded = "" if stamps is None else stamps.posted()
+            yield columns.page().stamped(recorded) if recorded else columns.page()
         line += _line_count(chunk)
 
 
