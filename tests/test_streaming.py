@@ -16,6 +16,7 @@ from incident_ledger.ledger import forking, samples
 from incident_ledger.ledger.domain import creation_leaf
 from incident_ledger.ledger.errors import BadInputError
 from incident_ledger.ledger.imports import streaming
+from incident_ledger.ledger.imports.stamps import Stamps
 from incident_ledger.ledger.imports.streaming import file_pages, line_pages
 from incident_ledger.ledger.merkle import leaf_hash
 from incident_ledger.usecases import writing
@@ -147,7 +148,7 @@ def test_pages_the_helpers_stamp_hold_what_this_process_would_make(
     the same leaves and hashes as pages stamped here, which stamping again leaves as
     they are."""
     path = write(tmp_path, SAMPLE)
-    stamps = streaming.Stamps()
+    stamps = Stamps()
     if not posted_after:
         stamps.share()
         stamps.post(RECORDED)

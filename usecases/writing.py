@@ -160,12 +160,8 @@ def append_file(
     # The models load only to write: reading never needs them.
     from incident_ledger.ledger.imports.importer import record_input
     from incident_ledger.ledger.imports.parsing import stream_lines
-    from incident_ledger.ledger.imports.streaming import (
-        Stamps,
-        input_pages,
-        records_ahead,
-        sniff_csv,
-    )
+    from incident_ledger.ledger.imports.stamps import Stamps
+    from incident_ledger.ledger.imports.streaming import input_pages, records_ahead, sniff_csv
 
     path = None if file == "-" else Path(file)
     size = 0 if path is None else _input_size(path, file)

@@ -14,7 +14,8 @@ from incident_ledger.ledger.application import Ledger
 from incident_ledger.ledger.imports.parsing import read_records
 from incident_ledger.ledger.imports.recording import Batch, Outcome, Stream
 from incident_ledger.ledger.imports.spool import Spool
-from incident_ledger.ledger.imports.streaming import AHEAD_RECORDS, Stamps, ValidatedPage
+from incident_ledger.ledger.imports.stamps import Stamps
+from incident_ledger.ledger.imports.streaming import AHEAD_RECORDS, ValidatedPage
 from incident_ledger.ledger.records import AnyRecord
 
 __all__ = ["Entry", "Outcome", "record", "record_input", "record_spooled"]
@@ -84,7 +85,7 @@ def record_input(
     input first holds an id (``line 12``), for messages. ``progress(phase, done,
     total)``: ``importing`` by bytes of ``size`` (if known), then ``recording`` the
     records that waited. ``stamps``: where the recorded time is posted for the helpers
-    validating the input (``streaming.Stamps``).
+    validating the input (``stamps.Stamps``).
     """
     done = [0]
 

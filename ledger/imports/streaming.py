@@ -22,7 +22,6 @@ from __future__ import annotations
 import hashlib
 import io
 import itertools
-import multiprocessing
 import re
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, replace
@@ -39,6 +38,12 @@ from incident_ledger.ledger.imports.parsing import BOM, input_text
 from incident_ledger.ledger.imports.plain_claims import read_rows
 from incident_ledger.ledger.imports.preparing import PreparedPage
 from incident_ledger.ledger.imports.spool import PAGE, Spooled, spool_row
+from incident_ledger.ledger.imports.stamps import (
+    SOME_STAMP,
+    UNSTAMPED,
+    UNSTAMPED_BYTES,
+    Stamps,
+)
 from incident_ledger.ledger.incident_chains import Concerns, own_concerns
 from incident_ledger.ledger.leaves import STAMP_LENGTH
 
@@ -88,7 +93,7 @@ class ValidatedPage(PreparedPage):
                 columns.add_leaf(kind, record_id, data, recorded)
             leaves, ends = b"".join(columns.leaves), columns.ends
         else:
-            leaves, ends = self.leaves.replace(_UNSTAMPED_BYTES, recorded.encode()), self.ends
+            leaves, ends = self.leaves.replace(UNSTAMPED_BYTES, recorded.encode()), self.ends
         sha256 = hashlib.sha256
         starts = [0, *ends]
         digests = [sha256(b"\x00" + leaves[starts[i] : end]).digest() for i, end in enumerate(ends)]
@@ -176,31 +181,6 @@ def _pages(
     columns.size = read[0] - paged
     if columns.rows or columns.size:
         yield columns.page()
-
-
-class Stamps:
-    """The time an import records at, posted by this process once it holds the store's
-    write lock (the time is known only then), for the helpers validating its file
-    (``file_pages``) to stamp the pages they make from then on (``ValidatedPage.stamped``):
-    the leaves are then hashed on their core, not on the one that records every page."""
-
-    def __init__(self) -> None:
-        self._slot: Any = None
-
-    def share(self) -> None:
-        """Make the place the time is posted to, seen by the helpers forked after this."""
-        if self._slot is None:
-            self._slot = multiprocessing.Array("c", STAMP_LENGTH)  # zeros: not posted yet
-
-    def post(self, recorded: str) -> None:
-        """Post the recorded time (one the placeholder can take, else none)."""
-        if self._slot is not None and len(recorded) == STAMP_LENGTH:
-            self._slot.raw = recorded.encode()
-
-    def posted(self) -> str:
-        """The recorded time posted, or empty."""
-        raw = b"" if self._slot is None else bytes(self._slot.raw)
-        return raw.decode() if raw[:1] not in (b"", b"\x00") else ""
 
 
 def file_pages(path: Path, stamps: Stamps | None = None) -> Iterator[ValidatedPage]:
@@ -362,15 +342,6 @@ def _line_count(chunk: bytes) -> int:
     return chunk.count(b"\n") + (not chunk.endswith(b"\n"))
 
 
-UNSTAMPED = "\x00" * STAMP_LENGTH
-"""What a validated page's leaves hold where the recorded time goes, until the page is
-stamped. Canonical JSON escapes every control character, so a raw NUL is never part of
-a leaf: the placeholder is found only where it was put."""
-_UNSTAMPED_BYTES = UNSTAMPED.encode()
-_SOME_STAMP = b"2000-01-01T00:00:00.000000Z"
-"""A recorded time in the placeholder's place, for reading an unstamped leaf as JSON."""
-
-
 class _Columns:
     """A page being built: spool rows in, columns with leaves (not yet stamped) out."""
 
@@ -397,7 +368,7 @@ class _Columns:
 
     def page(self) -> ValidatedPage:
         """The page built so far, not yet stamped."""
-        readable = [leaf.replace(_UNSTAMPED_BYTES, _SOME_STAMP) for leaf in self.leaves]
+        readable = [leaf.replace(UNSTAMPED_BYTES, SOME_STAMP) for leaf in self.leaves]
         concerns, claims_made = own_concerns(readable)  # the recorded time concerns no incident
         columns: list[Any] = [list(column) for column in zip(*self.rows, strict=True)]
         ranks, wheres, kinds, record_ids, aggregate_ids, datas, ref_ids, ref_fields, facts, sigs = (
