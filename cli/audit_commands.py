@@ -48,7 +48,8 @@ def verify(
             "--key",
             metavar="KEY",
             help="Verifier (public) key, text or file, to check checkpoints against; default: "
-            "the bundle's, or the ledger's own signing key.",
+            "the bundle's, or the ledger's own signing key (as its log records it, when the "
+            "key at hand is another).",
         ),
     ] = None,
     prev: Annotated[

@@ -232,3 +232,20 @@ def test_no_other_key_takes_the_ledger_by_signing_its_first_checkpoint(
     assert desk.as_(name, *command)[0] == 2
     assert desk.as_("alice", "checkpoint") == (0, "")
     assert desk.as_("alice", "verify")[0] == 0
+
+
+@pytest.mark.parametrize("name", ["bob", "mallory"])
+def test_any_key_at_hand_checks_the_checkpoints_by_the_ledgers_own(desk: Desk, name: str) -> None:
+    """A member's key or a stranger's at hand (a PostgreSQL reader names their own as
+    LEDGER_KEY) is not the key checkpoints are checked against: ``verify`` and ``prove``
+    check them by the ledger's own key as the log records it, and never read a
+    checkpoint that key signed as a bad one."""
+    desk.keys["mallory"], _ = desk.key("mallory")
+    assert desk.as_("alice", "checkpoint") == (0, "")
+    verified = runner.invoke(app, ["--db", desk.db, "verify", "--json"], env={
+        "LEDGER_KEY": desk.keys[name] or ""})  # fmt: skip
+    assert verified.exit_code == 0, verified.stderr
+    assert json.loads(verified.stdout)["checkpoints"] == 1
+    proved = runner.invoke(app, ["--db", desk.db, "prove", "inclusion", "incident:g"], env={
+        "LEDGER_KEY": desk.keys[name] or ""})  # fmt: skip
+    assert proved.exit_code == 0, proved.stderr

@@ -80,16 +80,6 @@ def checkpoint(db: str | None) -> dict[str, Any]:
         return make_checkpoint(ledger, key.signer, key.origin, key.verifier).as_json()
 
 
-def _ledger_keys(ledger: Ledger) -> tuple[str | None, set[str]]:
-    """The ledger's own verifier key as its log records it (its first admin's), and every
-    member's key."""
-    from incident_ledger.ledger.batch_signing import desk_members, first_admin_key
-
-    with ledger.audit.reading() as view:
-        owner = first_admin_key(ledger, view)
-        return owner, {m.member.public_key for m in desk_members(ledger, view).values()}
-
-
 def verify(db: str | None, key: str | None = None, *, read_model: bool = True) -> dict[str, Any]:
     """Recompute every leaf, the root and every checkpoint of the stored ledger, then
     compare the read model with the log (unless ``read_model`` is false).
@@ -116,20 +106,38 @@ def verify(db: str | None, key: str | None = None, *, read_model: bool = True) -
 
 def _verifier(location: StoreLocation, ledger: Ledger, key: str | None) -> str | None:
     """The verifier key checkpoints are checked against (see ``verify``): the one given,
-    else the ledger's own as its log records it (its first admin's), else the key at hand."""
+    else ``checkpoint_verifier``."""
     from incident_ledger.ledger.audit import verifier_key
 
     if key is not None:
         return verifier_key(key)
+    try:
+        return checkpoint_verifier(location, ledger)
+    except StoreError:  # the store fails to read: verify says where, with the key at hand
+        return signing_key(location).verifier
+
+
+def checkpoint_verifier(location: StoreLocation, ledger: Ledger) -> str | None:
+    """The key the log's checkpoints are checked against when none is given: the key at
+    hand when it is the ledger's own as the log records it (``is_ledger_key``), else —
+    a member's own key, a stranger's (a PostgreSQL reader names their own) — the key
+    that signs them, the first admin's, which is the ledger's (None: no key at hand)."""
+    from incident_ledger.ledger.batch_signing import (
+        first_admin_key,
+        is_ledger_key,
+        signed_checkpoints,
+    )
+
     if not location.key_path.exists():
         return None
     held = signing_key(location).verifier
-    try:
-        owner, member_keys = _ledger_keys(ledger)
-    except StoreError:  # the store fails to read: verify says where, with the key at hand
-        return held
-    # A member's own key (a reporter's LEDGER_KEY) signs batches, not checkpoints.
-    return owner if owner is not None and held in member_keys else held
+    with ledger.audit.reading() as view:
+        if is_ledger_key(ledger, view, held) is not False:
+            return held
+        owner = first_admin_key(ledger, view)
+        if owner is not None and signed_checkpoints(view, owner) is not False:
+            return owner
+    return held
 
 
 def _model_report(location: StoreLocation, ledger: Ledger) -> dict[str, Any]:
@@ -181,7 +189,7 @@ def prove_inclusion(db: str | None, record: str, version: int = 1) -> dict[str, 
     from incident_ledger.ledger.audit import prove_inclusion as prove
 
     with open_ledger(db) as (location, ledger):
-        verifier = signing_key(location).verifier
+        verifier = checkpoint_verifier(location, ledger) or signing_key(location).verifier
         kind, _, bare = record.partition(":")
         candidates = [record] if kind in _KINDS and bare else [f"{k}:{record}" for k in _KINDS]
         found = [c for c in candidates if ledger.recorder.select_events(c, limit=1)]
