@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import json
 import sqlite3
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 from incident_ledger.projections.results import position_claims
@@ -21,30 +21,40 @@ _ENDS = """
 SELECT e.claim, e.how, e.ended_by, e.report, r.source, e.published_at FROM claim_ends e
 JOIN reports r ON r.id = e.report
 WHERE e.claim IN ({marks}) AND e.recorded_at <= ?
-ORDER BY e.published_at DESC, e.seq DESC
+ORDER BY e.published_at, e.seq
 """
 
 
 def ends_of(
     db: sqlite3.Connection, claims: Iterable[str], recorded: str
 ) -> dict[str, dict[str, Any]]:
-    """How each of these claims was first ended, as recorded by R: ``how`` (retracted or
-    corrected), ``by`` (the retraction or correcting claim), ``report``, ``outlet`` (the
-    source of that report) and ``published_at`` (the key of when the end is known)."""
+    """How each of these claims was first ended, as recorded by R (``first_ends``)."""
     wanted = sorted(set(claims))
     found: dict[str, dict[str, Any]] = {}
     for start in range(0, len(wanted), 500):
         chunk = wanted[start : start + 500]
         sql = _ENDS.replace("{marks}", ", ".join("?" for _ in chunk))
-        for claim, how, by, report, outlet, published in db.execute(sql, [*chunk, recorded]):
-            found[claim] = {
+        found.update(first_ends(db.execute(sql, [*chunk, recorded])))
+    return found
+
+
+def first_ends(ends: Iterable[Sequence[Any]]) -> dict[str, dict[str, Any]]:
+    """How each claim was first ended, from its ends as (claim, how, by, report, outlet,
+    published_at) in known-time order (``published_at``, then the log's): the first
+    of each claim's, as ``how`` (retracted or corrected), ``by`` (the retraction or
+    correcting claim), ``report``, ``outlet`` (the source of that report) and
+    ``published_at`` (the key of when the end is known)."""
+    first: dict[str, dict[str, Any]] = {}
+    for claim, how, by, report, outlet, published in ends:
+        if claim not in first:
+            first[claim] = {
                 "how": how,
                 "by": by,
                 "report": report,
                 "outlet": outlet,
                 "published_at": published,
             }
-    return found
+    return first
 
 
 def relays_of(position: Mapping[str, Any]) -> list[str]:

@@ -21,7 +21,7 @@ from typing import Any, cast
 
 from incident_ledger.ledger.errors import NotFoundError
 from incident_ledger.ledger.times import to_key
-from incident_ledger.projections.changes import changed_parts, fact_changes
+from incident_ledger.projections.changes import changed_parts, fact_changes, first_ends
 from incident_ledger.projections.citations import recorded_bound, report_refs
 from incident_ledger.projections.desk_projection import (
     claims_recorded_by,
@@ -114,15 +114,16 @@ class HistoryWalk:
         reports_at: dict[str, set[str]] = {}
         for row in sweep.claims:
             reports_at.setdefault(row[_PUBLISHED_AT], set()).add(row[_REPORT])
-        ends_at: dict[str, dict[str, dict[str, Any]]] = {}
-        first: set[str] = set()
-        for claim, published, how, by, report, found, outlet, _ in sweep.ends:
+        for _, published, _, _, report, *_ in sweep.ends:
             reports_at.setdefault(published, set()).add(report)
-            if found is None or claim in first:
-                continue
-            first.add(claim)  # how it was first ended, as ``changes.ends_of`` says
-            end = {"how": how, "by": by, "report": report, "outlet": outlet}
-            ends_at.setdefault(published, {})[claim] = end | {"published_at": published}
+        ends_at: dict[str, dict[str, dict[str, Any]]] = {}
+        found = (  # those whose report the model holds, as ``changes.ends_of`` reads them
+            (claim, how, by, report, outlet, published)
+            for claim, published, how, by, report, held, outlet, _ in sweep.ends
+            if held is not None
+        )
+        for claim, end in first_ends(found).items():
+            ends_at.setdefault(end["published_at"], {})[claim] = end
         refs = report_refs(db, {report for reports in reports_at.values() for report in reports})
         rank = {ref["id"]: n for n, ref in enumerate(refs)}  # read at once, in their order
         instants = sorted(reports_at)
