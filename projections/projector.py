@@ -103,6 +103,9 @@ class Projector:
         """Kind → the first stored event of every aggregate of that kind (facts, incidents),
         by aggregate id, once a bulk load has asked for one (``_stored_creation``)."""
         self._pending: dict[str, list[tuple[Any, ...]]] = {}
+        self.kept_updates: list[tuple[str, tuple[Any, ...]]] | None = None
+        """Every update written, in order, when kept (a rebuild's helper keeps them: the
+        row an update concerns may be in the part another process projects)."""
         self._collecting = False
         self._zones: dict[str, str | None] = {}
         """Incident → its time zone (None: UTC), as projected or looked up."""
@@ -423,10 +426,11 @@ class Projector:
             tables = self.views.table_statements()
             with Helper(_project_shard, env, shard, middle, last, until, tables) as helper:
                 applied = self._apply_pages(position, middle, until, halved)
-                done, shard_applied = helper.result()
+                done, projected = helper.result()
             if not done:
                 return applied + self._apply_pages(middle, last, until, progress)
-            self.views.absorb(shard, last, *self.log_at(last))
+            shard_applied, updates = projected
+            self.views.absorb(shard, last, *self.log_at(last), updates)
         if progress is not None:
             progress(total, total)
         return applied + int(shard_applied)
@@ -487,9 +491,12 @@ class Projector:
         for statement, rows in pending.items():
             if not statement.startswith("UPDATE"):
                 self.db.executemany(statement, rows)
+        kept = self.kept_updates
         for statement, rows in pending.items():
             if statement.startswith("UPDATE"):
                 self.db.executemany(statement, rows)
+                if kept is not None:
+                    kept += [(statement, row) for row in rows]
         pending.clear()
         self._zones_queued.clear()
         self.refresh_statuses()
@@ -686,9 +693,11 @@ def _project_shard(
     last: int,
     until: datetime | None,
     tables: list[str] | None,
-) -> int:
+) -> tuple[int, list[tuple[str, tuple[Any, ...]]]]:
     """A helper's work: project events (position, last] into a fresh shard read model,
-    its tables created from ``tables`` (the model's own statements) when given.
+    its tables created from ``tables`` (the model's own statements) when given; how many
+    it applied, and every update it made (``Projector.kept_updates``), which the model
+    absorbing the shard makes again (an update may concern a row of the first part).
 
     It opens the store afresh: a connection must not cross a fork.
     """
@@ -703,7 +712,10 @@ def _project_shard(
             views.create(tables, [])
         with views.transaction():
             views.set_position(position)
-        return Projector(ledger, views)._apply_pages(position, last, until, None)
+        projector = Projector(ledger, views)
+        projector.kept_updates = []
+        applied = projector._apply_pages(position, last, until, None)
+        return applied, projector.kept_updates
     finally:
         views.close()
         ledger.close()

@@ -697,14 +697,22 @@ class Views:
                 (store_id, PROJECTION),
             )
 
-    def absorb(self, shard: Path, position: int, size: int, root: bytes) -> None:
+    def absorb(
+        self,
+        shard: Path,
+        position: int,
+        size: int,
+        root: bytes,
+        updates: Sequence[tuple[str, tuple[Any, ...]]] = (),
+    ) -> None:
         """Append every row of a shard and take its position, in one transaction.
 
         A shard is a read model of the events that follow this one's position, up
         to ``position`` (a rebuild's second half, built by a helper process).
-        Sources it rated take their latest grade, as applying those events here in
-        order would have left them; claims take their statuses when the bulk load ends
-        (``finish_bulk``), as a bulk load's own claims do.
+        The ``updates`` its events made are made again here, in order, as applying
+        those events here would have made them: a source's grade, an erratum's link,
+        whose row may be of this model's part; claims take their statuses when the bulk
+        load ends (``finish_bulk``), as a bulk load's own claims do.
         """
         self.connection.execute("ATTACH DATABASE ? AS shard", (str(shard),))
         try:
@@ -722,12 +730,8 @@ class Views:
                     f"INSERT INTO main.search_index ({_SEARCH_COLUMNS}) "
                     f"SELECT {_SEARCH_COLUMNS} FROM shard.search_index ORDER BY rowid"
                 )
-                self.connection.execute(
-                    "UPDATE main.sources SET reliability = ("
-                    "  SELECT r.reliability FROM main.source_ratings r WHERE r.source = sources.id"
-                    "  ORDER BY r.seq DESC LIMIT 1"
-                    ") WHERE id IN (SELECT source FROM shard.source_ratings)"
-                )
+                for statement, row in updates:  # unqualified names are main's first
+                    self.connection.execute(statement, row)
                 self.set_position(position, size, root)
         finally:
             self.connection.execute("DETACH DATABASE shard")

@@ -240,9 +240,10 @@ def test_a_rebuild_split_with_a_helper_equals_one_in_a_single_process(
 ) -> None:
     """The second half projected by a forked helper into a shard, then absorbed, gives the
     very read model one process gives: claims citing reports of the first half, corrections
-    and retractions across the halves, sources re-graded in either half."""
+    and retractions across the halves, sources re-graded in either half, an erratum of the
+    first half linked to its right record in the second."""
     from benchmarks.synthetic import records
-    from incident_ledger.usecases import writing
+    from incident_ledger.usecases import desk_work, writing
 
     db = str(tmp_path / "l.db")
     writing.init(db)
@@ -250,12 +251,16 @@ def test_a_rebuild_split_with_a_helper_equals_one_in_a_single_process(
     lines = [json.dumps(record) for record in records(600)]
     first.write_text("\n".join(lines[: len(lines) // 2]) + "\n", encoding="utf-8")
     second.write_text("\n".join(lines[len(lines) // 2 :]) + "\n", encoding="utf-8")
+    claims = [json.loads(line)["id"] for line in lines if '"type": "claim"' in line]
+    wrong, right = claims[0], claims[-1]  # the right one is entered in the second half
     writing.append_file(db, str(first), project=False)
     writing.rate(db, "src-0", "E", reason="first-half grade")
     writing.rate(db, "src-1", "B", reason="graded once")
+    desk_work.erratum(db, wrong, reason="entered twice")
     writing.append_file(db, str(second), project=False)
     writing.rate(db, "src-0", "C", reason="second-half grade")
     writing.rate(db, "src-2", "F", reason="graded late")
+    desk_work.erratum(db, wrong, reason=None, replaced_by=right)  # linked in the second half
     monkeypatch.setattr(projector_module, "BULK_BACKLOG", 0)
     monkeypatch.setattr(projector_module, "PAGE_SIZE", 50)
 
@@ -271,10 +276,16 @@ def test_a_rebuild_split_with_a_helper_equals_one_in_a_single_process(
     alone = rebuilt("alone.db")
     started = started_helpers(projector_module)
     monkeypatch.setattr(projector_module, "PARALLEL_BACKLOG", 2)
+    # The first part ends with the erratum: its link is the helper's.
+    (erratum,), (last,) = alone["errata"], alone["position"]
+    monkeypatch.setattr(
+        projector_module, "FIRST_SHARE", (float(str(erratum[-1])) + 0.5) / float(str(last[0]))
+    )
     assert rebuilt("split.db") == alone
     assert len(started) == 1
     sources = dict((row[0], row[4]) for row in alone["sources"])
     assert (sources["src-0"], sources["src-1"], sources["src-2"]) == ("C", "B", "F")
+    assert f"claim:{right}" in str(alone["errata"])  # the link holds, in either model
 
     def dies(*args: Any) -> int:
         raise RuntimeError("the helper fell over")

@@ -142,7 +142,7 @@ def test_a_rebuilds_second_half_reads_the_facts_of_its_first_at_once(tmp_path: P
         patch.setattr(LogView, "creation_states", creation_states)
         patch.setattr(LogView, "creations_between", creations_between)
         patch.setattr(projector_module, "_report_time", counted)
-        applied = projector_module._project_shard(
+        applied, _ = projector_module._project_shard(
             locate(db).event_store_env(), tmp_path / "shard.db", last // 2, last, None, None
         )
     assert applied == last - last // 2
