@@ -158,6 +158,32 @@ def test_a_full_memo_keeps_what_claims_reference(
     assert asked == []
 
 
+def test_the_reports_a_page_records_are_not_read_back(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """When the ends of claims later in the input cite reports an earlier page recorded,
+    those reports are not read back from the store: the import remembers when each
+    was published from the page itself."""
+    monkeypatch.setattr(streaming, "PAGE", 2)
+    read: list[str] = []
+    creation_states = LogView.creation_states
+
+    def counted(view: LogView, ids: Any) -> Any:
+        read.extend(ids)
+        return creation_states(view, ids)
+
+    monkeypatch.setattr(LogView, "creation_states", counted)
+    db = str(tmp_path / "l.db")
+    writing.init(db)
+    lines = tmp_path / "claims.jsonl"
+    ends = [CORRECTIONS[1], CORRECTIONS[2]]  # each ends a claim of r1 or r2 by r2
+    lines.write_text("".join(json.dumps(record) + "\n" for record in [*BASE, *ends]))
+    result = runner.invoke(app, ["--db", db, "append", "--file", str(lines)])
+    assert result.exit_code == 0, result.output
+    assert result.stdout.startswith("added 9 record(s)")
+    assert [aggregate_id for aggregate_id in read if aggregate_id.startswith("report:")] == []
+
+
 def test_pages_go_in_from_their_columns(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """The scenarios above do take the whole-page way (else they would test nothing new),
     corrections and references to earlier records of the same page included."""

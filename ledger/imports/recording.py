@@ -14,6 +14,8 @@ from datetime import datetime
 from itertools import chain
 from typing import TYPE_CHECKING
 
+import orjson
+
 from incident_ledger.ledger.domain import creation_leaf
 from incident_ledger.ledger.errors import BadInputError, ConflictError
 from incident_ledger.ledger.imports.preparing import PreparedPage, column_events, creation_place
@@ -279,6 +281,8 @@ class Stream(Checks):
             )
             events, digests, concerns = column_events(self.ledger, page, first)
             known.update(ids)
+            if "report" in page.kinds:
+                self._remember_published(page)
             self._count_all(page.kinds)
             if ending:
                 events, digests, concerns = self._with_supersedes(
@@ -290,6 +294,17 @@ class Stream(Checks):
         creations = view.creation_states(present) if present else {}
         self._add_records(page, creations, events, digests)
         self._append(events, digests)
+
+    def _remember_published(self, page: ValidatedPage) -> None:
+        """Remember when the reports a page records were published (``Checks.published``),
+        from their data as the page holds it, while there is room: the ends of claims cite
+        them, and reading them back from the store cost more than the import's checks
+        of ends do."""
+        published, datas = self.published, page.datas
+        for i, kind in enumerate(page.kinds):
+            if kind == "report" and len(published) < KNOWN_LIMIT:
+                value = orjson.loads(datas[i]).get("published_at")
+                published[page.record_ids[i]] = str(value)
 
     def _all_new(
         self, page: ValidatedPage, refs: set[str], present: list[str], joined: str
