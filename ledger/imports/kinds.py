@@ -19,6 +19,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Sequence
 from datetime import datetime
+from functools import lru_cache
 from typing import TYPE_CHECKING, Any
 
 import orjson
@@ -118,12 +119,12 @@ class FactBook:
         rules = self.rules[fact]
         events: NewEvents = []
         if rules is None:
-            kind = inferred_kind(sig)
+            kind = _inferred_kind(sig)
             if kind is None:
                 raise BadInputError(f"{where}: value: {number_as_text(sig)}")
             rules = FactRules(kind)
             events.append(self._inferred(fact, rules, claim))
-        problem = misfit(rules, sig)
+        problem = _misfit(rules, sig)
         if problem is not None:
             raise BadInputError(f"{where}: {_message(fact, rules, sig, problem)}")
         self.fitting.add((fact, sig))
@@ -321,3 +322,11 @@ def inferred_leaf(fact: str, kind: str, claim: str, recorded: str) -> bytes:
 
 _INFERRED_TOPIC = get_topic(Fact.Inferred)
 _INFERRED_FRAME = leaf_frame(_INFERRED_TOPIC, 1, getattr(Fact.Inferred, "class_version", 1))
+
+
+# An import meets the same few signatures for fact after fact (a whole number, a date,
+# the same word): each is read once a process, for the kind a fact's first claim gives it
+# and for whether it fits a fact's rules (the rules of facts never declared are those of
+# their kind alone, equal from one fact to the next).
+_inferred_kind = lru_cache(maxsize=4096)(inferred_kind)
+_misfit = lru_cache(maxsize=4096)(misfit)
