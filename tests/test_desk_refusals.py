@@ -234,13 +234,14 @@ def test_no_other_key_takes_the_ledger_by_signing_its_first_checkpoint(
     assert desk.as_("alice", "verify")[0] == 0
 
 
-@pytest.mark.parametrize("name", ["bob", "mallory"])
+@pytest.mark.parametrize("name", ["bob", "mallory", "nobody"])
 def test_any_key_at_hand_checks_the_checkpoints_by_the_ledgers_own(desk: Desk, name: str) -> None:
     """A member's key or a stranger's at hand (a PostgreSQL reader names their own as
-    LEDGER_KEY) is not the key checkpoints are checked against: ``verify`` and ``prove``
-    check them by the ledger's own key as the log records it, and never read a
-    checkpoint that key signed as a bad one."""
+    LEDGER_KEY), or none, is not the key checkpoints are checked against: ``verify`` and
+    ``prove`` check them by the ledger's own key as the log records it, and never read a
+    checkpoint that key signed as a bad one or leave it unchecked."""
     desk.keys["mallory"], _ = desk.key("mallory")
+    desk.keys["nobody"] = ""
     assert desk.as_("alice", "checkpoint") == (0, "")
     verified = runner.invoke(app, ["--db", desk.db, "verify", "--json"], env={
         "LEDGER_KEY": desk.keys[name] or ""})  # fmt: skip

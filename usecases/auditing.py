@@ -114,25 +114,24 @@ def _verifier(location: StoreLocation, ledger: Ledger, key: str | None) -> str |
     try:
         return checkpoint_verifier(location, ledger)
     except StoreError:  # the store fails to read: verify says where, with the key at hand
-        return signing_key(location).verifier
+        return signing_key(location).verifier if location.key_path.exists() else None
 
 
 def checkpoint_verifier(location: StoreLocation, ledger: Ledger) -> str | None:
     """The key the log's checkpoints are checked against when none is given: the key at
     hand when it is the ledger's own as the log records it (``is_ledger_key``), else —
-    a member's own key, a stranger's (a PostgreSQL reader names their own) — the key
-    that signs them, the first admin's, which is the ledger's (None: no key at hand)."""
+    a member's own key, a stranger's (a PostgreSQL reader names their own), or none —
+    the key that signs them, the first admin's, which is the ledger's (None: the log
+    records none and no key is at hand)."""
     from incident_ledger.ledger.batch_signing import (
         first_admin_key,
         is_ledger_key,
         signed_checkpoints,
     )
 
-    if not location.key_path.exists():
-        return None
-    held = signing_key(location).verifier
+    held = signing_key(location).verifier if location.key_path.exists() else None
     with ledger.audit.reading() as view:
-        if is_ledger_key(ledger, view, held) is not False:
+        if held is not None and is_ledger_key(ledger, view, held) is not False:
             return held
         owner = first_admin_key(ledger, view)
         if owner is not None and signed_checkpoints(view, owner) is not False:
