@@ -14,13 +14,11 @@ from datetime import datetime
 from itertools import chain
 from typing import TYPE_CHECKING
 
-import orjson
-
 from incident_ledger.ledger.domain import creation_leaf
 from incident_ledger.ledger.errors import BadInputError, ConflictError
 from incident_ledger.ledger.imports.preparing import PreparedPage, column_events, creation_place
 from incident_ledger.ledger.imports.preparing import pages as prepared_pages
-from incident_ledger.ledger.imports.rules import KNOWN_LIMIT, Checks, Outcome, queue
+from incident_ledger.ledger.imports.rules import KNOWN_LIMIT, SMALL_STORE, Checks, Outcome, queue
 from incident_ledger.ledger.imports.spool import Spool, Spooled
 from incident_ledger.ledger.incident_chains import Concerns
 from incident_ledger.ledger.merkle import leaf_hash
@@ -32,10 +30,6 @@ if TYPE_CHECKING:
     from incident_ledger.ledger.imports.streaming import ValidatedPage
 
 __all__ = ["KNOWN_LIMIT", "Batch", "Outcome", "Stream"]
-
-SMALL_STORE = 1_000
-"""A store of at most this many events has its ids read once when an import begins, so
-that a page's ids need not be looked up in it (``Stream.known_is_all``)."""
 
 
 class Batch(Checks):
@@ -281,8 +275,7 @@ class Stream(Checks):
             )
             events, digests, concerns = column_events(self.ledger, page, first)
             known.update(ids)
-            if "report" in page.kinds:
-                self._remember_published(page)
+            self.remember_published(page.kinds, page.record_ids, page.datas)
             self._count_all(page.kinds)
             if ending:
                 events, digests, concerns = self._with_supersedes(
@@ -294,17 +287,6 @@ class Stream(Checks):
         creations = view.creation_states(present) if present else {}
         self._add_records(page, creations, events, digests)
         self._append(events, digests)
-
-    def _remember_published(self, page: ValidatedPage) -> None:
-        """Remember when the reports a page records were published (``Checks.published``),
-        from their data as the page holds it, while there is room: the ends of claims cite
-        them, and reading them back from the store cost more than the import's checks
-        of ends do."""
-        published, datas = self.published, page.datas
-        for i, kind in enumerate(page.kinds):
-            if kind == "report" and len(published) < KNOWN_LIMIT:
-                value = orjson.loads(datas[i]).get("published_at")
-                published[page.record_ids[i]] = str(value)
 
     def _all_new(
         self, page: ValidatedPage, refs: set[str], present: list[str], joined: str

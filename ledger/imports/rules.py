@@ -51,6 +51,9 @@ from incident_ledger.ledger.times import surely_before
 if TYPE_CHECKING:
     from incident_ledger.ledger.application import Ledger
 
+SMALL_STORE = 1_000
+"""A store of at most this many events has its ids read once when an import begins, so
+that a page's ids need not be looked up in it (``recording.Stream.known_is_all``)."""
 KNOWN_LIMIT = 200_000
 """Ids remembered as existing before the memo is dropped (memory stays bounded)."""
 FORGOTTEN_FIRST = "claim:"
@@ -105,7 +108,7 @@ class Checks:
         self.known_is_all = False
         """Whether ``known`` holds every id in the store, so that the store need not be
         asked: true while it holds every id of a small store read when the import began
-        (``recording.SMALL_STORE``) and all the import recorded since."""
+        (``SMALL_STORE``) and all the import recorded since."""
         self.store_ids: IdFilter | None = None
         """Every id in the store, as a filter (``imports.id_filter``), once ``known`` held
         them all and grew too large to keep: an id it does not hold need not be asked."""
@@ -182,6 +185,19 @@ class Checks:
         if len(self.published) < KNOWN_LIMIT:
             self.published.update(read)
         return read
+
+    def remember_published(
+        self, kinds: Sequence[str], record_ids: Sequence[str], datas: Sequence[str]
+    ) -> None:
+        """Remember when the reports among new records (their kinds, ids and creation data)
+        were published (``published``), while there is room: ends of claims cite them, and
+        reading them back from the store cost more than the checks of ends do."""
+        published = self.published
+        if "report" not in kinds:
+            return
+        for kind, record_id, data in zip(kinds, record_ids, datas, strict=True):
+            if kind == "report" and len(published) < KNOWN_LIMIT:
+                published[record_id] = str(orjson.loads(data).get("published_at"))
 
     def _in_input(self, aggregate_id: str) -> Spooled | None:
         """The record of this input under an aggregate id not yet in the store, if any."""
