@@ -17,12 +17,15 @@ from typing import Any
 from incident_ledger.projections.arabic import normalize
 from incident_ledger.projections.desk_projection import DESK_DESCRIPTIONS
 from incident_ledger.projections.desk_rules import (
+    REVIEWED_CLAIM,
+    REVIEWED_END,
     VOIDED_ASSESSMENT,
     VOIDED_END,
     end_proposer_sql,
     proposer_sql,
 )
 from incident_ledger.projections.positions import END_OF_TIME
+from incident_ledger.projections.proposal_ends import status_words_sql, with_status_words_sql
 
 TITLE = "incident-ledger"
 SOURCE = "incident-ledger event store"
@@ -553,6 +556,76 @@ _PROPOSED_ENDS = f"""proposed_ends AS (
 # (the pair test, which SQL expresses directly). The read model stores a fractional
 # quantity's bounds as floats: for those this query compares approximately, where the
 # command line compares exact decimals.
+# Each (fact, claimant) position and each fact's status of one view: the claims of
+# ``active{v}`` make ``current{v}`` (the claims of the positions), ``positions{v}`` and
+# ``facts_judged{v}`` (the statuses); ``v`` names the view (empty: the default one).
+_JUDGING = """ranked{v} AS (
+    SELECT active{v}.*, RANK() OVER (
+        PARTITION BY fact, claimant ORDER BY published_at DESC
+    ) AS recency
+    FROM active{v}
+),
+current{v} AS (SELECT * FROM ranked{v} WHERE recency = 1),
+held{v} AS (
+    SELECT fact, claimant, MIN(kind) AS kind, COUNT(DISTINCT kind) AS kinds,
+        MAX(COALESCE(valid_to, published_at)) AS as_of,
+        MAX(num_low) AS num_low_in, MIN(num_high) AS num_high_in,
+        MIN(num_low) AS num_low_out,
+        CASE WHEN COUNT(num_high) = COUNT(*) THEN MAX(num_high) END AS num_high_out,
+        MAX(time_low) AS time_low_in, MIN(time_high) AS time_high_in,
+        CASE WHEN COUNT(time_low) = COUNT(*) THEN MIN(time_low) END AS time_low_out,
+        CASE WHEN COUNT(time_high) = COUNT(*) THEN MAX(time_high) END AS time_high_out,
+        COUNT(DISTINCT text_value) AS texts
+    FROM current{v} GROUP BY fact, claimant
+),
+position{v} AS (
+    SELECT fact, claimant, kind, kinds, as_of, texts,
+        CASE WHEN kind = 'number' AND num_high_in IS NOT NULL AND num_low_in > num_high_in
+             THEN 1 WHEN kind = 'time' AND time_high_in IS NOT NULL AND time_low_in > time_high_in
+             THEN 1 WHEN kind = 'text' AND texts > 1 THEN 1 ELSE 0 END AS inconsistent,
+        CASE kind WHEN 'number' THEN num_low_in WHEN 'time' THEN time_low_in END AS low_in,
+        CASE kind WHEN 'number' THEN num_high_in WHEN 'time' THEN time_high_in END AS high_in,
+        CASE kind WHEN 'number' THEN num_low_out WHEN 'time' THEN time_low_out END AS low_out,
+        CASE kind WHEN 'number' THEN num_high_out WHEN 'time' THEN time_high_out END AS high_out
+    FROM held{v}
+),
+positions{v} AS (
+    SELECT fact, claimant, kind, kinds, as_of, inconsistent,
+        CASE WHEN inconsistent = 1 THEN low_out ELSE low_in END AS low,
+        CASE WHEN inconsistent = 1 THEN high_out ELSE high_in END AS high,
+        COUNT(*) OVER (PARTITION BY fact) AS claimants,
+        MIN(kind) OVER (PARTITION BY fact) AS kind_min,
+        MAX(kind) OVER (PARTITION BY fact) AS kind_max,
+        MAX(kinds) OVER (PARTITION BY fact) AS kinds_max,
+        (SELECT f.cumulative FROM facts AS f WHERE f.incident = :incident AND f.key = pos.fact
+         ORDER BY f.version DESC LIMIT 1) AS cumulative
+    FROM position{v} AS pos
+),
+facts_judged{v} AS (
+    SELECT fact, MIN(claimants) AS claimants, MIN(kind_min) AS kind_min,
+        CASE
+            WHEN MIN(claimants) = 1 THEN 'single'
+            WHEN MIN(kind_min) <> MAX(kind_max) OR MAX(kinds_max) > 1 THEN 'contested'
+            WHEN MIN(kind_min) = 'text' THEN
+                CASE WHEN EXISTS (
+                    SELECT 1 FROM current{v} AS t WHERE t.fact = p.fact
+                    GROUP BY t.text_value
+                    HAVING COUNT(DISTINCT t.claimant)
+                        = (SELECT COUNT(*) FROM position{v} AS q WHERE q.fact = p.fact)
+                ) THEN 'corroborated' ELSE 'contested' END
+            WHEN MIN(kind_min) = 'number' AND MAX(COALESCE(cumulative, 0)) = 1 THEN
+                CASE WHEN EXISTS (
+                    SELECT 1 FROM positions{v} AS a JOIN positions{v} AS b
+                    ON a.fact = p.fact AND b.fact = p.fact
+                    WHERE a.as_of <= b.as_of AND b.high IS NOT NULL AND a.low > b.high
+                ) THEN 'contested' ELSE 'corroborated' END
+            WHEN MAX(low) IS NULL OR MIN(high) IS NULL OR MAX(low) <= MIN(high)
+                THEN 'corroborated'
+            ELSE 'contested'
+        END AS status
+    FROM positions{v} AS p GROUP BY fact
+)"""
+
 _STATE_CTES = f"""WITH {_KNOWN},
 active AS (
     SELECT c.* FROM claims AS c, known
@@ -563,72 +636,7 @@ active AS (
           WHERE e.claim = c.id AND e.published_at <= known.at_key {_COUNTED_END}
       )
 ),
-ranked AS (
-    SELECT active.*, RANK() OVER (
-        PARTITION BY fact, claimant ORDER BY published_at DESC
-    ) AS recency
-    FROM active
-),
-current AS (SELECT * FROM ranked WHERE recency = 1),
-held AS (
-    SELECT fact, claimant, MIN(kind) AS kind, COUNT(DISTINCT kind) AS kinds,
-        MAX(COALESCE(valid_to, published_at)) AS as_of,
-        MAX(num_low) AS num_low_in, MIN(num_high) AS num_high_in,
-        MIN(num_low) AS num_low_out,
-        CASE WHEN COUNT(num_high) = COUNT(*) THEN MAX(num_high) END AS num_high_out,
-        MAX(time_low) AS time_low_in, MIN(time_high) AS time_high_in,
-        CASE WHEN COUNT(time_low) = COUNT(*) THEN MIN(time_low) END AS time_low_out,
-        CASE WHEN COUNT(time_high) = COUNT(*) THEN MAX(time_high) END AS time_high_out,
-        COUNT(DISTINCT text_value) AS texts
-    FROM current GROUP BY fact, claimant
-),
-position AS (
-    SELECT fact, claimant, kind, kinds, as_of, texts,
-        CASE WHEN kind = 'number' AND num_high_in IS NOT NULL AND num_low_in > num_high_in
-             THEN 1 WHEN kind = 'time' AND time_high_in IS NOT NULL AND time_low_in > time_high_in
-             THEN 1 WHEN kind = 'text' AND texts > 1 THEN 1 ELSE 0 END AS inconsistent,
-        CASE kind WHEN 'number' THEN num_low_in WHEN 'time' THEN time_low_in END AS low_in,
-        CASE kind WHEN 'number' THEN num_high_in WHEN 'time' THEN time_high_in END AS high_in,
-        CASE kind WHEN 'number' THEN num_low_out WHEN 'time' THEN time_low_out END AS low_out,
-        CASE kind WHEN 'number' THEN num_high_out WHEN 'time' THEN time_high_out END AS high_out
-    FROM held
-),
-positions AS (
-    SELECT fact, claimant, kind, kinds, as_of, inconsistent,
-        CASE WHEN inconsistent = 1 THEN low_out ELSE low_in END AS low,
-        CASE WHEN inconsistent = 1 THEN high_out ELSE high_in END AS high,
-        COUNT(*) OVER (PARTITION BY fact) AS claimants,
-        MIN(kind) OVER (PARTITION BY fact) AS kind_min,
-        MAX(kind) OVER (PARTITION BY fact) AS kind_max,
-        MAX(kinds) OVER (PARTITION BY fact) AS kinds_max,
-        (SELECT f.cumulative FROM facts AS f WHERE f.incident = :incident AND f.key = pos.fact
-         ORDER BY f.version DESC LIMIT 1) AS cumulative
-    FROM position AS pos
-),
-facts_judged AS (
-    SELECT fact, MIN(claimants) AS claimants, MIN(kind_min) AS kind_min,
-        CASE
-            WHEN MIN(claimants) = 1 THEN 'single'
-            WHEN MIN(kind_min) <> MAX(kind_max) OR MAX(kinds_max) > 1 THEN 'contested'
-            WHEN MIN(kind_min) = 'text' THEN
-                CASE WHEN EXISTS (
-                    SELECT 1 FROM current AS t WHERE t.fact = p.fact
-                    GROUP BY t.text_value
-                    HAVING COUNT(DISTINCT t.claimant)
-                        = (SELECT COUNT(*) FROM position AS q WHERE q.fact = p.fact)
-                ) THEN 'corroborated' ELSE 'contested' END
-            WHEN MIN(kind_min) = 'number' AND MAX(COALESCE(cumulative, 0)) = 1 THEN
-                CASE WHEN EXISTS (
-                    SELECT 1 FROM positions AS a JOIN positions AS b
-                    ON a.fact = p.fact AND b.fact = p.fact
-                    WHERE a.as_of <= b.as_of AND b.high IS NOT NULL AND a.low > b.high
-                ) THEN 'contested' ELSE 'corroborated' END
-            WHEN MAX(low) IS NULL OR MIN(high) IS NULL OR MAX(low) <= MIN(high)
-                THEN 'corroborated'
-            ELSE 'contested'
-        END AS status
-    FROM positions AS p GROUP BY fact
-),
+{_JUDGING.format(v="")},
 judged AS (
     SELECT c.*, f.status, p.inconsistent, COALESCE(p.cumulative, 0) AS cumulative,
         p.low AS position_low, p.high AS position_high, p.as_of
@@ -636,6 +644,96 @@ judged AS (
     JOIN facts_judged AS f ON f.fact = c.fact
     JOIN positions AS p ON p.fact = c.fact AND p.claimant = c.claimant
 )"""
+
+# The facts seen by T: the claims known then that the desk did not void (a fact none of
+# whose claims is in force then is withdrawn).
+_SEEN = """seen AS (
+    SELECT DISTINCT c.fact FROM claims AS c, known
+    WHERE c.incident = :incident AND c.published_at <= known.at_key
+      AND c.claim_status NOT IN ('voided', 'rejected')
+)"""
+
+# A fact's status that only proposals give, marked as ``ledger state`` marks it
+# (projections.proposal_ends, ``mark_proposed_statuses``): the status differs from the
+# reviewed view's (proposals left out, as ``--reviewed-only``), and someone proposed what
+# the fact shows: a claim of its positions, or the end that took a position of the
+# reviewed view all away (the first such end of that position's first claim). Only the
+# facts where either is found (``pending``) are judged in the reviewed view too; a ledger
+# where nothing was ever proposed has none.
+_ANY_PROPOSED = "EXISTS (SELECT 1 FROM batches WHERE proposed = 1)"
+_REVIEWED_CLAIM_NOW = REVIEWED_CLAIM.replace(":recorded", _NOW)
+_REVIEWED_END_NOW = REVIEWED_END.replace(":recorded", _NOW)
+_STATUS_MARKS = f"""proposed_claims AS (
+    SELECT * FROM (
+        SELECT c.fact, c.id, {proposer_sql("c.seq", "'claim:' || c.id", _NOW)} AS member
+        FROM claims AS c, known
+        WHERE {_ANY_PROPOSED} AND c.incident = :incident AND c.published_at <= known.at_key
+    ) WHERE member IS NOT NULL
+),
+proposed_end_of AS (
+    SELECT * FROM (
+        SELECT c.fact, e.claim, e.published_at, e.seq, {end_proposer_sql("e", _NOW)} AS member
+        FROM claims AS c JOIN claim_ends AS e ON e.claim = c.id, known
+        WHERE {_ANY_PROPOSED} AND c.incident = :incident
+          AND e.published_at <= known.at_key {_COUNTED_END}
+    ) WHERE member IS NOT NULL
+),
+pending AS (SELECT fact FROM proposed_claims UNION SELECT fact FROM proposed_end_of),
+active_reviewed AS (
+    SELECT c.* FROM claims AS c, known
+    WHERE c.fact IN (SELECT fact FROM pending) AND c.incident = :incident
+      AND c.published_at <= known.at_key AND c.claim_status NOT IN ('voided', 'rejected')
+      {_REVIEWED_CLAIM_NOW}
+      AND NOT EXISTS (
+          SELECT 1 FROM claim_ends AS e
+          WHERE e.claim = c.id AND e.published_at <= known.at_key {_COUNTED_END}
+          {_REVIEWED_END_NOW}
+      )
+),
+{_JUDGING.format(v="_reviewed")},
+reviewed_statuses AS (
+    SELECT fact, status FROM facts_judged_reviewed
+    UNION ALL
+    SELECT DISTINCT c.fact, 'withdrawn' FROM claims AS c, known
+    WHERE c.fact IN (SELECT fact FROM pending)
+      AND c.fact NOT IN (SELECT fact FROM positions_reviewed) AND c.incident = :incident
+      AND c.published_at <= known.at_key AND c.claim_status NOT IN ('voided', 'rejected')
+      {_REVIEWED_CLAIM_NOW}
+),
+shown_statuses AS (
+    SELECT fact, status FROM facts_judged WHERE fact IN (SELECT fact FROM pending)
+    UNION ALL
+    SELECT fact, 'withdrawn' FROM seen
+    WHERE fact IN (SELECT fact FROM pending) AND fact NOT IN (SELECT fact FROM positions)
+),
+status_proposers AS (
+    SELECT DISTINCT fact, member FROM (
+        SELECT p.fact, p.member FROM proposed_claims AS p JOIN current AS d ON d.id = p.id
+        UNION ALL
+        SELECT r.fact, (
+            SELECT x.member FROM current_reviewed AS y JOIN proposed_end_of AS x ON x.claim = y.id
+            WHERE y.fact = r.fact AND y.claimant = r.claimant
+            ORDER BY y.id, x.published_at, x.seq LIMIT 1
+        )
+        FROM current_reviewed AS r GROUP BY r.fact, r.claimant
+        HAVING NOT EXISTS (
+            SELECT 1 FROM current_reviewed AS y JOIN current AS d ON d.id = y.id
+            WHERE y.fact = r.fact AND y.claimant = r.claimant
+        )
+    ) WHERE member IS NOT NULL
+),
+status_marks AS (
+    SELECT s.fact, {
+    status_words_sql(
+        "(SELECT group_concat(member, ', ') FROM (SELECT w.member FROM status_proposers AS w "
+        "WHERE w.fact = s.fact ORDER BY w.member))",
+        "r.status",
+    )
+} AS words
+    FROM shown_statuses AS s LEFT JOIN reviewed_statuses AS r ON r.fact = s.fact
+    WHERE r.status IS NOT s.status AND s.fact IN (SELECT fact FROM status_proposers)
+)"""
+
 
 # A question that cannot be answered gets one row saying why (in its first column, the
 # others empty), and an answer with nothing in it one row saying so: never zero rows, which
@@ -680,11 +778,8 @@ _STATE_COLUMNS = (
 )
 
 _STATE_AT = f"""{_STATE_CTES},
-seen AS (
-    SELECT DISTINCT c.fact FROM claims AS c, known
-    WHERE c.incident = :incident AND c.published_at <= known.at_key
-      AND c.claim_status NOT IN ('voided', 'rejected')
-),
+{_SEEN},
+{_STATUS_MARKS},
 answer AS (
     SELECT j.fact, j.status, j.claimant, s.name AS claimant_name, j.value,
         COALESCE(j.qualifier, CASE j.kind WHEN 'number' THEN 'exact' END) AS qualifier,
@@ -701,11 +796,12 @@ answer AS (
 ),
 {_PROPOSED_ENDS},
 result AS (
-    SELECT a.fact, status, claimant, claimant_name, value, qualifier, interval_min,
-        interval_max, position_min, position_max, inconsistent, report, outlet, via,
-        published_at, as_of, claim, review, p.ends AS proposed_ends, quote, translation,
-        (SELECT at_key FROM known) AS known_at
+    SELECT a.fact, {with_status_words_sql("a.status", "m.words")} AS status, claimant,
+        claimant_name, value, qualifier, interval_min, interval_max, position_min,
+        position_max, inconsistent, report, outlet, via, published_at, as_of, claim, review,
+        p.ends AS proposed_ends, quote, translation, (SELECT at_key FROM known) AS known_at
     FROM answer AS a LEFT JOIN proposed_ends AS p ON p.fact = a.fact
+    LEFT JOIN status_marks AS m ON m.fact = a.fact
 ),
 {_PROBLEM_AT}
 {_one_row(_STATE_COLUMNS, "fact, published_at, claimant, claim", NOTHING_KNOWN)}"""
@@ -718,13 +814,20 @@ _POSITION_TEXT = (
 )
 
 _CONTESTED_COLUMNS = (
-    "fact, claimants, kind, range_min, range_max, positions, claims, proposals, proposed_ends, "
-    "last_published_at, known_at"
+    "fact, status, claimants, kind, range_min, range_max, positions, claims, proposals, "
+    "proposed_ends, last_published_at, known_at"
 )
 
 _CONTESTED_FACTS = f"""{_STATE_CTES},
+{_SEEN},
+{_STATUS_MARKS},
 {_PROPOSED_ENDS},
 result AS (SELECT j.fact,
+    {
+    with_status_words_sql(
+        "'contested'", "(SELECT m.words FROM status_marks AS m WHERE m.fact = j.fact)"
+    )
+} AS status,
     COUNT(DISTINCT j.claimant) AS claimants,
     CASE WHEN MIN(j.kind) = MAX(j.kind) THEN MIN(j.kind) ELSE 'mixed' END AS kind,
     CASE
@@ -907,6 +1010,13 @@ _DESK_NOW = (
 )
 
 
+_STATUS_ONLY_PROPOSALS = (
+    " A status that only proposals give — the reviewed view, which leaves them out "
+    "(`ledger state --reviewed-only`), gives the fact another, or counts none of its claims "
+    "— says so, as `ledger state` does: single (proposed by bob; reviewed: contested)."
+)
+
+
 # Over 60 lines: a table of the canned queries, one entry each, with no logic.
 def canned_queries() -> dict[str, dict[str, Any]]:
     """Datasette canned queries over the read model, keyed by their URL name.
@@ -933,6 +1043,7 @@ def canned_queries() -> dict[str, dict[str, Any]]:
                 + _DESK_NOW
                 + " proposed_ends lists the fact's ends in force that are proposals (tala: c2 "
                 "withdrawn by x2, proposed by bob): a position they took away is not shown."
+                + _STATUS_ONLY_PROPOSALS
             ),
             "sql": _STATE_AT,
             "params": ["incident", "at"],
@@ -944,6 +1055,8 @@ def canned_queries() -> dict[str, dict[str, Any]]:
                 "known time T, one row per fact: how many claimants, the range of their "
                 "intervals (NULL = unbounded), each position in words and the claim ids, "
                 "with the proposals among them and the ends in force that are proposals. "
+                "status: contested, or, when only proposals make it so, as state_at says it: "
+                "contested (proposed by bob; reviewed: single). "
                 "Parameters as in state_at."
             ),
             "sql": _CONTESTED_FACTS,

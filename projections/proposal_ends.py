@@ -162,14 +162,33 @@ def ended_lines(fact: Any, summed: bool = False) -> list[str]:
     ]
 
 
+_NO_CLAIM_COUNTS = "no claim counts"
+"""The reviewed status of a fact no claim of which counts in the reviewed view."""
+
+
 def status_words(fact: Any) -> str:
     """What a table adds to a fact's status that exists only because of proposals:
     ``proposed by bob; reviewed: contested``; empty for any other status."""
     if "status_review" not in fact:
         return ""
-    reviewed = fact.get("reviewed_status") or "no claim counts"
+    reviewed = fact.get("reviewed_status") or _NO_CLAIM_COUNTS
     who = ", ".join(fact["status_proposed_by"])
     return f"{fact['status_review']} by {who}; reviewed: {reviewed}"
+
+
+def status_words_sql(who: str, reviewed: str) -> str:
+    """SQL: ``status_words`` for a query that finds the marks itself: ``who`` an SQL
+    expression listing who proposed the status (``bob, rita``, in order), ``reviewed`` one
+    giving the reviewed view's status (NULL when no claim of the fact counts there)."""
+    return (
+        f"'{PROPOSED} by ' || {who} || '; reviewed: ' || COALESCE({reviewed}, '{_NO_CLAIM_COUNTS}')"
+    )
+
+
+def with_status_words_sql(text: str, words: str) -> str:
+    """SQL: ``with_status_words``: ``text`` (an SQL expression, a fact's status) with
+    ``words`` (one of ``status_words_sql``, NULL for any other status) after it."""
+    return f"{text} || COALESCE(' (' || {words} || ')', '')"
 
 
 def with_status_words(text: str, fact: Any) -> str:

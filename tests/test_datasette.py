@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 from typer.testing import CliRunner
 
@@ -39,11 +39,13 @@ from incident_ledger.ledger.times import parse_instant, to_key, zone_or_none
 from incident_ledger.projections.arabic import normalize
 from incident_ledger.projections.datasette_metadata import build_metadata, canned_queries, fold_rows
 from incident_ledger.projections.projector import Projector
-from incident_ledger.projections.understanding import state
+from incident_ledger.projections.proposal_ends import mark_state_proposals, with_status_words
+from incident_ledger.projections.understanding import Policy, state
 from incident_ledger.projections.views import Views
 from incident_ledger.usecases import serving as web
 from incident_ledger.usecases import workspace, writing
 from incident_ledger.usecases.datasette_site import PLUGINS, TEMPLATES
+from tests.model_desk import Desk, proposal_ops
 from tests.strategies import claim_operations
 
 runner = CliRunner()
@@ -149,12 +151,16 @@ def sql_state(db: sqlite3.Connection, incident: str, at: str) -> dict[str, Any]:
 
 
 def python_state(db: sqlite3.Connection, incident: str, at: str) -> dict[str, Any]:
+    """The same from ``state`` as ``ledger state`` shows it: a status only proposals give
+    marked (``single (proposed by bob; reviewed: contested)``)."""
     zone = db.execute("SELECT timezone FROM incidents WHERE id = ?", (incident,)).fetchone()
     known = parse_instant(at, end_of_day=True, zone=zone_or_none(zone[0] if zone else None))
-    facts = state(db, incident, known)["facts"]
+    result = state(db, incident, known)
+    mark_state_proposals(db, result, known, None, Policy.RANGE)
+    facts = result["facts"]
     return {
         fact: (
-            value["status"],
+            with_status_words(value["status"], value),
             {c for p in value["positions"] for c in p.get("claims") or [p["claim"]]},
         )
         for fact, value in facts.items()
@@ -390,14 +396,16 @@ published = st.one_of(
         lambda t: f"2022-01-0{t[0]}T{t[1]:02d}:30:00Z"
     ),
 )
-operation = st.one_of(*claim_operations(FACTS, value_strategy, SOURCES, 40))
+operation = st.one_of(*claim_operations(FACTS, value_strategy, SOURCES, 40), *proposal_ops(40))
 
 
 def _records(
     reports: list[str], ops: list[Any], zone: str | None = None, cumulative: bool = False
-) -> list[dict[str, Any]]:
+) -> list[Any]:
+    """The records of the operations; the desk's (who enters the next records, a review)
+    are left in their place as drawn."""
     incident = {"type": "incident", "id": "i", "title": "I"} | ({"timezone": zone} if zone else {})
-    records: list[dict[str, Any]] = [incident]
+    records: list[Any] = [incident]
     if cumulative:  # n.a is a total that can only grow: compared through time
         records.append({"type": "fact", "incident": "i", "key": "n.a", "kind": "count"})
         records[-1]["cumulative"] = True
@@ -408,6 +416,9 @@ def _records(
     ]
     claims: list[str] = []
     for number, op in enumerate(ops):
+        if op[0] in ("as", "review"):
+            records.append(op)
+            continue
         if op[0] == "claim":
             _, fact, value, report, claimant = op
             record = {"type": "claim", "id": f"c{number}", "incident": "i", "fact": fact}
@@ -429,17 +440,41 @@ def _records(
     return records
 
 
+DESK_EXAMPLES = [  # a proposed claim alone; s1's claim withdrawn only by bob's proposal
+    [("as", "bob"), ("claim", "n.a", {"value": 4}, 0, None)],
+    [("claim", "n.a", {"value": 4}, 0, "s0"), ("claim", "n.a", {"value": 9}, 1, "s1"),
+     ("as", "bob"), ("retract", 1, 2)],
+]  # fmt: skip
+
+
 @settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@example(
+    ["2022-01-01"] * 2 + ["2022-01-02"] * 4, DESK_EXAMPLES[0], ["2022-01-03"], None, False, True
+)
+@example(
+    ["2022-01-01"] * 2 + ["2022-01-02"] * 4, DESK_EXAMPLES[1], ["2022-01-03"], None, False, True
+)
 @given(
     reports=st.lists(published, min_size=6, max_size=6),
-    ops=st.lists(operation, min_size=1, max_size=20),
+    ops=st.tuples(st.booleans(), st.lists(operation, min_size=1, max_size=20)).map(
+        lambda drawn: [("as", "bob"), *drawn[1]] if drawn[0] else drawn[1]
+    ),  # with a desk, half the time bob proposes from the first claim on
     queries=st.lists(published, min_size=1, max_size=4),
     zone=st.sampled_from([None, "Asia/Damascus", "America/New_York"]),
     cumulative=st.booleans(),
+    desk=st.booleans(),
 )
 def test_state_at_equals_understanding_on_random_ledgers(
-    reports: list[str], ops: list[Any], queries: list[str], zone: str | None, cumulative: bool
+    reports: list[str],
+    ops: list[Any],
+    queries: list[str],
+    zone: str | None,
+    cumulative: bool,
+    desk: bool,
 ) -> None:
+    """Half the ledgers have a desk with review required, where bob (a reporter) proposes
+    what he enters and eve (an editor) approves or rejects it: the canned answer then
+    marks a status only proposals give as ``ledger state`` does."""
     with tempfile.TemporaryDirectory() as workdir:
         ledger = Ledger(
             locate(str(Path(workdir) / "l.db")).event_store_env(),
@@ -447,21 +482,42 @@ def test_state_at_equals_understanding_on_random_ledgers(
         )
         views = Views(Path(workdir) / "v.db")
         try:
-            for number, record in enumerate(_records(reports, ops, zone, cumulative)):
-                try:
-                    importer.record(ledger, [Entry(f"op {number}", validate_record(record, "op"))])
-                except (ConflictError, BadInputError):
-                    # a second correction of one claim, a correction of a retraction, or a
-                    # value that does not fit the kind its fact's first claim gave it
-                    continue
+            _enter(ledger, _records(reports, ops, zone, cumulative), Desk(ledger) if desk else None)
             Projector(ledger, views).catch_up()
             for at in queries:
-                assert sql_state(views.connection, "i", at) == python_state(
-                    views.connection, "i", at
-                )
+                expected = python_state(views.connection, "i", at)
+                assert sql_state(views.connection, "i", at) == expected
+                contested = run_query(views.connection, "contested_facts", incident="i", at=at)
+                assert {row["fact"]: row["status"] for row in contested} == {
+                    fact: status
+                    for fact, (status, _) in expected.items()
+                    if status.partition(" (")[0] == "contested"
+                }
         finally:
             views.close()
             ledger.close()
+
+
+def _enter(ledger: Ledger, records: list[Any], desk: Desk | None) -> None:
+    """Record each record as its member (``desk``: None, no desk: its operations are
+    skipped); a record the ledger refuses is left out."""
+    entered: list[str] = []  # claims and retractions, as a review names them
+    for number, record in enumerate(records):
+        if isinstance(record, tuple):
+            if desk is not None and record[0] == "as":
+                ledger.actor = desk.bob if record[1] == "bob" else desk.alice
+            elif desk is not None and entered:
+                desk.review(entered[record[1] % len(entered)], record[2])
+            continue
+        try:
+            importer.record(ledger, [Entry(f"op {number}", validate_record(record, "op"))])
+        except (ConflictError, BadInputError):
+            # a second correction of one claim, a correction of a retraction, or a
+            # value that does not fit the kind its fact's first claim gave it
+            continue
+        if record["type"] in ("claim", "correction", "retraction"):
+            kind = "retraction" if record["type"] == "retraction" else "claim"
+            entered.append(f"{kind}:{record['id']}")
 
 
 # --- the other canned queries ----------------------------------------------------------------

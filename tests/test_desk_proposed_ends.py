@@ -214,11 +214,16 @@ def test_the_canned_queries_mark_proposals_and_leave_out_what_the_desk_voided(
             return run_query(conn, name, **params)
 
     rows = ask("state_at", incident="g", at="2022-01-23")
+    marked = "single (proposed by bob; reviewed: contested)"
     assert [(r["status"], r["claim"], r["review"], r["proposed_ends"]) for r in rows] == [
-        ("single", "k0", "proposed by bob", both)
+        (marked, "k0", "proposed by bob", both)
     ]
     [contested] = ask("contested_facts", incident="g", at="2022-01-21")
-    assert (contested["proposals"], contested["proposed_ends"]) == (None, None)
+    assert (contested["status"], contested["proposals"], contested["proposed_ends"]) == (
+        "contested",
+        None,
+        None,
+    )
     history = ask("fact_history", incident="g", fact="killed")
     assert [(r["claim"], r["review"], r["ended_by"], r["end_review"]) for r in history] == [
         ("c0", None, "k0", "proposed by bob"),
@@ -232,6 +237,7 @@ def test_the_canned_queries_mark_proposals_and_leave_out_what_the_desk_voided(
         ("contested", "k0", "proposed by bob"),
     ]
     [contested] = ask("contested_facts", incident="g", at="2022-01-23")
+    assert contested["status"] == "contested"  # contested in the reviewed view too
     assert (contested["claims"], contested["proposals"], contested["proposed_ends"]) == (
         "c2 k0",
         "k0 proposed by bob",
@@ -254,3 +260,45 @@ def test_the_canned_queries_mark_proposals_and_leave_out_what_the_desk_voided(
     assert sohr["k0"]["status"] == "voided"  # never counted by status = 'active'
     [x2] = [r for r in ask("claims_by_source", source="tala") if r["claim"] == "c2"]
     assert x2["status"] == "active"  # the rejected end x2 ends nothing
+
+
+def test_the_canned_queries_mark_a_status_only_proposals_give(
+    desk: tuple[Member, Member, Member],
+) -> None:
+    """A contest only bob's unreviewed claim makes, and a fact only his proposals hold,
+    read in the canned queries as in ``state``: ``contested (proposed by bob; reviewed:
+    single)``; approved, the same status is plain."""
+    from incident_ledger.usecases.workspace import read_model
+    from tests.test_datasette import python_state, run_query, sql_state
+
+    alice, bob, eve = desk
+    eve.ok("review", "x2", "--approve")  # tala's 7 withdrawn: sohr's 5 alone, reviewed
+    escaped = {**claim("p2", 3, "t2"), "fact": "escaped"}
+    assert bob.append([claim("p1", 9, "t2"), escaped]).returncode == 0
+
+    def ask(name: str, at: str) -> list[dict[str, Any]]:
+        with read_model(alice.db) as conn:
+            if name == "state_at":
+                assert sql_state(conn, "g", at) == python_state(conn, "g", at)
+            return run_query(conn, name, incident="g", at=at)
+
+    statuses = {(r["fact"], r["status"]) for r in ask("state_at", "2022-01-22")}
+    assert statuses == {
+        ("escaped", "single (proposed by bob; reviewed: no claim counts)"),
+        ("killed", "contested (proposed by bob; reviewed: single)"),
+    }
+    [contested] = ask("contested_facts", "2022-01-22")
+    assert (contested["fact"], contested["status"], contested["proposals"]) == (
+        "killed",
+        "contested (proposed by bob; reviewed: single)",
+        "p1 proposed by bob",
+    )
+    shown = words(alice.ok("state", "g", "--at", "2022-01-22"))
+    assert "contested (proposed by bob; reviewed: single)" in shown
+    eve.ok("review", "p1", "--approve")
+    eve.ok("review", "p2", "--approve")
+    assert {(r["fact"], r["status"]) for r in ask("state_at", "2022-01-22")} == {
+        ("escaped", "single"),
+        ("killed", "contested"),
+    }
+    assert [r["status"] for r in ask("contested_facts", "2022-01-22")] == ["contested"]
