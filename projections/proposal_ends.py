@@ -199,6 +199,14 @@ def with_status_words(text: str, fact: Any) -> str:
     return f"{text} ({words})" if words else text
 
 
+def listed_as_contested(fact: Any) -> bool:
+    """Whether a list of contested facts lists ``fact``: contested, or contested in the
+    reviewed view while only proposals give it another status (``mark_proposed_statuses``)
+    — a fact a reporter's unreviewed retraction made single stays listed, its status
+    marked, and never reads as a source's withdrawal."""
+    return fact["status"] == "contested" or fact.get("reviewed_status") == "contested"
+
+
 def unmarked_summary(fact: Any) -> str:
     """A fact's ``why.summary`` without the words ``with_status_words`` added to it: for a
     page that says them beside the status already. Empty when the fact has no why."""

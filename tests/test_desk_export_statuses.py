@@ -109,8 +109,14 @@ def test_the_html_reports_contested_facts_mark_a_status_only_proposals_give(
     alice, _, _ = desk
     page = export(alice, tmp_path / "proposals.html", "--with-proposals").read_text()
     contested = contested_section(page)
-    assert re.findall(r"<h4><code>(\w+)</code>", contested) == ["wounded"]
-    assert "contested <em>(proposed by bob; reviewed: single)</em>" in contested
+    # killed, contested in the reviewed view, stays listed: only bob's unreviewed
+    # retraction makes it single, which must never read as tala withdrawing.
+    articles = dict(re.findall(r"<h4><code>(\w+)</code>(.*?)</article>", contested, flags=re.S))
+    assert list(articles) == ["killed", "wounded"]
+    assert "contested <em>(proposed by bob; reviewed: single)</em>" in articles["wounded"]
+    assert "single <em>(proposed by bob; reviewed: contested)</em>" in articles["killed"]
+    killed = " ".join(re.sub(r"<[^>]+>", " ", articles["killed"]).split())
+    assert "tala: 7 withdrawn — proposal x2 by bob awaiting review" in killed
     reviewed = contested_section(export(alice, tmp_path / "reviewed.html").read_text())
     assert re.findall(r"<h4><code>(\w+)</code>", reviewed) == ["killed"]
     assert "proposed" not in reviewed

@@ -44,7 +44,11 @@ from incident_ledger.projections.exports.html_template import (
     CONTENT_SECURITY_POLICY,
     REPORT_TEMPLATE,
 )
-from incident_ledger.projections.proposal_ends import ended_lines, status_words
+from incident_ledger.projections.proposal_ends import (
+    ended_lines,
+    listed_as_contested,
+    status_words,
+)
 from incident_ledger.projections.timewords import describe
 from incident_ledger.projections.words import (
     LISTED_POSITIONS,
@@ -299,6 +303,7 @@ def _fact(
         # the positions proposed ends took away, in the words of ``state``'s table
         "ended": ended_lines(fact, summary is not None),
         "row_class": "contested" if status == "contested" else "",
+        "contested": listed_as_contested(fact),  # listed under Contested facts
         "value": _fact_value(fact, zone),
         "reason": (fact.get("why") or {}).get("short"),
         "summary": summary,

@@ -110,7 +110,7 @@ and rejected proposals count nowhere.</p>
 </dl>
 
 <h3>Contested facts</h3>
-{% for fact in incident.facts if fact.status == "contested" %}
+{% for fact in incident.facts if fact.contested %}
 <article class="contested">
 <h4><code>{{ fact.fact }}</code>: {{ bidi(fact.value) }}</h4>
 {%- if fact.status_review %}
@@ -156,7 +156,7 @@ below first, those in conflict leading.</p>{% endif %}
 <td>{% if not fact.positions
     and not fact.ended %}<span class="muted">no active claim: every claim was
 retracted or corrected</span>{% endif %}
-{% if fact.summary %}{{ bidi(fact.summary) }}{% if fact.status != "contested" %}
+{% if fact.summary %}{{ bidi(fact.summary) }}{% if not fact.contested %}
 <span class="muted">(the appendix lists every claim)</span>{% else %}
 <span class="muted">(listed under Contested facts)</span>{% endif %}
 {% else %}<ul class="positions">
