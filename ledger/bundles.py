@@ -74,8 +74,7 @@ def write_bundle(
     events they cite instead of the whole log, once they prove to be every event of the
     incident (``_indexed_part``) and the captures of its reports; otherwise the whole log
     is read. An incident bundle with its captured files reads the whole log."""
-    if out.exists() and any(out.iterdir()):
-        raise BadInputError(f"{out} exists and is not empty")
+    require_empty(out)
     recorder = ledger.audit
     with recorder.reading() as view:
         picked = None
@@ -117,6 +116,19 @@ def write_bundle(
 
 Wanted = Callable[[int, str], bool]
 """Whether the leaf of this index and aggregate id goes into an incident bundle."""
+
+
+def require_empty(out: Path) -> None:
+    """Refuse a bundle folder that already holds files: a bundle is all the folder holds."""
+    if out.exists() and any(out.iterdir()):
+        raise BadInputError(f"{out} exists and is not empty")
+
+
+def has_chain(ledger: Ledger, incident: str) -> bool:
+    """Whether the log holds an event concerning ``incident`` (it has a chain): else an
+    incident bundle of it is refused."""
+    with ledger.audit.reading() as view:
+        return incident in view.chain_heads()
 
 
 def _write_leaves(

@@ -204,7 +204,7 @@ def listed_as_contested(fact: Any) -> bool:
     reviewed view while only proposals give it another status (``mark_proposed_statuses``)
     — a fact a reporter's unreviewed retraction made single stays listed, its status
     marked, and never reads as a source's withdrawal."""
-    return fact["status"] == "contested" or fact.get("reviewed_status") == "contested"
+    return "contested" in (fact["status"], fact.get("reviewed_status"))
 
 
 def unmarked_summary(fact: Any) -> str:

@@ -4,6 +4,7 @@ acting member's key, a link, a pipe are each refused in one line, before any wor
 
 from __future__ import annotations
 
+import json
 import os
 from pathlib import Path
 
@@ -98,3 +99,62 @@ def test_keygen_never_makes_a_file_sqlite_would_take_for_the_store_s(
     assert (code, said) == (2, f"error: {out} is the ledger's event store: give another file\n")
     assert not (tmp_path / "l.db-wal").exists()
     assert run(db, "verify")[0] == 0
+
+
+def checkpoints(db: str) -> int:
+    result = runner.invoke(app, ["--db", db, "verify", "--json"])
+    assert result.exit_code == 0, result.stderr
+    count: int = json.loads(result.stdout)["checkpoints"]
+    return count
+
+
+@pytest.mark.parametrize(
+    ("args", "code", "error"),
+    [
+        (
+            ("--format", "csv", "--incident", "bi", "--out", "n.csv"),
+            1,
+            "no incident 'bi' in the ledger; did you mean 'big'?",
+        ),
+        (
+            ("--format", "html", "--incident", "nosuch", "--out", "n.html"),
+            1,
+            "no incident 'nosuch' in the ledger",
+        ),
+        (
+            ("--format", "claimreview", "--incident", "bi"),
+            1,
+            "no incident 'bi' in the ledger; did you mean 'big'?",
+        ),
+        (
+            ("--format", "jsonl", "--incident", "bi", "--out", "bundle"),
+            1,
+            "no incident 'bi' in the ledger; did you mean 'big'?",
+        ),
+        (("--format", "jsonl", "--out", "full"), 2, "full exists and is not empty"),
+        (
+            ("--format", "prov", "--namespace", "no uri", "--out", "n.json"),
+            2,
+            "not a namespace URI: 'no uri' (an absolute URI, e.g. https://desk.example/ledger/)",
+        ),
+    ],
+    ids=["csv", "html", "claimreview", "jsonl", "full-folder", "namespace"],
+)
+def test_an_export_refused_for_what_it_asks_signs_and_writes_nothing(
+    db: str,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    args: tuple[str, ...],
+    code: int,
+    error: str,
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "full").mkdir()
+    (tmp_path / "full" / "kept").write_text("kept\n", encoding="utf-8")
+    assert checkpoints(db) == 0
+    assert run(db, "export", *args) == (code, f"error: {error}\n")
+    assert not [name for name in ("n.csv", "n.html", "n.json", "bundle") if Path(name).exists()]
+    assert sorted(p.name for p in (tmp_path / "full").iterdir()) == ["kept"]
+    assert checkpoints(db) == 0
+    assert run(db, "export", "--format", "csv", "--incident", "big", "--out", "n.csv")[0] == 0
+    assert checkpoints(db) == 1

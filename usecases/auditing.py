@@ -241,7 +241,7 @@ def export(
     from incident_ledger.ledger.audit import make_checkpoint
 
     fmt = parse_format(fmt)
-    _check_options(fmt, with_evidence, reviewed_only)
+    _check_options(fmt, with_evidence, reviewed_only, namespace)
     folder, target = _destination(fmt, out, db)
     known_at = query_instant(at)
     selects = fmt != "jsonl"  # a bundle is read from the log alone
@@ -252,6 +252,7 @@ def export(
             # Read from the read model: refused if it lacks an event the export needs.
             ws.views.require_projected(incident)
         with ws.views.snapshot():
+            _require_incident(ws, incident, selects)  # before anything is signed
             signed = make_checkpoint(
                 ws.ledger, key.signer, key.origin, key.verifier, keep=not ws.location.read_only
             )
@@ -288,13 +289,34 @@ def _write_as_made(
     return None
 
 
-def _check_options(fmt: str, with_evidence: bool, reviewed_only: bool | None) -> None:
-    """Refuse what a format cannot do: only a bundle holds captured files, and a bundle
-    is the whole log."""
+def _check_options(
+    fmt: str, with_evidence: bool, reviewed_only: bool | None, namespace: str | None
+) -> None:
+    """Refuse what a format cannot do (only a bundle holds captured files, and a bundle
+    is the whole log) and a PROV namespace that is no URI, before anything is signed."""
+    from incident_ledger.projections.exports.prov_export import prov_namespace
+
     if with_evidence and fmt != "jsonl":
         raise BadInputError("captured files go only into a JSONL bundle")
     if reviewed_only is not None and fmt == "jsonl":
         raise BadInputError("a JSONL bundle holds the whole log, proposals and reviews alike")
+    if namespace is not None and fmt == "prov":
+        prov_namespace(namespace)
+
+
+def _require_incident(ws: Workspace, incident: str | None, selects: bool) -> None:
+    """Refuse an unknown incident before a checkpoint is signed, naming the closest ids:
+    as the read model knows it, or for a bundle (read from the log alone) as the log's
+    chains do."""
+    from incident_ledger.ledger.bundles import has_chain
+    from incident_ledger.projections.incidents import require_incident, unknown_incident
+
+    if incident is None:
+        return
+    if selects:
+        require_incident(ws.views.connection, incident)
+    elif not has_chain(ws.ledger, incident):
+        raise NotFoundError(unknown_incident(ws.views.connection, incident))
 
 
 def _reviewed_only(
@@ -437,11 +459,15 @@ def _destination(
 ) -> tuple[Path | None, Path | None]:
     """(folder, file) an export in ``fmt`` (``parse_format``) goes to, checked before any
     work is done: never one of the files of the ledger at ``db``."""
+    from incident_ledger.ledger.bundles import require_empty
+
     if fmt == "jsonl" and out is None:
         raise BadInputError("{fmt} jsonl writes a folder: give {out} DIR", arguments=("fmt", "out"))
     if fmt == "xlsx" and out is None:
         raise BadInputError("an xlsx workbook is a binary file: give a file to write it to")
     folder = output_folder(out) if fmt == "jsonl" and out is not None else None
+    if folder is not None:
+        require_empty(folder)
     target = None
     if fmt != "jsonl" and out is not None:
         target = output_file(out, ledger_files(locate(db)))
