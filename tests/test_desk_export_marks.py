@@ -9,6 +9,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import re
 from pathlib import Path
 from typing import Any
 
@@ -96,3 +97,38 @@ def test_prov_and_html_mark_proposals(proposals: Member, tmp_path: Path) -> None
     # p1, killed's one position
     assert '<span class="when">22 Jan 2022</span>, <em>proposed</em></span></li>' in page
     assert "<em>proposed</em>" not in export(proposals, tmp_path, "html").read_text()
+
+
+def assessment(assessment_id: str, claim: str) -> dict[str, Any]:
+    return {"type": "assessment", "id": assessment_id, "claim": claim, "verdict": "false",
+            "by": "Desk", "published_at": "2022-01-25",
+            "url": f"https://check.example/{assessment_id}"}  # fmt: skip
+
+
+def review_mark(item: dict[str, Any]) -> str | None:
+    """The ``incident-ledger:review`` identifier of a ClaimReview or its claim, if any."""
+    marks = [i["value"] for i in item.get("identifier", ()) if i["propertyID"].endswith(":review")]
+    assert len(marks) <= 1, marks
+    return marks[0] if marks else None
+
+
+def test_an_approved_assessment_of_a_proposed_claim_marks_the_claim(
+    proposals: Member, tmp_path: Path
+) -> None:
+    """ed's assessments count at once; a1 assesses rita's p1, still a proposal: the
+    ClaimReview's claim and the HTML Assessments table say so, as CSV and PROV do."""
+    assert proposals.append([assessment("a1", "p1"), assessment("a2", "e2")]).returncode == 0
+    reviews = json.loads(export(proposals, tmp_path, "claimreview", "--with-proposals").read_text())
+    marks = {
+        review["url"].rsplit("/", 1)[1]: (review_mark(review), review_mark(review["itemReviewed"]))
+        for review in reviews
+    }
+    assert marks == {"a1": (None, "proposed"), "a2": (None, None)}
+    page = export(proposals, tmp_path, "html", "--with-proposals").read_text()
+    table = page.split('<table class="assessments">')[1].split("</table>", maxsplit=1)[0]
+    rows = dict(re.findall(r"<tr>\s*<td><code>(\w+)</code>(.*?)</tr>", table, flags=re.S))
+    assert rows["p1"].startswith("<br><em>claim proposed</em></td>"), rows["p1"]
+    assert "proposed" not in rows["e2"]
+    reviewed = export(proposals, tmp_path, "html").read_text()
+    assert "proposed" not in reviewed.split('<table class="assessments">')[1]
+    assert "incident-ledger:review" not in export(proposals, tmp_path, "claimreview").read_text()

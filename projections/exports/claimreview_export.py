@@ -40,7 +40,9 @@ With ``provenance``, each review and the claim it reviews carry an ``identifier`
 list of schema.org ``PropertyValue``s: ``incident-ledger:leafIndex`` and
 ``incident-ledger:leafHash`` (hex), where the event that created the assessment
 (the claim) is in the log, and on the review ``incident-ledger:checkpoint``, the
-signed checkpoint note the export was made under.
+signed checkpoint note the export was made under. With a reporter's proposals shown, an
+``incident-ledger:review`` identifier (``proposed``) marks the review whose assessment,
+and the claim reviewed that, is a proposal not yet approved.
 """
 
 from __future__ import annotations
@@ -123,7 +125,8 @@ def claim_reviews(
     the claims they assess and each one's first appearance, not the incident's claims."""
     selection = stream(db, incident, at, reviewed_only=reviewed_only)
     assessments = list(selection.assessments)
-    claims = selection.claims_by_id({assessment["claim"] for assessment in assessments})
+    # Marked as the claims are shown: a claim still a proposal says so (with proposals).
+    claims = selection.shown_claims({assessment["claim"] for assessment in assessments})
     firsts = first_appearances(selection.claims, claims.values())
     leaves: dict[int, Leaf] = {}
     if provenance is not None:
@@ -137,8 +140,11 @@ def claim_reviews(
         if found:
             result.refused.append(f"assessment {assessment['id']}: {'; '.join(found)}")
             continue
-        if assessment.get("review"):  # a proposal not yet approved (with proposals)
+        # A proposal not yet approved, the assessment or the claim it assesses (with proposals)
+        if assessment.get("review"):
             review["identifier"] = [_property("review", assessment["review"])]
+        if claim.get("review"):
+            review["itemReviewed"]["identifier"] = [_property("review", claim["review"])]
         if provenance is not None:
             signed = _property("checkpoint", provenance.note)
             review["identifier"] = [
@@ -146,7 +152,10 @@ def claim_reviews(
                 *_leaf_ids(leaves[assessment["seq"]]),
                 signed,
             ]
-            review["itemReviewed"]["identifier"] = _leaf_ids(leaves[claim["seq"]])
+            review["itemReviewed"]["identifier"] = [
+                *review["itemReviewed"].get("identifier", ()),
+                *_leaf_ids(leaves[claim["seq"]]),
+            ]
         result.items.append(review)
     return result
 

@@ -134,7 +134,7 @@ def html_parts(
                 for row in selection.reports.values()
             )
         ),
-        assessments=[_assessment(row, zone) | _leaf(row, leaves) for row in selection.assessments],
+        assessments=_assessments(selection, leaves, zone),
         signed=provenance,
     )
 
@@ -407,9 +407,20 @@ def _report(selection: Streamed, row: Row, zone: str | None) -> dict[str, Any]:
     }
 
 
-def _assessment(row: Row, zone: str | None) -> dict[str, Any]:
+def _assessments(
+    selection: Streamed, leaves: dict[int, Leaf], zone: str | None
+) -> list[dict[str, Any]]:
+    """The assessments shown, each saying when the claim it assesses is a proposal."""
+    rows = list(selection.assessments)
+    claims = selection.shown_claims({row["claim"] for row in rows})
+    return [_assessment(row, claims.get(row["claim"]), zone) | _leaf(row, leaves) for row in rows]
+
+
+def _assessment(row: Row, claim: Row | None, zone: str | None) -> dict[str, Any]:
     return {
         "claim": row["claim"],
+        # "proposed": the claim assessed is a reporter's, not yet approved
+        "claim_review": (claim or {}).get("review"),
         "verdict": row["verdict"],
         "by": row["by"],
         "published": _moment(row["published_at"], zone),

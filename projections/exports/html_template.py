@@ -269,7 +269,8 @@ this page is inside a bundle exported with its captured files (beside it,
 <tbody>
 {% for assessment in assessments %}
 <tr>
-<td><code>{{ assessment.claim }}</code></td>
+<td><code>{{ assessment.claim }}</code>
+{%- if assessment.claim_review %}<br><em>claim {{ assessment.claim_review }}</em>{% endif %}</td>
 <td>{{ assessment.verdict }}
 {%- if assessment.review %}<br><em>{{ assessment.review }}</em>{% endif %}</td>
 <td>{{ bidi(assessment.by) }}</td>
