@@ -10,7 +10,7 @@ from rich.table import Table
 from rich.text import Text
 
 from incident_ledger.cli import render
-from incident_ledger.cli.params import AtOption, IncidentArg, JsonFlag, TzOption
+from incident_ledger.cli.params import AtOption, IncidentArg, JsonFlag, ReviewedOnly, TzOption
 from incident_ledger.cli.table_fit import StackingTable
 
 
@@ -32,12 +32,13 @@ def facts(
     incident: IncidentArg,
     at: AtOption = None,
     tz: TzOption = None,
+    reviewed_only: ReviewedOnly = False,
     as_json: JsonFlag = False,
 ) -> None:
     """An incident's facts: kind, unit, cumulative, claims and status."""
     from incident_ledger.usecases import reading
 
-    listed = reading.facts(ctx.obj, incident, at=at)
+    listed = reading.facts(ctx.obj, incident, at=at, reviewed_only=reviewed_only)
     if as_json:
         render.print_json(listed)
     elif not listed["facts"]:
@@ -83,7 +84,7 @@ def facts_table(listed: dict[str, Any], zone: str | None) -> Table:
         kind = item["kind"] or "—"
         if not item["declared"]:
             kind += " (inferred)"
-        status = Text(item["status"] or "not yet known")
+        status = render.marked_status(item) if item["status"] else Text("not yet known")
         if item.get("why"):
             status.append(f"\n{item['why']}", style="dim")
         table.add_row(

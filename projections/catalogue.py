@@ -5,19 +5,21 @@ zone, how many facts and claims, its first and last report); ``facts`` lists one
 incident's facts — those declared and those its claims speak of — with their kind,
 unit, whether cumulative, whether declared or given their kind by their first claim,
 how many claims, and their status at a known time (by default now, as ``state``
-answers it).
+answers it, a status only a reporter's proposals give marked as ``state`` marks it).
 """
 
 from __future__ import annotations
 
 import sqlite3
+from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
 
 import orjson
 
 from incident_ledger.projections.incidents import require_incident
-from incident_ledger.projections.understanding import iso, state
+from incident_ledger.projections.proposal_ends import mark_state_proposals
+from incident_ledger.projections.understanding import Policy, iso, state
 
 _INCIDENTS = """
 SELECT i.id, i.title, i.title_ar, i.place, i.timezone,
@@ -62,9 +64,19 @@ def incidents(db: sqlite3.Connection) -> list[dict[str, Any]]:
     ]
 
 
-def facts(db: sqlite3.Connection, incident: str, known_at: datetime) -> dict[str, Any]:
-    """An incident's facts, by key: kind, unit, cumulative, declared, claims, status at T."""
-    understood = state(db, incident, known_at)
+_MARKS = ("status_review", "status_proposed_by", "reviewed_status")
+"""What ``mark_state_proposals`` gives a status only proposals give, as ``state`` says it."""
+
+
+def facts(
+    db: sqlite3.Connection, incident: str, known_at: datetime, *, reviewed_only: bool = False
+) -> dict[str, Any]:
+    """An incident's facts, by key: kind, unit, cumulative, declared, claims, status at T
+    (``reviewed_only``: counting a reporter's proposals only once approved; otherwise a
+    status only proposals give is marked, ``mark_state_proposals``)."""
+    understood = state(db, incident, known_at, reviewed_only=reviewed_only)
+    if not reviewed_only:
+        mark_state_proposals(db, understood, known_at, None, Policy.RANGE)
     params = {"incident": incident}
     declared = {row[0]: row[1:] for row in db.execute(_FACTS, params)}
     counts = {row[0]: (row[1], row[2]) for row in db.execute(_CLAIM_COUNTS, params)}
@@ -84,6 +96,8 @@ def facts(db: sqlite3.Connection, incident: str, known_at: datetime) -> dict[str
             "claims": claims,
             "status": None if now is None else now["status"],
         }
+        marked: Mapping[str, Any] = now or {}
+        item |= {mark: marked[mark] for mark in _MARKS if mark in marked}
         if tolerance is not None:
             item["tolerance"] = orjson.loads(tolerance)
         if choices is not None:

@@ -175,3 +175,18 @@ def test_a_hot_history_step_sums_up_the_positions_proposals_ended() -> None:
         "13 positions (history --json lists them)",
         "3 position(s) ended by proposals awaiting review",
     ]
+
+
+def test_facts_marks_a_status_only_a_proposal_gives_unless_reviewed_only(
+    desk: tuple[Member, Member, Member],
+) -> None:
+    alice, _, _ = desk
+    at = ("--at", "2022-01-25")
+    (killed,) = alice.json("facts", "g", *at)["facts"]
+    assert marks(killed) == ("corroborated", "proposed", ["bob"], "contested")
+    table = words(alice.ok("facts", "g", *at))
+    assert "corroborated (proposed by bob; reviewed: contested)" in table, table
+    (reviewed,) = alice.json("facts", "g", *at, "--reviewed-only")["facts"]
+    assert marks(reviewed) == ("contested", None, None, None)
+    table = words(alice.ok("facts", "g", *at, "--reviewed-only"))
+    assert "contested" in table and "proposed" not in table, table

@@ -228,12 +228,15 @@ def incidents(db: str | None) -> list[dict[str, Any]]:
         return listed(conn)
 
 
-def facts(db: str | None, incident: str, *, at: str | None = None) -> dict[str, Any]:
-    """An incident's facts: kind, unit, cumulative, claims, and status at ``at`` (now)."""
+def facts(
+    db: str | None, incident: str, *, at: str | None = None, reviewed_only: bool = False
+) -> dict[str, Any]:
+    """An incident's facts: kind, unit, cumulative, claims, and status at ``at`` (now)
+    (``reviewed_only``: a reporter's proposals count only once approved)."""
     from incident_ledger.projections.catalogue import facts as listed
 
     if at:
         parse_instant(at)
     with read_model(db) as conn:
         known_at = query_instant(at, require_incident(conn, incident)) or utc_now()
-        return listed(conn, incident, known_at)
+        return listed(conn, incident, known_at, reviewed_only=reviewed_only)
