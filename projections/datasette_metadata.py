@@ -723,7 +723,7 @@ status_proposers AS (
     ) WHERE member IS NOT NULL
 ),
 status_marks AS (
-    SELECT s.fact, {
+    SELECT s.fact, r.status AS reviewed, {
     status_words_sql(
         "(SELECT group_concat(member, ', ') FROM (SELECT w.member FROM status_proposers AS w "
         "WHERE w.fact = s.fact ORDER BY w.member))",
@@ -825,7 +825,7 @@ _CONTESTED_FACTS = f"""{_STATE_CTES},
 result AS (SELECT j.fact,
     {
     with_status_words_sql(
-        "'contested'", "(SELECT m.words FROM status_marks AS m WHERE m.fact = j.fact)"
+        "MIN(j.status)", "(SELECT m.words FROM status_marks AS m WHERE m.fact = j.fact)"
     )
 } AS status,
     COUNT(DISTINCT j.claimant) AS claimants,
@@ -849,7 +849,10 @@ result AS (SELECT j.fact,
     (SELECT p.ends FROM proposed_ends AS p WHERE p.fact = j.fact) AS proposed_ends,
     MAX(j.published_at) AS last_published_at,
     (SELECT at_key FROM known) AS known_at
-FROM (SELECT *, {_claim_review("judged")} AS review FROM judged WHERE status = 'contested'
+FROM (SELECT *, {_claim_review("judged")} AS review FROM judged
+      -- contested, or contested in the reviewed view and made otherwise only by proposals
+      WHERE status = 'contested'
+         OR fact IN (SELECT m.fact FROM status_marks AS m WHERE m.reviewed = 'contested')
       ORDER BY fact, published_at, claimant, id) AS j
 GROUP BY j.fact),
 {_PROBLEM_AT}
@@ -1056,7 +1059,8 @@ def canned_queries() -> dict[str, dict[str, Any]]:
                 "intervals (NULL = unbounded), each position in words and the claim ids, "
                 "with the proposals among them and the ends in force that are proposals. "
                 "status: contested, or, when only proposals make it so, as state_at says it: "
-                "contested (proposed by bob; reviewed: single). "
+                "contested (proposed by bob; reviewed: single); a contest only proposals undo "
+                "is listed too: single (proposed by bob; reviewed: contested). "
                 "Parameters as in state_at."
             ),
             "sql": _CONTESTED_FACTS,

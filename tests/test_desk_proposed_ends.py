@@ -218,6 +218,9 @@ def test_the_canned_queries_mark_proposals_and_leave_out_what_the_desk_voided(
     assert [(r["status"], r["claim"], r["review"], r["proposed_ends"]) for r in rows] == [
         (marked, "k0", "proposed by bob", both)
     ]
+    # bob's proposed ends alone undo the contest: it stays listed, marked
+    [hidden] = ask("contested_facts", incident="g", at="2022-01-23")
+    assert (hidden["fact"], hidden["status"], hidden["claims"]) == ("killed", marked, "k0")
     [contested] = ask("contested_facts", incident="g", at="2022-01-21")
     assert (contested["status"], contested["proposals"], contested["proposed_ends"]) == (
         "contested",
