@@ -241,6 +241,17 @@ def capture(
         )
 
 
+def signing_key_said(key_path: str, verifier: str, created: bool, copied_from: str | None) -> None:
+    """Say where a ledger's signing key is, as ``init`` and ``restore`` made or found it,
+    and its verifier (public) key."""
+    if copied_from:
+        done = f"copied from {copied_from} to {key_path}"
+    else:
+        done = f"{'created' if created else 'kept'} at {key_path}"
+    render.out.print(f"signing key {done}; verifier key:")
+    render.raw(verifier + "\n")
+
+
 def register(app: typer.Typer) -> None:
     """Add the desk's commands to the ``ledger`` command line."""
     app.command()(keygen)

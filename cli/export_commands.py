@@ -8,6 +8,7 @@ from typing import Annotated, Any
 import typer
 
 from incident_ledger.cli import render
+from incident_ledger.cli.desk_commands import signing_key_said
 from incident_ledger.cli.failures import fail, flag_words
 from incident_ledger.cli.params import FormatOption, IncidentFilter, JsonFlag, KnownBy
 
@@ -108,7 +109,11 @@ def restore(
     ] = None,
     as_json: JsonFlag = False,
 ) -> None:
-    """Rebuild a ledger from a verified JSONL bundle, every event as it was recorded."""
+    """Rebuild a ledger from a verified JSONL bundle, every event as it was recorded.
+
+    The new ledger's signing key is chosen as init's (--key FILE before the command, or
+    LEDGER_KEY, else the one at the ledger's place, else a new one); restore signs its
+    first checkpoint with it."""
     from incident_ledger.ledger.evidence import CaptureCount
     from incident_ledger.usecases.restoring import restore as restore_bundle
 
@@ -120,6 +125,14 @@ def restore(
         render.out.print(
             f"restored {result['events']} events into {result['ledger']}"
             + (f"; {CaptureCount.from_json(result).words()}" if result["captures"] else "")
+        )
+        signing_key_said(
+            result["key_path"], result["verifier_key"], result["created_key"], result["copied_from"]
+        )
+        signed = result["checkpoint"]
+        render.out.print(
+            f"checkpoint signed: {signed['size']} entries, root {signed['root']} "
+            f"({signed['origin']})"
         )
 
 

@@ -21,6 +21,7 @@ from incident_ledger.cli.answers import Question, answer
 from incident_ledger.cli.audit_commands import register as register_audit
 from incident_ledger.cli.catalogue_commands import register as register_catalogue
 from incident_ledger.cli.desk_commands import register as register_desk
+from incident_ledger.cli.desk_commands import signing_key_said
 from incident_ledger.cli.export_commands import register as register_exports
 from incident_ledger.cli.failures import LedgerGroup, made_when_asked, use_plain_usage
 from incident_ledger.cli.json_parts import print_json_parts
@@ -141,12 +142,7 @@ def init(
 
     result = writing.init(ctx.obj, member, review)
     render.out.print(f"ledger ready at {result.store} (read model {result.views})")
-    if result.copied_from:
-        done = f"copied from {result.copied_from} to {result.key_path}"
-    else:
-        done = f"{'created' if result.created_key else 'kept'} at {result.key_path}"
-    render.out.print(f"signing key {done}; verifier key:")
-    render.raw(result.verifier_key + "\n")
+    signing_key_said(result.key_path, result.verifier_key, result.created_key, result.copied_from)
     if result.member is not None:
         render.out.print(f"desk member {result.member} registered as admin with that key")
 

@@ -107,16 +107,23 @@ def desk_members(ledger: Ledger, view: LogView) -> dict[str, Member]:
     return found
 
 
+def first_admin(ledger: Ledger, view: LogView) -> str | None:
+    """The id of the desk's first member, its first admin (None: the ledger has no desk
+    yet). A ledger's ``init`` registers it with the ledger's own key; a restored ledger's
+    is the original's, with the original's key."""
+    placed = [
+        (view.leaf_index(Member.aggregate_id(member_id), 1), member_id)
+        for member_id in desk_members(ledger, view)
+    ]
+    ordered = sorted((at, member_id) for at, member_id in placed if at is not None)
+    return ordered[0][1] if ordered else None
+
+
 def first_admin_key(ledger: Ledger, view: LogView) -> str | None:
     """The public key of the desk's first member: the ledger's own signing key, which
     signs its checkpoints (None: the ledger has no desk yet)."""
-    members = desk_members(ledger, view)
-    placed = [
-        (view.leaf_index(Member.aggregate_id(member_id), 1), member)
-        for member_id, member in members.items()
-    ]
-    ordered = sorted((at, member.member.public_key) for at, member in placed if at is not None)
-    return ordered[0][1] if ordered else None
+    first = first_admin(ledger, view)
+    return None if first is None else desk_members(ledger, view)[first].member.public_key
 
 
 def signed_checkpoints(view: LogView, verifier: str) -> bool | None:
@@ -146,6 +153,33 @@ def is_ledger_key(ledger: Ledger, view: LogView, verifier: str) -> bool | None:
         return signed
     first = first_admin_key(ledger, view)
     return None if first is None else first == verifier
+
+
+@dataclass(frozen=True)
+class RecordedKey:
+    """The ledger's own signing key as its log records it (``is_ledger_key``'s): its name,
+    and the member registered with it, with its public key, when one is."""
+
+    name: str
+    holder: str | None = None
+    verifier: str | None = None
+
+
+def recorded_key(ledger: Ledger, view: LogView) -> RecordedKey | None:
+    """The ledger's own signing key as ``is_ledger_key`` knows it: the key that signs its
+    checkpoints (named by its last), else its first admin's. None: the log records none."""
+    members = desk_members(ledger, view)
+    checkpoints = view.checkpoints()
+    if checkpoints:
+        held = [m for m in members if signed_checkpoints(view, members[m].member.public_key)]
+    else:
+        held = [first] if (first := first_admin(ledger, view)) is not None else []
+    if held:
+        verifier = members[held[0]].member.public_key
+        return RecordedKey(verifier.split("+", 1)[0], held[0], verifier)
+    if not checkpoints:
+        return None
+    return RecordedKey(checkpoints[-1][1].split("\n", 1)[0])  # its origin: its key's name
 
 
 def require_ledger_key(

@@ -65,6 +65,10 @@ def test_a_blank_key_flag_names_none_over_the_variable(
     assert runner.invoke(app, ["--db", "l.db", "init", "--member", "alice"]).exit_code == 0
     monkeypatch.setenv("LEDGER_KEY", "nobody.key")
     refused = runner.invoke(app, ["--db", "l.db", "append", "--file", "-"], input=SETUP)
-    assert (refused.exit_code, refused.stderr) == (1, "error: no member key at nobody.key\n")
+    assert (refused.exit_code, refused.stderr) == (
+        2,
+        "error: no key at nobody.key: --key (or LEDGER_KEY) names the key the command acts "
+        "with; 'ledger keygen --out FILE' makes one, or name the one you hold\n",
+    )
     done = runner.invoke(app, ["--db", "l.db", "--key", "", "append", "--file", "-"], input=SETUP)
     assert (done.exit_code, done.stderr) == (0, "")

@@ -89,7 +89,8 @@ def _parse(line: str) -> tuple[int, str]:
     import shlex
 
     words = [PLACEHOLDERS.get(w, w) for w in shlex.split(line.replace("[", "").replace("]", ""))]
-    result = runner.invoke(app, [*words[1:], "--help"], env={"COLUMNS": "200"})
+    # (a global --key sets LEDGER_KEY in this process: given here, it is undone after)
+    result = runner.invoke(app, [*words[1:], "--help"], env={"COLUMNS": "200", "LEDGER_KEY": ""})
     return result.exit_code, result.output
 
 

@@ -55,6 +55,7 @@ def places(store_url: str, tmp_path: Path) -> Iterator[tuple[Place, Place]]:
         assert POSTGRES_URL is not None
         schema = f"t_{uuid.uuid4().hex[:12]}"
         made_key(tmp_path / "a" / "key")  # the original's init registers its admin with it
+        made_key(tmp_path / "b" / "key")  # and restore, as init, gives the new ledger its own
         yield (
             Place(store_url, tmp_path / "a"),
             Place(f"{POSTGRES_URL}?schema={schema}", tmp_path / "b"),
@@ -205,3 +206,91 @@ def test_restore_reads_the_captures_of_the_leaves_once_verified(
     result = runner.invoke(app, ["--db", str(tmp_path / "b.db"), "restore", str(bundle)])
     assert result.exit_code == 0, result.stderr
     assert len(read) == leaves
+
+
+def test_restore_says_the_new_ledgers_key_and_the_checkpoint_it_signed(
+    places: tuple[Place, Place], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    original, restored = places
+    with original.active(monkeypatch) as db:
+        make(db, tmp_path)
+    bundle = str(tmp_path / "bundle")
+    assert original.run(monkeypatch, "export", "--format", "jsonl", "--out", bundle)[0] == 0
+    bundled = (Path(bundle) / "checkpoint").read_text().split("\n", 1)[0]
+    code, out, err = restored.run(monkeypatch, "restore", bundle, "--json")
+    assert (code, err) == (0, ""), err
+    answer = json.loads(out)
+    verifier = answer["verifier_key"]
+    assert answer["checkpoint"]["origin"] == verifier.split("+", 1)[0] != bundled
+    again = json.loads(restored.run(monkeypatch, "checkpoint", "--json")[1])
+    assert answer["checkpoint"] == again  # the one restore signed: nothing was added since
+    checked = restored.run(monkeypatch, "verify", "--key", verifier, "--json")
+    assert json.loads(checked[1])["checkpoints"] == 1
+    with monkeypatch.context() as patched:  # the table says the same
+        patched.setenv("LEDGER_KEY", "")
+        shown = runner.invoke(app, ["--db", str(tmp_path / "r.db"), "restore", bundle])
+    assert shown.exit_code == 0, shown.stderr
+    key = tmp_path / "r.key"
+    printed = key.read_text().strip()
+    from incident_ledger.ledger.signednote import verifier_from_signer
+
+    assert f"signing key created at {key}; verifier key:\n{verifier_from_signer(printed)}\n" in (
+        shown.stdout
+    )
+    assert "checkpoint signed: " in shown.stdout
+
+
+def test_restore_takes_the_key_named_as_init_does(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from incident_ledger.usecases.desk_admin import create_key_file
+
+    monkeypatch.setenv("LEDGER_KEY", "")
+    db = str(tmp_path / "a.db")
+    make(db, tmp_path)
+    bundle = exported(db, tmp_path / "bundle")
+    missing = runner.invoke(app, ["--db", str(tmp_path / "r.db"), "--key",
+                                  str(tmp_path / "nobody.key"), "restore", bundle])  # fmt: skip
+    assert missing.exit_code == 2
+    assert missing.stderr.startswith(f"error: no key at {tmp_path / 'nobody.key'}: ")
+    assert not (tmp_path / "r.db").exists() and not (tmp_path / "r.key").exists()
+    carol = tmp_path / "carol.key"
+    public = create_key_file(carol, "incident-ledger-member-carol")
+    done = runner.invoke(app, ["--db", str(tmp_path / "r.db"), "--key", str(carol), "restore",
+                               bundle, "--json"])  # fmt: skip
+    assert done.exit_code == 0, done.stderr
+    answer = json.loads(done.stdout)
+    assert (answer["verifier_key"], answer["checkpoint"]["origin"]) == (
+        public,
+        "incident-ledger-member-carol",
+    )
+    assert (tmp_path / "r.key").read_text() == carol.read_text()  # kept beside, as init does
+
+
+def test_init_again_on_a_restored_ledger_knows_its_first_admin(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The bundle's first admin holds the original's key, not the restored ledger's own:
+    init run again, naming them, changes nothing; naming another says who it is."""
+    monkeypatch.setenv("LEDGER_KEY", "")
+    db, restored = str(tmp_path / "a.db"), str(tmp_path / "r.db")
+    make(db, tmp_path)
+    bundle = exported(db, tmp_path / "bundle")
+    assert runner.invoke(app, ["--db", restored, "restore", bundle]).exit_code == 0
+    first = json.loads(runner.invoke(app, ["--db", restored, "members", "--json"]).stdout)[0]
+    again = runner.invoke(app, ["--db", restored, "init", "--member", first["id"]])
+    assert (again.exit_code, again.stderr) == (0, "")
+    assert f"signing key kept at {tmp_path / 'r.key'}" in again.stdout
+    other = runner.invoke(app, ["--db", restored, "init", "--member", "zed"])
+    assert (other.exit_code, other.stderr) == (
+        2,
+        f"error: member: this ledger's first admin is '{first['id']}': init registers the "
+        "first admin once (other members are added with ledger member add)\n",
+    )
+
+
+def exported(db: str, out: Path) -> str:
+    """The folder a whole-ledger JSONL export of ``db`` was written to."""
+    done = runner.invoke(app, ["--db", db, "export", "--format", "jsonl", "--out", str(out)])
+    assert done.exit_code == 0, done.stderr
+    return str(out)

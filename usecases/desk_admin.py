@@ -29,8 +29,10 @@ from incident_ledger.ledger.stores.location import StoreLocation, locate, named_
 from incident_ledger.ledger.stores.recorder import LogView
 from incident_ledger.usecases.outputs import replaceable
 from incident_ledger.usecases.workspace import (
+    POINT_AT_KEY,
     SigningKey,
     ledger_files,
+    ledger_key_said,
     open_ledger,
     open_workspace,
     read_member_key,
@@ -97,20 +99,29 @@ def register_first_admin(ledger: Ledger, member_id: str, actor: Actor) -> bool:
     return True
 
 
-def check_named_key(location: StoreLocation) -> tuple[Path, SigningKey] | None:
+NAMED_KEY_USES = {
+    "init": "registers the first admin with",
+    "restore": "signs the restored ledger's checkpoints with",
+}
+"""What each command that makes a ledger does with the key named (``check_named_key``)."""
+
+
+def check_named_key(
+    location: StoreLocation, command: str = "init"
+) -> tuple[Path, SigningKey] | None:
     """The key named by ``LEDGER_KEY`` (``--key``) that ``init`` registers the first
-    admin with, with its path (None when none is named). Refused before anything is
-    created when it cannot be: a file that is not there (init makes no key in its place:
-    a key named is one the member already holds), or another key than the one a SQLite
-    ledger already has beside it."""
+    admin with (``restore``: signs the restored ledger's checkpoints with), with its path
+    (None when none is named). Refused before anything is created when it cannot be: a
+    file that is not there (no key is made in its place: a key named is one the member
+    already holds), or another key than the one a SQLite ledger already has beside it."""
     path = named_key()
     if path is None:
         return None
+    uses = f"{command} {NAMED_KEY_USES[command]}"
     if not path.exists():
         raise BadInputError(
-            f"no key at {path}: init registers the first admin with the key {{key}} (or "
-            f"LEDGER_KEY) names; make it first with ledger keygen, or name "
-            "none for init to make the ledger's own",
+            f"no key at {path}: {uses} the key {{key}} (or LEDGER_KEY) names; make it first "
+            f"with ledger keygen, or name none for {command} to make the ledger's own",
             arguments=("key",),
         )
     given = read_member_key(path)  # a file that is not a key: said so, exit 2
@@ -118,7 +129,7 @@ def check_named_key(location: StoreLocation) -> tuple[Path, SigningKey] | None:
     if own != path and own.exists() and given.verifier != read_signing_key(own).verifier:
         raise BadInputError(
             f"{{key}} (or LEDGER_KEY) names {path}, but this ledger's key is {own}, beside "
-            "it: init registers the first admin with that key; name that file, or none",
+            f"it: {uses} that key; name that file, or none",
             arguments=("key",),
         )
     return path, given
@@ -142,24 +153,46 @@ def _check_review(review: str) -> None:
         raise BadInputError("review: must be required or off")
 
 
-def check_init_again(ledger: Ledger, member: str | None, review: str | None, key: str) -> None:
+def check_init_key(
+    ledger: Ledger,
+    verifier: str,
+    named: tuple[Path, SigningKey] | None,
+    key_path: Path,
+    kept: bool,
+) -> None:
+    """Refuse a repeated ``init`` (the ledger holds events) that would make a key (none
+    ``named`` nor ``kept`` at ``key_path``), or take the key at hand (public key
+    ``verifier``) for the ledger's when its log records another (``is_ledger_key``):
+    init never gives a ledger that exists a key, and names the one it has."""
+    from incident_ledger.ledger.batch_signing import is_ledger_key
+
+    at = named[0] if named is not None else key_path
+    made = not kept and named is None
+    with ledger.audit.reading() as view:
+        if not view.size() or (not made and is_ledger_key(ledger, view, verifier) is not False):
+            return
+    where = f"and there is none at {at}" if made else f"not the key at {at}"
+    raise BadInputError(
+        f"init made no key: {ledger_key_said(ledger)}, {where}; {POINT_AT_KEY}",
+        arguments=("key",),
+    )
+
+
+def check_init_again(ledger: Ledger, member: str | None, review: str | None) -> None:
     """Refuse a repeated ``init`` (the ledger holds events) whose first admin or review
-    setting differs from what the ledger holds, naming what it holds; ``key``: the public
-    key of the ledger's signing key."""
+    setting differs from what the ledger holds, naming what it holds."""
+    from incident_ledger.ledger.batch_signing import first_admin
     from incident_ledger.ledger.desk_domain import REVIEW_SETTING, Setting
 
     with ledger.audit.reading() as view:
         if not view.size():
             return
-        members = desk_members(ledger, view)
-        if member is not None and members:
-            holder = [mid for mid, found in members.items() if found.member.public_key == key]
-            if holder != [member]:
-                said = f"is '{holder[0]}'" if holder else "holds no key of this ledger's"
-                raise BadInputError(
-                    f"member: this ledger's first admin {said}: init registers the first "
-                    "admin once (other members are added with ledger member add)"
-                )
+        first = first_admin(ledger, view)
+        if member is not None and first is not None and first != member:
+            raise BadInputError(
+                f"member: this ledger's first admin is '{first}': init registers the first "
+                "admin once (other members are added with ledger member add)"
+            )
         setting = ledger.load(view, Setting.aggregate_id(REVIEW_SETTING))
         held = "off" if setting is None else str(getattr(setting, "value", "off"))
         if review is not None and review != held:
@@ -197,13 +230,13 @@ def member_add(
         ledger = ws.ledger
         actor = ledger.actor
         assert actor is not None  # opened to write: the acting key is known
-        record = member_record(member_id, name, role, public_key or actor.verifier)
+        own = public_key if public_key is not None and public_key.strip() else None
+        record = member_record(member_id, name, role, own or actor.verifier)  # blank: none
         with ledger.writing("another writer registered a member at the same time") as appender:
             members = desk_members(ledger, appender.view)
             if members:
                 require_member(ledger, appender.view, actor, Role.ADMIN, "add a member")
-            given = public_key is not None
-            if not check_registration(ledger, appender.view, members, record, key_given=given):
+            if not check_registration(ledger, appender.view, members, record, key_given=bool(own)):
                 return _shown(member_id, members[member_id], added=False)
             ledger.append_events(appender, [_registration(ledger, record)])
         ws.refresh()

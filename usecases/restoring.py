@@ -9,8 +9,11 @@ root as the bundle's checkpoint (which therefore verifies against it) and
 "as recorded" questions answer as they did. It is a new store nonetheless: it gets
 its own store id and signs its own checkpoints with its own key, the first at once:
 that checkpoint records the key as the restored ledger's own (the bundle's desk
-brings its first admin, whose key is the original ledger's, not this one). The
-bundle's checkpoint is kept beside nothing, it stays the bundle's.
+brings its first admin, whose key is the original ledger's, not this one). Which key
+that is follows init's rule: the one ``LEDGER_KEY`` (``--key``) names, which must exist
+(a SQLite store keeps a copy beside it), else the one at the ledger's place, else a new
+one made there. The bundle's checkpoint is kept beside nothing, it stays the bundle's;
+what restore returns is the checkpoint it signed.
 
 Events are not re-signed or re-recorded because any change of a byte would change the
 leaves, and with them the root a recipient of the bundle holds.
@@ -24,9 +27,9 @@ from typing import Any
 
 import orjson
 
-from incident_ledger.ledger.errors import BadInputError, ConflictError
+from incident_ledger.ledger.errors import BadInputError
 from incident_ledger.ledger.merkle import leaf_hash
-from incident_ledger.usecases.workspace import open_workspace, signing_key
+from incident_ledger.usecases.workspace import open_workspace, require_new_ledger, signing_key
 from incident_ledger.usecases.writing import init
 
 Progress = Callable[[int, int], None]
@@ -59,12 +62,9 @@ def restore(
             "the captured files"
         )
     captures = bundle_captures(leaves) if count.captures else {}
-    init(db, desk=False)  # the bundle brings its desk: its members and signed batches
+    made = init(db, desk=False)  # the bundle brings its desk: its members and signed batches
     with open_workspace(db) as ws:
-        if ws.ledger.recorder.max_notification_id():
-            raise ConflictError(
-                f"{ws.location.shown} already holds events: restore into a new ledger"
-            )
+        require_new_ledger(ws.ledger, ws.location)
         with ws.ledger.writing("another writer wrote to this ledger meanwhile") as appender:
             for start in range(0, len(leaves), PAGE):
                 page = leaves[start : start + PAGE]
@@ -74,15 +74,19 @@ def restore(
                 if progress is not None:
                     progress(start + len(page), len(leaves))
             restore_evidence(appender.view, folder, captures)
-        own = signing_key(ws.location)  # init made it (or kept the one there)
-        make_checkpoint(ws.ledger, own.signer, own.origin, own.verifier)
+        own = signing_key(ws.location)  # init made it, kept the one there, or copied it
+        signed = make_checkpoint(ws.ledger, own.signer, own.origin, own.verifier)
         ws.refresh()
         return {
             "bundle": bundle,
             "ledger": ws.location.shown,
             "events": len(leaves),
             **count.as_json(),
-            "checkpoint": checked["checkpoint"],
+            "key_path": made.key_path,
+            "verifier_key": made.verifier_key,
+            "created_key": made.created_key,
+            "copied_from": made.copied_from,
+            "checkpoint": signed.as_json(),
         }
 
 

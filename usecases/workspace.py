@@ -27,7 +27,12 @@ from typing import TYPE_CHECKING
 from eventsourcing.persistence import PersistenceError
 
 from incident_ledger.ledger.application import Ledger
-from incident_ledger.ledger.errors import BadInputError, NotFoundError, StoreError
+from incident_ledger.ledger.errors import (
+    BadInputError,
+    ConflictError,
+    NotFoundError,
+    StoreError,
+)
 from incident_ledger.ledger.keyfiles import read_key_file
 from incident_ledger.ledger.stores.location import (
     StoreLocation,
@@ -38,6 +43,7 @@ from incident_ledger.ledger.stores.location import (
 from incident_ledger.ledger.times import parse_instant, utc_now, zone_or_none
 from incident_ledger.projections.binding import binding_problem, follows
 from incident_ledger.projections.views import Views
+from incident_ledger.usecases.init_undo import present
 from incident_ledger.usecases.outputs import require_folder
 
 if TYPE_CHECKING:
@@ -141,10 +147,10 @@ def open_ledger(
         raise StoreError(f"the ledger at {location.shown} is read-only: nothing was written")
     ledger = Ledger(location.event_store_env(create=create), clock=clock)
     try:
-        if write:
-            ledger.actor = acting_key(location)
         if location.is_postgres and not create:
             _require_initialised(ledger, location)
+        if write:
+            ledger.actor = acting_key(location, ledger)
         yield location, ledger
     finally:
         ledger.close()
@@ -182,6 +188,12 @@ def open_views(path: Path) -> Views:
             "set LEDGER_VIEWS to a file that can be written"
         )
     return Views(path)
+
+
+def require_new_ledger(ledger: Ledger, location: StoreLocation) -> None:
+    """Refuse a ledger that holds events: a restore writes into a new one only."""
+    if ledger.recorder.max_notification_id():
+        raise ConflictError(f"{location.shown} already holds events: restore into a new ledger")
 
 
 def _require_initialised(ledger: Ledger, location: StoreLocation) -> None:
@@ -246,31 +258,70 @@ def ledger_files(location: StoreLocation) -> dict[Path, str]:
         if path is not None:
             files[path] = what
             files.update({path.with_name(path.name + side): what for side in SIDE_FILES})
-    files[location.key_path] = "signing key"
+    files[location.key_path] = (
+        "signing key"
+        if present(location.key_path)
+        else "signing key file (read when no key is named; none is there now)"
+    )
     named = named_key()
     if named is not None:
         files[named] = "member key"
     return files
 
 
-def acting_key(location: StoreLocation) -> Actor:
+def acting_key(location: StoreLocation, ledger: Ledger | None = None) -> Actor:
     """Who writes: the holder of the key file ``LEDGER_KEY`` names, else of the ledger's own
-    signing key (its first admin's)."""
+    signing key (its first admin's); ``ledger``, when given, names its key if it is not
+    at hand (``held_key``)."""
     from incident_ledger.ledger.batch_signing import Actor
 
-    key, own = held_key(location)
+    key, own = held_key(location, ledger)
     if not own and location.key_path.exists():
         own = key.verifier == read_signing_key(location.key_path).verifier
     return Actor(key.signer, key.verifier, holds_ledger_key=own)
 
 
-def held_key(location: StoreLocation) -> tuple[SigningKey, bool]:
+def held_key(location: StoreLocation, ledger: Ledger | None = None) -> tuple[SigningKey, bool]:
     """The key the command acts with (``named_key``, else the ledger's key file), and
-    whether it was read as the ledger's key file (a PostgreSQL ledger's is the key named)."""
+    whether it was read as the ledger's key file (a PostgreSQL ledger's is the key named).
+    A key named that is not there is bad input; the ledger's key file not there, when the
+    ledger is given, is said with the key its log records (``ledger_key_said``)."""
     named = named_key()
+    if named is not None and not named.exists():
+        raise BadInputError(
+            f"no key at {named}: {{key}} (or LEDGER_KEY) names the key the command acts "
+            "with; 'ledger keygen {out} FILE' makes one, or name the one you hold",
+            arguments=("key", "out"),
+        )
+    if named is None and ledger is not None and not location.key_path.exists():
+        raise NotFoundError(
+            f"no signing key at {location.key_path}: {ledger_key_said(ledger)}; {POINT_AT_KEY}",
+            arguments=("key",),
+        )
     if named is None or named == location.key_path:
         return read_signing_key(location.key_path), True
     return read_member_key(named), False
+
+
+POINT_AT_KEY = "point {key} (or LEDGER_KEY) at its file"
+"""What to do when the key at hand is not the ledger's (after ``ledger_key_said``)."""
+
+
+def ledger_key_said(ledger: Ledger) -> str:
+    """The ledger's own key as the refusals name it: as its log records it
+    (``batch_signing.recorded_key``), with the member who holds it and its public key."""
+    from incident_ledger.ledger.batch_signing import recorded_key
+
+    with ledger.audit.reading() as view:
+        key = recorded_key(ledger, view)
+    if key is None:
+        return (
+            "this ledger records no key of its own yet (made before the desk, never "
+            "checkpointed): the key it was made with is its key"
+        )
+    if key.holder is None:
+        return f"this ledger's key is {key.name} (the key that signs its checkpoints)"
+    return f"this ledger's key is {key.name} (member {key.holder}'s: {key.verifier})"
 
 
 def ledger_signer(ledger: Ledger, location: StoreLocation, action: str, signed: str) -> SigningKey:
@@ -281,7 +332,7 @@ def ledger_signer(ledger: Ledger, location: StoreLocation, action: str, signed: 
     whoever may read that folder is not the ledger."""
     from incident_ledger.ledger.batch_signing import require_ledger_key
 
-    key, _ = held_key(location)
+    key, _ = held_key(location, ledger)
     with ledger.audit.reading() as view:
         require_ledger_key(ledger, view, key.verifier, action, signed)
     return key

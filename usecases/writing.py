@@ -41,6 +41,7 @@ from incident_ledger.usecases.workspace import (
     open_workspace,
     query_instant,
     read_signing_key,
+    require_new_ledger,
 )
 
 if TYPE_CHECKING:
@@ -75,13 +76,15 @@ def init(
     with that key. A read model left by a ledger deleted from the same place is rebuilt
     for this one, or refused if it may be another live ledger's (``Workspace.ensure_bound``).
 
-    A key there, or named (``check_named_key``), is read before anything is created. An
-    init that fails once it has begun removes what it created, and only that (``init_undo``).
-    """
+    A key there, or named (``check_named_key``), is read before anything is created; a
+    ledger with events gets no key but its own (``check_init_key``). An init that fails
+    once begun removes what it created, only that (``init_undo``). ``desk=False``: a
+    restore's new ledger, whose desk the bundle brings."""
     from incident_ledger.ledger.batch_signing import Actor
     from incident_ledger.ledger.signednote import verifier_from_signer
     from incident_ledger.usecases.desk_admin import (
         check_init_again,
+        check_init_key,
         check_init_options,
         check_named_key,
         choose_review,
@@ -91,8 +94,7 @@ def init(
     )
 
     location = locate(db)
-    # (a restored ledger makes its own key where LEDGER_KEY says)
-    named = check_named_key(location) if desk else None
+    named = check_named_key(location, "init" if desk else "restore")
     kept = present(location.key_path)
     # Every option is checked before anything is created: a refused init leaves nothing.
     signer = _init_signer(location.key_path, kept, named[1].signer if named else None)
@@ -104,7 +106,10 @@ def init(
     with undone_on_failure(location), open_workspace(db, create=True) as ws:
         ws.ensure_bound()
         if desk:
-            check_init_again(ws.ledger, member, review, verifier)
+            check_init_key(ws.ledger, verifier, named, ws.location.key_path, kept)
+            check_init_again(ws.ledger, member, review)
+        else:
+            require_new_ledger(ws.ledger, ws.location)
         if not kept:
             write_key_file(ws.location.key_path, signer)
         key = read_signing_key(ws.location.key_path)
