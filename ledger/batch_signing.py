@@ -107,13 +107,16 @@ def desk_members(ledger: Ledger, view: LogView) -> dict[str, Member]:
     return found
 
 
-def first_admin(ledger: Ledger, view: LogView) -> str | None:
+def first_admin(
+    ledger: Ledger, view: LogView, members: dict[str, Member] | None = None
+) -> str | None:
     """The id of the desk's first member, its first admin (None: the ledger has no desk
-    yet). A ledger's ``init`` registers it with the ledger's own key; a restored ledger's
-    is the original's, with the original's key."""
+    yet), among ``members`` when they were read already. A ledger's ``init`` registers it
+    with the ledger's own key; a restored ledger's is the original's, with the original's
+    key."""
     placed = [
         (view.leaf_index(Member.aggregate_id(member_id), 1), member_id)
-        for member_id in desk_members(ledger, view)
+        for member_id in (desk_members(ledger, view) if members is None else members)
     ]
     ordered = sorted((at, member_id) for at, member_id in placed if at is not None)
     return ordered[0][1] if ordered else None
@@ -122,8 +125,9 @@ def first_admin(ledger: Ledger, view: LogView) -> str | None:
 def first_admin_key(ledger: Ledger, view: LogView) -> str | None:
     """The public key of the desk's first member: the ledger's own signing key, which
     signs its checkpoints (None: the ledger has no desk yet)."""
-    first = first_admin(ledger, view)
-    return None if first is None else desk_members(ledger, view)[first].member.public_key
+    members = desk_members(ledger, view)
+    first = first_admin(ledger, view, members)
+    return None if first is None else members[first].member.public_key
 
 
 def signed_checkpoints(view: LogView, verifier: str) -> bool | None:
@@ -173,7 +177,7 @@ def recorded_key(ledger: Ledger, view: LogView) -> RecordedKey | None:
     if checkpoints:
         held = [m for m in members if signed_checkpoints(view, members[m].member.public_key)]
     else:
-        held = [first] if (first := first_admin(ledger, view)) is not None else []
+        held = [first] if (first := first_admin(ledger, view, members)) is not None else []
     if held:
         verifier = members[held[0]].member.public_key
         return RecordedKey(verifier.split("+", 1)[0], held[0], verifier)
