@@ -121,22 +121,16 @@ def checkpoint_verifier(location: StoreLocation, ledger: Ledger) -> str | None:
     """The key the log's checkpoints are checked against when none is given: the key at
     hand when it is the ledger's own as the log records it (``is_ledger_key``), else —
     a member's own key, a stranger's (a PostgreSQL reader names their own), or none —
-    the key that signs them, the first admin's, which is the ledger's (None: the log
-    records none and no key is at hand)."""
-    from incident_ledger.ledger.batch_signing import (
-        first_admin_key,
-        is_ledger_key,
-        signed_checkpoints,
-    )
+    the ledger's key as the log records it (``recorded_key``) when a member holds it
+    (None: the log records none and no key is at hand)."""
+    from incident_ledger.ledger.batch_signing import is_ledger_key, recorded_key
 
     held = signing_key(location).verifier if location.key_path.exists() else None
     with ledger.audit.reading() as view:
         if held is not None and is_ledger_key(ledger, view, held) is not False:
             return held
-        owner = first_admin_key(ledger, view)
-        if owner is not None and signed_checkpoints(view, owner) is not False:
-            return owner
-    return held
+        recorded = recorded_key(ledger, view)
+    return recorded.verifier if recorded is not None and recorded.verifier else held
 
 
 def _model_report(location: StoreLocation, ledger: Ledger) -> dict[str, Any]:
