@@ -291,11 +291,11 @@ def state(
 
     question = Question(ctx.obj, incident, as_recorded, reviewed_only)
     answer(
-        question.put(reading.current_state, at=at, policy=policy),
+        question.put(reading.current_state, at=at, policy=policy, summed=not (every or as_json)),
         as_json=as_json,
         tz=tz,
         show=lambda result, zone: render.out.print(
-            render.state_table(result, zone, every=every)
+            render.state_table(result, zone)
             if result["facts"]
             else render.no_claims_words(result, zone)
         ),

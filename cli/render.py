@@ -327,12 +327,10 @@ def no_claims_words(result: Mapping[str, Any], zone: str | None = None) -> str:
     return f"no claims of {result['incident']} known {_known_as_recorded(result, zone)}"
 
 
-def state_table(
-    result: Mapping[str, Any], zone: str | None = None, *, every: bool = False
-) -> Table:
+def state_table(result: Mapping[str, Any], zone: str | None = None) -> Table:
     """The understanding of an incident as a table: one row per fact, its status with the
-    short form of why, and instants in ``zone``'s local time. A fact with more than
-    ``LISTED_POSITIONS`` positions has them summed up, unless ``every``."""
+    short form of why, and instants in ``zone``'s local time; a fact the use case summed
+    up (``state_summaries.summed``) in its one line."""
     title = f"{result['incident']} — known {_known_as_recorded(result, zone)}"
     caption = f"policy: {result['policy']}"
     table = StackingTable(title=title, caption=caption, show_lines=True, stack=[(2, 0)])
@@ -344,12 +342,8 @@ def state_table(
 
     summed = False
     for name, fact in result["facts"].items():
-        if summed_up(fact, every):
-            # The reason already put each position in words: a hot fact's hundreds, once.
-            why = fact.get("why", {}).get("positions")
-            says = [w["says"] for w in why] if why else map(describe_claim_value, fact["positions"])
-            proposed = sum(1 for p in fact["positions"] if "review" in p)
-            lines = [positions_summary(list(says)) + (f"; {proposed} proposed" if proposed else "")]
+        if "summed" in fact:  # the use case sums up a fact of many positions
+            lines = [fact["summed"]]
             summed = True
         else:
             lines = [
@@ -357,7 +351,7 @@ def state_table(
                 f"({instant_words(p['published_at'], zone)}, {p['report']}{review_mark(p)})"
                 for p in fact["positions"]
             ]
-        lines += ended_lines(fact, summed_up(fact, every))
+        lines += ended_lines(fact, "summed" in fact)
         cell = marked_status(fact)
         if "why" in fact:
             cell.append(f"\n{fact['why']['short']}", style="")

@@ -16,6 +16,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
+from rich.cells import cell_len
 from rich.console import Console, ConsoleOptions, JustifyMethod, OverflowMethod
 from rich.containers import Lines
 from rich.measure import Measurement
@@ -46,9 +47,9 @@ class TokenText(Text):
     def __rich_measure__(self, console: Console, options: ConsoleOptions) -> Measurement:
         """Rich's measure, with words split at ASCII whitespace only."""
         lines = self.plain.splitlines()
-        widest = max((Text(line).cell_len for line in lines), default=0)
+        widest = max(map(cell_len, lines), default=0)
         words = [w for w in _SPLIT.split(self.plain) if w]
-        return Measurement(max((Text(w).cell_len for w in words), default=widest), widest)
+        return Measurement(max(map(cell_len, words), default=widest), widest)
 
     def wrap(
         self,

@@ -73,6 +73,7 @@ class FactState(TypedDict):
     status_review: NotRequired[str]  # "proposed": the reviewed view gives another status
     status_proposed_by: NotRequired[list[str]]
     reviewed_status: NotRequired[str | None]
+    summed: NotRequired[str]  # a table's one line for many positions (then left out)
 
 
 class StateResult(TypedDict):

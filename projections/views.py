@@ -23,7 +23,7 @@ from typing import Any
 
 from incident_ledger.ledger.errors import StoreError
 from incident_ledger.ledger.stores.location import read_only_uri
-from incident_ledger.projections import in_force, source_tally
+from incident_ledger.projections import in_force, source_tally, state_summaries
 from incident_ledger.projections.claim_status import settle
 from incident_ledger.projections.desk_projection import DESK_TABLES
 from incident_ledger.projections.timeline_order import INDEX_SQL, TIMELINE_INDEX
@@ -265,10 +265,10 @@ _INDEXES: list[tuple[str, list[str], bool]] = [
 ]
 
 
-_DERIVED_TABLES = (*in_force.TABLES, *source_tally.TABLES)
+_DERIVED_TABLES = (*in_force.TABLES, *source_tally.TABLES, *state_summaries.TABLES)
 """Tables derived from the others, kept by reads (``in_force``, ``fact_status``,
-``source_tally``)."""
-_DERIVED_SCHEMA = (*in_force.SCHEMA, *source_tally.SCHEMA)
+``source_tally``, ``state_summaries``)."""
+_DERIVED_SCHEMA = (*in_force.SCHEMA, *source_tally.SCHEMA, *state_summaries.SCHEMA)
 
 _INDEX_NAMES = [
     *(f"idx_{table}_{'_'.join(columns)}" for table, columns, _ in _INDEXES),

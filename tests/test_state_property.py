@@ -128,8 +128,10 @@ def build(
     ops: list[Any],
     gaps: list[int],
     midway: Callable[[Ledger], None] | None = None,
+    every_step: bool = False,
 ) -> tuple[Ledger, list[datetime]]:
-    """The ledger of the operations; ``midway`` is called with it halfway through them."""
+    """The ledger of the operations; ``midway`` is called with it halfway through them
+    (before each of them, with ``every_step``)."""
     now = [datetime(2022, 2, 1, tzinfo=UTC)]
     ledger = Ledger(locate(str(workdir / "l.db")).event_store_env(), clock=lambda: now[0])
     incident = {"type": "incident", "id": "i", "title": "I"} | ({"timezone": zone} if zone else {})
@@ -154,7 +156,7 @@ def build(
     said_in: dict[str, tuple[str, str]] = {}
     published = {f"r{n}": p for n, p in enumerate(reports)}
     for number, (op, gap) in enumerate(zip(ops, gaps * 30, strict=False)):
-        if midway is not None and number == len(ops) // 2:
+        if midway is not None and (every_step or number == len(ops) // 2):
             midway(ledger)
         now[0] = now[0] + timedelta(hours=gap)
         if op[0] == "erratum":

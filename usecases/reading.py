@@ -30,6 +30,7 @@ from incident_ledger.projections.results import (
 from incident_ledger.projections.search import DEFAULT_LIMIT, prepare
 from incident_ledger.projections.search import search as search_index
 from incident_ledger.projections.sources import source_records
+from incident_ledger.projections.state_summaries import summed_now, summed_state
 from incident_ledger.projections.understanding import Policy, state
 from incident_ledger.usecases.choices import parse_policy
 from incident_ledger.usecases.outputs import output_file
@@ -49,9 +50,12 @@ def current_state(
     as_recorded: str | None = None,
     policy: Policy | str = Policy.RANGE,
     reviewed_only: bool = False,
+    summed: bool = False,
 ) -> StateResult:
     """The understanding of an incident at a known time, optionally as recorded by R
-    (``reviewed_only``: a reporter's proposals count only once approved).
+    (``reviewed_only``: a reporter's proposals count only once approved; ``summed``:
+    each fact held by many claimants summed up, as a table shows it — kept for the
+    next such question about now, as recorded now: ``state_summaries``).
 
     A date (``at``, ``as_recorded``) means the end of that day in the incident's time
     zone (UTC when it declares none).
@@ -66,9 +70,19 @@ def current_state(
             unmapped(conn)
         known_at = query_instant(at, zone) or utc_now()
         recorded = query_instant(as_recorded, zone)
-        result = state(conn, incident, known_at, recorded, chosen, reviewed_only=reviewed_only)
-        if not reviewed_only:
-            mark_state_proposals(conn, result, known_at, recorded, chosen)
+
+        def work() -> StateResult:
+            result = state(conn, incident, known_at, recorded, chosen, reviewed_only=reviewed_only)
+            if not reviewed_only:
+                mark_state_proposals(conn, result, known_at, recorded, chosen)
+            return result
+
+        if summed and not (at or as_recorded or reviewed_only):
+            result = summed_now(conn, incident, chosen, known_at, work)
+        elif summed:
+            result = summed_state(work())
+        else:
+            result = work()
     answer: StateResult = {"incident": result["incident"], "timezone": zone, **result}
     return answer
 
