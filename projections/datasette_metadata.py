@@ -437,6 +437,22 @@ _TABLES: dict[str, dict[str, Any]] = {
             "position": "Ledger position of the last event its rows take into account.",
         },
     },
+    "state_summaries": {
+        "description": (
+            "Internal: a crowded incident's state now, as ledger state shows it as a table "
+            "(facts of many positions summed up), kept for the next such question; worked out "
+            "again once the incident's records change or the clock passes 'until'."
+        ),
+        "hidden": True,
+        "columns": {
+            "incident": "The incident's id.",
+            "policy": "The value policy it was worked out under.",
+            "position": "Ledger position of the last event it takes into account.",
+            "known": "The known time it was worked out for (UTC).",
+            "until": "The next instant one of the incident's claims or ends becomes known.",
+            "facts": "The facts, as JSON.",
+        },
+    },
     "search_index": {
         "description": (
             "Full-text index (SQLite FTS5) of titles, quotes, translations and notes, in "

@@ -207,6 +207,7 @@ def test_metadata_document_labels_sorts_and_hides_internals() -> None:
         "search_index_docsize",
         "search_index_idx",
         "source_tally_built",
+        "state_summaries",
         "tracking",
         "zone_day_ends",
     ]
