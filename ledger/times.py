@@ -194,7 +194,9 @@ def _publication_bounds(text: str) -> tuple[bool, datetime, datetime]:
 
 def instant_key(text: str) -> str:
     """The storage key of a ``published_at`` or ``effective_from`` as given (a date is the
-    start of its day): what the read model stores, so what the write side must check.
+    start of its day): what the read model stores of an instant, so what the write side
+    must check (a date-only ``published_at`` is stored as the end of its day in a zone,
+    ``day_end_key``, which every date has).
 
     Raises ``BadInputError`` for anything that is not an instant of years 0001–9999.
     """

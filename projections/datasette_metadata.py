@@ -53,7 +53,8 @@ _SEQ = (
 )
 _PUBLISHED = (
     f"Known time: when the report was published; {_KEY}. A report published as a bare date "
-    "is stored as the start of that UTC day."
+    "is stored as the end of that UTC day (its claims are known from the end of that day in "
+    "their incident's time zone)."
 )
 
 _TABLES: dict[str, dict[str, Any]] = {
@@ -309,12 +310,19 @@ _TABLES: dict[str, dict[str, Any]] = {
             "claim": "The claim assessed (claims.id).",
             "verdict": "true, mostly_true, mixed, misleading, false or unverifiable.",
             "by": "Who assessed it (a fact-checker or desk, as free text).",
-            "published_at": f"When the assessment was published; {_KEY}.",
+            "published_at": (
+                f"Known time: when the assessment was published; {_KEY}. One published as a "
+                "bare date is stored as the end of that day in its claim's incident's time zone."
+            ),
             "url": "Where it was published; NULL when not given.",
             "note": "Free-text note; NULL when none.",
             "recorded_at": _RECORDED,
             "seq": _SEQ,
             "summary": "The claim reviewed in at most 75 characters; NULL when none.",
+            "published_precision": (
+                "day when published_at was given as a bare date, instant when as a date-time "
+                "with an offset."
+            ),
         },
     },
     **DESK_DESCRIPTIONS,

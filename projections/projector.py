@@ -924,20 +924,32 @@ or for a report that gave only a date (None, that day, outlet): it is known from
 of that day in the zone of the incident each of its claims belongs to."""
 
 
-def report_time(published_at: str, source: str) -> ReportTime:
-    """A report's ``published_at`` (as recorded) and outlet as a ``ReportTime``."""
+def published_time(published_at: str) -> tuple[str | None, str | None]:
+    """A ``published_at`` as recorded (a report's or an assessment's): (its instant's key,
+    None), or for one that gave only a date (None, that day)."""
     moment = parse_instant(published_at)  # BadInputError for a date not on the calendar
     if is_date_only(published_at):
-        return None, published_at.strip(), source
-    return to_key(moment), None, source
+        return None, published_at.strip()
+    return to_key(moment), None
+
+
+def report_time(published_at: str, source: str) -> ReportTime:
+    """A report's ``published_at`` (as recorded) and outlet as a ``ReportTime``."""
+    return (*published_time(published_at), source)
 
 
 def known_from(instant: str | None, day: str | None, zone: str | None) -> str:
     """When what a report says is known (its ``ReportTime``'s instant and day): its instant,
     or for a report that gave only a date, the end of that day in ``zone``. A claim, and a
-    retraction or correction of one, take its incident's zone; the report's own row, which
-    may serve incidents in several zones, takes UTC (``zone`` None)."""
+    retraction, correction or assessment of one, take its incident's zone; the report's
+    own row, which may serve incidents in several zones, takes UTC (``zone`` None)."""
     return instant if instant is not None else day_end_key(str(day), zone)
+
+
+def precision_of(day: str | None) -> str:
+    """A row's ``published_precision``: ``day`` when its ``published_at`` gave only that
+    day (``published_time``), else ``instant``."""
+    return "day" if day is not None else "instant"
 
 
 def _report(p: Projector, line: dict[str, Any], seq: int) -> None:
@@ -946,7 +958,7 @@ def _report(p: Projector, line: dict[str, Any], seq: int) -> None:
     _index(p, "report", report_id, None, (("title", d.get("title")),), seq)
     instant, day, _ = report_time(d["published_at"], d["source"])
     published = known_from(instant, day, None)
-    precision = "day" if day is not None else "instant"
+    precision = precision_of(day)
     p.remember_report(report_id, d["published_at"], d["source"])
     p.write(
         "INSERT INTO reports VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
@@ -1198,19 +1210,24 @@ def _retraction(p: Projector, line: dict[str, Any], seq: int) -> None:
 
 def _assessment(p: Projector, line: dict[str, Any], seq: int) -> None:
     d = line["data"]
+    instant, day = published_time(d["published_at"])
+    # Dated as a report is: a date-only assessment is known from the end of that day in
+    # the zone of its claim's incident.
+    zone = None if instant is not None else p.zone_of_claim(d["claim"])
     p.write(
-        "INSERT INTO assessments VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        "INSERT INTO assessments VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
         (
             _record_id(line),
             d["claim"],
             d["verdict"],
             d["by"],
-            instant_key(d["published_at"]),
+            known_from(instant, day, zone),
             d.get("url"),
             d.get("note"),
             line["recorded_at"],
             seq,
             d.get("summary"),
+            precision_of(day),
         ),
     )
 

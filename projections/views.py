@@ -32,7 +32,9 @@ from incident_ledger.projections.timeline_order import INDEX_SQL, TIMELINE_INDEX
 # 10: claims.claim_status says what the desk made of a claim (voided, rejected, proposed).
 # 11: the index of an incident's dated claims in timeline order (``timeline_order``).
 # 12: a claim's row is found by its seq as the table's rowid, not by an index of seqs.
-SCHEMA_VERSION = 12
+# 13: assessments.published_precision; a date-only assessment is known from the end of its
+#     day in its incident's zone, as a report is.
+SCHEMA_VERSION = 13
 SORT_THREADS = min(os.cpu_count() or 1, 8)
 """Worker threads SQLite may use to sort while building the indexes (its own cap is 8)."""
 PROJECTION = "understanding"
@@ -182,6 +184,7 @@ _TABLES: dict[str, tuple[dict[str, type], str | tuple[str, ...] | None]] = {
             "recorded_at": str,
             "seq": int,
             "summary": str,
+            "published_precision": str,
         },
         "id",
     ),

@@ -163,7 +163,8 @@ def _selection(summary: str | None, archive: str | None) -> tuple[Selection, dic
     source = {"id": "s", "name": "S", "kind": "monitor"}
     selection = Selection(None, "", [], [claim], {}, [], [], {"r": report}, {"s": source}, {})  # type: ignore[arg-type]
     row = {"id": "a", "url": "https://d.example/a", "verdict": "false", "by": "D", "note": None,
-           "published_at": "2022-01-25T00:00:00.000000Z", "summary": summary}  # fmt: skip
+           "published_at": "2022-01-25T23:59:59.999999Z", "published_precision": "day",
+           "incident": "g", "summary": summary}  # fmt: skip
     return selection, claim_review(selection, row, claim)
 
 

@@ -174,7 +174,7 @@ def claim_review(
         "claimReviewed": assessment.get("summary") or claim_text(selection, claim),
         "reviewRating": rating(assessment["verdict"], assessment["note"]),
         "author": _assessor(assessment),
-        "datePublished": published_date(assessment["published_at"]),
+        "datePublished": selection.assessment_published(assessment),
         "itemReviewed": _item_reviewed(selection, claim, first),
     }
 

@@ -19,10 +19,11 @@ import sqlite3
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
+from functools import cached_property
 from typing import Any, TextIO, TypeVar
 
 from incident_ledger.ledger.errors import VerificationError
-from incident_ledger.ledger.times import to_key, utc_now
+from incident_ledger.ledger.times import local_time, to_key, utc_now, zone_or_none
 from incident_ledger.projections.desk_projection import recorded_by_sql
 from incident_ledger.projections.desk_rules import (
     PROPOSED,
@@ -71,7 +72,8 @@ ORDER BY r.seq
 """
 
 _ASSESSMENTS = """
-SELECT a.*, {recorded_by_a} AS recorded_by FROM assessments a JOIN claims c ON c.id = a.claim
+SELECT a.*, {recorded_by_a} AS recorded_by, c.incident AS incident
+FROM assessments a JOIN claims c ON c.id = a.claim
 WHERE a.published_at <= :known AND c.published_at <= :known {incident_filter}
 {desk_assessment}
 ORDER BY a.seq
@@ -167,6 +169,20 @@ class _Reading:
             return ""
         source = self.sources.get(source_id)
         return str(source["name"]) if source else source_id
+
+    @cached_property
+    def _zones(self) -> dict[str, str | None]:
+        return {str(row["id"]): row["timezone"] for row in self.incidents}
+
+    def zone_of(self, incident: str) -> str | None:
+        """The time zone of one of the selection's incidents (None: UTC)."""
+        return self._zones.get(incident)
+
+    def assessment_published(self, row: Row) -> str:
+        """An assessment's ``published_at`` as it gave it (``published_date``): its day when
+        it gave only a date, read in its claim's incident's zone, else its instant."""
+        zone = self.zone_of(row["incident"])
+        return published_date(row["published_at"], row["published_precision"], zone)
 
 
 def _positions_of(states: dict[str, StateResult]) -> set[str]:
@@ -625,9 +641,12 @@ def describe_value(claim: Row, *, unit: bool = True) -> str:
     return text
 
 
-def published_date(key: str, precision: str | None = None) -> str:
-    """An instant as ISO 8601: a bare date when it was given as one (or is midnight)."""
-    text = iso(key) or ""
-    if precision == "day" or (precision is None and key.endswith("T00:00:00.000000Z")):
+def published_date(key: str, precision: str, zone: str | None = None) -> str:
+    """A stored ``published_at`` as ISO 8601, as it was given: for a date only (``precision``
+    day) that date, the day whose end ``key`` is in ``zone`` (UTC when None, as a report's
+    own row; an assessment's is its incident's), else the instant, in UTC."""
+    if precision != "day":
+        return iso(key) or ""
+    if zone is None:
         return key[:10]
-    return text
+    return local_time(key, zone_or_none(zone)).date().isoformat()

@@ -413,17 +413,29 @@ def _assessments(
     """The assessments shown, each saying when the claim it assesses is a proposal."""
     rows = list(selection.assessments)
     claims = selection.shown_claims({row["claim"] for row in rows})
-    return [_assessment(row, claims.get(row["claim"]), zone) | _leaf(row, leaves) for row in rows]
+    return [
+        _assessment(selection, row, claims.get(row["claim"]), zone) | _leaf(row, leaves)
+        for row in rows
+    ]
 
 
-def _assessment(row: Row, claim: Row | None, zone: str | None) -> dict[str, Any]:
+def _assessment(
+    selection: Streamed, row: Row, claim: Row | None, zone: str | None
+) -> dict[str, Any]:
+    # A date-only assessment shows the day it gave (the end of it in its incident's zone),
+    # as a date-only report does, whatever zone the page reads instants in.
+    day = row["published_precision"] == "day"
     return {
         "claim": row["claim"],
         # "proposed": the claim assessed is a reporter's, not yet approved
         "claim_review": (claim or {}).get("review"),
         "verdict": row["verdict"],
         "by": row["by"],
-        "published": _moment(row["published_at"], zone),
+        "published": (
+            describe(selection.assessment_published(row))
+            if day
+            else _moment(row["published_at"], zone)
+        ),
         "url": row["url"],
         "link": link(row["url"]),
         "note": row["note"],

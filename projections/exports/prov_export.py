@@ -19,6 +19,8 @@ How the ledger maps onto PROV:
   ``social`` and ``other`` is also a ``prov:Organization``.
 - **Incidents** are entities ``ledger:incident-<id>`` (title, Arabic title, place).
 - **Reports** are entities ``ledger:report-<id>`` with ``schema:datePublished``,
+  ``ledger:publishedPrecision`` (``day`` for a report that gave only a date, whose
+  ``datePublished`` is then the end of that day in UTC, else ``instant``),
   ``schema:headline``, ``schema:url``, ``schema:inLanguage``, ``schema:author``
   and ``ledger:sha256``; each ``wasAttributedTo`` its outlet.
 - **Claims** are entities ``ledger:claim-<id>`` carrying the claimed value, its
@@ -47,7 +49,10 @@ How the ledger maps onto PROV:
   invalidates it; the later activity ``used`` the claim instead.
 - **Assessments** are entities ``ledger:assessment-<id>`` (verdict, date, url,
   note) ``wasDerivedFrom`` the claim they rate and ``wasAttributedTo`` an agent
-  ``ledger:assessor-<percent-encoded name>`` for the desk that published them.
+  ``ledger:assessor-<percent-encoded name>`` for the desk that published them. One
+  published as a date only has, as such a report, the end of that day as its
+  ``schema:datePublished`` and ``ledger:publishedPrecision`` ``day``: the day of its
+  incident's zone, so that end is written with that zone's offset (a report's, in UTC).
 - **Desk members** are agents ``ledger:member-<id>`` (``prov:Person``,
   ``ledger:DeskMember``, name, role). Each incident, report, claim and assessment
   the export shows ``wasAttributedTo`` the member who recorded it, a qualified
@@ -82,7 +87,7 @@ from prov.constants import PROV_ROLE, PROV_TYPE, XSD_ANYURI
 from prov.model import PROV, Literal, Namespace, ProvDocument
 
 from incident_ledger.ledger.errors import BadInputError
-from incident_ledger.ledger.times import from_key
+from incident_ledger.ledger.times import from_key, local_time, zone_or_none
 from incident_ledger.projections.desk_projection import BEFORE_THE_DESK, recorded_by_each
 from incident_ledger.projections.exports.common import (
     Leaf,
@@ -152,9 +157,8 @@ def write_prov(
             sections.add(_claims(selection, page))
         for page in pages(with_leaves("retraction", selection.retractions, provenance)):
             sections.add(_retractions(selection, page))
-        sections.add(
-            _assessments(list(with_leaves("assessment", selection.assessments, provenance)))
-        )
+        assessments = list(with_leaves("assessment", selection.assessments, provenance))
+        sections.add(_assessments(selection, assessments))
         sections.write(out, prefix)
 
 
@@ -229,12 +233,12 @@ def _retractions(selection: Streamed, page: Page) -> ProvDocument:
     return doc
 
 
-def _assessments(assessments: list[tuple[Row, Leaf | None]]) -> ProvDocument:
+def _assessments(selection: Streamed, assessments: list[tuple[Row, Leaf | None]]) -> ProvDocument:
     doc = _document()
     for desk in dict.fromkeys(row["by"] for row, _ in assessments):
         doc.agent(_assessor(desk), {PROV_TYPE: PROV["Organization"], PROV["label"]: desk})
     for row, found in assessments:
-        _assessment(doc, row, _leaf(found))
+        _assessment(doc, row, selection.zone_of(row["incident"]), _leaf(found))
     return doc
 
 
@@ -566,14 +570,19 @@ def _assessor(desk: str) -> Any:
     return LEDGER[f"assessor-{quote(desk, safe='')}"]
 
 
-def _assessment(doc: ProvDocument, row: Row, leaf: dict[Any, Any]) -> None:
+def _assessment(doc: ProvDocument, row: Row, zone: str | None, leaf: dict[Any, Any]) -> None:
+    # A date-only assessment, as a date-only report: the end of that day, with precision
+    # day; the day is its incident's, so the end of it is written with that zone's offset.
+    day = row["published_precision"] == "day"
+    published = local_time(row["published_at"], zone_or_none(zone)) if day else None
     assessment = doc.entity(
         LEDGER[f"assessment-{row['id']}"],
         _attributes(
             {
                 PROV_TYPE: LEDGER["Assessment"],
                 LEDGER["verdict"]: row["verdict"],
-                SCHEMA["datePublished"]: _time(row["published_at"]),
+                SCHEMA["datePublished"]: published or _time(row["published_at"]),
+                LEDGER["publishedPrecision"]: "day" if day else None,
                 SCHEMA["url"]: Literal(row["url"], XSD_ANYURI) if row["url"] else None,
                 LEDGER["note"]: row["note"],
                 LEDGER["review"]: row.get("review"),  # "proposed": not yet approved

@@ -82,7 +82,7 @@ def verdicts_by_claim(selection: Selection | Streamed) -> dict[str, str]:
     for row in selection.assessments:
         proposed = f", {row['review']}" if row.get("review") else ""  # not yet approved
         found[row["claim"]].append(
-            f"{row['verdict']} ({row['by']}, {published_date(row['published_at'])}{proposed})"
+            f"{row['verdict']} ({row['by']}, {selection.assessment_published(row)}{proposed})"
         )
     return {claim: "; ".join(verdicts) for claim, verdicts in found.items()}
 
@@ -183,7 +183,7 @@ def other_tables(selection: Selection | Streamed) -> dict[str, tuple[tuple[str, 
             "claim": row["claim"],
             "verdict": row["verdict"],
             "by": row["by"],
-            "published_at": published_date(row["published_at"]),
+            "published_at": selection.assessment_published(row),  # as given, as a report's
             "summary": row.get("summary"),
             "url": row["url"],
             "note": row["note"],

@@ -22,6 +22,7 @@ from datasette.utils.asgi import Response
 from markupsafe import Markup, escape
 
 from incident_ledger.ledger.times import local_words, zone_or_none
+from incident_ledger.projections.exports.common import published_date
 from incident_ledger.projections.timewords import describe
 from incident_ledger.projections.words import value_words
 from incident_ledger.usecases.datasette_site.pages import incident_page
@@ -63,8 +64,13 @@ def cell_words(row: Any, value: Any, column: str, zone: str | None = None) -> st
 def _time_words(row: Any, keys: set[str], value: str, column: str, zone: str | None) -> str:
     if column == "valid_time":
         return describe(value)
-    if "published_precision" in keys and row["published_precision"] == "day":
-        return describe(value[:10])  # a report dated to the day, as it gave its date
+    # A report or assessment dated to the day shows that day, as it gave its date.
+    if (
+        column == "published_at"
+        and "published_precision" in keys
+        and row["published_precision"] == "day"
+    ):
+        return describe(published_date(value, "day", zone))
     return local_words(value, zone_or_none(zone))
 
 
