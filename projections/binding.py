@@ -16,17 +16,16 @@ its write began.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import TYPE_CHECKING
 
-from eventsourcing.persistence import PersistenceError
-
 from incident_ledger.ledger.errors import StoreError
-from incident_ledger.ledger.stores.recorder import LogView
-from incident_ledger.ledger.stores.written import Written
-from incident_ledger.projections.views import Views
+from incident_ledger.projections.views import Binding, Views
 
 if TYPE_CHECKING:  # the application loads the event classes; a read need not
     from incident_ledger.ledger.application import Ledger
+    from incident_ledger.ledger.stores.recorder import LogView
+    from incident_ledger.ledger.stores.written import Written
 
 
 def binding_problem(ledger: Ledger, views: Views) -> str | None:
@@ -38,17 +37,30 @@ def binding_problem(ledger: Ledger, views: Views) -> str | None:
     binding = views.binding()
     if binding.position == 0:
         return None
-    try:
-        store_id = ledger.audit.store_id()
-        if binding.store_id != store_id:
-            return (
-                f"belongs to another ledger (store {binding.store_id or 'unknown'}; "
-                f"this one is {store_id})"
-            )
+    from eventsourcing.persistence import PersistenceError  # loaded with the ledger
+
+    def log() -> tuple[int, bytes]:
         with ledger.audit.reading() as view:
-            size, root = log_at(view, binding.position)
+            return log_at(view, binding.position)
+
+    try:
+        return store_problem(binding, ledger.audit.store_id(), log)
     except PersistenceError as error:
         raise StoreError(f"cannot read the event store: {error}") from None
+
+
+def store_problem(
+    binding: Binding, store_id: str, log: Callable[[], tuple[int, bytes]]
+) -> str | None:
+    """``binding_problem`` of a model at a position above 0, from the store's id and
+    ``log()``: the log's (size, root) as of that position, asked only when the id is
+    the model's."""
+    if binding.store_id != store_id:
+        return (
+            f"belongs to another ledger (store {binding.store_id or 'unknown'}; "
+            f"this one is {store_id})"
+        )
+    size, root = log()
     if binding.size is not None and size < binding.size:
         return (
             f"has projected {binding.size} events but this store holds {size} up to that "

@@ -410,17 +410,23 @@ class Views:
             raise
         self.connection.execute("COMMIT")
 
-    def ensure_schema(self) -> None:
-        """Create any missing table and index; a no-op on a current database."""
-        tables = {
-            row[0]
-            for row in self.connection.execute("SELECT name FROM sqlite_master WHERE type='table'")
-        }
-        if (
-            _TABLES.keys() | {"search_index", *_DERIVED_TABLES} <= tables
+    def _tables(self) -> set[str]:
+        rows = self.connection.execute("SELECT name FROM sqlite_master WHERE type='table'")
+        return {row[0] for row in rows}
+
+    def schema_current(self, tables: set[str] | None = None) -> bool:
+        """Whether the model has this version's every table and index (``ensure_schema``
+        has nothing to do), read without writing; ``tables``: its tables, if known."""
+        return (
+            _TABLES.keys() | {"search_index", *_DERIVED_TABLES} <= (tables or self._tables())
             and self._schema_version() == SCHEMA_VERSION
             and self._index_statements() is not None
-        ):
+        )
+
+    def ensure_schema(self) -> None:
+        """Create any missing table and index; a no-op on a current database."""
+        tables = self._tables()
+        if self.schema_current(tables):
             return
         if self.read_only:
             raise StoreError(

@@ -27,7 +27,7 @@ from incident_ledger.ledger.merkle import (
 from incident_ledger.ledger.signednote import generate_signer
 from incident_ledger.ledger.stores import location
 from incident_ledger.ledger.stores.chains import ChainTable
-from incident_ledger.ledger.stores.sqlite import SQLiteLogView, SQLiteNodeStore
+from incident_ledger.ledger.stores.sqlite_log import SQLiteLogView, SQLiteNodeStore
 from incident_ledger.usecases import auditing, workspace, writing
 from tests.chained import as_first_made
 from tests.events import immutable

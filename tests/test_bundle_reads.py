@@ -13,7 +13,7 @@ from incident_ledger.ledger.event_citations import cited_records, records_named
 from incident_ledger.ledger.incident_chains import parse_leaf
 from incident_ledger.ledger.stores.location import locate
 from incident_ledger.ledger.stores.recorder import LogView
-from incident_ledger.ledger.stores.sqlite import _up_to_a_gap
+from incident_ledger.ledger.stores.sqlite_log import _up_to_a_gap
 from tests.chained import cli, export, make, whole_log_read
 
 

@@ -28,6 +28,10 @@ WRITE_SIDE = (
 )
 """What a read of an up-to-date model never needs."""
 
+STORE_LIBRARY = ("eventsourcing", "incident_ledger.ledger.application")
+"""What a read of a SQLite store's up-to-date model needs neither: a glance at the store
+tells that the model is current (``sqlite_log.glance``)."""
+
 NOT_AT_START = (
     *WRITE_SIDE,
     "eventsourcing",
@@ -98,7 +102,7 @@ def test_a_read_command_does_not_load_the_write_side(sample_db: str, command: li
         "except SystemExit as done:\n"
         "    assert not done.code, done.code\n"
     )
-    assert _loaded(code, WRITE_SIDE) == []
+    assert _loaded(code, WRITE_SIDE + STORE_LIBRARY) == []
 
 
 def test_a_record_is_read_in_a_process_that_never_loaded_the_event_classes(
@@ -123,3 +127,21 @@ def test_a_read_brings_a_deferred_model_up_to_date(tmp_path: Path) -> None:
         "assert facts['killed.security_forces']['status'] == 'contested', facts\n"
     )
     assert "incident_ledger.projections.projector" in _loaded(code, WRITE_SIDE)
+
+
+def test_a_model_behind_its_store_is_brought_up_to_date(tmp_path: Path) -> None:
+    """A glance finds the model behind the store: the store is opened and the model caught
+    up, and the next read glances again."""
+    db, lines = str(tmp_path / "l.db"), samples.GHWAYRAN.read_text().splitlines(keepends=True)
+    (tmp_path / "first.jsonl").write_text("".join(lines[:100]))
+    (tmp_path / "rest.jsonl").write_text("".join(lines[100:]))
+    writing.init(db)
+    writing.append_file(db, str(tmp_path / "first.jsonl"))
+    writing.append_file(db, str(tmp_path / "rest.jsonl"), project=False)
+    code = (
+        "from incident_ledger.usecases.reading import current_state\n"
+        f"facts = current_state({db!r}, 'ghwayran-2022', at='2022-01-23')['facts']\n"
+        "assert facts['killed.security_forces']['status'] == 'contested', facts\n"
+    )
+    assert _loaded(code, STORE_LIBRARY) == list(STORE_LIBRARY)
+    assert _loaded(code, STORE_LIBRARY) == []

@@ -11,11 +11,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from incident_ledger.ledger.application import Ledger
 from incident_ledger.ledger.stores.location import StoreLocation
 from incident_ledger.projections.model_files import SIDE_FILES, remove_model_files
 
-if TYPE_CHECKING:  # psycopg loads only for a PostgreSQL store
+if TYPE_CHECKING:  # psycopg and the store library load only for a PostgreSQL store
+    from incident_ledger.ledger.application import Ledger
     from incident_ledger.ledger.stores.pg_schema import Relations
 
 
@@ -36,6 +36,7 @@ class Before:
         """What is at ``location`` now."""
         relations: Relations = None
         if location.is_postgres:
+            from incident_ledger.ledger.application import Ledger  # PostgreSQL's alone
             from incident_ledger.ledger.stores.pg_schema import schema_relations
 
             ledger = Ledger(location.event_store_env(create=False))
@@ -60,6 +61,7 @@ class Before:
         if not self.views:
             remove_model_files(location.views_path)
         if location.is_postgres:
+            from incident_ledger.ledger.application import Ledger  # PostgreSQL's alone
             from incident_ledger.ledger.stores.pg_schema import drop_created
 
             ledger = Ledger(location.event_store_env(create=False))

@@ -14,7 +14,6 @@ model, which a rebuild would destroy, so the command stops and says so.
 
 from __future__ import annotations
 
-import os
 import sqlite3
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -24,9 +23,6 @@ from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from eventsourcing.persistence import PersistenceError
-
-from incident_ledger.ledger.application import Ledger
 from incident_ledger.ledger.errors import (
     BadInputError,
     ConflictError,
@@ -38,15 +34,16 @@ from incident_ledger.ledger.stores.location import (
     StoreLocation,
     locate,
     named_key,
-    writable,
 )
 from incident_ledger.ledger.times import parse_instant, utc_now, zone_or_none
 from incident_ledger.projections.binding import binding_problem, follows
 from incident_ledger.projections.views import Views
 from incident_ledger.usecases.init_undo import present
+from incident_ledger.usecases.model_glance import current_model, open_views, up_to_date
 from incident_ledger.usecases.outputs import require_folder
 
 if TYPE_CHECKING:
+    from incident_ledger.ledger.application import Ledger
     from incident_ledger.ledger.batch_signing import Actor
     from incident_ledger.projections.projector import Projector
 
@@ -93,8 +90,7 @@ class Workspace:
         if self.views.read_only:
             self._require_current()
             return 0
-        position = self.views.position()
-        if position and position >= self._last():  # (a model at 0 is bound as it catches up)
+        if up_to_date(self.views.position(), self._last):
             return 0
         return self.projector.catch_up(progress=progress)
 
@@ -112,6 +108,8 @@ class Workspace:
 
     def _last(self) -> int:
         """The store's last position."""
+        from eventsourcing.persistence import PersistenceError  # loaded with the ledger
+
         try:
             return self.ledger.recorder.max_notification_id() or 0
         except PersistenceError as error:
@@ -145,6 +143,8 @@ def open_ledger(
         require_folder(location.sqlite_path.parent)
     if (write or create) and location.read_only:
         raise StoreError(f"the ledger at {location.shown} is read-only: nothing was written")
+    from incident_ledger.ledger.application import Ledger  # a current model's read needs none
+
     ledger = Ledger(location.event_store_env(create=create), clock=clock)
     try:
         if location.is_postgres and not create:
@@ -175,21 +175,6 @@ def open_workspace(
             views.close()
 
 
-def open_views(path: Path) -> Views:
-    """Open a read model: for reading only when this process cannot write it (a read-only
-    file, folder or mount), where it must already exist."""
-    if path.exists():
-        return Views(path, read_only=not writable(path))
-    if not path.parent.is_dir():
-        raise StoreError(f"cannot make the read model {path}: folder {path.parent} does not exist")
-    if not os.access(path.parent, os.W_OK):
-        raise StoreError(
-            f"there is no read model at {path}, and one cannot be made there (read-only): "
-            "set LEDGER_VIEWS to a file that can be written"
-        )
-    return Views(path)
-
-
 def require_new_ledger(ledger: Ledger, location: StoreLocation) -> None:
     """Refuse a ledger that holds events: a restore writes into a new one only."""
     if ledger.recorder.max_notification_id():
@@ -214,11 +199,26 @@ def read_model(db: str | None, incident: str | None = None) -> Iterator[sqlite3.
     """The read model of the ledger at ``db``, caught up with its events, for queries
     about ``incident`` (None: about every incident). Refused (``StoreError``) when an
     event such a query needs could not be projected (``Views.require_projected``)."""
-    with open_workspace(db) as ws:
-        ws.refresh()
-        ws.views.require_projected(incident)
-        ws.views.map_for_queries()
-        yield ws.views.connection
+    with _caught_up(db) as views:
+        views.require_projected(incident)
+        views.map_for_queries()
+        yield views.connection
+
+
+@contextmanager
+def _caught_up(db: str | None) -> Iterator[Views]:
+    """The read model of the ledger at ``db``, brought up to date (``Workspace.refresh``)
+    unless ``current_model`` finds it current without opening the store."""
+    views = current_model(locate(db))
+    if views is None:
+        with open_workspace(db) as ws:
+            ws.refresh()
+            yield ws.views
+        return
+    try:
+        yield views
+    finally:
+        views.close()
 
 
 def unmapped(conn: sqlite3.Connection) -> None:

@@ -32,12 +32,12 @@ from incident_ledger.projections.projector import Projector
 from incident_ledger.projections.views import schema_of
 from incident_ledger.usecases.choices import parse_grade
 from incident_ledger.usecases.init_undo import present, undone_on_failure
+from incident_ledger.usecases.model_glance import open_views
 from incident_ledger.usecases.outputs import output_file
 from incident_ledger.usecases.workspace import (
     Progress,
     Workspace,
     open_ledger,
-    open_views,
     open_workspace,
     query_instant,
     read_signing_key,

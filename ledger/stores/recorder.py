@@ -19,12 +19,14 @@ import uuid
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
-from typing import Any, Protocol, runtime_checkable
+from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
-from eventsourcing.persistence import Notification, PersistenceError, ProgrammingError, StoredEvent
-
-from incident_ledger.ledger.incident_chains import Concerns
 from incident_ledger.ledger.merkle import root_at
+
+if TYPE_CHECKING:  # the store library loads when a store opens; a glance at one needs none
+    from eventsourcing.persistence import Notification, StoredEvent
+
+    from incident_ledger.ledger.incident_chains import Concerns
 
 
 class CursorNodeStore:
@@ -143,6 +145,8 @@ class KeepsStoreId:
         """This store's id: the one it keeps, else (a store of an earlier version) the one
         ``first_leaf_id`` gives it, kept from now on when the store can be written."""
         if self._store_id is None:
+            from eventsourcing.persistence import PersistenceError  # loaded with the store
+
             kept, first_leaf_hash = self._kept_id()
             if kept is None:
                 try:
@@ -164,7 +168,7 @@ class KeepsStoreId:
 EventRow = tuple[int, str, int, str, bytes]
 """A stored event as read in bulk: notification id, originator id, version, topic, state."""
 
-LeafFunction = Callable[[StoredEvent], bytes]
+LeafFunction = Callable[["StoredEvent"], bytes]
 
 NewRow = tuple[str, int, str, bytes]
 """An event to insert, as the row the store keeps: originator id, version, topic, state.
@@ -209,6 +213,8 @@ def leaf_hashes(
     function; without either, inserting is refused rather than logging events
     the audit trail could not verify.
     """
+    from eventsourcing.persistence import ProgrammingError  # loaded with the store
+
     leaves: Sequence[bytes] | None = kwargs.get("merkle_leaves")
     if leaves is None:
         leaf_of: LeafFunction | None = getattr(recorder, "leaf_of", None)
@@ -279,6 +285,8 @@ class LogView:
 
     def notifications(self, after: int, limit: int) -> list[Notification]:
         """Stored events after a notification id, in ledger order."""
+        from eventsourcing.persistence import Notification  # loaded with the store
+
         n = self.notification_column
         rows = self._rows(
             f"SELECT {n}, originator_id, originator_version, topic, state "
@@ -413,6 +421,8 @@ class LogView:
 
     def events_of(self, originator_id: str) -> list[StoredEvent]:
         """Every stored event of one aggregate, oldest first."""
+        from eventsourcing.persistence import StoredEvent  # loaded with the store
+
         rows = self._rows(
             f"SELECT originator_version, topic, state FROM {self.events_table} "
             "WHERE originator_id = ? ORDER BY originator_version",
@@ -431,6 +441,8 @@ class LogView:
     def events_of_each(self, originator_ids: Sequence[str]) -> dict[str, list[StoredEvent]]:
         """Every stored event of each of these aggregates, oldest first (one query per
         500 ids); an aggregate the store lacks is left out."""
+        from eventsourcing.persistence import StoredEvent  # loaded with the store
+
         found: dict[str, list[StoredEvent]] = {}
         for start in range(0, len(originator_ids), 500):
             chunk = list(originator_ids[start : start + 500])

@@ -8,15 +8,13 @@ the transaction that then adds to both. So the leaves cost no index of their
 own; ``merkle_nodes`` holds the levels above them that are stored (8, 16, …,
 ``merkle.TILE_HEIGHT``). PostgreSQL keeps leaves and their pairing in tables
 (``recorders_postgres``): its sequences skip the numbers of rolled-back inserts.
-
-Over 400 lines: the SQLite recorder's whole storage layout (events, leaves, Merkle
-nodes, chains) is declared and used here, as ``postgres.py`` holds PostgreSQL's.
+The log as a read transaction sees it is ``sqlite_log``'s.
 """
 
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any
 from uuid import UUID
@@ -41,8 +39,6 @@ from incident_ledger.ledger.stores.recorder import (
     INFO_TABLE,
     STORE_ID,
     Appender,
-    CursorNodeStore,
-    EventRow,
     KeepsStoreId,
     LogView,
     NewRow,
@@ -50,6 +46,14 @@ from incident_ledger.ledger.stores.recorder import (
     leaf_hashes,
 )
 from incident_ledger.ledger.stores.sqlite_file import check_store_file, damaged, damaged_store
+from incident_ledger.ledger.stores.sqlite_log import (
+    EVENTS_TABLE,
+    SQLiteLogView,
+    SQLiteNodeStore,
+    current_layout,
+    has_leaf_hashes,
+    has_table,
+)
 
 IMPORT_CACHE_KIB = -65_536
 """SQLite page cache of a write transaction, in KiB (negative: a size, not a page count)."""
@@ -62,7 +66,7 @@ OPEN_FAILED = "it cannot be opened"
 class SQLiteLedgerRecorder(KeepsStoreId, SQLiteApplicationRecorder):
     """SQLite events plus their Merkle log and signed checkpoints, in one database."""
 
-    def __init__(self, datastore: SQLiteDatastore, events_table_name: str = "stored_events"):
+    def __init__(self, datastore: SQLiteDatastore, events_table_name: str = EVENTS_TABLE):
         super().__init__(datastore, events_table_name)
         self._file_checked = datastore.pool.is_sqlite_memory_mode
         self.chains = ChainTable("?", "")
@@ -156,12 +160,12 @@ class SQLiteLedgerRecorder(KeepsStoreId, SQLiteApplicationRecorder):
                 return
             if not self._has_leaf_hashes(c):
                 self._move_leaf_hashes(c)
-            if not _has_table(c, CHAINS_TABLE):
+            if not has_table(c, CHAINS_TABLE):
                 self._add_chains(c)
 
     def _move_leaf_hashes(self, c: Any) -> None:
         table = self.events_table_name
-        if _has_table(c, "merkle_leaves"):
+        if has_table(c, "merkle_leaves"):
             c.execute("SELECT COUNT(*) FROM merkle_leaves WHERE notification_id != idx + 1")
             if c.fetchone()[0]:
                 raise ProgrammingError(
@@ -189,14 +193,10 @@ class SQLiteLedgerRecorder(KeepsStoreId, SQLiteApplicationRecorder):
         self.chains.fill(c, self._view(c), self.plain)
 
     def _is_current(self, c: Any) -> bool:
-        return self._has_leaf_hashes(c) and _has_table(c, CHAINS_TABLE)
+        return current_layout(c, self.events_table_name)
 
     def _has_leaf_hashes(self, c: Any) -> bool:
-        c.execute(
-            "SELECT COUNT(*) FROM pragma_table_info(?) WHERE name = 'leaf_hash'",
-            (self.events_table_name,),
-        )
-        return bool(c.fetchone()[0])
+        return has_leaf_hashes(c, self.events_table_name)
 
     def _insert_events(
         self, c: SQLiteCursor, stored_events: Sequence[StoredEvent], **kwargs: Any
@@ -343,174 +343,6 @@ class SQLiteLedgerRecorder(KeepsStoreId, SQLiteApplicationRecorder):
                 "UPDATE checkpoints SET note = ?, created_at = ? WHERE size = ? AND note = ?",
                 (note, created_at, size, old),
             )
-
-
-class SQLiteNodeStore(CursorNodeStore):
-    """The tree's stored levels: level 0 (the leaves) in the events table, the others
-    in ``merkle_nodes``."""
-
-    def __init__(self, cursor: Any, events_table: str) -> None:
-        super().__init__(cursor)
-        self.leaf_run = (
-            f"SELECT rowid, leaf_hash FROM {events_table} WHERE rowid > ? AND rowid <= ? "
-            "AND leaf_hash IS NOT NULL ORDER BY rowid"
-        )
-
-    def get(self, level: int, index: int) -> bytes | None:
-        """One complete-subtree hash, or None."""
-        if level:
-            return super().get(level, index)
-        found = self.run(0, index, 1)
-        return found[0] if found else None
-
-    def run(self, level: int, first: int, count: int) -> list[bytes]:
-        """Stored hashes of consecutive nodes of one level, in order (shorter if one is missing;
-        above the leaves indexes are not checked, callers compare the length)."""
-        if level:
-            return super().run(level, first, count)
-        self.cursor.execute(self.leaf_run, (first, first + count))
-        return _up_to_a_gap(self.cursor.fetchall(), first)
-
-    def put_many(self, items: Iterable[tuple[int, int, bytes]]) -> None:
-        """Insert the complete-subtree hashes above the leaves (inserted with their events)."""
-        super().put_many(item for item in items if item[0])
-
-
-class SQLiteLogView(LogView):
-    """The log in SQLite, where leaf ``i`` is the event of notification id ``i + 1`` and
-    holds its own hash; an event deleted takes its leaf with it."""
-
-    def __init__(self, cursor: Any, events_table: str, convert_id: Any) -> None:
-        super().__init__(cursor, "?", "", events_table, "rowid", convert_id)
-        self.nodes = SQLiteNodeStore(cursor, events_table)
-        self._leaf_ids_sql = (
-            f"SELECT rowid FROM {events_table} WHERE rowid > ? AND rowid <= ? "
-            "AND leaf_hash IS NOT NULL ORDER BY rowid"
-        )
-
-    @staticmethod
-    def size_query(events_table: str) -> str:
-        """The query of the log's size: the notification id of the last event with a leaf."""
-        return (
-            f"SELECT rowid FROM {events_table} WHERE leaf_hash IS NOT NULL "
-            "ORDER BY rowid DESC LIMIT 1"
-        )
-
-    def size(self) -> int:
-        """How many leaves the log holds."""
-        rows = self._rows(self.size_query(self.events_table))
-        return int(rows[0][0]) if rows else 0
-
-    def size_at(self, position: int) -> int:
-        """How many leaves record the events up to notification id ``position``."""
-        rows = self._rows(
-            f"SELECT rowid FROM {self.events_table} WHERE rowid <= ? AND leaf_hash IS NOT NULL "
-            "ORDER BY rowid DESC LIMIT 1",
-            (position,),
-        )
-        return int(rows[0][0]) if rows else 0
-
-    def leaf_notifications(self, start: int, limit: int) -> list[tuple[int, int]]:
-        """(leaf index, notification id) pairs in leaf order from ``start``."""
-        rows = self._rows(
-            f"SELECT rowid FROM {self.events_table} WHERE rowid > ? AND leaf_hash IS NOT NULL "
-            "ORDER BY rowid LIMIT ?",
-            (start, limit),
-        )
-        return [(int(r[0]) - 1, int(r[0])) for r in rows]
-
-    def leaf_index(self, originator_id: str, version: int) -> int | None:
-        """The leaf index of one stored event, or None."""
-        rows = self._rows(
-            f"SELECT rowid - 1 FROM {self.events_table} WHERE originator_id = ? "
-            "AND originator_version = ? AND leaf_hash IS NOT NULL",
-            (originator_id, version),
-        )
-        return int(rows[0][0]) if rows else None
-
-    def leaf_notification_ids(self, start: int, count: int) -> list[int]:
-        """The notification ids of leaves ``start`` to ``start + count - 1``, in leaf order."""
-        self.cursor.execute(self._leaf_ids_sql, (start, start + count))
-        return [row[0] for row in self.cursor.fetchall()]
-
-    def page(
-        self, after: int, start: int, count: int
-    ) -> tuple[list[EventRow], list[int], list[Any]]:
-        """``LogView.page`` in one query when the events after ``after`` are those of leaves
-        from ``start`` on (leaf ``i`` is notification id ``i + 1``), as in a log that verifies."""
-        if after != start:
-            return super().page(after, start, count)
-        rows = self._rows(
-            f"SELECT rowid, originator_id, originator_version, topic, state, leaf_hash "
-            f"FROM {self.events_table} WHERE rowid > ? ORDER BY rowid LIMIT ?",
-            (after, count),
-        )
-        if rows and (rows[-1][0] != start + len(rows) or any(row[5] is None for row in rows)):
-            return super().page(after, start, count)  # a gap or a leaf missing: read exactly
-        return [row[:5] for row in rows], [row[0] for row in rows], [row[5] for row in rows]
-
-    def leaf_rows_where(
-        self, column: str, values: Sequence[Any]
-    ) -> tuple[list[EventRow], list[int] | None]:
-        """``LogView.leaf_rows_where`` in one query per 500 values: an event's leaf is its
-        row's (leaf ``i`` is notification id ``i + 1``), so no second query finds it. An
-        event without a leaf is read without its state, which says it has none."""
-        where = {"notification": "rowid", "originator": "originator_id"}[column]
-        rows: list[Any] = []
-        for start in range(0, len(values), 500):
-            chunk = list(values[start : start + 500])
-            rows += self._rows(
-                "SELECT rowid, originator_id, originator_version, topic, "
-                f"CASE WHEN leaf_hash IS NOT NULL THEN state END FROM {self.events_table} "
-                f"WHERE {where} IN ({','.join('?' * len(chunk))}) ORDER BY rowid",
-                chunk,
-            )
-        if rows and self.convert_id(rows[0][1]) is not rows[0][1]:  # ids of another type
-            convert = self.convert_id
-            rows = [(r[0], str(convert(r[1])), *r[2:]) for r in rows]
-        if any(row[4] is None for row in rows):
-            return rows, None
-        return rows, [row[0] - 1 for row in rows]
-
-    def _leaves_of_sql(self, count: int) -> str:
-        return (
-            f"SELECT rowid, rowid - 1, originator_id, originator_version, leaf_hash "
-            f"FROM {self.events_table} WHERE leaf_hash IS NOT NULL "
-            f"AND rowid IN ({','.join('?' * count)})"
-        )
-
-    def node_range(self, level: int, first: int, last: int) -> dict[int, bytes]:
-        """Stored complete-subtree hashes of one level, indexes ``first`` to ``last``."""
-        if level:
-            return super().node_range(level, first, last)
-        rows = self._rows(
-            f"SELECT rowid - 1, leaf_hash FROM {self.events_table} WHERE rowid > ? "
-            "AND rowid <= ? AND leaf_hash IS NOT NULL",
-            (first, last + 1),
-        )
-        return {int(r[0]): bytes(r[1]) for r in rows}
-
-
-def _up_to_a_gap(rows: list[Any], first: int) -> list[bytes]:
-    """The leaf hashes of (rowid, leaf hash) rows from leaf ``first`` on, up to the first
-    leaf missing: an event deleted, or one without a hash."""
-    if rows and rows[-1][0] == first + len(rows):
-        # Ascending rowids from first + 1 that end at first + len(rows) are all of them,
-        # each with its hash (the query leaves out a row without one): the common case,
-        # taken without a check per row (the multiproof of a hot incident reads a
-        # million leaf hashes: 0.85 s of the 2.15 s of reading them went in that loop).
-        return [row[1] for row in rows]
-    hashes = []
-    for expected, (rowid, leaf_hash) in enumerate(rows, start=first + 1):
-        if rowid != expected or leaf_hash is None:
-            break
-        hashes.append(bytes(leaf_hash))
-    return hashes
-
-
-def _has_table(c: Any, name: str) -> bool:
-    c.execute("SELECT COUNT(*) FROM sqlite_master WHERE type = 'table' AND name = ?", (name,))
-    return bool(c.fetchone()[0])
 
 
 def _stored_id(originator_id: Any) -> Any:
