@@ -29,7 +29,6 @@ from incident_ledger.projections.results import (
 )
 from incident_ledger.projections.search import DEFAULT_LIMIT, prepare
 from incident_ledger.projections.search import search as search_index
-from incident_ledger.projections.sources import source_records
 from incident_ledger.projections.state_summaries import summed_now, summed_state
 from incident_ledger.projections.understanding import Policy, state
 from incident_ledger.usecases.choices import parse_policy
@@ -230,6 +229,8 @@ def sources(db: str | None) -> list[dict[str, Any]]:
 
     See :mod:`projections.sources` for the exact definitions.
     """
+    from incident_ledger.projections.sources import source_records  # only this command's
+
     with read_model(db) as conn:
         return source_records(conn)
 

@@ -22,9 +22,9 @@ from incident_ledger.ledger.incident_chains import (
     parse_leaf,
 )
 from incident_ledger.ledger.merkle import leaf_hash
+from incident_ledger.ledger.stores.recorder import CHAINS_TABLE as TABLE
 from incident_ledger.ledger.stores.recorder import LogView
 
-TABLE = "incident_chains"
 PAGE = 4_096
 
 Plain = Callable[[bytes], bytes]

@@ -22,7 +22,6 @@ from psycopg.sql import SQL, Identifier
 
 from incident_ledger.ledger.errors import StoreError
 from incident_ledger.ledger.merkle import append_leaves
-from incident_ledger.ledger.stores.chains import TABLE as CHAINS_TABLE
 from incident_ledger.ledger.stores.chains import ChainSession, ChainTable, Plain
 from incident_ledger.ledger.stores.pg_connections import open_pool, repeatable_read, row_type_later
 from incident_ledger.ledger.stores.pg_log import (
@@ -33,6 +32,7 @@ from incident_ledger.ledger.stores.pg_log import (
     PostgresView,
 )
 from incident_ledger.ledger.stores.recorder import (
+    CHAINS_TABLE,
     INFO_COLUMNS,
     INFO_TABLE,
     STORE_ID,

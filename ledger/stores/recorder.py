@@ -111,6 +111,8 @@ INFO_TABLE = "ledger_info"
 """The table of the store's own facts: (name, value) rows; ``store_id`` is one."""
 INFO_COLUMNS = "(name TEXT PRIMARY KEY, value TEXT NOT NULL)"
 STORE_ID = "store_id"
+CHAINS_TABLE = "incident_chains"
+"""The table of the stored chains of incidents (``stores.chains``): one row per incident."""
 EMPTY_STORE_ID = "empty"
 """The identity of a store made by an earlier version that holds no event and cannot be
 written: a read model can only be at position 0 for it, where there is nothing to mix up."""

@@ -31,10 +31,10 @@ from eventsourcing.sqlite import SQLiteApplicationRecorder, SQLiteCursor, SQLite
 from incident_ledger.ledger.errors import StoreError
 from incident_ledger.ledger.incident_chains import Concerns
 from incident_ledger.ledger.merkle import TILE_HEIGHT, append_leaves
-from incident_ledger.ledger.stores.chains import TABLE as CHAINS_TABLE
 from incident_ledger.ledger.stores.chains import ChainSession, ChainTable, Plain
 from incident_ledger.ledger.stores.location import store_file
 from incident_ledger.ledger.stores.recorder import (
+    CHAINS_TABLE,
     INFO_COLUMNS,
     INFO_TABLE,
     STORE_ID,

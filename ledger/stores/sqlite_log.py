@@ -16,9 +16,9 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
-from incident_ledger.ledger.stores.chains import TABLE as CHAINS_TABLE
 from incident_ledger.ledger.stores.location import read_only_uri
 from incident_ledger.ledger.stores.recorder import (
+    CHAINS_TABLE,
     INFO_TABLE,
     STORE_ID,
     CursorNodeStore,
