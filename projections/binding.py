@@ -17,9 +17,12 @@ its write began.
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import datetime
 from typing import TYPE_CHECKING
 
 from incident_ledger.ledger.errors import StoreError
+from incident_ledger.ledger.times import to_key
+from incident_ledger.projections.positions import iso
 from incident_ledger.projections.views import Binding, Views
 
 if TYPE_CHECKING:  # the application loads the event classes; a read need not
@@ -55,6 +58,12 @@ def store_problem(
     """``binding_problem`` of a model at a position above 0, from the store's id and
     ``log()``: the log's (size, root) as of that position, asked only when the id is
     the model's."""
+    if snapshot_of(binding.store_id) == store_id:
+        until = str(binding.store_id)[len(store_id) + len(SNAPSHOT) :]
+        return (
+            f"is a snapshot of this ledger as recorded by {until} (ledger replay --until): "
+            "it does not follow the ledger"
+        )
     if binding.store_id != store_id:
         return (
             f"belongs to another ledger (store {binding.store_id or 'unknown'}; "
@@ -73,6 +82,24 @@ def store_problem(
             "is a copy that went its own way)"
         )
     return None
+
+
+SNAPSHOT = " as recorded by "
+"""Between a store's id and an instant, in the id a snapshot model records for its store
+(``snapshot_id``): such a model holds the events recorded by that instant, not the log
+up to its position, so it is never caught up nor taken as the store's own."""
+
+
+def snapshot_id(store_id: str, until: datetime) -> str:
+    """The store id a model of the events recorded by ``until`` records."""
+    return f"{store_id}{SNAPSHOT}{iso(to_key(until))}"
+
+
+def snapshot_of(recorded: str | None) -> str | None:
+    """The store a snapshot model's recorded id names (None: not a snapshot's id)."""
+    if recorded is None or SNAPSHOT not in recorded:
+        return None
+    return recorded.split(SNAPSHOT, 1)[0]
 
 
 def log_at(view: LogView, position: int) -> tuple[int, bytes]:

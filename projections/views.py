@@ -697,6 +697,14 @@ class Views:
         root = None if row[3] is None else bytes(row[3])
         return Binding(int(row[0]), row[1], row[2], root)
 
+    def mark_snapshot(self, store_id: str) -> None:
+        """Record that this model holds only the events recorded by some instant
+        (``binding.snapshot_id``), in its own transaction: it then never follows its store."""
+        with self.transaction():
+            self.connection.execute(
+                "UPDATE tracking SET store_id = ? WHERE projection = ?", (store_id, PROJECTION)
+            )
+
     def bind(self, store_id: str) -> None:
         """Bind an empty model (position 0) to a store, in its own transaction."""
         with self.transaction():

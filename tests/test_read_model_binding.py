@@ -15,6 +15,7 @@ import sqlite3
 import subprocess
 from collections.abc import Iterator
 from contextlib import closing, contextmanager
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -133,6 +134,34 @@ def test_a_model_named_by_LEDGER_VIEWS_is_not_answered_for_another_store(
         "ledger, or set LEDGER_VIEWS to a file of this ledger's own\n"
     )
     assert claim_count(first) > 0  # not clobbered: still the first ledger's
+
+
+def test_a_snapshot_model_never_follows_the_ledger(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A model of the events recorded by T passed over the later ones: caught up from its
+    position it would hold the events after it, without those it passed over."""
+    db = sample_ledger(tmp_path)
+    cut = datetime.now(UTC).isoformat()
+    writing.append_file(db, jsonl(tmp_path / "late.jsonl", OTHER))
+    snapshot = tmp_path / "then.db"
+    assert cli(db, "replay", "--until", cut, "--out", str(snapshot))[0] == 0
+    writing.append_file(db, jsonl(tmp_path / "later.jsonl", [{**OTHER[0], "id": "later"}]))
+    monkeypatch.setenv("LEDGER_VIEWS", str(snapshot))
+    code, out, err = cli(db, "state", "other")
+    assert (code, out) == (1, "")
+    said = datetime.fromisoformat(cut).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    assert err == (
+        f"error: the read model {snapshot} is a snapshot of this ledger as recorded by "
+        f"{said} (ledger replay --until): it does not follow the ledger; read it with "
+        "sqlite3 or Datasette, or set LEDGER_VIEWS to a model that follows it\n"
+    )
+    monkeypatch.delenv("LEDGER_VIEWS")
+    own = Path(db).with_suffix(".views.db")
+    assert cli(db, "replay", "--until", cut, "--out", str(own))[0] == 0  # the live model
+    code, out, _ = cli(db, "incidents", "--json")
+    assert code == 0
+    assert {"other", "later", INCIDENT} <= {i["id"] for i in json.loads(out)}  # rebuilt whole
 
 
 def test_a_model_of_another_history_of_the_store_is_refused(

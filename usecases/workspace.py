@@ -36,7 +36,7 @@ from incident_ledger.ledger.stores.location import (
     named_key,
 )
 from incident_ledger.ledger.times import parse_instant, utc_now, zone_or_none
-from incident_ledger.projections.binding import binding_problem, follows
+from incident_ledger.projections.binding import binding_problem, follows, snapshot_of
 from incident_ledger.projections.views import Views
 from incident_ledger.usecases.init_undo import present
 from incident_ledger.usecases.model_glance import current_model, open_views, up_to_date
@@ -54,6 +54,7 @@ USE_OWN_MODEL = (
     "run 'ledger replay' to rebuild it for this ledger, or set LEDGER_VIEWS to a file of "
     "this ledger's own"
 )
+USE_SNAPSHOT = "read it with sqlite3 or Datasette, or set LEDGER_VIEWS to a model that follows it"
 
 
 @dataclass
@@ -104,7 +105,9 @@ class Workspace:
         if own and not self.views.read_only:
             self.views.reset()  # the store's own model, and disposable: rebuilt below
             return
-        raise StoreError(f"the read model {self.views.path} {problem}; {USE_OWN_MODEL}")
+        snapshot = snapshot_of(self.views.binding().store_id) is not None
+        advice = USE_SNAPSHOT if snapshot else USE_OWN_MODEL
+        raise StoreError(f"the read model {self.views.path} {problem}; {advice}")
 
     def _last(self) -> int:
         """The store's last position."""

@@ -21,6 +21,7 @@ from incident_ledger.ledger.errors import (
 from incident_ledger.ledger.record_names import Reliability
 from incident_ledger.ledger.stores.location import StoreLocation, locate
 from incident_ledger.ledger.times import instant_key
+from incident_ledger.projections.binding import snapshot_id
 from incident_ledger.projections.model_files import (
     SIDE_FILES,
     build_path,
@@ -329,6 +330,8 @@ def replay(
             else:  # the model's own statements, checked, without loading sqlite-utils
                 views.create(*schema)
             applied = Projector(ledger, views).catch_up(until=until_at, progress=progress)
+            if until_at is not None:  # events after it were passed over: it cannot follow on
+                views.mark_snapshot(snapshot_id(ledger.audit.store_id(), until_at))
             result = {
                 "views": str(target),
                 "events": applied,
