@@ -8,8 +8,9 @@ only when the incident's records do, or when the clock passes the instant at whi
 of its claims or ends becomes known. So the summed-up state is kept per incident and
 policy, with the model position it was worked out at (``position``), the instant it was
 asked for (``known``) and the first later instant at which one of the incident's claims
-or ends becomes known (``until``, NULL when none): at any instant between the two the
-state is the same (``understanding``: nothing but the claims and ends known by T moves it).
+or ends becomes known or a source's new grade takes effect (``until``, NULL when none): at
+any instant between the two the state is the same (``understanding``: nothing but the
+claims, ends and grades in force by T moves it).
 
 Only a ``crowded`` incident's state is kept: a smaller one is worked out in a few
 milliseconds. A read takes the kept rows when, since ``position``, the model gained nothing that can
@@ -83,8 +84,12 @@ SELECT MIN(at) FROM (
     UNION ALL
     SELECT MIN(e.published_at) FROM claim_ends e JOIN claims c ON c.id = e.claim
     WHERE c.incident = :incident AND e.published_at > :known
+    UNION ALL
+    SELECT MIN(effective_from) FROM source_ratings WHERE effective_from > :known
 )
 """
+"""The first instant after ``:known`` at which the incident's state may differ: one of its
+claims or ends becomes known, or a source's grade takes effect (``grade_in_force``)."""
 
 
 def summed(fact: FactState) -> FactState:

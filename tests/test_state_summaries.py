@@ -204,6 +204,19 @@ def test_a_source_graded_anew_sends_the_incident_back(db: str) -> None:
         assert ask(db) == summed_state(worker(conn, KNOWN)())
 
 
+def test_the_kept_state_holds_until_a_later_grade_takes_effect(db: str) -> None:
+    code, out, err = ledger(db, "rate", "i-s3", "F", "--reason", "x", "--from", "2022-01-27")
+    assert code == 0, out + err
+    with workspace.read_model(db, "i") as conn:  # kept at 25 Jan: the grade F not yet in force
+        summed_now(conn, "i", Policy.PREFERRED, KNOWN, worker(conn, KNOWN, Policy.PREFERRED))
+    for day, kept in [(26, True), (28, False)]:
+        at = datetime(2022, 1, day, 12, tzinfo=UTC)
+        with workspace.read_model(db, "i") as conn:
+            fresh = summed_state(worker(conn, at, Policy.PREFERRED)())
+            work = unworked if kept else worker(conn, at, Policy.PREFERRED)
+            assert summed_now(conn, "i", Policy.PREFERRED, at, work) == fresh
+
+
 def test_the_kept_state_holds_until_a_later_claim_is_known(db: str) -> None:
     late: list[dict[str, Any]] = [
         {"type": "report", "id": "r-late", "source": "i-s2", "published_at": "2022-01-28"},
