@@ -182,3 +182,8 @@ def test_datasette_shows_a_date_only_assessment_as_its_day(db: sqlite3.Connectio
 def test_a_reports_row_still_shows_its_day(tmp_path: Path) -> None:
     row = {"id": "r", "published_at": "2022-01-21T23:59:59.999999Z", "published_precision": "day"}
     assert "21 Jan 2022" in str(cell_words(row, row["published_at"], "published_at"))
+    # Joined to a claim of an incident far east or west of UTC (custom SQL gives the row
+    # that incident's zone), a report's day is still the day it gave: its key ends that
+    # day in UTC, as every report's does.
+    for zone in ("Pacific/Kiritimati", "Pacific/Pago_Pago", EAST, WEST):
+        assert "21 Jan 2022" in str(cell_words(row, row["published_at"], "published_at", zone))

@@ -61,16 +61,23 @@ def cell_words(row: Any, value: Any, column: str, zone: str | None = None) -> st
     return None
 
 
+_UTC_DAY_END = "T23:59:59.999999Z"
+"""How the key of the end of a day in UTC ends (``ledger.times``' fixed-width keys)."""
+
+
 def _time_words(row: Any, keys: set[str], value: str, column: str, zone: str | None) -> str:
     if column == "valid_time":
         return describe(value)
-    # A report or assessment dated to the day shows that day, as it gave its date.
+    # A report or assessment dated to the day shows that day, as it gave its date. A
+    # report's key ends its day in UTC, whatever incident a query joins it to; an
+    # assessment's ends it in its incident's zone, the row's (the same key when at UTC).
     if (
         column == "published_at"
         and "published_precision" in keys
         and row["published_precision"] == "day"
     ):
-        return describe(published_date(value, "day", zone))
+        utc_day = value.endswith(_UTC_DAY_END)
+        return describe(value[:10] if utc_day else published_date(value, "day", zone))
     return local_words(value, zone_or_none(zone))
 
 
