@@ -128,7 +128,8 @@ def init(
             "--review",
             metavar="MODE",
             help="required: a reporter's claims, corrections, retractions and assessments "
-            "wait for another editor's review (chosen once).",
+            "wait for another editor's review; off (the default): every record counts once "
+            "entered. Chosen once.",
         ),
     ] = None,
 ) -> None:
