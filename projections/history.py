@@ -28,7 +28,7 @@ from incident_ledger.projections.desk_projection import (
     desk_on_fact,
     recorded_by,
 )
-from incident_ledger.projections.incidents import require_incident
+from incident_ledger.projections.incidents import did_you_mean, require_incident
 from incident_ledger.projections.positions import (
     _CLAIMANT,
     _ID,
@@ -278,8 +278,6 @@ def _no_claims(
 
 def close_facts(db: sqlite3.Connection, incident: str, fact: str) -> str:
     """``; did you mean 'killed.isis'?`` naming the incident's closest fact keys, or ``""``."""
-    from difflib import get_close_matches
-
     keys = [
         row[0]
         for row in db.execute(
@@ -288,12 +286,7 @@ def close_facts(db: sqlite3.Connection, incident: str, fact: str) -> str:
             (incident, incident),
         )
     ]
-    close = get_close_matches(fact, keys, n=3, cutoff=0.6)
-    if not close:
-        return ""
-    quoted = [f"'{key}'" for key in close]
-    names = quoted[0] if len(quoted) == 1 else ", ".join(quoted[:-1]) + " or " + quoted[-1]
-    return f"; did you mean {names}?"
+    return did_you_mean(fact, keys)
 
 
 def _step(

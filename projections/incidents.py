@@ -7,6 +7,7 @@ id gets the same message everywhere, with the closest ids when some are close.
 from __future__ import annotations
 
 import sqlite3
+from collections.abc import Iterable
 from difflib import get_close_matches
 
 from incident_ledger.ledger.errors import NotFoundError
@@ -24,14 +25,21 @@ def require_incident(db: sqlite3.Connection, incident: str) -> str | None:
 def unknown_incident(db: sqlite3.Connection, incident: str) -> str:
     """``no incident 'x' in the ledger``, with the closest ids when some are close."""
     ids = [row[0] for row in db.execute("SELECT id FROM incidents")]
-    close = get_close_matches(incident, ids, n=3, cutoff=0.6)
-    hint = f"; did you mean {_either(close)}?" if close else ""
-    return f"no incident '{incident}' in the ledger{hint}"
+    return f"no incident '{incident}' in the ledger{did_you_mean(incident, ids)}"
 
 
-def _either(names: list[str]) -> str:
-    quoted = [f"'{name}'" for name in names]
-    return quoted[0] if len(quoted) == 1 else ", ".join(quoted[:-1]) + " or " + quoted[-1]
+def did_you_mean(name: str, names: Iterable[str]) -> str:
+    """``; did you mean 'a', 'b' or 'c'?`` naming the (at most three) of ``names`` closest
+    to ``name``, letter case aside (``INC-E`` finds ``inc-e``), or ``""`` when none is close."""
+    folded: dict[str, list[str]] = {}
+    for candidate in names:
+        folded.setdefault(candidate.casefold(), []).append(candidate)
+    close = get_close_matches(name.casefold(), list(folded), n=3, cutoff=0.6)
+    quoted = [f"'{found}'" for key in close for found in folded[key]][:3]
+    if not quoted:
+        return ""
+    either = quoted[0] if len(quoted) == 1 else ", ".join(quoted[:-1]) + " or " + quoted[-1]
+    return f"; did you mean {either}?"
 
 
 # The records of an incident a desk entry (erratum, review, note) can be about, as the

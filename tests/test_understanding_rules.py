@@ -305,6 +305,11 @@ def test_an_unknown_fact_suggests_the_closest(tmp_path: Path) -> None:
         "",
         "error: no claims of 'kiled' in incident 'b'; did you mean 'killed'?\n",
     )
+    assert cli(db, "history", "b", "KILLED")[2] == (
+        "error: no claims of 'KILLED' in incident 'b'; did you mean 'killed'?\n"
+    )
+    said = "error: no incident 'B' in the ledger; did you mean 'b'?\n"
+    assert cli(db, "state", "B")[2] == said  # letter case aside
 
 
 # --- the catalogue ---------------------------------------------------------------------------
