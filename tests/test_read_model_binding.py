@@ -130,8 +130,9 @@ def test_a_model_named_by_LEDGER_VIEWS_is_not_answered_for_another_store(
     assert (code, out) == (1, "")
     assert err == (
         f"error: the read model {shared} belongs to another ledger (store {store_id(first)}; "
-        f"this one is {store_id(second)}); run 'ledger replay' to rebuild it for this "
-        "ledger, or set LEDGER_VIEWS to a file of this ledger's own\n"
+        f"this one is {store_id(second)}); set LEDGER_VIEWS to a file of this ledger's own "
+        "(or unset it); 'ledger replay' would rebuild this one for this ledger, in place of "
+        "what it holds\n"
     )
     assert claim_count(first) > 0  # not clobbered: still the first ledger's
 
@@ -181,8 +182,9 @@ def test_a_model_of_another_history_of_the_store_is_refused(
     assert err == (
         f"error: the read model {shared} was projected from another history of this store: "
         "the log's root after 143 events is not the one the model recorded (the store was "
-        "rewritten, or is a copy that went its own way); run 'ledger replay' to rebuild it "
-        "for this ledger, or set LEDGER_VIEWS to a file of this ledger's own\n"
+        "rewritten, or is a copy that went its own way); set LEDGER_VIEWS to a file of this "
+        "ledger's own (or unset it); 'ledger replay' would rebuild this one for this ledger, "
+        "in place of what it holds\n"
     )
 
 

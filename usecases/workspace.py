@@ -51,9 +51,11 @@ Progress = Callable[[int, int], None]
 """Reports (done, total)."""
 
 USE_OWN_MODEL = (
-    "run 'ledger replay' to rebuild it for this ledger, or set LEDGER_VIEWS to a file of "
-    "this ledger's own"
+    "set LEDGER_VIEWS to a file of this ledger's own (or unset it); 'ledger replay' would "
+    "rebuild this one for this ledger, in place of what it holds"
 )
+"""The way out when a model may be another store's live model: a rebuild would destroy it,
+so it is said last and for what it does."""
 USE_SNAPSHOT = "read it with sqlite3 or Datasette, or set LEDGER_VIEWS to a model that follows it"
 
 
