@@ -99,11 +99,13 @@ KnownBy = Annotated[
     typer.Option(
         "--at",
         metavar="DATE",
-        help="Only what was known by then (a date: its end in UTC); jsonl ignores it: a "
-        "bundle holds every event, to check that none was left out.",
+        help="Only what was known by then (a date: its end in the incident's zone, in UTC "
+        "without --incident); jsonl ignores it: a bundle holds every event, to check that "
+        "none was left out.",
     ),
 ]
-"""An export's ``--at``: unlike a reading command's, it reads a date in UTC."""
+"""An export's ``--at``: a date ends in the incident's zone, as a reading command's does,
+and in UTC for an export of every incident."""
 FormatOption = Annotated[
     ExportFormat,
     _choice(

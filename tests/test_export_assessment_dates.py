@@ -28,6 +28,7 @@ from incident_ledger.projections.exports.common import select
 from incident_ledger.projections.exports.sheet_rows import other_tables
 from incident_ledger.usecases import workspace, writing
 from incident_ledger.usecases.datasette_site.plugins.ledger_pages import cell_words
+from tests.test_cli import ledger as cli
 
 EAST, WEST = "Asia/Damascus", "America/New_York"  # UTC+2 and UTC-5 in January 2022
 
@@ -187,3 +188,21 @@ def test_a_reports_row_still_shows_its_day(tmp_path: Path) -> None:
     # day in UTC, as every report's does.
     for zone in ("Pacific/Kiritimati", "Pacific/Pago_Pago", EAST, WEST):
         assert "21 Jan 2022" in str(cell_words(row, row["published_at"], "published_at", zone))
+
+
+def test_an_exports_date_is_the_end_of_that_day_in_its_incidents_zone(tmp_path: Path) -> None:
+    lines = tmp_path / "records.jsonl"
+    lines.write_text("".join(json.dumps(r) + "\n" for r in RECORDS), encoding="utf-8")
+    path = str(tmp_path / "ledger.db")
+    writing.init(path)
+    writing.append_file(path, str(lines))
+    # a-west is known from the end of 23 Jan in New York (04:59:59Z on the 24th), as a
+    # date given to `state` would say; with no incident the date ends in UTC.
+    code, out, err = cli(
+        path, "export", "--format", "claimreview", "--incident", "w", "--at", "2022-01-23"
+    )
+    assert code == 0, err
+    assert [review["url"].rsplit("/", 1)[1] for review in json.loads(out)] == ["a-west"]
+    code, out, err = cli(path, "export", "--format", "claimreview", "--at", "2022-01-23")
+    assert code == 0, err
+    assert [review["url"].rsplit("/", 1)[1] for review in json.loads(out)] == ["a-east"]

@@ -237,7 +237,7 @@ def export(
     fmt = parse_format(fmt)
     _check_options(fmt, with_evidence, reviewed_only, namespace)
     folder, target = _destination(fmt, out, db)
-    known_at = query_instant(at)
+    query_instant(at)  # a bad date is refused before the ledger is opened
     selects = fmt != "jsonl"  # a bundle is read from the log alone
     with open_workspace(db) as ws:
         key = ledger_signer(ws.ledger, ws.location, *SIGN_EXPORT)
@@ -246,7 +246,7 @@ def export(
             # Read from the read model: refused if it lacks an event the export needs.
             ws.views.require_projected(incident)
         with ws.views.snapshot():
-            _require_incident(ws, incident, selects)  # before anything is signed
+            known_at = query_instant(at, _require_incident(ws, incident, selects))
             signed = make_checkpoint(
                 ws.ledger, key.signer, key.origin, key.verifier, keep=not ws.location.read_only
             )
@@ -298,19 +298,20 @@ def _check_options(
         prov_namespace(namespace)
 
 
-def _require_incident(ws: Workspace, incident: str | None, selects: bool) -> None:
+def _require_incident(ws: Workspace, incident: str | None, selects: bool) -> str | None:
     """Refuse an unknown incident before a checkpoint is signed, naming the closest ids:
     as the read model knows it, or for a bundle (read from the log alone) as the log's
-    chains do."""
+    chains do. The incident's time zone (None: UTC, and for every incident or a bundle)."""
     from incident_ledger.ledger.bundles import has_chain
     from incident_ledger.projections.incidents import require_incident, unknown_incident
 
     if incident is None:
-        return
+        return None
     if selects:
-        require_incident(ws.views.connection, incident)
-    elif not has_chain(ws.ledger, incident):
+        return require_incident(ws.views.connection, incident)
+    if not has_chain(ws.ledger, incident):
         raise NotFoundError(unknown_incident(ws.views.connection, incident))
+    return None
 
 
 def _reviewed_only(
