@@ -292,10 +292,12 @@ def status_text(status: str | None) -> Text:
     return Text(status or "", style=STATUS_STYLE.get(status or "", ""))
 
 
-def summed_up(fact: Mapping[str, Any], every: bool = False) -> bool:
-    """Whether a table sums up a fact's (or a step's) positions, and those proposals
-    ended, in a line each: past ``LISTED_POSITIONS``, unless ``every`` is asked for."""
-    return len(fact["positions"]) > LISTED_POSITIONS and not every
+def summed_up(fact: Mapping[str, Any]) -> bool:
+    """Whether a table sums up a step's positions, and those proposals ended, in a line
+    each (``words.sums_up``)."""
+    from incident_ledger.projections.words import sums_up
+
+    return sums_up(fact["positions"])
 
 
 def marked_status(fact: Mapping[str, Any]) -> Text:

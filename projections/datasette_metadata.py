@@ -454,10 +454,11 @@ _TABLES: dict[str, dict[str, Any]] = {
         "hidden": True,
         "columns": {
             "incident": "The incident's id.",
-            "policy": "The value policy it was worked out under.",
+            "policy": "The value policy it was worked out under, @ the program that kept it.",
             "position": "Ledger position of the last event it takes into account.",
             "known": "The known time it was worked out for (UTC).",
-            "until": "The next instant one of the incident's claims or ends becomes known.",
+            "until": "The next instant one of the incident's claims or ends becomes known, "
+            "or a source's new grade takes effect.",
             "facts": "The facts, as JSON.",
         },
     },

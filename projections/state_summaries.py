@@ -13,15 +13,22 @@ any instant between the two the state is the same (``understanding``: nothing bu
 claims, ends and grades in force by T moves it).
 
 Only a ``crowded`` incident's state is kept: a smaller one is worked out in a few
-milliseconds. A read takes the kept rows when, since ``position``, the model gained nothing that can
-touch the incident (``_touched``): no claim, end or fact of it, nor of its incident
-record; and no row of a table that is not scoped to one incident and that a state
-reads (sources and their grades, reviews, errata, members, …: a change there may touch
-any incident, so it sends every incident back to be worked out). Tables a state never
-reads (reports, whose instants each claim and end carries, captures, notes, batch
-signatures, the full-text index and the tables derived at read time) do not. Otherwise
-the state is worked out as ever and kept. Like ``in_force``, the rows derive from the
-others; where the model cannot be written they are worked out and not kept.
+milliseconds. A read takes the kept rows when, since ``position``, the model gained
+nothing that can touch the incident (``_touched``): no claim, end or fact of it, nor of
+its incident record; no batch of proposals (whose proposer the marks name); and no row of a table
+that is not scoped to one incident and that a state reads (sources and their grades,
+reviews, errata, members, …: a change there may touch any incident, so it sends every
+incident back to be worked out). Tables whose new rows cannot change a state do not:
+reports (a state reads an existing report's source only, for the rule that voids what a
+source said, and a void is a row of ``voided``), captures, notes, the full-text index and
+the tables derived at read time. A hit on a model that moved on without touching the
+incident records the model's new position, so the next probe looks only at what came after.
+
+A kept answer is words and decisions made by the code that kept it: each row is keyed by
+``kept_as()`` too (a digest of the program's source), so another program never reads it.
+Otherwise the state is worked out as ever and kept. Like ``in_force``, the rows derive
+from the others; a model that cannot be written serves the rows it holds and keeps no
+new ones.
 """
 
 from __future__ import annotations
@@ -30,6 +37,7 @@ import sqlite3
 from collections.abc import Callable
 from datetime import datetime
 from functools import cache
+from pathlib import Path
 from typing import Any, cast
 
 import orjson
@@ -40,7 +48,7 @@ from incident_ledger.projections.kept_up import brought_up
 from incident_ledger.projections.policies import Policy
 from incident_ledger.projections.positions import iso
 from incident_ledger.projections.results import FactState, StateResult
-from incident_ledger.projections.words import LISTED_POSITIONS, position_words, positions_summary
+from incident_ledger.projections.words import position_words, positions_summary, sums_up
 
 TABLES = ("state_summaries",)
 SCHEMA = (
@@ -50,6 +58,25 @@ SCHEMA = (
 
 _POSITION = "SELECT position FROM tracking WHERE projection = 'understanding'"
 
+
+@cache
+def kept_as() -> str:
+    """Which program keeps a row: a digest of the write and read sides' source files, so
+    that any change to how a state is worked out or worded, released or not, leaves the
+    rows an earlier program kept unread (about 3 ms, once a process, on this path only)."""
+    import hashlib
+
+    from incident_ledger import ledger, projections
+
+    digest = hashlib.sha256()
+    for package in (ledger, projections):
+        root = Path(str(package.__file__)).parent
+        for path in sorted(root.rglob("*.py")):
+            digest.update(path.relative_to(root).as_posix().encode() + b"\0")
+            digest.update(path.read_bytes())
+    return digest.hexdigest()[:16]
+
+
 _SCOPED = {
     "claims": "SELECT 1 FROM claims WHERE seq > :since AND +incident = :incident",
     "claim_ends": "SELECT 1 FROM claim_ends e CROSS JOIN claims c ON c.id = e.claim "
@@ -58,6 +85,7 @@ _SCOPED = {
     "WHERE r.seq > :since AND c.incident = :incident",
     "facts": "SELECT 1 FROM facts WHERE seq > :since AND incident = :incident",
     "incidents": "SELECT 1 FROM incidents WHERE seq > :since AND id = :incident",
+    "batches": "SELECT 1 FROM batches WHERE seq > :since AND proposed",
 }
 """The tables whose rows belong to one incident: a row of another incident leaves it be.
 The rows after ``:since`` are looked for first (a claim's seq is its rowid), not the
@@ -68,14 +96,13 @@ _UNREAD = frozenset(
         "reports",
         "captures",
         "notes",
-        "batches",
         "unprojectable",
         "assessments",
         "search_index",
     }
 )
-"""Tables with a ``seq`` that no state reads: a claim or end carries its report's instant,
-and an erratum of a report is a row of ``voided``, which does touch every incident."""
+"""Tables with a ``seq`` whose new rows no state reads (the module's docstring says why
+for reports); any other table with a ``seq``, one added later included, is probed."""
 
 _UNTIL = """
 SELECT MIN(at) FROM (
@@ -97,7 +124,7 @@ def summed(fact: FactState) -> FactState:
     in ``summed`` (``340 positions; most held: 20 (96), …; 12 other values; 3 proposed``)
     and left out, with the words of each in its reason; else the fact as it is."""
     positions = fact["positions"]
-    if len(positions) <= LISTED_POSITIONS:
+    if not sums_up(positions):
         return fact
     # The reason already put each position in words: a hot fact's hundreds, once.
     why = fact["why"].get("positions")
@@ -128,8 +155,8 @@ def summed_now(
     summed up and kept for the next question."""
     if not crowded(db, incident):
         return summed_state(work())  # worked out in a few milliseconds: not worth keeping
-    known = to_key(known_at)
-    facts = _kept(db, incident, policy.value, known)
+    known, key = to_key(known_at), f"{policy.value}@{kept_as()}"
+    facts = _kept(db, incident, key, known)
     if facts is not None:
         return {
             "incident": incident,
@@ -141,14 +168,15 @@ def summed_now(
     before = _position(db)
     result = summed_state(work())
     if not db.in_transaction and _position(db) == before:
-        _keep(db, (incident, policy.value, before, known), result["facts"])
+        _keep(db, (incident, key, before, known), result["facts"])
     return result
 
 
 def _kept(
     db: sqlite3.Connection, incident: str, policy: str, known: str
 ) -> dict[str, FactState] | None:
-    """The incident's kept facts when they hold at the instant ``known`` (a storage key)."""
+    """The incident's kept facts when they hold at the instant ``known`` (a storage key);
+    the row then takes the model's position, when it moved on, for the next probe."""
     row = db.execute(
         "SELECT position, known, until, facts FROM state_summaries "
         "WHERE incident = ? AND policy = ?",
@@ -159,8 +187,15 @@ def _kept(
     position, since, until, facts = row
     if not since <= known or (until is not None and known >= until):
         return None
+    now = _position(db)
     if _touched(db, incident, int(position)):
         return None
+    if now > position and not db.in_transaction:
+        _written_if(
+            db,
+            lambda: _position(db) == now,  # nothing came since the probe
+            (_ADVANCE, (now, incident, policy, position)),
+        )
     return cast(dict[str, FactState], orjson.loads(facts))
 
 
@@ -169,17 +204,39 @@ def _keep(
 ) -> None:
     """Keep the facts worked out at ``key`` (incident, policy, position, known), with the
     instant they stop holding at, unless the model moved meanwhile or cannot be written."""
-    incident, _, position, known = key
+    incident, policy, position, known = key
     until = db.execute(_UNTIL, {"incident": incident, "known": known}).fetchone()[0]
-    row = (*key, until, orjson.dumps(facts))
+    _written_if(
+        db,
+        lambda: _position(db) == position,  # the model stood still since it was worked out
+        # What another program kept under this policy goes with it (``kept_as``).
+        (
+            "DELETE FROM state_summaries WHERE incident = ? AND policy LIKE ?",
+            (incident, policy.split("@")[0] + "@%"),
+        ),
+        (
+            "INSERT INTO state_summaries VALUES (?, ?, ?, ?, ?, ?)",
+            (*key, until, orjson.dumps(facts)),
+        ),
+    )
 
-    def behind() -> bool | None:
-        return True if _position(db) == position else None
 
-    def keep(_: bool) -> None:
-        db.execute("INSERT OR REPLACE INTO state_summaries VALUES (?, ?, ?, ?, ?, ?)", row)
+def _written_if(
+    db: sqlite3.Connection, still: Callable[[], bool], *writes: tuple[str, tuple[Any, ...]]
+) -> None:
+    """Make the ``writes`` under the write lock when ``still()`` holds there (asked again
+    once the lock is held); nothing where this process cannot write (``kept_up``)."""
 
-    brought_up(db, behind, keep)
+    def write(_: bool) -> None:
+        for sql, params in writes:
+            db.execute(sql, params)
+
+    brought_up(db, lambda: True if still() else None, write)
+
+
+_ADVANCE = (
+    "UPDATE state_summaries SET position = ? WHERE incident = ? AND policy = ? AND position = ?"
+)
 
 
 def _position(db: sqlite3.Connection) -> int:

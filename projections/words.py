@@ -7,7 +7,7 @@ time zone when one is given (the stored bounds are UTC instants).
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sized
 from decimal import Decimal
 from typing import Any
 
@@ -144,6 +144,14 @@ def _whole_day(bound: str | None, zone: str | None, *, start: bool) -> str | Non
 LISTED_POSITIONS = 12
 """A table lists a fact's positions up to this many; beyond, it sums them up: a fact held
 by hundreds of claimants would fill screens with them."""
+
+
+def sums_up(positions: Sized) -> bool:
+    """Whether a table sums up these positions (a fact's, or a step's) in a line: past
+    ``LISTED_POSITIONS``."""
+    return len(positions) > LISTED_POSITIONS
+
+
 SUMMED_VALUES = 5
 """A summed-up fact names this many of its most held values."""
 

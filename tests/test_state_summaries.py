@@ -22,7 +22,7 @@ from hypothesis import strategies as st
 
 from incident_ledger.ledger.application import Ledger
 from incident_ledger.ledger.times import parse_instant, zone_or_none
-from incident_ledger.projections import in_force
+from incident_ledger.projections import in_force, state_summaries
 from incident_ledger.projections.projector import Projector
 from incident_ledger.projections.proposal_ends import mark_state_proposals
 from incident_ledger.projections.results import StateResult
@@ -243,3 +243,29 @@ def test_ledger_state_shows_the_kept_state_and_the_json_every_position(db: str) 
     facts = reading.current_state(db, "i")["facts"]
     assert len(facts["killed.total"]["positions"]) == 15
     assert "summed" not in facts["killed.total"]
+
+
+def test_a_state_kept_by_another_program_is_not_read(
+    db: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    ask(db)
+    monkeypatch.setattr(state_summaries, "kept_as", lambda: "another-build")
+    with pytest.raises(AssertionError, match="expected to hold"):
+        ask(db, lambda conn: unworked)
+    ask(db)  # kept again by this program, in place of the other's
+    with workspace.read_model(db, "i") as conn:
+        kept = conn.execute("SELECT policy FROM state_summaries").fetchall()
+    assert kept == [("range@another-build",)]
+
+
+def test_a_kept_state_follows_a_model_that_moved_on_elsewhere(db: str) -> None:
+    ask(db)
+    other = {"type": "claim", "id": "q8", "incident": "quiet", "fact": "injured"}
+    code, out, err = ledger(
+        db, "append", "--file", "-", stdin=jsonl([other | {"value": 1, "report": "quiet-r0"}])
+    )
+    assert code == 0, out + err
+    ask(db, lambda conn: unworked)  # still holds, and now stands where the model does
+    with workspace.read_model(db, "i") as conn:
+        kept = conn.execute("SELECT position FROM state_summaries").fetchone()[0]
+        assert kept == conn.execute("SELECT position FROM tracking").fetchone()[0]
