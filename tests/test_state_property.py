@@ -107,16 +107,16 @@ published = st.one_of(
         lambda t: f"2022-01-0{t[0]}T{t[1]:02d}:30:00Z"
     ),
 )
-operations = st.lists(
-    st.one_of(
-        *claim_operations(FACTS, seeds, SOURCES, 50),
-        st.tuples(st.just("redeclare")),
-        st.tuples(st.just("erratum"), st.integers(0, 50)),
-        *proposal_ops(50),
-    ),
-    min_size=1,
-    max_size=25,
+operation = st.one_of(
+    *claim_operations(FACTS, seeds, SOURCES, 50),
+    st.tuples(st.just("redeclare")),
+    st.tuples(st.just("erratum"), st.integers(0, 50)),
+    *proposal_ops(50),
 )
+operations = st.lists(operation, min_size=1, max_size=25)
+rating = st.tuples(st.just("rate"), st.sampled_from(SOURCES), st.sampled_from("ACF"), published)
+"""A source graded anew from a known time (``ledger rate --from``): only for ledgers whose
+questions the naive model does not answer (it knows a source's first grade alone)."""
 
 
 def build(
@@ -162,6 +162,10 @@ def build(
         if op[0] == "erratum":
             if entered and _erratum(ledger, entered[op[1] % len(entered)]):
                 recorded.append(now[0])
+            continue
+        if op[0] == "rate":
+            ledger.rate_source(op[1], op[2], "re-graded", op[3])
+            recorded.append(now[0])
             continue
         if op[0] == "as":  # who enters the next records: the admin, or a reporter
             ledger.actor = desk.bob if op[1] == "bob" else desk.alice

@@ -1,10 +1,10 @@
 """The kept state of a crowded incident (``state_summaries``) is the state worked out.
 
-A property holds the kept answer to the one worked out afresh on the random ledgers of
-``test_state_property`` (claims, ends, a fact declared anew, errata, a desk's proposals
-and reviews, instants on either side of the claims' own), kept halfway through and
-asked again after the rest; examples show what sends an incident back to be worked out
-and what leaves its kept state be.
+A property holds the kept answer to the one worked out afresh, before every operation of
+the random ledgers of ``test_state_property`` (claims, ends, a fact declared anew, errata,
+a desk's proposals and reviews, sources graded anew from a known time), at instants on
+either side of the claims' own; examples show what sends an incident back to be worked
+out and what leaves its kept state be.
 """
 
 from __future__ import annotations
@@ -31,7 +31,7 @@ from incident_ledger.projections.understanding import Policy, state
 from incident_ledger.projections.views import Views
 from incident_ledger.usecases import reading, workspace
 from tests.test_cli import jsonl, ledger
-from tests.test_state_property import DECLARATIONS, build, operations, published
+from tests.test_state_property import DECLARATIONS, build, operation, published, rating
 
 Work = Callable[[], StateResult]
 
@@ -59,10 +59,12 @@ def unworked() -> StateResult:
     ),
     reports=st.lists(published, min_size=6, max_size=6),
     grades=st.lists(st.sampled_from([None, "A", "C"]), min_size=4, max_size=4),
-    ops=operations,
+    ops=st.lists(st.one_of(operation, rating), min_size=1, max_size=25),
     gaps=st.lists(st.integers(1, 48), min_size=1, max_size=5),
     queries=st.lists(
-        st.tuples(published, st.sampled_from(["range", "latest"])), min_size=1, max_size=3
+        st.tuples(published, st.sampled_from(["range", "latest", "preferred"])),
+        min_size=1,
+        max_size=3,
     ),
 )
 def test_the_kept_state_is_the_state_worked_out(
