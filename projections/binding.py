@@ -58,8 +58,9 @@ def store_problem(
     """``binding_problem`` of a model at a position above 0, from the store's id and
     ``log()``: the log's (size, root) as of that position, asked only when the id is
     the model's."""
-    if snapshot_of(binding.store_id) == store_id:
-        until = str(binding.store_id)[len(store_id) + len(SNAPSHOT) :]
+    snapshot = snapshot_of(binding.store_id)
+    if snapshot is not None and snapshot[0] == store_id:
+        until = snapshot[1]
         return (
             f"is a snapshot of this ledger as recorded by {until} (ledger replay --until): "
             "it does not follow the ledger"
@@ -95,11 +96,13 @@ def snapshot_id(store_id: str, until: datetime) -> str:
     return f"{store_id}{SNAPSHOT}{iso(to_key(until))}"
 
 
-def snapshot_of(recorded: str | None) -> str | None:
-    """The store a snapshot model's recorded id names (None: not a snapshot's id)."""
+def snapshot_of(recorded: str | None) -> tuple[str, str] | None:
+    """The store a snapshot model's recorded id names and the instant it was cut at (None:
+    not a snapshot's id)."""
     if recorded is None or SNAPSHOT not in recorded:
         return None
-    return recorded.split(SNAPSHOT, 1)[0]
+    store_id, until = recorded.split(SNAPSHOT, 1)
+    return store_id, until
 
 
 def log_at(view: LogView, position: int) -> tuple[int, bytes]:

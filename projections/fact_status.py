@@ -20,7 +20,7 @@ from operator import itemgetter
 from incident_ledger.ledger.facts import FactRules
 from incident_ledger.ledger.times import from_key
 from incident_ledger.projections.desk_rules import any_voided
-from incident_ledger.projections.kept_up import brought_up
+from incident_ledger.projections.kept_up import brought_up, model_position
 from incident_ledger.projections.positions import (
     END_OF_TIME,
     Position,
@@ -45,8 +45,7 @@ def current_statuses(db: sqlite3.Connection) -> dict[tuple[str, str], str]:
     latest = db.execute("SELECT MAX(published_at) FROM reports").fetchone()[0]
     if latest is None:
         return {}
-    tracked = db.execute("SELECT position FROM tracking WHERE projection = 'understanding'")
-    now = int(tracked.fetchone()[0])
+    now = model_position(db)
     fresh: dict[str, dict[str, str]] = {}
 
     def behind() -> tuple[Built] | None:

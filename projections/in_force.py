@@ -29,7 +29,7 @@ from bisect import insort
 from collections import defaultdict
 from collections.abc import Iterable, Iterator
 
-from incident_ledger.projections.kept_up import brought_up
+from incident_ledger.projections.kept_up import brought_up, model_position
 from incident_ledger.projections.positions import claim_columns, grade_in_force
 
 OPEN = "~"
@@ -151,8 +151,7 @@ def current(db: sqlite3.Connection, incident: str) -> bool:
 def _behind(db: sqlite3.Connection, incident: str) -> tuple[int | None, int] | None:
     """(position the rows were built at, or None; the model's position), or None when the
     rows are current."""
-    position = db.execute("SELECT position FROM tracking WHERE projection = 'understanding'")
-    now = int(position.fetchone()[0])
+    now = model_position(db)
     row = db.execute("SELECT position FROM positions_built WHERE incident = ?", (incident,))
     built = row.fetchone()
     if built is not None and int(built[0]) == now:

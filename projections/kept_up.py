@@ -16,6 +16,13 @@ from typing import TypeVar
 Behind = TypeVar("Behind")
 
 
+def model_position(db: sqlite3.Connection) -> int:
+    """The position of the read model the kept tables derive from (``Views.position``,
+    read on the connection alone)."""
+    row = db.execute("SELECT position FROM tracking WHERE projection = 'understanding'")
+    return int(row.fetchone()[0])
+
+
 def brought_up(
     db: sqlite3.Connection,
     behind: Callable[[], Behind | None],

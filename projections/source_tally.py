@@ -27,7 +27,7 @@ from dataclasses import dataclass, field
 import orjson
 
 from incident_ledger.projections.desk_rules import any_voided
-from incident_ledger.projections.kept_up import brought_up
+from incident_ledger.projections.kept_up import brought_up, model_position
 from incident_ledger.projections.review_queue import waiting
 from incident_ledger.projections.understanding import Status
 
@@ -147,8 +147,7 @@ def counts(db: sqlite3.Connection) -> Counts | None:
 
 def _behind(db: sqlite3.Connection) -> tuple[int | None, int] | None:
     """(position the tally is at, or None; the model's position), or None when current."""
-    tracked = db.execute("SELECT position FROM tracking WHERE projection = 'understanding'")
-    now = int(tracked.fetchone()[0])
+    now = model_position(db)
     built = db.execute("SELECT position FROM source_tally_built").fetchone()
     if built is not None and int(built[0]) == now:
         return None

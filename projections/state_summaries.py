@@ -44,7 +44,7 @@ import orjson
 
 from incident_ledger.ledger.times import to_key
 from incident_ledger.projections.in_force import crowded
-from incident_ledger.projections.kept_up import brought_up
+from incident_ledger.projections.kept_up import brought_up, model_position
 from incident_ledger.projections.policies import Policy
 from incident_ledger.projections.positions import iso
 from incident_ledger.projections.results import FactState, StateResult
@@ -55,8 +55,6 @@ SCHEMA = (
     "CREATE TABLE IF NOT EXISTS state_summaries (incident TEXT, policy TEXT, position INTEGER, "
     "known TEXT, until TEXT, facts BLOB, PRIMARY KEY (incident, policy))",
 )
-
-_POSITION = "SELECT position FROM tracking WHERE projection = 'understanding'"
 
 
 @cache
@@ -165,9 +163,9 @@ def summed_now(
             "policy": policy.value,
             "facts": facts,
         }
-    before = _position(db)
+    before = model_position(db)
     result = summed_state(work())
-    if not db.in_transaction and _position(db) == before:
+    if not db.in_transaction and model_position(db) == before:
         _keep(db, (incident, key, before, known), result["facts"])
     return result
 
@@ -187,13 +185,13 @@ def _kept(
     position, since, until, facts = row
     if not since <= known or (until is not None and known >= until):
         return None
-    now = _position(db)
+    now = model_position(db)
     if _touched(db, incident, int(position)):
         return None
     if now > position and not db.in_transaction:
         _written_if(
             db,
-            lambda: _position(db) == now,  # nothing came since the probe
+            lambda: model_position(db) == now,  # nothing came since the probe
             (_ADVANCE, (now, incident, policy, position)),
         )
     return cast(dict[str, FactState], orjson.loads(facts))
@@ -208,7 +206,7 @@ def _keep(
     until = db.execute(_UNTIL, {"incident": incident, "known": known}).fetchone()[0]
     _written_if(
         db,
-        lambda: _position(db) == position,  # the model stood still since it was worked out
+        lambda: model_position(db) == position,  # the model stood still since it was worked out
         # What another program kept under this policy goes with it (``kept_as``).
         (
             "DELETE FROM state_summaries WHERE incident = ? AND policy LIKE ?",
@@ -239,10 +237,6 @@ _ADVANCE = (
 )
 
 
-def _position(db: sqlite3.Connection) -> int:
-    return int(db.execute(_POSITION).fetchone()[0])
-
-
 def _touched(db: sqlite3.Connection, incident: str, since: int) -> bool:
     """Whether the model gained, after position ``since``, a row that may touch the
     incident's state."""
@@ -260,20 +254,12 @@ def _touching(db: sqlite3.Connection) -> str:
     """One query probing every table a state may read for a row after ``:since`` that may
     touch ``:incident``: the tables are those of the model with a ``seq``, read from its
     schema, so a table added later touches every incident until it is said not to."""
-    names = [
-        name
-        for (name,) in db.execute(
-            "SELECT name FROM sqlite_master WHERE type = 'table' AND sql LIKE '%seq%'"
-        )
-    ]
-    tables = tuple(
-        sorted(
-            name
-            for name in names
-            if name not in _UNREAD
-            and any(
-                row[1] == "seq" for row in db.execute(f"PRAGMA table_info([{name}])").fetchall()
-            )
-        )
-    )
-    return _touching_for(tables)
+    names = db.execute(_WITH_SEQ).fetchall()
+    return _touching_for(tuple(name for (name,) in names if name not in _UNREAD))
+
+
+_WITH_SEQ = """
+SELECT m.name FROM sqlite_master m
+WHERE m.type = 'table' AND EXISTS (SELECT 1 FROM pragma_table_info(m.name) WHERE name = 'seq')
+ORDER BY m.name
+"""
