@@ -107,6 +107,22 @@ published = st.one_of(
         lambda t: f"2022-01-0{t[0]}T{t[1]:02d}:30:00Z"
     ),
 )
+
+
+def _declared(chosen: dict[str, bool]) -> list[str]:
+    """The facts a ledger declares, ``fuel`` declared cumulative or plain and never both
+    (undeclared, it would take its first value's kind)."""
+    declared = [key for key, on in chosen.items() if on]
+    if "fuel" in declared and "fuel.plain" in declared:
+        declared.remove("fuel.plain")
+    if "fuel" not in declared and "fuel.plain" not in declared:
+        declared.append("fuel.plain")
+    return declared
+
+
+declarations = st.fixed_dictionaries({key: st.booleans() for key in DECLARATIONS}).map(_declared)
+report_dates = st.lists(published, min_size=6, max_size=6)
+gap_hours = st.lists(st.integers(1, 48), min_size=1, max_size=5)
 operation = st.one_of(
     *claim_operations(FACTS, seeds, SOURCES, 50),
     st.tuples(st.just("redeclare")),
@@ -260,13 +276,11 @@ def comparable(fact: Mapping[str, Any]) -> dict[str, Any]:
 @settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(
     zone=st.sampled_from([None, "Asia/Damascus", "America/New_York"]),
-    declared=st.fixed_dictionaries({key: st.booleans() for key in DECLARATIONS}).map(
-        lambda chosen: [key for key, on in chosen.items() if on]
-    ),
-    reports=st.lists(published, min_size=6, max_size=6),
+    declared=declarations,
+    reports=report_dates,
     grades=st.lists(st.sampled_from([None, "A", "B", "C", "F"]), min_size=4, max_size=4),
     ops=operations,
-    gaps=st.lists(st.integers(1, 48), min_size=1, max_size=5),
+    gaps=gap_hours,
     queries=st.lists(
         st.tuples(
             published,
@@ -289,10 +303,6 @@ def test_indexed_state_equals_naive_fold(
     queries: list[tuple[str, int, str, bool]],
     stored: bool,
 ) -> None:
-    if "fuel" in declared and "fuel.plain" in declared:
-        declared.remove("fuel.plain")
-    if "fuel" not in declared and "fuel.plain" not in declared:
-        declared = [*declared, "fuel.plain"]  # undeclared, it would take its first value's kind
     # Stored positions (any incident counted as crowded) or the claims (none is).
     crowded = mock.patch.object(in_force, "CROWDED", 0 if stored else 10**9)
     with tempfile.TemporaryDirectory() as workdir, crowded:

@@ -31,7 +31,15 @@ from incident_ledger.projections.understanding import Policy, state
 from incident_ledger.projections.views import Views
 from incident_ledger.usecases import reading, workspace
 from tests.test_cli import jsonl, ledger
-from tests.test_state_property import DECLARATIONS, build, operation, published, rating
+from tests.test_state_property import (
+    build,
+    declarations,
+    gap_hours,
+    operation,
+    published,
+    rating,
+    report_dates,
+)
 
 Work = Callable[[], StateResult]
 
@@ -54,13 +62,11 @@ def unworked() -> StateResult:
 @settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(
     zone=st.sampled_from([None, "Asia/Damascus"]),
-    declared=st.fixed_dictionaries({key: st.booleans() for key in DECLARATIONS}).map(
-        lambda chosen: [key for key, on in chosen.items() if on and key != "fuel.plain"]
-    ),
-    reports=st.lists(published, min_size=6, max_size=6),
+    declared=declarations,
+    reports=report_dates,
     grades=st.lists(st.sampled_from([None, "A", "C"]), min_size=4, max_size=4),
     ops=st.lists(st.one_of(operation, rating), min_size=1, max_size=25),
-    gaps=st.lists(st.integers(1, 48), min_size=1, max_size=5),
+    gaps=gap_hours,
     queries=st.lists(
         st.tuples(published, st.sampled_from(["range", "latest", "preferred"])),
         min_size=1,
@@ -79,8 +85,6 @@ def test_the_kept_state_is_the_state_worked_out(
     def instant(text: str) -> datetime:
         return parse_instant(text, end_of_day=True, zone=zone_or_none(zone))
 
-    if "fuel" not in declared:
-        declared = [*declared, "fuel.plain"]
     with tempfile.TemporaryDirectory() as workdir, mock.patch.object(in_force, "CROWDED", 0):
         views = Views(Path(workdir) / "v.db")
         views.ensure_schema()

@@ -19,7 +19,14 @@ from incident_ledger.projections.sweep import Sweep
 from incident_ledger.projections.understanding import Policy, state
 from incident_ledger.projections.views import Views
 from tests.naive import events_of, naive_state
-from tests.test_state_property import DECLARATIONS, build, comparable, operations, published
+from tests.test_state_property import (
+    build,
+    comparable,
+    declarations,
+    gap_hours,
+    operations,
+    report_dates,
+)
 
 _INSTANTS = """
 SELECT published_at FROM claims WHERE incident = 'i'
@@ -49,13 +56,11 @@ def _check_walk(
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(
     zone=st.sampled_from([None, "Asia/Damascus"]),
-    declared=st.fixed_dictionaries({key: st.booleans() for key in DECLARATIONS}).map(
-        lambda chosen: [key for key, on in chosen.items() if on]
-    ),
-    reports=st.lists(published, min_size=6, max_size=6),
+    declared=declarations,
+    reports=report_dates,
     grades=st.lists(st.sampled_from([None, "A", "C", "F"]), min_size=4, max_size=4),
     ops=operations,
-    gaps=st.lists(st.integers(1, 48), min_size=1, max_size=5),
+    gaps=gap_hours,
     r_index=st.integers(0, 30),
     policy=st.sampled_from(list(Policy)),
     ratings=st.lists(
@@ -74,10 +79,6 @@ def test_every_step_of_the_sweep_equals_state(
     policy: Policy,
     ratings: list[tuple[str, str, int]],
 ) -> None:
-    if "fuel" in declared and "fuel.plain" in declared:
-        declared.remove("fuel.plain")
-    if "fuel" not in declared and "fuel.plain" not in declared:
-        declared = [*declared, "fuel.plain"]
     with tempfile.TemporaryDirectory() as workdir:
         ledger, recorded = build(Path(workdir), zone, declared, reports, grades, ops, gaps)
         for source, grade, day in ratings:  # grades in force from a known time on
