@@ -480,6 +480,22 @@ _TABLES: dict[str, dict[str, Any]] = {
             "seq": _SEQ,
         },
     },
+    "search_incidents": {
+        "description": (
+            "The search_index rows of each incident (its title, its claims' texts): what a "
+            "search within one incident reads, indexed by incident."
+        ),
+        "hidden": True,
+        "columns": {
+            "row": "The search_index row (its rowid).",
+            "incident": "The incident the text belongs to.",
+        },
+    },
+    "search_reports": {
+        "description": "The search_index rows that are a report's title, and that report.",
+        "hidden": True,
+        "columns": {"row": "The search_index row (its rowid).", "report": "The report's id."},
+    },
 }
 
 # SQLite's own storage for the FTS5 table: hidden, described for completeness.

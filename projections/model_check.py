@@ -39,7 +39,7 @@ from incident_ledger.projections.binding import binding_problem
 from incident_ledger.projections.check_scope import incident_scope
 from incident_ledger.projections.claim_status import derived
 from incident_ledger.projections.projector import UPDATE_FORM, UPDATES, Projector
-from incident_ledger.projections.views import Views, row_key, table_columns
+from incident_ledger.projections.views import SEARCH_SCOPES, Views, row_key, table_columns
 
 BATCH = 4096
 """Model rows read at a time from each table."""
@@ -106,6 +106,7 @@ def check_read_model(ledger: Ledger, views: Views, incident: str | None = None) 
             tables.expect(collected(projector, *page))
             tables.read_until(rows[-1][0])
     tables.finish(views.connection)
+    _check_search_scopes(views.connection, incident)
     root = frontier.root()
     if binding.position and root != binding.root:
         raise ReadModelDiffers(
@@ -153,6 +154,37 @@ class _Insert:
     """The table's row (its columns in order) from the statement's parameters."""
     ignore: bool
     """INSERT OR IGNORE: a repeat of a row in one page is not written again."""
+
+
+def _check_search_scopes(connection: sqlite3.Connection, incident: str | None) -> None:
+    """Raise ReadModelDiffers unless the index of searchable texts by incident, and the
+    one of report titles (``views.SEARCH_SCOPES``), say what ``search_index`` does, which
+    the rows are checked against: they name its rows by number, which the log does not
+    fix, so they are checked by what they are derived from. With ``incident``, that
+    incident's texts (and every report title)."""
+    derived = {
+        "search_incidents": "SELECT rowid, incident FROM search_index WHERE incident IS NOT NULL",
+        "search_reports": "SELECT rowid, ref FROM search_index "
+        "WHERE incident IS NULL AND kind = 'report'",
+    }
+    for table, column in SEARCH_SCOPES.items():
+        held = f"SELECT row, {column} FROM {table}"
+        wanted = derived[table]
+        if incident is not None and column == "incident":
+            held, wanted = held + " WHERE incident = :i", wanted + " AND incident = :i"
+        for first, second, says in ((wanted, held, "lacks"), (held, wanted, "holds")):
+            row = connection.execute(
+                f"SELECT * FROM ({first} EXCEPT {second}) LIMIT 1", {"i": incident}
+            ).fetchone()
+            if row is not None:
+                raise ReadModelDiffers(
+                    f"{table} {says} the row ({row[0]}, '{row[1]}'), unlike search_index"
+                )
+
+
+def _table_of(statement: str) -> str | None:
+    found = _INSERT.fullmatch(statement)
+    return None if found is None else found["table"]
 
 
 def _parse_insert(statement: str, columns: dict[str, tuple[str, ...]]) -> _Insert:
@@ -390,6 +422,8 @@ class _Tables:
                 continue
             insert = self.inserts.get(statement)
             if insert is None:
+                if _table_of(statement) in SEARCH_SCOPES:  # (``_check_search_scopes``)
+                    continue
                 insert = self.inserts[statement] = _parse_insert(statement, self.columns)
             produced = [insert.row_of(row) for row in rows]
             if insert.ignore:

@@ -129,6 +129,9 @@ class Projector:
         """What this page touched that can change claims' statuses (``refresh_statuses``)."""
         self._written: Written | None = None
         """The write the running catch-up follows (``catch_up``), if any."""
+        self._search_row: int | None = None
+        """The row number of the last searchable text queued (``next_search_row``), or None
+        until this transaction's first is queued."""
         self.desk_active = False
         """Whether the desk has voided a record or proposed a batch: then every claim and
         end projected may take another status than its end's (``claim_status``)."""
@@ -167,6 +170,7 @@ class Projector:
 
     def _discard_pending(self) -> None:
         self._pending.clear()
+        self._search_row = None  # the rows numbered went with the queue
         self.statuses.clear()
         self._report_cache.clear()
         self._zones_written -= self._zones_queued  # their day ends went with the rows
@@ -219,9 +223,10 @@ class Projector:
         """Set aside each event that wrote a claim under an id an earlier event wrote (a
         bulk load lets it in; the unique index built after it does not). Failure path only."""
         with self.views.transaction():
-            for seq, claim_id, incident, first in self.views.duplicate_claims():
+            duplicates = self.views.duplicate_claims()
+            self.views.drop_event_rows([seq for seq, *_ in duplicates])
+            for seq, claim_id, incident, first in duplicates:
                 event, topic = self._event_name(seq)
-                self.views.drop_event_rows(seq)
                 error = f"claim '{claim_id}' is already projected from event {first}"
                 self.views.set_aside(seq, event, topic, incident, error)
 
@@ -248,6 +253,7 @@ class Projector:
                 position = self.views.position()
                 if position >= last:
                     break
+                self._search_row = None  # (another process may have written texts since)
                 page, size, root = self._page(position, last)
                 self.db.execute("SAVEPOINT page")
                 try:
@@ -509,6 +515,13 @@ class Projector:
         if self.statuses and not self.views.bulk:
             self.db.executemany(END_CLAIM, self.statuses.changed(self.db))
         self.statuses.clear()
+
+    def next_search_row(self) -> int:
+        """The row number of the next searchable text: one after the model's last, or
+        after the last this transaction queued (``views.SEARCH_SCOPES``)."""
+        row = self._search_row
+        self._search_row = row = (self.views.last_search_row() if row is None else row) + 1
+        return row
 
     def touch_desk(self) -> None:
         """The desk has voided a record or proposed a batch (``desk_active``)."""
@@ -899,8 +912,10 @@ def updated_keys(statements: tuple[str, ...] = UPDATES) -> list[tuple[str, str]]
 
 _SEARCH_INSERT = (
     "INSERT INTO search_index (rowid, body, original, kind, ref, incident, field, seq) "
-    "VALUES (NULL, ?, ?, ?, ?, ?, ?, ?)"
+    "VALUES (?, ?, ?, ?, ?, ?, ?, ?)"
 )
+_SEARCH_INCIDENT = "INSERT INTO search_incidents VALUES (?, ?)"
+_SEARCH_REPORT = "INSERT INTO search_reports VALUES (?, ?)"
 
 
 def _index(
@@ -912,10 +927,16 @@ def _index(
     seq: int,
 ) -> None:
     """Add a record's searchable texts, (field, text) pairs, to the full-text index
-    (normalized; original kept), as rows of the event at position ``seq``."""
+    (normalized; original kept), as rows of the event at position ``seq``, each with
+    its incident, or as a report's title (``views.SEARCH_SCOPES``)."""
     for field, text in texts:
         if text:
-            p.write(_SEARCH_INSERT, (normalize(text), text, kind, ref, incident, field, seq))
+            row = p.next_search_row()
+            p.write(_SEARCH_INSERT, (row, normalize(text), text, kind, ref, incident, field, seq))
+            if incident is not None:
+                p.write(_SEARCH_INCIDENT, (row, incident))
+            elif kind == "report":
+                p.write(_SEARCH_REPORT, (row, ref))
 
 
 ReportTime = tuple[str | None, str | None, str]

@@ -103,14 +103,16 @@ def prepare(text: str, limit: int) -> Query:
 _SEARCH = f"""
 WITH top AS MATERIALIZED (
     SELECT s.rowid AS hit,
-           s.rowid IN (SELECT rowid FROM search_index WHERE search_index MATCH :phrase) AS exact,
+           {{exact}} AS exact,
            bm25(search_index) AS score
     FROM search_index s
     WHERE search_index MATCH :all
-      AND (:incident IS NULL OR s.incident = :incident OR (
+      AND (:incident IS NULL
+           OR s.rowid IN (SELECT row FROM search_incidents WHERE incident = :incident)
            -- report titles have no incident: keep those of reports carrying its claims
-           s.kind = 'report'
-           AND s.ref IN (SELECT report FROM claims WHERE incident = :incident)))
+           OR s.rowid IN (SELECT row FROM search_reports) AND EXISTS (
+               SELECT 1 FROM search_reports r JOIN claims c ON c.report = r.report
+               WHERE r.row = s.rowid AND c.incident = :incident))
     ORDER BY exact DESC, score, s.rowid
     LIMIT :limit
 )
@@ -127,7 +129,16 @@ ORDER BY top.exact DESC, top.score, top.hit
 """The hits are ranked first, then only those shown get their snippet and highlights
 (each a look-up of the full-text index by rowid): a phrase common in a hot incident
 matched 39,000 texts, and making a snippet of each before keeping twenty cost most of
-the search."""
+the search. Within one incident, the texts are those the index of its rows names
+(``views.SEARCH_SCOPES``), not read one by one; the titles of reports are few, and
+each is looked up by its row (the plain ``IN`` over ``search_reports`` reads that
+table's own key)."""
+
+_EXACT = "s.rowid IN (SELECT rowid FROM search_index WHERE search_index MATCH :phrase)"
+"""Whether a hit holds the whole query as one phrase. A query of one term (a word or one
+quoted phrase) is its own phrase: every hit holds it, and matching it again for each of
+thousands of hits would be wasted."""
+_SEARCHES = {True: _SEARCH.format(exact="1"), False: _SEARCH.format(exact=_EXACT)}
 
 
 def search(
@@ -156,7 +167,7 @@ def search(
         "open": OPEN,
         "close": CLOSE,
     }
-    cursor = db.execute(_SEARCH, params)
+    cursor = db.execute(_SEARCHES[len(query.terms) == 1], params)
     columns = [d[0] for d in cursor.description]
     rows = [dict(zip(columns, values, strict=True)) for values in cursor]
     return {

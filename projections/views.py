@@ -34,7 +34,7 @@ from incident_ledger.projections.timeline_order import INDEX_SQL, TIMELINE_INDEX
 # 12: a claim's row is found by its seq as the table's rowid, not by an index of seqs.
 # 13: assessments.published_precision; a date-only assessment is known from the end of its
 #     day in its incident's zone, as a report is.
-SCHEMA_VERSION = 13
+SCHEMA_VERSION = 14
 SORT_THREADS = min(os.cpu_count() or 1, 8)
 """Worker threads SQLite may use to sort while building the indexes (its own cap is 8)."""
 PROJECTION = "understanding"
@@ -229,6 +229,18 @@ SEARCH_COLUMNS = ("body", "original", "kind", "ref", "incident", "field", "seq")
 _SEARCH_COLUMNS = ", ".join(SEARCH_COLUMNS)
 _SHARD_SEARCH_TABLE = f"CREATE TABLE IF NOT EXISTS search_index ({_SEARCH_COLUMNS})"
 """A shard's searchable texts (``Views.make_shard``): a plain table, indexed once absorbed."""
+SEARCH_SCOPES = {"search_incidents": "incident", "search_reports": "report"}
+"""Which searchable texts belong to an incident, and which are a report's title, by the
+``search_index`` row: a search within one incident takes its rows from an index of these
+instead of reading the stored incident of every text that matches (a phrase common in a
+hot incident matched 39,000 texts, and reading them was most of the search). Written by
+the projector with each text (``Projector.next_search_row``), derived from
+``search_index`` alone, and checked against it (``model_check``)."""
+_SEARCH_SCOPE_TABLES = tuple(
+    f"CREATE TABLE IF NOT EXISTS {table} (row INTEGER PRIMARY KEY, {column} TEXT NOT NULL)"
+    for table, column in SEARCH_SCOPES.items()
+)
+_SEARCH_TABLES = ("search_index", *SEARCH_SCOPES)
 SET_ASIDE = "INSERT OR REPLACE INTO unprojectable VALUES (?, ?, ?, ?, ?)"
 """Records an event that could not be projected (``Views.set_aside``)."""
 _NEW_TRACKING = (
@@ -265,6 +277,7 @@ _INDEXES: list[tuple[str, list[str], bool]] = [
     ("batches", ["proposed", "first"], False),
     ("retractions", ["seq"], False),
     ("assessments", ["seq"], False),
+    ("search_incidents", ["incident"], False),
 ]
 
 
@@ -281,7 +294,7 @@ _INDEX_NAMES = [
 
 def schema_names() -> set[str]:
     """The names in a read model's schema: its tables, full-text index and indexes."""
-    return {*_TABLES, "search_index", *_INDEX_NAMES, *_DERIVED_TABLES, *in_force.INDEXES}
+    return {*_TABLES, *_SEARCH_TABLES, *_INDEX_NAMES, *_DERIVED_TABLES, *in_force.INDEXES}
 
 
 def table_columns() -> dict[str, tuple[str, ...]]:
@@ -418,7 +431,7 @@ class Views:
         """Whether the model has this version's every table and index (``ensure_schema``
         has nothing to do), read without writing; ``tables``: its tables, if known."""
         return (
-            _TABLES.keys() | {"search_index", *_DERIVED_TABLES} <= (tables or self._tables())
+            _TABLES.keys() | {*_SEARCH_TABLES, *_DERIVED_TABLES} <= (tables or self._tables())
             and self._schema_version() == SCHEMA_VERSION
             and self._index_statements() is not None
         )
@@ -436,15 +449,14 @@ class Views:
         if "tracking" in tables and self._schema_version() != SCHEMA_VERSION:
             # An older layout: the read model is disposable, so rebuild it from the events.
             with self.transaction():
-                for name in (*_TABLES, "search_index", *_DERIVED_TABLES):
+                for name in (*_TABLES, *_SEARCH_TABLES, *_DERIVED_TABLES):
                     self.connection.execute(f"DROP TABLE IF EXISTS [{name}]")
             tables = set()
         with self.transaction():
             for name, (columns, pk) in _TABLES.items():
                 if name not in tables:
                     self.db.create_table(name, columns, pk=pk)
-            self.connection.execute(self._search_table)
-            for statement in _DERIVED_SCHEMA:
+            for statement in (self._search_table, *_SEARCH_SCOPE_TABLES, *_DERIVED_SCHEMA):
                 self.connection.execute(statement)
             if not self._bulk:
                 self._create_indexes()
@@ -520,8 +532,7 @@ class Views:
         with self.transaction():
             for statement in tables:
                 self.connection.execute(statement)
-            self.connection.execute(self._search_table)
-            for statement in _DERIVED_SCHEMA:
+            for statement in (self._search_table, *_SEARCH_SCOPE_TABLES, *_DERIVED_SCHEMA):
                 self.connection.execute(statement)
             if indexes is None and not self._bulk:
                 self._create_indexes()
@@ -540,7 +551,7 @@ class Views:
         """Drop every table and recreate the empty schema, position 0 (for a rebuild)."""
         tables, indexes = self.table_statements(), self._index_statements()
         with self.transaction():
-            for name in (*_TABLES, "search_index", *_DERIVED_TABLES):
+            for name in (*_TABLES, *_SEARCH_TABLES, *_DERIVED_TABLES):
                 self.connection.execute(f"DROP TABLE IF EXISTS [{name}]")
         if tables is None:
             self.ensure_schema()
@@ -655,10 +666,18 @@ class Views:
             "ON c.id = f.id AND c.seq > f.first ORDER BY c.seq"
         ).fetchall()
 
-    def drop_event_rows(self, seq: int) -> None:
-        """Delete the claim rows an event wrote (to set it aside after a bulk load)."""
+    def drop_event_rows(self, seqs: Sequence[int]) -> None:
+        """Delete the claim rows the events at ``seqs`` wrote, and their searchable texts
+        (to set them aside after a bulk load; the texts in one read of the index, which
+        only the full-text table's own rows name by event)."""
+        chosen = [(seq,) for seq in seqs]
         for table in ("claims", "claim_ends"):
-            self.connection.execute(f"DELETE FROM [{table}] WHERE seq = ?", (seq,))
+            self.connection.executemany(f"DELETE FROM [{table}] WHERE seq = ?", chosen)
+        wanted = {seq for (seq,) in chosen}
+        texts = self.connection.execute("SELECT rowid, seq FROM search_index") if wanted else ()
+        rows = [(row,) for row, seq in texts if seq in wanted]
+        for table, key in (("search_index", "rowid"), *((scope, "row") for scope in SEARCH_SCOPES)):
+            self.connection.executemany(f"DELETE FROM {table} WHERE {key} = ?", rows)
 
     def set_aside_events(self) -> list[dict[str, Any]]:
         """Every event that could not be projected, in ledger order."""
@@ -743,10 +762,21 @@ class Views:
                     self.connection.execute(
                         f"{verb} INTO main.[{name}] SELECT * FROM shard.[{name}]"
                     )
+                # The shard numbered its texts from 1: they follow this model's, as
+                # they would had this process projected them (``last_search_row``).
+                offset = {"offset": self.last_search_row()}
                 self.connection.execute(
-                    f"INSERT INTO main.search_index ({_SEARCH_COLUMNS}) "
-                    f"SELECT {_SEARCH_COLUMNS} FROM shard.search_index ORDER BY rowid"
+                    f"INSERT INTO main.search_index (rowid, {_SEARCH_COLUMNS}) "
+                    f"SELECT rowid + :offset, {_SEARCH_COLUMNS} FROM shard.search_index "
+                    "ORDER BY rowid",
+                    offset,
                 )
+                for scope, column in SEARCH_SCOPES.items():
+                    self.connection.execute(
+                        f"INSERT INTO main.{scope} SELECT row + :offset, {column} "
+                        f"FROM shard.{scope} ORDER BY row",
+                        offset,
+                    )
                 for statement, row in updates:  # unqualified names are main's first
                     self.connection.execute(statement, row)
                 self.set_position(position, size, root)
@@ -757,6 +787,14 @@ class Views:
         """Every row of every projected table, sorted (for comparing two read models)."""
         return {
             name: sorted(tuple(row) for row in self.connection.execute(f"SELECT * FROM [{name}]"))
-            for name in (*_TABLES, "search_index")
+            for name in (*_TABLES, *_SEARCH_TABLES)
             if name != "tracking"
         }
+
+    def last_search_row(self) -> int:
+        """The row number of the last searchable text (0 when none): the projector numbers
+        the next ones from it, in the transaction that writes them (``SEARCH_SCOPES``)."""
+        row = self.connection.execute(
+            "SELECT rowid FROM main.search_index ORDER BY rowid DESC LIMIT 1"
+        ).fetchone()
+        return int(row[0]) if row else 0

@@ -179,6 +179,32 @@ def test_a_row_held_twice_is_named(db: str) -> None:
     )
 
 
+def test_the_index_of_texts_by_incident_and_of_report_titles_is_checked(db: str) -> None:
+    """Their rows name texts by number, which the log does not fix: they are checked
+    against the full-text index they are derived from, both ways."""
+    conn = sqlite3.connect(model_path(db))
+    row, incident = conn.execute("SELECT row, incident FROM search_incidents LIMIT 1").fetchone()
+    title, report = conn.execute("SELECT row, report FROM search_reports LIMIT 1").fetchone()
+    conn.close()
+    edit_model(db, "UPDATE search_incidents SET incident = 'elsewhere' WHERE row = ?", row)
+    assert first_difference(db).startswith(
+        f"search_incidents lacks the row ({row}, '{incident}'), unlike search_index;"
+    )
+    edit_model(db, "UPDATE search_incidents SET incident = ? WHERE row = ?", incident, row)
+    edit_model(db, "DELETE FROM search_reports WHERE row = ?", title)
+    assert first_difference(db).startswith(
+        f"search_reports lacks the row ({title}, '{report}'), unlike search_index;"
+    )
+    edit_model(db, "INSERT INTO search_reports VALUES (?, ?)", title, report)
+    edit_model(db, "INSERT INTO search_reports VALUES (?, 'r-forged')", row)
+    assert first_difference(db).startswith(
+        f"search_reports holds the row ({row}, 'r-forged'), unlike search_index;"
+    )
+    edit_model(db, "DELETE FROM search_reports WHERE row = ?", row)
+    code, _, err = cli(db, "verify")
+    assert (code, err) == (0, "")
+
+
 def test_collected_rows_take_reports_from_the_log_not_from_the_model(db: str) -> None:
     """A claim's published time comes from its report: the rows computed for the comparison
     must not take it from the model, or an edited report row would vouch for edited claims."""

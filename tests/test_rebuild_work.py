@@ -179,7 +179,7 @@ def test_a_shard_carries_its_searchable_texts_to_be_indexed_once(tmp_path: Path)
             connection.execute("SELECT name, sql FROM sqlite_master WHERE name LIKE 'search%'")
         )
         carried = connection.execute("SELECT count(*) FROM search_index").fetchone()[0]
-    assert list(tables) == ["search_index"]
+    assert sorted(tables) == ["search_incidents", "search_index", "search_reports"]
     assert not tables["search_index"].upper().startswith("CREATE VIRTUAL")
     assert carried > 0
 
@@ -188,6 +188,11 @@ def test_a_shard_carries_its_searchable_texts_to_be_indexed_once(tmp_path: Path)
     split = model(db, tmp_path / "split.db", BULK_BACKLOG=0, PARALLEL_BACKLOG=2, PAGE_SIZE=100)
     assert split.dump() == alone.dump()
     assert split.connection.execute(texts).fetchall() == alone.connection.execute(texts).fetchall()
+    # each text's row number in the index by incident and of report titles: the same
+    scopes = "SELECT 'i', * FROM search_incidents UNION ALL SELECT 'r', * FROM search_reports"
+    held = split.connection.execute(scopes).fetchall()
+    assert "i" in {kind for kind, *_ in held}
+    assert held == alone.connection.execute(scopes).fetchall()
 
 
 def test_a_rebuild_reads_each_distinct_claim_value_once(tmp_path: Path) -> None:

@@ -314,13 +314,42 @@ def test_limit(conn: sqlite3.Connection) -> None:
 def test_only_the_hits_shown_get_a_snippet(conn: sqlite3.Connection) -> None:
     """The hits are ranked first and kept; the full-text index is then read again for
     those alone, by rowid, for their snippets and highlights: not for every match."""
-    from incident_ledger.projections.search import _SEARCH
+    from incident_ledger.projections.search import _SEARCHES
 
     params = dict.fromkeys(("all", "phrase", "incident", "limit", "open", "close"), "x")
-    plan = [row[3] for row in conn.execute("EXPLAIN QUERY PLAN " + _SEARCH, params)]
-    assert plan[0] == "MATERIALIZE top", plan
-    assert any(step.endswith("VIRTUAL TABLE INDEX 0:=M7") for step in plan), plan
+    for sql in _SEARCHES.values():
+        plan = [row[3] for row in conn.execute("EXPLAIN QUERY PLAN " + sql, params)]
+        assert plan[0] == "MATERIALIZE top", plan
+        assert any(step.endswith("VIRTUAL TABLE INDEX 0:=M7") for step in plan), plan
     assert len(search(conn, "داعش", limit=3)["hits"]) == 3
+
+
+def test_one_incident_is_searched_through_the_index_of_its_texts(
+    conn: sqlite3.Connection,
+) -> None:
+    """Within an incident, the texts that match are kept by the index of each incident's
+    rows and the key of report titles, not by reading each match's stored incident; a
+    query of one term is not matched a second time as a phrase."""
+    from incident_ledger.projections.search import _SEARCHES
+
+    params = dict.fromkeys(("all", "phrase", "incident", "limit", "open", "close"), "x")
+    one, many = (
+        [row[3] for row in conn.execute("EXPLAIN QUERY PLAN " + _SEARCHES[single], params)]
+        for single in (True, False)
+    )
+    for plan in (one, many):
+        assert (
+            "SEARCH search_incidents USING COVERING INDEX idx_search_incidents_incident "
+            "(incident=?)" in plan
+        ), plan
+        assert "USING ROWID SEARCH ON TABLE search_reports FOR IN-OPERATOR" in plan, plan
+    matches = [step for step in many if step.startswith("SCAN search_index VIRTUAL TABLE")]
+    assert len(matches) == 1, many  # the phrase's own match: not for a single term
+    assert not [step for step in one if step.startswith("SCAN search_index VIRTUAL TABLE")]
+    # the same hits, in the same order, whether the query is one term or spelled as two
+    assert refs(conn, '"سجن غويران"', incident="fixture") == ["f-phrase"]
+    both = search(conn, "سجن غويران", incident="fixture")["hits"]
+    assert [(h["ref"], h["exact_phrase"]) for h in both][:1] == [("f-phrase", True)]
 
 
 @pytest.mark.parametrize(

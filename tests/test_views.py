@@ -287,3 +287,28 @@ def test_claims_are_found_by_seq_through_their_rowid(tmp_path: Path) -> None:
     finally:
         connection.close()
     assert len(rows["claims"]) > 0
+
+
+def test_an_event_set_aside_after_a_bulk_load_leaves_no_text_to_search(tmp_path: Path) -> None:
+    """A claim set aside once a bulk load ends (an id written twice) takes its rows with
+    it: its searchable texts and their rows in the index by incident as well."""
+    _, path, _ = _sample_model(tmp_path)
+    views = Views(path)
+    conn = views.connection
+    seq, claim = conn.execute(
+        "SELECT seq, ref FROM search_index WHERE kind = 'claim' AND field = 'quote' LIMIT 1"
+    ).fetchone()
+    rows = [row for (row,) in conn.execute("SELECT rowid FROM search_index WHERE seq = ?", (seq,))]
+    assert rows
+    with views.transaction():
+        views.drop_event_rows([seq])
+    assert conn.execute("SELECT count(*) FROM claims WHERE id = ?", (claim,)).fetchone() == (0,)
+    for table, key in (("search_index", "rowid"), ("search_incidents", "row")):
+        held = conn.execute(
+            f"SELECT count(*) FROM {table} WHERE {key} IN ({', '.join('?' * len(rows))})", rows
+        ).fetchone()
+        assert held == (0,), table
+    assert conn.execute("SELECT count(*) FROM search_index WHERE seq = ?", (seq,)).fetchone() == (
+        0,
+    )
+    views.close()
