@@ -151,7 +151,7 @@ def _fact_value(fact: Mapping[str, Any] | None, zone: str | None) -> str:
     if fact is None:
         return "—"
     if fact.get("range") is not None:
-        return interval_words(fact["range"], zone)
+        return interval_words(fact["range"], zone, fact.get("kind"))
     value = fact.get("value")
     if isinstance(value, list):
         return " | ".join(_text(v) for v in value)

@@ -126,9 +126,10 @@ def fact_changes(
             change["short"] = after["why"]["short"]
         changes.append(change)
     if _get(before, "range") != _get(after, "range"):
-        changes.append(
-            {"change": "range", "from": _get(before, "range"), "to": _get(after, "range")}
-        )
+        change = {"change": "range", "from": _get(before, "range"), "to": _get(after, "range")}
+        if _get(after, "kind") == "time" or _get(before, "kind") == "time":
+            change["kind"] = "time"  # (a range open at both ends says nothing of its kind)
+        changes.append(change)
     return changes
 
 
@@ -199,9 +200,10 @@ def change_words(change: dict[str, Any], zone: str | None = None, *, short: bool
         else:
             words = f"status {change['from']} → {change['to']}{why}"
     elif kind == "range":
-        words = f"range {interval_words(change['to'], zone)}"
+        of = change.get("kind")
+        words = f"range {interval_words(change['to'], zone, of)}"
         if change["from"] is not None:
-            words = f"range {interval_words(change['from'], zone)} → {words[6:]}"
+            words = f"range {interval_words(change['from'], zone, of)} → {words[6:]}"
     else:
         words = _claimant_words(change)
     return words + proposed_words(change)

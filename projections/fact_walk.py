@@ -148,6 +148,7 @@ class FactWalk:
             self._zone,
             bounds(common),
             self._relays.answer(),
+            kind=kind,
         )
         return fact_state(status, kind, rules, False, self._pick(kind, span), span, listed, why)
 

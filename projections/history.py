@@ -203,6 +203,7 @@ def _walk(
         listed = current["positions"]
         after = {
             "status": current["status"],
+            "kind": current.get("kind"),  # (what a range open at both ends is)
             "range": current["range"],
             "why": current["why"],
             "positions": [listed[index] for _, index in now],
@@ -225,7 +226,7 @@ def _walk(
             shown[order[1]] = (order, listed[index])
             held.update(position_claims(listed[index]))
         pending = set()
-        before = {"status": current["status"], "range": current["range"], "why": current["why"]}
+        before = {key: current.get(key) for key in ("status", "kind", "range", "why")}
 
 
 _VOIDS = """

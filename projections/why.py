@@ -46,7 +46,7 @@ def reason(
     known = kind if kind in ("number", "time", "text") else None  # else each finds its own
     says = [position_words(p, known) for p in positions]  # each position in words, once
     listed = [why_entry(p, w, cumulative) for p, w in zip(positions, says, strict=True)]
-    return explain(status, positions, says, listed, conflict, cumulative, zone, common)
+    return explain(status, positions, says, listed, conflict, cumulative, zone, common, kind=kind)
 
 
 def why_entry(position: PositionResult, says: str, cumulative: bool) -> dict[str, Any]:
@@ -68,6 +68,8 @@ def explain(
     zone: str | None,
     common: dict[str, Any] | None = None,
     relays: tuple[dict[str, list[str]], str] | None = None,
+    *,
+    kind: str | None = None,
 ) -> Why:
     """The ``why`` from the positions already said in words (``says``, and ``listed`` as
     :func:`why_entry` makes them) and their ``relays`` (found from the positions when
@@ -79,7 +81,9 @@ def explain(
         relays = (found, relays_words(found))
     found, words = relays
     out: Why = {
-        "summary": _summary(status, positions, says, said, conflict, cumulative, zone, common),
+        "summary": _summary(
+            status, positions, says, said, conflict, cumulative, zone, common, kind
+        ),
         "short": _short(status, positions, says, conflict),
         "positions": listed,
         "conflict": None
@@ -147,7 +151,10 @@ def _summary(
     cumulative: bool,
     zone: str | None,
     common: dict[str, Any] | None,
+    kind: str | None,
 ) -> str:
+    """The reason in a sentence; ``common``: the interval agreeing positions share, said
+    as the fact's ``kind`` of value."""
     if status == "withdrawn":
         return "withdrawn: every claim on this fact was retracted or corrected"
     if status == "single":
@@ -162,7 +169,7 @@ def _summary(
         if cumulative:
             return f"{text}, whose figures fit one rising total: " + "; ".join(said.every())
         if common is not None:
-            return f"{text}, who share {interval_words(common, zone)}"
+            return f"{text}, who share {interval_words(common, zone, kind)}"
         return f"{text}, who all say {says[0]}"
     if conflict is None:  # contested by mixed kinds of value
         return "contested: " + "; ".join(said.every())

@@ -81,13 +81,17 @@ def _kind(position: Mapping[str, Any]) -> str:
     return "time" if any(isinstance(b, str) and "T" in b for b in bounds) else "number"
 
 
-def interval_words(interval: Mapping[str, Any] | None, zone: str | None = None) -> str:
+def interval_words(
+    interval: Mapping[str, Any] | None, zone: str | None = None, kind: str | None = None
+) -> str:
     """``7–∞``, ``20``, ``20–21 Jan 2022``; ``—`` when there is none. Time bounds are
-    said as days of ``zone`` when they fall on its day edges."""
+    said as days of ``zone`` when they fall on its day edges. ``kind``: the fact's kind
+    of value, which says what an interval open at both ends is (``… – …`` for a time,
+    not ``0–∞``)."""
     if interval is None:
         return "—"
     low, high = interval.get("min"), interval.get("max")
-    if _is_instant(low) or _is_instant(high):
+    if kind == "time" or _is_instant(low) or _is_instant(high):
         return _time_interval_words(low, high, zone)
     shown_low = "0" if low is None else str(low)
     shown_high = "∞" if high is None else str(high)
@@ -101,7 +105,7 @@ def fact_value_words(fact: Mapping[str, Any], zone: str | None = None) -> str:
     if value is None:
         return "—"
     if isinstance(value, dict) and "min" in value:
-        return interval_words(value, zone)
+        return interval_words(value, zone, fact.get("kind"))
     if isinstance(value, list):
         return " | ".join(str(v) for v in value)
     return value_words(value, None, "text")  # yes/no, a place, a text
@@ -114,6 +118,8 @@ def _is_instant(bound: Any) -> bool:
 def _time_interval_words(low: str | None, high: str | None, zone: str | None) -> str:
     """Whole local days in words (``20–21 Jan 2022``, ``from 1 Feb 2022``); other
     instants in local time with their offset."""
+    if low is None and high is None:
+        return "… – …"
     first = _whole_day(low, zone, start=True)
     last = _whole_day(high, zone, start=False)
     if first is None or last is None:

@@ -320,7 +320,7 @@ def _fact_value(fact: Mapping[str, Any], zone: str | None) -> str:
     if value is None:
         return "—"
     if isinstance(value, dict) and fact.get("kind") in ("time", "number"):
-        return interval_words(value, zone)
+        return interval_words(value, zone, fact.get("kind"))
     kind = str(fact.get("kind") or "text")
     if isinstance(value, list):
         return " / ".join(value_words(item, None, kind) for item in value)
