@@ -277,6 +277,9 @@ _INDEXES: list[tuple[str, list[str], bool]] = [
     ("batches", ["proposed", "first"], False),
     ("retractions", ["seq"], False),
     ("assessments", ["seq"], False),
+    # A kept state asks whether an end came after its position (``state_summaries``): a
+    # scan of the ends was a third of taking a hot incident's kept state (4.4 of 14.6 ms).
+    ("claim_ends", ["seq"], False),
     ("search_incidents", ["incident"], False),
 ]
 
