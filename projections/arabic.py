@@ -1,4 +1,4 @@
-"""Text normalization for search, applied alike to the index and to queries.
+"""Arabic in the ledger's texts: whether a text holds it, and its normalization for search.
 
 Arabic is written with optional diacritics (tashkeel), decorative tatweel,
 several alef and yeh forms, and two sets of digits; a reader searching for
@@ -29,6 +29,16 @@ _DIGIT_FOLD = str.maketrans(
         **{chr(0x06F0 + d): str(d) for d in range(10)},  # ۰–۹ (Persian forms)
     }
 )
+
+
+_ARABIC_SCRIPT = re.compile("[\u0600-\u06ff\u0750-\u077f\u08a0-\u08ff\ufb50-\ufdff\ufe70-\ufeff]")
+"""The Arabic blocks of Unicode: Arabic, its supplement and extended-A, and the
+presentation forms A and B."""
+
+
+def is_arabic(text: object) -> bool:
+    """Whether a text holds Arabic script (an output then sets it right to left)."""
+    return isinstance(text, str) and _ARABIC_SCRIPT.search(text) is not None
 
 
 def normalize(text: str) -> str:

@@ -43,6 +43,8 @@ from incident_ledger.projections.exports.common import (
 from incident_ledger.projections.exports.html_template import (
     CONTENT_SECURITY_POLICY,
     REPORT_TEMPLATE,
+    bidi,
+    leaf_cell,
 )
 from incident_ledger.projections.proposal_ends import (
     ended_lines,
@@ -58,7 +60,6 @@ from incident_ledger.projections.words import (
     value_words,
 )
 
-_ARABIC = re.compile("[\u0600-\u06ff\u0750-\u077f\u08a0-\u08ff\ufb50-\ufdff\ufe70-\ufeff]")
 _STATUS_CLASSES = {
     status: f"status-{status}" for status in ("single", "corroborated", "contested", "withdrawn")
 }
@@ -172,13 +173,9 @@ def _template() -> jinja2.Template:
     environment = jinja2.Environment(
         autoescape=True, undefined=jinja2.StrictUndefined, keep_trailing_newline=True
     )
-    environment.tests["arabic"] = is_arabic
+    environment.filters["bidi"] = bidi
+    environment.filters["leaf_cell"] = leaf_cell
     return environment.from_string(REPORT_TEMPLATE)
-
-
-def is_arabic(text: object) -> bool:
-    """True when the text contains Arabic script."""
-    return isinstance(text, str) and _ARABIC.search(text) is not None
 
 
 def _zone(incident: Row) -> str | None:

@@ -7,7 +7,7 @@ an archived copy's or an assessment's address, which ``html_export.link`` admits
 only when it is an http(s) URL (no ``javascript:``), escaped like any attribute.
 No script, no external resource; the Content-Security-Policy forbids both anyway. Free text from the
 ledger (names, titles, quotes, values, addresses) is set in a ``<bdi>`` element
-(the ``bidi`` macro), so that its direction, or a bidi override hidden in it, never
+(the ``bidi`` filter), so that its direction, or a bidi override hidden in it, never
 reorders the text around it; in the ``<title>`` and the charts' SVG text, where no
 such element may go, between FSI and PDI, Unicode's plain-text isolates. Ids and
 fact keys are restricted to ASCII letters, digits and ``._:-`` when imported and
@@ -16,27 +16,44 @@ need neither.
 
 from __future__ import annotations
 
-from typing import Final
+from typing import Any, Final
+
+from markupsafe import Markup, escape
+
+from incident_ledger.projections.arabic import is_arabic
 
 CONTENT_SECURITY_POLICY: Final = "default-src 'none'; style-src 'unsafe-inline'; img-src data:"
 
+
+def bidi(text: object, tag: str | None = None) -> Markup:
+    """Free text in a ``<bdi>`` element, escaped, set right to left as Arabic when it
+    holds Arabic script (else its direction is the browser's to find); inside ``tag``, a
+    block element named by the template, when given. The template's ``bidi`` filter:
+    as a macro, it was most of a million calls of Jinja's macro machinery in the report
+    of a 200,000-claim incident."""
+    shown = escape(text)
+    arabic = is_arabic(text)
+    if tag:
+        direction = 'lang="ar" dir="rtl"' if arabic else 'dir="auto"'
+        return Markup(f"<{tag} {direction}><bdi>{shown}</bdi></{tag}>")
+    return Markup(f'<bdi lang="ar" dir="rtl">{shown}</bdi>' if arabic else f"<bdi>{shown}</bdi>")
+
+
+def leaf_cell(leaf: Any, signed: object) -> Markup:
+    """A record's leaf cell (its index and hash) in a signed report; nothing otherwise.
+    The template's ``leaf_cell`` filter, for the same reason as ``bidi``."""
+    if not signed:
+        return Markup("")
+    if not leaf:
+        return Markup('<td class="leaf"></td>')
+    return Markup(
+        f'<td class="leaf"><code>{escape(leaf.index)}</code>\n'
+        f'<code class="hash">{escape(leaf.hash)}</code></td>'
+    )
+
+
 REPORT_TEMPLATE: Final = """\
-{%- macro bidi(text, tag=none) -%}
-{%- if tag and text is arabic -%}
-<{{ tag }} lang="ar" dir="rtl"><bdi>{{ text }}</bdi></{{ tag }}>
-{%- elif tag -%}
-<{{ tag }} dir="auto"><bdi>{{ text }}</bdi></{{ tag }}>
-{%- elif text is arabic -%}
-<bdi lang="ar" dir="rtl">{{ text }}</bdi>
-{%- else -%}
-<bdi>{{ text }}</bdi>
-{%- endif -%}
-{%- endmacro -%}
 {%- macro leaf_head() -%}{% if signed %}<th>Leaf</th>{% endif %}{%- endmacro -%}
-{%- macro leaf_cell(leaf) -%}
-{% if signed %}<td class="leaf">{% if leaf %}<code>{{ leaf.index }}</code>
-<code class="hash">{{ leaf.hash }}</code>{% endif %}</td>{% endif %}
-{%- endmacro -%}
 <!DOCTYPE html>
 <html lang="en">
 <head>
@@ -96,15 +113,15 @@ and rejected proposals count nowhere.</p>
 </header>
 {% for incident in incidents %}
 <section class="incident">
-<h2>{{ bidi(incident.title) }}</h2>
-{% if incident.title_ar %}<p>{{ bidi(incident.title_ar) }}</p>{% endif %}
+<h2>{{ incident.title|bidi }}</h2>
+{% if incident.title_ar %}<p>{{ incident.title_ar|bidi }}</p>{% endif %}
 <dl>
 <dt>Incident</dt><dd><code>{{ incident.id }}</code></dd>
 {% if incident.leaf %}<dt>Leaf</dt><dd><code>{{ incident.leaf.index }}</code>
 <code class="hash">{{ incident.leaf.hash }}</code></dd>{% endif %}
-{% if incident.place %}<dt>Place</dt><dd>{{ bidi(incident.place) }}</dd>{% endif %}
+{% if incident.place %}<dt>Place</dt><dd>{{ incident.place|bidi }}</dd>{% endif %}
 {% for relation in incident.related %}
-<dt>Related</dt><dd>{{ bidi(relation.relation) }}: <code>{{ relation.related }}</code></dd>
+<dt>Related</dt><dd>{{ relation.relation|bidi }}: <code>{{ relation.related }}</code></dd>
 {% endfor %}
 <dt>Claims known</dt><dd>{{ incident.claims_known }}</dd>
 </dl>
@@ -112,26 +129,26 @@ and rejected proposals count nowhere.</p>
 <h3>Contested facts</h3>
 {% for fact in incident.facts if fact.contested %}
 <article class="contested">
-<h4><code>{{ fact.fact }}</code>: {{ bidi(fact.value) }}</h4>
+<h4><code>{{ fact.fact }}</code>: {{ fact.value|bidi }}</h4>
 {%- if fact.status_review %}
 <p class="status {{ fact.status_class }}">{{ fact.status }} <em>({{ fact.status_review }})</em></p>
 {%- endif %}
-{% if fact.summary %}<p>{{ bidi(fact.reason) }}</p>
-<p class="muted">{{ bidi(fact.summary) }}; the {{ fact.positions|length }}
+{% if fact.summary %}<p>{{ fact.reason|bidi }}</p>
+<p class="muted">{{ fact.summary|bidi }}; the {{ fact.positions|length }}
 below first, those in conflict leading.</p>{% endif %}
 <ul>
 {% for position in fact.positions %}
-<li><strong>{{ bidi(position.claimant) }}</strong> says {{ bidi(position.value) }}
-<span class="muted">({{ bidi(position.outlet) }}, <span class="when">{{ position.published }}</span>
-{%- if position.via %}, via {{ bidi(position.via) }}{% endif %}; claim
+<li><strong>{{ position.claimant|bidi }}</strong> says {{ position.value|bidi }}
+<span class="muted">({{ position.outlet|bidi }}, <span class="when">{{ position.published }}</span>
+{%- if position.via %}, via {{ position.via|bidi }}{% endif %}; claim
 <code>{{ position.claim }}</code>
 {%- if position.review %}, <em>{{ position.review }}</em>{% endif %})</span>
-{% if position.quote %}{{ bidi(position.quote, "blockquote") }}{% endif %}
-{% if position.translation %}<p class="muted">{{ bidi(position.translation) }}</p>{% endif %}
+{% if position.quote %}{{ position.quote|bidi("blockquote") }}{% endif %}
+{% if position.translation %}<p class="muted">{{ position.translation|bidi }}</p>{% endif %}
 </li>
 {% endfor %}
 {%- for line in fact.ended %}
-<li><em>{{ bidi(line) }}</em></li>
+<li><em>{{ line|bidi }}</em></li>
 {%- endfor %}
 {% if fact.more %}<li class="muted">and {{ fact.more }} more position{{ "s" if fact.more > 1 }}
 (the appendix lists every claim)</li>{% endif %}
@@ -151,24 +168,24 @@ below first, those in conflict leading.</p>{% endif %}
 <td><code>{{ fact.fact }}</code></td>
 <td class="status {{ fact.status_class }}">{{ fact.status }}
 {%- if fact.status_review %} <em>({{ fact.status_review }})</em>{% endif %}
-{%- if fact.summary %}<br><span class="muted">{{ bidi(fact.reason) }}</span>{% endif %}</td>
-<td>{{ bidi(fact.value) }}</td>
+{%- if fact.summary %}<br><span class="muted">{{ fact.reason|bidi }}</span>{% endif %}</td>
+<td>{{ fact.value|bidi }}</td>
 <td>{% if not fact.positions
     and not fact.ended %}<span class="muted">no active claim: every claim was
 retracted or corrected</span>{% endif %}
-{% if fact.summary %}{{ bidi(fact.summary) }}{% if not fact.contested %}
+{% if fact.summary %}{{ fact.summary|bidi }}{% if not fact.contested %}
 <span class="muted">(the appendix lists every claim)</span>{% else %}
 <span class="muted">(listed under Contested facts)</span>{% endif %}
 {% else %}<ul class="positions">
 {% for position in fact.positions %}
-<li><strong>{{ bidi(position.claimant) }}</strong>: {{ bidi(position.value) }}
-{%- if position.via %} <span class="muted">(via {{ bidi(position.via) }})</span>{% endif %}
-<span class="muted">· {{ bidi(position.outlet) }},
+<li><strong>{{ position.claimant|bidi }}</strong>: {{ position.value|bidi }}
+{%- if position.via %} <span class="muted">(via {{ position.via|bidi }})</span>{% endif %}
+<span class="muted">· {{ position.outlet|bidi }},
 <span class="when">{{ position.published }}</span>
 {%- if position.review %}, <em>{{ position.review }}</em>{% endif %}</span></li>
 {% endfor %}
 </ul>{% endif %}
-{%- for line in fact.ended %}<div><em>{{ bidi(line) }}</em></div>{% endfor %}</td>
+{%- for line in fact.ended %}<div><em>{{ line|bidi }}</em></div>{% endfor %}</td>
 </tr>
 {% endfor %}
 </tbody>
@@ -181,7 +198,7 @@ retracted or corrected</span>{% endif %}
 <h3>The desk's notes, reviews and entry errors</h3>
 <ul class="desk">
 {% for entry in incident.desk %}
-<li><code>{{ entry.record }}</code>: {{ bidi(entry.words) }}
+<li><code>{{ entry.record }}</code>: {{ entry.words|bidi }}
 <span class="muted">(recorded <span class="when">{{ entry.recorded }}</span>)</span></li>
 {% endfor %}
 </ul>
@@ -216,12 +233,12 @@ has the same colour and line in every chart.</p>
 <tbody>
 {% for source in sources %}
 <tr>
-<td>{{ bidi(source.name) }} <span class="muted">(<code>{{ source.id }}</code>)</span></td>
-<td>{% if source.name_ar %}{{ bidi(source.name_ar) }}{% endif %}</td>
+<td>{{ source.name|bidi }} <span class="muted">(<code>{{ source.id }}</code>)</span></td>
+<td>{% if source.name_ar %}{{ source.name_ar|bidi }}{% endif %}</td>
 <td>{{ source.kind }}</td>
 <td>{{ source.grade }}</td>
 <td>{{ source.claims }}</td>
-{{ leaf_cell(source.leaf) }}
+{{ source.leaf|leaf_cell(signed) }}
 </tr>
 {% endfor %}
 </tbody>
@@ -239,18 +256,18 @@ has the same colour and line in every chart.</p>
 {% for report in reports %}
 <tr>
 <td><code>{{ report.id }}</code></td>
-<td>{{ bidi(report.outlet) }}</td>
+<td>{{ report.outlet|bidi }}</td>
 <td class="when">{{ report.published }}</td>
-<td>{% if report.title %}{{ bidi(report.title) }}{% endif %}</td>
+<td>{% if report.title %}{{ report.title|bidi }}{% endif %}</td>
 <td>{% if report.link %}<a href="{{ report.link }}" rel="noopener noreferrer nofollow">
-{{- bidi(report.url) }}</a>
-{%- elif report.url %}<code>{{ bidi(report.url) }}</code>{% endif %}
+{{- report.url|bidi }}</a>
+{%- elif report.url %}<code>{{ report.url|bidi }}</code>{% endif %}
 {%- if report.archive %}<br><a href="{{ report.archive }}"
  rel="noopener noreferrer nofollow">archived copy</a>{% endif %}
 {%- for c in report.captures %}<br><a href="evidence/{{ c.sha256 }}">captured copy
  ({{ c.kind }})</a>{% endfor %}</td>
 <td>{% if report.sha256 %}<code class="sha">{{ report.sha256 }}</code>{% endif %}</td>
-{{ leaf_cell(report.leaf) }}
+{{ report.leaf|leaf_cell(signed) }}
 </tr>
 {% endfor %}
 </tbody>
@@ -273,13 +290,13 @@ this page is inside a bundle exported with its captured files (beside it,
 {%- if assessment.claim_review %}<br><em>claim {{ assessment.claim_review }}</em>{% endif %}</td>
 <td>{{ assessment.verdict }}
 {%- if assessment.review %}<br><em>{{ assessment.review }}</em>{% endif %}</td>
-<td>{{ bidi(assessment.by) }}</td>
+<td>{{ assessment.by|bidi }}</td>
 <td class="when">{{ assessment.published }}</td>
 <td>{% if assessment.link %}<a href="{{ assessment.link }}" rel="noopener noreferrer nofollow">
-{{- bidi(assessment.url) }}</a>
-{%- elif assessment.url %}<code>{{ bidi(assessment.url) }}</code>{% endif %}</td>
-<td>{% if assessment.note %}{{ bidi(assessment.note) }}{% endif %}</td>
-{{ leaf_cell(assessment.leaf) }}
+{{- assessment.url|bidi }}</a>
+{%- elif assessment.url %}<code>{{ assessment.url|bidi }}</code>{% endif %}</td>
+<td>{% if assessment.note %}{{ assessment.note|bidi }}{% endif %}</td>
+{{ assessment.leaf|leaf_cell(signed) }}
 </tr>
 {% endfor %}
 </tbody>
@@ -290,7 +307,7 @@ this page is inside a bundle exported with its captured files (beside it,
 <section class="appendix">
 <h2>Appendix: every claim known at {{ known_at }}</h2>
 {% for incident in incidents %}
-<h3>{{ bidi(incident.title) }}</h3>
+<h3>{{ incident.title|bidi }}</h3>
 <div class="wide"><table class="claims">
 <thead><tr><th>Claim</th><th>Fact</th><th>Claimant</th><th>Value</th><th>Status</th>
 <th>Published</th><th>Quote</th><th>Recorded by</th>{{ leaf_head() }}</tr></thead>
@@ -299,16 +316,16 @@ this page is inside a bundle exported with its captured files (beside it,
 <tr class="claim-{{ claim.status_class }}">
 <td><code>{{ claim.id }}</code></td>
 <td><code>{{ claim.fact }}</code></td>
-<td>{{ bidi(claim.claimant) }}
-{%- if claim.via %} <span class="muted">via {{ bidi(claim.via) }}</span>{% endif %}</td>
-<td>{{ bidi(claim.value) }}</td>
+<td>{{ claim.claimant|bidi }}
+{%- if claim.via %} <span class="muted">via {{ claim.via|bidi }}</span>{% endif %}</td>
+<td>{{ claim.value|bidi }}</td>
 <td>{{ claim.status }}{% if claim.end_review %} (<em>{{ claim.end_review }}</em>){% endif %}
 {%- if claim.review %}<br><em>{{ claim.review }}</em>{% endif %}</td>
 <td class="when">{{ claim.published }}</td>
-<td class="quote">{% if claim.quote %}{{ bidi(claim.quote, "div") }}{% endif %}
-{% if claim.translation %}<div class="muted">{{ bidi(claim.translation) }}</div>{% endif %}</td>
-<td>{{ bidi(claim.recorded_by) }}</td>
-{{ leaf_cell(claim.leaf) }}
+<td class="quote">{% if claim.quote %}{{ claim.quote|bidi("div") }}{% endif %}
+{% if claim.translation %}<div class="muted">{{ claim.translation|bidi }}</div>{% endif %}</td>
+<td>{{ claim.recorded_by|bidi }}</td>
+{{ claim.leaf|leaf_cell(signed) }}
 </tr>
 {% endfor %}
 </tbody>

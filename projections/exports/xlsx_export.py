@@ -16,7 +16,6 @@ keeps them until the sheet is closed), so a very large export holds its links.
 from __future__ import annotations
 
 import contextlib
-import re
 import sqlite3
 from collections.abc import Iterable
 from datetime import datetime
@@ -31,6 +30,7 @@ from openpyxl.styles import Alignment, Font
 from openpyxl.utils import get_column_letter
 from openpyxl.worksheet._write_only import WriteOnlyWorksheet
 
+from incident_ledger.projections.arabic import is_arabic
 from incident_ledger.projections.exports.common import Provenance, stream, with_leaves
 from incident_ledger.projections.exports.sheet_rows import (
     CLAIM_COLUMNS,
@@ -41,7 +41,6 @@ from incident_ledger.projections.exports.sheet_rows import (
     verdicts_by_claim,
 )
 
-_ARABIC = re.compile(r"[\u0600-\u06ff\u0750-\u077f\u08a0-\u08ff\ufb50-\ufdff\ufe70-\ufeff]")
 _RTL: Final = Alignment(readingOrder=2, horizontal="right", wrap_text=True, vertical="top")
 _WRAP: Final = Alignment(wrap_text=True, vertical="top")
 _LINK: Final = Font(color="0563C1", underline="single")
@@ -135,7 +134,7 @@ def _cell(sheet: WriteOnlyWorksheet, column: str, value: Any, width: int) -> Wri
     text = ILLEGAL_CHARACTERS_RE.sub("", value)
     cell = WriteOnlyCell(sheet, value=text)
     cell.data_type = "s"  # text, even when it starts with "=" (never a formula)
-    if _ARABIC.search(text):
+    if is_arabic(text):
         cell.alignment = _RTL
     elif len(text) > width - 2 or "\n" in text:
         cell.alignment = _WRAP
