@@ -86,10 +86,31 @@ def model_kind(path: Path) -> str:
             connection.close()
     except sqlite3.Error:
         return "damaged"
-    if "stored_events" in names or "merkle_nodes" in names:
+    if _STORE_TABLES & names:
         return "store"
     ours = schema_names()
     return "model" if all(_is_model_table(name, ours) for name in names) else "foreign"
+
+
+_STORE_TABLES = frozenset({"stored_events", "merkle_nodes"})
+"""Tables only an event store has."""
+
+
+def holds_events(path: Path) -> bool:
+    """Whether the SQLite file at ``path`` (one that exists) is an event store: what a
+    read model must never be written into. Asked before a read opens its model: one
+    look-up of the file's schema (``model_kind`` lists it all, a millisecond more)."""
+    try:
+        connection = sqlite3.connect(read_only_uri(path), uri=True)
+        try:
+            row = connection.execute(
+                "SELECT 1 FROM sqlite_master WHERE name IN (?, ?) LIMIT 1", tuple(_STORE_TABLES)
+            ).fetchone()
+        finally:
+            connection.close()
+    except sqlite3.Error:
+        return False  # not a SQLite database, or not one that can be read: not a store
+    return row is not None
 
 
 def _is_model_table(name: str, ours: set[str]) -> bool:

@@ -663,3 +663,25 @@ def test_prove_inclusion_refuses_an_event_that_does_not_hash_to_its_leaf(tmp_pat
     )
     code, out, _ = cli(db, "prove", "inclusion", "claim:c-000-sohr-killed-sf")
     assert code == 0, out
+
+
+@pytest.mark.parametrize("command", [["search", "Ghwayran"], ["state", "ghwayran-2022"]])
+def test_a_read_refuses_an_event_store_named_as_its_model(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, command: list[str]
+) -> None:
+    """``LEDGER_VIEWS`` naming an event store (this one or another): a read wrote a whole
+    read model into that file; it is refused, and the file is left as it was."""
+    db = sample_ledger(tmp_path)
+    other = other_ledger(tmp_path / "other")
+    for store in (db, other):
+        before = Path(store).read_bytes()
+        monkeypatch.setenv("LEDGER_VIEWS", store)
+        assert cli(db, *command) == (
+            2,
+            "",
+            f"error: {store} is an event store: a read model cannot be written there "
+            "(set LEDGER_VIEWS to a file of its own)\n",
+        )
+        assert Path(store).read_bytes() == before
+    monkeypatch.delenv("LEDGER_VIEWS")
+    assert cli(db, "verify")[0] == 0

@@ -15,10 +15,11 @@ import sqlite3
 from collections.abc import Callable
 from pathlib import Path
 
-from incident_ledger.ledger.errors import StoreError
+from incident_ledger.ledger.errors import BadInputError, StoreError
 from incident_ledger.ledger.stores.location import StoreLocation, writable
 from incident_ledger.ledger.stores.sqlite_log import glance
 from incident_ledger.projections.binding import store_problem
+from incident_ledger.projections.model_files import holds_events
 from incident_ledger.projections.views import Views
 
 
@@ -28,10 +29,18 @@ def up_to_date(position: int, last: Callable[[], int]) -> bool:
     return bool(position) and position >= last()
 
 
-def open_views(path: Path) -> Views:
+def open_views(path: Path, *, named: bool = False) -> Views:
     """Open a read model: for reading only when this process cannot write it (a read-only
-    file, folder or mount), where it must already exist."""
+    file, folder or mount), where it must already exist. One ``named`` by the user
+    (``LEDGER_VIEWS``) is never an event store's file: a read model written there would
+    mix into the record. (The model beside a store is not looked at so: a millisecond of
+    every read.)"""
     if path.exists():
+        if named and holds_events(path):
+            raise BadInputError(
+                f"{path} is an event store: a read model cannot be written there "
+                "(set LEDGER_VIEWS to a file of its own)"
+            )
         return Views(path, read_only=not writable(path))
     if not path.parent.is_dir():
         raise StoreError(f"cannot make the read model {path}: folder {path.parent} does not exist")
@@ -54,7 +63,7 @@ def current_model(location: StoreLocation) -> Views | None:
     if store is None or not store.is_file() or not location.views_path.is_file():
         return None
     try:
-        views = open_views(location.views_path)
+        views = open_views(location.views_path, named=not location.views_are_own)
     except StoreError:
         return None
     current = False

@@ -172,7 +172,10 @@ def open_workspace(
 ) -> Iterator[Workspace]:
     """Open the ledger at ``db`` and its read model (``views_path`` instead, if given)."""
     with open_ledger(db, create=create, clock=clock, write=write) as (location, ledger):
-        views = open_views(views_path or location.views_path)
+        views = open_views(
+            views_path or location.views_path,
+            named=views_path is not None or not location.views_are_own,
+        )
         try:
             views.ensure_schema()
             yield Workspace(location, ledger, views)
