@@ -343,6 +343,11 @@ def test_one_incident_is_searched_through_the_index_of_its_texts(
             "(incident=?)" in plan
         ), plan
         assert "USING ROWID SEARCH ON TABLE search_reports FOR IN-OPERATOR" in plan, plan
+        # a report title's claims of the incident: one look-up, not a read of its claims
+        assert (
+            "SEARCH c USING COVERING INDEX idx_claims_report_incident (report=? AND incident=?)"
+            in plan
+        ), plan
     matches = [step for step in many if step.startswith("SCAN search_index VIRTUAL TABLE")]
     assert len(matches) == 1, many  # the phrase's own match: not for a single term
     assert not [step for step in one if step.startswith("SCAN search_index VIRTUAL TABLE")]

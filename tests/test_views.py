@@ -65,7 +65,7 @@ def test_a_rebuild_recreates_the_schema_as_first_written(
 
 @pytest.mark.parametrize(
     "damage",
-    ["DROP INDEX idx_claims_report", "ALTER TABLE claims ADD COLUMN extra TEXT"],
+    ["DROP INDEX idx_claims_report_incident", "ALTER TABLE claims ADD COLUMN extra TEXT"],
     ids=["an index missing", "a table altered"],
 )
 def test_a_model_missing_an_index_is_rebuilt_with_every_index(
