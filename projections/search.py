@@ -35,6 +35,9 @@ from incident_ledger.projections.arabic import normalize
 from incident_ledger.projections.incidents import require_incident
 
 DEFAULT_LIMIT = 20
+_MOST = 2**63 - 1
+"""The largest limit SQLite takes: a larger one asks for every hit as well (it was an
+``OverflowError`` binding it)."""
 SNIPPET_TOKENS = 16
 OPEN, CLOSE = "[", "]"
 
@@ -163,7 +166,7 @@ def search(
         "all": query.all_terms,
         "phrase": query.phrase,
         "incident": incident,
-        "limit": limit,
+        "limit": min(limit, _MOST),
         "open": OPEN,
         "close": CLOSE,
     }

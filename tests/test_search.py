@@ -24,7 +24,7 @@ from incident_ledger.cli.main import app
 from incident_ledger.ledger import samples
 from incident_ledger.ledger.errors import BadInputError, NotFoundError
 from incident_ledger.projections.arabic import normalize
-from incident_ledger.projections.search import parse_query, search
+from incident_ledger.projections.search import DEFAULT_LIMIT, parse_query, search
 from incident_ledger.usecases import workspace, writing
 
 runner = CliRunner()
@@ -465,6 +465,14 @@ def test_cli_errors(db: str, tmp_path: Path) -> None:
     )
     code, _, err = ledger(db, "search", "x", "--limit", "many")
     assert code == 2 and "--limit" in err
+    # a limit beyond any number of hits asks for every hit
+    assert ledger(db, "search", "zzzqqq", "--limit", "9" * 20) == (
+        0,
+        "no matches for zzzqqq\n",
+        "",
+    )
+    code, out, err = ledger(db, "search", "داعش", "--limit", "9" * 20, "--json")
+    assert (code, err) == (0, "") and len(json.loads(out)["hits"]) > DEFAULT_LIMIT
 
 
 @pytest.mark.parametrize("query", ["NEAR", "NEAR(سجن غويران)", "body:سجن", '"سجن', "a OR b"])
