@@ -55,7 +55,7 @@ from incident_ledger.ledger import samples
 from incident_ledger.ledger.audit import b64
 from incident_ledger.ledger.times import from_key
 from incident_ledger.projections.understanding import state
-from incident_ledger.usecases import workspace, writing
+from incident_ledger.usecases import rebuilding, workspace, writing
 
 DEFAULT_SIZES = (10_000, 100_000)
 REFERENCE_SIZE = 10_000
@@ -653,7 +653,9 @@ def profile_run(size: int, top: int = 25, log: Log = _log) -> str:
             top,
         )
         log(f"[{size}] profiling the rebuild")
-        rebuilt = _profiled(f"rebuild of {label} (writing.replay)", lambda: writing.replay(db), top)
+        rebuilt = _profiled(
+            f"rebuild of {label} (rebuilding.replay)", lambda: rebuilding.replay(db), top
+        )
     return f"## incident-ledger profile\n\n{imported}\n{rebuilt}"
 
 

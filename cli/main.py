@@ -253,10 +253,10 @@ def replay(
     as_json: JsonFlag = False,
 ) -> None:
     """Rebuild the read model from the events."""
-    from incident_ledger.usecases import writing
+    from incident_ledger.usecases import rebuilding
 
     with render.progress_bar("replaying", as_json=as_json) as progress:
-        result = writing.replay(ctx.obj, until=until, out=out, progress=progress)
+        result = rebuilding.replay(ctx.obj, until=until, out=out, progress=progress)
     if as_json:
         render.print_json(result)
         return

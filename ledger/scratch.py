@@ -17,6 +17,7 @@ import os
 import shutil
 import tempfile
 import time
+from collections.abc import Iterator
 from pathlib import Path
 from types import TracebackType
 
@@ -137,3 +138,46 @@ def _try_lock(descriptor: int) -> bool:
     except BlockingIOError:
         return False
     return True
+
+
+@contextlib.contextmanager
+def alone(lock: Path) -> Iterator[bool]:
+    """Whether this process holds the lock file at ``lock`` (``flock``) for the ``with``
+    block, False when another does: work that two processes must not do at once on the
+    same files. The file is removed when the block ends. Where there is no ``flock``,
+    always True (nothing is locked, as for scratch folders)."""
+    if not _CAN_LOCK:
+        yield True
+        return
+    descriptor = _take(lock)
+    if descriptor is None:
+        yield False
+        return
+    try:
+        yield True
+    finally:
+        with contextlib.suppress(OSError):
+            lock.unlink()  # still held: a process that opened it meanwhile takes another
+        os.close(descriptor)
+
+
+def _take(lock: Path) -> int | None:
+    """A descriptor of the lock file at ``lock``, locked; None when another process holds
+    it. The one locked must still be the file at ``lock``: its holder before may have
+    removed it after this process opened it, and a lock on a file no one else can find
+    keeps no one out."""
+    while True:
+        try:
+            descriptor = os.open(lock, os.O_RDWR | os.O_CREAT, 0o600)
+        except OSError as error:
+            raise StoreError(f"cannot make the lock file {lock}: {error.strerror}") from None
+        if not _try_lock(descriptor):
+            os.close(descriptor)
+            return None
+        try:
+            same = os.path.samestat(os.fstat(descriptor), os.stat(lock))
+        except FileNotFoundError:
+            same = False
+        if same:
+            return descriptor
+        os.close(descriptor)

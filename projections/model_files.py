@@ -30,6 +30,13 @@ def build_path(path: Path) -> Path:
     return build
 
 
+def rebuild_lock(path: Path) -> Path:
+    """The lock file a rebuild of the model at ``path`` holds while it runs: a second
+    rebuild at once would empty the first's ``build_path`` under it and race it to the
+    rename, which could put a half-built model in place."""
+    return path.with_name(path.name + BUILD_SUFFIX + ".lock")
+
+
 def swap_in(build: Path, path: Path) -> None:
     """Put a complete rebuilt model (closed, so without a ``-wal`` of its own) in place of
     the one at ``path`` by one rename: there is a model at ``path`` at every moment, and

@@ -80,7 +80,7 @@ def test_profile_prints_the_top_functions(tmp_path: Path) -> None:
     sections = done.stdout.split("### cProfile: ")[1:]
     assert [section.split(" —")[0] for section in sections] == [
         "import of 200 (writing.append_file)",
-        "rebuild of 200 (writing.replay)",
+        "rebuild of 200 (rebuilding.replay)",
     ]
     for section in sections:
         assert "cumulative" in section and "ncalls" in section

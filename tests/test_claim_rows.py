@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 
 from incident_ledger.ledger.errors import StoreError
-from incident_ledger.usecases import reading, writing
+from incident_ledger.usecases import reading, rebuilding, writing
 
 SETUP: list[dict[str, Any]] = [
     {"type": "incident", "id": "i", "title": "I"},
@@ -227,7 +227,7 @@ def test_an_unreadable_stored_event_is_set_aside_with_its_position(
     assert b'"value":7' in leaf and b'"report":"r",' in leaf
     connection.execute("UPDATE stored_events SET state = ? WHERE rowid = 9", (edit(leaf),))
     connection.close()
-    result = writing.replay(db)  # the rebuild goes on past it
+    result = rebuilding.replay(db)  # the rebuild goes on past it
     assert (result["position"], result["events"]) == (10, 9)
     (aside,) = result["unprojectable"]
     assert (aside["seq"], aside["event"]) == (9, f"claim:{CASES[0][0]['id']}")

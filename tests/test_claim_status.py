@@ -13,7 +13,7 @@ import pytest
 
 import incident_ledger.projections.projector as projector_module
 from incident_ledger.ledger.stores.location import locate
-from incident_ledger.usecases import writing
+from incident_ledger.usecases import rebuilding
 from tests.desk_cli import Member, claim
 
 
@@ -65,7 +65,7 @@ def test_a_claims_stored_status_says_what_the_desk_made_of_it(
     monkeypatch.setattr(projector_module, "BULK_BACKLOG", 0)
     monkeypatch.setattr(projector_module, "PAGE_SIZE", 5)
     monkeypatch.setattr(projector_module, "PARALLEL_BACKLOG", 2)
-    writing.replay(alice.db, out=str(tmp_path / "bulk.db"))
+    rebuilding.replay(alice.db, out=str(tmp_path / "bulk.db"))
     assert stored_statuses(tmp_path / "bulk.db") == expected
     alice.ok("verify")
     stored_statuses(model, "UPDATE claims SET claim_status = 'active' WHERE id = 'c1'")

@@ -14,7 +14,7 @@ from typing import Any
 
 import pytest
 
-from incident_ledger.usecases import writing
+from incident_ledger.usecases import rebuilding, writing
 from tests.conftest import NO_POSTGRES, POSTGRES_URL, drop_schema, made_key
 
 pytestmark = pytest.mark.skipif(not POSTGRES_URL and not os.environ.get("CI"), reason=NO_POSTGRES)
@@ -150,7 +150,7 @@ def test_a_model_follows_its_own_writes_as_a_rebuild_projects_them(tmp_path: Pat
         writing.append_file(url, claims(tmp_path / "b.jsonl", 5, 5))  # reads a's too
         writing.append_file(url, claims(tmp_path / "c.jsonl", 10, 5))  # follows its own
         mp.setenv("LEDGER_VIEWS", str(tmp_path / "rebuilt.views.db"))
-        writing.replay(url)
+        rebuilding.replay(url)
         ledger = Ledger(locate(url).event_store_env())
         models = [Views(tmp_path / "ledger.views.db"), Views(tmp_path / "rebuilt.views.db")]
         try:

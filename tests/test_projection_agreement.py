@@ -243,7 +243,7 @@ def test_a_rebuild_split_with_a_helper_equals_one_in_a_single_process(
     and retractions across the halves, sources re-graded in either half, an erratum of the
     first half linked to its right record in the second."""
     from benchmarks.synthetic import records
-    from incident_ledger.usecases import desk_work, writing
+    from incident_ledger.usecases import desk_work, rebuilding, writing
 
     db = str(tmp_path / "l.db")
     writing.init(db)
@@ -265,7 +265,7 @@ def test_a_rebuild_split_with_a_helper_equals_one_in_a_single_process(
     monkeypatch.setattr(projector_module, "PAGE_SIZE", 50)
 
     def rebuilt(name: str) -> dict[str, list[tuple[object, ...]]]:
-        writing.replay(db, out=str(tmp_path / name))
+        rebuilding.replay(db, out=str(tmp_path / name))
         views = Views(tmp_path / name)
         try:
             return views.dump() | {"position": [(views.position(),)]}

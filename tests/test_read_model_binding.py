@@ -26,7 +26,7 @@ from incident_ledger.ledger.errors import StoreError
 from incident_ledger.ledger.stores.location import locate
 from incident_ledger.projections.projector import Projector
 from incident_ledger.projections.views import Views
-from incident_ledger.usecases import auditing, workspace, writing
+from incident_ledger.usecases import auditing, rebuilding, workspace, writing
 from tests.conftest import NO_POSTGRES, POSTGRES_URL, drop_schema
 from tests.test_cli import ledger as cli
 
@@ -465,14 +465,14 @@ def test_a_replay_that_fails_leaves_the_model_it_was_replacing(
 
     monkeypatch.setattr(Projector, "catch_up", fails)
     with pytest.raises(StoreError):
-        writing.replay(db)
+        rebuilding.replay(db)
     monkeypatch.undo()
     # the new model is built beside the old one, which answers until the new is complete
     assert not list(tmp_path.glob("*.rebuilding*"))
     with closing(Views(model)) as views:
         assert views.dump() == before
     assert cli(db, "state", INCIDENT)[0] == 0
-    assert writing.replay(db)["views"] == str(model)
+    assert rebuilding.replay(db)["views"] == str(model)
     with closing(Views(model)) as views:
         assert views.dump() == before
     assert cli(db, "verify")[1].splitlines()[1] == "read model: agrees (141 events, 568 rows)"
@@ -494,7 +494,7 @@ def test_a_rebuilt_model_that_cannot_be_put_in_place_leaves_the_old_one(
 
     monkeypatch.setattr(os, "replace", refused)
     with pytest.raises(StoreError, match="cannot put the rebuilt read model in place"):
-        writing.replay(db)
+        rebuilding.replay(db)
     monkeypatch.undo()
     with closing(Views(model)) as views:
         assert views.dump() == before

@@ -20,7 +20,7 @@ from incident_ledger.ledger.merkle import leaf_hash
 from incident_ledger.ledger.stores.location import locate
 from incident_ledger.ledger.values import edtf_bounds, has_offset
 from incident_ledger.projections.views import Views
-from incident_ledger.usecases import auditing, writing
+from incident_ledger.usecases import auditing, rebuilding, writing
 
 pytestmark = pytest.mark.slow
 
@@ -106,7 +106,7 @@ def test_a_claims_event_keeps_its_valid_times_bounds_and_projecting_reads_them(
     monkeypatch.setattr(projector_module, "edtf_in_zone", never_parsed)
     monkeypatch.setattr(projector_module, "BULK_BACKLOG", 0)
     monkeypatch.setattr(projector_module, "PARALLEL_BACKLOG", 2)
-    writing.replay(db, out=str(tmp_path / "rebuilt.db"))
+    rebuilding.replay(db, out=str(tmp_path / "rebuilt.db"))
     rebuilt = valid_columns(tmp_path / "rebuilt.db")
     assert rebuilt == incremental
     zoned = 0
@@ -118,7 +118,7 @@ def test_a_claims_event_keeps_its_valid_times_bounds_and_projecting_reads_them(
         zoned += zone is not None and not has_offset(valid_time)
     assert zoned > 10
     monkeypatch.undo()
-    writing.replay(db, out=str(tmp_path / "again.db"))
+    rebuilding.replay(db, out=str(tmp_path / "again.db"))
     assert Views(tmp_path / "again.db").dump() == Views(tmp_path / "rebuilt.db").dump()
 
 
@@ -171,7 +171,7 @@ def test_claims_recorded_before_bounds_were_kept_are_upcast_and_read_the_same(
     leaves.append(("claim:v2-correction", topic, old_leaf(topic, 2, "v2-correction", correction)))
     append_leaves(db, leaves)
 
-    result = writing.replay(db)
+    result = rebuilding.replay(db)
     rows = valid_columns(tmp_path / "l.views.db")
     for cid, _, valid in [*OLD_CLAIMS[:4], ("v2-correction", 2, "2022-01-XX")]:
         want = edtf_in_zone(valid, "Asia/Damascus") if valid else (None, None)

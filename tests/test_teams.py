@@ -23,7 +23,7 @@ from incident_ledger.ledger.imports.importer import Entry
 from incident_ledger.ledger.imports.parsing import validate_record
 from incident_ledger.ledger.stores.location import locate
 from incident_ledger.projections.views import Views
-from incident_ledger.usecases import auditing, writing
+from incident_ledger.usecases import auditing, rebuilding, writing
 from incident_ledger.usecases.workspace import acting_key
 from tests.events import immutable
 
@@ -278,7 +278,7 @@ def test_kill_9_during_replay_resumes_to_a_full_rebuild(db: str, tmp_path: Path)
         assert [(p["claimant"], len(p["claims"])) for p in positions] == [("sohr", 6000)]
         rebuilt = tmp_path / "rebuilt.views.db"
         rebuilt.unlink(missing_ok=True)
-        writing.replay(db, out=str(rebuilt))
+        rebuilding.replay(db, out=str(rebuilt))
         live, fresh = Views(location.views_path), Views(rebuilt)
         try:
             assert live.dump() == fresh.dump()

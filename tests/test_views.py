@@ -15,7 +15,7 @@ import incident_ledger.projections.projector as projector_module
 from incident_ledger.ledger import samples
 from incident_ledger.projections.timeline_order import TIMELINE_INDEX
 from incident_ledger.projections.views import QUERY_MMAP_BYTES, SCHEMA_VERSION, Views
-from incident_ledger.usecases import workspace, writing
+from incident_ledger.usecases import rebuilding, workspace, writing
 
 
 def schema(path: Path) -> list[tuple[str, str, str]]:
@@ -55,7 +55,7 @@ def test_a_rebuild_recreates_the_schema_as_first_written(
     before = Views(views_path)
     rows = before.dump()
     before.close()
-    writing.replay(db)
+    rebuilding.replay(db)
     assert schema(views_path) == fresh
     after = Views(views_path)
     assert after.dump() == rows
@@ -80,7 +80,7 @@ def test_a_model_missing_an_index_is_rebuilt_with_every_index(
     connection = sqlite3.connect(views_path)
     connection.execute(damage)
     connection.close()
-    writing.replay(db)
+    rebuilding.replay(db)
     assert schema(views_path) == fresh
 
 
@@ -157,8 +157,8 @@ def test_a_rebuild_over_a_current_model_does_not_load_sqlite_utils(tmp_path: Pat
     writing.append_file(db, str(samples.GHWAYRAN))
     code = (
         "import sys\n"
-        "from incident_ledger.usecases import writing\n"
-        f"writing.replay({db!r})\n"
+        "from incident_ledger.usecases import rebuilding\n"
+        f"rebuilding.replay({db!r})\n"
         "print(sorted(m for m in ('sqlite_utils', 'numpy') if m in sys.modules))\n"
     )
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
@@ -236,7 +236,7 @@ def test_a_bulk_rebuild_finds_each_row_it_updates_by_an_index(
         flush(self)
 
     monkeypatch.setattr(projector_module.Projector, "flush", checking)
-    writing.replay(db)
+    rebuilding.replay(db)
     assert checked.keys() == {projector_module.RATE_SOURCE}
     assert checked == {statement: [] for statement in checked}
     # A claim's end sets its status once the load ends (``claim_status.settle``), not as

@@ -1,5 +1,5 @@
 """The use cases that write: create a ledger, import, append one record, re-grade a
-source, rebuild the read model.
+source (a rebuild of the read model is ``rebuilding``'s).
 """
 
 from __future__ import annotations
@@ -19,28 +19,14 @@ from incident_ledger.ledger.errors import (
     shown,
 )
 from incident_ledger.ledger.record_names import Reliability
-from incident_ledger.ledger.stores.location import StoreLocation, locate
+from incident_ledger.ledger.stores.location import locate
 from incident_ledger.ledger.times import instant_key
-from incident_ledger.projections.binding import snapshot_id
-from incident_ledger.projections.model_files import (
-    SIDE_FILES,
-    build_path,
-    model_kind,
-    remove_model_files,
-    swap_in,
-)
-from incident_ledger.projections.projector import Projector
-from incident_ledger.projections.views import schema_of
 from incident_ledger.usecases.choices import parse_grade
 from incident_ledger.usecases.init_undo import present, undone_on_failure
-from incident_ledger.usecases.model_glance import open_views
-from incident_ledger.usecases.outputs import output_file
 from incident_ledger.usecases.workspace import (
     Progress,
     Workspace,
-    open_ledger,
     open_workspace,
-    query_instant,
     read_signing_key,
     require_new_ledger,
 )
@@ -292,103 +278,6 @@ def rate(
         "reason": reason.strip(),
         "effective_from": effective_from,
     }
-
-
-def replay(
-    db: str | None,
-    *,
-    until: str | None = None,
-    out: str | None = None,
-    progress: Progress | None = None,
-) -> dict[str, Any]:
-    """Rebuild the read model from the events (into ``out`` when given).
-
-    The model is disposable and is made afresh, whatever state it was in (damaged,
-    not SQLite at all, half-written, another store's), unless the file is not a read
-    model that is this command's to replace (``_check_target``). It is built beside the
-    old one (``model_files.build_path``) and renamed over it once complete
-    (``swap_in``): the old model answers until then, and stays if the rebuild fails.
-    """
-    until_at = query_instant(until)
-    if until_at is not None and out is None:
-        raise BadInputError(
-            "{until} needs {out}: the live read model always follows the whole ledger",
-            arguments=("until", "out"),
-        )
-    checked = output_file(out) if out else None  # a folder that exists, not a folder itself
-    with open_ledger(db) as (location, ledger):
-        target = checked or location.views_path
-        kind = _check_target(location, target, explicit=out is not None)
-        schema = schema_of(target) if kind == "model" else None
-        if kind not in ("absent", "model"):  # (a model answers until the new one is in)
-            remove_model_files(target)
-        build = build_path(target)
-        views = open_views(build)
-        try:
-            if schema is None:
-                views.ensure_schema()
-            else:  # the model's own statements, checked, without loading sqlite-utils
-                views.create(*schema)
-            applied = Projector(ledger, views).catch_up(until=until_at, progress=progress)
-            if until_at is not None:  # events after it were passed over: it cannot follow on
-                views.mark_snapshot(snapshot_id(ledger.audit.store_id(), until_at))
-            result = {
-                "views": str(target),
-                "events": applied,
-                "position": views.position(),
-                "until": until,
-                "unprojectable": views.set_aside_events(),
-            }
-        except BaseException:
-            views.close()
-            remove_model_files(build)
-            raise
-        views.close()
-        swap_in(build, target)
-        return result
-
-
-_REPLACEABLE = {
-    # what is at the path: may a rebuild replace it, for the store's own model beside it,
-    # for a model named by LEDGER_VIEWS, for a file named by --out?
-    "absent": (True, True, True),
-    "empty": (True, True, True),
-    "model": (True, True, True),
-    "damaged": (True, True, False),
-    "other": (True, False, False),
-}
-
-
-def _check_target(location: StoreLocation, target: Path, *, explicit: bool) -> str:
-    """Refuse to rebuild into the event store, or over a file that is not a read model
-    this command may replace (see ``_REPLACEABLE``; a model is disposable, nothing else is);
-    what the file is (``model_kind``)."""
-    store = location.sqlite_path
-    if store is not None and _same_file(target, store):
-        raise BadInputError(f"{target} is the event store: a read model cannot be written there")
-    kind = model_kind(target)
-    if kind == "store":
-        raise BadInputError(f"{target} is an event store: a read model cannot be written there")
-    own = location.views_are_own and not explicit
-    allowed = _REPLACEABLE.get(kind, (False, False, False))[0 if own else 2 if explicit else 1]
-    if not allowed:
-        what = {"directory": "a directory", "foreign": "a SQLite database of something else"}
-        raise BadInputError(
-            f"{target} is {what.get(kind, 'not a read model')}: refusing to overwrite it"
-        )
-    return kind
-
-
-def _same_file(path: Path, store: Path) -> bool:
-    """Whether ``path`` is the store or one of the files SQLite keeps beside it."""
-    names = [store.with_name(store.name + suffix) for suffix in ("", *SIDE_FILES)]
-    try:
-        resolved = path.resolve()
-        return any(resolved == name.resolve() for name in names) or (
-            path.exists() and store.exists() and path.samefile(store)
-        )
-    except OSError:
-        return False
 
 
 def csv_template(fmt: str, record_type: str | None) -> list[str]:
