@@ -10,10 +10,11 @@ from __future__ import annotations
 import os
 import sqlite3
 from pathlib import Path
+from urllib.parse import quote
 
 from incident_ledger.ledger.errors import StoreError
 from incident_ledger.ledger.stores.location import read_only_uri
-from incident_ledger.projections.views import schema_names
+from incident_ledger.projections.views import STORE_TABLES, schema_names
 
 SIDE_FILES = ("-wal", "-shm", "-journal")
 """The files SQLite keeps beside a database."""
@@ -93,25 +94,23 @@ def model_kind(path: Path) -> str:
             connection.close()
     except sqlite3.Error:
         return "damaged"
-    if _STORE_TABLES & names:
+    if STORE_TABLES & names:
         return "store"
     ours = schema_names()
     return "model" if all(_is_model_table(name, ours) for name in names) else "foreign"
 
 
-_STORE_TABLES = frozenset({"stored_events", "merkle_nodes"})
-"""Tables only an event store has."""
-
-
 def holds_events(path: Path) -> bool:
     """Whether the SQLite file at ``path`` (one that exists) is an event store: what a
-    read model must never be written into. Asked before a read opens its model: one
-    look-up of the file's schema (``model_kind`` lists it all, a millisecond more)."""
+    read model must never be written into. One look-up of the file's schema, read as an
+    immutable file: nothing is made beside it (an ``-shm``), which may be another
+    ledger's store."""
+    uri = "file:" + quote(str(path.resolve())) + "?mode=ro&immutable=1"
     try:
-        connection = sqlite3.connect(read_only_uri(path), uri=True)
+        connection = sqlite3.connect(uri, uri=True)
         try:
             row = connection.execute(
-                "SELECT 1 FROM sqlite_master WHERE name IN (?, ?) LIMIT 1", tuple(_STORE_TABLES)
+                "SELECT 1 FROM sqlite_master WHERE name IN (?, ?) LIMIT 1", tuple(STORE_TABLES)
             ).fetchone()
         finally:
             connection.close()

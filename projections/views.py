@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from incident_ledger.ledger.errors import StoreError
+from incident_ledger.ledger.errors import BadInputError, StoreError
 from incident_ledger.ledger.stores.location import read_only_uri
 from incident_ledger.projections import in_force, source_tally, state_summaries
 from incident_ledger.projections.claim_status import settle
@@ -225,6 +225,8 @@ _SEARCH_TABLE = (
     "field UNINDEXED, seq UNINDEXED, tokenize = 'unicode61 remove_diacritics 2')"
 )
 
+STORE_TABLES = frozenset({"stored_events", "merkle_nodes"})
+"""Tables only an event store has: a file holding one is never a read model."""
 SEARCH_COLUMNS = ("body", "original", "kind", "ref", "incident", "field", "seq")
 _SEARCH_COLUMNS = ", ".join(SEARCH_COLUMNS)
 _SHARD_SEARCH_TABLE = f"CREATE TABLE IF NOT EXISTS search_index ({_SEARCH_COLUMNS})"
@@ -442,8 +444,14 @@ class Views:
         )
 
     def ensure_schema(self) -> None:
-        """Create any missing table and index; a no-op on a current database."""
+        """Create any missing table and index; a no-op on a current database. Never in an
+        event store's file (``STORE_TABLES``): a read model there mixes into the record."""
         tables = self._tables()
+        if STORE_TABLES & tables:
+            raise BadInputError(
+                f"{self.path} is an event store: a read model cannot be written there "
+                "(set LEDGER_VIEWS to a file of its own)"
+            )
         if self.schema_current(tables):
             return
         if self.read_only:

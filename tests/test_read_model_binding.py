@@ -685,3 +685,70 @@ def test_a_read_refuses_an_event_store_named_as_its_model(
         assert Path(store).read_bytes() == before
     monkeypatch.delenv("LEDGER_VIEWS")
     assert cli(db, "verify")[0] == 0
+
+
+@pytest.mark.parametrize("suffix", ["-wal", "-shm", "-journal"])
+def test_a_file_sqlite_keeps_beside_the_store_is_never_a_model(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, suffix: str
+) -> None:
+    """``LEDGER_VIEWS`` naming the store's ``-wal`` made a read model there, and the next
+    write left the store unreadable ("database disk image is malformed")."""
+    db = sample_ledger(tmp_path)
+    monkeypatch.setenv("LEDGER_VIEWS", db + suffix)
+    for command in (["note", "incident:ghwayran-2022", "--text", "hi"], ["verify"]):
+        assert cli(db, *command) == (
+            2,
+            "",
+            f"error: {db}{suffix} is a file SQLite keeps beside {db}: a read model cannot be "
+            "written there (set LEDGER_VIEWS to a file of its own)\n",
+        )
+    monkeypatch.delenv("LEDGER_VIEWS")
+    assert cli(db, "verify")[0] == 0
+    assert cli(db, "history", "ghwayran-2022", "attack.started")[0] == 0
+    # beside a folder of that name, it is an ordinary file name
+    (tmp_path / "desk").mkdir()
+    monkeypatch.setenv("LEDGER_VIEWS", str(tmp_path / f"desk{suffix}"))
+    assert cli(db, "state", "ghwayran-2022")[0] == 0
+
+
+def test_the_model_beside_a_store_is_never_another_store(tmp_path: Path) -> None:
+    """A ledger ``a.db`` keeps its model at ``a.views.db``: when that file is another
+    ledger's event store, no command writes a read model into it; ``init`` makes no
+    ledger there."""
+    beside = tmp_path / "a.views.db"
+    refused = (
+        2,
+        "",
+        f"error: {beside} is an event store: a read model cannot be written there "
+        "(set LEDGER_VIEWS to a file of its own)\n",
+    )
+    db = str(tmp_path / "a.db")
+    Path(other_ledger(tmp_path / "b")).replace(beside)
+    before = beside.read_bytes()
+    assert cli(db, "init") == refused
+    assert not Path(db).exists()
+    beside.replace(tmp_path / "b.db")
+    sample = sample_ledger(tmp_path / "s")
+    Path(sample).replace(db)  # a ledger whose own model is gone; the other store in its place
+    for path in (tmp_path / "s").glob("*"):
+        path.unlink()
+    (tmp_path / "b.db").replace(beside)
+    for command in (["state", "ghwayran-2022"], ["search", "x"], ["verify"]):
+        assert cli(db, *command) == refused, command
+    assert beside.read_bytes() == before
+    assert sorted(p.name for p in tmp_path.glob("a.views.db*")) == ["a.views.db"]
+
+
+def test_a_refused_store_is_not_written_beside(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Looking at a store named as the model leaves no ``-shm`` or ``-wal`` beside it."""
+    db = sample_ledger(tmp_path)
+    other = Path(other_ledger(tmp_path / "other"))
+    for side in ("-wal", "-shm"):
+        other.with_name(other.name + side).unlink(missing_ok=True)
+    monkeypatch.setenv("LEDGER_VIEWS", str(other))
+    assert cli(db, "state", "ghwayran-2022")[0] == 2
+    assert sorted(p.name for p in other.parent.iterdir() if p.name.startswith(other.name)) == [
+        other.name
+    ]

@@ -23,6 +23,7 @@ from incident_ledger.ledger.errors import (
 )
 from incident_ledger.ledger.stores.location import StoreLocation, locate
 from incident_ledger.usecases.choices import ExportFormat, parse_format
+from incident_ledger.usecases.model_glance import refuse_store_files
 from incident_ledger.usecases.outputs import (
     output_file,
     output_folder,
@@ -142,6 +143,7 @@ def _model_report(location: StoreLocation, ledger: Ledger) -> dict[str, Any]:
 
     path = location.views_path
     report: dict[str, Any] = {"path": str(path)}
+    refuse_store_files(path)  # (as every command does: ``open_views``)
     if not path.exists():
         return report | {"status": "absent"}
     try:

@@ -19,7 +19,7 @@ from incident_ledger.ledger.errors import BadInputError, StoreError
 from incident_ledger.ledger.stores.location import StoreLocation, writable
 from incident_ledger.ledger.stores.sqlite_log import glance
 from incident_ledger.projections.binding import store_problem
-from incident_ledger.projections.model_files import holds_events
+from incident_ledger.projections.model_files import SIDE_FILES, holds_events
 from incident_ledger.projections.views import Views
 
 
@@ -35,12 +35,9 @@ def open_views(path: Path, *, named: bool = False) -> Views:
     (``LEDGER_VIEWS``) is never an event store's file: a read model written there would
     mix into the record. (The model beside a store is not looked at so: a millisecond of
     every read.)"""
+    if named:
+        refuse_store_files(path)
     if path.exists():
-        if named and holds_events(path):
-            raise BadInputError(
-                f"{path} is an event store: a read model cannot be written there "
-                "(set LEDGER_VIEWS to a file of its own)"
-            )
         return Views(path, read_only=not writable(path))
     if not path.parent.is_dir():
         raise StoreError(f"cannot make the read model {path}: folder {path.parent} does not exist")
@@ -50,6 +47,25 @@ def open_views(path: Path, *, named: bool = False) -> Views:
             "set LEDGER_VIEWS to a file that can be written"
         )
     return Views(path)
+
+
+def refuse_store_files(path: Path) -> None:
+    """Raise ``BadInputError`` when ``path`` is an event store's file, or one SQLite keeps
+    beside a database (its ``-wal``, ``-shm``, ``-journal``): a read model written there
+    would mix into the record, or tear it (a model made at a store's ``-wal`` left the
+    store unreadable)."""
+    for suffix in SIDE_FILES:
+        base = path.with_name(path.name.removesuffix(suffix))
+        if path.name.endswith(suffix) and base.is_file():
+            raise BadInputError(
+                f"{path} is a file SQLite keeps beside {base}: a read model cannot be "
+                "written there (set LEDGER_VIEWS to a file of its own)"
+            )
+    if path.is_file() and holds_events(path):
+        raise BadInputError(
+            f"{path} is an event store: a read model cannot be written there "
+            "(set LEDGER_VIEWS to a file of its own)"
+        )
 
 
 def current_model(location: StoreLocation) -> Views | None:
