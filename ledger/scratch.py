@@ -168,7 +168,9 @@ def _take(lock: Path) -> int | None:
     keeps no one out."""
     while True:
         try:
-            descriptor = os.open(lock, os.O_RDWR | os.O_CREAT, 0o600)
+            # Read-only and readable by all: another user's rebuild can take a lock this
+            # one left (a flock needs no write access); never through a symbolic link.
+            descriptor = os.open(lock, os.O_RDONLY | os.O_CREAT | os.O_NOFOLLOW, 0o644)
         except OSError as error:
             raise StoreError(f"cannot make the lock file {lock}: {error.strerror}") from None
         if not _try_lock(descriptor):

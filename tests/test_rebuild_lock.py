@@ -94,3 +94,27 @@ def test_a_lock_file_removed_after_it_was_opened_is_not_taken(
         assert mine and len(calls) == 2
         assert lock.exists()
     assert not lock.exists()
+
+
+def test_a_lock_is_never_taken_through_a_symbolic_link(tmp_path: Path) -> None:
+    """A symbolic link where the lock goes made a file at its target; it is refused."""
+    db = sample_ledger(tmp_path)
+    model = locate(db).views_path
+    target = tmp_path / "elsewhere"
+    rebuild_lock(model).symlink_to(target)
+    code, _, err = cli(db, "replay")
+    assert code == 1 and err.startswith(f"error: cannot make the lock file {rebuild_lock(model)}")
+    assert not target.exists()
+
+
+def test_a_rebuild_in_a_folder_that_is_not_there_says_so(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    db = sample_ledger(tmp_path)
+    missing = tmp_path / "missing" / "model.db"
+    monkeypatch.setenv("LEDGER_VIEWS", str(missing))
+    assert cli(db, "replay") == (
+        1,
+        "",
+        f"error: cannot make the read model {missing}: folder {missing.parent} does not exist\n",
+    )

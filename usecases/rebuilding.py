@@ -7,12 +7,13 @@ store, nor over a file that is not a read model this command may replace.
 
 from __future__ import annotations
 
+import os
 from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 from incident_ledger.ledger.application import Ledger
-from incident_ledger.ledger.errors import BadInputError, ConflictError
+from incident_ledger.ledger.errors import BadInputError, ConflictError, StoreError
 from incident_ledger.ledger.scratch import alone
 from incident_ledger.ledger.stores.location import StoreLocation
 from incident_ledger.projections.binding import snapshot_id
@@ -56,6 +57,7 @@ def replay(
     with open_ledger(db) as (location, ledger):
         target = checked or location.views_path
         kind = _check_target(location, target, explicit=out is not None)
+        _check_folder(target)
         with alone(rebuild_lock(target)) as mine:
             if not mine:
                 raise ConflictError(
@@ -102,6 +104,19 @@ def _rebuild(
     views.close()
     swap_in(build, target)
     return result
+
+
+def _check_folder(target: Path) -> None:
+    """Refuse a rebuild whose folder does not exist or cannot be written: the new model,
+    and the lock a rebuild holds, are made beside the old (``StoreError``)."""
+    folder = target.parent
+    if not folder.is_dir():
+        raise StoreError(f"cannot make the read model {target}: folder {folder} does not exist")
+    if not os.access(folder, os.W_OK):
+        raise StoreError(
+            f"cannot rebuild the read model {target}: its folder {folder} is read-only; "
+            "set LEDGER_VIEWS to a file that can be written"
+        )
 
 
 _REPLACEABLE = {
