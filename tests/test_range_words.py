@@ -9,18 +9,20 @@ from incident_ledger.projections.changes import change_words
 from incident_ledger.usecases import reading
 from tests.test_understanding_rules import claim, cli, fact, ledger_of, report
 
+BLAST = [
+    fact("blast.time", "time"),
+    report("r1", "local", "2022-02-01"),
+    claim("c1", "blast.time", "../2022-01-20", "r1"),
+    report("r2", "wire", "2022-02-02"),
+    claim("c2", "blast.time", "2022-01-25/..", "r2"),
+]
+"""A blast placed before 20 Jan by one report, after 25 Jan by the next."""
+
 
 def test_a_time_open_at_both_ends_is_said_as_a_time_not_a_count(tmp_path: Path) -> None:
     """Two reports place a blast before 20 Jan and after 25 Jan: contested, and their hull
     is open at both ends. Said as a count it read "0–∞"; it is a time."""
-    records = [
-        fact("blast.time", "time"),
-        report("r1", "local", "2022-02-01"),
-        claim("c1", "blast.time", "../2022-01-20", "r1"),
-        report("r2", "wire", "2022-02-02"),
-        claim("c2", "blast.time", "2022-01-25/..", "r2"),
-    ]
-    db = ledger_of(tmp_path, records)
+    db = ledger_of(tmp_path, BLAST)
     state = reading.current_state(db, "b", at="2022-02-02")
     assert state["facts"]["blast.time"]["range"] == {"min": None, "max": None}
     code, out, _ = cli(db, "state", "b", "--at", "2022-02-02")
@@ -48,11 +50,7 @@ def test_history_and_the_reason_say_a_time_open_at_both_ends_as_a_time(tmp_path:
     """``history`` words a range change as ``diff`` does, and says what it is; agreeing
     positions that share a time open at both ends share "… – …", not "0–∞"."""
     records = [
-        fact("blast.time", "time"),
-        report("r1", "local", "2022-02-01"),
-        claim("c1", "blast.time", "../2022-01-20", "r1"),
-        report("r2", "wire", "2022-02-02"),
-        claim("c2", "blast.time", "2022-01-25/..", "r2"),
+        *BLAST,
         fact("fire.time", "time"),
         claim("f1", "fire.time", "../..", "r1"),
         claim("f2", "fire.time", "../..", "r2"),
