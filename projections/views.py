@@ -227,6 +227,18 @@ _SEARCH_TABLE = (
 
 STORE_TABLES = frozenset({"stored_events", "merkle_nodes"})
 """Tables only an event store has: a file holding one is never a read model."""
+
+
+def store_refused(path: Path, beside: Path | None = None) -> BadInputError:
+    """The refusal of an event store's file (``beside``: of a file SQLite keeps beside that
+    database) as a read model, wherever it is found."""
+    what = "an event store" if beside is None else f"a file SQLite keeps beside {beside}"
+    return BadInputError(
+        f"{path} is {what}: a read model cannot be written there "
+        "(set LEDGER_VIEWS to a file of its own)"
+    )
+
+
 SEARCH_COLUMNS = ("body", "original", "kind", "ref", "incident", "field", "seq")
 _SEARCH_COLUMNS = ", ".join(SEARCH_COLUMNS)
 _SHARD_SEARCH_TABLE = f"CREATE TABLE IF NOT EXISTS search_index ({_SEARCH_COLUMNS})"
@@ -448,10 +460,7 @@ class Views:
         event store's file (``STORE_TABLES``): a read model there mixes into the record."""
         tables = self._tables()
         if STORE_TABLES & tables:
-            raise BadInputError(
-                f"{self.path} is an event store: a read model cannot be written there "
-                "(set LEDGER_VIEWS to a file of its own)"
-            )
+            raise store_refused(self.path)
         if self.schema_current(tables):
             return
         if self.read_only:

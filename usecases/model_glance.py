@@ -15,12 +15,12 @@ import sqlite3
 from collections.abc import Callable
 from pathlib import Path
 
-from incident_ledger.ledger.errors import BadInputError, StoreError
+from incident_ledger.ledger.errors import StoreError
 from incident_ledger.ledger.stores.location import StoreLocation, writable
 from incident_ledger.ledger.stores.sqlite_log import glance
 from incident_ledger.projections.binding import store_problem
 from incident_ledger.projections.model_files import SIDE_FILES, holds_events
-from incident_ledger.projections.views import Views
+from incident_ledger.projections.views import Views, store_refused
 
 
 def up_to_date(position: int, last: Callable[[], int]) -> bool:
@@ -39,8 +39,7 @@ def open_views(path: Path, *, named: bool = False) -> Views:
         refuse_store_files(path)
     if path.exists():
         return Views(path, read_only=not writable(path))
-    if not path.parent.is_dir():
-        raise StoreError(f"cannot make the read model {path}: folder {path.parent} does not exist")
+    require_folder(path)
     if not os.access(path.parent, os.W_OK):
         raise StoreError(
             f"there is no read model at {path}, and one cannot be made there (read-only): "
@@ -57,15 +56,15 @@ def refuse_store_files(path: Path) -> None:
     for suffix in SIDE_FILES:
         base = path.with_name(path.name.removesuffix(suffix))
         if path.name.endswith(suffix) and base.is_file():
-            raise BadInputError(
-                f"{path} is a file SQLite keeps beside {base}: a read model cannot be "
-                "written there (set LEDGER_VIEWS to a file of its own)"
-            )
+            raise store_refused(path, base)
     if path.is_file() and holds_events(path):
-        raise BadInputError(
-            f"{path} is an event store: a read model cannot be written there "
-            "(set LEDGER_VIEWS to a file of its own)"
-        )
+        raise store_refused(path)
+
+
+def require_folder(path: Path) -> None:
+    """Raise ``StoreError`` when the folder a read model at ``path`` goes in is not there."""
+    if not path.parent.is_dir():
+        raise StoreError(f"cannot make the read model {path}: folder {path.parent} does not exist")
 
 
 def current_model(location: StoreLocation) -> Views | None:

@@ -27,7 +27,7 @@ from incident_ledger.projections.model_files import (
 )
 from incident_ledger.projections.projector import Projector
 from incident_ledger.projections.views import schema_of
-from incident_ledger.usecases.model_glance import open_views
+from incident_ledger.usecases.model_glance import open_views, require_folder
 from incident_ledger.usecases.outputs import output_file
 from incident_ledger.usecases.workspace import Progress, open_ledger, query_instant
 
@@ -109,9 +109,8 @@ def _rebuild(
 def _check_folder(target: Path) -> None:
     """Refuse a rebuild whose folder does not exist or cannot be written: the new model,
     and the lock a rebuild holds, are made beside the old (``StoreError``)."""
+    require_folder(target)
     folder = target.parent
-    if not folder.is_dir():
-        raise StoreError(f"cannot make the read model {target}: folder {folder} does not exist")
     if not os.access(folder, os.W_OK):
         raise StoreError(
             f"cannot rebuild the read model {target}: its folder {folder} is read-only; "
