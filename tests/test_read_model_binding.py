@@ -548,6 +548,24 @@ def test_replay_out_replaces_a_read_model(tmp_path: Path) -> None:
     assert cli(db, "replay", "--out", str(target))[1] == f"replayed 141 events into {target}\n"
 
 
+def test_replay_replaces_a_read_model_of_an_older_layout(tmp_path: Path) -> None:
+    """A model of an earlier schema version may hold an index this version no longer
+    makes (version 13's claims(report)): it is still a model, and a rebuild replaces it."""
+    db = sample_ledger(tmp_path)
+    model = Path(db).with_suffix(".views.db")
+    with closing(sqlite3.connect(model)) as conn, conn:
+        conn.execute("CREATE INDEX idx_claims_report ON claims (report)")
+        conn.execute("UPDATE tracking SET schema_version = 13")
+    assert cli(db, "replay") == (0, f"replayed 141 events into {model}\n", "")
+    with closing(sqlite3.connect(model)) as conn:
+        names = {name for (name,) in conn.execute("SELECT name FROM sqlite_master")}
+    assert "idx_claims_report" not in names
+    with closing(sqlite3.connect(model)) as conn, conn:  # at this version, it is not ours
+        conn.execute("CREATE INDEX idx_claims_report ON claims (report)")
+    said = f"error: {model} is a SQLite database of something else: refusing to overwrite it\n"
+    assert cli(db, "replay", "--out", str(model)) == (2, "", said)
+
+
 # --- item: a full disk while projecting ---------------------------------------------------------
 
 FULL = "database or disk is full"
