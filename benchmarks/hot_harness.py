@@ -9,7 +9,7 @@ ledger, each as a whole process under a time and memory limit (a command
 past either is killed and reported so), beside the start of ``python -c
 pass``; then ``state()`` in process on both incidents, beside plain SQLite and
 DuckDB answering the same question from the same rows (``benchmarks.peers``),
-their answers checked equal.
+their answers checked equal, and ``state`` as the table its reader gets.
 """
 
 from __future__ import annotations
@@ -50,11 +50,14 @@ from benchmarks.measure import (
     run_limited,
     run_quiet,
 )
+from incident_ledger.cli import render
+from incident_ledger.cli.state_view import state_table
 from incident_ledger.ledger.audit import b64
 from incident_ledger.ledger.stores.location import locate
 from incident_ledger.ledger.times import from_key, to_key
 from incident_ledger.projections.understanding import state
 from incident_ledger.usecases import workspace
+from incident_ledger.usecases.reading import current_state
 
 Log = Callable[[str], None]
 
@@ -198,6 +201,21 @@ def measure_state(run: _Run, figures: HotFigures) -> None:
                     figures.disagreements[engine.name] += summary != expected[(incident, known)]
 
 
+def measure_state_table(run: _Run, figures: HotFigures) -> None:
+    """``ledger state`` in process as its reader gets it, on both incidents: the
+    understanding now (``reading.current_state``, summed up per fact) laid out as the
+    command's table, written to a pipe at 80 columns."""
+    count = WARM_UP_QUERIES + run.options.samples
+    run.log(f"[hot {_size_label(figures.size)}] state as a table in process, {count} each")
+    for column, incident in enumerate(INCIDENTS):
+        for n in range(count):
+            start = time.perf_counter()
+            render.table_text(state_table(current_state(run.db, incident, summed=True)))
+            elapsed = (time.perf_counter() - start) * 1000
+            if n >= WARM_UP_QUERIES:
+                figures.table_ms[column].append(elapsed)
+
+
 def _our_state(
     connection: sqlite3.Connection, times: list[list[str]], figures: HotFigures
 ) -> dict[tuple[str, str], peers.Summary]:
@@ -228,6 +246,7 @@ def measure_size(size: int, options: HotOptions, log: Log) -> HotFigures:
         measure_writes(run, figures)
         measure_commands(run, figures)
         measure_state(run, figures)
+        measure_state_table(run, figures)
     return figures
 
 

@@ -19,7 +19,6 @@ from rich.text import Text
 
 from incident_ledger.cli import render
 from incident_ledger.cli.answers import Question
-from incident_ledger.cli.long_table import print_rows
 from incident_ledger.projections.results import HistoryStep
 
 
@@ -81,5 +80,5 @@ def stream_history(
             return
         known = read.recorded_by  # learnt a page at a time, before the page is given
         rows = (row(step, zone, known) for page in pages for step in page)
-        print_rows(table({**read.head, "steps": []}, zone), rows)
+        render.print_rows(table({**read.head, "steps": []}, zone), rows)
         after({"desk": read.desk()})  # who recorded what was shown page by page

@@ -1,36 +1,40 @@
-"""Long tables written a row at a time, as fixed-width plain text.
+"""Tables written as fixed-width plain text: a long one a row at a time, a short one
+without colour at once.
 
 Rich lays a table out by measuring every cell of every row before it writes the first
 line, and then renders each cell through its segments: about a millisecond and a half a
-row, so a hot fact's history of 13,835 steps took 18 s and a ledger's 1,300 sources 1.5 s.
-A table of at most ``PAGE`` rows is still rich's (:func:`print_rows`); a longer one is
-written here: its columns' widths are decided once, from the header and the first
-``PAGE`` rows, and every row is then a few formatted lines, written as it comes.
+row, so a hot fact's history of 13,835 steps took 18 s and a ledger's 1,300 sources 1.5 s;
+even a hot incident's ``state`` summary (30 rows) took 50 ms. A table of at most ``PAGE``
+rows is still rich's (``render.print_rows``) on a terminal, where it has colour; written to
+a file or a pipe, it is laid out here when ``plain_lines`` can give rich's very text. A
+longer one is written here: its columns' widths are decided once, from the header and the
+first ``PAGE`` rows, and every row is then a few formatted lines, written as it comes.
 
 The rules that make a table fit the terminal are ``table_fit``'s, applied to those
-first rows: a cell wraps between words at ASCII whitespace and never inside a date; the
+first rows: a cell wraps between words and never inside a date; the
 columns of a ``StackingTable`` go under one another, pair by pair, while the widest
 words of all columns cannot sit side by side; the room left is shared out as
-``share_widths`` shares it. A later row wider than a column wraps inside it, and a word
-wider than its column is folded. The box, padding, title and caption are the table's
-own, so a long table looks as a short one does, but in plain text: no colour and no bold.
+``share_widths`` shares it. Lines break where rich's own ``divide_line`` breaks them, a
+word wider than its column folded. A later row wider than a column wraps inside it. The
+box, padding, title and caption are the table's own, so a long table looks as a short one
+does, but in plain text: no colour and no bold.
 Widths are display widths (rich's ``cell_len``: an Arabic letter one column, its
 diacritics none, a wide CJK character two), so Arabic names keep their columns straight.
 """
 
 from __future__ import annotations
 
-import sys
+import re
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from itertools import chain, islice
+from itertools import chain, islice, pairwise
 from typing import Any
 
 from rich import box as boxes
-from rich.cells import cell_len, get_character_cell_size
+from rich._wrap import divide_line  # rich's own line breaking, so that lines break as its do
+from rich.cells import cell_len, get_character_cell_size, set_cell_size
 from rich.table import Table
 from rich.text import Text
 
-from incident_ledger.cli import render
 from incident_ledger.cli.table_fit import (
     _JOIN,
     _SPLIT,
@@ -47,23 +51,59 @@ laid out by rich."""
 Cell = Text | str
 
 
-def print_rows(table: Table, rows: Iterable[Sequence[Cell]]) -> None:
-    """``table`` (its columns, title, caption and box; no rows yet) with ``rows``: laid out
-    by rich when there are at most ``PAGE`` of them, else written line by line
-    (``long_lines``) at the output's width, each cell made ``terminal_text``."""
-    rows = iter(rows)
-    first = list(islice(rows, PAGE + 1))
-    if len(first) <= PAGE:
-        for row in first:
-            table.add_row(*row)
-        render.out.print(table)
-        return
-    write = sys.stdout.write
-    lines = long_lines(
-        table, chain(first, rows), shown=render.terminal_text, width=render.out.width
+def plain_lines(table: Any, width: int, shown: Callable[[str], str]) -> list[str] | None:
+    """The lines of a table of at most ``PAGE`` rows, complete, as rich lays it out without
+    colour (``render._Console.print``), each cell made ``shown``; None for anything
+    else, or a table using what ``_Layout`` does not lay out as rich does (widths set on a
+    column, a footer, a hidden header, an expanded table, a cell that is not text). Rich
+    measures every cell through its segments, 40 of the 60 ms of a hot incident's ``state``
+    table."""
+    if not isinstance(table, Table) or not _laid_out_here(table):
+        return None
+    cells = [column._cells for column in table.columns]
+    rows = [[_plain(cell, shown) for cell in row] for row in zip(*cells, strict=True)]
+    if any(not isinstance(cell, str | Text) for column in cells for cell in column):
+        return None
+    texts = [str(table.title or ""), str(table.caption or ""), *chain.from_iterable(rows)]
+    if any(_OTHER_SPACE.search(text) for text in texts):
+        return None  # rich breaks a line at it, and measures it otherwise
+    layout = _Layout(table, rows, width)
+    if layout.overflows:
+        return None
+    return [
+        *layout.head(),
+        *chain.from_iterable(layout.row(row, separated=n > 0) for n, row in enumerate(rows)),
+        *layout.foot(),
+    ]
+
+
+_OTHER_SPACE = re.compile(r"[^\S \n]")
+"""Whitespace other than the space and the line break: a tab (rich expands it), a
+no-break space or U+2003 (rich breaks a line at them, a long table does not)."""
+
+
+def _laid_out_here(table: Table) -> bool:
+    """Whether ``_Layout`` lays this table out as rich does (``plain_lines``)."""
+    columns = table.columns
+    return (
+        len(columns) > 0
+        and table.row_count <= PAGE
+        and table.show_header
+        and not table.show_footer
+        and not table.expand
+        and table.width is None
+        and table.min_width is None
+        and not table.leading
+        and not table.collapse_padding
+        and table.pad_edge
+        and table.box is not None
+        and table.padding[0] == table.padding[2] == 0
+        and not any(row.end_section or row.style for row in table.rows)
+        and all(
+            c.width is None and c.min_width is None and c.max_width is None and c.ratio is None
+            for c in columns
+        )
     )
-    for line in lines:
-        write(line + "\n")
 
 
 def long_lines(
@@ -148,6 +188,9 @@ class _Layout:
         )
         self.widths = [max(w - pad, 1) for w, pad in zip(shared or wanted, pads, strict=True)]
         outer = [w + left + right for w in self.widths]
+        self.overflows = sum(outer) + extra > width
+        """Whether the columns, each as narrow as ``share_widths`` makes one, are still
+        wider than the output: rich then narrows them further in its own way."""
         self.rule = self.box.get_row(outer, "row", edge=self.edge)  # between rows
 
     def head(self) -> Iterator[str]:
@@ -205,6 +248,9 @@ def _stacked(row: list[str], move: int, under: int) -> list[str]:
 
 
 def _justified(text: str, size: int, width: int, how: str) -> str:
+    if how in ("right", "center") and text.endswith(" "):  # as rich's ``Lines.justify``
+        text = text.rstrip()
+        size = _width(text)
     gap = width - size
     if gap <= 0:
         return text
@@ -215,53 +261,37 @@ def _justified(text: str, size: int, width: int, how: str) -> str:
     return text + " " * gap
 
 
-def _wrap(text: str, width: int) -> list[tuple[str, int]]:
-    """A cell's lines at ``width`` columns, each with its display width: its own lines,
-    each wrapped between words at ASCII whitespace (never inside a date), a word wider
-    than the column folded."""
+def _wrap(text: str, width: int, *, whole_dates: bool = True) -> list[tuple[str, int]]:
+    """A cell's lines at ``width`` columns, each with its display width, broken where rich
+    breaks them (its own ``divide_line``): its own lines, each wrapped between words
+    (never inside a date, unless told: ``joined``), a word wider than the column folded,
+    the whitespace after a break kept as rich keeps it (``_cropped``)."""
     out: list[tuple[str, int]] = []
     for paragraph in text.split("\n"):
         size = _width(paragraph)
         if size <= width:  # most lines of a long table: as they are
             out.append((paragraph, size))
             continue
-        line, used = "", 0
-        for word in _SPLIT.split(joined(paragraph)):
-            size = _width(word)
-            if not word:
-                continue
-            if line and used + 1 + size <= width:
-                line, used = f"{line} {word}", used + 1 + size
-                continue
-            if line:
-                out.append((line.replace(_JOIN, " "), used))
-            line, used = word, size
-            if size > width:
-                *folded, line = _folded(word, width)
-                out.extend((piece.replace(_JOIN, " "), _width(piece)) for piece in folded)
-                used = _width(line)
-        out.append((line.replace(_JOIN, " "), used))
+        line = joined(paragraph) if whole_dates else paragraph
+        breaks = [0, *divide_line(line, width, fold=True), len(line)]
+        for start, end in pairwise(breaks):
+            piece = _cropped(line[start:end], width).replace(_JOIN, " ")
+            out.append((piece, _width(piece)))
     return out
 
 
+def _cropped(line: str, width: int) -> str:
+    """A wrapped line as rich's ``Text.wrap`` leaves it: the whitespace it ends with
+    dropped as far as it goes past ``width`` (``rstrip_end``, in characters), then
+    cut to ``width`` columns (``truncate``)."""
+    excess = len(line) - width
+    if excess > 0:
+        trailing = len(line) - len(line.rstrip())
+        line = line[: len(line) - min(trailing, excess)]
+    return set_cell_size(line, width) if cell_len(line) > width else line
+
+
 def _words(text: str, width: int) -> list[str]:
-    """A title or caption wrapped as rich wraps it over a table: a broken line keeps the
-    space it was broken at, where it fits."""
-    lines = _wrap(text, width)
-    return [
-        f"{line} " if n < len(lines) - 1 and size < width else line
-        for n, (line, size) in enumerate(lines)
-    ]
-
-
-def _folded(word: str, width: int) -> list[str]:
-    """A word cut into pieces at most ``width`` columns wide (one character at least)."""
-    pieces, start, used = [], 0, 0
-    for n, character in enumerate(word):
-        size = cell_len(character)
-        if used + size > width and n > start:
-            pieces.append(word[start:n])
-            start, used = n, 0
-        used += size
-    pieces.append(word[start:])
-    return pieces
+    """A title or caption wrapped as rich wraps it over a table (a date may break: they
+    are not table cells)."""
+    return [line for line, _ in _wrap(text, width, whole_dates=False)]

@@ -11,7 +11,6 @@ from rich.table import Table
 from rich.text import Text
 
 from incident_ledger.cli import render
-from incident_ledger.cli.long_table import print_rows
 from incident_ledger.cli.params import IncidentFilter, JsonFlag
 from incident_ledger.cli.table_fit import StackingTable
 from incident_ledger.projections.search import DEFAULT_LIMIT
@@ -58,8 +57,8 @@ def sources(ctx: typer.Context, as_json: JsonFlag = False) -> None:
         render.out.print("no sources in the ledger")
     else:
         wide = render.out.width >= WIDE
-        print_rows(sources_table([], wide=wide), source_rows(records, wide=wide))
-        print_rows(ratings_table([]), rating_rows(records))
+        render.print_rows(sources_table([], wide=wide), source_rows(records, wide=wide))
+        render.print_rows(ratings_table([]), rating_rows(records))
 
 
 def register(app: typer.Typer) -> None:

@@ -14,7 +14,7 @@ from typing import Annotated, Any, ClassVar
 
 import typer
 
-from incident_ledger.cli import render
+from incident_ledger.cli import render, state_view
 from incident_ledger.cli.add_commands import claim_command, correct_command
 from incident_ledger.cli.add_commands import register as register_add
 from incident_ledger.cli.answers import Question, answer
@@ -296,9 +296,9 @@ def state(
         as_json=as_json,
         tz=tz,
         show=lambda result, zone: render.out.print(
-            render.state_table(result, zone)
+            state_view.state_table(result, zone)
             if result["facts"]
-            else render.no_claims_words(result, zone)
+            else state_view.no_claims_words(result, zone)
         ),
         json=print_json_parts,
     )

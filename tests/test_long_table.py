@@ -10,7 +10,8 @@ from rich import box
 from rich.table import Table
 
 from incident_ledger.cli import long_table, render
-from incident_ledger.cli.long_table import PAGE, long_lines, print_rows
+from incident_ledger.cli.long_table import PAGE, long_lines
+from incident_ledger.cli.render import print_rows
 from incident_ledger.cli.table_fit import StackingTable
 
 _VALUES = [
