@@ -34,9 +34,9 @@ def search(
     as_json: JsonFlag = False,
 ) -> None:
     """Full-text search of quotes, translations, notes and titles; exact phrases rank first."""
-    from incident_ledger.usecases import reading
+    from incident_ledger.usecases import searching
 
-    result = reading.search(ctx.obj, query, incident=incident, limit=limit)
+    result = searching.search(ctx.obj, query, incident=incident, limit=limit)
     if as_json:
         render.print_json(result)
     elif not result["hits"]:

@@ -40,6 +40,7 @@ NOT_AT_START = (
     "psycopg",
     "jinja2",
     "incident_ledger.usecases.reading",
+    "incident_ledger.usecases.searching",
     "incident_ledger.usecases.writing",
     "incident_ledger.usecases.auditing",
     "incident_ledger.usecases.workspace",
@@ -103,6 +104,8 @@ def test_a_read_command_does_not_load_the_write_side(sample_db: str, command: li
         "    assert not done.code, done.code\n"
     )
     assert _loaded(code, WRITE_SIDE + STORE_LIBRARY) == []
+    if command[0] == "search":  # its own use case, without those that work out a state
+        assert _loaded(code, ("incident_ledger.usecases.reading",)) == []
 
 
 def test_a_record_is_read_in_a_process_that_never_loaded_the_event_classes(

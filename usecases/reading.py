@@ -1,4 +1,4 @@
-"""The use cases that read: state, timeline, history, diff, search and sources.
+"""The use cases that read: state, timeline, history, diff and sources (search: ``searching``).
 
 Each function opens the ledger, brings the read model up to date, asks one
 projection and returns plain data for the CLI to render.
@@ -27,8 +27,6 @@ from incident_ledger.projections.results import (
     PositionResult,
     StateResult,
 )
-from incident_ledger.projections.search import DEFAULT_LIMIT, prepare
-from incident_ledger.projections.search import search as search_index
 from incident_ledger.projections.state_summaries import summed_now, summed_state
 from incident_ledger.projections.understanding import Policy, state
 from incident_ledger.usecases.choices import parse_policy
@@ -209,19 +207,6 @@ def _mark_diff_statuses(
         mark_state_proposals(conn, shown, at, recorded, Policy.RANGE)
     for fact in result["facts"]:
         mark_status_change(fact["changes"], fact["after"])
-
-
-def search(
-    db: str | None, query: str, *, incident: str | None = None, limit: int = DEFAULT_LIMIT
-) -> dict[str, Any]:
-    """Arabic-aware full-text search of quotes, translations, notes and titles.
-
-    Returns ``{"query", "terms", "incident", "hits"}``; see
-    :func:`projections.search.search` for the hits and their ranking.
-    """
-    prepare(query, limit)  # bad input is reported before the ledger is opened
-    with read_model(db, incident) as conn:
-        return search_index(conn, query, incident=incident, limit=limit)
 
 
 def sources(db: str | None) -> list[dict[str, Any]]:
