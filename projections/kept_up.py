@@ -2,9 +2,10 @@
 
 Stored positions (``in_force``) and the sources' counts (``source_tally``) are kept
 lazily: the first read after the model moved brings them up, in a write transaction of
-its own. Where that cannot be done here (inside a caller's read transaction, or a model
-this process cannot write: read-only, a full disk) the caller answers from the claims
-instead, as it would without the kept table.
+its own. Where that cannot be done here (inside a caller's read transaction, a model
+this process cannot write: read-only, a full disk, or one whose write lock another
+connection holds at that moment) the caller answers from the claims instead, as it would
+without the kept table.
 """
 
 from __future__ import annotations
@@ -36,7 +37,7 @@ def brought_up(
     if db.in_transaction:
         return False  # a caller's read transaction: never write inside it
     try:
-        db.execute("BEGIN IMMEDIATE")
+        _begin_unless_busy(db)
         late = behind()
         if late is not None:
             update(late)
@@ -50,3 +51,16 @@ def brought_up(
             db.execute("ROLLBACK")
         raise
     return True
+
+
+def _begin_unless_busy(db: sqlite3.Connection) -> None:
+    """Take the write lock now, or raise ``OperationalError`` at once when another
+    connection holds it (an import mid-page, another read keeping its own): a read keeps
+    what it worked out for the next question, and never waits for a writer to do so
+    (the connection's busy timeout is 30 s; the writer would then wait on the read)."""
+    waited = db.execute("PRAGMA busy_timeout").fetchone()[0]
+    db.execute("PRAGMA busy_timeout = 0")
+    try:
+        db.execute("BEGIN IMMEDIATE")
+    finally:
+        db.execute(f"PRAGMA busy_timeout = {int(waited)}")

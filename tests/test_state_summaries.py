@@ -9,8 +9,11 @@ out and what leaves its kept state be.
 
 from __future__ import annotations
 
+import sqlite3
 import tempfile
+import time
 from collections.abc import Callable, Iterator
+from contextlib import closing
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -21,6 +24,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from incident_ledger.ledger.application import Ledger
+from incident_ledger.ledger.stores.location import locate
 from incident_ledger.ledger.times import parse_instant, zone_or_none
 from incident_ledger.projections import in_force, state_summaries
 from incident_ledger.projections.projector import Projector
@@ -275,3 +279,24 @@ def test_a_kept_state_follows_a_model_that_moved_on_elsewhere(db: str) -> None:
     with workspace.read_model(db, "i") as conn:
         kept = conn.execute("SELECT position FROM state_summaries").fetchone()[0]
         assert kept == conn.execute("SELECT position FROM tracking").fetchone()[0]
+
+
+def test_a_read_never_waits_for_a_writer_to_keep_what_it_worked_out(db: str) -> None:
+    """Keeping a state (and the stored positions it reads) is for the next question: while
+    another process holds the model's write lock, a read answers without keeping them
+    rather than waiting for the lock (up to the connection's 30 s)."""
+    expected = ask(db)
+    model = str(locate(db).views_path)
+    with closing(sqlite3.connect(model, isolation_level=None)) as writer:
+        writer.execute("DELETE FROM state_summaries")
+        writer.execute("DELETE FROM positions_built")
+        writer.execute("BEGIN IMMEDIATE")  # a writer mid-transaction (an import, say)
+        started = time.monotonic()
+        assert ask(db) == expected
+        assert time.monotonic() - started < 10  # not the 30 s of the busy timeout
+        writer.execute("ROLLBACK")
+    with workspace.read_model(db, "i") as conn:
+        assert conn.execute("SELECT COUNT(*) FROM state_summaries").fetchone()[0] == 0
+    assert ask(db) == expected  # kept now, the lock free
+    with workspace.read_model(db, "i") as conn:
+        assert conn.execute("SELECT COUNT(*) FROM state_summaries").fetchone()[0] == 1
