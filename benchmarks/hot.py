@@ -315,10 +315,7 @@ def write(claims: int, path: Path, seed: int = 7) -> tuple[int, int]:
 
 
 def main(argv: list[str]) -> int:
-    count = int(argv[0]) if argv else 10_000
-    for record in records(count):
-        sys.stdout.write(json.dumps(record, ensure_ascii=False) + "\n")
-    return 0
+    return synthetic.write_records(argv, "benchmarks.hot", __doc__ or "", records)
 
 
 if __name__ == "__main__":

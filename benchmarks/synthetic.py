@@ -18,10 +18,11 @@ an incident at a million claims had 500 possible claimants, one at 10,000 had
 
 from __future__ import annotations
 
+import argparse
 import json
 import random
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any
 
 FACTS_NUMBER = [
@@ -169,12 +170,31 @@ def records(claims: int, seed: int = 7) -> Iterator[dict[str, Any]]:
         yield record
 
 
-def main(argv: list[str]) -> int:
-    count = int(argv[0]) if argv else 10_000
+def write_records(
+    argv: list[str], module: str, doc: str, made: Callable[[int, int], Iterator[dict[str, Any]]]
+) -> int:
+    """The command line of a generator (``module``: its name, ``doc`` its docstring):
+    ``COUNT`` claims' worth of ``made(count, seed)``, one JSON line each, on standard
+    output."""
+    parser = argparse.ArgumentParser(
+        prog=f"python -m {module}",
+        description=doc.split("\n\n", maxsplit=1)[0],
+    )
+    parser.add_argument(
+        "count", nargs="?", type=int, default=10_000, help="claims to generate (default 10000)"
+    )
+    parser.add_argument("--seed", type=int, default=7, help="the harness's is 7 (the default)")
+    args = parser.parse_args(argv)
+    if args.count < 0:
+        parser.error("count must be 0 or more")
     out = sys.stdout
-    for record in records(count):
+    for record in made(args.count, args.seed):
         out.write(json.dumps(record, ensure_ascii=False) + "\n")
     return 0
+
+
+def main(argv: list[str]) -> int:
+    return write_records(argv, "benchmarks.synthetic", __doc__ or "", records)
 
 
 if __name__ == "__main__":

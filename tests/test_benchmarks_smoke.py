@@ -107,6 +107,23 @@ def test_bad_arguments_exit_2() -> None:
     assert parse_sizes("10k, 100k") == [10_000, 100_000]
 
 
+@pytest.mark.parametrize("generator", ["synthetic", "hot"])
+def test_a_generator_says_its_usage_and_refuses_a_count_that_is_not_one(generator: str) -> None:
+    def run(*arguments: str) -> subprocess.CompletedProcess[str]:
+        command = [sys.executable, "-m", f"benchmarks.{generator}", *arguments]
+        return subprocess.run(command, cwd=ROOT, capture_output=True, text=True, check=False)
+
+    helped = run("--help")
+    assert (helped.returncode, helped.stderr) == (0, "")
+    assert helped.stdout.startswith(f"usage: python -m benchmarks.{generator} [-h] [--seed SEED]")
+    refused = run("ten")
+    assert (refused.returncode, refused.stdout) == (2, "")
+    assert refused.stderr.endswith("error: argument count: invalid int value: 'ten'\n")
+    made = run("30")
+    assert made.returncode == 0
+    assert all(json.loads(line)["type"] for line in made.stdout.splitlines())
+
+
 # --- the hot-incident scenario ----------------------------------------------------------------
 
 
