@@ -74,11 +74,12 @@ journal, and fewer, larger commits cost a rebuild about 5% less CPU."""
 BULK_BACKLOG = 20_000
 PARALLEL_BACKLOG = 40_000
 """A bulk backlog at least this long is split with a forked helper (SQLite stores only)."""
-FIRST_SHARE = 0.525
+FIRST_SHARE = 0.515
 """This process's share of a split backlog. The helper's half costs more than its
 events (a fork, a fresh store connection, one read of the reports, facts and incidents
-cited across the split): per event, 1.07 times this process's on the standard 1M
-ledger and 1.13 times on the hot one (``time.process_time`` of each half)."""
+cited across the split): per event, 1.03 times this process's on the standard 1M
+ledger and 1.09 times on the hot one (``time.process_time`` of each half, once the
+helper stopped looking those up in its shard: ``Projector.fresh``)."""
 
 PageRow = EventRow | tuple[int, bytes]
 """A stored event as a page gives it: in full (``event_rows``), or its position and leaf
@@ -135,6 +136,12 @@ class Projector:
         self.desk_active = False
         """Whether the desk has voided a record or proposed a batch: then every claim and
         end projected may take another status than its end's (``claim_status``)."""
+        self.fresh = False
+        """Whether the model holds only what this run projected, every report, fact,
+        incident and zone of it still remembered here: what these caches miss, the model
+        lacks too, and is looked up in the store at once (a rebuild from nothing, a
+        rebuild's shard: a shard's claims cite a hundred thousand reports and facts of
+        the first half at a million claims, each looked up in vain in the shard)."""
 
     def catch_up(
         self,
@@ -169,6 +176,7 @@ class Projector:
             self._written = None
 
     def _discard_pending(self) -> None:
+        self.fresh = False  # (the reports remembered go)
         self._pending.clear()
         self._search_row = None  # the rows numbered went with the queue
         self.statuses.clear()
@@ -186,6 +194,7 @@ class Projector:
         self.desk_active = desk_in(self.db)
         binding = self.views.binding()
         position = binding.position
+        self.fresh = position == 0
         if position == 0:  # an empty model: it becomes this store's (projections.binding)
             self._zones_written.clear()  # and holds no zone's day ends
             store_id = self.ledger.audit.store_id()
@@ -508,6 +517,7 @@ class Projector:
         self.refresh_statuses()
         if len(self._report_cache) > 100_000:
             self._report_cache.clear()
+            self.fresh = False
 
     def refresh_statuses(self) -> None:
         """Write the status of each claim the page's entries touched, now that its rows
@@ -537,7 +547,7 @@ class Projector:
         cached = self._report_cache.get(report_id)
         if cached is None:
             row = None
-            if not self._collecting:
+            if not (self._collecting or self.fresh):
                 row = self.db.execute(
                     "SELECT published_at, published_precision, source FROM reports WHERE id = ?",
                     (report_id,),
@@ -579,7 +589,7 @@ class Projector:
         if zone in self._zones_written:
             return False
         self._zones_written.add(zone)
-        if not self._collecting:
+        if not (self._collecting or self.fresh):
             query = "SELECT 1 FROM zone_day_ends WHERE zone = ? LIMIT 1"
             if self.db.execute(query, (zone,)).fetchone() is not None:
                 return False
@@ -597,7 +607,7 @@ class Projector:
         if incident in self._zones:
             return self._zones[incident]
         row = None
-        if not self._collecting:
+        if not (self._collecting or self.fresh):
             query = "SELECT timezone FROM incidents WHERE id = ?"
             row = self.db.execute(query, (incident,)).fetchone()
         if row is None:
@@ -624,7 +634,7 @@ class Projector:
         if pair in self._rules:
             return self._rules[pair]
         row = None
-        if not self._collecting:
+        if not (self._collecting or self.fresh):
             row = self.db.execute(
                 "SELECT kind, declared, unit, cumulative, tolerance, choices FROM facts "
                 "WHERE incident = ? AND key = ? AND version = 1",
@@ -726,6 +736,7 @@ def _project_shard(
         with views.transaction():
             views.set_position(position)
         projector = Projector(ledger, views)
+        projector.fresh = True  # (an empty shard)
         projector.kept_updates = []
         applied = projector._apply_pages(position, last, until, None)
         return applied, projector.kept_updates

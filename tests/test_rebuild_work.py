@@ -5,6 +5,7 @@ in it grows with the ledger, not with its square."""
 from __future__ import annotations
 
 import json
+import re
 import sqlite3
 from contextlib import closing
 from pathlib import Path
@@ -161,6 +162,46 @@ def test_a_rebuilds_second_half_reads_the_facts_of_its_first_at_once(tmp_path: P
         )
     reports = sum(1 for r in records(600) if r["type"] == "report")
     assert 0 < len(read_reports) <= 30 < reports
+
+
+def test_a_model_built_from_nothing_is_not_asked_what_the_run_did_not_write(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A shard, and a rebuild from an empty model, hold only what the run projected, all
+    of it remembered: a report, fact, incident or zone the run has not met is looked up in
+    the store at once, never in the model (at a million claims a shard asked its model in
+    vain for each of 60,000 reports and 48,000 facts of the first half)."""
+    db = ledger_of(tmp_path, 600)
+    asked: list[str] = []
+
+    class Traced(Views):
+        def __init__(self, *args: Any, **kwargs: Any) -> None:
+            super().__init__(*args, **kwargs)
+            self.connection.set_trace_callback(asked.append)
+
+    monkeypatch.setattr(projector_module, "Views", Traced)
+    env = locate(db).event_store_env()
+    ledger = Ledger(env)
+    last = ledger.recorder.max_notification_id() or 0
+    ledger.close()
+    projector_module._project_shard(env, tmp_path / "shard.db", last // 2, last, None, None)
+    lookups = re.compile(r"FROM (reports|facts|incidents|zone_day_ends) WHERE")
+    assert asked and not [sql for sql in asked if lookups.search(sql)]
+    monkeypatch.setattr(projector_module, "PARALLEL_BACKLOG", 10**9)
+    monkeypatch.setattr(projector_module, "BULK_BACKLOG", 0)
+    for name, up_to in (("whole.db", None), ("half.db", last // 2)):
+        asked.clear()
+        views = Traced(tmp_path / name)
+        ledger = Ledger(env)
+        try:
+            Projector(ledger, views).catch_up(up_to=up_to)
+            assert not [sql for sql in asked if lookups.search(sql)]
+            if up_to is not None:  # a model holding the first half is asked, as it must be
+                Projector(ledger, views).catch_up()
+                assert [sql for sql in asked if lookups.search(sql)]
+        finally:
+            ledger.close()
+            views.close()
 
 
 def test_a_shard_carries_its_searchable_texts_to_be_indexed_once(tmp_path: Path) -> None:
