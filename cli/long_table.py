@@ -51,23 +51,30 @@ laid out by rich."""
 Cell = Text | str
 
 
-def plain_lines(table: Any, width: int, shown: Callable[[str], str]) -> list[str] | None:
+def plain_lines(
+    table: Any, width: int, shown: Callable[[str], str], *, ascii_only: bool = False
+) -> list[str] | None:
     """The lines of a table of at most ``PAGE`` rows, complete, as rich lays it out without
-    colour (``render._Console.print``), each cell made ``shown``; None for anything
-    else, or a table using what ``_Layout`` does not lay out as rich does (widths set on a
-    column, a footer, a hidden header, an expanded table, a cell that is not text). Rich
-    measures every cell through its segments, 40 of the 60 ms of a hot incident's ``state``
-    table."""
+    colour (``render._Console.print``), each cell, the title and the caption made ``shown``
+    (``ascii_only``: in rich's ASCII box, for an output that cannot encode its lines); None
+    for anything else, or a table using what ``_Layout`` does not lay out as rich does
+    (widths set on a column, a footer, a hidden header, an expanded table, a cell that is
+    not text or that ``shown`` would change, columns of unequal lengths). Rich measures
+    every cell through its segments, 40 of the 60 ms of a hot incident's ``state`` table."""
     if not isinstance(table, Table) or not _laid_out_here(table):
         return None
     cells = [column._cells for column in table.columns]
-    rows = [[_plain(cell, shown) for cell in row] for row in zip(*cells, strict=True)]
+    if len({len(column) for column in cells}) > 1:
+        return None
     if any(not isinstance(cell, str | Text) for column in cells for cell in column):
         return None
+    if any(shown(cell.plain) != cell.plain for c in cells for cell in c if isinstance(cell, Text)):
+        return None  # rich shows a text cell as it is
+    rows = [[_plain(cell, shown) for cell in row] for row in zip(*cells, strict=True)]
     texts = [str(table.title or ""), str(table.caption or ""), *chain.from_iterable(rows)]
     if any(_OTHER_SPACE.search(text) for text in texts):
         return None  # rich breaks a line at it, and measures it otherwise
-    layout = _Layout(table, rows, width)
+    layout = _Layout(table, rows, width, shown, ascii_only=ascii_only)
     if layout.overflows:
         return None
     return [
@@ -107,12 +114,18 @@ def _laid_out_here(table: Table) -> bool:
 
 
 def long_lines(
-    table: Table, rows: Iterable[Sequence[Cell]], *, shown: Callable[[str], str], width: int
+    table: Table,
+    rows: Iterable[Sequence[Cell]],
+    *,
+    shown: Callable[[str], str],
+    width: int,
+    ascii_only: bool = False,
 ) -> Iterator[str]:
-    """The lines of ``table`` with ``rows`` at ``width`` columns (see the module's words)."""
+    """The lines of ``table`` with ``rows`` at ``width`` columns (see the module's words;
+    ``ascii_only``: in rich's ASCII box)."""
     rows = iter(rows)
     first = [[_plain(cell, shown) for cell in row] for row in islice(rows, PAGE)]
-    layout = _Layout(table, first, width)
+    layout = _Layout(table, first, width, shown, ascii_only=ascii_only)
     yield from layout.head()
     for n, row in enumerate(chain(first, ([_plain(c, shown) for c in row] for row in rows))):
         yield from layout.row(row, separated=n > 0)
@@ -146,29 +159,44 @@ def _lines_width(text: str) -> int:
 
 
 def _words_width(text: str) -> int:
-    return max(map(_width, _SPLIT.split(joined(text))), default=0)
+    """The widest word, as ``TokenText`` measures it (a cell of blanks: its widest line)."""
+    words = [word for word in _SPLIT.split(joined(text)) if word]
+    return max(map(_width, words)) if words else _lines_width(text)
 
 
 class _Layout:
     """The widths, stacking and box of a long table, decided from its first rows."""
 
-    def __init__(self, table: Table, first: list[list[str]], width: int) -> None:
+    def __init__(
+        self,
+        table: Table,
+        first: list[list[str]],
+        width: int,
+        shown: Callable[[str], str],
+        *,
+        ascii_only: bool = False,
+    ) -> None:
         headers = [str(column.header) for column in table.columns]
         justify = [column.justify for column in table.columns]
         stack = list(table.stack) if isinstance(table, StackingTable) else []
         present = list(range(len(headers)))  # the table's columns not stacked yet
         self.box = table.box or boxes.SIMPLE
+        if ascii_only and not self.box.ascii:  # as rich's ``Box.substitute``
+            self.box = boxes.ASCII
         self.edge = table.show_edge
         self.lines = table.show_lines
-        self.title, self.caption, self.width = table.title, table.caption, width
+        self.title = shown(str(table.title)) if table.title else None
+        self.caption = shown(str(table.caption)) if table.caption else None
+        self.width = width
         _, right, _, left = table.padding
         self.left, self.right = " " * left, " " * right
         self.stacked: list[tuple[int, int]] = []  # the pairs stacked, in order
         extra = len(headers) - 1 + (2 if self.edge else 0)
         cells = [headers, *first]
-        while True:
-            lows = [max(map(_words_width, column)) for column in zip(*cells, strict=True)]
-            if not stack or sum(lows) + (left + right) * len(lows) + extra <= width:
+        pad = left + right
+        while True:  # (each measure with its padding at most the width, as rich's are)
+            lows = [min(max(map(_words_width, c)) + pad, width) for c in zip(*cells, strict=True)]
+            if not stack or sum(lows) + extra <= width:
                 break
             move, under = (present.index(column) for column in stack.pop(0))
             present.pop(move)
@@ -179,14 +207,10 @@ class _Layout:
             self.stacked.append((move, under))
             extra -= 1
         self.headers, self.justify, self.extra = cells[0], justify, extra
-        highs = [max(map(_lines_width, column)) for column in zip(*cells, strict=True)]
-        pads = [left + right] * len(highs)
-        room = width - extra
-        wanted = [high + pad for high, pad in zip(highs, pads, strict=True)]
-        shared = share_widths(
-            [low + pad for low, pad in zip(lows, pads, strict=True)], wanted, pads, room
-        )
-        self.widths = [max(w - pad, 1) for w, pad in zip(shared or wanted, pads, strict=True)]
+        wanted = [min(max(map(_lines_width, c)) + pad, width) for c in zip(*cells, strict=True)]
+        pads = [pad] * len(wanted)
+        shared = share_widths(lows, wanted, pads, width - extra)
+        self.widths = [max(w - pad, 1) for w in shared or wanted]
         outer = [w + left + right for w in self.widths]
         self.overflows = sum(outer) + extra > width
         """Whether the columns, each as narrow as ``share_widths`` makes one, are still
@@ -196,7 +220,7 @@ class _Layout:
     def head(self) -> Iterator[str]:
         outer = [w + len(self.left) + len(self.right) for w in self.widths]
         if self.title:
-            yield from _words(str(self.title), sum(outer) + self.extra)
+            yield from _words(self.title, sum(outer) + self.extra)
         if self.edge:
             yield self.box.get_top(outer)
         yield from self._cells(self.headers, "head", bottom=True)
@@ -214,7 +238,7 @@ class _Layout:
         if self.edge:
             yield self.box.get_bottom(outer)
         if self.caption:
-            yield from _words(str(self.caption), sum(outer) + self.extra)
+            yield from _words(self.caption, sum(outer) + self.extra)
 
     def _cells(self, cells: list[str], part: str, *, bottom: bool = False) -> Iterator[str]:
         """A row's lines: each cell wrapped to its column, justified and padded."""
@@ -224,7 +248,10 @@ class _Layout:
             if part == "head"
             else (box.mid_left, box.mid_vertical, box.mid_right)
         )
-        wrapped = [_wrap(cell, width) for cell, width in zip(cells, self.widths, strict=True)]
+        wrapped = [
+            _wrap(cell, width, stripped=how in ("right", "center"))  # as ``Lines.justify``
+            for cell, width, how in zip(cells, self.widths, self.justify, strict=True)
+        ]
         height = max(map(len, wrapped))
         for lines in wrapped:  # a header's cells at the bottom, a row's at the top
             at = 0 if bottom else len(lines)
@@ -248,9 +275,6 @@ def _stacked(row: list[str], move: int, under: int) -> list[str]:
 
 
 def _justified(text: str, size: int, width: int, how: str) -> str:
-    if how in ("right", "center") and text.endswith(" "):  # as rich's ``Lines.justify``
-        text = text.rstrip()
-        size = _width(text)
     gap = width - size
     if gap <= 0:
         return text
@@ -261,21 +285,29 @@ def _justified(text: str, size: int, width: int, how: str) -> str:
     return text + " " * gap
 
 
-def _wrap(text: str, width: int, *, whole_dates: bool = True) -> list[tuple[str, int]]:
+def _wrap(
+    text: str, width: int, *, whole_dates: bool = True, stripped: bool = False
+) -> list[tuple[str, int]]:
     """A cell's lines at ``width`` columns, each with its display width, broken where rich
     breaks them (its own ``divide_line``): its own lines, each wrapped between words
     (never inside a date, unless told: ``joined``), a word wider than the column folded,
-    the whitespace after a break kept as rich keeps it (``_cropped``)."""
+    the whitespace after a break kept as rich keeps it (``_cropped``), or dropped from
+    every line's end (``stripped``: a column justified right or centred)."""
     out: list[tuple[str, int]] = []
     for paragraph in text.split("\n"):
         size = _width(paragraph)
         if size <= width:  # most lines of a long table: as they are
-            out.append((paragraph, size))
+            kept = paragraph
+            if stripped or len(paragraph) > width:  # (zero-width characters: by length)
+                kept = paragraph.rstrip() if stripped else _cropped(paragraph, width)
+                size = _width(kept)
+            out.append((kept, size))
             continue
         line = joined(paragraph) if whole_dates else paragraph
         breaks = [0, *divide_line(line, width, fold=True), len(line)]
         for start, end in pairwise(breaks):
-            piece = _cropped(line[start:end], width).replace(_JOIN, " ")
+            piece = _cropped(line[start:end], width)
+            piece = (piece.rstrip() if stripped else piece).replace(_JOIN, " ")
             out.append((piece, _width(piece)))
     return out
 

@@ -105,7 +105,13 @@ class _Console(Console):
         title and caption wrapped too. A table printed alone without colour (to a file or a
         pipe) is written by ``long_table`` instead: the same text, a tenth of rich's time."""
         plain = len(objects) == 1 and not options and self.color_system is None
-        lines = long_table.plain_lines(objects[0], self.width, terminal_text) if plain else None
+        plain = plain and not self.legacy_windows
+        ascii_only = self.options.ascii_only  # (an output that cannot encode the box)
+        lines = (
+            long_table.plain_lines(objects[0], self.width, terminal_text, ascii_only=ascii_only)
+            if plain
+            else None
+        )
         if lines is not None:
             self.file.write("".join(line + "\n" for line in lines))
             return
@@ -142,7 +148,13 @@ def print_rows(table: Table, rows: Iterable[Sequence[long_table.Cell]]) -> None:
         out.print(table)
         return
     write = sys.stdout.write
-    lines = long_table.long_lines(table, chain(first, rows), shown=terminal_text, width=out.width)
+    lines = long_table.long_lines(
+        table,
+        chain(first, rows),
+        shown=terminal_text,
+        width=out.width,
+        ascii_only=out.options.ascii_only,
+    )
     for line in lines:
         write(line + "\n")
 

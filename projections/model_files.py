@@ -14,12 +14,7 @@ from urllib.parse import quote
 
 from incident_ledger.ledger.errors import StoreError
 from incident_ledger.ledger.stores.location import read_only_uri
-from incident_ledger.projections.views import (
-    PROJECTION,
-    SCHEMA_VERSION,
-    STORE_TABLES,
-    schema_names,
-)
+from incident_ledger.projections.views import LOOKUP, RETIRED_NAMES, STORE_TABLES, schema_names
 
 SIDE_FILES = ("-wal", "-shm", "-journal")
 """The files SQLite keeps beside a database."""
@@ -98,9 +93,7 @@ def model_kind(path: Path) -> str:
             if STORE_TABLES & names:
                 return "store"
             ours = schema_names()
-            if all(_is_model_table(name, ours) for name in names):
-                return "model"
-            return "model" if _older_layout(connection, names) else "foreign"
+            return "model" if all(_is_model_table(name, ours) for name in names) else "foreign"
         finally:
             connection.close()
     except sqlite3.Error:
@@ -126,23 +119,11 @@ def holds_events(path: Path) -> bool:
     return row is not None
 
 
-def _older_layout(connection: sqlite3.Connection, names: set[str]) -> bool:
-    """Whether a database is a read model of an earlier schema version, by the row its
-    ``tracking`` table keeps: its tables and indexes may have names this version no
-    longer makes (the claims' index by report alone went in version 14), and a rebuild
-    replaces it as any model."""
-    if "tracking" not in names:
-        return False
-    try:
-        row = connection.execute(
-            "SELECT schema_version FROM tracking WHERE projection = ?", (PROJECTION,)
-        ).fetchone()
-    except sqlite3.Error:  # not a tracking table of ours
-        return False
-    return row is not None and isinstance(row[0], int) and 0 < row[0] < SCHEMA_VERSION
-
-
 def _is_model_table(name: str, ours: set[str]) -> bool:
     """Whether a schema entry belongs to a read model: its tables and indexes, the
     full-text index's own tables, and SQLite's."""
-    return name in ours or name.startswith(("search_index_", "sqlite_"))
+    return (
+        name in ours
+        or name in RETIRED_NAMES
+        or name.startswith(("search_index_", "sqlite_", LOOKUP))
+    )

@@ -141,7 +141,10 @@ class Projector:
         incident and zone of it still remembered here: what these caches miss, the model
         lacks too, and is looked up in the store at once (a rebuild from nothing, a
         rebuild's shard: a shard's claims cite a hundred thousand reports and facts of
-        the first half at a million claims, each looked up in vain in the shard)."""
+        the first half at a million claims, each looked up in vain in the shard). Should
+        another process project pages of the same catch-up meanwhile (each page re-reads
+        the position under the lock), what this one has not met it finds in the store,
+        which gives what the model would."""
 
     def catch_up(
         self,

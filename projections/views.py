@@ -41,7 +41,7 @@ PROJECTION = "understanding"
 QUERY_MMAP_BYTES = 1 << 30
 """How much of the model a query connection maps into memory (``Views.map_for_queries``)."""
 
-_LOOKUP = "bulk_lookup_"
+LOOKUP = "bulk_lookup_"
 """The name prefix of the plain indexes a bulk load keeps for its updates (``begin_bulk``)."""
 
 _TABLES: dict[str, tuple[dict[str, type], str | tuple[str, ...] | None]] = {
@@ -309,6 +309,19 @@ _INDEX_NAMES = [
     *(f"idx_{table}_{'_'.join(columns)}" for table, columns, _ in _INDEXES),
     TIMELINE_INDEX,  # on expressions, which sqlite-utils does not write: made by INDEX_SQL
 ]
+
+
+RETIRED_NAMES = frozenset(
+    {
+        "idx_claims_recorded_at",
+        "idx_claims_incident_valid_from",
+        "idx_claims_incident_published_at",  # (schema 4)
+        "idx_claims_seq",  # (the claims' seq became their rowid)
+        "idx_claims_report",  # (schema 14: claims(report, incident) instead)
+    }
+)
+"""Indexes an earlier schema version made and this one does not: a model of that version
+still holds them, and is still a model (``model_files.model_kind``), rebuilt as any."""
 
 
 def schema_names() -> set[str]:
@@ -621,7 +634,7 @@ class Views:
         }
         for table, column in self._lookups if self._bulk else ():
             if table in tables:
-                name = f"{_LOOKUP}{table}_{column}"
+                name = f"{LOOKUP}{table}_{column}"
                 self.connection.execute(
                     f"CREATE INDEX IF NOT EXISTS [{name}] ON [{table}]([{column}])"
                 )
@@ -632,7 +645,7 @@ class Views:
             row[0]
             for row in self.connection.execute(
                 "SELECT name FROM sqlite_master WHERE type = 'index' AND name LIKE ?",
-                (f"{_LOOKUP}%",),
+                (f"{LOOKUP}%",),
             )
         ]
         for name in names:

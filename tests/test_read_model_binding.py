@@ -548,22 +548,38 @@ def test_replay_out_replaces_a_read_model(tmp_path: Path) -> None:
     assert cli(db, "replay", "--out", str(target))[1] == f"replayed 141 events into {target}\n"
 
 
-def test_replay_replaces_a_read_model_of_an_older_layout(tmp_path: Path) -> None:
+@pytest.mark.parametrize(
+    ("left", "replaced"),
+    [
+        # version 13's claims(report), which version 14 no longer makes
+        ("CREATE INDEX idx_claims_report ON claims (report)", True),
+        # a bulk load's own index, left by one killed before its end
+        ("CREATE INDEX bulk_lookup_sources_id ON sources (id)", True),
+        # a table of someone's own, whatever version the model says it is
+        ("CREATE TABLE my_notes (note TEXT)", False),
+    ],
+)
+def test_replay_replaces_a_read_model_holding_only_what_a_model_holds(
+    tmp_path: Path, left: str, replaced: bool
+) -> None:
     """A model of an earlier schema version may hold an index this version no longer
-    makes (version 13's claims(report)): it is still a model, and a rebuild replaces it."""
+    makes, and one a bulk load killed before its end its own: it is still a model, and a
+    rebuild replaces it. A table a model never holds makes the file someone else's."""
     db = sample_ledger(tmp_path)
     model = Path(db).with_suffix(".views.db")
     with closing(sqlite3.connect(model)) as conn, conn:
-        conn.execute("CREATE INDEX idx_claims_report ON claims (report)")
+        conn.execute(left)
         conn.execute("UPDATE tracking SET schema_version = 13")
-    assert cli(db, "replay") == (0, f"replayed 141 events into {model}\n", "")
+    said = f"error: {model} is a SQLite database of something else: refusing to overwrite it\n"
+    for command in (("replay", "--out", str(model)), ("replay",)):
+        done = cli(db, *command)
+        if replaced:
+            assert done == (0, f"replayed 141 events into {model}\n", "")
+        else:
+            assert done == (2, "", said)
     with closing(sqlite3.connect(model)) as conn:
         names = {name for (name,) in conn.execute("SELECT name FROM sqlite_master")}
-    assert "idx_claims_report" not in names
-    with closing(sqlite3.connect(model)) as conn, conn:  # at this version, it is not ours
-        conn.execute("CREATE INDEX idx_claims_report ON claims (report)")
-    said = f"error: {model} is a SQLite database of something else: refusing to overwrite it\n"
-    assert cli(db, "replay", "--out", str(model)) == (2, "", said)
+    assert (left.split()[2] in names) is not replaced
 
 
 # --- item: a full disk while projecting ---------------------------------------------------------
