@@ -481,13 +481,17 @@ class Views:
                 f"the read model {self.path} is read-only and not of this version's layout: "
                 "it cannot be used; set LEDGER_VIEWS to a file that can be written"
             )
-        if "tracking" in tables and self._schema_version() != SCHEMA_VERSION:
-            # An older layout: the read model is disposable, so rebuild it from the events.
-            with self.transaction():
+        with self.transaction():
+            # Looked at again under the write lock: another process may have made the
+            # model meanwhile (two first reads at once), and it is then not made twice.
+            tables = self._tables()
+            if self.schema_current(tables):
+                return
+            if "tracking" in tables and self._schema_version() != SCHEMA_VERSION:
+                # An older layout: the read model is disposable, so rebuild it from the events.
                 for name in (*_TABLES, *_SEARCH_TABLES, *_DERIVED_TABLES):
                     self.connection.execute(f"DROP TABLE IF EXISTS [{name}]")
-            tables = set()
-        with self.transaction():
+                tables = set()
             for name, (columns, pk) in _TABLES.items():
                 if name not in tables:
                     self.db.create_table(name, columns, pk=pk)

@@ -116,6 +116,40 @@ def test_a_model_of_an_earlier_schema_is_rebuilt_when_first_opened(
     rebuilt.close()
 
 
+@pytest.mark.parametrize("earlier", [False, True])
+def test_a_model_two_processes_make_at_once_is_made_once(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, earlier: bool
+) -> None:
+    """Two first reads at once: each looks, finds no model (or one of an earlier layout),
+    and makes it. The second to take the write lock looks again there and finds the model
+    the first made: it neither fails ("table incidents already exists") nor drops the
+    first's tables and rows."""
+    path = tmp_path / "m.views.db"
+    if earlier:
+        old = Views(path)
+        old.ensure_schema()
+        old.connection.execute("UPDATE tracking SET schema_version = 3")
+        old.close()
+    first, second = Views(path), Views(path)
+    seen_tables = second._tables()
+    seen_version = second._schema_version() if earlier else None
+    tables, version = second._tables, second._schema_version
+    # What the second sees outside a transaction is what it saw before the first made it.
+    locked = second.connection
+    monkeypatch.setattr(
+        second, "_tables", lambda: tables() if locked.in_transaction else seen_tables
+    )
+    monkeypatch.setattr(
+        second, "_schema_version", lambda: version() if locked.in_transaction else seen_version
+    )
+    first.ensure_schema()
+    first.connection.execute("INSERT INTO incidents (id, title, seq) VALUES ('i', 'I', 1)")
+    second.ensure_schema()
+    assert second.connection.execute("SELECT id FROM incidents").fetchall() == [("i",)]
+    first.close()
+    second.close()
+
+
 def test_a_model_without_the_timeline_index_is_rebuilt_not_read(
     tmp_path: Path, fresh: list[tuple[str, str, str]]
 ) -> None:
