@@ -14,7 +14,7 @@ from urllib.parse import quote
 
 from incident_ledger.ledger.errors import StoreError
 from incident_ledger.ledger.stores.location import read_only_uri
-from incident_ledger.projections.views import LOOKUP, RETIRED_NAMES, STORE_TABLES, schema_names
+from incident_ledger.projections.views import STORE_TABLES, is_model_name
 
 SIDE_FILES = ("-wal", "-shm", "-journal")
 """The files SQLite keeps beside a database."""
@@ -92,38 +92,28 @@ def model_kind(path: Path) -> str:
             names = {row[0] for row in connection.execute("SELECT name FROM sqlite_master")}
             if STORE_TABLES & names:
                 return "store"
-            ours = schema_names()
-            return "model" if all(_is_model_table(name, ours) for name in names) else "foreign"
+            return "model" if all(map(is_model_name, names)) else "foreign"
         finally:
             connection.close()
     except sqlite3.Error:
         return "damaged"
 
 
-def holds_events(path: Path) -> bool:
-    """Whether the SQLite file at ``path`` (one that exists) is an event store: what a
-    read model must never be written into. One look-up of the file's schema, read as an
-    immutable file: nothing is made beside it (an ``-shm``), which may be another
-    ledger's store."""
+def schema_kind(path: Path) -> str | None:
+    """What the SQLite file at ``path`` (one that exists) holds that a read model must
+    never be written beside: ``store`` (an event store's tables), ``foreign`` (tables of
+    something else, and no model's ``tracking``), or None (a model, an empty file, or not
+    a SQLite database one can read). One look-up of the file's schema, read as an
+    immutable file: nothing is made beside it (an ``-shm``), and it is not changed."""
     uri = "file:" + quote(str(path.resolve())) + "?mode=ro&immutable=1"
     try:
         connection = sqlite3.connect(uri, uri=True)
         try:
-            row = connection.execute(
-                "SELECT 1 FROM sqlite_master WHERE name IN (?, ?) LIMIT 1", tuple(STORE_TABLES)
-            ).fetchone()
+            names = {row[0] for row in connection.execute("SELECT name FROM sqlite_master")}
         finally:
             connection.close()
     except sqlite3.Error:
-        return False  # not a SQLite database, or not one that can be read: not a store
-    return row is not None
-
-
-def _is_model_table(name: str, ours: set[str]) -> bool:
-    """Whether a schema entry belongs to a read model: its tables and indexes, the
-    full-text index's own tables, and SQLite's."""
-    return (
-        name in ours
-        or name in RETIRED_NAMES
-        or name.startswith(("search_index_", "sqlite_", LOOKUP))
-    )
+        return None  # not a SQLite database, or not one that can be read
+    if STORE_TABLES & names:
+        return "store"
+    return "foreign" if "tracking" not in names and not all(map(is_model_name, names)) else None

@@ -329,6 +329,25 @@ def schema_names() -> set[str]:
     return {*_TABLES, *_SEARCH_TABLES, *_INDEX_NAMES, *_DERIVED_TABLES, *in_force.INDEXES}
 
 
+def is_model_name(name: str) -> bool:
+    """Whether a name in a SQLite file's schema is one a read model holds: its tables and
+    indexes, those of earlier versions (``RETIRED_NAMES``), a bulk load's own indexes, the
+    full-text index's tables, and SQLite's."""
+    return (
+        name in schema_names()
+        or name in RETIRED_NAMES
+        or name.startswith(("search_index_", "sqlite_", LOOKUP))
+    )
+
+
+def foreign_refused(path: Path) -> BadInputError:
+    """The refusal of a SQLite file holding tables of something else as a read model."""
+    return BadInputError(
+        f"{path} is a SQLite database of something else: a read model cannot be written "
+        "there (set LEDGER_VIEWS to a file of its own)"
+    )
+
+
 def table_columns() -> dict[str, tuple[str, ...]]:
     """The columns of every table that holds projected rows, in their order (not ``tracking``)."""
     columns = {name: tuple(spec) for name, (spec, _) in _TABLES.items() if name != "tracking"}
@@ -474,6 +493,8 @@ class Views:
         tables = self._tables()
         if STORE_TABLES & tables:
             raise store_refused(self.path)
+        if "tracking" not in tables and not all(map(is_model_name, tables)):
+            raise foreign_refused(self.path)  # (a model of any version keeps ``tracking``)
         if self.schema_current(tables):
             return
         if self.read_only:

@@ -721,6 +721,36 @@ def test_a_read_refuses_an_event_store_named_as_its_model(
     assert cli(db, "verify")[0] == 0
 
 
+def test_a_read_refuses_a_database_of_something_else_named_as_its_model(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``LEDGER_VIEWS`` naming someone's own SQLite file: a read wrote a whole read model
+    into it, beside their tables; it is refused, and the file is left as it was. A model of
+    any version (it keeps ``tracking``) is still a model, a table of someone's own in it
+    or not."""
+    db = sample_ledger(tmp_path)
+    mine = tmp_path / "mine.db"
+    with closing(sqlite3.connect(mine)) as conn, conn:
+        conn.execute("CREATE TABLE people (name TEXT)")
+        conn.execute("INSERT INTO people VALUES ('Ali')")
+    before = mine.read_bytes()
+    monkeypatch.setenv("LEDGER_VIEWS", str(mine))
+    refused = (
+        2,
+        "",
+        f"error: {mine} is a SQLite database of something else: a read model cannot be "
+        "written there (set LEDGER_VIEWS to a file of its own)\n",
+    )
+    for command in (["state", "ghwayran-2022"], ["search", "Ghwayran"], ["incidents"]):
+        assert cli(db, *command) == refused
+    assert mine.read_bytes() == before
+    model = Path(db).with_suffix(".views.db")
+    with closing(sqlite3.connect(model)) as conn, conn:
+        conn.execute("CREATE TABLE my_notes (note TEXT)")
+    monkeypatch.setenv("LEDGER_VIEWS", str(model))
+    assert cli(db, "incidents")[0] == 0
+
+
 @pytest.mark.parametrize("suffix", ["-wal", "-shm", "-journal"])
 def test_a_file_sqlite_keeps_beside_the_store_is_never_a_model(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, suffix: str

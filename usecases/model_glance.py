@@ -19,8 +19,8 @@ from incident_ledger.ledger.errors import StoreError
 from incident_ledger.ledger.stores.location import StoreLocation, writable
 from incident_ledger.ledger.stores.sqlite_log import glance
 from incident_ledger.projections.binding import store_problem
-from incident_ledger.projections.model_files import SIDE_FILES, holds_events
-from incident_ledger.projections.views import Views, store_refused
+from incident_ledger.projections.model_files import SIDE_FILES, schema_kind
+from incident_ledger.projections.views import Views, foreign_refused, store_refused
 
 
 def up_to_date(position: int, last: Callable[[], int]) -> bool:
@@ -52,13 +52,17 @@ def refuse_store_files(path: Path) -> None:
     """Raise ``BadInputError`` when ``path`` is an event store's file, or one SQLite keeps
     beside a database (its ``-wal``, ``-shm``, ``-journal``): a read model written there
     would mix into the record, or tear it (a model made at a store's ``-wal`` left the
-    store unreadable)."""
+    store unreadable); or a SQLite file of something else (a model written beside someone's
+    own tables)."""
     for suffix in SIDE_FILES:
         base = path.with_name(path.name.removesuffix(suffix))
         if path.name.endswith(suffix) and base.is_file():
             raise store_refused(path, base)
-    if path.is_file() and holds_events(path):
+    kind = schema_kind(path) if path.is_file() else None
+    if kind == "store":
         raise store_refused(path)
+    if kind == "foreign":
+        raise foreign_refused(path)
 
 
 def require_folder(path: Path) -> None:
