@@ -14,6 +14,7 @@ Over 400 lines: every table, index and view of the read model is declared here.
 from __future__ import annotations
 
 import os
+import re
 import sqlite3
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
@@ -327,6 +328,10 @@ still holds them, and is still a model (``model_files.model_kind``), rebuilt as 
 def schema_names() -> set[str]:
     """The names in a read model's schema: its tables, full-text index and indexes."""
     return {*_TABLES, *_SEARCH_TABLES, *_INDEX_NAMES, *_DERIVED_TABLES, *in_force.INDEXES}
+
+
+_IF_NOT_EXISTS = re.compile(r"^CREATE (?:UNIQUE )?INDEX (?!IF NOT EXISTS )")
+"""The start of a stored CREATE INDEX statement, where ``IF NOT EXISTS`` goes."""
 
 
 def is_model_name(name: str) -> bool:
@@ -686,7 +691,10 @@ class Views:
             if self._bulk_indexes is None:
                 self._create_indexes()
             for statement in self._bulk_indexes or ():
-                self.connection.execute(statement)
+                # Another process may have built them meanwhile: its first read, finding
+                # them missing, takes this live load for one that died (``ensure_schema``).
+                # The load still ends with every claim's status (``settle``).
+                self.connection.execute(_IF_NOT_EXISTS.sub(r"\g<0>IF NOT EXISTS ", statement, 1))
             self._drop_lookups()
             settle(self.connection)
         self._bulk_indexes = None

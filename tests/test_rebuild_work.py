@@ -96,6 +96,42 @@ def test_a_bulk_rebuild_ends_the_claims_it_ends_row_by_row(tmp_path: Path) -> No
     assert resumed.position() == row_by_row.position()
 
 
+def test_a_bulk_load_another_process_takes_for_dead_still_ends_with_every_status(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A first read between two pages of a bulk load finds the indexes missing, takes the
+    load for one that died, and builds them and the statuses. The load goes on, writing no
+    status, and ends: its index builds found the indexes there and failed, leaving the
+    statuses of every end it projected after that read unwritten (an `append`'s catch-up
+    with reads beside it: `verify` then failed on claims shown active)."""
+    db = ledger_of(tmp_path, 600)
+    for name, value in ALONE.items():
+        monkeypatch.setattr(projector_module, name, value)
+    monkeypatch.setattr(projector_module, "BULK_BACKLOG", 0)
+    path = tmp_path / "m.views.db"
+    live = Views(path)
+    read: list[int] = []
+
+    def between(done: int, total: int) -> None:
+        if not read:  # after the first page: another process's first read
+            read.append(done)
+            other = Views(path)
+            other.ensure_schema()
+            other.close()
+
+    ledger = Ledger(locate(db).event_store_env())
+    try:
+        Projector(ledger, live).catch_up(progress=between)
+    finally:
+        ledger.close()
+    clean = model(db, tmp_path / "clean.db", BULK_BACKLOG=0, **ALONE)
+    assert read and read[0] < live.position()
+    assert statuses(live) == statuses(clean)
+    assert live.dump() == clean.dump()
+    live.close()
+    clean.close()
+
+
 def test_a_bulk_rebuild_killed_before_its_end_is_finished_with_the_desks_statuses(
     tmp_path: Path,
 ) -> None:
