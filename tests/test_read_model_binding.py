@@ -751,6 +751,37 @@ def test_a_read_refuses_a_database_of_something_else_named_as_its_model(
     assert cli(db, "incidents")[0] == 0
 
 
+@pytest.mark.parametrize(
+    "theirs",
+    [
+        ["CREATE TABLE incidents (id TEXT, what TEXT, severity INTEGER)"],
+        ["CREATE TABLE sources (id TEXT)", "CREATE TABLE reports (id TEXT)"],
+        ["CREATE TABLE tracking (parcel TEXT, status TEXT)"],
+    ],
+)
+def test_a_database_whose_tables_a_model_also_has_is_not_a_model(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, theirs: list[str]
+) -> None:
+    """Someone's own ``incidents``, ``sources`` or ``tracking``: names a model has too, but
+    not a model (no read model's tracking table). A read refused it only after writing a
+    model beside them; ``replay --out`` replaced the whole file."""
+    db = sample_ledger(tmp_path)
+    mine = tmp_path / "mine.db"
+    with closing(sqlite3.connect(mine)) as conn, conn:
+        for statement in theirs:
+            conn.execute(statement)
+    before = mine.read_bytes()
+    said = f"error: {mine} is a SQLite database of something else"
+    assert cli(db, "replay", "--out", str(mine)) == (2, "", f"{said}: refusing to overwrite it\n")
+    monkeypatch.setenv("LEDGER_VIEWS", str(mine))
+    assert cli(db, "incidents") == (
+        2,
+        "",
+        f"{said}: a read model cannot be written there (set LEDGER_VIEWS to a file of its own)\n",
+    )
+    assert mine.read_bytes() == before
+
+
 @pytest.mark.parametrize("suffix", ["-wal", "-shm", "-journal"])
 def test_a_file_sqlite_keeps_beside_the_store_is_never_a_model(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, suffix: str
