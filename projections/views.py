@@ -19,6 +19,7 @@ import sqlite3
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
+from functools import cache
 from pathlib import Path
 from typing import Any
 
@@ -334,12 +335,18 @@ _IF_NOT_EXISTS = re.compile(r"^CREATE (?:UNIQUE )?INDEX (?!IF NOT EXISTS )")
 """The start of a stored CREATE INDEX statement, where ``IF NOT EXISTS`` goes."""
 
 
+@cache
+def _model_names() -> frozenset[str]:
+    """``schema_names``, made once a process (``is_model_name`` asks of every name)."""
+    return frozenset(schema_names())
+
+
 def is_model_name(name: str) -> bool:
     """Whether a name in a SQLite file's schema is one a read model holds: its tables and
     indexes, those of earlier versions (``RETIRED_NAMES``), a bulk load's own indexes, the
     full-text index's tables, and SQLite's."""
     return (
-        name in schema_names()
+        name in _model_names()
         or name in RETIRED_NAMES
         or name.startswith(("search_index_", "sqlite_", LOOKUP))
     )
