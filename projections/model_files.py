@@ -10,11 +10,10 @@ from __future__ import annotations
 import os
 import sqlite3
 from pathlib import Path
-from urllib.parse import quote
 
 from incident_ledger.ledger.errors import StoreError
 from incident_ledger.ledger.stores.location import read_only_uri
-from incident_ledger.projections.views import PROJECTION, STORE_TABLES, is_model_name
+from incident_ledger.projections.views import STORE_TABLES, is_model_name, tracked
 
 SIDE_FILES = ("-wal", "-shm", "-journal")
 """The files SQLite keeps beside a database."""
@@ -92,42 +91,9 @@ def model_kind(path: Path) -> str:
             names = {row[0] for row in connection.execute("SELECT name FROM sqlite_master")}
             if STORE_TABLES & names:
                 return "store"
-            ours = all(map(is_model_name, names)) and _tracked(connection, names)
+            ours = all(map(is_model_name, names)) and tracked(connection, names)
             return "model" if ours else "foreign"
         finally:
             connection.close()
     except sqlite3.Error:
         return "damaged"
-
-
-def _tracked(connection: sqlite3.Connection, names: set[str]) -> bool:
-    """Whether a SQLite file has a read model's ``tracking`` table (its row or not: a
-    model whose first build was killed), or holds no table at all: names alone do not
-    tell a model from someone's own ``incidents`` or ``sources``."""
-    if all(name.startswith("sqlite_") for name in names):
-        return True
-    try:
-        connection.execute("SELECT position FROM tracking WHERE projection = ?", (PROJECTION,))
-    except sqlite3.Error:  # no tracking table, or someone else's
-        return False
-    return True
-
-
-def schema_kind(path: Path) -> str | None:
-    """What the SQLite file at ``path`` (one that exists) holds that a read model must
-    never be written beside: ``store`` (an event store's tables), ``foreign`` (tables, and
-    no read model's ``tracking``: ``_tracked``), or None (a model of any version, an
-    empty file, or not a SQLite database one can read). One look-up of the file's schema, read as an
-    immutable file: nothing is made beside it (an ``-shm``), and it is not changed."""
-    uri = "file:" + quote(str(path.resolve())) + "?mode=ro&immutable=1"
-    try:
-        connection = sqlite3.connect(uri, uri=True)
-        try:
-            names = {row[0] for row in connection.execute("SELECT name FROM sqlite_master")}
-            if STORE_TABLES & names:
-                return "store"
-            return None if _tracked(connection, names) else "foreign"
-        finally:
-            connection.close()
-    except sqlite3.Error:
-        return None  # not a SQLite database, or not one that can be read

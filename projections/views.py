@@ -16,12 +16,13 @@ from __future__ import annotations
 import os
 import re
 import sqlite3
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
 from incident_ledger.ledger.errors import BadInputError, StoreError
 from incident_ledger.ledger.stores.location import read_only_uri
@@ -352,6 +353,20 @@ def is_model_name(name: str) -> bool:
     )
 
 
+def tracked(connection: sqlite3.Connection, names: Iterable[str]) -> bool:
+    """Whether a SQLite file whose schema holds ``names`` has a read model's ``tracking``
+    table (its row or not: a model whose first build was killed), or no table at all:
+    names alone do not tell a model from someone's own ``incidents`` or ``sources``. The
+    one rule by which a file with tables is a read model, wherever one is opened."""
+    if all(name.startswith("sqlite_") for name in names):
+        return True
+    try:
+        connection.execute("SELECT position FROM tracking WHERE projection = ?", (PROJECTION,))
+    except sqlite3.Error:  # no tracking table, or someone else's
+        return False
+    return True
+
+
 def foreign_refused(path: Path) -> BadInputError:
     """The refusal of a SQLite file holding tables of something else as a read model."""
     return BadInputError(
@@ -402,6 +417,62 @@ def schema_of(path: Path) -> tuple[list[str], list[str]] | None:
         views.close()
 
 
+def schema_kind(path: Path) -> str | None:
+    """What the SQLite file at ``path`` holds that a read model must never be written
+    beside: ``store`` (an event store's tables), ``foreign`` (tables, and no read model's
+    ``tracking``: ``tracked``), or None (a model of any version, an empty or absent file,
+    or not a SQLite database one can read). One look at the file's schema that changes
+    nothing: read as an immutable file (nothing made beside it, no ``-shm``), or, when a
+    ``-wal`` lies beside it (whose tables an immutable read would not see), through a
+    read-only connection, which never merges that log into the file as a writer's close
+    does."""
+    try:
+        if path.stat().st_size == 0:
+            return None
+        logged = path.with_name(path.name + "-wal").stat().st_size > 0
+    except FileNotFoundError:
+        logged = False
+    except OSError:
+        return None
+    uri = "file:" + quote(str(path.resolve())) + ("?mode=ro" if logged else "?mode=ro&immutable=1")
+    try:
+        connection = sqlite3.connect(uri, uri=True)
+        try:
+            names = {row[0] for row in connection.execute("SELECT name FROM sqlite_master")}
+            if STORE_TABLES & names:
+                return "store"
+            return None if tracked(connection, names) else "foreign"
+        finally:
+            connection.close()
+    except sqlite3.Error:
+        return None  # not a SQLite database, or not one that can be read
+
+
+def refuse_unless_model(path: Path) -> None:
+    """Refuse a file holding an event store, or tables of something else
+    (``schema_kind``), as a read model."""
+    kind = schema_kind(path)
+    if kind == "store":
+        raise store_refused(path)
+    if kind == "foreign":
+        raise foreign_refused(path)
+
+
+def _changed_by_opening(path: Path) -> bool:
+    """Whether opening the file at ``path`` for writing could change it: unless it is
+    already in WAL mode with no log beside (a model closed cleanly: every command's case),
+    the open turns it to WAL mode, or its close merges the log left beside it into it.
+    Told from the file's header, without a connection."""
+    try:
+        with path.open("rb") as handle:
+            header = handle.read(20)
+        logged = path.with_name(path.name + "-wal").exists()
+    except OSError:
+        return False  # none yet, or none to read: the open says which
+    wal = header[:16] == b"SQLite format 3\x00" and header[18:20] == b"\x02\x02"
+    return bool(header) and (logged or not wal)
+
+
 class Views:
     """An open read-model database."""
 
@@ -415,6 +486,10 @@ class Views:
                 )
                 connection.execute("PRAGMA schema_version").fetchone()
             else:
+                if _changed_by_opening(self.path):
+                    # Looked at first; any other file is held to the same rule by
+                    # ``ensure_schema``, which opening it leaves as it was.
+                    refuse_unless_model(self.path)
                 connection = sqlite3.connect(str(self.path), isolation_level=None, timeout=30)
                 connection.execute("PRAGMA journal_mode=WAL")
                 connection.execute("PRAGMA synchronous=NORMAL")
@@ -505,7 +580,7 @@ class Views:
         tables = self._tables()
         if STORE_TABLES & tables:
             raise store_refused(self.path)
-        if "tracking" not in tables and not all(map(is_model_name, tables)):
+        if not tracked(self.connection, tables):
             raise foreign_refused(self.path)  # (a model of any version keeps ``tracking``)
         if self.schema_current(tables):
             return

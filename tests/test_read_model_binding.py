@@ -847,3 +847,55 @@ def test_a_refused_store_is_not_written_beside(
     assert sorted(p.name for p in other.parent.iterdir() if p.name.startswith(other.name)) == [
         other.name
     ]
+
+
+def test_the_model_beside_the_store_is_held_to_the_same_rule(tmp_path: Path) -> None:
+    """The read model's own place beside the store, when it holds someone's ``incidents``
+    (a name a model has too, and no read model's tracking table): a read took it for a
+    model and wrote one around their table. It is refused as a named model is."""
+    db = sample_ledger(tmp_path)
+    model = Path(db).with_suffix(".views.db")
+    for suffix in ("", "-wal", "-shm"):
+        model.with_name(model.name + suffix).unlink(missing_ok=True)
+    with closing(sqlite3.connect(model)) as conn, conn:
+        conn.execute("CREATE TABLE incidents (id TEXT, what TEXT, severity INTEGER)")
+        conn.execute("INSERT INTO incidents VALUES ('x', 'mine', 3)")
+    before = model.read_bytes()
+    assert cli(db, "incidents") == (
+        2,
+        "",
+        f"error: {model} is a SQLite database of something else: a read model cannot be "
+        "written there (set LEDGER_VIEWS to a file of its own)\n",
+    )
+    assert model.read_bytes() == before
+
+
+def test_a_database_of_something_else_with_its_log_beside_is_left_as_it_was(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Someone's own WAL-mode file whose tables are still only in its ``-wal`` (its
+    program died before a checkpoint): the file looks empty to a reader that ignores the
+    log, so a read opened it for writing, and that open's close merged the log into it
+    before the refusal. It is refused, file and log as they were."""
+    db = sample_ledger(tmp_path)
+    live = tmp_path / "live.db"
+    mine = tmp_path / "mine.db"
+    with closing(sqlite3.connect(live)) as conn:
+        conn.execute("PRAGMA journal_mode=WAL")
+        conn.execute("PRAGMA wal_autocheckpoint=0")
+        with conn:
+            conn.execute("CREATE TABLE people (name TEXT)")
+            conn.execute("INSERT INTO people VALUES ('Ali')")
+        for suffix in ("", "-wal"):  # as a crash leaves them
+            shutil.copyfile(f"{live}{suffix}", f"{mine}{suffix}")
+    log = Path(f"{mine}-wal")
+    before = (mine.read_bytes(), log.read_bytes())
+    assert log.stat().st_size > 0
+    monkeypatch.setenv("LEDGER_VIEWS", str(mine))
+    assert cli(db, "incidents") == (
+        2,
+        "",
+        f"error: {mine} is a SQLite database of something else: a read model cannot be "
+        "written there (set LEDGER_VIEWS to a file of its own)\n",
+    )
+    assert (mine.read_bytes(), log.read_bytes()) == before

@@ -19,8 +19,8 @@ from incident_ledger.ledger.errors import StoreError
 from incident_ledger.ledger.stores.location import StoreLocation, writable
 from incident_ledger.ledger.stores.sqlite_log import glance
 from incident_ledger.projections.binding import store_problem
-from incident_ledger.projections.model_files import SIDE_FILES, schema_kind
-from incident_ledger.projections.views import Views, foreign_refused, store_refused
+from incident_ledger.projections.model_files import SIDE_FILES
+from incident_ledger.projections.views import Views, refuse_unless_model, store_refused
 
 
 def up_to_date(position: int, last: Callable[[], int]) -> bool:
@@ -58,11 +58,8 @@ def refuse_store_files(path: Path) -> None:
         base = path.with_name(path.name.removesuffix(suffix))
         if path.name.endswith(suffix) and base.is_file():
             raise store_refused(path, base)
-    kind = schema_kind(path) if path.is_file() else None
-    if kind == "store":
-        raise store_refused(path)
-    if kind == "foreign":
-        raise foreign_refused(path)
+    if path.is_file():
+        refuse_unless_model(path)
 
 
 def require_folder(path: Path) -> None:
