@@ -21,8 +21,12 @@ model nor a row added to it escapes:
   added under the position of some other event brings that event in, and then
   differs from what it produces.
 
-Finding the log's side reads the log's leaves once before the check, unhashed (an index of
-events by incident, when the store has one, would spare that read).
+Finding the log's side by a pass over the log reads every leaf once before the check,
+unhashed (``incident_scope``). When the model is at a signed checkpoint, the incident's
+events are read instead where the model says they are, and count once the incident's
+signed chain proves them all (``ledger.incident_events``), with the events of the records
+they cite and the registrations found by record (``indexed_scope``): the same events,
+read at a cost that follows the incident, not the log.
 """
 
 from __future__ import annotations
@@ -33,13 +37,16 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 
 from incident_ledger.ledger.application import Ledger
+from incident_ledger.ledger.audit import Checkpoint
 from incident_ledger.ledger.errors import VerificationError
 from incident_ledger.ledger.event_citations import cited_records, report_outlets
 from incident_ledger.ledger.incident_chains import concerned, parse_leaf
+from incident_ledger.ledger.incident_events import Placed, events_at, incident_events
 from incident_ledger.ledger.log_check import PAGE
 from incident_ledger.ledger.mapper import LeafMapper
 from incident_ledger.ledger.stores.chains import claim_lookup
 from incident_ledger.ledger.stores.recorder import EventRow, LogView
+from incident_ledger.projections.incidents import events_of_incident
 
 
 @dataclass(frozen=True)
@@ -108,6 +115,49 @@ def incident_scope(
         positions.update(shared.get(record, ()))
     positions.update(_model_positions(model, incident, cited))
     return Scope(frozenset(positions))
+
+
+INDEXED_MOST = 100_000
+"""The most events an incident's scope is found by position for (``indexed_scope``): they
+are held at once, about half a kilobyte each, where the pass over the log holds a page. A
+larger incident (a hot one: 230,000 of a million events) is found by the pass, whose
+memory does not follow the incident."""
+
+
+def indexed_scope(
+    ledger: Ledger, view: LogView, model: sqlite3.Connection, incident: str, signed: Checkpoint
+) -> tuple[Scope, list[Placed]] | None:
+    """``incident_scope`` of a model at the ``signed`` checkpoint's size, found without a
+    pass over the log, with the events of the scope (in log order) that the log holds:
+    the incident's, read where the model places them and proven to be all of them by the
+    signed chain (``incident_events``); every event of the reports and sources they cite
+    and every incident's registration, read by record; and the events of the model's
+    rows (``_model_positions``), read by position. None when the model cannot say where
+    the incident's events are, when they are more than ``INDEXED_MOST``, or when its
+    positions do not make the incident's chain: then ``incident_scope``."""
+    positions = events_of_incident(model, incident)
+    if positions is None or len(positions) > INDEXED_MOST:
+        return None
+    found = incident_events(ledger, view, signed, incident, positions)
+    if found is None:
+        return None
+    shared = sorted(record for record in found.cited if record.startswith(_SHARED))
+    registered = sorted(f"incident:{name}" for name in view.chain_heads())
+    by_record = events_at(ledger, view, signed.size, ("originator", shared + registered))
+    if by_record is None:
+        return None
+    chosen = {item[1][0]: item for item in found.own}
+    for item in by_record:
+        row = item[1]
+        if row[1].startswith(_SHARED) or row[2] == 1:  # an incident's registration only
+            chosen.setdefault(row[0], item)
+    wanted = _model_positions(model, incident, found.cited) - chosen.keys()
+    placed = events_at(ledger, view, signed.size, ("notification", sorted(wanted)))
+    if placed is None:
+        return None
+    chosen.update((item[1][0], item) for item in placed)
+    positions_kept = frozenset(chosen.keys() | wanted)
+    return Scope(positions_kept), sorted(chosen.values())
 
 
 def _log_pages(

@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import json
 import sqlite3
-from collections.abc import Container, Iterator
+from collections.abc import Collection, Iterator
 from dataclasses import dataclass, field
 
 from incident_ledger.projections.desk_rules import (
@@ -165,8 +165,21 @@ def every_changed(db: sqlite3.Connection) -> list[tuple[str, str]]:
     return [(str(status), str(claim)) for status, claim in rows]
 
 
-def derived(db: sqlite3.Connection, claims: Container[object]) -> Iterator[tuple[str, str]]:
-    """(id, status) of each of these claims, derived from the model's rows."""
-    for claim, status in db.execute(_ALL, {"recorded": END_OF_TIME}):
+def derived(db: sqlite3.Connection, claims: Collection[object]) -> Iterator[tuple[str, str]]:
+    """(id, status) of each of these claims, derived from the model's rows: each found by
+    its id when they are few beside the model's claims (an incident's check: the 600
+    claims of a small incident took 6.7 s through every claim of a million), else all in
+    one pass."""
+    params: dict[str, object] = {"recorded": END_OF_TIME}
+    query = _ALL
+    (held,) = db.execute("SELECT count(*) FROM claims").fetchone()
+    if len(claims) * FEW_CLAIMS < held:
+        query += " WHERE c.id IN (SELECT value FROM json_each(:ids))"
+        params["ids"] = json.dumps([claim for claim in claims if type(claim) is str])
+    for claim, status in db.execute(query, params):
         if claim in claims:
             yield str(claim), str(status)
+
+
+FEW_CLAIMS = 4
+"""Claims are few when the model holds this many times as many (``derived``)."""
