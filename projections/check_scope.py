@@ -31,6 +31,7 @@ read at a cost that follows the incident, not the log.
 
 from __future__ import annotations
 
+import heapq
 import json
 import sqlite3
 from collections.abc import Iterator
@@ -41,9 +42,10 @@ from incident_ledger.ledger.audit import Checkpoint
 from incident_ledger.ledger.errors import VerificationError
 from incident_ledger.ledger.event_citations import cited_records, report_outlets
 from incident_ledger.ledger.incident_chains import concerned, parse_leaf
-from incident_ledger.ledger.incident_events import Placed, events_at, incident_events
+from incident_ledger.ledger.incident_events import chained_incident, events_at
 from incident_ledger.ledger.log_check import PAGE
 from incident_ledger.ledger.mapper import LeafMapper
+from incident_ledger.ledger.merkle import leaf_hash
 from incident_ledger.ledger.stores.chains import claim_lookup
 from incident_ledger.ledger.stores.recorder import EventRow, LogView
 from incident_ledger.projections.incidents import events_of_incident
@@ -117,47 +119,58 @@ def incident_scope(
     return Scope(frozenset(positions))
 
 
-INDEXED_MOST = 100_000
-"""The most events an incident's scope is found by position for (``indexed_scope``): they
-are held at once, about half a kilobyte each, where the pass over the log holds a page. A
-larger incident (a hot one: 230,000 of a million events) is found by the pass, whose
-memory does not follow the incident."""
+@dataclass(frozen=True)
+class IndexedScope:
+    """``indexed_scope``: the scope, and where each of its events the log holds is, in log
+    order, with its leaf's hash."""
+
+    scope: Scope
+    positions: list[int]
+    indexes: list[int]
+    hashes: list[bytes]
 
 
 def indexed_scope(
     ledger: Ledger, view: LogView, model: sqlite3.Connection, incident: str, signed: Checkpoint
-) -> tuple[Scope, list[Placed]] | None:
+) -> IndexedScope | None:
     """``incident_scope`` of a model at the ``signed`` checkpoint's size, found without a
-    pass over the log, with the events of the scope (in log order) that the log holds:
-    the incident's, read where the model places them and proven to be all of them by the
-    signed chain (``incident_events``); every event of the reports and sources they cite
-    and every incident's registration, read by record; and the events of the model's
-    rows (``_model_positions``), read by position. None when the model cannot say where
-    the incident's events are, when they are more than ``INDEXED_MOST``, or when its
-    positions do not make the incident's chain: then ``incident_scope``."""
+    pass over the log: the incident's events, read where the model places them and
+    proven to be all of them by the signed chain (``chained_incident``); every event of
+    the reports and sources they cite and every incident's registration, read by record;
+    and the events of the model's rows (``_model_positions``), read by position. None
+    when the model cannot say where the incident's events are, or its positions do not
+    make the incident's chain: then ``incident_scope``."""
     positions = events_of_incident(model, incident)
-    if positions is None or len(positions) > INDEXED_MOST:
+    if positions is None:
         return None
-    found = incident_events(ledger, view, signed, incident, positions)
+    found = chained_incident(ledger, view, signed, incident, positions)
     if found is None:
         return None
+    own = set(found.positions)
     shared = sorted(record for record in found.cited if record.startswith(_SHARED))
     registered = sorted(f"incident:{name}" for name in view.chain_heads())
     by_record = events_at(ledger, view, signed.size, ("originator", shared + registered))
     if by_record is None:
         return None
-    chosen = {item[1][0]: item for item in found.own}
-    for item in by_record:
-        row = item[1]
-        if row[1].startswith(_SHARED) or row[2] == 1:  # an incident's registration only
-            chosen.setdefault(row[0], item)
-    wanted = _model_positions(model, incident, found.cited) - chosen.keys()
+    others = {
+        item[1][0]: item
+        for item in by_record
+        if item[1][0] not in own and (item[1][1].startswith(_SHARED) or item[1][2] == 1)
+    }  # (of an incident's events, its registration only)
+    wanted = _model_positions(model, incident, found.cited) - own - others.keys()
     placed = events_at(ledger, view, signed.size, ("notification", sorted(wanted)))
     if placed is None:
         return None
-    chosen.update((item[1][0], item) for item in placed)
-    positions_kept = frozenset(chosen.keys() | wanted)
-    return Scope(positions_kept), sorted(chosen.values())
+    others.update((item[1][0], item) for item in placed)
+    extra = sorted((row[0], index, leaf_hash(leaf)) for index, row, leaf in others.values())
+    chained = zip(found.positions, found.indexes, found.hashes, strict=True)
+    merged = list(heapq.merge(chained, extra))
+    return IndexedScope(
+        Scope(frozenset(own | others.keys() | wanted)),
+        [position for position, _, _ in merged],
+        [index for _, index, _ in merged],
+        [digest for _, _, digest in merged],
+    )
 
 
 def _log_pages(

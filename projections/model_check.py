@@ -33,13 +33,13 @@ from incident_ledger.ledger.application import Ledger
 from incident_ledger.ledger.audit import Checkpoint
 from incident_ledger.ledger.errors import VerificationError
 from incident_ledger.ledger.gcpause import collect_young, gc_paused
-from incident_ledger.ledger.incident_events import Placed
+from incident_ledger.ledger.incident_events import events_at
 from incident_ledger.ledger.log_check import PAGE, checked_pages
 from incident_ledger.ledger.merkle import Frontier, ProofError, leaf_hash
 from incident_ledger.ledger.multiproofs import root_with_stored_parts
 from incident_ledger.ledger.stores.recorder import EventRow, LogView
 from incident_ledger.projections.binding import binding_problem
-from incident_ledger.projections.check_scope import Scope, incident_scope, indexed_scope
+from incident_ledger.projections.check_scope import IndexedScope, incident_scope, indexed_scope
 from incident_ledger.projections.claim_status import derived
 from incident_ledger.projections.projector import UPDATE_FORM, UPDATES, Projector
 from incident_ledger.projections.views import SEARCH_SCOPES, Views, row_key, table_columns
@@ -130,37 +130,35 @@ def check_read_model(
 
 
 def _checked_by_index(
-    views: Views,
-    view: LogView,
-    projector: Projector,
-    incident: str,
-    found: tuple[Scope, list[Placed]],
+    views: Views, view: LogView, projector: Projector, incident: str, found: IndexedScope
 ) -> Agreement | None:
     """The check of an incident's scope from its events alone (``indexed_scope``): their
     leaves, with the subtrees the store holds beside them, must make the root the model
-    recorded (as the multiproof of an incident bundle shows them in the log), and the
-    rows they produce must be the model's rows of the scope. None when the root differs
-    (a store whose stored subtrees are wrong, or a model bound to another log): the
-    check then reads the whole log, which names what differs."""
-    scope, events = found
+    recorded (as the multiproof of an incident bundle shows them in the log), before the
+    rows they produce, a page at a time, are compared with the model's rows of the
+    scope. None when the root differs (a store whose leaves or subtrees are wrong, or a
+    model bound to another log): the check then reads the whole log, which names what
+    differs."""
     binding = views.binding()
     size = view.size_at(binding.position)
-    indexes = [index for index, _, _ in events]
     try:
-        root = root_with_stored_parts(
-            view.nodes, size, indexes, [leaf_hash(leaf) for _, _, leaf in events]
-        )
+        root = root_with_stored_parts(view.nodes, size, found.indexes, found.hashes)
     except ProofError:
         return None
     if root != binding.root:
         return None
-    tables = _Tables(views.connection, scope.positions)
-    for start in range(0, len(events), PAGE):
-        page = events[start : start + PAGE]
-        tables.expect(
-            collected(projector, [row for _, row, _ in page], [leaf for _, _, leaf in page])
-        )
-        tables.read_until(page[-1][1][0])
+    tables = _Tables(views.connection, found.scope.positions)
+    for start in range(0, len(found.positions), PAGE):
+        wanted = found.positions[start : start + PAGE]
+        page = events_at(projector.ledger, view, size, ("notification", wanted))
+        if (
+            page is None
+            or [leaf_hash(leaf) for _, _, leaf in page] != found.hashes[start : start + PAGE]
+        ):
+            return None  # not the events just proven (the log read anew differs)
+        rows = [row for _, row, _ in page]
+        tables.expect(collected(projector, rows, [leaf for _, _, leaf in page]))
+        tables.read_until(wanted[-1])
     tables.finish(views.connection)
     _check_search_scopes(views.connection, incident)
     return Agreement(binding.position, size, root, tables.rows_read)

@@ -16,7 +16,7 @@ import pytest
 from incident_ledger.ledger import log_check, samples
 from incident_ledger.ledger.audit import Checkpoint, make_checkpoint
 from incident_ledger.ledger.gcpause import gc_paused
-from incident_ledger.ledger.merkle import Frontier
+from incident_ledger.ledger.merkle import Frontier, leaf_hash
 from incident_ledger.ledger.stores.location import locate
 from incident_ledger.projections import check_scope, model_check
 from incident_ledger.projections.projector import Projector
@@ -231,17 +231,16 @@ def test_an_incident_s_scope_found_by_index_is_the_one_a_pass_finds(
                 ws.ledger, view, ws.views.connection, incident, signed
             )
             assert found is not None
-            scope, events = found
-            assert scope == passed
+            assert found.scope == passed
             on_the_log = [
-                tuple(row)
-                for rows, _ in log_check.checked_pages(
+                (row[0], leaf_hash(leaf))
+                for rows, leaves in log_check.checked_pages(
                     view, ws.ledger.leaf_mapper, size, Frontier()
                 )
-                for row in rows
+                for row, leaf in zip(rows, leaves, strict=True)
                 if row[0] in passed.positions
             ]
-        assert [tuple(row) for _, row, _ in events] == on_the_log
+        assert list(zip(found.positions, found.hashes, strict=True)) == on_the_log
         by_pass = model_check.check_read_model(ws.ledger, ws.views, incident)
         by_index = model_check.check_read_model(ws.ledger, ws.views, incident, signed)
     assert by_index == by_pass
@@ -301,21 +300,3 @@ def test_a_model_that_misplaces_an_incident_s_event_is_checked_against_the_whole
     assert code == 1
     assert err.startswith(f"error: claims row id='{claim}' (event {seq}): missing from the read")
     assert passes == ["ghwayran-2022"]
-
-
-def test_a_large_incident_s_scope_is_found_by_the_pass(
-    sample: str, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    """An incident of more events than a check reads by position (``INDEXED_MOST``: their
-    rows are held at once) is checked by the pass over the log, page by page."""
-    monkeypatch.setattr(check_scope, "INDEXED_MOST", 3)
-    passes: list[str] = []
-    scope_of = model_check.incident_scope
-
-    def counted(*args: Any) -> Any:
-        passes.append(args[-1])
-        return scope_of(*args)
-
-    monkeypatch.setattr(model_check, "incident_scope", counted)
-    code, _, err = cli(sample, "export", "--format", "csv", "--incident", "diyala-2022")
-    assert (code, err, passes) == (0, "", ["diyala-2022"])
