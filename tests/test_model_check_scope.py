@@ -289,7 +289,7 @@ def test_a_model_that_misplaces_an_incident_s_event_is_checked_against_the_whole
     seq = _seq(sample, "SELECT seq FROM claims WHERE id = ?", claim)
     _edit(sample, "DELETE FROM claims WHERE id = ?", claim)
     passes: list[str] = []
-    scope_of = model_check.incident_scope
+    scope_of = check_scope.incident_scope
 
     def counted(*args: Any) -> Any:
         passes.append(args[-1])
