@@ -20,8 +20,10 @@ package computes multiproofs over this tree's storage (``merkle`` explains its t
 
 from __future__ import annotations
 
+import heapq
 from bisect import bisect_left
 from collections.abc import Callable, Iterator, Sequence
+from operator import itemgetter
 
 from incident_ledger.ledger.merkle import (
     EMPTY_ROOT,
@@ -168,21 +170,47 @@ def root_with_stored_parts(
     what the multiproof of those leaves written from this store proves
     (``root_from_parts``), worked out a piece at a time, without holding the proof
     (a hot incident's needs 700,000 hashes). The stored hashes are only taken on
-    trust until the root is compared with one that is known."""
+    trust until the root is compared with one that is known.
 
-    def parts() -> Iterator[tuple[Span, bytes]]:
-        for piece in needed_subtrees(size, indexes):
-            yield from zip(piece, subtree_hashes(store, size, piece), strict=True)
-
+    The leaves and the subtrees come in the order of their leaves and tile the tree, so
+    they fold as a frontier does: each span is merged with the one before it while the
+    two are the halves of a complete subtree, and what is left, complete subtrees from the
+    largest down and perhaps the right edge, folds right to left as the RFC's split does.
+    The recursion ``root_from_parts`` checks a recipient's proof with took a call per
+    node (1.4 million for a hot incident)."""
     _check_leaves(size, indexes, leaf_hashes)
-    stream = parts()
+    if not size:
+        return EMPTY_ROOT
 
-    def take(span: Span) -> bytes | None:
-        # The leaf-free subtrees are met left to right, the order they are made in.
-        found = next(stream, None)
-        return found[1] if found is not None and found[0] == span else None
+    def parts() -> Iterator[tuple[int, int, bytes]]:
+        for piece in needed_subtrees(size, indexes):
+            hashes = subtree_hashes(store, size, piece)
+            yield from ((lo, hi, h) for (lo, hi), h in zip(piece, hashes, strict=True))
 
-    return _root(size, indexes, leaf_hashes, take)
+    leaves = ((i, i + 1, h) for i, h in zip(indexes, leaf_hashes, strict=True))
+    stack: list[tuple[int, int, bytes]] = []
+    reached = 0
+    for lo, hi, h in heapq.merge(leaves, parts(), key=itemgetter(0)):
+        if lo != reached:
+            raise ProofError(f"the hash of leaves {reached} to {lo - 1} is missing")
+        reached = hi
+        start, digest, width = lo, h, hi - lo
+        # Merged while the span before is the left half of a complete subtree with this one.
+        while (
+            stack
+            and width & (width - 1) == 0
+            and stack[-1][1] - stack[-1][0] == width
+            and start % (2 * width) == width
+        ):
+            start, _, left = stack.pop()
+            digest, width = node_hash(left, digest), 2 * width
+        stack.append((start, hi, digest))
+    if reached != size:
+        raise ProofError(f"the hash of leaves {reached} to {size - 1} is missing")
+    root = stack[-1][2]
+    for _, _, left in reversed(stack[:-1]):
+        root = node_hash(left, root)
+    return root
 
 
 def _check_leaves(size: int, indexes: Sequence[int], leaf_hashes: Sequence[bytes]) -> None:
