@@ -19,15 +19,18 @@ from collections.abc import Callable, Collection
 from pathlib import Path
 from typing import Any
 
+from eventsourcing.persistence import Notification
+
 from incident_ledger.ledger.application import Ledger
 from incident_ledger.ledger.audit import (
     PAGE,
     Checkpoint,
+    _leaf,
     _leaves_in_ledger_order,
     b64,
 )
 from incident_ledger.ledger.errors import BadInputError, NotFoundError, VerificationError
-from incident_ledger.ledger.event_citations import cited_records, report_outlets
+from incident_ledger.ledger.event_citations import cited_records, records_named, report_outlets
 from incident_ledger.ledger.evidence_files import captured_in, write_evidence
 from incident_ledger.ledger.incident_chains import (
     ChainMap,
@@ -35,7 +38,6 @@ from incident_ledger.ledger.incident_chains import (
     concerned,
     parse_leaf,
 )
-from incident_ledger.ledger.incident_events import events_at, incident_events
 from incident_ledger.ledger.merkle import consistency_proof, leaf_hash
 from incident_ledger.ledger.multiproofs import needed_subtrees, subtree_hashes
 from incident_ledger.ledger.stores.chains import claim_lookup
@@ -228,20 +230,43 @@ def _indexed_part(
     ledger: Ledger, view: LogView, checkpoint: Checkpoint, incident: str, positions: Collection[int]
 ) -> tuple[dict[str, Any], Picked] | None:
     """``_incident_part`` read from the events at ``positions`` and those they cite, not
-    the whole log, once they prove to be every event of the incident
-    (``incident_events``); None when they do not (a read model behind or wrong): the
-    whole log is read instead."""
-    found = incident_events(ledger, view, checkpoint, incident, positions, rows=False)
-    if found is None:
+    the whole log: the stored chains must be the ones the checkpoint signed, and the
+    events at ``positions`` that concern the incident must make its chain, count and
+    head, as stored. So none is missing, none is extra and the order is the log's. None
+    when they do not (a read model behind or wrong): the whole log is read instead."""
+    heads = view.chain_heads()
+    tree = ChainMap(Chains(heads).entries())
+    if checkpoint.chains != (tree.size, tree.root):
         return None
-    own = [(index, leaf) for index, _, leaf in found.own]
-    cited = sorted(found.cited)
-    others = events_at(ledger, view, checkpoint.size, ("originator", cited), rows=False)
+    entry = tree.entry(incident)
+    if entry is None:
+        raise NotFoundError(f"no incident '{incident}' in the ledger")
+    leaves = _leaves_at(ledger, view, checkpoint, ("notification", sorted(positions)))
+    # The claims these events end have events of their own (Claim.Retracted and
+    # Claim.Superseded), which no read-model row places: every event of those claims.
+    named = records_named(leaf for _, leaf in leaves or ())
+    ended_claims = sorted(f"claim:{claim}" for claim in named["claim"])
+    ended = _leaves_at(ledger, view, checkpoint, ("originator", ended_claims))
+    if leaves is None or ended is None:
+        return None
+    leaves = sorted(dict(leaves + ended).items())
+    labels = concerned([leaf for _, leaf in leaves], claim_lookup(view, ledger.audit.plain))
+    own = [item for item, label in zip(leaves, labels, strict=True) if incident in label]
+    chain = Chains()
+    chain.add([(incident,)] * len(own), [leaf_hash(leaf) for _, leaf in own])
+    if chain.heads.get(incident) != heads.get(incident):
+        return None
+    cited = {
+        f"{kind}:{value}"
+        for kind, values in records_named(leaf for _, leaf in own).items()
+        for value in values
+    }
+    cited |= report_outlets(view, ledger, cited)
+    others = _leaves_at(ledger, view, checkpoint, ("originator", sorted(cited)))
     if others is None:
         return None
-    captures = [(index, leaf) for index, _, leaf in found.read if _capture_of(leaf, found.cited)]
-    picked = own + [(index, leaf) for index, _, leaf in others] + captures
-    return found.entry, sorted(dict(picked).items())
+    captures = [item for item in leaves if _capture_of(item[1], cited)]
+    return entry, sorted(dict(own + others + captures).items())
 
 
 def _capture_of(leaf: bytes, cited: set[str]) -> bool:
@@ -254,6 +279,34 @@ def _capture_of(leaf: bytes, cited: set[str]) -> bool:
         and aggregate.startswith("capture:")
         and (_captured_report(aggregate) in cited)
     )
+
+
+def _leaves_at(
+    ledger: Ledger, view: LogView, checkpoint: Checkpoint, where: tuple[str, list[Any]]
+) -> Picked | None:
+    """The leaves inside the checkpoint of the stored events ``LogView.leaf_rows_where``
+    finds, as ``verify`` reads them (``audit._leaf``); None if one has no leaf."""
+    rows, indexes = view.leaf_rows_where(*where)
+    if indexes is None:
+        return None
+    size = checkpoint.size
+    # The stored forms are the leaves, each checked to name its event (in bulk; row by
+    # row only to say which one does not).
+    states = ledger.leaf_mapper.leaves_of_rows(rows)
+    if states is not None:
+        return [(i, state) for i, state in zip(indexes, states, strict=True) if i < size]
+    leaves: Picked = []
+    for (position, aggregate, version, topic, state), index in zip(rows, indexes, strict=True):
+        if index < size:
+            stored = Notification(
+                id=position,
+                originator_id=aggregate,
+                originator_version=version,
+                topic=topic,
+                state=state,
+            )
+            leaves.append((index, _leaf(ledger, stored, index)))
+    return leaves
 
 
 def _write_picked(view: LogView, out: Path, checkpoint: Checkpoint, picked: Picked) -> int:

@@ -20,10 +20,8 @@ package computes multiproofs over this tree's storage (``merkle`` explains its t
 
 from __future__ import annotations
 
-import heapq
 from bisect import bisect_left
-from collections.abc import Callable, Iterator, Sequence
-from operator import itemgetter
+from collections.abc import Iterator, Sequence
 
 from incident_ledger.ledger.merkle import (
     EMPTY_ROOT,
@@ -147,74 +145,6 @@ def root_from_parts(
     span). Raises ProofError if an index is out of order or outside the tree, if a
     needed subtree is missing, or if a part is not one of the needed subtrees (a part
     covering a leaf would let that leaf go unchecked)."""
-    _check_leaves(size, indexes, leaf_hashes)
-    if any(len(value) != HASH_SIZE for value in parts.values()):
-        raise ProofError(f"subtree hashes must be {HASH_SIZE} bytes")
-    unused = dict(parts)
-
-    def take(span: Span) -> bytes | None:
-        return unused.pop(span, None)
-
-    digest = _root(size, indexes, leaf_hashes, take)
-    if unused:
-        start, end = min(unused)
-        raise ProofError(f"the hash of leaves {start} to {end - 1} is not one the leaves need")
-    return digest
-
-
-def root_with_stored_parts(
-    store: NodeStore, size: int, indexes: Sequence[int], leaf_hashes: Sequence[bytes]
-) -> bytes:
-    """The root of the tree of ``size`` leaves that the leaves at ``indexes`` (ascending,
-    with their hashes) make with the hashes ``store`` holds of the subtrees they need:
-    what the multiproof of those leaves written from this store proves
-    (``root_from_parts``), worked out a piece at a time, without holding the proof
-    (a hot incident's needs 700,000 hashes). The stored hashes are only taken on
-    trust until the root is compared with one that is known.
-
-    The leaves and the subtrees come in the order of their leaves and tile the tree, so
-    they fold as a frontier does: each span is merged with the one before it while the
-    two are the halves of a complete subtree, and what is left, complete subtrees from the
-    largest down and perhaps the right edge, folds right to left as the RFC's split does.
-    The recursion ``root_from_parts`` checks a recipient's proof with took a call per
-    node (1.4 million for a hot incident)."""
-    _check_leaves(size, indexes, leaf_hashes)
-    if not size:
-        return EMPTY_ROOT
-
-    def parts() -> Iterator[tuple[int, int, bytes]]:
-        for piece in needed_subtrees(size, indexes):
-            hashes = subtree_hashes(store, size, piece)
-            yield from ((lo, hi, h) for (lo, hi), h in zip(piece, hashes, strict=True))
-
-    leaves = ((i, i + 1, h) for i, h in zip(indexes, leaf_hashes, strict=True))
-    stack: list[tuple[int, int, bytes]] = []
-    reached = 0
-    for lo, hi, h in heapq.merge(leaves, parts(), key=itemgetter(0)):
-        if lo != reached:
-            raise ProofError(f"the hash of leaves {reached} to {lo - 1} is missing")
-        reached = hi
-        start, digest, width = lo, h, hi - lo
-        # Merged while the span before is the left half of a complete subtree with this one.
-        while (
-            stack
-            and width & (width - 1) == 0
-            and stack[-1][1] - stack[-1][0] == width
-            and start % (2 * width) == width
-        ):
-            start, _, left = stack.pop()
-            digest, width = node_hash(left, digest), 2 * width
-        stack.append((start, hi, digest))
-    if reached != size:
-        raise ProofError(f"the hash of leaves {reached} to {size - 1} is missing")
-    root = stack[-1][2]
-    for _, _, left in reversed(stack[:-1]):
-        root = node_hash(left, root)
-    return root
-
-
-def _check_leaves(size: int, indexes: Sequence[int], leaf_hashes: Sequence[bytes]) -> None:
-    """Raise ProofError unless the leaf indexes ascend inside the tree, one a leaf."""
     previous = -1
     for index in indexes:
         if not previous < index < size:
@@ -222,20 +152,13 @@ def _check_leaves(size: int, indexes: Sequence[int], leaf_hashes: Sequence[bytes
         previous = index
     if len(indexes) != len(leaf_hashes):
         raise ProofError(f"{len(indexes)} leaf indexes for {len(leaf_hashes)} leaves")
-
-
-def _root(
-    size: int,
-    indexes: Sequence[int],
-    leaf_hashes: Sequence[bytes],
-    take: Callable[[Span], bytes | None],
-) -> bytes:
-    """``root_from_parts`` of leaves ``_check_leaves`` passed, the hash of each
-    leaf-free subtree given by ``take``."""
+    if any(len(value) != HASH_SIZE for value in parts.values()):
+        raise ProofError(f"subtree hashes must be {HASH_SIZE} bytes")
+    unused = dict(parts)
 
     def root(lo: int, hi: int, first: int, last: int) -> bytes:
         if first == last:
-            found = take((lo, hi))
+            found = unused.pop((lo, hi), None)
             if found is None:
                 raise ProofError(f"the hash of leaves {lo} to {hi - 1} is missing")
             return found
@@ -245,4 +168,8 @@ def _root(
         split = bisect_left(indexes, mid, first, last)
         return node_hash(root(lo, mid, first, split), root(mid, hi, split, last))
 
-    return root(0, size, 0, len(indexes)) if size else EMPTY_ROOT
+    digest = root(0, size, 0, len(indexes)) if size else EMPTY_ROOT
+    if unused:
+        start, end = min(unused)
+        raise ProofError(f"the hash of leaves {start} to {end - 1} is not one the leaves need")
+    return digest

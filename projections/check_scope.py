@@ -21,34 +21,28 @@ model nor a row added to it escapes:
   added under the position of some other event brings that event in, and then
   differs from what it produces.
 
-Finding the log's side by a pass over the log reads every leaf once before the check,
-unhashed (``incident_scope``). When the model is at a signed checkpoint, the incident's
-events are read instead where the model says they are, and count once the incident's
-signed chain proves them all (``ledger.incident_events``), with the events of the records
-they cite and the registrations found by record (``indexed_scope``): the same events,
-read at a cost that follows the incident, not the log.
+Finding the log's side reads the log's leaves once before the check, unhashed. An index of
+events by incident would spare that read only if it could be trusted: the model's places
+are its own to edit, and the store's chains of incidents are what a checkpoint signs, not
+what it checks (the one pass over the log is what holds both to the leaves).
 """
 
 from __future__ import annotations
 
-import heapq
 import json
 import sqlite3
 from collections.abc import Iterator
 from dataclasses import dataclass
 
 from incident_ledger.ledger.application import Ledger
-from incident_ledger.ledger.audit import Checkpoint
 from incident_ledger.ledger.errors import VerificationError
 from incident_ledger.ledger.event_citations import cited_records, report_outlets
 from incident_ledger.ledger.incident_chains import concerned, parse_leaf
-from incident_ledger.ledger.incident_events import chained_incident, events_at
 from incident_ledger.ledger.log_check import PAGE
 from incident_ledger.ledger.mapper import LeafMapper
-from incident_ledger.ledger.merkle import leaf_hash
 from incident_ledger.ledger.stores.chains import claim_lookup
 from incident_ledger.ledger.stores.recorder import EventRow, LogView
-from incident_ledger.projections.incidents import claim_events, events_of_incident
+from incident_ledger.projections.incidents import claim_events
 
 
 @dataclass(frozen=True)
@@ -114,60 +108,6 @@ def incident_scope(
         positions.update(shared.get(record, ()))
     positions.update(_model_positions(model, incident, cited))
     return Scope(frozenset(positions))
-
-
-@dataclass(frozen=True)
-class IndexedScope:
-    """``indexed_scope``: the scope, and where each of its events the log holds is, in log
-    order, with its leaf's hash."""
-
-    scope: Scope
-    positions: list[int]
-    indexes: list[int]
-    hashes: list[bytes]
-
-
-def indexed_scope(
-    ledger: Ledger, view: LogView, model: sqlite3.Connection, incident: str, signed: Checkpoint
-) -> IndexedScope | None:
-    """``incident_scope`` of a model at the ``signed`` checkpoint's size, found without a
-    pass over the log: the incident's events, read where the model places them and
-    proven to be all of them by the signed chain (``chained_incident``); every event of
-    the reports and sources they cite and every incident's registration, read by record;
-    and the events of the model's rows (``_model_positions``), read by position. None
-    when the model cannot say where the incident's events are, or its positions do not
-    make the incident's chain: then ``incident_scope``."""
-    positions = events_of_incident(model, incident)
-    if positions is None:
-        return None
-    found = chained_incident(ledger, view, signed, incident, positions)
-    if found is None:
-        return None
-    own = set(found.positions)
-    shared = sorted(record for record in found.cited if record.startswith(_SHARED))
-    registered = sorted(f"incident:{name}" for name in view.chain_heads())
-    by_record = events_at(ledger, view, signed.size, ("originator", shared + registered))
-    if by_record is None:
-        return None
-    others = {
-        item[1][0]: item
-        for item in by_record
-        if item[1][0] not in own and (item[1][1].startswith(_SHARED) or item[1][2] == 1)
-    }  # (of an incident's events, its registration only)
-    wanted = _model_positions(model, incident, found.cited) - own - others.keys()
-    placed = events_at(ledger, view, signed.size, ("notification", sorted(wanted)))
-    if placed is None:
-        return None
-    others.update((item[1][0], item) for item in placed)
-    extra = sorted((row[0], index, leaf_hash(leaf)) for index, row, leaf in others.values())
-    chained = zip(found.positions, found.indexes, found.hashes, strict=True)
-    merged = list(heapq.merge(chained, extra))
-    return IndexedScope(
-        Scope(frozenset(own | others.keys() | wanted)),
-        [position for position, _, _ in merged],
-        [index for _, index, _ in merged],
-        [digest for _, _, digest in merged],
-    )
 
 
 def _log_pages(

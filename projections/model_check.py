@@ -30,16 +30,13 @@ from operator import itemgetter
 from typing import Any, cast
 
 from incident_ledger.ledger.application import Ledger
-from incident_ledger.ledger.audit import Checkpoint
 from incident_ledger.ledger.errors import VerificationError
 from incident_ledger.ledger.gcpause import collect_young, gc_paused
-from incident_ledger.ledger.incident_events import events_at
-from incident_ledger.ledger.log_check import PAGE, checked_pages
-from incident_ledger.ledger.merkle import Frontier, ProofError, leaf_hash
-from incident_ledger.ledger.multiproofs import root_with_stored_parts
-from incident_ledger.ledger.stores.recorder import EventRow, LogView
+from incident_ledger.ledger.log_check import checked_pages
+from incident_ledger.ledger.merkle import Frontier
+from incident_ledger.ledger.stores.recorder import EventRow
 from incident_ledger.projections.binding import binding_problem
-from incident_ledger.projections.check_scope import IndexedScope, incident_scope, indexed_scope
+from incident_ledger.projections.check_scope import incident_scope
 from incident_ledger.projections.claim_status import derived
 from incident_ledger.projections.projector import UPDATE_FORM, UPDATES, Projector
 from incident_ledger.projections.views import SEARCH_SCOPES, Views, row_key, table_columns
@@ -81,17 +78,13 @@ class Agreement:
     rows: int
 
 
-def check_read_model(
-    ledger: Ledger, views: Views, incident: str | None = None, signed: Checkpoint | None = None
-) -> Agreement:
+def check_read_model(ledger: Ledger, views: Views, incident: str | None = None) -> Agreement:
     """Compare every row of the read model with the rows the log produces up to its
     position; raise ReadModelDiffers naming the first that differs.
 
     With ``incident``, only the rows an export of that incident reads, and the
-    events that produce them (``check_scope``). Those events are found through the
-    model and read alone when the model is at the ``signed`` checkpoint and the
-    incident's signed chain proves them all (``_checked_by_index``); else every leaf of
-    the log is read, checked and folded to the model's root.
+    events that produce them (``check_scope``); every leaf of the log is still
+    checked and folded to the model's root.
 
     Call it within a read transaction of the model (``Views.snapshot``), so that what
     is checked is what is then read.
@@ -104,13 +97,6 @@ def check_read_model(
     frontier = Frontier()
     with gc_paused(), ledger.audit.reading() as view:
         size = view.size_at(binding.position)
-        if incident is not None and signed is not None and size == signed.size and size:
-            found = indexed_scope(ledger, view, views.connection, incident, signed)
-            agreement = None
-            if found is not None:
-                agreement = _checked_by_index(views, view, projector, incident, found)
-            if agreement is not None:
-                return agreement
         scope = None
         if incident is not None:
             scope = incident_scope(ledger, view, size, views.connection, incident)
@@ -126,41 +112,6 @@ def check_read_model(
         raise ReadModelDiffers(
             f"the log's {size} events hash to another root than the one the model recorded"
         )
-    return Agreement(binding.position, size, root, tables.rows_read)
-
-
-def _checked_by_index(
-    views: Views, view: LogView, projector: Projector, incident: str, found: IndexedScope
-) -> Agreement | None:
-    """The check of an incident's scope from its events alone (``indexed_scope``): their
-    leaves, with the subtrees the store holds beside them, must make the root the model
-    recorded (as the multiproof of an incident bundle shows them in the log), before the
-    rows they produce, a page at a time, are compared with the model's rows of the
-    scope. None when the root differs (a store whose leaves or subtrees are wrong, or a
-    model bound to another log): the check then reads the whole log, which names what
-    differs."""
-    binding = views.binding()
-    size = view.size_at(binding.position)
-    try:
-        root = root_with_stored_parts(view.nodes, size, found.indexes, found.hashes)
-    except ProofError:
-        return None
-    if root != binding.root:
-        return None
-    tables = _Tables(views.connection, found.scope.positions)
-    for start in range(0, len(found.positions), PAGE):
-        wanted = found.positions[start : start + PAGE]
-        page = events_at(projector.ledger, view, size, ("notification", wanted))
-        if (
-            page is None
-            or [leaf_hash(leaf) for _, _, leaf in page] != found.hashes[start : start + PAGE]
-        ):
-            return None  # not the events just proven (the log read anew differs)
-        rows = [row for _, row, _ in page]
-        tables.expect(collected(projector, rows, [leaf for _, _, leaf in page]))
-        tables.read_until(wanted[-1])
-    tables.finish(views.connection)
-    _check_search_scopes(views.connection, incident)
     return Agreement(binding.position, size, root, tables.rows_read)
 
 

@@ -13,14 +13,12 @@ from typing import Any
 
 import pytest
 
-from incident_ledger.ledger import log_check, samples
-from incident_ledger.ledger.audit import Checkpoint, make_checkpoint
+from incident_ledger.ledger import samples
 from incident_ledger.ledger.gcpause import gc_paused
-from incident_ledger.ledger.merkle import Frontier, leaf_hash
 from incident_ledger.ledger.stores.location import locate
-from incident_ledger.projections import check_scope, model_check
+from incident_ledger.projections import model_check
 from incident_ledger.projections.projector import Projector
-from incident_ledger.usecases import auditing, workspace, writing
+from incident_ledger.usecases import workspace, writing
 from tests.test_cli import ledger as cli
 
 
@@ -202,101 +200,3 @@ def test_an_incident_check_reads_only_the_rows_it_compares(
         part = model_check.check_read_model(ws.ledger, ws.views, "diyala-2022")
     assert everything == whole.rows
     assert counted.fetched == part.rows < whole.rows / 2
-
-
-INCIDENTS = ("ghwayran-2022", "diyala-2022")
-
-
-def _signed(ws: workspace.Workspace) -> Checkpoint:
-    """The checkpoint an export signs, made as ``auditing.export`` makes it."""
-    key = workspace.ledger_signer(ws.ledger, ws.location, *auditing.SIGN_EXPORT)
-    return make_checkpoint(ws.ledger, key.signer, key.origin, key.verifier)
-
-
-@pytest.mark.parametrize("incident", INCIDENTS)
-def test_an_incident_s_scope_found_by_index_is_the_one_a_pass_finds(
-    sample: str, incident: str
-) -> None:
-    """The events the model places for an incident, proven by its chain, with those of
-    the records they cite and every registration, are the scope a pass over the whole
-    log finds, event for event; and the check of that scope agrees as the pass's does."""
-    with workspace.open_workspace(sample) as ws, ws.views.snapshot():
-        signed = _signed(ws)
-        with ws.ledger.audit.reading() as view:
-            size = view.size_at(ws.views.binding().position)
-            passed = check_scope.incident_scope(
-                ws.ledger, view, size, ws.views.connection, incident
-            )
-            found = check_scope.indexed_scope(
-                ws.ledger, view, ws.views.connection, incident, signed
-            )
-            assert found is not None
-            assert found.scope == passed
-            on_the_log = [
-                (row[0], leaf_hash(leaf))
-                for rows, leaves in log_check.checked_pages(
-                    view, ws.ledger.leaf_mapper, size, Frontier()
-                )
-                for row, leaf in zip(rows, leaves, strict=True)
-                if row[0] in passed.positions
-            ]
-        assert list(zip(found.positions, found.hashes, strict=True)) == on_the_log
-        by_pass = model_check.check_read_model(ws.ledger, ws.views, incident)
-        by_index = model_check.check_read_model(ws.ledger, ws.views, incident, signed)
-    assert by_index == by_pass
-
-
-def test_an_incident_export_reads_its_events_not_the_whole_log(
-    sample: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    """The check of an incident's export read every event of the log twice (once to
-    find the scope, once to hash it): 32 s for a 600-event incident in a ledger of a
-    million. It reads the incident's events, and writes the same file."""
-    before = tmp_path / "before.csv"
-    args = ("export", "--format", "csv", "--incident", "diyala-2022")
-    assert cli(sample, *args, "--out", str(before))[0] == 0
-
-    def whole_log(*_: Any, **__: Any) -> Any:
-        raise AssertionError("the whole log was read")
-
-    monkeypatch.setattr(model_check, "checked_pages", whole_log)
-    monkeypatch.setattr(model_check, "incident_scope", whole_log)
-    after = tmp_path / "after.csv"
-    assert cli(sample, *args, "--out", str(after))[::2] == (0, "")
-    assert _rows(after) == _rows(before)
-    seq = _seq(sample, "SELECT seq FROM claims WHERE id = ?", DIYALA_CLAIM)
-    _edit(sample, EDIT, DIYALA_CLAIM)  # still caught, from the incident's events alone
-    code, _, err = cli(sample, *args)
-    assert code == 1
-    assert err.startswith(
-        f"error: claims row id='{DIYALA_CLAIM}' (event {seq}): value is '5000' in the read "
-        "model, '11' in the ledger: the read model does not match the ledger"
-    )
-
-
-def _rows(path: Path) -> list[str]:
-    """A CSV export's lines but its provenance (the checkpoint each export signs anew)."""
-    return [line for line in path.read_text("utf-8").splitlines() if "checkpoint" not in line]
-
-
-def test_a_model_that_misplaces_an_incident_s_event_is_checked_against_the_whole_log(
-    sample: str, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    """A claim row deleted from the model: the positions the model gives for the
-    incident no longer make its signed chain, so the check reads the whole log, which
-    names the row."""
-    claim = "c-000-sohr-killed-sf"
-    seq = _seq(sample, "SELECT seq FROM claims WHERE id = ?", claim)
-    _edit(sample, "DELETE FROM claims WHERE id = ?", claim)
-    passes: list[str] = []
-    scope_of = check_scope.incident_scope
-
-    def counted(*args: Any) -> Any:
-        passes.append(args[-1])
-        return scope_of(*args)
-
-    monkeypatch.setattr(model_check, "incident_scope", counted)
-    code, _, err = cli(sample, "export", "--format", "csv", "--incident", "ghwayran-2022")
-    assert code == 1
-    assert err.startswith(f"error: claims row id='{claim}' (event {seq}): missing from the read")
-    assert passes == ["ghwayran-2022"]

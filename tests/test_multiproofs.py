@@ -129,26 +129,3 @@ def test_a_node_missing_from_the_store_is_named() -> None:
     del store.nodes[(8, 3)]  # under node (9, 1), a sibling on leaf 0's path
     with pytest.raises(LookupError, match="level 8"):
         multiproof(store, size, [0])
-
-
-@settings(max_examples=200, deadline=None)
-@given(trees_and_leaves(), st.sampled_from([2, 16, 1 << 16]))
-def test_the_stored_parts_fold_to_the_root_as_the_proof_does(
-    case: tuple[int, list[int]], block: int
-) -> None:
-    """``root_with_stored_parts`` folds the leaves and the stored subtrees they need as a
-    frontier, where a recipient's check recurses through the split: the same root, and
-    another when a leaf's hash is not its own."""
-    size, indexes = case
-    store, hashes = tree(size)
-    leaves = [hashes[i] for i in indexes]
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setattr(multiproofs, "BLOCK", block)
-        assert multiproofs.root_with_stored_parts(store, size, indexes, leaves) == root_at(
-            store, size
-        )
-        if indexes:
-            wrong = [leaf_hash(b"not a leaf"), *leaves[1:]]
-            assert multiproofs.root_with_stored_parts(store, size, indexes, wrong) != root_at(
-                store, size
-            )

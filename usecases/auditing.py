@@ -479,7 +479,7 @@ def _checked_model(ws: Workspace, signed: Checkpoint, incident: str | None) -> N
     from incident_ledger.projections.model_check import ReadModelDiffers, check_read_model
 
     try:
-        agreement = check_read_model(ws.ledger, ws.views, incident, signed)
+        agreement = check_read_model(ws.ledger, ws.views, incident)
     except ReadModelDiffers as error:
         raise VerificationError(
             f"{error.where}: the read model does not match the ledger, so nothing was "
