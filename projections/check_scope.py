@@ -42,6 +42,7 @@ from incident_ledger.ledger.log_check import PAGE
 from incident_ledger.ledger.mapper import LeafMapper
 from incident_ledger.ledger.stores.chains import claim_lookup
 from incident_ledger.ledger.stores.recorder import EventRow, LogView
+from incident_ledger.projections.desk_projection import DESK_TABLES
 from incident_ledger.projections.incidents import claim_events
 
 
@@ -77,11 +78,14 @@ UNION SELECT seq FROM zone_day_ends
 UNION SELECT seq FROM reports WHERE id IN (SELECT value FROM json_each(:reports))
 UNION SELECT seq FROM sources WHERE id IN (SELECT value FROM json_each(:sources))
 UNION SELECT seq FROM source_ratings WHERE source IN (SELECT value FROM json_each(:sources))
-"""
+""" + "".join(f"UNION SELECT seq FROM {table}\n" for table in DESK_TABLES)
 """The events of the model's rows an export of one incident reads (``exports.common``), but
 its claims' and their ends' and assessments' (``incidents.claim_events``: each table read
 the cheaper way for the incident's size, where a subquery of the incident's claims built
-an index of the hot incident's 196,000 claim ids three times, 4.4 s)."""
+an index of the hot incident's 196,000 claim ids three times, 4.4 s). The desk's tables
+are read whole: an export reads them across incidents (who recorded a claim, whether its
+record is voided, the members' names, notes and captures), and they hold a row per desk
+entry and per signed batch, few beside the claims."""
 
 
 def incident_scope(

@@ -364,6 +364,16 @@ _SCOPE = "model_check_scope"
 table's read looks up by its key (a list bound to each query would be copied for each)."""
 
 
+def _chosen_by(positions: frozenset[int]) -> Keep:
+    """Whether a model row of the event at ``seq`` is compared in a scope of ``positions``:
+    one of them, or a seq that is not a position (``_Tables``)."""
+
+    def chosen(seq: object) -> bool:
+        return type(seq) is not int or seq in positions
+
+    return chosen
+
+
 def _hold_scope(connection: sqlite3.Connection, positions: frozenset[int]) -> None:
     connection.execute(f"CREATE TEMP TABLE IF NOT EXISTS {_SCOPE} (seq INTEGER PRIMARY KEY)")
     connection.execute(f"DELETE FROM temp.{_SCOPE}")
@@ -387,8 +397,10 @@ class _Tables:
             _hold_scope(connection, positions)
             # Unary + keeps SQLite from an index on seq, whose rows it would then sort by
             # rowid: every table is read in storage order, one row after another.
-            chosen = f"WHERE +[seq] IN (SELECT seq FROM temp.{_SCOPE})"
-            keep = positions.__contains__  # and an integer, as the log's positions are
+            # A row whose seq is no position at all is read too: no event made it, and
+            # a scope of positions would never choose it (an export still reads it).
+            chosen = f"WHERE +[seq] IN (SELECT seq FROM temp.{_SCOPE}) OR typeof(seq) <> 'integer'"
+            keep = _chosen_by(positions)
         for name, columns in self.columns.items():
             listed = ", ".join(f"[{column}]" for column in columns)
             sql = f"SELECT {listed} FROM [{name}] {chosen} ORDER BY rowid"

@@ -200,3 +200,59 @@ def test_an_incident_check_reads_only_the_rows_it_compares(
         part = model_check.check_read_model(ws.ledger, ws.views, "diyala-2022")
     assert everything == whole.rows
     assert counted.fetched == part.rows < whole.rows / 2
+
+
+SOHR_CLAIM = "c-000-sohr-killed-sf"
+
+
+@pytest.mark.parametrize(
+    ("statements", "table"),
+    [
+        # A claim voided by a row no event made, and shown voided.
+        (
+            [
+                f"INSERT INTO voided VALUES ('claim:{SOHR_CLAIM}', 'erratum', "
+                "'2022-01-01T00:00:00.000000Z', 99999)",
+                f"UPDATE claims SET claim_status = 'voided' WHERE id = '{SOHR_CLAIM}'",
+            ],
+            "voided",
+        ),
+        # Voided under the position of another incident's event.
+        (
+            [
+                f"INSERT INTO voided VALUES ('claim:{SOHR_CLAIM}', 'erratum', "
+                "'2022-01-01T00:00:00.000000Z', "
+                "(SELECT seq FROM claims WHERE incident = 'diyala-2022' LIMIT 1))",
+                f"UPDATE claims SET claim_status = 'voided' WHERE id = '{SOHR_CLAIM}'",
+            ],
+            "voided",
+        ),
+        # Ended by a row of no position, and shown retracted.
+        (
+            [
+                "INSERT INTO claim_ends (claim, how, ended_by, report, published_at, "
+                f"recorded_at, seq) SELECT '{SOHR_CLAIM}', 'retracted', 'x', report, "
+                "published_at, recorded_at, NULL FROM claims WHERE id = "
+                f"'{SOHR_CLAIM}'",
+                f"UPDATE claims SET claim_status = 'retracted' WHERE id = '{SOHR_CLAIM}'",
+            ],
+            "claim_ends",
+        ),
+        # Recorded by someone else.
+        (["UPDATE batches SET member = 'mallory'"], "batches"),
+        (["UPDATE members SET name = 'Mallory Fake'"], "members"),
+    ],
+)
+def test_an_incident_export_checks_the_desk_rows_it_reads(
+    sample: str, statements: list[str], table: str
+) -> None:
+    """Rows an export of one incident reads that no event of its scope made: an erratum
+    row of no event, or of another incident's event, a claim's end of no position, a
+    signed batch's member, a member's name. The scoped check never chose them (the
+    whole model's check did), so the export showed them."""
+    for statement in statements:
+        _edit(sample, statement)
+    code, _, err = cli(sample, "export", "--format", "csv", "--incident", "ghwayran-2022")
+    assert code == 1
+    assert err.startswith(f"error: {table} row ")
+    assert "the read model does not match the ledger" in err
