@@ -35,8 +35,10 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 
 from incident_ledger.ledger.application import Ledger
+from incident_ledger.ledger.desk_domain import Batch, Erratum, Member, Note, Review, Setting
 from incident_ledger.ledger.errors import VerificationError
 from incident_ledger.ledger.event_citations import cited_records, report_outlets
+from incident_ledger.ledger.evidence import Capture
 from incident_ledger.ledger.incident_chains import concerned, parse_leaf
 from incident_ledger.ledger.log_check import PAGE
 from incident_ledger.ledger.mapper import LeafMapper
@@ -67,6 +69,11 @@ class Scope:
 
 _SHARED = ("report:", "source:")
 """Records of which an incident's events cite some: their events are found by record."""
+
+_DESK = tuple(f"{kind.kind}:" for kind in (Member, Batch, Setting, Erratum, Review, Note, Capture))
+"""The desk's records: every incident's export reads their rows (who recorded a claim, what is
+voided, the members, notes and captures), so every event of theirs is in every scope, found
+in the log (a row deleted from the model is then missed) as in the model (``_MODEL_ROWS``)."""
 
 
 _MODEL_ROWS = """
@@ -100,7 +107,7 @@ def incident_scope(
         for row, leaf, label in zip(rows, leaves, concerned(leaves, lookup), strict=True):
             if row[1].startswith(_SHARED):
                 shared.setdefault(row[1], []).append(row[0])
-            elif row[1].startswith("incident:") and row[2] == 1:
+            elif row[1].startswith(_DESK) or (row[1].startswith("incident:") and row[2] == 1):
                 positions.add(row[0])
             if incident in label:
                 positions.add(row[0])

@@ -364,6 +364,25 @@ _SCOPE = "model_check_scope"
 table's read looks up by its key (a list bound to each query would be copied for each)."""
 
 
+def _require_columns(connection: sqlite3.Connection, table: str, columns: tuple[str, ...]) -> None:
+    """Raise ReadModelDiffers unless a table of the model has exactly the columns the
+    projector writes: the check compares those, while an export reads every column of some
+    tables (a column added and filled by hand, ``review`` say, was shown as the ledger's)."""
+    try:
+        held = tuple(row[1] for row in connection.execute(f"PRAGMA table_info([{table}])"))
+    except sqlite3.Error as error:
+        raise ReadModelDiffers(f"its table {table} cannot be read ({error})") from None
+    if held == columns or not held:  # (a table that is not there: its read says so)
+        return
+    extra = [column for column in held if column not in columns]
+    if extra:
+        raise ReadModelDiffers(f"its table {table} has a column {extra[0]} the ledger never makes")
+    missing = [column for column in columns if column not in held]
+    if missing:
+        raise ReadModelDiffers(f"its table {table} lacks its column {missing[0]}")
+    raise ReadModelDiffers(f"its table {table} holds its columns in another order")
+
+
 def _chosen_by(positions: frozenset[int]) -> Keep:
     """Whether a model row of the event at ``seq`` is compared in a scope of ``positions``:
     one of them, or a seq that is not a position (``_Tables``)."""
@@ -402,6 +421,7 @@ class _Tables:
             chosen = f"WHERE +[seq] IN (SELECT seq FROM temp.{_SCOPE}) OR typeof(seq) <> 'integer'"
             keep = _chosen_by(positions)
         for name, columns in self.columns.items():
+            _require_columns(connection, name, columns)
             listed = ", ".join(f"[{column}]" for column in columns)
             sql = f"SELECT {listed} FROM [{name}] {chosen} ORDER BY rowid"
             try:
