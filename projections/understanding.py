@@ -90,9 +90,13 @@ def state(
     policy: Policy = Policy.RANGE,
     *,
     reviewed_only: bool = False,
+    from_claims: bool = False,
 ) -> StateResult:
     """The understanding of an incident at known time T as the ledger stood at R
-    (``reviewed_only``: counting a reporter's proposals only once approved)."""
+    (``reviewed_only``: counting a reporter's proposals only once approved). ``from_claims``:
+    worked out from the claims' rows, never from the stored positions in force, a table
+    derived from them that the check of the model against the log does not compare: what
+    an export shows (it is checked first) must come from rows that check compared."""
     zone = require_incident(db, incident)
     params = {
         "incident": incident,
@@ -100,7 +104,7 @@ def state(
         "recorded": to_key(recorded_at) if recorded_at else END_OF_TIME,
     }
     # The stored positions in force hold the desk's voids but not its reviews.
-    stored = not reviewed_only and in_force.ready(db, incident)
+    stored = not reviewed_only and not from_claims and in_force.ready(db, incident)
     with _snapshot(db):
         # Every read below sees the model as one instant: if it moved on since the stored
         # positions were brought up to date, they are not read.

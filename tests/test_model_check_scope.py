@@ -16,7 +16,7 @@ import pytest
 from incident_ledger.ledger import samples
 from incident_ledger.ledger.gcpause import gc_paused
 from incident_ledger.ledger.stores.location import locate
-from incident_ledger.projections import model_check
+from incident_ledger.projections import in_force, model_check
 from incident_ledger.projections.projector import Projector
 from incident_ledger.usecases import workspace, writing
 from tests.test_cli import ledger as cli
@@ -293,3 +293,20 @@ def test_a_column_added_to_the_model_stops_an_export(sample: str) -> None:
             "error: its table claims has a column review the ledger never makes: the read "
             "model does not match the ledger, so nothing was exported"
         )
+
+
+def test_an_export_never_shows_the_stored_positions_in_force(
+    sample: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A crowded incident's state is read from the stored positions in force, a table
+    derived from the claims that the check of the model does not compare: rows deleted
+    from it turned a contested fact single in the export, which passed its check."""
+    monkeypatch.setattr(in_force, "CROWDED", 1)  # the sample's incidents count as crowded
+    assert cli(sample, "state", "ghwayran-2022")[0] == 0  # builds the stored positions
+    args = ("export", "--format", "csv", "--incident", "ghwayran-2022")
+    before, after = tmp_path / "before.csv", tmp_path / "after.csv"
+    assert cli(sample, *args, "--out", str(before))[0] == 0
+    assert _seq(sample, "SELECT count(*) FROM positions_in_force") > 0
+    _edit(sample, "DELETE FROM positions_in_force WHERE claimant <> 'sohr'")
+    assert cli(sample, *args, "--out", str(after))[0] == 0
+    assert after.read_bytes() == before.read_bytes()  # (the same checkpoint: nothing appended)

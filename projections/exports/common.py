@@ -482,7 +482,8 @@ def stream(
     for end in _rows(db, ends_sql, params):
         ends.setdefault(end["claim"], end)
     states = {
-        row["id"]: state(db, row["id"], moment, reviewed_only=reviewed_only) for row in incidents
+        row["id"]: state(db, row["id"], moment, reviewed_only=reviewed_only, from_claims=True)
+        for row in incidents
     }
     if not reviewed_only:  # what is shown though not yet approved says so
         _mark_ends(db, ends)
