@@ -19,7 +19,7 @@ import sqlite3
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
-from functools import cached_property
+from functools import cached_property, partial
 from typing import Any, TextIO, TypeVar
 
 from incident_ledger.ledger.errors import VerificationError
@@ -481,10 +481,8 @@ def stream(
     ends: dict[str, Row] = {}
     for end in _rows(db, ends_sql, params):
         ends.setdefault(end["claim"], end)
-    states = {
-        row["id"]: state(db, row["id"], moment, reviewed_only=reviewed_only, from_claims=True)
-        for row in incidents
-    }
+    state_of = partial(state, reviewed_only=reviewed_only, from_claims=True)  # (rows checked)
+    states = {row["id"]: state_of(db, row["id"], moment) for row in incidents}
     if not reviewed_only:  # what is shown though not yet approved says so
         _mark_ends(db, ends)
         _mark_states(db, states, moment)
