@@ -507,6 +507,7 @@ class Views:
         self.journaled = True
         """Whether a transaction (and a savepoint in it) can be rolled back."""
         self._search_table = _SEARCH_TABLE
+        self._private = False
 
     def map_for_queries(self) -> None:
         """Read pages in place from a memory map from now on (up to ``QUERY_MMAP_BYTES``).
@@ -525,6 +526,21 @@ class Views:
         again to the file."""
         self.connection.execute("PRAGMA journal_mode=OFF")
         self.journaled = False
+
+    def make_private(self) -> None:
+        """Keep the journal in memory while rows are loaded: for a model no other process
+        opens until it is complete (a rebuild's new model, renamed into place only then; a
+        killed rebuild's is emptied by the next). Its rows and indexes are then written once,
+        not to a WAL and again to the file (a rebuild of a million events: about 5 % less
+        time), and a transaction or savepoint still rolls back. ``finish_bulk`` and
+        ``make_shared`` return it to WAL mode."""
+        self.connection.execute("PRAGMA journal_mode=MEMORY")
+        self._private = True
+
+    def make_shared(self) -> None:
+        """WAL mode again (``make_private``): a model readers may open while it is written."""
+        self.connection.execute("PRAGMA journal_mode=WAL")
+        self._private = False
 
     def make_shard(self) -> None:
         """A rebuild's shard (``absorb``): a scratch model (``make_scratch``) whose
@@ -778,7 +794,15 @@ class Views:
                 # The load still ends with every claim's status (``settle``).
                 self.connection.execute(_IF_NOT_EXISTS.sub(r"\g<0>IF NOT EXISTS ", statement, 1))
             self._drop_lookups()
-            settle(self.connection)
+            if not self._private:
+                settle(self.connection)
+        if self._private:
+            # The statuses change pages the model holds: an in-memory journal would keep
+            # their old contents, growing with the model (60 MB at a million claims),
+            # where the WAL keeps them on disk. (The indexes are new pages: none kept.)
+            self.make_shared()
+            with self.transaction():
+                settle(self.connection)
         self._bulk_indexes = None
         self.connection.execute("PRAGMA threads=0")
         self._bulk = False

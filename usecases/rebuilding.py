@@ -82,6 +82,7 @@ def _rebuild(
         remove_model_files(target)
     build = build_path(target)
     views = open_views(build)
+    views.make_private()  # (no other process opens it before ``swap_in``)
     try:
         if schema is None:
             views.ensure_schema()
@@ -97,6 +98,7 @@ def _rebuild(
             "until": until,
             "unprojectable": views.set_aside_events(),
         }
+        views.make_shared()
     except BaseException:
         views.close()
         remove_model_files(build)
