@@ -26,9 +26,9 @@ def test_a_rebuild_writes_its_rows_once_and_puts_a_wal_model_in_place(
 ) -> None:
     """A rebuild's new model is no other process's until it is renamed into place: its rows
     go in with the journal in memory, written once rather than to a WAL and again to the
-    file. The index build and the statuses, which change pages the model holds (an
-    in-memory journal would keep their old contents), and the model put in place, where
-    readers come, are in WAL mode; the model is the one projecting in place gives."""
+    file; so do its indexes, new pages too. The statuses, which change pages the model
+    holds (an in-memory journal would keep their old contents), and the model put in place,
+    where readers come, are in WAL mode; the model is the one projecting in place gives."""
     db = ledger_of(tmp_path, 600)
     in_place = model(db, tmp_path / "in-place.db", BULK_BACKLOG=0, **ALONE).dump()
     modes: list[tuple[str, str]] = []
