@@ -357,11 +357,17 @@ def tracked(connection: sqlite3.Connection, names: Iterable[str]) -> bool:
     """Whether a SQLite file whose schema holds ``names`` has a read model's ``tracking``
     table (its row or not: a model whose first build was killed), or no table at all:
     names alone do not tell a model from someone's own ``incidents`` or ``sources``. The
-    one rule by which a file with tables is a read model, wherever one is opened."""
+    one rule by which a file with tables is a read model, wherever one is opened.
+
+    A read model's ``tracking`` has had ``schema_version`` beside ``projection`` and
+    ``position`` in every version; a tracking table of someone's own (an event
+    processor's ``projection`` and ``position``, say) lacks it."""
     if all(name.startswith("sqlite_") for name in names):
         return True
     try:
-        connection.execute("SELECT position FROM tracking WHERE projection = ?", (PROJECTION,))
+        connection.execute(
+            "SELECT position, schema_version FROM tracking WHERE projection = ?", (PROJECTION,)
+        )
     except sqlite3.Error:  # no tracking table, or someone else's
         return False
     return True

@@ -757,6 +757,12 @@ def test_a_read_refuses_a_database_of_something_else_named_as_its_model(
         ["CREATE TABLE incidents (id TEXT, what TEXT, severity INTEGER)"],
         ["CREATE TABLE sources (id TEXT)", "CREATE TABLE reports (id TEXT)"],
         ["CREATE TABLE tracking (parcel TEXT, status TEXT)"],
+        # an event processor's own: a model's two first columns, not its schema_version
+        [
+            "CREATE TABLE tracking (projection TEXT PRIMARY KEY, position INTEGER)",
+            "INSERT INTO tracking VALUES ('understanding', 7)",
+            "CREATE TABLE incidents (id TEXT)",
+        ],
     ],
 )
 def test_a_database_whose_tables_a_model_also_has_is_not_a_model(
