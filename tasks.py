@@ -55,6 +55,19 @@ def ensure_environment(extras: str) -> None:
     STAMP.write_text(" ".join([digest, *([extras] if extras else [])]))
 
 
+def compile_program() -> None:
+    """Compile the program's modules to bytecode, as installing a package does: an
+    editable install leaves that to their first import, and where writing bytecode is
+    off (``PYTHONDONTWRITEBYTECODE``, common in containers) to every start of every
+    command (0.14 of 0.39 s for ``ledger state`` on the sample). Quick when they are
+    compiled already; a tree that cannot be written is left as it is. The folders are
+    the package's own and the layers linked into it (compileall follows no link)."""
+    package = ROOT / "incident_ledger"
+    folders = [package, *(p.resolve() for p in sorted(package.iterdir()) if p.is_symlink())]
+    command = [str(BIN / "python"), "-m", "compileall", "-qq", *map(str, folders)]
+    subprocess.run(command, check=False)
+
+
 def main(argv: list[str]) -> int:
     jobs = {
         "demo": [str(BIN / "ledger"), "demo"],
@@ -65,6 +78,7 @@ def main(argv: list[str]) -> int:
         return 2
     # The demo needs the program only; the tests need their tools (the dev extra).
     ensure_environment("dev" if argv[0] == "test" else "")
+    compile_program()
     return subprocess.run([*jobs[argv[0]], *argv[1:]], cwd=ROOT).returncode
 
 

@@ -42,3 +42,23 @@ def test_the_demo_says_where_the_sample_file_is() -> None:
     assert result.exit_code == 0
     assert f"The sample file: {samples.GHWAYRAN}" in result.stdout
     assert samples.GHWAYRAN.exists()
+
+
+def test_the_program_is_compiled_before_each_job(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Every layer linked into the package is compiled (compileall follows no link), so
+    that no command compiles the program at its start where bytecode is not written."""
+    ran: list[list[str]] = []
+
+    def run(command: list[str], **_: Any) -> subprocess.CompletedProcess[str]:
+        ran.append(command)
+        return subprocess.CompletedProcess(command, 0)
+
+    monkeypatch.setattr(tasks, "ensure_environment", lambda extras: None)
+    monkeypatch.setattr(subprocess, "run", run)
+    assert tasks.main(["demo"]) == 0
+    compiled, job = ran
+    assert compiled[1:4] == ["-m", "compileall", "-qq"]
+    package = tasks.ROOT / "incident_ledger"
+    layers = {"ledger", "projections", "usecases", "cli"}
+    assert set(compiled[4:]) == {str(package), *(str(tasks.ROOT / name) for name in layers)}
+    assert job[-1] == "demo"
