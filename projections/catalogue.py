@@ -2,10 +2,16 @@
 
 ``incidents`` lists every incident but those entered in error (title, place, time
 zone, how many facts and claims, its first and last report); ``facts`` lists one
-incident's facts — those declared and those its claims speak of — with their kind,
-unit, whether cumulative, whether declared or given their kind by their first claim,
-how many claims, and their status at a known time (by default now, as ``state``
-answers it, a status only a reporter's proposals give marked as ``state`` marks it).
+incident's facts — those declared and those its claims known then speak of — with their
+kind, unit, whether cumulative, whether declared or given their kind by their first
+claim, how many claims were known, and their status at a known time (by default now, as
+``state`` answers it, a status only a reporter's proposals give marked as ``state``
+marks it).
+
+Claims are counted by the desk's rules, as ``state`` counts them (``desk_rules``): one
+voided (entered in error, or a rejected proposal) counts nowhere, and with
+``reviewed_only`` a proposal counts once approved; ``facts`` counts those known at its
+time only, so that a count never shows what was not yet reported.
 """
 
 from __future__ import annotations
@@ -17,19 +23,24 @@ from typing import Any
 
 import orjson
 
+from incident_ledger.ledger.times import to_key
+from incident_ledger.projections.citations import recorded_bound
+from incident_ledger.projections.desk_rules import desk_clauses
 from incident_ledger.projections.incidents import require_incident
 from incident_ledger.projections.proposal_ends import mark_state_proposals
 from incident_ledger.projections.understanding import Policy, iso, state
 
 _INCIDENTS = """
 SELECT i.id, i.title, i.title_ar, i.place, i.timezone,
-    (SELECT COUNT(*) FROM claims c WHERE c.incident = i.id) AS claims,
+    (SELECT COUNT(*) FROM claims c WHERE c.incident = i.id {desk_claim}) AS claims,
     (SELECT COUNT(DISTINCT fact) FROM (
-        SELECT c.fact FROM claims c WHERE c.incident = i.id
-        UNION SELECT f.key FROM facts f WHERE f.incident = i.id
+        SELECT c.fact FROM claims c WHERE c.incident = i.id {desk_claim}
+        UNION SELECT f.key FROM facts f WHERE f.incident = i.id AND f.declared
     )) AS facts,
-    (SELECT MIN(c.published_at) FROM claims c WHERE c.incident = i.id) AS first_known,
-    (SELECT MAX(c.published_at) FROM claims c WHERE c.incident = i.id) AS last_known
+    (SELECT MIN(c.published_at) FROM claims c WHERE c.incident = i.id {desk_claim})
+        AS first_known,
+    (SELECT MAX(c.published_at) FROM claims c WHERE c.incident = i.id {desk_claim})
+        AS last_known
 FROM incidents i
 WHERE NOT EXISTS (SELECT 1 FROM voided v WHERE v.record = 'incident:' || i.id)
 ORDER BY i.id
@@ -42,7 +53,9 @@ FROM facts f WHERE incident = :incident
 """
 
 _CLAIM_COUNTS = """
-SELECT fact, COUNT(*), MIN(kind) FROM claims WHERE incident = :incident GROUP BY fact
+SELECT fact, COUNT(*), MIN(kind) FROM claims c
+WHERE incident = :incident AND c.published_at <= :known {desk_claim}
+GROUP BY fact
 """
 
 
@@ -60,7 +73,10 @@ def incidents(db: sqlite3.Connection) -> list[dict[str, Any]]:
             "first_known": iso(row[7]),
             "last_known": iso(row[8]),
         }
-        for row in db.execute(_INCIDENTS)
+        for row in db.execute(
+            _INCIDENTS.format(desk_claim=desk_clauses(db, False)[0]),
+            {"recorded": recorded_bound(None)},
+        )
     ]
 
 
@@ -73,15 +89,19 @@ def facts(
 ) -> dict[str, Any]:
     """An incident's facts, by key: kind, unit, cumulative, declared, claims, status at T
     (``reviewed_only``: counting a reporter's proposals only once approved; otherwise a
-    status only proposals give is marked, ``mark_state_proposals``)."""
+    status only proposals give is marked, ``mark_state_proposals``); the claims counted
+    are those known at T, by the desk's rules."""
     understood = state(db, incident, known_at, reviewed_only=reviewed_only)
     if not reviewed_only:
         mark_state_proposals(db, understood, known_at, None, Policy.RANGE)
-    params = {"incident": incident}
+    params = {"incident": incident, "known": to_key(known_at), "recorded": recorded_bound(None)}
     declared = {row[0]: row[1:] for row in db.execute(_FACTS, params)}
-    counts = {row[0]: (row[1], row[2]) for row in db.execute(_CLAIM_COUNTS, params)}
+    counting = _CLAIM_COUNTS.format(desk_claim=desk_clauses(db, reviewed_only)[0])
+    counts = {row[0]: (row[1], row[2]) for row in db.execute(counting, params)}
     listed = []
-    for key in sorted(declared.keys() | counts.keys()):
+    # A fact given its kind by its first claim is listed once a claim of it is known.
+    named = {key for key, row in declared.items() if row[1]} | counts.keys()
+    for key in sorted(named):
         kind, is_declared, unit, cumulative, tolerance, choices, label, label_ar = declared.get(
             key, (None, 0, None, 0, None, None, None, None)
         )

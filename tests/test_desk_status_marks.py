@@ -190,3 +190,20 @@ def test_facts_marks_a_status_only_a_proposal_gives_unless_reviewed_only(
     assert marks(reviewed) == ("contested", None, None, None)
     table = words(alice.ok("facts", "g", *at, "--reviewed-only"))
     assert "contested" in table and "proposed" not in table, table
+
+
+def test_facts_and_incidents_count_claims_by_the_desks_rules(
+    desk: tuple[Member, Member, Member],
+) -> None:
+    """A rejected proposal counts nowhere, a waiting one only outside ``--reviewed-only``:
+    the counts of ``facts`` and ``incidents`` took every claim entered."""
+    alice, bob, eve = desk
+    assert bob.append([claim("q1", 9, "n4"), claim("q2", 11, "n4")]).returncode == 0
+    eve.ok("review", "q2", "--reject")
+    at = ("--at", "2022-01-25")
+    (killed,) = alice.json("facts", "g", *at)["facts"]
+    assert killed["claims"] == 4  # c0, c2, c4 and q1, waiting
+    (killed,) = alice.json("facts", "g", *at, "--reviewed-only")["facts"]
+    assert killed["claims"] == 3
+    (listed,) = alice.json("incidents")
+    assert listed["claims"] == 4

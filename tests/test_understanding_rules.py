@@ -365,6 +365,33 @@ def test_incidents_and_facts_list_what_the_ledger_follows(tmp_path: Path) -> Non
     assert "Asia/Beirut" in out and "5 Aug 2020 to 5 Aug 2020" in out
 
 
+def test_facts_and_incidents_count_the_claims_known_then_and_not_voided(tmp_path: Path) -> None:
+    """A count never shows what was not yet reported, nor a claim entered in error: ``facts
+    --at`` counted every claim the ledger held, and listed a fact nobody had claimed yet."""
+    records = [
+        report("r1", "wire", "2020-08-05"),
+        report("r2", "paper", "2020-08-07"),
+        claim("k1", "killed", 150, "r1"),
+        claim("k2", "killed", 160, "r2"),
+        claim("w1", "wounded", 30, "r2"),
+    ]
+    db = ledger_of(tmp_path, records)
+
+    def counts(at: str) -> dict[str, Any]:
+        listed = json.loads(cli(db, "facts", "b", "--at", at, "--json")[1])["facts"]
+        return {f["key"]: (f["claims"], f["status"]) for f in listed}
+
+    assert counts("2020-08-05") == {"killed": (1, "single")}
+    assert counts("2020-08-07") == {"killed": (2, "contested"), "wounded": (1, "single")}
+    assert cli(db, "erratum", "w1", "--reason", "the wrong report")[0] == 0
+    assert counts("2020-08-07") == {"killed": (2, "contested")}
+    [listed] = json.loads(cli(db, "incidents", "--json")[1])
+    assert (listed["claims"], listed["facts"]) == (2, 1)
+    assert cli(db, "erratum", "report:r2", "--reason", "not this incident")[0] == 0
+    [listed] = json.loads(cli(db, "incidents", "--json")[1])
+    assert (listed["claims"], listed["last_known"]) == (1, "2020-08-05T23:59:59.999999Z")
+
+
 # --- the read model holds to the log ---------------------------------------------------------
 
 
