@@ -370,8 +370,9 @@ def fact_charts(
             yield chart
 
 
-def draw_history(history: Mapping[str, Any], path: str) -> str:
-    """Draw a numeric fact's history into ``path`` (SVG or PNG by suffix); returns the format."""
+def draw_history(history: Mapping[str, Any], path: str) -> tuple[str, bytes]:
+    """A numeric fact's history drawn for ``path`` (SVG or PNG by its suffix): the format
+    and the file's bytes, for the caller to write."""
     fmt = chart_format(path)
     check_chartable(history)
     steps = (
@@ -390,8 +391,7 @@ def draw_history(history: Mapping[str, Any], path: str) -> str:
     if history.get("recorded_at"):
         title += f"\nas recorded by {history['recorded_at']}"
     chart.title = title
-    Path(path).write_bytes(render(chart, fmt))
-    return fmt
+    return fmt, render(chart, fmt)
 
 
 def inline_svg(chart: ChartData, scope: str) -> str:

@@ -28,6 +28,7 @@ from incident_ledger.usecases.outputs import (
     output_file,
     output_folder,
     write_file,
+    write_folder,
     write_output,
 )
 from incident_ledger.usecases.workspace import (
@@ -415,12 +416,11 @@ def _bundle(
     from incident_ledger.projections.incidents import events_of_incident
 
     positions = None if incident is None else events_of_incident(ws.views.connection, incident)
-    try:
-        result = write_bundle(
-            ws.ledger, folder, signed, verifier, incident, positions, with_evidence
-        )
-    except OSError as error:
-        raise StoreError(f"cannot write the bundle {folder}: {error.strerror}") from None
+
+    def write(place: Path) -> dict[str, Any]:
+        return write_bundle(ws.ledger, place, signed, verifier, incident, positions, with_evidence)
+
+    result = write_folder(folder, write, f"the bundle {folder}") | {"path": str(folder)}
     if result.get("files_left_out"):
         result["notes"] = [
             f"the captured files ({result['files_left_out']}) are not included: restoring "

@@ -15,7 +15,7 @@ import sqlite3
 from collections.abc import Callable
 from pathlib import Path
 
-from incident_ledger.ledger.errors import StoreError
+from incident_ledger.ledger.errors import BadInputError, StoreError
 from incident_ledger.ledger.stores.location import StoreLocation, writable
 from incident_ledger.ledger.stores.sqlite_log import glance
 from incident_ledger.projections.binding import store_problem
@@ -37,6 +37,12 @@ def open_views(path: Path, *, named: bool = False) -> Views:
     every read.)"""
     if named:
         refuse_store_files(path)
+    if path.exists() and not path.is_file() and not path.is_dir():
+        # (opening a pipe would wait for a writer; a folder is refused as it is opened)
+        raise BadInputError(
+            f"the read model {path} is not a regular file (a pipe or a device): "
+            "set LEDGER_VIEWS to a file of its own"
+        )
     if path.exists():
         return Views(path, read_only=not writable(path))
     require_folder(path)

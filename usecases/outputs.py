@@ -11,11 +11,16 @@ from __future__ import annotations
 
 import contextlib
 import os
+import shutil
 import stat
 from collections.abc import Callable, Mapping
 from pathlib import Path
+from typing import TypeVar
 
 from incident_ledger.ledger.errors import BadInputError, StoreError
+from incident_ledger.ledger.stores.sqlite_file import SQLITE_HEADER
+
+Made = TypeVar("Made")
 
 
 def require_folder(folder: Path) -> None:
@@ -40,8 +45,11 @@ def output_file(path: str, kept: Mapping[Path, str] | None = None) -> Path:
 def replaceable(target: Path, kept: Mapping[Path, str]) -> None:
     """Refuse to write over what is at ``target`` unless it is a regular file other than
     the files in ``kept`` (the ledger's own, by what each is: its store, its read model,
-    its keys). A file is written through a temporary file renamed over it, so a link,
-    a pipe or a device there would be replaced, not written to: each is refused."""
+    its keys) that this process may write. A file is written through a temporary file
+    renamed over it, so a link, a pipe or a device there would be replaced, not written
+    to: each is refused; and so would a file its owner made read-only, which the rename
+    does not ask about: it is refused as the system refuses writing it (exit 1). No
+    output is a SQLite database: one there (another ledger's store) is never replaced."""
     try:
         mode: int | None = target.lstat().st_mode
     except OSError:
@@ -55,6 +63,23 @@ def replaceable(target: Path, kept: Mapping[Path, str]) -> None:
     for path, what in kept.items():
         if real == os.path.realpath(path) or (mode is not None and _same_file(target, path)):
             raise BadInputError(f"{target} is the ledger's {what}: give another file")
+    if mode is not None and _is_database(target):
+        raise BadInputError(
+            f"{target} is a SQLite database (an event store, a read model or another "
+            "application's): no output replaces one; give another file"
+        )
+    if mode is not None and not os.access(target, os.W_OK):
+        raise StoreError(f"cannot write {target}: it is read-only")
+
+
+def _is_database(path: Path) -> bool:
+    """Whether the file at ``path`` is a SQLite database: never an output of this program,
+    and perhaps another ledger's whole record."""
+    try:
+        with path.open("rb") as handle:
+            return handle.read(len(SQLITE_HEADER)) == SQLITE_HEADER
+    except OSError:
+        return False
 
 
 def _same_file(one: Path, other: Path) -> bool:
@@ -86,18 +111,62 @@ def write_output(path: Path, text: str) -> int:
     return write_file(path, write)
 
 
-def write_file(path: Path, write: Callable[[Path], None]) -> int:
+def write_bytes(path: Path, data: bytes, name: str | None = None) -> int:
+    """Write ``data`` as ``write_file`` writes (``name``: what the error calls the file)."""
+
+    def write(temporary: Path) -> None:
+        temporary.write_bytes(data)
+
+    return write_file(path, write, name)
+
+
+def write_file(path: Path, write: Callable[[Path], None], name: str | None = None) -> int:
     """Have ``write`` write a file at a temporary path beside ``path``, renamed over it
-    when complete: a failed write leaves what was there. Returns its size in bytes."""
+    when complete: a failed write leaves what was there. A file replaced keeps its
+    permissions (and its owner, where this process may give it), as one written in place
+    would. Returns its size in bytes; ``name``: what an error calls the file."""
     temporary = path.with_name(f".{path.name}.{os.getpid()}.part")
     try:
         write(temporary)
         size = temporary.stat().st_size
+        _keep_access(path, temporary)
         os.replace(temporary, path)
     except BaseException as error:  # any failure, an interrupt too: leave nothing behind
         with contextlib.suppress(OSError):
             temporary.unlink(missing_ok=True)
         if isinstance(error, OSError):
-            raise StoreError(f"cannot write {path}: {error.strerror or error}") from None
+            said = name or str(path)
+            raise StoreError(f"cannot write {said}: {error.strerror or error}") from None
         raise
     return size
+
+
+def _keep_access(path: Path, temporary: Path) -> None:
+    """Give ``temporary`` the mode of the file at ``path`` it is to replace, and its owner
+    when this process may (a process run by root would otherwise leave it root's)."""
+    try:
+        held = path.stat()
+    except FileNotFoundError:
+        return
+    os.chmod(temporary, stat.S_IMODE(held.st_mode))
+    if hasattr(os, "chown"):
+        with contextlib.suppress(PermissionError):
+            os.chown(temporary, held.st_uid, held.st_gid)
+
+
+def write_folder(folder: Path, write: Callable[[Path], Made], name: str | None = None) -> Made:
+    """Have ``write`` fill a temporary folder beside ``folder``, renamed to it when
+    complete (over it when it is an empty folder): a failed write leaves nothing behind,
+    and the folder as it was. Returns what ``write`` returns; ``name``: what an error
+    calls the folder."""
+    temporary = folder.with_name(f".{folder.name}.{os.getpid()}.part")
+    try:
+        made = write(temporary)
+        os.replace(temporary, folder)
+    except BaseException as error:  # any failure, an interrupt too: leave nothing behind
+        shutil.rmtree(temporary, ignore_errors=True)
+        if isinstance(error, OSError):
+            said = name or str(folder)
+            raise StoreError(f"cannot write {said}: {error.strerror or error}") from None
+        raise
+    return made

@@ -8,9 +8,10 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, MutableMapping
 from datetime import datetime
+from pathlib import Path
 from typing import Any, cast
 
-from incident_ledger.ledger.errors import BadInputError, StoreError
+from incident_ledger.ledger.errors import BadInputError
 from incident_ledger.ledger.stores.location import locate
 from incident_ledger.ledger.times import parse_instant, utc_now
 from incident_ledger.projections.citations import recorded_bound
@@ -30,7 +31,7 @@ from incident_ledger.projections.results import (
 from incident_ledger.projections.state_summaries import summed_now, summed_state
 from incident_ledger.projections.understanding import Policy, state
 from incident_ledger.usecases.choices import parse_policy
-from incident_ledger.usecases.outputs import output_file
+from incident_ledger.usecases.outputs import output_file, write_bytes
 from incident_ledger.usecases.workspace import (
     ledger_files,
     query_instant,
@@ -136,10 +137,8 @@ def _items(positions: Iterable[PositionResult]) -> Iterator[MutableMapping[str, 
 def _draw(result: HistoryResult, chart: str) -> dict[str, str]:
     from incident_ledger.projections.charts import draw_history
 
-    try:
-        fmt = draw_history(result, chart)
-    except OSError as error:
-        raise StoreError(f"cannot write the chart {chart}: {error.strerror or error}") from None
+    fmt, drawn = draw_history(result, chart)
+    write_bytes(Path(chart), drawn, f"the chart {chart}")  # whole, or what was there stays
     return {"path": chart, "format": fmt}
 
 

@@ -37,6 +37,8 @@ def check_store_file(path: Path, *, create: bool) -> None:
     refused = BadInputError if create else NotFoundError
     if path.is_dir():
         raise refused(f"{path} is a folder, not a ledger store")
+    if path.exists() and not path.is_file():  # opening a pipe would wait for a writer
+        raise refused(f"{path} is not a regular file (a pipe or a device), not a ledger store")
     try:
         with path.open("rb") as handle:
             header = handle.read(len(SQLITE_HEADER))

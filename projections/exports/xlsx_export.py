@@ -18,10 +18,11 @@ from __future__ import annotations
 import contextlib
 import sqlite3
 from collections.abc import Iterable
-from datetime import datetime
+from datetime import UTC, datetime
 from itertools import chain, islice
 from pathlib import Path
 from typing import Any, Final
+from zipfile import ZIP_DEFLATED, ZipFile
 
 from openpyxl import Workbook
 from openpyxl.cell import WriteOnlyCell
@@ -29,6 +30,7 @@ from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
 from openpyxl.styles import Alignment, Font
 from openpyxl.utils import get_column_letter
 from openpyxl.worksheet._write_only import WriteOnlyWorksheet
+from openpyxl.writer.excel import ExcelWriter
 
 from incident_ledger.projections.arabic import is_arabic
 from incident_ledger.projections.exports.common import Provenance, stream, with_leaves
@@ -73,11 +75,20 @@ def export_xlsx(
         _sheet(book, "claims", CLAIM_COLUMNS, claims, count)
         for name, (columns, rows) in other_tables(selection).items():
             _sheet(book, name, columns, rows, len(rows))
-        book.save(path)
+        _save(book, path)
     except BaseException:
         _discard(book)
         raise
     return count
+
+
+def _save(book: Workbook, path: Path) -> None:
+    """``Workbook.save`` (openpyxl's ``save_workbook``), its archive closed whatever
+    happens: openpyxl leaves it open when a write fails (a full disk), and collecting it
+    then prints an "Exception ignored" traceback under the one error line."""
+    book.properties.modified = datetime.now(tz=UTC).replace(tzinfo=None)
+    with ZipFile(path, "w", ZIP_DEFLATED, allowZip64=True) as archive:
+        ExcelWriter(book, archive).write_data()
 
 
 def _discard(book: Workbook) -> None:
