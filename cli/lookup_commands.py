@@ -81,9 +81,23 @@ def _where(hit: dict[str, Any]) -> str:
     lines = [f"{hit['kind']} {hit['ref']}", hit["field"]]
     if hit["kind"] == "claim":
         lines += [hit["fact"], f"{hit['claimant']} in {hit['report']}"]
+        if stands := standing_words(hit):
+            lines.append(stands)
     if hit["incident"] and hit["kind"] != "incident":
         lines.append(hit["incident"])
     return "\n".join(lines)
+
+
+def standing_words(hit: dict[str, Any]) -> str:
+    """How a claim found stands, in words: empty for one that counts as it was made."""
+    if "voided" in hit:
+        return "rejected: counts nowhere" if hit["voided"] == "rejected" else "entered in error"
+    words = []
+    if "ended" in hit:
+        words.append(f"{hit['ended']['how']} by {hit['ended']['by']}")
+    if hit.get("review"):
+        words.append(f"proposed by {', '.join(hit['proposed_by'])}, not yet reviewed")
+    return "; ".join(words)
 
 
 def search_table(result: dict[str, Any]) -> Table:

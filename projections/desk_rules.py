@@ -269,3 +269,43 @@ def mark_proposed_ends(
     for end in ends:
         if (end["how"], end["by"]) in proposed:
             end["end_review"] = PROPOSED
+
+
+_STANDING = """
+SELECT c.id,
+    (SELECT v.how FROM voided v
+     WHERE v.record IN ('claim:' || c.id, 'report:' || c.report, 'source:' || c.source,
+                        'incident:' || c.incident)
+       AND v.recorded_at <= :recorded
+     ORDER BY v.seq LIMIT 1),
+    (SELECT json_array(e.how, e.ended_by) FROM claim_ends e
+     WHERE e.claim = c.id AND e.recorded_at <= :recorded {desk_end}
+     ORDER BY e.published_at, e.seq LIMIT 1)
+FROM claims c WHERE c.id IN (SELECT value FROM json_each(:ids))
+"""
+
+
+def claim_standing(
+    db: sqlite3.Connection, ids: Iterable[str], recorded: str
+) -> dict[str, dict[str, Any]]:
+    """How each of these claims stands by ``recorded``, for a list that shows claims
+    whatever their standing (``search``): ``voided`` (``erratum``, or ``rejected``: a
+    rejected proposal) when it counts nowhere; else ``ended`` (``how``, ``by``: its first
+    end that counts) when it was retracted or corrected, and ``review: proposed`` with
+    ``proposed_by`` while it waits for an editor. A claim that stands gets none of them."""
+    wanted = sorted(set(ids))
+    if not wanted:
+        return {}
+    params = {"ids": json.dumps(wanted), "recorded": recorded}
+    sql = _STANDING.format(desk_end=desk_clauses(db, False)[1])
+    standing: dict[str, dict[str, Any]] = {}
+    for claim, voided, ended in db.execute(sql, params):
+        if voided is not None:
+            standing[claim] = {"voided": voided}
+        elif ended is not None:
+            how, by = json.loads(ended)
+            standing[claim] = {"ended": {"how": how, "by": by}}
+    for claim, member in proposed_records(db, wanted, recorded).items():
+        if "voided" not in standing.get(claim, {}):
+            standing.setdefault(claim, {}).update(review=PROPOSED, proposed_by=[member])
+    return standing

@@ -32,7 +32,9 @@ from typing import Any
 
 from incident_ledger.ledger.errors import BadInputError
 from incident_ledger.projections.arabic import normalize
+from incident_ledger.projections.desk_rules import claim_standing
 from incident_ledger.projections.incidents import require_incident
+from incident_ledger.projections.positions import END_OF_TIME
 
 DEFAULT_LIMIT = 20
 _MOST = 2**63 - 1
@@ -157,7 +159,8 @@ def search(
     id), incident, field, ``exact_phrase``, the FTS5 snippet of the normalized
     text with ``[``/``]`` around matches, the ``original`` text and the
     ``highlights`` — ``[start, end)`` character offsets of the matches in
-    ``original``. Claim hits add fact, claimant and report.
+    ``original``. Claim hits add fact, claimant and report, and how the claim stands
+    (``desk_rules.claim_standing``: voided, ended, or a proposal waiting).
     """
     query = prepare(text, limit)
     if incident is not None:
@@ -173,12 +176,13 @@ def search(
     cursor = db.execute(_SEARCHES[len(query.terms) == 1], params)
     columns = [d[0] for d in cursor.description]
     rows = [dict(zip(columns, values, strict=True)) for values in cursor]
-    return {
-        "query": text,
-        "terms": list(query.terms),
-        "incident": incident,
-        "hits": [_hit(rank, row) for rank, row in enumerate(rows, start=1)],
-    }
+    hits = [_hit(rank, row) for rank, row in enumerate(rows, start=1)]
+    # A claim is found by its words whatever became of it: how it stands goes with it.
+    claims = [hit for hit in hits if hit["kind"] == "claim"]
+    standing = claim_standing(db, (hit["ref"] for hit in claims), END_OF_TIME)
+    for hit in claims:
+        hit.update(standing.get(hit["ref"], {}))
+    return {"query": text, "terms": list(query.terms), "incident": incident, "hits": hits}
 
 
 def _hit(rank: int, row: dict[str, Any]) -> dict[str, Any]:
