@@ -318,11 +318,13 @@ def describe_claim_value(position: dict[str, Any]) -> str:
     return position_words(position)
 
 
-def describe_value(fact: dict[str, Any], zone: str | None = None) -> str:
+def describe_value(
+    fact: dict[str, Any], zone: str | None = None, policy: str | None = None
+) -> str:
     """The policy value of a fact, in words (``fact_value_words``)."""
     from incident_ledger.projections.words import fact_value_words
 
-    return fact_value_words(fact, zone)
+    return fact_value_words(fact, zone, policy)
 
 
 STATUS_STYLE = {

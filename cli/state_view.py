@@ -55,7 +55,7 @@ def state_table(result: Mapping[str, Any], zone: str | None = None) -> Table:
         table.add_row(
             name,
             cell,
-            render.describe_value(fact, zone),
+            render.describe_value(fact, zone, result["policy"]),
             "\n".join(lines) or "no active claim",
         )
     if summed:

@@ -288,6 +288,10 @@ def pick_value(
         return shown(span.low), None
     # latest, preferred, and conservative for text (which has no lower bound).
     chosen = _preferred(positions) if policy is Policy.PREFERRED else _latest(positions)
+    if kind not in ("number", "time"):
+        said = _distinct_values(chosen.values)
+        if len(said) > 1:  # its claimant said two things at one time: no one value is its
+            return said, None
     return chosen.shown_value(), chosen.claim
 
 

@@ -98,12 +98,19 @@ def interval_words(
     return shown_low if low == high and low is not None else f"{shown_low}–{shown_high}"
 
 
-def fact_value_words(fact: Mapping[str, Any], zone: str | None = None) -> str:
+def fact_value_words(
+    fact: Mapping[str, Any], zone: str | None = None, policy: str | None = None
+) -> str:
     """The value a policy gives a fact (``state``'s ``value``), in words: ``7–∞``,
-    ``20–21 Jan 2022``, ``yes``; ``—`` when it gives none."""
+    ``20–21 Jan 2022``, ``yes``; ``—`` when it gives none. The ``conservative`` policy's
+    number is a lower bound, which no claim may have said as such ("about 70" allows 63):
+    ``at least 63`` (a time ``not before …``), never a bare figure that reads as exact."""
     value = fact.get("value")
     if value is None:
         return "—"
+    if policy == "conservative" and fact.get("kind") in ("number", "time"):
+        words = interval_words({"min": value, "max": value}, zone, fact["kind"])
+        return ("at least " if fact["kind"] == "number" else "not before ") + words
     if isinstance(value, dict) and "min" in value:
         return interval_words(value, zone, fact.get("kind"))
     if isinstance(value, list):

@@ -400,24 +400,30 @@ def _policy_value(
         if span is not None:
             value: Any = span
         else:
-            # Each differing value once; texts differing only in case or spaces are one,
-            # in the spelling whose JSON sorts first.
-            spelled: dict[Any, str] = {}
-            for v in (v for p in positions for v in p["values"]):
-                as_json = json.dumps(v, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
-                key = v.strip().casefold() if isinstance(v, str) else as_json
-                spelled[key] = min(spelled.get(key, as_json), as_json)
-            values = [json.loads(j) for j in sorted(spelled.values())]
+            values = _each_once([v for p in positions for v in p["values"]])
             value = values[0] if len(values) == 1 else values
     elif policy == "conservative" and span is not None:
         value = span["min"]
     else:
         chosen = preferred if policy == "preferred" else latest_position
         if kind == "text":
-            value = chosen["first_value"]
+            # A claimant's two values at one time: no one value is its position's.
+            said = _each_once(chosen["values"])
+            value = said if len(said) > 1 else chosen["first_value"]
         else:
             value = {"min": _shown(chosen["low"]), "max": _shown(chosen["high"])}
     return value
+
+
+def _each_once(values: list[Any]) -> list[Any]:
+    """Each differing value once; texts differing only in case or spaces are one, in the
+    spelling whose JSON sorts first."""
+    spelled: dict[Any, str] = {}
+    for v in values:
+        as_json = json.dumps(v, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
+        key = v.strip().casefold() if isinstance(v, str) else as_json
+        spelled[key] = min(spelled.get(key, as_json), as_json)
+    return [json.loads(j) for j in sorted(spelled.values())]
 
 
 def _shown(bound: Any) -> Any:

@@ -1,0 +1,45 @@
+"""The policies that pick one value for a fact never pick what the records do not say:
+not one of two values a claimant gave at one time (chosen by claim id, before), and not a
+lower bound shown as a bare figure ("about 70" at least 63, not 63)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.test_understanding_rules import claim, cli, fact, ledger_of, report
+
+
+def picked(db: str, policy: str) -> dict[str, tuple[Any, Any]]:
+    found = json.loads(cli(db, "state", "b", "--policy", policy, "--json")[1])["facts"]
+    return {key: (f["value"], f.get("basis")) for key, f in found.items()}
+
+
+@pytest.mark.parametrize("first", ["z1", "a1"])
+def test_a_position_of_two_values_at_one_time_gives_both(tmp_path: Path, first: str) -> None:
+    other = "a2" if first == "z1" else "z2"
+    records = [
+        fact("ctrl", "choice", choices=[{"value": "sdf"}, {"value": "isis"}]),
+        report("ra1", "wire", "2022-01-21T10:00:00Z"),
+        report("ra2", "wire", "2022-01-21T12:00:00+02:00"),  # the same instant
+        claim(first, "ctrl", "sdf", "ra1"),
+        claim(other, "ctrl", "isis", "ra2"),
+    ]
+    db = ledger_of(tmp_path, records)
+    for policy in ("latest", "preferred", "conservative"):
+        assert picked(db, policy) == {"ctrl": (["isis", "sdf"], None)}, policy
+    assert "isis | sdf" in cli(db, "state", "b", "--policy", "latest")[1]
+
+
+def test_the_conservative_figure_is_shown_as_a_lower_bound(tmp_path: Path) -> None:
+    records = [
+        report("r1", "wire", "2022-01-21"),
+        claim("k1", "killed", 70, "r1", qualifier="approx"),
+    ]
+    db = ledger_of(tmp_path, records)
+    assert picked(db, "conservative") == {"killed": (63, None)}
+    table = cli(db, "state", "b", "--policy", "conservative")[1]
+    assert "at least 63" in table, table
