@@ -334,14 +334,13 @@ def _quantity(value: Any, qualifier: str | None, rules: FactRules | None) -> Rea
         case "approx":
             low, high = approx_bounds(n, rules)
             return Reading(ValueKind.NUMBER, low, high, approximate=True)
-        case "at_least":
+        # A measured amount is rounded to its last written digit: "more than 2.5" cannot
+        # be told from 2.5 at that precision, and 2.55 is more than 2.5. Moving to the next
+        # written value (as a count moves to n + 1) made both a false contest.
+        case "at_least" | "more_than":
             return Reading(ValueKind.NUMBER, n, None)
-        case "more_than":
-            return Reading(ValueKind.NUMBER, n + _step(n), None)
-        case "at_most":
+        case "at_most" | "less_than":
             return Reading(ValueKind.NUMBER, 0, n)
-        case "less_than":
-            return Reading(ValueKind.NUMBER, 0, max(n - _step(n), 0))
     return Reading(ValueKind.NUMBER, n, n)
 
 

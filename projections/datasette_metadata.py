@@ -219,11 +219,13 @@ _TABLES: dict[str, dict[str, Any]] = {
             ),
             "unit": "Unit of a number (e.g. people); NULL when not given.",
             "num_low": (
-                "Numbers: lower bound of the interval the claim admits (more_than 120 → 121, "
-                "at_most n → 0). NULL when the claim is not a number."
+                "Numbers: lower bound of the interval the claim admits (a count's more_than "
+                "120 → 121, a quantity's more_than 2.5 → 2.5; at_most n → 0). NULL when the "
+                "claim is not a number."
             ),
             "num_high": (
-                "Numbers: upper bound of the interval (less_than 10 → 9). NULL = unbounded "
+                "Numbers: upper bound of the interval (a count's less_than 10 → 9, a "
+                "quantity's less_than 2.5 → 2.5). NULL = unbounded "
                 "(at_least, more_than) or not a number."
             ),
             "time_low": (

@@ -37,7 +37,9 @@ from incident_ledger.projections.timeline_order import INDEX_SQL, TIMELINE_INDEX
 # 12: a claim's row is found by its seq as the table's rowid, not by an index of seqs.
 # 13: assessments.published_precision; a date-only assessment is known from the end of its
 #     day in its incident's zone, as a report is.
-SCHEMA_VERSION = 14
+# 14: search_incidents and search_reports, the index of an incident's texts.
+# 15: a quantity's "more than n" and "less than n" reach n (claims.num_low, num_high).
+SCHEMA_VERSION = 15
 SORT_THREADS = min(os.cpu_count() or 1, 8)
 """Worker threads SQLite may use to sort while building the indexes (its own cap is 8)."""
 PROJECTION = "understanding"

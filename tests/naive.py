@@ -114,7 +114,9 @@ def reading(record: Any, rules: dict[str, Any], zone: str | None) -> Any:
     if isinstance(value, dict):
         return ("num", _number(value["min"]), _number(value["max"]))
     n = _number(value)
-    step = _unit_of_last_digit(value)
+    # A count moves to the next whole number; a measured amount, rounded to its last
+    # written digit, reaches n itself.
+    step = Decimal(1) if kind == "count" else Decimal(0)
     q = str(qualifier) if qualifier else "exact"
     if q == "approx":
         around_low, around_high = approx_interval(value, rules.get("tolerance"))

@@ -43,3 +43,24 @@ def test_the_conservative_figure_is_shown_as_a_lower_bound(tmp_path: Path) -> No
     assert picked(db, "conservative") == {"killed": (63, None)}
     table = cli(db, "state", "b", "--policy", "conservative")[1]
     assert "at least 63" in table, table
+
+
+def test_a_measured_amount_more_or_less_than_n_reaches_n(tmp_path: Path) -> None:
+    """ "More than 2.5" tonnes was read as at least 2.6 (the next written value, as a count
+    moves to n + 1): 2.55 then contested it, though it is more than 2.5."""
+    records = [
+        fact("tonnes", "quantity", unit="tonnes"),
+        report("r1", "wire", "2022-01-21"),
+        report("r2", "paper", "2022-01-21"),
+        claim("t1", "tonnes", "2.5", "r1", qualifier="more_than"),
+        claim("t2", "tonnes", "2.55", "r2"),
+        claim("l1", "litres", "2.5", "r1", qualifier="less_than"),
+        claim("l2", "litres", "2.45", "r2"),
+        claim("k1", "killed", 70, "r1", qualifier="more_than"),
+        claim("k2", "killed", 70, "r2"),
+    ]
+    records.insert(1, fact("litres", "quantity", unit="litres"))
+    db = ledger_of(tmp_path, records)
+    found = json.loads(cli(db, "state", "b", "--json")[1])["facts"]
+    statuses = {key: f["status"] for key, f in found.items()}
+    assert statuses == {"tonnes": "corroborated", "litres": "corroborated", "killed": "contested"}
