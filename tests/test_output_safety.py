@@ -147,3 +147,23 @@ def test_a_pipe_named_as_the_store_or_its_model_is_refused(
         f"error: the read model {pipe} is not a regular file (a pipe or a device): "
         "set LEDGER_VIEWS to a file of its own\n",
     )
+
+
+def test_a_link_beside_the_store_to_another_ledgers_model_is_not_rebuilt(
+    ledger_db: Path, tmp_path: Path
+) -> None:
+    """The model beside a store is rebuilt when it is not the store's: through a symbolic
+    link to another ledger's model, a read rewrote that ledger's model as its own."""
+    assert run("--db", str(ledger_db), "incidents")[0] == 0
+    theirs = ledger_db.with_name("ledger.views.db")
+    (tmp_path / "b").mkdir()
+    other = tmp_path / "b" / "b.db"
+    assert run("--db", str(other), "init")[0] == 0
+    for stale in other.parent.glob("b.views.db*"):
+        stale.unlink()
+    (other.parent / "b.views.db").symlink_to(theirs)
+    before = theirs.read_bytes()
+    code, out, err = run("--db", str(other), "incidents")
+    assert (code, out) == (1, "")
+    assert "belongs to another ledger" in err and "remove the link" in err, err
+    assert theirs.read_bytes() == before

@@ -31,25 +31,28 @@ def require_folder(folder: Path) -> None:
         raise BadInputError(f"{folder} is not a directory")
 
 
-def output_file(path: str, kept: Mapping[Path, str] | None = None) -> Path:
+def output_file(path: str, kept: Mapping[Path, str] | None = None, *, model: bool = False) -> Path:
     """The path of a file to write, checked: its folder exists, it is not a folder, and
-    what is there, if anything, is a regular file (``replaceable``) and none of ``kept``."""
+    what is there, if anything, is a regular file (``replaceable``) and none of ``kept``;
+    ``model``: the output is a read model (``replay --out``), which may replace one and
+    looks at what a database there holds itself."""
     target = Path(path)
     require_folder(target.parent)
     if target.is_dir():
         raise BadInputError(f"{path} is a directory: give a file name")
-    replaceable(target, kept or {})
+    replaceable(target, kept or {}, model=model)
     return target
 
 
-def replaceable(target: Path, kept: Mapping[Path, str]) -> None:
+def replaceable(target: Path, kept: Mapping[Path, str], *, model: bool = False) -> None:
     """Refuse to write over what is at ``target`` unless it is a regular file other than
     the files in ``kept`` (the ledger's own, by what each is: its store, its read model,
     its keys) that this process may write. A file is written through a temporary file
     renamed over it, so a link, a pipe or a device there would be replaced, not written
     to: each is refused; and so would a file its owner made read-only, which the rename
     does not ask about: it is refused as the system refuses writing it (exit 1). No
-    output is a SQLite database: one there (another ledger's store) is never replaced."""
+    output but a read model (``model``) is a SQLite database: one there (another ledger's
+    store) is never replaced."""
     try:
         mode: int | None = target.lstat().st_mode
     except OSError:
@@ -63,7 +66,7 @@ def replaceable(target: Path, kept: Mapping[Path, str]) -> None:
     for path, what in kept.items():
         if real == os.path.realpath(path) or (mode is not None and _same_file(target, path)):
             raise BadInputError(f"{target} is the ledger's {what}: give another file")
-    if mode is not None and _is_database(target):
+    if mode is not None and not model and _is_database(target):
         raise BadInputError(
             f"{target} is a SQLite database (an event store, a read model or another "
             "application's): no output replaces one; give another file"

@@ -53,7 +53,8 @@ def replay(
             "{until} needs {out}: the live read model always follows the whole ledger",
             arguments=("until", "out"),
         )
-    checked = output_file(out) if out else None  # a folder that exists, not a folder itself
+    # A folder that exists, not a folder itself; what a database there holds: below.
+    checked = output_file(out, model=True) if out else None
     with open_ledger(db) as (location, ledger):
         target = checked or location.views_path
         kind = _check_target(location, target, explicit=out is not None)

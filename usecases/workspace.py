@@ -7,9 +7,10 @@ store's own (``projections.binding``).
 
 A read model that is not the store's own is never answered from. The model
 beside a SQLite store (``ledger.db`` → ``ledger.views.db``, no ``LEDGER_VIEWS``)
-can only ever be that store's, so it is rebuilt on the spot; any other (a
-PostgreSQL store's, or one named by ``LEDGER_VIEWS``) may be another store's
-model, which a rebuild would destroy, so the command stops and says so.
+can only ever be that store's, so it is rebuilt on the spot, unless it is a symbolic
+link (to another ledger's model, perhaps); any other (a PostgreSQL store's, or one
+named by ``LEDGER_VIEWS``) may be another store's model, which a rebuild would
+destroy, so the command stops and says so.
 """
 
 from __future__ import annotations
@@ -57,6 +58,11 @@ USE_OWN_MODEL = (
 """The way out when a model may be another store's live model: a rebuild would destroy it,
 so it is said last and for what it does."""
 USE_SNAPSHOT = "read it with sqlite3 or Datasette, or set LEDGER_VIEWS to a model that follows it"
+UNLINK = (
+    "it is a link to another file, which a rebuild here would overwrite: remove the link, "
+    "and this ledger makes its own model in its place"
+)
+"""The way out when the model beside the store is a symbolic link to a model not its own."""
 
 
 @dataclass
@@ -104,11 +110,12 @@ class Workspace:
         if problem is None:
             return
         own = self.location.views_are_own and self.views.path == self.location.views_path
-        if own and not self.views.read_only:
+        linked = own and self.views.path.is_symlink()  # perhaps to another ledger's model
+        if own and not linked and not self.views.read_only:
             self.views.reset()  # the store's own model, and disposable: rebuilt below
             return
         snapshot = snapshot_of(self.views.binding().store_id) is not None
-        advice = USE_SNAPSHOT if snapshot else USE_OWN_MODEL
+        advice = USE_SNAPSHOT if snapshot else UNLINK if linked else USE_OWN_MODEL
         raise StoreError(f"the read model {self.views.path} {problem}; {advice}")
 
     def _last(self) -> int:
