@@ -36,6 +36,10 @@ def output_file(path: str, kept: Mapping[Path, str] | None = None, *, model: boo
     what is there, if anything, is a regular file (``replaceable``) and none of ``kept``;
     ``model``: the output is a read model (``replay --out``), which may replace one and
     looks at what a database there holds itself."""
+    if not path.strip():
+        raise BadInputError("the output's file name is empty: give a file name")
+    if path.endswith(("/", os.sep)):  # (a name Path would take for the file before the /)
+        raise BadInputError(f"{path} names a directory: give a file name")
     target = Path(path)
     require_folder(target.parent)
     if target.is_dir():

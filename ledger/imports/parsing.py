@@ -70,6 +70,17 @@ _DECODER = json.JSONDecoder(
 _TOO_DEEP = "nested too deeply (records are at most a few levels deep)"
 
 
+def json_message(error: Exception) -> str:
+    """Why a text is not JSON, in the parser's words: its message, and where when the
+    message names a place (``Invalid control character at column 24``), not its line
+    (a record is one line)."""
+    if not isinstance(error, json.JSONDecodeError):
+        return str(error)
+    if error.msg.endswith(" at"):
+        return f"{error.msg} column {error.colno}"
+    return error.msg
+
+
 def parse_json(text: str) -> Any:
     """Parse one JSON document strictly (``_parse_json``); nesting too deep for the
     parser or for walking the result is a JSON problem like any other."""
@@ -260,7 +271,7 @@ def read_lines(
         try:
             data = parse_json(line if normalized is None else normalized)
         except (_JSONError, json.JSONDecodeError) as error:
-            message = error.msg if isinstance(error, json.JSONDecodeError) else str(error)
+            message = json_message(error)
             if line.startswith(BOM):
                 message = "a byte-order mark (U+FEFF) may only start the input"
             raise BadInputError(f"{where}: invalid JSON: {message}") from None
@@ -362,8 +373,7 @@ def value_from_text(text: str) -> Any:
         try:
             return parse_json(plain if opens_object else stripped)
         except (_JSONError, json.JSONDecodeError) as error:
-            message = error.msg if isinstance(error, json.JSONDecodeError) else str(error)
-            raise BadInputError(f"invalid JSON: {message}") from None
+            raise BadInputError(f"invalid JSON: {json_message(error)}") from None
     if _SHELL_RANGE.match(stripped):
         raise BadInputError(
             'a range is written {"min": a, "max": b}, with the quotes (quote the whole '

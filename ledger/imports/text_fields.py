@@ -30,7 +30,12 @@ from typing import Any
 from pydantic import BaseModel
 
 from incident_ledger.ledger.errors import BadInputError
-from incident_ledger.ledger.imports.parsing import parse_json, validate_record, value_from_text
+from incident_ledger.ledger.imports.parsing import (
+    json_message,
+    parse_json,
+    validate_record,
+    value_from_text,
+)
 from incident_ledger.ledger.records import RECORD_TYPES, AnyRecord, records_by_type
 from incident_ledger.ledger.values import ARABIC_DIGITS
 
@@ -157,8 +162,7 @@ def _read(form: str, text: str | Sequence[str] | bool) -> Any:
         try:
             return parse_json(text)
         except (ValueError, RecursionError) as error:
-            message = error.msg if isinstance(error, json.JSONDecodeError) else str(error)
-            raise ValueError(f"invalid JSON: {message}") from None
+            raise ValueError(f"invalid JSON: {json_message(error)}") from None
     if form == IDS:
         return [_one_id(text)]
     return text
