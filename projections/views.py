@@ -505,6 +505,13 @@ class Views:
                 # dropping a million-claim model for a rebuild write its whole size
                 # again. The model is derived from the ledger and holds nothing to erase.
                 connection.execute("PRAGMA secure_delete=OFF")
+        except sqlite3.DatabaseError as error:
+            if "not a database" in str(error):  # overwritten, or never a model
+                raise StoreError(
+                    f"the read model {self.path} is not a SQLite database: 'ledger replay' "
+                    "makes it anew from the ledger"
+                ) from None
+            raise StoreError(f"cannot open the read model {self.path}: {error}") from None
         except sqlite3.Error as error:
             raise StoreError(f"cannot open the read model {self.path}: {error}") from None
         self.connection = connection

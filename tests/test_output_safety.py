@@ -167,3 +167,35 @@ def test_a_link_beside_the_store_to_another_ledgers_model_is_not_rebuilt(
     assert (code, out) == (1, "")
     assert "belongs to another ledger" in err and "remove the link" in err, err
     assert theirs.read_bytes() == before
+
+
+def test_a_model_file_that_is_not_a_database_says_what_to_do(
+    ledger_db: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Someone's text file named by ``LEDGER_VIEWS`` is refused as another application's
+    database is (exit 2, where it was "cannot open …: file is not a database", exit 1);
+    the model beside the store overwritten says that ``ledger replay`` makes it anew."""
+    notes = ledger_db.parent / "notes.txt"
+    notes.write_text("my notes\n", encoding="utf-8")
+    monkeypatch.setenv("LEDGER_VIEWS", str(notes))
+    assert run("--db", str(ledger_db), "incidents") == (
+        2,
+        "",
+        f"error: {notes} is not a SQLite database: a read model cannot be written there "
+        "(set LEDGER_VIEWS to a file of its own)\n",
+    )
+    assert notes.read_text(encoding="utf-8") == "my notes\n"
+    monkeypatch.delenv("LEDGER_VIEWS")
+    model = ledger_db.with_name("ledger.views.db")
+    assert run("--db", str(ledger_db), "incidents")[0] == 0
+    for side in model.parent.glob("ledger.views.db-*"):
+        side.unlink()
+    model.write_text("overwritten\n", encoding="utf-8")
+    assert run("--db", str(ledger_db), "incidents") == (
+        1,
+        "",
+        f"error: the read model {model} is not a SQLite database: 'ledger replay' makes it "
+        "anew from the ledger\n",
+    )
+    assert run("--db", str(ledger_db), "replay")[0] == 0
+    assert run("--db", str(ledger_db), "incidents")[0] == 0

@@ -17,6 +17,7 @@ from pathlib import Path
 
 from incident_ledger.ledger.errors import BadInputError, StoreError
 from incident_ledger.ledger.stores.location import StoreLocation, writable
+from incident_ledger.ledger.stores.sqlite_file import is_database
 from incident_ledger.ledger.stores.sqlite_log import glance
 from incident_ledger.projections.binding import store_problem
 from incident_ledger.projections.model_files import SIDE_FILES
@@ -44,7 +45,15 @@ def open_views(path: Path, *, named: bool = False) -> Views:
             "set LEDGER_VIEWS to a file of its own"
         )
     if path.exists():
-        return Views(path, read_only=not writable(path))
+        try:
+            return Views(path, read_only=not writable(path))
+        except StoreError:
+            if named and path.is_file() and not is_database(path):  # someone's own file
+                raise BadInputError(
+                    f"{path} is not a SQLite database: a read model cannot be written there "
+                    "(set LEDGER_VIEWS to a file of its own)"
+                ) from None
+            raise
     require_folder(path)
     if not os.access(path.parent, os.W_OK):
         raise StoreError(

@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import TypeVar
 
 from incident_ledger.ledger.errors import BadInputError, StoreError
-from incident_ledger.ledger.stores.sqlite_file import SQLITE_HEADER
+from incident_ledger.ledger.stores.sqlite_file import is_database
 
 Made = TypeVar("Made")
 
@@ -70,23 +70,13 @@ def replaceable(target: Path, kept: Mapping[Path, str], *, model: bool = False) 
     for path, what in kept.items():
         if real == os.path.realpath(path) or (mode is not None and _same_file(target, path)):
             raise BadInputError(f"{target} is the ledger's {what}: give another file")
-    if mode is not None and not model and _is_database(target):
+    if mode is not None and not model and is_database(target):
         raise BadInputError(
             f"{target} is a SQLite database (an event store, a read model or another "
             "application's): no output replaces one; give another file"
         )
     if mode is not None and not os.access(target, os.W_OK):
         raise StoreError(f"cannot write {target}: it is read-only")
-
-
-def _is_database(path: Path) -> bool:
-    """Whether the file at ``path`` is a SQLite database: never an output of this program,
-    and perhaps another ledger's whole record."""
-    try:
-        with path.open("rb") as handle:
-            return handle.read(len(SQLITE_HEADER)) == SQLITE_HEADER
-    except OSError:
-        return False
 
 
 def _same_file(one: Path, other: Path) -> bool:

@@ -27,6 +27,16 @@ _DAMAGED = ("SQLITE_CORRUPT", "SQLITE_NOTADB")
 """SQLite's error names (and the prefix of their extended names) for a damaged file."""
 
 
+def is_database(path: Path) -> bool:
+    """Whether the file at ``path`` begins as a SQLite database does (False when it cannot
+    be read); an empty file is a database to SQLite, but not here."""
+    try:
+        with path.open("rb") as handle:
+            return handle.read(len(SQLITE_HEADER)) == SQLITE_HEADER
+    except OSError:
+        return False
+
+
 def check_store_file(path: Path, *, create: bool) -> None:
     """Refuse a file that is not a ledger's store (or, with ``create``, cannot become one).
 
