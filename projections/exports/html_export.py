@@ -30,6 +30,7 @@ from incident_ledger.ledger.evidence import MEDIA_TYPES
 from incident_ledger.ledger.times import local_words, zone_or_none
 from incident_ledger.projections.charts import TOP, fact_charts, inline_svg
 from incident_ledger.projections.desk_projection import BEFORE_THE_DESK, desk_on_incident
+from incident_ledger.projections.desk_rules import any_proposed
 from incident_ledger.projections.exports.common import (
     Leaf,
     Provenance,
@@ -127,6 +128,7 @@ def html_parts(
         top=TOP,
         known_at=_known(selection.known, zone),
         reviewed_only=selection.reviewed_only,
+        proposals=any_proposed(db),  # the desk's work is spoken of where there is some
         incidents=incidents,
         sources=_sources(selection, leaves, counted),
         reports=_Rows(

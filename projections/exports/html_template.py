@@ -107,9 +107,9 @@ td.quote { min-width: 24rem; }
 <p>Understanding as known at <strong>{{ known_at }}</strong> (claims from reports published by
 then; retractions, corrections and assessments likewise).
 {%- if reviewed_only %} The reviewed view: a reporter's proposals count only once an editor
-approved them.{% else %} The desk's current work: a reporter's
+approved them.{% elif proposals %} The desk's current work: a reporter's
 proposals still waiting for review count too, marked <em>proposed</em>.{% endif %} Entry errors
-and rejected proposals count nowhere.</p>
+{%- if proposals %} and rejected proposals{% endif %} count nowhere.</p>
 </header>
 {% for incident in incidents %}
 <section class="incident">
