@@ -318,9 +318,7 @@ def describe_claim_value(position: dict[str, Any]) -> str:
     return position_words(position)
 
 
-def describe_value(
-    fact: dict[str, Any], zone: str | None = None, policy: str | None = None
-) -> str:
+def describe_value(fact: dict[str, Any], zone: str | None = None, policy: str | None = None) -> str:
     """The policy value of a fact, in words (``fact_value_words``)."""
     from incident_ledger.projections.words import fact_value_words
 
