@@ -52,11 +52,12 @@ def position_words(position: Mapping[str, Any], kind: str | None = None) -> str:
         ordered = sorted(combined, key=lambda c: (_low_key(c), c["claim"]))
         every = [value_words(c["value"], c.get("qualifier"), kind) for c in ordered]
         return f"{' and '.join(every)} (inconsistent at one time)"
-    others = [
+    said = (
         value_words(c["value"], c.get("qualifier"), kind)
         for c in combined
         if c["claim"] != position["claim"]
-    ]
+    )
+    others = list(dict.fromkeys(w for w in said if w != words))  # "50 (also 50)" says 50
     if not others:
         return words
     return f"{words} (also {', '.join(others)})"
