@@ -262,6 +262,11 @@ def _range(
     return agreement.hull([p.interval for p in positions])
 
 
+def _meets(interval: Interval, span: Interval) -> bool:
+    """Whether a position's interval shares a value with the fact's range."""
+    return not agreement.intersection([interval, span]).is_empty()
+
+
 def _latest(positions: list[Position]) -> Position:
     return max(positions, key=lambda p: p.order)
 
@@ -287,7 +292,13 @@ def pick_value(
     if policy is Policy.CONSERVATIVE and span is not None:
         return shown(span.low), None
     # latest, preferred, and conservative for text (which has no lower bound).
-    chosen = _preferred(positions) if policy is Policy.PREFERRED else _latest(positions)
+    if policy is Policy.PREFERRED:
+        # Of the figures the range still holds: on a cumulative fact an earlier, lower total
+        # (a best-graded source's 30 when later reports put it at 63-77) is not the toll now.
+        held = [p for p in positions if span is None or _meets(p.interval, span)]
+        chosen = _preferred(held or positions)
+    else:
+        chosen = _latest(positions)
     if kind not in ("number", "time"):
         said = _distinct_values(chosen.values)
         if len(said) > 1:  # its claimant said two things at one time: no one value is its

@@ -362,6 +362,7 @@ def _understand(
         agree = max(p["low"] for p in positions) <= min(p["high"] for p in positions)
         status = "corroborated" if agree else "contested"
     span = None
+    held = positions
     if kind != "text":
         if cumulative:
             latest = max(p["as_of"] for p in positions)
@@ -374,10 +375,13 @@ def _understand(
             low = min(p["low"] for p in positions)
             high = max(p["high"] for p in positions)
         span = {"min": _shown(low), "max": _shown(high)}
+        if cumulative:  # the preferred figure is one the range holds (a hull holds each)
+            held = [p for p in positions if max(p["low"], low) <= min(p["high"], high)]
+            held = held or positions
     return {
         "status": status,
         "range": span,
-        "value": _policy_value(positions, kind, span, policy, reliability),
+        "value": _policy_value(positions, kind, span, policy, reliability, held),
         "claims": sorted(c for p in positions for c in p["claims"]),
     }
 
@@ -388,6 +392,7 @@ def _policy_value(
     span: dict[str, Any] | None,
     policy: str,
     reliability: dict[str, Any],
+    held: list[dict[str, Any]],
 ) -> Any:
     order = sorted(positions, key=lambda p: (p["published"], p["claimant"]))
     latest_position = order[-1]
@@ -397,7 +402,7 @@ def _policy_value(
         grade = reliability.get(p["claimant"])
         return (-(grades.index(grade) if grade else 6), (p["published"], p["claimant"]))
 
-    preferred = max(positions, key=preference)
+    preferred = max(held, key=preference)
     if policy == "range":
         if span is not None:
             value: Any = span

@@ -64,3 +64,23 @@ def test_a_measured_amount_more_or_less_than_n_reaches_n(tmp_path: Path) -> None
     found = json.loads(cli(db, "state", "b", "--json")[1])["facts"]
     statuses = {key: f["status"] for key, f in found.items()}
     assert statuses == {"tonnes": "corroborated", "litres": "corroborated", "killed": "contested"}
+
+
+def test_the_preferred_figure_of_a_rising_total_is_one_the_range_holds(tmp_path: Path) -> None:
+    """The best-graded source's earlier, lower total (30) was the preferred value beside a
+    range of 63-77 that later reports gave: the figure shown contradicted the range."""
+    records = [
+        fact("killed", cumulative=True),
+        report("r1", "ministry", "2022-01-21"),
+        report("r2", "wire", "2022-01-23"),
+        report("r3", "paper", "2022-01-24"),
+        claim("k1", "killed", 30, "r1"),
+        claim("k2", "killed", 45, "r2", qualifier="at_least"),
+        claim("k3", "killed", 70, "r3", qualifier="approx"),
+    ]
+    db = ledger_of(tmp_path, records)
+    assert cli(db, "rate", "ministry", "A", "--reason", "the best kept tally")[0] == 0
+    found = json.loads(cli(db, "state", "b", "--policy", "preferred", "--json")[1])["facts"]
+    killed = found["killed"]
+    assert (killed["status"], killed["range"]) == ("corroborated", {"min": 63, "max": 77})
+    assert killed["basis"] in ("k2", "k3"), killed
