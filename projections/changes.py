@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 import sqlite3
 from collections.abc import Iterable, Mapping, Sequence
+from decimal import Decimal
 from typing import Any
 
 from incident_ledger.projections.results import position_claims
@@ -95,7 +96,10 @@ def fact_changes(
     that corrected or withdrew its own report of a claimant; status (with its reason);
     range.
 
-    ``restated`` is a new claim by the same claimant with the same value (or interval).
+    ``restated`` is a new claim by the same claimant with the same value (or interval);
+    ``lowered`` a claimant's total of a cumulative fact put wholly below its last one,
+    which a total cannot do: a revision down, or a relay of an older figure, and never to
+    be read as an ordinary revision.
     ``corrected`` is a claimant's position changed or withdrawn because an outlet that
     relayed it (``relays_of``) retracted or corrected its report: the outlet answers for
     it (``by``), not the claimant. ``ends`` says how claims were ended (``ends_of``).
@@ -110,9 +114,10 @@ def fact_changes(
             relay = _relay_end(previous, ends)
             if relay is not None:
                 kind = "corrected"
+            elif _comparable_value(previous) == _comparable_value(position):
+                kind = "restated"
             else:
-                same = _comparable_value(previous) == _comparable_value(position)
-                kind = "restated" if same else "revised"
+                kind = "lowered" if _fell(previous, position) else "revised"
             changes.append(_claimant_change(kind, claimant, previous, position, relay, ends))
     for claimant, previous in old.items():
         if claimant not in new:
@@ -131,6 +136,17 @@ def fact_changes(
             change["kind"] = "time"  # (a range open at both ends says nothing of its kind)
         changes.append(change)
     return changes
+
+
+def _fell(previous: Mapping[str, Any], position: Mapping[str, Any]) -> bool:
+    """Whether a claimant's position on a cumulative fact (its positions carry ``as_of``)
+    now lies wholly below its last one."""
+    if "as_of" not in position or "as_of" not in previous:
+        return False
+    high, low = position.get("interval", {}).get("max"), previous.get("interval", {}).get("min")
+    if high is None or low is None or (isinstance(high, str) and "T" in high):
+        return False  # unbounded, or (never for a cumulative count) a time
+    return Decimal(str(high)) < Decimal(str(low))
 
 
 def _relay_end(previous: Mapping[str, Any], ends: dict[str, dict[str, Any]] | None) -> str | None:
@@ -225,6 +241,8 @@ def _claimant_words(change: dict[str, Any]) -> str:
         return f"{who} withdrawn (was {change['from']})"
     if kind == "restated":
         return f"{who} restated: {change['to']}"
+    if kind == "lowered":
+        return f"{who} lowered its total: {change['from']} → {change['to']} (a total cannot fall)"
     if kind == "corrected":
         done = (
             f"{change['from']} → {change['to']}" if "to" in change else f"withdrew {change['from']}"

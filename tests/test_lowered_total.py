@@ -1,0 +1,36 @@
+"""A claimant's total of a cumulative fact put below its last one is said as such in
+``history`` and ``diff``: "sohr revised: 30 → 20" read as an ordinary revision, where a
+total cannot fall (a revision down, or here a relay of an older figure)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from tests.test_understanding_rules import claim, cli, fact, ledger_of, report
+
+
+def test_a_total_put_lower_by_its_claimant_is_said_to_fall(tmp_path: Path) -> None:
+    records = [
+        fact("killed", cumulative=True),
+        fact("wounded"),
+        report("r1", "ministry", "2022-01-21"),
+        report("r2", "ministry", "2022-01-22"),
+        report("r3", "wire", "2022-01-23"),
+        claim("c1", "killed", 20, "r1"),
+        claim("c2", "killed", 30, "r2"),
+        claim("c3", "killed", 20, "r3", claimant="ministry", via=["wire"]),
+        claim("w1", "wounded", 30, "r2"),
+        claim("w2", "wounded", 20, "r3", claimant="ministry", via=["wire"]),
+    ]
+    db = ledger_of(tmp_path, records)
+    steps = json.loads(cli(db, "history", "b", "killed", "--json")[1])["steps"]
+    kinds = [[c["change"] for c in s["changes"] if "claimant" in c] for s in steps]
+    assert kinds == [["joined"], ["revised"], ["lowered"]]
+    table = " ".join(cli(db, "history", "b", "killed")[1].split())
+    assert "lowered its" in table and "cannot fall" in table, table
+    # Not cumulative: a figure may go down, and that is a revision.
+    steps = json.loads(cli(db, "history", "b", "wounded", "--json")[1])["steps"]
+    assert [c["change"] for c in steps[-1]["changes"] if "claimant" in c] == ["revised"]
+    diff = " ".join(cli(db, "diff", "b", "--from", "2022-01-22", "--to", "2022-01-23")[1].split())
+    assert "lowered its" in diff and "cannot fall" in diff, diff
