@@ -76,6 +76,8 @@ def model_kind(path: Path) -> str:
         return "absent"
     if path.is_dir():
         return "directory"
+    if not path.is_file():
+        return "other"  # a pipe (whose opening would wait for a writer) or a device
     try:
         with path.open("rb") as handle:
             header = handle.read(16)

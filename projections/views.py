@@ -487,6 +487,12 @@ class Views:
     def __init__(self, path: Path | str, *, read_only: bool = False) -> None:
         self.path = Path(path)
         self.read_only = read_only
+        if self.path.exists() and not self.path.is_file() and not self.path.is_dir():
+            # Opening a named pipe waits for a writer (for ever); a device is no model.
+            raise BadInputError(
+                f"the read model {self.path} is not a regular file (a pipe or a device): "
+                "set LEDGER_VIEWS to a file of its own"
+            )
         try:
             if read_only:  # answers only; never writes, not even beside the file
                 connection = sqlite3.connect(

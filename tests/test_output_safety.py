@@ -142,10 +142,15 @@ def test_a_pipe_named_as_the_store_or_its_model_is_refused(
     )
     assert run("--db", str(pipe), "init")[0] == 2
     monkeypatch.setenv("LEDGER_VIEWS", str(pipe))
-    assert run("--db", str(ledger_db), "incidents")[:3:2] == (
-        2,
+    said = (
         f"error: the read model {pipe} is not a regular file (a pipe or a device): "
-        "set LEDGER_VIEWS to a file of its own\n",
+        "set LEDGER_VIEWS to a file of its own\n"
+    )
+    for command in ("incidents", "verify"):
+        assert run("--db", str(ledger_db), command)[:3:2] == (2, said), command
+    assert run("--db", str(ledger_db), "replay")[:3:2] == (
+        2,
+        f"error: {pipe} is not a read model: refusing to overwrite it\n",
     )
 
 
@@ -198,4 +203,16 @@ def test_a_model_file_that_is_not_a_database_says_what_to_do(
         "anew from the ledger\n",
     )
     assert run("--db", str(ledger_db), "replay")[0] == 0
+    assert run("--db", str(ledger_db), "incidents")[0] == 0
+
+
+def test_an_empty_output_name_is_refused_by_every_command(ledger_db: Path) -> None:
+    """``replay --out ''`` took the empty name for no name: with ``--until`` it turned the
+    live model into a snapshot, which every read then refused."""
+    said = (2, "", "error: the output's file name is empty: give a file name\n")
+    for command in (
+        ("replay", "--until", "2021-01-01", "--out", ""),
+        ("export", "--format", "csv", "--out", ""),
+    ):
+        assert run("--db", str(ledger_db), *command) == said, command
     assert run("--db", str(ledger_db), "incidents")[0] == 0

@@ -38,12 +38,6 @@ def open_views(path: Path, *, named: bool = False) -> Views:
     every read.)"""
     if named:
         refuse_store_files(path)
-    if path.exists() and not path.is_file() and not path.is_dir():
-        # (opening a pipe would wait for a writer; a folder is refused as it is opened)
-        raise BadInputError(
-            f"the read model {path} is not a regular file (a pipe or a device): "
-            "set LEDGER_VIEWS to a file of its own"
-        )
     if path.exists():
         try:
             return Views(path, read_only=not writable(path))

@@ -54,7 +54,7 @@ def replay(
             arguments=("until", "out"),
         )
     # A folder that exists, not a folder itself; what a database there holds: below.
-    checked = output_file(out, model=True) if out else None
+    checked = output_file(out, model=True) if out is not None else None
     with open_ledger(db) as (location, ledger):
         target = checked or location.views_path
         kind = _check_target(location, target, explicit=out is not None)
