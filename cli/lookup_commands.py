@@ -91,10 +91,15 @@ def _where(hit: dict[str, Any]) -> str:
 def standing_words(hit: dict[str, Any]) -> str:
     """How a claim found stands, in words: empty for one that counts as it was made."""
     if "voided" in hit:
-        return "rejected: counts nowhere" if hit["voided"] == "rejected" else "entered in error"
+        how = "rejected" if hit["voided"] == "rejected" else "entered in error"
+        return f"{how}: counts nowhere"
     words = []
     if "ended" in hit:
-        words.append(f"{hit['ended']['how']} by {hit['ended']['by']}")
+        end = hit["ended"]
+        said = f"{end['how']} by {end['by']}"
+        if end.get("review"):  # a reporter's end an editor has not approved yet
+            said += f" (proposed by {', '.join(end['proposed_by'])}, not yet reviewed)"
+        words.append(said)
     if hit.get("review"):
         words.append(f"proposed by {', '.join(hit['proposed_by'])}, not yet reviewed")
     return "; ".join(words)

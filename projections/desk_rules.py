@@ -291,7 +291,8 @@ def claim_standing(
     """How each of these claims stands by ``recorded``, for a list that shows claims
     whatever their standing (``search``): ``voided`` (``erratum``, or ``rejected``: a
     rejected proposal) when it counts nowhere; else ``ended`` (``how``, ``by``: its first
-    end that counts) when it was retracted or corrected, and ``review: proposed`` with
+    end that counts, itself marked ``review: proposed`` while that end waits for an
+    editor) when it was retracted or corrected, and ``review: proposed`` with
     ``proposed_by`` while it waits for an editor. A claim that stands gets none of them."""
     wanted = sorted(set(ids))
     if not wanted:
@@ -308,4 +309,17 @@ def claim_standing(
     for claim, member in proposed_records(db, wanted, recorded).items():
         if "voided" not in standing.get(claim, {}):
             standing.setdefault(claim, {}).update(review=PROPOSED, proposed_by=[member])
+    _mark_proposed_ends(db, [s["ended"] for s in standing.values() if "ended" in s], recorded)
     return standing
+
+
+def _mark_proposed_ends(db: sqlite3.Connection, ends: list[dict[str, Any]], recorded: str) -> None:
+    """Mark each end (``how``, ``by``) that is a proposal no editor approved, as
+    ``claim_standing`` gives it: a reporter's retraction waiting for review is no
+    retraction yet, and never reads as one."""
+    for how, kind in END_KINDS.items():
+        of_kind = [end for end in ends if end["how"] == how]
+        proposed = proposed_records(db, (end["by"] for end in of_kind), recorded, kind)
+        for end in of_kind:
+            if end["by"] in proposed:
+                end |= {"review": PROPOSED, "proposed_by": [proposed[end["by"]]]}
