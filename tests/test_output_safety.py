@@ -216,3 +216,19 @@ def test_an_empty_output_name_is_refused_by_every_command(ledger_db: Path) -> No
     ):
         assert run("--db", str(ledger_db), *command) == said, command
     assert run("--db", str(ledger_db), "incidents")[0] == 0
+
+
+def test_a_bundle_into_an_empty_folder_keeps_the_folder(ledger_db: Path) -> None:
+    """A bundle replaced the empty folder it was given with one of its own: a private
+    folder (0700) became readable by all, and a link to a folder was refused."""
+    private = ledger_db.parent / "private"
+    private.mkdir(mode=0o700)
+    real = ledger_db.parent / "real"
+    real.mkdir()
+    (ledger_db.parent / "link").symlink_to(real)
+    for out in (private, ledger_db.parent / "link"):
+        command = ("--db", str(ledger_db), "export", "--format", "jsonl", "--out", str(out))
+        assert run(*command)[0] == 0, out
+    assert private.stat().st_mode & 0o777 == 0o700
+    assert (real / "leaves.jsonl").stat().st_size > 0
+    assert (ledger_db.parent / "link").is_symlink()

@@ -153,13 +153,17 @@ def _keep_access(path: Path, temporary: Path) -> None:
 
 def write_folder(folder: Path, write: Callable[[Path], Made], name: str | None = None) -> Made:
     """Have ``write`` fill a temporary folder beside ``folder``, renamed to it when
-    complete (over it when it is an empty folder): a failed write leaves nothing behind,
-    and the folder as it was. Returns what ``write`` returns; ``name``: what an error
-    calls the folder."""
-    temporary = folder.with_name(f".{folder.name}.{os.getpid()}.part")
+    complete (over it when it is an empty folder, which keeps its permissions): a failed
+    write leaves nothing behind, and the folder as it was. Returns what ``write``
+    returns; ``name``: what an error calls the folder."""
+    # An empty folder given is replaced where it is (through a link to it), keeping its
+    # permissions, as one written into would.
+    place = Path(os.path.realpath(folder)) if folder.exists() else folder
+    temporary = place.with_name(f".{place.name}.{os.getpid()}.part")
     try:
         made = write(temporary)
-        os.replace(temporary, folder)
+        _keep_access(place, temporary)
+        os.replace(temporary, place)
     except BaseException as error:  # any failure, an interrupt too: leave nothing behind
         shutil.rmtree(temporary, ignore_errors=True)
         if isinstance(error, OSError):
