@@ -303,6 +303,8 @@ def pick_value(
         said = _distinct_values(chosen.values)
         if len(said) > 1:  # its claimant said two things at one time: no one value is its
             return said, None
+    elif chosen.inconsistent:  # the hull of its claims at one time: no one claim's value
+        return chosen.shown_value(), None
     return chosen.shown_value(), chosen.claim
 
 

@@ -114,8 +114,8 @@ def fact_value_words(
         return ("at least " if fact["kind"] == "number" else "not before ") + words
     if isinstance(value, dict) and "min" in value:
         return interval_words(value, zone, fact.get("kind"))
-    if isinstance(value, list):
-        return " | ".join(str(v) for v in value)
+    if isinstance(value, list):  # several values at once, each in its words (yes, no)
+        return " | ".join(value_words(v, None, "text") for v in value)
     return value_words(value, None, "text")  # yes/no, a place, a text
 
 

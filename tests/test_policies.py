@@ -27,11 +27,21 @@ def test_a_position_of_two_values_at_one_time_gives_both(tmp_path: Path, first: 
         report("ra2", "wire", "2022-01-21T12:00:00+02:00"),  # the same instant
         claim(first, "ctrl", "sdf", "ra1"),
         claim(other, "ctrl", "isis", "ra2"),
+        claim(first + "w", "wounded", 70, "ra1"),
+        claim(other + "w", "wounded", 90, "ra2"),
+        fact("open", "boolean"),
+        claim(first + "o", "open", True, "ra1"),
+        claim(other + "o", "open", False, "ra2"),
     ]
     db = ledger_of(tmp_path, records)
-    for policy in ("latest", "preferred", "conservative"):
-        assert picked(db, policy) == {"ctrl": (["isis", "sdf"], None)}, policy
-    assert "isis | sdf" in cli(db, "state", "b", "--policy", "latest")[1]
+    for policy in ("latest", "preferred"):
+        assert picked(db, policy) == {
+            "ctrl": (["isis", "sdf"], None),
+            "wounded": ({"min": 70, "max": 90}, None),  # the hull, no one claim's
+            "open": ([False, True], None),
+        }, policy
+    table = " ".join(cli(db, "state", "b", "--policy", "latest")[1].split())
+    assert "isis | sdf" in table and "no | yes" in table, table
 
 
 def test_the_conservative_figure_is_shown_as_a_lower_bound(tmp_path: Path) -> None:
@@ -84,3 +94,20 @@ def test_the_preferred_figure_of_a_rising_total_is_one_the_range_holds(tmp_path:
     killed = found["killed"]
     assert (killed["status"], killed["range"]) == ("corroborated", {"min": 63, "max": 77})
     assert killed["basis"] in ("k2", "k3"), killed
+
+
+def test_the_incident_page_shows_the_conservative_figure_as_a_bound(tmp_path: Path) -> None:
+    """The Datasette incident page showed "about 70" under ``conservative`` as a bare 63."""
+    import sqlite3
+
+    from incident_ledger.usecases.datasette_site.pages import incident_page
+
+    records = [
+        report("r1", "wire", "2022-01-21"),
+        claim("k1", "killed", 70, "r1", qualifier="approx"),
+    ]
+    db = ledger_of(tmp_path, records)
+    assert cli(db, "state", "b")[0] == 0  # the model caught up
+    with sqlite3.connect(Path(db).with_suffix(".views.db")) as model:
+        page = incident_page(model, "b", "", "conservative")
+    assert [f["value"] for f in page["facts"]] == ["at least 63"]

@@ -58,7 +58,7 @@ def incident_page(db: sqlite3.Connection, incident: str, at: str, policy: str) -
         "title_ar": row[1],
         "zone": zone or "UTC",
         "known_at": local_words(understood["known_at"], zone_or_none(zone), seconds=False),
-        "facts": [_fact(name, fact, zone) for name, fact in facts],
+        "facts": [_fact(name, fact, zone, chosen.value) for name, fact in facts],
         "nothing_known": NOTHING_KNOWN,
         "timeline": events["entries"],
         "reports": [
@@ -68,14 +68,14 @@ def incident_page(db: sqlite3.Connection, incident: str, at: str, policy: str) -
     }
 
 
-def _fact(name: str, fact: Mapping[str, Any], zone: str | None) -> dict[str, Any]:
+def _fact(name: str, fact: Mapping[str, Any], zone: str | None, policy: str) -> dict[str, Any]:
     why = fact.get("why") or {}
     chosen = next((p for p in fact["positions"] if p["claim"] == fact.get("basis")), None)
     return {
         "fact": name,
         "status": fact["status"],
         "status_review": status_words(fact),
-        "value": fact_value_words(fact, zone),
+        "value": fact_value_words(fact, zone, policy),
         "chosen": chosen
         and {
             "claim": chosen["claim"],
