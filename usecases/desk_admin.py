@@ -27,7 +27,7 @@ from incident_ledger.ledger.desk_roles import Role
 from incident_ledger.ledger.errors import BadInputError, NotFoundError, StoreError, not_permitted
 from incident_ledger.ledger.stores.location import StoreLocation, locate, named_key
 from incident_ledger.ledger.stores.recorder import LogView
-from incident_ledger.usecases.outputs import replaceable
+from incident_ledger.usecases.outputs import file_named, replaceable
 from incident_ledger.usecases.workspace import (
     POINT_AT_KEY,
     SigningKey,
@@ -72,7 +72,7 @@ def keygen(out: str, db: str | None = None) -> str:
     """Make a member's key in the file ``out`` (never one of the files of the ledger at
     ``db``, such as a journal file SQLite would take for its own); its public key, for
     ``member add``."""
-    path = Path(out)
+    path = file_named(out)
     replaceable(path, ledger_files(locate(db)))
     return create_key_file(path, f"incident-ledger-member-{secrets.token_hex(4)}")
 

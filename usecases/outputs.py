@@ -36,16 +36,22 @@ def output_file(path: str, kept: Mapping[Path, str] | None = None, *, model: boo
     what is there, if anything, is a regular file (``replaceable``) and none of ``kept``;
     ``model``: the output is a read model (``replay --out``), which may replace one and
     looks at what a database there holds itself."""
-    if not path.strip():
-        raise BadInputError("the output's file name is empty: give a file name")
-    if path.endswith(("/", os.sep)):  # (a name Path would take for the file before the /)
-        raise BadInputError(f"{path} names a directory: give a file name")
-    target = Path(path)
+    target = file_named(path)
     require_folder(target.parent)
     if target.is_dir():
         raise BadInputError(f"{path} is a directory: give a file name")
     replaceable(target, kept or {}, model=model)
     return target
+
+
+def file_named(path: str) -> Path:
+    """The file a name given for an output names: refused when it is empty or names a
+    folder (``out/``, ``out/.``), which ``Path`` would take for the file ``out``."""
+    if not path.strip():
+        raise BadInputError("the output's file name is empty: give a file name")
+    if path.endswith(("/", os.sep)) or os.path.basename(path) in (".", ".."):
+        raise BadInputError(f"{path} names a directory: give a file name")
+    return Path(path)
 
 
 def replaceable(target: Path, kept: Mapping[Path, str], *, model: bool = False) -> None:
@@ -90,6 +96,8 @@ def _same_file(one: Path, other: Path) -> bool:
 def output_folder(path: str) -> Path:
     """The path of a folder to write files into, checked: its parent exists and it is
     not a file (whether it may already hold files is for the writer to say)."""
+    if not path.strip():
+        raise BadInputError("the output's folder name is empty: give a folder")
     target = Path(path)
     require_folder(target.parent)
     if target.exists() and not target.is_dir():
