@@ -170,8 +170,11 @@ def _reason(error: Exception) -> str:
     words = str(error)
     if isinstance(error, OverflowError) or ("out of range" in words and "year" in words):
         return "years run from 0001 to 9999, in UTC"
-    if "invalid literal" in words:  # a part partly unspecified: 2022-01-2X
-        return "only a whole part may be unspecified, as in 2022-01-XX, not one of its digits"
+    if "invalid literal" in words or "Couldn't convert" in words:  # 2022-01-2X, 2022-1X-01
+        return (
+            "a month or a day may be unspecified only whole (2022-01-XX), a year's digits "
+            "from its end (201X)"
+        )
     return words
 
 
