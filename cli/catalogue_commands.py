@@ -41,8 +41,9 @@ def facts(
     listed = reading.facts(ctx.obj, incident, at=at, reviewed_only=reviewed_only)
     if as_json:
         render.print_json(listed)
-    elif not listed["facts"]:
-        render.out.print(f"no facts of {incident} in the ledger")
+    elif not listed["facts"]:  # none declared, nor claimed by then
+        known = render.known_words(listed["known_at"], render.display_zone(listed, tz))
+        render.out.print(f"no facts of {incident} known {known}")
     else:
         render.out.print(facts_table(render.shown(listed), render.display_zone(listed, tz)))
 

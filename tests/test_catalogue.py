@@ -86,3 +86,14 @@ def test_facts_and_incidents_count_the_claims_known_then_and_not_voided(tmp_path
     assert cli(db, "erratum", "report:r2", "--reason", "not this incident")[0] == 0
     [listed] = json.loads(cli(db, "incidents", "--json")[1])
     assert (listed["claims"], listed["last_known"]) == (1, "2020-08-05T23:59:59.999999Z")
+
+
+def test_facts_before_any_was_known_says_so(tmp_path: Path) -> None:
+    """Before its first claim an incident's facts (none declared) were "no facts of b in
+    the ledger", though the ledger lists them later."""
+    db = ledger_of(tmp_path, [report("r1", "wire", "2020-08-05"), claim("k1", "killed", 1, "r1")])
+    assert cli(db, "facts", "b", "--at", "2020-08-04") == (
+        0,
+        "no facts of b known by the end of 4 Aug 2020 (UTC)\n",
+        "",
+    )

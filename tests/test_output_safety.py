@@ -202,6 +202,12 @@ def test_a_model_file_that_is_not_a_database_says_what_to_do(
         f"error: the read model {model} is not a SQLite database: 'ledger replay' makes it "
         "anew from the ledger\n",
     )
+    said = run("--db", str(ledger_db), "verify")[2]
+    assert said.startswith(
+        f"error: the read model {model} does not agree with the log: it is not a SQLite "
+        "database; the log itself verified ("
+    ), said
+    assert said.endswith("run 'ledger replay' to rebuild the read model\n"), said
     assert run("--db", str(ledger_db), "replay")[0] == 0
     assert run("--db", str(ledger_db), "incidents")[0] == 0
 

@@ -22,6 +22,7 @@ from incident_ledger.ledger.errors import (
     VerificationError,
 )
 from incident_ledger.ledger.stores.location import StoreLocation, locate
+from incident_ledger.ledger.stores.sqlite_file import is_database
 from incident_ledger.usecases.choices import ExportFormat, parse_format
 from incident_ledger.usecases.model_glance import refuse_store_files
 from incident_ledger.usecases.outputs import (
@@ -150,7 +151,8 @@ def _model_report(location: StoreLocation, ledger: Ledger) -> dict[str, Any]:
     try:
         views = Views(path, read_only=True)
     except StoreError as error:
-        return report | {"status": "differs", "detail": f"it cannot be read ({error})"}
+        said = "it is not a SQLite database" if not is_database(path) else None
+        return report | {"status": "differs", "detail": said or f"it cannot be read ({error})"}
     try:
         if views.table_statements() is None:
             return report | {"status": "outdated"}
