@@ -139,9 +139,12 @@ def fact_changes(
 
 
 def _fell(previous: Mapping[str, Any], position: Mapping[str, Any]) -> bool:
-    """Whether a claimant's position on a cumulative fact (its positions carry ``as_of``)
-    now lies wholly below its last one."""
+    """Whether a claimant's new figure on a cumulative fact (its positions carry
+    ``as_of``) lies wholly below its last one. A position that falls back to an earlier
+    claim (the later one retracted) is the claimant withdrawing, not lowering, its total."""
     if "as_of" not in position or "as_of" not in previous:
+        return False
+    if position["published_at"] <= previous["published_at"]:
         return False
     high, low = position.get("interval", {}).get("max"), previous.get("interval", {}).get("min")
     if high is None or low is None or (isinstance(high, str) and "T" in high):
@@ -194,10 +197,14 @@ def _claimant_change(
 
 
 def _comparable_value(position: Mapping[str, Any]) -> str:
+    """What a position holds, to tell a restatement from a revision: its interval, or its
+    values (every one of a position that combines several: "yes" and then "no and yes"
+    is no restatement)."""
     if "interval" in position:
         return json.dumps(position["interval"], sort_keys=True)
-    value = position["value"]
-    return json.dumps(value.casefold() if isinstance(value, str) else value)
+    said = [c["value"] for c in position.get("combined") or ()] or [position["value"]]
+    held = {json.dumps(v.casefold() if isinstance(v, str) else v) for v in said}
+    return json.dumps(sorted(held))
 
 
 def _get(fact: Mapping[str, Any] | None, key: str) -> Any:

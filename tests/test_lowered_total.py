@@ -34,3 +34,36 @@ def test_a_total_put_lower_by_its_claimant_is_said_to_fall(tmp_path: Path) -> No
     assert [c["change"] for c in steps[-1]["changes"] if "claimant" in c] == ["revised"]
     diff = " ".join(cli(db, "diff", "b", "--from", "2022-01-22", "--to", "2022-01-23")[1].split())
     assert "lowered its" in diff and "cannot fall" in diff, diff
+
+
+def test_a_claimant_withdrawing_its_higher_figure_has_not_lowered_it(tmp_path: Path) -> None:
+    """A retraction of a claimant's later figure brings back its earlier, lower one: that
+    is a withdrawal, not a total put lower (it read "lowered its total")."""
+    records = [
+        fact("killed", cumulative=True),
+        report("r1", "ministry", "2022-01-21"),
+        report("r2", "ministry", "2022-01-22"),
+        report("r3", "ministry", "2022-01-23"),
+        claim("c1", "killed", 20, "r1"),
+        claim("c2", "killed", 30, "r2"),
+        {"type": "retraction", "id": "x2", "claim": "c2", "report": "r3"},
+    ]
+    db = ledger_of(tmp_path, records)
+    steps = json.loads(cli(db, "history", "b", "killed", "--json")[1])["steps"]
+    assert "lowered" not in [c["change"] for s in steps for c in s["changes"]]
+
+
+def test_yes_then_yes_and_no_at_once_is_no_restatement(tmp_path: Path) -> None:
+    """A claimant who said yes, then yes and no at one time, "restated: no and yes": the
+    comparison looked at the position's first value only."""
+    records = [
+        fact("open", "boolean"),
+        report("r1", "ministry", "2022-01-21"),
+        report("r2", "ministry", "2022-01-22"),
+        claim("o1", "open", True, "r1"),
+        claim("o2", "open", True, "r2"),
+        claim("o3", "open", False, "r2"),
+    ]
+    db = ledger_of(tmp_path, records)
+    steps = json.loads(cli(db, "history", "b", "open", "--json")[1])["steps"]
+    assert [c["change"] for c in steps[-1]["changes"] if "claimant" in c] == ["revised"]
