@@ -171,10 +171,7 @@ def _reason(error: Exception) -> str:
     if isinstance(error, OverflowError) or ("out of range" in words and "year" in words):
         return "years run from 0001 to 9999, in UTC"
     if "invalid literal" in words or "Couldn't convert" in words:  # 2022-01-2X, 2022-1X-01
-        return (
-            "a month or a day may be unspecified only whole (2022-01-XX), a year's digits "
-            "from its end (201X)"
-        )
+        return "a month or a day may be unspecified only whole (2022-01-XX, 2022-XX)"
     return words
 
 

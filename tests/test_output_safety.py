@@ -238,3 +238,18 @@ def test_a_bundle_into_an_empty_folder_keeps_the_folder(ledger_db: Path) -> None
     assert private.stat().st_mode & 0o777 == 0o700
     assert (real / "leaves.jsonl").stat().st_size > 0
     assert (ledger_db.parent / "link").is_symlink()
+
+
+def test_a_bundle_into_the_folder_the_command_runs_in_keeps_it(
+    ledger_db: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``--out .`` from an empty folder replaced that folder: the shell sitting in it saw
+    an empty, deleted one."""
+    here = ledger_db.parent / "here"
+    here.mkdir()
+    held = here.stat().st_ino
+    monkeypatch.chdir(here)
+    assert run("--db", str(ledger_db), "export", "--format", "jsonl", "--out", ".")[0] == 0
+    assert here.stat().st_ino == held
+    assert sorted(p.name for p in here.iterdir() if p.name.startswith(".")) == []
+    assert (here / "leaves.jsonl").stat().st_size > 0

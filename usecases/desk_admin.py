@@ -73,6 +73,8 @@ def keygen(out: str, db: str | None = None) -> str:
     ``db``, such as a journal file SQLite would take for its own); its public key, for
     ``member add``."""
     path = file_named(out)
+    if path.is_dir():
+        raise BadInputError(f"{out} is a directory: give a file name")
     replaceable(path, ledger_files(locate(db)))
     return create_key_file(path, f"incident-ledger-member-{secrets.token_hex(4)}")
 

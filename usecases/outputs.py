@@ -160,18 +160,23 @@ def _keep_access(path: Path, temporary: Path) -> None:
 
 
 def write_folder(folder: Path, write: Callable[[Path], Made], name: str | None = None) -> Made:
-    """Have ``write`` fill a temporary folder beside ``folder``, renamed to it when
-    complete (over it when it is an empty folder, which keeps its permissions): a failed
-    write leaves nothing behind, and the folder as it was. Returns what ``write``
-    returns; ``name``: what an error calls the folder."""
-    # An empty folder given is replaced where it is (through a link to it), keeping its
-    # permissions, as one written into would.
-    place = Path(os.path.realpath(folder)) if folder.exists() else folder
-    temporary = place.with_name(f".{place.name}.{os.getpid()}.part")
+    """Have ``write`` fill a temporary folder, then give its files to ``folder``: a failed
+    write leaves nothing behind, and the folder as it was. A new folder is the temporary
+    one renamed; an (empty) folder given is kept — its permissions, a link to it, a mount
+    there, the shell sitting in it — and the temporary one is made inside it, its files
+    moved up when whole. Returns what ``write`` returns; ``name``: what an error calls
+    the folder."""
+    kept = folder.is_dir()
+    part = f".{folder.name or 'bundle'}.{os.getpid()}.part"
+    temporary = folder / part if kept else folder.with_name(part)
     try:
         made = write(temporary)
-        _keep_access(place, temporary)
-        os.replace(temporary, place)
+        if kept:
+            for made_file in sorted(temporary.iterdir()):
+                os.replace(made_file, folder / made_file.name)
+            temporary.rmdir()
+        else:
+            os.replace(temporary, folder)
     except BaseException as error:  # any failure, an interrupt too: leave nothing behind
         shutil.rmtree(temporary, ignore_errors=True)
         if isinstance(error, OSError):
