@@ -27,11 +27,14 @@ from typing import Any
 from incident_ledger.projections.desk_projection import recorded_by_sql
 from incident_ledger.projections.results import position_claims
 
-VOIDED_CLAIM = """
+_VOIDING_CLAIM = """('claim:' || c.id, 'report:' || c.report, 'source:' || c.source,
+                             'incident:' || c.incident)"""
+"""SQL: the records whose voiding voids a claim (``c``): itself, its report, source, incident."""
+
+VOIDED_CLAIM = f"""
       AND NOT EXISTS (
           SELECT 1 FROM voided v
-          WHERE v.record IN ('claim:' || c.id, 'report:' || c.report, 'source:' || c.source,
-                             'incident:' || c.incident)
+          WHERE v.record IN {_VOIDING_CLAIM}
             AND v.recorded_at <= :recorded
       )"""
 
@@ -271,15 +274,14 @@ def mark_proposed_ends(
             end["end_review"] = PROPOSED
 
 
-_STANDING = """
+_STANDING = f"""
 SELECT c.id,
     (SELECT v.how FROM voided v
-     WHERE v.record IN ('claim:' || c.id, 'report:' || c.report, 'source:' || c.source,
-                        'incident:' || c.incident)
+     WHERE v.record IN {_VOIDING_CLAIM}
        AND v.recorded_at <= :recorded
      ORDER BY v.seq LIMIT 1),
     (SELECT json_array(e.how, e.ended_by) FROM claim_ends e
-     WHERE e.claim = c.id AND e.recorded_at <= :recorded {desk_end}
+     WHERE e.claim = c.id AND e.recorded_at <= :recorded {{desk_end}}
      ORDER BY e.published_at, e.seq LIMIT 1)
 FROM claims c WHERE c.id IN (SELECT value FROM json_each(:ids))
 """
@@ -309,17 +311,10 @@ def claim_standing(
     for claim, member in proposed_records(db, wanted, recorded).items():
         if "voided" not in standing.get(claim, {}):
             standing.setdefault(claim, {}).update(review=PROPOSED, proposed_by=[member])
-    _mark_proposed_ends(db, [s["ended"] for s in standing.values() if "ended" in s], recorded)
+    # A reporter's retraction waiting for review is no retraction yet: it says so.
+    ends = [held["ended"] for held in standing.values() if "ended" in held]
+    proposed = proposed_ends(db, ends, recorded)
+    for end in ends:
+        if (proposer := proposed.get((end["how"], end["by"]))) is not None:
+            end |= {"review": PROPOSED, "proposed_by": [proposer]}
     return standing
-
-
-def _mark_proposed_ends(db: sqlite3.Connection, ends: list[dict[str, Any]], recorded: str) -> None:
-    """Mark each end (``how``, ``by``) that is a proposal no editor approved, as
-    ``claim_standing`` gives it: a reporter's retraction waiting for review is no
-    retraction yet, and never reads as one."""
-    for how, kind in END_KINDS.items():
-        of_kind = [end for end in ends if end["how"] == how]
-        proposed = proposed_records(db, (end["by"] for end in of_kind), recorded, kind)
-        for end in of_kind:
-            if end["by"] in proposed:
-                end |= {"review": PROPOSED, "proposed_by": [proposed[end["by"]]]}
