@@ -74,6 +74,7 @@ class FactState(TypedDict):
     status_proposed_by: NotRequired[list[str]]
     reviewed_status: NotRequired[str | None]
     summed: NotRequired[str]  # a table's one line for many positions (then left out)
+    lowered: NotRequired[list[dict[str, Any]]]  # totals put below a claimant's own earlier
 
 
 class StateResult(TypedDict):

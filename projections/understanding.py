@@ -29,6 +29,7 @@ from incident_ledger.projections import agreement, in_force
 from incident_ledger.projections.agreement import Interval
 from incident_ledger.projections.desk_rules import desk_clauses
 from incident_ledger.projections.incidents import require_incident
+from incident_ledger.projections.lowered import lowered_totals
 from incident_ledger.projections.policies import Policy
 from incident_ledger.projections.positions import (
     END_OF_TIME,
@@ -113,8 +114,15 @@ def state(
         desk = desk_clauses(db, reviewed_only)
         by_fact = positions_at(db, params, rules, zone, desk, query)
         seen = _withdrawn_facts(db, params, set(by_fact), desk[0])
+        falls = lowered_totals(db, params, by_fact, rules, zone, desk)
     facts = {
-        fact: understand(by_fact.get(fact, []), policy, rules.get(fact, (None, False))[0], zone)
+        fact: understand(
+            by_fact.get(fact, []),
+            policy,
+            rules.get(fact, (None, False))[0],
+            zone,
+            lowered=falls.get(fact),
+        )
         for fact in sorted(seen | by_fact.keys())
     }
     return {
@@ -141,9 +149,15 @@ def _snapshot(db: sqlite3.Connection) -> Iterator[None]:
 
 
 def understand(
-    positions: list[Position], policy: Policy, rules: FactRules | None, zone: str | None = None
+    positions: list[Position],
+    policy: Policy,
+    rules: FactRules | None,
+    zone: str | None = None,
+    *,
+    lowered: list[dict[str, Any]] | None = None,
 ) -> FactState:
-    """Status, range, policy value and reason of one fact from its positions."""
+    """Status, range, policy value and reason of one fact from its positions; ``lowered``:
+    the claimants whose total stands below an earlier one of their own (``lowered``)."""
     if not positions:
         return {
             "status": Status.WITHDRAWN.value,
@@ -162,8 +176,11 @@ def understand(
     common = None
     if status is Status.CORROBORATED and kind in ("number", "time") and not cumulative:
         common = agreement.intersection([p.interval for p in positions])
-    why = reason(status.value, listed, pair, cumulative, zone, bounds(common), kind)
-    return fact_state(status, kind, rules, cumulative, (value, basis), span, listed, why)
+    why = reason(status.value, listed, pair, cumulative, zone, bounds(common), kind, lowered)
+    fact = fact_state(status, kind, rules, cumulative, (value, basis), span, listed, why)
+    if lowered:
+        fact["lowered"] = lowered
+    return fact
 
 
 def _judged(

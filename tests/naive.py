@@ -237,15 +237,48 @@ def naive_state(
         if rules is None:
             first = first_claim[(incident, fact)]
             rules = {"kind": inferred_kind(first.value, first.qualifier)}
-        positions = []
-        for (f, claimant), held in current.items():
-            if f != fact:
-                continue
-            latest = max(known_at(c) for c in held)
-            at_latest = [c for c in held if known_at(c) == latest]
-            positions.append(_position(claimant, at_latest, latest, rules, zone))
-        result[fact] = _understand(positions, rules, policy, reliability)
+        held = {claimant: c for (f, claimant), c in current.items() if f == fact}
+        result[fact] = _fact(held, known_at, rules, zone, policy, reliability)
     return result
+
+
+def _fact(
+    current: dict[str, list[Any]],
+    known_at: Any,
+    rules: dict[str, Any],
+    zone: Any,
+    policy: str,
+    reliability: dict[str, Any],
+) -> dict[str, Any]:
+    """One fact from each claimant's active claims on it (``current``)."""
+    positions = []
+    lowered = []
+    for claimant, held in current.items():
+        latest = max(known_at(c) for c in held)
+        at_latest = [c for c in held if known_at(c) == latest]
+        position = _position(claimant, at_latest, latest, rules, zone)
+        positions.append(position)
+        if rules.get("cumulative") and position["kind"] == "num":
+            lowered += _lowered(position, held, known_at, rules, zone)
+    result = _understand(positions, rules, policy, reliability)
+    if lowered:
+        result["lowered"] = lowered
+    return result
+
+
+def _lowered(
+    position: dict[str, Any], held: list[Any], known_at: Any, rules: dict[str, Any], zone: Any
+) -> list[tuple[str, Any]]:
+    """(claimant, the highest earlier low) when the claimant's position on a cumulative
+    fact stands wholly below the claims it published at an earlier instant, still active."""
+    instants = {known_at(c) for c in held if known_at(c) < position["published"]}
+    lows = []
+    for instant in instants:
+        claims = [c for c in held if known_at(c) == instant]
+        earlier = _position(position["claimant"], claims, instant, rules, zone)
+        if earlier["kind"] == "num" and earlier["low"] > position["high"]:
+            lows.append(earlier["low"])
+    return [(position["claimant"], _shown(max(lows)))] if lows else []
 
 
 class _Gathered:

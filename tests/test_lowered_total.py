@@ -7,7 +7,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from tests.test_understanding_rules import claim, cli, fact, ledger_of, report
+from tests.test_understanding_rules import claim, cli, fact, jsonl, ledger_of, report
 
 
 def test_a_total_put_lower_by_its_claimant_is_said_to_fall(tmp_path: Path) -> None:
@@ -67,3 +67,61 @@ def test_yes_then_yes_and_no_at_once_is_no_restatement(tmp_path: Path) -> None:
     db = ledger_of(tmp_path, records)
     steps = json.loads(cli(db, "history", "b", "open", "--json")[1])["steps"]
     assert [c["change"] for c in steps[-1]["changes"] if "claimant" in c] == ["revised"]
+
+
+def test_state_says_a_total_stands_below_its_claimants_own_earlier_one(tmp_path: Path) -> None:
+    """``state`` showed the ministry's 20, relayed by a wire on 23 Jan, as its position, with
+    nothing of the 30 it gave on 22 Jan: a total that cannot fall read as settled."""
+    records = [
+        fact("killed", cumulative=True),
+        report("r1", "ministry", "2022-01-21"),
+        report("r2", "ministry", "2022-01-22"),
+        report("r3", "wire", "2022-01-23"),
+        report("r4", "governor", "2022-01-22"),
+        claim("c1", "killed", 20, "r1"),
+        claim("c2", "killed", 30, "r2"),
+        claim("c3", "killed", 20, "r3", claimant="ministry", via=["wire"]),
+        claim("g1", "killed", 40, "r4", claimant="governor", qualifier="at_least"),
+    ]
+    db = ledger_of(tmp_path, records)
+    code, out, _ = cli(db, "state", "b", "--json")
+    killed = json.loads(out)["facts"]["killed"]
+    assert code == 0 and [e["claimant"] for e in killed["lowered"]] == ["ministry"]
+    assert killed["lowered"][0]["claim"] == "c3"
+    assert killed["lowered"][0]["earlier"]["claim"] == "c2"
+    assert killed["lowered"][0]["earlier"]["interval"] == {"min": 30, "max": 30}
+    assert (
+        "ministry (via wire) lowered its total: 20, below its own 30 of 22 Jan 2022"
+        in (killed["why"]["summary"])
+    )
+    table = " ".join(cli(db, "state", "b")[1].split())
+    assert "lowered 30 → 20" in table, table
+    # Before the relay, and once the ministry's 30 is retracted, nothing fell.
+    assert (
+        "lowered"
+        not in json.loads(cli(db, "state", "b", "--at", "2022-01-22", "--json")[1])["facts"][
+            "killed"
+        ]
+    )
+    retract = {"type": "retraction", "id": "x2", "claim": "c2", "report": "r3"}
+    assert cli(db, "append", "--file", "-", stdin=jsonl([retract]))[0] == 0
+    again = json.loads(cli(db, "state", "b", "--json")[1])["facts"]["killed"]
+    assert "lowered" not in again and "lowered" not in again["why"]["summary"]
+
+
+def test_an_open_total_or_a_total_that_touches_the_earlier_one_has_not_fallen(
+    tmp_path: Path,
+) -> None:
+    records = [
+        fact("killed", cumulative=True),
+        report("r1", "ministry", "2022-01-21"),
+        report("r2", "ministry", "2022-01-22"),
+        report("r3", "ministry", "2022-01-23"),
+        claim("c1", "killed", 20, "r1", qualifier="at_least"),
+        claim("c2", "killed", 20, "r2"),
+        claim("c3", "killed", 10, "r3", qualifier="at_least"),
+    ]
+    db = ledger_of(tmp_path, records)
+    at_22 = json.loads(cli(db, "state", "b", "--at", "2022-01-22", "--json")[1])["facts"]
+    assert "lowered" not in at_22["killed"]  # "at least 20", then 20: no fall
+    assert "lowered" not in json.loads(cli(db, "state", "b", "--json")[1])["facts"]["killed"]

@@ -1,0 +1,116 @@
+"""A claimant's total put below its own earlier one, said by ``state``.
+
+A claimant's position is its latest claim; on a cumulative fact (a total that can only
+grow) a later claim wholly below an earlier one of the same claimant that still stands
+— a revision down, or an outlet relaying an older figure — then replaced the higher
+total without a word. ``history`` and ``diff`` say "lowered its total" at the step it
+happens (``changes``); ``state`` says it of every position that stands below an earlier
+active claim of its claimant known by T: the fact's status and range follow the
+contract's rules unchanged, and the reader is told.
+
+An earlier claim counts as ``positions`` counts a position's claims: active at T as
+recorded by R, by the desk's rules, and read together with the claimant's other claims
+published at its instant (one report, one position).
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from itertools import groupby
+from operator import itemgetter
+from typing import Any
+
+from incident_ledger.ledger.facts import FactKind, FactRules
+from incident_ledger.projections.positions import Position, claim_columns, iso
+
+_EARLIER = """
+SELECT {columns}, NULL, NULL FROM claims c
+WHERE c.incident = :incident AND c.fact = :fact AND c.claimant = :claimant
+  AND c.published_at < :before AND c.recorded_at <= :recorded{desk_claim}
+  AND c.published_at IN (
+      SELECT h.published_at FROM claims h
+      WHERE h.incident = :incident AND h.fact = :fact AND h.claimant = :claimant
+        AND h.published_at < :before{above}
+  )
+  AND NOT EXISTS (
+      SELECT 1 FROM claim_ends e
+      WHERE e.claim = c.id AND e.published_at <= :known AND e.recorded_at <= :recorded{desk_end}
+  )
+ORDER BY c.published_at, c.id
+"""
+# A count's bounds are stored as read by the fact's first rules, whole numbers: the claims
+# of an instant can only stand above a figure when one of them does, so the index of a
+# claimant's claims is read for those instants alone. A quantity, or a fact declared anew,
+# is read again from its values (``positions.Claim``): every earlier instant is read.
+_ABOVE = " AND h.num_low > :high"
+_PUBLISHED = itemgetter(claim_columns("c").split(", ").index("c.published_at"))
+
+
+def lowered_totals(
+    db: sqlite3.Connection,
+    params: dict[str, str],
+    by_fact: dict[str, list[Position]],
+    rules: dict[str, tuple[FactRules | None, bool]],
+    zone: str | None,
+    desk: tuple[str, str],
+) -> dict[str, list[dict[str, Any]]]:
+    """Per cumulative fact, each claimant whose position stands wholly below an earlier
+    claim of its own still active at T: the claimant and that earlier position (the
+    highest), as ``state --json`` lists a position."""
+    found: dict[str, list[dict[str, Any]]] = {}
+    for fact, positions in by_fact.items():
+        fact_rules, reread = rules.get(fact, (None, False))
+        if fact_rules is None or not fact_rules.cumulative:
+            continue
+        stored = not reread and fact_rules.kind is FactKind.COUNT
+        query = (
+            _EARLIER.replace("{columns}", claim_columns("c"))
+            .replace("{desk_claim}", desk[0])
+            .replace("{desk_end}", desk[1])
+            .replace("{above}", _ABOVE if stored else "")
+        )
+        for position in positions:
+            high = position.interval.high
+            if position.kind != "number" or high is None:
+                continue  # an open total cannot stand below another
+            asked = params | {
+                "fact": fact,
+                "claimant": position.claimant,
+                "before": position.published,
+                "high": high,
+            }
+            above = _highest_above(db.execute(query, asked), position, fact_rules, reread, zone)
+            if above is not None:
+                earlier = above.as_json(cumulative=True)
+                found.setdefault(fact, []).append(
+                    {
+                        "claimant": position.claimant,
+                        "claim": position.claim,
+                        "earlier": {
+                            "claim": earlier["claim"],
+                            "value": earlier["value"],
+                            "qualifier": earlier["qualifier"],
+                            "report": earlier["report"],
+                            "published_at": iso(above.published),
+                            "interval": above.interval_json(),
+                        },
+                    }
+                )
+    return found
+
+
+def _highest_above(
+    rows: Any, position: Position, rules: FactRules, reread: bool, zone: str | None
+) -> Position | None:
+    """Of the claimant's earlier instants (their claims read as one position), the one
+    whose figure stands highest above ``position``'s; None when none does."""
+    high = position.interval.high
+    best: Position | None = None
+    for _, group in groupby(rows, _PUBLISHED):
+        earlier = Position(list(group), rules, reread, zone)
+        low = earlier.interval.low
+        if earlier.kind != "number" or low is None or not low > high:
+            continue
+        if best is None or low > best.interval.low:
+            best = earlier
+    return best
