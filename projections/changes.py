@@ -15,7 +15,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from decimal import Decimal
 from typing import Any
 
-from incident_ledger.projections.results import position_claims
+from incident_ledger.projections.results import position_claims, relays_of
 from incident_ledger.projections.words import interval_words, position_words
 
 _ENDS = """
@@ -56,16 +56,6 @@ def first_ends(ends: Iterable[Sequence[Any]]) -> dict[str, dict[str, Any]]:
                 "published_at": published,
             }
     return first
-
-
-def relays_of(position: Mapping[str, Any]) -> list[str]:
-    """Who passed a claimant's words on: the relays in ``via``, and the outlet when it is
-    someone other than the claimant."""
-    relays = list(position.get("via") or ())
-    outlet = position.get("source")
-    if outlet is not None and outlet != position["claimant"] and outlet not in relays:
-        relays.append(outlet)
-    return relays
 
 
 def positions_by_claimant(fact: Mapping[str, Any] | None) -> dict[str, Mapping[str, Any]]:

@@ -27,7 +27,7 @@ from typing import Any
 from incident_ledger.ledger.facts import FactRules
 from incident_ledger.projections.agreement import Interval
 from incident_ledger.projections.positions import Position
-from incident_ledger.projections.results import FactState, PositionResult
+from incident_ledger.projections.results import FactState, PositionResult, relays_of
 from incident_ledger.projections.understanding import (
     _RELIABILITY_RANK,
     Policy,
@@ -38,7 +38,12 @@ from incident_ledger.projections.understanding import (
     pick_value,
     understand,
 )
-from incident_ledger.projections.why import explain, relay_words, why_entry
+from incident_ledger.projections.why import (
+    explain,
+    relay_claimants,
+    relays_sentence,
+    why_entry,
+)
 from incident_ledger.projections.words import position_words
 
 _KIND_TAG = {"number": 0, "time": 1}  # bounds of different kinds are never compared
@@ -47,7 +52,7 @@ _KIND_TAG = {"number": 0, "time": 1}  # bounds of different kinds are never comp
 class _Held:
     """A claimant's position with its sort keys, JSON and words."""
 
-    __slots__ = ("entry", "grade", "high", "json", "low", "order", "position", "says")
+    __slots__ = ("entry", "grade", "high", "json", "low", "order", "position", "relays", "says")
 
     def __init__(self, position: Position) -> None:
         self.position = position
@@ -61,6 +66,7 @@ class _Held:
         known = position.kind if position.kind in ("number", "time") else None
         self.says = position_words(self.json, known)
         self.entry = why_entry(self.json, self.says, False)
+        self.relays = relays_of(self.json)
 
 
 class FactWalk:
@@ -95,8 +101,8 @@ class FactWalk:
         insort(self._lows, held.low)
         insort(self._highs, held.high)
         insort(self._grades, held.grade)
-        if held.json.get("via"):
-            self._relays.add(held.order, claimant, held.json["via"])
+        if held.relays:
+            self._relays.add(held.order, claimant, held.relays)
         self._kinds[position.kind] += 1
 
     def _remove(self, held: _Held) -> None:
@@ -106,8 +112,8 @@ class FactWalk:
         for keys, key in ((self._lows, held.low), (self._highs, held.high)):
             del keys[bisect_left(keys, key)]
         del self._grades[bisect_left(self._grades, held.grade)]
-        if held.json.get("via"):
-            self._relays.remove(held.order, held.json["via"])
+        if held.relays:
+            self._relays.remove(held.order, held.relays)
         self._kinds[held.position.kind] -= 1
         if not self._kinds[held.position.kind]:
             del self._kinds[held.position.kind]
@@ -222,8 +228,8 @@ class _Relays:
             said = self._said.get(relay)
             if said is None:
                 claimants = [claimant for _, _, claimant in named[relay]]
-                said = self._said[relay] = (claimants, relay_words(relay, claimants))
+                said = self._said[relay] = (claimants, relay_claimants(claimants))
             relays[relay], word = said
-            words.append(word)
-        self._answer = (relays, "; " + "; ".join(words) if words else "")
+            words.append((relay, word))
+        self._answer = (relays, relays_sentence(words))
         return self._answer

@@ -159,3 +159,13 @@ def position_claims(position: Mapping[str, Any]) -> list[str]:
     report, one claimant), else its one ``claim``."""
     claims: list[str] = position.get("claims") or [position["claim"]]
     return claims
+
+
+def relays_of(position: Mapping[str, Any]) -> list[str]:
+    """Who passed a claimant's words on: the relays in ``via``, and the outlet when it is
+    someone other than the claimant."""
+    relays = list(position.get("via") or ())
+    outlet = position.get("source")
+    if outlet is not None and outlet != position["claimant"] and outlet not in relays:
+        relays.append(outlet)
+    return relays

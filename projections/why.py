@@ -15,7 +15,8 @@ Every fact of ``state --json`` carries ``why``:
 ``conflict``
     The two claimants whose positions cannot both hold (contested facts only).
 ``relays``
-    Each relay named in ``via`` and the claimants it relayed: counted as them, once.
+    Each relay — a source named in ``via``, or the outlet that published a claimant's
+    words — and the claimants it relayed: counted as them, once (``results.relays_of``).
 
 Dates in the sentences are the incident's local days (``21 Jan 2022``), or local
 times with their offset when an instant is not the end of a day there.
@@ -27,7 +28,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from incident_ledger.ledger.times import local_words, zone_or_none
-from incident_ledger.projections.results import PositionResult, Why
+from incident_ledger.projections.results import PositionResult, Why, relays_of
 from incident_ledger.projections.words import interval_words, position_words, value_words
 
 
@@ -112,15 +113,28 @@ def explain(
 
 
 def relays_words(relays: dict[str, list[str]]) -> str:
-    """What the summary adds for the relays: ``; afp's relays counted as sohr``."""
-    if not relays:
+    """What the summary adds for the relays: ``; afp's and misryoum's relays counted as
+    sohr``."""
+    return relays_sentence([(relay, _and(claimants)) for relay, claimants in relays.items()])
+
+
+def relay_claimants(claimants: list[str]) -> str:
+    """The claimants a relay's words name (``sohr and sdf``), for :func:`relays_sentence`."""
+    return _and(claimants)
+
+
+def relays_sentence(named: list[tuple[str, str]]) -> str:
+    """``; afp's and misryoum's relays counted as sohr; ap's relays counted as sdf`` from
+    each relay with its claimants in words (``relay_claimants``), in order: the relays
+    that name the same claimants are said together, where the first of them comes."""
+    if not named:
         return ""
-    return "; " + "; ".join(relay_words(relay, claimants) for relay, claimants in relays.items())
-
-
-def relay_words(relay: str, claimants: list[str]) -> str:
-    """One relay's part of them: ``afp's relays counted as sohr``."""
-    return f"{relay}'s relays counted as {_and(claimants)}"
+    groups: dict[str, list[str]] = {}
+    for relay, claimants in named:
+        groups.setdefault(claimants, []).append(f"{relay}'s")
+    return "; " + "; ".join(
+        f"{_joined(relays)} relays counted as {claimants}" for claimants, relays in groups.items()
+    )
 
 
 class _Said:
@@ -153,7 +167,7 @@ def _said(position: Mapping[str, Any], says: str, cumulative: bool, zone: str | 
 
 
 def _who(position: Mapping[str, Any]) -> str:
-    via = position.get("via")
+    via = relays_of(position)
     return f"{position['claimant']} (via {', '.join(via)})" if via else str(position["claimant"])
 
 
@@ -236,7 +250,7 @@ def _short(
 def _relays(positions: Sequence[Mapping[str, Any]]) -> dict[str, list[str]]:
     relays: dict[str, list[str]] = {}
     for position in positions:
-        for relay in position.get("via") or ():
+        for relay in relays_of(position):
             relays.setdefault(relay, [])
             if position["claimant"] not in relays[relay]:
                 relays[relay].append(position["claimant"])
@@ -244,6 +258,11 @@ def _relays(positions: Sequence[Mapping[str, Any]]) -> dict[str, list[str]]:
 
 
 def _and(names: list[str]) -> str:
+    return _joined(names)
+
+
+def _joined(names: list[str]) -> str:
+    """``a``, ``a and b``, ``a, b and c``."""
     if len(names) <= 2:
         return " and ".join(names)
     return ", ".join(names[:-1]) + " and " + names[-1]

@@ -32,7 +32,9 @@ def _records(claims: list[tuple[int, int, list[str]]], ended: list[int]) -> list
     records: list[dict[str, Any]] = [{"type": "incident", "id": "i", "title": "I"}]
     records += [{"type": "source", "id": s, "name": s.upper(), "kind": "outlet"} for s in SOURCES]
     for n, (day, claimant, via) in enumerate(claims):
-        records.append({"type": "report", "id": f"r{n}", "source": "s0",
+        # An outlet relays the claimant it quotes, named in ``via`` or not (odd days).
+        outlet = "s0" if day % 2 else SOURCES[claimant]
+        records.append({"type": "report", "id": f"r{n}", "source": outlet,
                         "published_at": f"2022-01-{day:02d}"})  # fmt: skip
         records.append({"type": "claim", "id": f"c{n}", "incident": "i", "fact": "killed",
                         "report": f"r{n}", "claimant": SOURCES[claimant], "via": via,

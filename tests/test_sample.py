@@ -302,19 +302,22 @@ def test_demo_says_why_at_each_status_change() -> None:
         for c in first["changes"]
         if c["fact"] == "killed.security_forces" and c["change"] == "status"
     )
+    # misryoum printed afp's report of sohr: both relayed it, neither named in ``via`` alone.
     assert status["why"] == (
-        "contested: sohr (via afp) says 20 (also at least 20) and outlet-002 says 7, both as of "
-        "21 Jan 2022; afp's relays counted as sohr"
+        "contested: sohr (via afp, misryoum) says 20 (also at least 20) and outlet-002 says 7, "
+        "both as of 21 Jan 2022; afp's and misryoum's relays counted as sohr"
     )
     killed = fourth["state"]["facts"]["killed.security_forces"]
     assert killed["why"]["summary"] == (
-        "contested: sohr (via afp) says 20 (also at least 20) and outlet-002 says 7, both as of "
-        "21 Jan 2022; the latest figure: sdf (via ap) says more than 120 as of 30 Jan 2022; "
-        "afp's relays counted as sohr; ap's relays counted as sdf"
+        "contested: sohr (via afp, misryoum) says 20 (also at least 20) and outlet-002 says 7, "
+        "both as of 21 Jan 2022; the latest figure: sdf (via ap, asharq) says more than 120 as "
+        "of 30 Jan 2022; afp's and misryoum's relays counted as sohr; ap's and asharq's relays "
+        "counted as sdf"
     )
     control = fourth["state"]["facts"]["control"]
     assert control["why"]["summary"] == (
-        "contested: roya says disputed but sdf (via ap) says sdf; ap's relays counted as sdf"
+        "contested: roya says disputed but sdf (via ap, asharq) says sdf; ap's and asharq's "
+        "relays counted as sdf"
     )
 
 
@@ -361,8 +364,8 @@ def test_demo_prose_fits_80_columns_when_piped(monkeypatch: pytest.MonkeyPatch) 
     lines = result.stdout.splitlines()
     assert max(cell_len(line) for line in lines) <= 80
     assert not [line for line in lines if line.endswith(" ")]
-    assert "    contested: kurdish-authorities says more than 12000 but outlet-002 says" in lines
-    assert "    11000–12000" in lines
+    assert "    contested: kurdish-authorities (via misryoum) says more than 12000 but" in lines
+    assert "    outlet-002 says 11000–12000; misryoum's relays counted as" in lines
 
 
 def test_demo_rejects_a_bad_time_zone_before_loading_anything() -> None:

@@ -195,8 +195,8 @@ def test_sample_history_of_security_forces_killed(sample: str) -> None:
         ("range", None, {"min": 7, "max": 20}),
     ]
     assert first["changes"][2]["why"] == (
-        "contested: sohr (via afp) says 20 (also at least 20) and outlet-002 says 7, both as "
-        "of 21 Jan 2022; afp's relays counted as sohr"
+        "contested: sohr (via afp, misryoum) says 20 (also at least 20) and outlet-002 says 7, "
+        "both as of 21 Jan 2022; afp's and misryoum's relays counted as sohr"
     )
     assert second["at"] == "2022-01-31T21:59:59.999999Z"
     assert second["reports"] == [

@@ -129,6 +129,25 @@ def test_a_lower_figure_later_contests_a_total_and_valid_time_sets_the_instant(
     assert killed["range"] == {"min": 60, "max": None}  # the hull
 
 
+def test_an_outlet_quoting_a_claimant_is_named_as_its_relay(tmp_path: Path) -> None:
+    """A paper printing the governor's figure relays it, named in ``via`` or not: the reason
+    said "wire's relays counted as …" for relays in ``via`` alone."""
+    records = [
+        report("r1", "paper", "2022-01-21"),
+        report("r2", "ministry", "2022-01-21"),
+        claim("g1", "killed", 7, "r1", claimant="governor"),
+        claim("m1", "killed", 9, "r2"),
+        claim("w1", "wounded", 30, "r1", claimant="governor"),
+        claim("w2", "wounded", 30, "r2"),
+    ]
+    facts = reading.current_state(ledger_of(tmp_path, records), "b", at="2022-01-21")["facts"]
+    assert facts["killed"]["why"]["summary"] == (
+        "contested: ministry says 9 but governor (via paper) says 7; "
+        "paper's relays counted as governor"
+    )
+    assert facts["wounded"]["why"]["relays"] == {"paper": ["governor"]}
+
+
 # --- approximation ---------------------------------------------------------------------------
 
 
@@ -149,7 +168,10 @@ def test_about_has_a_width_and_a_fact_may_declare_it(tmp_path: Path) -> None:
         "corroborated",
         {"min": 63, "max": None},
     )
-    assert facts["killed"]["why"]["summary"].endswith("who share 71–77")
+    assert facts["killed"]["why"]["summary"] == (
+        "corroborated by 2 independent claimants (governor and ministry), who share 71–77; "
+        "wire's relays counted as governor and ministry"
+    )
     # ±20 % declared: 64000–96000 and 80000–120000 overlap
     assert facts["fled"]["status"] == "corroborated"
     # the default ±10 %: 72000–88000 and 90000–110000 do not
