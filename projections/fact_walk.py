@@ -39,7 +39,9 @@ from incident_ledger.projections.understanding import (
     understand,
 )
 from incident_ledger.projections.why import (
+    RELAYS_NAMED,
     explain,
+    many_relays,
     relay_claimants,
     relays_sentence,
     why_entry,
@@ -169,18 +171,21 @@ class FactWalk:
 
 
 class _Relays:
-    """Each relay named in the positions' ``via`` and the claimants it relayed, kept per
-    relay: a change re-makes the words of the relays it names, not of every relay — a hot
-    fact's walk changed a relayed position at most steps, and reading every relayed
-    position again at each of them grew with the steps times the positions."""
+    """Each relay of the positions (``results.relays_of``) and the claimants it relayed,
+    kept per relay: a change re-makes the claimants of the relays it names, not of every
+    relay — a hot fact's walk changed a relayed position at most steps, and reading every
+    relayed position again at each of them grew with the steps times the positions. An
+    answer takes the relays in order and their claimants as they stand (C-level copies of
+    as many references as relays), and names them in words only when there are few."""
 
     def __init__(self) -> None:
-        # per relay: (order, place in its via, claimant) of each position naming it, sorted
+        # per relay: (order, place in its relays, claimant) of each position naming it, sorted
         self._named: dict[str, list[tuple[tuple[str, str], int, str]]] = {}
-        self._said: dict[str, tuple[list[str], str]] = {}  # per relay: claimants, words
+        self._claimants: dict[str, list[str]] = {}  # per relay, made anew when it changes
         # (order, place) of each relay's first naming, with the relay, sorted: the relays'
         # order, kept as a naming comes or goes rather than sorted again at every step
         self._first: list[tuple[tuple[str, str], int, str]] = []
+        self._order: list[str] = []  # the relays of ``_first``, in its order
         self._answer: tuple[dict[str, list[str]], str] | None = None
 
     def add(self, order: tuple[str, str], claimant: str, via: list[str]) -> None:
@@ -189,7 +194,7 @@ class _Relays:
             was = named[0][:2] if named else None
             insort(named, (order, place, claimant))
             self._moved(relay, was, named[0][:2])
-            self._said.pop(relay, None)
+            self._claimants[relay] = [c for _, _, c in named]
         self._answer = None
 
     def remove(self, order: tuple[str, str], via: list[str]) -> None:
@@ -198,38 +203,38 @@ class _Relays:
             was = named[0][:2]
             del named[bisect_left(named, (order,))]
             if not named:
-                del self._named[relay]
+                del self._named[relay], self._claimants[relay]
+            else:
+                self._claimants[relay] = [c for _, _, c in named]
             self._moved(relay, was, named[0][:2] if named else None)
-            self._said.pop(relay, None)
         self._answer = None
 
     def _moved(self, relay: str, was: tuple[Any, ...] | None, now: tuple[Any, ...] | None) -> None:
-        """Keep ``_first`` in order when a relay's first naming moved from ``was`` to
-        ``now`` (None: not named)."""
+        """Keep ``_first`` (and ``_order``) in order when a relay's first naming moved from
+        ``was`` to ``now`` (None: not named)."""
         if was == now:
             return
         if was is not None:
-            del self._first[bisect_left(self._first, (*was, relay))]
+            at = bisect_left(self._first, (*was, relay))
+            del self._first[at], self._order[at]
         if now is not None:
-            insort(self._first, (*now, relay))
+            at = bisect_left(self._first, (*now, relay))
+            self._first.insert(at, (*now, relay))
+            self._order.insert(at, relay)
 
     def answer(self) -> tuple[dict[str, list[str]], str]:
         """As ``why`` reads them from the positions in order: each relay in the order it is
-        first named (by the first position naming it, at its place in that ``via``), with
+        first named (by the first position naming it, at its place in its relays), with
         its claimants in position order, and the summary's words for them. The same
         lists, never changed by their readers, until a position naming their relay
         changes."""
         if self._answer is not None:
             return self._answer
-        named = self._named
-        relays: dict[str, list[str]] = {}
-        words = []
-        for _, _, relay in self._first:
-            said = self._said.get(relay)
-            if said is None:
-                claimants = [claimant for _, _, claimant in named[relay]]
-                said = self._said[relay] = (claimants, relay_claimants(claimants))
-            relays[relay], word = said
-            words.append((relay, word))
-        self._answer = (relays, relays_sentence(words))
+        order, claimants = self._order, self._claimants
+        relays = dict(zip(order, map(claimants.__getitem__, order), strict=True))
+        if len(order) > RELAYS_NAMED:
+            words = many_relays(len(order))
+        else:
+            words = relays_sentence([(r, relay_claimants(claimants[r])) for r in order])
+        self._answer = (relays, words)
         return self._answer

@@ -14,7 +14,7 @@ from __future__ import annotations
 import itertools
 import sqlite3
 from collections import Counter
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from datetime import datetime
 from operator import itemgetter
 from typing import Any, cast
@@ -321,6 +321,7 @@ def changed_positions(steps: Iterable[HistoryStep]) -> Iterator[dict[str, Any]]:
     the ended, with the changed in place: one hot fact's history lists each position
     once, where every step listing all of them made hundreds of megabytes."""
     previous: list[PositionResult] = []
+    relayed: dict[str, list[str]] = {}
     for step in steps:
         out: dict[str, Any] = {}
         for key, value in step.items():
@@ -330,11 +331,30 @@ def changed_positions(steps: Iterable[HistoryStep]) -> Iterator[dict[str, Any]]:
                     previous, step["positions"]
                 )
             elif key == "why":
-                out["why"] = {k: v for k, v in step["why"].items() if k != "positions"}
+                out["why"] = _why_changed(step["why"], relayed)
+                relayed = step["why"].get("relays") or {}
             else:
                 out[key] = value
         previous = step["positions"]
         yield out
+
+
+def _why_changed(why: Mapping[str, Any], before: dict[str, list[str]]) -> dict[str, Any]:
+    """A step's ``why`` as ``history --json`` gives it: without ``positions``, and in place
+    of ``relays`` (every relay in force: the hundreds of outlets quoting a hot fact's
+    claimants, at every step), ``relays_count``, ``relays_changed`` (each relay new at
+    the step or naming other claimants, with those it names) and ``relays_ended``."""
+    out = {k: v for k, v in why.items() if k not in ("positions", "relays")}
+    now: dict[str, list[str]] = why.get("relays") or {}
+    if now or before:
+        out["relays_count"] = len(now)
+        out["relays_changed"] = {
+            relay: claimants
+            for relay, claimants in now.items()
+            if (was := before.get(relay)) is not claimants and was != claimants
+        }
+        out["relays_ended"] = [relay for relay in before if relay not in now]
+    return out
 
 
 def _moved(

@@ -115,6 +115,8 @@ def explain(
 def relays_words(relays: dict[str, list[str]]) -> str:
     """What the summary adds for the relays: ``; afp's and misryoum's relays counted as
     sohr``."""
+    if len(relays) > RELAYS_NAMED:
+        return many_relays(len(relays))
     return relays_sentence([(relay, _and(claimants)) for relay, claimants in relays.items()])
 
 
@@ -123,12 +125,25 @@ def relay_claimants(claimants: list[str]) -> str:
     return _and(claimants)
 
 
+RELAYS_NAMED = 6
+"""Past this many relays the summary counts them (``many_relays``): a hot fact's hundreds
+of outlets, each quoting a claimant, are no sentence; ``relays`` lists them all."""
+
+
+def many_relays(count: int) -> str:
+    """What the summary says of more than ``RELAYS_NAMED`` relays."""
+    return f"; {count} relays counted as the claimants they relayed"
+
+
 def relays_sentence(named: list[tuple[str, str]]) -> str:
     """``; afp's and misryoum's relays counted as sohr; ap's relays counted as sdf`` from
     each relay with its claimants in words (``relay_claimants``), in order: the relays
-    that name the same claimants are said together, where the first of them comes."""
+    that name the same claimants are said together, where the first of them comes.
+    Past ``RELAYS_NAMED`` relays, how many (``many_relays``)."""
     if not named:
         return ""
+    if len(named) > RELAYS_NAMED:
+        return many_relays(len(named))
     groups: dict[str, list[str]] = {}
     for relay, claimants in named:
         groups.setdefault(claimants, []).append(f"{relay}'s")

@@ -169,6 +169,7 @@ def test_another_applications_database_is_refused_and_left_untouched(
 
 def test_a_read_model_given_as_the_store_is_named_for_what_it_is(ledger_db: Path) -> None:
     views = ledger_db.with_name("ledger.views.db")
+    before = files(ledger_db.parent)
     code, _, err = run("--db", str(views), "state", "g")
     assert (code, err) == (
         1,
@@ -180,6 +181,8 @@ def test_a_read_model_given_as_the_store_is_named_for_what_it_is(ledger_db: Path
         f"error: {views} is a ledger's read model, not its event store: "
         "refusing to add a ledger to it\n",
     )
+    # Reading its tables left its -wal and -shm beside it: nothing is written now.
+    assert files(ledger_db.parent) == before
 
 
 def test_an_empty_file_becomes_a_ledger_at_init_and_is_no_ledger_before(tmp_path: Path) -> None:

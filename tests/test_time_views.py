@@ -664,14 +664,24 @@ def test_history_json_lists_what_changed_and_every_position_on_request(small: st
     assert [[p["claim"] for p in s["positions_changed"]] for s in steps] == [["c4", "c3"], ["c6"]]
     assert all("positions" not in s and "positions" not in s["why"] for s in steps)
     # Every step's positions follow from the step before and what changed.
+    # And its relays: those of the step before, less the ended, with the changed.
     held: dict[str, Any] = {}
+    relays: dict[str, list[str]] = {}
     for compact, whole in zip(steps, full, strict=True):
         for claimant in compact["positions_ended"]:
             del held[claimant]
         held |= {p["claimant"]: p for p in compact["positions_changed"]}
         assert sorted(held.values(), key=json.dumps) == sorted(whole["positions"], key=json.dumps)
         assert len(held) == compact["positions_count"]
-        assert compact["why"] == {k: v for k, v in whole["why"].items() if k != "positions"}
+        why = dict(compact["why"])
+        for relay in why.pop("relays_ended", []):
+            del relays[relay]
+        relays |= why.pop("relays_changed", {})
+        assert len(relays) == why.pop("relays_count", 0)
+        if relays:
+            why["relays"] = relays
+        expected = {k: v for k, v in whole["why"].items() if k != "positions"}
+        assert why == expected
         assert {k: v for k, v in compact.items() if not k.startswith("positions")} == {
             k: v for k, v in whole.items() if k not in ("positions", "why")
         } | {"why": compact["why"]}

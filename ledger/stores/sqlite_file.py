@@ -85,8 +85,22 @@ def check_store_file(path: Path, *, create: bool) -> None:
 def _tables(path: Path) -> set[str] | None:
     """The names of the database's tables, read through a read-only connection; None when
     the file cannot be opened read-only here (a WAL database in a folder this process may
-    not write): the store library then meets and reports the same."""
-    uri = f"file:{quote(str(path.resolve()))}?mode=ro"
+    not write): the store library then meets and reports the same.
+
+    A WAL database opened read-only gains ``-wal`` and ``-shm`` files that its last
+    connection leaves behind: ``--db`` naming a read model by mistake left two files
+    beside it. So the tables are first read as the file stands (``immutable``: no lock,
+    no side file), which settles the common answers (a ledger, a read model: tables are
+    never dropped); anything else is read again the ordinary way, which sees a write
+    not yet copied back from the WAL."""
+    seen = _read_tables(path, "immutable=1")
+    if seen is not None and (seen >= LEDGER_TABLES or seen >= _READ_MODEL_TABLES):
+        return seen
+    return _read_tables(path, "mode=ro", report=True)
+
+
+def _read_tables(path: Path, mode: str, *, report: bool = False) -> set[str] | None:
+    uri = f"file:{quote(str(path.resolve()))}?{mode}"
     try:
         connection = sqlite3.connect(uri, uri=True, timeout=30)
     except sqlite3.Error:
@@ -95,7 +109,7 @@ def _tables(path: Path) -> set[str] | None:
         rows = connection.execute("SELECT name FROM sqlite_master WHERE type = 'table'")
         return {str(row[0]) for row in rows}
     except sqlite3.DatabaseError as error:
-        if damaged(error):
+        if report and damaged(error):
             raise damaged_store(path, error, "its list of tables cannot be read") from None
         return None
     finally:
