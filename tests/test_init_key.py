@@ -114,3 +114,21 @@ def test_init_of_a_sqlite_ledger_with_its_own_key_refuses_another(
         f"{tmp_path / 'l.key'}, beside it: init registers the first admin with that key; "
         "name that file, or none\n",
     )
+
+
+def test_init_beside_a_broken_link_for_a_key_says_so_and_writes_nothing(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A key link that points nowhere read "no signing key at ledger.key: run 'ledger init'
+    first" — said to ``ledger init`` itself."""
+    monkeypatch.setenv("LEDGER_KEY", "")
+    link = tmp_path / "ledger.key"
+    link.symlink_to(tmp_path / "gone" / "ledger.key")
+    before = sorted(path.name for path in tmp_path.iterdir())
+    assert run(str(tmp_path / "ledger.db"), "init") == (
+        1,
+        "",
+        f"error: the signing key {link} is a link to {tmp_path / 'gone' / 'ledger.key'}, which "
+        "does not exist: remove the link, or make it point at the ledger's key\n",
+    )
+    assert sorted(path.name for path in tmp_path.iterdir()) == before

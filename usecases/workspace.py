@@ -15,6 +15,7 @@ destroy, so the command stops and says so.
 
 from __future__ import annotations
 
+import os
 import sqlite3
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -376,6 +377,11 @@ def read_signing_key(path: Path) -> SigningKey:
     from incident_ledger.ledger.signednote import NoteError, verifier_from_signer
 
     missing = f"no signing key at {path}: run 'ledger init' first"
+    if path.is_symlink() and not path.exists():  # (``init`` keeps a key there: not this one)
+        missing = (
+            f"the signing key {path} is a link to {os.readlink(path)}, which does not exist: "
+            "remove the link, or make it point at the ledger's key"
+        )
     signer = read_key_file(path, "the signing key", StoreError, missing)
     try:
         verifier = verifier_from_signer(signer)
