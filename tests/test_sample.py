@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 from pathlib import Path
 from typing import Any
 
@@ -379,3 +380,21 @@ def test_demo_rejects_a_bad_time_zone_before_loading_anything() -> None:
         "",
         "error: 'Asia/Nowhere' is not an IANA time zone such as Asia/Damascus\n",
     )
+
+
+def test_the_demo_keeps_its_model_and_key_to_itself(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """With LEDGER_VIEWS naming the user's read model the demo failed ("belongs to another
+    ledger"), or made its own there and left it; LEDGER_KEY naming no key failed it too."""
+    from typer.testing import CliRunner
+
+    from incident_ledger.cli.main import app
+
+    views, key = tmp_path / "mine.views.db", tmp_path / "missing.key"
+    monkeypatch.setenv("LEDGER_VIEWS", str(views))
+    monkeypatch.setenv("LEDGER_KEY", str(key))
+    result = CliRunner().invoke(app, ["demo"])
+    assert result.exit_code == 0, result.output
+    assert list(tmp_path.iterdir()) == []
+    assert (os.environ["LEDGER_VIEWS"], os.environ["LEDGER_KEY"]) == (str(views), str(key))

@@ -10,7 +10,9 @@ zone — and everything that changed from one to the next
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import os
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from typing import Any
 
 from incident_ledger.ledger import samples
@@ -29,9 +31,26 @@ RELATED = "diyala-2022"
 DATES = ("2022-01-21", "2022-01-22", "2022-01-23", "2022-01-31", "2022-02-01")
 
 
+_PLACES = ("LEDGER_VIEWS", "LEDGER_KEY")
+"""What names a ledger's read model and key in the environment: the user's ledger's, not
+the demo's. Set, the demo's read model went to the user's (refused as another ledger's, or
+made there and left) and its first admin took the user's key."""
+
+
+@contextmanager
+def _own_files() -> Iterator[None]:
+    """The demo's ledger keeps its model and key beside it, whatever the environment names;
+    the environment is given back as it was."""
+    kept = {name: os.environ.pop(name) for name in _PLACES if name in os.environ}
+    try:
+        yield
+    finally:
+        os.environ.update(kept)
+
+
 def walkthrough(dates: tuple[str, ...] = DATES) -> dict[str, Any]:
     """Build the sample ledger in a temporary directory and narrate its evolution."""
-    with Scratch("demo") as workdir:
+    with _own_files(), Scratch("demo") as workdir:
         db = str(workdir.path / "ledger.db")
         writing.init(db)
         outcome = writing.append_file(db, str(samples.GHWAYRAN))
