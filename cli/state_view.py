@@ -34,6 +34,7 @@ def state_table(result: Mapping[str, Any], zone: str | None = None) -> Table:
     table.add_column("status")
     table.add_column("value", no_wrap=True)
     table.add_column("who says what")
+    from incident_ledger.projections.lowered import lowered_lines
     from incident_ledger.projections.proposal_ends import ended_lines
 
     summed = False
@@ -48,7 +49,7 @@ def state_table(result: Mapping[str, Any], zone: str | None = None) -> Table:
                 f"{p['report']}{render.review_mark(p)})"
                 for p in fact["positions"]
             ]
-        lines += ended_lines(fact, "summed" in fact)
+        lines += ended_lines(fact, "summed" in fact) + lowered_lines(fact, "summed" in fact)
         cell = render.marked_status(fact)
         if "why" in fact:
             cell.append(f"\n{fact['why']['short']}", style="")

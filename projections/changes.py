@@ -136,6 +136,8 @@ def _fell(previous: Mapping[str, Any], position: Mapping[str, Any]) -> bool:
         return False
     if position["published_at"] <= previous["published_at"]:
         return False
+    if position["as_of"] < previous["as_of"]:
+        return False  # a lower total as of an earlier instant: the rising total's past
     high, low = position.get("interval", {}).get("max"), previous.get("interval", {}).get("min")
     if high is None or low is None or (isinstance(high, str) and "T" in high):
         return False  # unbounded, or (never for a cumulative count) a time

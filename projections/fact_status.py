@@ -20,7 +20,7 @@ from operator import itemgetter
 from incident_ledger.ledger.facts import FactRules
 from incident_ledger.ledger.times import from_key
 from incident_ledger.projections.desk_rules import any_voided
-from incident_ledger.projections.kept_up import brought_up, model_position
+from incident_ledger.projections.kept_up import brought_up, model_position, unmapped
 from incident_ledger.projections.positions import (
     END_OF_TIME,
     Position,
@@ -182,6 +182,19 @@ def every_status(db: sqlite3.Connection, latest: str) -> dict[str, dict[str, str
     statuses: dict[str, dict[str, str]] = {}
     for incident, fact in db.execute(_EVERY_FACT, params):
         statuses.setdefault(incident, {})[fact] = Status.WITHDRAWN.value
+    with unmapped(db):  # (every claim is read: mapped, the whole model would be resident)
+        _every_position(db, params, rules, zones, statuses)
+    return statuses
+
+
+def _every_position(
+    db: sqlite3.Connection,
+    params: dict[str, str],
+    rules: dict[tuple[str, str], tuple[FactRules | None, bool]],
+    zones: dict[str, str | None],
+    statuses: dict[str, dict[str, str]],
+) -> None:
+    """``every_status``'s pass over the positions, each fact's status put in ``statuses``."""
     unknown: tuple[FactRules | None, bool] = (None, False)
     last: tuple[str, str] = ("", "")
     rows = db.execute(_EVERY_POSITION, params)
@@ -199,4 +212,3 @@ def every_status(db: sqlite3.Connection, latest: str) -> dict[str, dict[str, str
             claimant = claimant_now
             positions.append(Position(list(group), fact_rules, reread, zone))
         statuses[incident][fact] = status_of(positions, fact_rules).value
-    return statuses

@@ -11,7 +11,8 @@ without the kept table.
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from typing import TypeVar
 
 Behind = TypeVar("Behind")
@@ -64,3 +65,20 @@ def _begin_unless_busy(db: sqlite3.Connection) -> None:
         db.execute("BEGIN IMMEDIATE")
     finally:
         db.execute(f"PRAGMA busy_timeout = {int(waited)}")
+
+
+@contextmanager
+def unmapped(db: sqlite3.Connection) -> Iterator[None]:
+    """Read without the connection's memory map (``Views.map_for_queries``) while inside:
+    for a pass over the whole model, whose mapped pages all count in the process's resident
+    memory (the sources' first count after a rebuild of the hot ledger peaked at 372 MB,
+    of which about 320 MB were the model's pages; read through the page cache, 49 MB)."""
+    size = int(db.execute("PRAGMA mmap_size").fetchone()[0])
+    if not size:
+        yield
+        return
+    db.execute("PRAGMA mmap_size=0")
+    try:
+        yield
+    finally:
+        db.execute(f"PRAGMA mmap_size={size}")

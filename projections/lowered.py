@@ -5,8 +5,10 @@ grow) a later claim wholly below an earlier one of the same claimant that still 
 — a revision down, or an outlet relaying an older figure — then replaced the higher
 total without a word. ``history`` and ``diff`` say "lowered its total" at the step it
 happens (``changes``); ``state`` says it of every position that stands below an earlier
-active claim of its claimant known by T: the fact's status and range follow the
-contract's rules unchanged, and the reader is told.
+active claim of its claimant known by T, as of an instant no later than the position's
+(a lower figure as of an earlier day is the rising total's past, not a fall). The fact's
+status, range and reason follow the contract's rules unchanged; the fact lists the
+claimants under ``lowered``, each with a sentence, and tables add a line for each.
 
 An earlier claim counts as ``positions`` counts a position's claims: active at T as
 recorded by R, by the desk's rules, and read together with the claimant's other claims
@@ -16,12 +18,16 @@ published at its instant (one report, one position).
 from __future__ import annotations
 
 import sqlite3
+from collections.abc import Mapping
 from itertools import groupby
 from operator import itemgetter
 from typing import Any
 
 from incident_ledger.ledger.facts import FactKind, FactRules
-from incident_ledger.projections.positions import Position, claim_columns, iso
+from incident_ledger.ledger.times import local_words, zone_or_none
+from incident_ledger.projections.positions import Position, claim_columns
+from incident_ledger.projections.results import relays_of
+from incident_ledger.projections.words import interval_words, position_words
 
 _EARLIER = """
 SELECT {columns}, NULL, NULL FROM claims c
@@ -81,22 +87,50 @@ def lowered_totals(
             }
             above = _highest_above(db.execute(query, asked), position, fact_rules, reread, zone)
             if above is not None:
-                earlier = above.as_json(cumulative=True)
-                found.setdefault(fact, []).append(
-                    {
-                        "claimant": position.claimant,
-                        "claim": position.claim,
-                        "earlier": {
-                            "claim": earlier["claim"],
-                            "value": earlier["value"],
-                            "qualifier": earlier["qualifier"],
-                            "report": earlier["report"],
-                            "published_at": iso(above.published),
-                            "interval": above.interval_json(),
-                        },
-                    }
-                )
+                found.setdefault(fact, []).append(_entry(position, above, zone))
     return found
+
+
+def _entry(position: Position, above: Position, zone: str | None) -> dict[str, Any]:
+    """A ``lowered`` entry: the claimant, its position's claim, the earlier position above
+    it (as a position is listed, with its as-of instant) and the sentence saying so."""
+    now, earlier = position.as_json(cumulative=True), above.as_json(cumulative=True)
+    shown = {
+        key: earlier[key]
+        for key in ("claim", "value", "qualifier", "report", "published_at", "as_of", "interval")
+    }
+    relays = relays_of(earlier)
+    if relays:
+        shown["relays"] = relays
+    tz = zone_or_none(zone)
+    # One claim is said as reported ("at least 30"); claims read together, by what they
+    # leave (25–40), where one claim's words ("at most 40 (also at least 25)") misled.
+    combined = "combined" in earlier
+    was = interval_words(earlier["interval"]) if combined else position_words(earlier, "number")
+    when = f"as of {local_words(earlier['as_of'], tz)}"
+    if relays:
+        when += f", as {', '.join(relays)} reported it"
+    via = relays_of(now)
+    who = f"{position.claimant} (via {', '.join(via)})" if via else position.claimant
+    words = (
+        f"{who} lowered its total from {was} ({when}) to {position_words(now, 'number')} "
+        f"(as of {local_words(now['as_of'], tz)}); a total cannot fall"
+    )
+    return {"claimant": position.claimant, "claim": position.claim, "earlier": shown,
+            "words": words}  # fmt: skip
+
+
+LISTED = 6
+"""Past this many claimants who lowered a fact's total, a table counts them."""
+
+
+def lowered_lines(fact: Mapping[str, Any], summed: bool = False) -> list[str]:
+    """The lines a table adds under a fact for the totals put lower: each entry's words,
+    or past ``LISTED`` (or when the fact's positions are summed up) how many."""
+    listed = fact.get("lowered") or []
+    if listed and (summed or len(listed) > LISTED):
+        return [f"{len(listed)} claimants lowered their totals (state --json lists them)"]
+    return [entry["words"] for entry in listed]
 
 
 def _highest_above(
@@ -111,6 +145,8 @@ def _highest_above(
         low = earlier.interval.low
         if earlier.kind != "number" or low is None or not low > high:
             continue
+        if earlier.as_of > position.as_of:
+            continue  # a total as of a later instant than the position's: no fall
         if best is None or low > best.interval.low:
             best = earlier
     return best

@@ -27,7 +27,7 @@ from dataclasses import dataclass, field
 import orjson
 
 from incident_ledger.projections.desk_rules import any_voided
-from incident_ledger.projections.kept_up import brought_up, model_position
+from incident_ledger.projections.kept_up import brought_up, model_position, unmapped
 from incident_ledger.projections.review_queue import waiting
 from incident_ledger.projections.understanding import Status
 
@@ -161,9 +161,10 @@ def _bring_up(db: sqlite3.Connection, since: int | None, now: int) -> None:
     if since is None or new > WHOLE_AFTER:
         for table in TABLES:
             db.execute(f"DELETE FROM {table}")
-        db.execute(_WHOLE)
-        db.execute(_WHOLE_FIRSTS)
-        db.execute(_ENDED, {"since": -1})
+        with unmapped(db):  # (passes over every claim)
+            db.execute(_WHOLE)
+            db.execute(_WHOLE_FIRSTS)
+            db.execute(_ENDED, {"since": -1})
     else:
         _add_claims(db, since)
         db.execute(_ENDED, {"since": since})

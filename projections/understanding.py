@@ -176,7 +176,7 @@ def understand(
     common = None
     if status is Status.CORROBORATED and kind in ("number", "time") and not cumulative:
         common = agreement.intersection([p.interval for p in positions])
-    why = reason(status.value, listed, pair, cumulative, zone, bounds(common), kind, lowered)
+    why = reason(status.value, listed, pair, cumulative, zone, bounds(common), kind)
     fact = fact_state(status, kind, rules, cumulative, (value, basis), span, listed, why)
     if lowered:
         fact["lowered"] = lowered

@@ -29,7 +29,7 @@ from typing import Any
 
 from incident_ledger.ledger.times import local_words, zone_or_none
 from incident_ledger.projections.results import PositionResult, Why, relays_of
-from incident_ledger.projections.words import interval_words, position_words, value_words
+from incident_ledger.projections.words import interval_words, position_words
 
 
 def reason(
@@ -40,29 +40,14 @@ def reason(
     zone: str | None,
     common: dict[str, Any] | None = None,
     kind: str | None = None,
-    lowered: Sequence[Mapping[str, Any]] | None = None,
 ) -> Why:
     """The ``why`` of a fact from its status, its positions (as ``state`` lists them),
     the indexes of two that conflict, and — for agreeing numbers or times — the
-    interval they share (``common``); ``lowered``: the totals a claimant put below an
-    earlier one of its own (``projections.lowered``), said after the rest."""
+    interval they share (``common``)."""
     known = kind if kind in ("number", "time", "text") else None  # else each finds its own
     says = [position_words(p, known) for p in positions]  # each position in words, once
     listed = [why_entry(p, w, cumulative) for p, w in zip(positions, says, strict=True)]
-    why = explain(status, positions, says, listed, conflict, cumulative, zone, common, kind=kind)
-    if lowered:
-        now = {p["claimant"]: (p, w) for p, w in zip(positions, says, strict=True)}
-        tz = zone_or_none(zone)
-        for entry in lowered:
-            position, said = now[entry["claimant"]]
-            earlier = entry["earlier"]
-            was = value_words(earlier["value"], earlier.get("qualifier"), "number")
-            why["summary"] += (
-                f"; {_who(position)} lowered its total: {said}, below its own {was} of "
-                f"{local_words(earlier['published_at'], tz)} (a total cannot fall)"
-            )
-            why["short"] += f"; {position['claimant']} lowered {was} → {said}"
-    return why
+    return explain(status, positions, says, listed, conflict, cumulative, zone, common, kind=kind)
 
 
 def why_entry(position: PositionResult, says: str, cumulative: bool) -> dict[str, Any]:

@@ -270,13 +270,15 @@ def _lowered(
     position: dict[str, Any], held: list[Any], known_at: Any, rules: dict[str, Any], zone: Any
 ) -> list[tuple[str, Any]]:
     """(claimant, the highest earlier low) when the claimant's position on a cumulative
-    fact stands wholly below the claims it published at an earlier instant, still active."""
+    fact stands wholly below the claims it published at an earlier instant, still active,
+    as of an instant no later than the position's."""
     instants = {known_at(c) for c in held if known_at(c) < position["published"]}
     lows = []
     for instant in instants:
         claims = [c for c in held if known_at(c) == instant]
         earlier = _position(position["claimant"], claims, instant, rules, zone)
-        if earlier["kind"] == "num" and earlier["low"] > position["high"]:
+        falls = earlier["low"] > position["high"] and earlier["as_of"] <= position["as_of"]
+        if earlier["kind"] == "num" and falls:
             lows.append(earlier["low"])
     return [(position["claimant"], _shown(max(lows)))] if lows else []
 

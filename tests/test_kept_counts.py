@@ -21,7 +21,7 @@ from incident_ledger.projections import fact_status, review_queue, source_tally
 from incident_ledger.projections.projector import Projector
 from incident_ledger.projections.sources import source_records
 from incident_ledger.projections.understanding import state
-from incident_ledger.projections.views import Views
+from incident_ledger.projections.views import QUERY_MMAP_BYTES, Views
 from incident_ledger.usecases import reading, workspace, writing
 from tests.test_sources import write_jsonl
 from tests.test_state_property import DECLARATIONS, build, operations, published
@@ -151,6 +151,38 @@ def test_statuses_after_a_rebuild_are_read_in_one_pass(tmp_path: Path) -> None:
         connection.execute("DELETE FROM fact_status_built")
         connection.commit()
         assert source_records(connection) == kept
+
+
+def test_a_pass_over_every_claim_reads_them_unmapped(tmp_path: Path) -> None:
+    """The passes over every claim (``every_status``, the whole tally) read without the
+    query connection's memory map, then map it again: mapped, the first ``sources`` after
+    a rebuild of the hot ledger held 320 MB of the model's pages resident."""
+    db = str(tmp_path / "l.db")
+    writing.init(db)
+    writing.append_file(db, write_jsonl(tmp_path / "l.jsonl", _crowded(1)))
+    said: list[str] = []
+    with workspace.read_model(db) as connection:
+        connection.execute(f"PRAGMA mmap_size={QUERY_MMAP_BYTES}")
+        connection.execute("DELETE FROM fact_status_built")
+        connection.execute("DELETE FROM source_tally_built")
+        connection.commit()
+        connection.set_trace_callback(said.append)
+        fact_status.every_status(connection, "9999-12-31T23:59:59.999999Z")
+        source_tally.counts(connection)
+        connection.set_trace_callback(None)
+        assert connection.execute("PRAGMA mmap_size").fetchone()[0] == QUERY_MMAP_BYTES
+    maps = [n for n, sql in enumerate(said) if sql.startswith("PRAGMA mmap_size=")]
+    passes = [n for n, sql in enumerate(said) if "RANK() OVER" in sql or "SUM(made)" in sql]
+    assert (
+        len(passes) == 2
+        and [said[n] for n in maps]
+        == [
+            "PRAGMA mmap_size=0",
+            f"PRAGMA mmap_size={QUERY_MMAP_BYTES}",
+        ]
+        * 2
+    )
+    assert maps[0] < passes[0] < maps[1] < maps[2] < passes[1] < maps[3]
 
 
 class _Racing(sqlite3.Connection):

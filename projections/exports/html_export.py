@@ -47,6 +47,7 @@ from incident_ledger.projections.exports.html_template import (
     bidi,
     leaf_cell,
 )
+from incident_ledger.projections.lowered import lowered_lines
 from incident_ledger.projections.proposal_ends import (
     ended_lines,
     listed_as_contested,
@@ -299,8 +300,9 @@ def _fact(
         "status": status,
         "status_class": _STATUS_CLASSES.get(status, ""),
         "status_review": status_words(fact),  # only proposals give it: says so
-        # the positions proposed ends took away, in the words of ``state``'s table
-        "ended": ended_lines(fact, summary is not None),
+        # the positions proposed ends took away, and the totals put lower, in the words
+        # of ``state``'s table
+        "ended": ended_lines(fact, summary is not None) + lowered_lines(fact, summary is not None),
         "row_class": "contested" if status == "contested" else "",
         "contested": listed_as_contested(fact),  # listed under Contested facts
         "value": _fact_value(fact, zone),
