@@ -130,7 +130,10 @@ def lowered_lines(fact: Mapping[str, Any], summed: bool = False) -> list[str]:
     listed = fact.get("lowered") or []
     if listed and (summed or len(listed) > LISTED):
         return [f"{len(listed)} claimants lowered their totals (state --json lists them)"]
-    return [entry["words"] for entry in listed]
+    return [
+        entry["words"] + (" — a proposal awaiting review" if "review" in entry else "")
+        for entry in listed
+    ]
 
 
 def _highest_above(

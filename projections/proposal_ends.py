@@ -54,6 +54,11 @@ def mark_state_proposals(
     recorded = recorded_bound(recorded_at)
     positions = [p for fact in result["facts"].values() for p in fact["positions"]]
     mark_proposals(db, (cast(MutableMapping[str, Any], p) for p in positions), recorded)
+    for fact in result["facts"].values():  # a total put lower by a proposal says so too
+        proposed = {p["claimant"] for p in fact["positions"] if "review" in p}
+        for entry in fact.get("lowered") or ():
+            if entry["claimant"] in proposed:
+                entry["review"] = PROPOSED
     ended = proposed_ends_of(db, result["incident"], to_key(known_at), recorded)
     if not ended and not any("review" in p for p in positions):
         return

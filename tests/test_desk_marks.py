@@ -189,3 +189,22 @@ def test_a_proposal_is_marked_in_state_timeline_history_and_diff_until_approved(
     assert "proposal" not in alice.ok("timeline", "g", *at)
     as_before = alice.json("state", "g", *at, "--as-recorded", before)["facts"]["killed"]
     assert [p.get("review") for p in as_before["positions"]] == ["proposed"]
+
+
+def test_a_total_a_proposal_put_lower_is_marked_as_one(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """bob's proposed 20 after eve's 30 read "sohr lowered its total" as if it stood."""
+    monkeypatch.setenv("COLUMNS", "200")
+    alice, bob, eve = review_desk(tmp_path)
+    fact = {"type": "fact", "incident": "g", "key": "killed", "kind": "count", "cumulative": True}
+    assert alice.append([*SETUP, fact]).returncode == 0
+    assert eve.append([claim("c0", 30, "r1")]).returncode == 0
+    assert bob.append([claim("c1", 20, "r2")]).returncode == 0
+    (entry,) = alice.json("state", "g")["facts"]["killed"]["lowered"]
+    assert (entry["claim"], entry["review"]) == ("c1", "proposed")
+    assert (
+        "lowered its total from 30 (as of 20 Jan 2022) to 20 (as of 20 Jan 2022); a total "
+        "cannot fall — a proposal awaiting review" in words(alice.ok("state", "g"))
+    )
+    assert "lowered" not in alice.json("state", "g", "--reviewed-only")["facts"]["killed"]
