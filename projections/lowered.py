@@ -27,6 +27,7 @@ from incident_ledger.ledger.facts import FactKind, FactRules
 from incident_ledger.ledger.times import local_words, zone_or_none
 from incident_ledger.projections.positions import Position, claim_columns
 from incident_ledger.projections.results import relays_of
+from incident_ledger.projections.why import who_words
 from incident_ledger.projections.words import interval_words, position_words
 
 _EARLIER = """
@@ -110,12 +111,8 @@ def _entry(position: Position, above: Position, zone: str | None) -> dict[str, A
     when = f"as of {local_words(earlier['as_of'], tz)}"
     if relays:
         when += f", as {', '.join(relays)} reported it"
-    via = relays_of(now)
-    who = f"{position.claimant} (via {', '.join(via)})" if via else position.claimant
-    words = (
-        f"{who} lowered its total from {was} ({when}) to {position_words(now, 'number')} "
-        f"(as of {local_words(now['as_of'], tz)}); a total cannot fall"
-    )
+    to = f"{position_words(now, 'number')} (as of {local_words(now['as_of'], tz)})"
+    words = f"{who_words(now)} lowered its total from {was} ({when}) to {to}; a total cannot fall"
     return {"claimant": position.claimant, "claim": position.claim, "earlier": shown,
             "words": words}  # fmt: skip
 

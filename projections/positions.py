@@ -445,6 +445,11 @@ class Position:
             out["interval"] = {"min": shown(claim.low), "max": shown(claim.high)}
         if row[_VALID_TIME] is not None:
             out["valid_time"] = row[_VALID_TIME]
+        # Who passed it on, as the position says of its shown claim (``results.relays_of``).
+        if row[_SOURCE] is not None and row[_SOURCE] != row[_CLAIMANT]:
+            out["source"] = row[_SOURCE]
+        if row[_VIA]:
+            out["via"] = orjson.loads(row[_VIA])
         return out
 
 

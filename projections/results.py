@@ -163,9 +163,24 @@ def position_claims(position: Mapping[str, Any]) -> list[str]:
 
 def relays_of(position: Mapping[str, Any]) -> list[str]:
     """Who passed a claimant's words on: the relays in ``via``, and the outlet when it is
-    someone other than the claimant."""
-    relays = list(position.get("via") or ())
-    outlet = position.get("source")
-    if outlet is not None and outlet != position["claimant"] and outlet not in relays:
-        relays.append(outlet)
+    someone other than the claimant — of each claim a position combines (one report
+    each, all published at its instant), in order, each relay once."""
+    relays: list[str] = []
+    claimant = position["claimant"]
+    for said in position.get("combined") or (position,):
+        for relay in said.get("via") or ():
+            if relay not in relays:
+                relays.append(relay)
+        outlet = said.get("source")
+        if outlet is not None and outlet != claimant and outlet not in relays:
+            relays.append(outlet)
     return relays
+
+
+def first_hand(position: Mapping[str, Any]) -> bool:
+    """Whether one of a position's claims is the claimant's own word: published by the
+    claimant itself, through no relay."""
+    return any(
+        said.get("source") in (None, position["claimant"]) and not said.get("via")
+        for said in position.get("combined") or (position,)
+    )

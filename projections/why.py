@@ -28,7 +28,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from incident_ledger.ledger.times import local_words, zone_or_none
-from incident_ledger.projections.results import PositionResult, Why, relays_of
+from incident_ledger.projections.results import PositionResult, Why, first_hand, relays_of
 from incident_ledger.projections.words import interval_words, position_words
 
 
@@ -160,15 +160,19 @@ class _Said:
 
 def _said(position: Mapping[str, Any], says: str, cumulative: bool, zone: str | None) -> str:
     """``sohr (via afp) says at least 20``, with ``as of 21 Jan 2022`` when it matters."""
-    words = f"{_who(position)} says {says}"
+    words = f"{who_words(position)} says {says}"
     if cumulative and position.get("as_of"):
         words += f" as of {local_words(position['as_of'], zone_or_none(zone))}"
     return words
 
 
-def _who(position: Mapping[str, Any]) -> str:
+def who_words(position: Mapping[str, Any]) -> str:
+    """``sohr (via afp)``; ``sohr (also via afp)`` when sohr's own report says it too."""
     via = relays_of(position)
-    return f"{position['claimant']} (via {', '.join(via)})" if via else str(position["claimant"])
+    if not via:
+        return str(position["claimant"])
+    also = "also " if first_hand(position) else ""
+    return f"{position['claimant']} ({also}via {', '.join(via)})"
 
 
 def _summary(
@@ -209,13 +213,13 @@ def _summary(
         tz = zone_or_none(zone)
         if when_first == when_second:
             text = (
-                f"contested: {_who(first)} says {says_first} and {_who(second)} "
+                f"contested: {who_words(first)} says {says_first} and {who_words(second)} "
                 f"says {says_second}, both as of {local_words(when_first, tz)}"
             )
         else:
             text = (
-                f"contested: {_who(first)} says {says_first} as of "
-                f"{local_words(when_first, tz)}, but {_who(second)} says "
+                f"contested: {who_words(first)} says {says_first} as of "
+                f"{local_words(when_first, tz)}, but {who_words(second)} says "
                 f"{says_second} as of {local_words(when_second, tz)}, later: a "
                 "total cannot fall"
             )
@@ -223,7 +227,10 @@ def _summary(
         if latest not in conflict and positions[latest].get("as_of") != when_second:
             text += f"; the latest figure: {said[latest]}"
         return text
-    return f"contested: {_who(first)} says {says_first} but {_who(second)} says {says_second}"
+    return (
+        f"contested: {who_words(first)} says {says_first} but {who_words(second)} says "
+        f"{says_second}"
+    )
 
 
 def _short(
