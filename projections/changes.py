@@ -12,7 +12,6 @@ from __future__ import annotations
 import json
 import sqlite3
 from collections.abc import Iterable, Mapping, Sequence
-from decimal import Decimal
 from typing import Any
 
 from incident_ledger.projections.results import position_claims, relays_of
@@ -87,15 +86,19 @@ def fact_changes(
     range.
 
     ``restated`` is a new claim by the same claimant with the same value (or interval);
-    ``lowered`` a claimant's total of a cumulative fact put wholly below its last one,
-    which a total cannot do: a revision down, or a relay of an older figure, and never to
-    be read as an ordinary revision.
+    ``lowered`` a claimant's total of a cumulative fact put wholly below one of its own
+    that still stands, as of an instant no later (``after``'s ``lowered``, as ``state``
+    says it), which a total cannot do: a revision down, or a relay of an older figure, and
+    never to be read as an ordinary revision.
     ``corrected`` is a claimant's position changed or withdrawn because an outlet that
     relayed it (``relays_of``) retracted or corrected its report: the outlet answers for
     it (``by``), not the claimant. ``ends`` says how claims were ended (``ends_of``).
     """
     changes: list[dict[str, Any]] = []
     old, new = positions_by_claimant(before), positions_by_claimant(after)
+    # A fall as ``state`` says it after the change (``lowered``): below a total of the
+    # claimant's own that still stands, as of an instant no later.
+    fell = {entry["claimant"] for entry in (after or {}).get("lowered") or ()}
     for claimant, position in new.items():
         previous = old.get(claimant)
         if previous is None:
@@ -107,7 +110,7 @@ def fact_changes(
             elif _comparable_value(previous) == _comparable_value(position):
                 kind = "restated"
             else:
-                kind = "lowered" if _fell(previous, position) else "revised"
+                kind = "lowered" if claimant in fell else "revised"
             changes.append(_claimant_change(kind, claimant, previous, position, relay, ends))
     for claimant, previous in old.items():
         if claimant not in new:
@@ -126,22 +129,6 @@ def fact_changes(
             change["kind"] = "time"  # (a range open at both ends says nothing of its kind)
         changes.append(change)
     return changes
-
-
-def _fell(previous: Mapping[str, Any], position: Mapping[str, Any]) -> bool:
-    """Whether a claimant's new figure on a cumulative fact (its positions carry
-    ``as_of``) lies wholly below its last one. A position that falls back to an earlier
-    claim (the later one retracted) is the claimant withdrawing, not lowering, its total."""
-    if "as_of" not in position or "as_of" not in previous:
-        return False
-    if position["published_at"] <= previous["published_at"]:
-        return False
-    if position["as_of"] < previous["as_of"]:
-        return False  # a lower total as of an earlier instant: the rising total's past
-    high, low = position.get("interval", {}).get("max"), previous.get("interval", {}).get("min")
-    if high is None or low is None or (isinstance(high, str) and "T" in high):
-        return False  # unbounded, or (never for a cumulative count) a time
-    return Decimal(str(high)) < Decimal(str(low))
 
 
 def _relay_end(previous: Mapping[str, Any], ends: dict[str, dict[str, Any]] | None) -> str | None:

@@ -77,6 +77,7 @@ class FactWalk:
     def __init__(self, rules: FactRules | None, policy: Policy, zone: str | None) -> None:
         self._rules, self._policy, self._zone = rules, policy, zone
         self._held: dict[str, _Held] = {}
+        self._lowered: dict[str, dict[str, Any]] = {}  # per claimant below its own earlier
         self._orders: list[tuple[str, str]] = []  # and in the same order:
         self._listed: list[PositionResult] = []
         self._says: list[str] = []
@@ -87,13 +88,19 @@ class FactWalk:
         self._kinds: Counter[str] = Counter()
         self._relays = _Relays()
 
-    def put(self, claimant: str, position: Position | None) -> None:
-        """Set a claimant's position (None: it holds none any more)."""
+    def put(
+        self, claimant: str, position: Position | None, lowered: dict[str, Any] | None = None
+    ) -> None:
+        """Set a claimant's position (None: it holds none any more), with its ``lowered``
+        entry when it stands below an earlier total of its own."""
         old = self._held.pop(claimant, None)
         if old is not None:
             self._remove(old)
+        self._lowered.pop(claimant, None)
         if position is None:
             return
+        if lowered is not None:
+            self._lowered[claimant] = lowered
         held = self._held[claimant] = _Held(position)
         at = bisect_left(self._orders, held.order)
         self._orders.insert(at, held.order)
@@ -132,7 +139,9 @@ class FactWalk:
         kind = next(iter(self._kinds)) if len(self._kinds) == 1 else "mixed"
         if kind not in _KIND_TAG or (rules is not None and rules.cumulative and kind == "number"):
             ordered = [self._held[order[1]].position for order in self._orders]
-            return understand(ordered, self._policy, rules, self._zone)
+            fell = self._lowered
+            lowered = [fell[o[1]] for o in self._orders if o[1] in fell] if fell else None
+            return understand(ordered, self._policy, rules, self._zone, lowered=lowered)
         lows, highs, count = self._lows, self._highs, len(self._orders)
         top = lows[-1][2] if lows[-1][0] else None  # the highest lower bound
         bottom = highs[0][2] if not highs[0][0] else None  # the lowest upper bound

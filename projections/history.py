@@ -207,6 +207,7 @@ def _walk(
             "range": current["range"],
             "why": current["why"],
             "positions": [listed[index] for _, index in now],
+            "lowered": current.get("lowered"),
         }
         was = None
         if before is not None:

@@ -18,7 +18,7 @@ published at its instant (one report, one position).
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from itertools import groupby
 from operator import itemgetter
 from typing import Any
@@ -26,8 +26,8 @@ from typing import Any
 from incident_ledger.ledger.facts import FactKind, FactRules
 from incident_ledger.ledger.times import local_words, zone_or_none
 from incident_ledger.projections.positions import Position, claim_columns
-from incident_ledger.projections.results import relays_of
-from incident_ledger.projections.why import who_words
+from incident_ledger.projections.results import first_hand, relays_of
+from incident_ledger.projections.why import joined, who_words
 from incident_ledger.projections.words import interval_words, position_words
 
 _EARLIER = """
@@ -86,13 +86,17 @@ def lowered_totals(
                 "before": position.published,
                 "high": high,
             }
-            above = _highest_above(db.execute(query, asked), position, fact_rules, reread, zone)
+            rows = db.execute(query, asked)
+            earlier = (
+                Position(list(g), fact_rules, reread, zone) for _, g in groupby(rows, _PUBLISHED)
+            )
+            above = highest_above(earlier, position)
             if above is not None:
-                found.setdefault(fact, []).append(_entry(position, above, zone))
+                found.setdefault(fact, []).append(lowered_entry(position, above, zone))
     return found
 
 
-def _entry(position: Position, above: Position, zone: str | None) -> dict[str, Any]:
+def lowered_entry(position: Position, above: Position, zone: str | None) -> dict[str, Any]:
     """A ``lowered`` entry: the claimant, its position's claim, the earlier position above
     it (as a position is listed, with its as-of instant) and the sentence saying so."""
     now, earlier = position.as_json(cumulative=True), above.as_json(cumulative=True)
@@ -108,11 +112,11 @@ def _entry(position: Position, above: Position, zone: str | None) -> dict[str, A
     # leave (25–40), where one claim's words ("at most 40 (also at least 25)") misled.
     combined = "combined" in earlier
     was = interval_words(earlier["interval"]) if combined else position_words(earlier, "number")
-    when = f"as of {local_words(earlier['as_of'], tz)}"
-    if relays:
-        when += f", as {', '.join(relays)} reported it"
-    to = f"{position_words(now, 'number')} (as of {local_words(now['as_of'], tz)})"
-    words = f"{who_words(now)} lowered its total from {was} ({when}) to {to}; a total cannot fall"
+    was += f" as of {local_words(earlier['as_of'], tz)}"
+    if relays and not first_hand(earlier):  # only a relay printed it
+        was += f" (as {joined(relays)} reported it)"
+    to = f"{position_words(now, 'number')} as of {local_words(now['as_of'], tz)}"
+    words = f"{who_words(now)} lowered its total from {was} to {to}; a total cannot fall"
     return {"claimant": position.claimant, "claim": position.claim, "earlier": shown,
             "words": words}  # fmt: skip
 
@@ -123,30 +127,31 @@ LISTED = 6
 
 def lowered_lines(fact: Mapping[str, Any], summed: bool = False) -> list[str]:
     """The lines a table adds under a fact for the totals put lower: each entry's words,
-    or past ``LISTED`` (or when the fact's positions are summed up) how many."""
+    or past ``LISTED`` (or when the fact's positions are summed up) who, in one line."""
     listed = fact.get("lowered") or []
     if listed and (summed or len(listed) > LISTED):
-        return [f"{len(listed)} claimants lowered their totals (state --json lists them)"]
+        who = joined([entry["claimant"] for entry in listed])
+        return [f"{len(listed)} claimants lowered their totals, which cannot fall: {who}"]
     return [
         entry["words"] + (" — a proposal awaiting review" if "review" in entry else "")
         for entry in listed
     ]
 
 
-def _highest_above(
-    rows: Any, position: Position, rules: FactRules, reread: bool, zone: str | None
-) -> Position | None:
-    """Of the claimant's earlier instants (their claims read as one position), the one
-    whose figure stands highest above ``position``'s; None when none does."""
+def highest_above(earlier: Iterable[Position], position: Position) -> Position | None:
+    """Of a claimant's earlier positions (its claims of each earlier instant read as one),
+    the one whose figure stands highest above ``position``'s, as of an instant no later
+    than its; None when none does (or ``position`` is no bounded number)."""
     high = position.interval.high
+    if position.kind != "number" or high is None:
+        return None
     best: Position | None = None
-    for _, group in groupby(rows, _PUBLISHED):
-        earlier = Position(list(group), rules, reread, zone)
-        low = earlier.interval.low
-        if earlier.kind != "number" or low is None or not low > high:
+    for candidate in earlier:
+        low = candidate.interval.low
+        if candidate.kind != "number" or low is None or not low > high:
             continue
-        if earlier.as_of > position.as_of:
+        if candidate.as_of > position.as_of:
             continue  # a total as of a later instant than the position's: no fall
         if best is None or low > best.interval.low:
-            best = earlier
+            best = candidate
     return best

@@ -54,17 +54,26 @@ def mark_state_proposals(
     recorded = recorded_bound(recorded_at)
     positions = [p for fact in result["facts"].values() for p in fact["positions"]]
     mark_proposals(db, (cast(MutableMapping[str, Any], p) for p in positions), recorded)
-    for fact in result["facts"].values():  # a total put lower by a proposal says so too
-        proposed = {p["claimant"] for p in fact["positions"] if "review" in p}
-        for entry in fact.get("lowered") or ():
-            if entry["claimant"] in proposed:
-                entry["review"] = PROPOSED
     ended = proposed_ends_of(db, result["incident"], to_key(known_at), recorded)
-    if not ended and not any("review" in p for p in positions):
+    fell = any(fact.get("lowered") for fact in result["facts"].values())
+    if not ended and not fell and not any("review" in p for p in positions):
         return
     reviewed = state(db, result["incident"], known_at, recorded_at, policy, reviewed_only=True)
     list_ended_by_proposals(result, reviewed, ended)
     mark_proposed_statuses(db, result, reviewed, recorded)
+    _mark_proposed_falls(result, reviewed)
+
+
+def _mark_proposed_falls(result: StateResult, reviewed: StateResult) -> None:
+    """A fall (``lowered``) the reviewed view does not show — a proposal made the lower
+    figure, or the earlier one — is marked ``review: "proposed"``."""
+    for name, fact in result["facts"].items():
+        seen = reviewed["facts"].get(name)
+        falls = (seen.get("lowered") if seen is not None else None) or []
+        standing = {entry["claimant"] for entry in falls}
+        for entry in fact.get("lowered") or ():
+            if entry["claimant"] not in standing:
+                entry["review"] = PROPOSED
 
 
 def proposed_ends_of(

@@ -19,11 +19,14 @@ from __future__ import annotations
 import sqlite3
 from bisect import insort
 from datetime import datetime
+from itertools import groupby
+from operator import itemgetter
 from typing import Any
 
 from incident_ledger.ledger.times import to_key
 from incident_ledger.projections.desk_rules import desk_clauses
 from incident_ledger.projections.fact_walk import FactWalk
+from incident_ledger.projections.lowered import highest_above, lowered_entry
 from incident_ledger.projections.positions import (
     _CLAIMANT,
     _FACT,
@@ -144,7 +147,9 @@ class Sweep:
                 continue
             key = (row[_FACT], row[_CLAIMANT])
             held = self._active.setdefault(key, [])
-            if ended is None:  # in force for good: no earlier claim can be the position again
+            if ended is None and not self._cumulative(row[_FACT]):
+                # In force for good: no earlier claim can be the position again. (A total's
+                # earlier claims stay: one above the position is a fall, ``lowered``.)
                 held[:] = [entry for entry in held if entry[0] >= row[_PUBLISHED_AT]]
             insort(held, (row[_PUBLISHED_AT], row[_ID], row))
             if ended is not None:
@@ -199,8 +204,29 @@ class Sweep:
             rows = [(*entry[2][:-1], grade) for entry in held if entry[0] == latest]
             rows.sort(key=lambda row: row[_ID])
             rules, reread = self._rules.get(fact, unknown)
-            walk.put(claimant, Position(rows, rules, reread, self._zone))
+            position = Position(rows, rules, reread, self._zone)
+            walk.put(claimant, position, self._fall(fact, held, position))
         return {fact for fact, _ in dirty} | (self._seen - self._facts.keys())
+
+    def _cumulative(self, fact: str) -> bool:
+        rules = self._rules.get(fact, (None, False))[0]
+        return rules is not None and rules.cumulative
+
+    def _fall(
+        self, fact: str, held: list[tuple[str, str, tuple[Any, ...]]], position: Position
+    ) -> dict[str, Any] | None:
+        """The ``lowered`` entry of a claimant's position on a cumulative fact, from its
+        claims still active at earlier instants (``lowered``, as ``state`` reads them)."""
+        if not self._cumulative(fact) or position.interval.high is None:
+            return None
+        read = (*self._rules[fact], self._zone)
+        earlier = (
+            Position(sorted(((*e[2][:-1], None) for e in group), key=itemgetter(_ID)), *read)
+            for at, group in groupby(held, itemgetter(0))
+            if at < position.published
+        )
+        above = highest_above(earlier, position)
+        return None if above is None else lowered_entry(position, above, self._zone)
 
     def _walk(self, fact: str) -> FactWalk:
         walk = self._walks.get(fact)

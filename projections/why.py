@@ -133,7 +133,7 @@ def relays_sentence(named: list[tuple[str, str]]) -> str:
     for relay, claimants in named:
         groups.setdefault(claimants, []).append(f"{relay}'s")
     return "; " + "; ".join(
-        f"{_joined(relays)} relays counted as {claimants}" for claimants, relays in groups.items()
+        f"{joined(relays)} relays counted as {claimants}" for claimants, relays in groups.items()
     )
 
 
@@ -265,10 +265,10 @@ def _relays(positions: Sequence[Mapping[str, Any]]) -> dict[str, list[str]]:
 
 
 def _and(names: list[str]) -> str:
-    return _joined(names)
+    return joined(names)
 
 
-def _joined(names: list[str]) -> str:
+def joined(names: list[str]) -> str:
     """``a``, ``a and b``, ``a, b and c``."""
     if len(names) <= 2:
         return " and ".join(names)

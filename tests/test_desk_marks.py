@@ -204,7 +204,27 @@ def test_a_total_a_proposal_put_lower_is_marked_as_one(
     (entry,) = alice.json("state", "g")["facts"]["killed"]["lowered"]
     assert (entry["claim"], entry["review"]) == ("c1", "proposed")
     assert (
-        "lowered its total from 30 (as of 20 Jan 2022) to 20 (as of 20 Jan 2022); a total "
+        "lowered its total from 30 as of 20 Jan 2022 to 20 as of 20 Jan 2022; a total "
         "cannot fall — a proposal awaiting review" in words(alice.ok("state", "g"))
     )
     assert "lowered" not in alice.json("state", "g", "--reviewed-only")["facts"]["killed"]
+
+
+def test_a_fall_is_marked_proposed_exactly_when_the_reviewed_view_lacks_it(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """bob's proposed 30 before eve's approved 20 made a fall shown unmarked; bob's
+    proposal beside eve's standing fall marked it "awaiting review" though it stands."""
+    monkeypatch.setenv("COLUMNS", "200")
+    alice, bob, eve = review_desk(tmp_path)
+    fact = {"type": "fact", "incident": "g", "key": "killed", "kind": "count", "cumulative": True}
+    more = {"type": "report", "id": "r3", "source": "sohr", "published_at": "2022-01-23"}
+    assert alice.append([*SETUP, more, fact]).returncode == 0
+    assert bob.append([claim("c0", 30, "r1")]).returncode == 0
+    assert eve.append([claim("c1", 20, "r2")]).returncode == 0
+    (entry,) = alice.json("state", "g")["facts"]["killed"]["lowered"]
+    assert entry.get("review") == "proposed"  # only bob's unreviewed 30 makes it a fall
+    assert eve.append([claim("e0", 40, "r1"), claim("c2", 25, "r3")]).returncode == 0
+    assert bob.append([{**claim("c3", 20, "r3"), "qualifier": "at_least"}]).returncode == 0
+    (entry,) = alice.json("state", "g")["facts"]["killed"]["lowered"]
+    assert "review" not in entry  # eve's 40 then 25 fell, whatever bob proposes
