@@ -18,7 +18,8 @@ published at its instant (one report, one position).
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Iterable, Mapping
+from bisect import bisect_left, insort
+from collections.abc import Iterable, Mapping, Sequence
 from itertools import groupby
 from operator import itemgetter
 from typing import Any
@@ -155,3 +156,49 @@ def highest_above(earlier: Iterable[Position], position: Position) -> Position |
         if best is None or low > best.interval.low:
             best = candidate
     return best
+
+
+class EarlierTotals:
+    """One claimant's active claims on a cumulative fact, each instant's read as one
+    position once and kept in order of its figure's lower bound, highest first: the
+    position highest above a later one (``highest_above``) is found from the top down to
+    that one's figure, not by reading every earlier instant at every step of a walk (a
+    claimant's 1,500 figures took a history 1.9 times as long as before it said falls)."""
+
+    def __init__(self, read: tuple[FactRules | None, bool, str | None]) -> None:
+        self._read = read  # the fact's rules, whether they read claims anew, the zone
+        self._at: dict[str, Position] = {}
+        self._order: list[tuple[Any, str]] = []  # (−lower bound, instant) of those read
+        self._stale: set[str] = set()
+
+    def changed(self, at: str) -> None:
+        """A claim published at ``at`` came or went: that instant is read again when asked."""
+        old = self._at.pop(at, None)
+        if old is not None and old.kind == "number" and old.interval.low is not None:
+            del self._order[bisect_left(self._order, (-old.interval.low, at))]
+        self._stale.add(at)
+
+    def highest_above(
+        self, held: Sequence[tuple[str, str, tuple[Any, ...]]], position: Position
+    ) -> Position | None:
+        """``highest_above`` of the instants before ``position``'s among ``held`` (each
+        claim as (published, id, row), in that order, its last column not the grade)."""
+        high = position.interval.high
+        if position.kind != "number" or high is None:
+            return None
+        for at in [at for at in self._stale if at < position.published]:
+            self._stale.discard(at)
+            start = bisect_left(held, (at,))
+            rows = [(*e[2][:-1], None) for e in held[start:] if e[0] == at]  # (a run)
+            if not rows:
+                continue
+            found = self._at[at] = Position(rows, *self._read)
+            if found.kind == "number" and found.interval.low is not None:
+                insort(self._order, (-found.interval.low, at))
+        for low, at in self._order:
+            if not -low > high:
+                return None
+            candidate = self._at[at]
+            if at < position.published and candidate.as_of <= position.as_of:
+                return candidate
+        return None

@@ -19,14 +19,12 @@ from __future__ import annotations
 import sqlite3
 from bisect import insort
 from datetime import datetime
-from itertools import groupby
-from operator import itemgetter
 from typing import Any
 
 from incident_ledger.ledger.times import to_key
 from incident_ledger.projections.desk_rules import desk_clauses
 from incident_ledger.projections.fact_walk import FactWalk
-from incident_ledger.projections.lowered import highest_above, lowered_entry
+from incident_ledger.projections.lowered import EarlierTotals, lowered_entry
 from incident_ledger.projections.positions import (
     _CLAIMANT,
     _FACT,
@@ -128,6 +126,9 @@ class Sweep:
         self._known = ""
         self._active: dict[tuple[str, str], list[tuple[str, str, tuple[Any, ...]]]] = {}
         self._held_by: dict[str, tuple[str, str]] = {}  # an active claim's (fact, claimant)
+        # per (fact, claimant) of a cumulative fact: its claims of each instant read as one
+        # position, by figure (``_fall``)
+        self._totals: dict[tuple[str, str], EarlierTotals] = {}
         self._walks: dict[str, FactWalk] = {}
         self._touched: dict[str, set[str]] = {}  # the claimants each fact's last step re-read
         self._facts: dict[str, FactState] = {}
@@ -152,6 +153,8 @@ class Sweep:
                 # earlier claims stay: one above the position is a fall, ``lowered``.)
                 held[:] = [entry for entry in held if entry[0] >= row[_PUBLISHED_AT]]
             insort(held, (row[_PUBLISHED_AT], row[_ID], row))
+            if self._cumulative(row[_FACT]):
+                self._totals_of(key).changed(row[_PUBLISHED_AT])
             if ended is not None:
                 self._held_by[row[_ID]] = key
             dirty.add(key)
@@ -173,6 +176,8 @@ class Sweep:
         for n, entry in enumerate(held):
             if entry[1] == claim:
                 del held[n]
+                if key in self._totals:
+                    self._totals[key].changed(entry[0])
                 dirty.add(key)
                 return
 
@@ -219,14 +224,14 @@ class Sweep:
         claims still active at earlier instants (``lowered``, as ``state`` reads them)."""
         if not self._cumulative(fact) or position.interval.high is None:
             return None
-        read = (*self._rules[fact], self._zone)
-        earlier = (
-            Position(sorted(((*e[2][:-1], None) for e in group), key=itemgetter(_ID)), *read)
-            for at, group in groupby(held, itemgetter(0))
-            if at < position.published
-        )
-        above = highest_above(earlier, position)
+        above = self._totals_of((fact, position.claimant)).highest_above(held, position)
         return None if above is None else lowered_entry(position, above, self._zone)
+
+    def _totals_of(self, key: tuple[str, str]) -> EarlierTotals:
+        totals = self._totals.get(key)
+        if totals is None:
+            totals = self._totals[key] = EarlierTotals((*self._rules[key[0]], self._zone))
+        return totals
 
     def _walk(self, fact: str) -> FactWalk:
         walk = self._walks.get(fact)

@@ -24,6 +24,7 @@ from tests.test_state_property import (
     comparable,
     declarations,
     gap_hours,
+    one_total,
     operations,
     report_dates,
 )
@@ -184,3 +185,22 @@ def test_the_walk_names_the_first_of_equal_positions_as_state_does(
         )
     final = sweep.fact("killed")
     assert final is not None and final["why"]["conflict"] == conflict
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(reports=report_dates, ops=one_total, gaps=gap_hours)
+def test_a_walk_says_a_fall_as_state_does(
+    reports: list[str], ops: list[Any], gaps: list[int]
+) -> None:
+    """One claimant's totals of a cumulative count, retracted and corrected: the walk's
+    ``lowered`` (kept per instant, by figure) is ``state``'s at every instant."""
+    with tempfile.TemporaryDirectory() as workdir:
+        views = Views(Path(workdir) / "v.db")
+        views.ensure_schema()
+        ledger, _ = build(Path(workdir), None, ["killed.a"], reports, [None] * 4, ops, gaps)
+        try:
+            Projector(ledger, views).catch_up()
+            _check_walk(views.connection, None, "killed.a", None, Policy.RANGE)
+        finally:
+            views.close()
+            ledger.close()
